@@ -12,6 +12,7 @@ public static class Program
     /// <summary>The registered commands, in the order <c>--help</c> lists them.</summary>
     public static readonly IReadOnlyList<ICommand> Commands =
     [
+        new Commands.RunCommand(),
     ];
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -1,0 +1,139 @@
+namespace EcsMem.Ecs;
+
+/// <summary>
+/// All entities with exactly one set of components. Rows live in chunks of a fixed capacity chosen so a
+/// chunk's data is about <see cref="ChunkBytes"/>; chunks are kept when they empty, so an archetype that
+/// shrinks and grows again does not allocate.
+/// </summary>
+public sealed class Archetype
+{
+    /// <summary>Target bytes of component data per chunk (rows × row size), like Arch's 16 KiB chunks.</summary>
+    public const int ChunkBytes = 16 * 1024;
+
+    private Chunk[] _chunks = new Chunk[4];
+    private int _allocatedChunks;
+    private Archetype?[] _addEdges = [];
+    private Archetype?[] _removeEdges = [];
+
+    internal Archetype(World world, int index, Signature signature)
+    {
+        World = world;
+        Index = index;
+        Signature = signature;
+        ComponentIds = signature.ToIds();
+        Types = ComponentIds.Select(ComponentRegistry.Get).ToArray();
+        MaxId = ComponentIds.Length == 0 ? -1 : ComponentIds[^1];
+        int rowBytes = 8 + Types.Sum(t => t.Size);
+        ChunkCapacity = Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
+    }
+
+    public World World { get; }
+
+    /// <summary>Creation order of this archetype in its world (queries visit archetypes in this order).</summary>
+    public int Index { get; }
+
+    public Signature Signature { get; }
+
+    /// <summary>Component ids in increasing order; column i of every chunk holds <c>Types[i]</c>.</summary>
+    public int[] ComponentIds { get; }
+
+    public ComponentType[] Types { get; }
+
+    internal int MaxId { get; }
+
+    public int ChunkCapacity { get; }
+
+    /// <summary>Chunks holding at least one row (all full but the last).</summary>
+    public int ChunkCount { get; private set; }
+
+    /// <summary>Live entities in this archetype.</summary>
+    public int EntityCount { get; private set; }
+
+    public Chunk GetChunk(int index) => (uint)index < (uint)ChunkCount ? _chunks[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    internal Chunk[] RawChunks => _chunks;
+
+    /// <summary>Appends a row for <paramref name="entity"/> and returns its chunk; <paramref name="row"/> receives the row.</summary>
+    internal Chunk AddRow(Entity entity, out int row)
+    {
+        Chunk chunk = ChunkWithRoom();
+        row = chunk.Count++;
+        chunk.Entities[row] = entity;
+        EntityCount++;
+        return chunk;
+    }
+
+    /// <summary>The last chunk if it has room, else the next (reused or new) chunk.</summary>
+    internal Chunk ChunkWithRoom()
+    {
+        if (ChunkCount > 0)
+        {
+            Chunk last = _chunks[ChunkCount - 1];
+            if (last.Count < last.Capacity)
+                return last;
+        }
+        if (ChunkCount == _allocatedChunks)
+        {
+            if (_allocatedChunks == _chunks.Length)
+                Array.Resize(ref _chunks, _chunks.Length * 2);
+            _chunks[_allocatedChunks] = new Chunk(this, _allocatedChunks, ChunkCapacity, Types, MaxId);
+            _allocatedChunks++;
+        }
+        return _chunks[ChunkCount++];
+    }
+
+    /// <summary>Reserves <paramref name="count"/> more rows in the current chunk (caller fills them).</summary>
+    internal void CommitRows(Chunk chunk, int count)
+    {
+        chunk.Count += count;
+        EntityCount += count;
+    }
+
+    /// <summary>
+    /// Removes a row by moving the archetype's last row into it. Returns the entity that moved
+    /// (its location is now <paramref name="chunk"/>/<paramref name="row"/>), or <see cref="Entity.Null"/>
+    /// when the removed row was the last one.
+    /// </summary>
+    internal Entity RemoveRow(Chunk chunk, int row)
+    {
+        Chunk last = _chunks[ChunkCount - 1];
+        int lastRow = last.Count - 1;
+        Entity moved = Entity.Null;
+        if (!ReferenceEquals(last, chunk) || lastRow != row)
+        {
+            moved = last.Entities[lastRow];
+            chunk.Entities[row] = moved;
+            var from = last.Columns;
+            var to = chunk.Columns;
+            for (int i = 0; i < to.Length; i++)
+                Types[i].Ops.CopyRow(from[i], lastRow, to[i], row);
+        }
+        for (int i = 0; i < last.Columns.Length; i++)
+            Types[i].Ops.ClearRow(last.Columns[i], lastRow);
+        last.Entities[lastRow] = Entity.Null;
+        last.Count--;
+        if (last.Count == 0)
+            ChunkCount--;
+        EntityCount--;
+        return moved;
+    }
+
+    internal Archetype? AddEdge(int componentId) =>
+        componentId < _addEdges.Length ? _addEdges[componentId] : null;
+
+    internal Archetype? RemoveEdge(int componentId) =>
+        componentId < _removeEdges.Length ? _removeEdges[componentId] : null;
+
+    internal void SetAddEdge(int componentId, Archetype to) => SetEdge(ref _addEdges, componentId, to);
+
+    internal void SetRemoveEdge(int componentId, Archetype to) => SetEdge(ref _removeEdges, componentId, to);
+
+    private static void SetEdge(ref Archetype?[] edges, int id, Archetype to)
+    {
+        if (id >= edges.Length)
+            Array.Resize(ref edges, Math.Max(id + 1, edges.Length * 2));
+        edges[id] = to;
+    }
+
+    public override string ToString() => $"Archetype{Signature} ({EntityCount} entities in {ChunkCount} chunks)";
+}

@@ -1,0 +1,288 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace EcsMem.Ecs;
+
+/// <summary>
+/// The ECS world: entities, their archetypes and chunks. Follows Arch's conventions (Create, Destroy,
+/// Add/Remove, ref Get, Set, Has, TryGet, IsAlive, queries with struct callbacks) and adds what a simulator
+/// needs: every handle is version-checked, structural changes are refused while a query runs (use a
+/// <see cref="CommandBuffer"/>), and iteration order is deterministic (archetype creation order, then
+/// chunk and row order).
+/// </summary>
+public sealed partial class World
+{
+    private struct EntityRecord
+    {
+        public Chunk? Chunk; // null when the id is free
+        public int Row;
+        public int Version;  // version of the live entity, or the version the id will get when recycled
+    }
+
+    private EntityRecord[] _records = new EntityRecord[256];
+    private int _nextId;
+    private int[] _freeIds = new int[64];
+    private int _freeCount;
+    private readonly Dictionary<Signature, Archetype> _archetypeBySignature = new();
+    private readonly List<Archetype> _archetypes = new();
+    private int _iterating;
+
+    public World()
+    {
+        EmptyArchetype = GetOrCreateArchetype(Signature.Empty);
+    }
+
+    /// <summary>Number of live entities.</summary>
+    public int Size { get; private set; }
+
+    /// <summary>Archetypes in creation order.</summary>
+    public IReadOnlyList<Archetype> Archetypes => _archetypes;
+
+    internal Archetype EmptyArchetype { get; }
+
+    /// <summary>True while a query of this world is iterating (structural changes are refused then).</summary>
+    public bool IsIterating => _iterating > 0;
+
+    /// <summary>The archetype with exactly the components in <paramref name="signature"/>, created if new.</summary>
+    public Archetype GetOrCreateArchetype(Signature signature)
+    {
+        if (_archetypeBySignature.TryGetValue(signature, out var a))
+            return a;
+        a = new Archetype(this, _archetypes.Count, signature);
+        _archetypeBySignature.Add(signature, a);
+        _archetypes.Add(a);
+        return a;
+    }
+
+    /// <summary>True when <paramref name="entity"/> was created by this world and not destroyed since.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsAlive(Entity entity) =>
+        (uint)entity.Id < (uint)_nextId && entity.Version != 0 && _records[entity.Id].Version == entity.Version
+        && _records[entity.Id].Chunk is not null;
+
+    /// <summary>Record of a live entity; throws <see cref="StaleEntityException"/> for any other handle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref EntityRecord Live(Entity entity)
+    {
+        if ((uint)entity.Id >= (uint)_nextId)
+            ThrowStale(entity, 0);
+        ref EntityRecord rec = ref _records[entity.Id];
+        if (rec.Version != entity.Version || entity.Version == 0)
+            ThrowStale(entity, rec.Version);
+        return ref rec;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowStale(Entity entity, int currentVersion) => throw new StaleEntityException(entity, currentVersion);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowMissing(Entity entity, Type t) =>
+        throw new ComponentMismatchException($"{entity} has no component {t.Name}");
+
+    private void EnsureNotIterating()
+    {
+        if (_iterating > 0)
+            throw new InvalidOperationException(
+                "structural change (create, destroy, add, remove) while a query is iterating: record it in a CommandBuffer and play it back after the query");
+    }
+
+    /// <summary>The archetype of a live entity.</summary>
+    public Archetype GetArchetype(Entity entity) => Live(entity).Chunk!.Archetype;
+
+    /// <summary>Component types of a live entity, in id order.</summary>
+    public ComponentType[] GetComponentTypes(Entity entity) => Live(entity).Chunk!.Archetype.Types;
+
+    // ---------------------------------------------------------------- component access
+
+    /// <summary>Reference to the <typeparamref name="T"/> of a live entity (writes go to the world).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref T Get<T>(Entity entity) where T : struct
+    {
+        ref EntityRecord rec = ref Live(entity);
+        var cols = rec.Chunk!.ColumnsById;
+        int id = Component<T>.Id;
+        if ((uint)id >= (uint)cols.Length || cols[id] is not { } col)
+            ThrowMissing(entity, typeof(T));
+        else
+            return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<T[]>(col)), rec.Row);
+        return ref Unsafe.NullRef<T>();
+    }
+
+    /// <summary>Overwrites the <typeparamref name="T"/> of a live entity that has one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Set<T>(Entity entity, in T value) where T : struct => Get<T>(entity) = value;
+
+    /// <summary>True when the live entity has <typeparamref name="T"/>.</summary>
+    public bool Has<T>(Entity entity) where T : struct
+    {
+        var cols = Live(entity).Chunk!.ColumnsById;
+        int id = Component<T>.Id;
+        return (uint)id < (uint)cols.Length && cols[id] is not null;
+    }
+
+    /// <summary>
+    /// Reads <typeparamref name="T"/> if <paramref name="entity"/> is alive and has it. Unlike Get, a stale
+    /// handle is not an error here: this is the "maybe" form.
+    /// </summary>
+    public bool TryGet<T>(Entity entity, out T value) where T : struct
+    {
+        if (IsAlive(entity))
+        {
+            ref EntityRecord rec = ref _records[entity.Id];
+            var cols = rec.Chunk!.ColumnsById;
+            int id = Component<T>.Id;
+            if ((uint)id < (uint)cols.Length && cols[id] is { } col)
+            {
+                value = Unsafe.As<T[]>(col)[rec.Row];
+                return true;
+            }
+        }
+        value = default;
+        return false;
+    }
+
+    // ---------------------------------------------------------------- entity ids
+
+    private Entity NewHandle()
+    {
+        int id;
+        if (_freeCount > 0)
+        {
+            id = _freeIds[--_freeCount];
+        }
+        else
+        {
+            id = _nextId++;
+            if (id == _records.Length)
+                Array.Resize(ref _records, _records.Length * 2);
+            _records[id].Version = 1;
+        }
+        return new Entity(id, _records[id].Version);
+    }
+
+    private void Place(Entity e, Chunk chunk, int row)
+    {
+        ref EntityRecord rec = ref _records[e.Id];
+        rec.Chunk = chunk;
+        rec.Row = row;
+    }
+
+    /// <summary>Destroys a live entity; its handle (and every copy) becomes stale.</summary>
+    public void Destroy(Entity entity)
+    {
+        EnsureNotIterating();
+        ref EntityRecord rec = ref Live(entity);
+        Chunk chunk = rec.Chunk!;
+        Entity moved = chunk.Archetype.RemoveRow(chunk, rec.Row);
+        if (!moved.IsNull)
+            Place(moved, chunk, rec.Row);
+        rec.Chunk = null;
+        // Version 0 is reserved for the null entity, so skip it when the counter wraps.
+        rec.Version = rec.Version == int.MaxValue ? 1 : rec.Version + 1;
+        if (_freeCount == _freeIds.Length)
+            Array.Resize(ref _freeIds, _freeIds.Length * 2);
+        _freeIds[_freeCount++] = entity.Id;
+        Size--;
+    }
+
+    /// <summary>Destroys every live entity (handles become stale; chunks are kept for reuse).</summary>
+    public void DestroyAll()
+    {
+        EnsureNotIterating();
+        foreach (var arch in _archetypes)
+        {
+            while (arch.ChunkCount > 0)
+            {
+                Chunk c = arch.GetChunk(arch.ChunkCount - 1);
+                Destroy(c.Entities[c.Count - 1]);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- add / remove
+
+    /// <summary>Adds <typeparamref name="T"/> to a live entity that lacks it, moving it to the next archetype.</summary>
+    public void Add<T>(Entity entity, in T value) where T : struct
+    {
+        EnsureNotIterating();
+        ref EntityRecord rec = ref Live(entity);
+        Chunk from = rec.Chunk!;
+        int id = Component<T>.Id;
+        Archetype src = from.Archetype;
+        Archetype dst = src.AddEdge(id) ?? CreateAddEdge(src, id, typeof(T));
+        Chunk to = Move(entity, ref rec, dst);
+        Unsafe.As<T[]>(to.ColumnsById[id]!)[rec.Row] = value;
+    }
+
+    /// <summary>Removes <typeparamref name="T"/> from a live entity that has it.</summary>
+    public void Remove<T>(Entity entity) where T : struct
+    {
+        EnsureNotIterating();
+        ref EntityRecord rec = ref Live(entity);
+        int id = Component<T>.Id;
+        Archetype src = rec.Chunk!.Archetype;
+        Archetype dst = src.RemoveEdge(id) ?? CreateRemoveEdge(src, id, typeof(T));
+        Move(entity, ref rec, dst);
+    }
+
+    /// <summary>Adds a component by its run-time type, with its default value.</summary>
+    public void Add(Entity entity, ComponentType type)
+    {
+        EnsureNotIterating();
+        ref EntityRecord rec = ref Live(entity);
+        Archetype src = rec.Chunk!.Archetype;
+        Archetype dst = src.AddEdge(type.Id) ?? CreateAddEdge(src, type.Id, type.Type);
+        Chunk to = Move(entity, ref rec, dst);
+        type.Ops.ZeroRow(to.ColumnsById[type.Id]!, rec.Row);
+    }
+
+    private Archetype CreateAddEdge(Archetype src, int id, Type t)
+    {
+        if (src.Signature.Contains(id))
+            throw new ComponentMismatchException($"an entity of {src.Signature} already has component {t.Name}");
+        Archetype dst = GetOrCreateArchetype(src.Signature.With(id));
+        src.SetAddEdge(id, dst);
+        dst.SetRemoveEdge(id, src);
+        return dst;
+    }
+
+    private Archetype CreateRemoveEdge(Archetype src, int id, Type t)
+    {
+        if (!src.Signature.Contains(id))
+            throw new ComponentMismatchException($"an entity of {src.Signature} has no component {t.Name} to remove");
+        Archetype dst = GetOrCreateArchetype(src.Signature.Without(id));
+        src.SetRemoveEdge(id, dst);
+        dst.SetAddEdge(id, src);
+        return dst;
+    }
+
+    /// <summary>Moves a row to <paramref name="dst"/>, copying the components both archetypes share.</summary>
+    private Chunk Move(Entity entity, ref EntityRecord rec, Archetype dst)
+    {
+        Chunk from = rec.Chunk!;
+        int fromRow = rec.Row;
+        Chunk to = dst.AddRow(entity, out int toRow);
+        // Both column lists are sorted by component id: a merge walk finds the shared ones.
+        var srcTypes = from.Archetype.Types;
+        var dstTypes = dst.Types;
+        int i = 0, j = 0;
+        while (i < srcTypes.Length && j < dstTypes.Length)
+        {
+            int a = srcTypes[i].Id, b = dstTypes[j].Id;
+            if (a == b)
+            {
+                srcTypes[i].Ops.CopyRow(from.Columns[i], fromRow, to.Columns[j], toRow);
+                i++;
+                j++;
+            }
+            else if (a < b) i++;
+            else j++;
+        }
+        Entity moved = from.Archetype.RemoveRow(from, fromRow);
+        if (!moved.IsNull)
+            Place(moved, from, fromRow);
+        rec.Chunk = to;
+        rec.Row = toRow;
+        return to;
+    }
+}

@@ -1,0 +1,151 @@
+using EcsMem.Ecs;
+using Microsoft.Extensions.ObjectPool;
+
+namespace EcsMem.Simulation;
+
+/// <summary>
+/// The explicit simulation environment, in the style of SimPy/SimSharp: a clock, an event queue, the
+/// World holding all state, the ordered system pipeline and the counters. A tick dispatches every event
+/// due at the current time, then runs the pipeline once over the work those events (and the access
+/// stage) produced; then the tick's batches go back to their pools.
+/// </summary>
+public sealed class SimEnvironment
+{
+    private readonly DefaultObjectPoolProvider _poolProvider = new() { MaximumRetained = 64 };
+    private object?[] _pools = new object?[8];
+    private object?[] _batches = new object?[8];
+    private Action?[] _returnActions = new Action?[8];
+    private Action[] _returns = new Action[8];
+    private int _returnCount;
+    private IEventHandler?[] _handlers = new IEventHandler?[8];
+    private readonly List<string> _eventKindNames = new();
+
+    public SimEnvironment(World? world = null)
+    {
+        World = world ?? new World();
+    }
+
+    public World World { get; }
+    public SimClock Clock { get; } = new();
+    public EventQueue<SimEvent> Events { get; } = new();
+    public SystemPipeline Pipeline { get; } = new();
+    public CounterRegistry Counters { get; } = new();
+
+    /// <summary>Current simulated time in cycles.</summary>
+    public ulong Now => Clock.Now;
+
+    /// <summary>Number of ticks run so far.</summary>
+    public long Ticks { get; private set; }
+
+    // ---------------------------------------------------------------- events
+
+    /// <summary>Registers a handler for a new event kind and returns the kind's number.</summary>
+    public int RegisterEventKind(string name, IEventHandler handler)
+    {
+        if (_eventKindNames.Contains(name))
+            throw new ArgumentException($"event kind '{name}' is already registered");
+        int kind = _eventKindNames.Count;
+        _eventKindNames.Add(name);
+        if (kind == _handlers.Length)
+            Array.Resize(ref _handlers, kind * 2);
+        _handlers[kind] = handler;
+        return kind;
+    }
+
+    /// <summary>Schedules <paramref name="ev"/> <paramref name="delay"/> cycles from now.</summary>
+    public void Schedule(ulong delay, in SimEvent ev) => ScheduleAt(Clock.Now + delay, ev);
+
+    /// <summary>Schedules <paramref name="ev"/> at absolute time <paramref name="time"/> (not in the past).</summary>
+    public void ScheduleAt(ulong time, in SimEvent ev)
+    {
+        if (time < Clock.Now)
+            throw new InvalidOperationException($"cannot schedule '{KindName(ev.Kind)}' at {time}: now is {Clock.Now}");
+        if ((uint)ev.Kind >= (uint)_eventKindNames.Count)
+            throw new ArgumentException($"event kind {ev.Kind} is not registered");
+        Events.Schedule(time, ev);
+    }
+
+    public string KindName(int kind) => (uint)kind < (uint)_eventKindNames.Count ? _eventKindNames[kind] : $"#{kind}";
+
+    /// <summary>Dispatches every event due at or before now, in (time, schedule order).</summary>
+    public int DispatchDueEvents()
+    {
+        int n = 0;
+        while (Events.Count > 0 && Events.PeekTime <= Clock.Now)
+        {
+            Events.TryDequeue(out _, out var ev);
+            _handlers[ev.Kind]!.Handle(this, ev);
+            n++;
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- ticks
+
+    /// <summary>Dispatches due events, runs the pipeline once, then recycles this tick's batches.</summary>
+    public void RunTick()
+    {
+        DispatchDueEvents();
+        Pipeline.Run(this);
+        EndTick();
+    }
+
+    /// <summary>
+    /// Runs ticks until no event remains or the next one is after <paramref name="until"/>: each tick
+    /// jumps the clock to the next event's time (simulated time only ever moves by events or by systems).
+    /// </summary>
+    public void RunUntilIdle(ulong until = ulong.MaxValue)
+    {
+        while (Events.Count > 0 && Events.PeekTime <= until)
+        {
+            if (Events.PeekTime > Clock.Now)
+                Clock.AdvanceTo(Events.PeekTime);
+            RunTick();
+        }
+    }
+
+    /// <summary>Returns this tick's batches to their pools (systems must not keep them).</summary>
+    public void EndTick()
+    {
+        for (int i = 0; i < _returnCount; i++)
+            _returns[i]();
+        _returnCount = 0;
+        Ticks++;
+    }
+
+    /// <summary>
+    /// This tick's batch of work items of type <typeparamref name="T"/>, rented from its pool on first use
+    /// in the tick. Producers add to it; later systems in the pipeline read it.
+    /// </summary>
+    public WorkBatch<T> Work<T>() where T : struct
+    {
+        int slot = WorkBatchSlot<T>.Index;
+        if (slot >= _batches.Length)
+        {
+            Array.Resize(ref _batches, Math.Max(slot + 1, _batches.Length * 2));
+            Array.Resize(ref _pools, _batches.Length);
+            Array.Resize(ref _returnActions, _batches.Length);
+        }
+        if (_batches[slot] is WorkBatch<T> b)
+            return b;
+        var pool = (ObjectPool<WorkBatch<T>>)(_pools[slot] ??= _poolProvider.Create<WorkBatch<T>>());
+        b = pool.Get();
+        _batches[slot] = b;
+        if (_returnCount == _returns.Length)
+            Array.Resize(ref _returns, _returnCount * 2);
+        // One cached delegate per batch type and environment: renting allocates nothing after the first tick.
+        _returns[_returnCount++] = _returnActions[slot] ??= MakeReturn<T>(slot);
+        return b;
+    }
+
+    // A separate method, so the closure capturing the slot is only allocated when the delegate is made
+    // (a lambda inside Work<T> would hoist the captured local and allocate on every call).
+    private Action MakeReturn<T>(int slot) where T : struct => () => Return<T>(slot);
+
+    private void Return<T>(int slot) where T : struct
+    {
+        var b = (WorkBatch<T>)_batches[slot]!;
+        _batches[slot] = null;
+        ((ObjectPool<WorkBatch<T>>)_pools[slot]!).Return(b);
+    }
+}

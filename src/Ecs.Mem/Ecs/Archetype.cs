@@ -15,8 +15,9 @@ public sealed class Archetype
     private Archetype?[] _addEdges = [];
     private Archetype?[] _removeEdges = [];
 
-    internal Archetype(World world, int index, Signature signature)
+    internal Archetype(World world, int index, Signature signature, int fixedCapacity = 0)
     {
+        IsTable = fixedCapacity > 0;
         World = world;
         Index = index;
         Signature = signature;
@@ -24,8 +25,15 @@ public sealed class Archetype
         Types = ComponentIds.Select(ComponentRegistry.Get).ToArray();
         MaxId = ComponentIds.Length == 0 ? -1 : ComponentIds[^1];
         int rowBytes = 8 + Types.Sum(t => t.Size);
-        ChunkCapacity = Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
+        ChunkCapacity = IsTable ? fixedCapacity : Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
     }
+
+    /// <summary>
+    /// True for the archetype of a <see cref="Table"/>: one chunk whose rows never move, so a row number is a
+    /// stable index (a pfn, a cache line, a TLB slot). Its entities cannot be destroyed or change components
+    /// one by one.
+    /// </summary>
+    public bool IsTable { get; }
 
     public World World { get; }
 

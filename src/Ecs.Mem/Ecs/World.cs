@@ -79,6 +79,13 @@ public sealed partial class World
     private static void ThrowMissing(Entity entity, Type t) =>
         throw new ComponentMismatchException($"{entity} has no component {t.Name}");
 
+    private static void EnsureMovable(Chunk chunk, Entity entity)
+    {
+        if (chunk.Archetype.IsTable)
+            throw new InvalidOperationException(
+                $"{entity} lives in a fixed table ({chunk.Archetype.Signature}); its rows never move, so it cannot be destroyed or gain/lose components alone");
+    }
+
     private void EnsureNotIterating()
     {
         if (_iterating > 0)
@@ -173,15 +180,22 @@ public sealed partial class World
         EnsureNotIterating();
         ref EntityRecord rec = ref Live(entity);
         Chunk chunk = rec.Chunk!;
+        EnsureMovable(chunk, entity);
         Entity moved = chunk.Archetype.RemoveRow(chunk, rec.Row);
         if (!moved.IsNull)
             Place(moved, chunk, rec.Row);
+        Release(ref rec, entity.Id);
+    }
+
+    /// <summary>Marks an id free: bumps its version so every handle to it goes stale, and recycles the id.</summary>
+    private void Release(ref EntityRecord rec, int id)
+    {
         rec.Chunk = null;
         // Version 0 is reserved for the null entity, so skip it when the counter wraps.
         rec.Version = rec.Version == int.MaxValue ? 1 : rec.Version + 1;
         if (_freeCount == _freeIds.Length)
             Array.Resize(ref _freeIds, _freeIds.Length * 2);
-        _freeIds[_freeCount++] = entity.Id;
+        _freeIds[_freeCount++] = id;
         Size--;
     }
 
@@ -191,6 +205,11 @@ public sealed partial class World
         EnsureNotIterating();
         foreach (var arch in _archetypes)
         {
+            if (arch.IsTable)
+            {
+                DestroyTableRows(arch);
+                continue;
+            }
             while (arch.ChunkCount > 0)
             {
                 Chunk c = arch.GetChunk(arch.ChunkCount - 1);
@@ -260,6 +279,7 @@ public sealed partial class World
     private Chunk Move(Entity entity, ref EntityRecord rec, Archetype dst)
     {
         Chunk from = rec.Chunk!;
+        EnsureMovable(from, entity);
         int fromRow = rec.Row;
         Chunk to = dst.AddRow(entity, out int toRow);
         // Both column lists are sorted by component id: a merge walk finds the shared ones.

@@ -48,7 +48,8 @@ public static class FragmentationIndex
     /// __fragmentation_index(): only meaningful when the request would fail. −1000 when a suitable block exists;
     /// 0 when nothing is free; otherwise 1000 − (1000 + free_pages·1000/2^order) / free_blocks_total, truncated at
     /// each division. Towards 0 the failure is a lack of memory (reclaim helps), towards 1000 it is fragmentation
-    /// (compaction helps); the kernel compares it with vm.extfrag_threshold (default 500).
+    /// (compaction helps); the kernel compares it with vm.extfrag_threshold (default 500). As in the kernel, the
+    /// value drops below 0 when fewer pages are free than requested (1 free page, order 1: −500).
     /// </summary>
     public static int Fragmentation(ReadOnlySpan<long> nrFree, int order)
     {
@@ -81,13 +82,19 @@ public static class FragmentationIndex
         return sb.Append('\n').ToString();
     }
 
-    // C's "%Nd.%03d " of (index / 1000, index % 1000); both divisions truncate toward zero as in C, so -1000
-    // prints as "-1.000".
+    // C's "%Nd.%03d " of (index / 1000, index % 1000); both operators truncate toward zero as in C, so -1000
+    // prints as "-1.000" and -500 as " 0.-500".
     private static void AppendThousandths(StringBuilder sb, int index, int width)
     {
         sb.Append((index / 1000).ToString(CultureInfo.InvariantCulture).PadLeft(width))
           .Append('.')
-          .Append((index % 1000).ToString("D3", CultureInfo.InvariantCulture))
+          .Append(ZeroPad3(index % 1000))
           .Append(' ');
     }
+
+    // C's "%03d": the sign counts towards the width ("-05"), unlike .NET's "D3" ("-005"). Negative remainders do
+    // occur: the kernel's formula goes below zero when free pages are fewer than the request, e.g. 0.-500.
+    private static string ZeroPad3(int value) => value < 0
+        ? "-" + (-value).ToString(CultureInfo.InvariantCulture).PadLeft(2, '0')
+        : value.ToString(CultureInfo.InvariantCulture).PadLeft(3, '0');
 }

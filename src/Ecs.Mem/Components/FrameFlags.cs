@@ -1,0 +1,45 @@
+namespace EcsMem.Components;
+
+/// <summary>
+/// State bits of a physical page frame, mirroring the Linux <c>enum pageflags</c> bits (include/linux/page-flags.h)
+/// plus the page-type and mapping tags Linux keeps outside <c>page-&gt;flags</c>.
+/// </summary>
+[Flags]
+public enum FrameFlags : uint
+{
+    /// <summary>No flag set: an allocated page nobody has described yet.</summary>
+    None = 0,
+
+    /// <summary>PG_locked: the page is under I/O or otherwise pinned by a lock holder (lock_page()).</summary>
+    Locked = 1u << 0,
+
+    /// <summary>PG_referenced: accessed since the LRU last looked (mark_page_accessed(), second-chance bit).</summary>
+    Referenced = 1u << 1,
+
+    /// <summary>PG_dirty: content differs from its backing store and must be written before reuse.</summary>
+    Dirty = 1u << 2,
+
+    /// <summary>PG_lru: the page sits on one of the LRU lists.</summary>
+    Lru = 1u << 3,
+
+    /// <summary>PG_active: on the active rather than the inactive LRU list.</summary>
+    Active = 1u << 4,
+
+    /// <summary>PG_swapbacked: backed by swap (anonymous or shmem) rather than by a file.</summary>
+    SwapBacked = 1u << 5,
+
+    /// <summary>PG_swapcache: the page is in the swap cache (has a swap slot in <c>private</c>).</summary>
+    SwapCache = 1u << 6,
+
+    /// <summary>PG_writeback: write-out to the backing store is in flight.</summary>
+    Writeback = 1u << 7,
+
+    /// <summary>PageBuddy page type: the frame heads a free block owned by the buddy allocator.</summary>
+    Buddy = 1u << 8,
+
+    /// <summary>PG_slab (now a page type): the frame belongs to a slab cache.</summary>
+    Slab = 1u << 9,
+
+    /// <summary>PAGE_MAPPING_ANON, the low bit of <c>page-&gt;mapping</c>: the mapping field names an anonymous owner, not a file.</summary>
+    Anon = 1u << 10,
+}

@@ -111,7 +111,7 @@ public sealed partial class Mm
         }
 
         VmaKind vmaKind = kind ?? (anonymous ? VmaKind.Anonymous : VmaKind.File);
-        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, anonymous ? addr >> Pte.PageShift : pgoff, changes);
+        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes);
     }
 
     /// <summary>

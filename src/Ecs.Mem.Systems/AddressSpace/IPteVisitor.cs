@@ -1,0 +1,11 @@
+namespace EcsMem.Systems.AddressSpace;
+
+/// <summary>
+/// Receives each non-empty leaf entry that <see cref="PageTable.UnmapRange{TVisitor}"/> clears, so the
+/// caller can drop the page's reference or free its swap slot (zap_pte_range). Implement on a struct:
+/// the generic call is then devirtualised and allocation free.
+/// </summary>
+public interface IPteVisitor
+{
+    void Visit(ulong va, ulong pte);
+}

@@ -1,0 +1,78 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+public sealed partial class Mm
+{
+    /// <summary>
+    /// sys_brk: moves the program break to <paramref name="brk"/> and returns the new break, or the old
+    /// one when refused (below start_brk, or growing into the next mapping's guard page), as Linux does.
+    /// Shrinking unmaps the freed pages; growing extends the [heap] VMA (do_brk_flags).
+    /// </summary>
+    public ulong DoBrk(ulong brk, List<VmaChange>? changes = null)
+    {
+        ref MmStruct mm = ref Struct;
+        if (brk < mm.StartBrk || brk > mm.TaskSize)
+        {
+            return mm.Brk;
+        }
+
+        ulong newbrk = PageAlign(brk);
+        ulong oldbrk = PageAlign(mm.Brk);
+        if (newbrk == oldbrk)
+        {
+            mm.Brk = brk;
+            return brk;
+        }
+
+        if (brk <= mm.Brk)
+        {
+            if (DoMunmap(newbrk, oldbrk - newbrk, changes) < 0)
+            {
+                return mm.Brk;
+            }
+
+            mm.Brk = brk;
+            return brk;
+        }
+
+        // Leave at least one page between the heap and whatever is mapped above it.
+        int next = Vmas.FindVma(oldbrk);
+        if (next >= 0 && newbrk + Pte.PageSize > VmStartGap(Vmas[next]))
+        {
+            return mm.Brk;
+        }
+
+        if (DoBrkFlags(oldbrk, newbrk - oldbrk, changes) < 0)
+        {
+            return mm.Brk;
+        }
+
+        mm.Brk = brk;
+        return brk;
+    }
+
+    /// <summary>do_brk_flags: extends the heap VMA ending at addr, or creates a new [heap] VMA there.</summary>
+    private long DoBrkFlags(ulong addr, ulong len, List<VmaChange>? changes)
+    {
+        const VmFlags flags = VmFlags.DataDefault | VmFlags.Account;
+        int prev = addr > 0 ? Vmas.FindVma(addr - 1) : -1;
+        if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Kind == VmaKind.Heap && Vmas[prev].Flags == flags)
+        {
+            Vmas[prev].End = addr + len;
+            Vmas.Touch();
+            SyncSeq();
+            VmStatAccount(flags, PagesOf(addr, addr + len));
+            changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, addr + len, VmFlags.None, flags));
+            return 0;
+        }
+
+        if (Struct.MapCount >= MaxMapCount)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        long r = MmapRegion(addr, len, flags, VmaKind.Heap, -1, addr >> Pte.PageShift, changes);
+        return r < 0 ? r : 0;
+    }
+}

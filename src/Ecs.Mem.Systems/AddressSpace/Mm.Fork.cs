@@ -1,0 +1,81 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+public sealed partial class Mm
+{
+    /// <summary>
+    /// dup_mm + dup_mmap: a child address space for fork. VMAs flagged VM_DONTCOPY are skipped; copied
+    /// VMAs lose VM_LOCKED/VM_LOCKONFAULT (locks are not inherited). The layout fields are copied; RSS,
+    /// page-table counts and the pgd start empty because copy_page_range is the fault systems' job: the
+    /// copied ranges are reported as Mapped so they know what to copy (and mark COW).
+    /// </summary>
+    public Mm DupMmap(int childId, List<VmaChange>? changes = null)
+    {
+        var child = new Mm(childId, Mode, Files)
+        {
+            StackRlimit = StackRlimit,
+            StackGuardGap = StackGuardGap,
+            MaxMapCount = MaxMapCount,
+            MmapMinAddr = MmapMinAddr,
+            GateVma = GateVma,
+        };
+
+        MmStruct s = Struct;
+        s.Id = childId;
+        s.MapCount = 0;
+        s.TotalVm = s.LockedVm = s.PinnedVm = s.DataVm = s.ExecVm = s.StackVm = 0;
+        s.RssAnon = s.RssFile = s.RssShmem = s.SwapEnts = 0;
+        s.NrPtes = s.PgtablesBytes = 0;
+        s.MmUsers = 1;
+        s.MmCount = 1;
+        s.Pgd = -1;
+        child.Struct = s;
+
+        ReadOnlySpan<Vma> vmas = Vmas.AsSpan();
+        for (int i = 0; i < vmas.Length; i++)
+        {
+            Vma v = vmas[i];
+            if ((v.Flags & VmFlags.DontCopy) != 0)
+            {
+                continue;
+            }
+
+            v.Flags &= ~(VmFlags.Locked | VmFlags.LockOnFault);
+            v.MmId = childId;
+            child.Vmas.Insert(v);
+            child.Struct.MapCount++;
+            child.VmStatAccount(v.Flags, (long)v.Pages);
+            changes?.Add(new VmaChange(VmaChangeKind.Mapped, v.Start, v.End, vmas[i].Flags, v.Flags));
+        }
+
+        child.SyncSeq();
+        return child;
+    }
+
+    /// <summary>
+    /// exit_mmap: tears the whole address space down, reporting every VMA as Unmapped and freeing the
+    /// page tables when <paramref name="tables"/> is given (free_pgtables).
+    /// </summary>
+    public void ExitMmap(List<VmaChange>? changes = null, PageTable? tables = null)
+    {
+        ReadOnlySpan<Vma> vmas = Vmas.AsSpan();
+        for (int i = 0; i < vmas.Length; i++)
+        {
+            changes?.Add(new VmaChange(VmaChangeKind.Unmapped, vmas[i].Start, vmas[i].End, vmas[i].Flags, VmFlags.None));
+        }
+
+        Vmas.Clear();
+        ref MmStruct mm = ref Struct;
+        mm.MapCount = 0;
+        mm.TotalVm = mm.LockedVm = mm.DataVm = mm.ExecVm = mm.StackVm = 0;
+        if (tables is not null)
+        {
+            tables.FreeAll();
+            mm.NrPtes = tables.NrPtes;
+            mm.PgtablesBytes = tables.PgtablesBytes;
+        }
+
+        SyncSeq();
+    }
+}

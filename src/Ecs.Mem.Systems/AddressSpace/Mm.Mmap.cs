@@ -1,0 +1,277 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+public sealed partial class Mm
+{
+    /// <summary>
+    /// do_mmap + mmap_region: maps [addr, addr+len) (or a free range it picks) and returns the start
+    /// address, or a negated errno. MAP_FIXED replaces what was mapped there (reported as Unmapped first);
+    /// MAP_FIXED_NOREPLACE fails with EEXIST instead. Without MAP_FIXED the hint is used when free,
+    /// else the range is placed top-down below mmap_base. The new area merges with compatible neighbours.
+    /// pgoff is the file offset in pages (ignored for anonymous mappings); fileId is an id in
+    /// <see cref="Files"/>, -1 with <see cref="MapFlags.Anonymous"/> (a special mapping passes its name id
+    /// with kind = <see cref="VmaKind.Special"/>). kind overrides the backing kind (heap, stack, special).
+    /// </summary>
+    public long DoMmap(ulong addr, ulong len, Prot prot, MapFlags flags, int fileId, ulong pgoff, List<VmaChange>? changes = null, VmaKind? kind = null)
+    {
+        if (len == 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        MapFlags type = flags & (MapFlags.Shared | MapFlags.Private);
+        if (type != MapFlags.Shared && type != MapFlags.Private)
+        {
+            return -Errno.EINVAL;
+        }
+
+        bool anonymous = (flags & MapFlags.Anonymous) != 0;
+        if (anonymous ? fileId >= 0 && kind is null : fileId < 0 || fileId >= Files.Count)
+        {
+            return -Errno.EBADF;
+        }
+
+        ulong taskSize = Struct.TaskSize;
+        len = PageAlign(len);
+        if (len == 0 || len > taskSize)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        if (!anonymous && pgoff + (len >> Pte.PageShift) < pgoff)
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (Struct.MapCount >= MaxMapCount)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        bool fixedNoReplace = (flags & MapFlags.FixedNoReplace) != 0;
+        if ((flags & MapFlags.Fixed) != 0 || fixedNoReplace)
+        {
+            if (OffsetInPage(addr))
+            {
+                return -Errno.EINVAL;
+            }
+
+            if (addr > taskSize - len)
+            {
+                return -Errno.ENOMEM;
+            }
+
+            if (addr < MmapMinAddr)
+            {
+                return -Errno.EPERM;
+            }
+
+            if (fixedNoReplace && Vmas.FindVmaIntersection(addr, addr + len) >= 0)
+            {
+                return -Errno.EEXIST;
+            }
+        }
+        else
+        {
+            long placed = GetUnmappedArea(addr, len);
+            if (placed < 0)
+            {
+                return placed;
+            }
+
+            addr = (ulong)placed;
+        }
+
+        VmFlags vmFlags = CalcVmProtBits(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
+        if (type == MapFlags.Shared)
+        {
+            vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+        }
+
+        if ((flags & MapFlags.GrowsDown) != 0)
+        {
+            vmFlags |= VmFlags.GrowsDown;
+        }
+
+        if ((flags & MapFlags.Locked) != 0)
+        {
+            vmFlags |= VmFlags.Locked;
+        }
+
+        if ((flags & MapFlags.NoReserve) != 0)
+        {
+            vmFlags |= VmFlags.NoReserve;
+        }
+
+        // accountable_mapping: private writable memory is charged to overcommit.
+        if ((vmFlags & (VmFlags.Write | VmFlags.Shared | VmFlags.NoReserve | VmFlags.HugeTlb)) == VmFlags.Write)
+        {
+            vmFlags |= VmFlags.Account;
+        }
+
+        VmaKind vmaKind = kind ?? (anonymous ? VmaKind.Anonymous : VmaKind.File);
+        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes);
+    }
+
+    /// <summary>
+    /// mmap_region: unmap whatever overlaps, then insert the new area and merge it with its neighbours.
+    /// Returns the address or a negated errno.
+    /// </summary>
+    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes)
+    {
+        ulong end = addr + len;
+        if (Vmas.FindVmaIntersection(addr, end) >= 0)
+        {
+            long r = DoMunmap(addr, len, changes);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+
+        var vma = new Vma
+        {
+            Start = addr,
+            End = end,
+            Flags = vmFlags,
+            PageProt = Pte.ProtFromVmFlags(vmFlags),
+            PgOff = pgoff,
+            FileId = fileId,
+            MmId = Struct.Id,
+            Kind = kind,
+        };
+        int idx = Vmas.Insert(vma);
+        Struct.MapCount++;
+        VmStatAccount(vmFlags, PagesOf(addr, end));
+        MergeAround(idx);
+        changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, end, VmFlags.None, vmFlags));
+        return (long)addr;
+    }
+
+    /// <summary>calc_vm_prot_bits: PROT_* to VM_READ/WRITE/EXEC.</summary>
+    public static VmFlags CalcVmProtBits(Prot prot)
+    {
+        VmFlags f = VmFlags.None;
+        if ((prot & Prot.Read) != 0)
+        {
+            f |= VmFlags.Read;
+        }
+
+        if ((prot & Prot.Write) != 0)
+        {
+            f |= VmFlags.Write;
+        }
+
+        if ((prot & Prot.Exec) != 0)
+        {
+            f |= VmFlags.Exec;
+        }
+
+        return f;
+    }
+
+    /// <summary>
+    /// get_unmapped_area for a non-fixed mapping: a free, page-aligned hint is honoured; otherwise
+    /// arch_get_unmapped_area_topdown searches the highest gap below mmap_base (keeping the stack guard
+    /// gap below growsdown areas), falling back to a bottom-up search from TASK_SIZE/3 like Linux does
+    /// when the top-down search fails. Linear in the number of VMAs (Linux keeps gap sizes in its tree).
+    /// </summary>
+    public long GetUnmappedArea(ulong hint, ulong len)
+    {
+        ulong taskSize = Struct.TaskSize;
+        if (len > taskSize)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        ulong low = Math.Max(Pte.PageSize, MmapMinAddr);
+        if (hint != 0)
+        {
+            hint = PageAlign(hint);
+            if (hint <= taskSize - len && hint >= low && RangeIsFree(hint, len))
+            {
+                return (long)hint;
+            }
+        }
+
+        long found = UnmappedAreaTopDown(len, low, Struct.MmapBase);
+        if (found >= 0)
+        {
+            return found;
+        }
+
+        return UnmappedAreaBottomUp(len, PageAlign(taskSize / 3), taskSize);
+    }
+
+    /// <summary>True when [addr, addr+len) overlaps no VMA and keeps the guard gap below a stack.</summary>
+    private bool RangeIsFree(ulong addr, ulong len)
+    {
+        int next = Vmas.FindVmaPrev(addr, out int prev);
+        if (prev >= 0 && Vmas[prev].End > addr)
+        {
+            return false;
+        }
+
+        return next < 0 || addr + len <= VmStartGap(Vmas[next]);
+    }
+
+    /// <summary>unmapped_area_topdown: highest gap in [low, high) that fits len; returns its top-aligned start.</summary>
+    private long UnmappedAreaTopDown(ulong len, ulong low, ulong high)
+    {
+        if (high < low || high - low < len)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        for (int i = Vmas.Count - 1; i >= -1; i--)
+        {
+            ulong gapStart = i >= 0 ? Vmas[i].End : 0;
+            ulong gapEnd = i + 1 < Vmas.Count ? VmStartGap(Vmas[i + 1]) : Struct.TaskSize;
+            if (gapStart >= high)
+            {
+                continue;
+            }
+
+            if (gapEnd <= low)
+            {
+                break;
+            }
+
+            gapEnd = Math.Min(gapEnd, high);
+            gapStart = Math.Max(gapStart, low);
+            if (gapEnd > gapStart && gapEnd - gapStart >= len)
+            {
+                return (long)((gapEnd - len) & Pte.PageMask);
+            }
+        }
+
+        return -Errno.ENOMEM;
+    }
+
+    /// <summary>unmapped_area: lowest gap in [low, high) that fits len.</summary>
+    private long UnmappedAreaBottomUp(ulong len, ulong low, ulong high)
+    {
+        if (high < low || high - low < len)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        for (int i = -1; i < Vmas.Count; i++)
+        {
+            ulong gapStart = Math.Max(i >= 0 ? Vmas[i].End : 0, low);
+            ulong gapEnd = Math.Min(i + 1 < Vmas.Count ? VmStartGap(Vmas[i + 1]) : Struct.TaskSize, high);
+            if (gapStart >= high)
+            {
+                break;
+            }
+
+            if (gapEnd > gapStart && gapEnd - gapStart >= len)
+            {
+                return (long)gapStart;
+            }
+        }
+
+        return -Errno.ENOMEM;
+    }
+}

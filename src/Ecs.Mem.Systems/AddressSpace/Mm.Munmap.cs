@@ -1,0 +1,60 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+public sealed partial class Mm
+{
+    /// <summary>
+    /// do_munmap / do_vmi_munmap: unmaps [start, start+len), splitting the VMAs straddling either end and
+    /// removing those inside. Returns 0, or -EINVAL for a bad range, or -ENOMEM when a split would exceed
+    /// vm.max_map_count. Each removed piece is reported as Unmapped.
+    /// </summary>
+    public long DoMunmap(ulong start, ulong len, List<VmaChange>? changes = null)
+    {
+        ulong taskSize = Struct.TaskSize;
+        if (OffsetInPage(start) || start > taskSize || len > taskSize - start)
+        {
+            return -Errno.EINVAL;
+        }
+
+        len = PageAlign(len);
+        if (len == 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        ulong end = start + len;
+        int first = Vmas.FindVma(start);
+        if (first < 0 || Vmas[first].Start >= end)
+        {
+            return 0;
+        }
+
+        // A hole punched in the middle of one VMA leaves one more VMA than before.
+        ref Vma f = ref Vmas[first];
+        if (f.Start < start && end < f.End && Struct.MapCount >= MaxMapCount)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        if (!SplitAt(start) || !SplitAt(end))
+        {
+            return -Errno.ENOMEM;
+        }
+
+        first = Vmas.FindVma(start);
+        int last = first;
+        while (last < Vmas.Count && Vmas[last].End <= end)
+        {
+            ref Vma v = ref Vmas[last];
+            VmStatAccount(v.Flags, -(long)v.Pages);
+            changes?.Add(new VmaChange(VmaChangeKind.Unmapped, v.Start, v.End, v.Flags, VmFlags.None));
+            last++;
+        }
+
+        Vmas.RemoveRange(first, last - first);
+        Struct.MapCount -= last - first;
+        SyncSeq();
+        return 0;
+    }
+}

@@ -1,0 +1,215 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+/// <summary>
+/// One address space: the <see cref="MmStruct"/> counters plus its ordered <see cref="VmaSet"/> and the
+/// operations that change it with Linux semantics (do_mmap, do_munmap, mprotect_fixup, brk,
+/// expand_downwards, dup_mmap, exit_mmap). Operations return a negated errno on refusal and append the
+/// ranges they changed to an optional list, so later systems can zap pages and flush TLBs.
+/// Independent of the ECS core: the lead stores <see cref="Struct"/> in an Mm component and keeps this
+/// object as the mm's VMA index.
+/// </summary>
+public sealed partial class Mm
+{
+    /// <summary>DEFAULT_MAX_MAP_COUNT (vm.max_map_count).</summary>
+    public const int DefaultMaxMapCount = 65530;
+    /// <summary>Default RLIMIT_STACK: 8 MiB.</summary>
+    public const ulong DefaultStackRlimit = 8UL << 20;
+    /// <summary>stack_guard_gap: 256 pages (1 MiB) kept free below a stack.</summary>
+    public const ulong DefaultStackGuardGap = 256UL << Pte.PageShift;
+    /// <summary>CONFIG_DEFAULT_MMAP_MIN_ADDR on x86 distributions (vm.mmap_min_addr).</summary>
+    public const ulong DefaultMmapMinAddr = 0x10000;
+
+    /// <summary>The mm_struct fields; a public field so callers can take refs.</summary>
+    public MmStruct Struct;
+
+    public Mm(int id, PagingMode mode, FileTable files)
+    {
+        Mode = mode;
+        Files = files;
+        Struct.Id = id;
+        Struct.MmUsers = 1;
+        Struct.MmCount = 1;
+        Struct.TaskSize = mode.TaskSize;
+        Struct.MmapBase = ComputeMmapBase(mode.TaskSize, DefaultStackRlimit, DefaultStackGuardGap, 0);
+        Struct.Pgd = -1;
+    }
+
+    /// <summary>Paging geometry and TASK_SIZE.</summary>
+    public PagingMode Mode { get; }
+    /// <summary>Names of the files mapped.</summary>
+    public FileTable Files { get; }
+    /// <summary>The VMAs in address order.</summary>
+    public VmaSet Vmas { get; } = new();
+    /// <summary>RLIMIT_STACK for stack growth (bytes).</summary>
+    public ulong StackRlimit { get; set; } = DefaultStackRlimit;
+    /// <summary>stack_guard_gap in bytes.</summary>
+    public ulong StackGuardGap { get; set; } = DefaultStackGuardGap;
+    /// <summary>vm.max_map_count.</summary>
+    public int MaxMapCount { get; set; } = DefaultMaxMapCount;
+    /// <summary>vm.mmap_min_addr: lowest address a mapping may use.</summary>
+    public ulong MmapMinAddr { get; set; } = DefaultMmapMinAddr;
+    /// <summary>The x86-64 gate area ([vsyscall]) when imported from a maps file; outside the VMA set, as in Linux.</summary>
+    public Vma? GateVma { get; set; }
+
+    /// <summary>
+    /// mmap_base (arch/x86/mm/mmap.c): TASK_SIZE minus a gap of the stack rlimit plus stack randomisation
+    /// plus the guard gap, clamped to [128 MiB, 5/6 TASK_SIZE], minus the mmap randomisation, page aligned.
+    /// With ASLR off both random terms are 0.
+    /// </summary>
+    public static ulong ComputeMmapBase(ulong taskSize, ulong stackRlimit, ulong guardGap, ulong random)
+    {
+        ulong gap = stackRlimit;
+        ulong pad = guardGap;
+        if (gap + pad > gap)
+        {
+            gap += pad;
+        }
+
+        ulong gapMin = 128UL << 20;
+        ulong gapMax = taskSize / 6 * 5;
+        gap = Math.Clamp(gap, gapMin, gapMax);
+        return PageAlign(taskSize - gap - random);
+    }
+
+    /// <summary>PAGE_ALIGN: round up to a page boundary.</summary>
+    public static ulong PageAlign(ulong value) => (value + Pte.PageSize - 1) & Pte.PageMask;
+
+    /// <summary>offset_in_page: true when the value is not page aligned.</summary>
+    private static bool OffsetInPage(ulong value) => (value & ~Pte.PageMask) != 0;
+
+    /// <summary>vm_start_gap: a stack's start less the guard gap, the lowest address a neighbour may end at.</summary>
+    public ulong VmStartGap(in Vma vma)
+    {
+        if ((vma.Flags & VmFlags.GrowsDown) == 0)
+        {
+            return vma.Start;
+        }
+
+        return vma.Start > StackGuardGap ? vma.Start - StackGuardGap : 0;
+    }
+
+    /// <summary>
+    /// vm_stat_account: add (or with negative pages, remove) a VMA's pages from total_vm and the
+    /// exec/stack/data split, and locked_vm for VM_LOCKED areas.
+    /// </summary>
+    public void VmStatAccount(VmFlags flags, long pages)
+    {
+        ref MmStruct mm = ref Struct;
+        mm.TotalVm = (ulong)((long)mm.TotalVm + pages);
+        if ((flags & (VmFlags.Exec | VmFlags.Write | VmFlags.Shared | VmFlags.GrowsDown)) == VmFlags.Exec)
+        {
+            mm.ExecVm = (ulong)((long)mm.ExecVm + pages);
+        }
+        else if ((flags & VmFlags.GrowsDown) != 0)
+        {
+            mm.StackVm = (ulong)((long)mm.StackVm + pages);
+        }
+        else if ((flags & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write)
+        {
+            mm.DataVm = (ulong)((long)mm.DataVm + pages);
+        }
+
+        if ((flags & VmFlags.Locked) != 0)
+        {
+            mm.LockedVm = (ulong)((long)mm.LockedVm + pages);
+        }
+    }
+
+    /// <summary>
+    /// is_mergeable_vma + the pgoff check of can_vma_merge_before/after: <paramref name="a"/> ends where
+    /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file and backing kind, file offset
+    /// continues, and neither is VM_SPECIAL. Anonymous areas carry pgoff = address &gt;&gt; 12, so the pgoff test
+    /// also holds for them exactly when they were never moved.
+    /// </summary>
+    public static bool CanMerge(in Vma a, in Vma b)
+    {
+        return a.End == b.Start
+            && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
+            && (a.Flags & VmFlags.Special) == 0
+            && a.FileId == b.FileId
+            && a.Kind == b.Kind
+            && a.MmId == b.MmId
+            && a.PgOff + a.Pages == b.PgOff;
+    }
+
+    /// <summary>
+    /// __split_vma: if a VMA strictly contains <paramref name="addr"/>, cut it there (the upper part's
+    /// pgoff advances). Returns false with map_count at the limit, like split_vma's -ENOMEM.
+    /// </summary>
+    private bool SplitAt(ulong addr)
+    {
+        int idx = Vmas.FindVma(addr);
+        if (idx < 0)
+        {
+            return true;
+        }
+
+        ref Vma v = ref Vmas[idx];
+        if (v.Start >= addr)
+        {
+            return true;
+        }
+
+        if (Struct.MapCount >= MaxMapCount)
+        {
+            return false;
+        }
+
+        Vma upper = v;
+        upper.Start = addr;
+        upper.PgOff = v.PgOff + ((addr - v.Start) >> Pte.PageShift);
+        v.End = addr;
+        Vmas.Insert(upper);
+        Struct.MapCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// vma_merge after a change at <paramref name="idx"/>: absorb the next VMA and then fold into the
+    /// previous one when compatible. Returns the index of the VMA now covering the original one.
+    /// </summary>
+    private int MergeAround(int idx)
+    {
+        if (idx + 1 < Vmas.Count && CanMerge(Vmas[idx], Vmas[idx + 1]))
+        {
+            Vmas[idx].End = Vmas[idx + 1].End;
+            Vmas.RemoveRange(idx + 1, 1);
+            Struct.MapCount--;
+        }
+
+        if (idx > 0 && CanMerge(Vmas[idx - 1], Vmas[idx]))
+        {
+            Vmas[idx - 1].End = Vmas[idx].End;
+            Vmas.RemoveRange(idx, 1);
+            Struct.MapCount--;
+            idx--;
+        }
+
+        SyncSeq();
+        return idx;
+    }
+
+    /// <summary>Copies the set's sequence number into the mm (vmacache_seqnum).</summary>
+    private void SyncSeq() => Struct.VmaSeq = Vmas.Seq;
+
+    /// <summary>True when two adjacent VMAs remain that <see cref="CanMerge"/> says should have been merged.</summary>
+    public bool HasMergeableNeighbours(out int index)
+    {
+        for (int i = 0; i + 1 < Vmas.Count; i++)
+        {
+            if (CanMerge(Vmas[i], Vmas[i + 1]))
+            {
+                index = i;
+                return true;
+            }
+        }
+
+        index = -1;
+        return false;
+    }
+
+    /// <summary>vma_pages for a range.</summary>
+    private static long PagesOf(ulong start, ulong end) => (long)((end - start) >> Pte.PageShift);
+}

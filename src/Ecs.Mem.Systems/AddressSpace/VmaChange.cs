@@ -1,0 +1,17 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.AddressSpace;
+
+/// <summary>What happened to a virtual range, so later systems can zap PTEs, flush TLB entries or copy page tables.</summary>
+public enum VmaChangeKind : byte
+{
+    /// <summary>The range became mapped (new mapping, heap or stack growth, or copied by fork).</summary>
+    Mapped,
+    /// <summary>The range stopped being mapped: its pages and PTEs must go (zap_page_range + TLB flush).</summary>
+    Unmapped,
+    /// <summary>The range's flags changed (mprotect): PTE protections must be rewritten (change_protection).</summary>
+    Protected,
+}
+
+/// <summary>One changed range [Start, End) with the flags before and after.</summary>
+public readonly record struct VmaChange(VmaChangeKind Kind, ulong Start, ulong End, VmFlags OldFlags, VmFlags NewFlags);

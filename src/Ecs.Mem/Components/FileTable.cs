@@ -1,0 +1,34 @@
+namespace EcsMem.Components;
+
+/// <summary>
+/// Maps the small integer file ids stored in <see cref="Vma.FileId"/> to the file's path, device and inode.
+/// Identical entries share one id so VMAs of the same file compare equal by id (needed for vma_merge).
+/// </summary>
+public sealed class FileTable
+{
+    private readonly List<MappedFile> _files = new();
+    private readonly Dictionary<MappedFile, int> _ids = new();
+
+    /// <summary>Number of distinct files registered.</summary>
+    public int Count => _files.Count;
+
+    /// <summary>Returns the id of the file, registering it if new.</summary>
+    public int Intern(in MappedFile file)
+    {
+        if (_ids.TryGetValue(file, out int id))
+        {
+            return id;
+        }
+
+        id = _files.Count;
+        _files.Add(file);
+        _ids.Add(file, id);
+        return id;
+    }
+
+    /// <summary>Registers a file by path with device and inode.</summary>
+    public int Intern(string path, uint major = 0, uint minor = 0, ulong inode = 0) => Intern(new MappedFile(path, major, minor, inode));
+
+    /// <summary>The file with the given id.</summary>
+    public MappedFile this[int id] => _files[id];
+}

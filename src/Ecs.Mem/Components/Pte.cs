@@ -1,0 +1,111 @@
+using System.Runtime.CompilerServices;
+
+namespace EcsMem.Components;
+
+/// <summary>
+/// A 64-bit page-table entry with the x86 bit positions (arch/x86/include/asm/pgtable_types.h).
+/// When <see cref="Present"/> is clear a non-zero entry holds a <see cref="SwapEntry"/>.
+/// Software bits: 9 = special (no struct page), 10 = COW (write fault must copy), 11 = soft-dirty.
+/// </summary>
+public readonly struct Pte : IEquatable<Pte>
+{
+    public const int PageShift = 12;
+    public const ulong PageSize = 1UL << PageShift;
+    public const ulong PageMask = ~(PageSize - 1);
+
+    public const ulong PresentBit = 1UL << 0;
+    public const ulong RwBit = 1UL << 1;
+    public const ulong UserBit = 1UL << 2;
+    public const ulong PwtBit = 1UL << 3;
+    public const ulong PcdBit = 1UL << 4;
+    public const ulong AccessedBit = 1UL << 5;
+    public const ulong DirtyBit = 1UL << 6;
+    /// <summary>PSE: huge page in a PMD/PUD entry (PAT in a leaf PTE).</summary>
+    public const ulong PseBit = 1UL << 7;
+    public const ulong GlobalBit = 1UL << 8;
+    /// <summary>_PAGE_PROTNONE reuses the global bit position in non-present entries (PROT_NONE pages).</summary>
+    public const ulong ProtNoneBit = 1UL << 8;
+    public const ulong SpecialBit = 1UL << 9;
+    public const ulong CowBit = 1UL << 10;
+    public const ulong SoftDirtyBit = 1UL << 11;
+    public const ulong NxBit = 1UL << 63;
+    /// <summary>Bits 12..51 hold the page frame number (x86 PTE_PFN_MASK with 52 physical bits).</summary>
+    public const ulong PfnMask = ((1UL << 52) - 1) & PageMask;
+    /// <summary>Everything that is protection rather than frame number.</summary>
+    public const ulong ProtMask = ~PfnMask;
+
+    /// <summary>The raw entry.</summary>
+    public readonly ulong Value;
+
+    public Pte(ulong value) => Value = value;
+
+    /// <summary>mk_pte / pfn_pte: frame number plus protection bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Pte Make(ulong pfn, ulong prot) => new(((pfn << PageShift) & PfnMask) | (prot & ProtMask));
+
+    /// <summary>The empty entry (pte_none).</summary>
+    public bool None => Value == 0;
+    public bool Present => (Value & PresentBit) != 0;
+    public bool Writable => (Value & RwBit) != 0;
+    public bool User => (Value & UserBit) != 0;
+    public bool Accessed => (Value & AccessedBit) != 0;
+    public bool Dirty => (Value & DirtyBit) != 0;
+    public bool Huge => (Value & PseBit) != 0;
+    public bool Global => (Value & GlobalBit) != 0;
+    public bool Special => (Value & SpecialBit) != 0;
+    public bool Cow => (Value & CowBit) != 0;
+    public bool SoftDirty => (Value & SoftDirtyBit) != 0;
+    /// <summary>Executable when NX is clear.</summary>
+    public bool Executable => (Value & NxBit) == 0;
+    /// <summary>pte_pfn.</summary>
+    public ulong Pfn => (Value & PfnMask) >> PageShift;
+    /// <summary>True for a non-present, non-empty entry that holds a swap entry (is_swap_pte).</summary>
+    public bool IsSwap => Value != 0 && (Value & (PresentBit | ProtNoneBit)) == 0;
+    /// <summary>The swap entry of a non-present entry (pte_to_swp_entry).</summary>
+    public SwapEntry ToSwapEntry() => SwapEntry.FromPteValue(Value);
+
+    public Pte MkYoung() => new(Value | AccessedBit);
+    public Pte MkOld() => new(Value & ~AccessedBit);
+    public Pte MkDirty() => new(Value | DirtyBit | SoftDirtyBit);
+    public Pte MkClean() => new(Value & ~DirtyBit);
+    public Pte MkWrite() => new((Value | RwBit) & ~CowBit);
+    /// <summary>Write-protects and marks copy-on-write, as copy_present_pte does for private pages on fork.</summary>
+    public Pte MkCow() => new((Value & ~RwBit) | CowBit);
+    public Pte WithPfn(ulong pfn) => new((Value & ProtMask) | ((pfn << PageShift) & PfnMask));
+    /// <summary>pte_modify: keeps frame and hardware-managed A/D bits, replaces protection.</summary>
+    public Pte Modify(ulong newProt) => new((Value & (PfnMask | AccessedBit | DirtyBit | SoftDirtyBit | CowBit | SpecialBit)) | (newProt & ~(PfnMask | AccessedBit | DirtyBit)));
+
+    /// <summary>
+    /// vm_get_page_prot for x86: the PTE bits new pages of an area with these flags get.
+    /// Private writable areas get read-only PTEs (PAGE_COPY) so the first write faults and copies;
+    /// only shared writable areas get RW. Non-exec areas get NX. PROT_NONE gives the PROTNONE bit only.
+    /// </summary>
+    public static ulong ProtFromVmFlags(VmFlags flags)
+    {
+        VmFlags access = flags & VmFlags.AccessMask;
+        if (access == VmFlags.None)
+        {
+            return ProtNoneBit | AccessedBit;
+        }
+
+        ulong prot = PresentBit | UserBit | AccessedBit;
+        if ((flags & VmFlags.Write) != 0 && (flags & VmFlags.Shared) != 0)
+        {
+            prot |= RwBit;
+        }
+
+        if ((flags & VmFlags.Exec) == 0)
+        {
+            prot |= NxBit;
+        }
+
+        return prot;
+    }
+
+    public bool Equals(Pte other) => Value == other.Value;
+    public override bool Equals(object? obj) => obj is Pte other && Equals(other);
+    public override int GetHashCode() => Value.GetHashCode();
+    public static bool operator ==(Pte a, Pte b) => a.Value == b.Value;
+    public static bool operator !=(Pte a, Pte b) => a.Value != b.Value;
+    public override string ToString() => $"0x{Value:x16}";
+}

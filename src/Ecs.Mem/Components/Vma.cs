@@ -1,0 +1,39 @@
+namespace EcsMem.Components;
+
+/// <summary>
+/// One virtual memory area (Linux vm_area_struct): the half-open range [Start, End) of one mm
+/// with uniform flags and backing. A plain struct so it can live in ECS chunks later.
+/// </summary>
+public struct Vma
+{
+    /// <summary>vm_start: first byte (page aligned).</summary>
+    public ulong Start;
+    /// <summary>vm_end: first byte after the area (page aligned).</summary>
+    public ulong End;
+    /// <summary>vm_page_prot: the PTE protection bits new PTEs of this area get (see <see cref="Pte.ProtFromVmFlags"/>).</summary>
+    public ulong PageProt;
+    /// <summary>vm_flags.</summary>
+    public VmFlags Flags;
+    /// <summary>vm_pgoff: offset into the file in pages; for anonymous areas Start &gt;&gt; 12 as Linux sets it.</summary>
+    public ulong PgOff;
+    /// <summary>vm_file as an id into a <see cref="FileTable"/>; -1 when anonymous. Special mappings use it for their name.</summary>
+    public int FileId;
+    /// <summary>Id of the owning mm (vm_mm).</summary>
+    public int MmId;
+    /// <summary>The vm_ops choice.</summary>
+    public VmaKind Kind;
+
+    /// <summary>Length in bytes.</summary>
+    public readonly ulong Length => End - Start;
+
+    /// <summary>Number of pages (vma_pages).</summary>
+    public readonly ulong Pages => (End - Start) >> Pte.PageShift;
+
+    /// <summary>True when <paramref name="addr"/> lies inside [Start, End).</summary>
+    public readonly bool Contains(ulong addr) => addr >= Start && addr < End;
+
+    /// <summary>True when the area has a file behind it.</summary>
+    public readonly bool HasFile => Kind == VmaKind.File;
+
+    public override readonly string ToString() => $"{Start:x}-{End:x} {Flags} {Kind} pgoff={PgOff:x} file={FileId}";
+}

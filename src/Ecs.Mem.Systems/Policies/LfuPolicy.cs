@@ -12,7 +12,7 @@ public sealed class LfuPolicy : IReplacementPolicy
 {
     // Frames.
     private int[] _fNext = [], _fPrev = [], _fBucket = [];
-    // Buckets: at most one per distinct count, so frameCount of them suffice.
+    // Buckets: at most one per distinct count, plus one made before the emptied one is freed.
     private long[] _bCount = [];
     private int[] _bNext = [], _bPrev = [], _bFirst = [], _bLast = [];
     private int[] _freeBuckets = [];
@@ -26,14 +26,15 @@ public sealed class LfuPolicy : IReplacementPolicy
         _fNext = new int[frameCount];
         _fPrev = new int[frameCount];
         _fBucket = new int[frameCount];
-        _bCount = new long[frameCount];
-        _bNext = new int[frameCount];
-        _bPrev = new int[frameCount];
-        _bFirst = new int[frameCount];
-        _bLast = new int[frameCount];
-        _freeBuckets = new int[frameCount];
-        for (int i = 0; i < frameCount; i++) _freeBuckets[i] = frameCount - 1 - i;
-        _freeTop = frameCount;
+        int buckets = frameCount + 1;
+        _bCount = new long[buckets];
+        _bNext = new int[buckets];
+        _bPrev = new int[buckets];
+        _bFirst = new int[buckets];
+        _bLast = new int[buckets];
+        _freeBuckets = new int[buckets];
+        for (int i = 0; i < buckets; i++) _freeBuckets[i] = buckets - 1 - i;
+        _freeTop = buckets;
         _lowest = -1;
     }
 

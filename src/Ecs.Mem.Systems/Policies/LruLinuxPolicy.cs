@@ -66,31 +66,29 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         if (InactiveIsLow()) ShrinkActiveList(SwapClusterMax);
-        // Each frame is passed at most twice (once to clear its bit) plus one deactivation batch per pass.
-        long budget = 3L * (_lists.Count(Active) + _lists.Count(Inactive)) + SwapClusterMax;
-        while (budget-- > 0)
+        while (true)
         {
-            int f = _lists.Tail(Inactive);
-            if (f < 0)
+            // Two passes over the inactive list: the first may only clear referenced bits.
+            for (long scan = 2L * _lists.Count(Inactive); scan > 0; scan--)
             {
-                if (_lists.Count(Active) == 0) return -1;
-                ShrinkActiveList(SwapClusterMax);
-                continue;
+                int f = _lists.Tail(Inactive);
+                if (Evictability.IsPinned(unevictable, f))
+                {
+                    _lists.MoveToHead(Inactive, f);
+                    continue;
+                }
+                if (_referenced[f])
+                {
+                    _referenced[f] = false;
+                    _lists.MoveToHead(Inactive, f);
+                    continue;
+                }
+                return f;
             }
-            if (Evictability.IsPinned(unevictable, f))
-            {
-                _lists.MoveToHead(Inactive, f);
-                continue;
-            }
-            if (_referenced[f])
-            {
-                _referenced[f] = false;
-                _lists.MoveToHead(Inactive, f);
-                continue;
-            }
-            return f;
+            // Nothing reclaimable on the inactive list: deactivate another batch, until the active list is empty.
+            if (_lists.Count(Active) == 0) return -1;
+            ShrinkActiveList(SwapClusterMax);
         }
-        return -1;
     }
 
     public void OnRemoved(int frame) => _lists.Remove(frame);

@@ -149,8 +149,9 @@ public sealed class IdealSimulator
         else
         {
             frame = _policy.ChooseVictim(ReadOnlySpan<bool>.Empty);
-            if ((uint)frame >= (uint)_frames || _resident.TryGetValue(_framePage[frame], out int f) is false || f != frame)
-                throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, which holds no page");
+            // Every frame is occupied once all are used, so any in-range frame holds a page.
+            if ((uint)frame >= (uint)_frames)
+                throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, not one of the {_frames} frames");
             ulong victim = _framePage[frame];
             _policy.OnRemoved(frame);
             _resident.Remove(victim);

@@ -128,4 +128,18 @@ public class CachegrindRulesTests
         // LL refs = 1000 + 125 + 33 = 1158 (rd 1125, wr 33)
         Assert.That(r, Does.Contain("LL refs:           1,158  (1,125 rd   + 33 wr)\n"));
     }
+
+    [Test]
+    public void RatesRoundExactHalvesDownLikeValgrindsPrintf()
+    {
+        // I1: 1/800 = 0.125 % -> scaled fraction 12.5, remainder exactly 0.5 is not > 0.5 -> "0.12".
+        // D1 wr: 1/400 = 0.25 % -> 2.5 -> "0.2". D1 rd: 3/8 = 37.5 % -> 37.5 (one decimal, exact) -> "37.5".
+        // D1 all: 4/408 = 0.98039.. % -> 9.8039 -> 9 + (0.80 > 0.5) = 10 = factor -> carries to "1.0".
+        var c = new CachegrindCounts { Ir = 800, I1mr = 1, Dr = 8, D1mr = 3, Dw = 400, D1mw = 1 };
+        string r = CachegrindReport.Format(c);
+        Assert.That(r, Does.Contain("I1  miss rate: 0.12%\n"));
+        Assert.That(r, Does.Contain("D1  miss rate: 1.0% (37.5%     + 0.2%  )\n"));
+        Assert.That(CachegrindReport.ValgrindFixed(99.96, 1), Is.EqualTo("100.0"));
+        Assert.That(CachegrindReport.ValgrindFixed(0.0, 2), Is.EqualTo("0.00"));
+    }
 }

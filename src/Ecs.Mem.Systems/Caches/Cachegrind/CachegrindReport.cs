@@ -8,7 +8,8 @@ namespace EcsMem.Systems.Caches.Cachegrind;
 /// Valgrind's <c>==PID== </c> prefix: same labels, thousands separators, column widths and
 /// percentages. Widths follow Cachegrind's rule: column 1 is as wide as the I refs total printed
 /// with commas, column 2 as wide as the Dr total, column 3 as wide as the Dw total. Instruction
-/// miss rates have two decimals, the others one. A zero denominator is treated as 1.
+/// miss rates have two decimals, the others one, rounded as Valgrind's printf rounds
+/// (<see cref="ValgrindFixed"/>). A zero denominator is treated as 1.
 /// </summary>
 public static class CachegrindReport
 {
@@ -48,11 +49,35 @@ public static class CachegrindReport
     public static string Grouped(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary><c>%*.Nf</c> of <c>part*100/whole</c>, right-aligned in <paramref name="width"/>.</summary>
-    public static string Percent(long part, long whole, int decimals, int width)
+    public static string Percent(long part, long whole, int decimals, int width) =>
+        ValgrindFixed(part * 100.0 / whole, decimals).PadLeft(width);
+
+    /// <summary>
+    /// Fixed-point text as Valgrind's own printf produces it (not glibc's): the fraction is scaled
+    /// by 10^decimals, truncated, and rounded up only when the remainder is strictly above one
+    /// half, so an exact half rounds down (0.25 with one decimal prints 0.2, as glibc also does,
+    /// but 0.125 with two decimals prints 0.12 where a round-half-away rule would print 0.13).
+    /// </summary>
+    public static string ValgrindFixed(double value, int decimals)
     {
-        double p = part * 100.0 / whole;
-        double r = Math.Round(p, decimals, MidpointRounding.AwayFromZero);
-        return r.ToString(decimals == 2 ? "F2" : "F1", CultureInfo.InvariantCulture).PadLeft(width);
+        bool negative = value < 0;
+        if (negative) value = -value;
+        ulong whole = (ulong)value;
+        double frac = value - whole;
+        ulong factor = 1;
+        for (int i = 0; i < decimals; i++) factor *= 10;
+        double scaled = frac * factor;
+        ulong digits = (ulong)scaled;
+        if (scaled - digits > 0.5)
+            digits++;
+        if (digits == factor)
+            whole++;
+        digits %= factor;
+        var inv = CultureInfo.InvariantCulture;
+        string text = whole.ToString(inv);
+        if (decimals > 0)
+            text += "." + digits.ToString(inv).PadLeft(decimals, '0');
+        return negative ? "-" + text : text;
     }
 
     private static void One(StringBuilder sb, string label, long v, int w) =>

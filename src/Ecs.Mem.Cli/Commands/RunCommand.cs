@@ -8,6 +8,8 @@ public sealed class RunCommand : ICommand
     /// <summary>The run modes; the one whose selector flag is present runs, else the default (null flag) one.</summary>
     public static readonly IReadOnlyList<IRunMode> Modes =
     [
+        new RunModes.IdealRunMode(),
+        new RunModes.CachegrindRunMode(),
     ];
 
     public string Name => "run";

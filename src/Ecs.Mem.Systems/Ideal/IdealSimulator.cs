@@ -1,0 +1,165 @@
+using EcsMem.Systems.Policies;
+using EcsMem.Traces;
+
+namespace EcsMem.Systems.Ideal;
+
+/// <summary>
+/// The ideal mode for policy studies: N page frames, global replacement, nothing else takes frames.
+/// Each reference to a non-resident page is one fault; when every frame is full it evicts exactly one
+/// victim chosen by the policy. No TLB, no caches, no dirty pages: only the reference string and the policy.
+/// </summary>
+/// <remarks>
+/// Per reference: one open-addressing lookup (<see cref="PageMap"/>) and one policy hook; a fault adds a
+/// lookup in the set of pages ever seen (cold vs capacity) and the eviction. Nothing allocates in steady
+/// state (the seen-set grows by doubling with the number of distinct pages). The policy is called through
+/// its interface (it is chosen by name at run time); tiered PGO devirtualises the monomorphic call sites.
+/// </remarks>
+public sealed class IdealSimulator
+{
+    private const int BatchSize = 4096;
+
+    private readonly IReplacementPolicy _policy;
+    private readonly int _frames;
+    private readonly PageMap _resident;
+    private readonly PageMap _seen;
+    private readonly ulong[] _framePage;
+    private int _used;
+    private bool _futureGiven;
+
+    private long _references, _hits, _cold, _capacity, _evictions;
+
+    /// <summary>Creates the simulator and initialises <paramref name="policy"/> for <paramref name="frames"/> frames.</summary>
+    public IdealSimulator(int frames, IReplacementPolicy policy)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
+        ArgumentNullException.ThrowIfNull(policy);
+        _frames = frames;
+        _policy = policy;
+        _resident = new PageMap(frames);
+        _seen = new PageMap(Math.Max(frames, 1024));
+        _framePage = new ulong[frames];
+        policy.Initialize(frames);
+    }
+
+    public IReplacementPolicy Policy => _policy;
+
+    /// <summary>When set, every evicted page number is appended here (for tests and traces of victims).</summary>
+    public List<ulong>? EvictionLog { get; set; }
+
+    public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
+
+    /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
+    public int FrameOf(ulong page) => _resident.TryGetValue(page, out int f) ? f : -1;
+
+    /// <summary>
+    /// Replays a whole reference string. An offline policy (<see cref="IFutureAwarePolicy"/>, e.g. OPT) is
+    /// given the string first; that only works when this is the first thing replayed.
+    /// </summary>
+    public void Run(ReadOnlySpan<ulong> pages)
+    {
+        if (_policy is IFutureAwarePolicy future)
+        {
+            if (_references != 0 || _futureGiven)
+                throw new InvalidOperationException($"policy '{_policy.Name}' needs the whole reference string in one Run call");
+            future.SetFuture(pages);
+            _futureGiven = true;
+        }
+        foreach (ulong page in pages) Reference(page);
+    }
+
+    /// <summary>
+    /// Replays a trace, pulling batches into a buffer owned here. Pages are addresses >> 12 (4 KiB pages),
+    /// or the page numbers themselves for a <see cref="PageListReader"/>. An offline policy makes this read
+    /// the whole trace into memory first.
+    /// </summary>
+    public void Run(ITraceReader reader)
+    {
+        if (_policy is IFutureAwarePolicy)
+        {
+            Run(ReadAll(reader));
+            return;
+        }
+        var pages = new ulong[BatchSize];
+        if (reader is PageListReader list)
+        {
+            int n;
+            while ((n = list.ReadPages(pages)) > 0)
+                for (int i = 0; i < n; i++) Reference(pages[i]);
+            return;
+        }
+        var accesses = new MemoryAccess[BatchSize];
+        int m;
+        while ((m = reader.Read(accesses)) > 0)
+            for (int i = 0; i < m; i++) Reference(accesses[i].Address >> 12);
+    }
+
+    /// <summary>Reads a whole trace into an array of page numbers.</summary>
+    public static ulong[] ReadAll(ITraceReader reader)
+    {
+        var pages = new ulong[1 << 16];
+        int count = 0;
+        if (reader is PageListReader list)
+        {
+            while (true)
+            {
+                if (count == pages.Length) Array.Resize(ref pages, checked(pages.Length * 2));
+                int n = list.ReadPages(pages.AsSpan(count));
+                if (n == 0) break;
+                count += n;
+            }
+        }
+        else
+        {
+            var accesses = new MemoryAccess[BatchSize];
+            int m;
+            while ((m = reader.Read(accesses)) > 0)
+            {
+                if (count + m > pages.Length) Array.Resize(ref pages, checked(Math.Max(pages.Length * 2, count + m)));
+                for (int i = 0; i < m; i++) pages[count++] = accesses[i].Address >> 12;
+            }
+        }
+        Array.Resize(ref pages, count);
+        return pages;
+    }
+
+    /// <summary>One reference to <paramref name="page"/>.</summary>
+    public void Reference(ulong page)
+    {
+        _references++;
+        if (_resident.TryGetValue(page, out int frame))
+        {
+            _hits++;
+            _policy.OnReferenced(frame);
+            return;
+        }
+        Fault(page);
+    }
+
+    private void Fault(ulong page)
+    {
+        _policy.OnMiss(page);
+        if (_seen.Set(page, 0)) _cold++;
+        else _capacity++;
+
+        int frame;
+        if (_used < _frames)
+        {
+            frame = _used++;
+        }
+        else
+        {
+            frame = _policy.ChooseVictim(ReadOnlySpan<bool>.Empty);
+            // Every frame is occupied once all are used, so any in-range frame holds a page.
+            if ((uint)frame >= (uint)_frames)
+                throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, not one of the {_frames} frames");
+            ulong victim = _framePage[frame];
+            _policy.OnRemoved(frame);
+            _resident.Remove(victim);
+            _evictions++;
+            EvictionLog?.Add(victim);
+        }
+        _framePage[frame] = page;
+        _resident.Set(page, frame);
+        _policy.OnInserted(frame, page);
+    }
+}

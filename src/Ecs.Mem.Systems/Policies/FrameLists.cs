@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+
+namespace EcsMem.Systems.Policies;
+
+/// <summary>
+/// Several intrusive doubly-linked lists over the same node set (frames, or ARC's ghost slots), kept in
+/// int arrays so moving a node costs a few stores and never allocates. Each list is circular through a
+/// sentinel node (index nodeCount + list). Head is the most recently added end (MRU), tail the other (LRU).
+/// A node is in at most one list.
+/// </summary>
+internal sealed class FrameLists
+{
+    private readonly int[] _next;
+    private readonly int[] _prev;
+    private readonly sbyte[] _list;
+    private readonly int[] _count;
+    private readonly int _nodes;
+
+    public FrameLists(int nodeCount, int listCount)
+    {
+        _nodes = nodeCount;
+        _next = new int[nodeCount + listCount];
+        _prev = new int[nodeCount + listCount];
+        _list = new sbyte[nodeCount];
+        _count = new int[listCount];
+        Array.Fill(_list, (sbyte)-1);
+        for (int l = 0; l < listCount; l++)
+        {
+            int s = nodeCount + l;
+            _next[s] = s;
+            _prev[s] = s;
+        }
+    }
+
+    public int Count(int list) => _count[list];
+
+    /// <summary>The list <paramref name="node"/> is on, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int ListOf(int node) => _list[node];
+
+    /// <summary>MRU end of <paramref name="list"/>, or -1 when empty.</summary>
+    public int Head(int list)
+    {
+        int h = _next[_nodes + list];
+        return h >= _nodes ? -1 : h;
+    }
+
+    /// <summary>LRU end of <paramref name="list"/>, or -1 when empty.</summary>
+    public int Tail(int list)
+    {
+        int t = _prev[_nodes + list];
+        return t >= _nodes ? -1 : t;
+    }
+
+    /// <summary>The node after <paramref name="node"/> towards the tail, or -1.</summary>
+    public int Next(int node)
+    {
+        int n = _next[node];
+        return n >= _nodes ? -1 : n;
+    }
+
+    /// <summary>The node before <paramref name="node"/> towards the head, or -1.</summary>
+    public int Prev(int node)
+    {
+        int p = _prev[node];
+        return p >= _nodes ? -1 : p;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PushHead(int list, int node) => Link(_nodes + list, _next[_nodes + list], node, list);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PushTail(int list, int node) => Link(_prev[_nodes + list], _nodes + list, node, list);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Remove(int node)
+    {
+        int p = _prev[node], n = _next[node];
+        _next[p] = n;
+        _prev[n] = p;
+        _count[_list[node]]--;
+        _list[node] = -1;
+    }
+
+    /// <summary>Moves <paramref name="node"/> (on any list) to the head of <paramref name="list"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void MoveToHead(int list, int node)
+    {
+        Remove(node);
+        PushHead(list, node);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Link(int before, int after, int node, int list)
+    {
+        _next[before] = node;
+        _prev[node] = before;
+        _next[node] = after;
+        _prev[after] = node;
+        _list[node] = (sbyte)list;
+        _count[list]++;
+    }
+}

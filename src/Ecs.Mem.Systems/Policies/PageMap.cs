@@ -1,0 +1,142 @@
+using System.Runtime.CompilerServices;
+
+namespace EcsMem.Systems.Policies;
+
+/// <summary>
+/// A map from arbitrary 64-bit page numbers to small non-negative ints (frame or slot numbers):
+/// open addressing with linear probing and backward-shift deletion, so there are no tombstones and a
+/// lookup or update never allocates. It grows (doubling) only when it passes half full.
+/// </summary>
+public sealed class PageMap
+{
+    private struct Entry
+    {
+        public ulong Key;
+        public int ValuePlusOne; // 0 = empty slot, so a fresh array is an empty table
+    }
+
+    private Entry[] _entries;
+    private int _mask;
+    private int _shift;
+    private int _count;
+
+    /// <summary>Creates a map sized so <paramref name="expected"/> entries fit without growing.</summary>
+    public PageMap(int expected)
+    {
+        int cap = 16;
+        while (cap < expected * 2L && cap < (1 << 30)) cap <<= 1;
+        _entries = new Entry[cap];
+        SetCapacity(cap);
+    }
+
+    public int Count => _count;
+
+    private void SetCapacity(int cap)
+    {
+        _mask = cap - 1;
+        _shift = 64 - System.Numerics.BitOperations.Log2((uint)cap);
+    }
+
+    /// <summary>Fibonacci hashing: page numbers are often dense or strided, the multiply spreads them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Home(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shift);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(ulong key, out int value)
+    {
+        Entry[] e = _entries;
+        int mask = _mask;
+        int i = Home(key);
+        while (true)
+        {
+            ref Entry s = ref e[i];
+            if (s.ValuePlusOne == 0)
+            {
+                value = -1;
+                return false;
+            }
+            if (s.Key == key)
+            {
+                value = s.ValuePlusOne - 1;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    public bool ContainsKey(ulong key) => TryGetValue(key, out _);
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> (≥ 0), adding it if absent. Returns true if it was added.</summary>
+    public bool Set(ulong key, int value)
+    {
+        if ((_count + 1) * 2L > _entries.Length) Grow();
+        Entry[] e = _entries;
+        int i = Home(key);
+        while (true)
+        {
+            ref Entry s = ref e[i];
+            if (s.ValuePlusOne == 0)
+            {
+                s.Key = key;
+                s.ValuePlusOne = value + 1;
+                _count++;
+                return true;
+            }
+            if (s.Key == key)
+            {
+                s.ValuePlusOne = value + 1;
+                return false;
+            }
+            i = (i + 1) & _mask;
+        }
+    }
+
+    /// <summary>Removes <paramref name="key"/>; returns false if it was absent.</summary>
+    public bool Remove(ulong key)
+    {
+        Entry[] e = _entries;
+        int mask = _mask;
+        int i = Home(key);
+        while (true)
+        {
+            if (e[i].ValuePlusOne == 0) return false;
+            if (e[i].Key == key) break;
+            i = (i + 1) & mask;
+        }
+        // Backward-shift deletion: pull later entries of the probe run into the hole when their home
+        // slot does not lie (cyclically) between the hole and their current slot.
+        int hole = i;
+        int j = i;
+        while (true)
+        {
+            j = (j + 1) & mask;
+            if (e[j].ValuePlusOne == 0) break;
+            int home = Home(e[j].Key);
+            bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (!stays)
+            {
+                e[hole] = e[j];
+                hole = j;
+            }
+        }
+        e[hole] = default;
+        _count--;
+        return true;
+    }
+
+    public void Clear()
+    {
+        Array.Clear(_entries);
+        _count = 0;
+    }
+
+    private void Grow()
+    {
+        Entry[] old = _entries;
+        _entries = new Entry[old.Length * 2];
+        SetCapacity(_entries.Length);
+        _count = 0;
+        foreach (ref readonly Entry s in old.AsSpan())
+            if (s.ValuePlusOne != 0) Set(s.Key, s.ValuePlusOne - 1);
+    }
+}

@@ -1,0 +1,16 @@
+namespace EcsMem.Systems.Timing;
+
+/// <summary>Where simulated cycles went (the columns of the cycles-per-access breakdown).</summary>
+public enum CycleCategory : byte
+{
+    /// <summary>Address translation: STLB hits and page walks.</summary>
+    Translation = 0,
+    /// <summary>Caches and DRAM serving the access itself.</summary>
+    Memory = 1,
+    /// <summary>Page faults: minor (kernel work) and major (waiting for the disk).</summary>
+    Fault = 2,
+    /// <summary>Reclaim: writing pages out to swap or files, TLB shootdowns for unmapped pages.</summary>
+    Reclaim = 3,
+    /// <summary>Context switches.</summary>
+    Switch = 4,
+}

@@ -1,0 +1,211 @@
+using System.Runtime.CompilerServices;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Tlb;
+
+/// <summary>
+/// One set-associative TLB with true LRU inside each set. Its slots are the entities of a pinned
+/// <see cref="Table"/> (row = set × ways + way); the <see cref="TlbEntry"/> column is used directly as the
+/// TLB array, so a lookup is a handful of loads and compares with no allocation and no virtual call.
+/// A 4 KiB entry is indexed by the low bits of va &gt;&gt; 12, a 2 MiB entry by the low bits of va &gt;&gt; 21; the
+/// 2 MiB probe only happens while the TLB holds at least one 2 MiB entry.
+/// </summary>
+public sealed class SetAssociativeTlb
+{
+    private readonly TlbEntry[] _entries;
+    private readonly int _ways;
+    private readonly ulong _setMask;
+    private readonly CounterRegistry _counters;
+    private readonly CounterId _hit, _miss, _fill, _evict;
+    private ulong _clock;
+    private int _hugeValid;
+
+    /// <summary>
+    /// Creates the TLB's table in <paramref name="world"/> and registers counters
+    /// <c>{name}_hit</c>, <c>{name}_miss</c>, <c>{name}_fill</c>, <c>{name}_evict</c>.
+    /// </summary>
+    public SetAssociativeTlb(World world, string name, TlbGeometry geometry, CounterRegistry counters)
+    {
+        geometry.Validate("TLB config", name);
+        Name = name;
+        Geometry = geometry;
+        Table = world.CreateTable(geometry.Entries, ComponentType.Of<TlbEntry>());
+        _entries = Table.ColumnArray<TlbEntry>();
+        _ways = geometry.Ways;
+        _setMask = (ulong)geometry.Sets - 1;
+        _counters = counters;
+        _hit = counters.Register(name + "_hit");
+        _miss = counters.Register(name + "_miss");
+        _fill = counters.Register(name + "_fill");
+        _evict = counters.Register(name + "_evict");
+    }
+
+    public string Name { get; }
+    public TlbGeometry Geometry { get; }
+
+    /// <summary>The table whose rows are this TLB's slots.</summary>
+    public Table Table { get; }
+
+    /// <summary>The slot in row <paramref name="row"/> (set × ways + way).</summary>
+    public ref TlbEntry this[int row] => ref _entries[row];
+
+    /// <summary>Set a page with tag <paramref name="tag"/> maps to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int SetOf(ulong tag) => (int)(tag & _setMask);
+
+    /// <summary>
+    /// Looks up <paramref name="va"/> for PCID <paramref name="pcid"/> (global entries match any PCID).
+    /// On a hit, refreshes the entry's LRU stamp and returns its row; on a miss returns -1.
+    /// Counts a hit or a miss.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Lookup(ulong va, ushort pcid)
+    {
+        int row = Probe(va >> 12, PageSizeClass.Base4K, pcid);
+        if (row < 0 && _hugeValid > 0)
+            row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
+        if (row >= 0)
+        {
+            _entries[row].LruStamp = ++_clock;
+            _counters.Increment(_hit);
+        }
+        else
+        {
+            _counters.Increment(_miss);
+        }
+        return row;
+    }
+
+    /// <summary>Row of the entry for (tag, size) usable by <paramref name="pcid"/>, or -1. No LRU update, no counting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Probe(ulong tag, PageSizeClass size, ushort pcid)
+    {
+        int row = (int)(tag & _setMask) * _ways;
+        TlbEntry[] e = _entries;
+        for (int end = row + _ways; row < end; row++)
+        {
+            ref TlbEntry x = ref e[row];
+            if (x.Vpn == tag && (x.Flags & TlbFlags.Valid) != 0 && x.Size == size
+                && (x.Pcid == pcid || (x.Flags & TlbFlags.Global) != 0))
+                return row;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Installs a translation (its <see cref="TlbEntry.Vpn"/> is the tag for its size). Reuses the slot of
+    /// an entry with the same tag, size and PCID; otherwise takes an invalid way, otherwise evicts the
+    /// least recently used way of the set. Returns the row. Counts a fill, and an eviction when a valid
+    /// entry was replaced.
+    /// </summary>
+    public int Insert(in TlbEntry entry)
+    {
+        // Rows are set × ways (a multiply: ways need not be a power of two, e.g. the 12-way STLB).
+        int baseRow = (int)(entry.Vpn & _setMask) * _ways;
+        TlbEntry[] e = _entries;
+        int victim = -1;
+        int free = -1;
+        ulong oldest = ulong.MaxValue;
+        for (int row = baseRow, end = baseRow + _ways; row < end; row++)
+        {
+            ref TlbEntry x = ref e[row];
+            if ((x.Flags & TlbFlags.Valid) == 0)
+            {
+                if (free < 0) free = row;
+                continue;
+            }
+            if (x.Vpn == entry.Vpn && x.Size == entry.Size && x.Pcid == entry.Pcid)
+            {
+                victim = row; // refresh in place: never two copies of one translation in a set
+                free = -2;
+                break;
+            }
+            if (x.LruStamp < oldest)
+            {
+                oldest = x.LruStamp;
+                victim = row;
+            }
+        }
+        int target;
+        if (free >= 0)
+        {
+            target = free;
+        }
+        else
+        {
+            target = victim;
+            if (free == -1)
+                _counters.Increment(_evict);
+            Kill(ref e[target]);
+        }
+        ref TlbEntry t = ref e[target];
+        t = entry;
+        t.Flags |= TlbFlags.Valid;
+        t.LruStamp = ++_clock;
+        if (t.Size == PageSizeClass.Huge2M) _hugeValid++;
+        _counters.Increment(_fill);
+        return target;
+    }
+
+    /// <summary>
+    /// INVLPG: drops every entry (either page size, global or not) that translates <paramref name="va"/>
+    /// for <paramref name="pcid"/>. Returns how many were dropped.
+    /// </summary>
+    public int InvalidatePage(ulong va, ushort pcid)
+    {
+        int n = 0;
+        int row;
+        while ((row = Probe(va >> 12, PageSizeClass.Base4K, pcid)) >= 0) { Kill(ref _entries[row]); n++; }
+        if (_hugeValid > 0)
+            while ((row = Probe(va >> 21, PageSizeClass.Huge2M, pcid)) >= 0) { Kill(ref _entries[row]); n++; }
+        return n;
+    }
+
+    /// <summary>CR3 write with PCID (no NOFLUSH bit) / INVPCID single-context: drops non-global entries of <paramref name="pcid"/>.</summary>
+    public int FlushPcid(ushort pcid)
+    {
+        int n = 0;
+        TlbEntry[] e = _entries;
+        for (int i = 0; i < e.Length; i++)
+            if ((e[i].Flags & (TlbFlags.Valid | TlbFlags.Global)) == TlbFlags.Valid && e[i].Pcid == pcid) { Kill(ref e[i]); n++; }
+        return n;
+    }
+
+    /// <summary>CR3 write without PCID: drops every non-global entry.</summary>
+    public int FlushNonGlobal()
+    {
+        int n = 0;
+        TlbEntry[] e = _entries;
+        for (int i = 0; i < e.Length; i++)
+            if ((e[i].Flags & (TlbFlags.Valid | TlbFlags.Global)) == TlbFlags.Valid) { Kill(ref e[i]); n++; }
+        return n;
+    }
+
+    /// <summary>Flush including global entries (CR4.PGE toggle / INVPCID all-context).</summary>
+    public int FlushAll()
+    {
+        int n = 0;
+        TlbEntry[] e = _entries;
+        for (int i = 0; i < e.Length; i++)
+            if (e[i].IsValid) { Kill(ref e[i]); n++; }
+        return n;
+    }
+
+    /// <summary>Number of valid entries (for reports and tests; walks the whole array).</summary>
+    public int CountValid()
+    {
+        int n = 0;
+        foreach (ref readonly TlbEntry x in _entries.AsSpan())
+            if (x.IsValid) n++;
+        return n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Kill(ref TlbEntry x)
+    {
+        if ((x.Flags & TlbFlags.Valid) != 0 && x.Size == PageSizeClass.Huge2M) _hugeValid--;
+        x.Flags = TlbFlags.None;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Numerics;
+using EcsMem.Diagnostics;
+
+namespace EcsMem.Systems.Tlb;
+
+/// <summary>Shape of one set-associative TLB: total entries and ways; sets = entries / ways.</summary>
+public readonly record struct TlbGeometry(int Entries, int Ways)
+{
+    public int Sets => Ways > 0 ? Entries / Ways : 0;
+
+    /// <summary>
+    /// Throws <see cref="InputException"/> unless entries = sets × ways with sets a power of two
+    /// (the set index is a bit field of the virtual page number).
+    /// </summary>
+    public void Validate(string source, string name)
+    {
+        string value = $"{name}={Entries}x{Ways}";
+        if (Entries < 1)
+            throw new InputException(source, 0, value, $"{name} entries must be positive");
+        if (Ways < 1)
+            throw new InputException(source, 0, value, $"{name} ways must be positive");
+        if (Entries % Ways != 0)
+            throw new InputException(source, 0, value, $"{name} entries ({Entries}) must be a multiple of its ways ({Ways})");
+        if (!BitOperations.IsPow2(Entries / Ways))
+            throw new InputException(source, 0, value, $"{name} sets (entries / ways = {Entries / Ways}) must be a power of two");
+    }
+
+    public override string ToString() => $"{Entries} entries, {Ways}-way, {Sets} sets";
+}

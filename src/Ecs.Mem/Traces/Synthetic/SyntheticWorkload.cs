@@ -1,0 +1,50 @@
+namespace EcsMem.Traces.Synthetic;
+
+/// <summary>
+/// Base of the generated workloads: counts accesses down and asks the concrete generator for a
+/// batch at a time, so there is one virtual call per batch rather than per access.
+/// </summary>
+public abstract class SyntheticWorkload : ITraceReader
+{
+    private long _remaining;
+
+    /// <summary>The generator's random stream, seeded from <see cref="WorkloadCommon.Seed"/>.</summary>
+    protected Xoshiro256StarStar Rng;
+
+    protected SyntheticWorkload(string sourceName, in WorkloadCommon common)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(common.Count);
+        ArgumentOutOfRangeException.ThrowIfNegative(common.Process);
+        if (common.Writes is < 0 or > 1 || double.IsNaN(common.Writes))
+            throw new ArgumentOutOfRangeException(nameof(common), "Writes must be in [0, 1]");
+        SourceName = sourceName;
+        Common = common;
+        _remaining = common.Count;
+        Rng = new Xoshiro256StarStar(common.Seed);
+    }
+
+    public string SourceName { get; }
+
+    public WorkloadCommon Common { get; }
+
+    public int Read(Span<MemoryAccess> buffer)
+    {
+        int n = (int)Math.Min(buffer.Length, _remaining);
+        if (n == 0) return 0;
+        Fill(buffer[..n]);
+        _remaining -= n;
+        return n;
+    }
+
+    /// <summary>Writes the next <c>output.Length</c> accesses.</summary>
+    protected abstract void Fill(Span<MemoryAccess> output);
+
+    /// <summary>An access at <paramref name="address"/> whose kind is a store with probability <see cref="WorkloadCommon.Writes"/>.</summary>
+    protected MemoryAccess Access(ulong address)
+    {
+        var kind = Common.Writes > 0 && Rng.NextDouble() < Common.Writes ? AccessKind.Store : AccessKind.Load;
+        return new MemoryAccess(address, Common.Process, Common.Size, kind);
+    }
+
+    public void Dispose() => GC.SuppressFinalize(this);
+}

@@ -123,7 +123,7 @@ public sealed class WorkloadSpec
         ushort size = (ushort)p.UInt("size", Math.Min(elem, 8), 1, ushort.MaxValue);
         double writes = p.Fraction("writes", 0);
         if (kind == "chase" && p.Has("writes"))
-            throw p.Error("writes", "workload 'chase' only loads (it follows pointers)");
+            throw p.Error("writes", "it only loads (it follows pointers), so writes is not allowed");
         long count = p.Count(1_000_000);
         var common = new WorkloadCommon(count, p.Seed(), baseAddress, p.Pid(), size, writes);
 

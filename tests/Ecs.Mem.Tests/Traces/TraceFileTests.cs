@@ -56,3 +56,26 @@ public class TraceFileTests
             .With.Message.StartsWith($"{path}:1: cannot read compressed data: "));
     }
 }
+
+public class CompressedDamageTests
+{
+    [TestCase(Packing.Gzip)]
+    [TestCase(Packing.Zstd)]
+    public void TruncatedCompressedBinaryTraceIsDetected(Packing packing)
+    {
+        using var dir = new TempDir();
+        string plain = dir.File("t.bin");
+        using (var w = new BinaryTraceWriter(plain))
+        {
+            var a = Enumerable.Range(0, 50_000).Select(i => new MemoryAccess((ulong)i * 977, 0, 8, AccessKind.Load)).ToArray();
+            w.Write(a);
+            w.Complete();
+        }
+        string packed = TraceTestFiles.Write(dir.File("t.packed"), File.ReadAllBytes(plain), packing);
+        byte[] bytes = File.ReadAllBytes(packed);
+        File.WriteAllBytes(packed, bytes[..(bytes.Length / 2)]);
+        // Whatever the decompressor does with the cut, the header's record count exposes it.
+        Assert.That(() => TraceTestFiles.ReadFile("binary", packed), Throws.TypeOf<EcsMem.Diagnostics.InputException>()
+            .With.Message.StartsWith(packed + ":"));
+    }
+}

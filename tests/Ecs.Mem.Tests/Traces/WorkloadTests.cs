@@ -137,6 +137,28 @@ public class WorkloadTests
         AssertBinomial(counts.Skip(500).Sum(), n, Enumerable.Range(501, 500).Sum(k => Math.Pow(k, -alpha)) / h, "ranks 501-1000");
     }
 
+    [TestCase(1, 0.5)]
+    [TestCase(7, 2.0)]
+    [TestCase(1000, 0.9)]
+    [TestCase(4097, 1.3)]
+    public void ZipfGuideTableGivesTheSameRanksAsALinearSearch(int n, double alpha)
+    {
+        // Reference: the cumulative sums summed in the same order, then the first rank whose sum exceeds d·H.
+        var cdf = new double[n];
+        double sum = 0;
+        for (int k = 1; k <= n; k++) cdf[k - 1] = sum += Math.Pow(k, -alpha);
+        var table = new ZipfTable(n, alpha);
+        var rngTable = new Xoshiro256StarStar(99);
+        var rngRef = new Xoshiro256StarStar(99);
+        for (int i = 0; i < 20_000; i++)
+        {
+            double u = rngRef.NextDouble() * sum;
+            int r = 0;
+            while (r < n - 1 && cdf[r] <= u) r++;
+            Assert.That(table.Sample(ref rngTable), Is.EqualTo(r + 1), $"draw {i}");
+        }
+    }
+
     [Test]
     public void ZipfTableHarmonicAndExtremes()
     {

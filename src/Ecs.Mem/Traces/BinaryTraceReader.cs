@@ -85,12 +85,13 @@ public sealed class BinaryTraceReader : ITraceReader
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Decode(ReadOnlySpan<BinaryTraceRecord> records, Span<MemoryAccess> output)
     {
-        // One combined test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3.
+        // One cheap test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3, and a
+        // process id must fit MemoryAccess.Process (an int), i.e. have its top bit clear.
         ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
         for (int i = 0; i < records.Length; i++)
         {
             ref readonly BinaryTraceRecord r = ref records[i];
-            if (r.KindAndReserved > 3)
+            if ((r.KindAndReserved > 3) | ((int)r.Process < 0))
                 BadRecord(r, _recordsRead + i + 1);
             Unsafe.Add(ref dst, i) = new MemoryAccess(r.Address, (int)r.Process, r.Size, (AccessKind)r.Kind);
         }
@@ -143,7 +144,9 @@ public sealed class BinaryTraceReader : ITraceReader
         string hex = Convert.ToHexString(MemoryMarshal.AsBytes(new ReadOnlySpan<BinaryTraceRecord>(in r)));
         if (r.Kind > 3)
             throw new InputException(SourceName, recordNumber, hex, $"unknown access kind {r.Kind} (expected 0-3)");
-        throw new InputException(SourceName, recordNumber, hex, $"reserved byte must be 0 (is {r.Reserved})");
+        if (r.Reserved != 0)
+            throw new InputException(SourceName, recordNumber, hex, $"reserved byte must be 0 (is {r.Reserved})");
+        throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
     }
 
     private static string Printable(ReadOnlySpan<byte> bytes)

@@ -146,6 +146,12 @@ public class BinaryTraceTests
             ":1: reserved byte must be 0 (is 9) (got '02000000020904001000000000000000')");
 
     [Test]
+    public void ProcessIdAboveIntMaxIsRejected() =>
+        // Process 0x80000000 = 2147483648 does not fit MemoryAccess.Process (int).
+        AssertError(Concat(Header(), Record(0x80000000, 1, 8, 0x10)),
+            ":1: process id 2147483648 is larger than 2147483647 (got '00000080010008001000000000000000')");
+
+    [Test]
     public void TruncatedFinalRecordNamesTheRecord() =>
         AssertError(Concat(Header(), Record(0, 1, 8, 0x40), Record(0, 1, 8, 0x80), [1, 2, 3, 4, 5]),
             ":3: truncated record: 5 of 16 bytes (got '0102030405')");

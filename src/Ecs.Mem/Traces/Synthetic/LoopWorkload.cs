@@ -23,7 +23,7 @@ public sealed class LoopWorkload : SyntheticWorkload
     {
         for (int i = 0; i < output.Length; i++)
         {
-            output[i] = Access(Common.Base + _stride * _index);
+            output[i] = Access(Base + _stride * _index);
             if (++_index == _elements) _index = 0;
         }
     }

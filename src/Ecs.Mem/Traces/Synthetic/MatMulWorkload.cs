@@ -35,8 +35,8 @@ public sealed class MatMulWorkload : SyntheticWorkload
 
     protected override void Fill(Span<MemoryAccess> output)
     {
-        int pid = Common.Process;
-        ushort size = Common.Size;
+        int pid = Process;
+        ushort size = Size;
         for (int x = 0; x < output.Length; x++)
         {
             switch (_step)

@@ -44,7 +44,7 @@ public sealed class PhaseWorkload : SyntheticWorkload
             _leftInPhase--;
             ulong e = _windowStart + Rng.NextBelow(_workingSet);
             if (e >= _elements) e -= _elements;
-            output[i] = Access(Common.Base + _stride * e);
+            output[i] = Access(Base + _stride * e);
         }
     }
 }

@@ -40,7 +40,7 @@ public sealed class PointerChaseWorkload : SyntheticWorkload
     {
         for (int i = 0; i < output.Length; i++)
         {
-            output[i] = new MemoryAccess(Common.Base + _nodeSize * (ulong)_current, Common.Process, Common.Size, AccessKind.Load);
+            output[i] = new MemoryAccess(Base + _nodeSize * (ulong)_current, Process, Size, AccessKind.Load);
             _current = _next[_current];
         }
     }

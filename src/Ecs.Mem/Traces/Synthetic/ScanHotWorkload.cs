@@ -41,7 +41,7 @@ public sealed class ScanHotWorkload : SyntheticWorkload
                 e = _hot + _scan;
                 if (++_scan == _cold) _scan = 0;
             }
-            output[i] = Access(Common.Base + _stride * e);
+            output[i] = Access(Base + _stride * e);
         }
     }
 }

@@ -7,6 +7,11 @@ namespace EcsMem.Traces.Synthetic;
 public abstract class SyntheticWorkload : ITraceReader
 {
     private long _remaining;
+    // Copies of the common fields: reading them through the Common property would copy the whole record per access.
+    private readonly double _writes;
+    protected readonly int Process;
+    protected readonly ushort Size;
+    protected readonly ulong Base;
 
     /// <summary>The generator's random stream, seeded from <see cref="WorkloadCommon.Seed"/>.</summary>
     protected Xoshiro256StarStar Rng;
@@ -20,6 +25,10 @@ public abstract class SyntheticWorkload : ITraceReader
         SourceName = sourceName;
         Common = common;
         _remaining = common.Count;
+        _writes = common.Writes;
+        Process = common.Process;
+        Size = common.Size;
+        Base = common.Base;
         Rng = new Xoshiro256StarStar(common.Seed);
     }
 
@@ -42,8 +51,8 @@ public abstract class SyntheticWorkload : ITraceReader
     /// <summary>An access at <paramref name="address"/> whose kind is a store with probability <see cref="WorkloadCommon.Writes"/>.</summary>
     protected MemoryAccess Access(ulong address)
     {
-        var kind = Common.Writes > 0 && Rng.NextDouble() < Common.Writes ? AccessKind.Store : AccessKind.Load;
-        return new MemoryAccess(address, Common.Process, Common.Size, kind);
+        var kind = _writes > 0 && Rng.NextDouble() < _writes ? AccessKind.Store : AccessKind.Load;
+        return new MemoryAccess(address, Process, Size, kind);
     }
 
     public void Dispose() => GC.SuppressFinalize(this);

@@ -18,6 +18,6 @@ public sealed class UniformWorkload : SyntheticWorkload
     protected override void Fill(Span<MemoryAccess> output)
     {
         for (int i = 0; i < output.Length; i++)
-            output[i] = Access(Common.Base + _stride * Rng.NextBelow(_elements));
+            output[i] = Access(Base + _stride * Rng.NextBelow(_elements));
     }
 }

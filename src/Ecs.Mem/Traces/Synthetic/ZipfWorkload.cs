@@ -22,6 +22,6 @@ public sealed class ZipfWorkload : SyntheticWorkload
     protected override void Fill(Span<MemoryAccess> output)
     {
         for (int i = 0; i < output.Length; i++)
-            output[i] = Access(Common.Base + _stride * (ulong)(_table.Sample(ref Rng) - 1));
+            output[i] = Access(Base + _stride * (ulong)(_table.Sample(ref Rng) - 1));
     }
 }

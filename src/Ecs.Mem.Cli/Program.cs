@@ -13,6 +13,8 @@ public static class Program
     public static readonly IReadOnlyList<ICommand> Commands =
     [
         new Commands.RunCommand(),
+        new Commands.GenCommand(),
+        new Commands.ConvertCommand(),
     ];
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -1,0 +1,161 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EcsMem.Diagnostics;
+
+namespace EcsMem.Traces;
+
+/// <summary>
+/// Reads the EcsMem binary trace format (<see cref="BinaryTraceFormat"/>). Records are read in
+/// 1 MiB blocks and reinterpreted in place; decoding allocates nothing after construction.
+/// Validates the header, every record's kind and reserved byte, the record count declared in the
+/// header (when non-zero) and a truncated final record.
+/// </summary>
+public sealed class BinaryTraceReader : ITraceReader
+{
+    private const int BlockBytes = 1 << 20;
+
+    private readonly Stream _stream;
+    private readonly byte[] _block = new byte[BlockBytes];
+    private readonly ulong _declaredCount;
+    private int _start;       // first unread byte in _block
+    private int _end;         // end of valid bytes in _block
+    private long _recordsRead;
+    private bool _eof;
+
+    public BinaryTraceReader(Stream stream, string sourceName)
+    {
+        _stream = stream;
+        SourceName = sourceName;
+        Span<byte> header = stackalloc byte[BinaryTraceFormat.HeaderSize];
+        int n = TraceFile.ReadChecked(stream, header, sourceName, 0);
+        if (n < BinaryTraceFormat.Magic.Length || !BinaryTraceFormat.HasMagic(header))
+            throw new InputException(sourceName, 0, Printable(header[..Math.Min(n, 8)]), "not an EcsMem binary trace (bad magic number)");
+        if (n < BinaryTraceFormat.HeaderSize)
+            throw new InputException(sourceName, 0, $"{n} bytes", $"binary trace header truncated (needs {BinaryTraceFormat.HeaderSize} bytes)");
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
+        if (version != BinaryTraceFormat.Version)
+            throw new InputException(sourceName, 0, version.ToString(), $"unsupported binary trace version (this reader knows version {BinaryTraceFormat.Version})");
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
+        if (flags != 0)
+            throw new InputException(sourceName, 0, $"0x{flags:x4}", "unknown binary trace header flags");
+        uint recordSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+        if (recordSize != BinaryTraceFormat.RecordSize)
+            throw new InputException(sourceName, 0, recordSize.ToString(), $"binary trace record size must be {BinaryTraceFormat.RecordSize}");
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header[24..]) != 0)
+            throw new InputException(sourceName, 0, Convert.ToHexString(header[24..32]), "binary trace header reserved bytes must be 0");
+        _declaredCount = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+    }
+
+    public string SourceName { get; }
+
+    /// <summary>Record count from the header, or 0 when the writer did not know it.</summary>
+    public ulong DeclaredCount => _declaredCount;
+
+    public int Read(Span<MemoryAccess> buffer)
+    {
+        int written = 0;
+        while (written < buffer.Length)
+        {
+            if (_declaredCount != 0 && (ulong)_recordsRead == _declaredCount)
+            {
+                EnsureNoTrailingData();
+                break;
+            }
+            int available = (_end - _start) / BinaryTraceFormat.RecordSize;
+            if (available == 0)
+            {
+                if (_eof || !Refill())
+                    break;
+                continue;
+            }
+            int take = Math.Min(available, buffer.Length - written);
+            if (_declaredCount != 0)
+                take = (int)Math.Min((ulong)take, _declaredCount - (ulong)_recordsRead);
+            var records = MemoryMarshal.Cast<byte, BinaryTraceRecord>(
+                _block.AsSpan(_start, take * BinaryTraceFormat.RecordSize));
+            Decode(records, buffer.Slice(written, take));
+            _start += take * BinaryTraceFormat.RecordSize;
+            written += take;
+            _recordsRead += take;
+        }
+        return written;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Decode(ReadOnlySpan<BinaryTraceRecord> records, Span<MemoryAccess> output)
+    {
+        // One cheap test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3, and a
+        // process id must fit MemoryAccess.Process (an int), i.e. have its top bit clear.
+        ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
+        for (int i = 0; i < records.Length; i++)
+        {
+            ref readonly BinaryTraceRecord r = ref records[i];
+            if ((r.KindAndReserved > 3) | ((int)r.Process < 0))
+                BadRecord(r, _recordsRead + i + 1);
+            Unsafe.Add(ref dst, i) = new MemoryAccess(r.Address, (int)r.Process, r.Size, (AccessKind)r.Kind);
+        }
+    }
+
+    /// <summary>After the declared number of records the file must end: extra bytes mean a damaged or concatenated file.</summary>
+    private void EnsureNoTrailingData()
+    {
+        if (_eof) return;
+        int left = _end - _start;
+        if (left == 0)
+        {
+            _start = _end = 0;
+            left = TraceFile.ReadChecked(_stream, _block.AsSpan(0, BinaryTraceFormat.RecordSize), SourceName, _recordsRead + 1);
+            _end = left;
+        }
+        _eof = true;
+        if (left > 0)
+            throw new InputException(SourceName, _recordsRead + 1, Convert.ToHexString(_block, _start, Math.Min(left, BinaryTraceFormat.RecordSize)),
+                $"trailing data after the {_declaredCount} records the header declares");
+    }
+
+    /// <summary>Moves leftover bytes to the front and reads more; false when the stream is exhausted.</summary>
+    private bool Refill()
+    {
+        int left = _end - _start;
+        if (left > 0)
+            Buffer.BlockCopy(_block, _start, _block, 0, left);
+        _start = 0;
+        _end = left;
+        int n = TraceFile.ReadChecked(_stream, _block.AsSpan(_end), SourceName, _recordsRead + 1);
+        _end += n;
+        if (n == 0)
+        {
+            _eof = true;
+            if (left > 0)
+                throw new InputException(SourceName, _recordsRead + 1, Convert.ToHexString(_block, 0, left),
+                    $"truncated record: {left} of {BinaryTraceFormat.RecordSize} bytes");
+            if (_declaredCount != 0 && (ulong)_recordsRead != _declaredCount)
+                throw new InputException(SourceName, _recordsRead + 1, _recordsRead.ToString(),
+                    $"trace ends early: the header declares {_declaredCount} records");
+            return false;
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BadRecord(in BinaryTraceRecord r, long recordNumber)
+    {
+        string hex = Convert.ToHexString(MemoryMarshal.AsBytes(new ReadOnlySpan<BinaryTraceRecord>(in r)));
+        if (r.Kind > 3)
+            throw new InputException(SourceName, recordNumber, hex, $"unknown access kind {r.Kind} (expected 0-3)");
+        if (r.Reserved != 0)
+            throw new InputException(SourceName, recordNumber, hex, $"reserved byte must be 0 (is {r.Reserved})");
+        throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        var chars = new char[bytes.Length];
+        for (int i = 0; i < bytes.Length; i++)
+            chars[i] = bytes[i] is >= 0x20 and < 0x7F ? (char)bytes[i] : '.';
+        return new string(chars);
+    }
+
+    public void Dispose() => _stream.Dispose();
+}

@@ -1,0 +1,89 @@
+using System.IO.Compression;
+using EcsMem.Diagnostics;
+
+namespace EcsMem.Traces;
+
+/// <summary>
+/// Opens trace files that may be compressed. The compression is detected from the first bytes
+/// (gzip 1F 8B, zstd frame 28 B5 2F FD), never from the extension, so a renamed file still opens.
+/// </summary>
+public static class TraceFile
+{
+    /// <summary>Buffer size for the underlying file: large reads keep the decoders fed.</summary>
+    private const int FileBufferSize = 1 << 20;
+
+    /// <summary>What <see cref="Detect"/> found at the start of a file.</summary>
+    public enum Compression { None, Gzip, Zstd }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading and returns the decompressed byte stream.
+    /// A missing or unreadable file is an <see cref="InputException"/>.
+    /// </summary>
+    public static Stream Open(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            string problem = e is FileNotFoundException or DirectoryNotFoundException ? "trace file not found" : "cannot open trace file: " + e.Message;
+            throw new InputException(path, 0, path, problem);
+        }
+        try
+        {
+            Span<byte> head = stackalloc byte[4];
+            int n = ReadAtMost(file, head);
+            file.Position = 0;
+            return Detect(head[..n]) switch
+            {
+                Compression.Gzip => new GZipStream(file, CompressionMode.Decompress, leaveOpen: false),
+                Compression.Zstd => new ZstdSharp.DecompressionStream(file, leaveOpen: false),
+                _ => file,
+            };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Classifies the first bytes of a file (fewer than 4 bytes means uncompressed).</summary>
+    public static Compression Detect(ReadOnlySpan<byte> head)
+    {
+        if (head.Length >= 2 && head[0] == 0x1F && head[1] == 0x8B) return Compression.Gzip;
+        if (head.Length >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD) return Compression.Zstd;
+        return Compression.None;
+    }
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the bytes read.</summary>
+    internal static int ReadAtMost(Stream s, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = s.Read(buffer[total..]);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Reads a stream and rethrows decompression failures (corrupt gzip/zstd data) as bad input,
+    /// so a damaged file is reported by name instead of crashing.
+    /// </summary>
+    internal static int ReadChecked(Stream s, Span<byte> buffer, string source, long record)
+    {
+        try
+        {
+            return ReadAtMost(s, buffer);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
+        {
+            throw new InputException(source, record, "", "cannot read compressed data: " + e.Message);
+        }
+    }
+}

@@ -33,6 +33,9 @@ public class CachegrindRulesTests
             " L 00000010,4\n" +   // line 1: brought in by the straddle -> hit
             " L 0000001c,8\n");   // lines 1 (hit) and 2 (miss) -> 1 miss; LL: line 1 hit, line 2 miss -> miss
         Assert.That((c.Dr, c.D1mr, c.DLmr), Is.EqualTo((3L, 2L, 2L)));
+        // The first two alone: the straddle brought line 1 into D1 (and LL), so the second hits.
+        var firstTwo = Run(" L 0000000c,8\n L 00000010,4\n");
+        Assert.That((firstTwo.Dr, firstTwo.D1mr, firstTwo.DLmr), Is.EqualTo((2L, 1L, 1L)));
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Caches;
@@ -55,54 +56,64 @@ public sealed class CacheHierarchy<TPolicy> : ICacheHierarchy where TPolicy : st
     }
 
     /// <summary>Simulates one access (every line it touches).</summary>
-    public void Access(in MemoryAccess a)
+    public MemoryLevel Access(in MemoryAccess a)
     {
         ulong first = a.Address >> _lineBits;
         ulong last = (a.Address + (a.Size == 0 ? 0UL : a.Size - 1UL)) >> _lineBits;
+        MemoryLevel deepest = MemoryLevel.L1;
         for (ulong line = first; ; line++)
         {
+            MemoryLevel level;
             switch (a.Kind)
             {
                 case AccessKind.Instr:
-                    AccessLine(L1i, line, write: false);
+                    level = AccessLine(L1i, line, write: false);
                     break;
                 case AccessKind.Load:
-                    AccessLine(L1d, line, write: false);
+                    level = AccessLine(L1d, line, write: false);
                     break;
                 case AccessKind.Store:
-                    AccessLine(L1d, line, write: true);
+                    level = AccessLine(L1d, line, write: true);
                     break;
                 default:
-                    AccessLine(L1d, line, write: false);
+                    level = AccessLine(L1d, line, write: false);
                     AccessLine(L1d, line, write: true);
                     break;
             }
+            if (level > deepest)
+                deepest = level;
             if (line == last)
                 break;
         }
+        return deepest;
     }
 
-    private void AccessLine(SetAssociativeCache<TPolicy> l1, ulong line, bool write)
+    /// <summary>One line through L1; returns the level that supplied it.</summary>
+    private MemoryLevel AccessLine(SetAssociativeCache<TPolicy> l1, ulong line, bool write)
     {
         if (l1.Access(line, write))
-            return;
-        FetchIntoL2(line);
+            return MemoryLevel.L1;
+        MemoryLevel level = FetchIntoL2(line);
         if (l1.Fill(line, write, out ulong victim, out bool victimDirty) && victimDirty)
             WriteBackToL2(victim);
+        return level;
     }
 
-    /// <summary>Makes sure L2 holds <paramref name="line"/> (an L1 miss reading it).</summary>
-    private void FetchIntoL2(ulong line)
+    /// <summary>Makes sure L2 holds <paramref name="line"/> (an L1 miss reading it); returns where it came from.</summary>
+    private MemoryLevel FetchIntoL2(ulong line)
     {
         if (L2.Access(line, write: false))
-            return;
+            return MemoryLevel.L2;
+        MemoryLevel level = MemoryLevel.L3;
         if (!L3.Access(line, write: false))
         {
             MemoryReads++;
             FillL3(line, dirty: false);
+            level = MemoryLevel.Dram;
         }
         if (L2.Fill(line, false, out ulong victim, out bool victimDirty) && victimDirty)
             WriteBackToL3(victim);
+        return level;
     }
 
     private void WriteBackToL2(ulong line)

@@ -1,3 +1,4 @@
+using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Caches;
@@ -11,6 +12,9 @@ public interface ICacheHierarchy
     CacheHierarchyConfig Config { get; }
 
     void Run(ReadOnlySpan<MemoryAccess> accesses);
+
+    /// <summary>One access (physical address); returns the level that served it (the deepest, for a straddling access).</summary>
+    MemoryLevel Access(in MemoryAccess access);
 
     IReadOnlyList<CacheLevelReport> Levels { get; }
 

@@ -1,0 +1,60 @@
+using EcsMem.Traces;
+
+namespace EcsMem.Systems.Access;
+
+/// <summary>
+/// A process's stream of accesses: a trace reader pulled in fixed batches into a buffer the process owns.
+/// The current access stays in the buffer until it completes, so a faulting access is retried, not lost.
+/// </summary>
+public sealed class Workload : IDisposable
+{
+    private readonly ITraceReader _reader;
+    private readonly MemoryAccess[] _buffer;
+    private int _pos;
+    private int _len;
+    private bool _ended;
+
+    public Workload(ITraceReader reader, int bufferSize = 4096)
+    {
+        _reader = reader;
+        _buffer = new MemoryAccess[bufferSize];
+    }
+
+    public string SourceName => _reader.SourceName;
+
+    /// <summary>Accesses completed so far.</summary>
+    public long Completed { get; private set; }
+
+    /// <summary>The current access; false when the workload is exhausted.</summary>
+    public bool TryPeek(out MemoryAccess access)
+    {
+        if (_pos == _len)
+        {
+            if (_ended || (_len = _reader.Read(_buffer)) == 0)
+            {
+                _ended = true;
+                _pos = _len = 0;
+                access = default;
+                return false;
+            }
+            _pos = 0;
+        }
+        access = _buffer[_pos];
+        return true;
+    }
+
+    /// <summary>The current access completed: move to the next.</summary>
+    public void Advance()
+    {
+        _pos++;
+        Completed++;
+    }
+
+    public void Dispose() => _reader.Dispose();
+}
+
+/// <summary>Component of a process entity: where its accesses come from.</summary>
+public struct ProcessWorkload
+{
+    public Workload Source;
+}

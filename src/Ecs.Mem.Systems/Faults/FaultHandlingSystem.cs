@@ -1,0 +1,214 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Systems.Kernel;
+using EcsMem.Traces;
+
+namespace EcsMem.Systems.Faults;
+
+/// <summary>
+/// ① The page-fault handler (handle_mm_fault): classifies each fault the access stage raised this tick.
+/// Faults that need no new frame are resolved into a <see cref="PteInstall"/> right away (zero page,
+/// page-cache and swap-cache hits, COW reuse); faults that need a frame go to the allocator; bad accesses
+/// kill the process with SIGSEGV, as Linux does, and the run goes on.
+/// </summary>
+public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
+{
+    public const int Sigsegv = 11;
+
+    public string Name => "fault-handling";
+
+    public void Update(SimEnvironment env)
+    {
+        var batch = env.Work<FaultRequest>();
+        foreach (ref readonly FaultRequest req in batch.Items)
+            HandleMmFault(env, req);
+    }
+
+    /// <summary>handle_mm_fault (with the VMA checks of do_user_addr_fault in front of it).</summary>
+    private void HandleMmFault(SimEnvironment env, in FaultRequest req)
+    {
+        var world = kernel.World;
+        if (!world.IsAlive(req.Process) || world.Get<Process>(req.Process).State != ProcessState.Faulting)
+            return;
+        MmState mm = kernel.MmOf(req.Process);
+        ref ProcessStats stats = ref world.Get<ProcessStats>(req.Process);
+        ulong va = req.Va;
+
+        int idx = FindVma(mm, va, req.Kind, ref stats);
+        if (idx < 0)
+        {
+            Segv(req.Process, va, "no VMA");
+            return;
+        }
+        ref Vma vma = ref mm.Mm.Vmas[idx];
+        if (!AccessPermitted(vma.Flags, req.Kind))
+        {
+            if (mm.Inferred is not null && mm.Inferred.EnsureMapped(va, req.Kind))
+                idx = mm.Mm.Vmas.FindVma(va);
+            vma = ref mm.Mm.Vmas[idx];
+            if (!AccessPermitted(vma.Flags, req.Kind))
+            {
+                Segv(req.Process, va, "access not permitted by the VMA");
+                return;
+            }
+        }
+
+        env.Counters.Increment(kernel.C.PgFault);
+        bool write = req.Kind is AccessKind.Store or AccessKind.Modify;
+        var rec = new FaultRecord
+        {
+            Process = req.Process,
+            MmId = mm.Id,
+            Va = va & Pte.PageMask,
+            Kind = req.Kind,
+            Prot = Pte.ProtFromVmFlags(vma.Flags),
+            Pfn = -1,
+            SourcePfn = -1,
+            File = -1,
+        };
+        ulong pte = mm.Tables.Lookup(va);
+        var p = new Pte(pte);
+        if (p.Present)
+            DoWpPageOrSpurious(env, ref rec, p, vma, write);
+        else if (pte == 0)
+            DoPteNone(env, ref rec, vma, write, ref stats);
+        else if (p.IsSwap)
+            DoSwapPage(env, ref rec, p, vma, write, ref stats);
+        else
+            Segv(req.Process, va, "PROT_NONE mapping");
+    }
+
+    /// <summary>find_vma, plus stack growth (expand_stack) and, for traces without a layout, VMA inference.</summary>
+    private int FindVma(MmState mm, ulong va, AccessKind kind, ref ProcessStats stats)
+    {
+        var vmas = mm.Mm.Vmas;
+        int idx = vmas.FindVma(va, mm.VmaCache);
+        if (idx >= 0 && va >= vmas[idx].Start)
+            return idx;
+        if (idx >= 0 && (vmas[idx].Flags & VmFlags.GrowsDown) != 0 && mm.Mm.ExpandDownwards(idx, va) >= 0)
+        {
+            stats.StackGrowths++;
+            kernel.Env.Counters.Increment(kernel.C.StackGrowth);
+            return vmas.FindVma(va);
+        }
+        if (mm.Inferred is not null && mm.Inferred.EnsureMapped(va, kind))
+            return vmas.FindVma(va);
+        return -1;
+    }
+
+    private static bool AccessPermitted(VmFlags flags, AccessKind kind) => kind switch
+    {
+        AccessKind.Instr => (flags & VmFlags.Exec) != 0,
+        AccessKind.Load => (flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0, // x86: write and exec imply read
+        _ => (flags & VmFlags.Write) != 0,
+    };
+
+    /// <summary>A present PTE faulted: a write to a read-only PTE (do_wp_page), or a spurious fault.</summary>
+    private void DoWpPageOrSpurious(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write)
+    {
+        int pfn = (int)pte.Pfn;
+        if (!write || pte.Writable)
+        {
+            rec.Class = FaultClass.Spurious;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        if ((vma.Flags & VmFlags.Shared) != 0)
+        {
+            rec.Class = FaultClass.SharedWrite;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        ref Frame f = ref kernel.Frames[pfn];
+        // wp_can_reuse_anon_folio: an anonymous page mapped only here, not shared through the swap cache.
+        if (pfn != kernel.ZeroPfn && f.IsAnon && f.MapCount == 1 && (f.Flags & FrameFlags.SwapCache) == 0)
+        {
+            rec.Class = FaultClass.CowReuse;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        rec.Class = FaultClass.CowCopy;
+        rec.SourcePfn = pfn;
+        kernel.PinFrame(pfn);
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>No PTE yet: do_anonymous_page or do_fault (file) — the first touch of a page.</summary>
+    private void DoPteNone(SimEnvironment env, ref FaultRecord rec, in Vma vma, bool write, ref ProcessStats stats)
+    {
+        bool anon = vma.Kind != VmaKind.File || vma.FileId < 0;
+        if (anon)
+        {
+            if (!write && kernel.Options.UseZeroPage)
+            {
+                rec.Class = FaultClass.ZeroPage;
+                Resolve(ref rec, kernel.ZeroPfn);
+                return;
+            }
+            rec.Class = FaultClass.AnonNew;
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+
+        rec.File = vma.FileId;
+        rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
+        int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
+        bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
+        if (cached >= 0)
+        {
+            stats.PageCacheHits++;
+            env.Counters.Increment(kernel.C.PageCacheHit);
+            if (privateWrite)
+            {
+                // do_cow_fault: a private copy of the cached page.
+                rec.Class = FaultClass.CowCopy;
+                rec.SourcePfn = cached;
+                kernel.PinFrame(cached);
+                env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+                return;
+            }
+            rec.Class = FaultClass.FileCached;
+            Resolve(ref rec, cached);
+            return;
+        }
+        env.Counters.Increment(kernel.C.PageCacheMiss);
+        rec.Class = FaultClass.FileRead;
+        rec.Major = true;
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>do_swap_page: the PTE holds a swap entry.</summary>
+    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write, ref ProcessStats stats)
+    {
+        rec.SwapSlot = (int)pte.ToSwapEntry().Offset;
+        stats.SwapIns++;
+        int cached = kernel.SwapCache.Lookup(rec.SwapSlot);
+        if (cached >= 0)
+        {
+            stats.SwapCacheHits++;
+            env.Counters.Increment(kernel.C.SwapCacheHit);
+            rec.Class = FaultClass.SwapCached;
+            Resolve(ref rec, cached);
+            return;
+        }
+        rec.Class = FaultClass.SwapRead;
+        rec.Major = true;
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>A fault whose page is already in memory: pin it and send it straight to the PTE install.</summary>
+    private void Resolve(ref FaultRecord rec, int pfn)
+    {
+        rec.Pfn = pfn;
+        kernel.PinFrame(pfn);
+        // Mapping may need page-table pages, so it goes through the allocator's reserve check like any fault.
+        kernel.Env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: false));
+    }
+
+    private void Segv(Entity process, ulong va, string why)
+    {
+        kernel.Env.Counters.Increment(kernel.C.Segv);
+        kernel.KillProcess(process, Sigsegv, $"segfault at {va:x} ({why})");
+    }
+}

@@ -1,0 +1,47 @@
+using EcsMem.Components;
+using EcsMem.Systems.Caches;
+using EcsMem.Systems.Timing;
+using EcsMem.Systems.Tlb;
+
+namespace EcsMem.Systems.Kernel;
+
+/// <summary>The simulated machine and kernel settings (what a scenario's <c>machine:</c> section sets).</summary>
+public sealed record KernelOptions
+{
+    /// <summary>Physical memory in bytes (a whole number of pages).</summary>
+    public long RamBytes { get; init; } = 64L << 20;
+
+    /// <summary>Swap area size in bytes; 0 means no swap.</summary>
+    public long SwapBytes { get; init; } = 64L << 20;
+
+    public PagingMode Paging { get; init; } = PagingMode.X86_64;
+
+    /// <summary>Replacement policy name (see PolicyRegistry).</summary>
+    public string Policy { get; init; } = "linux";
+
+    /// <summary>vm.min_free_kbytes override; null derives it as Linux does.</summary>
+    public long? MinFreeKbytes { get; init; }
+
+    /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
+    public bool UseZeroPage { get; init; } = true;
+
+    /// <summary>Scheduler quantum in accesses (a model parameter: it changes results).</summary>
+    public int Quantum { get; init; } = 10_000;
+
+    /// <summary>Most accesses the access stage issues in one tick (a performance knob: it never changes results).</summary>
+    public int BatchSize { get; init; } = 4096;
+
+    public ulong Seed { get; init; } = 1;
+
+    public TimingModel Timing { get; init; } = TimingModel.Default;
+
+    public TlbConfig Tlb { get; init; } = TlbConfig.Default;
+
+    public CacheHierarchyConfig Caches { get; init; } = CacheHierarchyConfig.Seed;
+
+    /// <summary>Pages reclaimed per reclaim pass (SWAP_CLUSTER_MAX).</summary>
+    public int SwapClusterMax { get; init; } = 32;
+
+    public long PageCount => RamBytes / (long)Pte.PageSize;
+    public int SwapSlots => SwapBytes == 0 ? 0 : (int)(SwapBytes / (long)Pte.PageSize);
+}

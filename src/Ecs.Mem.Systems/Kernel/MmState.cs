@@ -1,0 +1,71 @@
+using EcsMem.Ecs;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Tlb;
+
+namespace EcsMem.Systems.Kernel;
+
+/// <summary>
+/// Everything the kernel keeps for one address space: the <see cref="AddressSpace.Mm"/> (mm_struct fields and
+/// the ordered VMA set), its page table, its TLB context (ctx_id / tlb_gen) and the entity that carries it.
+/// Held by the <see cref="MmRef"/> component of the mm entity.
+/// </summary>
+public sealed class MmState
+{
+    internal MmState(Mm mm, PageTable tables, MmContext tlb)
+    {
+        Mm = mm;
+        Tables = tables;
+        Tlb = tlb;
+        VmaCache = new VmaCache();
+    }
+
+    public int Id => Mm.Struct.Id;
+    public Mm Mm { get; }
+    public PageTable Tables { get; }
+    public MmContext Tlb { get; }
+
+    /// <summary>The per-thread VMA lookup cache (vmacache) of the one thread using this mm.</summary>
+    public VmaCache VmaCache { get; }
+
+    /// <summary>The mm entity in the World.</summary>
+    public Entity Entity { get; internal set; }
+
+    /// <summary>Page-table page id → (entity, pfn) for the tables this mm allocated.</summary>
+    internal Dictionary<int, (Entity Entity, int Pfn)> TablePages { get; } = new();
+
+    /// <summary>Inferred-layout helper for traces without a layout; null in strict mode.</summary>
+    public InferredLayout? Inferred { get; internal set; }
+
+    /// <summary>Peak virtual size in pages (hiwater_vm, VmPeak).</summary>
+    public ulong HiwaterVm { get; private set; }
+
+    /// <summary>Updates hiwater_vm from total_vm (called after every address-space change).</summary>
+    public void NoteHiwaterVm()
+    {
+        if (Mm.Struct.TotalVm > HiwaterVm) HiwaterVm = Mm.Struct.TotalVm;
+    }
+
+    /// <summary>Peak resident pages (hiwater_rss, VmHWM).</summary>
+    public ulong HiwaterRss { get; internal set; }
+
+    /// <summary>Resident pages (anon + file + shmem), as /proc reports VmRSS.</summary>
+    public ulong Rss => Mm.Struct.RssAnon + Mm.Struct.RssFile + Mm.Struct.RssShmem;
+}
+
+/// <summary>Component of an mm entity: the kernel's state for that address space.</summary>
+public struct MmRef
+{
+    public MmState State;
+}
+
+/// <summary>
+/// Component of a page-table page entity: which mm and level it belongs to and the frame that backs it
+/// (page tables consume physical memory, as pte_alloc_one takes a page from the buddy allocator).
+/// </summary>
+public struct PageTablePage
+{
+    public int MmId;
+    public int PageId;
+    public int Level;
+    public int Pfn;
+}

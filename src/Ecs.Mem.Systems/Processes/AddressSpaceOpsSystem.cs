@@ -1,0 +1,157 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Systems.Access;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Kernel;
+
+namespace EcsMem.Systems.Processes;
+
+/// <summary>
+/// Applies the scenario's timeline of address-space system calls when their time comes: mmap, munmap,
+/// mprotect, brk, fork and exit, with Linux semantics (the VMA work is <see cref="Mm"/>'s; this system adds
+/// what the page tables, frames, swap and TLB must see: zap_page_range, change_protection,
+/// copy_page_range with copy-on-write, and the TLB flushes). It runs first in a tick, so an operation due
+/// at time t happens before any access at t.
+/// </summary>
+public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
+{
+    private readonly Kernel.Kernel _k;
+    private readonly List<AddressSpaceOp> _ops = new();
+    private readonly List<AddressSpaceOp> _due = new();
+    private readonly List<VmaChange> _changes = new();
+    private readonly int _kind;
+
+    public AddressSpaceOpsSystem(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _kind = env.RegisterEventKind("syscall", this);
+    }
+
+    public string Name => "address-space";
+
+    /// <summary>What each operation did, in order ("pid 3 mmap(0, 4096, rw-) = 0x7f..."), for the report.</summary>
+    public List<string> Log { get; } = new();
+
+    /// <summary>Schedules <paramref name="op"/> at simulated time <paramref name="at"/>.</summary>
+    public void Schedule(SimEnvironment env, ulong at, AddressSpaceOp op)
+    {
+        _ops.Add(op);
+        env.ScheduleAt(at, new SimEvent(_kind, op.Process, _ops.Count - 1));
+    }
+
+    public void Handle(SimEnvironment env, in SimEvent ev) => _due.Add(_ops[(int)ev.Arg0]);
+
+    public void Update(SimEnvironment env)
+    {
+        foreach (var op in _due)
+            Apply(env, op);
+        _due.Clear();
+    }
+
+    private void Apply(SimEnvironment env, AddressSpaceOp op)
+    {
+        var world = _k.World;
+        ref Process p = ref world.Get<Process>(op.Process);
+        if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted)
+        {
+            Log.Add(string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} {op.Kind}: skipped (process not running)"));
+            return;
+        }
+        MmState mm = _k.MmOf(op.Process);
+        _changes.Clear();
+        long result = op.Kind switch
+        {
+            AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, op.FileId, op.PgOff, _changes),
+            AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
+            AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
+            AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr, _changes),
+            AddressSpaceOpKind.Fork => Fork(env, op, mm),
+            _ => Exit(op.Process),
+        };
+        foreach (var c in _changes)
+        {
+            if (c.Kind == VmaChangeKind.Unmapped)
+                _k.ZapRange(mm, c.Start, c.End);
+            else if (c.Kind == VmaChangeKind.Protected)
+                ChangeProtection(mm, c);
+        }
+        mm.NoteHiwaterVm();
+        string shown = Errno.IsError(result) ? Errno.Name(result) : "0x" + result.ToString("x", CultureInfo.InvariantCulture);
+        Log.Add(string.Create(CultureInfo.InvariantCulture,
+            $"t={env.Now} pid {p.Pid} {op.Kind.ToString().ToLowerInvariant()}(0x{op.Addr:x}, {op.Len}) = {shown}"));
+    }
+
+    private long Exit(Entity process)
+    {
+        _k.ExitProcess(process);
+        return 0;
+    }
+
+    /// <summary>
+    /// change_protection over one range mprotect changed: every PTE gets the new protection; a page that was
+    /// writable keeps write access only if the VMA is still writable (pte_modify keeps pfn, A and D bits).
+    /// </summary>
+    private void ChangeProtection(MmState mm, in VmaChange c)
+    {
+        ulong newProt = Pte.ProtFromVmFlags(c.NewFlags);
+        bool writable = (c.NewFlags & VmFlags.Write) != 0;
+        for (ulong va = c.Start; va < c.End; va += Pte.PageSize)
+        {
+            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || (slot & Pte.PresentBit) == 0)
+                continue;
+            var old = new Pte(slot);
+            var updated = old.Modify(newProt);
+            // An exclusive anonymous page that was writable stays writable (MM_CP_TRY_CHANGE_WRITABLE).
+            if (writable && old.Writable && (int)old.Pfn != _k.ZeroPfn && _k.Frames[(int)old.Pfn].MapCount == 1)
+                updated = new Pte(updated.Value | Pte.RwBit);
+            else if (!writable || (c.NewFlags & VmFlags.Shared) == 0)
+                updated = new Pte(updated.Value & ~Pte.RwBit);
+            slot = updated.Value;
+        }
+        _k.Tlb.FlushTlbRange(mm.Tlb, c.Start, c.End);
+    }
+
+    /// <summary>
+    /// fork: dup_mmap for the VMAs, then copy_page_range: the child gets the parent's PTEs; private writable
+    /// pages become read-only copy-on-write in both (their mapcount counts both), swap entries are
+    /// duplicated (swap_duplicate), and the parent's TLB is flushed because its PTEs lost write access.
+    /// </summary>
+    private long Fork(SimEnvironment env, AddressSpaceOp op, MmState parent)
+    {
+        ref Process pp = ref _k.World.Get<Process>(op.Process);
+        MmState child = _k.ForkMm(parent);
+        foreach (Vma v in child.Mm.Vmas.AsSpan())
+        {
+            bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
+            for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
+            {
+                ref ulong src = ref parent.Tables.Walk(va, false, out _);
+                if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref src) || src == 0)
+                    continue;
+                var pte = new Pte(src);
+                if (pte.Present)
+                {
+                    if (cow && pte.Writable)
+                        src = pte.MkCow().Value;
+                    ulong prot = new Pte(src).Value & Pte.ProtMask & ~Pte.SpecialBit;
+                    _k.MapPage(child, va, (int)pte.Pfn, prot);
+                }
+                else if (pte.IsSwap)
+                {
+                    _k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
+                    child.Tables.Set(va, src);
+                    child.Mm.Struct.SwapEnts++;
+                }
+            }
+        }
+        _k.Tlb.FlushTlbMm(parent.Tlb);
+        string name = op.ChildName ?? _k.ProcessName(pp) + "-child";
+        Entity c = _k.CreateProcess(name, child, pp.Pid, env.Now, ProcessState.Runnable);
+        var workload = op.ChildWorkload?.Invoke() ?? throw new InvalidOperationException("a fork needs the child's workload");
+        _k.World.Add(c, new ProcessWorkload { Source = workload });
+        return _k.World.Get<Process>(c).Pid;
+    }
+}

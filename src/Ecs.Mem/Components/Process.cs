@@ -1,0 +1,26 @@
+using EcsMem.Ecs;
+
+namespace EcsMem.Components;
+
+/// <summary>
+/// A simulated process: the task_struct fields the memory model needs. <see cref="Mm"/> is the seed's
+/// task_struct → mm_struct link: the entity carrying the address space.
+/// </summary>
+public struct Process
+{
+    /// <summary>Process id (1-based, in creation order).</summary>
+    public int Pid;
+    /// <summary>Parent's pid (0 for processes the scenario starts).</summary>
+    public int ParentPid;
+    public ProcessState State;
+    /// <summary>task_struct->mm: the entity with this process's address space.</summary>
+    public Entity Mm;
+    /// <summary>Index of the process name in the kernel's name table.</summary>
+    public int NameIndex;
+    /// <summary>Signal that killed it (11 = SIGSEGV, 9 = SIGKILL), 0 otherwise.</summary>
+    public int ExitSignal;
+    /// <summary>Simulated time (cycles) at which it starts.</summary>
+    public ulong StartTime;
+    /// <summary>Simulated time at which it exited or was killed.</summary>
+    public ulong EndTime;
+}

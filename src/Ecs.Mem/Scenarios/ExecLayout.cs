@@ -11,7 +11,7 @@ namespace EcsMem.Scenarios;
 /// <param name="HeapBytes">Initial brk heap size.</param>
 /// <param name="StackBytes">Stack size (the stack VMA may grow to this; RLIMIT_STACK).</param>
 /// <param name="ArgsEnvBytes">Bytes of argv/envp strings placed above the stack.</param>
-/// <param name="Line">1-based line of <c>exec:</c>.</param>
+/// <param name="Line">1-based line where the <c>exec:</c> section's content starts.</param>
 public sealed record ExecLayout(
     string File, long TextBytes, long DataBytes, long BssBytes, long HeapBytes, long StackBytes, long ArgsEnvBytes, int Line)
     : ProcessLayout(Line)

@@ -8,7 +8,7 @@ namespace EcsMem.Scenarios;
 /// <param name="Count">Number of children (1 or more).</param>
 /// <param name="AfterAccesses">Parent accesses before the forks (0 = at the parent's start).</param>
 /// <param name="Workload">What each child runs; null = the child only holds its copy of the address space until it exits.</param>
-/// <param name="Line">1-based line of <c>children:</c>.</param>
+/// <param name="Line">1-based line where the <c>children:</c> section's content starts.</param>
 public sealed record ForkChildrenConfig(int Count, ulong AfterAccesses, Workload? Workload, int Line)
 {
     /// <summary>Name of child <paramref name="index"/> (1-based) of <paramref name="parent"/>.</summary>

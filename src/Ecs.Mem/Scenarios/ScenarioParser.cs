@@ -43,17 +43,29 @@ public static class ScenarioParser
     /// </summary>
     public static Scenario Parse(TextReader reader, string sourceName, string? baseDirectory = null)
     {
+        string text = reader.ReadToEnd();
         var yaml = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            yaml.Load(reader);
+            yaml.Load(parser);
         }
         catch (YamlException e)
         {
-            // YamlDotNet wraps the real cause (e.g. a duplicate key) in an outer "while parsing" exception.
+            // YamlDotNet wraps some causes in an outer "while parsing" exception; the inner one has the precise mark.
             var inner = e.InnerException as YamlException ?? e;
-            string problem = "YAML syntax error: " + inner.Message;
-            throw new InputException(sourceName, (int)Math.Min(inner.Start.Line, int.MaxValue), Near(inner), problem);
+            int line = (int)Math.Min(inner.Start.Line, int.MaxValue);
+            if (inner.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+                line = FirstTabIndentedLine(text, line);
+            throw new InputException(sourceName, line, LineText(text, line), "YAML syntax error: " + inner.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet's scanner can fail without a YamlException on some malformed flow collections;
+            // the last event it produced tells where it was.
+            int line = parser.Current is { } ev ? (int)Math.Min(ev.Start.Line, int.MaxValue) : 0;
+            throw new InputException(sourceName, line, LineText(text, line),
+                "YAML syntax error: the YAML reader stopped here (check brackets, braces and quotes)");
         }
         if (yaml.Documents.Count == 0)
             throw new InputException(sourceName, 0, "", "the scenario file is empty (it needs at least a 'processes' list)");
@@ -63,7 +75,38 @@ public static class ScenarioParser
         return new Reader(new YamlValues(sourceName), baseDirectory).Read(yaml.Documents[0].RootNode);
     }
 
-    private static string Near(YamlException e) => e.Start.Column > 0 ? $"column {e.Start.Column}" : "";
+    /// <summary>The 1-based <paramref name="line"/> of <paramref name="text"/>, trimmed, as the error's value.</summary>
+    private static string LineText(string text, int line)
+    {
+        if (line <= 0)
+            return "";
+        int n = 1;
+        foreach (var l in text.AsSpan().EnumerateLines())
+        {
+            if (n++ == line)
+                return l.Trim().ToString();
+        }
+        return "";
+    }
+
+    /// <summary>YAML forbids tabs in indentation; YamlDotNet reports the enclosing mapping, so point at the tab itself.</summary>
+    private static int FirstTabIndentedLine(string text, int from)
+    {
+        int n = 1;
+        foreach (var l in text.AsSpan().EnumerateLines())
+        {
+            if (n >= from)
+            {
+                int i = 0;
+                while (i < l.Length && l[i] == ' ')
+                    i++;
+                if (i < l.Length && l[i] == '\t')
+                    return n;
+            }
+            n++;
+        }
+        return from;
+    }
 
     /// <summary>The per-parse state: names seen so far, the machine (for address checks).</summary>
     private sealed class Reader(YamlValues values, string? baseDirectory)
@@ -108,7 +151,7 @@ public static class ScenarioParser
         private void Declare(YamlNode node, string name)
         {
             if (_names.TryGetValue(name, out int first))
-                throw values.Error(node, $"duplicate process name '{name}' (first defined on line {first})");
+                throw new InputException(Source, YamlValues.LineOf(node), name, $"duplicate process name '{name}' (first defined on line {first})");
             _names.Add(name, YamlValues.LineOf(node));
         }
 

@@ -16,18 +16,18 @@ internal sealed class YamlSection
         Path = path;
         Node = node;
         if (node is not YamlMappingNode map)
-            throw new InputException(source, YamlValues.LineOf(node), YamlValues.Show(node), $"{path} must be a mapping of keys to values");
+            throw new InputException(source, YamlValues.LineOf(node), YamlValues.Show(node), $"{(path.Length == 0 ? "the scenario" : path)} must be a mapping of keys to values");
         foreach (var (keyNode, value) in map.Children)
         {
             if (keyNode is not YamlScalarNode key || key.Value is null)
-                throw new InputException(source, YamlValues.LineOf(keyNode), YamlValues.Show(keyNode), $"a key in {path} must be a plain name");
+                throw new InputException(source, YamlValues.LineOf(keyNode), YamlValues.Show(keyNode), $"a key in {(path.Length == 0 ? "the scenario" : path)} must be a plain name");
             string k = key.Value;
             if (Array.IndexOf(allowedKeys, k) < 0)
                 throw new InputException(source, YamlValues.LineOf(key), k,
-                    $"unknown key in {path} (expected one of: {string.Join(", ", allowedKeys)})");
+                    $"unknown key in {(path.Length == 0 ? "the scenario" : path)} (expected one of: {string.Join(", ", allowedKeys)})");
             if (!_entries.TryAdd(k, (key, value)))
                 throw new InputException(source, YamlValues.LineOf(key), k,
-                    $"duplicate key in {path} (first on line {YamlValues.LineOf(_entries[k].Key)})");
+                    $"duplicate key in {(path.Length == 0 ? "the scenario" : path)} (first on line {YamlValues.LineOf(_entries[k].Key)})");
         }
     }
 

@@ -32,8 +32,10 @@ internal sealed class YamlValues(string source)
 
     public string Text(YamlNode node, string path)
     {
-        if (node is not YamlScalarNode s || IsNull(node))
-            throw Error(node, $"{path} must be a text value");
+        if (node is not YamlScalarNode s)
+            throw Error(node, $"{path} must be a single value, not a list or mapping");
+        if (IsNull(node))
+            throw Error(node, $"{path} needs a value");
         return s.Value!;
     }
 

@@ -1,0 +1,77 @@
+namespace EcsMem.Scenarios;
+
+/// <summary>
+/// The simulated machine: memory sizes, MMU, caches, TLBs, costs, reclaim tunables and engine knobs.
+/// Every property has the default a scenario gets when it leaves the key out.
+/// </summary>
+public sealed record MachineConfig
+{
+    /// <summary>The only page size supported so far (x86 base pages).</summary>
+    public const int SupportedPageSize = 4096;
+
+    /// <summary>Configured cache geometry, or <c>cpu: host</c> (read sysfs at start; the cache records then hold the defaults).</summary>
+    public CpuGeometrySource Cpu { get; init; } = CpuGeometrySource.Configured;
+
+    /// <summary>Physical memory in bytes, a multiple of <see cref="PageSize"/>.</summary>
+    public long RamBytes { get; init; } = 64L << 20;
+
+    /// <summary>Swap space in bytes (0 = no swap), a multiple of <see cref="PageSize"/>.</summary>
+    public long SwapBytes { get; init; }
+
+    /// <summary>Page size in bytes; always 4096 for now.</summary>
+    public int PageSize { get; init; } = SupportedPageSize;
+
+    /// <summary>Page-table format.</summary>
+    public PagingMode Paging { get; init; } = PagingMode.X86_64;
+
+    /// <summary>Level-1 instruction cache (32K 8-way 64-byte lines).</summary>
+    public CacheConfig L1i { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive);
+
+    /// <summary>Level-1 data cache (32K 8-way 64-byte lines).</summary>
+    public CacheConfig L1d { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive);
+
+    /// <summary>Unified level-2 cache (256K 4-way 64-byte lines), non-inclusive as on Intel cores.</summary>
+    public CacheConfig L2 { get; init; } = new(256 << 10, 4, 64, CacheInclusion.NonInclusive);
+
+    /// <summary>Shared level-3 cache (3072K 12-way 64-byte lines, 4096 sets), inclusive as on Intel client parts.</summary>
+    public CacheConfig L3 { get; init; } = new(3072 << 10, 12, 64, CacheInclusion.Inclusive);
+
+    /// <summary>Level-1 data TLB (64 entries, 4-way).</summary>
+    public TlbConfig Dtlb { get; init; } = new(64, 4);
+
+    /// <summary>Level-1 instruction TLB (128 entries, 8-way).</summary>
+    public TlbConfig Itlb { get; init; } = new(128, 8);
+
+    /// <summary>Second-level (shared) TLB (1536 entries, 12-way).</summary>
+    public TlbConfig Stlb { get; init; } = new(1536, 12);
+
+    /// <summary>Costs in cycles.</summary>
+    public LatencyConfig Latency { get; init; } = new();
+
+    /// <summary>Page-replacement policy and its options.</summary>
+    public ReplacementPolicyConfig Policy { get; init; } = ReplacementPolicyConfig.Default;
+
+    /// <summary><c>vm.min_free_kbytes</c> override; null = let the simulator derive it from RAM as Linux does.</summary>
+    public long? MinFreeKbytes { get; init; }
+
+    /// <summary><c>vm.swappiness</c>, 0..200: relative preference for reclaiming anonymous vs file pages.</summary>
+    public int Swappiness { get; init; } = 60;
+
+    /// <summary>Whether TLB entries are tagged with a process-context id, so a context switch need not flush the TLB.</summary>
+    public bool Pcid { get; init; } = true;
+
+    /// <summary>Scheduler time slice, in accesses of the running process (at least 1).</summary>
+    public long Quantum { get; init; } = 10_000;
+
+    /// <summary>Accesses the engine processes per tick; a performance knob that must not change results.</summary>
+    public int BatchSize { get; init; } = 4096;
+
+    /// <summary>Seed of every random choice the simulator makes (policies and generators derive theirs from it).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Number of physical page frames.</summary>
+    public long RamPages => RamBytes / PageSize;
+
+    /// <summary>Number of swap slots.</summary>
+    public long SwapPages => SwapBytes / PageSize;
+}

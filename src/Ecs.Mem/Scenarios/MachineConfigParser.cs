@@ -1,0 +1,230 @@
+using System.Numerics;
+using EcsMem.Diagnostics;
+using YamlDotNet.RepresentationModel;
+
+namespace EcsMem.Scenarios;
+
+/// <summary>Reads and validates the <c>machine:</c> section of a scenario.</summary>
+internal sealed class MachineConfigParser(YamlValues values)
+{
+    private static readonly string[] MachineKeys =
+    [
+        "cpu", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
+        "min_free_kbytes", "swappiness", "pcid", "quantum", "batch", "seed",
+    ];
+
+    private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion"];
+    private static readonly string[] TlbKeys = ["entries", "ways"];
+
+    private static readonly string[] LatencyKeys =
+    [
+        "l1", "l2", "l3", "memory", "stlb", "walk_level", "minor_fault", "major_fault", "disk_us", "cpu_ghz",
+        "swap_write", "shootdown", "context_switch",
+    ];
+
+    private string Source => values.Source;
+
+    /// <summary>The machine described by <paramref name="node"/>, or the defaults when the section is absent (null).</summary>
+    public MachineConfig Parse(YamlNode? node)
+    {
+        var m = new MachineConfig();
+        if (node is null)
+            return m;
+        var s = new YamlSection(Source, node, "machine", MachineKeys);
+
+        if (s.Get("page_size") is { } ps)
+        {
+            long size = values.Integer(ps, "machine.page_size", 1, int.MaxValue);
+            if (size != MachineConfig.SupportedPageSize)
+                throw values.Error(ps, "machine.page_size: only 4096-byte pages are supported");
+        }
+        if (s.Get("paging") is { } pg)
+        {
+            int i = values.Choice(pg, "machine.paging", "x86", "x86-64", "x86-64-la57");
+            m = m with { Paging = i switch { 0 => PagingMode.X86, 1 => PagingMode.X86_64, _ => PagingMode.X86_64La57 } };
+        }
+        if (s.Get("ram") is { } ram)
+            m = m with { RamBytes = PageMultiple(ram, "machine.ram", allowZero: false) };
+        if (m.RamBytes > m.Paging.MaxPhysicalBytes())
+            throw values.Error(s.Get("ram") ?? s.Node, $"machine.ram exceeds what {m.Paging.Name()} paging can address (4G)");
+        if (s.Get("swap") is { } swap)
+            m = m with { SwapBytes = PageMultiple(swap, "machine.swap", allowZero: true) };
+
+        if (s.Get("cpu") is { } cpu)
+        {
+            int i = values.Choice(cpu, "machine.cpu", "default", "host");
+            m = m with { Cpu = i == 1 ? CpuGeometrySource.Host : CpuGeometrySource.Configured };
+            if (i == 1 && s.Get("caches") is { } c)
+                throw new InputException(Source, s.KeyLine("caches"), "caches",
+                    "machine.caches cannot be combined with cpu: host (the host's caches are read from sysfs)");
+        }
+        if (s.Get("caches") is { } caches)
+        {
+            var cs = new YamlSection(Source, caches, "machine.caches", "l1i", "l1d", "l2", "l3");
+            m = m with
+            {
+                L1i = Cache(cs, "l1i", m.L1i),
+                L1d = Cache(cs, "l1d", m.L1d),
+                L2 = Cache(cs, "l2", m.L2),
+                L3 = Cache(cs, "l3", m.L3),
+            };
+        }
+        if (s.Get("tlb") is { } tlb)
+        {
+            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb");
+            m = m with { Dtlb = Tlb(ts, "dtlb", m.Dtlb), Itlb = Tlb(ts, "itlb", m.Itlb), Stlb = Tlb(ts, "stlb", m.Stlb) };
+        }
+        if (s.Get("latency") is { } lat)
+            m = m with { Latency = Latency(lat) };
+        if (s.Get("policy") is { } pol)
+            m = m with { Policy = Policy(pol) };
+        if (s.Get("min_free_kbytes") is { } mfk)
+        {
+            long ramKb = m.RamBytes / 1024;
+            long v = values.Integer(mfk, "machine.min_free_kbytes", 0, long.MaxValue);
+            if (v >= ramKb)
+                throw values.Error(mfk, $"machine.min_free_kbytes must be less than the RAM size ({ramKb} KiB)");
+            m = m with { MinFreeKbytes = v };
+        }
+        if (s.Get("swappiness") is { } sw)
+            m = m with { Swappiness = (int)values.Integer(sw, "machine.swappiness", 0, 200) };
+        if (s.Get("pcid") is { } pcid)
+            m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
+        if (s.Get("quantum") is { } q)
+            m = m with { Quantum = values.Integer(q, "machine.quantum", 1, long.MaxValue) };
+        if (s.Get("batch") is { } b)
+            m = m with { BatchSize = (int)values.Integer(b, "machine.batch", 1, 1 << 20) };
+        if (s.Get("seed") is { } seed)
+            m = m with { Seed = values.Unsigned(seed, "machine.seed") };
+        return m;
+    }
+
+    private long PageMultiple(YamlNode node, string path, bool allowZero)
+    {
+        long v = values.Size(node, path);
+        if (v == 0 && allowZero)
+            return 0;
+        if (v < MachineConfig.SupportedPageSize)
+            throw values.Error(node, $"{path} is smaller than one page ({MachineConfig.SupportedPageSize} bytes)");
+        if (v % MachineConfig.SupportedPageSize != 0)
+            throw values.Error(node, $"{path} must be a multiple of the page size ({MachineConfig.SupportedPageSize} bytes)");
+        return v;
+    }
+
+    private CacheConfig Cache(YamlSection caches, string level, CacheConfig defaults)
+    {
+        if (caches.Get(level) is not { } node)
+            return defaults;
+        string path = caches.PathOf(level);
+        var s = new YamlSection(Source, node, path, CacheKeys);
+        long size = s.Get("size") is { } sz ? values.Size(sz, path + ".size") : defaults.SizeBytes;
+        int ways = s.Get("ways") is { } w ? (int)values.Integer(w, path + ".ways", 1, 1 << 16) : defaults.Ways;
+        int line = s.Get("line") is { } l ? (int)values.Integer(l, path + ".line", 1, 1 << 16) : defaults.LineBytes;
+        var inclusion = s.Get("inclusion") is { } inc
+            ? (CacheInclusion)values.Choice(inc, path + ".inclusion", "non-inclusive", "inclusive")
+            : defaults.Inclusion;
+        if (!BitOperations.IsPow2(line))
+            throw values.Error(s.Get("line")!, $"{path}.line must be a power of two");
+        // The set index is taken from address bits, so only the number of sets must be a power of two;
+        // ways need not be (a 3072K 12-way cache with 64-byte lines has 4096 sets).
+        YamlNode blame = s.Get("size") ?? s.Get("ways") ?? node;
+        long setBytes = (long)ways * line;
+        if (size <= 0 || size % setBytes != 0)
+            throw values.Error(blame, $"{path}: size {size} is not a whole number of sets of {ways} ways x {line}-byte lines");
+        long sets = size / setBytes;
+        if (!BitOperations.IsPow2(sets))
+            throw values.Error(blame, $"{path}: {size} bytes / ({ways} ways x {line}-byte lines) = {sets} sets; sets must be a power of two");
+        return new CacheConfig(size, ways, line, inclusion);
+    }
+
+    private TlbConfig Tlb(YamlSection tlbs, string name, TlbConfig defaults)
+    {
+        if (tlbs.Get(name) is not { } node)
+            return defaults;
+        string path = tlbs.PathOf(name);
+        var s = new YamlSection(Source, node, path, TlbKeys);
+        int entries = s.Get("entries") is { } e ? (int)values.Integer(e, path + ".entries", 1, 1 << 24) : defaults.Entries;
+        int ways = s.Get("ways") is { } w ? (int)values.Integer(w, path + ".ways", 1, 1 << 24) : defaults.Ways;
+        YamlNode blame = s.Get("entries") ?? s.Get("ways") ?? node;
+        if (entries % ways != 0)
+            throw values.Error(blame, $"{path}: {entries} entries is not a whole number of {ways}-way sets");
+        if (!BitOperations.IsPow2(entries / ways))
+            throw values.Error(blame, $"{path}: {entries} entries / {ways} ways = {entries / ways} sets; sets must be a power of two");
+        return new TlbConfig(entries, ways);
+    }
+
+    private LatencyConfig Latency(YamlNode node)
+    {
+        var s = new YamlSection(Source, node, "machine.latency", LatencyKeys);
+        var d = new LatencyConfig();
+        long Cycles(string key, long def) =>
+            s.Get(key) is { } n ? values.Integer(n, s.PathOf(key), 0, long.MaxValue) : def;
+
+        long major = d.MajorFault;
+        var disk = s.Get("disk_us");
+        var ghz = s.Get("cpu_ghz");
+        if (s.Get("major_fault") is { } mf)
+        {
+            if (disk is not null || ghz is not null)
+                throw values.Error(disk ?? ghz!, "machine.latency: give either major_fault (cycles) or disk_us with cpu_ghz, not both");
+            major = Cycles("major_fault", major);
+        }
+        else if (disk is not null || ghz is not null)
+        {
+            if (disk is null || ghz is null)
+                throw values.Error(disk ?? ghz!, "machine.latency: disk_us and cpu_ghz must be given together");
+            // µs × (10^3 cycles per µs per GHz) × GHz = cycles.
+            double cycles = Math.Round(values.Positive(disk, "machine.latency.disk_us") * values.Positive(ghz, "machine.latency.cpu_ghz") * 1000.0);
+            if (cycles >= long.MaxValue)
+                throw values.Error(disk, "machine.latency.disk_us is too large");
+            major = (long)cycles;
+        }
+        return new LatencyConfig
+        {
+            L1 = Cycles("l1", d.L1),
+            L2 = Cycles("l2", d.L2),
+            L3 = Cycles("l3", d.L3),
+            Memory = Cycles("memory", d.Memory),
+            Stlb = Cycles("stlb", d.Stlb),
+            WalkLevel = Cycles("walk_level", d.WalkLevel),
+            MinorFault = Cycles("minor_fault", d.MinorFault),
+            MajorFault = major,
+            SwapWrite = Cycles("swap_write", d.SwapWrite),
+            Shootdown = Cycles("shootdown", d.Shootdown),
+            ContextSwitch = Cycles("context_switch", d.ContextSwitch),
+        };
+    }
+
+    private ReplacementPolicyConfig Policy(YamlNode node)
+    {
+        // Shorthand `policy: clock` or the full `policy: {name: clock, options: {...}}`.
+        YamlNode nameNode;
+        var options = new List<PolicyOption>();
+        if (node is YamlScalarNode)
+        {
+            nameNode = node;
+        }
+        else
+        {
+            var s = new YamlSection(Source, node, "machine.policy", "name", "options");
+            nameNode = s.Get("name") ?? throw new InputException(Source, s.Line, "", "machine.policy has no 'name'");
+            if (s.Get("options") is { } opts)
+            {
+                var os = opts as YamlMappingNode ?? throw values.Error(opts, "machine.policy.options must be a mapping of keys to values");
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (k, v) in os.Children)
+                {
+                    string key = values.NonEmptyText(k, "a machine.policy.options key");
+                    if (!seen.Add(key))
+                        throw values.Error(k, "duplicate key in machine.policy.options");
+                    options.Add(new PolicyOption(key, values.Text(v, "machine.policy.options." + key).Trim(), YamlValues.LineOf(v)));
+                }
+            }
+        }
+        string name = values.NonEmptyText(nameNode, "machine.policy.name");
+        foreach (char c in name)
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.'))
+                throw values.Error(nameNode, "machine.policy.name must be a registry name (lower-case letters, digits, '-', '_', '.')");
+        return new ReplacementPolicyConfig(name, options, YamlValues.LineOf(nameNode));
+    }
+}

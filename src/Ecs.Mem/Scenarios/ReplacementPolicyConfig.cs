@@ -1,0 +1,26 @@
+namespace EcsMem.Scenarios;
+
+/// <summary>
+/// The page-replacement policy chosen by name. The name is only checked for shape here: the policy registry
+/// (another part of EcsMem) checks it exists and interprets <see cref="Options"/>, reporting errors at <see cref="Line"/>.
+/// </summary>
+/// <param name="Name">Registry name, e.g. <c>linux-twolist</c>.</param>
+/// <param name="Options">Options in file order (order is kept so that output is deterministic).</param>
+/// <param name="Line">1-based line of the name (0 when the default was used).</param>
+public sealed record ReplacementPolicyConfig(string Name, IReadOnlyList<PolicyOption> Options, int Line)
+{
+    /// <summary>The policy used when a scenario names none: Linux's active/inactive two-list LRU.</summary>
+    public const string DefaultName = "linux-twolist";
+
+    /// <summary>The default policy with no options.</summary>
+    public static ReplacementPolicyConfig Default { get; } = new(DefaultName, [], 0);
+
+    /// <summary>The value of option <paramref name="key"/>, or null when absent.</summary>
+    public string? Option(string key)
+    {
+        foreach (var o in Options)
+            if (o.Key == key)
+                return o.Value;
+        return null;
+    }
+}

@@ -1,0 +1,386 @@
+using EcsMem.Diagnostics;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace EcsMem.Scenarios;
+
+/// <summary>
+/// Reads a scenario YAML file strictly: unknown keys, wrong types and impossible values are
+/// <see cref="InputException"/>s naming the file, the YAML line and the offending text. See docs/scenarios.md.
+/// </summary>
+public static class ScenarioParser
+{
+    private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "children"];
+    private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
+    private static readonly string[] WorkloadKeys = ["trace", "generator"];
+    private static readonly string[] TraceKeys = ["path", "format", "process"];
+    private static readonly string[] ChildrenKeys = ["count", "after", "workload"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit"];
+    private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
+    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed"];
+
+    /// <summary>Reads the scenario file at <paramref name="path"/>; relative paths inside it are resolved against its folder.</summary>
+    public static Scenario ParseFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new InputException(path, 0, path, "cannot read scenario file: " + e.Message);
+        }
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        using var reader = new StringReader(text);
+        return Parse(reader, path, dir);
+    }
+
+    /// <summary>
+    /// Reads a scenario from <paramref name="reader"/>. <paramref name="sourceName"/> names it in errors;
+    /// relative trace, maps and file paths are resolved against <paramref name="baseDirectory"/> when given, else kept as written.
+    /// </summary>
+    public static Scenario Parse(TextReader reader, string sourceName, string? baseDirectory = null)
+    {
+        string text = reader.ReadToEnd();
+        var yaml = new YamlStream();
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            yaml.Load(parser);
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet wraps some causes in an outer "while parsing" exception; the inner one has the precise mark.
+            var inner = e.InnerException as YamlException ?? e;
+            int line = (int)Math.Min(inner.Start.Line, int.MaxValue);
+            if (inner.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+                line = FirstTabIndentedLine(text, line);
+            throw new InputException(sourceName, line, LineText(text, line), "YAML syntax error: " + inner.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet's scanner can fail without a YamlException on some malformed flow collections;
+            // the last event it produced tells where it was.
+            int line = parser.Current is { } ev ? (int)Math.Min(ev.Start.Line, int.MaxValue) : 0;
+            throw new InputException(sourceName, line, LineText(text, line),
+                "YAML syntax error: the YAML reader stopped here (check brackets, braces and quotes)");
+        }
+        if (yaml.Documents.Count == 0)
+            throw new InputException(sourceName, 0, "", "the scenario file is empty (it needs at least a 'processes' list)");
+        if (yaml.Documents.Count > 1)
+            throw new InputException(sourceName, YamlValues.LineOf(yaml.Documents[1].RootNode), "---",
+                "a scenario file holds one YAML document; found a second one");
+        return new Reader(new YamlValues(sourceName), baseDirectory).Read(yaml.Documents[0].RootNode);
+    }
+
+    /// <summary>The 1-based <paramref name="line"/> of <paramref name="text"/>, trimmed, as the error's value.</summary>
+    private static string LineText(string text, int line)
+    {
+        if (line <= 0)
+            return "";
+        int n = 1;
+        foreach (var l in text.AsSpan().EnumerateLines())
+        {
+            if (n++ == line)
+                return l.Trim().ToString();
+        }
+        return "";
+    }
+
+    /// <summary>YAML forbids tabs in indentation; YamlDotNet reports the enclosing mapping, so point at the tab itself.</summary>
+    private static int FirstTabIndentedLine(string text, int from)
+    {
+        int n = 1;
+        foreach (var l in text.AsSpan().EnumerateLines())
+        {
+            if (n >= from)
+            {
+                int i = 0;
+                while (i < l.Length && l[i] == ' ')
+                    i++;
+                if (i < l.Length && l[i] == '\t')
+                    return n;
+            }
+            n++;
+        }
+        return from;
+    }
+
+    /// <summary>The per-parse state: names seen so far, the machine (for address checks).</summary>
+    private sealed class Reader(YamlValues values, string? baseDirectory)
+    {
+        private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
+        private MachineConfig _machine = new();
+
+        private string Source => values.Source;
+
+        public Scenario Read(YamlNode root)
+        {
+            if (YamlValues.IsNull(root))
+                throw new InputException(Source, 0, "", "the scenario file is empty (it needs at least a 'processes' list)");
+            var s = new YamlSection(Source, root, "", RootKeys);
+            string? description = s.Get("description") is { } d ? values.Text(d, "description") : null;
+            _machine = new MachineConfigParser(values).Parse(s.Get("machine"));
+
+            var procNode = s.Get("processes") ?? throw new InputException(Source, s.Line, "", "the scenario has no 'processes' list");
+            var procSeq = values.Sequence(procNode, "processes");
+            if (procSeq.Children.Count == 0)
+                throw values.Error(procNode, "processes must list at least one process");
+            var processes = new List<ProcessConfig>(procSeq.Children.Count);
+            for (int i = 0; i < procSeq.Children.Count; i++)
+                processes.Add(Process(procSeq.Children[i], $"processes[{i}]"));
+
+            var timeline = new List<TimelineEvent>();
+            var pendingRefs = new List<(YamlNode Node, string Name)>();
+            if (s.Get("timeline") is { } tl && !YamlValues.IsNull(tl))
+            {
+                var seq = values.Sequence(tl, "timeline");
+                for (int i = 0; i < seq.Children.Count; i++)
+                    timeline.Add(Event(seq.Children[i], $"timeline[{i}]", pendingRefs));
+            }
+            // Checked after the whole timeline is read, so an event may name a child forked by a later entry
+            // (file order need not be time order).
+            foreach (var (node, name) in pendingRefs)
+                if (!_names.ContainsKey(name))
+                    throw values.Error(node, $"timeline refers to unknown process '{name}'");
+            return new Scenario(Source, description, _machine, processes, timeline);
+        }
+
+        private void Declare(YamlNode node, string name)
+        {
+            if (_names.TryGetValue(name, out int first))
+                throw new InputException(Source, YamlValues.LineOf(node), name, $"duplicate process name '{name}' (first defined on line {first})");
+            _names.Add(name, YamlValues.LineOf(node));
+        }
+
+        private string ProcessName(YamlNode node, string path)
+        {
+            string name = values.NonEmptyText(node, path);
+            foreach (char c in name)
+                if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+                    throw values.Error(node, $"{path} may hold only letters, digits, '-', '_' and '.'");
+            return name;
+        }
+
+        private ProcessConfig Process(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, ProcessKeys);
+            var nameNode = s.Get("name") ?? throw new InputException(Source, s.Line, "", $"{path} has no 'name'");
+            string name = ProcessName(nameNode, path + ".name");
+            Declare(nameNode, name);
+            ulong start = s.Get("start") is { } st ? values.Unsigned(st, path + ".start") : 0;
+            ProcessLayout layout = s.Get("layout") is { } l ? Layout(l, path + ".layout", name) : new InferredLayout(s.Line);
+            var wNode = s.Get("workload") ?? throw new InputException(Source, s.Line, name, $"{path} has no 'workload'");
+            Workload workload = Workload(wNode, path + ".workload");
+            ForkChildrenConfig? children = null;
+            if (s.Get("children") is { } c)
+            {
+                var cs = new YamlSection(Source, c, path + ".children", ChildrenKeys);
+                var countNode = cs.Get("count") ?? throw new InputException(Source, cs.Line, "", $"{cs.Path} has no 'count'");
+                int count = (int)values.Integer(countNode, cs.PathOf("count"), 1, 4096);
+                ulong after = cs.Get("after") is { } a ? values.Unsigned(a, cs.PathOf("after")) : 0;
+                Workload? cw = cs.Get("workload") is { } w ? Workload(w, cs.PathOf("workload")) : null;
+                for (int i = 1; i <= count; i++)
+                    Declare(c, ForkChildrenConfig.ChildName(name, i));
+                children = new ForkChildrenConfig(count, after, cw, cs.Line);
+            }
+            return new ProcessConfig(name, start, layout, workload, children, s.Line);
+        }
+
+        private ProcessLayout Layout(YamlNode node, string path, string processName)
+        {
+            if (node is YamlScalarNode)
+            {
+                values.Choice(node, path, "infer");
+                return new InferredLayout(YamlValues.LineOf(node));
+            }
+            var s = new YamlSection(Source, node, path, "exec", "maps");
+            var kinds = s.Present("exec", "maps");
+            if (kinds.Count != 1)
+                throw new InputException(Source, s.Line, string.Join(", ", kinds),
+                    $"{path} must have exactly one of 'exec' or 'maps' (or be the word 'infer')");
+            if (s.Get("maps") is { } maps)
+                return new MapsFileLayout(ResolvePath(values.NonEmptyText(maps, path + ".maps")), YamlValues.LineOf(maps));
+
+            var execNode = s.Get("exec")!;
+            var d = ExecLayout.Defaults(processName, YamlValues.LineOf(execNode));
+            if (YamlValues.IsNull(execNode))
+                return d;
+            var e = new YamlSection(Source, execNode, path + ".exec", ExecKeys);
+            long Size(string key, long def, long min)
+            {
+                if (e.Get(key) is not { } n)
+                    return def;
+                long v = values.Size(n, e.PathOf(key));
+                if (v < min)
+                    throw values.Error(n, $"{e.PathOf(key)} must be at least {min} bytes");
+                return v;
+            }
+            var layout = new ExecLayout(
+                e.Get("file") is { } f ? values.NonEmptyText(f, e.PathOf("file")) : d.File,
+                Size("text", d.TextBytes, 1), Size("data", d.DataBytes, 0), Size("bss", d.BssBytes, 0),
+                Size("heap", d.HeapBytes, 0), Size("stack", d.StackBytes, 1), Size("args_env", d.ArgsEnvBytes, 0),
+                d.Line);
+            // Saturating sum: absurd sizes must be reported, not wrap around.
+            ulong total = 0;
+            foreach (long part in (long[])[layout.TextBytes, layout.DataBytes, layout.BssBytes, layout.HeapBytes, layout.StackBytes, layout.ArgsEnvBytes])
+                total = total > ulong.MaxValue - (ulong)part ? ulong.MaxValue : total + (ulong)part;
+            ulong limit = _machine.Paging.UserAddressLimit();
+            if (total >= limit)
+                throw values.Error(execNode, $"{path}.exec: segments total {total} bytes, more than the {limit}-byte user address space of {_machine.Paging.Name()} paging");
+            return layout;
+        }
+
+        private Workload Workload(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, WorkloadKeys);
+            var kinds = s.Present(WorkloadKeys);
+            if (kinds.Count != 1)
+                throw new InputException(Source, s.Line, string.Join(", ", kinds), $"{path} must have exactly one of 'trace' or 'generator'");
+            if (s.Get("generator") is { } g)
+            {
+                string spec = values.NonEmptyText(g, path + ".generator");
+                return new GeneratorWorkload(spec, YamlValues.LineOf(g));
+            }
+            var traceNode = s.Get("trace")!;
+            var t = new YamlSection(Source, traceNode, path + ".trace", TraceKeys);
+            var p = t.Get("path") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'path'");
+            var f = t.Get("format") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'format' (lackey, pinatrace, pages or binary)");
+            var format = (TraceFormat)values.Choice(f, t.PathOf("format"), "lackey", "pinatrace", "pages", "binary");
+            string? filter = t.Get("process") is { } pf ? values.NonEmptyText(pf, t.PathOf("process")) : null;
+            return new TraceWorkload(ResolvePath(values.NonEmptyText(p, t.PathOf("path"))), format, filter, t.Line);
+        }
+
+        private TimelineEvent Event(YamlNode node, string path, List<(YamlNode, string)> refs)
+        {
+            var s = new YamlSection(Source, node, path, EventKeys);
+            var when = s.Present("at", "after");
+            if (when.Count != 1)
+                throw new InputException(Source, s.Line, string.Join(", ", when), $"{path} must have exactly one of 'at' (cycles) or 'after' (accesses of the process)");
+            var trigger = when[0] == "at" ? TimelineTrigger.AtCycle : TimelineTrigger.AfterAccesses;
+            ulong at = values.Unsigned(s.Get(when[0])!, s.PathOf(when[0]));
+            var pNode = s.Get("process") ?? throw new InputException(Source, s.Line, "", $"{path} has no 'process'");
+            string process = ProcessName(pNode, s.PathOf("process"));
+            refs.Add((pNode, process));
+            var ops = s.Present(OpKeys);
+            if (ops.Count != 1)
+                throw new InputException(Source, s.Line, string.Join(", ", ops),
+                    $"{path} must have exactly one operation: {string.Join(", ", OpKeys)}");
+            string opPath = s.PathOf(ops[0]);
+            YamlNode opNode = s.Get(ops[0])!;
+            TimelineOp op = ops[0] switch
+            {
+                "mmap" => Mmap(opNode, opPath),
+                "munmap" => Munmap(opNode, opPath),
+                "mprotect" => Mprotect(opNode, opPath),
+                "brk" => Brk(opNode, opPath),
+                "fork" => Fork(opNode, opPath),
+                _ => Exit(opNode, opPath),
+            };
+            return new TimelineEvent(trigger, at, process, op, s.Line);
+        }
+
+        private MmapOp Mmap(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, MmapKeys);
+            bool isFixed = s.Get("fixed") is { } fx && values.Bool(fx, s.PathOf("fixed"));
+            long length = Length(s, path);
+            ulong? addr = null;
+            if (s.Get("addr") is { } a)
+                addr = Range(a, s.PathOf("addr"), length);
+            else if (isFixed)
+                throw new InputException(Source, s.KeyLine("fixed"), "fixed", $"{path}: fixed: true needs an 'addr'");
+            var prot = s.Get("prot") is { } p ? Prot(p, s.PathOf("prot")) : Protection.Read | Protection.Write;
+            bool shared = s.Get("flags") is { } f && values.Choice(f, s.PathOf("flags"), "private", "shared") == 1;
+            string? file = s.Get("file") is { } fn ? ResolvePath(values.NonEmptyText(fn, s.PathOf("file"))) : null;
+            long offset = 0;
+            if (s.Get("offset") is { } o)
+            {
+                if (file is null)
+                    throw values.Error(o, $"{path}.offset needs a 'file' (anonymous mappings have no offset)");
+                offset = values.Size(o, s.PathOf("offset"));
+                if (offset % _machine.PageSize != 0)
+                    throw values.Error(o, $"{path}.offset must be a multiple of the page size ({_machine.PageSize})");
+            }
+            return new MmapOp(addr, length, prot, shared, file, offset, isFixed);
+        }
+
+        private MunmapOp Munmap(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "length");
+            long length = Length(s, path);
+            return new MunmapOp(Range(Required(s, "addr"), s.PathOf("addr"), length), length);
+        }
+
+        private MprotectOp Mprotect(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "length", "prot");
+            long length = Length(s, path);
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), length);
+            return new MprotectOp(addr, length, Prot(Required(s, "prot"), s.PathOf("prot")));
+        }
+
+        private BrkOp Brk(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "delta", "to");
+            var which = s.Present("delta", "to");
+            if (which.Count != 1)
+                throw new InputException(Source, s.Line, string.Join(", ", which), $"{path} must have exactly one of 'delta' (bytes, may be negative) or 'to' (new break address)");
+            if (s.Get("delta") is { } d)
+                return new BrkOp(values.SignedSize(d, s.PathOf("delta")), null);
+            var to = s.Get("to")!;
+            return new BrkOp(null, Range(to, s.PathOf("to"), 0, pageAligned: false));
+        }
+
+        private ForkOp Fork(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "child", "workload");
+            var c = Required(s, "child");
+            string child = ProcessName(c, s.PathOf("child"));
+            Declare(c, child);
+            Workload? w = s.Get("workload") is { } wn ? Workload(wn, s.PathOf("workload")) : null;
+            return new ForkOp(child, w);
+        }
+
+        private ExitOp Exit(YamlNode node, string path)
+        {
+            if (!YamlValues.IsNull(node) && node is not YamlMappingNode { Children.Count: 0 })
+                throw values.Error(node, $"{path} takes no value (write 'exit:' or 'exit: {{}}')");
+            return new ExitOp();
+        }
+
+        private YamlNode Required(YamlSection s, string key) =>
+            s.Get(key) ?? throw new InputException(Source, s.Line, "", $"{s.Path} has no '{key}'");
+
+        private long Length(YamlSection s, string path)
+        {
+            var n = Required(s, "length");
+            long v = values.Size(n, s.PathOf("length"));
+            if (v == 0)
+                throw values.Error(n, $"{path}.length must be greater than 0");
+            return v;
+        }
+
+        private Protection Prot(YamlNode node, string path) =>
+            ProtectionText.TryParse(values.Text(node, path).Trim(), out var p)
+                ? p
+                : throw values.Error(node, $"{path} must be r, w, x letters in that order (e.g. rw-, r-x, rw) or 'none'");
+
+        /// <summary>An address that, with <paramref name="length"/> bytes after it, lies in user space.</summary>
+        private ulong Range(YamlNode node, string path, long length, bool pageAligned = true)
+        {
+            ulong addr = values.Address(node, path);
+            if (pageAligned && addr % (ulong)_machine.PageSize != 0)
+                throw values.Error(node, $"{path} must be page aligned (a multiple of {_machine.PageSize})");
+            ulong limit = _machine.Paging.UserAddressLimit();
+            if (addr >= limit || (ulong)length > limit - addr)
+                throw values.Error(node, $"{path}: the range ends beyond the user address space of {_machine.Paging.Name()} paging (0x{limit:x})");
+            return addr;
+        }
+
+        private string ResolvePath(string path) =>
+            baseDirectory is null || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));
+    }
+}

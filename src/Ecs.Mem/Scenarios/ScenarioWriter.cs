@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Text;
+
+namespace EcsMem.Scenarios;
+
+/// <summary>
+/// Writes a <see cref="Scenario"/> back as YAML with every setting explicit (defaults filled in), e.g. to show
+/// the effective configuration of a run or to start a new file from the default scenario. The output parses back
+/// to an equal model, and writing that model again gives the same bytes.
+/// </summary>
+public static class ScenarioWriter
+{
+    /// <summary>The scenario as canonical YAML text ('\n' line ends, invariant culture).</summary>
+    public static string ToYaml(Scenario scenario)
+    {
+        var w = new StringBuilder();
+        if (scenario.Description is { } d)
+            w.Append("description: ").Append(Quote(d)).Append('\n');
+        WriteMachine(w, scenario.Machine);
+        w.Append("processes:\n");
+        foreach (var p in scenario.Processes)
+            WriteProcess(w, p);
+        if (scenario.Timeline.Count > 0)
+        {
+            w.Append("timeline:\n");
+            foreach (var e in scenario.Timeline)
+                WriteEvent(w, e);
+        }
+        return w.ToString();
+    }
+
+    /// <summary>Writes <see cref="ToYaml"/> to <paramref name="writer"/>.</summary>
+    public static void Write(Scenario scenario, TextWriter writer) => writer.Write(ToYaml(scenario));
+
+    private static void WriteMachine(StringBuilder w, MachineConfig m)
+    {
+        w.Append("machine:\n");
+        Line(w, 1, "cpu", m.Cpu == CpuGeometrySource.Host ? "host" : "default");
+        Line(w, 1, "ram", Num(m.RamBytes));
+        Line(w, 1, "swap", Num(m.SwapBytes));
+        Line(w, 1, "page_size", Num(m.PageSize));
+        Line(w, 1, "paging", m.Paging.Name());
+        // cpu: host reads the caches from sysfs and forbids a caches section.
+        if (m.Cpu == CpuGeometrySource.Configured)
+        {
+            w.Append("  caches:\n");
+            Cache(w, "l1i", m.L1i);
+            Cache(w, "l1d", m.L1d);
+            Cache(w, "l2", m.L2);
+            Cache(w, "l3", m.L3);
+        }
+        w.Append("  tlb:\n");
+        Tlb(w, "dtlb", m.Dtlb);
+        Tlb(w, "itlb", m.Itlb);
+        Tlb(w, "stlb", m.Stlb);
+        var l = m.Latency;
+        w.Append("  latency:\n");
+        Line(w, 2, "l1", Num(l.L1));
+        Line(w, 2, "l2", Num(l.L2));
+        Line(w, 2, "l3", Num(l.L3));
+        Line(w, 2, "memory", Num(l.Memory));
+        Line(w, 2, "stlb", Num(l.Stlb));
+        Line(w, 2, "walk_level", Num(l.WalkLevel));
+        Line(w, 2, "minor_fault", Num(l.MinorFault));
+        Line(w, 2, "major_fault", Num(l.MajorFault));
+        Line(w, 2, "swap_write", Num(l.SwapWrite));
+        Line(w, 2, "shootdown", Num(l.Shootdown));
+        Line(w, 2, "context_switch", Num(l.ContextSwitch));
+        w.Append("  policy:\n");
+        Line(w, 2, "name", Quote(m.Policy.Name));
+        if (m.Policy.Options.Count > 0)
+        {
+            w.Append("    options:\n");
+            foreach (var o in m.Policy.Options)
+                Line(w, 3, Quote(o.Key), Quote(o.Value));
+        }
+        if (m.MinFreeKbytes is { } mfk)
+            Line(w, 1, "min_free_kbytes", Num(mfk));
+        Line(w, 1, "swappiness", Num(m.Swappiness));
+        Line(w, 1, "pcid", m.Pcid ? "true" : "false");
+        Line(w, 1, "quantum", Num(m.Quantum));
+        Line(w, 1, "batch", Num(m.BatchSize));
+        Line(w, 1, "seed", m.Seed.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void Cache(StringBuilder w, string name, CacheConfig c) =>
+        Line(w, 2, name, $"{{size: {Num(c.SizeBytes)}, ways: {Num(c.Ways)}, line: {Num(c.LineBytes)}, inclusion: {(c.Inclusion == CacheInclusion.Inclusive ? "inclusive" : "non-inclusive")}}}");
+
+    private static void Tlb(StringBuilder w, string name, TlbConfig t) =>
+        Line(w, 2, name, $"{{entries: {Num(t.Entries)}, ways: {Num(t.Ways)}}}");
+
+    private static void WriteProcess(StringBuilder w, ProcessConfig p)
+    {
+        w.Append("  - name: ").Append(Quote(p.Name)).Append('\n');
+        Line(w, 2, "start", p.StartCycle.ToString(CultureInfo.InvariantCulture));
+        switch (p.Layout)
+        {
+            case ExecLayout e:
+                w.Append("    layout:\n      exec:\n");
+                Line(w, 4, "file", Quote(e.File));
+                Line(w, 4, "text", Num(e.TextBytes));
+                Line(w, 4, "data", Num(e.DataBytes));
+                Line(w, 4, "bss", Num(e.BssBytes));
+                Line(w, 4, "heap", Num(e.HeapBytes));
+                Line(w, 4, "stack", Num(e.StackBytes));
+                Line(w, 4, "args_env", Num(e.ArgsEnvBytes));
+                break;
+            case MapsFileLayout m:
+                Line(w, 2, "layout", "{maps: " + Quote(m.Path) + "}");
+                break;
+            default:
+                Line(w, 2, "layout", "infer");
+                break;
+        }
+        Line(w, 2, "workload", WorkloadText(p.Workload));
+        if (p.Children is { } c)
+        {
+            w.Append("    children:\n");
+            Line(w, 3, "count", Num(c.Count));
+            Line(w, 3, "after", c.AfterAccesses.ToString(CultureInfo.InvariantCulture));
+            if (c.Workload is { } cw)
+                Line(w, 3, "workload", WorkloadText(cw));
+        }
+    }
+
+    private static void WriteEvent(StringBuilder w, TimelineEvent e)
+    {
+        w.Append("  - ").Append(e.Trigger == TimelineTrigger.AtCycle ? "at" : "after").Append(": ")
+            .Append(e.When.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Line(w, 2, "process", Quote(e.Process));
+        string op = e.Op switch
+        {
+            MmapOp m => "mmap: {" + string.Join(", ", MmapFields(m)) + "}",
+            MunmapOp u => $"munmap: {{addr: {Hex(u.Address)}, length: {Num(u.Length)}}}",
+            MprotectOp p => $"mprotect: {{addr: {Hex(p.Address)}, length: {Num(p.Length)}, prot: {Quote(ProtectionText.Format(p.Protection))}}}",
+            BrkOp { Delta: { } d } => $"brk: {{delta: {Num(d)}}}",
+            BrkOp b => $"brk: {{to: {Hex(b.NewBreak ?? 0)}}}",
+            ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}}}",
+            ForkOp f => $"fork: {{child: {Quote(f.Child)}}}",
+            _ => "exit: {}",
+        };
+        w.Append("    ").Append(op).Append('\n');
+    }
+
+    private static List<string> MmapFields(MmapOp m)
+    {
+        var f = new List<string>();
+        if (m.Address is { } a)
+            f.Add("addr: " + Hex(a));
+        f.Add("length: " + Num(m.Length));
+        f.Add("prot: " + Quote(ProtectionText.Format(m.Protection)));
+        f.Add("flags: " + (m.Shared ? "shared" : "private"));
+        if (m.File is { } file)
+        {
+            f.Add("file: " + Quote(file));
+            f.Add("offset: " + Num(m.FileOffset));
+        }
+        f.Add("fixed: " + (m.Fixed ? "true" : "false"));
+        return f;
+    }
+
+    private static string WorkloadText(Workload w) => w switch
+    {
+        GeneratorWorkload g => "{generator: " + Quote(g.Spec) + "}",
+        TraceWorkload t => "{trace: {path: " + Quote(t.Path) + ", format: " + t.Format.ToString().ToLowerInvariant()
+            + (t.ProcessFilter is { } pf ? ", process: " + Quote(pf) : "") + "}}",
+        _ => throw new ArgumentException("unknown workload type " + w.GetType().Name, nameof(w)),
+    };
+
+    private static void Line(StringBuilder w, int depth, string key, string value) =>
+        w.Append(' ', depth * 2).Append(key).Append(": ").Append(value).Append('\n');
+
+    private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+
+    /// <summary>A YAML double-quoted scalar: safe for any text, including words YAML would otherwise read as null or bool.</summary>
+    private static string Quote(string s)
+    {
+        var b = new StringBuilder(s.Length + 2).Append('"');
+        foreach (char c in s)
+        {
+            switch (c)
+            {
+                case '"': b.Append("\\\""); break;
+                case '\\': b.Append("\\\\"); break;
+                case '\n': b.Append("\\n"); break;
+                case '\t': b.Append("\\t"); break;
+                case '\r': b.Append("\\r"); break;
+                default:
+                    if (char.IsControl(c))
+                        b.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    else
+                        b.Append(c);
+                    break;
+            }
+        }
+        return b.Append('"').ToString();
+    }
+}

@@ -1,0 +1,80 @@
+using EcsMem.Scenarios;
+
+namespace EcsMem.Tests.Scenarios;
+
+public class ScenarioWriterTests
+{
+    private const string Unusual = """
+        description: "quotes \" and \\ backslash,\nnew line and a tab\t"
+        machine:
+          cpu: host
+          paging: x86
+          ram: 16M
+          swap: 0
+          min_free_kbytes: 128
+          policy: {name: lfu.v2, options: {"weird key": "a: b", seed: "null"}}
+        processes:
+          - name: "null"
+            layout: {maps: /proc/1/maps}
+            workload: {trace: {path: "/t/with space.pin", format: pinatrace, process: "true"}}
+            children: {count: 3}
+          - name: b
+            start: 0x10
+            workload: {trace: {path: t.bin, format: binary}}
+        timeline:
+          - {at: 5, process: b, brk: {to: 0x8000123}}
+          - {after: 3, process: null-2, mprotect: {addr: 0x1000, length: 1, prot: none}}
+          - {after: 4, process: "null", fork: {child: c, workload: {generator: "phase:a=1"}}}
+          - {at: 0, process: c, mmap: {length: 8K, flags: shared}}
+        """;
+
+    private static IEnumerable<TestCaseData> Scenarios()
+    {
+        yield return new TestCaseData("example").SetName("RoundTrip_Example");
+        yield return new TestCaseData("default").SetName("RoundTrip_Default");
+        yield return new TestCaseData("unusual").SetName("RoundTrip_Unusual");
+    }
+
+    private static Scenario Load(string which) => which switch
+    {
+        "example" => ScenarioParser.ParseFile(Path.Combine(ScenarioTestFiles.RepoRoot(), "samples", "scenarios", "example.yaml")),
+        "default" => DefaultScenario.Load(),
+        _ => ScenarioTestFiles.Parse(Unusual),
+    };
+
+    [TestCaseSource(nameof(Scenarios))]
+    public void WrittenYamlParsesBackToTheSameModelAndIsAFixedPoint(string which)
+    {
+        var s = Load(which);
+        string yaml = ScenarioWriter.ToYaml(s);
+        var again = ScenarioParser.Parse(new StringReader(yaml), s.SourceName);
+        // Line numbers differ (the written file has its own layout); everything else must be equal.
+        Assert.That(ModelDump.Of(again, withLines: false), Is.EqualTo(ModelDump.Of(s, withLines: false)));
+        Assert.That(ScenarioWriter.ToYaml(again), Is.EqualTo(yaml));
+    }
+
+    [Test]
+    public void EveryDefaultIsWrittenExplicitly()
+    {
+        string yaml = ScenarioWriter.ToYaml(ScenarioTestFiles.Parse(ScenarioTestFiles.OneProcess));
+        string[] lines = yaml.Split('\n');
+        // 64 MiB = 67108864 bytes; L3 3072K = 3145728 bytes; major fault 100 µs × 3 GHz = 300000 cycles.
+        Assert.That(lines, Does.Contain("  ram: 67108864"));
+        Assert.That(lines, Does.Contain("    l3: {size: 3145728, ways: 12, line: 64, inclusion: inclusive}"));
+        Assert.That(lines, Does.Contain("    stlb: {entries: 1536, ways: 12}"));
+        Assert.That(lines, Does.Contain("    major_fault: 300000"));
+        Assert.That(lines, Does.Contain("    name: \"linux-twolist\""));
+        Assert.That(lines, Does.Contain("    layout: infer"));
+        Assert.That(lines, Does.Contain("    workload: {generator: \"random:count=10\"}"));
+        Assert.That(yaml, Does.Not.Contain("min_free_kbytes"));
+        Assert.That(yaml, Does.Not.Contain("timeline"));
+    }
+
+    [Test]
+    public void HostCpuOmitsTheCachesSection()
+    {
+        string yaml = ScenarioWriter.ToYaml(ScenarioTestFiles.Parse(Unusual));
+        Assert.That(yaml, Does.Contain("  cpu: host\n"));
+        Assert.That(yaml, Does.Not.Contain("caches"));
+    }
+}

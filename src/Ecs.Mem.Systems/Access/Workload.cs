@@ -43,12 +43,19 @@ public sealed class Workload : IDisposable
         return true;
     }
 
-    /// <summary>The current access completed: move to the next.</summary>
+    /// <summary>The current access completed: move to the next (and report a reached mark).</summary>
     public void Advance()
     {
         _pos++;
-        Completed++;
+        if (++Completed == NextMark)
+            MarkReached?.Invoke(this);
     }
+
+    /// <summary>Access count at which <see cref="MarkReached"/> fires next (-1: none). One compare per access.</summary>
+    public long NextMark { get; set; } = -1;
+
+    /// <summary>Called when <see cref="Completed"/> reaches <see cref="NextMark"/>; it sets the next mark.</summary>
+    public Action<Workload>? MarkReached { get; set; }
 
     public void Dispose() => _reader.Dispose();
 }

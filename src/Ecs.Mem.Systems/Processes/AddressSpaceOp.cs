@@ -32,5 +32,6 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }
-    public Func<Workload>? ChildWorkload { get; init; }
+    /// <summary>Makes the child's workload, given where the child's heap starts.</summary>
+    public Func<ulong, Workload>? ChildWorkload { get; init; }
 }

@@ -31,6 +31,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
 
     public string Name => "address-space";
 
+    /// <summary>Called when a fork creates a child (the machine attaches its access-count triggers).</summary>
+    public Action<Entity, string>? ChildCreated { get; set; }
+
     /// <summary>What each operation did, in order ("pid 3 mmap(0, 4096, rw-) = 0x7f..."), for the report.</summary>
     public List<string> Log { get; } = new();
 
@@ -150,8 +153,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.Tlb.FlushTlbMm(parent.Tlb);
         string name = op.ChildName ?? _k.ProcessName(pp) + "-child";
         Entity c = _k.CreateProcess(name, child, pp.Pid, env.Now, ProcessState.Runnable);
-        var workload = op.ChildWorkload?.Invoke() ?? throw new InvalidOperationException("a fork needs the child's workload");
+        var workload = op.ChildWorkload?.Invoke(child.Mm.Struct.StartBrk) ?? throw new InvalidOperationException("a fork needs the child's workload");
         _k.World.Add(c, new ProcessWorkload { Source = workload });
+        ChildCreated?.Invoke(c, name);
         return _k.World.Get<Process>(c).Pid;
     }
 }

@@ -29,12 +29,10 @@ public static class TraceFormats
                 (s, n) => new BinaryTraceReader(s, n), p => new BinaryTraceWriter(p)),
             new("pinatrace", "Intel Pin pinatrace text ('0x401234: R 0x7ffd1234')",
                 (s, n) => new PinatraceReader(s, n), p => new PinatraceWriter(p)),
-            // REGISTRATION POINT (lackey): replace 'null' with (s, n) => new LackeyReader(s, n)
             new("lackey", "Valgrind Lackey --trace-mem=yes text ('I  0401ab70,3', ' L 1fff000648,8')",
-                null, p => new LackeyWriter(p)),
-            // REGISTRATION POINT (pages): replace 'null' with (s, n) => new PageListReader(s, n)
+                (s, n) => new LackeyReader(s, n), p => new LackeyWriter(p)),
             new("pages", "one decimal page number (address / 4096) per line",
-                null, p => new PageListWriter(p)),
+                (s, n) => new PageListReader(s, n), p => new PageListWriter(p)),
         ];
         foreach (var f in builtIn)
             Register(f);

@@ -1,0 +1,162 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Systems.Access;
+using EcsMem.Systems.Allocator;
+using EcsMem.Systems.Faults;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.PageCache;
+using EcsMem.Systems.PageTables;
+using EcsMem.Systems.Processes;
+using EcsMem.Systems.Reclaim;
+using EcsMem.Systems.Tlb;
+
+namespace EcsMem.Systems.Machine;
+
+/// <summary>
+/// A whole simulated machine: the environment, the kernel state and the systems in their fixed order —
+/// address-space operations, the access stage (CPU, TLB, page walk, caches), then the slow path in the
+/// order of the design card: fault handling → allocator → page-cache insert → swap-out → TLB fill →
+/// page-table rewrite.
+/// </summary>
+public sealed class Machine : IDisposable
+{
+    private readonly List<(Entity Process, long After, AddressSpaceOp Op)> _triggers = new();
+
+    public Machine(KernelOptions options, string source = "configuration")
+    {
+        Env = new SimEnvironment();
+        Kernel = new Kernel.Kernel(Env, options, source);
+        AddressSpace = new AddressSpaceOpsSystem(Kernel, Env);
+        Access = new AccessStage(Kernel, Env);
+        Faults = new FaultHandlingSystem(Kernel);
+        Allocator = new AllocatorSystem(Kernel);
+        PageCacheInsert = new PageCacheInsertSystem(Kernel, Env);
+        SwapOut = new SwapOutSystem(Kernel, Env);
+        TlbFill = new TlbFillSystem(Kernel);
+        PageTableRewrite = new PageTableRewriteSystem(Kernel);
+        Allocator.RegisterKswapd(SwapOut.KswapdEventKind);
+        Env.Pipeline
+            .Add(AddressSpace)
+            .Add(Access)
+            .Add(Faults)
+            .Add(Allocator)
+            .Add(PageCacheInsert)
+            .Add(SwapOut)
+            .Add(TlbFill)
+            .Add(PageTableRewrite);
+    }
+
+    public SimEnvironment Env { get; }
+    public Kernel.Kernel Kernel { get; }
+    public AddressSpaceOpsSystem AddressSpace { get; }
+    public AccessStage Access { get; }
+    public FaultHandlingSystem Faults { get; }
+    public AllocatorSystem Allocator { get; }
+    public PageCacheInsertSystem PageCacheInsert { get; }
+    public SwapOutSystem SwapOut { get; }
+    public TlbFillSystem TlbFill { get; }
+    public PageTableRewriteSystem PageTableRewrite { get; }
+
+    /// <summary>True when every process has finished and no event is pending.</summary>
+    public bool Finished => Access.Finished;
+
+    /// <summary>Set when <see cref="Run"/> stopped early (a stop request such as Ctrl-C).</summary>
+    public bool Partial { get; private set; }
+
+    /// <summary>
+    /// Creates a process: a new address space laid out by <paramref name="layout"/>, the workload, and a start
+    /// at <paramref name="start"/> cycles. Nothing is resident: pages arrive at their first touch.
+    /// </summary>
+    public Entity AddProcess(string name, Action<MmState> layout, Workload workload, ulong start = 0)
+    {
+        MmState mm = Kernel.CreateMm();
+        layout(mm);
+        mm.NoteHiwaterVm();
+        Entity p = Kernel.CreateProcess(name, mm, 0, start, ProcessState.NotStarted);
+        Kernel.World.Add(p, new ProcessWorkload { Source = workload });
+        if (workload is not null)
+            workload.MarkReached = OnMark;
+        Access.ScheduleStart(Env, p, start);
+        return p;
+    }
+
+    /// <summary>Sets (or replaces) a process's workload before the run starts.</summary>
+    public void SetWorkload(Entity process, Workload workload)
+    {
+        workload.MarkReached = OnMark;
+        Kernel.World.Get<ProcessWorkload>(process).Source = workload;
+    }
+
+    /// <summary>Lets a process created during the run (a fork child) fire access-count triggers.</summary>
+    public void AttachTriggers(Entity process) =>
+        Kernel.World.Get<ProcessWorkload>(process).Source.MarkReached = OnMark;
+
+    /// <summary>Schedules an address-space operation at simulated time <paramref name="at"/>.</summary>
+    public void ScheduleAt(ulong at, AddressSpaceOp op) => AddressSpace.Schedule(Env, at, op);
+
+    /// <summary>Schedules an operation for when <paramref name="op"/>'s process has completed <paramref name="after"/> accesses.</summary>
+    public void ScheduleAfterAccesses(long after, AddressSpaceOp op)
+    {
+        _triggers.Add((op.Process, after, op));
+        Workload w = Kernel.World.Get<ProcessWorkload>(op.Process).Source;
+        if (after <= w.Completed)
+            ScheduleAt(Env.Now, op);
+        else if (w.NextMark < 0 || after < w.NextMark)
+            w.NextMark = after;
+    }
+
+    /// <summary>A workload reached a mark: schedule the operations due at this access count, in the order given.</summary>
+    private void OnMark(Workload w)
+    {
+        long next = -1;
+        foreach (var (proc, after, op) in _triggers)
+        {
+            if (!ReferenceEquals(Kernel.World.Get<ProcessWorkload>(proc).Source, w))
+                continue;
+            if (after == w.Completed)
+                ScheduleAt(Env.Now, op);
+            else if (after > w.Completed && (next < 0 || after < next))
+                next = after;
+        }
+        w.NextMark = next;
+    }
+
+    /// <summary>
+    /// Runs ticks until the machine is finished, or <paramref name="stop"/> returns true (checked every
+    /// <paramref name="checkEvery"/> ticks; the run is then marked partial). <paramref name="progress"/> is
+    /// called at the same points.
+    /// </summary>
+    public void Run(Func<bool>? stop = null, Action<Machine>? progress = null, int checkEvery = 256)
+    {
+        long ticks = 0;
+        while (!Access.Finished)
+        {
+            Env.RunTick();
+            if (++ticks % checkEvery == 0)
+            {
+                progress?.Invoke(this);
+                if (stop?.Invoke() == true)
+                {
+                    Partial = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Accesses completed by all processes so far.</summary>
+    public long CompletedAccesses()
+    {
+        long n = 0;
+        foreach (Entity p in Kernel.Processes)
+            n += Kernel.World.Get<ProcessStats>(p).Accesses;
+        return n;
+    }
+
+    public void Dispose()
+    {
+        foreach (Entity p in Kernel.Processes)
+            Kernel.World.Get<ProcessWorkload>(p).Source?.Dispose();
+    }
+}

@@ -1,0 +1,292 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Diagnostics;
+using EcsMem.Ecs;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Access;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Caches;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Processes;
+using EcsMem.Systems.Timing;
+using EcsMem.Systems.Tlb;
+using EcsMem.Traces;
+using EcsMem.Traces.Synthetic;
+using ScenarioExec = EcsMem.Scenarios.ExecLayout;
+using ScenarioInferred = EcsMem.Scenarios.InferredLayout;
+using ScenarioWorkload = EcsMem.Scenarios.Workload;
+using Workload = EcsMem.Systems.Access.Workload;
+
+namespace EcsMem.Systems.Machine;
+
+/// <summary>
+/// Builds a <see cref="Machine"/> from a parsed <see cref="Scenario"/>: maps the machine section onto the
+/// kernel, TLB, cache and timing settings, lays out each process (exec image, real maps file, or inferred
+/// from its trace), opens its workload, and schedules the timeline. Errors name the scenario file and line.
+/// </summary>
+public static class ScenarioLoader
+{
+    /// <summary>Kernel settings for a scenario's machine section.</summary>
+    public static KernelOptions Options(Scenario s, int? batchSizeOverride = null)
+    {
+        var m = s.Machine;
+        string src = s.SourceName;
+        var timing = new TimingModel
+        {
+            L1HitCycles = (int)m.Latency.L1,
+            L2HitCycles = (int)m.Latency.L2,
+            L3HitCycles = (int)m.Latency.L3,
+            MemoryCycles = (int)m.Latency.Memory,
+            StlbHitCycles = (int)m.Latency.Stlb,
+            PageWalkLevelCycles = (int)m.Latency.WalkLevel,
+            MinorFaultCycles = (int)m.Latency.MinorFault,
+            // The scenario gives major-fault and swap-write costs in cycles; the model keeps microseconds.
+            MajorFaultMicroseconds = m.Latency.MajorFault / (TimingModel.Default.ClockGHz * 1000.0),
+            SwapOutMicroseconds = m.Latency.SwapWrite / (TimingModel.Default.ClockGHz * 1000.0),
+            TlbShootdownCycles = (int)m.Latency.Shootdown,
+            ContextSwitchCycles = (int)m.Latency.ContextSwitch,
+            PageWalkLevels = (int)m.Paging,
+        };
+        timing.Validate(src);
+        var tlb = new Tlb.TlbConfig
+        {
+            Dtlb = new TlbGeometry(m.Dtlb.Entries, m.Dtlb.Ways),
+            Itlb = new TlbGeometry(m.Itlb.Entries, m.Itlb.Ways),
+            Stlb = new TlbGeometry(m.Stlb.Entries, m.Stlb.Ways),
+            UsePcid = m.Pcid,
+        };
+        tlb.Validate(src);
+        CacheHierarchyConfig caches = m.Cpu == CpuGeometrySource.Host
+            ? HostCacheTopology.ReadHierarchy()
+            : new CacheHierarchyConfig(
+                Geometry(m.L1i, src, "L1i"), Geometry(m.L1d, src, "L1d"), Geometry(m.L2, src, "L2"), Geometry(m.L3, src, "L3"),
+                m.L3.Inclusion == CacheInclusion.Inclusive ? InclusionPolicy.Inclusive : InclusionPolicy.NonInclusive);
+        caches.Validate(src);
+        return new KernelOptions
+        {
+            RamBytes = m.RamBytes,
+            SwapBytes = m.SwapBytes,
+            Paging = m.Paging switch
+            {
+                Scenarios.PagingMode.X86 => Components.PagingMode.X86_32,
+                Scenarios.PagingMode.X86_64La57 => Components.PagingMode.X86_64_5Level,
+                _ => Components.PagingMode.X86_64,
+            },
+            Policy = m.Policy.Name,
+            MinFreeKbytes = m.MinFreeKbytes,
+            Quantum = (int)Math.Min(m.Quantum, int.MaxValue),
+            BatchSize = batchSizeOverride ?? m.BatchSize,
+            Seed = m.Seed,
+            Timing = timing,
+            Tlb = tlb,
+            Caches = caches,
+        };
+    }
+
+    private static CacheGeometry Geometry(CacheConfig c, string src, string name) =>
+        CacheGeometry.Create(c.SizeBytes, c.Ways, c.LineBytes, src, 0, name);
+
+    /// <summary>Builds the machine for <paramref name="s"/>, ready to run.</summary>
+    public static Machine Build(Scenario s, int? batchSizeOverride = null)
+    {
+        var machine = new Machine(Options(s, batchSizeOverride), s.SourceName);
+        try
+        {
+            Populate(machine, s);
+        }
+        catch
+        {
+            machine.Dispose();
+            throw;
+        }
+        return machine;
+    }
+
+    private static void Populate(Machine machine, Scenario s)
+    {
+        var k = machine.Kernel;
+        var byName = new Dictionary<string, Entity>(StringComparer.Ordinal);
+        var pendingByName = new Dictionary<string, List<(TimelineEvent Ev, AddressSpaceOp Op)>>(StringComparer.Ordinal);
+        var childWorkloads = new Dictionary<string, (ScenarioWorkload? W, int Index)>(StringComparer.Ordinal);
+
+        machine.AddressSpace.ChildCreated = (child, name) =>
+        {
+            byName[name] = child;
+            machine.AttachTriggers(child);
+            if (pendingByName.Remove(name, out var list))
+                foreach (var (ev, op) in list)
+                    machine.ScheduleAfterAccesses((long)ev.When, op with { Process = child });
+        };
+
+        foreach (ProcessConfig p in s.Processes)
+        {
+            ulong heapBase = 0;
+            Entity e = machine.AddProcess(p.Name, mm => heapBase = Layout(k, mm, p, s.SourceName), null!, p.StartCycle);
+            byName[p.Name] = e;
+            var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0)
+                ?? throw new InputException(s.SourceName, p.Line, p.Name, "a top-level process needs a workload");
+            machine.SetWorkload(e, workload);
+            if (p.Children is { } ch)
+            {
+                for (int i = 1; i <= ch.Count; i++)
+                {
+                    string childName = ForkChildrenConfig.ChildName(p.Name, i);
+                    ScenarioWorkload? w = ch.Workload;
+                    int idx = i;
+                    var op = new AddressSpaceOp(AddressSpaceOpKind.Fork, e)
+                    {
+                        ChildName = childName,
+                        ChildWorkload = heap => OpenWorkload(w, s.SourceName, heap, idx) ?? new Workload(new EmptyTrace(childName)),
+                    };
+                    machine.ScheduleAfterAccesses((long)ch.AfterAccesses, op);
+                }
+            }
+        }
+
+        foreach (TimelineEvent ev in s.Timeline)
+        {
+            AddressSpaceOp op = ToOp(k, ev, s, byName, out bool targetExists);
+            if (ev.Trigger == TimelineTrigger.AtCycle)
+            {
+                if (!targetExists)
+                    throw new InputException(s.SourceName, ev.Line, ev.Process, "an 'at' event needs a process that exists from the start (use 'after' for forked children)");
+                machine.ScheduleAt(ev.When, op);
+            }
+            else if (targetExists)
+            {
+                machine.ScheduleAfterAccesses((long)ev.When, op);
+            }
+            else
+            {
+                if (!pendingByName.TryGetValue(ev.Process, out var list))
+                    pendingByName[ev.Process] = list = new();
+                list.Add((ev, op));
+            }
+        }
+    }
+
+    /// <summary>Lays out a new process's address space; returns where its heap starts (generators default there).</summary>
+    private static ulong Layout(Kernel.Kernel k, MmState mm, ProcessConfig p, string src)
+    {
+        switch (p.Layout)
+        {
+            case ScenarioExec x:
+                {
+                    var image = new ExecImage
+                    {
+                        TextSize = (ulong)x.TextBytes,
+                        DataSize = (ulong)x.DataBytes,
+                        BssSize = (ulong)x.BssBytes,
+                        FileId = k.Files.Intern(x.File),
+                        Filename = x.File,
+                    };
+                    mm.Mm.StackRlimit = (ulong)Math.Max(x.StackBytes, (long)Pte.PageSize);
+                    AddressSpace.ExecLayout.Build(mm.Mm, image);
+                    ulong heap = mm.Mm.Struct.StartBrk;
+                    if (x.HeapBytes > 0)
+                        mm.Mm.DoBrk(heap + (ulong)x.HeapBytes);
+                    return heap;
+                }
+            case MapsFileLayout m:
+                {
+                    Mm parsed = ProcMaps.ParseFile(m.Path, k.Files, k.Options.Paging, mm.Id);
+                    foreach (Vma v in parsed.Vmas.AsSpan())
+                    {
+                        Vma copy = v;
+                        copy.MmId = mm.Id;
+                        mm.Mm.Vmas.Insert(copy);
+                        mm.Mm.Struct.MapCount++;
+                        mm.Mm.VmStatAccount(copy.Flags, (long)copy.Pages);
+                    }
+                    mm.Mm.Struct.StartBrk = parsed.Struct.StartBrk;
+                    mm.Mm.Struct.Brk = parsed.Struct.Brk;
+                    mm.Mm.Struct.StartStack = parsed.Struct.StartStack;
+                    mm.Mm.Vmas.Touch();
+                    return parsed.Struct.StartBrk;
+                }
+            case ScenarioInferred:
+                mm.Inferred = new AddressSpace.InferredLayout(mm.Mm);
+                return 0x1000_0000;
+            default:
+                throw new InputException(src, p.Line, p.Name, "unknown layout");
+        }
+    }
+
+    /// <summary>
+    /// Opens a workload. A generator without an explicit <c>base</c> runs over the process's heap, so its
+    /// addresses are mapped; a fork child's generator gets its index mixed into the seed.
+    /// </summary>
+    private static Workload? OpenWorkload(ScenarioWorkload? w, string src, ulong heapBase, int childIndex)
+    {
+        switch (w)
+        {
+            case null:
+                return null;
+            case GeneratorWorkload g:
+                {
+                    string spec = g.Spec;
+                    bool hasBase = spec.Contains("base=", StringComparison.Ordinal) || spec.StartsWith("matmul:", StringComparison.Ordinal) && spec.Contains("a=", StringComparison.Ordinal);
+                    if (!hasBase)
+                        spec += string.Create(CultureInfo.InvariantCulture, $"{(spec.Contains(':') ? "," : ":")}base=0x{heapBase:x}");
+                    if (childIndex > 0)
+                        spec = MixSeed(spec, childIndex);
+                    return new Workload(WorkloadSpec.Parse(spec, src, g.Line).Create());
+                }
+            case TraceWorkload t:
+                {
+                    string format = t.Format.ToString().ToLowerInvariant();
+                    ITraceReader reader = TraceFormats.OpenReader(format, t.Path, src, t.Line);
+                    if (t.ProcessFilter is { } f)
+                        reader = new ProcessFilterReader(reader, int.Parse(f, CultureInfo.InvariantCulture));
+                    return new Workload(reader);
+                }
+            default:
+                throw new InputException(src, w.Line, w.ToString() ?? "", "unknown workload");
+        }
+    }
+
+    private static string MixSeed(string spec, int index)
+    {
+        int at = spec.IndexOf("seed=", StringComparison.Ordinal);
+        if (at < 0)
+            return spec + string.Create(CultureInfo.InvariantCulture, $",seed={1000 + index}");
+        int end = spec.IndexOf(',', at);
+        string value = end < 0 ? spec[(at + 5)..] : spec[(at + 5)..end];
+        ulong seed = ulong.Parse(value, CultureInfo.InvariantCulture) * 1000 + (ulong)index;
+        return spec[..(at + 5)] + seed.ToString(CultureInfo.InvariantCulture) + (end < 0 ? "" : spec[end..]);
+    }
+
+    private static AddressSpaceOp ToOp(Kernel.Kernel k, TimelineEvent ev, Scenario s, Dictionary<string, Entity> byName, out bool exists)
+    {
+        exists = byName.TryGetValue(ev.Process, out Entity target);
+        return ev.Op switch
+        {
+            MmapOp m => new AddressSpaceOp(AddressSpaceOpKind.Mmap, target)
+            {
+                Addr = m.Address ?? 0,
+                Len = (ulong)m.Length,
+                Prot = ToProt(m.Protection),
+                Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None),
+                FileId = m.File is null ? -1 : k.Files.Intern(m.File),
+                PgOff = (ulong)m.FileOffset / Pte.PageSize,
+            },
+            MunmapOp u => new AddressSpaceOp(AddressSpaceOpKind.Munmap, target) { Addr = u.Address, Len = (ulong)u.Length },
+            MprotectOp p => new AddressSpaceOp(AddressSpaceOpKind.Mprotect, target) { Addr = p.Address, Len = (ulong)p.Length, Prot = ToProt(p.Protection) },
+            BrkOp b => b.Delta is { } d
+                ? new AddressSpaceOp(AddressSpaceOpKind.Brk, target) { BrkDelta = true, SignedDelta = d }
+                : new AddressSpaceOp(AddressSpaceOpKind.Brk, target) { Addr = b.NewBreak ?? 0 },
+            ForkOp f => new AddressSpaceOp(AddressSpaceOpKind.Fork, target)
+            {
+                ChildName = f.Child,
+                ChildWorkload = heap => OpenWorkload(f.Workload, s.SourceName, heap, 1) ?? new Workload(new EmptyTrace(f.Child)),
+            },
+            ExitOp => new AddressSpaceOp(AddressSpaceOpKind.Exit, target),
+            _ => throw new InputException(s.SourceName, ev.Line, ev.Op.ToString() ?? "", "unknown timeline operation"),
+        };
+    }
+
+    private static Prot ToProt(Protection p) =>
+        ((p & Protection.Read) != 0 ? Prot.Read : Prot.None)
+        | ((p & Protection.Write) != 0 ? Prot.Write : Prot.None)
+        | ((p & Protection.Exec) != 0 ? Prot.Exec : Prot.None);
+}

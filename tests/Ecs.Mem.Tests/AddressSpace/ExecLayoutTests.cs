@@ -92,3 +92,19 @@ public class ExecLayoutTests
         return list.ToArray();
     }
 }
+
+public class ExecLayoutInputTests
+{
+    [Test]
+    public void RejectsUnknownFilesAndOversizedArguments()
+    {
+        var files = new FileTable();
+        int prog = files.Intern("/bin/p");
+        var ex = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ExecLayout.Build(new Mm(1, PagingMode.X86_64, files), new ExecImage { FileId = 3 }));
+        Assert.That(ex!.Message, Is.EqualTo("exec image: the executable's file id is not in the file table (got '3')"));
+        // 8 MiB / 4 = 2 MiB of strings at most: one 2 MiB argument plus its NUL is one byte too many.
+        var big = new ExecImage { FileId = prog, Argv = new[] { new string('a', 2 << 20) } };
+        ex = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ExecLayout.Build(new Mm(1, PagingMode.X86_64, files), big));
+        Assert.That(ex!.Problem, Is.EqualTo("arguments and environment exceed RLIMIT_STACK / 4 (E2BIG)"));
+    }
+}

@@ -132,3 +132,33 @@ public class PageTableTests
         Assert.That(pt.NrPtes, Is.EqualTo(blocks));
     }
 }
+
+public class PageTablePageTests
+{
+    [Test]
+    public void ExportedPagesHoldTheSameEntriesIn4KiB()
+    {
+        Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<PageTableEntries>(), Is.EqualTo(4096));
+
+        var pt = new PageTable(PagingMode.X86_64);
+        pt.Set(0x40_3000, 0x8000_0000_0012_3067UL);
+        // Walk to the PTE table: PGD entry 0 -> PUD entry 0 -> PMD entry 2 -> PTE table.
+        int pud = (int)(pt.Entries(pt.Root)[0] >> 12);
+        int pmd = (int)(pt.Entries(pud)[0] >> 12);
+        int pte = (int)(pt.Entries(pmd)[2] >> 12);
+        var page = new PageTablePage();
+        pt.ExportPage(pte, ref page);
+        Assert.That(page.Level, Is.Zero);
+        Assert.That(page.AsEntries64()[3], Is.EqualTo(0x8000_0000_0012_3067UL));
+        Assert.That(pt.LevelOf(pmd), Is.EqualTo(1));
+
+        // 32-bit: 1024 four-byte entries; entry 0x48 of the table for 0x08000000..0x083fffff; NX dropped.
+        var pt32 = new PageTable(PagingMode.X86_32);
+        pt32.Set(0x0804_8000, 0x8000_0000_0012_3067UL);
+        int table = (int)(pt32.Entries(pt32.Root)[0x20] >> 12);
+        var page32 = new PageTablePage();
+        pt32.ExportPage(table, ref page32);
+        Assert.That(page32.AsEntries32()[0x48], Is.EqualTo(0x0012_3067U));
+        Assert.That(page32.AsEntries32().Length, Is.EqualTo(1024));
+    }
+}

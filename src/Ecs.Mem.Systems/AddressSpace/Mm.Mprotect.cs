@@ -89,7 +89,7 @@ public sealed partial class Mm
             newFlags |= VmFlags.Account;
         }
 
-        if (!SplitAt(start) || !SplitAt(end))
+        if (!SplitAt(start, true) || !SplitAt(end, true))
         {
             return -Errno.ENOMEM;
         }

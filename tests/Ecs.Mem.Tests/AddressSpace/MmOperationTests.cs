@@ -111,6 +111,18 @@ public class MmOperationTests
         mm.DoMmap(0x1000_0000, 0x3000, Rw, AnonPrivate | MapFlags.Fixed, -1, 0);
         Assert.That(mm.DoMunmap(0x1000_1000, 0x1000), Is.EqualTo(-(long)Errno.ENOMEM));
         Assert.That(mm.Vmas.Count, Is.EqualTo(1));
+        // mprotect of the middle needs two splits (split_vma checks the limit): refused too.
+        Assert.That(mm.DoMprotect(0x1000_1000, 0x1000, Prot.Read), Is.EqualTo(-(long)Errno.ENOMEM));
+
+        // At the limit with two VMAs, trimming the tail of one and the head of the other is fine: the
+        // temporary splits are given back when the middle goes (Linux's __split_vma path).
+        Mm two = NewMm();
+        two.MaxMapCount = 2;
+        two.DoMmap(0x1000_0000, 0x3000, Rw, AnonPrivate | MapFlags.Fixed, -1, 0);
+        two.DoMmap(0x1000_3000, 0x3000, Prot.Read, AnonPrivate | MapFlags.Fixed, -1, 0);
+        Assert.That(two.DoMunmap(0x1000_2000, 0x2000), Is.Zero);
+        Assert.That(two.Struct.MapCount, Is.EqualTo(2));
+        Assert.That((two.Vmas[0].End, two.Vmas[1].Start), Is.EqualTo((0x1000_2000UL, 0x1000_4000UL)));
     }
 
     [Test]

@@ -105,3 +105,28 @@ public class VmaSetTests
         Assert.That((cache.Hits, cache.Misses, cache.Flushes), Is.EqualTo((2L, 5L, 1L)));
     }
 }
+
+public class VmaCacheOwnershipTests
+{
+    [Test]
+    public void ACacheMovedToAnotherSetFlushesEvenWithEqualSequenceNumbers()
+    {
+        // a: three VMAs and a touch -> Seq 4. b: three inserts and one removal -> Seq 4, one VMA left.
+        var a = new VmaSet();
+        var b = new VmaSet();
+        for (ulong i = 0; i < 3; i++)
+        {
+            a.Insert(new Vma { Start = 0x1000 + (i * 0x2000), End = 0x2000 + (i * 0x2000), FileId = -1 });
+            b.Insert(new Vma { Start = 0x1000 + (i * 0x2000), End = 0x2000 + (i * 0x2000), FileId = -1 });
+        }
+
+        a.Touch();
+        b.RemoveRange(1, 2);
+        Assert.That(a.Seq, Is.EqualTo(b.Seq));
+        var cache = new VmaCache();
+        Assert.That(a.FindVma(0x5000, cache), Is.EqualTo(2)); // cached: index 2
+        // In b index 2 does not exist; the cache must flush rather than read it.
+        Assert.That(b.FindVma(0x5000, cache), Is.EqualTo(-1));
+        Assert.That((cache.Hits, cache.Flushes), Is.EqualTo((0L, 1L)));
+    }
+}

@@ -5,7 +5,9 @@ namespace EcsMem.Tests.AddressSpace;
 
 /// <summary>
 /// Random mmap/munmap/mprotect/brk sequences checked after every step against a page-granular reference
-/// model (a dictionary page -> rwx bits) that implements the Linux rules directly, page by page.
+/// model (a dictionary page -> rwx bits, file, file page, kind) that implements the Linux rules directly,
+/// page by page. The file page checks vm_pgoff bookkeeping through splits and merges (anonymous pages
+/// must carry address >> 12).
 /// </summary>
 public class AddressSpaceModelTests
 {
@@ -24,7 +26,9 @@ public class AddressSpaceModelTests
         var mm = new Mm(1, PagingMode.X86_64, new FileTable());
         mm.Struct.StartBrk = mm.Struct.Brk = HeapStart;
         ulong mmapTop = mm.Struct.MmapBase;
-        var model = new Dictionary<ulong, byte>();
+        var files = mm.Files;
+        int[] fileIds = { files.Intern("/lib/a.so", 8, 1, 100), files.Intern("/lib/b.so", 8, 1, 101) };
+        var model = new Dictionary<ulong, PageState>();
         ulong modelBrk = HeapStart;
 
         for (int step = 0; step < 1500; step++)
@@ -44,12 +48,17 @@ public class AddressSpaceModelTests
             {
                 case 0:
                 {
-                    what = $"mmap fixed {start:x}+{len:x} {prot}";
-                    long r = mm.DoMmap(start, len, prot, MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed, -1, 0);
+                    bool file = rng.Below(2) == 0;
+                    int fid = file ? fileIds[rng.Below(2)] : -1;
+                    ulong pgoff = file ? (ulong)rng.Below(16) : 0;
+                    what = $"mmap fixed {start:x}+{len:x} {prot} file {fid} pgoff {pgoff}";
+                    MapFlags flags = MapFlags.Private | MapFlags.Fixed | (file ? MapFlags.None : MapFlags.Anonymous);
+                    long r = mm.DoMmap(start, len, prot, flags, fid, pgoff);
                     Assert.That(r, Is.EqualTo((long)start), what);
                     for (ulong p = start; p < start + len; p += Page)
                     {
-                        model[p] = (byte)prot;
+                        ulong filePage = file ? pgoff + ((p - start) / Page) : p / Page;
+                        model[p] = new PageState((byte)prot, fid, filePage, file ? VmaKind.File : VmaKind.Anonymous);
                     }
 
                     break;
@@ -73,13 +82,13 @@ public class AddressSpaceModelTests
                     long expected = 0;
                     for (ulong p = start; p < start + len; p += Page)
                     {
-                        if (!model.ContainsKey(p))
+                        if (!model.TryGetValue(p, out PageState old))
                         {
                             expected = -Errno.ENOMEM; // stops at the first hole; pages before it changed
                             break;
                         }
 
-                        model[p] = (byte)prot;
+                        model[p] = old with { Prot = (byte)prot };
                     }
 
                     Assert.That(mm.DoMprotect(start, len, prot), Is.EqualTo(expected), what);
@@ -106,7 +115,7 @@ public class AddressSpaceModelTests
                     for (ulong p = a; p < a + len; p += Page)
                     {
                         Assert.That(model.ContainsKey(p), Is.False, $"{what}: placed over mapped page {p:x}");
-                        model[p] = (byte)prot;
+                        model[p] = new PageState((byte)prot, -1, p / Page, VmaKind.Anonymous);
                     }
 
                     break;
@@ -119,7 +128,9 @@ public class AddressSpaceModelTests
     }
 
     /// <summary>sys_brk, page by page: refuse below start_brk or when growth would reach a mapped page or the page after.</summary>
-    private static ulong ModelBrk(Dictionary<ulong, byte> model, ulong brk, ulong req)
+    private readonly record struct PageState(byte Prot, int File, ulong FilePage, VmaKind Kind);
+
+    private static ulong ModelBrk(Dictionary<ulong, PageState> model, ulong brk, ulong req)
     {
         if (req < HeapStart)
         {
@@ -152,15 +163,15 @@ public class AddressSpaceModelTests
 
         for (ulong p = oldA; p < newA; p += Page)
         {
-            model[p] = (byte)(Prot.Read | Prot.Write);
+            model[p] = new PageState((byte)(Prot.Read | Prot.Write), -1, p / Page, VmaKind.Heap);
         }
 
         return req;
     }
 
-    private static void Check(Mm mm, Dictionary<ulong, byte> model, string context)
+    private static void Check(Mm mm, Dictionary<ulong, PageState> model, string context)
     {
-        var seen = new Dictionary<ulong, byte>();
+        var seen = new Dictionary<ulong, PageState>();
         ulong prevEnd = 0;
         foreach (Vma v in mm.Vmas.AsSpan())
         {
@@ -168,13 +179,13 @@ public class AddressSpaceModelTests
             prevEnd = v.End;
             for (ulong p = v.Start; p < v.End; p += Page)
             {
-                seen[p] = (byte)(v.Flags & VmFlags.AccessMask);
+                seen[p] = new PageState((byte)(v.Flags & VmFlags.AccessMask), v.FileId, v.PgOff + ((p - v.Start) / Page), v.Kind);
             }
         }
 
-        if (seen.Count != model.Count || seen.Any(kv => !model.TryGetValue(kv.Key, out byte m) || m != kv.Value))
+        if (seen.Count != model.Count || seen.Any(kv => !model.TryGetValue(kv.Key, out PageState m) || m != kv.Value))
         {
-            string diff = string.Join(", ", seen.Where(kv => !model.TryGetValue(kv.Key, out byte m) || m != kv.Value).Select(kv => $"vma {kv.Key:x}={kv.Value}")
+            string diff = string.Join(", ", seen.Where(kv => !model.TryGetValue(kv.Key, out PageState m) || m != kv.Value).Select(kv => $"vma {kv.Key:x}={kv.Value}")
                 .Concat(model.Where(kv => !seen.ContainsKey(kv.Key)).Select(kv => $"model-only {kv.Key:x}={kv.Value}")).Take(10));
             Assert.Fail($"{context}: VMA pages differ from the model: {diff}");
         }

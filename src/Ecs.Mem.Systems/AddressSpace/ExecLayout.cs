@@ -46,6 +46,11 @@ public static class ExecLayout
             throw new InvalidOperationException("exec layout needs an empty address space (flush_old_exec first)");
         }
 
+        if (image.FileId < 0 || image.FileId >= mm.Files.Count)
+        {
+            throw new InputException("exec image", 0, image.FileId.ToString(System.Globalization.CultureInfo.InvariantCulture), "the executable's file id is not in the file table");
+        }
+
         PagingMode mode = mm.Mode;
         ref MmStruct s = ref mm.Struct;
         ulong ptr = (ulong)mode.PointerSize;
@@ -82,6 +87,12 @@ public static class ExecLayout
         p -= (ulong)Encoding.UTF8.GetByteCount(filename) + 1;
         ulong envBytes = StringBytes(image.Envp);
         ulong argBytes = StringBytes(image.Argv);
+        // copy_strings: argv + envp may use at most a quarter of the stack rlimit (E2BIG otherwise).
+        if (envBytes + argBytes > mm.StackRlimit / 4)
+        {
+            throw new InputException("exec image", 0, $"{argBytes + envBytes} bytes", "arguments and environment exceed RLIMIT_STACK / 4 (E2BIG)");
+        }
+
         s.EnvEnd = p;
         s.EnvStart = p - envBytes;
         s.ArgEnd = s.EnvStart;

@@ -116,7 +116,8 @@ public sealed class InferredLayout
             end = Math.Min(end, Mm.Vmas[next].Start);
         }
 
-        Prot prot = Prot.Read | ((need & VmFlags.Write) != 0 ? Prot.Write : Prot.None) | ((need & VmFlags.Exec) != 0 ? Prot.Exec : Prot.None);
+        // Code regions are r-x, everything else rw-: a load is usually followed by stores to the same data.
+        Prot prot = (need & VmFlags.Exec) != 0 ? Prot.Read | Prot.Exec : Prot.Read | Prot.Write;
         long r = Mm.DoMmap(start, end - start, prot, MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace, -1, 0, changes);
         if (r < 0)
         {

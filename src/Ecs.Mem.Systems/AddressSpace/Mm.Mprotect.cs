@@ -54,15 +54,15 @@ public sealed partial class Mm
                 return r;
             }
 
-            idx = (int)r;
             nstart = tmp;
             if (nstart >= end)
             {
                 return 0;
             }
 
-            idx++;
-            if (idx >= Vmas.Count || Vmas[idx].Start != nstart)
+            // Merging may have renumbered or joined VMAs: look the next piece up again.
+            idx = Vmas.FindVma(nstart);
+            if (idx < 0 || Vmas[idx].Start > nstart)
             {
                 return -Errno.ENOMEM;
             }
@@ -89,7 +89,7 @@ public sealed partial class Mm
             newFlags |= VmFlags.Account;
         }
 
-        if (!SplitAt(start) || !SplitAt(end))
+        if (!SplitAt(start, true) || !SplitAt(end, true))
         {
             return -Errno.ENOMEM;
         }

@@ -37,10 +37,8 @@ public sealed partial class Mm
             return -Errno.ENOMEM;
         }
 
-        if (!SplitAt(start) || !SplitAt(end))
-        {
-            return -Errno.ENOMEM;
-        }
+        SplitAt(start, false);
+        SplitAt(end, false);
 
         first = Vmas.FindVma(start);
         int last = first;

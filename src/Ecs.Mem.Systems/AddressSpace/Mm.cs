@@ -136,9 +136,11 @@ public sealed partial class Mm
 
     /// <summary>
     /// __split_vma: if a VMA strictly contains <paramref name="addr"/>, cut it there (the upper part's
-    /// pgoff advances). Returns false with map_count at the limit, like split_vma's -ENOMEM.
+    /// pgoff advances). With <paramref name="enforceLimit"/> (split_vma, used by mprotect) it returns false
+    /// when map_count is at vm.max_map_count; munmap checks the limit itself and splits unconditionally
+    /// (__split_vma), since removing the middle gives the count back.
     /// </summary>
-    private bool SplitAt(ulong addr)
+    private bool SplitAt(ulong addr, bool enforceLimit)
     {
         int idx = Vmas.FindVma(addr);
         if (idx < 0)
@@ -152,7 +154,7 @@ public sealed partial class Mm
             return true;
         }
 
-        if (Struct.MapCount >= MaxMapCount)
+        if (enforceLimit && Struct.MapCount >= MaxMapCount)
         {
             return false;
         }

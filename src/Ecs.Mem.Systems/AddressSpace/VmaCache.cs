@@ -18,6 +18,7 @@ public sealed class VmaCache
     private Slots _slots;
     private uint _seq;
     private bool _valid;
+    private VmaSet? _owner;
 
     /// <summary>Lookups answered from the cache (VMACACHE_FIND_HITS).</summary>
     public long Hits { get; private set; }
@@ -36,9 +37,12 @@ public sealed class VmaCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(VmaSet set, ulong addr)
     {
-        if (!_valid || _seq != set.Seq)
+        // A thread that switched address spaces (exec, or a cache reused for another mm) must not see
+        // indices of the old one: vmacache_valid checks current->mm the same way.
+        if (!_valid || _seq != set.Seq || !ReferenceEquals(_owner, set))
         {
             Flush(set.Seq);
+            _owner = set;
         }
         else
         {

@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using EcsMem.Components;
+using EcsMem.Systems.AddressSpace;
+
+namespace EcsMem.Tests.AddressSpace;
+
+public class PageTableTests
+{
+    private sealed class CountingAllocator : IPageTableAllocator
+    {
+        public int Allocated;
+        public int Freed;
+
+        public void TableAllocated(int pageId, int level) => Allocated++;
+
+        public void TableFreed(int pageId, int level) => Freed++;
+    }
+
+    private struct Collect : IPteVisitor
+    {
+        public List<(ulong Va, ulong Pte)> Seen;
+
+        public readonly void Visit(ulong va, ulong pte) => Seen.Add((va, pte));
+    }
+
+    [Test]
+    public void FourLevelWalkAllocatesTablesOnDemand()
+    {
+        var alloc = new CountingAllocator();
+        var pt = new PageTable(PagingMode.X86_64, alloc);
+        Assert.That(alloc.Allocated, Is.EqualTo(1), "the PGD exists from the start");
+
+        // 0x400000: PGD 0, PUD 0, PMD 2, PTE 0 -> PUD, PMD and PTE tables are new.
+        pt.Walk(0x40_0000, true, out int levels) = 0x1234_5067;
+        Assert.That(levels, Is.EqualTo(4));
+        Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((1UL, 3UL * 4096)));
+        // 0x401000: same PTE table, entry 1.
+        pt.Walk(0x40_1000, true, out levels);
+        Assert.That((levels, pt.NrPtes), Is.EqualTo((4, 1UL)));
+        // 0x600000: PMD index 3, a second PTE table under the same PMD table.
+        pt.Walk(0x60_0000, true, out _) = 0x2_2067;
+        Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((2UL, 4UL * 4096)));
+        // 0x7ffffffde000: PGD index 255 -> new PUD, PMD and PTE tables.
+        pt.Walk(0x7FFF_FFFD_E000, true, out _) = 0x3_3067;
+        Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((3UL, 7UL * 4096)));
+        Assert.That(alloc.Allocated, Is.EqualTo(8));
+
+        // Non-allocating walk of 0x40000000 (PGD 0, PUD 1): PGD and PUD are read, the PUD entry is empty.
+        ref ulong missing = ref pt.Walk(0x4000_0000, false, out levels);
+        Assert.That(Unsafe.IsNullRef(ref missing), Is.True);
+        Assert.That(levels, Is.EqualTo(2));
+        Assert.That(pt.Lookup(0x40_0000), Is.EqualTo(0x1234_5067UL));
+        Assert.That(pt.Lookup(0x40_2000), Is.Zero);
+    }
+
+    [Test]
+    public void TwoLevelWalkUses1024EntryTables()
+    {
+        var pt = new PageTable(PagingMode.X86_32);
+        pt.Walk(0x0804_8000, true, out int levels);
+        Assert.That((levels, pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((2, 1UL, 4096UL)));
+        // 0x08448000 >> 22 = 0x21, next to 0x20 for 0x08048000: a second page table.
+        pt.Walk(0x0844_8000, true, out _);
+        // 0x083ff000 >> 22 = 0x20: shares the first.
+        pt.Walk(0x083F_F000, true, out _);
+        pt.Walk(0xBFFF_F000, true, out _);
+        Assert.That(pt.NrPtes, Is.EqualTo(3UL));
+        Assert.That(pt.TablesAt(1), Is.EqualTo(1), "only the page directory at the top level");
+    }
+
+    [Test]
+    public void UnmapRangeClearsEntriesAndFreesEmptyTables()
+    {
+        var alloc = new CountingAllocator();
+        var pt = new PageTable(PagingMode.X86_64, alloc);
+        pt.Set(0x40_0000, 0x1067);
+        pt.Set(0x40_1000, 0x2067);
+        pt.Set(0x60_0000, 0x3067);
+        var seen = new Collect { Seen = new() };
+        Assert.That(pt.UnmapRange(0x40_0000, 0x40_2000, ref seen), Is.EqualTo(2));
+        Assert.That(seen.Seen, Is.EqualTo(new[] { (0x40_0000UL, 0x1067UL), (0x40_1000UL, 0x2067UL) }));
+        // The PTE table of 0x400000 is empty and freed; the PMD still holds 0x600000's table.
+        Assert.That((pt.NrPtes, pt.TablesAt(1), pt.TablesAt(2)), Is.EqualTo((1UL, 1L, 1L)));
+        Assert.That(pt.UnmapRange(0x60_0000, 0x60_1000, ref seen), Is.EqualTo(1));
+        Assert.That((pt.NrPtes, pt.PgtablesBytes, pt.TablesAt(3)), Is.EqualTo((0UL, 0UL, 1L)));
+        Assert.That(alloc.Freed, Is.EqualTo(4));
+        // Freed tables are reused.
+        pt.Set(0x7FFF_FFFF_E000, 0x5067);
+        Assert.That(pt.Lookup(0x7FFF_FFFF_E000), Is.EqualTo(0x5067UL));
+        pt.FreeAll();
+        Assert.That(pt.PgtablesBytes, Is.Zero);
+        Assert.That(pt.Lookup(0x7FFF_FFFF_E000), Is.Zero);
+    }
+
+    [Test]
+    public void UnmapRangeAgreesWithADictionaryReference()
+    {
+        var rng = new SplitMix64(5);
+        var pt = new PageTable(PagingMode.X86_64);
+        var reference = new Dictionary<ulong, ulong>();
+        for (int i = 0; i < 3000; i++)
+        {
+            // Pages clustered in a 4 GiB window so tables are shared and emptied.
+            ulong va = (rng.Next() % 0x1_0000_0000UL) & Pte.PageMask;
+            if (rng.Below(3) == 0)
+            {
+                ulong len = (ulong)(1 + rng.Below(2048)) << 12;
+                var seen = new Collect { Seen = new() };
+                pt.UnmapRange(va, va + len, ref seen);
+                var expected = reference.Where(kv => kv.Key >= va && kv.Key < va + len).OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
+                Assert.That(seen.Seen, Is.EqualTo(expected));
+                foreach (var e in expected)
+                {
+                    reference.Remove(e.Key);
+                }
+            }
+            else
+            {
+                ulong pte = Pte.Make(rng.Next() & 0xFFFFF, Pte.PresentBit).Value;
+                pt.Set(va, pte);
+                reference[va] = pte;
+            }
+        }
+
+        foreach (var kv in reference)
+        {
+            Assert.That(pt.Lookup(kv.Key), Is.EqualTo(kv.Value));
+        }
+
+        // Leaf tables in use must be exactly the distinct 2 MiB blocks still holding entries.
+        ulong blocks = (ulong)reference.Keys.Select(k => k >> 21).Distinct().Count();
+        Assert.That(pt.NrPtes, Is.EqualTo(blocks));
+    }
+}
+
+public class PageTablePageTests
+{
+    [Test]
+    public void ExportedPagesHoldTheSameEntriesIn4KiB()
+    {
+        Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<PageTableEntries>(), Is.EqualTo(4096));
+
+        var pt = new PageTable(PagingMode.X86_64);
+        pt.Set(0x40_3000, 0x8000_0000_0012_3067UL);
+        // Walk to the PTE table: PGD entry 0 -> PUD entry 0 -> PMD entry 2 -> PTE table.
+        int pud = (int)(pt.Entries(pt.Root)[0] >> 12);
+        int pmd = (int)(pt.Entries(pud)[0] >> 12);
+        int pte = (int)(pt.Entries(pmd)[2] >> 12);
+        var page = new PageTablePage();
+        pt.ExportPage(pte, ref page);
+        Assert.That(page.Level, Is.Zero);
+        Assert.That(page.AsEntries64()[3], Is.EqualTo(0x8000_0000_0012_3067UL));
+        Assert.That(pt.LevelOf(pmd), Is.EqualTo(1));
+
+        // 32-bit: 1024 four-byte entries; entry 0x48 of the table for 0x08000000..0x083fffff; NX dropped.
+        var pt32 = new PageTable(PagingMode.X86_32);
+        pt32.Set(0x0804_8000, 0x8000_0000_0012_3067UL);
+        int table = (int)(pt32.Entries(pt32.Root)[0x20] >> 12);
+        var page32 = new PageTablePage();
+        pt32.ExportPage(table, ref page32);
+        Assert.That(page32.AsEntries32()[0x48], Is.EqualTo(0x0012_3067U));
+        Assert.That(page32.AsEntries32().Length, Is.EqualTo(1024));
+    }
+}

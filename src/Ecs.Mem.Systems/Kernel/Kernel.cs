@@ -274,7 +274,7 @@ public sealed partial class Kernel
             kernel.Frames[pfn].Flags |= FrameFlags.Slab;
             kernel.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
-            Entity e = kernel.World.Create(new PageTablePage { MmId = mmId, PageId = pageId, Level = level, Pfn = pfn });
+            Entity e = kernel.World.Create(new PageTableFrame { MmId = mmId, PageId = pageId, Level = level, Pfn = pfn });
             _mm.TablePages[pageId] = (e, pfn);
             _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
             _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;

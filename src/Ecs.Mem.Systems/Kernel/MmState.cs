@@ -62,7 +62,7 @@ public struct MmRef
 /// Component of a page-table page entity: which mm and level it belongs to and the frame that backs it
 /// (page tables consume physical memory, as pte_alloc_one takes a page from the buddy allocator).
 /// </summary>
-public struct PageTablePage
+public struct PageTableFrame
 {
     public int MmId;
     public int PageId;

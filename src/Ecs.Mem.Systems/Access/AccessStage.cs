@@ -66,7 +66,7 @@ public sealed class AccessStage : ISystem, IEventHandler
                     IdleCycles += (long)(next - env.Now);
                     env.Clock.AdvanceTo(next);
                 }
-                else
+                else if (!AnyBlocked())
                 {
                     Finished = true;
                 }
@@ -227,6 +227,15 @@ public sealed class AccessStage : ISystem, IEventHandler
         (pte & Pte.PresentBit) != 0
         && (!write || (pte & Pte.RwBit) != 0)
         && (!fetch || (pte & Pte.NxBit) == 0);
+
+    /// <summary>True while some process waits on the slow path (its fault is being handled, or waits for reclaim).</summary>
+    private bool AnyBlocked()
+    {
+        foreach (Entity p in _k.Processes)
+            if (_k.World.Get<Process>(p).State is ProcessState.Faulting or ProcessState.SleepingIo)
+                return true;
+        return false;
+    }
 
     /// <summary>Schedules <paramref name="process"/> to become runnable at its start time.</summary>
     public void ScheduleStart(SimEnvironment env, Entity process, ulong at) =>

@@ -40,12 +40,11 @@ public sealed class KernelCounters
         Referenced = r.Register("ecsmem_reclaim_referenced");
         PageTablePages = r.Register("ecsmem_pgtable_alloc");
         ContextSwitches = r.Register("ecsmem_context_switches");
-        Accesses = r.Register("ecsmem_accesses");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut;
     public CounterId PgScanKswapd, PgScanDirect, PgStealKswapd, PgStealDirect, PgStealAnon, PgStealFile;
     public CounterId AllocStall, PageOutRun, KswapdWakeups, OomKill;
     public CounterId Segv, CowCopy, CowReuse, ZeroPageMap, StackGrowth, PageCacheHit, PageCacheMiss, SwapCacheHit;
-    public CounterId FileWriteback, Referenced, PageTablePages, ContextSwitches, Accesses;
+    public CounterId FileWriteback, Referenced, PageTablePages, ContextSwitches;
 }

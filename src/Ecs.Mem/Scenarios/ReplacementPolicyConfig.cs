@@ -4,13 +4,13 @@ namespace EcsMem.Scenarios;
 /// The page-replacement policy chosen by name. The name is only checked for shape here: the policy registry
 /// (another part of EcsMem) checks it exists and interprets <see cref="Options"/>, reporting errors at <see cref="Line"/>.
 /// </summary>
-/// <param name="Name">Registry name, e.g. <c>linux-twolist</c>.</param>
+/// <param name="Name">Registry name, e.g. <c>linux</c>.</param>
 /// <param name="Options">Options in file order (order is kept so that output is deterministic).</param>
 /// <param name="Line">1-based line of the name (0 when the default was used).</param>
 public sealed record ReplacementPolicyConfig(string Name, IReadOnlyList<PolicyOption> Options, int Line)
 {
     /// <summary>The policy used when a scenario names none: Linux's active/inactive two-list LRU.</summary>
-    public const string DefaultName = "linux-twolist";
+    public const string DefaultName = "linux";
 
     /// <summary>The default policy with no options.</summary>
     public static ReplacementPolicyConfig Default { get; } = new(DefaultName, [], 0);

@@ -10,11 +10,11 @@ public class DefaultScenarioTests
     {
         var s = DefaultScenario.Load();
         Assert.That(s.SourceName, Is.EqualTo(DefaultScenario.SourceName));
-        Assert.That(s.Machine.RamBytes, Is.EqualTo(48L << 20));
-        Assert.That(s.Machine.SwapBytes, Is.EqualTo(64L << 20));
+        Assert.That(s.Machine.RamBytes, Is.EqualTo(24L << 20));
+        Assert.That(s.Machine.SwapBytes, Is.EqualTo(96L << 20));
         Assert.That(s.Machine.Policy.Name, Is.EqualTo(ReplacementPolicyConfig.DefaultName));
         Assert.That(s.Processes.Select(p => p.Name), Is.EqualTo(new[] { "database", "scanner", "matmul", "server", "chase" }));
-        Assert.That(s.Processes.Select(p => ((GeneratorWorkload)p.Workload).Kind), Is.EqualTo(new[] { "zipf", "sequential", "matmul", "loop", "chase" }));
+        Assert.That(s.Processes.Select(p => ((GeneratorWorkload)p.Workload).Kind), Is.EqualTo(new[] { "zipf", "seq", "matmul", "loop", "chase" }));
         Assert.That(s.Processes[3].Children!.Count, Is.EqualTo(4));
         Assert.That(s.Timeline.Select(e => e.Process), Is.EqualTo(new[] { "scanner", "database", "scanner", "server-1", "server-2" }));
     }

@@ -31,7 +31,7 @@ public class ScenarioDefaultsTests
         Assert.That(m.Stlb.Sets, Is.EqualTo(128)); // 1536 / 12
         Assert.That(m.Latency, Is.EqualTo(new LatencyConfig()));
         Assert.That(m.Latency.MajorFault, Is.EqualTo(300_000)); // 100 µs at 3 GHz
-        Assert.That(m.Policy.Name, Is.EqualTo("linux-twolist"));
+        Assert.That(m.Policy.Name, Is.EqualTo("linux"));
         Assert.That(m.Policy.Options, Is.Empty);
         Assert.That(m.MinFreeKbytes, Is.Null);
         Assert.That(m.Swappiness, Is.EqualTo(60));

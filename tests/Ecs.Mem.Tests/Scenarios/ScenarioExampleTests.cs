@@ -76,7 +76,7 @@ public class ScenarioExampleTests
         Assert.That(db.Layout, Is.EqualTo(new ExecLayout("/usr/sbin/db", 1 << 20, 128 << 10, 64 << 10, 16 << 20, 8 << 20, 8 << 10, 53)));
         Assert.That(db.Workload, Is.EqualTo(new GeneratorWorkload("zipf:count=100000,pages=4096,alpha=0.9,writes=0.25,seed=3", 61)));
         Assert.That(((GeneratorWorkload)db.Workload).Kind, Is.EqualTo("zipf"));
-        Assert.That(db.Children, Is.EqualTo(new ForkChildrenConfig(2, 5000, new GeneratorWorkload("random:count=10000,pages=1024,writes=0.5,seed=4", 66), 63)));
+        Assert.That(db.Children, Is.EqualTo(new ForkChildrenConfig(2, 5000, new GeneratorWorkload("uniform:count=10000,pages=1024,writes=0.5,seed=4", 66), 63)));
 
         var ls = _s.Processes[1];
         Assert.That(ls.Name, Is.EqualTo("ls"));
@@ -103,7 +103,7 @@ public class ScenarioExampleTests
         Assert.That(t[3].Op, Is.EqualTo(new MunmapOp(0x7f00_0010_0000, 1 << 20)));
         Assert.That(t[4].Op, Is.EqualTo(new BrkOp(-64 * 1024, null)));
         Assert.That(t[5], Is.EqualTo(new TimelineEvent(TimelineTrigger.AtCycle, 3_000_000, "ls", new BrkOp(null, 0x5555_5600_0000), 103)));
-        Assert.That(t[6].Op, Is.EqualTo(new ForkOp("db-snapshot", new GeneratorWorkload("sequential:count=4096,pages=4096,stride=4096", 108))));
+        Assert.That(t[6].Op, Is.EqualTo(new ForkOp("db-snapshot", new GeneratorWorkload("seq:count=4096,pages=4096", 108))));
         Assert.That(t[7], Is.EqualTo(new TimelineEvent(TimelineTrigger.AfterAccesses, 10000, "db-1", new ExitOp(), 109)));
         Assert.That(t[8].Op, Is.EqualTo(new ForkOp("db-idle", null)));
         Assert.That(t[9], Is.EqualTo(new TimelineEvent(TimelineTrigger.AtCycle, 9_000_000, "db-idle", new ExitOp(), 115)));

@@ -63,7 +63,7 @@ public class ScenarioWriterTests
         Assert.That(lines, Does.Contain("    l3: {size: 3145728, ways: 12, line: 64, inclusion: inclusive}"));
         Assert.That(lines, Does.Contain("    stlb: {entries: 1536, ways: 12}"));
         Assert.That(lines, Does.Contain("    major_fault: 300000"));
-        Assert.That(lines, Does.Contain("    name: \"linux-twolist\""));
+        Assert.That(lines, Does.Contain("    name: \"linux\""));
         Assert.That(lines, Does.Contain("    layout: infer"));
         Assert.That(lines, Does.Contain("    workload: {generator: \"random:count=10\"}"));
         Assert.That(yaml, Does.Not.Contain("min_free_kbytes"));

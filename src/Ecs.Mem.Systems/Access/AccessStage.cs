@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
+using EcsMem.Systems.Caches;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Timing;
 using EcsMem.Systems.Tlb;
@@ -16,11 +17,25 @@ namespace EcsMem.Systems.Access;
 /// sequence of work whatever the batch size; it also stops when an event falls due, so events interleave
 /// with accesses exactly where their time says. A round-robin scheduler switches processes every quantum
 /// and whenever the current one blocks.
+/// <para>
+/// Batch-size independence: the reference semantics is one access per tick. Issuing more accesses in one
+/// tick gives the same results only while the systems after this one would do nothing between them, so a
+/// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) no
+/// process waits on the slow path across ticks (a stalled allocation is retried every tick) and (c) no event
+/// is due. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
+/// of ending the tick: the tlb-fill step would be the only thing the rest of the pipeline does.
+/// </para>
 /// </summary>
 public sealed class AccessStage : ISystem, IEventHandler
 {
     private readonly Kernel.Kernel _k;
     private readonly int _startKind;
+    // The kernel's caches are LRU hierarchies: keep the concrete (sealed, struct-generic) type so the per-access
+    // call is direct and inlinable; any other hierarchy goes through the interface.
+    private readonly CacheHierarchy<LruReplacement>? _lru;
+    // Timing constants read once (the model is immutable): no property calls per access.
+    private readonly long _l1TlbCycles, _stlbCycles, _walkLevelCycles;
+    private readonly long _l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles;
     private int _current = -1;          // index into Processes, -1 when none is on the CPU
     private int _quantumLeft;
     private MmState? _mm;
@@ -29,6 +44,15 @@ public sealed class AccessStage : ISystem, IEventHandler
     {
         _k = kernel;
         _startKind = env.RegisterEventKind("process-start", this);
+        _lru = kernel.Caches as CacheHierarchy<LruReplacement>;
+        TimingModel t = kernel.Timing;
+        _l1TlbCycles = t.L1TlbHitCycles;
+        _stlbCycles = t.StlbHitCycles;
+        _walkLevelCycles = t.PageWalkLevelCycles;
+        _l1Cycles = t.L1HitCycles;
+        _l2Cycles = t.L2HitCycles;
+        _l3Cycles = t.L3HitCycles;
+        _memoryCycles = t.MemoryCycles;
     }
 
     public string Name => "access";
@@ -53,8 +77,13 @@ public sealed class AccessStage : ISystem, IEventHandler
     {
         var world = _k.World;
         int budget = _k.Options.BatchSize;
-        while (budget > 0)
+        // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
+        bool batching = budget > 1 && !AnyFaulting();
+        int issued = 0;
+        while (true)
         {
+            if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
+                return; // the rest of the pipeline has something to do before the next access
             if (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)
                 return; // an event is due: the next tick dispatches it before any further access
             if (!EnsureRunning(env))
@@ -73,27 +102,25 @@ public sealed class AccessStage : ISystem, IEventHandler
                 return;
             }
             Entity pe = _k.Processes[_current];
-            ref ProcessWorkload wl = ref world.Get<ProcessWorkload>(pe);
-            if (!wl.Source.TryPeek(out MemoryAccess a))
+            Workload wl = world.Get<ProcessWorkload>(pe).Source;
+            ReadOnlySpan<MemoryAccess> available = wl.Available;
+            if (available.IsEmpty)
             {
                 _k.ExitProcess(pe);
                 _current = -1;
                 continue;
             }
-            switch (Issue(env, pe, a))
-            {
-                case Outcome.Done:
-                    wl.Source.Advance();
-                    budget--;
-                    _quantumLeft--;
-                    break;
-                case Outcome.DoneNeedsFill:
-                    wl.Source.Advance();
-                    _quantumLeft--;
-                    return;
-                case Outcome.Fault:
-                    return;
-            }
+            bool alone = batching && !env.HasPendingWork;
+            int max = alone ? budget - issued : 1;
+            max = Math.Min(max, _quantumLeft);
+            max = Math.Min(max, available.Length);
+            max = Math.Min(max, wl.UntilMark);
+            int done = RunSlice(env, pe, available[..max], alone, out Outcome outcome);
+            _quantumLeft -= done;
+            issued += done;
+            wl.AdvanceBy(done); // may schedule a triggered operation at the current time
+            if (outcome != Outcome.Done)
+                return;
         }
     }
 
@@ -102,6 +129,32 @@ public sealed class AccessStage : ISystem, IEventHandler
         Done,
         DoneNeedsFill,
         Fault,
+    }
+
+    /// <summary>
+    /// Issues the accesses of <paramref name="slice"/> for one process until one faults or queues a TLB fill, or
+    /// an event falls due. Returns how many completed (a faulting access does not complete: it is retried).
+    /// The process's stats are fetched once: nothing in the slice changes the World's structure.
+    /// </summary>
+    private int RunSlice(SimEnvironment env, Entity pe, ReadOnlySpan<MemoryAccess> slice, bool fillInline, out Outcome outcome)
+    {
+        ref ProcessStats st = ref _k.World.Get<ProcessStats>(pe);
+        // Only a fault or a queued fill (both end the slice) can schedule events here, so the next event time is fixed.
+        ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
+        SimClock clock = env.Clock;
+        outcome = Outcome.Done;
+        for (int i = 0; i < slice.Length; i++)
+        {
+            if (i > 0 && clock.Now >= nextEvent)
+                return i; // the caller checked the first access
+            Outcome o = Issue(env, pe, ref st, in slice[i], fillInline);
+            if (o != Outcome.Done)
+            {
+                outcome = o;
+                return o == Outcome.Fault ? i : i + 1;
+            }
+        }
+        return slice.Length;
     }
 
     /// <summary>
@@ -144,12 +197,11 @@ public sealed class AccessStage : ISystem, IEventHandler
 
     /// <summary>One access: translate (TLB, else page walk), then the caches; or raise a fault.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Outcome Issue(SimEnvironment env, Entity pe, in MemoryAccess a)
+    private Outcome Issue(SimEnvironment env, Entity pe, ref ProcessStats st, in MemoryAccess a, bool fillInline)
     {
         var k = _k;
         bool write = a.Kind is AccessKind.Store or AccessKind.Modify;
         bool fetch = a.Kind == AccessKind.Instr;
-        ref ProcessStats st = ref k.World.Get<ProcessStats>(pe);
         TlbOutcome tlb = k.Tlb.Lookup(a.Address, a.Kind, out TlbEntry entry);
         ulong pfn;
         bool fill = false;
@@ -178,7 +230,7 @@ public sealed class AccessStage : ISystem, IEventHandler
                 ref Process p = ref k.World.Get<Process>(pe);
                 p.State = ProcessState.Faulting;
                 env.Work<FaultRequest>().Add(new FaultRequest(pe, a.Address, a.Kind));
-                long walkCost = (long)walkLevels * k.Timing.PageWalkLevelCycles;
+                long walkCost = walkLevels * _walkLevelCycles;
                 k.Cycles.Charge(CycleCategory.Translation, walkCost);
                 env.Clock.Advance((ulong)walkCost);
                 st.CpuCycles += walkCost;
@@ -187,19 +239,26 @@ public sealed class AccessStage : ISystem, IEventHandler
             // The page walker sets the accessed bit, and the dirty bit on a write.
             pte |= Pte.AccessedBit | (write ? Pte.DirtyBit : 0);
             pfn = new Pte(pte).Pfn;
-            env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind));
+            if (fillInline)
+                TlbFillSystem.Fill(k, a.Address, pte, a.Kind);
+            else
+                env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind));
             fill = true;
         }
 
         ulong pa = (pfn << Pte.PageShift) | (a.Address & (Pte.PageSize - 1));
-        MemoryLevel level = k.Caches.Access(new MemoryAccess(pa, a.Process, a.Size, a.Kind));
-        long translation = tlb switch
+        var physical = new MemoryAccess(pa, a.Process, a.Size, a.Kind);
+        MemoryLevel level = _lru is not null ? _lru.Access(physical) : k.Caches.Access(physical);
+        long translation = fill
+            ? _stlbCycles + walkLevels * _walkLevelCycles
+            : tlb == TlbOutcome.L1Hit ? _l1TlbCycles : _stlbCycles;
+        long memory = level switch
         {
-            TlbOutcome.L1Hit when !fill => k.Timing.L1TlbHitCycles,
-            TlbOutcome.StlbHit when !fill => k.Timing.StlbHitCycles,
-            _ => k.Timing.StlbHitCycles + (long)walkLevels * k.Timing.PageWalkLevelCycles,
+            MemoryLevel.L1 => _l1Cycles,
+            MemoryLevel.L2 => _l2Cycles,
+            MemoryLevel.L3 => _l3Cycles,
+            _ => _memoryCycles,
         };
-        long memory = k.Timing.CacheCycles(level);
         k.Cycles.RecordAccess(translation, memory);
         long cycles = translation + memory;
         env.Clock.Advance((ulong)cycles);
@@ -218,7 +277,7 @@ public sealed class AccessStage : ISystem, IEventHandler
             case MemoryLevel.L3: st.L1Misses++; st.L2Misses++; break;
             case MemoryLevel.Dram: st.L1Misses++; st.L2Misses++; st.L3Misses++; break;
         }
-        return fill ? Outcome.DoneNeedsFill : Outcome.Done;
+        return fill && !fillInline ? Outcome.DoneNeedsFill : Outcome.Done;
     }
 
     /// <summary>Whether a PTE lets this access through without a fault (present, writable for writes, executable for fetches).</summary>
@@ -227,6 +286,15 @@ public sealed class AccessStage : ISystem, IEventHandler
         (pte & Pte.PresentBit) != 0
         && (!write || (pte & Pte.RwBit) != 0)
         && (!fetch || (pte & Pte.NxBit) == 0);
+
+    /// <summary>True while some process's fault is still in the slow path (e.g. an allocation stalled for reclaim, retried every tick).</summary>
+    private bool AnyFaulting()
+    {
+        foreach (Entity p in _k.Processes)
+            if (_k.World.Get<Process>(p).State == ProcessState.Faulting)
+                return true;
+        return false;
+    }
 
     /// <summary>True while some process waits on the slow path (its fault is being handled, or waits for reclaim).</summary>
     private bool AnyBlocked()

@@ -43,6 +43,27 @@ public sealed class Workload : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// The buffered accesses from the current one on (refilling the buffer when it is used up); empty when the
+    /// workload is exhausted. Lets the access stage run a slice without a call per access; it then reports
+    /// how many completed with <see cref="AdvanceBy"/>.
+    /// </summary>
+    public ReadOnlySpan<MemoryAccess> Available => TryPeek(out _) ? new ReadOnlySpan<MemoryAccess>(_buffer, _pos, _len - _pos) : default;
+
+    /// <summary>Accesses left before <see cref="NextMark"/> (int.MaxValue when no mark is set): a slice must stop there.</summary>
+    public int UntilMark => NextMark < 0 || NextMark <= Completed ? int.MaxValue : (int)Math.Min(NextMark - Completed, int.MaxValue);
+
+    /// <summary><paramref name="n"/> accesses from <see cref="Available"/> completed (at most up to the next mark).</summary>
+    public void AdvanceBy(int n)
+    {
+        if (n <= 0)
+            return;
+        _pos += n;
+        Completed += n;
+        if (Completed == NextMark)
+            MarkReached?.Invoke(this);
+    }
+
     /// <summary>The current access completed: move to the next (and report a reached mark).</summary>
     public void Advance()
     {

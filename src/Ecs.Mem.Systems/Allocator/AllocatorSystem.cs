@@ -35,7 +35,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         _deferred.Clear();
         _deferred.AddRange(_stillDeferred);
         _stillDeferred.Clear();
-        foreach (ref readonly AllocRequest r in env.Work<AllocRequest>().Items)
+        foreach (ref readonly AllocRequest r in env.WorkItems<AllocRequest>())
             Serve(env, r);
         _deferred.AddRange(_stillDeferred);
     }

@@ -20,8 +20,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
 
     public void Update(SimEnvironment env)
     {
-        var batch = env.Work<FaultRequest>();
-        foreach (ref readonly FaultRequest req in batch.Items)
+        foreach (ref readonly FaultRequest req in env.WorkItems<FaultRequest>())
             HandleMmFault(env, req);
     }
 

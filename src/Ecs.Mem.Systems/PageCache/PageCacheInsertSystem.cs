@@ -31,7 +31,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        foreach (ref readonly PageCacheInsertRequest r in env.Work<PageCacheInsertRequest>().Items)
+        foreach (ref readonly PageCacheInsertRequest r in env.WorkItems<PageCacheInsertRequest>())
             Insert(env, r.Fault);
     }
 

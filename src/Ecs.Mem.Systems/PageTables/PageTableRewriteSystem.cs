@@ -16,11 +16,11 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
 
     public void Update(SimEnvironment env)
     {
-        foreach (ref readonly PteRewrite r in env.Work<PteRewrite>().Items)
+        foreach (ref readonly PteRewrite r in env.WorkItems<PteRewrite>())
             TryToUnmapOne(r);
-        foreach (ref readonly FrameRelease r in env.Work<FrameRelease>().Items)
+        foreach (ref readonly FrameRelease r in env.WorkItems<FrameRelease>())
             ReleaseFrame(r.Pfn);
-        foreach (ref readonly PteInstall r in env.Work<PteInstall>().Items)
+        foreach (ref readonly PteInstall r in env.WorkItems<PteInstall>())
             Install(env, r.Fault);
     }
 

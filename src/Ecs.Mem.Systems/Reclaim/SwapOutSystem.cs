@@ -38,7 +38,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        var requests = env.Work<ReclaimRequest>().Items;
+        var requests = env.WorkItems<ReclaimRequest>();
         if (requests.Length == 0)
             return;
         bool directDone = false, kswapdDone = false;
@@ -51,7 +51,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             else kswapdDone = true;
             int freed = ShrinkInactiveList(env, r.Pages, r.Direct);
             // Nothing reclaimable while memory stays below min, counting the frames this tick will free: OOM.
-            long freeSoon = _k.Buddy.NrFreePages + env.Work<FrameRelease>().Count - _k.PageTableReserve;
+            long freeSoon = _k.Buddy.NrFreePages + env.WorkCount<FrameRelease>() - _k.PageTableReserve;
             if (r.Direct && freed == 0 && _k.Watermarks.BelowMin(freeSoon))
                 _k.OutOfMemory(r.ForProcess);
             if (!r.Direct)
@@ -63,7 +63,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private void KswapdAfterRun(SimEnvironment env, int freed)
     {
         env.Counters.Increment(_k.C.PageOutRun);
-        long freeAfter = _k.Buddy.NrFreePages + env.Work<FrameRelease>().Count;
+        long freeAfter = _k.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
         if (_k.Watermarks.AboveHigh(freeAfter) || freed == 0)
         {
             _k.KswapdAwake = false;

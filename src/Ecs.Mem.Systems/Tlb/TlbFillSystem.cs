@@ -1,6 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Simulation;
 using EcsMem.Systems.Kernel;
+using EcsMem.Traces;
 
 namespace EcsMem.Systems.Tlb;
 
@@ -14,16 +15,23 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
 
     public void Update(SimEnvironment env)
     {
-        foreach (ref readonly TlbFillRequest r in env.Work<TlbFillRequest>().Items)
-        {
-            var pte = new Pte(r.Pte);
-            var flags = TlbFlags.Valid;
-            if (pte.Writable) flags |= TlbFlags.Writable;
-            if (pte.User) flags |= TlbFlags.User;
-            if (!pte.Executable) flags |= TlbFlags.NoExecute;
-            if (pte.Dirty) flags |= TlbFlags.DirtyAllowed;
-            if (pte.Global) flags |= TlbFlags.Global;
-            kernel.Tlb.Fill(r.Va, pte.Pfn, flags, r.Kind);
-        }
+        foreach (ref readonly TlbFillRequest r in env.WorkItems<TlbFillRequest>())
+            Fill(kernel, r.Va, r.Pte, r.Kind);
+    }
+
+    /// <summary>
+    /// One fill. Also called directly by the access stage when nothing else is pending in the tick: the systems
+    /// between it and this one would have nothing to do, so filling at once gives the same state.
+    /// </summary>
+    public static void Fill(Kernel.Kernel kernel, ulong va, ulong pteValue, AccessKind kind)
+    {
+        var pte = new Pte(pteValue);
+        var flags = TlbFlags.Valid;
+        if (pte.Writable) flags |= TlbFlags.Writable;
+        if (pte.User) flags |= TlbFlags.User;
+        if (!pte.Executable) flags |= TlbFlags.NoExecute;
+        if (pte.Dirty) flags |= TlbFlags.DirtyAllowed;
+        if (pte.Global) flags |= TlbFlags.Global;
+        kernel.Tlb.Fill(va, pte.Pfn, flags, kind);
     }
 }

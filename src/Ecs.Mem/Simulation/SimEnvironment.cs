@@ -138,6 +138,37 @@ public sealed class SimEnvironment
         return b;
     }
 
+    /// <summary>
+    /// This tick's batch of <typeparamref name="T"/> if some system or event produced one, without renting:
+    /// a consumer uses this (or <see cref="WorkItems{T}"/>) so an idle tick costs no pool traffic.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool TryGetWork<T>([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out WorkBatch<T>? batch) where T : struct
+    {
+        int slot = WorkBatchSlot<T>.Index;
+        object?[] batches = _batches;
+        if ((uint)slot < (uint)batches.Length && batches[slot] is { } b)
+        {
+            batch = System.Runtime.CompilerServices.Unsafe.As<WorkBatch<T>>(b);
+            return true;
+        }
+        batch = null;
+        return false;
+    }
+
+    /// <summary>This tick's items of <typeparamref name="T"/>; empty (and nothing rented) when none were produced.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public Span<T> WorkItems<T>() where T : struct => TryGetWork(out WorkBatch<T>? b) ? b.Items : Span<T>.Empty;
+
+    /// <summary>Number of items of <typeparamref name="T"/> produced this tick (0 when none; nothing rented).</summary>
+    public int WorkCount<T>() where T : struct => TryGetWork(out WorkBatch<T>? b) ? b.Count : 0;
+
+    /// <summary>
+    /// True when some work batch was rented this tick, i.e. a later system may have something to do. The
+    /// access stage keeps issuing accesses within one tick only while this is false.
+    /// </summary>
+    public bool HasPendingWork => _returnCount > 0;
+
     // A separate method, so the closure capturing the slot is only allocated when the delegate is made
     // (a lambda inside Work<T> would hoist the captured local and allocate on every call).
     private Action MakeReturn<T>(int slot) where T : struct => () => Return<T>(slot);

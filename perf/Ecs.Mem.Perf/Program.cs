@@ -8,5 +8,11 @@ namespace EcsMem.Perf;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        // Benchmark processes inherit the environment: the big benchmarks shrink their data for a dry run.
+        if (PerfScale.IsDryCommandLine(args))
+            Environment.SetEnvironmentVariable(PerfScale.DryVariable, "1");
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -134,9 +134,9 @@ public sealed class SweepCommand : ICommand
     {
         if (!File.Exists(path))
             throw new InputException("command line", 0, path, "trace file not found");
-        string fmt = format ?? TraceFormats.Detect(path) ?? "pages";
         try
         {
+            string fmt = format ?? TraceFormats.Detect(path) ?? "pages";
             using ITraceReader reader = TraceFormats.OpenReader(fmt, path);
             return IdealSimulator.ReadAll(reader);
         }

@@ -1,0 +1,38 @@
+using BenchmarkDotNet.Attributes;
+using EcsMem.Systems.Access;
+using MachineModel = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Perf;
+
+/// <summary>
+/// The per-access cost of a warm machine: the <see cref="PerfWorkload"/> stream (endless, generated on the fly)
+/// keeps running on one machine across invocations, so the figures exclude construction and first touches
+/// and the Allocated column shows the hot path's steady-state allocation per access (it must be 0 B).
+/// </summary>
+[MemoryDiagnoser]
+public class PerfSteadyStateBenchmarks
+{
+    private const int Accesses = 1_000_000;
+    private MachineModel _machine = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _machine = PerfPipelineBenchmarks.Build(new Workload(new PerfWorkloadReader(7)));
+        Step((int)PerfScale.Scaled(2_000_000)); // warm: every page touched, reclaim in its steady rhythm
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _machine.Dispose();
+
+    [Benchmark(OperationsPerInvoke = Accesses)]
+    public ulong WarmAccesses() => Step(Accesses);
+
+    private ulong Step(int accesses)
+    {
+        long target = _machine.CompletedAccesses() + accesses;
+        while (_machine.CompletedAccesses() < target)
+            _machine.Env.RunTick();
+        return _machine.Env.Now;
+    }
+}

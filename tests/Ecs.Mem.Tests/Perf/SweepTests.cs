@@ -1,0 +1,103 @@
+using System.Globalization;
+using EcsMem.Cli;
+
+namespace EcsMem.Tests.Perf;
+
+public class SweepTests
+{
+    private string _dir = "";
+    private string _a = "", _b = "";
+
+    [SetUp]
+    public void WriteTraces()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "ecsmem-sweep-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+        _a = Path.Combine(_dir, "a.pages");
+        _b = Path.Combine(_dir, "b.pages");
+        File.WriteAllLines(_a, StackDistanceTests.RandomTrace(11, 200, 20_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
+        File.WriteAllLines(_b, StackDistanceTests.RandomTrace(12, 60, 5_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    [TearDown]
+    public void Clean() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Program.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Test]
+    public void OutputIsIdenticalForOneAndManyThreads()
+    {
+        string csv1 = Path.Combine(_dir, "one.csv"), csv4 = Path.Combine(_dir, "four.csv");
+        var one = Cli("sweep", _a, _b, "--frames", "10:100:10,150", "--threads", "1", "--csv", csv1);
+        var four = Cli("sweep", _a, _b, "--frames", "10:100:10,150", "--threads", "4", "--csv", csv4);
+        Assert.That(one.Code, Is.EqualTo(0), one.Err);
+        Assert.That(four.Code, Is.EqualTo(0), four.Err);
+        Assert.That(four.Out, Is.EqualTo(one.Out));
+        Assert.That(File.ReadAllText(csv4), Is.EqualTo(File.ReadAllText(csv1)));
+        // 2 traces × 6 default policies × 11 frame counts, plus the header line.
+        Assert.That(File.ReadAllLines(csv1), Has.Length.EqualTo(1 + 2 * 6 * 11));
+    }
+
+    [Test]
+    public void RowsComeInTracePolicyFramesOrder()
+    {
+        var r = Cli("sweep", _b, _a, "--frames", "30,10,20", "--policies", "fifo,lru", "--threads", "3");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        var keys = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(f => $"{Path.GetFileName(f[0])} {f[1]} {f[2]}").ToArray();
+        Assert.That(keys, Is.EqualTo(new[]
+        {
+            "b.pages fifo 30", "b.pages fifo 10", "b.pages fifo 20", "b.pages lru 30", "b.pages lru 10", "b.pages lru 20",
+            "a.pages fifo 30", "a.pages fifo 10", "a.pages fifo 20", "a.pages lru 30", "a.pages lru 10", "a.pages lru 20",
+        }));
+    }
+
+    [Test]
+    public void StackDistanceLruEqualsSeparateLruRuns()
+    {
+        var mattson = Cli("sweep", _a, "--frames", "1:250:7", "--policies", "lru");
+        var separate = Cli("sweep", _a, "--frames", "1:250:7", "--policies", "lru", "--no-stack-distance");
+        Assert.That(mattson.Code, Is.EqualTo(0), mattson.Err);
+        Assert.That(separate.Out, Is.EqualTo(mattson.Out));
+    }
+
+    [Test]
+    public void CsvRowMatchesRunIdeal()
+    {
+        string csv = Path.Combine(_dir, "s.csv");
+        var s = Cli("sweep", _a, "--frames", "40", "--policies", "clock", "--csv", csv);
+        Assert.That(s.Code, Is.EqualTo(0), s.Err);
+        var ideal = Cli("run", "--ideal", "--trace", _a, "--frames", "40", "--policy", "clock", "--json");
+        Assert.That(ideal.Code, Is.EqualTo(0), ideal.Err);
+        string[] f = File.ReadAllLines(csv)[1].Split(',');
+        Assert.That(ideal.Out, Does.Contain($"\"faults\": {f[5]},"));
+        Assert.That(ideal.Out, Does.Contain($"\"hits\": {f[4]},"));
+        Assert.That(ideal.Out, Does.Contain($"\"evictions\": {f[8]},"));
+    }
+
+    [TestCase("0")]
+    [TestCase("10:5:1")]
+    [TestCase("abc")]
+    [TestCase("1:2")]
+    public void BadFramesAreInputErrors(string frames)
+    {
+        var r = Cli("sweep", _a, "--frames", frames);
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.StartWith("ecsmem: error: "));
+    }
+
+    [Test]
+    public void UnknownPolicyAndMissingTraceAreInputErrors()
+    {
+        Assert.That(Cli("sweep", _a, "--frames", "4", "--policies", "lru,nope").Code, Is.EqualTo(2));
+        Assert.That(Cli("sweep", Path.Combine(_dir, "missing.pages"), "--frames", "4").Code, Is.EqualTo(2));
+        Assert.That(Cli("sweep", "--frames", "4").Code, Is.EqualTo(2));
+    }
+}

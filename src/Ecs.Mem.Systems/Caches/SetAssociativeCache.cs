@@ -23,6 +23,11 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
     private readonly ulong _setMask;
     private TPolicy _policy;
     private ulong _tick;
+    // Find memo: the index where line _memoLine was last found or installed. Runs of accesses to one line (a
+    // sequential scan, straight-line code) then skip the way scan. Only Fill and BackInvalidate change tags,
+    // and both keep the memo true.
+    private ulong _memoLine = InvalidTag;
+    private int _memoIndex;
 
     /// <summary>This level's event counts (a field so the hot path increments in place).</summary>
     public CacheCounters Counters;
@@ -61,11 +66,19 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(ulong line)
     {
+        if (line == _memoLine)
+            return _memoIndex;
         int b = (int)(line & _setMask) * _ways;
         ulong[] tags = _tags;
         for (int i = b; i < b + _ways; i++)
+        {
             if (tags[i] == line)
+            {
+                _memoLine = line;
+                _memoIndex = i;
                 return i;
+            }
+        }
         return -1;
     }
 
@@ -133,6 +146,8 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
                 Counters.WriteBacks++;
         }
         _tags[b + way] = line;
+        _memoLine = line; // also drops a memo of the victim, which lived in this very way
+        _memoIndex = b + way;
         _flags[b + way] = dirty ? CacheLineFlags.Dirty : CacheLineFlags.None;
         _policy.OnFill(_stamps.AsSpan(b, _ways), way, ++_tick);
         return evicted;
@@ -159,6 +174,7 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         if (i < 0)
             return false;
         wasDirty = (_flags[i] & CacheLineFlags.Dirty) != 0;
+        _memoLine = InvalidTag; // the memo pointed here (Find just hit it) or nowhere useful
         _tags[i] = InvalidTag;
         _flags[i] = CacheLineFlags.None;
         _stamps[i] = 0;

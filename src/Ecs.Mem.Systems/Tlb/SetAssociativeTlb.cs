@@ -21,6 +21,12 @@ public sealed class SetAssociativeTlb
     private readonly CounterId _hit, _miss, _fill, _evict;
     private ulong _clock;
     private int _hugeValid;
+    // Lookup memo: the row the last successful 4 KiB probe found for (_memoVpn, _memoPcid), or -1. Consecutive
+    // accesses mostly touch the same page, and a probe's answer only changes when an entry's tag, size, PCID
+    // or flags change, which every such change here follows with ForgetMemo(); the memo skips the way scan.
+    private ulong _memoVpn;
+    private ushort _memoPcid;
+    private int _memoRow = -1;
 
     /// <summary>
     /// Creates the TLB's table in <paramref name="world"/> and registers counters
@@ -63,9 +69,26 @@ public sealed class SetAssociativeTlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Lookup(ulong va, ushort pcid)
     {
-        int row = Probe(va >> 12, PageSizeClass.Base4K, pcid);
-        if (row < 0 && _hugeValid > 0)
-            row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
+        ulong vpn = va >> 12;
+        int row;
+        if (vpn == _memoVpn && pcid == _memoPcid && _memoRow >= 0)
+        {
+            row = _memoRow;
+        }
+        else
+        {
+            row = Probe(vpn, PageSizeClass.Base4K, pcid);
+            if (row >= 0)
+            {
+                _memoVpn = vpn;
+                _memoPcid = pcid;
+                _memoRow = row;
+            }
+            else if (_hugeValid > 0)
+            {
+                row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
+            }
+        }
         if (row >= 0)
         {
             _entries[row].LruStamp = ++_clock;
@@ -102,6 +125,7 @@ public sealed class SetAssociativeTlb
     /// </summary>
     public int Insert(in TlbEntry entry)
     {
+        _memoRow = -1;
         // Rows are set × ways (a multiply: ways need not be a power of two, e.g. the 12-way STLB).
         int baseRow = (int)(entry.Vpn & _setMask) * _ways;
         TlbEntry[] e = _entries;
@@ -202,9 +226,16 @@ public sealed class SetAssociativeTlb
         return n;
     }
 
+    /// <summary>
+    /// Forgets the lookup memo. Every change to a slot made through this class calls it; code that rewrites a
+    /// slot's tag, size, PCID or flags directly (through the indexer or the table) must call it too.
+    /// </summary>
+    public void ForgetMemo() => _memoRow = -1;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Kill(ref TlbEntry x)
     {
+        _memoRow = -1;
         if ((x.Flags & TlbFlags.Valid) != 0 && x.Size == PageSizeClass.Huge2M) _hugeValid--;
         x.Flags = TlbFlags.None;
     }

@@ -10,13 +10,19 @@ public sealed class SimClock
     public ulong Now { get; private set; }
 
     /// <summary>Moves time forward by <paramref name="cycles"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Advance(ulong cycles)
     {
         ulong next = Now + cycles;
         if (next < Now)
-            throw new OverflowException($"simulated clock overflow at {Now} + {cycles} cycles");
+            ThrowOverflow(Now, cycles);
         Now = next;
     }
+
+    // Out of line so Advance stays small enough to inline into the per-access path.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowOverflow(ulong now, ulong cycles) =>
+        throw new OverflowException($"simulated clock overflow at {now} + {cycles} cycles");
 
     /// <summary>Moves time to <paramref name="time"/>; time never runs backwards.</summary>
     public void AdvanceTo(ulong time)

@@ -21,6 +21,9 @@ public static class PerfWorkload
     private const ulong Text = 0x400000, ArrayBase = 0x1000_0000, HeapBase = 0x1020_0000, CopyBase = 0x1060_0000, StackTop = 0x7fff_0000;
     private const ulong ArrayBytes = 2 << 20, HeapPages = 1024, CopyBytes = 1 << 20, StackBytes = 16 << 10;
 
+    /// <summary>Bump when the generated stream changes.</summary>
+    public const int Version = 1;
+
     /// <summary>RAM the benchmarks give the machine: less than the footprint, so reclaim runs.</summary>
     public const long RamBytes = 6L << 20;
 
@@ -29,7 +32,8 @@ public static class PerfWorkload
     {
         string dir = Path.Combine(Path.GetTempPath(), "ecsmem-perf");
         Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, $"mixed-{count}.{format}");
+        // The version tag changes whenever the generator does, so a stale file from an older build is never reused.
+        string path = Path.Combine(dir, $"mixed-v{Version}-{count}.{format}");
         if (File.Exists(path))
             return path; // writers commit atomically, so an existing file is complete
         using ITraceWriter writer = TraceFormats.CreateWriter(format, path);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
+using EcsMem.Systems.Allocator;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Timing;
@@ -20,9 +21,9 @@ namespace EcsMem.Systems.Access;
 /// <para>
 /// Batch-size independence: the reference semantics is one access per tick. Issuing more accesses in one
 /// tick gives the same results only while the systems after this one would do nothing between them, so a
-/// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) no
-/// process waits on the slow path across ticks (a stalled allocation is retried every tick) and (c) no event
-/// is due. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
+/// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) nothing
+/// waits on the slow path across ticks (a process in the Faulting state, or an allocation request the
+/// allocator retries every tick) and (c) no event is due. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
 /// of ending the tick: the tlb-fill step would be the only thing the rest of the pipeline does.
 /// </para>
 /// </summary>
@@ -78,7 +79,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         var world = _k.World;
         int budget = _k.Options.BatchSize;
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
-        bool batching = budget > 1 && !AnyFaulting();
+        bool batching = budget > 1 && !AnyFaulting() && !AllocationsDeferred(env);
         int issued = 0;
         while (true)
         {
@@ -287,11 +288,26 @@ public sealed class AccessStage : ISystem, IEventHandler
         && (!write || (pte & Pte.RwBit) != 0)
         && (!fetch || (pte & Pte.NxBit) == 0);
 
+    /// <summary>
+    /// True when an allocator in the pipeline carries requests over to the next tick (it retries them every
+    /// tick, even for a process that has died meanwhile: that retry releases its pinned frames).
+    /// </summary>
+    private static bool AllocationsDeferred(SimEnvironment env)
+    {
+        // Indexed loops, not foreach over the interface: no enumerator to allocate per tick.
+        IReadOnlyList<ISystem> systems = env.Pipeline.Systems;
+        for (int i = 0; i < systems.Count; i++)
+            if (systems[i] is AllocatorSystem a && a.Deferred > 0)
+                return true;
+        return false;
+    }
+
     /// <summary>True while some process's fault is still in the slow path (e.g. an allocation stalled for reclaim, retried every tick).</summary>
     private bool AnyFaulting()
     {
-        foreach (Entity p in _k.Processes)
-            if (_k.World.Get<Process>(p).State == ProcessState.Faulting)
+        IReadOnlyList<Entity> procs = _k.Processes;
+        for (int i = 0; i < procs.Count; i++)
+            if (_k.World.Get<Process>(procs[i]).State == ProcessState.Faulting)
                 return true;
         return false;
     }

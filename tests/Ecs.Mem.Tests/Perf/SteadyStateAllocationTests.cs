@@ -1,3 +1,5 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Kernel;
 using EcsMem.Traces.Synthetic;
@@ -19,9 +21,12 @@ public class SteadyStateAllocationTests
     {
         using var m = new MachineModel(new KernelOptions { RamBytes = 64L << 20, SwapBytes = 16L << 20, BatchSize = batchSize });
         var workload = new Workload(WorkloadSpec.Parse("loop:count=3000000,pages=2048,writes=0.3,base=0x10000000").Create());
-        m.AddProcess("loop", mm => mm.Inferred = new InferredLayout(mm.Mm), workload);
+        Entity proc = m.AddProcess("loop", mm => mm.Inferred = new InferredLayout(mm.Mm), workload);
+        // Progress is read from the process's stats: Machine.CompletedAccesses enumerates an IReadOnlyList, whose
+        // boxed enumerator would be the test's own allocation, not the simulator's.
+        long Done() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
 
-        while (m.CompletedAccesses() < 400_000)
+        while (Done() < 400_000)
             m.Env.RunTick();
         long faultsWarm = m.Env.Counters.Get("pgfault");
         long walksWarm = m.Env.Counters.Get("stlb_miss");
@@ -32,9 +37,9 @@ public class SteadyStateAllocationTests
         var windows = new List<long>();
         for (int w = 0; w < 6; w++)
         {
-            long start = m.CompletedAccesses();
+            long start = Done();
             long before = GC.GetAllocatedBytesForCurrentThread();
-            while (m.CompletedAccesses() < start + 200_000)
+            while (Done() < start + 200_000)
                 m.Env.RunTick();
             windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
             if (windows[^1] == 0)

@@ -15,6 +15,7 @@ public static class Program
         new Commands.RunCommand(),
         new Commands.GenCommand(),
         new Commands.ConvertCommand(),
+        new Commands.MapsCommand(),
     ];
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -65,11 +65,9 @@ public sealed class MachineRunMode : IRunMode
         if (plotPath is not null) CheckOutputPath(plotPath, "--plot");
 
         int batch = (int)cl.GetInt64("--batch", scenario.Machine.BatchSize, min: 1, max: int.MaxValue);
+        // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
+        // the multiples of the interval with --batch 1), and the report must not depend on asking for a timeline.
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
-        // A tick runs at most one batch of accesses; a batch no larger than the interval puts one row at
-        // each multiple of it. The batch size never changes results, only speed.
-        if (timeline is not null && batch > every)
-            batch = (int)every;
 
         using Machine machine = ScenarioLoader.Build(scenario, batch);
         var statuses = new ProcessStatusTracker();
@@ -149,6 +147,8 @@ public sealed class MachineRunMode : IRunMode
         {
             if (!PolicyRegistry.Contains(policy))
                 throw new InputException("command line", 0, policy, "unknown policy for --policy (known: " + string.Join(", ", PolicyRegistry.Names) + ")");
+            if (PolicyRegistry.Create(policy, new PolicyOptions(1)) is IFutureAwarePolicy)
+                throw new InputException("command line", 0, policy, "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
             m = m with { Policy = new ReplacementPolicyConfig(policy.ToLowerInvariant(), [], 0) };
         }
         if (cl.Get("--paging") is { } paging)

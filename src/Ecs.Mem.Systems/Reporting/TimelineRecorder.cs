@@ -6,9 +6,11 @@ namespace EcsMem.Systems.Reporting;
 
 /// <summary>
 /// Samples the machine every <see cref="Every"/> accesses (call <see cref="Observe"/> after every tick, and
-/// <see cref="Finish"/> once at the end). A tick runs at most the engine's batch size of accesses, so with a
-/// batch no larger than <see cref="Every"/> a run of N accesses gives exactly ceil(N / Every) rows: one at the
-/// first tick boundary at or past each multiple of <see cref="Every"/>, and one at the end.
+/// <see cref="Finish"/> once at the end). The state can only be read between ticks, so a row is taken at the
+/// first tick boundary at or past each multiple of <see cref="Every"/> (its <c>accesses</c> column is the exact
+/// count then; a tick that crosses several multiples gives one row), plus a last row at the end of the run.
+/// A tick runs at most one batch of accesses, so with a batch of 1 the rows fall exactly on the multiples
+/// and a run of N accesses gives ceil(N / Every) rows.
 /// </summary>
 public sealed class TimelineRecorder
 {

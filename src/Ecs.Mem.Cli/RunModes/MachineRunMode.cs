@@ -55,6 +55,7 @@ public sealed class MachineRunMode : IRunMode
     {
         Scenario scenario = LoadScenario(cl);
         scenario = ApplyOverrides(scenario, cl);
+        CheckPolicy(scenario);
 
         string? timelinePath = cl.Get("--timeline");
         string? plotPath = cl.Get("--plot");
@@ -148,7 +149,7 @@ public sealed class MachineRunMode : IRunMode
             if (!PolicyRegistry.Contains(policy))
                 throw new InputException("command line", 0, policy, "unknown policy for --policy (known: " + string.Join(", ", PolicyRegistry.Names) + ")");
             if (PolicyRegistry.Create(policy, new PolicyOptions(1)) is IFutureAwarePolicy)
-                throw new InputException("command line", 0, policy, "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
+                throw new InputException("command line", 0, policy, "--policy: this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
             m = m with { Policy = new ReplacementPolicyConfig(policy.ToLowerInvariant(), [], 0) };
         }
         if (cl.Get("--paging") is { } paging)
@@ -169,6 +170,19 @@ public sealed class MachineRunMode : IRunMode
         if (cl.Get("--seed") is not null)
             m = m with { Seed = (ulong)cl.GetInt64("--seed", 1) };
         return s with { Machine = m };
+    }
+
+    /// <summary>
+    /// The scenario's policy must exist and work on a running machine: checked here, where the scenario line
+    /// is known, so the error points at the <c>policy:</c> line rather than at the whole file.
+    /// </summary>
+    private static void CheckPolicy(Scenario s)
+    {
+        ReplacementPolicyConfig p = s.Machine.Policy;
+        if (!PolicyRegistry.Contains(p.Name))
+            throw new InputException(s.SourceName, p.Line, p.Name, "unknown policy (known: " + string.Join(", ", PolicyRegistry.Names) + ")");
+        if (PolicyRegistry.Create(p.Name, new PolicyOptions(s.Machine.Seed), s.SourceName) is IFutureAwarePolicy)
+            throw new InputException(s.SourceName, p.Line, p.Name, "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
     }
 
     /// <summary>A size option: a whole number of 4 KiB pages, at least <paramref name="minPages"/>.</summary>

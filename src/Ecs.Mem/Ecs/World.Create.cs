@@ -33,6 +33,7 @@ public sealed partial class World
         chunk = archetype.AddRow(e, out row);
         Place(e, chunk, row);
         Size++;
+        StructuralOperations++;
         return e;
     }
 
@@ -123,6 +124,7 @@ public sealed partial class World
             done += k;
         }
         Size += created.Length;
+        StructuralOperations += created.Length;
     }
 
     /// <summary>Creates <c>created.Length</c> entities with the given types at their default values.</summary>

@@ -102,6 +102,8 @@ public sealed partial class World
     public void CreateMany<TFill>(Archetype archetype, Span<Entity> created, ref TFill fill) where TFill : struct, IChunkRangeFill
     {
         EnsureNotIterating();
+        if (archetype.World != this)
+            throw new ArgumentException($"archetype {archetype.Signature} belongs to another world", nameof(archetype));
         int done = 0;
         while (done < created.Length)
         {
@@ -120,11 +122,13 @@ public sealed partial class World
             foreach (var col in chunk.Columns)
                 Array.Clear(col, start, k);
             archetype.CommitRows(chunk, k);
+            // Counted before the callback runs: if it throws, the rows already committed are live
+            // entities (zeroed where unwritten) and Size must include them.
+            Size += k;
+            StructuralOperations += k;
             fill.Fill(chunk, start, k, done);
             done += k;
         }
-        Size += created.Length;
-        StructuralOperations += created.Length;
     }
 
     /// <summary>Creates <c>created.Length</c> entities with the given types at their default values.</summary>

@@ -145,6 +145,45 @@ public class WorldTests
         Assert.That(created.Select(e => e.Id).Distinct().Count(), Is.EqualTo(n));
     }
 
+    private struct ThrowOnSecondRange : IChunkRangeFill
+    {
+        public int Calls;
+        public void Fill(Chunk chunk, int start, int count, int firstIndex)
+        {
+            if (++Calls == 2)
+                throw new FormatException("fill failed");
+            chunk.GetSpan<Tag>().Slice(start, count).Fill(new Tag(1));
+        }
+    }
+
+    [Test]
+    public void CreateManyWhoseFillThrowsLeavesACountConsistentWorld()
+    {
+        var w = new World();
+        Archetype a = w.GetOrCreateArchetype(Signature.Of(Component<Tag>.Type));
+        var created = new Entity[a.ChunkCapacity * 3];
+        var fill = new ThrowOnSecondRange();
+        Assert.That(() => w.CreateMany(a, created, ref fill), Throws.TypeOf<FormatException>());
+        // Ranges one and two were committed before their callbacks ran; range three never started.
+        int alive = created.Count(w.IsAlive);
+        Assert.That(alive, Is.EqualTo(2 * a.ChunkCapacity));
+        Assert.That(w.Size, Is.EqualTo(alive));
+        Assert.That(w.CountEntities(new QueryDescription()), Is.EqualTo(alive));
+        Assert.That(created.Take(a.ChunkCapacity).All(e => w.Get<Tag>(e).V == 1), Is.True);
+        Assert.That(created.Skip(a.ChunkCapacity).Take(a.ChunkCapacity).All(e => w.Get<Tag>(e).V == 0), Is.True);
+    }
+
+    [Test]
+    public void CreateManyRefusesAnArchetypeOfAnotherWorld()
+    {
+        var w = new World();
+        var other = new World();
+        Archetype foreign = other.GetOrCreateArchetype(Signature.Of(Component<Tag>.Type));
+        var fill = new IndexFill();
+        Assert.That(() => w.CreateMany(foreign, new Entity[3], ref fill), Throws.ArgumentException.With.Message.Contain("another world"));
+        Assert.That((w.Size, other.Size, foreign.EntityCount), Is.EqualTo((0, 0, 0)));
+    }
+
     [Test]
     public void DestroySwapRemoveKeepsEverySurvivorsData()
     {

@@ -135,4 +135,14 @@ public class IdealCliTests
         Assert.That(code, Is.EqualTo(0));
         Assert.That(stdout, Does.Contain("--ideal").And.Contain("--policy NAME"));
     }
+
+    [TestCase("lru")]
+    [TestCase("opt")]
+    public void TraceWithOnlyCommentsReportsZeroReferences(string policy)
+    {
+        File.WriteAllText(_trace, "# nothing here\n\n");
+        var (code, stdout, _) = Cli("run", "--ideal", "--trace", _trace, "--frames", "2", "--policy", policy);
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout, Does.Contain("references:      0\n").And.Contain("fault ratio:     0.000000\n"));
+    }
 }

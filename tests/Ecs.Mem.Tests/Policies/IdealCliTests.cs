@@ -73,7 +73,7 @@ public class IdealCliTests
     [TestCase("--frames", "abc")]
     [TestCase("--frames", "-3")]
     [TestCase("--policy", "nosuch")]
-    [TestCase("--trace-format", "lackey")]
+    [TestCase("--trace-format", "no-such-format")]
     [TestCase("--seed", "x1")]
     public void BadValueIsExitTwoNamingTheValue(string option, string value)
     {

@@ -58,7 +58,7 @@ public sealed partial class Kernel
         Rmap = new ReverseMap(pages);
         Files = new FileTable();
         Tlb = new TlbSystem(World, options.Tlb, env.Counters);
-        Caches = CacheHierarchyFactory.Create(options.Caches, "lru", options.Seed, source);
+        Caches = CacheHierarchyFactory.Create(World, options.Caches, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
 

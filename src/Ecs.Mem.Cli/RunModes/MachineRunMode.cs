@@ -47,9 +47,9 @@ public sealed class MachineRunMode : IRunMode
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
-        "    engine: --batch N (accesses per tick: speed only, never results)\n" +
+        "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    Ctrl-C stops the run and prints the partial report (exit code 130).\n" +
-        "    policies: " + string.Join(", ", PolicyRegistry.Names) + "\n";
+        "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
@@ -72,6 +72,7 @@ public sealed class MachineRunMode : IRunMode
 
         using Machine machine = ScenarioLoader.Build(scenario, batch);
         var statuses = new ProcessStatusTracker();
+        WorkloadEndTap.Attach(machine, statuses);
         using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
         var bar = ProgressLine.ForConsole(stderr);
         Func<bool>? extra = StopRequested;

@@ -131,3 +131,34 @@ public class ReportValueTests
         Assert.That(report, Does.Match("\\n  ecsmem_zero_page_map +10  "));
     }
 }
+
+/// <summary>Operations scripted "after N accesses" still fire in a reported run, and the at-exit status includes them.</summary>
+public class ReportTimelineOpTests
+{
+    [Test]
+    public void MunmapAfterTenAccessesShowsInTheAtExitStatus()
+    {
+        // 20 stores to 20 new pages in the inferred 2 MiB block at 0x10000000; after the 10th, the first
+        // 10 pages (40 KiB) are unmapped. At exit: 10 resident pages (40 kB) left, VmSize = 2048 - 40 = 2008 kB,
+        // while VmHWM keeps the peak of 10 pages reached before the munmap (and 10 after: still 40 kB).
+        using var f = new ReportTestFiles();
+        f.StoresToDistinctPages("w.lackey", 20);
+        string yaml = f.Write("s.yaml", """
+            machine: {ram: 1M}
+            processes:
+              - name: w
+                workload: {trace: {path: w.lackey, format: lackey}}
+            timeline:
+              - after: 10
+                process: w
+                munmap: {addr: 0x10000000, length: 40K}
+            """);
+        var (code, report, err) = ReportTestFiles.Run("run", yaml);
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(report, Does.Contain("pid 1 munmap(0x10000000, 40960) = 0x0"));
+        Assert.That(ReportTestFiles.ProcessRow(report, "w")[5], Is.EqualTo("20"));
+        Assert.That(report, Does.Contain("VmRSS:\t      40 kB\n"));
+        Assert.That(report, Does.Contain("VmSize:\t    2008 kB\n"));
+        Assert.That(report, Does.Contain("VmHWM:\t      40 kB\n"));
+    }
+}

@@ -162,3 +162,27 @@ public class ReportTimelineOpTests
         Assert.That(report, Does.Contain("VmHWM:\t      40 kB\n"));
     }
 }
+
+/// <summary>A process killed by SIGSEGV: its row, the kill log and its status at the moment it was killed.</summary>
+public class ReportKillTests
+{
+    [Test]
+    public void SegfaultKillsTheProcessAndIsReported()
+    {
+        // Two stores to new pages (2 minor faults, 8 kB resident), then a load from 0x100: below mmap_min_addr, so
+        // no VMA can be inferred there: SIGSEGV (signal 11). The fourth access never runs.
+        using var f = new ReportTestFiles();
+        string trace = f.Write("segv.lackey", " S 10000000,8\n S 10001000,8\n L 00000100,4\n S 10002000,8\n");
+        var (code, report, err) = ReportTestFiles.Run("run", "--trace", trace, "--trace-format", "lackey", "--mem", "1M");
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] row = ReportTestFiles.ProcessRow(report, "segv");
+        Assert.That(row[2], Is.EqualTo("killed"));
+        Assert.That(row[3], Is.EqualTo("11"));
+        Assert.That(row[4], Is.EqualTo("2"));
+        Assert.That(row[5], Is.EqualTo("2"));
+        Assert.That(report, Does.Contain("  segv[1]: killed by signal 11: segfault at 100"));
+        Assert.That(report, Does.Match("\\n  ecsmem_sigsegv +1  "));
+        Assert.That(report, Does.Contain("== /proc/1/status (segv, at exit) ==\n"));
+        Assert.That(report, Does.Contain("VmRSS:\t       8 kB\n"));
+    }
+}

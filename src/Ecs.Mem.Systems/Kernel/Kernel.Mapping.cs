@@ -10,6 +10,16 @@ public sealed partial class Kernel
     public int PageTableReserve => Options.Paging.Levels - 1;
 
     /// <summary>
+    /// Whether an allocation with <paramref name="freePages"/> free must wait for direct reclaim: a frame
+    /// needs free pages above the min watermark, and any fault must leave enough frames for the page-table
+    /// pages its mapping may allocate (those are taken without a watermark check, so they are kept back here).
+    /// </summary>
+    public bool MustStall(long freePages, bool needsFrame) =>
+        needsFrame
+            ? Watermarks.BelowMin(freePages) || freePages - 1 < PageTableReserve
+            : freePages < PageTableReserve;
+
+    /// <summary>
     /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>
     /// with protection bits <paramref name="prot"/>, counting the mapping in the frame's mapcount, the reverse map
     /// and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is special: no rmap, no RSS, as in Linux.
@@ -128,6 +138,28 @@ public sealed partial class Kernel
             return;
         if ((f.Flags & FrameFlags.SwapCache) == 0)
             FreeIfOrphan(pfn);
+        else
+            FreeSwapCacheIfUnused(pfn);
+    }
+
+    /// <summary>
+    /// free_swap_cache / try_to_free_swap after an unmap: a swap-cache page that no PTE maps and whose swap
+    /// entry no PTE holds any more is garbage, so it leaves the swap cache (freeing the slot) and its frame.
+    /// Without this an exiting process that had read pages back from swap left them (and their slots) behind.
+    /// </summary>
+    internal void FreeSwapCacheIfUnused(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
+            return;
+        int slot = (int)f.Index;
+        if (Swap.Count(slot) > 0)
+            return;
+        SwapCache.Delete(slot);
+        Swap.SetCached(slot, false);
+        f.Flags &= ~FrameFlags.SwapCache;
+        f.Index = 0;
+        FreeIfOrphan(pfn);
     }
 
     /// <summary>
@@ -150,7 +182,7 @@ public sealed partial class Kernel
             {
                 kernel.UnmapPte(mm, va, pte);
                 if (!p.Special && (int)p.Pfn != kernel.ZeroPfn)
-                    kernel.FreeIfOrphan((int)p.Pfn);
+                    kernel.ReleaseIfUnused((int)p.Pfn);
             }
             else if (p.IsSwap)
             {

@@ -49,10 +49,17 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             if (r.Direct) directDone = true;
             else kswapdDone = true;
+            if (!r.Direct && _k.Watermarks.AboveHigh(_k.Buddy.NrFreePages + env.Work<FrameRelease>().Count))
+            {
+                // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
+                _k.KswapdAwake = false;
+                continue;
+            }
             int freed = ShrinkInactiveList(env, r.Pages, r.Direct);
-            // Nothing reclaimable while memory stays below min, counting the frames this tick will free: OOM.
-            long freeSoon = _k.Buddy.NrFreePages + env.Work<FrameRelease>().Count - _k.PageTableReserve;
-            if (r.Direct && freed == 0 && _k.Watermarks.BelowMin(freeSoon))
+            // Nothing reclaimable while the allocation still could not proceed, counting the frames this
+            // tick will free: OOM.
+            long freeSoon = _k.Buddy.NrFreePages + env.Work<FrameRelease>().Count;
+            if (r.Direct && freed == 0 && _k.MustStall(freeSoon, needsFrame: true))
                 _k.OutOfMemory(r.ForProcess);
             if (!r.Direct)
                 KswapdAfterRun(env, freed);

@@ -36,6 +36,8 @@ public sealed class Machine : IDisposable
         TlbFill = new TlbFillSystem(Kernel);
         PageTableRewrite = new PageTableRewriteSystem(Kernel);
         Allocator.RegisterKswapd(SwapOut.KswapdEventKind);
+        // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
+        AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);
         Env.Pipeline
             .Add(AddressSpace)
             .Add(Access)

@@ -38,6 +38,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         foreach (ref readonly AllocRequest r in env.Work<AllocRequest>().Items)
             Serve(env, r);
         _deferred.AddRange(_stillDeferred);
+        kernel.AllocationsDeferred = _deferred.Count > 0;
     }
 
     private void Serve(SimEnvironment env, in AllocRequest req)

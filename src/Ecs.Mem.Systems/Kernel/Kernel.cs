@@ -113,6 +113,9 @@ public sealed partial class Kernel
     public CycleAccounting Cycles { get; }
     public int ZeroPfn { get; }
 
+    /// <summary>True while some fault waits in the allocator for reclaim (it is retried after every access).</summary>
+    public bool AllocationsDeferred { get; internal set; }
+
     /// <summary>True while kswapd has a run scheduled or in progress.</summary>
     public bool KswapdAwake { get; internal set; }
 

@@ -48,6 +48,9 @@ internal static class KernelKit
         SwapBytes = swapPages * (long)Page,
         MinFreeKbytes = minFreeKbytes,
         Policy = "fifo",
+        // One access per tick, so a test can stop between any two accesses (the batch size never changes results:
+        // PipelineEquivalenceTests).
+        BatchSize = 1,
     };
 
     public static Workload Trace(string name, params MemoryAccess[] accesses) => new(new ArrayTrace(name, accesses));

@@ -28,11 +28,12 @@ public sealed partial class Kernel
     {
         ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
         ulong old = slot;
-        if ((old & Pte.PresentBit) != 0)
+        if (IsMapped(old))
             UnmapPte(mm, va, old);
         else if (old != 0 && new Pte(old).IsSwap)
             DropSwapPte(mm, old, freeCache: false);
-        slot = Pte.Make((ulong)pfn, prot | Pte.PresentBit).Value;
+        // A PROT_NONE entry maps the page without the present bit (pte_protnone), as mprotect and fork leave it.
+        slot = Pte.Make((ulong)pfn, (prot & Pte.ProtNoneBit) != 0 ? prot : prot | Pte.PresentBit).Value;
         if (pfn == ZeroPfn)
         {
             slot |= Pte.SpecialBit;
@@ -178,7 +179,7 @@ public sealed partial class Kernel
         public readonly void Visit(ulong va, ulong pte)
         {
             var p = new Pte(pte);
-            if (p.Present)
+            if (IsMapped(pte))
             {
                 kernel.UnmapPte(mm, va, pte);
                 if (!p.Special && (int)p.Pfn != kernel.ZeroPfn)
@@ -190,6 +191,13 @@ public sealed partial class Kernel
             }
         }
     }
+
+    /// <summary>
+    /// pte_present as Linux means it: the entry maps a page, either accessibly (present bit) or as a PROT_NONE
+    /// entry (protnone bit, present bit clear). Such a page is still mapped: it counts in the mapcount, the
+    /// rmap and RSS, and munmap, exit and reclaim must unmap it.
+    /// </summary>
+    public static bool IsMapped(ulong pte) => (pte & (Pte.PresentBit | Pte.ProtNoneBit)) != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void UpdateHiwater(MmState mm)

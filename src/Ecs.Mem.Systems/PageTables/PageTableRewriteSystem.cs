@@ -35,7 +35,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
             return;
         var old = new Pte(slot);
-        if (!old.Present || (int)old.Pfn != r.Pfn)
+        if (!Kernel.Kernel.IsMapped(old.Value) || (int)old.Pfn != r.Pfn)
             return;
         kernel.UnmapPte(mm, r.Va, slot);
         slot = r.NewPte;

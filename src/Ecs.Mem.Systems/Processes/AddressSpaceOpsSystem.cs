@@ -107,7 +107,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         for (ulong va = c.Start; va < c.End; va += Pte.PageSize)
         {
             ref ulong slot = ref mm.Tables.Walk(va, false, out _);
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || (slot & Pte.PresentBit) == 0)
+            // PROT_NONE entries are mapped pages too: mprotect back must restore them.
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || !Kernel.Kernel.IsMapped(slot))
                 continue;
             var old = new Pte(slot);
             ulong updated = old.Modify(newProt).Value & ~Pte.RwBit;
@@ -147,7 +148,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref src) || src == 0)
                     continue;
                 var pte = new Pte(src);
-                if (pte.Present)
+                if (Kernel.Kernel.IsMapped(src))
                 {
                     if (cow && pte.Writable)
                         src = pte.MkCow().Value;

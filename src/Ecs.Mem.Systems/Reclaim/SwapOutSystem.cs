@@ -133,7 +133,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         {
             MmState mm = k.MmById(mmId)!;
             ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if ((pte & Pte.AccessedBit) != 0)
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
             {
                 pte &= ~Pte.AccessedBit;
                 k.Tlb.FlushTlbPage(mm.Tlb, va);

@@ -84,4 +84,45 @@ public class MunmapMprotectTests
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(1));
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(2));
     }
+
+    [Test]
+    public void ProtNonePagesStayMappedAndComeBackWithMprotect()
+    {
+        using var m = new SimMachine(Options());
+        var p = Add(m, "p", Anon(Base, 2), 0, W(Base), W(Base + Page), R(Base + Page), R(Base));
+        m.ScheduleAfterAccesses(2, new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = Base, Len = Page, Prot = Prot.None });
+        m.ScheduleAfterAccesses(3, new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = Base, Len = Page, Prot = Prot.Read | Prot.Write });
+        RunUntilAccesses(m, p, 1);
+        int pfn = PfnAt(m, p, Base);
+        RunUntilAccesses(m, p, 3);
+        // PROT_NONE: the entry loses its present bit but still maps the page (pte_protnone): RSS stays 2.
+        var pte = new Pte(Mm(m, p).Tables.Lookup(Base));
+        Assert.That(pte.Present, Is.False);
+        Assert.That((int)pte.Pfn, Is.EqualTo(pfn));
+        Assert.That(Mm(m, p).Rss, Is.EqualTo(2UL));
+        Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(1));
+
+        // mprotect back restores the entry: the last read needs no fault.
+        RunUntilAccesses(m, p, 4);
+        Assert.That(PfnAt(m, p, Base), Is.EqualTo(pfn));
+        Assert.That(Stats(m, p).MinFlt, Is.EqualTo(2));
+        m.Run();
+        Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited));
+        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
+    }
+
+    [Test]
+    public void MunmapOfAProtNonePageFreesIt()
+    {
+        using var m = new SimMachine(Options());
+        var p = Add(m, "p", Anon(Base, 2), 0, W(Base), W(Base + Page), R(Base + Page));
+        m.ScheduleAfterAccesses(1, new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = Base, Len = Page, Prot = Prot.None });
+        m.ScheduleAfterAccesses(2, new AddressSpaceOp(AddressSpaceOpKind.Munmap, p) { Addr = Base, Len = Page });
+        RunUntilAccesses(m, p, 1);
+        int pfn = PfnAt(m, p, Base);
+        RunUntilAccesses(m, p, 3);
+        Assert.That(Mm(m, p).Rss, Is.EqualTo(1UL));
+        Assert.That((m.Kernel.Frames[pfn].Flags & FrameFlags.Buddy) != 0, Is.True, "the PROT_NONE page was freed");
+        Assert.That(m.Kernel.Rmap.IsMapped(pfn), Is.False);
+    }
 }

@@ -173,7 +173,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 rec.Class = FaultClass.CowCopy;
                 rec.SourcePfn = cached;
                 kernel.PinFrame(cached);
-                env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+                Submit(new AllocRequest(rec, NeedsFrame: true), cached);
                 return;
             }
             rec.Class = FaultClass.FileCached;
@@ -213,7 +213,16 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         rec.Pfn = pfn;
         kernel.PinFrame(pfn);
         // Mapping may need page-table pages, so it goes through the allocator's reserve check like any fault.
-        kernel.Env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: false));
+        Submit(new AllocRequest(rec, NeedsFrame: false), pfn);
+    }
+
+    /// <summary>Sends a fault on to the allocator, unless its cached page is still being read: then it waits for the read.</summary>
+    private void Submit(in AllocRequest req, int cachedPfn)
+    {
+        if (cachedPfn != kernel.ZeroPfn && (kernel.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
+            kernel.WaitOnPageLocked(cachedPfn, req);
+        else
+            kernel.Env.Work<AllocRequest>().Add(req);
     }
 
     private void Segv(Entity process, ulong va, string why)

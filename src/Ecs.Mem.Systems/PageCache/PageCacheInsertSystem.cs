@@ -75,6 +75,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             throw new InvalidOperationException($"I/O completion for unknown request {ev.Arg0}");
         var k = _kernel;
         k.Frames[rec.Pfn].Flags &= ~FrameFlags.Locked;
+        k.WakeUpPageWaiters(env, rec.Pfn);
         if (!k.World.IsAlive(rec.Process) || k.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
         {
             // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry

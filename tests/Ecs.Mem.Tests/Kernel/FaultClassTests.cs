@@ -188,4 +188,27 @@ public class FaultClassTests
         Assert.That(vmas[vmas.FindVma(top - 1)].Start, Is.EqualTo(top - (6 * Page)));
         Assert.That(Mm(m, p).Mm.Struct.StackVm, Is.EqualTo(6UL));
     }
+
+    [Test]
+    public void ASecondFaultOnAPageStillBeingReadWaitsForTheRead()
+    {
+        using var m = new SimMachine(Options());
+        int file = m.Kernel.Files.Intern("/lib/shared.so");
+        Action<Systems.Kernel.MmState> layout = mm => Mmap(mm, Base, 1, Prot.Read, MapFlags.Private, file);
+        var p1 = Add(m, "p1", layout, 0, R(Base));
+        var p2 = Add(m, "p2", layout, 10_000, R(Base));
+        m.Run();
+
+        // p1 faults at 3000 (switch) + 8 (one walk level) and its read completes at 303 008. p2 starts at
+        // 10 000, faults at 10 000 + 3000 + 8 = 13 008, finds the page cached but still locked for p1's read,
+        // and sleeps until 303 008: a minor fault that waited 290 000 cycles.
+        Assert.That(Stats(m, p2).IoWaitCycles, Is.EqualTo(303_008 - 13_008));
+        Assert.That(Proc(m, p2).EndTime, Is.GreaterThan(303_008UL));
+        Assert.That(Stats(m, p2).MinFlt, Is.EqualTo(1));
+        Assert.That(Stats(m, p2).MajFlt, Is.EqualTo(0));
+        Assert.That(Stats(m, p1).MajFlt, Is.EqualTo(1));
+        Assert.That(Counter(m, "pgmajfault"), Is.EqualTo(1));
+        Assert.That(Counter(m, "ecsmem_pagecache_hit"), Is.EqualTo(1));
+        Assert.That(Counter(m, "pgpgin"), Is.EqualTo(4), "one read from disk");
+    }
 }

@@ -47,9 +47,9 @@ public class PipelineEquivalenceTests
         return t;
     }
 
-    private static SimMachine Build(int batch)
+    internal static SimMachine Build(int batch, string policy = "fifo", ulong seed = 0, int swapPages = 512)
     {
-        var o = Options(ramPages: 160, swapPages: 512, minFreeKbytes: 64) with { BatchSize = batch, Quantum = 37, SwapClusterMax = 8 };
+        var o = Options(ramPages: 160, swapPages: swapPages, minFreeKbytes: 64) with { BatchSize = batch, Quantum = 37, SwapClusterMax = 8, Policy = policy };
         var m = new SimMachine(o);
         int f = m.Kernel.Files.Intern("/data/ro");
         int g = m.Kernel.Files.Intern("/data/shared");
@@ -57,16 +57,16 @@ public class PipelineEquivalenceTests
         {
             Mmap(mm, Base, 200, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
             Mmap(mm, FileVa, 16, Prot.Read, MapFlags.Private, f);
-        }, Trace("p1", Mixed(1, 3000, 200, 16, FileVa)));
+        }, Trace("p1", Mixed(seed + 1, 3000, 200, 16, FileVa)));
         var p2 = m.AddProcess("p2", mm =>
         {
             Mmap(mm, Base, 120, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
             Mmap(mm, SharedVa, 8, Prot.Read | Prot.Write, MapFlags.Shared, g);
-        }, Trace("p2", Mixed(2, 2500, 120, 8, SharedVa)), start: 50_000);
+        }, Trace("p2", Mixed(seed + 2, 2500, 120, 8, SharedVa)), start: 50_000);
         m.ScheduleAfterAccesses(700, new AddressSpaceOp(AddressSpaceOpKind.Fork, p1)
         {
             ChildName = "p1-child",
-            ChildWorkload = _ => Trace("p1-child", Mixed(3, 1500, 200, 16, FileVa)),
+            ChildWorkload = _ => Trace("p1-child", Mixed(seed + 3, 1500, 200, 16, FileVa)),
         });
         m.ScheduleAfterAccesses(900, new AddressSpaceOp(AddressSpaceOpKind.Munmap, p2) { Addr = Base + (100 * Page), Len = 20 * Page });
         // p2's trace touches the unmapped range again later: those accesses are SIGSEGV, the run goes on.

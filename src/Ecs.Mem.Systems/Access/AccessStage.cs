@@ -55,8 +55,11 @@ public sealed class AccessStage : ISystem, IEventHandler
         // Slow-path work this tick's events produced (an I/O completion's install, a kswapd batch) takes effect
         // before any further access, and while a fault waits for reclaim its retry comes after every access:
         // both exactly as with a batch of one, so the batch size never changes results.
-        if (env.Work<PteInstall>().Count > 0 || env.Work<ReclaimRequest>().Count > 0 || env.Work<AllocRequest>().Count > 0)
+        if (_k.EventWorkPending)
+        {
+            _k.EventWorkPending = false;
             return;
+        }
         int budget = _k.AllocationsDeferred ? 1 : _k.Options.BatchSize;
         while (budget > 0)
         {

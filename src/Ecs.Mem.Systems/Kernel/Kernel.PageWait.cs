@@ -41,6 +41,7 @@ public sealed partial class Kernel
             World.Get<Process>(rec.Process).State = ProcessState.Faulting;
             World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
             env.Work<AllocRequest>().Add(req);
+            EventWorkPending = true;
         }
     }
 }

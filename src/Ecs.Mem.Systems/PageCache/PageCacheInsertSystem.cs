@@ -86,6 +86,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         }
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.Faulting;
+        k.EventWorkPending = true;
         k.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
         if (rec.CopyAfterRead)
         {

@@ -33,8 +33,11 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     public string Name => "swap-out";
 
     /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
-    public void Handle(SimEnvironment env, in SimEvent ev) =>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
         env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null));
+        _k.EventWorkPending = true;
+    }
 
     public void Update(SimEnvironment env)
     {

@@ -32,6 +32,51 @@ public class KernelInvariantTests
         Assert.That(Counter(m, "oom_kill"), Is.GreaterThan(0), "the scenario does not fit in RAM without swap");
     }
 
+    [TestCase(0)]
+    [TestCase(512)]
+    public void BookkeepingHoldsWithMinFreeKbytesZero(int swapPages)
+    {
+        // min = low = high = 0: allocations go down to the page-table reserve itself.
+        using var m = PipelineEquivalenceTests.Build(1, "clock", 60, swapPages, minFreeKbytes: 0);
+        Run(m, swapped: swapPages > 0);
+    }
+
+    [TestCase(0)]
+    [TestCase(64)]
+    public void PageTablesNeverRunOutWhenReadsCompleteAtTheFloor(int swapPages)
+    {
+        // min_free_kbytes 0 and 64 frames: allocations go down to the page-table reserve. Four processes
+        // each read file pages in a far region (their installs need 3 new tables, after the read) while the
+        // others keep allocating: the frames for those tables must still be there.
+        using var m = new SimMachine(Options(64, swapPages, minFreeKbytes: 0) with { Quantum = 1 });
+        int file = m.Kernel.Files.Intern("/data/far");
+        const ulong far = 0x7f00_0000_0000;
+        for (int n = 0; n < 4; n++)
+        {
+            var t = new List<EcsMem.Traces.MemoryAccess>();
+            for (int i = 0; i < 24; i++)
+            {
+                t.Add(W(Base + ((ulong)i * Page)));
+                if (i % 6 == 5)
+                    t.Add(R(far + ((ulong)(n * 8 + (i / 6)) * Page)));
+            }
+            int idx = n;
+            m.AddProcess($"p{n}", mm =>
+            {
+                Mmap(mm, Base, 24, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+                Mmap(mm, far, 32, Prot.Read, MapFlags.Private, file);
+            }, Trace($"p{idx}", [.. t]));
+        }
+        long ticks = 0;
+        while (!m.Finished)
+        {
+            m.Env.RunTick();
+            if (++ticks % 3 == 0)
+                Check(m);
+        }
+        Check(m);
+    }
+
     private static void Run(SimMachine m, bool swapped)
     {
         long ticks = 0;

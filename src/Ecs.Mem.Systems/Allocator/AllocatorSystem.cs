@@ -65,6 +65,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
 
+        kernel.ReserveTables(ref rec);
         if (!req.NeedsFrame)
         {
             env.Work<PteInstall>().Add(new PteInstall(rec));
@@ -100,6 +101,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>The process died while its fault waited: release what the fault pinned.</summary>
     private void Abandon(in FaultRecord rec)
     {
+        kernel.ReleaseTables(rec);
         if (rec.Pfn >= 0)
         {
             kernel.UnpinFrame(rec.Pfn);

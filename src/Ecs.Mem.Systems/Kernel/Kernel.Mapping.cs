@@ -14,10 +14,33 @@ public sealed partial class Kernel
     /// needs free pages above the min watermark, and any fault must leave enough frames for the page-table
     /// pages its mapping may allocate (those are taken without a watermark check, so they are kept back here).
     /// </summary>
-    public bool MustStall(long freePages, bool needsFrame) =>
-        needsFrame
-            ? Watermarks.BelowMin(freePages) || freePages - 1 < PageTableReserve
-            : freePages < PageTableReserve;
+    public bool MustStall(long freePages, bool needsFrame)
+    {
+        // Faults granted earlier and not yet installed (a read in flight) may still need their tables.
+        long avail = freePages - ((long)TableReservations * PageTableReserve);
+        return needsFrame
+            ? Watermarks.BelowMin(freePages) || avail - 1 < PageTableReserve
+            : avail < PageTableReserve;
+    }
+
+    /// <summary>Faults the allocator granted whose PTE is not installed yet (each may need page-table pages).</summary>
+    public int TableReservations { get; private set; }
+
+    /// <summary>The allocator grants <paramref name="rec"/>: keep page-table frames back until it is installed or dropped.</summary>
+    public void ReserveTables(ref FaultRecord rec)
+    {
+        if (rec.TablesReserved)
+            return;
+        rec.TablesReserved = true;
+        TableReservations++;
+    }
+
+    /// <summary>The fault was installed or dropped: its page-table frames are no longer held back.</summary>
+    public void ReleaseTables(in FaultRecord rec)
+    {
+        if (rec.TablesReserved)
+            TableReservations--;
+    }
 
     /// <summary>
     /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>

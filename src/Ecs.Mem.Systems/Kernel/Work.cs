@@ -61,6 +61,8 @@ public struct FaultRecord
     public bool CopyAfterRead;
     /// <summary>Simulated time the process went to sleep on the read (for its I/O-wait time).</summary>
     public ulong IoStart;
+    /// <summary>The allocator granted this fault and holds page-table frames back for its install.</summary>
+    public bool TablesReserved;
 }
 
 /// <summary>② A fault that needs a frame (or page-table pages) from the allocator.</summary>

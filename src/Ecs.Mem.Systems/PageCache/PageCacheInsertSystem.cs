@@ -82,6 +82,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             // the exit already dropped is freed with its slot (ReleaseIfUnused).
             k.UnpinFrame(rec.Pfn);
             k.ReleaseIfUnused(rec.Pfn);
+            k.ReleaseTables(rec);
             return;
         }
         ref Process p = ref k.World.Get<Process>(rec.Process);

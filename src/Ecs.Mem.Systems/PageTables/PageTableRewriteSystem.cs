@@ -178,6 +178,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
 
     private void Unpin(in FaultRecord rec)
     {
+        kernel.ReleaseTables(rec);
         if (rec.Pfn >= 0)
         {
             kernel.UnpinFrame(rec.Pfn);

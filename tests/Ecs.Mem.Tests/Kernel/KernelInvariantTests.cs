@@ -75,6 +75,7 @@ public class KernelInvariantTests
                 Check(m);
         }
         Check(m);
+        Assert.That(m.Kernel.TableReservations, Is.EqualTo(0));
     }
 
     private static void Run(SimMachine m, bool swapped)
@@ -94,6 +95,7 @@ public class KernelInvariantTests
             Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(0));
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(0));
         Assert.That(m.Kernel.SwapCache.Count, Is.EqualTo(0));
+        Assert.That(m.Kernel.TableReservations, Is.EqualTo(0), "every granted fault was installed or dropped");
         if (swapped)
             Assert.That(Counter(m, "pswpout"), Is.GreaterThan(0));
     }

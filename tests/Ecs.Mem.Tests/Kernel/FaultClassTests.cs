@@ -211,4 +211,45 @@ public class FaultClassTests
         Assert.That(Counter(m, "ecsmem_pagecache_hit"), Is.EqualTo(1));
         Assert.That(Counter(m, "pgpgin"), Is.EqualTo(4), "one read from disk");
     }
+
+    [Test]
+    public void WritesToAPrivateFileMappingCopyThePageCachePage()
+    {
+        using var m = new SimMachine(Options());
+        int file = m.Kernel.Files.Intern("/etc/config");
+        var p = Add(m, "p", mm => Mmap(mm, Base, 2, Prot.Read | Prot.Write, MapFlags.Private, file), 0,
+            R(Base),          // major: page 0 read into the page cache, mapped read-only
+            W(Base),          // present read-only file page in a private mapping: do_wp_page copies it (minor)
+            W(Base + Page));  // page 1 not cached: one major fault reads it and copies it (do_cow_fault)
+
+        RunUntilAccesses(m, p, 1);
+        int cached = PfnAt(m, p, Base);
+        ulong content = m.Kernel.Frames[cached].ContentToken;
+        Assert.That(Mm(m, p).Mm.Struct.RssFile, Is.EqualTo(1UL));
+
+        RunUntilAccesses(m, p, 2);
+        int copy = PfnAt(m, p, Base);
+        Assert.That(copy, Is.Not.EqualTo(cached));
+        Assert.That(m.Kernel.Frames[copy].IsAnon, Is.True);
+        Assert.That(m.Kernel.Frames[copy].ContentToken, Is.EqualTo(content), "the copy starts as the file's data");
+        Assert.That(m.Kernel.Frames[cached].MapCount, Is.EqualTo(0), "the page-cache page is no longer mapped here");
+        Assert.That(m.Kernel.PageCache.Find(file, 0), Is.EqualTo(cached), "but stays cached");
+        Assert.That((Mm(m, p).Mm.Struct.RssFile, Mm(m, p).Mm.Struct.RssAnon), Is.EqualTo((0UL, 1UL)));
+
+        RunUntilAccesses(m, p, 3);
+        int copy1 = PfnAt(m, p, Base + Page);
+        int cached1 = m.Kernel.PageCache.Find(file, 1);
+        Assert.That(cached1, Is.GreaterThanOrEqualTo(0));
+        Assert.That(copy1, Is.Not.EqualTo(cached1));
+        Assert.That(m.Kernel.Frames[copy1].ContentToken, Is.EqualTo(m.Kernel.Frames[cached1].ContentToken));
+        Assert.That(new Pte(Mm(m, p).Tables.Lookup(Base + Page)).Writable, Is.True);
+
+        m.Run();
+        // Faults: read (major), copy (minor), read+copy of page 1 (one major).
+        Assert.That(Counter(m, "pgfault"), Is.EqualTo(3));
+        Assert.That(Counter(m, "pgmajfault"), Is.EqualTo(2));
+        Assert.That(Stats(m, p).MajFlt, Is.EqualTo(2));
+        Assert.That(Stats(m, p).MinFlt, Is.EqualTo(1));
+        Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(2));
+    }
 }

@@ -138,6 +138,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     private long Fork(SimEnvironment env, AddressSpaceOp op, MmState parent)
     {
         ref Process pp = ref _k.World.Get<Process>(op.Process);
+        // The child's page tables (never more than the parent's) are allocated during the copy: without the
+        // frames for them, and for the reserve pending faults hold, fork fails with -ENOMEM as in Linux.
+        long needed = parent.TablePages.Count + ((long)(_k.TableReservations + 1) * _k.PageTableReserve);
+        if (_k.Buddy.NrFreePages < needed)
+            return -Errno.ENOMEM;
         MmState child = _k.ForkMm(parent);
         foreach (Vma v in child.Mm.Vmas.AsSpan())
         {

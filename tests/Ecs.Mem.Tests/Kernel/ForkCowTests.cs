@@ -105,4 +105,30 @@ public class ForkCowTests
         Assert.That(Stats(m, child).CowReuses, Is.EqualTo(1));
         Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1), "everything but the zero page is free at the end");
     }
+
+    [Test]
+    public void ForkWithoutFramesForTheChildsPageTablesFailsWithEnomem()
+    {
+        // 64 frames, min_free_kbytes 0 (min = low = high = 0), no swap. 62 free at start; A0 takes 1 + 3 tables
+        // (58); A[i] sees 59 − i; a fault must leave the 3-frame table reserve, so A55 (4 free) is the last
+        // granted: 3 free. The child needs a pgd + 3 tables (4) plus the reserve: fork fails, the parent goes on.
+        using var m = new SimMachine(Options(64, swapPages: 0, minFreeKbytes: 0));
+        var t = new List<EcsMem.Traces.MemoryAccess>();
+        for (int i = 0; i < 56; i++) t.Add(W(Base + ((ulong)i * Page)));
+        t.Add(R(Base));
+        var parent = m.AddProcess("parent", Anon(Base, 64), Trace("parent", [.. t]));
+        m.ScheduleAfterAccesses(56, new AddressSpaceOp(AddressSpaceOpKind.Fork, parent)
+        {
+            ChildName = "child",
+            ChildWorkload = _ => Trace("child", R(Base)),
+        });
+        RunUntilAccesses(m, parent, 56);
+        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(3));
+        m.Run();
+        Assert.That(m.AddressSpace.Log, Has.Count.EqualTo(1));
+        Assert.That(m.AddressSpace.Log[0], Does.EndWith("= ENOMEM"));
+        Assert.That(m.Kernel.Processes, Has.Count.EqualTo(1));
+        Assert.That(Proc(m, parent).State, Is.EqualTo(ProcessState.Exited));
+        Assert.That(Stats(m, parent).Accesses, Is.EqualTo(57));
+    }
 }

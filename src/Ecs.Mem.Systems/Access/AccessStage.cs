@@ -52,13 +52,24 @@ public sealed class AccessStage : ISystem, IEventHandler
     public void Update(SimEnvironment env)
     {
         var world = _k.World;
-        int budget = _k.Options.BatchSize;
+        // Slow-path work this tick's events produced (an I/O completion's install, a kswapd batch) takes effect
+        // before any further access, and while a fault waits for reclaim its retry comes after every access:
+        // both exactly as with a batch of one, so the batch size never changes results.
+        if (_k.EventWorkPending)
+        {
+            _k.EventWorkPending = false;
+            return;
+        }
+        int budget = _k.AllocationsDeferred ? 1 : _k.Options.BatchSize;
         while (budget > 0)
         {
             if (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)
                 return; // an event is due: the next tick dispatches it before any further access
             if (!EnsureRunning(env))
             {
+                // A fault waiting for reclaim is retried by this very tick's allocator: no idling past it.
+                if (_k.AllocationsDeferred)
+                    return;
                 if (env.Events.Count > 0)
                 {
                     // Everybody sleeps on I/O: the CPU idles until the next event.

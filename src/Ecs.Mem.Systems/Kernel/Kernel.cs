@@ -113,6 +113,15 @@ public sealed partial class Kernel
     public CycleAccounting Cycles { get; }
     public int ZeroPfn { get; }
 
+    /// <summary>
+    /// Set by an event handler that queued slow-path work for this tick (an install, a fault to resume, a
+    /// kswapd batch): the access stage then runs no access before that work is done, as with a batch of one.
+    /// </summary>
+    public bool EventWorkPending { get; set; }
+
+    /// <summary>True while some fault waits in the allocator for reclaim (it is retried after every access).</summary>
+    public bool AllocationsDeferred { get; internal set; }
+
     /// <summary>True while kswapd has a run scheduled or in progress.</summary>
     public bool KswapdAwake { get; internal set; }
 

@@ -230,7 +230,9 @@ public sealed class InvariantChecker
         int idx = mm.Mm.Vmas.FindVma(va);
         if (idx < 0 || va < mm.Mm.Vmas[idx].Start)
             Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} lies outside every VMA");
-        if (pte.Present)
+        // A PROT_NONE page keeps its frame with the present bit cleared and _PAGE_PROTNONE set; Linux's
+        // pte_present() is true for it, and so it counts as a mapping here (RSS, mapcount, rmap).
+        if (pte.Present || (e & Pte.ProtNoneBit) != 0)
         {
             ulong pfn = pte.Pfn;
             if (pfn >= (ulong)_k.Frames.Length)
@@ -272,8 +274,7 @@ public sealed class InvariantChecker
             _swapRefs[(int)se.Offset]++;
             return;
         }
-        // A non-present, non-swap entry is a PROT_NONE page; none is ever left behind by this kernel.
-        Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} is neither present nor a swap entry");
+        Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} is neither present, PROT_NONE nor a swap entry");
     }
 
     // ------------------------------------------------------------------ frames
@@ -341,7 +342,7 @@ public sealed class InvariantChecker
             MmState? mm = _k.MmById(mmId);
             ulong e = mm?.Tables.Lookup(va) ?? 0;
             var pte = new Pte(e);
-            if (!pte.Present || (int)pte.Pfn != pfn)
+            if ((!pte.Present && (e & Pte.ProtNoneBit) == 0) || (int)pte.Pfn != pfn)
                 Fail($"frame {pfn}: reverse map names mm {mmId} va 0x{va:x}, whose PTE is 0x{e:x}");
         }
     }

@@ -181,7 +181,10 @@ public sealed class AccessStage : ISystem, IEventHandler
         }
         else
         {
-            ref ulong pte = ref _mm!.Tables.Walk(a.Address, false, out walkLevels);
+            // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
+            ref ulong pte = ref Unsafe.NullRef<ulong>();
+            if (a.Address < _mm!.Mm.Struct.TaskSize)
+                pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
             st.PageWalkLevels += walkLevels;
             st.TlbMisses++;
             if (Unsafe.IsNullRef(ref pte) || !PteAllows(pte, write, fetch))

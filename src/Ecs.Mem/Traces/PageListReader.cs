@@ -117,7 +117,7 @@ public sealed class PageListReader : ITraceReader
         }
         if (_end == _buf.Length)
             Array.Resize(ref _buf, _buf.Length * 2); // a line longer than the buffer: rare, so grow
-        int got = _stream.Read(_buf, _end, _buf.Length - _end);
+        int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, _buf.Length - _end), SourceName, _line);
         if (got == 0) _eof = true;
         _end += got;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using EcsMem.Diagnostics;
 using EcsMem.Scenarios;
+using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Policies;
 using EcsMem.Systems.Reporting;
@@ -21,6 +22,9 @@ public sealed class MachineRunMode : IRunMode
     /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed.</summary>
     public const int ExitInterrupted = 130;
 
+    /// <summary>Exit code when <c>--check</c> finds the simulator's state inconsistent (a simulator bug, not bad input).</summary>
+    public const int ExitInvariantViolated = 3;
+
     /// <summary>Default accesses between timeline rows.</summary>
     public const long DefaultTimelineEvery = 10_000;
 
@@ -32,7 +36,7 @@ public sealed class MachineRunMode : IRunMode
         "--timeline", "--timeline-every", "--plot",
     ];
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
+    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
 
     /// <summary>An extra stop request polled after every tick (tests use it to interrupt a run as Ctrl-C would).</summary>
     public Func<bool>? StopRequested { get; init; }
@@ -45,6 +49,7 @@ public sealed class MachineRunMode : IRunMode
         "                                        one process replaying a trace, layout inferred from its addresses\n" +
         "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
+        "    checks: --check (verify the kernel invariants after every tick; exit 3 on a violation)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
@@ -76,15 +81,31 @@ public sealed class MachineRunMode : IRunMode
         using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
         var bar = ProgressLine.ForConsole(stderr);
         Func<bool>? extra = StopRequested;
-        machine.Run(
+        InvariantChecker? checker = cl.Has("--check") ? new InvariantChecker(machine.Kernel) : null;
+        long ticks = 0;
+        try
+        {
+            machine.Run(
             stop: () => (interrupt?.Requested ?? false) || (extra?.Invoke() ?? false),
             progress: m =>
             {
+                ticks++;
+                if (checker is not null && checker.Check() is { Count: > 0 } violations)
+                    throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
                 statuses.Observe(m.Kernel);
                 timeline?.Observe(m.Kernel);
                 bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
             },
             checkEvery: 1);
+            if (checker is not null && checker.Check() is { Count: > 0 } final)
+                throw new InvariantViolationException(final, "at the end of the run");
+        }
+        catch (InvariantViolationException e)
+        {
+            bar?.Clear();
+            stderr.WriteLine($"ecsmem: invariant violated: {e.Message}");
+            return ExitInvariantViolated;
+        }
         bar?.Clear();
         timeline?.Finish(machine.Kernel);
 

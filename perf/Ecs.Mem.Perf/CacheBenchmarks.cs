@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
 using EcsMem.Traces;
@@ -43,8 +44,8 @@ public class CacheBenchmarks
               .Append(a.Address.ToString("x8")).Append(',').Append(a.Size).Append('\n');
         }
         _lackeyText = Encoding.ASCII.GetBytes(sb.ToString());
-        _hierarchy = new CacheHierarchy<LruReplacement>(CacheHierarchyConfig.Seed, default);
-        _cachegrind = new CachegrindSimulator(CachegrindConfig.Seed);
+        _hierarchy = new CacheHierarchy<LruReplacement>(new World(), CacheHierarchyConfig.Seed, default);
+        _cachegrind = new CachegrindSimulator(new World(), CachegrindConfig.Seed);
     }
 
     [Benchmark(OperationsPerInvoke = N)]

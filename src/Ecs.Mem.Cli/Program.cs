@@ -15,6 +15,7 @@ public static class Program
         new Commands.RunCommand(),
         new Commands.GenCommand(),
         new Commands.ConvertCommand(),
+        new Commands.MapsCommand(),
         new Commands.SweepCommand(),
     ];
 

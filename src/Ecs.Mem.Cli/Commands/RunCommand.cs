@@ -10,6 +10,7 @@ public sealed class RunCommand : ICommand
     [
         new RunModes.IdealRunMode(),
         new RunModes.CachegrindRunMode(),
+        new RunModes.MachineRunMode(),
     ];
 
     public string Name => "run";

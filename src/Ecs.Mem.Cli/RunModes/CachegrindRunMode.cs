@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
 using EcsMem.Diagnostics;
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
 using EcsMem.Traces;
@@ -9,7 +9,8 @@ using EcsMem.Traces;
 namespace EcsMem.Cli.RunModes;
 
 /// <summary>
-/// <c>ecsmem run --cachegrind</c>: replays a Lackey trace through Cachegrind's cache model and
+/// <c>ecsmem run --cachegrind</c>: replays a trace (Lackey by default; any format with access kinds, plain,
+/// gzip or zstd, opened through <see cref="TraceFormats.OpenReader"/>) through Cachegrind's cache model and
 /// prints Cachegrind's summary (or JSON). Geometry: <c>--I1/--D1/--LL=SIZE,ASSOC,LINE</c> in bytes
 /// as Cachegrind takes them; unset caches come from <c>--cpu host</c> (auto-detection as
 /// Cachegrind does it) or else from the seed lecture's machine (32K/8/64, 32K/8/64, 3072K/12/64).
@@ -24,18 +25,19 @@ public sealed class CachegrindRunMode : IRunMode
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
 
     public string Usage =>
-        "  ecsmem run --cachegrind --trace FILE [--trace-format lackey] [--I1 S,A,L] [--D1 S,A,L] [--LL S,A,L]\n" +
-        "             [--cpu host|seed] [--json]\n" +
-        "      Cachegrind-compatible I1/D1/LL simulation of a Lackey trace (valgrind --tool=lackey --trace-mem=yes,\n" +
-        "      plain or gzip). Sizes in bytes as in Cachegrind's options; defaults: --cpu seed\n" +
+        "  ecsmem run --cachegrind --trace FILE [--trace-format lackey|pinatrace|binary|pages] [--I1 S,A,L] [--D1 S,A,L]\n" +
+        "             [--LL S,A,L] [--cpu host|seed] [--json]\n" +
+        "      Cachegrind-compatible I1/D1/LL simulation of a trace (default: Lackey text, valgrind --tool=lackey\n" +
+        "      --trace-mem=yes; a binary trace is recognised by its header; plain, gzip or zstd). Sizes in bytes as\n" +
+        "      in Cachegrind's options; defaults: --cpu seed\n" +
         "      (I1 32768,8,64  D1 32768,8,64  LL 3145728,12,64); --cpu host auto-detects from sysfs like Cachegrind.";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
         string path = cl.Require("--trace");
-        string format = cl.Get("--trace-format") ?? "lackey";
-        if (format != "lackey")
-            throw new InputException("command line", 0, format, "--cachegrind reads only --trace-format lackey");
+        string? givenFormat = cl.Get("--trace-format");
+        if (givenFormat is not null)
+            TraceFormats.Get(givenFormat); // an unknown name is reported before the trace is touched
 
         CachegrindConfig baseConfig = (cl.Get("--cpu") ?? "seed") switch
         {
@@ -48,13 +50,23 @@ public sealed class CachegrindRunMode : IRunMode
             cl.Get("--D1") is { } d1 ? CachegrindConfig.ParseOption(d1, "--D1") : baseConfig.D1,
             cl.Get("--LL") is { } ll ? CachegrindConfig.ParseOption(ll, "--LL") : baseConfig.LL);
 
-        var sim = new CachegrindSimulator(config);
-        using (var reader = new LackeyReader(OpenTrace(path), path))
+        if (!File.Exists(path))
+            throw new InputException(path, 0, path, "cannot open trace: file not found");
+        string format = givenFormat ?? TraceFormats.Detect(path) ?? "lackey";
+
+        // The cache lines are entities of this run's own world (nothing else lives in it).
+        var sim = new CachegrindSimulator(new World(), config);
+        try
         {
+            using var reader = TraceFormats.OpenReader(format, path);
             var batch = new MemoryAccess[4096];
             int n;
             while ((n = reader.Read(batch)) > 0)
                 sim.Run(batch.AsSpan(0, n));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
+        {
+            throw new InputException(path, 0, path, "cannot read trace: " + e.Message);
         }
 
         if (cl.Has("--json"))
@@ -62,26 +74,6 @@ public sealed class CachegrindRunMode : IRunMode
         else
             stdout.Write(CachegrindReport.Format(sim.Counts));
         return 0;
-    }
-
-    /// <summary>Opens a trace file, decompressing it when it starts with gzip's magic bytes (1f 8b).</summary>
-    private static Stream OpenTrace(string path)
-    {
-        FileStream fs;
-        try
-        {
-            fs = File.OpenRead(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new InputException(path, 0, path, $"cannot open trace: {e.Message}");
-        }
-        Span<byte> magic = stackalloc byte[2];
-        int got = fs.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
-        fs.Position = 0;
-        if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-            return new GZipStream(fs, CompressionMode.Decompress);
-        return fs;
     }
 
     private static string Json(CachegrindConfig cfg, CachegrindCounts c)

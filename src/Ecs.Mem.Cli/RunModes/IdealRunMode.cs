@@ -10,7 +10,9 @@ namespace EcsMem.Cli.RunModes;
 
 /// <summary>
 /// <c>ecsmem run --ideal</c>: replays a page-reference trace against N frames under one replacement policy
-/// (see docs/policies.md). Everything is validated and the whole replay done before anything is written,
+/// (see docs/policies.md). The trace may be in any format, plain, gzip or zstd
+/// (<see cref="TraceFormats.OpenReader"/>): the pages format gives page numbers directly, every other format
+/// gives addresses, whose page is address &gt;&gt; 12. Everything is validated and the whole replay done before anything is written,
 /// so an error never leaves a half-written report.
 /// </summary>
 public sealed class IdealRunMode : IRunMode
@@ -24,7 +26,8 @@ public sealed class IdealRunMode : IRunMode
 
     public string Usage =>
         "  --ideal: page-replacement study (N frames, global replacement, one victim per fault)\n" +
-        "    ecsmem run --ideal --trace FILE [--trace-format pages] --frames N --policy NAME [--seed S] [--json]\n" +
+        "    ecsmem run --ideal --trace FILE [--trace-format pages|lackey|pinatrace|binary] --frames N --policy NAME\n" +
+        "                       [--seed S] [--json]   (plain, gzip or zstd; a binary trace is recognised by its header)\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + "\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
@@ -33,9 +36,9 @@ public sealed class IdealRunMode : IRunMode
             : throw new InputException("command line", 0, "--trace", "'run --ideal' needs option --trace FILE"));
         if (cl.Get("--trace") is not null && cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "unexpected argument (the trace is already given by --trace)");
-        string format = cl.Get("--trace-format") ?? "pages";
-        if (!format.Equals("pages", StringComparison.OrdinalIgnoreCase))
-            throw new InputException("command line", 0, format, "'run --ideal' reads only --trace-format pages (one decimal page number per line)");
+        string? givenFormat = cl.Get("--trace-format")?.ToLowerInvariant();
+        if (givenFormat is not null)
+            TraceFormats.Get(givenFormat); // an unknown name is reported before anything else is read
         string framesText = cl.Get("--frames") ?? throw new InputException("command line", 0, "--frames", "'run --ideal' needs option --frames N");
         if (!int.TryParse(framesText, NumberStyles.None, CultureInfo.InvariantCulture, out int frames) || frames < 1 || frames > MaxFrames)
             throw new InputException("command line", 0, framesText, $"option --frames needs an integer from 1 to {MaxFrames}");
@@ -44,38 +47,35 @@ public sealed class IdealRunMode : IRunMode
         IReplacementPolicy policy = PolicyRegistry.Create(policyName, new PolicyOptions(seed));
         if (!File.Exists(trace))
             throw new InputException("command line", 0, trace, "trace file not found");
+        string format = givenFormat ?? TraceFormats.Detect(trace) ?? "pages";
 
         IdealResult result;
         try
         {
-            using var reader = new PageListReader(File.OpenRead(trace), trace);
+            using var reader = TraceFormats.OpenReader(format, trace);
             var sim = new IdealSimulator(frames, policy);
             sim.Run(reader);
             result = sim.Result;
         }
-        catch (IOException e)
-        {
-            throw new InputException(trace, 0, trace, "cannot read the trace: " + e.Message);
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new InputException(trace, 0, trace, "cannot read the trace: " + e.Message);
         }
 
         string name = policyName.ToLowerInvariant();
-        stdout.Write(cl.Has("--json") ? Json(result, name, trace, seed) : Text(result, name, trace, seed));
+        stdout.Write(cl.Has("--json") ? Json(result, name, trace, format, seed) : Text(result, name, trace, format, seed));
         return 0;
     }
 
     /// <summary>Frames are int-indexed arrays; 2^26 frames of 4 KiB is 256 GiB, far beyond any study.</summary>
     public const int MaxFrames = 1 << 26;
 
-    private static string Text(IdealResult r, string policy, string trace, ulong seed)
+    private static string Text(IdealResult r, string policy, string trace, string format, ulong seed)
     {
         var sb = new StringBuilder();
         var ci = CultureInfo.InvariantCulture;
         sb.Append("ideal-mode page replacement\n");
-        sb.Append(ci, $"trace:           {trace} (pages)\n");
+        sb.Append(ci, $"trace:           {trace} ({format})\n");
         sb.Append(ci, $"policy:          {policy}\n");
         sb.Append(ci, $"frames:          {r.Frames}\n");
         sb.Append(ci, $"seed:            {seed}\n");
@@ -89,7 +89,7 @@ public sealed class IdealRunMode : IRunMode
         return sb.ToString();
     }
 
-    private static string Json(IdealResult r, string policy, string trace, ulong seed)
+    private static string Json(IdealResult r, string policy, string trace, string format, ulong seed)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -97,7 +97,7 @@ public sealed class IdealRunMode : IRunMode
             w.WriteStartObject();
             w.WriteString("mode", "ideal");
             w.WriteString("trace", trace);
-            w.WriteString("traceFormat", "pages");
+            w.WriteString("traceFormat", format);
             w.WriteString("policy", policy);
             w.WriteNumber("frames", r.Frames);
             w.WriteNumber("seed", seed);

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
-using EcsMem.Systems.Allocator;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Timing;
@@ -23,7 +22,8 @@ namespace EcsMem.Systems.Access;
 /// tick gives the same results only while the systems after this one would do nothing between them, so a
 /// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) nothing
 /// waits on the slow path across ticks (a process in the Faulting state, or an allocation request the
-/// allocator retries every tick) and (c) no event is due. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
+/// allocator retries every tick: Kernel.AllocationsDeferred) and (c) no event is due; a tick whose events
+/// produced slow-path work (Kernel.EventWorkPending) issues no access at all. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
 /// of ending the tick: the tlb-fill step would be the only thing the rest of the pipeline does.
 /// </para>
 /// </summary>
@@ -77,9 +77,16 @@ public sealed class AccessStage : ISystem, IEventHandler
     public void Update(SimEnvironment env)
     {
         var world = _k.World;
+        // Slow-path work this tick's events produced (an I/O completion's install, a kswapd batch) takes effect
+        // before any further access, exactly as with a batch of one.
+        if (_k.EventWorkPending)
+        {
+            _k.EventWorkPending = false;
+            return;
+        }
         int budget = _k.Options.BatchSize;
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
-        bool batching = budget > 1 && !AnyFaulting() && !AllocationsDeferred(env);
+        bool batching = budget > 1 && !_k.AllocationsDeferred && !AnyFaulting();
         int issued = 0;
         while (true)
         {
@@ -89,6 +96,9 @@ public sealed class AccessStage : ISystem, IEventHandler
                 return; // an event is due: the next tick dispatches it before any further access
             if (!EnsureRunning(env))
             {
+                // A fault waiting for reclaim is retried by this very tick's allocator: no idling past it.
+                if (_k.AllocationsDeferred)
+                    return;
                 if (env.Events.Count > 0)
                 {
                     // Everybody sleeps on I/O: the CPU idles until the next event.
@@ -223,7 +233,10 @@ public sealed class AccessStage : ISystem, IEventHandler
         }
         else
         {
-            ref ulong pte = ref _mm!.Tables.Walk(a.Address, false, out walkLevels);
+            // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
+            ref ulong pte = ref Unsafe.NullRef<ulong>();
+            if (a.Address < _mm!.Mm.Struct.TaskSize)
+                pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
             st.PageWalkLevels += walkLevels;
             st.TlbMisses++;
             if (Unsafe.IsNullRef(ref pte) || !PteAllows(pte, write, fetch))
@@ -287,20 +300,6 @@ public sealed class AccessStage : ISystem, IEventHandler
         (pte & Pte.PresentBit) != 0
         && (!write || (pte & Pte.RwBit) != 0)
         && (!fetch || (pte & Pte.NxBit) == 0);
-
-    /// <summary>
-    /// True when an allocator in the pipeline carries requests over to the next tick (it retries them every
-    /// tick, even for a process that has died meanwhile: that retry releases its pinned frames).
-    /// </summary>
-    private static bool AllocationsDeferred(SimEnvironment env)
-    {
-        // Indexed loops, not foreach over the interface: no enumerator to allocate per tick.
-        IReadOnlyList<ISystem> systems = env.Pipeline.Systems;
-        for (int i = 0; i < systems.Count; i++)
-            if (systems[i] is AllocatorSystem a && a.Deferred > 0)
-                return true;
-        return false;
-    }
 
     /// <summary>True while some process's fault is still in the slow path (e.g. an allocation stalled for reclaim, retried every tick).</summary>
     private bool AnyFaulting()

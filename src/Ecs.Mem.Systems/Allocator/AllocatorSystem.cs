@@ -38,6 +38,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         foreach (ref readonly AllocRequest r in env.WorkItems<AllocRequest>())
             Serve(env, r);
         _deferred.AddRange(_stillDeferred);
+        kernel.AllocationsDeferred = _deferred.Count > 0;
     }
 
     private void Serve(SimEnvironment env, in AllocRequest req)
@@ -49,27 +50,22 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             Abandon(rec);
             return;
         }
-        long free = kernel.Buddy.NrFreePages - kernel.PageTableReserve;
-        var wm = kernel.Watermarks;
-        if (req.NeedsFrame && wm.BelowLow(free))
-        {
+        // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
+        // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
+        long free = kernel.Buddy.NrFreePages;
+        if (req.NeedsFrame && kernel.Watermarks.BelowLow(free))
             WakeupKswapd(env);
-            if (wm.BelowMin(free))
-            {
-                // __alloc_pages_direct_reclaim: this task reclaims, then retries.
-                env.Counters.Increment(kernel.C.AllocStall);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process));
-                _stillDeferred.Add(req);
-                return;
-            }
-        }
-        else if (!req.NeedsFrame && free < 0)
+        if (kernel.MustStall(free, req.NeedsFrame))
         {
+            // __alloc_pages_direct_reclaim: this task reclaims, then retries.
+            if (req.NeedsFrame)
+                env.Counters.Increment(kernel.C.AllocStall);
             env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process));
             _stillDeferred.Add(req);
             return;
         }
 
+        kernel.ReserveTables(ref rec);
         if (!req.NeedsFrame)
         {
             env.Work<PteInstall>().Add(new PteInstall(rec));
@@ -105,6 +101,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>The process died while its fault waited: release what the fault pinned.</summary>
     private void Abandon(in FaultRecord rec)
     {
+        kernel.ReleaseTables(rec);
         if (rec.Pfn >= 0)
         {
             kernel.UnpinFrame(rec.Pfn);

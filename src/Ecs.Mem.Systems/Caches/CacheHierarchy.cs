@@ -1,3 +1,5 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 
@@ -25,14 +27,15 @@ public sealed class CacheHierarchy<TPolicy> : ICacheHierarchy where TPolicy : st
     private readonly int _lineBits;
     private readonly bool _inclusive;
 
-    public CacheHierarchy(CacheHierarchyConfig config, TPolicy policy)
+    /// <summary>Builds the four levels; their lines become entities of <paramref name="world"/> (one table per level).</summary>
+    public CacheHierarchy(World world, CacheHierarchyConfig config, TPolicy policy)
     {
         config.Validate("cache configuration");
         Config = config;
-        L1i = new SetAssociativeCache<TPolicy>("L1i", config.L1i, policy);
-        L1d = new SetAssociativeCache<TPolicy>("L1d", config.L1d, policy);
-        L2 = new SetAssociativeCache<TPolicy>("L2", config.L2, policy);
-        L3 = new SetAssociativeCache<TPolicy>("L3", config.L3, policy);
+        L1i = new SetAssociativeCache<TPolicy>(world, "L1i", config.L1i, policy, ComponentType.Of<L1iLine>());
+        L1d = new SetAssociativeCache<TPolicy>(world, "L1d", config.L1d, policy, ComponentType.Of<L1dLine>());
+        L2 = new SetAssociativeCache<TPolicy>(world, "L2", config.L2, policy, ComponentType.Of<L2Line>());
+        L3 = new SetAssociativeCache<TPolicy>(world, "L3", config.L3, policy, ComponentType.Of<L3Line>());
         _lineBits = config.L1d.LineBits;
         _inclusive = config.Inclusion == InclusionPolicy.Inclusive;
     }

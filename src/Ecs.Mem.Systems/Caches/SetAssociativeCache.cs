@@ -1,12 +1,17 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EcsMem.Components;
+using EcsMem.Ecs;
 
 namespace EcsMem.Systems.Caches;
 
 /// <summary>
-/// One set-associative, write-back, write-allocate cache. Storage is struct-of-arrays: three flat
-/// columns of <c>sets * ways</c> entries (tag = line number, replacement stamp, flag bits), indexed
-/// <c>set * ways + way</c>, so the lead can later back them with ECS chunk columns. An empty way holds
-/// <see cref="InvalidTag"/> (no real line number reaches it: line numbers are addresses shifted right).
+/// One set-associative, write-back, write-allocate cache. Its lines are entities: the rows of a pinned
+/// <see cref="Ecs.Table"/> of <c>sets * ways</c> rows (row = set * ways + way) with components
+/// <see cref="CacheLineTag"/>, <see cref="CacheLineStamp"/>, <see cref="CacheLineState"/> and a level marker
+/// (<see cref="L1dLine"/>...). The cache keeps the table's three column arrays and indexes them directly,
+/// so storage is struct-of-arrays, the lookup loop is the same scan of a flat tag array as without an ECS,
+/// and a world query over the same components sees every line. An empty way holds <see cref="InvalidTag"/>.
 /// The access path allocates nothing and, with a struct <typeparamref name="TPolicy"/>, calls nothing virtually.
 /// Counting is split on purpose: <see cref="Access"/> counts demand traffic; <see cref="Fill"/>,
 /// <see cref="MarkDirty"/> and <see cref="BackInvalidate"/> are the hierarchy's internal moves.
@@ -14,49 +19,77 @@ namespace EcsMem.Systems.Caches;
 public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetReplacement
 {
     /// <summary>Tag of an empty way.</summary>
-    public const ulong InvalidTag = ulong.MaxValue;
+    public const ulong InvalidTag = CacheLineTag.Invalid;
 
-    private readonly ulong[] _tags;
-    private readonly ulong[] _stamps;
-    private readonly CacheLineFlags[] _flags;
+    // The table's columns themselves (not copies): writes here are what queries read.
+    private readonly CacheLineTag[] _tags;
+    private readonly CacheLineStamp[] _stamps;
+    private readonly CacheLineState[] _states;
     private readonly int _ways;
     private readonly ulong _setMask;
     private TPolicy _policy;
     private ulong _tick;
     // Find memo: the index where line _memoLine was last found or installed. Runs of accesses to one line (a
     // sequential scan, straight-line code) then skip the way scan. Only Fill and BackInvalidate change tags,
-    // and both keep the memo true.
+    // and both keep the memo true (code that rewrites the tag column through the table must call ForgetMemo).
     private ulong _memoLine = InvalidTag;
     private int _memoIndex;
 
     /// <summary>This level's event counts (a field so the hot path increments in place).</summary>
     public CacheCounters Counters;
 
-    public SetAssociativeCache(string name, CacheGeometry geometry, TPolicy policy)
+    /// <summary>
+    /// Creates the cache's table of lines in <paramref name="world"/>. <paramref name="level"/> is the marker
+    /// component the lines carry (e.g. <c>ComponentType.Of&lt;L1dLine&gt;()</c>); null gives unmarked lines.
+    /// </summary>
+    public SetAssociativeCache(World world, string name, CacheGeometry geometry, TPolicy policy, ComponentType? level = null)
     {
         Name = name;
         Geometry = geometry;
         _ways = geometry.Ways;
         _setMask = (ulong)geometry.Sets - 1;
         int lines = geometry.Sets * geometry.Ways;
-        _tags = new ulong[lines];
-        _stamps = new ulong[lines];
-        _flags = new CacheLineFlags[lines];
+        ComponentType tag = ComponentType.Of<CacheLineTag>(), stamp = ComponentType.Of<CacheLineStamp>(),
+            state = ComponentType.Of<CacheLineState>();
+        Table = level is null ? world.CreateTable(lines, tag, stamp, state) : world.CreateTable(lines, tag, stamp, state, level);
+        _tags = Table.ColumnArray<CacheLineTag>();
+        _stamps = Table.ColumnArray<CacheLineStamp>();
+        _states = Table.ColumnArray<CacheLineState>();
         _policy = policy;
-        Array.Fill(_tags, InvalidTag);
+        _tags.AsSpan().Fill(new CacheLineTag { Line = InvalidTag });
     }
 
     public string Name { get; }
     public CacheGeometry Geometry { get; }
 
+    /// <summary>The table whose rows (set * ways + way) are this cache's lines.</summary>
+    public Table Table { get; }
+
     /// <summary>The tag column (line number per way; <see cref="InvalidTag"/> when empty).</summary>
-    public ReadOnlySpan<ulong> Tags => _tags;
+    public ReadOnlySpan<CacheLineTag> Tags => _tags;
 
     /// <summary>The replacement-stamp column.</summary>
-    public ReadOnlySpan<ulong> Stamps => _stamps;
+    public ReadOnlySpan<CacheLineStamp> Stamps => _stamps;
 
-    /// <summary>The flag column.</summary>
-    public ReadOnlySpan<CacheLineFlags> Flags => _flags;
+    /// <summary>The state column.</summary>
+    public ReadOnlySpan<CacheLineState> States => _states;
+
+    /// <summary>Number of dirty lines, counted from the cache's own state column.</summary>
+    public int DirtyLineCount()
+    {
+        int n = 0;
+        foreach (ref readonly CacheLineState s in _states.AsSpan())
+            if (s.IsDirty)
+                n++;
+        return n;
+    }
+
+    /// <summary>
+    /// A set's stamps as the plain <c>ulong</c> run a replacement policy works on. A reinterpretation of the
+    /// same memory (CacheLineStamp is one ulong), not a copy, so the policy updates the table column.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<ulong> SetStamps(int firstRow) => MemoryMarshal.Cast<CacheLineStamp, ulong>(_stamps.AsSpan(firstRow, _ways));
 
     /// <summary>Line number of an address at this cache's line size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -69,10 +102,10 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         if (line == _memoLine)
             return _memoIndex;
         int b = (int)(line & _setMask) * _ways;
-        ulong[] tags = _tags;
+        CacheLineTag[] tags = _tags;
         for (int i = b; i < b + _ways; i++)
         {
-            if (tags[i] == line)
+            if (tags[i].Line == line)
             {
                 _memoLine = line;
                 _memoIndex = i;
@@ -82,6 +115,9 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         return -1;
     }
 
+    /// <summary>Forgets the Find memo (for code that changes the tag column directly).</summary>
+    public void ForgetMemo() => _memoLine = InvalidTag;
+
     /// <summary>True when <paramref name="line"/> is present (no state change, nothing counted).</summary>
     public bool Contains(ulong line) => Find(line) >= 0;
 
@@ -89,7 +125,7 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
     public bool IsDirty(ulong line)
     {
         int i = Find(line);
-        return i >= 0 && (_flags[i] & CacheLineFlags.Dirty) != 0;
+        return i >= 0 && (_states[i].Flags & CacheLineFlags.Dirty) != 0;
     }
 
     /// <summary>
@@ -106,9 +142,9 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         if (i >= 0)
         {
             int b = (int)(line & _setMask) * _ways;
-            _policy.OnHit(_stamps.AsSpan(b, _ways), i - b, ++_tick);
+            _policy.OnHit(SetStamps(b), i - b, ++_tick);
             if (write)
-                _flags[i] |= CacheLineFlags.Dirty;
+                _states[i].Flags |= CacheLineFlags.Dirty;
             return true;
         }
         if (write) Counters.WriteMisses++;
@@ -127,7 +163,7 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         int way = -1;
         for (int w = 0; w < _ways; w++)
         {
-            if (_tags[b + w] == InvalidTag)
+            if (_tags[b + w].Line == InvalidTag)
             {
                 way = w;
                 break;
@@ -138,18 +174,18 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         victimDirty = false;
         if (way < 0)
         {
-            way = _policy.Victim(_stamps.AsSpan(b, _ways));
-            victim = _tags[b + way];
-            victimDirty = (_flags[b + way] & CacheLineFlags.Dirty) != 0;
+            way = _policy.Victim(SetStamps(b));
+            victim = _tags[b + way].Line;
+            victimDirty = (_states[b + way].Flags & CacheLineFlags.Dirty) != 0;
             evicted = true;
             if (victimDirty)
                 Counters.WriteBacks++;
         }
-        _tags[b + way] = line;
+        _tags[b + way].Line = line;
         _memoLine = line; // also drops a memo of the victim, which lived in this very way
         _memoIndex = b + way;
-        _flags[b + way] = dirty ? CacheLineFlags.Dirty : CacheLineFlags.None;
-        _policy.OnFill(_stamps.AsSpan(b, _ways), way, ++_tick);
+        _states[b + way].Flags = dirty ? CacheLineFlags.Dirty : CacheLineFlags.None;
+        _policy.OnFill(SetStamps(b), way, ++_tick);
         return evicted;
     }
 
@@ -159,7 +195,7 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         int i = Find(line);
         if (i < 0)
             return false;
-        _flags[i] |= CacheLineFlags.Dirty;
+        _states[i].Flags |= CacheLineFlags.Dirty;
         return true;
     }
 
@@ -173,11 +209,11 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         wasDirty = false;
         if (i < 0)
             return false;
-        wasDirty = (_flags[i] & CacheLineFlags.Dirty) != 0;
+        wasDirty = (_states[i].Flags & CacheLineFlags.Dirty) != 0;
         _memoLine = InvalidTag; // the memo pointed here (Find just hit it) or nowhere useful
-        _tags[i] = InvalidTag;
-        _flags[i] = CacheLineFlags.None;
-        _stamps[i] = 0;
+        _tags[i].Line = InvalidTag;
+        _states[i].Flags = CacheLineFlags.None;
+        _stamps[i].Tick = 0;
         Counters.BackInvalidations++;
         if (wasDirty)
             Counters.WriteBacks++;

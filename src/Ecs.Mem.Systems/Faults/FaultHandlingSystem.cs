@@ -67,6 +67,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             File = -1,
         };
         ulong pte = mm.Tables.Lookup(va);
+        rec.OrigPte = pte;
         var p = new Pte(pte);
         if (p.Present)
             DoWpPageOrSpurious(env, ref rec, p, vma, write);
@@ -96,7 +97,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         return -1;
     }
 
-    private static bool AccessPermitted(VmFlags flags, AccessKind kind) => kind switch
+    /// <summary>access_error: whether the VMA's protection allows this kind of access.</summary>
+    internal static bool AccessPermitted(VmFlags flags, AccessKind kind) => kind switch
     {
         AccessKind.Instr => (flags & VmFlags.Exec) != 0,
         AccessKind.Load => (flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0, // x86: write and exec imply read
@@ -120,9 +122,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
         ref Frame f = ref kernel.Frames[pfn];
-        // wp_can_reuse_anon_folio: an anonymous page mapped only here, not shared through the swap cache.
-        if (pfn != kernel.ZeroPfn && f.IsAnon && f.MapCount == 1 && (f.Flags & FrameFlags.SwapCache) == 0)
+        // wp_can_reuse_anon_folio: an anonymous page mapped only here. A swap-cache page qualifies when no
+        // other PTE holds its swap entry any more (it was swapped in by a read of an exclusive entry): the
+        // swap copy is dropped (folio_free_swap) and the page reused, instead of copying a page nobody shares.
+        if (pfn != kernel.ZeroPfn && f.IsAnon && f.MapCount == 1 && kernel.Pins[pfn] == 0
+            && ((f.Flags & FrameFlags.SwapCache) == 0 || kernel.Swap.Count((int)f.Index) == 0))
         {
+            kernel.FreeSwapCacheOf(pfn);
             rec.Class = FaultClass.CowReuse;
             Resolve(ref rec, pfn);
             return;
@@ -139,7 +145,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         bool anon = vma.Kind != VmaKind.File || vma.FileId < 0;
         if (anon)
         {
-            if (!write && kernel.Options.UseZeroPage)
+            // Shared anonymous memory is shmem in Linux: its read faults allocate a page, never the zero page
+            // (a later write would otherwise make the shared zero page writable).
+            if (!write && kernel.Options.UseZeroPage && (vma.Flags & VmFlags.Shared) == 0)
             {
                 rec.Class = FaultClass.ZeroPage;
                 Resolve(ref rec, kernel.ZeroPfn);
@@ -164,7 +172,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 rec.Class = FaultClass.CowCopy;
                 rec.SourcePfn = cached;
                 kernel.PinFrame(cached);
-                env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+                Submit(new AllocRequest(rec, NeedsFrame: true), cached);
                 return;
             }
             rec.Class = FaultClass.FileCached;
@@ -174,6 +182,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         env.Counters.Increment(kernel.C.PageCacheMiss);
         rec.Class = FaultClass.FileRead;
         rec.Major = true;
+        // do_cow_fault on a page not yet cached: one major fault reads it and then copies it.
+        rec.CopyAfterRead = privateWrite;
         env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
     }
 
@@ -202,7 +212,16 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         rec.Pfn = pfn;
         kernel.PinFrame(pfn);
         // Mapping may need page-table pages, so it goes through the allocator's reserve check like any fault.
-        kernel.Env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: false));
+        Submit(new AllocRequest(rec, NeedsFrame: false), pfn);
+    }
+
+    /// <summary>Sends a fault on to the allocator, unless its cached page is still being read: then it waits for the read.</summary>
+    private void Submit(in AllocRequest req, int cachedPfn)
+    {
+        if (cachedPfn != kernel.ZeroPfn && (kernel.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
+            kernel.WaitOnPageLocked(cachedPfn, req);
+        else
+            kernel.Env.Work<AllocRequest>().Add(req);
     }
 
     private void Segv(Entity process, ulong va, string why)

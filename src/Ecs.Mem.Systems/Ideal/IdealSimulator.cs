@@ -20,8 +20,10 @@ public sealed class IdealSimulator
 
     private readonly IReplacementPolicy _policy;
     private readonly int _frames;
-    private readonly PageMap _resident;
-    private readonly PageMap _seen;
+    /// <summary>Frame of every page ever referenced, or <see cref="NotResident"/>: one probe answers both
+    /// "resident?" and "seen before?" (cold vs capacity), and evicting only rewrites a value.</summary>
+    private readonly PageMap _pages;
+    private const int NotResident = int.MaxValue;
     private readonly ulong[] _framePage;
     private int _used;
     private bool _futureGiven;
@@ -35,8 +37,7 @@ public sealed class IdealSimulator
         ArgumentNullException.ThrowIfNull(policy);
         _frames = frames;
         _policy = policy;
-        _resident = new PageMap(frames);
-        _seen = new PageMap(Math.Max(frames, 1024));
+        _pages = new PageMap(Math.Max(frames, 1024));
         _framePage = new ulong[frames];
         policy.Initialize(frames);
     }
@@ -49,7 +50,7 @@ public sealed class IdealSimulator
     public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
 
     /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
-    public int FrameOf(ulong page) => _resident.TryGetValue(page, out int f) ? f : -1;
+    public int FrameOf(ulong page) => _pages.TryGetValue(page, out int f) && f != NotResident ? f : -1;
 
     /// <summary>
     /// Replays a whole reference string. An offline policy (<see cref="IFutureAwarePolicy"/>, e.g. OPT) is
@@ -126,21 +127,22 @@ public sealed class IdealSimulator
     public void Reference(ulong page)
     {
         _references++;
-        if (_resident.TryGetValue(page, out int frame))
+        ref int frame = ref _pages.GetValueRefOrAdd(page, NotResident, out bool firstTime);
+        if (frame != NotResident)
         {
             _hits++;
             _policy.OnReferenced(frame);
             return;
         }
-        Fault(page);
+        if (firstTime) _cold++;
+        else _capacity++;
+        frame = Fault(page);
     }
 
-    private void Fault(ulong page)
+    /// <summary>Handles a fault on <paramref name="page"/>; returns the frame it now occupies.</summary>
+    private int Fault(ulong page)
     {
         _policy.OnMiss(page);
-        if (_seen.Set(page, 0)) _cold++;
-        else _capacity++;
-
         int frame;
         if (_used < _frames)
         {
@@ -154,12 +156,13 @@ public sealed class IdealSimulator
                 throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, not one of the {_frames} frames");
             ulong victim = _framePage[frame];
             _policy.OnRemoved(frame);
-            _resident.Remove(victim);
+            // The victim's entry exists, so this neither adds nor moves entries: the caller's ref stays valid.
+            _pages.GetValueRefOrAdd(victim, NotResident, out _) = NotResident;
             _evictions++;
             EvictionLog?.Add(victim);
         }
         _framePage[frame] = page;
-        _resident.Set(page, frame);
         _policy.OnInserted(frame, page);
+        return frame;
     }
 }

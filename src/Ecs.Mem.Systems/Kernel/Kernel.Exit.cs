@@ -33,6 +33,7 @@ public sealed partial class Kernel
         MmState mm = MmOf(process);
         p.State = final;
         p.EndTime = Env.Now;
+        World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;
         ref MmStruct s = ref mm.Mm.Struct;
         mm.NoteHiwaterVm();
         s.MmUsers--;
@@ -70,7 +71,8 @@ public sealed partial class Kernel
                 continue;
             MmState mm = MmOf(e);
             long badness = (long)(mm.Rss + mm.Mm.Struct.SwapEnts + (mm.Tables.PgtablesBytes / Components.Pte.PageSize));
-            if (badness > worst)
+            // oom_evaluate_task skips only lower scores, so on a tie the later task in the list wins.
+            if (badness >= worst)
             {
                 worst = badness;
                 victim = e;
@@ -84,8 +86,12 @@ public sealed partial class Kernel
         MmState vm = MmOf(victim);
         ref MmStruct s = ref vm.Mm.Struct;
         ulong pageKb = Components.Pte.PageSize / 1024;
+        // __oom_kill_process's line: comm is at most TASK_COMM_LEN - 1 = 15 characters, and pgtables is
+        // mm_pgtables_bytes >> 10, which counts the tables below the pgd (not the pgd itself).
+        string comm = ProcessName(vp);
+        if (comm.Length > 15) comm = comm[..15];
         OomLog.Add(string.Create(CultureInfo.InvariantCulture,
-            $"Out of memory: Killed process {vp.Pid} ({ProcessName(vp)}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{(ulong)vm.TablePages.Count * pageKb}kB oom_score_adj:0"));
+            $"Out of memory: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0"));
         Env.Counters.Increment(C.OomKill);
         KillProcess(victim, 9, "out of memory");
     }

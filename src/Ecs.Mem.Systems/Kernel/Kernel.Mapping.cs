@@ -10,6 +10,39 @@ public sealed partial class Kernel
     public int PageTableReserve => Options.Paging.Levels - 1;
 
     /// <summary>
+    /// Whether an allocation with <paramref name="freePages"/> free must wait for direct reclaim: a frame
+    /// needs free pages above the min watermark, and any fault must leave enough frames for the page-table
+    /// pages its mapping may allocate (those are taken without a watermark check, so they are kept back here).
+    /// </summary>
+    public bool MustStall(long freePages, bool needsFrame)
+    {
+        // Faults granted earlier and not yet installed (a read in flight) may still need their tables.
+        long avail = freePages - ((long)TableReservations * PageTableReserve);
+        return needsFrame
+            ? Watermarks.BelowMin(freePages) || avail - 1 < PageTableReserve
+            : avail < PageTableReserve;
+    }
+
+    /// <summary>Faults the allocator granted whose PTE is not installed yet (each may need page-table pages).</summary>
+    public int TableReservations { get; private set; }
+
+    /// <summary>The allocator grants <paramref name="rec"/>: keep page-table frames back until it is installed or dropped.</summary>
+    public void ReserveTables(ref FaultRecord rec)
+    {
+        if (rec.TablesReserved)
+            return;
+        rec.TablesReserved = true;
+        TableReservations++;
+    }
+
+    /// <summary>The fault was installed or dropped: its page-table frames are no longer held back.</summary>
+    public void ReleaseTables(in FaultRecord rec)
+    {
+        if (rec.TablesReserved)
+            TableReservations--;
+    }
+
+    /// <summary>
     /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>
     /// with protection bits <paramref name="prot"/>, counting the mapping in the frame's mapcount, the reverse map
     /// and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is special: no rmap, no RSS, as in Linux.
@@ -18,11 +51,12 @@ public sealed partial class Kernel
     {
         ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
         ulong old = slot;
-        if ((old & Pte.PresentBit) != 0)
+        if (IsMapped(old))
             UnmapPte(mm, va, old);
         else if (old != 0 && new Pte(old).IsSwap)
             DropSwapPte(mm, old, freeCache: false);
-        slot = Pte.Make((ulong)pfn, prot | Pte.PresentBit).Value;
+        // A PROT_NONE entry maps the page without the present bit (pte_protnone), as mprotect and fork leave it.
+        slot = Pte.Make((ulong)pfn, (prot & Pte.ProtNoneBit) != 0 ? prot : prot | Pte.PresentBit).Value;
         if (pfn == ZeroPfn)
         {
             slot |= Pte.SpecialBit;
@@ -128,6 +162,28 @@ public sealed partial class Kernel
             return;
         if ((f.Flags & FrameFlags.SwapCache) == 0)
             FreeIfOrphan(pfn);
+        else
+            FreeSwapCacheIfUnused(pfn);
+    }
+
+    /// <summary>
+    /// free_swap_cache / try_to_free_swap after an unmap: a swap-cache page that no PTE maps and whose swap
+    /// entry no PTE holds any more is garbage, so it leaves the swap cache (freeing the slot) and its frame.
+    /// Without this an exiting process that had read pages back from swap left them (and their slots) behind.
+    /// </summary>
+    internal void FreeSwapCacheIfUnused(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
+            return;
+        int slot = (int)f.Index;
+        if (Swap.Count(slot) > 0)
+            return;
+        SwapCache.Delete(slot);
+        Swap.SetCached(slot, false);
+        f.Flags &= ~FrameFlags.SwapCache;
+        f.Index = 0;
+        FreeIfOrphan(pfn);
     }
 
     /// <summary>
@@ -146,11 +202,11 @@ public sealed partial class Kernel
         public readonly void Visit(ulong va, ulong pte)
         {
             var p = new Pte(pte);
-            if (p.Present)
+            if (IsMapped(pte))
             {
                 kernel.UnmapPte(mm, va, pte);
                 if (!p.Special && (int)p.Pfn != kernel.ZeroPfn)
-                    kernel.FreeIfOrphan((int)p.Pfn);
+                    kernel.ReleaseIfUnused((int)p.Pfn);
             }
             else if (p.IsSwap)
             {
@@ -158,6 +214,13 @@ public sealed partial class Kernel
             }
         }
     }
+
+    /// <summary>
+    /// pte_present as Linux means it: the entry maps a page, either accessibly (present bit) or as a PROT_NONE
+    /// entry (protnone bit, present bit clear). Such a page is still mapped: it counts in the mapcount, the
+    /// rmap and RSS, and munmap, exit and reclaim must unmap it.
+    /// </summary>
+    public static bool IsMapped(ulong pte) => (pte & (Pte.PresentBit | Pte.ProtNoneBit)) != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void UpdateHiwater(MmState mm)

@@ -58,7 +58,7 @@ public sealed partial class Kernel
         Rmap = new ReverseMap(pages);
         Files = new FileTable();
         Tlb = new TlbSystem(World, options.Tlb, env.Counters);
-        Caches = CacheHierarchyFactory.Create(options.Caches, "lru", options.Seed, source);
+        Caches = CacheHierarchyFactory.Create(World, options.Caches, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
 
@@ -112,6 +112,15 @@ public sealed partial class Kernel
     public TimingModel Timing { get; }
     public CycleAccounting Cycles { get; }
     public int ZeroPfn { get; }
+
+    /// <summary>
+    /// Set by an event handler that queued slow-path work for this tick (an install, a fault to resume, a
+    /// kswapd batch): the access stage then runs no access before that work is done, as with a batch of one.
+    /// </summary>
+    public bool EventWorkPending { get; set; }
+
+    /// <summary>True while some fault waits in the allocator for reclaim (it is retried after every access).</summary>
+    public bool AllocationsDeferred { get; internal set; }
 
     /// <summary>True while kswapd has a run scheduled or in progress.</summary>
     public bool KswapdAwake { get; internal set; }

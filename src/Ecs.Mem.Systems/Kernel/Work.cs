@@ -55,6 +55,14 @@ public struct FaultRecord
     public long FileIndex;
     /// <summary>True when the fault waited for disk (counted as maj_flt).</summary>
     public bool Major;
+    /// <summary>The PTE the fault saw (vmf->orig_pte): the install is dropped if it changed meanwhile (pte_same).</summary>
+    public ulong OrigPte;
+    /// <summary>A write to a private file mapping whose page was not cached: after the read, copy it (do_cow_fault).</summary>
+    public bool CopyAfterRead;
+    /// <summary>Simulated time the process went to sleep on the read (for its I/O-wait time).</summary>
+    public ulong IoStart;
+    /// <summary>The allocator granted this fault and holds page-table frames back for its install.</summary>
+    public bool TablesReserved;
 }
 
 /// <summary>② A fault that needs a frame (or page-table pages) from the allocator.</summary>

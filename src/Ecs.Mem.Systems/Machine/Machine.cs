@@ -36,6 +36,8 @@ public sealed class Machine : IDisposable
         TlbFill = new TlbFillSystem(Kernel);
         PageTableRewrite = new PageTableRewriteSystem(Kernel);
         Allocator.RegisterKswapd(SwapOut.KswapdEventKind);
+        // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
+        AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);
         Env.Pipeline
             .Add(AddressSpace)
             .Add(Access)
@@ -86,6 +88,12 @@ public sealed class Machine : IDisposable
     {
         workload.MarkReached = OnMark;
         Kernel.World.Get<ProcessWorkload>(process).Source = workload;
+        // Marks registered before the workload was replaced belong to the new one now.
+        long next = -1;
+        foreach (var (proc, after, _) in _triggers)
+            if (proc == process && after > workload.Completed && (next < 0 || after < next))
+                next = after;
+        workload.NextMark = next;
     }
 
     /// <summary>Lets a process created during the run (a fork child) fire access-count triggers.</summary>
@@ -99,9 +107,13 @@ public sealed class Machine : IDisposable
     public void ScheduleAfterAccesses(long after, AddressSpaceOp op)
     {
         _triggers.Add((op.Process, after, op));
-        Workload w = Kernel.World.Get<ProcessWorkload>(op.Process).Source;
+        Workload? w = Kernel.World.Get<ProcessWorkload>(op.Process).Source;
+        if (w is null)
+            return; // SetWorkload picks the mark up
         if (after <= w.Completed)
-            ScheduleAt(Env.Now, op);
+            // Already due: at once, but not before the process starts (an op on a process that has not
+            // started yet would be skipped).
+            ScheduleAt(Math.Max(Env.Now, Kernel.World.Get<Process>(op.Process).StartTime), op);
         else if (w.NextMark < 0 || after < w.NextMark)
             w.NextMark = after;
     }
@@ -156,7 +168,9 @@ public sealed class Machine : IDisposable
 
     public void Dispose()
     {
+        // TryGet: a fork child whose workload failed to open (bad input) has no workload to dispose.
         foreach (Entity p in Kernel.Processes)
-            Kernel.World.Get<ProcessWorkload>(p).Source?.Dispose();
+            if (Kernel.World.TryGet(p, out ProcessWorkload w))
+                w.Source?.Dispose();
     }
 }

@@ -89,6 +89,7 @@ public static class ScenarioLoader
     /// <summary>Builds the machine for <paramref name="s"/>, ready to run.</summary>
     public static Machine Build(Scenario s, int? batchSizeOverride = null)
     {
+        ScenarioLimits.Validate(s);
         var machine = new Machine(Options(s, batchSizeOverride), s.SourceName);
         try
         {

@@ -61,6 +61,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         long io = _nextIo++;
+        rec.IoStart = env.Now;
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
@@ -74,15 +75,30 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             throw new InvalidOperationException($"I/O completion for unknown request {ev.Arg0}");
         var k = _kernel;
         k.Frames[rec.Pfn].Flags &= ~FrameFlags.Locked;
+        k.WakeUpPageWaiters(env, rec.Pfn);
         if (!k.World.IsAlive(rec.Process) || k.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
         {
-            // The process was killed while it slept: the page stays cached, nobody maps it.
+            // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry
+            // the exit already dropped is freed with its slot (ReleaseIfUnused).
             k.UnpinFrame(rec.Pfn);
             k.ReleaseIfUnused(rec.Pfn);
+            k.ReleaseTables(rec);
             return;
         }
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.Faulting;
+        k.EventWorkPending = true;
+        k.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
+        if (rec.CopyAfterRead)
+        {
+            // do_cow_fault: the page just read is the source of the private copy the write needs; its pin
+            // now holds it as the copy's source until the copy is mapped.
+            rec.Class = FaultClass.CowCopy;
+            rec.SourcePfn = rec.Pfn;
+            rec.Pfn = -1;
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
         env.Work<PteInstall>().Add(new PteInstall(rec));
     }
 

@@ -1,5 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Simulation;
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Kernel;
 
 namespace EcsMem.Systems.PageTables;
@@ -34,7 +35,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
             return;
         var old = new Pte(slot);
-        if (!old.Present || (int)old.Pfn != r.Pfn)
+        if (!Kernel.Kernel.IsMapped(old.Value) || (int)old.Pfn != r.Pfn)
             return;
         kernel.UnmapPte(mm, r.Va, slot);
         slot = r.NewPte;
@@ -78,53 +79,65 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         MmState mm = k.MmById(rec.MmId)!;
         bool write = rec.Kind is Traces.AccessKind.Store or Traces.AccessKind.Modify;
         ref ProcessStats stats = ref world.Get<ProcessStats>(rec.Process);
-        switch (rec.Class)
+        // Re-validate as the end of a Linux fault does under the page-table lock: the VMA may have been
+        // unmapped or reprotected, or the PTE changed, while the fault waited for disk or for reclaim
+        // (pte_same fails). Then nothing is installed and the access simply retries (and faults afresh).
+        int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        bool stale = vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va
+            || !Faults.FaultHandlingSystem.AccessPermitted(mm.Mm.Vmas[vi].Flags, rec.Kind)
+            || !PteSame(mm.Tables.Lookup(rec.Va), rec.OrigPte);
+        if (!stale)
         {
-            case FaultClass.Spurious:
-                break;
-            case FaultClass.CowReuse:
-            case FaultClass.SharedWrite:
-                {
-                    ref ulong slot = ref mm.Tables.Walk(rec.Va, false, out _);
-                    if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) && (int)new Pte(slot).Pfn == rec.Pfn)
+            VmFlags vmFlags = mm.Mm.Vmas[vi].Flags;
+            ulong prot = Pte.ProtFromVmFlags(vmFlags);
+            bool vmWrite = (vmFlags & VmFlags.Write) != 0;
+            switch (rec.Class)
+            {
+                case FaultClass.Spurious:
+                    break;
+                case FaultClass.CowReuse:
+                case FaultClass.SharedWrite:
                     {
+                        ref ulong slot = ref mm.Tables.Walk(rec.Va, false, out _);
                         slot = new Pte(slot).MkWrite().MkDirty().Value;
                         k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
+                        if (rec.Class == FaultClass.CowReuse)
+                        {
+                            stats.CowReuses++;
+                            env.Counters.Increment(k.C.CowReuse);
+                        }
+                        break;
                     }
-                    if (rec.Class == FaultClass.CowReuse)
+                case FaultClass.ZeroPage:
+                    k.MapPage(mm, rec.Va, rec.Pfn, prot & ~Pte.RwBit);
+                    stats.ZeroPageMaps++;
+                    env.Counters.Increment(k.C.ZeroPageMap);
+                    break;
+                case FaultClass.AnonNew:
+                    // do_anonymous_page maps a new page writable and dirty whenever the VMA allows writing,
+                    // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
+                    k.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
+                    break;
+                case FaultClass.CowCopy:
+                    k.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
+                    k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
+                    stats.CowCopies++;
+                    env.Counters.Increment(k.C.CowCopy);
+                    break;
+                case FaultClass.FileCached:
+                case FaultClass.FileRead:
                     {
-                        stats.CowReuses++;
-                        env.Counters.Increment(k.C.CowReuse);
+                        bool shared = (prot & Pte.RwBit) != 0; // only shared writable mappings carry RW in vm_page_prot
+                        k.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : prot & ~Pte.RwBit);
+                        break;
                     }
+                case FaultClass.SwapCached:
+                case FaultClass.SwapRead:
+                    InstallSwapPage(mm, rec, prot, write, vmWrite);
                     break;
-                }
-            case FaultClass.ZeroPage:
-                k.MapPage(mm, rec.Va, rec.Pfn, rec.Prot & ~Pte.RwBit);
-                stats.ZeroPageMaps++;
-                env.Counters.Increment(k.C.ZeroPageMap);
-                break;
-            case FaultClass.AnonNew:
-                k.MapPage(mm, rec.Va, rec.Pfn, rec.Prot | Pte.RwBit | Pte.DirtyBit);
-                break;
-            case FaultClass.CowCopy:
-                k.MapPage(mm, rec.Va, rec.Pfn, (rec.Prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
-                k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
-                stats.CowCopies++;
-                env.Counters.Increment(k.C.CowCopy);
-                break;
-            case FaultClass.FileCached:
-            case FaultClass.FileRead:
-                {
-                    bool shared = (rec.Prot & Pte.RwBit) != 0; // only shared writable mappings carry RW in vm_page_prot
-                    ulong prot = shared && write ? rec.Prot | Pte.DirtyBit : rec.Prot & ~Pte.RwBit;
-                    k.MapPage(mm, rec.Va, rec.Pfn, prot);
-                    break;
-                }
-            case FaultClass.SwapCached:
-            case FaultClass.SwapRead:
-                InstallSwapPage(mm, rec, write);
-                break;
+            }
         }
+        stats.RssPeak = (long)mm.HiwaterRss;
         Unpin(rec);
         if (rec.Major)
         {
@@ -147,12 +160,11 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     /// page over writable (and it leaves the swap cache), otherwise it is mapped read-only so a later write
     /// breaks copy-on-write.
     /// </summary>
-    private void InstallSwapPage(MmState mm, in FaultRecord rec, bool write)
+    private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, bool writableVma)
     {
         var k = kernel;
-        bool writableVma = (mm.Mm.Vmas[mm.Mm.Vmas.FindVma(rec.Va)].Flags & VmFlags.Write) != 0;
         bool exclusive = k.Swap.Count(rec.SwapSlot) == 1;
-        ulong prot = rec.Prot & ~Pte.RwBit;
+        ulong prot = vmProt & ~Pte.RwBit;
         if (write && writableVma && exclusive)
             prot |= Pte.RwBit | Pte.DirtyBit;
         k.MapPage(mm, rec.Va, rec.Pfn, prot);
@@ -160,8 +172,13 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
             k.FreeSwapCacheOf(rec.Pfn); // should_try_to_free_swap: a write by the sole user frees the slot
     }
 
+    /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>
+    private static bool PteSame(ulong a, ulong b) =>
+        ((a ^ b) & ~(Pte.AccessedBit | Pte.DirtyBit | Pte.SoftDirtyBit)) == 0;
+
     private void Unpin(in FaultRecord rec)
     {
+        kernel.ReleaseTables(rec);
         if (rec.Pfn >= 0)
         {
             kernel.UnpinFrame(rec.Pfn);

@@ -129,9 +129,10 @@ public sealed class ArcPolicy : IReplacementPolicy
     public void OnRemoved(int frame)
     {
         _cache.Remove(frame);
-        if (frame == _victim && _victimGhostList != NoList)
-            AddGhost(_victimGhostList, _framePage[frame]);
+        if (frame != _victim) return; // removed from outside (process exit, truncation): no history kept
+        if (_victimGhostList != NoList) AddGhost(_victimGhostList, _framePage[frame]);
         _victim = -1;
+        _dropT1 = false; // the case IV deletion applies to one victim; further ones (a batch) use REPLACE
     }
 
     public void OnInserted(int frame, ulong page)

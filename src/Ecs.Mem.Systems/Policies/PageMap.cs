@@ -12,7 +12,8 @@ public sealed class PageMap
     private struct Entry
     {
         public ulong Key;
-        public int ValuePlusOne; // 0 = empty slot, so a fresh array is an empty table
+        public int Value;
+        public int Used; // 0 = empty slot, so a fresh array is an empty table
     }
 
     private Entry[] _entries;
@@ -50,14 +51,14 @@ public sealed class PageMap
         while (true)
         {
             ref Entry s = ref e[i];
-            if (s.ValuePlusOne == 0)
+            if (s.Used == 0)
             {
                 value = -1;
                 return false;
             }
             if (s.Key == key)
             {
-                value = s.ValuePlusOne - 1;
+                value = s.Value;
                 return true;
             }
             i = (i + 1) & mask;
@@ -66,28 +67,49 @@ public sealed class PageMap
 
     public bool ContainsKey(ulong key) => TryGetValue(key, out _);
 
-    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> (≥ 0), adding it if absent. Returns true if it was added.</summary>
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/>, adding it if absent. Returns true if it was added.</summary>
     public bool Set(ulong key, int value)
     {
-        if ((_count + 1) * 2L > _entries.Length) Grow();
+        ref int slot = ref GetValueRefOrAdd(key, value, out bool added);
+        slot = value;
+        return added;
+    }
+
+    /// <summary>
+    /// A reference to the value of <paramref name="key"/>, adding it with <paramref name="valueIfAdded"/> when
+    /// absent: one probe for "look up, then update". The reference stays valid until the next insertion or removal
+    /// (updating an existing key never moves entries).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref int GetValueRefOrAdd(ulong key, int valueIfAdded, out bool added)
+    {
         Entry[] e = _entries;
+        int mask = _mask;
         int i = Home(key);
         while (true)
         {
             ref Entry s = ref e[i];
-            if (s.ValuePlusOne == 0)
+            if (s.Used == 0)
             {
+                if ((_count + 1) * 2L > e.Length)
+                {
+                    // Only an insertion grows the table, so updating an existing key never moves entries.
+                    Grow();
+                    return ref GetValueRefOrAdd(key, valueIfAdded, out added);
+                }
                 s.Key = key;
-                s.ValuePlusOne = value + 1;
+                s.Value = valueIfAdded;
+                s.Used = 1;
                 _count++;
-                return true;
+                added = true;
+                return ref s.Value;
             }
             if (s.Key == key)
             {
-                s.ValuePlusOne = value + 1;
-                return false;
+                added = false;
+                return ref s.Value;
             }
-            i = (i + 1) & _mask;
+            i = (i + 1) & mask;
         }
     }
 
@@ -99,7 +121,7 @@ public sealed class PageMap
         int i = Home(key);
         while (true)
         {
-            if (e[i].ValuePlusOne == 0) return false;
+            if (e[i].Used == 0) return false;
             if (e[i].Key == key) break;
             i = (i + 1) & mask;
         }
@@ -110,7 +132,7 @@ public sealed class PageMap
         while (true)
         {
             j = (j + 1) & mask;
-            if (e[j].ValuePlusOne == 0) break;
+            if (e[j].Used == 0) break;
             int home = Home(e[j].Key);
             bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
             if (!stays)
@@ -137,6 +159,6 @@ public sealed class PageMap
         SetCapacity(_entries.Length);
         _count = 0;
         foreach (ref readonly Entry s in old.AsSpan())
-            if (s.ValuePlusOne != 0) Set(s.Key, s.ValuePlusOne - 1);
+            if (s.Used != 0) Set(s.Key, s.Value);
     }
 }

@@ -93,28 +93,41 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     }
 
     /// <summary>
-    /// change_protection over one range mprotect changed: every PTE gets the new protection; a page that was
-    /// writable keeps write access only if the VMA is still writable (pte_modify keeps pfn, A and D bits).
+    /// change_protection over one range mprotect changed: every present PTE gets the new protection
+    /// (pte_modify keeps pfn, A and D bits). Write access follows MM_CP_TRY_CHANGE_WRITABLE
+    /// (can_change_pte_writable): in a writable private mapping only an exclusive anonymous page (mapped
+    /// once, not copy-on-write, its swap entry held by nobody else) is writable; in a writable shared mapping
+    /// only a dirty page is (clean ones stay read-only so the first write is noticed); otherwise none is.
     /// </summary>
     private void ChangeProtection(MmState mm, in VmaChange c)
     {
         ulong newProt = Pte.ProtFromVmFlags(c.NewFlags);
         bool writable = (c.NewFlags & VmFlags.Write) != 0;
+        bool shared = (c.NewFlags & VmFlags.Shared) != 0;
         for (ulong va = c.Start; va < c.End; va += Pte.PageSize)
         {
             ref ulong slot = ref mm.Tables.Walk(va, false, out _);
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || (slot & Pte.PresentBit) == 0)
+            // PROT_NONE entries are mapped pages too: mprotect back must restore them.
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || !Kernel.Kernel.IsMapped(slot))
                 continue;
             var old = new Pte(slot);
-            var updated = old.Modify(newProt);
-            // An exclusive anonymous page that was writable stays writable (MM_CP_TRY_CHANGE_WRITABLE).
-            if (writable && old.Writable && (int)old.Pfn != _k.ZeroPfn && _k.Frames[(int)old.Pfn].MapCount == 1)
-                updated = new Pte(updated.Value | Pte.RwBit);
-            else if (!writable || (c.NewFlags & VmFlags.Shared) == 0)
-                updated = new Pte(updated.Value & ~Pte.RwBit);
-            slot = updated.Value;
+            ulong updated = old.Modify(newProt).Value & ~Pte.RwBit;
+            if (writable && (shared ? old.Dirty : ExclusiveAnon(old)))
+                updated |= Pte.RwBit;
+            slot = updated;
         }
         _k.Tlb.FlushTlbRange(mm.Tlb, c.Start, c.End);
+    }
+
+    /// <summary>PageAnonExclusive, as far as the model can tell: an anonymous page only this PTE uses.</summary>
+    private bool ExclusiveAnon(Pte pte)
+    {
+        int pfn = (int)pte.Pfn;
+        if (pte.Special || pte.Cow || pfn == _k.ZeroPfn)
+            return false;
+        ref Frame f = ref _k.Frames[pfn];
+        return f.IsAnon && f.MapCount == 1
+            && ((f.Flags & FrameFlags.SwapCache) == 0 || _k.Swap.Count((int)f.Index) == 0);
     }
 
     /// <summary>
@@ -125,6 +138,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     private long Fork(SimEnvironment env, AddressSpaceOp op, MmState parent)
     {
         ref Process pp = ref _k.World.Get<Process>(op.Process);
+        // The child's page tables (never more than the parent's) are allocated during the copy: without the
+        // frames for them, and for the reserve pending faults hold, fork fails with -ENOMEM as in Linux.
+        long needed = parent.TablePages.Count + ((long)(_k.TableReservations + 1) * _k.PageTableReserve);
+        if (_k.Buddy.NrFreePages < needed)
+            return -Errno.ENOMEM;
         MmState child = _k.ForkMm(parent);
         foreach (Vma v in child.Mm.Vmas.AsSpan())
         {
@@ -135,11 +153,15 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref src) || src == 0)
                     continue;
                 var pte = new Pte(src);
-                if (pte.Present)
+                if (Kernel.Kernel.IsMapped(src))
                 {
                     if (cow && pte.Writable)
                         src = pte.MkCow().Value;
-                    ulong prot = new Pte(src).Value & Pte.ProtMask & ~Pte.SpecialBit;
+                    // copy_present_pte: the child's entry starts old, and clean in a shared mapping (the
+                    // parent's entry keeps the dirty bit, so the page is still written back).
+                    ulong prot = new Pte(src).Value & Pte.ProtMask & ~(Pte.SpecialBit | Pte.AccessedBit);
+                    if (!cow && (v.Flags & VmFlags.Shared) != 0)
+                        prot &= ~Pte.DirtyBit;
                     _k.MapPage(child, va, (int)pte.Pfn, prot);
                 }
                 else if (pte.IsSwap)

@@ -33,8 +33,11 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     public string Name => "swap-out";
 
     /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
-    public void Handle(SimEnvironment env, in SimEvent ev) =>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
         env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null));
+        _k.EventWorkPending = true;
+    }
 
     public void Update(SimEnvironment env)
     {
@@ -49,10 +52,17 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             if (r.Direct) directDone = true;
             else kswapdDone = true;
+            if (!r.Direct && _k.Watermarks.AboveHigh(_k.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
+            {
+                // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
+                _k.KswapdAwake = false;
+                continue;
+            }
             int freed = ShrinkInactiveList(env, r.Pages, r.Direct);
-            // Nothing reclaimable while memory stays below min, counting the frames this tick will free: OOM.
-            long freeSoon = _k.Buddy.NrFreePages + env.WorkCount<FrameRelease>() - _k.PageTableReserve;
-            if (r.Direct && freed == 0 && _k.Watermarks.BelowMin(freeSoon))
+            // Nothing reclaimable while the allocation still could not proceed, counting the frames this
+            // tick will free: OOM.
+            long freeSoon = _k.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+            if (r.Direct && freed == 0 && _k.MustStall(freeSoon, needsFrame: true))
                 _k.OutOfMemory(r.ForProcess);
             if (!r.Direct)
                 KswapdAfterRun(env, freed);
@@ -126,7 +136,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         {
             MmState mm = k.MmById(mmId)!;
             ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if ((pte & Pte.AccessedBit) != 0)
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
             {
                 pte &= ~Pte.AccessedBit;
                 k.Tlb.FlushTlbPage(mm.Tlb, va);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using EcsMem.Diagnostics;
 
@@ -23,6 +24,22 @@ public readonly record struct TlbGeometry(int Entries, int Ways)
             throw new InputException(source, 0, value, $"{name} entries ({Entries}) must be a multiple of its ways ({Ways})");
         if (!BitOperations.IsPow2(Entries / Ways))
             throw new InputException(source, 0, value, $"{name} sets (entries / ways = {Entries / Ways}) must be a power of two");
+    }
+
+    /// <summary>
+    /// Parses "ENTRIESxWAYS" (e.g. "1536x12", the form error messages show) and validates it; any other
+    /// text is an <see cref="InputException"/> from <paramref name="source"/>.
+    /// </summary>
+    public static TlbGeometry Parse(string text, string source, string name)
+    {
+        int x = text.IndexOf('x', StringComparison.OrdinalIgnoreCase);
+        if (x <= 0 || x == text.Length - 1
+            || !int.TryParse(text.AsSpan(0, x), NumberStyles.None, CultureInfo.InvariantCulture, out int entries)
+            || !int.TryParse(text.AsSpan(x + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int ways))
+            throw new InputException(source, 0, text, $"{name} must be ENTRIESxWAYS, e.g. 64x4");
+        var g = new TlbGeometry(entries, ways);
+        g.Validate(source, name);
+        return g;
     }
 
     public override string ToString() => $"{Entries} entries, {Ways}-way, {Sets} sets";

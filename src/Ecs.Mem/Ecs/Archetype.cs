@@ -25,6 +25,7 @@ public sealed class Archetype
         Types = ComponentIds.Select(ComponentRegistry.Get).ToArray();
         MaxId = ComponentIds.Length == 0 ? -1 : ComponentIds[^1];
         int rowBytes = 8 + Types.Sum(t => t.Size);
+        HasManagedColumns = Types.Any(t => t.HoldsReferences);
         ChunkCapacity = IsTable ? fixedCapacity : Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
     }
 
@@ -36,6 +37,9 @@ public sealed class Archetype
     public bool IsTable { get; }
 
     public World World { get; }
+
+    /// <summary>True when some component holds references, so vacated rows must be cleared for the GC.</summary>
+    internal bool HasManagedColumns { get; }
 
     /// <summary>Creation order of this archetype in its world (queries visit archetypes in this order).</summary>
     public int Index { get; }
@@ -116,8 +120,11 @@ public sealed class Archetype
             for (int i = 0; i < to.Length; i++)
                 Types[i].Ops.CopyRow(from[i], lastRow, to[i], row);
         }
-        for (int i = 0; i < last.Columns.Length; i++)
-            Types[i].Ops.ClearRow(last.Columns[i], lastRow);
+        if (HasManagedColumns)
+        {
+            for (int i = 0; i < last.Columns.Length; i++)
+                Types[i].Ops.ClearRow(last.Columns[i], lastRow);
+        }
         last.Entities[lastRow] = Entity.Null;
         last.Count--;
         if (last.Count == 0)

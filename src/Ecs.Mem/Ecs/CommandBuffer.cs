@@ -25,8 +25,12 @@ public sealed class CommandBuffer
         public int Payload; // index into the component's value buffer, or into _createArchetypes
     }
 
-    /// <summary>Version used by handles of entities this buffer will create; never a real version.</summary>
-    private const int DeferredVersion = -1;
+    /// <summary>
+    /// Version of the deferred handles of the current recording: always negative (never a real version),
+    /// and different for each recording, so a deferred handle kept past its playback is recognised as
+    /// stale instead of resolving to whatever entity the next recording creates at the same index.
+    /// </summary>
+    private int _deferredVersion = -1;
 
     private readonly World _world;
     private Command[] _commands = new Command[64];
@@ -35,6 +39,8 @@ public sealed class CommandBuffer
     private Archetype[] _createArchetypes = new Archetype[16];
     private int _createCount;
     private Entity[] _resolved = new Entity[16];
+    private (ComponentType[] Types, Archetype Archetype)[] _shapes = new (ComponentType[], Archetype)[4];
+    private int _shapeCount;
 
     public CommandBuffer(World world) => _world = world;
 
@@ -48,7 +54,7 @@ public sealed class CommandBuffer
     /// </summary>
     public Entity Create(params ReadOnlySpan<ComponentType> types)
     {
-        Archetype a = _world.GetOrCreateArchetype(Signature.Of(types));
+        Archetype a = ArchetypeOf(types);
         if (_createCount == _createArchetypes.Length)
         {
             Array.Resize(ref _createArchetypes, _createCount * 2);
@@ -56,7 +62,7 @@ public sealed class CommandBuffer
         }
         int k = _createCount++;
         _createArchetypes[k] = a;
-        var handle = new Entity(-(k + 1), DeferredVersion);
+        var handle = new Entity(-(k + 1), _deferredVersion);
         Push(Op.Create, handle, -1, k);
         return handle;
     }
@@ -82,7 +88,7 @@ public sealed class CommandBuffer
                 switch (c.Op)
                 {
                     case Op.Create:
-                        _resolved[c.Payload] = _world.Create(_createArchetypes[c.Payload].Types);
+                        _resolved[c.Payload] = _world.CreateDefault(_createArchetypes[c.Payload]);
                         break;
                     case Op.Destroy:
                         _world.Destroy(Resolve(c.Entity));
@@ -110,11 +116,39 @@ public sealed class CommandBuffer
     {
         _count = 0;
         _createCount = 0;
+        // Next recording's deferred handles get a fresh negative version (wrapping within the negatives).
+        _deferredVersion = _deferredVersion == int.MinValue ? -1 : _deferredVersion - 1;
         foreach (var v in _values)
             v?.Clear();
     }
 
-    private Entity Resolve(Entity e) => e.Version == DeferredVersion ? _resolved[-e.Id - 1] : e;
+    private Entity Resolve(Entity e)
+    {
+        if (e.Version >= 0)
+            return e;
+        int k = -e.Id - 1;
+        // Only handles of this recording resolve (their Create precedes any use, so it was played first).
+        if (e.Version != _deferredVersion || (uint)k >= (uint)_createCount)
+            throw new StaleEntityException(e, 0);
+        return _resolved[k];
+    }
+
+    /// <summary>
+    /// The archetype for a Create's type list. Building a <see cref="Signature"/> allocates, so the lists
+    /// seen before are remembered (compared element by element): recording the same shapes again is
+    /// allocation-free.
+    /// </summary>
+    private Archetype ArchetypeOf(ReadOnlySpan<ComponentType> types)
+    {
+        for (int i = 0; i < _shapeCount; i++)
+            if (types.SequenceEqual(_shapes[i].Types))
+                return _shapes[i].Archetype;
+        Archetype a = _world.GetOrCreateArchetype(SignatureKeys.Build(types));
+        if (_shapeCount == _shapes.Length)
+            Array.Resize(ref _shapes, _shapeCount * 2);
+        _shapes[_shapeCount++] = (types.ToArray(), a);
+        return a;
+    }
 
     private void Push(Op op, Entity entity, int componentId, int payload)
     {

@@ -22,6 +22,9 @@ public sealed class ComponentType
     public int Size { get; }
     internal ColumnOps Ops { get; }
 
+    /// <summary>True when the component type is or contains a reference (its rows need clearing when vacated).</summary>
+    public bool HoldsReferences => Ops.HoldsReferences;
+
     /// <summary>The descriptor of <typeparamref name="T"/>, registering it on first use.</summary>
     public static ComponentType Of<T>() where T : struct => Component<T>.Type;
 
@@ -78,6 +81,7 @@ public static class ComponentRegistry
 /// </summary>
 internal abstract class ColumnOps
 {
+    public abstract bool HoldsReferences { get; }
     public abstract Array NewColumn(int capacity);
     public abstract void CopyRow(Array from, int fromIndex, Array to, int toIndex);
     public abstract void ClearRow(Array column, int index);
@@ -87,6 +91,8 @@ internal abstract class ColumnOps
 
 internal sealed class ColumnOps<T> : ColumnOps where T : struct
 {
+    public override bool HoldsReferences => RuntimeHelpers.IsReferenceOrContainsReferences<T>();
+
     public override Array NewColumn(int capacity) => new T[capacity];
 
     public override void CopyRow(Array from, int fromIndex, Array to, int toIndex) =>

@@ -4,11 +4,25 @@ public sealed partial class World
 {
     private Archetype?[] _archetypeByKey = new Archetype?[16];
 
-    private Archetype ArchetypeFor(int key, in Signature signature)
+    /// <summary>
+    /// The archetype of a typed Create/CreateMany call. <paramref name="arity"/> is the number of type
+    /// arguments: a signature with fewer ids means a type was listed twice (Create&lt;A, A&gt;), which is
+    /// refused here rather than in SignatureOf's static initializer, where the exception would surface as a
+    /// TypeInitializationException and poison that generic instantiation for the rest of the process.
+    /// Duplicate lists never get cached, so the check costs nothing on the fast path.
+    /// </summary>
+    private Archetype ArchetypeFor(int key, in Signature signature, int arity)
     {
         if (key >= _archetypeByKey.Length)
             Array.Resize(ref _archetypeByKey, Math.Max(key + 1, _archetypeByKey.Length * 2));
-        return _archetypeByKey[key] ??= GetOrCreateArchetype(signature);
+        return _archetypeByKey[key] ?? CacheArchetypeFor(key, signature, arity);
+    }
+
+    private Archetype CacheArchetypeFor(int key, in Signature signature, int arity)
+    {
+        if (signature.Count != arity)
+            throw new ArgumentException($"the same component type is listed twice in a typed Create (distinct types: {signature})");
+        return _archetypeByKey[key] = GetOrCreateArchetype(signature);
     }
 
     /// <summary>Creates one entity in <paramref name="archetype"/>; returns its chunk and row for the caller to fill.</summary>
@@ -19,6 +33,7 @@ public sealed partial class World
         chunk = archetype.AddRow(e, out row);
         Place(e, chunk, row);
         Size++;
+        StructuralOperations++;
         return e;
     }
 
@@ -29,23 +44,29 @@ public sealed partial class World
     public Entity Create(params ReadOnlySpan<ComponentType> types)
     {
         var sig = SignatureKeys.Build(types);
-        Archetype a = GetOrCreateArchetype(sig);
-        Entity e = CreateIn(a, out Chunk chunk, out int row);
-        foreach (var t in a.Types)
+        return CreateDefault(GetOrCreateArchetype(sig));
+    }
+
+    /// <summary>Creates one entity in <paramref name="archetype"/> with every component zeroed (no signature work).</summary>
+    internal Entity CreateDefault(Archetype archetype)
+    {
+        Entity e = CreateIn(archetype, out Chunk chunk, out int row);
+        // A recycled row may still hold the bytes of an entity that lived there before.
+        foreach (var t in archetype.Types)
             t.Ops.ZeroRow(chunk.ColumnsById[t.Id]!, row);
         return e;
     }
 
     public Entity Create<T1>(in T1 c1) where T1 : struct
     {
-        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1>.Key, SignatureOf<T1>.Value), out Chunk chunk, out int row);
+        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1>.Key, SignatureOf<T1>.Value, 1), out Chunk chunk, out int row);
         chunk.Column<T1>()[row] = c1;
         return e;
     }
 
     public Entity Create<T1, T2>(in T1 c1, in T2 c2) where T1 : struct where T2 : struct
     {
-        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2>.Key, SignatureOf<T1, T2>.Value), out Chunk chunk, out int row);
+        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2>.Key, SignatureOf<T1, T2>.Value, 2), out Chunk chunk, out int row);
         chunk.Column<T1>()[row] = c1;
         chunk.Column<T2>()[row] = c2;
         return e;
@@ -53,7 +74,7 @@ public sealed partial class World
 
     public Entity Create<T1, T2, T3>(in T1 c1, in T2 c2, in T3 c3) where T1 : struct where T2 : struct where T3 : struct
     {
-        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2, T3>.Key, SignatureOf<T1, T2, T3>.Value), out Chunk chunk, out int row);
+        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2, T3>.Key, SignatureOf<T1, T2, T3>.Value, 3), out Chunk chunk, out int row);
         chunk.Column<T1>()[row] = c1;
         chunk.Column<T2>()[row] = c2;
         chunk.Column<T3>()[row] = c3;
@@ -63,7 +84,7 @@ public sealed partial class World
     public Entity Create<T1, T2, T3, T4>(in T1 c1, in T2 c2, in T3 c3, in T4 c4)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct
     {
-        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2, T3, T4>.Key, SignatureOf<T1, T2, T3, T4>.Value), out Chunk chunk, out int row);
+        Entity e = CreateIn(ArchetypeFor(SignatureOf<T1, T2, T3, T4>.Key, SignatureOf<T1, T2, T3, T4>.Value, 4), out Chunk chunk, out int row);
         chunk.Column<T1>()[row] = c1;
         chunk.Column<T2>()[row] = c2;
         chunk.Column<T3>()[row] = c3;
@@ -81,6 +102,8 @@ public sealed partial class World
     public void CreateMany<TFill>(Archetype archetype, Span<Entity> created, ref TFill fill) where TFill : struct, IChunkRangeFill
     {
         EnsureNotIterating();
+        if (archetype.World != this)
+            throw new ArgumentException($"archetype {archetype.Signature} belongs to another world", nameof(archetype));
         int done = 0;
         while (done < created.Length)
         {
@@ -99,10 +122,13 @@ public sealed partial class World
             foreach (var col in chunk.Columns)
                 Array.Clear(col, start, k);
             archetype.CommitRows(chunk, k);
+            // Counted before the callback runs: if it throws, the rows already committed are live
+            // entities (zeroed where unwritten) and Size must include them.
+            Size += k;
+            StructuralOperations += k;
             fill.Fill(chunk, start, k, done);
             done += k;
         }
-        Size += created.Length;
     }
 
     /// <summary>Creates <c>created.Length</c> entities with the given types at their default values.</summary>
@@ -116,14 +142,14 @@ public sealed partial class World
     public void CreateMany<T1>(Span<Entity> created, in T1 c1) where T1 : struct
     {
         var f = new Fill1<T1>(c1);
-        CreateMany(ArchetypeFor(SignatureOf<T1>.Key, SignatureOf<T1>.Value), created, ref f);
+        CreateMany(ArchetypeFor(SignatureOf<T1>.Key, SignatureOf<T1>.Value, 1), created, ref f);
     }
 
     /// <summary>Creates <c>created.Length</c> entities, all with the same component values.</summary>
     public void CreateMany<T1, T2>(Span<Entity> created, in T1 c1, in T2 c2) where T1 : struct where T2 : struct
     {
         var f = new Fill2<T1, T2>(c1, c2);
-        CreateMany(ArchetypeFor(SignatureOf<T1, T2>.Key, SignatureOf<T1, T2>.Value), created, ref f);
+        CreateMany(ArchetypeFor(SignatureOf<T1, T2>.Key, SignatureOf<T1, T2>.Value, 2), created, ref f);
     }
 
     /// <summary>Creates <c>created.Length</c> entities, all with the same component values.</summary>
@@ -131,7 +157,7 @@ public sealed partial class World
         where T1 : struct where T2 : struct where T3 : struct
     {
         var f = new Fill3<T1, T2, T3>(c1, c2, c3);
-        CreateMany(ArchetypeFor(SignatureOf<T1, T2, T3>.Key, SignatureOf<T1, T2, T3>.Value), created, ref f);
+        CreateMany(ArchetypeFor(SignatureOf<T1, T2, T3>.Key, SignatureOf<T1, T2, T3>.Value, 3), created, ref f);
     }
 
     private struct NoFill : IChunkRangeFill

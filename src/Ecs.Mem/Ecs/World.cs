@@ -27,6 +27,12 @@ public sealed partial class World
     private readonly List<Archetype> _archetypes = new();
     private int _iterating;
 
+    /// <summary>
+    /// Count of row-level structural operations (entity created, destroyed or moved between archetypes).
+    /// Internal diagnostics: lets tests check that a CommandBuffer playback does one operation per command.
+    /// </summary>
+    internal long StructuralOperations;
+
     public World()
     {
         EmptyArchetype = GetOrCreateArchetype(Signature.Empty);
@@ -197,6 +203,7 @@ public sealed partial class World
             Array.Resize(ref _freeIds, _freeIds.Length * 2);
         _freeIds[_freeCount++] = id;
         Size--;
+        StructuralOperations++;
     }
 
     /// <summary>Destroys every live entity (handles become stale; chunks are kept for reuse).</summary>
@@ -303,6 +310,7 @@ public sealed partial class World
             Place(moved, from, fromRow);
         rec.Chunk = to;
         rec.Row = toRow;
+        StructuralOperations++;
         return to;
     }
 }

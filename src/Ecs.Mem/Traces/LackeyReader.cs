@@ -128,7 +128,7 @@ public sealed class LackeyReader : ITraceReader
             _end = 0;
             return;
         }
-        int got = _stream.Read(_buf, _end, _buf.Length - _end);
+        int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, _buf.Length - _end), SourceName, LinesRead + 1);
         if (got == 0)
             _eof = true;
         else

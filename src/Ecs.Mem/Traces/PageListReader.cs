@@ -8,7 +8,7 @@ namespace EcsMem.Traces;
 /// <list type="bullet">
 /// <item>One page number per line, in decimal (0 .. 2^52−1, so that page × 4096 is still a 64-bit address).</item>
 /// <item>Blank lines are skipped; <c>#</c> starts a comment, on its own line or after the number;
-/// spaces, tabs and a trailing CR (Windows line ends) are ignored.</item>
+/// spaces, tabs, a trailing CR (Windows line ends) and a leading UTF-8 byte-order mark are ignored.</item>
 /// </list>
 /// Two ways to consume it: <see cref="ReadPages"/> yields the page numbers themselves (what the ideal
 /// mode uses); <see cref="Read"/> yields <see cref="MemoryAccess"/> with Address = page &lt;&lt; 12,
@@ -117,7 +117,7 @@ public sealed class PageListReader : ITraceReader
         }
         if (_end == _buf.Length)
             Array.Resize(ref _buf, _buf.Length * 2); // a line longer than the buffer: rare, so grow
-        int got = _stream.Read(_buf, _end, _buf.Length - _end);
+        int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, _buf.Length - _end), SourceName, _line);
         if (got == 0) _eof = true;
         _end += got;
     }
@@ -127,6 +127,7 @@ public sealed class PageListReader : ITraceReader
     {
         page = 0;
         int i = 0, n = line.Length;
+        if (_line == 1 && line.StartsWith("\uFEFF"u8)) i = 3; // UTF-8 byte-order mark written by some editors
         while (i < n && IsBlank(line[i])) i++;
         if (i == n || line[i] == (byte)'#') return false;
         int digitsStart = i;

@@ -1,3 +1,4 @@
+using EcsMem.Ecs;
 using EcsMem.Diagnostics;
 using EcsMem.Systems.Caches;
 
@@ -46,15 +47,15 @@ public class CacheGeometryTests
     {
         var s = CacheHierarchyConfig.Seed;
         var mixed = s with { L2 = CacheGeometry.Create(262144, 4, 128, "t", 0, "L2") };
-        Assert.That(() => new CacheHierarchy<LruReplacement>(mixed, default),
+        Assert.That(() => new CacheHierarchy<LruReplacement>(new World(), mixed, default),
             Throws.TypeOf<InputException>().With.Property("Problem").EqualTo("all cache levels must have the same line size"));
     }
 
     [Test]
     public void UnknownPolicyNameIsAnInputError()
     {
-        Assert.That(() => CacheHierarchyFactory.Create(CacheHierarchyConfig.Seed, "plru"),
+        Assert.That(() => CacheHierarchyFactory.Create(new World(), CacheHierarchyConfig.Seed, "plru"),
             Throws.TypeOf<InputException>().With.Property("Value").EqualTo("plru"));
-        Assert.That(CacheHierarchyFactory.Create(CacheHierarchyConfig.Seed, "fifo"), Is.InstanceOf<CacheHierarchy<FifoReplacement>>());
+        Assert.That(CacheHierarchyFactory.Create(new World(), CacheHierarchyConfig.Seed, "fifo"), Is.InstanceOf<CacheHierarchy<FifoReplacement>>());
     }
 }

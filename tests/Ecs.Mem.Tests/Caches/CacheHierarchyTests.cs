@@ -1,3 +1,4 @@
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Traces;
 
@@ -10,7 +11,7 @@ public class CacheHierarchyTests
     // 16-byte lines everywhere. L1i: 1 line. L1d and L2: one set of 4 ways. L3: one set of 2 ways,
     // smaller than L1d so inclusion has to evict lines the upper levels still hold.
     private static CacheHierarchy<LruReplacement> Tiny(InclusionPolicy inclusion) =>
-        new(new CacheHierarchyConfig(G(16, 1, 16), G(64, 4, 16), G(64, 4, 16), G(32, 2, 16), inclusion), default);
+        new(new World(), new CacheHierarchyConfig(G(16, 1, 16), G(64, 4, 16), G(64, 4, 16), G(32, 2, 16), inclusion), default);
 
     private static MemoryAccess Load(ulong a, ushort size = 4) => new(a, 0, size, AccessKind.Load);
     private static MemoryAccess Store(ulong a, ushort size = 4) => new(a, 0, size, AccessKind.Store);
@@ -73,7 +74,7 @@ public class CacheHierarchyTests
     public void DirtyL1VictimIsWrittenBackIntoL2()
     {
         // L1d 2 ways x 1 set, L2 and L3 large enough to hold everything.
-        var h = new CacheHierarchy<LruReplacement>(new CacheHierarchyConfig(
+        var h = new CacheHierarchy<LruReplacement>(new World(), new CacheHierarchyConfig(
             G(16, 1, 16), G(32, 2, 16), G(256, 4, 16), G(1024, 8, 16), InclusionPolicy.Inclusive), default);
         // store A, load B, load C: C evicts A (LRU) from L1d; A is dirty -> L1d write-back, L2's A becomes dirty.
         h.Run([Store(0x00), Load(0x10), Load(0x20)]);
@@ -92,7 +93,7 @@ public class CacheHierarchyTests
     {
         // Conservation checks that hold by definition: L2 reads = L1 misses (every L1 miss fetches
         // from L2), L3 reads = L2 read misses, memory reads = L3 misses.
-        var h = new CacheHierarchy<LruReplacement>(CacheHierarchyConfig.Seed, default);
+        var h = new CacheHierarchy<LruReplacement>(new World(), CacheHierarchyConfig.Seed, default);
         var rng = new SplitMix64(3);
         var batch = new MemoryAccess[1 << 16];
         for (int i = 0; i < batch.Length; i++)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
 using EcsMem.Traces;
@@ -55,7 +56,7 @@ public class CachegrindAgreementTests
 
     private static CachegrindCounts Simulate(string trace, CachegrindConfig cfg)
     {
-        var sim = new CachegrindSimulator(cfg);
+        var sim = new CachegrindSimulator(new World(), cfg);
         using var reader = new LackeyReader(new GZipStream(File.OpenRead(trace), CompressionMode.Decompress), trace);
         var buf = new MemoryAccess[4096];
         int n;

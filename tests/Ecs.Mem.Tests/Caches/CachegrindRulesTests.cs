@@ -1,4 +1,5 @@
 using System.Text;
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
 using EcsMem.Traces;
@@ -16,7 +17,7 @@ public class CachegrindRulesTests
 
     private static CachegrindCounts Run(string lackey, CachegrindConfig? cfg = null)
     {
-        var sim = new CachegrindSimulator(cfg ?? Small);
+        var sim = new CachegrindSimulator(new World(), cfg ?? Small);
         using var r = new LackeyReader(new MemoryStream(Encoding.ASCII.GetBytes(lackey)), "snippet");
         var buf = new MemoryAccess[64];
         int n;
@@ -76,7 +77,7 @@ public class CachegrindRulesTests
         // As for the general cache: a line hits iff fewer than `ways` distinct lines of its set
         // were referenced since its last reference. Single-line references only.
         var g = CacheGeometry.Create(512, 4, 16, "t", 0, "c");   // 8 sets
-        var cache = new CachegrindCache(g);
+        var cache = new CachegrindCache(new World(), g);
         var history = new List<ulong>();
         var rng = new SplitMix64(11);
         for (int i = 0; i < 20000; i++)

@@ -1,3 +1,4 @@
+using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 
 namespace EcsMem.Tests.Caches;
@@ -19,7 +20,7 @@ public class SetAssociativeCacheTests
     [Test]
     public void ConflictMissesInATwoWaySetFollowLruOrder()
     {
-        var c = new SetAssociativeCache<LruReplacement>("c", TwoSetsTwoWays, default);
+        var c = new SetAssociativeCache<LruReplacement>(new World(), "c", TwoSetsTwoWays, default);
         // Lines 0, 2, 4 all map to set 0 (even). Working:
         //   0 miss {0}    2 miss {0,2}    0 hit (0 now most recent)
         //   4 miss, evicts LRU 2 -> {0,4}   2 miss, evicts LRU 0 -> {4,2}   0 miss, evicts 4 -> {2,0}
@@ -35,7 +36,7 @@ public class SetAssociativeCacheTests
     [Test]
     public void FifoIgnoresHitsWhenChoosingTheVictim()
     {
-        var c = new SetAssociativeCache<FifoReplacement>("c", TwoSetsTwoWays, default);
+        var c = new SetAssociativeCache<FifoReplacement>(new World(), "c", TwoSetsTwoWays, default);
         // Same sequence as the LRU test. FIFO keeps fill order:
         //   0 miss {0}  2 miss {0,2}  0 hit (order unchanged)  4 miss evicts oldest fill 0 -> {2,4}
         //   2 hit  0 miss evicts 2 (filled before 4) -> {4,0}
@@ -49,7 +50,7 @@ public class SetAssociativeCacheTests
     {
         static string Run(ulong seed)
         {
-            var c = new SetAssociativeCache<RandomReplacement>("c", CacheGeometry.Create(256, 4, 16, "t", 0, "c"), new RandomReplacement(seed));
+            var c = new SetAssociativeCache<RandomReplacement>(new World(), "c", CacheGeometry.Create(256, 4, 16, "t", 0, "c"), new RandomReplacement(seed));
             var s = new System.Text.StringBuilder();
             for (ulong i = 0; i < 400; i++)
                 s.Append(Touch(c, (i * 7919) % 23) ? 'h' : 'm');
@@ -63,7 +64,7 @@ public class SetAssociativeCacheTests
     [Test]
     public void DirtyVictimIsReportedAndCountedAsAWriteBack()
     {
-        var c = new SetAssociativeCache<LruReplacement>("c", TwoSetsTwoWays, default);
+        var c = new SetAssociativeCache<LruReplacement>(new World(), "c", TwoSetsTwoWays, default);
         Touch(c, 0, write: true);   // set 0 {0*}  (* = dirty)
         Touch(c, 2);                // set 0 {0*,2}
         Assert.That(c.IsDirty(0), Is.True);
@@ -84,7 +85,7 @@ public class SetAssociativeCacheTests
         // Reference by definition: an access to line x hits iff x was used before and fewer than
         // `ways` distinct lines of the same set were used since x's last use.
         var g = CacheGeometry.Create(1024, 4, 16, "t", 0, "c");   // 16 sets, 4 ways
-        var c = new SetAssociativeCache<LruReplacement>("c", g, default);
+        var c = new SetAssociativeCache<LruReplacement>(new World(), "c", g, default);
         var history = new List<ulong>();
         var rng = new SplitMix64(99);
         for (int i = 0; i < 20000; i++)

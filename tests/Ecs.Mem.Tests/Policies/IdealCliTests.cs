@@ -73,7 +73,7 @@ public class IdealCliTests
     [TestCase("--frames", "abc")]
     [TestCase("--frames", "-3")]
     [TestCase("--policy", "nosuch")]
-    [TestCase("--trace-format", "lackey")]
+    [TestCase("--trace-format", "no-such-format")]
     [TestCase("--seed", "x1")]
     public void BadValueIsExitTwoNamingTheValue(string option, string value)
     {
@@ -134,5 +134,15 @@ public class IdealCliTests
         var (code, stdout, _) = Cli("run", "--help");
         Assert.That(code, Is.EqualTo(0));
         Assert.That(stdout, Does.Contain("--ideal").And.Contain("--policy NAME"));
+    }
+
+    [TestCase("lru")]
+    [TestCase("opt")]
+    public void TraceWithOnlyCommentsReportsZeroReferences(string policy)
+    {
+        File.WriteAllText(_trace, "# nothing here\n\n");
+        var (code, stdout, _) = Cli("run", "--ideal", "--trace", _trace, "--frames", "2", "--policy", policy);
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout, Does.Contain("references:      0\n").And.Contain("fault ratio:     0.000000\n"));
     }
 }

@@ -75,4 +75,12 @@ public class PageListReaderTests
         using var r = new PageListReader(new StringReader("5\n# x\n6\n"), "inline");
         Assert.That(AllPages(r), Is.EqualTo(new ulong[] { 5, 6 }));
     }
+
+    [Test]
+    public void LeadingByteOrderMarkIsIgnored()
+    {
+        byte[] bytes = [0xEF, 0xBB, 0xBF, (byte)'4', (byte)'\n', (byte)'2', (byte)'\n'];
+        using var r = new PageListReader(new MemoryStream(bytes), "bom.pages");
+        Assert.That(AllPages(r), Is.EqualTo(new ulong[] { 4, 2 }));
+    }
 }

@@ -45,4 +45,21 @@ public class PageMapTests
         Assert.That(map.TryGetValue(ulong.MaxValue, out int a) ? a : -1, Is.EqualTo(1));
         Assert.That(map.TryGetValue(0, out int b) ? b : -1, Is.EqualTo(2));
     }
+
+    [Test]
+    public void UpdatingAnExistingKeyAtTheGrowthThresholdDoesNotMoveEntries()
+    {
+        var map = new PageMap(4); // 16 slots: the 9th insertion grows
+        for (ulong k = 0; k < 8; k++) map.Set(k * 977, (int)k);
+        ref int v = ref map.GetValueRefOrAdd(3 * 977, -5, out bool added);
+        Assert.That(added, Is.False);
+        Assert.That(v, Is.EqualTo(3));
+        map.GetValueRefOrAdd(5 * 977, 0, out _) = 50; // existing key: must not grow and invalidate v
+        v = 30;
+        Assert.That(map.TryGetValue(3 * 977, out int three) ? three : -1, Is.EqualTo(30));
+        Assert.That(map.TryGetValue(5 * 977, out int five) ? five : -1, Is.EqualTo(50));
+        map.GetValueRefOrAdd(123_456, 9, out added);
+        Assert.That(added, Is.True);
+        Assert.That(map.Count, Is.EqualTo(9));
+    }
 }

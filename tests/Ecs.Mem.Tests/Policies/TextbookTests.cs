@@ -62,4 +62,14 @@ public class TextbookTests
         foreach (string p in Sim.BuiltIns)
             Assert.That(Sim.Run(p, 1, pages).Result.Faults, Is.EqualTo(4), p);
     }
+
+    [Test]
+    public void ColdAndCapacityFaultsAreSplitByFirstReference()
+    {
+        // 1 frame, 1,2,1,3,1: every reference faults; 1,2,3 are first references (cold = 3),
+        // the two later 1s were resident before and evicted (capacity = 2).
+        var (r, victims) = Sim.Run("lru", 1, Sim.Pages(1, 2, 1, 3, 1));
+        Assert.That((r.ColdFaults, r.CapacityFaults, r.Evictions), Is.EqualTo((3L, 2L, 4L)));
+        Assert.That(victims, Is.EqualTo(Sim.Pages(1, 2, 1, 3)));
+    }
 }

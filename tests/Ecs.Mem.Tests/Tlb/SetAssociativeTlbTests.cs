@@ -128,6 +128,12 @@ public class SetAssociativeTlbTests
             Throws.TypeOf<EcsMem.Diagnostics.InputException>().With.Property("Value").EqualTo("itlb=0x1"));
         Assert.That(() => new TlbGeometry(8, 0).Validate("cfg", "itlb"),
             Throws.TypeOf<EcsMem.Diagnostics.InputException>());
+        Assert.That(TlbGeometry.Parse("1536x12", "command line", "stlb"), Is.EqualTo(new TlbGeometry(1536, 12)));
+        foreach (string bad in new[] { "64", "x4", "64x", "64x-4", "sixty-fourx4", "64 x 4" })
+            Assert.That(() => TlbGeometry.Parse(bad, "command line", "dtlb"),
+                Throws.TypeOf<EcsMem.Diagnostics.InputException>().With.Property("Value").EqualTo(bad), bad);
+        Assert.That(() => TlbGeometry.Parse("96x4", "command line", "dtlb"),
+            Throws.TypeOf<EcsMem.Diagnostics.InputException>().With.Message.Contains("power of two")); // 24 sets
         // Skylake's STLB: 1536 / 12 = 128 sets is valid.
         Assert.That(() => new TlbGeometry(1536, 12).Validate("cfg", "stlb"), Throws.Nothing);
     }

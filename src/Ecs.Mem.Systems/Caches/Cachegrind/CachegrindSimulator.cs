@@ -1,3 +1,5 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Caches.Cachegrind;
@@ -23,16 +25,24 @@ public sealed class CachegrindSimulator
     private readonly int _maxDataSize;
     private CachegrindCounts _counts;
 
-    public CachegrindSimulator(CachegrindConfig config)
+    /// <summary>
+    /// Builds I1, D1 and LL with their lines as entities of <paramref name="world"/>, marked
+    /// <see cref="L1iLine"/>, <see cref="L1dLine"/> and <see cref="L3Line"/> (LL plays the last level).
+    /// </summary>
+    public CachegrindSimulator(World world, CachegrindConfig config)
     {
         Config = config;
-        _i1 = new CachegrindCache(config.I1);
-        _d1 = new CachegrindCache(config.D1);
-        _ll = new CachegrindCache(config.LL);
+        _i1 = new CachegrindCache(world, config.I1, ComponentType.Of<L1iLine>());
+        _d1 = new CachegrindCache(world, config.D1, ComponentType.Of<L1dLine>());
+        _ll = new CachegrindCache(world, config.LL, ComponentType.Of<L3Line>());
         _maxDataSize = Math.Min(config.I1.LineBytes, Math.Min(config.D1.LineBytes, config.LL.LineBytes));
     }
 
     public CachegrindConfig Config { get; }
+
+    public CachegrindCache I1 => _i1;
+    public CachegrindCache D1 => _d1;
+    public CachegrindCache LL => _ll;
 
     public CachegrindCounts Counts => _counts;
 

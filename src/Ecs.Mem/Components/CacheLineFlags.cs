@@ -1,6 +1,6 @@
-namespace EcsMem.Systems.Caches;
+namespace EcsMem.Components;
 
-/// <summary>Per-line state bits kept in the cache's flag column.</summary>
+/// <summary>Per-line state bits of a simulated CPU cache line (the <see cref="CacheLineState"/> component).</summary>
 [Flags]
 public enum CacheLineFlags : byte
 {

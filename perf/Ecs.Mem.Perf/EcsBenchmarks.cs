@@ -1,0 +1,123 @@
+using BenchmarkDotNet.Attributes;
+using EcsMem.Ecs;
+
+namespace EcsMem.Perf;
+
+/// <summary>
+/// The ECS core on one million entities with three components of 16, 8 and 4 bytes. Every benchmark sets
+/// OperationsPerInvoke to the number of entities (or changes) it touches, so the Mean column is
+/// ns per entity (per change for add/remove). Run:
+/// <c>dotnet run -c Release --project perf/Ecs.Mem.Perf -- --filter '*EcsBenchmarks*' --job short</c>.
+/// </summary>
+[MemoryDiagnoser]
+public class EcsBenchmarks
+{
+    public const int Entities = 1_000_000;
+    public const int Changes = 100_000;
+
+    public record struct C16(double X, double Y);
+    public record struct C8(long V);
+    public record struct C4(int V);
+    public record struct Extra(int V);
+
+    private World _world = null!;        // populated once: queries, gets, add/remove
+    private Entity[] _shuffled = null!;  // the same handles in a seeded random order
+    private Entity[] _changed = null!;   // the first Changes entries of _shuffled
+    private Entity[] _buffer = null!;
+    private World _scratch = null!;      // rebuilt per iteration for create / destroy
+    private CommandBuffer _commands = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _world = new World();
+        _buffer = new Entity[Entities];
+        _world.CreateMany(_buffer, new C16(1, 2), new C8(3), new C4(4));
+        _shuffled = (Entity[])_buffer.Clone();
+        ulong s = 12345;
+        for (int i = _shuffled.Length - 1; i > 0; i--)
+        {
+            // SplitMix64 step, own implementation so the order never changes between runtimes.
+            ulong z = s += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            int j = (int)((z ^ (z >> 31)) % (ulong)(i + 1));
+            (_shuffled[i], _shuffled[j]) = (_shuffled[j], _shuffled[i]);
+        }
+        _changed = _shuffled.AsSpan(0, Changes).ToArray();
+        _commands = new CommandBuffer(_world);
+        // Warm the add/remove transitions and the command buffer's storage.
+        AddRemove();
+        CommandBufferAddRemove();
+    }
+
+    [IterationSetup(Targets = [nameof(BulkCreate), nameof(SingleCreate)])]
+    public void FreshWorld() => _scratch = new World();
+
+    [IterationSetup(Target = nameof(DestroyAll))]
+    public void FullWorld()
+    {
+        _scratch = new World();
+        _scratch.CreateMany(new Entity[Entities], new C16(1, 2), new C8(3), new C4(4));
+    }
+
+    [Benchmark(OperationsPerInvoke = Entities)]
+    public void BulkCreate() => _scratch.CreateMany(_buffer, new C16(1, 2), new C8(3), new C4(4));
+
+    [Benchmark(OperationsPerInvoke = Entities)]
+    public void SingleCreate()
+    {
+        World w = _scratch;
+        for (int i = 0; i < Entities; i++)
+            w.Create(new C16(i, 2), new C8(3), new C4(4));
+    }
+
+    private struct ReadWrite : IForEach<C16, C8>
+    {
+        public void Update(ref C16 p, ref C8 v) => v.V = (long)(p.X + p.Y);
+    }
+
+    [Benchmark(OperationsPerInvoke = Entities)]
+    public void QueryReadOneWriteOne()
+    {
+        var it = new ReadWrite();
+        _world.InlineQuery<ReadWrite, C16, C8>(new QueryDescription().WithAll<C16, C8>(), ref it);
+    }
+
+    [Benchmark(OperationsPerInvoke = Entities)]
+    public double ShuffledGet()
+    {
+        World w = _world;
+        double sum = 0;
+        foreach (Entity e in _shuffled)
+            sum += w.Get<C16>(e).X; // version-checked
+        return sum;
+    }
+
+    /// <summary>Adds then removes a component on 100k random entities: 200k changes.</summary>
+    [Benchmark(OperationsPerInvoke = 2 * Changes)]
+    public void AddRemove()
+    {
+        World w = _world;
+        foreach (Entity e in _changed)
+            w.Add(e, new Extra(1));
+        foreach (Entity e in _changed)
+            w.Remove<Extra>(e);
+    }
+
+    /// <summary>The same 200k changes recorded in a reused CommandBuffer and played back.</summary>
+    [Benchmark(OperationsPerInvoke = 2 * Changes)]
+    public void CommandBufferAddRemove()
+    {
+        CommandBuffer cb = _commands;
+        foreach (Entity e in _changed)
+            cb.Add(e, new Extra(1));
+        cb.Playback();
+        foreach (Entity e in _changed)
+            cb.Remove<Extra>(e);
+        cb.Playback();
+    }
+
+    [Benchmark(OperationsPerInvoke = Entities)]
+    public void DestroyAll() => _scratch.DestroyAll();
+}

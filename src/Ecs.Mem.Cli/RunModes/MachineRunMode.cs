@@ -1,0 +1,239 @@
+using System.Globalization;
+using EcsMem.Diagnostics;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.Policies;
+using EcsMem.Systems.Reporting;
+using EcsMem.Traces;
+using TraceFormat = EcsMem.Scenarios.TraceFormat;
+
+namespace EcsMem.Cli.RunModes;
+
+/// <summary>
+/// <c>ecsmem run [SCENARIO.yaml | --trace FILE ...]</c>: the full machine (the default run mode). Builds the
+/// machine from the embedded default scenario, a scenario file, or one process replaying a trace with an
+/// inferred layout; runs it to the end (or to Ctrl-C); prints the report as text or JSON; writes the timeline
+/// CSV and plot. Every output file is written to a temporary name and renamed at the end, so a failed or
+/// interrupted run never leaves half a file. See docs/report.md.
+/// </summary>
+public sealed class MachineRunMode : IRunMode
+{
+    /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed.</summary>
+    public const int ExitInterrupted = 130;
+
+    /// <summary>Exit code when <c>--check</c> finds the simulator's state inconsistent (a simulator bug, not bad input).</summary>
+    public const int ExitInvariantViolated = 3;
+
+    /// <summary>Default accesses between timeline rows.</summary>
+    public const long DefaultTimelineEvery = 10_000;
+
+    public string? SelectorFlag => null;
+
+    public IReadOnlyCollection<string> ValueOptions { get; } =
+    [
+        "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
+        "--timeline", "--timeline-every", "--plot",
+    ];
+
+    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
+
+    /// <summary>An extra stop request polled after every tick (tests use it to interrupt a run as Ctrl-C would).</summary>
+    public Func<bool>? StopRequested { get; init; }
+
+    public string Usage =>
+        "  (default) full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler\n" +
+        "    ecsmem run                          the built-in default scenario\n" +
+        "    ecsmem run SCENARIO.yaml            a scenario file (docs/scenarios.md)\n" +
+        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary]\n" +
+        "                                        one process replaying a trace, layout inferred from its addresses\n" +
+        "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
+        "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
+        "    checks: --check (verify the kernel invariants after every tick; exit 3 on a violation)\n" +
+        "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
+        "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
+        "    engine: --batch N (accesses per tick: a performance knob)\n" +
+        "    Ctrl-C stops the run and prints the partial report (exit code 130).\n" +
+        "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
+
+    public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
+    {
+        Scenario scenario = LoadScenario(cl);
+        scenario = ApplyOverrides(scenario, cl);
+        CheckPolicy(scenario);
+
+        string? timelinePath = cl.Get("--timeline");
+        string? plotPath = cl.Get("--plot");
+        if (cl.Get("--timeline-every") is not null && timelinePath is null && plotPath is null)
+            throw new InputException("command line", 0, "--timeline-every", "--timeline-every needs --timeline FILE or --plot FILE");
+        long every = cl.GetInt64("--timeline-every", DefaultTimelineEvery, min: 1);
+        if (timelinePath is not null) CheckOutputPath(timelinePath, "--timeline");
+        if (plotPath is not null) CheckOutputPath(plotPath, "--plot");
+
+        int batch = (int)cl.GetInt64("--batch", scenario.Machine.BatchSize, min: 1, max: int.MaxValue);
+        // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
+        // the multiples of the interval with --batch 1), and the report must not depend on asking for a timeline.
+        TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
+
+        using Machine machine = ScenarioLoader.Build(scenario, batch);
+        var statuses = new ProcessStatusTracker();
+        WorkloadEndTap.Attach(machine, statuses);
+        using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
+        var bar = ProgressLine.ForConsole(stderr);
+        Func<bool>? extra = StopRequested;
+        InvariantChecker? checker = cl.Has("--check") ? new InvariantChecker(machine.Kernel) : null;
+        long ticks = 0;
+        try
+        {
+            machine.Run(
+            stop: () => (interrupt?.Requested ?? false) || (extra?.Invoke() ?? false),
+            progress: m =>
+            {
+                ticks++;
+                if (checker is not null && checker.Check() is { Count: > 0 } violations)
+                    throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
+                statuses.Observe(m.Kernel);
+                timeline?.Observe(m.Kernel);
+                bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
+            },
+            checkEvery: 1);
+            if (checker is not null && checker.Check() is { Count: > 0 } final)
+                throw new InvariantViolationException(final, "at the end of the run");
+        }
+        catch (InvariantViolationException e)
+        {
+            bar?.Clear();
+            stderr.WriteLine($"ecsmem: invariant violated: {e.Message}");
+            return ExitInvariantViolated;
+        }
+        bar?.Clear();
+        timeline?.Finish(machine.Kernel);
+
+        SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
+        if (timeline is not null)
+        {
+            var names = report.Processes.Select(p => p.Name).ToArray();
+            if (timelinePath is not null)
+                ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
+            if (plotPath is not null)
+                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+        }
+        stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
+        if (report.Partial)
+        {
+            stderr.WriteLine($"ecsmem: partial: interrupted after {report.Accesses.ToString(CultureInfo.InvariantCulture)} accesses");
+            return ExitInterrupted;
+        }
+        return 0;
+    }
+
+    /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>
+    private static Scenario LoadScenario(CommandLine cl)
+    {
+        string? trace = cl.Get("--trace");
+        if (trace is null)
+        {
+            if (cl.Get("--trace-format") is not null)
+                throw new InputException("command line", 0, "--trace-format", "--trace-format needs --trace FILE");
+            return cl.Positionals.Count == 1 ? ScenarioParser.ParseFile(cl.Positionals[0]) : DefaultScenario.Load();
+        }
+        if (cl.Positionals.Count > 0)
+            throw new InputException("command line", 0, cl.Positionals[0], "give either a scenario file or --trace FILE, not both");
+        if (!File.Exists(trace))
+            throw new InputException("command line", 0, trace, "trace file not found");
+        string formatName = cl.Get("--trace-format")
+            ?? TraceFormats.Detect(trace)
+            ?? throw new InputException(trace, 0, trace, "cannot tell the trace format from its content; give --trace-format");
+        TraceFormat format = formatName.ToLowerInvariant() switch
+        {
+            "lackey" => TraceFormat.Lackey,
+            "pinatrace" => TraceFormat.Pinatrace,
+            "pages" => TraceFormat.Pages,
+            "binary" => TraceFormat.Binary,
+            _ => throw new InputException("command line", 0, formatName, "--trace-format must be lackey, pinatrace, pages or binary"),
+        };
+        string name = Path.GetFileNameWithoutExtension(trace);
+        if (name.Length == 0) name = "trace";
+        var process = new ProcessConfig(name, 0, new InferredLayout(0), new TraceWorkload(trace, format, null, 0), null, 0);
+        return new Scenario("command line", $"trace {trace}", new MachineConfig(), [process], []);
+    }
+
+    /// <summary>Machine options given on the command line replace the scenario's.</summary>
+    private static Scenario ApplyOverrides(Scenario s, CommandLine cl)
+    {
+        MachineConfig m = s.Machine;
+        if (cl.Get("--mem") is { } mem)
+            m = m with { RamBytes = Bytes(mem, "--mem", minPages: 16) };
+        if (cl.Get("--swap") is { } swap)
+            m = m with { SwapBytes = Bytes(swap, "--swap", minPages: 0) };
+        if (cl.Get("--policy") is { } policy)
+        {
+            if (!PolicyRegistry.Contains(policy))
+                throw new InputException("command line", 0, policy, "unknown policy for --policy (known: " + string.Join(", ", PolicyRegistry.Names) + ")");
+            if (PolicyRegistry.Create(policy, new PolicyOptions(1)) is IFutureAwarePolicy)
+                throw new InputException("command line", 0, policy, "--policy: this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
+            m = m with { Policy = new ReplacementPolicyConfig(policy.ToLowerInvariant(), [], 0) };
+        }
+        if (cl.Get("--paging") is { } paging)
+        {
+            m = m with
+            {
+                Paging = paging switch
+                {
+                    "x86" => Scenarios.PagingMode.X86,
+                    "x86-64" => Scenarios.PagingMode.X86_64,
+                    "x86-64-la57" => Scenarios.PagingMode.X86_64La57,
+                    _ => throw new InputException("command line", 0, paging, "--paging must be x86, x86-64 or x86-64-la57"),
+                },
+            };
+        }
+        if (cl.Get("--quantum") is not null)
+            m = m with { Quantum = cl.GetInt64("--quantum", m.Quantum, min: 1, max: int.MaxValue) };
+        if (cl.Get("--seed") is not null)
+            m = m with { Seed = (ulong)cl.GetInt64("--seed", 1) };
+        return s with { Machine = m };
+    }
+
+    /// <summary>
+    /// The scenario's policy must exist and work on a running machine: checked here, where the scenario line
+    /// is known, so the error points at the <c>policy:</c> line rather than at the whole file.
+    /// </summary>
+    private static void CheckPolicy(Scenario s)
+    {
+        ReplacementPolicyConfig p = s.Machine.Policy;
+        if (!PolicyRegistry.Contains(p.Name))
+            throw new InputException(s.SourceName, p.Line, p.Name, "unknown policy (known: " + string.Join(", ", PolicyRegistry.Names) + ")");
+        if (PolicyRegistry.Create(p.Name, new PolicyOptions(s.Machine.Seed), s.SourceName) is IFutureAwarePolicy)
+            throw new InputException(s.SourceName, p.Line, p.Name, "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
+    }
+
+    /// <summary>A size option: a whole number of 4 KiB pages, at least <paramref name="minPages"/>.</summary>
+    private static long Bytes(string text, string option, int minPages)
+    {
+        long v = SizeParser.Parse(text, "command line", 0, option);
+        if (v % MachineConfig.SupportedPageSize != 0)
+            throw new InputException("command line", 0, text, $"{option} must be a whole number of 4 KiB pages");
+        if (v < (long)minPages * MachineConfig.SupportedPageSize)
+            throw new InputException("command line", 0, text, $"{option} must be at least {minPages} pages ({minPages * 4} KiB)");
+        return v;
+    }
+
+    /// <summary>Fails before the run, not after it, when an output file could not be created.</summary>
+    private static void CheckOutputPath(string path, string option)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new InputException("command line", 0, path, $"{option}: invalid output path");
+        }
+        if (Directory.Exists(full))
+            throw new InputException("command line", 0, path, $"{option}: is a directory, not a file");
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is not null && !Directory.Exists(dir))
+            throw new InputException("command line", 0, path, $"{option}: output directory does not exist");
+    }
+}

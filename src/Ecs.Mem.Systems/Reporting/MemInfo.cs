@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text;
+using EcsMem.Components;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// The /proc/meminfo lines the simulator can fill, in the file's order, printed as fs/proc/meminfo.c does
+/// (show_val_kb): the name and colon padded to 16 columns, the value in kB right-aligned in 8, then " kB".
+/// </summary>
+public static class MemInfo
+{
+    private const int KbPerPage = (int)(Pte.PageSize / 1024);
+
+    /// <summary>The lines, values in kB.</summary>
+    public static List<NamedValue> Build(in MemoryGauges g) =>
+    [
+        new("MemTotal", g.TotalPages * KbPerPage),
+        new("MemFree", g.FreePages * KbPerPage),
+        // Cached excludes the swap cache (NR_FILE_PAGES - total_swapcache_pages - buffers; no buffers here).
+        new("Cached", g.PageCachePages * KbPerPage),
+        new("SwapCached", g.SwapCachePages * KbPerPage),
+        new("Active", (g.ActiveAnon + g.ActiveFile) * KbPerPage),
+        new("Inactive", (g.InactiveAnon + g.InactiveFile) * KbPerPage),
+        new("Active(anon)", g.ActiveAnon * KbPerPage),
+        new("Inactive(anon)", g.InactiveAnon * KbPerPage),
+        new("Active(file)", g.ActiveFile * KbPerPage),
+        new("Inactive(file)", g.InactiveFile * KbPerPage),
+        new("SwapTotal", g.SwapTotalPages * KbPerPage),
+        new("SwapFree", g.SwapFreePages * KbPerPage),
+        new("Dirty", g.Dirty * KbPerPage),
+        new("Writeback", g.Writeback * KbPerPage),
+        new("AnonPages", g.AnonMapped * KbPerPage),
+        new("Mapped", g.FileMapped * KbPerPage),
+        new("PageTables", g.PageTablePages * KbPerPage),
+    ];
+
+    /// <summary>Appends the lines, e.g. <c>"MemTotal:          16384 kB\n"</c>.</summary>
+    public static void AppendTo(StringBuilder sb, IReadOnlyList<NamedValue> lines)
+    {
+        foreach (var l in lines)
+            sb.Append((l.Name + ":").PadRight(16))
+              .Append(l.Value.ToString(CultureInfo.InvariantCulture).PadLeft(8))
+              .Append(" kB\n");
+    }
+}

@@ -1,0 +1,96 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// Point-in-time page counts of the whole machine, the numbers behind the gauges of /proc/vmstat and the
+/// lines of /proc/meminfo. Counted from the frame table (one pass over struct page flags, as the kernel's
+/// own counters would be kept), the buddy allocator, the page cache, the swap cache and the swap area.
+/// </summary>
+public readonly record struct MemoryGauges
+{
+    public long TotalPages { get; init; }
+    public long FreePages { get; init; }
+    public long ActiveAnon { get; init; }
+    public long InactiveAnon { get; init; }
+    public long ActiveFile { get; init; }
+    public long InactiveFile { get; init; }
+
+    /// <summary>NR_ANON_MAPPED: anonymous pages mapped by at least one page table.</summary>
+    public long AnonMapped { get; init; }
+
+    /// <summary>NR_FILE_MAPPED: page-cache pages mapped by at least one page table.</summary>
+    public long FileMapped { get; init; }
+
+    /// <summary>Pages in the page cache (file pages).</summary>
+    public long PageCachePages { get; init; }
+
+    /// <summary>Pages in the swap cache.</summary>
+    public long SwapCachePages { get; init; }
+
+    public long Dirty { get; init; }
+    public long Writeback { get; init; }
+
+    /// <summary>Page-table pages (their frames carry PG_slab here, as the charger marks them).</summary>
+    public long PageTablePages { get; init; }
+
+    /// <summary>Usable swap slots (the header slot excluded, as total_swap_pages excludes it).</summary>
+    public long SwapTotalPages { get; init; }
+
+    public long SwapFreePages { get; init; }
+
+    /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
+    public long FilePages => PageCachePages + SwapCachePages;
+
+    /// <summary>Reads the gauges of <paramref name="kernel"/> now.</summary>
+    public static MemoryGauges Read(Kernel.Kernel kernel)
+    {
+        long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
+        long anonMapped = 0, fileMapped = 0, dirty = 0, writeback = 0, tables = 0;
+        foreach (ref readonly Frame f in kernel.Frames.AsSpan())
+        {
+            FrameFlags fl = f.Flags;
+            if ((fl & FrameFlags.Buddy) != 0)
+                continue;
+            bool anon = (fl & FrameFlags.Anon) != 0;
+            if ((fl & FrameFlags.Lru) != 0)
+            {
+                bool active = (fl & FrameFlags.Active) != 0;
+                if (anon)
+                {
+                    if (active) activeAnon++; else inactiveAnon++;
+                }
+                else
+                {
+                    if (active) activeFile++; else inactiveFile++;
+                }
+            }
+            if (f.MapCount > 0 && f.Pfn != kernel.ZeroPfn)
+            {
+                if (anon) anonMapped++;
+                else if (f.Mapping >= 0) fileMapped++;
+            }
+            if ((fl & FrameFlags.Dirty) != 0) dirty++;
+            if ((fl & FrameFlags.Writeback) != 0) writeback++;
+            if ((fl & FrameFlags.Slab) != 0) tables++;
+        }
+        return new MemoryGauges
+        {
+            TotalPages = kernel.Options.PageCount,
+            FreePages = kernel.Buddy.NrFreePages,
+            ActiveAnon = activeAnon,
+            InactiveAnon = inactiveAnon,
+            ActiveFile = activeFile,
+            InactiveFile = inactiveFile,
+            AnonMapped = anonMapped,
+            FileMapped = fileMapped,
+            PageCachePages = kernel.PageCache.Count,
+            SwapCachePages = kernel.SwapCache.Count,
+            Dirty = dirty,
+            Writeback = writeback,
+            PageTablePages = tables,
+            SwapTotalPages = kernel.Swap.UsablePages,
+            SwapFreePages = kernel.Swap.FreePages,
+        };
+    }
+}

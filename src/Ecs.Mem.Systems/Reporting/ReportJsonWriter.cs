@@ -1,0 +1,163 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// The report as one JSON object (schema in docs/report.md), written with <see cref="Utf8JsonWriter"/> in a
+/// fixed key order. Counters keep the names the text report prints (/proc/vmstat names, ecsmem_ for the
+/// simulator's own); /proc/&lt;pid&gt;/status and /proc/meminfo fields keep their file names, in kB. Ratios
+/// are rounded to 9 decimals so they print the same on every platform.
+/// </summary>
+public static class ReportJsonWriter
+{
+    public static string Write(SimulationReport r)
+    {
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            Write(w, r);
+        return Encoding.UTF8.GetString(ms.ToArray()).Replace("\r\n", "\n") + "\n";
+    }
+
+    public static void Write(Utf8JsonWriter w, SimulationReport r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("schema", SimulationReport.SchemaVersion);
+        w.WriteString("scenario", r.Source);
+        w.WriteBoolean("partial", r.Partial);
+        w.WriteString("policy", r.Policy);
+        w.WriteString("paging", r.Paging);
+        w.WriteNumber("ram_kb", r.RamBytes / 1024);
+        w.WriteNumber("swap_kb", r.SwapBytes / 1024);
+        w.WriteNumber("quantum", r.Quantum);
+        w.WriteNumber("seed", r.Seed);
+
+        w.WriteStartObject("time");
+        w.WriteNumber("cycles", r.Cycles);
+        w.WriteNumber("seconds", Round(r.Seconds));
+        w.WriteNumber("clock_ghz", r.ClockGHz);
+        w.WriteNumber("accesses", r.Accesses);
+        w.WriteNumber("amat", Round(r.Amat));
+        w.WriteNumber("effective_cycles_per_access", Round(r.EffectiveAccessTime));
+        w.WriteStartObject("cycles_by_category");
+        foreach (var row in r.Breakdown)
+        {
+            w.WriteStartObject(row.Name);
+            w.WriteNumber("cycles", row.Cycles);
+            w.WriteNumber("per_access", Round(row.PerAccess));
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteEndObject();
+
+        w.WriteStartObject("tlb");
+        foreach (var t in r.Tlb)
+        {
+            w.WriteStartObject(t.Name);
+            w.WriteNumber("hits", t.Hits);
+            w.WriteNumber("misses", t.Misses);
+            w.WriteNumber("hit_rate", Round(t.HitRate));
+            w.WriteEndObject();
+        }
+        Counters(w, "events", r.TlbEvents);
+        w.WriteEndObject();
+
+        w.WriteStartObject("caches");
+        foreach (var c in r.Caches)
+        {
+            w.WriteStartObject(c.Name);
+            w.WriteNumber("size", c.SizeBytes);
+            w.WriteNumber("ways", c.Ways);
+            w.WriteNumber("line", c.LineBytes);
+            w.WriteNumber("accesses", c.Accesses);
+            w.WriteNumber("misses", c.Misses);
+            w.WriteNumber("miss_rate", Round(c.MissRate));
+            w.WriteNumber("writebacks", c.WriteBacks);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+
+        Counters(w, "faults", r.Faults);
+        Counters(w, "swap", r.Swap);
+        Counters(w, "reclaim", r.Reclaim);
+        w.WriteNumber("oom_kill", r.OomKills);
+        Strings(w, "oom_log", r.OomLog);
+        Strings(w, "kill_log", r.KillLog);
+        Strings(w, "address_space_log", r.AddressSpaceLog);
+
+        w.WriteStartArray("processes");
+        foreach (var p in r.Processes)
+            Process(w, p);
+        w.WriteEndArray();
+
+        Counters(w, "vmstat", r.VmStat);
+        Counters(w, "meminfo", r.MemInfo);
+        w.WriteStartArray("buddyinfo");
+        foreach (long n in r.BuddyFree)
+            w.WriteNumberValue(n);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Process(Utf8JsonWriter w, ProcessReport p)
+    {
+        var s = p.Stats;
+        w.WriteStartObject();
+        w.WriteNumber("pid", p.Pid);
+        w.WriteNumber("ppid", p.ParentPid);
+        w.WriteString("name", p.Name);
+        w.WriteString("state", p.StateName);
+        w.WriteNumber("signal", p.ExitSignal);
+        w.WriteNumber("accesses", s.Accesses);
+        w.WriteNumber("instr_fetches", s.InstrFetches);
+        w.WriteNumber("loads", s.Loads);
+        w.WriteNumber("stores", s.Stores);
+        w.WriteNumber("modifies", s.Modifies);
+        w.WriteNumber("min_flt", s.MinFlt);
+        w.WriteNumber("maj_flt", s.MajFlt);
+        w.WriteNumber("cow_copy", s.CowCopies);
+        w.WriteNumber("cow_reuse", s.CowReuses);
+        w.WriteNumber("zero_page", s.ZeroPageMaps);
+        w.WriteNumber("stack_grow", s.StackGrowths);
+        w.WriteNumber("pagecache_hit", s.PageCacheHits);
+        w.WriteNumber("swap_in", s.SwapIns);
+        w.WriteNumber("swapcache_hit", s.SwapCacheHits);
+        w.WriteNumber("dtlb_hit", s.DtlbHits);
+        w.WriteNumber("itlb_hit", s.ItlbHits);
+        w.WriteNumber("stlb_hit", s.StlbHits);
+        w.WriteNumber("tlb_miss", s.TlbMisses);
+        w.WriteNumber("tlb_hit", Round(p.TlbHitRate));
+        w.WriteNumber("l1_misses", s.L1Misses);
+        w.WriteNumber("l2_misses", s.L2Misses);
+        w.WriteNumber("l3_misses", s.L3Misses);
+        w.WriteNumber("l1_miss", Round(p.L1MissRate));
+        w.WriteNumber("l2_miss", Round(p.L2MissRate));
+        w.WriteNumber("l3_miss", Round(p.L3MissRate));
+        w.WriteNumber("cpu_cycles", s.CpuCycles);
+        w.WriteNumber("io_wait_cycles", s.IoWaitCycles);
+        w.WriteStartObject("status");
+        for (int i = 0; i < ProcStatus.FieldNames.Count; i++)
+            w.WriteNumber(ProcStatus.FieldNames[i], p.Status[i]);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void Counters(Utf8JsonWriter w, string name, IReadOnlyList<NamedValue> values)
+    {
+        w.WriteStartObject(name);
+        foreach (var v in values)
+            w.WriteNumber(v.Name, v.Value);
+        w.WriteEndObject();
+    }
+
+    private static void Strings(Utf8JsonWriter w, string name, IReadOnlyList<string> lines)
+    {
+        w.WriteStartArray(name);
+        foreach (string l in lines)
+            w.WriteStringValue(l);
+        w.WriteEndArray();
+    }
+
+    private static double Round(double v) => Math.Round(v, 9, MidpointRounding.ToEven);
+}

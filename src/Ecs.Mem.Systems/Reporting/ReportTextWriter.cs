@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// The human-readable report of <c>ecsmem run</c>. Counters appear under their /proc/vmstat names (the same
+/// names the JSON uses), the /proc excerpts exactly as the files print them. Invariant culture throughout,
+/// '\n' line ends, no wall-clock value: the same report gives the same bytes.
+/// </summary>
+public static class ReportTextWriter
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Write(SimulationReport r)
+    {
+        var sb = new StringBuilder(16 * 1024);
+        Header(sb, r);
+        Time(sb, r);
+        Tlb(sb, r);
+        Caches(sb, r);
+        Section(sb, "faults");
+        Values(sb, r.Faults);
+        Section(sb, "swap");
+        Values(sb, r.Swap);
+        Section(sb, "reclaim");
+        Values(sb, r.Reclaim);
+        Kills(sb, r);
+        Log(sb, "address-space operations", r.AddressSpaceLog);
+        ProcessTable(sb, r);
+        Statuses(sb, r);
+        Section(sb, "/proc/vmstat");
+        VmStat.AppendTo(sb, r.VmStat);
+        Section(sb, "/proc/meminfo");
+        MemInfo.AppendTo(sb, r.MemInfo);
+        Section(sb, "/proc/buddyinfo");
+        sb.Append(r.BuddyInfo);
+        return sb.ToString();
+    }
+
+    private static void Section(StringBuilder sb, string title) => sb.Append('\n').Append("== ").Append(title).Append(" ==\n");
+
+    private static void Header(StringBuilder sb, SimulationReport r)
+    {
+        sb.Append("ecsmem machine report\n");
+        sb.Append(Inv, $"scenario:        {r.Source}\n");
+        sb.Append(Inv, $"status:          {(r.Partial ? $"partial: interrupted after {r.Accesses} accesses" : "complete")}\n");
+        sb.Append(Inv, $"policy:          {r.Policy}\n");
+        sb.Append(Inv, $"paging:          {r.Paging}\n");
+        sb.Append(Inv, $"ram:             {r.RamBytes / 1024} kB ({r.RamBytes / 4096} pages)\n");
+        sb.Append(Inv, $"swap:            {r.SwapBytes / 1024} kB\n");
+        sb.Append(Inv, $"quantum:         {r.Quantum} accesses\n");
+        sb.Append(Inv, $"seed:            {r.Seed}\n");
+    }
+
+    private static void Time(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "time");
+        sb.Append(Inv, $"simulated time:  {r.Cycles} cycles ({r.Seconds:F6} s at {r.ClockGHz:0.0##} GHz)\n");
+        sb.Append(Inv, $"accesses:        {r.Accesses}\n");
+        sb.Append(Inv, $"AMAT:            {r.Amat:F3} cycles (translation + caches/memory, per access)\n");
+        sb.Append(Inv, $"effective:       {r.EffectiveAccessTime:F3} cycles per access (all charged cycles)\n");
+        sb.Append("cycles per access:\n");
+        sb.Append(Inv, $"  {"category",-12} {"cycles",16} {"per access",12}\n");
+        foreach (var row in r.Breakdown)
+            sb.Append(Inv, $"  {row.Name,-12} {row.Cycles,16} {row.PerAccess,12:F3}\n");
+    }
+
+    private static void Tlb(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "TLB");
+        sb.Append(Inv, $"  {"level",-6} {"hits",12} {"misses",12} {"hit rate",9}\n");
+        foreach (var t in r.Tlb)
+            sb.Append(Inv, $"  {t.Name,-6} {t.Hits,12} {t.Misses,12} {Percent(t.HitRate),9}\n");
+        Values(sb, r.TlbEvents);
+    }
+
+    private static void Caches(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "caches");
+        sb.Append(Inv, $"  {"level",-6} {"size",8} {"ways",4} {"line",4} {"accesses",12} {"misses",12} {"miss rate",9}\n");
+        foreach (var c in r.Caches)
+            sb.Append(Inv, $"  {c.Name,-6} {Size(c.SizeBytes),8} {c.Ways,4} {c.LineBytes,4} {c.Accesses,12} {c.Misses,12} {Percent(c.MissRate),9}\n");
+    }
+
+    private static void Values(StringBuilder sb, IReadOnlyList<NamedValue> values)
+    {
+        foreach (var v in values)
+            sb.Append(Inv, $"  {v.Name,-28} {v.Value,12}  {v.Description}\n");
+    }
+
+    private static void Kills(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "kills");
+        sb.Append(Inv, $"  {"oom_kill",-28} {r.OomKills,12}  processes killed by the OOM killer\n");
+        foreach (string l in r.OomLog)
+            sb.Append("  ").Append(l).Append('\n');
+        foreach (string l in r.KillLog)
+            sb.Append("  ").Append(l).Append('\n');
+    }
+
+    private static void Log(StringBuilder sb, string title, IReadOnlyList<string> lines)
+    {
+        Section(sb, title);
+        if (lines.Count == 0)
+            sb.Append("  (none)\n");
+        foreach (string l in lines)
+            sb.Append("  ").Append(l).Append('\n');
+    }
+
+    private static void ProcessTable(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "processes");
+        sb.Append(Inv, $"  {"pid",4} {"name",-12} {"state",-11} {"signal",6} {"accesses",10} {"min_flt",9} {"maj_flt",9} {"cow_copy",9} {"cow_reuse",9} {"zero_page",9} {"stack_grow",10} {"pagecache_hit",13} {"swap_in",9} {"tlb_hit",8} {"l1_miss",8} {"l2_miss",8} {"l3_miss",8}\n");
+        foreach (var p in r.Processes)
+        {
+            var s = p.Stats;
+            sb.Append(Inv, $"  {p.Pid,4} {p.Name,-12} {p.StateName,-11} {p.ExitSignal,6} {s.Accesses,10} {s.MinFlt,9} {s.MajFlt,9} {s.CowCopies,9} {s.CowReuses,9} {s.ZeroPageMaps,9} {s.StackGrowths,10} {s.PageCacheHits,13} {s.SwapIns,9} {Percent(p.TlbHitRate),8} {Percent(p.L1MissRate),8} {Percent(p.L2MissRate),8} {Percent(p.L3MissRate),8}\n");
+        }
+        sb.Append("  (signal: 11 SIGSEGV, 9 SIGKILL; l2_miss and l3_miss are local rates: misses over the level's own accesses)\n");
+    }
+
+    private static void Statuses(StringBuilder sb, SimulationReport r)
+    {
+        foreach (var p in r.Processes)
+        {
+            bool gone = p.State is Components.ProcessState.Exited or Components.ProcessState.Killed;
+            Section(sb, $"/proc/{p.Pid.ToString(Inv)}/status ({p.Name}{(gone ? ", at exit" : "")})");
+            sb.Append("Name:\t").Append(p.Name).Append('\n');
+            sb.Append("Pid:\t").Append(p.Pid.ToString(Inv)).Append('\n');
+            sb.Append("PPid:\t").Append(p.ParentPid.ToString(Inv)).Append('\n');
+            p.Status.AppendTo(sb);
+        }
+    }
+
+    /// <summary>A ratio as a percentage with two decimals.</summary>
+    public static string Percent(double ratio) => (ratio * 100).ToString("F2", Inv) + "%";
+
+    private static string Size(long bytes) =>
+        bytes % (1L << 20) == 0 ? (bytes >> 20).ToString(Inv) + "M"
+        : bytes % 1024 == 0 ? (bytes >> 10).ToString(Inv) + "K"
+        : bytes.ToString(Inv);
+}

@@ -1,0 +1,213 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Timing;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// Everything <c>ecsmem run</c> reports about a finished (or interrupted) machine: simulated time and
+/// where the cycles went, TLB and cache statistics, faults by class, swap and reclaim, kills, the
+/// address-space operation log, one row per process with its /proc/&lt;pid&gt;/status lines, and the
+/// /proc/vmstat, /proc/meminfo and /proc/buddyinfo views of the end state. Built once by <see cref="Build"/>;
+/// the text and JSON writers only format it. Contains no wall-clock value, so the same scenario always
+/// gives the same report.
+/// </summary>
+public sealed record SimulationReport
+{
+    /// <summary>Version of the JSON layout (bumped when a key changes meaning or disappears).</summary>
+    public const int SchemaVersion = 1;
+
+    public required string Source { get; init; }
+    public required string Policy { get; init; }
+    public required string Paging { get; init; }
+    public required long RamBytes { get; init; }
+    public required long SwapBytes { get; init; }
+    public required ulong Seed { get; init; }
+    public required int Quantum { get; init; }
+    public required double ClockGHz { get; init; }
+
+    /// <summary>True when the run was stopped before every process finished (Ctrl-C).</summary>
+    public required bool Partial { get; init; }
+
+    /// <summary>Simulated time at the end, in cycles.</summary>
+    public required ulong Cycles { get; init; }
+
+    /// <summary>Simulated time in seconds at <see cref="ClockGHz"/>.</summary>
+    public double Seconds => Cycles / (ClockGHz * 1e9);
+
+    /// <summary>Memory accesses completed by all processes.</summary>
+    public required long Accesses { get; init; }
+
+    /// <summary>Average memory access time: (translation + cache/memory cycles) / accesses.</summary>
+    public required double Amat { get; init; }
+
+    /// <summary>All charged cycles (faults, reclaim and switches included) / accesses.</summary>
+    public required double EffectiveAccessTime { get; init; }
+
+    /// <summary>translation, memory, fault, reclaim, switch, then idle (CPU waiting for I/O with nothing runnable).</summary>
+    public required IReadOnlyList<CycleRow> Breakdown { get; init; }
+
+    public required IReadOnlyList<TlbLevelStats> Tlb { get; init; }
+
+    /// <summary>TLB flush and context-switch counters.</summary>
+    public required IReadOnlyList<NamedValue> TlbEvents { get; init; }
+
+    public required IReadOnlyList<CacheLevelStats> Caches { get; init; }
+    public required IReadOnlyList<NamedValue> Faults { get; init; }
+    public required IReadOnlyList<NamedValue> Swap { get; init; }
+    public required IReadOnlyList<NamedValue> Reclaim { get; init; }
+    public required long OomKills { get; init; }
+    public required IReadOnlyList<string> OomLog { get; init; }
+    public required IReadOnlyList<string> KillLog { get; init; }
+    public required IReadOnlyList<string> AddressSpaceLog { get; init; }
+    public required IReadOnlyList<ProcessReport> Processes { get; init; }
+
+    /// <summary>/proc/vmstat lines (gauges in pages, then event counters).</summary>
+    public required IReadOnlyList<NamedValue> VmStat { get; init; }
+
+    /// <summary>/proc/meminfo lines (kB).</summary>
+    public required IReadOnlyList<NamedValue> MemInfo { get; init; }
+
+    /// <summary>Free blocks per order 0..10 (free_area[order].nr_free).</summary>
+    public required IReadOnlyList<long> BuddyFree { get; init; }
+
+    /// <summary>The /proc/buddyinfo line.</summary>
+    public required string BuddyInfo { get; init; }
+
+    /// <summary>
+    /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
+    /// status of processes that have exited (null: their torn-down figures are shown).
+    /// </summary>
+    public static SimulationReport Build(Machine.Machine machine, string source, ProcessStatusTracker? statuses = null)
+    {
+        Kernel.Kernel k = machine.Kernel;
+        CounterRegistry c = machine.Env.Counters;
+        CycleAccounting cyc = k.Cycles;
+        long accesses = cyc.Accesses;
+        double Per(long v) => accesses == 0 ? 0 : (double)v / accesses;
+        var breakdown = new List<CycleRow>();
+        foreach (CycleCategory cat in (ReadOnlySpan<CycleCategory>)[CycleCategory.Translation, CycleCategory.Memory, CycleCategory.Fault, CycleCategory.Reclaim, CycleCategory.Switch])
+            breakdown.Add(new CycleRow(cat.ToString().ToLowerInvariant(), cyc[cat], cyc.CyclesPerAccess(cat)));
+        breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
+
+        var caches = new List<CacheLevelStats>();
+        foreach (var l in k.Caches.Levels)
+            caches.Add(new CacheLevelStats(l.Name, l.Geometry.SizeBytes, l.Geometry.Ways, l.Geometry.LineBytes,
+                l.Counters.Accesses, l.Counters.Misses, l.Counters.WriteBacks));
+
+        var processes = new List<ProcessReport>();
+        var world = k.World;
+        for (int i = 0; i < k.Processes.Count; i++)
+        {
+            Entity e = k.Processes[i];
+            ref Process p = ref world.Get<Process>(e);
+            processes.Add(new ProcessReport
+            {
+                Pid = p.Pid,
+                ParentPid = p.ParentPid,
+                Name = k.ProcessName(p),
+                State = p.State,
+                ExitSignal = p.ExitSignal,
+                Stats = world.Get<ProcessStats>(e),
+                Status = statuses?.StatusOf(k, e, i) ?? StatusNow(k, e),
+            });
+        }
+
+        MemoryGauges gauges = MemoryGauges.Read(k);
+        long[] buddy = k.Buddy.NrFree.ToArray();
+        return new SimulationReport
+        {
+            Source = source,
+            Policy = k.Options.Policy,
+            Paging = k.Options.Paging.Name,
+            RamBytes = k.Options.RamBytes,
+            SwapBytes = k.Options.SwapBytes,
+            Seed = k.Options.Seed,
+            Quantum = k.Options.Quantum,
+            ClockGHz = k.Timing.ClockGHz,
+            Partial = !machine.Finished,
+            Cycles = machine.Env.Now,
+            Accesses = accesses,
+            Amat = cyc.Amat,
+            EffectiveAccessTime = cyc.EffectiveAccessTime,
+            Breakdown = breakdown,
+            Tlb =
+            [
+                TlbLevel(c, "dtlb"), TlbLevel(c, "itlb"), TlbLevel(c, "stlb"),
+            ],
+            TlbEvents = Pick(c,
+            [
+                ("nr_tlb_local_flush_all", "full flushes of the current address space"),
+                ("nr_tlb_local_flush_one", "single-page invalidations (INVLPG)"),
+                ("nr_tlb_remote_flush", "shootdowns sent to other CPUs"),
+                ("tlb_asid_switch_flush", "context switches that flushed the new PCID"),
+                ("tlb_asid_switch_noflush", "context switches that kept the PCID's entries"),
+                ("ecsmem_context_switches", "context switches"),
+            ]),
+            Caches = caches,
+            Faults = Pick(c,
+            [
+                ("pgfault", "page faults handled"),
+                ("pgmajfault", "major faults: waited for the disk (file read or swap-in)"),
+                ("ecsmem_zero_page_map", "read of untouched anonymous memory: shared zero page mapped"),
+                ("ecsmem_cow_copy", "write to a shared copy-on-write page: page copied"),
+                ("ecsmem_cow_reuse", "write to a copy-on-write page nobody else maps: reused"),
+                ("ecsmem_pagecache_hit", "file page found in the page cache (minor)"),
+                ("ecsmem_pagecache_miss", "file page read from disk (major)"),
+                ("ecsmem_swapcache_hit", "swapped-out page still in the swap cache (minor)"),
+                ("pswpin", "swapped-out page read back from swap (major)"),
+                ("ecsmem_stack_growth", "stack grown downwards by a fault"),
+                ("ecsmem_sigsegv", "faults outside any VMA or against its protection: SIGSEGV"),
+            ]),
+            Swap = Pick(c,
+            [
+                ("pswpin", "pages read from swap"),
+                ("pswpout", "pages written to swap"),
+                ("pgpgin", "kB read from disk (swap and files)"),
+                ("pgpgout", "kB written to disk (swap and files)"),
+            ]),
+            Reclaim = Pick(c,
+            [
+                ("pgscan_kswapd", "pages scanned by kswapd"),
+                ("pgscan_direct", "pages scanned by direct reclaim"),
+                ("pgsteal_kswapd", "pages reclaimed by kswapd"),
+                ("pgsteal_direct", "pages reclaimed by direct reclaim"),
+                ("pgsteal_anon", "anonymous pages reclaimed"),
+                ("pgsteal_file", "file pages reclaimed"),
+                ("allocstall_normal", "allocations that stalled for direct reclaim"),
+                ("pageoutrun", "reclaim passes"),
+                ("ecsmem_kswapd_wakeups", "kswapd wake-ups"),
+                ("ecsmem_reclaim_referenced", "pages spared because they were referenced"),
+                ("ecsmem_file_writeback", "dirty file pages written back by reclaim"),
+            ]),
+            OomKills = c.Get("oom_kill"),
+            OomLog = k.OomLog.ToArray(),
+            KillLog = k.KillLog.ToArray(),
+            AddressSpaceLog = machine.AddressSpace.Log.ToArray(),
+            Processes = processes,
+            VmStat = Reporting.VmStat.Build(gauges, c),
+            MemInfo = Reporting.MemInfo.Build(gauges),
+            BuddyFree = buddy,
+            BuddyInfo = k.Buddy.FormatBuddyInfo(),
+        };
+    }
+
+    private static ProcStatus StatusNow(Kernel.Kernel k, Entity e)
+    {
+        MmState mm = k.MmOf(e);
+        return ProcStatus.TaskMem(mm.Mm.Struct, mm.HiwaterVm, mm.HiwaterRss);
+    }
+
+    private static TlbLevelStats TlbLevel(CounterRegistry c, string name) =>
+        new(name, c.Get(name + "_hit"), c.Get(name + "_miss"));
+
+    private static List<NamedValue> Pick(CounterRegistry c, ReadOnlySpan<(string Name, string Description)> names)
+    {
+        var list = new List<NamedValue>(names.Length);
+        foreach (var (name, description) in names)
+            list.Add(new NamedValue(name, c.Get(name), description));
+        return list;
+    }
+}

@@ -114,10 +114,19 @@ public sealed class ProcessStatusTracker
             ref Sample s = ref _samples[index];
             var mm = new MmStruct
             {
-                TotalVm = s.TotalVm, LockedVm = s.LockedVm, PinnedVm = s.PinnedVm,
-                RssAnon = s.RssAnon, RssFile = s.RssFile, RssShmem = s.RssShmem,
-                DataVm = s.DataVm, StackVm = s.StackVm, ExecVm = s.ExecVm,
-                StartCode = s.StartCode, EndCode = s.EndCode, PgtablesBytes = s.PgtablesBytes, SwapEnts = s.SwapEnts,
+                TotalVm = s.TotalVm,
+                LockedVm = s.LockedVm,
+                PinnedVm = s.PinnedVm,
+                RssAnon = s.RssAnon,
+                RssFile = s.RssFile,
+                RssShmem = s.RssShmem,
+                DataVm = s.DataVm,
+                StackVm = s.StackVm,
+                ExecVm = s.ExecVm,
+                StartCode = s.StartCode,
+                EndCode = s.EndCode,
+                PgtablesBytes = s.PgtablesBytes,
+                SwapEnts = s.SwapEnts,
             };
             return ProcStatus.TaskMem(mm, s.HiwaterVm, s.HiwaterRss);
         }

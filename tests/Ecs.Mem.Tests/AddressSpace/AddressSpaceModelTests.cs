@@ -47,79 +47,79 @@ public class AddressSpaceModelTests
             switch (rng.Below(5))
             {
                 case 0:
-                {
-                    bool file = rng.Below(2) == 0;
-                    int fid = file ? fileIds[rng.Below(2)] : -1;
-                    ulong pgoff = file ? (ulong)rng.Below(16) : 0;
-                    what = $"mmap fixed {start:x}+{len:x} {prot} file {fid} pgoff {pgoff}";
-                    MapFlags flags = MapFlags.Private | MapFlags.Fixed | (file ? MapFlags.None : MapFlags.Anonymous);
-                    long r = mm.DoMmap(start, len, prot, flags, fid, pgoff);
-                    Assert.That(r, Is.EqualTo((long)start), what);
-                    for (ulong p = start; p < start + len; p += Page)
                     {
-                        ulong filePage = file ? pgoff + ((p - start) / Page) : p / Page;
-                        model[p] = new PageState((byte)prot, fid, filePage, file ? VmaKind.File : VmaKind.Anonymous);
-                    }
-
-                    break;
-                }
-
-                case 1:
-                {
-                    what = $"munmap {start:x}+{len:x}";
-                    Assert.That(mm.DoMunmap(start, len), Is.Zero, what);
-                    for (ulong p = start; p < start + len; p += Page)
-                    {
-                        model.Remove(p);
-                    }
-
-                    break;
-                }
-
-                case 2:
-                {
-                    what = $"mprotect {start:x}+{len:x} {prot}";
-                    long expected = 0;
-                    for (ulong p = start; p < start + len; p += Page)
-                    {
-                        if (!model.TryGetValue(p, out PageState old))
+                        bool file = rng.Below(2) == 0;
+                        int fid = file ? fileIds[rng.Below(2)] : -1;
+                        ulong pgoff = file ? (ulong)rng.Below(16) : 0;
+                        what = $"mmap fixed {start:x}+{len:x} {prot} file {fid} pgoff {pgoff}";
+                        MapFlags flags = MapFlags.Private | MapFlags.Fixed | (file ? MapFlags.None : MapFlags.Anonymous);
+                        long r = mm.DoMmap(start, len, prot, flags, fid, pgoff);
+                        Assert.That(r, Is.EqualTo((long)start), what);
+                        for (ulong p = start; p < start + len; p += Page)
                         {
-                            expected = -Errno.ENOMEM; // stops at the first hole; pages before it changed
-                            break;
+                            ulong filePage = file ? pgoff + ((p - start) / Page) : p / Page;
+                            model[p] = new PageState((byte)prot, fid, filePage, file ? VmaKind.File : VmaKind.Anonymous);
                         }
 
-                        model[p] = old with { Prot = (byte)prot };
+                        break;
                     }
 
-                    Assert.That(mm.DoMprotect(start, len, prot), Is.EqualTo(expected), what);
-                    break;
-                }
+                case 1:
+                    {
+                        what = $"munmap {start:x}+{len:x}";
+                        Assert.That(mm.DoMunmap(start, len), Is.Zero, what);
+                        for (ulong p = start; p < start + len; p += Page)
+                        {
+                            model.Remove(p);
+                        }
+
+                        break;
+                    }
+
+                case 2:
+                    {
+                        what = $"mprotect {start:x}+{len:x} {prot}";
+                        long expected = 0;
+                        for (ulong p = start; p < start + len; p += Page)
+                        {
+                            if (!model.TryGetValue(p, out PageState old))
+                            {
+                                expected = -Errno.ENOMEM; // stops at the first hole; pages before it changed
+                                break;
+                            }
+
+                            model[p] = old with { Prot = (byte)prot };
+                        }
+
+                        Assert.That(mm.DoMprotect(start, len, prot), Is.EqualTo(expected), what);
+                        break;
+                    }
 
                 case 3:
-                {
-                    ulong req = HeapStart - Page + ((ulong)rng.Below(WindowPages + 8) * Page) + (ulong)rng.Below(2) * 0x123;
-                    what = $"brk {req:x}";
-                    modelBrk = ModelBrk(model, modelBrk, req);
-                    Assert.That(mm.DoBrk(req), Is.EqualTo(modelBrk), what);
-                    break;
-                }
-
-                default:
-                {
-                    len = (ulong)(1 + rng.Below(4)) * Page;
-                    what = $"mmap {len:x} {prot}";
-                    long r = mm.DoMmap(0, len, prot, MapFlags.Private | MapFlags.Anonymous, -1, 0);
-                    Assert.That(r, Is.GreaterThan(0L), what);
-                    ulong a = (ulong)r;
-                    Assert.That(a + len, Is.LessThanOrEqualTo(mmapTop), what);
-                    for (ulong p = a; p < a + len; p += Page)
                     {
-                        Assert.That(model.ContainsKey(p), Is.False, $"{what}: placed over mapped page {p:x}");
-                        model[p] = new PageState((byte)prot, -1, p / Page, VmaKind.Anonymous);
+                        ulong req = HeapStart - Page + ((ulong)rng.Below(WindowPages + 8) * Page) + (ulong)rng.Below(2) * 0x123;
+                        what = $"brk {req:x}";
+                        modelBrk = ModelBrk(model, modelBrk, req);
+                        Assert.That(mm.DoBrk(req), Is.EqualTo(modelBrk), what);
+                        break;
                     }
 
-                    break;
-                }
+                default:
+                    {
+                        len = (ulong)(1 + rng.Below(4)) * Page;
+                        what = $"mmap {len:x} {prot}";
+                        long r = mm.DoMmap(0, len, prot, MapFlags.Private | MapFlags.Anonymous, -1, 0);
+                        Assert.That(r, Is.GreaterThan(0L), what);
+                        ulong a = (ulong)r;
+                        Assert.That(a + len, Is.LessThanOrEqualTo(mmapTop), what);
+                        for (ulong p = a; p < a + len; p += Page)
+                        {
+                            Assert.That(model.ContainsKey(p), Is.False, $"{what}: placed over mapped page {p:x}");
+                            model[p] = new PageState((byte)prot, -1, p / Page, VmaKind.Anonymous);
+                        }
+
+                        break;
+                    }
             }
 
             Check(mm, model, $"seed {seed} step {step}: {what}");

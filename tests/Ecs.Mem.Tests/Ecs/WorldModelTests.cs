@@ -90,131 +90,131 @@ public class WorldModelTests
         switch (op)
         {
             case 0:
-            {
-                var chosenList = new List<Kind>();
-                foreach (var k in kinds)
-                    if (rng.Below(3) == 0)
-                        chosenList.Add(k);
-                var chosen = chosenList.ToArray();
-                Entity e = w.Create(chosen.Select(k => k.ComponentType).ToArray());
-                AddToModel(m, e, chosen.ToDictionary(k => k.Type, k => Default(k.Type)));
-                return $"create untyped {e} [{string.Join(",", chosen.Select(k => k.Type.Name))}]";
-            }
-            case 1:
-            {
-                var pos = (Pos)kinds[0].Random(ref rng);
-                var vel = (Vel)kinds[1].Random(ref rng);
-                var named = (Named)kinds[5].Random(ref rng);
-                var flag = (Flag)kinds[3].Random(ref rng);
-                Entity e;
-                Dictionary<Type, object> comps;
-                switch (rng.Below(4))
                 {
-                    case 0: e = w.Create(pos); comps = new() { [typeof(Pos)] = pos }; break;
-                    case 1: e = w.Create(vel, named); comps = new() { [typeof(Vel)] = vel, [typeof(Named)] = named }; break;
-                    case 2: e = w.Create(flag, pos, vel); comps = new() { [typeof(Flag)] = flag, [typeof(Pos)] = pos, [typeof(Vel)] = vel }; break;
-                    default:
-                        e = w.Create(pos, vel, flag, named);
-                        comps = new() { [typeof(Pos)] = pos, [typeof(Vel)] = vel, [typeof(Flag)] = flag, [typeof(Named)] = named };
-                        break;
+                    var chosenList = new List<Kind>();
+                    foreach (var k in kinds)
+                        if (rng.Below(3) == 0)
+                            chosenList.Add(k);
+                    var chosen = chosenList.ToArray();
+                    Entity e = w.Create(chosen.Select(k => k.ComponentType).ToArray());
+                    AddToModel(m, e, chosen.ToDictionary(k => k.Type, k => Default(k.Type)));
+                    return $"create untyped {e} [{string.Join(",", chosen.Select(k => k.Type.Name))}]";
                 }
-                AddToModel(m, e, comps);
-                return $"create typed {e}";
-            }
+            case 1:
+                {
+                    var pos = (Pos)kinds[0].Random(ref rng);
+                    var vel = (Vel)kinds[1].Random(ref rng);
+                    var named = (Named)kinds[5].Random(ref rng);
+                    var flag = (Flag)kinds[3].Random(ref rng);
+                    Entity e;
+                    Dictionary<Type, object> comps;
+                    switch (rng.Below(4))
+                    {
+                        case 0: e = w.Create(pos); comps = new() { [typeof(Pos)] = pos }; break;
+                        case 1: e = w.Create(vel, named); comps = new() { [typeof(Vel)] = vel, [typeof(Named)] = named }; break;
+                        case 2: e = w.Create(flag, pos, vel); comps = new() { [typeof(Flag)] = flag, [typeof(Pos)] = pos, [typeof(Vel)] = vel }; break;
+                        default:
+                            e = w.Create(pos, vel, flag, named);
+                            comps = new() { [typeof(Pos)] = pos, [typeof(Vel)] = vel, [typeof(Flag)] = flag, [typeof(Named)] = named };
+                            break;
+                    }
+                    AddToModel(m, e, comps);
+                    return $"create typed {e}";
+                }
             case 2:
-            {
-                int i = rng.Below(m.Handles.Count);
-                Entity e = m.Handles[i];
-                w.Destroy(e);
-                m.Handles[i] = m.Handles[^1];
-                m.Handles.RemoveAt(m.Handles.Count - 1);
-                m.Live.Remove(e.Id);
-                m.Stale.Add(e);
-                return $"destroy {e}";
-            }
+                {
+                    int i = rng.Below(m.Handles.Count);
+                    Entity e = m.Handles[i];
+                    w.Destroy(e);
+                    m.Handles[i] = m.Handles[^1];
+                    m.Handles.RemoveAt(m.Handles.Count - 1);
+                    m.Live.Remove(e.Id);
+                    m.Stale.Add(e);
+                    return $"destroy {e}";
+                }
             case 3:
-            {
-                Entity e = m.Handles[rng.Below(m.Handles.Count)];
-                var comps = m.Live[e.Id].Components;
-                var missing = kinds.Where(k => !comps.ContainsKey(k.Type)).ToArray();
-                if (missing.Length == 0) return "add: nothing missing";
-                Kind k = missing[rng.Below(missing.Length)];
-                object v = k.Random(ref rng);
-                k.Add(w, e, v);
-                comps[k.Type] = v;
-                return $"add {k} to {e}";
-            }
+                {
+                    Entity e = m.Handles[rng.Below(m.Handles.Count)];
+                    var comps = m.Live[e.Id].Components;
+                    var missing = kinds.Where(k => !comps.ContainsKey(k.Type)).ToArray();
+                    if (missing.Length == 0) return "add: nothing missing";
+                    Kind k = missing[rng.Below(missing.Length)];
+                    object v = k.Random(ref rng);
+                    k.Add(w, e, v);
+                    comps[k.Type] = v;
+                    return $"add {k} to {e}";
+                }
             case 4:
-            {
-                Entity e = m.Handles[rng.Below(m.Handles.Count)];
-                var comps = m.Live[e.Id].Components;
-                if (comps.Count == 0) return "remove: nothing present";
-                Kind k = kinds.Where(x => comps.ContainsKey(x.Type)).ElementAt(rng.Below(comps.Count));
-                k.Remove(w, e);
-                comps.Remove(k.Type);
-                return $"remove {k} from {e}";
-            }
+                {
+                    Entity e = m.Handles[rng.Below(m.Handles.Count)];
+                    var comps = m.Live[e.Id].Components;
+                    if (comps.Count == 0) return "remove: nothing present";
+                    Kind k = kinds.Where(x => comps.ContainsKey(x.Type)).ElementAt(rng.Below(comps.Count));
+                    k.Remove(w, e);
+                    comps.Remove(k.Type);
+                    return $"remove {k} from {e}";
+                }
             case 5:
             case 6:
-            {
-                Entity e = m.Handles[rng.Below(m.Handles.Count)];
-                var comps = m.Live[e.Id].Components;
-                if (comps.Count == 0) return "set: nothing present";
-                Kind k = kinds.Where(x => comps.ContainsKey(x.Type)).ElementAt(rng.Below(comps.Count));
-                object v = k.Random(ref rng);
-                if (op == 5 || k.Type != typeof(Pos))
-                    k.Set(w, e, v);
-                else
                 {
-                    // Write through the reference Get returns.
-                    ref Pos p = ref w.Get<Pos>(e);
-                    p = (Pos)v;
+                    Entity e = m.Handles[rng.Below(m.Handles.Count)];
+                    var comps = m.Live[e.Id].Components;
+                    if (comps.Count == 0) return "set: nothing present";
+                    Kind k = kinds.Where(x => comps.ContainsKey(x.Type)).ElementAt(rng.Below(comps.Count));
+                    object v = k.Random(ref rng);
+                    if (op == 5 || k.Type != typeof(Pos))
+                        k.Set(w, e, v);
+                    else
+                    {
+                        // Write through the reference Get returns.
+                        ref Pos p = ref w.Get<Pos>(e);
+                        p = (Pos)v;
+                    }
+                    comps[k.Type] = v;
+                    return $"set {k} of {e}";
                 }
-                comps[k.Type] = v;
-                return $"set {k} of {e}";
-            }
             case 7:
-            {
-                if (m.Stale.Count == 0) return "stale: none yet";
-                Entity s = m.Stale[rng.Below(m.Stale.Count)];
-                Kind k = kinds[rng.Below(kinds.Length)];
-                object v = k.Random(ref rng);
-                Assert.That(w.IsAlive(s), Is.False);
-                Assert.That(k.TryGet(w, s, out _), Is.False);
-                Assert.That(() => k.Get(w, s), Throws.TypeOf<StaleEntityException>());
-                Assert.That(() => k.Set(w, s, v), Throws.TypeOf<StaleEntityException>());
-                Assert.That(() => k.Add(w, s, v), Throws.TypeOf<StaleEntityException>());
-                Assert.That(() => k.Remove(w, s), Throws.TypeOf<StaleEntityException>());
-                Assert.That(() => w.Destroy(s), Throws.TypeOf<StaleEntityException>());
-                return $"stale {s}";
-            }
-            case 8:
-            {
-                Entity e = m.Handles[rng.Below(m.Handles.Count)];
-                var comps = m.Live[e.Id].Components;
-                Kind k = kinds[rng.Below(kinds.Length)];
-                object v = k.Random(ref rng);
-                if (comps.ContainsKey(k.Type))
-                    Assert.That(() => k.Add(w, e, v), Throws.TypeOf<ComponentMismatchException>());
-                else
                 {
-                    Assert.That(() => k.Remove(w, e), Throws.TypeOf<ComponentMismatchException>());
-                    Assert.That(() => k.Get(w, e), Throws.TypeOf<ComponentMismatchException>());
-                    Assert.That(() => k.Set(w, e, v), Throws.TypeOf<ComponentMismatchException>());
+                    if (m.Stale.Count == 0) return "stale: none yet";
+                    Entity s = m.Stale[rng.Below(m.Stale.Count)];
+                    Kind k = kinds[rng.Below(kinds.Length)];
+                    object v = k.Random(ref rng);
+                    Assert.That(w.IsAlive(s), Is.False);
+                    Assert.That(k.TryGet(w, s, out _), Is.False);
+                    Assert.That(() => k.Get(w, s), Throws.TypeOf<StaleEntityException>());
+                    Assert.That(() => k.Set(w, s, v), Throws.TypeOf<StaleEntityException>());
+                    Assert.That(() => k.Add(w, s, v), Throws.TypeOf<StaleEntityException>());
+                    Assert.That(() => k.Remove(w, s), Throws.TypeOf<StaleEntityException>());
+                    Assert.That(() => w.Destroy(s), Throws.TypeOf<StaleEntityException>());
+                    return $"stale {s}";
                 }
-                return $"mismatch {k} on {e}";
-            }
+            case 8:
+                {
+                    Entity e = m.Handles[rng.Below(m.Handles.Count)];
+                    var comps = m.Live[e.Id].Components;
+                    Kind k = kinds[rng.Below(kinds.Length)];
+                    object v = k.Random(ref rng);
+                    if (comps.ContainsKey(k.Type))
+                        Assert.That(() => k.Add(w, e, v), Throws.TypeOf<ComponentMismatchException>());
+                    else
+                    {
+                        Assert.That(() => k.Remove(w, e), Throws.TypeOf<ComponentMismatchException>());
+                        Assert.That(() => k.Get(w, e), Throws.TypeOf<ComponentMismatchException>());
+                        Assert.That(() => k.Set(w, e, v), Throws.TypeOf<ComponentMismatchException>());
+                    }
+                    return $"mismatch {k} on {e}";
+                }
             default:
-            {
-                int n = 1 + rng.Below(12);
-                var created = new Entity[n];
-                var tag = (Tag)kinds[2].Random(ref rng);
-                var big = (Big)kinds[4].Random(ref rng);
-                w.CreateMany(created, tag, big);
-                foreach (var e in created)
-                    AddToModel(m, e, new Dictionary<Type, object> { [typeof(Tag)] = tag, [typeof(Big)] = big });
-                return $"create many {n}";
-            }
+                {
+                    int n = 1 + rng.Below(12);
+                    var created = new Entity[n];
+                    var tag = (Tag)kinds[2].Random(ref rng);
+                    var big = (Big)kinds[4].Random(ref rng);
+                    w.CreateMany(created, tag, big);
+                    foreach (var e in created)
+                        AddToModel(m, e, new Dictionary<Type, object> { [typeof(Tag)] = tag, [typeof(Big)] = big });
+                    return $"create many {n}";
+                }
         }
     }
 

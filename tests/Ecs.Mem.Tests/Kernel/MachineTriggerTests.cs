@@ -17,7 +17,10 @@ public class MachineTriggerTests
         var p = Add(m, "late", _ => { }, 100_000, W(Base));
         m.ScheduleAfterAccesses(0, new AddressSpaceOp(AddressSpaceOpKind.Mmap, p)
         {
-            Addr = Base, Len = Page, Prot = Prot.Read | Prot.Write, Flags = MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed,
+            Addr = Base,
+            Len = Page,
+            Prot = Prot.Read | Prot.Write,
+            Flags = MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed,
         });
         m.Run();
         Assert.That(m.AddressSpace.Log, Has.Count.EqualTo(1));

@@ -79,7 +79,11 @@ public class IdealCliTests
     {
         var args = new Dictionary<string, string>
         {
-            ["--trace"] = _trace, ["--frames"] = "3", ["--policy"] = "lru", ["--trace-format"] = "pages", ["--seed"] = "1",
+            ["--trace"] = _trace,
+            ["--frames"] = "3",
+            ["--policy"] = "lru",
+            ["--trace-format"] = "pages",
+            ["--seed"] = "1",
         };
         args[option] = value;
         var list = new List<string> { "run", "--ideal" };

@@ -212,7 +212,10 @@ public partial class AddressSpaceModelTests
     {
         EvKind.Mmap => new AddressSpaceOp(AddressSpaceOpKind.Mmap, p)
         {
-            Addr = e.Addr, Len = (ulong)e.Pages * Page, Prot = e.Prot, Flags = MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed,
+            Addr = e.Addr,
+            Len = (ulong)e.Pages * Page,
+            Prot = e.Prot,
+            Flags = MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed,
         },
         EvKind.Munmap => new AddressSpaceOp(AddressSpaceOpKind.Munmap, p) { Addr = e.Addr, Len = (ulong)e.Pages * Page },
         EvKind.Mprotect => new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = e.Addr, Len = (ulong)e.Pages * Page, Prot = e.Prot },

@@ -189,14 +189,14 @@ public class WorkloadTests
         // Reference: the loop nest written out, 8-byte row-major doubles.
         var expected = new List<MemoryAccess>();
         for (ulong i = 0; i < n; i++)
-        for (ulong j = 0; j < n; j++)
-        for (ulong k = 0; k < n; k++)
-        {
-            expected.Add(new(a + 8 * (i * n + k), 0, 8, AccessKind.Load));
-            expected.Add(new(b + 8 * (k * n + j), 0, 8, AccessKind.Load));
-            expected.Add(new(c + 8 * (i * n + j), 0, 8, AccessKind.Load));
-            expected.Add(new(c + 8 * (i * n + j), 0, 8, AccessKind.Store));
-        }
+            for (ulong j = 0; j < n; j++)
+                for (ulong k = 0; k < n; k++)
+                {
+                    expected.Add(new(a + 8 * (i * n + k), 0, 8, AccessKind.Load));
+                    expected.Add(new(b + 8 * (k * n + j), 0, 8, AccessKind.Load));
+                    expected.Add(new(c + 8 * (i * n + j), 0, 8, AccessKind.Load));
+                    expected.Add(new(c + 8 * (i * n + j), 0, 8, AccessKind.Store));
+                }
         Assert.That(got, Is.EqualTo(expected));
         // 3N³ = 81 loads and N³ = 27 stores for N = 3.
         Assert.That(got.Count(x => x.Kind == AccessKind.Load), Is.EqualTo(81));

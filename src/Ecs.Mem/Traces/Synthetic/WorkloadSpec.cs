@@ -138,27 +138,27 @@ public sealed class WorkloadSpec
             case "loop":
                 return () => new LoopWorkload(common, elem, elements, name);
             case "zipf":
-            {
-                if (elements > (ulong)ZipfTable.MaxRanks)
-                    throw p.Error(pages ? "pages" : "region", $"zipf supports at most {ZipfTable.MaxRanks} elements (has {elements})");
-                double alpha = p.Double("alpha", 0.99, 0, 100);
-                return () => new ZipfWorkload(common, elem, (long)elements, alpha, name);
-            }
+                {
+                    if (elements > (ulong)ZipfTable.MaxRanks)
+                        throw p.Error(pages ? "pages" : "region", $"zipf supports at most {ZipfTable.MaxRanks} elements (has {elements})");
+                    double alpha = p.Double("alpha", 0.99, 0, 100);
+                    return () => new ZipfWorkload(common, elem, (long)elements, alpha, name);
+                }
             case "phase":
-            {
-                ulong ws = p.UInt("ws", Math.Max(1, elements / 8), 1, elements);
-                long phaseLength = (long)p.UInt("phaselen", 100_000, 1, long.MaxValue);
-                ulong shift = p.UInt("shift", ws, 0, elements);
-                return () => new PhaseWorkload(common, elem, elements, ws, phaseLength, shift, name);
-            }
+                {
+                    ulong ws = p.UInt("ws", Math.Max(1, elements / 8), 1, elements);
+                    long phaseLength = (long)p.UInt("phaselen", 100_000, 1, long.MaxValue);
+                    ulong shift = p.UInt("shift", ws, 0, elements);
+                    return () => new PhaseWorkload(common, elem, elements, ws, phaseLength, shift, name);
+                }
             case "scanhot":
-            {
-                if (elements < 2)
-                    throw p.Error(pages ? "pages" : "region", "scanhot needs at least 2 elements (a hot set and a scan)");
-                ulong hot = p.UInt("hot", Math.Max(1, elements / 10), 1, elements - 1);
-                double hotFraction = p.Fraction("hotfrac", 0.5);
-                return () => new ScanHotWorkload(common, elem, elements, hot, hotFraction, name);
-            }
+                {
+                    if (elements < 2)
+                        throw p.Error(pages ? "pages" : "region", "scanhot needs at least 2 elements (a hot set and a scan)");
+                    ulong hot = p.UInt("hot", Math.Max(1, elements / 10), 1, elements - 1);
+                    double hotFraction = p.Fraction("hotfrac", 0.5);
+                    return () => new ScanHotWorkload(common, elem, elements, hot, hotFraction, name);
+                }
             default: // chase
                 if (elements > (ulong)PointerChaseWorkload.MaxNodes)
                     throw p.Error(pages ? "pages" : "region", $"chase supports at most {PointerChaseWorkload.MaxNodes} nodes (has {elements})");

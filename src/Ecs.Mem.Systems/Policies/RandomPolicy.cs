@@ -1,3 +1,5 @@
+using EcsMem.Traces.Synthetic;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>

@@ -60,4 +60,24 @@ public struct Xoshiro256StarStar
         }
         return hi;
     }
+
+    /// <summary>
+    /// A uniform integer in [0, <paramref name="bound"/>) from the high 32 bits of one draw (Lemire's
+    /// multiply with rejection, 32-bit form): the random replacement policy's victim choice.
+    /// </summary>
+    public uint NextBelow(uint bound)
+    {
+        ulong m = (NextUInt64() >> 32) * bound;
+        uint low = (uint)m;
+        if (low < bound)
+        {
+            uint threshold = (0u - bound) % bound;
+            while (low < threshold)
+            {
+                m = (NextUInt64() >> 32) * bound;
+                low = (uint)m;
+            }
+        }
+        return (uint)(m >> 32);
+    }
 }

@@ -314,8 +314,10 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// <summary>True while some process waits on the slow path (its fault is being handled, or waits for reclaim).</summary>
     private bool AnyBlocked()
     {
-        foreach (Entity p in _k.Processes)
-            if (_k.World.Get<Process>(p).State is ProcessState.Faulting or ProcessState.SleepingIo)
+        // Indexed: foreach over the IReadOnlyList would box an enumerator on every call.
+        var procs = _k.Processes;
+        for (int i = 0; i < procs.Count; i++)
+            if (_k.World.Get<Process>(procs[i]).State is ProcessState.Faulting or ProcessState.SleepingIo)
                 return true;
         return false;
     }

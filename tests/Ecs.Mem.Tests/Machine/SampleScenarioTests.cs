@@ -7,8 +7,9 @@ namespace EcsMem.Tests.Machine;
 /// <summary>The committed samples run through the whole machine.</summary>
 public class SampleScenarioTests
 {
-    private static string Samples([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "..", "samples"));
+    // Not [CallerFilePath]: a CI build maps source paths to /_/ (ContinuousIntegrationBuild), so the
+    // repository is found from the test binaries instead.
+    private static string Samples() => Path.Combine(Scenarios.ScenarioTestFiles.RepoRoot(), "samples");
 
     [Test]
     public void RealLackeyTraceRunsThroughTheWholeMachine()

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Systems.Policies;
 using EcsMem.Traces;
 
@@ -20,10 +21,16 @@ public sealed class IdealSimulator
 
     private readonly IReplacementPolicy _policy;
     private readonly int _frames;
-    /// <summary>Frame of every page ever referenced, or <see cref="NotResident"/>: one probe answers both
-    /// "resident?" and "seen before?" (cold vs capacity), and evicting only rewrites a value.</summary>
+    /// <summary>
+    /// The frame each page ever referenced was last loaded into: one probe answers both "seen before?"
+    /// (cold vs capacity) and, with <see cref="_framePage"/>, "resident?". The entry is never rewritten when
+    /// its page is evicted: the frame's new owner in <see cref="_framePage"/> tells that it is stale. So a
+    /// fault touches only the faulting page's entry, not the victim's (the victim is by design the page least
+    /// likely to be in the host's caches; rewriting its entry cost a cache miss per fault).
+    /// </summary>
     private readonly PageMap _pages;
-    private const int NotResident = int.MaxValue;
+    private const int NeverLoaded = int.MaxValue;
+    /// <summary>The page in each frame (valid for frames below <see cref="_used"/>).</summary>
     private readonly ulong[] _framePage;
     private int _used;
     private bool _futureGiven;
@@ -50,7 +57,11 @@ public sealed class IdealSimulator
     public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
 
     /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
-    public int FrameOf(ulong page) => _pages.TryGetValue(page, out int f) && f != NotResident ? f : -1;
+    public int FrameOf(ulong page) => _pages.TryGetValue(page, out int f) && IsResidentIn(page, f) ? f : -1;
+
+    /// <summary>True when <paramref name="page"/>'s last frame <paramref name="frame"/> still holds it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsResidentIn(ulong page, int frame) => (uint)frame < (uint)_used && _framePage[frame] == page;
 
     /// <summary>
     /// Replays a whole reference string. An offline policy (<see cref="IFutureAwarePolicy"/>, e.g. OPT) is
@@ -124,11 +135,12 @@ public sealed class IdealSimulator
     }
 
     /// <summary>One reference to <paramref name="page"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Reference(ulong page)
     {
         _references++;
-        ref int frame = ref _pages.GetValueRefOrAdd(page, NotResident, out bool firstTime);
-        if (frame != NotResident)
+        ref int frame = ref _pages.GetValueRefOrAdd(page, NeverLoaded, out bool firstTime);
+        if (IsResidentIn(page, frame))
         {
             _hits++;
             _policy.OnReferenced(frame);
@@ -140,6 +152,7 @@ public sealed class IdealSimulator
     }
 
     /// <summary>Handles a fault on <paramref name="page"/>; returns the frame it now occupies.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int Fault(ulong page)
     {
         _policy.OnMiss(page);
@@ -152,12 +165,10 @@ public sealed class IdealSimulator
         {
             frame = _policy.ChooseVictim(ReadOnlySpan<bool>.Empty);
             // Every frame is occupied once all are used, so any in-range frame holds a page.
-            if ((uint)frame >= (uint)_frames)
-                throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, not one of the {_frames} frames");
+            if ((uint)frame >= (uint)_frames) ThrowBadVictim(frame);
             ulong victim = _framePage[frame];
             _policy.OnRemoved(frame);
-            // The victim's entry exists, so this neither adds nor moves entries: the caller's ref stays valid.
-            _pages.GetValueRefOrAdd(victim, NotResident, out _) = NotResident;
+            // The victim's map entry keeps naming this frame; overwriting _framePage below is what evicts it.
             _evictions++;
             EvictionLog?.Add(victim);
         }
@@ -165,4 +176,9 @@ public sealed class IdealSimulator
         _policy.OnInserted(frame, page);
         return frame;
     }
+
+    /// <summary>Kept out of <see cref="Fault"/>: formatting the message there made every fault zero a stack frame for it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadVictim(int frame) =>
+        throw new InvalidOperationException($"policy '{_policy.Name}' chose frame {frame}, not one of the {_frames} frames");
 }

@@ -86,8 +86,24 @@ internal sealed class FrameLists
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MoveToHead(int list, int node)
     {
-        Remove(node);
-        PushHead(list, node);
+        int sentinel = _nodes + list;
+        int head = _next[sentinel];
+        if (head == node) return; // already the most recent: the common case for a hot page
+        int p = _prev[node], n = _next[node];
+        _next[p] = n;
+        _prev[n] = p;
+        int from = _list[node];
+        if (from != list)
+        {
+            // Changing lists (ARC, two-list LRU): the counts move; within one list they do not.
+            _count[from]--;
+            _count[list]++;
+            _list[node] = (sbyte)list;
+        }
+        _next[sentinel] = node;
+        _prev[node] = sentinel;
+        _next[node] = head;
+        _prev[head] = node;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -70,9 +72,11 @@ public sealed class ArcPolicy : IReplacementPolicy
     }
 
     /// <summary>Case I.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame) => _cache.MoveToHead(T2, frame);
 
     /// <summary>Cases II–IV up to (not including) REPLACE.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page)
     {
         _missGhostList = NoList;
@@ -108,6 +112,7 @@ public sealed class ArcPolicy : IReplacementPolicy
     }
 
     /// <summary>REPLACE(x, p), or the case IV eviction from a full T1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         int t1 = _cache.Count(T1);
@@ -126,6 +131,7 @@ public sealed class ArcPolicy : IReplacementPolicy
         return f;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
         _cache.Remove(frame);
@@ -135,6 +141,7 @@ public sealed class ArcPolicy : IReplacementPolicy
         _dropT1 = false; // the case IV deletion applies to one victim; further ones (a batch) use REPLACE
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         _framePage[frame] = page;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -37,8 +39,10 @@ public sealed class ClockPolicy : IReplacementPolicy
         _count = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         _referenced[frame] = _referencedOnLoad;
@@ -58,8 +62,10 @@ public sealed class ClockPolicy : IReplacementPolicy
         _prev[_hand] = frame;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame) => _referenced[frame] = true;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         // Two sweeps clear every bit, so a victim is found within 2*count+1 steps unless all are pinned.
@@ -83,6 +89,7 @@ public sealed class ClockPolicy : IReplacementPolicy
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
         _count--;

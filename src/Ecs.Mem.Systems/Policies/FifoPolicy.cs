@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -12,12 +14,16 @@ public sealed class FifoPolicy : IReplacementPolicy
 
     public void Initialize(int frameCount) => _queue = new FrameLists(frameCount, 1);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page) => _queue.PushHead(0, frame);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         for (int f = _queue.Tail(0); f >= 0; f = _queue.Prev(f))
@@ -25,5 +31,6 @@ public sealed class FifoPolicy : IReplacementPolicy
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame) => _queue.Remove(frame);
 }

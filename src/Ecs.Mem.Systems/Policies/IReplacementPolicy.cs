@@ -17,6 +17,11 @@ namespace EcsMem.Systems.Policies;
 /// </list>
 /// A frame may also be removed at any time without having been chosen (a process exits, a file is
 /// truncated): <see cref="OnRemoved"/> alone. The per-reference hooks must not allocate.
+/// <para>The built-in policies mark their hooks <c>[MethodImpl(MethodImplOptions.AggressiveOptimization)]</c>:
+/// a whole ideal-mode replay of ten million references takes well under a second, and the runtime's tiered
+/// compilation keeps a method at unoptimised tier 0 for at least its 100 ms call-counting delay, which was a
+/// quarter of such a run. Fully optimised from the first call, they lose nothing in steady state (measured);
+/// a custom policy may do the same.</para>
 /// </remarks>
 public interface IReplacementPolicy
 {

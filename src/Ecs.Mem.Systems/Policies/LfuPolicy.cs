@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -38,8 +40,10 @@ public sealed class LfuPolicy : IReplacementPolicy
         _lowest = -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         int b = _lowest;
@@ -47,6 +51,7 @@ public sealed class LfuPolicy : IReplacementPolicy
         Append(b, frame);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
     {
         int b = _fBucket[frame];
@@ -57,6 +62,7 @@ public sealed class LfuPolicy : IReplacementPolicy
         Append(nb, frame);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         for (int b = _lowest; b >= 0; b = _bNext[b])
@@ -65,6 +71,7 @@ public sealed class LfuPolicy : IReplacementPolicy
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame) => Unlink(frame);
 
     private int NewBucket(long count, int prev, int next)

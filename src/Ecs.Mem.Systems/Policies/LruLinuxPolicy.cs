@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -40,9 +42,11 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
         _referenced = new bool[frameCount];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
     /// <summary>lru_cache_add(): new pages start on the inactive list.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         _referenced[frame] = false;
@@ -50,6 +54,7 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
     }
 
     /// <summary>folio_mark_accessed(): the second reference while inactive activates the page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
     {
         if (!_referenced[frame])
@@ -63,6 +68,7 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         if (InactiveIsLow()) ShrinkActiveList(SwapClusterMax);
@@ -91,6 +97,7 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame) => _lists.Remove(frame);
 
     /// <summary>inactive_is_low(): the inactive list is too small relative to the active list.</summary>

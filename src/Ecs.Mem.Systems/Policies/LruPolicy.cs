@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -12,12 +14,16 @@ public sealed class LruPolicy : IReplacementPolicy
 
     public void Initialize(int frameCount) => _list = new FrameLists(frameCount, 1);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page) => _list.PushHead(0, frame);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame) => _list.MoveToHead(0, frame);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         for (int f = _list.Tail(0); f >= 0; f = _list.Prev(f))
@@ -25,5 +31,6 @@ public sealed class LruPolicy : IReplacementPolicy
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame) => _list.Remove(frame);
 }

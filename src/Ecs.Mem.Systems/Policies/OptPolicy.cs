@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Policies;
 
 /// <summary>
@@ -51,8 +53,10 @@ public sealed class OptPolicy : IFutureAwarePolicy
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) => _missPosition = Advance();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         _key[frame] = KeyAt(_missPosition);
@@ -62,6 +66,7 @@ public sealed class OptPolicy : IFutureAwarePolicy
         SiftUp(i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
     {
         // The next use moves later, so the key grows: in a max-heap it can only rise.
@@ -69,6 +74,7 @@ public sealed class OptPolicy : IFutureAwarePolicy
         SiftUp(_heapIndex[frame]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         if (_heapCount == 0) return -1;
@@ -98,6 +104,7 @@ public sealed class OptPolicy : IFutureAwarePolicy
         return found;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
         int i = _heapIndex[frame];

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace EcsMem.Systems.Policies;
 
@@ -41,6 +43,19 @@ public sealed class PageMap
     /// <summary>Fibonacci hashing: page numbers are often dense or strided, the multiply spreads them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shift);
+
+    /// <summary>
+    /// Asks the CPU to start loading the entry <paramref name="key"/> would be found at first. A replay that
+    /// knows its next references issues this a few references ahead, so the probe finds the line in cache
+    /// instead of waiting for memory (the table of a large trace is far bigger than L2). A hint only: it
+    /// changes no state and cannot fault, so a stale address after the GC moved the array is harmless.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(ulong key)
+    {
+        if (Sse.IsSupported)
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), Home(key))));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(ulong key, out int value)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Traces.Synthetic;
 
 namespace EcsMem.Systems.Policies;
@@ -32,16 +33,20 @@ public sealed class RandomPolicy : IReplacementPolicy
         _count = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnMiss(ulong page) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
         _index[frame] = _count;
         _resident[_count++] = frame;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         if (_count == 0) return -1;
@@ -56,6 +61,7 @@ public sealed class RandomPolicy : IReplacementPolicy
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
         int i = _index[frame];

@@ -53,14 +53,22 @@ public class InferredLayoutTests
             inf.EnsureMapped(0x40_0000 + (a << 21), AccessKind.Load);
         }
 
+        // One untimed pass of the same loop first: the runtime may allocate on this thread while it
+        // compiles the loop (on-stack replacement); steady state is what the assertion is about.
+        Lookups(inf);
         long before = GC.GetAllocatedBytesForCurrentThread();
+        Lookups(inf);
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(inf.Cache.Hits + inf.Cache.Misses, Is.GreaterThanOrEqualTo(200_000));
+    }
+
+    private static void Lookups(InferredLayout inf)
+    {
         for (int i = 0; i < 100_000; i++)
         {
             inf.EnsureMapped(0x40_0000 + ((ulong)(i & 63) << 21) + (ulong)i, AccessKind.Load);
         }
-
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
-        Assert.That(inf.Cache.Hits + inf.Cache.Misses, Is.GreaterThanOrEqualTo(100_000));
     }
 
     private static string[] Ranges(Mm mm)

@@ -39,7 +39,7 @@ public sealed partial class Kernel
         s.MmUsers--;
         if (s.MmUsers > 0)
             return;
-        foreach (var v in mm.Mm.Vmas.AsSpan().ToArray())
+        foreach (var v in mm.Mm.Vmas.ToArray())
             ZapRange(mm, v.Start, v.End);
         ZapRange(mm, 0, Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)
         mm.Mm.ExitMmap();

@@ -206,7 +206,7 @@ public sealed partial class Kernel
     public MmState CreateMm()
     {
         int id = _mms.Count;
-        var mm = new Mm(id, Options.Paging, Files);
+        var mm = new Mm(id, Options.Paging, Files, World);
         var charger = new PageTableCharger(this, id);
         var tables = new PageTable(Options.Paging, charger);
         var state = new MmState(mm, tables, Tlb.CreateMm());

@@ -11,8 +11,8 @@ namespace EcsMem.Systems.Kernel;
 /// VM_BUG_ON_PAGE and the page-owner / swap_map audits do in Linux: every frame is accounted for exactly once,
 /// the buddy free lists are well formed, every mm's RSS and swap counts match its page tables, every frame's
 /// mapcount matches the PTEs and the reverse map, swap slot counts match the swap entries in PTEs and the
-/// swap cache, the page cache agrees with the frames, and the VMA entities in the World are exactly the ones
-/// each mm's VMA index holds. It walks every page table of every mm, so it costs
+/// swap cache, the page cache agrees with the frames, the VMA entities in the World are exactly the ones
+/// each mm's VMA index holds, and the page-table page entities are exactly the charged tables. It walks every page table of every mm, so it costs
 /// O(frames + swap slots + page-table pages) per call: a debugging aid (<c>--check</c>, the reliability tests),
 /// not something the simulation does on its own.
 /// </summary>
@@ -20,7 +20,7 @@ namespace EcsMem.Systems.Kernel;
 /// Only valid between ticks: inside a tick the systems legitimately hold half-done work (a frame isolated by
 /// reclaim but not yet unmapped). Messages name the object (frame pfn, mm id, swap slot) and both sides of the
 /// disagreement; their order is fixed (frames, buddy, page tables, per-frame mapping, swap, page cache,
-/// processes, VMA entities) so the same broken state always gives the same list.
+/// processes, VMA entities, page-table entities) so the same broken state always gives the same list.
 /// </remarks>
 public sealed class InvariantChecker
 {
@@ -35,6 +35,7 @@ public sealed class InvariantChecker
     private bool[] _inFreeBlock = [];
     private int[] _vmaEntitiesPerMm = [];
     private static readonly QueryDescription AllVmas = new QueryDescription().WithAll<Vma>();
+    private static readonly QueryDescription AllTablePages = new QueryDescription().WithAll<PageTableFrame>();
 
     public InvariantChecker(Kernel kernel) => _k = kernel;
 
@@ -74,6 +75,7 @@ public sealed class InvariantChecker
         CheckPageCache();
         CheckProcesses();
         CheckVmaEntities();
+        CheckPageTableEntities();
         return _violations.ToArray();
     }
 
@@ -506,5 +508,52 @@ public sealed class InvariantChecker
                 prevEnd = end;
             }
         }
+    }
+
+    // ------------------------------------------------------------------ page-table page entities
+
+    /// <summary>
+    /// Each charged table's entity is the store row holding its entries and says so (in use, owner, page id,
+    /// level, pfn); the World holds exactly as many in-use page-table entities as tables are charged, and the
+    /// store hands out exactly those.
+    /// </summary>
+    private void CheckPageTableEntities()
+    {
+        World world = _k.World;
+        long charged = 0;
+        foreach (MmState mm in _k.LiveMms)
+        {
+            foreach (var (id, (e, pfn)) in mm.TablePages)
+            {
+                charged++;
+                int level = mm.Tables.LevelOf(id);
+                if (level < 0)
+                    continue; // a free id: CheckPageTables reports it
+                Entity holder = mm.Tables.EntityOf(id);
+                if (holder != e)
+                    Fail($"mm {mm.Id}: page table {id} is charged to entity {e} but its entries live in {holder}");
+                if (!world.TryGet(e, out PageTableFrame f))
+                {
+                    Fail($"mm {mm.Id}: page table {id}'s entity {e} is not a page-table page");
+                    continue;
+                }
+                if (!f.InUse || f.MmId != mm.Id || f.PageId != id || f.Level != level || f.Pfn != pfn)
+                    Fail($"mm {mm.Id}: page table {id} (level {level}, pfn {pfn}) but its entity says mm {f.MmId} page {f.PageId} level {f.Level} pfn {f.Pfn} in use {f.InUse}");
+            }
+        }
+
+        long inUse = 0;
+        foreach (Chunk chunk in world.GetQuery(AllTablePages))
+        {
+            foreach (ref readonly PageTableFrame f in chunk.GetSpan<PageTableFrame>())
+            {
+                if (f.InUse)
+                    inUse++;
+            }
+        }
+        if (inUse != charged)
+            Fail($"page tables: {inUse} page-table entities in use but {charged} tables charged");
+        if (_k.PageTables.InUse != charged)
+            Fail($"page tables: the store hands out {_k.PageTables.InUse} tables but {charged} are charged");
     }
 }

@@ -95,7 +95,7 @@ public sealed class PageTable
     /// allocating missing tables when <paramref name="allocate"/> is set (__pte_alloc and friends).
     /// <paramref name="levelsTouched"/> counts the table pages read, as a hardware walker would.
     /// Without allocation a missing table gives a null reference (check with Unsafe.IsNullRef).
-    /// The reference stays valid until the next allocating walk.
+    /// The reference points into the World (the leaf table entity's component) and stays valid while that table lives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ulong Walk(ulong va, bool allocate, out int levelsTouched)

@@ -61,7 +61,7 @@ public sealed class MapsCommand : ICommand
     private static void Import(MmState mm, string path, FileTable files, PagingMode mode)
     {
         Mm parsed = ProcMaps.ParseFile(path, files, mode, mm.Id);
-        foreach (Vma v in parsed.Vmas.AsSpan())
+        foreach (Vma v in parsed.Vmas)
         {
             Vma copy = v;
             copy.MmId = mm.Id;

@@ -59,7 +59,7 @@ public sealed class InferredLayout
         int idx = Mm.Vmas.FindVma(addr, _cache);
         if (idx >= 0)
         {
-            ref Vma v = ref Mm.Vmas[idx];
+            ref readonly Vma v = ref Mm.Vmas[idx];
             if (v.Start <= addr)
             {
                 return (v.Flags & need) == need || Widen(idx, need, changes);
@@ -78,7 +78,7 @@ public sealed class InferredLayout
 
     private bool Widen(int idx, VmFlags need, List<VmaChange>? changes)
     {
-        ref Vma v = ref Mm.Vmas[idx];
+        ref readonly Vma v = ref Mm.Vmas[idx];
         VmFlags flags = v.Flags | need;
         long r = Mm.MprotectFixup(idx, v.Start, v.End, flags, changes);
         if (r < 0)

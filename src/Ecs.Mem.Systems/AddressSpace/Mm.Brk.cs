@@ -59,8 +59,7 @@ public sealed partial class Mm
         int prev = addr > 0 ? Vmas.FindVma(addr - 1) : -1;
         if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Kind == VmaKind.Heap && Vmas[prev].Flags == flags)
         {
-            Vmas[prev].End = addr + len;
-            Vmas.Touch();
+            Vmas.SetEnd(prev, addr + len);
             SyncSeq();
             VmStatAccount(flags, PagesOf(addr, addr + len));
             changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, addr + len, VmFlags.None, flags));

@@ -12,7 +12,8 @@ public sealed partial class Mm
     /// </summary>
     public Mm DupMmap(int childId, List<VmaChange>? changes = null)
     {
-        var child = new Mm(childId, Mode, Files)
+        // The child's VMA entities go into the parent's World, next to the parent's.
+        var child = new Mm(childId, Mode, Files, World)
         {
             StackRlimit = StackRlimit,
             StackGuardGap = StackGuardGap,
@@ -32,21 +33,21 @@ public sealed partial class Mm
         s.Pgd = -1;
         child.Struct = s;
 
-        ReadOnlySpan<Vma> vmas = Vmas.AsSpan();
-        for (int i = 0; i < vmas.Length; i++)
+        foreach (ref readonly Vma parentVma in Vmas)
         {
-            Vma v = vmas[i];
-            if ((v.Flags & VmFlags.DontCopy) != 0)
+            if ((parentVma.Flags & VmFlags.DontCopy) != 0)
             {
                 continue;
             }
 
+            // vm_area_dup: a new entity for the child's copy.
+            Vma v = parentVma;
             v.Flags &= ~(VmFlags.Locked | VmFlags.LockOnFault);
             v.MmId = childId;
             child.Vmas.Insert(v);
             child.Struct.MapCount++;
             child.VmStatAccount(v.Flags, (long)v.Pages);
-            changes?.Add(new VmaChange(VmaChangeKind.Mapped, v.Start, v.End, vmas[i].Flags, v.Flags));
+            changes?.Add(new VmaChange(VmaChangeKind.Mapped, v.Start, v.End, parentVma.Flags, v.Flags));
         }
 
         child.SyncSeq();
@@ -54,15 +55,17 @@ public sealed partial class Mm
     }
 
     /// <summary>
-    /// exit_mmap: tears the whole address space down, reporting every VMA as Unmapped and freeing the
-    /// page tables when <paramref name="tables"/> is given (free_pgtables).
+    /// exit_mmap: tears the whole address space down, reporting every VMA as Unmapped, destroying the VMA
+    /// entities (remove_vma) and freeing the page tables when <paramref name="tables"/> is given (free_pgtables).
     /// </summary>
     public void ExitMmap(List<VmaChange>? changes = null, PageTable? tables = null)
     {
-        ReadOnlySpan<Vma> vmas = Vmas.AsSpan();
-        for (int i = 0; i < vmas.Length; i++)
+        if (changes is not null)
         {
-            changes?.Add(new VmaChange(VmaChangeKind.Unmapped, vmas[i].Start, vmas[i].End, vmas[i].Flags, VmFlags.None));
+            foreach (ref readonly Vma v in Vmas)
+            {
+                changes.Add(new VmaChange(VmaChangeKind.Unmapped, v.Start, v.End, v.Flags, VmFlags.None));
+            }
         }
 
         Vmas.Clear();

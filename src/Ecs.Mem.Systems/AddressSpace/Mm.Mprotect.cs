@@ -95,11 +95,11 @@ public sealed partial class Mm
         }
 
         idx = Vmas.FindVma(start);
-        ref Vma v = ref Vmas[idx];
+        ref readonly Vma v = ref Vmas[idx];
         VmStatAccount(v.Flags, -(long)v.Pages);
-        v.Flags = newFlags;
-        v.PageProt = Pte.ProtFromVmFlags(newFlags);
         VmStatAccount(newFlags, (long)v.Pages);
+        Vmas.SetFlags(idx, newFlags);
+        Vmas.SetPageProt(idx, Pte.ProtFromVmFlags(newFlags));
         Vmas.Touch();
         changes?.Add(new VmaChange(VmaChangeKind.Protected, start, end, old, newFlags));
         return MergeAround(idx);

@@ -31,7 +31,7 @@ public sealed partial class Mm
         }
 
         // A hole punched in the middle of one VMA leaves one more VMA than before.
-        ref Vma f = ref Vmas[first];
+        ref readonly Vma f = ref Vmas[first];
         if (f.Start < start && end < f.End && Struct.MapCount >= MaxMapCount)
         {
             return -Errno.ENOMEM;
@@ -44,7 +44,7 @@ public sealed partial class Mm
         int last = first;
         while (last < Vmas.Count && Vmas[last].End <= end)
         {
-            ref Vma v = ref Vmas[last];
+            ref readonly Vma v = ref Vmas[last];
             VmStatAccount(v.Flags, -(long)v.Pages);
             changes?.Add(new VmaChange(VmaChangeKind.Unmapped, v.Start, v.End, v.Flags, VmFlags.None));
             last++;

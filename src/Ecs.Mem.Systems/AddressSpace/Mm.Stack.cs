@@ -11,7 +11,7 @@ public sealed partial class Mm
     /// </summary>
     public long ExpandDownwards(int idx, ulong address, List<VmaChange>? changes = null)
     {
-        ref Vma v = ref Vmas[idx];
+        ref readonly Vma v = ref Vmas[idx];
         if ((v.Flags & VmFlags.GrowsDown) == 0)
         {
             return -Errno.EINVAL;
@@ -30,7 +30,7 @@ public sealed partial class Mm
 
         if (idx > 0)
         {
-            ref Vma prev = ref Vmas[idx - 1];
+            ref readonly Vma prev = ref Vmas[idx - 1];
             if ((prev.Flags & VmFlags.GrowsDown) == 0 && (prev.Flags & VmFlags.AccessMask) != 0)
             {
                 if (address < prev.End || address - prev.End < StackGuardGap)
@@ -50,13 +50,12 @@ public sealed partial class Mm
         }
 
         ulong oldStart = v.Start;
+        VmFlags flags = v.Flags;
         long grow = PagesOf(address, oldStart);
-        v.Start = address;
-        v.PgOff -= (ulong)grow;
-        VmStatAccount(v.Flags, grow);
-        Vmas.Touch();
+        Vmas.SetStart(idx, address, v.PgOff - (ulong)grow);
+        VmStatAccount(flags, grow);
         SyncSeq();
-        changes?.Add(new VmaChange(VmaChangeKind.Mapped, address, oldStart, VmFlags.None, v.Flags));
+        changes?.Add(new VmaChange(VmaChangeKind.Mapped, address, oldStart, VmFlags.None, flags));
         return 0;
     }
 

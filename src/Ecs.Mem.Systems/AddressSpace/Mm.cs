@@ -1,4 +1,5 @@
 using EcsMem.Components;
+using EcsMem.Ecs;
 
 namespace EcsMem.Systems.AddressSpace;
 
@@ -7,8 +8,8 @@ namespace EcsMem.Systems.AddressSpace;
 /// operations that change it with Linux semantics (do_mmap, do_munmap, mprotect_fixup, brk,
 /// expand_downwards, dup_mmap, exit_mmap). Operations return a negated errno on refusal and append the
 /// ranges they changed to an optional list, so later systems can zap pages and flush TLBs.
-/// Independent of the ECS core: the lead stores <see cref="Struct"/> in an Mm component and keeps this
-/// object as the mm's VMA index.
+/// Its VMAs are entities of the World given to the constructor (the kernel's, or a private one for
+/// standalone use): every operation here creates, changes and destroys them through <see cref="Vmas"/>.
 /// </summary>
 public sealed partial class Mm
 {
@@ -24,8 +25,16 @@ public sealed partial class Mm
     /// <summary>The mm_struct fields; a public field so callers can take refs.</summary>
     public MmStruct Struct;
 
+    /// <summary>A standalone address space whose VMA entities live in a private World (tools, tests).</summary>
     public Mm(int id, PagingMode mode, FileTable files)
+        : this(id, mode, files, new World())
     {
+    }
+
+    /// <summary>mm_alloc: an empty address space whose VMA entities are created in <paramref name="world"/>.</summary>
+    public Mm(int id, PagingMode mode, FileTable files, World world)
+    {
+        Vmas = new VmaSet(world);
         Mode = mode;
         Files = files;
         Struct.Id = id;
@@ -40,8 +49,11 @@ public sealed partial class Mm
     public PagingMode Mode { get; }
     /// <summary>Names of the files mapped.</summary>
     public FileTable Files { get; }
-    /// <summary>The VMAs in address order.</summary>
-    public VmaSet Vmas { get; } = new();
+    /// <summary>The VMAs in address order: the index over this mm's VMA entities.</summary>
+    public VmaSet Vmas { get; }
+
+    /// <summary>The World holding this mm's VMA entities.</summary>
+    public World World => Vmas.World;
     /// <summary>RLIMIT_STACK for stack growth (bytes).</summary>
     public ulong StackRlimit { get; set; } = DefaultStackRlimit;
     /// <summary>stack_guard_gap in bytes.</summary>
@@ -148,8 +160,7 @@ public sealed partial class Mm
             return true;
         }
 
-        ref Vma v = ref Vmas[idx];
-        if (v.Start >= addr)
+        if (Vmas.StartOf(idx) >= addr)
         {
             return true;
         }
@@ -159,10 +170,11 @@ public sealed partial class Mm
             return false;
         }
 
-        Vma upper = v;
+        // The lower part keeps the entity; the upper part is a new one.
+        Vma upper = Vmas[idx];
+        upper.PgOff += (addr - upper.Start) >> Pte.PageShift;
         upper.Start = addr;
-        upper.PgOff = v.PgOff + ((addr - v.Start) >> Pte.PageShift);
-        v.End = addr;
+        Vmas.SetEnd(idx, addr);
         Vmas.Insert(upper);
         Struct.MapCount++;
         return true;
@@ -174,17 +186,21 @@ public sealed partial class Mm
     /// </summary>
     private int MergeAround(int idx)
     {
+        // The surviving VMA keeps its entity and the absorbed one's entity is destroyed first, so the
+        // survivor's new end never overlaps a VMA still in the set.
         if (idx + 1 < Vmas.Count && CanMerge(Vmas[idx], Vmas[idx + 1]))
         {
-            Vmas[idx].End = Vmas[idx + 1].End;
+            ulong end = Vmas.EndOf(idx + 1);
             Vmas.RemoveRange(idx + 1, 1);
+            Vmas.SetEnd(idx, end);
             Struct.MapCount--;
         }
 
         if (idx > 0 && CanMerge(Vmas[idx - 1], Vmas[idx]))
         {
-            Vmas[idx - 1].End = Vmas[idx].End;
+            ulong end = Vmas.EndOf(idx);
             Vmas.RemoveRange(idx, 1);
+            Vmas.SetEnd(idx - 1, end);
             Struct.MapCount--;
             idx--;
         }

@@ -1,16 +1,17 @@
 using System.Runtime.CompilerServices;
 using EcsMem.Components;
+using EcsMem.Ecs;
 
 namespace EcsMem.Systems.AddressSpace;
 
 /// <summary>
-/// The multi-level page table of one mm. Each table page is a run of <see cref="PagingMode.EntriesPerTable"/>
-/// ulong entries (512, or 1024 in 32-bit mode) inside one flat arena, identified by a page id; an upper-level
+/// The multi-level page table of one mm. Each table page is identified by a page id local to this mm (the
+/// root first); its <see cref="PagingMode.EntriesPerTable"/> entries (512, or 1024 in 32-bit mode) live in the
+/// World, in the <see cref="PageTableEntries"/> component of the page-table page's entity, a row of a
+/// <see cref="PageTableStore"/> shared by all mms; <c>_slot[id]</c> is that row's number. An upper-level
 /// entry points at its child with the child's id in the PFN field plus _PAGE_TABLE bits (present, RW, user,
-/// accessed). The layout is one contiguous 4 KiB-or-8 KiB block per table, so moving a table into an ECS
-/// component with an [InlineArray] buffer later is a copy. Tables are allocated on demand by
-/// <see cref="Walk"/> and freed when they become empty by <see cref="UnmapRange{TVisitor}"/>.
-/// Huge (PSE) leaf entries in upper levels are not modelled.
+/// accessed). Tables are allocated on demand by <see cref="Walk"/> and freed when they become empty by
+/// <see cref="UnmapRange{TVisitor}"/>. Huge (PSE) leaf entries in upper levels are not modelled.
 /// </summary>
 public sealed class PageTable
 {
@@ -20,21 +21,34 @@ public sealed class PageTable
     private readonly int _entries;
     private readonly int _levels;
     private readonly int _bits;
-    private ulong[] _arena;
+    private readonly PageTableStore _store;
+    private int[] _slot;
     private sbyte[] _levelOf;
     private int _highWater;
     private int[] _free = new int[16];
     private int _freeCount;
     private readonly long[] _perLevel;
+    private bool _released;
 
-    public PageTable(PagingMode mode, IPageTableAllocator? allocator = null)
+    /// <summary>
+    /// An empty page table (just the root) whose tables are rows of <paramref name="store"/>, or of a private
+    /// store in a private World when none is given (standalone tools and tests).
+    /// </summary>
+    public PageTable(PagingMode mode, IPageTableAllocator? allocator = null, PageTableStore? store = null)
     {
+        store ??= new PageTableStore(new World(), mode);
+        if (store.EntriesPerTable != mode.EntriesPerTable)
+        {
+            throw new ArgumentException($"the store holds tables of {store.EntriesPerTable} entries, {mode.Name} needs {mode.EntriesPerTable}", nameof(store));
+        }
+
         Mode = mode;
         Allocator = allocator;
+        _store = store;
         _entries = mode.EntriesPerTable;
         _levels = mode.Levels;
         _bits = mode.BitsPerLevel;
-        _arena = new ulong[_entries * 8];
+        _slot = new int[8];
         _levelOf = new sbyte[8];
         _perLevel = new long[_levels];
         Root = AllocTable(_levels - 1);
@@ -48,6 +62,12 @@ public sealed class PageTable
 
     /// <summary>Page id of the root table (mm->pgd).</summary>
     public int Root { get; }
+
+    /// <summary>The store whose rows hold this table's entries.</summary>
+    public PageTableStore Store => _store;
+
+    /// <summary>True after <see cref="Release"/>: every table, the root included, went back to the store.</summary>
+    public bool IsReleased => _released;
 
     /// <summary>Leaf (PTE-level) tables allocated: Linux's old mm->nr_ptes.</summary>
     public ulong NrPtes => (ulong)_perLevel[0];
@@ -75,19 +95,26 @@ public sealed class PageTable
     /// allocating missing tables when <paramref name="allocate"/> is set (__pte_alloc and friends).
     /// <paramref name="levelsTouched"/> counts the table pages read, as a hardware walker would.
     /// Without allocation a missing table gives a null reference (check with Unsafe.IsNullRef).
-    /// The reference stays valid until the next allocating walk.
+    /// The reference points into the World (the leaf table entity's component) and stays valid while that table lives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ulong Walk(ulong va, bool allocate, out int levelsTouched)
     {
+        levelsTouched = 0;
+        if (_released)
+        {
+            return ref WalkReleased(allocate);
+        }
+
         int page = Root;
         int mask = _entries - 1;
-        levelsTouched = 0;
+        PageTableStore store = _store;
         for (int level = _levels - 1; level > 0; level--)
         {
             levelsTouched++;
-            int slot = (page * _entries) + (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask);
-            ulong e = _arena[slot];
+            // Store rows never move, so this reference survives the allocation below.
+            ref ulong slot = ref store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
+            ulong e = slot;
             if ((e & Pte.PresentBit) == 0)
             {
                 if (!allocate)
@@ -96,7 +123,7 @@ public sealed class PageTable
                 }
 
                 int child = AllocTable(level - 1);
-                _arena[slot] = ((ulong)child << Pte.PageShift) | TableEntryBits;
+                slot = ((ulong)child << Pte.PageShift) | TableEntryBits;
                 page = child;
             }
             else
@@ -106,7 +133,19 @@ public sealed class PageTable
         }
 
         levelsTouched++;
-        return ref _arena[(page * _entries) + (int)((va >> Pte.PageShift) & (ulong)mask)];
+        return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
+    }
+
+    /// <summary>A released table maps nothing: lookups see no table, allocation is a bug in the caller.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ref ulong WalkReleased(bool allocate)
+    {
+        if (allocate)
+        {
+            throw new InvalidOperationException("allocating walk of a released page table (the mm has exited)");
+        }
+
+        return ref Unsafe.NullRef<ulong>();
     }
 
     /// <summary>The leaf entry for <paramref name="va"/>, or 0 when no table covers it.</summary>
@@ -127,7 +166,7 @@ public sealed class PageTable
     public long UnmapRange<TVisitor>(ulong start, ulong end, ref TVisitor visitor)
         where TVisitor : struct, IPteVisitor
     {
-        if (end <= start)
+        if (end <= start || _released)
         {
             return 0;
         }
@@ -140,6 +179,35 @@ public sealed class PageTable
     {
         var none = new NoVisitor();
         UnmapRange(0, ulong.MaxValue, ref none);
+    }
+
+    /// <summary>
+    /// mm_free_pgd: frees every table below the root (through the allocator hook) and then gives the root's
+    /// row back to the store (the hook is not called for it: the owner frees the pgd itself, as Linux's
+    /// mm_free_pgd does). Afterwards the table maps nothing; its counters keep their last values.
+    /// </summary>
+    public void Release()
+    {
+        if (_released)
+        {
+            return;
+        }
+
+        FreeAll();
+        _store.Free(_slot[Root]);
+        _slot[Root] = -1;
+        _released = true;
+    }
+
+    /// <summary>The page-table page entity holding table <paramref name="pageId"/>'s entries.</summary>
+    public Entity EntityOf(int pageId)
+    {
+        if (LevelOf(pageId) < 0 || _slot[pageId] < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pageId), pageId, "no such table");
+        }
+
+        return _store.EntityOf(_slot[pageId]);
     }
 
     private long Zap<TVisitor>(int page, int level, ulong tableBase, ulong first, ulong last, ref TVisitor visitor)
@@ -159,10 +227,11 @@ public sealed class PageTable
         }
 
         long cleared = 0;
-        int baseSlot = page * _entries;
+        // A span over the World's storage of this table: freeing children below clears their rows, not this one.
+        Span<ulong> entries = _store.Entries(_slot[page]);
         for (int i = i0; i <= i1; i++)
         {
-            ulong e = _arena[baseSlot + i];
+            ulong e = entries[i];
             if (e == 0)
             {
                 continue;
@@ -172,7 +241,7 @@ public sealed class PageTable
             if (level == 0)
             {
                 visitor.Visit(va, e);
-                _arena[baseSlot + i] = 0;
+                entries[i] = 0;
                 cleared++;
                 continue;
             }
@@ -181,7 +250,7 @@ public sealed class PageTable
             cleared += Zap(child, level - 1, va, first, last, ref visitor);
             if (IsEmpty(child))
             {
-                _arena[baseSlot + i] = 0;
+                entries[i] = 0;
                 FreeTable(child);
             }
         }
@@ -189,11 +258,14 @@ public sealed class PageTable
         return cleared;
     }
 
-    /// <summary>The entries of table <paramref name="pageId"/> (read-only view into the arena).</summary>
-    public ReadOnlySpan<ulong> Entries(int pageId) => _arena.AsSpan(pageId * _entries, _entries);
+    /// <summary>
+    /// The entries of table <paramref name="pageId"/> (read-only view of its entity's component); empty for a
+    /// free id or a released table.
+    /// </summary>
+    public ReadOnlySpan<ulong> Entries(int pageId) => LevelOf(pageId) < 0 || _slot[pageId] < 0 ? default : _store.Entries(_slot[pageId]);
 
     /// <summary>Level of table <paramref name="pageId"/>, or -1 when that id is free.</summary>
-    public int LevelOf(int pageId) => pageId < _highWater ? _levelOf[pageId] : -1;
+    public int LevelOf(int pageId) => (uint)pageId < (uint)_highWater ? _levelOf[pageId] : -1;
 
     /// <summary>
     /// Copies a table into its ECS-storable form. In 32-bit mode the 1024 entries are packed to 32 bits as
@@ -218,7 +290,7 @@ public sealed class PageTable
 
     private bool IsEmpty(int page)
     {
-        return _arena.AsSpan(page * _entries, _entries).IndexOfAnyExcept(0UL) < 0;
+        return _store.Entries(_slot[page]).IndexOfAnyExcept(0UL) < 0;
     }
 
     private int AllocTable(int level)
@@ -231,13 +303,15 @@ public sealed class PageTable
         else
         {
             id = _highWater++;
-            if ((long)_highWater * _entries > _arena.Length)
+            if (_highWater > _slot.Length)
             {
-                Array.Resize(ref _arena, _arena.Length * 2);
+                Array.Resize(ref _slot, _slot.Length * 2);
                 Array.Resize(ref _levelOf, _levelOf.Length * 2);
             }
         }
 
+        // The store hands out zeroed rows, so a reused id starts empty.
+        _slot[id] = _store.Allocate();
         _levelOf[id] = (sbyte)level;
         _perLevel[level]++;
         Allocator?.TableAllocated(id, level);
@@ -255,7 +329,10 @@ public sealed class PageTable
         }
 
         _free[_freeCount++] = id;
+        // The hook still sees the table's entity; the row goes back to the store after it.
         Allocator?.TableFreed(id, level);
+        _store.Free(_slot[id]);
+        _slot[id] = -1;
     }
 
     private struct NoVisitor : IPteVisitor

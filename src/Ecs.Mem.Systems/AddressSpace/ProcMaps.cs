@@ -33,7 +33,7 @@ public static class ProcMaps
     public static void Write(StringBuilder sb, Mm mm)
     {
         int ptr = mm.Mode.PointerSize;
-        foreach (ref readonly Vma v in mm.Vmas.AsSpan())
+        foreach (ref readonly Vma v in mm.Vmas)
         {
             WriteVma(sb, v, mm.Files, ptr);
         }

@@ -51,14 +51,11 @@ public sealed class VmaCache
             for (int k = 0; k < Size; k++)
             {
                 int idx = _slots[(start + k) & Mask];
-                if (idx >= 0)
+                // The set's keys answer without reading the VMA entity.
+                if (idx >= 0 && addr >= set.StartOf(idx) && addr < set.EndOf(idx))
                 {
-                    ref Vma v = ref set[idx];
-                    if (addr >= v.Start && addr < v.End)
-                    {
-                        Hits++;
-                        return idx;
-                    }
+                    Hits++;
+                    return idx;
                 }
             }
         }

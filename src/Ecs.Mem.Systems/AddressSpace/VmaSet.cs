@@ -1,19 +1,45 @@
 using System.Runtime.CompilerServices;
 using EcsMem.Components;
+using EcsMem.Ecs;
 
 namespace EcsMem.Systems.AddressSpace;
 
 /// <summary>
-/// The VMAs of one mm, kept sorted by address in a flat array (Linux keeps them in a maple tree,
-/// formerly an rbtree plus a linked list). Lookups are binary searches, O(log n); inserts and removals
-/// shift the tail, O(n), which is cheap for the few hundred to few thousand VMAs of real processes and
-/// rare compared with lookups (one per fault or per access). Every change bumps <see cref="Seq"/>,
-/// which invalidates <see cref="VmaCache"/> instances.
+/// The ordered index over the VMAs of one mm: the analogue of Linux's maple tree (formerly an rbtree plus a
+/// linked list), which stores range pivots and pointers to vm_area_struct objects that live elsewhere.
+/// Here each VMA is an entity of the <see cref="Ecs.World"/> carrying the <see cref="Vma"/> component (the
+/// only copy of its fields); the set keeps the entities' handles in address order plus each one's start
+/// and end as search keys, so find_vma is a binary search over two flat arrays with no World access.
+/// Inserting creates the entity, removing destroys it. The keys duplicate Vma.Start/End, so the indexer only
+/// hands out read-only references and every change of a VMA goes through a method here
+/// (<see cref="SetEnd"/>, <see cref="SetStart"/>, <see cref="SetFlags"/>, <see cref="SetPageProt"/>):
+/// keys and component cannot drift apart. Inserts and removals shift the tail, O(n), which is cheap for the
+/// few hundred to few thousand VMAs of real processes and rare next to lookups (one per fault). Every change
+/// of the set or of a VMA's bounds bumps <see cref="Seq"/>, which invalidates <see cref="VmaCache"/> instances.
 /// </summary>
 public sealed class VmaSet
 {
-    private Vma[] _items = new Vma[16];
+    private readonly World _world;
+    private Entity[] _entities = new Entity[16];
+    private ulong[] _starts = new ulong[16];
+    private ulong[] _ends = new ulong[16];
     private int _count;
+
+    /// <summary>A set whose VMA entities live in a private World (standalone tools and tests).</summary>
+    public VmaSet()
+        : this(new World())
+    {
+    }
+
+    /// <summary>A set whose VMA entities live in <paramref name="world"/> (the kernel's World).</summary>
+    public VmaSet(World world)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        _world = world;
+    }
+
+    /// <summary>The World holding this set's VMA entities.</summary>
+    public World World => _world;
 
     /// <summary>Number of VMAs.</summary>
     public int Count => _count;
@@ -21,23 +47,54 @@ public sealed class VmaSet
     /// <summary>Sequence number moved by every change (mm->vmacache_seqnum).</summary>
     public uint Seq { get; private set; }
 
-    /// <summary>The VMA at position <paramref name="index"/> in address order (mutable in place; call <see cref="Touch"/> after changing bounds).</summary>
-    public ref Vma this[int index]
+    /// <summary>
+    /// The VMA at position <paramref name="index"/> in address order, read from its entity. Read-only:
+    /// change a VMA through the Set* methods so the search keys follow.
+    /// </summary>
+    public ref readonly Vma this[int index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get
-        {
-            if ((uint)index >= (uint)_count)
-            {
-                throw new ArgumentOutOfRangeException(nameof(index), index, $"VMA index outside 0..{_count - 1}");
-            }
-
-            return ref _items[index];
-        }
+        get => ref _world.Get<Vma>(EntityAt(index));
     }
 
-    /// <summary>All VMAs in address order.</summary>
-    public ReadOnlySpan<Vma> AsSpan() => new(_items, 0, _count);
+    /// <summary>The entity of the VMA at position <paramref name="index"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Entity EntityAt(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _entities[index];
+    }
+
+    /// <summary>The VMA entities in address order.</summary>
+    public ReadOnlySpan<Entity> Entities => new(_entities, 0, _count);
+
+    /// <summary>Search key: vm_start of the VMA at <paramref name="index"/>, without touching the World.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong StartOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _starts[index];
+    }
+
+    /// <summary>Search key: vm_end of the VMA at <paramref name="index"/>, without touching the World.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong EndOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _ends[index];
+    }
 
     /// <summary>
     /// find_vma: index of the first VMA whose End is above <paramref name="addr"/>, or -1 when none.
@@ -48,11 +105,11 @@ public sealed class VmaSet
     {
         // Ends are strictly increasing because VMAs are sorted and disjoint.
         int lo = 0, hi = _count;
-        Vma[] items = _items;
+        ulong[] ends = _ends;
         while (lo < hi)
         {
             int mid = (int)((uint)(lo + hi) >> 1);
-            if (items[mid].End > addr)
+            if (ends[mid] > addr)
             {
                 hi = mid;
             }
@@ -99,17 +156,20 @@ public sealed class VmaSet
     public int FindVmaIntersection(ulong start, ulong end)
     {
         int idx = FindVma(start);
-        return idx >= 0 && _items[idx].Start < end ? idx : -1;
+        return idx >= 0 && _starts[idx] < end ? idx : -1;
     }
 
     /// <summary>vma_lookup: index of the VMA containing <paramref name="addr"/>, or -1.</summary>
     public int VmaLookup(ulong addr)
     {
         int idx = FindVma(addr);
-        return idx >= 0 && _items[idx].Start <= addr ? idx : -1;
+        return idx >= 0 && _starts[idx] <= addr ? idx : -1;
     }
 
-    /// <summary>Inserts a VMA that must not overlap any existing one; returns its index.</summary>
+    /// <summary>
+    /// vma_link: creates the entity of a VMA that must not overlap any existing one and indexes it;
+    /// returns its position.
+    /// </summary>
     public int Insert(in Vma vma)
     {
         if (vma.Start >= vma.End || (vma.Start & ~Pte.PageMask) != 0 || (vma.End & ~Pte.PageMask) != 0)
@@ -122,24 +182,32 @@ public sealed class VmaSet
         {
             idx = _count;
         }
-        else if (_items[idx].Start < vma.End)
+        else if (_starts[idx] < vma.End)
         {
-            throw new InvalidOperationException($"VMA {vma.Start:x}-{vma.End:x} overlaps {_items[idx].Start:x}-{_items[idx].End:x}");
+            throw new InvalidOperationException($"VMA {vma.Start:x}-{vma.End:x} overlaps {_starts[idx]:x}-{_ends[idx]:x}");
         }
 
-        if (_count == _items.Length)
+        if (_count == _entities.Length)
         {
-            Array.Resize(ref _items, _items.Length * 2);
+            int n = _entities.Length * 2;
+            Array.Resize(ref _entities, n);
+            Array.Resize(ref _starts, n);
+            Array.Resize(ref _ends, n);
         }
 
-        Array.Copy(_items, idx, _items, idx + 1, _count - idx);
-        _items[idx] = vma;
+        int tail = _count - idx;
+        Array.Copy(_entities, idx, _entities, idx + 1, tail);
+        Array.Copy(_starts, idx, _starts, idx + 1, tail);
+        Array.Copy(_ends, idx, _ends, idx + 1, tail);
+        _entities[idx] = _world.Create(vma);
+        _starts[idx] = vma.Start;
+        _ends[idx] = vma.End;
         _count++;
         Seq++;
         return idx;
     }
 
-    /// <summary>Removes <paramref name="n"/> VMAs starting at <paramref name="index"/>.</summary>
+    /// <summary>vma_remove / remove_vma: destroys the entities of <paramref name="n"/> VMAs starting at <paramref name="index"/>.</summary>
     public void RemoveRange(int index, int n)
     {
         if (index < 0 || n < 0 || index + n > _count)
@@ -147,20 +215,122 @@ public sealed class VmaSet
             throw new ArgumentOutOfRangeException(nameof(index), index, "VMA range outside the set");
         }
 
-        Array.Copy(_items, index + n, _items, index, _count - index - n);
+        for (int i = index; i < index + n; i++)
+        {
+            _world.Destroy(_entities[i]);
+        }
+
+        int tail = _count - index - n;
+        Array.Copy(_entities, index + n, _entities, index, tail);
+        Array.Copy(_starts, index + n, _starts, index, tail);
+        Array.Copy(_ends, index + n, _ends, index, tail);
         _count -= n;
-        Array.Clear(_items, _count, n);
+        Array.Clear(_entities, _count, n);
         Seq++;
     }
 
-    /// <summary>Removes every VMA.</summary>
+    /// <summary>Destroys every VMA entity of the set.</summary>
     public void Clear()
     {
-        Array.Clear(_items, 0, _count);
+        for (int i = 0; i < _count; i++)
+        {
+            _world.Destroy(_entities[i]);
+        }
+
+        Array.Clear(_entities, 0, _count);
         _count = 0;
         Seq++;
     }
 
-    /// <summary>Records an in-place change of a VMA's bounds or flags so caches flush.</summary>
+    /// <summary>
+    /// Moves vm_end of the VMA at <paramref name="index"/> (a split keeping the lower part, a merge, brk
+    /// growth); refuses an empty, unaligned or overlapping result. Caches are invalidated.
+    /// </summary>
+    public void SetEnd(int index, ulong end)
+    {
+        ulong start = StartOf(index);
+        if (end <= start || (end & ~Pte.PageMask) != 0 || (index + 1 < _count && end > _starts[index + 1]))
+        {
+            throw new InvalidOperationException($"VMA {start:x}-{_ends[index]:x} cannot end at {end:x}");
+        }
+
+        _world.Get<Vma>(_entities[index]).End = end;
+        _ends[index] = end;
+        Seq++;
+    }
+
+    /// <summary>
+    /// Moves vm_start of the VMA at <paramref name="index"/> together with its vm_pgoff (stack growth,
+    /// vma_expand downwards); refuses an empty, unaligned or overlapping result. Caches are invalidated.
+    /// </summary>
+    public void SetStart(int index, ulong start, ulong pgoff)
+    {
+        ulong end = EndOf(index);
+        if (start >= end || (start & ~Pte.PageMask) != 0 || (index > 0 && start < _ends[index - 1]))
+        {
+            throw new InvalidOperationException($"VMA {_starts[index]:x}-{end:x} cannot start at {start:x}");
+        }
+
+        ref Vma v = ref _world.Get<Vma>(_entities[index]);
+        v.Start = start;
+        v.PgOff = pgoff;
+        _starts[index] = start;
+        Seq++;
+    }
+
+    /// <summary>vm_flags_reset: replaces vm_flags of the VMA at <paramref name="index"/> (the bounds, hence the keys, are unchanged).</summary>
+    public void SetFlags(int index, VmFlags flags) => _world.Get<Vma>(EntityAt(index)).Flags = flags;
+
+    /// <summary>vma_set_page_prot: replaces vm_page_prot of the VMA at <paramref name="index"/>.</summary>
+    public void SetPageProt(int index, ulong pageProt) => _world.Get<Vma>(EntityAt(index)).PageProt = pageProt;
+
+    /// <summary>Records an in-place change of a VMA so caches flush.</summary>
     public void Touch() => Seq++;
+
+    /// <summary>A copy of every VMA in address order (for walks that change the set or the page tables as they go).</summary>
+    public Vma[] ToArray()
+    {
+        var copy = new Vma[_count];
+        for (int i = 0; i < _count; i++)
+        {
+            copy[i] = _world.Get<Vma>(_entities[i]);
+        }
+
+        return copy;
+    }
+
+    /// <summary>Walks the VMAs in address order: <c>foreach (ref readonly Vma v in mm.Vmas)</c>. Allocation free.</summary>
+    public Enumerator GetEnumerator() => new(this);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowIndex(int index) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, $"VMA index outside 0..{_count - 1}");
+
+    /// <summary>Enumerator over a <see cref="VmaSet"/>; changing the set during the walk throws, as the indices would shift.</summary>
+    public struct Enumerator
+    {
+        private readonly VmaSet _set;
+        private readonly uint _seq;
+        private int _index;
+
+        internal Enumerator(VmaSet set)
+        {
+            _set = set;
+            _seq = set.Seq;
+            _index = -1;
+        }
+
+        /// <summary>The current VMA, read from its entity.</summary>
+        public readonly ref readonly Vma Current => ref _set[_index];
+
+        public bool MoveNext()
+        {
+            if (_set.Seq != _seq)
+            {
+                throw new InvalidOperationException("the VMA set changed during enumeration");
+            }
+
+            return ++_index < _set._count;
+        }
+    }
 }

@@ -40,7 +40,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Segv(req.Process, va, "no VMA");
             return;
         }
-        ref Vma vma = ref mm.Mm.Vmas[idx];
+        ref readonly Vma vma = ref mm.Mm.Vmas[idx];
         if (!AccessPermitted(vma.Flags, req.Kind))
         {
             if (mm.Inferred is not null && mm.Inferred.EnsureMapped(va, req.Kind))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Systems.Allocator;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -10,7 +11,8 @@ namespace EcsMem.Systems.Kernel;
 /// VM_BUG_ON_PAGE and the page-owner / swap_map audits do in Linux: every frame is accounted for exactly once,
 /// the buddy free lists are well formed, every mm's RSS and swap counts match its page tables, every frame's
 /// mapcount matches the PTEs and the reverse map, swap slot counts match the swap entries in PTEs and the
-/// swap cache, and the page cache agrees with the frames. It walks every page table of every mm, so it costs
+/// swap cache, the page cache agrees with the frames, the VMA entities in the World are exactly the ones
+/// each mm's VMA index holds, and the page-table page entities are exactly the charged tables. It walks every page table of every mm, so it costs
 /// O(frames + swap slots + page-table pages) per call: a debugging aid (<c>--check</c>, the reliability tests),
 /// not something the simulation does on its own.
 /// </summary>
@@ -18,7 +20,7 @@ namespace EcsMem.Systems.Kernel;
 /// Only valid between ticks: inside a tick the systems legitimately hold half-done work (a frame isolated by
 /// reclaim but not yet unmapped). Messages name the object (frame pfn, mm id, swap slot) and both sides of the
 /// disagreement; their order is fixed (frames, buddy, page tables, per-frame mapping, swap, page cache,
-/// processes) so the same broken state always gives the same list.
+/// processes, VMA entities, page-table entities) so the same broken state always gives the same list.
 /// </remarks>
 public sealed class InvariantChecker
 {
@@ -31,6 +33,9 @@ public sealed class InvariantChecker
     private int[] _tableOwner = [];
     private int[] _freeList = [];
     private bool[] _inFreeBlock = [];
+    private int[] _vmaEntitiesPerMm = [];
+    private static readonly QueryDescription AllVmas = new QueryDescription().WithAll<Vma>();
+    private static readonly QueryDescription AllTablePages = new QueryDescription().WithAll<PageTableFrame>();
 
     public InvariantChecker(Kernel kernel) => _k = kernel;
 
@@ -69,6 +74,8 @@ public sealed class InvariantChecker
         CheckSwap();
         CheckPageCache();
         CheckProcesses();
+        CheckVmaEntities();
+        CheckPageTableEntities();
         return _violations.ToArray();
     }
 
@@ -228,7 +235,7 @@ public sealed class InvariantChecker
         var pte = new Pte(e);
         MmState mm = w.Mm;
         int idx = mm.Mm.Vmas.FindVma(va);
-        if (idx < 0 || va < mm.Mm.Vmas[idx].Start)
+        if (idx < 0 || va < mm.Mm.Vmas.StartOf(idx))
             Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} lies outside every VMA");
         // A PROT_NONE page keeps its frame with the present bit cleared and _PAGE_PROTNONE set; Linux's
         // pte_present() is true for it, and so it counts as a mapping here (RSS, mapcount, rmap).
@@ -440,5 +447,113 @@ public sealed class InvariantChecker
             if (finished && (mm.Rss != 0 || mm.Mm.Struct.SwapEnts != 0))
                 Fail($"process {p.Pid} ({_k.ProcessName(p)}): {p.State} but its mm {mm.Id} still has RSS {mm.Rss} and {mm.Mm.Struct.SwapEnts} swap entries");
         }
+    }
+
+    // ------------------------------------------------------------------ VMA entities
+
+    /// <summary>
+    /// Every mm's VMA index (the maple-tree analogue) against the Vma entities of the World: map_count equals
+    /// the index's size, each indexed entity is alive and carries the index's bounds and its owner's id, the
+    /// ranges are sorted and disjoint, an exited mm has none left, and no Vma entity belongs to an mm that
+    /// does not index it (an orphan).
+    /// </summary>
+    private void CheckVmaEntities()
+    {
+        int mmIds = 0;
+        foreach (MmState mm in _k.LiveMms)
+            mmIds = Math.Max(mmIds, mm.Id + 1);
+        Ensure(ref _vmaEntitiesPerMm, mmIds);
+        Array.Clear(_vmaEntitiesPerMm);
+
+        World world = _k.World;
+        foreach (Chunk chunk in world.GetQuery(AllVmas))
+        {
+            foreach (ref readonly Vma v in chunk.GetSpan<Vma>())
+            {
+                if ((uint)v.MmId < (uint)mmIds && _k.MmById(v.MmId) is not null)
+                    _vmaEntitiesPerMm[v.MmId]++;
+                else
+                    Fail($"vma {v.Start:x}-{v.End:x}: entity of mm {v.MmId}, which does not exist (orphan)");
+            }
+        }
+
+        foreach (MmState mm in _k.LiveMms)
+        {
+            var set = mm.Mm.Vmas;
+            if (!ReferenceEquals(set.World, world))
+                Fail($"mm {mm.Id}: its VMA entities live in another World");
+            if (set.Count != mm.Mm.Struct.MapCount)
+                Fail($"mm {mm.Id}: map_count {mm.Mm.Struct.MapCount} but {set.Count} VMAs indexed");
+            if (_vmaEntitiesPerMm[mm.Id] != set.Count)
+                Fail($"mm {mm.Id}: {_vmaEntitiesPerMm[mm.Id]} Vma entities in the World but {set.Count} VMAs indexed");
+            if (mm.Mm.Struct.MmUsers <= 0 && set.Count != 0)
+                Fail($"mm {mm.Id}: exited but still has {set.Count} VMAs");
+            ulong prevEnd = 0;
+            for (int i = 0; i < set.Count; i++)
+            {
+                Entity e = set.EntityAt(i);
+                ulong start = set.StartOf(i), end = set.EndOf(i);
+                if (!world.IsAlive(e) || !world.Has<Vma>(e))
+                {
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is indexed but its entity {e} is not a live Vma");
+                    continue;
+                }
+                ref readonly Vma v = ref world.Get<Vma>(e);
+                if (v.Start != start || v.End != end)
+                    Fail($"mm {mm.Id}: VMA {i} is indexed as {start:x}-{end:x} but its entity says {v.Start:x}-{v.End:x}");
+                if (v.MmId != mm.Id)
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is owned by mm {v.MmId}");
+                if (start >= end || start < prevEnd)
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is empty, unsorted or overlaps the previous one ending at {prevEnd:x}");
+                prevEnd = end;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ page-table page entities
+
+    /// <summary>
+    /// Each charged table's entity is the store row holding its entries and says so (in use, owner, page id,
+    /// level, pfn); the World holds exactly as many in-use page-table entities as tables are charged, and the
+    /// store hands out exactly those.
+    /// </summary>
+    private void CheckPageTableEntities()
+    {
+        World world = _k.World;
+        long charged = 0;
+        foreach (MmState mm in _k.LiveMms)
+        {
+            foreach (var (id, (e, pfn)) in mm.TablePages)
+            {
+                charged++;
+                int level = mm.Tables.LevelOf(id);
+                if (level < 0)
+                    continue; // a free id: CheckPageTables reports it
+                Entity holder = mm.Tables.EntityOf(id);
+                if (holder != e)
+                    Fail($"mm {mm.Id}: page table {id} is charged to entity {e} but its entries live in {holder}");
+                if (!world.TryGet(e, out PageTableFrame f))
+                {
+                    Fail($"mm {mm.Id}: page table {id}'s entity {e} is not a page-table page");
+                    continue;
+                }
+                if (!f.InUse || f.MmId != mm.Id || f.PageId != id || f.Level != level || f.Pfn != pfn)
+                    Fail($"mm {mm.Id}: page table {id} (level {level}, pfn {pfn}) but its entity says mm {f.MmId} page {f.PageId} level {f.Level} pfn {f.Pfn} in use {f.InUse}");
+            }
+        }
+
+        long inUse = 0;
+        foreach (Chunk chunk in world.GetQuery(AllTablePages))
+        {
+            foreach (ref readonly PageTableFrame f in chunk.GetSpan<PageTableFrame>())
+            {
+                if (f.InUse)
+                    inUse++;
+            }
+        }
+        if (inUse != charged)
+            Fail($"page tables: {inUse} page-table entities in use but {charged} tables charged");
+        if (_k.PageTables.InUse != charged)
+            Fail($"page tables: the store hands out {_k.PageTables.InUse} tables but {charged} are charged");
     }
 }

@@ -39,15 +39,17 @@ public sealed partial class Kernel
         s.MmUsers--;
         if (s.MmUsers > 0)
             return;
-        foreach (var v in mm.Mm.Vmas.AsSpan().ToArray())
+        foreach (var v in mm.Mm.Vmas.ToArray())
             ZapRange(mm, v.Start, v.End);
         ZapRange(mm, 0, Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)
         mm.Mm.ExitMmap();
         Tlb.FlushTlbMm(mm.Tlb);
-        // The root table (pgd) is freed last, by mm_free_pgd.
+        // The root table (pgd) is freed last, by mm_free_pgd: its row goes back to the page-table store and
+        // its entity, like every freed table's, is marked free.
+        mm.Tables.Release();
         foreach (var (id, (e, pfn)) in mm.TablePages.ToArray())
         {
-            World.Destroy(e);
+            World.Get<PageTableFrame>(e) = PageTableFrame.Free;
             FreeFrame(pfn);
             mm.TablePages.Remove(id);
         }

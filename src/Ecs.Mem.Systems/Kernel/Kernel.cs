@@ -57,6 +57,8 @@ public sealed partial class Kernel
         PageCache = new PageCacheIndex();
         Rmap = new ReverseMap(pages);
         Files = new FileTable();
+        // One store for every mm's page-table pages: each is a row entity with its entries and its PageTableFrame.
+        PageTables = new PageTableStore(World, options.Paging, ComponentType.Of<PageTableFrame>());
         Tlb = new TlbSystem(World, options.Tlb, env.Counters);
         Caches = CacheHierarchyFactory.Create(World, options.Caches, "lru", options.Seed, source);
         Timing = options.Timing;
@@ -107,6 +109,10 @@ public sealed partial class Kernel
     public PageCacheIndex PageCache { get; }
     public ReverseMap Rmap { get; }
     public FileTable Files { get; }
+
+    /// <summary>The page-table page entities of every mm (their entries and <see cref="PageTableFrame"/>).</summary>
+    public PageTableStore PageTables { get; }
+
     public TlbSystem Tlb { get; }
     public ICacheHierarchy Caches { get; }
     public TimingModel Timing { get; }
@@ -206,9 +212,9 @@ public sealed partial class Kernel
     public MmState CreateMm()
     {
         int id = _mms.Count;
-        var mm = new Mm(id, Options.Paging, Files);
+        var mm = new Mm(id, Options.Paging, Files, World);
         var charger = new PageTableCharger(this, id);
-        var tables = new PageTable(Options.Paging, charger);
+        var tables = new PageTable(Options.Paging, charger, PageTables);
         var state = new MmState(mm, tables, Tlb.CreateMm());
         mm.Struct.Pgd = tables.Root;
         _mms.Add(state);
@@ -223,7 +229,7 @@ public sealed partial class Kernel
         int id = _mms.Count;
         var mm = parent.Mm.DupMmap(id);
         var charger = new PageTableCharger(this, id);
-        var tables = new PageTable(Options.Paging, charger);
+        var tables = new PageTable(Options.Paging, charger, PageTables);
         var state = new MmState(mm, tables, Tlb.CreateMm());
         mm.Struct.Pgd = tables.Root;
         _mms.Add(state);
@@ -254,8 +260,9 @@ public sealed partial class Kernel
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
     /// <summary>
-    /// Charges a frame for each page-table page an mm allocates, and makes the page an entity, so page
-    /// tables show up in memory use (nr_ptes, VmPTE) and in the frame count as they do in Linux.
+    /// Charges a frame for each page-table page an mm allocates and records it in the page's entity (the store
+    /// row that holds its entries), so page tables show up in memory use (nr_ptes, VmPTE) and in the frame count
+    /// as they do in Linux.
     /// </summary>
     private sealed class PageTableCharger(Kernel kernel, int mmId) : IPageTableAllocator
     {
@@ -283,7 +290,8 @@ public sealed partial class Kernel
             kernel.Frames[pfn].Flags |= FrameFlags.Slab;
             kernel.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
-            Entity e = kernel.World.Create(new PageTableFrame { MmId = mmId, PageId = pageId, Level = level, Pfn = pfn });
+            Entity e = _mm.Tables.EntityOf(pageId);
+            kernel.World.Get<PageTableFrame>(e) = new PageTableFrame { MmId = mmId, PageId = pageId, Level = level, Pfn = pfn, InUse = true };
             _mm.TablePages[pageId] = (e, pfn);
             _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
             _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;
@@ -293,7 +301,7 @@ public sealed partial class Kernel
         {
             var (e, pfn) = _mm!.TablePages[pageId];
             _mm.TablePages.Remove(pageId);
-            kernel.World.Destroy(e);
+            kernel.World.Get<PageTableFrame>(e) = PageTableFrame.Free;
             kernel.FreeFrame(pfn);
             _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
             _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;

@@ -30,7 +30,7 @@ public sealed class MmState
     /// <summary>The mm entity in the World.</summary>
     public Entity Entity { get; internal set; }
 
-    /// <summary>Page-table page id → (entity, pfn) for the tables this mm allocated.</summary>
+    /// <summary>Page-table page id → (its entity in <see cref="Kernel.PageTables"/>, pfn) for the tables this mm allocated.</summary>
     internal Dictionary<int, (Entity Entity, int Pfn)> TablePages { get; } = new();
 
     /// <summary>Inferred-layout helper for traces without a layout; null in strict mode.</summary>
@@ -59,8 +59,10 @@ public struct MmRef
 }
 
 /// <summary>
-/// Component of a page-table page entity: which mm and level it belongs to and the frame that backs it
-/// (page tables consume physical memory, as pte_alloc_one takes a page from the buddy allocator).
+/// Component of a page-table page entity (a row of <see cref="Kernel.PageTables"/>, next to the page's
+/// entries): which mm and level it belongs to and the frame that backs it (page tables consume physical
+/// memory, as pte_alloc_one takes a page from the buddy allocator). Rows not holding a table have
+/// <see cref="InUse"/> false, as free frames are entities too.
 /// </summary>
 public struct PageTableFrame
 {
@@ -68,4 +70,9 @@ public struct PageTableFrame
     public int PageId;
     public int Level;
     public int Pfn;
+    /// <summary>True while the row holds a table of <see cref="MmId"/>.</summary>
+    public bool InUse;
+
+    /// <summary>What a row holding no table carries.</summary>
+    public static PageTableFrame Free => new() { MmId = -1, PageId = -1, Level = -1, Pfn = -1 };
 }

@@ -191,7 +191,7 @@ public static class ScenarioLoader
             case MapsFileLayout m:
                 {
                     Mm parsed = ProcMaps.ParseFile(m.Path, k.Files, k.Options.Paging, mm.Id);
-                    foreach (Vma v in parsed.Vmas.AsSpan())
+                    foreach (Vma v in parsed.Vmas)
                     {
                         Vma copy = v;
                         copy.MmId = mm.Id;

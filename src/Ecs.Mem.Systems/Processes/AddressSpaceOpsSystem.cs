@@ -144,7 +144,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         if (_k.Buddy.NrFreePages < needed)
             return -Errno.ENOMEM;
         MmState child = _k.ForkMm(parent);
-        foreach (Vma v in child.Mm.Vmas.AsSpan())
+        foreach (Vma v in child.Mm.Vmas)
         {
             bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
             for (ulong va = v.Start; va < v.End; va += Pte.PageSize)

@@ -2,7 +2,8 @@ namespace EcsMem.Components;
 
 /// <summary>
 /// One virtual memory area (Linux vm_area_struct): the half-open range [Start, End) of one mm
-/// with uniform flags and backing. A plain struct so it can live in ECS chunks later.
+/// with uniform flags and backing. The component of a VMA entity: each mm's VmaSet creates, changes and
+/// destroys these entities and indexes them by address.
 /// </summary>
 public struct Vma
 {

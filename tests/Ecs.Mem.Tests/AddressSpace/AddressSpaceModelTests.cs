@@ -173,7 +173,7 @@ public class AddressSpaceModelTests
     {
         var seen = new Dictionary<ulong, PageState>();
         ulong prevEnd = 0;
-        foreach (Vma v in mm.Vmas.AsSpan())
+        foreach (Vma v in mm.Vmas)
         {
             Assert.That(v.Start, Is.GreaterThanOrEqualTo(prevEnd), $"{context}: sorted, disjoint");
             prevEnd = v.End;

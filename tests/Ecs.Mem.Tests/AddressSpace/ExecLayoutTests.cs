@@ -83,7 +83,7 @@ public class ExecLayoutTests
     private static string[] Describe(Mm mm)
     {
         var list = new List<string>();
-        foreach (Vma v in mm.Vmas.AsSpan())
+        foreach (Vma v in mm.Vmas)
         {
             string pg = v.Kind == VmaKind.File ? $" pgoff {v.PgOff}" : string.Empty;
             list.Add($"{v.Start:x}-{v.End:x} {v.Flags & VmFlags.AccessMask} {v.Kind}{pg}".Replace("Read", "R").Replace("Write", "W"));

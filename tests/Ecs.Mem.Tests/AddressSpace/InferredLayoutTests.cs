@@ -74,7 +74,7 @@ public class InferredLayoutTests
     private static string[] Ranges(Mm mm)
     {
         var list = new List<string>();
-        foreach (Vma v in mm.Vmas.AsSpan())
+        foreach (Vma v in mm.Vmas)
         {
             list.Add($"{v.Start:x}-{v.End:x} {((v.Flags & VmFlags.Read) != 0 ? 'r' : '-')}{((v.Flags & VmFlags.Write) != 0 ? 'w' : '-')}{((v.Flags & VmFlags.Exec) != 0 ? 'x' : '-')}");
         }

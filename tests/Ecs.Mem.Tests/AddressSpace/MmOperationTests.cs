@@ -159,7 +159,7 @@ public class MmOperationTests
         // Running into the hole after the VMA: the mapped part changes, the call still fails (as Linux).
         Assert.That(mm.DoMprotect(0x1000_1000, 0x2000, Prot.Read), Is.EqualTo(-(long)Errno.ENOMEM));
         Assert.That(mm.Vmas[1].Flags & VmFlags.AccessMask, Is.EqualTo(VmFlags.Read));
-        mm.Vmas[0].Flags &= ~VmFlags.MayExec;
+        mm.Vmas.SetFlags(0, mm.Vmas[0].Flags & ~VmFlags.MayExec);
         Assert.That(mm.DoMprotect(0x1000_0000, 0x1000, Prot.Read | Prot.Exec), Is.EqualTo(-(long)Errno.EACCES));
     }
 
@@ -218,7 +218,7 @@ public class MmOperationTests
         parent.DoMmap(0x1000_0000, 0x2000, Rw, AnonPrivate | MapFlags.Fixed, -1, 0);
         parent.DoMmap(0x2000_0000, 0x3000, Prot.Read, AnonPrivate | MapFlags.Fixed | MapFlags.Locked, -1, 0);
         parent.DoMmap(0x3000_0000, 0x4000, Rw, AnonPrivate | MapFlags.Fixed, -1, 0);
-        parent.Vmas[2].Flags |= VmFlags.DontCopy; // madvise(MADV_DONTFORK)
+        parent.Vmas.SetFlags(2, parent.Vmas[2].Flags | VmFlags.DontCopy); // madvise(MADV_DONTFORK)
         parent.Struct.MmUsers = 3;
         Assert.That(parent.Struct.LockedVm, Is.EqualTo(3UL));
 

@@ -106,6 +106,59 @@ public class VmaSetTests
     }
 }
 
+public class VmaSetEntityTests
+{
+    private static Vma Make(ulong start, ulong end) => new() { Start = start, End = end, Flags = VmFlags.Read, FileId = -1, PgOff = start >> 12 };
+
+    [Test]
+    public void BoundChangesReachTheEntityAndTheKeysAndOverlapsAreRefused()
+    {
+        var world = new EcsMem.Ecs.World();
+        var set = new VmaSet(world);
+        set.Insert(Make(0x1000, 0x3000));
+        set.Insert(Make(0x5000, 0x8000));
+        uint seq = set.Seq;
+
+        set.SetEnd(0, 0x4000);
+        set.SetStart(1, 0x4000, 4);
+        Assert.That(set.Seq, Is.EqualTo(seq + 2), "every bound change invalidates vmacaches");
+        Assert.That((world.Get<Vma>(set.EntityAt(0)).End, set.EndOf(0)), Is.EqualTo((0x4000UL, 0x4000UL)));
+        Assert.That((world.Get<Vma>(set.EntityAt(1)).Start, world.Get<Vma>(set.EntityAt(1)).PgOff, set.StartOf(1)), Is.EqualTo((0x4000UL, 4UL, 0x4000UL)));
+        // 0x3fff now lies in VMA 0, 0x4000 in VMA 1: find_vma searches the moved keys.
+        Assert.That((set.VmaLookup(0x3fff), set.VmaLookup(0x4000)), Is.EqualTo((0, 1)));
+
+        Assert.That(() => set.SetEnd(0, 0x5000), Throws.InvalidOperationException, "would overlap VMA 1");
+        Assert.That(() => set.SetStart(1, 0x3000, 3), Throws.InvalidOperationException, "would overlap VMA 0");
+        Assert.That(() => set.SetEnd(0, 0x1000), Throws.InvalidOperationException, "would be empty");
+        Assert.That(set.EndOf(0), Is.EqualTo(0x4000UL), "a refused change changes nothing");
+    }
+
+    [Test]
+    public void RemovalDestroysTheEntitiesAndChangingTheSetWhileEnumeratingThrows()
+    {
+        var world = new EcsMem.Ecs.World();
+        var set = new VmaSet(world);
+        for (ulong i = 0; i < 4; i++)
+        {
+            set.Insert(Make(0x1000 + (i * 0x2000), 0x2000 + (i * 0x2000)));
+        }
+
+        var gone = set.Entities[1..3].ToArray();
+        set.RemoveRange(1, 2);
+        Assert.That(world.Size, Is.EqualTo(2));
+        Assert.That(gone.Any(world.IsAlive), Is.False);
+        Assert.That(() =>
+        {
+            foreach (ref readonly Vma v in set)
+            {
+                set.Touch();
+            }
+        }, Throws.InvalidOperationException);
+        set.Clear();
+        Assert.That(world.Size, Is.EqualTo(0));
+    }
+}
+
 public class VmaCacheOwnershipTests
 {
     [Test]

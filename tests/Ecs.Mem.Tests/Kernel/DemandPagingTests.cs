@@ -16,7 +16,7 @@ public class DemandPagingTests
     private static int PresentPtes(MmState mm)
     {
         int n = 0;
-        foreach (Vma v in mm.Mm.Vmas.AsSpan())
+        foreach (Vma v in mm.Mm.Vmas)
             for (ulong va = v.Start; va < v.End; va += Page)
                 if (new Pte(mm.Tables.Lookup(va)).Present)
                     n++;

@@ -113,7 +113,7 @@ public class KernelInvariantTests
                 continue;
             var mm = k.MmOf(p);
             ulong rss = 0, swapEnts = 0;
-            foreach (Vma v in mm.Mm.Vmas.AsSpan())
+            foreach (Vma v in mm.Mm.Vmas)
             {
                 for (ulong va = v.Start; va < v.End; va += Page)
                 {

@@ -37,7 +37,7 @@ public class CheckerCatchesCorruptionTests
             if (k.World.Get<Process>(p).State is ProcessState.Exited or ProcessState.Killed)
                 continue;
             MmState mm = k.MmOf(p);
-            foreach (var v in mm.Mm.Vmas.AsSpan())
+            foreach (var v in mm.Mm.Vmas)
                 for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
                 {
                     var pte = new Pte(mm.Tables.Lookup(va));
@@ -54,7 +54,7 @@ public class CheckerCatchesCorruptionTests
     {
         var k = _m.Kernel;
         foreach (MmState mm in k.LiveMms)
-            foreach (var v in mm.Mm.Vmas.AsSpan())
+            foreach (var v in mm.Mm.Vmas)
                 for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
                 {
                     var pte = new Pte(mm.Tables.Lookup(va));

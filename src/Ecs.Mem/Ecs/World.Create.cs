@@ -53,7 +53,7 @@ public sealed partial class World
         Entity e = CreateIn(archetype, out Chunk chunk, out int row);
         // A recycled row may still hold the bytes of an entity that lived there before.
         foreach (var t in archetype.Types)
-            t.Ops.ZeroRow(chunk.ColumnsById[t.Id]!, row);
+            t.Ops.ZeroRow(chunk.ColumnById(t.Id), row);
         return e;
     }
 
@@ -115,7 +115,7 @@ public sealed partial class World
                 Entity e = NewHandle();
                 chunk.Entities[start + i] = e;
                 ref EntityRecord rec = ref _records[e.Id];
-                rec.Chunk = chunk;
+                rec.Slots = chunk.Slots;
                 rec.Row = start + i;
                 created[done + i] = e;
             }

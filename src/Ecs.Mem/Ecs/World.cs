@@ -15,9 +15,12 @@ public sealed partial class World
 {
     private struct EntityRecord
     {
-        public Chunk? Chunk; // null when the id is free
+        public object?[]? Slots; // the chunk's Slots ([0] the chunk, [id + 1] columns); null when not live
         public int Row;
         public int Version;  // version of the live entity, or the version the id will get when recycled
+
+        /// <summary>The chunk holding the entity (structural changes); null when not live.</summary>
+        public readonly Chunk? Chunk => Slots is null ? null : Unsafe.As<Chunk>(Slots[0]);
     }
 
     private EntityRecord[] _records = new EntityRecord[256];
@@ -65,7 +68,7 @@ public sealed partial class World
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsAlive(Entity entity) =>
         (uint)entity.Id < (uint)_nextId && entity.Version != 0 && _records[entity.Id].Version == entity.Version
-        && _records[entity.Id].Chunk is not null;
+        && _records[entity.Id].Slots is not null;
 
     /// <summary>Record of a live entity; throws <see cref="StaleEntityException"/> for any other handle.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,7 +83,7 @@ public sealed partial class World
         if ((uint)entity.Id >= (uint)records.Length)
             ThrowStale(entity, 0);
         ref EntityRecord rec = ref records[entity.Id];
-        if (rec.Version != entity.Version || rec.Chunk is null)
+        if (rec.Version != entity.Version || rec.Slots is null)
             ThrowStale(entity, rec.Version);
         return ref rec;
     }
@@ -96,19 +99,30 @@ public sealed partial class World
     private static void ThrowMissing(Entity entity, Type t) =>
         throw new ComponentMismatchException($"{entity} has no component {t.Name}");
 
+    // The checks stay inline and tiny; their messages are built in throw helpers the JIT knows never return.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void EnsureMovable(Chunk chunk, Entity entity)
     {
         if (chunk.Archetype.IsTable)
-            throw new InvalidOperationException(
-                $"{entity} lives in a fixed table ({chunk.Archetype.Signature}); its rows never move, so it cannot be destroyed or gain/lose components alone");
+            ThrowInTable(chunk, entity);
     }
 
+    [DoesNotReturn]
+    private static void ThrowInTable(Chunk chunk, Entity entity) =>
+        throw new InvalidOperationException(
+            $"{entity} lives in a fixed table ({chunk.Archetype.Signature}); its rows never move, so it cannot be destroyed or gain/lose components alone");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EnsureNotIterating()
     {
         if (_iterating > 0)
-            throw new InvalidOperationException(
-                "structural change (create, destroy, add, remove) while a query is iterating: record it in a CommandBuffer and play it back after the query");
+            ThrowIterating();
     }
+
+    [DoesNotReturn]
+    private static void ThrowIterating() =>
+        throw new InvalidOperationException(
+            "structural change (create, destroy, add, remove) while a query is iterating: record it in a CommandBuffer and play it back after the query");
 
     /// <summary>The archetype of a live entity.</summary>
     public Archetype GetArchetype(Entity entity) => Live(entity).Chunk!.Archetype;
@@ -123,9 +137,9 @@ public sealed partial class World
     public ref T Get<T>(Entity entity) where T : struct
     {
         ref EntityRecord rec = ref Live(entity);
-        var cols = rec.Chunk!.ColumnsById;
-        int id = Component<T>.Id;
-        if ((uint)id >= (uint)cols.Length || cols[id] is not { } col)
+        object?[] slots = rec.Slots!;
+        int slot = Component<T>.Id + 1;
+        if ((uint)slot >= (uint)slots.Length || slots[slot] is not { } col)
             ThrowMissing(entity, typeof(T));
         else
             return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<T[]>(col)), rec.Row);
@@ -139,9 +153,9 @@ public sealed partial class World
     /// <summary>True when the live entity has <typeparamref name="T"/>.</summary>
     public bool Has<T>(Entity entity) where T : struct
     {
-        var cols = Live(entity).Chunk!.ColumnsById;
-        int id = Component<T>.Id;
-        return (uint)id < (uint)cols.Length && cols[id] is not null;
+        object?[] slots = Live(entity).Slots!;
+        int slot = Component<T>.Id + 1;
+        return (uint)slot < (uint)slots.Length && slots[slot] is not null;
     }
 
     /// <summary>
@@ -153,9 +167,9 @@ public sealed partial class World
         if (IsAlive(entity))
         {
             ref EntityRecord rec = ref _records[entity.Id];
-            var cols = rec.Chunk!.ColumnsById;
-            int id = Component<T>.Id;
-            if ((uint)id < (uint)cols.Length && cols[id] is { } col)
+            object?[] slots = rec.Slots!;
+            int slot = Component<T>.Id + 1;
+            if ((uint)slot < (uint)slots.Length && slots[slot] is { } col)
             {
                 value = Unsafe.As<T[]>(col)[rec.Row];
                 return true;
@@ -187,7 +201,7 @@ public sealed partial class World
     private void Place(Entity e, Chunk chunk, int row)
     {
         ref EntityRecord rec = ref _records[e.Id];
-        rec.Chunk = chunk;
+        rec.Slots = chunk.Slots;
         rec.Row = row;
     }
 
@@ -207,7 +221,7 @@ public sealed partial class World
     /// <summary>Marks an id free: bumps its version so every handle to it goes stale, and recycles the id.</summary>
     private void Release(ref EntityRecord rec, int id)
     {
-        rec.Chunk = null;
+        rec.Slots = null;
         // Version 0 is reserved for the null entity, so skip it when the counter wraps.
         rec.Version = rec.Version == int.MaxValue ? 1 : rec.Version + 1;
         if (_freeCount == _freeIds.Length)
@@ -248,7 +262,7 @@ public sealed partial class World
         Archetype src = from.Archetype;
         Archetype dst = src.AddEdge(id) ?? CreateAddEdge(src, id, typeof(T));
         Chunk to = Move(entity, ref rec, dst);
-        Unsafe.As<T[]>(to.ColumnsById[id]!)[rec.Row] = value;
+        Unsafe.As<T[]>(to.ColumnById(id))[rec.Row] = value;
     }
 
     /// <summary>Removes <typeparamref name="T"/> from a live entity that has it.</summary>
@@ -270,7 +284,7 @@ public sealed partial class World
         Archetype src = rec.Chunk!.Archetype;
         Archetype dst = src.AddEdge(type.Id) ?? CreateAddEdge(src, type.Id, type.Type);
         Chunk to = Move(entity, ref rec, dst);
-        type.Ops.ZeroRow(to.ColumnsById[type.Id]!, rec.Row);
+        type.Ops.ZeroRow(to.ColumnById(type.Id), rec.Row);
     }
 
     private Archetype CreateAddEdge(Archetype src, int id, Type t)
@@ -319,7 +333,7 @@ public sealed partial class World
         Entity moved = from.Archetype.RemoveRow(from, fromRow);
         if (!moved.IsNull)
             Place(moved, from, fromRow);
-        rec.Chunk = to;
+        rec.Slots = to.Slots;
         rec.Row = toRow;
         StructuralOperations++;
         return to;

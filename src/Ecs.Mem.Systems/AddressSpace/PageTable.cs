@@ -267,27 +267,6 @@ public sealed class PageTable
     /// <summary>Level of table <paramref name="pageId"/>, or -1 when that id is free.</summary>
     public int LevelOf(int pageId) => (uint)pageId < (uint)_highWater ? _levelOf[pageId] : -1;
 
-    /// <summary>
-    /// Copies a table into its ECS-storable form. In 32-bit mode the 1024 entries are packed to 32 bits as
-    /// the hardware stores them; bits above 31 (the NX bit, which 2-level paging lacks) are dropped.
-    /// </summary>
-    public void ExportPage(int pageId, ref PageTablePage page)
-    {
-        ReadOnlySpan<ulong> src = Entries(pageId);
-        page.Level = _levelOf[pageId];
-        if (_entries == 512)
-        {
-            src.CopyTo(page.AsEntries64());
-            return;
-        }
-
-        Span<uint> dst = page.AsEntries32();
-        for (int i = 0; i < src.Length; i++)
-        {
-            dst[i] = (uint)src[i];
-        }
-    }
-
     private bool IsEmpty(int page)
     {
         return _store.Entries(_slot[page]).IndexOfAnyExcept(0UL) < 0;

@@ -66,9 +66,13 @@ public sealed partial class World
 
     /// <summary>True when <paramref name="entity"/> was created by this world and not destroyed since.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsAlive(Entity entity) =>
-        (uint)entity.Id < (uint)_nextId && entity.Version != 0 && _records[entity.Id].Version == entity.Version
-        && _records[entity.Id].Slots is not null;
+    public bool IsAlive(Entity entity)
+    {
+        // The same two tests as Live: only a placed, current record is alive.
+        EntityRecord[] records = _records;
+        return (uint)entity.Id < (uint)records.Length && records[entity.Id].Version == entity.Version
+            && records[entity.Id].Slots is not null;
+    }
 
     /// <summary>Record of a live entity; throws <see cref="StaleEntityException"/> for any other handle.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

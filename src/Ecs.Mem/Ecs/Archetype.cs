@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace EcsMem.Ecs;
 
 /// <summary>
@@ -11,9 +14,10 @@ public sealed class Archetype
     public const int ChunkBytes = 16 * 1024;
 
     private Chunk[] _chunks = new Chunk[4];
+    private Chunk? _tail; // _chunks[ChunkCount - 1], or null: the chunk rows are appended to and taken from
     private int _allocatedChunks;
-    private Archetype?[] _addEdges = [];
-    private Archetype?[] _removeEdges = [];
+    private Transition?[] _addEdges = [];
+    private Transition?[] _removeEdges = [];
 
     internal Archetype(World world, int index, Signature signature, int fixedCapacity = 0)
     {
@@ -26,6 +30,7 @@ public sealed class Archetype
         MaxId = ComponentIds.Length == 0 ? -1 : ComponentIds[^1];
         int rowBytes = 8 + Types.Sum(t => t.Size);
         HasManagedColumns = Types.Any(t => t.HoldsReferences);
+        (SwapPlain, SwapManaged) = RowCopy.Plan(Types.Select((t, i) => (i, i, t)));
         ChunkCapacity = IsTable ? fixedCapacity : Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
     }
 
@@ -51,6 +56,12 @@ public sealed class Archetype
 
     public ComponentType[] Types { get; }
 
+    /// <summary>How the swap that fills a removed row copies the last row, column by column.</summary>
+    internal ColumnCopy[] SwapPlain { get; }
+
+    /// <inheritdoc cref="SwapPlain"/>
+    internal ManagedColumnCopy[] SwapManaged { get; }
+
     internal int MaxId { get; }
 
     public int ChunkCapacity { get; }
@@ -66,11 +77,14 @@ public sealed class Archetype
     internal Chunk[] RawChunks => _chunks;
 
     /// <summary>Appends a row for <paramref name="entity"/> and returns its chunk; <paramref name="row"/> receives the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Chunk AddRow(Entity entity, out int row)
     {
-        Chunk chunk = ChunkWithRoom();
+        Chunk? chunk = _tail;
+        if (chunk is null || chunk.Count == chunk.Capacity)
+            chunk = NextChunk();
         row = chunk.Count++;
-        chunk.Entities[row] = entity;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk.Entities), row) = entity;
         EntityCount++;
         return chunk;
     }
@@ -78,12 +92,13 @@ public sealed class Archetype
     /// <summary>The last chunk if it has room, else the next (reused or new) chunk.</summary>
     internal Chunk ChunkWithRoom()
     {
-        if (ChunkCount > 0)
-        {
-            Chunk last = _chunks[ChunkCount - 1];
-            if (last.Count < last.Capacity)
-                return last;
-        }
+        Chunk? chunk = _tail;
+        return chunk is not null && chunk.Count < chunk.Capacity ? chunk : NextChunk();
+    }
+
+    /// <summary>Opens the chunk after the last one (reused if an earlier shrink left it, else new).</summary>
+    private Chunk NextChunk()
+    {
         if (ChunkCount == _allocatedChunks)
         {
             if (_allocatedChunks == _chunks.Length)
@@ -91,7 +106,7 @@ public sealed class Archetype
             _chunks[_allocatedChunks] = new Chunk(this, _allocatedChunks, ChunkCapacity, Types, MaxId);
             _allocatedChunks++;
         }
-        return _chunks[ChunkCount++];
+        return _tail = _chunks[ChunkCount++];
     }
 
     /// <summary>Reserves <paramref name="count"/> more rows in the current chunk (caller fills them).</summary>
@@ -108,42 +123,42 @@ public sealed class Archetype
     /// </summary>
     internal Entity RemoveRow(Chunk chunk, int row)
     {
-        Chunk last = _chunks[ChunkCount - 1];
+        // No bounds checks: rows below Count and the archetype's own column layout are this class's invariants.
+        Chunk last = _tail!;
         int lastRow = last.Count - 1;
+        ref Entity lastEntity = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(last.Entities), lastRow);
         Entity moved = Entity.Null;
         if (!ReferenceEquals(last, chunk) || lastRow != row)
         {
-            moved = last.Entities[lastRow];
-            chunk.Entities[row] = moved;
-            var from = last.Columns;
-            var to = chunk.Columns;
-            for (int i = 0; i < to.Length; i++)
-                Types[i].Ops.CopyRow(from[i], lastRow, to[i], row);
+            moved = lastEntity;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk.Entities), row) = moved;
+            RowCopy.Row(last.Columns, lastRow, chunk.Columns, row, SwapPlain, SwapManaged);
         }
         if (HasManagedColumns)
         {
             for (int i = 0; i < last.Columns.Length; i++)
                 Types[i].Ops.ClearRow(last.Columns[i], lastRow);
         }
-        last.Entities[lastRow] = Entity.Null;
-        last.Count--;
-        if (last.Count == 0)
-            ChunkCount--;
+        lastEntity = Entity.Null;
+        if (--last.Count == 0)
+            _tail = --ChunkCount > 0 ? _chunks[ChunkCount - 1] : null;
         EntityCount--;
         return moved;
     }
 
-    internal Archetype? AddEdge(int componentId) =>
+    // A table's archetype never gets an edge: its rows cannot move, so the only way to one is the slow path,
+    // which refuses it. That keeps the table check off the add/remove fast path.
+    internal Transition? AddEdge(int componentId) =>
         componentId < _addEdges.Length ? _addEdges[componentId] : null;
 
-    internal Archetype? RemoveEdge(int componentId) =>
+    internal Transition? RemoveEdge(int componentId) =>
         componentId < _removeEdges.Length ? _removeEdges[componentId] : null;
 
-    internal void SetAddEdge(int componentId, Archetype to) => SetEdge(ref _addEdges, componentId, to);
+    internal void SetAddEdge(int componentId, Transition to) => SetEdge(ref _addEdges, componentId, to);
 
-    internal void SetRemoveEdge(int componentId, Archetype to) => SetEdge(ref _removeEdges, componentId, to);
+    internal void SetRemoveEdge(int componentId, Transition to) => SetEdge(ref _removeEdges, componentId, to);
 
-    private static void SetEdge(ref Archetype?[] edges, int id, Archetype to)
+    private static void SetEdge(ref Transition?[] edges, int id, Transition to)
     {
         if (id >= edges.Length)
             Array.Resize(ref edges, Math.Max(id + 1, edges.Length * 2));

@@ -108,13 +108,13 @@ public sealed partial class World
     private static void EnsureMovable(Chunk chunk, Entity entity)
     {
         if (chunk.Archetype.IsTable)
-            ThrowInTable(chunk, entity);
+            ThrowInTable(chunk.Archetype, entity);
     }
 
     [DoesNotReturn]
-    private static void ThrowInTable(Chunk chunk, Entity entity) =>
+    private static void ThrowInTable(Archetype table, Entity entity) =>
         throw new InvalidOperationException(
-            $"{entity} lives in a fixed table ({chunk.Archetype.Signature}); its rows never move, so it cannot be destroyed or gain/lose components alone");
+            $"{entity} lives in a fixed table ({table.Signature}); its rows never move, so it cannot be destroyed or gain/lose components alone");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EnsureNotIterating()
@@ -261,11 +261,9 @@ public sealed partial class World
     {
         EnsureNotIterating();
         ref EntityRecord rec = ref Live(entity);
-        Chunk from = rec.Chunk!;
         int id = Component<T>.Id;
-        Archetype src = from.Archetype;
-        Archetype dst = src.AddEdge(id) ?? CreateAddEdge(src, id, typeof(T));
-        Chunk to = Move(entity, ref rec, dst);
+        Archetype src = rec.Chunk!.Archetype;
+        Chunk to = Move(entity, ref rec, src.AddEdge(id) ?? CreateAddEdge(src, entity, id, typeof(T)));
         Unsafe.As<T[]>(to.ColumnById(id))[rec.Row] = value;
     }
 
@@ -276,8 +274,7 @@ public sealed partial class World
         ref EntityRecord rec = ref Live(entity);
         int id = Component<T>.Id;
         Archetype src = rec.Chunk!.Archetype;
-        Archetype dst = src.RemoveEdge(id) ?? CreateRemoveEdge(src, id, typeof(T));
-        Move(entity, ref rec, dst);
+        Move(entity, ref rec, src.RemoveEdge(id) ?? CreateRemoveEdge(src, entity, id, typeof(T)));
     }
 
     /// <summary>Adds a component by its run-time type, with its default value.</summary>
@@ -286,55 +283,49 @@ public sealed partial class World
         EnsureNotIterating();
         ref EntityRecord rec = ref Live(entity);
         Archetype src = rec.Chunk!.Archetype;
-        Archetype dst = src.AddEdge(type.Id) ?? CreateAddEdge(src, type.Id, type.Type);
-        Chunk to = Move(entity, ref rec, dst);
+        Chunk to = Move(entity, ref rec, src.AddEdge(type.Id) ?? CreateAddEdge(src, entity, type.Id, type.Type));
         type.Ops.ZeroRow(to.ColumnById(type.Id), rec.Row);
     }
 
-    private Archetype CreateAddEdge(Archetype src, int id, Type t)
+    // The slow path of Add/Remove, once per archetype and component: checks what the fast path leaves out
+    // (a table's rows never move; the component must be absent, or present) and caches the edge both ways.
+    private Transition CreateAddEdge(Archetype src, Entity entity, int id, Type t)
     {
+        if (src.IsTable)
+            ThrowInTable(src, entity);
         if (src.Signature.Contains(id))
             throw new ComponentMismatchException($"an entity of {src.Signature} already has component {t.Name}");
         Archetype dst = GetOrCreateArchetype(src.Signature.With(id));
-        src.SetAddEdge(id, dst);
-        dst.SetRemoveEdge(id, src);
-        return dst;
+        var edge = new Transition(src, dst);
+        src.SetAddEdge(id, edge);
+        dst.SetRemoveEdge(id, new Transition(dst, src));
+        return edge;
     }
 
-    private Archetype CreateRemoveEdge(Archetype src, int id, Type t)
+    private Transition CreateRemoveEdge(Archetype src, Entity entity, int id, Type t)
     {
+        if (src.IsTable)
+            ThrowInTable(src, entity);
         if (!src.Signature.Contains(id))
             throw new ComponentMismatchException($"an entity of {src.Signature} has no component {t.Name} to remove");
         Archetype dst = GetOrCreateArchetype(src.Signature.Without(id));
-        src.SetRemoveEdge(id, dst);
-        dst.SetAddEdge(id, src);
-        return dst;
+        var edge = new Transition(src, dst);
+        src.SetRemoveEdge(id, edge);
+        dst.SetAddEdge(id, new Transition(dst, src));
+        return edge;
     }
 
-    /// <summary>Moves a row to <paramref name="dst"/>, copying the components both archetypes share.</summary>
-    private Chunk Move(Entity entity, ref EntityRecord rec, Archetype dst)
+    /// <summary>Moves a row along <paramref name="edge"/>, copying the components both archetypes share.</summary>
+    private Chunk Move(Entity entity, ref EntityRecord rec, Transition edge)
     {
-        Chunk from = rec.Chunk!;
-        EnsureMovable(from, entity);
+        // The edge holds the copy plan, worked out once: no merge of component lists and, for columns without
+        // references, no virtual call per column.
+        Chunk from = Unsafe.As<Chunk>(rec.Slots![0]!);
         int fromRow = rec.Row;
-        Chunk to = dst.AddRow(entity, out int toRow);
-        // Both column lists are sorted by component id: a merge walk finds the shared ones.
-        var srcTypes = from.Archetype.Types;
-        var dstTypes = dst.Types;
-        int i = 0, j = 0;
-        while (i < srcTypes.Length && j < dstTypes.Length)
-        {
-            int a = srcTypes[i].Id, b = dstTypes[j].Id;
-            if (a == b)
-            {
-                srcTypes[i].Ops.CopyRow(from.Columns[i], fromRow, to.Columns[j], toRow);
-                i++;
-                j++;
-            }
-            else if (a < b) i++;
-            else j++;
-        }
-        Entity moved = from.Archetype.RemoveRow(from, fromRow);
+        Chunk to = edge.Destination.AddRow(entity, out int toRow);
+        RowCopy.Row(from.Columns, fromRow, to.Columns, toRow, edge.Plain, edge.Managed);
+        Archetype source = from.Archetype;
+        Entity moved = source.RemoveRow(from, fromRow);
         if (!moved.IsNull)
             Place(moved, from, fromRow);
         rec.Slots = to.Slots;

@@ -250,6 +250,32 @@ public class WorldTests
     }
 
     [Test]
+    public void AnEdgeCopiesExactlyTheSharedColumnsWithTheRightCopier()
+    {
+        var w = new World();
+        Entity e = w.Create(new Pos(1, 2), new Named("n", 3), new Flag(4));
+        Archetype from = w.GetArchetype(e);
+        w.Add(e, new Big(5, 6, 7, 8));
+        Archetype to = w.GetArchetype(e);
+        var edge = new Transition(from, to);
+
+        // Worked out from the two column lists (each sorted by component id): every column of the smaller
+        // archetype, at its position in each; Big (the new one) is not copied. Named holds a string, so the
+        // GC must see its copy: it goes to the typed plan, the others are copied as bytes.
+        int Col(Archetype a, ComponentType t) => Array.IndexOf(a.Types, t);
+        ComponentType[] plain = [Component<Pos>.Type, Component<Flag>.Type];
+        var expectedPlain = plain.OrderBy(t => t.Id).Select(t => (Col(from, t), Col(to, t), t.Size)).ToArray();
+        Assert.That(edge.Plain.Select(c => (c.From, c.To, c.Size)).ToArray(), Is.EqualTo(expectedPlain));
+        var named = Component<Named>.Type;
+        Assert.That(edge.Managed.Select(c => (c.From, c.To)).ToArray(), Is.EqualTo(new[] { (Col(from, named), Col(to, named)) }));
+        Assert.That(new Transition(w.GetArchetype(w.Create(new Pos(0, 0), new Flag(1))), to).Managed, Is.Empty);
+
+        // The reference survives both moves (through the typed copier), and so do the byte-copied sizes 16 and 1.
+        w.Remove<Big>(e);
+        Assert.That((w.Get<Pos>(e), w.Get<Named>(e), w.Get<Flag>(e)), Is.EqualTo((new Pos(1, 2), new Named("n", 3), new Flag(4))));
+    }
+
+    [Test]
     public void GetReturnsAReferenceIntoStorageAndSetHasTryGetAgree()
     {
         var w = new World();

@@ -215,10 +215,7 @@ public sealed class VmaSet
             throw new ArgumentOutOfRangeException(nameof(index), index, "VMA range outside the set");
         }
 
-        for (int i = index; i < index + n; i++)
-        {
-            _world.Destroy(_entities[i]);
-        }
+        _world.Destroy(_entities.AsSpan(index, n));
 
         int tail = _count - index - n;
         Array.Copy(_entities, index + n, _entities, index, tail);
@@ -232,10 +229,7 @@ public sealed class VmaSet
     /// <summary>Destroys every VMA entity of the set.</summary>
     public void Clear()
     {
-        for (int i = 0; i < _count; i++)
-        {
-            _world.Destroy(_entities[i]);
-        }
+        _world.Destroy(_entities.AsSpan(0, _count));
 
         Array.Clear(_entities, 0, _count);
         _count = 0;

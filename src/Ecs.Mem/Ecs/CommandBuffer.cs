@@ -84,6 +84,10 @@ public sealed class CommandBuffer
         {
             for (int i = 0; i < _count; i++)
             {
+                // The commands ahead are known, so their entities' records can be on their way while this
+                // one runs (see World.PrefetchDistance); a deferred handle's negative id is ignored.
+                if (i + World.PrefetchDistance < _count)
+                    _world.PrefetchRecord(_commands[i + World.PrefetchDistance].Entity);
                 ref Command c = ref _commands[i];
                 switch (c.Op)
                 {

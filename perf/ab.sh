@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# In-process A/B of the ECS core's random-access costs across source trees (e.g. main and a git worktree):
+#   perf/ab.sh ROUNDS NAME=SOURCE_TREE [NAME=SOURCE_TREE ...]
+#   perf/ab.sh 20 base=. new=../wt/my-branch
+# Builds perf/Ecs.Mem.AbBench once per tree into artifacts/ab/NAME, then runs the host, which alternates
+# rounds between the builds inside one process. See docs/ecs.md (third session) for why.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rounds=${1:?usage: perf/ab.sh ROUNDS NAME=SOURCE_TREE ...}
+shift
+[ $# -ge 1 ] || { echo "usage: perf/ab.sh ROUNDS NAME=SOURCE_TREE ..." >&2; exit 2; }
+out="$root/artifacts/ab"
+dirs=()
+for spec in "$@"; do
+  name=${spec%%=*}; tree=$(cd "${spec#*=}" && pwd)
+  # A copy of the workload project per build, so two builds never share its obj/ folder.
+  mkdir -p "$out/src-$name"
+  cp "$root"/perf/Ecs.Mem.AbBench/*.cs "$root"/perf/Ecs.Mem.AbBench/*.csproj "$out/src-$name/"
+  log=$(mktemp)
+  dotnet build "$out/src-$name" -c Release -nologo -v q -p:EcsSrc="$tree" -o "$out/$name" >"$log" 2>&1 \
+    || { cat "$log"; echo "build of $name ($tree) failed" >&2; exit 1; }
+  dirs+=("$out/$name")
+done
+dotnet build "$root/perf/Ecs.Mem.AbHost" -c Release -nologo -v q -o "$out/host" >"$log" 2>&1 || { cat "$log"; exit 1; }
+dotnet "$out/host/Ecs.Mem.AbHost.dll" "$rounds" "${dirs[@]}"

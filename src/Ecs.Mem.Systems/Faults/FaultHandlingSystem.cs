@@ -1,6 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Kernel;
 using EcsMem.Traces;
 
@@ -15,6 +16,8 @@ namespace EcsMem.Systems.Faults;
 public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
 {
     public const int Sigsegv = 11;
+
+    private readonly List<VmaChange> _changes = new();
 
     public string Name => "fault-handling";
 
@@ -43,7 +46,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         ref readonly Vma vma = ref mm.Mm.Vmas[idx];
         if (!AccessPermitted(vma.Flags, req.Kind))
         {
-            if (mm.Inferred is not null && mm.Inferred.EnsureMapped(va, req.Kind))
+            if (InferMapping(mm, va, req.Kind))
                 idx = mm.Mm.Vmas.FindVma(va);
             vma = ref mm.Mm.Vmas[idx];
             if (!AccessPermitted(vma.Flags, req.Kind))
@@ -92,9 +95,29 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             kernel.Env.Counters.Increment(kernel.C.StackGrowth);
             return vmas.FindVma(va);
         }
-        if (mm.Inferred is not null && mm.Inferred.EnsureMapped(va, kind))
+        if (InferMapping(mm, va, kind))
             return vmas.FindVma(va);
         return -1;
+    }
+
+    /// <summary>
+    /// For a trace without a layout: creates or widens the inferred VMA so it allows this access. Widening is
+    /// an mprotect, so the PTEs already in the range get the new protection too (change_protection): a page
+    /// first read and later fetched would otherwise keep its no-exec PTE and fault for ever.
+    /// </summary>
+    private bool InferMapping(MmState mm, ulong va, AccessKind kind)
+    {
+        if (mm.Inferred is null)
+            return false;
+        _changes.Clear();
+        if (!mm.Inferred.EnsureMapped(va, kind, _changes))
+            return false;
+        foreach (VmaChange c in _changes)
+        {
+            if (c.Kind == VmaChangeKind.Protected)
+                kernel.ChangeProtection(mm, c);
+        }
+        return true;
     }
 
     /// <summary>access_error: whether the VMA's protection allows this kind of access.</summary>

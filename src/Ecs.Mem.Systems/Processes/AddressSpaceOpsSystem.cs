@@ -78,7 +78,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             if (c.Kind == VmaChangeKind.Unmapped)
                 _k.ZapRange(mm, c.Start, c.End);
             else if (c.Kind == VmaChangeKind.Protected)
-                ChangeProtection(mm, c);
+                _k.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
         string shown = Errno.IsError(result) ? Errno.Name(result) : "0x" + result.ToString("x", CultureInfo.InvariantCulture);
@@ -90,44 +90,6 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     {
         _k.ExitProcess(process);
         return 0;
-    }
-
-    /// <summary>
-    /// change_protection over one range mprotect changed: every present PTE gets the new protection
-    /// (pte_modify keeps pfn, A and D bits). Write access follows MM_CP_TRY_CHANGE_WRITABLE
-    /// (can_change_pte_writable): in a writable private mapping only an exclusive anonymous page (mapped
-    /// once, not copy-on-write, its swap entry held by nobody else) is writable; in a writable shared mapping
-    /// only a dirty page is (clean ones stay read-only so the first write is noticed); otherwise none is.
-    /// </summary>
-    private void ChangeProtection(MmState mm, in VmaChange c)
-    {
-        ulong newProt = Pte.ProtFromVmFlags(c.NewFlags);
-        bool writable = (c.NewFlags & VmFlags.Write) != 0;
-        bool shared = (c.NewFlags & VmFlags.Shared) != 0;
-        for (ulong va = c.Start; va < c.End; va += Pte.PageSize)
-        {
-            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
-            // PROT_NONE entries are mapped pages too: mprotect back must restore them.
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || !Kernel.Kernel.IsMapped(slot))
-                continue;
-            var old = new Pte(slot);
-            ulong updated = old.Modify(newProt).Value & ~Pte.RwBit;
-            if (writable && (shared ? old.Dirty : ExclusiveAnon(old)))
-                updated |= Pte.RwBit;
-            slot = updated;
-        }
-        _k.Tlb.FlushTlbRange(mm.Tlb, c.Start, c.End);
-    }
-
-    /// <summary>PageAnonExclusive, as far as the model can tell: an anonymous page only this PTE uses.</summary>
-    private bool ExclusiveAnon(Pte pte)
-    {
-        int pfn = (int)pte.Pfn;
-        if (pte.Special || pte.Cow || pfn == _k.ZeroPfn)
-            return false;
-        ref Frame f = ref _k.Frames[pfn];
-        return f.IsAnon && f.MapCount == 1
-            && ((f.Flags & FrameFlags.SwapCache) == 0 || _k.Swap.Count((int)f.Index) == 0);
     }
 
     /// <summary>

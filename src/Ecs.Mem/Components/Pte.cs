@@ -55,6 +55,24 @@ public readonly struct Pte : IEquatable<Pte>
     public bool Special => (Value & SpecialBit) != 0;
     public bool Cow => (Value & CowBit) != 0;
     public bool SoftDirty => (Value & SoftDirtyBit) != 0;
+    /// <summary>
+    /// pte_needs_flush (arch/x86/include/asm/tlbflush.h): whether replacing a present entry by
+    /// <paramref name="updated"/> leaves a TLB entry that must go. Nothing to flush when the old entry was not
+    /// present or only software or accessed bits differ; a flush when the frame changes, when dirty or
+    /// present is cleared, or when RW, USER, NX or a caching bit changes either way.
+    /// </summary>
+    public static bool NeedsFlush(ulong old, ulong updated)
+    {
+        if ((old & PresentBit) == 0)
+            return false;
+        if (((old ^ updated) & PfnMask) != 0)
+            return true;
+        ulong diff = (old ^ updated) & ~(SpecialBit | CowBit | SoftDirtyBit | AccessedBit | PfnMask);
+        const ulong FlushOnClear = DirtyBit | PresentBit;
+        const ulong FlushOnChange = RwBit | UserBit | PwtBit | PcdBit | PseBit | GlobalBit | NxBit;
+        return (diff & old & FlushOnClear) != 0 || (diff & FlushOnChange) != 0;
+    }
+
     /// <summary>Executable when NX is clear.</summary>
     public bool Executable => (Value & NxBit) == 0;
     /// <summary>pte_pfn.</summary>

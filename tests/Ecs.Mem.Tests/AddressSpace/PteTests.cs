@@ -120,4 +120,30 @@ public class PteTests
         Assert.That(PagingMode.Parse("la57"), Is.SameAs(m57));
         Assert.That(PagingMode.Parse("nonsense"), Is.Null);
     }
+
+    [Test]
+    public void NeedsFlushFollowsX86PteNeedsFlush()
+    {
+        const ulong P = Pte.PresentBit, Rw = Pte.RwBit, U = Pte.UserBit, A = Pte.AccessedBit, D = Pte.DirtyBit;
+        ulong frame = 0x1234UL << Pte.PageShift;
+        ulong rw = frame | P | Rw | U | A | D;
+        // Not present before: nothing can be cached.
+        Assert.That(Pte.NeedsFlush(0, rw), Is.False);
+        Assert.That(Pte.NeedsFlush(frame | Pte.ProtNoneBit, rw), Is.False);
+        // Same entry, or only the accessed bit or software bits differ.
+        Assert.That(Pte.NeedsFlush(rw, rw), Is.False);
+        Assert.That(Pte.NeedsFlush(rw, rw & ~A), Is.False);
+        Assert.That(Pte.NeedsFlush(rw, rw | Pte.SoftDirtyBit | Pte.CowBit), Is.False);
+        // Dirty set is fine, dirty or present cleared is not.
+        Assert.That(Pte.NeedsFlush(rw & ~D, rw), Is.False);
+        Assert.That(Pte.NeedsFlush(rw, rw & ~D), Is.True);
+        Assert.That(Pte.NeedsFlush(rw, rw & ~P), Is.True);
+        // RW and NX flush whichever way they change (x86 keeps them in flush_on_change).
+        Assert.That(Pte.NeedsFlush(rw, rw & ~Rw), Is.True);
+        Assert.That(Pte.NeedsFlush(rw & ~Rw, rw), Is.True);
+        Assert.That(Pte.NeedsFlush(rw, rw | Pte.NxBit), Is.True);
+        Assert.That(Pte.NeedsFlush(rw | Pte.NxBit, rw), Is.True);
+        // Another frame always.
+        Assert.That(Pte.NeedsFlush(rw, rw + Pte.PageSize), Is.True);
+    }
 }

@@ -62,6 +62,31 @@ public class MunmapMprotectTests
     }
 
     [Test]
+    public void MprotectFlushesOnlyTheSpanOfEntriesThatChanged()
+    {
+        // 16 pages; pages 3 and 6 written (present, writable, dirty), page 9 only read (the zero page,
+        // read-only). mprotect(PROT_READ) over all 16: pages 3 and 6 lose RW and need a flush, page 9 keeps its
+        // bits (already read-only, NX unchanged) and needs none, the 13 empty entries never do. Linux's
+        // mmu_gather flushes [3, 7) pages: 4 pages, under the 33-page ceiling, so 4 single-page invalidations
+        // and no full flush. A second mprotect(PROT_READ) changes nothing and flushes nothing.
+        using var m = new SimMachine(Options());
+        var p = Add(m, "p", Anon(Base, 16), 0, W(Base + (3 * Page)), W(Base + (6 * Page)), R(Base + (9 * Page)), R(Base), R(Base));
+        m.ScheduleAfterAccesses(3, new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = Base, Len = 16 * Page, Prot = Prot.Read });
+        m.ScheduleAfterAccesses(4, new AddressSpaceOp(AddressSpaceOpKind.Mprotect, p) { Addr = Base, Len = 16 * Page, Prot = Prot.Read });
+        RunUntilAccesses(m, p, 3);
+        long one = Counter(m, "nr_tlb_local_flush_one"), all = Counter(m, "nr_tlb_local_flush_all");
+
+        RunUntil(m, () => m.AddressSpace.Log.Count == 1);
+        Assert.That(Counter(m, "nr_tlb_local_flush_one") - one, Is.EqualTo(4));
+        Assert.That(Counter(m, "nr_tlb_local_flush_all") - all, Is.EqualTo(0));
+        Assert.That(new Pte(Mm(m, p).Tables.Lookup(Base + (3 * Page))).Writable, Is.False);
+
+        RunUntil(m, () => m.AddressSpace.Log.Count == 2);
+        Assert.That(Counter(m, "nr_tlb_local_flush_one") - one, Is.EqualTo(4), "nothing changed: no flush");
+        Assert.That(Counter(m, "nr_tlb_local_flush_all") - all, Is.EqualTo(0));
+    }
+
+    [Test]
     public void MprotectOfAForkSharedPageKeepsItReadOnlySoTheWriteCopies()
     {
         using var m = new SimMachine(Options());

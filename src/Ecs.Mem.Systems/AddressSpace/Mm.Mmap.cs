@@ -135,7 +135,7 @@ public sealed partial class Mm
             Start = addr,
             End = end,
             Flags = vmFlags,
-            PageProt = Pte.ProtFromVmFlags(vmFlags),
+            PageProt = Pte.ProtFromVmFlags(vmFlags, Mode),
             PgOff = pgoff,
             FileId = fileId,
             MmId = Struct.Id,

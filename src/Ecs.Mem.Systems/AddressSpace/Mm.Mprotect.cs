@@ -99,7 +99,7 @@ public sealed partial class Mm
         VmStatAccount(v.Flags, -(long)v.Pages);
         VmStatAccount(newFlags, (long)v.Pages);
         Vmas.SetFlags(idx, newFlags);
-        Vmas.SetPageProt(idx, Pte.ProtFromVmFlags(newFlags));
+        Vmas.SetPageProt(idx, Pte.ProtFromVmFlags(newFlags, Mode));
         Vmas.Touch();
         changes?.Add(new VmaChange(VmaChangeKind.Protected, start, end, old, newFlags));
         return MergeAround(idx);

@@ -174,7 +174,7 @@ public static class ProcMaps
             first = false;
             prevStart = p.Start;
             prevEnd = p.End;
-            Vma v = ToVma(p, files, mmId);
+            Vma v = ToVma(p, files, mmId, mode);
             if (p.Name == VsyscallName)
             {
                 mm.GateVma = v;
@@ -204,7 +204,7 @@ public static class ProcMaps
         return mm;
     }
 
-    private static Vma ToVma(in ParsedLine p, FileTable files, int mmId)
+    private static Vma ToVma(in ParsedLine p, FileTable files, int mmId, PagingMode mode)
     {
         VmFlags flags = p.Flags | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
         var v = new Vma { Start = p.Start, End = p.End, MmId = mmId, FileId = -1 };
@@ -245,7 +245,7 @@ public static class ProcMaps
         }
 
         v.Flags = flags;
-        v.PageProt = Pte.ProtFromVmFlags(flags);
+        v.PageProt = Pte.ProtFromVmFlags(flags, mode);
         return v;
     }
 

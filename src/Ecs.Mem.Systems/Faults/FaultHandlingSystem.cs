@@ -43,17 +43,23 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Segv(req.Process, va, "no VMA");
             return;
         }
+        // A trace without a layout gets the VMA it needs (exec for a fetch) before the checks below.
+        if (InferMapping(mm, va, req.Kind))
+            idx = mm.Mm.Vmas.FindVma(va);
         ref readonly Vma vma = ref mm.Mm.Vmas[idx];
         if (!AccessPermitted(vma.Flags, req.Kind))
         {
-            if (InferMapping(mm, va, req.Kind))
-                idx = mm.Mm.Vmas.FindVma(va);
-            vma = ref mm.Mm.Vmas[idx];
-            if (!AccessPermitted(vma.Flags, req.Kind))
-            {
-                Segv(req.Process, va, "access not permitted by the VMA");
-                return;
-            }
+            Segv(req.Process, va, "access not permitted by the VMA");
+            return;
+        }
+        ulong pte = mm.Tables.Lookup(va);
+        var p = new Pte(pte);
+        if (req.Kind == AccessKind.Instr && p.Present && !p.Executable)
+        {
+            // The fetch hit a present no-exec page (X86_PF_PROT | X86_PF_INSTR): access_error's "read,
+            // present" case. A fetch from a page not yet present got this far the first time, like a read.
+            Segv(req.Process, va, "instruction fetch from a no-exec page");
+            return;
         }
 
         env.Counters.Increment(kernel.C.PgFault);
@@ -64,14 +70,12 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             MmId = mm.Id,
             Va = va & Pte.PageMask,
             Kind = req.Kind,
-            Prot = Pte.ProtFromVmFlags(vma.Flags),
+            Prot = Pte.ProtFromVmFlags(vma.Flags, mm.Mm.Mode),
             Pfn = -1,
             SourcePfn = -1,
             File = -1,
         };
-        ulong pte = mm.Tables.Lookup(va);
         rec.OrigPte = pte;
-        var p = new Pte(pte);
         if (p.Present)
             DoWpPageOrSpurious(env, ref rec, p, vma, write);
         else if (pte == 0)
@@ -120,11 +124,15 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         return true;
     }
 
-    /// <summary>access_error: whether the VMA's protection allows this kind of access.</summary>
+    /// <summary>
+    /// access_error (arch/x86/mm/fault.c) for a fault on a page that is not present: a write needs VM_WRITE;
+    /// a read or an instruction fetch needs only an accessible VMA (vma_is_accessible: read, write or exec).
+    /// x86 does not check VM_EXEC here: a fetch from a readable no-exec area maps the page, and only the
+    /// retried fetch, now on a present NX page, is refused (see <see cref="HandleMmFault"/>).
+    /// </summary>
     internal static bool AccessPermitted(VmFlags flags, AccessKind kind) => kind switch
     {
-        AccessKind.Instr => (flags & VmFlags.Exec) != 0,
-        AccessKind.Load => (flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0, // x86: write and exec imply read
+        AccessKind.Instr or AccessKind.Load => (flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0,
         _ => (flags & VmFlags.Write) != 0,
     };
 

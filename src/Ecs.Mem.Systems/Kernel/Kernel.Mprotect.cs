@@ -16,7 +16,7 @@ public sealed partial class Kernel
     /// </summary>
     public void ChangeProtection(MmState mm, in VmaChange c)
     {
-        ulong newProt = Pte.ProtFromVmFlags(c.NewFlags);
+        ulong newProt = Pte.ProtFromVmFlags(c.NewFlags, mm.Mm.Mode);
         bool writable = (c.NewFlags & VmFlags.Write) != 0;
         bool shared = (c.NewFlags & VmFlags.Shared) != 0;
         ulong flushStart = ulong.MaxValue, flushEnd = 0;

@@ -89,7 +89,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         if (!stale)
         {
             VmFlags vmFlags = mm.Mm.Vmas[vi].Flags;
-            ulong prot = Pte.ProtFromVmFlags(vmFlags);
+            ulong prot = Pte.ProtFromVmFlags(vmFlags, mm.Mm.Mode);
             bool vmWrite = (vmFlags & VmFlags.Write) != 0;
             switch (rec.Class)
             {

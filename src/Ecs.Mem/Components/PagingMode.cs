@@ -7,9 +7,10 @@ namespace EcsMem.Components;
 /// </summary>
 public sealed class PagingMode
 {
-    private PagingMode(string name, int levels, int bitsPerLevel, ulong taskSize, int pointerSize, ulong textStart)
+    private PagingMode(string name, int levels, int bitsPerLevel, ulong taskSize, int pointerSize, ulong textStart, bool hasNx)
     {
         Name = name;
+        HasNx = hasNx;
         Levels = levels;
         BitsPerLevel = bitsPerLevel;
         TaskSize = taskSize;
@@ -18,13 +19,19 @@ public sealed class PagingMode
     }
 
     /// <summary>x86 32-bit without PAE: 10/10/12 split, TASK_SIZE = PAGE_OFFSET = 0xC0000000 (3G/1G).</summary>
-    public static PagingMode X86_32 { get; } = new("x86-32", 2, 10, 0xC000_0000UL, 4, 0x0804_8000UL);
+    public static PagingMode X86_32 { get; } = new("x86-32", 2, 10, 0xC000_0000UL, 4, 0x0804_8000UL, hasNx: false);
 
     /// <summary>x86-64 4-level: 9/9/9/9/12, TASK_SIZE_MAX = 2^47 - one page = 0x7ffffffff000.</summary>
-    public static PagingMode X86_64 { get; } = new("x86-64", 4, 9, 0x0000_7fff_ffff_f000UL, 8, 0x40_0000UL);
+    public static PagingMode X86_64 { get; } = new("x86-64", 4, 9, 0x0000_7fff_ffff_f000UL, 8, 0x40_0000UL, hasNx: true);
 
     /// <summary>x86-64 5-level (LA57): 9/9/9/9/9/12, TASK_SIZE = 2^56 - one page = 0x00fffffffffff000.</summary>
-    public static PagingMode X86_64_5Level { get; } = new("x86-64-la57", 5, 9, 0x00ff_ffff_ffff_f000UL, 8, 0x40_0000UL);
+    public static PagingMode X86_64_5Level { get; } = new("x86-64-la57", 5, 9, 0x00ff_ffff_ffff_f000UL, 8, 0x40_0000UL, hasNx: true);
+
+    /// <summary>
+    /// Whether PTEs have the no-execute bit. 2-level 32-bit paging has 32-bit PTEs and no NX (Linux defines
+    /// _PAGE_NX as 0 without PAE), so there every readable page is executable and a fetch is just a read.
+    /// </summary>
+    public bool HasNx { get; }
 
     /// <summary>Human-readable name, also accepted by <see cref="Parse"/>.</summary>
     public string Name { get; }

@@ -96,9 +96,9 @@ public readonly struct Pte : IEquatable<Pte>
     /// <summary>
     /// vm_get_page_prot for x86: the PTE bits new pages of an area with these flags get.
     /// Private writable areas get read-only PTEs (PAGE_COPY) so the first write faults and copies;
-    /// only shared writable areas get RW. Non-exec areas get NX. PROT_NONE gives the PROTNONE bit only.
+    /// only shared writable areas get RW. Non-exec areas get NX where the paging mode has it. PROT_NONE gives the PROTNONE bit only.
     /// </summary>
-    public static ulong ProtFromVmFlags(VmFlags flags)
+    public static ulong ProtFromVmFlags(VmFlags flags, PagingMode mode)
     {
         VmFlags access = flags & VmFlags.AccessMask;
         if (access == VmFlags.None)
@@ -112,7 +112,7 @@ public readonly struct Pte : IEquatable<Pte>
             prot |= RwBit;
         }
 
-        if ((flags & VmFlags.Exec) == 0)
+        if ((flags & VmFlags.Exec) == 0 && mode.HasNx)
         {
             prot |= NxBit;
         }

@@ -86,13 +86,19 @@ public class PteTests
     {
         const ulong basic = Pte.PresentBit | Pte.UserBit | Pte.AccessedBit;
         // Private writable: read-only PTE so the first write copies (PAGE_COPY), not executable.
-        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write), Is.EqualTo(basic | Pte.NxBit));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write, PagingMode.X86_64), Is.EqualTo(basic | Pte.NxBit));
         // Shared writable: RW in the PTE.
-        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write | VmFlags.Shared), Is.EqualTo(basic | Pte.RwBit | Pte.NxBit));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write | VmFlags.Shared, PagingMode.X86_64), Is.EqualTo(basic | Pte.RwBit | Pte.NxBit));
         // Executable: NX clear.
-        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Exec), Is.EqualTo(basic));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Exec, PagingMode.X86_64), Is.EqualTo(basic));
         // PROT_NONE: not present, PROTNONE marker.
-        Assert.That(Pte.ProtFromVmFlags(VmFlags.MayRead), Is.EqualTo(Pte.ProtNoneBit | Pte.AccessedBit));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.MayRead, PagingMode.X86_64), Is.EqualTo(Pte.ProtNoneBit | Pte.AccessedBit));
+        // 2-level 32-bit paging has no NX bit: the same areas, executable.
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write, PagingMode.X86_32), Is.EqualTo(basic));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Write | VmFlags.Shared, PagingMode.X86_32), Is.EqualTo(basic | Pte.RwBit));
+        Assert.That(Pte.ProtFromVmFlags(VmFlags.Read | VmFlags.Exec, PagingMode.X86_32), Is.EqualTo(basic));
+        Assert.That(PagingMode.X86_32.HasNx, Is.False);
+        Assert.That(PagingMode.X86_64.HasNx && PagingMode.X86_64_5Level.HasNx, Is.True);
     }
 
     [Test]

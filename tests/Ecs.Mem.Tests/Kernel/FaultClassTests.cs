@@ -47,9 +47,34 @@ public class FaultClassTests
         Assert.That(Proc(m, nx).State, Is.EqualTo(ProcessState.Killed));
         Assert.That(Proc(m, nx).ExitSignal, Is.EqualTo(11));
         Assert.That(Stats(m, nx).Accesses, Is.EqualTo(0));
-        // Only the read of "ro" reached handle_mm_fault.
-        Assert.That(Counter(m, "pgfault"), Is.EqualTo(1));
+        // x86's access_error does not look at VM_EXEC: nx's fetch of a page not yet present is handled like
+        // a read (the zero page is mapped, with NX), and the retried fetch, now X86_PF_PROT | X86_PF_INSTR on a
+        // present page, is refused. So handle_mm_fault ran twice: ro's read and nx's first fetch.
+        Assert.That(Counter(m, "pgfault"), Is.EqualTo(2));
+        Assert.That(Stats(m, nx).MinFlt, Is.EqualTo(1));
         Assert.That(Counter(m, "ecsmem_sigsegv"), Is.EqualTo(2));
+        Assert.That(m.Kernel.KillLog.Count(l => l.Contains("instruction fetch from a no-exec page")), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void ThirtyTwoBitPagingHasNoNxSoAReadablePageIsExecutable()
+    {
+        // 2-level 32-bit paging has no NX bit (_PAGE_NX is 0 without PAE): the same fetch from an rw- area
+        // runs, as on an i386 without PAE. The fetch faults once (the page is not present), maps the zero
+        // page like a read, and the retried fetch goes through.
+        var options = Options();
+        options = options with { Paging = PagingMode.X86_32 };
+        using var m = new SimMachine(options);
+        var p = Add(m, "p", Anon(Base, 1), 0, X(Base), X(Base + 8));
+        RunUntilAccesses(m, p, 2);
+        var pte = new Pte(Mm(m, p).Tables.Lookup(Base));
+        Assert.That(pte.Present && pte.Executable, Is.True);
+        Assert.That(pte.Value & Pte.NxBit, Is.Zero);
+        m.Run();
+        Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited));
+        Assert.That(Stats(m, p).Accesses, Is.EqualTo(2));
+        Assert.That(Counter(m, "pgfault"), Is.EqualTo(1));
+        Assert.That(Counter(m, "ecsmem_sigsegv"), Is.Zero);
     }
 
     [Test]

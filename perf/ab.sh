@@ -17,7 +17,7 @@ for spec in "$@"; do
   mkdir -p "$out/src-$name"
   cp "$root"/perf/Ecs.Mem.AbBench/*.cs "$root"/perf/Ecs.Mem.AbBench/*.csproj "$out/src-$name/"
   log=$(mktemp)
-  dotnet build "$out/src-$name" -c Release -nologo -v q -p:EcsSrc="$tree" -o "$out/$name" >"$log" 2>&1 \
+  dotnet build "$out/src-$name" -c Release -nologo -v q -p:EcsSrc="$tree" -p:PerfDir="$root/perf" -o "$out/$name" >"$log" 2>&1 \
     || { cat "$log"; echo "build of $name ($tree) failed" >&2; exit 1; }
   dirs+=("$out/$name")
 done

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EcsMem.Ecs;
+using EcsMem.Perf;
 
 namespace EcsMem.Perf.Ab;
 
@@ -67,16 +68,7 @@ public static class AbWorkload
         var all = new Entity[Entities];
         w.CreateMany(all, new C16(1, 2), new C8(3), new C4(4));
         _shuffled = (Entity[])all.Clone();
-        ulong s = 12345;
-        for (int i = _shuffled.Length - 1; i > 0; i--)
-        {
-            // SplitMix64, as in EcsBenchmarks, so both see the same order.
-            ulong z = s += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            int j = (int)((z ^ (z >> 31)) % (ulong)(i + 1));
-            (_shuffled[i], _shuffled[j]) = (_shuffled[j], _shuffled[i]);
-        }
+        SeededShuffle.Shuffle(_shuffled, seed: 12345); // as EcsBenchmarks
         _changed = _shuffled.AsSpan(0, Changes).ToArray();
         return w;
     }

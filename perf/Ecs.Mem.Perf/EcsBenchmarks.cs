@@ -34,16 +34,7 @@ public class EcsBenchmarks
         _buffer = new Entity[Entities];
         _world.CreateMany(_buffer, new C16(1, 2), new C8(3), new C4(4));
         _shuffled = (Entity[])_buffer.Clone();
-        ulong s = 12345;
-        for (int i = _shuffled.Length - 1; i > 0; i--)
-        {
-            // SplitMix64 step, own implementation so the order never changes between runtimes.
-            ulong z = s += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            int j = (int)((z ^ (z >> 31)) % (ulong)(i + 1));
-            (_shuffled[i], _shuffled[j]) = (_shuffled[j], _shuffled[i]);
-        }
+        SeededShuffle.Shuffle(_shuffled, seed: 12345);
         _changed = _shuffled.AsSpan(0, Changes).ToArray();
         _commands = new CommandBuffer(_world);
         // Warm the add/remove transitions and the command buffer's storage.

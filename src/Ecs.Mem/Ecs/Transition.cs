@@ -27,7 +27,11 @@ internal sealed class Transition
         for (int i = 0, j = 0; i < a.Length && j < b.Length;)
         {
             if (a[i].Id == b[j].Id)
-                yield return (i++, j++, a[i - 1]);
+            {
+                yield return (i, j, a[i]);
+                i++;
+                j++;
+            }
             else if (a[i].Id < b[j].Id) i++;
             else j++;
         }

@@ -35,7 +35,7 @@ public partial class AddressSpaceModelTests
 
     private enum EvKind { Access, Mmap, Munmap, Mprotect, Brk, Fork, Exit }
 
-    private sealed record Ev(EvKind Kind, ulong Addr = 0, int Pages = 0, Prot Prot = Prot.None, bool Write = false, string? Child = null);
+    private sealed record Ev(EvKind Kind, ulong Addr = 0, int Pages = 0, Prot Prot = Prot.None, bool Write = false, string? Child = null, bool Fetch = false);
 
     /// <summary>A process's program and the reference state it starts from.</summary>
     private sealed class Script
@@ -54,8 +54,12 @@ public partial class AddressSpaceModelTests
     private static ulong PageVa(int i) =>
         i < RegionPages ? RegionA + ((ulong)i * Page) : HeapStart + ((ulong)(i - RegionPages) * Page);
 
-    private static bool Allowed(in RefPage p, bool write) =>
-        p.Mapped && (write ? (p.Prot & Prot.Write) != 0 : (p.Prot & (Prot.Read | Prot.Write | Prot.Exec)) != 0);
+    // x86-64: a fetch needs PROT_EXEC. (The fault handler lets a fetch of a page not yet present map it, like
+    // a read, but the retried fetch then dies on the NX page: the process is killed at that access either way.)
+    private static bool Allowed(in RefPage p, bool write, bool fetch = false) =>
+        p.Mapped && (fetch ? (p.Prot & Prot.Exec) != 0
+            : write ? (p.Prot & Prot.Write) != 0
+            : (p.Prot & (Prot.Read | Prot.Write | Prot.Exec)) != 0);
 
     // ------------------------------------------------------------------ the reference model
 
@@ -131,21 +135,23 @@ public partial class AddressSpaceModelTests
             {
                 // Mostly legal accesses; about 1 in 300 goes anywhere (perhaps illegal).
                 int page;
-                bool write;
+                bool write, fetch;
                 if (accesses == 0 || rng.Below(300) != 0)
                 {
                     var legal = Enumerable.Range(0, s.Length).Where(i => Allowed(s[i], false)).ToArray();
                     if (legal.Length == 0) { page = rng.Below(s.Length); write = false; }
                     else { page = legal[rng.Below(legal.Length)]; write = Allowed(s[page], true) && rng.Chance(50); }
+                    fetch = !write && Allowed(s[page], false, fetch: true) && rng.Chance(30);
                 }
                 else
                 {
                     page = rng.Below(s.Length);
                     write = rng.Chance(50);
+                    fetch = !write && rng.Chance(30);
                 }
-                e = new Ev(EvKind.Access, PageVa(page) + (ulong)(rng.Below(Page / 8) * 8), Write: write);
+                e = new Ev(EvKind.Access, PageVa(page) + (ulong)(rng.Below(Page / 8) * 8), Write: write, Fetch: fetch);
                 sc.Events.Add(e);
-                if (!Allowed(s[page], write))
+                if (!Allowed(s[page], write, fetch))
                 {
                     sc.SegvAt = accesses;
                     return; // the process dies here: nothing after it happens
@@ -206,7 +212,7 @@ public partial class AddressSpaceModelTests
 
     private static MemoryAccess[] Trace(Script sc) =>
         sc.Events.Where(e => e.Kind == EvKind.Access)
-            .Select(e => new MemoryAccess(e.Addr, 0, 8, e.Write ? AccessKind.Store : AccessKind.Load)).ToArray();
+            .Select(e => new MemoryAccess(e.Addr, 0, (ushort)(e.Fetch ? 4 : 8), e.Fetch ? AccessKind.Instr : e.Write ? AccessKind.Store : AccessKind.Load)).ToArray();
 
     private static AddressSpaceOp? ToOp(Ev e, Entity p, Func<string, Workload> childWorkload) => e.Kind switch
     {

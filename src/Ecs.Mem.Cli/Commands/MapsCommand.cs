@@ -60,19 +60,6 @@ public sealed class MapsCommand : ICommand
     /// <summary>Gives a fresh address space the areas of the maps file (accounted as mmap would: total_vm, data_vm, ...).</summary>
     private static void Import(MmState mm, string path, FileTable files, PagingMode mode)
     {
-        Mm parsed = ProcMaps.ParseFile(path, files, mode, mm.Id);
-        foreach (Vma v in parsed.Vmas)
-        {
-            Vma copy = v;
-            copy.MmId = mm.Id;
-            mm.Mm.Vmas.Insert(copy);
-            mm.Mm.Struct.MapCount++;
-            mm.Mm.VmStatAccount(copy.Flags, (long)copy.Pages);
-        }
-        mm.Mm.GateVma = parsed.GateVma;
-        mm.Mm.Struct.StartBrk = parsed.Struct.StartBrk;
-        mm.Mm.Struct.Brk = parsed.Struct.Brk;
-        mm.Mm.Struct.StartStack = parsed.Struct.StartStack;
-        mm.Mm.Vmas.Touch();
+        mm.Mm.ImportLayout(ProcMaps.ParseFile(path, files, mode, mm.Id));
     }
 }

@@ -209,6 +209,34 @@ public sealed partial class Mm
         return idx;
     }
 
+    /// <summary>
+    /// Gives this fresh address space the layout of <paramref name="parsed"/> (a /proc/pid/maps file read by
+    /// <see cref="ProcMaps"/>): a VMA entity for each area, accounted as mmap would (map_count, total_vm,
+    /// data_vm, ...), the gate area, and the brk and stack marks.
+    /// </summary>
+    public void ImportLayout(Mm parsed)
+    {
+        if (Vmas.Count != 0)
+        {
+            throw new InvalidOperationException("a maps layout can only be imported into an empty address space");
+        }
+
+        foreach (ref readonly Vma v in parsed.Vmas)
+        {
+            Vma copy = v;
+            copy.MmId = Struct.Id;
+            Vmas.Insert(copy);
+            Struct.MapCount++;
+            VmStatAccount(copy.Flags, (long)copy.Pages);
+        }
+
+        GateVma = parsed.GateVma;
+        Struct.StartBrk = parsed.Struct.StartBrk;
+        Struct.Brk = parsed.Struct.Brk;
+        Struct.StartStack = parsed.Struct.StartStack;
+        SyncSeq();
+    }
+
     /// <summary>Copies the set's sequence number into the mm (vmacache_seqnum).</summary>
     private void SyncSeq() => Struct.VmaSeq = Vmas.Seq;
 

@@ -191,18 +191,8 @@ public static class ScenarioLoader
             case MapsFileLayout m:
                 {
                     Mm parsed = ProcMaps.ParseFile(m.Path, k.Files, k.Options.Paging, mm.Id);
-                    foreach (Vma v in parsed.Vmas)
-                    {
-                        Vma copy = v;
-                        copy.MmId = mm.Id;
-                        mm.Mm.Vmas.Insert(copy);
-                        mm.Mm.Struct.MapCount++;
-                        mm.Mm.VmStatAccount(copy.Flags, (long)copy.Pages);
-                    }
-                    mm.Mm.Struct.StartBrk = parsed.Struct.StartBrk;
-                    mm.Mm.Struct.Brk = parsed.Struct.Brk;
-                    mm.Mm.Struct.StartStack = parsed.Struct.StartStack;
-                    mm.Mm.Vmas.Touch();
+                    // Gate area (vsyscall) included, as in the maps command.
+                    mm.Mm.ImportLayout(parsed);
                     return parsed.Struct.StartBrk;
                 }
             case ScenarioInferred:

@@ -37,4 +37,23 @@ public class SampleScenarioTests
         }
         Assert.That(m.Env.Counters.Get("ecsmem_sigsegv"), Is.EqualTo(0));
     }
+
+    [Test]
+    public void AProcessLaidOutFromAMapsFileShowsThatFileAsItsMaps()
+    {
+        // The sample ends with [vsyscall], the gate area: kept aside from the VMAs, yet printed last.
+        string maps = Path.Combine(Samples(), "maps", "dotnet-sdk.maps");
+        string yaml = $$"""
+            machine: {ram: 4M, swap: 0}
+            processes:
+              - name: p
+                layout: {maps: {{maps}}}
+                workload: {generator: "seq:count=1"}
+            """;
+        using var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "maps.yaml"));
+        var mm = m.Kernel.MmOf(m.Kernel.Processes[0]).Mm;
+        string expected = Systems.AddressSpace.ProcMaps.Format(Systems.AddressSpace.ProcMaps.ParseFile(maps, new FileTable()));
+        Assert.That(Systems.AddressSpace.ProcMaps.Format(mm), Is.EqualTo(expected));
+        Assert.That(expected.TrimEnd().Split('\n')[^1], Does.EndWith("[vsyscall]"));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
@@ -296,7 +297,8 @@ public sealed class VmaSet
     /// <summary>Walks the VMAs in address order: <c>foreach (ref readonly Vma v in mm.Vmas)</c>. Allocation free.</summary>
     public Enumerator GetEnumerator() => new(this);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // [DoesNotReturn] rather than NoInlining: the JIT then keeps the throw off the callers' hot path (docs/ecs.md).
+    [DoesNotReturn]
     private void ThrowIndex(int index) =>
         throw new ArgumentOutOfRangeException(nameof(index), index, $"VMA index outside 0..{_count - 1}");
 

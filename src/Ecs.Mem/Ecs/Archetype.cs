@@ -29,7 +29,6 @@ public sealed class Archetype
         Types = ComponentIds.Select(ComponentRegistry.Get).ToArray();
         MaxId = ComponentIds.Length == 0 ? -1 : ComponentIds[^1];
         int rowBytes = 8 + Types.Sum(t => t.Size);
-        HasManagedColumns = Types.Any(t => t.HoldsReferences);
         (SwapPlain, SwapManaged) = RowCopy.Plan(Types.Select((t, i) => (i, i, t)));
         ChunkCapacity = IsTable ? fixedCapacity : Math.Clamp(ChunkBytes / rowBytes, 16, ChunkBytes);
     }
@@ -42,9 +41,6 @@ public sealed class Archetype
     public bool IsTable { get; }
 
     public World World { get; }
-
-    /// <summary>True when some component holds references, so vacated rows must be cleared for the GC.</summary>
-    internal bool HasManagedColumns { get; }
 
     /// <summary>Creation order of this archetype in its world (queries visit archetypes in this order).</summary>
     public int Index { get; }
@@ -134,11 +130,9 @@ public sealed class Archetype
             Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk.Entities), row) = moved;
             RowCopy.Row(last.Columns, lastRow, chunk.Columns, row, SwapPlain, SwapManaged);
         }
-        if (HasManagedColumns)
-        {
-            for (int i = 0; i < last.Columns.Length; i++)
-                Types[i].Ops.ClearRow(last.Columns[i], lastRow);
-        }
+        // Only columns holding references need clearing, so the GC can collect what the vacated row held.
+        foreach (ref readonly ManagedColumnCopy c in SwapManaged.AsSpan())
+            c.Ops.ClearRow(last.Columns[c.From], lastRow);
         lastEntity = Entity.Null;
         if (--last.Count == 0)
             _tail = --ChunkCount > 0 ? _chunks[ChunkCount - 1] : null;

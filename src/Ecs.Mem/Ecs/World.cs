@@ -289,29 +289,33 @@ public sealed partial class World
 
     // The slow path of Add/Remove, once per archetype and component: checks what the fast path leaves out
     // (a table's rows never move; the component must be absent, or present) and caches the edge both ways.
-    private Transition CreateAddEdge(Archetype src, Entity entity, int id, Type t)
-    {
-        if (src.IsTable)
-            ThrowInTable(src, entity);
-        if (src.Signature.Contains(id))
-            throw new ComponentMismatchException($"an entity of {src.Signature} already has component {t.Name}");
-        Archetype dst = GetOrCreateArchetype(src.Signature.With(id));
-        var edge = new Transition(src, dst);
-        src.SetAddEdge(id, edge);
-        dst.SetRemoveEdge(id, new Transition(dst, src));
-        return edge;
-    }
+    private Transition CreateAddEdge(Archetype src, Entity entity, int id, Type t) => CreateEdge(src, entity, id, t, adding: true);
 
-    private Transition CreateRemoveEdge(Archetype src, Entity entity, int id, Type t)
+    private Transition CreateRemoveEdge(Archetype src, Entity entity, int id, Type t) => CreateEdge(src, entity, id, t, adding: false);
+
+    private Transition CreateEdge(Archetype src, Entity entity, int id, Type t, bool adding)
     {
         if (src.IsTable)
             ThrowInTable(src, entity);
-        if (!src.Signature.Contains(id))
-            throw new ComponentMismatchException($"an entity of {src.Signature} has no component {t.Name} to remove");
-        Archetype dst = GetOrCreateArchetype(src.Signature.Without(id));
+        if (src.Signature.Contains(id) == adding)
+        {
+            throw new ComponentMismatchException(adding
+                ? $"an entity of {src.Signature} already has component {t.Name}"
+                : $"an entity of {src.Signature} has no component {t.Name} to remove");
+        }
+        Archetype dst = GetOrCreateArchetype(adding ? src.Signature.With(id) : src.Signature.Without(id));
         var edge = new Transition(src, dst);
-        src.SetRemoveEdge(id, edge);
-        dst.SetAddEdge(id, new Transition(dst, src));
+        var back = new Transition(dst, src);
+        if (adding)
+        {
+            src.SetAddEdge(id, edge);
+            dst.SetRemoveEdge(id, back);
+        }
+        else
+        {
+            src.SetRemoveEdge(id, edge);
+            dst.SetAddEdge(id, back);
+        }
         return edge;
     }
 

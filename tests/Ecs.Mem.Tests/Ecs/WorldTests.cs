@@ -276,6 +276,29 @@ public class WorldTests
     }
 
     [Test]
+    public void AVacatedRowDropsItsReferencesSoTheGcCanCollectThem()
+    {
+        var w = new World();
+        Entity a = w.Create(new Tag(1), new Named("a", 1));
+        Entity b = w.Create(new Tag(2), new Named("b", 2));
+        Entity c = w.Create(new Tag(3), new Named("c", 3));
+        Chunk chunk = w.GetArchetype(a).GetChunk(0);
+        Named[] names = chunk.Column<Named>();
+
+        // Destroying b moves c (the last row) into row 1; row 2 is vacated and must no longer hold "c".
+        w.Destroy(b);
+        Assert.That(chunk.Count, Is.EqualTo(2));
+        Assert.That(names[1], Is.EqualTo(new Named("c", 3)));
+        Assert.That(names[2], Is.EqualTo(default(Named)));
+
+        // Moving c to another archetype vacates row 1 the same way.
+        w.Add(c, new Vel(9));
+        Assert.That(names[1], Is.EqualTo(default(Named)));
+        Assert.That(w.Get<Named>(c), Is.EqualTo(new Named("c", 3)));
+        Assert.That(w.Get<Named>(a), Is.EqualTo(new Named("a", 1)));
+    }
+
+    [Test]
     public void GetReturnsAReferenceIntoStorageAndSetHasTryGetAgree()
     {
         var w = new World();

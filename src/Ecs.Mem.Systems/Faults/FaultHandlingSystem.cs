@@ -37,15 +37,15 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         ref ProcessStats stats = ref world.Get<ProcessStats>(req.Process);
         ulong va = req.Va;
 
-        int idx = FindVma(mm, va, req.Kind, ref stats);
+        int idx = FindVma(mm, va, ref stats);
+        // A trace without a layout gets the VMA it needs (created, or widened: exec for a fetch) before the checks.
+        if (InferMapping(mm, va, req.Kind))
+            idx = mm.Mm.Vmas.FindVma(va);
         if (idx < 0)
         {
             Segv(req.Process, va, "no VMA");
             return;
         }
-        // A trace without a layout gets the VMA it needs (exec for a fetch) before the checks below.
-        if (InferMapping(mm, va, req.Kind))
-            idx = mm.Mm.Vmas.FindVma(va);
         ref readonly Vma vma = ref mm.Mm.Vmas[idx];
         if (!AccessPermitted(vma.Flags, req.Kind))
         {
@@ -86,8 +86,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Segv(req.Process, va, "PROT_NONE mapping");
     }
 
-    /// <summary>find_vma, plus stack growth (expand_stack) and, for traces without a layout, VMA inference.</summary>
-    private int FindVma(MmState mm, ulong va, AccessKind kind, ref ProcessStats stats)
+    /// <summary>find_vma plus stack growth (expand_stack): the VMA containing <paramref name="va"/>, or -1.</summary>
+    private int FindVma(MmState mm, ulong va, ref ProcessStats stats)
     {
         var vmas = mm.Mm.Vmas;
         int idx = vmas.FindVma(va, mm.VmaCache);
@@ -99,8 +99,6 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             kernel.Env.Counters.Increment(kernel.C.StackGrowth);
             return vmas.FindVma(va);
         }
-        if (InferMapping(mm, va, kind))
-            return vmas.FindVma(va);
         return -1;
     }
 

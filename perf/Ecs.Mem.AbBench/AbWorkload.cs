@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EcsMem.Ecs;
 using EcsMem.Perf;
+using static EcsMem.Perf.EcsBenchShape;
 
 namespace EcsMem.Perf.Ab;
 
@@ -12,14 +13,6 @@ namespace EcsMem.Perf.Ab;
 /// </summary>
 public static class AbWorkload
 {
-    private const int Entities = 1_000_000;
-    private const int Changes = 100_000;
-
-    private record struct C16(double X, double Y);
-    private record struct C8(long V);
-    private record struct C4(int V);
-    private record struct Extra(int V);
-
     private static World? _world;
     private static Entity[] _shuffled = [];
     private static Entity[] _changed = [];
@@ -68,7 +61,7 @@ public static class AbWorkload
         var all = new Entity[Entities];
         w.CreateMany(all, new C16(1, 2), new C8(3), new C4(4));
         _shuffled = (Entity[])all.Clone();
-        SeededShuffle.Shuffle(_shuffled, seed: 12345); // as EcsBenchmarks
+        SeededShuffle.Shuffle(_shuffled, ShuffleSeed);
         _changed = _shuffled.AsSpan(0, Changes).ToArray();
         return w;
     }

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using EcsMem.Ecs;
+using static EcsMem.Perf.EcsBenchShape;
 
 namespace EcsMem.Perf;
 
@@ -12,13 +13,8 @@ namespace EcsMem.Perf;
 [MemoryDiagnoser]
 public class EcsBenchmarks
 {
-    public const int Entities = 1_000_000;
-    public const int Changes = 100_000;
-
-    public record struct C16(double X, double Y);
-    public record struct C8(long V);
-    public record struct C4(int V);
-    public record struct Extra(int V);
+    public const int Entities = EcsBenchShape.Entities;
+    public const int Changes = EcsBenchShape.Changes;
 
     private World _world = null!;        // populated once: queries, gets, add/remove
     private Entity[] _shuffled = null!;  // the same handles in a seeded random order
@@ -34,7 +30,7 @@ public class EcsBenchmarks
         _buffer = new Entity[Entities];
         _world.CreateMany(_buffer, new C16(1, 2), new C8(3), new C4(4));
         _shuffled = (Entity[])_buffer.Clone();
-        SeededShuffle.Shuffle(_shuffled, seed: 12345);
+        SeededShuffle.Shuffle(_shuffled, EcsBenchShape.ShuffleSeed);
         _changed = _shuffled.AsSpan(0, Changes).ToArray();
         _commands = new CommandBuffer(_world);
         // Warm the add/remove transitions and the command buffer's storage.

@@ -31,6 +31,7 @@ public sealed class PageTableStore
     private int _highWater;
     private int[] _free = new int[16];
     private int _freeCount;
+    private bool[] _isFree = new bool[16]; // per row: on the free list (a second Free would hand it out twice)
 
     /// <summary>
     /// A store for tables of <paramref name="mode"/> in <paramref name="world"/>; each row also gets the
@@ -69,7 +70,9 @@ public sealed class PageTableStore
     {
         if (_freeCount > 0)
         {
-            return _free[--_freeCount];
+            int reused = _free[--_freeCount];
+            _isFree[reused] = false;
+            return reused;
         }
 
         if (_highWater == _capacity)
@@ -87,6 +90,13 @@ public sealed class PageTableStore
         {
             throw new ArgumentOutOfRangeException(nameof(table), table, "not a table of this store");
         }
+
+        if (_isFree[table])
+        {
+            throw new InvalidOperationException($"table {table} is already free (freed twice)");
+        }
+
+        _isFree[table] = true;
 
         Entries(table).Clear();
         if (_freeCount == _free.Length)
@@ -158,5 +168,9 @@ public sealed class PageTableStore
 
         _segmentCount++;
         _capacity += t.Count;
+        if (_isFree.Length < _capacity)
+        {
+            Array.Resize(ref _isFree, _capacity);
+        }
     }
 }

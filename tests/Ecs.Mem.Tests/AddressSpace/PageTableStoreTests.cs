@@ -46,6 +46,11 @@ public class PageTableStoreTests
         Assert.That(b, Is.EqualTo(a), "the free row is reused first");
         Assert.That(store.Entries(b).IndexOfAnyExcept(0UL), Is.EqualTo(-1));
         Assert.That(() => store.Free(99), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        // A row freed twice would be handed out twice: refused, and the free list is unchanged.
+        store.Free(b);
+        Assert.That(() => store.Free(b), Throws.InvalidOperationException.With.Message.Contains("freed twice"));
+        Assert.That(store.Allocate(), Is.EqualTo(b));
+        Assert.That(store.InUse, Is.EqualTo(1));
     }
 
     [Test]

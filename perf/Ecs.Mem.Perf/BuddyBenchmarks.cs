@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using EcsMem.Systems.Allocator;
+using EcsMem.Systems.PageAlloc;
 
 namespace EcsMem.Perf;
 

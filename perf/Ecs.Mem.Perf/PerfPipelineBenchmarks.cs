@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using EcsMem.Systems.Access;
+using EcsMem.Systems.Cpu;
 using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Kernel;
 using EcsMem.Traces;

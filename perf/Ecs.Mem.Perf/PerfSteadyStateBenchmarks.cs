@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Access;
+using EcsMem.Systems.Cpu;
 using MachineModel = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Perf;
@@ -22,7 +22,7 @@ public class PerfSteadyStateBenchmarks
     public void Setup()
     {
         _machine = PerfPipelineBenchmarks.Build(new Workload(new PerfWorkloadReader(7)));
-        _process = _machine.Kernel.Processes[0];
+        _process = _machine.Kernel.Tasks.Processes[0];
         Step((int)PerfScale.Scaled(2_000_000)); // warm: every page touched, reclaim in its steady rhythm
     }
 

@@ -6,7 +6,7 @@ using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Reporting;
 using EcsMem.Traces;
 using Machine = EcsMem.Systems.Machine.Machine;
-using Workload = EcsMem.Systems.Access.Workload;
+using Workload = EcsMem.Systems.Cpu.Workload;
 
 namespace EcsMem.Cli.Commands;
 
@@ -42,7 +42,7 @@ public sealed class MapsCommand : ICommand
         string name = Path.GetFileNameWithoutExtension(path);
         if (name.Length == 0) name = "maps";
         var process = machine.AddProcess(name, mm => Import(mm, path, machine.Kernel.Files, mode), new Workload(new EmptyTrace(name)));
-        MmState state = machine.Kernel.MmOf(process);
+        MmState state = machine.Kernel.Tasks.MmOf(process);
 
         var sb = new StringBuilder();
         sb.Append(ProcMaps.Format(state.Mm));

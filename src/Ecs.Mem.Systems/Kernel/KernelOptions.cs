@@ -1,7 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Timing;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Systems.Kernel;
 

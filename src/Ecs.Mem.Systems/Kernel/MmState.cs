@@ -1,6 +1,4 @@
 using EcsMem.Ecs;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Systems.Kernel;
 

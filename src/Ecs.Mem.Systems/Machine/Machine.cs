@@ -1,15 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
-using EcsMem.Systems.Access;
-using EcsMem.Systems.Allocator;
-using EcsMem.Systems.Faults;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.PageCache;
-using EcsMem.Systems.PageTables;
-using EcsMem.Systems.Processes;
-using EcsMem.Systems.Reclaim;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Systems.Machine;
 
@@ -17,7 +8,7 @@ namespace EcsMem.Systems.Machine;
 /// A whole simulated machine: the environment, the kernel state and the systems in their fixed order —
 /// address-space operations, the access stage (CPU, TLB, page walk, caches), then the slow path in the
 /// order of the design card: fault handling → allocator → page-cache insert → swap-out → TLB fill →
-/// page-table rewrite.
+/// page-table rewrite → fault install.
 /// </summary>
 public sealed class Machine : IDisposable
 {
@@ -35,7 +26,7 @@ public sealed class Machine : IDisposable
         SwapOut = new SwapOutSystem(Kernel, Env);
         TlbFill = new TlbFillSystem(Kernel);
         PageTableRewrite = new PageTableRewriteSystem(Kernel);
-        Allocator.RegisterKswapd(SwapOut.KswapdEventKind);
+        FaultInstall = new FaultInstallSystem(Kernel);
         // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
         AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);
         Env.Pipeline
@@ -46,7 +37,8 @@ public sealed class Machine : IDisposable
             .Add(PageCacheInsert)
             .Add(SwapOut)
             .Add(TlbFill)
-            .Add(PageTableRewrite);
+            .Add(PageTableRewrite)
+            .Add(FaultInstall);
     }
 
     public SimEnvironment Env { get; }
@@ -59,6 +51,7 @@ public sealed class Machine : IDisposable
     public SwapOutSystem SwapOut { get; }
     public TlbFillSystem TlbFill { get; }
     public PageTableRewriteSystem PageTableRewrite { get; }
+    public FaultInstallSystem FaultInstall { get; }
 
     /// <summary>True when every process has finished and no event is pending.</summary>
     public bool Finished => Access.Finished;
@@ -72,10 +65,10 @@ public sealed class Machine : IDisposable
     /// </summary>
     public Entity AddProcess(string name, Action<MmState> layout, Workload workload, ulong start = 0)
     {
-        MmState mm = Kernel.CreateMm();
+        MmState mm = Kernel.Tasks.CreateMm();
         layout(mm);
         mm.NoteHiwaterVm();
-        Entity p = Kernel.CreateProcess(name, mm, 0, start, ProcessState.NotStarted);
+        Entity p = Kernel.Tasks.CreateProcess(name, mm, 0, start, ProcessState.NotStarted);
         Kernel.World.Add(p, new ProcessWorkload { Source = workload });
         if (workload is not null)
             workload.MarkReached = OnMark;
@@ -162,7 +155,7 @@ public sealed class Machine : IDisposable
     {
         // Indexed, so progress callbacks can call it every tick without allocating an enumerator.
         long n = 0;
-        var procs = Kernel.Processes;
+        var procs = Kernel.Tasks.Processes;
         for (int i = 0; i < procs.Count; i++)
             n += Kernel.World.Get<ProcessStats>(procs[i]).Accesses;
         return n;
@@ -171,7 +164,7 @@ public sealed class Machine : IDisposable
     public void Dispose()
     {
         // TryGet: a fork child whose workload failed to open (bad input) has no workload to dispose.
-        foreach (Entity p in Kernel.Processes)
+        foreach (Entity p in Kernel.Tasks.Processes)
             if (Kernel.World.TryGet(p, out ProcessWorkload w))
                 w.Source?.Dispose();
     }

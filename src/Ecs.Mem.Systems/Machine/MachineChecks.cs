@@ -1,4 +1,3 @@
-using EcsMem.Systems.Kernel;
 
 namespace EcsMem.Systems.Machine;
 

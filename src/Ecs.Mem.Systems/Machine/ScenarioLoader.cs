@@ -3,19 +3,14 @@ using EcsMem.Components;
 using EcsMem.Diagnostics;
 using EcsMem.Ecs;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Access;
-using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Caches;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Processes;
 using EcsMem.Systems.Timing;
-using EcsMem.Systems.Tlb;
 using EcsMem.Traces;
 using EcsMem.Traces.Synthetic;
 using ScenarioExec = EcsMem.Scenarios.ExecLayout;
 using ScenarioInferred = EcsMem.Scenarios.InferredLayout;
 using ScenarioWorkload = EcsMem.Scenarios.Workload;
-using Workload = EcsMem.Systems.Access.Workload;
+using Workload = EcsMem.Systems.Cpu.Workload;
 
 namespace EcsMem.Systems.Machine;
 

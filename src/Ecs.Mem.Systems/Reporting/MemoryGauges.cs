@@ -47,7 +47,7 @@ public readonly record struct MemoryGauges
     {
         long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
         long anonMapped = 0, fileMapped = 0, dirty = 0, writeback = 0, tables = 0;
-        foreach (ref readonly Frame f in kernel.Frames.AsSpan())
+        foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
             FrameFlags fl = f.Flags;
             if ((fl & FrameFlags.Buddy) != 0)
@@ -65,7 +65,7 @@ public readonly record struct MemoryGauges
                     if (active) activeFile++; else inactiveFile++;
                 }
             }
-            if (f.MapCount > 0 && f.Pfn != kernel.ZeroPfn)
+            if (f.MapCount > 0 && f.Pfn != kernel.Zone.ZeroPfn)
             {
                 if (anon) anonMapped++;
                 else if (f.Mapping >= 0) fileMapped++;
@@ -77,7 +77,7 @@ public readonly record struct MemoryGauges
         return new MemoryGauges
         {
             TotalPages = kernel.Options.PageCount,
-            FreePages = kernel.Buddy.NrFreePages,
+            FreePages = kernel.Zone.Buddy.NrFreePages,
             ActiveAnon = activeAnon,
             InactiveAnon = inactiveAnon,
             ActiveFile = activeFile,

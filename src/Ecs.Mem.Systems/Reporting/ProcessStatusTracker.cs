@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Kernel;
 
 namespace EcsMem.Systems.Reporting;
 
@@ -41,7 +40,7 @@ public sealed class ProcessStatusTracker
     /// </summary>
     public void Observe(Kernel.Kernel kernel)
     {
-        var procs = kernel.Processes;
+        var procs = kernel.Tasks.Processes;
         if (procs.Count > _known)
             Resolve(kernel);
         if (_known > MaxPerTickProcesses)
@@ -88,7 +87,7 @@ public sealed class ProcessStatusTracker
 
     private void Resolve(Kernel.Kernel kernel)
     {
-        var procs = kernel.Processes;
+        var procs = kernel.Tasks.Processes;
         if (procs.Count > _samples.Length)
         {
             int n = Math.Max(procs.Count, _samples.Length * 2);
@@ -96,7 +95,7 @@ public sealed class ProcessStatusTracker
             Array.Resize(ref _mms, n);
         }
         for (int i = _known; i < procs.Count; i++)
-            _mms[i] = kernel.MmOf(procs[i]);
+            _mms[i] = kernel.Tasks.MmOf(procs[i]);
         _known = procs.Count;
     }
 
@@ -130,7 +129,7 @@ public sealed class ProcessStatusTracker
             };
             return ProcStatus.TaskMem(mm, s.HiwaterVm, s.HiwaterRss);
         }
-        MmState live = kernel.MmOf(process);
+        MmState live = kernel.Tasks.MmOf(process);
         return ProcStatus.TaskMem(live.Mm.Struct, live.HiwaterVm, live.HiwaterRss);
     }
 }

@@ -1,7 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
-using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Timing;
 
 namespace EcsMem.Systems.Reporting;
@@ -99,15 +98,15 @@ public sealed record SimulationReport
 
         var processes = new List<ProcessReport>();
         var world = k.World;
-        for (int i = 0; i < k.Processes.Count; i++)
+        for (int i = 0; i < k.Tasks.Processes.Count; i++)
         {
-            Entity e = k.Processes[i];
+            Entity e = k.Tasks.Processes[i];
             ref Process p = ref world.Get<Process>(e);
             processes.Add(new ProcessReport
             {
                 Pid = p.Pid,
                 ParentPid = p.ParentPid,
-                Name = k.ProcessName(p),
+                Name = k.Tasks.ProcessName(p),
                 State = p.State,
                 ExitSignal = p.ExitSignal,
                 Stats = world.Get<ProcessStats>(e),
@@ -116,7 +115,7 @@ public sealed record SimulationReport
         }
 
         MemoryGauges gauges = MemoryGauges.Read(k);
-        long[] buddy = k.Buddy.NrFree.ToArray();
+        long[] buddy = k.Zone.Buddy.NrFree.ToArray();
         return new SimulationReport
         {
             Source = source,
@@ -183,20 +182,20 @@ public sealed record SimulationReport
                 ("ecsmem_file_writeback", "dirty file pages written back by reclaim"),
             ]),
             OomKills = c.Get("oom_kill"),
-            OomLog = k.OomLog.ToArray(),
-            KillLog = k.KillLog.ToArray(),
+            OomLog = k.Oom.Log.ToArray(),
+            KillLog = k.Tasks.KillLog.ToArray(),
             AddressSpaceLog = machine.AddressSpace.Log.ToArray(),
             Processes = processes,
             VmStat = Reporting.VmStat.Build(gauges, c),
             MemInfo = Reporting.MemInfo.Build(gauges),
             BuddyFree = buddy,
-            BuddyInfo = k.Buddy.FormatBuddyInfo(),
+            BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
         };
     }
 
     private static ProcStatus StatusNow(Kernel.Kernel k, Entity e)
     {
-        MmState mm = k.MmOf(e);
+        MmState mm = k.Tasks.MmOf(e);
         return ProcStatus.TaskMem(mm.Mm.Struct, mm.HiwaterVm, mm.HiwaterRss);
     }
 

@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Diagnostics;
-using EcsMem.Systems.Kernel;
 
 namespace EcsMem.Systems.Reporting;
 
@@ -52,7 +51,7 @@ public sealed class TimelineRecorder
 
     private void Add(Kernel.Kernel k, long accesses)
     {
-        var procs = k.Processes;
+        var procs = k.Tasks.Processes;
         var rss = new ulong[procs.Count];
         var world = k.World;
         for (int i = 0; i < procs.Count; i++)
@@ -63,7 +62,7 @@ public sealed class TimelineRecorder
         long faults = k.Env.Counters[k.C.PgFault];
         long da = accesses - _lastAccesses;
         double rate = da <= 0 ? 0 : (double)(faults - _lastFaults) / da;
-        _rows.Add(new TimelineRow(k.Env.Now, accesses, k.Buddy.NrFreePages, rss, rate, k.Swap.UsedPages, k.PageCache.Count));
+        _rows.Add(new TimelineRow(k.Env.Now, accesses, k.Zone.Buddy.NrFreePages, rss, rate, k.Swap.UsedPages, k.PageCache.Count));
         _lastAccesses = accesses;
         _lastFaults = faults;
     }

@@ -1,5 +1,4 @@
 using EcsMem.Ecs;
-using EcsMem.Systems.Access;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Reporting;
@@ -48,8 +47,8 @@ public sealed class WorkloadEndTap : ITraceReader
     public static void Attach(Machine.Machine machine, ProcessStatusTracker tracker)
     {
         var k = machine.Kernel;
-        for (int i = 0; i < k.Processes.Count; i++)
-            Tap(machine, tracker, k.Processes[i], i);
+        for (int i = 0; i < k.Tasks.Processes.Count; i++)
+            Tap(machine, tracker, k.Tasks.Processes[i], i);
         Action<Entity, string>? previous = machine.AddressSpace.ChildCreated;
         machine.AddressSpace.ChildCreated = (child, name) =>
         {

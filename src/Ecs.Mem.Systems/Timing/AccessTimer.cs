@@ -1,4 +1,3 @@
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Systems.Timing;
 

@@ -1,5 +1,4 @@
 using EcsMem.Diagnostics;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Systems.Timing;
 

@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Simulation;
-using EcsMem.Systems.Kernel;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Tlb;

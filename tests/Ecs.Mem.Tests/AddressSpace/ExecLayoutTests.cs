@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
 
 namespace EcsMem.Tests.AddressSpace;
 

@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
 using EcsMem.Traces;
 
 namespace EcsMem.Tests.AddressSpace;

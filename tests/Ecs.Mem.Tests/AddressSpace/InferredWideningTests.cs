@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Machine;
 using EcsMem.Tests.Kernel;
 using EcsMem.Tests.Reliability;
 
@@ -31,7 +30,7 @@ public class InferredWideningTests
             var m = ScenarioLoader.Build(ReliabilityScenarios.Parse(yaml));
             // Stop after the 4th access (one per tick), before the exit tears the address space down. Bounded,
             // so a regression fails instead of hanging the test run.
-            Entity p = m.Kernel.Processes[0];
+            Entity p = m.Kernel.Tasks.Processes[0];
             for (int tick = 0; tick < MaxTicks && !m.Finished && KernelKit.Stats(m, p).Accesses < 4; tick++)
                 m.Env.RunTick();
             return m;
@@ -59,7 +58,7 @@ public class InferredWideningTests
         Assert.That(m.CompletedAccesses(), Is.EqualTo(4));
         // The one VMA is rwx now, and both PTEs mapped before the widening lost NX with it (and stay
         // read-only: they map the shared zero page).
-        var mm = k.MmOf(k.Processes[0]);
+        var mm = k.Tasks.MmOf(k.Tasks.Processes[0]);
         Assert.That(mm.Mm.Vmas.Count, Is.EqualTo(1));
         Assert.That(mm.Mm.Vmas[0].Flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec), Is.EqualTo(VmFlags.Read | VmFlags.Write | VmFlags.Exec));
         Assert.That(new Pte(mm.Tables.Lookup(0x4001000)).Executable, Is.True);
@@ -70,6 +69,6 @@ public class InferredWideningTests
         Assert.That(m.Env.Counters.Get("pgfault"), Is.EqualTo(3));
         for (int tick = 0; tick < MaxTicks && !m.Finished; tick++)
             m.Env.RunTick();
-        Assert.That(k.World.Get<Process>(k.Processes[0]).State, Is.EqualTo(ProcessState.Exited));
+        Assert.That(k.World.Get<Process>(k.Tasks.Processes[0]).State, Is.EqualTo(ProcessState.Exited));
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
 
 namespace EcsMem.Tests.AddressSpace;
 

@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Diagnostics;
-using EcsMem.Systems.AddressSpace;
 
 namespace EcsMem.Tests.AddressSpace;
 

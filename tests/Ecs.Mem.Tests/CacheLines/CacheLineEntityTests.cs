@@ -3,7 +3,6 @@ using EcsMem.Ecs;
 using EcsMem.Scenarios;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
-using EcsMem.Systems.Machine;
 using EcsMem.Traces;
 
 namespace EcsMem.Tests.CacheLines;

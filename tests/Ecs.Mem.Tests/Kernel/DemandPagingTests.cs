@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -54,7 +52,7 @@ public class DemandPagingTests
         Assert.That(mmState.Rss, Is.EqualTo(0UL));
         Assert.That(PresentPtes(mmState), Is.EqualTo(0));
         // Used frames: the zero page and this mm's pgd, nothing else.
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 2));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 2));
 
         for (int i = 1; i <= touches.Count; i++)
         {

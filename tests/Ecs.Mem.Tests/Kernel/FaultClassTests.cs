@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -27,10 +26,10 @@ public class FaultClassTests
         Assert.That(Counter(m, "ecsmem_sigsegv"), Is.EqualTo(1));
         Assert.That(Stats(m, p1).MinFlt, Is.EqualTo(1));
         Assert.That(Stats(m, p2).MinFlt, Is.EqualTo(1));
-        Assert.That(m.Kernel.KillLog, Has.Count.EqualTo(1));
-        Assert.That(m.Kernel.KillLog[0], Does.StartWith("p1[1]: killed by signal 11: segfault at 20000000"));
+        Assert.That(m.Kernel.Tasks.KillLog, Has.Count.EqualTo(1));
+        Assert.That(m.Kernel.Tasks.KillLog[0], Does.StartWith("p1[1]: killed by signal 11: segfault at 20000000"));
         // Both address spaces are gone: every frame but the zero page is free again.
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
     }
 
     [Test]
@@ -53,7 +52,7 @@ public class FaultClassTests
         Assert.That(Counter(m, "pgfault"), Is.EqualTo(2));
         Assert.That(Stats(m, nx).MinFlt, Is.EqualTo(1));
         Assert.That(Counter(m, "ecsmem_sigsegv"), Is.EqualTo(2));
-        Assert.That(m.Kernel.KillLog.Count(l => l.Contains("instruction fetch from a no-exec page")), Is.EqualTo(1));
+        Assert.That(m.Kernel.Tasks.KillLog.Count(l => l.Contains("instruction fetch from a no-exec page")), Is.EqualTo(1));
     }
 
     [Test]
@@ -85,25 +84,25 @@ public class FaultClassTests
 
         // 1: read of never-written memory → the shared zero page, nothing resident.
         RunUntilAccesses(m, p, 1);
-        Assert.That(PfnAt(m, p, Base), Is.EqualTo(m.Kernel.ZeroPfn));
+        Assert.That(PfnAt(m, p, Base), Is.EqualTo(m.Kernel.Zone.ZeroPfn));
         Assert.That(Mm(m, p).Rss, Is.EqualTo(0UL));
         Assert.That(Counter(m, "ecsmem_zero_page_map"), Is.EqualTo(1));
 
         // 2: write to the zero-page PTE → copy-on-write from the zero page: a fresh private page.
         RunUntilAccesses(m, p, 2);
         int first = PfnAt(m, p, Base);
-        Assert.That(first, Is.Not.EqualTo(m.Kernel.ZeroPfn).And.GreaterThanOrEqualTo(0));
-        Assert.That(m.Kernel.Frames[first].IsAnon, Is.True);
-        Assert.That(m.Kernel.Frames[first].MapCount, Is.EqualTo(1));
+        Assert.That(first, Is.Not.EqualTo(m.Kernel.Zone.ZeroPfn).And.GreaterThanOrEqualTo(0));
+        Assert.That(m.Kernel.Zone.Frames[first].IsAnon, Is.True);
+        Assert.That(m.Kernel.Zone.Frames[first].MapCount, Is.EqualTo(1));
         Assert.That(Mm(m, p).Rss, Is.EqualTo(1UL));
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(1));
 
         // 3: first touch is a write → a zero-filled frame at once (do_anonymous_page), no zero page.
         RunUntilAccesses(m, p, 3);
         int second = PfnAt(m, p, Base + Page);
-        Assert.That(second, Is.Not.EqualTo(m.Kernel.ZeroPfn).And.Not.EqualTo(first));
+        Assert.That(second, Is.Not.EqualTo(m.Kernel.Zone.ZeroPfn).And.Not.EqualTo(first));
         Assert.That(Mm(m, p).Mm.Struct.RssAnon, Is.EqualTo(2UL));
-        Assert.That(m.Kernel.Frames[second].ContentToken, Is.Not.EqualTo(m.Kernel.Frames[first].ContentToken));
+        Assert.That(m.Kernel.Zone.Frames[second].ContentToken, Is.Not.EqualTo(m.Kernel.Zone.Frames[first].ContentToken));
         Assert.That(Counter(m, "ecsmem_zero_page_map"), Is.EqualTo(1));
 
         m.Run();
@@ -129,7 +128,7 @@ public class FaultClassTests
         Assert.That(Proc(m, p1).State, Is.EqualTo(ProcessState.SleepingIo), "p1 still waits for page 1");
         int pfn = PfnAt(m, p2, Base);
         Assert.That(PfnAt(m, p1, Base), Is.EqualTo(pfn), "both map the one page-cache page");
-        Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(2));
+        Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(2));
         Assert.That(Mm(m, p2).Mm.Struct.RssFile, Is.EqualTo(1UL));
 
         m.Run();
@@ -144,7 +143,7 @@ public class FaultClassTests
         Assert.That(Counter(m, "pgpgin"), Is.EqualTo(2 * 4), "two 4 KiB reads, in kB");
         // Both exited: the file pages stay in the page cache, unmapped.
         Assert.That(m.Kernel.PageCache.Count, Is.EqualTo(2));
-        Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(0));
+        Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(0));
     }
 
     [Test]
@@ -249,15 +248,15 @@ public class FaultClassTests
 
         RunUntilAccesses(m, p, 1);
         int cached = PfnAt(m, p, Base);
-        ulong content = m.Kernel.Frames[cached].ContentToken;
+        ulong content = m.Kernel.Zone.Frames[cached].ContentToken;
         Assert.That(Mm(m, p).Mm.Struct.RssFile, Is.EqualTo(1UL));
 
         RunUntilAccesses(m, p, 2);
         int copy = PfnAt(m, p, Base);
         Assert.That(copy, Is.Not.EqualTo(cached));
-        Assert.That(m.Kernel.Frames[copy].IsAnon, Is.True);
-        Assert.That(m.Kernel.Frames[copy].ContentToken, Is.EqualTo(content), "the copy starts as the file's data");
-        Assert.That(m.Kernel.Frames[cached].MapCount, Is.EqualTo(0), "the page-cache page is no longer mapped here");
+        Assert.That(m.Kernel.Zone.Frames[copy].IsAnon, Is.True);
+        Assert.That(m.Kernel.Zone.Frames[copy].ContentToken, Is.EqualTo(content), "the copy starts as the file's data");
+        Assert.That(m.Kernel.Zone.Frames[cached].MapCount, Is.EqualTo(0), "the page-cache page is no longer mapped here");
         Assert.That(m.Kernel.PageCache.Find(file, 0), Is.EqualTo(cached), "but stays cached");
         Assert.That((Mm(m, p).Mm.Struct.RssFile, Mm(m, p).Mm.Struct.RssAnon), Is.EqualTo((0UL, 1UL)));
 
@@ -266,7 +265,7 @@ public class FaultClassTests
         int cached1 = m.Kernel.PageCache.Find(file, 1);
         Assert.That(cached1, Is.GreaterThanOrEqualTo(0));
         Assert.That(copy1, Is.Not.EqualTo(cached1));
-        Assert.That(m.Kernel.Frames[copy1].ContentToken, Is.EqualTo(m.Kernel.Frames[cached1].ContentToken));
+        Assert.That(m.Kernel.Zone.Frames[copy1].ContentToken, Is.EqualTo(m.Kernel.Zone.Frames[cached1].ContentToken));
         Assert.That(new Pte(Mm(m, p).Tables.Lookup(Base + Page)).Writable, Is.True);
 
         m.Run();

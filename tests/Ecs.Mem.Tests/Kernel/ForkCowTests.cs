@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Processes;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -32,13 +30,13 @@ public class ForkCowTests
 
         RunUntilAccesses(m, parent, 3);
         int[] orig = [PfnAt(m, parent, Base), PfnAt(m, parent, Base + Page), PfnAt(m, parent, Base + (2 * Page))];
-        ulong token0 = m.Kernel.Frames[orig[0]].ContentToken;
+        ulong token0 = m.Kernel.Zone.Frames[orig[0]].ContentToken;
 
         // Right after fork: every page mapped by both (mapcount 2), both RSS 3.
-        RunUntil(m, () => m.Kernel.Processes.Count == 2);
-        var child = m.Kernel.Processes[1];
+        RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
+        var child = m.Kernel.Tasks.Processes[1];
         foreach (int pfn in orig)
-            Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(2));
+            Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(2));
         Assert.That(Mm(m, parent).Rss, Is.EqualTo(3UL));
         Assert.That(Mm(m, child).Rss, Is.EqualTo(3UL));
         Assert.That(new Pte(Mm(m, parent).Tables.Lookup(Base)).Writable, Is.False, "fork write-protects the parent");
@@ -47,17 +45,17 @@ public class ForkCowTests
         RunUntilAccesses(m, child, 1);
         int copy = PfnAt(m, child, Base);
         Assert.That(copy, Is.Not.EqualTo(orig[0]));
-        Assert.That(m.Kernel.Frames[copy].ContentToken, Is.EqualTo(token0));
-        Assert.That(m.Kernel.Frames[copy].MapCount, Is.EqualTo(1));
-        Assert.That(m.Kernel.Frames[orig[0]].MapCount, Is.EqualTo(1));
-        Assert.That(m.Kernel.Frames[orig[1]].MapCount, Is.EqualTo(2));
+        Assert.That(m.Kernel.Zone.Frames[copy].ContentToken, Is.EqualTo(token0));
+        Assert.That(m.Kernel.Zone.Frames[copy].MapCount, Is.EqualTo(1));
+        Assert.That(m.Kernel.Zone.Frames[orig[0]].MapCount, Is.EqualTo(1));
+        Assert.That(m.Kernel.Zone.Frames[orig[1]].MapCount, Is.EqualTo(2));
         Assert.That(Mm(m, child).Rss, Is.EqualTo(3UL), "the copy replaces the shared mapping");
 
         // The child's exit drops its mappings: pages 1 and 2 are the parent's alone again.
         RunUntil(m, () => Proc(m, child).State == ProcessState.Exited);
-        Assert.That(m.Kernel.Frames[orig[1]].MapCount, Is.EqualTo(1));
-        Assert.That(m.Kernel.Frames[orig[2]].MapCount, Is.EqualTo(1));
-        Assert.That((m.Kernel.Frames[copy].Flags & FrameFlags.Buddy) != 0, Is.True, "the child's copy was freed");
+        Assert.That(m.Kernel.Zone.Frames[orig[1]].MapCount, Is.EqualTo(1));
+        Assert.That(m.Kernel.Zone.Frames[orig[2]].MapCount, Is.EqualTo(1));
+        Assert.That((m.Kernel.Zone.Frames[copy].Flags & FrameFlags.Buddy) != 0, Is.True, "the child's copy was freed");
 
         // The parent, the last mapper, reuses all three pages in place.
         RunUntilAccesses(m, parent, 7);
@@ -91,10 +89,10 @@ public class ForkCowTests
 
         // The parent keeps the CPU after fork (quantum 10 000) and writes while the child still maps the page.
         RunUntilAccesses(m, parent, 2);
-        var child = m.Kernel.Processes[1];
+        var child = m.Kernel.Tasks.Processes[1];
         Assert.That(PfnAt(m, parent, Base), Is.Not.EqualTo(orig), "the parent got a copy");
         Assert.That(PfnAt(m, child, Base), Is.EqualTo(orig));
-        Assert.That(m.Kernel.Frames[orig].MapCount, Is.EqualTo(1));
+        Assert.That(m.Kernel.Zone.Frames[orig].MapCount, Is.EqualTo(1));
 
         RunUntilAccesses(m, child, 1);
         Assert.That(PfnAt(m, child, Base), Is.EqualTo(orig), "the child, now the only mapper, reuses the original");
@@ -103,7 +101,7 @@ public class ForkCowTests
         Assert.That(Counter(m, "ecsmem_cow_reuse"), Is.EqualTo(1));
         Assert.That(Stats(m, parent).CowCopies, Is.EqualTo(1));
         Assert.That(Stats(m, child).CowReuses, Is.EqualTo(1));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1), "everything but the zero page is free at the end");
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 1), "everything but the zero page is free at the end");
     }
 
     [Test]
@@ -123,11 +121,11 @@ public class ForkCowTests
             ChildWorkload = _ => Trace("child", R(Base)),
         });
         RunUntilAccesses(m, parent, 56);
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(3));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(3));
         m.Run();
         Assert.That(m.AddressSpace.Log, Has.Count.EqualTo(1));
         Assert.That(m.AddressSpace.Log[0], Does.EndWith("= ENOMEM"));
-        Assert.That(m.Kernel.Processes, Has.Count.EqualTo(1));
+        Assert.That(m.Kernel.Tasks.Processes, Has.Count.EqualTo(1));
         Assert.That(Proc(m, parent).State, Is.EqualTo(ProcessState.Exited));
         Assert.That(Stats(m, parent).Accesses, Is.EqualTo(57));
     }

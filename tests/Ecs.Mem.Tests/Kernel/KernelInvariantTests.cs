@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
 using static EcsMem.Tests.Kernel.KernelKit;
 using KernelState = EcsMem.Systems.Kernel.Kernel;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -75,7 +74,7 @@ public class KernelInvariantTests
                 Check(m);
         }
         Check(m);
-        Assert.That(m.Kernel.TableReservations, Is.EqualTo(0));
+        Assert.That(m.Kernel.Zone.TableReservations, Is.EqualTo(0));
     }
 
     private static void Run(SimMachine m, bool swapped)
@@ -90,12 +89,12 @@ public class KernelInvariantTests
         Check(m);
         // Everything exited: only the zero page and the page cache (which outlives its users, as in Linux) remain.
         Assert.That(m.Kernel.PageCache.Count, Is.GreaterThan(0));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(m.Kernel.Frames.Length - 1 - m.Kernel.PageCache.Count));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(m.Kernel.Zone.Frames.Length - 1 - m.Kernel.PageCache.Count));
         foreach (var (_, _, pfn) in m.Kernel.PageCache.Entries())
-            Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(0));
+            Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(0));
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(0));
         Assert.That(m.Kernel.SwapCache.Count, Is.EqualTo(0));
-        Assert.That(m.Kernel.TableReservations, Is.EqualTo(0), "every granted fault was installed or dropped");
+        Assert.That(m.Kernel.Zone.TableReservations, Is.EqualTo(0), "every granted fault was installed or dropped");
         if (swapped)
             Assert.That(Counter(m, "pswpout"), Is.GreaterThan(0));
     }
@@ -103,15 +102,15 @@ public class KernelInvariantTests
     private static void Check(SimMachine m)
     {
         var k = m.Kernel;
-        int frames = k.Frames.Length;
+        int frames = k.Zone.Frames.Length;
         var maps = new int[frames];
         var swapRefs = new int[Math.Max(k.Swap.Slots, 1)];
-        foreach (var p in k.Processes)
+        foreach (var p in k.Tasks.Processes)
         {
             var state = Proc(m, p).State;
             if (state is ProcessState.Exited or ProcessState.Killed)
                 continue;
-            var mm = k.MmOf(p);
+            var mm = k.Tasks.MmOf(p);
             ulong rss = 0, swapEnts = 0;
             foreach (Vma v in mm.Mm.Vmas)
             {
@@ -119,9 +118,9 @@ public class KernelInvariantTests
                 {
                     ulong raw = mm.Tables.Lookup(va);
                     var pte = new Pte(raw);
-                    if (KernelState.IsMapped(raw))
+                    if (MemoryOps.IsMapped(raw))
                     {
-                        if ((int)pte.Pfn == k.ZeroPfn)
+                        if ((int)pte.Pfn == k.Zone.ZeroPfn)
                             continue;
                         maps[(int)pte.Pfn]++;
                         rss++;
@@ -139,14 +138,14 @@ public class KernelInvariantTests
         long free = 0;
         for (int pfn = 0; pfn < frames; pfn++)
         {
-            ref Frame f = ref k.Frames[pfn];
+            ref Frame f = ref k.Zone.Frames[pfn];
             if ((f.Flags & FrameFlags.Buddy) != 0)
             {
                 free++;
                 Assert.That(maps[pfn], Is.EqualTo(0), $"free frame {pfn} is mapped");
                 continue;
             }
-            if (pfn == k.ZeroPfn)
+            if (pfn == k.Zone.ZeroPfn)
                 continue;
             Assert.That(f.MapCount, Is.EqualTo(maps[pfn]), $"mapcount of frame {pfn} at t={m.Env.Now}");
             Assert.That(k.Rmap.Count(pfn), Is.EqualTo(maps[pfn]), $"rmap of frame {pfn}");
@@ -154,10 +153,10 @@ public class KernelInvariantTests
                 || maps[pfn] > 0
                 || (f.Flags & FrameFlags.SwapCache) != 0
                 || (!f.IsAnon && f.Mapping >= 0 && k.PageCache.Find(f.Mapping, f.Index) == pfn)
-                || k.Pins[pfn] > 0;
+                || k.Zone.Pins[pfn] > 0;
             Assert.That(accounted, Is.True, $"frame {pfn} (flags {f.Flags}) is used but nobody holds it: leaked");
         }
-        Assert.That(k.Buddy.NrFreePages, Is.EqualTo(free));
+        Assert.That(k.Zone.Buddy.NrFreePages, Is.EqualTo(free));
         for (int slot = 1; slot < k.Swap.Slots; slot++)
         {
             Assert.That(k.Swap.Count(slot), Is.EqualTo(swapRefs[slot]), $"swap_map[{slot}]");

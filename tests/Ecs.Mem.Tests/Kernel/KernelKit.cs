@@ -1,8 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Access;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
 using EcsMem.Traces;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -70,7 +67,7 @@ internal static class KernelKit
 
     public static Process Proc(SimMachine m, Entity p) => m.Kernel.World.Get<Process>(p);
     public static ProcessStats Stats(SimMachine m, Entity p) => m.Kernel.World.Get<ProcessStats>(p);
-    public static MmState Mm(SimMachine m, Entity p) => m.Kernel.MmOf(p);
+    public static MmState Mm(SimMachine m, Entity p) => m.Kernel.Tasks.MmOf(p);
     public static long Counter(SimMachine m, string name) => m.Env.Counters.Get(name);
 
     /// <summary>The frame mapped at <paramref name="va"/>, or -1 when the PTE is not present.</summary>
@@ -95,8 +92,8 @@ internal static class KernelKit
     public static long PageTableFrames(SimMachine m)
     {
         long n = 0;
-        for (int pfn = 0; pfn < m.Kernel.Frames.Length; pfn++)
-            if ((m.Kernel.Frames[pfn].Flags & FrameFlags.Slab) != 0)
+        for (int pfn = 0; pfn < m.Kernel.Zone.Frames.Length; pfn++)
+            if ((m.Kernel.Zone.Frames[pfn].Flags & FrameFlags.Slab) != 0)
                 n++;
         return n;
     }

@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Processes;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 

@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Processes;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -19,16 +17,16 @@ public class MunmapMprotectTests
 
         RunUntilAccesses(m, p, 4);
         Assert.That(Mm(m, p).Rss, Is.EqualTo(4UL));
-        long free = m.Kernel.Buddy.NrFreePages;
+        long free = m.Kernel.Zone.Buddy.NrFreePages;
         int gone = PfnAt(m, p, Base + (2 * Page));
 
         // Access 5 runs after the munmap: pages 2 and 3 are zapped and their frames are free again (the PTE
         // table stays: pages 0 and 1 still use it).
         RunUntilAccesses(m, p, 5);
         Assert.That(Mm(m, p).Rss, Is.EqualTo(2UL));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(free + 2));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(free + 2));
         Assert.That(Mm(m, p).Tables.Lookup(Base + (2 * Page)), Is.EqualTo(0UL));
-        Assert.That((m.Kernel.Frames[gone].Flags & FrameFlags.Buddy) != 0, Is.True);
+        Assert.That((m.Kernel.Zone.Frames[gone].Flags & FrameFlags.Buddy) != 0, Is.True);
 
         m.Run();
         Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Killed), "write after mprotect(PROT_READ)");
@@ -57,7 +55,7 @@ public class MunmapMprotectTests
         Assert.That(Stats(m, p).Accesses, Is.EqualTo(3));
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(1), "only the first write faulted");
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(0));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
         Assert.That(pfn, Is.GreaterThanOrEqualTo(0));
     }
 
@@ -104,7 +102,7 @@ public class MunmapMprotectTests
         RunUntilAccesses(m, p, 3);
         Assert.That(m.AddressSpace.Log, Has.Count.EqualTo(2));
         Assert.That(PfnAt(m, p, Base), Is.Not.EqualTo(orig));
-        Assert.That(PfnAt(m, m.Kernel.Processes[1], Base), Is.EqualTo(orig));
+        Assert.That(PfnAt(m, m.Kernel.Tasks.Processes[1], Base), Is.EqualTo(orig));
         m.Run();
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(1));
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(2));
@@ -125,7 +123,7 @@ public class MunmapMprotectTests
         Assert.That(pte.Present, Is.False);
         Assert.That((int)pte.Pfn, Is.EqualTo(pfn));
         Assert.That(Mm(m, p).Rss, Is.EqualTo(2UL));
-        Assert.That(m.Kernel.Frames[pfn].MapCount, Is.EqualTo(1));
+        Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(1));
 
         // mprotect back restores the entry: the last read needs no fault.
         RunUntilAccesses(m, p, 4);
@@ -133,7 +131,7 @@ public class MunmapMprotectTests
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(2));
         m.Run();
         Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 1));
     }
 
     [Test]
@@ -147,7 +145,7 @@ public class MunmapMprotectTests
         int pfn = PfnAt(m, p, Base);
         RunUntilAccesses(m, p, 3);
         Assert.That(Mm(m, p).Rss, Is.EqualTo(1UL));
-        Assert.That((m.Kernel.Frames[pfn].Flags & FrameFlags.Buddy) != 0, Is.True, "the PROT_NONE page was freed");
+        Assert.That((m.Kernel.Zone.Frames[pfn].Flags & FrameFlags.Buddy) != 0, Is.True, "the PROT_NONE page was freed");
         Assert.That(m.Kernel.Rmap.IsMapped(pfn), Is.False);
     }
 }

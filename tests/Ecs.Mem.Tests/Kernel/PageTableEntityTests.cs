@@ -1,7 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 using static EcsMem.Tests.Kernel.KernelKit;
 using DefaultScenario = EcsMem.Scenarios.DefaultScenario;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -44,7 +42,7 @@ public class PageTableEntityTests
         RunUntil(m, () => m.CompletedAccesses() >= 300_000);
         int checkedPtes = 0;
         long charged = 0;
-        foreach (MmState mm in k.LiveMms)
+        foreach (MmState mm in k.Tasks.LiveMms)
         {
             charged += mm.TablePages.Count;
             if (mm.Mm.Struct.MmUsers <= 0)
@@ -69,7 +67,7 @@ public class PageTableEntityTests
             foreach (ref readonly PageTableFrame f in c.GetSpan<PageTableFrame>())
                 if (f.InUse)
                     perMm[f.MmId] = perMm.GetValueOrDefault(f.MmId) + 1;
-        foreach (MmState mm in k.LiveMms)
+        foreach (MmState mm in k.Tasks.LiveMms)
             Assert.That(perMm.GetValueOrDefault(mm.Id), Is.EqualTo(mm.TablePages.Count), $"mm {mm.Id}");
         Assert.That(k.PageTables.InUse, Is.EqualTo(charged));
         Assert.That(new InvariantChecker(k).Check(), Is.Empty);

@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.Processes;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -34,18 +33,18 @@ public class PageWalkTests
         Assert.That(PageTableFrames(m), Is.EqualTo(levels));
         Assert.That(Counter(m, "ecsmem_pgtable_alloc"), Is.EqualTo(levels));
         // free + data pages + page tables + zero page = all frames.
-        Assert.That(m.Kernel.Buddy.NrFreePages + 3 + levels + 1, Is.EqualTo(1024));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages + 3 + levels + 1, Is.EqualTo(1024));
         Assert.That(DataFrames(m), Is.EqualTo(3));
 
         m.Run();
-        var child = m.Kernel.Processes[1];
+        var child = m.Kernel.Tasks.Processes[1];
         // The child's reads find present, readable PTEs: each is one TLB miss with a full walk, no fault.
         Assert.That(Stats(m, child).TlbMisses, Is.EqualTo(3));
         Assert.That(Stats(m, child).PageWalkLevels, Is.EqualTo(3 * levels));
         Assert.That(Stats(m, child).MinFlt, Is.EqualTo(0));
         // The child built its own tables while fork copied the PTEs.
         Assert.That(Counter(m, "ecsmem_pgtable_alloc"), Is.EqualTo(2 * levels));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(1024 - 1), "all tables are freed at exit");
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1024 - 1), "all tables are freed at exit");
     }
 
     [Test]
@@ -62,13 +61,13 @@ public class PageWalkTests
         // After fork both map the 3 pages; the parent's write copied page 0: 4 data frames, 2 × 4 table frames.
         Assert.That(DataFrames(m), Is.EqualTo(4));
         Assert.That(PageTableFrames(m), Is.EqualTo(8));
-        Assert.That(m.Kernel.Buddy.NrFreePages + 4 + 8 + 1, Is.EqualTo(1024));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages + 4 + 8 + 1, Is.EqualTo(1024));
     }
 
     private static int DataFrames(SimMachine m)
     {
         int n = 0;
-        foreach (var f in m.Kernel.Frames)
+        foreach (var f in m.Kernel.Zone.Frames)
             if (f.MapCount > 0)
                 n++;
         return n;

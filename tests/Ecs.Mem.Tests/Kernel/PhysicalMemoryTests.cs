@@ -1,8 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Processes;
 using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
@@ -52,7 +49,7 @@ public class PhysicalMemoryTests
     public void WatermarksAreTheHandComputedOnes()
     {
         using var m = new SimMachine(Small());
-        Assert.That((m.Kernel.Watermarks.Min, m.Kernel.Watermarks.Low, m.Kernel.Watermarks.High), Is.EqualTo((8L, 10L, 12L)));
+        Assert.That((m.Kernel.Zone.Watermarks.Min, m.Kernel.Zone.Watermarks.Low, m.Kernel.Zone.Watermarks.High), Is.EqualTo((8L, 10L, 12L)));
     }
 
     [Test]
@@ -60,11 +57,11 @@ public class PhysicalMemoryTests
     {
         using var m = new SimMachine(Small());
         var p = AddPressure(m, []);
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(126));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(126));
 
         // A0..A112 written: 123 − 113 = 10 free, and no allocation has yet seen free ≤ low.
         RunUntilAccesses(m, p, 113);
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(10));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(10));
         Assert.That(Counter(m, "ecsmem_kswapd_wakeups"), Is.EqualTo(0));
 
         // The write to A113 sees 10 ≤ low: kswapd wakes; 10 > min, so the page is granted (9 free).
@@ -72,12 +69,12 @@ public class PhysicalMemoryTests
         RunUntilAccesses(m, p, 114);
         Assert.That(Counter(m, "ecsmem_kswapd_wakeups"), Is.EqualTo(1));
         Assert.That(Counter(m, "pageoutrun"), Is.EqualTo(1));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(10));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(10));
 
         // Batches 2, 3, 4 during the reads: 11, 12, 13 free; 13 > 12 → kswapd sleeps.
         RunUntilAccesses(m, p, 124);
-        Assert.That(m.Kernel.KswapdAwake, Is.False);
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(13));
+        Assert.That(m.SwapOut.KswapdAwake, Is.False);
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(13));
         Assert.That(Counter(m, "pageoutrun"), Is.EqualTo(4));
         Assert.That(Counter(m, "pgsteal_kswapd"), Is.EqualTo(4));
         // Every victim's PTE was young (new PTEs are made young): scanned once to clear it, once to take it.
@@ -94,7 +91,7 @@ public class PhysicalMemoryTests
 
         m.Run();
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(0), "exit frees the swap slots");
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
     }
 
     [Test]
@@ -110,7 +107,7 @@ public class PhysicalMemoryTests
         // A114: 10 → 9; A115: 9 → 8 — both above min, no stall.
         RunUntilAccesses(m, p, 116);
         Assert.That(Counter(m, "allocstall_normal"), Is.EqualTo(0));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(8));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(8));
         // A116: 8 free is not above min → allocstall, direct reclaim evicts A1 (9), the retry is granted (8).
         RunUntilAccesses(m, p, 117);
         Assert.That(Counter(m, "allocstall_normal"), Is.EqualTo(1));
@@ -133,7 +130,7 @@ public class PhysicalMemoryTests
         using var m = new SimMachine(Small());
         var p = AddPressure(m, [R(A(0)), W(A(0))]);
         RunUntilAccesses(m, p, 1);
-        ulong token = m.Kernel.Frames[PfnAt(m, p, A(0))].ContentToken;
+        ulong token = m.Kernel.Zone.Frames[PfnAt(m, p, A(0))].ContentToken;
 
         RunUntilAccesses(m, p, 124);
         Assert.That(new Pte(Mm(m, p).Tables.Lookup(A(0))).IsSwap, Is.True);
@@ -142,7 +139,7 @@ public class PhysicalMemoryTests
         // major fault, swap-in; 13 free > low, so no reclaim.
         RunUntilAccesses(m, p, 125);
         int pfn = PfnAt(m, p, A(0));
-        ref Frame f = ref m.Kernel.Frames[pfn];
+        ref Frame f = ref m.Kernel.Zone.Frames[pfn];
         Assert.That(f.ContentToken, Is.EqualTo(token), "the content survived the trip through the swap area");
         Assert.That((f.Flags & FrameFlags.SwapCache) != 0, Is.True, "a read keeps the swap copy");
         Assert.That(new Pte(Mm(m, p).Tables.Lookup(A(0))).Writable, Is.False);
@@ -157,9 +154,9 @@ public class PhysicalMemoryTests
         Assert.That(PfnAt(m, p, A(0)), Is.EqualTo(pfn));
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.EqualTo(0));
         Assert.That(Counter(m, "ecsmem_cow_reuse"), Is.EqualTo(1));
-        Assert.That((m.Kernel.Frames[pfn].Flags & FrameFlags.SwapCache) != 0, Is.False);
+        Assert.That((m.Kernel.Zone.Frames[pfn].Flags & FrameFlags.SwapCache) != 0, Is.False);
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(3));
-        Assert.That(m.Kernel.Frames[pfn].ContentToken, Is.EqualTo(token));
+        Assert.That(m.Kernel.Zone.Frames[pfn].ContentToken, Is.EqualTo(token));
     }
 
     [Test]
@@ -169,12 +166,12 @@ public class PhysicalMemoryTests
         var p = AddPressure(m, [R(A(0))]);
         RunUntilAccesses(m, p, 125);
         int pfn = PfnAt(m, p, A(0));
-        Assert.That((m.Kernel.Frames[pfn].Flags & FrameFlags.SwapCache) != 0, Is.True);
+        Assert.That((m.Kernel.Zone.Frames[pfn].Flags & FrameFlags.SwapCache) != 0, Is.True);
         m.Run();
         Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited));
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(0));
         Assert.That(m.Kernel.SwapCache.Count, Is.EqualTo(0));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
     }
 
     [Test]
@@ -257,11 +254,11 @@ public class PhysicalMemoryTests
         Assert.That(Counter(m, "oom_kill"), Is.EqualTo(1));
         // mm/oom_kill.c __oom_kill_process: total-vm 100 pages = 400 kB, anon-rss 74 × 4 = 296 kB,
         // pgtables = mm_pgtables_bytes >> 10 = 3 tables × 4 kB = 12 kB.
-        Assert.That(m.Kernel.OomLog, Is.EqualTo(new[]
+        Assert.That(m.Kernel.Oom.Log, Is.EqualTo(new[]
         {
             "Out of memory: Killed process 1 (p1) total-vm:400kB, anon-rss:296kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:12kB oom_score_adj:0",
         }));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
     }
 
     [Test]
@@ -279,10 +276,10 @@ public class PhysicalMemoryTests
         Assert.That(Proc(m, p).ExitSignal, Is.EqualTo(9));
         Assert.That(Stats(m, p).Accesses, Is.EqualTo(115));
         // comm is cut to 15 characters (TASK_COMM_LEN 16); 115 pages = 460 kB; 200 pages of VMA = 800 kB.
-        Assert.That(m.Kernel.OomLog, Is.EqualTo(new[]
+        Assert.That(m.Kernel.Oom.Log, Is.EqualTo(new[]
         {
             "Out of memory: Killed process 1 (a-very-long-pro) total-vm:800kB, anon-rss:460kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:12kB oom_score_adj:0",
         }));
-        Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(Ram - 1));
     }
 }

@@ -1,8 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Scenarios;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Machine;
-using EcsMem.Systems.Processes;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -109,14 +106,14 @@ public class PipelineEquivalenceTests
             Assert.That(cb[name], Is.EqualTo(value), name);
         Assert.That(b.Env.Now, Is.EqualTo(a.Env.Now), "simulated time");
         Assert.That(b.Access.IdleCycles, Is.EqualTo(a.Access.IdleCycles));
-        Assert.That(b.Kernel.Processes, Has.Count.EqualTo(a.Kernel.Processes.Count));
-        for (int i = 0; i < a.Kernel.Processes.Count; i++)
+        Assert.That(b.Kernel.Tasks.Processes, Has.Count.EqualTo(a.Kernel.Tasks.Processes.Count));
+        for (int i = 0; i < a.Kernel.Tasks.Processes.Count; i++)
         {
-            Assert.That(Proc(b, b.Kernel.Processes[i]), Is.EqualTo(Proc(a, a.Kernel.Processes[i])), $"process {i + 1}");
-            Assert.That(Stats(b, b.Kernel.Processes[i]), Is.EqualTo(Stats(a, a.Kernel.Processes[i])), $"stats of process {i + 1}");
+            Assert.That(Proc(b, b.Kernel.Tasks.Processes[i]), Is.EqualTo(Proc(a, a.Kernel.Tasks.Processes[i])), $"process {i + 1}");
+            Assert.That(Stats(b, b.Kernel.Tasks.Processes[i]), Is.EqualTo(Stats(a, a.Kernel.Tasks.Processes[i])), $"stats of process {i + 1}");
         }
-        Assert.That(b.Kernel.OomLog, Is.EqualTo(a.Kernel.OomLog));
-        Assert.That(b.Kernel.KillLog, Is.EqualTo(a.Kernel.KillLog));
+        Assert.That(b.Kernel.Oom.Log, Is.EqualTo(a.Kernel.Oom.Log));
+        Assert.That(b.Kernel.Tasks.KillLog, Is.EqualTo(a.Kernel.Tasks.KillLog));
         Assert.That(b.AddressSpace.Log, Is.EqualTo(a.AddressSpace.Log));
     }
 }

@@ -2,10 +2,6 @@ using System.Text;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using DefaultScenario = EcsMem.Scenarios.DefaultScenario;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
-using EcsMem.Systems.Processes;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -42,12 +38,12 @@ public class VmaEntityTests
         var k = m.Kernel;
         // Run until the pre-forked server's first child has exited (its four children were forked at 20000
         // server accesses), so the World has held and dropped VMAs of a forked mm, then keep going a little.
-        RunUntil(m, () => k.Processes.Any(p => k.ProcessName(Proc(m, p)) == "server-1" && Proc(m, p).State == ProcessState.Exited));
+        RunUntil(m, () => k.Tasks.Processes.Any(p => k.Tasks.ProcessName(Proc(m, p)) == "server-1" && Proc(m, p).State == ProcessState.Exited));
         for (int i = 0; i < 50; i++)
             m.Env.RunTick();
-        var live = k.Processes.Where(p => Proc(m, p).State is not (ProcessState.Exited or ProcessState.Killed)).ToList();
+        var live = k.Tasks.Processes.Where(p => Proc(m, p).State is not (ProcessState.Exited or ProcessState.Killed)).ToList();
         Assert.That(live, Has.Count.GreaterThanOrEqualTo(4), "precondition: several live processes");
-        Assert.That(k.Processes.Count - live.Count, Is.GreaterThanOrEqualTo(1), "precondition: at least one exited");
+        Assert.That(k.Tasks.Processes.Count - live.Count, Is.GreaterThanOrEqualTo(1), "precondition: at least one exited");
 
         // Expected: /proc/<pid>/maps of every live process in pid order, printed from each mm's VMA index.
         var expected = new StringBuilder();
@@ -64,7 +60,7 @@ public class VmaEntityTests
         {
             MmState mm = Mm(m, p);
             List<Vma> mine = byMm.TryGetValue(mm.Id, out var l) ? l : [];
-            Assert.That(mine, Has.Count.EqualTo(mm.Mm.Struct.MapCount), $"map_count of {k.ProcessName(Proc(m, p))} = its Vma entities");
+            Assert.That(mine, Has.Count.EqualTo(mm.Mm.Struct.MapCount), $"map_count of {k.Tasks.ProcessName(Proc(m, p))} = its Vma entities");
             foreach (Vma v in mine)
                 ProcMaps.WriteVma(actual, v, k.Files, mm.Mm.Mode.PointerSize);
             byMm.Remove(mm.Id);
@@ -178,8 +174,8 @@ public class VmaEntityTests
         int parentMm = Mm(m, parent).Id;
         Assert.That(VmaEntitiesOf(k.World, parentMm), Is.EqualTo(3));
 
-        RunUntil(m, () => k.Processes.Count == 2);
-        Entity child = k.Processes[1];
+        RunUntil(m, () => k.Tasks.Processes.Count == 2);
+        Entity child = k.Tasks.Processes[1];
         int childMm = Mm(m, child).Id;
         // dup_mmap: one new entity per parent VMA (none is VM_DONTCOPY), owned by the child, distinct from the parent's.
         var parentEntities = Mm(m, parent).Mm.Vmas.Entities.ToArray();

@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Machine;
 
@@ -15,13 +14,13 @@ public class DefaultScenarioSmokeTests
         TestContext.Out.WriteLine($"accesses {m.CompletedAccesses()} now {m.Env.Now} ticks {m.Env.Ticks}");
         foreach (var kv in m.Env.Counters.All())
             TestContext.Out.WriteLine($"{kv.Key} {kv.Value}");
-        foreach (var p in m.Kernel.Processes)
+        foreach (var p in m.Kernel.Tasks.Processes)
         {
             var pr = m.Kernel.World.Get<Process>(p);
             var st = m.Kernel.World.Get<ProcessStats>(p);
-            TestContext.Out.WriteLine($"{pr.Pid} {m.Kernel.ProcessName(pr)} {pr.State} acc={st.Accesses} min={st.MinFlt} maj={st.MajFlt}");
+            TestContext.Out.WriteLine($"{pr.Pid} {m.Kernel.Tasks.ProcessName(pr)} {pr.State} acc={st.Accesses} min={st.MinFlt} maj={st.MajFlt}");
         }
-        foreach (var l in m.Kernel.KillLog) TestContext.Out.WriteLine(l);
+        foreach (var l in m.Kernel.Tasks.KillLog) TestContext.Out.WriteLine(l);
         foreach (var l in m.AddressSpace.Log) TestContext.Out.WriteLine(l);
         Assert.That(m.CompletedAccesses(), Is.GreaterThan(0));
     }

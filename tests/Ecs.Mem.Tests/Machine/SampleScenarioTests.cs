@@ -1,6 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Machine;
 
@@ -24,12 +23,12 @@ public class SampleScenarioTests
         // data ref (a modify is one " M " line counted in Dr), so each instance issues exactly
         // 1,915,683 + 349,522 + 254,103 = 2,519,308 accesses.
         const long perInstance = 1_915_683 + 349_522 + 254_103;
-        foreach (var p in m.Kernel.Processes)
+        foreach (var p in m.Kernel.Tasks.Processes)
         {
             var proc = m.Kernel.World.Get<Process>(p);
             var stats = m.Kernel.World.Get<ProcessStats>(p);
-            Assert.That(proc.State, Is.EqualTo(ProcessState.Exited), m.Kernel.ProcessName(proc));
-            Assert.That(stats.Accesses, Is.EqualTo(perInstance), m.Kernel.ProcessName(proc));
+            Assert.That(proc.State, Is.EqualTo(ProcessState.Exited), m.Kernel.Tasks.ProcessName(proc));
+            Assert.That(stats.Accesses, Is.EqualTo(perInstance), m.Kernel.Tasks.ProcessName(proc));
             Assert.That(stats.InstrFetches, Is.EqualTo(1_915_683));
             // Inferred layout: no spurious SIGSEGV, and every touched page faulted in at least once.
             Assert.That(proc.ExitSignal, Is.EqualTo(0));
@@ -51,7 +50,7 @@ public class SampleScenarioTests
                 workload: {generator: "seq:count=1"}
             """;
         using var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "maps.yaml"));
-        var mm = m.Kernel.MmOf(m.Kernel.Processes[0]).Mm;
+        var mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]).Mm;
         string expected = Systems.AddressSpace.ProcMaps.Format(Systems.AddressSpace.ProcMaps.ParseFile(maps, new FileTable()));
         Assert.That(Systems.AddressSpace.ProcMaps.Format(mm), Is.EqualTo(expected));
         Assert.That(expected.TrimEnd().Split('\n')[^1], Does.EndWith("[vsyscall]"));

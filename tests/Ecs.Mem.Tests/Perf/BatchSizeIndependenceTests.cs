@@ -1,7 +1,6 @@
 using System.Text;
 using EcsMem.Components;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 using ProcessComponent = EcsMem.Components.Process;
 
 namespace EcsMem.Tests.Perf;
@@ -32,7 +31,7 @@ public class BatchSizeIndependenceTests
         sb.AppendLine($"now {m.Env.Now} idle {m.Access.IdleCycles} cycles {m.Kernel.Cycles.TotalCycles} accesses {m.Kernel.Cycles.Accesses}");
         foreach (var kv in m.Env.Counters.All())
             sb.AppendLine($"{kv.Key} {kv.Value}");
-        foreach (var p in m.Kernel.Processes)
+        foreach (var p in m.Kernel.Tasks.Processes)
         {
             ProcessComponent pr = m.Kernel.World.Get<ProcessComponent>(p);
             ProcessStats st = m.Kernel.World.Get<ProcessStats>(p);

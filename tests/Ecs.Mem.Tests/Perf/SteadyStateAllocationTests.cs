@@ -1,10 +1,8 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
 using EcsMem.Traces.Synthetic;
 using MachineModel = EcsMem.Systems.Machine.Machine;
-using Workload = EcsMem.Systems.Access.Workload;
+using Workload = EcsMem.Systems.Cpu.Workload;
 
 namespace EcsMem.Tests.Perf;
 

@@ -1,4 +1,3 @@
-using EcsMem.Systems.Allocator;
 
 namespace EcsMem.Tests.Physical;
 

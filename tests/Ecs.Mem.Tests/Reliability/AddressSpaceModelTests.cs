@@ -1,10 +1,6 @@
 using System.Text.RegularExpressions;
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Access;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Processes;
 using EcsMem.Traces;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -359,13 +355,13 @@ public partial class AddressSpaceModelTests
             return 0; // the OOM killer: outside the model (the invariant checker still covers the teardown)
         if (p.State == ProcessState.Killed)
         {
-            Assert.That(sc.SegvAt, Is.EqualTo((int)done), $"{sc.Name} was killed at access {done} (tick {tick}): {string.Join("; ", k.KillLog)}");
+            Assert.That(sc.SegvAt, Is.EqualTo((int)done), $"{sc.Name} was killed at access {done} (tick {tick}): {string.Join("; ", k.Tasks.KillLog)}");
             return 0;
         }
         if (p.State == ProcessState.Exited)
             return 0;
         RefPage[] want = Replay(sc, done, opsApplied.GetValueOrDefault(p.Pid));
-        MmState mm = k.MmOf(e);
+        MmState mm = k.Tasks.MmOf(e);
         for (int i = 0; i < want.Length; i++)
         {
             ulong va = PageVa(i);

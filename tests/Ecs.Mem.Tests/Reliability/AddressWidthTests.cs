@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 
@@ -54,7 +52,7 @@ public class AddressWidthTests
     {
         // Control: the mapped page itself, twice.
         using var m = RunTrace("x86-64", 0x10000, 0x10000);
-        Process p = m.Kernel.World.Get<Process>(m.Kernel.Processes[0]);
+        Process p = m.Kernel.World.Get<Process>(m.Kernel.Tasks.Processes[0]);
         Assert.That(p.State, Is.EqualTo(ProcessState.Exited));
         Assert.That(m.CompletedAccesses(), Is.EqualTo(2));
     }
@@ -69,10 +67,10 @@ public class AddressWidthTests
         // Folding the high bits away would silently hit the first page's PTE.
         ulong aliased = 0x10000UL + (1UL << (bit - 12));
         using var m = RunTrace(paging, 0x10000, aliased);
-        Process p = m.Kernel.World.Get<Process>(m.Kernel.Processes[0]);
+        Process p = m.Kernel.World.Get<Process>(m.Kernel.Tasks.Processes[0]);
         Assert.That(p.State, Is.EqualTo(ProcessState.Killed), "the access must not succeed");
         Assert.That(p.ExitSignal, Is.EqualTo(11));
         Assert.That(m.CompletedAccesses(), Is.EqualTo(1));
-        Assert.That(m.Kernel.KillLog.Single(), Does.Contain($"segfault at {aliased << 12:x}"));
+        Assert.That(m.Kernel.Tasks.KillLog.Single(), Does.Contain($"segfault at {aliased << 12:x}"));
     }
 }

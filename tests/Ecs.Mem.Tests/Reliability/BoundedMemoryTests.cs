@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 

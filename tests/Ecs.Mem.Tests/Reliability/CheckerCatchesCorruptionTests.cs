@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Tests.Reliability;
@@ -32,17 +30,17 @@ public class CheckerCatchesCorruptionTests
     private (MmState Mm, ulong Va, int Pfn) FindExclusiveMapping(bool anon)
     {
         var k = _m.Kernel;
-        foreach (var p in k.Processes)
+        foreach (var p in k.Tasks.Processes)
         {
             if (k.World.Get<Process>(p).State is ProcessState.Exited or ProcessState.Killed)
                 continue;
-            MmState mm = k.MmOf(p);
+            MmState mm = k.Tasks.MmOf(p);
             foreach (var v in mm.Mm.Vmas)
                 for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
                 {
                     var pte = new Pte(mm.Tables.Lookup(va));
-                    if (pte.Present && !pte.Special && k.Frames[(int)pte.Pfn].MapCount == 1 && k.Frames[(int)pte.Pfn].IsAnon == anon
-                        && (k.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache) == 0)
+                    if (pte.Present && !pte.Special && k.Zone.Frames[(int)pte.Pfn].MapCount == 1 && k.Zone.Frames[(int)pte.Pfn].IsAnon == anon
+                        && (k.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache) == 0)
                         return (mm, va, (int)pte.Pfn);
                 }
         }
@@ -53,7 +51,7 @@ public class CheckerCatchesCorruptionTests
     private (MmState Mm, ulong Va, int Slot) FindSwapPte()
     {
         var k = _m.Kernel;
-        foreach (MmState mm in k.LiveMms)
+        foreach (MmState mm in k.Tasks.LiveMms)
             foreach (var v in mm.Mm.Vmas)
                 for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
                 {
@@ -69,7 +67,7 @@ public class CheckerCatchesCorruptionTests
     public void BumpedMapCount()
     {
         var (_, _, pfn) = FindExclusiveMapping(anon: true);
-        _m.Kernel.Frames[pfn].MapCount++;
+        _m.Kernel.Zone.Frames[pfn].MapCount++;
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[] { $"frame {pfn}: mapcount 2 but 1 PTEs map it" }));
     }
 
@@ -130,8 +128,8 @@ public class CheckerCatchesCorruptionTests
         // A present PTE left pointing at a frame given back to the buddy allocator (a use-after-free).
         var (mm, va, pfn) = FindExclusiveMapping(anon: true);
         var k = _m.Kernel;
-        k.Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
-        k.Buddy.FreePages(pfn, 0);
+        k.Zone.Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
+        k.Zone.Buddy.FreePages(pfn, 0);
         var v = InvariantChecker.Check(_m);
         Assert.That(v, Does.Contain($"mm {mm.Id}: present PTE at 0x{va:x} maps free frame {pfn}"));
         Assert.That(v, Does.Contain($"frame {pfn}: free but mapcount 0, 1 reverse mappings, 1 PTEs"));
@@ -141,11 +139,11 @@ public class CheckerCatchesCorruptionTests
     public void FreeFrameLosesItsBuddyFlag()
     {
         var k = _m.Kernel;
-        int pfn = Array.FindIndex(k.Frames, f => (f.Flags & FrameFlags.Buddy) != 0);
+        int pfn = Array.FindIndex(k.Zone.Frames, f => (f.Flags & FrameFlags.Buddy) != 0);
         Assert.That(pfn, Is.GreaterThanOrEqualTo(0));
-        long free = k.Buddy.NrFreePages;
-        int total = k.Frames.Length;
-        k.Frames[pfn].Flags &= ~FrameFlags.Buddy;
+        long free = k.Zone.Buddy.NrFreePages;
+        int total = k.Zone.Frames.Length;
+        k.Zone.Frames[pfn].Flags &= ~FrameFlags.Buddy;
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[]
         {
             $"frame {pfn}: on a free list but not flagged PG_buddy",
@@ -158,8 +156,8 @@ public class CheckerCatchesCorruptionTests
     public void AllocatedFrameNobodyOwns()
     {
         var k = _m.Kernel;
-        int pfn = k.Buddy.AllocPages(0); // taken from the allocator behind the kernel's back
-        k.Frames[pfn] = Frame.Fresh(pfn);
+        int pfn = k.Zone.Buddy.AllocPages(0); // taken from the allocator behind the kernel's back
+        k.Zone.Frames[pfn] = Frame.Fresh(pfn);
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[]
         {
             $"frame {pfn}: leaked (allocated, but not a page table, not the zero page, not on the LRU, not cached and not mapped)",
@@ -183,7 +181,7 @@ public class CheckerCatchesCorruptionTests
     public void RunCheckedStopsAtTheBrokenTick()
     {
         var (_, _, pfn) = FindExclusiveMapping(anon: true);
-        _m.Kernel.Frames[pfn].MapCount += 5;
+        _m.Kernel.Zone.Frames[pfn].MapCount += 5;
         var ex = Assert.Throws<InvariantViolationException>(() => _m.RunChecked());
         Assert.That(ex!.Message, Does.Contain("before the first tick"));
         Assert.That(ex.Violations, Does.Contain($"frame {pfn}: mapcount 6 but 1 PTEs map it"));

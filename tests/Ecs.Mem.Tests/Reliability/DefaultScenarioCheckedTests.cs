@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 

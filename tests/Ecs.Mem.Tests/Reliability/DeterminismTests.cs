@@ -1,5 +1,4 @@
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 

@@ -1,5 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 
@@ -38,9 +37,9 @@ public class ForkUnderPressureTests
         using var m = ScenarioLoader.Build(ReliabilityScenarios.Parse(yaml));
         m.RunChecked();
         Assert.That(m.Finished, Is.True);
-        TestContext.Out.WriteLine(string.Join("\n", m.Kernel.KillLog.Concat(m.Kernel.OomLog).Concat(m.AddressSpace.Log)));
+        TestContext.Out.WriteLine(string.Join("\n", m.Kernel.Tasks.KillLog.Concat(m.Kernel.Oom.Log).Concat(m.AddressSpace.Log)));
         Assert.That(m.AddressSpace.Log.Any(l => l.Contains(" fork(", StringComparison.Ordinal)), Is.True, "the fork must happen under pressure");
-        Process hog = m.Kernel.World.Get<Process>(m.Kernel.Processes[0]);
+        Process hog = m.Kernel.World.Get<Process>(m.Kernel.Tasks.Processes[0]);
         Assert.That(hog.State, Is.EqualTo(ProcessState.Exited).Or.EqualTo(ProcessState.Killed));
     }
 }

@@ -1,8 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 using EcsMem.Tests.Ecs;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
@@ -55,7 +52,7 @@ public class InferredTraceFuzzTests
         Assert.That(m.Finished, Is.True, $"seed {seed}: still running after {ticks} ticks");
         foreach (Entity p in procs)
         {
-            Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited), $"seed {seed}: {string.Join("; ", m.Kernel.KillLog)}");
+            Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited), $"seed {seed}: {string.Join("; ", m.Kernel.Tasks.KillLog)}");
             Assert.That(Stats(m, p).Accesses, Is.EqualTo(Accesses), $"seed {seed}");
         }
     }

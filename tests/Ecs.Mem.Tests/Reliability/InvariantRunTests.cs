@@ -1,6 +1,4 @@
 using EcsMem.Components;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 
@@ -20,7 +18,7 @@ public class InvariantRunTests
         TestContext.Out.WriteLine($"{name}: {ticks} ticks, {m.CompletedAccesses()} accesses");
         foreach (var kv in m.Env.Counters.All())
             TestContext.Out.WriteLine($"  {kv.Key} {kv.Value}");
-        foreach (var l in m.Kernel.KillLog) TestContext.Out.WriteLine(l);
+        foreach (var l in m.Kernel.Tasks.KillLog) TestContext.Out.WriteLine(l);
         foreach (var l in m.AddressSpace.Log) TestContext.Out.WriteLine(l);
         Assert.That(ticks, Is.GreaterThan(100), "the scenario must exercise the slow path many times");
         Assert.That(InvariantChecker.Check(m), Is.Empty);

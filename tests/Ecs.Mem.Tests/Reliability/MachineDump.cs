@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using EcsMem.Components;
-using EcsMem.Systems.Machine;
 using EcsMem.Systems.Timing;
 
 namespace EcsMem.Tests.Reliability;
@@ -22,13 +21,13 @@ internal static class MachineDump
         Line(sb, $"now {m.Env.Now} finished {m.Finished} accesses {m.CompletedAccesses()} idle {m.Access.IdleCycles}");
         foreach (var kv in m.Env.Counters.All())
             Line(sb, $"counter {kv.Key} {kv.Value}");
-        foreach (var e in k.Processes)
+        foreach (var e in k.Tasks.Processes)
         {
             Process p = k.World.Get<Process>(e);
             ProcessStats st = k.World.Get<ProcessStats>(e);
-            Line(sb, $"process {k.ProcessName(p)} {Fields(p)}");
+            Line(sb, $"process {k.Tasks.ProcessName(p)} {Fields(p)}");
             Line(sb, $"  stats {Fields(st)}");
-            var mm = k.MmOf(e);
+            var mm = k.Tasks.MmOf(e);
             Line(sb, $"  mm {Fields(mm.Mm.Struct)} hiwater_rss {mm.HiwaterRss} hiwater_vm {mm.HiwaterVm} vmas {mm.Mm.Vmas.Count}");
         }
         foreach (var level in k.Caches.Levels)
@@ -36,14 +35,14 @@ internal static class MachineDump
         foreach (CycleCategory c in Enum.GetValues<CycleCategory>())
             Line(sb, $"cycles {c} {k.Cycles[c]}");
         Line(sb, $"cycles accesses {k.Cycles.Accesses} total {k.Cycles.TotalCycles}");
-        Line(sb, $"buddyinfo {k.Buddy.FormatBuddyInfo()} free {k.Buddy.NrFreePages}");
+        Line(sb, $"buddyinfo {k.Zone.Buddy.FormatBuddyInfo()} free {k.Zone.Buddy.NrFreePages}");
         Line(sb, $"swap used {k.Swap.UsedPages} swapcache {k.SwapCache.Count} pagecache {k.PageCache.Count}");
-        foreach (var l in k.KillLog) Line(sb, "kill " + l);
-        foreach (var l in k.OomLog) Line(sb, "oom " + l);
+        foreach (var l in k.Tasks.KillLog) Line(sb, "kill " + l);
+        foreach (var l in k.Oom.Log) Line(sb, "oom " + l);
         foreach (var l in m.AddressSpace.Log) Line(sb, "syscall " + l);
         // The frame table itself: which page every frame ended up holding.
         var frames = new HashCode();
-        foreach (ref readonly Frame f in k.Frames.AsSpan())
+        foreach (ref readonly Frame f in k.Zone.Frames.AsSpan())
             frames.Add(HashCode.Combine(f.Flags, f.Mapping, f.MapCount, f.Index, f.ContentToken));
         Line(sb, $"frames hash {frames.ToHashCode()}");
         return sb.ToString();

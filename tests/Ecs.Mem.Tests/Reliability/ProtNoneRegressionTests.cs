@@ -1,10 +1,5 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
-using EcsMem.Systems.Access;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
-using EcsMem.Systems.Processes;
 using EcsMem.Traces;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -47,13 +42,13 @@ public class ProtNoneRegressionTests
         var (m, p) = Build();
         using (m)
         {
-            var mm = m.Kernel.MmOf(p);
+            var mm = m.Kernel.Tasks.MmOf(p);
             // Run (checked) until mprotect has applied, and stop before the process exits.
             m.RunChecked(stop: () => (mm.Tables.Lookup(Region) & Pte.ProtNoneBit) != 0);
             var pte = new Pte(mm.Tables.Lookup(Region));
             Assert.That(pte.Present, Is.False);
             Assert.That(mm.Rss, Is.EqualTo(1UL), "a PROT_NONE page is still resident (VmRSS counts it in Linux)");
-            Assert.That(m.Kernel.Frames[(int)pte.Pfn].MapCount, Is.EqualTo(1));
+            Assert.That(m.Kernel.Zone.Frames[(int)pte.Pfn].MapCount, Is.EqualTo(1));
         }
     }
 
@@ -65,9 +60,9 @@ public class ProtNoneRegressionTests
         {
             // Checked after every tick: the frame written by the store must go back to the allocator at munmap.
             m.RunChecked();
-            long free = m.Kernel.Buddy.NrFreePages;
+            long free = m.Kernel.Zone.Buddy.NrFreePages;
             // Everything the process had is gone after exit: only the zero page stays allocated.
-            Assert.That(free, Is.EqualTo(m.Kernel.Buddy.ManagedPages - 1));
+            Assert.That(free, Is.EqualTo(m.Kernel.Zone.Buddy.ManagedPages - 1));
         }
     }
 
@@ -78,7 +73,7 @@ public class ProtNoneRegressionTests
         using (m)
         {
             m.RunChecked();
-            Assert.That(m.Kernel.Buddy.NrFreePages, Is.EqualTo(m.Kernel.Buddy.ManagedPages - 1), "only the zero page stays allocated");
+            Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(m.Kernel.Zone.Buddy.ManagedPages - 1), "only the zero page stays allocated");
         }
     }
 
@@ -92,10 +87,10 @@ public class ProtNoneRegressionTests
             m.RunChecked(stop: () =>
             {
                 // Stop right after the fork, while both processes still hold their address spaces.
-                if (m.Kernel.Processes.Count < 2)
+                if (m.Kernel.Tasks.Processes.Count < 2)
                     return false;
-                parentPte = m.Kernel.MmOf(p).Tables.Lookup(Region);
-                childPte = m.Kernel.MmOf(m.Kernel.Processes[1]).Tables.Lookup(Region);
+                parentPte = m.Kernel.Tasks.MmOf(p).Tables.Lookup(Region);
+                childPte = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[1]).Tables.Lookup(Region);
                 return true;
             });
             Assert.That(parentPte & Pte.ProtNoneBit, Is.Not.Zero, "the parent's page is PROT_NONE and resident");

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using EcsMem.Diagnostics;
-using EcsMem.Systems.AddressSpace;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 
@@ -73,7 +71,7 @@ public class ResourceLimitTests
         var clock = Stopwatch.StartNew();
         var s = ReliabilityScenarios.Parse(sb.ToString());
         using var m = ScenarioLoader.Build(s);
-        var mm = m.Kernel.MmOf(m.Kernel.Processes[0]);
+        var mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]);
         int initial = mm.Mm.Vmas.Count;
         m.Run();
         int refused = m.AddressSpace.Log.Count(l => l.EndsWith("= ENOMEM", StringComparison.Ordinal));

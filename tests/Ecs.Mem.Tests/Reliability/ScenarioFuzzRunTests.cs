@@ -1,8 +1,6 @@
 using System.Text;
 using EcsMem.Diagnostics;
 using EcsMem.Scenarios;
-using EcsMem.Systems.Kernel;
-using EcsMem.Systems.Machine;
 
 namespace EcsMem.Tests.Reliability;
 

@@ -1,5 +1,4 @@
 using EcsMem.Scenarios;
-using EcsMem.Systems.Machine;
 using EcsMem.Systems.Reporting;
 
 namespace EcsMem.Tests.Report;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EcsMem.Scenarios;
+using Workload = EcsMem.Scenarios.Workload;
 
 namespace EcsMem.Tests.Scenarios;
 

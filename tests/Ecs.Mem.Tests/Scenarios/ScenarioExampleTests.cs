@@ -1,4 +1,7 @@
 using EcsMem.Scenarios;
+using ExecLayout = EcsMem.Scenarios.ExecLayout;
+using InferredLayout = EcsMem.Scenarios.InferredLayout;
+using TlbConfig = EcsMem.Scenarios.TlbConfig;
 
 namespace EcsMem.Tests.Scenarios;
 

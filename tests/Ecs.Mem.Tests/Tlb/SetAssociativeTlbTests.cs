@@ -1,7 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Tests.Tlb;
 

@@ -1,6 +1,5 @@
 using EcsMem.Diagnostics;
 using EcsMem.Systems.Timing;
-using EcsMem.Systems.Tlb;
 
 namespace EcsMem.Tests.Tlb;
 

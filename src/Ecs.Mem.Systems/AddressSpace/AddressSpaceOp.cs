@@ -1,0 +1,35 @@
+using EcsMem.Ecs;
+
+namespace EcsMem.Systems.AddressSpace;
+
+/// <summary>What a timeline event does to a process's address space.</summary>
+public enum AddressSpaceOpKind : byte
+{
+    Mmap,
+    Munmap,
+    Mprotect,
+    Brk,
+    Fork,
+    Exit,
+}
+
+/// <summary>
+/// One scheduled address-space operation (a system call the process makes at a given simulated time).
+/// For <see cref="AddressSpaceOpKind.Fork"/>, <see cref="ChildName"/> and <see cref="ChildWorkload"/>
+/// describe the child; for <see cref="AddressSpaceOpKind.Brk"/>, <see cref="Addr"/> is the new break
+/// unless <see cref="BrkDelta"/> is set, in which case <see cref="SignedDelta"/> moves the current one (sbrk).
+/// </summary>
+public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
+{
+    public ulong Addr { get; init; }
+    public ulong Len { get; init; }
+    public Prot Prot { get; init; }
+    public MapFlags Flags { get; init; } = MapFlags.Private | MapFlags.Anonymous;
+    public int FileId { get; init; } = -1;
+    public ulong PgOff { get; init; }
+    public bool BrkDelta { get; init; }
+    public long SignedDelta { get; init; }
+    public string? ChildName { get; init; }
+    /// <summary>Makes the child's workload, given where the child's heap starts.</summary>
+    public Func<ulong, Workload>? ChildWorkload { get; init; }
+}

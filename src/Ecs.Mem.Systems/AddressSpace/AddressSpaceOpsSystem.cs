@@ -1,0 +1,142 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.AddressSpace;
+
+/// <summary>
+/// Applies the scenario's timeline of address-space system calls when their time comes: mmap, munmap,
+/// mprotect, brk, fork and exit, with Linux semantics (the VMA work is <see cref="Mm"/>'s; this system adds
+/// what the page tables, frames, swap and TLB must see: zap_page_range, change_protection,
+/// copy_page_range with copy-on-write, and the TLB flushes). It runs first in a tick, so an operation due
+/// at time t happens before any access at t.
+/// </summary>
+public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
+{
+    private readonly Kernel.Kernel _k;
+    private readonly List<AddressSpaceOp> _ops = new();
+    private readonly List<AddressSpaceOp> _due = new();
+    private readonly List<VmaChange> _changes = new();
+    private readonly int _kind;
+
+    public AddressSpaceOpsSystem(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _kind = env.RegisterEventKind("syscall", this);
+    }
+
+    public string Name => "address-space";
+
+    /// <summary>Called when a fork creates a child (the machine attaches its access-count triggers).</summary>
+    public Action<Entity, string>? ChildCreated { get; set; }
+
+    /// <summary>What each operation did, in order ("pid 3 mmap(0, 4096, rw-) = 0x7f..."), for the report.</summary>
+    public List<string> Log { get; } = new();
+
+    /// <summary>Schedules <paramref name="op"/> at simulated time <paramref name="at"/>.</summary>
+    public void Schedule(SimEnvironment env, ulong at, AddressSpaceOp op)
+    {
+        _ops.Add(op);
+        env.ScheduleAt(at, new SimEvent(_kind, op.Process, _ops.Count - 1));
+    }
+
+    public void Handle(SimEnvironment env, in SimEvent ev) => _due.Add(_ops[(int)ev.Arg0]);
+
+    public void Update(SimEnvironment env)
+    {
+        foreach (var op in _due)
+            Apply(env, op);
+        _due.Clear();
+    }
+
+    private void Apply(SimEnvironment env, AddressSpaceOp op)
+    {
+        var world = _k.World;
+        ref Process p = ref world.Get<Process>(op.Process);
+        if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted)
+        {
+            Log.Add(string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} {op.Kind}: skipped (process not running)"));
+            return;
+        }
+        MmState mm = _k.Tasks.MmOf(op.Process);
+        _changes.Clear();
+        long result = op.Kind switch
+        {
+            AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, op.FileId, op.PgOff, _changes),
+            AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
+            AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
+            AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr, _changes),
+            AddressSpaceOpKind.Fork => Fork(env, op, mm),
+            _ => Exit(op.Process),
+        };
+        foreach (var c in _changes)
+        {
+            if (c.Kind == VmaChangeKind.Unmapped)
+                _k.Memory.ZapRange(mm, c.Start, c.End);
+            else if (c.Kind == VmaChangeKind.Protected)
+                _k.Mprotect.ChangeProtection(mm, c);
+        }
+        mm.NoteHiwaterVm();
+        string shown = Errno.IsError(result) ? Errno.Name(result) : "0x" + result.ToString("x", CultureInfo.InvariantCulture);
+        Log.Add(string.Create(CultureInfo.InvariantCulture,
+            $"t={env.Now} pid {p.Pid} {op.Kind.ToString().ToLowerInvariant()}(0x{op.Addr:x}, {op.Len}) = {shown}"));
+    }
+
+    private long Exit(Entity process)
+    {
+        _k.Tasks.ExitProcess(process);
+        return 0;
+    }
+
+    /// <summary>
+    /// fork: dup_mmap for the VMAs, then copy_page_range: the child gets the parent's PTEs; private writable
+    /// pages become read-only copy-on-write in both (their mapcount counts both), swap entries are
+    /// duplicated (swap_duplicate), and the parent's TLB is flushed because its PTEs lost write access.
+    /// </summary>
+    private long Fork(SimEnvironment env, AddressSpaceOp op, MmState parent)
+    {
+        ref Process pp = ref _k.World.Get<Process>(op.Process);
+        // The child's page tables (never more than the parent's) are allocated during the copy: without the
+        // frames for them, and for the reserve pending faults hold, fork fails with -ENOMEM as in Linux.
+        long needed = parent.TablePages.Count + ((long)(_k.Zone.TableReservations + 1) * _k.Zone.PageTableReserve);
+        if (_k.Zone.Buddy.NrFreePages < needed)
+            return -Errno.ENOMEM;
+        MmState child = _k.Tasks.ForkMm(parent);
+        foreach (Vma v in child.Mm.Vmas)
+        {
+            bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
+            for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
+            {
+                ref ulong src = ref parent.Tables.Walk(va, false, out _);
+                if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref src) || src == 0)
+                    continue;
+                var pte = new Pte(src);
+                if (MemoryOps.IsMapped(src))
+                {
+                    if (cow && pte.Writable)
+                        src = pte.MkCow().Value;
+                    // copy_present_pte: the child's entry starts old, and clean in a shared mapping (the
+                    // parent's entry keeps the dirty bit, so the page is still written back).
+                    ulong prot = new Pte(src).Value & Pte.ProtMask & ~(Pte.SpecialBit | Pte.AccessedBit);
+                    if (!cow && (v.Flags & VmFlags.Shared) != 0)
+                        prot &= ~Pte.DirtyBit;
+                    _k.Memory.MapPage(child, va, (int)pte.Pfn, prot);
+                }
+                else if (pte.IsSwap)
+                {
+                    _k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
+                    child.Tables.Set(va, src);
+                    child.Mm.Struct.SwapEnts++;
+                }
+            }
+        }
+        _k.Tlb.FlushTlbMm(parent.Tlb);
+        string name = op.ChildName ?? _k.Tasks.ProcessName(pp) + "-child";
+        Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, env.Now, ProcessState.Runnable);
+        var workload = op.ChildWorkload?.Invoke(child.Mm.Struct.StartBrk) ?? throw new InvalidOperationException("a fork needs the child's workload");
+        _k.World.Add(c, new ProcessWorkload { Source = workload });
+        ChildCreated?.Invoke(c, name);
+        return _k.World.Get<Process>(c).Pid;
+    }
+}

@@ -1,0 +1,259 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Traces;
+
+namespace EcsMem.Systems.Fault;
+
+/// <summary>
+/// ① The page-fault handler (handle_mm_fault): classifies each fault the access stage raised this tick.
+/// Faults that need no new frame are resolved into a <see cref="PteInstall"/> right away (zero page,
+/// page-cache and swap-cache hits, COW reuse); faults that need a frame go to the allocator; bad accesses
+/// kill the process with SIGSEGV, as Linux does, and the run goes on.
+/// </summary>
+public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
+{
+    public const int Sigsegv = 11;
+
+    private readonly List<VmaChange> _changes = new();
+
+    public string Name => "fault-handling";
+
+    public void Update(SimEnvironment env)
+    {
+        foreach (ref readonly FaultRequest req in env.WorkItems<FaultRequest>())
+            HandleMmFault(env, req);
+    }
+
+    /// <summary>handle_mm_fault (with the VMA checks of do_user_addr_fault in front of it).</summary>
+    private void HandleMmFault(SimEnvironment env, in FaultRequest req)
+    {
+        var world = kernel.World;
+        if (!world.IsAlive(req.Process) || world.Get<Process>(req.Process).State != ProcessState.Faulting)
+            return;
+        MmState mm = kernel.Tasks.MmOf(req.Process);
+        ref ProcessStats stats = ref world.Get<ProcessStats>(req.Process);
+        ulong va = req.Va;
+
+        int idx = FindVma(mm, va, ref stats);
+        // A trace without a layout gets the VMA it needs (created, or widened: exec for a fetch) before the checks.
+        if (InferMapping(mm, va, req.Kind))
+            idx = mm.Mm.Vmas.FindVma(va);
+        if (idx < 0)
+        {
+            Segv(req.Process, va, "no VMA");
+            return;
+        }
+        ref readonly Vma vma = ref mm.Mm.Vmas[idx];
+        if (!AccessPermitted(vma.Flags, req.Kind))
+        {
+            Segv(req.Process, va, "access not permitted by the VMA");
+            return;
+        }
+        ulong pte = mm.Tables.Lookup(va);
+        var p = new Pte(pte);
+        if (req.Kind == AccessKind.Instr && p.Present && !p.Executable)
+        {
+            // The fetch hit a present no-exec page (X86_PF_PROT | X86_PF_INSTR): access_error's "read,
+            // present" case. A fetch from a page not yet present got this far the first time, like a read.
+            Segv(req.Process, va, "instruction fetch from a no-exec page");
+            return;
+        }
+
+        env.Counters.Increment(kernel.C.PgFault);
+        bool write = req.Kind is AccessKind.Store or AccessKind.Modify;
+        var rec = new FaultRecord
+        {
+            Process = req.Process,
+            MmId = mm.Id,
+            Va = va & Pte.PageMask,
+            Kind = req.Kind,
+            Prot = Pte.ProtFromVmFlags(vma.Flags, mm.Mm.Mode),
+            Pfn = -1,
+            SourcePfn = -1,
+            File = -1,
+        };
+        rec.OrigPte = pte;
+        if (p.Present)
+            DoWpPageOrSpurious(env, ref rec, p, vma, write);
+        else if (pte == 0)
+            DoPteNone(env, ref rec, vma, write, ref stats);
+        else if (p.IsSwap)
+            DoSwapPage(env, ref rec, p, vma, write, ref stats);
+        else
+            Segv(req.Process, va, "PROT_NONE mapping");
+    }
+
+    /// <summary>find_vma plus stack growth (expand_stack): the VMA containing <paramref name="va"/>, or -1.</summary>
+    private int FindVma(MmState mm, ulong va, ref ProcessStats stats)
+    {
+        var vmas = mm.Mm.Vmas;
+        int idx = vmas.FindVma(va, mm.VmaCache);
+        if (idx >= 0 && va >= vmas[idx].Start)
+            return idx;
+        if (idx >= 0 && (vmas[idx].Flags & VmFlags.GrowsDown) != 0 && mm.Mm.ExpandDownwards(idx, va) >= 0)
+        {
+            stats.StackGrowths++;
+            kernel.Env.Counters.Increment(kernel.C.StackGrowth);
+            return vmas.FindVma(va);
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// For a trace without a layout: creates or widens the inferred VMA so it allows this access. Widening is
+    /// an mprotect, so the PTEs already in the range get the new protection too (change_protection): a page
+    /// first read and later fetched would otherwise keep its no-exec PTE and fault for ever.
+    /// </summary>
+    private bool InferMapping(MmState mm, ulong va, AccessKind kind)
+    {
+        if (mm.Inferred is null)
+            return false;
+        _changes.Clear();
+        if (!mm.Inferred.EnsureMapped(va, kind, _changes))
+            return false;
+        foreach (VmaChange c in _changes)
+        {
+            if (c.Kind == VmaChangeKind.Protected)
+                kernel.Mprotect.ChangeProtection(mm, c);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// access_error (arch/x86/mm/fault.c) for a fault on a page that is not present: a write needs VM_WRITE;
+    /// a read or an instruction fetch needs only an accessible VMA (vma_is_accessible: read, write or exec).
+    /// x86 does not check VM_EXEC here: a fetch from a readable no-exec area maps the page, and only the
+    /// retried fetch, now on a present NX page, is refused (see <see cref="HandleMmFault"/>).
+    /// </summary>
+    internal static bool AccessPermitted(VmFlags flags, AccessKind kind) => kind switch
+    {
+        AccessKind.Instr or AccessKind.Load => (flags & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0,
+        _ => (flags & VmFlags.Write) != 0,
+    };
+
+    /// <summary>A present PTE faulted: a write to a read-only PTE (do_wp_page), or a spurious fault.</summary>
+    private void DoWpPageOrSpurious(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write)
+    {
+        int pfn = (int)pte.Pfn;
+        if (!write || pte.Writable)
+        {
+            rec.Class = FaultClass.Spurious;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        if ((vma.Flags & VmFlags.Shared) != 0)
+        {
+            rec.Class = FaultClass.SharedWrite;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        ref Frame f = ref kernel.Zone.Frames[pfn];
+        // wp_can_reuse_anon_folio: an anonymous page mapped only here. A swap-cache page qualifies when no
+        // other PTE holds its swap entry any more (it was swapped in by a read of an exclusive entry): the
+        // swap copy is dropped (folio_free_swap) and the page reused, instead of copying a page nobody shares.
+        if (pfn != kernel.Zone.ZeroPfn && f.IsAnon && f.MapCount == 1 && kernel.Zone.Pins[pfn] == 0
+            && ((f.Flags & FrameFlags.SwapCache) == 0 || kernel.Swap.Count((int)f.Index) == 0))
+        {
+            kernel.Memory.FreeSwapCacheOf(pfn);
+            rec.Class = FaultClass.CowReuse;
+            Resolve(ref rec, pfn);
+            return;
+        }
+        rec.Class = FaultClass.CowCopy;
+        rec.SourcePfn = pfn;
+        kernel.Zone.PinFrame(pfn);
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>No PTE yet: do_anonymous_page or do_fault (file) — the first touch of a page.</summary>
+    private void DoPteNone(SimEnvironment env, ref FaultRecord rec, in Vma vma, bool write, ref ProcessStats stats)
+    {
+        bool anon = vma.Kind != VmaKind.File || vma.FileId < 0;
+        if (anon)
+        {
+            // Shared anonymous memory is shmem in Linux: its read faults allocate a page, never the zero page
+            // (a later write would otherwise make the shared zero page writable).
+            if (!write && kernel.Options.UseZeroPage && (vma.Flags & VmFlags.Shared) == 0)
+            {
+                rec.Class = FaultClass.ZeroPage;
+                Resolve(ref rec, kernel.Zone.ZeroPfn);
+                return;
+            }
+            rec.Class = FaultClass.AnonNew;
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+
+        rec.File = vma.FileId;
+        rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
+        int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
+        bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
+        if (cached >= 0)
+        {
+            stats.PageCacheHits++;
+            env.Counters.Increment(kernel.C.PageCacheHit);
+            if (privateWrite)
+            {
+                // do_cow_fault: a private copy of the cached page.
+                rec.Class = FaultClass.CowCopy;
+                rec.SourcePfn = cached;
+                kernel.Zone.PinFrame(cached);
+                Submit(new AllocRequest(rec, NeedsFrame: true), cached);
+                return;
+            }
+            rec.Class = FaultClass.FileCached;
+            Resolve(ref rec, cached);
+            return;
+        }
+        env.Counters.Increment(kernel.C.PageCacheMiss);
+        rec.Class = FaultClass.FileRead;
+        rec.Major = true;
+        // do_cow_fault on a page not yet cached: one major fault reads it and then copies it.
+        rec.CopyAfterRead = privateWrite;
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>do_swap_page: the PTE holds a swap entry.</summary>
+    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write, ref ProcessStats stats)
+    {
+        rec.SwapSlot = (int)pte.ToSwapEntry().Offset;
+        stats.SwapIns++;
+        int cached = kernel.SwapCache.Lookup(rec.SwapSlot);
+        if (cached >= 0)
+        {
+            stats.SwapCacheHits++;
+            env.Counters.Increment(kernel.C.SwapCacheHit);
+            rec.Class = FaultClass.SwapCached;
+            Resolve(ref rec, cached);
+            return;
+        }
+        rec.Class = FaultClass.SwapRead;
+        rec.Major = true;
+        env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+    }
+
+    /// <summary>A fault whose page is already in memory: pin it and send it straight to the PTE install.</summary>
+    private void Resolve(ref FaultRecord rec, int pfn)
+    {
+        rec.Pfn = pfn;
+        kernel.Zone.PinFrame(pfn);
+        // Mapping may need page-table pages, so it goes through the allocator's reserve check like any fault.
+        Submit(new AllocRequest(rec, NeedsFrame: false), pfn);
+    }
+
+    /// <summary>Sends a fault on to the allocator, unless its cached page is still being read: then it waits for the read.</summary>
+    private void Submit(in AllocRequest req, int cachedPfn)
+    {
+        if (cachedPfn != kernel.Zone.ZeroPfn && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
+            kernel.PageWaits.WaitOnPageLocked(cachedPfn, req);
+        else
+            kernel.Env.Work<AllocRequest>().Add(req);
+    }
+
+    private void Segv(Entity process, ulong va, string why)
+    {
+        kernel.Env.Counters.Increment(kernel.C.Segv);
+        kernel.Tasks.KillProcess(process, Sigsegv, $"segfault at {va:x} ({why})");
+    }
+}

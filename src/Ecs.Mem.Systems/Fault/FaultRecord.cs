@@ -1,0 +1,90 @@
+using EcsMem.Ecs;
+using EcsMem.Traces;
+
+namespace EcsMem.Systems.Fault;
+
+// A fault's life, as the seed's arrows number it: ① the access stage raises a FaultRequest; HandleMmFault
+// classifies it into a FaultRecord (FaultClass says what it needs); the allocator ② and the page-cache or
+// swap-cache read ③⑥ fill it in; the fault-install system ⑦ maps it (PteInstall). Each type is one pooled
+// batch per tick.
+
+/// <summary>① The access stage found no usable translation: the process's current access faults.</summary>
+public readonly record struct FaultRequest(Entity Process, ulong Va, AccessKind Kind);
+
+/// <summary>How HandleMmFault classified a fault, which decides what the later systems do with it.</summary>
+public enum FaultClass : byte
+{
+    /// <summary>A stale TLB entry or a fault another path already fixed: just retry.</summary>
+    Spurious,
+    /// <summary>Read of never-written anonymous memory: map the shared zero page (do_anonymous_page).</summary>
+    ZeroPage,
+    /// <summary>First write to anonymous memory: a zero-filled frame (do_anonymous_page).</summary>
+    AnonNew,
+    /// <summary>Write to a copy-on-write page still shared: copy it (do_wp_page → wp_page_copy).</summary>
+    CowCopy,
+    /// <summary>Write to a copy-on-write page no one else maps: make it writable (do_wp_page → wp_page_reuse).</summary>
+    CowReuse,
+    /// <summary>Write to a read-only PTE of a shared mapping: make it writable and dirty (wp_page_shared).</summary>
+    SharedWrite,
+    /// <summary>File page found in the page cache: minor fault (filemap_fault hit).</summary>
+    FileCached,
+    /// <summary>File page not cached: read it from disk, major fault (filemap_fault miss).</summary>
+    FileRead,
+    /// <summary>Swapped-out page still in the swap cache: minor fault (do_swap_page, cache hit).</summary>
+    SwapCached,
+    /// <summary>Swapped-out page: read it back from swap, major fault (do_swap_page → swapin).</summary>
+    SwapRead,
+}
+
+/// <summary>A fault on its way through the pipeline: what HandleMmFault decided plus what later systems added.</summary>
+public struct FaultRecord
+{
+    public Entity Process;
+    public int MmId;
+    public ulong Va;
+    public AccessKind Kind;
+    public FaultClass Class;
+    /// <summary>PTE protection bits to install.</summary>
+    public ulong Prot;
+    /// <summary>Frame to map: granted by the allocator, or found in a cache (pinned until installed).</summary>
+    public int Pfn;
+    /// <summary>The frame a COW copy copies from (pinned until installed), or -1.</summary>
+    public int SourcePfn;
+    public int SwapSlot;
+    public int File;
+    public long FileIndex;
+    /// <summary>True when the fault waited for disk (counted as maj_flt).</summary>
+    public bool Major;
+    /// <summary>The PTE the fault saw (vmf->orig_pte): the install is dropped if it changed meanwhile (pte_same).</summary>
+    public ulong OrigPte;
+    /// <summary>A write to a private file mapping whose page was not cached: after the read, copy it (do_cow_fault).</summary>
+    public bool CopyAfterRead;
+    /// <summary>Simulated time the process went to sleep on the read (for its I/O-wait time).</summary>
+    public ulong IoStart;
+    /// <summary>The allocator granted this fault and holds page-table frames back for its install.</summary>
+    public bool TablesReserved;
+    /// <summary>The CPU the faulting task was running on (its clock and TLB take the fault's costs and flushes).</summary>
+    public int Cpu;
+
+    /// <summary>
+    /// The fault ends without (or after) its install: give back what it holds — the page-table reservation and
+    /// the pins on its page and on a COW source — freeing either page if nobody else wants it (put_page).
+    /// </summary>
+    public readonly void Drop(Kernel.Kernel kernel)
+    {
+        kernel.Zone.ReleaseTables(TablesReserved);
+        if (Pfn >= 0)
+        {
+            kernel.Zone.UnpinFrame(Pfn);
+            kernel.Memory.ReleaseIfUnused(Pfn);
+        }
+        if (SourcePfn >= 0)
+        {
+            kernel.Zone.UnpinFrame(SourcePfn);
+            kernel.Memory.ReleaseIfUnused(SourcePfn);
+        }
+    }
+}
+
+/// <summary>⑦ Map a fault's page: the PTE to install once everything it needs is in place.</summary>
+public readonly record struct PteInstall(FaultRecord Fault);

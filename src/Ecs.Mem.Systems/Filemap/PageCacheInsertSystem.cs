@@ -1,0 +1,111 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Filemap;
+
+/// <summary>
+/// ③/⑥ Inserts freshly allocated frames into the page cache (file reads, add_to_page_cache_lru) or the swap
+/// cache (swap-ins, add_to_swap_cache) and starts the disk read. The process sleeps until the read
+/// completes (an event in simulated time), while the others run; at completion the page is unlocked and
+/// its PTE installed.
+/// </summary>
+public sealed class PageCacheInsertSystem : ISystem, IEventHandler
+{
+    private readonly Kernel.Kernel _kernel;
+    private readonly Dictionary<long, FaultRecord> _inFlight = new();
+    private long _nextIo;
+    private readonly int _ioDoneKind;
+
+    public PageCacheInsertSystem(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _kernel = kernel;
+        _ioDoneKind = env.RegisterEventKind("io-complete", this);
+    }
+
+    public string Name => "page-cache-insert";
+
+    /// <summary>Reads in flight (pages locked for I/O).</summary>
+    public int InFlight => _inFlight.Count;
+
+    public void Update(SimEnvironment env)
+    {
+        foreach (ref readonly PageCacheInsertRequest r in env.WorkItems<PageCacheInsertRequest>())
+            Insert(env, r.Fault);
+    }
+
+    private void Insert(SimEnvironment env, FaultRecord rec)
+    {
+        var k = _kernel;
+        ref Frame f = ref k.Zone.Frames[rec.Pfn];
+        if (rec.Class == FaultClass.FileRead)
+        {
+            f.Mapping = rec.File;
+            f.Index = rec.FileIndex;
+            f.ContentToken = FileContent(rec.File, rec.FileIndex);
+            k.PageCache.Add(rec.File, rec.FileIndex, rec.Pfn);
+            k.Zone.LruAdd(rec.Pfn, Zone.FileKey(rec.File, rec.FileIndex));
+        }
+        else
+        {
+            f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache;
+            f.Mapping = rec.MmId;
+            f.Index = rec.SwapSlot; // page_private: the swap entry while in the swap cache
+            f.ContentToken = k.Swap.Read(rec.SwapSlot);
+            k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
+            k.Swap.SetCached(rec.SwapSlot, true);
+            k.Zone.LruAdd(rec.Pfn, Zone.AnonKey(rec.MmId, rec.Va));
+            env.Counters.Increment(k.C.PswpIn);
+        }
+        f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
+        env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        long io = _nextIo++;
+        rec.IoStart = env.Now;
+        _inFlight.Add(io, rec);
+        ref Process p = ref k.World.Get<Process>(rec.Process);
+        p.State = ProcessState.SleepingIo;
+        env.Schedule((ulong)k.Timing.MicrosecondsToCycles(k.Timing.MajorFaultMicroseconds), new SimEvent(_ioDoneKind, rec.Process, io));
+    }
+
+    /// <summary>The disk read finished: unlock the page and hand the fault to the page-table rewrite.</summary>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        if (!_inFlight.Remove(ev.Arg0, out FaultRecord rec))
+            throw new InvalidOperationException($"I/O completion for unknown request {ev.Arg0}");
+        var k = _kernel;
+        k.Zone.Frames[rec.Pfn].Flags &= ~FrameFlags.Locked;
+        k.PageWaits.WakeUpPageWaiters(env, rec.Pfn);
+        if (!k.World.IsAlive(rec.Process) || k.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
+        {
+            // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry
+            // the exit already dropped is freed with its slot (ReleaseIfUnused).
+            k.Zone.UnpinFrame(rec.Pfn);
+            k.Memory.ReleaseIfUnused(rec.Pfn);
+            k.Zone.ReleaseTables(rec.TablesReserved);
+            return;
+        }
+        ref Process p = ref k.World.Get<Process>(rec.Process);
+        p.State = ProcessState.Faulting;
+        k.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
+        if (rec.CopyAfterRead)
+        {
+            // do_cow_fault: the page just read is the source of the private copy the write needs; its pin
+            // now holds it as the copy's source until the copy is mapped.
+            rec.Class = FaultClass.CowCopy;
+            rec.SourcePfn = rec.Pfn;
+            rec.Pfn = -1;
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+        env.Work<PteInstall>().Add(new PteInstall(rec));
+    }
+
+    /// <summary>Stand-in for a file page's data: a fixed mix of file and page index, the same every read.</summary>
+    public static ulong FileContent(int file, long index)
+    {
+        ulong z = ((ulong)(uint)file << 40) ^ (ulong)index ^ 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

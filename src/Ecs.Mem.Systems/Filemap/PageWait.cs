@@ -1,0 +1,46 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Filemap;
+
+/// <summary>The page wait queues of mm/filemap.c: faults sleeping until a locked page's read completes.</summary>
+public sealed class PageWaitQueue(Kernel.Kernel kernel)
+{
+    private readonly Dictionary<int, List<AllocRequest>> _pageWaiters = new();
+
+    /// <summary>
+    /// folio_wait_locked for a fault that found its page in the page cache or swap cache while another
+    /// process's read of it is still in flight (PG_locked): the faulting process sleeps until that read
+    /// completes, then its fault goes on as a cache hit (a minor fault that waited, as in filemap_fault).
+    /// The page stays pinned by the fault meanwhile.
+    /// </summary>
+    public void WaitOnPageLocked(int pfn, in AllocRequest req)
+    {
+        if (!_pageWaiters.TryGetValue(pfn, out var list))
+            _pageWaiters[pfn] = list = new List<AllocRequest>();
+        FaultRecord rec = req.Fault;
+        rec.IoStart = kernel.Env.Now;
+        list.Add(req with { Fault = rec });
+        kernel.World.Get<Process>(rec.Process).State = ProcessState.SleepingIo;
+    }
+
+    /// <summary>folio_unlock's wake-up: the processes waiting for <paramref name="pfn"/> resume their faults.</summary>
+    public void WakeUpPageWaiters(SimEnvironment env, int pfn)
+    {
+        if (!_pageWaiters.Remove(pfn, out var list))
+            return;
+        foreach (AllocRequest req in list)
+        {
+            FaultRecord rec = req.Fault;
+            if (!kernel.World.IsAlive(rec.Process) || kernel.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
+            {
+                // Killed while it waited: drop what the fault pinned.
+                rec.Drop(kernel);
+                continue;
+            }
+            kernel.World.Get<Process>(rec.Process).State = ProcessState.Faulting;
+            kernel.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
+            env.Work<AllocRequest>().Add(req);
+        }
+    }
+}

@@ -1,0 +1,558 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Systems.Machine;
+
+/// <summary>
+/// Cross-checks the simulated kernel's redundant bookkeeping between ticks, the way CONFIG_DEBUG_VM's
+/// VM_BUG_ON_PAGE and the page-owner / swap_map audits do in Linux: every frame is accounted for exactly once,
+/// the buddy free lists are well formed, every mm's RSS and swap counts match its page tables, every frame's
+/// mapcount matches the PTEs and the reverse map, swap slot counts match the swap entries in PTEs and the
+/// swap cache, the page cache agrees with the frames, the VMA entities in the World are exactly the ones
+/// each mm's VMA index holds, and the page-table page entities are exactly the charged tables. It walks every page table of every mm, so it costs
+/// O(frames + swap slots + page-table pages) per call: a debugging aid (<c>--check</c>, the reliability tests),
+/// not something the simulation does on its own.
+/// </summary>
+/// <remarks>
+/// Only valid between ticks: inside a tick the systems legitimately hold half-done work (a frame isolated by
+/// reclaim but not yet unmapped). Messages name the object (frame pfn, mm id, swap slot) and both sides of the
+/// disagreement; their order is fixed (frames, buddy, page tables, per-frame mapping, swap, page cache,
+/// processes, VMA entities, page-table entities) so the same broken state always gives the same list.
+/// </remarks>
+public sealed class InvariantChecker
+{
+    private readonly Kernel.Kernel _k;
+    private readonly List<string> _violations = new();
+    private readonly List<(int Mm, ulong Va)> _maps = new();
+    private int[] _ptesPerFrame = [];
+    private int[] _anonPtesPerFrame = [];
+    private int[] _swapRefs = [];
+    private int[] _tableOwner = [];
+    private int[] _freeList = [];
+    private bool[] _inFreeBlock = [];
+    private int[] _vmaEntitiesPerMm = [];
+    private static readonly QueryDescription AllVmas = new QueryDescription().WithAll<Vma>();
+    private static readonly QueryDescription AllTablePages = new QueryDescription().WithAll<PageTableFrame>();
+
+    public InvariantChecker(Kernel.Kernel kernel) => _k = kernel;
+
+    /// <summary>Checks <paramref name="machine"/>'s kernel; returns the violations (empty when consistent).</summary>
+    public static IReadOnlyList<string> Check(SimMachine machine) => new InvariantChecker(machine.Kernel).Check();
+
+    /// <summary>Throws <see cref="InvariantViolationException"/> listing every violation, if there is any.</summary>
+    public static void Verify(SimMachine machine, string? when = null)
+    {
+        var v = Check(machine);
+        if (v.Count > 0)
+            throw new InvariantViolationException(v, when);
+    }
+
+    /// <summary>Runs every check; the returned list is a fresh copy (the checker reuses its buffers).</summary>
+    public IReadOnlyList<string> Check()
+    {
+        _violations.Clear();
+        int frames = _k.Zone.Frames.Length;
+        Ensure(ref _ptesPerFrame, frames);
+        Ensure(ref _anonPtesPerFrame, frames);
+        Ensure(ref _tableOwner, frames);
+        Ensure(ref _freeList, frames);
+        Ensure(ref _swapRefs, Math.Max(_k.Swap.Slots, 1));
+        if (_inFreeBlock.Length != frames)
+            _inFreeBlock = new bool[frames];
+        Array.Clear(_ptesPerFrame);
+        Array.Clear(_anonPtesPerFrame);
+        Array.Clear(_swapRefs);
+        Array.Clear(_inFreeBlock);
+        Array.Fill(_tableOwner, -1);
+
+        CheckBuddy();
+        CheckPageTables();
+        CheckFrames();
+        CheckSwap();
+        CheckPageCache();
+        CheckProcesses();
+        CheckVmaEntities();
+        CheckPageTableEntities();
+        return _violations.ToArray();
+    }
+
+    private static void Ensure(ref int[] a, int n)
+    {
+        if (a.Length != n)
+            a = new int[n];
+    }
+
+    // Messages are formatted with the invariant culture so they are the same on every machine.
+    private void Fail(FormattableString message) => _violations.Add(FormattableString.Invariant(message));
+
+    // ------------------------------------------------------------------ buddy allocator
+
+    /// <summary>Free lists: counts, alignment, order tags, no overlap, coalesced, and PG_buddy on exactly the free frames.</summary>
+    private void CheckBuddy()
+    {
+        BuddyAllocator b = _k.Zone.Buddy;
+        int start = b.StartPfn, end = b.StartPfn + b.ManagedPages;
+        long freePages = 0;
+        for (int order = 0; order <= BuddyAllocator.MaxOrder; order++)
+        {
+            int n = b.CopyFreeList(order, _freeList);
+            if (n != b.NrFree[order])
+                Fail($"buddy: order-{order} free list holds {n} blocks but nr_free says {b.NrFree[order]}");
+            for (int i = 0; i < Math.Min(n, _freeList.Length); i++)
+            {
+                int head = _freeList[i];
+                int size = 1 << order;
+                if (head < start || head + size > end || (head & (size - 1)) != 0)
+                {
+                    Fail($"buddy: order-{order} block at pfn {head} is misaligned or outside the zone");
+                    continue;
+                }
+                if (b.FreeBlockOrderAt(head) != order)
+                    Fail($"buddy: block at pfn {head} is on the order-{order} list but tagged order {b.FreeBlockOrderAt(head)}");
+                if (order < BuddyAllocator.MaxOrder)
+                {
+                    int buddy = head ^ size;
+                    if (buddy >= start && buddy + size <= end && b.FreeBlockOrderAt(buddy) == order)
+                        Fail($"buddy: order-{order} blocks at pfn {Math.Min(head, buddy)} and {Math.Max(head, buddy)} are free buddies but not merged");
+                }
+                for (int p = head; p < head + size; p++)
+                {
+                    if (_inFreeBlock[p - start])
+                        Fail($"buddy: frame {p} is in two free blocks");
+                    _inFreeBlock[p - start] = true;
+                }
+                freePages += size;
+            }
+        }
+        if (freePages != b.NrFreePages)
+            Fail($"buddy: free lists hold {freePages} pages but NR_FREE_PAGES is {b.NrFreePages}");
+
+        long inUse = 0;
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            bool flagged = (fr[pfn].Flags & FrameFlags.Buddy) != 0;
+            bool free = pfn >= start && pfn < end && _inFreeBlock[pfn - start];
+            if (flagged && !free)
+                Fail($"frame {pfn}: flagged PG_buddy but on no free list");
+            else if (!flagged && free)
+                Fail($"frame {pfn}: on a free list but not flagged PG_buddy");
+            if (!flagged)
+                inUse++;
+        }
+        if (b.NrFreePages + inUse != fr.Length)
+            Fail($"frames: {b.NrFreePages} free in the buddy allocator + {inUse} in use != {fr.Length} total");
+    }
+
+    // ------------------------------------------------------------------ page tables
+
+    /// <summary>Walks every mm's tables: table pages and their frames, PTE targets, RSS and swap-entry counts.</summary>
+    private void CheckPageTables()
+    {
+        foreach (MmState mm in _k.Tasks.LiveMms)
+        {
+            var walk = new MmWalk { Mm = mm };
+            bool dead = mm.Mm.Struct.MmUsers <= 0;
+            WalkTable(ref walk, mm.Tables.Root, mm.Tables.Mode.Levels - 1, 0);
+            if (dead)
+            {
+                if (mm.TablePages.Count != 0)
+                    Fail($"mm {mm.Id}: exited but still owns {mm.TablePages.Count} page-table pages");
+            }
+            else
+            {
+                if (mm.TablePages.Count != walk.Tables)
+                    Fail($"mm {mm.Id}: {mm.TablePages.Count} page-table frames charged but {walk.Tables} tables reachable");
+                foreach (var (id, (_, pfn)) in mm.TablePages)
+                {
+                    if ((uint)pfn >= (uint)_k.Zone.Frames.Length)
+                    {
+                        Fail($"mm {mm.Id}: page table {id} charged to pfn {pfn} outside RAM");
+                        continue;
+                    }
+                    if (_tableOwner[pfn] >= 0)
+                        Fail($"frame {pfn}: backs page tables of mm {_tableOwner[pfn]} and mm {mm.Id}");
+                    _tableOwner[pfn] = mm.Id;
+                    if (mm.Tables.LevelOf(id) < 0)
+                        Fail($"mm {mm.Id}: page table {id} is charged to frame {pfn} but is free");
+                }
+            }
+            ref MmStruct s = ref mm.Mm.Struct;
+            ulong rss = s.RssAnon + s.RssFile + s.RssShmem;
+            if (rss != (ulong)walk.Present)
+                Fail($"mm {mm.Id}: RSS {rss} (anon {s.RssAnon} + file {s.RssFile} + shmem {s.RssShmem}) but {walk.Present} present PTEs map pages");
+            else if (s.RssAnon != (ulong)walk.PresentAnon)
+                Fail($"mm {mm.Id}: MM_ANONPAGES {s.RssAnon} but {walk.PresentAnon} present PTEs map anonymous pages");
+            if (s.SwapEnts != (ulong)walk.Swap)
+                Fail($"mm {mm.Id}: MM_SWAPENTS {s.SwapEnts} but {walk.Swap} swap PTEs");
+            if (mm.HiwaterRss < rss)
+                Fail($"mm {mm.Id}: hiwater_rss {mm.HiwaterRss} below RSS {rss}");
+        }
+    }
+
+    private struct MmWalk
+    {
+        public MmState Mm;
+        public long Tables;
+        public long Present;
+        public long PresentAnon;
+        public long Swap;
+    }
+
+    private void WalkTable(ref MmWalk w, int page, int level, ulong vaBase)
+    {
+        var tables = w.Mm.Tables;
+        int bits = tables.Mode.BitsPerLevel;
+        w.Tables++;
+        ReadOnlySpan<ulong> entries = tables.Entries(page);
+        int shift = Pte.PageShift + (level * bits);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ulong e = entries[i];
+            if (e == 0)
+                continue;
+            ulong va = vaBase + ((ulong)i << shift);
+            if (level > 0)
+            {
+                int child = (int)((e & Pte.PfnMask) >> Pte.PageShift);
+                if ((e & Pte.PresentBit) == 0 || tables.LevelOf(child) != level - 1)
+                {
+                    Fail($"mm {w.Mm.Id}: level-{level} entry for 0x{va:x} = 0x{e:x} does not point at a level-{level - 1} table");
+                    continue;
+                }
+                WalkTable(ref w, child, level - 1, va);
+                continue;
+            }
+            CheckLeaf(ref w, va, e);
+        }
+    }
+
+    private void CheckLeaf(ref MmWalk w, ulong va, ulong e)
+    {
+        var pte = new Pte(e);
+        MmState mm = w.Mm;
+        int idx = mm.Mm.Vmas.FindVma(va);
+        if (idx < 0 || va < mm.Mm.Vmas.StartOf(idx))
+            Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} lies outside every VMA");
+        // A PROT_NONE page keeps its frame with the present bit cleared and _PAGE_PROTNONE set; Linux's
+        // pte_present() is true for it, and so it counts as a mapping here (RSS, mapcount, rmap).
+        if (pte.Present || (e & Pte.ProtNoneBit) != 0)
+        {
+            ulong pfn = pte.Pfn;
+            if (pfn >= (ulong)_k.Zone.Frames.Length)
+            {
+                Fail($"mm {mm.Id}: PTE at 0x{va:x} maps pfn {pfn} beyond RAM");
+                return;
+            }
+            if (pte.Special)
+            {
+                if ((int)pfn != _k.Zone.ZeroPfn)
+                    Fail($"mm {mm.Id}: special PTE at 0x{va:x} maps pfn {pfn}, not the zero page");
+                return;
+            }
+            if ((int)pfn == _k.Zone.ZeroPfn)
+            {
+                Fail($"mm {mm.Id}: PTE at 0x{va:x} maps the zero page without the special bit");
+                return;
+            }
+            ref Frame f = ref _k.Zone.Frames[(int)pfn];
+            if ((f.Flags & FrameFlags.Buddy) != 0)
+                Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps free frame {pfn}");
+            if ((f.Flags & FrameFlags.Slab) != 0)
+                Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps page-table frame {pfn}");
+            _ptesPerFrame[pfn]++;
+            w.Present++;
+            if (f.IsAnon)
+                w.PresentAnon++;
+            return;
+        }
+        if (pte.IsSwap)
+        {
+            SwapEntry se = pte.ToSwapEntry();
+            w.Swap++;
+            if (se.Type != 0 || se.Offset == 0 || se.Offset >= (ulong)_k.Swap.Slots)
+            {
+                Fail($"mm {mm.Id}: swap PTE at 0x{va:x} names {se}, outside the swap area");
+                return;
+            }
+            _swapRefs[(int)se.Offset]++;
+            return;
+        }
+        Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} is neither present, PROT_NONE nor a swap entry");
+    }
+
+    // ------------------------------------------------------------------ frames
+
+    /// <summary>Per frame: identity, ownership (free / page table / zero page / holds a page), mapcount vs PTEs vs rmap.</summary>
+    private void CheckFrames()
+    {
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            ref Frame f = ref fr[pfn];
+            if (f.Pfn != pfn)
+                Fail($"frame {pfn}: struct page says pfn {f.Pfn}");
+            int rmap = _k.Rmap.Count(pfn);
+            if ((f.Flags & FrameFlags.Buddy) != 0)
+            {
+                if (f.MapCount != 0 || rmap != 0 || _ptesPerFrame[pfn] != 0)
+                    Fail($"frame {pfn}: free but mapcount {f.MapCount}, {rmap} reverse mappings, {_ptesPerFrame[pfn]} PTEs");
+                if ((f.Flags & (FrameFlags.Lru | FrameFlags.SwapCache | FrameFlags.Slab)) != 0)
+                    Fail($"frame {pfn}: free but flagged {f.Flags}");
+                if (_k.Zone.Pins[pfn] != 0)
+                    Fail($"frame {pfn}: free but pinned {_k.Zone.Pins[pfn]} time(s)");
+                continue;
+            }
+            if (pfn == _k.Zone.ZeroPfn)
+            {
+                if (f.MapCount != 0 || rmap != 0)
+                    Fail($"frame {pfn}: the zero page has mapcount {f.MapCount} and {rmap} reverse mappings (it must have none)");
+                continue;
+            }
+            if ((f.Flags & FrameFlags.Slab) != 0)
+            {
+                if (_tableOwner[pfn] < 0)
+                    Fail($"frame {pfn}: flagged as a page table but no live mm's table uses it");
+                if (f.MapCount != 0 || rmap != 0)
+                    Fail($"frame {pfn}: page-table frame with mapcount {f.MapCount} and {rmap} reverse mappings");
+                continue;
+            }
+            if (_tableOwner[pfn] >= 0)
+                Fail($"frame {pfn}: backs a page table of mm {_tableOwner[pfn]} but is not flagged as one");
+
+            if (f.MapCount != _ptesPerFrame[pfn])
+                Fail($"frame {pfn}: mapcount {f.MapCount} but {_ptesPerFrame[pfn]} PTEs map it");
+            if (rmap != _ptesPerFrame[pfn])
+                Fail($"frame {pfn}: reverse map holds {rmap} mappings but {_ptesPerFrame[pfn]} PTEs map it");
+            else if (rmap > 0)
+                CheckRmapTargets(pfn);
+
+            bool onLru = (f.Flags & FrameFlags.Lru) != 0;
+            bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
+            bool inPageCache = !f.IsAnon && f.Mapping >= 0;
+            if (!onLru && !inSwapCache && !inPageCache && f.MapCount == 0 && _ptesPerFrame[pfn] == 0)
+                Fail($"frame {pfn}: leaked (allocated, but not a page table, not the zero page, not on the LRU, not cached and not mapped)");
+            else if (f.IsAnon && !inSwapCache && _ptesPerFrame[pfn] == 0 && _k.Zone.Pins[pfn] == 0)
+                Fail($"frame {pfn}: anonymous page neither mapped nor in the swap cache (should have been freed)");
+        }
+    }
+
+    /// <summary>Every reverse mapping of <paramref name="pfn"/> names a PTE that really maps it.</summary>
+    private void CheckRmapTargets(int pfn)
+    {
+        _k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            MmState? mm = _k.Tasks.MmById(mmId);
+            ulong e = mm?.Tables.Lookup(va) ?? 0;
+            var pte = new Pte(e);
+            if ((!pte.Present && (e & Pte.ProtNoneBit) == 0) || (int)pte.Pfn != pfn)
+                Fail($"frame {pfn}: reverse map names mm {mmId} va 0x{va:x}, whose PTE is 0x{e:x}");
+        }
+    }
+
+    // ------------------------------------------------------------------ swap
+
+    /// <summary>swap_map counts vs swap PTEs, SWAP_HAS_CACHE vs the swap cache, and the in-use total.</summary>
+    private void CheckSwap()
+    {
+        var swap = _k.Swap;
+        int used = 0, cached = 0;
+        for (int slot = 1; slot < swap.Slots; slot++)
+        {
+            int count = swap.Count(slot);
+            if (count != _swapRefs[slot])
+                Fail($"swap slot {slot}: swap_map count {count} but {_swapRefs[slot]} PTEs hold it");
+            int pfn = _k.SwapCache.Lookup(slot);
+            if (swap.IsCached(slot) != (pfn >= 0))
+                Fail($"swap slot {slot}: SWAP_HAS_CACHE is {swap.IsCached(slot)} but the swap cache {(pfn >= 0 ? "holds frame " + pfn.ToString(CultureInfo.InvariantCulture) : "has no page")}");
+            if (pfn >= 0)
+            {
+                cached++;
+                ref Frame f = ref _k.Zone.Frames[pfn];
+                if ((f.Flags & FrameFlags.Buddy) != 0)
+                    Fail($"swap slot {slot}: swap cache holds free frame {pfn}");
+                else if ((f.Flags & FrameFlags.SwapCache) == 0 || f.Index != slot)
+                    Fail($"swap slot {slot}: swap cache holds frame {pfn}, whose struct page says swapcache={(f.Flags & FrameFlags.SwapCache) != 0} slot {f.Index}");
+            }
+            if (swap.InUse(slot))
+                used++;
+        }
+        if (used != swap.UsedPages)
+            Fail($"swap: {used} slots referenced or cached but inuse_pages is {swap.UsedPages}");
+        if (cached != _k.SwapCache.Count)
+            Fail($"swap cache: {cached} slots cached but its count is {_k.SwapCache.Count}");
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            if ((fr[pfn].Flags & FrameFlags.SwapCache) == 0)
+                continue;
+            long slot = fr[pfn].Index;
+            if (slot <= 0 || slot >= swap.Slots || _k.SwapCache.Lookup((int)slot) != pfn)
+                Fail($"frame {pfn}: flagged PG_swapcache for slot {slot}, but the swap cache does not hold it there");
+        }
+    }
+
+    // ------------------------------------------------------------------ page cache
+
+    /// <summary>Each page-cache entry's frame carries its (file, index) and is in use; each file frame is indexed.</summary>
+    private void CheckPageCache()
+    {
+        int n = 0;
+        foreach (var (file, index, pfn) in _k.PageCache.Entries())
+        {
+            n++;
+            if ((uint)pfn >= (uint)_k.Zone.Frames.Length)
+            {
+                Fail($"page cache: file {file} page {index} points at pfn {pfn} outside RAM");
+                continue;
+            }
+            ref Frame f = ref _k.Zone.Frames[pfn];
+            if ((f.Flags & FrameFlags.Buddy) != 0)
+                Fail($"page cache: file {file} page {index} points at free frame {pfn}");
+            else if (f.IsAnon || f.Mapping != file || f.Index != index)
+                Fail($"page cache: file {file} page {index} points at frame {pfn}, which holds {(f.IsAnon ? "anon" : "file")} {f.Mapping} page {f.Index}");
+        }
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            ref Frame f = ref fr[pfn];
+            if ((f.Flags & (FrameFlags.Buddy | FrameFlags.Slab | FrameFlags.Anon)) != 0 || f.Mapping < 0 || pfn == _k.Zone.ZeroPfn)
+                continue;
+            if (_k.PageCache.Find(f.Mapping, f.Index) != pfn)
+                Fail($"frame {pfn}: holds page {f.Index} of file {f.Mapping} but the page cache does not index it");
+        }
+        if (n != _k.PageCache.Count)
+            Fail($"page cache: enumerated {n} entries but its count is {_k.PageCache.Count}");
+    }
+
+    // ------------------------------------------------------------------ processes
+
+    /// <summary>A running process has a live mm; a finished one has released it.</summary>
+    private void CheckProcesses()
+    {
+        foreach (var e in _k.Tasks.Processes)
+        {
+            ref Process p = ref _k.World.Get<Process>(e);
+            MmState mm = _k.Tasks.MmOf(e);
+            bool finished = p.State is ProcessState.Exited or ProcessState.Killed;
+            int users = mm.Mm.Struct.MmUsers;
+            if (finished && users != 0)
+                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} has mm_users {users}");
+            else if (!finished && users <= 0)
+                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} was torn down");
+            if (finished && (mm.Rss != 0 || mm.Mm.Struct.SwapEnts != 0))
+                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} still has RSS {mm.Rss} and {mm.Mm.Struct.SwapEnts} swap entries");
+        }
+    }
+
+    // ------------------------------------------------------------------ VMA entities
+
+    /// <summary>
+    /// Every mm's VMA index (the maple-tree analogue) against the Vma entities of the World: map_count equals
+    /// the index's size, each indexed entity is alive and carries the index's bounds and its owner's id, the
+    /// ranges are sorted and disjoint, an exited mm has none left, and no Vma entity belongs to an mm that
+    /// does not index it (an orphan).
+    /// </summary>
+    private void CheckVmaEntities()
+    {
+        int mmIds = 0;
+        foreach (MmState mm in _k.Tasks.LiveMms)
+            mmIds = Math.Max(mmIds, mm.Id + 1);
+        Ensure(ref _vmaEntitiesPerMm, mmIds);
+        Array.Clear(_vmaEntitiesPerMm);
+
+        World world = _k.World;
+        foreach (Chunk chunk in world.GetQuery(AllVmas))
+        {
+            foreach (ref readonly Vma v in chunk.GetSpan<Vma>())
+            {
+                if ((uint)v.MmId < (uint)mmIds && _k.Tasks.MmById(v.MmId) is not null)
+                    _vmaEntitiesPerMm[v.MmId]++;
+                else
+                    Fail($"vma {v.Start:x}-{v.End:x}: entity of mm {v.MmId}, which does not exist (orphan)");
+            }
+        }
+
+        foreach (MmState mm in _k.Tasks.LiveMms)
+        {
+            var set = mm.Mm.Vmas;
+            if (!ReferenceEquals(set.World, world))
+                Fail($"mm {mm.Id}: its VMA entities live in another World");
+            if (set.Count != mm.Mm.Struct.MapCount)
+                Fail($"mm {mm.Id}: map_count {mm.Mm.Struct.MapCount} but {set.Count} VMAs indexed");
+            if (_vmaEntitiesPerMm[mm.Id] != set.Count)
+                Fail($"mm {mm.Id}: {_vmaEntitiesPerMm[mm.Id]} Vma entities in the World but {set.Count} VMAs indexed");
+            if (mm.Mm.Struct.MmUsers <= 0 && set.Count != 0)
+                Fail($"mm {mm.Id}: exited but still has {set.Count} VMAs");
+            ulong prevEnd = 0;
+            for (int i = 0; i < set.Count; i++)
+            {
+                Entity e = set.EntityAt(i);
+                ulong start = set.StartOf(i), end = set.EndOf(i);
+                if (!world.IsAlive(e) || !world.Has<Vma>(e))
+                {
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is indexed but its entity {e} is not a live Vma");
+                    continue;
+                }
+                ref readonly Vma v = ref world.Get<Vma>(e);
+                if (v.Start != start || v.End != end)
+                    Fail($"mm {mm.Id}: VMA {i} is indexed as {start:x}-{end:x} but its entity says {v.Start:x}-{v.End:x}");
+                if (v.MmId != mm.Id)
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is owned by mm {v.MmId}");
+                if (start >= end || start < prevEnd)
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is empty, unsorted or overlaps the previous one ending at {prevEnd:x}");
+                prevEnd = end;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ page-table page entities
+
+    /// <summary>
+    /// Each charged table's entity is the store row holding its entries and says so (in use, owner, page id,
+    /// level, pfn); the World holds exactly as many in-use page-table entities as tables are charged, and the
+    /// store hands out exactly those.
+    /// </summary>
+    private void CheckPageTableEntities()
+    {
+        World world = _k.World;
+        long charged = 0;
+        foreach (MmState mm in _k.Tasks.LiveMms)
+        {
+            foreach (var (id, (e, pfn)) in mm.TablePages)
+            {
+                charged++;
+                int level = mm.Tables.LevelOf(id);
+                if (level < 0)
+                    continue; // a free id: CheckPageTables reports it
+                Entity holder = mm.Tables.EntityOf(id);
+                if (holder != e)
+                    Fail($"mm {mm.Id}: page table {id} is charged to entity {e} but its entries live in {holder}");
+                if (!world.TryGet(e, out PageTableFrame f))
+                {
+                    Fail($"mm {mm.Id}: page table {id}'s entity {e} is not a page-table page");
+                    continue;
+                }
+                if (!f.InUse || f.MmId != mm.Id || f.PageId != id || f.Level != level || f.Pfn != pfn)
+                    Fail($"mm {mm.Id}: page table {id} (level {level}, pfn {pfn}) but its entity says mm {f.MmId} page {f.PageId} level {f.Level} pfn {f.Pfn} in use {f.InUse}");
+            }
+        }
+
+        long inUse = 0;
+        foreach (Chunk chunk in world.GetQuery(AllTablePages))
+        {
+            foreach (ref readonly PageTableFrame f in chunk.GetSpan<PageTableFrame>())
+            {
+                if (f.InUse)
+                    inUse++;
+            }
+        }
+        if (inUse != charged)
+            Fail($"page tables: {inUse} page-table entities in use but {charged} tables charged");
+        if (_k.PageTables.InUse != charged)
+            Fail($"page tables: the store hands out {_k.PageTables.InUse} tables but {charged} are charged");
+    }
+}

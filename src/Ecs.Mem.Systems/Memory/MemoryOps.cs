@@ -1,0 +1,193 @@
+using System.Runtime.CompilerServices;
+using EcsMem.Components;
+
+namespace EcsMem.Systems.Memory;
+
+/// <summary>
+/// mm/memory.c's page-level operations every mechanism shares: mapping a page at a PTE with its rmap and RSS
+/// accounting (set_pte_at + folio_add_*_rmap), unmapping one (zap_pte_range's per-entry work), zapping a
+/// range (zap_page_range), the final put_page of a frame nobody uses, and swap_free / free_swap_and_cache
+/// for swap entries being dropped. State stays with its owners (the zone's frames, the swap area and swap
+/// cache, the reverse map); this class only applies Linux's rules across them.
+/// </summary>
+public sealed class MemoryOps(Kernel.Kernel kernel)
+{
+    private Frame[] Frames => kernel.Zone.Frames;
+    private int[] Pins => kernel.Zone.Pins;
+    private int ZeroPfn => kernel.Zone.ZeroPfn;
+    private Swap.SwapArea Swap => kernel.Swap;
+    private Swap.SwapCache SwapCache => kernel.SwapCache;
+
+    /// <summary>
+    /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>
+    /// with protection bits <paramref name="prot"/>, counting the mapping in the frame's mapcount, the reverse map
+    /// and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is special: no rmap, no RSS, as in Linux.
+    /// </summary>
+    public void MapPage(MmState mm, ulong va, int pfn, ulong prot)
+    {
+        ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
+        ulong old = slot;
+        if (IsMapped(old))
+            UnmapPte(mm, va, old);
+        else if (old != 0 && new Pte(old).IsSwap)
+            DropSwapPte(mm, old, freeCache: false);
+        // A PROT_NONE entry maps the page without the present bit (pte_protnone), as mprotect and fork leave it.
+        slot = Pte.Make((ulong)pfn, (prot & Pte.ProtNoneBit) != 0 ? prot : prot | Pte.PresentBit).Value;
+        if (pfn == ZeroPfn)
+        {
+            slot |= Pte.SpecialBit;
+            return;
+        }
+        ref Frame f = ref Frames[pfn];
+        f.MapCount++;
+        f.RefCount++;
+        kernel.Rmap.Add(pfn, mm.Id, va);
+        if (f.IsAnon) mm.Mm.Struct.RssAnon++;
+        else mm.Mm.Struct.RssFile++;
+        UpdateHiwater(mm);
+    }
+
+    /// <summary>page_remove_rmap for one present PTE being cleared or replaced (the PTE itself is the caller's).</summary>
+    public void UnmapPte(MmState mm, ulong va, ulong pteValue)
+    {
+        var pte = new Pte(pteValue);
+        int pfn = (int)pte.Pfn;
+        if (pte.Special || pfn == ZeroPfn)
+            return;
+        ref Frame f = ref Frames[pfn];
+        if (pte.Dirty)
+            f.Flags |= FrameFlags.Dirty; // set_page_dirty: the hardware dirty bit moves to the struct page
+        f.MapCount--;
+        f.RefCount--;
+        kernel.Rmap.Remove(pfn, mm.Id, va);
+        if (f.IsAnon) mm.Mm.Struct.RssAnon--;
+        else mm.Mm.Struct.RssFile--;
+    }
+
+    /// <summary>
+    /// swap_free for a swap PTE being removed. When the PTE is zapped (munmap, exit) rather than replaced by the
+    /// swapped-in page, the swap-cache page goes too once nothing refers to it (free_swap_and_cache).
+    /// </summary>
+    public void DropSwapPte(MmState mm, ulong pteValue, bool freeCache)
+    {
+        int slot = (int)new Pte(pteValue).ToSwapEntry().Offset;
+        mm.Mm.Struct.SwapEnts--;
+        Swap.SwapFree(slot);
+        if (freeCache)
+            ReleaseSwapCacheIfOrphan(slot);
+    }
+
+    /// <summary>folio_free_swap: a page taken over by its only user leaves the swap cache and frees its slot.</summary>
+    public void FreeSwapCacheOf(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.SwapCache) == 0)
+            return;
+        int slot = (int)f.Index;
+        if (Swap.Count(slot) > 0)
+            return;
+        SwapCache.Delete(slot);
+        Swap.SetCached(slot, false);
+        f.Flags &= ~FrameFlags.SwapCache;
+        f.Index = 0;
+    }
+
+    /// <summary>
+    /// A swap-cache page whose slot is no longer referenced by any PTE is garbage (free_swap_and_cache):
+    /// drop it from the swap cache and free its frame if nothing maps it.
+    /// </summary>
+    public void ReleaseSwapCacheIfOrphan(int slot)
+    {
+        if (!Swap.InUse(slot) || Swap.Count(slot) > 0)
+            return;
+        int pfn = SwapCache.Lookup(slot);
+        if (pfn < 0)
+            return;
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.Writeback) != 0 || Pins[pfn] > 0 || f.MapCount > 0)
+            return;
+        SwapCache.Delete(slot);
+        Swap.SetCached(slot, false);
+        f.Flags &= ~FrameFlags.SwapCache;
+        f.Index = 0;
+        kernel.Zone.FreeIfOrphan(pfn);
+    }
+
+    /// <summary>
+    /// After the last pin of a frame goes: frees it if nothing uses it any more. A swap-cache page stays
+    /// (reclaim drops it cheaply later, as in Linux).
+    /// </summary>
+    public void ReleaseIfUnused(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.Buddy) != 0)
+            return;
+        if ((f.Flags & FrameFlags.SwapCache) == 0)
+            kernel.Zone.FreeIfOrphan(pfn);
+        else
+            FreeSwapCacheIfUnused(pfn);
+    }
+
+    /// <summary>
+    /// free_swap_cache / try_to_free_swap after an unmap: a swap-cache page that no PTE maps and whose swap
+    /// entry no PTE holds any more is garbage, so it leaves the swap cache (freeing the slot) and its frame.
+    /// Without this an exiting process that had read pages back from swap left them (and their slots) behind.
+    /// </summary>
+    public void FreeSwapCacheIfUnused(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
+            return;
+        int slot = (int)f.Index;
+        if (Swap.Count(slot) > 0)
+            return;
+        SwapCache.Delete(slot);
+        Swap.SetCached(slot, false);
+        f.Flags &= ~FrameFlags.SwapCache;
+        f.Index = 0;
+        kernel.Zone.FreeIfOrphan(pfn);
+    }
+
+    /// <summary>
+    /// zap_page_range over [start, end): clears every PTE, drops mappings and swap references, frees pages
+    /// left without users and page tables left empty, and flushes the TLB for the range.
+    /// </summary>
+    public void ZapRange(MmState mm, ulong start, ulong end)
+    {
+        var zap = new ZapVisitor(this, mm);
+        mm.Tables.UnmapRange(start, end, ref zap);
+        kernel.Tlb.FlushTlbRange(mm.Tlb, start, end);
+    }
+
+    private struct ZapVisitor(MemoryOps memory, MmState mm) : IPteVisitor
+    {
+        public readonly void Visit(ulong va, ulong pte)
+        {
+            var p = new Pte(pte);
+            if (IsMapped(pte))
+            {
+                memory.UnmapPte(mm, va, pte);
+                if (!p.Special && (int)p.Pfn != memory.ZeroPfn)
+                    memory.ReleaseIfUnused((int)p.Pfn);
+            }
+            else if (p.IsSwap)
+            {
+                memory.DropSwapPte(mm, pte, freeCache: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// pte_present as Linux means it: the entry maps a page, either accessibly (present bit) or as a PROT_NONE
+    /// entry (protnone bit, present bit clear). Such a page is still mapped: it counts in the mapcount, the
+    /// rmap and RSS, and munmap, exit and reclaim must unmap it.
+    /// </summary>
+    public static bool IsMapped(ulong pte) => (pte & (Pte.PresentBit | Pte.ProtNoneBit)) != 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void UpdateHiwater(MmState mm)
+    {
+        ulong rss = mm.Rss;
+        if (rss > mm.HiwaterRss) mm.HiwaterRss = rss;
+    }
+}

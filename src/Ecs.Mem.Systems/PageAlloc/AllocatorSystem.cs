@@ -1,0 +1,97 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.PageAlloc;
+
+/// <summary>
+/// ② The page allocator (__alloc_pages): grants frames to this tick's faults. The fast path needs free pages
+/// above the low watermark; below it kswapd is woken; the slow path may go down to the min watermark; below
+/// min the faulting task stalls in direct reclaim (allocstall) and its request is retried next tick, after
+/// the swap-out system has freed pages. Each request also keeps enough frames back for the page-table
+/// pages its mapping may need.
+/// </summary>
+public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
+{
+    private readonly List<AllocRequest> _stillDeferred = new();
+
+    public string Name => "allocator";
+
+    /// <summary>Requests waiting for reclaim to free memory (retried each tick, oldest first).</summary>
+    public int Deferred => kernel.Zone.Stalled.Count;
+
+    public void Update(SimEnvironment env)
+    {
+        // Requests stalled in earlier ticks go first, so a retry never overtakes an older one.
+        List<AllocRequest> stalled = kernel.Zone.Stalled;
+        _stillDeferred.Clear();
+        foreach (var r in stalled)
+            Serve(env, r);
+        stalled.Clear();
+        stalled.AddRange(_stillDeferred);
+        _stillDeferred.Clear();
+        foreach (ref readonly AllocRequest r in env.WorkItems<AllocRequest>())
+            Serve(env, r);
+        stalled.AddRange(_stillDeferred);
+    }
+
+    private void Serve(SimEnvironment env, in AllocRequest req)
+    {
+        FaultRecord rec = req.Fault;
+        var world = kernel.World;
+        if (!world.IsAlive(rec.Process) || world.Get<Process>(rec.Process).State != ProcessState.Faulting)
+        {
+            rec.Drop(kernel);
+            return;
+        }
+        // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
+        // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
+        long free = kernel.Zone.Buddy.NrFreePages;
+        if (req.NeedsFrame && kernel.Zone.Watermarks.BelowLow(free))
+            WakeupKswapd(env);
+        if (kernel.Zone.MustStall(free, req.NeedsFrame))
+        {
+            // __alloc_pages_direct_reclaim: this task reclaims, then retries.
+            if (req.NeedsFrame)
+                env.Counters.Increment(kernel.C.AllocStall);
+            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process));
+            _stillDeferred.Add(req);
+            return;
+        }
+
+        kernel.Zone.ReserveTables(ref rec.TablesReserved);
+        if (!req.NeedsFrame)
+        {
+            env.Work<PteInstall>().Add(new PteInstall(rec));
+            return;
+        }
+        int pfn = kernel.Zone.AllocFrame();
+        rec.Pfn = pfn;
+        kernel.Zone.PinFrame(pfn);
+        ref Frame f = ref kernel.Zone.Frames[pfn];
+        switch (rec.Class)
+        {
+            case FaultClass.AnonNew:
+            case FaultClass.CowCopy:
+                f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked;
+                f.Mapping = rec.MmId;
+                f.Index = (long)(rec.Va >> Pte.PageShift);
+                // A new anonymous page starts zero-filled (fresh content); a COW copy carries its source's content.
+                f.ContentToken = rec.Class == FaultClass.AnonNew || rec.SourcePfn == kernel.Zone.ZeroPfn
+                    ? kernel.Zone.NextContentToken()
+                    : kernel.Zone.Frames[rec.SourcePfn].ContentToken;
+                kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
+                env.Work<PteInstall>().Add(new PteInstall(rec));
+                break;
+            case FaultClass.FileRead:
+            case FaultClass.SwapRead:
+                env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
+                break;
+            default:
+                throw new InvalidOperationException($"fault class {rec.Class} does not allocate");
+        }
+    }
+
+    /// <summary>wakeup_kswapd: asks kswapd (Vmscan/) to run; it ignores the request while it is awake already.</summary>
+    private static void WakeupKswapd(SimEnvironment env) => env.Work<KswapdWakeup>().Add(default);
+}

@@ -1,0 +1,180 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+using EcsMem.Systems.Policies;
+
+namespace EcsMem.Systems.PageAlloc;
+
+/// <summary>
+/// struct zone (one zone, all of RAM) and the frame table it manages, as mm/page_alloc.c owns them: every
+/// physical frame's struct page (a row of <see cref="FrameTable"/>, row = pfn), the buddy free lists, the
+/// watermarks, the pins that keep a page away from reclaim, and the zone's LRU (the replacement policy,
+/// as zone->lruvec was before Linux 4.8 moved it to the node). Allocation and freeing of order-0 pages go
+/// through here; the allocator system adds the watermark logic.
+/// </summary>
+public sealed class Zone
+{
+    private readonly CounterRegistry _counters;
+    private readonly KernelCounters _c;
+    private ulong _contentSeq;
+
+    internal Zone(World world, KernelOptions options, CounterRegistry counters, KernelCounters c, IReplacementPolicy lru)
+    {
+        _counters = counters;
+        _c = c;
+        int pages = (int)options.PageCount;
+        FrameTable = world.CreateTable(pages, ComponentType.Of<Frame>());
+        Frames = FrameTable.ColumnArray<Frame>();
+        for (int pfn = 0; pfn < pages; pfn++)
+            Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
+        Buddy = new BuddyAllocator(pages);
+        Watermarks = Watermarks.Compute(pages, (int)Pte.PageSize, options.MinFreeKbytes);
+        Unevictable = new bool[pages];
+        Pins = new int[pages];
+        Lru = lru;
+        PageTableReserve = options.Paging.Levels - 1;
+
+        // The shared zero page: one reserved frame every never-written anonymous page can map read-only.
+        ZeroPfn = Buddy.AllocPages(0);
+        Frames[ZeroPfn] = Frame.Fresh(ZeroPfn) with { Flags = FrameFlags.Locked };
+        PinFrame(ZeroPfn);
+    }
+
+    /// <summary>The frame table: one entity per physical page, row = pfn.</summary>
+    public Table FrameTable { get; }
+
+    /// <summary>The Frame column of <see cref="FrameTable"/>: element pfn is that frame's struct page.</summary>
+    public Frame[] Frames { get; }
+
+    public BuddyAllocator Buddy { get; }
+    public Watermarks Watermarks { get; }
+
+    /// <summary>The zone's LRU: the replacement policy reclaim asks for victims.</summary>
+    public IReplacementPolicy Lru { get; }
+
+    /// <summary>The shared zero page (ZERO_PAGE).</summary>
+    public int ZeroPfn { get; }
+
+    /// <summary>Frames the policy must not pick now: pinned ones (page tables, the zero page, pages under I/O or about to be mapped).</summary>
+    public bool[] Unevictable { get; }
+
+    /// <summary>Pin counts per frame (a reference that stops reclaim, like an elevated page refcount).</summary>
+    public int[] Pins { get; }
+
+    /// <summary>Keeps reclaim away from <paramref name="pfn"/> until the matching <see cref="UnpinFrame"/>.</summary>
+    public void PinFrame(int pfn)
+    {
+        Pins[pfn]++;
+        Unevictable[pfn] = true;
+    }
+
+    public void UnpinFrame(int pfn)
+    {
+        if (--Pins[pfn] == 0)
+            Unevictable[pfn] = false;
+        else if (Pins[pfn] < 0)
+            throw new InvalidOperationException($"frame {pfn} unpinned more often than pinned");
+    }
+
+    /// <summary>A fresh token standing for new page content (proves content survives swap round trips).</summary>
+    public ulong NextContentToken() => ++_contentSeq;
+
+    /// <summary>
+    /// alloc_pages(order 0) without the watermark logic (the allocator system applies that): takes a frame from
+    /// the buddy allocator and resets its struct page. Returns -1 when the buddy allocator is empty.
+    /// </summary>
+    public int AllocFrame()
+    {
+        int pfn = Buddy.AllocPages(0);
+        if (pfn < 0)
+            return -1;
+        Frames[pfn] = Frame.Fresh(pfn);
+        _counters.Increment(_c.PgAllocNormal);
+        return pfn;
+    }
+
+    /// <summary>__free_pages: gives a frame back to the buddy allocator, after taking it off the LRU.</summary>
+    public void FreeFrame(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.Lru) != 0)
+            Lru.OnRemoved(pfn);
+        f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
+        Unevictable[pfn] = false;
+        Pins[pfn] = 0;
+        Buddy.FreePages(pfn, 0);
+        _counters.Increment(_c.PgFree);
+    }
+
+    /// <summary>
+    /// The final put_page of a frame nobody needs any more: not mapped, not pinned, not in the swap cache or
+    /// under writeback, and (for a file page) not in the page cache, which keeps it until reclaim drops it.
+    /// </summary>
+    public void FreeIfOrphan(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if (f.MapCount > 0 || Pins[pfn] > 0 || (f.Flags & (FrameFlags.SwapCache | FrameFlags.Writeback | FrameFlags.Buddy)) != 0)
+            return;
+        if (!f.IsAnon && f.Mapping >= 0)
+            return;
+        FreeFrame(pfn);
+    }
+
+    /// <summary>lru_cache_add: the frame now holds a reclaimable page the policy should rank.</summary>
+    public void LruAdd(int pfn, ulong pageKey)
+    {
+        Frames[pfn].Flags |= FrameFlags.Lru;
+        Lru.OnInserted(pfn, pageKey);
+    }
+
+    /// <summary>Identity of an anonymous page for history-keeping policies (ARC): owner mm and page number.</summary>
+    public static ulong AnonKey(int mmId, ulong va) => ((ulong)(uint)mmId << 44) ^ (va >> Pte.PageShift);
+
+    /// <summary>Identity of a file page: file id and page index, tagged so it never equals an anonymous key.</summary>
+    public static ulong FileKey(int file, long index) => (1UL << 63) | ((ulong)(uint)file << 40) | (ulong)index;
+
+    /// <summary>
+    /// Allocations stalled in the slow path, waiting for direct reclaim (oldest first): the allocator retries
+    /// them every tick, and the CPUs issue one access per tick while any waits, so a retry comes after every access.
+    /// </summary>
+    internal List<AllocRequest> Stalled { get; } = new();
+
+    /// <summary>True while some fault waits in the allocator for reclaim.</summary>
+    public bool HasStalledAllocations => Stalled.Count > 0;
+
+    /// <summary>Page-table pages a fault may need in the worst case (every level below the root).</summary>
+    public int PageTableReserve { get; }
+
+    /// <summary>Faults the allocator granted whose PTE is not installed yet (each may need page-table pages).</summary>
+    public int TableReservations { get; private set; }
+
+    /// <summary>
+    /// Whether an allocation with <paramref name="freePages"/> free must wait for direct reclaim: a frame
+    /// needs free pages above the min watermark, and any fault must leave enough frames for the page-table
+    /// pages its mapping may allocate (those are taken without a watermark check, so they are kept back here).
+    /// </summary>
+    public bool MustStall(long freePages, bool needsFrame)
+    {
+        // Faults granted earlier and not yet installed (a read in flight) may still need their tables.
+        long avail = freePages - ((long)TableReservations * PageTableReserve);
+        return needsFrame
+            ? Watermarks.BelowMin(freePages) || avail - 1 < PageTableReserve
+            : avail < PageTableReserve;
+    }
+
+    /// <summary>The allocator grants a fault: keep page-table frames back until it is installed or dropped.</summary>
+    internal void ReserveTables(ref bool reserved)
+    {
+        if (reserved)
+            return;
+        reserved = true;
+        TableReservations++;
+    }
+
+    /// <summary>The fault was installed or dropped: its page-table frames are no longer held back.</summary>
+    internal void ReleaseTables(bool reserved)
+    {
+        if (reserved)
+            TableReservations--;
+    }
+}

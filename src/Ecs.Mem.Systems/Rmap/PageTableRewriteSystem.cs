@@ -1,0 +1,64 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Rmap;
+
+/// <summary>
+/// ⑦ The page-table rewrite after swap-out (mm/rmap.c try_to_unmap): rewrites the PTEs of the pages reclaim
+/// evicted this tick — to swap entries for anonymous pages, to none for file pages — flushing their TLB
+/// entries, then frees those frames. The fault-install system after it maps this tick's faults.
+/// </summary>
+public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
+{
+    public string Name => "page-table-rewrite";
+
+    public void Update(SimEnvironment env)
+    {
+        foreach (ref readonly PteRewrite r in env.WorkItems<PteRewrite>())
+            TryToUnmapOne(r);
+        foreach (ref readonly FrameRelease r in env.WorkItems<FrameRelease>())
+            ReleaseFrame(r.Pfn);
+    }
+
+    /// <summary>try_to_unmap_one: replaces one PTE of an evicted frame, if it still maps that frame.</summary>
+    private void TryToUnmapOne(in PteRewrite r)
+    {
+        MmState? mm = kernel.Tasks.MmById(r.MmId);
+        if (mm is null)
+            return;
+        ref ulong slot = ref mm.Tables.Walk(r.Va, false, out _);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
+            return;
+        var old = new Pte(slot);
+        if (!MemoryOps.IsMapped(old.Value) || (int)old.Pfn != r.Pfn)
+            return;
+        kernel.Memory.UnmapPte(mm, r.Va, slot);
+        slot = r.NewPte;
+        if (r.NewPte != 0)
+        {
+            kernel.Swap.SwapDuplicate((int)new Pte(r.NewPte).ToSwapEntry().Offset);
+            mm.Mm.Struct.SwapEnts++;
+        }
+        kernel.Tlb.FlushTlbPage(mm.Tlb, r.Va);
+    }
+
+    /// <summary>The evicted frame leaves the swap cache or page cache and goes back to the buddy allocator.</summary>
+    private void ReleaseFrame(int pfn)
+    {
+        kernel.Zone.UnpinFrame(pfn);
+        ref Frame f = ref kernel.Zone.Frames[pfn];
+        if (f.MapCount > 0)
+            return; // mapped again meanwhile: stays resident (and will be found by the policy's next insert)
+        if ((f.Flags & FrameFlags.SwapCache) != 0)
+        {
+            int slot = (int)f.Index;
+            kernel.SwapCache.Delete(slot);
+            kernel.Swap.SetCached(slot, false);
+        }
+        else if (!f.IsAnon && f.Mapping >= 0)
+        {
+            kernel.PageCache.Delete(f.Mapping, f.Index);
+        }
+        kernel.Zone.FreeFrame(pfn);
+    }
+}

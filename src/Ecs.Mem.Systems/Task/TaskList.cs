@@ -1,0 +1,177 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Ecs;
+
+namespace EcsMem.Systems.Task;
+
+/// <summary>
+/// kernel/fork.c and kernel/exit.c as the memory-management model needs them: the task list (pid order),
+/// the address spaces (mm_alloc, dup_mm, each with its page table and TLB context), process creation, and
+/// do_exit / mmput tearing an address space down when its last user goes.
+/// </summary>
+public sealed class TaskList(Kernel.Kernel kernel)
+{
+    private readonly List<string> _names = new();
+    private readonly List<MmState?> _mms = new();
+    private readonly List<Entity> _processes = new();
+
+    private World World => kernel.World;
+
+    /// <summary>Processes in pid order (index = pid - 1).</summary>
+    public IReadOnlyList<Entity> Processes => _processes;
+
+    public string ProcessName(in Process p) => _names[p.NameIndex];
+
+    public MmState? MmById(int id) => (uint)id < (uint)_mms.Count ? _mms[id] : null;
+
+    public IEnumerable<MmState> LiveMms => _mms.Where(m => m is not null)!;
+
+    public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
+
+    /// <summary>Creates an empty address space (mm_alloc) with its page table, TLB context and entity.</summary>
+    public MmState CreateMm()
+    {
+        int id = _mms.Count;
+        var mm = new Mm(id, kernel.Options.Paging, kernel.Files, World);
+        return Register(mm, id);
+    }
+
+    /// <summary>dup_mm: a child address space with copies of the parent's VMAs and its own (empty) page table.</summary>
+    public MmState ForkMm(MmState parent)
+    {
+        int id = _mms.Count;
+        MmState state = Register(parent.Mm.DupMmap(id), id);
+        state.NoteHiwaterVm();
+        return state;
+    }
+
+    private MmState Register(Mm mm, int id)
+    {
+        var charger = new PageTableCharger(kernel, id);
+        var tables = new PageTable(kernel.Options.Paging, charger, kernel.PageTables);
+        var state = new MmState(mm, tables, kernel.Tlb.CreateMm());
+        mm.Struct.Pgd = tables.Root;
+        _mms.Add(state);
+        state.Entity = World.Create(new MmRef { State = state });
+        charger.Attach(state);
+        return state;
+    }
+
+    /// <summary>Creates a process entity (task_struct) using <paramref name="mm"/>.</summary>
+    public Entity CreateProcess(string name, MmState mm, int parentPid, ulong startTime, ProcessState state)
+    {
+        _names.Add(name);
+        var p = new Process
+        {
+            Pid = _processes.Count + 1,
+            ParentPid = parentPid,
+            State = state,
+            Mm = mm.Entity,
+            NameIndex = _names.Count - 1,
+            StartTime = startTime,
+        };
+        Entity e = World.Create(p, new ProcessStats());
+        _processes.Add(e);
+        return e;
+    }
+    /// <summary>Lines describing signals and OOM kills, in order.</summary>
+    public List<string> KillLog { get; } = new();
+
+    /// <summary>Kills a process with <paramref name="signal"/> (SIGSEGV, SIGKILL) and tears its address space down.</summary>
+    public void KillProcess(Entity process, int signal, string why)
+    {
+        ref Process p = ref World.Get<Process>(process);
+        if (p.State is ProcessState.Exited or ProcessState.Killed)
+            return;
+        KillLog.Add(string.Create(CultureInfo.InvariantCulture, $"{ProcessName(p)}[{p.Pid}]: killed by signal {signal}: {why}"));
+        p.ExitSignal = signal;
+        DoExit(process, ProcessState.Killed);
+    }
+
+    /// <summary>The process ran to the end of its workload.</summary>
+    public void ExitProcess(Entity process) => DoExit(process, ProcessState.Exited);
+
+    /// <summary>
+    /// do_exit → exit_mm → mmput: when the last user goes, exit_mmap zaps every VMA (freeing pages, swap
+    /// slots and page tables), the TLB context is flushed, and mm_users/mm_count drop to zero.
+    /// </summary>
+    private void DoExit(Entity process, ProcessState final)
+    {
+        ref Process p = ref World.Get<Process>(process);
+        MmState mm = MmOf(process);
+        p.State = final;
+        p.EndTime = kernel.Env.Now;
+        World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;
+        ref MmStruct s = ref mm.Mm.Struct;
+        mm.NoteHiwaterVm();
+        s.MmUsers--;
+        if (s.MmUsers > 0)
+            return;
+        foreach (var v in mm.Mm.Vmas.ToArray())
+            kernel.Memory.ZapRange(mm, v.Start, v.End);
+        kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)
+        mm.Mm.ExitMmap();
+        kernel.Tlb.FlushTlbMm(mm.Tlb);
+        // The root table (pgd) is freed last, by mm_free_pgd: its row goes back to the page-table store and
+        // its entity, like every freed table's, is marked free.
+        mm.Tables.Release();
+        foreach (var (id, (e, pfn)) in mm.TablePages.ToArray())
+        {
+            World.Get<PageTableFrame>(e) = PageTableFrame.Free;
+            kernel.Zone.FreeFrame(pfn);
+            mm.TablePages.Remove(id);
+        }
+        s.MmCount--;
+        s.NrPtes = 0;
+        s.PgtablesBytes = 0;
+    }
+
+    /// <summary>
+    /// Charges a frame for each page-table page an mm allocates and records it in the page's entity (the store
+    /// row that holds its entries), so page tables show up in memory use (nr_ptes, VmPTE) and in the frame count
+    /// as they do in Linux.
+    /// </summary>
+    private sealed class PageTableCharger(Kernel.Kernel kernel, int mmId) : IPageTableAllocator
+    {
+        private MmState? _mm;
+        private readonly List<(int PageId, int Level)> _early = new();
+
+        public void Attach(MmState mm)
+        {
+            _mm = mm;
+            foreach (var (id, level) in _early)
+                TableAllocated(id, level);
+            _early.Clear();
+        }
+
+        public void TableAllocated(int pageId, int level)
+        {
+            if (_mm is null)
+            {
+                _early.Add((pageId, level)); // the root, allocated inside the PageTable constructor
+                return;
+            }
+            int pfn = kernel.Zone.AllocFrame();
+            if (pfn < 0)
+                throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
+            kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
+            kernel.Zone.PinFrame(pfn);
+            kernel.Env.Counters.Increment(kernel.C.PageTablePages);
+            Entity e = _mm.Tables.EntityOf(pageId);
+            kernel.World.Get<PageTableFrame>(e) = new PageTableFrame { MmId = mmId, PageId = pageId, Level = level, Pfn = pfn, InUse = true };
+            _mm.TablePages[pageId] = (e, pfn);
+            _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
+            _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;
+        }
+
+        public void TableFreed(int pageId, int level)
+        {
+            var (e, pfn) = _mm!.TablePages[pageId];
+            _mm.TablePages.Remove(pageId);
+            kernel.World.Get<PageTableFrame>(e) = PageTableFrame.Free;
+            kernel.Zone.FreeFrame(pfn);
+            _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
+            _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;
+        }
+    }
+}

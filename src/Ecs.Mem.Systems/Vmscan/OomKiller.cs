@@ -1,0 +1,52 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Ecs;
+
+namespace EcsMem.Systems.Vmscan;
+
+/// <summary>mm/oom_kill.c: picks and kills the task whose death frees the most memory when reclaim cannot keep up.</summary>
+public sealed class OomKiller(Kernel.Kernel kernel)
+{
+    /// <summary>Lines the OOM killer printed, in order (the report shows them).</summary>
+    public List<string> Log { get; } = new();
+
+    /// <summary>
+    /// out_of_memory → select_bad_process → oom_kill_process: kills the process with the highest badness
+    /// (rss + swap entries + page-table pages, oom_badness) and logs it in the kernel's own words.
+    /// </summary>
+    public void OutOfMemory(Entity stalled)
+    {
+        Entity victim = Entity.Null;
+        long worst = -1;
+        foreach (Entity e in kernel.Tasks.Processes)
+        {
+            ref Process p = ref kernel.World.Get<Process>(e);
+            if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted)
+                continue;
+            MmState mm = kernel.Tasks.MmOf(e);
+            long badness = (long)(mm.Rss + mm.Mm.Struct.SwapEnts + (mm.Tables.PgtablesBytes / Components.Pte.PageSize));
+            // oom_evaluate_task skips only lower scores, so on a tie the later task in the list wins.
+            if (badness >= worst)
+            {
+                worst = badness;
+                victim = e;
+            }
+        }
+        if (victim.IsNull)
+            victim = stalled;
+        if (victim.IsNull)
+            return;
+        ref Process vp = ref kernel.World.Get<Process>(victim);
+        MmState vm = kernel.Tasks.MmOf(victim);
+        ref MmStruct s = ref vm.Mm.Struct;
+        ulong pageKb = Components.Pte.PageSize / 1024;
+        // __oom_kill_process's line: comm is at most TASK_COMM_LEN - 1 = 15 characters, and pgtables is
+        // mm_pgtables_bytes >> 10, which counts the tables below the pgd (not the pgd itself).
+        string comm = kernel.Tasks.ProcessName(vp);
+        if (comm.Length > 15) comm = comm[..15];
+        Log.Add(string.Create(CultureInfo.InvariantCulture,
+            $"Out of memory: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0"));
+        kernel.Env.Counters.Increment(kernel.C.OomKill);
+        kernel.Tasks.KillProcess(victim, 9, "out of memory");
+    }
+}

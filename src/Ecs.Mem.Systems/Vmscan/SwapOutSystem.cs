@@ -1,0 +1,219 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Vmscan;
+
+/// <summary>
+/// ④⑤ Reclaim and swap-out (shrink_inactive_list → shrink_page_list): frees pages for stalled allocations
+/// (direct reclaim) and for kswapd, which runs in simulated time from when free memory drops below the low
+/// watermark until it is back above high. The replacement policy picks victims; a victim whose PTEs show
+/// the accessed bit was used since the last scan gets a second chance (page_referenced → the policy hears
+/// OnReferenced). Anonymous victims go to swap through the swap cache (⑥); dirty file pages are written
+/// back, clean ones dropped. The PTE rewrites (⑦) are left to the page-table rewrite system. When nothing
+/// can be reclaimed and memory is below min, the OOM killer picks a process.
+/// </summary>
+public sealed class SwapOutSystem : ISystem, IEventHandler
+{
+    private readonly Kernel.Kernel _k;
+    private readonly List<(int Mm, ulong Va)> _maps = new();
+    private readonly List<int> _skipped = new();
+    private readonly int _kswapdKind;
+
+    public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _kswapdKind = env.RegisterEventKind("kswapd", this);
+    }
+
+    /// <summary>True while kswapd has a run scheduled or in progress (it sleeps once the zone is balanced).</summary>
+    public bool KswapdAwake { get; private set; }
+
+    public string Name => "swap-out";
+
+    /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null));
+    }
+
+    public void Update(SimEnvironment env)
+    {
+        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake)
+        {
+            // wakeup_kswapd: the first run comes at once (as the next tick's event), later ones as KswapdAfterRun says.
+            KswapdAwake = true;
+            env.Counters.Increment(_k.C.KswapdWakeups);
+            env.Schedule(0, new SimEvent(_kswapdKind, Entity.Null));
+        }
+        var requests = env.WorkItems<ReclaimRequest>();
+        if (requests.Length == 0)
+            return;
+        bool directDone = false, kswapdDone = false;
+        foreach (ref readonly ReclaimRequest r in requests)
+        {
+            // One pass per kind per tick: several stalled faults in one tick share one direct reclaim.
+            if (r.Direct ? directDone : kswapdDone)
+                continue;
+            if (r.Direct) directDone = true;
+            else kswapdDone = true;
+            if (!r.Direct && _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
+            {
+                // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
+                KswapdAwake = false;
+                continue;
+            }
+            int freed = ShrinkInactiveList(env, r.Pages, r.Direct);
+            // Nothing reclaimable while the allocation still could not proceed, counting the frames this
+            // tick will free: OOM.
+            long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+            if (r.Direct && freed == 0 && _k.Zone.MustStall(freeSoon, needsFrame: true))
+                _k.Oom.OutOfMemory(r.ForProcess);
+            if (!r.Direct)
+                KswapdAfterRun(env, freed);
+        }
+    }
+
+    /// <summary>After a kswapd batch: sleep when balanced (free above high), else run again shortly.</summary>
+    private void KswapdAfterRun(SimEnvironment env, int freed)
+    {
+        env.Counters.Increment(_k.C.PageOutRun);
+        long freeAfter = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+        if (_k.Zone.Watermarks.AboveHigh(freeAfter) || freed == 0)
+        {
+            KswapdAwake = false;
+            return;
+        }
+        // kswapd is a kernel thread: its next batch comes after the time this one's writes took.
+        ulong delay = (ulong)Math.Max(1, _k.Timing.MicrosecondsToCycles(_k.Timing.SwapOutMicroseconds));
+        env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
+    }
+
+    /// <summary>
+    /// shrink_inactive_list + shrink_page_list: asks the policy for victims until <paramref name="target"/>
+    /// pages are on their way out or the scan budget is spent. Returns the pages reclaimed.
+    /// </summary>
+    private int ShrinkInactiveList(SimEnvironment env, int target, bool direct)
+    {
+        var k = _k;
+        int reclaimed = 0, scanned = 0;
+        // Each resident page can be passed over once for its accessed bit and once more: that bounds the scan.
+        int budget = 2 * (k.Zone.Buddy.ManagedPages - (int)k.Zone.Buddy.NrFreePages) + target;
+        _skipped.Clear();
+        while (reclaimed < target && scanned < budget)
+        {
+            int pfn = k.Zone.Lru.ChooseVictim(k.Zone.Unevictable);
+            if (pfn < 0)
+                break;
+            scanned++;
+            if (PageReferenced(pfn))
+            {
+                env.Counters.Increment(k.C.Referenced);
+                k.Zone.Lru.OnReferenced(pfn);
+                continue;
+            }
+            if (!ShrinkPage(env, pfn))
+            {
+                // Cannot go now (no swap slot): keep it out of this pass's way.
+                k.Zone.Unevictable[pfn] = true;
+                _skipped.Add(pfn);
+                continue;
+            }
+            reclaimed++;
+        }
+        foreach (int pfn in _skipped)
+            k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;
+        env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
+        env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
+        return reclaimed;
+    }
+
+    /// <summary>
+    /// page_referenced: test-and-clear the accessed bit of every PTE mapping the frame
+    /// (ptep_clear_flush_young also drops the TLB entry, so the next access walks and sets it again).
+    /// </summary>
+    private bool PageReferenced(int pfn)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(pfn, _maps);
+        bool young = false;
+        foreach (var (mmId, va) in _maps)
+        {
+            MmState mm = k.Tasks.MmById(mmId)!;
+            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
+            {
+                pte &= ~Pte.AccessedBit;
+                k.Tlb.FlushTlbPage(mm.Tlb, va);
+                young = true;
+            }
+        }
+        return young;
+    }
+
+    /// <summary>
+    /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
+    /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
+    /// dirty and dropped. The PTE rewrites and the final free are queued for the page-table rewrite system.
+    /// </summary>
+    private bool ShrinkPage(SimEnvironment env, int pfn)
+    {
+        var k = _k;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        k.Rmap.CopyTo(pfn, _maps);
+        bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
+        foreach (var (mmId, va) in _maps)
+            dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
+
+        if (f.IsAnon)
+        {
+            int slot;
+            bool fresh = false;
+            if ((f.Flags & FrameFlags.SwapCache) != 0)
+            {
+                slot = (int)f.Index;
+            }
+            else
+            {
+                slot = k.Swap.GetSwapPage();
+                if (slot == 0)
+                    return false; // swap full: this page cannot go (get_swap_page failed)
+                k.SwapCache.Add(slot, pfn);
+                f.Flags |= FrameFlags.SwapCache;
+                f.Index = slot;
+                fresh = true;
+            }
+            if (dirty || fresh)
+            {
+                k.Swap.Write(slot, f.ContentToken);
+                env.Counters.Increment(k.C.PswpOut);
+                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.MicrosecondsToCycles(k.Timing.SwapOutMicroseconds));
+            }
+            f.Flags &= ~FrameFlags.Dirty;
+            ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte));
+            env.Counters.Increment(k.C.PgStealAnon);
+        }
+        else
+        {
+            if (dirty)
+            {
+                env.Counters.Increment(k.C.FileWriteback);
+                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.MicrosecondsToCycles(k.Timing.SwapOutMicroseconds));
+                f.Flags &= ~FrameFlags.Dirty;
+            }
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0));
+            env.Counters.Increment(k.C.PgStealFile);
+        }
+        // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.
+        k.Zone.Lru.OnRemoved(pfn);
+        f.Flags &= ~FrameFlags.Lru;
+        k.Zone.PinFrame(pfn);
+        env.Work<FrameRelease>().Add(new FrameRelease(pfn));
+        return true;
+    }
+}

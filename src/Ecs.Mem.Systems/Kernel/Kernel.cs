@@ -42,7 +42,7 @@ public sealed class Kernel
         Files = new FileTable();
         // One store for every mm's page-table pages: each is a row entity with its entries and its PageTableFrame.
         PageTables = new PageTableStore(World, options.Paging, ComponentType.Of<PageTableFrame>());
-        Tlb = new TlbSystem(World, options.Tlb, env.Counters);
+        Tlb = new TlbSystem(World, options.Tlb, env.Counters, options.Cpus);
         Caches = CacheHierarchyFactory.Create(World, options.Caches, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
@@ -102,6 +102,8 @@ public sealed class Kernel
             throw new InputException(source, 0, o.RamBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "RAM is too large to simulate (at most 4 TiB)");
         if (o.SwapBytes < 0 || o.SwapBytes % (long)Pte.PageSize != 0 || o.SwapBytes / (long)Pte.PageSize > int.MaxValue / 2)
             throw new InputException(source, 0, o.SwapBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "swap must be a whole number of 4 KiB pages (0 for none)");
+        if (o.Cpus < 1 || o.Cpus > 64)
+            throw new InputException(source, 0, o.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "the number of CPUs must be between 1 and 64");
         if (o.Quantum < 1)
             throw new InputException(source, 0, o.Quantum.ToString(System.Globalization.CultureInfo.InvariantCulture), "the scheduler quantum must be at least 1 access");
         if (o.BatchSize < 1)

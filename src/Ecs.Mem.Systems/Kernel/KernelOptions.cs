@@ -24,6 +24,9 @@ public sealed record KernelOptions
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 
+    /// <summary>Number of CPUs (1..64): each has its own TLBs, L1/L2 caches, running task and quantum.</summary>
+    public int Cpus { get; init; } = 1;
+
     /// <summary>Scheduler quantum in accesses (a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = 10_000;
 

@@ -9,8 +9,20 @@ public sealed record MachineConfig
     /// <summary>The only page size supported so far (x86 base pages).</summary>
     public const int SupportedPageSize = 4096;
 
+    /// <summary>Fewest CPUs a machine may have (<c>machine.cpus</c>).</summary>
+    public const int MinCpus = 1;
+
+    /// <summary>Most CPUs a machine may have (<c>machine.cpus</c>).</summary>
+    public const int MaxCpus = 64;
+
     /// <summary>Configured cache geometry, or <c>cpu: host</c> (read sysfs at start; the cache records then hold the defaults).</summary>
     public CpuGeometrySource Cpu { get; init; } = CpuGeometrySource.Configured;
+
+    /// <summary>
+    /// Number of CPUs (<see cref="MinCpus"/>..<see cref="MaxCpus"/>), each with its own TLBs and its private cache levels
+    /// (those whose <see cref="CacheConfig.Shared"/> is false); shared levels have one instance for all of them.
+    /// </summary>
+    public int Cpus { get; init; } = 1;
 
     /// <summary>Physical memory in bytes, a multiple of <see cref="PageSize"/>.</summary>
     public long RamBytes { get; init; } = 64L << 20;
@@ -24,17 +36,17 @@ public sealed record MachineConfig
     /// <summary>Page-table format.</summary>
     public PagingMode Paging { get; init; } = PagingMode.X86_64;
 
-    /// <summary>Level-1 instruction cache (32K 8-way 64-byte lines).</summary>
-    public CacheConfig L1i { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive);
+    /// <summary>Level-1 instruction cache (32K 8-way 64-byte lines), private to each CPU.</summary>
+    public CacheConfig L1i { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive) { Shared = false };
 
-    /// <summary>Level-1 data cache (32K 8-way 64-byte lines).</summary>
-    public CacheConfig L1d { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive);
+    /// <summary>Level-1 data cache (32K 8-way 64-byte lines), private to each CPU.</summary>
+    public CacheConfig L1d { get; init; } = new(32 << 10, 8, 64, CacheInclusion.NonInclusive) { Shared = false };
 
-    /// <summary>Unified level-2 cache (256K 4-way 64-byte lines), non-inclusive as on Intel cores.</summary>
-    public CacheConfig L2 { get; init; } = new(256 << 10, 4, 64, CacheInclusion.NonInclusive);
+    /// <summary>Unified level-2 cache (256K 4-way 64-byte lines), non-inclusive and private to each CPU as on Intel cores.</summary>
+    public CacheConfig L2 { get; init; } = new(256 << 10, 4, 64, CacheInclusion.NonInclusive) { Shared = false };
 
-    /// <summary>Shared level-3 cache (3072K 12-way 64-byte lines, 4096 sets), inclusive as on Intel client parts.</summary>
-    public CacheConfig L3 { get; init; } = new(3072 << 10, 12, 64, CacheInclusion.Inclusive);
+    /// <summary>Level-3 cache (3072K 12-way 64-byte lines, 4096 sets), inclusive and shared by all CPUs as on Intel client parts.</summary>
+    public CacheConfig L3 { get; init; } = new(3072 << 10, 12, 64, CacheInclusion.Inclusive) { Shared = true };
 
     /// <summary>Level-1 data TLB (64 entries, 4-way).</summary>
     public TlbConfig Dtlb { get; init; } = new(64, 4);

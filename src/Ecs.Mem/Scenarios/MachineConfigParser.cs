@@ -9,11 +9,11 @@ internal sealed class MachineConfigParser(YamlValues values)
 {
     private static readonly string[] MachineKeys =
     [
-        "cpu", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
+        "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
         "min_free_kbytes", "swappiness", "pcid", "quantum", "batch", "seed",
     ];
 
-    private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion"];
+    private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
     private static readonly string[] TlbKeys = ["entries", "ways"];
 
     private static readonly string[] LatencyKeys =
@@ -58,6 +58,8 @@ internal sealed class MachineConfigParser(YamlValues values)
                 throw new InputException(Source, s.KeyLine("caches"), "caches",
                     "machine.caches cannot be combined with cpu: host (the host's caches are read from sysfs)");
         }
+        if (s.Get("cpus") is { } cpus)
+            m = m with { Cpus = (int)values.Integer(cpus, "machine.cpus", MachineConfig.MinCpus, MachineConfig.MaxCpus) };
         if (s.Get("caches") is { } caches)
         {
             var cs = new YamlSection(Source, caches, "machine.caches", "l1i", "l1d", "l2", "l3");
@@ -123,6 +125,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         var inclusion = s.Get("inclusion") is { } inc
             ? (CacheInclusion)values.Choice(inc, path + ".inclusion", "non-inclusive", "inclusive")
             : defaults.Inclusion;
+        bool shared = s.Get("shared") is { } sh ? values.Bool(sh, path + ".shared") : defaults.Shared;
         if (!BitOperations.IsPow2(line))
             throw values.Error(s.Get("line")!, $"{path}.line must be a power of two");
         // The set index is taken from address bits, so only the number of sets must be a power of two;
@@ -134,7 +137,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         long sets = size / setBytes;
         if (!BitOperations.IsPow2(sets))
             throw values.Error(blame, $"{path}: {size} bytes / ({ways} ways x {line}-byte lines) = {sets} sets; sets must be a power of two");
-        return new CacheConfig(size, ways, line, inclusion);
+        return new CacheConfig(size, ways, line, inclusion) { Shared = shared };
     }
 
     private TlbConfig Tlb(YamlSection tlbs, string name, TlbConfig defaults)

@@ -4,8 +4,24 @@ namespace EcsMem.Scenarios;
 /// <param name="Name">Unique name (also used for its children and in timeline events).</param>
 /// <param name="StartCycle">Simulated cycle at which it becomes runnable.</param>
 /// <param name="Layout">Initial address space.</param>
-/// <param name="Workload">Source of its accesses.</param>
+/// <param name="Workload">Source of the accesses of its main thread (the thread-group leader).</param>
 /// <param name="Children">Forked children, or null.</param>
 /// <param name="Line">1-based line of the process entry.</param>
 public sealed record ProcessConfig(
-    string Name, ulong StartCycle, ProcessLayout Layout, Workload Workload, ForkChildrenConfig? Children, int Line);
+    string Name, ulong StartCycle, ProcessLayout Layout, Workload Workload, ForkChildrenConfig? Children, int Line)
+{
+    /// <summary>
+    /// Extra threads sharing the process's address space, in file order (thread ids 1, 2, …; the main thread is 0);
+    /// empty for a single-threaded process. Compared element by element by <see cref="Equals(ProcessConfig?)"/>.
+    /// </summary>
+    public IReadOnlyList<ThreadConfig> Threads { get; init; } = Array.Empty<ThreadConfig>();
+
+    /// <summary>Value equality, with <see cref="Threads"/> compared element by element rather than by reference.</summary>
+    public bool Equals(ProcessConfig? other) =>
+        other is not null
+        && Name == other.Name && StartCycle == other.StartCycle && Equals(Layout, other.Layout) && Equals(Workload, other.Workload)
+        && Equals(Children, other.Children) && Line == other.Line && Threads.SequenceEqual(other.Threads);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, StartCycle, Layout, Workload, Children, Line, Threads.Count);
+}

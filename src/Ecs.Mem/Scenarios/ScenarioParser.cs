@@ -11,7 +11,8 @@ namespace EcsMem.Scenarios;
 public static class ScenarioParser
 {
     private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline"];
-    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "children"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children"];
+    private static readonly string[] ThreadKeys = ["name", "start", "workload"];
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
@@ -148,10 +149,13 @@ public static class ScenarioParser
             return new Scenario(Source, description, _machine, processes, timeline);
         }
 
-        private void Declare(YamlNode node, string name)
+        /// <summary>Records a process or thread name; processes, children and threads share one namespace.</summary>
+        private void Declare(YamlNode node, string name, string what = "process")
         {
             if (_names.TryGetValue(name, out int first))
-                throw new InputException(Source, YamlValues.LineOf(node), name, $"duplicate process name '{name}' (first defined on line {first})");
+                throw new InputException(Source, YamlValues.LineOf(node), name, what == "process"
+                    ? $"duplicate process name '{name}' (first defined on line {first})"
+                    : $"duplicate {what} name '{name}' (first defined on line {first}; threads and processes share one namespace)");
             _names.Add(name, YamlValues.LineOf(node));
         }
 
@@ -174,6 +178,9 @@ public static class ScenarioParser
             ProcessLayout layout = s.Get("layout") is { } l ? Layout(l, path + ".layout", name) : new InferredLayout(s.Line);
             var wNode = s.Get("workload") ?? throw new InputException(Source, s.Line, name, $"{path} has no 'workload'");
             Workload workload = Workload(wNode, path + ".workload");
+            IReadOnlyList<ThreadConfig> threads = s.Get("threads") is { } th
+                ? Threads(th, s.PathOf("threads"), name, start)
+                : Array.Empty<ThreadConfig>();
             ForkChildrenConfig? children = null;
             if (s.Get("children") is { } c)
             {
@@ -186,7 +193,48 @@ public static class ScenarioParser
                     Declare(c, ForkChildrenConfig.ChildName(name, i));
                 children = new ForkChildrenConfig(count, after, cw, cs.Line);
             }
-            return new ProcessConfig(name, start, layout, workload, children, s.Line);
+            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads };
+        }
+
+        /// <summary>
+        /// A process's extra threads: each <c>{name, start, workload}</c>, named <c>&lt;process&gt;-tN</c> by position
+        /// when unnamed and starting with the process unless told otherwise (never before it).
+        /// </summary>
+        private List<ThreadConfig> Threads(YamlNode node, string path, string process, ulong processStart)
+        {
+            var seq = values.Sequence(node, path);
+            if (seq.Children.Count == 0)
+                throw values.Error(node, $"{path} must list at least one thread (leave it out for a single-threaded process)");
+            if (seq.Children.Count > ThreadConfig.MaxPerProcess)
+                throw new InputException(Source, YamlValues.LineOf(seq.Children[ThreadConfig.MaxPerProcess]), seq.Children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    $"{path} lists more than {ThreadConfig.MaxPerProcess} threads (thread ids 1..{ThreadConfig.MaxPerProcess}; the main thread is 0)");
+            var threads = new List<ThreadConfig>(seq.Children.Count);
+            for (int i = 0; i < seq.Children.Count; i++)
+            {
+                string tpath = $"{path}[{i}]";
+                var t = new YamlSection(Source, seq.Children[i], tpath, ThreadKeys);
+                string name;
+                if (t.Get("name") is { } nameNode)
+                {
+                    name = ProcessName(nameNode, t.PathOf("name"));
+                    Declare(nameNode, name, "thread");
+                }
+                else
+                {
+                    name = ThreadConfig.DefaultName(process, i + 1);
+                    Declare(t.Node, name, "thread");
+                }
+                ulong start = processStart;
+                if (t.Get("start") is { } st)
+                {
+                    start = values.Unsigned(st, t.PathOf("start"));
+                    if (start < processStart)
+                        throw values.Error(st, $"{t.PathOf("start")} is before the start of process '{process}' (cycle {processStart}); a thread starts with or after its process");
+                }
+                var wNode = t.Get("workload") ?? throw new InputException(Source, t.Line, name, $"{tpath} has no 'workload'");
+                threads.Add(new ThreadConfig(name, start, Workload(wNode, t.PathOf("workload")), t.Line));
+            }
+            return threads;
         }
 
         private ProcessLayout Layout(YamlNode node, string path, string processName)

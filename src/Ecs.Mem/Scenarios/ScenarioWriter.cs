@@ -36,6 +36,7 @@ public static class ScenarioWriter
     {
         w.Append("machine:\n");
         Line(w, 1, "cpu", m.Cpu == CpuGeometrySource.Host ? "host" : "default");
+        Line(w, 1, "cpus", Num(m.Cpus));
         Line(w, 1, "ram", Num(m.RamBytes));
         Line(w, 1, "swap", Num(m.SwapBytes));
         Line(w, 1, "page_size", Num(m.PageSize));
@@ -84,7 +85,7 @@ public static class ScenarioWriter
     }
 
     private static void Cache(StringBuilder w, string name, CacheConfig c) =>
-        Line(w, 2, name, $"{{size: {Num(c.SizeBytes)}, ways: {Num(c.Ways)}, line: {Num(c.LineBytes)}, inclusion: {(c.Inclusion == CacheInclusion.Inclusive ? "inclusive" : "non-inclusive")}}}");
+        Line(w, 2, name, $"{{size: {Num(c.SizeBytes)}, ways: {Num(c.Ways)}, line: {Num(c.LineBytes)}, inclusion: {(c.Inclusion == CacheInclusion.Inclusive ? "inclusive" : "non-inclusive")}, shared: {(c.Shared ? "true" : "false")}}}");
 
     private static void Tlb(StringBuilder w, string name, TlbConfig t) =>
         Line(w, 2, name, $"{{entries: {Num(t.Entries)}, ways: {Num(t.Ways)}}}");
@@ -113,6 +114,16 @@ public static class ScenarioWriter
                 break;
         }
         Line(w, 2, "workload", WorkloadText(p.Workload));
+        if (p.Threads.Count > 0)
+        {
+            w.Append("    threads:\n");
+            foreach (var t in p.Threads)
+            {
+                w.Append("      - name: ").Append(Quote(t.Name)).Append('\n');
+                Line(w, 4, "start", t.StartCycle.ToString(CultureInfo.InvariantCulture));
+                Line(w, 4, "workload", WorkloadText(t.Workload));
+            }
+        }
         if (p.Children is { } c)
         {
             w.Append("    children:\n");

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EcsMem.Diagnostics;
@@ -6,10 +7,11 @@ using EcsMem.Diagnostics;
 namespace EcsMem.Traces;
 
 /// <summary>
-/// Reads the EcsMem binary trace format (<see cref="BinaryTraceFormat"/>). Records are read in
+/// Reads the EcsMem binary trace format (<see cref="BinaryTraceFormat"/>), versions 1 and 2. Records are read in
 /// 1 MiB blocks and reinterpreted in place; decoding allocates nothing after construction.
-/// Validates the header, every record's kind and reserved byte, the record count declared in the
-/// header (when non-zero) and a truncated final record.
+/// Validates the header, every record's kind and reserved bytes (and in version 2 that the thread id fits
+/// <see cref="MemoryAccess.Thread"/>), the record count declared in the header (when non-zero) and a truncated
+/// final record. Version-1 records read with thread 0.
 /// </summary>
 public sealed class BinaryTraceReader : ITraceReader
 {
@@ -18,6 +20,7 @@ public sealed class BinaryTraceReader : ITraceReader
     private readonly Stream _stream;
     private readonly byte[] _block = new byte[BlockBytes];
     private readonly ulong _declaredCount;
+    private readonly int _recordSize;
     private int _start;       // first unread byte in _block
     private int _end;         // end of valid bytes in _block
     private long _recordsRead;
@@ -34,14 +37,20 @@ public sealed class BinaryTraceReader : ITraceReader
         if (n < BinaryTraceFormat.HeaderSize)
             throw new InputException(sourceName, 0, $"{n} bytes", $"binary trace header truncated (needs {BinaryTraceFormat.HeaderSize} bytes)");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
-        if (version != BinaryTraceFormat.Version)
-            throw new InputException(sourceName, 0, version.ToString(), $"unsupported binary trace version (this reader knows version {BinaryTraceFormat.Version})");
+        if (version is not (BinaryTraceFormat.Version or BinaryTraceFormat.Version2))
+            throw new InputException(sourceName, 0, version.ToString(CultureInfo.InvariantCulture),
+                $"unsupported binary trace version (this reader knows versions {BinaryTraceFormat.Version} and {BinaryTraceFormat.Version2})");
+        Version = version;
+        _recordSize = BinaryTraceFormat.RecordSizeOf(version);
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
         if (flags != 0)
             throw new InputException(sourceName, 0, $"0x{flags:x4}", "unknown binary trace header flags");
         uint recordSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
-        if (recordSize != BinaryTraceFormat.RecordSize)
-            throw new InputException(sourceName, 0, recordSize.ToString(), $"binary trace record size must be {BinaryTraceFormat.RecordSize}");
+        if (recordSize != (uint)_recordSize)
+            throw new InputException(sourceName, 0, recordSize.ToString(CultureInfo.InvariantCulture),
+                version == BinaryTraceFormat.Version
+                    ? $"binary trace record size must be {_recordSize}"
+                    : $"binary trace record size must be {_recordSize} in version {version}");
         if (BinaryPrimitives.ReadUInt64LittleEndian(header[24..]) != 0)
             throw new InputException(sourceName, 0, Convert.ToHexString(header[24..32]), "binary trace header reserved bytes must be 0");
         _declaredCount = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
@@ -51,6 +60,9 @@ public sealed class BinaryTraceReader : ITraceReader
 
     /// <summary>Record count from the header, or 0 when the writer did not know it.</summary>
     public ulong DeclaredCount => _declaredCount;
+
+    /// <summary>The file's format version: 1 (no thread ids) or 2 (with thread ids).</summary>
+    public ushort Version { get; }
 
     public int Read(Span<MemoryAccess> buffer)
     {
@@ -62,7 +74,7 @@ public sealed class BinaryTraceReader : ITraceReader
                 EnsureNoTrailingData();
                 break;
             }
-            int available = (_end - _start) / BinaryTraceFormat.RecordSize;
+            int available = (_end - _start) / _recordSize;
             if (available == 0)
             {
                 if (_eof || !Refill())
@@ -72,10 +84,12 @@ public sealed class BinaryTraceReader : ITraceReader
             int take = Math.Min(available, buffer.Length - written);
             if (_declaredCount != 0)
                 take = (int)Math.Min((ulong)take, _declaredCount - (ulong)_recordsRead);
-            var records = MemoryMarshal.Cast<byte, BinaryTraceRecord>(
-                _block.AsSpan(_start, take * BinaryTraceFormat.RecordSize));
-            Decode(records, buffer.Slice(written, take));
-            _start += take * BinaryTraceFormat.RecordSize;
+            var bytes = _block.AsSpan(_start, take * _recordSize);
+            if (_recordSize == BinaryTraceFormat.RecordSize)
+                Decode(MemoryMarshal.Cast<byte, BinaryTraceRecord>(bytes), buffer.Slice(written, take));
+            else
+                Decode(MemoryMarshal.Cast<byte, BinaryTraceRecordV2>(bytes), buffer.Slice(written, take));
+            _start += take * _recordSize;
             written += take;
             _recordsRead += take;
         }
@@ -97,6 +111,21 @@ public sealed class BinaryTraceReader : ITraceReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Decode(ReadOnlySpan<BinaryTraceRecordV2> records, Span<MemoryAccess> output)
+    {
+        // Two cheap tests per record: kind <= 3 with all five reserved bytes 0 is exactly (Middle without the size
+        // bits) <= 3; the process id must fit an int (top bit clear) and the thread id a byte (no bit above 7).
+        ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
+        for (int i = 0; i < records.Length; i++)
+        {
+            ref readonly BinaryTraceRecordV2 r = ref records[i];
+            if (((r.Middle & BinaryTraceRecordV2.NotSizeMask) > 3) | (((r.Process >> 31) | (r.Thread >> 8)) != 0))
+                BadRecord(r, _recordsRead + i + 1);
+            Unsafe.Add(ref dst, i) = new MemoryAccess(r.Address, (int)r.Process, r.Size, (AccessKind)r.Kind, (byte)r.Thread);
+        }
+    }
+
     /// <summary>After the declared number of records the file must end: extra bytes mean a damaged or concatenated file.</summary>
     private void EnsureNoTrailingData()
     {
@@ -105,12 +134,12 @@ public sealed class BinaryTraceReader : ITraceReader
         if (left == 0)
         {
             _start = _end = 0;
-            left = TraceFile.ReadChecked(_stream, _block.AsSpan(0, BinaryTraceFormat.RecordSize), SourceName, _recordsRead + 1);
+            left = TraceFile.ReadChecked(_stream, _block.AsSpan(0, _recordSize), SourceName, _recordsRead + 1);
             _end = left;
         }
         _eof = true;
         if (left > 0)
-            throw new InputException(SourceName, _recordsRead + 1, Convert.ToHexString(_block, _start, Math.Min(left, BinaryTraceFormat.RecordSize)),
+            throw new InputException(SourceName, _recordsRead + 1, Convert.ToHexString(_block, _start, Math.Min(left, _recordSize)),
                 $"trailing data after the {_declaredCount} records the header declares");
     }
 
@@ -129,7 +158,7 @@ public sealed class BinaryTraceReader : ITraceReader
             _eof = true;
             if (left > 0)
                 throw new InputException(SourceName, _recordsRead + 1, Convert.ToHexString(_block, 0, left),
-                    $"truncated record: {left} of {BinaryTraceFormat.RecordSize} bytes");
+                    $"truncated record: {left} of {_recordSize} bytes");
             if (_declaredCount != 0 && (ulong)_recordsRead != _declaredCount)
                 throw new InputException(SourceName, _recordsRead + 1, _recordsRead.ToString(),
                     $"trace ends early: the header declares {_declaredCount} records");
@@ -147,6 +176,21 @@ public sealed class BinaryTraceReader : ITraceReader
         if (r.Reserved != 0)
             throw new InputException(SourceName, recordNumber, hex, $"reserved byte must be 0 (is {r.Reserved})");
         throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BadRecord(in BinaryTraceRecordV2 r, long recordNumber)
+    {
+        string hex = Convert.ToHexString(MemoryMarshal.AsBytes(new ReadOnlySpan<BinaryTraceRecordV2>(in r)));
+        if (r.Kind > 3)
+            throw new InputException(SourceName, recordNumber, hex, $"unknown access kind {r.Kind} (expected 0-3)");
+        if (r.Reserved != 0)
+            throw new InputException(SourceName, recordNumber, hex, $"reserved byte 9 must be 0 (is {r.Reserved})");
+        if (r.Reserved2 != 0)
+            throw new InputException(SourceName, recordNumber, hex, $"reserved bytes 12-15 must be 0 (are 0x{r.Reserved2:x8})");
+        if ((int)r.Process < 0)
+            throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
+        throw new InputException(SourceName, recordNumber, hex, $"thread id {r.Thread} is larger than {MemoryAccess.MaxThread} (the most a simulated access carries)");
     }
 
     private static string Printable(ReadOnlySpan<byte> bytes)

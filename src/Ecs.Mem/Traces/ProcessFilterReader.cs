@@ -1,6 +1,6 @@
 namespace EcsMem.Traces;
 
-/// <summary>Passes on only the accesses of one process id from a multi-process trace (e.g. a binary trace).</summary>
+/// <summary>Passes on only the accesses of one process id (all its threads) from a multi-process trace (e.g. a binary trace); see <see cref="ThreadFilterReader"/> for one thread.</summary>
 public sealed class ProcessFilterReader(ITraceReader inner, int process) : ITraceReader
 {
     private readonly MemoryAccess[] _scratch = new MemoryAccess[4096];

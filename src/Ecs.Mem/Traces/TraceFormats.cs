@@ -25,7 +25,7 @@ public static class TraceFormats
         // registered with Reader: null and gets its reader by editing its one line here.
         TraceFormat[] builtIn =
         [
-            new("binary", "EcsMem binary trace (32-byte header, 16-byte records)",
+            new("binary", "EcsMem binary trace (32-byte header, 16-byte records; 24-byte with thread ids in version 2)",
                 (s, n) => new BinaryTraceReader(s, n), p => new BinaryTraceWriter(p)),
             new("pinatrace", "Intel Pin pinatrace text ('0x401234: R 0x7ffd1234')",
                 (s, n) => new PinatraceReader(s, n), p => new PinatraceWriter(p)),

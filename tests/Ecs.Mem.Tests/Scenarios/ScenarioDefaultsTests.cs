@@ -17,6 +17,7 @@ public class ScenarioDefaultsTests
         Assert.That(s.Description, Is.Null);
         Assert.That(s.Timeline, Is.Empty);
         Assert.That(m.Cpu, Is.EqualTo(CpuGeometrySource.Configured));
+        Assert.That(m.Cpus, Is.EqualTo(1));
         Assert.That(m.RamBytes, Is.EqualTo(64L * 1024 * 1024));
         Assert.That(m.SwapBytes, Is.Zero);
         Assert.That(m.PageSize, Is.EqualTo(4096));
@@ -25,7 +26,9 @@ public class ScenarioDefaultsTests
         Assert.That(m.L1d, Is.EqualTo(new CacheConfig(32768, 8, 64, CacheInclusion.NonInclusive)));
         Assert.That(m.L1i, Is.EqualTo(new CacheConfig(32768, 8, 64, CacheInclusion.NonInclusive)));
         Assert.That(m.L2, Is.EqualTo(new CacheConfig(262144, 4, 64, CacheInclusion.NonInclusive)));
-        Assert.That(m.L3, Is.EqualTo(new CacheConfig(3145728, 12, 64, CacheInclusion.Inclusive)));
+        Assert.That(m.L3, Is.EqualTo(new CacheConfig(3145728, 12, 64, CacheInclusion.Inclusive) { Shared = true }));
+        // Level 1 and 2 are private to each CPU, level 3 is shared by all of them.
+        Assert.That(new[] { m.L1i.Shared, m.L1d.Shared, m.L2.Shared, m.L3.Shared }, Is.EqualTo(new[] { false, false, false, true }));
         // Sets: 32768/(8·64) = 64; 262144/(4·64) = 1024; 3145728/(12·64) = 4096.
         Assert.That(new[] { m.L1d.Sets, m.L1i.Sets, m.L2.Sets, m.L3.Sets }, Is.EqualTo(new long[] { 64, 64, 1024, 4096 }));
         Assert.That(m.Dtlb, Is.EqualTo(new TlbConfig(64, 4)));
@@ -45,6 +48,7 @@ public class ScenarioDefaultsTests
 
         var p = s.Processes.Single();
         Assert.That(p, Is.EqualTo(new ProcessConfig("p", 0, new InferredLayout(2), new GeneratorWorkload("random:count=10", 3), null, 2)));
+        Assert.That(p.Threads, Is.Empty);
     }
 
     [Test]

@@ -16,11 +16,11 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, pcid, quantum, batch, seed) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, pcid, quantum, batch, seed) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
-            "test.yaml:3: unknown key in machine.caches.l2 (expected one of: size, ways, line, inclusion) (got 'assoc')");
+            "test.yaml:3: unknown key in machine.caches.l2 (expected one of: size, ways, line, inclusion, shared) (got 'assoc')");
         yield return C("DuplicateKey", "machine:\n  ram: 64M\n  ram: 32M\n" + P,
             "test.yaml:3: YAML syntax error: Duplicate key ram (got 'ram: 32M')");
         yield return C("WrongTypeList", "machine:\n  ram: [1, 2]\n" + P,
@@ -118,6 +118,50 @@ public class ScenarioErrorTests
             "test.yaml:5: processes[0].layout.exec: segments total 3229716480 bytes, more than the 3221225472-byte user address space of x86 paging (got '(a mapping)')");
         yield return C("ChildrenCountZero", "processes:\n  - name: a\n    workload: {generator: g}\n    children: {count: 0}\n",
             "test.yaml:4: processes[0].children.count must be at least 1 (got '0')");
+
+        yield return C("CpusZero", "machine:\n  cpus: 0\n" + P,
+            "test.yaml:2: machine.cpus must be at least 1 (got '0')");
+        yield return C("CpusAbove64", "machine:\n  ram: 8M\n  cpus: 65\n" + P,
+            "test.yaml:3: machine.cpus must be at most 64 (got '65')");
+        yield return C("CpusNotANumber", "machine:\n  cpus: four\n" + P,
+            "test.yaml:2: machine.cpus must be a whole number (got 'four')");
+        yield return C("CacheSharedWord", "machine:\n  caches:\n    l3: {size: 3M, shared: sometimes}\n" + P,
+            "test.yaml:3: machine.caches.l3.shared must be true or false (or on/off) (got 'sometimes')");
+        yield return C("ThreadsEmpty", "processes:\n  - name: a\n    workload: {generator: g}\n    threads: []\n",
+            "test.yaml:4: processes[0].threads must list at least one thread (leave it out for a single-threaded process) (got '(a list)')");
+        yield return C("ThreadsNotAList", "processes:\n  - name: a\n    workload: {generator: g}\n    threads: {workload: {generator: g}}\n",
+            "test.yaml:4: processes[0].threads must be a list (entries starting with '- ') (got '(a mapping)')");
+        yield return C("ThreadWithoutWorkload", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - name: w\n",
+            "test.yaml:5: processes[0].threads[0] has no 'workload' (got 'w')");
+        // Unnamed, the second thread of a is a-t2.
+        yield return C("UnnamedThreadWithoutWorkload", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - workload: {generator: g}\n      - start: 5\n",
+            "test.yaml:6: processes[0].threads[1] has no 'workload' (got 'a-t2')");
+        yield return C("ThreadUnknownKey", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - {workload: {generator: g}, stack: 8M}\n",
+            "test.yaml:5: unknown key in processes[0].threads[0] (expected one of: name, start, workload) (got 'stack')");
+        yield return C("ThreadTwoWorkloads", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - workload: {generator: g, trace: {path: t, format: binary}}\n",
+            "test.yaml:5: processes[0].threads[0].workload must have exactly one of 'trace' or 'generator' (got 'trace, generator')");
+        yield return C("ThreadNameSpaces", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - {name: \"my thread\", workload: {generator: g}}\n",
+            "test.yaml:5: processes[0].threads[0].name may hold only letters, digits, '-', '_' and '.' (got 'my thread')");
+        yield return C("DuplicateThreadName", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - {name: w, workload: {generator: g}}\n      - {name: w, workload: {generator: g}}\n",
+            "test.yaml:6: duplicate thread name 'w' (first defined on line 5; threads and processes share one namespace) (got 'w')");
+        // A thread may not take its own process's name either.
+        yield return C("ThreadNamedLikeItsProcess", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - {name: a, workload: {generator: g}}\n",
+            "test.yaml:5: duplicate thread name 'a' (first defined on line 2; threads and processes share one namespace) (got 'a')");
+        // a's unnamed thread is a-t1 (line 5); a later process of that name collides with it.
+        yield return C("ProcessNamedLikeADefaultThread", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - workload: {generator: g}\n  - name: a-t1\n    workload: {generator: g}\n",
+            "test.yaml:6: duplicate process name 'a-t1' (first defined on line 5) (got 'a-t1')");
+        yield return C("DefaultThreadNameTaken", "processes:\n  - name: b-t1\n    workload: {generator: g}\n  - name: b\n    workload: {generator: g}\n    threads:\n      - workload: {generator: g}\n",
+            "test.yaml:7: duplicate thread name 'b-t1' (first defined on line 2; threads and processes share one namespace) (got 'b-t1')");
+        yield return C("ThreadStartsBeforeProcess", "processes:\n  - name: a\n    start: 100\n    workload: {generator: g}\n    threads:\n      - {start: 99, workload: {generator: g}}\n",
+            "test.yaml:6: processes[0].threads[0].start is before the start of process 'a' (cycle 100); a thread starts with or after its process (got '99')");
+        yield return C("ThreadNegativeStart", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - {start: -1, workload: {generator: g}}\n",
+            "test.yaml:5: processes[0].threads[0].start must not be negative (got '-1')");
+        yield return C("TimelineUnknownThread", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n      - workload: {generator: g}\ntimeline:\n  - {after: 1, process: a-t2, exit: {}}\n",
+            "test.yaml:7: timeline refers to unknown process 'a-t2' (got 'a-t2')");
+        // 256 extra threads: entries on lines 5..260, the 256th (one too many) on line 260.
+        yield return C("TooManyThreads", "processes:\n  - name: a\n    workload: {generator: g}\n    threads:\n"
+            + string.Concat(Enumerable.Repeat("      - workload: {generator: g}\n", 256)),
+            "test.yaml:260: processes[0].threads lists more than 255 threads (thread ids 1..255; the main thread is 0) (got '256')");
 
         yield return C("UnknownTimelineProcess", P + "\ntimeline:\n  - at: 5\n    process: ghost\n    exit:\n",
             "test.yaml:6: timeline refers to unknown process 'ghost' (got 'ghost')");

@@ -8,6 +8,7 @@ public class ScenarioWriterTests
         description: "quotes \" and \\ backslash,\nnew line and a tab\t"
         machine:
           cpu: host
+          cpus: 64
           paging: x86
           ram: 16M
           swap: 0
@@ -21,11 +22,15 @@ public class ScenarioWriterTests
           - name: b
             start: 0x10
             workload: {trace: {path: t.bin, format: binary}}
+            threads:
+              - {name: "true", workload: {trace: {path: t.bin, format: binary, process: "0"}}}
+              - {start: 0x20, workload: {generator: "seq:count=1"}}
         timeline:
           - {at: 5, process: b, brk: {to: 0x8000123}}
           - {after: 3, process: null-2, mprotect: {addr: 0x1000, length: 1, prot: none}}
           - {after: 4, process: "null", fork: {child: c, workload: {generator: "phase:a=1"}}}
           - {at: 0, process: c, mmap: {length: 8K, flags: shared}}
+          - {after: 9, process: b-t2, exit: {}}
         """;
 
     private static IEnumerable<TestCaseData> Scenarios()
@@ -59,8 +64,10 @@ public class ScenarioWriterTests
         string yaml = ScenarioWriter.ToYaml(ScenarioTestFiles.Parse(ScenarioTestFiles.OneProcess));
         string[] lines = yaml.Split('\n');
         // 64 MiB = 67108864 bytes; L3 3072K = 3145728 bytes; major fault 100 µs × 3 GHz = 300000 cycles.
+        Assert.That(lines, Does.Contain("  cpus: 1"));
         Assert.That(lines, Does.Contain("  ram: 67108864"));
-        Assert.That(lines, Does.Contain("    l3: {size: 3145728, ways: 12, line: 64, inclusion: inclusive}"));
+        Assert.That(lines, Does.Contain("    l2: {size: 262144, ways: 4, line: 64, inclusion: non-inclusive, shared: false}"));
+        Assert.That(lines, Does.Contain("    l3: {size: 3145728, ways: 12, line: 64, inclusion: inclusive, shared: true}"));
         Assert.That(lines, Does.Contain("    stlb: {entries: 1536, ways: 12}"));
         Assert.That(lines, Does.Contain("    major_fault: 300000"));
         Assert.That(lines, Does.Contain("    name: \"linux\""));
@@ -68,6 +75,7 @@ public class ScenarioWriterTests
         Assert.That(lines, Does.Contain("    workload: {generator: \"random:count=10\"}"));
         Assert.That(yaml, Does.Not.Contain("min_free_kbytes"));
         Assert.That(yaml, Does.Not.Contain("timeline"));
+        Assert.That(yaml, Does.Not.Contain("threads")); // a single-threaded process has no threads list
     }
 
     [Test]

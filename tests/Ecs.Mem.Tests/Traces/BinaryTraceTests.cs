@@ -120,7 +120,7 @@ public class BinaryTraceTests
 
     [Test]
     public void WrongVersion() =>
-        AssertError(Header(version: 2), ": unsupported binary trace version (this reader knows version 1) (got '2')");
+        AssertError(Header(version: 3), ": unsupported binary trace version (this reader knows versions 1 and 2) (got '3')");
 
     [Test]
     public void UnknownFlags() =>

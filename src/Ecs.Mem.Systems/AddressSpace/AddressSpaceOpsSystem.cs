@@ -16,7 +16,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
 {
     private readonly Kernel.Kernel _k;
     private readonly List<AddressSpaceOp> _ops = new();
-    private readonly List<AddressSpaceOp> _due = new();
+    private readonly List<(AddressSpaceOp Op, ulong Time)> _due = new();
     private readonly List<VmaChange> _changes = new();
     private readonly int _kind;
 
@@ -41,16 +41,16 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         env.ScheduleAt(at, new SimEvent(_kind, op.Process, _ops.Count - 1));
     }
 
-    public void Handle(SimEnvironment env, in SimEvent ev) => _due.Add(_ops[(int)ev.Arg0]);
+    public void Handle(SimEnvironment env, in SimEvent ev) => _due.Add((_ops[(int)ev.Arg0], env.EventTime));
 
     public void Update(SimEnvironment env)
     {
-        foreach (var op in _due)
-            Apply(env, op);
+        foreach (var (op, time) in _due)
+            Apply(env, op, time);
         _due.Clear();
     }
 
-    private void Apply(SimEnvironment env, AddressSpaceOp op)
+    private void Apply(SimEnvironment env, AddressSpaceOp op, ulong due)
     {
         var world = _k.World;
         ref Process p = ref world.Get<Process>(op.Process);
@@ -59,6 +59,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             Log.Add(string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} {op.Kind}: skipped (process not running)"));
             return;
         }
+        _k.Smp.Enter(p.LastCpu); // the task makes the call on the CPU it last ran on, not before it is due
+        _k.Smp.CatchUp(due);
         MmState mm = _k.Tasks.MmOf(op.Process);
         _changes.Clear();
         long result = op.Kind switch

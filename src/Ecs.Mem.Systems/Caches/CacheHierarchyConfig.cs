@@ -21,6 +21,21 @@ public sealed record CacheHierarchyConfig(
         CacheGeometry.Create(3072 * 1024, 12, 64, "defaults", 0, "L3"),
         InclusionPolicy.Inclusive);
 
+    /// <summary>Number of CPUs: a private level has one instance per CPU, a shared level one for all.</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>Whether L1i, L1d, L2 and L3 are shared by all CPUs (default: L1 and L2 private, L3 shared, as on x86 client parts).</summary>
+    public bool L1iShared { get; init; }
+
+    /// <inheritdoc cref="L1iShared"/>
+    public bool L1dShared { get; init; }
+
+    /// <inheritdoc cref="L1iShared"/>
+    public bool L2Shared { get; init; }
+
+    /// <inheritdoc cref="L1iShared"/>
+    public bool L3Shared { get; init; } = true;
+
     /// <summary>Throws when the levels' line sizes differ (the hierarchy moves whole lines between levels).</summary>
     public void Validate(string source)
     {

@@ -18,6 +18,9 @@ public interface ICacheHierarchy
 
     IReadOnlyList<CacheLevelReport> Levels { get; }
 
+    /// <summary>The CPU whose accesses follow (its private cache instances serve them).</summary>
+    void SelectCpu(int cpu);
+
     long MemoryReads { get; }
 
     long MemoryWrites { get; }

@@ -9,25 +9,35 @@ using EcsMem.Traces;
 namespace EcsMem.Systems.Cpu;
 
 /// <summary>
-/// The CPU: runs the current process's accesses through the TLB (⑧), the page walk on a TLB miss and the
-/// cache hierarchy, advancing simulated time by each access's latency. It stops the tick at the first access
-/// that needs the slow path — a fault (①) or a TLB fill after a walk — so the systems after it see the same
-/// sequence of work whatever the batch size; it also stops when an event falls due, so events interleave
-/// with accesses exactly where their time says. A round-robin scheduler switches processes every quantum
-/// and whenever the current one blocks.
+/// The CPUs: each runs its task's accesses through its TLBs (⑧), the page walk on a TLB miss and the cache
+/// hierarchy, advancing its own time by each access's latency; a round-robin scheduler gives every CPU the
+/// next runnable task in pid order every quantum and whenever its task blocks.
+/// <para>
+/// CPUs interleave in simulated-time order: the CPU with the earliest time (the lower number on a tie) runs
+/// until it passes the next CPU's time, so accesses reach the shared caches, page tables and TLB state in the
+/// order their times say, whatever the batch size. A CPU stops at the first access that needs the slow path
+/// (a fault ①) or a queued TLB fill, and when an event falls due. A fault opens a <i>fault window</i>: the
+/// faulting CPU is in the fault handler until one minor-fault cost after the fault, and the other CPUs run
+/// on to the end of that window (or fault too); then all the window's faults go to the fault handler as one
+/// batch, which the allocator, page-cache, reclaim and install systems process together. With one CPU the
+/// window closes at once: one fault per tick, as before.
+/// </para>
 /// <para>
 /// Batch-size independence: the reference semantics is one access per tick. Issuing more accesses in one
 /// tick gives the same results only while the systems after this one would do nothing between them, so a
 /// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) nothing
-/// waits on the slow path across ticks (a process in the Faulting state, or an allocation request the
-/// allocator retries every tick: Zone.HasStalledAllocations) and (c) no event is due; a tick whose events
-/// produced slow-path work (a work batch rented before this stage runs) issues no access at all. Under the same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead
-/// of ending the tick: the tlb-fill step would be the only thing the rest of the pipeline does.
+/// waits on the slow path across ticks (a process in the Faulting state outside the window, or an allocation
+/// the allocator retries every tick: Zone.HasStalledAllocations) and (c) no event is due; a tick whose events
+/// produced slow-path work (a work batch rented before this stage runs) issues no access at all. Under the
+/// same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead of ending the tick:
+/// the tlb-fill step would be the only thing the rest of the pipeline does. The fault window is held here
+/// across ticks, so it closes at the same simulated point whatever the batch size.
 /// </para>
 /// </summary>
 public sealed class AccessStage : ISystem, IEventHandler
 {
     private readonly Kernel.Kernel _k;
+    private readonly Smp _smp;
     private readonly int _startKind;
     // The kernel's caches are LRU hierarchies: keep the concrete (sealed, struct-generic) type so the per-access
     // call is direct and inlinable; any other hierarchy goes through the interface.
@@ -35,13 +45,16 @@ public sealed class AccessStage : ISystem, IEventHandler
     // Timing constants read once (the model is immutable): no property calls per access.
     private readonly long _l1TlbCycles, _stlbCycles, _walkLevelCycles;
     private readonly long _l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles;
-    private int _current = -1;          // index into Processes, -1 when none is on the CPU
-    private int _quantumLeft;
-    private MmState? _mm;
+    private readonly ulong _windowCycles;
+    private MmState? _mm;                       // the running CPU's address space, for the per-access walk
+    private readonly List<FaultRequest> _window = new();
+    private ulong _windowEnd = ulong.MaxValue;  // end of the open fault window (MaxValue: none open)
+    private long[] _batchSizes = new long[8];   // fault batches by size (index = faults in the batch)
 
     public AccessStage(Kernel.Kernel kernel, SimEnvironment env)
     {
         _k = kernel;
+        _smp = kernel.Smp;
         _startKind = env.RegisterEventKind("process-start", this);
         _lru = kernel.Caches as CacheHierarchy<LruReplacement>;
         TimingModel t = kernel.Timing;
@@ -52,6 +65,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         _l2Cycles = t.L2HitCycles;
         _l3Cycles = t.L3HitCycles;
         _memoryCycles = t.MemoryCycles;
+        _windowCycles = (ulong)t.MinorFaultCycles;
     }
 
     public string Name => "access";
@@ -59,8 +73,14 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// <summary>True once every process has exited and no event is left.</summary>
     public bool Finished { get; private set; }
 
-    /// <summary>Cycles the CPU sat idle waiting for I/O with nothing runnable.</summary>
-    public long IdleCycles { get; private set; }
+    /// <summary>Cycles the CPUs sat idle with nothing runnable (summed over CPUs).</summary>
+    public long IdleCycles => _smp.IdleCycles;
+
+    /// <summary>True while faults wait in the open fault window.</summary>
+    public bool WindowOpen => _window.Count > 0;
+
+    /// <summary>Fault batches handed to the fault handler, by size: element n counts the batches of n faults.</summary>
+    public ReadOnlySpan<long> FaultBatchSizes => _batchSizes;
 
     /// <summary>Event kind that makes a NotStarted process runnable (scheduled by the machine).</summary>
     public int StartEventKind => _startKind;
@@ -69,12 +89,14 @@ public sealed class AccessStage : ISystem, IEventHandler
     {
         ref Process p = ref _k.World.Get<Process>(ev.Target);
         if (p.State == ProcessState.NotStarted)
+        {
             p.State = ProcessState.Runnable;
+            p.ReadyTime = p.StartTime;
+        }
     }
 
     public void Update(SimEnvironment env)
     {
-        var world = _k.World;
         // Slow-path work this tick's events produced (an I/O completion's install, a kswapd batch) takes effect
         // before any further access, exactly as with a batch of one.
         // (The address-space system before this one never produces work, so pending work here came from events.)
@@ -82,53 +104,154 @@ public sealed class AccessStage : ISystem, IEventHandler
             return;
         int budget = _k.Options.BatchSize;
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
-        bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !AnyFaulting();
+        bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !AnyFaultingOutsideWindow();
         int issued = 0;
         while (true)
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
                 return; // the rest of the pipeline has something to do before the next access
-            if (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)
-                return; // an event is due: the next tick dispatches it before any further access
-            if (!EnsureRunning(env))
+            ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
+            ulong limit = Math.Min(nextEvent, _windowEnd);
+            CpuState? cpu = PickCpu(env, limit, out ulong stopAt);
+            if (cpu is null)
             {
+                if (_window.Count > 0)
+                {
+                    CloseWindow(env);
+                    return;
+                }
+                if (AnyCpuAt(limit))
+                    return; // an event is due: the next tick dispatches it before any further access
                 // A fault waiting for reclaim is retried by this very tick's allocator: no idling past it.
                 if (_k.Zone.HasStalledAllocations)
                     return;
                 if (env.Events.Count > 0)
-                {
-                    // Everybody sleeps on I/O: the CPU idles until the next event.
-                    ulong next = env.Events.PeekTime;
-                    IdleCycles += (long)(next - env.Now);
-                    env.Clock.AdvanceTo(next);
-                }
+                    IdleUntil(env, nextEvent); // everybody sleeps on I/O: the CPUs idle until the next event
                 else if (!AnyBlocked())
-                {
                     Finished = true;
-                }
                 return;
             }
-            Entity pe = _k.Tasks.Processes[_current];
-            Workload wl = world.Get<ProcessWorkload>(pe).Source;
+            Entity pe = _k.Tasks.Processes[cpu.Task];
+            Workload wl = _k.World.Get<ProcessWorkload>(pe).Source;
             ReadOnlySpan<MemoryAccess> available = wl.Available;
             if (available.IsEmpty)
             {
                 _k.Tasks.ExitProcess(pe);
-                _current = -1;
+                cpu.Task = -1;
                 continue;
             }
             bool alone = batching && !env.HasPendingWork;
             int max = alone ? budget - issued : 1;
-            max = Math.Min(max, _quantumLeft);
+            max = Math.Min(max, cpu.QuantumLeft);
             max = Math.Min(max, available.Length);
             max = Math.Min(max, wl.UntilMark);
-            int done = RunSlice(env, pe, available[..max], alone, out Outcome outcome);
-            _quantumLeft -= done;
+            int done = RunSlice(env, cpu, pe, available[..max], alone, stopAt, out Outcome outcome);
+            cpu.QuantumLeft -= done;
             issued += done;
             wl.AdvanceBy(done); // may schedule a triggered operation at the current time
-            if (outcome != Outcome.Done)
+            if (outcome == Outcome.DoneNeedsFill)
                 return;
         }
+    }
+
+    /// <summary>
+    /// The CPU to run next: of the CPUs not in a fault and below <paramref name="limit"/>, the one with the
+    /// earliest time (lowest number on a tie) that has or finds a runnable task. <paramref name="stopAt"/> is
+    /// where it must stop to let the next CPU go first.
+    /// </summary>
+    private CpuState? PickCpu(SimEnvironment env, ulong limit, out ulong stopAt)
+    {
+        stopAt = limit;
+        int n = _smp.Count;
+        if (n == 1)
+        {
+            CpuState only = _smp[0];
+            if (only.InFault || _smp.Time(0) >= limit || !EnsureRunning(env, only))
+                return null;
+            return only;
+        }
+        Span<bool> skip = stackalloc bool[n];
+        while (true)
+        {
+            CpuState? best = null;
+            for (int c = 0; c < n; c++)
+            {
+                CpuState s = _smp[c];
+                if (skip[c] || s.InFault || _smp.Time(c) >= limit)
+                    continue;
+                if (best is null || _smp.Time(c) < _smp.Time(best.Id))
+                    best = s;
+            }
+            if (best is null)
+                return null;
+            ulong before = _smp.Time(best.Id);
+            if (!EnsureRunning(env, best))
+            {
+                skip[best.Id] = true; // nothing to run there now: it idles
+                continue;
+            }
+            if (_smp.Time(best.Id) != before)
+                continue; // a context switch or a wait for the task moved its time: it may no longer be first
+            // It may run until the next CPU that could run is due (on a tie the lower-numbered CPU goes first).
+            for (int c = 0; c < n; c++)
+            {
+                CpuState s = _smp[c];
+                ulong t = _smp.Time(c);
+                if (c == best.Id || skip[c] || s.InFault || t >= limit || !CouldRun(s))
+                    continue;
+                ulong turn = c > best.Id ? t + 1 : t;
+                if (turn < stopAt)
+                    stopAt = turn;
+            }
+            return best;
+        }
+    }
+
+    /// <summary>Whether a CPU has a task it can run (its own, or a runnable task nobody runs).</summary>
+    private bool CouldRun(CpuState cpu)
+    {
+        if (cpu.Task >= 0 && _k.World.Get<Process>(_k.Tasks.Processes[cpu.Task]).State == ProcessState.Runnable)
+            return true;
+        return FindTask(cpu, -1) >= 0;
+    }
+
+    /// <summary>True if some CPU that has work stopped at <paramref name="limit"/> (an event or the window end is due).</summary>
+    private bool AnyCpuAt(ulong limit)
+    {
+        for (int c = 0; c < _smp.Count; c++)
+            if (limit != ulong.MaxValue && _smp.Time(c) >= limit)
+                return true;
+        return false;
+    }
+
+    /// <summary>Nothing can run anywhere: every CPU idles until <paramref name="time"/>.</summary>
+    private void IdleUntil(SimEnvironment env, ulong time)
+    {
+        for (int c = 0; c < _smp.Count; c++)
+        {
+            if (_smp.Time(c) < time)
+            {
+                _smp.Enter(c);
+                _smp[c].IdleCycles += (long)(time - env.Now);
+                env.Clock.AdvanceTo(time);
+            }
+        }
+    }
+
+    /// <summary>Hands the window's faults to the fault handler as one batch and lets their CPUs go on.</summary>
+    private void CloseWindow(SimEnvironment env)
+    {
+        var batch = env.Work<FaultRequest>();
+        foreach (FaultRequest f in _window)
+            batch.Add(f);
+        int size = _window.Count;
+        if (size >= _batchSizes.Length)
+            Array.Resize(ref _batchSizes, Math.Max(size + 1, _batchSizes.Length * 2));
+        _batchSizes[size]++;
+        _window.Clear();
+        _windowEnd = ulong.MaxValue;
+        for (int c = 0; c < _smp.Count; c++)
+            _smp[c].InFault = false;
     }
 
     private enum Outcome : byte
@@ -143,18 +266,18 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// an event falls due. Returns how many completed (a faulting access does not complete: it is retried).
     /// The process's stats are fetched once: nothing in the slice changes the World's structure.
     /// </summary>
-    private int RunSlice(SimEnvironment env, Entity pe, ReadOnlySpan<MemoryAccess> slice, bool fillInline, out Outcome outcome)
+    private int RunSlice(SimEnvironment env, CpuState cpu, Entity pe, ReadOnlySpan<MemoryAccess> slice, bool fillInline, ulong stopAt, out Outcome outcome)
     {
         ref ProcessStats st = ref _k.World.Get<ProcessStats>(pe);
-        // Only a fault or a queued fill (both end the slice) can schedule events here, so the next event time is fixed.
-        ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
+        // Only a fault or a queued fill (both end the slice) can schedule events here, so the stop time is fixed:
+        // the next event, the end of an open fault window, or the next CPU's turn.
         SimClock clock = env.Clock;
         outcome = Outcome.Done;
         for (int i = 0; i < slice.Length; i++)
         {
-            if (i > 0 && clock.Now >= nextEvent)
+            if (i > 0 && clock.Now >= stopAt)
                 return i; // the caller checked the first access
-            Outcome o = Issue(env, pe, ref st, in slice[i], fillInline);
+            Outcome o = Issue(env, cpu, pe, ref st, in slice[i], fillInline);
             if (o != Outcome.Done)
             {
                 outcome = o;
@@ -165,46 +288,82 @@ public sealed class AccessStage : ISystem, IEventHandler
     }
 
     /// <summary>
-    /// Picks the process to run: the current one while it is runnable and has quantum left, else the next
-    /// runnable one in pid order after it (round robin), switching the TLB context (switch_mm).
+    /// Makes <paramref name="cpu"/> the simulated CPU and picks its task: the current one while it is runnable
+    /// and has quantum left, else the next runnable task in pid order after it that no other CPU runs (round
+    /// robin), switching the TLB context (switch_mm). A CPU left without a task idles in lazy TLB mode, its
+    /// last address space still loaded.
     /// </summary>
-    private bool EnsureRunning(SimEnvironment env)
+    private bool EnsureRunning(SimEnvironment env, CpuState cpu)
     {
         var procs = _k.Tasks.Processes;
         var world = _k.World;
-        if (_current >= 0 && _quantumLeft > 0 && world.Get<Process>(procs[_current]).State == ProcessState.Runnable)
+        _smp.Enter(cpu.Id);
+        if (cpu.Task >= 0 && cpu.QuantumLeft > 0 && world.Get<Process>(procs[cpu.Task]).State == ProcessState.Runnable)
+        {
+            _mm = cpu.LoadedMm;
             return true;
+        }
+        if (cpu.Task >= 0 && world.Get<Process>(procs[cpu.Task]) is { State: ProcessState.Runnable })
+            world.Get<Process>(procs[cpu.Task]).ReadyTime = env.Now; // preempted: another CPU may take it from now on
+        int idx = FindTask(cpu, cpu.Task);
+        if (idx < 0)
+        {
+            cpu.Task = -1;
+            cpu.Lazy = cpu.LoadedMm is not null;
+            return false;
+        }
+        ulong ready = world.Get<Process>(procs[idx]).ReadyTime;
+        if (env.Now < ready)
+        {
+            // This CPU was idle; the task could not run here before it became ready.
+            cpu.IdleCycles += (long)(ready - env.Now);
+            env.Clock.AdvanceTo(ready);
+        }
+        MmState next = _k.Tasks.MmOf(procs[idx]);
+        if (!ReferenceEquals(next, cpu.LoadedMm))
+        {
+            _k.Tlb.SwitchMm(next.Tlb);
+            env.Counters.Increment(_k.C.ContextSwitches);
+            long cost = _k.Timing.ContextSwitchCycles;
+            _k.Cycles.Charge(CycleCategory.Switch, cost);
+            env.Clock.Advance((ulong)cost);
+            cpu.LoadedMm = next;
+        }
+        cpu.Lazy = false;
+        cpu.Task = idx;
+        world.Get<Process>(procs[idx]).LastCpu = cpu.Id;
+        cpu.QuantumLeft = _k.Options.Quantum;
+        _mm = next;
+        return true;
+    }
+
+    /// <summary>The next runnable task in pid order after <paramref name="after"/> that no other CPU is running, or −1.</summary>
+    private int FindTask(CpuState cpu, int after)
+    {
+        var procs = _k.Tasks.Processes;
         int n = procs.Count;
-        int start = _current < 0 ? 0 : _current + 1;
+        int start = after < 0 ? 0 : after + 1;
         for (int i = 0; i < n; i++)
         {
             int idx = (start + i) % n;
-            if (world.Get<Process>(procs[idx]).State != ProcessState.Runnable)
+            if (_k.World.Get<Process>(procs[idx]).State != ProcessState.Runnable || RunningElsewhere(cpu, idx))
                 continue;
-            if (idx != _current || _mm is null)
-            {
-                MmState next = _k.Tasks.MmOf(procs[idx]);
-                if (!ReferenceEquals(next, _mm))
-                {
-                    _k.Tlb.SwitchMm(next.Tlb);
-                    env.Counters.Increment(_k.C.ContextSwitches);
-                    long cost = _k.Timing.ContextSwitchCycles;
-                    _k.Cycles.Charge(CycleCategory.Switch, cost);
-                    env.Clock.Advance((ulong)cost);
-                }
-                _mm = next;
-            }
-            _current = idx;
-            _quantumLeft = _k.Options.Quantum;
-            return true;
+            return idx;
         }
-        _current = -1;
+        return -1;
+    }
+
+    private bool RunningElsewhere(CpuState cpu, int task)
+    {
+        for (int c = 0; c < _smp.Count; c++)
+            if (c != cpu.Id && _smp[c].Task == task)
+                return true;
         return false;
     }
 
     /// <summary>One access: translate (TLB, else page walk), then the caches; or raise a fault.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Outcome Issue(SimEnvironment env, Entity pe, ref ProcessStats st, in MemoryAccess a, bool fillInline)
+    private Outcome Issue(SimEnvironment env, CpuState cpu, Entity pe, ref ProcessStats st, in MemoryAccess a, bool fillInline)
     {
         var k = _k;
         bool write = a.Kind is AccessKind.Store or AccessKind.Modify;
@@ -239,11 +398,16 @@ public sealed class AccessStage : ISystem, IEventHandler
             {
                 ref Process p = ref k.World.Get<Process>(pe);
                 p.State = ProcessState.Faulting;
-                env.Work<FaultRequest>().Add(new FaultRequest(pe, a.Address, a.Kind));
                 long walkCost = walkLevels * _walkLevelCycles;
                 k.Cycles.Charge(CycleCategory.Translation, walkCost);
                 env.Clock.Advance((ulong)walkCost);
                 st.CpuCycles += walkCost;
+                // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
+                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
+                cpu.InFault = true;
+                ulong end = env.Now + _windowCycles;
+                if (end < _windowEnd)
+                    _windowEnd = end;
                 return Outcome.Fault;
             }
             // The page walker sets the accessed bit, and the dirty bit on a write.
@@ -252,7 +416,7 @@ public sealed class AccessStage : ISystem, IEventHandler
             if (fillInline)
                 TlbFillSystem.Fill(k, a.Address, pte, a.Kind);
             else
-                env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind));
+                env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind, cpu.Id));
             fill = true;
         }
 
@@ -297,14 +461,18 @@ public sealed class AccessStage : ISystem, IEventHandler
         && (!write || (pte & Pte.RwBit) != 0)
         && (!fetch || (pte & Pte.NxBit) == 0);
 
-    /// <summary>True while some process's fault is still in the slow path (e.g. an allocation stalled for reclaim, retried every tick).</summary>
-    private bool AnyFaulting()
+    /// <summary>
+    /// True while some process's fault is in the slow path across ticks (e.g. an allocation stalled for reclaim,
+    /// retried every tick), not counting the faults this stage holds in the open window.
+    /// </summary>
+    private bool AnyFaultingOutsideWindow()
     {
         IReadOnlyList<Entity> procs = _k.Tasks.Processes;
+        int held = 0;
         for (int i = 0; i < procs.Count; i++)
             if (_k.World.Get<Process>(procs[i]).State == ProcessState.Faulting)
-                return true;
-        return false;
+                held++;
+        return held > _window.Count;
     }
 
     /// <summary>True while some process waits on the slow path (its fault is being handled, or waits for reclaim).</summary>

@@ -31,6 +31,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         var world = kernel.World;
         if (!world.IsAlive(req.Process) || world.Get<Process>(req.Process).State != ProcessState.Faulting)
             return;
+        kernel.Smp.Enter(req.Cpu); // the fault runs on the CPU that raised it
         MmState mm = kernel.Tasks.MmOf(req.Process);
         ref ProcessStats stats = ref world.Get<ProcessStats>(req.Process);
         ulong va = req.Va;
@@ -72,6 +73,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Pfn = -1,
             SourcePfn = -1,
             File = -1,
+            Cpu = req.Cpu,
         };
         rec.OrigPte = pte;
         if (p.Present)

@@ -30,6 +30,8 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             rec.Drop(kernel);
             return;
         }
+        k.Smp.Enter(rec.Cpu);
+        k.Smp.CatchUp(rec.NotBefore);
         MmState mm = k.Tasks.MmById(rec.MmId)!;
         bool write = rec.Kind is Traces.AccessKind.Store or Traces.AccessKind.Modify;
         ref ProcessStats stats = ref world.Get<ProcessStats>(rec.Process);
@@ -106,7 +108,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         stats.CpuCycles += cost;
         k.Cycles.Charge(Timing.CycleCategory.Fault, cost);
         k.Env.Clock.Advance((ulong)cost);
-        world.Get<Process>(rec.Process).State = ProcessState.Runnable;
+        ref Process task = ref world.Get<Process>(rec.Process);
+        task.State = ProcessState.Runnable;
+        task.ReadyTime = env.Now;
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace EcsMem.Systems.Fault;
 // batch per tick.
 
 /// <summary>① The access stage found no usable translation: the process's current access faults.</summary>
-public readonly record struct FaultRequest(Entity Process, ulong Va, AccessKind Kind);
+public readonly record struct FaultRequest(Entity Process, ulong Va, AccessKind Kind, int Cpu = 0);
 
 /// <summary>How HandleMmFault classified a fault, which decides what the later systems do with it.</summary>
 public enum FaultClass : byte
@@ -63,6 +63,8 @@ public struct FaultRecord
     public ulong IoStart;
     /// <summary>The allocator granted this fault and holds page-table frames back for its install.</summary>
     public bool TablesReserved;
+    /// <summary>Earliest time the fault may go on (its read's completion): its CPU catches up to it first.</summary>
+    public ulong NotBefore;
     /// <summary>The CPU the faulting task was running on (its clock and TLB take the fault's costs and flushes).</summary>
     public int Cpu;
 

@@ -37,6 +37,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
     private void Insert(SimEnvironment env, FaultRecord rec)
     {
         var k = _kernel;
+        k.Smp.Enter(rec.Cpu);
         ref Frame f = ref k.Zone.Frames[rec.Pfn];
         if (rec.Class == FaultClass.FileRead)
         {
@@ -86,6 +87,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         }
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.Faulting;
+        rec.NotBefore = env.EventTime;
         k.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
         if (rec.CopyAfterRead)
         {

@@ -39,8 +39,9 @@ public sealed class PageWaitQueue(Kernel.Kernel kernel)
                 continue;
             }
             kernel.World.Get<Process>(rec.Process).State = ProcessState.Faulting;
+            rec.NotBefore = env.EventTime;
             kernel.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
-            env.Work<AllocRequest>().Add(req);
+            env.Work<AllocRequest>().Add(req with { Fault = rec });
         }
     }
 }

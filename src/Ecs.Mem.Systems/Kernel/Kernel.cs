@@ -43,9 +43,10 @@ public sealed class Kernel
         // One store for every mm's page-table pages: each is a row entity with its entries and its PageTableFrame.
         PageTables = new PageTableStore(World, options.Paging, ComponentType.Of<PageTableFrame>());
         Tlb = new TlbSystem(World, options.Tlb, env.Counters, options.Cpus);
-        Caches = CacheHierarchyFactory.Create(World, options.Caches, "lru", options.Seed, source);
+        Caches = CacheHierarchyFactory.Create(World, options.Caches with { Cpus = options.Cpus }, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
+        Smp = new Smp(options.Cpus, env.Clock, Tlb, Caches);
         Memory = new MemoryOps(this);
         Mprotect = new Mprotect(this);
         PageWaits = new PageWaitQueue(this);
@@ -84,6 +85,9 @@ public sealed class Kernel
     public ICacheHierarchy Caches { get; }
     public TimingModel Timing { get; }
     public CycleAccounting Cycles { get; }
+
+    /// <summary>The CPUs, their times and smp_processor_id() (Cpu/).</summary>
+    public Smp Smp { get; }
 
     /// <summary>Tasks and address spaces (Task/).</summary>
     public TaskList Tasks { get; }

@@ -38,7 +38,8 @@ public sealed class Machine : IDisposable
             .Add(SwapOut)
             .Add(TlbFill)
             .Add(PageTableRewrite)
-            .Add(FaultInstall);
+            .Add(FaultInstall)
+            .Add(new SmpSyncSystem(Kernel.Smp, Access));
     }
 
     public SimEnvironment Env { get; }

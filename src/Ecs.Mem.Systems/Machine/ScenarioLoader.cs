@@ -56,6 +56,8 @@ public static class ScenarioLoader
             : new CacheHierarchyConfig(
                 Geometry(m.L1i, src, "L1i"), Geometry(m.L1d, src, "L1d"), Geometry(m.L2, src, "L2"), Geometry(m.L3, src, "L3"),
                 m.L3.Inclusion == CacheInclusion.Inclusive ? InclusionPolicy.Inclusive : InclusionPolicy.NonInclusive);
+        // Which levels each CPU has to itself (with cpu: host the defaults: private L1/L2, shared L3).
+        caches = caches with { L1iShared = m.L1i.Shared, L1dShared = m.L1d.Shared, L2Shared = m.L2.Shared, L3Shared = m.L3.Shared };
         caches.Validate(src);
         return new KernelOptions
         {
@@ -69,6 +71,7 @@ public static class ScenarioLoader
             },
             Policy = m.Policy.Name,
             MinFreeKbytes = m.MinFreeKbytes,
+            Cpus = m.Cpus,
             Quantum = (int)Math.Min(m.Quantum, int.MaxValue),
             BatchSize = batchSizeOverride ?? m.BatchSize,
             Seed = m.Seed,

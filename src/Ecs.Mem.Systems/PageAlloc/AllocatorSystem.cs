@@ -44,6 +44,8 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             rec.Drop(kernel);
             return;
         }
+        kernel.Smp.Enter(rec.Cpu);
+        kernel.Smp.CatchUp(rec.NotBefore);
         // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
         // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
         long free = kernel.Zone.Buddy.NrFreePages;
@@ -54,7 +56,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             // __alloc_pages_direct_reclaim: this task reclaims, then retries.
             if (req.NeedsFrame)
                 env.Counters.Increment(kernel.C.AllocStall);
-            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process));
+            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu));
             _stillDeferred.Add(req);
             return;
         }

@@ -23,6 +23,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>try_to_unmap_one: replaces one PTE of an evicted frame, if it still maps that frame.</summary>
     private void TryToUnmapOne(in PteRewrite r)
     {
+        kernel.Smp.Enter(r.Cpu);
         MmState? mm = kernel.Tasks.MmById(r.MmId);
         if (mm is null)
             return;

@@ -69,6 +69,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             Mm = mm.Entity,
             NameIndex = _names.Count - 1,
             StartTime = startTime,
+            ReadyTime = startTime,
         };
         Entity e = World.Create(p, new ProcessStats());
         _processes.Add(e);

@@ -15,7 +15,10 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly TlbFillRequest r in env.WorkItems<TlbFillRequest>())
+        {
+            kernel.Smp.Enter(r.Cpu); // the walk's CPU fills its own TLB
             Fill(kernel, r.Va, r.Pte, r.Kind);
+        }
     }
 
     /// <summary>

@@ -2,8 +2,11 @@ using EcsMem.Ecs;
 
 namespace EcsMem.Systems.Vmscan;
 
-/// <summary>④ Reclaim work: free <see cref="Pages"/> pages, directly (an allocation is stalled) or as kswapd.</summary>
-public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess);
+/// <summary>
+/// ④ Reclaim work: free <see cref="Pages"/> pages, directly (an allocation is stalled, on its task's <c>Cpu</c>)
+/// or as kswapd (due at <c>NotBefore</c>, which its CPU catches up to).
+/// </summary>
+public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0);
 
 /// <summary>② → ④ wakeup_kswapd: an allocation found free memory below the low watermark.</summary>
 public readonly record struct KswapdWakeup;

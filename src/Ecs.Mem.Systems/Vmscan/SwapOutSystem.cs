@@ -19,6 +19,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private readonly List<int> _skipped = new();
     private readonly int _kswapdKind;
+    private int _cpu; // the CPU the current reclaim pass runs on
 
     public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -34,7 +35,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
-        env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null));
+        env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null, 0, env.EventTime));
     }
 
     public void Update(SimEnvironment env)
@@ -57,6 +58,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             if (r.Direct) directDone = true;
             else kswapdDone = true;
+            // Direct reclaim runs in the stalled task, on its CPU; kswapd is a kernel thread, simulated on CPU 0.
+            _cpu = r.Direct ? r.Cpu : 0;
+            _k.Smp.Enter(_cpu);
+            _k.Smp.CatchUp(r.NotBefore);
             if (!r.Direct && _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
             {
                 // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
@@ -193,7 +198,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             f.Flags &= ~FrameFlags.Dirty;
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
             foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte));
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, _cpu));
             env.Counters.Increment(k.C.PgStealAnon);
         }
         else
@@ -206,7 +211,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 f.Flags &= ~FrameFlags.Dirty;
             }
             foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0));
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
             env.Counters.Increment(k.C.PgStealFile);
         }
         // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.

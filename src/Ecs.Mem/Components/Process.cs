@@ -23,4 +23,10 @@ public struct Process
     public ulong StartTime;
     /// <summary>Simulated time at which it exited or was killed.</summary>
     public ulong EndTime;
+    /// <summary>When it last became ready to run (started, woken, preempted): a CPU that was idle takes it from then on.</summary>
+    public ulong ReadyTime;
+    /// <summary>The CPU it last ran on (task_cpu): its system calls and deferred fault completions run there.</summary>
+    public int LastCpu;
+    /// <summary>Thread-group id: the pid of the group leader (the task itself for a process, its creator for a CLONE_VM thread).</summary>
+    public int Tgid;
 }

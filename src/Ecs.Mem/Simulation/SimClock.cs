@@ -24,6 +24,14 @@ public sealed class SimClock
     private static void ThrowOverflow(ulong now, ulong cycles) =>
         throw new OverflowException($"simulated clock overflow at {now} + {cycles} cycles");
 
+    /// <summary>
+    /// Shows the time of another simulated CPU. With several CPUs each has its own time (they run in parallel
+    /// and reach a given simulated instant at different points of the host's work); the SMP layer switches the
+    /// clock to the CPU whose work is being simulated, so this one setter may go backwards. Everything else
+    /// moves time forward only.
+    /// </summary>
+    public void SwitchTo(ulong cpuTime) => Now = cpuTime;
+
     /// <summary>Moves time to <paramref name="time"/>; time never runs backwards.</summary>
     public void AdvanceTo(ulong time)
     {

@@ -67,13 +67,20 @@ public sealed class SimEnvironment
 
     public string KindName(int kind) => (uint)kind < (uint)_eventKindNames.Count ? _eventKindNames[kind] : $"#{kind}";
 
+    /// <summary>
+    /// The time the event being handled was scheduled for (during <see cref="DispatchDueEvents"/>). The clock
+    /// may be past it: events are dispatched at the start of the tick in which time reaches them.
+    /// </summary>
+    public ulong EventTime { get; private set; }
+
     /// <summary>Dispatches every event due at or before now, in (time, schedule order).</summary>
     public int DispatchDueEvents()
     {
         int n = 0;
         while (Events.Count > 0 && Events.PeekTime <= Clock.Now)
         {
-            Events.TryDequeue(out _, out var ev);
+            Events.TryDequeue(out ulong time, out var ev);
+            EventTime = time;
             _handlers[ev.Kind]!.Handle(this, ev);
             n++;
         }

@@ -42,11 +42,26 @@ public sealed class Kernel
         Files = new FileTable();
         // One store for every mm's page-table pages: each is a row entity with its entries and its PageTableFrame.
         PageTables = new PageTableStore(World, options.Paging, ComponentType.Of<PageTableFrame>());
-        Tlb = new TlbSystem(World, options.Tlb, env.Counters, options.Cpus);
+        Tlb = new TlbSystem(World, options.Tlb, env.Counters, options.Cpus, env.Clock, (ulong)Math.Round(options.Timing.ClockGHz * 1e9))
+        {
+            ShootdownCycles = (ulong)options.Timing.TlbShootdownCycles,
+            FlushOneCycles = (ulong)options.Timing.TlbFlushOneCycles,
+        };
         Caches = CacheHierarchyFactory.Create(World, options.Caches with { Cpus = options.Cpus }, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
         Smp = new Smp(options.Cpus, env.Clock, Tlb, Caches);
+        // A shootdown costs the initiator its wait for the acknowledgements and each receiver its flush.
+        Tlb.InitiatorWait = cycles =>
+        {
+            Cycles.Charge(CycleCategory.Shootdown, (long)cycles);
+            env.Clock.Advance(cycles);
+        };
+        Tlb.ChargeRemote = (cpu, cycles) =>
+        {
+            Cycles.Charge(CycleCategory.Shootdown, (long)cycles);
+            Smp.ChargeRemote(cpu, cycles);
+        };
         Memory = new MemoryOps(this);
         Mprotect = new Mprotect(this);
         PageWaits = new PageWaitQueue(this);

@@ -89,6 +89,8 @@ public sealed record SimulationReport
         var breakdown = new List<CycleRow>();
         foreach (CycleCategory cat in (ReadOnlySpan<CycleCategory>)[CycleCategory.Translation, CycleCategory.Memory, CycleCategory.Fault, CycleCategory.Reclaim, CycleCategory.Switch])
             breakdown.Add(new CycleRow(cat.ToString().ToLowerInvariant(), cyc[cat], cyc.CyclesPerAccess(cat)));
+        if (k.Options.Cpus > 1)
+            breakdown.Add(new CycleRow("shootdown", cyc[CycleCategory.Shootdown], cyc.CyclesPerAccess(CycleCategory.Shootdown)));
         breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
 
         var caches = new List<CacheLevelStats>();

@@ -12,7 +12,7 @@ namespace EcsMem.Systems.Timing;
 /// </summary>
 public sealed class CycleAccounting
 {
-    private const int Categories = 5;
+    private const int Categories = 6;
     private readonly long[] _cycles = new long[Categories];
 
     /// <summary>Memory accesses recorded.</summary>

@@ -13,4 +13,6 @@ public enum CycleCategory : byte
     Reclaim = 3,
     /// <summary>Context switches.</summary>
     Switch = 4,
+    /// <summary>TLB shootdowns: the initiator's wait for its IPIs and the receivers' remote flushes (several CPUs only).</summary>
+    Shootdown = 5,
 }

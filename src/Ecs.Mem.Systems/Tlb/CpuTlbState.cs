@@ -21,6 +21,12 @@ public sealed class CpuTlbState
     /// <summary>cpu_tlbstate.loaded_mm (null until the first switch: the boot mm, which owns ASID 0).</summary>
     public MmContext? LoadedMm { get; internal set; }
 
+    /// <summary>
+    /// cpu_tlbstate_shared.is_lazy: the CPU idles (runs a kernel thread) with <see cref="LoadedMm"/> still
+    /// loaded. Shootdowns skip it unless page tables were freed; it catches up on its next switch_mm.
+    /// </summary>
+    public bool IsLazy { get; internal set; }
+
     /// <summary>cpu_tlbstate.loaded_mm_asid.</summary>
     public int LoadedAsid { get; internal set; }
 

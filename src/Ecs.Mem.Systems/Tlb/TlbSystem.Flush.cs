@@ -22,7 +22,13 @@ public sealed partial class TlbSystem
     /// that only remembers the mm in an ASID slot catches up on its next switch (its slot's tlb_gen is now
     /// behind). Returns the number of remote CPUs that received a shootdown (each costs an IPI).
     /// </summary>
-    public int FlushTlbMmRange(MmContext mm, ulong start, ulong end)
+    public int FlushTlbMmRange(MmContext mm, ulong start, ulong end) => FlushTlbMmRange(mm, start, end, freedTables: false);
+
+    /// <summary>
+    /// flush_tlb_mm_range with flush_tlb_info.freed_tables: when page-table pages were freed, lazy CPUs get the
+    /// IPI too (they must not walk freed tables speculatively) and leave the mm for init_mm.
+    /// </summary>
+    public int FlushTlbMmRange(MmContext mm, ulong start, ulong end, bool freedTables)
     {
         ArgumentNullException.ThrowIfNull(mm);
         if (end != TlbFlushAll)
@@ -44,15 +50,60 @@ public sealed partial class TlbSystem
         ulong others = mm.CpuMask & ~(1UL << self.Cpu);
         if (others == 0)
             return 0;
+        // native_flush_tlb_multi: counted once per call, whichever CPUs the IPIs then reach.
         _counters.Increment(_ids.RemoteFlush);
+        bool trim = ShouldTrimCpumask(mm);
         int sent = 0;
         for (int c = 0; c < _cpus.Length; c++)
         {
             if ((others & (1UL << c)) == 0) continue;
-            FlushTlbFunc(_cpus[c], mm, start, end, newGen, local: false);
+            CpuTlbState cpu = _cpus[c];
+            if (!freedTables && !ShouldFlushTlb(cpu, mm, trim))
+                continue;
             sent++;
+            _counters.Increment(_ids.RemoteFlushReceived);
+            ulong cost = FlushOneCycles;
+            if (!ReferenceEquals(cpu.LoadedMm, mm))
+            {
+                // The CPU was left in the mask when it switched away: clear it, nothing to flush.
+                mm.CpuMask &= ~(1UL << c);
+            }
+            else if (cpu.IsLazy)
+            {
+                // Freed page tables reached a lazy CPU: it switches to init_mm (keeps no user mm loaded).
+                cpu.LoadedMm = null;
+                cpu.IsLazy = false;
+                mm.CpuMask &= ~(1UL << c);
+            }
+            else
+            {
+                cost = FlushTlbFunc(cpu, mm, start, end, newGen, local: false) * FlushOneCycles;
+            }
+            ChargeRemote?.Invoke(c, cost);
         }
+        if (sent > 0)
+            InitiatorWait?.Invoke(ShootdownCycles);
         return sent;
+    }
+
+    /// <summary>should_trim_cpumask: at most once a second per mm, a shootdown also visits CPUs that left it.</summary>
+    private bool ShouldTrimCpumask(MmContext mm)
+    {
+        ulong now = Now;
+        if (now <= mm.NextTrimCpumask)
+            return false;
+        mm.NextTrimCpumask = now + _second;
+        return true;
+    }
+
+    /// <summary>should_flush_tlb (Linux 6.18): lazy CPUs catch up at their next switch; a CPU running the mm is flushed; one that left it only when trimming.</summary>
+    private static bool ShouldFlushTlb(CpuTlbState cpu, MmContext mm, bool trim)
+    {
+        if (cpu.IsLazy)
+            return false;
+        if (ReferenceEquals(cpu.LoadedMm, mm))
+            return true;
+        return trim;
     }
 
     /// <summary>
@@ -76,15 +127,14 @@ public sealed partial class TlbSystem
     /// the CPU is already at the mm's tlb_gen; page-by-page INVLPG if this request is exactly the one
     /// generation the CPU is missing; otherwise a full flush of the ASID. Then the CPU is current again.
     /// </summary>
-    private void FlushTlbFunc(CpuTlbState cpu, MmContext mm, ulong start, ulong end, ulong newGen, bool local)
+    private ulong FlushTlbFunc(CpuTlbState cpu, MmContext mm, ulong start, ulong end, ulong newGen, bool local)
     {
-        if (!local)
-            _counters.Increment(_ids.RemoteFlushReceived);
         ref TlbContextSlot slot = ref cpu.Contexts[cpu.LoadedAsid];
         ulong mmGen = mm.TlbGen;
         ulong localGen = slot.TlbGen;
         if (localGen >= mmGen)
-            return;
+            return 0;
+        ulong work;
         ushort pcid = cpu.Tlb.CurrentPcid;
         if (end != TlbFlushAll && newGen == localGen + 1 && newGen == mmGen)
         {
@@ -96,6 +146,7 @@ public sealed partial class TlbSystem
             }
             if (local)
                 _counters.Add(_ids.LocalFlushOne, pages);
+            work = (ulong)pages;
         }
         else
         {
@@ -104,7 +155,9 @@ public sealed partial class TlbSystem
             else cpu.Tlb.FlushNonGlobal();
             if (local)
                 _counters.Increment(_ids.LocalFlushAll);
+            work = 1;
         }
         slot.TlbGen = mmGen;
+        return work;
     }
 }

@@ -14,6 +14,7 @@ public sealed partial class TlbSystem
         CpuTlbState cpu = _cpus[_currentCpu];
         MmContext? prev = cpu.LoadedMm;
         ulong nextGen = next.TlbGen;
+        cpu.IsLazy = false;
         if (ReferenceEquals(prev, next))
         {
             // Same mm: a flush may have been deferred to us (we missed a shootdown while not current).
@@ -25,9 +26,8 @@ public sealed partial class TlbSystem
             return true;
         }
 
+        // Linux 6.14+: the CPU stays in prev's mm_cpumask (a later shootdown trims it); it joins next's.
         ulong bit = 1UL << cpu.Cpu;
-        if (prev is not null)
-            prev.CpuMask &= ~bit;
         ChooseNewAsid(cpu, next, nextGen, out int asid, out bool needFlush);
         next.CpuMask |= bit;
         cpu.LoadedMm = next;

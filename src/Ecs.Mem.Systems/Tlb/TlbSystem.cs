@@ -25,14 +25,18 @@ public sealed partial class TlbSystem
     private readonly CounterRegistry _counters;
     private readonly TlbCounters _ids;
     private ulong _lastCtxId;
+    private readonly SimClock? _clock;
+    private readonly ulong _second;
     private int _currentCpu;
 
     /// <summary>
     /// Builds <paramref name="cpuCount"/> CPUs' TLBs (tables in <paramref name="world"/>) and registers the
     /// counters in <paramref name="counters"/>. Throws <see cref="InputException"/> for an invalid config.
     /// </summary>
-    public TlbSystem(World world, TlbConfig config, CounterRegistry counters, int cpuCount = 1)
+    public TlbSystem(World world, TlbConfig config, CounterRegistry counters, int cpuCount = 1, SimClock? clock = null, ulong cyclesPerSecond = 3_000_000_000)
     {
+        _clock = clock;
+        _second = cyclesPerSecond;
         config.Validate();
         if (cpuCount < 1 || cpuCount > 64)
             throw new InputException("TLB config", 0, $"cpus={cpuCount}", "CPU count must be between 1 and 64");
@@ -70,8 +74,33 @@ public sealed partial class TlbSystem
         get => _cpus[_currentCpu].Tlb;
     }
 
-    /// <summary>init_new_context: a new mm context with a never-used ctx_id and tlb_gen 1.</summary>
-    public MmContext CreateMm() => new(++_lastCtxId);
+    /// <summary>init_new_context: a new mm context with a never-used ctx_id, tlb_gen 1 and its cpumask trim a second away.</summary>
+    public MmContext CreateMm() => new(++_lastCtxId, Now + _second);
+
+    private ulong Now => _clock?.Now ?? 0;
+
+    /// <summary>
+    /// Called for every IPI a shootdown sends: the target CPU and the cycles its flush_tlb_func cost it
+    /// (the SMP layer charges them to that CPU's time). The initiator's wait is <see cref="InitiatorWait"/>.
+    /// </summary>
+    public Action<int, ulong>? ChargeRemote { get; set; }
+
+    /// <summary>Called once per shootdown that sent IPIs, with the cycles the initiating CPU waited (IPI send and acknowledgements).</summary>
+    public Action<ulong>? InitiatorWait { get; set; }
+
+    /// <summary>Cycles the initiator of a shootdown waits (IPI send and acknowledgements).</summary>
+    public ulong ShootdownCycles { get; set; } = 2000;
+
+    /// <summary>Cycles of one INVLPG (or of a CR3 reload for a full flush) on the receiving CPU.</summary>
+    public ulong FlushOneCycles { get; set; } = 300;
+
+    /// <summary>enter_lazy_tlb: the current CPU idles and keeps its mm loaded.</summary>
+    public void EnterLazyTlb()
+    {
+        CpuTlbState cpu = _cpus[_currentCpu];
+        if (cpu.LoadedMm is not null)
+            cpu.IsLazy = true;
+    }
 
     /// <summary>Looks <paramref name="va"/> up in the current CPU's TLBs (see <see cref="TlbHierarchy.Lookup"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -27,6 +27,17 @@ public sealed record KernelOptions
     /// <summary>Number of CPUs (1..64): each has its own TLBs, L1/L2 caches, running task and quantum.</summary>
     public int Cpus { get; init; } = 1;
 
+    /// <summary>
+    /// Per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator for order-0 pages, as Linux has
+    /// them: true on, false off, null (the default) on when <see cref="Cpus"/> &gt; 1 and off with one CPU. Linux
+    /// always has them; the one-CPU default is off as a deliberate compatibility choice, so that every existing
+    /// one-CPU scenario and report stays byte-identical to what it was before the lists were modelled.
+    /// </summary>
+    public bool? PerCpuPages { get; init; }
+
+    /// <summary>Whether the per-CPU page lists are in use (<see cref="PerCpuPages"/> resolved against <see cref="Cpus"/>).</summary>
+    public bool PerCpuPagesEnabled => PerCpuPages ?? Cpus > 1;
+
     /// <summary>Scheduler quantum in accesses (a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = 10_000;
 

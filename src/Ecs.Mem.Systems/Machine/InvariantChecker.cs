@@ -7,8 +7,9 @@ namespace EcsMem.Systems.Machine;
 
 /// <summary>
 /// Cross-checks the simulated kernel's redundant bookkeeping between ticks, the way CONFIG_DEBUG_VM's
-/// VM_BUG_ON_PAGE and the page-owner / swap_map audits do in Linux: every frame is accounted for exactly once,
-/// the buddy free lists are well formed, every mm's RSS and swap counts match its page tables, every frame's
+/// VM_BUG_ON_PAGE and the page-owner / swap_map audits do in Linux: every frame is accounted for exactly once
+/// (free in the buddy allocator, free on a per-CPU list, or in use), the buddy free lists and the per-CPU
+/// lists are well formed, every mm's RSS and swap counts match its page tables, every frame's
 /// mapcount matches the PTEs and the reverse map, swap slot counts match the swap entries in PTEs and the
 /// swap cache, the page cache agrees with the frames, the VMA entities in the World are exactly the ones
 /// each mm's VMA index holds, and the page-table page entities are exactly the charged tables. It walks every page table of every mm, so it costs
@@ -18,7 +19,7 @@ namespace EcsMem.Systems.Machine;
 /// <remarks>
 /// Only valid between ticks: inside a tick the systems legitimately hold half-done work (a frame isolated by
 /// reclaim but not yet unmapped). Messages name the object (frame pfn, mm id, swap slot) and both sides of the
-/// disagreement; their order is fixed (frames, buddy, page tables, per-frame mapping, swap, page cache,
+/// disagreement; their order is fixed (frames, buddy, per-CPU lists, page tables, per-frame mapping, swap, page cache,
 /// processes, VMA entities, page-table entities) so the same broken state always gives the same list.
 /// </remarks>
 public sealed class InvariantChecker
@@ -68,6 +69,7 @@ public sealed class InvariantChecker
         Array.Fill(_tableOwner, -1);
 
         CheckBuddy();
+        CheckPcp();
         CheckPageTables();
         CheckFrames();
         CheckSwap();
@@ -129,7 +131,7 @@ public sealed class InvariantChecker
         if (freePages != b.NrFreePages)
             Fail($"buddy: free lists hold {freePages} pages but NR_FREE_PAGES is {b.NrFreePages}");
 
-        long inUse = 0;
+        long inUse = 0, onPcp = 0;
         Frame[] fr = _k.Zone.Frames;
         for (int pfn = 0; pfn < fr.Length; pfn++)
         {
@@ -139,11 +141,81 @@ public sealed class InvariantChecker
                 Fail($"frame {pfn}: flagged PG_buddy but on no free list");
             else if (!flagged && free)
                 Fail($"frame {pfn}: on a free list but not flagged PG_buddy");
-            if (!flagged)
+            if ((fr[pfn].Flags & FrameFlags.PcpList) != 0)
+                onPcp++;
+            else if (!flagged)
                 inUse++;
         }
-        if (b.NrFreePages + inUse != fr.Length)
-            Fail($"frames: {b.NrFreePages} free in the buddy allocator + {inUse} in use != {fr.Length} total");
+        // Conservation: every frame is free in the buddy allocator, free on a per-CPU list, or in use.
+        if (_k.Zone.Pcp is null)
+        {
+            if (b.NrFreePages + inUse + onPcp != fr.Length)
+                Fail($"frames: {b.NrFreePages} free in the buddy allocator + {inUse + onPcp} in use != {fr.Length} total");
+        }
+        else if (b.NrFreePages + onPcp + inUse != fr.Length)
+        {
+            Fail($"frames: {b.NrFreePages} free in the buddy allocator + {onPcp} on per-CPU lists + {inUse} in use != {fr.Length} total");
+        }
+    }
+
+    // ------------------------------------------------------------------ per-CPU page lists
+
+    /// <summary>
+    /// Each CPU's list: its length is pcp-&gt;count, which is at most pcp-&gt;high (a free that reaches the high
+    /// mark returns pages at once); every page on it is tagged as a pcp page, is on no buddy free list, is still
+    /// allocated from the buddy allocator's point of view, and is on this list only. The tagged frames are
+    /// exactly the listed ones, and nothing is tagged when the lists are off.
+    /// </summary>
+    private void CheckPcp()
+    {
+        Frame[] fr = _k.Zone.Frames;
+        PerCpuPageSet? pcp = _k.Zone.Pcp;
+        if (pcp is null)
+        {
+            for (int pfn = 0; pfn < fr.Length; pfn++)
+                if ((fr[pfn].Flags & FrameFlags.PcpList) != 0)
+                    Fail($"frame {pfn}: tagged as on a per-CPU list, but the lists are off");
+            return;
+        }
+        BuddyAllocator b = _k.Zone.Buddy;
+        long listed = 0;
+        for (int cpu = 0; cpu < pcp.Cpus; cpu++)
+        {
+            int n = pcp.CopyList(cpu, _freeList);
+            listed += n;
+            if (n != pcp.Count(cpu))
+                Fail($"pcp: CPU {cpu}'s list holds {n} pages but its count is {pcp.Count(cpu)}");
+            if (pcp.Count(cpu) > pcp.High)
+                Fail($"pcp: CPU {cpu} holds {pcp.Count(cpu)} pages, above its high mark {pcp.High}");
+            for (int i = 0; i < Math.Min(n, _freeList.Length); i++)
+            {
+                int pfn = _freeList[i];
+                if ((uint)pfn >= (uint)fr.Length)
+                {
+                    Fail($"pcp: CPU {cpu}'s list holds pfn {pfn}, outside RAM");
+                    continue;
+                }
+                if ((fr[pfn].Flags & FrameFlags.PcpList) == 0)
+                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but its struct page says {fr[pfn].Flags}");
+                if (pfn >= b.StartPfn && pfn < b.StartPfn + b.ManagedPages && _inFreeBlock[pfn - b.StartPfn])
+                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list and in a buddy free block");
+                else if (!b.IsAllocatedHead(pfn, 0))
+                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but the buddy allocator never handed it out");
+                if (pcp.CpuOf(pfn) != cpu)
+                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but recorded on CPU {pcp.CpuOf(pfn)}'s");
+            }
+        }
+        long tagged = 0;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            if ((fr[pfn].Flags & FrameFlags.PcpList) == 0)
+                continue;
+            tagged++;
+            if (pcp.CpuOf(pfn) < 0)
+                Fail($"frame {pfn}: tagged as on a per-CPU list but on none");
+        }
+        if (tagged != listed || listed != pcp.TotalCount)
+            Fail($"pcp: {tagged} frames tagged, {listed} listed, {pcp.TotalCount} counted on per-CPU lists");
     }
 
     // ------------------------------------------------------------------ page tables
@@ -258,7 +330,7 @@ public sealed class InvariantChecker
                 return;
             }
             ref Frame f = ref _k.Zone.Frames[(int)pfn];
-            if ((f.Flags & FrameFlags.Buddy) != 0)
+            if (f.IsFree)
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps free frame {pfn}");
             if ((f.Flags & FrameFlags.Slab) != 0)
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps page-table frame {pfn}");
@@ -295,7 +367,7 @@ public sealed class InvariantChecker
             if (f.Pfn != pfn)
                 Fail($"frame {pfn}: struct page says pfn {f.Pfn}");
             int rmap = _k.Rmap.Count(pfn);
-            if ((f.Flags & FrameFlags.Buddy) != 0)
+            if (f.IsFree)
             {
                 if (f.MapCount != 0 || rmap != 0 || _ptesPerFrame[pfn] != 0)
                     Fail($"frame {pfn}: free but mapcount {f.MapCount}, {rmap} reverse mappings, {_ptesPerFrame[pfn]} PTEs");
@@ -372,7 +444,7 @@ public sealed class InvariantChecker
             {
                 cached++;
                 ref Frame f = ref _k.Zone.Frames[pfn];
-                if ((f.Flags & FrameFlags.Buddy) != 0)
+                if (f.IsFree)
                     Fail($"swap slot {slot}: swap cache holds free frame {pfn}");
                 else if ((f.Flags & FrameFlags.SwapCache) == 0 || f.Index != slot)
                     Fail($"swap slot {slot}: swap cache holds frame {pfn}, whose struct page says swapcache={(f.Flags & FrameFlags.SwapCache) != 0} slot {f.Index}");
@@ -410,7 +482,7 @@ public sealed class InvariantChecker
                 continue;
             }
             ref Frame f = ref _k.Zone.Frames[pfn];
-            if ((f.Flags & FrameFlags.Buddy) != 0)
+            if (f.IsFree)
                 Fail($"page cache: file {file} page {index} points at free frame {pfn}");
             else if (f.IsAnon || f.Mapping != file || f.Index != index)
                 Fail($"page cache: file {file} page {index} points at frame {pfn}, which holds {(f.IsAnon ? "anon" : "file")} {f.Mapping} page {f.Index}");
@@ -419,7 +491,7 @@ public sealed class InvariantChecker
         for (int pfn = 0; pfn < fr.Length; pfn++)
         {
             ref Frame f = ref fr[pfn];
-            if ((f.Flags & (FrameFlags.Buddy | FrameFlags.Slab | FrameFlags.Anon)) != 0 || f.Mapping < 0 || pfn == _k.Zone.ZeroPfn)
+            if ((f.Flags & (FrameFlags.Buddy | FrameFlags.PcpList | FrameFlags.Slab | FrameFlags.Anon)) != 0 || f.Mapping < 0 || pfn == _k.Zone.ZeroPfn)
                 continue;
             if (_k.PageCache.Find(f.Mapping, f.Index) != pfn)
                 Fail($"frame {pfn}: holds page {f.Index} of file {f.Mapping} but the page cache does not index it");

@@ -110,7 +110,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         Swap.SetCached(slot, false);
         f.Flags &= ~FrameFlags.SwapCache;
         f.Index = 0;
-        kernel.Zone.FreeIfOrphan(pfn);
+        kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
     }
 
     /// <summary>
@@ -120,10 +120,10 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     public void ReleaseIfUnused(int pfn)
     {
         ref Frame f = ref Frames[pfn];
-        if ((f.Flags & FrameFlags.Buddy) != 0)
+        if (f.IsFree)
             return;
         if ((f.Flags & FrameFlags.SwapCache) == 0)
-            kernel.Zone.FreeIfOrphan(pfn);
+            kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
         else
             FreeSwapCacheIfUnused(pfn);
     }
@@ -145,7 +145,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         Swap.SetCached(slot, false);
         f.Flags &= ~FrameFlags.SwapCache;
         f.Index = 0;
-        kernel.Zone.FreeIfOrphan(pfn);
+        kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
     }
 
     /// <summary>

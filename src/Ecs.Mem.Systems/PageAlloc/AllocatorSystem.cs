@@ -9,7 +9,9 @@ namespace EcsMem.Systems.PageAlloc;
 /// above the low watermark; below it kswapd is woken; the slow path may go down to the min watermark; below
 /// min the faulting task stalls in direct reclaim (allocstall) and its request is retried next tick, after
 /// the swap-out system has freed pages. Each request also keeps enough frames back for the page-table
-/// pages its mapping may need.
+/// pages its mapping may need. With per-CPU page lists the frame comes from the faulting CPU's list
+/// (rmqueue_pcplist), and a retry after direct reclaim that still fails first drains every CPU's list back
+/// to the buddy allocator and looks again (__alloc_pages_direct_reclaim's drain_all_pages).
 /// </summary>
 public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
 {
@@ -26,16 +28,16 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         List<AllocRequest> stalled = kernel.Zone.Stalled;
         _stillDeferred.Clear();
         foreach (var r in stalled)
-            Serve(env, r);
+            Serve(env, r, afterReclaim: true);
         stalled.Clear();
         stalled.AddRange(_stillDeferred);
         _stillDeferred.Clear();
         foreach (ref readonly AllocRequest r in env.WorkItems<AllocRequest>())
-            Serve(env, r);
+            Serve(env, r, afterReclaim: false);
         stalled.AddRange(_stillDeferred);
     }
 
-    private void Serve(SimEnvironment env, in AllocRequest req)
+    private void Serve(SimEnvironment env, in AllocRequest req, bool afterReclaim)
     {
         FaultRecord rec = req.Fault;
         var world = kernel.World;
@@ -51,6 +53,12 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         long free = kernel.Zone.Buddy.NrFreePages;
         if (req.NeedsFrame && kernel.Zone.Watermarks.BelowLow(free))
             WakeupKswapd(env);
+        if (afterReclaim && kernel.Zone.MustStall(free, req.NeedsFrame) && kernel.Zone.DrainAllPages() > 0)
+        {
+            // __alloc_pages_direct_reclaim: the allocation failed after reclaim, perhaps because the free pages
+            // sit on per-CPU lists, which NR_FREE_PAGES does not count: drain_all_pages, then try again.
+            free = kernel.Zone.Buddy.NrFreePages;
+        }
         if (kernel.Zone.MustStall(free, req.NeedsFrame))
         {
             // __alloc_pages_direct_reclaim: this task reclaims, then retries.
@@ -67,7 +75,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             env.Work<PteInstall>().Add(new PteInstall(rec));
             return;
         }
-        int pfn = kernel.Zone.AllocFrame();
+        int pfn = kernel.Zone.AllocFrame(rec.Cpu);
         rec.Pfn = pfn;
         kernel.Zone.PinFrame(pfn);
         ref Frame f = ref kernel.Zone.Frames[pfn];

@@ -3,7 +3,8 @@ namespace EcsMem.Systems.PageAlloc;
 /// <summary>
 /// Binary buddy allocator over one zone's pfn range, following Linux's mm/page_alloc.c: per-order free lists,
 /// splitting with expand(), coalescing in __free_one_page(), and the same list-head/list-tail choices so that
-/// <c>/proc/buddyinfo</c> evolves as the kernel's would (minus the per-cpu page lists, which are not modelled).
+/// <c>/proc/buddyinfo</c> evolves as the kernel's would. The per-CPU page lists in front of it are
+/// <see cref="PerCpuPageSet"/>; their pages are allocated blocks from this class's point of view.
 /// </summary>
 /// <remarks>
 /// <para>All state lives in pfn-indexed arrays (Linux keeps it in struct page): an intrusive doubly-linked free

@@ -8,6 +8,7 @@ namespace EcsMem.Systems.PageAlloc;
 /// <summary>
 /// struct zone (one zone, all of RAM) and the frame table it manages, as mm/page_alloc.c owns them: every
 /// physical frame's struct page (a row of <see cref="FrameTable"/>, row = pfn), the buddy free lists, the
+/// per-CPU page lists in front of them (when <see cref="KernelOptions.PerCpuPagesEnabled"/>), the
 /// watermarks, the pins that keep a page away from reclaim, and the zone's LRU (the replacement policy,
 /// as zone->lruvec was before Linux 4.8 moved it to the node). Allocation and freeing of order-0 pages go
 /// through here; the allocator system adds the watermark logic.
@@ -34,10 +35,20 @@ public sealed class Zone
         Lru = lru;
         PageTableReserve = options.Paging.Levels - 1;
 
-        // The shared zero page: one reserved frame every never-written anonymous page can map read-only.
+        // The shared zero page: one reserved frame every never-written anonymous page can map read-only. Linux's
+        // is a static page of the kernel image that never passes through the page allocator; here it is reserved
+        // from the buddy allocator at boot, before any per-CPU list exists, and is never freed.
         ZeroPfn = Buddy.AllocPages(0);
         Frames[ZeroPfn] = Frame.Fresh(ZeroPfn) with { Flags = FrameFlags.Locked };
         PinFrame(ZeroPfn);
+
+        if (options.PerCpuPagesEnabled)
+        {
+            // zone_set_pageset_high_and_batch: every CPU gets the zone's batch and high.
+            int batch = PerCpuPageSet.ZoneBatchSize(pages, (int)Pte.PageSize);
+            int high = PerCpuPageSet.ZoneHighSize(Watermarks.Low, batch, options.Cpus);
+            Pcp = new PerCpuPageSet(Buddy, options.Cpus, batch, high, Frames);
+        }
     }
 
     /// <summary>The frame table: one entity per physical page, row = pfn.</summary>
@@ -48,6 +59,18 @@ public sealed class Zone
 
     public BuddyAllocator Buddy { get; }
     public Watermarks Watermarks { get; }
+
+    /// <summary>zone-&gt;per_cpu_pageset: the per-CPU page lists, or null when they are off (one CPU by default).</summary>
+    public PerCpuPageSet? Pcp { get; }
+
+    /// <summary>Free pages held on per-CPU lists (0 when they are off): free, but outside NR_FREE_PAGES.</summary>
+    public long PcpPages => Pcp?.TotalCount ?? 0;
+
+    /// <summary>
+    /// ZONE_RECLAIM_ACTIVE: kswapd is balancing the node. While set, a per-CPU list keeps at most four batches
+    /// (nr_pcp_high) so freed pages reach the buddy allocator, and the watermarks, sooner.
+    /// </summary>
+    public bool ReclaimActive { get; internal set; }
 
     /// <summary>The zone's LRU: the replacement policy reclaim asks for victims.</summary>
     public IReplacementPolicy Lru { get; }
@@ -80,12 +103,14 @@ public sealed class Zone
     public ulong NextContentToken() => ++_contentSeq;
 
     /// <summary>
-    /// alloc_pages(order 0) without the watermark logic (the allocator system applies that): takes a frame from
-    /// the buddy allocator and resets its struct page. Returns -1 when the buddy allocator is empty.
+    /// alloc_pages(order 0) on <paramref name="cpu"/> (smp_processor_id()) without the watermark logic (the
+    /// allocator system applies that): rmqueue takes the frame from that CPU's per-CPU list, refilled from the
+    /// buddy allocator when empty (rmqueue_pcplist), or straight from the buddy allocator when the lists are off;
+    /// then its struct page is reset. Returns -1 when no page is left where it looked.
     /// </summary>
-    public int AllocFrame()
+    public int AllocFrame(int cpu)
     {
-        int pfn = Buddy.AllocPages(0);
+        int pfn = Pcp is null ? Buddy.AllocPages(0) : Pcp.Alloc(cpu);
         if (pfn < 0)
             return -1;
         Frames[pfn] = Frame.Fresh(pfn);
@@ -93,31 +118,49 @@ public sealed class Zone
         return pfn;
     }
 
-    /// <summary>__free_pages: gives a frame back to the buddy allocator, after taking it off the LRU.</summary>
-    public void FreeFrame(int pfn)
+    /// <summary>
+    /// __free_pages on <paramref name="cpu"/> (smp_processor_id()), after taking the frame off the LRU: with
+    /// per-CPU lists, free_unref_page puts it on that CPU's list (returning a chunk of the list to the buddy
+    /// allocator when it reaches its high mark); without them it goes straight back to the buddy allocator.
+    /// </summary>
+    public void FreeFrame(int pfn, int cpu)
     {
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.Lru) != 0)
             Lru.OnRemoved(pfn);
-        f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
-        Buddy.FreePages(pfn, 0);
+        if (Pcp is null)
+        {
+            f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
+            Buddy.FreePages(pfn, 0);
+        }
+        else
+        {
+            f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.PcpList };
+            Pcp.Free(pfn, cpu, ReclaimActive);
+        }
         _counters.Increment(_c.PgFree);
     }
+
+    /// <summary>
+    /// drain_all_pages(zone): every CPU's list goes back to the buddy allocator. Returns the pages moved (0 when
+    /// the lists are off or empty).
+    /// </summary>
+    public int DrainAllPages() => Pcp?.DrainAll() ?? 0;
 
     /// <summary>
     /// The final put_page of a frame nobody needs any more: not mapped, not pinned, not in the swap cache or
     /// under writeback, and (for a file page) not in the page cache, which keeps it until reclaim drops it.
     /// </summary>
-    public void FreeIfOrphan(int pfn)
+    public void FreeIfOrphan(int pfn, int cpu)
     {
         ref Frame f = ref Frames[pfn];
-        if (f.MapCount > 0 || Pins[pfn] > 0 || (f.Flags & (FrameFlags.SwapCache | FrameFlags.Writeback | FrameFlags.Buddy)) != 0)
+        if (f.IsFree || f.MapCount > 0 || Pins[pfn] > 0 || (f.Flags & (FrameFlags.SwapCache | FrameFlags.Writeback)) != 0)
             return;
         if (!f.IsAnon && f.Mapping >= 0)
             return;
-        FreeFrame(pfn);
+        FreeFrame(pfn, cpu);
     }
 
     /// <summary>lru_cache_add: the frame now holds a reclaimable page the policy should rank.</summary>

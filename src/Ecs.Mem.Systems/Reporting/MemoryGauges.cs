@@ -50,7 +50,7 @@ public readonly record struct MemoryGauges
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
             FrameFlags fl = f.Flags;
-            if ((fl & FrameFlags.Buddy) != 0)
+            if ((fl & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0)
                 continue;
             bool anon = (fl & FrameFlags.Anon) != 0;
             if ((fl & FrameFlags.Lru) != 0)

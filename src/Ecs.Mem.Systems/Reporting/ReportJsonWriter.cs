@@ -97,6 +97,21 @@ public static class ReportJsonWriter
         foreach (long n in r.BuddyFree)
             w.WriteNumberValue(n);
         w.WriteEndArray();
+        if (r.Pagesets is not null)
+        {
+            // Only when the per-CPU lists are on, so a one-CPU report keeps its keys.
+            w.WriteStartArray("pagesets");
+            foreach (var p in r.Pagesets)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("cpu", p.Cpu);
+                w.WriteNumber("count", p.Count);
+                w.WriteNumber("high", p.High);
+                w.WriteNumber("batch", p.Batch);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteEndObject();
     }
 

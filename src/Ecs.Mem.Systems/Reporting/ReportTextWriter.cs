@@ -35,7 +35,20 @@ public static class ReportTextWriter
         MemInfo.AppendTo(sb, r.MemInfo);
         Section(sb, "/proc/buddyinfo");
         sb.Append(r.BuddyInfo);
+        Pagesets(sb, r);
         return sb.ToString();
+    }
+
+    // Only when the per-CPU lists are on: a one-CPU report stays as it was.
+    private static void Pagesets(StringBuilder sb, SimulationReport r)
+    {
+        if (r.Pagesets is null)
+            return;
+        Section(sb, "per-CPU page lists (/proc/zoneinfo pagesets, zone Normal)");
+        sb.Append(Inv, $"  {"cpu",4} {"count",8} {"high",8} {"batch",8}\n");
+        foreach (var p in r.Pagesets)
+            sb.Append(Inv, $"  {p.Cpu,4} {p.Count,8} {p.High,8} {p.Batch,8}\n");
+        sb.Append("  (pages on these lists are free but not counted in MemFree, nr_free_pages or /proc/buddyinfo)\n");
     }
 
     private static void Section(StringBuilder sb, string title) => sb.Append('\n').Append("== ").Append(title).Append(" ==\n");

@@ -76,6 +76,12 @@ public sealed record SimulationReport
     public required string BuddyInfo { get; init; }
 
     /// <summary>
+    /// Each CPU's per-CPU page list (count, high, batch), or null when the lists are off (the one-CPU default),
+    /// so that a one-CPU report carries no trace of them.
+    /// </summary>
+    public IReadOnlyList<PagesetRow>? Pagesets { get; init; }
+
+    /// <summary>
     /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
     /// status of processes that have exited (null: their torn-down figures are shown).
     /// </summary>
@@ -192,7 +198,18 @@ public sealed record SimulationReport
             MemInfo = Reporting.MemInfo.Build(gauges),
             BuddyFree = buddy,
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
+            Pagesets = ReadPagesets(k.Zone.Pcp),
         };
+    }
+
+    private static List<PagesetRow>? ReadPagesets(PerCpuPageSet? pcp)
+    {
+        if (pcp is null)
+            return null;
+        var rows = new List<PagesetRow>(pcp.Cpus);
+        for (int cpu = 0; cpu < pcp.Cpus; cpu++)
+            rows.Add(new PagesetRow(cpu, pcp.Count(cpu), pcp.High, pcp.Batch));
+        return rows;
     }
 
     private static ProcStatus StatusNow(Kernel.Kernel k, Entity e)

@@ -60,6 +60,6 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         {
             kernel.PageCache.Delete(f.Mapping, f.Index);
         }
-        kernel.Zone.FreeFrame(pfn);
+        kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu);
     }
 }

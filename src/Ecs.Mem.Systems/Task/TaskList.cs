@@ -119,7 +119,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         foreach (var (id, (e, pfn)) in mm.TablePages.ToArray())
         {
             World.Get<PageTableFrame>(e) = PageTableFrame.Free;
-            kernel.Zone.FreeFrame(pfn);
+            kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu);
             mm.TablePages.Remove(id);
         }
         s.MmCount--;
@@ -152,7 +152,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
                 _early.Add((pageId, level)); // the root, allocated inside the PageTable constructor
                 return;
             }
-            int pfn = kernel.Zone.AllocFrame();
+            int pfn = kernel.Zone.AllocFrame(kernel.Tlb.CurrentCpu);
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
@@ -170,7 +170,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             var (e, pfn) = _mm!.TablePages[pageId];
             _mm.TablePages.Remove(pageId);
             kernel.World.Get<PageTableFrame>(e) = PageTableFrame.Free;
-            kernel.Zone.FreeFrame(pfn);
+            kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu);
             _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
             _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;
         }

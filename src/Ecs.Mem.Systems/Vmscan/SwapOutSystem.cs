@@ -20,6 +20,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private readonly List<int> _skipped = new();
     private readonly int _kswapdKind;
     private int _cpu; // the CPU the current reclaim pass runs on
+    private bool _kswapdAwake;
 
     public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -27,8 +28,19 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         _kswapdKind = env.RegisterEventKind("kswapd", this);
     }
 
-    /// <summary>True while kswapd has a run scheduled or in progress (it sleeps once the zone is balanced).</summary>
-    public bool KswapdAwake { get; private set; }
+    /// <summary>
+    /// True while kswapd has a run scheduled or in progress (it sleeps once the zone is balanced). The zone's
+    /// ZONE_RECLAIM_ACTIVE follows it (balance_pgdat sets it for its run, and clears it when done).
+    /// </summary>
+    public bool KswapdAwake
+    {
+        get => _kswapdAwake;
+        private set
+        {
+            _kswapdAwake = value;
+            _k.Zone.ReclaimActive = value;
+        }
+    }
 
     public string Name => "swap-out";
 
@@ -73,7 +85,16 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
             if (r.Direct && freed == 0 && _k.Zone.MustStall(freeSoon, needsFrame: true))
-                _k.Oom.OutOfMemory(r.ForProcess);
+            {
+                // Before the OOM killer, the free pages parked on per-CPU lists go back to the buddy allocator
+                // (drain_all_pages) and the allocation is looked at once more. Linux 6.6 skips this drain when
+                // reclaim made no progress and only gets there after should_reclaim_retry's retries; the
+                // simulator declares OOM after one fruitless pass, so it drains first (docs/physical.md).
+                if (_k.Zone.DrainAllPages() > 0)
+                    freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+                if (_k.Zone.MustStall(freeSoon, needsFrame: true))
+                    _k.Oom.OutOfMemory(r.ForProcess);
+            }
             if (!r.Direct)
                 KswapdAfterRun(env, freed);
         }

@@ -69,6 +69,9 @@ public struct Frame
     /// <summary>PageAnon(): the mapping names an anonymous owner.</summary>
     public readonly bool IsAnon => (Flags & FrameFlags.Anon) != 0;
 
+    /// <summary>Free: in the buddy allocator (PageBuddy) or on a per-CPU page list (<see cref="FrameFlags.PcpList"/>).</summary>
+    public readonly bool IsFree => (Flags & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0;
+
     /// <summary>True when every bit of <paramref name="flags"/> is set (Linux: the PageXxx() tests).</summary>
     public readonly bool Has(FrameFlags flags) => (Flags & flags) == flags;
 }

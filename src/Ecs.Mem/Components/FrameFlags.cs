@@ -42,4 +42,10 @@ public enum FrameFlags : uint
 
     /// <summary>PAGE_MAPPING_ANON, the low bit of <c>page-&gt;mapping</c>: the mapping field names an anonymous owner, not a file.</summary>
     Anon = 1u << 10,
+
+    /// <summary>
+    /// Free on a per-CPU page list (pcp-&gt;lists): not in the buddy allocator, not counted in NR_FREE_PAGES, not in
+    /// use. Linux marks such a page with nothing but its zero refcount; the simulator tags it to catch double frees.
+    /// </summary>
+    PcpList = 1u << 11,
 }

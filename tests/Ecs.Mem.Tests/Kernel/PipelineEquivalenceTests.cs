@@ -44,9 +44,9 @@ public class PipelineEquivalenceTests
         return t;
     }
 
-    internal static SimMachine Build(int batch, string policy = "fifo", ulong seed = 0, int swapPages = 512, long minFreeKbytes = 64)
+    internal static SimMachine Build(int batch, string policy = "fifo", ulong seed = 0, int swapPages = 512, long minFreeKbytes = 64, int cpus = 1)
     {
-        var o = Options(ramPages: 160, swapPages: swapPages, minFreeKbytes: minFreeKbytes) with { BatchSize = batch, Quantum = 37, SwapClusterMax = 8, Policy = policy };
+        var o = Options(ramPages: 160, swapPages: swapPages, minFreeKbytes: minFreeKbytes) with { BatchSize = batch, Quantum = 37, SwapClusterMax = 8, Policy = policy, Cpus = cpus };
         var m = new SimMachine(o);
         int f = m.Kernel.Files.Intern("/data/ro");
         int g = m.Kernel.Files.Intern("/data/shared");

@@ -1,0 +1,322 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.PageAlloc;
+
+/// <summary>
+/// zone-&gt;per_cpu_pageset: one <c>struct per_cpu_pages</c> per CPU in front of the buddy allocator, for order-0
+/// pages, following Linux 6.6's mm/page_alloc.c (the last kernel before 6.7's automatic pcp->high tuning).
+/// </summary>
+/// <remarks>
+/// <para>Each CPU's list is the pcp list of order 0 and one migrate type (the simulator has no migrate types).
+/// A page on a list is free but is <b>not</b> counted in NR_FREE_PAGES (<see cref="BuddyAllocator.NrFreePages"/>),
+/// so the watermark checks, MemFree and /proc/buddyinfo do not see it, exactly as in Linux.</para>
+/// <list type="bullet">
+/// <item><b>Allocation</b> (<see cref="Alloc"/>, rmqueue_pcplist → __rmqueue_pcplist): <c>free_factor &gt;&gt;= 1</c>;
+/// if this CPU's list is empty, rmqueue_bulk takes <c>batch</c> pages from the buddy allocator one
+/// __rmqueue at a time and queues each at the list <b>tail</b>, so the list holds them in the order the buddy
+/// handed them out; then the list's <b>head</b> is taken.</item>
+/// <item><b>Free</b> (<see cref="Free"/>, free_unref_page → free_unref_page_commit): the page goes to the
+/// list <b>head</b> (hot, LIFO) and <c>count</c> grows; when <c>count &gt;= nr_pcp_high()</c>,
+/// free_pcppages_bulk returns <c>nr_pcp_free()</c> pages to the buddy allocator, taken from the list
+/// <b>tail</b> (the coldest, oldest pages).</item>
+/// <item><c>nr_pcp_high</c> = <c>high</c>, or <c>min(batch &lt;&lt; 2, high)</c> while the zone is under
+/// reclaim (ZONE_RECLAIM_ACTIVE, set while kswapd balances the node).</item>
+/// <item><c>nr_pcp_free(high)</c> = 1 if <c>high &lt; batch</c>; otherwise <c>batch &lt;&lt; free_factor</c>
+/// clamped to [<c>batch</c>, <c>high − batch</c>], and <c>free_factor</c> grows by one when the shifted batch is
+/// still below <c>high − batch</c> (consecutive frees return ever larger chunks; every allocation halves it).</item>
+/// </list>
+/// <para>All state is in arrays allocated by the constructor: the list links are pfn-indexed like the buddy
+/// allocator's (Linux: page-&gt;pcp_list), so a page is on at most one list and every operation is O(1) per page.</para>
+/// </remarks>
+public sealed class PerCpuPageSet
+{
+    /// <summary>SZ_1M / PAGE_SIZE with 4 KiB pages: zone_batchsize() never starts from more than 1 MiB of pages.</summary>
+    private const long OneMiB = 1L << 20;
+
+    private const int None = -1;
+
+    private readonly BuddyAllocator _buddy;
+    private readonly Frame[]? _frames;
+    private readonly int _startPfn;
+
+    // Intrusive lists: links by index (pfn - start), None terminates; _owner is the CPU whose list holds the page.
+    private readonly int[] _next;
+    private readonly int[] _prev;
+    private readonly sbyte[] _owner;
+    private readonly int[] _head;
+    private readonly int[] _tail;
+    private readonly int[] _count;
+    private readonly int[] _freeFactor;
+
+    /// <summary>
+    /// Per-CPU lists for <paramref name="cpus"/> CPUs over <paramref name="buddy"/>'s pfn range, all with the same
+    /// <paramref name="batch"/> and <paramref name="high"/> (zone_set_pageset_high_and_batch gives every CPU the
+    /// zone's values). When <paramref name="frames"/> is given, each page's flags follow it: PageBuddy
+    /// (<see cref="FrameFlags.Buddy"/>) in the buddy allocator, <see cref="FrameFlags.PcpList"/> on a pcp list.
+    /// </summary>
+    public PerCpuPageSet(BuddyAllocator buddy, int cpus, int batch, int high, Frame[]? frames = null)
+    {
+        ArgumentNullException.ThrowIfNull(buddy);
+        if (cpus is < 1 or > 64)
+            throw new ArgumentOutOfRangeException(nameof(cpus), cpus, "CPU count must be between 1 and 64");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        ArgumentOutOfRangeException.ThrowIfNegative(high);
+        _buddy = buddy;
+        _frames = frames;
+        _startPfn = buddy.StartPfn;
+        int pages = buddy.ManagedPages;
+        _next = new int[pages];
+        _prev = new int[pages];
+        _owner = new sbyte[pages];
+        Array.Fill(_next, None);
+        Array.Fill(_prev, None);
+        Array.Fill(_owner, (sbyte)None);
+        _head = new int[cpus];
+        _tail = new int[cpus];
+        _count = new int[cpus];
+        _freeFactor = new int[cpus];
+        Array.Fill(_head, None);
+        Array.Fill(_tail, None);
+        Batch = batch;
+        High = high;
+    }
+
+    /// <summary>Number of CPUs (one list each).</summary>
+    public int Cpus => _count.Length;
+
+    /// <summary>pcp-&gt;batch of every CPU: pages moved per refill, and the least a bulk free returns.</summary>
+    public int Batch { get; }
+
+    /// <summary>pcp-&gt;high of every CPU: a free that brings the count to it returns pages to the buddy allocator.</summary>
+    public int High { get; }
+
+    /// <summary>pcp-&gt;count of <paramref name="cpu"/>: pages on its list.</summary>
+    public int Count(int cpu) => _count[cpu];
+
+    /// <summary>pcp-&gt;free_factor of <paramref name="cpu"/>.</summary>
+    public int FreeFactor(int cpu) => _freeFactor[cpu];
+
+    /// <summary>Pages on all CPUs' lists (free, yet outside NR_FREE_PAGES).</summary>
+    public long TotalCount
+    {
+        get
+        {
+            long n = 0;
+            foreach (int c in _count)
+                n += c;
+            return n;
+        }
+    }
+
+    /// <summary>The CPU whose list holds <paramref name="pfn"/>, or -1.</summary>
+    public int CpuOf(int pfn)
+    {
+        int index = pfn - _startPfn;
+        return (uint)index < (uint)_owner.Length ? _owner[index] : None;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="cpu"/>'s list, head (hottest, next to be allocated) first, into
+    /// <paramref name="destination"/>; returns the list's length. For tests and the invariant checker.
+    /// </summary>
+    public int CopyList(int cpu, Span<int> destination)
+    {
+        int n = 0;
+        for (int index = _head[cpu]; index != None; index = _next[index])
+        {
+            if (n < destination.Length)
+                destination[n] = index + _startPfn;
+            n++;
+            if (n > _owner.Length)
+                throw new InvalidOperationException($"pcp list of CPU {cpu} is cyclic");
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// zone_batchsize() (CONFIG_MMU): about a quarter of 0.1 % of the zone, at most a quarter of 1 MiB of pages,
+    /// rounded to a power of two minus one, and never below 1 (zone_set_pageset_high_and_batch's max(1, …)):
+    /// <code>
+    /// batch = min(managed &gt;&gt; 10, SZ_1M / PAGE_SIZE) / 4;  if (batch &lt; 1) batch = 1;
+    /// batch = rounddown_pow_of_two(batch + batch / 2) - 1;   return max(1, batch);
+    /// </code>
+    /// E.g. 1 GiB of 4 KiB pages: min(256, 256) / 4 = 64 → rounddown_pow_of_two(96) − 1 = 63.
+    /// </summary>
+    public static int ZoneBatchSize(long managedPages, int pageSize = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(managedPages);
+        long batch = Math.Min(managedPages >> 10, OneMiB / pageSize);
+        batch /= 4;
+        if (batch < 1)
+            batch = 1;
+        batch = RoundDownPowerOfTwo(batch + (batch / 2)) - 1;
+        return (int)Math.Max(1, batch);
+    }
+
+    /// <summary>
+    /// zone_highsize() with the default vm.percpu_pagelist_high_fraction = 0: the zone's low watermark split
+    /// across the CPUs local to its node (all of them here: one node), but at least four batches:
+    /// <code>
+    /// high = max(low_wmark_pages(zone) / nr_split_cpus, batch &lt;&lt; 2)
+    /// </code>
+    /// nr_split_cpus is cpumask_weight(cpumask_of_node(nid)) + cpu_online (0 outside CPU hotplug).
+    /// </summary>
+    public static int ZoneHighSize(long lowWatermark, int batch, int cpus)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(lowWatermark);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus);
+        long high = lowWatermark / cpus;
+        return (int)Math.Min(int.MaxValue, Math.Max(high, (long)batch << 2));
+    }
+
+    /// <summary>
+    /// rmqueue_pcplist for an order-0 page on <paramref name="cpu"/>: refills an empty list with rmqueue_bulk
+    /// (<see cref="Batch"/> pages, fewer if the buddy allocator runs out) and takes the list head. Returns the
+    /// pfn, or -1 when the list is empty and the buddy allocator has nothing left.
+    /// </summary>
+    public int Alloc(int cpu)
+    {
+        _freeFactor[cpu] >>= 1;
+        if (_head[cpu] == None)
+        {
+            // __rmqueue_pcplist: batch >> order for higher orders (at least 2); order 0 keeps batch as it is.
+            RmqueueBulk(cpu, Batch);
+            if (_head[cpu] == None)
+                return -1;
+        }
+        int index = _head[cpu];
+        Unlink(cpu, index);
+        return index + _startPfn;
+    }
+
+    /// <summary>
+    /// free_unref_page_commit for an order-0 page on <paramref name="cpu"/>: the page joins the list head; when
+    /// the count reaches nr_pcp_high, free_pcppages_bulk gives nr_pcp_free pages back to the buddy allocator.
+    /// <paramref name="reclaimActive"/> is ZONE_RECLAIM_ACTIVE. Returns the pages given back to the buddy.
+    /// The caller has already checked the page is allocated (a free page on a list would be a double free).
+    /// </summary>
+    public int Free(int pfn, int cpu, bool reclaimActive = false)
+    {
+        int index = pfn - _startPfn;
+        if ((uint)index >= (uint)_owner.Length)
+            throw new InvalidOperationException($"pcp free: pfn {pfn} is outside the zone");
+        if (_owner[index] != None)
+            throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list)");
+        if (!_buddy.IsAllocatedHead(pfn, 0))
+            throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-0 page");
+        AddHead(cpu, index);
+        if (_frames is not null)
+            _frames[pfn].Flags = FrameFlags.PcpList;
+        int high = NrPcpHigh(reclaimActive);
+        if (_count[cpu] >= high)
+            return FreePcpPagesBulk(cpu, NrPcpFree(cpu, high));
+        return 0;
+    }
+
+    /// <summary>drain_pages_zone: every page on <paramref name="cpu"/>'s list goes back to the buddy allocator.</summary>
+    public int Drain(int cpu) => _count[cpu] == 0 ? 0 : FreePcpPagesBulk(cpu, _count[cpu]);
+
+    /// <summary>drain_all_pages(zone): drains every CPU's list. Returns the pages given back to the buddy allocator.</summary>
+    public int DrainAll()
+    {
+        int n = 0;
+        for (int cpu = 0; cpu < _count.Length; cpu++)
+            n += Drain(cpu);
+        return n;
+    }
+
+    /// <summary>
+    /// nr_pcp_high (order 0): <see cref="High"/>, or at most four batches while the zone is being reclaimed, so
+    /// freed pages reach the buddy allocator (and the watermarks) sooner.
+    /// </summary>
+    public int NrPcpHigh(bool reclaimActive)
+    {
+        if (High == 0)
+            return 0;
+        return reclaimActive ? Math.Min(Batch << 2, High) : High;
+    }
+
+    /// <summary>nr_pcp_free (order 0, so never free_high): how many pages a free over <paramref name="high"/> returns.</summary>
+    public int NrPcpFree(int cpu, int high)
+    {
+        int batch = Batch;
+        if (high < batch)
+            return 1;
+        int minNrFree = batch;
+        int maxNrFree = high - batch;
+        // batch << free_factor (free_factor stops growing once the shift reaches max_nr_free), then the kernel's
+        // clamp(), which is min(max(val, lo), hi): hi wins should it be below lo (high < 2 * batch).
+        long shifted = (long)batch << Math.Min(_freeFactor[cpu], 31);
+        if (shifted < maxNrFree)
+            _freeFactor[cpu]++;
+        return (int)Math.Min(Math.Max(shifted, minNrFree), maxNrFree);
+    }
+
+    // rmqueue_bulk: count pages off the buddy free lists, each queued at the list tail in the order received.
+    private int RmqueueBulk(int cpu, int count)
+    {
+        int taken = 0;
+        for (; taken < count; taken++)
+        {
+            int pfn = _buddy.AllocPages(0);
+            if (pfn < 0)
+                break;
+            AddTail(cpu, pfn - _startPfn);
+            if (_frames is not null)
+                _frames[pfn].Flags = FrameFlags.PcpList;
+        }
+        return taken;
+    }
+
+    // free_pcppages_bulk: min(count, pcp->count) pages from the list tail, each through __free_one_page.
+    private int FreePcpPagesBulk(int cpu, int count)
+    {
+        count = Math.Min(count, _count[cpu]);
+        for (int i = 0; i < count; i++)
+        {
+            int index = _tail[cpu];
+            Unlink(cpu, index);
+            int pfn = index + _startPfn;
+            if (_frames is not null)
+                _frames[pfn].Flags = FrameFlags.Buddy;
+            _buddy.FreePages(pfn, 0);
+        }
+        return count;
+    }
+
+    private void AddHead(int cpu, int index)
+    {
+        int first = _head[cpu];
+        _next[index] = first;
+        _prev[index] = None;
+        if (first == None) _tail[cpu] = index; else _prev[first] = index;
+        _head[cpu] = index;
+        _owner[index] = (sbyte)cpu;
+        _count[cpu]++;
+    }
+
+    private void AddTail(int cpu, int index)
+    {
+        int last = _tail[cpu];
+        _prev[index] = last;
+        _next[index] = None;
+        if (last == None) _head[cpu] = index; else _next[last] = index;
+        _tail[cpu] = index;
+        _owner[index] = (sbyte)cpu;
+        _count[cpu]++;
+    }
+
+    private void Unlink(int cpu, int index)
+    {
+        int prev = _prev[index];
+        int next = _next[index];
+        if (prev == None) _head[cpu] = next; else _next[prev] = next;
+        if (next == None) _tail[cpu] = prev; else _prev[next] = prev;
+        _next[index] = None;
+        _prev[index] = None;
+        _owner[index] = (sbyte)None;
+        _count[cpu]--;
+    }
+
+    private static long RoundDownPowerOfTwo(long x) => x <= 0 ? 0 : 1L << (63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)x));
+}

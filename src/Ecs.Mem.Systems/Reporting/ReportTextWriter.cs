@@ -35,7 +35,21 @@ public static class ReportTextWriter
         MemInfo.AppendTo(sb, r.MemInfo);
         Section(sb, "/proc/buddyinfo");
         sb.Append(r.BuddyInfo);
+        EffectiveConfiguration(sb, r);
         return sb.ToString();
+    }
+
+    /// <summary>One line per value: the scenario key, the value, and a note after <c>#</c> where there is one.</summary>
+    private static void EffectiveConfiguration(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "effective configuration");
+        foreach (var v in r.EffectiveConfiguration)
+        {
+            sb.Append(Inv, $"  {v.Key,-30} {v.Text}");
+            if (v.Note.Length > 0)
+                sb.Append("  # ").Append(v.Note);
+            sb.Append('\n');
+        }
     }
 
     private static void Section(StringBuilder sb, string title) => sb.Append('\n').Append("== ").Append(title).Append(" ==\n");

@@ -81,7 +81,7 @@ public class SingleConfigurationModelTests
     [Test]
     public void AScenarioThatSetsNothingMapsOntoTheDefaultKernelOptions()
     {
-        var process = new ProcessConfig("p", 0, new EcsMem.Scenarios.InferredLayout(0), new GeneratorWorkload("seq:count=1,pages=1", 0), null, 0);
+        var process = new ProcessConfig("p", 0, new EcsMem.Scenarios.InferredLayout(0), new GeneratorWorkload("zipf:count=1,pages=1,alpha=0.8,seed=1", 0), null, 0);
         var s = new Scenario("t.yaml", null, new MachineConfig(), [process], []);
         Assert.That(ScenarioLoader.Options(s), Is.EqualTo(new KernelOptions()));
     }
@@ -90,7 +90,7 @@ public class SingleConfigurationModelTests
     public void CostsStayInCyclesWithNoMicrosecondRoundTrip()
     {
         // 123457 cycles is 41.152333... µs at 3 GHz: a trip through µs and back could round it; cycles cannot.
-        var process = new ProcessConfig("p", 0, new EcsMem.Scenarios.InferredLayout(0), new GeneratorWorkload("seq:count=1,pages=1", 0), null, 0);
+        var process = new ProcessConfig("p", 0, new EcsMem.Scenarios.InferredLayout(0), new GeneratorWorkload("zipf:count=1,pages=1,alpha=0.8,seed=1", 0), null, 0);
         var m = new MachineConfig { Latency = new LatencyConfig { MajorFault = 123_457, SwapWrite = 7 } };
         KernelOptions o = ScenarioLoader.Options(new Scenario("t.yaml", null, m, [process], []));
         Assert.That(o.Timing.MajorFaultReadCycles, Is.EqualTo(123_457));

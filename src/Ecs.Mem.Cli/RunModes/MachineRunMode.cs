@@ -70,12 +70,11 @@ public sealed class MachineRunMode : IRunMode
         if (timelinePath is not null) CheckOutputPath(timelinePath, "--timeline");
         if (plotPath is not null) CheckOutputPath(plotPath, "--plot");
 
-        int batch = (int)cl.GetInt64("--batch", scenario.Machine.BatchSize, min: 1, max: int.MaxValue);
         // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
         // the multiples of the interval with --batch 1), and the report must not depend on asking for a timeline.
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
 
-        using Machine machine = ScenarioLoader.Build(scenario, batch);
+        using Machine machine = ScenarioLoader.Build(scenario);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
@@ -158,7 +157,10 @@ public sealed class MachineRunMode : IRunMode
         return new Scenario("command line", $"trace {trace}", new MachineConfig(), [process], []);
     }
 
-    /// <summary>Machine options given on the command line replace the scenario's.</summary>
+    /// <summary>
+    /// Machine options given on the command line replace the scenario's <c>machine:</c> values; the machine is then
+    /// built from the scenario by the one mapping (<see cref="ScenarioLoader.Options"/>), so there is no other path.
+    /// </summary>
     private static Scenario ApplyOverrides(Scenario s, CommandLine cl)
     {
         MachineConfig m = s.Machine;
@@ -190,7 +192,9 @@ public sealed class MachineRunMode : IRunMode
         if (cl.Get("--quantum") is not null)
             m = m with { Quantum = cl.GetInt64("--quantum", m.Quantum, min: 1, max: int.MaxValue) };
         if (cl.Get("--seed") is not null)
-            m = m with { Seed = (ulong)cl.GetInt64("--seed", 1) };
+            m = m with { Seed = (ulong)cl.GetInt64("--seed", (long)m.Seed) };
+        if (cl.Get("--batch") is not null)
+            m = m with { BatchSize = (int)cl.GetInt64("--batch", m.BatchSize, min: 1, max: int.MaxValue) };
         return s with { Machine = m };
     }
 

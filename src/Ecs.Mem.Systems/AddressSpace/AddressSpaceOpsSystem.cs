@@ -59,7 +59,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             Log.Add(string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} {op.Kind}: skipped (process not running)"));
             return;
         }
-        _k.Smp.Enter(p.LastCpu); // the task makes the call on the CPU it last ran on, not before it is due
+        _k.Smp.Enter(Math.Max(0, p.LastCpu)); // the task makes the call on the CPU it last ran on, not before it is due
         _k.Smp.CatchUp(due);
         MmState mm = _k.Tasks.MmOf(op.Process);
         _changes.Clear();

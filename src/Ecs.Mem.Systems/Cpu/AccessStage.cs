@@ -146,6 +146,7 @@ public sealed class AccessStage : ISystem, IEventHandler
             max = Math.Min(max, available.Length);
             max = Math.Min(max, wl.UntilMark);
             int done = RunSlice(env, cpu, pe, available[..max], alone, stopAt, out Outcome outcome);
+
             cpu.QuantumLeft -= done;
             issued += done;
             wl.AdvanceBy(done); // may schedule a triggered operation at the current time
@@ -337,7 +338,12 @@ public sealed class AccessStage : ISystem, IEventHandler
         return true;
     }
 
-    /// <summary>The next runnable task in pid order after <paramref name="after"/> that no other CPU is running, or −1.</summary>
+    /// <summary>
+    /// The next runnable task in pid order after <paramref name="after"/> that no other CPU is running and that
+    /// may run here, or −1. A task goes back to the CPU it last ran on when that CPU is free (its caches and TLB
+    /// still hold its data, as select_idle_sibling prefers the previous CPU); it moves only when that CPU is busy
+    /// with another task, or when it never ran.
+    /// </summary>
     private int FindTask(CpuState cpu, int after)
     {
         var procs = _k.Tasks.Processes;
@@ -346,12 +352,19 @@ public sealed class AccessStage : ISystem, IEventHandler
         for (int i = 0; i < n; i++)
         {
             int idx = (start + i) % n;
-            if (_k.World.Get<Process>(procs[idx]).State != ProcessState.Runnable || RunningElsewhere(cpu, idx))
+            ref Process p = ref _k.World.Get<Process>(procs[idx]);
+            if (p.State != ProcessState.Runnable || RunningElsewhere(cpu, idx))
                 continue;
+            if (p.LastCpu >= 0 && p.LastCpu != cpu.Id && !Busy(_smp[p.LastCpu]))
+                continue; // its previous CPU is free: it takes it back
             return idx;
         }
         return -1;
     }
+
+    /// <summary>Whether a CPU is running a runnable task.</summary>
+    private bool Busy(CpuState cpu) =>
+        cpu.Task >= 0 && _k.World.Get<Process>(_k.Tasks.Processes[cpu.Task]).State == ProcessState.Runnable;
 
     private bool RunningElsewhere(CpuState cpu, int task)
     {

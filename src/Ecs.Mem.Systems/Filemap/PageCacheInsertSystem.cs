@@ -65,7 +65,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
-        env.Schedule((ulong)k.Timing.MicrosecondsToCycles(k.Timing.MajorFaultMicroseconds), new SimEvent(_ioDoneKind, rec.Process, io));
+        env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_ioDoneKind, rec.Process, io));
     }
 
     /// <summary>The disk read finished: unlock the page and hand the fault to the page-table rewrite.</summary>

@@ -1,31 +1,47 @@
 using EcsMem.Components;
+using EcsMem.Scenarios;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Timing;
+using PagingMode = EcsMem.Components.PagingMode;
+using TlbConfig = EcsMem.Systems.Tlb.TlbConfig;
 
 namespace EcsMem.Systems.Kernel;
 
-/// <summary>The simulated machine and kernel settings (what a scenario's <c>machine:</c> section sets).</summary>
+/// <summary>
+/// The settings a <see cref="Machine.Machine"/> runs with: what a scenario's <c>machine:</c> section sets, in the
+/// runtime's types. It has no defaults of its own: every value a scenario can set defaults to the scenario
+/// model's (<see cref="MachineConfig.Default"/>), so <c>new KernelOptions { RamBytes = ..., Policy = "fifo" }</c>
+/// is the default scenario's machine with those two changed. <c>ScenarioLoader.Options</c> is the one mapping
+/// from a scenario onto these settings. Only <see cref="UseZeroPage"/> and <see cref="SwapClusterMax"/>, which
+/// no scenario key reaches, keep a literal here.
+/// </summary>
 public sealed record KernelOptions
 {
-    /// <summary>Physical memory in bytes (a whole number of pages).</summary>
-    public long RamBytes { get; init; } = 64L << 20;
+    private static MachineConfig D => MachineConfig.Default;
 
-    /// <summary>Swap area size in bytes; 0 means no swap.</summary>
-    public long SwapBytes { get; init; } = 64L << 20;
+    /// <summary>Physical memory in bytes, a whole number of pages (<c>machine.ram</c>).</summary>
+    public long RamBytes { get; init; } = D.RamBytes;
 
-    public PagingMode Paging { get; init; } = PagingMode.X86_64;
+    /// <summary>Swap area size in bytes; 0 means no swap (<c>machine.swap</c>).</summary>
+    public long SwapBytes { get; init; } = D.SwapBytes;
 
-    /// <summary>Replacement policy name (see PolicyRegistry).</summary>
-    public string Policy { get; init; } = "linux";
+    /// <summary>Page-table format (<c>machine.paging</c>).</summary>
+    public PagingMode Paging { get; init; } = PagingOf(D.Paging);
 
-    /// <summary>vm.min_free_kbytes override; null derives it as Linux does.</summary>
-    public long? MinFreeKbytes { get; init; }
+    /// <summary>Replacement policy name, see PolicyRegistry (<c>machine.policy</c>).</summary>
+    public string Policy { get; init; } = D.Policy.Name;
+
+    /// <summary>vm.min_free_kbytes override; null derives it from RAM as Linux does (<c>machine.min_free_kbytes</c>).</summary>
+    public long? MinFreeKbytes { get; init; } = D.MinFreeKbytes;
+
+    /// <summary>vm.swappiness (<c>machine.swappiness</c>): carried and reported; reclaim does not balance anon against file yet.</summary>
+    public int Swappiness { get; init; } = D.Swappiness;
 
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 
-    /// <summary>Number of CPUs (1..64): each has its own TLBs, L1/L2 caches, running task and quantum.</summary>
-    public int Cpus { get; init; } = 1;
+    /// <summary>Number of CPUs (1..64, <c>machine.cpus</c>): each has its own TLBs, L1/L2 caches, running task and quantum.</summary>
+    public int Cpus { get; init; } = D.Cpus;
 
     /// <summary>
     /// Per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator for order-0 pages, as Linux has
@@ -38,18 +54,22 @@ public sealed record KernelOptions
     /// <summary>Whether the per-CPU page lists are in use (<see cref="PerCpuPages"/> resolved against <see cref="Cpus"/>).</summary>
     public bool PerCpuPagesEnabled => PerCpuPages ?? Cpus > 1;
 
-    /// <summary>Scheduler quantum in accesses (a model parameter: it changes results).</summary>
-    public int Quantum { get; init; } = 10_000;
+    /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
+    public int Quantum { get; init; } = QuantumOf(D.Quantum);
 
-    /// <summary>Most accesses the access stage issues in one tick (a performance knob: it never changes results).</summary>
-    public int BatchSize { get; init; } = 4096;
+    /// <summary>Most accesses the access stage issues in one tick (<c>machine.batch</c>; a performance knob: it never changes results).</summary>
+    public int BatchSize { get; init; } = D.BatchSize;
 
-    public ulong Seed { get; init; } = 1;
+    /// <summary>Seed of every random choice (<c>machine.seed</c>).</summary>
+    public ulong Seed { get; init; } = D.Seed;
 
+    /// <summary>Costs in cycles (<c>machine.latency</c>).</summary>
     public TimingModel Timing { get; init; } = TimingModel.Default;
 
+    /// <summary>TLB geometry and PCID (<c>machine.tlb</c>, <c>machine.pcid</c>).</summary>
     public TlbConfig Tlb { get; init; } = TlbConfig.Default;
 
+    /// <summary>Cache hierarchy (<c>machine.caches</c>).</summary>
     public CacheHierarchyConfig Caches { get; init; } = CacheHierarchyConfig.Seed;
 
     /// <summary>Pages reclaimed per reclaim pass (SWAP_CLUSTER_MAX).</summary>
@@ -57,4 +77,24 @@ public sealed record KernelOptions
 
     public long PageCount => RamBytes / (long)Pte.PageSize;
     public int SwapSlots => SwapBytes == 0 ? 0 : (int)(SwapBytes / (long)Pte.PageSize);
+
+    /// <summary>The runtime paging mode for a scenario's <c>paging</c> value.</summary>
+    public static PagingMode PagingOf(Scenarios.PagingMode mode) => mode switch
+    {
+        Scenarios.PagingMode.X86 => PagingMode.X86_32,
+        Scenarios.PagingMode.X86_64La57 => PagingMode.X86_64_5Level,
+        _ => PagingMode.X86_64,
+    };
+
+    /// <summary>The scenario's paging value for a runtime paging mode (the inverse of <see cref="PagingOf"/>).</summary>
+    public static Scenarios.PagingMode ScenarioPagingOf(PagingMode mode) =>
+        mode.Levels switch
+        {
+            2 => Scenarios.PagingMode.X86,
+            5 => Scenarios.PagingMode.X86_64La57,
+            _ => Scenarios.PagingMode.X86_64,
+        };
+
+    /// <summary>A scenario quantum as the scheduler's int (larger values saturate: no process runs that long).</summary>
+    public static int QuantumOf(long quantum) => (int)Math.Min(quantum, int.MaxValue);
 }

@@ -21,59 +21,56 @@ namespace EcsMem.Systems.Machine;
 /// </summary>
 public static class ScenarioLoader
 {
-    /// <summary>Kernel settings for a scenario's machine section.</summary>
-    public static KernelOptions Options(Scenario s, int? batchSizeOverride = null)
+    /// <summary>
+    /// Kernel settings for a scenario's machine section: the one mapping from the scenario model onto the
+    /// runtime settings. Command-line overrides change the scenario's <see cref="MachineConfig"/> first and come
+    /// through here too; a key a scenario leaves out arrives as <see cref="MachineConfig.Default"/>'s value, the
+    /// same default <c>new KernelOptions()</c> has. Costs stay in cycles.
+    /// </summary>
+    public static KernelOptions Options(Scenario s)
     {
-        var m = s.Machine;
+        MachineConfig m = s.Machine;
         string src = s.SourceName;
-        var timing = new TimingModel
+        LatencyConfig l = m.Latency;
+        var timing = TimingModel.Default with
         {
-            L1HitCycles = (int)m.Latency.L1,
-            L2HitCycles = (int)m.Latency.L2,
-            L3HitCycles = (int)m.Latency.L3,
-            MemoryCycles = (int)m.Latency.Memory,
-            StlbHitCycles = (int)m.Latency.Stlb,
-            PageWalkLevelCycles = (int)m.Latency.WalkLevel,
-            MinorFaultCycles = (int)m.Latency.MinorFault,
-            // The scenario gives major-fault and swap-write costs in cycles; the model keeps microseconds.
-            MajorFaultMicroseconds = m.Latency.MajorFault / (TimingModel.Default.ClockGHz * 1000.0),
-            SwapOutMicroseconds = m.Latency.SwapWrite / (TimingModel.Default.ClockGHz * 1000.0),
-            TlbShootdownCycles = (int)m.Latency.Shootdown,
-            ContextSwitchCycles = (int)m.Latency.ContextSwitch,
-            PageWalkLevels = (int)m.Paging,
+            L1HitCycles = l.L1,
+            L2HitCycles = l.L2,
+            L3HitCycles = l.L3,
+            MemoryCycles = l.Memory,
+            StlbHitCycles = l.Stlb,
+            PageWalkLevels = m.Paging.Levels(),
+            PageWalkLevelCycles = l.WalkLevel,
+            MinorFaultCycles = l.MinorFault,
+            MajorFaultReadCycles = l.MajorFault,
+            SwapOutCycles = l.SwapWrite,
+            TlbShootdownCycles = l.Shootdown,
+            ContextSwitchCycles = l.ContextSwitch,
         };
         timing.Validate(src);
-        var tlb = new Tlb.TlbConfig
+        var tlb = Tlb.TlbConfig.Default with
         {
-            Dtlb = new TlbGeometry(m.Dtlb.Entries, m.Dtlb.Ways),
-            Itlb = new TlbGeometry(m.Itlb.Entries, m.Itlb.Ways),
-            Stlb = new TlbGeometry(m.Stlb.Entries, m.Stlb.Ways),
+            Dtlb = TlbGeometry.From(m.Dtlb),
+            Itlb = TlbGeometry.From(m.Itlb),
+            Stlb = TlbGeometry.From(m.Stlb),
             UsePcid = m.Pcid,
         };
         tlb.Validate(src);
         CacheHierarchyConfig caches = m.Cpu == CpuGeometrySource.Host
-            ? HostCacheTopology.ReadHierarchy()
-            : new CacheHierarchyConfig(
-                Geometry(m.L1i, src, "L1i"), Geometry(m.L1d, src, "L1d"), Geometry(m.L2, src, "L2"), Geometry(m.L3, src, "L3"),
-                m.L3.Inclusion == CacheInclusion.Inclusive ? InclusionPolicy.Inclusive : InclusionPolicy.NonInclusive);
-        // Which levels each CPU has to itself (with cpu: host the defaults: private L1/L2, shared L3).
-        caches = caches with { L1iShared = m.L1i.Shared, L1dShared = m.L1d.Shared, L2Shared = m.L2.Shared, L3Shared = m.L3.Shared };
+            ? HostCacheTopology.ReadHierarchy().WithSharing(m)
+            : CacheHierarchyConfig.From(m, src);
         caches.Validate(src);
         return new KernelOptions
         {
             RamBytes = m.RamBytes,
             SwapBytes = m.SwapBytes,
-            Paging = m.Paging switch
-            {
-                Scenarios.PagingMode.X86 => Components.PagingMode.X86_32,
-                Scenarios.PagingMode.X86_64La57 => Components.PagingMode.X86_64_5Level,
-                _ => Components.PagingMode.X86_64,
-            },
+            Paging = KernelOptions.PagingOf(m.Paging),
             Policy = m.Policy.Name,
             MinFreeKbytes = m.MinFreeKbytes,
+            Swappiness = m.Swappiness,
             Cpus = m.Cpus,
-            Quantum = (int)Math.Min(m.Quantum, int.MaxValue),
-            BatchSize = batchSizeOverride ?? m.BatchSize,
+            Quantum = KernelOptions.QuantumOf(m.Quantum),
+            BatchSize = m.BatchSize,
             Seed = m.Seed,
             Timing = timing,
             Tlb = tlb,
@@ -81,14 +78,19 @@ public static class ScenarioLoader
         };
     }
 
-    private static CacheGeometry Geometry(CacheConfig c, string src, string name) =>
-        CacheGeometry.Create(c.SizeBytes, c.Ways, c.LineBytes, src, 0, name);
+    /// <summary><paramref name="s"/> with its <c>machine.batch</c> replaced (null: unchanged), as <c>--batch</c> does.</summary>
+    public static Scenario WithBatchSize(Scenario s, int? batchSize) =>
+        batchSize is { } b ? s with { Machine = s.Machine with { BatchSize = b } } : s;
 
-    /// <summary>Builds the machine for <paramref name="s"/>, ready to run.</summary>
+    /// <summary>
+    /// Builds the machine for <paramref name="s"/>, ready to run. <paramref name="batchSizeOverride"/> replaces the
+    /// scenario's <c>machine.batch</c> before the mapping (<see cref="WithBatchSize"/>), like any other override.
+    /// </summary>
     public static Machine Build(Scenario s, int? batchSizeOverride = null)
     {
+        s = WithBatchSize(s, batchSizeOverride);
         ScenarioLimits.Validate(s);
-        var machine = new Machine(Options(s, batchSizeOverride), s.SourceName);
+        var machine = new Machine(Options(s), s.SourceName);
         try
         {
             Populate(machine, s);

@@ -32,6 +32,7 @@ public static class ReportJsonWriter
         w.WriteNumber("swap_kb", r.SwapBytes / 1024);
         w.WriteNumber("quantum", r.Quantum);
         w.WriteNumber("seed", r.Seed);
+        EffectiveConfiguration(w, r.EffectiveConfiguration);
 
         w.WriteStartObject("time");
         w.WriteNumber("cycles", r.Cycles);
@@ -111,6 +112,29 @@ public static class ReportJsonWriter
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>The effective configuration as one object, keys in the text report's order (dotted scenario keys).</summary>
+    private static void EffectiveConfiguration(Utf8JsonWriter w, IReadOnlyList<ConfigValue> values)
+    {
+        w.WriteStartObject("effective_configuration");
+        foreach (var v in values)
+        {
+            switch (v.Kind)
+            {
+                case ConfigValueKind.Number:
+                    w.WritePropertyName(v.Key);
+                    w.WriteRawValue(v.Text);
+                    break;
+                case ConfigValueKind.Bool:
+                    w.WriteBoolean(v.Key, v.Text == "true");
+                    break;
+                default:
+                    w.WriteString(v.Key, v.Text);
+                    break;
+            }
         }
         w.WriteEndObject();
     }

@@ -36,6 +36,7 @@ public static class ReportTextWriter
         Section(sb, "/proc/buddyinfo");
         sb.Append(r.BuddyInfo);
         Pagesets(sb, r);
+        EffectiveConfiguration(sb, r);
         return sb.ToString();
     }
 
@@ -49,6 +50,19 @@ public static class ReportTextWriter
         foreach (var p in r.Pagesets)
             sb.Append(Inv, $"  {p.Cpu,4} {p.Count,8} {p.High,8} {p.Batch,8}\n");
         sb.Append("  (pages on these lists are free but not counted in MemFree, nr_free_pages or /proc/buddyinfo)\n");
+    }
+
+    /// <summary>One line per value: the scenario key, the value, and a note after <c>#</c> where there is one.</summary>
+    private static void EffectiveConfiguration(StringBuilder sb, SimulationReport r)
+    {
+        Section(sb, "effective configuration");
+        foreach (var v in r.EffectiveConfiguration)
+        {
+            sb.Append(Inv, $"  {v.Key,-30} {v.Text}");
+            if (v.Note.Length > 0)
+                sb.Append("  # ").Append(v.Note);
+            sb.Append('\n');
+        }
     }
 
     private static void Section(StringBuilder sb, string title) => sb.Append('\n').Append("== ").Append(title).Append(" ==\n");

@@ -9,7 +9,8 @@ namespace EcsMem.Systems.Reporting;
 /// Everything <c>ecsmem run</c> reports about a finished (or interrupted) machine: simulated time and
 /// where the cycles went, TLB and cache statistics, faults by class, swap and reclaim, kills, the
 /// address-space operation log, one row per process with its /proc/&lt;pid&gt;/status lines, and the
-/// /proc/vmstat, /proc/meminfo and /proc/buddyinfo views of the end state. Built once by <see cref="Build"/>;
+/// /proc/vmstat, /proc/meminfo and /proc/buddyinfo views of the end state, and the effective configuration
+/// (every machine value the run used). Built once by <see cref="Build"/>;
 /// the text and JSON writers only format it. Contains no wall-clock value, so the same scenario always
 /// gives the same report.
 /// </summary>
@@ -74,6 +75,9 @@ public sealed record SimulationReport
 
     /// <summary>The /proc/buddyinfo line.</summary>
     public required string BuddyInfo { get; init; }
+
+    /// <summary>Every machine value the run used, under its scenario key (<see cref="Reporting.EffectiveConfiguration"/>).</summary>
+    public required IReadOnlyList<ConfigValue> EffectiveConfiguration { get; init; }
 
     /// <summary>
     /// Each CPU's per-CPU page list (count, high, batch), or null when the lists are off (the one-CPU default),
@@ -199,6 +203,7 @@ public sealed record SimulationReport
             BuddyFree = buddy,
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
+            EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
     }
 

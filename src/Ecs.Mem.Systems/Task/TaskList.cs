@@ -70,6 +70,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             NameIndex = _names.Count - 1,
             StartTime = startTime,
             ReadyTime = startTime,
+            LastCpu = -1,
         };
         Entity e = World.Create(p, new ProcessStats());
         _processes.Add(e);

@@ -1,104 +1,90 @@
 using EcsMem.Diagnostics;
+using EcsMem.Scenarios;
 
 namespace EcsMem.Systems.Timing;
 
 /// <summary>
 /// Latencies, in core cycles, that turn simulated events into time. Plain data plus arithmetic: the
 /// machine decides what happened (which cache level hit, whether the TLB missed, whether a fault was
-/// major) and asks this model what it cost. Defaults describe a ~3 GHz Intel Skylake client core with an
-/// NVMe swap device; every field can be overridden with <c>with { ... }</c>, then <see cref="Validate"/>.
+/// major) and asks this model what it cost. Every cost a scenario can set (<c>machine.latency</c>) takes its
+/// default from <see cref="MachineConfig.Default"/> (<see cref="LatencyConfig"/>), the one place machine
+/// defaults live; only the costs no scenario key reaches (<see cref="ClockGHz"/>, <see cref="L1TlbHitCycles"/>,
+/// <see cref="TlbFlushOneCycles"/>) have their own. Every field can be overridden with <c>with { ... }</c>,
+/// then <see cref="Validate"/>. All costs are cycles; microsecond figures are only derived views.
 /// </summary>
 public sealed record TimingModel
 {
-    /// <summary>Core clock in GHz, used to turn device latencies given in µs into cycles. Default 3.0.</summary>
+    private static LatencyConfig Defaults => MachineConfig.Default.Latency;
+
+    /// <summary>
+    /// Core clock in GHz: turns simulated cycles into the seconds the report prints, and the cycle costs into
+    /// the microsecond views below. Default 3.0 (no scenario key sets it; <c>latency.cpu_ghz</c> only converts
+    /// <c>disk_us</c> into <c>major_fault</c> cycles when the scenario is read).
+    /// </summary>
     public double ClockGHz { get; init; } = 3.0;
 
-    /// <summary>
-    /// L1D load-to-use latency. Default 4: Intel Optimization Reference Manual (248966-045), Skylake client
-    /// cache parameters table, L1D "fastest latency" 4 cycles (5 for complex addressing).
-    /// </summary>
-    public int L1HitCycles { get; init; } = 4;
+    /// <summary>L1 load-to-use latency (<c>latency.l1</c>).</summary>
+    public long L1HitCycles { get; init; } = Defaults.L1;
 
-    /// <summary>L2 hit latency. Default 12: same table, L2 256 KiB 4-way, 12 cycles.</summary>
-    public int L2HitCycles { get; init; } = 12;
+    /// <summary>L2 hit latency (<c>latency.l2</c>).</summary>
+    public long L2HitCycles { get; init; } = Defaults.L2;
 
-    /// <summary>
-    /// L3 hit latency. Default 42: same table gives 44 cycles fastest for the shared L3; Intel's
-    /// Nehalem-era Performance Analysis Guide (Levinthal) gives ~40 cycles for an unshared L3 line.
-    /// </summary>
-    public int L3HitCycles { get; init; } = 42;
+    /// <summary>L3 hit latency (<c>latency.l3</c>).</summary>
+    public long L3HitCycles { get; init; } = Defaults.L3;
 
-    /// <summary>
-    /// DRAM latency (L3 miss to data). Default 200: ~60–70 ns local DRAM (Levinthal's guide: ~60 ns) at
-    /// 3 GHz, plus the L3 lookup.
-    /// </summary>
-    public int MemoryCycles { get; init; } = 200;
+    /// <summary>DRAM latency, L3 miss to data (<c>latency.memory</c>).</summary>
+    public long MemoryCycles { get; init; } = Defaults.Memory;
 
     /// <summary>
     /// Extra cycles for an L1 TLB hit. Default 0: the L1 TLBs are probed in parallel with the VIPT L1 cache,
-    /// so their latency is already inside <see cref="L1HitCycles"/>.
+    /// so their latency is already inside <see cref="L1HitCycles"/>. Not a scenario key.
     /// </summary>
-    public int L1TlbHitCycles { get; init; } = 0;
+    public long L1TlbHitCycles { get; init; } = 0;
+
+    /// <summary>L1 TLB miss that hits the STLB (<c>latency.stlb</c>).</summary>
+    public long StlbHitCycles { get; init; } = Defaults.Stlb;
+
+    /// <summary>Levels of the page-table walk: those of the default paging mode (x86-64: 4; 5 with LA57).</summary>
+    public int PageWalkLevels { get; init; } = MachineConfig.Default.Paging.Levels();
+
+    /// <summary>Cost of one page-table level read during a walk (<c>latency.walk_level</c>).</summary>
+    public long PageWalkLevelCycles { get; init; } = Defaults.WalkLevel;
+
+    /// <summary>Minor page fault: exception entry, handle_mm_fault, mapping, return (<c>latency.minor_fault</c>).</summary>
+    public long MinorFaultCycles { get; init; } = Defaults.MinorFault;
 
     /// <summary>
-    /// L1 TLB miss that hits the STLB. Default 9: the cost Intel's Top-down Microarchitecture Analysis
-    /// metrics charge per STLB hit on Skylake (Mem_STLB_Hit_Cost; 7 on earlier cores).
+    /// Device read of a major fault (swap-in or file read), in cycles (<c>latency.major_fault</c>): the time the
+    /// faulting process sleeps. A major fault costs minor-fault work plus this wait (<see cref="MajorFaultCycles"/>).
     /// </summary>
-    public int StlbHitCycles { get; init; } = 9;
-
-    /// <summary>Levels of the page-table walk (x86-64: 4; 5 with LA57).</summary>
-    public int PageWalkLevels { get; init; } = 4;
+    public long MajorFaultReadCycles { get; init; } = Defaults.MajorFault;
 
     /// <summary>
-    /// Cost of one page-table level during a walk. Default 8: each level is one memory reference that
-    /// usually hits L1/L2 (page-table lines are hot and the paging-structure caches skip upper levels), so
-    /// 4 × 8 = 32 cycles per walk, the order measured for an STLB miss with warm page-structure caches.
+    /// Writing one page out during reclaim (swap-out or dirty file page), in cycles (<c>latency.swap_write</c>);
+    /// also the gap between two kswapd batches.
     /// </summary>
-    public int PageWalkLevelCycles { get; init; } = 8;
+    public long SwapOutCycles { get; init; } = Defaults.SwapWrite;
 
-    /// <summary>
-    /// Minor page fault (exception entry, handle_mm_fault, zeroing or mapping a page, return). Default 1500
-    /// (~0.5 µs at 3 GHz; minor faults are commonly measured at 1000–2000 cycles on recent x86 Linux).
-    /// </summary>
-    public int MinorFaultCycles { get; init; } = 1500;
-
-    /// <summary>
-    /// Device read latency of a major fault (swap-in or file read), in µs. Default 100: a 4 KiB random read
-    /// from an NVMe SSD takes ~80–100 µs. A major fault costs minor-fault work plus this wait.
-    /// </summary>
-    public double MajorFaultMicroseconds { get; init; } = 100;
-
-    /// <summary>
-    /// Device write latency of one page written out by reclaim (swap-out or dirty file page), in µs.
-    /// Default 30: NVMe writes land in the drive's write cache and complete in tens of µs.
-    /// </summary>
-    public double SwapOutMicroseconds { get; init; } = 30;
-
-    /// <summary>
-    /// One remote TLB shootdown (IPI send, remote flush_tlb_func, acknowledgement). Default 2000 cycles:
-    /// shootdowns are measured at a few thousand cycles per initiator (Amit, "Optimizing the TLB Shootdown
-    /// Algorithm with Page-Table Access Tracking", USENIX ATC 2017).
-    /// </summary>
-    public int TlbShootdownCycles { get; init; } = 2000;
+    /// <summary>One remote TLB shootdown: IPI, remote flush, acknowledgement (<c>latency.shootdown</c>).</summary>
+    public long TlbShootdownCycles { get; init; } = Defaults.Shootdown;
 
     /// <summary>
     /// One INVLPG. Default 300: arch/x86/mm/tlb.c sizes tlb_single_page_flush_ceiling on "each single flush
-    /// is about 100 ns" (300 cycles at 3 GHz).
+    /// is about 100 ns" (300 cycles at 3 GHz). Not a scenario key.
     /// </summary>
-    public int TlbFlushOneCycles { get; init; } = 300;
+    public long TlbFlushOneCycles { get; init; } = 300;
 
     /// <summary>
-    /// Direct cost of a context switch (scheduler, register state, CR3 load) without the refill misses,
-    /// which the simulation counts itself. Default 3000 (~1 µs, the order lmbench lat_ctx reports on
-    /// modern x86 Linux).
+    /// Direct cost of a context switch without the refill misses, which the simulation counts itself
+    /// (<c>latency.context_switch</c>).
     /// </summary>
-    public int ContextSwitchCycles { get; init; } = 3000;
+    public long ContextSwitchCycles { get; init; } = Defaults.ContextSwitch;
 
     /// <summary>The default model.</summary>
     public static TimingModel Default { get; } = new();
 
     /// <summary>Cycles to serve an access from <paramref name="level"/>.</summary>
-    public int CacheCycles(MemoryLevel level) => level switch
+    public long CacheCycles(MemoryLevel level) => level switch
     {
         MemoryLevel.L1 => L1HitCycles,
         MemoryLevel.L2 => L2HitCycles,
@@ -107,27 +93,27 @@ public sealed record TimingModel
     };
 
     /// <summary>Cycles of a full page walk: <see cref="PageWalkLevels"/> × <see cref="PageWalkLevelCycles"/>.</summary>
-    public int PageWalkCycles => PageWalkLevels * PageWalkLevelCycles;
+    public long PageWalkCycles => PageWalkLevels * PageWalkLevelCycles;
 
     /// <summary>
     /// Translation cycles of one access: L1 hit → <see cref="L1TlbHitCycles"/>; STLB hit →
     /// <see cref="StlbHitCycles"/>; miss → the STLB probe plus a page walk.
     /// </summary>
-    public int TranslationCycles(TlbOutcome outcome) => outcome switch
+    public long TranslationCycles(TlbOutcome outcome) => outcome switch
     {
         TlbOutcome.L1Hit => L1TlbHitCycles,
         TlbOutcome.StlbHit => StlbHitCycles,
         _ => StlbHitCycles + PageWalkCycles,
     };
 
-    /// <summary>Cycles in <paramref name="microseconds"/> at <see cref="ClockGHz"/> (rounded to the nearest cycle).</summary>
-    public long MicrosecondsToCycles(double microseconds) => (long)Math.Round(microseconds * ClockGHz * 1000.0);
-
     /// <summary>A major fault: the minor-fault work plus the device read.</summary>
-    public long MajorFaultCycles => MinorFaultCycles + MicrosecondsToCycles(MajorFaultMicroseconds);
+    public long MajorFaultCycles => MinorFaultCycles + MajorFaultReadCycles;
 
-    /// <summary>Writing one page out during reclaim.</summary>
-    public long SwapOutCycles => MicrosecondsToCycles(SwapOutMicroseconds);
+    /// <summary>The device read of a major fault in µs at <see cref="ClockGHz"/> (a view; the model keeps cycles).</summary>
+    public double MajorFaultMicroseconds => MajorFaultReadCycles / (ClockGHz * 1000.0);
+
+    /// <summary>One page written out in µs at <see cref="ClockGHz"/> (a view; the model keeps cycles).</summary>
+    public double SwapOutMicroseconds => SwapOutCycles / (ClockGHz * 1000.0);
 
     /// <summary>
     /// Throws <see cref="InputException"/> from <paramref name="source"/> naming the first impossible value:
@@ -148,22 +134,16 @@ public sealed record TimingModel
             throw new InputException(source, 0, $"{nameof(PageWalkLevels)}={PageWalkLevels}", "page walk levels must be between 1 and 5");
         Positive(source, nameof(PageWalkLevelCycles), PageWalkLevelCycles);
         Positive(source, nameof(MinorFaultCycles), MinorFaultCycles);
-        PositiveMicroseconds(source, nameof(MajorFaultMicroseconds), MajorFaultMicroseconds);
-        PositiveMicroseconds(source, nameof(SwapOutMicroseconds), SwapOutMicroseconds);
+        Positive(source, nameof(MajorFaultReadCycles), MajorFaultReadCycles);
+        Positive(source, nameof(SwapOutCycles), SwapOutCycles);
         Positive(source, nameof(TlbShootdownCycles), TlbShootdownCycles);
         Positive(source, nameof(TlbFlushOneCycles), TlbFlushOneCycles);
         Positive(source, nameof(ContextSwitchCycles), ContextSwitchCycles);
     }
 
-    private static void Positive(string source, string name, int value)
+    private static void Positive(string source, string name, long value)
     {
         if (value <= 0)
             throw new InputException(source, 0, $"{name}={value}", $"{name} must be a positive number of cycles");
-    }
-
-    private static void PositiveMicroseconds(string source, string name, double value)
-    {
-        if (!(value > 0) || double.IsInfinity(value))
-            throw new InputException(source, 0, $"{name}={value}", $"{name} must be a positive number of microseconds");
     }
 }

@@ -5,11 +5,10 @@ namespace EcsMem.Systems.Tlb;
 /// <summary>
 /// TLB hierarchy and ASID policy of one simulated machine.
 /// <para>
-/// Geometry defaults are Intel Skylake client (also Skylake-SP, Kaby/Coffee Lake) for 4 KiB pages, from the
-/// Intel 64 and IA-32 Architectures Optimization Reference Manual (order no. 248966-045, Feb 2022),
-/// Table 2-15 "TLB Parameters of the Skylake Microarchitecture": L1 ITLB 128 entries 8-way, L1 DTLB
-/// 64 entries 4-way, STLB 1536 entries 12-way shared by 4 KiB and 2 MiB pages (1536 / 12 = 128 sets).
-/// The separate small L1 arrays for 2 MiB pages are folded into the same L1 arrays here.
+/// Geometry and PCID defaults are the scenario model's (<see cref="Scenarios.MachineConfig.Default"/>:
+/// <c>machine.tlb.*</c>, <c>machine.pcid</c>), which are Intel Skylake client's for 4 KiB pages (Intel 64 and
+/// IA-32 Architectures Optimization Reference Manual, 248966-045, Table 2-15: L1 ITLB 128 entries 8-way, L1 DTLB
+/// 64 entries 4-way, STLB 1536 entries 12-way, 128 sets).
 /// </para>
 /// <para>
 /// ASID defaults are Linux x86 (arch/x86/mm/tlb.c): TLB_NR_DYN_ASIDS = 6 dynamic ASIDs per CPU and
@@ -18,16 +17,21 @@ namespace EcsMem.Systems.Tlb;
 /// </summary>
 public sealed record TlbConfig
 {
-    public TlbGeometry Dtlb { get; init; } = new(64, 4);
-    public TlbGeometry Itlb { get; init; } = new(128, 8);
-    public TlbGeometry Stlb { get; init; } = new(1536, 12);
+    /// <summary>Level-1 data TLB (<c>tlb.dtlb</c>).</summary>
+    public TlbGeometry Dtlb { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Dtlb);
+
+    /// <summary>Level-1 instruction TLB (<c>tlb.itlb</c>).</summary>
+    public TlbGeometry Itlb { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Itlb);
+
+    /// <summary>Second-level TLB (<c>tlb.stlb</c>).</summary>
+    public TlbGeometry Stlb { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Stlb);
 
     /// <summary>
     /// True: PCID mode (X86_FEATURE_PCID): entries are tagged and a context switch flushes only when
     /// choose_new_asid says so. False: the <c>nopcid</c> boot option: every switch to another mm writes CR3
-    /// and loses every non-global entry.
+    /// and loses every non-global entry. Default: <c>machine.pcid</c>'s.
     /// </summary>
-    public bool UsePcid { get; init; } = true;
+    public bool UsePcid { get; init; } = Scenarios.MachineConfig.Default.Pcid;
 
     /// <summary>Dynamic ASID slots per CPU (Linux TLB_NR_DYN_ASIDS).</summary>
     public int DynamicAsids { get; init; } = 6;

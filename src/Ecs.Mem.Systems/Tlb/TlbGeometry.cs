@@ -9,6 +9,9 @@ public readonly record struct TlbGeometry(int Entries, int Ways)
 {
     public int Sets => Ways > 0 ? Entries / Ways : 0;
 
+    /// <summary>The geometry a scenario's <c>machine.tlb.&lt;name&gt;</c> entry describes.</summary>
+    public static TlbGeometry From(Scenarios.TlbConfig tlb) => new(tlb.Entries, tlb.Ways);
+
     /// <summary>
     /// Throws <see cref="InputException"/> unless entries = sets × ways with sets a power of two
     /// (the set index is a bit field of the virtual page number).

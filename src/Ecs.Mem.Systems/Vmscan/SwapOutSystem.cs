@@ -111,7 +111,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             return;
         }
         // kswapd is a kernel thread: its next batch comes after the time this one's writes took.
-        ulong delay = (ulong)Math.Max(1, _k.Timing.MicrosecondsToCycles(_k.Timing.SwapOutMicroseconds));
+        ulong delay = (ulong)Math.Max(1, _k.Timing.SwapOutCycles);
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
     }
 
@@ -214,7 +214,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 k.Swap.Write(slot, f.ContentToken);
                 env.Counters.Increment(k.C.PswpOut);
                 env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.MicrosecondsToCycles(k.Timing.SwapOutMicroseconds));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
             }
             f.Flags &= ~FrameFlags.Dirty;
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
@@ -228,7 +228,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             {
                 env.Counters.Increment(k.C.FileWriteback);
                 env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.MicrosecondsToCycles(k.Timing.SwapOutMicroseconds));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
                 f.Flags &= ~FrameFlags.Dirty;
             }
             foreach (var (mmId, va) in _maps)

@@ -25,7 +25,7 @@ public struct Process
     public ulong EndTime;
     /// <summary>When it last became ready to run (started, woken, preempted): a CPU that was idle takes it from then on.</summary>
     public ulong ReadyTime;
-    /// <summary>The CPU it last ran on (task_cpu): its system calls and deferred fault completions run there.</summary>
+    /// <summary>The CPU it last ran on (task_cpu), −1 before it first runs: its system calls run there, and it goes back there when that CPU is free.</summary>
     public int LastCpu;
     /// <summary>Thread-group id: the pid of the group leader (the task itself for a process, its creator for a CLONE_VM thread).</summary>
     public int Tgid;

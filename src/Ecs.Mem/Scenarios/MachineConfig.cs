@@ -2,10 +2,16 @@ namespace EcsMem.Scenarios;
 
 /// <summary>
 /// The simulated machine: memory sizes, MMU, caches, TLBs, costs, reclaim tunables and engine knobs.
-/// Every property has the default a scenario gets when it leaves the key out.
+/// Every property has the default a scenario gets when it leaves the key out. These are the only defaults of
+/// the machine: the runtime settings (<c>KernelOptions</c>, <c>TimingModel</c>, the TLB and cache
+/// configurations in Ecs.Mem.Systems) take theirs from <see cref="Default"/>, so a machine built by hand and
+/// one built from a scenario that sets nothing are the same machine.
 /// </summary>
 public sealed record MachineConfig
 {
+    /// <summary>The machine a scenario gets when it sets nothing: the single source of every machine default.</summary>
+    public static MachineConfig Default { get; } = new();
+
     /// <summary>The only page size supported so far (x86 base pages).</summary>
     public const int SupportedPageSize = 4096;
 

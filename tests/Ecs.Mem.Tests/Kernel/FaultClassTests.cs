@@ -119,7 +119,8 @@ public class FaultClassTests
         using var m = new SimMachine(Options());
         int file = m.Kernel.Files.Intern("/lib/data.bin");
         Action<Systems.Kernel.MmState> layout = mm => Mmap(mm, Base, 2, Prot.Read, MapFlags.Private, file);
-        // p1 reads page 0 (major, 300 000 cycles of disk), then page 1 (major again: it sleeps until ~610 000).
+        // p1 reads page 0 (major, 300 000 cycles of disk, done at 5000 + 20 + 300 000 = 305 020), then page 1
+        // (major again: it sleeps until about 306 000 + 300 000 = 606 000).
         var p1 = Add(m, "p1", layout, 0, R(Base), R(Base + Page));
         // p2 starts at 400 000, while p1 sleeps on page 1: page 0 is cached by then → minor.
         var p2 = Add(m, "p2", layout, 400_000, R(Base));
@@ -155,10 +156,10 @@ public class FaultClassTests
         var writer = Add(m, "writer", Anon(Base, 4), 0, W(Base), W(Base + Page), W(Base + (2 * Page)), W(Base + (3 * Page)));
         m.Run();
 
-        // The reader runs first (pid order): switch_mm 3000 cycles, then a walk that stops at the empty root
-        // entry (1 level × 8 cycles) and faults at t = 3008. The read takes 100 µs × 3 GHz = 300 000 cycles,
-        // so the page arrives at t = 303 008.
-        const ulong ioDone = 3000 + 8 + 300_000;
+        // The reader runs first (pid order): switch_mm 5000 cycles (latency.context_switch), then a walk that
+        // stops at the empty root entry (1 level × 20 cycles, latency.walk_level) and faults at t = 5020. The read
+        // takes 300 000 cycles (latency.major_fault), so the page arrives at t = 305 020.
+        const ulong ioDone = 5000 + 20 + 300_000;
         var w = Proc(m, writer);
         Assert.That(w.State, Is.EqualTo(ProcessState.Exited));
         Assert.That(w.EndTime, Is.LessThan(ioDone), "the writer ran and finished while the reader slept");
@@ -223,11 +224,11 @@ public class FaultClassTests
         var p2 = Add(m, "p2", layout, 10_000, R(Base));
         m.Run();
 
-        // p1 faults at 3000 (switch) + 8 (one walk level) and its read completes at 303 008. p2 starts at
-        // 10 000, faults at 10 000 + 3000 + 8 = 13 008, finds the page cached but still locked for p1's read,
-        // and sleeps until 303 008: a minor fault that waited 290 000 cycles.
-        Assert.That(Stats(m, p2).IoWaitCycles, Is.EqualTo(303_008 - 13_008));
-        Assert.That(Proc(m, p2).EndTime, Is.GreaterThan(303_008UL));
+        // p1 faults at 5000 (switch) + 20 (one walk level) = 5020 and its read completes at 5020 + 300 000 =
+        // 305 020. p2 starts at 10 000, faults at 10 000 + 5000 + 20 = 15 020, finds the page cached but still
+        // locked for p1's read, and sleeps until 305 020: a minor fault that waited 305 020 − 15 020 = 290 000 cycles.
+        Assert.That(Stats(m, p2).IoWaitCycles, Is.EqualTo(305_020 - 15_020));
+        Assert.That(Proc(m, p2).EndTime, Is.GreaterThan(305_020UL));
         Assert.That(Stats(m, p2).MinFlt, Is.EqualTo(1));
         Assert.That(Stats(m, p2).MajFlt, Is.EqualTo(0));
         Assert.That(Stats(m, p1).MajFlt, Is.EqualTo(1));

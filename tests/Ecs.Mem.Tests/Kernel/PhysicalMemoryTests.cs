@@ -18,13 +18,13 @@ public class PhysicalMemoryTests
 {
     private const int Ram = 128;
 
-    private static KernelOptions Small(int swapPages = 64, int clusterMax = 1, double swapOutUs = 0.001) =>
+    private static KernelOptions Small(int swapPages = 64, int clusterMax = 1, long swapOutCycles = 3) =>
         Options(Ram, swapPages, minFreeKbytes: 32) with
         {
             SwapClusterMax = clusterMax,
-            // kswapd's next batch comes after the previous batch's writes: 0.001 µs × 3 GHz = 3 cycles here, so
-            // its batches interleave with the next few accesses.
-            Timing = TimingModel.Default with { SwapOutMicroseconds = swapOutUs },
+            // kswapd's next batch comes after the previous batch's writes: 3 cycles here, so its batches
+            // interleave with the next few accesses.
+            Timing = TimingModel.Default with { SwapOutCycles = swapOutCycles },
         };
 
     private static ulong A(int i) => Base + ((ulong)i * Page);
@@ -97,8 +97,8 @@ public class PhysicalMemoryTests
     [Test]
     public void DirectReclaimOnlyAtOrBelowMin()
     {
-        // One page per batch and kswapd's next batch 30 µs (90 000 cycles) later: the writes outrun it.
-        using var m = new SimMachine(Small(swapOutUs: 30));
+        // One page per batch and kswapd's next batch 90 000 cycles later (30 µs at 3 GHz): the writes outrun it.
+        using var m = new SimMachine(Small(swapOutCycles: 90_000));
         var t = new List<MemoryAccess>();
         for (int i = 0; i <= 117; i++) t.Add(W(A(i)));
         var p = m.AddProcess("p", Anon(Base, 200), Trace("p", [.. t]));

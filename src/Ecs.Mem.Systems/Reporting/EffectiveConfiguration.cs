@@ -1,0 +1,87 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Caches;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Timing;
+using TlbConfig = EcsMem.Systems.Tlb.TlbConfig;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// The machine values a run used, read back from the running kernel (its <see cref="KernelOptions"/>, timing
+/// model, TLB and cache configurations and watermarks), not from the scenario: so the report shows what the
+/// one mapping (<c>ScenarioLoader.Options</c>) actually delivered, under the scenario's key names and units
+/// (sizes in bytes, costs in cycles). Values no scenario key sets follow under <c>fixed.</c>.
+/// </summary>
+public static class EffectiveConfiguration
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Every value, in the order of the scenario's <c>machine:</c> keys (docs/scenarios.md).</summary>
+    public static IReadOnlyList<ConfigValue> Read(Kernel.Kernel k)
+    {
+        KernelOptions o = k.Options;
+        TimingModel t = k.Timing;
+        TlbConfig tlb = o.Tlb;
+        CacheHierarchyConfig c = o.Caches;
+        var list = new List<ConfigValue>(64);
+        void Num(string key, long v, string note = "") => list.Add(new ConfigValue(key, v.ToString(Inv), ConfigValueKind.Number, note));
+        void Bool(string key, bool v, string note = "") => list.Add(new ConfigValue(key, v ? "true" : "false", ConfigValueKind.Bool, note));
+        void Text(string key, string v, string note = "") => list.Add(new ConfigValue(key, v, ConfigValueKind.Text, note));
+
+        Num("cpus", o.Cpus);
+        Num("ram", o.RamBytes);
+        Num("swap", o.SwapBytes);
+        Num("page_size", (long)Pte.PageSize);
+        Text("paging", KernelOptions.ScenarioPagingOf(o.Paging).Name());
+        const string notModelled = "recorded; L2 is modelled non-inclusive of L1";
+        Cache("l1i", c.L1i, c.L1iInclusion, c.L1iShared, notModelled);
+        Cache("l1d", c.L1d, c.L1dInclusion, c.L1dShared, notModelled);
+        Cache("l2", c.L2, c.L2Inclusion, c.L2Shared, notModelled);
+        Cache("l3", c.L3, c.Inclusion, c.L3Shared, "");
+        Num("tlb.dtlb.entries", tlb.Dtlb.Entries);
+        Num("tlb.dtlb.ways", tlb.Dtlb.Ways);
+        Num("tlb.itlb.entries", tlb.Itlb.Entries);
+        Num("tlb.itlb.ways", tlb.Itlb.Ways);
+        Num("tlb.stlb.entries", tlb.Stlb.Entries);
+        Num("tlb.stlb.ways", tlb.Stlb.Ways);
+        Num("latency.l1", t.L1HitCycles);
+        Num("latency.l2", t.L2HitCycles);
+        Num("latency.l3", t.L3HitCycles);
+        Num("latency.memory", t.MemoryCycles);
+        Num("latency.stlb", t.StlbHitCycles);
+        Num("latency.walk_level", t.PageWalkLevelCycles);
+        Num("latency.minor_fault", t.MinorFaultCycles);
+        Num("latency.major_fault", t.MajorFaultReadCycles);
+        Num("latency.swap_write", t.SwapOutCycles);
+        Num("latency.shootdown", t.TlbShootdownCycles);
+        Num("latency.context_switch", t.ContextSwitchCycles);
+        Text("policy", o.Policy);
+        Num("min_free_kbytes", k.Zone.Watermarks.MinFreeKbytes, o.MinFreeKbytes is null ? "derived from ram" : "");
+        Num("swappiness", o.Swappiness, "recorded; reclaim does not balance anon and file by it");
+        Bool("pcid", tlb.UsePcid);
+        Num("quantum", o.Quantum);
+        Num("batch", o.BatchSize);
+        list.Add(new ConfigValue("seed", o.Seed.ToString(Inv), ConfigValueKind.Number));
+
+        list.Add(new ConfigValue("fixed.clock_ghz", t.ClockGHz.ToString("0.0##", Inv), ConfigValueKind.Number, "turns cycles into seconds"));
+        Num("fixed.latency.l1_tlb", t.L1TlbHitCycles);
+        Num("fixed.latency.tlb_flush_one", t.TlbFlushOneCycles);
+        Num("fixed.tlb.asids", tlb.DynamicAsids);
+        Num("fixed.tlb.flush_ceiling", tlb.SinglePageFlushCeiling);
+        Num("fixed.swap_cluster_max", o.SwapClusterMax);
+        Bool("fixed.zero_page", o.UseZeroPage);
+        return list;
+
+        void Cache(string level, CacheGeometry g, InclusionPolicy inclusion, bool shared, string inclusionNote)
+        {
+            string p = "caches." + level + ".";
+            Num(p + "size", g.SizeBytes);
+            Num(p + "ways", g.Ways);
+            Num(p + "line", g.LineBytes);
+            Text(p + "inclusion", inclusion == InclusionPolicy.Inclusive ? "inclusive" : "non-inclusive", inclusionNote);
+            Bool(p + "shared", shared);
+        }
+    }
+}

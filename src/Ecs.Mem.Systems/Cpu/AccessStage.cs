@@ -76,6 +76,26 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// <summary>Cycles the CPUs sat idle with nothing runnable (summed over CPUs).</summary>
     public long IdleCycles => _smp.IdleCycles;
 
+    /// <summary>
+    /// The machine's time between ticks: the earliest time at which some CPU still has something to do — run
+    /// its task, take a waiting task, or go idle (a CPU in the fault window waits for the window instead). An
+    /// event is dispatched once this time reaches it, which is exactly when the CPUs, run in time order, stop
+    /// before it, so where ticks end never moves an event. When every CPU idles it is their latest time.
+    /// </summary>
+    public ulong MachineTime()
+    {
+        ulong min = ulong.MaxValue, max = 0;
+        for (int c = 0; c < _smp.Count; c++)
+        {
+            CpuState s = _smp[c];
+            ulong t = _smp.Time(c);
+            if (t > max) max = t;
+            if (!s.InFault && (!Settled(s) || CouldRun(s)) && t < min)
+                min = t;
+        }
+        return min != ulong.MaxValue ? min : max;
+    }
+
     /// <summary>True while faults wait in the open fault window.</summary>
     public bool WindowOpen => _window.Count > 0;
 
@@ -185,20 +205,28 @@ public sealed class AccessStage : ISystem, IEventHandler
             }
             if (best is null)
                 return null;
-            ulong before = _smp.Time(best.Id);
+            int task = best.Task, quantum = best.QuantumLeft;
+            ulong time = _smp.Time(best.Id);
             if (!EnsureRunning(env, best))
             {
                 skip[best.Id] = true; // nothing to run there now: it idles
                 continue;
             }
-            if (_smp.Time(best.Id) != before)
-                continue; // a context switch or a wait for the task moved its time: it may no longer be first
-            // It may run until the next CPU that could run is due (on a tie the lower-numbered CPU goes first).
+            if (best.Task != task || best.QuantumLeft != quantum || _smp.Time(best.Id) != time)
+            {
+                // It took a task (or began a new quantum): its time may have moved (a context switch, a wait for
+                // the task), and the task it left may now be free for a CPU passed over above (whose previous CPU
+                // this was). So every CPU is looked at again, in time order, as with one access per tick.
+                skip.Clear();
+                continue;
+            }
+            // It may run until the next CPU that could run is due (on a tie the lower-numbered CPU goes first), or
+            // one that must first go idle: going idle (lazy TLB) happens at that CPU's time, whatever the batch size.
             for (int c = 0; c < n; c++)
             {
                 CpuState s = _smp[c];
                 ulong t = _smp.Time(c);
-                if (c == best.Id || skip[c] || s.InFault || t >= limit || !CouldRun(s))
+                if (c == best.Id || skip[c] || s.InFault || t >= limit || (Settled(s) && !CouldRun(s)))
                     continue;
                 ulong turn = c > best.Id ? t + 1 : t;
                 if (turn < stopAt)
@@ -207,6 +235,9 @@ public sealed class AccessStage : ISystem, IEventHandler
             return best;
         }
     }
+
+    /// <summary>An idle CPU that has nothing left to do when visited: no task, its lazy mm (if any) already held.</summary>
+    private static bool Settled(CpuState cpu) => cpu.Task < 0 && (cpu.ActiveMm is null || cpu.HoldsLazyMm);
 
     /// <summary>Whether a CPU has a task it can run (its own, or a runnable task nobody runs).</summary>
     private bool CouldRun(CpuState cpu)
@@ -301,7 +332,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         _smp.Enter(cpu.Id);
         if (cpu.Task >= 0 && cpu.QuantumLeft > 0 && world.Get<Process>(procs[cpu.Task]).State == ProcessState.Runnable)
         {
-            _mm = cpu.LoadedMm;
+            _mm = cpu.ActiveMm;
             return true;
         }
         if (cpu.Task >= 0 && world.Get<Process>(procs[cpu.Task]) is { State: ProcessState.Runnable })
@@ -310,7 +341,14 @@ public sealed class AccessStage : ISystem, IEventHandler
         if (idx < 0)
         {
             cpu.Task = -1;
-            cpu.Lazy = cpu.LoadedMm is not null;
+            if (cpu.ActiveMm is not null && !cpu.HoldsLazyMm)
+            {
+                // The idle task borrows the last mm (enter_lazy_tlb, mmgrab_lazy_tlb): it stays loaded, and
+                // referenced, until this CPU runs a task again.
+                cpu.HoldsLazyMm = true;
+                cpu.ActiveMm.Mm.Struct.MmCount++;
+                _k.Tlb.EnterLazyTlb();
+            }
             return false;
         }
         ulong ready = world.Get<Process>(procs[idx]).ReadyTime;
@@ -321,17 +359,27 @@ public sealed class AccessStage : ISystem, IEventHandler
             env.Clock.AdvanceTo(ready);
         }
         MmState next = _k.Tasks.MmOf(procs[idx]);
-        if (!ReferenceEquals(next, cpu.LoadedMm))
-        {
+        bool otherMm = !ReferenceEquals(next.Tlb, _k.Tlb.Cpu(cpu.Id).LoadedMm);
+        if (otherMm)
             _k.Tlb.SwitchMm(next.Tlb);
+        else if (_k.Tlb.Cpu(cpu.Id).IsLazy)
+            _k.Tlb.SwitchMm(next.Tlb); // leaving lazy mode on the same mm: catch up on the flushes it skipped (tlb_gen)
+        // A switch between two threads of one mm is a task switch too, without the CR3 reload.
+        if (otherMm || (cpu.LastTask >= 0 && cpu.LastTask != idx && ReferenceEquals(next, cpu.ActiveMm)))
+        {
             env.Counters.Increment(_k.C.ContextSwitches);
             long cost = _k.Timing.ContextSwitchCycles;
             _k.Cycles.Charge(CycleCategory.Switch, cost);
             env.Clock.Advance((ulong)cost);
-            cpu.LoadedMm = next;
         }
-        cpu.Lazy = false;
+        if (cpu.HoldsLazyMm)
+        {
+            cpu.HoldsLazyMm = false;
+            cpu.ActiveMm!.Mm.Struct.MmCount--; // mmdrop_lazy_tlb in finish_task_switch
+        }
+        cpu.ActiveMm = next;
         cpu.Task = idx;
+        cpu.LastTask = idx;
         world.Get<Process>(procs[idx]).LastCpu = cpu.Id;
         cpu.QuantumLeft = _k.Options.Quantum;
         _mm = next;

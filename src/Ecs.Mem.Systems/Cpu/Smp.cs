@@ -55,26 +55,18 @@ public sealed class Smp
     }
 
     /// <summary>
-    /// End of a tick: the clock goes to the machine's time, the earliest time of a CPU that has a task, or,
-    /// when every CPU idles, the latest CPU time. An idle CPU keeps its time until it takes a task, which it
-    /// then runs from when the task became ready (so idling never depends on where ticks end).
+    /// End of a tick: the clock goes to the machine's time <paramref name="machineTime"/> (where the next tick
+    /// dispatches its due events), held below <paramref name="holdBelow"/> while the CPUs' fault window is open,
+    /// so no event is dispatched before the window's faults are handled (as with one CPU, where a fault is
+    /// handled before any event its access ran past).
     /// </summary>
-    /// <param name="holdBelow">While a fault window is open, the time of the next event: the machine's time
-    /// stays below it, so no event is dispatched before the window's faults are handled (as with one CPU,
-    /// where a fault is handled before any event its access ran past).</param>
-    public void Sync(ulong holdBelow = ulong.MaxValue)
+    public void Sync(ulong machineTime, ulong holdBelow = ulong.MaxValue)
     {
         if (_cpus.Length == 1)
             return; // one CPU: its time is the machine's
         if (_current >= 0)
             _cpus[_current].Now = _clock.Now;
-        ulong busyMin = ulong.MaxValue, max = 0;
-        foreach (CpuState c in _cpus)
-        {
-            if (c.Task >= 0 && c.Now < busyMin) busyMin = c.Now;
-            if (c.Now > max) max = c.Now;
-        }
-        ulong g = busyMin != ulong.MaxValue ? busyMin : max;
+        ulong g = machineTime;
         if (g >= holdBelow && holdBelow > 0)
             g = holdBelow - 1;
         _current = -1;

@@ -85,9 +85,14 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             $"t={env.Now} pid {p.Pid} {op.Kind.ToString().ToLowerInvariant()}(0x{op.Addr:x}, {op.Len}) = {shown}"));
     }
 
+    /// <summary>exit on a group leader is exit_group (all its threads end); on another thread only that thread ends.</summary>
     private long Exit(Entity process)
     {
-        _k.Tasks.ExitProcess(process);
+        ref Process p = ref _k.World.Get<Process>(process);
+        if (p.Tgid == p.Pid)
+            _k.Tasks.ExitGroup(process);
+        else
+            _k.Tasks.ExitProcess(process);
         return 0;
     }
 

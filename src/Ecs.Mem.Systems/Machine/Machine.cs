@@ -77,6 +77,19 @@ public sealed class Machine : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Creates a thread of <paramref name="leader"/> (clone with CLONE_VM | CLONE_THREAD): a task sharing its
+    /// address space, running <paramref name="workload"/> from <paramref name="start"/> cycles.
+    /// </summary>
+    public Entity AddThread(Entity leader, string name, Workload workload, ulong start)
+    {
+        Entity t = Kernel.Tasks.CreateThread(leader, name, start);
+        Kernel.World.Add(t, new ProcessWorkload { Source = workload });
+        workload.MarkReached = OnMark;
+        Access.ScheduleStart(Env, t, start);
+        return t;
+    }
+
     /// <summary>Sets (or replaces) a process's workload before the run starts.</summary>
     public void SetWorkload(Entity process, Workload workload)
     {

@@ -124,9 +124,19 @@ public static class ScenarioLoader
             ulong heapBase = 0;
             Entity e = machine.AddProcess(p.Name, mm => heapBase = Layout(k, mm, p, s.SourceName), null!, p.StartCycle);
             byName[p.Name] = e;
-            var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0)
+            int? mainThread = p.Threads.Count > 0 ? 0 : null;
+            var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0, mainThread)
                 ?? throw new InputException(s.SourceName, p.Line, p.Name, "a top-level process needs a workload");
             machine.SetWorkload(e, workload);
+            for (int t = 0; t < p.Threads.Count; t++)
+            {
+                ThreadConfig tc = p.Threads[t];
+                // Thread t + 1 of the process (the main thread is 0): a generator gets its own seed, a trace with a
+                // process filter keeps this thread's records.
+                var tw = OpenWorkload(tc.Workload, s.SourceName, heapBase, t + 1, t + 1)
+                    ?? throw new InputException(s.SourceName, tc.Line, tc.Name, "a thread needs a workload");
+                byName[tc.Name] = machine.AddThread(e, tc.Name, tw, tc.StartCycle);
+            }
             if (p.Children is { } ch)
             {
                 for (int i = 1; i <= ch.Count; i++)
@@ -207,7 +217,7 @@ public static class ScenarioLoader
     /// Opens a workload. A generator without an explicit <c>base</c> runs over the process's heap, so its
     /// addresses are mapped; a fork child's generator gets its index mixed into the seed.
     /// </summary>
-    private static Workload? OpenWorkload(ScenarioWorkload? w, string src, ulong heapBase, int childIndex)
+    private static Workload? OpenWorkload(ScenarioWorkload? w, string src, ulong heapBase, int childIndex, int? thread = null)
     {
         switch (w)
         {
@@ -228,7 +238,10 @@ public static class ScenarioLoader
                     string format = t.Format.ToString().ToLowerInvariant();
                     ITraceReader reader = TraceFormats.OpenReader(format, t.Path, src, t.Line);
                     if (t.ProcessFilter is { } f)
-                        reader = new ProcessFilterReader(reader, int.Parse(f, CultureInfo.InvariantCulture));
+                    {
+                        int pid = int.Parse(f, CultureInfo.InvariantCulture);
+                        reader = thread is { } tid ? new ThreadFilterReader(reader, pid, (byte)tid) : new ProcessFilterReader(reader, pid);
+                    }
                     return new Workload(reader);
                 }
             default:

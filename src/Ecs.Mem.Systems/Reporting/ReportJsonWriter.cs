@@ -98,6 +98,14 @@ public static class ReportJsonWriter
         foreach (long n in r.BuddyFree)
             w.WriteNumberValue(n);
         w.WriteEndArray();
+        if (r.FaultBatches is not null)
+        {
+            // Several CPUs only: faults per batch → batches.
+            w.WriteStartObject("fault_batches");
+            foreach (var (size, count) in r.FaultBatches)
+                w.WriteNumber(size.ToString(System.Globalization.CultureInfo.InvariantCulture), count);
+            w.WriteEndObject();
+        }
         if (r.Pagesets is not null)
         {
             // Only when the per-CPU lists are on, so a one-CPU report keeps its keys.

@@ -35,9 +35,23 @@ public static class ReportTextWriter
         MemInfo.AppendTo(sb, r.MemInfo);
         Section(sb, "/proc/buddyinfo");
         sb.Append(r.BuddyInfo);
+        FaultBatches(sb, r);
         Pagesets(sb, r);
         EffectiveConfiguration(sb, r);
         return sb.ToString();
+    }
+
+    // Several CPUs only: how many faults each batch of the fault handler held (one CPU: always one).
+    private static void FaultBatches(StringBuilder sb, SimulationReport r)
+    {
+        if (r.FaultBatches is null)
+            return;
+        Section(sb, "fault batches (faults the CPUs raised in one fault window, handled together)");
+        sb.Append(Inv, $"  {"faults",6} {"batches",12} {"share",8}\n");
+        long total = 0;
+        foreach (var (_, count) in r.FaultBatches) total += count;
+        foreach (var (size, count) in r.FaultBatches)
+            sb.Append(Inv, $"  {size,6} {count,12} {Percent(total == 0 ? 0 : (double)count / total),8}\n");
     }
 
     // Only when the per-CPU lists are on: a one-CPU report stays as it was.

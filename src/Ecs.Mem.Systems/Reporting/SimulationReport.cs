@@ -86,6 +86,12 @@ public sealed record SimulationReport
     public IReadOnlyList<PagesetRow>? Pagesets { get; init; }
 
     /// <summary>
+    /// With several CPUs, the fault batches the CPUs handed the fault handler, by size: (faults in the batch,
+    /// number of such batches), smallest first. Null with one CPU, where every batch holds one fault.
+    /// </summary>
+    public IReadOnlyList<(int Size, long Count)>? FaultBatches { get; init; }
+
+    /// <summary>
     /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
     /// status of processes that have exited (null: their torn-down figures are shown).
     /// </summary>
@@ -203,8 +209,18 @@ public sealed record SimulationReport
             BuddyFree = buddy,
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
+            FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
+    }
+
+    private static List<(int, long)> ReadBatches(ReadOnlySpan<long> sizes)
+    {
+        var rows = new List<(int, long)>();
+        for (int n = 1; n < sizes.Length; n++)
+            if (sizes[n] > 0)
+                rows.Add((n, sizes[n]));
+        return rows;
     }
 
     private static List<PagesetRow>? ReadPagesets(PerCpuPageSet? pcp)

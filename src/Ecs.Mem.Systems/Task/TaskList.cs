@@ -72,9 +72,50 @@ public sealed class TaskList(Kernel.Kernel kernel)
             ReadyTime = startTime,
             LastCpu = -1,
         };
+        p.Tgid = p.Pid;
         Entity e = World.Create(p, new ProcessStats());
         _processes.Add(e);
         return e;
+    }
+
+    /// <summary>
+    /// clone(CLONE_VM | CLONE_THREAD): a new task in <paramref name="leader"/>'s thread group that shares its
+    /// address space (mmget: mm_users + 1). It starts at <paramref name="startTime"/>.
+    /// </summary>
+    public Entity CreateThread(Entity leader, string name, ulong startTime)
+    {
+        ref Process lp = ref World.Get<Process>(leader);
+        MmState mm = MmOf(leader);
+        mm.Mm.Struct.MmUsers++;
+        _names.Add(name);
+        var p = new Process
+        {
+            Pid = _processes.Count + 1,
+            ParentPid = lp.ParentPid,
+            Tgid = lp.Tgid,
+            State = ProcessState.NotStarted,
+            Mm = lp.Mm,
+            NameIndex = _names.Count - 1,
+            StartTime = startTime,
+            ReadyTime = startTime,
+            LastCpu = -1,
+        };
+        Entity e = World.Create(p, new ProcessStats());
+        _processes.Add(e);
+        return e;
+    }
+
+    /// <summary>The live tasks of <paramref name="process"/>'s thread group (itself included), in pid order.</summary>
+    public void ThreadGroup(Entity process, List<Entity> into)
+    {
+        into.Clear();
+        int tgid = World.Get<Process>(process).Tgid;
+        foreach (Entity e in _processes)
+        {
+            ref Process p = ref World.Get<Process>(e);
+            if (p.Tgid == tgid && p.State is not (ProcessState.Exited or ProcessState.Killed))
+                into.Add(e);
+        }
     }
     /// <summary>Lines describing signals and OOM kills, in order.</summary>
     public List<string> KillLog { get; } = new();
@@ -86,12 +127,31 @@ public sealed class TaskList(Kernel.Kernel kernel)
         if (p.State is ProcessState.Exited or ProcessState.Killed)
             return;
         KillLog.Add(string.Create(CultureInfo.InvariantCulture, $"{ProcessName(p)}[{p.Pid}]: killed by signal {signal}: {why}"));
+        // A fatal signal ends the whole thread group (zap_other_threads), the target first.
+        ThreadGroup(process, _group);
         p.ExitSignal = signal;
         DoExit(process, ProcessState.Killed);
+        foreach (Entity t in _group)
+        {
+            if (t == process)
+                continue;
+            World.Get<Process>(t).ExitSignal = signal;
+            DoExit(t, ProcessState.Killed);
+        }
     }
 
-    /// <summary>The process ran to the end of its workload.</summary>
+    private readonly List<Entity> _group = new();
+
+    /// <summary>The task ran to the end of its workload (a thread's pthread_exit; the process ends with its last thread).</summary>
     public void ExitProcess(Entity process) => DoExit(process, ProcessState.Exited);
+
+    /// <summary>exit_group: every task of <paramref name="process"/>'s thread group exits (a timeline exit of the group leader).</summary>
+    public void ExitGroup(Entity process)
+    {
+        ThreadGroup(process, _group);
+        foreach (Entity t in _group)
+            DoExit(t, ProcessState.Exited);
+    }
 
     /// <summary>
     /// do_exit → exit_mm → mmput: when the last user goes, exit_mmap zaps every VMA (freeing pages, swap

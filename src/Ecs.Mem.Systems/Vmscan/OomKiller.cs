@@ -18,10 +18,14 @@ public sealed class OomKiller(Kernel.Kernel kernel)
     {
         Entity victim = Entity.Null;
         long worst = -1;
+        var groups = new HashSet<int>();
         foreach (Entity e in kernel.Tasks.Processes)
         {
             ref Process p = ref kernel.World.Get<Process>(e);
             if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted)
+                continue;
+            // for_each_process: one candidate per thread group (its first live task), whose threads share the mm.
+            if (!groups.Add(p.Tgid))
                 continue;
             MmState mm = kernel.Tasks.MmOf(e);
             long badness = (long)(mm.Rss + mm.Mm.Struct.SwapEnts + (mm.Tables.PgtablesBytes / Components.Pte.PageSize));

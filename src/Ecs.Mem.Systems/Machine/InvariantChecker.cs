@@ -75,6 +75,7 @@ public sealed class InvariantChecker
         CheckSwap();
         CheckPageCache();
         CheckProcesses();
+        CheckCpus();
         CheckVmaEntities();
         CheckPageTableEntities();
         return _violations.ToArray();
@@ -505,18 +506,85 @@ public sealed class InvariantChecker
     /// <summary>A running process has a live mm; a finished one has released it.</summary>
     private void CheckProcesses()
     {
+        // mm_users counts the live tasks using an mm (the threads of a process share one).
+        var users = new Dictionary<int, int>();
         foreach (var e in _k.Tasks.Processes)
         {
             ref Process p = ref _k.World.Get<Process>(e);
             MmState mm = _k.Tasks.MmOf(e);
             bool finished = p.State is ProcessState.Exited or ProcessState.Killed;
-            int users = mm.Mm.Struct.MmUsers;
-            if (finished && users != 0)
-                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} has mm_users {users}");
-            else if (!finished && users <= 0)
-                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} was torn down");
-            if (finished && (mm.Rss != 0 || mm.Mm.Struct.SwapEnts != 0))
+            users.TryAdd(mm.Id, 0);
+            if (!finished)
+                users[mm.Id]++;
+        }
+        foreach (var e in _k.Tasks.Processes)
+        {
+            ref Process p = ref _k.World.Get<Process>(e);
+            MmState mm = _k.Tasks.MmOf(e);
+            bool finished = p.State is ProcessState.Exited or ProcessState.Killed;
+            int mmUsers = mm.Mm.Struct.MmUsers;
+            if (mmUsers != users[mm.Id])
+                Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): its mm {mm.Id} has mm_users {mmUsers} but {users[mm.Id]} live tasks use it");
+            if (finished && mmUsers == 0 && (mm.Rss != 0 || mm.Mm.Struct.SwapEnts != 0))
                 Fail($"process {p.Pid} ({_k.Tasks.ProcessName(p)}): {p.State} but its mm {mm.Id} still has RSS {mm.Rss} and {mm.Mm.Struct.SwapEnts} swap entries");
+        }
+    }
+
+    /// <summary>
+    /// Per-CPU state: a task runs on at most one CPU, and a CPU running a task has that task's mm active and
+    /// loaded in its TLB (and is in the mm's cpumask, which a loaded mm always is); only an idle CPU is lazy
+    /// or holds a lazy mm reference; mm_count is one for the users while there are any, plus one per CPU
+    /// holding the mm lazily.
+    /// </summary>
+    private void CheckCpus()
+    {
+        Smp smp = _k.Smp;
+        var procs = _k.Tasks.Processes;
+        var lazyRefs = new Dictionary<int, int>();
+        for (int c = 0; c < smp.Count; c++)
+        {
+            CpuState cpu = smp[c];
+            Tlb.CpuTlbState tlb = _k.Tlb.Cpu(c);
+            if (cpu.Task >= procs.Count)
+                Fail($"cpu {c}: runs task index {cpu.Task}, but there are {procs.Count} tasks");
+            if (cpu.Task >= 0 && cpu.Task < procs.Count)
+            {
+                for (int d = c + 1; d < smp.Count; d++)
+                    if (smp[d].Task == cpu.Task)
+                        Fail($"cpu {c} and cpu {d} both run task index {cpu.Task}");
+                ref Process p = ref _k.World.Get<Process>(procs[cpu.Task]);
+                if (p.State == ProcessState.Runnable)
+                {
+                    MmState mm = _k.Tasks.MmOf(procs[cpu.Task]);
+                    if (!ReferenceEquals(cpu.ActiveMm, mm))
+                        Fail($"cpu {c}: runs pid {p.Pid} but its active mm is not that task's mm {mm.Id}");
+                    if (!ReferenceEquals(tlb.LoadedMm, mm.Tlb))
+                        Fail($"cpu {c}: runs pid {p.Pid} but its TLB has another mm loaded");
+                    if (cpu.HoldsLazyMm || tlb.IsLazy)
+                        Fail($"cpu {c}: runs pid {p.Pid} but is in lazy TLB mode");
+                }
+            }
+            if (tlb.LoadedMm is { } loaded && (loaded.CpuMask & (1UL << c)) == 0)
+                Fail($"cpu {c}: has {loaded} loaded but is not in its mm_cpumask");
+            if (tlb.IsLazy && cpu.Task >= 0)
+                Fail($"cpu {c}: is lazy but runs task index {cpu.Task}");
+            if (cpu.HoldsLazyMm)
+            {
+                if (cpu.ActiveMm is null)
+                    Fail($"cpu {c}: holds a lazy mm reference without an active mm");
+                else
+                {
+                    lazyRefs.TryGetValue(cpu.ActiveMm.Id, out int n);
+                    lazyRefs[cpu.ActiveMm.Id] = n + 1;
+                }
+            }
+        }
+        foreach (MmState mm in _k.Tasks.LiveMms)
+        {
+            lazyRefs.TryGetValue(mm.Id, out int lazy);
+            int expected = (mm.Mm.Struct.MmUsers > 0 ? 1 : 0) + lazy;
+            if (mm.Mm.Struct.MmCount != expected)
+                Fail($"mm {mm.Id}: mm_count {mm.Mm.Struct.MmCount}, expected {expected} (users {mm.Mm.Struct.MmUsers}, lazy CPUs {lazy})");
         }
     }
 

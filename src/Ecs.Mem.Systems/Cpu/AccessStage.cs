@@ -46,6 +46,7 @@ public sealed class AccessStage : ISystem, IEventHandler
     private readonly long _l1TlbCycles, _stlbCycles, _walkLevelCycles;
     private readonly long _l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles;
     private readonly ulong _windowCycles;
+    private readonly ulong _epoch;
     private MmState? _mm;                       // the running CPU's address space, for the per-access walk
     private readonly List<FaultRequest> _window = new();
     private ulong _windowEnd = ulong.MaxValue;  // end of the open fault window (MaxValue: none open)
@@ -66,6 +67,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         _l3Cycles = t.L3HitCycles;
         _memoryCycles = t.MemoryCycles;
         _windowCycles = (ulong)t.MinorFaultCycles;
+        _epoch = (ulong)kernel.Options.SmpEpochCycles;
     }
 
     public string Name => "access";
@@ -194,14 +196,21 @@ public sealed class AccessStage : ISystem, IEventHandler
         Span<bool> skip = stackalloc bool[n];
         while (true)
         {
+            // The CPU whose time is in the earliest epoch (the lowest-numbered one within an epoch) goes first.
             CpuState? best = null;
+            ulong bestEpoch = ulong.MaxValue;
             for (int c = 0; c < n; c++)
             {
                 CpuState s = _smp[c];
-                if (skip[c] || s.InFault || _smp.Time(c) >= limit)
+                ulong t = _smp.Time(c);
+                if (skip[c] || s.InFault || t >= limit)
                     continue;
-                if (best is null || _smp.Time(c) < _smp.Time(best.Id))
+                ulong epoch = t / _epoch;
+                if (epoch < bestEpoch)
+                {
                     best = s;
+                    bestEpoch = epoch;
+                }
             }
             if (best is null)
                 return null;
@@ -220,18 +229,10 @@ public sealed class AccessStage : ISystem, IEventHandler
                 skip.Clear();
                 continue;
             }
-            // It may run until the next CPU that could run is due (on a tie the lower-numbered CPU goes first), or
-            // one that must first go idle: going idle (lazy TLB) happens at that CPU's time, whatever the batch size.
-            for (int c = 0; c < n; c++)
-            {
-                CpuState s = _smp[c];
-                ulong t = _smp.Time(c);
-                if (c == best.Id || skip[c] || s.InFault || t >= limit || (Settled(s) && !CouldRun(s)))
-                    continue;
-                ulong turn = c > best.Id ? t + 1 : t;
-                if (turn < stopAt)
-                    stopAt = turn;
-            }
+            // It runs to the end of its epoch: every CPU that goes before it in this epoch has run (or had nothing to do).
+            ulong epochEnd = (_smp.Time(best.Id) / _epoch + 1) * _epoch;
+            if (epochEnd < stopAt)
+                stopAt = epochEnd;
             return best;
         }
     }

@@ -123,6 +123,8 @@ public sealed class Kernel
             throw new InputException(source, 0, o.SwapBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "swap must be a whole number of 4 KiB pages (0 for none)");
         if (o.Cpus < 1 || o.Cpus > 64)
             throw new InputException(source, 0, o.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "the number of CPUs must be between 1 and 64");
+        if (o.SmpEpochCycles < 1)
+            throw new InputException(source, 0, o.SmpEpochCycles.ToString(System.Globalization.CultureInfo.InvariantCulture), "the SMP epoch must be at least 1 cycle");
         if (o.Quantum < 1)
             throw new InputException(source, 0, o.Quantum.ToString(System.Globalization.CultureInfo.InvariantCulture), "the scheduler quantum must be at least 1 access");
         if (o.BatchSize < 1)

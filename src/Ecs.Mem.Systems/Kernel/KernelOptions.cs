@@ -40,6 +40,13 @@ public sealed record KernelOptions
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 
+    /// <summary>
+    /// With several CPUs (<c>machine.smp_epoch</c>), the length of the epochs in which they interleave (cycles): all CPUs finish an epoch,
+    /// in CPU order, before any starts the next, so shared state sees their accesses in time order at this
+    /// granularity (as bound-weave simulators such as ZSim do with their intervals).
+    /// </summary>
+    public int SmpEpochCycles { get; init; } = (int)D.SmpEpoch;
+
     /// <summary>Number of CPUs (1..64, <c>machine.cpus</c>): each has its own TLBs, L1/L2 caches, running task and quantum.</summary>
     public int Cpus { get; init; } = D.Cpus;
 

@@ -70,6 +70,7 @@ public static class ScenarioLoader
             Swappiness = m.Swappiness,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
+            SmpEpochCycles = (int)m.SmpEpoch,
             BatchSize = m.BatchSize,
             Seed = m.Seed,
             Timing = timing,

@@ -62,6 +62,7 @@ public static class EffectiveConfiguration
         Num("swappiness", o.Swappiness, "recorded; reclaim does not balance anon and file by it");
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
+        Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");
         Num("batch", o.BatchSize);
         list.Add(new ConfigValue("seed", o.Seed.ToString(Inv), ConfigValueKind.Number));
 

@@ -81,6 +81,14 @@ public sealed record MachineConfig
     /// <summary>Scheduler time slice, in accesses of the running process (at least 1).</summary>
     public long Quantum { get; init; } = 10_000;
 
+    /// <summary>
+    /// With several CPUs, the epoch (cycles) in which they interleave: every CPU finishes an epoch, in CPU order,
+    /// before any starts the next, so shared caches, page tables and TLB state see their accesses in time order
+    /// at this granularity. Shorter is finer and costs more host time (1000: 1.16x the one-CPU cost per access,
+    /// 5000: 1.07x; docs/perf.md).
+    /// </summary>
+    public long SmpEpoch { get; init; } = 1000;
+
     /// <summary>Accesses the engine processes per tick; a performance knob that must not change results.</summary>
     public int BatchSize { get; init; } = 4096;
 

@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "pcid", "quantum", "batch", "seed",
+        "min_free_kbytes", "swappiness", "pcid", "quantum", "smp_epoch", "batch", "seed",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -94,6 +94,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
             m = m with { Quantum = values.Integer(q, "machine.quantum", 1, long.MaxValue) };
+        if (s.Get("smp_epoch") is { } epoch)
+            m = m with { SmpEpoch = values.Integer(epoch, "machine.smp_epoch", 1, 1_000_000_000) };
         if (s.Get("batch") is { } b)
             m = m with { BatchSize = (int)values.Integer(b, "machine.batch", 1, 1 << 20) };
         if (s.Get("seed") is { } seed)

@@ -80,6 +80,7 @@ public static class ScenarioWriter
         Line(w, 1, "swappiness", Num(m.Swappiness));
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
+        Line(w, 1, "smp_epoch", Num(m.SmpEpoch));
         Line(w, 1, "batch", Num(m.BatchSize));
         Line(w, 1, "seed", m.Seed.ToString(CultureInfo.InvariantCulture));
     }

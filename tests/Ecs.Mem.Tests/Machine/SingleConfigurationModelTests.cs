@@ -35,6 +35,7 @@ public class SingleConfigurationModelTests
         yield return P("swappiness", s.Swappiness, k.Swappiness);
         yield return P("pcid", s.Pcid, tlb.UsePcid);
         yield return P("quantum", s.Quantum, (long)k.Quantum);
+        yield return P("smp_epoch", s.SmpEpoch, (long)k.SmpEpochCycles);
         yield return P("batch", s.BatchSize, k.BatchSize);
         yield return P("seed", s.Seed, k.Seed);
         foreach (var (name, sc, rt, inclusion, shared) in new[]

@@ -45,6 +45,7 @@ public class EffectiveConfigurationTests
           swappiness: 10
           pcid: off
           quantum: 777
+          smp_epoch: 4321
           batch: 33
           seed: 99
         processes:
@@ -197,6 +198,7 @@ public class EffectiveConfigurationTests
         e["swappiness"] = N(c.Swappiness);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
+        e["smp_epoch"] = N(c.SmpEpoch);
         e["batch"] = N(c.BatchSize);
         e["seed"] = c.Seed.ToString(CultureInfo.InvariantCulture);
         return e;

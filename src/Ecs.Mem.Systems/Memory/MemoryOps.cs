@@ -155,8 +155,10 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     public void ZapRange(MmState mm, ulong start, ulong end)
     {
         var zap = new ZapVisitor(this, mm);
+        ulong tablesBefore = mm.Tables.PgtablesBytes;
         mm.Tables.UnmapRange(start, end, ref zap);
-        kernel.Tlb.FlushTlbRange(mm.Tlb, start, end);
+        // mmu_gather's freed_tables: page-table pages went too, so lazy CPUs must be flushed as well.
+        kernel.Tlb.FlushTlbMmRange(mm.Tlb, start, end, freedTables: mm.Tables.PgtablesBytes < tablesBefore);
     }
 
     private struct ZapVisitor(MemoryOps memory, MmState mm) : IPteVisitor

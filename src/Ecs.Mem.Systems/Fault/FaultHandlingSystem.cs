@@ -29,7 +29,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     private void HandleMmFault(SimEnvironment env, in FaultRequest req)
     {
         var world = kernel.World;
-        if (!world.IsAlive(req.Process) || world.Get<Process>(req.Process).State != ProcessState.Faulting)
+        if (!kernel.Tasks.IsIn(req.Process, ProcessState.Faulting))
             return;
         kernel.Smp.Enter(req.Cpu); // the fault runs on the CPU that raised it
         MmState mm = kernel.Tasks.MmOf(req.Process);

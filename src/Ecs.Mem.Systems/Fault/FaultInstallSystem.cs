@@ -25,7 +25,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     {
         var k = kernel;
         var world = k.World;
-        if (!world.IsAlive(rec.Process) || world.Get<Process>(rec.Process).State != ProcessState.Faulting)
+        if (!k.Tasks.IsIn(rec.Process, ProcessState.Faulting))
         {
             rec.Drop(kernel);
             return;

@@ -76,7 +76,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         var k = _kernel;
         k.Zone.Frames[rec.Pfn].Flags &= ~FrameFlags.Locked;
         k.PageWaits.WakeUpPageWaiters(env, rec.Pfn);
-        if (!k.World.IsAlive(rec.Process) || k.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
+        if (!k.Tasks.IsIn(rec.Process, ProcessState.SleepingIo))
         {
             // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry
             // the exit already dropped is freed with its slot (ReleaseIfUnused).

@@ -32,7 +32,7 @@ public sealed class PageWaitQueue(Kernel.Kernel kernel)
         foreach (AllocRequest req in list)
         {
             FaultRecord rec = req.Fault;
-            if (!kernel.World.IsAlive(rec.Process) || kernel.World.Get<Process>(rec.Process).State != ProcessState.SleepingIo)
+            if (!kernel.Tasks.IsIn(rec.Process, ProcessState.SleepingIo))
             {
                 // Killed while it waited: drop what the fault pinned.
                 rec.Drop(kernel);

@@ -86,6 +86,12 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         int slot = (int)f.Index;
         if (Swap.Count(slot) > 0)
             return;
+        DeleteFromSwapCache(ref f, slot);
+    }
+
+    /// <summary>delete_from_swap_cache: the page leaves the swap cache and its slot is no longer cached.</summary>
+    private void DeleteFromSwapCache(ref Frame f, int slot)
+    {
         SwapCache.Delete(slot);
         Swap.SetCached(slot, false);
         f.Flags &= ~FrameFlags.SwapCache;
@@ -106,10 +112,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.Writeback) != 0 || Pins[pfn] > 0 || f.MapCount > 0)
             return;
-        SwapCache.Delete(slot);
-        Swap.SetCached(slot, false);
-        f.Flags &= ~FrameFlags.SwapCache;
-        f.Index = 0;
+        DeleteFromSwapCache(ref f, slot);
         kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
     }
 
@@ -141,10 +144,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         int slot = (int)f.Index;
         if (Swap.Count(slot) > 0)
             return;
-        SwapCache.Delete(slot);
-        Swap.SetCached(slot, false);
-        f.Flags &= ~FrameFlags.SwapCache;
-        f.Index = 0;
+        DeleteFromSwapCache(ref f, slot);
         kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
     }
 

@@ -40,8 +40,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     private void Serve(SimEnvironment env, in AllocRequest req, bool afterReclaim)
     {
         FaultRecord rec = req.Fault;
-        var world = kernel.World;
-        if (!world.IsAlive(rec.Process) || world.Get<Process>(rec.Process).State != ProcessState.Faulting)
+        if (!kernel.Tasks.IsIn(rec.Process, ProcessState.Faulting))
         {
             rec.Drop(kernel);
             return;

@@ -28,6 +28,12 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
+    /// <summary>
+    /// Whether <paramref name="task"/> still exists and is in <paramref name="state"/>: a fault in flight goes on
+    /// only while its task is still waiting for it (a kill or an exit meanwhile ends the fault).
+    /// </summary>
+    public bool IsIn(Entity task, ProcessState state) => World.IsAlive(task) && World.Get<Process>(task).State == state;
+
     /// <summary>Creates an empty address space (mm_alloc) with its page table, TLB context and entity.</summary>
     public MmState CreateMm()
     {

@@ -1,7 +1,10 @@
 namespace EcsMem.Traces;
 
-/// <summary>Passes on only the accesses of one process id (all its threads) from a multi-process trace (e.g. a binary trace); see <see cref="ThreadFilterReader"/> for one thread.</summary>
-public sealed class ProcessFilterReader(ITraceReader inner, int process) : ITraceReader
+/// <summary>
+/// Passes on only the accesses of one process id from a multi-process trace (e.g. a binary trace), all its
+/// threads, or only one of them when <paramref name="thread"/> is given (<see cref="ThreadFilterReader"/>).
+/// </summary>
+public class ProcessFilterReader(ITraceReader inner, int process, int thread = -1) : ITraceReader
 {
     private readonly MemoryAccess[] _scratch = new MemoryAccess[4096];
 
@@ -16,7 +19,7 @@ public sealed class ProcessFilterReader(ITraceReader inner, int process) : ITrac
                 return 0;
             int kept = 0;
             for (int i = 0; i < n; i++)
-                if (_scratch[i].Process == process)
+                if (_scratch[i].Process == process && (thread < 0 || _scratch[i].Thread == thread))
                     buffer[kept++] = _scratch[i];
             if (kept > 0)
                 return kept;

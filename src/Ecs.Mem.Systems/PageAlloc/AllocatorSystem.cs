@@ -77,28 +77,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         int pfn = kernel.Zone.AllocFrame(rec.Cpu);
         rec.Pfn = pfn;
         kernel.Zone.PinFrame(pfn);
-        ref Frame f = ref kernel.Zone.Frames[pfn];
-        switch (rec.Class)
-        {
-            case FaultClass.AnonNew:
-            case FaultClass.CowCopy:
-                f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked;
-                f.Mapping = rec.MmId;
-                f.Index = (long)(rec.Va >> Pte.PageShift);
-                // A new anonymous page starts zero-filled (fresh content); a COW copy carries its source's content.
-                f.ContentToken = rec.Class == FaultClass.AnonNew || rec.SourcePfn == kernel.Zone.ZeroPfn
-                    ? kernel.Zone.NextContentToken()
-                    : kernel.Zone.Frames[rec.SourcePfn].ContentToken;
-                kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
-                env.Work<PteInstall>().Add(new PteInstall(rec));
-                break;
-            case FaultClass.FileRead:
-            case FaultClass.SwapRead:
-                env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
-                break;
-            default:
-                throw new InvalidOperationException($"fault class {rec.Class} does not allocate");
-        }
+        FaultPaths.FrameGranted(kernel, env, ref rec); // what the fault does with its new page is the fault's business
     }
 
     /// <summary>wakeup_kswapd: asks kswapd (Vmscan/) to run; it ignores the request while it is awake already.</summary>

@@ -1,0 +1,44 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Fault;
+
+/// <summary>
+/// What each fault class does once the allocator has granted it a frame — the rest of its path after
+/// __alloc_pages returns — so that a fault class is defined in this folder alone: classification
+/// (<see cref="FaultHandlingSystem"/>), this step, and the install (<see cref="FaultInstallSystem"/>).
+/// </summary>
+public static class FaultPaths
+{
+    /// <summary>
+    /// <paramref name="rec"/>'s frame (<see cref="FaultRecord.Pfn"/>, pinned) is granted. A new anonymous page
+    /// (do_anonymous_page) or a COW copy (wp_page_copy, do_cow_fault) becomes an anonymous LRU page and goes to
+    /// the install; a file or swap read (filemap_fault, swapin) goes to the page cache or swap cache and the disk.
+    /// </summary>
+    public static void FrameGranted(Kernel.Kernel kernel, SimEnvironment env, ref FaultRecord rec)
+    {
+        int pfn = rec.Pfn;
+        ref Frame f = ref kernel.Zone.Frames[pfn];
+        switch (rec.Class)
+        {
+            case FaultClass.AnonNew:
+            case FaultClass.CowCopy:
+                f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked;
+                f.Mapping = rec.MmId;
+                f.Index = (long)(rec.Va >> Pte.PageShift);
+                // A new anonymous page starts zero-filled (fresh content); a COW copy carries its source's content.
+                f.ContentToken = rec.Class == FaultClass.AnonNew || rec.SourcePfn == kernel.Zone.ZeroPfn
+                    ? kernel.Zone.NextContentToken()
+                    : kernel.Zone.Frames[rec.SourcePfn].ContentToken;
+                kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
+                env.Work<PteInstall>().Add(new PteInstall(rec));
+                break;
+            case FaultClass.FileRead:
+            case FaultClass.SwapRead:
+                env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
+                break;
+            default:
+                throw new InvalidOperationException($"fault class {rec.Class} does not allocate");
+        }
+    }
+}

@@ -168,7 +168,6 @@ public sealed class AccessStage : ISystem, IEventHandler
             max = Math.Min(max, available.Length);
             max = Math.Min(max, wl.UntilMark);
             int done = RunSlice(env, cpu, pe, available[..max], alone, stopAt, out Outcome outcome);
-
             cpu.QuantumLeft -= done;
             issued += done;
             wl.AdvanceBy(done); // may schedule a triggered operation at the current time

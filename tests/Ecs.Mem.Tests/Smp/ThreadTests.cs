@@ -188,4 +188,37 @@ public class ThreadTests
             File.Delete(path);
         }
     }
+
+    private const string SeededThread = """
+        processes:
+          - name: p
+            layout:
+              exec: {file: /bin/p, text: 16K, heap: 64K}
+            workload: {generator: "uniform:count=10,pages=4,seed=1"}
+            threads:
+              - workload: {generator: "uniform:count=10,pages=4,seed=SEED"}
+        """;
+
+    /// <summary>
+    /// A thread's generator gets its own seed mixed from the one written (as a fork child's does). The seed is read
+    /// as the generator reads it, decimal or 0x hex: a hex seed works, and a seed no generator accepts is an input
+    /// error naming the file and line, not a crash of the mixing (it threw FormatException / OverflowException).
+    /// </summary>
+    [TestCase("16", true)]
+    [TestCase("0x10", true)]
+    [TestCase("99999999999999999999", false)]
+    [TestCase("12ab", false)]
+    public void AThreadsGeneratorSeedIsReadAsTheGeneratorReadsIt(string seed, bool valid)
+    {
+        Scenario s = Reliability.ReliabilityScenarios.Parse(SeededThread.Replace("SEED", seed, StringComparison.Ordinal), "seeded.yaml");
+        if (!valid)
+        {
+            var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioLoader.Build(s).Dispose());
+            Assert.That(e!.Message, Does.Contain("seeded.yaml:7"));
+            return;
+        }
+        using var m = ScenarioLoader.Build(s);
+        m.RunChecked();
+        Assert.That(m.CompletedAccesses(), Is.EqualTo(20));
+    }
 }

@@ -257,7 +257,14 @@ public static class ScenarioLoader
             return spec + string.Create(CultureInfo.InvariantCulture, $",seed={1000 + index}");
         int end = spec.IndexOf(',', at);
         string value = end < 0 ? spec[(at + 5)..] : spec[(at + 5)..end];
-        ulong seed = ulong.Parse(value, CultureInfo.InvariantCulture) * 1000 + (ulong)index;
+        // The seed as WorkloadSpec reads it (decimal, or hex with 0x). A value it would reject is left as it is, so
+        // WorkloadSpec.Parse reports it with the scenario's file and line.
+        bool ok = value.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? ulong.TryParse(value.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong parsed)
+            : ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out parsed);
+        if (!ok)
+            return spec;
+        ulong seed = unchecked(parsed * 1000 + (ulong)index);
         return spec[..(at + 5)] + seed.ToString(CultureInfo.InvariantCulture) + (end < 0 ? "" : spec[end..]);
     }
 

@@ -243,21 +243,21 @@ public partial class AddressSpaceModelTests
     [GeneratedRegex(@"pid (\d+) ")]
     private static partial Regex PidInLog();
 
-    [TestCase(1UL, false)]
-    [TestCase(2UL, false)]
-    [TestCase(3UL, false)]
-    [TestCase(4UL, false)]
-    [TestCase(5UL, false)]
-    [TestCase(6UL, false)]
-    [TestCase(7UL, false)]
-    [TestCase(8UL, false)]
-    [TestCase(9UL, false)]
-    [TestCase(10UL, false)]
-    [TestCase(1UL, true)]
-    [TestCase(2UL, true)]
-    [TestCase(3UL, true)]
-    [TestCase(4UL, true)]
-    public void SimulatorAgreesWithTheReferenceAfterEveryTick(ulong seed, bool protNone)
+    // Every case with 1, 2 and 4 CPUs: the reference model knows nothing of CPUs, so the simulator must agree with
+    // it however the processes are spread over them (and the invariant checker, per-CPU state included, must pass).
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (int cpus in new[] { 1, 2, 4 })
+        {
+            for (ulong seed = 1; seed <= 10; seed++)
+                yield return new TestCaseData(seed, false, cpus);
+            for (ulong seed = 1; seed <= 4; seed++)
+                yield return new TestCaseData(seed, true, cpus);
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void SimulatorAgreesWithTheReferenceAfterEveryTick(ulong seed, bool protNone, int cpus)
     {
         var rng = new ReliabilityRng(seed);
         var scripts = new List<Script>();
@@ -275,7 +275,7 @@ public partial class AddressSpaceModelTests
 
         // 384 KiB of RAM (96 frames, a third of them page tables) for up to seven processes touching 36 pages each:
         // reclaim and swap are constant, and the OOM killer may strike (which the address-space model cannot predict).
-        using var m = new SimMachine(new KernelOptions { RamBytes = 384 << 10, SwapBytes = 4 << 20, Quantum = 37, Seed = seed });
+        using var m = new SimMachine(new KernelOptions { RamBytes = 384 << 10, SwapBytes = 4 << 20, Quantum = 37, Seed = seed, Cpus = cpus });
         var entities = new Dictionary<string, Entity>();
         Workload ChildWorkload(string name) => new(new ArrayTraceReader(name, Trace(byName[name])));
         m.AddressSpace.ChildCreated = (child, name) =>
@@ -338,7 +338,7 @@ public partial class AddressSpaceModelTests
             }
         }
         Assert.That(entities.Count, Is.EqualTo(scripts.Count), "every scripted fork happened");
-        TestContext.Out.WriteLine($"seed {seed}: {scripts.Count} processes, {ticks} ticks, {pageChecks} page checks, " +
+        TestContext.Out.WriteLine($"seed {seed}, {cpus} CPUs: {scripts.Count} processes, {ticks} ticks, {pageChecks} page checks, " +
                                   $"pswpout {m.Env.Counters.Get("pswpout")}, segv {scripts.Count(s => s.SegvAt is not null)}, oom {ooms}");
         Assert.That(ooms, Is.LessThan(scripts.Count), "at least one process must run its whole script");
     }

@@ -34,11 +34,11 @@ public class InferredTraceFuzzTests
     }
 
     [Test]
-    public void EveryRandomRawTraceRunsToItsEnd([Range(0, 59)] int seed)
+    public void EveryRandomRawTraceRunsToItsEnd([Range(0, 59)] int seed, [Values(1, 2, 4)] int cpus)
     {
         var rng = new TestRng((ulong)seed * 7919 + 1);
         // Small RAM so reclaim and swap take part; batch sizes vary (results must not depend on them).
-        var options = Options(ramPages: 96 + rng.Below(64), swapPages: 256) with { BatchSize = 1 + rng.Below(3) * 31 };
+        var options = Options(ramPages: 96 + rng.Below(64), swapPages: 256) with { BatchSize = 1 + rng.Below(3) * 31, Cpus = cpus };
         using var m = new EcsMem.Systems.Machine.Machine(options);
         var procs = new List<Entity>();
         for (int p = 0; p < 2; p++)

@@ -158,12 +158,57 @@ internal static class ReliabilityScenarios
               generator: "uniform:count=4000,pages=256,writes=1,seed=9"
         """;
 
+    /// <summary>
+    /// Two CPUs and two multi-threaded processes sharing 1 MiB of RAM: the threads of a process fault, swap and
+    /// break copy-on-write in one address space (shootdowns), one thread exits early by itself and a group
+    /// leader's exit ends its whole thread group (exit_group) while its thread is still running.
+    /// </summary>
+    public const string Threads = """
+        machine:
+          ram: 1M
+          swap: 16M
+          cpus: 2
+          quantum: 300
+          seed: 9
+        processes:
+          - name: web
+            layout:
+              exec: {file: /bin/web, text: 16K, heap: 2M}
+            workload:
+              generator: "uniform:count=6000,pages=384,writes=0.5,seed=1"
+            threads:
+              - workload: {generator: "zipf:count=6000,pages=384,alpha=0.9,writes=0.3,seed=2"}
+              - name: web.io
+                start: 20000
+                workload: {generator: "loop:count=5000,pages=128,writes=0.2"}
+          - name: batch
+            layout:
+              exec: {file: /bin/batch, text: 16K, heap: 1M}
+            workload:
+              generator: "loop:count=8000,pages=256,writes=0.6"
+            threads:
+              - workload: {generator: "uniform:count=8000,pages=256,writes=0.4,seed=3"}
+            children:
+              count: 1
+              after: 1000
+              workload:
+                generator: "uniform:count=2000,pages=128,writes=0.5,seed=4"
+        timeline:
+          - after: 2500
+            process: web.io
+            exit:
+          - after: 5000
+            process: batch
+            exit:
+        """;
+
     public static readonly (string Name, string Yaml)[] All =
     [
         ("reduced-default", ReducedDefault),
         ("fork-timeline", ForkTimeline),
         ("swapping", Swapping),
         ("oom", Oom),
+        ("threads", Threads),
     ];
 
     public static Scenario Parse(string yaml, string name = "test.yaml") =>

@@ -24,16 +24,21 @@ public class ScenarioFuzzRunTests
         return yaml[..m.Index] + Numbers[rng.Below(Numbers.Length)] + yaml[(m.Index + m.Length)..];
     }
 
-    [TestCase(101UL)]
-    [TestCase(102UL)]
-    public void MutatedScenariosParseBuildAndRunOrFailWithInputException(ulong seed)
+    // With one CPU as the scenarios say (but the threads scenario's two), and with every accepted scenario forced onto
+    // 2 or 4 CPUs: fewer cases there, to keep the run time down.
+    [TestCase(101UL, null, 600)]
+    [TestCase(102UL, null, 600)]
+    [TestCase(101UL, 2, 300)]
+    [TestCase(102UL, 4, 300)]
+    [TestCase(103UL, 4, 300)]
+    public void MutatedScenariosParseBuildAndRunOrFailWithInputException(ulong seed, int? cpus, int cases)
     {
         byte[][] seeds = ReliabilityScenarios.All.Select(s => Encoding.UTF8.GetBytes(s.Yaml)).ToArray();
         int rejected = 0, ran = 0, tooBig = 0;
         var run = Task.Run(() =>
         {
             var rng = new ReliabilityRng(seed);
-            for (int i = 0; i < 600; i++)
+            for (int i = 0; i < cases; i++)
             {
                 string text = i % 2 == 0
                     ? Encoding.UTF8.GetString(InputMutator.Mutate(seeds[i % seeds.Length], ref rng))
@@ -46,6 +51,8 @@ public class ScenarioFuzzRunTests
                         tooBig++;
                         continue;
                     }
+                    if (cpus is { } n)
+                        s = s with { Machine = s.Machine with { Cpus = n } };
                     using var m = ScenarioLoader.Build(s);
                     int ticks = 0;
                     m.RunChecked(stop: () => ++ticks >= 300);
@@ -63,7 +70,7 @@ public class ScenarioFuzzRunTests
         });
         Assert.That(run.Wait(TimeSpan.FromSeconds(120)), Is.True, "a case hung");
         run.GetAwaiter().GetResult();
-        TestContext.Out.WriteLine($"seed {seed}: {ran} ran, {rejected} rejected, {tooBig} skipped as too big for a test");
+        TestContext.Out.WriteLine($"seed {seed}, cpus {cpus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "as written"}: {ran} ran, {rejected} rejected, {tooBig} skipped as too big for a test");
         Assert.That(ran, Is.GreaterThan(0));
         Assert.That(rejected, Is.GreaterThan(0));
     }

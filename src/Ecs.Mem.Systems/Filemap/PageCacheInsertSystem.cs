@@ -38,6 +38,13 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
     {
         var k = _kernel;
         k.Smp.Enter(rec.Cpu);
+        // Another fault of the same batch (another CPU, same page) may have inserted the page already.
+        int cached = rec.Class == FaultClass.FileRead ? k.PageCache.Find(rec.File, rec.FileIndex) : k.SwapCache.Lookup(rec.SwapSlot);
+        if (cached >= 0)
+        {
+            LostRace(env, ref rec, cached);
+            return;
+        }
         ref Frame f = ref k.Zone.Frames[rec.Pfn];
         if (rec.Class == FaultClass.FileRead)
         {
@@ -66,6 +73,48 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
         env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_ioDoneKind, rec.Process, io));
+    }
+
+    /// <summary>
+    /// Two faults of one batch missed the cache for the same page and the other one's insert came first: as
+    /// when filemap_add_folio or swapcache_prepare fails with -EEXIST, this fault gives its new frame back and
+    /// looks again — it finds the other read's page locked and sleeps on it, then goes on as a cache hit (a
+    /// minor fault; a private write copies the page once it is read, as do_cow_fault does).
+    /// </summary>
+    private void LostRace(SimEnvironment env, ref FaultRecord rec, int cached)
+    {
+        var k = _kernel;
+        k.Zone.UnpinFrame(rec.Pfn);
+        k.Zone.FreeFrame(rec.Pfn, rec.Cpu);
+        rec.Pfn = -1;
+        rec.Major = false;
+        ref ProcessStats stats = ref k.World.Get<ProcessStats>(rec.Process);
+        bool needsFrame;
+        if (rec.Class == FaultClass.FileRead)
+        {
+            stats.PageCacheHits++;
+            env.Counters.Increment(k.C.PageCacheHit);
+            needsFrame = rec.CopyAfterRead;
+            rec.Class = needsFrame ? FaultClass.CowCopy : FaultClass.FileCached;
+            rec.CopyAfterRead = false;
+        }
+        else
+        {
+            stats.SwapCacheHits++;
+            env.Counters.Increment(k.C.SwapCacheHit);
+            needsFrame = false;
+            rec.Class = FaultClass.SwapCached;
+        }
+        if (needsFrame)
+            rec.SourcePfn = cached;
+        else
+            rec.Pfn = cached;
+        k.Zone.PinFrame(cached);
+        // The other read was started in this tick, so its page is still locked: wait for it like any cache hit on
+        // a page under I/O (the wake-up hands the fault back to the allocator).
+        if ((k.Zone.Frames[cached].Flags & FrameFlags.Locked) == 0)
+            throw new InvalidOperationException($"page in frame {cached} was inserted by this tick's batch but is not locked for its read");
+        k.PageWaits.WaitOnPageLocked(cached, new AllocRequest(rec, needsFrame));
     }
 
     /// <summary>The disk read finished: unlock the page and hand the fault to the page-table rewrite.</summary>

@@ -33,7 +33,7 @@ public sealed class MachineRunMode : IRunMode
     public IReadOnlyCollection<string> ValueOptions { get; } =
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot",
+        "--timeline", "--timeline-every", "--plot", "--check-every",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -49,7 +49,8 @@ public sealed class MachineRunMode : IRunMode
         "                                        one process replaying a trace, layout inferred from its addresses\n" +
         "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
-        "    checks: --check (verify the kernel invariants after every tick; exit 3 on a violation)\n" +
+        "    checks: --check (verify after every tick what it changed, and all kernel invariants every\n" +
+        "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
@@ -80,23 +81,28 @@ public sealed class MachineRunMode : IRunMode
         using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
         var bar = ProgressLine.ForConsole(stderr);
         Func<bool>? extra = StopRequested;
-        InvariantChecker? checker = cl.Has("--check") ? new InvariantChecker(machine.Kernel) : null;
+        if (cl.Get("--check-every") is not null && !cl.Has("--check"))
+            throw new InputException("command line", 0, "--check-every", "--check-every needs --check");
+        int fullEvery = (int)cl.GetInt64("--check-every", IncrementalChecker.DefaultFullEvery, min: 1, max: int.MaxValue);
+        IncrementalChecker? checker = cl.Has("--check") ? new IncrementalChecker(machine.Kernel, fullEvery) : null;
         long ticks = 0;
         try
         {
+            if (checker is not null && checker.CheckFull() is { Count: > 0 } initial)
+                throw new InvariantViolationException(initial, "before the first tick");
             machine.Run(
             stop: () => (interrupt?.Requested ?? false) || (extra?.Invoke() ?? false),
             progress: m =>
             {
                 ticks++;
-                if (checker is not null && checker.Check() is { Count: > 0 } violations)
+                if (checker is not null && checker.AfterTick() is { Count: > 0 } violations)
                     throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
                 statuses.Observe(m.Kernel);
                 timeline?.Observe(m.Kernel);
                 bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
             },
             checkEvery: 1);
-            if (checker is not null && checker.Check() is { Count: > 0 } final)
+            if (checker is not null && checker.CheckFull() is { Count: > 0 } final)
                 throw new InvariantViolationException(final, "at the end of the run");
         }
         catch (InvariantViolationException e)

@@ -62,6 +62,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.Smp.Enter(Math.Max(0, p.LastCpu)); // the task makes the call on the CPU it last ran on, not before it is due
         _k.Smp.CatchUp(due);
         MmState mm = _k.Tasks.MmOf(op.Process);
+        _k.Dirty?.Mm(mm.Id);
         _changes.Clear();
         long result = op.Kind switch
         {
@@ -110,6 +111,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         if (_k.Zone.Buddy.NrFreePages < needed)
             return -Errno.ENOMEM;
         MmState child = _k.Tasks.ForkMm(parent);
+        _k.Dirty?.Mm(child.Id);
         foreach (Vma v in child.Mm.Vmas)
         {
             bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
@@ -132,6 +134,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 }
                 else if (pte.IsSwap)
                 {
+                    _k.Dirty?.Pte(child, va);
                     _k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
                     child.Tables.Set(va, src);
                     child.Mm.Struct.SwapEnts++;

@@ -8,6 +8,9 @@ public sealed class PageCache
 {
     private readonly Dictionary<long, int> _pfnByKey = new();
 
+    /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
+    internal Kernel.DirtySet? Dirty;
+
     /// <summary>Pages currently cached.</summary>
     public int Count => _pfnByKey.Count;
 
@@ -24,6 +27,11 @@ public sealed class PageCache
     /// <summary>add_to_page_cache_lru (the LRU part is the replacement policy's business).</summary>
     public void Add(int file, long index, int pfn)
     {
+        if (Dirty is not null)
+        {
+            Dirty.PageCacheKey(file, index);
+            Dirty.Frame(pfn);
+        }
         if (!_pfnByKey.TryAdd(Key(file, index), pfn))
             throw new InvalidOperationException($"page {index} of file {file} is already cached");
     }
@@ -31,6 +39,11 @@ public sealed class PageCache
     /// <summary>delete_from_page_cache: the page is dropped or its frame reclaimed.</summary>
     public void Delete(int file, long index)
     {
+        if (Dirty is not null)
+        {
+            Dirty.PageCacheKey(file, index);
+            Dirty.Frame(Find(file, index));
+        }
         if (!_pfnByKey.Remove(Key(file, index)))
             throw new InvalidOperationException($"page {index} of file {file} is not cached");
     }

@@ -110,6 +110,27 @@ public sealed class Kernel
     /// <summary>The OOM killer and its log (Vmscan/).</summary>
     public OomKiller Oom { get; }
 
+    /// <summary>What the current tick changed, while the incremental invariant checker runs; null otherwise.</summary>
+    public DirtySet? Dirty { get; private set; }
+
+    /// <summary>
+    /// Starts recording every tick's changes into <see cref="Dirty"/> (the incremental invariant checker calls this;
+    /// the mutation points of the zone, swap area, swap cache, page cache and reverse map then report to it).
+    /// </summary>
+    public DirtySet TrackChanges()
+    {
+        if (Dirty is not null)
+            return Dirty;
+        var d = new DirtySet(this);
+        Dirty = d;
+        Zone.Dirty = d;
+        Swap.Dirty = d;
+        SwapCache.Dirty = d;
+        PageCache.Dirty = d;
+        Rmap.Dirty = d;
+        return d;
+    }
+
     private static void Validate(KernelOptions o, string source)
     {
         if (o.RamBytes < (long)Pte.PageSize * 16)

@@ -81,6 +81,18 @@ public sealed class InvariantChecker
         return _violations.ToArray();
     }
 
+    /// <summary>
+    /// Only the task and CPU checks (mm_users, the CPUs' active and lazy mms, mm_count): O(tasks + CPUs), what the
+    /// incremental checker runs after every tick.
+    /// </summary>
+    internal IReadOnlyList<string> CheckTasksAndCpus()
+    {
+        _violations.Clear();
+        CheckProcesses();
+        CheckCpus();
+        return _violations.Count == 0 ? [] : _violations.ToArray();
+    }
+
     private static void Ensure(ref int[] a, int n)
     {
         if (a.Length != n)

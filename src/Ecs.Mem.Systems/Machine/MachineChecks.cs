@@ -30,6 +30,33 @@ public static class MachineChecks
         return ticks;
     }
 
+    /// <summary>
+    /// Like <see cref="RunChecked"/> with the <see cref="IncrementalChecker"/>: the full check before the first
+    /// tick, every <paramref name="fullEvery"/>-th tick and after the last; after every other tick only what that
+    /// tick changed. Stops at the first inconsistent tick. Returns the number of ticks run.
+    /// </summary>
+    public static long RunIncrementallyChecked(this Machine machine, int fullEvery = IncrementalChecker.DefaultFullEvery, Func<bool>? stop = null)
+    {
+        var checker = new IncrementalChecker(machine.Kernel, fullEvery);
+        Throw(checker.CheckFull(), "before the first tick");
+        long ticks = 0;
+        while (!machine.Finished)
+        {
+            machine.Env.RunTick();
+            ticks++;
+            Throw(machine.Finished ? checker.CheckFull() : checker.AfterTick(), $"after tick {ticks} (t={machine.Env.Now})");
+            if (stop?.Invoke() == true)
+                break;
+        }
+        return ticks;
+    }
+
+    private static void Throw(IReadOnlyList<string> violations, string when)
+    {
+        if (violations.Count > 0)
+            throw new InvariantViolationException(violations, when);
+    }
+
     private static void Verify(InvariantChecker checker, string when)
     {
         var v = checker.Check();

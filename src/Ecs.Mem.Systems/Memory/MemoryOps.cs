@@ -12,6 +12,8 @@ namespace EcsMem.Systems.Memory;
 /// </summary>
 public sealed class MemoryOps(Kernel.Kernel kernel)
 {
+    private Kernel.DirtySet? Dirty => kernel.Dirty;
+
     private Frame[] Frames => kernel.Zone.Frames;
     private int[] Pins => kernel.Zone.Pins;
     private int ZeroPfn => kernel.Zone.ZeroPfn;
@@ -27,6 +29,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     {
         ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
         ulong old = slot;
+        kernel.Dirty?.Pte(mm, va, old);
         if (IsMapped(old))
             UnmapPte(mm, va, old);
         else if (old != 0 && new Pte(old).IsSwap)
@@ -50,6 +53,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     /// <summary>page_remove_rmap for one present PTE being cleared or replaced (the PTE itself is the caller's).</summary>
     public void UnmapPte(MmState mm, ulong va, ulong pteValue)
     {
+        kernel.Dirty?.Pte(mm, va, pteValue);
         var pte = new Pte(pteValue);
         int pfn = (int)pte.Pfn;
         if (pte.Special || pfn == ZeroPfn)
@@ -165,6 +169,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     {
         public readonly void Visit(ulong va, ulong pte)
         {
+            memory.Dirty?.Pte(mm, va, pte);
             var p = new Pte(pte);
             if (IsMapped(pte))
             {

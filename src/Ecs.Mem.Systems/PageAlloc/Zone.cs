@@ -51,6 +51,9 @@ public sealed class Zone
         }
     }
 
+    /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
+    internal Kernel.DirtySet? Dirty;
+
     /// <summary>The frame table: one entity per physical page, row = pfn.</summary>
     public Table FrameTable { get; }
 
@@ -87,12 +90,14 @@ public sealed class Zone
     /// <summary>Keeps reclaim away from <paramref name="pfn"/> until the matching <see cref="UnpinFrame"/>.</summary>
     public void PinFrame(int pfn)
     {
+        Dirty?.Frame(pfn);
         Pins[pfn]++;
         Unevictable[pfn] = true;
     }
 
     public void UnpinFrame(int pfn)
     {
+        Dirty?.Frame(pfn);
         if (--Pins[pfn] == 0)
             Unevictable[pfn] = false;
         else if (Pins[pfn] < 0)
@@ -113,6 +118,7 @@ public sealed class Zone
         int pfn = Pcp is null ? Buddy.AllocPages(0) : Pcp.Alloc(cpu);
         if (pfn < 0)
             return -1;
+        Dirty?.Frame(pfn);
         Frames[pfn] = Frame.Fresh(pfn);
         _counters.Increment(_c.PgAllocNormal);
         return pfn;
@@ -125,6 +131,7 @@ public sealed class Zone
     /// </summary>
     public void FreeFrame(int pfn, int cpu)
     {
+        Dirty?.Frame(pfn);
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.Lru) != 0)
             Lru.OnRemoved(pfn);
@@ -166,6 +173,7 @@ public sealed class Zone
     /// <summary>lru_cache_add: the frame now holds a reclaimable page the policy should rank.</summary>
     public void LruAdd(int pfn, ulong pageKey)
     {
+        Dirty?.Frame(pfn);
         Frames[pfn].Flags |= FrameFlags.Lru;
         Lru.OnInserted(pfn, pageKey);
     }

@@ -33,6 +33,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         var old = new Pte(slot);
         if (!MemoryOps.IsMapped(old.Value) || (int)old.Pfn != r.Pfn)
             return;
+        kernel.Dirty?.Pte(mm, r.Va, slot);
         kernel.Memory.UnmapPte(mm, r.Va, slot);
         slot = r.NewPte;
         if (r.NewPte != 0)

@@ -15,6 +15,9 @@ public sealed class ReverseMap
     private int _freeNode = -1;
     private int _nodes;
 
+    /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
+    internal Kernel.DirtySet? Dirty;
+
     public ReverseMap(int frames)
     {
         _head = new int[frames];
@@ -24,6 +27,7 @@ public sealed class ReverseMap
     /// <summary>page_add_*_rmap: the PTE of (<paramref name="mm"/>, <paramref name="va"/>) now maps <paramref name="pfn"/>.</summary>
     public void Add(int pfn, int mm, ulong va)
     {
+        Dirty?.Frame(pfn);
         int n;
         if (_freeNode >= 0)
         {
@@ -49,6 +53,7 @@ public sealed class ReverseMap
     /// <summary>page_remove_rmap: the PTE of (<paramref name="mm"/>, <paramref name="va"/>) no longer maps <paramref name="pfn"/>.</summary>
     public void Remove(int pfn, int mm, ulong va)
     {
+        Dirty?.Frame(pfn);
         int prev = -1;
         for (int n = _head[pfn]; n >= 0; prev = n, n = _next[n])
         {

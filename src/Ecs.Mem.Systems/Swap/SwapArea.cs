@@ -14,6 +14,9 @@ public sealed class SwapArea
     private int _cursor = 1;         // next-fit cursor, like si->cluster_next
     private int _used;
 
+    /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
+    internal Kernel.DirtySet? Dirty;
+
     /// <summary>Creates an area of <paramref name="slots"/> slots (including the header slot 0).</summary>
     public SwapArea(int slots)
     {
@@ -51,6 +54,7 @@ public sealed class SwapArea
             _cursor = _cursor + 1 >= Slots ? 1 : _cursor + 1;
             if (_count[slot] == 0 && !_cached[slot])
             {
+                Dirty?.Slot(slot);
                 _cached[slot] = true;
                 _used++;
                 return slot;
@@ -62,6 +66,7 @@ public sealed class SwapArea
     /// <summary>swap_duplicate: one more page-table entry refers to <paramref name="slot"/>.</summary>
     public void SwapDuplicate(int slot)
     {
+        Dirty?.Slot(slot);
         CheckInUse(slot);
         _count[slot]++;
     }
@@ -69,6 +74,7 @@ public sealed class SwapArea
     /// <summary>swap_free: one page-table entry no longer refers to <paramref name="slot"/>.</summary>
     public void SwapFree(int slot)
     {
+        Dirty?.Slot(slot);
         CheckInUse(slot);
         if (_count[slot] == 0)
             throw new InvalidOperationException($"swap slot {slot} freed more often than it was referenced");
@@ -79,6 +85,7 @@ public sealed class SwapArea
     /// <summary>Marks or clears SWAP_HAS_CACHE (add_to_swap_cache / delete_from_swap_cache).</summary>
     public void SetCached(int slot, bool cached)
     {
+        Dirty?.Slot(slot);
         CheckInUse(slot);
         _cached[slot] = cached;
         ReleaseIfUnused(slot);

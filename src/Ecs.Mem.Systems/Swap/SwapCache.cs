@@ -10,6 +10,9 @@ public sealed class SwapCache
     private readonly int[] _pfnBySlot;
     private int _count;
 
+    /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
+    internal Kernel.DirtySet? Dirty;
+
     public SwapCache(int slots)
     {
         _pfnBySlot = new int[Math.Max(slots, 1)];
@@ -25,6 +28,8 @@ public sealed class SwapCache
     /// <summary>add_to_swap_cache.</summary>
     public void Add(int slot, int pfn)
     {
+        Dirty?.Slot(slot);
+        Dirty?.Frame(pfn);
         if (_pfnBySlot[slot] >= 0)
             throw new InvalidOperationException($"swap slot {slot} is already cached in frame {_pfnBySlot[slot]}");
         _pfnBySlot[slot] = pfn;
@@ -34,6 +39,11 @@ public sealed class SwapCache
     /// <summary>delete_from_swap_cache.</summary>
     public void Delete(int slot)
     {
+        if (Dirty is not null)
+        {
+            Dirty.Slot(slot);
+            Dirty.Frame(_pfnBySlot[slot]);
+        }
         if (_pfnBySlot[slot] < 0)
             throw new InvalidOperationException($"swap slot {slot} is not in the swap cache");
         _pfnBySlot[slot] = -1;

@@ -167,6 +167,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     {
         ref Process p = ref World.Get<Process>(process);
         MmState mm = MmOf(process);
+        kernel.Dirty?.Mm(mm.Id);
         p.State = final;
         p.EndTime = kernel.Env.Now;
         World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;

@@ -169,7 +169,11 @@ public sealed class MachineRunMode : IRunMode
         if (cl.Get("--mem") is { } mem)
             m = m with { RamBytes = Bytes(mem, "--mem", minPages: 16) };
         if (cl.Get("--swap") is { } swap)
+        {
             m = m with { SwapBytes = Bytes(swap, "--swap", minPages: 0) };
+            if (m.SwapBytes > MachineConfig.MaxSwapBytes)
+                throw new InputException("command line", 0, swap, "--swap: " + MachineConfig.MaxSwapReason);
+        }
         if (cl.Get("--policy") is { } policy)
         {
             if (!PolicyRegistry.Contains(policy))

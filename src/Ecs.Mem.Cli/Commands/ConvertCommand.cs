@@ -31,6 +31,7 @@ public sealed class ConvertCommand : ICommand
         string output = cl.Require("--out");
         // Check the target format before touching the input, so a typo fails fast.
         TraceFormats.Get(to);
+        OutputPaths.Check([("--out", output)], [("input trace", input)]);
         string from = cl.Get("--from")
                       ?? TraceFormats.Detect(input)
                       ?? throw new InputException(input, 0, input, "cannot tell the trace format from its content; give --from");

@@ -29,6 +29,7 @@ public sealed class GenCommand : ICommand
         var spec = WorkloadSpec.Parse(cl.Positionals[0]);
         string output = cl.Require("--out");
         string format = cl.Get("--format") ?? "binary";
+        OutputPaths.Check([("--out", output)], []);
         using var writer = TraceFormats.CreateWriter(format, output);
         using var reader = spec.Create();
         long n = TraceFormats.Copy(reader, writer);

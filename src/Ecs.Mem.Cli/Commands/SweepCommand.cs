@@ -60,6 +60,10 @@ public sealed class SweepCommand : ICommand
             throw new InputException("command line", 0, plot, "option --plot writes a PNG image: give a FILE.png");
         foreach (string p in policies)
             PolicyRegistry.Create(p, new PolicyOptions(seed)); // unknown names fail here, before any work
+        var outputs = new List<(string, string)>();
+        if (csv is not null) outputs.Add(("--csv", csv));
+        if (plot is not null) outputs.Add(("--plot", plot));
+        OutputPaths.Check(outputs, cl.Positionals.Select(t => ("input trace", t)));
 
         var traces = new List<(string Name, ulong[] Pages)>();
         foreach (string path in cl.Positionals)
@@ -73,7 +77,7 @@ public sealed class SweepCommand : ICommand
 
         stdout.Write(Table(rows));
         if (csv is not null)
-            WriteFile(csv, Csv(rows));
+            Systems.Reporting.ReportOutputFile.WriteText(csv, Csv(rows));
         if (plot is not null)
             SweepPlot.Write(plot, rows, traces.Count > 1);
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -147,18 +151,6 @@ public sealed class SweepCommand : ICommand
         catch (UnauthorizedAccessException e)
         {
             throw new InputException(path, 0, path, "cannot read the trace: " + e.Message);
-        }
-    }
-
-    private static void WriteFile(string path, string text)
-    {
-        try
-        {
-            File.WriteAllText(path, text);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException("command line", 0, path, "cannot write: " + e.Message);
         }
     }
 

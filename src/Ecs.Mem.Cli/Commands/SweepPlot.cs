@@ -1,4 +1,3 @@
-using EcsMem.Diagnostics;
 using EcsMem.Systems.Ideal;
 
 namespace EcsMem.Cli.Commands;
@@ -36,13 +35,7 @@ public static class SweepPlot
         plot.XLabel("frames");
         plot.YLabel("faults");
         plot.ShowLegend();
-        try
-        {
-            plot.SavePng(path, 900, 600);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException("command line", 0, path, "cannot write the plot: " + e.Message);
-        }
+        // Rendered in memory and written atomically (through a device or FIFO, never replacing one).
+        Systems.Reporting.ReportOutputFile.WriteBytes(path, plot.GetImage(900, 600).GetImageBytes(ScottPlot.ImageFormat.Png));
     }
 }

@@ -68,8 +68,10 @@ public sealed class MachineRunMode : IRunMode
         if (cl.Get("--timeline-every") is not null && timelinePath is null && plotPath is null)
             throw new InputException("command line", 0, "--timeline-every", "--timeline-every needs --timeline FILE or --plot FILE");
         long every = cl.GetInt64("--timeline-every", DefaultTimelineEvery, min: 1);
-        if (timelinePath is not null) CheckOutputPath(timelinePath, "--timeline");
-        if (plotPath is not null) CheckOutputPath(plotPath, "--plot");
+        var outputs = new List<(string, string)>();
+        if (timelinePath is not null) outputs.Add(("--timeline", timelinePath));
+        if (plotPath is not null) outputs.Add(("--plot", plotPath));
+        OutputPaths.Check(outputs, InputFiles(scenario, cl));
 
         // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
         // the multiples of the interval with --batch 1), and the report must not depend on asking for a timeline.
@@ -173,7 +175,11 @@ public sealed class MachineRunMode : IRunMode
         if (cl.Get("--mem") is { } mem)
             m = m with { RamBytes = Bytes(mem, "--mem", minPages: 16) };
         if (cl.Get("--swap") is { } swap)
+        {
             m = m with { SwapBytes = Bytes(swap, "--swap", minPages: 0) };
+            if (m.SwapBytes > MachineConfig.MaxSwapBytes)
+                throw new InputException("command line", 0, swap, "--swap: " + MachineConfig.MaxSwapReason);
+        }
         if (cl.Get("--policy") is { } policy)
         {
             if (!PolicyRegistry.Contains(policy))
@@ -228,22 +234,21 @@ public sealed class MachineRunMode : IRunMode
         return v;
     }
 
-    /// <summary>Fails before the run, not after it, when an output file could not be created.</summary>
-    private static void CheckOutputPath(string path, string option)
+    /// <summary>Every file the run reads: the scenario file and the traces and maps files it names (outputs must not be one of them).</summary>
+    private static IEnumerable<(string What, string Path)> InputFiles(Scenario s, CommandLine cl)
     {
-        string full;
-        try
+        if (cl.Get("--trace") is null && cl.Positionals.Count == 1)
+            yield return ("scenario file", cl.Positionals[0]);
+        foreach (ProcessConfig p in s.Processes)
         {
-            full = Path.GetFullPath(path);
+            if (p.Layout is MapsFileLayout maps)
+                yield return ("maps file", maps.Path);
+            foreach (Workload? w in p.Threads.Select(t => t.Workload).Prepend(p.Workload).Append(p.Children?.Workload))
+                if (w is TraceWorkload t)
+                    yield return ("input trace", t.Path);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new InputException("command line", 0, path, $"{option}: invalid output path");
-        }
-        if (Directory.Exists(full))
-            throw new InputException("command line", 0, path, $"{option}: is a directory, not a file");
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is not null && !Directory.Exists(dir))
-            throw new InputException("command line", 0, path, $"{option}: output directory does not exist");
+        foreach (TimelineEvent e in s.Timeline)
+            if (e.Op is ForkOp { Workload: TraceWorkload t })
+                yield return ("input trace", t.Path);
     }
 }

@@ -93,13 +93,36 @@ public static class ProcMaps
         _ => string.Empty,
     };
 
+    /// <summary>Longest maps line accepted (a real one is at most ~73 characters plus a PATH_MAX path).</summary>
+    public const int MaxLineChars = 1 << 16;
+
+    /// <summary>Largest maps file read: 64 MiB (max_map_count lines of 1 KiB on average; a real one is a few MiB at most).</summary>
+    public const int MaxFileChars = 64 << 20;
+
+    /// <summary>Reads at most <see cref="MaxFileChars"/> characters, so a huge file (or /dev/zero) fails early, not after filling memory.</summary>
+    private static string ReadBounded(string path)
+    {
+        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var buffer = new char[1 << 16];
+        var sb = new System.Text.StringBuilder();
+        int n;
+        while ((n = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            if (sb.Length + n > MaxFileChars)
+                throw new InputException(path, 0, path,
+                    $"maps file larger than {MaxFileChars >> 20} MiB (the limit for a maps file)");
+            sb.Append(buffer, 0, n);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>Reads a maps file from disk (see <see cref="Parse"/>).</summary>
     public static Mm ParseFile(string path, FileTable files, PagingMode? mode = null, int mmId = 0)
     {
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ReadBounded(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -131,6 +154,11 @@ public static class ProcMaps
             {
                 continue;
             }
+            if (line.Length > MaxLineChars)
+                throw new InputException(source, lineNo, line[..80], $"line longer than {MaxLineChars} characters (a maps line is at most ~4200)");
+            if (lines.Count == Mm.DefaultMaxMapCount)
+                throw new InputException(source, lineNo, line,
+                    $"more than {Mm.DefaultMaxMapCount} areas: Linux's vm.max_map_count lets no process have more VMAs");
 
             lines.Add(ParseLine(source, lineNo, line));
         }

@@ -140,6 +140,9 @@ public sealed class Kernel
             throw new InputException(source, 0, o.RamBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "RAM must be a whole number of 4 KiB pages");
         if (o.PageCount > int.MaxValue / 2)
             throw new InputException(source, 0, o.RamBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "RAM is too large to simulate (at most 4 TiB)");
+        if (o.SwapBytes > KernelOptions.MaxSwapBytes)
+            throw new InputException(source, 0, o.SwapBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"swap is too large to simulate (at most {KernelOptions.MaxSwapBytes >> 30} GiB: the simulated swap map keeps {KernelOptions.SwapMapBytesPerSlot} bytes of host memory per 4 KiB slot, whether used or not)");
         if (o.SwapBytes < 0 || o.SwapBytes % (long)Pte.PageSize != 0 || o.SwapBytes / (long)Pte.PageSize > int.MaxValue / 2)
             throw new InputException(source, 0, o.SwapBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "swap must be a whole number of 4 KiB pages (0 for none)");
         if (o.Cpus < 1 || o.Cpus > 64)

@@ -82,6 +82,16 @@ public sealed record KernelOptions
     /// <summary>Pages reclaimed per reclaim pass (SWAP_CLUSTER_MAX).</summary>
     public int SwapClusterMax { get; init; } = 32;
 
+    /// <summary>
+    /// Largest swap area simulated: 64 GiB (16 Mi slots). The swap map is dense (per 4 KiB slot: a 4-byte swap_map
+    /// count, a SWAP_HAS_CACHE flag, an 8-byte content token and a 4-byte swap-cache entry, 17 bytes), so 64 GiB of
+    /// simulated swap costs 272 MiB of host memory whatever the run uses; 2 TiB would cost 8.5 GiB.
+    /// </summary>
+    public const long MaxSwapBytes = Scenarios.MachineConfig.MaxSwapBytes;
+
+    /// <summary>Host bytes the swap map costs per simulated swap slot (see <see cref="MaxSwapBytes"/>).</summary>
+    public const int SwapMapBytesPerSlot = 17;
+
     public long PageCount => RamBytes / (long)Pte.PageSize;
     public int SwapSlots => SwapBytes == 0 ? 0 : (int)(SwapBytes / (long)Pte.PageSize);
 

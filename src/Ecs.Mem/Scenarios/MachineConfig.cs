@@ -15,6 +15,16 @@ public sealed record MachineConfig
     /// <summary>The only page size supported so far (x86 base pages).</summary>
     public const int SupportedPageSize = 4096;
 
+    /// <summary>
+    /// Largest simulated swap: 64 GiB. The swap map is dense, 17 bytes of host memory per 4 KiB slot whether used or
+    /// not, so 64 GiB costs 272 MiB of host memory (2 TiB would cost 8.5 GiB).
+    /// </summary>
+    public const long MaxSwapBytes = 64L << 30;
+
+    /// <summary>Why swap stops at <see cref="MaxSwapBytes"/>, for error messages.</summary>
+    public const string MaxSwapReason =
+        "swap larger than 64 GiB is not simulated: the swap map keeps 17 bytes of host memory per 4 KiB slot, used or not";
+
     /// <summary>Fewest CPUs a machine may have (<c>machine.cpus</c>).</summary>
     public const int MinCpus = 1;
 

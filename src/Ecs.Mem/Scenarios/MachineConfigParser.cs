@@ -48,7 +48,11 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (m.RamBytes > m.Paging.MaxPhysicalBytes())
             throw values.Error(s.Get("ram") ?? s.Node, $"machine.ram exceeds what {m.Paging.Name()} paging can address (4G)");
         if (s.Get("swap") is { } swap)
+        {
             m = m with { SwapBytes = PageMultiple(swap, "machine.swap", allowZero: true) };
+            if (m.SwapBytes > MachineConfig.MaxSwapBytes)
+                throw values.Error(swap, "machine.swap: " + MachineConfig.MaxSwapReason);
+        }
 
         if (s.Get("cpu") is { } cpu)
         {

@@ -27,7 +27,7 @@ public static class ScenarioParser
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = YamlBounds.ReadFile(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -44,7 +44,9 @@ public static class ScenarioParser
     /// </summary>
     public static Scenario Parse(TextReader reader, string sourceName, string? baseDirectory = null)
     {
-        string text = reader.ReadToEnd();
+        string text = YamlBounds.ReadBounded(reader, sourceName);
+        // Before the recursive YAML loader: line length and nesting depth (see YamlBounds).
+        YamlBounds.CheckText(text, sourceName);
         var yaml = new YamlStream();
         var parser = new Parser(new StringReader(text));
         try
@@ -73,6 +75,7 @@ public static class ScenarioParser
         if (yaml.Documents.Count > 1)
             throw new InputException(sourceName, YamlValues.LineOf(yaml.Documents[1].RootNode), "---",
                 "a scenario file holds one YAML document; found a second one");
+        YamlBounds.CheckExpansion(yaml.Documents[0].RootNode, sourceName);
         return new Reader(new YamlValues(sourceName), baseDirectory).Read(yaml.Documents[0].RootNode);
     }
 

@@ -7,9 +7,23 @@ namespace EcsMem.Traces;
 /// destination only on <see cref="Commit"/>. The rename is atomic on one file system, so readers
 /// see either the old file or the complete new one, never a prefix.
 /// </summary>
+/// <remarks>
+/// Nothing but the destination's content is ever replaced:
+/// <list type="bullet">
+/// <item>a symbolic link is followed (<see cref="FileIdentity.FollowLinks"/>): the temporary file goes next to the
+/// link's target and replaces the target, so the link stays a link;</item>
+/// <item>a character or block device or a FIFO (<c>/dev/null</c>, <c>/dev/stdout</c>, a named pipe) is written
+/// through, as a shell's <c>&gt;</c> does, never replaced by a regular file: the output is assembled in an unlinked
+/// temporary file (nothing is left behind whatever happens) and copied into the device on <see cref="Commit"/>,
+/// so a failed run writes nothing to it;</item>
+/// <item>a directory or a socket is refused with an <see cref="InputException"/>.</item>
+/// </list>
+/// </remarks>
 internal sealed class AtomicFileOutput : IDisposable
 {
-    private readonly string _tempPath;
+    private readonly string? _tempPath;
+    private readonly string _target;
+    private readonly bool _writeThrough;
     private bool _committed;
 
     public AtomicFileOutput(string path)
@@ -18,11 +32,25 @@ internal sealed class AtomicFileOutput : IDisposable
         string full;
         try
         {
-            full = System.IO.Path.GetFullPath(path);
+            full = System.IO.Path.GetFullPath(FileIdentity.FollowLinks(path)
+                ?? throw new InputException(path, 0, path, "too many levels of symbolic links"));
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
             throw new InputException(path, 0, path, "invalid output path");
+        }
+        _target = full;
+        FileKind kind = FileIdentity.KindOf(full);
+        switch (kind)
+        {
+            case FileKind.Directory:
+                throw new InputException(path, 0, path, "output is a directory, not a file");
+            case FileKind.Socket or FileKind.Other:
+                throw new InputException(path, 0, path, "output is a socket or other special file that cannot be written");
+            case FileKind.CharDevice or FileKind.BlockDevice or FileKind.Fifo:
+                _writeThrough = true;
+                Stream = CreateScratch(path);
+                return;
         }
         string dir = System.IO.Path.GetDirectoryName(full) ?? ".";
         // The process id keeps two concurrent writers to the same destination from sharing a temp file.
@@ -41,6 +69,9 @@ internal sealed class AtomicFileOutput : IDisposable
     /// <summary>Destination path as given.</summary>
     public string Path { get; }
 
+    /// <summary>Whether the destination is a device or FIFO, written through on <see cref="Commit"/> rather than replaced.</summary>
+    public bool WritesThrough => _writeThrough;
+
     /// <summary>The temporary file, seekable so headers can be patched.</summary>
     public FileStream Stream { get; }
 
@@ -48,10 +79,30 @@ internal sealed class AtomicFileOutput : IDisposable
     {
         if (_committed) return;
         Stream.Flush(flushToDisk: false);
+        if (_writeThrough)
+        {
+            try
+            {
+                Stream.Position = 0;
+                // FileMode.Open: a device or FIFO is opened as it is (no create, no truncate), like O_WRONLY.
+                using var device = new FileStream(_target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16);
+                Stream.CopyTo(device);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new InputException(Path, 0, Path, "cannot write to the output device: " + e.Message);
+            }
+            finally
+            {
+                Stream.Dispose();
+            }
+            _committed = true;
+            return;
+        }
         Stream.Dispose();
         try
         {
-            File.Move(_tempPath, Path, overwrite: true);
+            File.Move(_tempPath!, _target, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -65,14 +116,31 @@ internal sealed class AtomicFileOutput : IDisposable
     {
         if (_committed) return;
         Stream.Dispose();
-        TryDelete();
+        if (!_writeThrough) TryDelete();
+    }
+
+    /// <summary>A scratch file in the temp folder, unlinked at once on Unix so it vanishes with the stream.</summary>
+    private static FileStream CreateScratch(string path)
+    {
+        string scratch = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $".ecsmem.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var options = OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None;
+            var s = new FileStream(scratch, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, options);
+            if (!OperatingSystem.IsWindows()) File.Delete(scratch);
+            return s;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(path, 0, path, "cannot create a temporary file for the output: " + e.Message);
+        }
     }
 
     private void TryDelete()
     {
         try
         {
-            File.Delete(_tempPath);
+            File.Delete(_tempPath!);
         }
         catch (IOException)
         {

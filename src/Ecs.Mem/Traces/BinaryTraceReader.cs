@@ -99,13 +99,13 @@ public sealed class BinaryTraceReader : ITraceReader
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Decode(ReadOnlySpan<BinaryTraceRecord> records, Span<MemoryAccess> output)
     {
-        // One cheap test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3, and a
-        // process id must fit MemoryAccess.Process (an int), i.e. have its top bit clear.
+        // One cheap test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3, a
+        // process id must fit MemoryAccess.Process (an int), i.e. have its top bit clear, and an access has at least one byte.
         ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
         for (int i = 0; i < records.Length; i++)
         {
             ref readonly BinaryTraceRecord r = ref records[i];
-            if ((r.KindAndReserved > 3) | ((int)r.Process < 0))
+            if ((r.KindAndReserved > 3) | ((int)r.Process < 0) | (r.Size == 0))
                 BadRecord(r, _recordsRead + i + 1);
             Unsafe.Add(ref dst, i) = new MemoryAccess(r.Address, (int)r.Process, r.Size, (AccessKind)r.Kind);
         }
@@ -114,13 +114,13 @@ public sealed class BinaryTraceReader : ITraceReader
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Decode(ReadOnlySpan<BinaryTraceRecordV2> records, Span<MemoryAccess> output)
     {
-        // Two cheap tests per record: kind <= 3 with all five reserved bytes 0 is exactly (Middle without the size
-        // bits) <= 3; the process id must fit an int (top bit clear) and the thread id a byte (no bit above 7).
+        // Three cheap tests per record: kind <= 3 with all five reserved bytes 0 is exactly (Middle without the size
+        // bits) <= 3; the process id must fit an int (top bit clear) and the thread id a byte (no bit above 7); size > 0.
         ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
         for (int i = 0; i < records.Length; i++)
         {
             ref readonly BinaryTraceRecordV2 r = ref records[i];
-            if (((r.Middle & BinaryTraceRecordV2.NotSizeMask) > 3) | (((r.Process >> 31) | (r.Thread >> 8)) != 0))
+            if (((r.Middle & BinaryTraceRecordV2.NotSizeMask) > 3) | (((r.Process >> 31) | (r.Thread >> 8)) != 0) | (r.Size == 0))
                 BadRecord(r, _recordsRead + i + 1);
             Unsafe.Add(ref dst, i) = new MemoryAccess(r.Address, (int)r.Process, r.Size, (AccessKind)r.Kind, (byte)r.Thread);
         }
@@ -175,7 +175,9 @@ public sealed class BinaryTraceReader : ITraceReader
             throw new InputException(SourceName, recordNumber, hex, $"unknown access kind {r.Kind} (expected 0-3)");
         if (r.Reserved != 0)
             throw new InputException(SourceName, recordNumber, hex, $"reserved byte must be 0 (is {r.Reserved})");
-        throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
+        if ((int)r.Process < 0)
+            throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
+        throw new InputException(SourceName, recordNumber, hex, "access size is 0 (an access covers 1 to 65535 bytes)");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -190,7 +192,9 @@ public sealed class BinaryTraceReader : ITraceReader
             throw new InputException(SourceName, recordNumber, hex, $"reserved bytes 12-15 must be 0 (are 0x{r.Reserved2:x8})");
         if ((int)r.Process < 0)
             throw new InputException(SourceName, recordNumber, hex, $"process id {r.Process} is larger than {int.MaxValue}");
-        throw new InputException(SourceName, recordNumber, hex, $"thread id {r.Thread} is larger than {MemoryAccess.MaxThread} (the most a simulated access carries)");
+        if (r.Thread >> 8 != 0)
+            throw new InputException(SourceName, recordNumber, hex, $"thread id {r.Thread} is larger than {MemoryAccess.MaxThread} (the most a simulated access carries)");
+        throw new InputException(SourceName, recordNumber, hex, "access size is 0 (an access covers 1 to 65535 bytes)");
     }
 
     private static string Printable(ReadOnlySpan<byte> bytes)

@@ -11,14 +11,14 @@ namespace EcsMem.Traces;
 /// <list type="bullet">
 /// <item><c>"I  "</c> instruction fetch, <c>" L "</c> load, <c>" S "</c> store, <c>" M "</c> modify.</item>
 /// </list>
-/// <para>Skipped (counted in <see cref="SkippedLines"/>, never an error): empty lines; Valgrind's
-/// own messages (<c>==PID==</c> and <c>--PID--</c> lines); and any other line that does not start
-/// with a record prefix, which is the guest program's own output when it shares stderr with the
-/// trace. A trailing <c>\r</c> is tolerated.</para>
-/// <para>Errors (<see cref="InputException"/> with file, line number and text): a line that starts
-/// with a record prefix but is not exactly <c>prefix HEX,DEC</c> (missing or non-hex address,
-/// more than 16 hex digits, missing comma, non-decimal or zero or &gt;65535 size, trailing text),
-/// and a record line longer than the read buffer.</para>
+/// <para>Skipped (counted in <see cref="SkippedLines"/>, never an error): empty (or blank) lines and Valgrind's own
+/// log lines, which start with the process id between <c>==</c>, <c>--</c> or <c>**</c> (<c>==1234== Lackey, an
+/// example Valgrind tool</c>, Lackey's header and summary, <c>--1234-- warning</c>). A trailing <c>\r</c> is tolerated.</para>
+/// <para>Errors (<see cref="InputException"/> with file, line number and text): any other line (the guest program's
+/// output mixed into the trace, binary data, a typo such as <c>" Q 0401,8"</c>); a line that starts with a record
+/// prefix but is not exactly <c>prefix HEX,DEC</c> (missing or non-hex address, more than 16 hex digits, missing
+/// comma, non-decimal or zero or &gt;65535 size, trailing text); and any line longer than the 64 KiB read buffer,
+/// found without reading the rest of it.</para>
 /// </summary>
 public sealed class LackeyReader : ITraceReader
 {
@@ -31,7 +31,6 @@ public sealed class LackeyReader : ITraceReader
     private int _start;   // first unparsed byte
     private int _end;     // one past the last valid byte
     private bool _eof;
-    private bool _skippingLongLine;
 
     /// <param name="stream">The (already decompressed) trace text.</param>
     /// <param name="sourceName">File name used in error messages.</param>
@@ -53,7 +52,7 @@ public sealed class LackeyReader : ITraceReader
     /// <summary>Lines read so far (records and skipped lines).</summary>
     public long LinesRead { get; private set; }
 
-    /// <summary>Lines skipped so far: Valgrind messages, program output, empty lines.</summary>
+    /// <summary>Lines skipped so far: Valgrind's log lines and empty lines.</summary>
     public long SkippedLines { get; private set; }
 
     public int Read(Span<MemoryAccess> buffer)
@@ -85,13 +84,6 @@ public sealed class LackeyReader : ITraceReader
                 break;
             }
 
-            if (_skippingLongLine)
-            {
-                // The tail of an over-long program-output line: drop it.
-                _skippingLongLine = false;
-                _start = next;
-                continue;
-            }
             LinesRead++;
             if (ParseLine(new ReadOnlySpan<byte>(_buf, _start, lineEnd - _start), out MemoryAccess access))
                 buffer[n++] = access;
@@ -113,20 +105,11 @@ public sealed class LackeyReader : ITraceReader
         }
         if (_end == _buf.Length)
         {
-            // A whole buffer without a newline: no Lackey record is that long.
-            if (_skippingLongLine)
-            {
-                _end = 0;   // still inside the same over-long output line
-                return;
-            }
-            var line = new ReadOnlySpan<byte>(_buf, 0, Math.Min(_end, 200));
-            if (PrefixKind(line) >= 0)
-                throw Malformed(LinesRead + 1, line, "line too long for a Lackey record");
-            LinesRead++;
-            SkippedLines++;
-            _skippingLongLine = true;
-            _end = 0;
-            return;
+            // A whole buffer without a newline: no Lackey record or Valgrind message is that long.
+            var line = new ReadOnlySpan<byte>(_buf, 0, 200);
+            throw Malformed(LinesRead + 1, line, PrefixKind(line) >= 0
+                ? "line too long for a Lackey record"
+                : $"line longer than {BufferSize} bytes (not a Lackey trace?)");
         }
         int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, _buf.Length - _end), SourceName, LinesRead + 1);
         if (got == 0)
@@ -162,8 +145,12 @@ public sealed class LackeyReader : ITraceReader
         int kind = PrefixKind(line);
         if (kind < 0)
         {
-            access = default;
-            return false;
+            if (IsBlank(line) || IsValgrindMessage(line))
+            {
+                access = default;
+                return false;
+            }
+            throw Malformed(LinesRead, line, "not a Lackey record ('I  ', ' L ', ' S ', ' M ') or a Valgrind '==PID==' line");
         }
 
         int i = 3;
@@ -201,6 +188,26 @@ public sealed class LackeyReader : ITraceReader
             throw Malformed(LinesRead, line, "size is zero");
         access = new MemoryAccess(address, Process, (ushort)size, (AccessKind)kind);
         return true;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line)
+    {
+        foreach (byte b in line)
+            if (b is not ((byte)' ' or (byte)'\t'))
+                return false;
+        return true;
+    }
+
+    /// <summary>Valgrind's own log lines: <c>==PID==</c>, <c>--PID--</c> or <c>**PID**</c> followed by a space or the line end.</summary>
+    private static bool IsValgrindMessage(ReadOnlySpan<byte> line)
+    {
+        if (line.Length < 5) return false;
+        byte mark = line[0];
+        if (mark is not ((byte)'=' or (byte)'-' or (byte)'*') || line[1] != mark) return false;
+        int i = 2;
+        while (i < line.Length && (uint)(line[i] - '0') <= 9) i++;
+        if (i == 2 || i + 2 > line.Length || line[i] != mark || line[i + 1] != mark) return false;
+        return i + 2 == line.Length || line[i + 2] == (byte)' ';
     }
 
     private InputException Malformed(long lineNo, ReadOnlySpan<byte> line, string problem) =>

@@ -14,13 +14,16 @@ namespace EcsMem.Traces;
 /// mode uses); <see cref="Read"/> yields <see cref="MemoryAccess"/> with Address = page &lt;&lt; 12,
 /// Kind = Load, Size = 1, Process = 0, for code that takes any <see cref="ITraceReader"/>.
 /// Streaming: a 64 KiB byte buffer is parsed in place (no strings per line), so memory stays flat for any
-/// trace length. Decompression is the caller's business: pass the decompressing <see cref="Stream"/>.
+/// trace length; it grows only for a long line, up to <see cref="MaxLineBytes"/>. Decompression is the caller's business: pass the decompressing <see cref="Stream"/>.
 /// Malformed lines throw <see cref="InputException"/> naming the source, the line number and the text.
 /// </summary>
 public sealed class PageListReader : ITraceReader
 {
     /// <summary>Largest page number accepted: the address page × 4096 must fit in 64 bits.</summary>
     public const ulong MaxPage = (1UL << 52) - 1;
+
+    /// <summary>Longest line accepted (a number plus a comment); a longer one is an error found after reading this much of it.</summary>
+    public const int MaxLineBytes = 1 << 20;
 
     private const int PageShift = 12;
 
@@ -116,7 +119,13 @@ public sealed class PageListReader : ITraceReader
             _end = rest;
         }
         if (_end == _buf.Length)
-            Array.Resize(ref _buf, _buf.Length * 2); // a line longer than the buffer: rare, so grow
+        {
+            // A line longer than the buffer: rare (a long comment), so grow, but only up to the cap.
+            if (_buf.Length >= MaxLineBytes)
+                throw new InputException(SourceName, _line + 1, Encoding.UTF8.GetString(_buf, 0, 80),
+                    $"line longer than {MaxLineBytes} bytes (1 MiB; the pages format is one page number per line)");
+            Array.Resize(ref _buf, Math.Min(_buf.Length * 2, MaxLineBytes));
+        }
         int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, _buf.Length - _end), SourceName, _line);
         if (got == 0) _eof = true;
         _end += got;

@@ -6,6 +6,9 @@ namespace EcsMem.Traces;
 /// <summary>
 /// Opens trace files that may be compressed. The compression is detected from the first bytes
 /// (gzip 1F 8B, zstd frame 28 B5 2F FD), never from the extension, so a renamed file still opens.
+/// A compressed stream must be complete: a truncated or header-only gzip/zstd stream and bytes after the
+/// stream's end are read errors (<see cref="InvalidDataException"/> from the stream, which the readers
+/// report as bad input naming the file and line), never a shorter trace. An xz file is refused by name.
 /// </summary>
 public static class TraceFile
 {
@@ -13,7 +16,7 @@ public static class TraceFile
     private const int FileBufferSize = 1 << 20;
 
     /// <summary>What <see cref="Detect"/> found at the start of a file.</summary>
-    public enum Compression { None, Gzip, Zstd }
+    public enum Compression { None, Gzip, Zstd, Xz }
 
     /// <summary>
     /// Opens <paramref name="path"/> for reading and returns the decompressed byte stream.
@@ -33,13 +36,15 @@ public static class TraceFile
         }
         try
         {
-            Span<byte> head = stackalloc byte[4];
+            Span<byte> head = stackalloc byte[6];
             int n = ReadAtMost(file, head);
             file.Position = 0;
             return Detect(head[..n]) switch
             {
-                Compression.Gzip => new GZipStream(file, CompressionMode.Decompress, leaveOpen: false),
+                Compression.Gzip => GzipCheckedStream.Open(file),
                 Compression.Zstd => new ZstdSharp.DecompressionStream(file, leaveOpen: false),
+                Compression.Xz => throw new InputException(path, 0, path,
+                    "xz-compressed traces are not supported (decompress with 'xz -d', or recompress with gzip or zstd)"),
                 _ => file,
             };
         }
@@ -55,6 +60,7 @@ public static class TraceFile
     {
         if (head.Length >= 2 && head[0] == 0x1F && head[1] == 0x8B) return Compression.Gzip;
         if (head.Length >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD) return Compression.Zstd;
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00])) return Compression.Xz;
         return Compression.None;
     }
 
@@ -83,7 +89,8 @@ public static class TraceFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
         {
-            throw new InputException(source, record, "", "cannot read compressed data: " + e.Message);
+            string what = e is EndOfStreamException ? "truncated compressed stream (" + e.Message + ")" : e.Message;
+            throw new InputException(source, record, "", "cannot read compressed data: " + what);
         }
     }
 }

@@ -18,14 +18,14 @@ public class LackeyReaderTests
     }
 
     [Test]
-    public void ParsesTheFourRecordKindsAndSkipsValgrindAndProgramLines()
+    public void ParsesTheFourRecordKindsAndSkipsValgrindLines()
     {
         string text =
             "==123== Lackey, an example Valgrind tool\n" +   // skipped: Valgrind message
             "==123== \n" +                                   // skipped
             "I  0401ab70,3\n" +
             " L 1ffefff8a0,8\n" +
-            "hello from the program\n" +                     // skipped: program output
+            "**123** error summary\n" +                      // skipped: Valgrind error message
             " S 04a3c010,4\r\n" +                            // CRLF tolerated
             "\n" +                                           // skipped: empty
             "--123-- warning: something\n" +                 // skipped: Valgrind debug message
@@ -88,17 +88,43 @@ public class LackeyReaderTests
         Assert.That(r.SkippedLines, Is.EqualTo(20));
     }
 
+    // Issue 14 (strict readers): an over-long line that is not a record used to be skipped as program output.
     [Test]
-    public void OverlongProgramOutputLineIsSkippedWhole()
+    public void OverlongNonRecordLineIsAnErrorFoundWithoutReadingItAll()
     {
         string text = "I  10,2\n" + new string('x', 200_000) + " L 20,4\n L 30,4\n";
-        var got = ReadAll(text, out var r);
-        Assert.That(got, Is.EqualTo(new[]
-        {
-            new MemoryAccess(0x10, 0, 2, AccessKind.Instr),
-            new MemoryAccess(0x30, 0, 4, AccessKind.Load),
-        }));
-        Assert.That(r.SkippedLines, Is.EqualTo(1));
+        var ex = Assert.Throws<InputException>(() => ReadAll(text, out _))!;
+        Assert.That(ex.Line, Is.EqualTo(2));
+        Assert.That(ex.Problem, Does.Contain("line longer than 65536 bytes"));
+    }
+
+    // Issue 14: only Valgrind's own lines are skipped; anything else is an error naming file:line.
+    [TestCase("hello from the program")]
+    [TestCase(" Q 0401,8")]
+    [TestCase("I 0401ab70,3")]
+    [TestCase("==12 not a pid line")]
+    [TestCase("=123= almost")]
+    [TestCase("\u001b[31mred\u0000")]
+    public void UnrecognisedLineIsAnError(string bad)
+    {
+        string text = "==1== Lackey, an example Valgrind tool\nI  0401ab70,3\n" + bad + "\nI  0401ab73,5\n";
+        var ex = Assert.Throws<InputException>(() => ReadAll(text, out _))!;
+        Assert.That(ex.Origin, Is.EqualTo("t.lackey"));
+        Assert.That(ex.Line, Is.EqualTo(3));
+        Assert.That(ex.Value, Is.EqualTo(bad));
+        Assert.That(ex.Problem, Does.StartWith("malformed Lackey line: not a Lackey record"));
+        Assert.That(ex.Message, Does.Not.Contain("\n").And.Not.Contain("\u001b").And.Not.Contain("\0"));
+    }
+
+    [Test]
+    public void RandomBytesAreAnErrorNotAnEmptyTrace()
+    {
+        var bytes = new byte[4096];
+        new Random(14).NextBytes(bytes);
+        var reader = new LackeyReader(new MemoryStream(bytes), "junk.bin");
+        var ex = Assert.Throws<InputException>(() => reader.Read(new MemoryAccess[16]))!;
+        Assert.That(ex.Origin, Is.EqualTo("junk.bin"));
+        Assert.That(ex.Line, Is.GreaterThan(0));
     }
 
     [Test]

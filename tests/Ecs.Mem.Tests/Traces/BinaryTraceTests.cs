@@ -73,11 +73,12 @@ public class BinaryTraceTests
     public void UnknownCountStreamsToTheEnd()
     {
         using var dir = new TempDir();
-        var records = Enumerable.Range(0, 100_000).Select(i => Record((uint)(i % 3), (byte)(i % 4), (ushort)(i % 9), (ulong)i * 64)).ToArray();
+        // Sizes 1..9: a record of size 0 is an error (issue 14).
+        var records = Enumerable.Range(0, 100_000).Select(i => Record((uint)(i % 3), (byte)(i % 4), (ushort)(1 + i % 9), (ulong)i * 64)).ToArray();
         string path = TraceTestFiles.Write(dir.File("t"), Concat([Header(count: 0), .. records]), Packing.Zstd);
         var got = TraceTestFiles.ReadFile("binary", path);
         Assert.That(got, Has.Count.EqualTo(100_000));
-        Assert.That(got[99_999], Is.EqualTo(new MemoryAccess(99_999UL * 64, 99_999 % 3, 99_999 % 9, (AccessKind)(99_999 % 4))));
+        Assert.That(got[99_999], Is.EqualTo(new MemoryAccess(99_999UL * 64, 99_999 % 3, 1 + 99_999 % 9, (AccessKind)(99_999 % 4))));
     }
 
     [Test]

@@ -32,8 +32,9 @@ public class CorpusFuzzTests
     }
 
     /// <summary>
-    /// Fresh mutations for ECSMEM_FUZZ_SECONDS (split over the targets) from ECSMEM_FUZZ_SEED; failing inputs are
-    /// saved into the corpus. Skipped unless ECSMEM_FUZZ_SECONDS is set (tests/fuzz.sh sets it).
+    /// Fresh mutations for ECSMEM_FUZZ_SECONDS (split over the targets), at most ECSMEM_FUZZ_CASES per target, from
+    /// ECSMEM_FUZZ_SEED; failing inputs are saved into the corpus. Skipped unless ECSMEM_FUZZ_SECONDS is set
+    /// (tests/fuzz.sh sets it).
     /// </summary>
     [Test]
     public void FreshMutations()
@@ -45,12 +46,13 @@ public class CorpusFuzzTests
         ulong seed = ulong.TryParse(Environment.GetEnvironmentVariable("ECSMEM_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong s) ? s : 1;
         string[] only = (Environment.GetEnvironmentVariable("ECSMEM_FUZZ_TARGETS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
         string[] targets = only.Length > 0 ? only : FuzzTargets.Names;
+        int maxCases = int.TryParse(Environment.GetEnvironmentVariable("ECSMEM_FUZZ_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int m) ? m : int.MaxValue;
         var budget = TimeSpan.FromSeconds(total / targets.Length);
         var failures = new List<string>();
         int cases = 0;
         for (int i = 0; i < targets.Length; i++)
         {
-            var (n, f) = FuzzHarness.Fuzz(targets[i], budget, seed + (ulong)i, save: true, TestContext.Out);
+            var (n, f) = FuzzHarness.Fuzz(targets[i], budget, seed + (ulong)i, save: true, TestContext.Out, maxCases);
             cases += n;
             failures.AddRange(f);
         }

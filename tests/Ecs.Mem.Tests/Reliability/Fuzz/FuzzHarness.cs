@@ -64,11 +64,13 @@ internal static class FuzzHarness
     }
 
     /// <summary>
-    /// Mutates the corpus of <paramref name="target"/> for <paramref name="budget"/>, from <paramref name="seed"/>;
-    /// every failing input is saved (when <paramref name="save"/>) as tests/corpus/&lt;target&gt;/crash-&lt;hash&gt;.
-    /// Returns the cases run and the failures.
+    /// Mutates the corpus of <paramref name="target"/> for <paramref name="budget"/> or <paramref name="maxCases"/>
+    /// cases, whichever ends first, from <paramref name="seed"/>; every failing input is saved (when
+    /// <paramref name="save"/>) as tests/corpus/&lt;target&gt;/crash-&lt;hash&gt;. Case i depends only on the seed, the
+    /// corpus and i, so a run with a case cap replays a prefix of any longer run with the same seed (CI caps its
+    /// cases, and the same cap can be run beforehand with more time). Returns the cases run and the failures.
     /// </summary>
-    public static (int Cases, List<string> Failures) Fuzz(string target, TimeSpan budget, ulong seed, bool save, TextWriter log)
+    public static (int Cases, List<string> Failures) Fuzz(string target, TimeSpan budget, ulong seed, bool save, TextWriter log, int maxCases = int.MaxValue)
     {
         string[] files = CorpusFiles(target);
         byte[][] seeds = files.Select(File.ReadAllBytes).ToArray();
@@ -76,7 +78,7 @@ internal static class FuzzHarness
         var failures = new List<string>();
         var clock = Stopwatch.StartNew();
         int cases = 0, clean = 0, rejected = 0;
-        while (clock.Elapsed < budget && failures.Count < 5)
+        while (clock.Elapsed < budget && failures.Count < 5 && cases < maxCases)
         {
             int pick = rng.Below(seeds.Length);
             byte[] input = rng.Chance(3) ? InputMutator.RandomBytes(ref rng, 300)

@@ -16,7 +16,10 @@ var builds = new List<(string Name, Func<double[]> Round, string[] Figures)>();
 foreach (string dir in args.Skip(1))
 {
     string full = Path.GetFullPath(dir);
+    // The ECS workload builds as Ecs.Mem.AbBench; the pipeline workload as Ecs.Mem.Perf (for the trees' internals).
     string bench = Path.Combine(full, "Ecs.Mem.AbBench.dll");
+    if (!File.Exists(bench))
+        bench = Path.Combine(full, "Ecs.Mem.Perf.dll");
     if (!File.Exists(bench))
     {
         Console.Error.WriteLine($"error: {bench} not found (build it with perf/ab.sh)");

@@ -38,7 +38,8 @@ public static class SweepPlot
         plot.ShowLegend();
         try
         {
-            plot.SavePng(path, 900, 600);
+            // Rendered in memory and written atomically: an error or an interrupt never leaves half an image.
+            Systems.Reporting.ReportOutputFile.WriteBytes(path, plot.GetImage(900, 600).GetImageBytes(ScottPlot.ImageFormat.Png));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -19,8 +19,8 @@ namespace EcsMem.Cli.RunModes;
 /// </summary>
 public sealed class MachineRunMode : IRunMode
 {
-    /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed.</summary>
-    public const int ExitInterrupted = 130;
+    /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed. SIGTERM gives 143.</summary>
+    public const int ExitInterrupted = InterruptSignal.ExitSigint;
 
     /// <summary>Exit code when <c>--check</c> finds the simulator's state inconsistent (a simulator bug, not bad input).</summary>
     public const int ExitInvariantViolated = 3;
@@ -53,7 +53,8 @@ public sealed class MachineRunMode : IRunMode
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
-        "    Ctrl-C stops the run and prints the partial report (exit code 130).\n" +
+        "    Ctrl-C (SIGINT) or SIGTERM stops the run and prints the partial report (exit code 130 or 143);\n" +
+        "    a second signal ends it at once.\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
@@ -77,15 +78,19 @@ public sealed class MachineRunMode : IRunMode
         using Machine machine = ScenarioLoader.Build(scenario);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
-        using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
         var bar = ProgressLine.ForConsole(stderr);
         Func<bool>? extra = StopRequested;
+        bool Stop() => InterruptSignal.Requested || (extra?.Invoke() ?? false);
         InvariantChecker? checker = cl.Has("--check") ? new InvariantChecker(machine.Kernel) : null;
         long ticks = 0;
         try
         {
+            // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
+            // the report then shows the machine as built, nothing simulated, marked partial.
+            if (!Stop())
+            {
             machine.Run(
-            stop: () => (interrupt?.Requested ?? false) || (extra?.Invoke() ?? false),
+            stop: Stop,
             progress: m =>
             {
                 ticks++;
@@ -96,6 +101,7 @@ public sealed class MachineRunMode : IRunMode
                 bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
             },
             checkEvery: 1);
+            }
             if (checker is not null && checker.Check() is { Count: > 0 } final)
                 throw new InvariantViolationException(final, "at the end of the run");
         }
@@ -120,8 +126,9 @@ public sealed class MachineRunMode : IRunMode
         stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
         if (report.Partial)
         {
-            stderr.WriteLine($"ecsmem: partial: interrupted after {report.Accesses.ToString(CultureInfo.InvariantCulture)} accesses");
-            return ExitInterrupted;
+            string by = InterruptSignal.Requested ? " by " + InterruptSignal.SignalName : "";
+            stderr.WriteLine($"ecsmem: partial: interrupted{by} after {report.Accesses.ToString(CultureInfo.InvariantCulture)} accesses");
+            return InterruptSignal.Requested ? InterruptSignal.ExitCode : ExitInterrupted;
         }
         return 0;
     }

@@ -35,12 +35,17 @@ public static class TraceFile
         {
             Span<byte> head = stackalloc byte[4];
             int n = ReadAtMost(file, head);
-            file.Position = 0;
+            // A pipe or FIFO (ecsmem run --trace <(zcat t.gz)) cannot seek back: its first bytes are replayed instead.
+            Stream raw = file;
+            if (file.CanSeek)
+                file.Position = 0;
+            else
+                raw = new HeadReplayStream(head[..n].ToArray(), file);
             return Detect(head[..n]) switch
             {
-                Compression.Gzip => new GZipStream(file, CompressionMode.Decompress, leaveOpen: false),
-                Compression.Zstd => new ZstdSharp.DecompressionStream(file, leaveOpen: false),
-                _ => file,
+                Compression.Gzip => new GZipStream(raw, CompressionMode.Decompress, leaveOpen: false),
+                Compression.Zstd => new ZstdSharp.DecompressionStream(raw, leaveOpen: false),
+                _ => raw,
             };
         }
         catch

@@ -89,18 +89,18 @@ public sealed class MachineRunMode : IRunMode
             // the report then shows the machine as built, nothing simulated, marked partial.
             if (!Stop())
             {
-            machine.Run(
-            stop: Stop,
-            progress: m =>
-            {
-                ticks++;
-                if (checker is not null && checker.Check() is { Count: > 0 } violations)
-                    throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
-                statuses.Observe(m.Kernel);
-                timeline?.Observe(m.Kernel);
-                bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
-            },
-            checkEvery: 1);
+                machine.Run(
+                stop: Stop,
+                progress: m =>
+                {
+                    ticks++;
+                    if (checker is not null && checker.Check() is { Count: > 0 } violations)
+                        throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
+                    statuses.Observe(m.Kernel);
+                    timeline?.Observe(m.Kernel);
+                    bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
+                },
+                checkEvery: 1);
             }
             if (checker is not null && checker.Check() is { Count: > 0 } final)
                 throw new InvariantViolationException(final, "at the end of the run");

@@ -19,7 +19,12 @@ public static class Program
         new Commands.SweepCommand(),
     ];
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // First thing: a SIGINT or SIGTERM during start-up is then a stop request like any other.
+        RunModes.InterruptSignal.Install();
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>Runs the tool in-process (used by the tests as well as by <see cref="Main"/>).</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)

@@ -12,7 +12,8 @@ public sealed class ConvertCommand : ICommand
     public string Usage =>
         "Usage: ecsmem convert IN [--from FORMAT] --to FORMAT --out FILE\n\n" +
         "Reads IN (plain, gzip or zstd: detected from its first bytes) and writes it to FILE in another\n" +
-        "format. FILE is written to a temporary file and renamed, so a failure leaves no partial output.\n\n" +
+        "format. FILE is written to a temporary file and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial\n" +
+        "output (exit 130/143 when interrupted).\n\n" +
         "  --from FORMAT   input format; optional for binary traces, recognised by their magic number\n" +
         "  --to FORMAT     output format\n" +
         "  --out FILE      output file\n\n" +
@@ -37,7 +38,9 @@ public sealed class ConvertCommand : ICommand
                       ?? throw new InputException(input, 0, input, "cannot tell the trace format from its content; give --from");
         using var reader = TraceFormats.OpenReader(from, input);
         using var writer = TraceFormats.CreateWriter(to, output);
-        long n = TraceFormats.Copy(reader, writer);
+        long n = TraceFormats.Copy(reader, writer, RunModes.InterruptSignal.Token);
+        if (RunModes.InterruptSignal.Requested)
+            return GenCommand.Interrupted(stderr, n, output);
         writer.Complete();
         stdout.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
         return 0;

@@ -12,7 +12,7 @@ public sealed class GenCommand : ICommand
     public string Usage =>
         "Usage: ecsmem gen WORKLOAD --out FILE [--format FORMAT]\n\n" +
         "Writes the accesses of a seeded synthetic workload to FILE (written to a temporary file\n" +
-        "and renamed, so a failure leaves no partial output).\n\n" +
+        "and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial output; exit 130/143 when interrupted).\n\n" +
         "  WORKLOAD          KIND:key=value,... e.g. zipf:count=1000000,pages=50000,alpha=0.9,seed=1\n" +
         "                    kinds: " + string.Join(", ", WorkloadSpec.KnownKinds) + "\n" +
         "                    common keys: count seed base region elem pages size pid writes\n" +
@@ -32,9 +32,19 @@ public sealed class GenCommand : ICommand
         OutputPaths.Check([("--out", output)], []);
         using var writer = TraceFormats.CreateWriter(format, output);
         using var reader = spec.Create();
-        long n = TraceFormats.Copy(reader, writer);
+        long n = TraceFormats.Copy(reader, writer, RunModes.InterruptSignal.Token);
+        if (RunModes.InterruptSignal.Requested)
+            return Interrupted(stderr, n, output);
         writer.Complete();
         stdout.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
         return 0;
+    }
+
+    /// <summary>Ctrl-C or SIGTERM: the output is not written (its temporary file goes when the writer is disposed).</summary>
+    internal static int Interrupted(TextWriter stderr, long accesses, string output)
+    {
+        stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"ecsmem: interrupted by {RunModes.InterruptSignal.SignalName} after {accesses} accesses: {output} not written"));
+        return RunModes.InterruptSignal.ExitCode;
     }
 }

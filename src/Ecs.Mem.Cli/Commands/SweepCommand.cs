@@ -4,6 +4,7 @@ using System.Text;
 using EcsMem.Diagnostics;
 using EcsMem.Systems.Ideal;
 using EcsMem.Systems.Policies;
+using EcsMem.Systems.Reporting;
 using EcsMem.Traces;
 
 namespace EcsMem.Cli.Commands;
@@ -35,7 +36,9 @@ public sealed class SweepCommand : ICommand
         "  --threads N          most runs at once (default: all cores)\n" +
         "  --csv FILE           also write the table as CSV\n" +
         "  --plot FILE.png      also plot faults vs frames, one line per policy (a miss-ratio curve)\n" +
-        "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n";
+        "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n\n" +
+        "Ctrl-C or SIGTERM stops the sweep: the finished runs' rows are printed (and written), marked partial,\n" +
+        "exit 130 or 143.\n";
 
     /// <summary>The policies swept when --policies is not given (the six the documentation compares).</summary>
     public static readonly IReadOnlyList<string> DefaultPolicies = ["lru", "fifo", "clock", "linux", "arc", "opt"];
@@ -65,23 +68,42 @@ public sealed class SweepCommand : ICommand
         if (plot is not null) outputs.Add(("--plot", plot));
         OutputPaths.Check(outputs, cl.Positionals.Select(t => ("input trace", t)));
 
+        // Ctrl-C or SIGTERM while loading: nothing is replayed; while replaying: the finished runs' rows only.
+        CancellationToken cancel = RunModes.InterruptSignal.Token;
         var traces = new List<(string Name, ulong[] Pages)>();
         foreach (string path in cl.Positionals)
-            traces.Add((path, Load(path, cl.Get("--trace-format"))));
+        {
+            if (cancel.IsCancellationRequested)
+                break;
+            traces.Add((path, Load(path, cl.Get("--trace-format"), cancel)));
+        }
 
         var wall = Stopwatch.StartNew();
         TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        IReadOnlyList<SweepRow> rows = IdealSweep.Run(traces, policies, frames, seed, threads, !cl.Has("--no-stack-distance"));
+        IReadOnlyList<SweepRow> rows = cancel.IsCancellationRequested
+            ? []
+            : IdealSweep.Run(traces, policies, frames, seed, threads, !cl.Has("--no-stack-distance"), cancel);
         wall.Stop();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
 
+        bool partial = RunModes.InterruptSignal.Requested;
+        int planned = cl.Positionals.Count * policies.Count * frames.Count;
+        string note = string.Create(CultureInfo.InvariantCulture,
+            $"partial: interrupted by {RunModes.InterruptSignal.SignalName}: {rows.Count} of {planned} results");
         stdout.Write(Table(rows));
+        if (partial)
+            stdout.WriteLine(note);
         if (csv is not null)
             Systems.Reporting.ReportOutputFile.WriteText(csv, Csv(rows));
         if (plot is not null)
             SweepPlot.Write(plot, rows, traces.Count > 1);
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sweep: {rows.Count} results, {threads} thread(s), wall {wall.Elapsed.TotalSeconds:F3} s, cpu {cpu.TotalSeconds:F3} s"));
+        if (partial)
+        {
+            stderr.WriteLine("ecsmem: " + note);
+            return RunModes.InterruptSignal.ExitCode;
+        }
         return 0;
     }
 
@@ -134,7 +156,7 @@ public sealed class SweepCommand : ICommand
         return list;
     }
 
-    private static ulong[] Load(string path, string? format)
+    private static ulong[] Load(string path, string? format, CancellationToken cancel)
     {
         if (!File.Exists(path))
             throw new InputException("command line", 0, path, "trace file not found");
@@ -142,7 +164,7 @@ public sealed class SweepCommand : ICommand
         {
             string fmt = format ?? TraceFormats.Detect(path) ?? "pages";
             using ITraceReader reader = TraceFormats.OpenReader(fmt, path);
-            return IdealSimulator.ReadAll(reader);
+            return IdealSimulator.ReadAll(reader, cancel);
         }
         catch (IOException e)
         {

@@ -1,3 +1,4 @@
+using EcsMem.Diagnostics;
 using EcsMem.Systems.Ideal;
 
 namespace EcsMem.Cli.Commands;
@@ -35,7 +36,14 @@ public static class SweepPlot
         plot.XLabel("frames");
         plot.YLabel("faults");
         plot.ShowLegend();
-        // Rendered in memory and written atomically (through a device or FIFO, never replacing one).
-        Systems.Reporting.ReportOutputFile.WriteBytes(path, plot.GetImage(900, 600).GetImageBytes(ScottPlot.ImageFormat.Png));
+        try
+        {
+            // Rendered in memory and written atomically: an error or an interrupt never leaves half an image.
+            Systems.Reporting.ReportOutputFile.WriteBytes(path, plot.GetImage(900, 600).GetImageBytes(ScottPlot.ImageFormat.Png));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException("command line", 0, path, "cannot write the plot: " + e.Message);
+        }
     }
 }

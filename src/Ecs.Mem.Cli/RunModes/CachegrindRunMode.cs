@@ -56,27 +56,39 @@ public sealed class CachegrindRunMode : IRunMode
 
         // The cache lines are entities of this run's own world (nothing else lives in it).
         var sim = new CachegrindSimulator(new World(), config);
+        long accesses = 0;
         try
         {
             using var reader = TraceFormats.OpenReader(format, path);
             var batch = new MemoryAccess[4096];
             int n;
-            while ((n = reader.Read(batch)) > 0)
+            while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
+            {
                 sim.Run(batch.AsSpan(0, n));
+                accesses += n;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new InputException(path, 0, path, "cannot read trace: " + e.Message);
         }
 
+        // Ctrl-C or SIGTERM: the counts of the accesses simulated so far, marked partial.
+        bool partial = InterruptSignal.Requested;
+        string note = string.Create(CultureInfo.InvariantCulture, $"partial: interrupted by {InterruptSignal.SignalName} after {accesses} accesses");
         if (cl.Has("--json"))
-            stdout.Write(Json(config, sim.Counts));
+            stdout.Write(Json(config, sim.Counts, partial));
         else
-            stdout.Write(CachegrindReport.Format(sim.Counts));
+            stdout.Write(CachegrindReport.Format(sim.Counts) + (partial ? note + "\n" : ""));
+        if (partial)
+        {
+            stderr.WriteLine("ecsmem: " + note);
+            return InterruptSignal.ExitCode;
+        }
         return 0;
     }
 
-    private static string Json(CachegrindConfig cfg, CachegrindCounts c)
+    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -85,7 +97,9 @@ public sealed class CachegrindRunMode : IRunMode
         sb.Append(inv, $"  \"Ir\": {c.Ir}, \"I1mr\": {c.I1mr}, \"ILmr\": {c.ILmr},\n");
         sb.Append(inv, $"  \"Dr\": {c.Dr}, \"D1mr\": {c.D1mr}, \"DLmr\": {c.DLmr},\n");
         sb.Append(inv, $"  \"Dw\": {c.Dw}, \"D1mw\": {c.D1mw}, \"DLmw\": {c.DLmw},\n");
-        sb.Append(inv, $"  \"LLrefs\": {c.LLrefs}, \"LLmisses\": {c.LLmisses}\n");
+        sb.Append(inv, $"  \"LLrefs\": {c.LLrefs}, \"LLmisses\": {c.LLmisses}{(partial ? "," : "")}\n");
+        if (partial)
+            sb.Append("  \"partial\": true\n"); // only when interrupted, so a complete report is unchanged
         sb.Append("}\n");
         return sb.ToString();
     }

@@ -28,6 +28,7 @@ public sealed class IdealRunMode : IRunMode
         "  --ideal: page-replacement study (N frames, global replacement, one victim per fault)\n" +
         "    ecsmem run --ideal --trace FILE [--trace-format pages|lackey|pinatrace|binary] --frames N --policy NAME\n" +
         "                       [--seed S] [--json]   (plain, gzip or zstd; a binary trace is recognised by its header)\n" +
+        "    Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143)\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + "\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
@@ -54,7 +55,7 @@ public sealed class IdealRunMode : IRunMode
         {
             using var reader = TraceFormats.OpenReader(format, trace);
             var sim = new IdealSimulator(frames, policy);
-            sim.Run(reader);
+            sim.Run(reader, InterruptSignal.Token);
             result = sim.Result;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
@@ -63,14 +64,21 @@ public sealed class IdealRunMode : IRunMode
         }
 
         string name = policyName.ToLowerInvariant();
-        stdout.Write(cl.Has("--json") ? Json(result, name, trace, format, seed) : Text(result, name, trace, format, seed));
+        // Ctrl-C or SIGTERM: the counts of the references replayed so far, marked partial.
+        bool partial = InterruptSignal.Requested;
+        stdout.Write(cl.Has("--json") ? Json(result, name, trace, format, seed, partial) : Text(result, name, trace, format, seed, partial));
+        if (partial)
+        {
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ecsmem: partial: interrupted by {InterruptSignal.SignalName} after {result.References} references"));
+            return InterruptSignal.ExitCode;
+        }
         return 0;
     }
 
     /// <summary>Frames are int-indexed arrays; 2^26 frames of 4 KiB is 256 GiB, far beyond any study.</summary>
     public const int MaxFrames = 1 << 26;
 
-    private static string Text(IdealResult r, string policy, string trace, string format, ulong seed)
+    private static string Text(IdealResult r, string policy, string trace, string format, ulong seed, bool partial)
     {
         var sb = new StringBuilder();
         var ci = CultureInfo.InvariantCulture;
@@ -86,10 +94,12 @@ public sealed class IdealRunMode : IRunMode
         sb.Append(ci, $"  capacity:      {r.CapacityFaults}\n");
         sb.Append(ci, $"evictions:       {r.Evictions}\n");
         sb.Append(ci, $"fault ratio:     {r.FaultRatio:F6}\n");
+        if (partial)
+            sb.Append(ci, $"status:          partial: interrupted by {InterruptSignal.SignalName} after {r.References} references\n");
         return sb.ToString();
     }
 
-    private static string Json(IdealResult r, string policy, string trace, string format, ulong seed)
+    private static string Json(IdealResult r, string policy, string trace, string format, ulong seed, bool partial)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -108,6 +118,8 @@ public sealed class IdealRunMode : IRunMode
             w.WriteNumber("capacityFaults", r.CapacityFaults);
             w.WriteNumber("evictions", r.Evictions);
             w.WriteNumber("faultRatio", Math.Round(r.FaultRatio, 9));
+            if (partial)
+                w.WriteBoolean("partial", true); // only when interrupted, so a complete report is unchanged
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray()).Replace("\r\n", "\n") + "\n";

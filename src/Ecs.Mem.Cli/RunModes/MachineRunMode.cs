@@ -19,8 +19,8 @@ namespace EcsMem.Cli.RunModes;
 /// </summary>
 public sealed class MachineRunMode : IRunMode
 {
-    /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed.</summary>
-    public const int ExitInterrupted = 130;
+    /// <summary>Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it); the partial report is still printed. SIGTERM gives 143.</summary>
+    public const int ExitInterrupted = InterruptSignal.ExitSigint;
 
     /// <summary>Exit code when <c>--check</c> finds the simulator's state inconsistent (a simulator bug, not bad input).</summary>
     public const int ExitInvariantViolated = 3;
@@ -54,7 +54,8 @@ public sealed class MachineRunMode : IRunMode
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
-        "    Ctrl-C stops the run and prints the partial report (exit code 130).\n" +
+        "    Ctrl-C (SIGINT) or SIGTERM stops the run and prints the partial report (exit code 130 or 143);\n" +
+        "    a second signal ends it at once.\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
@@ -80,30 +81,35 @@ public sealed class MachineRunMode : IRunMode
         using Machine machine = ScenarioLoader.Build(scenario);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
-        using var interrupt = ReferenceEquals(stderr, Console.Error) ? InterruptSignal.Install() : null;
         var bar = ProgressLine.ForConsole(stderr);
         Func<bool>? extra = StopRequested;
         if (cl.Get("--check-every") is not null && !cl.Has("--check"))
             throw new InputException("command line", 0, "--check-every", "--check-every needs --check");
         int fullEvery = (int)cl.GetInt64("--check-every", IncrementalChecker.DefaultFullEvery, min: 1, max: int.MaxValue);
         IncrementalChecker? checker = cl.Has("--check") ? new IncrementalChecker(machine.Kernel, fullEvery) : null;
+        bool Stop() => InterruptSignal.Requested || (extra?.Invoke() ?? false);
         long ticks = 0;
         try
         {
             if (checker is not null && checker.CheckFull() is { Count: > 0 } initial)
                 throw new InvariantViolationException(initial, "before the first tick");
-            machine.Run(
-            stop: () => (interrupt?.Requested ?? false) || (extra?.Invoke() ?? false),
-            progress: m =>
+            // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
+            // the report then shows the machine as built, nothing simulated, marked partial.
+            if (!Stop())
             {
-                ticks++;
-                if (checker is not null && checker.AfterTick() is { Count: > 0 } violations)
-                    throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
-                statuses.Observe(m.Kernel);
-                timeline?.Observe(m.Kernel);
-                bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
-            },
-            checkEvery: 1);
+                machine.Run(
+                stop: Stop,
+                progress: m =>
+                {
+                    ticks++;
+                    if (checker is not null && checker.AfterTick() is { Count: > 0 } violations)
+                        throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
+                    statuses.Observe(m.Kernel);
+                    timeline?.Observe(m.Kernel);
+                    bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
+                },
+                checkEvery: 1);
+            }
             if (checker is not null && checker.CheckFull() is { Count: > 0 } final)
                 throw new InvariantViolationException(final, "at the end of the run");
         }
@@ -128,8 +134,9 @@ public sealed class MachineRunMode : IRunMode
         stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
         if (report.Partial)
         {
-            stderr.WriteLine($"ecsmem: partial: interrupted after {report.Accesses.ToString(CultureInfo.InvariantCulture)} accesses");
-            return ExitInterrupted;
+            string by = InterruptSignal.Requested ? " by " + InterruptSignal.SignalName : "";
+            stderr.WriteLine($"ecsmem: partial: interrupted{by} after {report.Accesses.ToString(CultureInfo.InvariantCulture)} accesses");
+            return InterruptSignal.Requested ? InterruptSignal.ExitCode : ExitInterrupted;
         }
         return 0;
     }

@@ -114,32 +114,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.Dirty?.Mm(child.Id);
         foreach (Vma v in child.Mm.Vmas)
         {
-            bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
-            for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
-            {
-                ref ulong src = ref parent.Tables.Walk(va, false, out _);
-                if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref src) || src == 0)
-                    continue;
-                var pte = new Pte(src);
-                if (MemoryOps.IsMapped(src))
-                {
-                    if (cow && pte.Writable)
-                        src = pte.MkCow().Value;
-                    // copy_present_pte: the child's entry starts old, and clean in a shared mapping (the
-                    // parent's entry keeps the dirty bit, so the page is still written back).
-                    ulong prot = new Pte(src).Value & Pte.ProtMask & ~(Pte.SpecialBit | Pte.AccessedBit);
-                    if (!cow && (v.Flags & VmFlags.Shared) != 0)
-                        prot &= ~Pte.DirtyBit;
-                    _k.Memory.MapPage(child, va, (int)pte.Pfn, prot);
-                }
-                else if (pte.IsSwap)
-                {
-                    _k.Dirty?.Pte(child, va);
-                    _k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
-                    child.Tables.Set(va, src);
-                    child.Mm.Struct.SwapEnts++;
-                }
-            }
+            // Only the populated entries are visited, in ascending order: a huge, mostly untouched VMA costs
+            // what its page tables hold, not its size.
+            var copy = new CopyPteVisitor(_k, child, v.Flags);
+            parent.Tables.VisitRange(v.Start, v.End, ref copy);
         }
         _k.Tlb.FlushTlbMm(parent.Tlb);
         string name = op.ChildName ?? _k.Tasks.ProcessName(pp) + "-child";
@@ -148,5 +126,34 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.World.Add(c, new ProcessWorkload { Source = workload });
         ChildCreated?.Invoke(c, name);
         return _k.World.Get<Process>(c).Pid;
+    }
+
+    /// <summary>copy_pte_range for one VMA: what fork does with each non-empty parent entry.</summary>
+    private readonly struct CopyPteVisitor(Kernel.Kernel k, MmState child, VmFlags flags) : IPteRefVisitor
+    {
+        private readonly bool _cow = (flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
+
+        public void Visit(ulong va, ref ulong src)
+        {
+            var pte = new Pte(src);
+            if (MemoryOps.IsMapped(src))
+            {
+                if (_cow && pte.Writable)
+                    src = pte.MkCow().Value;
+                // copy_present_pte: the child's entry starts old, and clean in a shared mapping (the
+                // parent's entry keeps the dirty bit, so the page is still written back).
+                ulong prot = new Pte(src).Value & Pte.ProtMask & ~(Pte.SpecialBit | Pte.AccessedBit);
+                if (!_cow && (flags & VmFlags.Shared) != 0)
+                    prot &= ~Pte.DirtyBit;
+                k.Memory.MapPage(child, va, (int)pte.Pfn, prot);
+            }
+            else if (pte.IsSwap)
+            {
+                k.Dirty?.Pte(child, va);
+                k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
+                child.Tables.Set(va, src);
+                child.Mm.Struct.SwapEnts++;
+            }
+        }
     }
 }

@@ -9,3 +9,12 @@ public interface IPteVisitor
 {
     void Visit(ulong va, ulong pte);
 }
+
+/// <summary>
+/// Receives each non-empty leaf entry that <see cref="PageTable.VisitRange{TVisitor}"/> walks, by reference so
+/// the caller can rewrite it (fork's write-protect, mprotect's pte_modify). Implement on a struct.
+/// </summary>
+public interface IPteRefVisitor
+{
+    void Visit(ulong va, ref ulong pte);
+}

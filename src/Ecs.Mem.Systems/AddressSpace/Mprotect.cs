@@ -16,29 +16,39 @@ public sealed class Mprotect(Kernel.Kernel kernel)
     /// </summary>
     public void ChangeProtection(MmState mm, in VmaChange c)
     {
-        ulong newProt = Pte.ProtFromVmFlags(c.NewFlags, mm.Mm.Mode);
-        bool writable = (c.NewFlags & VmFlags.Write) != 0;
-        bool shared = (c.NewFlags & VmFlags.Shared) != 0;
-        ulong flushStart = ulong.MaxValue, flushEnd = 0;
-        for (ulong va = c.Start; va < c.End; va += Pte.PageSize)
+        var modify = new ModifyVisitor(this, Pte.ProtFromVmFlags(c.NewFlags, mm.Mm.Mode), c.NewFlags);
+        // Only populated entries, in ascending order: the cost follows the page tables, not the range.
+        mm.Tables.VisitRange(c.Start, c.End, ref modify);
+        if (modify.FlushEnd != 0)
+            kernel.Tlb.FlushTlbRange(mm.Tlb, modify.FlushStart, modify.FlushEnd);
+    }
+
+    /// <summary>change_pte_range: pte_modify of one entry, and the span of entries that need a TLB flush.</summary>
+    private struct ModifyVisitor(Mprotect owner, ulong newProt, VmFlags newFlags) : IPteRefVisitor
+    {
+        private readonly bool _writable = (newFlags & VmFlags.Write) != 0;
+        private readonly bool _shared = (newFlags & VmFlags.Shared) != 0;
+
+        public ulong FlushStart { get; private set; } = ulong.MaxValue;
+
+        public ulong FlushEnd { get; private set; }
+
+        public void Visit(ulong va, ref ulong slot)
         {
-            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
             // PROT_NONE entries are mapped pages too: mprotect back must restore them.
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || !MemoryOps.IsMapped(slot))
-                continue;
+            if (!MemoryOps.IsMapped(slot))
+                return;
             var old = new Pte(slot);
             ulong updated = old.Modify(newProt).Value & ~Pte.RwBit;
-            if (writable && (shared ? old.Dirty : ExclusiveAnon(old)))
+            if (_writable && (_shared ? old.Dirty : owner.ExclusiveAnon(old)))
                 updated |= Pte.RwBit;
             if (Pte.NeedsFlush(slot, updated))
             {
-                flushStart = Math.Min(flushStart, va);
-                flushEnd = va + Pte.PageSize;
+                FlushStart = Math.Min(FlushStart, va);
+                FlushEnd = va + Pte.PageSize;
             }
             slot = updated;
         }
-        if (flushEnd != 0)
-            kernel.Tlb.FlushTlbRange(mm.Tlb, flushStart, flushEnd);
     }
 
     /// <summary>PageAnonExclusive, as far as the model can tell: an anonymous page only this PTE uses.</summary>

@@ -174,6 +174,25 @@ public sealed class PageTable
         return Zap(Root, _levels - 1, 0, start, end - 1, ref visitor);
     }
 
+    /// <summary>
+    /// Hands every non-empty leaf entry in [start, end) to the visitor, by reference and in ascending address
+    /// order, descending only into upper-level entries that point at a table (as copy_page_range and
+    /// change_protection do with pmd_none_or_clear_bad and friends): the cost follows the populated tables, not
+    /// the size of the range, so a fork or mprotect of a 64 TiB mapping with a few touched pages is quick. The
+    /// visitor may change the entry it is given (and allocate tables in another page table) but must not free
+    /// tables of this one. Returns the number of entries visited.
+    /// </summary>
+    public long VisitRange<TVisitor>(ulong start, ulong end, ref TVisitor visitor)
+        where TVisitor : struct, IPteRefVisitor
+    {
+        if (end <= start || _released)
+        {
+            return 0;
+        }
+
+        return VisitTable(Root, _levels - 1, 0, start, end - 1, ref visitor);
+    }
+
     /// <summary>Frees every table below the root and clears the root (teardown at exit).</summary>
     public void FreeAll()
     {
@@ -256,6 +275,46 @@ public sealed class PageTable
         }
 
         return cleared;
+    }
+
+    private long VisitTable<TVisitor>(int page, int level, ulong tableBase, ulong first, ulong last, ref TVisitor visitor)
+        where TVisitor : struct, IPteRefVisitor
+    {
+        int shift = Pte.PageShift + (level * _bits);
+        ulong tableSpan = level == _levels - 1 ? 0 : (1UL << shift) << _bits;
+        ulong lo = Math.Max(first, tableBase);
+        ulong hi = tableSpan == 0 ? last : Math.Min(last, tableBase + tableSpan - 1);
+        int mask = _entries - 1;
+        int i0 = (int)((lo >> shift) & (ulong)mask);
+        int i1 = (int)((hi >> shift) & (ulong)mask);
+        if (level == _levels - 1 && (hi >> shift) > (ulong)mask)
+        {
+            i1 = mask;
+        }
+
+        long visited = 0;
+        // Store rows never move, so this span stays valid while the visitor allocates rows for another table.
+        Span<ulong> entries = _store.Entries(_slot[page]);
+        for (int i = i0; i <= i1; i++)
+        {
+            ulong e = entries[i];
+            if (e == 0)
+            {
+                continue;
+            }
+
+            ulong va = tableBase + ((ulong)i << shift);
+            if (level == 0)
+            {
+                visitor.Visit(va, ref entries[i]);
+                visited++;
+                continue;
+            }
+
+            visited += VisitTable((int)((e & Pte.PfnMask) >> Pte.PageShift), level - 1, va, first, last, ref visitor);
+        }
+
+        return visited;
     }
 
     /// <summary>

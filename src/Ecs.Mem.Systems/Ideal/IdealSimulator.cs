@@ -104,38 +104,73 @@ public sealed class IdealSimulator
     /// or the page numbers themselves for a <see cref="PageListReader"/>. An offline policy makes this read
     /// the whole trace into memory first.
     /// </summary>
-    public void Run(ITraceReader reader)
+    public void Run(ITraceReader reader) => Run(reader, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Run(ITraceReader)"/> that stops between batches once <paramref name="cancel"/> is cancelled
+    /// (Ctrl-C): <see cref="Result"/> then covers the references replayed so far. An offline policy replays
+    /// nothing when cancelled while the trace is still being read.
+    /// </summary>
+    public void Run(ITraceReader reader, CancellationToken cancel)
     {
         if (_policy is IFutureAwarePolicy)
         {
-            Run(ReadAll(reader));
+            ulong[] all = ReadAll(reader, cancel);
+            if (!cancel.IsCancellationRequested)
+                Run(all, cancel);
             return;
         }
         var pages = new ulong[BatchSize];
         if (reader is PageListReader list)
         {
             int n;
-            while ((n = list.ReadPages(pages)) > 0)
+            while (!cancel.IsCancellationRequested && (n = list.ReadPages(pages)) > 0)
                 Replay(pages.AsSpan(0, n));
             return;
         }
         var accesses = new MemoryAccess[BatchSize];
         int m;
-        while ((m = reader.Read(accesses)) > 0)
+        while (!cancel.IsCancellationRequested && (m = reader.Read(accesses)) > 0)
         {
             for (int i = 0; i < m; i++) pages[i] = accesses[i].Address >> 12;
             Replay(pages.AsSpan(0, m));
         }
     }
 
+    /// <summary>
+    /// <see cref="Run(ReadOnlySpan{ulong})"/> in slices of 64Ki references, stopping between slices once
+    /// <paramref name="cancel"/> is cancelled.
+    /// </summary>
+    public void Run(ReadOnlySpan<ulong> pages, CancellationToken cancel)
+    {
+        if (!cancel.CanBeCanceled)
+        {
+            Run(pages);
+            return;
+        }
+        if (_policy is IFutureAwarePolicy future)
+        {
+            if (_references != 0 || _futureGiven)
+                throw new InvalidOperationException($"policy '{_policy.Name}' needs the whole reference string in one Run call");
+            future.SetFuture(pages);
+            _futureGiven = true;
+        }
+        const int Slice = 1 << 16;
+        for (int i = 0; i < pages.Length && !cancel.IsCancellationRequested; i += Slice)
+            Replay(pages.Slice(i, Math.Min(Slice, pages.Length - i)));
+    }
+
     /// <summary>Reads a whole trace into an array of page numbers.</summary>
-    public static ulong[] ReadAll(ITraceReader reader)
+    public static ulong[] ReadAll(ITraceReader reader) => ReadAll(reader, CancellationToken.None);
+
+    /// <summary>Reads a trace into an array of page numbers, stopping early (with what was read) once <paramref name="cancel"/> is cancelled.</summary>
+    public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel)
     {
         var pages = new ulong[1 << 16];
         int count = 0;
         if (reader is PageListReader list)
         {
-            while (true)
+            while (!cancel.IsCancellationRequested)
             {
                 if (count == pages.Length) Array.Resize(ref pages, checked(pages.Length * 2));
                 int n = list.ReadPages(pages.AsSpan(count));
@@ -147,7 +182,7 @@ public sealed class IdealSimulator
         {
             var accesses = new MemoryAccess[BatchSize];
             int m;
-            while ((m = reader.Read(accesses)) > 0)
+            while (!cancel.IsCancellationRequested && (m = reader.Read(accesses)) > 0)
             {
                 if (count + m > pages.Length) Array.Resize(ref pages, checked(Math.Max(pages.Length * 2, count + m)));
                 for (int i = 0; i < m; i++) pages[count++] = accesses[i].Address >> 12;

@@ -26,7 +26,21 @@ public static class IdealSweep
         IReadOnlyList<int> frames,
         ulong seed,
         int threads,
-        bool stackDistance = true)
+        bool stackDistance = true) => Run(traces, policies, frames, seed, threads, stackDistance, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Run(IReadOnlyList{ValueTuple{string, ulong[]}}, IReadOnlyList{string}, IReadOnlyList{int}, ulong, int, bool)"/>
+    /// that stops once <paramref name="cancel"/> is cancelled (Ctrl-C): no run starts after that, a run under way
+    /// stops and is dropped, and only the rows of finished runs come back, still in the fixed order.
+    /// </summary>
+    public static IReadOnlyList<SweepRow> Run(
+        IReadOnlyList<(string Name, ulong[] Pages)> traces,
+        IReadOnlyList<string> policies,
+        IReadOnlyList<int> frames,
+        ulong seed,
+        int threads,
+        bool stackDistance,
+        CancellationToken cancel)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         int perTrace = policies.Count * frames.Count;
@@ -51,21 +65,26 @@ public static class IdealSweep
 
         void RunJob(int j)
         {
+            if (cancel.IsCancellationRequested)
+                return;
             var (t, p, f) = jobs[j];
             var (name, pages) = traces[t];
             int baseRow = (t * policies.Count + p) * frames.Count;
             if (f < 0)
             {
                 var sd = new StackDistance();
-                sd.Run(pages);
+                sd.Run(pages, cancel);
+                if (cancel.IsCancellationRequested)
+                    return;
                 string policyName = PolicyRegistry.Create(policies[p], new PolicyOptions(seed)).Name;
                 for (int i = 0; i < frames.Count; i++)
                     rows[baseRow + i] = new SweepRow(name, sd.ResultFor(frames[i], policyName));
                 return;
             }
             var sim = new IdealSimulator(frames[f], PolicyRegistry.Create(policies[p], new PolicyOptions(seed)));
-            sim.Run(pages);
-            rows[baseRow + f] = new SweepRow(name, sim.Result);
+            sim.Run(pages, cancel);
+            if (!cancel.IsCancellationRequested)
+                rows[baseRow + f] = new SweepRow(name, sim.Result);
         }
 
         if (threads == 1)
@@ -76,6 +95,8 @@ public static class IdealSweep
         {
             Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunJob);
         }
+        if (cancel.IsCancellationRequested)
+            return rows.Where(r => r is not null).ToArray();
         return rows;
     }
 

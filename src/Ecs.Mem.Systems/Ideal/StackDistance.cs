@@ -88,6 +88,14 @@ public sealed class StackDistance
         foreach (ulong p in pages) Reference(p);
     }
 
+    /// <summary><see cref="Run(ReadOnlySpan{ulong})"/> in slices of 64Ki references, stopping between slices once <paramref name="cancel"/> is cancelled.</summary>
+    public void Run(ReadOnlySpan<ulong> pages, CancellationToken cancel)
+    {
+        const int Slice = 1 << 16;
+        for (int i = 0; i < pages.Length && !cancel.IsCancellationRequested; i += Slice)
+            Run(pages.Slice(i, Math.Min(Slice, pages.Length - i)));
+    }
+
     /// <summary>Analyses a trace: page numbers from a <see cref="PageListReader"/>, else addresses &gt;&gt; 12.</summary>
     public void Run(ITraceReader reader)
     {

@@ -57,7 +57,8 @@ internal sealed class AtomicFileOutput : IDisposable
         _tempPath = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         try
         {
-            Stream = new FileStream(_tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+            // Registered with the file's creation, so an interrupt that ends the process at once deletes it.
+            Stream = TemporaryFiles.Create(_tempPath, p => new FileStream(p, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -103,6 +104,7 @@ internal sealed class AtomicFileOutput : IDisposable
         try
         {
             File.Move(_tempPath!, _target, overwrite: true);
+            TemporaryFiles.Forget(_tempPath!);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -141,6 +143,7 @@ internal sealed class AtomicFileOutput : IDisposable
         try
         {
             File.Delete(_tempPath!);
+            TemporaryFiles.Forget(_tempPath!);
         }
         catch (IOException)
         {

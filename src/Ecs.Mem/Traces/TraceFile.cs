@@ -38,14 +38,19 @@ public static class TraceFile
         {
             Span<byte> head = stackalloc byte[6];
             int n = ReadAtMost(file, head);
-            file.Position = 0;
+            // A pipe or FIFO (ecsmem run --trace <(zcat t.gz)) cannot seek back: its first bytes are replayed instead.
+            Stream raw = file;
+            if (file.CanSeek)
+                file.Position = 0;
+            else
+                raw = new HeadReplayStream(head[..n].ToArray(), file);
             return Detect(head[..n]) switch
             {
-                Compression.Gzip => GzipCheckedStream.Open(file),
-                Compression.Zstd => new ZstdSharp.DecompressionStream(file, leaveOpen: false),
+                Compression.Gzip => GzipCheckedStream.Open(raw),
+                Compression.Zstd => new ZstdSharp.DecompressionStream(raw, leaveOpen: false),
                 Compression.Xz => throw new InputException(path, 0, path,
                     "xz-compressed traces are not supported (decompress with 'xz -d', or recompress with gzip or zstd)"),
-                _ => file,
+                _ => raw,
             };
         }
         catch

@@ -107,12 +107,18 @@ public static class TraceFormats
     }
 
     /// <summary>Copies every access from <paramref name="reader"/> to <paramref name="writer"/>; returns the count. Does not complete the writer.</summary>
-    public static long Copy(ITraceReader reader, ITraceWriter writer)
+    public static long Copy(ITraceReader reader, ITraceWriter writer) => Copy(reader, writer, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Copy(ITraceReader, ITraceWriter)"/> that stops between batches once <paramref name="cancel"/> is
+    /// cancelled (Ctrl-C); the caller then leaves the writer incomplete, so its output is not written.
+    /// </summary>
+    public static long Copy(ITraceReader reader, ITraceWriter writer, CancellationToken cancel)
     {
         var buffer = new MemoryAccess[4096];
         long total = 0;
         int n;
-        while ((n = reader.Read(buffer)) > 0)
+        while (!cancel.IsCancellationRequested && (n = reader.Read(buffer)) > 0)
         {
             writer.Write(buffer.AsSpan(0, n));
             total += n;

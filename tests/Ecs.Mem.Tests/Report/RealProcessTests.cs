@@ -87,7 +87,7 @@ public class RealProcessTests
                 long done = long.Parse(ReportTestFiles.ValueAfter(stdout, "accesses:"));
                 Assert.That(done, Is.LessThan(1_000_000));
                 Assert.That(ReportTestFiles.ValueAfter(stdout, "status:"), Is.EqualTo($"partial: interrupted after {done} accesses"));
-                Assert.That(stderr, Is.EqualTo($"ecsmem: partial: interrupted after {done} accesses\n"));
+                Assert.That(stderr, Is.EqualTo($"ecsmem: partial: interrupted by SIGINT after {done} accesses\n"));
                 string[] rows = File.ReadAllText(csv).Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.That(long.Parse(rows[^1].Split(',')[1]), Is.EqualTo(done), "the timeline is whole and ends where the run stopped");
                 Assert.That(f.FilesExcept(), Is.EqualTo(new[] { "t.csv" }), "no temporary file is left");

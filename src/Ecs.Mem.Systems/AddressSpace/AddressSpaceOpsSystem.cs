@@ -105,6 +105,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     private long Fork(SimEnvironment env, AddressSpaceOp op, MmState parent)
     {
         ref Process pp = ref _k.World.Get<Process>(op.Process);
+        // alloc_pid: pids are never reused here, so pid_max bounds the tasks a run creates; fork then fails with -EAGAIN.
+        if (_k.Tasks.Processes.Count >= TaskList.MaxTasks)
+            return -Errno.EAGAIN;
         // The child's page tables (never more than the parent's) are allocated during the copy: without the
         // frames for them, and for the reserve pending faults hold, fork fails with -ENOMEM as in Linux.
         long needed = parent.TablePages.Count + ((long)(_k.Zone.TableReservations + 1) * _k.Zone.PageTableReserve);

@@ -8,6 +8,7 @@ public static class Errno
 {
     public const int EPERM = 1;
     public const int EBADF = 9;
+    public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EACCES = 13;
     public const int EEXIST = 17;
@@ -21,6 +22,7 @@ public static class Errno
     {
         EPERM => "EPERM",
         EBADF => "EBADF",
+        EAGAIN => "EAGAIN",
         ENOMEM => "ENOMEM",
         EACCES => "EACCES",
         EEXIST => "EEXIST",

@@ -38,6 +38,13 @@ public static class ScenarioLimits
             if (ev.Op is ForkOp && ++processes > MaxProcesses)
                 throw TooMany(s, ev.Line, processes);
         }
+        // Threads are tasks too: with the processes they need pids below kernel.pid_max (pids are not reused).
+        long tasks = processes;
+        foreach (ProcessConfig p in s.Processes)
+            tasks += p.Threads.Count; // a forked child has one thread, whatever its parent had
+        if (tasks > Task.TaskList.MaxTasks)
+            throw new InputException(s.SourceName, 0, tasks.ToString(CultureInfo.InvariantCulture),
+                string.Create(CultureInfo.InvariantCulture, $"the scenario creates {tasks} tasks (processes and threads), more than kernel.pid_max ({Task.TaskList.PidMax}) allows"));
         long pages = s.Machine.RamPages;
         if (processes > pages / RootTableShareOfRamDivisor)
             throw new InputException(s.SourceName, 0, s.Machine.RamBytes.ToString(CultureInfo.InvariantCulture),

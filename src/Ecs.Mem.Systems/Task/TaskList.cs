@@ -17,6 +17,15 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     private World World => kernel.World;
 
+    /// <summary>
+    /// kernel.pid_max (the kernel's default, PID_MAX_DEFAULT = 32768, which this machine's kernel also has): the
+    /// highest pid plus one. Pids are not reused here, so it bounds the tasks (processes and threads) of a run.
+    /// </summary>
+    public const int PidMax = 32768;
+
+    /// <summary>Tasks a run can have: pids 1 .. pid_max − 1.</summary>
+    public const int MaxTasks = PidMax - 1;
+
     /// <summary>Processes in pid order (index = pid - 1).</summary>
     public IReadOnlyList<Entity> Processes => _processes;
 
@@ -66,6 +75,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     /// <summary>Creates a process entity (task_struct) using <paramref name="mm"/>.</summary>
     public Entity CreateProcess(string name, MmState mm, int parentPid, ulong startTime, ProcessState state)
     {
+        CheckPid();
         _names.Add(name);
         var p = new Process
         {
@@ -90,6 +100,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     /// </summary>
     public Entity CreateThread(Entity leader, string name, ulong startTime)
     {
+        CheckPid();
         ref Process lp = ref World.Get<Process>(leader);
         MmState mm = MmOf(leader);
         mm.Mm.Struct.MmUsers++;
@@ -109,6 +120,13 @@ public sealed class TaskList(Kernel.Kernel kernel)
         Entity e = World.Create(p, new ProcessStats());
         _processes.Add(e);
         return e;
+    }
+
+    /// <summary>A new task needs a pid below <see cref="PidMax"/> (callers that can fail, like fork, check first).</summary>
+    private void CheckPid()
+    {
+        if (_processes.Count >= MaxTasks)
+            throw new InvalidOperationException($"no pid left: pid_max is {PidMax}");
     }
 
     /// <summary>The live tasks of <paramref name="process"/>'s thread group (itself included), in pid order.</summary>

@@ -177,7 +177,7 @@ public static class ScenarioParser
             var nameNode = s.Get("name") ?? throw new InputException(Source, s.Line, "", $"{path} has no 'name'");
             string name = ProcessName(nameNode, path + ".name");
             Declare(nameNode, name);
-            ulong start = s.Get("start") is { } st ? values.Unsigned(st, path + ".start") : 0;
+            ulong start = s.Get("start") is { } st ? values.Cycles(st, path + ".start") : 0;
             ProcessLayout layout = s.Get("layout") is { } l ? Layout(l, path + ".layout", name) : new InferredLayout(s.Line);
             var wNode = s.Get("workload") ?? throw new InputException(Source, s.Line, name, $"{path} has no 'workload'");
             Workload workload = Workload(wNode, path + ".workload");
@@ -230,7 +230,7 @@ public static class ScenarioParser
                 ulong start = processStart;
                 if (t.Get("start") is { } st)
                 {
-                    start = values.Unsigned(st, t.PathOf("start"));
+                    start = values.Cycles(st, t.PathOf("start"));
                     if (start < processStart)
                         throw values.Error(st, $"{t.PathOf("start")} is before the start of process '{process}' (cycle {processStart}); a thread starts with or after its process");
                 }
@@ -311,7 +311,9 @@ public static class ScenarioParser
             if (when.Count != 1)
                 throw new InputException(Source, s.Line, string.Join(", ", when), $"{path} must have exactly one of 'at' (cycles) or 'after' (accesses of the process)");
             var trigger = when[0] == "at" ? TimelineTrigger.AtCycle : TimelineTrigger.AfterAccesses;
-            ulong at = values.Unsigned(s.Get(when[0])!, s.PathOf(when[0]));
+            ulong at = trigger == TimelineTrigger.AtCycle
+                ? values.Cycles(s.Get(when[0])!, s.PathOf(when[0]))
+                : values.Unsigned(s.Get(when[0])!, s.PathOf(when[0]));
             var pNode = s.Get("process") ?? throw new InputException(Source, s.Line, "", $"{path} has no 'process'");
             string process = ProcessName(pNode, s.PathOf("process"));
             refs.Add((pNode, process));

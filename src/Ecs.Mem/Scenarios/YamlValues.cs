@@ -73,6 +73,21 @@ internal sealed class YamlValues(string source)
     }
 
     /// <summary>A non-negative 64-bit count (cycles, accesses, seeds); decimal or 0x hex.</summary>
+    /// <summary>
+    /// Latest simulated time a scenario may name: 2^62 cycles (about 48 years at 3 GHz), far below the clock's
+    /// 2^64, so that a run started that late still has room for everything it charges.
+    /// </summary>
+    public const ulong MaxCycles = 1UL << 62;
+
+    /// <summary>A simulated time in cycles (<see cref="Unsigned"/>, at most <see cref="MaxCycles"/>).</summary>
+    public ulong Cycles(YamlNode node, string path)
+    {
+        ulong v = Unsigned(node, path);
+        if (v > MaxCycles)
+            throw Error(node, $"{path} must be at most {MaxCycles} cycles (2^62, about 48 years at 3 GHz: the simulated clock needs room after it)");
+        return v;
+    }
+
     public ulong Unsigned(YamlNode node, string path)
     {
         string t = StripGroups(Text(node, path).Trim());

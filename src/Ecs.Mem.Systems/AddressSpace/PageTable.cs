@@ -229,22 +229,32 @@ public sealed class PageTable
         return _store.EntityOf(_slot[pageId]);
     }
 
-    private long Zap<TVisitor>(int page, int level, ulong tableBase, ulong first, ulong last, ref TVisitor visitor)
-        where TVisitor : struct, IPteVisitor
+    /// <summary>
+    /// The entries [<paramref name="i0"/>, <paramref name="i1"/>] of the level-<paramref name="level"/> table at
+    /// <paramref name="tableBase"/> that cover [<paramref name="first"/>, <paramref name="last"/>]; returns the
+    /// address shift of one entry at that level.
+    /// </summary>
+    private int EntryRange(int level, ulong tableBase, ulong first, ulong last, out int i0, out int i1)
     {
         int shift = Pte.PageShift + (level * _bits);
-        ulong span = 1UL << shift;
-        ulong tableSpan = level == _levels - 1 ? 0 : span << _bits;
+        ulong tableSpan = level == _levels - 1 ? 0 : (1UL << shift) << _bits;
         ulong lo = Math.Max(first, tableBase);
         ulong hi = tableSpan == 0 ? last : Math.Min(last, tableBase + tableSpan - 1);
         int mask = _entries - 1;
-        int i0 = (int)((lo >> shift) & (ulong)mask);
-        int i1 = (int)((hi >> shift) & (ulong)mask);
+        i0 = (int)((lo >> shift) & (ulong)mask);
+        i1 = (int)((hi >> shift) & (ulong)mask);
         if (level == _levels - 1 && (hi >> shift) > (ulong)mask)
         {
             i1 = mask;
         }
 
+        return shift;
+    }
+
+    private long Zap<TVisitor>(int page, int level, ulong tableBase, ulong first, ulong last, ref TVisitor visitor)
+        where TVisitor : struct, IPteVisitor
+    {
+        int shift = EntryRange(level, tableBase, first, last, out int i0, out int i1);
         long cleared = 0;
         // A span over the World's storage of this table: freeing children below clears their rows, not this one.
         Span<ulong> entries = _store.Entries(_slot[page]);
@@ -280,18 +290,7 @@ public sealed class PageTable
     private long VisitTable<TVisitor>(int page, int level, ulong tableBase, ulong first, ulong last, ref TVisitor visitor)
         where TVisitor : struct, IPteRefVisitor
     {
-        int shift = Pte.PageShift + (level * _bits);
-        ulong tableSpan = level == _levels - 1 ? 0 : (1UL << shift) << _bits;
-        ulong lo = Math.Max(first, tableBase);
-        ulong hi = tableSpan == 0 ? last : Math.Min(last, tableBase + tableSpan - 1);
-        int mask = _entries - 1;
-        int i0 = (int)((lo >> shift) & (ulong)mask);
-        int i1 = (int)((hi >> shift) & (ulong)mask);
-        if (level == _levels - 1 && (hi >> shift) > (ulong)mask)
-        {
-            i1 = mask;
-        }
-
+        int shift = EntryRange(level, tableBase, first, last, out int i0, out int i1);
         long visited = 0;
         // Store rows never move, so this span stays valid while the visitor allocates rows for another table.
         Span<ulong> entries = _store.Entries(_slot[page]);

@@ -348,18 +348,8 @@ public sealed class IncrementalChecker
         {
             int pfn = _k.PageCache.Find(file, index);
             _pageCached += (pfn >= 0 ? 1 : 0) - (wasCached ? 1 : 0);
-            if (pfn < 0)
-                continue;
-            if ((uint)pfn >= (uint)_k.Zone.Frames.Length)
-            {
-                Fail($"page cache: file {file} page {index} points at pfn {pfn} outside RAM");
-                continue;
-            }
-            ref Frame f = ref _k.Zone.Frames[pfn];
-            if (f.IsFree)
-                Fail($"page cache: file {file} page {index} points at free frame {pfn}");
-            else if (f.IsAnon || f.Mapping != file || f.Index != index)
-                Fail($"page cache: file {file} page {index} points at frame {pfn}, which holds {(f.IsAnon ? "anon" : "file")} {f.Mapping} page {f.Index}");
+            if (pfn >= 0 && InvariantChecker.PageCacheEntryProblem(_k, file, index, pfn) is { } problem)
+                Fail($"{problem}");
         }
         if (_pageCached != _k.PageCache.Count)
             Fail($"page cache: {_pageCached} entries expected but its count is {_k.PageCache.Count}");

@@ -482,6 +482,19 @@ public sealed class InvariantChecker
 
     // ------------------------------------------------------------------ page cache
 
+    /// <summary>What is wrong with the page-cache entry (file, index) → pfn, or null: its frame must be in RAM, in use and hold that page.</summary>
+    internal static string? PageCacheEntryProblem(Kernel.Kernel k, int file, long index, int pfn)
+    {
+        if ((uint)pfn >= (uint)k.Zone.Frames.Length)
+            return $"page cache: file {file} page {index} points at pfn {pfn} outside RAM";
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if (f.IsFree)
+            return $"page cache: file {file} page {index} points at free frame {pfn}";
+        if (f.IsAnon || f.Mapping != file || f.Index != index)
+            return $"page cache: file {file} page {index} points at frame {pfn}, which holds {(f.IsAnon ? "anon" : "file")} {f.Mapping} page {f.Index}";
+        return null;
+    }
+
     /// <summary>Each page-cache entry's frame carries its (file, index) and is in use; each file frame is indexed.</summary>
     private void CheckPageCache()
     {
@@ -489,16 +502,8 @@ public sealed class InvariantChecker
         foreach (var (file, index, pfn) in _k.PageCache.Entries())
         {
             n++;
-            if ((uint)pfn >= (uint)_k.Zone.Frames.Length)
-            {
-                Fail($"page cache: file {file} page {index} points at pfn {pfn} outside RAM");
-                continue;
-            }
-            ref Frame f = ref _k.Zone.Frames[pfn];
-            if (f.IsFree)
-                Fail($"page cache: file {file} page {index} points at free frame {pfn}");
-            else if (f.IsAnon || f.Mapping != file || f.Index != index)
-                Fail($"page cache: file {file} page {index} points at frame {pfn}, which holds {(f.IsAnon ? "anon" : "file")} {f.Mapping} page {f.Index}");
+            if (PageCacheEntryProblem(_k, file, index, pfn) is { } problem)
+                Fail($"{problem}");
         }
         Frame[] fr = _k.Zone.Frames;
         for (int pfn = 0; pfn < fr.Length; pfn++)

@@ -103,9 +103,36 @@ public static class ReportTextWriter
         sb.Append(Inv, $"effective:       {r.EffectiveAccessTime:F3} cycles per access (all charged cycles)\n");
         sb.Append("cycles per access:\n");
         sb.Append(Inv, $"  {"category",-12} {"cycles",16} {"per access",12}\n");
+        // The CPUs' own time: every row here advanced the clock of the CPU it ran on, so with idle they add up
+        // to each CPU's time, and with the CPUs that finished early idling to the end, to cpus x simulated time.
+        sb.Append("  on the CPUs (each row advanced a CPU's clock):\n");
+        long onCpu = 0;
         foreach (var row in r.Breakdown)
-            sb.Append(Inv, $"  {row.Name,-12} {row.Cycles,16} {row.PerAccess,12:F3}\n");
+        {
+            if (row.OffCpu)
+                continue;
+            onCpu += row.Cycles;
+            Row(sb, r, row.Name, row.Cycles);
+        }
+        ulong cpusTime = (ulong)r.Cpus * r.Cycles;
+        if (r.Cpus > 1)
+        {
+            // CPUs whose last work ended before the run did: idle from then to the end.
+            long tail = (long)(cpusTime - r.CpuTimeCycles);
+            onCpu += tail;
+            Row(sb, r, "idle at end", tail);
+        }
+        Row(sb, r, "= cpu time", onCpu);
+        sb.Append(Inv, $"  (on-CPU rows sum to cpus x simulated time: {onCpu} {((ulong)onCpu == cpusTime ? "=" : "!=")} {r.Cpus} x {r.Cycles})\n");
+        sb.Append("  off the CPUs (charged, no CPU's clock advanced; overlaps the time above):\n");
+        foreach (var row in r.Breakdown)
+            if (row.OffCpu)
+                Row(sb, r, row.Name, row.Cycles);
+        sb.Append("  (reclaim: pages written out to swap and files by kswapd and direct reclaim, as device time)\n");
     }
+
+    private static void Row(StringBuilder sb, SimulationReport r, string name, long cycles) =>
+        sb.Append(Inv, $"  {name,-12} {cycles,16} {(r.Accesses == 0 ? 0 : (double)cycles / r.Accesses),12:F3}\n");
 
     private static void Tlb(StringBuilder sb, SimulationReport r)
     {

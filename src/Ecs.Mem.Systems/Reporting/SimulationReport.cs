@@ -49,6 +49,15 @@ public sealed record SimulationReport
     /// <summary>translation, memory, fault, reclaim, switch, then idle (CPU waiting for I/O with nothing runnable).</summary>
     public required IReadOnlyList<CycleRow> Breakdown { get; init; }
 
+    /// <summary>Number of CPUs (machine.cpus).</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>
+    /// Each CPU's own time at the end, summed: every cycle by which a CPU's clock advanced (translation, memory,
+    /// fault, switch, shootdown and idle, the on-CPU rows of <see cref="Breakdown"/>).
+    /// </summary>
+    public ulong CpuTimeCycles { get; init; }
+
     public required IReadOnlyList<TlbLevelStats> Tlb { get; init; }
 
     /// <summary>TLB flush and context-switch counters.</summary>
@@ -104,10 +113,14 @@ public sealed record SimulationReport
         double Per(long v) => accesses == 0 ? 0 : (double)v / accesses;
         var breakdown = new List<CycleRow>();
         foreach (CycleCategory cat in (ReadOnlySpan<CycleCategory>)[CycleCategory.Translation, CycleCategory.Memory, CycleCategory.Fault, CycleCategory.Reclaim, CycleCategory.Switch])
-            breakdown.Add(new CycleRow(cat.ToString().ToLowerInvariant(), cyc[cat], cyc.CyclesPerAccess(cat)));
+            breakdown.Add(new CycleRow(cat.ToString().ToLowerInvariant(), cyc[cat], cyc.CyclesPerAccess(cat)) { OffCpu = cat == CycleCategory.Reclaim });
         if (k.Options.Cpus > 1)
             breakdown.Add(new CycleRow("shootdown", cyc[CycleCategory.Shootdown], cyc.CyclesPerAccess(CycleCategory.Shootdown)));
         breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
+
+        ulong cpuTime = 0;
+        for (int cpu = 0; cpu < k.Smp.Count; cpu++)
+            cpuTime += k.Smp.Time(cpu);
 
         var caches = new List<CacheLevelStats>();
         foreach (var l in k.Caches.Levels)
@@ -150,6 +163,8 @@ public sealed record SimulationReport
             Amat = cyc.Amat,
             EffectiveAccessTime = cyc.EffectiveAccessTime,
             Breakdown = breakdown,
+            Cpus = k.Smp.Count,
+            CpuTimeCycles = cpuTime,
             Tlb =
             [
                 TlbLevel(c, "dtlb"), TlbLevel(c, "itlb"), TlbLevel(c, "stlb"),

@@ -1,0 +1,38 @@
+using EcsMem.Systems.Reporting;
+using static EcsMem.Tests.Smp.SmpKit;
+
+namespace EcsMem.Tests.Report;
+
+/// <summary>
+/// The cycle table is honest: the rows charged with a clock advance (translation, memory, fault, switch,
+/// shootdown, idle) add up exactly to the CPUs' own times, which on a finished run are each at most the
+/// simulated time, the rest being the idle tail of CPUs that finished early; reclaim is charged without any
+/// clock advance and so is not part of that sum.
+/// </summary>
+public class CycleIdentityTests
+{
+    [TestCase(1)]
+    [TestCase(2)]
+    public void OnCpuRowsSumToCpusTimesSimulatedTime(int cpus)
+    {
+        var s = WithCpus(EcsMem.Scenarios.DefaultScenario.Load(), cpus);
+        using var m = ScenarioLoader.Build(s);
+        m.Run();
+        Assert.That(m.Finished, Is.True);
+        SimulationReport r = SimulationReport.Build(m, s.SourceName);
+
+        long onCpu = r.Breakdown.Where(row => !row.OffCpu).Sum(row => row.Cycles);
+        Assert.That((ulong)onCpu, Is.EqualTo(r.CpuTimeCycles), "on-CPU rows = the CPUs' own clocks, summed");
+        for (int c = 0; c < cpus; c++)
+            Assert.That(m.Kernel.Smp.Time(c), Is.LessThanOrEqualTo(r.Cycles), $"cpu {c} ends by the end of the run");
+        if (cpus == 1)
+            Assert.That((ulong)onCpu, Is.EqualTo(r.Cycles));
+        Assert.That(r.Breakdown.Where(row => row.OffCpu).Select(row => row.Name), Is.EqualTo(new[] { "reclaim" }));
+        Assert.That(r.Breakdown.Single(row => row.Name == "reclaim").Cycles, Is.GreaterThan(0), "the run reclaimed");
+
+        string text = ReportTextWriter.Write(r);
+        ulong total = (ulong)cpus * r.Cycles;
+        Assert.That(text, Does.Contain($"  (on-CPU rows sum to cpus x simulated time: {total} = {cpus} x {r.Cycles})\n"));
+        Assert.That(text, Does.Contain($"  {"= cpu time",-12} {total,16} "));
+    }
+}

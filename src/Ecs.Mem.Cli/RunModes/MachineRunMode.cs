@@ -250,7 +250,7 @@ public sealed class MachineRunMode : IRunMode
         {
             if (p.Layout is MapsFileLayout maps)
                 yield return ("maps file", maps.Path);
-            foreach (Workload? w in p.Threads.Select(t => t.Workload).Prepend(p.Workload).Append(p.Children?.Workload))
+            foreach (Workload? w in p.Threads.Select(t => t.Workload).Prepend(p.Workload).Append(p.Children?.Workload).Concat(p.Children?.Workloads ?? []))
                 if (w is TraceWorkload t)
                     yield return ("input trace", t.Path);
         }

@@ -32,4 +32,7 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public string? ChildName { get; init; }
     /// <summary>Makes the child's workload, given where the child's heap starts.</summary>
     public Func<ulong, Workload>? ChildWorkload { get; init; }
+
+    /// <summary>For a fork: cycles after the fork at which the child becomes runnable (0 = at once).</summary>
+    public ulong ChildStartDelay { get; init; }
 }

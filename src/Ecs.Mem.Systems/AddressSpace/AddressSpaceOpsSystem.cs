@@ -31,6 +31,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     /// <summary>Called when a fork creates a child (the machine attaches its access-count triggers).</summary>
     public Action<Entity, string>? ChildCreated { get; set; }
 
+    /// <summary>Schedules a child forked with a start delay to become runnable at the given time (set by the machine).</summary>
+    public Action<Entity, ulong>? ScheduleChildStart { get; set; }
+
     /// <summary>What each operation did, in order ("pid 3 mmap(0, 4096, rw-) = 0x7f..."), for the report.</summary>
     public List<string> Log { get; } = new();
 
@@ -124,7 +127,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         }
         _k.Tlb.FlushTlbMm(parent.Tlb);
         string name = op.ChildName ?? _k.Tasks.ProcessName(pp) + "-child";
-        Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, env.Now, ProcessState.Runnable);
+        // A start delay leaves the child not yet runnable until its start event, as a process with a later start.
+        ulong start = env.Now + op.ChildStartDelay;
+        Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, start, op.ChildStartDelay == 0 ? ProcessState.Runnable : ProcessState.NotStarted);
+        if (op.ChildStartDelay != 0)
+            (ScheduleChildStart ?? throw new InvalidOperationException("a delayed fork child needs ScheduleChildStart"))(c, start);
         var workload = op.ChildWorkload?.Invoke(child.Mm.Struct.StartBrk) ?? throw new InvalidOperationException("a fork needs the child's workload");
         _k.World.Add(c, new ProcessWorkload { Source = workload });
         ChildCreated?.Invoke(c, name);

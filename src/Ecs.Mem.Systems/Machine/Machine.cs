@@ -29,6 +29,7 @@ public sealed class Machine : IDisposable
         FaultInstall = new FaultInstallSystem(Kernel);
         // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
         AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);
+        AddressSpace.ScheduleChildStart = (child, at) => Access.ScheduleStart(Env, child, at);
         Env.Pipeline
             .Add(AddressSpace)
             .Add(Access)

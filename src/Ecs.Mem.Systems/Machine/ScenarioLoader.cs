@@ -143,11 +143,12 @@ public static class ScenarioLoader
                 for (int i = 1; i <= ch.Count; i++)
                 {
                     string childName = ForkChildrenConfig.ChildName(p.Name, i);
-                    ScenarioWorkload? w = ch.Workload;
+                    ScenarioWorkload? w = ch.WorkloadOf(i);
                     int idx = i;
                     var op = new AddressSpaceOp(AddressSpaceOpKind.Fork, e)
                     {
                         ChildName = childName,
+                        ChildStartDelay = ch.StartDelay,
                         ChildWorkload = heap => OpenWorkload(w, s.SourceName, heap, idx) ?? new Workload(new EmptyTrace(childName)),
                     };
                     machine.ScheduleAfterAccesses((long)ch.AfterAccesses, op);

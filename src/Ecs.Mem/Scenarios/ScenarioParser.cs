@@ -16,7 +16,7 @@ public static class ScenarioParser
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
-    private static readonly string[] ChildrenKeys = ["count", "after", "workload"];
+    private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
     private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit"];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
     private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed"];
@@ -192,9 +192,21 @@ public static class ScenarioParser
                 int count = (int)values.Integer(countNode, cs.PathOf("count"), 1, 4096);
                 ulong after = cs.Get("after") is { } a ? values.Unsigned(a, cs.PathOf("after")) : 0;
                 Workload? cw = cs.Get("workload") is { } w ? Workload(w, cs.PathOf("workload")) : null;
+                ulong delay = cs.Get("start_delay") is { } d ? values.Cycles(d, cs.PathOf("start_delay")) : 0;
+                List<Workload>? perChild = null;
+                if (cs.Get("workloads") is { } ws)
+                {
+                    string wsPath = cs.PathOf("workloads");
+                    var seq = values.Sequence(ws, wsPath);
+                    if (seq.Children.Count != count)
+                        throw values.Error(ws, $"{wsPath} lists {seq.Children.Count} workloads but count is {count}: give one workload per child");
+                    perChild = new List<Workload>(count);
+                    for (int i = 0; i < seq.Children.Count; i++)
+                        perChild.Add(Workload(seq.Children[i], $"{wsPath}[{i}]"));
+                }
                 for (int i = 1; i <= count; i++)
                     Declare(c, ForkChildrenConfig.ChildName(name, i));
-                children = new ForkChildrenConfig(count, after, cw, cs.Line);
+                children = new ForkChildrenConfig(count, after, cw, cs.Line) { StartDelay = delay, Workloads = perChild };
             }
             return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads };
         }

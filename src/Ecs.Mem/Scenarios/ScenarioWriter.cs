@@ -132,6 +132,14 @@ public static class ScenarioWriter
             Line(w, 3, "after", c.AfterAccesses.ToString(CultureInfo.InvariantCulture));
             if (c.Workload is { } cw)
                 Line(w, 3, "workload", WorkloadText(cw));
+            if (c.StartDelay != 0)
+                Line(w, 3, "start_delay", c.StartDelay.ToString(CultureInfo.InvariantCulture));
+            if (c.Workloads is { } list)
+            {
+                w.Append("      workloads:\n");
+                foreach (Workload cw2 in list)
+                    w.Append("        - ").Append(WorkloadText(cw2)).Append('\n');
+            }
         }
     }
 

@@ -118,6 +118,14 @@ public class ScenarioErrorTests
             "test.yaml:5: processes[0].layout.exec: segments total 3229716480 bytes, more than the 3221225472-byte user address space of x86 paging (got '(a mapping)')");
         yield return C("ChildrenCountZero", "processes:\n  - name: a\n    workload: {generator: g}\n    children: {count: 0}\n",
             "test.yaml:4: processes[0].children.count must be at least 1 (got '0')");
+        yield return C("ChildrenWorkloadsTooFew", "processes:\n  - name: a\n    workload: {generator: g}\n    children:\n      count: 3\n      workloads:\n        - {generator: g}\n        - {generator: g}\n",
+            "test.yaml:7: processes[0].children.workloads lists 2 workloads but count is 3: give one workload per child (got '(a list)')");
+        yield return C("ChildrenWorkloadsNotAList", "processes:\n  - name: a\n    workload: {generator: g}\n    children: {count: 1, workloads: {generator: g}}\n",
+            "test.yaml:4: processes[0].children.workloads must be a list (entries starting with '- ') (got '(a mapping)')");
+        yield return C("ChildrenWorkloadsBadEntry", "processes:\n  - name: a\n    workload: {generator: g}\n    children:\n      count: 1\n      workloads:\n        - {generator: \"  \"}\n",
+            "test.yaml:7: processes[0].children.workloads[0].generator must not be empty (got '  ')");
+        yield return C("ChildrenStartDelayNegative", "processes:\n  - name: a\n    workload: {generator: g}\n    children: {count: 1, start_delay: -1}\n",
+            "test.yaml:4: processes[0].children.start_delay must not be negative (got '-1')");
 
         yield return C("CpusZero", "machine:\n  cpus: 0\n" + P,
             "test.yaml:2: machine.cpus must be at least 1 (got '0')");

@@ -22,6 +22,7 @@ public class ScenarioWriterTests
           - name: b
             start: 0x10
             workload: {trace: {path: t.bin, format: binary}}
+            children: {count: 2, start_delay: 77, workloads: [{generator: "seq:count=1"}, {trace: {path: t.bin, format: binary}}]}
             threads:
               - {name: "true", workload: {trace: {path: t.bin, format: binary, process: "0"}}}
               - {start: 0x20, workload: {generator: "seq:count=1"}}

@@ -132,7 +132,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, start, op.ChildStartDelay == 0 ? ProcessState.Runnable : ProcessState.NotStarted);
         if (op.ChildStartDelay != 0)
             (ScheduleChildStart ?? throw new InvalidOperationException("a delayed fork child needs ScheduleChildStart"))(c, start);
-        var workload = op.ChildWorkload?.Invoke(child.Mm.Struct.StartBrk) ?? throw new InvalidOperationException("a fork needs the child's workload");
+        // A generator runs over the child's heap, or, in an inferred address space (no brk area), where its parent's did.
+        ulong heap = child.Mm.Struct.StartBrk == 0 && child.Inferred is not null ? InferredLayout.DefaultDataBase : child.Mm.Struct.StartBrk;
+        var workload = op.ChildWorkload?.Invoke(heap) ?? throw new InvalidOperationException("a fork needs the child's workload");
         _k.World.Add(c, new ProcessWorkload { Source = workload });
         ChildCreated?.Invoke(c, name);
         return _k.World.Get<Process>(c).Pid;

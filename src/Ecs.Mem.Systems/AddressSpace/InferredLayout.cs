@@ -19,6 +19,9 @@ public sealed class InferredLayout
     /// <summary>Default block size: 2 MiB, one PMD on x86-64.</summary>
     public const ulong DefaultGranularity = 2UL << 20;
 
+    /// <summary>Where a generator runs in an inferred address space that has no heap of its own (no brk area).</summary>
+    public const ulong DefaultDataBase = 0x1000_0000;
+
     private readonly VmaCache _cache = new();
 
     public InferredLayout(Mm mm, ulong granularity = DefaultGranularity)

@@ -209,7 +209,7 @@ public static class ScenarioLoader
                 }
             case ScenarioInferred:
                 mm.Inferred = new AddressSpace.InferredLayout(mm.Mm);
-                return 0x1000_0000;
+                return AddressSpace.InferredLayout.DefaultDataBase;
             default:
                 throw new InputException(src, p.Line, p.Name, "unknown layout");
         }

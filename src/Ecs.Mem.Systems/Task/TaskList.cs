@@ -56,6 +56,10 @@ public sealed class TaskList(Kernel.Kernel kernel)
     {
         int id = _mms.Count;
         MmState state = Register(parent.Mm.DupMmap(id), id);
+        // A trace without a layout keeps inferring its VMAs in the child: its copy of the address space is
+        // as incomplete as the parent's was (without this a child touching a new block died with SIGSEGV).
+        if (parent.Inferred is { } inferred)
+            state.Inferred = new InferredLayout(state.Mm, inferred.Granularity);
         state.NoteHiwaterVm();
         return state;
     }

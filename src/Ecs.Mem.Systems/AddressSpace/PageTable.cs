@@ -229,6 +229,9 @@ public sealed class PageTable
         return _store.EntityOf(_slot[pageId]);
     }
 
+    /// <summary>The row of the <see cref="Store"/> holding table <paramref name="pageId"/>'s entries, or -1 for a free id.</summary>
+    public int RowOf(int pageId) => LevelOf(pageId) < 0 ? -1 : _slot[pageId];
+
     /// <summary>
     /// The entries [<paramref name="i0"/>, <paramref name="i1"/>] of the level-<paramref name="level"/> table at
     /// <paramref name="tableBase"/> that cover [<paramref name="first"/>, <paramref name="last"/>]; returns the

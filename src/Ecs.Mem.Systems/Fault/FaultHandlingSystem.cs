@@ -46,23 +46,19 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
         ref readonly Vma vma = ref mm.Mm.Vmas[idx];
-        if (!AccessPermitted(vma.Flags, req.Kind))
-        {
-            Segv(req.Process, va, "access not permitted by the VMA");
-            return;
-        }
         ulong pte = mm.Tables.Lookup(va);
-        var p = new Pte(pte);
-        if (req.Kind == AccessKind.Instr && p.Present && !p.Executable)
+        FaultPath path = Classify(vma, pte, req.Kind, kernel.Options.UseZeroPage);
+        switch (path)
         {
-            // The fetch hit a present no-exec page (X86_PF_PROT | X86_PF_INSTR): access_error's "read,
-            // present" case. A fetch from a page not yet present got this far the first time, like a read.
-            Segv(req.Process, va, "instruction fetch from a no-exec page");
-            return;
+            case FaultPath.SegvAccess:
+                Segv(req.Process, va, "access not permitted by the VMA");
+                return;
+            case FaultPath.SegvNoExec:
+                Segv(req.Process, va, "instruction fetch from a no-exec page");
+                return;
         }
 
         env.Counters.Increment(kernel.C.PgFault);
-        bool write = req.Kind is AccessKind.Store or AccessKind.Modify;
         var rec = new FaultRecord
         {
             Process = req.Process,
@@ -76,14 +72,58 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Cpu = req.Cpu,
         };
         rec.OrigPte = pte;
+        var p = new Pte(pte);
+        switch (path)
+        {
+            case FaultPath.Spurious or FaultPath.SharedWrite or FaultPath.WriteProtect:
+                DoWpPageOrSpurious(env, ref rec, p, path);
+                break;
+            case FaultPath.ZeroPage or FaultPath.AnonNew or FaultPath.FileFault:
+                DoPteNone(env, ref rec, vma, path, ref stats);
+                break;
+            case FaultPath.SwapPage:
+                DoSwapPage(env, ref rec, p, ref stats);
+                break;
+            default:
+                Segv(req.Process, va, "PROT_NONE mapping");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The fault handler's decision for a fault at a page whose VMA is <paramref name="vma"/> and whose PTE is
+    /// <paramref name="pte"/> (0 when none), from those two alone: access_error, then handle_pte_fault's choice
+    /// (do_wp_page, do_anonymous_page, do_fault, do_swap_page). What depends on other state — whether a COW page
+    /// can be reused, whether a file or swap page is cached — is decided later by the path itself. Pure, so
+    /// tools (ecsmem explain) can say what a fault would do with the handler's own rules.
+    /// </summary>
+    public static FaultPath Classify(in Vma vma, ulong pte, AccessKind kind, bool useZeroPage)
+    {
+        if (!AccessPermitted(vma.Flags, kind))
+            return FaultPath.SegvAccess;
+        var p = new Pte(pte);
+        if (kind == AccessKind.Instr && p.Present && !p.Executable)
+        {
+            // The fetch hit a present no-exec page (X86_PF_PROT | X86_PF_INSTR): access_error's "read,
+            // present" case. A fetch from a page not yet present got this far the first time, like a read.
+            return FaultPath.SegvNoExec;
+        }
+        bool write = kind is AccessKind.Store or AccessKind.Modify;
         if (p.Present)
-            DoWpPageOrSpurious(env, ref rec, p, vma, write);
-        else if (pte == 0)
-            DoPteNone(env, ref rec, vma, write, ref stats);
-        else if (p.IsSwap)
-            DoSwapPage(env, ref rec, p, vma, write, ref stats);
-        else
-            Segv(req.Process, va, "PROT_NONE mapping");
+        {
+            if (!write || p.Writable)
+                return FaultPath.Spurious;
+            return (vma.Flags & VmFlags.Shared) != 0 ? FaultPath.SharedWrite : FaultPath.WriteProtect;
+        }
+        if (pte == 0)
+        {
+            if (vma.Kind == VmaKind.File && vma.FileId >= 0)
+                return FaultPath.FileFault;
+            // Shared anonymous memory is shmem in Linux: its read faults allocate a page, never the zero page
+            // (a later write would otherwise make the shared zero page writable).
+            return !write && useZeroPage && (vma.Flags & VmFlags.Shared) == 0 ? FaultPath.ZeroPage : FaultPath.AnonNew;
+        }
+        return p.IsSwap ? FaultPath.SwapPage : FaultPath.SegvProtNone;
     }
 
     /// <summary>find_vma plus stack growth (expand_stack): the VMA containing <paramref name="va"/>, or -1.</summary>
@@ -135,27 +175,22 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     };
 
     /// <summary>A present PTE faulted: a write to a read-only PTE (do_wp_page), or a spurious fault.</summary>
-    private void DoWpPageOrSpurious(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write)
+    private void DoWpPageOrSpurious(SimEnvironment env, ref FaultRecord rec, Pte pte, FaultPath path)
     {
         int pfn = (int)pte.Pfn;
-        if (!write || pte.Writable)
+        if (path == FaultPath.Spurious)
         {
             rec.Class = FaultClass.Spurious;
             Resolve(ref rec, pfn);
             return;
         }
-        if ((vma.Flags & VmFlags.Shared) != 0)
+        if (path == FaultPath.SharedWrite)
         {
             rec.Class = FaultClass.SharedWrite;
             Resolve(ref rec, pfn);
             return;
         }
-        ref Frame f = ref kernel.Zone.Frames[pfn];
-        // wp_can_reuse_anon_folio: an anonymous page mapped only here. A swap-cache page qualifies when no
-        // other PTE holds its swap entry any more (it was swapped in by a read of an exclusive entry): the
-        // swap copy is dropped (folio_free_swap) and the page reused, instead of copying a page nobody shares.
-        if (pfn != kernel.Zone.ZeroPfn && f.IsAnon && f.MapCount == 1 && kernel.Zone.Pins[pfn] == 0
-            && ((f.Flags & FrameFlags.SwapCache) == 0 || kernel.Swap.Count((int)f.Index) == 0))
+        if (CanReuse(kernel, pfn))
         {
             kernel.Memory.FreeSwapCacheOf(pfn);
             rec.Class = FaultClass.CowReuse;
@@ -168,25 +203,35 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
     }
 
-    /// <summary>No PTE yet: do_anonymous_page or do_fault (file) — the first touch of a page.</summary>
-    private void DoPteNone(SimEnvironment env, ref FaultRecord rec, in Vma vma, bool write, ref ProcessStats stats)
+    /// <summary>
+    /// wp_can_reuse_anon_folio: an anonymous page mapped only here. A swap-cache page qualifies when no
+    /// other PTE holds its swap entry any more (it was swapped in by a read of an exclusive entry): the
+    /// swap copy is dropped (folio_free_swap) and the page reused, instead of copying a page nobody shares.
+    /// </summary>
+    public static bool CanReuse(Kernel.Kernel kernel, int pfn)
     {
-        bool anon = vma.Kind != VmaKind.File || vma.FileId < 0;
-        if (anon)
+        ref Frame f = ref kernel.Zone.Frames[pfn];
+        return pfn != kernel.Zone.ZeroPfn && f.IsAnon && f.MapCount == 1 && kernel.Zone.Pins[pfn] == 0
+            && ((f.Flags & FrameFlags.SwapCache) == 0 || kernel.Swap.Count((int)f.Index) == 0);
+    }
+
+    /// <summary>No PTE yet: do_anonymous_page or do_fault (file) — the first touch of a page.</summary>
+    private void DoPteNone(SimEnvironment env, ref FaultRecord rec, in Vma vma, FaultPath path, ref ProcessStats stats)
+    {
+        if (path == FaultPath.ZeroPage)
         {
-            // Shared anonymous memory is shmem in Linux: its read faults allocate a page, never the zero page
-            // (a later write would otherwise make the shared zero page writable).
-            if (!write && kernel.Options.UseZeroPage && (vma.Flags & VmFlags.Shared) == 0)
-            {
-                rec.Class = FaultClass.ZeroPage;
-                Resolve(ref rec, kernel.Zone.ZeroPfn);
-                return;
-            }
+            rec.Class = FaultClass.ZeroPage;
+            Resolve(ref rec, kernel.Zone.ZeroPfn);
+            return;
+        }
+        if (path == FaultPath.AnonNew)
+        {
             rec.Class = FaultClass.AnonNew;
             env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
             return;
         }
 
+        bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
         rec.File = vma.FileId;
         rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
@@ -217,7 +262,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     }
 
     /// <summary>do_swap_page: the PTE holds a swap entry.</summary>
-    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, in Vma vma, bool write, ref ProcessStats stats)
+    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, ref ProcessStats stats)
     {
         rec.SwapSlot = (int)pte.ToSwapEntry().Offset;
         stats.SwapIns++;

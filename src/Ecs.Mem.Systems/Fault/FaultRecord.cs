@@ -36,6 +36,34 @@ public enum FaultClass : byte
     SwapRead,
 }
 
+/// <summary>
+/// Which way handle_mm_fault goes for a fault, decided from the VMA and the PTE alone
+/// (<see cref="FaultHandlingSystem.Classify"/>); the path then settles the <see cref="FaultClass"/>.
+/// </summary>
+public enum FaultPath : byte
+{
+    /// <summary>access_error: the VMA does not allow this access (a write to a read-only area, any access to PROT_NONE).</summary>
+    SegvAccess,
+    /// <summary>access_error: an instruction fetch from a present no-exec page.</summary>
+    SegvNoExec,
+    /// <summary>The PTE is present and allows the access: a stale TLB entry, retry (spurious fault).</summary>
+    Spurious,
+    /// <summary>Write to a read-only PTE of a shared mapping (do_wp_page → wp_page_shared).</summary>
+    SharedWrite,
+    /// <summary>Write to a read-only PTE of a private mapping (do_wp_page: reuse if mapped only here, else copy).</summary>
+    WriteProtect,
+    /// <summary>PTE none, anonymous area, read: map the shared zero page (do_anonymous_page).</summary>
+    ZeroPage,
+    /// <summary>PTE none, anonymous area, write (or shared anonymous): a new zeroed page (do_anonymous_page).</summary>
+    AnonNew,
+    /// <summary>PTE none, file area: do_fault → filemap_fault (page cache hit or read; a private write copies).</summary>
+    FileFault,
+    /// <summary>The PTE holds a swap entry: do_swap_page (swap cache hit or read).</summary>
+    SwapPage,
+    /// <summary>A non-present PROT_NONE entry in an accessible area: the handler refuses it.</summary>
+    SegvProtNone,
+}
+
 /// <summary>A fault on its way through the pipeline: what HandleMmFault decided plus what later systems added.</summary>
 public struct FaultRecord
 {

@@ -207,7 +207,12 @@ public sealed class IdealRunMode : IRunMode
         {
             int end = Math.Min(steps.Count, start + perBlock);
             if (steps.Count > perBlock)
-                sb.Append(ci, $"references {start + 1}-{end} of {steps.Count}\n");
+            {
+                if (end == start + 1)
+                    sb.Append(ci, $"reference {end} of {steps.Count}\n");
+                else
+                    sb.Append(ci, $"references {start + 1}-{end} of {steps.Count}\n");
+            }
             for (int row = 0; row < labels.Length; row++)
             {
                 line.Clear();
@@ -227,7 +232,8 @@ public sealed class IdealRunMode : IRunMode
             }
             sb.Append('\n');
         }
-        sb.Append("F = page fault, - = hit; a page stays in the frame it was loaded into; victim = the page it replaced\n\n");
+        sb.Append("F = page fault, - = hit, victim = the page the fault replaced;\n");
+        sb.Append("a page stays in the frame it was loaded into (blank = empty frame)\n\n");
         Totals(sb, r, partial);
         return sb.ToString();
     }

@@ -20,53 +20,96 @@ public sealed class IdealRunMode : IRunMode
     public string? SelectorFlag => "--ideal";
 
     public IReadOnlyCollection<string> ValueOptions { get; } =
-        ["--trace", "--trace-format", "--frames", "--policy", "--seed"];
+        ["--trace", "--trace-format", "--refs", "--frames", "--policy", "--seed"];
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
+    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--steps"];
 
     public string Usage =>
         "  --ideal: page-replacement study (N frames, global replacement, one victim per fault)\n" +
         "    ecsmem run --ideal --trace FILE [--trace-format pages|lackey|pinatrace|binary] --frames N --policy NAME\n" +
         "                       [--seed S] [--json]   (plain, gzip or zstd; a binary trace is recognised by its header)\n" +
+        "    ecsmem run --ideal --refs 1,2,3,4,1,2,5,1,2,3,4,5 --frames 3 --policy fifo [--steps] [--json]\n" +
+        "    --refs LIST: the reference string inline (page numbers separated by commas), instead of --trace\n" +
+        "    --steps: the exercise table: each reference, every frame after it, fault (F) or hit (-), the victim\n" +
+        $"             (at most {MaxStepReferences} references and {MaxStepFrames} frames; with --json: a \"steps\" array)\n" +
         "    Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143)\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + "\n";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        string trace = cl.Get("--trace") ?? (cl.Positionals.Count == 1 ? cl.Positionals[0]
-            : throw new InputException("command line", 0, "--trace", "'run --ideal' needs option --trace FILE"));
-        if (cl.Get("--trace") is not null && cl.Positionals.Count > 0)
+        string? refsText = cl.Get("--refs");
+        string? traceOption = cl.Get("--trace");
+        if (traceOption is not null && cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "unexpected argument (the trace is already given by --trace)");
+        string? traceFile = traceOption ?? (cl.Positionals.Count == 1 ? cl.Positionals[0] : null);
+        if (refsText is not null && traceFile is not null)
+            throw new InputException("command line", 0, "--refs", "give the reference string by --trace FILE or by --refs LIST, not both");
+        if (refsText is null && traceFile is null)
+            throw new InputException("command line", 0, "--trace", "'run --ideal' needs option --trace FILE (or --refs LIST)");
         string? givenFormat = cl.Get("--trace-format")?.ToLowerInvariant();
         if (givenFormat is not null)
+        {
+            if (refsText is not null)
+                throw new InputException("command line", 0, "--trace-format", "option --trace-format goes with --trace; --refs is a list of page numbers");
             TraceFormats.Get(givenFormat); // an unknown name is reported before anything else is read
+        }
+        ulong[]? refs = refsText is null ? null : ParseRefs(refsText);
         string framesText = cl.Get("--frames") ?? throw new InputException("command line", 0, "--frames", "'run --ideal' needs option --frames N");
         if (!int.TryParse(framesText, NumberStyles.None, CultureInfo.InvariantCulture, out int frames) || frames < 1 || frames > MaxFrames)
             throw new InputException("command line", 0, framesText, $"option --frames needs an integer from 1 to {MaxFrames}");
+        bool steps = cl.Has("--steps");
+        if (steps && frames > MaxStepFrames)
+            throw new InputException("command line", 0, framesText, $"--steps draws one row per frame: at most {MaxStepFrames} frames (run without --steps for the totals)");
+        if (steps && refs is not null && refs.Length > MaxStepReferences)
+            throw new InputException("command line", 0, "--refs", StepsTooLong(refs.Length.ToString(CultureInfo.InvariantCulture)));
         string policyName = cl.Require("--policy");
         ulong seed = (ulong)cl.GetInt64("--seed", 1);
         IReplacementPolicy policy = PolicyRegistry.Create(policyName, new PolicyOptions(seed));
-        if (!File.Exists(trace))
-            throw new InputException("command line", 0, trace, "trace file not found");
-        string format = givenFormat ?? TraceFormats.Detect(trace) ?? "pages";
+        if (traceFile is not null && !File.Exists(traceFile))
+            throw new InputException("command line", 0, traceFile, "trace file not found");
+        string trace = traceFile ?? "--refs";
+        string format = traceFile is null ? "inline" : givenFormat ?? TraceFormats.Detect(traceFile) ?? "pages";
 
         IdealResult result;
-        try
+        var recorder = steps ? new IdealStepRecorder() : null;
+        var sim = new IdealSimulator(frames, policy) { StepRecorder = recorder };
+        if (refs is not null)
         {
-            using var reader = TraceFormats.OpenReader(format, trace);
-            var sim = new IdealSimulator(frames, policy);
-            sim.Run(reader, InterruptSignal.Token);
-            result = sim.Result;
+            sim.Run(refs, InterruptSignal.Token);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
+        else
         {
-            throw new InputException(trace, 0, trace, "cannot read the trace: " + e.Message);
+            try
+            {
+                using var reader = TraceFormats.OpenReader(format, trace);
+                if (steps)
+                {
+                    // A teaching view: read at most one reference past the limit, never a whole long trace.
+                    ulong[] pages = IdealSimulator.ReadAll(reader, InterruptSignal.Token, MaxStepReferences);
+                    if (pages.Length > MaxStepReferences)
+                        throw new InputException(trace, 0, "--steps", StepsTooLong("more than " + MaxStepReferences.ToString(CultureInfo.InvariantCulture)));
+                    if (!InterruptSignal.Requested)
+                        sim.Run(pages, InterruptSignal.Token);
+                }
+                else
+                {
+                    sim.Run(reader, InterruptSignal.Token);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)
+            {
+                throw new InputException(trace, 0, trace, "cannot read the trace: " + e.Message);
+            }
         }
+        result = sim.Result;
 
         string name = policyName.ToLowerInvariant();
         // Ctrl-C or SIGTERM: the counts of the references replayed so far, marked partial.
         bool partial = InterruptSignal.Requested;
-        stdout.Write(cl.Has("--json") ? Json(result, name, trace, format, seed, partial) : Text(result, name, trace, format, seed, partial));
+        IReadOnlyList<IdealStep>? table = recorder?.Steps;
+        stdout.Write(cl.Has("--json") ? Json(result, name, trace, format, seed, partial, table)
+            : table is not null ? StepsText(result, name, trace, format, seed, partial, table)
+            : Text(result, name, trace, format, seed, partial));
         if (partial)
         {
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ecsmem: partial: interrupted by {InterruptSignal.SignalName} after {result.References} references"));
@@ -78,15 +121,55 @@ public sealed class IdealRunMode : IRunMode
     /// <summary>Frames are int-indexed arrays; 2^26 frames of 4 KiB is 256 GiB, far beyond any study.</summary>
     public const int MaxFrames = 1 << 26;
 
+    /// <summary>--steps is a teaching view: longer reference strings are refused.</summary>
+    public const int MaxStepReferences = 10_000;
+
+    /// <summary>--steps draws one row per frame.</summary>
+    public const int MaxStepFrames = 64;
+
+    /// <summary>Width the exercise table aims to fit (a terminal's 80 columns); blocks hold at most 30 references.</summary>
+    private const int TableWidth = 80;
+    private const int MaxReferencesPerBlock = 30;
+
+    private static string StepsTooLong(string count) =>
+        $"--steps is a teaching view of at most {MaxStepReferences} references; this string has {count} (run without --steps for the totals)";
+
+    /// <summary>Parses <c>--refs 1,2,3</c>: page numbers separated by commas (spaces around them allowed).</summary>
+    private static ulong[] ParseRefs(string text)
+    {
+        string[] items = text.Split(',');
+        var pages = new ulong[items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            string item = items[i].Trim();
+            if (!ulong.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out pages[i]))
+                throw new InputException("command line", 0, item,
+                    $"option --refs needs page numbers (integers from 0) separated by commas, e.g. 1,2,3 (item {i + 1} of '{text}')");
+        }
+        return pages;
+    }
+
     private static string Text(IdealResult r, string policy, string trace, string format, ulong seed, bool partial)
     {
         var sb = new StringBuilder();
-        var ci = CultureInfo.InvariantCulture;
         sb.Append("ideal-mode page replacement\n");
+        Header(sb, r, policy, trace, format, seed);
+        Totals(sb, r, partial);
+        return sb.ToString();
+    }
+
+    private static void Header(StringBuilder sb, IdealResult r, string policy, string trace, string format, ulong seed)
+    {
+        var ci = CultureInfo.InvariantCulture;
         sb.Append(ci, $"trace:           {trace} ({format})\n");
         sb.Append(ci, $"policy:          {policy}\n");
         sb.Append(ci, $"frames:          {r.Frames}\n");
         sb.Append(ci, $"seed:            {seed}\n");
+    }
+
+    private static void Totals(StringBuilder sb, IdealResult r, bool partial)
+    {
+        var ci = CultureInfo.InvariantCulture;
         sb.Append(ci, $"references:      {r.References}\n");
         sb.Append(ci, $"hits:            {r.Hits}\n");
         sb.Append(ci, $"faults:          {r.Faults}\n");
@@ -96,10 +179,66 @@ public sealed class IdealRunMode : IRunMode
         sb.Append(ci, $"fault ratio:     {r.FaultRatio:F6}\n");
         if (partial)
             sb.Append(ci, $"status:          partial: interrupted by {InterruptSignal.SignalName} after {r.References} references\n");
+    }
+
+    /// <summary>
+    /// The exam-style table: references across the top, one row per frame (a page stays in the frame it was
+    /// loaded into; blank = empty frame), then the fault row (F = fault, - = hit) and the victim row, in blocks
+    /// of at most 30 references that fit 80 columns; then the totals.
+    /// </summary>
+    internal static string StepsText(IdealResult r, string policy, string trace, string format, ulong seed, bool partial, IReadOnlyList<IdealStep> steps)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append("ideal-mode page replacement, step by step\n");
+        Header(sb, r, policy, trace, format, seed);
+        sb.Append('\n');
+        int width = 1;
+        foreach (var s in steps) width = Math.Max(width, s.Page.ToString(ci).Length);
+        string[] labels = new string[r.Frames + 3];
+        labels[0] = "reference";
+        for (int f = 0; f < r.Frames; f++) labels[f + 1] = "frame " + f.ToString(ci);
+        labels[^2] = "fault";
+        labels[^1] = "victim";
+        int labelWidth = labels.Max(l => l.Length);
+        int perBlock = Math.Clamp((TableWidth - labelWidth - 2) / (width + 1), 1, MaxReferencesPerBlock);
+        var line = new StringBuilder();
+        for (int start = 0; start < steps.Count; start += perBlock)
+        {
+            int end = Math.Min(steps.Count, start + perBlock);
+            if (steps.Count > perBlock)
+            {
+                if (end == start + 1)
+                    sb.Append(ci, $"reference {end} of {steps.Count}\n");
+                else
+                    sb.Append(ci, $"references {start + 1}-{end} of {steps.Count}\n");
+            }
+            for (int row = 0; row < labels.Length; row++)
+            {
+                line.Clear();
+                line.Append(labels[row].PadRight(labelWidth)).Append(" |");
+                for (int i = start; i < end; i++)
+                {
+                    IdealStep s = steps[i];
+                    string cell = row == 0 ? s.Page.ToString(ci)
+                        : row == labels.Length - 2 ? (s.Fault ? "F" : "-")
+                        : row == labels.Length - 1 ? s.Victim?.ToString(ci) ?? ""
+                        : s.Frames[row - 1]?.ToString(ci) ?? "";
+                    line.Append(' ').Append(cell.PadLeft(width));
+                }
+                sb.Append(line.ToString().TrimEnd()).Append('\n');
+                if (row == 0)
+                    sb.Append('-', labelWidth + 1).Append('+').Append('-', (end - start) * (width + 1)).Append('\n');
+            }
+            sb.Append('\n');
+        }
+        sb.Append("F = page fault, - = hit, victim = the page the fault replaced;\n");
+        sb.Append("a page stays in the frame it was loaded into (blank = empty frame)\n\n");
+        Totals(sb, r, partial);
         return sb.ToString();
     }
 
-    private static string Json(IdealResult r, string policy, string trace, string format, ulong seed, bool partial)
+    private static string Json(IdealResult r, string policy, string trace, string format, ulong seed, bool partial, IReadOnlyList<IdealStep>? steps)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -118,6 +257,28 @@ public sealed class IdealRunMode : IRunMode
             w.WriteNumber("capacityFaults", r.CapacityFaults);
             w.WriteNumber("evictions", r.Evictions);
             w.WriteNumber("faultRatio", Math.Round(r.FaultRatio, 9));
+            if (steps is not null)
+            {
+                // Only with --steps, so the report without it is unchanged.
+                w.WriteStartArray("steps");
+                foreach (IdealStep s in steps)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("ref", s.Page);
+                    w.WriteStartArray("frames");
+                    foreach (ulong? p in s.Frames)
+                    {
+                        if (p is { } page) w.WriteNumberValue(page);
+                        else w.WriteNullValue();
+                    }
+                    w.WriteEndArray();
+                    w.WriteBoolean("fault", s.Fault);
+                    if (s.Victim is { } victim) w.WriteNumber("victim", victim);
+                    else w.WriteNull("victim");
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             if (partial)
                 w.WriteBoolean("partial", true); // only when interrupted, so a complete report is unchanged
             w.WriteEndObject();

@@ -54,6 +54,13 @@ public sealed class IdealSimulator
     /// <summary>When set, every evicted page number is appended here (for tests and traces of victims).</summary>
     public List<ulong>? EvictionLog { get; set; }
 
+    /// <summary>
+    /// When set, every reference replayed by <c>Run</c> is recorded here, step by step (exercise tables, <c>--steps</c>).
+    /// Off (null), the replay loop is the usual one: the recorder is looked at once per batch, never per reference.
+    /// References made by calling <see cref="Reference"/> directly are not recorded.
+    /// </summary>
+    public IdealStepRecorder? StepRecorder { get; set; }
+
     public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
 
     /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
@@ -89,6 +96,11 @@ public sealed class IdealSimulator
     /// </summary>
     private void Replay(ReadOnlySpan<ulong> pages)
     {
+        if (StepRecorder is { } steps)
+        {
+            ReplayRecorded(pages, steps);
+            return;
+        }
         int n = pages.Length;
         int i = 0;
         for (; i + PrefetchDistance < n; i++)
@@ -97,6 +109,21 @@ public sealed class IdealSimulator
             Reference(pages[i]);
         }
         for (; i < n; i++) Reference(pages[i]);
+    }
+
+    /// <summary>
+    /// The replay with a step recorder: the same <see cref="Reference"/> per page, then a snapshot of the frames.
+    /// A hit is told from a fault by the hit count; the frame is where the page sits afterwards.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReplayRecorded(ReadOnlySpan<ulong> pages, IdealStepRecorder steps)
+    {
+        foreach (ulong page in pages)
+        {
+            long hits = _hits;
+            Reference(page);
+            steps.Record(page, _hits == hits, FrameOf(page), _framePage.AsSpan(0, _used), _frames);
+        }
     }
 
     /// <summary>
@@ -164,13 +191,21 @@ public sealed class IdealSimulator
     public static ulong[] ReadAll(ITraceReader reader) => ReadAll(reader, CancellationToken.None);
 
     /// <summary>Reads a trace into an array of page numbers, stopping early (with what was read) once <paramref name="cancel"/> is cancelled.</summary>
-    public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel)
+    public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel) => ReadAll(reader, cancel, int.MaxValue);
+
+    /// <summary>
+    /// <see cref="ReadAll(ITraceReader, CancellationToken)"/> that stops reading once it holds more than
+    /// <paramref name="limit"/> pages (a caller that refuses long traces need not read all of one): a result
+    /// longer than <paramref name="limit"/> means the trace is longer.
+    /// </summary>
+    public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel, int limit)
     {
-        var pages = new ulong[1 << 16];
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var pages = new ulong[limit < (1 << 16) ? limit + 1 : 1 << 16];
         int count = 0;
         if (reader is PageListReader list)
         {
-            while (!cancel.IsCancellationRequested)
+            while (!cancel.IsCancellationRequested && count <= limit)
             {
                 if (count == pages.Length) Array.Resize(ref pages, checked(pages.Length * 2));
                 int n = list.ReadPages(pages.AsSpan(count));
@@ -182,7 +217,7 @@ public sealed class IdealSimulator
         {
             var accesses = new MemoryAccess[BatchSize];
             int m;
-            while (!cancel.IsCancellationRequested && (m = reader.Read(accesses)) > 0)
+            while (!cancel.IsCancellationRequested && count <= limit && (m = reader.Read(accesses)) > 0)
             {
                 if (count + m > pages.Length) Array.Resize(ref pages, checked(Math.Max(pages.Length * 2, count + m)));
                 for (int i = 0; i < m; i++) pages[count++] = accesses[i].Address >> 12;

@@ -37,12 +37,12 @@ internal sealed class GzipCheckedStream : Stream
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+    public override long Position { get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); }
     public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+    public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -89,12 +89,12 @@ internal sealed class GzipCheckedStream : Stream
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+        public override long Position { get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); }
         public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+        public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 

@@ -11,12 +11,12 @@ internal sealed class HeadReplayStream(byte[] head, Stream source) : Stream
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
+    public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
 
     public override long Position
     {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
+        get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+        set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -38,9 +38,9 @@ internal sealed class HeadReplayStream(byte[] head, Stream source) : Stream
     {
     }
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+    public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
 
     protected override void Dispose(bool disposing)
     {

@@ -85,6 +85,7 @@ public static class ReportJsonWriter
         w.WriteNumber("oom_kill", r.OomKills);
         Strings(w, "oom_log", r.OomLog);
         Strings(w, "kill_log", r.KillLog);
+        Mechanisms(w, r.Mechanisms);
         Strings(w, "address_space_log", r.AddressSpaceLog);
 
         w.WriteStartArray("processes");
@@ -187,6 +188,27 @@ public static class ReportJsonWriter
         for (int i = 0; i < ProcStatus.FieldNames.Count; i++)
             w.WriteNumber(ProcStatus.FieldNames[i], p.Status[i]);
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>"mechanisms": one object per mechanism, its numbers under snake_case keys (no summary text).</summary>
+    private static void Mechanisms(Utf8JsonWriter w, IReadOnlyList<Mechanism> mechanisms)
+    {
+        if (mechanisms.Count == 0)
+            return;
+        w.WriteStartObject("mechanisms");
+        foreach (var m in mechanisms)
+        {
+            w.WriteStartObject(m.Key);
+            foreach (var v in m.Values)
+            {
+                if (v.IsRatio)
+                    w.WriteNumber(v.Name, Round(v.Ratio));
+                else
+                    w.WriteNumber(v.Name, v.Count);
+            }
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 

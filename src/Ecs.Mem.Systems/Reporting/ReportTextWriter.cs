@@ -26,6 +26,7 @@ public static class ReportTextWriter
         Section(sb, "reclaim");
         Values(sb, r.Reclaim);
         Kills(sb, r);
+        Mechanisms(sb, r);
         Log(sb, "address-space operations", r.AddressSpaceLog);
         ProcessTable(sb, r);
         Statuses(sb, r);
@@ -165,6 +166,16 @@ public static class ReportTextWriter
             sb.Append("  ").Append(l).Append('\n');
         foreach (string l in r.KillLog)
             sb.Append("  ").Append(l).Append('\n');
+    }
+
+    // The seed's mechanisms, one line each: what the run did under each arrow of its diagram.
+    private static void Mechanisms(StringBuilder sb, SimulationReport r)
+    {
+        if (r.Mechanisms.Count == 0)
+            return;
+        Section(sb, "mechanisms (the seed's diagram, arrows ①-⑧: what each did in this run)");
+        foreach (var m in r.Mechanisms)
+            sb.Append(Inv, $"  {m.Label,-16} {m.Summary}\n");
     }
 
     private static void Log(StringBuilder sb, string title, IReadOnlyList<string> lines)

@@ -101,6 +101,12 @@ public sealed record SimulationReport
     public IReadOnlyList<(int Size, long Count)>? FaultBatches { get; init; }
 
     /// <summary>
+    /// The run's counters grouped under the seed's mechanisms (<see cref="Reporting.Mechanisms"/>), read from this
+    /// same report; empty until <see cref="Build"/> fills it.
+    /// </summary>
+    public IReadOnlyList<Mechanism> Mechanisms { get; init; } = [];
+
+    /// <summary>
     /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
     /// status of processes that have exited (null: their torn-down figures are shown).
     /// </summary>
@@ -147,7 +153,7 @@ public sealed record SimulationReport
 
         MemoryGauges gauges = MemoryGauges.Read(k);
         long[] buddy = k.Zone.Buddy.NrFree.ToArray();
-        return new SimulationReport
+        var report = new SimulationReport
         {
             Source = source,
             Policy = k.Options.Policy,
@@ -227,6 +233,7 @@ public sealed record SimulationReport
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
+        return report with { Mechanisms = Reporting.Mechanisms.Build(report) };
     }
 
     private static List<(int, long)> ReadBatches(ReadOnlySpan<long> sizes)

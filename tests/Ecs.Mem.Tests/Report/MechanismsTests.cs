@@ -176,22 +176,8 @@ public class MechanismsTests
     public void SeveralCpusMentionShootdowns()
     {
         using var f = new ReportTestFiles();
-        string scenario = f.Write("smp.yaml", """
-            machine:
-              ram: 1M
-              swap: 16M
-              cpus: 2
-              quantum: 300
-              seed: 9
-            processes:
-              - name: web
-                layout:
-                  exec: {file: /bin/web, text: 16K, heap: 2M}
-                workload:
-                  generator: "uniform:count=3000,pages=384,writes=0.5,seed=1"
-                threads:
-                  - workload: {generator: "uniform:count=3000,pages=384,writes=0.5,seed=2"}
-            """);
+        // The reliability suite's two-CPU threads scenario: its threads share an mm on two CPUs.
+        string scenario = f.Write("smp.yaml", EcsMem.Tests.Reliability.ReliabilityScenarios.Threads);
         var (code, text, err) = ReportTestFiles.Run("run", scenario);
         Assert.That(code, Is.EqualTo(0), err);
         string line = text.Split('\n').Single(l => l.StartsWith("  ⑧ TLB", StringComparison.Ordinal));

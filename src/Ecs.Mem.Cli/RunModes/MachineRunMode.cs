@@ -33,7 +33,7 @@ public sealed class MachineRunMode : IRunMode
     public IReadOnlyCollection<string> ValueOptions { get; } =
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot", "--check-every",
+        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -54,6 +54,8 @@ public sealed class MachineRunMode : IRunMode
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
+        "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
+        "            completed: the report describes the rest of the run; memory state is kept)\n" +
         "    Ctrl-C (SIGINT) or SIGTERM stops the run and prints the partial report (exit code 130 or 143);\n" +
         "    a second signal ends it at once.\n" +
         "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
@@ -78,7 +80,10 @@ public sealed class MachineRunMode : IRunMode
         // the multiples of the interval with --batch 1), and the report must not depend on asking for a timeline.
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
 
+        long? warmup = cl.Get("--warmup") is null ? null : cl.GetInt64("--warmup", 0, min: 0);
+
         using Machine machine = ScenarioLoader.Build(scenario);
+        machine.WarmupAccesses = warmup;
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);

@@ -221,6 +221,15 @@ public sealed class CacheHierarchy<TPolicy> : ICacheHierarchy where TPolicy : st
             MemoryWrites++;
     }
 
+    public void ResetCounters()
+    {
+        foreach (var level in (ReadOnlySpan<SetAssociativeCache<TPolicy>[]>)[_l1i, _l1d, _l2, _l3])
+            foreach (var c in level)
+                c.Counters = default;
+        MemoryReads = 0;
+        MemoryWrites = 0;
+    }
+
     /// <summary>Each level's counters, summed over its instances when it is private to each of several CPUs.</summary>
     public IReadOnlyList<CacheLevelReport> Levels =>
     [

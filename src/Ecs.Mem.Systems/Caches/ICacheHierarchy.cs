@@ -24,4 +24,7 @@ public interface ICacheHierarchy
     long MemoryReads { get; }
 
     long MemoryWrites { get; }
+
+    /// <summary>Sets every level's event counts and the memory read/write counts back to zero (the cached lines stay).</summary>
+    void ResetCounters();
 }

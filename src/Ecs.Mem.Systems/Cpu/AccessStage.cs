@@ -104,6 +104,19 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// <summary>Fault batches handed to the fault handler, by size: element n counts the batches of n faults.</summary>
     public ReadOnlySpan<long> FaultBatchSizes => _batchSizes;
 
+    /// <summary>Accesses completed by all processes since the machine started (never reset, unlike the statistics).</summary>
+    public long TotalCompleted { get; private set; }
+
+    /// <summary>
+    /// A tick ends as soon as <see cref="TotalCompleted"/> reaches this count, and no access is issued past it,
+    /// whatever the batch size (the warm-up reset point); <see cref="long.MaxValue"/>: no limit. Whoever sets it
+    /// raises or clears it once it is reached.
+    /// </summary>
+    public long AccessLimit { get; set; } = long.MaxValue;
+
+    /// <summary>Forgets the fault-batch sizes counted so far (statistics reset).</summary>
+    public void ResetStatistics() => Array.Clear(_batchSizes);
+
     /// <summary>Event kind that makes a NotStarted process runnable (scheduled by the machine).</summary>
     public int StartEventKind => _startKind;
 
@@ -132,6 +145,8 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
                 return; // the rest of the pipeline has something to do before the next access
+            if (TotalCompleted >= AccessLimit)
+                return; // the access limit (warm-up point) ends the tick here, with any batch size
             ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
             ulong limit = Math.Min(nextEvent, _windowEnd);
             CpuState? cpu = PickCpu(env, limit, out ulong stopAt);
@@ -167,9 +182,11 @@ public sealed class AccessStage : ISystem, IEventHandler
             max = Math.Min(max, cpu.QuantumLeft);
             max = Math.Min(max, available.Length);
             max = Math.Min(max, wl.UntilMark);
+            max = (int)Math.Min(max, AccessLimit - TotalCompleted);
             int done = RunSlice(env, cpu, pe, available[..max], alone, stopAt, out Outcome outcome);
             cpu.QuantumLeft -= done;
             issued += done;
+            TotalCompleted += done;
             wl.AdvanceBy(done); // may schedule a triggered operation at the current time
             if (outcome == Outcome.DoneNeedsFill)
                 return;

@@ -96,6 +96,12 @@ public sealed class Smp
         }
     }
 
+    /// <summary>Sets every CPU's idle count back to zero (statistics reset; the CPUs' clocks run on).</summary>
+    public void ResetIdleCycles()
+    {
+        foreach (CpuState c in _cpus) c.IdleCycles = 0;
+    }
+
     /// <summary>Charges <paramref name="cycles"/> to <paramref name="cpu"/>, which is not the one being simulated (a remote TLB flush).</summary>
     public void ChargeRemote(int cpu, ulong cycles)
     {

@@ -143,6 +143,80 @@ public sealed class Machine : IDisposable
     }
 
     /// <summary>
+    /// The warm-up: the statistics are reset (<see cref="ResetStatistics"/>) at the end of the tick in which the
+    /// accesses completed by all processes together first reach <see cref="WarmupAccesses"/>; the access stage
+    /// ends that tick exactly there, so the point does not depend on the batch size. A run that ends before
+    /// reaching it is reset at its end (everything excluded). Null: no warm-up. Set before <see cref="Run"/>.
+    /// </summary>
+    public long? WarmupAccesses
+    {
+        get => _warmup;
+        set
+        {
+            if (value < 0)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "the warm-up is a number of accesses, at least 0");
+            _warmup = value;
+            Access.AccessLimit = value ?? long.MaxValue;
+        }
+    }
+
+    private long? _warmup;
+
+    /// <summary>The accesses completed (all processes) when the statistics were last reset; 0 if never.</summary>
+    public long AccessesAtReset { get; private set; }
+
+    /// <summary>Whether <see cref="ResetStatistics"/> has run.</summary>
+    public bool StatisticsReset { get; private set; }
+
+    /// <summary>Simulated time at the last statistics reset (0: never reset).</summary>
+    public ulong TimeAtReset { get; private set; }
+
+    /// <summary>Each CPU's clock at the last statistics reset (all 0: never reset).</summary>
+    public ReadOnlySpan<ulong> CpuTimeAtReset => _cpuTimeAtReset ??= new ulong[Kernel.Smp.Count];
+
+    private ulong[]? _cpuTimeAtReset;
+
+    /// <summary>
+    /// Sets every statistic back to zero, in one place: the named counters (/proc/vmstat events, TLB, faults…),
+    /// the cycle accounting and the CPUs' idle time, each process's counters (its peak RSS excepted: a
+    /// high-water mark of the state), the caches' event counts and the fault-batch sizes; and records the
+    /// simulated time and each CPU's clock, from which the report then measures time. State (memory, page
+    /// tables, TLB and cache contents, free lists, RSS, the logs) is not touched.
+    /// </summary>
+    public void ResetStatistics()
+    {
+        Env.Counters.Reset();
+        Kernel.Cycles.Reset();
+        Kernel.Smp.ResetIdleCycles();
+        Kernel.Caches.ResetCounters();
+        Access.ResetStatistics();
+        foreach (Entity p in Kernel.Tasks.Processes)
+        {
+            ref ProcessStats st = ref Kernel.World.Get<ProcessStats>(p);
+            st = new ProcessStats { RssPeak = st.RssPeak };
+        }
+        var clocks = new ulong[Kernel.Smp.Count];
+        for (int c = 0; c < clocks.Length; c++)
+            clocks[c] = Kernel.Smp.Time(c);
+        _cpuTimeAtReset = clocks;
+        TimeAtReset = Env.Now;
+        AccessesAtReset = Access.TotalCompleted;
+        StatisticsReset = true;
+    }
+
+    /// <summary>At a tick boundary: the warm-up reset once its access count is reached (or the run is over before it).</summary>
+    private void WarmupCheck()
+    {
+        if (_warmup is not { } n || StatisticsReset)
+            return;
+        if (Access.TotalCompleted >= n || Access.Finished)
+        {
+            ResetStatistics();
+            Access.AccessLimit = long.MaxValue;
+        }
+    }
+
+    /// <summary>
     /// Runs ticks until the machine is finished, or <paramref name="stop"/> returns true (checked every
     /// <paramref name="checkEvery"/> ticks; the run is then marked partial). <paramref name="progress"/> is
     /// called at the same points.
@@ -150,9 +224,11 @@ public sealed class Machine : IDisposable
     public void Run(Func<bool>? stop = null, Action<Machine>? progress = null, int checkEvery = 256)
     {
         long ticks = 0;
+        WarmupCheck();
         while (!Access.Finished)
         {
             Env.RunTick();
+            WarmupCheck();
             if (++ticks % checkEvery == 0)
             {
                 progress?.Invoke(this);

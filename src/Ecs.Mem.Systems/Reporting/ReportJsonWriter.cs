@@ -32,6 +32,8 @@ public static class ReportJsonWriter
         w.WriteNumber("swap_kb", r.SwapBytes / 1024);
         w.WriteNumber("quantum", r.Quantum);
         w.WriteNumber("seed", r.Seed);
+        if (r.WarmupAccesses is { } warmup)
+            w.WriteNumber("warmup_accesses", warmup);
         EffectiveConfiguration(w, r.EffectiveConfiguration);
 
         w.WriteStartObject("time");

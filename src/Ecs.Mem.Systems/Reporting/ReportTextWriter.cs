@@ -93,7 +93,17 @@ public static class ReportTextWriter
         sb.Append(Inv, $"swap:            {r.SwapBytes / 1024} kB\n");
         sb.Append(Inv, $"quantum:         {r.Quantum} accesses\n");
         sb.Append(Inv, $"seed:            {r.Seed}\n");
+        if (r.WarmupAccesses is { } n)
+            sb.Append(Inv, $"warm-up:         {WarmupText(n, r)}\n");
     }
+
+    /// <summary>The warm-up line: N accesses excluded; or why fewer were (the run ended, or was stopped, first).</summary>
+    private static string WarmupText(long n, SimulationReport r) => r.WarmupResetAt switch
+    {
+        { } at when at >= n => $"{n} accesses excluded",
+        { } at => $"{n} accesses excluded (the run ended after {at}: every statistic is excluded)",
+        null => $"{n} accesses not reached (stopped after {r.TotalAccesses}): nothing excluded",
+    };
 
     private static void Time(StringBuilder sb, SimulationReport r)
     {
@@ -121,7 +131,8 @@ public static class ReportTextWriter
             // CPUs whose last work ended before the run did: idle from then to the end.
             long tail = (long)(cpusTime - r.CpuTimeCycles);
             onCpu += tail;
-            Row(sb, r, "idle at end", tail);
+            // After a warm-up reset the CPUs' clocks also stood apart at the reset: the row then holds both ends.
+            Row(sb, r, r.WarmupResetAt is null ? "idle at end" : "clock offset", tail);
         }
         Row(sb, r, "= cpu time", onCpu);
         sb.Append(Inv, $"  (on-CPU rows sum to cpus x simulated time: {onCpu} {((ulong)onCpu == cpusTime ? "=" : "!=")} {r.Cpus} x {r.Cycles})\n");

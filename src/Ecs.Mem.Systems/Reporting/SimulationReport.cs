@@ -31,7 +31,19 @@ public sealed record SimulationReport
     /// <summary>True when the run was stopped before every process finished (Ctrl-C).</summary>
     public required bool Partial { get; init; }
 
-    /// <summary>Simulated time at the end, in cycles.</summary>
+    /// <summary>
+    /// <c>--warmup N</c>: N, or null without a warm-up (the report is then exactly as before). The statistics were
+    /// reset once N accesses had completed; time, cycles and every counter are measured from that point.
+    /// </summary>
+    public long? WarmupAccesses { get; init; }
+
+    /// <summary>With a warm-up: the accesses completed when the statistics were reset (N, fewer if the run ended first), or null if it was stopped before.</summary>
+    public long? WarmupResetAt { get; init; }
+
+    /// <summary>With a warm-up: all accesses completed, the excluded ones included.</summary>
+    public long TotalAccesses { get; init; }
+
+    /// <summary>Simulated time at the end (from the warm-up reset, with a warm-up), in cycles.</summary>
     public required ulong Cycles { get; init; }
 
     /// <summary>Simulated time in seconds at <see cref="ClockGHz"/>.</summary>
@@ -124,9 +136,11 @@ public sealed record SimulationReport
             breakdown.Add(new CycleRow("shootdown", cyc[CycleCategory.Shootdown], cyc.CyclesPerAccess(CycleCategory.Shootdown)));
         breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
 
+        // Measured from the statistics reset (all zero without one): the CPUs' own times and the simulated time.
+        ReadOnlySpan<ulong> atReset = machine.CpuTimeAtReset;
         ulong cpuTime = 0;
         for (int cpu = 0; cpu < k.Smp.Count; cpu++)
-            cpuTime += k.Smp.Time(cpu);
+            cpuTime += k.Smp.Time(cpu) - atReset[cpu];
 
         var caches = new List<CacheLevelStats>();
         foreach (var l in k.Caches.Levels)
@@ -164,7 +178,10 @@ public sealed record SimulationReport
             Quantum = k.Options.Quantum,
             ClockGHz = k.Timing.ClockGHz,
             Partial = !machine.Finished,
-            Cycles = machine.Env.Now,
+            Cycles = machine.Env.Now - machine.TimeAtReset,
+            WarmupAccesses = machine.WarmupAccesses,
+            WarmupResetAt = machine.WarmupAccesses is not null && machine.StatisticsReset ? machine.AccessesAtReset : null,
+            TotalAccesses = machine.Access.TotalCompleted,
             Accesses = accesses,
             Amat = cyc.Amat,
             EffectiveAccessTime = cyc.EffectiveAccessTime,

@@ -106,6 +106,9 @@ public sealed record SimulationReport
     /// </summary>
     public IReadOnlyList<Mechanism> Mechanisms { get; init; } = [];
 
+    /// <summary>The <c>--snapshot</c> pictures, in the order asked for (empty without the option: no section, no key).</summary>
+    public IReadOnlyList<Snapshot> Snapshots { get; init; } = [];
+
     /// <summary>
     /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
     /// status of processes that have exited (null: their torn-down figures are shown).

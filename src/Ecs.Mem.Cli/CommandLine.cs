@@ -11,6 +11,10 @@ public sealed class CommandLine
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
+
+    /// <summary>Value options that may be given more than once (read with <see cref="GetAll"/>).</summary>
+    public static readonly IReadOnlySet<string> Repeatable = new HashSet<string>(StringComparer.Ordinal) { "--snapshot" };
 
     public string Command { get; }
     public IReadOnlyList<string> Positionals { get; }
@@ -46,7 +50,14 @@ public sealed class CommandLine
                 if (valueOptions.Contains(name))
                 {
                     string value = inline ?? (i + 1 < args.Count ? args[++i] : throw new InputException("command line", 0, name, $"option {name} needs a value"));
-                    if (!cl._values.TryAdd(name, value))
+                    if (Repeatable.Contains(name))
+                    {
+                        if (!cl._repeated.TryGetValue(name, out var all))
+                            cl._repeated[name] = all = [];
+                        all.Add(value);
+                        cl._values[name] = value;
+                    }
+                    else if (!cl._values.TryAdd(name, value))
                         throw new InputException("command line", 0, name, $"option {name} given twice");
                 }
                 else if (flagOptions.Contains(name) && inline is null)
@@ -69,6 +80,9 @@ public sealed class CommandLine
     }
 
     public bool Has(string flag) => _flags.Contains(flag) || _values.ContainsKey(flag);
+
+    /// <summary>Every value of a repeatable option, in the order given (empty when absent).</summary>
+    public IReadOnlyList<string> GetAll(string name) => _repeated.TryGetValue(name, out var all) ? all : [];
 
     public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;
 

@@ -33,7 +33,7 @@ public sealed class MachineRunMode : IRunMode
     public IReadOnlyCollection<string> ValueOptions { get; } =
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup",
+        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -53,6 +53,8 @@ public sealed class MachineRunMode : IRunMode
         "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
+        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, end):\n" +
+        "            each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops), /proc/meminfo, buddyinfo\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -81,9 +83,11 @@ public sealed class MachineRunMode : IRunMode
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
 
         long? warmup = cl.Get("--warmup") is null ? null : cl.GetInt64("--warmup", 0, min: 0);
+        List<SnapshotWhen> snapshotWhens = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).Select(SnapshotWhen.Parse).ToList();
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
+        SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) : null;
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);
@@ -100,6 +104,7 @@ public sealed class MachineRunMode : IRunMode
                 throw new InvariantViolationException(initial, "before the first tick");
             // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
             // the report then shows the machine as built, nothing simulated, marked partial.
+            snapshots?.Start();
             if (!Stop())
             {
                 machine.Run(
@@ -111,6 +116,7 @@ public sealed class MachineRunMode : IRunMode
                         throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
                     statuses.Observe(m.Kernel);
                     timeline?.Observe(m.Kernel);
+                    snapshots?.AfterTick();
                     bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
                 },
                 checkEvery: 1);
@@ -128,6 +134,8 @@ public sealed class MachineRunMode : IRunMode
         timeline?.Finish(machine.Kernel);
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
+        if (snapshots is not null)
+            report = report with { Snapshots = snapshots.Finish() };
         if (timeline is not null)
         {
             var names = report.Processes.Select(p => p.Name).ToArray();

@@ -104,11 +104,11 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// <summary>Fault batches handed to the fault handler, by size: element n counts the batches of n faults.</summary>
     public ReadOnlySpan<long> FaultBatchSizes => _batchSizes;
 
-    /// <summary>Accesses completed by all processes since the machine started (never reset, unlike the statistics).</summary>
-    public long TotalCompleted { get; private set; }
+    /// <summary>Accesses completed by all CPUs since the machine was built (never reset, unlike the statistics).</summary>
+    public long CompletedAccesses { get; private set; }
 
     /// <summary>
-    /// A tick ends as soon as <see cref="TotalCompleted"/> reaches this count, and no access is issued past it,
+    /// A tick ends as soon as <see cref="CompletedAccesses"/> reaches this count, and no access is issued past it,
     /// whatever the batch size (the warm-up reset point); <see cref="long.MaxValue"/>: no limit. Whoever sets it
     /// raises or clears it once it is reached.
     /// </summary>
@@ -116,6 +116,20 @@ public sealed class AccessStage : ISystem, IEventHandler
 
     /// <summary>Forgets the fault-batch sizes counted so far (statistics reset).</summary>
     public void ResetStatistics() => Array.Clear(_batchSizes);
+
+    /// <summary>
+    /// A tick ends as soon as <see cref="CompletedAccesses"/> reaches this count (-1: no mark), so an observer
+    /// between ticks sees the machine after exactly that many accesses whatever the batch size (ending a tick
+    /// early is always allowed: it is what a batch of one does).
+    /// </summary>
+    public long AccessMark { get; set; } = -1;
+
+    /// <summary>
+    /// A tick ends once the CPUs reach this simulated time (MaxValue: no mark), as it would before an event due
+    /// then, so an observer between ticks sees the first tick boundary at or after it whatever the batch size.
+    /// Cleared by the first tick that starts with the machine's time at or past it.
+    /// </summary>
+    public ulong TimeMark { get; set; } = ulong.MaxValue;
 
     /// <summary>Event kind that makes a NotStarted process runnable (scheduled by the machine).</summary>
     public int StartEventKind => _startKind;
@@ -137,6 +151,8 @@ public sealed class AccessStage : ISystem, IEventHandler
         // (The address-space system before this one never produces work, so pending work here came from events.)
         if (env.HasPendingWork)
             return;
+        if (TimeMark != ulong.MaxValue && MachineTime() >= TimeMark)
+            TimeMark = ulong.MaxValue;
         int budget = _k.Options.BatchSize;
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
         bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !AnyFaultingOutsideWindow();
@@ -145,10 +161,10 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
                 return; // the rest of the pipeline has something to do before the next access
-            if (TotalCompleted >= AccessLimit)
+            if (CompletedAccesses >= AccessLimit)
                 return; // the access limit (warm-up point) ends the tick here, with any batch size
             ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
-            ulong limit = Math.Min(nextEvent, _windowEnd);
+            ulong limit = Math.Min(Math.Min(nextEvent, _windowEnd), TimeMark);
             CpuState? cpu = PickCpu(env, limit, out ulong stopAt);
             if (cpu is null)
             {
@@ -182,13 +198,15 @@ public sealed class AccessStage : ISystem, IEventHandler
             max = Math.Min(max, cpu.QuantumLeft);
             max = Math.Min(max, available.Length);
             max = Math.Min(max, wl.UntilMark);
-            max = (int)Math.Min(max, AccessLimit - TotalCompleted);
+            max = (int)Math.Min(max, AccessLimit - CompletedAccesses);
+            if (AccessMark > CompletedAccesses)
+                max = (int)Math.Min(max, AccessMark - CompletedAccesses);
             int done = RunSlice(env, cpu, pe, available[..max], alone, stopAt, out Outcome outcome);
             cpu.QuantumLeft -= done;
             issued += done;
-            TotalCompleted += done;
+            CompletedAccesses += done;
             wl.AdvanceBy(done); // may schedule a triggered operation at the current time
-            if (outcome == Outcome.DoneNeedsFill)
+            if (outcome == Outcome.DoneNeedsFill || (done > 0 && CompletedAccesses == AccessMark))
                 return;
         }
     }

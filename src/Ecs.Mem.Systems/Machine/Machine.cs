@@ -200,7 +200,7 @@ public sealed class Machine : IDisposable
             clocks[c] = Kernel.Smp.Time(c);
         _cpuTimeAtReset = clocks;
         TimeAtReset = Env.Now;
-        AccessesAtReset = Access.TotalCompleted;
+        AccessesAtReset = Access.CompletedAccesses;
         StatisticsReset = true;
     }
 
@@ -209,7 +209,7 @@ public sealed class Machine : IDisposable
     {
         if (_warmup is not { } n || StatisticsReset)
             return;
-        if (Access.TotalCompleted >= n || Access.Finished)
+        if (Access.CompletedAccesses >= n || Access.Finished)
         {
             ResetStatistics();
             Access.AccessLimit = long.MaxValue;

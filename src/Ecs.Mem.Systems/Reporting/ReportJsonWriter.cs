@@ -94,6 +94,9 @@ public static class ReportJsonWriter
         foreach (var p in r.Processes)
             Process(w, p);
         w.WriteEndArray();
+        // Only with --snapshot; placed among the existing keys so that every line of a report without it is unchanged.
+        if (r.Snapshots.Count > 0)
+            SnapshotFormat.WriteJson(w, r.Snapshots);
 
         Counters(w, "vmstat", r.VmStat);
         Counters(w, "meminfo", r.MemInfo);

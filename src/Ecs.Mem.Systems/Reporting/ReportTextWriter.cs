@@ -39,6 +39,7 @@ public static class ReportTextWriter
         FaultBatches(sb, r);
         Pagesets(sb, r);
         EffectiveConfiguration(sb, r);
+        SnapshotFormat.AppendText(sb, r.Snapshots);
         return sb.ToString();
     }
 

@@ -118,6 +118,9 @@ public sealed record SimulationReport
     /// </summary>
     public IReadOnlyList<Mechanism> Mechanisms { get; init; } = [];
 
+    /// <summary>The <c>--snapshot</c> pictures, in the order asked for (empty without the option: no section, no key).</summary>
+    public IReadOnlyList<Snapshot> Snapshots { get; init; } = [];
+
     /// <summary>
     /// Reads the report off <paramref name="machine"/>. <paramref name="statuses"/> supplies the at-exit
     /// status of processes that have exited (null: their torn-down figures are shown).
@@ -181,7 +184,7 @@ public sealed record SimulationReport
             Cycles = machine.Env.Now - machine.TimeAtReset,
             WarmupAccesses = machine.WarmupAccesses,
             WarmupResetAt = machine.WarmupAccesses is not null && machine.StatisticsReset ? machine.AccessesAtReset : null,
-            TotalAccesses = machine.Access.TotalCompleted,
+            TotalAccesses = machine.Access.CompletedAccesses,
             Accesses = accesses,
             Amat = cyc.Amat,
             EffectiveAccessTime = cyc.EffectiveAccessTime,

@@ -137,8 +137,8 @@ public class WarmupTests
     {
         var m = ScenarioLoader.Build(s, batch);
         m.Access.AccessLimit = n;
-        m.Run(stop: () => m.Access.TotalCompleted >= n, checkEvery: 1);
-        Assert.That(m.Access.TotalCompleted, Is.EqualTo(n), "stopped exactly at the warm-up point");
+        m.Run(stop: () => m.Access.CompletedAccesses >= n, checkEvery: 1);
+        Assert.That(m.Access.CompletedAccesses, Is.EqualTo(n), "stopped exactly at the warm-up point");
         return m;
     }
 

@@ -1,0 +1,90 @@
+using System.Globalization;
+using EcsMem.Components;
+using EcsMem.Diagnostics;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>What a <c>--snapshot WHEN</c> names: a simulated time, an access count, or the end.</summary>
+public enum SnapshotWhenKind : byte
+{
+    /// <summary><c>N</c>: the first tick boundary at or after simulated cycle N.</summary>
+    Cycles,
+    /// <summary><c>Na</c>: the tick boundary right after the N-th completed access (all processes together).</summary>
+    Accesses,
+    /// <summary><c>end</c>: after the last tick.</summary>
+    End,
+}
+
+/// <summary>A parsed <c>--snapshot</c> value.</summary>
+public readonly record struct SnapshotWhen(SnapshotWhenKind Kind, long Value, string Text)
+{
+    /// <summary>Parses <c>N</c> (cycles), <c>Na</c> (accesses) or <c>end</c>; anything else is an <see cref="InputException"/>.</summary>
+    public static SnapshotWhen Parse(string text)
+    {
+        string t = text.Trim();
+        // The lowest free memory is only seen at tick boundaries, which move with --batch: a "peak" so taken would
+        // break batch-size independence, so it is refused until it can be captured where free memory falls.
+        if (t == "peak")
+            throw new InputException("command line", 0, text,
+                "--snapshot peak is not available yet (the lowest free memory would depend on --batch): use N (cycles) or Na (accesses)");
+        if (t == "end")
+            return new(SnapshotWhenKind.End, 0, "end");
+        bool acc = t.EndsWith('a');
+        string digits = acc ? t[..^1] : t;
+        if (digits.Length == 0 || digits.Length > 18 || !digits.All(char.IsAsciiDigit)
+            || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+            throw new InputException("command line", 0, text,
+                "--snapshot WHEN must be N (simulated cycles), Na (after N accesses) or end");
+        return acc ? new(SnapshotWhenKind.Accesses, n, n.ToString(CultureInfo.InvariantCulture) + "a")
+                   : new(SnapshotWhenKind.Cycles, n, n.ToString(CultureInfo.InvariantCulture));
+    }
+}
+
+/// <summary>One VMA of a snapshot: its /proc/&lt;pid&gt;/maps line and the vm_area_struct fields behind it.</summary>
+/// <param name="MapsLine">The maps line, no newline.</param>
+/// <param name="Start">vm_start.</param>
+/// <param name="End">vm_end.</param>
+/// <param name="Flags">vm_flags.</param>
+/// <param name="PgOff">vm_pgoff (pages; for anonymous areas the address &gt;&gt; 12, as Linux keeps it).</param>
+/// <param name="Kind">What backs the area (the vm_ops kind).</param>
+public sealed record VmaSnapshot(string MapsLine, ulong Start, ulong End, VmFlags Flags, ulong PgOff, VmaKind Kind)
+{
+    /// <summary>The vm_ops kind as printed: anonymous, file, heap, stack or special.</summary>
+    public string KindName => Kind switch
+    {
+        VmaKind.Anonymous => "anonymous",
+        VmaKind.File => "file",
+        VmaKind.Heap => "heap",
+        VmaKind.Stack => "stack",
+        _ => "special",
+    };
+
+    /// <summary>vm_flags decoded as Linux's names, e.g. <c>VM_READ|VM_WRITE|VM_MAYREAD</c>.</summary>
+    public string FlagNames => SnapshotFormat.FlagNames(Flags);
+}
+
+/// <summary>One process's address space at a snapshot: the mm_struct and its VMAs.</summary>
+public sealed record ProcessSnapshot(int Pid, string Name, string State, MmStruct Mm, IReadOnlyList<VmaSnapshot> Vmas);
+
+/// <summary>
+/// The machine at one <c>--snapshot</c> moment (a tick boundary): every live process's mm_struct and VMAs, and
+/// /proc/meminfo and /proc/buddyinfo.
+/// </summary>
+public sealed record Snapshot
+{
+    /// <summary>The WHEN as given (normalised): <c>1000</c>, <c>5a</c>, <c>peak</c>, <c>end</c>.</summary>
+    public required string When { get; init; }
+    /// <summary>False when the run ended before the moment came (then only <see cref="Cycles"/> and <see cref="Accesses"/> at the end are set).</summary>
+    public required bool Reached { get; init; }
+    /// <summary>Simulated time of the tick boundary, in cycles.</summary>
+    public required ulong Cycles { get; init; }
+    /// <summary>Accesses completed by then (all processes).</summary>
+    public required long Accesses { get; init; }
+    public required IReadOnlyList<ProcessSnapshot> Processes { get; init; }
+    /// <summary>/proc/meminfo lines (kB).</summary>
+    public required IReadOnlyList<NamedValue> MemInfo { get; init; }
+    /// <summary>Free blocks per order (free_area[order].nr_free).</summary>
+    public required IReadOnlyList<long> BuddyFree { get; init; }
+    /// <summary>The /proc/buddyinfo line.</summary>
+    public required string BuddyInfo { get; init; }
+}

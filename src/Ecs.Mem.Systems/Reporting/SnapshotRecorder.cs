@@ -1,0 +1,142 @@
+using System.Text;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Kernel;
+
+namespace EcsMem.Systems.Reporting;
+
+/// <summary>
+/// Takes the <c>--snapshot</c> pictures of a running machine, always between ticks. <c>Na</c> and cycle times
+/// are exact whatever the batch size: the recorder arms <see cref="Cpu.AccessStage.AccessMark"/> and
+/// <see cref="Cpu.AccessStage.TimeMark"/> so the tick that reaches the next one ends there. <c>0a</c> and
+/// <c>0</c> are taken before the first tick (the address spaces as exec and the layouts built them).
+/// Call <see cref="Start"/> before the first
+/// tick, <see cref="AfterTick"/> after every tick and <see cref="Finish"/> after the run.
+/// </summary>
+public sealed class SnapshotRecorder
+{
+    private readonly Machine.Machine _m;
+    private readonly IReadOnlyList<SnapshotWhen> _whens;
+    private readonly Snapshot?[] _taken;
+    private readonly List<int> _byAccesses; // indices into _whens, by mark
+    private readonly List<int> _byCycles;
+    private int _nextAccess, _nextCycle;
+
+    public SnapshotRecorder(Machine.Machine machine, IReadOnlyList<SnapshotWhen> whens)
+    {
+        _m = machine;
+        _whens = whens;
+        _taken = new Snapshot?[whens.Count];
+        _byAccesses = Enumerable.Range(0, whens.Count).Where(i => whens[i].Kind == SnapshotWhenKind.Accesses).OrderBy(i => whens[i].Value).ToList();
+        _byCycles = Enumerable.Range(0, whens.Count).Where(i => whens[i].Kind == SnapshotWhenKind.Cycles).OrderBy(i => whens[i].Value).ToList();
+    }
+
+    /// <summary>Before the first tick: takes what is due at 0 and arms the first marks.</summary>
+    public void Start() => AfterTick();
+
+    /// <summary>Between two ticks: takes every snapshot now due and arms the next marks.</summary>
+    public void AfterTick()
+    {
+        Cpu.AccessStage stage = _m.Access;
+        long done = stage.CompletedAccesses;
+        while (_nextAccess < _byAccesses.Count && _whens[_byAccesses[_nextAccess]].Value <= done)
+        {
+            int i = _byAccesses[_nextAccess++];
+            _taken[i] = Capture(_whens[i].Text);
+        }
+        stage.AccessMark = _nextAccess < _byAccesses.Count ? _whens[_byAccesses[_nextAccess]].Value : -1;
+
+        ulong now = stage.MachineTime();
+        while (_nextCycle < _byCycles.Count && (ulong)_whens[_byCycles[_nextCycle]].Value <= now)
+        {
+            int i = _byCycles[_nextCycle++];
+            _taken[i] = Capture(_whens[i].Text);
+        }
+        stage.TimeMark = _nextCycle < _byCycles.Count ? (ulong)_whens[_byCycles[_nextCycle]].Value : ulong.MaxValue;
+
+    }
+
+    /// <summary>After the run: takes <c>end</c> and returns the snapshots in the order given (the ones never reached marked so).</summary>
+    public IReadOnlyList<Snapshot> Finish()
+    {
+        var list = new List<Snapshot>(_whens.Count);
+        Snapshot? end = null;
+        for (int i = 0; i < _whens.Count; i++)
+        {
+            Snapshot? s = _whens[i].Kind switch
+            {
+                SnapshotWhenKind.End => end ??= Capture("end"),
+                _ => _taken[i],
+            };
+            list.Add(s ?? NotReached(_whens[i].Text));
+        }
+        return list;
+    }
+
+    private Snapshot NotReached(string when) => new()
+    {
+        When = when,
+        Reached = false,
+        Cycles = _m.Env.Now,
+        Accesses = _m.Access.CompletedAccesses,
+        Processes = [],
+        MemInfo = [],
+        BuddyFree = [],
+        BuddyInfo = "",
+    };
+
+    /// <summary>The machine now: each live thread-group leader's mm_struct and VMAs, /proc/meminfo and /proc/buddyinfo.</summary>
+    public Snapshot Capture(string when)
+    {
+        Kernel.Kernel k = _m.Kernel;
+        World world = k.World;
+        var processes = new List<ProcessSnapshot>();
+        var sb = new StringBuilder(128);
+        for (int i = 0; i < k.Tasks.Processes.Count; i++)
+        {
+            Entity e = k.Tasks.Processes[i];
+            ref Process p = ref world.Get<Process>(e);
+            if (p.State is ProcessState.Exited or ProcessState.Killed || p.Tgid != p.Pid)
+                continue;
+            Mm mm = k.Tasks.MmOf(e).Mm;
+            var vmas = new List<VmaSnapshot>(mm.Vmas.Count + 1);
+            int ptr = mm.Mode.PointerSize;
+            foreach (ref readonly Vma v in mm.Vmas)
+                vmas.Add(VmaOf(sb, v, mm, ptr));
+            if (mm.GateVma is Vma gate)
+                vmas.Add(VmaOf(sb, gate, mm, ptr));
+            processes.Add(new ProcessSnapshot(p.Pid, k.Tasks.ProcessName(p), StateName(p.State), mm.Struct, vmas));
+        }
+
+        return new Snapshot
+        {
+            When = when,
+            Reached = true,
+            Cycles = _m.Env.Now,
+            Accesses = _m.Access.CompletedAccesses,
+            Processes = processes,
+            MemInfo = MemInfo.Build(MemoryGauges.Read(k)),
+            BuddyFree = k.Zone.Buddy.NrFree.ToArray(),
+            BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
+        };
+    }
+
+    private static VmaSnapshot VmaOf(StringBuilder sb, in Vma v, Mm mm, int ptr)
+    {
+        sb.Clear();
+        ProcMaps.WriteVma(sb, v, mm.Files, ptr);
+        sb.Length--; // the newline
+        return new VmaSnapshot(sb.ToString(), v.Start, v.End, v.Flags, v.PgOff, v.Kind);
+    }
+
+    private static string StateName(ProcessState s) => s switch
+    {
+        ProcessState.NotStarted => "not-started",
+        ProcessState.Runnable => "running",
+        ProcessState.Faulting => "faulting",
+        ProcessState.SleepingIo => "sleeping-io",
+        ProcessState.Exited => "exited",
+        _ => "killed",
+    };
+}

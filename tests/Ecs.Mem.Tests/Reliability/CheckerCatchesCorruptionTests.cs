@@ -27,46 +27,10 @@ public class CheckerCatchesCorruptionTests
     public void Dispose() => _m.Dispose();
 
     /// <summary>The first present, non-special PTE of a live process mapping a frame exactly once.</summary>
-    private (MmState Mm, ulong Va, int Pfn) FindExclusiveMapping(bool anon)
-    {
-        var k = _m.Kernel;
-        foreach (var p in k.Tasks.Processes)
-        {
-            if (k.World.Get<Process>(p).State is ProcessState.Exited or ProcessState.Killed)
-                continue;
-            MmState mm = k.Tasks.MmOf(p);
-            foreach (var v in mm.Mm.Vmas)
-                for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
-                {
-                    var pte = new Pte(mm.Tables.Lookup(va));
-                    if (pte.Present && !pte.Special && k.Zone.Frames[(int)pte.Pfn].MapCount == 1 && k.Zone.Frames[(int)pte.Pfn].IsAnon == anon
-                        && (k.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache) == 0)
-                        return (mm, va, (int)pte.Pfn);
-                }
-        }
-        Assert.Fail("no exclusively mapped page found");
-        return default;
-    }
-
-    private (MmState Mm, ulong Va, int Slot) FindSwapPte()
-    {
-        var k = _m.Kernel;
-        foreach (MmState mm in k.Tasks.LiveMms)
-            foreach (var v in mm.Mm.Vmas)
-                for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
-                {
-                    var pte = new Pte(mm.Tables.Lookup(va));
-                    if (pte.IsSwap)
-                        return (mm, va, (int)pte.ToSwapEntry().Offset);
-                }
-        Assert.Fail("no swap PTE found");
-        return default;
-    }
-
     [Test]
     public void BumpedMapCount()
     {
-        var (_, _, pfn) = FindExclusiveMapping(anon: true);
+        var (_, _, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         _m.Kernel.Zone.Frames[pfn].MapCount++;
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[] { $"frame {pfn}: mapcount 2 but 1 PTEs map it" }));
     }
@@ -74,7 +38,7 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void PteClearedWithoutUpdatingRss()
     {
-        var (mm, va, pfn) = FindExclusiveMapping(anon: true);
+        var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         ulong rss = mm.Rss, anon = mm.Mm.Struct.RssAnon, file = mm.Mm.Struct.RssFile;
         mm.Tables.Set(va, 0);
         // The mm now has one present PTE fewer than its counters say; the frame keeps its mapcount and rmap
@@ -91,7 +55,7 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void LeakedSwapSlotReference()
     {
-        var (_, _, slot) = FindSwapPte();
+        var (_, _, slot) = CorruptionTargets.SwapPte(_m.Kernel);
         int count = _m.Kernel.Swap.Count(slot);
         _m.Kernel.Swap.SwapDuplicate(slot); // a reference no PTE holds
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[] { $"swap slot {slot}: swap_map count {count + 1} but {count} PTEs hold it" }));
@@ -111,7 +75,7 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void SwapPteDroppedWithoutSwapFree()
     {
-        var (mm, va, slot) = FindSwapPte();
+        var (mm, va, slot) = CorruptionTargets.SwapPte(_m.Kernel);
         int count = _m.Kernel.Swap.Count(slot);
         ulong ents = mm.Mm.Struct.SwapEnts;
         mm.Tables.Set(va, 0);
@@ -126,7 +90,7 @@ public class CheckerCatchesCorruptionTests
     public void FrameFreedWhileMapped()
     {
         // A present PTE left pointing at a frame given back to the buddy allocator (a use-after-free).
-        var (mm, va, pfn) = FindExclusiveMapping(anon: true);
+        var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         var k = _m.Kernel;
         k.Zone.Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
         k.Zone.Buddy.FreePages(pfn, 0);
@@ -167,7 +131,7 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void ReverseMapPointsAtTheWrongAddress()
     {
-        var (mm, va, pfn) = FindExclusiveMapping(anon: true);
+        var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         var k = _m.Kernel;
         k.Rmap.Remove(pfn, mm.Id, va);
         k.Rmap.Add(pfn, mm.Id, va + 0x1000_0000_0000);
@@ -180,7 +144,7 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void RunCheckedStopsAtTheBrokenTick()
     {
-        var (_, _, pfn) = FindExclusiveMapping(anon: true);
+        var (_, _, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         _m.Kernel.Zone.Frames[pfn].MapCount += 5;
         var ex = Assert.Throws<InvariantViolationException>(() => _m.RunChecked());
         Assert.That(ex!.Message, Does.Contain("before the first tick"));

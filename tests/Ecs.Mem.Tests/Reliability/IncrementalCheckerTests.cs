@@ -91,40 +91,10 @@ public class IncrementalCheckerCatchesCorruptionTests
         return v;
     }
 
-    private (MmState Mm, ulong Va, int Pfn) ExclusiveAnonMapping()
-    {
-        var k = _m.Kernel;
-        foreach (MmState mm in k.Tasks.LiveMms)
-            foreach (var v in mm.Mm.Vmas)
-                for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
-                {
-                    var pte = new Pte(mm.Tables.Lookup(va));
-                    if (pte.Present && !pte.Special && k.Zone.Frames[(int)pte.Pfn].MapCount == 1 && k.Zone.Frames[(int)pte.Pfn].IsAnon
-                        && (k.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache) == 0)
-                        return (mm, va, (int)pte.Pfn);
-                }
-        Assert.Fail("no exclusively mapped page found");
-        return default;
-    }
-
-    private (MmState Mm, ulong Va, int Slot) SwapPte()
-    {
-        foreach (MmState mm in _m.Kernel.Tasks.LiveMms)
-            foreach (var v in mm.Mm.Vmas)
-                for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
-                {
-                    var pte = new Pte(mm.Tables.Lookup(va));
-                    if (pte.IsSwap)
-                        return (mm, va, (int)pte.ToSwapEntry().Offset);
-                }
-        Assert.Fail("no swap PTE found");
-        return default;
-    }
-
     [Test]
     public void MapCountBumpedOnAFrameTheTickTouched()
     {
-        var (_, _, pfn) = ExclusiveAnonMapping();
+        var (_, _, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         var v = TickWith(k =>
         {
             k.Dirty!.Frame(pfn);
@@ -136,7 +106,7 @@ public class IncrementalCheckerCatchesCorruptionTests
     [Test]
     public void PteClearedWithoutRmapOrRss()
     {
-        var (mm, va, pfn) = ExclusiveAnonMapping();
+        var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         ulong rss = 0, anon = 0, file = 0;
         var v = TickWith(k =>
         {
@@ -156,7 +126,7 @@ public class IncrementalCheckerCatchesCorruptionTests
     [Test]
     public void SwapPteDroppedWithoutSwapFree()
     {
-        var (mm, va, slot) = SwapPte();
+        var (mm, va, slot) = CorruptionTargets.SwapPte(_m.Kernel);
         int count = 0;
         ulong ents = 0;
         var v = TickWith(k =>
@@ -176,7 +146,7 @@ public class IncrementalCheckerCatchesCorruptionTests
     [Test]
     public void LeakedSwapSlotReference()
     {
-        var (_, _, slot) = SwapPte();
+        var (_, _, slot) = CorruptionTargets.SwapPte(_m.Kernel);
         int count = 0;
         var v = TickWith(k =>
         {
@@ -189,7 +159,7 @@ public class IncrementalCheckerCatchesCorruptionTests
     [Test]
     public void FrameFreedWhileMapped()
     {
-        var (mm, va, pfn) = ExclusiveAnonMapping();
+        var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         var v = TickWith(k =>
         {
             k.Dirty!.Pte(mm, va);
@@ -210,7 +180,7 @@ public class IncrementalCheckerCatchesCorruptionTests
     [Test]
     public void RunStopsAtTheTickThatBrokeIt()
     {
-        var (_, _, pfn) = ExclusiveAnonMapping();
+        var (_, _, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         int ticks = 0;
         var ex = Assert.Throws<InvariantViolationException>(() =>
         {

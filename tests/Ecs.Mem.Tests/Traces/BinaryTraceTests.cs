@@ -19,7 +19,8 @@ public class BinaryTraceTests
         return h;
     }
 
-    private static byte[] Record(uint process, byte kind, ushort size, ulong address, byte reserved = 0)
+    /// <summary>A version-1 record laid out by hand from BinaryTraceFormat's table (shared with the version-2 tests).</summary>
+    internal static byte[] Record(uint process, byte kind, ushort size, ulong address, byte reserved = 0)
     {
         var r = new byte[16];
         BinaryPrimitives.WriteUInt32LittleEndian(r, process);
@@ -30,7 +31,7 @@ public class BinaryTraceTests
         return r;
     }
 
-    private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+    internal static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
 
     private static readonly MemoryAccess[] Sample =
     [

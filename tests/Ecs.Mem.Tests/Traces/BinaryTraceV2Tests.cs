@@ -35,17 +35,9 @@ public class BinaryTraceV2Tests
         return r;
     }
 
-    private static byte[] RecordV1(uint process, byte kind, ushort size, ulong address)
-    {
-        var r = new byte[16];
-        BinaryPrimitives.WriteUInt32LittleEndian(r, process);
-        r[4] = kind;
-        BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(6), size);
-        BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(8), address);
-        return r;
-    }
+    private static byte[] RecordV1(uint process, byte kind, ushort size, ulong address) => BinaryTraceTests.Record(process, kind, size, address);
 
-    private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+    private static byte[] Concat(params byte[][] parts) => BinaryTraceTests.Concat(parts);
 
     private static readonly MemoryAccess[] Threaded =
     [

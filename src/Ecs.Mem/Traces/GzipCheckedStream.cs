@@ -16,7 +16,7 @@ namespace EcsMem.Traces;
 /// Several concatenated members (<c>cat a.gz b.gz</c>) decompress as one stream but end with the last
 /// member's length only, so they are reported as damaged too: recompress such a file as one member.
 /// </remarks>
-internal sealed class GzipCheckedStream : Stream
+internal sealed class GzipCheckedStream : ReadOnlyForwardStream
 {
     /// <summary>Smallest gzip member: 10-byte header, an empty final deflate block (2 bytes), 8-byte trailer.</summary>
     private const int MinMemberBytes = 20;
@@ -33,18 +33,6 @@ internal sealed class GzipCheckedStream : Stream
     }
 
     public static Stream Open(Stream file) => new GzipCheckedStream(file);
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    public override long Position { get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -81,22 +69,10 @@ internal sealed class GzipCheckedStream : Stream
     }
 
     /// <summary>Passes reads through, counting the bytes and keeping the last eight.</summary>
-    private sealed class TailStream(Stream inner) : Stream
+    private sealed class TailStream(Stream inner) : ReadOnlyForwardStream
     {
         public byte[] Tail { get; } = new byte[8];
         public long Total { get; private set; }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-        public override long Position { get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek"); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-        public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {

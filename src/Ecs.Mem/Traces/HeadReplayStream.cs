@@ -4,22 +4,9 @@ namespace EcsMem.Traces;
 /// A read-only, forward-only stream that first returns bytes already read from a non-seekable source (the
 /// compression sniff of a pipe or FIFO), then the rest of that source. Disposing it disposes the source.
 /// </summary>
-internal sealed class HeadReplayStream(byte[] head, Stream source) : Stream
+internal sealed class HeadReplayStream(byte[] head, Stream source) : ReadOnlyForwardStream
 {
     private int _headPos;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-
-    public override long Position
-    {
-        get => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-        set => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -34,13 +21,6 @@ internal sealed class HeadReplayStream(byte[] head, Stream source) : Stream
         return source.Read(buffer);
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    public override void SetLength(long value) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a decompressed or replayed trace stream is read-only and cannot seek");
 
     protected override void Dispose(bool disposing)
     {

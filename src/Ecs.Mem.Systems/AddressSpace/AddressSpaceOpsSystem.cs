@@ -163,6 +163,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             {
                 k.Dirty?.Pte(child, va);
                 k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
+                // copy_nonpresent_pte: the entry is shared now, so neither side may take the page over on swap-in.
+                src &= ~Pte.SwpExclusiveBit;
                 child.Tables.Set(va, src);
                 child.Mm.Struct.SwapEnts++;
             }

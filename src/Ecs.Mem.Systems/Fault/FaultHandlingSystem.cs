@@ -82,7 +82,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 DoPteNone(env, ref rec, vma, path, ref stats);
                 break;
             case FaultPath.SwapPage:
-                DoSwapPage(env, ref rec, p, ref stats);
+                DoSwapPage(env, ref rec, p, ref stats, mm, vma.Start);
                 break;
             default:
                 Segv(req.Process, va, "PROT_NONE mapping");
@@ -261,14 +261,19 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
     }
 
-    /// <summary>do_swap_page: the PTE holds a swap entry.</summary>
-    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, ref ProcessStats stats)
+    /// <summary>
+    /// do_swap_page: the PTE holds a swap entry. A swap-cache hit (swap_cache_get_folio, which keeps the readahead
+    /// statistics) is a minor fault; a miss reads the page, and swap readahead its neighbours, once the allocator
+    /// has granted its frame (<see cref="FaultPaths.FrameGranted"/>), and is major.
+    /// </summary>
+    private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, ref ProcessStats stats, MmState mm, ulong vmaStart)
     {
         rec.SwapSlot = (int)pte.ToSwapEntry().Offset;
         stats.SwapIns++;
         int cached = kernel.SwapCache.Lookup(rec.SwapSlot);
         if (cached >= 0)
         {
+            kernel.SwapReadahead.CacheHit(env, cached, mm, vmaStart, rec.Va);
             stats.SwapCacheHits++;
             env.Counters.Increment(kernel.C.SwapCacheHit);
             rec.Class = FaultClass.SwapCached;

@@ -89,7 +89,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     }
                 case FaultClass.SwapCached:
                 case FaultClass.SwapRead:
-                    InstallSwapPage(mm, rec, prot, write, vmWrite);
+                    InstallSwapPage(mm, rec, prot, write, vmFlags);
                     break;
             }
         }
@@ -114,20 +114,38 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     }
 
     /// <summary>
-    /// The end of do_swap_page: maps the swap-cache page; a write by the only user of the swap entry takes the
-    /// page over writable (and it leaves the swap cache), otherwise it is mapped read-only so a later write
-    /// breaks copy-on-write.
+    /// The end of do_swap_page (Linux 6.x): the fault's reference to the swap entry goes (swap_free, in MapPage);
+    /// should_try_to_free_swap then drops the page from the swap cache, freeing its slot, when swap is more than
+    /// half full (vm_swap_full), the VMA is VM_LOCKED, or a write fault finds the page used by no one else (no
+    /// other mapping or reference: folio_ref_count == 2) — folio_free_swap succeeds only if no other PTE holds
+    /// the swap entry. The page is exclusive when the swap PTE says so (pte_swp_exclusive: it was mapped by this
+    /// PTE alone when swapped out and no fork has shared the entry since) or when it is now used by this fault
+    /// alone (out of the swap cache, no other mapping); an exclusive page is mapped writable whenever the VMA
+    /// allows writing, on a read fault too (dirty only on a write), so the next store does not fault. A page that
+    /// is not exclusive is mapped read-only and write-protected (COW): a write then faults again into do_wp_page,
+    /// which Linux calls within the same fault (a simplification: EcsMem counts that second fault).
     /// </summary>
-    private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, bool writableVma)
+    private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
     {
         var k = kernel;
-        bool exclusive = k.Swap.Count(rec.SwapSlot) == 1;
+        int pfn = rec.Pfn;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
+        // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours.
+        bool soleUser = f.MapCount == 0 && k.Zone.Pins[pfn] == 1;
+        bool tryFree = inSwapCache
+            && (k.Swap.VmSwapFull || (vmFlags & VmFlags.Locked) != 0 || (write && soleUser));
+        // After this fault's swap_free, folio_free_swap can drop the page if no other PTE holds the entry.
+        bool freed = tryFree && k.Swap.Count((int)f.Index) == 1;
+        bool exclusive = (rec.OrigPte & Pte.SwpExclusiveBit) != 0 || ((!inSwapCache || freed) && soleUser);
         ulong prot = vmProt & ~Pte.RwBit;
-        if (write && writableVma && exclusive)
-            prot |= Pte.RwBit | Pte.DirtyBit;
-        k.Memory.MapPage(mm, rec.Va, rec.Pfn, prot);
-        if ((prot & Pte.RwBit) != 0)
-            k.Memory.FreeSwapCacheOf(rec.Pfn); // should_try_to_free_swap: a write by the sole user frees the slot
+        if (exclusive && (vmFlags & VmFlags.Write) != 0)
+            prot |= write ? Pte.RwBit | Pte.DirtyBit : Pte.RwBit;
+        else if (!exclusive)
+            prot |= Pte.CowBit;
+        k.Memory.MapPage(mm, rec.Va, pfn, prot);
+        if (freed)
+            k.Memory.FreeSwapCacheOf(pfn);
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

@@ -34,7 +34,13 @@ public static class FaultPaths
                 env.Work<PteInstall>().Add(new PteInstall(rec));
                 break;
             case FaultClass.FileRead:
+                env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
+                break;
             case FaultClass.SwapRead:
+                // swapin_readahead: the window's other swapped-out pages go into the swap cache in the same
+                // request; the faulting page itself is inserted and read by the page-cache insert system.
+                kernel.SwapReadahead.ClearReadahead(pfn);
+                kernel.SwapReadahead.Readahead(env, rec);
                 env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
                 break;
             default:

@@ -67,6 +67,7 @@ public sealed class Kernel
         PageWaits = new PageWaitQueue(this);
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
+        SwapReadahead = new SwapReadahead(this, env);
     }
 
     public SimEnvironment Env { get; }
@@ -85,6 +86,9 @@ public sealed class Kernel
 
     public SwapArea Swap { get; }
     public SwapCache SwapCache { get; }
+
+    /// <summary>Swap readahead (swapin_readahead) and its window state.</summary>
+    public SwapReadahead SwapReadahead { get; }
     public PageCacheIndex PageCache { get; }
 
     /// <summary>Faults sleeping on a locked page (Filemap/).</summary>

@@ -18,6 +18,8 @@ public sealed class KernelCounters
         PgPgOut = r.Register("pgpgout");
         PswpIn = r.Register("pswpin");
         PswpOut = r.Register("pswpout");
+        SwapRa = r.Register("swap_ra");
+        SwapRaHit = r.Register("swap_ra_hit");
         PgScanKswapd = r.Register("pgscan_kswapd");
         PgScanDirect = r.Register("pgscan_direct");
         PgStealKswapd = r.Register("pgsteal_kswapd");
@@ -42,7 +44,7 @@ public sealed class KernelCounters
         ContextSwitches = r.Register("ecsmem_context_switches");
     }
 
-    public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut;
+    public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
     public CounterId PgScanKswapd, PgScanDirect, PgStealKswapd, PgStealDirect, PgStealAnon, PgStealFile;
     public CounterId AllocStall, PageOutRun, KswapdWakeups, OomKill;
     public CounterId Segv, CowCopy, CowReuse, ZeroPageMap, StackGrowth, PageCacheHit, PageCacheMiss, SwapCacheHit;

@@ -37,6 +37,12 @@ public sealed record KernelOptions
     /// <summary>vm.swappiness (<c>machine.swappiness</c>): carried and reported; reclaim does not balance anon against file yet.</summary>
     public int Swappiness { get; init; } = D.Swappiness;
 
+    /// <summary>vm.page-cluster (<c>machine.page_cluster</c>): swap readahead reads up to 2^this pages per swap-in.</summary>
+    public int PageCluster { get; init; } = D.PageCluster;
+
+    /// <summary>Swap readahead by virtual address (swap_vma_readahead) rather than by swap offset (<c>machine.swap_readahead</c>).</summary>
+    public bool SwapVmaReadahead { get; init; } = D.SwapVmaReadahead;
+
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 

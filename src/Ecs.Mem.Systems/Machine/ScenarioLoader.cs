@@ -68,6 +68,8 @@ public static class ScenarioLoader
             Policy = m.Policy.Name,
             MinFreeKbytes = m.MinFreeKbytes,
             Swappiness = m.Swappiness,
+            PageCluster = m.PageCluster,
+            SwapVmaReadahead = m.SwapVmaReadahead,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,

@@ -60,6 +60,8 @@ public static class EffectiveConfiguration
         Text("policy", o.Policy);
         Num("min_free_kbytes", k.Zone.Watermarks.MinFreeKbytes, o.MinFreeKbytes is null ? "derived from ram" : "");
         Num("swappiness", o.Swappiness, "recorded; reclaim does not balance anon and file by it");
+        Num("page_cluster", o.PageCluster, o.PageCluster == 0 ? "swap readahead off" : "");
+        Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

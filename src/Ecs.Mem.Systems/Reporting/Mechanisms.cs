@@ -107,11 +107,11 @@ public static class Mechanisms
     private static Mechanism DemandPaging(Func<string, long> v)
     {
         long faults = v("pgfault"), major = v("pgmajfault"), minor = faults - major;
-        long fileReads = v("ecsmem_pagecache_miss"), swapIns = v("pswpin");
+        long fileReads = v("ecsmem_pagecache_miss"), swapIns = v("pswpin"), swapRa = v("swap_ra");
         long zero = v("ecsmem_zero_page_map"), copy = v("ecsmem_cow_copy"), reuse = v("ecsmem_cow_reuse");
         long stack = v("ecsmem_stack_growth"), segv = v("ecsmem_sigsegv");
         string summary = string.Create(Inv,
-            $"{faults} page faults: {minor} minor, {major} major ({fileReads} file reads, {swapIns} swap-ins); {zero} zero-page maps, {copy} COW copies, {reuse} COW reuses, {stack} stack growths, {segv} SIGSEGV");
+            $"{faults} page faults: {minor} minor, {major} major ({fileReads} file reads; {swapIns} pages read from swap, {swapRa} of them by readahead); {zero} zero-page maps, {copy} COW copies, {reuse} COW reuses, {stack} stack growths, {segv} SIGSEGV");
         return new Mechanism("demand_paging", "① demand paging", summary,
         [
             new("page_faults", faults), new("minor", minor), new("major", major),
@@ -163,10 +163,11 @@ public static class Mechanisms
 
     private static Mechanism SwapCache(Func<string, long> v)
     {
-        long hits = v("ecsmem_swapcache_hit"), swapIns = v("pswpin");
+        long hits = v("ecsmem_swapcache_hit"), swapIns = v("pswpin"), ra = v("swap_ra"), raHits = v("swap_ra_hit");
         string summary = string.Create(Inv,
-            $"{hits} faults on swapped-out pages found them still in the swap cache (no disk read), {swapIns} read them back from swap");
-        return new Mechanism("swap_cache", "⑥ swap cache", summary, [new("hits", hits), new("swap_ins", swapIns)]);
+            $"{hits} faults on swapped-out pages found them still in the swap cache (no disk read; {raHits} put there by readahead), {swapIns} pages read back from swap ({ra} by readahead)");
+        return new Mechanism("swap_cache", "⑥ swap cache", summary,
+            [new("hits", hits), new("swap_ins", swapIns), new("readahead", ra), new("readahead_hits", raHits)]);
     }
 
     private static Mechanism Tlb(SimulationReport r, Func<string, long> v)
@@ -199,7 +200,7 @@ public static class Mechanisms
     {
         long outPages = v("pswpout"), inPages = v("pswpin");
         string summary = string.Create(Inv,
-            $"{outPages} anonymous pages written to swap, each unmapped by rewriting its PTEs to swap entries; {inPages} read back and mapped again");
+            $"{outPages} anonymous pages written to swap, each unmapped by rewriting its PTEs to swap entries; {inPages} read back (mapped again when touched)");
         return new Mechanism("swapping", "⑦ swapping", summary, [new("swapped_out", outPages), new("swapped_in", inPages)]);
     }
 }

@@ -39,6 +39,9 @@ public sealed class SwapArea
 
     public int FreePages => UsablePages - _used;
 
+    /// <summary>vm_swap_full: more than half of swap is in use (nr_swap_pages * 2 &lt; total_swap_pages).</summary>
+    public bool VmSwapFull => (long)FreePages * 2 < UsablePages;
+
     /// <summary>
     /// get_swap_page / scan_swap_map_slots: allocates a free slot, marked SWAP_HAS_CACHE because the page
     /// being swapped out enters the swap cache. Next-fit from a cursor, so consecutive swap-outs get

@@ -134,6 +134,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             scanned++;
             if (PageReferenced(pfn))
             {
+                // shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is
+                // more than half full (vm_swap_full), if no PTE holds its swap entry any more.
+                if (k.Swap.VmSwapFull)
+                    k.Memory.FreeSwapCacheOf(pfn);
                 env.Counters.Increment(k.C.Referenced);
                 k.Zone.Lru.OnReferenced(pfn);
                 continue;
@@ -205,6 +209,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 if (slot == 0)
                     return false; // swap full: this page cannot go (get_swap_page failed)
                 k.SwapCache.Add(slot, pfn);
+                k.SwapReadahead.ClearReadahead(pfn);
                 f.Flags |= FrameFlags.SwapCache;
                 f.Index = slot;
                 fresh = true;
@@ -218,6 +223,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             }
             f.Flags &= ~FrameFlags.Dirty;
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
+            // try_to_unmap_one keeps PageAnonExclusive in the swap PTE (pte_swp_mkexclusive): a page mapped by
+            // one PTE that no fork shares (no COW protection) comes back writable without a copy.
+            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
+                swapPte |= Pte.SwpExclusiveBit;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, _cpu));
             env.Counters.Increment(k.C.PgStealAnon);

@@ -28,6 +28,12 @@ public readonly struct Pte : IEquatable<Pte>
     public const ulong SpecialBit = 1UL << 9;
     public const ulong CowBit = 1UL << 10;
     public const ulong SoftDirtyBit = 1UL << 11;
+
+    /// <summary>
+    /// _PAGE_SWP_EXCLUSIVE (x86: the PSE bit of a non-present entry): the swap entry's page was exclusive to this
+    /// PTE when it was swapped out (PageAnonExclusive), so do_swap_page may map it writable without a copy.
+    /// </summary>
+    public const ulong SwpExclusiveBit = PseBit;
     public const ulong NxBit = 1UL << 63;
     /// <summary>Bits 12..51 hold the page frame number (x86 PTE_PFN_MASK with 52 physical bits).</summary>
     public const ulong PfnMask = ((1UL << 52) - 1) & PageMask;

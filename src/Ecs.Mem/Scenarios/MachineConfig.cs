@@ -85,6 +85,23 @@ public sealed record MachineConfig
     /// <summary><c>vm.swappiness</c>, 0..200: relative preference for reclaiming anonymous vs file pages.</summary>
     public int Swappiness { get; init; } = 60;
 
+    /// <summary>
+    /// <c>vm.page-cluster</c>, 0..<see cref="MaxPageCluster"/>: swap readahead reads up to 2^page_cluster pages per
+    /// swap-in (swapin_nr_pages); 0 turns swap readahead off. Linux's default is 3 (8 pages).
+    /// </summary>
+    public int PageCluster { get; init; } = 3;
+
+    /// <summary>Largest <see cref="PageCluster"/> accepted (2^20 pages, 4 GiB, is already more than any window a run can use).</summary>
+    public const int MaxPageCluster = 20;
+
+    /// <summary>
+    /// Swap readahead by virtual address (swap_vma_readahead, <c>swap_readahead: vma</c>: what Linux uses when every swap
+    /// device is non-rotational and /sys/kernel/mm/swap/vma_ra_enabled is true) instead of by swap offset
+    /// (swap_cluster_readahead, <c>cluster</c>, the default: what Linux uses as soon as a rotational swap device is on,
+    /// as with a swap file on a spinning or virtio disk).
+    /// </summary>
+    public bool SwapVmaReadahead { get; init; }
+
     /// <summary>Whether TLB entries are tagged with a process-context id, so a context switch need not flush the TLB.</summary>
     public bool Pcid { get; init; } = true;
 

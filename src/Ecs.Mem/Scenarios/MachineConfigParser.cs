@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "pcid", "quantum", "smp_epoch", "batch", "seed",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "pcid", "quantum", "smp_epoch", "batch", "seed",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -94,6 +94,10 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("swappiness") is { } sw)
             m = m with { Swappiness = (int)values.Integer(sw, "machine.swappiness", 0, 200) };
+        if (s.Get("page_cluster") is { } pc)
+            m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
+        if (s.Get("swap_readahead") is { } sra)
+            m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)

@@ -78,6 +78,8 @@ public static class ScenarioWriter
         if (m.MinFreeKbytes is { } mfk)
             Line(w, 1, "min_free_kbytes", Num(mfk));
         Line(w, 1, "swappiness", Num(m.Swappiness));
+        Line(w, 1, "page_cluster", Num(m.PageCluster));
+        Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));

@@ -33,6 +33,8 @@ public class SingleConfigurationModelTests
         yield return P("policy", s.Policy.Name, k.Policy);
         yield return P("min_free_kbytes", s.MinFreeKbytes ?? -1, k.MinFreeKbytes ?? -1);
         yield return P("swappiness", s.Swappiness, k.Swappiness);
+        yield return P("page_cluster", s.PageCluster, k.PageCluster);
+        yield return P("swap_readahead", s.SwapVmaReadahead, k.SwapVmaReadahead);
         yield return P("pcid", s.Pcid, tlb.UsePcid);
         yield return P("quantum", s.Quantum, (long)k.Quantum);
         yield return P("smp_epoch", s.SmpEpoch, (long)k.SmpEpochCycles);

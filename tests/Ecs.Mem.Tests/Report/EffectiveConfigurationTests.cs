@@ -43,6 +43,8 @@ public class EffectiveConfigurationTests
           policy: fifo
           min_free_kbytes: 1000
           swappiness: 10
+          page_cluster: 5
+          swap_readahead: vma
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -196,6 +198,8 @@ public class EffectiveConfigurationTests
         e["policy"] = c.Policy.Name;
         e["min_free_kbytes"] = N(c.MinFreeKbytes ?? derived);
         e["swappiness"] = N(c.Swappiness);
+        e["page_cluster"] = N(c.PageCluster);
+        e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

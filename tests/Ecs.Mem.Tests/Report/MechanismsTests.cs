@@ -135,6 +135,8 @@ public class MechanismsTests
             ("page_cache", "reclaimed", "pgsteal_file"),
             ("swap_cache", "hits", "ecsmem_swapcache_hit"),
             ("swap_cache", "swap_ins", "pswpin"),
+            ("swap_cache", "readahead", "swap_ra"),
+            ("swap_cache", "readahead_hits", "swap_ra_hit"),
             ("tlb", "full_flushes", "nr_tlb_local_flush_all"),
             ("tlb", "page_invalidations", "nr_tlb_local_flush_one"),
             ("tlb", "shootdowns", "nr_tlb_remote_flush"),

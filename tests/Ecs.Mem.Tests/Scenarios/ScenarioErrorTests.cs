@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
@@ -74,6 +74,10 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.quantum must be at least 1 (got '0')");
         yield return C("Swappiness", "machine:\n  swappiness: 201\n" + P,
             "test.yaml:2: machine.swappiness must be at most 200 (got '201')");
+        yield return C("PageCluster", "machine:\n  page_cluster: 21\n" + P,
+            "test.yaml:2: machine.page_cluster must be at most 20 (got '21')");
+        yield return C("SwapReadaheadWord", "machine:\n  swap_readahead: ssd\n" + P,
+            "test.yaml:2: machine.swap_readahead must be one of: cluster, vma (got 'ssd')");
         yield return C("MinFreeAboveRam", "machine:\n  ram: 1M\n  min_free_kbytes: 1024\n" + P,
             "test.yaml:3: machine.min_free_kbytes must be less than the RAM size (1024 KiB) (got '1024')");
         yield return C("PcidWord", "machine:\n  pcid: maybe\n" + P,

@@ -1,0 +1,267 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+using EcsMem.Systems.Fault;
+
+namespace EcsMem.Systems.Swap;
+
+/// <summary>
+/// Swap readahead (mm/swap_state.c swapin_readahead): when a swap-in misses the swap cache, the neighbours of the
+/// faulting entry are read into the swap cache too, in the same disk request, without being mapped. A later fault
+/// on one of them finds it in the swap cache and is minor; the first such hit of a readahead page counts
+/// <c>swap_ra_hit</c> and feeds the window size. Two ways to pick the neighbours, as in Linux:
+/// <list type="bullet">
+/// <item>by swap offset (swap_cluster_readahead, <c>machine.swap_readahead: cluster</c>, what Linux uses while any
+/// rotational swap device is on): the naturally aligned block of <see cref="SwapinNrPages"/> slots around the
+/// faulting slot, the window sized from one global hit count;</item>
+/// <item>by virtual address (swap_vma_readahead, <c>vma</c>): the swap entries in the PTEs around the faulting
+/// address, within its VMA and page-table page, the window sized per VMA.</item>
+/// </list>
+/// Simplifications (docs/kernel.md): a readahead page is allocated only while free memory stays above the min
+/// watermark (it never stalls for direct reclaim; Linux's readahead allocations may reclaim); the batch is one disk
+/// request that completes with the faulting page's read (<c>latency.major_fault</c>, no per-page transfer time);
+/// the per-VMA window state is keyed by the VMA's start, so it starts afresh when a VMA's start moves.
+/// </summary>
+public sealed class SwapReadahead : IEventHandler
+{
+    /// <summary>SWAP_RA_ORDER_CEILING (x86-64): VMA readahead reads at most 2^5 pages.</summary>
+    public const int VmaOrderCeiling = 5;
+
+    /// <summary>SWAP_RA_HITS_MAX: the per-VMA hit count saturates here (PAGE_SHIFT / 2 bits).</summary>
+    public const int VmaHitsMax = (1 << (Pte.PageShift / 2)) - 1;
+
+    private readonly Kernel.Kernel _k;
+    private readonly int _doneKind;
+    private readonly bool[] _readahead;                // PG_readahead per frame, for swap-cache pages only
+    private readonly Dictionary<(int Mm, ulong Start), VmaRaInfo> _vmaInfo = new();
+
+    // swapin_nr_pages' state (cluster mode): global, as Linux's statics are.
+    private int _hits = 4;                     // swapin_readahead_hits: starts at 4 for a small first window
+    private long _prevOffset;
+    private int _lastReadaheadPages;
+
+    /// <summary>vma->swap_readahead_info unpacked: last fault address, window and hits (0/0/4 when never set).</summary>
+    private record struct VmaRaInfo(ulong Addr, int Win, int Hits);
+
+    /// <summary>Creates the readahead state of <paramref name="kernel"/> and registers its I/O-completion event.</summary>
+    public SwapReadahead(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _readahead = new bool[Math.Max(kernel.Zone.Frames.Length, 1)];
+        _doneKind = env.RegisterEventKind("swap-readahead-complete", this);
+    }
+
+    /// <summary>Whether swap readahead is on at all (page_cluster &gt; 0).</summary>
+    public bool Enabled => _k.Options.PageCluster > 0;
+
+    /// <summary>Whether frame <paramref name="pfn"/> holds a readahead page no fault has found yet (PG_readahead).</summary>
+    public bool IsReadahead(int pfn) => _readahead[pfn];
+
+    /// <summary>
+    /// add_to_swap_cache of a page that is not a readahead page (swap-out, or the faulting page's own read):
+    /// clears PG_readahead, which a frame may still carry from an earlier life as an unused readahead page.
+    /// </summary>
+    public void ClearReadahead(int pfn) => _readahead[pfn] = false;
+
+    /// <summary>
+    /// __swapin_nr_pages: the readahead window after a swap-in at <paramref name="offset"/> (a swap offset, or a
+    /// page number in VMA mode) with <paramref name="hits"/> readahead hits since the last one at
+    /// <paramref name="prevOffset"/>, at most <paramref name="maxPages"/>, never below half the previous window.
+    /// </summary>
+    public static int SwapinNrPages(long prevOffset, long offset, int hits, int maxPages, int prevWin)
+    {
+        int pages = hits + 2;
+        if (pages == 2)
+        {
+            // No hits to judge by: read ahead only when this fault is next to the previous one.
+            if (offset != prevOffset + 1 && offset != prevOffset - 1)
+                pages = 1;
+        }
+        else
+        {
+            int roundup = 4;
+            while (roundup < pages)
+                roundup <<= 1;
+            pages = roundup;
+        }
+        if (pages > maxPages)
+            pages = maxPages;
+        int lastRa = prevWin / 2; // don't shrink readahead too fast
+        return pages < lastRa ? lastRa : pages;
+    }
+
+    /// <summary>
+    /// swap_cache_get_folio's readahead bookkeeping (swap_update_readahead) for a swap-in fault at
+    /// <paramref name="va"/> of VMA [<paramref name="vmaStart"/>, ...) that found frame <paramref name="pfn"/> in the
+    /// swap cache: a readahead page counts a hit (<c>swap_ra_hit</c>) once; in VMA mode the VMA remembers this
+    /// fault's address and its hit count.
+    /// </summary>
+    public void CacheHit(SimEnvironment env, int pfn, MmState mm, ulong vmaStart, ulong va)
+    {
+        bool readahead = _readahead[pfn];
+        _readahead[pfn] = false;
+        if (_k.Options.SwapVmaReadahead)
+        {
+            VmaRaInfo info = VmaInfo(mm.Id, vmaStart);
+            int hits = readahead ? Math.Min(info.Hits + 1, VmaHitsMax) : info.Hits;
+            _vmaInfo[(mm.Id, vmaStart)] = new VmaRaInfo(va & Pte.PageMask, info.Win, hits);
+        }
+        if (readahead)
+        {
+            env.Counters.Increment(_k.C.SwapRaHit);
+            if (!_k.Options.SwapVmaReadahead)
+                _hits++;
+        }
+    }
+
+    /// <summary>
+    /// swapin_readahead for <paramref name="rec"/>, a swap-in that missed the swap cache and has just been granted
+    /// its frame: reads the window's other swapped-out pages into the swap cache (each a new locked page, counted in
+    /// <c>swap_ra</c>, <c>pswpin</c> and <c>pgpgin</c>), completing with the faulting page's read. The faulting page
+    /// itself is read by the caller.
+    /// </summary>
+    public void Readahead(SimEnvironment env, in FaultRecord rec)
+    {
+        if (!Enabled)
+            return;
+        if (_k.Options.SwapVmaReadahead)
+            VmaReadahead(env, rec);
+        else
+            ClusterReadahead(env, rec);
+    }
+
+    /// <summary>swap_cluster_readahead: the aligned block of slots around the faulting one.</summary>
+    private void ClusterReadahead(SimEnvironment env, in FaultRecord rec)
+    {
+        long offset = rec.SwapSlot;
+        int maxPages = 1 << _k.Options.PageCluster;
+        // swapin_nr_pages: the hits since the last swap-in are consumed by this one.
+        int hits = _hits;
+        _hits = 0;
+        int pages = SwapinNrPages(_prevOffset, offset, hits, maxPages, _lastReadaheadPages);
+        if (hits == 0)
+            _prevOffset = offset;
+        _lastReadaheadPages = pages;
+        long mask = pages - 1;
+        if (mask == 0)
+            return;
+        long start = offset & ~mask;
+        long end = offset | mask;
+        if (start == 0)
+            start = 1; // slot 0 is the swap header
+        if (end >= _k.Swap.Slots)
+            end = _k.Swap.Slots - 1;
+        for (long slot = start; slot <= end; slot++)
+        {
+            if (slot == offset)
+                continue;
+            // Without a VMA to go by, the page's LRU identity is guessed from the slot's distance to the fault's.
+            ulong va = rec.Va + (ulong)((slot - offset) * (long)Pte.PageSize);
+            if (!ReadSwapCacheAsync(env, rec, (int)slot, va))
+                break;
+        }
+    }
+
+    /// <summary>swap_vma_readahead: the swap entries of the PTEs around the faulting address (swap_vma_ra_win).</summary>
+    private void VmaReadahead(SimEnvironment env, in FaultRecord rec)
+    {
+        MmState mm = _k.Tasks.MmById(rec.MmId)!;
+        int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        if (vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
+            return;
+        ulong vmStart = mm.Mm.Vmas[vi].Start, vmEnd = mm.Mm.Vmas[vi].End;
+        int maxWin = 1 << Math.Min(_k.Options.PageCluster, VmaOrderCeiling);
+        long fpfn = (long)(rec.Va >> Pte.PageShift);
+        VmaRaInfo info = VmaInfo(mm.Id, vmStart);
+        long pfn = (long)(info.Addr >> Pte.PageShift);
+        int win = SwapinNrPages(pfn, fpfn, info.Hits, maxWin, info.Win);
+        _vmaInfo[(mm.Id, vmStart)] = new VmaRaInfo(rec.Va & Pte.PageMask, win, 0);
+        if (win == 1)
+            return;
+        long lpfn, rpfn;
+        if (fpfn == pfn + 1)
+        {
+            lpfn = fpfn;
+            rpfn = fpfn + win;
+        }
+        else if (pfn == fpfn + 1)
+        {
+            lpfn = fpfn - win + 1;
+            rpfn = fpfn + 1;
+        }
+        else
+        {
+            long left = (win - 1) / 2;
+            lpfn = fpfn - left;
+            rpfn = fpfn + win - left;
+        }
+        // Clipped to the VMA and to the page-table page (PMD) holding the faulting PTE.
+        ulong pmdSize = 1UL << mm.Mm.Mode.LevelShift(1);
+        ulong pmdStart = rec.Va & ~(pmdSize - 1);
+        long start = Math.Max(lpfn, Math.Max((long)(vmStart >> Pte.PageShift), (long)(pmdStart >> Pte.PageShift)));
+        long end = Math.Min(rpfn, Math.Min((long)(vmEnd >> Pte.PageShift), (long)((pmdStart + pmdSize) >> Pte.PageShift)));
+        for (long p = start; p < end; p++)
+        {
+            ulong va = (ulong)p << Pte.PageShift;
+            if (va == (rec.Va & Pte.PageMask))
+                continue;
+            var pte = new Pte(mm.Tables.Lookup(va));
+            if (!pte.IsSwap)
+                continue;
+            if (!ReadSwapCacheAsync(env, rec, (int)pte.ToSwapEntry().Offset, va))
+                break;
+        }
+    }
+
+    private VmaRaInfo VmaInfo(int mm, ulong vmStart) =>
+        _vmaInfo.TryGetValue((mm, vmStart), out VmaRaInfo v) ? v : new VmaRaInfo(0, 0, 4); // GET_SWAP_RA_VAL: 4 hits to start
+
+    /// <summary>
+    /// __read_swap_cache_async + swap_read_folio for one readahead slot: nothing to do when the slot is already in
+    /// the swap cache or no PTE refers to it any more; otherwise a new page, locked and pinned until the read
+    /// completes, enters the swap cache and the LRU, marked PG_readahead. Returns false when no page could be
+    /// allocated without going below the min watermark (the rest of the window is skipped).
+    /// </summary>
+    private bool ReadSwapCacheAsync(SimEnvironment env, in FaultRecord rec, int slot, ulong va)
+    {
+        var k = _k;
+        if (slot <= 0 || slot >= k.Swap.Slots || k.Swap.Count(slot) == 0 || k.SwapCache.Lookup(slot) >= 0)
+            return true;
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        if (k.Zone.MustStall(free, needsFrame: true))
+            return false;
+        int pfn = k.Zone.AllocFrame(rec.Cpu);
+        if (pfn < 0)
+            return false;
+        k.Dirty?.Frame(pfn);
+        ref Frame f = ref k.Zone.Frames[pfn];
+        f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache | FrameFlags.Locked;
+        f.Mapping = rec.MmId;
+        f.Index = slot; // page_private: the swap entry
+        f.ContentToken = k.Swap.Read(slot);
+        k.SwapCache.Add(slot, pfn);
+        k.Swap.SetCached(slot, true);
+        k.Zone.LruAdd(pfn, PageAlloc.Zone.AnonKey(rec.MmId, va));
+        k.Zone.PinFrame(pfn); // held by the read until it completes (reclaim skips it)
+        _readahead[pfn] = true;
+        env.Counters.Increment(k.C.SwapRa);
+        env.Counters.Increment(k.C.PswpIn);
+        env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_doneKind, default, pfn));
+        return true;
+    }
+
+    /// <summary>A readahead page's read completed: unlock it, wake the faults waiting for it, drop the read's hold.</summary>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        var k = _k;
+        int pfn = (int)ev.Arg0;
+        k.Dirty?.Frame(pfn);
+        k.Zone.Frames[pfn].Flags &= ~FrameFlags.Locked;
+        k.PageWaits.WakeUpPageWaiters(env, pfn);
+        k.Zone.UnpinFrame(pfn);
+        // Its swap entry may have been dropped meanwhile (the owner exited): then the page is garbage.
+        k.Memory.ReleaseIfUnused(pfn);
+    }
+}

@@ -1,0 +1,217 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Systems.Swap;
+using EcsMem.Traces;
+using static EcsMem.Tests.Kernel.KernelKit;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// Swap-in as Linux 6.x does it (mm/memory.c do_swap_page, mm/swap_state.c swapin_readahead): an exclusive page
+/// comes back writable, readahead brings a page-cluster of neighbours into the swap cache, vm_swap_full frees slots.
+/// The expected counts are worked out by hand in each test from Linux's rules; the comparison with the real kernel
+/// is <see cref="SwapKernelAgreementTests"/>.
+/// </summary>
+public class SwapInTests
+{
+    private const ulong X = Base;                  // the region read back
+    private const ulong Y = Base + (64UL << 20);   // the region that pushes it out
+
+    /// <summary>
+    /// Writes <paramref name="xPages"/> pages of X, then <paramref name="yPages"/> of Y (pushing all of X out to
+    /// swap, oldest first with FIFO, so X's page i gets slot i + 1: slot 0 is the header), then runs
+    /// <paramref name="then"/>.
+    /// </summary>
+    private static (SimMachine M, Entity P) SwapOutThen(int xPages, int yPages, KernelOptions options, params MemoryAccess[] then)
+    {
+        var trace = new List<MemoryAccess>();
+        for (int i = 0; i < xPages; i++)
+            trace.Add(W(X + ((ulong)i * Page)));
+        for (int i = 0; i < yPages; i++)
+            trace.Add(W(Y + ((ulong)i * Page)));
+        trace.AddRange(then);
+        var m = new SimMachine(options);
+        Entity p = Add(m, "p", mm =>
+        {
+            Anon(X, (ulong)xPages)(mm);
+            Anon(Y, (ulong)yPages)(mm);
+        }, 0, [.. trace]);
+        RunUntilAccesses(m, p, xPages + yPages);
+        return (m, p);
+    }
+
+    private static MemoryAccess[] Sweep(ulong start, int pages, Func<ulong, MemoryAccess> kind) =>
+        [.. Enumerable.Range(0, pages).Select(i => kind(start + ((ulong)i * Page)))];
+
+    private static KernelOptions Small(int pageCluster = 3, bool vma = false) =>
+        Options(ramPages: 512, swapPages: 4096) with { PageCluster = pageCluster, SwapVmaReadahead = vma };
+
+    [Test]
+    public void SwappedOutRegionIsInConsecutiveSlotsBeforeTheReadBack()
+    {
+        var (m, p) = SwapOutThen(256, 1024, Small());
+        using (m)
+        {
+            MmState mm = Mm(m, p);
+            for (int i = 0; i < 256; i++)
+            {
+                var pte = new Pte(mm.Tables.Lookup(X + ((ulong)i * Page)));
+                Assert.That(pte.IsSwap, Is.True, $"page {i} swapped out");
+                Assert.That((int)pte.ToSwapEntry().Offset, Is.EqualTo(i + 1), $"page {i}'s slot");
+                Assert.That(pte.Value & Pte.SwpExclusiveBit, Is.Not.Zero, "mapped once when swapped out: exclusive");
+            }
+        }
+    }
+
+    /// <summary>
+    /// page-cluster 3, cluster readahead, 256 pages in slots 1..256 read in order. swapin_nr_pages starts with 4
+    /// hits: 4 + 2 = 6, rounded up to 8. The first fault (slot 1) reads the aligned block 0..7 less the header:
+    /// slots 2..7 ahead (6). Each later block 8k..8k+7 is read by the fault on its first slot after 7 hits (window 8):
+    /// 31 blocks 8..255 with 7 ahead each; slot 256's block 256..263 also reads slots 257..263, which hold the first
+    /// 7 pages of Y (swapped out after X). Majors 1 + 31 + 1 = 33, readahead 6 + 31 × 7 + 7 = 230 pages, 223 of them
+    /// hit (all of X's), and pswpin 256 + 7 = 263.
+    /// </summary>
+    [Test]
+    public void SequentialReadBackWithPageCluster3IsOneMajorFaultPerEightPages()
+    {
+        var (m, p) = SwapOutThen(256, 1024, Small(), Sweep(X, 256, R));
+        using (m)
+        {
+            long maj0 = Stats(m, p).MajFlt, min0 = Stats(m, p).MinFlt;
+            long pswpin0 = Counter(m, "pswpin"), ra0 = Counter(m, "swap_ra"), hit0 = Counter(m, "swap_ra_hit");
+            RunUntilAccesses(m, p, 256 + 1024 + 256);
+            Assert.That(Stats(m, p).MajFlt - maj0, Is.EqualTo(33));
+            Assert.That(Stats(m, p).MinFlt - min0, Is.EqualTo(256 - 33));
+            Assert.That(Counter(m, "swap_ra") - ra0, Is.EqualTo(230));
+            Assert.That(Counter(m, "swap_ra_hit") - hit0, Is.EqualTo(223));
+            Assert.That(Counter(m, "pswpin") - pswpin0, Is.EqualTo(263));
+        }
+    }
+
+    /// <summary>page-cluster 0 turns readahead off (swapin_nr_pages returns 1): one major fault per page.</summary>
+    [Test]
+    public void PageCluster0ReadsEveryPageOnItsOwnFault()
+    {
+        var (m, p) = SwapOutThen(256, 1024, Small(pageCluster: 0), Sweep(X, 256, R));
+        using (m)
+        {
+            long maj0 = Stats(m, p).MajFlt;
+            RunUntilAccesses(m, p, 256 + 1024 + 256);
+            Assert.That(Stats(m, p).MajFlt - maj0, Is.EqualTo(256));
+            Assert.That(Counter(m, "swap_ra"), Is.Zero);
+        }
+    }
+
+    /// <summary>
+    /// VMA readahead, page-cluster 3 (max window 8). The first fault (page 0; the VMA has no history: address 0,
+    /// 4 hits) gets window 8, centred (left = 3) and clipped to the VMA: pages 0..4, 4 ahead. The hits on pages 1..4
+    /// each move the VMA's address to the hit and count a hit, so the fault on page 5 is next to the last access
+    /// with 4 hits: window 8 forward, pages 5..12 (7 ahead); from then on 7 hits → 8 forward each time. The last
+    /// window, from page 253, is clipped at the VMA's end (2 ahead). Majors 1 + 32 = 33, readahead 4 + 31 × 7 + 2 = 223.
+    /// </summary>
+    [Test]
+    public void VmaReadaheadFollowsTheFaultsAcrossTheVma()
+    {
+        var (m, p) = SwapOutThen(256, 1024, Small(vma: true), Sweep(X, 256, R));
+        using (m)
+        {
+            long maj0 = Stats(m, p).MajFlt;
+            long ra0 = Counter(m, "swap_ra");
+            RunUntilAccesses(m, p, 256 + 1024 + 256);
+            Assert.That(Stats(m, p).MajFlt - maj0, Is.EqualTo(33));
+            Assert.That(Counter(m, "swap_ra") - ra0, Is.EqualTo(223));
+        }
+    }
+
+    /// <summary>
+    /// An exclusive page comes back writable on a read fault (Linux 6.x do_swap_page maps it with pte_mkwrite when
+    /// the VMA has VM_WRITE), clean, and stays in the swap cache (swap is far from full): so a store after the
+    /// read-back does not fault, and the page keeps its slot.
+    /// </summary>
+    [Test]
+    public void ExclusivePageReadBackIsWritableSoTheStoreDoesNotFault()
+    {
+        var (m, p) = SwapOutThen(64, 1024, Small(), [R(X), W(X)]);
+        using (m)
+        {
+            long faults0 = Stats(m, p).MinFlt + Stats(m, p).MajFlt;
+            RunUntilAccesses(m, p, 64 + 1024 + 2);
+            Assert.That(Stats(m, p).MinFlt + Stats(m, p).MajFlt - faults0, Is.EqualTo(1), "the read faults, the store does not");
+            var pte = new Pte(Mm(m, p).Tables.Lookup(X));
+            Assert.That(pte.Writable && pte.Dirty, Is.True);
+            Assert.That(m.Kernel.Swap.VmSwapFull, Is.False);
+            Assert.That((m.Kernel.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache) != 0, Is.True, "kept in the swap cache");
+        }
+    }
+
+    /// <summary>
+    /// Swap more than half full (vm_swap_full): the swap-in frees the page's slot (should_try_to_free_swap), on a
+    /// read fault too. 64 + 1024 pages written into 512 frames leave well over 511 of the 1023 usable slots used.
+    /// </summary>
+    [Test]
+    public void SwapMoreThanHalfFullFreesTheSlotOnSwapIn()
+    {
+        var options = Options(ramPages: 512, swapPages: 1024) with { PageCluster = 0 };
+        var (m, p) = SwapOutThen(64, 1024, options, [R(X)]);
+        using (m)
+        {
+            Assert.That(m.Kernel.Swap.VmSwapFull, Is.True);
+            RunUntilAccesses(m, p, 64 + 1024 + 1);
+            var pte = new Pte(Mm(m, p).Tables.Lookup(X));
+            Assert.That(pte.Present && pte.Writable, Is.True);
+            Assert.That((m.Kernel.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache), Is.EqualTo(FrameFlags.None));
+            Assert.That(m.Kernel.Swap.InUse(1), Is.False, "slot 1 freed");
+        }
+    }
+
+    /// <summary>
+    /// After fork the swap entry is shared (copy_nonpresent_pte clears the exclusive bit in parent and child): the
+    /// parent's read-back maps the page read-only, write-protected for COW, and keeps the slot for the child.
+    /// </summary>
+    [Test]
+    public void SharedSwapEntryAfterForkComesBackReadOnly()
+    {
+        var trace = new List<MemoryAccess>();
+        for (int i = 0; i < 64; i++)
+            trace.Add(W(X + ((ulong)i * Page)));
+        for (int i = 0; i < 1024; i++)
+            trace.Add(W(Y + ((ulong)i * Page)));
+        trace.Add(R(X));
+        using var m = new SimMachine(Small(pageCluster: 0));
+        Entity p = Add(m, "p", mm =>
+        {
+            Anon(X, 64)(mm);
+            Anon(Y, 1024)(mm);
+        }, 0, [.. trace]);
+        m.ScheduleAfterAccesses(64 + 1024, new Systems.AddressSpace.AddressSpaceOp(Systems.AddressSpace.AddressSpaceOpKind.Fork, p)
+        {
+            ChildName = "child",
+            ChildWorkload = _ => Trace("child", [.. Enumerable.Repeat(R(Y), 100_000)]),
+        });
+        RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
+        MmState mm = Mm(m, p);
+        Assert.That(new Pte(mm.Tables.Lookup(X)).IsSwap, Is.True);
+        Assert.That(mm.Tables.Lookup(X) & Pte.SwpExclusiveBit, Is.Zero, "fork clears the exclusive bit");
+        Assert.That(m.Kernel.Swap.Count(1), Is.EqualTo(2));
+        RunUntilAccesses(m, p, 64 + 1024 + 1);
+        var pte = new Pte(mm.Tables.Lookup(X));
+        Assert.That(pte.Present, Is.True);
+        Assert.That(pte.Writable, Is.False);
+        Assert.That(pte.Cow, Is.True);
+        Assert.That(m.Kernel.Swap.Count(1), Is.EqualTo(1), "the child still holds the entry");
+        Assert.That(m.Kernel.Swap.IsCached(1), Is.True);
+    }
+
+    /// <summary>__swapin_nr_pages against its definition (mm/swap_state.c), case by case.</summary>
+    [TestCase(0, 5, 0, 8, 0, 1, TestName = "no hits, not adjacent: 1")]
+    [TestCase(4, 5, 0, 8, 0, 2, TestName = "no hits, adjacent: 2")]
+    [TestCase(6, 5, 0, 8, 0, 2, TestName = "no hits, adjacent below: 2")]
+    [TestCase(0, 5, 4, 8, 0, 8, TestName = "4 hits: 6 rounded up to 8")]
+    [TestCase(0, 5, 1, 8, 0, 4, TestName = "1 hit: 3 rounded up to 4")]
+    [TestCase(0, 5, 7, 8, 0, 8, TestName = "7 hits: 16 capped at 8")]
+    [TestCase(0, 5, 0, 8, 8, 4, TestName = "no hits after a window of 8: not below 4")]
+    [TestCase(0, 5, 1, 32, 32, 16, TestName = "1 hit after 32: 16")]
+    public void SwapinNrPagesFollowsItsDefinition(long prev, long offset, int hits, int max, int prevWin, int expected) =>
+        Assert.That(SwapReadahead.SwapinNrPages(prev, offset, hits, max, prevWin), Is.EqualTo(expected));
+}

@@ -37,12 +37,15 @@ public class EffectiveConfigurationTests
             walk_level: 21
             minor_fault: 1001
             major_fault: 123457
+            disk_page: 7001
             swap_write: 7
             shootdown: 2001
             context_switch: 5001
           policy: fifo
           min_free_kbytes: 1000
           swappiness: 10
+          fault_around_bytes: 32768
+          read_ahead_kb: 512
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -190,12 +193,15 @@ public class EffectiveConfigurationTests
         e["latency.walk_level"] = N(l.WalkLevel);
         e["latency.minor_fault"] = N(l.MinorFault);
         e["latency.major_fault"] = N(l.MajorFault);
+        e["latency.disk_page"] = N(l.DiskPage);
         e["latency.swap_write"] = N(l.SwapWrite);
         e["latency.shootdown"] = N(l.Shootdown);
         e["latency.context_switch"] = N(l.ContextSwitch);
         e["policy"] = c.Policy.Name;
         e["min_free_kbytes"] = N(c.MinFreeKbytes ?? derived);
         e["swappiness"] = N(c.Swappiness);
+        e["fault_around_bytes"] = N(c.FaultAroundBytes);
+        e["read_ahead_kb"] = N(c.ReadAheadKb);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

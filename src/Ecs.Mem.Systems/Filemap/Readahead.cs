@@ -320,18 +320,19 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>
-    /// A page for readahead (readahead_gfp_mask: no retrying, no OOM): only while free pages stay above the low
-    /// watermark and the page-table reserve; otherwise kswapd is woken and the window ends here.
+    /// A page for readahead, with readahead_gfp_mask's rules as far as the pipeline allows: like any allocation it
+    /// wakes kswapd below the low watermark and may go down to the min watermark (the slow path's ALLOC_WMARK_MIN,
+    /// leaving the page-table reserve alone); where Linux would then reclaim once (__GFP_NORETRY) and retry, EcsMem's
+    /// reclaim runs later in the tick, so the window ends here instead (docs/kernel.md).
     /// </summary>
     private int AllocReadaheadPage(int cpu)
     {
         var zone = _k.Zone;
         long free = zone.Buddy.NrFreePages;
-        if (zone.Watermarks.BelowLow(free - 1) || zone.MustStall(free, needsFrame: true))
-        {
+        if (zone.Watermarks.BelowLow(free))
             _k.Env.Work<KswapdWakeup>().Add(default);
+        if (zone.MustStall(free, needsFrame: true))
             return -1;
-        }
         int pfn = zone.AllocFrame(cpu);
         if (pfn >= 0)
             zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do

@@ -74,8 +74,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
-            AddressSpaceOpKind.Madvise => _k.Readahead.Madvise(env, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
-            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Madvise => _k.Readahead.Madvise(env, op.Process, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };

@@ -240,7 +240,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         if (cached >= 0)
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).
-            kernel.Readahead.AsyncMmapReadahead(env, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
+            kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
             if (privateWrite)

@@ -30,6 +30,8 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
+        // Readahead windows cut short by a failed allocation go on after last tick's direct reclaim.
+        _kernel.Readahead.ContinuePending(env);
         foreach (ref readonly PageCacheInsertRequest r in env.WorkItems<PageCacheInsertRequest>())
             Insert(env, r.Fault);
     }
@@ -84,7 +86,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
         if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
             return 1;
-        return _kernel.Readahead.SyncMmapReadahead(env, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu).Pages;
+        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu).Pages;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Simulation;
 
 namespace EcsMem.Systems.Filemap;
@@ -56,7 +57,15 @@ public sealed class Readahead : IEventHandler
     private readonly Dictionary<int, long> _filePages = new();
     private readonly Dictionary<long, int[]> _inFlight = new();
     private readonly List<int> _run = new();
+    private readonly List<PendingRa> _pending = new();
+    private readonly List<PendingRa> _retry = new();
     private long _nextIo;
+
+    /// <summary>The task whose fault or call is reading ahead now (its direct reclaim runs for it).</summary>
+    private Entity _who;
+
+    /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
+    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who);
 
     public Readahead(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -124,8 +133,9 @@ public sealed class Readahead : IEventHandler
     /// Linux's mmap read-around does (or sync readahead under VM_SEQ_READ, none under VM_RAND_READ or after too
     /// many misses). Returns the size of the disk request the faulting page is part of.
     /// </summary>
-    public FaultRead SyncMmapReadahead(SimEnvironment env, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
+    public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
     {
+        _who = who;
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
             return new FaultRead(1);
@@ -146,8 +156,9 @@ public sealed class Readahead : IEventHandler
     /// do_async_mmap_readahead: a fault found its page cached. A hit pays off a miss (mmap_miss--); on the
     /// PG_readahead marker the next window is started without waiting (page_cache_async_ra).
     /// </summary>
-    public void AsyncMmapReadahead(SimEnvironment env, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
+    public void AsyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
     {
+        _who = who;
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
             return;
@@ -257,10 +268,22 @@ public sealed class Readahead : IEventHandler
             return 1;
         nr = Math.Min(nr, filePages - start);
         long mark = lookahead <= nr ? start + nr - lookahead : long.MinValue;
+        return ReadRange(env, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false);
+    }
+
+    /// <summary>
+    /// The loop of page_cache_ra_unbounded over [from, end). When a page cannot be allocated, the rest of the
+    /// window waits for one direct reclaim (__GFP_NORETRY: reclaim once, then retry; no OOM kill): it is read in a
+    /// later tick, after that reclaim freed memory, by <see cref="ContinuePending"/>. A retry that still gets no page
+    /// at all gives up, as the NORETRY allocation fails.
+    /// </summary>
+    private int ReadRange(SimEnvironment env, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry)
+    {
         int targetRun = 1;
         bool runHasTarget = false;
+        int allocated = 0;
         _run.Clear();
-        for (long i = start; i < start + nr; i++)
+        for (long i = from; i < end; i++)
         {
             if (i == targetIndex)
             {
@@ -278,7 +301,16 @@ public sealed class Readahead : IEventHandler
             }
             int pfn = AllocReadaheadPage(cpu);
             if (pfn < 0)
-                break; // readahead allocations give up rather than reclaim (__GFP_NORETRY): read what we have
+            {
+                if (!retry || allocated > 0)
+                {
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
+                    env.Counters.Increment(_k.C.AllocStall);
+                    env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
+                }
+                break;
+            }
+            allocated++;
             AddToPageCache(env, file, i, pfn);
             if (i == mark)
                 SetReadahead(pfn);
@@ -286,6 +318,22 @@ public sealed class Readahead : IEventHandler
         }
         Submit(env, runHasTarget, ref targetRun);
         return targetRun;
+    }
+
+    /// <summary>Reads the rest of the windows whose allocations waited for reclaim (called once per tick, in order).</summary>
+    public void ContinuePending(SimEnvironment env)
+    {
+        if (_pending.Count == 0)
+            return;
+        _retry.Clear();
+        _retry.AddRange(_pending);
+        _pending.Clear();
+        foreach (PendingRa p in _retry)
+        {
+            _who = p.Who;
+            _k.Smp.Enter(p.Cpu);
+            ReadRange(env, p.File, p.Next, p.End, p.Mark, -1, -1, p.Cpu, retry: true);
+        }
     }
 
     private void SetReadahead(int pfn)
@@ -468,8 +516,9 @@ public sealed class Readahead : IEventHandler
     /// nothing for anonymous VMAs here: swap readahead is not part of this call yet). A hole in the range gives
     /// -ENOMEM after the mapped parts were advised, as madvise_walk_vmas does.
     /// </summary>
-    public long Madvise(SimEnvironment env, MmState mm, ulong start, ulong lenIn, Scenarios.MadviseAdvice advice, int cpu)
+    public long Madvise(SimEnvironment env, Entity who, MmState mm, ulong start, ulong lenIn, Scenarios.MadviseAdvice advice, int cpu)
     {
+        _who = who;
         if ((start & (Pte.PageSize - 1)) != 0)
             return -AddressSpace.Errno.EINVAL;
         ulong len = (lenIn + Pte.PageSize - 1) & ~(Pte.PageSize - 1);
@@ -533,8 +582,9 @@ public sealed class Readahead : IEventHandler
     /// force_page_cache_readahead; DONTNEED drops the clean, unmapped, unlocked pages lying wholly inside the range
     /// (dirty pages are not written back first: a simplification).
     /// </summary>
-    public long Fadvise(SimEnvironment env, int mmId, int file, long offset, long len, Scenarios.FadviseAdvice advice, int cpu)
+    public long Fadvise(SimEnvironment env, Entity who, int mmId, int file, long offset, long len, Scenarios.FadviseAdvice advice, int cpu)
     {
+        _who = who;
         if (offset < 0 || len < 0)
             return -AddressSpace.Errno.EINVAL;
         ulong endbyte = (ulong)offset + (ulong)len;

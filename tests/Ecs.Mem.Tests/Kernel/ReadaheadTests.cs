@@ -125,6 +125,38 @@ public class ReadaheadTests
     }
 
     [Test]
+    public void RereadingA64MiBFileIn16MiBKeepsReadaheadGoingThroughReclaim()
+    {
+        // Kernel (same machine and date; the program of the class comment on a 64 MiB file, run in a cgroup-v1
+        // memory cgroup with memory.limit_in_bytes 16M, 3 passes, 3 runs): per pass minflt 1026..1045, majflt
+        // 11..16. Each major fault's read-around wants 2048 pages in 16 MiB of full memory: the readahead
+        // allocations reclaim (once, __GFP_NORETRY) and go on, so a pass still takes about 16384 / 2048 windows.
+        const string Yaml = """
+            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "loop:count=PASSES,base=0x7f0000000000,pages=16384"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 64M, prot: r--, flags: private, file: /data/f64m, fixed: true}
+            """;
+        long prevMin = 0, prevMaj = 0;
+        for (int pass = 1; pass <= 3; pass++)
+        {
+            var (min, maj, m) = Run(Yaml.Replace("PASSES", (pass * 16384).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            using var _ = m;
+            Assert.That(min - prevMin, Is.InRange(1026, 1045), $"pass {pass} minor faults");
+            Assert.That(maj - prevMaj, Is.InRange(11, 16), $"pass {pass} major faults");
+            Assert.That(m.Env.Counters.Get("oom_kill"), Is.EqualTo(0), "readahead's reclaim never calls the OOM killer");
+            prevMin = min;
+            prevMaj = maj;
+        }
+    }
+
+    [Test]
     public void WithTheDefault128KiBWindowTheStreamFaultsTwicePer32Pages()
     {
         // Worked by hand (ra_pages 32): fault 0 is major and reads 0..31 (async_size 8, marker at 24); faults at

@@ -11,6 +11,9 @@ public enum AddressSpaceOpKind : byte
     Brk,
     Fork,
     Exit,
+    Madvise,
+    Fadvise,
+    DropCaches,
 }
 
 /// <summary>
@@ -27,6 +30,10 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public MapFlags Flags { get; init; } = MapFlags.Private | MapFlags.Anonymous;
     public int FileId { get; init; } = -1;
     public ulong PgOff { get; init; }
+    /// <summary>madvise / fadvise advice (Scenarios.MadviseAdvice / FadviseAdvice), drop_caches value.</summary>
+    public int Advice { get; init; }
+    /// <summary>fadvise: byte offset into the file (<see cref="Len"/> is its length, 0 = to the end).</summary>
+    public long Offset { get; init; }
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }

@@ -74,6 +74,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
+            AddressSpaceOpKind.Madvise => _k.Readahead.Madvise(env, op.Process, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
         foreach (var c in _changes)
@@ -85,8 +88,15 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         }
         mm.NoteHiwaterVm();
         string shown = Errno.IsError(result) ? Errno.Name(result) : "0x" + result.ToString("x", CultureInfo.InvariantCulture);
-        Log.Add(string.Create(CultureInfo.InvariantCulture,
-            $"t={env.Now} pid {p.Pid} {op.Kind.ToString().ToLowerInvariant()}(0x{op.Addr:x}, {op.Len}) = {shown}"));
+        string args = op.Kind switch
+        {
+            AddressSpaceOpKind.Madvise => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}, {((Scenarios.MadviseAdvice)op.Advice).ToString().ToLowerInvariant()}"),
+            AddressSpaceOpKind.Fadvise => string.Create(CultureInfo.InvariantCulture, $"{_k.Files[op.FileId].Path}, {op.Offset}, {op.Len}, {((Scenarios.FadviseAdvice)op.Advice).ToString().ToLowerInvariant()}"),
+            AddressSpaceOpKind.DropCaches => op.Advice.ToString(CultureInfo.InvariantCulture),
+            _ => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}"),
+        };
+        string call = op.Kind == AddressSpaceOpKind.DropCaches ? "drop_caches" : op.Kind.ToString().ToLowerInvariant();
+        Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {p.Pid} {call}({args}) = {shown}"));
     }
 
     /// <summary>exit on a group leader is exit_group (all its threads end); on another thread only that thread ends.</summary>

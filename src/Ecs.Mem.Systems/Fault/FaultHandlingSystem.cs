@@ -234,10 +234,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
         rec.File = vma.FileId;
         rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
+        kernel.Readahead.NoteFileExtent(rec.File, (long)(vma.PgOff + ((vma.End - vma.Start) >> Pte.PageShift)));
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
         if (cached >= 0)
         {
+            // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).
+            kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
             if (privateWrite)

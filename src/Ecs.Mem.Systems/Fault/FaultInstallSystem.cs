@@ -85,6 +85,11 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     {
                         bool shared = (prot & Pte.RwBit) != 0; // only shared writable mappings carry RW in vm_page_prot
                         k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : prot & ~Pte.RwBit);
+                        // do_read_fault: a read fault maps the page's cached neighbours too (do_fault_around). A fault
+                        // that slept on a read dropped the mmap lock and is retried once the page is uptodate
+                        // (VM_FAULT_RETRY), and the retry's fault-around maps what that read brought in.
+                        if (!write)
+                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, prot & ~Pte.RwBit);
                         break;
                     }
                 case FaultClass.SwapCached:

@@ -30,6 +30,8 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
+        // Readahead windows cut short by a failed allocation go on after last tick's direct reclaim.
+        _kernel.Readahead.ContinuePending(env);
         foreach (ref readonly PageCacheInsertRequest r in env.WorkItems<PageCacheInsertRequest>())
             Insert(env, r.Fault);
     }
@@ -67,12 +69,24 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         }
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        // do_sync_mmap_readahead: the window around a file page joins its read (one request per run of new pages).
+        int pages = rec.Class == FaultClass.FileRead ? SyncReadahead(env, rec) : 1;
         long io = _nextIo++;
         rec.IoStart = env.Now;
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
-        env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_ioDoneKind, rec.Process, io));
+        env.Schedule((ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
+    }
+
+    /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages.</summary>
+    private int SyncReadahead(SimEnvironment env, in FaultRecord rec)
+    {
+        MmState? mm = _kernel.Tasks.MmById(rec.MmId);
+        int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
+        if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
+            return 1;
+        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu).Pages;
     }
 
     /// <summary>

@@ -65,6 +65,7 @@ public sealed class Kernel
         Memory = new MemoryOps(this);
         Mprotect = new Mprotect(this);
         PageWaits = new PageWaitQueue(this);
+        Readahead = new Readahead(this, env);
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
@@ -93,6 +94,9 @@ public sealed class Kernel
 
     /// <summary>Faults sleeping on a locked page (Filemap/).</summary>
     public PageWaitQueue PageWaits { get; }
+
+    /// <summary>Readahead, fault-around and the advice calls (Filemap/, mm/readahead.c, mm/filemap.c).</summary>
+    public Readahead Readahead { get; }
 
     public ReverseMap Rmap { get; }
     public FileTable Files { get; }

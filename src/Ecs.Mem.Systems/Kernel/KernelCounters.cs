@@ -42,6 +42,8 @@ public sealed class KernelCounters
         Referenced = r.Register("ecsmem_reclaim_referenced");
         PageTablePages = r.Register("ecsmem_pgtable_alloc");
         ContextSwitches = r.Register("ecsmem_context_switches");
+        ReadaheadPages = r.Register("ecsmem_readahead_pages");
+        FaultAroundPages = r.Register("ecsmem_fault_around_pages");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -49,4 +51,10 @@ public sealed class KernelCounters
     public CounterId AllocStall, PageOutRun, KswapdWakeups, OomKill;
     public CounterId Segv, CowCopy, CowReuse, ZeroPageMap, StackGrowth, PageCacheHit, PageCacheMiss, SwapCacheHit;
     public CounterId FileWriteback, Referenced, PageTablePages, ContextSwitches;
+
+    /// <summary>Pages read into the page cache by readahead beyond the page a fault or call asked for (Linux counts none).</summary>
+    public CounterId ReadaheadPages;
+
+    /// <summary>Neighbouring pages mapped by fault-around (do_fault_around) without a fault of their own (Linux counts none).</summary>
+    public CounterId FaultAroundPages;
 }

@@ -42,6 +42,22 @@ public sealed record KernelOptions
 
     /// <summary>Swap readahead by virtual address (swap_vma_readahead) rather than by swap offset (<c>machine.swap_readahead</c>).</summary>
     public bool SwapVmaReadahead { get; init; } = D.SwapVmaReadahead;
+    /// <summary>fault_around_bytes (<c>machine.fault_around_bytes</c>): the window do_fault_around maps from the page cache.</summary>
+    public long FaultAroundBytes { get; init; } = D.FaultAroundBytes;
+
+    /// <summary>The disk's read_ahead_kb (<c>machine.read_ahead_kb</c>): the readahead window's maximum.</summary>
+    public long ReadAheadKb { get; init; } = D.ReadAheadKb;
+
+    /// <summary>
+    /// fault_around_pages as fault_around_bytes_set computes it: the bytes rounded down to a power of two, in pages,
+    /// at least one (one page means no fault-around: should_fault_around is false).
+    /// </summary>
+    public int FaultAroundPages => FaultAroundBytes < (long)Pte.PageSize
+        ? 1
+        : (int)(System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)FaultAroundBytes + 1) / 2 / Pte.PageSize);
+
+    /// <summary>bdi-&gt;ra_pages: the readahead window's maximum in pages (read_ahead_kb / 4 with 4 KiB pages).</summary>
+    public int RaPages => (int)(ReadAheadKb * 1024 / (long)Pte.PageSize);
 
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;

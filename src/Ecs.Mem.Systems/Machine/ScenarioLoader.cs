@@ -43,6 +43,7 @@ public static class ScenarioLoader
             PageWalkLevelCycles = l.WalkLevel,
             MinorFaultCycles = l.MinorFault,
             MajorFaultReadCycles = l.MajorFault,
+            DiskPageCycles = l.DiskPage,
             SwapOutCycles = l.SwapWrite,
             TlbShootdownCycles = l.Shootdown,
             ContextSwitchCycles = l.ContextSwitch,
@@ -70,6 +71,8 @@ public static class ScenarioLoader
             Swappiness = m.Swappiness,
             PageCluster = m.PageCluster,
             SwapVmaReadahead = m.SwapVmaReadahead,
+            FaultAroundBytes = m.FaultAroundBytes,
+            ReadAheadKb = m.ReadAheadKb,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,
@@ -296,6 +299,15 @@ public static class ScenarioLoader
                 ChildWorkload = heap => OpenWorkload(f.Workload, s.SourceName, heap, 1) ?? new Workload(new EmptyTrace(f.Child)),
             },
             ExitOp => new AddressSpaceOp(AddressSpaceOpKind.Exit, target),
+            MadviseOp a => new AddressSpaceOp(AddressSpaceOpKind.Madvise, target) { Addr = a.Address, Len = (ulong)a.Length, Advice = (int)a.Advice },
+            FadviseOp f => new AddressSpaceOp(AddressSpaceOpKind.Fadvise, target)
+            {
+                FileId = k.Files.Intern(f.File),
+                Offset = f.Offset,
+                Len = (ulong)f.Length,
+                Advice = (int)f.Advice,
+            },
+            DropCachesOp d => new AddressSpaceOp(AddressSpaceOpKind.DropCaches, target) { Advice = d.Value },
             _ => throw new InputException(s.SourceName, ev.Line, ev.Op.ToString() ?? "", "unknown timeline operation"),
         };
     }

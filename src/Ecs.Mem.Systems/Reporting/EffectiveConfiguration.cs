@@ -54,6 +54,7 @@ public static class EffectiveConfiguration
         Num("latency.walk_level", t.PageWalkLevelCycles);
         Num("latency.minor_fault", t.MinorFaultCycles);
         Num("latency.major_fault", t.MajorFaultReadCycles);
+        Num("latency.disk_page", t.DiskPageCycles);
         Num("latency.swap_write", t.SwapOutCycles);
         Num("latency.shootdown", t.TlbShootdownCycles);
         Num("latency.context_switch", t.ContextSwitchCycles);
@@ -62,6 +63,8 @@ public static class EffectiveConfiguration
         Num("swappiness", o.Swappiness, "recorded; reclaim does not balance anon and file by it");
         Num("page_cluster", o.PageCluster, o.PageCluster == 0 ? "swap readahead off" : "");
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
+        Num("fault_around_bytes", o.FaultAroundBytes);
+        Num("read_ahead_kb", o.ReadAheadKb);
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

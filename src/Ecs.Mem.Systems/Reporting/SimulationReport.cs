@@ -214,6 +214,8 @@ public sealed record SimulationReport
                 ("ecsmem_cow_reuse", "write to a copy-on-write page nobody else maps: reused"),
                 ("ecsmem_pagecache_hit", "file page found in the page cache (minor)"),
                 ("ecsmem_pagecache_miss", "file page read from disk (major)"),
+                ("ecsmem_readahead_pages", "pages read ahead into the page cache (readahead, WILLNEED)"),
+                ("ecsmem_fault_around_pages", "cached neighbours mapped by fault-around (no fault of their own)"),
                 ("ecsmem_swapcache_hit", "swapped-out page still in the swap cache (minor)"),
                 ("pswpin", "swapped-out page read back from swap (major)"),
                 ("ecsmem_stack_growth", "stack grown downwards by a fault"),

@@ -60,6 +60,15 @@ public sealed record TimingModel
     public long MajorFaultReadCycles { get; init; } = Defaults.MajorFault;
 
     /// <summary>
+    /// Each page of a disk read beyond its first (<c>latency.disk_page</c>): a readahead batch of n pages is one
+    /// request taking <see cref="MajorFaultReadCycles"/> + (n - 1) × this.
+    /// </summary>
+    public long DiskPageCycles { get; init; } = Defaults.DiskPage;
+
+    /// <summary>Cycles one disk request reading <paramref name="pages"/> contiguous pages takes (at least one page).</summary>
+    public long DiskReadCycles(int pages) => MajorFaultReadCycles + (Math.Max(pages, 1) - 1) * DiskPageCycles;
+
+    /// <summary>
     /// Writing one page out during reclaim (swap-out or dirty file page), in cycles (<c>latency.swap_write</c>);
     /// also the gap between two kswapd batches.
     /// </summary>
@@ -135,6 +144,7 @@ public sealed record TimingModel
         Positive(source, nameof(PageWalkLevelCycles), PageWalkLevelCycles);
         Positive(source, nameof(MinorFaultCycles), MinorFaultCycles);
         Positive(source, nameof(MajorFaultReadCycles), MajorFaultReadCycles);
+        Positive(source, nameof(DiskPageCycles), DiskPageCycles);
         Positive(source, nameof(SwapOutCycles), SwapOutCycles);
         Positive(source, nameof(TlbShootdownCycles), TlbShootdownCycles);
         Positive(source, nameof(TlbFlushOneCycles), TlbFlushOneCycles);

@@ -4,9 +4,10 @@ namespace EcsMem.Systems.Vmscan;
 
 /// <summary>
 /// ④ Reclaim work: free <see cref="Pages"/> pages, directly (an allocation is stalled, on its task's <c>Cpu</c>)
-/// or as kswapd (due at <c>NotBefore</c>, which its CPU catches up to).
+/// or as kswapd (due at <c>NotBefore</c>, which its CPU catches up to). <c>MayOom</c> false is a __GFP_NORETRY
+/// allocation's reclaim (readahead): when it frees nothing the allocation fails instead of invoking the OOM killer.
 /// </summary>
-public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0);
+public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true);
 
 /// <summary>② → ④ wakeup_kswapd: an allocation found free memory below the low watermark.</summary>
 public readonly record struct KswapdWakeup;

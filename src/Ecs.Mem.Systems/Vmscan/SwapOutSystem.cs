@@ -84,7 +84,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             // Nothing reclaimable while the allocation still could not proceed, counting the frames this
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
-            if (r.Direct && freed == 0 && _k.Zone.MustStall(freeSoon, needsFrame: true))
+            if (r.Direct && r.MayOom && freed == 0 && _k.Zone.MustStall(freeSoon, needsFrame: true))
             {
                 // Before the OOM killer, the free pages parked on per-CPU lists go back to the buddy allocator
                 // (drain_all_pages) and the allocation is looked at once more. Linux 6.6 skips this drain when

@@ -48,4 +48,10 @@ public enum FrameFlags : uint
     /// use. Linux marks such a page with nothing but its zero refcount; the simulator tags it to catch double frees.
     /// </summary>
     PcpList = 1u << 11,
+
+    /// <summary>
+    /// PG_readahead: the marker page of a readahead window; a fault or read that finds it starts the next window
+    /// asynchronously (page_cache_async_ra). Fault-around leaves it unmapped so that the fault happens.
+    /// </summary>
+    Readahead = 1u << 12,
 }

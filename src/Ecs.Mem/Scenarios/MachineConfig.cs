@@ -101,6 +101,23 @@ public sealed record MachineConfig
     /// as with a swap file on a spinning or virtio disk).
     /// </summary>
     public bool SwapVmaReadahead { get; init; }
+    /// <c>/sys/kernel/mm/transparent_hugepage/../fault_around_bytes</c> (debugfs <c>fault_around_bytes</c>), 0..2 MiB:
+    /// how much of the page cache around a read fault on a file mapping is mapped at once (do_fault_around). Linux
+    /// rounds it down to a power of two of pages; 4096 (one page) turns fault-around off.
+    /// </summary>
+    public long FaultAroundBytes { get; init; } = 65536;
+
+    /// <summary>
+    /// <c>/sys/block/DEV/queue/read_ahead_kb</c> of the one simulated disk: the readahead window's maximum
+    /// (bdi-&gt;ra_pages = read_ahead_kb / 4). 0 turns readahead off. Linux's default (VM_READAHEAD_PAGES) is 128.
+    /// </summary>
+    public long ReadAheadKb { get; init; } = 128;
+
+    /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
+    public const long MaxFaultAroundBytes = 512L * 4096;
+
+    /// <summary>Largest <see cref="ReadAheadKb"/> accepted (1 GiB): a window beyond any simulated RAM.</summary>
+    public const long MaxReadAheadKb = 1L << 20;
 
     /// <summary>Whether TLB entries are tagged with a process-context id, so a context switch need not flush the TLB.</summary>
     public bool Pcid { get; init; } = true;

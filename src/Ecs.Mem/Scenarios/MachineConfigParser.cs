@@ -10,7 +10,8 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "pcid", "quantum", "smp_epoch", "batch", "seed",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "pcid", "quantum",
+        "smp_epoch", "batch", "seed",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -18,7 +19,7 @@ internal sealed class MachineConfigParser(YamlValues values)
 
     private static readonly string[] LatencyKeys =
     [
-        "l1", "l2", "l3", "memory", "stlb", "walk_level", "minor_fault", "major_fault", "disk_us", "cpu_ghz",
+        "l1", "l2", "l3", "memory", "stlb", "walk_level", "minor_fault", "major_fault", "disk_page", "disk_us", "cpu_ghz",
         "swap_write", "shootdown", "context_switch",
     ];
 
@@ -98,6 +99,10 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("fault_around_bytes") is { } fab)
+            m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
+        if (s.Get("read_ahead_kb") is { } rak)
+            m = m with { ReadAheadKb = values.Integer(rak, "machine.read_ahead_kb", 0, MachineConfig.MaxReadAheadKb) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
@@ -202,6 +207,7 @@ internal sealed class MachineConfigParser(YamlValues values)
             WalkLevel = Cycles("walk_level", d.WalkLevel),
             MinorFault = Cycles("minor_fault", d.MinorFault),
             MajorFault = major,
+            DiskPage = Cycles("disk_page", d.DiskPage),
             SwapWrite = Cycles("swap_write", d.SwapWrite),
             Shootdown = Cycles("shootdown", d.Shootdown),
             ContextSwitch = Cycles("context_switch", d.ContextSwitch),

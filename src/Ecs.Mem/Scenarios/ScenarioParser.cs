@@ -17,7 +17,15 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches"];
+
+    /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
+    private static readonly string[] LaterMadvise =
+    [
+        "dontneed", "free", "remove", "dontfork", "dofork", "mergeable", "unmergeable", "hugepage", "nohugepage",
+        "dontdump", "dodump", "wipeonfork", "keeponfork", "cold", "pageout", "populate_read", "populate_write",
+        "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
+    ];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
     private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed"];
 
@@ -342,6 +350,9 @@ public static class ScenarioParser
                 "mprotect" => Mprotect(opNode, opPath),
                 "brk" => Brk(opNode, opPath),
                 "fork" => Fork(opNode, opPath),
+                "madvise" => Madvise(opNode, opPath),
+                "fadvise" => Fadvise(opNode, opPath),
+                "drop_caches" => new DropCachesOp((int)values.Integer(opNode, opPath, 1, 3)),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -370,6 +381,33 @@ public static class ScenarioParser
                     throw values.Error(o, $"{path}.offset must be a multiple of the page size ({_machine.PageSize})");
             }
             return new MmapOp(addr, length, prot, shared, file, offset, isFixed);
+        }
+
+        private MadviseOp Madvise(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "length", "advice");
+            long length = values.Size(Required(s, "length"), s.PathOf("length"));
+            // An unaligned start is madvise's own -EINVAL, so it is accepted here and fails when the call runs.
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), length, pageAligned: false);
+            var a = Required(s, "advice");
+            string name = values.NonEmptyText(a, s.PathOf("advice")).Trim();
+            if (Array.IndexOf(LaterMadvise, name) >= 0)
+                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed)");
+            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed");
+            return new MadviseOp(addr, length, advice);
+        }
+
+        private FadviseOp Fadvise(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "file", "offset", "length", "advice");
+            string file = ResolvePath(values.NonEmptyText(Required(s, "file"), s.PathOf("file")));
+            long offset = s.Get("offset") is { } o ? values.Size(o, s.PathOf("offset")) : 0;
+            long length = s.Get("length") is { } l ? values.Size(l, s.PathOf("length")) : 0;
+            var a = Required(s, "advice");
+            if (values.NonEmptyText(a, s.PathOf("advice")).Trim() == "noreuse")
+                throw values.Error(a, $"{s.PathOf("advice")}: fadvise advice 'noreuse' is not supported yet (normal, random, sequential, willneed, dontneed)");
+            var advice = (FadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed");
+            return new FadviseOp(file, offset, length, advice);
         }
 
         private MunmapOp Munmap(YamlNode node, string path)

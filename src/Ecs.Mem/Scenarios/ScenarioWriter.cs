@@ -64,6 +64,7 @@ public static class ScenarioWriter
         Line(w, 2, "walk_level", Num(l.WalkLevel));
         Line(w, 2, "minor_fault", Num(l.MinorFault));
         Line(w, 2, "major_fault", Num(l.MajorFault));
+        Line(w, 2, "disk_page", Num(l.DiskPage));
         Line(w, 2, "swap_write", Num(l.SwapWrite));
         Line(w, 2, "shootdown", Num(l.Shootdown));
         Line(w, 2, "context_switch", Num(l.ContextSwitch));
@@ -80,6 +81,8 @@ public static class ScenarioWriter
         Line(w, 1, "swappiness", Num(m.Swappiness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
+        Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
+        Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));

@@ -24,7 +24,8 @@ public class DemandPagingTests
     [Test]
     public void NothingIsResidentAfterExecAndMmapAndEachFirstTouchAddsOnePage()
     {
-        using var m = new SimMachine(Options());
+        // One page per fault is the point here: readahead and fault-around off (ReadaheadTests covers them).
+        using var m = new SimMachine(Options() with { FaultAroundBytes = 4096, ReadAheadKb = 0 });
         ulong mmapAt = 0, heap = 0, sp = 0, text = 0, data = 0, bss = 0;
         var touches = new List<MemoryAccess>();
         var p = m.AddProcess("prog", mm =>

@@ -116,7 +116,8 @@ public class FaultClassTests
     [Test]
     public void FilePageInThePageCacheIsAMinorFaultForASecondProcess()
     {
-        using var m = new SimMachine(Options());
+        // One page per fault is the point here: readahead and fault-around off (ReadaheadTests covers them).
+        using var m = new SimMachine(Options() with { FaultAroundBytes = 4096, ReadAheadKb = 0 });
         int file = m.Kernel.Files.Intern("/lib/data.bin");
         Action<Systems.Kernel.MmState> layout = mm => Mmap(mm, Base, 2, Prot.Read, MapFlags.Private, file);
         // p1 reads page 0 (major, 300 000 cycles of disk, done at 5000 + 20 + 300 000 = 305 020), then page 1
@@ -240,7 +241,8 @@ public class FaultClassTests
     [Test]
     public void WritesToAPrivateFileMappingCopyThePageCachePage()
     {
-        using var m = new SimMachine(Options());
+        // One page per fault is the point here: readahead and fault-around off (ReadaheadTests covers them).
+        using var m = new SimMachine(Options() with { FaultAroundBytes = 4096, ReadAheadKb = 0 });
         int file = m.Kernel.Files.Intern("/etc/config");
         var p = Add(m, "p", mm => Mmap(mm, Base, 2, Prot.Read | Prot.Write, MapFlags.Private, file), 0,
             R(Base),          // major: page 0 read into the page cache, mapped read-only

@@ -37,6 +37,7 @@ public class EffectiveConfigurationTests
             walk_level: 21
             minor_fault: 1001
             major_fault: 123457
+            disk_page: 7001
             swap_write: 7
             shootdown: 2001
             context_switch: 5001
@@ -45,6 +46,8 @@ public class EffectiveConfigurationTests
           swappiness: 10
           page_cluster: 5
           swap_readahead: vma
+          fault_around_bytes: 32768
+          read_ahead_kb: 512
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -192,6 +195,7 @@ public class EffectiveConfigurationTests
         e["latency.walk_level"] = N(l.WalkLevel);
         e["latency.minor_fault"] = N(l.MinorFault);
         e["latency.major_fault"] = N(l.MajorFault);
+        e["latency.disk_page"] = N(l.DiskPage);
         e["latency.swap_write"] = N(l.SwapWrite);
         e["latency.shootdown"] = N(l.Shootdown);
         e["latency.context_switch"] = N(l.ContextSwitch);
@@ -200,6 +204,8 @@ public class EffectiveConfigurationTests
         e["swappiness"] = N(c.Swappiness);
         e["page_cluster"] = N(c.PageCluster);
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
+        e["fault_around_bytes"] = N(c.FaultAroundBytes);
+        e["read_ahead_kb"] = N(c.ReadAheadKb);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

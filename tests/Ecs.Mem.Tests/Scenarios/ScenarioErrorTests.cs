@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
@@ -198,7 +198,7 @@ public class ScenarioErrorTests
         yield return C("AtAndAfter", P + "\ntimeline:\n  - at: 5\n    after: 7\n    process: p\n    exit:\n",
             "test.yaml:5: timeline[0] must have exactly one of 'at' (cycles) or 'after' (accesses of the process) (got 'at, after')");
         yield return C("TwoOps", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit:\n    brk: {delta: 4K}\n",
-            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit (got 'brk, exit')");
+            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches (got 'brk, exit')");
         yield return C("BrkBoth", P + "\ntimeline:\n  - at: 5\n    process: p\n    brk: {delta: 4K, to: 0x1000}\n",
             "test.yaml:7: timeline[0].brk must have exactly one of 'delta' (bytes, may be negative) or 'to' (new break address) (got 'delta, to')");
         yield return C("ExitWithValue", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit: 3\n",

@@ -1,0 +1,641 @@
+using System.Runtime.InteropServices;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Filemap;
+
+/// <summary>
+/// struct file_ra_state: one open file's readahead state. EcsMem has no file descriptors, so each process (mm)
+/// has one per file it maps or advises on, as if it opened the file once and used that descriptor for both.
+/// </summary>
+public struct FileRaState
+{
+    /// <summary>First page of the current window.</summary>
+    public long Start;
+
+    /// <summary>Pages in the current window.</summary>
+    public long Size;
+
+    /// <summary>Pages at the window's end whose first carries PG_readahead (the async lookahead).</summary>
+    public long AsyncSize;
+
+    /// <summary>This file's maximum window (bdi-&gt;ra_pages; posix_fadvise SEQUENTIAL doubles it).</summary>
+    public long RaPages;
+
+    /// <summary>Cache misses of mmap faults not offset by hits: above MMAP_LOTSAMISS read-around stops.</summary>
+    public int MmapMiss;
+
+    /// <summary>Byte position of the last read() (-1: none; mmap faults do not update it).</summary>
+    public long PrevPos;
+
+    /// <summary>FMODE_RANDOM, set by posix_fadvise RANDOM: sync readahead reads just what is asked.</summary>
+    public bool Random;
+}
+
+/// <summary>What a read fault's disk request looks like once readahead has joined it.</summary>
+/// <param name="Pages">Pages in the request the faulting page belongs to (1 without readahead).</param>
+public readonly record struct FaultRead(int Pages);
+
+/// <summary>
+/// mm/readahead.c and the readahead half of mm/filemap.c: per-file readahead state (file_ra_state), mmap
+/// read-around on a major fault (do_sync_mmap_readahead), the PG_readahead marker and asynchronous readahead
+/// when a fault finds it (do_async_mmap_readahead → page_cache_async_ra), window sizes (get_init_ra_size,
+/// get_next_ra_size), force_page_cache_ra for WILLNEED, and fault-around (do_fault_around → filemap_map_pages).
+/// Pages read ahead go into the page cache and the LRU locked, unmapped, and are unlocked when their disk
+/// request completes: one request per contiguous run of new pages, costing
+/// <see cref="Timing.TimingModel.DiskReadCycles"/>.
+/// </summary>
+public sealed class Readahead : IEventHandler
+{
+    /// <summary>MMAP_LOTSAMISS (mm/filemap.c).</summary>
+    public const int MmapLotsaMiss = 100;
+
+    private readonly Kernel.Kernel _k;
+    private readonly int _kind;
+    private readonly Dictionary<long, FileRaState> _ra = new();
+    private readonly Dictionary<int, long> _filePages = new();
+    private readonly Dictionary<long, int[]> _inFlight = new();
+    private readonly List<int> _run = new();
+    private readonly List<PendingRa> _pending = new();
+    private readonly List<PendingRa> _retry = new();
+    private long _nextIo;
+
+    /// <summary>The task whose fault or call is reading ahead now (its direct reclaim runs for it).</summary>
+    private Entity _who;
+
+    /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
+    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who);
+
+    public Readahead(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _kind = env.RegisterEventKind("readahead-io", this);
+    }
+
+    /// <summary>Readahead requests in flight.</summary>
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Pages read ahead (not asked for by the fault or call that read them).</summary>
+    public long PagesReadAhead { get; private set; }
+
+    /// <summary>Pages mapped by fault-around beyond the faulting page.</summary>
+    public long FaultAroundMapped { get; private set; }
+
+    /// <summary>
+    /// i_size in pages as far as EcsMem knows it: scenarios do not declare file sizes, so a file is as large as the
+    /// furthest page any mapping of it has covered (recorded at each fault on it). Readahead and fault-around stop there.
+    /// </summary>
+    public long FilePages(int file) => _filePages.TryGetValue(file, out long n) ? n : 0;
+
+    /// <summary>Records that a mapping of <paramref name="file"/> reaches page <paramref name="endPage"/> (exclusive).</summary>
+    public void NoteFileExtent(int file, long endPage)
+    {
+        ref long n = ref CollectionsMarshal.GetValueRefOrAddDefault(_filePages, file, out _);
+        if (endPage > n)
+            n = endPage;
+    }
+
+    /// <summary>file_ra_state_init: the state of <paramref name="file"/> as process <paramref name="mmId"/> opened it.</summary>
+    public ref FileRaState Ra(int mmId, int file)
+    {
+        long key = ((long)mmId << 32) | (uint)file;
+        ref FileRaState ra = ref CollectionsMarshal.GetValueRefOrAddDefault(_ra, key, out bool exists);
+        if (!exists)
+            ra = new FileRaState { RaPages = _k.Options.RaPages, PrevPos = -1 };
+        return ref ra;
+    }
+
+    /// <summary>get_init_ra_size (mm/readahead.c): the first window for a request of <paramref name="size"/> pages.</summary>
+    public static long GetInitRaSize(long size, long max)
+    {
+        long newsize = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)Math.Max(size, 1));
+        if (newsize <= max / 32)
+            return newsize * 4;
+        if (newsize <= max / 4)
+            return newsize * 2;
+        return max;
+    }
+
+    /// <summary>get_next_ra_size (mm/readahead.c): the window after one of <paramref name="cur"/> pages.</summary>
+    public static long GetNextRaSize(long cur, long max)
+    {
+        if (cur < max / 16)
+            return 4 * cur;
+        if (cur <= max / 2)
+            return 2 * cur;
+        return max;
+    }
+
+    /// <summary>
+    /// do_sync_mmap_readahead, called once the faulting page (<paramref name="targetPfn"/>, index
+    /// <paramref name="index"/>) is in the page cache and locked for its read: reads the window around it as
+    /// Linux's mmap read-around does (or sync readahead under VM_SEQ_READ, none under VM_RAND_READ or after too
+    /// many misses). Returns the size of the disk request the faulting page is part of.
+    /// </summary>
+    public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
+    {
+        _who = who;
+        ref FileRaState ra = ref Ra(mmId, file);
+        if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
+            return new FaultRead(1);
+        if ((vmFlags & VmFlags.SeqRead) != 0)
+            return new FaultRead(PageCacheSyncRa(env, ref ra, file, index, ra.RaPages, targetPfn, cpu));
+        if (ra.MmapMiss < MmapLotsaMiss * 10)
+            ra.MmapMiss++;
+        if (ra.MmapMiss > MmapLotsaMiss)
+            return new FaultRead(1);
+        // mmap read-around: a window of ra_pages centred on the fault, its last quarter the async lookahead.
+        ra.Start = Math.Max(0, index - (ra.RaPages / 2));
+        ra.Size = ra.RaPages;
+        ra.AsyncSize = ra.RaPages / 4;
+        return new FaultRead(DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu));
+    }
+
+    /// <summary>
+    /// do_async_mmap_readahead: a fault found its page cached. A hit pays off a miss (mmap_miss--); on the
+    /// PG_readahead marker the next window is started without waiting (page_cache_async_ra).
+    /// </summary>
+    public void AsyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
+    {
+        _who = who;
+        ref FileRaState ra = ref Ra(mmId, file);
+        if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
+            return;
+        if (ra.MmapMiss > 0)
+            ra.MmapMiss--;
+        if ((_k.Zone.Frames[pfn].Flags & FrameFlags.Readahead) != 0)
+            PageCacheAsyncRa(env, ref ra, file, index, pfn, ra.RaPages, cpu);
+    }
+
+    /// <summary>page_cache_sync_ra (mm/readahead.c, Linux 6.10+). Returns the request size of <paramref name="index"/>'s page.</summary>
+    private int PageCacheSyncRa(SimEnvironment env, ref FileRaState ra, int file, long index, long reqCount, int targetPfn, int cpu)
+    {
+        if (ra.Random)
+            return ForcePageCacheRa(env, ref ra, file, index, reqCount, targetPfn, cpu);
+        long maxPages = ra.RaPages; // ractl_max_pages: bdi->io_pages is taken to be no larger than ra_pages
+        ulong prevIndex = (ulong)ra.PrevPos >> Pte.PageShift;
+        if (index == 0 || reqCount > maxPages || (ulong)index - prevIndex <= 1UL)
+        {
+            ra.Start = index;
+            ra.Size = GetInitRaSize(reqCount, maxPages);
+            ra.AsyncSize = ra.Size > reqCount ? ra.Size - reqCount : ra.Size >> 1;
+            return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
+        }
+        // The cached history a sequential stream leaves behind (page_cache_prev_miss over index-1 downwards).
+        long miss = PrevMiss(file, index - 1, maxPages, out bool wrapped);
+        long contig = wrapped ? index : index - miss - 1;
+        if (contig <= reqCount)
+            return DoPageCacheRa(env, file, index, reqCount, 0, index, targetPfn, cpu);
+        if (wrapped)
+            contig *= 2; // cached from the start of the file: a long stream
+        ra.Start = index;
+        ra.Size = Math.Min(contig + reqCount, maxPages);
+        ra.AsyncSize = 1;
+        return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
+    }
+
+    /// <summary>page_cache_async_ra (mm/readahead.c, Linux 6.10+): the marker page <paramref name="index"/> was hit.</summary>
+    private void PageCacheAsyncRa(SimEnvironment env, ref FileRaState ra, int file, long index, int pfn, long reqCount, int cpu)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        if ((f.Flags & FrameFlags.Writeback) != 0)
+            return; // PG_readahead shares its bit with PG_reclaim
+        _k.Dirty?.Frame(pfn);
+        f.Flags &= ~FrameFlags.Readahead;
+        long maxPages = ra.RaPages;
+        long expected = ra.Start + ra.Size - ra.AsyncSize;
+        if (index == expected)
+        {
+            // The expected marker: a sequential stream. Push the window forward and ramp it up.
+            ra.Start += ra.Size;
+            ra.Size = Math.Max(ra.Size, GetNextRaSize(ra.Size, maxPages));
+            ra.AsyncSize = ra.Size;
+        }
+        else
+        {
+            // A marker without valid state (interleaved streams): size the window from the cached run ahead.
+            long start = NextMiss(file, index + 1, maxPages);
+            if (start == 0 || start - index > maxPages)
+                return;
+            ra.Start = start;
+            ra.Size = GetNextRaSize(start - index + reqCount, maxPages);
+            ra.AsyncSize = ra.Size;
+        }
+        DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, -1, -1, cpu);
+    }
+
+    /// <summary>
+    /// force_page_cache_ra: POSIX_FADV_WILLNEED, MADV_WILLNEED and FMODE_RANDOM sync reads — up to
+    /// max(io_pages, ra_pages) pages in 2 MiB chunks, no marker, the readahead state untouched.
+    /// </summary>
+    public int ForcePageCacheRa(SimEnvironment env, ref FileRaState ra, int file, long index, long nrToRead, int targetPfn, int cpu)
+    {
+        nrToRead = Math.Min(nrToRead, Math.Max(ra.RaPages, 1));
+        long target = targetPfn >= 0 ? index : -1;
+        int targetRun = 1;
+        const long Chunk = (2L << 20) / (long)Pte.PageSize;
+        while (nrToRead > 0)
+        {
+            long n = Math.Min(Chunk, nrToRead);
+            int r = DoPageCacheRa(env, file, index, n, 0, target, targetPfn, cpu);
+            if (target >= index && target < index + n)
+                targetRun = r;
+            index += n;
+            nrToRead -= n;
+        }
+        return targetRun;
+    }
+
+    /// <summary>WILLNEED on [<paramref name="first"/>, <paramref name="first"/>+<paramref name="pages"/>) of a file: force_page_cache_readahead.</summary>
+    public void WillNeed(SimEnvironment env, int mmId, int file, long first, long pages, int cpu)
+    {
+        ref FileRaState ra = ref Ra(mmId, file);
+        ForcePageCacheRa(env, ref ra, file, first, pages, -1, cpu);
+    }
+
+    /// <summary>
+    /// do_page_cache_ra → page_cache_ra_unbounded: reads the pages of [start, start+nr) not cached yet (clipped to
+    /// the file's end), marking the one at start+nr-lookahead PG_readahead. Each run of new pages is one disk
+    /// request; a cached page ends a run (read_pages is called before it). The faulting page
+    /// (<paramref name="targetIndex"/>, already inserted by the fault) rides in its run's request and its I/O is
+    /// the fault's own; the returned value is that run's length (1 when the target is outside the window).
+    /// </summary>
+    private int DoPageCacheRa(SimEnvironment env, int file, long start, long nr, long lookahead, long targetIndex, int targetPfn, int cpu)
+    {
+        long filePages = FilePages(file);
+        if (start >= filePages)
+            return 1;
+        nr = Math.Min(nr, filePages - start);
+        long mark = lookahead <= nr ? start + nr - lookahead : long.MinValue;
+        return ReadRange(env, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false);
+    }
+
+    /// <summary>
+    /// The loop of page_cache_ra_unbounded over [from, end). When a page cannot be allocated, the rest of the
+    /// window waits for one direct reclaim (__GFP_NORETRY: reclaim once, then retry; no OOM kill): it is read in a
+    /// later tick, after that reclaim freed memory, by <see cref="ContinuePending"/>. A retry that still gets no page
+    /// at all gives up, as the NORETRY allocation fails.
+    /// </summary>
+    private int ReadRange(SimEnvironment env, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry)
+    {
+        int targetRun = 1;
+        bool runHasTarget = false;
+        int allocated = 0;
+        _run.Clear();
+        for (long i = from; i < end; i++)
+        {
+            if (i == targetIndex)
+            {
+                runHasTarget = true;
+                _run.Add(-1);
+                if (i == mark)
+                    SetReadahead(targetPfn);
+                continue;
+            }
+            if (_k.PageCache.Find(file, i) >= 0)
+            {
+                Submit(env, runHasTarget, ref targetRun);
+                runHasTarget = false;
+                continue;
+            }
+            int pfn = AllocReadaheadPage(cpu);
+            if (pfn < 0)
+            {
+                if (!retry || allocated > 0)
+                {
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
+                    env.Counters.Increment(_k.C.AllocStall);
+                    env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
+                }
+                break;
+            }
+            allocated++;
+            AddToPageCache(env, file, i, pfn);
+            if (i == mark)
+                SetReadahead(pfn);
+            _run.Add(pfn);
+        }
+        Submit(env, runHasTarget, ref targetRun);
+        return targetRun;
+    }
+
+    /// <summary>Reads the rest of the windows whose allocations waited for reclaim (called once per tick, in order).</summary>
+    public void ContinuePending(SimEnvironment env)
+    {
+        if (_pending.Count == 0)
+            return;
+        _retry.Clear();
+        _retry.AddRange(_pending);
+        _pending.Clear();
+        foreach (PendingRa p in _retry)
+        {
+            _who = p.Who;
+            _k.Smp.Enter(p.Cpu);
+            ReadRange(env, p.File, p.Next, p.End, p.Mark, -1, -1, p.Cpu, retry: true);
+        }
+    }
+
+    private void SetReadahead(int pfn)
+    {
+        _k.Dirty?.Frame(pfn);
+        _k.Zone.Frames[pfn].Flags |= FrameFlags.Readahead;
+    }
+
+    /// <summary>read_pages: one disk request for the run collected so far.</summary>
+    private void Submit(SimEnvironment env, bool hasTarget, ref int targetRun)
+    {
+        if (_run.Count == 0)
+            return;
+        int pages = _run.Count;
+        if (hasTarget)
+            targetRun = pages;
+        int n = 0;
+        foreach (int p in _run)
+            n += p >= 0 ? 1 : 0;
+        if (n > 0)
+        {
+            var pfns = new int[n];
+            int j = 0;
+            foreach (int p in _run)
+                if (p >= 0)
+                    pfns[j++] = p;
+            long io = _nextIo++;
+            _inFlight.Add(io, pfns);
+            env.Schedule((ulong)_k.Timing.DiskReadCycles(pages), new SimEvent(_kind, default, io));
+        }
+        _run.Clear();
+    }
+
+    /// <summary>
+    /// A page for readahead, with readahead_gfp_mask's rules as far as the pipeline allows: like any allocation it
+    /// wakes kswapd below the low watermark and may go down to the min watermark (the slow path's ALLOC_WMARK_MIN,
+    /// leaving the page-table reserve alone); where Linux would then reclaim once (__GFP_NORETRY) and retry, EcsMem's
+    /// reclaim runs later in the tick, so the window ends here instead (docs/kernel.md).
+    /// </summary>
+    private int AllocReadaheadPage(int cpu)
+    {
+        var zone = _k.Zone;
+        long free = zone.Buddy.NrFreePages;
+        if (zone.Watermarks.BelowLow(free))
+            _k.Env.Work<KswapdWakeup>().Add(default);
+        if (zone.MustStall(free, needsFrame: true))
+            return -1;
+        int pfn = zone.AllocFrame(cpu);
+        if (pfn >= 0)
+            zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
+        return pfn;
+    }
+
+    /// <summary>filemap_add_folio + the start of the read: cached, on the LRU, locked until the I/O completes.</summary>
+    private void AddToPageCache(SimEnvironment env, int file, long index, int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        f.Mapping = file;
+        f.Index = index;
+        f.ContentToken = PageCacheInsertSystem.FileContent(file, index);
+        f.Flags |= FrameFlags.Locked;
+        _k.PageCache.Add(file, index, pfn);
+        _k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(file, index));
+        env.Counters.Add(_k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        env.Counters.Increment(_k.C.ReadaheadPages);
+        PagesReadAhead++;
+    }
+
+    /// <summary>The readahead request completed: its pages are uptodate and unlocked; faults waiting on them go on.</summary>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        if (!_inFlight.Remove(ev.Arg0, out int[]? pfns))
+            throw new InvalidOperationException($"readahead completion for unknown request {ev.Arg0}");
+        foreach (int pfn in pfns)
+        {
+            _k.Dirty?.Frame(pfn);
+            _k.Zone.Frames[pfn].Flags &= ~FrameFlags.Locked;
+            _k.Zone.UnpinFrame(pfn);
+            _k.PageWaits.WakeUpPageWaiters(env, pfn);
+        }
+    }
+
+    /// <summary>page_cache_prev_miss: the first uncached index scanning down from <paramref name="index"/> (at most <paramref name="maxScan"/>).</summary>
+    private long PrevMiss(int file, long index, long maxScan, out bool wrapped)
+    {
+        wrapped = false;
+        for (long n = 0; n < maxScan; n++, index--)
+        {
+            if (index < 0)
+            {
+                wrapped = true;
+                return -1;
+            }
+            if (_k.PageCache.Find(file, index) < 0)
+                return index;
+        }
+        return index;
+    }
+
+    /// <summary>page_cache_next_miss: the first uncached index from <paramref name="index"/> up (at most <paramref name="maxScan"/>).</summary>
+    private long NextMiss(int file, long index, long maxScan)
+    {
+        for (long n = 0; n < maxScan; n++, index++)
+        {
+            if (_k.PageCache.Find(file, index) < 0)
+                return index;
+        }
+        return index;
+    }
+
+    /// <summary>
+    /// do_fault_around → filemap_map_pages for a read fault at <paramref name="va"/> (file page <paramref name="index"/>)
+    /// in <paramref name="vma"/>: maps the cached, uptodate (unlocked), unmarked pages of the fault_around_bytes
+    /// window — aligned down to its size, clipped to the VMA, the PTE page and the file's end — into PTEs still
+    /// none. Linux on x86 maps them young (vm_page_prot carries _PAGE_ACCESSED and x86 does not define
+    /// arch_wants_old_prefaulted_pte). Each page considered pays off one mmap miss.
+    /// </summary>
+    public void FaultAround(MmState mm, in Vma vma, ulong va, long index, ulong prot)
+    {
+        int nrPages = _k.Options.FaultAroundPages;
+        if (nrPages <= 1 || (vma.Flags & (VmFlags.UffdWp | VmFlags.UffdMissing)) != 0)
+            return;
+        long ptrsPerPte = mm.Mm.Mode.EntriesPerTable;
+        long pteOff = (long)((va >> Pte.PageShift) & (ulong)(ptrsPerPte - 1));
+        long vmaOff = index - (long)vma.PgOff;
+        long vmaPages = (long)((vma.End - vma.Start) >> Pte.PageShift);
+        long fromPte = Math.Max(pteOff / nrPages * nrPages, pteOff - Math.Min(pteOff, vmaOff));
+        long toPte = Math.Min(Math.Min(fromPte + nrPages, ptrsPerPte), pteOff + vmaPages - vmaOff) - 1;
+        long first = index + fromPte - pteOff;
+        long last = Math.Min(index + toPte - pteOff, FilePages(vma.FileId) - 1);
+        int file = vma.FileId;
+        int considered = 0;
+        for (long i = first; i <= last; i++)
+        {
+            int pfn = _k.PageCache.Find(file, i);
+            if (pfn < 0 || (_k.Zone.Frames[pfn].Flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
+                continue;
+            considered++;
+            ulong addr = va + (ulong)((i - index) << Pte.PageShift);
+            if (i == index || mm.Tables.Lookup(addr) != 0)
+                continue;
+            _k.Memory.MapPage(mm, addr, pfn, prot);
+            _k.Env.Counters.Increment(_k.C.FaultAroundPages);
+            FaultAroundMapped++;
+        }
+        ref FileRaState ra = ref Ra(mm.Id, file);
+        ra.MmapMiss = Math.Max(0, ra.MmapMiss - considered);
+    }
+
+    /// <summary>
+    /// invalidate_mapping_pages over [first, last] of <paramref name="file"/> (all files when -1): drops every page
+    /// that is clean, unmapped, unlocked and not pinned by a fault in flight (POSIX_FADV_DONTNEED, drop_caches).
+    /// Returns the pages dropped.
+    /// </summary>
+    public long Invalidate(int file, long first, long last)
+    {
+        var victims = new List<(int File, long Index, int Pfn)>();
+        foreach (var e in _k.PageCache.Entries())
+        {
+            if ((file >= 0 && (e.File != file || e.Index < first || e.Index > last)))
+                continue;
+            ref Frame f = ref _k.Zone.Frames[e.Pfn];
+            if (f.MapCount > 0 || _k.Zone.Pins[e.Pfn] > 0
+                || (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback)) != 0)
+                continue;
+            victims.Add(e);
+        }
+        foreach (var (f, i, pfn) in victims)
+        {
+            _k.PageCache.Delete(f, i);
+            _k.Zone.FreeFrame(pfn, _k.Tlb.CurrentCpu);
+        }
+        return victims.Count;
+    }
+
+    /// <summary>
+    /// madvise(2) for the readahead advices (mm/madvise.c): -EINVAL for an unaligned start or a length that wraps;
+    /// MADV_NORMAL/RANDOM/SEQUENTIAL set the VMAs' VM_RAND_READ/VM_SEQ_READ (splitting and merging as
+    /// madvise_update_vma does); MADV_WILLNEED reads the file range of each file VMA (vfs_fadvise WILLNEED;
+    /// nothing for anonymous VMAs here: swap readahead is not part of this call yet). A hole in the range gives
+    /// -ENOMEM after the mapped parts were advised, as madvise_walk_vmas does.
+    /// </summary>
+    public long Madvise(SimEnvironment env, Entity who, MmState mm, ulong start, ulong lenIn, Scenarios.MadviseAdvice advice, int cpu)
+    {
+        _who = who;
+        if ((start & (Pte.PageSize - 1)) != 0)
+            return -AddressSpace.Errno.EINVAL;
+        ulong len = (lenIn + Pte.PageSize - 1) & ~(Pte.PageSize - 1);
+        if (lenIn != 0 && len == 0)
+            return -AddressSpace.Errno.EINVAL;
+        ulong end = start + len;
+        if (end < start)
+            return -AddressSpace.Errno.EINVAL;
+        if (end == start)
+            return 0;
+        var vmas = mm.Mm.Vmas;
+        long unmapped = 0;
+        int idx = vmas.FindVma(start);
+        while (true)
+        {
+            if (idx < 0)
+                return -AddressSpace.Errno.ENOMEM;
+            if (start < vmas[idx].Start)
+            {
+                unmapped = -AddressSpace.Errno.ENOMEM;
+                start = vmas[idx].Start;
+                if (start >= end)
+                    break;
+            }
+            ulong tmp = Math.Min(vmas[idx].End, end);
+            if (advice == Scenarios.MadviseAdvice.WillNeed)
+            {
+                Vma v = vmas[idx];
+                if (v.FileId >= 0)
+                {
+                    NoteFileExtent(v.FileId, (long)(v.PgOff + ((v.End - v.Start) >> Pte.PageShift)));
+                    long first = (long)(v.PgOff + ((start - v.Start) >> Pte.PageShift));
+                    long last = (long)(v.PgOff + ((tmp - 1 - v.Start) >> Pte.PageShift));
+                    WillNeed(env, mm.Id, v.FileId, first, last - first + 1, cpu);
+                }
+            }
+            else
+            {
+                VmFlags old = vmas[idx].Flags;
+                VmFlags flags = (old & ~(VmFlags.RandRead | VmFlags.SeqRead)) | advice switch
+                {
+                    Scenarios.MadviseAdvice.Random => VmFlags.RandRead,
+                    Scenarios.MadviseAdvice.Sequential => VmFlags.SeqRead,
+                    _ => VmFlags.None,
+                };
+                long r = mm.Mm.MprotectFixup(idx, start, tmp, flags);
+                if (r < 0)
+                    return r;
+            }
+            start = tmp;
+            if (start >= end)
+                break;
+            idx = vmas.FindVma(start);
+        }
+        return unmapped;
+    }
+
+    /// <summary>
+    /// generic_fadvise (mm/fadvise.c) on the process's open <paramref name="file"/>: NORMAL/RANDOM/SEQUENTIAL set
+    /// ra_pages and FMODE_RANDOM; WILLNEED reads [offset, offset+len) (len 0: to the end) with
+    /// force_page_cache_readahead; DONTNEED drops the clean, unmapped, unlocked pages lying wholly inside the range
+    /// (dirty pages are not written back first: a simplification).
+    /// </summary>
+    public long Fadvise(SimEnvironment env, Entity who, int mmId, int file, long offset, long len, Scenarios.FadviseAdvice advice, int cpu)
+    {
+        _who = who;
+        if (offset < 0 || len < 0)
+            return -AddressSpace.Errno.EINVAL;
+        ulong endbyte = (ulong)offset + (ulong)len;
+        if (len == 0 || endbyte < (ulong)len || endbyte > long.MaxValue)
+            endbyte = long.MaxValue;
+        else
+            endbyte--; // inclusive
+        ref FileRaState ra = ref Ra(mmId, file);
+        switch (advice)
+        {
+            case Scenarios.FadviseAdvice.Normal:
+                ra.RaPages = _k.Options.RaPages;
+                ra.Random = false;
+                break;
+            case Scenarios.FadviseAdvice.Random:
+                ra.Random = true;
+                break;
+            case Scenarios.FadviseAdvice.Sequential:
+                ra.RaPages = 2L * _k.Options.RaPages;
+                ra.Random = false;
+                break;
+            case Scenarios.FadviseAdvice.WillNeed:
+                {
+                    long startIndex = offset >> Pte.PageShift;
+                    long endIndex = (long)(endbyte >> Pte.PageShift);
+                    ForcePageCacheRa(env, ref ra, file, startIndex, endIndex - startIndex + 1, -1, cpu);
+                    break;
+                }
+            case Scenarios.FadviseAdvice.DontNeed:
+                {
+                    // Only whole pages inside the range go: round the start up and the end down.
+                    long startIndex = (long)(((ulong)offset + Pte.PageSize - 1) >> Pte.PageShift);
+                    long endIndex = (long)(endbyte >> Pte.PageShift);
+                    if ((endbyte & (Pte.PageSize - 1)) != Pte.PageSize - 1)
+                    {
+                        if (endIndex == 0)
+                            break;
+                        endIndex--;
+                    }
+                    Invalidate(file, startIndex, endIndex);
+                    break;
+                }
+        }
+        return 0;
+    }
+
+    /// <summary>drop_sysctl_handler: bit 1 drops the clean, unmapped page cache of every file; bit 2 (slab) has nothing to drop here.</summary>
+    public long DropCaches(int value)
+    {
+        if ((value & 1) != 0)
+            Invalidate(-1, 0, long.MaxValue);
+        return 0;
+    }
+}

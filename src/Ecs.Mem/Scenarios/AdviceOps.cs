@@ -1,0 +1,38 @@
+namespace EcsMem.Scenarios;
+
+/// <summary>The madvise(2) advices a timeline can give (the readahead ones; the others come later).</summary>
+public enum MadviseAdvice : byte
+{
+    /// <summary>MADV_NORMAL: clears VM_RAND_READ and VM_SEQ_READ.</summary>
+    Normal,
+    /// <summary>MADV_RANDOM: VM_RAND_READ, no readahead on faults.</summary>
+    Random,
+    /// <summary>MADV_SEQUENTIAL: VM_SEQ_READ, sync readahead instead of read-around.</summary>
+    Sequential,
+    /// <summary>MADV_WILLNEED: read the file range into the page cache now.</summary>
+    WillNeed,
+}
+
+/// <summary>The posix_fadvise(2) advices a timeline can give.</summary>
+public enum FadviseAdvice : byte
+{
+    /// <summary>POSIX_FADV_NORMAL: the device's readahead window, FMODE_RANDOM cleared.</summary>
+    Normal,
+    /// <summary>POSIX_FADV_RANDOM: FMODE_RANDOM.</summary>
+    Random,
+    /// <summary>POSIX_FADV_SEQUENTIAL: twice the device's readahead window.</summary>
+    Sequential,
+    /// <summary>POSIX_FADV_WILLNEED: read the range into the page cache now.</summary>
+    WillNeed,
+    /// <summary>POSIX_FADV_DONTNEED: drop the range's clean, unmapped pages from the page cache.</summary>
+    DontNeed,
+}
+
+/// <summary>madvise(2) on [<paramref name="Address"/>, +<paramref name="Length"/>).</summary>
+public sealed record MadviseOp(ulong Address, long Length, MadviseAdvice Advice) : TimelineOp;
+
+/// <summary>posix_fadvise(2) on <paramref name="File"/> (as the process opened it); length 0 = to the end.</summary>
+public sealed record FadviseOp(string File, long Offset, long Length, FadviseAdvice Advice) : TimelineOp;
+
+/// <summary>echo <paramref name="Value"/> &gt; /proc/sys/vm/drop_caches (1 page cache, 2 slab, 3 both).</summary>
+public sealed record DropCachesOp(int Value) : TimelineOp;

@@ -1,0 +1,350 @@
+using EcsMem.Components;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Filemap;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Machine;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// Fault-around (do_fault_around / filemap_map_pages), file readahead (mm/readahead.c) and the advice calls.
+/// The "kernel" figures were recorded on this project's machine: Linux 6.18.44 x86-64, ext4 on virtio disk vda
+/// (read_ahead_kb 8192, max_sectors_kb 4096), fault_around_bytes 65536 (the default), THP madvise, 2026-12-05,
+/// 8 runs each of a C program that mmaps a 16 MiB file MAP_PRIVATE PROT_READ, drops it from the page cache with
+/// posix_fadvise(POSIX_FADV_DONTNEED), optionally madvises the mapping, then reads one byte per page in order and
+/// prints the getrusage ru_minflt / ru_majflt deltas of the loop. Where the kernel varied between runs the test
+/// asserts EcsMem lies within the recorded range; where it did not, it asserts the exact figure.
+/// </summary>
+public class ReadaheadTests
+{
+    private static string Scenario(int pages, string? advice = null, int readAheadKb = 8192, int mapPages = 4096, string extraTimeline = "")
+    {
+        var w = new System.Text.StringBuilder();
+        w.Append("machine: {ram: 64M, swap: 0, read_ahead_kb: ").Append(readAheadKb).Append("}\n");
+        w.Append("processes:\n  - name: reader\n    layout: {exec: {}}\n    workload:\n");
+        w.Append("      generator: \"seq:count=").Append(pages).Append(",base=0x7f0000000000,pages=").Append(pages).Append("\"\n");
+        w.Append("timeline:\n  - at: 0\n    process: reader\n");
+        w.Append("    mmap: {addr: 0x7f0000000000, length: ").Append(mapPages * 4096).Append(", prot: r--, flags: private, file: /data/f16m, fixed: true}\n");
+        if (advice is not null)
+            w.Append("  - at: 0\n    process: reader\n    madvise: {addr: 0x7f0000000000, length: ").Append(mapPages * 4096).Append(", advice: ").Append(advice).Append("}\n");
+        w.Append(extraTimeline);
+        return w.ToString();
+    }
+
+    private static (long Min, long Maj, SimMachine M) Run(string yaml)
+    {
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "ra.yaml"));
+        m.Run();
+        var p = m.Kernel.Tasks.Processes[0];
+        ProcessStats s = m.Kernel.World.Get<ProcessStats>(p);
+        return (s.MinFlt, s.MajFlt, m);
+    }
+
+    [Test]
+    public void ColdSequentialReadOf16MiBIsOneMajorFaultAndOneMinorFaultPer16Pages()
+    {
+        // Kernel: majflt 1 in all 8 runs; minflt 255..261. Read-around reads pages 0..2047 (ra_pages 2048, centred
+        // on page 0 and clipped there), the marker at 1536 starts 2048..4095; fault-around maps 16 pages a fault.
+        var (min, maj, m) = Run(Scenario(4096));
+        using var _ = m;
+        Assert.That(maj, Is.EqualTo(1));
+        Assert.That(min, Is.InRange(255, 261));
+        Assert.That(min, Is.EqualTo((4096 / 16) - 1), "one fault per 16-page window; the major fault's retry maps the first window");
+        Assert.That(m.Env.Counters.Get("ecsmem_readahead_pages"), Is.EqualTo(4095), "every page but the faulting one was read ahead");
+        Assert.That(m.Env.Counters.Get("pgpgin"), Is.EqualTo(4096 * 4), "the whole file, in kB");
+    }
+
+    [Test]
+    public void MadvRandomReadsEveryPageWithItsOwnMajorFault()
+    {
+        // Kernel: 4096 major, 0 minor in all 8 runs (VM_RAND_READ: no readahead; fault-around finds nothing cached).
+        var (min, maj, m) = Run(Scenario(4096, "random"));
+        using var _ = m;
+        Assert.That(maj, Is.EqualTo(4096));
+        Assert.That(min, Is.EqualTo(0));
+        Assert.That(m.Env.Counters.Get("ecsmem_readahead_pages"), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void MadvSequentialIsOneMajorFault()
+    {
+        // Kernel: majflt 1, minflt 255..262. page_cache_sync_ra at index 0: get_init_ra_size(2048, 2048) = 2048,
+        // async_size 1024; the marker at 1024 pushes the window to 2048..4095.
+        var (min, maj, m) = Run(Scenario(4096, "sequential"));
+        using var _ = m;
+        Assert.That(maj, Is.EqualTo(1));
+        Assert.That(min, Is.InRange(255, 262));
+    }
+
+    [Test]
+    public void MadvWillneedReadsAheadSoTheFirstFaultIsMinor()
+    {
+        // Kernel: majflt 1 (once 2), minflt 255..258. WILLNEED reads min(16 MiB, max(io_pages, ra_pages)) = 2048
+        // pages; page 0 is then a minor fault and the first major fault is at page 2048 (read-around from 1024).
+        var (min, maj, m) = Run(Scenario(4096, "willneed"));
+        using var _ = m;
+        Assert.That(maj, Is.InRange(1, 2));
+        Assert.That(min, Is.InRange(255, 258));
+        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("madvise(0x7f0000000000, 16777216, willneed) = 0x0", StringComparison.Ordinal)));
+    }
+
+    [Test]
+    public void ColdReadOf1024PagesAndARereadThroughANewMapping()
+    {
+        // Kernel: first pass majflt 1, minflt 63..66; a second pass through a new mapping of the now cached
+        // pages: minflt 64, majflt 0 in all runs (1024 pages / 16 per fault-around window).
+        var (min, maj, m) = Run(Scenario(1024, mapPages: 4096));
+        using (m)
+        {
+            Assert.That(maj, Is.EqualTo(1));
+            Assert.That(min, Is.InRange(63, 66));
+        }
+        string twice = """
+            machine: {ram: 64M, swap: 0, read_ahead_kb: 8192}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "loop:count=2048,base=0x7f0000000000,pages=1024"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 16M, prot: r--, flags: private, file: /data/f16m, fixed: true}
+              - after: 1024
+                process: reader
+                munmap: {addr: 0x7f0000000000, length: 16M}
+              - after: 1024
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 16M, prot: r--, flags: private, file: /data/f16m, fixed: true}
+            """;
+        var (min2, maj2, m2) = Run(twice);
+        using var _ = m2;
+        Assert.That(maj2, Is.EqualTo(1));
+        Assert.That(min2 - min, Is.EqualTo(64), "the second pass: 64 minor faults");
+    }
+
+    [Test]
+    public void RereadingA64MiBFileIn16MiBKeepsReadaheadGoingThroughReclaim()
+    {
+        // Kernel (same machine and date; the program of the class comment on a 64 MiB file, run in a cgroup-v1
+        // memory cgroup with memory.limit_in_bytes 16M, 3 passes, 3 runs): per pass minflt 1026..1045, majflt
+        // 11..16. Each major fault's read-around wants 2048 pages in 16 MiB of full memory: the readahead
+        // allocations reclaim (once, __GFP_NORETRY) and go on, so a pass still takes about 16384 / 2048 windows.
+        const string Yaml = """
+            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "loop:count=PASSES,base=0x7f0000000000,pages=16384"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 64M, prot: r--, flags: private, file: /data/f64m, fixed: true}
+            """;
+        long prevMin = 0, prevMaj = 0;
+        for (int pass = 1; pass <= 3; pass++)
+        {
+            var (min, maj, m) = Run(Yaml.Replace("PASSES", (pass * 16384).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            using var _ = m;
+            Assert.That(min - prevMin, Is.InRange(1026, 1045), $"pass {pass} minor faults");
+            Assert.That(maj - prevMaj, Is.InRange(11, 16), $"pass {pass} major faults");
+            Assert.That(m.Env.Counters.Get("oom_kill"), Is.EqualTo(0), "readahead's reclaim never calls the OOM killer");
+            prevMin = min;
+            prevMaj = maj;
+        }
+    }
+
+    [Test]
+    public void WithTheDefault128KiBWindowTheStreamFaultsTwicePer32Pages()
+    {
+        // Worked by hand (ra_pages 32): fault 0 is major and reads 0..31 (async_size 8, marker at 24); faults at
+        // 16 and at the marker 24 follow (fault-around skips the marker page). The marker moves the window to 32..63
+        // with async_size 32, so every later window has its marker on its first page: one fault there (which
+        // starts the next window) and one at +16. 3 + 2 × 127 = 257 faults, one of them major.
+        var (min, maj, m) = Run(Scenario(4096, readAheadKb: 128));
+        using var _ = m;
+        Assert.That(maj, Is.EqualTo(1));
+        Assert.That(min, Is.EqualTo(256));
+    }
+
+    [Test]
+    public void FaultAroundOffGivesOneFaultPerPage()
+    {
+        string yaml = Scenario(1024).Replace("read_ahead_kb: 8192", "read_ahead_kb: 8192, fault_around_bytes: 4096", StringComparison.Ordinal);
+        var (min, maj, m) = Run(yaml);
+        using var _ = m;
+        Assert.That(maj + min, Is.EqualTo(1024));
+        Assert.That(maj, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void WindowSizesFollowGetInitRaSizeAndGetNextRaSize()
+    {
+        // get_init_ra_size rounds up to a power of two, then ×4 when at most max/32, ×2 when at most max/4, else max.
+        // For max = 32 (128 KiB): 1 → 4, 3 → 4 → 8 (4 > 1 but ≤ 8), 8 → 16, 9 → 16 → 32 (16 > 8) = max.
+        Assert.That(Readahead.GetInitRaSize(1, 32), Is.EqualTo(4));
+        Assert.That(Readahead.GetInitRaSize(3, 32), Is.EqualTo(8));
+        Assert.That(Readahead.GetInitRaSize(8, 32), Is.EqualTo(16));
+        Assert.That(Readahead.GetInitRaSize(9, 32), Is.EqualTo(32));
+        Assert.That(Readahead.GetInitRaSize(2048, 2048), Is.EqualTo(2048));
+        // get_next_ra_size: ×4 below max/16, ×2 up to max/2, else max. max = 2048: 64 → 256, 128 → 256, 1024 → 2048, 1025 → 2048.
+        Assert.That(Readahead.GetNextRaSize(64, 2048), Is.EqualTo(256));
+        Assert.That(Readahead.GetNextRaSize(128, 2048), Is.EqualTo(256));
+        Assert.That(Readahead.GetNextRaSize(1024, 2048), Is.EqualTo(2048));
+        Assert.That(Readahead.GetNextRaSize(1025, 2048), Is.EqualTo(2048));
+        Assert.That(Readahead.GetNextRaSize(32, 32), Is.EqualTo(32));
+    }
+
+    [Test]
+    public void FaultAroundPagesIsTheBytesRoundedDownToAPowerOfTwo()
+    {
+        // fault_around_bytes_set: rounddown_pow_of_two(val) >> PAGE_SHIFT, at least 1.
+        Assert.That(new KernelOptions { FaultAroundBytes = 65536 }.FaultAroundPages, Is.EqualTo(16));
+        Assert.That(new KernelOptions { FaultAroundBytes = 100_000 }.FaultAroundPages, Is.EqualTo(16));
+        Assert.That(new KernelOptions { FaultAroundBytes = 131072 }.FaultAroundPages, Is.EqualTo(32));
+        Assert.That(new KernelOptions { FaultAroundBytes = 4096 }.FaultAroundPages, Is.EqualTo(1));
+        Assert.That(new KernelOptions { FaultAroundBytes = 0 }.FaultAroundPages, Is.EqualTo(1));
+        Assert.That(new KernelOptions { FaultAroundBytes = 2 << 20 }.FaultAroundPages, Is.EqualTo(512));
+    }
+
+    [Test]
+    public void FaultAroundIsClippedToTheVma()
+    {
+        // p1 caches pages 0..63 of the file; later p2 maps file pages 3..7 (5 pages) and reads the first. The
+        // 16-page window around it (file pages 0..15) is clipped to the VMA: one fault maps exactly those 5 pages,
+        // although pages 0..2 and 8..15 are cached too.
+        using var m = new SimMachine(KernelKit.Options());
+        int file = m.Kernel.Files.Intern("/data/f");
+        var reads = Enumerable.Range(0, 64).Select(i => KernelKit.R(KernelKit.Base + ((ulong)i * KernelKit.Page))).ToArray();
+        KernelKit.Add(m, "p1", mm => KernelKit.Mmap(mm, KernelKit.Base, 64, Prot.Read, MapFlags.Private, file), 0, reads);
+        var p2 = KernelKit.Add(m, "p2", mm => KernelKit.Mmap(mm, KernelKit.Base + (3 * KernelKit.Page), 5, Prot.Read, MapFlags.Private, file, 3),
+            100_000_000, KernelKit.R(KernelKit.Base + (3 * KernelKit.Page)));
+        KernelKit.RunUntilAccesses(m, p2, 1);
+        Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0), "page 0 is cached (outside p2's VMA)");
+        Assert.That(m.Kernel.PageCache.Find(file, 8), Is.GreaterThanOrEqualTo(0), "page 8 is cached (outside p2's VMA)");
+        Assert.That(KernelKit.Mm(m, p2).Mm.Struct.RssFile, Is.EqualTo(5UL));
+        Assert.That(KernelKit.Stats(m, p2).MinFlt, Is.EqualTo(1));
+        Assert.That(KernelKit.Stats(m, p2).MajFlt, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void FadviseDontneedDropsOnlyWholeCleanUnmappedPagesInTheRange()
+    {
+        // posix_fadvise(fd, 4097, 8192, DONTNEED): start_index = ceil(4097 / 4096) = 2; endbyte = 4097 + 8192 - 1 =
+        // 12288, whose page 3 is not wholly inside (12288 % 4096 != 4095), so end_index = 2: page 2 alone goes.
+        const string Yaml = """
+            machine: {ram: 64M, swap: 0, read_ahead_kb: 16}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "seq:count=1,base=0x7f0000000000,pages=1"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 16K, prot: r--, flags: private, file: /data/f, fixed: true}
+              - after: 1
+                process: reader
+                munmap: {addr: 0x7f0000000000, length: 16K}
+              - after: 1
+                process: reader
+                fadvise: {file: /data/f, offset: 4097, length: 8192, advice: dontneed}
+            """;
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "f.yaml"));
+        using var _ = m;
+        m.Run();
+        int file = m.Kernel.Files.Intern("/data/f");
+        // read_ahead_kb 16 = 4 pages: the fault at page 0 read 0..3 (read-around from max(0, 0 - 2)).
+        Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0));
+        Assert.That(m.Kernel.PageCache.Find(file, 1), Is.GreaterThanOrEqualTo(0));
+        Assert.That(m.Kernel.PageCache.Find(file, 2), Is.EqualTo(-1));
+        Assert.That(m.Kernel.PageCache.Find(file, 3), Is.GreaterThanOrEqualTo(0));
+        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("fadvise(/data/f, 4097, 8192, dontneed) = 0x0", StringComparison.Ordinal)));
+    }
+
+    [Test]
+    public void DropCachesKeepsMappedPagesAndDropsTheRest()
+    {
+        // read_ahead_kb 32 = 8 pages: the fault at page 0 reads 0..7 (read-around from max(0, 0 - 4)); with
+        // fault-around off only page 0 is mapped, so drop_caches 1 drops pages 1..7 and keeps page 0.
+        const string Yaml = """
+            machine: {ram: 64M, swap: 0, read_ahead_kb: 32, fault_around_bytes: 4096}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "loop:count=3,base=0x7f0000000000,pages=1"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 128K, prot: r--, flags: private, file: /data/f, fixed: true}
+              - after: 1
+                process: reader
+                drop_caches: 1
+            """;
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "d.yaml"));
+        using var _ = m;
+        int file = m.Kernel.Files.Intern("/data/f");
+        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 7) >= 0
+            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 7)].Flags & FrameFlags.Locked) == 0);
+        Assert.That(Enumerable.Range(0, 8).All(i => m.Kernel.PageCache.Find(file, i) >= 0), "pages 0..7 read");
+        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.Contains("drop_caches(1) = 0x0", StringComparison.Ordinal)));
+        Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0), "mapped: kept");
+        Assert.That(Enumerable.Range(1, 7).All(i => m.Kernel.PageCache.Find(file, i) < 0), "clean and unmapped: dropped");
+    }
+
+    [Test]
+    public void MadviseReturnsEinvalAndEnomemWhereLinuxDoes()
+    {
+        string yaml = Scenario(1, extraTimeline: """
+              - at: 0
+                process: reader
+                madvise: {addr: 0x7f0000000001, length: 4096, advice: random}
+              - at: 0
+                process: reader
+                madvise: {addr: 0x7eff00000000, length: 4096, advice: random}
+              - at: 0
+                process: reader
+                madvise: {addr: 0x7f0000000000, length: 0, advice: random}
+            """);
+        var (_, _, m) = Run(yaml);
+        using var _m = m;
+        var log = m.AddressSpace.Log;
+        Assert.That(log.Any(l => l.Contains("madvise(0x7f0000000001, 4096, random) = EINVAL", StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.That(log.Any(l => l.Contains("madvise(0x7eff00000000, 4096, random) = ENOMEM", StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.That(log.Any(l => l.Contains("madvise(0x7f0000000000, 0, random) = 0x0", StringComparison.Ordinal)), string.Join("\n", log));
+    }
+
+    [Test]
+    public void MadvRandomOnHalfTheMappingSplitsTheVma()
+    {
+        string yaml = Scenario(1, extraTimeline: """
+              - at: 0
+                process: reader
+                madvise: {addr: 0x7f0000800000, length: 8M, advice: random}
+            """);
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "split.yaml"));
+        using var _ = m;
+        var p = m.Kernel.Tasks.Processes[0];
+        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Count(l => l.Contains("madvise", StringComparison.Ordinal)) == 1);
+        var vmas = m.Kernel.Tasks.MmOf(p).Mm.Vmas;
+        Vma low = vmas[vmas.FindVma(0x7f0000000000)];
+        Vma high = vmas[vmas.FindVma(0x7f0000800000)];
+        Assert.That(low.End, Is.EqualTo(0x7f0000800000UL), "split where the advice starts");
+        Assert.That(low.Flags & VmFlags.RandRead, Is.EqualTo(VmFlags.None));
+        Assert.That(high.Start, Is.EqualTo(0x7f0000800000UL));
+        Assert.That(high.Flags & VmFlags.RandRead, Is.EqualTo(VmFlags.RandRead));
+        Assert.That(high.PgOff, Is.EqualTo(0x800000UL / 4096), "the upper half keeps its file offset");
+    }
+
+    [Test]
+    public void UnsupportedAdviceIsOneClearError()
+    {
+        string yaml = Scenario(1, "dontneed");
+        var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(yaml), "u.yaml"));
+        Assert.That(e!.Message, Does.Contain("madvise advice 'dontneed' is not supported yet"));
+        Assert.That(e.Message, Does.StartWith("u.yaml:"));
+    }
+}

@@ -53,8 +53,9 @@ public sealed class MachineRunMode : IRunMode
         "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
-        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, end):\n" +
-        "            each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops), /proc/meminfo, buddyinfo\n" +
+        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
+        "            default peak): each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops) and\n" +
+        "            smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -84,10 +85,14 @@ public sealed class MachineRunMode : IRunMode
 
         long? warmup = cl.Get("--warmup") is null ? null : cl.GetInt64("--warmup", 0, min: 0);
         List<SnapshotWhen> snapshotWhens = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).Select(SnapshotWhen.Parse).ToList();
+        // Without --snapshot the report shows the machine at its least free memory (the end state has every
+        // address space torn down).
+        if (snapshotWhens.Count == 0)
+            snapshotWhens.Add(SnapshotWhen.Peak);
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
-        SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) : null;
+        var snapshots = new SnapshotRecorder(machine, snapshotWhens);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);
@@ -104,7 +109,7 @@ public sealed class MachineRunMode : IRunMode
                 throw new InvariantViolationException(initial, "before the first tick");
             // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
             // the report then shows the machine as built, nothing simulated, marked partial.
-            snapshots?.Start();
+            snapshots.Start();
             if (!Stop())
             {
                 machine.Run(
@@ -116,7 +121,7 @@ public sealed class MachineRunMode : IRunMode
                         throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
                     statuses.Observe(m.Kernel);
                     timeline?.Observe(m.Kernel);
-                    snapshots?.AfterTick();
+                    snapshots.AfterTick();
                     bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
                 },
                 checkEvery: 1);
@@ -134,8 +139,7 @@ public sealed class MachineRunMode : IRunMode
         timeline?.Finish(machine.Kernel);
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
-        if (snapshots is not null)
-            report = report with { Snapshots = snapshots.Finish() };
+        report = report with { Snapshots = snapshots.Finish(snapshots.WantsPeak ? PeakSnapshot(scenario, warmup, snapshots.Peak()) : null) };
         if (timeline is not null)
         {
             var names = report.Processes.Select(p => p.Name).ToArray();
@@ -152,6 +156,19 @@ public sealed class MachineRunMode : IRunMode
             return InterruptSignal.Requested ? InterruptSignal.ExitCode : ExitInterrupted;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// <c>--snapshot peak</c>: the first run found the least free memory and the page allocation that reached it;
+    /// a second machine, built the same way, runs to that allocation and is captured there (a deterministic replay
+    /// of the run's beginning; no check, timeline or stop request, which do not change the simulation).
+    /// </summary>
+    private static Snapshot PeakSnapshot(Scenario scenario, long? warmup, PeakPoint point)
+    {
+        using Machine again = ScenarioLoader.Build(scenario);
+        again.WarmupAccesses = warmup;
+        WorkloadEndTap.Attach(again, new ProcessStatusTracker());
+        return SnapshotRecorder.CapturePeak(again, point);
     }
 
     /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>

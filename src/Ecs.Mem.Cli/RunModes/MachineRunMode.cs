@@ -139,7 +139,18 @@ public sealed class MachineRunMode : IRunMode
         timeline?.Finish(machine.Kernel);
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
-        report = report with { Snapshots = snapshots.Finish(snapshots.WantsPeak ? PeakSnapshot(scenario, warmup, snapshots.Peak()) : null) };
+        Snapshot? peak = null;
+        if (snapshots.WantsPeak)
+        {
+            // The peak needs a second run to it: not after a stop request (the user wants the run to end), nor when a
+            // trace comes through a pipe, FIFO or device (it cannot be read again).
+            string? pipe = InputFiles(scenario, cl).Where(i => i.What == "input trace").Select(i => i.Path)
+                .FirstOrDefault(p => FileIdentity.KindOf(p) is not FileKind.Regular);
+            peak = report.Partial ? snapshots.NotTaken("peak", "the run was interrupted; the peak needs a second run")
+                : pipe is not null ? snapshots.NotTaken("peak", $"the trace {pipe} is not a regular file (a pipe?) and cannot be read again for the second run the peak needs")
+                : PeakSnapshot(scenario, warmup, snapshots.Peak());
+        }
+        report = report with { Snapshots = snapshots.Finish(peak) };
         if (timeline is not null)
         {
             var names = report.Processes.Select(p => p.Name).ToArray();

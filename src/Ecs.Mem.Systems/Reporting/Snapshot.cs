@@ -86,6 +86,8 @@ public sealed record Snapshot
     public required string When { get; init; }
     /// <summary>False when the run ended before the moment came (then only <see cref="Cycles"/> and <see cref="Accesses"/> at the end are set).</summary>
     public required bool Reached { get; init; }
+    /// <summary>Why a moment that could have been reached was not taken (null: taken, or simply not reached).</summary>
+    public string? NotTakenBecause { get; init; }
     /// <summary>Simulated time of the tick boundary, in cycles.</summary>
     public required ulong Cycles { get; init; }
     /// <summary>Accesses completed by then (all processes).</summary>

@@ -78,7 +78,10 @@ public static class SnapshotFormat
         {
             if (!s.Reached)
             {
-                sb.Append(Inv, $"\n== snapshot at {s.When} (not reached: the run ended at {Moment(s)}) ==\n");
+                if (s.NotTakenBecause is { } why)
+                    sb.Append(Inv, $"\n== snapshot at {s.When} (not taken: {why}) ==\n");
+                else
+                    sb.Append(Inv, $"\n== snapshot at {s.When} (not reached: the run ended at {Moment(s)}) ==\n");
                 continue;
             }
             sb.Append(Inv, $"\n== snapshot at {s.When} ({Moment(s)}) ==\n");
@@ -136,6 +139,8 @@ public static class SnapshotFormat
             w.WriteStartObject();
             w.WriteString("when", s.When);
             w.WriteBoolean("reached", s.Reached);
+            if (s.NotTakenBecause is { } why)
+                w.WriteString("not_taken_because", why);
             w.WriteNumber("cycles", s.Cycles);
             w.WriteNumber("accesses", s.Accesses);
             if (s.Peak is { } peak)

@@ -132,6 +132,9 @@ public sealed class SnapshotRecorder
         return list;
     }
 
+    /// <summary>A moment not taken for <paramref name="because"/> (e.g. <c>peak</c> of an interrupted run).</summary>
+    public Snapshot NotTaken(string when, string because) => NotReached(when) with { NotTakenBecause = because };
+
     private Snapshot NotReached(string when) => new()
     {
         When = when,

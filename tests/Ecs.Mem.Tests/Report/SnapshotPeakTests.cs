@@ -198,4 +198,29 @@ public class SnapshotPeakTests
         Assert.That(Faults(full5000), Is.GreaterThan(0));
         Assert.That(Faults(warmPeak), Is.EqualTo(Faults(fullPeak) - Faults(full5000)));
     }
+
+    [Test]
+    public void ATraceFromAFifoCannotBeReadAgainSoThePeakSaysWhy()
+    {
+        Assume.That(OperatingSystem.IsLinux());
+        using var f = new ReportTestFiles();
+        string fifo = f.PathOf("trace.fifo");
+        var psi = new System.Diagnostics.ProcessStartInfo("mkfifo") { ArgumentList = { fifo } };
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            p.WaitForExit();
+            Assert.That(p.ExitCode, Is.Zero, "mkfifo");
+        }
+        var writer = Task.Run(() => File.WriteAllText(fifo, " S 10000000,8\n S 10001000,8\n L 10000000,8\n"));
+        var (code, text, err) = ReportTestFiles.Run("run", "--trace", fifo, "--trace-format", "lackey");
+        Assert.That(writer.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(text, Does.EndWith($"\n== snapshot at peak (not taken: the trace {fifo} is not a regular file (a pipe?) and cannot be read again for the second run the peak needs) ==\n"));
+        // Other moments are taken in the one run, so they work from a pipe.
+        var writer2 = Task.Run(() => File.WriteAllText(fifo, " S 10000000,8\n S 10001000,8\n L 10000000,8\n"));
+        var (code2, text2, err2) = ReportTestFiles.Run("run", "--trace", fifo, "--trace-format", "lackey", "--snapshot", "2a");
+        Assert.That(writer2.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(code2, Is.EqualTo(0), err2);
+        Assert.That(text2, Does.Contain("== snapshot at 2a (t="));
+    }
 }

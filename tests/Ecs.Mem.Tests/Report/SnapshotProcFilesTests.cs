@@ -250,6 +250,49 @@ public class SnapshotProcFilesTests
     }
 
     [Test]
+    public void ForkAfterSwapOutHalvesPssAndSwapPss()
+    {
+        // 300 stores to 300 heap pages of a 256-page machine: some are swapped out. A child forked after them shares
+        // every page and every swap entry (fork copies a swap PTE and raises the slot's swap count to 2; a page both
+        // map that is swapped out later gets one entry with count 2). So, for each, every resident page adds
+        // (4096 << 12) / 2 and every swap entry the same to SwapPss: Pss = Rss / 2 and SwapPss = Swap / 2 exactly
+        // (n pages: n x 2048 bytes = 2n kB), and all of Rss is shared.
+        using var f = new ReportTestFiles();
+        var trace = new StringBuilder();
+        for (int i = 0; i < 300; i++)
+            trace.Append(CultureInfo.InvariantCulture, $" S {0x405000 + i * 4096:x8},8\n");
+        for (int i = 0; i < 5; i++)
+            trace.Append(CultureInfo.InvariantCulture, $" L {0x405000 + 299 * 4096:x8},8\n");
+        string t = f.Write("sw.lackey", trace.ToString());
+        string yaml = f.Write("sw.yaml", """
+            machine: {ram: 1M, swap: 4M}
+            processes:
+              - name: big
+                layout: {exec: {file: /bin/demo, text: 8K, data: 4K, bss: 8K, heap: 2M}}
+                workload: {trace: {path: TRACE, format: lackey}}
+                children: {count: 1, after: 300}
+            """.Replace("TRACE", t, StringComparison.Ordinal));
+        var (code, json, err) = ReportTestFiles.Run("run", yaml, "--snapshot", "302a", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(json);
+        JsonElement s = doc.RootElement.GetProperty("snapshots")[0];
+        Assert.That(s.GetProperty("processes").GetArrayLength(), Is.EqualTo(2), "parent and child");
+        foreach (JsonElement p in s.GetProperty("processes").EnumerateArray())
+        {
+            JsonElement mm = p.GetProperty("mm_struct");
+            long rss = mm.GetProperty("rss_anon").GetInt64() * 4, swap = mm.GetProperty("swap_ents").GetInt64() * 4;
+            Assert.That(swap, Is.GreaterThan(0), "some pages were swapped out");
+            var r = Rollup(s, p.GetProperty("pid").GetInt32());
+            Assert.That(r["Rss"], Is.EqualTo(rss));
+            Assert.That(r["Swap"], Is.EqualTo(swap));
+            Assert.That(r["Pss"] * 2, Is.EqualTo(rss));
+            Assert.That(r["SwapPss"] * 2, Is.EqualTo(swap));
+            Assert.That(r["Shared_Clean"] + r["Shared_Dirty"], Is.EqualTo(rss));
+            Assert.That(r["Private_Clean"] + r["Private_Dirty"], Is.EqualTo(0));
+        }
+    }
+
+    [Test]
     public void FixedPointSumsAsLinuxDoes()
     {
         // smaps_account by hand for single pages: a page mapped by 3 adds (4096 << 12) / 3, one mapped once 4096 << 12.

@@ -54,8 +54,8 @@ public sealed class MachineRunMode : IRunMode
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
-        "            default peak): each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops) and\n" +
-        "            smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
+        "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
+        "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -84,10 +84,14 @@ public sealed class MachineRunMode : IRunMode
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
 
         long? warmup = cl.Get("--warmup") is null ? null : cl.GetInt64("--warmup", 0, min: 0);
-        List<SnapshotWhen> snapshotWhens = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).Select(SnapshotWhen.Parse).ToList();
+        List<string> snapshotArgs = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).ToList();
+        bool noSnapshot = snapshotArgs.Any(v => v.Trim() == "none");
+        if (noSnapshot && snapshotArgs.Count > 1)
+            throw new InputException("command line", 0, "none", "--snapshot none cannot be combined with other moments");
+        List<SnapshotWhen> snapshotWhens = noSnapshot ? [] : snapshotArgs.Select(SnapshotWhen.Parse).ToList();
         // Without --snapshot the report shows the machine at its least free memory (the end state has every
-        // address space torn down).
-        if (snapshotWhens.Count == 0)
+        // address space torn down); --snapshot none leaves it out (and so the second run it needs).
+        if (!noSnapshot && snapshotWhens.Count == 0)
             snapshotWhens.Add(SnapshotWhen.Peak);
 
         using Machine machine = ScenarioLoader.Build(scenario);

@@ -40,7 +40,7 @@ public readonly record struct SnapshotWhen(SnapshotWhenKind Kind, long Value, st
         if (digits.Length == 0 || digits.Length > 18 || !digits.All(char.IsAsciiDigit)
             || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n))
             throw new InputException("command line", 0, text,
-                "--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak or end");
+                "--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak, end, or none alone");
         return acc ? new(SnapshotWhenKind.Accesses, n, n.ToString(CultureInfo.InvariantCulture) + "a")
                    : new(SnapshotWhenKind.Cycles, n, n.ToString(CultureInfo.InvariantCulture));
     }

@@ -223,4 +223,22 @@ public class SnapshotPeakTests
         Assert.That(code2, Is.EqualTo(0), err2);
         Assert.That(text2, Does.Contain("== snapshot at 2a (t="));
     }
+
+    [Test]
+    public void SnapshotNoneGivesTheReportWithoutAnySnapshot()
+    {
+        var (c0, plain, e0) = ReportTestFiles.Run("run", "--batch", "4096");
+        Assert.That(c0, Is.EqualTo(0), e0);
+        var (c1, none, e1) = ReportTestFiles.Run("run", "--batch", "4096", "--snapshot", "none");
+        Assert.That(c1, Is.EqualTo(0), e1);
+        Assert.That(none, Is.EqualTo(plain[..plain.IndexOf("\n== snapshot at peak (t=", StringComparison.Ordinal)]));
+        var (c2, json, e2) = ReportTestFiles.Run("run", "--batch", "4096", "--snapshot", "none", "--json");
+        Assert.That(c2, Is.EqualTo(0), e2);
+        Assert.That(json, Does.Not.Contain("\"snapshots\""));
+        var (c3, text, err) = ReportTestFiles.Run("run", "--snapshot", "none,end");
+        Assert.That(c3, Is.EqualTo(2));
+        Assert.That(text, Is.Empty);
+        Assert.That(err.Trim(), Does.Contain("--snapshot none cannot be combined with other moments"));
+        Assert.That(err.Trim().Split('\n'), Has.Length.EqualTo(1));
+    }
 }

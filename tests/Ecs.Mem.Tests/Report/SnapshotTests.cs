@@ -220,7 +220,7 @@ public class SnapshotTests
         var (code, text, err) = ReportTestFiles.Run([.. Args(f), "--snapshot", when]);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(text, Is.Empty);
-        Assert.That(err, Does.Contain("--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak or end"));
+        Assert.That(err, Does.Contain("--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak, end, or none alone"));
         Assert.That(err.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
 }

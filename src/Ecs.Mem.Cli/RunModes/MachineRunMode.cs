@@ -176,14 +176,16 @@ public sealed class MachineRunMode : IRunMode
     /// <summary>
     /// <c>--snapshot peak</c>: the first run found the least free memory and the page allocation that reached it;
     /// a second machine, built the same way, runs to that allocation and is captured there (a deterministic replay
-    /// of the run's beginning; no check, timeline or stop request, which do not change the simulation).
+    /// of the run's beginning; no check or timeline, which do not change the simulation).
     /// </summary>
     private static Snapshot PeakSnapshot(Scenario scenario, long? warmup, PeakPoint point)
     {
         using Machine again = ScenarioLoader.Build(scenario);
         again.WarmupAccesses = warmup;
         WorkloadEndTap.Attach(again, new ProcessStatusTracker());
-        return SnapshotRecorder.CapturePeak(again, point);
+        // A signal during the second run abandons the peak (the first run's report is still printed, complete).
+        Snapshot peak = SnapshotRecorder.CapturePeak(again, point, stop: () => InterruptSignal.Requested);
+        return peak.Reached ? peak : peak with { NotTakenBecause = "interrupted during the second run the peak needs" };
     }
 
     /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>

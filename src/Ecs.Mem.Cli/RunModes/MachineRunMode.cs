@@ -53,8 +53,9 @@ public sealed class MachineRunMode : IRunMode
         "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
-        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, end):\n" +
-        "            each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops), /proc/meminfo, buddyinfo\n" +
+        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
+        "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
+        "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -83,11 +84,19 @@ public sealed class MachineRunMode : IRunMode
         TimelineRecorder? timeline = timelinePath is not null || plotPath is not null ? new TimelineRecorder(every) : null;
 
         long? warmup = cl.Get("--warmup") is null ? null : cl.GetInt64("--warmup", 0, min: 0);
-        List<SnapshotWhen> snapshotWhens = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).Select(SnapshotWhen.Parse).ToList();
+        List<string> snapshotArgs = cl.GetAll("--snapshot").SelectMany(v => v.Split(',')).ToList();
+        bool noSnapshot = snapshotArgs.Any(v => v.Trim() == "none");
+        if (noSnapshot && snapshotArgs.Count > 1)
+            throw new InputException("command line", 0, "none", "--snapshot none cannot be combined with other moments");
+        List<SnapshotWhen> snapshotWhens = noSnapshot ? [] : snapshotArgs.Select(SnapshotWhen.Parse).ToList();
+        // Without --snapshot the report shows the machine at its least free memory (the end state has every
+        // address space torn down); --snapshot none leaves it out (and so the second run it needs).
+        if (!noSnapshot && snapshotWhens.Count == 0)
+            snapshotWhens.Add(SnapshotWhen.Peak);
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
-        SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) : null;
+        var snapshots = new SnapshotRecorder(machine, snapshotWhens);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);
@@ -104,7 +113,7 @@ public sealed class MachineRunMode : IRunMode
                 throw new InvariantViolationException(initial, "before the first tick");
             // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
             // the report then shows the machine as built, nothing simulated, marked partial.
-            snapshots?.Start();
+            snapshots.Start();
             if (!Stop())
             {
                 machine.Run(
@@ -116,7 +125,7 @@ public sealed class MachineRunMode : IRunMode
                         throw new InvariantViolationException(violations, $"after tick {ticks} (t={m.Env.Now})");
                     statuses.Observe(m.Kernel);
                     timeline?.Observe(m.Kernel);
-                    snapshots?.AfterTick();
+                    snapshots.AfterTick();
                     bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
                 },
                 checkEvery: 1);
@@ -134,8 +143,18 @@ public sealed class MachineRunMode : IRunMode
         timeline?.Finish(machine.Kernel);
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
-        if (snapshots is not null)
-            report = report with { Snapshots = snapshots.Finish() };
+        Snapshot? peak = null;
+        if (snapshots.WantsPeak)
+        {
+            // The peak needs a second run to it: not after a stop request (the user wants the run to end), nor when a
+            // trace comes through a pipe, FIFO or device (it cannot be read again).
+            string? pipe = InputFiles(scenario, cl).Where(i => i.What == "input trace").Select(i => i.Path)
+                .FirstOrDefault(p => FileIdentity.KindOf(p) is not FileKind.Regular);
+            peak = report.Partial ? snapshots.NotTaken("peak", "the run was interrupted; the peak needs a second run")
+                : pipe is not null ? snapshots.NotTaken("peak", $"the trace {pipe} is not a regular file (a pipe?) and cannot be read again for the second run the peak needs")
+                : PeakSnapshot(scenario, warmup, snapshots.Peak());
+        }
+        report = report with { Snapshots = snapshots.Finish(peak) };
         if (timeline is not null)
         {
             var names = report.Processes.Select(p => p.Name).ToArray();
@@ -152,6 +171,21 @@ public sealed class MachineRunMode : IRunMode
             return InterruptSignal.Requested ? InterruptSignal.ExitCode : ExitInterrupted;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// <c>--snapshot peak</c>: the first run found the least free memory and the page allocation that reached it;
+    /// a second machine, built the same way, runs to that allocation and is captured there (a deterministic replay
+    /// of the run's beginning; no check or timeline, which do not change the simulation).
+    /// </summary>
+    private static Snapshot PeakSnapshot(Scenario scenario, long? warmup, PeakPoint point)
+    {
+        using Machine again = ScenarioLoader.Build(scenario);
+        again.WarmupAccesses = warmup;
+        WorkloadEndTap.Attach(again, new ProcessStatusTracker());
+        // A signal during the second run abandons the peak (the first run's report is still printed, complete).
+        Snapshot peak = SnapshotRecorder.CapturePeak(again, point, stop: () => InterruptSignal.Requested);
+        return peak.Reached ? peak : peak with { NotTakenBecause = "interrupted during the second run the peak needs" };
     }
 
     /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>

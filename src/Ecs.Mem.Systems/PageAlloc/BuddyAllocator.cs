@@ -43,6 +43,8 @@ public sealed class BuddyAllocator
     private readonly long[] _nrFree = new long[NrOrders];
     private readonly long[] _allocFailures = new long[NrOrders];
     private long _freePages;
+    private long _minFreePages;
+    private long _minFreeAt;
 
     /// <summary>Creates a zone of <paramref name="pageCount"/> pages starting at <paramref name="startPfn"/>, all free.</summary>
     /// <remarks>The initial freeing follows memblock's __free_pages_memory(): the largest aligned block that fits at
@@ -77,6 +79,7 @@ public sealed class BuddyAllocator
             FreeOneBlock((int)pfn, order, toTail: true);
             pfn += 1L << order;
         }
+        _minFreePages = _freePages;
     }
 
     /// <summary>First pfn of the zone (zone-&gt;zone_start_pfn).</summary>
@@ -99,6 +102,15 @@ public sealed class BuddyAllocator
 
     /// <summary>Successful AllocPages calls.</summary>
     public long AllocCount { get; private set; }
+
+    /// <summary>
+    /// The lowest NR_FREE_PAGES so far (the zone's free count only falls in <see cref="AllocPages"/>, so that is
+    /// the one place it is compared: no allocation, one compare per call).
+    /// </summary>
+    public long MinFreePages => _minFreePages;
+
+    /// <summary>The <see cref="AllocCount"/> right after the allocation that first brought free pages to <see cref="MinFreePages"/> (0: never below the start).</summary>
+    public long MinFreeAt => _minFreeAt;
 
     /// <summary>FreePages calls.</summary>
     public long FreeCount { get; private set; }
@@ -129,6 +141,11 @@ public sealed class BuddyAllocator
             _allocOrder[index] = (sbyte)order;
             _freePages -= 1L << order;
             AllocCount++;
+            if (_freePages < _minFreePages)
+            {
+                _minFreePages = _freePages;
+                _minFreeAt = AllocCount;
+            }
             return index + _startPfn;
         }
 

@@ -121,8 +121,24 @@ public sealed class Zone
         Dirty?.Frame(pfn);
         Frames[pfn] = Frame.Fresh(pfn);
         _counters.Increment(_c.PgAllocNormal);
+        if (AllocMark >= 0 && Buddy.AllocCount >= AllocMark)
+        {
+            // Once: the buddy allocator's count passed the mark in this call (a per-CPU refill takes several).
+            AllocMark = -1;
+            AllocMarkReached?.Invoke();
+        }
         return pfn;
     }
+
+    /// <summary>
+    /// When <see cref="BuddyAllocator.AllocCount"/> reaches this value (-1: never), <see cref="AllocMarkReached"/>
+    /// runs at the end of the <see cref="AllocFrame"/> call that got there, with the frame handed out and not yet
+    /// used: the <c>--snapshot peak</c> capture point of a second run (<see cref="BuddyAllocator.MinFreeAt"/>).
+    /// </summary>
+    public long AllocMark { get; set; } = -1;
+
+    /// <summary>Called once when <see cref="AllocMark"/> is reached.</summary>
+    public Action? AllocMarkReached { get; set; }
 
     /// <summary>
     /// __free_pages on <paramref name="cpu"/> (smp_processor_id()), after taking the frame off the LRU: with

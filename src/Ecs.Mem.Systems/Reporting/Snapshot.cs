@@ -4,7 +4,7 @@ using EcsMem.Diagnostics;
 
 namespace EcsMem.Systems.Reporting;
 
-/// <summary>What a <c>--snapshot WHEN</c> names: a simulated time, an access count, or the end.</summary>
+/// <summary>What a <c>--snapshot WHEN</c> names: a simulated time, an access count, the end, or the least free memory.</summary>
 public enum SnapshotWhenKind : byte
 {
     /// <summary><c>N</c>: the first tick boundary at or after simulated cycle N.</summary>
@@ -13,20 +13,26 @@ public enum SnapshotWhenKind : byte
     Accesses,
     /// <summary><c>end</c>: after the last tick.</summary>
     End,
+    /// <summary>
+    /// <c>peak</c>: the first moment MemFree was lowest: right after the page allocation that first brought
+    /// NR_FREE_PAGES to its minimum over the run (<see cref="PageAlloc.BuddyAllocator.MinFreeAt"/>), taken in a
+    /// second run of the same machine to that allocation (<see cref="SnapshotRecorder.CapturePeak"/>).
+    /// </summary>
+    Peak,
 }
 
 /// <summary>A parsed <c>--snapshot</c> value.</summary>
 public readonly record struct SnapshotWhen(SnapshotWhenKind Kind, long Value, string Text)
 {
-    /// <summary>Parses <c>N</c> (cycles), <c>Na</c> (accesses) or <c>end</c>; anything else is an <see cref="InputException"/>.</summary>
+    /// <summary>The default report's snapshot: <c>peak</c>.</summary>
+    public static SnapshotWhen Peak => new(SnapshotWhenKind.Peak, 0, "peak");
+
+    /// <summary>Parses <c>N</c> (cycles), <c>Na</c> (accesses), <c>peak</c> or <c>end</c>; anything else is an <see cref="InputException"/>.</summary>
     public static SnapshotWhen Parse(string text)
     {
         string t = text.Trim();
-        // The lowest free memory is only seen at tick boundaries, which move with --batch: a "peak" so taken would
-        // break batch-size independence, so it is refused until it can be captured where free memory falls.
         if (t == "peak")
-            throw new InputException("command line", 0, text,
-                "--snapshot peak is not available yet (the lowest free memory would depend on --batch): use N (cycles) or Na (accesses)");
+            return Peak;
         if (t == "end")
             return new(SnapshotWhenKind.End, 0, "end");
         bool acc = t.EndsWith('a');
@@ -34,7 +40,7 @@ public readonly record struct SnapshotWhen(SnapshotWhenKind Kind, long Value, st
         if (digits.Length == 0 || digits.Length > 18 || !digits.All(char.IsAsciiDigit)
             || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n))
             throw new InputException("command line", 0, text,
-                "--snapshot WHEN must be N (simulated cycles), Na (after N accesses) or end");
+                "--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak, end, or none alone");
         return acc ? new(SnapshotWhenKind.Accesses, n, n.ToString(CultureInfo.InvariantCulture) + "a")
                    : new(SnapshotWhenKind.Cycles, n, n.ToString(CultureInfo.InvariantCulture));
     }
@@ -64,7 +70,11 @@ public sealed record VmaSnapshot(string MapsLine, ulong Start, ulong End, VmFlag
 }
 
 /// <summary>One process's address space at a snapshot: the mm_struct and its VMAs.</summary>
-public sealed record ProcessSnapshot(int Pid, string Name, string State, MmStruct Mm, IReadOnlyList<VmaSnapshot> Vmas);
+public sealed record ProcessSnapshot(int Pid, string Name, string State, MmStruct Mm, IReadOnlyList<VmaSnapshot> Vmas)
+{
+    /// <summary>/proc/PID/smaps_rollup at that moment (null only in snapshots built without it).</summary>
+    public SmapsRollupSnapshot? SmapsRollup { get; init; }
+}
 
 /// <summary>
 /// The machine at one <c>--snapshot</c> moment (a tick boundary): every live process's mm_struct and VMAs, and
@@ -76,6 +86,8 @@ public sealed record Snapshot
     public required string When { get; init; }
     /// <summary>False when the run ended before the moment came (then only <see cref="Cycles"/> and <see cref="Accesses"/> at the end are set).</summary>
     public required bool Reached { get; init; }
+    /// <summary>Why a moment that could have been reached was not taken (null: taken, or simply not reached).</summary>
+    public string? NotTakenBecause { get; init; }
     /// <summary>Simulated time of the tick boundary, in cycles.</summary>
     public required ulong Cycles { get; init; }
     /// <summary>Accesses completed by then (all processes).</summary>
@@ -87,4 +99,19 @@ public sealed record Snapshot
     public required IReadOnlyList<long> BuddyFree { get; init; }
     /// <summary>The /proc/buddyinfo line.</summary>
     public required string BuddyInfo { get; init; }
+    /// <summary>/proc/vmstat at that moment: the gauges, then every counter (the end report's list and order).</summary>
+    public IReadOnlyList<NamedValue> VmStat { get; init; } = [];
+    /// <summary>/proc/zoneinfo for the zone (null when not reached).</summary>
+    public ZoneInfoSnapshot? ZoneInfo { get; init; }
+    /// <summary>
+    /// For <c>peak</c>: the lowest NR_FREE_PAGES and the buddy allocator's allocation count at which it was
+    /// first reached (the capture point); null for the other moments.
+    /// </summary>
+    public PeakPoint? Peak { get; init; }
 }
+
+/// <summary>Where <c>--snapshot peak</c> was taken.</summary>
+/// <param name="FreePages">The lowest NR_FREE_PAGES of the run (MemFree / 4 kB).</param>
+/// <param name="AllocCount">The page allocations done (buddy allocator, since boot) when it was first reached; the snapshot is taken right after that allocation.</param>
+/// <param name="AtStart">True when free memory never fell below its level before the first tick (the snapshot is then the machine as built).</param>
+public sealed record PeakPoint(long FreePages, long AllocCount, bool AtStart);

@@ -78,11 +78,22 @@ public static class SnapshotFormat
         {
             if (!s.Reached)
             {
-                sb.Append(Inv, $"\n== snapshot at {s.When} (not reached: the run ended at {Moment(s)}) ==\n");
+                if (s.NotTakenBecause is { } why)
+                    sb.Append(Inv, $"\n== snapshot at {s.When} (not taken: {why}) ==\n");
+                else
+                    sb.Append(Inv, $"\n== snapshot at {s.When} (not reached: the run ended at {Moment(s)}) ==\n");
                 continue;
             }
             sb.Append(Inv, $"\n== snapshot at {s.When} ({Moment(s)}) ==\n");
-            sb.Append("  (taken between two ticks; values in pages unless stated)\n");
+            if (s.Peak is { } peak)
+            {
+                if (peak.AtStart)
+                    sb.Append(Inv, $"  (least free memory: {peak.FreePages} pages, {peak.FreePages * 4} kB, before the first tick: no allocation of the run went lower)\n");
+                else
+                    sb.Append(Inv, $"  (least free memory: {peak.FreePages} pages, {peak.FreePages * 4} kB, first reached by page allocation {peak.AllocCount}: taken right after it, inside its tick)\n");
+            }
+            else
+                sb.Append("  (taken between two ticks; values in pages unless stated)\n");
             if (s.Processes.Count == 0)
                 sb.Append("  (no live process: every address space has been torn down)\n");
             foreach (ProcessSnapshot p in s.Processes)
@@ -96,11 +107,26 @@ public static class SnapshotFormat
                 sb.Append(Inv, $"\n-- pid {p.Pid}: vm_area_struct (vm_start-vm_end vm_pgoff vm_ops vm_flags) --\n");
                 foreach (VmaSnapshot v in p.Vmas)
                     sb.Append(Inv, $"  {v.Start:x8}-{v.End:x8} {v.PgOff,10:x} {v.KindName,-9} 0x{(ulong)v.Flags:x8} {v.FlagNames}\n");
+                if (p.SmapsRollup is { } rollup)
+                {
+                    sb.Append(Inv, $"\n-- /proc/{p.Pid}/smaps_rollup --\n");
+                    SmapsRollup.AppendTo(sb, rollup);
+                }
             }
             sb.Append("\n-- /proc/meminfo --\n");
             MemInfo.AppendTo(sb, s.MemInfo);
             sb.Append("\n-- /proc/buddyinfo --\n");
             sb.Append(s.BuddyInfo);
+            if (s.ZoneInfo is { } zone)
+            {
+                sb.Append("\n-- /proc/zoneinfo --\n");
+                ZoneInfo.AppendTo(sb, zone);
+            }
+            if (s.VmStat.Count > 0)
+            {
+                sb.Append("\n-- /proc/vmstat --\n");
+                VmStat.AppendTo(sb, s.VmStat);
+            }
         }
     }
 
@@ -113,8 +139,18 @@ public static class SnapshotFormat
             w.WriteStartObject();
             w.WriteString("when", s.When);
             w.WriteBoolean("reached", s.Reached);
+            if (s.NotTakenBecause is { } why)
+                w.WriteString("not_taken_because", why);
             w.WriteNumber("cycles", s.Cycles);
             w.WriteNumber("accesses", s.Accesses);
+            if (s.Peak is { } peak)
+            {
+                w.WriteStartObject("peak");
+                w.WriteNumber("free_pages", peak.FreePages);
+                w.WriteNumber("alloc_count", peak.AllocCount);
+                w.WriteBoolean("at_start", peak.AtStart);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("processes");
             foreach (ProcessSnapshot p in s.Processes)
             {
@@ -149,6 +185,14 @@ public static class SnapshotFormat
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                if (p.SmapsRollup is { } rollup)
+                {
+                    w.WriteStartObject("smaps_rollup");
+                    w.WriteString("header", rollup.Header);
+                    foreach (NamedValue f in rollup.Fields)
+                        w.WriteNumber(f.Name, f.Value);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -160,8 +204,55 @@ public static class SnapshotFormat
             foreach (long n in s.BuddyFree)
                 w.WriteNumberValue(n);
             w.WriteEndArray();
+            if (s.ZoneInfo is { } zone)
+                WriteZoneInfo(w, zone);
+            if (s.VmStat.Count > 0)
+            {
+                w.WriteStartObject("vmstat");
+                foreach (NamedValue v in s.VmStat)
+                    w.WriteNumber(v.Name, v.Value);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
+    }
+
+    private static void WriteZoneInfo(Utf8JsonWriter w, ZoneInfoSnapshot z)
+    {
+        w.WriteStartObject("zoneinfo");
+        w.WriteNumber("node", z.Node);
+        w.WriteString("zone", z.Zone);
+        w.WriteStartObject("per_node");
+        foreach (NamedValue v in z.PerNode)
+            w.WriteNumber(v.Name, v.Value);
+        w.WriteEndObject();
+        w.WriteNumber("pages_free", z.Free);
+        w.WriteNumber("min", z.Min);
+        w.WriteNumber("low", z.Low);
+        w.WriteNumber("high", z.High);
+        w.WriteNumber("spanned", z.Spanned);
+        w.WriteNumber("present", z.Present);
+        w.WriteNumber("managed", z.Managed);
+        w.WriteStartObject("stats");
+        foreach (NamedValue v in z.ZoneStats)
+            w.WriteNumber(v.Name, v.Value);
+        w.WriteEndObject();
+        if (z.Pagesets is { } sets)
+        {
+            w.WriteStartArray("pagesets");
+            foreach (PagesetRow p in sets)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("cpu", p.Cpu);
+                w.WriteNumber("count", p.Count);
+                w.WriteNumber("high", p.High);
+                w.WriteNumber("batch", p.Batch);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteNumber("start_pfn", z.StartPfn);
+        w.WriteEndObject();
     }
 }

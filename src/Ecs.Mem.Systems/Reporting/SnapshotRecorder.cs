@@ -12,7 +12,10 @@ namespace EcsMem.Systems.Reporting;
 /// <see cref="Cpu.AccessStage.TimeMark"/> so the tick that reaches the next one ends there. <c>0a</c> and
 /// <c>0</c> are taken before the first tick (the address spaces as exec and the layouts built them).
 /// Call <see cref="Start"/> before the first
-/// tick, <see cref="AfterTick"/> after every tick and <see cref="Finish"/> after the run.
+/// tick, <see cref="AfterTick"/> after every tick and <see cref="Finish()"/> after the run. <c>peak</c> needs the
+/// whole run to be known: the buddy allocator keeps the lowest free count and the allocation that first reached
+/// it (<see cref="PageAlloc.BuddyAllocator.MinFreeAt"/>); <see cref="Peak"/> reads them after the run and
+/// <see cref="CapturePeak"/> takes the snapshot in a second, identical run that stops right after that allocation.
 /// </summary>
 public sealed class SnapshotRecorder
 {
@@ -22,6 +25,7 @@ public sealed class SnapshotRecorder
     private readonly List<int> _byAccesses; // indices into _whens, by mark
     private readonly List<int> _byCycles;
     private int _nextAccess, _nextCycle;
+    private long _allocsAtStart = -1;
 
     public SnapshotRecorder(Machine.Machine machine, IReadOnlyList<SnapshotWhen> whens)
     {
@@ -33,7 +37,57 @@ public sealed class SnapshotRecorder
     }
 
     /// <summary>Before the first tick: takes what is due at 0 and arms the first marks.</summary>
-    public void Start() => AfterTick();
+    public void Start()
+    {
+        _allocsAtStart = _m.Kernel.Zone.Buddy.AllocCount;
+        AfterTick();
+    }
+
+    /// <summary>True when one of the moments is <c>peak</c> (the caller then runs <see cref="CapturePeak"/>).</summary>
+    public bool WantsPeak => _whens.Any(w => w.Kind == SnapshotWhenKind.Peak);
+
+    /// <summary>
+    /// After the run: the least free memory and the allocation that first reached it. At the start when no allocation
+    /// of the run went below the free count the machine was built with (<see cref="Start"/> not called: none did).
+    /// </summary>
+    public PeakPoint Peak()
+    {
+        PageAlloc.BuddyAllocator b = _m.Kernel.Zone.Buddy;
+        long startAllocs = _allocsAtStart < 0 ? b.AllocCount : _allocsAtStart;
+        bool atStart = b.MinFreeAt <= startAllocs;
+        return new PeakPoint(b.MinFreePages, atStart ? startAllocs : b.MinFreeAt, atStart);
+    }
+
+    /// <summary>
+    /// The <c>peak</c> snapshot: runs <paramref name="fresh"/> — a machine built exactly as the measured one (same
+    /// scenario, options and warm-up), not yet run — until the buddy allocator's allocation count reaches
+    /// <paramref name="point"/>'s and captures it at the end of that allocation, inside the tick (so nothing the
+    /// same tick does afterwards, such as reclaim freeing pages, hides the minimum). The run is deterministic, so
+    /// the free count there is the minimum; anything else is a simulator bug and throws.
+    /// <paramref name="stop"/> (a signal) abandons it: the snapshot is then "not reached".
+    /// </summary>
+    public static Snapshot CapturePeak(Machine.Machine fresh, PeakPoint point, Func<bool>? stop = null)
+    {
+        var recorder = new SnapshotRecorder(fresh, [SnapshotWhen.Peak]);
+        Snapshot? taken = null;
+        PageAlloc.Zone zone = fresh.Kernel.Zone;
+        if (point.AtStart || zone.Buddy.AllocCount >= point.AllocCount)
+            taken = recorder.Capture("peak");
+        else
+        {
+            zone.AllocMark = point.AllocCount;
+            zone.AllocMarkReached = () => taken = recorder.Capture("peak");
+            fresh.Run(stop: () => taken is not null || (stop?.Invoke() ?? false), checkEvery: 1);
+            zone.AllocMarkReached = null;
+        }
+        if (taken is null)
+            return recorder.NotReached("peak");
+        long free = taken.MemInfo.First(v => v.Name == "MemFree").Value / (long)(Pte.PageSize / 1024);
+        if (free != point.FreePages)
+            throw new InvalidOperationException(
+                $"--snapshot peak: the second run had {free} pages free after allocation {point.AllocCount}, the first run's minimum was {point.FreePages}");
+        return taken with { Peak = point };
+    }
 
     /// <summary>Between two ticks: takes every snapshot now due and arms the next marks.</summary>
     public void AfterTick()
@@ -58,7 +112,10 @@ public sealed class SnapshotRecorder
     }
 
     /// <summary>After the run: takes <c>end</c> and returns the snapshots in the order given (the ones never reached marked so).</summary>
-    public IReadOnlyList<Snapshot> Finish()
+    public IReadOnlyList<Snapshot> Finish() => Finish(null);
+
+    /// <summary>As <see cref="Finish()"/>, with <paramref name="peak"/> (from <see cref="CapturePeak"/>) for every <c>peak</c>.</summary>
+    public IReadOnlyList<Snapshot> Finish(Snapshot? peak)
     {
         var list = new List<Snapshot>(_whens.Count);
         Snapshot? end = null;
@@ -67,12 +124,16 @@ public sealed class SnapshotRecorder
             Snapshot? s = _whens[i].Kind switch
             {
                 SnapshotWhenKind.End => end ??= Capture("end"),
+                SnapshotWhenKind.Peak => peak,
                 _ => _taken[i],
             };
             list.Add(s ?? NotReached(_whens[i].Text));
         }
         return list;
     }
+
+    /// <summary>A moment not taken for <paramref name="because"/> (e.g. <c>peak</c> of an interrupted run).</summary>
+    public Snapshot NotTaken(string when, string because) => NotReached(when) with { NotTakenBecause = because };
 
     private Snapshot NotReached(string when) => new()
     {
@@ -106,9 +167,13 @@ public sealed class SnapshotRecorder
                 vmas.Add(VmaOf(sb, v, mm, ptr));
             if (mm.GateVma is Vma gate)
                 vmas.Add(VmaOf(sb, gate, mm, ptr));
-            processes.Add(new ProcessSnapshot(p.Pid, k.Tasks.ProcessName(p), StateName(p.State), mm.Struct, vmas));
+            processes.Add(new ProcessSnapshot(p.Pid, k.Tasks.ProcessName(p), StateName(p.State), mm.Struct, vmas)
+            {
+                SmapsRollup = Reporting.SmapsRollup.Build(k, k.Tasks.MmOf(e)),
+            });
         }
 
+        MemoryGauges gauges = MemoryGauges.Read(k);
         return new Snapshot
         {
             When = when,
@@ -116,9 +181,11 @@ public sealed class SnapshotRecorder
             Cycles = _m.Env.Now,
             Accesses = _m.Access.CompletedAccesses,
             Processes = processes,
-            MemInfo = MemInfo.Build(MemoryGauges.Read(k)),
+            MemInfo = MemInfo.Build(gauges),
             BuddyFree = k.Zone.Buddy.NrFree.ToArray(),
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
+            VmStat = Reporting.VmStat.Build(gauges, _m.Env.Counters),
+            ZoneInfo = Reporting.ZoneInfo.Build(k, gauges),
         };
     }
 

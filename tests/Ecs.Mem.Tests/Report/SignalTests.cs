@@ -142,6 +142,8 @@ public class SignalTests
         string[] rows = File.ReadAllText(f.PathOf("t.csv")).Split('\n');
         Assert.That(rows[^1], Is.Empty, "the timeline ends with a whole line");
         Assert.That(long.Parse(rows[^2].Split(',')[1]), Is.EqualTo(done), "the timeline is whole and ends where the run stopped");
+        // The peak would need a second run: not after a signal.
+        Assert.That(r.Out, Does.EndWith("\n== snapshot at peak (not taken: the run was interrupted; the peak needs a second run) ==\n"));
         AssertNoTemporaryFile(f);
     }
 

@@ -130,8 +130,11 @@ public class SnapshotTests
         Assert.That(c0, Is.EqualTo(0), e0);
         var (c1, text, e1) = ReportTestFiles.Run([.. args, "--snapshot", "2a", "--snapshot=end"]);
         Assert.That(c1, Is.EqualTo(0), e1);
-        Assert.That(text, Does.StartWith(plain));
-        string added = text[plain.Length..];
+        // Without --snapshot the report ends with the peak snapshot; given, the moments asked replace it.
+        int peak = plain.IndexOf("\n== snapshot at peak (t=", StringComparison.Ordinal);
+        Assert.That(peak, Is.GreaterThan(0));
+        Assert.That(text, Does.StartWith(plain[..peak]));
+        string added = text[peak..];
         Assert.That(added, Does.StartWith("\n== snapshot at 2a (t="));
         Assert.That(added, Does.Contain(", 2 accesses) ==\n"));
         Assert.That(added, Does.Contain("-- pid 1 (demo, running): mm_struct --\n"));
@@ -155,7 +158,8 @@ public class SnapshotTests
         var (_, plain, _) = ReportTestFiles.Run(args);
         var (code, json, err) = ReportTestFiles.Run([.. args, "--snapshot", "end", "--snapshot", "1a"]);
         Assert.That(code, Is.EqualTo(0), err);
-        string[] before = plain.Split('\n');
+        // Every line outside the snapshots array is unchanged.
+        string[] before = plain[..plain.IndexOf("  \"snapshots\": [", StringComparison.Ordinal)].Split('\n');
         string[] after = json.Split('\n');
         // Every line of the plain report is there, in order, unchanged.
         int j = 0;
@@ -168,7 +172,10 @@ public class SnapshotTests
         using var doc = JsonDocument.Parse(json);
         var keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToList();
         Assert.That(keys.IndexOf("snapshots"), Is.EqualTo(keys.IndexOf("processes") + 1));
-        Assert.That(plain, Does.Not.Contain("\"snapshots\""));
+        // Without --snapshot the array holds the peak; the moments asked replace it.
+        using var plainDoc = JsonDocument.Parse(plain);
+        Assert.That(plainDoc.RootElement.GetProperty("snapshots").EnumerateArray().Select(x => x.GetProperty("when").GetString()),
+            Is.EqualTo(new[] { "peak" }));
         JsonElement s = doc.RootElement.GetProperty("snapshots");
         Assert.That(s.EnumerateArray().Select(x => x.GetProperty("when").GetString()), Is.EqualTo(new[] { "end", "1a" }), "in the order given");
         Assert.That(s[0].GetProperty("processes").GetArrayLength(), Is.EqualTo(0));
@@ -202,16 +209,6 @@ public class SnapshotTests
         Assert.That(text, Does.Contain("== snapshot at 1000a (not reached: the run ended at t="));
     }
 
-    [Test]
-    public void PeakIsRefusedUntilItCanBeIndependentOfTheBatchSize()
-    {
-        using var f = new ReportTestFiles();
-        var (code, text, err) = ReportTestFiles.Run([.. Args(f), "--snapshot", "peak"]);
-        Assert.That(code, Is.EqualTo(2));
-        Assert.That(text, Is.Empty);
-        Assert.That(err, Does.Contain("--snapshot peak is not available yet"));
-    }
-
     [TestCase("12x")]
     [TestCase("-5")]
     [TestCase("a")]
@@ -223,7 +220,7 @@ public class SnapshotTests
         var (code, text, err) = ReportTestFiles.Run([.. Args(f), "--snapshot", when]);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(text, Is.Empty);
-        Assert.That(err, Does.Contain("--snapshot WHEN must be N (simulated cycles), Na (after N accesses) or end"));
+        Assert.That(err, Does.Contain("--snapshot WHEN must be N (simulated cycles), Na (after N accesses), peak, end, or none alone"));
         Assert.That(err.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
 }

@@ -118,9 +118,15 @@ public static class CGenerator
                 {
                     string adv = op.Arg(1) switch
                     {
-                        "dontneed" => "MADV_DONTNEED", "free" => "MADV_FREE", "cold" => "MADV_COLD", "pageout" => "MADV_PAGEOUT",
-                        "dontfork" => "MADV_DONTFORK", "random" => "MADV_RANDOM", "sequential" => "MADV_SEQUENTIAL",
-                        "willneed" => "MADV_WILLNEED", "normal" => "MADV_NORMAL",
+                        "dontneed" => "MADV_DONTNEED",
+                        "free" => "MADV_FREE",
+                        "cold" => "MADV_COLD",
+                        "pageout" => "MADV_PAGEOUT",
+                        "dontfork" => "MADV_DONTFORK",
+                        "random" => "MADV_RANDOM",
+                        "sequential" => "MADV_SEQUENTIAL",
+                        "willneed" => "MADV_WILLNEED",
+                        "normal" => "MADV_NORMAL",
                         _ => throw new InputException(src, op.Line, op.Arg(1)!, "unknown madvise advice"),
                     };
                     string off = op.Arg(2) is { } o ? Sz(o) : "0UL";
@@ -132,8 +138,11 @@ public static class CGenerator
                 {
                     string adv = op.Arg(1) switch
                     {
-                        "willneed" => "POSIX_FADV_WILLNEED", "dontneed" => "POSIX_FADV_DONTNEED", "random" => "POSIX_FADV_RANDOM",
-                        "sequential" => "POSIX_FADV_SEQUENTIAL", "normal" => "POSIX_FADV_NORMAL",
+                        "willneed" => "POSIX_FADV_WILLNEED",
+                        "dontneed" => "POSIX_FADV_DONTNEED",
+                        "random" => "POSIX_FADV_RANDOM",
+                        "sequential" => "POSIX_FADV_SEQUENTIAL",
+                        "normal" => "POSIX_FADV_NORMAL",
                         _ => throw new InputException(src, op.Line, op.Arg(1)!, "unknown fadvise advice"),
                     };
                     sb.Append(Inv, $"    do_fadvise(\"{op.Arg(0)}\", {adv});\n");

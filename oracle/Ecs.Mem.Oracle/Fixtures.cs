@@ -18,8 +18,11 @@ public sealed record VmaFigure(ulong Start, ulong End, string Perms, long Offset
 {
     public long Size => (long)(End - Start);
 
-    /// <summary>In the brk area, whose address differs between the real program and the scenario's exec layout.</summary>
-    public bool InHeapArea => Start < ProgramPlan.PreludeBase;
+    /// <summary>
+    /// Outside the kit's slots: in the brk area, whose address differs between the real program (PIE, after its
+    /// bss) and the scenario's exec layout, so only its size, protections, offset and name are compared.
+    /// </summary>
+    public bool InHeapArea => Start < ProgramPlan.SlotBase || Start >= ProgramPlan.SlotBase + (16 * ProgramPlan.SlotSize);
 
     /// <summary>What must match: address (outside the brk area), size, protections, offset and name.</summary>
     public string Shape => (InHeapArea ? "brk-area" : "0x" + Start.ToString("x", CultureInfo.InvariantCulture)) +

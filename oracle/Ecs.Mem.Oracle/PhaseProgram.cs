@@ -48,8 +48,19 @@ public sealed class PhaseProgram
     public static readonly IReadOnlyDictionary<string, int> Verbs = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         ["mmap"] = 4, // mmap R anon SIZE PROT [private|shared] | mmap R file F SIZE PROT [private|shared]
-        ["memfd"] = 2, ["memfd-map"] = 2, ["brk"] = 2, ["touch"] = 2, ["touch-random"] = 4, ["munmap"] = 1,
-        ["mprotect"] = 4, ["fork"] = 0, ["madvise"] = 2, ["fadvise"] = 2, ["mremap"] = 2, ["mlock"] = 1, ["munlock"] = 1,
+        ["memfd"] = 2,
+        ["memfd-map"] = 2,
+        ["brk"] = 2,
+        ["touch"] = 2,
+        ["touch-random"] = 4,
+        ["munmap"] = 1,
+        ["mprotect"] = 4,
+        ["fork"] = 0,
+        ["madvise"] = 2,
+        ["fadvise"] = 2,
+        ["mremap"] = 2,
+        ["mlock"] = 1,
+        ["munlock"] = 1,
     };
 
     /// <summary>Reads and checks a program; errors are <see cref="InputException"/> naming file and line.</summary>

@@ -142,6 +142,17 @@ public static class ScenarioGenerator
                     case "memfd-map":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
+                    case "madvise" when ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal":
+                        {
+                            var (b, size) = At(op, op.Arg(0)!);
+                            ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);
+                            long len = op.Arg(3) is { } ml ? PhaseProgram.Size(p.SourcePath, op.Line, ml) : size;
+                            Event(timeline, accesses, proc, $"madvise: {{addr: 0x{at:x}, length: {len}, advice: {op.Arg(1)}}}");
+                            break;
+                        }
+                    case "fadvise" when ScenarioSupport.Fadvise && op.Arg(1) is not "noreuse":
+                        Event(timeline, accesses, proc, $"fadvise: {{file: {DataPath(op.Arg(0)!)}, advice: {op.Arg(1)}}}");
+                        break;
                     case "madvise":
                         leftOut.Add(new Unsupported("madvise " + op.Arg(1), op.Line, op.Arg(1) is "random" or "sequential" or "willneed"
                             ? "madvise readahead hints (issue 13 item 3)" : "madvise (issue 13 item 5)"));
@@ -170,6 +181,12 @@ public static class ScenarioGenerator
         y.Append("machine:\n");
         y.Append(Inv, $"  ram: {p.MemcgLimit ?? DefaultRam}\n");
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
+        if (ScenarioSupport.FaultAround)
+            y.Append(Inv, $"  fault_around_bytes: {ScenarioSupport.FaultAroundBytes}\n");
+        if (ScenarioSupport.ReadAhead)
+            y.Append(Inv, $"  read_ahead_kb: {ScenarioSupport.ReadAheadKb}\n");
+        if (ScenarioSupport.SwapReadahead)
+            y.Append(Inv, $"  page_cluster: {ScenarioSupport.PageCluster}\n");
         y.Append("processes:\n");
         y.Append(Inv, $"  - name: {proc}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");

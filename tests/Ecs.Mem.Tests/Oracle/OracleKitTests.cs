@@ -107,6 +107,29 @@ public class OracleKitTests
     }
 
     [Test]
+    public void The_scenarios_reproduce_the_recorded_machine_settings()
+    {
+        var k = FixturesFile.Value.Kernel;
+        Assert.That(k["read_ahead_kb"], Does.StartWith(ScenarioSupport.ReadAheadKb + " "));
+        Assert.That(k["fault_around_bytes"], Is.EqualTo(ScenarioSupport.FaultAroundBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(k["page_cluster"], Is.EqualTo(ScenarioSupport.PageCluster.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
+    public void Compare_reports_a_count_outside_the_spread_and_accepts_one_inside()
+    {
+        var vma = new VmaFigure(ProgramPlan.SlotBase, ProgramPlan.SlotBase + 4096, "rw-p", 0, "", new Spread(4, 4), default, new Spread(0, 0), default);
+        var kernel = new ProgramFigures("p", 5, [new PhaseFigures("w", new Spread(10, 12), new Spread(0, 0), [], true, [vma],
+            new Dictionary<string, Spread>(), new Dictionary<string, Spread>())]);
+        var simVma = vma with { RssKb = new Spread(4, 4) };
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 11, 0, [simVma])]), Is.Empty);
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 13, 0, [simVma])]), Has.Count.EqualTo(1).And.One.Contains("minflt 13"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 1, [simVma])]), Has.One.Contains("majflt 1"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { Perms = "r--p" }])]), Has.One.Contains("VMAs"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { RssKb = new Spread(8, 8) }])]), Has.One.Contains("Rss 8"));
+    }
+
+    [Test]
     public void Random_pages_are_distinct_and_reproducible()
     {
         int[] a = ProgramPlan.RandomPagesOf(4096, 1024, 7), b = ProgramPlan.RandomPagesOf(4096, 1024, 7);

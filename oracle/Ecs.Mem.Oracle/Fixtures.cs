@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace EcsMem.Oracle;
+
+/// <summary>A figure over the recorded runs: its smallest and largest value.</summary>
+public readonly record struct Spread(long Min, long Max)
+{
+    public bool Exact => Min == Max;
+    public bool Contains(long v) => v >= Min && v <= Max;
+    public override string ToString() => Exact ? Min.ToString("N0", CultureInfo.InvariantCulture)
+        : Min.ToString("N0", CultureInfo.InvariantCulture) + "–" + Max.ToString("N0", CultureInfo.InvariantCulture);
+}
+
+/// <summary>One VMA as /proc/PID/smaps shows it (only the program's own: overlapping its regions, or [heap]).</summary>
+public sealed record VmaFigure(ulong Start, ulong End, string Perms, long Offset, string Name, Spread RssKb, Spread AnonKb, Spread SwapKb, Spread LockedKb)
+{
+    public long Size => (long)(End - Start);
+
+    /// <summary>
+    /// Outside the kit's slots: in the brk area, whose address differs between the real program (PIE, after its
+    /// bss) and the scenario's exec layout, so only its size, protections, offset and name are compared.
+    /// </summary>
+    public bool InHeapArea => Start < ProgramPlan.SlotBase || Start >= ProgramPlan.SlotBase + (16 * ProgramPlan.SlotSize);
+
+    /// <summary>What must match: address (outside the brk area), size, protections, offset and name.</summary>
+    public string Shape => (InHeapArea ? "brk-area" : "0x" + Start.ToString("x", CultureInfo.InvariantCulture)) +
+        $" {Size / 1024}K {Perms} {Offset} {Name}";
+}
+
+/// <summary>One phase's figures.</summary>
+public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IReadOnlyList<string> Errors, bool VmasStable,
+    IReadOnlyList<VmaFigure> Vmas, IReadOnlyDictionary<string, Spread> Rollup, IReadOnlyDictionary<string, Spread> MemStat);
+
+/// <summary>One program's recorded figures.</summary>
+public sealed record ProgramFigures(string Name, int Runs, IReadOnlyList<PhaseFigures> Phases);
+
+/// <summary>
+/// <c>oracle/fixtures.json</c>: the kernel settings of the recording machine and every program's figures over
+/// the recorded runs (min and max). Written by <see cref="Collect"/> (record.sh), read by the tests.
+/// </summary>
+public sealed class Fixtures
+{
+    public required IReadOnlyDictionary<string, string> Kernel { get; init; }
+    public required IReadOnlyList<ProgramFigures> Programs { get; init; }
+
+    public ProgramFigures? Find(string name) => Programs.FirstOrDefault(p => p.Name == name);
+
+    /// <summary>Merges the runs in <paramref name="runDir"/> (<c>NAME.N.json</c>, one JSON object each, as the C programs print) and the settings file.</summary>
+    public static Fixtures Collect(string runDir, string settingsFile)
+    {
+        var kernel = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in File.ReadAllLines(settingsFile))
+        {
+            int eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+                kernel[line[..eq].Trim()] = line[(eq + 1)..].Trim();
+        }
+        var programs = new List<ProgramFigures>();
+        foreach (var group in Directory.GetFiles(runDir, "*.json").Select(f => (Name: Path.GetFileName(f).Split('.')[0], File: f))
+                     .GroupBy(x => x.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var runs = group.OrderBy(x => x.File, StringComparer.Ordinal).Select(x => JsonDocument.Parse(File.ReadAllText(x.File))).ToList();
+            var phases = new List<PhaseFigures>();
+            int nPhases = runs[0].RootElement.GetProperty("phases").GetArrayLength();
+            for (int i = 0; i < nPhases; i++)
+            {
+                var ph = runs.Select(r => r.RootElement.GetProperty("phases")[i]).ToList();
+                var vmaRuns = ph.Select(p => p.GetProperty("vmas").EnumerateArray().ToList()).ToList();
+                var shapes = vmaRuns.Select(v => string.Join("|", v.Select(x => ShapeOf(x)))).Distinct().Count();
+                bool stable = shapes == 1;
+                var vmas = new List<VmaFigure>();
+                if (stable)
+                {
+                    for (int v = 0; v < vmaRuns[0].Count; v++)
+                    {
+                        JsonElement first = vmaRuns[0][v];
+                        vmas.Add(new VmaFigure(Hex(first.GetProperty("start").GetString()!), Hex(first.GetProperty("end").GetString()!),
+                            first.GetProperty("perms").GetString()!, first.GetProperty("offset").GetInt64(), first.GetProperty("name").GetString()!,
+                            Over(vmaRuns.Select(r => Num(r[v], "rss_kb"))), Over(vmaRuns.Select(r => Num(r[v], "anon_kb"))),
+                            Over(vmaRuns.Select(r => Num(r[v], "swap_kb"))), Over(vmaRuns.Select(r => Num(r[v], "locked_kb")))));
+                    }
+                }
+                phases.Add(new PhaseFigures(ph[0].GetProperty("phase").GetString()!,
+                    Over(ph.Select(p => p.GetProperty("minflt").GetInt64())), Over(ph.Select(p => p.GetProperty("majflt").GetInt64())),
+                    ph[0].GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), stable, vmas,
+                    Pairs(ph, "rollup"), Pairs(ph, "memstat")));
+            }
+            programs.Add(new ProgramFigures(group.Key, runs.Count, phases));
+        }
+        return new Fixtures { Kernel = kernel, Programs = programs };
+    }
+
+    private static string ShapeOf(JsonElement v)
+    {
+        ulong s = Hex(v.GetProperty("start").GetString()!), e = Hex(v.GetProperty("end").GetString()!);
+        return new VmaFigure(s, e, v.GetProperty("perms").GetString()!, v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!,
+            default, default, default, default).Shape;
+    }
+
+    private static long Num(JsonElement e, string key) => e.TryGetProperty(key, out JsonElement v) ? v.GetInt64() : 0;
+
+    private static Spread Over(IEnumerable<long> values)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (long v in values)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        return new Spread(min, max);
+    }
+
+    private static SortedDictionary<string, Spread> Pairs(List<JsonElement> phases, string key)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        foreach (JsonProperty p in phases[0].GetProperty(key).EnumerateObject())
+            d[p.Name] = Over(phases.Select(ph => ph.GetProperty(key).TryGetProperty(p.Name, out JsonElement v) ? v.GetInt64() : 0));
+        return d;
+    }
+
+    private static ulong Hex(string s) => ulong.Parse(s.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    /// <summary>The fixtures file's text (stable key order, indented).</summary>
+    public string ToJson()
+    {
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("kernel");
+            foreach (var (k, v) in Kernel)
+                w.WriteString(k, v);
+            w.WriteEndObject();
+            w.WriteStartArray("programs");
+            foreach (ProgramFigures p in Programs)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteNumber("runs", p.Runs);
+                w.WriteStartArray("phases");
+                foreach (PhaseFigures ph in p.Phases)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", ph.Name);
+                    Write(w, "minflt", ph.MinFlt);
+                    Write(w, "majflt", ph.MajFlt);
+                    w.WriteStartArray("errors");
+                    foreach (string e in ph.Errors)
+                        w.WriteStringValue(e);
+                    w.WriteEndArray();
+                    w.WriteBoolean("vmas_stable", ph.VmasStable);
+                    w.WriteStartArray("vmas");
+                    foreach (VmaFigure v in ph.Vmas)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("start", "0x" + v.Start.ToString("x", CultureInfo.InvariantCulture));
+                        w.WriteString("end", "0x" + v.End.ToString("x", CultureInfo.InvariantCulture));
+                        w.WriteString("perms", v.Perms);
+                        w.WriteNumber("offset", v.Offset);
+                        w.WriteString("name", v.Name);
+                        Write(w, "rss_kb", v.RssKb);
+                        Write(w, "anon_kb", v.AnonKb);
+                        Write(w, "swap_kb", v.SwapKb);
+                        Write(w, "locked_kb", v.LockedKb);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    WritePairs(w, "rollup", ph.Rollup);
+                    WritePairs(w, "memstat", ph.MemStat);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    private static void Write(Utf8JsonWriter w, string key, Spread s)
+    {
+        w.WriteStartArray(key);
+        w.WriteNumberValue(s.Min);
+        w.WriteNumberValue(s.Max);
+        w.WriteEndArray();
+    }
+
+    private static void WritePairs(Utf8JsonWriter w, string key, IReadOnlyDictionary<string, Spread> d)
+    {
+        w.WriteStartObject(key);
+        foreach (var (k, v) in d)
+            Write(w, k, v);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Reads a fixtures file written by <see cref="ToJson"/>.</summary>
+    public static Fixtures Load(string path)
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
+        JsonElement root = doc.RootElement;
+        var kernel = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (JsonProperty p in root.GetProperty("kernel").EnumerateObject())
+            kernel[p.Name] = p.Value.GetString()!;
+        var programs = new List<ProgramFigures>();
+        foreach (JsonElement p in root.GetProperty("programs").EnumerateArray())
+        {
+            var phases = new List<PhaseFigures>();
+            foreach (JsonElement ph in p.GetProperty("phases").EnumerateArray())
+            {
+                var vmas = ph.GetProperty("vmas").EnumerateArray().Select(v => new VmaFigure(
+                    Hex(v.GetProperty("start").GetString()!), Hex(v.GetProperty("end").GetString()!), v.GetProperty("perms").GetString()!,
+                    v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!, Sp(v, "rss_kb"), Sp(v, "anon_kb"), Sp(v, "swap_kb"), Sp(v, "locked_kb"))).ToList();
+                phases.Add(new PhaseFigures(ph.GetProperty("name").GetString()!, Sp(ph, "minflt"), Sp(ph, "majflt"),
+                    ph.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), ph.GetProperty("vmas_stable").GetBoolean(), vmas,
+                    ReadPairs(ph.GetProperty("rollup")), ReadPairs(ph.GetProperty("memstat"))));
+            }
+            programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases));
+        }
+        return new Fixtures { Kernel = kernel, Programs = programs };
+    }
+
+    private static Spread Sp(JsonElement e, string key)
+    {
+        JsonElement a = e.GetProperty(key);
+        return new Spread(a[0].GetInt64(), a[1].GetInt64());
+    }
+
+    private static SortedDictionary<string, Spread> ReadPairs(JsonElement e)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        foreach (JsonProperty p in e.EnumerateObject())
+            d[p.Name] = new Spread(p.Value[0].GetInt64(), p.Value[1].GetInt64());
+        return d;
+    }
+}

@@ -1,0 +1,172 @@
+using System.Globalization;
+using EcsMem.Diagnostics;
+
+namespace EcsMem.Oracle;
+
+/// <summary>One operation of a phase program, as written (one line of a <c>.phases</c> file).</summary>
+public sealed record PhaseOp(string Verb, IReadOnlyList<string> Args, int Line)
+{
+    /// <summary>The i-th argument, or null.</summary>
+    public string? Arg(int i) => i < Args.Count ? Args[i] : null;
+
+    /// <summary>Whether a bare word (<c>populate</c>, <c>locked</c>…) appears among the arguments.</summary>
+    public bool Has(string word) => Args.Contains(word, StringComparer.Ordinal);
+
+    /// <summary>The argument following <paramref name="key"/> (<c>offset 1M</c>, <c>after a</c>), or null.</summary>
+    public string? After(string key)
+    {
+        for (int i = 0; i + 1 < Args.Count; i++)
+            if (Args[i] == key)
+                return Args[i + 1];
+        return null;
+    }
+}
+
+/// <summary>A measured phase: its name and operations; the C program reads getrusage and /proc around it.</summary>
+public sealed record Phase(string Name, IReadOnlyList<PhaseOp> Ops, int Line);
+
+/// <summary>A data file the program maps: created by record.sh with random bytes.</summary>
+public sealed record DataFile(string Name, long Size, bool Warm);
+
+/// <summary>
+/// One kit program (<c>oracle/programs/NAME.phases</c>): the description both the C program and the EcsMem scenario
+/// are generated from. The language is one statement a line:
+/// <c>describe TEXT</c>, <c>file NAME SIZE</c>, <c>cache NAME warm|cold</c>, <c>memcg SIZE</c>, <c>swap</c>,
+/// <c>phase NAME</c>, then operations (see oracle/README.md).
+/// </summary>
+public sealed class PhaseProgram
+{
+    public required string Name { get; init; }
+    public required string Description { get; init; }
+    public required IReadOnlyList<DataFile> Files { get; init; }
+    public long? MemcgLimit { get; init; }
+    public bool Swap { get; init; }
+    public required IReadOnlyList<Phase> Phases { get; init; }
+    public required string SourcePath { get; init; }
+
+    /// <summary>The operations the language knows and their minimum argument counts.</summary>
+    public static readonly IReadOnlyDictionary<string, int> Verbs = new Dictionary<string, int>(StringComparer.Ordinal)
+    {
+        ["mmap"] = 4, // mmap R anon SIZE PROT [private|shared] | mmap R file F SIZE PROT [private|shared]
+        ["memfd"] = 2,
+        ["memfd-map"] = 2,
+        ["brk"] = 2,
+        ["touch"] = 2,
+        ["touch-random"] = 4,
+        ["munmap"] = 1,
+        ["mprotect"] = 4,
+        ["fork"] = 0,
+        ["madvise"] = 2,
+        ["fadvise"] = 2,
+        ["mremap"] = 2,
+        ["mlock"] = 1,
+        ["munlock"] = 1,
+    };
+
+    /// <summary>Reads and checks a program; errors are <see cref="InputException"/> naming file and line.</summary>
+    public static PhaseProgram Parse(string path)
+    {
+        string name = Path.GetFileNameWithoutExtension(path);
+        string? description = null;
+        var files = new List<DataFile>();
+        long? memcg = null;
+        bool swap = false;
+        var phases = new List<Phase>();
+        List<PhaseOp>? ops = null;
+        string? phaseName = null;
+        int phaseLine = 0;
+        var regions = new HashSet<string>(StringComparer.Ordinal);
+        string[] lines = File.ReadAllLines(path);
+        for (int n = 0; n < lines.Length; n++)
+        {
+            int line = n + 1;
+            string text = lines[n];
+            int hash = text.IndexOf('#', StringComparison.Ordinal);
+            if (hash >= 0)
+                text = text[..hash];
+            string[] w = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (w.Length == 0)
+                continue;
+            switch (w[0])
+            {
+                case "describe":
+                    description = text.Trim()["describe".Length..].Trim();
+                    continue;
+                case "file":
+                    Need(path, line, w, 3);
+                    files.Add(new DataFile(w[1], Size(path, line, w[2]), false));
+                    continue;
+                case "cache":
+                    Need(path, line, w, 3);
+                    int fi = files.FindIndex(f => f.Name == w[1]);
+                    if (fi < 0)
+                        throw new InputException(path, line, w[1], "cache names a file not declared with 'file'");
+                    if (w[2] is not ("warm" or "cold"))
+                        throw new InputException(path, line, w[2], "cache state must be warm or cold");
+                    files[fi] = files[fi] with { Warm = w[2] == "warm" };
+                    continue;
+                case "memcg":
+                    Need(path, line, w, 2);
+                    memcg = Size(path, line, w[1]);
+                    continue;
+                case "swap":
+                    swap = true;
+                    continue;
+                case "phase":
+                    Need(path, line, w, 2);
+                    if (ops is not null)
+                        phases.Add(new Phase(phaseName!, ops, phaseLine));
+                    ops = new List<PhaseOp>();
+                    phaseName = w[1];
+                    phaseLine = line;
+                    continue;
+            }
+            if (!Verbs.TryGetValue(w[0], out int min))
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+            if (ops is null)
+                throw new InputException(path, line, w[0], "an operation before the first 'phase'");
+            Need(path, line, w, min + 1);
+            var op = new PhaseOp(w[0], w[1..], line);
+            if (op.Verb is "mmap" or "memfd" or "memfd-map" or "brk")
+                regions.Add(w[1]);
+            else if (op.Verb is "touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
+                throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd or brk created");
+            ops.Add(op);
+        }
+        if (ops is not null)
+            phases.Add(new Phase(phaseName!, ops, phaseLine));
+        if (description is null)
+            throw new InputException(path, 1, name, "no 'describe' line");
+        if (phases.Count == 0)
+            throw new InputException(path, 1, name, "no phase");
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Phases = phases, SourcePath = path };
+    }
+
+    /// <summary>Every program of a folder, by name.</summary>
+    public static IReadOnlyList<PhaseProgram> LoadAll(string folder) =>
+        Directory.GetFiles(folder, "*.phases").OrderBy(p => p, StringComparer.Ordinal).Select(Parse).ToList();
+
+    private static void Need(string path, int line, string[] w, int count)
+    {
+        if (w.Length < count)
+            throw new InputException(path, line, string.Join(' ', w), $"'{w[0]}' needs {count - 1} argument(s)");
+    }
+
+    /// <summary>A size: bytes, or with K, M, G, T (binary multiples).</summary>
+    public static long Size(string path, int line, string text)
+    {
+        long mul = 1;
+        string t = text;
+        char last = t.Length > 0 ? char.ToUpperInvariant(t[^1]) : ' ';
+        switch (last)
+        {
+            case 'K': mul = 1L << 10; t = t[..^1]; break;
+            case 'M': mul = 1L << 20; t = t[..^1]; break;
+            case 'G': mul = 1L << 30; t = t[..^1]; break;
+            case 'T': mul = 1L << 40; t = t[..^1]; break;
+        }
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long v))
+            throw new InputException(path, line, text, "not a size (bytes, or a number with K, M, G or T)");
+        return v * mul;
+    }
+}

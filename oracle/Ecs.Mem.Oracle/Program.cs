@@ -1,0 +1,85 @@
+using EcsMem.Diagnostics;
+using EcsMem.Oracle;
+
+// ecsmem-oracle: the kernel differential kit's tool (oracle/README.md).
+//   gen [--check]               oracle/programs/*.phases → oracle/gen/NAME.c, NAME.yaml, NAME.lackey (--check: compare only)
+//   collect RUNDIR SETTINGS     the recorded runs → oracle/fixtures.json (record.sh calls it)
+//   table [--write]             the README's "Matching the real tools" kit table from fixtures + simulation
+try
+{
+    string oracle = Kit.OracleDir(Directory.GetCurrentDirectory());
+    string cmd = args.Length > 0 ? args[0] : "";
+    switch (cmd)
+    {
+        case "gen":
+            {
+                bool check = args.Contains("--check");
+                string gen = Path.Combine(oracle, "gen");
+                Directory.CreateDirectory(gen);
+                int stale = 0;
+                foreach (PhaseProgram p in PhaseProgram.LoadAll(Path.Combine(oracle, "programs")))
+                {
+                    var plan = new ProgramPlan(p);
+                    GeneratedScenario sc = ScenarioGenerator.Generate(plan);
+                    foreach (var (file, text) in new[] { (p.Name + ".c", CGenerator.Generate(plan)), (p.Name + ".yaml", sc.Yaml), (p.Name + ".lackey", sc.Trace) })
+                    {
+                        string path = Path.Combine(gen, file);
+                        if (check)
+                        {
+                            if (!File.Exists(path) || File.ReadAllText(path) != text)
+                            {
+                                Console.Error.WriteLine("stale: oracle/gen/" + file);
+                                stale++;
+                            }
+                        }
+                        else
+                            File.WriteAllText(path, text);
+                    }
+                }
+                return stale == 0 ? 0 : 1;
+            }
+        case "collect":
+            {
+                if (args.Length < 3)
+                    throw new InputException("ecsmem-oracle", 0, string.Join(' ', args), "usage: collect RUNDIR SETTINGS");
+                string json = Fixtures.Collect(args[1], args[2]).ToJson();
+                string outPath = Path.Combine(oracle, "fixtures.json");
+                File.WriteAllText(outPath + ".tmp", json);
+                File.Move(outPath + ".tmp", outPath, true);
+                Console.WriteLine("wrote " + outPath);
+                return 0;
+            }
+        case "table":
+            {
+                var fixtures = Fixtures.Load(Path.Combine(oracle, "fixtures.json"));
+                var gaps = Kit.KnownGaps(Path.Combine(oracle, "known-gaps.md"));
+                string scratch = Path.Combine(Path.GetTempPath(), "ecsmem-oracle-" + Environment.ProcessId);
+                try
+                {
+                    var results = PhaseProgram.LoadAll(Path.Combine(oracle, "programs")).Select(p => Kit.Evaluate(p, fixtures, scratch)).ToList();
+                    string table = Kit.Table(fixtures, results, gaps);
+                    if (args.Contains("--write"))
+                    {
+                        string readme = Path.Combine(oracle, "..", "README.md");
+                        File.WriteAllText(readme, Kit.WithTable(File.ReadAllText(readme), table));
+                    }
+                    else
+                        Console.Write(table);
+                }
+                finally
+                {
+                    if (Directory.Exists(scratch))
+                        Directory.Delete(scratch, true);
+                }
+                return 0;
+            }
+        default:
+            Console.Error.WriteLine("usage: ecsmem-oracle gen [--check] | collect RUNDIR SETTINGS | table [--write]");
+            return 2;
+    }
+}
+catch (InputException e)
+{
+    Console.Error.WriteLine("ecsmem-oracle: error: " + e.Message);
+    return 2;
+}

@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text;
+
+namespace EcsMem.Oracle;
+
+/// <summary>An operation of a program EcsMem cannot express yet, and the issue-13 item that will bring it.</summary>
+public sealed record Unsupported(string Verb, int Line, string Mechanism);
+
+/// <summary>A generated scenario: its YAML, its Lackey trace and what had to be left out.</summary>
+public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut);
+
+/// <summary>
+/// Writes a kit program as an EcsMem scenario: one process laid out by exec (no heap yet), a Lackey trace of
+/// the program's loads and stores, and a timeline of its system calls at the access counts where the program
+/// makes them (<c>after:</c>). Cached files are read once by a prelude at the start of the trace (the C program
+/// reads them with read(2) before its first phase). <c>fork</c> becomes a <c>children:</c> entry whose child
+/// starts only after the run (so, like the C child blocked on a pipe, it just holds its copy). A memcg limit
+/// has no EcsMem equivalent yet (issue 16): the stand-in is a machine whose RAM is the limit.
+/// </summary>
+public static class ScenarioGenerator
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>RAM of machines without a memcg limit: room for every program without reclaim.</summary>
+    public const long DefaultRam = 256L << 20;
+
+    /// <summary>A start delay that puts the fork child after the end of every program.</summary>
+    public const ulong ChildHold = 1UL << 61;
+
+    public static GeneratedScenario Generate(ProgramPlan plan)
+    {
+        PhaseProgram p = plan.Program;
+        var leftOut = new List<Unsupported>();
+        var trace = new StringBuilder();
+        var timeline = new StringBuilder();
+        string proc = p.Name;
+        long accesses = 0;
+        long? forkAt = null;
+
+        // Prelude: each cached file read once through a scratch mapping (the C program's read(2) warm-up).
+        Event(timeline, 0, proc, $"mmap: {{addr: 0x{ProgramPlan.MarkerAddr:x}, length: 4096, prot: r--, flags: private, fixed: true}}");
+        Access(trace, ProgramPlan.MarkerAddr, false);
+        accesses++;
+        ulong scratch = ProgramPlan.PreludeBase;
+        foreach (DataFile f in p.Files.Where(f => f.Warm))
+        {
+            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{scratch:x}, length: {f.Size}, prot: r--, flags: private, file: {DataPath(f.Name)}, fixed: true}}");
+            for (long off = 0; off < f.Size; off += ProgramPlan.PageSize)
+                Access(trace, scratch + (ulong)off, false);
+            accesses += f.Size / ProgramPlan.PageSize;
+            Event(timeline, accesses, proc, $"munmap: {{addr: 0x{scratch:x}, length: {f.Size}}}");
+            scratch += (ulong)f.Size;
+        }
+
+        var heapOrPlan = new ProgramPlan(p); // a second walk: region addresses as each op sees them
+        var regions = new Dictionary<string, (ulong Base, long Size)>(StringComparer.Ordinal);
+        (ulong Base, long Size) At(PhaseOp op, string name) =>
+            regions.TryGetValue(name, out var known) ? known : (heapOrPlan.Find(op, name).Base, heapOrPlan.Find(op, name).Size);
+        foreach (Phase ph in p.Phases)
+        {
+            Access(trace, ProgramPlan.MarkerAddr, false);
+            accesses++;
+            foreach (PhaseOp op in ph.Ops)
+            {
+                switch (op.Verb)
+                {
+                    case "mmap":
+                        {
+                            bool file = op.Arg(1) == "file";
+                            if (op.Has("populate") || op.Has("locked"))
+                                leftOut.Add(new Unsupported(op.Verb + (op.Has("populate") ? " MAP_POPULATE" : " MAP_LOCKED"), op.Line, "MAP_POPULATE/MAP_LOCKED (issue 13 item 5)"));
+                            if (op.Has("noreserve") || op.After("expect") is not null)
+                                leftOut.Add(new Unsupported(op.Verb + " overcommit", op.Line, "MAP_NORESERVE and overcommit accounting (issue 13 item 5)"));
+                            if (!file && op.Has("shared"))
+                                leftOut.Add(new Unsupported(op.Verb + " shared anonymous", op.Line, "shmem (issue 13 item 7)"));
+                            if (op.After("expect") is not null || op.Has("noreserve"))
+                                break;
+                            Region r = heapOrPlan.Find(op, op.Arg(0)!);
+                            ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
+                            long size = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(file ? 3 : 2)!);
+                            regions[r.Name] = (addr, size);
+                            string prot = ProtText(op.Arg(file ? 4 : 3)!, op.Has("shared"));
+                            string flags = op.Has("shared") ? "shared" : "private";
+                            string fileKeys = file
+                                ? $", file: {DataPath(op.Arg(2)!)}, offset: {(op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0)}"
+                                : "";
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true}}");
+                            break;
+                        }
+                    case "brk":
+                        {
+                            Region r = heapOrPlan.Find(op, op.Arg(0)!);
+                            regions[r.Name] = (r.Base, r.Size);
+                            Event(timeline, accesses, proc, $"brk: {{delta: {r.Size}}}");
+                            break;
+                        }
+                    case "touch":
+                        {
+                            var (b, _) = At(op, op.Arg(0)!);
+                            bool write = op.Arg(1) == "write";
+                            foreach (long off in plan.TouchOffsets(op))
+                            {
+                                Access(trace, b + (ulong)off, write);
+                                accesses++;
+                            }
+                            break;
+                        }
+                    case "touch-random":
+                        {
+                            ulong b = At(op, op.Arg(0)!).Base;
+                            bool write = op.Arg(1) == "write";
+                            foreach (int page in plan.RandomPages[op.Line])
+                            {
+                                Access(trace, b + ((ulong)page * ProgramPlan.PageSize), write);
+                                accesses++;
+                            }
+                            break;
+                        }
+                    case "munmap":
+                        {
+                            var (b, size) = At(op, op.Arg(0)!);
+                            if (op.Arg(1) is { } mo)
+                                Event(timeline, accesses, proc, $"munmap: {{addr: 0x{b + (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo):x}, length: {PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!)}}}");
+                            else
+                                Event(timeline, accesses, proc, $"munmap: {{addr: 0x{b:x}, length: {size}}}");
+                            break;
+                        }
+                    case "mprotect":
+                        {
+                            var (b, _) = At(op, op.Arg(0)!);
+                            ulong at = b + (ulong)PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!);
+                            Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{at:x}, length: {PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!)}, prot: {ProtText(op.Arg(3)!, false)}}}");
+                            break;
+                        }
+                    case "fork":
+                        if (forkAt is not null)
+                            leftOut.Add(new Unsupported("a second fork", op.Line, "more than one fork per program (kit limit)"));
+                        else
+                            forkAt = accesses;
+                        break;
+                    case "memfd":
+                    case "memfd-map":
+                        leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
+                        break;
+                    case "madvise" when ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal":
+                        {
+                            var (b, size) = At(op, op.Arg(0)!);
+                            ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);
+                            long len = op.Arg(3) is { } ml ? PhaseProgram.Size(p.SourcePath, op.Line, ml) : size;
+                            Event(timeline, accesses, proc, $"madvise: {{addr: 0x{at:x}, length: {len}, advice: {op.Arg(1)}}}");
+                            break;
+                        }
+                    case "fadvise" when ScenarioSupport.Fadvise && op.Arg(1) is not "noreuse":
+                        Event(timeline, accesses, proc, $"fadvise: {{file: {DataPath(op.Arg(0)!)}, advice: {op.Arg(1)}}}");
+                        break;
+                    case "madvise":
+                        leftOut.Add(new Unsupported("madvise " + op.Arg(1), op.Line, op.Arg(1) is "random" or "sequential" or "willneed"
+                            ? "madvise readahead hints (issue 13 item 3)" : "madvise (issue 13 item 5)"));
+                        break;
+                    case "fadvise":
+                        leftOut.Add(new Unsupported("fadvise " + op.Arg(1), op.Line, "posix_fadvise (issue 13 item 3)"));
+                        break;
+                    case "mremap":
+                        leftOut.Add(new Unsupported("mremap", op.Line, "mremap (issue 13 item 5)"));
+                        break;
+                    case "mlock":
+                    case "munlock":
+                        leftOut.Add(new Unsupported(op.Verb, op.Line, "mlock (issue 13 item 5)"));
+                        break;
+                }
+            }
+        }
+
+        var y = new StringBuilder();
+        y.Append(Inv, $"# Generated by oracle/Ecs.Mem.Oracle from oracle/programs/{p.Name}.phases; do not edit.\n");
+        foreach (Unsupported u in leftOut)
+            y.Append(Inv, $"# left out (not expressible yet): {u.Verb} (line {u.Line}): {u.Mechanism}\n");
+        if (p.MemcgLimit is not null)
+            y.Append("# memcg limit: no EcsMem equivalent yet (issue 16); stand-in: machine RAM = the limit\n");
+        y.Append(Inv, $"description: \"{p.Description.Replace("\"", "'", StringComparison.Ordinal)}\"\n");
+        y.Append("machine:\n");
+        y.Append(Inv, $"  ram: {p.MemcgLimit ?? DefaultRam}\n");
+        y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
+        if (ScenarioSupport.FaultAround)
+            y.Append(Inv, $"  fault_around_bytes: {ScenarioSupport.FaultAroundBytes}\n");
+        if (ScenarioSupport.ReadAhead)
+            y.Append(Inv, $"  read_ahead_kb: {ScenarioSupport.ReadAheadKb}\n");
+        if (ScenarioSupport.SwapReadahead)
+            y.Append(Inv, $"  page_cluster: {ScenarioSupport.PageCluster}\n");
+        y.Append("processes:\n");
+        y.Append(Inv, $"  - name: {proc}\n");
+        y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
+        y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");
+        if (forkAt is { } fa)
+            y.Append(Inv, $"    children: {{count: 1, after: {fa}, start_delay: {ChildHold}}}\n");
+        if (timeline.Length > 0)
+        {
+            y.Append("timeline:\n");
+            y.Append(timeline);
+        }
+        return new GeneratedScenario(y.ToString(), trace.ToString(), leftOut);
+    }
+
+    private static string DataPath(string file) => "../data/" + file;
+
+    private static void Event(StringBuilder t, long after, string proc, string op) =>
+        t.Append(Inv, $"  - after: {after}\n    process: {proc}\n    {op}\n");
+
+    private static void Access(StringBuilder t, ulong addr, bool write) =>
+        t.Append(write ? " S " : " L ").Append(addr.ToString("x", Inv)).Append(",1\n");
+
+    private static string ProtText(string p, bool shared) => p switch
+    {
+        "none" => "---",
+        "r" => "r--",
+        "rw" => "rw-",
+        "rx" => "r-x",
+        "rwx" => "rwx",
+        _ => p,
+    };
+}

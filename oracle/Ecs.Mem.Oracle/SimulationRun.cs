@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Kernel;
+using EcsMem.Systems.Machine;
+using Machine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Oracle;
+
+/// <summary>A phase as EcsMem ran it: fault counts of the program's process and its VMAs at the phase's end.</summary>
+public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas);
+
+/// <summary>
+/// Runs a generated scenario in-process (ScenarioParser + ScenarioLoader, as <c>ecsmem run</c> does) and stops
+/// exactly at each phase's end: <see cref="EcsMem.Systems.Cpu.AccessStage.AccessLimit"/> holds the accesses at
+/// the phase's last one, and ticks run until the operations already due have run too; then the process's
+/// min_flt/maj_flt and its VMAs (with Rss and Swap counted from its page tables, as smaps does) are read.
+/// </summary>
+public static class SimulationRun
+{
+    /// <summary>VMAs larger than this are not walked for Rss (the figure is then 0).</summary>
+    private const long MaxWalkBytes = 1L << 30;
+
+    /// <summary>Writes the scenario and its trace into <paramref name="dir"/> and runs it.</summary>
+    public static IReadOnlyList<SimPhase> Run(ProgramPlan plan, GeneratedScenario scenario, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        string yaml = Path.Combine(dir, plan.Program.Name + ".yaml");
+        File.WriteAllText(yaml, scenario.Yaml);
+        File.WriteAllText(Path.Combine(dir, plan.Program.Name + ".lackey"), scenario.Trace);
+        Scenario s = ScenarioParser.ParseFile(yaml);
+        using Machine m = ScenarioLoader.Build(s);
+        Kernel k = m.Kernel;
+        Entity proc = k.Tasks.Processes[0];
+        var result = new List<SimPhase>();
+        long minBase = 0, majBase = 0;
+        // The prelude (marker page, cached files) runs first; its faults belong to no phase.
+        Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
+        ref ProcessStats st0 = ref k.World.Get<ProcessStats>(proc);
+        minBase = st0.MinFlt;
+        majBase = st0.MajFlt;
+        foreach (PhasePlan ph in plan.Phases)
+        {
+            Advance(m, ph.AccessesAtEnd);
+            ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
+            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows)));
+            minBase = st.MinFlt;
+            majBase = st.MajFlt;
+        }
+        return result;
+    }
+
+    /// <summary>Runs until <paramref name="accesses"/> have completed and nothing due now is left to do.</summary>
+    private static void Advance(Machine m, long accesses)
+    {
+        m.Access.AccessLimit = accesses;
+        var env = m.Env;
+        long guard = 0;
+        while (!m.Access.Finished &&
+               (m.Access.CompletedAccesses < accesses || env.HasPendingWork || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
+        {
+            env.RunTick();
+            if (++guard > 100_000_000)
+                throw new InvalidOperationException($"the simulation did not reach {accesses} accesses");
+        }
+        m.Access.AccessLimit = long.MaxValue;
+    }
+
+    /// <summary>The process's VMAs that overlap a live region, and [heap], as maps lines with smaps' Rss and Swap.</summary>
+    private static List<VmaFigure> Vmas(Kernel k, Entity proc, IReadOnlyList<(ulong Start, ulong End)> windows)
+    {
+        MmState ms = k.Tasks.MmOf(proc);
+        Mm mm = ms.Mm;
+        var list = new List<VmaFigure>();
+        var sb = new StringBuilder();
+        foreach (ref readonly Vma v in mm.Vmas)
+        {
+            sb.Clear();
+            ProcMaps.WriteVma(sb, v, mm.Files, mm.Mode.PointerSize);
+            string line = sb.ToString().TrimEnd('\n');
+            string[] f = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            string name = f.Length > 5 ? f[5].Trim() : "";
+            bool keep = name == "[heap]";
+            for (int i = 0; i < windows.Count && !keep; i++)
+                keep = v.Start < windows[i].End && windows[i].Start < v.End;
+            if (!keep)
+                continue;
+            if (name.StartsWith('/'))
+                name = name[(name.LastIndexOf('/') + 1)..];
+            long rss = 0, swap = 0;
+            if ((long)(v.End - v.Start) <= MaxWalkBytes)
+            {
+                for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
+                {
+                    var pte = new Pte(ms.Tables.Lookup(va));
+                    if (pte.Present && !pte.Special)
+                        rss += 4;
+                    else if (pte.IsSwap)
+                        swap += 4;
+                }
+            }
+            long offset = long.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            list.Add(new VmaFigure(v.Start, v.End, f[1], offset, name, new Spread(rss, rss), default, new Spread(swap, swap), default));
+        }
+        return list;
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Records oracle/fixtures.json from the real kernel (oracle/README.md). Needs root, gcc and the .NET SDK.
+#   oracle/record.sh [RUNS] [PROGRAM...]     default: 5 runs of every program in oracle/programs/
+# For each program: generates its C (ecsmem-oracle gen), compiles it, creates its data files (random bytes),
+# and runs it RUNS times with ASLR off (setarch -R) — inside a fresh memory cgroup (v1) when the program sets
+# `memcg`, with a swap file on when it sets `swap`. Then merges the runs and the kernel settings into
+# oracle/fixtures.json. Always cleans up (trap): swapoff + rm of its own swap file, rmdir of its cgroups,
+# its data files and binaries.
+set -euo pipefail
+cd "$(dirname "$0")"
+oracle=$PWD
+runs=${1:-5}
+shift || true
+[ "$(id -u)" -eq 0 ] || { echo "record.sh: needs root (cgroups, swap, drop caches)" >&2; exit 2; }
+
+work=$(mktemp -d /work/oracle-record.XXXXXX 2>/dev/null || mktemp -d)
+swapfile=$work.swap
+cg_root=/sys/fs/cgroup/memory
+cg=""
+cleanup() {
+  set +e
+  if [ -n "$cg" ] && [ -d "$cg" ]; then rmdir "$cg"; fi
+  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
+  rm -f "$swapfile"
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+tool=(dotnet run -c Release --project "$oracle/Ecs.Mem.Oracle" --)
+"${tool[@]}" gen
+
+mkdir -p "$work/bin" "$work/runs" "$work/data"
+if [ $# -gt 0 ]; then programs=("$@"); else programs=($(cd programs && ls *.phases | sed 's/\.phases$//')); fi
+
+# Kernel settings, as key=value lines.
+dev=$(findmnt -no SOURCE -T "$work" | sed 's|^/dev/||')
+disk=$dev
+if [ -e "/sys/class/block/$dev/partition" ]; then disk=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")"); fi
+if [ -r /sys/kernel/debug/fault_around_bytes ]; then fab=$(cat /sys/kernel/debug/fault_around_bytes); fabsrc=debugfs
+else fab=65536; fabsrc="debugfs not mounted: the kernel default"; fi
+{
+  echo "uname_r=$(uname -r)"
+  echo "thp_enabled=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)"
+  echo "thp_defrag=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/defrag)"
+  echo "read_ahead_kb=$(cat "/sys/block/$disk/queue/read_ahead_kb") ($disk)"
+  echo "fault_around_bytes=$fab"
+  echo "fault_around_source=$fabsrc"
+  echo "page_cluster=$(cat /proc/sys/vm/page-cluster)"
+  echo "swappiness=$(cat /proc/sys/vm/swappiness)"
+  echo "overcommit_memory=$(cat /proc/sys/vm/overcommit_memory)"
+  echo "overcommit_ratio=$(cat /proc/sys/vm/overcommit_ratio)"
+  echo "runs=$runs"
+  echo "recorded=$(date -u +%Y-%m-%d)"
+  echo "aslr=off (setarch -R)"
+} > "$work/settings.txt"
+
+for name in "${programs[@]}"; do
+  src=programs/$name.phases
+  gcc -O2 -Wall -Werror -o "$work/bin/$name" "gen/$name.c"
+  data=$work/data/$name
+  mkdir -p "$data"
+  while read -r _ f size; do
+    head -c "$size" /dev/urandom > "$data/$f"
+  done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; if (s ~ /G$/) m = 1073741824; sub(/[KMG]$/, "", s); print "file", $2, s * m }' "$src")
+  sync
+  memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+  if grep -qx 'swap' "$src"; then
+    fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
+  fi
+  for i in $(seq 1 "$runs"); do
+    out=$work/runs/$name.$i.json
+    if [ -n "$memcg" ]; then
+      cg=$cg_root/ecsmem-oracle-$$
+      mkdir "$cg"
+      echo "$memcg" > "$cg/memory.limit_in_bytes"
+      ORACLE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; exec setarch -R "$2" "$3"' sh "$cg" "$work/bin/$name" "$data" > "$out"
+      echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
+      rmdir "$cg"
+      cg=""
+    else
+      setarch -R "$work/bin/$name" "$data" > "$out"
+    fi
+  done
+  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
+  rm -rf "$data"
+  echo "recorded $name ($runs runs)"
+done
+
+"${tool[@]}" collect "$work/runs" "$work/settings.txt"

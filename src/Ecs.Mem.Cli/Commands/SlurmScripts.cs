@@ -82,7 +82,7 @@ public static class SlurmScripts
         sweep.Append("#!/bin/bash\n");
         sweep.Append("# Written by 'ecsmem sweep --slurm': a job array of ").Append(shards.ToString(CultureInfo.InvariantCulture))
             .Append(" tasks; task I runs shard I of the sweep's ").Append(grid.Cells.ToString(CultureInfo.InvariantCulture))
-            .Append(" cells\n# (--shard auto reads SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT) and writes its part atomically.\n");
+            .Append(" cells and writes its part atomically.\n# The task id is the shard index, so failed shards rerun as they are: sbatch --array=7,42 sweep.sbatch\n");
         sweep.Append("# Submit: id=$(sbatch --parsable sweep.sbatch) && sbatch --dependency=afterok:${id%;*} merge.sbatch\n");
         sweep.Append("#SBATCH --job-name=ecsmem-sweep\n");
         sweep.Append(CultureInfo.InvariantCulture, $"#SBATCH --array=0-{shards - 1}\n");
@@ -93,7 +93,8 @@ public static class SlurmScripts
         sweep.Append("set -eu\n");
         // exec: ecsmem is the task's process, so scancel's SIGTERM reaches it (it then writes no part).
         sweep.Append("exec ").Append(ecsmem).Append(" sweep ").Append(string.Join(" ", sweepArgs.Select(Quote)))
-            .Append(" --threads \"${SLURM_CPUS_PER_TASK:-1}\" --shard auto --part ")
+            .Append(" --threads \"${SLURM_CPUS_PER_TASK:-1}\" --shard \"$SLURM_ARRAY_TASK_ID\"/")
+            .Append(shards.ToString(CultureInfo.InvariantCulture)).Append(" --part ")
             .Append(Quote(parts)).Append("/part-\"$SLURM_ARRAY_TASK_ID\".json\n");
 
         var merge = new StringBuilder();

@@ -28,22 +28,22 @@ public sealed class SweepPart
     /// <summary>The ecsmem version that computed the part (parts of different versions are not merged).</summary>
     public required string Program { get; init; }
 
-    /// <summary>The traces this shard read: (trace index, references, FNV-1a 64 of the page numbers).</summary>
+    /// <summary>The traces this shard read: (trace index, references, <see cref="Digest"/> of the page numbers).</summary>
     public required IReadOnlyList<(int Trace, long References, ulong Digest)> TraceDigests { get; init; }
 
     /// <summary>The rows of cells FirstCell .. EndCell-1, in order.</summary>
     public required IReadOnlyList<SweepRow> Rows { get; init; }
 
-    /// <summary>FNV-1a 64 over the page numbers' little-endian bytes: catches a trace that differs between shards.</summary>
+    /// <summary>
+    /// FNV-1a 64 taken over whole 64-bit page numbers (xor a number, multiply by the FNV prime) rather than bytes:
+    /// eight times fewer steps (a 10^9-reference trace costs one multiply per reference), still enough to catch
+    /// a trace that differs between shards.
+    /// </summary>
     public static ulong Digest(ulong[] pages)
     {
         ulong h = 14695981039346656037UL;
         foreach (ulong page in pages)
-        {
-            ulong v = page;
-            for (int i = 0; i < 8; i++, v >>= 8)
-                h = (h ^ (v & 0xff)) * 1099511628211UL;
-        }
+            h = (h ^ page) * 1099511628211UL;
         return h;
     }
 
@@ -71,7 +71,7 @@ public sealed class SweepPart
                 w.WriteStartObject();
                 w.WriteNumber("trace", t);
                 w.WriteNumber("references", refs);
-                w.WriteString("fnv1a64", digest.ToString("x16", CultureInfo.InvariantCulture));
+                w.WriteString("digest", digest.ToString("x16", CultureInfo.InvariantCulture));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -167,9 +167,9 @@ public sealed class SweepPart
             var digests = new List<(int, long, ulong)>();
             foreach (JsonElement d in reader.Array(root, "traceDigests"))
             {
-                string hex = reader.String(d, "fnv1a64");
+                string hex = reader.String(d, "digest");
                 if (!ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong digest))
-                    throw new InputException(path, 0, hex, "traceDigests: fnv1a64 is not a hexadecimal number");
+                    throw new InputException(path, 0, hex, "traceDigests: digest is not a hexadecimal number");
                 digests.Add((reader.Int(d, "trace", 0, grid.Traces.Count - 1), reader.Long(d, "references", 0, long.MaxValue), digest));
             }
             var rows = new List<SweepRow>();

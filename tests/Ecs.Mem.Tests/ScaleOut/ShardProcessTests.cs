@@ -42,7 +42,7 @@ public class ShardProcessTests
         string merge = File.ReadAllText(Path.Combine(_dir, "job", "merge.sbatch"));
         Assert.That(sweep, Does.Contain("#SBATCH --array=0-4\n").And.Contain("#SBATCH --partition=short\n")
             .And.Contain("#SBATCH --time=0:10:00\n").And.Contain("#SBATCH --mem=2G\n").And.Contain("#SBATCH --cpus-per-task=2\n")
-            .And.Contain("--shard auto --part"));
+            .And.Contain("--shard \"$SLURM_ARRAY_TASK_ID\"/5 --part"));
         Assert.That(merge, Does.Contain(" merge ").And.Contain("sweep.csv").And.Not.Contain("--array"));
 
         // What Slurm does with the array: each task runs the script with its SLURM_ARRAY_* variables.

@@ -76,10 +76,13 @@ public class ShardProcessTests
         // 20,000 FIFO replays of a million references: far longer than the test waits.
         using Process p = EcsmemProcess.Start(_dir, null, EcsmemProcess.DotNet, EcsmemProcess.Dll, "sweep", "big.bin",
             "--frames", "1:20000:1", "--policies", "fifo", "--threads", "1", "--shard", "0/2", "--part", "parts/part-0.json");
-        Task<string> err = p.StandardError.ReadToEndAsync();
         Task<string> output = p.StandardOutput.ReadToEndAsync();
-        // Start-up and loading a million references take well under this; then the replay is under way.
-        Thread.Sleep(2500);
+        // The shard line comes after the signal handlers are installed and before the trace loads; loading a
+        // million references takes well under the wait after it, so the replay is under way when the signal comes.
+        string? first = p.StandardError.ReadLine();
+        Assert.That(first, Does.StartWith("sweep: shard 0/2: cells 0..9999 of 20000"));
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        Thread.Sleep(2000);
         Assert.That(p.HasExited, Is.False, "the shard ended before the signal");
         Assert.That(Kill(p.Id, 15), Is.Zero);
         Assert.That(p.WaitForExit(60_000), Is.True, "no exit within 60 s of SIGTERM");

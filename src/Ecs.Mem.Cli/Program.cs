@@ -17,6 +17,7 @@ public static class Program
         new Commands.ConvertCommand(),
         new Commands.MapsCommand(),
         new Commands.SweepCommand(),
+        new Commands.MergeCommand(),
         new Commands.ExplainCommand(),
     ];
 

@@ -21,7 +21,11 @@ public sealed class SweepCommand : ICommand
 
     public string Usage =>
         "Usage: ecsmem sweep TRACE... --frames LIST [--policies LIST] [--trace-format F] [--seed S]\n" +
-        "                    [--threads N] [--csv FILE] [--plot FILE.png] [--no-stack-distance]\n\n" +
+        "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png] [-o PREFIX]\n" +
+        "                    [--no-stack-distance]\n" +
+        "       ecsmem sweep ... --shard I/N|auto|auto/N --part FILE      (one shard of the grid; see 'ecsmem merge')\n" +
+        "       ecsmem sweep ... --slurm DIR --shards N [--partition P] [--time T] [--mem M] [--cpus C]\n" +
+        "                    [--ecsmem CMD] [--submit]                    (a Slurm job array and its merge job)\n\n" +
         "Replays every trace under every policy at every frame count (ideal mode: N frames, global\n" +
         "replacement, see 'ecsmem run --help'). Runs are independent and use all cores; rows come out in\n" +
         "the order given (trace, policy, frames) whatever the thread count. LRU is computed for all frame\n" +
@@ -35,10 +39,26 @@ public sealed class SweepCommand : ICommand
         "  --seed S             seed for randomised policies (default 1)\n" +
         "  --threads N          most runs at once (default: all cores)\n" +
         "  --csv FILE           also write the table as CSV\n" +
+        "  --json FILE          also write the grid and the rows as JSON\n" +
         "  --plot FILE.png      also plot faults vs frames, one line per policy (a miss-ratio curve)\n" +
+        "  -o PREFIX            all three: PREFIX.csv, PREFIX.json, PREFIX.png\n" +
         "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n\n" +
         "Ctrl-C or SIGTERM stops the sweep: the finished runs' rows are printed (and written), marked partial,\n" +
-        "exit 130 or 143.\n";
+        "exit 130 or 143.\n\n" +
+        "Scale-out. The grid's cells are numbered in row order and cut into N contiguous slices:\n" +
+        "  --shard I/N          run slice I (0-based) only and write it as a part (grid, shard, cells) to --part\n" +
+        "  --shard auto[/N]     I and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or I\n" +
+        "                       from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) and N from auto/N;\n" +
+        "                       --part without --shard means --shard auto\n" +
+        "  --part FILE          the shard's part, written atomically; an interrupted shard writes none\n" +
+        "  --slurm DIR          write DIR/sweep.sbatch (a job array, one task per shard, parts in DIR/parts)\n" +
+        "                       and DIR/merge.sbatch (ecsmem merge, run afterok the array; outputs: -o/--csv/\n" +
+        "                       --json/--plot, default -o DIR/sweep); logs in DIR/logs\n" +
+        "  --shards N           number of array tasks (shards)\n" +
+        "  --partition P, --time T, --mem M, --cpus C   the jobs' #SBATCH resources (C: threads per shard, default 1)\n" +
+        "  --ecsmem CMD         how the nodes start ecsmem (default: this binary; use the NativeAOT build so\n" +
+        "                       nodes need no .NET runtime)\n" +
+        "  --submit             submit both with sbatch and print the job ids\n";
 
     /// <summary>The policies swept when --policies is not given (the six the documentation compares).</summary>
     public static readonly IReadOnlyList<string> DefaultPolicies = ["lru", "fifo", "clock", "linux", "arc", "opt"];
@@ -48,23 +68,33 @@ public sealed class SweepCommand : ICommand
 
     public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args,
-            ["--frames", "--policies", "--trace-format", "--seed", "--threads", "--csv", "--plot"],
-            ["--no-stack-distance"], maxPositionals: 256);
+        var cl = CommandLine.Parse(Name, args.Select(a => a == "-o" ? "--output" : a).ToArray(),
+            ["--frames", "--policies", "--trace-format", "--seed", "--threads", "--csv", "--plot", "--json", "--output",
+             "--shard", "--part", "--slurm", "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem"],
+            ["--no-stack-distance", "--submit"], maxPositionals: 256);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "sweep", "'sweep' needs at least one TRACE file");
         IReadOnlyList<int> frames = ParseFrames(cl.Require("--frames"));
         IReadOnlyList<string> policies = cl.Get("--policies") is { } pl ? ParsePolicies(pl) : DefaultPolicies;
         ulong seed = (ulong)cl.GetInt64("--seed", 1);
         int threads = (int)cl.GetInt64("--threads", Environment.ProcessorCount, 1, 1024);
-        string? csv = cl.Get("--csv");
-        string? plot = cl.Get("--plot");
-        if (plot is not null && !plot.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-            throw new InputException("command line", 0, plot, "option --plot writes a PNG image: give a FILE.png");
+        var grid = new SweepGrid(cl.Positionals, cl.Get("--trace-format"), policies, frames, seed, !cl.Has("--no-stack-distance"));
+        var (csv, json, plot) = OutputsOf(cl);
         foreach (string p in policies)
             PolicyRegistry.Create(p, new PolicyOptions(seed)); // unknown names fail here, before any work
+        if (cl.Has("--slurm"))
+            return SlurmScripts.Generate(cl, grid, csv, json, plot, stdout, stderr);
+        foreach (string slurmOnly in new[] { "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem", "--submit" })
+        {
+            if (cl.Has(slurmOnly))
+                throw new InputException("command line", 0, slurmOnly, "option " + slurmOnly + " belongs to --slurm DIR");
+        }
+        if (cl.Has("--shard") || cl.Has("--part"))
+            return RunShard(cl, grid, threads, csv ?? json ?? plot, stdout, stderr);
+
         var outputs = new List<(string, string)>();
         if (csv is not null) outputs.Add(("--csv", csv));
+        if (json is not null) outputs.Add(("--json", json));
         if (plot is not null) outputs.Add(("--plot", plot));
         OutputPaths.Check(outputs, cl.Positionals.Select(t => ("input trace", t)));
 
@@ -82,7 +112,7 @@ public sealed class SweepCommand : ICommand
         TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         IReadOnlyList<SweepRow> rows = cancel.IsCancellationRequested
             ? []
-            : IdealSweep.Run(traces, policies, frames, seed, threads, !cl.Has("--no-stack-distance"), cancel);
+            : IdealSweep.Run(traces, policies, frames, seed, threads, grid.StackDistance, cancel);
         wall.Stop();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
 
@@ -93,10 +123,7 @@ public sealed class SweepCommand : ICommand
         stdout.Write(Table(rows));
         if (partial)
             stdout.WriteLine(note);
-        if (csv is not null)
-            Systems.Reporting.ReportOutputFile.WriteText(csv, Csv(rows));
-        if (plot is not null)
-            SweepPlot.Write(plot, rows, traces.Count > 1);
+        SweepOutputs.Write(grid, rows, partial, csv, json, plot);
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sweep: {rows.Count} results, {threads} thread(s), wall {wall.Elapsed.TotalSeconds:F3} s, cpu {cpu.TotalSeconds:F3} s"));
         if (partial)
@@ -104,6 +131,80 @@ public sealed class SweepCommand : ICommand
             stderr.WriteLine("ecsmem: " + note);
             return RunModes.InterruptSignal.ExitCode;
         }
+        return 0;
+    }
+
+    /// <summary>The --csv, --json and --plot files, and those of -o PREFIX (PREFIX.csv, .json, .png).</summary>
+    internal static (string? Csv, string? Json, string? Plot) OutputsOf(CommandLine cl)
+    {
+        string? csv = cl.Get("--csv"), json = cl.Get("--json"), plot = cl.Get("--plot");
+        if (cl.Get("--output") is { } prefix)
+        {
+            if (csv is not null || json is not null || plot is not null)
+                throw new InputException("command line", 0, prefix, "-o PREFIX names all three outputs: give it or --csv/--json/--plot, not both");
+            if (prefix.Length == 0 || prefix.EndsWith('/'))
+                throw new InputException("command line", 0, prefix, "-o needs a file name prefix (PREFIX.csv, PREFIX.json and PREFIX.png are written)");
+            (csv, json, plot) = SweepOutputs.FromPrefix(prefix);
+        }
+        if (plot is not null && !plot.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            throw new InputException("command line", 0, plot, "option --plot writes a PNG image: give a FILE.png");
+        return (csv, json, plot);
+    }
+
+    /// <summary>
+    /// --shard I/N --part FILE: runs the shard's cells only (loading only the traces they use) and writes them,
+    /// with the grid and the shard, as one part, atomically. An interrupted shard writes no part at all, so a part
+    /// on disk is always whole and complete; merge reports the shard's cells as missing.
+    /// </summary>
+    private static int RunShard(CommandLine cl, SweepGrid grid, int threads, string? output, TextWriter stdout, TextWriter stderr)
+    {
+        if (output is not null)
+            throw new InputException("command line", 0, output, "a shard writes a part (--part FILE); 'ecsmem merge' writes the CSV, JSON and plot");
+        string part = cl.Get("--part") ?? throw new InputException("command line", 0, "--shard", "option --shard needs --part FILE (where the shard's results go)");
+        ShardSpec shard = ShardSpec.Parse(cl.Get("--shard") ?? "auto", Environment.GetEnvironmentVariable);
+        OutputPaths.Check([("--part", part)], grid.Traces.Select(t => ("input trace", t)));
+        var (first, end) = grid.ShardRange(shard.Index, shard.Count);
+        var needed = new SortedSet<int>();
+        for (long curve = first / grid.Frames.Count; curve * grid.Frames.Count < end; curve++)
+            needed.Add((int)(curve / grid.Policies.Count));
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sweep: shard {shard.Index}/{shard.Count}: cells {first}..{end - 1} of {grid.Cells}, {needed.Count} trace(s)"));
+
+        CancellationToken cancel = RunModes.InterruptSignal.Token;
+        var pages = new ulong[]?[grid.Traces.Count];
+        var digests = new List<(int, long, ulong)>();
+        foreach (int t in needed)
+        {
+            if (cancel.IsCancellationRequested)
+                break;
+            pages[t] = Load(grid.Traces[t], grid.TraceFormat, cancel);
+            digests.Add((t, pages[t]!.LongLength, SweepPart.Digest(pages[t]!)));
+        }
+        var wall = Stopwatch.StartNew();
+        IReadOnlyList<SweepRow> rows = cancel.IsCancellationRequested
+            ? []
+            : IdealSweep.RunCells(grid.Traces, pages, grid.Policies, grid.Frames, grid.Seed, threads, grid.StackDistance, first, end, cancel);
+        wall.Stop();
+        if (RunModes.InterruptSignal.Requested)
+        {
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ecsmem: interrupted by {RunModes.InterruptSignal.SignalName}: shard {shard.Index}/{shard.Count} stopped after {rows.Count} of {end - first} cells; no part written ({part})"));
+            return RunModes.InterruptSignal.ExitCode;
+        }
+        var result = new SweepPart
+        {
+            Grid = grid,
+            Shard = shard,
+            FirstCell = first,
+            EndCell = end,
+            Program = Cli.Program.Version,
+            TraceDigests = digests,
+            Rows = rows,
+        };
+        Systems.Reporting.ReportOutputFile.WriteBytes(part, result.ToJson());
+        stdout.Write(Table(rows));
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sweep: shard {shard.Index}/{shard.Count}: {rows.Count} results, {threads} thread(s), wall {wall.Elapsed.TotalSeconds:F3} s; wrote {part}"));
         return 0;
     }
 

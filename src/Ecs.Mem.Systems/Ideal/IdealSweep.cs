@@ -42,23 +42,51 @@ public static class IdealSweep
         bool stackDistance,
         CancellationToken cancel)
     {
+        var names = traces.Select(t => t.Name).ToArray();
+        var pages = traces.Select(t => (ulong[]?)t.Pages).ToArray();
+        return RunCells(names, pages, policies, frames, seed, threads, stackDistance, 0, (long)traces.Count * policies.Count * frames.Count, cancel);
+    }
+
+    /// <summary>
+    /// Runs only the cells <paramref name="first"/> (inclusive) to <paramref name="end"/> (exclusive) of the grid
+    /// traces × policies × frames, numbered in row order (cell = (trace · policies + policy) · frames + frame).
+    /// <paramref name="pages"/> needs the reference strings only of the traces those cells touch (others may be
+    /// null). Each cell's result is the one the whole sweep gives it: a cell depends on its (trace, policy, frames,
+    /// seed) only, and LRU's stack-distance pass gives every frame count the same counts as a separate run.
+    /// </summary>
+    public static IReadOnlyList<SweepRow> RunCells(
+        IReadOnlyList<string> traceNames,
+        IReadOnlyList<ulong[]?> pages,
+        IReadOnlyList<string> policies,
+        IReadOnlyList<int> frames,
+        ulong seed,
+        int threads,
+        bool stackDistance,
+        long first,
+        long end,
+        CancellationToken cancel)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        int perTrace = policies.Count * frames.Count;
-        var rows = new SweepRow[traces.Count * perTrace];
+        long total = (long)traceNames.Count * policies.Count * frames.Count;
+        ArgumentOutOfRangeException.ThrowIfNegative(first);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, total);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(first, end);
+        int perCurve = frames.Count;
+        var rows = new SweepRow[end - first];
         // A job fills a known set of row slots, so completion order never shows in the output.
-        var jobs = new List<(int Trace, int Policy, int FrameIndex)>(); // FrameIndex -1: all frames via stack distance
-        for (int t = 0; t < traces.Count; t++)
+        // (curve = trace · policies + policy; FrameIndex -1: the curve's frames in range via stack distance)
+        var jobs = new List<(int Trace, int Policy, int FrameIndex)>();
+        for (long curve = first / perCurve; curve * perCurve < end; curve++)
         {
-            for (int p = 0; p < policies.Count; p++)
+            int t = (int)(curve / policies.Count), p = (int)(curve % policies.Count);
+            int f0 = (int)Math.Max(0, first - curve * perCurve), f1 = (int)Math.Min(perCurve, end - curve * perCurve);
+            if (stackDistance && IsLru(policies[p], seed))
             {
-                if (stackDistance && IsLru(policies[p], seed))
-                {
-                    jobs.Add((t, p, -1));
-                    continue;
-                }
-                for (int f = 0; f < frames.Count; f++)
-                    jobs.Add((t, p, f));
+                jobs.Add((t, p, -1));
+                continue;
             }
+            for (int f = f0; f < f1; f++)
+                jobs.Add((t, p, f));
         }
         // Stack-distance jobs first: each covers a whole curve, so starting them early shortens the tail.
         jobs.Sort((a, b) => (a.FrameIndex < 0 ? 0 : 1).CompareTo(b.FrameIndex < 0 ? 0 : 1));
@@ -68,23 +96,28 @@ public static class IdealSweep
             if (cancel.IsCancellationRequested)
                 return;
             var (t, p, f) = jobs[j];
-            var (name, pages) = traces[t];
-            int baseRow = (t * policies.Count + p) * frames.Count;
+            string name = traceNames[t];
+            ulong[] refs = pages[t] ?? throw new ArgumentException($"trace {t} ('{name}') is needed by the cells but was not loaded", nameof(pages));
+            long baseCell = ((long)t * policies.Count + p) * perCurve;
             if (f < 0)
             {
                 var sd = new StackDistance();
-                sd.Run(pages, cancel);
+                sd.Run(refs, cancel);
                 if (cancel.IsCancellationRequested)
                     return;
                 string policyName = PolicyRegistry.Create(policies[p], new PolicyOptions(seed)).Name;
-                for (int i = 0; i < frames.Count; i++)
-                    rows[baseRow + i] = new SweepRow(name, sd.ResultFor(frames[i], policyName));
+                for (int i = 0; i < perCurve; i++)
+                {
+                    long cell = baseCell + i;
+                    if (cell >= first && cell < end)
+                        rows[cell - first] = new SweepRow(name, sd.ResultFor(frames[i], policyName));
+                }
                 return;
             }
             var sim = new IdealSimulator(frames[f], PolicyRegistry.Create(policies[p], new PolicyOptions(seed)));
-            sim.Run(pages, cancel);
+            sim.Run(refs, cancel);
             if (!cancel.IsCancellationRequested)
-                rows[baseRow + f] = new SweepRow(name, sim.Result);
+                rows[baseCell + f - first] = new SweepRow(name, sim.Result);
         }
 
         if (threads == 1)

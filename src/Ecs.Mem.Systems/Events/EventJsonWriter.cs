@@ -70,7 +70,15 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
         return System.Text.Encoding.UTF8.GetString(buf.WrittenSpan);
     }
 
-    private static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+    /// <summary>Writes <paramref name="v"/> as a "0x…" string without allocating.</summary>
+    private static void WriteHex(Utf8JsonWriter w, string name, ulong v)
+    {
+        Span<char> buf = stackalloc char[18];
+        buf[0] = '0';
+        buf[1] = 'x';
+        v.TryFormat(buf[2..], out int n, "x", CultureInfo.InvariantCulture);
+        w.WriteString(name, buf[..(n + 2)]);
+    }
 
     private static void WriteObject(Utf8JsonWriter w, in MemEvent e)
     {
@@ -85,7 +93,7 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
         switch (e.Kind)
         {
             case MemEventKind.Fault:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 w.WriteString("access", EventNames.Access(e.Access));
                 if (e.VmaEnd == 0)
                 {
@@ -95,8 +103,8 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                 }
                 else
                 {
-                    w.WriteString("vma_start", Hex(e.VmaStart));
-                    w.WriteString("vma_end", Hex(e.VmaEnd));
+                    WriteHex(w, "vma_start", e.VmaStart);
+                    WriteHex(w, "vma_end", e.VmaEnd);
                     w.WriteString("vma", e.Name ?? "");
                 }
                 if (e.Outcome == FaultOutcome.Sigsegv)
@@ -115,7 +123,7 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                 else
                 {
                     w.WriteNumber("victim_pid", e.VictimPid);
-                    w.WriteString("victim_address", Hex(e.VictimAddress));
+                    WriteHex(w, "victim_address", e.VictimAddress);
                 }
                 w.WriteNumber("latency", e.Latency);
                 break;
@@ -130,20 +138,20 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                 w.WriteNumber("reclaimed", e.Reclaimed);
                 break;
             case MemEventKind.AllocStall:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 break;
             case MemEventKind.Alloc:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 Pfn(w, "pfn", e.Pfn);
                 break;
             case MemEventKind.SwapOut:
             case MemEventKind.SwapIn:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 Pfn(w, "pfn", e.Pfn);
                 w.WriteNumber("slot", e.Slot);
                 break;
             case MemEventKind.Unmap:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 Pfn(w, "pfn", e.Pfn);
                 if (e.Slot > 0)
                     w.WriteNumber("slot", e.Slot);
@@ -151,7 +159,7 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                     w.WriteNull("slot");
                 break;
             case MemEventKind.FileRead:
-                w.WriteString("address", Hex(e.Address));
+                WriteHex(w, "address", e.Address);
                 Pfn(w, "pfn", e.Pfn);
                 w.WriteString("file", e.Name ?? "");
                 w.WriteNumber("index", e.Slot);
@@ -166,8 +174,8 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                 }
                 else
                 {
-                    w.WriteString("start", Hex(e.Start));
-                    w.WriteString("end", Hex(e.End));
+                    WriteHex(w, "start", e.Start);
+                    WriteHex(w, "end", e.End);
                 }
                 w.WriteNumber("shootdowns", e.Reclaimed);
                 break;

@@ -105,6 +105,31 @@ public static class Strace
         };
     }
 
+    /// <summary>
+    /// madvise as strace prints it: <c>madvise(0x7f7c84149000, 8192, MADV_WILLNEED) = 0</c>. <paramref name="advice"/>
+    /// is the MADV_ name without its prefix, any case (<c>willneed</c>, <c>DontNeed</c>). For timeline ops that advise.
+    /// </summary>
+    public static string Madvise(ulong addr, ulong len, string advice, long result) =>
+        Line($"madvise({Addr(addr)}, {len.ToString(Inv)}, MADV_{advice.ToUpperInvariant()})", Errno.IsError(result) ? Error(result) : result.ToString(Inv));
+
+    /// <summary>
+    /// posix_fadvise as strace shows the x86-64 system call: <c>fadvise64(3&lt;/path&gt;, 0, 4096, POSIX_FADV_WILLNEED) = 0</c>
+    /// (the descriptor as for a file mmap: 3 + the file's index, with its path).
+    /// </summary>
+    public static string Fadvise64(int fileId, string? path, long offset, long len, string advice, long result) =>
+        Line($"fadvise64({Fd(fileId, path)}, {offset.ToString(Inv)}, {len.ToString(Inv)}, POSIX_FADV_{advice.ToUpperInvariant()})",
+            Errno.IsError(result) ? Error(result) : result.ToString(Inv));
+
+    /// <summary>
+    /// A write of <paramref name="value"/> to /proc/sys/vm/drop_caches (what <c>echo 1 &gt; /proc/sys/vm/drop_caches</c>
+    /// makes): <c>write(4&lt;/proc/sys/vm/drop_caches&gt;, "1\n", 2) = 2</c>. The descriptor number is invented (4).
+    /// </summary>
+    public static string DropCachesWrite(int value)
+    {
+        string v = value.ToString(Inv);
+        return Line($"write(4</proc/sys/vm/drop_caches>, \"{v}\\n\", {v.Length + 1})", (v.Length + 1).ToString(Inv));
+    }
+
     /// <summary>The call's name as the line shows it.</summary>
     public static string CallName(AddressSpaceOpKind kind, bool groupLeader) => kind switch
     {

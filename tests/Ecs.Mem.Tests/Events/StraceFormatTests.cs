@@ -74,4 +74,15 @@ public class StraceFormatTests
         string line = Strace.Format(Op(AddressSpaceOpKind.Fork), 6, 0, null, true);
         Assert.That(line.IndexOf('=', StringComparison.Ordinal), Is.EqualTo(Strace.ResultColumn));
     }
+
+    [Test]
+    public void AdviceAndDropCachesMatchRealStrace()
+    {
+        // strace -y -e trace=madvise,fadvise64,write on a program calling madvise, posix_fadvise and writing
+        // "1\n" to /proc/sys/vm/drop_caches (Linux 6.18 x86-64, strace 6.1).
+        Assert.That(Strace.Madvise(0x7f7c84149000, 8192, "willneed", 0), Is.EqualTo("madvise(0x7f7c84149000, 8192, MADV_WILLNEED) = 0"));
+        Assert.That(Strace.Madvise(0x7f7c84149000, 8192, "Pageout", 0), Is.EqualTo("madvise(0x7f7c84149000, 8192, MADV_PAGEOUT) = 0"));
+        Assert.That(Strace.Fadvise64(0, "/tmp/ev/t4.c", 4096, 0, "dontneed", 0), Is.EqualTo("fadvise64(3</tmp/ev/t4.c>, 4096, 0, POSIX_FADV_DONTNEED) = 0"));
+        Assert.That(Strace.DropCachesWrite(1), Is.EqualTo("write(4</proc/sys/vm/drop_caches>, \"1\\n\", 2) = 2"));
+    }
 }

@@ -214,6 +214,22 @@ public sealed class EventTracer
         Sink.Write(e);
     }
 
+    /// <summary>
+    /// A read with no fault of its own (readahead: swap_vma_readahead / swap_cluster_readahead, page_cache_ra_*):
+    /// a swap_in (<paramref name="fileId"/> &lt; 0, <paramref name="slotOrIndex"/> the swap slot) or a file_read
+    /// (<paramref name="slotOrIndex"/> the page index in the file). <paramref name="va"/> is 0 when no address is known.
+    /// </summary>
+    public void ReadAhead(int pid, int cpu, ulong va, int pfn, int fileId, long slotOrIndex)
+    {
+        var e = New(fileId < 0 ? MemEventKind.SwapIn : MemEventKind.FileRead, cpu, pid);
+        e.Address = va;
+        e.Pfn = pfn;
+        e.Slot = slotOrIndex;
+        if (fileId >= 0)
+            e.Name = fileId < _k.Files.Count ? _k.Files[fileId].Path : "";
+        Sink.Write(e);
+    }
+
     /// <summary>flush_tlb_mm_range on the current CPU: the range (a full flush: [0, ulong.MaxValue)) and the remote CPUs reached.</summary>
     public void TlbFlush(MmContext ctx, ulong start, ulong end, int shootdowns)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using EcsMem.Diagnostics;
 using EcsMem.Scenarios;
+using EcsMem.Systems.Events;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Policies;
@@ -34,6 +35,7 @@ public sealed class MachineRunMode : IRunMode
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
         "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot",
+        "--events", "--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -56,6 +58,11 @@ public sealed class MachineRunMode : IRunMode
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
         "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
         "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
+        "    events: --events FILE.jsonl|- (one JSON line per fault, syscall (strace form), reclaim pass, kswapd\n" +
+        "            wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit; '-' = stdout,\n" +
+        "            the report then goes to stderr)  filters: --events-kind K[,K] --events-pid P[,P]\n" +
+        "            --events-from T --events-to T (simulated cycles, both included)\n" +
+        "            --events-page 0xADDR (that page's events, its TLB flushes, and reclaim/kswapd)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -77,6 +84,9 @@ public sealed class MachineRunMode : IRunMode
         var outputs = new List<(string, string)>();
         if (timelinePath is not null) outputs.Add(("--timeline", timelinePath));
         if (plotPath is not null) outputs.Add(("--plot", plotPath));
+        string? eventsPath = cl.Get("--events");
+        EventFilter eventFilter = ParseEventFilter(cl, eventsPath is not null);
+        if (eventsPath is not null && eventsPath != "-") outputs.Add(("--events", eventsPath));
         OutputPaths.Check(outputs, InputFiles(scenario, cl));
 
         // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
@@ -96,6 +106,13 @@ public sealed class MachineRunMode : IRunMode
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
+        // The event file is opened before the run (a bad path fails first) and put in place only after it.
+        using EventFileOutput? eventFile = eventsPath is not null && eventsPath != "-" ? new EventFileOutput(eventsPath) : null;
+        using EventJsonWriter? eventStdout = eventsPath == "-" ? new EventJsonWriter(stdout) : null;
+        IEventSink? events = (IEventSink?)eventFile?.Writer ?? eventStdout;
+        if (events is not null)
+            machine.Kernel.AttachEvents(ReferenceEquals(eventFilter, EventFilter.All) ? events : new FilteringEventSink(events, eventFilter));
+        TextWriter reportOut = eventStdout is null ? stdout : stderr;
         var snapshots = new SnapshotRecorder(machine, snapshotWhens);
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
@@ -163,7 +180,8 @@ public sealed class MachineRunMode : IRunMode
             if (plotPath is not null)
                 ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
         }
-        stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
+        eventFile?.Commit();
+        reportOut.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
         if (report.Partial)
         {
             string by = InterruptSignal.Requested ? " by " + InterruptSignal.SignalName : "";
@@ -186,6 +204,65 @@ public sealed class MachineRunMode : IRunMode
         // A signal during the second run abandons the peak (the first run's report is still printed, complete).
         Snapshot peak = SnapshotRecorder.CapturePeak(again, point, stop: () => InterruptSignal.Requested);
         return peak.Reached ? peak : peak with { NotTakenBecause = "interrupted during the second run the peak needs" };
+    }
+
+    /// <summary>
+    /// The --events-kind, --events-pid, --events-from and --events-to filters (all need --events): kinds by name,
+    /// pids as positive integers, a window of simulated cycles with both ends included.
+    /// </summary>
+    private static EventFilter ParseEventFilter(CommandLine cl, bool eventsOn)
+    {
+        string[] options = ["--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page"];
+        if (!eventsOn)
+        {
+            foreach (string o in options)
+                if (cl.Get(o) is not null)
+                    throw new InputException("command line", 0, o, $"{o} needs --events FILE.jsonl (or - for stdout)");
+            return EventFilter.All;
+        }
+        if (options.All(o => cl.Get(o) is null))
+            return EventFilter.All;
+        List<MemEventKind>? kinds = null;
+        if (cl.Get("--events-kind") is { } kindText)
+        {
+            kinds = new();
+            foreach (string k in kindText.Split(','))
+                kinds.Add(EventNames.Parse(k) ?? throw new InputException("command line", 0, k,
+                    "--events-kind: unknown event kind (known: " + string.Join(", ", EventNames.Kinds) + ")"));
+        }
+        List<int>? pids = null;
+        if (cl.Get("--events-pid") is { } pidText)
+        {
+            pids = new();
+            foreach (string p in pidText.Split(','))
+            {
+                if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid < 0)
+                    throw new InputException("command line", 0, p, "--events-pid needs pids (integers from 0; 0 = kswapd and other kernel work), comma-separated");
+                pids.Add(pid);
+            }
+        }
+        ulong from = Cycles(cl, "--events-from", 0), to = Cycles(cl, "--events-to", ulong.MaxValue);
+        if (from > to)
+            throw new InputException("command line", 0, cl.Get("--events-to")!, $"--events-to is before --events-from ({from})");
+        ulong? page = null;
+        if (cl.Get("--events-page") is { } pageText)
+        {
+            string hex = pageText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? pageText[2..] : "";
+            if (hex.Length == 0 || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong a))
+                throw new InputException("command line", 0, pageText, "--events-page needs an address in hex (0x40d000)");
+            page = a;
+        }
+        return new EventFilter(kinds, pids, from, to, page);
+    }
+
+    private static ulong Cycles(CommandLine cl, string option, ulong fallback)
+    {
+        string? s = cl.Get(option);
+        if (s is null)
+            return fallback;
+        if (!ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v))
+            throw new InputException("command line", 0, s, $"{option} needs a simulated time in cycles (an integer from 0)");
+        return v;
     }
 
     /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>

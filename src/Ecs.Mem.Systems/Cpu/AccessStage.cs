@@ -141,6 +141,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             p.State = ProcessState.Runnable;
             p.ReadyTime = p.StartTime;
+            _k.Events?.ProcessStart(ev.Target, p.StartTime);
         }
     }
 
@@ -500,6 +501,8 @@ public sealed class AccessStage : ISystem, IEventHandler
                 st.CpuCycles += walkCost;
                 // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
                 _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
+                // The event stream's fault line needs the exact address, the walk and the time it began.
+                k.Events?.FaultRaised(p.Pid, a.Address, env.Now, walkLevels);
                 cpu.InFault = true;
                 ulong end = env.Now + _windowCycles;
                 if (end < _windowEnd)

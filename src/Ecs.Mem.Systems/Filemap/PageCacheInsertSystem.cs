@@ -73,6 +73,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         int pages = rec.Class == FaultClass.FileRead ? SyncReadahead(env, rec) : 1;
         long io = _nextIo++;
         rec.IoStart = env.Now;
+        k.Events?.Read(rec);
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
@@ -143,6 +144,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         {
             // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry
             // the exit already dropped is freed with its slot (ReleaseIfUnused).
+            k.Events?.Fault(rec, Events.FaultOutcome.Dropped);
             k.Zone.UnpinFrame(rec.Pfn);
             k.Memory.ReleaseIfUnused(rec.Pfn);
             k.Zone.ReleaseTables(rec.TablesReserved);

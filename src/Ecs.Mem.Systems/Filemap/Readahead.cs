@@ -306,12 +306,13 @@ public sealed class Readahead : IEventHandler
                 {
                     _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
                     env.Counters.Increment(_k.C.AllocStall);
+                    _k.Events?.AllocStall(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu);
                     env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
                 }
                 break;
             }
             allocated++;
-            AddToPageCache(env, file, i, pfn);
+            AddToPageCache(env, file, i, pfn, cpu);
             if (i == mark)
                 SetReadahead(pfn);
             _run.Add(pfn);
@@ -388,7 +389,7 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>filemap_add_folio + the start of the read: cached, on the LRU, locked until the I/O completes.</summary>
-    private void AddToPageCache(SimEnvironment env, int file, long index, int pfn)
+    private void AddToPageCache(SimEnvironment env, int file, long index, int pfn, int cpu)
     {
         ref Frame f = ref _k.Zone.Frames[pfn];
         f.Mapping = file;
@@ -400,6 +401,8 @@ public sealed class Readahead : IEventHandler
         env.Counters.Add(_k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         env.Counters.Increment(_k.C.ReadaheadPages);
         PagesReadAhead++;
+        // A readahead read has no fault of its own: its file_read event names the process that started it.
+        _k.Events?.ReadAhead(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu, 0, pfn, file, index);
     }
 
     /// <summary>The readahead request completed: its pages are uptodate and unlocked; faults waiting on them go on.</summary>

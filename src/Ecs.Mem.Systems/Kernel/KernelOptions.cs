@@ -42,6 +42,7 @@ public sealed record KernelOptions
 
     /// <summary>Swap readahead by virtual address (swap_vma_readahead) rather than by swap offset (<c>machine.swap_readahead</c>).</summary>
     public bool SwapVmaReadahead { get; init; } = D.SwapVmaReadahead;
+
     /// <summary>fault_around_bytes (<c>machine.fault_around_bytes</c>): the window do_fault_around maps from the page cache.</summary>
     public long FaultAroundBytes { get; init; } = D.FaultAroundBytes;
 

@@ -248,6 +248,7 @@ public sealed class SwapReadahead : IEventHandler
         env.Counters.Increment(k.C.SwapRa);
         env.Counters.Increment(k.C.PswpIn);
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        k.Events?.ReadAhead(k.Events.PidOfMm(rec.MmId), rec.Cpu, va, pfn, -1, slot);
         env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_doneKind, default, pfn));
         return true;
     }

@@ -1,3 +1,4 @@
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Components;
 using EcsMem.Scenarios;
 using EcsMem.Systems.Filemap;
@@ -86,7 +87,7 @@ public class ReadaheadTests
         using var _ = m;
         Assert.That(maj, Is.InRange(1, 2));
         Assert.That(min, Is.InRange(255, 258));
-        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("madvise(0x7f0000000000, 16777216, willneed) = 0x0", StringComparison.Ordinal)));
+        Assert.That(m.AddressSpace.Log.Any(l => l.EndsWith(Strace.Line("madvise(0x7f0000000000, 16777216, MADV_WILLNEED)", "0"), StringComparison.Ordinal)));
     }
 
     [Test]
@@ -261,7 +262,7 @@ public class ReadaheadTests
         Assert.That(m.Kernel.PageCache.Find(file, 1), Is.GreaterThanOrEqualTo(0));
         Assert.That(m.Kernel.PageCache.Find(file, 2), Is.EqualTo(-1));
         Assert.That(m.Kernel.PageCache.Find(file, 3), Is.GreaterThanOrEqualTo(0));
-        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("fadvise(/data/f, 4097, 8192, dontneed) = 0x0", StringComparison.Ordinal)));
+        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("fadvise64(", StringComparison.Ordinal) && l.Contains("</data/f>, 4097, 8192, POSIX_FADV_DONTNEED)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal)));
     }
 
     [Test]
@@ -290,7 +291,7 @@ public class ReadaheadTests
         KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 7) >= 0
             && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 7)].Flags & FrameFlags.Locked) == 0);
         Assert.That(Enumerable.Range(0, 8).All(i => m.Kernel.PageCache.Find(file, i) >= 0), "pages 0..7 read");
-        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.Contains("drop_caches(1) = 0x0", StringComparison.Ordinal)));
+        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.EndsWith(Strace.DropCachesWrite(1), StringComparison.Ordinal)));
         Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0), "mapped: kept");
         Assert.That(Enumerable.Range(1, 7).All(i => m.Kernel.PageCache.Find(file, i) < 0), "clean and unmapped: dropped");
     }
@@ -312,9 +313,9 @@ public class ReadaheadTests
         var (_, _, m) = Run(yaml);
         using var _m = m;
         var log = m.AddressSpace.Log;
-        Assert.That(log.Any(l => l.Contains("madvise(0x7f0000000001, 4096, random) = EINVAL", StringComparison.Ordinal)), string.Join("\n", log));
-        Assert.That(log.Any(l => l.Contains("madvise(0x7eff00000000, 4096, random) = ENOMEM", StringComparison.Ordinal)), string.Join("\n", log));
-        Assert.That(log.Any(l => l.Contains("madvise(0x7f0000000000, 0, random) = 0x0", StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.That(log.Any(l => l.EndsWith(Strace.Line("madvise(0x7f0000000001, 4096, MADV_RANDOM)", "-1 EINVAL (Invalid argument)"), StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.That(log.Any(l => l.EndsWith(Strace.Line("madvise(0x7eff00000000, 4096, MADV_RANDOM)", "-1 ENOMEM (Cannot allocate memory)"), StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.That(log.Any(l => l.EndsWith(Strace.Line("madvise(0x7f0000000000, 0, MADV_RANDOM)", "0"), StringComparison.Ordinal)), string.Join("\n", log));
     }
 
     [Test]

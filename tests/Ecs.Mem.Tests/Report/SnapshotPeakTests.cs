@@ -153,8 +153,13 @@ public class SnapshotPeakTests
         Assert.That(p, Is.GreaterThan(0));
         Assert.That(plain[..p], Is.EqualTo(atEnd[..q]));
         Assert.That(atEnd, Does.Not.Contain("snapshot at peak"));
-        // The default scenario's least free memory (616 kB: recorded at batch 1 by sampling every tick).
-        Assert.That(plain[p..], Does.Contain("\nMemFree:             616 kB\n"));
+        // The section's header names the least free memory in pages; its /proc/meminfo shows the same in kB (that this
+        // is the true minimum of a batch-1 run sampled every tick is MemFreeAtPeakIsTheLeastFreeMemoryOfABatchOneRunSampledAfterEveryAccess's subject).
+        var least = System.Text.RegularExpressions.Regex.Match(plain[p..], @"least free memory: (\d+) pages, (\d+) kB");
+        Assert.That(least.Success, Is.True);
+        long leastPages = long.Parse(least.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.That(long.Parse(least.Groups[2].Value, CultureInfo.InvariantCulture), Is.EqualTo(leastPages * 4));
+        Assert.That(plain[p..], Does.Contain($"\nMemFree:        {leastPages * 4,8} kB\n"));
         Assert.That(plain[p..], Does.Contain("-- /proc/1/smaps_rollup --"));
 
         var (c3, json, e3) = ReportTestFiles.Run("run", "--batch", "4096", "--json");
@@ -162,10 +167,10 @@ public class SnapshotPeakTests
         using var doc = JsonDocument.Parse(json);
         JsonElement s = doc.RootElement.GetProperty("snapshots")[0];
         Assert.That(s.GetProperty("when").GetString(), Is.EqualTo("peak"));
-        Assert.That(s.GetProperty("peak").GetProperty("free_pages").GetInt64(), Is.EqualTo(154));
-        Assert.That(s.GetProperty("meminfo").GetProperty("MemFree").GetInt64(), Is.EqualTo(616));
-        Assert.That(s.GetProperty("vmstat").GetProperty("nr_free_pages").GetInt64(), Is.EqualTo(154));
-        Assert.That(s.GetProperty("zoneinfo").GetProperty("pages_free").GetInt64(), Is.EqualTo(154));
+        Assert.That(s.GetProperty("peak").GetProperty("free_pages").GetInt64(), Is.EqualTo(leastPages));
+        Assert.That(s.GetProperty("meminfo").GetProperty("MemFree").GetInt64(), Is.EqualTo(leastPages * 4));
+        Assert.That(s.GetProperty("vmstat").GetProperty("nr_free_pages").GetInt64(), Is.EqualTo(leastPages));
+        Assert.That(s.GetProperty("zoneinfo").GetProperty("pages_free").GetInt64(), Is.EqualTo(leastPages));
         JsonElement rollup = s.GetProperty("processes")[0].GetProperty("smaps_rollup");
         Assert.That(rollup.GetProperty("header").GetString(), Does.EndWith(" [rollup]"));
         // The database's pages are all private anonymous: Rss = Pss = Anonymous = rss_anon x 4 kB.

@@ -5,6 +5,7 @@ using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Policies;
 using EcsMem.Systems.Reporting;
+using EcsMem.Systems.Reporting.Html;
 using EcsMem.Traces;
 using TraceFormat = EcsMem.Scenarios.TraceFormat;
 
@@ -28,12 +29,15 @@ public sealed class MachineRunMode : IRunMode
     /// <summary>Default accesses between timeline rows.</summary>
     public const long DefaultTimelineEvery = 10_000;
 
+    /// <summary>Non-empty PTE-level entries embedded per process and snapshot in the --html page.</summary>
+    public const int HtmlPageTableEntryCap = 2048;
+
     public string? SelectorFlag => null;
 
     public IReadOnlyCollection<string> ValueOptions { get; } =
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot",
+        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot", "--html",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -55,6 +59,8 @@ public sealed class MachineRunMode : IRunMode
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, end):\n" +
         "            each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops), /proc/meminfo, buddyinfo\n" +
+        "    page: --html FILE.html (one self-contained page: address spaces, mm_struct, page-table walk,\n" +
+        "            the mechanism diagram with a timeline that plays, plots; uses the --snapshot moments or a default set)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -76,6 +82,8 @@ public sealed class MachineRunMode : IRunMode
         var outputs = new List<(string, string)>();
         if (timelinePath is not null) outputs.Add(("--timeline", timelinePath));
         if (plotPath is not null) outputs.Add(("--plot", plotPath));
+        string? htmlPath = cl.Get("--html");
+        if (htmlPath is not null) outputs.Add(("--html", htmlPath));
         OutputPaths.Check(outputs, InputFiles(scenario, cl));
 
         // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
@@ -87,7 +95,12 @@ public sealed class MachineRunMode : IRunMode
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
-        SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) : null;
+        // With --html the snapshots also carry page tables (the report never prints them); without --snapshot the
+        // page gets its own evenly spaced set, and the report stays as it was.
+        int pageTableCap = htmlPath is not null ? HtmlPageTableEntryCap : 0;
+        SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) { PageTableEntryCap = pageTableCap } : null;
+        EvenSnapshotRecorder? evenSnapshots = htmlPath is not null && snapshots is null ? new EvenSnapshotRecorder(machine, pageTableCap) : null;
+        IntervalSampler? sampler = htmlPath is not null ? new IntervalSampler(machine) : null;
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);
@@ -105,6 +118,8 @@ public sealed class MachineRunMode : IRunMode
             // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
             // the report then shows the machine as built, nothing simulated, marked partial.
             snapshots?.Start();
+            evenSnapshots?.Start();
+            sampler?.AfterTick();
             if (!Stop())
             {
                 machine.Run(
@@ -117,6 +132,8 @@ public sealed class MachineRunMode : IRunMode
                     statuses.Observe(m.Kernel);
                     timeline?.Observe(m.Kernel);
                     snapshots?.AfterTick();
+                    evenSnapshots?.AfterTick();
+                    sampler?.AfterTick(); // after the snapshot recorders: it lowers the mark they armed to its own when nearer
                     bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
                 },
                 checkEvery: 1);
@@ -132,6 +149,7 @@ public sealed class MachineRunMode : IRunMode
         }
         bar?.Clear();
         timeline?.Finish(machine.Kernel);
+        sampler?.Finish();
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
         if (snapshots is not null)
@@ -143,6 +161,21 @@ public sealed class MachineRunMode : IRunMode
                 ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
             if (plotPath is not null)
                 ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+        }
+        if (htmlPath is not null)
+        {
+            IReadOnlyList<Snapshot> pageSnapshots = evenSnapshots?.Finish() ?? report.Snapshots;
+            ReportOutputFile.WriteText(htmlPath, HtmlReport.Write(new HtmlReportData
+            {
+                Report = report,
+                Snapshots = pageSnapshots,
+                DefaultSnapshots = evenSnapshots is not null,
+                Samples = sampler!.Samples,
+                SampleInterval = sampler.Interval,
+                Paging = machine.Kernel.Options.Paging,
+                ZeroPfn = machine.Kernel.Zone.ZeroPfn,
+                PageTableEntryCap = pageTableCap,
+            }));
         }
         stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
         if (report.Partial)

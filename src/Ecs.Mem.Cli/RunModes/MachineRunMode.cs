@@ -1,6 +1,7 @@
 using System.Globalization;
 using EcsMem.Diagnostics;
 using EcsMem.Scenarios;
+using EcsMem.Systems.Events;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Policies;
@@ -38,6 +39,7 @@ public sealed class MachineRunMode : IRunMode
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
         "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot", "--html",
+        "--events", "--events-kind", "--events-pid", "--events-from", "--events-to",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -59,6 +61,10 @@ public sealed class MachineRunMode : IRunMode
         "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, end):\n" +
         "            each live process's mm_struct, VMAs (maps lines, vm_flags, vm_pgoff, vm_ops), /proc/meminfo, buddyinfo\n" +
+        "    events: --events FILE.jsonl|- (one JSON line per fault, syscall (strace form), reclaim pass, kswapd\n" +
+        "            wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit; '-' = stdout,\n" +
+        "            the report then goes to stderr)  filters: --events-kind K[,K] --events-pid P[,P]\n" +
+        "            --events-from T --events-to T (simulated cycles, both included)\n" +
         "    page: --html FILE.html (one self-contained page: address spaces, mm_struct, page-table walk,\n" +
         "            the mechanism diagram with a timeline that plays, plots; uses the --snapshot moments or a default set)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
@@ -84,6 +90,9 @@ public sealed class MachineRunMode : IRunMode
         if (plotPath is not null) outputs.Add(("--plot", plotPath));
         string? htmlPath = cl.Get("--html");
         if (htmlPath is not null) outputs.Add(("--html", htmlPath));
+        string? eventsPath = cl.Get("--events");
+        EventFilter eventFilter = ParseEventFilter(cl, eventsPath is not null);
+        if (eventsPath is not null && eventsPath != "-") outputs.Add(("--events", eventsPath));
         OutputPaths.Check(outputs, InputFiles(scenario, cl));
 
         // The batch is left alone even when a timeline is sampled: rows fall on tick boundaries (exactly on
@@ -95,6 +104,18 @@ public sealed class MachineRunMode : IRunMode
 
         using Machine machine = ScenarioLoader.Build(scenario);
         machine.WarmupAccesses = warmup;
+        // The event file is opened before the run (a bad path fails first) and put in place only after it.
+        using EventFileOutput? eventFile = eventsPath is not null && eventsPath != "-" ? new EventFileOutput(eventsPath) : null;
+        using EventJsonWriter? eventStdout = eventsPath == "-" ? new EventJsonWriter(stdout) : null;
+        IEventSink? events = (IEventSink?)eventFile?.Writer ?? eventStdout;
+        if (events is not null && !ReferenceEquals(eventFilter, EventFilter.All))
+            events = new FilteringEventSink(events, eventFilter);
+        // The page keeps the first events of the whole run (unfiltered: the --events filters choose the file's lines).
+        HtmlEventSink? pageEvents = htmlPath is not null ? new HtmlEventSink(HtmlEventSink.DefaultCap) : null;
+        IEventSink? sink = events is null ? pageEvents : pageEvents is null ? events : new TeeEventSink(events, pageEvents);
+        if (sink is not null)
+            machine.Kernel.AttachEvents(sink);
+        TextWriter reportOut = eventStdout is null ? stdout : stderr;
         // With --html the snapshots also carry page tables (the report never prints them); without --snapshot the
         // page gets its own evenly spaced set, and the report stays as it was.
         int pageTableCap = htmlPath is not null ? HtmlPageTableEntryCap : 0;
@@ -175,9 +196,11 @@ public sealed class MachineRunMode : IRunMode
                 Paging = machine.Kernel.Options.Paging,
                 ZeroPfn = machine.Kernel.Zone.ZeroPfn,
                 PageTableEntryCap = pageTableCap,
+                Events = pageEvents,
             }));
         }
-        stdout.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
+        eventFile?.Commit();
+        reportOut.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));
         if (report.Partial)
         {
             string by = InterruptSignal.Requested ? " by " + InterruptSignal.SignalName : "";
@@ -185,6 +208,57 @@ public sealed class MachineRunMode : IRunMode
             return InterruptSignal.Requested ? InterruptSignal.ExitCode : ExitInterrupted;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The --events-kind, --events-pid, --events-from and --events-to filters (all need --events): kinds by name,
+    /// pids as positive integers, a window of simulated cycles with both ends included.
+    /// </summary>
+    private static EventFilter ParseEventFilter(CommandLine cl, bool eventsOn)
+    {
+        string[] options = ["--events-kind", "--events-pid", "--events-from", "--events-to"];
+        if (!eventsOn)
+        {
+            foreach (string o in options)
+                if (cl.Get(o) is not null)
+                    throw new InputException("command line", 0, o, $"{o} needs --events FILE.jsonl (or - for stdout)");
+            return EventFilter.All;
+        }
+        if (options.All(o => cl.Get(o) is null))
+            return EventFilter.All;
+        List<MemEventKind>? kinds = null;
+        if (cl.Get("--events-kind") is { } kindText)
+        {
+            kinds = new();
+            foreach (string k in kindText.Split(','))
+                kinds.Add(EventNames.Parse(k) ?? throw new InputException("command line", 0, k,
+                    "--events-kind: unknown event kind (known: " + string.Join(", ", EventNames.Kinds) + ")"));
+        }
+        List<int>? pids = null;
+        if (cl.Get("--events-pid") is { } pidText)
+        {
+            pids = new();
+            foreach (string p in pidText.Split(','))
+            {
+                if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid < 0)
+                    throw new InputException("command line", 0, p, "--events-pid needs pids (integers from 0; 0 = kswapd and other kernel work), comma-separated");
+                pids.Add(pid);
+            }
+        }
+        ulong from = Cycles(cl, "--events-from", 0), to = Cycles(cl, "--events-to", ulong.MaxValue);
+        if (from > to)
+            throw new InputException("command line", 0, cl.Get("--events-to")!, $"--events-to is before --events-from ({from})");
+        return new EventFilter(kinds, pids, from, to);
+    }
+
+    private static ulong Cycles(CommandLine cl, string option, ulong fallback)
+    {
+        string? s = cl.Get(option);
+        if (s is null)
+            return fallback;
+        if (!ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v))
+            throw new InputException("command line", 0, s, $"{option} needs a simulated time in cycles (an integer from 0)");
+        return v;
     }
 
     /// <summary>The scenario: one process replaying --trace, the file given, or the embedded default.</summary>

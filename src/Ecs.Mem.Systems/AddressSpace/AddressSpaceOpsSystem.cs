@@ -34,7 +34,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     /// <summary>Schedules a child forked with a start delay to become runnable at the given time (set by the machine).</summary>
     public Action<Entity, ulong>? ScheduleChildStart { get; set; }
 
-    /// <summary>What each operation did, in order ("pid 3 mmap(0, 4096, rw-) = 0x7f..."), for the report.</summary>
+    /// <summary>What each operation did, in order, in strace form ("t=0 pid 3 munmap(0x7f0000000000, 4096)        = 0"), for the report.</summary>
     public List<string> Log { get; } = new();
 
     /// <summary>Schedules <paramref name="op"/> at simulated time <paramref name="at"/>.</summary>
@@ -67,12 +67,17 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         MmState mm = _k.Tasks.MmOf(op.Process);
         _k.Dirty?.Mm(mm.Id);
         _changes.Clear();
+        // brk's argument: the break asked for (an sbrk-style delta moves the current one).
+        ulong brkArg = op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr;
+        int pid = p.Pid;
+        bool leader = p.Tgid == p.Pid;
+        int cpu = _k.Tlb.CurrentCpu;
         long result = op.Kind switch
         {
             AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, op.FileId, op.PgOff, _changes),
             AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
-            AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr, _changes),
+            AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
             _ => Exit(op.Process),
         };
@@ -84,9 +89,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Mprotect.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
-        string shown = Errno.IsError(result) ? Errno.Name(result) : "0x" + result.ToString("x", CultureInfo.InvariantCulture);
-        Log.Add(string.Create(CultureInfo.InvariantCulture,
-            $"t={env.Now} pid {p.Pid} {op.Kind.ToString().ToLowerInvariant()}(0x{op.Addr:x}, {op.Len}) = {shown}"));
+        string? path = op.FileId >= 0 && op.FileId < _k.Files.Count ? _k.Files[op.FileId].Path : null;
+        string strace = Strace.Format(op, result, brkArg, path, leader);
+        Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
+        _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);
     }
 
     /// <summary>exit on a group leader is exit_group (all its threads end); on another thread only that thread ends.</summary>
@@ -130,6 +136,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         // A start delay leaves the child not yet runnable until its start event, as a process with a later start.
         ulong start = env.Now + op.ChildStartDelay;
         Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, start, op.ChildStartDelay == 0 ? ProcessState.Runnable : ProcessState.NotStarted);
+        if (op.ChildStartDelay == 0)
+            _k.Events?.ProcessStart(c, start);
         if (op.ChildStartDelay != 0)
             (ScheduleChildStart ?? throw new InvalidOperationException("a delayed fork child needs ScheduleChildStart"))(c, start);
         // A generator runs over the child's heap, or, in an inferred address space (no brk area), where its parent's did.

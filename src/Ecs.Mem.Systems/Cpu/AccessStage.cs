@@ -141,6 +141,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             p.State = ProcessState.Runnable;
             p.ReadyTime = p.StartTime;
+            _k.Events?.ProcessStart(ev.Target, p.StartTime);
         }
     }
 
@@ -499,7 +500,7 @@ public sealed class AccessStage : ISystem, IEventHandler
                 env.Clock.Advance((ulong)walkCost);
                 st.CpuCycles += walkCost;
                 // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
-                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
+                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id, env.Now, walkLevels));
                 cpu.InFault = true;
                 ulong end = env.Now + _windowCycles;
                 if (end < _windowEnd)

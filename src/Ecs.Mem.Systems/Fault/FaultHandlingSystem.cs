@@ -42,7 +42,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             idx = mm.Mm.Vmas.FindVma(va);
         if (idx < 0)
         {
-            Segv(req.Process, va, "no VMA");
+            Segv(req, "no VMA");
             return;
         }
         ref readonly Vma vma = ref mm.Mm.Vmas[idx];
@@ -51,10 +51,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         switch (path)
         {
             case FaultPath.SegvAccess:
-                Segv(req.Process, va, "access not permitted by the VMA");
+                Segv(req, "access not permitted by the VMA");
                 return;
             case FaultPath.SegvNoExec:
-                Segv(req.Process, va, "instruction fetch from a no-exec page");
+                Segv(req, "instruction fetch from a no-exec page");
                 return;
         }
 
@@ -64,6 +64,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Process = req.Process,
             MmId = mm.Id,
             Va = va & Pte.PageMask,
+            Address = va,
+            RaisedAt = req.RaisedAt,
+            WalkLevels = req.WalkLevels,
             Kind = req.Kind,
             Prot = Pte.ProtFromVmFlags(vma.Flags, mm.Mm.Mode),
             Pfn = -1,
@@ -85,7 +88,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 DoSwapPage(env, ref rec, p, ref stats);
                 break;
             default:
-                Segv(req.Process, va, "PROT_NONE mapping");
+                Segv(req, "PROT_NONE mapping");
                 break;
         }
     }
@@ -298,9 +301,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             kernel.Env.Work<AllocRequest>().Add(req);
     }
 
-    private void Segv(Entity process, ulong va, string why)
+    private void Segv(in FaultRequest req, string why)
     {
         kernel.Env.Counters.Increment(kernel.C.Segv);
-        kernel.Tasks.KillProcess(process, Sigsegv, $"segfault at {va:x} ({why})");
+        kernel.Events?.Segv(req);
+        kernel.Tasks.KillProcess(req.Process, Sigsegv, $"segfault at {req.Va:x} ({why})");
     }
 }

@@ -27,6 +27,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         var world = k.World;
         if (!k.Tasks.IsIn(rec.Process, ProcessState.Faulting))
         {
+            k.Events?.Fault(rec, Events.FaultOutcome.Dropped);
             rec.Drop(kernel);
             return;
         }
@@ -111,6 +112,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         ref Process task = ref world.Get<Process>(rec.Process);
         task.State = ProcessState.Runnable;
         task.ReadyTime = env.Now;
+        k.Events?.Fault(rec, stale ? Events.FaultOutcome.Retried : Events.FaultOutcome.Installed);
     }
 
     /// <summary>

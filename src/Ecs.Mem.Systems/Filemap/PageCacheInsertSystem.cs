@@ -69,6 +69,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         long io = _nextIo++;
         rec.IoStart = env.Now;
+        k.Events?.Read(rec);
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;

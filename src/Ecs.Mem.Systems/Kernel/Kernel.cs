@@ -131,6 +131,27 @@ public sealed class Kernel
         return d;
     }
 
+    /// <summary>
+    /// The event stream's emitter while a sink is attached (<see cref="AttachEvents"/>); null otherwise, and then
+    /// every emission point costs one null check.
+    /// </summary>
+    public Events.EventTracer? Events { get; private set; }
+
+    /// <summary>
+    /// Sends every event from now on to <paramref name="sink"/> (attach before the run to get them all). Events come
+    /// in the order the pipeline does the work, the same at any batch size.
+    /// </summary>
+    public Events.EventTracer AttachEvents(Events.IEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (Events is not null)
+            throw new InvalidOperationException("an event sink is attached already (wrap several in one sink)");
+        var tracer = new Events.EventTracer(this, sink);
+        Events = tracer;
+        Tlb.Flushed = tracer.TlbFlush;
+        return tracer;
+    }
+
     private static void Validate(KernelOptions o, string source)
     {
         if (o.RamBytes < (long)Pte.PageSize * 16)

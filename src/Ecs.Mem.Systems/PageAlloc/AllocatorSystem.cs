@@ -62,7 +62,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         {
             // __alloc_pages_direct_reclaim: this task reclaims, then retries.
             if (req.NeedsFrame)
+            {
                 env.Counters.Increment(kernel.C.AllocStall);
+                kernel.Events?.AllocStall(rec);
+            }
             env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu));
             _stillDeferred.Add(req);
             return;
@@ -77,6 +80,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         int pfn = kernel.Zone.AllocFrame(rec.Cpu);
         rec.Pfn = pfn;
         kernel.Zone.PinFrame(pfn);
+        kernel.Events?.Alloc(rec);
         FaultPaths.FrameGranted(kernel, env, ref rec); // what the fault does with its new page is the fault's business
     }
 

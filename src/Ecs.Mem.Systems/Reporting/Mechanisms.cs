@@ -66,8 +66,9 @@ public static class Mechanisms
         ];
     }
 
-    // The timeline's calls, counted from the operation log: "t=T pid P kind(0xADDR, LEN) = RESULT" for a call
-    // made, "pid P Kind: skipped (...)" for one whose process was not running (not counted).
+    // The timeline's calls, counted from the operation log: "t=T pid P call(args)    = RESULT" in strace form for a
+    // call made (exit_group and exit count as exit; a failure's result is "-1 ENAME (text)"), "pid P Kind: skipped
+    // (...)" for one whose process was not running (not counted).
     private static Mechanism Mapping(SimulationReport r, long pageTablePages)
     {
         var made = new long[Calls.Length];
@@ -81,12 +82,14 @@ public static class Mechanisms
             int paren = name < 0 ? -1 : line.IndexOf('(', name);
             if (paren < 0)
                 continue;
-            int i = Array.IndexOf(Calls, line[(name + 1)..paren]);
+            string call = line[(name + 1)..paren];
+            int i = Array.IndexOf(Calls, call is "exit_group" ? "exit" : call);
             if (i < 0)
                 continue;
             made[i]++;
-            int eq = line.LastIndexOf(") = ", StringComparison.Ordinal);
-            if (eq >= 0 && !line.AsSpan(eq + 4).StartsWith("0x", StringComparison.Ordinal))
+            // The arguments never hold " = ": the first one after the call is the result's.
+            int eq = line.IndexOf(" = ", paren, StringComparison.Ordinal);
+            if (eq >= 0 && line.AsSpan(eq + 3).StartsWith("-1 ", StringComparison.Ordinal))
                 failed++;
         }
         long total = made.Sum();

@@ -35,6 +35,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
             return;
         kernel.Dirty?.Pte(mm, r.Va, slot);
         kernel.Memory.UnmapPte(mm, r.Va, slot);
+        kernel.Events?.Unmap(r.MmId, r.Va, r.Pfn, r.NewPte, r.Cpu);
         slot = r.NewPte;
         if (r.NewPte != 0)
         {

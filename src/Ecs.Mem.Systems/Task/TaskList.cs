@@ -192,6 +192,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         kernel.Dirty?.Mm(mm.Id);
         p.State = final;
         p.EndTime = kernel.Env.Now;
+        kernel.Events?.ProcessExit(process, final == ProcessState.Killed);
         World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;
         ref MmStruct s = ref mm.Mm.Struct;
         mm.NoteHiwaterVm();

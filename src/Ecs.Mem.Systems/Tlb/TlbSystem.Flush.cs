@@ -30,6 +30,21 @@ public sealed partial class TlbSystem
     /// </summary>
     public int FlushTlbMmRange(MmContext mm, ulong start, ulong end, bool freedTables)
     {
+        if (Flushed is null)
+            return FlushTlbMmRangeCore(mm, ref start, ref end, freedTables);
+        int sent = FlushTlbMmRangeCore(mm, ref start, ref end, freedTables);
+        Flushed(mm, start, end, sent);
+        return sent;
+    }
+
+    /// <summary>
+    /// Told of every flush_tlb_mm_range after it is done: the mm, the range flushed ([0, <see cref="TlbFlushAll"/>)
+    /// when it became a full flush) and the remote CPUs shot down. Null (the default): nothing is told.
+    /// </summary>
+    public Action<MmContext, ulong, ulong, int>? Flushed { get; set; }
+
+    private int FlushTlbMmRangeCore(MmContext mm, ref ulong start, ref ulong end, bool freedTables)
+    {
         ArgumentNullException.ThrowIfNull(mm);
         if (end != TlbFlushAll)
         {

@@ -48,8 +48,10 @@ public sealed class OomKiller(Kernel.Kernel kernel)
         // mm_pgtables_bytes >> 10, which counts the tables below the pgd (not the pgd itself).
         string comm = kernel.Tasks.ProcessName(vp);
         if (comm.Length > 15) comm = comm[..15];
-        Log.Add(string.Create(CultureInfo.InvariantCulture,
-            $"Out of memory: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0"));
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"Out of memory: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0");
+        Log.Add(line);
+        kernel.Events?.OomKill(victim, line);
         kernel.Env.Counters.Increment(kernel.C.OomKill);
         kernel.Tasks.KillProcess(victim, 9, "out of memory");
     }

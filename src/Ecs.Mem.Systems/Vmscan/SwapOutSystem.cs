@@ -37,6 +37,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         get => _kswapdAwake;
         private set
         {
+            if (_kswapdAwake != value)
+                _k.Events?.Kswapd(value, _k.Tlb.CurrentCpu);
             _kswapdAwake = value;
             _k.Zone.ReclaimActive = value;
         }
@@ -80,7 +82,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 KswapdAwake = false;
                 continue;
             }
-            int freed = ShrinkInactiveList(env, r.Pages, r.Direct);
+            int freed = ShrinkInactiveList(env, r.Pages, r.Direct, r.ForProcess);
             // Nothing reclaimable while the allocation still could not proceed, counting the frames this
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
@@ -119,7 +121,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// shrink_inactive_list + shrink_page_list: asks the policy for victims until <paramref name="target"/>
     /// pages are on their way out or the scan budget is spent. Returns the pages reclaimed.
     /// </summary>
-    private int ShrinkInactiveList(SimEnvironment env, int target, bool direct)
+    private int ShrinkInactiveList(SimEnvironment env, int target, bool direct, Entity forProcess)
     {
         var k = _k;
         int reclaimed = 0, scanned = 0;
@@ -151,6 +153,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;
         env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
         env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
+        k.Events?.Reclaim(direct, _cpu, forProcess, scanned, reclaimed);
         return reclaimed;
     }
 
@@ -213,6 +216,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             {
                 k.Swap.Write(slot, f.ContentToken);
                 env.Counters.Increment(k.C.PswpOut);
+                if (k.Events is { } ev)
+                    ev.SwapOut(pfn, slot, _cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
                 env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
                 k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
             }

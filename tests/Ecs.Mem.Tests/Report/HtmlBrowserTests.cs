@@ -161,7 +161,7 @@ public partial class HtmlBrowserTests
         JsonElement snap = doc.RootElement.GetProperty("snapshots")[0];
 
         // Step 1 of the timeline (accesses 0 to 4096) maps the scanner's file (t=0) and takes page faults.
-        string dom = DumpDom(f.PathOf("page.html"), "#step=0");
+        string dom = DumpDom(f.PathOf("page.html"), "#mode=samples&step=0");
         AssertClean(dom);
         var drawn = Vmas(dom);
         int processes = 0;
@@ -192,6 +192,39 @@ public partial class HtmlBrowserTests
         Assert.That(Regex.IsMatch(dom, "<g class=\"arrow lit\" id=\"arrow-1\""), Is.True, "faults light ①");
         Assert.That(Regex.IsMatch(dom, "<g class=\"arrow lit\" id=\"arrow-7\""), Is.False, "nothing is swapped in the first 4096 accesses");
         Assert.That(dom, Does.Contain("step 1: accesses 0 → 4,096"));
+    }
+
+    [Test]
+    public void Event_steps_show_the_lines_of_the_event_stream_and_light_their_arrows()
+    {
+        // teach-fault's whole event stream fits the page; the page's step i must be line i of --events.
+        using var f = new ReportTestFiles();
+        string yaml = Path.Combine(HtmlReportTests.Samples, "teach-fault.yaml");
+        string events = f.PathOf("e.jsonl");
+        HtmlReportTests.RunHtml(f, yaml, "--events", events);
+        string[] lines = File.ReadAllLines(events);
+        Assert.That(lines.Length, Is.InRange(2, 2000));
+        string[] circled = ["①", "②", "③", "④", "⑤", "⑥", "⑦", "⑧"];
+        var tried = new HashSet<string>();
+        for (int i = 0; i < lines.Length && tried.Count < 4; i++)
+        {
+            using var line = JsonDocument.Parse(lines[i]);
+            string kind = line.RootElement.GetProperty("kind").GetString()!;
+            if (!tried.Add(kind))
+                continue;
+            string arrow = line.RootElement.GetProperty("arrow").GetString()!;
+            string dom = DumpDom(f.PathOf("page.html"), "#step=" + i.ToString(CultureInfo.InvariantCulture));
+            AssertClean(dom);
+            Assert.That(dom, Does.Contain($"event {i + 1}: {kind}"));
+            Assert.That(dom, Does.Contain($"{i + 1}/{lines.Length}<"));
+            for (int n = 1; n <= 8; n++)
+            {
+                // A swap-in also rewrites its PTE back to a frame, so the page lights ⑦ with ⑥.
+                bool lit = arrow.Contains(circled[n - 1], StringComparison.Ordinal) || (n == 7 && kind == "swap_in");
+                Assert.That(Regex.IsMatch(dom, $"<g class=\"arrow lit\" id=\"arrow-{n}\""), Is.EqualTo(lit), $"line {i + 1} ({kind}, {arrow}): arrow {n}");
+            }
+        }
+        Assert.That(tried, Is.SupersetOf(new[] { "fault", "alloc" }));
     }
 
     [Test]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EcsMem.Components;
+using EcsMem.Systems.Events;
 
 namespace EcsMem.Systems.Reporting.Html;
 
@@ -24,6 +25,8 @@ public sealed record HtmlReportData
     public required int ZeroPfn { get; init; }
     /// <summary>The cap on embedded PTE-level entries per process and snapshot.</summary>
     public required int PageTableEntryCap { get; init; }
+    /// <summary>The run's first events (the event stream's lines), or null.</summary>
+    public HtmlEventSink? Events { get; init; }
 }
 
 /// <summary>
@@ -168,7 +171,26 @@ public static class HtmlReport
         w.WriteEndArray();
         w.WriteEndObject();
 
-        w.WriteNull("events");
+        if (d.Events is { } ev)
+        {
+            // The event stream's own lines (EventJsonWriter), so the page shows what --events writes.
+            w.WriteStartObject("events");
+            w.WriteNumber("cap", ev.Cap);
+            w.WriteNumber("total", ev.Total);
+            w.WriteStartObject("by_kind");
+            for (int k = 0; k < EventNames.Kinds.Length; k++)
+                w.WriteNumber(EventNames.Kinds[k], ev.ByKind[k]);
+            w.WriteEndObject();
+            w.WriteStartArray("list");
+            foreach (MemEvent e in ev.Kept)
+                w.WriteRawValue(EventJsonWriter.ToJson(e), skipInputValidation: false);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("events");
+        }
         w.WriteEndObject();
     }
 

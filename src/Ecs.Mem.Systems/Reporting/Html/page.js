@@ -22,7 +22,7 @@
     var v = D.pte_bits[k];
     PB[k] = typeof v === 'string' ? BigInt(v) : v;
   });
-  var state = { snap: 0, pid: null, addr: null, step: 0, playing: null };
+  var state = { snap: 0, pid: null, addr: null, step: 0, playing: null, mode: 'samples' };
 
   // ---------- small helpers ----------
   function el(tag, attrs, text) {
@@ -589,53 +589,125 @@
     if (lit[8]) lines.push('⑧ ' + fmt(c('dtlb_miss')) + ' dTLB misses, ' + fmt(c('nr_tlb_local_flush_one') + c('nr_tlb_local_flush_all')) + ' flushes');
     return { lit: lit, a0: a0, a1: s[1], t0: t0, t1: s[0], lines: lines };
   }
+  // ---------- the event stream (ecsmem run --events), when the run kept one ----------
+  var EV = D.events && D.events.list && D.events.list.length ? D.events : null;
+  var CIRCLED = '①②③④⑤⑥⑦⑧';
+  function evLit(e) {
+    var lit = { mapping: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0, 8: 0 };
+    if (e.kind === 'syscall') lit.mapping = 1;
+    for (var i = 0; i < (e.arrow || '').length; i++) { var n = CIRCLED.indexOf(e.arrow.charAt(i)); if (n >= 0) lit[n + 1] = 1; }
+    // a swap-in rewrites the swap entry back to a frame (⑦) as well as going through the swap cache (⑥)
+    if (e.kind === 'swap_in') lit[7] = 1;
+    return lit;
+  }
+  function evText(e) {
+    var who = e.pid ? 'pid ' + e.pid : 'kernel';
+    switch (e.kind) {
+      case 'fault':
+        return who + ': page fault at ' + e.address + ' (' + e.access + ')' + (e.vma_start ? ' in ' + (e.vma || 'anonymous') + ' [' + e.vma_start + '–' + e.vma_end + ']' : ', no VMA') +
+          ' → ' + (e['class'] || 'SIGSEGV') + ', ' + e.outcome + (e.pfn !== null ? ', frame pfn 0x' + e.pfn.toString(16) : '') + (e.major ? ', major (waited for the disk)' : ', minor') +
+          '; ' + e.walk_levels + ' table levels walked; ' + fmt(e.latency) + ' cycles' + (e.victim_pid !== null ? '; the frame was pid ' + e.victim_pid + '\'s page ' + e.victim_address + ' before reclaim took it' : '');
+      case 'syscall': return who + ': ' + e.strace;
+      case 'reclaim': return (e.direct ? 'direct reclaim' : 'kswapd') + ' pass: scanned ' + fmt(e.scanned) + ' pages, reclaimed ' + fmt(e.reclaimed);
+      case 'kswapd_wake': return 'kswapd woken: free memory below the low watermark';
+      case 'kswapd_sleep': return 'kswapd goes back to sleep';
+      case 'alloc': return who + ': frame pfn 0x' + (e.pfn === null ? '?' : e.pfn.toString(16)) + ' allocated for ' + e.address;
+      case 'alloc_stall': return who + ': allocation for ' + e.address + ' stalled below the min watermark: direct reclaim';
+      case 'swap_out': return who + ': page ' + e.address + ' (pfn 0x' + e.pfn.toString(16) + ') written to swap slot ' + e.slot;
+      case 'unmap': return who + ': PTE of ' + e.address + ' rewritten ' + (e.slot !== null ? 'to a swap entry (slot ' + e.slot + ')' : 'to none (a file page dropped)') + ', frame pfn 0x' + (e.pfn === null ? '?' : e.pfn.toString(16)) + ' freed';
+      case 'swap_in': return who + ': swap slot ' + e.slot + ' read into the swap cache, frame pfn 0x' + e.pfn.toString(16) + ', for ' + e.address;
+      case 'file_read': return who + ': page ' + e.index + ' of ' + e.file + ' read into the page cache, frame pfn 0x' + e.pfn.toString(16);
+      case 'tlb_flush': return who + ': TLB flush, ' + (e.full ? 'whole address space' : e.start + '–' + e.end) + (e.shootdowns ? ', ' + e.shootdowns + ' other CPUs shot down' : '');
+      case 'oom_kill': return e.message;
+      case 'process_start': return who + ' (' + e.name + ') starts';
+      case 'process_exit': return who + ' (' + e.name + ') exits: ' + e.how;
+      default: return who + ': ' + e.kind;
+    }
+  }
+  function accessesAt(t) {
+    var ss = TL.samples, prevA = 0, prevT = 0;
+    for (var i = 0; i < ss.length; i++) {
+      if (ss[i][0] >= t) return prevA + (ss[i][1] - prevA) * (ss[i][0] > prevT ? (t - prevT) / (ss[i][0] - prevT) : 1);
+      prevA = ss[i][1]; prevT = ss[i][0];
+    }
+    return prevA;
+  }
+  function stepCount() { return state.mode === 'events' ? EV.list.length : TL.samples.length; }
+  function stepInfo(i) {
+    if (state.mode !== 'events') {
+      var st = stepOf(i);
+      return { lit: st.lit, accesses: st.a1, head: 'step ' + (i + 1) + ': accesses ' + fmt(st.a0) + ' → ' + fmt(st.a1), sub: ' (t = ' + fmt(st.t0) + ' → ' + fmt(st.t1) + ' cycles)', lines: st.lines, before: [] };
+    }
+    var e = EV.list[i];
+    var before = [];
+    for (var k = Math.max(0, i - 4); k < i; k++) before.push((EV.list[k].arrow || '·') + ' ' + evText(EV.list[k]));
+    return {
+      lit: evLit(e), accesses: accessesAt(e.time),
+      head: 'event ' + (i + 1) + ': ' + e.kind + (e.arrow ? ' ' + e.arrow : ''), sub: ' (t = ' + fmt(e.time) + ' cycles, cpu ' + e.cpu + ')',
+      lines: [evText(e)], before: before,
+    };
+  }
   function renderPlayer() {
     var box = clear(document.getElementById('player'));
-    var n = TL.samples.length;
     function btn(label, title, fn, id) { var b = el('button', { type: 'button', title: title, id: id }, label); b.addEventListener('click', fn); box.appendChild(b); return b; }
+    if (EV) {
+      var mode = el('select', { id: 'tl-mode', title: 'what one step is' });
+      mode.appendChild(el('option', { value: 'events' }, 'step: one event'));
+      mode.appendChild(el('option', { value: 'samples' }, 'step: one sample interval'));
+      mode.value = state.mode;
+      mode.addEventListener('change', function () { state.mode = mode.value; stop(); renderPlayer(); go(0); });
+      box.appendChild(mode);
+    }
     btn('|◀', 'first step', function () { go(0); }, 'tl-first');
     btn('◀', 'step back', function () { go(state.step - 1); }, 'tl-back');
     var play = btn('▶ play', 'play', function () {
-      if (state.playing) { clearInterval(state.playing); state.playing = null; play.textContent = '▶ play'; return; }
-      if (state.step >= n - 1) go(0);
+      if (state.playing) { stop(); return; }
+      if (state.step >= stepCount() - 1) go(0);
       play.textContent = '❚❚ pause';
       state.playing = setInterval(function () {
-        if (state.step >= n - 1) { clearInterval(state.playing); state.playing = null; play.textContent = '▶ play'; return; }
+        if (state.step >= stepCount() - 1) { stop(); return; }
         go(state.step + 1);
-      }, 450);
+      }, state.mode === 'events' ? 700 : 450);
     }, 'tl-play');
+    function stop() { if (state.playing) clearInterval(state.playing); state.playing = null; var b = document.getElementById('tl-play'); if (b) b.textContent = '▶ play'; }
     btn('▶|', 'step forward', function () { go(state.step + 1); }, 'tl-step');
-    var range = el('input', { type: 'range', min: 0, max: Math.max(0, n - 1), value: 0, id: 'tl-range' });
+    var range = el('input', { type: 'range', min: 0, max: Math.max(0, stepCount() - 1), value: 0, id: 'tl-range' });
     range.addEventListener('input', function () { go(Number(range.value)); });
     box.appendChild(range);
     box.appendChild(el('span', { id: 'tl-pos', class: 'mono' }, ''));
   }
   function go(i) {
-    var n = TL.samples.length;
+    var n = stepCount();
     if (n === 0) return;
     state.step = Math.max(0, Math.min(n - 1, i));
-    var st = stepOf(state.step);
+    var st = stepInfo(state.step);
     ['mapping', 1, 2, 3, 4, 5, 6, 7, 8].forEach(function (k) {
       var g = document.getElementById('arrow-' + k);
       if (!g) return;
       g.classList.toggle('lit', st.lit[k] > 0);
-      var path = g.querySelector('path');
-      path.setAttribute('marker-end', st.lit[k] > 0 ? 'url(#headlit)' : 'url(#head)');
+      g.querySelector('path').setAttribute('marker-end', st.lit[k] > 0 ? 'url(#headlit)' : 'url(#head)');
       var c = g.querySelector('text.count');
-      if (c) c.textContent = st.lit[k] > 0 ? '×' + fmt(st.lit[k]) : '';
+      if (c) c.textContent = st.lit[k] > 0 && state.mode !== 'events' ? '×' + fmt(st.lit[k]) : '';
     });
     document.getElementById('tl-range').value = String(state.step);
     document.getElementById('tl-pos').textContent = (state.step + 1) + '/' + n;
     var txt = clear(document.getElementById('step-text'));
+    st.before.forEach(function (l) { txt.appendChild(el('div', { class: 'before' }, l)); });
     var head = el('div');
-    head.appendChild(el('b', null, 'step ' + (state.step + 1) + ': accesses ' + fmt(st.a0) + ' → ' + fmt(st.a1)));
-    head.appendChild(document.createTextNode(' (t = ' + fmt(st.t0) + ' → ' + fmt(st.t1) + ' cycles)'));
+    head.appendChild(el('b', null, st.head));
+    head.appendChild(document.createTextNode(st.sub));
     txt.appendChild(head);
     if (st.lines.length === 0) txt.appendChild(el('div', null, 'no mechanism counter moved in this step'));
-    st.lines.forEach(function (l) { txt.appendChild(el('div', null, l)); });
+    st.lines.forEach(function (l) { txt.appendChild(el('div', { class: 'now' }, l)); });
+    if (state.mode === 'events') {
+      var tot = D.events.total, kept = EV.list.length;
+      txt.appendChild(el('div', { class: 'note' }, kept < tot ? 'The page keeps the run\'s first ' + fmt(kept) + ' of its ' + fmt(tot) +
+        ' events (ecsmem run --events FILE.jsonl writes them all); switch to sample intervals to see the whole run.' : 'All ' + fmt(tot) + ' events of the run.'));
+    }
     var cs = document.querySelectorAll('.plot .cursor');
+    var last = TL.samples.length ? TL.samples[TL.samples.length - 1][1] : 1;
     for (var k = 0; k < cs.length; k++) {
-      var x = Number(cs[k].getAttribute('data-x0')) + (Number(cs[k].getAttribute('data-w')) * (st.a1 / Math.max(1, TL.samples[n - 1][1])));
+      var x = Number(cs[k].getAttribute('data-x0')) + (Number(cs[k].getAttribute('data-w')) * (st.accesses / Math.max(1, last)));
       cs[k].setAttribute('x1', x); cs[k].setAttribute('x2', x);
     }
   }
@@ -763,13 +835,14 @@
   try {
     header();
     renderMechanisms();
-    renderPlayer();
     renderPlots();
     renderSummary();
     var h = hashParams();
+    state.mode = EV && h.mode !== 'samples' ? 'events' : 'samples';
     state.snap = initialSnapshot();
     if (h.snap !== undefined) D.snapshots.forEach(function (s, i) { if (s.when === h.snap) state.snap = i; });
     if (h.pid !== undefined) state.pid = Number(h.pid);
+    renderPlayer();
     renderSnapshot();
     if (h.addr !== undefined) { state.addr = h.addr; renderWalk(); }
     go(h.step !== undefined ? Number(h.step) : 0);

@@ -119,7 +119,7 @@
         'No live process at this moment: every address space has been torn down (exit_mmap).'));
       return;
     }
-    var H = 470, colW = s.processes.length <= 2 ? 220 : 160, gap = 16, left = 86, top = 34;
+    var H = 470, colW = s.processes.length === 1 ? 300 : s.processes.length === 2 ? 220 : 160, gap = 16, left = 86, top = 34;
     var pitch = left + colW + gap, W = s.processes.length * pitch;
     var svg = sv('svg', { class: 'as-svg', width: W, height: H + top + 40, viewBox: '0 0 ' + W + ' ' + (H + top + 40), role: 'img' });
     svg.appendChild(sv('title', null, 'Process address spaces at ' + s.when));
@@ -547,7 +547,8 @@
       if (cap[4]) attrs.transform = 'rotate(90 ' + cap[1] + ' ' + cap[2] + ')';
       g.appendChild(sv('text', attrs, cap[0]));
       var vertical = cap[3] === 'start';
-      g.appendChild(sv('text', { class: 'count', x: vertical ? cx + 15 : cx, y: cy + (vertical ? 18 : 22), 'text-anchor': vertical ? 'start' : 'middle' }, ''));
+      var below = !vertical && cap[2] > cy;
+      g.appendChild(sv('text', { class: 'count', x: vertical ? cx + 15 : cx, y: cy + (vertical ? 18 : below ? -14 : 22), 'text-anchor': vertical ? 'start' : 'middle' }, ''));
       svg.appendChild(g);
     });
     box.appendChild(svg);
@@ -585,7 +586,7 @@
     if (lit[4]) lines.push('④ kswapd woken ' + fmt(c('ecsmem_kswapd_wakeups')) + '×, ' + fmt(c('pgscan_kswapd') + c('pgscan_direct')) + ' pages scanned');
     if (lit[5]) lines.push('⑤ ' + fmt(c('pgsteal_kswapd') + c('pgsteal_direct')) + ' pages reclaimed');
     if (lit[6]) lines.push('⑥ swap cache: ' + fmt(c('ecsmem_swapcache_hit')) + ' hits, ' + fmt(c('pswpin')) + ' swap-ins through it');
-    if (lit[7]) lines.push('⑦ ' + fmt(c('pswpout')) + ' PTEs rewritten to swap entries, ' + fmt(c('pswpin')) + ' back to frames');
+    if (lit[7]) lines.push('⑦ ' + fmt(c('pswpout')) + ' pages swapped out (their PTEs rewritten to swap entries), ' + fmt(c('pswpin')) + ' swapped back in (swap entry rewritten to a frame)');
     if (lit[8]) lines.push('⑧ ' + fmt(c('dtlb_miss')) + ' dTLB misses, ' + fmt(c('nr_tlb_local_flush_one') + c('nr_tlb_local_flush_all')) + ' flushes');
     return { lit: lit, a0: a0, a1: s[1], t0: t0, t1: s[0], lines: lines };
   }

@@ -39,7 +39,7 @@ public sealed class MachineRunMode : IRunMode
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
         "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot", "--html",
-        "--events", "--events-kind", "--events-pid", "--events-from", "--events-to",
+        "--events", "--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page",
     ];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
@@ -65,6 +65,7 @@ public sealed class MachineRunMode : IRunMode
         "            wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit; '-' = stdout,\n" +
         "            the report then goes to stderr)  filters: --events-kind K[,K] --events-pid P[,P]\n" +
         "            --events-from T --events-to T (simulated cycles, both included)\n" +
+        "            --events-page 0xADDR (that page's events, its TLB flushes, and reclaim/kswapd)\n" +
         "    page: --html FILE.html (one self-contained page: address spaces, mm_struct, page-table walk,\n" +
         "            the mechanism diagram with a timeline that plays, plots; uses the --snapshot moments or a default set)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
@@ -216,7 +217,7 @@ public sealed class MachineRunMode : IRunMode
     /// </summary>
     private static EventFilter ParseEventFilter(CommandLine cl, bool eventsOn)
     {
-        string[] options = ["--events-kind", "--events-pid", "--events-from", "--events-to"];
+        string[] options = ["--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page"];
         if (!eventsOn)
         {
             foreach (string o in options)
@@ -248,7 +249,15 @@ public sealed class MachineRunMode : IRunMode
         ulong from = Cycles(cl, "--events-from", 0), to = Cycles(cl, "--events-to", ulong.MaxValue);
         if (from > to)
             throw new InputException("command line", 0, cl.Get("--events-to")!, $"--events-to is before --events-from ({from})");
-        return new EventFilter(kinds, pids, from, to);
+        ulong? page = null;
+        if (cl.Get("--events-page") is { } pageText)
+        {
+            string hex = pageText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? pageText[2..] : "";
+            if (hex.Length == 0 || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong a))
+                throw new InputException("command line", 0, pageText, "--events-page needs an address in hex (0x40d000)");
+            page = a;
+        }
+        return new EventFilter(kinds, pids, from, to, page);
     }
 
     private static ulong Cycles(CommandLine cl, string option, ulong fallback)

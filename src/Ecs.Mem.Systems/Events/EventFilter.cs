@@ -1,16 +1,21 @@
 namespace EcsMem.Systems.Events;
 
 /// <summary>
-/// Which events a sink keeps: a set of kinds (null: all), a set of pids (null: all) and a time window
-/// [<see cref="From"/>, <see cref="To"/>] in simulated cycles, both ends included.
+/// Which events a sink keeps: a set of kinds (null: all), a set of pids (null: all), a time window
+/// [<see cref="From"/>, <see cref="To"/>] in simulated cycles, both ends included, and optionally one page
+/// (<see cref="Page"/>): then only the events about that page — those whose address lies in it (fault, alloc,
+/// alloc_stall, swap_out, unmap, swap_in, file_read), the TLB flushes whose range covers it (full flushes
+/// included) — and the machine-wide reclaim events (reclaim, kswapd_wake, kswapd_sleep), which have no page.
+/// All the conditions must hold.
 /// </summary>
 public sealed class EventFilter
 {
     private readonly bool[]? _kinds;
     private readonly HashSet<int>? _pids;
 
-    public EventFilter(IEnumerable<MemEventKind>? kinds = null, IEnumerable<int>? pids = null, ulong from = 0, ulong to = ulong.MaxValue)
+    public EventFilter(IEnumerable<MemEventKind>? kinds = null, IEnumerable<int>? pids = null, ulong from = 0, ulong to = ulong.MaxValue, ulong? page = null)
     {
+        Page = page & ~(Components.Pte.PageSize - 1);
         if (kinds is not null)
         {
             _kinds = new bool[EventNames.Kinds.Length];
@@ -28,8 +33,21 @@ public sealed class EventFilter
     public ulong From { get; }
     public ulong To { get; }
 
+    /// <summary>The page (its first address) whose events are kept, or null for every page.</summary>
+    public ulong? Page { get; }
+
     public bool Matches(in MemEvent e) =>
-        (_kinds is null || _kinds[(int)e.Kind]) && (_pids is null || _pids.Contains(e.Pid)) && e.Time >= From && e.Time <= To;
+        (_kinds is null || _kinds[(int)e.Kind]) && (_pids is null || _pids.Contains(e.Pid)) && e.Time >= From && e.Time <= To
+        && (Page is not { } page || AboutPage(e, page));
+
+    private static bool AboutPage(in MemEvent e, ulong page) => e.Kind switch
+    {
+        MemEventKind.Fault or MemEventKind.Alloc or MemEventKind.AllocStall or MemEventKind.SwapOut or MemEventKind.Unmap
+            or MemEventKind.SwapIn or MemEventKind.FileRead => (e.Address & ~(Components.Pte.PageSize - 1)) == page,
+        MemEventKind.TlbFlush => e.Start <= page && page < e.End,
+        MemEventKind.Reclaim or MemEventKind.KswapdWake or MemEventKind.KswapdSleep => true,
+        _ => false,
+    };
 }
 
 /// <summary>Passes on to <see cref="Inner"/> only the events <see cref="Filter"/> keeps.</summary>

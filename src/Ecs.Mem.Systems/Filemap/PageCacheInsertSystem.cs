@@ -130,6 +130,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         {
             // The process was killed while it slept: a file page stays cached; a swap-cache page whose entry
             // the exit already dropped is freed with its slot (ReleaseIfUnused).
+            k.Events?.Fault(rec, Events.FaultOutcome.Dropped);
             k.Zone.UnpinFrame(rec.Pfn);
             k.Memory.ReleaseIfUnused(rec.Pfn);
             k.Zone.ReleaseTables(rec.TablesReserved);

@@ -35,6 +35,7 @@ public sealed class PageWaitQueue(Kernel.Kernel kernel)
             if (!kernel.Tasks.IsIn(rec.Process, ProcessState.SleepingIo))
             {
                 // Killed while it waited: drop what the fault pinned.
+                kernel.Events?.Fault(rec, Events.FaultOutcome.Dropped);
                 rec.Drop(kernel);
                 continue;
             }

@@ -42,6 +42,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         FaultRecord rec = req.Fault;
         if (!kernel.Tasks.IsIn(rec.Process, ProcessState.Faulting))
         {
+            kernel.Events?.Fault(rec, Events.FaultOutcome.Dropped);
             rec.Drop(kernel);
             return;
         }

@@ -74,7 +74,7 @@ public class ResourceLimitTests
         var mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]);
         int initial = mm.Mm.Vmas.Count;
         m.Run();
-        int refused = m.AddressSpace.Log.Count(l => l.EndsWith("= ENOMEM", StringComparison.Ordinal));
+        int refused = m.AddressSpace.Log.Count(l => l.EndsWith("= -1 ENOMEM (Cannot allocate memory)", StringComparison.Ordinal));
         TestContext.Out.WriteLine($"{initial} initial VMAs, {refused} refused, {clock.Elapsed.TotalSeconds:F1} s");
         // The VMA count stops exactly at the limit (65530 = 7 of the exec layout + 65523 mmaps); every mmap past it fails.
         int succeeded = m.AddressSpace.Log.Count(l => l.Contains(" mmap(", StringComparison.Ordinal) && l.EndsWith(" = 0x" + l[(l.IndexOf("mmap(0x", StringComparison.Ordinal) + 7)..l.IndexOf(',', StringComparison.Ordinal)], StringComparison.Ordinal));

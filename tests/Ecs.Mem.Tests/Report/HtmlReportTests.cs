@@ -273,6 +273,30 @@ public partial class HtmlReportTests
     }
 
     [Test]
+    public void The_page_keeps_the_event_streams_lines_unfiltered_and_caps_them()
+    {
+        using var f = new ReportTestFiles();
+        string yaml = Path.Combine(Samples, "teach-fault.yaml");
+        string all = f.PathOf("all.jsonl"), faults = f.PathOf("faults.jsonl");
+        var (code, _, err) = ReportTestFiles.Run("run", yaml, "--events", all);
+        Assert.That(code, Is.EqualTo(0), err);
+        // With a filter the file holds the faults only; the page still gets every event.
+        JsonElement ev = Data(RunHtml(f, yaml, "--events", faults, "--events-kind", "fault")).GetProperty("events");
+        string[] lines = File.ReadAllLines(all);
+        JsonElement[] list = [.. ev.GetProperty("list").EnumerateArray()];
+        Assert.That(lines.Length, Is.LessThan(2000), "teach-fault's stream fits the cap");
+        Assert.That(ev.GetProperty("total").GetInt64(), Is.EqualTo(lines.Length));
+        Assert.That(list.Select(e => e.GetRawText()), Is.EqualTo(lines));
+        Assert.That(list.Where(e => e.GetProperty("kind").GetString() == "fault").Select(e => e.GetRawText()), Is.EqualTo(File.ReadAllLines(faults)));
+        Assert.That(ev.GetProperty("by_kind").EnumerateObject().Sum(k => k.Value.GetInt64()), Is.EqualTo(lines.Length));
+
+        JsonElement big = Data(RunHtml(f)).GetProperty("events");
+        Assert.That(big.GetProperty("list").GetArrayLength(), Is.EqualTo(2000));
+        Assert.That(big.GetProperty("total").GetInt64(), Is.GreaterThan(2000));
+        Assert.That(big.GetProperty("by_kind").EnumerateObject().Sum(k => k.Value.GetInt64()), Is.EqualTo(big.GetProperty("total").GetInt64()));
+    }
+
+    [Test]
     public void Bad_html_paths_are_one_line_errors_before_the_run()
     {
         using var f = new ReportTestFiles();

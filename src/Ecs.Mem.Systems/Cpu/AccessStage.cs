@@ -500,7 +500,9 @@ public sealed class AccessStage : ISystem, IEventHandler
                 env.Clock.Advance((ulong)walkCost);
                 st.CpuCycles += walkCost;
                 // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
-                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id, env.Now, walkLevels));
+                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
+                // The event stream's fault line needs the exact address, the walk and the time it began.
+                k.Events?.FaultRaised(p.Pid, a.Address, env.Now, walkLevels);
                 cpu.InFault = true;
                 ulong end = env.Now + _windowCycles;
                 if (end < _windowEnd)

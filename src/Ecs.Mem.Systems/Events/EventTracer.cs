@@ -17,6 +17,13 @@ public sealed class EventTracer
     private readonly Dictionary<MmContext, int> _pidOfCtx = new(ReferenceEqualityComparer.Instance);
     // The page reclaim last unmapped from each frame (pid, address), until a fault gets that frame: the fault's victim.
     private readonly Dictionary<int, (int Pid, ulong Va)> _evicted = new();
+    // Each task's fault in flight (a task waits in its fault, so it has at most one): the exact address, when it
+    // was raised and the levels its walk read. Kept here, not in the fault's records, so that with no sink the
+    // records the pipeline copies stay as small as before.
+    private readonly Dictionary<int, (ulong Address, ulong At, int Levels)> _raised = new();
+
+    /// <summary>The access stage raised a fault for <paramref name="pid"/> at <paramref name="address"/>.</summary>
+    public void FaultRaised(int pid, ulong address, ulong at, int walkLevels) => _raised[pid] = (address, at, walkLevels);
 
     internal EventTracer(Kernel.Kernel kernel, IEventSink sink)
     {
@@ -74,14 +81,12 @@ public sealed class EventTracer
     public void Fault(in FaultRecord rec, FaultOutcome outcome)
     {
         var e = New(MemEventKind.Fault, rec.Cpu, PidOf(rec.Process));
-        e.Address = rec.Address;
+        SetRaised(ref e, rec.Va);
         e.Access = rec.Kind;
         e.Class = rec.Class;
         e.Outcome = outcome;
         e.Major = rec.Major;
-        e.WalkLevels = rec.WalkLevels;
         e.Pfn = outcome == FaultOutcome.Installed ? rec.Pfn : -1;
-        e.Latency = _k.Env.Now - Math.Min(_k.Env.Now, rec.RaisedAt);
         if (_k.Tasks.MmById(rec.MmId) is { } mm)
             SetVma(ref e, mm, rec.Va);
         if (e.Pfn >= 0 && _evicted.Remove(e.Pfn, out var victim))
@@ -96,14 +101,25 @@ public sealed class EventTracer
     public void Segv(in FaultRequest req)
     {
         var e = New(MemEventKind.Fault, req.Cpu, PidOf(req.Process));
+        SetRaised(ref e, req.Va);
         e.Address = req.Va;
         e.Access = req.Kind;
         e.Outcome = FaultOutcome.Sigsegv;
-        e.WalkLevels = req.WalkLevels;
-        e.Latency = _k.Env.Now - Math.Min(_k.Env.Now, req.RaisedAt);
         if (_k.World.IsAlive(req.Process))
             SetVma(ref e, _k.Tasks.MmOf(req.Process), req.Va);
         Sink.Write(e);
+    }
+
+    /// <summary>The address, walk levels and latency of the pid's fault in flight (consumed: the fault ends here).</summary>
+    private void SetRaised(ref MemEvent e, ulong va)
+    {
+        e.Address = va;
+        if (_raised.Remove(e.Pid, out var r))
+        {
+            e.Address = r.Address;
+            e.WalkLevels = r.Levels;
+            e.Latency = _k.Env.Now - Math.Min(_k.Env.Now, r.At);
+        }
     }
 
     private void SetVma(ref MemEvent e, MmState mm, ulong va)

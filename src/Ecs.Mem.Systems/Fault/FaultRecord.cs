@@ -9,13 +9,7 @@ namespace EcsMem.Systems.Fault;
 // batch per tick.
 
 /// <summary>① The access stage found no usable translation: the process's current access faults.</summary>
-/// <param name="Process">The faulting task.</param>
-/// <param name="Va">The address the access used.</param>
-/// <param name="Kind">The access (a fetch, load, store or modify).</param>
-/// <param name="Cpu">The CPU the task ran on.</param>
-/// <param name="RaisedAt">Simulated time the access faulted (after its page walk), for the fault's latency.</param>
-/// <param name="WalkLevels">Page-table levels the walk read before it found no usable entry.</param>
-public readonly record struct FaultRequest(Entity Process, ulong Va, AccessKind Kind, int Cpu = 0, ulong RaisedAt = 0, int WalkLevels = 0);
+public readonly record struct FaultRequest(Entity Process, ulong Va, AccessKind Kind, int Cpu = 0);
 
 /// <summary>How HandleMmFault classified a fault, which decides what the later systems do with it.</summary>
 public enum FaultClass : byte
@@ -75,14 +69,7 @@ public struct FaultRecord
 {
     public Entity Process;
     public int MmId;
-    /// <summary>The faulting page (page aligned).</summary>
     public ulong Va;
-    /// <summary>The faulting address as the access gave it (for the event stream).</summary>
-    public ulong Address;
-    /// <summary>Simulated time the access faulted (for the fault's latency in the event stream).</summary>
-    public ulong RaisedAt;
-    /// <summary>Page-table levels the faulting walk read.</summary>
-    public int WalkLevels;
     public AccessKind Kind;
     public FaultClass Class;
     /// <summary>PTE protection bits to install.</summary>

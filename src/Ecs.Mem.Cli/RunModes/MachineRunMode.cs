@@ -121,7 +121,9 @@ public sealed class MachineRunMode : IRunMode
         // page gets its own evenly spaced set, and the report stays as it was.
         int pageTableCap = htmlPath is not null ? HtmlPageTableEntryCap : 0;
         SnapshotRecorder? snapshots = snapshotWhens.Count > 0 ? new SnapshotRecorder(machine, snapshotWhens) { PageTableEntryCap = pageTableCap } : null;
-        EvenSnapshotRecorder? evenSnapshots = htmlPath is not null && snapshots is null ? new EvenSnapshotRecorder(machine, pageTableCap) : null;
+        // Decided by what the user asked, not by whether the report has snapshots of its own.
+        bool userSnapshots = cl.GetAll("--snapshot").Count > 0;
+        EvenSnapshotRecorder? evenSnapshots = htmlPath is not null && !userSnapshots ? new EvenSnapshotRecorder(machine, pageTableCap) : null;
         IntervalSampler? sampler = htmlPath is not null ? new IntervalSampler(machine) : null;
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);

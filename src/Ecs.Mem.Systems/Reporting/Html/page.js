@@ -287,7 +287,7 @@
   // The walk: from mm->pgd down, each level's index from the address bits; an upper entry holds the child table's id.
   function walk(p, va) {
     var pt = p.page_tables, steps = [];
-    if (!pt) return { steps: steps, missing: 'no page tables (the address space was torn down)' };
+    if (!pt) return { steps: steps, missing: 'no page tables are embedded for this process at this snapshot (taken without them, or the address space was torn down)' };
     var byId = {};
     pt.tables.forEach(function (t) { byId[t.id] = t; });
     var bits = BigInt(D.paging.bits_per_level), mask = (1n << bits) - 1n, id = pt.root;

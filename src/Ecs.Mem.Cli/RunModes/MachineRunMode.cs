@@ -6,6 +6,7 @@ using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Policies;
 using EcsMem.Systems.Reporting;
+using EcsMem.Systems.Reporting.Html;
 using EcsMem.Traces;
 using TraceFormat = EcsMem.Scenarios.TraceFormat;
 
@@ -29,12 +30,15 @@ public sealed class MachineRunMode : IRunMode
     /// <summary>Default accesses between timeline rows.</summary>
     public const long DefaultTimelineEvery = 10_000;
 
+    /// <summary>Non-empty PTE-level entries embedded per process and snapshot in the --html page.</summary>
+    public const int HtmlPageTableEntryCap = 2048;
+
     public string? SelectorFlag => null;
 
     public IReadOnlyCollection<string> ValueOptions { get; } =
     [
         "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot",
+        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot", "--html",
         "--events", "--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page",
     ];
 
@@ -63,6 +67,8 @@ public sealed class MachineRunMode : IRunMode
         "            the report then goes to stderr)  filters: --events-kind K[,K] --events-pid P[,P]\n" +
         "            --events-from T --events-to T (simulated cycles, both included)\n" +
         "            --events-page 0xADDR (that page's events, its TLB flushes, and reclaim/kswapd)\n" +
+        "    page: --html FILE.html (one self-contained page: address spaces, mm_struct, page-table walk,\n" +
+        "            the mechanism diagram with a timeline that plays, plots; uses the --snapshot moments or a default set)\n" +
         "    engine: --batch N (accesses per tick: a performance knob)\n" +
         "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
         "            completed: the report describes the rest of the run; memory state is kept)\n" +
@@ -84,6 +90,8 @@ public sealed class MachineRunMode : IRunMode
         var outputs = new List<(string, string)>();
         if (timelinePath is not null) outputs.Add(("--timeline", timelinePath));
         if (plotPath is not null) outputs.Add(("--plot", plotPath));
+        string? htmlPath = cl.Get("--html");
+        if (htmlPath is not null) outputs.Add(("--html", htmlPath));
         string? eventsPath = cl.Get("--events");
         EventFilter eventFilter = ParseEventFilter(cl, eventsPath is not null);
         if (eventsPath is not null && eventsPath != "-") outputs.Add(("--events", eventsPath));
@@ -110,10 +118,22 @@ public sealed class MachineRunMode : IRunMode
         using EventFileOutput? eventFile = eventsPath is not null && eventsPath != "-" ? new EventFileOutput(eventsPath) : null;
         using EventJsonWriter? eventStdout = eventsPath == "-" ? new EventJsonWriter(stdout) : null;
         IEventSink? events = (IEventSink?)eventFile?.Writer ?? eventStdout;
-        if (events is not null)
-            machine.Kernel.AttachEvents(ReferenceEquals(eventFilter, EventFilter.All) ? events : new FilteringEventSink(events, eventFilter));
+        if (events is not null && !ReferenceEquals(eventFilter, EventFilter.All))
+            events = new FilteringEventSink(events, eventFilter);
+        // The page keeps the first events of the whole run (unfiltered: the --events filters choose the file's lines).
+        HtmlEventSink? pageEvents = htmlPath is not null ? new HtmlEventSink(HtmlEventSink.DefaultCap) : null;
+        IEventSink? sink = events is null ? pageEvents : pageEvents is null ? events : new TeeEventSink(events, pageEvents);
+        if (sink is not null)
+            machine.Kernel.AttachEvents(sink);
         TextWriter reportOut = eventStdout is null ? stdout : stderr;
-        var snapshots = new SnapshotRecorder(machine, snapshotWhens);
+        // With --html the snapshots also carry page tables (the report never prints them); without --snapshot the
+        // page gets its own evenly spaced set, and the report stays as it was.
+        int pageTableCap = htmlPath is not null ? HtmlPageTableEntryCap : 0;
+        var snapshots = new SnapshotRecorder(machine, snapshotWhens) { PageTableEntryCap = pageTableCap };
+        // Decided by what the user asked, not by whether the report has snapshots of its own.
+        bool userSnapshots = cl.GetAll("--snapshot").Count > 0;
+        EvenSnapshotRecorder? evenSnapshots = htmlPath is not null && !userSnapshots ? new EvenSnapshotRecorder(machine, pageTableCap) : null;
+        IntervalSampler? sampler = htmlPath is not null ? new IntervalSampler(machine) : null;
         var statuses = new ProcessStatusTracker();
         WorkloadEndTap.Attach(machine, statuses);
         var bar = ProgressLine.ForConsole(stderr);
@@ -131,6 +151,8 @@ public sealed class MachineRunMode : IRunMode
             // A signal during start-up (parsing, opening traces, building) stops the run before its first tick:
             // the report then shows the machine as built, nothing simulated, marked partial.
             snapshots.Start();
+            evenSnapshots?.Start();
+            sampler?.AfterTick();
             if (!Stop())
             {
                 machine.Run(
@@ -143,6 +165,8 @@ public sealed class MachineRunMode : IRunMode
                     statuses.Observe(m.Kernel);
                     timeline?.Observe(m.Kernel);
                     snapshots.AfterTick();
+                    evenSnapshots?.AfterTick();
+                    sampler?.AfterTick(); // after the snapshot recorders: it lowers the mark they armed to its own when nearer
                     bar?.Update(m.Kernel.Cycles.Accesses, m.Env.Now / (m.Kernel.Timing.ClockGHz * 1e9));
                 },
                 checkEvery: 1);
@@ -158,6 +182,7 @@ public sealed class MachineRunMode : IRunMode
         }
         bar?.Clear();
         timeline?.Finish(machine.Kernel);
+        sampler?.Finish();
 
         SimulationReport report = SimulationReport.Build(machine, scenario.SourceName, statuses);
         Snapshot? peak = null;
@@ -179,6 +204,22 @@ public sealed class MachineRunMode : IRunMode
                 ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
             if (plotPath is not null)
                 ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+        }
+        if (htmlPath is not null)
+        {
+            IReadOnlyList<Snapshot> pageSnapshots = evenSnapshots?.Finish() ?? report.Snapshots;
+            ReportOutputFile.WriteText(htmlPath, HtmlReport.Write(new HtmlReportData
+            {
+                Report = report,
+                Snapshots = pageSnapshots,
+                DefaultSnapshots = evenSnapshots is not null,
+                Samples = sampler!.Samples,
+                SampleInterval = sampler.Interval,
+                Paging = machine.Kernel.Options.Paging,
+                ZeroPfn = machine.Kernel.Zone.ZeroPfn,
+                PageTableEntryCap = pageTableCap,
+                Events = pageEvents,
+            }));
         }
         eventFile?.Commit();
         reportOut.Write(cl.Has("--json") ? ReportJsonWriter.Write(report) : ReportTextWriter.Write(report));

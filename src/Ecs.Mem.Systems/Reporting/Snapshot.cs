@@ -67,13 +67,40 @@ public sealed record VmaSnapshot(string MapsLine, ulong Start, ulong End, VmFlag
 
     /// <summary>vm_flags decoded as Linux's names, e.g. <c>VM_READ|VM_WRITE|VM_MAYREAD</c>.</summary>
     public string FlagNames => SnapshotFormat.FlagNames(Flags);
+
+    /// <summary>
+    /// Resident pages of the area as /proc/PID/smaps counts its <c>Rss</c> (smaps_pte_entry): present PTEs whose page
+    /// is a normal page, so the shared zero page is left out. Only the HTML page shows it.
+    /// </summary>
+    public long Rss { get; init; }
+
+    /// <summary>Swap entries in the area's PTEs (/proc/PID/smaps <c>Swap</c>, in pages).</summary>
+    public long Swap { get; init; }
 }
+
+/// <summary>One page-table page at a snapshot: its mm-local id, level, frame and non-empty entries (index, raw value).</summary>
+/// <param name="Id">The mm-local table id (what an upper-level entry's PFN field holds in the simulator).</param>
+/// <param name="Level">0 = PTE table, Levels-1 = the PGD.</param>
+/// <param name="Frame">The frame charged for the table, -1 when none.</param>
+/// <param name="Index">The indices of the non-empty entries, ascending.</param>
+/// <param name="Entry">The raw entries, parallel to <paramref name="Index"/>.</param>
+public sealed record PageTablePageSnapshot(int Id, int Level, long Frame, int[] Index, ulong[] Entry);
+
+/// <summary>
+/// A process's page tables at a snapshot, tables in walk order (the PGD first, then depth first by address), for the
+/// HTML page's walker. Leaf tables past <see cref="SnapshotRecorder.PageTableEntryCap"/> entries are left out and
+/// counted in <see cref="OmittedTables"/> / <see cref="OmittedEntries"/>.
+/// </summary>
+public sealed record PageTablesSnapshot(int Root, IReadOnlyList<PageTablePageSnapshot> Tables, int OmittedTables, long OmittedEntries);
 
 /// <summary>One process's address space at a snapshot: the mm_struct and its VMAs.</summary>
 public sealed record ProcessSnapshot(int Pid, string Name, string State, MmStruct Mm, IReadOnlyList<VmaSnapshot> Vmas)
 {
     /// <summary>/proc/PID/smaps_rollup at that moment (null only in snapshots built without it).</summary>
     public SmapsRollupSnapshot? SmapsRollup { get; init; }
+
+    /// <summary>The populated page tables, when the recorder was asked for them (the HTML page); else null.</summary>
+    public PageTablesSnapshot? PageTables { get; init; }
 }
 
 /// <summary>

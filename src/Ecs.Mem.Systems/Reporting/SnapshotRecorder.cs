@@ -36,6 +36,13 @@ public sealed class SnapshotRecorder
         _byCycles = Enumerable.Range(0, whens.Count).Where(i => whens[i].Kind == SnapshotWhenKind.Cycles).OrderBy(i => whens[i].Value).ToList();
     }
 
+    /// <summary>
+    /// When positive, each process snapshot also carries its populated page tables (<see cref="ProcessSnapshot.PageTables"/>),
+    /// at most this many non-empty PTE-level entries per process: leaf tables past the cap are left out whole
+    /// (the upper levels are always kept). 0 (the default): no page tables.
+    /// </summary>
+    public int PageTableEntryCap { get; init; }
+
     /// <summary>Before the first tick: takes what is due at 0 and arms the first marks.</summary>
     public void Start()
     {
@@ -163,13 +170,15 @@ public sealed class SnapshotRecorder
             Mm mm = k.Tasks.MmOf(e).Mm;
             var vmas = new List<VmaSnapshot>(mm.Vmas.Count + 1);
             int ptr = mm.Mode.PointerSize;
+            MmState state = k.Tasks.MmOf(e);
             foreach (ref readonly Vma v in mm.Vmas)
-                vmas.Add(VmaOf(sb, v, mm, ptr));
+                vmas.Add(VmaOf(sb, v, mm, ptr, state.Tables, k.Zone.ZeroPfn));
             if (mm.GateVma is Vma gate)
-                vmas.Add(VmaOf(sb, gate, mm, ptr));
+                vmas.Add(VmaOf(sb, gate, mm, ptr, state.Tables, k.Zone.ZeroPfn));
             processes.Add(new ProcessSnapshot(p.Pid, k.Tasks.ProcessName(p), StateName(p.State), mm.Struct, vmas)
             {
                 SmapsRollup = Reporting.SmapsRollup.Build(k, k.Tasks.MmOf(e)),
+                PageTables = PageTableEntryCap > 0 ? DumpTables(world, state.Tables, PageTableEntryCap) : null,
             });
         }
 
@@ -189,12 +198,90 @@ public sealed class SnapshotRecorder
         };
     }
 
-    private static VmaSnapshot VmaOf(StringBuilder sb, in Vma v, Mm mm, int ptr)
+    private static VmaSnapshot VmaOf(StringBuilder sb, in Vma v, Mm mm, int ptr, PageTable tables, int zeroPfn)
     {
         sb.Clear();
         ProcMaps.WriteVma(sb, v, mm.Files, ptr);
         sb.Length--; // the newline
-        return new VmaSnapshot(sb.ToString(), v.Start, v.End, v.Flags, v.PgOff, v.Kind);
+        var count = new SmapsCounter { ZeroPfn = (ulong)zeroPfn };
+        // The gate area ([vsyscall]) lies above TASK_SIZE: no user page table maps it.
+        if (v.Start < tables.Mode.TaskSize)
+            tables.VisitRange(v.Start, Math.Min(v.End, tables.Mode.TaskSize), ref count);
+        return new VmaSnapshot(sb.ToString(), v.Start, v.End, v.Flags, v.PgOff, v.Kind) { Rss = count.Rss, Swap = count.Swap };
+    }
+
+    /// <summary>smaps_pte_entry (fs/proc/task_mmu.c): a present normal page adds to Rss, a swap entry to Swap; the zero page is not a normal page.</summary>
+    private struct SmapsCounter : IPteRefVisitor
+    {
+        public ulong ZeroPfn;
+        public long Rss, Swap;
+
+        public void Visit(ulong va, ref ulong pte)
+        {
+            var p = new Pte(pte);
+            if (p.Present)
+            {
+                if (p.Pfn != ZeroPfn)
+                    Rss++;
+            }
+            else if (p.IsSwap)
+            {
+                Swap++;
+            }
+        }
+    }
+
+    /// <summary>The populated tables of <paramref name="pt"/>, root first then depth first by address; leaf tables past <paramref name="cap"/> entries left out.</summary>
+    private static PageTablesSnapshot? DumpTables(World world, PageTable pt, int cap)
+    {
+        if (pt.IsReleased)
+            return null;
+        var tables = new List<PageTablePageSnapshot>();
+        long leafLeft = cap;
+        int omittedTables = 0;
+        long omittedEntries = 0;
+        var index = new List<int>();
+        var entry = new List<ulong>();
+
+        void Visit(int id)
+        {
+            int level = pt.LevelOf(id);
+            ReadOnlySpan<ulong> entries = pt.Entries(id);
+            index.Clear();
+            entry.Clear();
+            for (int i = 0; i < entries.Length; i++)
+            {
+                if (entries[i] != 0)
+                {
+                    index.Add(i);
+                    entry.Add(entries[i]);
+                }
+            }
+            if (level == 0)
+            {
+                if (index.Count > leafLeft)
+                {
+                    omittedTables++;
+                    omittedEntries += index.Count;
+                    return;
+                }
+                leafLeft -= index.Count;
+            }
+            long frame = world.TryGet(pt.EntityOf(id), out PageTableFrame f) && f.InUse ? f.Pfn : -1;
+            int[] idx = [.. index];
+            ulong[] ent = [.. entry];
+            tables.Add(new PageTablePageSnapshot(id, level, frame, idx, ent));
+            if (level == 0)
+                return;
+            for (int i = 0; i < ent.Length; i++)
+            {
+                if ((ent[i] & Pte.PresentBit) != 0)
+                    Visit((int)((ent[i] & Pte.PfnMask) >> Pte.PageShift));
+            }
+        }
+
+        Visit(pt.Root);
+        return new PageTablesSnapshot(pt.Root, tables, omittedTables, omittedEntries);
     }
 
     private static string StateName(ProcessState s) => s switch

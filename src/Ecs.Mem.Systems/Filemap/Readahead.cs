@@ -73,6 +73,9 @@ public sealed class Readahead : IEventHandler
         _kind = env.RegisterEventKind("readahead-io", this);
     }
 
+    /// <summary>True while a window cut short by a failed allocation waits to be read after its direct reclaim.</summary>
+    public bool HasPending => _pending.Count > 0;
+
     /// <summary>Readahead requests in flight.</summary>
     public int InFlight => _inFlight.Count;
 

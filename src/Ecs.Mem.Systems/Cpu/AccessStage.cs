@@ -27,7 +27,8 @@ namespace EcsMem.Systems.Cpu;
 /// tick gives the same results only while the systems after this one would do nothing between them, so a
 /// tick goes on past its first access only while (a) no work batch has been produced this tick, (b) nothing
 /// waits on the slow path across ticks (a process in the Faulting state outside the window, or an allocation
-/// the allocator retries every tick: Zone.HasStalledAllocations) and (c) no event is due; a tick whose events
+/// the allocator retries every tick: Zone.HasStalledAllocations; a readahead window waiting for its direct
+/// reclaim: Readahead.HasPending) and (c) no event is due; a tick whose events
 /// produced slow-path work (a work batch rented before this stage runs) issues no access at all. Under the
 /// same conditions a TLB miss whose walk finds a usable PTE fills the TLB at once instead of ending the tick:
 /// the tlb-fill step would be the only thing the rest of the pipeline does. The fault window is held here
@@ -156,7 +157,7 @@ public sealed class AccessStage : ISystem, IEventHandler
             TimeMark = ulong.MaxValue;
         int budget = _k.Options.BatchSize;
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
-        bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !AnyFaultingOutsideWindow();
+        bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !_k.Readahead.HasPending && !AnyFaultingOutsideWindow();
         int issued = 0;
         while (true)
         {

@@ -56,6 +56,9 @@ public sealed class Readahead : IEventHandler
     private readonly Dictionary<long, FileRaState> _ra = new();
     private readonly Dictionary<int, long> _filePages = new();
     private readonly Dictionary<long, int[]> _inFlight = new();
+
+    /// <summary>Page lists of completed requests, by length, reused by later requests (no allocation in steady state).</summary>
+    private readonly Dictionary<int, Stack<int[]>> _freeLists = new();
     private readonly List<int> _run = new();
     private readonly List<PendingRa> _pending = new();
     private readonly List<PendingRa> _retry = new();
@@ -72,6 +75,9 @@ public sealed class Readahead : IEventHandler
         _k = kernel;
         _kind = env.RegisterEventKind("readahead-io", this);
     }
+
+    /// <summary>True while a window cut short by a failed allocation waits to be read after its direct reclaim.</summary>
+    public bool HasPending => _pending.Count > 0;
 
     /// <summary>Readahead requests in flight.</summary>
     public int InFlight => _inFlight.Count;
@@ -356,7 +362,7 @@ public sealed class Readahead : IEventHandler
             n += p >= 0 ? 1 : 0;
         if (n > 0)
         {
-            var pfns = new int[n];
+            int[] pfns = RentPfns(n);
             int j = 0;
             foreach (int p in _run)
                 if (p >= 0)
@@ -366,6 +372,17 @@ public sealed class Readahead : IEventHandler
             env.Schedule((ulong)_k.Timing.DiskReadCycles(pages), new SimEvent(_kind, default, io));
         }
         _run.Clear();
+    }
+
+    /// <summary>An array of exactly <paramref name="n"/> page slots: a completed request's, or a new one while the pool warms up.</summary>
+    private int[] RentPfns(int n) =>
+        _freeLists.TryGetValue(n, out Stack<int[]>? free) && free.TryPop(out int[]? a) ? a : new int[n];
+
+    /// <summary>Gives a completed request's page list back to the pool.</summary>
+    private void ReturnPfns(int[] a)
+    {
+        ref Stack<int[]>? free = ref CollectionsMarshal.GetValueRefOrAddDefault(_freeLists, a.Length, out _);
+        (free ??= new Stack<int[]>()).Push(a);
     }
 
     /// <summary>
@@ -417,6 +434,7 @@ public sealed class Readahead : IEventHandler
             _k.Zone.UnpinFrame(pfn);
             _k.PageWaits.WakeUpPageWaiters(env, pfn);
         }
+        ReturnPfns(pfns);
     }
 
     /// <summary>page_cache_prev_miss: the first uncached index scanning down from <paramref name="index"/> (at most <paramref name="maxScan"/>).</summary>

@@ -49,6 +49,9 @@ public class ShmemTests
         var fields = SmapsRollup.Build(m.Kernel, Mm(m, parent)).Fields.ToDictionary(f => f.Name, f => f.Value);
         Assert.That(fields["Pss_Shmem"], Is.EqualTo(6));
         Assert.That(fields["Pss_Anon"], Is.Zero);
+        // meminfo: the 3 pages are Shmem (and Cached, Mapped), not AnonPages.
+        MemoryGauges g = MemoryGauges.Read(m.Kernel);
+        Assert.That((g.ShmemPages, g.AnonMapped, g.FileMapped), Is.EqualTo((3L, 0L, 3L)));
 
         RunUntilAccesses(m, child, 2);
         // The child's stores went to the parent's frames: no COW in a shared mapping.

@@ -71,8 +71,6 @@ public static class ScenarioGenerator
                                 leftOut.Add(new Unsupported(op.Verb + (op.Has("populate") ? " MAP_POPULATE" : " MAP_LOCKED"), op.Line, "MAP_POPULATE/MAP_LOCKED (issue 13 item 5)"));
                             if (op.Has("noreserve") || op.After("expect") is not null)
                                 leftOut.Add(new Unsupported(op.Verb + " overcommit", op.Line, "MAP_NORESERVE and overcommit accounting (issue 13 item 5)"));
-                            if (!file && op.Has("shared"))
-                                leftOut.Add(new Unsupported(op.Verb + " shared anonymous", op.Line, "shmem (issue 13 item 7)"));
                             if (op.After("expect") is not null || op.Has("noreserve"))
                                 break;
                             Region r = heapOrPlan.Find(op, op.Arg(0)!);

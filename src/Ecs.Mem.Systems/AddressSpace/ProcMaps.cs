@@ -52,7 +52,13 @@ public static class ProcMaps
         uint major = 0, minor = 0;
         ulong inode = 0;
         string name = NameOf(v, files);
-        if (v.Kind == VmaKind.File || v.Kind == VmaKind.Special)
+        if (IsSharedAnon(v))
+        {
+            // shmem_zero_setup's object lives on the internal shm mount (device 00:01); its inode number is
+            // get_next_ino's, which differs run to run on Linux, so EcsMem prints 0 (a simplification).
+            minor = 1;
+        }
+        else if (v.Kind == VmaKind.File || v.Kind == VmaKind.Special)
         {
             MappedFile f = files[v.FileId];
             major = f.Major;
@@ -90,8 +96,15 @@ public static class ProcMaps
         VmaKind.Heap => "[heap]",
         VmaKind.Stack => "[stack]",
         VmaKind.File or VmaKind.Special => files[v.FileId].Path,
+        _ when IsSharedAnon(v) => SharedAnonName,
         _ => string.Empty,
     };
+
+    /// <summary>The maps name of a MAP_SHARED|MAP_ANONYMOUS mapping: shmem_zero_setup's unlinked "dev/zero" file.</summary>
+    public const string SharedAnonName = "/dev/zero (deleted)";
+
+    /// <summary>A MAP_SHARED|MAP_ANONYMOUS mapping (vma_is_anonymous is false for it in Linux: it is shmem).</summary>
+    public static bool IsSharedAnon(in Vma v) => v.Kind == VmaKind.Anonymous && (v.Flags & VmFlags.MayShare) != 0;
 
     /// <summary>Longest maps line accepted (a real one is at most ~73 characters plus a PATH_MAX path).</summary>
     public const int MaxLineChars = 1 << 16;

@@ -112,7 +112,7 @@ public readonly record struct PteShadow(PteKind Kind, int Target)
             if (pte.Special || pte.Pfn >= (ulong)zone.Frames.Length || (int)pte.Pfn == zone.ZeroPfn)
                 return default;
             int pfn = (int)pte.Pfn;
-            return new PteShadow(zone.Frames[pfn].IsAnon ? PteKind.Anon : PteKind.File, pfn);
+            return new PteShadow(zone.Frames[pfn].IsAnon && !zone.Frames[pfn].IsShmem ? PteKind.Anon : PteKind.File, pfn);
         }
         if (pte.IsSwap && pte.ToSwapEntry().Offset < int.MaxValue)
             return new PteShadow(PteKind.Swap, (int)pte.ToSwapEntry().Offset);

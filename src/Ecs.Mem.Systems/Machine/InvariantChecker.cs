@@ -349,7 +349,7 @@ public sealed class InvariantChecker
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps page-table frame {pfn}");
             _ptesPerFrame[pfn]++;
             w.Present++;
-            if (f.IsAnon)
+            if (f.IsAnon && !f.IsShmem)
                 w.PresentAnon++;
             return;
         }

@@ -45,7 +45,9 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         f.MapCount++;
         f.RefCount++;
         kernel.Rmap.Add(pfn, mm.Id, va);
-        if (f.IsAnon) mm.Mm.Struct.RssAnon++;
+        // mm_counter: MM_SHMEMPAGES for a shmem page, MM_ANONPAGES for another anonymous one, else MM_FILEPAGES.
+        if (f.IsShmem) mm.Mm.Struct.RssShmem++;
+        else if (f.IsAnon) mm.Mm.Struct.RssAnon++;
         else mm.Mm.Struct.RssFile++;
         UpdateHiwater(mm);
     }
@@ -64,7 +66,8 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         f.MapCount--;
         f.RefCount--;
         kernel.Rmap.Remove(pfn, mm.Id, va);
-        if (f.IsAnon) mm.Mm.Struct.RssAnon--;
+        if (f.IsShmem) mm.Mm.Struct.RssShmem--;
+        else if (f.IsAnon) mm.Mm.Struct.RssAnon--;
         else mm.Mm.Struct.RssFile--;
     }
 

@@ -18,7 +18,7 @@ public static class MemInfo
         new("MemTotal", g.TotalPages * KbPerPage),
         new("MemFree", g.FreePages * KbPerPage),
         // Cached excludes the swap cache (NR_FILE_PAGES - total_swapcache_pages - buffers; no buffers here).
-        new("Cached", g.PageCachePages * KbPerPage),
+        new("Cached", (g.PageCachePages + g.ShmemPages) * KbPerPage),
         new("SwapCached", g.SwapCachePages * KbPerPage),
         new("Active", (g.ActiveAnon + g.ActiveFile) * KbPerPage),
         new("Inactive", (g.InactiveAnon + g.InactiveFile) * KbPerPage),

@@ -28,6 +28,9 @@ public readonly record struct MemoryGauges
     /// <summary>Pages in the swap cache.</summary>
     public long SwapCachePages { get; init; }
 
+    /// <summary>NR_SHMEM: shmem pages (MAP_SHARED anonymous memory) not in the swap cache; file pages in Linux.</summary>
+    public long ShmemPages { get; init; }
+
     public long Dirty { get; init; }
     public long Writeback { get; init; }
 
@@ -40,13 +43,13 @@ public readonly record struct MemoryGauges
     public long SwapFreePages { get; init; }
 
     /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
-    public long FilePages => PageCachePages + SwapCachePages;
+    public long FilePages => PageCachePages + ShmemPages + SwapCachePages;
 
     /// <summary>Reads the gauges of <paramref name="kernel"/> now.</summary>
     public static MemoryGauges Read(Kernel.Kernel kernel)
     {
         long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
-        long anonMapped = 0, fileMapped = 0, dirty = 0, writeback = 0, tables = 0;
+        long anonMapped = 0, fileMapped = 0, shmem = 0, dirty = 0, writeback = 0, tables = 0;
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
             FrameFlags fl = f.Flags;
@@ -65,9 +68,14 @@ public readonly record struct MemoryGauges
                     if (active) activeFile++; else inactiveFile++;
                 }
             }
+            // A shmem page is a file page to Linux's counters (NR_SHMEM, NR_FILE_PAGES, NR_FILE_MAPPED), on the
+            // anon LRU all the same; under swap-out (in the swap cache) it counts as swap cache instead.
+            bool isShmem = (fl & FrameFlags.Shmem) != 0;
+            if (isShmem && (fl & FrameFlags.SwapCache) == 0) shmem++;
             if (f.MapCount > 0 && f.Pfn != kernel.Zone.ZeroPfn)
             {
-                if (anon) anonMapped++;
+                if (isShmem) fileMapped++;
+                else if (anon) anonMapped++;
                 else if (f.Mapping >= 0) fileMapped++;
             }
             if ((fl & FrameFlags.Dirty) != 0) dirty++;
@@ -86,6 +94,7 @@ public readonly record struct MemoryGauges
             FileMapped = fileMapped,
             PageCachePages = kernel.PageCache.Count,
             SwapCachePages = kernel.SwapCache.Count,
+            ShmemPages = shmem,
             Dirty = dirty,
             Writeback = writeback,
             PageTablePages = tables,

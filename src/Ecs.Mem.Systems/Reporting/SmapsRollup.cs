@@ -154,7 +154,9 @@ public static class SmapsRollup
     public static void Account(ref MemSizeStats s, in Frame f, bool young, bool dirty, bool locked)
     {
         const ulong size = Pte.PageSize;
-        bool anon = (f.Flags & FrameFlags.Anon) != 0;
+        // A shmem page is not PageAnon in Linux: it counts in Pss_Shmem, not Anonymous/Pss_Anon.
+        bool shmem = (f.Flags & FrameFlags.Shmem) != 0;
+        bool anon = (f.Flags & FrameFlags.Anon) != 0 && !shmem;
         bool pageDirty = dirty || (f.Flags & FrameFlags.Dirty) != 0;
         if (anon)
         {
@@ -176,7 +178,7 @@ public static class SmapsRollup
         s.Pss += pss;
         if (anon)
             s.PssAnon += pss;
-        else if ((f.Flags & FrameFlags.SwapBacked) != 0)
+        else if (shmem || (f.Flags & FrameFlags.SwapBacked) != 0)
             s.PssShmem += pss;
         else
             s.PssFile += pss;

@@ -69,6 +69,9 @@ public struct Frame
     /// <summary>PageAnon(): the mapping names an anonymous owner.</summary>
     public readonly bool IsAnon => (Flags & FrameFlags.Anon) != 0;
 
+    /// <summary>A shmem page (<see cref="FrameFlags.Shmem"/>): counted in MM_SHMEMPAGES, not MM_ANONPAGES.</summary>
+    public readonly bool IsShmem => (Flags & FrameFlags.Shmem) != 0;
+
     /// <summary>Free: in the buddy allocator (PageBuddy) or on a per-CPU page list (<see cref="FrameFlags.PcpList"/>).</summary>
     public readonly bool IsFree => (Flags & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0;
 

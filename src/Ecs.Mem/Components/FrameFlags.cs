@@ -54,4 +54,12 @@ public enum FrameFlags : uint
     /// asynchronously (page_cache_async_ra). Fault-around leaves it unmapped so that the fault happens.
     /// </summary>
     Readahead = 1u << 12,
+
+    /// <summary>
+    /// A shmem page: the page of a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup's object). Counted in
+    /// MM_SHMEMPAGES (RssShmem) and smaps' Pss_Shmem, not in MM_ANONPAGES. Linux's shmem folios are swap-backed
+    /// and on the anon LRU but not PageAnon; EcsMem keeps <see cref="Anon"/> set on them so they take the anon
+    /// rmap and swap paths (a simplification, see docs/kernel.md).
+    /// </summary>
+    Shmem = 1u << 13,
 }

@@ -1,0 +1,123 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Reporting;
+using EcsMem.Traces;
+using static EcsMem.Tests.Kernel.KernelKit;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// MAP_SHARED|MAP_ANONYMOUS memory is shmem (mm/shmem.c shmem_zero_setup): shared with the child after fork
+/// without copy-on-write, counted in MM_SHMEMPAGES (RssShmem) and Pss_Shmem, named "/dev/zero (deleted)" in maps,
+/// swapped out and back in. Expected values are worked out by hand from Linux's rules.
+/// </summary>
+public class ShmemTests
+{
+    private const MapFlags SharedAnon = MapFlags.Shared | MapFlags.Anonymous;
+
+    [Test]
+    public void ForkSharesThePagesAndTheChildsStoreLandsInTheParentsFrame()
+    {
+        using var m = new SimMachine(Options());
+        var parent = Add(m, "parent", mm => Mmap(mm, Base, 3, Prot.Read | Prot.Write, SharedAnon), 0,
+            W(Base), W(Base + Page), R(Base + (2 * Page)), // 3 new shmem pages: a read allocates too (no zero page)
+            R(Base), R(Base + Page));
+        m.ScheduleAfterAccesses(3, new AddressSpaceOp(AddressSpaceOpKind.Fork, parent)
+        {
+            ChildName = "child",
+            ChildWorkload = _ => Trace("child", W(Base), W(Base + (2 * Page))),
+        });
+
+        RunUntilAccesses(m, parent, 3);
+        int[] orig = [PfnAt(m, parent, Base), PfnAt(m, parent, Base + Page), PfnAt(m, parent, Base + (2 * Page))];
+        Assert.That(orig, Has.None.EqualTo(m.Kernel.Zone.ZeroPfn), "shmem read faults never map the zero page");
+        MmStruct ps = Mm(m, parent).Mm.Struct;
+        Assert.That((ps.RssShmem, ps.RssAnon, ps.RssFile), Is.EqualTo((3UL, 0UL, 0UL)), "MM_SHMEMPAGES, not MM_ANONPAGES");
+        foreach (int pfn in orig)
+            Assert.That(m.Kernel.Zone.Frames[pfn].IsShmem, Is.True);
+
+        RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
+        var child = m.Kernel.Tasks.Processes[1];
+        // Right after fork both map every page (mapcount 2), both count 3 shmem pages.
+        foreach (int pfn in orig)
+            Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(2));
+        Assert.That(Mm(m, child).Mm.Struct.RssShmem, Is.EqualTo(3UL));
+        Assert.That(Mm(m, child).Mm.Struct.RssAnon, Is.Zero);
+        // smaps_rollup: each page mapped twice, so Pss_Shmem = 3 pages / 2 = 6 kB per process, Pss_Anon 0.
+        var fields = SmapsRollup.Build(m.Kernel, Mm(m, parent)).Fields.ToDictionary(f => f.Name, f => f.Value);
+        Assert.That(fields["Pss_Shmem"], Is.EqualTo(6));
+        Assert.That(fields["Pss_Anon"], Is.Zero);
+        // meminfo: the 3 pages are Shmem (and Cached, Mapped), not AnonPages.
+        MemoryGauges g = MemoryGauges.Read(m.Kernel);
+        Assert.That((g.ShmemPages, g.AnonMapped, g.FileMapped), Is.EqualTo((3L, 0L, 3L)));
+
+        RunUntilAccesses(m, child, 2);
+        // The child's stores went to the parent's frames: no COW in a shared mapping.
+        Assert.That(PfnAt(m, child, Base), Is.EqualTo(orig[0]));
+        Assert.That(PfnAt(m, child, Base + (2 * Page)), Is.EqualTo(orig[2]));
+        Assert.That(Counter(m, "ecsmem_cow_copy"), Is.Zero);
+        m.Run();
+        Assert.That(Stats(m, parent).MinFlt, Is.EqualTo(3), "the parent's reads after the child's stores do not fault");
+    }
+
+    [Test]
+    public void MapsNamesSharedAnonymousMemoryDevZeroDeleted()
+    {
+        using var m = new SimMachine(Options());
+        var p = Add(m, "p", mm => Mmap(mm, Base, 16, Prot.Read | Prot.Write, SharedAnon), 0, W(Base), R(Base));
+        RunUntilAccesses(m, p, 1);
+        string maps = ProcMaps.Format(Mm(m, p).Mm);
+        // Linux 6.18 on this machine: "7fd0081ae000-7fd0081be000 rw-s 00000000 00:01 41252   /dev/zero (deleted)"
+        // (the inode is get_next_ino's; EcsMem prints 0).
+        Assert.That(maps, Does.Contain("10000000-10010000 rw-s 00000000 00:01 0").And.Contain(" /dev/zero (deleted)\n"));
+    }
+
+    /// <summary>
+    /// 256 shmem pages written, pushed out to swap by 1,024 private pages on a 512-page machine (FIFO: the shmem
+    /// pages go first, page i to slot i + 1), then read back in order. Swap-in of shmem uses the same cluster
+    /// readahead (shmem_swapin_cluster → swap_cluster_readahead, page-cluster 3) as anonymous memory: 1 + 31 + 1 = 33
+    /// major faults and 256 − 33 = 223 minor ones (worked out in SwapInTests); the pages come back as shmem pages.
+    /// </summary>
+    [Test]
+    public void ShmemPagesAreSwappedOutAndBackIn()
+    {
+        const ulong Y = Base + (64UL << 20);
+        var trace = new List<MemoryAccess>();
+        for (int i = 0; i < 256; i++)
+            trace.Add(W(Base + ((ulong)i * Page)));
+        for (int i = 0; i < 1024; i++)
+            trace.Add(W(Y + ((ulong)i * Page)));
+        for (int i = 0; i < 256; i++)
+            trace.Add(R(Base + ((ulong)i * Page)));
+        using var m = new SimMachine(Options(ramPages: 512, swapPages: 4096) with { PageCluster = 3 });
+        Entity p = Add(m, "p", mm =>
+        {
+            Mmap(mm, Base, 256, Prot.Read | Prot.Write, SharedAnon);
+            Mmap(mm, Y, 1024, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+        }, 0, [.. trace]);
+        RunUntilAccesses(m, p, 256 + 1024);
+        MmState mm = Mm(m, p);
+        for (int i = 0; i < 256; i++)
+            Assert.That(new Pte(mm.Tables.Lookup(Base + ((ulong)i * Page))).IsSwap, Is.True, $"page {i} swapped out");
+        Assert.That(mm.Mm.Struct.RssShmem, Is.Zero);
+        long maj0 = Stats(m, p).MajFlt, min0 = Stats(m, p).MinFlt;
+
+        RunUntilAccesses(m, p, 256 + 1024 + 256);
+        Assert.That(Stats(m, p).MajFlt - maj0, Is.EqualTo(33));
+        Assert.That(Stats(m, p).MinFlt - min0, Is.EqualTo(223));
+        ulong present = 0;
+        for (int i = 0; i < 256; i++)
+        {
+            var pte = new Pte(mm.Tables.Lookup(Base + ((ulong)i * Page)));
+            if (pte.Present)
+            {
+                present++;
+                Assert.That(m.Kernel.Zone.Frames[(int)pte.Pfn].IsShmem, Is.True, $"page {i} is shmem again");
+            }
+        }
+        Assert.That(mm.Mm.Struct.RssShmem, Is.EqualTo(present));
+        Assert.That(present, Is.GreaterThan(0UL));
+    }
+}

@@ -305,6 +305,14 @@ public static class ScenarioLoader
                 Len = (ulong)f.Length,
                 Advice = (int)f.Advice,
             },
+            MremapOp r => new AddressSpaceOp(AddressSpaceOpKind.Mremap, target)
+            {
+                Addr = r.Address,
+                Len = (ulong)r.OldLength,
+                NewLen = (ulong)r.NewLength,
+                NewAddr = r.NewAddress,
+                MremapFlags = r.Flags,
+            },
             DropCachesOp d => new AddressSpaceOp(AddressSpaceOpKind.DropCaches, target) { Advice = d.Value },
             _ => throw new InputException(s.SourceName, ev.Line, ev.Op.ToString() ?? "", "unknown timeline operation"),
         };

@@ -138,7 +138,14 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 k.Zone.Lru.OnReferenced(pfn);
                 continue;
             }
-            if (!ShrinkPage(env, pfn))
+            int outcome = ShrinkPage(env, pfn);
+            if (outcome < 0)
+            {
+                // A lazily freed page written again: swap-backed once more and activated (try_to_unmap_one).
+                k.Zone.Lru.OnReferenced(pfn);
+                continue;
+            }
+            if (outcome == 0)
             {
                 // Cannot go now (no swap slot): keep it out of this pass's way.
                 k.Zone.Unevictable[pfn] = true;
@@ -180,9 +187,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
     /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
-    /// dirty and dropped. The PTE rewrites and the final free are queued for the page-table rewrite system.
+    /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
+    /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
+    /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
+    /// when it is kept and activated.
     /// </summary>
-    private bool ShrinkPage(SimEnvironment env, int pfn)
+    private int ShrinkPage(SimEnvironment env, int pfn)
     {
         var k = _k;
         ref Frame f = ref k.Zone.Frames[pfn];
@@ -191,7 +201,19 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         foreach (var (mmId, va) in _maps)
             dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
 
-        if (f.IsAnon)
+        if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
+        {
+            if (dirty)
+            {
+                f.Flags |= FrameFlags.SwapBacked;
+                return -1;
+            }
+
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
+            env.Counters.Increment(k.C.PgStealAnon);
+        }
+        else if (f.IsAnon)
         {
             int slot;
             bool fresh = false;
@@ -203,7 +225,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             {
                 slot = k.Swap.GetSwapPage();
                 if (slot == 0)
-                    return false; // swap full: this page cannot go (get_swap_page failed)
+                    return 0; // swap full: this page cannot go (get_swap_page failed)
                 k.SwapCache.Add(slot, pfn);
                 f.Flags |= FrameFlags.SwapCache;
                 f.Index = slot;
@@ -240,6 +262,6 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         f.Flags &= ~FrameFlags.Lru;
         k.Zone.PinFrame(pfn);
         env.Work<FrameRelease>().Add(new FrameRelease(pfn));
-        return true;
+        return 1;
     }
 }

@@ -17,12 +17,12 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
     [
-        "dontneed", "free", "remove", "dontfork", "dofork", "mergeable", "unmergeable", "hugepage", "nohugepage",
+        "remove", "mergeable", "unmergeable",
         "dontdump", "dodump", "wipeonfork", "keeponfork", "cold", "pageout", "populate_read", "populate_write",
         "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
     ];
@@ -353,6 +353,7 @@ public static class ScenarioParser
                 "madvise" => Madvise(opNode, opPath),
                 "fadvise" => Fadvise(opNode, opPath),
                 "drop_caches" => new DropCachesOp((int)values.Integer(opNode, opPath, 1, 3)),
+                "mremap" => Mremap(opNode, opPath),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -392,9 +393,37 @@ public static class ScenarioParser
             var a = Required(s, "advice");
             string name = values.NonEmptyText(a, s.PathOf("advice")).Trim();
             if (Array.IndexOf(LaterMadvise, name) >= 0)
-                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed)");
-            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed");
+                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage)");
+            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage");
             return new MadviseOp(addr, length, advice);
+        }
+
+        /// <summary>mremap: {addr, old_length, new_length, flags: "maymove|fixed|dontunmap", new_addr}.</summary>
+        private MremapOp Mremap(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "old_length", "new_length", "flags", "new_addr");
+            long oldLength = values.Size(Required(s, "old_length"), s.PathOf("old_length"));
+            long newLength = values.Size(Required(s, "new_length"), s.PathOf("new_length"));
+            // Unaligned addresses and impossible flag combinations are mremap's own -EINVAL: accepted here, refused when the call runs.
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), oldLength, pageAligned: false);
+            var flags = MremapFlags.None;
+            if (s.Get("flags") is { } f)
+            {
+                string text = values.NonEmptyText(f, s.PathOf("flags"));
+                foreach (string word in text.Split(['|', ',', ' '], StringSplitOptions.RemoveEmptyEntries))
+                {
+                    flags |= word.Trim() switch
+                    {
+                        "maymove" => MremapFlags.MayMove,
+                        "fixed" => MremapFlags.Fixed,
+                        "dontunmap" => MremapFlags.DontUnmap,
+                        "none" or "0" => MremapFlags.None,
+                        _ => throw values.Error(f, $"{s.PathOf("flags")}: unknown mremap flag '{word.Trim()}' (maymove, fixed, dontunmap, joined with |)"),
+                    };
+                }
+            }
+            ulong newAddr = s.Get("new_addr") is { } n ? Range(n, s.PathOf("new_addr"), newLength, pageAligned: false) : 0;
+            return new MremapOp(addr, oldLength, newLength, flags, newAddr);
         }
 
         private FadviseOp Fadvise(YamlNode node, string path)

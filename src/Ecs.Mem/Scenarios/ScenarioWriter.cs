@@ -160,9 +160,23 @@ public static class ScenarioWriter
             BrkOp b => $"brk: {{to: {Hex(b.NewBreak ?? 0)}}}",
             ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}}}",
             ForkOp f => $"fork: {{child: {Quote(f.Child)}}}",
+            MadviseOp a => $"madvise: {{addr: {Hex(a.Address)}, length: {Num(a.Length)}, advice: {a.Advice.ToString().ToLowerInvariant()}}}",
+            MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
         };
         w.Append("    ").Append(op).Append('\n');
+    }
+
+    private static string MremapFlagsText(MremapFlags f)
+    {
+        var words = new List<string>();
+        if ((f & MremapFlags.MayMove) != 0)
+            words.Add("maymove");
+        if ((f & MremapFlags.Fixed) != 0)
+            words.Add("fixed");
+        if ((f & MremapFlags.DontUnmap) != 0)
+            words.Add("dontunmap");
+        return words.Count == 0 ? "none" : string.Join("|", words);
     }
 
     private static List<string> MmapFields(MmapOp m)

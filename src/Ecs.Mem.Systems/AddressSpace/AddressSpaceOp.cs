@@ -15,6 +15,10 @@ public enum AddressSpaceOpKind : byte
     Fadvise,
     DropCaches,
     Mremap,
+    Mlock,
+    Munlock,
+    Mlockall,
+    Munlockall,
 }
 
 /// <summary>

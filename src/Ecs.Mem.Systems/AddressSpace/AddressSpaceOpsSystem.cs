@@ -78,6 +78,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Madvise when (Scenarios.MadviseAdvice)op.Advice <= Scenarios.MadviseAdvice.WillNeed
                 => _k.Readahead.Madvise(env, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes),
+            AddressSpaceOpKind.Mlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.Locked | (op.Advice != 0 ? VmFlags.LockOnFault : VmFlags.None)),
+            AddressSpaceOpKind.Munlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.None),
+            AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),
+            AddressSpaceOpKind.Munlockall => Mlock.All(_k, mm, 0, unlock: true),
             AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out _, out _),
             AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
@@ -99,6 +103,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Madvise => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}, {((Scenarios.MadviseAdvice)op.Advice).ToString().ToLowerInvariant()}"),
             AddressSpaceOpKind.Fadvise => string.Create(CultureInfo.InvariantCulture, $"{_k.Files[op.FileId].Path}, {op.Offset}, {op.Len}, {((Scenarios.FadviseAdvice)op.Advice).ToString().ToLowerInvariant()}"),
             AddressSpaceOpKind.DropCaches => op.Advice.ToString(CultureInfo.InvariantCulture),
+            AddressSpaceOpKind.Mlock => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}{(op.Advice != 0 ? ", MLOCK_ONFAULT" : "")}"),
+            AddressSpaceOpKind.Mlockall => op.Advice.ToString(CultureInfo.InvariantCulture),
+            AddressSpaceOpKind.Munlockall => "",
             AddressSpaceOpKind.Mremap => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}, {op.NewLen}, {MremapFlagsText(op.MremapFlags)}, 0x{op.NewAddr:x}"),
             _ => string.Create(CultureInfo.InvariantCulture, $"0x{op.Addr:x}, {op.Len}"),
         };

@@ -60,7 +60,7 @@ public sealed partial class Mm
     /// </summary>
     private long DoBrkFlags(ulong addr, ulong len, List<VmaChange>? changes)
     {
-        const VmFlags flags = VmFlags.DataDefault | VmFlags.Account;
+        VmFlags flags = VmFlags.DataDefault | VmFlags.Account | DefFlags;
         int prev = addr > 0 ? Vmas.FindVma(addr - 1) : -1;
         if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Start >= Struct.StartBrk && IsAnonKind(Vmas[prev].Kind) && Vmas[prev].FileId < 0 && Vmas[prev].Flags == flags
             && Vmas[prev].PgOff + Vmas[prev].Pages == addr >> Pte.PageShift)

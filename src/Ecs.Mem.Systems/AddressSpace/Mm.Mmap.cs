@@ -83,7 +83,7 @@ public sealed partial class Mm
             addr = (ulong)placed;
         }
 
-        VmFlags vmFlags = CalcVmProtBits(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
+        VmFlags vmFlags = CalcVmProtBits(prot) | DefFlags | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
         if (type == MapFlags.Shared)
         {
             vmFlags |= VmFlags.Shared | VmFlags.MayShare;

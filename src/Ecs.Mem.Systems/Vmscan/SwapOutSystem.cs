@@ -139,6 +139,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             }
             int outcome = ShrinkPage(env, pfn);
+            if (outcome == -2)
+                continue; // mlocked: now on the unevictable list
             if (outcome < 0)
             {
                 // A lazily freed page written again: swap-backed once more and activated (try_to_unmap_one).
@@ -190,13 +192,25 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
     /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
     /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
-    /// when it is kept and activated.
+    /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
+    /// it goes to the unevictable list and stays until munlock).
     /// </summary>
     private int ShrinkPage(SimEnvironment env, int pfn)
     {
         var k = _k;
         ref Frame f = ref k.Zone.Frames[pfn];
         k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            var owner = k.Tasks.MmById(mmId)!.Mm;
+            int vi = owner.VmaLookup(va);
+            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                return -2;
+            }
+        }
+
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
         foreach (var (mmId, va) in _maps)
             dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;

@@ -161,6 +161,10 @@ public static class ScenarioWriter
             ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}}}",
             ForkOp f => $"fork: {{child: {Quote(f.Child)}}}",
             MadviseOp a => $"madvise: {{addr: {Hex(a.Address)}, length: {Num(a.Length)}, advice: {a.Advice.ToString().ToLowerInvariant()}}}",
+            MlockOp { Unlock: true } u => $"munlock: {{addr: {Hex(u.Address)}, length: {Num(u.Length)}}}",
+            MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
+            MlockallOp { Unlock: true } => "munlockall: {}",
+            MlockallOp a => "mlockall: {flags: " + Quote(string.Join("|", new[] { (1, "current"), (2, "future"), (4, "onfault") }.Where(x => (a.Flags & x.Item1) != 0).Select(x => x.Item2))) + "}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
         };

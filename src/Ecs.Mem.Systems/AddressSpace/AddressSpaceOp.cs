@@ -14,6 +14,11 @@ public enum AddressSpaceOpKind : byte
     Madvise,
     Fadvise,
     DropCaches,
+    Mremap,
+    Mlock,
+    Munlock,
+    Mlockall,
+    Munlockall,
 }
 
 /// <summary>
@@ -34,6 +39,12 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public int Advice { get; init; }
     /// <summary>fadvise: byte offset into the file (<see cref="Len"/> is its length, 0 = to the end).</summary>
     public long Offset { get; init; }
+    /// <summary>mremap: the new length (<see cref="Len"/> is the old one).</summary>
+    public ulong NewLen { get; init; }
+    /// <summary>mremap: the destination for MREMAP_FIXED (a hint with MREMAP_DONTUNMAP).</summary>
+    public ulong NewAddr { get; init; }
+    /// <summary>mremap flags.</summary>
+    public Scenarios.MremapFlags MremapFlags { get; init; }
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }

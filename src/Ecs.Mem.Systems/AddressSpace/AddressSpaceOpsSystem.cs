@@ -18,6 +18,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     private readonly List<AddressSpaceOp> _ops = new();
     private readonly List<(AddressSpaceOp Op, ulong Time)> _due = new();
     private readonly List<VmaChange> _changes = new();
+    private readonly List<(ulong Va, ulong Pte)> _moved = new();
     private readonly int _kind;
 
     public AddressSpaceOpsSystem(Kernel.Kernel kernel, SimEnvironment env)
@@ -79,15 +80,24 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
-            AddressSpaceOpKind.Madvise => _k.Readahead.Madvise(env, op.Process, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Madvise when (Scenarios.MadviseAdvice)op.Advice <= Scenarios.MadviseAdvice.WillNeed
+                => _k.Readahead.Madvise(env, op.Process, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes),
+            AddressSpaceOpKind.Mlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.Locked | (op.Advice != 0 ? VmFlags.LockOnFault : VmFlags.None)),
+            AddressSpaceOpKind.Munlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.None),
+            AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),
+            AddressSpaceOpKind.Munlockall => Mlock.All(_k, mm, 0, unlock: true),
+            AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out _, out _),
             AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
         foreach (var c in _changes)
         {
-            if (c.Kind == VmaChangeKind.Unmapped)
+            if (c.Kind is VmaChangeKind.Unmapped or VmaChangeKind.Zapped)
                 _k.Memory.ZapRange(mm, c.Start, c.End);
+            else if (c.Kind == VmaChangeKind.Moved)
+                MovePageTables(mm, c.Start, c.End, c.To);
             else if (c.Kind == VmaChangeKind.Protected)
                 _k.Mprotect.ChangeProtection(mm, c);
         }
@@ -96,6 +106,56 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         string strace = Strace.Format(op, result, brkArg, path, leader);
         Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
         _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);
+    }
+
+    /// <summary>
+    /// move_page_tables (mm/mremap.c) for [start, end) to <paramref name="to"/>: every entry (present, PROT_NONE
+    /// or swap) moves with its accessed and dirty bits, the reverse map follows present pages to their new
+    /// address, the old page tables left empty are freed, and the old range is flushed from the TLBs. No page
+    /// is copied or faulted: a moved page is found at its new address on the next access.
+    /// </summary>
+    private void MovePageTables(MmState mm, ulong start, ulong end, ulong to)
+    {
+        _moved.Clear();
+        var collect = new CollectPteVisitor(_moved);
+        mm.Tables.VisitRange(start, end, ref collect);
+        int zero = _k.Zone.ZeroPfn;
+        foreach (var (va, pte) in _moved)
+        {
+            _k.Dirty?.Pte(mm, va, pte);
+            mm.Tables.Walk(va, allocate: false, out _) = 0;
+        }
+
+        foreach (var (va, pte) in _moved)
+        {
+            ulong nva = to + (va - start);
+            ref ulong slot = ref mm.Tables.Walk(nva, allocate: true, out _);
+            _k.Dirty?.Pte(mm, nva, slot);
+            slot = pte;
+            var p = new Pte(pte);
+            if (MemoryOps.IsMapped(pte) && !p.Special && (int)p.Pfn != zero)
+            {
+                _k.Rmap.Remove((int)p.Pfn, mm.Id, va);
+                _k.Rmap.Add((int)p.Pfn, mm.Id, nva);
+            }
+        }
+
+        var none = new NoPteVisitor();
+        ulong tablesBefore = mm.Tables.PgtablesBytes;
+        mm.Tables.UnmapRange(start, end, ref none);
+        _k.Tlb.FlushTlbMmRange(mm.Tlb, start, end, freedTables: mm.Tables.PgtablesBytes < tablesBefore);
+    }
+
+    private readonly struct CollectPteVisitor(List<(ulong Va, ulong Pte)> into) : IPteRefVisitor
+    {
+        public void Visit(ulong va, ref ulong pte) => into.Add((va, pte));
+    }
+
+    private readonly struct NoPteVisitor : IPteVisitor
+    {
+        public void Visit(ulong va, ulong pte)
+        {
+        }
     }
 
     /// <summary>exit on a group leader is exit_group (all its threads end); on another thread only that thread ends.</summary>

@@ -11,6 +11,7 @@ public static class Errno
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EACCES = 13;
+    public const int EFAULT = 14;
     public const int EEXIST = 17;
     public const int EINVAL = 22;
 
@@ -25,6 +26,7 @@ public static class Errno
         EAGAIN => "EAGAIN",
         ENOMEM => "ENOMEM",
         EACCES => "EACCES",
+        EFAULT => "EFAULT",
         EEXIST => "EEXIST",
         EINVAL => "EINVAL",
         _ => $"errno {Math.Abs(result)}",

@@ -52,14 +52,21 @@ public sealed partial class Mm
         return brk;
     }
 
-    /// <summary>do_brk_flags: extends the heap VMA ending at addr, or creates a new [heap] VMA there.</summary>
+    /// <summary>
+    /// do_brk_flags: extends the VMA ending at addr when it lies in the brk area (vma_prev_limit from start_brk)
+    /// and can merge (can_vma_merge_after: anonymous, same flags, pgoff continuing; an anonymous mmap merged into
+    /// [heap] qualifies), else creates a new [heap] VMA there without merging it with anything: the anonymous bss
+    /// VMA right below start_brk stays separate (checked on Linux 6.18 with ASLR off: KernelPrograms/bss.c).
+    /// </summary>
     private long DoBrkFlags(ulong addr, ulong len, List<VmaChange>? changes)
     {
-        const VmFlags flags = VmFlags.DataDefault | VmFlags.Account;
+        VmFlags flags = VmFlags.DataDefault | VmFlags.Account | DefFlags;
         int prev = addr > 0 ? Vmas.FindVma(addr - 1) : -1;
-        if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Kind == VmaKind.Heap && Vmas[prev].Flags == flags)
+        if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Start >= Struct.StartBrk && IsAnonKind(Vmas[prev].Kind) && Vmas[prev].FileId < 0 && Vmas[prev].Flags == flags
+            && Vmas[prev].PgOff + Vmas[prev].Pages == addr >> Pte.PageShift)
         {
             Vmas.SetEnd(prev, addr + len);
+            Vmas.SetKind(prev, VmaKind.Heap);
             SyncSeq();
             VmStatAccount(flags, PagesOf(addr, addr + len));
             changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, addr + len, VmFlags.None, flags));
@@ -71,7 +78,7 @@ public sealed partial class Mm
             return -Errno.ENOMEM;
         }
 
-        long r = MmapRegion(addr, len, flags, VmaKind.Heap, -1, addr >> Pte.PageShift, changes);
+        long r = MmapRegion(addr, len, flags, VmaKind.Heap, -1, addr >> Pte.PageShift, changes, merge: false);
         return r < 0 ? r : 0;
     }
 }

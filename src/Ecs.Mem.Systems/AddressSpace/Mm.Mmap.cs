@@ -83,7 +83,7 @@ public sealed partial class Mm
             addr = (ulong)placed;
         }
 
-        VmFlags vmFlags = CalcVmProtBits(prot) | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
+        VmFlags vmFlags = CalcVmProtBits(prot) | DefFlags | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
         if (type == MapFlags.Shared)
         {
             vmFlags |= VmFlags.Shared | VmFlags.MayShare;
@@ -115,10 +115,10 @@ public sealed partial class Mm
     }
 
     /// <summary>
-    /// mmap_region: unmap whatever overlaps, then insert the new area and merge it with its neighbours.
-    /// Returns the address or a negated errno.
+    /// mmap_region: unmap whatever overlaps, then insert the new area and merge it with its neighbours
+    /// (not for a new brk area: <paramref name="merge"/> false). Returns the address or a negated errno.
     /// </summary>
-    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes)
+    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true)
     {
         ulong end = addr + len;
         if (Vmas.FindVmaIntersection(addr, end) >= 0)
@@ -144,7 +144,15 @@ public sealed partial class Mm
         int idx = Vmas.Insert(vma);
         Struct.MapCount++;
         VmStatAccount(vmFlags, PagesOf(addr, end));
-        MergeAround(idx);
+        if (merge)
+        {
+            MergeAround(idx);
+        }
+        else
+        {
+            SyncSeq();
+        }
+
         changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, end, VmFlags.None, vmFlags));
         return (long)addr;
     }

@@ -7,9 +7,10 @@ public sealed partial class Mm
     /// <summary>
     /// do_munmap / do_vmi_munmap: unmaps [start, start+len), splitting the VMAs straddling either end and
     /// removing those inside. Returns 0, or -EINVAL for a bad range, or -ENOMEM when a split would exceed
-    /// vm.max_map_count. Each removed piece is reported as Unmapped.
+    /// vm.max_map_count. Each removed piece is reported as Unmapped. A VM_ACCOUNT piece gives its commit
+    /// charge back (vm_unacct_memory) unless <paramref name="uncharge"/> is false (mremap's move keeps it).
     /// </summary>
-    public long DoMunmap(ulong start, ulong len, List<VmaChange>? changes = null)
+    public long DoMunmap(ulong start, ulong len, List<VmaChange>? changes = null, bool uncharge = true)
     {
         ulong taskSize = Struct.TaskSize;
         if (OffsetInPage(start) || start > taskSize || len > taskSize - start)
@@ -46,6 +47,11 @@ public sealed partial class Mm
         {
             ref readonly Vma v = ref Vmas[last];
             VmStatAccount(v.Flags, -(long)v.Pages);
+            if (uncharge && (v.Flags & VmFlags.Account) != 0)
+            {
+                Uncharge(v.Pages);
+            }
+
             changes?.Add(new VmaChange(VmaChangeKind.Unmapped, v.Start, v.End, v.Flags, VmFlags.None));
             last++;
         }

@@ -133,7 +133,11 @@ public sealed partial class Mm
     /// is_mergeable_vma + the pgoff check of can_vma_merge_before/after: <paramref name="a"/> ends where
     /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file and backing kind, file offset
     /// continues, and neither is VM_SPECIAL. Anonymous areas carry pgoff = address &gt;&gt; 12, so the pgoff test
-    /// also holds for them exactly when they were never moved.
+    /// also holds for them exactly when they were never moved. [heap] is an anonymous VMA like any other to
+    /// Linux (the name is only how /proc/pid/maps shows the one holding the break), so an anonymous mapping
+    /// placed right after the break merges into it (checked on Linux 6.18: heap.c). Simplified: anon_vma
+    /// identity is not tracked, so two anonymous areas that were each faulted before becoming adjacent merge
+    /// here where Linux keeps them apart (is_mergeable_anon_vma).
     /// </summary>
     public static bool CanMerge(in Vma a, in Vma b)
     {
@@ -141,10 +145,13 @@ public sealed partial class Mm
             && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
             && (a.Flags & VmFlags.Special) == 0
             && a.FileId == b.FileId
-            && a.Kind == b.Kind
+            && (a.Kind == b.Kind || (IsAnonKind(a.Kind) && IsAnonKind(b.Kind)))
             && a.MmId == b.MmId
             && a.PgOff + a.Pages == b.PgOff;
     }
+
+    /// <summary>Anonymous memory, named [heap] or not.</summary>
+    private static bool IsAnonKind(VmaKind kind) => kind is VmaKind.Anonymous or VmaKind.Heap;
 
     /// <summary>
     /// __split_vma: if a VMA strictly contains <paramref name="addr"/>, cut it there (the upper part's
@@ -191,6 +198,11 @@ public sealed partial class Mm
         if (idx + 1 < Vmas.Count && CanMerge(Vmas[idx], Vmas[idx + 1]))
         {
             ulong end = Vmas.EndOf(idx + 1);
+            if (Vmas[idx + 1].Kind == VmaKind.Heap)
+            {
+                Vmas.SetKind(idx, VmaKind.Heap);
+            }
+
             Vmas.RemoveRange(idx + 1, 1);
             Vmas.SetEnd(idx, end);
             Struct.MapCount--;
@@ -199,6 +211,11 @@ public sealed partial class Mm
         if (idx > 0 && CanMerge(Vmas[idx - 1], Vmas[idx]))
         {
             ulong end = Vmas.EndOf(idx);
+            if (Vmas[idx].Kind == VmaKind.Heap)
+            {
+                Vmas.SetKind(idx - 1, VmaKind.Heap);
+            }
+
             Vmas.RemoveRange(idx, 1);
             Vmas.SetEnd(idx - 1, end);
             Struct.MapCount--;

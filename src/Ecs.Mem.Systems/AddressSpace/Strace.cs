@@ -104,6 +104,12 @@ public static class Strace
             AddressSpaceOpKind.Madvise => Madvise(op.Addr, op.Len, ((Scenarios.MadviseAdvice)op.Advice).ToString(), result),
             AddressSpaceOpKind.Fadvise => Fadvise64(op.FileId, fdPath, (long)op.Offset, (long)op.Len, ((Scenarios.FadviseAdvice)op.Advice).ToString(), result),
             AddressSpaceOpKind.DropCaches => DropCachesWrite(op.Advice),
+            AddressSpaceOpKind.Mremap => Line(Mremap(op), hexResult),
+            AddressSpaceOpKind.Mlock when op.Advice != 0 => Line($"mlock2({Addr(op.Addr)}, {op.Len.ToString(Inv)}, MLOCK_ONFAULT)", zeroResult),
+            AddressSpaceOpKind.Mlock => Line($"mlock({Addr(op.Addr)}, {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Munlock => Line($"munlock({Addr(op.Addr)}, {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Mlockall => Line($"mlockall({MclFlags(op.Advice)})", zeroResult),
+            AddressSpaceOpKind.Munlockall => Line("munlockall()", zeroResult),
             _ => Line(groupLeader ? "exit_group(0)" : "exit(0)", "?"),
         };
     }
@@ -144,8 +150,37 @@ public static class Strace
         AddressSpaceOpKind.Madvise => "madvise",
         AddressSpaceOpKind.Fadvise => "fadvise64",
         AddressSpaceOpKind.DropCaches => "write",
+        AddressSpaceOpKind.Mremap => "mremap",
+        AddressSpaceOpKind.Mlock => "mlock",
+        AddressSpaceOpKind.Munlock => "munlock",
+        AddressSpaceOpKind.Mlockall => "mlockall",
+        AddressSpaceOpKind.Munlockall => "munlockall",
         _ => groupLeader ? "exit_group" : "exit",
     };
+
+    /// <summary>
+    /// mremap as strace prints it: the new address only when MREMAP_FIXED or MREMAP_DONTUNMAP makes the kernel read
+    /// it (<c>mremap(0x7f.., 4096, 8192, MREMAP_MAYMOVE) = 0x7f..</c>).
+    /// </summary>
+    private static string Mremap(AddressSpaceOp op)
+    {
+        var f = op.MremapFlags;
+        string flags = f == Scenarios.MremapFlags.None ? "0" : string.Join('|', new[]
+        {
+            (Scenarios.MremapFlags.MayMove, "MREMAP_MAYMOVE"),
+            (Scenarios.MremapFlags.Fixed, "MREMAP_FIXED"),
+            (Scenarios.MremapFlags.DontUnmap, "MREMAP_DONTUNMAP"),
+        }.Where(x => (f & x.Item1) != 0).Select(x => x.Item2));
+        string head = $"mremap({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {op.NewLen.ToString(Inv)}, {flags}";
+        return (f & (Scenarios.MremapFlags.Fixed | Scenarios.MremapFlags.DontUnmap)) != 0 ? $"{head}, {Addr(op.NewAddr)})" : head + ")";
+    }
+
+    private static string MclFlags(int flags)
+    {
+        string s = string.Join('|', new[] { (1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT") }
+            .Where(x => (flags & x.Item1) != 0).Select(x => x.Item2));
+        return s.Length == 0 ? "0" : s;
+    }
 
     private static string Fd(int fileId, string? path) =>
         fileId < 0 ? "-1" : path is null ? (3 + fileId).ToString(Inv) : $"{(3 + fileId).ToString(Inv)}<{path}>";

@@ -11,7 +11,11 @@ public enum VmaChangeKind : byte
     Unmapped,
     /// <summary>The range's flags changed (mprotect): PTE protections must be rewritten (change_protection).</summary>
     Protected,
+    /// <summary>mremap moved the range's page tables to <see cref="VmaChange.To"/> (move_page_tables): PTEs move, pages stay.</summary>
+    Moved,
+    /// <summary>madvise(MADV_DONTNEED) zapped the range's pages; the VMA stays (zap_page_range_single).</summary>
+    Zapped,
 }
 
-/// <summary>One changed range [Start, End) with the flags before and after.</summary>
-public readonly record struct VmaChange(VmaChangeKind Kind, ulong Start, ulong End, VmFlags OldFlags, VmFlags NewFlags);
+/// <summary>One changed range [Start, End) with the flags before and after; for <see cref="VmaChangeKind.Moved"/>, where it went.</summary>
+public readonly record struct VmaChange(VmaChangeKind Kind, ulong Start, ulong End, VmFlags OldFlags, VmFlags NewFlags, ulong To = 0);

@@ -279,6 +279,9 @@ public sealed class VmaSet
     /// <summary>vma_set_page_prot: replaces vm_page_prot of the VMA at <paramref name="index"/>.</summary>
     public void SetPageProt(int index, ulong pageProt) => _world.Get<Vma>(EntityAt(index)).PageProt = pageProt;
 
+    /// <summary>Changes the backing kind of the VMA at <paramref name="index"/> (an anonymous area merged into [heap] becomes part of it).</summary>
+    public void SetKind(int index, VmaKind kind) => _world.Get<Vma>(EntityAt(index)).Kind = kind;
+
     /// <summary>Records an in-place change of a VMA so caches flush.</summary>
     public void Touch() => Seq++;
 

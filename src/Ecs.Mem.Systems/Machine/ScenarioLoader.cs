@@ -284,7 +284,8 @@ public static class ScenarioLoader
                 Addr = m.Address ?? 0,
                 Len = (ulong)m.Length,
                 Prot = ToProt(m.Protection),
-                Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None),
+                Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
+                    | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None),
                 FileId = m.File is null ? -1 : k.Files.Intern(m.File),
                 PgOff = (ulong)m.FileOffset / Pte.PageSize,
             },
@@ -307,6 +308,16 @@ public static class ScenarioLoader
                 Len = (ulong)f.Length,
                 Advice = (int)f.Advice,
             },
+            MremapOp r => new AddressSpaceOp(AddressSpaceOpKind.Mremap, target)
+            {
+                Addr = r.Address,
+                Len = (ulong)r.OldLength,
+                NewLen = (ulong)r.NewLength,
+                NewAddr = r.NewAddress,
+                MremapFlags = r.Flags,
+            },
+            MlockOp l => new AddressSpaceOp(l.Unlock ? AddressSpaceOpKind.Munlock : AddressSpaceOpKind.Mlock, target) { Addr = l.Address, Len = (ulong)l.Length, Advice = l.OnFault ? 1 : 0 },
+            MlockallOp a => new AddressSpaceOp(a.Unlock ? AddressSpaceOpKind.Munlockall : AddressSpaceOpKind.Mlockall, target) { Advice = a.Flags },
             DropCachesOp d => new AddressSpaceOp(AddressSpaceOpKind.DropCaches, target) { Advice = d.Value },
             _ => throw new InputException(s.SourceName, ev.Line, ev.Op.ToString() ?? "", "unknown timeline operation"),
         };

@@ -144,7 +144,16 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 k.Zone.Lru.OnReferenced(pfn);
                 continue;
             }
-            if (!ShrinkPage(env, pfn))
+            int outcome = ShrinkPage(env, pfn);
+            if (outcome == -2)
+                continue; // mlocked: now on the unevictable list
+            if (outcome < 0)
+            {
+                // A lazily freed page written again: swap-backed once more and activated (try_to_unmap_one).
+                k.Zone.Lru.OnReferenced(pfn);
+                continue;
+            }
+            if (outcome == 0)
             {
                 // Cannot go now (no swap slot): keep it out of this pass's way.
                 k.Zone.Unevictable[pfn] = true;
@@ -187,18 +196,45 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
     /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
-    /// dirty and dropped. The PTE rewrites and the final free are queued for the page-table rewrite system.
+    /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
+    /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
+    /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
+    /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
+    /// it goes to the unevictable list and stays until munlock).
     /// </summary>
-    private bool ShrinkPage(SimEnvironment env, int pfn)
+    private int ShrinkPage(SimEnvironment env, int pfn)
     {
         var k = _k;
         ref Frame f = ref k.Zone.Frames[pfn];
         k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            var owner = k.Tasks.MmById(mmId)!.Mm;
+            int vi = owner.VmaLookup(va);
+            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                return -2;
+            }
+        }
+
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
         foreach (var (mmId, va) in _maps)
             dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
 
-        if (f.IsAnon)
+        if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
+        {
+            if (dirty)
+            {
+                f.Flags |= FrameFlags.SwapBacked;
+                return -1;
+            }
+
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
+            env.Counters.Increment(k.C.PgStealAnon);
+        }
+        else if (f.IsAnon)
         {
             int slot;
             bool fresh = false;
@@ -210,7 +246,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             {
                 slot = k.Swap.GetSwapPage();
                 if (slot == 0)
-                    return false; // swap full: this page cannot go (get_swap_page failed)
+                    return 0; // swap full: this page cannot go (get_swap_page failed)
                 k.SwapCache.Add(slot, pfn);
                 k.SwapReadahead.ClearReadahead(pfn);
                 f.Flags |= FrameFlags.SwapCache;
@@ -254,6 +290,6 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         f.Flags &= ~FrameFlags.Lru;
         k.Zone.PinFrame(pfn);
         env.Work<FrameRelease>().Add(new FrameRelease(pfn));
-        return true;
+        return 1;
     }
 }

@@ -1,6 +1,6 @@
 namespace EcsMem.Scenarios;
 
-/// <summary>The madvise(2) advices a timeline can give (the readahead ones; the others come later).</summary>
+/// <summary>The madvise(2) advices a timeline can give.</summary>
 public enum MadviseAdvice : byte
 {
     /// <summary>MADV_NORMAL: clears VM_RAND_READ and VM_SEQ_READ.</summary>
@@ -11,6 +11,18 @@ public enum MadviseAdvice : byte
     Sequential,
     /// <summary>MADV_WILLNEED: read the file range into the page cache now.</summary>
     WillNeed,
+    /// <summary>MADV_DONTNEED: zap the range's pages now (anonymous memory reads back as zeroes).</summary>
+    DontNeed,
+    /// <summary>MADV_FREE: anonymous pages become lazily freeable (dropped by reclaim unless written again).</summary>
+    Free,
+    /// <summary>MADV_DONTFORK: VM_DONTCOPY, fork does not copy the range.</summary>
+    DontFork,
+    /// <summary>MADV_DOFORK: clears VM_DONTCOPY.</summary>
+    DoFork,
+    /// <summary>MADV_HUGEPAGE: VM_HUGEPAGE (recorded in vm_flags; no transparent huge pages are made yet).</summary>
+    HugePage,
+    /// <summary>MADV_NOHUGEPAGE: VM_NOHUGEPAGE.</summary>
+    NoHugePage,
 }
 
 /// <summary>The posix_fadvise(2) advices a timeline can give.</summary>

@@ -9,4 +9,11 @@ namespace EcsMem.Scenarios;
 /// <param name="FileOffset">Offset into <paramref name="File"/>, page aligned (0 for anonymous mappings).</param>
 /// <param name="Fixed">MAP_FIXED: map exactly at <paramref name="Address"/>, replacing whatever was there.</param>
 public sealed record MmapOp(ulong? Address, long Length, Protection Protection, bool Shared, string? File, long FileOffset, bool Fixed)
-    : TimelineOp;
+    : TimelineOp
+{
+    /// <summary>MAP_LOCKED: the mapping starts VM_LOCKED.</summary>
+    public bool Locked { get; init; }
+
+    /// <summary>MAP_NORESERVE: VM_NORESERVE, no commit charge.</summary>
+    public bool NoReserve { get; init; }
+}

@@ -17,17 +17,17 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
     [
-        "dontneed", "free", "remove", "dontfork", "dofork", "mergeable", "unmergeable", "hugepage", "nohugepage",
+        "remove", "mergeable", "unmergeable",
         "dontdump", "dodump", "wipeonfork", "keeponfork", "cold", "pageout", "populate_read", "populate_write",
         "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
     ];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
-    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed"];
+    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed", "locked", "noreserve", "populate"];
 
     /// <summary>Reads the scenario file at <paramref name="path"/>; relative paths inside it are resolved against its folder.</summary>
     public static Scenario ParseFile(string path)
@@ -353,6 +353,11 @@ public static class ScenarioParser
                 "madvise" => Madvise(opNode, opPath),
                 "fadvise" => Fadvise(opNode, opPath),
                 "drop_caches" => new DropCachesOp((int)values.Integer(opNode, opPath, 1, 3)),
+                "mremap" => Mremap(opNode, opPath),
+                "mlock" => MlockRange(opNode, opPath, unlock: false),
+                "munlock" => MlockRange(opNode, opPath, unlock: true),
+                "mlockall" => Mlockall(opNode, opPath),
+                "munlockall" => new MlockallOp(0, true),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -380,7 +385,11 @@ public static class ScenarioParser
                 if (offset % _machine.PageSize != 0)
                     throw values.Error(o, $"{path}.offset must be a multiple of the page size ({_machine.PageSize})");
             }
-            return new MmapOp(addr, length, prot, shared, file, offset, isFixed);
+            bool locked = s.Get("locked") is { } lk && values.Bool(lk, s.PathOf("locked"));
+            bool noReserve = s.Get("noreserve") is { } nr && values.Bool(nr, s.PathOf("noreserve"));
+            if (s.Get("populate") is { } pp && values.Bool(pp, s.PathOf("populate")))
+                throw values.Error(pp, $"{path}.populate: MAP_POPULATE is not supported yet (pages are faulted in by their first access)");
+            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve };
         }
 
         private MadviseOp Madvise(YamlNode node, string path)
@@ -392,9 +401,66 @@ public static class ScenarioParser
             var a = Required(s, "advice");
             string name = values.NonEmptyText(a, s.PathOf("advice")).Trim();
             if (Array.IndexOf(LaterMadvise, name) >= 0)
-                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed)");
-            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed");
+                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage)");
+            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage");
             return new MadviseOp(addr, length, advice);
+        }
+
+        /// <summary>mremap: {addr, old_length, new_length, flags: "maymove|fixed|dontunmap", new_addr}.</summary>
+        private MremapOp Mremap(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "old_length", "new_length", "flags", "new_addr");
+            long oldLength = values.Size(Required(s, "old_length"), s.PathOf("old_length"));
+            long newLength = values.Size(Required(s, "new_length"), s.PathOf("new_length"));
+            // Unaligned addresses and impossible flag combinations are mremap's own -EINVAL: accepted here, refused when the call runs.
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), oldLength, pageAligned: false);
+            var flags = MremapFlags.None;
+            if (s.Get("flags") is { } f)
+            {
+                string text = values.NonEmptyText(f, s.PathOf("flags"));
+                foreach (string word in text.Split(['|', ',', ' '], StringSplitOptions.RemoveEmptyEntries))
+                {
+                    flags |= word.Trim() switch
+                    {
+                        "maymove" => MremapFlags.MayMove,
+                        "fixed" => MremapFlags.Fixed,
+                        "dontunmap" => MremapFlags.DontUnmap,
+                        "none" or "0" => MremapFlags.None,
+                        _ => throw values.Error(f, $"{s.PathOf("flags")}: unknown mremap flag '{word.Trim()}' (maymove, fixed, dontunmap, joined with |)"),
+                    };
+                }
+            }
+            ulong newAddr = s.Get("new_addr") is { } n ? Range(n, s.PathOf("new_addr"), newLength, pageAligned: false) : 0;
+            return new MremapOp(addr, oldLength, newLength, flags, newAddr);
+        }
+
+        /// <summary>mlock / munlock: {addr, length, onfault (mlock only)}.</summary>
+        private MlockOp MlockRange(YamlNode node, string path, bool unlock)
+        {
+            var s = unlock ? new YamlSection(Source, node, path, "addr", "length") : new YamlSection(Source, node, path, "addr", "length", "onfault");
+            long length = values.Size(Required(s, "length"), s.PathOf("length"));
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), length, pageAligned: false);
+            bool onFault = s.Get("onfault") is { } o && values.Bool(o, s.PathOf("onfault"));
+            return new MlockOp(addr, length, onFault, unlock);
+        }
+
+        /// <summary>mlockall: {flags: "current|future|onfault"}.</summary>
+        private MlockallOp Mlockall(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "flags");
+            var f = Required(s, "flags");
+            int flags = 0;
+            foreach (string word in values.NonEmptyText(f, s.PathOf("flags")).Split(['|', ',', ' '], StringSplitOptions.RemoveEmptyEntries))
+            {
+                flags |= word.Trim() switch
+                {
+                    "current" => 1,
+                    "future" => 2,
+                    "onfault" => 4,
+                    _ => throw values.Error(f, $"{s.PathOf("flags")}: unknown mlockall flag '{word.Trim()}' (current, future, onfault, joined with |)"),
+                };
+            }
+            return new MlockallOp(flags, false);
         }
 
         private FadviseOp Fadvise(YamlNode node, string path)

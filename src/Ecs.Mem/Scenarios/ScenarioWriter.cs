@@ -162,9 +162,27 @@ public static class ScenarioWriter
             BrkOp b => $"brk: {{to: {Hex(b.NewBreak ?? 0)}}}",
             ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}}}",
             ForkOp f => $"fork: {{child: {Quote(f.Child)}}}",
+            MadviseOp a => $"madvise: {{addr: {Hex(a.Address)}, length: {Num(a.Length)}, advice: {a.Advice.ToString().ToLowerInvariant()}}}",
+            MlockOp { Unlock: true } u => $"munlock: {{addr: {Hex(u.Address)}, length: {Num(u.Length)}}}",
+            MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
+            MlockallOp { Unlock: true } => "munlockall: {}",
+            MlockallOp a => "mlockall: {flags: " + Quote(string.Join("|", new[] { (1, "current"), (2, "future"), (4, "onfault") }.Where(x => (a.Flags & x.Item1) != 0).Select(x => x.Item2))) + "}",
+            MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
         };
         w.Append("    ").Append(op).Append('\n');
+    }
+
+    private static string MremapFlagsText(MremapFlags f)
+    {
+        var words = new List<string>();
+        if ((f & MremapFlags.MayMove) != 0)
+            words.Add("maymove");
+        if ((f & MremapFlags.Fixed) != 0)
+            words.Add("fixed");
+        if ((f & MremapFlags.DontUnmap) != 0)
+            words.Add("dontunmap");
+        return words.Count == 0 ? "none" : string.Join("|", words);
     }
 
     private static List<string> MmapFields(MmapOp m)

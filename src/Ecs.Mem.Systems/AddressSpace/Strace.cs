@@ -68,6 +68,7 @@ public static class Strace
         Errno.EACCES => "Permission denied",
         Errno.EEXIST => "File exists",
         Errno.EINVAL => "Invalid argument",
+        Errno.EFAULT => "Bad address",
         _ => "Unknown error " + Math.Abs(errno).ToString(Inv),
     };
 

@@ -1,5 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Machine;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -38,7 +39,7 @@ public class MlockTests
         Assert.That((mm.Vmas[i].Start, mm.Vmas[i].End), Is.EqualTo((X + 0x4000, X + 0x7000)));
         Assert.That(mm.Vmas[i].Flags & VmFlags.Locked, Is.EqualTo(VmFlags.Locked));
         Assert.That(mm.Struct.LockedVm, Is.EqualTo(3));
-        Assert.That(m.AddressSpace.Log.Any(l => l.Contains("mlock(0x7f0000004001, 8192) = 0x0", StringComparison.Ordinal)));
+        Assert.That(m.AddressSpace.Log.Any(l => l.Contains(Strace.Line("mlock(0x7f0000004001, 8192)", "0"), StringComparison.Ordinal)));
 
         t += Ev("after: 1", "munlock: {addr: 0x7f0000000000, length: 64K}");
         using var m2 = Run("ram: 64M, swap: 0", "loop:count=1000000,base=0x7f0000000000,pages=1,writes=1", t, 100);
@@ -60,10 +61,10 @@ public class MlockTests
             + Ev("after: 1", "mlock: {addr: 0x7f0000000000, length: 128K}");
         using var m = Run("ram: 64M, swap: 0", "loop:count=1000000,base=0x7f0000000000,pages=1,writes=1", t, 100);
         string log = string.Join("\n", m.AddressSpace.Log);
-        Assert.That(log, Does.Contain("mlock(0x7e0000000000, 4096) = ENOMEM"));
-        Assert.That(log, Does.Contain("mlockall(4) = EINVAL"));
-        Assert.That(log, Does.Contain("madvise(0x7f0000000000, 65536, dontneed) = EINVAL"));
-        Assert.That(log, Does.Contain("mlock(0x7f0000000000, 131072) = ENOMEM"), "the mapped part is locked, then the hole is ENOMEM");
+        Assert.That(log, Does.Contain(Strace.Line("mlock(0x7e0000000000, 4096)", "-1 ENOMEM (Cannot allocate memory)")));
+        Assert.That(log, Does.Contain(Strace.Line("mlockall(MCL_ONFAULT)", "-1 EINVAL (Invalid argument)")));
+        Assert.That(log, Does.Contain(Strace.Line("madvise(0x7f0000000000, 65536, MADV_DONTNEED)", "-1 EINVAL (Invalid argument)")));
+        Assert.That(log, Does.Contain(Strace.Line("mlock(0x7f0000000000, 131072)", "-1 ENOMEM (Cannot allocate memory)")), "the mapped part is locked, then the hole is ENOMEM");
         var mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]).Mm;
         Assert.That(mm.Struct.LockedVm, Is.EqualTo(16), "MAP_LOCKED counts its 16 pages in locked_vm");
     }
@@ -78,7 +79,7 @@ public class MlockTests
         using var m = Run("ram: 24M, swap: 64M", "loop:count=20480,base=0x7f0000000000,pages=10240,writes=1", t, 10300);
         Assert.That(m.Env.Counters.Get("pswpout"), Is.GreaterThan(0));
         var mms = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]);
-        Assert.That(string.Join("\n", m.AddressSpace.Log), Does.Contain("mlock(0x7f0000000000, 8388608) = 0x0"));
+        Assert.That(string.Join("\n", m.AddressSpace.Log), Does.Contain(Strace.Line("mlock(0x7f0000000000, 8388608)", "0")));
         for (ulong va = X; va < X + (8UL << 20); va += 4096)
             Assert.That(Systems.Memory.MemoryOps.IsMapped(mms.Tables.Lookup(va)), Is.True, $"0x{va:x}");
     }

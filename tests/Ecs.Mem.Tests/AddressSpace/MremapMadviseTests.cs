@@ -1,6 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Diagnostics;
 using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Machine;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
@@ -106,7 +107,7 @@ public class MremapMadviseTests
             + Event("64", "mremap: {addr: 0x7f0000000000, old_length: 128K, new_length: 256K}");
         using var m = Run("loop:count=1000000,base=0x7f0000000000,pages=64,writes=1", t, stopAt: 1000);
         Assert.That(Stats(m).MinFlt, Is.EqualTo(64 + 32), Log(m));
-        Assert.That(Log(m), Does.Contain("mremap(0x7f0000000000, 131072, 262144, 0, 0x0) = 0x7f0000000000"));
+        Assert.That(Log(m), Does.Contain(Strace.Line("mremap(0x7f0000000000, 131072, 262144, 0)", "0x7f0000000000")));
         Assert.That(Vmas(m, X, X + N).Select(x => (x.Start, x.End)).ToArray(), Is.EqualTo(new[] { (X, X + (ulong)N) }));
     }
 
@@ -130,15 +131,15 @@ public class MremapMadviseTests
         using var m = Run("loop:count=1000000,base=0x7f0000000000,pages=1,writes=1", t, stopAt: 100);
         string[] want =
         [
-            "mremap(0x7f0000000000, 262144, 524288, 0, 0x0) = ENOMEM",
-            "mremap(0x7f0000000001, 4096, 4096, 0, 0x0) = EINVAL",
-            "mremap(0x7f0000000000, 4096, 8192, MREMAP_FIXED, 0x0) = EINVAL",
-            "mremap(0x10000000, 4096, 8192, MREMAP_MAYMOVE, 0x0) = EFAULT",
-            "mremap(0x7f0000000000, 16384, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0x7f0000002000) = EINVAL",
-            "mremap(0x7f0000000000, 0, 4096, MREMAP_MAYMOVE, 0x0) = EINVAL",
-            "mremap(0x7f0000000000, 4096, 0, MREMAP_MAYMOVE, 0x0) = EINVAL",
-            "mremap(0x7f0000000000, 266240, 270336, MREMAP_MAYMOVE, 0x0) = EFAULT",
-            "mremap(0x7f0000000000, 8192, 4096, MREMAP_MAYMOVE|MREMAP_DONTUNMAP, 0x0) = EINVAL",
+            Strace.Line("mremap(0x7f0000000000, 262144, 524288, 0)", "-1 ENOMEM (Cannot allocate memory)"),
+            Strace.Line("mremap(0x7f0000000001, 4096, 4096, 0)", "-1 EINVAL (Invalid argument)"),
+            Strace.Line("mremap(0x7f0000000000, 4096, 8192, MREMAP_FIXED, NULL)", "-1 EINVAL (Invalid argument)"),
+            Strace.Line("mremap(0x10000000, 4096, 8192, MREMAP_MAYMOVE)", "-1 EFAULT (Bad address)"),
+            Strace.Line("mremap(0x7f0000000000, 16384, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0x7f0000002000)", "-1 EINVAL (Invalid argument)"),
+            Strace.Line("mremap(0x7f0000000000, 0, 4096, MREMAP_MAYMOVE)", "-1 EINVAL (Invalid argument)"),
+            Strace.Line("mremap(0x7f0000000000, 4096, 0, MREMAP_MAYMOVE)", "-1 EINVAL (Invalid argument)"),
+            Strace.Line("mremap(0x7f0000000000, 266240, 270336, MREMAP_MAYMOVE)", "-1 EFAULT (Bad address)"),
+            Strace.Line("mremap(0x7f0000000000, 8192, 4096, MREMAP_MAYMOVE|MREMAP_DONTUNMAP, NULL)", "-1 EINVAL (Invalid argument)"),
         ];
         foreach (string w in want)
             Assert.That(Log(m), Does.Contain(w));
@@ -165,7 +166,7 @@ public class MremapMadviseTests
         string t = Event("64", "madvise: {addr: 0x7f0000000000, length: 256K, advice: dontneed}");
         using var m = Run("loop:count=1000000,base=0x7f0000000000,pages=64,writes=1", t);
         Assert.That(Stats(m).MinFlt, Is.EqualTo(128), Log(m));
-        Assert.That(Log(m), Does.Contain("madvise(0x7f0000000000, 262144, dontneed) = 0x0"));
+        Assert.That(Log(m), Does.Contain(Strace.Line("madvise(0x7f0000000000, 262144, MADV_DONTNEED)", "0")));
     }
 
     [Test]
@@ -175,7 +176,7 @@ public class MremapMadviseTests
         string t = Event("64", "madvise: {addr: 0x7f0000000000, length: 256K, advice: free}");
         using var m = Run("loop:count=1000000,base=0x7f0000000000,pages=64,writes=1", t);
         Assert.That(Stats(m).MinFlt, Is.EqualTo(64), Log(m));
-        Assert.That(Log(m), Does.Contain("madvise(0x7f0000000000, 262144, free) = 0x0"));
+        Assert.That(Log(m), Does.Contain(Strace.Line("madvise(0x7f0000000000, 262144, MADV_FREE)", "0")));
     }
 
     [Test]
@@ -226,7 +227,7 @@ public class MremapMadviseTests
         Assert.That(v.Select(x => (x.Start, x.End)).ToArray(), Is.EqualTo(new[] { (X, X + 0x1000), (X + 0x1000, X + 0x3000), (X + 0x3000, X + 0x3f000), (X + 0x3f000, X + (ulong)N) }));
         Assert.That(v[1].Flags & (VmFlags.HugePage | VmFlags.DontCopy), Is.EqualTo(VmFlags.HugePage));
         Assert.That(v[3].Flags & VmFlags.NoHugePage, Is.EqualTo(VmFlags.NoHugePage));
-        Assert.That(Log(m2), Does.Contain("madvise(0x7f000003f000, 8192, nohugepage) = ENOMEM"), "the page after the mapping is a hole");
+        Assert.That(Log(m2), Does.Contain(Strace.Line("madvise(0x7f000003f000, 8192, MADV_NOHUGEPAGE)", "-1 ENOMEM (Cannot allocate memory)")), "the page after the mapping is a hole");
     }
 
     [Test]

@@ -101,6 +101,8 @@ public sealed record MachineConfig
     /// as with a swap file on a spinning or virtio disk).
     /// </summary>
     public bool SwapVmaReadahead { get; init; }
+
+    /// <summary>
     /// <c>/sys/kernel/mm/transparent_hugepage/../fault_around_bytes</c> (debugfs <c>fault_around_bytes</c>), 0..2 MiB:
     /// how much of the page cache around a read fault on a file mapping is mapped at once (do_fault_around). Linux
     /// rounds it down to a power of two of pages; 4096 (one page) turns fault-around off.

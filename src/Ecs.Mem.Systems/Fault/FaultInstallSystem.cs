@@ -75,7 +75,11 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
                     break;
                 case FaultClass.CowCopy:
+                    // Over a swap PTE (a write swap-in of a page that is not exclusive) MapPage's swap_free drops
+                    // this PTE's reference to the entry, as do_swap_page does before its do_wp_page copies.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
+                    if (rec.OrigPte != 0 && new Pte(rec.OrigPte).IsSwap)
+                        TryFreeSwapAfterCopy(rec.SourcePfn, vmFlags);
                     k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
                     stats.CowCopies++;
                     env.Counters.Increment(k.C.CowCopy);
@@ -127,8 +131,11 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// PTE alone when swapped out and no fork has shared the entry since) or when it is now used by this fault
     /// alone (out of the swap cache, no other mapping); an exclusive page is mapped writable whenever the VMA
     /// allows writing, on a read fault too (dirty only on a write), so the next store does not fault. A page that
-    /// is not exclusive is mapped read-only and write-protected (COW): a write then faults again into do_wp_page,
-    /// which Linux calls within the same fault (a simplification: EcsMem counts that second fault).
+    /// is not exclusive is mapped read-only and write-protected (COW). A write fault to such a page does not come
+    /// here: do_swap_page's closing do_wp_page copies it within the same fault, so the fault was turned into a
+    /// <see cref="FaultClass.CowCopy"/> of the swap-cache page (FaultHandlingSystem.SwapInMustCopy); only when
+    /// the page's users changed between that decision and this install does a write still map it read-only here
+    /// and fault once more.
     /// </summary>
     private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
     {
@@ -151,6 +158,21 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         k.Memory.MapPage(mm, rec.Va, pfn, prot);
         if (freed)
             k.Memory.FreeSwapCacheOf(pfn);
+    }
+
+    /// <summary>
+    /// should_try_to_free_swap for a write swap-in that copied (do_swap_page, then do_wp_page → wp_page_copy): the
+    /// swap-cache page the copy came from leaves the swap cache when swap is more than half full (vm_swap_full) or
+    /// the VMA is VM_LOCKED, and folio_free_swap succeeds only once no PTE holds its entry. The write case
+    /// (folio_ref_count == 2) never applies here: a page used by this fault alone would have been exclusive.
+    /// </summary>
+    private void TryFreeSwapAfterCopy(int source, VmFlags vmFlags)
+    {
+        var k = kernel;
+        ref Frame f = ref k.Zone.Frames[source];
+        if ((f.Flags & FrameFlags.SwapCache) != 0 && (k.Swap.VmSwapFull || (vmFlags & VmFlags.Locked) != 0)
+            && k.Swap.Count((int)f.Index) == 0)
+            k.Memory.FreeSwapCacheOf(source);
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

@@ -267,61 +267,25 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>
     /// do_swap_page: the PTE holds a swap entry. A swap-cache hit (swap_cache_get_folio, which keeps the readahead
     /// statistics) is a minor fault; a miss reads the page, and swap readahead its neighbours, once the allocator
-    /// has granted its frame (<see cref="FaultPaths.FrameGranted"/>), and is major. A write fault to a page that
-    /// will not be exclusive (<see cref="SwapInMustCopy"/>) copies it within the same fault, as do_swap_page's
-    /// closing do_wp_page does: a hit asks the allocator for the copy's frame now, a read once it has completed
-    /// (<see cref="FaultRecord.CopyAfterRead"/>).
+    /// has granted its frame (<see cref="FaultPaths.FrameGranted"/>), and is major.
     /// </summary>
     private void DoSwapPage(SimEnvironment env, ref FaultRecord rec, Pte pte, ref ProcessStats stats, MmState mm, ulong vmaStart)
     {
         rec.SwapSlot = (int)pte.ToSwapEntry().Offset;
         stats.SwapIns++;
-        bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
         int cached = kernel.SwapCache.Lookup(rec.SwapSlot);
         if (cached >= 0)
         {
             kernel.SwapReadahead.CacheHit(env, cached, mm, vmaStart, rec.Va);
             stats.SwapCacheHits++;
             env.Counters.Increment(kernel.C.SwapCacheHit);
-            if (write && SwapInMustCopy(kernel, cached, rec.OrigPte, pinnedByFault: false))
-            {
-                rec.Class = FaultClass.CowCopy;
-                rec.SourcePfn = cached;
-                kernel.Zone.PinFrame(cached);
-                Submit(new AllocRequest(rec, NeedsFrame: true), cached);
-                return;
-            }
             rec.Class = FaultClass.SwapCached;
             Resolve(ref rec, cached);
             return;
         }
         rec.Class = FaultClass.SwapRead;
         rec.Major = true;
-        // Whether the page read will be exclusive is known only once it is in memory: decided at the read's end.
-        rec.CopyAfterRead = write && (rec.OrigPte & Pte.SwpExclusiveBit) == 0;
         env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
-    }
-
-    /// <summary>
-    /// do_swap_page followed by do_wp_page for a write fault: the swapped-in page at <paramref name="pfn"/> (in the
-    /// swap cache) is mapped writable only if it is exclusive — the swap PTE <paramref name="swapPte"/> says so
-    /// (pte_swp_exclusive), or this fault is its only user (folio_ref_count: no mapping, no other reference) and
-    /// should_try_to_free_swap's folio_free_swap can drop it from the swap cache because no other PTE holds the
-    /// entry. Otherwise do_wp_page finds a page it cannot reuse (wp_can_reuse_anon_folio: still in the swap cache
-    /// or mapped elsewhere) and copies it (wp_page_copy). <paramref name="pinnedByFault"/>: the fault already holds
-    /// its pin on the page (a completed read) rather than about to take it (a swap-cache hit).
-    /// </summary>
-    public static bool SwapInMustCopy(Kernel.Kernel kernel, int pfn, ulong swapPte, bool pinnedByFault)
-    {
-        if ((swapPte & Pte.SwpExclusiveBit) != 0)
-            return false;
-        ref Frame f = ref kernel.Zone.Frames[pfn];
-        // A page still under its readahead read is held by that read too, which lets go before the fault goes on.
-        int expectedPins = (pinnedByFault ? 1 : 0) + ((f.Flags & FrameFlags.Locked) != 0 ? 1 : 0);
-        bool soleUser = f.MapCount == 0 && kernel.Zone.Pins[pfn] == expectedPins;
-        bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
-        bool canFree = !inSwapCache || kernel.Swap.Count((int)f.Index) == 1;
-        return !(soleUser && canFree);
     }
 
     /// <summary>A fault whose page is already in memory: pin it and send it straight to the PTE install.</summary>

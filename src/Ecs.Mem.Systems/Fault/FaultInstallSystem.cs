@@ -75,11 +75,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
                     break;
                 case FaultClass.CowCopy:
-                    // Over a swap PTE (a write swap-in of a page that is not exclusive) MapPage's swap_free drops
-                    // this PTE's reference to the entry, as do_swap_page does before its do_wp_page copies.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
-                    if (rec.OrigPte != 0 && new Pte(rec.OrigPte).IsSwap)
-                        TryFreeSwapAfterCopy(rec.SourcePfn, vmFlags);
                     k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
                     stats.CowCopies++;
                     env.Counters.Increment(k.C.CowCopy);
@@ -98,7 +94,20 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     }
                 case FaultClass.SwapCached:
                 case FaultClass.SwapRead:
-                    InstallSwapPage(mm, rec, prot, write, vmFlags);
+                    if (InstallSwapPage(mm, rec, prot, write, vmFlags) && write)
+                    {
+                        // do_swap_page ends with do_wp_page on a write fault: the page it just mapped read-only is
+                        // not exclusive, so wp_page_copy copies it within this same fault. The copy's frame comes
+                        // from the allocator at its next pass (the fault stays in progress, not counted yet); its
+                        // install is a COW copy over the read-only PTE mapped here.
+                        var copy = rec;
+                        copy.Class = FaultClass.CowCopy;
+                        copy.SourcePfn = rec.Pfn; // this fault's pin now holds the swap-cache page as the source
+                        copy.Pfn = -1;
+                        copy.OrigPte = mm.Tables.Lookup(rec.Va);
+                        k.Zone.Stalled.Add(new AllocRequest(copy, NeedsFrame: true));
+                        return;
+                    }
                     break;
             }
         }
@@ -131,13 +140,12 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// PTE alone when swapped out and no fork has shared the entry since) or when it is now used by this fault
     /// alone (out of the swap cache, no other mapping); an exclusive page is mapped writable whenever the VMA
     /// allows writing, on a read fault too (dirty only on a write), so the next store does not fault. A page that
-    /// is not exclusive is mapped read-only and write-protected (COW). A write fault to such a page does not come
-    /// here: do_swap_page's closing do_wp_page copies it within the same fault, so the fault was turned into a
-    /// <see cref="FaultClass.CowCopy"/> of the swap-cache page (FaultHandlingSystem.SwapInMustCopy); only when
-    /// the page's users changed between that decision and this install does a write still map it read-only here
-    /// and fault once more.
+    /// is not exclusive is mapped read-only and write-protected (COW); on a write fault the caller then copies it
+    /// within the same fault, as do_swap_page's closing do_wp_page does. The decision is taken here, at the install,
+    /// so that faults of one tick see each other's effects in order whatever the batch size.
     /// </summary>
-    private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
+    /// <returns>True when the page was mapped read-only for COW (not exclusive).</returns>
+    private bool InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
     {
         var k = kernel;
         int pfn = rec.Pfn;
@@ -158,21 +166,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         k.Memory.MapPage(mm, rec.Va, pfn, prot);
         if (freed)
             k.Memory.FreeSwapCacheOf(pfn);
-    }
-
-    /// <summary>
-    /// should_try_to_free_swap for a write swap-in that copied (do_swap_page, then do_wp_page → wp_page_copy): the
-    /// swap-cache page the copy came from leaves the swap cache when swap is more than half full (vm_swap_full) or
-    /// the VMA is VM_LOCKED, and folio_free_swap succeeds only once no PTE holds its entry. The write case
-    /// (folio_ref_count == 2) never applies here: a page used by this fault alone would have been exclusive.
-    /// </summary>
-    private void TryFreeSwapAfterCopy(int source, VmFlags vmFlags)
-    {
-        var k = kernel;
-        ref Frame f = ref k.Zone.Frames[source];
-        if ((f.Flags & FrameFlags.SwapCache) != 0 && (k.Swap.VmSwapFull || (vmFlags & VmFlags.Locked) != 0)
-            && k.Swap.Count((int)f.Index) == 0)
-            k.Memory.FreeSwapCacheOf(source);
+        return !exclusive;
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

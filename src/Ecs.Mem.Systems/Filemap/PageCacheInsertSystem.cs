@@ -152,12 +152,10 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         p.State = ProcessState.Faulting;
         rec.NotBefore = env.EventTime;
         k.World.Get<ProcessStats>(rec.Process).IoWaitCycles += (long)(env.Now - rec.IoStart);
-        if (rec.CopyAfterRead && (rec.Class == FaultClass.FileRead
-            || Fault.FaultHandlingSystem.SwapInMustCopy(k, rec.Pfn, rec.OrigPte, pinnedByFault: true)))
+        if (rec.CopyAfterRead)
         {
-            // do_cow_fault, or do_swap_page's do_wp_page on a page that is not exclusive: the page just read is
-            // the source of the private copy the write needs; its pin now holds it as the copy's source until
-            // the copy is mapped.
+            // do_cow_fault: the page just read is the source of the private copy the write needs; its pin
+            // now holds it as the copy's source until the copy is mapped.
             rec.Class = FaultClass.CowCopy;
             rec.SourcePfn = rec.Pfn;
             rec.Pfn = -1;

@@ -98,7 +98,20 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     }
                 case FaultClass.SwapCached:
                 case FaultClass.SwapRead:
-                    InstallSwapPage(mm, rec, prot, write, vmFlags);
+                    if (InstallSwapPage(mm, rec, prot, write, vmFlags) && write)
+                    {
+                        // do_swap_page ends with do_wp_page on a write fault: the page it just mapped read-only is
+                        // not exclusive, so wp_page_copy copies it within this same fault. The copy's frame comes
+                        // from the allocator at its next pass (the fault stays in progress, not counted yet); its
+                        // install is a COW copy over the read-only PTE mapped here.
+                        var copy = rec;
+                        copy.Class = FaultClass.CowCopy;
+                        copy.SourcePfn = rec.Pfn; // this fault's pin now holds the swap-cache page as the source
+                        copy.Pfn = -1;
+                        copy.OrigPte = mm.Tables.Lookup(rec.Va);
+                        k.Zone.Stalled.Add(new AllocRequest(copy, NeedsFrame: true));
+                        return;
+                    }
                     break;
             }
         }
@@ -132,10 +145,12 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// PTE alone when swapped out and no fork has shared the entry since) or when it is now used by this fault
     /// alone (out of the swap cache, no other mapping); an exclusive page is mapped writable whenever the VMA
     /// allows writing, on a read fault too (dirty only on a write), so the next store does not fault. A page that
-    /// is not exclusive is mapped read-only and write-protected (COW): a write then faults again into do_wp_page,
-    /// which Linux calls within the same fault (a simplification: EcsMem counts that second fault).
+    /// is not exclusive is mapped read-only and write-protected (COW); on a write fault the caller then copies it
+    /// within the same fault, as do_swap_page's closing do_wp_page does. The decision is taken here, at the install,
+    /// so that faults of one tick see each other's effects in order whatever the batch size.
     /// </summary>
-    private void InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
+    /// <returns>True when the page was mapped read-only for COW (not exclusive).</returns>
+    private bool InstallSwapPage(MmState mm, in FaultRecord rec, ulong vmProt, bool write, VmFlags vmFlags)
     {
         var k = kernel;
         int pfn = rec.Pfn;
@@ -159,6 +174,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         k.Memory.MapPage(mm, rec.Va, pfn, prot);
         if (freed)
             k.Memory.FreeSwapCacheOf(pfn);
+        return !exclusive;
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

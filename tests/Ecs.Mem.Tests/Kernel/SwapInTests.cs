@@ -203,6 +203,102 @@ public class SwapInTests
         Assert.That(m.Kernel.Swap.IsCached(1), Is.True);
     }
 
+    /// <summary>
+    /// Writes 64 pages of X, pushes them out with Y, forks a child that does not run before the end (so its PTEs keep
+    /// holding X's swap entries, as the kit's blocked child does), then runs <paramref name="then"/>.
+    /// </summary>
+    private static (SimMachine M, Entity P) ForkSharedSwapThen(KernelOptions options, params MemoryAccess[] then)
+    {
+        var trace = new List<MemoryAccess>();
+        for (int i = 0; i < 64; i++)
+            trace.Add(W(X + ((ulong)i * Page)));
+        for (int i = 0; i < 1024; i++)
+            trace.Add(W(Y + ((ulong)i * Page)));
+        trace.AddRange(then);
+        var m = new SimMachine(options);
+        Entity p = Add(m, "p", mm =>
+        {
+            Anon(X, 64)(mm);
+            Anon(Y, 1024)(mm);
+        }, 0, [.. trace]);
+        m.ScheduleAfterAccesses(64 + 1024, new Systems.AddressSpace.AddressSpaceOp(Systems.AddressSpace.AddressSpaceOpKind.Fork, p)
+        {
+            ChildName = "child",
+            ChildWorkload = _ => Trace("child", R(Y)),
+            ChildStartDelay = 1UL << 61,
+        });
+        RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
+        return (m, p);
+    }
+
+    /// <summary>
+    /// A store to a page swapped out while shared with a forked child: do_swap_page reads it into the swap cache,
+    /// finds it not exclusive (the child's PTE holds the entry), and its closing do_wp_page copies it in the same
+    /// fault. With page-cluster 0 each page is one read, so 64 stores are 64 faults, all major, 64 COW copies; the
+    /// parent maps private writable copies, and the swap-cache pages stay for the child, each slot now held once.
+    /// </summary>
+    [Test]
+    public void StoreToSharedSwapEntryCopiesWithinTheOneFault()
+    {
+        var (m, p) = ForkSharedSwapThen(Small(pageCluster: 0), Sweep(X, 64, W));
+        using (m)
+        {
+            MmState mm = Mm(m, p);
+            Assert.That(m.Kernel.Swap.Count(1), Is.EqualTo(2), "parent and child hold slot 1");
+            ProcessStats s0 = Stats(m, p);
+            RunUntilAccesses(m, p, 64 + 1024 + 64);
+            ProcessStats s1 = Stats(m, p);
+            Assert.That(s1.MajFlt - s0.MajFlt, Is.EqualTo(64), "one read per page");
+            Assert.That(s1.MinFlt - s0.MinFlt, Is.Zero, "no second, write-protect fault");
+            Assert.That(s1.CowCopies - s0.CowCopies, Is.EqualTo(64));
+            for (int i = 0; i < 64; i++)
+            {
+                var pte = new Pte(mm.Tables.Lookup(X + ((ulong)i * Page)));
+                Assert.That(pte.Present && pte.Writable && pte.Dirty && !pte.Cow, Is.True, $"page {i}");
+                Assert.That(m.Kernel.Zone.Frames[(int)pte.Pfn].Flags & FrameFlags.SwapCache, Is.EqualTo(FrameFlags.None), $"page {i} is a copy");
+                Assert.That(m.Kernel.Swap.Count(i + 1), Is.EqualTo(1), $"slot {i + 1}: only the child's entry left");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same on a swap-cache hit: with page-cluster 3, swap readahead brings some of the next pages into the swap
+    /// cache, so their stores are minor faults that still copy. Readahead does not depend on the access being a
+    /// load or a store, so the same sweep as loads (which map the pages read-only, no copy) gives the major faults
+    /// independently: the stores take exactly as many, one fault per page in all, and every fault copies.
+    /// </summary>
+    [Test]
+    public void StoreToSharedSwapCacheHitCopiesWithinTheOneFault()
+    {
+        const int n = 16;
+        long loadMajors;
+        var (lm, lp) = ForkSharedSwapThen(Small(pageCluster: 3), Sweep(X, n, R));
+        using (lm)
+        {
+            ProcessStats l0 = Stats(lm, lp);
+            RunUntilAccesses(lm, lp, 64 + 1024 + n);
+            loadMajors = Stats(lm, lp).MajFlt - l0.MajFlt;
+            Assert.That(Stats(lm, lp).CowCopies - l0.CowCopies, Is.Zero);
+        }
+        var (m, p) = ForkSharedSwapThen(Small(pageCluster: 3), Sweep(X, n, W));
+        using (m)
+        {
+            ProcessStats s0 = Stats(m, p);
+            RunUntilAccesses(m, p, 64 + 1024 + n);
+            ProcessStats s1 = Stats(m, p);
+            Assert.That(loadMajors, Is.InRange(1, n - 1), "readahead made some of the loads swap-cache hits");
+            Assert.That(s1.MajFlt - s0.MajFlt, Is.EqualTo(loadMajors));
+            Assert.That(s1.MinFlt - s0.MinFlt, Is.EqualTo(n - loadMajors));
+            Assert.That(s1.SwapCacheHits - s0.SwapCacheHits, Is.EqualTo(n - loadMajors));
+            Assert.That(s1.CowCopies - s0.CowCopies, Is.EqualTo(n));
+            for (int i = 0; i < n; i++)
+            {
+                var pte = new Pte(Mm(m, p).Tables.Lookup(X + ((ulong)i * Page)));
+                Assert.That(pte.Writable && pte.Dirty, Is.True, $"page {i}");
+            }
+        }
+    }
+
     /// <summary>__swapin_nr_pages against its definition (mm/swap_state.c), case by case.</summary>
     [TestCase(0, 5, 0, 8, 0, 1, TestName = "no hits, not adjacent: 1")]
     [TestCase(4, 5, 0, 8, 0, 2, TestName = "no hits, adjacent: 2")]

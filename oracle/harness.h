@@ -1,0 +1,282 @@
+/* The kernel differential kit's C harness (oracle/README.md), included by every generated program in gen/.
+ * A program defines NREG (its number of regions) before including it. Hand-written; the generator writes only
+ * each program's tables and main(). */
+#ifndef ORACLE_HARNESS_H
+#define ORACLE_HARNESS_H
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Every program carries the same helpers; most use only a few. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+static struct region { char *p; unsigned long len; int live; int fd; } reg[NREG];
+/* Small, so that under a memcg limit the harness's own pages (charged to the group) take little of it. */
+static char out[1 << 18];
+static unsigned long outn;
+static char buf[1 << 18];
+static char errs[256];
+static volatile unsigned long sink;
+static long min0, maj0;
+static const char *datadir;
+static int fork_pipe = -1, child_pid = -1;
+static struct rusage fork_before;
+
+static void fatal(const char *what)
+{
+    char m[512];
+    int n = snprintf(m, sizeof m, "oracle: %s: %s\n", what, strerror(errno));
+    if (write(2, m, n) < 0) { }
+    _exit(1);
+}
+
+static void check(long rc, const char *what) { if (rc != 0) fatal(what); }
+
+static void emit(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (unsigned long)n >= sizeof out - outn) { errno = ENOSPC; fatal("output buffer"); }
+    outn += n;
+}
+
+/* Reads a whole /proc or cgroup file into buf (NUL-terminated); its size, or -1. */
+static long slurp(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    long n = 0, r;
+    while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
+    close(fd);
+    buf[n] = 0;
+    return n;
+}
+
+static int open_data(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", datadir, name);
+    int fd = open(path, O_RDWR);
+    if (fd < 0) fatal(path);
+    return fd;
+}
+
+/* Puts a data file into the page cache (warm: read it whole) or takes it out (cold: POSIX_FADV_DONTNEED). */
+static void prepare_file(const char *name, int warm)
+{
+    int fd = open_data(name);
+    if (warm) { while (read(fd, buf, sizeof buf) > 0) { } }
+    else { check(fdatasync(fd), "fdatasync"); check(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), "fadvise"); }
+    close(fd);
+}
+
+static void do_fadvise(const char *name, int advice)
+{
+    int fd = open_data(name);
+    check(posix_fadvise(fd, 0, 0, advice), "posix_fadvise");
+    close(fd);
+}
+
+static const char *errname(int e)
+{
+    switch (e) { case ENOMEM: return "ENOMEM"; case EINVAL: return "EINVAL"; case EEXIST: return "EEXIST"; case EPERM: return "EPERM"; case EAGAIN: return "EAGAIN"; default: return "E?"; }
+}
+
+/* mmap at a planned address; with expect set, a failure is recorded (and so is a success) instead of fatal. */
+static void do_mmap(int r, char *addr, unsigned long len, int prot, int flags, int fd, unsigned long off, const char *expect)
+{
+    char *p = mmap(addr, len, prot, flags, fd, off);
+    if (expect) {
+        unsigned long n = strlen(errs);
+        snprintf(errs + n, sizeof errs - n, "%s\"%s\"", n ? "," : "", p == MAP_FAILED ? errname(errno) : "ok");
+        if (p == MAP_FAILED) return;
+    } else if (p == MAP_FAILED) fatal("mmap");
+    if (fd >= 0 && reg[r].fd != fd) close(fd);
+    reg[r].p = p; reg[r].len = len; reg[r].live = 1;
+}
+
+static int make_memfd(unsigned long len)
+{
+    int fd = memfd_create("oracle", 0);
+    if (fd < 0) fatal("memfd_create");
+    check(ftruncate(fd, len), "ftruncate");
+    return fd;
+}
+
+static void do_brk(int r, unsigned long len)
+{
+    char *p = sbrk(0);
+    if (sbrk(len) == (void *)-1) fatal("sbrk");
+    reg[r].p = p; reg[r].len = len; reg[r].live = 1;
+}
+
+static void do_mremap(int r, unsigned long len, int flags, char *to)
+{
+    char *p = flags & MREMAP_FIXED ? mremap(reg[r].p, reg[r].len, len, flags, to) : mremap(reg[r].p, reg[r].len, len, flags);
+    if (p == MAP_FAILED) fatal("mremap");
+    reg[r].p = p; reg[r].len = len;
+}
+
+static void touch(int r, int write, unsigned long off, unsigned long len, unsigned long stride)
+{
+    volatile char *p = (volatile char *)reg[r].p;
+    for (unsigned long x = off; x < off + len; x += stride) {
+        if (write) p[x] = 1; else sink += p[x];
+    }
+}
+
+static void touch_pages(int r, int write, const unsigned *pages, unsigned long n)
+{
+    volatile char *p = (volatile char *)reg[r].p;
+    for (unsigned long i = 0; i < n; i++) {
+        if (write) p[(unsigned long)pages[i] * 4096] = 1; else sink += p[(unsigned long)pages[i] * 4096];
+    }
+}
+
+/* fork: the child keeps its copy of the address space, blocked on a pipe, until the program ends. */
+static void do_fork(void)
+{
+    int fds[2];
+    check(pipe(fds), "pipe");
+    getrusage(RUSAGE_SELF, &fork_before);
+    pid_t pid = fork();
+    if (pid < 0) fatal("fork");
+    if (pid == 0) { char c; close(fds[1]); if (read(fds[0], &c, 1) < 0) { } _exit(0); }
+    close(fds[0]);
+    fork_pipe = fds[1];
+    child_pid = pid;
+}
+
+/* After fork the parent's own stack and globals are copy-on-write: their first stores (glibc's and this
+   harness's, main's frame included — main calls this) would fault inside the phase. Make them here and
+   leave the faults since the fork out of the phase. */
+static void fork_settle(void)
+{
+    volatile char stack[64 << 10];
+    for (unsigned long i = 0; i < sizeof stack; i += 4096) stack[i] = 0;
+    for (int i = 0; i < NREG; i++) reg[i].fd = reg[i].fd;
+    sink = sink; errs[0] = errs[0]; outn = outn; min0 = min0; maj0 = maj0;
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    min0 += u.ru_minflt - fork_before.ru_minflt; maj0 += u.ru_majflt - fork_before.ru_majflt;
+}
+
+static void phase_start(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    min0 = u.ru_minflt; maj0 = u.ru_majflt;
+}
+
+static int in_regions(unsigned long s, unsigned long e)
+{
+    for (int i = 0; i < NREG; i++)
+        if (reg[i].live && s < (unsigned long)reg[i].p + reg[i].len && (unsigned long)reg[i].p < e) return 1;
+    return 0;
+}
+
+static long kb(const char *line, const char *key)
+{
+    unsigned long n = strlen(key);
+    if (strncmp(line, key, n) != 0) return -1;
+    return strtol(line + n, 0, 10);
+}
+
+/* The program's VMAs (those overlapping a live region, and [heap]) from /proc/self/smaps. */
+static void vmas(void)
+{
+    if (slurp("/proc/self/smaps") < 0) fatal("smaps");
+    int first = 1, open = 0;
+    for (char *line = buf; *line; ) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        unsigned long s, e, off; char perms[8]; int pos = 0;
+        long v;
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s%n", &s, &e, perms, &off, &pos) == 4 && strchr(line, '-') < strchr(line, ' ')) {
+            if (open) { emit("}"); open = 0; }
+            const char *name = line + pos;
+            while (*name == ' ') name++;
+            int heap = strcmp(name, "[heap]") == 0;
+            if (heap || in_regions(s, e)) {
+                const char *base = strrchr(name, '/');
+                base = base && name[0] == '/' ? base + 1 : name;
+                emit("%s{\"start\":\"0x%lx\",\"end\":\"0x%lx\",\"perms\":\"%s\",\"offset\":%lu,\"name\":\"%s\"", first ? "" : ",", s, e, perms, off, base);
+                first = 0; open = 1;
+            }
+        } else if (open) {
+            if ((v = kb(line, "Rss:")) >= 0) emit(",\"rss_kb\":%ld", v);
+            else if ((v = kb(line, "Anonymous:")) >= 0) emit(",\"anon_kb\":%ld", v);
+            else if ((v = kb(line, "Swap:")) >= 0) emit(",\"swap_kb\":%ld", v);
+            else if ((v = kb(line, "Locked:")) >= 0) emit(",\"locked_kb\":%ld", v);
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+    if (open) emit("}");
+}
+
+/* "Key:   123 kB" lines of smaps_rollup, or "key 123" lines of memory.stat, as JSON numbers. */
+static void pairs(const char *path)
+{
+    if (slurp(path) < 0) return;
+    int first = 1;
+    for (char *line = buf; *line; ) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        char key[64]; long v;
+        if (sscanf(line, "%63[^: ]%*[: ]%ld", key, &v) == 2) { emit("%s\"%s\":%ld", first ? "" : ",", key, v); first = 0; }
+        if (!nl) break;
+        line = nl + 1;
+    }
+}
+
+static void phase_end(const char *name, int first)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    long dmin = u.ru_minflt - min0, dmaj = u.ru_majflt - maj0;
+    emit("%s{\"phase\":\"%s\",\"minflt\":%ld,\"majflt\":%ld,\"errors\":[%s],\"vmas\":[", first ? "" : ",", name, dmin, dmaj, errs);
+    errs[0] = 0;
+    vmas();
+    emit("],\"rollup\":{");
+    pairs("/proc/self/smaps_rollup");
+    emit("},\"memstat\":{");
+    const char *cg = getenv("ORACLE_MEMCG");
+    if (cg) { char path[4096]; snprintf(path, sizeof path, "%s/memory.stat", cg); pairs(path); }
+    emit("}}");
+}
+
+/* Everything the measured windows would otherwise fault on first: stack pages, the output buffers, the code. */
+static void warm_up(void)
+{
+    volatile char stack[256 << 10];
+    for (unsigned long i = 0; i < sizeof stack; i += 4096) stack[i] = 0;
+    for (unsigned long i = 0; i < sizeof out; i += 4096) out[i] = 0;
+    for (unsigned long i = 0; i < sizeof buf; i += 4096) buf[i] = 0;
+    for (int i = 0; i < NREG; i++) reg[i].fd = -1;
+    phase_start();
+    touch(0, 0, 0, 0, 4096);
+    in_regions(0, 0);
+}
+
+static void finish(void)
+{
+    if (fork_pipe >= 0) { close(fork_pipe); waitpid(child_pid, 0, 0); }
+    for (unsigned long n = 0; n < outn; ) {
+        long w = write(1, out + n, outn - n);
+        if (w <= 0) fatal("write");
+        n += w;
+    }
+}
+
+#endif

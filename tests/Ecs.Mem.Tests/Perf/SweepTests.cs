@@ -3,39 +3,14 @@ using EcsMem.Cli;
 
 namespace EcsMem.Tests.Perf;
 
-public class SweepTests
+public class SweepTests() : TwoTraceFixture((11, 200, 20_000), (12, 60, 5_000), "sweep")
 {
-    private string _dir = "";
-    private string _a = "", _b = "";
-
-    [SetUp]
-    public void WriteTraces()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "ecsmem-sweep-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _a = Path.Combine(_dir, "a.pages");
-        _b = Path.Combine(_dir, "b.pages");
-        File.WriteAllLines(_a, StackDistanceTests.RandomTrace(11, 200, 20_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
-        File.WriteAllLines(_b, StackDistanceTests.RandomTrace(12, 60, 5_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    [TearDown]
-    public void Clean() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Test]
     public void OutputIsIdenticalForOneAndManyThreads()
     {
-        string csv1 = Path.Combine(_dir, "one.csv"), csv4 = Path.Combine(_dir, "four.csv");
-        var one = Cli("sweep", _a, _b, "--frames", "10:100:10,150", "--threads", "1", "--csv", csv1);
-        var four = Cli("sweep", _a, _b, "--frames", "10:100:10,150", "--threads", "4", "--csv", csv4);
+        string csv1 = Path.Combine(Dir, "one.csv"), csv4 = Path.Combine(Dir, "four.csv");
+        var one = Cli("sweep", A, B, "--frames", "10:100:10,150", "--threads", "1", "--csv", csv1);
+        var four = Cli("sweep", A, B, "--frames", "10:100:10,150", "--threads", "4", "--csv", csv4);
         Assert.That(one.Code, Is.EqualTo(0), one.Err);
         Assert.That(four.Code, Is.EqualTo(0), four.Err);
         Assert.That(four.Out, Is.EqualTo(one.Out));
@@ -47,7 +22,7 @@ public class SweepTests
     [Test]
     public void RowsComeInTracePolicyFramesOrder()
     {
-        var r = Cli("sweep", _b, _a, "--frames", "30,10,20", "--policies", "fifo,lru", "--threads", "3");
+        var r = Cli("sweep", B, A, "--frames", "30,10,20", "--policies", "fifo,lru", "--threads", "3");
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
         var keys = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -62,8 +37,8 @@ public class SweepTests
     [Test]
     public void StackDistanceLruEqualsSeparateLruRuns()
     {
-        var mattson = Cli("sweep", _a, "--frames", "1:250:7", "--policies", "lru");
-        var separate = Cli("sweep", _a, "--frames", "1:250:7", "--policies", "lru", "--no-stack-distance");
+        var mattson = Cli("sweep", A, "--frames", "1:250:7", "--policies", "lru");
+        var separate = Cli("sweep", A, "--frames", "1:250:7", "--policies", "lru", "--no-stack-distance");
         Assert.That(mattson.Code, Is.EqualTo(0), mattson.Err);
         Assert.That(separate.Out, Is.EqualTo(mattson.Out));
     }
@@ -71,10 +46,10 @@ public class SweepTests
     [Test]
     public void CsvRowMatchesRunIdeal()
     {
-        string csv = Path.Combine(_dir, "s.csv");
-        var s = Cli("sweep", _a, "--frames", "40", "--policies", "clock", "--csv", csv);
+        string csv = Path.Combine(Dir, "s.csv");
+        var s = Cli("sweep", A, "--frames", "40", "--policies", "clock", "--csv", csv);
         Assert.That(s.Code, Is.EqualTo(0), s.Err);
-        var ideal = Cli("run", "--ideal", "--trace", _a, "--frames", "40", "--policy", "clock", "--json");
+        var ideal = Cli("run", "--ideal", "--trace", A, "--frames", "40", "--policy", "clock", "--json");
         Assert.That(ideal.Code, Is.EqualTo(0), ideal.Err);
         string[] f = File.ReadAllLines(csv)[1].Split(',');
         Assert.That(ideal.Out, Does.Contain($"\"faults\": {f[5]},"));
@@ -88,7 +63,7 @@ public class SweepTests
     [TestCase("1:2")]
     public void BadFramesAreInputErrors(string frames)
     {
-        var r = Cli("sweep", _a, "--frames", frames);
+        var r = Cli("sweep", A, "--frames", frames);
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.StartWith("ecsmem: error: "));
     }
@@ -96,8 +71,8 @@ public class SweepTests
     [Test]
     public void UnknownPolicyAndMissingTraceAreInputErrors()
     {
-        Assert.That(Cli("sweep", _a, "--frames", "4", "--policies", "lru,nope").Code, Is.EqualTo(2));
-        Assert.That(Cli("sweep", Path.Combine(_dir, "missing.pages"), "--frames", "4").Code, Is.EqualTo(2));
+        Assert.That(Cli("sweep", A, "--frames", "4", "--policies", "lru,nope").Code, Is.EqualTo(2));
+        Assert.That(Cli("sweep", Path.Combine(Dir, "missing.pages"), "--frames", "4").Code, Is.EqualTo(2));
         Assert.That(Cli("sweep", "--frames", "4").Code, Is.EqualTo(2));
     }
 }

@@ -10,34 +10,9 @@ namespace EcsMem.Tests.ScaleOut;
 /// Sharded sweeps without a cluster: the slicing (every cell in exactly one shard), the shard index taken from a
 /// Slurm or Kubernetes environment, parts merged back into the unsharded sweep's bytes, and merge's refusals.
 /// </summary>
-public class ShardTests
+public class ShardTests() : TwoTraceFixture((21, 150, 6_000), (22, 50, 3_000), "shard")
 {
-    private string _dir = "";
-    private string _a = "", _b = "";
-
-    [SetUp]
-    public void WriteTraces()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "ecsmem-shard-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _a = Path.Combine(_dir, "a.pages");
-        _b = Path.Combine(_dir, "b.pages");
-        File.WriteAllLines(_a, StackDistanceTests.RandomTrace(21, 150, 6_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
-        File.WriteAllLines(_b, StackDistanceTests.RandomTrace(22, 50, 3_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    [TearDown]
-    public void Clean() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
-    private string P(string name) => Path.Combine(_dir, name);
+    private string P(string name) => Path.Combine(Dir, name);
 
     private static Func<string, string?> Env(params (string Key, string Value)[] vars) =>
         k => vars.FirstOrDefault(v => v.Key == k).Value;
@@ -111,7 +86,7 @@ public class ShardTests
     [TestCase(true)]
     public void MergedPartsEqualTheUnshardedSweepByteForByte(bool noStackDistance)
     {
-        string[] sweep = ["sweep", _a, _b, "--frames", "5:60:5,100", "--policies", "lru,fifo,clock,opt,random", "--seed", "7"];
+        string[] sweep = ["sweep", A, B, "--frames", "5:60:5,100", "--policies", "lru,fifo,clock,opt,random", "--seed", "7"];
         if (noStackDistance) sweep = [.. sweep, "--no-stack-distance"];
         var whole = Cli([.. sweep, "-o", P("whole")]);
         Assert.That(whole.Code, Is.EqualTo(0), whole.Err);
@@ -134,9 +109,9 @@ public class ShardTests
     {
         // Shard 0/2 of two traces × 1 policy × 2 frames is trace a's two cells: trace b may be absent on its node.
         string gone = P("absent.pages");
-        var r = Cli("sweep", _a, gone, "--frames", "10,20", "--policies", "fifo", "--shard", "0/2", "--part", P("p.json"));
+        var r = Cli("sweep", A, gone, "--frames", "10,20", "--policies", "fifo", "--shard", "0/2", "--part", P("p.json"));
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
-        var second = Cli("sweep", _a, gone, "--frames", "10,20", "--policies", "fifo", "--shard", "1/2", "--part", P("q.json"));
+        var second = Cli("sweep", A, gone, "--frames", "10,20", "--policies", "fifo", "--shard", "1/2", "--part", P("q.json"));
         Assert.That(second.Code, Is.EqualTo(2));
         Assert.That(second.Err, Does.Contain("absent.pages").And.Contain("trace file not found"));
         Assert.That(File.Exists(P("q.json")), Is.False);
@@ -146,12 +121,12 @@ public class ShardTests
     public void MergeNamesMissingCellsWithTheirShardAndDuplicatesWithTheirFiles()
     {
         // 2 traces × 2 policies × 3 frames = 12 cells in 4 shards of 3: shard 2 is cells 6..8 = trace b, lru, all frames.
-        string[] sweep = ["sweep", _a, _b, "--frames", "10,20,30", "--policies", "lru,fifo"];
+        string[] sweep = ["sweep", A, B, "--frames", "10,20,30", "--policies", "lru,fifo"];
         List<string> parts = Shards(4, sweep);
         var missing = Cli("merge", parts[0], parts[1], parts[3], "-o", P("m"));
         Assert.That(missing.Code, Is.EqualTo(2));
         Assert.That(missing.Err.Trim().Split('\n'), Has.Length.EqualTo(1));
-        Assert.That(missing.Err, Does.Contain($"3 missing cell(s): 6-8 (shard 2/4: {_b} lru 10 .. {_b} lru 30)"));
+        Assert.That(missing.Err, Does.Contain($"3 missing cell(s): 6-8 (shard 2/4: {B} lru 10 .. {B} lru 30)"));
         Assert.That(File.Exists(P("m.csv")) || File.Exists(P("m.json")) || File.Exists(P("m.png")), Is.False);
 
         File.Copy(parts[1], P("copy.json"));
@@ -163,17 +138,17 @@ public class ShardTests
     [Test]
     public void MergeRefusesPartsOfAnotherSweepOrAnotherTraceOrATruncatedPart()
     {
-        string[] sweep = ["sweep", _a, "--frames", "10,20", "--policies", "fifo"];
+        string[] sweep = ["sweep", A, "--frames", "10,20", "--policies", "fifo"];
         List<string> parts = Shards(2, sweep);
-        var other = Cli("sweep", _a, "--frames", "10,20", "--policies", "fifo", "--seed", "2", "--shard", "1/2", "--part", P("seed2.json"));
+        var other = Cli("sweep", A, "--frames", "10,20", "--policies", "fifo", "--seed", "2", "--shard", "1/2", "--part", P("seed2.json"));
         Assert.That(other.Code, Is.EqualTo(0), other.Err);
         var r = Cli("merge", parts[0], P("seed2.json"));
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain("seed2.json").And.Contain("different sweep").And.Contain("seed"));
 
         // The same trace name with other contents on the second node: the digests disagree.
-        File.WriteAllLines(_a, StackDistanceTests.RandomTrace(99, 150, 6_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
-        var changed = Cli("sweep", _a, "--frames", "10,20", "--policies", "fifo", "--shard", "1/2", "--part", P("changed.json"));
+        File.WriteAllLines(A, StackDistanceTests.RandomTrace(99, 150, 6_000).Select(p => p.ToString(CultureInfo.InvariantCulture)));
+        var changed = Cli("sweep", A, "--frames", "10,20", "--policies", "fifo", "--shard", "1/2", "--part", P("changed.json"));
         Assert.That(changed.Code, Is.EqualTo(0), changed.Err);
         r = Cli("merge", parts[0], P("changed.json"));
         Assert.That(r.Code, Is.EqualTo(2));
@@ -195,16 +170,16 @@ public class ShardTests
     [Test]
     public void ShardOptionsAreCheckedBeforeAnyWork()
     {
-        var r = Cli("sweep", _a, "--frames", "10", "--shard", "0/2");
+        var r = Cli("sweep", A, "--frames", "10", "--shard", "0/2");
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain("--part"));
-        r = Cli("sweep", _a, "--frames", "10", "--shard", "0/2", "--part", P("p.json"), "--csv", P("x.csv"));
+        r = Cli("sweep", A, "--frames", "10", "--shard", "0/2", "--part", P("p.json"), "--csv", P("x.csv"));
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain("merge"));
-        r = Cli("sweep", _a, "--frames", "10", "--partition", "debug");
+        r = Cli("sweep", A, "--frames", "10", "--partition", "debug");
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain("--slurm"));
-        r = Cli("sweep", _a, "--frames", "10", "--policies", "lru,fifo", "--slurm", P("job"), "--shards", "3");
+        r = Cli("sweep", A, "--frames", "10", "--policies", "lru,fifo", "--slurm", P("job"), "--shards", "3");
         Assert.That(r.Code, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain("more shards than the grid's 2 cells"));
         Assert.That(Directory.Exists(P("job")), Is.False);

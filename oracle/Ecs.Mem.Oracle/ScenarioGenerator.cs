@@ -67,8 +67,10 @@ public static class ScenarioGenerator
                     case "mmap":
                         {
                             bool file = op.Arg(1) == "file";
-                            if (op.Has("populate") || op.Has("locked"))
-                                leftOut.Add(new Unsupported(op.Verb + (op.Has("populate") ? " MAP_POPULATE" : " MAP_LOCKED"), op.Line, "MAP_POPULATE/MAP_LOCKED (issue 13 item 5)"));
+                            if (op.Has("populate"))
+                                leftOut.Add(new Unsupported(op.Verb + " MAP_POPULATE", op.Line, "MAP_POPULATE (issue 13 item 5)"));
+                            if (op.Has("locked") && !ScenarioSupport.MmOps)
+                                leftOut.Add(new Unsupported(op.Verb + " MAP_LOCKED", op.Line, "MAP_LOCKED (issue 13 item 5)"));
                             if (op.Has("noreserve") || op.After("expect") is not null)
                                 leftOut.Add(new Unsupported(op.Verb + " overcommit", op.Line, "MAP_NORESERVE and overcommit accounting (issue 13 item 5)"));
                             if (op.After("expect") is not null || op.Has("noreserve"))
@@ -82,7 +84,8 @@ public static class ScenarioGenerator
                             string fileKeys = file
                                 ? $", file: {DataPath(op.Arg(2)!)}, offset: {(op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0)}"
                                 : "";
-                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true}}");
+                            string locked = op.Has("locked") ? ", locked: true" : "";
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}}}");
                             break;
                         }
                     case "brk":
@@ -140,7 +143,8 @@ public static class ScenarioGenerator
                     case "memfd-map":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
-                    case "madvise" when ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal":
+                    case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||
+                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork"):
                         {
                             var (b, size) = At(op, op.Arg(0)!);
                             ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);
@@ -158,9 +162,29 @@ public static class ScenarioGenerator
                     case "fadvise":
                         leftOut.Add(new Unsupported("fadvise " + op.Arg(1), op.Line, "posix_fadvise (issue 13 item 3)"));
                         break;
+                    case "mremap" when ScenarioSupport.MmOps && !op.Has("maymove"):
+                        {
+                            // The C program's do_mremap: mremap(p, len, new_len, 0) in place, or
+                            // MREMAP_MAYMOVE | MREMAP_FIXED to the region's next slot (ProgramPlan).
+                            var (b, size) = At(op, op.Arg(0)!);
+                            long newLen = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!);
+                            ulong to = heapOrPlan.BaseAt(op);
+                            string flagKeys = op.Has("fixed") ? $", flags: maymove|fixed, new_addr: 0x{to:x}" : "";
+                            Event(timeline, accesses, proc, $"mremap: {{addr: 0x{b:x}, old_length: {size}, new_length: {newLen}{flagKeys}}}");
+                            regions[op.Arg(0)!] = (op.Has("fixed") ? to : b, newLen);
+                            break;
+                        }
                     case "mremap":
-                        leftOut.Add(new Unsupported("mremap", op.Line, "mremap (issue 13 item 5)"));
+                        leftOut.Add(new Unsupported("mremap" + (op.Has("maymove") ? " MREMAP_MAYMOVE" : ""), op.Line, op.Has("maymove")
+                            ? "mremap MREMAP_MAYMOVE: the trace needs the address the move picks, which the generator does not predict yet"
+                            : "mremap (issue 13 item 5)"));
                         break;
+                    case "mlock" or "munlock" when ScenarioSupport.MmOps:
+                        {
+                            var (b, size) = At(op, op.Arg(0)!);
+                            Event(timeline, accesses, proc, $"{op.Verb}: {{addr: 0x{b:x}, length: {size}}}");
+                            break;
+                        }
                     case "mlock":
                     case "munlock":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "mlock (issue 13 item 5)"));

@@ -31,6 +31,8 @@ public static class Kit
         ProgramFigures? kernel = fixtures.Find(program.Name);
         if (sc.LeftOut.Count > 0)
             return new ProgramResult(program, kernel, sc.LeftOut, null, []);
+        if (sc.Moves.Count > 0)
+            plan = new ProgramPlan(program, sc.Moves); // the phases' windows follow the moved regions
         IReadOnlyList<SimPhase> sim = SimulationRun.Run(plan, sc, Path.Combine(scratchDir, program.Name));
         return new ProgramResult(program, kernel, sc.LeftOut, sim, kernel is null ? ["not recorded"] : Compare(kernel, sim));
     }

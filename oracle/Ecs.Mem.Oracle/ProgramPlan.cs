@@ -61,7 +61,13 @@ public sealed class ProgramPlan
     public ulong BaseAt(PhaseOp op) => _baseAt[op.Line];
     private int _slots;
 
-    public ProgramPlan(PhaseProgram program)
+    /// <param name="program">The kit program.</param>
+    /// <param name="moved">
+    /// Where EcsMem's run puts each region an <c>mremap R SIZE maymove</c> moves, by the op's line (found by the
+    /// scenario generator's probe; <see cref="GeneratedScenario.Moves"/>): the region's later windows follow it.
+    /// Without it the region keeps its old address in the plan (the C program learns the new one at run time).
+    /// </param>
+    public ProgramPlan(PhaseProgram program, IReadOnlyDictionary<int, ulong>? moved = null)
     {
         Program = program;
         long accesses = 1; // the marker page's first read (ScenarioGenerator)
@@ -134,7 +140,11 @@ public sealed class ProgramPlan
                             if (op.Has("fixed"))
                                 r.Base = NewSlot();
                             else if (op.Has("maymove"))
+                            {
                                 r.Dynamic = true;
+                                if (moved is not null && moved.TryGetValue(op.Line, out ulong to))
+                                    r.Base = to;
+                            }
                             _baseAt[op.Line] = r.Base;
                             break;
                         }

@@ -7,7 +7,8 @@ namespace EcsMem.Oracle;
 public sealed record Unsupported(string Verb, int Line, string Mechanism);
 
 /// <summary>A generated scenario: its YAML, its Lackey trace and what had to be left out.</summary>
-public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut);
+/// <param name="Moves">Where EcsMem's run moves each region of an <c>mremap ... maymove</c>, by the op's line.</param>
+public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut, IReadOnlyDictionary<int, ulong> Moves);
 
 /// <summary>
 /// Writes a kit program as an EcsMem scenario: one process laid out by exec (no heap yet), a Lackey trace of
@@ -36,6 +37,7 @@ public static class ScenarioGenerator
         string proc = p.Name;
         long accesses = 0;
         long? forkAt = null;
+        var moves = new Dictionary<int, ulong>();
 
         // Prelude: each cached file read once through a scratch mapping (the C program's read(2) warm-up).
         Event(timeline, 0, proc, $"mmap: {{addr: 0x{ProgramPlan.MarkerAddr:x}, length: 4096, prot: r--, flags: private, fixed: true}}");
@@ -67,8 +69,10 @@ public static class ScenarioGenerator
                     case "mmap":
                         {
                             bool file = op.Arg(1) == "file";
-                            if (op.Has("populate") || op.Has("locked"))
-                                leftOut.Add(new Unsupported(op.Verb + (op.Has("populate") ? " MAP_POPULATE" : " MAP_LOCKED"), op.Line, "MAP_POPULATE/MAP_LOCKED (issue 13 item 5)"));
+                            if (op.Has("populate"))
+                                leftOut.Add(new Unsupported(op.Verb + " MAP_POPULATE", op.Line, "MAP_POPULATE (issue 13 item 5)"));
+                            if (op.Has("locked") && !ScenarioSupport.MmOps)
+                                leftOut.Add(new Unsupported(op.Verb + " MAP_LOCKED", op.Line, "MAP_LOCKED (issue 13 item 5)"));
                             if (op.Has("noreserve") || op.After("expect") is not null)
                                 leftOut.Add(new Unsupported(op.Verb + " overcommit", op.Line, "MAP_NORESERVE and overcommit accounting (issue 13 item 5)"));
                             if (op.After("expect") is not null || op.Has("noreserve"))
@@ -82,7 +86,8 @@ public static class ScenarioGenerator
                             string fileKeys = file
                                 ? $", file: {DataPath(op.Arg(2)!)}, offset: {(op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0)}"
                                 : "";
-                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true}}");
+                            string locked = op.Has("locked") ? ", locked: true" : "";
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}}}");
                             break;
                         }
                     case "brk":
@@ -140,7 +145,8 @@ public static class ScenarioGenerator
                     case "memfd-map":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
-                    case "madvise" when ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal":
+                    case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||
+                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork"):
                         {
                             var (b, size) = At(op, op.Arg(0)!);
                             ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);
@@ -158,9 +164,35 @@ public static class ScenarioGenerator
                     case "fadvise":
                         leftOut.Add(new Unsupported("fadvise " + op.Arg(1), op.Line, "posix_fadvise (issue 13 item 3)"));
                         break;
+                    case "mremap" when ScenarioSupport.MmOps:
+                        {
+                            // The C program's do_mremap: mremap(p, len, new_len, 0) in place, MREMAP_MAYMOVE, or
+                            // MREMAP_MAYMOVE | MREMAP_FIXED to the region's next slot (ProgramPlan).
+                            var (b, size) = At(op, op.Arg(0)!);
+                            long newLen = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!);
+                            ulong to = heapOrPlan.BaseAt(op);
+                            string flagKeys = op.Has("fixed") ? $", flags: maymove|fixed, new_addr: 0x{to:x}" : op.Has("maymove") ? ", flags: maymove" : "";
+                            if (op.Has("maymove") && !op.Has("fixed"))
+                            {
+                                // The kernel picks the new address; the trace's later accesses need EcsMem's pick,
+                                // so the scenario so far is run up to this call and asked (ProbeMoveTarget).
+                                string sofar = Compose(p, leftOut, forkAt, timeline);
+                                to = SimulationRun.ProbeMoveTarget(p.Name, sofar, trace.ToString(), accesses, (ulong)newLen);
+                                moves[op.Line] = to;
+                            }
+                            Event(timeline, accesses, proc, $"mremap: {{addr: 0x{b:x}, old_length: {size}, new_length: {newLen}{flagKeys}}}");
+                            regions[op.Arg(0)!] = (op.Has("fixed") || op.Has("maymove") ? to : b, newLen);
+                            break;
+                        }
                     case "mremap":
                         leftOut.Add(new Unsupported("mremap", op.Line, "mremap (issue 13 item 5)"));
                         break;
+                    case "mlock" or "munlock" when ScenarioSupport.MmOps:
+                        {
+                            var (b, size) = At(op, op.Arg(0)!);
+                            Event(timeline, accesses, proc, $"{op.Verb}: {{addr: 0x{b:x}, length: {size}}}");
+                            break;
+                        }
                     case "mlock":
                     case "munlock":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "mlock (issue 13 item 5)"));
@@ -169,6 +201,13 @@ public static class ScenarioGenerator
             }
         }
 
+        return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);
+    }
+
+    /// <summary>The scenario's YAML: header comments, machine, the one process and the timeline so far.</summary>
+    private static string Compose(PhaseProgram p, List<Unsupported> leftOut, long? forkAt, StringBuilder timeline)
+    {
+        string proc = p.Name;
         var y = new StringBuilder();
         y.Append(Inv, $"# Generated by oracle/Ecs.Mem.Oracle from oracle/programs/{p.Name}.phases; do not edit.\n");
         foreach (Unsupported u in leftOut)
@@ -196,7 +235,7 @@ public static class ScenarioGenerator
             y.Append("timeline:\n");
             y.Append(timeline);
         }
-        return new GeneratedScenario(y.ToString(), trace.ToString(), leftOut);
+        return y.ToString();
     }
 
     private static string DataPath(string file) => "../data/" + file;

@@ -20,6 +20,11 @@ public static class ScenarioSupport
     public static readonly bool SwapReadahead = Accepts("machine: {page_cluster: 3}\n", "");
     public static readonly bool Madvise = Accepts("", "madvise: {addr: 0x100000000000, length: 4096, advice: random}");
     public static readonly bool Fadvise = Accepts("", "fadvise: {file: f, advice: dontneed}");
+    /// <summary>mremap, madvise dontneed/free/dontfork, mlock/munlock and mmap's <c>locked</c> key (issue 13 item 5).</summary>
+    public static readonly bool MmOps = Accepts("", "mremap: {addr: 0x100000000000, old_length: 4096, new_length: 8192}") &&
+        Accepts("", "madvise: {addr: 0x100000000000, length: 4096, advice: dontneed}") &&
+        Accepts("", "mlock: {addr: 0x100000000000, length: 4096}") &&
+        Accepts("", "mmap: {addr: 0x100000000000, length: 4096, prot: rw-, flags: private, fixed: true, locked: true}");
 
     private static bool Accepts(string machine, string op)
     {

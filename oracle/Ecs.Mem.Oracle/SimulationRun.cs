@@ -53,6 +53,36 @@ public static class SimulationRun
         return result;
     }
 
+    /// <summary>
+    /// Where an mremap(MREMAP_MAYMOVE) of <paramref name="newLen"/> bytes made after <paramref name="accesses"/>
+    /// accesses moves its mapping in EcsMem: the scenario so far (<paramref name="yaml"/>, whose timeline ends before
+    /// the call, and its trace) runs up to that point in a scratch directory, then the address space is asked the
+    /// same question mremap_to's move path asks (get_unmapped_area(NULL, 0, new_len)).
+    /// </summary>
+    public static ulong ProbeMoveTarget(string name, string yaml, string trace, long accesses, ulong newLen)
+    {
+        DirectoryInfo dir = Directory.CreateTempSubdirectory("ecsmem-kit-probe-");
+        try
+        {
+            string path = Path.Combine(dir.FullName, name + ".yaml");
+            File.WriteAllText(path, yaml);
+            // One more marker read after the point, so the trace does not end (and the process exit) there.
+            File.WriteAllText(Path.Combine(dir.FullName, name + ".lackey"),
+                trace + " L " + ProgramPlan.MarkerAddr.ToString("x", CultureInfo.InvariantCulture) + ",1\n");
+            Scenario s = ScenarioParser.ParseFile(path);
+            using Machine m = ScenarioLoader.Build(s);
+            Advance(m, accesses);
+            long at = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]).Mm.GetUnmappedArea(0, newLen);
+            if (at < 0)
+                throw new InvalidOperationException($"{name}: no room for the mremap move of {newLen} bytes (errno {-at})");
+            return (ulong)at;
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     /// <summary>Runs until <paramref name="accesses"/> have completed and nothing due now is left to do.</summary>
     private static void Advance(Machine m, long accesses)
     {

@@ -597,11 +597,22 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// </summary>
     private bool PopulateStep(SimEnvironment env, CpuState cpu, Entity pe)
     {
-        int i = 0;
-        while (i < _populate.Count && _populate[i].Process != pe)
-            i++;
-        if (i == _populate.Count)
-            return false;
+        // The task's ranges in call order: a finished one is dropped and the next taken before any access runs.
+        for (int i = 0; i < _populate.Count;)
+        {
+            if (_populate[i].Process != pe)
+                i++;
+            else if (PopulateRangeStep(env, cpu, pe, i))
+                return true;
+            else
+                _populate.RemoveAt(i);
+        }
+        return false;
+    }
+
+    /// <summary>One range of <see cref="PopulateStep"/>: true when a fault was raised, false when the range is done.</summary>
+    private bool PopulateRangeStep(SimEnvironment env, CpuState cpu, Entity pe, int i)
+    {
         PopulateRange r = _populate[i];
         MmState mm = _k.Tasks.MmOf(pe);
         VmaSet vmas = mm.Mm.Vmas;
@@ -643,7 +654,6 @@ public sealed class AccessStage : ISystem, IEventHandler
                 _windowEnd = windowEnd;
             return true;
         }
-        _populate.RemoveAt(i);
         return false;
     }
 

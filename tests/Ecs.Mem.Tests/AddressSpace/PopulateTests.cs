@@ -96,6 +96,21 @@ public class PopulateTests
     }
 
     [Test]
+    public void TwoCallsAtOnceAreBothPopulatedBeforeTheNextAccess()
+    {
+        // Two MAP_POPULATE mmaps due together: both ranges (16 + 16 pages) are in before the loop's first access
+        // (to the first mapping, already present) completes, at any batch size.
+        string t = Ev("at: 0", Mmap("rw-", ", populate: true"))
+            + Ev("at: 0", "mmap: {addr: 0x7f0000100000, length: 64K, prot: rw-, flags: private, fixed: true, populate: true}");
+        foreach (int batch in new[] { 1, 7 })
+        {
+            using var m = Run(t, WritePage0, 1, batch);
+            Assert.That(Stats(m).Accesses, Is.GreaterThanOrEqualTo(1));
+            Assert.That((Stats(m).MinFlt, RssAnon(m)), Is.EqualTo((32L, 32UL)), $"batch {batch}");
+        }
+    }
+
+    [Test]
     public void ThePrefaultIsTheSameAtEveryBatchSize()
     {
         // The faults are raised by the access stage like an access's own, so the batch size changes nothing.

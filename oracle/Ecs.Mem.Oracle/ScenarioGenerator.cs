@@ -69,8 +69,6 @@ public static class ScenarioGenerator
                     case "mmap":
                         {
                             bool file = op.Arg(1) == "file";
-                            if (op.Has("populate"))
-                                leftOut.Add(new Unsupported(op.Verb + " MAP_POPULATE", op.Line, "MAP_POPULATE (issue 13 item 5)"));
                             if (op.Has("locked") && !ScenarioSupport.MmOps)
                                 leftOut.Add(new Unsupported(op.Verb + " MAP_LOCKED", op.Line, "MAP_LOCKED (issue 13 item 5)"));
                             if (op.Has("noreserve") || op.After("expect") is not null)
@@ -87,7 +85,8 @@ public static class ScenarioGenerator
                                 ? $", file: {DataPath(op.Arg(2)!)}, offset: {(op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0)}"
                                 : "";
                             string locked = op.Has("locked") ? ", locked: true" : "";
-                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}}}");
+                            string populate = op.Has("populate") ? ", populate: true" : "";
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}{populate}}}");
                             break;
                         }
                     case "brk":

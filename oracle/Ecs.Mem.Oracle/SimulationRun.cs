@@ -83,14 +83,14 @@ public static class SimulationRun
         }
     }
 
-    /// <summary>Runs until <paramref name="accesses"/> have completed and nothing due now is left to do.</summary>
+    /// <summary>Runs until <paramref name="accesses"/> have completed and nothing due now is left to do (a call's prefault included).</summary>
     private static void Advance(Machine m, long accesses)
     {
         m.Access.AccessLimit = accesses;
         var env = m.Env;
         long guard = 0;
         while (!m.Access.Finished &&
-               (m.Access.CompletedAccesses < accesses || env.HasPendingWork || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
+               (m.Access.CompletedAccesses < accesses || env.HasPendingWork || m.Access.Populating || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
         {
             env.RunTick();
             if (++guard > 100_000_000)

@@ -35,6 +35,12 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     /// <summary>Schedules a child forked with a start delay to become runnable at the given time (set by the machine).</summary>
     public Action<Entity, ulong>? ScheduleChildStart { get; set; }
 
+    /// <summary>
+    /// mm_populate for the calling task: the range is faulted in by that task before its next access (set by the
+    /// machine to the access stage's prefault; null: nothing is prefaulted).
+    /// </summary>
+    public Action<Entity, ulong, ulong>? Populate { get; set; }
+
     /// <summary>What each operation did, in order, in strace form ("t=0 pid 3 munmap(0x7f0000000000, 4096)        = 0"), for the report.</summary>
     public List<string> Log { get; } = new();
 
@@ -73,6 +79,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         int pid = p.Pid;
         bool leader = p.Tgid == p.Pid;
         int cpu = _k.Tlb.CurrentCpu;
+        ulong oldBrk = mm.Mm.Struct.Brk;
+        ulong populateStart = 0, populateLen = 0;
         long result = op.Kind switch
         {
             AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, op.FileId, op.PgOff, _changes),
@@ -87,7 +95,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Munlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.None),
             AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),
             AddressSpaceOpKind.Munlockall => Mlock.All(_k, mm, 0, unlock: true),
-            AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out _, out _),
+            AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out populateStart, out populateLen),
             AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
@@ -102,10 +110,46 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Mprotect.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
+        PopulateAfter(op, mm, result, oldBrk, populateStart, populateLen);
         string? path = op.FileId >= 0 && op.FileId < _k.Files.Count ? _k.Files[op.FileId].Path : null;
         string strace = Strace.Format(op, result, brkArg, path, leader);
         Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
         _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);
+    }
+
+    /// <summary>
+    /// The mm_populate a successful call ends with: mmap of a VM_LOCKED area (MAP_LOCKED, or mlockall's
+    /// MCL_FUTURE) or with MAP_POPULATE (do_mmap's *populate); mlock without MLOCK_ONFAULT (do_mlock);
+    /// mlockall(MCL_CURRENT) without MCL_ONFAULT (the whole address space); brk growing under MCL_FUTURE; and the
+    /// new part of a locked area mremap grew. VM_LOCKONFAULT areas are skipped by the prefault itself.
+    /// </summary>
+    private void PopulateAfter(AddressSpaceOp op, MmState mm, long result, ulong oldBrk, ulong populateStart, ulong populateLen)
+    {
+        if (Populate is null || result < 0)
+            return;
+        switch (op.Kind)
+        {
+            case AddressSpaceOpKind.Mmap:
+                {
+                    int idx = mm.Mm.Vmas.FindVma((ulong)result);
+                    bool locked = idx >= 0 && (mm.Mm.Vmas[idx].Flags & VmFlags.Locked) != 0;
+                    if (locked || (op.Flags & MapFlags.Populate) != 0)
+                        Populate(op.Process, (ulong)result, Mm.PageAlign(op.Len));
+                    break;
+                }
+            case AddressSpaceOpKind.Mlock when op.Advice == 0:
+                Populate(op.Process, op.Addr, op.Len);
+                break;
+            case AddressSpaceOpKind.Mlockall when (op.Advice & Mlock.MclCurrent) != 0 && (op.Advice & Mlock.MclOnFault) == 0:
+                Populate(op.Process, 0, mm.Mm.Struct.TaskSize);
+                break;
+            case AddressSpaceOpKind.Brk when Mm.PageAlign(mm.Mm.Struct.Brk) > Mm.PageAlign(oldBrk) && (mm.Mm.DefFlags & VmFlags.Locked) != 0:
+                Populate(op.Process, Mm.PageAlign(oldBrk), Mm.PageAlign(mm.Mm.Struct.Brk) - Mm.PageAlign(oldBrk));
+                break;
+            case AddressSpaceOpKind.Mremap when populateLen > 0:
+                Populate(op.Process, populateStart, populateLen);
+                break;
+        }
     }
 
     /// <summary>

@@ -7,8 +7,8 @@ namespace EcsMem.Systems.AddressSpace;
 /// VM_LOCKONFAULT) on the VMAs of a range, split and merged as mlock_fixup does, counted in locked_vm. Reclaim
 /// leaves pages of VM_LOCKED areas alone (it moves them to the unevictable list, as Linux culls them); munlock
 /// makes the range's present pages evictable again. Simplified: RLIMIT_MEMLOCK is not checked (the callers are
-/// root), and the range is not populated (mm_populate): locked pages arrive with their first touch instead of
-/// at the call, so the same faults are counted, later.
+/// root). The range is then populated (mm_populate) by the calling task: AddressSpaceOpsSystem hands it to the
+/// access stage's prefault, which faults it in through the ordinary fault path before the task's next access.
 /// </summary>
 public static class Mlock
 {

@@ -163,7 +163,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
                 return; // the rest of the pipeline has something to do before the next access
-            if (CompletedAccesses >= AccessLimit)
+            if (CompletedAccesses >= AccessLimit && _populate.Count == 0)
                 return; // the access limit (warm-up point) ends the tick here, with any batch size
             ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
             ulong limit = Math.Min(Math.Min(nextEvent, _windowEnd), TimeMark);
@@ -187,6 +187,12 @@ public sealed class AccessStage : ISystem, IEventHandler
                 return;
             }
             Entity pe = _k.Tasks.Processes[cpu.Task];
+            // A prefault the task's last call asked for (mm_populate) runs before its next access.
+            if (_populate.Count > 0 && PopulateStep(env, cpu, pe))
+                continue;
+            // A call made before the access limit finishes its prefault first (its faults belong before the point).
+            if (CompletedAccesses >= AccessLimit)
+                return;
             Workload wl = _k.World.Get<ProcessWorkload>(pe).Source;
             ReadOnlySpan<MemoryAccess> available = wl.Available;
             if (available.IsEmpty)
@@ -552,6 +558,103 @@ public sealed class AccessStage : ISystem, IEventHandler
             case MemoryLevel.Dram: st.L1Misses++; st.L2Misses++; st.L3Misses++; break;
         }
         return fill && !fillInline ? Outcome.DoneNeedsFill : Outcome.Done;
+    }
+
+    /// <summary>
+    /// mm_populate (mm/gup.c): [start, start + len) of <paramref name="process"/>'s address space is faulted in
+    /// by the task itself before its next access, one handle_mm_fault per missing page, through the same fault
+    /// window and slow path as an access's fault (so the same counters, minor faults and simulated time).
+    /// </summary>
+    public void Populate(Entity process, ulong start, ulong len)
+    {
+        if (len > 0)
+            _populate.Add(new PopulateRange(process, start & Pte.PageMask, Mm.PageAlign(start + len)));
+    }
+
+    /// <summary>Whether a prefault is still pending (mm_populate not finished) for some task.</summary>
+    public bool Populating
+    {
+        get
+        {
+            foreach (PopulateRange r in _populate)
+                if (_k.World.Get<Process>(r.Process).State is not (ProcessState.Exited or ProcessState.Killed))
+                    return true;
+            return false;
+        }
+    }
+
+    private record struct PopulateRange(Entity Process, ulong Next, ulong End);
+
+    private readonly List<PopulateRange> _populate = new();
+
+    /// <summary>
+    /// __mm_populate → populate_vma_page_range → __get_user_pages for the running task's oldest pending range:
+    /// VM_IO/VM_PFNMAP areas, PROT_NONE ones (their -EFAULT is ignored) and VM_LOCKONFAULT ones are skipped,
+    /// holes are stepped over; in each area a page whose PTE already allows the access (follow_page_mask) is
+    /// passed, the first that does not raises a fault (faultin_page): a write fault when the area is private
+    /// and writable (FOLL_WRITE breaks COW and gives real pages, not the zero page), else a read fault. After the
+    /// fault is installed the page is looked up again, as gup retries. Returns true when a fault was raised.
+    /// </summary>
+    private bool PopulateStep(SimEnvironment env, CpuState cpu, Entity pe)
+    {
+        // The task's ranges in call order: a finished one is dropped and the next taken before any access runs.
+        for (int i = 0; i < _populate.Count;)
+        {
+            if (_populate[i].Process != pe)
+                i++;
+            else if (PopulateRangeStep(env, cpu, pe, i))
+                return true;
+            else
+                _populate.RemoveAt(i);
+        }
+        return false;
+    }
+
+    /// <summary>One range of <see cref="PopulateStep"/>: true when a fault was raised, false when the range is done.</summary>
+    private bool PopulateRangeStep(SimEnvironment env, CpuState cpu, Entity pe, int i)
+    {
+        PopulateRange r = _populate[i];
+        MmState mm = _k.Tasks.MmOf(pe);
+        VmaSet vmas = mm.Mm.Vmas;
+        while (r.Next < r.End)
+        {
+            int vi = vmas.FindVma(r.Next);
+            if (vi < 0 || vmas[vi].Start >= r.End)
+                break;
+            ref readonly Vma v = ref vmas[vi];
+            ulong start = Math.Max(r.Next, v.Start), end = Math.Min(v.End, r.End);
+            VmFlags f = v.Flags;
+            bool accessible = (f & (VmFlags.Read | VmFlags.Write | VmFlags.Exec)) != 0;
+            if ((f & (VmFlags.Io | VmFlags.PfnMap | VmFlags.LockOnFault)) != 0 || !accessible)
+            {
+                r.Next = end;
+                continue;
+            }
+            bool write = (f & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write;
+            AccessKind kind = write ? AccessKind.Store : AccessKind.Load;
+            if (!FaultHandlingSystem.AccessPermitted(f, kind))
+            {
+                r.Next = end; // a write-only or exec-only area: FOLL_FORCE aside, nothing this model can read
+                continue;
+            }
+            ulong va = start;
+            while (va < end && PteAllows(mm.Tables.Lookup(va), write, fetch: false))
+                va += Pte.PageSize;
+            r.Next = va;
+            if (va == end)
+                continue;
+            _populate[i] = r;
+            ref Process p = ref _k.World.Get<Process>(pe);
+            p.State = ProcessState.Faulting;
+            _window.Add(new FaultRequest(pe, va, kind, cpu.Id));
+            _k.Events?.FaultRaised(p.Pid, va, env.Now, 0);
+            cpu.InFault = true;
+            ulong windowEnd = env.Now + _windowCycles;
+            if (windowEnd < _windowEnd)
+                _windowEnd = windowEnd;
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Whether a PTE lets this access through without a fault (present, writable for writes, executable for fetches).</summary>

@@ -30,6 +30,7 @@ public sealed class Machine : IDisposable
         // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
         AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);
         AddressSpace.ScheduleChildStart = (child, at) => Access.ScheduleStart(Env, child, at);
+        AddressSpace.Populate = Access.Populate;
         Env.Pipeline
             .Add(AddressSpace)
             .Add(Access)

@@ -285,7 +285,8 @@ public static class ScenarioLoader
                 Len = (ulong)m.Length,
                 Prot = ToProt(m.Protection),
                 Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
-                    | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None),
+                    | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None)
+                    | (m.Populate ? MapFlags.Populate : MapFlags.None),
                 FileId = m.File is null ? -1 : k.Files.Intern(m.File),
                 PgOff = (ulong)m.FileOffset / Pte.PageSize,
             },

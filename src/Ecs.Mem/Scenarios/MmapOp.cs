@@ -14,6 +14,9 @@ public sealed record MmapOp(ulong? Address, long Length, Protection Protection, 
     /// <summary>MAP_LOCKED: the mapping starts VM_LOCKED.</summary>
     public bool Locked { get; init; }
 
+    /// <summary>MAP_POPULATE: the whole mapping is faulted in by the call (mm_populate), as the kernel does.</summary>
+    public bool Populate { get; init; }
+
     /// <summary>MAP_NORESERVE: VM_NORESERVE, no commit charge.</summary>
     public bool NoReserve { get; init; }
 }

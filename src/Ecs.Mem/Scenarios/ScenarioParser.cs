@@ -387,9 +387,8 @@ public static class ScenarioParser
             }
             bool locked = s.Get("locked") is { } lk && values.Bool(lk, s.PathOf("locked"));
             bool noReserve = s.Get("noreserve") is { } nr && values.Bool(nr, s.PathOf("noreserve"));
-            if (s.Get("populate") is { } pp && values.Bool(pp, s.PathOf("populate")))
-                throw values.Error(pp, $"{path}.populate: MAP_POPULATE is not supported yet (pages are faulted in by their first access)");
-            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve };
+            bool populate = s.Get("populate") is { } pp && values.Bool(pp, s.PathOf("populate"));
+            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve, Populate = populate };
         }
 
         private MadviseOp Madvise(YamlNode node, string path)

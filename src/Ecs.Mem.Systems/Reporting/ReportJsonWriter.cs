@@ -217,7 +217,8 @@ public static class ReportJsonWriter
         w.WriteEndObject();
     }
 
-    private static void Counters(Utf8JsonWriter w, string name, IReadOnlyList<NamedValue> values)
+    /// <summary>A list of named numbers as one JSON object, in list order (the report's sections, snapshots' /proc files).</summary>
+    internal static void Counters(Utf8JsonWriter w, string name, IReadOnlyList<NamedValue> values)
     {
         w.WriteStartObject(name);
         foreach (var v in values)

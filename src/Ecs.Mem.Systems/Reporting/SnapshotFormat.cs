@@ -196,10 +196,7 @@ public static class SnapshotFormat
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartObject("meminfo");
-            foreach (NamedValue v in s.MemInfo)
-                w.WriteNumber(v.Name, v.Value);
-            w.WriteEndObject();
+            ReportJsonWriter.Counters(w, "meminfo", s.MemInfo);
             w.WriteStartArray("buddyinfo");
             foreach (long n in s.BuddyFree)
                 w.WriteNumberValue(n);
@@ -208,10 +205,7 @@ public static class SnapshotFormat
                 WriteZoneInfo(w, zone);
             if (s.VmStat.Count > 0)
             {
-                w.WriteStartObject("vmstat");
-                foreach (NamedValue v in s.VmStat)
-                    w.WriteNumber(v.Name, v.Value);
-                w.WriteEndObject();
+                ReportJsonWriter.Counters(w, "vmstat", s.VmStat);
             }
             w.WriteEndObject();
         }
@@ -223,10 +217,7 @@ public static class SnapshotFormat
         w.WriteStartObject("zoneinfo");
         w.WriteNumber("node", z.Node);
         w.WriteString("zone", z.Zone);
-        w.WriteStartObject("per_node");
-        foreach (NamedValue v in z.PerNode)
-            w.WriteNumber(v.Name, v.Value);
-        w.WriteEndObject();
+        ReportJsonWriter.Counters(w, "per_node", z.PerNode);
         w.WriteNumber("pages_free", z.Free);
         w.WriteNumber("min", z.Min);
         w.WriteNumber("low", z.Low);
@@ -234,10 +225,7 @@ public static class SnapshotFormat
         w.WriteNumber("spanned", z.Spanned);
         w.WriteNumber("present", z.Present);
         w.WriteNumber("managed", z.Managed);
-        w.WriteStartObject("stats");
-        foreach (NamedValue v in z.ZoneStats)
-            w.WriteNumber(v.Name, v.Value);
-        w.WriteEndObject();
+        ReportJsonWriter.Counters(w, "stats", z.ZoneStats);
         if (z.Pagesets is { } sets)
         {
             w.WriteStartArray("pagesets");

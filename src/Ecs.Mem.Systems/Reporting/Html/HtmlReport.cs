@@ -267,10 +267,7 @@ public static class HtmlReport
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteStartObject("meminfo");
-        foreach (NamedValue v in s.MemInfo)
-            w.WriteNumber(v.Name, v.Value);
-        w.WriteEndObject();
+        ReportJsonWriter.Counters(w, "meminfo", s.MemInfo);
         w.WriteString("buddyinfo", s.BuddyInfo);
         w.WriteEndObject();
     }

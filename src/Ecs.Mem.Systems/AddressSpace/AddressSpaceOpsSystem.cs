@@ -88,9 +88,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
-            AddressSpaceOpKind.Madvise when (Scenarios.MadviseAdvice)op.Advice <= Scenarios.MadviseAdvice.WillNeed
-                => _k.Readahead.Madvise(env, op.Process, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, p.LastCpu),
-            AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes),
+            AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes, env, op.Process, p.LastCpu),
             AddressSpaceOpKind.Mlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.Locked | (op.Advice != 0 ? VmFlags.LockOnFault : VmFlags.None)),
             AddressSpaceOpKind.Munlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.None),
             AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),

@@ -1,12 +1,14 @@
 using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Scenarios;
+using EcsMem.Simulation;
 
 namespace EcsMem.Systems.AddressSpace;
 
 /// <summary>
-/// madvise(2) for the advices that change VMAs or drop pages (mm/madvise.c): MADV_DONTNEED, MADV_FREE,
-/// MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE. The readahead advices (NORMAL, RANDOM, SEQUENTIAL,
-/// WILLNEED) are the readahead code's.
+/// madvise(2) (mm/madvise.c): the argument checks and the walk over the VMAs for every advice, and per VMA
+/// MADV_DONTNEED, MADV_FREE, MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE and the readahead hints
+/// NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ); MADV_WILLNEED's file read is Filemap.Readahead's.
 /// </summary>
 public static class Madvise
 {
@@ -17,7 +19,8 @@ public static class Madvise
     /// file mapping, DOFORK on VM_IO), and a hole anywhere in the range makes the result -ENOMEM after the
     /// mapped parts were done, as Linux does. Pages to drop are reported as <see cref="VmaChangeKind.Zapped"/>.
     /// </summary>
-    public static long DoMadvise(Kernel.Kernel k, Kernel.MmState mm, ulong start, ulong lenIn, MadviseAdvice advice, List<VmaChange> changes)
+    public static long DoMadvise(Kernel.Kernel k, Kernel.MmState mm, ulong start, ulong lenIn, MadviseAdvice advice, List<VmaChange> changes,
+        SimEnvironment env, Entity who, int cpu)
     {
         if ((start & ~Pte.PageMask) != 0)
         {
@@ -62,7 +65,7 @@ public static class Madvise
             }
 
             ulong tmp = Math.Min(vmas[idx].End, end);
-            long r = Visit(k, mm, idx, start, tmp, advice, changes);
+            long r = Visit(k, mm, idx, start, tmp, advice, changes, env, who, cpu);
             if (r < 0)
             {
                 return r;
@@ -81,11 +84,21 @@ public static class Madvise
     }
 
     /// <summary>madvise_vma_behavior for [start, end) inside the VMA at idx.</summary>
-    private static long Visit(Kernel.Kernel k, Kernel.MmState mm, int idx, ulong start, ulong end, MadviseAdvice advice, List<VmaChange> changes)
+    private static long Visit(Kernel.Kernel k, Kernel.MmState mm, int idx, ulong start, ulong end, MadviseAdvice advice, List<VmaChange> changes,
+        SimEnvironment env, Entity who, int cpu)
     {
         Vma v = mm.Mm.Vmas[idx];
         switch (advice)
         {
+            case MadviseAdvice.Normal:
+                return Update(mm, idx, start, end, v.Flags & ~(VmFlags.RandRead | VmFlags.SeqRead));
+            case MadviseAdvice.Random:
+                return Update(mm, idx, start, end, (v.Flags & ~VmFlags.SeqRead) | VmFlags.RandRead);
+            case MadviseAdvice.Sequential:
+                return Update(mm, idx, start, end, (v.Flags & ~VmFlags.RandRead) | VmFlags.SeqRead);
+            case MadviseAdvice.WillNeed:
+                k.Readahead.MadviseWillNeed(env, who, mm.Id, v, start, end, cpu);
+                return 0;
             case MadviseAdvice.DontNeed:
             case MadviseAdvice.Free:
                 // madvise_dontneed_free_valid_vma / can_madv_lru_vma

@@ -531,70 +531,19 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>
-    /// madvise(2) for the readahead advices (mm/madvise.c): -EINVAL for an unaligned start or a length that wraps;
-    /// MADV_NORMAL/RANDOM/SEQUENTIAL set the VMAs' VM_RAND_READ/VM_SEQ_READ (splitting and merging as
-    /// madvise_update_vma does); MADV_WILLNEED reads the file range of each file VMA (vfs_fadvise WILLNEED;
-    /// nothing for anonymous VMAs here: swap readahead is not part of this call yet). A hole in the range gives
-    /// -ENOMEM after the mapped parts were advised, as madvise_walk_vmas does.
+    /// madvise_willneed (mm/madvise.c) for [start, end) inside the file VMA <paramref name="v"/>: vfs_fadvise
+    /// WILLNEED on the file range it maps (nothing for anonymous VMAs here: swap readahead is not part of this call
+    /// yet). The walk over the VMAs, the argument checks and the other advices are AddressSpace.Madvise's.
     /// </summary>
-    public long Madvise(SimEnvironment env, Entity who, MmState mm, ulong start, ulong lenIn, Scenarios.MadviseAdvice advice, int cpu)
+    public void MadviseWillNeed(SimEnvironment env, Entity who, int mmId, in Vma v, ulong start, ulong end, int cpu)
     {
+        if (v.FileId < 0)
+            return;
         _who = who;
-        if ((start & (Pte.PageSize - 1)) != 0)
-            return -AddressSpace.Errno.EINVAL;
-        ulong len = (lenIn + Pte.PageSize - 1) & ~(Pte.PageSize - 1);
-        if (lenIn != 0 && len == 0)
-            return -AddressSpace.Errno.EINVAL;
-        ulong end = start + len;
-        if (end < start)
-            return -AddressSpace.Errno.EINVAL;
-        if (end == start)
-            return 0;
-        var vmas = mm.Mm.Vmas;
-        long unmapped = 0;
-        int idx = vmas.FindVma(start);
-        while (true)
-        {
-            if (idx < 0)
-                return -AddressSpace.Errno.ENOMEM;
-            if (start < vmas[idx].Start)
-            {
-                unmapped = -AddressSpace.Errno.ENOMEM;
-                start = vmas[idx].Start;
-                if (start >= end)
-                    break;
-            }
-            ulong tmp = Math.Min(vmas[idx].End, end);
-            if (advice == Scenarios.MadviseAdvice.WillNeed)
-            {
-                Vma v = vmas[idx];
-                if (v.FileId >= 0)
-                {
-                    NoteFileExtent(v.FileId, (long)(v.PgOff + ((v.End - v.Start) >> Pte.PageShift)));
-                    long first = (long)(v.PgOff + ((start - v.Start) >> Pte.PageShift));
-                    long last = (long)(v.PgOff + ((tmp - 1 - v.Start) >> Pte.PageShift));
-                    WillNeed(env, mm.Id, v.FileId, first, last - first + 1, cpu);
-                }
-            }
-            else
-            {
-                VmFlags old = vmas[idx].Flags;
-                VmFlags flags = (old & ~(VmFlags.RandRead | VmFlags.SeqRead)) | advice switch
-                {
-                    Scenarios.MadviseAdvice.Random => VmFlags.RandRead,
-                    Scenarios.MadviseAdvice.Sequential => VmFlags.SeqRead,
-                    _ => VmFlags.None,
-                };
-                long r = mm.Mm.MprotectFixup(idx, start, tmp, flags);
-                if (r < 0)
-                    return r;
-            }
-            start = tmp;
-            if (start >= end)
-                break;
-            idx = vmas.FindVma(start);
-        }
-        return unmapped;
+        NoteFileExtent(v.FileId, (long)(v.PgOff + ((v.End - v.Start) >> Pte.PageShift)));
+        long first = (long)(v.PgOff + ((start - v.Start) >> Pte.PageShift));
+        long last = (long)(v.PgOff + ((end - 1 - v.Start) >> Pte.PageShift));
+        WillNeed(env, mmId, v.FileId, first, last - first + 1, cpu);
     }
 
     /// <summary>

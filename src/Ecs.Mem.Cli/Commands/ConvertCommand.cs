@@ -14,17 +14,27 @@ public sealed class ConvertCommand : ICommand
         "Reads IN (plain, gzip or zstd: detected from its first bytes) and writes it to FILE in another\n" +
         "format. FILE is written to a temporary file and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial\n" +
         "output (exit 130/143 when interrupted).\n\n" +
-        "  --from FORMAT   input format; optional for binary traces, recognised by their magic number\n" +
-        "  --to FORMAT     output format\n" +
-        "  --out FILE      output file\n\n" +
         "Formats:\n" +
         string.Concat(TraceFormats.All.Select(f =>
             $"  {f.Name,-10} {f.Description} [{(f.Reader is null ? "" : "read")}{(f.Reader is not null && f.Writer is not null ? "/" : "")}{(f.Writer is null ? "" : "write")}]\n")) +
         "\nConversions can lose information the target format has no room for: see docs/traces.md.\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--from", "FORMAT", "input format; optional for binary traces, recognised by their magic number", "--trace-format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
+        OptionSpec.Value("--to", "FORMAT", "output format", "--format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
+        OptionSpec.Value("--out", "FILE", "output file", "-o", "--output"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("IN", "the input trace", 1);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem convert sort.lackey.gz --to binary -o sort.bin", "a gzip'd Lackey trace to EcsMem's binary format"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args, ["--from", "--to", "--out"], [], maxPositionals: 1);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "convert", "'convert' needs an input trace (see 'ecsmem convert --help')");
         string input = cl.Positionals[0];

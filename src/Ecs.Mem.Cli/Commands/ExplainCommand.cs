@@ -20,18 +20,29 @@ public sealed class ExplainCommand : ICommand
         "       ecsmem explain ADDRESS --scenario FILE.yaml --at WHEN --pid PID [--paging MODE]\n\n" +
         "Splits ADDRESS (0x hex or decimal) into its page-table indices and page offset, named as Linux names the\n" +
         "levels (x86: PGD 10 + PTE 10 + offset 12; x86-64: PGD, PUD, PMD, PTE 9 bits each + 12; LA57 adds P4D),\n" +
-        "drawn as a bit-field diagram, and says whether it is a canonical user address and what each index selects.\n\n" +
-        "  --paging MODE     x86 (2-level, 32-bit, 3G/1G split), x86-64 (4-level, the default) or x86-64-la57 (5-level)\n" +
-        "  --scenario FILE   run this scenario (as 'ecsmem run FILE' would) and walk a process's page tables\n" +
-        "  --at WHEN         when to stop: N (simulated cycles), Na (N accesses by all processes) or end\n" +
-        "  --pid PID         the process whose page tables to walk\n" +
-        "The walk prints each level's entry (raw value and decoded flags) and table frame, the VMA covering the\n" +
-        "address as a /proc/PID/maps line, and what a read or a write fault there would do (the fault handler's rules).\n" +
-        "With --scenario, --paging overrides the scenario's paging mode.\n";
+        "drawn as a bit-field diagram, and says whether it is a canonical user address and what each index selects.\n" +
+        "With --scenario it runs the scenario (as 'ecsmem run FILE' would) and walks a process's page tables: each\n" +
+        "level's entry (raw value and decoded flags) and table frame, the VMA covering the address as a\n" +
+        "/proc/PID/maps line, and what a read or a write fault there would do (the fault handler's rules).\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--paging", "MODE", "x86 (2-level, 32-bit, 3G/1G split), x86-64 (4-level, the default) or x86-64-la57 (5-level); with --scenario it overrides the scenario's") with { Completions = ["x86", "x86-64", "x86-64-la57"] },
+        OptionSpec.Value("--scenario", "FILE", "run this scenario and walk a process's page tables"),
+        OptionSpec.Value("--at", "WHEN", "when to stop: N (simulated cycles), Na (N accesses by all processes) or end"),
+        OptionSpec.Value("--pid", "PID", "the process whose page tables to walk"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("ADDRESS", "0x hex or decimal ('_' may group digits)", 1);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem explain 0x7ffd1234abcd", "the four x86-64 indices and the offset of a stack address"),
+        new("ecsmem explain 0x40d000 --scenario samples/scenarios/example.yaml --at end --pid 1", "walk pid 1's page tables for that address at the end of the run"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args, ["--paging", "--scenario", "--at", "--pid"], [], maxPositionals: 1);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "explain", "'explain' needs an ADDRESS (see 'ecsmem explain --help')");
         ulong va = ParseAddress(cl.Positionals[0]);

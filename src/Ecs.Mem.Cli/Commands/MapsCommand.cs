@@ -24,12 +24,22 @@ public sealed class MapsCommand : ICommand
         "Usage: ecsmem maps FILE [--status]\n\n" +
         "Reads FILE (a /proc/<pid>/maps capture), creates a simulated process with exactly those areas\n" +
         "(paging mode chosen from the addresses: 32-bit, 4-level or 5-level) and prints the simulated\n" +
-        "process's /proc/<pid>/maps. Overlapping, unsorted or malformed lines are errors naming the line.\n\n" +
-        "  --status   also print the memory lines of its /proc/<pid>/status (VmSize, VmData, VmExe, ...)\n";
+        "process's /proc/<pid>/maps. Overlapping, unsorted or malformed lines are errors naming the line.\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Flag("--status", "also print the memory lines of its /proc/<pid>/status (VmSize, VmData, VmExe, ...)"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("FILE", "a /proc/<pid>/maps capture", 1);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem maps /proc/self/maps --status", "this shell's own address space, as the simulator's /proc shows it"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args, [], ["--status"], maxPositionals: 1);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "maps", "'maps' needs a maps FILE (see 'ecsmem maps --help')");
         string path = cl.Positionals[0];

@@ -19,18 +19,29 @@ public sealed class CachegrindRunMode : IRunMode
 {
     public string? SelectorFlag => "--cachegrind";
 
-    public IReadOnlyCollection<string> ValueOptions { get; } =
-        ["--trace", "--trace-format", "--I1", "--D1", "--LL", "--cpu"];
+    public string Summary => "Cachegrind-compatible I1/D1/LL simulation of a trace";
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--trace", "FILE", "the trace (default format Lackey text: valgrind --tool=lackey --trace-mem=yes; plain, gzip or zstd)"),
+        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, binary or pages (default: detected, else lackey)"),
+        OptionSpec.Value("--I1", "S,A,L", "L1 instruction cache: size, associativity, line size in bytes, as Cachegrind takes them"),
+        OptionSpec.Value("--D1", "S,A,L", "L1 data cache"),
+        OptionSpec.Value("--LL", "S,A,L", "last-level cache"),
+        OptionSpec.Value("--cpu", "host|seed", "unset caches from this machine (sysfs, as Cachegrind detects them) or the seed lecture's (default: I1 32768,8,64 D1 32768,8,64 LL 3145728,12,64)") with { Completions = ["host", "seed"] },
+        OptionSpec.Flag("--json", "the counts as JSON (docs/schemas/cachegrind.schema.json)"),
+    ];
 
     public string Usage =>
-        "  ecsmem run --cachegrind --trace FILE [--trace-format lackey|pinatrace|binary|pages] [--I1 S,A,L] [--D1 S,A,L]\n" +
-        "             [--LL S,A,L] [--cpu host|seed] [--json]\n" +
-        "      Cachegrind-compatible I1/D1/LL simulation of a trace (default: Lackey text, valgrind --tool=lackey\n" +
-        "      --trace-mem=yes; a binary trace is recognised by its header; plain, gzip or zstd). Sizes in bytes as\n" +
-        "      in Cachegrind's options; defaults: --cpu seed\n" +
-        "      (I1 32768,8,64  D1 32768,8,64  LL 3145728,12,64); --cpu host auto-detects from sysfs like Cachegrind.";
+        "Usage: ecsmem run --cachegrind --trace FILE [options]\n\n" +
+        "Replays a trace through Cachegrind's cache model and prints Cachegrind's summary.\n" +
+        "Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143).\n";
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem run --cachegrind --trace sort.lackey", "Cachegrind's summary for a Lackey trace with the seed machine's caches"),
+        new("ecsmem run --cachegrind --trace sort.lackey --cpu host --LL 8388608,16,64 --json", "this machine's L1 caches, an 8 MiB LL, as JSON"),
+    ];
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {

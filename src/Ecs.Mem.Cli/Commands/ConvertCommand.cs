@@ -24,6 +24,7 @@ public sealed class ConvertCommand : ICommand
         OptionSpec.Value("--from", "FORMAT", "input format; optional for binary traces, recognised by their magic number", "--trace-format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
         OptionSpec.Value("--to", "FORMAT", "output format", "--format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
         OptionSpec.Value("--out", "FILE", "output file", "-o", "--output"),
+        OptionSpec.Flag("--json", "print the summary as JSON (docs/schemas/trace-write.schema.json)"),
     ];
 
     public ArgumentSpec? Arguments { get; } = new("IN", "the input trace", 1);
@@ -52,7 +53,10 @@ public sealed class ConvertCommand : ICommand
         if (RunModes.InterruptSignal.Requested)
             return GenCommand.Interrupted(stderr, n, output);
         writer.Complete();
-        stdout.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
+        if (cl.Has("--json"))
+            stdout.Write(CliJsonContext.Write(new TraceWriteJson(GenCommand.TraceWriteSchema, EcsmemBuild.Current, "convert", null, input, from, to, output, n), CliJsonContext.Default.TraceWriteJson));
+        else
+            stdout.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
         return 0;
     }
 }

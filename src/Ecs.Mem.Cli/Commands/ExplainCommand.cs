@@ -31,6 +31,7 @@ public sealed class ExplainCommand : ICommand
         OptionSpec.Value("--scenario", "FILE", "run this scenario and walk a process's page tables"),
         OptionSpec.Value("--at", "WHEN", "when to stop: N (simulated cycles), Na (N accesses by all processes) or end"),
         OptionSpec.Value("--pid", "PID", "the process whose page tables to walk"),
+        OptionSpec.Flag("--json", "the split (and the walk's lines) as JSON (docs/schemas/explain.schema.json)"),
     ];
 
     public ArgumentSpec? Arguments { get; } = new("ADDRESS", "0x hex or decimal ('_' may group digits)", 1);
@@ -57,7 +58,8 @@ public sealed class ExplainCommand : ICommand
                 if (cl.Get(o) is not null)
                     throw new InputException("command line", 0, o, $"{o} needs --scenario FILE");
             }
-            stdout.Write(Split(va, paging ?? PagingMode.X86_64, cl.Positionals[0]).Describe());
+            AddressSplit split = Split(va, paging ?? PagingMode.X86_64, cl.Positionals[0]);
+            stdout.Write(cl.Has("--json") ? Json(split, null, null, null, null) : split.Describe());
             return 0;
         }
 
@@ -65,9 +67,32 @@ public sealed class ExplainCommand : ICommand
         int pid = (int)cl.GetInt64("--pid", -1, min: 0, max: int.MaxValue);
         if (pid < 0)
             cl.Require("--pid");
-        stdout.Write(ScenarioWalk.Explain(scenarioPath, va, cl.Positionals[0], paging, at, pid));
+        string walk = ScenarioWalk.Explain(scenarioPath, va, cl.Positionals[0], paging, at, pid);
+        if (cl.Has("--json"))
+        {
+            PagingMode mode = paging ?? Scenarios.ScenarioParser.ParseFile(scenarioPath).Machine.Paging switch
+            {
+                Scenarios.PagingMode.X86 => PagingMode.X86_32,
+                Scenarios.PagingMode.X86_64La57 => PagingMode.X86_64_5Level,
+                _ => PagingMode.X86_64,
+            };
+            stdout.Write(Json(Split(va, mode, cl.Positionals[0]), scenarioPath, at, pid, walk.TrimEnd('\n').Split('\n')));
+        }
+        else
+        {
+            stdout.Write(walk);
+        }
         return 0;
     }
+
+    /// <summary>Version of the --json layout (docs/schemas/explain.schema.json).</summary>
+    public const int JsonSchema = 1;
+
+    private static string Json(AddressSplit s, string? scenario, string? at, int? pid, IReadOnlyList<string>? walk) =>
+        CliJsonContext.Write(new ExplainJson(JsonSchema, EcsmemBuild.Current, "0x" + s.Address.ToString("x", CultureInfo.InvariantCulture),
+            PagingName(s.Mode), s.IsCanonical, s.IsUser,
+            s.Fields.Select(f => new AddressFieldJson(f.Name, f.High, f.Low, f.Value, f.Level >= 0 ? f.Level : null)).ToList(),
+            scenario, at, pid, walk), CliJsonContext.Default.ExplainJson);
 
     /// <summary>The split, or a clear error when the mode cannot express the address.</summary>
     internal static AddressSplit Split(ulong va, PagingMode mode, string text)

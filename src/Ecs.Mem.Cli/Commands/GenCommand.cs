@@ -17,6 +17,7 @@ public sealed class GenCommand : ICommand
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         OptionSpec.Value("--out", "FILE", "output file", "-o", "--output"),
+        OptionSpec.Flag("--json", "print the summary as JSON (docs/schemas/trace-write.schema.json)"),
         OptionSpec.Value("--format", "FORMAT", string.Join(", ", TraceFormats.All.Where(f => f.Writer is not null).Select(f => f.Name)) + " (default binary)", "--to") with { Completions = TraceFormats.All.Where(f => f.Writer is not null).Select(f => f.Name).ToArray() },
     ];
 
@@ -47,9 +48,15 @@ public sealed class GenCommand : ICommand
         if (RunModes.InterruptSignal.Requested)
             return Interrupted(stderr, n, output);
         writer.Complete();
-        stdout.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
+        if (cl.Has("--json"))
+            stdout.Write(CliJsonContext.Write(new TraceWriteJson(TraceWriteSchema, EcsmemBuild.Current, "gen", cl.Positionals[0], null, null, format, output, n), CliJsonContext.Default.TraceWriteJson));
+        else
+            stdout.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
         return 0;
     }
+
+    /// <summary>Version of gen's and convert's --json layout (docs/schemas/trace-write.schema.json).</summary>
+    public const int TraceWriteSchema = 1;
 
     /// <summary>Ctrl-C or SIGTERM: the output is not written (its temporary file goes when the writer is disposed).</summary>
     internal static int Interrupted(TextWriter stderr, long accesses, string output)

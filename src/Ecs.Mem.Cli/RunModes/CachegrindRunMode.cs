@@ -88,7 +88,7 @@ public sealed class CachegrindRunMode : IRunMode
         bool partial = InterruptSignal.Requested;
         string note = string.Create(CultureInfo.InvariantCulture, $"partial: interrupted by {InterruptSignal.SignalName} after {accesses} accesses");
         if (cl.Has("--json"))
-            stdout.Write(Json(config, sim.Counts, partial));
+            stdout.Write(Json(config, sim.Counts, partial, path, format));
         else
             stdout.Write(CachegrindReport.Format(sim.Counts) + (partial ? note + "\n" : ""));
         if (partial)
@@ -99,19 +99,30 @@ public sealed class CachegrindRunMode : IRunMode
         return 0;
     }
 
-    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial)
+    /// <summary>Version of the --json layout (docs/schemas/cachegrind.schema.json).</summary>
+    public const int JsonSchema = 1;
+
+    /// <summary>The counts as JSON; the event names are Cachegrind's own (as cg_annotate prints them).</summary>
+    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial, string trace, string format)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.Append("{\n");
-        sb.Append(inv, $"  \"I1\": \"{cfg.I1}\", \"D1\": \"{cfg.D1}\", \"LL\": \"{cfg.LL}\",\n");
-        sb.Append(inv, $"  \"Ir\": {c.Ir}, \"I1mr\": {c.I1mr}, \"ILmr\": {c.ILmr},\n");
-        sb.Append(inv, $"  \"Dr\": {c.Dr}, \"D1mr\": {c.D1mr}, \"DLmr\": {c.DLmr},\n");
-        sb.Append(inv, $"  \"Dw\": {c.Dw}, \"D1mw\": {c.D1mw}, \"DLmw\": {c.DLmw},\n");
-        sb.Append(inv, $"  \"LLrefs\": {c.LLrefs}, \"LLmisses\": {c.LLmisses}{(partial ? "," : "")}\n");
-        if (partial)
-            sb.Append("  \"partial\": true\n"); // only when interrupted, so a complete report is unchanged
-        sb.Append("}\n");
-        return sb.ToString();
+        static CacheGeometryJson G(CacheGeometry g) => new(g.SizeBytes, g.Ways, g.LineBytes);
+        var caches = new Dictionary<string, CacheGeometryJson> { ["I1"] = G(cfg.I1), ["D1"] = G(cfg.D1), ["LL"] = G(cfg.LL) };
+        var events = new Dictionary<string, long>
+        {
+            ["Ir"] = c.Ir,
+            ["I1mr"] = c.I1mr,
+            ["ILmr"] = c.ILmr,
+            ["Dr"] = c.Dr,
+            ["D1mr"] = c.D1mr,
+            ["DLmr"] = c.DLmr,
+            ["Dw"] = c.Dw,
+            ["D1mw"] = c.D1mw,
+            ["DLmw"] = c.DLmw,
+            ["LLrefs"] = c.LLrefs,
+            ["LLmisses"] = c.LLmisses,
+        };
+        // "partial" only when interrupted, so a complete report is unchanged.
+        return CliJsonContext.Write(new CachegrindJson(JsonSchema, EcsmemBuild.Current, "cachegrind", trace, format, caches, events, partial ? true : null),
+            CliJsonContext.Default.CachegrindJson);
     }
 }

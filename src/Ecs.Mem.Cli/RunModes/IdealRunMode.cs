@@ -129,6 +129,9 @@ public sealed class IdealRunMode : IRunMode
         return 0;
     }
 
+    /// <summary>Version of the --json layout (docs/schemas/ideal.schema.json).</summary>
+    public const int JsonSchema = 1;
+
     /// <summary>Frames are int-indexed arrays; 2^26 frames of 4 KiB is 256 GiB, far beyond any study.</summary>
     public const int MaxFrames = 1 << 26;
 
@@ -255,19 +258,20 @@ public sealed class IdealRunMode : IRunMode
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
+            Systems.Reporting.JsonContract.WriteHeader(w, JsonSchema);
             w.WriteString("mode", "ideal");
             w.WriteString("trace", trace);
-            w.WriteString("traceFormat", format);
+            w.WriteString("trace_format", format);
             w.WriteString("policy", policy);
             w.WriteNumber("frames", r.Frames);
             w.WriteNumber("seed", seed);
             w.WriteNumber("references", r.References);
             w.WriteNumber("hits", r.Hits);
             w.WriteNumber("faults", r.Faults);
-            w.WriteNumber("coldFaults", r.ColdFaults);
-            w.WriteNumber("capacityFaults", r.CapacityFaults);
+            w.WriteNumber("cold_faults", r.ColdFaults);
+            w.WriteNumber("capacity_faults", r.CapacityFaults);
             w.WriteNumber("evictions", r.Evictions);
-            w.WriteNumber("faultRatio", Math.Round(r.FaultRatio, 9));
+            w.WriteNumber("fault_ratio", Math.Round(r.FaultRatio, 9));
             if (steps is not null)
             {
                 // Only with --steps, so the report without it is unchanged.

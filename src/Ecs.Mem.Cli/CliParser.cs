@@ -98,10 +98,21 @@ public static class CliParser
     public static ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, Config);
 
     /// <summary>Parses the words after <paramref name="command"/> and returns them as a <see cref="CommandLine"/> (bad input: InputException).</summary>
-    public static CommandLine ParseFor(string command, IReadOnlyList<string> args)
+    public static CommandLine ParseFor(string command, IReadOnlyList<string> args) =>
+        Read(Program.Commands.First(x => x.Name == command), [command, .. args]);
+
+    /// <summary>The whole command line (<paramref name="args"/>[0] is the command's name) as a <see cref="CommandLine"/>.</summary>
+    public static CommandLine Read(ICommand command, IReadOnlyList<string> args)
     {
-        ICommand c = Program.Commands.First(x => x.Name == command);
-        return ToCommandLine(c, Parse([command, .. args]));
+        // System.CommandLine reads "--json=yes" as "--json yes" (a switch, then an argument): a switch takes no value.
+        var switches = OptionsOf(command).Where(o => o.IsFlag).SelectMany(o => o.Spellings).ToHashSet(StringComparer.Ordinal);
+        foreach (string a in args.Skip(1).TakeWhile(a => a != "--"))
+        {
+            int eq = a.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && switches.Contains(a[..eq]))
+                throw new InputException("command line", 0, a, $"option {a[..eq]} takes no value");
+        }
+        return ToCommandLine(command, Parse(args));
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public static class HelpWriter
     public const string ExitCodes =
         "Exit codes:\n" +
         "  0    success\n" +
-        "  2    bad input: unknown option or command, malformed value, file or trace line (one line on stderr)\n" +
+        "  2    bad input: unknown option or command, malformed value, file or trace line (one line on stderr, no half-written file)\n" +
         "  3    invariant violation found by --check (a simulator bug, not bad input)\n" +
         "  130  interrupted by SIGINT (Ctrl-C): the partial result is printed, marked partial\n" +
         "  143  interrupted by SIGTERM: as for SIGINT\n";

@@ -73,7 +73,7 @@ public static class Program
                 stdout.Write(HelpWriter.For(cmd, rest));
                 return 0;
             }
-            CommandLine cl = CliParser.ToCommandLine(cmd, CliParser.Parse(args));
+            CommandLine cl = CliParser.Read(cmd, args);
             return Execute(cmd, cl, stdout, stderr);
         }
         catch (InputException e)

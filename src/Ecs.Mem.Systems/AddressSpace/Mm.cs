@@ -145,6 +145,7 @@ public sealed partial class Mm
             && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
             && (a.Flags & VmFlags.Special) == 0
             && a.FileId == b.FileId
+            && a.ShmemId == b.ShmemId
             && (a.Kind == b.Kind || (IsAnonKind(a.Kind) && IsAnonKind(b.Kind)))
             && a.MmId == b.MmId
             && a.PgOff + a.Pages == b.PgOff;

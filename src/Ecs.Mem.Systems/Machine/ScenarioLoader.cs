@@ -133,7 +133,11 @@ public static class ScenarioLoader
         foreach (ProcessConfig p in s.Processes)
         {
             ulong heapBase = 0;
-            Entity e = machine.AddProcess(p.Name, mm => heapBase = Layout(k, mm, p, s.SourceName), null!, p.StartCycle);
+            Entity e = machine.AddProcess(p.Name, mm =>
+            {
+                mm.Mm.CapSysAdmin = p.CapSysAdmin;
+                heapBase = Layout(k, mm, p, s.SourceName);
+            }, null!, p.StartCycle);
             byName[p.Name] = e;
             int? mainThread = p.Threads.Count > 0 ? 0 : null;
             var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0, mainThread)

@@ -109,6 +109,8 @@ public static class ScenarioWriter
     {
         w.Append("  - name: ").Append(Quote(p.Name)).Append('\n');
         Line(w, 2, "start", p.StartCycle.ToString(CultureInfo.InvariantCulture));
+        if (!p.CapSysAdmin)
+            Line(w, 2, "cap_sys_admin", "false");
         switch (p.Layout)
         {
             case ExecLayout e:

@@ -30,7 +30,27 @@ public sealed partial class Mm
     private bool Charge(VmFlags flags, ulong pages) => (flags & VmFlags.Account) == 0 || VmEnoughMemory(pages);
 
     /// <summary>security_vm_enough_memory_mm (cap_vm_enough_memory + __vm_enough_memory) for this mm: charge, or false for -ENOMEM.</summary>
-    public bool VmEnoughMemory(ulong pages) => pages == 0 || Commit is null || Commit.VmEnoughMemory(pages, this, CapSysAdmin);
+    public bool VmEnoughMemory(ulong pages)
+    {
+        if (pages == 0 || Commit is null)
+        {
+            return true;
+        }
+
+        if (CommitUnchecked)
+        {
+            Commit.Acct(pages);
+            return true;
+        }
+
+        return Commit.VmEnoughMemory(pages, this, CapSysAdmin);
+    }
+
+    /// <summary>
+    /// While true, charges are taken without the policy's check (vm_acct_memory): an inferred layout's VMAs stand for
+    /// mappings the traced program already had, which its kernel granted, so EcsMem must not refuse them.
+    /// </summary>
+    public bool CommitUnchecked { get; set; }
 
     /// <summary>vm_unacct_memory.</summary>
     private void Uncharge(ulong pages) => Commit?.Unacct(pages);

@@ -227,7 +227,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         long needed = parent.TablePages.Count + ((long)(_k.Zone.TableReservations + 1) * _k.Zone.PageTableReserve);
         if (_k.Zone.Buddy.NrFreePages < needed)
             return -Errno.ENOMEM;
-        MmState child = _k.Tasks.ForkMm(parent);
+        // dup_mmap charges the child's VM_ACCOUNT copies to overcommit: refused, fork fails with -ENOMEM.
+        if (_k.Tasks.ForkMm(parent) is not { } child)
+            return -Errno.ENOMEM;
         _k.Dirty?.Mm(child.Id);
         foreach (Vma v in child.Mm.Vmas)
         {

@@ -145,6 +145,7 @@ public sealed partial class Mm
             && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
             && (a.Flags & VmFlags.Special) == 0
             && a.FileId == b.FileId
+            && a.ShmemId == b.ShmemId
             && (a.Kind == b.Kind || (IsAnonKind(a.Kind) && IsAnonKind(b.Kind)))
             && a.MmId == b.MmId
             && a.PgOff + a.Pages == b.PgOff;
@@ -229,7 +230,7 @@ public sealed partial class Mm
     /// <summary>
     /// Gives this fresh address space the layout of <paramref name="parsed"/> (a /proc/pid/maps file read by
     /// <see cref="ProcMaps"/>): a VMA entity for each area, accounted as mmap would (map_count, total_vm,
-    /// data_vm, ...), the gate area, and the brk and stack marks.
+    /// data_vm, ...; VM_ACCOUNT areas charged to overcommit without a check), the gate area, and the brk and stack marks.
     /// </summary>
     public void ImportLayout(Mm parsed)
     {
@@ -245,6 +246,11 @@ public sealed partial class Mm
             Vmas.Insert(copy);
             Struct.MapCount++;
             VmStatAccount(copy.Flags, (long)copy.Pages);
+            // The process had this area already: its VM_ACCOUNT charge is taken, never refused (vm_acct_memory).
+            if ((copy.Flags & VmFlags.Account) != 0)
+            {
+                Commit?.Acct(copy.Pages);
+            }
         }
 
         GateVma = parsed.GateVma;

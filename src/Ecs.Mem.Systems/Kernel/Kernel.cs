@@ -66,6 +66,18 @@ public sealed class Kernel
         Mprotect = new Mprotect(this);
         PageWaits = new PageWaitQueue(this);
         Readahead = new Readahead(this, env);
+        // init_user_reserve / init_admin_reserve run at boot on the free memory then: the whole RAM less what the
+        // zone keeps back here.
+        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)Zone.Buddy.NrFreePages * (Pte.PageSize / 1024))
+        {
+            Policy = (AddressSpace.OvercommitPolicy)options.OvercommitMemory,
+            Ratio = (ulong)options.OvercommitRatio,
+            Kbytes = (ulong)options.OvercommitKbytes,
+        };
+        if (options.AdminReserveKbytes is { } ark)
+            Commit.AdminReserveKbytes = (ulong)ark;
+        if (options.UserReserveKbytes is { } urk)
+            Commit.UserReserveKbytes = (ulong)urk;
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
@@ -86,6 +98,10 @@ public sealed class Kernel
     public Mprotect Mprotect { get; }
 
     public SwapArea Swap { get; }
+
+    /// <summary>Overcommit accounting (mm/util.c): vm_committed_as, CommitLimit and the vm.overcommit_* policy every mm charges against.</summary>
+    public AddressSpace.Overcommit Commit { get; }
+
     public SwapCache SwapCache { get; }
 
     /// <summary>Swap readahead (swapin_readahead) and its window state.</summary>

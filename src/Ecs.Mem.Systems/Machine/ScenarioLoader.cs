@@ -73,6 +73,11 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
+            OvercommitMemory = m.OvercommitMemory,
+            OvercommitRatio = m.OvercommitRatio,
+            OvercommitKbytes = m.OvercommitKbytes,
+            AdminReserveKbytes = m.AdminReserveKbytes,
+            UserReserveKbytes = m.UserReserveKbytes,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,
@@ -128,7 +133,11 @@ public static class ScenarioLoader
         foreach (ProcessConfig p in s.Processes)
         {
             ulong heapBase = 0;
-            Entity e = machine.AddProcess(p.Name, mm => heapBase = Layout(k, mm, p, s.SourceName), null!, p.StartCycle);
+            Entity e = machine.AddProcess(p.Name, mm =>
+            {
+                mm.Mm.CapSysAdmin = p.CapSysAdmin;
+                heapBase = Layout(k, mm, p, s.SourceName);
+            }, null!, p.StartCycle);
             byName[p.Name] = e;
             int? mainThread = p.Threads.Count > 0 ? 0 : null;
             var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0, mainThread)

@@ -23,6 +23,11 @@ public struct Vma
     public int MmId;
     /// <summary>The vm_ops choice.</summary>
     public VmaKind Kind;
+    /// <summary>
+    /// The shmem object (shmem_zero_setup's unlinked "dev/zero" file) a MAP_SHARED|MAP_ANONYMOUS area maps, its
+    /// vm_file in Linux: splits, fork and mremap keep it, areas of different objects never merge. 0 = none.
+    /// </summary>
+    public int ShmemId;
 
     /// <summary>Length in bytes.</summary>
     public readonly ulong Length => End - Start;

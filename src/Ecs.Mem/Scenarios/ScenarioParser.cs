@@ -11,7 +11,7 @@ namespace EcsMem.Scenarios;
 public static class ScenarioParser
 {
     private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline"];
-    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin"];
     private static readonly string[] ThreadKeys = ["name", "start", "workload"];
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
@@ -216,7 +216,8 @@ public static class ScenarioParser
                     Declare(c, ForkChildrenConfig.ChildName(name, i));
                 children = new ForkChildrenConfig(count, after, cw, cs.Line) { StartDelay = delay, Workloads = perChild };
             }
-            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads };
+            bool capSysAdmin = s.Get("cap_sys_admin") is not { } cap || values.Bool(cap, s.PathOf("cap_sys_admin"));
+            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin };
         }
 
         /// <summary>

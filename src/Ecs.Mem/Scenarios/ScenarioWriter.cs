@@ -83,6 +83,15 @@ public static class ScenarioWriter
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
+        Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
+        if (m.OvercommitKbytes != 0)
+            Line(w, 1, "overcommit_kbytes", Num(m.OvercommitKbytes));
+        else
+            Line(w, 1, "overcommit_ratio", Num(m.OvercommitRatio));
+        if (m.AdminReserveKbytes is { } ark)
+            Line(w, 1, "admin_reserve_kbytes", Num(ark));
+        if (m.UserReserveKbytes is { } urk)
+            Line(w, 1, "user_reserve_kbytes", Num(urk));
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));
@@ -100,6 +109,8 @@ public static class ScenarioWriter
     {
         w.Append("  - name: ").Append(Quote(p.Name)).Append('\n');
         Line(w, 2, "start", p.StartCycle.ToString(CultureInfo.InvariantCulture));
+        if (!p.CapSysAdmin)
+            Line(w, 2, "cap_sys_admin", "false");
         switch (p.Layout)
         {
             case ExecLayout e:

@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
@@ -74,6 +74,12 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.quantum must be at least 1 (got '0')");
         yield return C("Swappiness", "machine:\n  swappiness: 201\n" + P,
             "test.yaml:2: machine.swappiness must be at most 200 (got '201')");
+        yield return C("OvercommitMode", "machine:\n  overcommit_memory: 3\n" + P,
+            "test.yaml:2: machine.overcommit_memory must be at most 2 (got '3')");
+        yield return C("OvercommitRatioAndKbytes", "machine:\n  overcommit_ratio: 60\n  overcommit_kbytes: 1024\n" + P,
+            "test.yaml:3: machine.overcommit_kbytes and machine.overcommit_ratio exclude each other (Linux zeroes one when the other is written) (got '1024')");
+        yield return C("CapSysAdminNotBool", "processes:\n  - name: p\n    cap_sys_admin: maybe\n    workload: {generator: \"seq:count=1,pages=1\"}\n",
+            "test.yaml:3: processes[0].cap_sys_admin must be true or false (or on/off) (got 'maybe')");
         yield return C("PageCluster", "machine:\n  page_cluster: 21\n" + P,
             "test.yaml:2: machine.page_cluster must be at most 20 (got '21')");
         yield return C("SwapReadaheadWord", "machine:\n  swap_readahead: ssd\n" + P,

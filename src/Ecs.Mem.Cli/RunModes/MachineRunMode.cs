@@ -318,7 +318,7 @@ public sealed class MachineRunMode : IRunMode
         }
         if (cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "give either a scenario file or --trace FILE, not both");
-        if (!File.Exists(trace))
+        if (trace != "-" && !File.Exists(trace))
             throw new InputException("command line", 0, trace, "trace file not found");
         string formatName = cl.Get("--trace-format")
             ?? TraceFormats.Detect(trace)
@@ -329,7 +329,13 @@ public sealed class MachineRunMode : IRunMode
             "pinatrace" => TraceFormat.Pinatrace,
             "pages" => TraceFormat.Pages,
             "binary" => TraceFormat.Binary,
-            _ => throw new InputException("command line", 0, formatName, "--trace-format must be lackey, pinatrace, pages or binary"),
+            "champsim" => TraceFormat.ChampSim,
+            "cloudsuite" => TraceFormat.CloudSuite,
+            "oraclegeneral" => TraceFormat.OracleGeneral,
+            "csv" => TraceFormat.Csv,
+            "auto" => TraceFormat.Auto,
+            _ => throw new InputException("command line", 0, formatName,
+                "--trace-format must be lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto"),
         };
         string name = Path.GetFileNameWithoutExtension(trace);
         if (name.Length == 0) name = "trace";

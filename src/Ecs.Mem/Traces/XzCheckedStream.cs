@@ -14,7 +14,9 @@ internal sealed class XzCheckedStream : ReadOnlyForwardStream
     public XzCheckedStream(Stream raw)
     {
         _raw = raw;
-        _xz = new SharpCompress.Compressors.Xz.XZStream(raw);
+        // The decoder asks its input for Position (to find the 4-byte padding of xz blocks and the index); a pipe has
+        // none, so it reads through a stream that counts the bytes it has handed out.
+        _xz = new SharpCompress.Compressors.Xz.XZStream(new CountingStream(raw));
     }
 
     public override int Read(Span<byte> buffer)
@@ -39,4 +41,45 @@ internal sealed class XzCheckedStream : ReadOnlyForwardStream
         }
         base.Dispose(disposing);
     }
+}
+
+/// <summary>A forward-only stream whose <see cref="Position"/> is the number of bytes read so far.</summary>
+internal sealed class CountingStream(Stream source) : Stream
+{
+    private long _read;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException("a forward-only stream has no length");
+
+    public override long Position
+    {
+        get => _read;
+        set => throw new NotSupportedException("a forward-only stream cannot seek");
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = source.Read(buffer);
+        _read += n;
+        return n;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int ReadByte()
+    {
+        int b = source.ReadByte();
+        if (b >= 0) _read++;
+        return b;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a forward-only stream cannot seek");
+    public override void SetLength(long value) => throw new NotSupportedException("a forward-only stream cannot be written");
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a forward-only stream cannot be written");
 }

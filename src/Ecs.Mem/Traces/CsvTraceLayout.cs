@@ -8,7 +8,9 @@ namespace EcsMem.Traces;
 /// (<c>-t csv -t-params "..."</c>): <c>obj-id-col=N</c>, <c>time-col=N</c>, <c>obj-size-col=N</c>, <c>op-col=N</c>
 /// (1-based columns, 0 = absent), <c>has-header=true|false</c>, <c>delimiter=C</c> (one character; <c>delimiter=,</c>
 /// as libCacheSim writes it, or <c>\t</c>, <c>tab</c>, <c>space</c>, <c>comma</c>, <c>semicolon</c>).
-/// The defaults are the layout <see cref="CsvTraceWriter"/> writes: <c>obj_id,obj_size,op</c> with no header.
+/// As in libCacheSim, a column not named is absent and <c>obj-id-col</c> is required; plain <c>csv</c> (no
+/// parameters) is <see cref="Default"/>, the layout <see cref="CsvTraceWriter"/> writes: <c>obj_id,obj_size,op</c>,
+/// no header.
 /// </summary>
 public sealed record CsvTraceLayout(int ObjIdColumn = 1, int TimeColumn = 0, int ObjSizeColumn = 2, int OpColumn = 3,
     bool HasHeader = false, byte Delimiter = (byte)',')
@@ -16,10 +18,10 @@ public sealed record CsvTraceLayout(int ObjIdColumn = 1, int TimeColumn = 0, int
     /// <summary>The layout <see cref="CsvTraceWriter"/> writes.</summary>
     public static readonly CsvTraceLayout Default = new();
 
-    /// <summary>Parses libCacheSim-style parameters; keys left out keep the defaults (give <c>op-col=0</c> to drop a column).</summary>
+    /// <summary>Parses libCacheSim-style parameters; columns left out are absent, <c>obj-id-col</c> must be given.</summary>
     public static CsvTraceLayout Parse(string parameters, string source = "command line", long line = 0)
     {
-        var layout = Default;
+        var layout = new CsvTraceLayout(ObjIdColumn: 0, ObjSizeColumn: 0, OpColumn: 0);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int i = 0;
         while (i < parameters.Length)
@@ -52,6 +54,8 @@ public sealed record CsvTraceLayout(int ObjIdColumn = 1, int TimeColumn = 0, int
                     "unknown CSV parameter (known: obj-id-col, time-col, obj-size-col, op-col, has-header, delimiter, obj-id-is-num)"),
             };
         }
+        if (layout.ObjIdColumn == 0)
+            throw new InputException(source, line, parameters, "CSV parameters need obj-id-col=N (the column of the object id)");
         int[] cols = [layout.ObjIdColumn, layout.TimeColumn, layout.ObjSizeColumn, layout.OpColumn];
         for (int a = 0; a < cols.Length; a++)
             for (int b = a + 1; b < cols.Length; b++)

@@ -10,8 +10,9 @@ namespace EcsMem.Traces;
 /// <item>Text (no NUL and no other control byte but tab, CR, LF in the sample): the first non-blank, non-comment
 /// lines decide, all of them having to agree: Lackey's <c>I  ADDR,N</c> / <c> L|S|M ADDR,N</c> (and its
 /// <c>==pid==</c> banner) → <c>lackey</c>; <c>IP: R|W ADDR</c> → <c>pinatrace</c>; a lone decimal number →
-/// <c>pages</c>; a line with a comma whose first field is a decimal number → <c>csv</c> (libCacheSim's default
-/// layout, <see cref="CsvTraceLayout.Default"/>; a non-numeric first line is taken as a header).</item>
+/// <c>pages</c>; a line with a comma whose first field is a decimal number → <c>csv</c>: in the writer's layout
+/// (<see cref="CsvTraceLayout.Default"/>) when the lines are <c>N,N,read|write</c>, else <c>csv:obj-id-col=1</c>
+/// (the object id in the first column, nothing else read); a non-numeric first line is taken as a header.</item>
 /// <item>Headerless binary: every whole record in the sample must be plausible. oracleGeneral (24 bytes):
 /// next_access_vtime is -1 or later than the record's own 1-based number. ChampSim input_instr (64 bytes):
 /// is_branch and branch_taken are 0 or 1 and ip and the six memory operands are user-space addresses (below
@@ -76,7 +77,7 @@ public static class TraceFormatDetector
             string? kind = Classify(line, first);
             first = false;
             if (kind == "skip") continue;
-            if (kind is null || (verdict is not null && kind != verdict && !(verdict.StartsWith("csv", StringComparison.Ordinal) && kind == "csv")))
+            if (kind is null || (verdict is not null && kind != verdict && !(verdict.StartsWith("csv", StringComparison.Ordinal) && kind.StartsWith("csv", StringComparison.Ordinal))))
                 return null;
             verdict ??= kind;
             judged++;
@@ -99,10 +100,22 @@ public static class TraceFormatDetector
         if (comma > 0)
         {
             var firstField = line[..comma].Trim((byte)' ').Trim((byte)'"');
-            if (TextFields.TryParseDecimal(firstField, ulong.MaxValue, out _)) return "csv";
-            if (first) return "csv:has-header=true";
+            if (TextFields.TryParseDecimal(firstField, ulong.MaxValue, out _))
+                return IsWriterLayout(line) ? "csv" : "csv:obj-id-col=1";
+            if (first) return "csv:obj-id-col=1,has-header=true";
         }
         return null;
+    }
+
+    /// <summary>True for a line of <see cref="CsvTraceLayout.Default"/> (<c>obj_id,obj_size,op</c>, op read or write).</summary>
+    private static bool IsWriterLayout(ReadOnlySpan<byte> line)
+    {
+        int c1 = line.IndexOf((byte)',');
+        var rest = line[(c1 + 1)..];
+        int c2 = rest.IndexOf((byte)',');
+        if (c2 < 0) return false;
+        var op = rest[(c2 + 1)..];
+        return TextFields.TryParseDecimal(rest[..c2], ulong.MaxValue, out _) && (op.SequenceEqual("read"u8) || op.SequenceEqual("write"u8));
     }
 
     private static bool LooksLikeOracleGeneral(ReadOnlySpan<byte> s)

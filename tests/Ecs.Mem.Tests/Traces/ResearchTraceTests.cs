@@ -224,8 +224,11 @@ public class ResearchTraceTests
             new MemoryAccess(9UL << 12, 0, 1, AccessKind.Store),
         }));
         // libCacheSim's own way to write a comma delimiter: "delimiter=,".
-        Assert.That(Read("csv:obj-id-col=2,delimiter=,,obj-size-col=0,op-col=0", "x,3,y\n"u8.ToArray()),
+        Assert.That(Read("csv:obj-id-col=2,delimiter=,", "x,3,y\n"u8.ToArray()),
             Is.EqualTo(new[] { new MemoryAccess(3UL << 12, 0, 1, AccessKind.Load) }));
+        // Detection: a foreign CSV with a header reads its first column as the object id.
+        Assert.That(TraceFormatDetector.Detect("key,value\n12,abc\n13,def\n"u8), Is.EqualTo("csv:obj-id-col=1,has-header=true"));
+        Assert.That(Read("auto", "key,value\n12,abc\n13,def\n"u8.ToArray()).Select(a => a.Address >> 12), Is.EqualTo(new ulong[] { 12, 13 }));
     }
 
     [TestCase("1,4096\n", "t:1:", "line has 2 columns; the layout needs 3")]
@@ -239,6 +242,7 @@ public class ResearchTraceTests
     }
 
     [TestCase("csv:obj-id-col=0", "obj-id-col must be a column number 1-1024")]
+    [TestCase("csv:has-header=true", "CSV parameters need obj-id-col=N")]
     [TestCase("csv:colour=2", "unknown CSV parameter")]
     [TestCase("csv:obj-id-col=2,op-col=2", "two CSV fields name the same column")]
     [TestCase("csv:delimiter=ab", "delimiter must be")]

@@ -51,7 +51,7 @@ public sealed class MachineRunMode : IRunMode
         "  (default) full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler\n" +
         "    ecsmem run                          the built-in default scenario\n" +
         "    ecsmem run SCENARIO.yaml            a scenario file (docs/scenarios.md)\n" +
-        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary]\n" +
+        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary|champsim|cloudsuite|oracleGeneral|csv|auto]\n" +
         "                                        one process replaying a trace, layout inferred from its addresses\n" +
         "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +

@@ -370,4 +370,32 @@ public class ResearchTraceTests
         Assert.That(stdout, Does.Contain("references:      3750"));
         Assert.That(stdout, Does.Contain("faults:          3001"));
     }
+
+    /// <summary>Steady-state reading allocates nothing per record (the readers' buffers are made at construction).</summary>
+    [TestCase("champsim")]
+    [TestCase("oracleGeneral")]
+    [TestCase("csv")]
+    public void ReadingAllocatesNothingPerRecord(string format)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t");
+        var accesses = Enumerable.Range(0, 200_000).Select(i => new MemoryAccess(0x1000 + (ulong)(i % 5000) * 4096,
+            0, 8, (i % 3) switch { 0 => AccessKind.Instr, 1 => AccessKind.Load, _ => AccessKind.Store })).ToArray();
+        using (var w = TraceFormats.CreateWriter(format, path))
+        {
+            w.Write(accesses);
+            w.Complete();
+        }
+        var buffer = new MemoryAccess[4096];
+        using var reader = TraceFormats.Get(format).Reader!(new MemoryStream(File.ReadAllBytes(path)), path);
+        long total = 0;
+        for (int i = 0; i < 10; i++)
+            total += reader.Read(buffer); // warm: JIT tiers, first refills
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+            total += reader.Read(buffer);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(total, Is.EqualTo(30 * 4096));
+        Assert.That(allocated, Is.Zero);
+    }
 }

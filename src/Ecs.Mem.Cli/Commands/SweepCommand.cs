@@ -259,7 +259,7 @@ public sealed class SweepCommand : ICommand
 
     private static ulong[] Load(string path, string? format, CancellationToken cancel)
     {
-        if (!File.Exists(path))
+        if (path != "-" && !File.Exists(path))
             throw new InputException("command line", 0, path, "trace file not found");
         try
         {

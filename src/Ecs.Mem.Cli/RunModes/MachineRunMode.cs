@@ -51,7 +51,7 @@ public sealed class MachineRunMode : IRunMode
         "  (default) full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler\n" +
         "    ecsmem run                          the built-in default scenario\n" +
         "    ecsmem run SCENARIO.yaml            a scenario file (docs/scenarios.md)\n" +
-        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary]\n" +
+        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary|champsim|cloudsuite|oracleGeneral|csv|auto]\n" +
         "                                        one process replaying a trace, layout inferred from its addresses\n" +
         "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
@@ -318,7 +318,7 @@ public sealed class MachineRunMode : IRunMode
         }
         if (cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "give either a scenario file or --trace FILE, not both");
-        if (!File.Exists(trace))
+        if (trace != "-" && !File.Exists(trace))
             throw new InputException("command line", 0, trace, "trace file not found");
         string formatName = cl.Get("--trace-format")
             ?? TraceFormats.Detect(trace)
@@ -329,7 +329,13 @@ public sealed class MachineRunMode : IRunMode
             "pinatrace" => TraceFormat.Pinatrace,
             "pages" => TraceFormat.Pages,
             "binary" => TraceFormat.Binary,
-            _ => throw new InputException("command line", 0, formatName, "--trace-format must be lackey, pinatrace, pages or binary"),
+            "champsim" => TraceFormat.ChampSim,
+            "cloudsuite" => TraceFormat.CloudSuite,
+            "oraclegeneral" => TraceFormat.OracleGeneral,
+            "csv" => TraceFormat.Csv,
+            "auto" => TraceFormat.Auto,
+            _ => throw new InputException("command line", 0, formatName,
+                "--trace-format must be lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto"),
         };
         string name = Path.GetFileNameWithoutExtension(trace);
         if (name.Length == 0) name = "trace";

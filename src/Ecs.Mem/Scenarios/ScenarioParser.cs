@@ -320,7 +320,8 @@ public static class ScenarioParser
             var t = new YamlSection(Source, traceNode, path + ".trace", TraceKeys);
             var p = t.Get("path") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'path'");
             var f = t.Get("format") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'format' (lackey, pinatrace, pages or binary)");
-            var format = (TraceFormat)values.Choice(f, t.PathOf("format"), "lackey", "pinatrace", "pages", "binary");
+            var format = (TraceFormat)values.Choice(f, t.PathOf("format"), "lackey", "pinatrace", "pages", "binary",
+                "champsim", "cloudsuite", "oracleGeneral", "csv", "auto");
             string? filter = t.Get("process") is { } pf ? values.NonEmptyText(pf, t.PathOf("process")) : null;
             return new TraceWorkload(ResolvePath(values.NonEmptyText(p, t.PathOf("path"))), format, filter, t.Line);
         }

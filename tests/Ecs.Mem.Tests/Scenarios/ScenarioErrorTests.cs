@@ -116,7 +116,7 @@ public class ScenarioErrorTests
         yield return C("EmptyGenerator", "processes:\n  - name: a\n    workload: {generator: \"  \"}\n",
             "test.yaml:3: processes[0].workload.generator must not be empty (got '  ')");
         yield return C("TraceFormat", "processes:\n  - name: a\n    workload:\n      trace: {path: t.out, format: strace}\n",
-            "test.yaml:4: processes[0].workload.trace.format must be one of: lackey, pinatrace, pages, binary (got 'strace')");
+            "test.yaml:4: processes[0].workload.trace.format must be one of: lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv, auto (got 'strace')");
         yield return C("TraceWithoutFormat", "processes:\n  - name: a\n    workload:\n      trace: {path: t.out}\n",
             "test.yaml:4: processes[0].workload.trace has no 'format' (lackey, pinatrace, pages or binary) (got '')");
         yield return C("LayoutWord", "processes:\n  - name: a\n    layout: guess\n    workload: {generator: g}\n",

@@ -130,3 +130,50 @@ public class ShardsTests
         Assert.That(mae, Is.LessThan(0.02));
     }
 }
+
+public class ShardsCliTests
+{
+    private static string Trace(Report.ReportTestFiles f) =>
+        f.Write("z.pages", string.Concat(Enumerable.Range(0, 5000).Select(i => ((i * 7919) % 997 % (1 + i % 300)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n")));
+
+    [Test]
+    public void RateOneRowsEqualTheExactLruRows()
+    {
+        using var f = new Report.ReportTestFiles();
+        string t = Trace(f);
+        var exact = Report.ReportTestFiles.Run("sweep", t, "--frames", "1,5,20,80,320", "--policies", "lru");
+        var shards = Report.ReportTestFiles.Run("sweep", t, "--frames", "1,5,20,80,320", "--policies", "lru", "--shards-rate", "1");
+        Assert.That(exact.Code, Is.EqualTo(0), exact.Err);
+        Assert.That(shards.Code, Is.EqualTo(0), shards.Err);
+        Assert.That(shards.Out, Does.Contain("lru-shards"));
+        // Same table once the policy column's name is the same (the column is as wide as "lru-shards" in one of them).
+        static string[] Cells(string table) => table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(2))).ToArray();
+        Assert.That(Cells(shards.Out), Is.EqualTo(Cells(exact.Out)));
+    }
+
+    [TestCase("0")]
+    [TestCase("1.5")]
+    [TestCase("abc")]
+    [TestCase("1e-9")]
+    public void BadRateIsOneLineAndExitTwo(string rate)
+    {
+        using var f = new Report.ReportTestFiles();
+        string t = Trace(f);
+        var (code, _, err) = Report.ReportTestFiles.Run("sweep", t, "--frames", "10", "--shards-rate", rate, "--csv", f.PathOf("o.csv"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.Trim().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(err, Does.Contain(rate).And.Contain("--shards-rate"));
+        Assert.That(f.FilesExcept("z.pages"), Is.Empty);
+    }
+
+    [Test]
+    public void ShardsCannotBeSplitIntoGridShards()
+    {
+        using var f = new Report.ReportTestFiles();
+        string t = Trace(f);
+        var (code, _, err) = Report.ReportTestFiles.Run("sweep", t, "--frames", "10", "--shards-size", "100", "--shard", "0/2", "--part", f.PathOf("p.json"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("--shards-size").And.Contain("--shard"));
+    }
+}

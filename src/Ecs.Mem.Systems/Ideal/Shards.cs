@@ -1,5 +1,3 @@
-using EcsMem.Systems.Policies;
-
 namespace EcsMem.Systems.Ideal;
 
 /// <summary>

@@ -58,7 +58,8 @@ public sealed class MachineRunMode : IRunMode
         "    checks: --check (verify after every tick what it changed, and all kernel invariants every\n" +
         "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
-        "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
+        "            --plot FILE.png|.svg  (RAM, free frames, swap and RSS per process, and faults per\n" +
+        "                             interval, over accesses)\n" +
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
         "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
         "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
@@ -203,7 +204,8 @@ public sealed class MachineRunMode : IRunMode
             if (timelinePath is not null)
                 ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
             if (plotPath is not null)
-                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.Render(plotPath, timeline.Rows, names,
+                    new TimelinePlot.RunInfo(TimelinePlot.RunInfo.ScenarioName(report.Source), report.Policy, report.RamBytes / 4096)));
         }
         if (htmlPath is not null)
         {

@@ -131,7 +131,8 @@ public sealed partial class Mm
 
     /// <summary>
     /// is_mergeable_vma + the pgoff check of can_vma_merge_before/after: <paramref name="a"/> ends where
-    /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file and backing kind, file offset
+    /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file (the same struct file: mappings of
+    /// separate opens of one file never merge) and backing kind, file offset
     /// continues, and neither is VM_SPECIAL. Anonymous areas carry pgoff = address &gt;&gt; 12, so the pgoff test
     /// also holds for them exactly when they were never moved. [heap] is an anonymous VMA like any other to
     /// Linux (the name is only how /proc/pid/maps shows the one holding the break), so an anonymous mapping
@@ -145,6 +146,7 @@ public sealed partial class Mm
             && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
             && (a.Flags & VmFlags.Special) == 0
             && a.FileId == b.FileId
+            && a.OpenFile == b.OpenFile
             && (a.Kind == b.Kind || (IsAnonKind(a.Kind) && IsAnonKind(b.Kind)))
             && a.MmId == b.MmId
             && a.PgOff + a.Pages == b.PgOff;

@@ -33,6 +33,9 @@ public static class FaultPaths
                 kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
                 env.Work<PteInstall>().Add(new PteInstall(rec));
                 break;
+            case FaultClass.FileRead when kernel.OpenFiles.IsShmem(rec.File):
+                kernel.OpenFiles.ShmemFault(env, ref rec);
+                break;
             case FaultClass.FileRead:
                 env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
                 break;

@@ -19,6 +19,12 @@ public struct Vma
     public ulong PgOff;
     /// <summary>vm_file as an id into a <see cref="FileTable"/>; -1 when anonymous. Special mappings use it for their name.</summary>
     public int FileId;
+    /// <summary>
+    /// vm_file's identity: the open file description (struct file) the mapping was made from, 0 for the process's
+    /// implicit open of the path (a mapping made without a descriptor) and for anonymous areas. vma_merge joins
+    /// file mappings only of the same struct file.
+    /// </summary>
+    public int OpenFile;
     /// <summary>Id of the owning mm (vm_mm).</summary>
     public int MmId;
     /// <summary>The vm_ops choice.</summary>

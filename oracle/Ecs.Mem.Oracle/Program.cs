@@ -42,8 +42,17 @@ try
             {
                 if (args.Length < 3)
                     throw new InputException("ecsmem-oracle", 0, string.Join(' ', args), "usage: collect RUNDIR SETTINGS");
-                string json = Fixtures.Collect(args[1], args[2]).ToJson();
                 string outPath = Path.Combine(oracle, "fixtures.json");
+                Fixtures recorded = Fixtures.Collect(args[1], args[2]);
+                // record.sh given program names re-records those only: the other programs keep their figures.
+                if (File.Exists(outPath))
+                {
+                    var names = recorded.Programs.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+                    var kept = Fixtures.Load(outPath).Programs.Where(p => !names.Contains(p.Name));
+                    recorded = new Fixtures { Kernel = recorded.Kernel, Programs = kept.Concat(recorded.Programs).OrderBy(p => p.Name, StringComparer.Ordinal).ToList() };
+                }
+
+                string json = recorded.ToJson();
                 File.WriteAllText(outPath + ".tmp", json);
                 File.Move(outPath + ".tmp", outPath, true);
                 Console.WriteLine("wrote " + outPath);

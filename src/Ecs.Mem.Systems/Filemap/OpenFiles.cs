@@ -218,7 +218,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
             rec.Class = FaultClass.CowCopy;
             rec.SourcePfn = rec.Pfn;
             rec.Pfn = -1;
-            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            // Called from the allocator's own pass: the copy's frame comes at its next pass.
+            k.Zone.Stalled.Add(new AllocRequest(rec, NeedsFrame: true));
             return;
         }
 

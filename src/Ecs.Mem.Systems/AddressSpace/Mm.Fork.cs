@@ -67,6 +67,13 @@ public sealed partial class Mm
             Vma v = parentVma;
             v.Flags &= ~(VmFlags.Locked | VmFlags.LockOnFault);
             v.MmId = childId;
+            // anon_vma_fork: a copy of an area with an anon_vma gets its own, chained to the parent's.
+            if (v.AnonVma != 0)
+            {
+                v.AnonVma = child.NewAnonVma();
+                v.AnonVmaForked = true;
+            }
+
             child.Vmas.Insert(v);
             child.Struct.MapCount++;
             child.VmStatAccount(v.Flags, (long)v.Pages);

@@ -13,7 +13,7 @@ public sealed partial class Mm
     /// <see cref="Files"/>, -1 with <see cref="MapFlags.Anonymous"/> (a special mapping passes its name id
     /// with kind = <see cref="VmaKind.Special"/>). kind overrides the backing kind (heap, stack, special).
     /// </summary>
-    public long DoMmap(ulong addr, ulong len, Prot prot, MapFlags flags, int fileId, ulong pgoff, List<VmaChange>? changes = null, VmaKind? kind = null)
+    public long DoMmap(ulong addr, ulong len, Prot prot, MapFlags flags, int fileId, ulong pgoff, List<VmaChange>? changes = null, VmaKind? kind = null, int openFile = 0)
     {
         if (len == 0)
         {
@@ -112,7 +112,8 @@ public sealed partial class Mm
         }
 
         VmaKind vmaKind = kind ?? (anonymous ? VmaKind.Anonymous : VmaKind.File);
-        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes);
+        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes,
+            openFile: anonymous ? 0 : openFile);
     }
 
     /// <summary>
@@ -122,7 +123,7 @@ public sealed partial class Mm
     /// area is shmem: shmem_zero_setup's object charges its whole size unless VM_NORESERVE (shmem_acct_size).
     /// Returns the address or a negated errno (-ENOMEM when the charge is refused, nothing changed).
     /// </summary>
-    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true)
+    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true, int openFile = 0)
     {
         ulong end = addr + len;
         bool overlaps = Vmas.FindVmaIntersection(addr, end) >= 0;
@@ -169,6 +170,7 @@ public sealed partial class Mm
             PageProt = Pte.ProtFromVmFlags(vmFlags, Mode),
             PgOff = pgoff,
             FileId = fileId,
+            OpenFile = openFile,
             MmId = Struct.Id,
             Kind = kind,
             ShmemId = shmem && Commit is not null ? Commit.NewShmem(len >> Pte.PageShift, shmemCharged) : 0,

@@ -313,6 +313,14 @@ public sealed class VmaSet
     /// <summary>Changes the backing kind of the VMA at <paramref name="index"/> (an anonymous area merged into [heap] becomes part of it).</summary>
     public void SetKind(int index, VmaKind kind) => _world.Get<Vma>(EntityAt(index)).Kind = kind;
 
+    /// <summary>Sets the VMA's anon_vma (anon_vma_prepare, or the one a merge keeps).</summary>
+    public void SetAnonVma(int index, int anonVma, bool forked)
+    {
+        ref Vma v = ref _world.Get<Vma>(EntityAt(index));
+        v.AnonVma = anonVma;
+        v.AnonVmaForked = forked;
+    }
+
     /// <summary>Records an in-place change of a VMA so caches flush.</summary>
     public void Touch() => Seq++;
 

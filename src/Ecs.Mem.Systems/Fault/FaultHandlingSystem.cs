@@ -237,10 +237,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         kernel.Readahead.NoteFileExtent(rec.File, (long)(vma.PgOff + ((vma.End - vma.Start) >> Pte.PageShift)));
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
+        // A memfd's faults are shmem_fault's: no readahead, and a missing page is allocated, not read.
+        bool shmem = kernel.OpenFiles.IsShmem(rec.File);
         if (cached >= 0)
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).
-            kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
+            if (!shmem)
+                kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
             if (privateWrite)
@@ -256,8 +259,16 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Resolve(ref rec, cached);
             return;
         }
-        env.Counters.Increment(kernel.C.PageCacheMiss);
         rec.Class = FaultClass.FileRead;
+        rec.CopyAfterRead = privateWrite;
+        if (shmem)
+        {
+            // shmem_get_folio allocates the page zero-filled: a minor fault (OpenFiles.ShmemFault once the frame is granted).
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+
+        env.Counters.Increment(kernel.C.PageCacheMiss);
         rec.Major = true;
         // do_cow_fault on a page not yet cached: one major fault reads it and then copies it.
         rec.CopyAfterRead = privateWrite;

@@ -88,12 +88,16 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                 case FaultClass.FileRead:
                     {
                         bool shared = (prot & Pte.RwBit) != 0; // only shared writable mappings carry RW in vm_page_prot
-                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : prot & ~Pte.RwBit);
+                        // shmem has no page_mkwrite, so a shared mapping of a memfd needs no write notification
+                        // (vma_wants_writenotify): its vm_page_prot stays writable and read faults map pages writable.
+                        ref Frame page = ref k.Zone.Frames[rec.Pfn];
+                        ulong readProt = shared && page.IsShmem && !page.IsAnon ? prot : prot & ~Pte.RwBit;
+                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : readProt);
                         // do_read_fault: a read fault maps the page's cached neighbours too (do_fault_around). A fault
                         // that slept on a read dropped the mmap lock and is retried once the page is uptodate
                         // (VM_FAULT_RETRY), and the retry's fault-around maps what that read brought in.
                         if (!write)
-                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, prot & ~Pte.RwBit);
+                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, readProt);
                         break;
                     }
                 case FaultClass.SwapCached:

@@ -78,6 +78,7 @@ public sealed class Kernel
             Commit.AdminReserveKbytes = (ulong)ark;
         if (options.UserReserveKbytes is { } urk)
             Commit.UserReserveKbytes = (ulong)urk;
+        OpenFiles = new Filemap.OpenFiles(this);
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
@@ -113,6 +114,9 @@ public sealed class Kernel
 
     /// <summary>Readahead, fault-around and the advice calls (Filemap/, mm/readahead.c, mm/filemap.c).</summary>
     public Readahead Readahead { get; }
+
+    /// <summary>Descriptor tables, open file descriptions and memfds (shmem inodes).</summary>
+    public Filemap.OpenFiles OpenFiles { get; }
 
     public ReverseMap Rmap { get; }
     public FileTable Files { get; }

@@ -44,6 +44,7 @@ public sealed class KernelCounters
         ContextSwitches = r.Register("ecsmem_context_switches");
         ReadaheadPages = r.Register("ecsmem_readahead_pages");
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
+        PgDeactivate = r.Register("pgdeactivate");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -57,4 +58,7 @@ public sealed class KernelCounters
 
     /// <summary>Neighbouring pages mapped by fault-around (do_fault_around) without a fault of their own (Linux counts none).</summary>
     public CounterId FaultAroundPages;
+
+    /// <summary>pgdeactivate: active pages moved to the inactive list (MADV_COLD's folio_deactivate).</summary>
+    public CounterId PgDeactivate;
 }

@@ -66,7 +66,7 @@ public readonly record struct MemoryGauges
     public static MemoryGauges Read(Kernel.Kernel kernel)
     {
         long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
-        long anonMapped = 0, fileMapped = 0, shmem = 0, dirty = 0, writeback = 0, tables = 0;
+        long anonMapped = 0, fileMapped = 0, shmem = 0, shmemCached = 0, dirty = 0, writeback = 0, tables = 0;
         bool[] mlocked = MlockedFrames(kernel, out long nrMlock);
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
@@ -91,6 +91,7 @@ public readonly record struct MemoryGauges
             // anon LRU all the same; under swap-out (in the swap cache) it counts as swap cache instead.
             bool isShmem = (fl & FrameFlags.Shmem) != 0;
             if (isShmem && (fl & FrameFlags.SwapCache) == 0) shmem++;
+            if (isShmem && !anon && f.Mapping >= 0) shmemCached++; // a memfd's page: in the page cache, counted as Shmem
             if (f.MapCount > 0 && f.Pfn != kernel.Zone.ZeroPfn)
             {
                 if (isShmem) fileMapped++;
@@ -111,7 +112,7 @@ public readonly record struct MemoryGauges
             InactiveFile = inactiveFile,
             AnonMapped = anonMapped,
             FileMapped = fileMapped,
-            PageCachePages = kernel.PageCache.Count,
+            PageCachePages = kernel.PageCache.Count - shmemCached,
             SwapCachePages = kernel.SwapCache.Count,
             ShmemPages = shmem,
             Dirty = dirty,

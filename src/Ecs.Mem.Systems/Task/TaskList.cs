@@ -229,6 +229,8 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.MmCount--;
         s.NrPtes = 0;
         s.PgtablesBytes = 0;
+        // exit_files: the thread group's last task is gone with its mm; a memfd only it held is freed.
+        kernel.OpenFiles.CloseAll(p.Tgid);
     }
 
     /// <summary>Finds an anonymous page (not the zero page) or a swap entry: what an anon_vma would be there for.</summary>

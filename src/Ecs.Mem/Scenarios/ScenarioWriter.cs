@@ -178,6 +178,10 @@ public static class ScenarioWriter
             MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
             MlockallOp { Unlock: true } => "munlockall: {}",
             MlockallOp a => "mlockall: {flags: " + Quote(string.Join("|", new[] { (1, "current"), (2, "future"), (4, "onfault") }.Where(x => (a.Flags & x.Item1) != 0).Select(x => x.Item2))) + "}",
+            OpenOp o => $"open: {{file: {Quote(o.File)}, fd: {Num(o.Fd)}}}",
+            MemfdCreateOp c => $"memfd_create: {{name: {Quote(c.Name)}, fd: {Num(c.Fd)}, cloexec: {(c.CloExec ? "true" : "false")}}}",
+            FtruncateOp t => $"ftruncate: {{fd: {Num(t.Fd)}, length: {Num(t.Length)}}}",
+            CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
         };
@@ -207,6 +211,11 @@ public static class ScenarioWriter
         if (m.File is { } file)
         {
             f.Add("file: " + Quote(file));
+            f.Add("offset: " + Num(m.FileOffset));
+        }
+        else if (m.Fd is { } fd)
+        {
+            f.Add("fd: " + Num(fd));
             f.Add("offset: " + Num(m.FileOffset));
         }
         f.Add("fixed: " + (m.Fixed ? "true" : "false"));

@@ -145,7 +145,7 @@ public static class ScenarioGenerator
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
                     case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||
-                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork"):
+                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork" or "hugepage" or "nohugepage"):
                         {
                             var (b, size) = At(op, op.Arg(0)!);
                             ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);

@@ -73,6 +73,7 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
+            Thp = m.Thp,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,

@@ -65,6 +65,9 @@ public static class EffectiveConfiguration
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Num("fault_around_bytes", o.FaultAroundBytes);
         Num("read_ahead_kb", o.ReadAheadKb);
+        Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
+        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
+        Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

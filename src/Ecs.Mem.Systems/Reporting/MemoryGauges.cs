@@ -42,6 +42,9 @@ public readonly record struct MemoryGauges
 
     public long SwapFreePages { get; init; }
 
+    /// <summary>NR_ANON_THPS: transparent huge pages mapped by a PMD somewhere, in huge pages (AnonHugePages / 2048 kB).</summary>
+    public long AnonThps { get; init; }
+
     /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
     public long FilePages => PageCachePages + ShmemPages + SwapCachePages;
 
@@ -100,6 +103,7 @@ public readonly record struct MemoryGauges
             PageTablePages = tables,
             SwapTotalPages = kernel.Swap.UsablePages,
             SwapFreePages = kernel.Swap.FreePages,
+            AnonThps = kernel.Thp.AnonThps(),
         };
     }
 }

@@ -115,6 +115,9 @@ public sealed record MachineConfig
     /// </summary>
     public long ReadAheadKb { get; init; } = 128;
 
+    /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
+    public ThpConfig Thp { get; init; } = ThpConfig.Default;
+
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;
 

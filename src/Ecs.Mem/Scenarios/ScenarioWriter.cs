@@ -83,6 +83,7 @@ public static class ScenarioWriter
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
+        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));

@@ -48,6 +48,7 @@ public class EffectiveConfigurationTests
           swap_readahead: vma
           fault_around_bytes: 32768
           read_ahead_kb: 512
+          thp: {enabled: always, defrag: defer, use_zero_page: false}
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -206,6 +207,9 @@ public class EffectiveConfigurationTests
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["fault_around_bytes"] = N(c.FaultAroundBytes);
         e["read_ahead_kb"] = N(c.ReadAheadKb);
+        e["thp.enabled"] = ThpConfig.EnabledNames[(int)c.Thp.Enabled];
+        e["thp.defrag"] = ThpConfig.DefragNames[(int)c.Thp.Defrag];
+        e["thp.use_zero_page"] = B(c.Thp.UseZeroPage);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

@@ -84,6 +84,28 @@ public class ThpTests
     }
 
     [Test]
+    public void TheCheckerCatchesAHugeMappingWhoseEntriesDisagree()
+    {
+        // The invariant the rest of the model relies on, broken by hand three ways: an entry of the 512 that lost its
+        // PMD tag, one made writable alone, and one pointing at the wrong frame are each reported.
+        using var m = new SimMachine(Thp(ThpEnabled.Always));
+        var p = Add(m, "p", Anon(Base, Huge), 0, W(Base), R(Base + Page));
+        RunUntilAccesses(m, p, 2);
+        AssertInvariants(m);
+        var tables = Mm(m, p).Tables;
+        ulong va = Base + (7 * Page);
+        ulong good = tables.Lookup(va);
+        tables.Set(va, good & ~Pte.PmdMappedBit);
+        Assert.That(InvariantChecker.Check(m), Has.Some.Contains("lacks its entry 7"));
+        tables.Set(va, (good & ~Pte.RwBit) | Pte.CowBit);
+        Assert.That(InvariantChecker.Check(m), Has.Some.Contains("entry 7 of the PMD mapping"));
+        tables.Set(va, new Pte(good).WithPfn(new Pte(good).Pfn + 1).Value);
+        Assert.That(InvariantChecker.Check(m), Has.Some.Contains("entry 7 of the PMD mapping"));
+        tables.Set(va, good);
+        AssertInvariants(m);
+    }
+
+    [Test]
     public void MadviseModeNeedsMadvHugepage()
     {
         // madvise mode (these machines' default): the same 4 MiB takes 1024 faults until MADV_HUGEPAGE sets VM_HUGEPAGE.

@@ -126,6 +126,8 @@ public static class CGenerator
                         "sequential" => "MADV_SEQUENTIAL",
                         "willneed" => "MADV_WILLNEED",
                         "normal" => "MADV_NORMAL",
+                        "hugepage" => "MADV_HUGEPAGE",
+                        "nohugepage" => "MADV_NOHUGEPAGE",
                         _ => throw new InputException(src, op.Line, op.Arg(1)!, "unknown madvise advice"),
                     };
                     string off = op.Arg(2) is { } o ? Sz(o) : "0UL";

@@ -61,6 +61,10 @@ public static class Kit
                 diffs.Add($"{kp.Name}: majflt {sp.MajFlt}, kernel {kp.MajFlt}");
             if (sp.Errors is { } errs && !errs.SequenceEqual(kp.Errors))
                 diffs.Add($"{kp.Name}: results [{string.Join(", ", errs)}], kernel [{string.Join(", ", kp.Errors)}]");
+            // smaps_rollup's AnonHugePages: only the program's own THP regions have any (ld.so, libc and the harness
+            // get no huge pages in madvise mode), so unlike the rest of the rollup it is compared.
+            if (kp.Rollup.TryGetValue("AnonHugePages", out Spread thp) && !thp.Contains(sp.AnonHugePagesKb))
+                diffs.Add($"{kp.Name}: AnonHugePages {sp.AnonHugePagesKb} kB, kernel {thp} kB");
             if (!kp.VmasStable)
                 continue;
             string ks = string.Join("; ", kp.Vmas.Select(v => v.Shape)), ss = string.Join("; ", sp.Vmas.Select(v => v.Shape));

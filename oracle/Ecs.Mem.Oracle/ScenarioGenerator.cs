@@ -192,7 +192,7 @@ public static class ScenarioGenerator
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
                     case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||
-                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork") ||
+                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork" or "hugepage" or "nohugepage") ||
                                         (ScenarioSupport.ColdPageout && op.Arg(1) is "cold" or "pageout"):
                         {
                             var (b, size) = At(op, op.Arg(0)!);

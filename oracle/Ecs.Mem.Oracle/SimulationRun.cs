@@ -11,7 +11,7 @@ using Machine = EcsMem.Systems.Machine.Machine;
 namespace EcsMem.Oracle;
 
 /// <summary>A phase as EcsMem ran it: fault counts of the program's process and its VMAs at the phase's end.</summary>
-public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas)
+public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas, long AnonHugePagesKb = 0)
 {
     /// <summary>
     /// The outcome of each call of the phase made with <c>expect ERR</c>, in order, as the C program records it:
@@ -56,7 +56,8 @@ public static class SimulationRun
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
-            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows)) { Errors = errors });
+            long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
+            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows), thpKb) { Errors = errors });
             minBase = st.MinFlt;
             majBase = st.MajFlt;
         }

@@ -107,6 +107,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
+        // vma_adjust_trans_huge: a PMD mapping cut by a new VMA boundary or by the edge of the changed range is split
+        // before the page tables change (no-op until a THP has been mapped).
+        _k.Thp.SplitAtVmaEdges(mm);
+        foreach (var c in _changes)
+            _k.Thp.BeforeChange(mm, c);
         foreach (var c in _changes)
         {
             if (c.Kind is VmaChangeKind.Unmapped or VmaChangeKind.Zapped)

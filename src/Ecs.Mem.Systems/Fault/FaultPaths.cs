@@ -50,6 +50,27 @@ public static class FaultPaths
             case FaultClass.FileRead when kernel.OpenFiles.IsShmem(rec.File):
                 kernel.OpenFiles.ShmemFault(env, ref rec);
                 break;
+            case FaultClass.HugeAnon:
+                {
+                    // do_huge_pmd_anonymous_page: the 512 pages become one anonymous folio on the LRU (each page ranked
+                    // on its own: the policies know order-0 pages only), zero-filled, pinned until the PMD is set.
+                    ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
+                    for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                    {
+                        int p = pfn + i;
+                        ulong va = haddr + ((ulong)i << Pte.PageShift);
+                        ref Frame sub = ref kernel.Zone.Frames[p];
+                        sub.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.Thp;
+                        sub.Mapping = rec.MmId;
+                        sub.Index = (long)(va >> Pte.PageShift);
+                        sub.ContentToken = kernel.Zone.NextContentToken();
+                        if (i > 0)
+                            kernel.Zone.PinFrame(p);
+                        kernel.Zone.LruAdd(p, Zone.AnonKey(rec.MmId, va));
+                    }
+                    env.Work<PteInstall>().Add(new PteInstall(rec));
+                    break;
+                }
             case FaultClass.FileRead:
                 env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
                 break;

@@ -82,9 +82,13 @@ public sealed class Kernel
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
+        Thp = new HugeMemory.HugeMemory(this);
     }
 
     public SimEnvironment Env { get; }
+
+    /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
+    public HugeMemory.HugeMemory Thp { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }

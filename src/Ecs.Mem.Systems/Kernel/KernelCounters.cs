@@ -45,6 +45,13 @@ public sealed class KernelCounters
         ReadaheadPages = r.Register("ecsmem_readahead_pages");
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
         PgDeactivate = r.Register("pgdeactivate");
+        ThpFaultAlloc = r.Register("thp_fault_alloc");
+        ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpSplitPage = r.Register("thp_split_page");
+        ThpDeferredSplitPage = r.Register("thp_deferred_split_page");
+        ThpSplitPmd = r.Register("thp_split_pmd");
+        ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
+        ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -61,4 +68,6 @@ public sealed class KernelCounters
 
     /// <summary>pgdeactivate: active pages moved to the inactive list (MADV_COLD's folio_deactivate).</summary>
     public CounterId PgDeactivate;
+    /// <summary>Transparent huge pages (HugeMemory/), under Linux's vmstat names and in its order.</summary>
+    public CounterId ThpFaultAlloc, ThpFaultFallback, ThpSplitPage, ThpDeferredSplitPage, ThpSplitPmd, ThpZeroPageAlloc, ThpZeroPageAllocFailed;
 }

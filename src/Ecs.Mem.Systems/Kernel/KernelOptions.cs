@@ -75,6 +75,9 @@ public sealed record KernelOptions
     /// <summary>bdi-&gt;ra_pages: the readahead window's maximum in pages (read_ahead_kb / 4 with 4 KiB pages).</summary>
     public int RaPages => (int)(ReadAheadKb * 1024 / (long)Pte.PageSize);
 
+    /// <summary>Transparent huge pages (<c>machine.thp</c>): enabled, defrag, use_zero_page.</summary>
+    public Scenarios.ThpConfig Thp { get; init; } = D.Thp;
+
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 

@@ -78,6 +78,7 @@ public static class ScenarioLoader
             OvercommitKbytes = m.OvercommitKbytes,
             AdminReserveKbytes = m.AdminReserveKbytes,
             UserReserveKbytes = m.UserReserveKbytes,
+            Thp = m.Thp,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,

@@ -72,6 +72,9 @@ public static class EffectiveConfiguration
             Num("overcommit_ratio", o.OvercommitRatio);
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
+        Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
+        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
+        Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

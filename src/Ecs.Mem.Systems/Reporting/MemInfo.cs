@@ -37,6 +37,12 @@ public static class MemInfo
         new("PageTables", g.PageTablePages * KbPerPage),
         new("CommitLimit", g.CommitLimit * KbPerPage),
         new("Committed_AS", g.CommittedAs * KbPerPage),
+        // The THP lines, in /proc/meminfo's order (no shmem or page-cache huge pages are modelled: 0).
+        new("AnonHugePages", g.AnonThps * HugeMemory.HugeMemory.PmdPages * KbPerPage),
+        new("ShmemHugePages", 0),
+        new("ShmemPmdMapped", 0),
+        new("FileHugePages", 0),
+        new("FilePmdMapped", 0),
     ];
 
     /// <summary>Appends the lines, e.g. <c>"MemTotal:          16384 kB\n"</c>.</summary>

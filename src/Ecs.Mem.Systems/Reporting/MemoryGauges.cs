@@ -58,6 +58,8 @@ public readonly record struct MemoryGauges
 
     /// <summary>vm_committed_as (Committed_AS), pages.</summary>
     public long CommittedAs { get; init; }
+    /// <summary>NR_ANON_THPS: transparent huge pages mapped by a PMD somewhere, in huge pages (AnonHugePages / 2048 kB).</summary>
+    public long AnonThps { get; init; }
 
     /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
     public long FilePages => PageCachePages + ShmemPages + SwapCachePages;
@@ -123,6 +125,7 @@ public readonly record struct MemoryGauges
             Mlocked = nrMlock,
             CommitLimit = (long)kernel.Commit.CommitLimit,
             CommittedAs = Math.Max(0, kernel.Commit.Committed),
+            AnonThps = kernel.Thp.AnonThps(),
         };
     }
 

@@ -132,6 +132,8 @@ public sealed record MachineConfig
 
     /// <summary><c>vm.user_reserve_kbytes</c> override; null = init_user_reserve's min(free RAM / 32, 128 MiB) at boot.</summary>
     public long? UserReserveKbytes { get; init; }
+    /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
+    public ThpConfig Thp { get; init; } = ThpConfig.Default;
 
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;

@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
     ];
@@ -119,6 +119,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { AdminReserveKbytes = values.Integer(ark, "machine.admin_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
+        if (s.Get("thp") is { } thp)
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
@@ -130,6 +132,19 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("seed") is { } seed)
             m = m with { Seed = values.Unsigned(seed, "machine.seed") };
         return m;
+    }
+
+    /// <summary>machine.thp: the three transparent_hugepage files.</summary>
+    private ThpConfig Thp(YamlSection s)
+    {
+        var t = ThpConfig.Default;
+        if (s.Get("enabled") is { } e)
+            t = t with { Enabled = (ThpEnabled)values.Choice(e, "machine.thp.enabled", ThpConfig.EnabledNames) };
+        if (s.Get("defrag") is { } d)
+            t = t with { Defrag = (ThpDefrag)values.Choice(d, "machine.thp.defrag", ThpConfig.DefragNames) };
+        if (s.Get("use_zero_page") is { } z)
+            t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
+        return t;
     }
 
     private long PageMultiple(YamlNode node, string path, bool allowZero)

@@ -52,6 +52,7 @@ public class EffectiveConfigurationTests
           overcommit_ratio: 80
           admin_reserve_kbytes: 4096
           user_reserve_kbytes: 65536
+          thp: {enabled: always, defrag: defer, use_zero_page: false}
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -219,6 +220,9 @@ public class EffectiveConfigurationTests
         // the shared zero page.
         e["admin_reserve_kbytes"] = N(c.AdminReserveKbytes ?? Math.Min((ramKb - 4) / 32, 8192));
         e["user_reserve_kbytes"] = N(c.UserReserveKbytes ?? Math.Min((ramKb - 4) / 32, 131072));
+        e["thp.enabled"] = ThpConfig.EnabledNames[(int)c.Thp.Enabled];
+        e["thp.defrag"] = ThpConfig.DefragNames[(int)c.Thp.Defrag];
+        e["thp.use_zero_page"] = B(c.Thp.UseZeroPage);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

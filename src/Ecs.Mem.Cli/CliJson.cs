@@ -16,7 +16,8 @@ public sealed record CacheGeometryJson(long Size, int Assoc, int Line);
 
 /// <summary><c>ecsmem run --cachegrind --json</c> (docs/schemas/cachegrind.schema.json).</summary>
 public sealed record CachegrindJson(int Schema, EcsmemBuild Ecsmem, string Mode, string Trace, string TraceFormat,
-    IReadOnlyDictionary<string, CacheGeometryJson> Caches, IReadOnlyDictionary<string, long> Events, bool? Partial);
+    IReadOnlyDictionary<string, CacheGeometryJson> Caches, IReadOnlyDictionary<string, long> Events, bool? Partial,
+    string? CachegrindOutFile = null);
 
 /// <summary><c>ecsmem gen --json</c> and <c>ecsmem convert --json</c> (docs/schemas/trace-write.schema.json).</summary>
 public sealed record TraceWriteJson(int Schema, EcsmemBuild Ecsmem, string Command, string? Workload, string? Input, string? From,

@@ -11,7 +11,8 @@ public sealed class ConvertCommand : ICommand
 
     public string Usage =>
         "Usage: ecsmem convert IN [--from FORMAT] --to FORMAT --out FILE\n\n" +
-        "Reads IN (plain, gzip or zstd: detected from its first bytes) and writes it to FILE in another\n" +
+        "Reads IN (plain, gzip, zstd or xz: detected from its first bytes; - is standard input) and writes it to FILE\n" +
+        "(- is standard output) in another\n" +
         "format. FILE is written to a temporary file and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial\n" +
         "output (exit 130/143 when interrupted).\n\n" +
         "Formats:\n" +
@@ -21,13 +22,13 @@ public sealed class ConvertCommand : ICommand
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("--from", "FORMAT", "input format; optional for binary traces, recognised by their magic number", "--trace-format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
+        OptionSpec.Value("--from", "FORMAT", "input format; optional: without it the format is detected from the content (as 'auto')", "--trace-format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
         OptionSpec.Value("--to", "FORMAT", "output format", "--format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
-        OptionSpec.Value("--out", "FILE", "output file", "-o", "--output"),
+        OptionSpec.Value("--out", "FILE", "output file (- for standard output)", "-o", "--output"),
         OptionSpec.Flag("--json", "print the summary as JSON (docs/schemas/trace-write.schema.json)"),
     ];
 
-    public ArgumentSpec? Arguments { get; } = new("IN", "the input trace", 1);
+    public ArgumentSpec? Arguments { get; } = new("IN", "the input trace (- for standard input)", 1);
 
     public IReadOnlyList<Example> Examples { get; } =
     [
@@ -44,19 +45,20 @@ public sealed class ConvertCommand : ICommand
         // Check the target format before touching the input, so a typo fails fast.
         TraceFormats.Get(to);
         OutputPaths.Check([("--out", output)], [("input trace", input)]);
-        string from = cl.Get("--from")
-                      ?? TraceFormats.Detect(input)
-                      ?? throw new InputException(input, 0, input, "cannot tell the trace format from its content; give --from");
+        // Without --from: EcsMem binary by its magic number, else every other format by its content (--from auto).
+        string from = cl.Get("--from") ?? TraceFormats.Detect(input) ?? "auto";
         using var reader = TraceFormats.OpenReader(from, input);
         using var writer = TraceFormats.CreateWriter(to, output);
         long n = TraceFormats.Copy(reader, writer, RunModes.InterruptSignal.Token);
         if (RunModes.InterruptSignal.Requested)
             return GenCommand.Interrupted(stderr, n, output);
         writer.Complete();
+        // With --out - the trace itself went to standard output, so the summary (text or JSON) goes to standard error.
+        TextWriter summary = output == "-" ? stderr : stdout;
         if (cl.Has("--json"))
-            stdout.Write(CliJsonContext.Write(new TraceWriteJson(GenCommand.TraceWriteSchema, EcsmemBuild.Current, "convert", null, input, from, to, output, n), CliJsonContext.Default.TraceWriteJson));
+            summary.Write(CliJsonContext.Write(new TraceWriteJson(GenCommand.TraceWriteSchema, EcsmemBuild.Current, "convert", null, input, from, to, output, n), CliJsonContext.Default.TraceWriteJson));
         else
-            stdout.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
+            summary.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
         return 0;
     }
 }

@@ -16,7 +16,7 @@ public sealed class GenCommand : ICommand
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("--out", "FILE", "output file", "-o", "--output"),
+        OptionSpec.Value("--out", "FILE", "output file (- for standard output)", "-o", "--output"),
         OptionSpec.Flag("--json", "print the summary as JSON (docs/schemas/trace-write.schema.json)"),
         OptionSpec.Value("--format", "FORMAT", string.Join(", ", TraceFormats.All.Where(f => f.Writer is not null).Select(f => f.Name)) + " (default binary)", "--to") with { Completions = TraceFormats.All.Where(f => f.Writer is not null).Select(f => f.Name).ToArray() },
     ];
@@ -48,10 +48,12 @@ public sealed class GenCommand : ICommand
         if (RunModes.InterruptSignal.Requested)
             return Interrupted(stderr, n, output);
         writer.Complete();
+        // With --out - the trace itself went to standard output, so the summary (text or JSON) goes to standard error.
+        TextWriter summary = output == "-" ? stderr : stdout;
         if (cl.Has("--json"))
-            stdout.Write(CliJsonContext.Write(new TraceWriteJson(TraceWriteSchema, EcsmemBuild.Current, "gen", cl.Positionals[0], null, null, format, output, n), CliJsonContext.Default.TraceWriteJson));
+            summary.Write(CliJsonContext.Write(new TraceWriteJson(TraceWriteSchema, EcsmemBuild.Current, "gen", cl.Positionals[0], null, null, format, output, n), CliJsonContext.Default.TraceWriteJson));
         else
-            stdout.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
+            summary.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
         return 0;
     }
 

@@ -260,8 +260,8 @@ public static class SweepOutputs
     /// <summary>Version of the sweep and merge --json layout (docs/schemas/sweep.schema.json).</summary>
     public const int JsonSchema = 1;
 
-    /// <summary>The rows as JSON: the grid, whether the sweep was cut short, and one object per row.</summary>
-    public static byte[] Json(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial)
+    /// <summary>The rows as JSON: the grid, the SHARDS settings when LRU was sampled, whether the sweep was cut short, and one object per row.</summary>
+    public static byte[] Json(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, ShardsSettings? shards = null)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -271,6 +271,14 @@ public static class SweepOutputs
             w.WriteString("mode", "sweep");
             w.WritePropertyName("grid");
             SweepPart.WriteGrid(w, grid);
+            // The effective --shards-rate/--shards-size (only a one-process sweep samples, so parts never carry it).
+            if (shards is not null)
+            {
+                w.WriteStartObject("shards");
+                w.WriteNumber("rate", shards.Rate);
+                w.WriteNumber("size", shards.Size);
+                w.WriteEndObject();
+            }
             w.WriteBoolean("partial", partial);
             w.WriteStartArray("rows");
             foreach (SweepRow row in rows)
@@ -300,14 +308,14 @@ public static class SweepOutputs
     public static (string Csv, string Json, string Plot) FromPrefix(string prefix) => (prefix + ".csv", prefix + ".json", prefix + ".png");
 
     /// <summary>Writes each output that was asked for, each atomically.</summary>
-    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot)
+    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot, bool logX = false, ShardsSettings? shards = null)
     {
         if (csv is not null)
             Systems.Reporting.ReportOutputFile.WriteText(csv, SweepCommand.Csv(rows));
         if (json is not null)
-            Systems.Reporting.ReportOutputFile.WriteBytes(json, Json(grid, rows, partial));
+            Systems.Reporting.ReportOutputFile.WriteBytes(json, Json(grid, rows, partial, shards));
         if (plot is not null)
-            SweepPlot.Write(plot, rows, grid.Traces.Count > 1);
+            SweepPlot.Write(plot, rows, grid.Traces.Count > 1, logX);
     }
 
     /// <summary>One line listing cell ranges ("3-7, 12"), at most <paramref name="most"/> ranges then "and N more".</summary>

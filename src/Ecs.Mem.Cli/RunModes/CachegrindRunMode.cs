@@ -23,8 +23,9 @@ public sealed class CachegrindRunMode : IRunMode
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("--trace", "FILE", "the trace (default format Lackey text: valgrind --tool=lackey --trace-mem=yes; plain, gzip or zstd)"),
-        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, binary or pages (default: detected, else lackey)"),
+        OptionSpec.Value("--trace", "FILE", "the trace (default format Lackey text: valgrind --tool=lackey --trace-mem=yes; plain, gzip, zstd or xz; - for standard input)"),
+        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, binary or pages, or auto to detect from the content (default: detected, else lackey)"),
+        OptionSpec.Value("--cachegrind-out-file", "F", "also write Cachegrind's output file (per instruction address, fn=0xADDR) for cg_annotate, cg_diff and KCachegrind; only a complete run writes it"),
         OptionSpec.Value("--I1", "S,A,L", "L1 instruction cache: size, associativity, line size in bytes, as Cachegrind takes them"),
         OptionSpec.Value("--D1", "S,A,L", "L1 data cache"),
         OptionSpec.Value("--LL", "S,A,L", "last-level cache"),
@@ -61,12 +62,16 @@ public sealed class CachegrindRunMode : IRunMode
             cl.Get("--D1") is { } d1 ? CachegrindConfig.ParseOption(d1, "--D1") : baseConfig.D1,
             cl.Get("--LL") is { } ll ? CachegrindConfig.ParseOption(ll, "--LL") : baseConfig.LL);
 
-        if (!File.Exists(path))
+        string? outFile = cl.Get("--cachegrind-out-file");
+        if (outFile is not null)
+            OutputPaths.Check([("--cachegrind-out-file", outFile)], [("trace", path)]);
+        if (path != "-" && !File.Exists(path))
             throw new InputException(path, 0, path, "cannot open trace: file not found");
         string format = givenFormat ?? TraceFormats.Detect(path) ?? "lackey";
 
         // The cache lines are entities of this run's own world (nothing else lives in it).
         var sim = new CachegrindSimulator(new World(), config);
+        var profile = outFile is null ? null : new CachegrindProfile(sim);
         long accesses = 0;
         try
         {
@@ -75,7 +80,10 @@ public sealed class CachegrindRunMode : IRunMode
             int n;
             while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
             {
-                sim.Run(batch.AsSpan(0, n));
+                if (profile is null)
+                    sim.Run(batch.AsSpan(0, n));
+                else
+                    profile.Run(batch.AsSpan(0, n));
                 accesses += n;
             }
         }
@@ -86,9 +94,12 @@ public sealed class CachegrindRunMode : IRunMode
 
         // Ctrl-C or SIGTERM: the counts of the accesses simulated so far, marked partial.
         bool partial = InterruptSignal.Requested;
+        // Only a complete run writes the output file (an interrupted one leaves none behind).
+        if (profile is not null && !partial)
+            profile.WriteOutFile(outFile!, "ecsmem run --cachegrind --trace " + path);
         string note = string.Create(CultureInfo.InvariantCulture, $"partial: interrupted by {InterruptSignal.SignalName} after {accesses} accesses");
         if (cl.Has("--json"))
-            stdout.Write(Json(config, sim.Counts, partial, path, format));
+            stdout.Write(Json(config, sim.Counts, partial, path, format, partial ? null : outFile));
         else
             stdout.Write(CachegrindReport.Format(sim.Counts) + (partial ? note + "\n" : ""));
         if (partial)
@@ -103,7 +114,7 @@ public sealed class CachegrindRunMode : IRunMode
     public const int JsonSchema = 1;
 
     /// <summary>The counts as JSON; the event names are Cachegrind's own (as cg_annotate prints them).</summary>
-    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial, string trace, string format)
+    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial, string trace, string format, string? outFile)
     {
         static CacheGeometryJson G(CacheGeometry g) => new(g.SizeBytes, g.Ways, g.LineBytes);
         var caches = new Dictionary<string, CacheGeometryJson> { ["I1"] = G(cfg.I1), ["D1"] = G(cfg.D1), ["LL"] = G(cfg.LL) };
@@ -122,7 +133,7 @@ public sealed class CachegrindRunMode : IRunMode
             ["LLmisses"] = c.LLmisses,
         };
         // "partial" only when interrupted, so a complete report is unchanged.
-        return CliJsonContext.Write(new CachegrindJson(JsonSchema, EcsmemBuild.Current, "cachegrind", trace, format, caches, events, partial ? true : null),
+        return CliJsonContext.Write(new CachegrindJson(JsonSchema, EcsmemBuild.Current, "cachegrind", trace, format, caches, events, partial ? true : null, outFile),
             CliJsonContext.Default.CachegrindJson);
     }
 }

@@ -23,8 +23,8 @@ public sealed class IdealRunMode : IRunMode
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("--trace", "FILE", "the reference trace (plain, gzip or zstd; a binary trace is recognised by its header); may also be given as the argument"),
-        OptionSpec.Value("--trace-format", "F", "pages, lackey, pinatrace or binary (default: detected, else pages); non-page formats use address >> 12"),
+        OptionSpec.Value("--trace", "FILE", "the reference trace (plain, gzip, zstd or xz; a binary trace is recognised by its header; - for standard input); may also be given as the argument"),
+        OptionSpec.Value("--trace-format", "F", "pages, lackey, pinatrace, binary, champsim, cloudsuite, oracleGeneral, csv:... or auto (default: detected, else pages); non-page formats use address >> 12"),
         OptionSpec.Value("--refs", "LIST", "the reference string inline (page numbers separated by commas), instead of --trace"),
         OptionSpec.Value("--frames", "N", "frames of memory: a count, or a size (16M = 4096 frames of 4 KiB)"),
         OptionSpec.Value("--policy", "NAME", "replacement policy: " + string.Join(", ", PolicyRegistry.Names)) with { Completions = PolicyRegistry.Names.ToArray() },
@@ -76,7 +76,7 @@ public sealed class IdealRunMode : IRunMode
         string policyName = cl.Require("--policy");
         ulong seed = (ulong)cl.GetInt64("--seed", 1);
         IReplacementPolicy policy = PolicyRegistry.Create(policyName, new PolicyOptions(seed));
-        if (traceFile is not null && !File.Exists(traceFile))
+        if (traceFile is not null && traceFile != "-" && !File.Exists(traceFile))
             throw new InputException("command line", 0, traceFile, "trace file not found");
         string trace = traceFile ?? "--refs";
         string format = traceFile is null ? "inline" : givenFormat ?? TraceFormats.Detect(traceFile) ?? "pages";

@@ -39,8 +39,8 @@ public sealed class MachineRunMode : IRunMode
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("--trace", "FILE", "one process replaying a trace, its layout inferred from its addresses (instead of a scenario)"),
-        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, pages or binary (default: detected from the content)"),
+        OptionSpec.Value("--trace", "FILE", "one process replaying a trace, its layout inferred from its addresses (instead of a scenario); - for standard input"),
+        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto (default: detected from the content)"),
         OptionSpec.Value("--mem", "SIZE", "RAM, overriding the scenario's (trace runs default to 64M RAM, no swap)"),
         OptionSpec.Value("--swap", "SIZE", "swap space, overriding the scenario's"),
         OptionSpec.Value("--policy", "NAME", "replacement policy: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)") with { Completions = PolicyRegistry.Names.ToArray() },
@@ -53,7 +53,7 @@ public sealed class MachineRunMode : IRunMode
         OptionSpec.Flag("--json", "the report as JSON (docs/schemas/report.schema.json) instead of text"),
         OptionSpec.Value("--timeline", "FILE.csv", "free frames, swap and RSS per process over accesses, as CSV"),
         OptionSpec.Value("--timeline-every", "K", "accesses between timeline rows (default 10000); needs --timeline or --plot"),
-        OptionSpec.Value("--plot", "FILE.png", "the timeline as a plot"),
+        OptionSpec.Value("--plot", "FILE.png|.svg", "the timeline as a plot: RAM, free frames, swap and RSS per process, and faults per interval, over accesses"),
         OptionSpec.Value("--snapshot", "WHEN", "N cycles, Na after N accesses, peak (least free memory; the default), end, or none: each live process's mm_struct, VMAs, smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat") with { Repeatable = true },
         OptionSpec.Value("--html", "FILE.html", "one self-contained page: address spaces, mm_struct, page-table walk, the mechanism diagram with a timeline that plays, plots"),
         OptionSpec.Value("--events", "FILE.jsonl", "one JSON line per fault, syscall, reclaim pass, kswapd wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit ('-' = stdout; the report then goes to stderr)"),
@@ -210,7 +210,8 @@ public sealed class MachineRunMode : IRunMode
             if (timelinePath is not null)
                 ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
             if (plotPath is not null)
-                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.Render(plotPath, timeline.Rows, names,
+                    new TimelinePlot.RunInfo(TimelinePlot.RunInfo.ScenarioName(report.Source), report.Policy, report.RamBytes / 4096)));
         }
         if (htmlPath is not null)
         {
@@ -325,7 +326,7 @@ public sealed class MachineRunMode : IRunMode
         }
         if (cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "give either a scenario file or --trace FILE, not both");
-        if (!File.Exists(trace))
+        if (trace != "-" && !File.Exists(trace))
             throw new InputException("command line", 0, trace, "trace file not found");
         string formatName = cl.Get("--trace-format")
             ?? TraceFormats.Detect(trace)
@@ -336,7 +337,13 @@ public sealed class MachineRunMode : IRunMode
             "pinatrace" => TraceFormat.Pinatrace,
             "pages" => TraceFormat.Pages,
             "binary" => TraceFormat.Binary,
-            _ => throw new InputException("command line", 0, formatName, "--trace-format must be lackey, pinatrace, pages or binary"),
+            "champsim" => TraceFormat.ChampSim,
+            "cloudsuite" => TraceFormat.CloudSuite,
+            "oraclegeneral" => TraceFormat.OracleGeneral,
+            "csv" => TraceFormat.Csv,
+            "auto" => TraceFormat.Auto,
+            _ => throw new InputException("command line", 0, formatName,
+                "--trace-format must be lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto"),
         };
         string name = Path.GetFileNameWithoutExtension(trace);
         if (name.Length == 0) name = "trace";

@@ -203,7 +203,7 @@ public class CommandLineTests
         using Process p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        Assert.That(output, Is.EqualTo("--cachegrind\nsweep\n"), p.StandardError.ReadToEnd());
+        Assert.That(output, Is.EqualTo("--cachegrind\n--cachegrind-out-file\nsweep\n"), p.StandardError.ReadToEnd());
         Assert.That(Run("completion", "zsh").Out, Does.Contain("compdef _ecsmem ecsmem").And.Contain("[suggest:"));
     }
 

@@ -53,6 +53,23 @@ public class JsonContractTests
         Assert.That(r.TryGetProperty("seed", out _) && r.TryGetProperty("effective_configuration", out _), Is.True);
     }
 
+    /// <summary>The kit's THP, overcommit, mlock and memfd programs bring report lines of their own (Linux's /proc names).</summary>
+    [TestCase("thp-fork-write")]
+    [TestCase("overcommit-never")]
+    [TestCase("mlock-munlock")]
+    [TestCase("merge-anon-vma")]
+    [TestCase("memfd")]
+    public void KitScenarioRunJsonMatchesTheReportSchema(string program)
+    {
+        using var f = new ReportTestFiles();
+        string programs = Path.Combine(EcsMem.Oracle.Kit.OracleDir(TestContext.CurrentContext.TestDirectory), "programs");
+        EcsMem.Oracle.PhaseProgram p = EcsMem.Oracle.PhaseProgram.LoadAll(programs).Single(x => x.Name == program);
+        EcsMem.Oracle.GeneratedScenario sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(p));
+        f.Write(program + ".lackey", sc.Trace);
+        JsonElement r = Check("report.schema.json", Ok(ReportTestFiles.Run("run", f.Write(program + ".yaml", sc.Yaml), "--json")));
+        Assert.That(r.GetProperty("scenario").GetString(), Does.EndWith(program + ".yaml"));
+    }
+
     [Test]
     public void IdealJsonMatchesItsSchemaWithAndWithoutSteps()
     {
@@ -93,6 +110,36 @@ public class JsonContractTests
         Ok(ReportTestFiles.Run("merge", f.PathOf("p0.json"), f.PathOf("p1.json"), "--json", merged, "-q"));
         Check("sweep.schema.json", File.ReadAllText(merged));
         Assert.That(File.ReadAllBytes(merged), Is.EqualTo(File.ReadAllBytes(whole)), "merge writes the unsharded sweep's JSON byte for byte");
+    }
+
+    [Test]
+    public void ShardsSweepAndStdoutTraceSummariesFollowTheContract()
+    {
+        using var f = new ReportTestFiles();
+        // gen --out - --json: the trace on stdout, the JSON summary (same schema) on stderr.
+        // A real process: the trace goes to the process's own standard output.
+        var gen = ScaleOut.EcsmemProcess.Ecsmem(f.PathOf(""), null, "gen", "loop:count=300,pages=40", "--out", "-", "--format", "pages", "--json");
+        Assert.That(gen.Code, Is.EqualTo(0), gen.Err);
+        Assert.That(gen.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(300));
+        JsonElement g = Check("trace-write.schema.json", gen.Err);
+        Assert.That((g.GetProperty("output").GetString(), g.GetProperty("accesses").GetInt64()), Is.EqualTo(("-", 300L)));
+
+        string bin = f.PathOf("loop.bin"), json = f.PathOf("shards.json");
+        Ok(ReportTestFiles.Run("gen", "loop:count=2000,pages=40", "-o", bin));
+        Ok(ReportTestFiles.Run("sweep", bin, "--frames", "8,39,40", "--policies", "lru", "--shards-rate", "1", "--json", json, "-q"));
+        JsonElement w = Check("sweep.schema.json", File.ReadAllText(json));
+        Assert.That((w.GetProperty("shards").GetProperty("rate").GetDouble(), w.GetProperty("shards").GetProperty("size").GetInt32()), Is.EqualTo((1.0, 0)));
+        // A loop over 40 pages under LRU: with fewer than 40 frames every reference faults (each page is evicted just
+        // before its reuse); with 40 only the 40 cold faults. Rate 1 samples every page, so the estimate is exact.
+        Assert.That(w.GetProperty("rows").EnumerateArray().Select(r => (r.GetProperty("policy").GetString(), r.GetProperty("faults").GetInt64())),
+            Is.EqualTo(new[] { ("lru-shards", 2000L), ("lru-shards", 2000L), ("lru-shards", 40L) }));
+
+        // --cachegrind-out-file is an effective option: the JSON names the file it wrote.
+        string lackey = f.PathOf("loop.lackey"), outFile = f.PathOf("cachegrind.out.1");
+        Ok(ReportTestFiles.Run("convert", bin, "--to", "lackey", "--out", lackey));
+        JsonElement cg = Check("cachegrind.schema.json", Ok(ReportTestFiles.Run("run", "--cachegrind", "--trace", lackey, "--cachegrind-out-file", outFile, "--json")));
+        Assert.That(cg.GetProperty("cachegrind_out_file").GetString(), Is.EqualTo(outFile));
+        Assert.That(File.ReadAllText(outFile), Does.StartWith("desc: I1 cache:"));
     }
 
     [Test]

@@ -29,7 +29,7 @@ public sealed class MergeCommand : ICommand
         OptionSpec.Value("--output", "PREFIX", "write PREFIX.csv, PREFIX.json and PREFIX.png", "-o"),
         OptionSpec.Value("--csv", "FILE", "write the table as CSV"),
         OptionSpec.Value("--json", "FILE", "write the grid and the rows as JSON (docs/schemas/sweep.schema.json)"),
-        OptionSpec.Value("--plot", "FILE.png", "write the miss-ratio-curve plot"),
+        OptionSpec.Value("--plot", "FILE.png|.svg", "write the miss-ratio-curve plot (PNG or SVG)"),
     ];
 
     public ArgumentSpec? Arguments { get; } = new("PART...", "part files, in any order", ShardSpec.MaxCount);

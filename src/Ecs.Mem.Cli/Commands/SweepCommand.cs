@@ -21,7 +21,7 @@ public sealed class SweepCommand : ICommand
 
     public string Usage =>
         "Usage: ecsmem sweep TRACE... --frames LIST [--policies LIST] [--trace-format F] [--seed S]\n" +
-        "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png] [-o PREFIX]\n" +
+        "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png|.svg] [-o PREFIX]\n" +
         "                    [--no-stack-distance] [--shards-rate R] [--shards-size N] [--log-x]\n" +
         "       ecsmem sweep ... --shard I/N|auto|auto/N --part FILE      (one shard of the grid; see 'ecsmem merge')\n" +
         "       ecsmem sweep ... --slurm DIR --shards N [--partition P] [--time T] [--mem M] [--cpus C]\n" +

@@ -391,11 +391,18 @@ public class ResearchTraceTests
         long total = 0;
         for (int i = 0; i < 10; i++)
             total += reader.Read(buffer); // warm: JIT tiers, first refills
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
-            total += reader.Read(buffer);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(total, Is.EqualTo(30 * 4096));
+        // Three measured windows of 5 reads; steady state means a window with nothing allocated. A per-record
+        // allocation shows in every window; a one-off (a tier-up under a loaded machine once cost 7,936 bytes in
+        // one window of a full-suite run) does not.
+        long allocated = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++)
+                total += reader.Read(buffer);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.That(total, Is.EqualTo(25 * 4096));
         Assert.That(allocated, Is.Zero);
     }
 }

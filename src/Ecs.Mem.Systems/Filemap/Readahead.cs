@@ -305,7 +305,7 @@ public sealed class Readahead : IEventHandler
                 runHasTarget = false;
                 continue;
             }
-            int pfn = AllocReadaheadPage(cpu);
+            int pfn = AllocReadaheadPage(env, cpu);
             if (pfn < 0)
             {
                 if (!retry || allocated > 0)
@@ -391,17 +391,36 @@ public sealed class Readahead : IEventHandler
     /// leaving the page-table reserve alone); where Linux would then reclaim once (__GFP_NORETRY) and retry, EcsMem's
     /// reclaim runs later in the tick, so the window ends here instead (docs/kernel.md).
     /// </summary>
-    private int AllocReadaheadPage(int cpu)
+    private int AllocReadaheadPage(SimEnvironment env, int cpu)
     {
         var zone = _k.Zone;
+        Memcontrol.MemCgroup? memcg = null;
+        if (_k.Memcg is { } mc)
+        {
+            // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
+            memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
+            mc.ChargeOrReclaim(env, memcg, _who, cpu);
+        }
         long free = zone.Buddy.NrFreePages;
         if (zone.Watermarks.BelowLow(free))
             _k.Env.Work<KswapdWakeup>().Add(default);
         if (zone.MustStall(free, needsFrame: true))
+        {
+            if (memcg is not null)
+                _k.Memcg!.Uncharge(memcg, 1);
             return -1;
+        }
         int pfn = zone.AllocFrame(cpu);
         if (pfn >= 0)
+        {
             zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
+            if (memcg is not null)
+                _k.Memcg!.CommitCharge(pfn, memcg);
+        }
+        else if (memcg is not null)
+        {
+            _k.Memcg!.Uncharge(memcg, 1);
+        }
         return pfn;
     }
 

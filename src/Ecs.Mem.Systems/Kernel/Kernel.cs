@@ -36,6 +36,18 @@ public sealed class Kernel
         Zone = new Zone(World, options, env.Counters, C, policy);
 
         Swap = new SwapArea(options.SwapSlots);
+        if (options.Cgroups.Count > 0)
+        {
+            // Each cgroup's lruvec is one more instance of the machine's policy (mem_cgroup_lruvec); the root's is the zone's.
+            Memcg = new Memcontrol.MemcgController(policy, () =>
+            {
+                IReplacementPolicy p = PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
+                p.Initialize(pages);
+                return p;
+            }, options.Cgroups, pages, options.SwapSlots) { SwapClusterMax = options.SwapClusterMax };
+            Zone.Memcg = Memcg;
+            Swap.SlotReleased = Memcg.UnchargeSwap;
+        }
         SwapCache = new SwapCache(options.SwapSlots);
         PageCache = new PageCacheIndex();
         Rmap = new ReverseMap(pages);
@@ -78,6 +90,9 @@ public sealed class Kernel
 
     /// <summary>The zone: frames (struct page), buddy allocator, watermarks, pins and the LRU (PageAlloc/).</summary>
     public Zone Zone { get; }
+
+    /// <summary>The memory controller (Memcontrol/, mm/memcontrol.c) when the scenario declares cgroups; null otherwise.</summary>
+    public Memcontrol.MemcgController? Memcg { get; }
 
     /// <summary>Mapping and unmapping pages, zapping ranges, put_page (Memory/, mm/memory.c).</summary>
     public MemoryOps Memory { get; }

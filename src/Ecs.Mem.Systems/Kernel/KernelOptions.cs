@@ -105,6 +105,9 @@ public sealed record KernelOptions
     /// <summary>Pages reclaimed per reclaim pass (SWAP_CLUSTER_MAX).</summary>
     public int SwapClusterMax { get; init; } = 32;
 
+    /// <summary>The memory cgroups below the root (<c>cgroups:</c>), parents first; empty: no cgroups, the machine as without memcg.</summary>
+    public IReadOnlyList<Scenarios.CgroupConfig> Cgroups { get; init; } = Array.Empty<Scenarios.CgroupConfig>();
+
     /// <summary>
     /// Largest swap area simulated: 64 GiB (16 Mi slots). The swap map is dense (per 4 KiB slot: a 4-byte swap_map
     /// count, a SWAP_HAS_CACHE flag, an 8-byte content token and a 4-byte swap-cache entry, 17 bytes), so 64 GiB of

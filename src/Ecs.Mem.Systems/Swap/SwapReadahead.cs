@@ -226,14 +226,26 @@ public sealed class SwapReadahead : IEventHandler
         var k = _k;
         if (slot <= 0 || slot >= k.Swap.Slots || k.Swap.Count(slot) == 0 || k.SwapCache.Lookup(slot) >= 0)
             return true;
+        // __read_swap_cache_async's mem_cgroup_swapin_charge_folio: charged to the swap entry's group.
+        Memcontrol.MemCgroup? memcg = k.Memcg is { } mc ? mc.OfSlot(slot) ?? mc.OfMm(rec.MmId) : null;
+        if (memcg is not null)
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu);
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);
         if (k.Zone.MustStall(free, needsFrame: true))
+        {
+            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
             return false;
+        }
         int pfn = k.Zone.AllocFrame(rec.Cpu);
         if (pfn < 0)
+        {
+            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
             return false;
+        }
+        if (memcg is not null)
+            k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);
         ref Frame f = ref k.Zone.Frames[pfn];
         f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache | FrameFlags.Locked;

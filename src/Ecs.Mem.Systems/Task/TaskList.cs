@@ -55,6 +55,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     public MmState ForkMm(MmState parent)
     {
         int id = _mms.Count;
+        kernel.Memcg?.MmForked(parent.Id, id); // before dup_mmap's page tables are charged
         MmState state = Register(parent.Mm.DupMmap(id), id);
         // A trace without a layout keeps inferring its VMAs in the child: its copy of the address space is
         // as incomplete as the parent's was (without this a child touching a new block died with SIGSEGV).
@@ -247,6 +248,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
+            kernel.Memcg?.ChargePageTable(pfn, mmId);
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);

@@ -18,6 +18,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private readonly Kernel.Kernel _k;
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private readonly List<int> _skipped = new();
+    private readonly HashSet<int> _memcgDone = new();
+    private readonly List<Memcontrol.MemCgroup> _eligible = new();
     private readonly int _kswapdKind;
     private int _cpu; // the CPU the current reclaim pass runs on
     private bool _kswapdAwake;
@@ -65,8 +67,16 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         if (requests.Length == 0)
             return;
         bool directDone = false, kswapdDone = false;
+        _memcgDone.Clear();
         foreach (ref readonly ReclaimRequest r in requests)
         {
+            if (r.Memcg >= 0)
+            {
+                // One cgroup reclaim per group per tick: the charges stalled on it share it.
+                if (_memcgDone.Add(r.Memcg))
+                    MemcgReclaim(env, r);
+                continue;
+            }
             // One pass per kind per tick: several stalled faults in one tick share one direct reclaim.
             if (r.Direct ? directDone : kswapdDone)
                 continue;
@@ -82,7 +92,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 KswapdAwake = false;
                 continue;
             }
-            int freed = ShrinkInactiveList(env, r.Pages, r.Direct, r.ForProcess);
+            int freed = _k.Memcg is { } mc
+                ? ShrinkNodeMemcgs(env, mc.Root, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false)
+                : ShrinkInactiveList(env, _k.Zone.Lru, null, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false);
             // Nothing reclaimable while the allocation still could not proceed, counting the frames this
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
@@ -100,6 +112,73 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (!r.Direct)
                 KswapdAfterRun(env, freed);
         }
+    }
+
+    /// <summary>
+    /// try_to_free_mem_cgroup_pages for a charge that found <see cref="ReclaimRequest.Memcg"/> at its memory.max: reclaims
+    /// at least SWAP_CLUSTER_MAX pages (and what the group stands above its limit, which readahead charges can leave)
+    /// from the group's subtree only. A fault's charge that got nothing back uses up one of its MAX_RECLAIM_RETRIES;
+    /// with none left, mem_cgroup_out_of_memory kills inside the group.
+    /// </summary>
+    private void MemcgReclaim(SimEnvironment env, in ReclaimRequest r)
+    {
+        var mc = _k.Memcg!;
+        Memcontrol.MemCgroup g = mc.Groups[r.Memcg];
+        _cpu = r.Cpu;
+        _k.Smp.Enter(_cpu);
+        _k.Smp.CatchUp(r.NotBefore);
+        long excess = g.Max == long.MaxValue ? 0 : g.Usage - g.Max + 1;
+        int cluster = _k.Options.SwapClusterMax;
+        int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
+        int freed = ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
+        if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && mc.NoProgress(r.ForProcess))
+            _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
+    }
+
+    /// <summary>
+    /// shrink_node_memcgs: reclaim walks <paramref name="target"/>'s subtree (mem_cgroup_iter, pre-order) and shrinks
+    /// each group's lruvec, its share of <paramref name="nrToReclaim"/> proportional to its LRU size (as get_scan_count's
+    /// size &gt;&gt; priority makes it). Groups at or below their effective memory.min are skipped; those below memory.low
+    /// too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim) and
+    /// each counts a memory.events low.
+    /// </summary>
+    private int ShrinkNodeMemcgs(SimEnvironment env, Memcontrol.MemCgroup target, int nrToReclaim, bool direct, Entity forProcess, bool cgroupReclaim)
+    {
+        var mc = _k.Memcg!;
+        mc.CalculateProtection(target);
+        int reclaimed = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool lowReclaim = pass == 1, lowSkipped = false;
+            long total = 0;
+            _eligible.Clear();
+            foreach (Memcontrol.MemCgroup g in target.Subtree())
+            {
+                if (Memcontrol.MemcgController.BelowMin(target, g))
+                    continue;
+                if (Memcontrol.MemcgController.BelowLow(target, g))
+                {
+                    if (!lowReclaim)
+                    {
+                        lowSkipped = true;
+                        continue;
+                    }
+                    Memcontrol.MemcgController.MemoryEvent(g, Memcontrol.MemcgEvent.Low);
+                }
+                if (g.LruPages == 0)
+                    continue;
+                _eligible.Add(g);
+                total += g.LruPages;
+            }
+            foreach (Memcontrol.MemCgroup g in _eligible)
+            {
+                int share = (int)Math.Max(1, ((long)nrToReclaim * g.LruPages + total - 1) / total);
+                reclaimed += ShrinkInactiveList(env, g.Lruvec, g, share, direct, forProcess, cgroupReclaim);
+            }
+            if (reclaimed > 0 || !lowSkipped)
+                break;
+        }
+        return reclaimed;
     }
 
     /// <summary>After a kswapd batch: sleep when balanced (free above high), else run again shortly.</summary>
@@ -121,16 +200,18 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// shrink_inactive_list + shrink_page_list: asks the policy for victims until <paramref name="target"/>
     /// pages are on their way out or the scan budget is spent. Returns the pages reclaimed.
     /// </summary>
-    private int ShrinkInactiveList(SimEnvironment env, int target, bool direct, Entity forProcess)
+    private int ShrinkInactiveList(SimEnvironment env, Policies.IReplacementPolicy lru, Memcontrol.MemCgroup? memcg, int target, bool direct, Entity forProcess, bool cgroupReclaim)
     {
         var k = _k;
         int reclaimed = 0, scanned = 0;
         // Each resident page can be passed over once for its accessed bit and once more: that bounds the scan.
-        int budget = 2 * (k.Zone.Buddy.ManagedPages - (int)k.Zone.Buddy.NrFreePages) + target;
+        int budget = memcg is null
+            ? 2 * (k.Zone.Buddy.ManagedPages - (int)k.Zone.Buddy.NrFreePages) + target
+            : (int)Math.Min(int.MaxValue / 2, 2 * memcg.LruPages) + target;
         _skipped.Clear();
         while (reclaimed < target && scanned < budget)
         {
-            int pfn = k.Zone.Lru.ChooseVictim(k.Zone.Unevictable);
+            int pfn = lru.ChooseVictim(k.Zone.Unevictable);
             if (pfn < 0)
                 break;
             scanned++;
@@ -141,7 +222,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 if (k.Swap.VmSwapFull)
                     k.Memory.FreeSwapCacheOf(pfn);
                 env.Counters.Increment(k.C.Referenced);
-                k.Zone.Lru.OnReferenced(pfn);
+                lru.OnReferenced(pfn);
                 continue;
             }
             int outcome = ShrinkPage(env, pfn);
@@ -150,7 +231,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (outcome < 0)
             {
                 // A lazily freed page written again: swap-backed once more and activated (try_to_unmap_one).
-                k.Zone.Lru.OnReferenced(pfn);
+                lru.OnReferenced(pfn);
                 continue;
             }
             if (outcome == 0)
@@ -164,8 +245,25 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         }
         foreach (int pfn in _skipped)
             k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;
-        env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
-        env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
+        // shrink_inactive_list counts cgroup reclaim in the group's memory.stat only, not in /proc/vmstat.
+        if (!cgroupReclaim)
+        {
+            env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
+            env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
+        }
+        if (memcg is not null)
+        {
+            if (direct)
+            {
+                memcg.PgScanDirect += scanned;
+                memcg.PgStealDirect += reclaimed;
+            }
+            else
+            {
+                memcg.PgScanKswapd += scanned;
+                memcg.PgStealKswapd += reclaimed;
+            }
+        }
         k.Events?.Reclaim(direct, _cpu, forProcess, scanned, reclaimed);
         return reclaimed;
     }
@@ -247,6 +345,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 slot = k.Swap.GetSwapPage();
                 if (slot == 0)
                     return 0; // swap full: this page cannot go (get_swap_page failed)
+                if (k.Memcg is { } mc && !mc.TryChargeSwap(pfn, slot))
+                {
+                    // The group is at its memory.swap.max: the slot goes back and the page stays.
+                    k.Swap.SetCached(slot, false);
+                    return 0;
+                }
                 k.SwapCache.Add(slot, pfn);
                 k.SwapReadahead.ClearReadahead(pfn);
                 f.Flags |= FrameFlags.SwapCache;
@@ -286,7 +390,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             env.Counters.Increment(k.C.PgStealFile);
         }
         // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.
-        k.Zone.Lru.OnRemoved(pfn);
+        k.Zone.LruDel(pfn);
         f.Flags &= ~FrameFlags.Lru;
         k.Zone.PinFrame(pfn);
         env.Work<FrameRelease>().Add(new FrameRelease(pfn));

@@ -16,11 +16,14 @@ public sealed record ProcessConfig(
     /// </summary>
     public IReadOnlyList<ThreadConfig> Threads { get; init; } = Array.Empty<ThreadConfig>();
 
+    /// <summary>The memory cgroup the process starts in (its children inherit it); null: the root cgroup.</summary>
+    public string? Cgroup { get; init; }
+
     /// <summary>Value equality, with <see cref="Threads"/> compared element by element rather than by reference.</summary>
     public bool Equals(ProcessConfig? other) =>
         other is not null
         && Name == other.Name && StartCycle == other.StartCycle && Equals(Layout, other.Layout) && Equals(Workload, other.Workload)
-        && Equals(Children, other.Children) && Line == other.Line && Threads.SequenceEqual(other.Threads);
+        && Equals(Children, other.Children) && Line == other.Line && Threads.SequenceEqual(other.Threads) && Cgroup == other.Cgroup;
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, StartCycle, Layout, Workload, Children, Line, Threads.Count);

@@ -44,6 +44,14 @@ public static class SimulationRun
         majBase = st0.MajFlt;
         foreach (PhasePlan ph in plan.Phases)
         {
+            // Accesses between two phases (a memcg program's harness pages) belong to neither.
+            if (ph.AccessesAtStart > m.Access.CompletedAccesses)
+            {
+                Advance(m, ph.AccessesAtStart);
+                ref ProcessStats gap = ref k.World.Get<ProcessStats>(proc);
+                minBase = gap.MinFlt;
+                majBase = gap.MajFlt;
+            }
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows)));

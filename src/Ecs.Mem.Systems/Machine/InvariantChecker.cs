@@ -78,7 +78,58 @@ public sealed class InvariantChecker
         CheckCpus();
         CheckVmaEntities();
         CheckPageTableEntities();
+        CheckMemcg();
         return _violations.ToArray();
+    }
+
+    /// <summary>
+    /// The memory controller's counters against the frames and swap entries (page_counter, swap_cgroup): each
+    /// group's memory.current is the frames charged to it and its descendants (a charge taken for a readahead page
+    /// is on its frame), its swap charge the swap entries charged to the subtree, its pagetables the page-table
+    /// frames among them; a free frame carries no charge, and each charged swap entry is in use.
+    /// </summary>
+    private void CheckMemcg()
+    {
+        if (_k.Memcg is not { } mc)
+            return;
+        var own = new long[mc.Groups.Count];
+        var tables = new long[mc.Groups.Count];
+        var swap = new long[mc.Groups.Count];
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            if (mc.OfFrame(pfn) is not { } g)
+                continue;
+            if (fr[pfn].IsFree)
+                Fail($"memcg: free frame {pfn} is still charged to {g.Path}");
+            own[g.Id]++;
+            if ((fr[pfn].Flags & FrameFlags.Slab) != 0)
+                tables[g.Id]++;
+        }
+        for (int slot = 1; slot < _k.Swap.Slots; slot++)
+        {
+            if (mc.OfSlot(slot) is not { } g)
+                continue;
+            if (!_k.Swap.InUse(slot))
+                Fail($"memcg: free swap slot {slot} is still charged to {g.Path}");
+            swap[g.Id]++;
+        }
+        foreach (Memcontrol.MemCgroup g in mc.Groups)
+        {
+            long usage = 0, sw = 0, pt = 0;
+            foreach (Memcontrol.MemCgroup d in g.Subtree())
+            {
+                usage += own[d.Id];
+                sw += swap[d.Id];
+                pt += tables[d.Id];
+            }
+            if (usage != g.Usage)
+                Fail($"memcg: {g.Path} memory.current is {g.Usage} pages but {usage} frames are charged to its subtree");
+            if (sw != g.SwapUsage)
+                Fail($"memcg: {g.Path} memory.swap.current is {g.SwapUsage} pages but {sw} swap entries are charged to its subtree");
+            if (pt != g.PageTables)
+                Fail($"memcg: {g.Path} pagetables is {g.PageTables} pages but {pt} page-table frames are charged to its subtree");
+        }
     }
 
     /// <summary>

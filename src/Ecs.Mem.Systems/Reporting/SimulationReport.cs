@@ -112,6 +112,9 @@ public sealed record SimulationReport
     /// </summary>
     public IReadOnlyList<(int Size, long Count)>? FaultBatches { get; init; }
 
+    /// <summary>The memory cgroups' files at the end of the run (only when the scenario declares cgroups).</summary>
+    public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
+
     /// <summary>
     /// The run's counters grouped under the seed's mechanisms (<see cref="Reporting.Mechanisms"/>), read from this
     /// same report; empty until <see cref="Build"/> fills it.
@@ -253,6 +256,7 @@ public sealed record SimulationReport
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
+            Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
         return report with { Mechanisms = Reporting.Mechanisms.Build(report) };

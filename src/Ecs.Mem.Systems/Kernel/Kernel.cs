@@ -44,7 +44,8 @@ public sealed class Kernel
                 IReplacementPolicy p = PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
                 p.Initialize(pages);
                 return p;
-            }, options.Cgroups, pages, options.SwapSlots) { SwapClusterMax = options.SwapClusterMax };
+            }, options.Cgroups, pages, options.SwapSlots)
+            { SwapClusterMax = options.SwapClusterMax };
             Zone.Memcg = Memcg;
             Swap.SlotReleased = Memcg.UnchargeSwap;
         }

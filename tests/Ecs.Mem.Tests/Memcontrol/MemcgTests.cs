@@ -110,6 +110,40 @@ public class MemcgTests
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 
+    [Test]
+    public void ACgroupOomKillsAsTheRecordedKernelDoes()
+    {
+        // Recorded on this project's machine (Linux 6.18.44, cgroup v1 memory controller, no swap, 3 runs,
+        // 2026-12-05): a program mmaps 32 MiB anonymous and stores to every page inside a group with
+        // memory.limit_in_bytes 16M. Every run: killed by SIGKILL (exit 137), memory.oom_control oom_kill 1, dmesg
+        // "memory: usage 16384kB, limit 16384kB" and "Memory cgroup out of memory: Killed process N (oom)
+        // total-vm:35112kB, anon-rss:16256kB, file-rss:864-980kB, shmem-rss:0kB, UID:0 pgtables:68-72kB
+        // oom_score_adj:0". The kernel's anon-rss + pgtables (16,324-16,328 kB) is the limit less its other kernel
+        // objects (slab, per-CPU), which EcsMem does not charge; its file-rss is libc's page cache, charged to the
+        // root. So EcsMem's victim holds at least the kernel's anon-rss, and its anon-rss + pgtables is the limit.
+        string yaml = "machine: {ram: 256M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 16M}\n" +
+            "processes:\n  - name: oom\n    cgroup: box\n    layout: {exec: {}}\n" +
+            "    workload: {generator: \"seq:count=8192,base=" + Base + ",pages=8192,writes=1\"}\n" +
+            "timeline:\n" + Map("oom", Base, 8192);
+        using var m = Build(yaml);
+        m.Run();
+        Assert.That(m.Kernel.Oom.Log, Has.Count.EqualTo(1));
+        string line = m.Kernel.Oom.Log[0];
+        Assert.That(line, Does.StartWith("Memory cgroup out of memory: Killed process 1 (oom) total-vm:"));
+        var anon = System.Text.RegularExpressions.Regex.Match(line, "anon-rss:([0-9]+)kB");
+        var pgtables = System.Text.RegularExpressions.Regex.Match(line, "pgtables:([0-9]+)kB");
+        long anonKb = long.Parse(anon.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        long tablesKb = long.Parse(pgtables.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(anonKb, Is.GreaterThanOrEqualTo(16256));
+        // pgtables in the line counts the tables below the pgd; the group is charged for the pgd too.
+        Assert.That(anonKb + tablesKb + 4, Is.EqualTo(16384));
+        MemCgroup box = m.Kernel.Memcg!.Find("box");
+        Assert.That(box.Events[(int)MemcgEvent.OomKill], Is.EqualTo(1));
+        Assert.That(box.Events[(int)MemcgEvent.Oom], Is.EqualTo(1));
+        Assert.That(box.Usage, Is.EqualTo(0), "the victim's exit uncharged everything");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
     private static string LowScenario(string low) =>
         "machine: {ram: 64M, swap: 16M, read_ahead_kb: 0, fault_around_bytes: 4096}\n" +
         "cgroups:\n  - {name: parent, memory.max: 2M}\n  - {name: a, parent: parent, memory.low: " + low + "}\n  - {name: b, parent: parent}\n" +

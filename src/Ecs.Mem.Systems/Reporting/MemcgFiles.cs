@@ -168,10 +168,10 @@ public static class MemcgFiles
         stat[i] = new NamedValue(name, value);
     }
 
-    /// <summary>The text report's section: per cgroup its files as `cat` shows them.</summary>
-    public static void AppendText(StringBuilder sb, IReadOnlyList<MemcgFile> files)
+    /// <summary>The text report's section (or a snapshot's, under <paramref name="title"/>): per cgroup its files as `cat` shows them.</summary>
+    public static void AppendText(StringBuilder sb, IReadOnlyList<MemcgFile> files, string title = "\n== memory cgroups ==\n")
     {
-        sb.Append("\n== memory cgroups ==\n");
+        sb.Append(title);
         foreach (MemcgFile f in files)
         {
             sb.Append(CultureInfo.InvariantCulture, $"{f.Path}\n");

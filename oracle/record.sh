@@ -3,7 +3,8 @@
 #   oracle/record.sh [RUNS] [PROGRAM...]     default: 5 runs of every program in oracle/programs/
 # For each program: generates its C (ecsmem-oracle gen), compiles it, creates its data files (random bytes),
 # and runs it RUNS times with ASLR off (setarch -R) — inside a fresh memory cgroup (v1) when the program sets
-# `memcg`, with a swap file on when it sets `swap`. Then merges the runs and the kernel settings into
+# `memcg`, with a swap file on when it sets `swap`, under vm.overcommit_memory MODE when it sets `overcommit MODE`
+# (the machine's value restored after it and on any exit). Then merges the runs and the kernel settings into
 # oracle/fixtures.json. Always cleans up (trap): swapoff + rm of its own swap file, rmdir of its cgroups,
 # its data files and binaries.
 set -euo pipefail
@@ -17,8 +18,12 @@ work=$(mktemp -d /work/oracle-record.XXXXXX 2>/dev/null || mktemp -d)
 swapfile=$work.swap
 cg_root=/sys/fs/cgroup/memory
 cg=""
+# vm.overcommit_memory as found: a program that sets its own (`overcommit MODE`) runs under it, and the machine's
+# value is put back after it and on every exit path (the trap).
+overcommit_saved=$(cat /proc/sys/vm/overcommit_memory)
 cleanup() {
   set +e
+  echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
   if [ -n "$cg" ] && [ -d "$cg" ]; then rmdir "$cg"; fi
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
   rm -f "$swapfile"
@@ -60,10 +65,14 @@ for name in "${programs[@]}"; do
   data=$work/data/$name
   mkdir -p "$data"
   while read -r _ f size; do
-    head -c "$size" /dev/urandom > "$data/$f"
+    # 4 KiB writes: ext4 then caches the file as single-page folios (a larger first write, as head -c makes,
+    # gives a large folio that finish_fault maps whole; oracle/README.md, "Data files").
+    dd if=/dev/urandom of="$data/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
   done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; if (s ~ /G$/) m = 1073741824; sub(/[KMG]$/, "", s); print "file", $2, s * m }' "$src")
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+  overcommit=$(awk '$1 == "overcommit" { print $2 }' "$src")
+  if [ -n "$overcommit" ]; then echo "$overcommit" > /proc/sys/vm/overcommit_memory; fi
   if grep -qx 'swap' "$src"; then
     fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
   fi
@@ -82,6 +91,7 @@ for name in "${programs[@]}"; do
     fi
   done
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
+  echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
   rm -rf "$data"
   echo "recorded $name ($runs runs)"
 done

@@ -108,7 +108,7 @@ public static class CGenerator
                     sb.Append(Inv, $"    check(munmap(reg[{reg!.Index}].p, reg[{reg.Index}].len), \"munmap\");\n    reg[{reg.Index}].live = 0;\n");
                 break;
             case "mprotect":
-                sb.Append(Inv, $"    check(mprotect(reg[{reg!.Index}].p + {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)}, {Prot(src, op, op.Arg(3)!)}), \"mprotect\");\n");
+                sb.Append(Inv, $"    do_mprotect({reg!.Index}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)}, {Prot(src, op, op.Arg(3)!)}, {expect});\n");
                 break;
             case "fork":
                 sb.Append("    do_fork();\n    fork_settle();\n");
@@ -126,6 +126,8 @@ public static class CGenerator
                         "sequential" => "MADV_SEQUENTIAL",
                         "willneed" => "MADV_WILLNEED",
                         "normal" => "MADV_NORMAL",
+                        "hugepage" => "MADV_HUGEPAGE",
+                        "nohugepage" => "MADV_NOHUGEPAGE",
                         _ => throw new InputException(src, op.Line, op.Arg(1)!, "unknown madvise advice"),
                     };
                     string off = op.Arg(2) is { } o ? Sz(o) : "0UL";

@@ -47,6 +47,18 @@ public sealed class Fixtures
 
     public ProgramFigures? Find(string name) => Programs.FirstOrDefault(p => p.Name == name);
 
+    /// <summary>
+    /// These fixtures with <paramref name="recorded"/>'s programs replacing (or joining) the ones of the same name, in
+    /// name order, and its kernel settings (a partial re-recording on the same machine).
+    /// </summary>
+    public Fixtures MergedWith(Fixtures recorded)
+    {
+        var byName = Programs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (ProgramFigures p in recorded.Programs)
+            byName[p.Name] = p;
+        return new Fixtures { Kernel = recorded.Kernel, Programs = byName.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList() };
+    }
+
     /// <summary>Merges the runs in <paramref name="runDir"/> (<c>NAME.N.json</c>, one JSON object each, as the C programs print) and the settings file.</summary>
     public static Fixtures Collect(string runDir, string settingsFile)
     {

@@ -41,6 +41,12 @@ public sealed class PhaseProgram
     public required IReadOnlyList<DataFile> Files { get; init; }
     public long? MemcgLimit { get; init; }
     public bool Swap { get; init; }
+
+    /// <summary>
+    /// <c>overcommit MODE</c>: vm.overcommit_memory (0, 1 or 2) while the program runs (record.sh sets it and restores
+    /// the machine's value); null = the machine's own (the recorded setting, 0 by default).
+    /// </summary>
+    public int? Overcommit { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
     public required string SourcePath { get; init; }
 
@@ -71,6 +77,7 @@ public sealed class PhaseProgram
         var files = new List<DataFile>();
         long? memcg = null;
         bool swap = false;
+        int? overcommit = null;
         var phases = new List<Phase>();
         List<PhaseOp>? ops = null;
         string? phaseName = null;
@@ -112,6 +119,12 @@ public sealed class PhaseProgram
                 case "swap":
                     swap = true;
                     continue;
+                case "overcommit":
+                    Need(path, line, w, 2);
+                    if (w[1] is not ("0" or "1" or "2"))
+                        throw new InputException(path, line, w[1], "overcommit mode must be 0 (heuristic), 1 (always) or 2 (never)");
+                    overcommit = w[1][0] - '0';
+                    continue;
                 case "phase":
                     Need(path, line, w, 2);
                     if (ops is not null)
@@ -122,7 +135,7 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
@@ -139,7 +152,7 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no 'describe' line");
         if (phases.Count == 0)
             throw new InputException(path, 1, name, "no phase");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Phases = phases, SourcePath = path };
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

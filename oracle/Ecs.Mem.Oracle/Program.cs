@@ -42,8 +42,12 @@ try
             {
                 if (args.Length < 3)
                     throw new InputException("ecsmem-oracle", 0, string.Join(' ', args), "usage: collect RUNDIR SETTINGS");
-                string json = Fixtures.Collect(args[1], args[2]).ToJson();
                 string outPath = Path.Combine(oracle, "fixtures.json");
+                Fixtures recorded = Fixtures.Collect(args[1], args[2]);
+                // record.sh may record only some programs: the others keep their figures from the existing file.
+                if (File.Exists(outPath))
+                    recorded = Fixtures.Load(outPath).MergedWith(recorded);
+                string json = recorded.ToJson();
                 File.WriteAllText(outPath + ".tmp", json);
                 File.Move(outPath + ".tmp", outPath, true);
                 Console.WriteLine("wrote " + outPath);

@@ -67,6 +67,17 @@ public static class ScenarioGenerator
 
         var heapOrPlan = new ProgramPlan(p); // a second walk: region addresses as each op sees them
         var regions = new Dictionary<string, (ulong Base, long Size)>(StringComparer.Ordinal);
+        // The descriptors the C program holds (a memfd stays open while its region lives), for the numbers open and
+        // memfd_create return: the lowest free one from 3, as the kernel gives them.
+        var heldFds = new SortedSet<int>();
+        var memfdOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        int LowestFd()
+        {
+            int fd = 3;
+            while (heldFds.Contains(fd))
+                fd++;
+            return fd;
+        }
         (ulong Base, long Size) At(PhaseOp op, string name) =>
             regions.TryGetValue(name, out var known) ? known : (heapOrPlan.Find(op, name).Base, heapOrPlan.Find(op, name).Size);
         bool firstPhase = true;
@@ -91,22 +102,29 @@ public static class ScenarioGenerator
                             bool file = op.Arg(1) == "file";
                             if (op.Has("locked") && !ScenarioSupport.MmOps)
                                 leftOut.Add(new Unsupported(op.Verb + " MAP_LOCKED", op.Line, "MAP_LOCKED (issue 13 item 5)"));
-                            if (op.Has("noreserve") || op.After("expect") is not null)
-                                leftOut.Add(new Unsupported(op.Verb + " overcommit", op.Line, "MAP_NORESERVE and overcommit accounting (issue 13 item 5)"));
-                            if (op.After("expect") is not null || op.Has("noreserve"))
-                                break;
                             Region r = heapOrPlan.Find(op, op.Arg(0)!);
                             ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
                             long size = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(file ? 3 : 2)!);
                             regions[r.Name] = (addr, size);
                             string prot = ProtText(op.Arg(file ? 4 : 3)!, op.Has("shared"));
                             string flags = op.Has("shared") ? "shared" : "private";
-                            string fileKeys = file
-                                ? $", file: {DataPath(op.Arg(2)!)}, offset: {(op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0)}"
-                                : "";
+                            long fileOffset = op.After("offset") is { } o ? PhaseProgram.Size(p.SourcePath, op.Line, o) : 0;
+                            string fileKeys = file ? $", file: {DataPath(op.Arg(2)!)}, offset: {fileOffset}" : "";
                             string locked = op.Has("locked") ? ", locked: true" : "";
                             string populate = op.Has("populate") ? ", populate: true" : "";
-                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}{populate}}}");
+                            // An expected failure (expect ERR) is made all the same: EcsMem's result is compared with the kernel's.
+                            string noReserve = op.Has("noreserve") ? ", noreserve: true" : "";
+                            if (file && ScenarioSupport.Fds)
+                            {
+                                // The C program opens the file for each mmap and closes it after: its own struct file.
+                                int fd = LowestFd();
+                                Event(timeline, accesses, proc, $"open: {{file: {DataPath(op.Arg(2)!)}, fd: {fd}}}");
+                                Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}, fd: {fd}, offset: {fileOffset}, fixed: true{locked}{populate}{noReserve}}}");
+                                Event(timeline, accesses, proc, $"close: {{fd: {fd}}}");
+                                break;
+                            }
+
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: {prot}, flags: {flags}{fileKeys}, fixed: true{locked}{populate}{noReserve}}}");
                             break;
                         }
                     case "brk":
@@ -160,12 +178,42 @@ public static class ScenarioGenerator
                         else
                             forkAt = accesses;
                         break;
+                    case "memfd" when ScenarioSupport.Fds:
+                        {
+                            // make_memfd: memfd_create("oracle", 0) and ftruncate, then a shared read-write mapping; the
+                            // descriptor stays open with the region.
+                            Region r = heapOrPlan.Find(op, op.Arg(0)!);
+                            ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
+                            long size = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!);
+                            regions[r.Name] = (addr, size);
+                            int fd = LowestFd();
+                            heldFds.Add(fd);
+                            memfdOf[r.Name] = fd;
+                            Event(timeline, accesses, proc, $"memfd_create: {{name: oracle, fd: {fd}}}");
+                            Event(timeline, accesses, proc, $"ftruncate: {{fd: {fd}, length: {size}}}");
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
+                            break;
+                        }
+                    case "memfd-map" when ScenarioSupport.Fds:
+                        {
+                            // The same memfd mapped again; do_mmap then closes the descriptor (the new region does not own it).
+                            Region r = heapOrPlan.Find(op, op.Arg(0)!);
+                            ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
+                            long size = At(op, op.Arg(1)!).Size;
+                            regions[r.Name] = (addr, size);
+                            int fd = memfdOf[op.Arg(1)!];
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
+                            Event(timeline, accesses, proc, $"close: {{fd: {fd}}}");
+                            heldFds.Remove(fd);
+                            break;
+                        }
                     case "memfd":
                     case "memfd-map":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
                     case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||
-                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork"):
+                                        (ScenarioSupport.MmOps && op.Arg(1) is "dontneed" or "free" or "dontfork" or "hugepage" or "nohugepage") ||
+                                        (ScenarioSupport.ColdPageout && op.Arg(1) is "cold" or "pageout"):
                         {
                             var (b, size) = At(op, op.Arg(0)!);
                             ulong at = b + (op.Arg(2) is { } mo ? (ulong)PhaseProgram.Size(p.SourcePath, op.Line, mo) : 0);
@@ -241,6 +289,8 @@ public static class ScenarioGenerator
         y.Append("machine:\n");
         y.Append(Inv, $"  ram: {DefaultRam}\n");
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
+        if (p.Overcommit is { } oc)
+            y.Append(Inv, $"  overcommit_memory: {oc}\n");
         if (ScenarioSupport.FaultAround)
             y.Append(Inv, $"  fault_around_bytes: {ScenarioSupport.FaultAroundBytes}\n");
         if (ScenarioSupport.ReadAhead)

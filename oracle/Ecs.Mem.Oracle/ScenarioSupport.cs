@@ -26,6 +26,12 @@ public static class ScenarioSupport
         Accepts("", "mlock: {addr: 0x100000000000, length: 4096}") &&
         Accepts("", "mmap: {addr: 0x100000000000, length: 4096, prot: rw-, flags: private, fixed: true, locked: true}");
 
+    /// <summary>madvise cold and pageout (issue 13 item 5).</summary>
+    public static readonly bool ColdPageout = Accepts("", "madvise: {addr: 0x100000000000, length: 4096, advice: pageout}");
+
+    /// <summary>Descriptors: open, memfd_create, ftruncate, close and mmap's <c>fd</c> key (issue 13 items 6 and 7).</summary>
+    public static readonly bool Fds = Accepts("", "memfd_create: {name: m, fd: 3}") && Accepts("", "mmap: {addr: 0x100000000000, length: 4096, flags: shared, fd: 3}");
+
     private static bool Accepts(string machine, string op)
     {
         string yaml = machine + "processes:\n  - name: p\n    workload: {generator: \"seq:count=1,pages=1\"}\n" +

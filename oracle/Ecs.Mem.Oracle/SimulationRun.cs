@@ -11,7 +11,14 @@ using Machine = EcsMem.Systems.Machine.Machine;
 namespace EcsMem.Oracle;
 
 /// <summary>A phase as EcsMem ran it: fault counts of the program's process and its VMAs at the phase's end.</summary>
-public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas);
+public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas, long AnonHugePagesKb = 0)
+{
+    /// <summary>
+    /// The outcome of each call of the phase made with <c>expect ERR</c>, in order, as the C program records it:
+    /// the errno's name, or "ok". Null: not checked (a hand-made phase in a test).
+    /// </summary>
+    public IReadOnlyList<string>? Errors { get; init; }
+}
 
 /// <summary>
 /// Runs a generated scenario in-process (ScenarioParser + ScenarioLoader, as <c>ecsmem run</c> does) and stops
@@ -42,8 +49,9 @@ public static class SimulationRun
         ref ProcessStats st0 = ref k.World.Get<ProcessStats>(proc);
         minBase = st0.MinFlt;
         majBase = st0.MajFlt;
-        foreach (PhasePlan ph in plan.Phases)
+        for (int i = 0; i < plan.Phases.Count; i++)
         {
+            PhasePlan ph = plan.Phases[i];
             // Accesses between two phases (a memcg program's harness pages) belong to neither.
             if (ph.AccessesAtStart > m.Access.CompletedAccesses)
             {
@@ -52,13 +60,43 @@ public static class SimulationRun
                 minBase = gap.MinFlt;
                 majBase = gap.MajFlt;
             }
+            int logBefore = m.AddressSpace.Log.Count;
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
-            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows)));
+            var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
+            long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
+            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows), thpKb) { Errors = errors });
             minBase = st.MinFlt;
             majBase = st.MajFlt;
         }
         return result;
+    }
+
+    /// <summary>
+    /// The results of the phase's <c>expect</c> calls, read from EcsMem's operation log (strace form) of the phase:
+    /// each is the line of the same call at the same address, "-1 ENOMEM (...)" giving "ENOMEM", anything else "ok".
+    /// </summary>
+    private static List<string> Errors(ProgramPlan plan, Phase phase, List<string> log, int from)
+    {
+        var errors = new List<string>();
+        foreach (PhaseOp op in phase.Ops)
+        {
+            if (op.After("expect") is null)
+                continue;
+            ulong addr = op.Verb == "mprotect"
+                ? plan.Find(op, op.Arg(0)!).Base + (ulong)PhaseProgram.Size(plan.Program.SourcePath, op.Line, op.Arg(1)!)
+                : plan.BaseAt(op);
+            string call = $"{op.Verb}(0x{addr.ToString("x", CultureInfo.InvariantCulture)},";
+            string? line = log.Skip(from).FirstOrDefault(l => l.Contains(call, StringComparison.Ordinal));
+            if (line is null)
+            {
+                errors.Add("not made");
+                continue;
+            }
+            string result = line[(line.LastIndexOf(" = ", StringComparison.Ordinal) + 3)..];
+            errors.Add(result.StartsWith("-1 ", StringComparison.Ordinal) ? result.Split(' ')[1] : "ok");
+        }
+        return errors;
     }
 
     /// <summary>
@@ -129,6 +167,7 @@ public static class SimulationRun
             if (name.StartsWith('/'))
                 name = name[(name.LastIndexOf('/') + 1)..];
             long rss = 0, swap = 0;
+            bool locked = (v.Flags & VmFlags.Locked) != 0;
             if ((long)(v.End - v.Start) <= MaxWalkBytes)
             {
                 for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
@@ -141,7 +180,9 @@ public static class SimulationRun
                 }
             }
             long offset = long.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            list.Add(new VmaFigure(v.Start, v.End, f[1], offset, name, new Spread(rss, rss), default, new Spread(swap, swap), default));
+            // smaps' Locked: the area's resident pages when it is VM_LOCKED.
+            long lockedKb = locked ? rss : 0;
+            list.Add(new VmaFigure(v.Start, v.End, f[1], offset, name, new Spread(rss, rss), default, new Spread(swap, swap), new Spread(lockedKb, lockedKb)));
         }
         return list;
     }

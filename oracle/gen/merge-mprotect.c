@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     phase_end("map", 1);
     /* phase split */
     phase_start();
-    check(mprotect(reg[0].p + 1048576UL, 1048576UL, PROT_READ), "mprotect");
+    do_mprotect(0, 1048576UL, 1048576UL, PROT_READ, 0);
     phase_end("split", 0);
     /* phase read */
     phase_start();
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     phase_end("read", 0);
     /* phase merge */
     phase_start();
-    check(mprotect(reg[0].p + 1048576UL, 1048576UL, PROT_READ | PROT_WRITE), "mprotect");
+    do_mprotect(0, 1048576UL, 1048576UL, PROT_READ | PROT_WRITE, 0);
     phase_end("merge", 0);
     /* phase write */
     phase_start();

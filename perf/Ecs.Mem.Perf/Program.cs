@@ -10,6 +10,17 @@ public static class Program
 {
     public static void Main(string[] args)
     {
+        if (args is ["thp-figures"])
+        {
+            // The simulated side of PerfThpBenchmarks (README, "Transparent huge pages").
+            foreach (bool thp in new[] { false, true })
+            {
+                var o = PerfThpBenchmarks.Simulate(thp);
+                Console.WriteLine(FormattableString.Invariant(
+                    $"{(thp ? "THP" : "4K "),-4} {o.CyclesPerAccess,10:F1} cycles/access  {o.Faults,7} faults  {o.TlbMisses,8} TLB misses of {o.Accesses}  {o.WalkLevelsPerMiss:F2} walk levels per miss"));
+            }
+            return;
+        }
         // Benchmark processes inherit the environment: the big benchmarks shrink their data for a dry run.
         if (PerfScale.IsDryCommandLine(args))
             Environment.SetEnvironmentVariable(PerfScale.DryVariable, "1");

@@ -11,10 +11,11 @@ public sealed class ConvertCommand : ICommand
 
     public string Usage =>
         "Usage: ecsmem convert IN [--from FORMAT] --to FORMAT --out FILE\n\n" +
-        "Reads IN (plain, gzip or zstd: detected from its first bytes) and writes it to FILE in another\n" +
+        "Reads IN (plain, gzip, zstd or xz: detected from its first bytes; - is standard input) and writes it to FILE\n" +
+        "(- is standard output) in another\n" +
         "format. FILE is written to a temporary file and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial\n" +
         "output (exit 130/143 when interrupted).\n\n" +
-        "  --from FORMAT   input format; optional for binary traces, recognised by their magic number\n" +
+        "  --from FORMAT   input format; optional: without it the format is detected from the content (as 'auto')\n" +
         "  --to FORMAT     output format\n" +
         "  --out FILE      output file\n\n" +
         "Formats:\n" +
@@ -33,16 +34,16 @@ public sealed class ConvertCommand : ICommand
         // Check the target format before touching the input, so a typo fails fast.
         TraceFormats.Get(to);
         OutputPaths.Check([("--out", output)], [("input trace", input)]);
-        string from = cl.Get("--from")
-                      ?? TraceFormats.Detect(input)
-                      ?? throw new InputException(input, 0, input, "cannot tell the trace format from its content; give --from");
+        // Without --from: EcsMem binary by its magic number, else every other format by its content (--from auto).
+        string from = cl.Get("--from") ?? TraceFormats.Detect(input) ?? "auto";
         using var reader = TraceFormats.OpenReader(from, input);
         using var writer = TraceFormats.CreateWriter(to, output);
         long n = TraceFormats.Copy(reader, writer, RunModes.InterruptSignal.Token);
         if (RunModes.InterruptSignal.Requested)
             return GenCommand.Interrupted(stderr, n, output);
         writer.Complete();
-        stdout.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
+        // With --out - the trace itself went to standard output, so the summary goes to standard error.
+        (output == "-" ? stderr : stdout).WriteLine($"converted {n} accesses from {from} to {to}: {output}");
         return 0;
     }
 }

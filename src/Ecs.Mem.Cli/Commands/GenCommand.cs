@@ -18,7 +18,7 @@ public sealed class GenCommand : ICommand
         "                    common keys: count seed base region elem pages size pid writes\n" +
         "                    zipf: alpha   phase: ws phaselen shift   scanhot: hot hotfrac\n" +
         "                    matmul: n a b c (count seed base pid only)   (see docs/traces.md)\n" +
-        "  --out FILE        output file\n" +
+        "  --out FILE        output file (- for standard output)\n" +
         "  --format FORMAT   " + string.Join(", ", TraceFormats.All.Where(f => f.Writer is not null).Select(f => f.Name)) + " (default binary)\n";
 
     public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
@@ -36,7 +36,8 @@ public sealed class GenCommand : ICommand
         if (RunModes.InterruptSignal.Requested)
             return Interrupted(stderr, n, output);
         writer.Complete();
-        stdout.WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
+        // With --out - the trace itself went to standard output, so the summary goes to standard error.
+        (output == "-" ? stderr : stdout).WriteLine($"wrote {n} accesses ({spec.Kind}) to {output} as {format}");
         return 0;
     }
 

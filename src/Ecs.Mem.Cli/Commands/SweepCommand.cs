@@ -22,7 +22,7 @@ public sealed class SweepCommand : ICommand
     public string Usage =>
         "Usage: ecsmem sweep TRACE... --frames LIST [--policies LIST] [--trace-format F] [--seed S]\n" +
         "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png] [-o PREFIX]\n" +
-        "                    [--no-stack-distance]\n" +
+        "                    [--no-stack-distance] [--shards-rate R] [--shards-size N] [--log-x]\n" +
         "       ecsmem sweep ... --shard I/N|auto|auto/N --part FILE      (one shard of the grid; see 'ecsmem merge')\n" +
         "       ecsmem sweep ... --slurm DIR --shards N [--partition P] [--time T] [--mem M] [--cpus C]\n" +
         "                    [--ecsmem CMD] [--submit]                    (a Slurm job array and its merge job)\n\n" +
@@ -40,9 +40,14 @@ public sealed class SweepCommand : ICommand
         "  --threads N          most runs at once (default: all cores)\n" +
         "  --csv FILE           also write the table as CSV\n" +
         "  --json FILE          also write the grid and the rows as JSON\n" +
-        "  --plot FILE.png      also plot faults vs frames, one line per policy (a miss-ratio curve)\n" +
+        "  --plot FILE.png|.svg also plot the miss-ratio curves: miss ratio vs memory (MiB, frames on a\n" +
+        "                       second axis), colour by policy, line style by trace\n" +
+        "  --log-x              plot memory on a logarithmic axis\n" +
         "  -o PREFIX            all three: PREFIX.csv, PREFIX.json, PREFIX.png\n" +
-        "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n\n" +
+        "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n" +
+        "  --shards-rate R      estimate LRU by SHARDS sampling at rate R in (0,1] (rows lru-shards)\n" +
+        "  --shards-size N      SHARDS with at most N sampled pages, lowering the rate as needed\n" +
+        "                       (starts at --shards-rate, default 1)\n\n" +
         "Ctrl-C or SIGTERM stops the sweep: the finished runs' rows are printed (and written), marked partial,\n" +
         "exit 130 or 143.\n\n" +
         "Scale-out. The grid's cells are numbered in row order and cut into N contiguous slices:\n" +
@@ -70,8 +75,9 @@ public sealed class SweepCommand : ICommand
     {
         var cl = CommandLine.Parse(Name, args.Select(a => a == "-o" ? "--output" : a).ToArray(),
             ["--frames", "--policies", "--trace-format", "--seed", "--threads", "--csv", "--plot", "--json", "--output",
-             "--shard", "--part", "--slurm", "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem"],
-            ["--no-stack-distance", "--submit"], maxPositionals: 256);
+             "--shard", "--part", "--slurm", "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem",
+             "--shards-rate", "--shards-size"],
+            ["--no-stack-distance", "--submit", "--log-x"], maxPositionals: 256);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "sweep", "'sweep' needs at least one TRACE file");
         IReadOnlyList<int> frames = ParseFrames(cl.Require("--frames"));
@@ -80,8 +86,11 @@ public sealed class SweepCommand : ICommand
         int threads = (int)cl.GetInt64("--threads", Environment.ProcessorCount, 1, 1024);
         var grid = new SweepGrid(cl.Positionals, cl.Get("--trace-format"), policies, frames, seed, !cl.Has("--no-stack-distance"));
         var (csv, json, plot) = OutputsOf(cl);
+        ShardsSettings? shards = ShardsOf(cl);
         foreach (string p in policies)
             PolicyRegistry.Create(p, new PolicyOptions(seed)); // unknown names fail here, before any work
+        if (shards is not null && (cl.Has("--slurm") || cl.Has("--shard") || cl.Has("--part")))
+            throw new InputException("command line", 0, cl.Has("--shards-rate") ? "--shards-rate" : "--shards-size", "SHARDS sampling runs in one process: it cannot be combined with --shard, --part or --slurm");
         if (cl.Has("--slurm"))
             return SlurmScripts.Generate(cl, grid, csv, json, plot, stdout, stderr);
         foreach (string slurmOnly in new[] { "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem", "--submit" })
@@ -112,7 +121,7 @@ public sealed class SweepCommand : ICommand
         TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         IReadOnlyList<SweepRow> rows = cancel.IsCancellationRequested
             ? []
-            : IdealSweep.Run(traces, policies, frames, seed, threads, grid.StackDistance, cancel);
+            : IdealSweep.Run(traces, policies, frames, seed, threads, grid.StackDistance, cancel, shards);
         wall.Stop();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
 
@@ -123,7 +132,7 @@ public sealed class SweepCommand : ICommand
         stdout.Write(Table(rows));
         if (partial)
             stdout.WriteLine(note);
-        SweepOutputs.Write(grid, rows, partial, csv, json, plot);
+        SweepOutputs.Write(grid, rows, partial, csv, json, plot, cl.Has("--log-x"));
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sweep: {rows.Count} results, {threads} thread(s), wall {wall.Elapsed.TotalSeconds:F3} s, cpu {cpu.TotalSeconds:F3} s"));
         if (partial)
@@ -146,9 +155,25 @@ public sealed class SweepCommand : ICommand
                 throw new InputException("command line", 0, prefix, "-o needs a file name prefix (PREFIX.csv, PREFIX.json and PREFIX.png are written)");
             (csv, json, plot) = SweepOutputs.FromPrefix(prefix);
         }
-        if (plot is not null && !plot.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-            throw new InputException("command line", 0, plot, "option --plot writes a PNG image: give a FILE.png");
+        if (plot is not null && !SweepPlot.IsPlotFile(plot))
+            throw new InputException("command line", 0, plot, "option --plot writes a PNG or SVG image: give a FILE.png or FILE.svg");
         return (csv, json, plot);
+    }
+
+    /// <summary>--shards-rate R and --shards-size N, or null when neither is given.</summary>
+    internal static ShardsSettings? ShardsOf(CommandLine cl)
+    {
+        string? rateText = cl.Get("--shards-rate"), sizeText = cl.Get("--shards-size");
+        if (rateText is null && sizeText is null)
+            return null;
+        double rate = 1;
+        if (rateText is not null &&
+            (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out rate) || !(rate > 0 && rate <= 1) || rate * Shards.Modulus < 1))
+            throw new InputException("command line", 0, rateText, $"option --shards-rate needs a rate R with 1/{Shards.Modulus} <= R <= 1");
+        int size = 0;
+        if (sizeText is not null)
+            size = (int)cl.GetInt64("--shards-size", 0, 1, int.MaxValue);
+        return new ShardsSettings(rate, size);
     }
 
     /// <summary>
@@ -259,7 +284,7 @@ public sealed class SweepCommand : ICommand
 
     private static ulong[] Load(string path, string? format, CancellationToken cancel)
     {
-        if (!File.Exists(path))
+        if (path != "-" && !File.Exists(path))
             throw new InputException("command line", 0, path, "trace file not found");
         try
         {

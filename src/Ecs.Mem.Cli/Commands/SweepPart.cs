@@ -293,14 +293,14 @@ public static class SweepOutputs
     public static (string Csv, string Json, string Plot) FromPrefix(string prefix) => (prefix + ".csv", prefix + ".json", prefix + ".png");
 
     /// <summary>Writes each output that was asked for, each atomically.</summary>
-    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot)
+    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot, bool logX = false)
     {
         if (csv is not null)
             Systems.Reporting.ReportOutputFile.WriteText(csv, SweepCommand.Csv(rows));
         if (json is not null)
             Systems.Reporting.ReportOutputFile.WriteBytes(json, Json(grid, rows, partial));
         if (plot is not null)
-            SweepPlot.Write(plot, rows, grid.Traces.Count > 1);
+            SweepPlot.Write(plot, rows, grid.Traces.Count > 1, logX);
     }
 
     /// <summary>One line listing cell ranges ("3-7, 12"), at most <paramref name="most"/> ranges then "and N more".</summary>

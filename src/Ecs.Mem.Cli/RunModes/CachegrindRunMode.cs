@@ -20,17 +20,19 @@ public sealed class CachegrindRunMode : IRunMode
     public string? SelectorFlag => "--cachegrind";
 
     public IReadOnlyCollection<string> ValueOptions { get; } =
-        ["--trace", "--trace-format", "--I1", "--D1", "--LL", "--cpu"];
+        ["--trace", "--trace-format", "--I1", "--D1", "--LL", "--cpu", "--cachegrind-out-file"];
 
     public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
 
     public string Usage =>
         "  ecsmem run --cachegrind --trace FILE [--trace-format lackey|pinatrace|binary|pages] [--I1 S,A,L] [--D1 S,A,L]\n" +
-        "             [--LL S,A,L] [--cpu host|seed] [--json]\n" +
+        "             [--LL S,A,L] [--cpu host|seed] [--json] [--cachegrind-out-file F]\n" +
         "      Cachegrind-compatible I1/D1/LL simulation of a trace (default: Lackey text, valgrind --tool=lackey\n" +
         "      --trace-mem=yes; a binary trace is recognised by its header; plain, gzip or zstd). Sizes in bytes as\n" +
         "      in Cachegrind's options; defaults: --cpu seed\n" +
-        "      (I1 32768,8,64  D1 32768,8,64  LL 3145728,12,64); --cpu host auto-detects from sysfs like Cachegrind.";
+        "      (I1 32768,8,64  D1 32768,8,64  LL 3145728,12,64); --cpu host auto-detects from sysfs like Cachegrind.\n" +
+        "      --cachegrind-out-file F also writes Cachegrind's output file (per instruction address, fn=0xADDR) for\n" +
+        "      cg_annotate, cg_diff and KCachegrind; --trace - reads standard input, --trace-format auto detects.";
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
@@ -50,12 +52,16 @@ public sealed class CachegrindRunMode : IRunMode
             cl.Get("--D1") is { } d1 ? CachegrindConfig.ParseOption(d1, "--D1") : baseConfig.D1,
             cl.Get("--LL") is { } ll ? CachegrindConfig.ParseOption(ll, "--LL") : baseConfig.LL);
 
-        if (!File.Exists(path))
+        string? outFile = cl.Get("--cachegrind-out-file");
+        if (outFile is not null)
+            OutputPaths.Check([("--cachegrind-out-file", outFile)], [("trace", path)]);
+        if (path != "-" && !File.Exists(path))
             throw new InputException(path, 0, path, "cannot open trace: file not found");
         string format = givenFormat ?? TraceFormats.Detect(path) ?? "lackey";
 
         // The cache lines are entities of this run's own world (nothing else lives in it).
         var sim = new CachegrindSimulator(new World(), config);
+        var profile = outFile is null ? null : new CachegrindProfile(sim);
         long accesses = 0;
         try
         {
@@ -64,7 +70,10 @@ public sealed class CachegrindRunMode : IRunMode
             int n;
             while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
             {
-                sim.Run(batch.AsSpan(0, n));
+                if (profile is null)
+                    sim.Run(batch.AsSpan(0, n));
+                else
+                    profile.Run(batch.AsSpan(0, n));
                 accesses += n;
             }
         }
@@ -75,6 +84,9 @@ public sealed class CachegrindRunMode : IRunMode
 
         // Ctrl-C or SIGTERM: the counts of the accesses simulated so far, marked partial.
         bool partial = InterruptSignal.Requested;
+        // Only a complete run writes the output file (an interrupted one leaves none behind).
+        if (profile is not null && !partial)
+            profile.WriteOutFile(outFile!, "ecsmem run --cachegrind --trace " + path);
         string note = string.Create(CultureInfo.InvariantCulture, $"partial: interrupted by {InterruptSignal.SignalName} after {accesses} accesses");
         if (cl.Has("--json"))
             stdout.Write(Json(config, sim.Counts, partial));

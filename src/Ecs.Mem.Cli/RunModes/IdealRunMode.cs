@@ -65,7 +65,7 @@ public sealed class IdealRunMode : IRunMode
         string policyName = cl.Require("--policy");
         ulong seed = (ulong)cl.GetInt64("--seed", 1);
         IReplacementPolicy policy = PolicyRegistry.Create(policyName, new PolicyOptions(seed));
-        if (traceFile is not null && !File.Exists(traceFile))
+        if (traceFile is not null && traceFile != "-" && !File.Exists(traceFile))
             throw new InputException("command line", 0, traceFile, "trace file not found");
         string trace = traceFile ?? "--refs";
         string format = traceFile is null ? "inline" : givenFormat ?? TraceFormats.Detect(traceFile) ?? "pages";

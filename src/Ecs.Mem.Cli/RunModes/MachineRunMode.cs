@@ -51,14 +51,15 @@ public sealed class MachineRunMode : IRunMode
         "  (default) full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler\n" +
         "    ecsmem run                          the built-in default scenario\n" +
         "    ecsmem run SCENARIO.yaml            a scenario file (docs/scenarios.md)\n" +
-        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary]\n" +
+        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary|champsim|cloudsuite|oracleGeneral|csv|auto]\n" +
         "                                        one process replaying a trace, layout inferred from its addresses\n" +
         "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
         "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
         "    checks: --check (verify after every tick what it changed, and all kernel invariants every\n" +
         "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
         "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
-        "            --plot FILE.png  (free frames, swap and RSS per process over accesses)\n" +
+        "            --plot FILE.png|.svg  (RAM, free frames, swap and RSS per process, and faults per\n" +
+        "                             interval, over accesses)\n" +
         "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
         "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
         "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
@@ -203,7 +204,8 @@ public sealed class MachineRunMode : IRunMode
             if (timelinePath is not null)
                 ReportOutputFile.WriteText(timelinePath, TimelineCsvWriter.Write(timeline.Rows, names));
             if (plotPath is not null)
-                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.RenderPng(timeline.Rows, names, report.Source));
+                ReportOutputFile.WriteBytes(plotPath, TimelinePlot.Render(plotPath, timeline.Rows, names,
+                    new TimelinePlot.RunInfo(TimelinePlot.RunInfo.ScenarioName(report.Source), report.Policy, report.RamBytes / 4096)));
         }
         if (htmlPath is not null)
         {
@@ -318,7 +320,7 @@ public sealed class MachineRunMode : IRunMode
         }
         if (cl.Positionals.Count > 0)
             throw new InputException("command line", 0, cl.Positionals[0], "give either a scenario file or --trace FILE, not both");
-        if (!File.Exists(trace))
+        if (trace != "-" && !File.Exists(trace))
             throw new InputException("command line", 0, trace, "trace file not found");
         string formatName = cl.Get("--trace-format")
             ?? TraceFormats.Detect(trace)
@@ -329,7 +331,13 @@ public sealed class MachineRunMode : IRunMode
             "pinatrace" => TraceFormat.Pinatrace,
             "pages" => TraceFormat.Pages,
             "binary" => TraceFormat.Binary,
-            _ => throw new InputException("command line", 0, formatName, "--trace-format must be lackey, pinatrace, pages or binary"),
+            "champsim" => TraceFormat.ChampSim,
+            "cloudsuite" => TraceFormat.CloudSuite,
+            "oraclegeneral" => TraceFormat.OracleGeneral,
+            "csv" => TraceFormat.Csv,
+            "auto" => TraceFormat.Auto,
+            _ => throw new InputException("command line", 0, formatName,
+                "--trace-format must be lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto"),
         };
         string name = Path.GetFileNameWithoutExtension(trace);
         if (name.Length == 0) name = "trace";

@@ -19,6 +19,10 @@ public enum AddressSpaceOpKind : byte
     Munlock,
     Mlockall,
     Munlockall,
+    Open,
+    MemfdCreate,
+    Ftruncate,
+    Close,
 }
 
 /// <summary>
@@ -45,6 +49,10 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public ulong NewAddr { get; init; }
     /// <summary>mremap flags.</summary>
     public Scenarios.MremapFlags MremapFlags { get; init; }
+    /// <summary>The descriptor an open/memfd_create returns, or that mmap/ftruncate/close use (-1: none; mmap uses FileId's path).</summary>
+    public int Fd { get; init; } = -1;
+    /// <summary>memfd_create: the name; <see cref="Advice"/> holds its flags (1 = MFD_CLOEXEC).</summary>
+    public string? Name { get; init; }
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }

@@ -81,9 +81,18 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         int cpu = _k.Tlb.CurrentCpu;
         ulong oldBrk = mm.Mm.Struct.Brk;
         ulong populateStart = 0, populateLen = 0;
+        int fileId = op.FileId, openFile = 0;
+        // The file behind the descriptor a call uses (before a close drops it, so the log can name it).
+        bool badFd = op.Fd >= 0 && op.Kind is AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Ftruncate or AddressSpaceOpKind.Close
+            && !_k.OpenFiles.Lookup(p.Tgid, op.Fd, out fileId, out openFile);
         long result = op.Kind switch
         {
-            AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, op.FileId, op.PgOff, _changes),
+            AddressSpaceOpKind.Mmap when badFd => -Errno.EBADF,
+            AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, fileId, op.PgOff, _changes, openFile: openFile),
+            AddressSpaceOpKind.Open => _k.OpenFiles.Open(p.Tgid, op.Fd, op.FileId),
+            AddressSpaceOpKind.MemfdCreate => _k.OpenFiles.MemfdCreate(p.Tgid, op.Fd, op.Name ?? ""),
+            AddressSpaceOpKind.Ftruncate => _k.OpenFiles.Ftruncate(p.Tgid, op.Fd, (long)op.Len),
+            AddressSpaceOpKind.Close => _k.OpenFiles.Close(p.Tgid, op.Fd),
             AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),
@@ -98,6 +107,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
+        // vma_adjust_trans_huge: a PMD mapping cut by a new VMA boundary or by the edge of the changed range is split
+        // before the page tables change (no-op until a THP has been mapped).
+        _k.Thp.SplitAtVmaEdges(mm);
+        foreach (var c in _changes)
+            _k.Thp.BeforeChange(mm, c);
         foreach (var c in _changes)
         {
             if (c.Kind is VmaChangeKind.Unmapped or VmaChangeKind.Zapped)
@@ -108,8 +122,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Mprotect.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
+        // The last mapping of a memfd whose descriptors are closed may have gone (munmap, mremap, MAP_FIXED over it).
+        if (op.Kind is AddressSpaceOpKind.Munmap or AddressSpaceOpKind.Mremap or AddressSpaceOpKind.Mmap)
+            _k.OpenFiles.ReleaseUnused();
         PopulateAfter(op, mm, result, oldBrk, populateStart, populateLen);
-        string? path = op.FileId >= 0 && op.FileId < _k.Files.Count ? _k.Files[op.FileId].Path : null;
+        string? path = fileId >= 0 && fileId < _k.Files.Count ? _k.Files[fileId].Path : null;
         string strace = Strace.Format(op, result, brkArg, path, leader);
         Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
         _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);
@@ -227,7 +244,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         long needed = parent.TablePages.Count + ((long)(_k.Zone.TableReservations + 1) * _k.Zone.PageTableReserve);
         if (_k.Zone.Buddy.NrFreePages < needed)
             return -Errno.ENOMEM;
-        MmState child = _k.Tasks.ForkMm(parent);
+        // dup_mmap charges the child's VM_ACCOUNT copies to overcommit: refused, fork fails with -ENOMEM.
+        if (_k.Tasks.ForkMm(parent) is not { } child)
+            return -Errno.ENOMEM;
         _k.Dirty?.Mm(child.Id);
         foreach (Vma v in child.Mm.Vmas)
         {
@@ -241,6 +260,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         // A start delay leaves the child not yet runnable until its start event, as a process with a later start.
         ulong start = env.Now + op.ChildStartDelay;
         Entity c = _k.Tasks.CreateProcess(name, child, pp.Pid, start, op.ChildStartDelay == 0 ? ProcessState.Runnable : ProcessState.NotStarted);
+        _k.OpenFiles.DupFds(pp.Tgid, _k.World.Get<Process>(c).Tgid);
         if (op.ChildStartDelay == 0)
             _k.Events?.ProcessStart(c, start);
         if (op.ChildStartDelay != 0)

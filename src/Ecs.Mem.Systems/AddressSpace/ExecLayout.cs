@@ -142,7 +142,7 @@ public static class ExecLayout
     {
         if (Errno.IsError(result))
         {
-            throw new InputException("exec image", 0, Errno.Name(result), "the executable's segments, arguments and stack do not fit the address space");
+            throw new InputException("exec image", 0, Errno.Name(result), "the executable's segments, arguments and stack do not fit the address space, or overcommit (machine.overcommit_memory) refused their charge");
         }
     }
 }

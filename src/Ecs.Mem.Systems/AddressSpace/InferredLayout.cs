@@ -83,7 +83,9 @@ public sealed class InferredLayout
     {
         ref readonly Vma v = ref Mm.Vmas[idx];
         VmFlags flags = v.Flags | need;
+        Mm.CommitUnchecked = true;
         long r = Mm.MprotectFixup(idx, v.Start, v.End, flags, changes);
+        Mm.CommitUnchecked = false;
         if (r < 0)
         {
             return false;
@@ -121,7 +123,10 @@ public sealed class InferredLayout
 
         // Code regions are r-x, everything else rw-: a load is usually followed by stores to the same data.
         Prot prot = (need & VmFlags.Exec) != 0 ? Prot.Read | Prot.Exec : Prot.Read | Prot.Write;
+        // The block stands for memory the traced program had: charged to overcommit, never refused.
+        Mm.CommitUnchecked = true;
         long r = Mm.DoMmap(start, end - start, prot, MapFlags.Private | MapFlags.Anonymous | MapFlags.FixedNoReplace, -1, 0, changes);
+        Mm.CommitUnchecked = false;
         if (r < 0)
         {
             return false;

@@ -7,7 +7,7 @@ namespace EcsMem.Systems.AddressSpace;
 
 /// <summary>
 /// madvise(2) (mm/madvise.c): the argument checks and the walk over the VMAs for every advice, and per VMA
-/// MADV_DONTNEED, MADV_FREE, MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE and the readahead hints
+/// MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE and the readahead hints
 /// NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ); MADV_WILLNEED's file read is Filemap.Readahead's.
 /// </summary>
 public static class Madvise
@@ -15,7 +15,7 @@ public static class Madvise
     /// <summary>
     /// do_madvise + madvise_walk_vmas: EINVAL for an unaligned start or a length that wraps; 0 for an empty range;
     /// otherwise the advice is applied to each mapped part in address order, a part that refuses it ends the
-    /// call with its error (EINVAL for DONTNEED/FREE on a VM_LOCKED, VM_PFNMAP or VM_HUGETLB area, FREE on a
+    /// call with its error (EINVAL for DONTNEED/FREE/COLD/PAGEOUT on a VM_LOCKED, VM_PFNMAP or VM_HUGETLB area, FREE on a
     /// file mapping, DOFORK on VM_IO), and a hole anywhere in the range makes the result -ENOMEM after the
     /// mapped parts were done, as Linux does. Pages to drop are reported as <see cref="VmaChangeKind.Zapped"/>.
     /// </summary>
@@ -120,6 +120,16 @@ public static class Madvise
                 }
 
                 LazyFree.MarkRange(k, mm, start, end);
+                return 0;
+            case MadviseAdvice.Cold:
+            case MadviseAdvice.PageOut:
+                // madvise_cold / madvise_pageout: can_madv_lru_vma.
+                if ((v.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                ColdPageout.Apply(k, mm, start, end, advice == MadviseAdvice.PageOut, k.Tlb.CurrentCpu);
                 return 0;
             case MadviseAdvice.DontFork:
                 return Update(mm, idx, start, end, v.Flags | VmFlags.DontCopy);

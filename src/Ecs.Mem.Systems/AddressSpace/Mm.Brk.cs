@@ -57,6 +57,7 @@ public sealed partial class Mm
     /// and can merge (can_vma_merge_after: anonymous, same flags, pgoff continuing; an anonymous mmap merged into
     /// [heap] qualifies), else creates a new [heap] VMA there without merging it with anything: the anonymous bss
     /// VMA right below start_brk stays separate (checked on Linux 6.18 with ASLR off: KernelPrograms/bss.c).
+    /// The growth is charged to overcommit (VM_ACCOUNT); refused, brk leaves the break where it was.
     /// </summary>
     private long DoBrkFlags(ulong addr, ulong len, List<VmaChange>? changes)
     {
@@ -65,6 +66,12 @@ public sealed partial class Mm
         if (prev >= 0 && Vmas[prev].End == addr && Vmas[prev].Start >= Struct.StartBrk && IsAnonKind(Vmas[prev].Kind) && Vmas[prev].FileId < 0 && Vmas[prev].Flags == flags
             && Vmas[prev].PgOff + Vmas[prev].Pages == addr >> Pte.PageShift)
         {
+            // do_brk_flags charges the growth to overcommit (a new [heap] VMA is charged by MmapRegion below).
+            if (!VmEnoughMemory(len >> Pte.PageShift))
+            {
+                return -Errno.ENOMEM;
+            }
+
             Vmas.SetEnd(prev, addr + len);
             Vmas.SetKind(prev, VmaKind.Heap);
             SyncSeq();

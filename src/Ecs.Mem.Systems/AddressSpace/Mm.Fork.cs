@@ -8,10 +8,31 @@ public sealed partial class Mm
     /// dup_mm + dup_mmap: a child address space for fork. VMAs flagged VM_DONTCOPY are skipped; copied
     /// VMAs lose VM_LOCKED/VM_LOCKONFAULT (locks are not inherited). The layout fields are copied; RSS,
     /// page-table counts and the pgd start empty because copy_page_range is the fault systems' job: the
-    /// copied ranges are reported as Mapped so they know what to copy (and mark COW).
+    /// copied ranges are reported as Mapped so they know what to copy (and mark COW). Each copied VM_ACCOUNT VMA is
+    /// charged to overcommit against the parent's mm first (security_vm_enough_memory_mm(oldmm, len)); a refused
+    /// charge fails the fork: null (-ENOMEM), with the charges already taken given back (the half-built mm's
+    /// exit_mmap in Linux).
     /// </summary>
-    public Mm DupMmap(int childId, List<VmaChange>? changes = null)
+    public Mm? DupMmap(int childId, List<VmaChange>? changes = null)
     {
+        // The charges come first, so a refused one leaves nothing to undo but the charges themselves.
+        ulong charged = 0;
+        foreach (ref readonly Vma pv in Vmas)
+        {
+            if ((pv.Flags & (VmFlags.DontCopy | VmFlags.Account)) != VmFlags.Account)
+            {
+                continue;
+            }
+
+            if (!VmEnoughMemory(pv.Pages))
+            {
+                Uncharge(charged);
+                return null;
+            }
+
+            charged += pv.Pages;
+        }
+
         // The child's VMA entities go into the parent's World, next to the parent's.
         var child = new Mm(childId, Mode, Files, World)
         {
@@ -20,6 +41,8 @@ public sealed partial class Mm
             MaxMapCount = MaxMapCount,
             MmapMinAddr = MmapMinAddr,
             GateVma = GateVma,
+            CapSysAdmin = CapSysAdmin,
+            Commit = Commit,
         };
 
         MmStruct s = Struct;
@@ -44,6 +67,13 @@ public sealed partial class Mm
             Vma v = parentVma;
             v.Flags &= ~(VmFlags.Locked | VmFlags.LockOnFault);
             v.MmId = childId;
+            // anon_vma_fork: a copy of an area with an anon_vma gets its own, chained to the parent's.
+            if (v.AnonVma != 0)
+            {
+                v.AnonVma = child.NewAnonVma();
+                v.AnonVmaForked = true;
+            }
+
             child.Vmas.Insert(v);
             child.Struct.MapCount++;
             child.VmStatAccount(v.Flags, (long)v.Pages);
@@ -57,9 +87,21 @@ public sealed partial class Mm
     /// <summary>
     /// exit_mmap: tears the whole address space down, reporting every VMA as Unmapped, destroying the VMA
     /// entities (remove_vma) and freeing the page tables when <paramref name="tables"/> is given (free_pgtables).
+    /// The VM_ACCOUNT pages go back to overcommit (vm_unacct_memory(nr_accounted)); shmem objects lose these mappings.
     /// </summary>
     public void ExitMmap(List<VmaChange>? changes = null, PageTable? tables = null)
     {
+        ulong accounted = 0;
+        foreach (ref readonly Vma v in Vmas)
+        {
+            if ((v.Flags & VmFlags.Account) != 0)
+            {
+                accounted += v.Pages;
+            }
+        }
+
+        Uncharge(accounted);
+
         if (changes is not null)
         {
             foreach (ref readonly Vma v in Vmas)

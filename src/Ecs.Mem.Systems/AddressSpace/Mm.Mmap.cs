@@ -13,7 +13,7 @@ public sealed partial class Mm
     /// <see cref="Files"/>, -1 with <see cref="MapFlags.Anonymous"/> (a special mapping passes its name id
     /// with kind = <see cref="VmaKind.Special"/>). kind overrides the backing kind (heap, stack, special).
     /// </summary>
-    public long DoMmap(ulong addr, ulong len, Prot prot, MapFlags flags, int fileId, ulong pgoff, List<VmaChange>? changes = null, VmaKind? kind = null)
+    public long DoMmap(ulong addr, ulong len, Prot prot, MapFlags flags, int fileId, ulong pgoff, List<VmaChange>? changes = null, VmaKind? kind = null, int openFile = 0)
     {
         if (len == 0)
         {
@@ -99,7 +99,8 @@ public sealed partial class Mm
             vmFlags |= VmFlags.Locked;
         }
 
-        if ((flags & MapFlags.NoReserve) != 0)
+        // MAP_NORESERVE is honoured only while overcommit is allowed: under OVERCOMMIT_NEVER it is ignored.
+        if ((flags & MapFlags.NoReserve) != 0 && Commit?.Policy != OvercommitPolicy.Never)
         {
             vmFlags |= VmFlags.NoReserve;
         }
@@ -111,23 +112,54 @@ public sealed partial class Mm
         }
 
         VmaKind vmaKind = kind ?? (anonymous ? VmaKind.Anonymous : VmaKind.File);
-        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes);
+        return MmapRegion(addr, len, vmFlags, vmaKind, anonymous && vmaKind != VmaKind.Special ? -1 : fileId, vmaKind == VmaKind.Special ? 0 : anonymous ? addr >> Pte.PageShift : pgoff, changes,
+            openFile: anonymous ? 0 : openFile);
     }
 
     /// <summary>
-    /// mmap_region: unmap whatever overlaps, then insert the new area and merge it with its neighbours
-    /// (not for a new brk area: <paramref name="merge"/> false). Returns the address or a negated errno.
+    /// mmap_region: charge a VM_ACCOUNT area to overcommit (less what the areas it replaces already hold:
+    /// vms->nr_accounted moves over instead of being given back), unmap whatever overlaps, then insert the new area
+    /// and merge it with its neighbours (not for a new brk area: <paramref name="merge"/> false). A shared anonymous
+    /// area is shmem: shmem_zero_setup's object charges its whole size unless VM_NORESERVE (shmem_acct_size).
+    /// Returns the address or a negated errno (-ENOMEM when the charge is refused, nothing changed).
     /// </summary>
-    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true)
+    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true, int openFile = 0)
     {
         ulong end = addr + len;
-        if (Vmas.FindVmaIntersection(addr, end) >= 0)
+        bool overlaps = Vmas.FindVmaIntersection(addr, end) >= 0;
+        ulong replaced = overlaps ? AccountedPagesIn(addr, end) : 0;
+        bool account = (vmFlags & VmFlags.Account) != 0;
+        if (account && !VmEnoughMemory((len >> Pte.PageShift) - replaced))
         {
-            long r = DoMunmap(addr, len, changes);
+            return -Errno.ENOMEM;
+        }
+
+        bool shmem = kind == VmaKind.Anonymous && fileId < 0 && (vmFlags & VmFlags.Shared) != 0;
+        bool shmemCharged = shmem && (vmFlags & VmFlags.NoReserve) == 0 && Commit is not null;
+        if (shmemCharged && !VmEnoughMemory(len >> Pte.PageShift))
+        {
+            if (account)
+            {
+                Uncharge((len >> Pte.PageShift) - replaced);
+            }
+
+            return -Errno.ENOMEM;
+        }
+
+        if (overlaps)
+        {
+            long r = DoMunmap(addr, len, changes, uncharge: !account);
             if (r < 0)
             {
+                if (account)
+                {
+                    Uncharge((len >> Pte.PageShift) - replaced);
+                }
+
                 return r;
             }
+
+            // Without VM_ACCOUNT on the new area, the replaced areas' charge was given back by the unmap.
         }
 
         var vma = new Vma
@@ -138,8 +170,10 @@ public sealed partial class Mm
             PageProt = Pte.ProtFromVmFlags(vmFlags, Mode),
             PgOff = pgoff,
             FileId = fileId,
+            OpenFile = openFile,
             MmId = Struct.Id,
             Kind = kind,
+            ShmemId = shmem && Commit is not null ? Commit.NewShmem(len >> Pte.PageShift, shmemCharged) : 0,
         };
         int idx = Vmas.Insert(vma);
         Struct.MapCount++;

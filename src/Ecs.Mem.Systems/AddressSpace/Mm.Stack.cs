@@ -7,7 +7,8 @@ public sealed partial class Mm
     /// <summary>
     /// expand_downwards: grows the VM_GROWSDOWN VMA at <paramref name="idx"/> down to cover
     /// <paramref name="address"/>. Refused with -ENOMEM when the stack would exceed RLIMIT_STACK or come
-    /// within stack_guard_gap of the accessible mapping below; -EPERM below mmap_min_addr.
+    /// within stack_guard_gap of the accessible mapping below, or when overcommit refuses the growth's charge;
+    /// -EPERM below mmap_min_addr.
     /// </summary>
     public long ExpandDownwards(int idx, ulong address, List<VmaChange>? changes = null)
     {
@@ -45,6 +46,12 @@ public sealed partial class Mm
         }
 
         if (v.End - address > StackRlimit)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        // acct_stack_growth: the overcommit charge is the last check (security_vm_enough_memory_mm of the growth).
+        if (!VmEnoughMemory((v.Start - address) >> Pte.PageShift))
         {
             return -Errno.ENOMEM;
         }

@@ -131,7 +131,8 @@ public sealed partial class Mm
 
     /// <summary>
     /// is_mergeable_vma + the pgoff check of can_vma_merge_before/after: <paramref name="a"/> ends where
-    /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file and backing kind, file offset
+    /// <paramref name="b"/> starts, same flags (soft-dirty ignored), same file (the same struct file: mappings of
+    /// separate opens of one file never merge) and backing kind, file offset
     /// continues, and neither is VM_SPECIAL. Anonymous areas carry pgoff = address &gt;&gt; 12, so the pgoff test
     /// also holds for them exactly when they were never moved. [heap] is an anonymous VMA like any other to
     /// Linux (the name is only how /proc/pid/maps shows the one holding the break), so an anonymous mapping
@@ -145,10 +146,56 @@ public sealed partial class Mm
             && ((a.Flags ^ b.Flags) & ~VmFlags.SoftDirty) == 0
             && (a.Flags & VmFlags.Special) == 0
             && a.FileId == b.FileId
+            && a.ShmemId == b.ShmemId
+            && a.OpenFile == b.OpenFile
+            && IsMergeableAnonVma(a, b)
             && (a.Kind == b.Kind || (IsAnonKind(a.Kind) && IsAnonKind(b.Kind)))
             && a.MmId == b.MmId
             && a.PgOff + a.Pages == b.PgOff;
     }
+
+    /// <summary>
+    /// is_mergeable_anon_vma (mm/vma.c, Linux 6.x): two areas with anon_vmas merge only if it is the same one; when
+    /// only one has an anon_vma the other takes it over (dup_anon_vma), unless that area is a fork child's whose
+    /// anon_vma_chain links its parent's too (vma_had_uncowed_parents).
+    /// </summary>
+    public static bool IsMergeableAnonVma(in Vma a, in Vma b)
+    {
+        if (a.AnonVma != 0 && b.AnonVma != 0)
+            return a.AnonVma == b.AnonVma;
+        if (a.AnonVma != 0)
+            return !a.AnonVmaForked;
+        return b.AnonVma == 0 || !b.AnonVmaForked;
+    }
+
+    /// <summary>
+    /// anon_vma_prepare (mm/rmap.c) for the VMA at <paramref name="idx"/>: its first anonymous page needs an anon_vma.
+    /// find_mergeable_anon_vma reuses the next or else the previous neighbour's, when that area is compatible (adjacent,
+    /// same file, flags equal but for the access bits, offsets continuing: anon_vma_compatible) and its chain is
+    /// singular (reusable_anon_vma); otherwise the VMA gets a new one.
+    /// </summary>
+    public void AnonVmaPrepare(int idx)
+    {
+        if (Vmas[idx].AnonVma != 0)
+            return;
+        int reuse = 0;
+        if (idx + 1 < Vmas.Count && AnonVmaCompatible(Vmas[idx], Vmas[idx + 1]) && !Vmas[idx + 1].AnonVmaForked)
+            reuse = Vmas[idx + 1].AnonVma;
+        if (reuse == 0 && idx > 0 && AnonVmaCompatible(Vmas[idx - 1], Vmas[idx]) && !Vmas[idx - 1].AnonVmaForked)
+            reuse = Vmas[idx - 1].AnonVma;
+        Vmas.SetAnonVma(idx, reuse != 0 ? reuse : ++_anonVmas, false);
+    }
+
+    private int _anonVmas;
+
+    /// <summary>A new anon_vma id for a fork child's copy of a VMA that had one (anon_vma_fork).</summary>
+    internal int NewAnonVma() => ++_anonVmas;
+
+    /// <summary>anon_vma_compatible: <paramref name="a"/> ends where <paramref name="b"/> starts and could share its anon_vma.</summary>
+    private static bool AnonVmaCompatible(in Vma a, in Vma b) =>
+        a.End == b.Start && a.FileId == b.FileId && a.OpenFile == b.OpenFile
+        && ((a.Flags ^ b.Flags) & ~(VmFlags.Read | VmFlags.Write | VmFlags.Exec | VmFlags.SoftDirty)) == 0
+        && b.PgOff == a.PgOff + ((b.Start - a.Start) >> Pte.PageShift);
 
     /// <summary>Anonymous memory, named [heap] or not.</summary>
     private static bool IsAnonKind(VmaKind kind) => kind is VmaKind.Anonymous or VmaKind.Heap;
@@ -194,10 +241,15 @@ public sealed partial class Mm
     private int MergeAround(int idx)
     {
         // The surviving VMA keeps its entity and the absorbed one's entity is destroyed first, so the
-        // survivor's new end never overlaps a VMA still in the set.
-        if (idx + 1 < Vmas.Count && CanMerge(Vmas[idx], Vmas[idx + 1]))
+        // survivor's new end never overlaps a VMA still in the set. Both neighbours may each be mergeable with
+        // this one but not with each other (their anon_vmas differ): Linux then merges with the previous one only
+        // (can_vma_merge_right).
+        bool left = idx > 0 && CanMerge(Vmas[idx - 1], Vmas[idx]);
+        if (idx + 1 < Vmas.Count && CanMerge(Vmas[idx], Vmas[idx + 1])
+            && (!left || IsMergeableAnonVma(Vmas[idx - 1], Vmas[idx + 1])))
         {
             ulong end = Vmas.EndOf(idx + 1);
+            KeepAnonVma(idx, Vmas[idx + 1]);
             if (Vmas[idx + 1].Kind == VmaKind.Heap)
             {
                 Vmas.SetKind(idx, VmaKind.Heap);
@@ -211,6 +263,7 @@ public sealed partial class Mm
         if (idx > 0 && CanMerge(Vmas[idx - 1], Vmas[idx]))
         {
             ulong end = Vmas.EndOf(idx);
+            KeepAnonVma(idx - 1, Vmas[idx]);
             if (Vmas[idx].Kind == VmaKind.Heap)
             {
                 Vmas.SetKind(idx - 1, VmaKind.Heap);
@@ -226,10 +279,17 @@ public sealed partial class Mm
         return idx;
     }
 
+    /// <summary>dup_anon_vma: the merged area keeps whichever anon_vma the two had.</summary>
+    private void KeepAnonVma(int survivor, in Vma absorbed)
+    {
+        if (Vmas[survivor].AnonVma == 0 && absorbed.AnonVma != 0)
+            Vmas.SetAnonVma(survivor, absorbed.AnonVma, absorbed.AnonVmaForked);
+    }
+
     /// <summary>
     /// Gives this fresh address space the layout of <paramref name="parsed"/> (a /proc/pid/maps file read by
     /// <see cref="ProcMaps"/>): a VMA entity for each area, accounted as mmap would (map_count, total_vm,
-    /// data_vm, ...), the gate area, and the brk and stack marks.
+    /// data_vm, ...; VM_ACCOUNT areas charged to overcommit without a check), the gate area, and the brk and stack marks.
     /// </summary>
     public void ImportLayout(Mm parsed)
     {
@@ -245,6 +305,11 @@ public sealed partial class Mm
             Vmas.Insert(copy);
             Struct.MapCount++;
             VmStatAccount(copy.Flags, (long)copy.Pages);
+            // The process had this area already: its VM_ACCOUNT charge is taken, never refused (vm_acct_memory).
+            if ((copy.Flags & VmFlags.Account) != 0)
+            {
+                Commit?.Acct(copy.Pages);
+            }
         }
 
         GateVma = parsed.GateVma;

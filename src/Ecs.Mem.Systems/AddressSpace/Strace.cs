@@ -96,8 +96,12 @@ public static class Strace
         return op.Kind switch
         {
             AddressSpaceOpKind.Mmap => Line(
-                $"mmap({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)}, {MapFlagsText(op.Flags)}, {Fd(op.FileId, fdPath)}, {Offset(op.PgOff * Components.Pte.PageSize)})",
+                $"mmap({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)}, {MapFlagsText(op.Flags)}, {(op.Fd >= 0 ? OpenFd(op.Fd, fdPath) : Fd(op.FileId, fdPath))}, {Offset(op.PgOff * Components.Pte.PageSize)})",
                 hexResult),
+            AddressSpaceOpKind.Open => Line($"openat(AT_FDCWD, \"{fdPath}\", O_RDWR)", zeroResult),
+            AddressSpaceOpKind.MemfdCreate => Line($"memfd_create(\"{op.Name}\", {(op.Advice != 0 ? "MFD_CLOEXEC" : "0")})", zeroResult),
+            AddressSpaceOpKind.Ftruncate => Line($"ftruncate({OpenFd(op.Fd, fdPath)}, {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Close => Line($"close({OpenFd(op.Fd, fdPath)})", zeroResult),
             AddressSpaceOpKind.Munmap => Line($"munmap({Addr(op.Addr)}, {op.Len.ToString(Inv)})", zeroResult),
             AddressSpaceOpKind.Mprotect => Line($"mprotect({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)})", zeroResult),
             AddressSpaceOpKind.Brk => Line($"brk({Addr(brkArg)})", hexResult),
@@ -156,6 +160,10 @@ public static class Strace
         AddressSpaceOpKind.Munlock => "munlock",
         AddressSpaceOpKind.Mlockall => "mlockall",
         AddressSpaceOpKind.Munlockall => "munlockall",
+        AddressSpaceOpKind.Open => "openat",
+        AddressSpaceOpKind.MemfdCreate => "memfd_create",
+        AddressSpaceOpKind.Ftruncate => "ftruncate",
+        AddressSpaceOpKind.Close => "close",
         _ => groupLeader ? "exit_group" : "exit",
     };
 
@@ -185,6 +193,9 @@ public static class Strace
 
     private static string Fd(int fileId, string? path) =>
         fileId < 0 ? "-1" : path is null ? (3 + fileId).ToString(Inv) : $"{(3 + fileId).ToString(Inv)}<{path}>";
+
+    /// <summary>A real descriptor as strace -y shows it: <c>3&lt;/memfd:x (deleted)&gt;</c>, or the bare number when not open.</summary>
+    private static string OpenFd(int fd, string? path) => path is null ? fd.ToString(Inv) : $"{fd.ToString(Inv)}<{path}>";
 
     private static string Offset(ulong off) => off == 0 ? "0" : "0x" + off.ToString("x", Inv);
 }

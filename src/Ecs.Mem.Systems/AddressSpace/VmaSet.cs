@@ -168,6 +168,12 @@ public sealed class VmaSet
     }
 
     /// <summary>
+    /// Told (object id, +1 or -1) whenever a VMA mapping a shmem object (<see cref="Vma.ShmemId"/>) is linked or
+    /// removed, so the object's overcommit charge goes when its last mapping does (the file's last fput).
+    /// </summary>
+    public Action<int, int>? ShmemRefs { get; set; }
+
+    /// <summary>
     /// vma_link: creates the entity of a VMA that must not overlap any existing one and indexes it;
     /// returns its position.
     /// </summary>
@@ -201,6 +207,11 @@ public sealed class VmaSet
         Array.Copy(_starts, idx, _starts, idx + 1, tail);
         Array.Copy(_ends, idx, _ends, idx + 1, tail);
         _entities[idx] = _world.Create(vma);
+        if (vma.ShmemId != 0)
+        {
+            ShmemRefs?.Invoke(vma.ShmemId, 1);
+        }
+
         _starts[idx] = vma.Start;
         _ends[idx] = vma.End;
         _count++;
@@ -216,6 +227,7 @@ public sealed class VmaSet
             throw new ArgumentOutOfRangeException(nameof(index), index, "VMA range outside the set");
         }
 
+        DropShmemRefs(index, n);
         _world.Destroy(_entities.AsSpan(index, n));
 
         int tail = _count - index - n;
@@ -227,9 +239,28 @@ public sealed class VmaSet
         Seq++;
     }
 
+    /// <summary>Tells <see cref="ShmemRefs"/> that the shmem VMAs among the <paramref name="n"/> at <paramref name="index"/> go.</summary>
+    private void DropShmemRefs(int index, int n)
+    {
+        if (ShmemRefs is null)
+        {
+            return;
+        }
+
+        for (int i = index; i < index + n; i++)
+        {
+            int id = _world.Get<Vma>(_entities[i]).ShmemId;
+            if (id != 0)
+            {
+                ShmemRefs(id, -1);
+            }
+        }
+    }
+
     /// <summary>Destroys every VMA entity of the set.</summary>
     public void Clear()
     {
+        DropShmemRefs(0, _count);
         _world.Destroy(_entities.AsSpan(0, _count));
 
         Array.Clear(_entities, 0, _count);
@@ -281,6 +312,14 @@ public sealed class VmaSet
 
     /// <summary>Changes the backing kind of the VMA at <paramref name="index"/> (an anonymous area merged into [heap] becomes part of it).</summary>
     public void SetKind(int index, VmaKind kind) => _world.Get<Vma>(EntityAt(index)).Kind = kind;
+
+    /// <summary>Sets the VMA's anon_vma (anon_vma_prepare, or the one a merge keeps).</summary>
+    public void SetAnonVma(int index, int anonVma, bool forked)
+    {
+        ref Vma v = ref _world.Get<Vma>(EntityAt(index));
+        v.AnonVma = anonVma;
+        v.AnonVmaForked = forked;
+    }
 
     /// <summary>Records an in-place change of a VMA so caches flush.</summary>
     public void Touch() => Seq++;

@@ -479,7 +479,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         // A write through an entry whose dirty bit is not yet set needs a walk, as on x86 (the CPU sets D in the PTE).
         if (tlb != TlbOutcome.Miss && entry.Permits(write, fetch, userMode: true) && (!write || (entry.Flags & TlbFlags.DirtyAllowed) != 0))
         {
-            pfn = entry.Pfn;
+            pfn = entry.TranslatePfn(a.Address);
             if (tlb == TlbOutcome.L1Hit)
             {
                 if (fetch) st.ItlbHits++;
@@ -495,7 +495,12 @@ public sealed class AccessStage : ISystem, IEventHandler
             // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
             ref ulong pte = ref Unsafe.NullRef<ulong>();
             if (a.Address < _mm!.Mm.Struct.TaskSize)
+            {
                 pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
+                // A PMD leaf (huge mapping) ends the walk one level above the PTEs.
+                if (!Unsafe.IsNullRef(ref pte) && Pte.IsPmdMapped(pte))
+                    walkLevels--;
+            }
             st.PageWalkLevels += walkLevels;
             st.TlbMisses++;
             if (Unsafe.IsNullRef(ref pte) || !PteAllows(pte, write, fetch))

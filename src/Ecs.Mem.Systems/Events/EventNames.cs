@@ -52,6 +52,9 @@ public static class EventNames
         FaultClass.FileCached => "file_cached",
         FaultClass.FileRead => "file_read",
         FaultClass.SwapCached => "swap_cached",
+        FaultClass.HugeAnon => "huge_anon",
+        FaultClass.HugeZeroPage => "huge_zero_page",
+        FaultClass.HugeReuse => "huge_reuse",
         _ => "swap_read",
     };
 

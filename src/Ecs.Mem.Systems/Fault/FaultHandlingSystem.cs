@@ -73,6 +73,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Cpu = req.Cpu,
         };
         rec.OrigPte = pte;
+        if (kernel.Thp.Possible && HugePmdFault(env, ref rec, vma, mm, ref path, ref pte))
+            return;
         var p = new Pte(pte);
         switch (path)
         {
@@ -125,6 +127,79 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             return !write && useZeroPage && (vma.Flags & VmFlags.Shared) == 0 ? FaultPath.ZeroPage : FaultPath.AnonNew;
         }
         return p.IsSwap ? FaultPath.SwapPage : FaultPath.SegvProtNone;
+    }
+
+    /// <summary>
+    /// __handle_mm_fault's PMD level, before handle_pte_fault: an empty PMD (no page table yet) in a range that may
+    /// use THP takes create_huge_pmd → do_huge_pmd_anonymous_page (a read maps the huge zero folio when
+    /// use_zero_page is set, a write asks for an order-9 folio); a write to a write-protected PMD mapping takes
+    /// wp_huge_pmd → do_huge_pmd_wp_page: the huge zero page is replaced by a new THP (do_huge_zero_wp_pmd), an
+    /// exclusive THP is reused whole, and a shared one (after fork) has its PMD split and the fault goes on as a
+    /// 4 KiB write fault on the split entry (VM_FAULT_FALLBACK: copy-on-write of one page). Returns true when the
+    /// fault is on its way; false when the 4 KiB path handles it (with <paramref name="pte"/> and
+    /// <paramref name="path"/> updated after a split).
+    /// </summary>
+    private bool HugePmdFault(SimEnvironment env, ref FaultRecord rec, in Vma vma, MmState mm, ref FaultPath path, ref ulong pte)
+    {
+        var thp = kernel.Thp;
+        if (path is FaultPath.ZeroPage or FaultPath.AnonNew)
+        {
+            if (!thp.VmaAllowsPmd(vma, rec.Va)
+                || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _)))
+                return false; // pmd_none is false once a page table covers the range: the 4 KiB path
+            bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
+            if (!write && kernel.Options.Thp.UseZeroPage)
+            {
+                int hz = thp.GetHugeZeroFolio();
+                if (hz < 0)
+                {
+                    env.Counters.Increment(kernel.C.ThpFaultFallback);
+                    return false;
+                }
+                rec.Class = FaultClass.HugeZeroPage;
+                Resolve(ref rec, hz);
+                return true;
+            }
+            rec.Class = FaultClass.HugeAnon;
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return true;
+        }
+        var p = new Pte(pte);
+        if (path != FaultPath.WriteProtect || !p.PmdMapped)
+            return false;
+        int pfn = (int)p.Pfn;
+        if (thp.IsHugeZero(pfn))
+        {
+            rec.Class = FaultClass.HugeAnon; // do_huge_zero_wp_pmd: OrigPte is the huge zero entry it replaces
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return true;
+        }
+        if (CanReuseHuge(kernel, pfn))
+        {
+            rec.Class = FaultClass.HugeReuse;
+            Resolve(ref rec, pfn);
+            return true;
+        }
+        thp.SplitPmd(mm, rec.Va);
+        pte = mm.Tables.Lookup(rec.Va);
+        rec.OrigPte = pte;
+        path = Classify(vma, pte, rec.Kind, kernel.Options.UseZeroPage);
+        return false;
+    }
+
+    /// <summary>
+    /// do_huge_pmd_wp_page's reuse test (PageAnonExclusive, or a folio referenced only by this mapping): every page of
+    /// the THP mapped once, unpinned, and its swap copy (if any) not referenced by another entry.
+    /// </summary>
+    public static bool CanReuseHuge(Kernel.Kernel kernel, int pfn)
+    {
+        int head = HugeMemory.HugeMemory.HeadOf(pfn);
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            if (!CanReuse(kernel, head + i))
+                return false;
+        }
+        return true;
     }
 
     /// <summary>find_vma plus stack growth (expand_stack): the VMA containing <paramref name="va"/>, or -1.</summary>
@@ -238,10 +313,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         kernel.Readahead.NoteFileExtent(rec.File, (long)(vma.PgOff + ((vma.End - vma.Start) >> Pte.PageShift)));
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
+        // A memfd's faults are shmem_fault's: no readahead, and a missing page is allocated, not read.
+        bool shmem = kernel.OpenFiles.IsShmem(rec.File);
         if (cached >= 0)
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).
-            kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
+            if (!shmem)
+                kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
             if (privateWrite)
@@ -257,8 +335,16 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Resolve(ref rec, cached);
             return;
         }
-        env.Counters.Increment(kernel.C.PageCacheMiss);
         rec.Class = FaultClass.FileRead;
+        rec.CopyAfterRead = privateWrite;
+        if (shmem)
+        {
+            // shmem_get_folio allocates the page zero-filled: a minor fault (OpenFiles.ShmemFault once the frame is granted).
+            env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+
+        env.Counters.Increment(kernel.C.PageCacheMiss);
         rec.Major = true;
         // do_cow_fault on a page not yet cached: one major fault reads it and then copies it.
         rec.CopyAfterRead = privateWrite;
@@ -301,7 +387,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>Sends a fault on to the allocator, unless its cached page is still being read: then it waits for the read.</summary>
     private void Submit(in AllocRequest req, int cachedPfn)
     {
-        if (cachedPfn != kernel.Zone.ZeroPfn && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
+        if (cachedPfn != kernel.Zone.ZeroPfn && !kernel.Thp.IsHugeZero(cachedPfn)
+            && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
             kernel.PageWaits.WaitOnPageLocked(cachedPfn, req);
         else
             kernel.Env.Work<AllocRequest>().Add(req);

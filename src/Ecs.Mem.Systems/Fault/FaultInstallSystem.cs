@@ -42,7 +42,8 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         int vi = mm.Mm.Vmas.FindVma(rec.Va);
         bool stale = vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va
             || !FaultHandlingSystem.AccessPermitted(mm.Mm.Vmas[vi].Flags, rec.Kind)
-            || !PteSame(mm.Tables.Lookup(rec.Va), rec.OrigPte);
+            || !PteSame(mm.Tables.Lookup(rec.Va), rec.OrigPte)
+            || (rec.Class is FaultClass.HugeAnon or FaultClass.HugeZeroPage && !HugeStillFits(mm, mm.Mm.Vmas[vi], rec));
         if (!stale)
         {
             VmFlags vmFlags = mm.Mm.Vmas[vi].Flags;
@@ -78,6 +79,45 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
                     break;
+                case FaultClass.HugeAnon:
+                    {
+                        // map_anon_folio_pmd: one PMD, dirty, writable when the VMA is (maybe_pmd_mkwrite); replacing
+                        // the huge zero page flushes its translation (pmdp_huge_clear_flush).
+                        ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
+                        ulong hprot = (vmWrite ? prot | Pte.RwBit : prot) | Pte.DirtyBit | Pte.PmdMappedBit;
+                        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), rec.Pfn + i, hprot);
+                        if (rec.OrigPte != 0)
+                            k.Tlb.FlushTlbMmRange(mm.Tlb, haddr, haddr + HugeMemory.HugeMemory.PmdSize, freedTables: false);
+                        k.Thp.NoteMapped();
+                        break;
+                    }
+                case FaultClass.HugeZeroPage:
+                    {
+                        // set_huge_zero_folio: the huge zero folio mapped read-only (a special mapping: no rmap, no RSS).
+                        ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
+                        int hz = k.Thp.HugeZeroPfn;
+                        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), hz + i, (prot & ~Pte.RwBit) | Pte.PmdMappedBit);
+                        k.Thp.NoteMapped();
+                        break;
+                    }
+                case FaultClass.HugeReuse:
+                    {
+                        // do_huge_pmd_wp_page's reuse: the PMD made writable and dirty, its translation flushed.
+                        ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
+                        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                        {
+                            ulong va = haddr + ((ulong)i << Pte.PageShift);
+                            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+                            k.Dirty?.Pte(mm, va, slot);
+                            slot = new Pte(slot).MkWrite().MkDirty().Value;
+                        }
+                        k.Tlb.FlushTlbMmRange(mm.Tlb, haddr, haddr + HugeMemory.HugeMemory.PmdSize, freedTables: false);
+                        stats.CowReuses++;
+                        env.Counters.Increment(k.C.CowReuse);
+                        break;
+                    }
                 case FaultClass.CowCopy:
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
                     k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
@@ -88,12 +128,16 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                 case FaultClass.FileRead:
                     {
                         bool shared = (prot & Pte.RwBit) != 0; // only shared writable mappings carry RW in vm_page_prot
-                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : prot & ~Pte.RwBit);
+                        // shmem has no page_mkwrite, so a shared mapping of a memfd needs no write notification
+                        // (vma_wants_writenotify): its vm_page_prot stays writable and read faults map pages writable.
+                        ref Frame page = ref k.Zone.Frames[rec.Pfn];
+                        ulong readProt = shared && page.IsShmem && !page.IsAnon ? prot : prot & ~Pte.RwBit;
+                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : readProt);
                         // do_read_fault: a read fault maps the page's cached neighbours too (do_fault_around). A fault
                         // that slept on a read dropped the mmap lock and is retried once the page is uptodate
                         // (VM_FAULT_RETRY), and the retry's fault-around maps what that read brought in.
                         if (!write)
-                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, prot & ~Pte.RwBit);
+                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, readProt);
                         break;
                     }
                 case FaultClass.SwapCached:
@@ -184,6 +228,19 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         if (freed)
             k.Memory.FreeSwapCacheOf(pfn);
         return !exclusive;
+    }
+
+    /// <summary>
+    /// The PMD-level re-check of a huge fault under the PMD lock: the block still lies wholly in a VMA that may use THP,
+    /// and the PMD is still empty (no page table covers it) — or, replacing the huge zero page, still maps it.
+    /// </summary>
+    private bool HugeStillFits(MmState mm, in Vma vma, in FaultRecord rec)
+    {
+        if (!kernel.Thp.VmaAllowsPmd(vma, rec.Va))
+            return false;
+        if (rec.OrigPte != 0)
+            return Pte.IsPmdMapped(mm.Tables.Lookup(rec.Va));
+        return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _));
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

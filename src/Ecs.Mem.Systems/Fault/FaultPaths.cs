@@ -11,6 +11,19 @@ namespace EcsMem.Systems.Fault;
 public static class FaultPaths
 {
     /// <summary>
+    /// anon_vma_prepare in do_anonymous_page (a written page) and in the copy of do_wp_page / do_cow_fault; a shared
+    /// anonymous area is shmem and gets none.
+    /// </summary>
+    private static void AnonVmaPrepare(Kernel.Kernel kernel, in FaultRecord rec)
+    {
+        MmState? mm = kernel.Tasks.MmById(rec.MmId);
+        int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
+        if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va || (mm.Mm.Vmas[vi].Flags & VmFlags.Shared) != 0)
+            return;
+        mm.Mm.AnonVmaPrepare(vi);
+    }
+
+    /// <summary>
     /// <paramref name="rec"/>'s frame (<see cref="FaultRecord.Pfn"/>, pinned) is granted. A new anonymous page
     /// (do_anonymous_page) or a COW copy (wp_page_copy, do_cow_fault) becomes an anonymous LRU page and goes to
     /// the install; a file or swap read (filemap_fault, swapin) goes to the page cache or swap cache and the disk.
@@ -23,6 +36,7 @@ public static class FaultPaths
         {
             case FaultClass.AnonNew:
             case FaultClass.CowCopy:
+                AnonVmaPrepare(kernel, rec);
                 f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked;
                 f.Mapping = rec.MmId;
                 f.Index = (long)(rec.Va >> Pte.PageShift);
@@ -33,6 +47,30 @@ public static class FaultPaths
                 kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
                 env.Work<PteInstall>().Add(new PteInstall(rec));
                 break;
+            case FaultClass.FileRead when kernel.OpenFiles.IsShmem(rec.File):
+                kernel.OpenFiles.ShmemFault(env, ref rec);
+                break;
+            case FaultClass.HugeAnon:
+                {
+                    // do_huge_pmd_anonymous_page: the 512 pages become one anonymous folio on the LRU (each page ranked
+                    // on its own: the policies know order-0 pages only), zero-filled, pinned until the PMD is set.
+                    ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
+                    for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                    {
+                        int p = pfn + i;
+                        ulong va = haddr + ((ulong)i << Pte.PageShift);
+                        ref Frame sub = ref kernel.Zone.Frames[p];
+                        sub.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.Thp;
+                        sub.Mapping = rec.MmId;
+                        sub.Index = (long)(va >> Pte.PageShift);
+                        sub.ContentToken = kernel.Zone.NextContentToken();
+                        if (i > 0)
+                            kernel.Zone.PinFrame(p);
+                        kernel.Zone.LruAdd(p, Zone.AnonKey(rec.MmId, va));
+                    }
+                    env.Work<PteInstall>().Add(new PteInstall(rec));
+                    break;
+                }
             case FaultClass.FileRead:
                 env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
                 break;

@@ -34,6 +34,15 @@ public enum FaultClass : byte
     SwapCached,
     /// <summary>Swapped-out page: read it back from swap, major fault (do_swap_page → swapin).</summary>
     SwapRead,
+    /// <summary>
+    /// A PMD-sized anonymous page (do_huge_pmd_anonymous_page, or do_huge_zero_wp_pmd replacing the huge zero page):
+    /// one order-9 allocation mapped by one PMD; falls back to <see cref="AnonNew"/> when no order-9 block is free.
+    /// </summary>
+    HugeAnon,
+    /// <summary>Read of an empty PMD range that may use THP: map the huge zero folio read-only (do_huge_pmd_anonymous_page).</summary>
+    HugeZeroPage,
+    /// <summary>Write to a write-protected PMD mapping of an exclusive THP: make the whole PMD writable (do_huge_pmd_wp_page reuse).</summary>
+    HugeReuse,
 }
 
 /// <summary>
@@ -103,7 +112,16 @@ public struct FaultRecord
     public readonly void Drop(Kernel.Kernel kernel)
     {
         kernel.Zone.ReleaseTables(TablesReserved);
-        if (Pfn >= 0)
+        if (Class == FaultClass.HugeAnon && Pfn >= 0)
+        {
+            // The order-9 folio: all 512 pages were pinned at the grant; those no PMD maps now are freed.
+            for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+            {
+                kernel.Zone.UnpinFrame(Pfn + i);
+                kernel.Memory.ReleaseIfUnused(Pfn + i);
+            }
+        }
+        else if (Pfn >= 0)
         {
             kernel.Zone.UnpinFrame(Pfn);
             kernel.Memory.ReleaseIfUnused(Pfn);

@@ -547,8 +547,9 @@ public sealed class Readahead : IEventHandler
             if ((file >= 0 && (e.File != file || e.Index < first || e.Index > last)))
                 continue;
             ref Frame f = ref _k.Zone.Frames[e.Pfn];
+            // A memfd's pages are its only copy (shmem): never dropped here.
             if (f.MapCount > 0 || _k.Zone.Pins[e.Pfn] > 0
-                || (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback)) != 0)
+                || (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Shmem)) != 0)
                 continue;
             victims.Add(e);
         }

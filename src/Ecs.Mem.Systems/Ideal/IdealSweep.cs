@@ -12,7 +12,8 @@ public sealed record SweepRow(string Trace, IdealResult Result);
 /// pure function of (reference string, policy, frames, seed), so runs share nothing but the read-only
 /// reference strings and the rows come back in a fixed order (trace, then policy, then frames, as given)
 /// whatever the thread count or scheduling. LRU uses one stack-distance pass per trace for all frame counts
-/// (<see cref="StackDistance"/>) unless <c>stackDistance</c> is false.
+/// (<see cref="StackDistance"/>) unless <c>stackDistance</c> is false, or one SHARDS pass (<see cref="Shards"/>,
+/// rows named lru-shards) when <c>shards</c> is given.
 /// </summary>
 public static class IdealSweep
 {
@@ -40,11 +41,12 @@ public static class IdealSweep
         ulong seed,
         int threads,
         bool stackDistance,
-        CancellationToken cancel)
+        CancellationToken cancel,
+        ShardsSettings? shards = null)
     {
         var names = traces.Select(t => t.Name).ToArray();
         var pages = traces.Select(t => (ulong[]?)t.Pages).ToArray();
-        return RunCells(names, pages, policies, frames, seed, threads, stackDistance, 0, (long)traces.Count * policies.Count * frames.Count, cancel);
+        return RunCells(names, pages, policies, frames, seed, threads, stackDistance, 0, (long)traces.Count * policies.Count * frames.Count, cancel, shards);
     }
 
     /// <summary>
@@ -64,7 +66,8 @@ public static class IdealSweep
         bool stackDistance,
         long first,
         long end,
-        CancellationToken cancel)
+        CancellationToken cancel,
+        ShardsSettings? shards = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         long total = (long)traceNames.Count * policies.Count * frames.Count;
@@ -80,7 +83,7 @@ public static class IdealSweep
         {
             int t = (int)(curve / policies.Count), p = (int)(curve % policies.Count);
             int f0 = (int)Math.Max(0, first - curve * perCurve), f1 = (int)Math.Min(perCurve, end - curve * perCurve);
-            if (stackDistance && IsLru(policies[p], seed))
+            if ((stackDistance || shards is not null) && IsLru(policies[p], seed))
             {
                 jobs.Add((t, p, -1));
                 continue;
@@ -99,6 +102,21 @@ public static class IdealSweep
             string name = traceNames[t];
             ulong[] refs = pages[t] ?? throw new ArgumentException($"trace {t} ('{name}') is needed by the cells but was not loaded", nameof(pages));
             long baseCell = ((long)t * policies.Count + p) * perCurve;
+            if (f < 0 && shards is not null)
+            {
+                // SHARDS replaces the exact LRU curve by its sampled estimate, rows named lru-shards.
+                var sh = new Shards(shards);
+                sh.Run(refs, cancel);
+                if (cancel.IsCancellationRequested)
+                    return;
+                for (int i = 0; i < perCurve; i++)
+                {
+                    long cell = baseCell + i;
+                    if (cell >= first && cell < end)
+                        rows[cell - first] = new SweepRow(name, sh.ResultFor(frames[i]));
+                }
+                return;
+            }
             if (f < 0)
             {
                 var sd = new StackDistance();

@@ -55,7 +55,10 @@ public sealed class StackDistance
     public long CountAt(int distance) => distance >= 1 && distance < _histogram.Length ? _histogram[distance] : 0;
 
     /// <summary>Analyses one reference to <paramref name="page"/>.</summary>
-    public void Reference(ulong page)
+    public void Reference(ulong page) => Distance(page);
+
+    /// <summary>Analyses one reference to <paramref name="page"/> and returns its stack distance (0 for a first reference).</summary>
+    public int Distance(ulong page)
     {
         _references++;
         if (_now == _capacity)
@@ -70,16 +73,35 @@ public sealed class StackDistance
             _histogram[distance]++;
             Add(last, -1);
             _marked[last] = false;
+            Add(t, 1);
+            _marked[t] = true;
+            _pageAt[t] = page;
+            _lastTime.Set(page, t);
+            return distance;
         }
-        else
-        {
-            _cold++;
-            _distinct++;
-        }
+        _cold++;
+        _distinct++;
         Add(t, 1);
         _marked[t] = true;
         _pageAt[t] = page;
         _lastTime.Set(page, t);
+        return 0;
+    }
+
+    /// <summary>
+    /// Drops <paramref name="page"/> from the stack as if it had never been referenced (SHARDS' fixed-size mode
+    /// removes pages that fall out of the sample): later distances no longer count it, and its next reference
+    /// is a first one. Returns false if the page was not on the stack.
+    /// </summary>
+    public bool Forget(ulong page)
+    {
+        if (!_lastTime.TryGetValue(page, out int last))
+            return false;
+        Add(last, -1);
+        _marked[last] = false;
+        _lastTime.Remove(page);
+        _distinct--;
+        return true;
     }
 
     /// <summary>Analyses a whole reference string.</summary>

@@ -79,12 +79,29 @@ public sealed class Kernel
         Mprotect = new Mprotect(this);
         PageWaits = new PageWaitQueue(this);
         Readahead = new Readahead(this, env);
+        // init_user_reserve / init_admin_reserve run at boot on the free memory then: the whole RAM less what the
+        // zone keeps back here.
+        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)Zone.Buddy.NrFreePages * (Pte.PageSize / 1024))
+        {
+            Policy = (AddressSpace.OvercommitPolicy)options.OvercommitMemory,
+            Ratio = (ulong)options.OvercommitRatio,
+            Kbytes = (ulong)options.OvercommitKbytes,
+        };
+        if (options.AdminReserveKbytes is { } ark)
+            Commit.AdminReserveKbytes = (ulong)ark;
+        if (options.UserReserveKbytes is { } urk)
+            Commit.UserReserveKbytes = (ulong)urk;
+        OpenFiles = new Filemap.OpenFiles(this);
         Tasks = new TaskList(this);
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
+        Thp = new HugeMemory.HugeMemory(this);
     }
 
     public SimEnvironment Env { get; }
+
+    /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
+    public HugeMemory.HugeMemory Thp { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }
@@ -102,6 +119,10 @@ public sealed class Kernel
     public Mprotect Mprotect { get; }
 
     public SwapArea Swap { get; }
+
+    /// <summary>Overcommit accounting (mm/util.c): vm_committed_as, CommitLimit and the vm.overcommit_* policy every mm charges against.</summary>
+    public AddressSpace.Overcommit Commit { get; }
+
     public SwapCache SwapCache { get; }
 
     /// <summary>Swap readahead (swapin_readahead) and its window state.</summary>
@@ -113,6 +134,9 @@ public sealed class Kernel
 
     /// <summary>Readahead, fault-around and the advice calls (Filemap/, mm/readahead.c, mm/filemap.c).</summary>
     public Readahead Readahead { get; }
+
+    /// <summary>Descriptor tables, open file descriptions and memfds (shmem inodes).</summary>
+    public Filemap.OpenFiles OpenFiles { get; }
 
     public ReverseMap Rmap { get; }
     public FileTable Files { get; }

@@ -44,6 +44,14 @@ public sealed class KernelCounters
         ContextSwitches = r.Register("ecsmem_context_switches");
         ReadaheadPages = r.Register("ecsmem_readahead_pages");
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
+        PgDeactivate = r.Register("pgdeactivate");
+        ThpFaultAlloc = r.Register("thp_fault_alloc");
+        ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpSplitPage = r.Register("thp_split_page");
+        ThpDeferredSplitPage = r.Register("thp_deferred_split_page");
+        ThpSplitPmd = r.Register("thp_split_pmd");
+        ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
+        ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -57,4 +65,9 @@ public sealed class KernelCounters
 
     /// <summary>Neighbouring pages mapped by fault-around (do_fault_around) without a fault of their own (Linux counts none).</summary>
     public CounterId FaultAroundPages;
+
+    /// <summary>pgdeactivate: active pages moved to the inactive list (MADV_COLD's folio_deactivate).</summary>
+    public CounterId PgDeactivate;
+    /// <summary>Transparent huge pages (HugeMemory/), under Linux's vmstat names and in its order.</summary>
+    public CounterId ThpFaultAlloc, ThpFaultFallback, ThpSplitPage, ThpDeferredSplitPage, ThpSplitPmd, ThpZeroPageAlloc, ThpZeroPageAllocFailed;
 }

@@ -49,6 +49,21 @@ public sealed record KernelOptions
     /// <summary>The disk's read_ahead_kb (<c>machine.read_ahead_kb</c>): the readahead window's maximum.</summary>
     public long ReadAheadKb { get; init; } = D.ReadAheadKb;
 
+    /// <summary>vm.overcommit_memory (<c>machine.overcommit_memory</c>): 0 heuristic, 1 always, 2 never.</summary>
+    public int OvercommitMemory { get; init; } = D.OvercommitMemory;
+
+    /// <summary>vm.overcommit_ratio (<c>machine.overcommit_ratio</c>): percent of RAM in CommitLimit.</summary>
+    public long OvercommitRatio { get; init; } = D.OvercommitRatio;
+
+    /// <summary>vm.overcommit_kbytes (<c>machine.overcommit_kbytes</c>): replaces the ratio when non-zero.</summary>
+    public long OvercommitKbytes { get; init; } = D.OvercommitKbytes;
+
+    /// <summary>vm.admin_reserve_kbytes override (<c>machine.admin_reserve_kbytes</c>); null derives it at boot.</summary>
+    public long? AdminReserveKbytes { get; init; } = D.AdminReserveKbytes;
+
+    /// <summary>vm.user_reserve_kbytes override (<c>machine.user_reserve_kbytes</c>); null derives it at boot.</summary>
+    public long? UserReserveKbytes { get; init; } = D.UserReserveKbytes;
+
     /// <summary>
     /// fault_around_pages as fault_around_bytes_set computes it: the bytes rounded down to a power of two, in pages,
     /// at least one (one page means no fault-around: should_fault_around is false).
@@ -59,6 +74,9 @@ public sealed record KernelOptions
 
     /// <summary>bdi-&gt;ra_pages: the readahead window's maximum in pages (read_ahead_kb / 4 with 4 KiB pages).</summary>
     public int RaPages => (int)(ReadAheadKb * 1024 / (long)Pte.PageSize);
+
+    /// <summary>Transparent huge pages (<c>machine.thp</c>): enabled, defrag, use_zero_page.</summary>
+    public Scenarios.ThpConfig Thp { get; init; } = D.Thp;
 
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;

@@ -200,9 +200,9 @@ public sealed class IncrementalChecker
                 Fail($"mm {mm.Id}: PTE at 0x{va:x} maps pfn {pfn} beyond RAM");
                 return;
             }
-            if (pte.Special || (int)pfn == _k.Zone.ZeroPfn)
+            if (pte.Special || (int)pfn == _k.Zone.ZeroPfn || _k.Thp.IsHugeZero((int)pfn))
             {
-                if (!pte.Special || (int)pfn != _k.Zone.ZeroPfn)
+                if (!pte.Special || ((int)pfn != _k.Zone.ZeroPfn && !_k.Thp.IsHugeZero((int)pfn)))
                     Fail($"mm {mm.Id}: PTE at 0x{va:x} maps pfn {pfn}, special {pte.Special}: only the zero page is mapped by special PTEs");
                 return;
             }
@@ -270,7 +270,7 @@ public sealed class IncrementalChecker
         }
         if (inBlock)
             Fail($"frame {pfn}: on a free list but not flagged PG_buddy");
-        if (pfn == _k.Zone.ZeroPfn || (f.Flags & FrameFlags.Slab) != 0)
+        if (pfn == _k.Zone.ZeroPfn || _k.Thp.IsHugeZero(pfn) || (f.Flags & FrameFlags.Slab) != 0)
         {
             if (f.MapCount != 0 || rmap != 0)
                 Fail($"frame {pfn}: {(pfn == _k.Zone.ZeroPfn ? "the zero page" : "page-table frame")} has mapcount {f.MapCount} and {rmap} reverse mappings");

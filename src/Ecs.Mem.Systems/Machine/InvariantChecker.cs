@@ -372,6 +372,8 @@ public sealed class InvariantChecker
         int idx = mm.Mm.Vmas.FindVma(va);
         if (idx < 0 || va < mm.Mm.Vmas.StartOf(idx))
             Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} lies outside every VMA");
+        else if (pte.PmdMapped)
+            CheckPmdMapped(mm, idx, va, e);
         // A PROT_NONE page keeps its frame with the present bit cleared and _PAGE_PROTNONE set; Linux's
         // pte_present() is true for it, and so it counts as a mapping here (RSS, mapcount, rmap).
         if (pte.Present || (e & Pte.ProtNoneBit) != 0)
@@ -384,8 +386,13 @@ public sealed class InvariantChecker
             }
             if (pte.Special)
             {
-                if ((int)pfn != _k.Zone.ZeroPfn)
+                if ((int)pfn != _k.Zone.ZeroPfn && !(_k.Thp.IsHugeZero((int)pfn) && pte.PmdMapped))
                     Fail($"mm {mm.Id}: special PTE at 0x{va:x} maps pfn {pfn}, not the zero page");
+                return;
+            }
+            if (_k.Thp.IsHugeZero((int)pfn))
+            {
+                Fail($"mm {mm.Id}: PTE at 0x{va:x} maps the huge zero page without the special bit");
                 return;
             }
             if ((int)pfn == _k.Zone.ZeroPfn)
@@ -419,6 +426,44 @@ public sealed class InvariantChecker
         Fail($"mm {mm.Id}: PTE 0x{e:x} at 0x{va:x} is neither present, PROT_NONE nor a swap entry");
     }
 
+    /// <summary>
+    /// A PMD mapping's 512 entries agree: each entry's block lies wholly inside its VMA, the block's first entry is
+    /// PMD-mapped too, this entry maps the first one's frame plus its index with the same protection, and a huge page
+    /// of anonymous memory is an unsplit order-9 folio (every page flagged Thp, the first 512-aligned). At the first
+    /// entry the other 511 are checked to be there.
+    /// </summary>
+    private void CheckPmdMapped(MmState mm, int vmaIdx, ulong va, ulong e)
+    {
+        const ulong size = HugeMemory.HugeMemory.PmdSize;
+        ulong haddr = va & HugeMemory.HugeMemory.PmdMask;
+        ref readonly Vma v = ref mm.Mm.Vmas[vmaIdx];
+        if (haddr < v.Start || haddr + size > v.End)
+            Fail($"mm {mm.Id}: PMD mapping at 0x{haddr:x} crosses the VMA [0x{v.Start:x}, 0x{v.End:x})");
+        ulong first = mm.Tables.Lookup(haddr);
+        int index = (int)((va - haddr) >> Pte.PageShift);
+        const ulong Same = Pte.PresentBit | Pte.RwBit | Pte.UserBit | Pte.NxBit | Pte.CowBit | Pte.SpecialBit | Pte.PmdMappedBit | Pte.ProtNoneBit;
+        if (!Pte.IsPmdMapped(first) || ((first ^ e) & Same) != 0 || new Pte(first).Pfn + (ulong)index != new Pte(e).Pfn)
+        {
+            Fail($"mm {mm.Id}: entry {index} of the PMD mapping at 0x{haddr:x} (0x{e:x}) disagrees with its first (0x{first:x})");
+            return;
+        }
+        int pfn = (int)new Pte(e).Pfn;
+        if (!new Pte(e).Special && (pfn - index) % HugeMemory.HugeMemory.PmdPages != 0)
+            Fail($"mm {mm.Id}: PMD mapping at 0x{haddr:x} maps frames from {pfn - index}, not a 512-aligned folio");
+        if (!new Pte(e).Special && pfn < _k.Zone.Frames.Length && (_k.Zone.Frames[pfn].Flags & FrameFlags.Thp) == 0)
+            Fail($"mm {mm.Id}: PMD mapping at 0x{haddr:x} maps frame {pfn}, which is not part of a THP");
+        if (index != 0)
+            return;
+        for (int i = 1; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            if (!Pte.IsPmdMapped(mm.Tables.Lookup(haddr + ((ulong)i << Pte.PageShift))))
+            {
+                Fail($"mm {mm.Id}: PMD mapping at 0x{haddr:x} lacks its entry {i}");
+                return;
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ frames
 
     /// <summary>Per frame: identity, ownership (free / page table / zero page / holds a page), mapcount vs PTEs vs rmap.</summary>
@@ -441,7 +486,7 @@ public sealed class InvariantChecker
                     Fail($"frame {pfn}: free but pinned {_k.Zone.Pins[pfn]} time(s)");
                 continue;
             }
-            if (pfn == _k.Zone.ZeroPfn)
+            if (pfn == _k.Zone.ZeroPfn || _k.Thp.IsHugeZero(pfn))
             {
                 if (f.MapCount != 0 || rmap != 0)
                     Fail($"frame {pfn}: the zero page has mapcount {f.MapCount} and {rmap} reverse mappings (it must have none)");

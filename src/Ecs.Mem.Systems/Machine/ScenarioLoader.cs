@@ -73,6 +73,12 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
+            OvercommitMemory = m.OvercommitMemory,
+            OvercommitRatio = m.OvercommitRatio,
+            OvercommitKbytes = m.OvercommitKbytes,
+            AdminReserveKbytes = m.AdminReserveKbytes,
+            UserReserveKbytes = m.UserReserveKbytes,
+            Thp = m.Thp,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,
@@ -129,7 +135,11 @@ public static class ScenarioLoader
         foreach (ProcessConfig p in s.Processes)
         {
             ulong heapBase = 0;
-            Entity e = machine.AddProcess(p.Name, mm => heapBase = Layout(k, mm, p, s.SourceName), null!, p.StartCycle);
+            Entity e = machine.AddProcess(p.Name, mm =>
+            {
+                mm.Mm.CapSysAdmin = p.CapSysAdmin;
+                heapBase = Layout(k, mm, p, s.SourceName);
+            }, null!, p.StartCycle);
             byName[p.Name] = e;
             if (k.Memcg is { } mc)
             {
@@ -291,12 +301,17 @@ public static class ScenarioLoader
                 Addr = m.Address ?? 0,
                 Len = (ulong)m.Length,
                 Prot = ToProt(m.Protection),
-                Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
+                Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null && m.Fd is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
                     | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None)
                     | (m.Populate ? MapFlags.Populate : MapFlags.None),
                 FileId = m.File is null ? -1 : k.Files.Intern(m.File),
                 PgOff = (ulong)m.FileOffset / Pte.PageSize,
+                Fd = m.Fd ?? -1,
             },
+            OpenOp o => new AddressSpaceOp(AddressSpaceOpKind.Open, target) { FileId = k.Files.Intern(o.File), Fd = o.Fd },
+            MemfdCreateOp c => new AddressSpaceOp(AddressSpaceOpKind.MemfdCreate, target) { Name = c.Name, Fd = c.Fd, Advice = c.CloExec ? 1 : 0 },
+            FtruncateOp t => new AddressSpaceOp(AddressSpaceOpKind.Ftruncate, target) { Fd = t.Fd, Len = (ulong)t.Length },
+            CloseOp c => new AddressSpaceOp(AddressSpaceOpKind.Close, target) { Fd = c.Fd },
             MunmapOp u => new AddressSpaceOp(AddressSpaceOpKind.Munmap, target) { Addr = u.Address, Len = (ulong)u.Length },
             MprotectOp p => new AddressSpaceOp(AddressSpaceOpKind.Mprotect, target) { Addr = p.Address, Len = (ulong)p.Length, Prot = ToProt(p.Protection) },
             BrkOp b => b.Delta is { } d

@@ -36,7 +36,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
             DropSwapPte(mm, old, freeCache: false);
         // A PROT_NONE entry maps the page without the present bit (pte_protnone), as mprotect and fork leave it.
         slot = Pte.Make((ulong)pfn, (prot & Pte.ProtNoneBit) != 0 ? prot : prot | Pte.PresentBit).Value;
-        if (pfn == ZeroPfn)
+        if (pfn == ZeroPfn || kernel.Thp.IsHugeZero(pfn))
         {
             slot |= Pte.SpecialBit;
             return;
@@ -160,6 +160,24 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     /// left without users and page tables left empty, and flushes the TLB for the range.
     /// </summary>
     public void ZapRange(MmState mm, ulong start, ulong end)
+    {
+        // zap_pmd_range: a PMD mapping the range covers only in part is split first (__split_huge_pmd); one wholly
+        // inside goes at once (zap_huge_pmd). A THP the zap leaves partly mapped goes on the deferred split queue.
+        var thp = kernel.Thp;
+        int headStart = -1, headEnd = -1;
+        if (thp.EverMapped && end > start)
+        {
+            thp.SplitPmdAt(mm, start);
+            thp.SplitPmdAt(mm, end);
+            headStart = thp.ThpHeadAt(mm, start);
+            headEnd = thp.ThpHeadAt(mm, end - Pte.PageSize);
+        }
+        ZapRangeCore(mm, start, end);
+        if (headStart >= 0 || headEnd >= 0)
+            thp.AfterZap(headStart, headEnd);
+    }
+
+    private void ZapRangeCore(MmState mm, ulong start, ulong end)
     {
         var zap = new ZapVisitor(this, mm);
         ulong tablesBefore = mm.Tables.PgtablesBytes;

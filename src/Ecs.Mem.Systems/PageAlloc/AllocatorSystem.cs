@@ -37,7 +37,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         stalled.AddRange(_stillDeferred);
     }
 
-    private void Serve(SimEnvironment env, in AllocRequest req, bool afterReclaim)
+    private void Serve(SimEnvironment env, AllocRequest req, bool afterReclaim)
     {
         FaultRecord rec = req.Fault;
         if (!kernel.Tasks.IsIn(rec.Process, ProcessState.Faulting))
@@ -48,6 +48,12 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         }
         kernel.Smp.Enter(rec.Cpu);
         kernel.Smp.CatchUp(rec.NotBefore);
+        if (rec.Class == FaultClass.HugeAnon)
+        {
+            if (ServeHuge(env, ref rec))
+                return;
+            req = new AllocRequest(rec, NeedsFrame: true); // fell back to a 4 KiB page: the order-0 path below
+        }
         // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
         // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
         long free = kernel.Zone.Buddy.NrFreePages;
@@ -102,6 +108,49 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         kernel.Zone.PinFrame(pfn);
         kernel.Events?.Alloc(rec);
         FaultPaths.FrameGranted(kernel, env, ref rec); // what the fault does with its new page is the fault's business
+    }
+
+    /// <summary>
+    /// The order-9 allocation of a THP fault (HugeMemory.AllocFolio). On success the folio goes on like any granted
+    /// frame; on failure the fault falls back (thp_fault_fallback) to what the same fault does with 4 KiB pages: a
+    /// new anonymous page (do_anonymous_page), or, for a write to the huge zero page, the PMD split into 512 entries
+    /// of the 4 KiB zero page and a copy of the faulting one (do_huge_pmd_wp_page's fallback, then do_wp_page).
+    /// </summary>
+    private bool ServeHuge(SimEnvironment env, ref FaultRecord rec)
+    {
+        var thp = kernel.Thp;
+        MmState mm = kernel.Tasks.MmById(rec.MmId)!;
+        int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+        // Page tables for the PMD's deposited table come from the same reserve as any fault's.
+        bool tablesOk = !kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false);
+        int head = tablesOk ? thp.AllocFolio() : -1;
+        if (head >= 0)
+        {
+            env.Counters.Increment(kernel.C.ThpFaultAlloc);
+            kernel.Zone.ReserveTables(ref rec.TablesReserved);
+            rec.Pfn = head;
+            kernel.Zone.PinFrame(head);
+            kernel.Events?.Alloc(rec);
+            FaultPaths.FrameGranted(kernel, env, ref rec);
+            return true;
+        }
+        env.Counters.Increment(kernel.C.ThpFaultFallback);
+        if (tablesOk && thp.WakesKswapdOnFallback(flags))
+            WakeupKswapd(env);
+        if (rec.OrigPte != 0)
+        {
+            thp.SplitPmd(mm, rec.Va);
+            rec.Class = FaultClass.CowCopy;
+            rec.SourcePfn = kernel.Zone.ZeroPfn;
+            kernel.Zone.PinFrame(rec.SourcePfn);
+            rec.OrigPte = mm.Tables.Lookup(rec.Va);
+        }
+        else
+        {
+            rec.Class = FaultClass.AnonNew;
+        }
+        return false;
     }
 
     /// <summary>wakeup_kswapd: asks kswapd (Vmscan/) to run; it ignores the request while it is awake already.</summary>

@@ -185,6 +185,20 @@ public sealed class BuddyAllocator
         FreeOneBlock(pfn, order, toTail: false);
     }
 
+    /// <summary>
+    /// split_page (mm/page_alloc.c): the allocated block of 2^<paramref name="order"/> pages at <paramref name="pfn"/>
+    /// becomes 2^order allocated order-0 pages, each freed on its own with <see cref="FreePages"/>(pfn, 0); freed
+    /// neighbours merge back into larger blocks as usual.
+    /// </summary>
+    public void SplitPage(int pfn, int order)
+    {
+        int index = pfn - _startPfn;
+        if ((uint)index >= (uint)_pageCount || _allocOrder[index] != order)
+            throw new InvalidOperationException($"SplitPage: pfn {pfn} does not head an allocated order-{order} block");
+        for (int i = 0; i < 1 << order; i++)
+            _allocOrder[index + i] = 0;
+    }
+
     /// <summary>True when a free block of at least <paramref name="order"/> exists (the free-area test at the end
     /// of __zone_watermark_ok()).</summary>
     public bool HasFreeBlock(int order)

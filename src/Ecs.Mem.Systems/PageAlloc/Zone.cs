@@ -173,7 +173,9 @@ public sealed class Zone
         Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0);
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
-        if (Pcp is null)
+        // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at
+        // once): straight to the buddy allocator, where the 512 pages merge back into their order-9 block.
+        if (Pcp is null || (f.Flags & FrameFlags.Thp) != 0)
         {
             f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
             Buddy.FreePages(pfn, 0);

@@ -18,8 +18,11 @@ namespace EcsMem.Systems.Policies;
 /// <item>REPLACE(x, p): if T1 is non-empty and (|T1| &gt; p or (x ∈ B2 and |T1| = p)) evict the LRU page of
 /// T1 into the MRU end of B1, else the LRU page of T2 into the MRU end of B2.</item>
 /// </list>
-/// p and the δ ratios are integers (the ratio rounded down), as in the usual integer implementations of the
-/// paper's pseudocode. The hooks map onto the cases: <see cref="OnMiss"/> does the ghost lookup, the
+/// Two variants differ only in arithmetic. <c>arc</c> keeps p and the δ ratios real-valued, as the paper's
+/// pseudocode writes them (δ1 = |B2|/|B1| is a real ratio, p a real target) and as libCacheSim's ARC.c computes
+/// them (double p, δ = max(ratio, 1), |T1| compared with p as reals); its miss counts equal libCacheSim's
+/// (tests/…/LibCacheSimTests). <c>arc-int</c> rounds δ down to an integer and so keeps p integral, as many
+/// integer implementations of the pseudocode do; it can differ from <c>arc</c> by a few misses in 10^4. The hooks map onto the cases: <see cref="OnMiss"/> does the ghost lookup, the
 /// adaptation and the ghost deletions; <see cref="ChooseVictim"/> is REPLACE (it is only called when the
 /// cache is full, which is exactly when the paper replaces); <see cref="OnRemoved"/> of the chosen victim
 /// creates its ghost; <see cref="OnInserted"/> places the new page in T1 or T2.
@@ -31,8 +34,9 @@ public sealed class ArcPolicy : IReplacementPolicy
     private const int B1 = 0, B2 = 1;
     private const int NoList = -1;
 
+    private readonly bool _integer;
     private int _c;
-    private int _p;
+    private double _p;
     private FrameLists _cache = new(0, 2);
     private ulong[] _framePage = [];
     private FrameLists _ghosts = new(0, 2);
@@ -47,10 +51,13 @@ public sealed class ArcPolicy : IReplacementPolicy
     private int _victim = -1;
     private int _victimGhostList = NoList;
 
-    public string Name => "arc";
+    /// <param name="integerRatios">True for <c>arc-int</c>: δ rounded down, so p stays an integer.</param>
+    public ArcPolicy(bool integerRatios = false) => _integer = integerRatios;
 
-    /// <summary>The current target size of T1 (for tests and reports).</summary>
-    public int TargetT1 => _p;
+    public string Name => _integer ? "arc-int" : "arc";
+
+    /// <summary>The current target size of T1 (for tests and reports); an integer for <c>arc-int</c>.</summary>
+    public double TargetT1 => _p;
 
     public void Initialize(int frameCount)
     {
@@ -86,13 +93,13 @@ public sealed class ArcPolicy : IReplacementPolicy
         {
             if (_ghosts.ListOf(g) == B1)
             {
-                int delta = b1 >= b2 ? 1 : b2 / b1;
+                double delta = b1 >= b2 ? 1 : _integer ? b2 / b1 : (double)b2 / b1;
                 _p = Math.Min(_p + delta, _c);
                 _missGhostList = B1;
             }
             else
             {
-                int delta = b2 >= b1 ? 1 : b1 / b2;
+                double delta = b2 >= b1 ? 1 : _integer ? b1 / b2 : (double)b1 / b2;
                 _p = Math.Max(_p - delta, 0);
                 _missGhostList = B2;
             }

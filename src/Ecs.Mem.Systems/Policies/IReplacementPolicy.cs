@@ -55,6 +55,13 @@ public interface IReplacementPolicy
     /// <summary>The page in <paramref name="frame"/> left memory; the frame is empty again.</summary>
     void OnRemoved(int frame);
 
+    /// <summary>
+    /// folio_deactivate (mm/swap.c), as MADV_COLD asks: the page in <paramref name="frame"/> loses its referenced
+    /// state and, if on an active list, moves to the head of the inactive one. Returns true when it was active
+    /// (pgdeactivate counts it). Policies without an active list keep their order and return false.
+    /// </summary>
+    bool OnDeactivate(int frame) => false;
+
     /// <summary>Picks a victim when every frame is evictable.</summary>
     int ChooseVictim() => ChooseVictim(ReadOnlySpan<bool>.Empty);
 

@@ -100,6 +100,16 @@ public sealed class LruLinuxPolicy : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame) => _lists.Remove(frame);
 
+    /// <summary>lru_deactivate (folio_deactivate): an active page goes to the inactive head, referenced cleared.</summary>
+    public bool OnDeactivate(int frame)
+    {
+        _referenced[frame] = false;
+        if (_lists.ListOf(frame) != Active)
+            return false;
+        _lists.MoveToHead(Inactive, frame);
+        return true;
+    }
+
     /// <summary>inactive_is_low(): the inactive list is too small relative to the active list.</summary>
     private bool InactiveIsLow()
     {

@@ -21,7 +21,8 @@ public static class PolicyRegistry
         Register("clock-ref", _ => new ClockPolicy(referencedOnLoad: true), "CLOCK / second chance, new pages start referenced");
         Register("linux", _ => new LruLinuxPolicy(), "Linux active/inactive two-list LRU (mm/vmscan.c)");
         Register("lfu", _ => new LfuPolicy(), "least frequently used, LRU among equal counts");
-        Register("arc", _ => new ArcPolicy(), "Adaptive Replacement Cache (Megiddo & Modha 2003)");
+        Register("arc", _ => new ArcPolicy(), "Adaptive Replacement Cache (Megiddo & Modha 2003), real-valued p as libCacheSim");
+        Register("arc-int", _ => new ArcPolicy(integerRatios: true), "ARC with the δ ratios rounded down (integer p)");
         Register("opt", _ => new OptPolicy(), "Belady's optimal, offline (needs the whole trace)");
         Register("random", o => new RandomPolicy(o.Seed), "uniformly random victim, seeded");
     }

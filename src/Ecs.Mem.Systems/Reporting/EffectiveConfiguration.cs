@@ -65,6 +65,16 @@ public static class EffectiveConfiguration
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Num("fault_around_bytes", o.FaultAroundBytes);
         Num("read_ahead_kb", o.ReadAheadKb);
+        Num("overcommit_memory", o.OvercommitMemory, o.OvercommitMemory switch { 0 => "heuristic", 1 => "always", _ => "never (strict)" });
+        if (o.OvercommitKbytes != 0)
+            Num("overcommit_kbytes", o.OvercommitKbytes);
+        else
+            Num("overcommit_ratio", o.OvercommitRatio);
+        Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
+        Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
+        Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
+        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
+        Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

@@ -26,6 +26,8 @@ public static class MemInfo
         new("Inactive(anon)", g.InactiveAnon * KbPerPage),
         new("Active(file)", g.ActiveFile * KbPerPage),
         new("Inactive(file)", g.InactiveFile * KbPerPage),
+        new("Unevictable", g.Unevictable * KbPerPage),
+        new("Mlocked", g.Mlocked * KbPerPage),
         new("SwapTotal", g.SwapTotalPages * KbPerPage),
         new("SwapFree", g.SwapFreePages * KbPerPage),
         new("Dirty", g.Dirty * KbPerPage),
@@ -33,6 +35,14 @@ public static class MemInfo
         new("AnonPages", g.AnonMapped * KbPerPage),
         new("Mapped", g.FileMapped * KbPerPage),
         new("PageTables", g.PageTablePages * KbPerPage),
+        new("CommitLimit", g.CommitLimit * KbPerPage),
+        new("Committed_AS", g.CommittedAs * KbPerPage),
+        // The THP lines, in /proc/meminfo's order (no shmem or page-cache huge pages are modelled: 0).
+        new("AnonHugePages", g.AnonThps * HugeMemory.HugeMemory.PmdPages * KbPerPage),
+        new("ShmemHugePages", 0),
+        new("ShmemPmdMapped", 0),
+        new("FileHugePages", 0),
+        new("FilePmdMapped", 0),
     ];
 
     /// <summary>Appends the lines, e.g. <c>"MemTotal:          16384 kB\n"</c>.</summary>

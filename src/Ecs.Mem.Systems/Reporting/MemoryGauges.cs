@@ -42,6 +42,25 @@ public readonly record struct MemoryGauges
 
     public long SwapFreePages { get; init; }
 
+    /// <summary>
+    /// NR_MLOCK: pages mapped by a VM_LOCKED area (mlock, MAP_LOCKED, mlockall), which Linux mlocks as they are
+    /// mapped and keeps on the unevictable LRU, out of the active and inactive lists.
+    /// </summary>
+    public long Mlocked { get; init; }
+
+    /// <summary>
+    /// The unevictable LRU: the mlocked pages (Linux also puts ramfs and SHM_LOCKed pages there; neither exists here).
+    /// </summary>
+    public long Unevictable => Mlocked;
+
+    /// <summary>vm_commit_limit (CommitLimit), pages.</summary>
+    public long CommitLimit { get; init; }
+
+    /// <summary>vm_committed_as (Committed_AS), pages.</summary>
+    public long CommittedAs { get; init; }
+    /// <summary>NR_ANON_THPS: transparent huge pages mapped by a PMD somewhere, in huge pages (AnonHugePages / 2048 kB).</summary>
+    public long AnonThps { get; init; }
+
     /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
     public long FilePages => PageCachePages + ShmemPages + SwapCachePages;
 
@@ -49,14 +68,16 @@ public readonly record struct MemoryGauges
     public static MemoryGauges Read(Kernel.Kernel kernel)
     {
         long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
-        long anonMapped = 0, fileMapped = 0, shmem = 0, dirty = 0, writeback = 0, tables = 0;
+        long anonMapped = 0, fileMapped = 0, shmem = 0, shmemCached = 0, dirty = 0, writeback = 0, tables = 0;
+        bool[] mlocked = MlockedFrames(kernel, out long nrMlock);
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
             FrameFlags fl = f.Flags;
             if ((fl & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0)
                 continue;
             bool anon = (fl & FrameFlags.Anon) != 0;
-            if ((fl & FrameFlags.Lru) != 0)
+            // An mlocked page is on the unevictable list, in none of the four counted here.
+            if ((fl & FrameFlags.Lru) != 0 && !mlocked[f.Pfn])
             {
                 bool active = (fl & FrameFlags.Active) != 0;
                 if (anon)
@@ -72,6 +93,7 @@ public readonly record struct MemoryGauges
             // anon LRU all the same; under swap-out (in the swap cache) it counts as swap cache instead.
             bool isShmem = (fl & FrameFlags.Shmem) != 0;
             if (isShmem && (fl & FrameFlags.SwapCache) == 0) shmem++;
+            if (isShmem && !anon && f.Mapping >= 0) shmemCached++; // a memfd's page: in the page cache, counted as Shmem
             if (f.MapCount > 0 && f.Pfn != kernel.Zone.ZeroPfn)
             {
                 if (isShmem) fileMapped++;
@@ -92,7 +114,7 @@ public readonly record struct MemoryGauges
             InactiveFile = inactiveFile,
             AnonMapped = anonMapped,
             FileMapped = fileMapped,
-            PageCachePages = kernel.PageCache.Count,
+            PageCachePages = kernel.PageCache.Count - shmemCached,
             SwapCachePages = kernel.SwapCache.Count,
             ShmemPages = shmem,
             Dirty = dirty,
@@ -100,6 +122,44 @@ public readonly record struct MemoryGauges
             PageTablePages = tables,
             SwapTotalPages = kernel.Swap.UsablePages,
             SwapFreePages = kernel.Swap.FreePages,
+            Mlocked = nrMlock,
+            CommitLimit = (long)kernel.Commit.CommitLimit,
+            CommittedAs = Math.Max(0, kernel.Commit.Committed),
+            AnonThps = kernel.Thp.AnonThps(),
         };
+    }
+
+    /// <summary>
+    /// The frames mapped by a VM_LOCKED area of a live address space (mlock_vma_folio marks them as they are
+    /// mapped or as mlock reaches them; munlock and the area's unmap clear them), and how many.
+    /// </summary>
+    private static bool[] MlockedFrames(Kernel.Kernel kernel, out long count)
+    {
+        var marks = new bool[kernel.Zone.Frames.Length];
+        var visitor = new MlockVisitor(marks, kernel.Zone.ZeroPfn);
+        foreach (Kernel.MmState mm in kernel.Tasks.LiveMms)
+        {
+            foreach (ref readonly Vma v in mm.Mm.Vmas)
+            {
+                if ((v.Flags & VmFlags.Locked) != 0)
+                    mm.Tables.VisitRange(v.Start, v.End, ref visitor);
+            }
+        }
+        count = visitor.Count;
+        return marks;
+    }
+
+    private struct MlockVisitor(bool[] marks, int zeroPfn) : AddressSpace.IPteRefVisitor
+    {
+        public long Count;
+
+        public void Visit(ulong va, ref ulong pte)
+        {
+            var p = new Pte(pte);
+            if (!Memory.MemoryOps.IsMapped(pte) || p.Special || (int)p.Pfn == zeroPfn || (int)p.Pfn >= marks.Length || marks[p.Pfn])
+                return;
+            marks[p.Pfn] = true;
+            Count++;
+        }
     }
 }

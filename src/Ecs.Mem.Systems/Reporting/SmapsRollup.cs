@@ -19,7 +19,9 @@ public sealed record SmapsRollupSnapshot(string Header, IReadOnlyList<NamedValue
 /// show_smaps_rollup (fs/proc/task_mmu.c): walks every present and swap PTE of every VMA (the gate VMA is not
 /// in the VMA tree, so not in the rollup) and adds them up as smaps_pte_entry/smaps_account do, PSS in Linux's
 /// fixed point (each page's bytes shifted left by PSS_SHIFT, divided by its map count when two or more map it).
-/// Not modelled here, so always 0: KSM, the THP fields (AnonHugePages, ShmemPmdMapped, FilePmdMapped) and hugetlb.
+/// Not modelled here, so always 0: KSM, ShmemPmdMapped and FilePmdMapped (no shmem or file huge pages) and hugetlb.
+/// AnonHugePages counts the anonymous pages of PMD mappings (smaps_pmd_entry's anonymous_thp); the huge zero page,
+/// like the 4 KiB one, has no struct page for smaps and is not counted at all.
 /// </summary>
 public static class SmapsRollup
 {
@@ -32,6 +34,8 @@ public static class SmapsRollup
     public struct MemSizeStats
     {
         public ulong Resident, SharedClean, SharedDirty, PrivateClean, PrivateDirty, Referenced, Anonymous, LazyFree, Swap;
+        /// <summary>AnonHugePages: anonymous pages mapped by a PMD (smaps_pmd_entry), bytes.</summary>
+        public ulong AnonHugePages;
         public ulong Pss, PssAnon, PssFile, PssShmem, PssDirty, PssLocked, SwapPss;
     }
 
@@ -95,7 +99,7 @@ public static class SmapsRollup
         new("Anonymous", (long)(s.Anonymous >> 10)),
         new("KSM", 0),
         new("LazyFree", (long)(s.LazyFree >> 10)),
-        new("AnonHugePages", 0),
+        new("AnonHugePages", (long)(s.AnonHugePages >> 10)),
         new("ShmemPmdMapped", 0),
         new("FilePmdMapped", 0),
         new("Shared_Hugetlb", 0),
@@ -146,7 +150,10 @@ public static class SmapsRollup
             // page or a special mapping, which smaps then skips.
             if (pte.Special || (int)pte.Pfn == zeroPfn || pte.Pfn >= (ulong)frames.Length)
                 return;
-            Account(ref Stats, frames[pte.Pfn], pte.Accessed, pte.Dirty, Locked);
+            ref readonly Frame f = ref frames[pte.Pfn];
+            Account(ref Stats, f, pte.Accessed, pte.Dirty, Locked);
+            if (pte.PmdMapped && (f.Flags & FrameFlags.Anon) != 0 && (f.Flags & FrameFlags.Shmem) == 0)
+                Stats.AnonHugePages += PageBytes;
         }
     }
 

@@ -15,15 +15,18 @@ public static class VmStat
     public static List<NamedValue> Gauges(in MemoryGauges g) =>
     [
         new("nr_free_pages", g.FreePages),
+        new("nr_mlock", g.Mlocked),
         new("nr_inactive_anon", g.InactiveAnon),
         new("nr_active_anon", g.ActiveAnon),
         new("nr_inactive_file", g.InactiveFile),
         new("nr_active_file", g.ActiveFile),
+        new("nr_unevictable", g.Unevictable),
         new("nr_anon_pages", g.AnonMapped),
         new("nr_mapped", g.FileMapped),
         new("nr_file_pages", g.FilePages),
         new("nr_dirty", g.Dirty),
         new("nr_writeback", g.Writeback),
+        new("nr_anon_transparent_hugepages", g.AnonThps),
         new("nr_page_table_pages", g.PageTablePages),
         new("nr_swapcached", g.SwapCachePages),
     ];

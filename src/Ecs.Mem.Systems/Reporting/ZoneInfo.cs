@@ -39,7 +39,8 @@ public static class ZoneInfo
         Zone z = k.Zone;
         BuddyAllocator b = z.Buddy;
         // The first populated zone of the node carries the per-node stats: here the only zone.
-        List<NamedValue> perNode = VmStat.Gauges(g).Where(v => v.Name != "nr_free_pages").ToList();
+        // nr_mlock is a zone item (listed with the zone's own below), not a node one.
+        List<NamedValue> perNode = VmStat.Gauges(g).Where(v => v.Name is not ("nr_free_pages" or "nr_mlock")).ToList();
         List<NamedValue> zoneStats =
         [
             new("nr_free_pages", g.FreePages),
@@ -48,6 +49,8 @@ public static class ZoneInfo
             new("nr_zone_active_anon", g.ActiveAnon),
             new("nr_zone_inactive_file", g.InactiveFile),
             new("nr_zone_active_file", g.ActiveFile),
+            new("nr_zone_unevictable", g.Unevictable),
+            new("nr_mlock", g.Mlocked),
         ];
         List<PagesetRow>? pagesets = null;
         if (z.Pcp is { } pcp)

@@ -1,6 +1,8 @@
 using System.Globalization;
 using EcsMem.Components;
 using EcsMem.Ecs;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Memory;
 
 namespace EcsMem.Systems.Task;
 
@@ -47,16 +49,21 @@ public sealed class TaskList(Kernel.Kernel kernel)
     public MmState CreateMm()
     {
         int id = _mms.Count;
-        var mm = new Mm(id, kernel.Options.Paging, kernel.Files, World);
+        var mm = new Mm(id, kernel.Options.Paging, kernel.Files, World) { Commit = kernel.Commit };
         return Register(mm, id);
     }
 
-    /// <summary>dup_mm: a child address space with copies of the parent's VMAs and its own (empty) page table.</summary>
-    public MmState ForkMm(MmState parent)
+    /// <summary>
+    /// dup_mm: a child address space with copies of the parent's VMAs and its own (empty) page table; null when
+    /// overcommit refuses the copies' charge (fork's -ENOMEM).
+    /// </summary>
+    public MmState? ForkMm(MmState parent)
     {
         int id = _mms.Count;
         kernel.Memcg?.MmForked(parent.Id, id); // before dup_mmap's page tables are charged
-        MmState state = Register(parent.Mm.DupMmap(id), id);
+        if (parent.Mm.DupMmap(id) is not { } childMm)
+            return null;
+        MmState state = Register(childMm, id);
         // A trace without a layout keeps inferring its VMAs in the child: its copy of the address space is
         // as incomplete as the parent's was (without this a child touching a new block died with SIGSEGV).
         if (parent.Inferred is { } inferred)
@@ -71,6 +78,12 @@ public sealed class TaskList(Kernel.Kernel kernel)
         var tables = new PageTable(kernel.Options.Paging, charger, kernel.PageTables);
         var state = new MmState(mm, tables, kernel.Tlb.CreateMm());
         mm.Struct.Pgd = tables.Root;
+        mm.AnonVmaProbe = (start, end) =>
+        {
+            var probe = new AnonPageProbe(kernel);
+            tables.VisitRange(start, end, ref probe);
+            return probe.Found;
+        };
         _mms.Add(state);
         state.Entity = World.Create(new MmRef { State = state });
         charger.Attach(state);
@@ -217,6 +230,23 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.MmCount--;
         s.NrPtes = 0;
         s.PgtablesBytes = 0;
+        // exit_files: the thread group's last task is gone with its mm; a memfd only it held is freed.
+        kernel.OpenFiles.CloseAll(p.Tgid);
+    }
+
+    /// <summary>Finds an anonymous page (not the zero page) or a swap entry: what an anon_vma would be there for.</summary>
+    private struct AnonPageProbe(Kernel.Kernel kernel) : IPteRefVisitor
+    {
+        public bool Found;
+
+        public void Visit(ulong va, ref ulong pte)
+        {
+            var p = new Pte(pte);
+            if (p.IsSwap)
+                Found = true;
+            else if (MemoryOps.IsMapped(pte) && !p.Special && (int)p.Pfn != kernel.Zone.ZeroPfn && kernel.Zone.Frames[(int)p.Pfn].IsAnon)
+                Found = true;
+        }
     }
 
     /// <summary>

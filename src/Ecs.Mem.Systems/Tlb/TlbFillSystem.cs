@@ -34,6 +34,12 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
         if (!pte.Executable) flags |= TlbFlags.NoExecute;
         if (pte.Dirty) flags |= TlbFlags.DirtyAllowed;
         if (pte.Global) flags |= TlbFlags.Global;
+        if (pte.PmdMapped)
+        {
+            // A PMD leaf: one 2 MiB translation whose frame is the huge page's first.
+            kernel.Tlb.Fill(va, pte.Pfn - ((va >> Pte.PageShift) & 511), flags, kind, PageSizeClass.Huge2M);
+            return;
+        }
         kernel.Tlb.Fill(va, pte.Pfn, flags, kind);
     }
 }

@@ -316,6 +316,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             }
         }
 
+        // A page of a THP: the folio is split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
+        if ((f.Flags & FrameFlags.Thp) != 0)
+            k.Thp.SplitForReclaim(pfn);
+
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
         foreach (var (mmId, va) in _maps)
             dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;

@@ -62,4 +62,14 @@ public enum FrameFlags : uint
     /// rmap and swap paths (a simplification, see docs/kernel.md).
     /// </summary>
     Shmem = 1u << 13,
+
+    /// <summary>
+    /// A page of an order-9 anonymous folio not split yet (PG_head on the first, a compound tail on the others): the
+    /// folio a THP fault allocated (do_huge_pmd_anonymous_page). Its head is the 512-aligned pfn. split_huge_page
+    /// clears it on all 512 pages.
+    /// </summary>
+    Thp = 1u << 14,
+
+    /// <summary>On a THP's head page: the folio is on the deferred split queue (deferred_split_folio), partly unmapped.</summary>
+    DeferredSplit = 1u << 15,
 }

@@ -34,6 +34,13 @@ public readonly struct Pte : IEquatable<Pte>
     /// PTE when it was swapped out (PageAnonExclusive), so do_swap_page may map it writable without a copy.
     /// </summary>
     public const ulong SwpExclusiveBit = PseBit;
+    /// <summary>
+    /// EcsMem's software bit 57 (one of x86's SOFTW bits): this present entry is one of the 512 that stand for a PMD
+    /// leaf mapping a 2 MiB page (pmd_trans_huge). EcsMem keeps a huge mapping's 512 translations in the page table
+    /// Linux deposits with it (pgtable_trans_huge_deposit), each tagged with this bit; the page walk ends one level
+    /// early on a tagged entry and the TLB gets a 2 MiB entry. Splitting the PMD (__split_huge_pmd) clears the bit.
+    /// </summary>
+    public const ulong PmdMappedBit = 1UL << 57;
     public const ulong NxBit = 1UL << 63;
     /// <summary>Bits 12..51 hold the page frame number (x86 PTE_PFN_MASK with 52 physical bits).</summary>
     public const ulong PfnMask = ((1UL << 52) - 1) & PageMask;
@@ -57,6 +64,15 @@ public readonly struct Pte : IEquatable<Pte>
     public bool Accessed => (Value & AccessedBit) != 0;
     public bool Dirty => (Value & DirtyBit) != 0;
     public bool Huge => (Value & PseBit) != 0;
+    /// <summary>One of the 512 entries of a PMD-mapped huge page (<see cref="PmdMappedBit"/>).</summary>
+    public bool PmdMapped => IsPmdMapped(Value);
+
+    /// <summary>
+    /// Whether a raw entry is one of a PMD mapping's 512 (present or PROT_NONE, with <see cref="PmdMappedBit"/>): a swap
+    /// entry's offset field covers bit 57 and never counts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsPmdMapped(ulong value) => (value & PmdMappedBit) != 0 && (value & (PresentBit | ProtNoneBit)) != 0;
     public bool Global => (Value & GlobalBit) != 0;
     public bool Special => (Value & SpecialBit) != 0;
     public bool Cow => (Value & CowBit) != 0;
@@ -97,7 +113,7 @@ public readonly struct Pte : IEquatable<Pte>
     public Pte MkCow() => new((Value & ~RwBit) | CowBit);
     public Pte WithPfn(ulong pfn) => new((Value & ProtMask) | ((pfn << PageShift) & PfnMask));
     /// <summary>pte_modify: keeps frame and hardware-managed A/D bits, replaces protection.</summary>
-    public Pte Modify(ulong newProt) => new((Value & (PfnMask | AccessedBit | DirtyBit | SoftDirtyBit | CowBit | SpecialBit)) | (newProt & ~(PfnMask | AccessedBit | DirtyBit)));
+    public Pte Modify(ulong newProt) => new((Value & (PfnMask | AccessedBit | DirtyBit | SoftDirtyBit | CowBit | SpecialBit | PmdMappedBit)) | (newProt & ~(PfnMask | AccessedBit | DirtyBit)));
 
     /// <summary>
     /// vm_get_page_prot for x86: the PTE bits new pages of an area with these flags get.

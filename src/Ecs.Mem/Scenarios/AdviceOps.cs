@@ -23,6 +23,10 @@ public enum MadviseAdvice : byte
     HugePage,
     /// <summary>MADV_NOHUGEPAGE: VM_NOHUGEPAGE.</summary>
     NoHugePage,
+    /// <summary>MADV_COLD: the range's private pages are deactivated (moved to the inactive list, young bits cleared).</summary>
+    Cold,
+    /// <summary>MADV_PAGEOUT: the range's private pages are reclaimed now (anonymous ones written to swap).</summary>
+    PageOut,
 }
 
 /// <summary>The posix_fadvise(2) advices a timeline can give.</summary>

@@ -115,6 +115,26 @@ public sealed record MachineConfig
     /// </summary>
     public long ReadAheadKb { get; init; } = 128;
 
+    /// <summary>
+    /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than
+    /// RAM plus swap is refused), 1 always (never refused), 2 never (strict: Committed_AS stays below CommitLimit).
+    /// </summary>
+    public int OvercommitMemory { get; init; }
+
+    /// <summary><c>vm.overcommit_ratio</c>: the percent of RAM in CommitLimit (mode 2); Linux's default is 50.</summary>
+    public long OvercommitRatio { get; init; } = 50;
+
+    /// <summary><c>vm.overcommit_kbytes</c>: when non-zero, CommitLimit's RAM part in KiB instead of the ratio (Linux keeps one of the two).</summary>
+    public long OvercommitKbytes { get; init; }
+
+    /// <summary><c>vm.admin_reserve_kbytes</c> override; null = init_admin_reserve's min(free RAM / 32, 8 MiB) at boot.</summary>
+    public long? AdminReserveKbytes { get; init; }
+
+    /// <summary><c>vm.user_reserve_kbytes</c> override; null = init_user_reserve's min(free RAM / 32, 128 MiB) at boot.</summary>
+    public long? UserReserveKbytes { get; init; }
+    /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
+    public ThpConfig Thp { get; init; } = ThpConfig.Default;
+
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;
 

@@ -10,8 +10,9 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
+        "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -103,6 +104,23 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
         if (s.Get("read_ahead_kb") is { } rak)
             m = m with { ReadAheadKb = values.Integer(rak, "machine.read_ahead_kb", 0, MachineConfig.MaxReadAheadKb) };
+        if (s.Get("overcommit_memory") is { } ocm)
+            m = m with { OvercommitMemory = (int)values.Integer(ocm, "machine.overcommit_memory", 0, 2) };
+        if (s.Get("overcommit_ratio") is { } ocr)
+            m = m with { OvercommitRatio = values.Integer(ocr, "machine.overcommit_ratio", 0, int.MaxValue) };
+        if (s.Get("overcommit_kbytes") is { } ock)
+        {
+            // Linux keeps one of the two: writing either sysctl zeroes the other (overcommit_*_handler).
+            if (s.Get("overcommit_ratio") is not null)
+                throw values.Error(ock, "machine.overcommit_kbytes and machine.overcommit_ratio exclude each other (Linux zeroes one when the other is written)");
+            m = m with { OvercommitKbytes = values.Integer(ock, "machine.overcommit_kbytes", 0, long.MaxValue / 1024), OvercommitRatio = 0 };
+        }
+        if (s.Get("admin_reserve_kbytes") is { } ark)
+            m = m with { AdminReserveKbytes = values.Integer(ark, "machine.admin_reserve_kbytes", 0, long.MaxValue / 1024) };
+        if (s.Get("user_reserve_kbytes") is { } urk)
+            m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
+        if (s.Get("thp") is { } thp)
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
@@ -114,6 +132,19 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("seed") is { } seed)
             m = m with { Seed = values.Unsigned(seed, "machine.seed") };
         return m;
+    }
+
+    /// <summary>machine.thp: the three transparent_hugepage files.</summary>
+    private ThpConfig Thp(YamlSection s)
+    {
+        var t = ThpConfig.Default;
+        if (s.Get("enabled") is { } e)
+            t = t with { Enabled = (ThpEnabled)values.Choice(e, "machine.thp.enabled", ThpConfig.EnabledNames) };
+        if (s.Get("defrag") is { } d)
+            t = t with { Defrag = (ThpDefrag)values.Choice(d, "machine.thp.defrag", ThpConfig.DefragNames) };
+        if (s.Get("use_zero_page") is { } z)
+            t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
+        return t;
     }
 
     private long PageMultiple(YamlNode node, string path, bool allowZero)

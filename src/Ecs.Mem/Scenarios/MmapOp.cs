@@ -19,4 +19,7 @@ public sealed record MmapOp(ulong? Address, long Length, Protection Protection, 
 
     /// <summary>MAP_NORESERVE: VM_NORESERVE, no commit charge.</summary>
     public bool NoReserve { get; init; }
+
+    /// <summary>The descriptor to map (an open or memfd_create made earlier), instead of <see cref="File"/>; null: none.</summary>
+    public int? Fd { get; init; }
 }

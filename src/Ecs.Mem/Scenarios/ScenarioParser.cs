@@ -12,23 +12,23 @@ public static class ScenarioParser
 {
     private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline", "cgroups"];
     private static readonly string[] CgroupKeys = ["name", "parent", "memory.max", "memory.high", "memory.low", "memory.min", "memory.swap.max"];
-    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cgroup"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin", "cgroup"];
     private static readonly string[] ThreadKeys = ["name", "start", "workload"];
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
     [
         "remove", "mergeable", "unmergeable",
-        "dontdump", "dodump", "wipeonfork", "keeponfork", "cold", "pageout", "populate_read", "populate_write",
+        "dontdump", "dodump", "wipeonfork", "keeponfork", "populate_read", "populate_write",
         "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
     ];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
-    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed", "locked", "noreserve", "populate"];
+    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed", "locked", "noreserve", "populate", "fd"];
 
     /// <summary>Reads the scenario file at <paramref name="path"/>; relative paths inside it are resolved against its folder.</summary>
     public static Scenario ParseFile(string path)
@@ -272,7 +272,8 @@ public static class ScenarioParser
                 cgroup = values.NonEmptyText(cgNode, s.PathOf("cgroup"));
                 _cgroupRefs.Add((cgNode, cgroup));
             }
-            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, Cgroup = cgroup };
+            bool capSysAdmin = s.Get("cap_sys_admin") is not { } cap || values.Bool(cap, s.PathOf("cap_sys_admin"));
+            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin, Cgroup = cgroup };
         }
 
         /// <summary>
@@ -375,7 +376,8 @@ public static class ScenarioParser
             var t = new YamlSection(Source, traceNode, path + ".trace", TraceKeys);
             var p = t.Get("path") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'path'");
             var f = t.Get("format") ?? throw new InputException(Source, t.Line, "", $"{t.Path} has no 'format' (lackey, pinatrace, pages or binary)");
-            var format = (TraceFormat)values.Choice(f, t.PathOf("format"), "lackey", "pinatrace", "pages", "binary");
+            var format = (TraceFormat)values.Choice(f, t.PathOf("format"), "lackey", "pinatrace", "pages", "binary",
+                "champsim", "cloudsuite", "oracleGeneral", "csv", "auto");
             string? filter = t.Get("process") is { } pf ? values.NonEmptyText(pf, t.PathOf("process")) : null;
             return new TraceWorkload(ResolvePath(values.NonEmptyText(p, t.PathOf("path"))), format, filter, t.Line);
         }
@@ -414,6 +416,10 @@ public static class ScenarioParser
                 "munlock" => MlockRange(opNode, opPath, unlock: true),
                 "mlockall" => Mlockall(opNode, opPath),
                 "munlockall" => new MlockallOp(0, true),
+                "open" => OpenFile(opNode, opPath),
+                "memfd_create" => MemfdCreate(opNode, opPath),
+                "ftruncate" => Ftruncate(opNode, opPath),
+                "close" => new CloseOp(Fd(Required(new YamlSection(Source, opNode, opPath, "fd"), "fd"), opPath + ".fd")),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -432,11 +438,19 @@ public static class ScenarioParser
             var prot = s.Get("prot") is { } p ? Prot(p, s.PathOf("prot")) : Protection.Read | Protection.Write;
             bool shared = s.Get("flags") is { } f && values.Choice(f, s.PathOf("flags"), "private", "shared") == 1;
             string? file = s.Get("file") is { } fn ? ResolvePath(values.NonEmptyText(fn, s.PathOf("file"))) : null;
+            int? fd = null;
+            if (s.Get("fd") is { } fdNode)
+            {
+                if (file is not null)
+                    throw values.Error(fdNode, $"{path} has both 'file' and 'fd': a mapping is made from one or the other");
+                fd = Fd(fdNode, s.PathOf("fd"));
+            }
+
             long offset = 0;
             if (s.Get("offset") is { } o)
             {
-                if (file is null)
-                    throw values.Error(o, $"{path}.offset needs a 'file' (anonymous mappings have no offset)");
+                if (file is null && fd is null)
+                    throw values.Error(o, $"{path}.offset needs a 'file' or an 'fd' (anonymous mappings have no offset)");
                 offset = values.Size(o, s.PathOf("offset"));
                 if (offset % _machine.PageSize != 0)
                     throw values.Error(o, $"{path}.offset must be a multiple of the page size ({_machine.PageSize})");
@@ -444,7 +458,37 @@ public static class ScenarioParser
             bool locked = s.Get("locked") is { } lk && values.Bool(lk, s.PathOf("locked"));
             bool noReserve = s.Get("noreserve") is { } nr && values.Bool(nr, s.PathOf("noreserve"));
             bool populate = s.Get("populate") is { } pp && values.Bool(pp, s.PathOf("populate"));
-            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve, Populate = populate };
+            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve, Populate = populate, Fd = fd };
+        }
+
+        /// <summary>A descriptor number: 0 .. 1048575 (NR_OPEN).</summary>
+        private int Fd(YamlNode node, string path) => (int)values.Integer(node, path, 0, 1048575);
+
+        /// <summary>open: {file, fd}.</summary>
+        private OpenOp OpenFile(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "file", "fd");
+            string file = ResolvePath(values.NonEmptyText(Required(s, "file"), s.PathOf("file")));
+            return new OpenOp(file, Fd(Required(s, "fd"), s.PathOf("fd")));
+        }
+
+        /// <summary>memfd_create: {name, fd, cloexec}.</summary>
+        private MemfdCreateOp MemfdCreate(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "name", "fd", "cloexec");
+            var n = Required(s, "name");
+            string name = values.NonEmptyText(n, s.PathOf("name"));
+            if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\n', StringComparison.Ordinal))
+                throw values.Error(n, $"{s.PathOf("name")}: a memfd name has no '/' or newline");
+            bool cloexec = s.Get("cloexec") is { } c && values.Bool(c, s.PathOf("cloexec"));
+            return new MemfdCreateOp(name, Fd(Required(s, "fd"), s.PathOf("fd")), cloexec);
+        }
+
+        /// <summary>ftruncate: {fd, length}.</summary>
+        private FtruncateOp Ftruncate(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "fd", "length");
+            return new FtruncateOp(Fd(Required(s, "fd"), s.PathOf("fd")), values.Size(Required(s, "length"), s.PathOf("length")));
         }
 
         private MadviseOp Madvise(YamlNode node, string path)
@@ -456,8 +500,8 @@ public static class ScenarioParser
             var a = Required(s, "advice");
             string name = values.NonEmptyText(a, s.PathOf("advice")).Trim();
             if (Array.IndexOf(LaterMadvise, name) >= 0)
-                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage)");
-            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage");
+                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage, cold, pageout)");
+            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage", "cold", "pageout");
             return new MadviseOp(addr, length, advice);
         }
 

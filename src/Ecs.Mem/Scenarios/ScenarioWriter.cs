@@ -97,6 +97,16 @@ public static class ScenarioWriter
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
+        Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
+        if (m.OvercommitKbytes != 0)
+            Line(w, 1, "overcommit_kbytes", Num(m.OvercommitKbytes));
+        else
+            Line(w, 1, "overcommit_ratio", Num(m.OvercommitRatio));
+        if (m.AdminReserveKbytes is { } ark)
+            Line(w, 1, "admin_reserve_kbytes", Num(ark));
+        if (m.UserReserveKbytes is { } urk)
+            Line(w, 1, "user_reserve_kbytes", Num(urk));
+        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));
@@ -114,6 +124,8 @@ public static class ScenarioWriter
     {
         w.Append("  - name: ").Append(Quote(p.Name)).Append('\n');
         Line(w, 2, "start", p.StartCycle.ToString(CultureInfo.InvariantCulture));
+        if (!p.CapSysAdmin)
+            Line(w, 2, "cap_sys_admin", "false");
         if (p.Cgroup is { } cgroup)
             Line(w, 2, "cgroup", Quote(cgroup));
         switch (p.Layout)
@@ -183,6 +195,10 @@ public static class ScenarioWriter
             MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
             MlockallOp { Unlock: true } => "munlockall: {}",
             MlockallOp a => "mlockall: {flags: " + Quote(string.Join("|", new[] { (1, "current"), (2, "future"), (4, "onfault") }.Where(x => (a.Flags & x.Item1) != 0).Select(x => x.Item2))) + "}",
+            OpenOp o => $"open: {{file: {Quote(o.File)}, fd: {Num(o.Fd)}}}",
+            MemfdCreateOp c => $"memfd_create: {{name: {Quote(c.Name)}, fd: {Num(c.Fd)}, cloexec: {(c.CloExec ? "true" : "false")}}}",
+            FtruncateOp t => $"ftruncate: {{fd: {Num(t.Fd)}, length: {Num(t.Length)}}}",
+            CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
         };
@@ -212,6 +228,11 @@ public static class ScenarioWriter
         if (m.File is { } file)
         {
             f.Add("file: " + Quote(file));
+            f.Add("offset: " + Num(m.FileOffset));
+        }
+        else if (m.Fd is { } fd)
+        {
+            f.Add("fd: " + Num(fd));
             f.Add("offset: " + Num(m.FileOffset));
         }
         f.Add("fixed: " + (m.Fixed ? "true" : "false"));

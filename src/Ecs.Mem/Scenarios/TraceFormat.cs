@@ -14,4 +14,19 @@ public enum TraceFormat
 
     /// <summary>EcsMem's compact binary trace format.</summary>
     Binary,
+
+    /// <summary>ChampSim input_instr records (64 bytes each).</summary>
+    ChampSim,
+
+    /// <summary>ChampSim cloudsuite_instr records (96 bytes each).</summary>
+    CloudSuite,
+
+    /// <summary>libCacheSim oracleGeneral records (24 bytes each), object id = page.</summary>
+    OracleGeneral,
+
+    /// <summary>libCacheSim-style CSV in the default layout (obj_id,obj_size,op), object id = page.</summary>
+    Csv,
+
+    /// <summary>Detected from the content (<c>EcsMem.Traces.TraceFormatDetector</c>).</summary>
+    Auto,
 }

@@ -29,6 +29,14 @@ internal sealed class AtomicFileOutput : IDisposable
     public AtomicFileOutput(string path)
     {
         Path = path;
+        if (path == StandardOutputName)
+        {
+            // "-": standard output, written through like a device (assembled first, so a failure writes nothing).
+            _target = path;
+            _writeThrough = true;
+            Stream = CreateScratch(path);
+            return;
+        }
         string full;
         try
         {
@@ -67,6 +75,9 @@ internal sealed class AtomicFileOutput : IDisposable
         }
     }
 
+    /// <summary>The output name that means standard output (<c>gen --out -</c>, <c>convert --out -</c>).</summary>
+    public const string StandardOutputName = "-";
+
     /// <summary>Destination path as given.</summary>
     public string Path { get; }
 
@@ -86,8 +97,11 @@ internal sealed class AtomicFileOutput : IDisposable
             {
                 Stream.Position = 0;
                 // FileMode.Open: a device or FIFO is opened as it is (no create, no truncate), like O_WRONLY.
-                using var device = new FileStream(_target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16);
+                using var device = _target == StandardOutputName
+                    ? Console.OpenStandardOutput()
+                    : new FileStream(_target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16);
                 Stream.CopyTo(device);
+                device.Flush();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

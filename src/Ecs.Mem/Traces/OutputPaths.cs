@@ -20,6 +20,8 @@ public static class OutputPaths
         for (int i = 0; i < outs.Count; i++)
         {
             (string option, string path) = outs[i];
+            if (path == AtomicFileOutput.StandardOutputName)
+                continue; // standard output: nothing on disk to check or to confuse with an input
             CheckWritable(option, path);
             foreach ((string what, string input) in ins)
             {

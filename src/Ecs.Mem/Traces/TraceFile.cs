@@ -8,7 +8,9 @@ namespace EcsMem.Traces;
 /// (gzip 1F 8B, zstd frame 28 B5 2F FD), never from the extension, so a renamed file still opens.
 /// A compressed stream must be complete: a truncated or header-only gzip/zstd stream and bytes after the
 /// stream's end are read errors (<see cref="InvalidDataException"/> from the stream, which the readers
-/// report as bad input naming the file and line), never a shorter trace. An xz file is refused by name.
+/// report as bad input naming the file and line), never a shorter trace. xz (<c>FD 37 7A 58 5A 00</c>, as ChampSim
+/// traces are distributed) is decoded by <see cref="XzCheckedStream"/>. The path <c>-</c> is standard input
+/// (<see cref="StandardInput"/>).
 /// </summary>
 public static class TraceFile
 {
@@ -24,10 +26,10 @@ public static class TraceFile
     /// </summary>
     public static Stream Open(string path)
     {
-        FileStream file;
+        Stream file;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
+            file = StandardInput.Is(path) ? StandardInput.Open() : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize, FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -48,8 +50,7 @@ public static class TraceFile
             {
                 Compression.Gzip => GzipCheckedStream.Open(raw),
                 Compression.Zstd => new ZstdSharp.DecompressionStream(raw, leaveOpen: false),
-                Compression.Xz => throw new InputException(path, 0, path,
-                    "xz-compressed traces are not supported (decompress with 'xz -d', or recompress with gzip or zstd)"),
+                Compression.Xz => new XzCheckedStream(raw),
                 _ => raw,
             };
         }

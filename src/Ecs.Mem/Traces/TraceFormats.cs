@@ -17,7 +17,7 @@ public sealed record TraceFormat(string Name, string Description, TraceReaderFac
 /// </summary>
 public static class TraceFormats
 {
-    private static readonly Dictionary<string, TraceFormat> ByName = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, TraceFormat> ByName = new(StringComparer.OrdinalIgnoreCase);
 
     static TraceFormats()
     {
@@ -33,6 +33,16 @@ public static class TraceFormats
                 (s, n) => new LackeyReader(s, n), p => new LackeyWriter(p)),
             new("pages", "one decimal page number (address / 4096) per line",
                 (s, n) => new PageListReader(s, n), p => new PageListWriter(p)),
+            new("champsim", "ChampSim input_instr records (64 bytes: ip, branch, registers, 2 destination and 4 source memory operands; .xz as distributed)",
+                (s, n) => new ChampSimTraceReader(s, n), p => new ChampSimTraceWriter(p)),
+            new("cloudsuite", "ChampSim cloudsuite_instr records (96 bytes, with ASIDs)",
+                (s, n) => new ChampSimTraceReader(s, n, cloudSuite: true), null),
+            new("oracleGeneral", "libCacheSim oracleGeneral binary (24-byte records: u32 time, u64 obj_id, u32 size, i64 next access); object id = page",
+                (s, n) => new OracleGeneralReader(s, n), p => new OracleGeneralWriter(p)),
+            new("csv", "libCacheSim-style CSV, object id = page; columns as 'csv:obj-id-col=2,op-col=0,has-header=true,delimiter=,' (default obj_id,obj_size,op)",
+                (s, n) => new CsvTraceReader(s, n), p => new CsvTraceWriter(p)),
+            new("auto", "detect the format from the content (magic number, text shape, record plausibility)",
+                TraceFormatDetector.Open, null),
         ];
         foreach (var f in builtIn)
             Register(f);
@@ -60,6 +70,13 @@ public static class TraceFormats
     /// <summary>The format called <paramref name="name"/>; unknown names are bad input from <paramref name="source"/>.</summary>
     public static TraceFormat Get(string name, string source = "command line", long line = 0)
     {
+        if (name.StartsWith("csv:", StringComparison.OrdinalIgnoreCase))
+        {
+            // CSV with libCacheSim-style column parameters: a reader configured for this layout.
+            var layout = CsvTraceLayout.Parse(name[4..], source, line);
+            var csv = Get("csv", source, line);
+            return csv with { Name = name, Reader = (s, n) => new CsvTraceReader(s, n, layout) };
+        }
         lock (ByName)
         {
             if (ByName.TryGetValue(name, out var f)) return f;
@@ -96,7 +113,8 @@ public static class TraceFormats
 
     /// <summary>
     /// Guesses the format of a file from its content: "binary" when it starts (after decompression)
-    /// with the EcsMem magic number, else null (text formats are ambiguous).
+    /// with the EcsMem magic number, else null (text formats are ambiguous). The <c>auto</c> format
+    /// (<see cref="TraceFormatDetector"/>) goes further.
     /// </summary>
     public static string? Detect(string path)
     {

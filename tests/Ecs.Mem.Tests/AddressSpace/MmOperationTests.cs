@@ -222,7 +222,7 @@ public class MmOperationTests
         Assert.That(parent.Struct.LockedVm, Is.EqualTo(3UL));
 
         var changes = new List<VmaChange>();
-        Mm child = parent.DupMmap(2, changes);
+        Mm child = parent.DupMmap(2, changes)!;
         Assert.That(child.Vmas.Count, Is.EqualTo(2));
         Assert.That(child.Struct.MapCount, Is.EqualTo(2));
         Assert.That(child.Struct.TotalVm, Is.EqualTo(5UL)); // 2 + 3 pages; the 4 DONTCOPY pages stay behind

@@ -129,7 +129,7 @@ public class EventCliTests
         var kinds = new HashSet<string>();
         // The default scenario (every kind but oom_kill and file reads come up) and an OOM scenario.
         string oom = f.Write("oom.yaml", """
-            machine: {ram: 256K, swap: 0}
+            machine: {ram: 256K, swap: 0, overcommit_memory: 1}
             processes:
               - name: hog
                 layout: {exec: {file: /bin/hog, heap: 2M}}

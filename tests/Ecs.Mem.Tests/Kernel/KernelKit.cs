@@ -45,6 +45,9 @@ internal static class KernelKit
         SwapBytes = swapPages * (long)Page,
         MinFreeKbytes = minFreeKbytes,
         Policy = "fifo",
+        // The tests map more than RAM + swap to drive reclaim and the OOM killer; Linux's heuristic (mode 0) would
+        // refuse such a mapping at mmap, so they run as under vm.overcommit_memory = 1.
+        OvercommitMemory = 1,
         // One access per tick, so a test can stop between any two accesses (the batch size never changes results:
         // PipelineEquivalenceTests).
         BatchSize = 1,

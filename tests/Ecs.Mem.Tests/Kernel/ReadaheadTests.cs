@@ -343,9 +343,9 @@ public class ReadaheadTests
     [Test]
     public void UnsupportedAdviceIsOneClearError()
     {
-        string yaml = Scenario(1, "cold");
+        string yaml = Scenario(1, "remove");
         var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(yaml), "u.yaml"));
-        Assert.That(e!.Message, Does.Contain("madvise advice 'cold' is not supported yet"));
+        Assert.That(e!.Message, Does.Contain("madvise advice 'remove' is not supported yet"));
         Assert.That(e.Message, Does.StartWith("u.yaml:"));
     }
 }

@@ -127,6 +127,9 @@ public class OracleKitTests
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 1, [simVma])]), Has.One.Contains("majflt 1"));
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { Perms = "r--p" }])]), Has.One.Contains("VMAs"));
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { RssKb = new Spread(8, 8) }])]), Has.One.Contains("Rss 8"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { LockedKb = new Spread(4, 4) }])]), Has.One.Contains("Locked 4"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma]) { Errors = ["ENOMEM"] }]), Has.One.Contains("results [ENOMEM], kernel []"));
+        Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma]) { Errors = [] }]), Is.Empty);
     }
 
     [Test]

@@ -42,4 +42,32 @@ public class ArcTests
         Assert.That(victims, Is.EqualTo(Sim.Pages(1, 2, 3)));
         Assert.That(r.Faults, Is.EqualTo(5));
     }
+
+    /// <summary>
+    /// δ1 = |B2|/|B1| = 3/2 at the last reference (a B1 hit with |B1| = 2, |B2| = 3): <c>arc</c> adds 1.5 to p,
+    /// <c>arc-int</c> adds 1. The p after each reference was computed by a separate Python transcription of the
+    /// paper's pseudocode (lists as Python lists, real or floor division).
+    /// </summary>
+    [TestCase("arc", new[] { 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 3.5 })]
+    [TestCase("arc-int", new[] { 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 3.0 })]
+    public void RealValuedDeltaKeepsTheFraction(string name, double[] expectedP)
+    {
+        var seq = Sim.Pages(5, 3, 5, 9, 11, 4, 7, 4, 2, 3, 10, 7, 1, 2, 6, 9);
+        var arc = (ArcPolicy)PolicyRegistry.Create(name, new PolicyOptions(1));
+        var sim = new IdealSimulator(5, arc);
+        for (int i = 0; i < seq.Length; i++)
+        {
+            sim.Reference(seq[i]);
+            Assert.That(arc.TargetT1, Is.EqualTo(expectedP[i]), $"p after reference {i + 1}");
+        }
+    }
+
+    /// <summary>A trace where the fraction changes a victim: 15 faults with real δ, 16 with δ rounded down (same Python model).</summary>
+    [TestCase("arc", 15)]
+    [TestCase("arc-int", 16)]
+    public void RealAndIntegerArcFaultDifferently(string name, int faults)
+    {
+        var (r, _) = Sim.Run(name, 5, Sim.Pages(4, 9, 9, 7, 5, 2, 2, 8, 5, 3, 7, 6, 8, 10, 1, 10, 4, 10, 5, 9, 1));
+        Assert.That(r.Faults, Is.EqualTo(faults));
+    }
 }

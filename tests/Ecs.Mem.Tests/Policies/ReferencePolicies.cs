@@ -34,7 +34,8 @@ internal abstract class ReferenceCache(int capacity)
         "clock-ref" => new RefClock(capacity, true),
         "linux" => new RefLinux(capacity),
         "lfu" => new RefLfu(capacity),
-        "arc" => new RefArc(capacity),
+        "arc" => new RefArc(capacity, integer: false),
+        "arc-int" => new RefArc(capacity, integer: true),
         "opt" => new RefOpt(capacity, pages),
         "random" => new RefRandom(capacity, seed),
         _ => throw new ArgumentException(policy),
@@ -214,13 +215,16 @@ internal sealed class RefLfu(int capacity) : ReferenceCache(capacity)
     }
 }
 
-/// <summary>ARC straight from the paper's four cases, lists of pages with index 0 = MRU.</summary>
-internal sealed class RefArc(int capacity) : ReferenceCache(capacity)
+/// <summary>ARC straight from the paper's four cases, lists of pages with index 0 = MRU; p real-valued, or with
+/// the δ ratios rounded down (<paramref name="integer"/>).</summary>
+internal sealed class RefArc(int capacity, bool integer) : ReferenceCache(capacity)
 {
     private readonly List<ulong> _t1 = [], _t2 = [], _b1 = [], _b2 = [];
-    private int _p;
+    private double _p;
 
-    public int P => _p;
+    public double P => _p;
+
+    private double Ratio(int a, int b) => integer ? a / b : (double)a / b;
 
     protected override ulong? Access(ulong x, int t, out bool hit)
     {
@@ -234,7 +238,7 @@ internal sealed class RefArc(int capacity) : ReferenceCache(capacity)
         }
         if (_b1.Contains(x))
         {
-            _p = Math.Min(c, _p + (_b1.Count >= _b2.Count ? 1 : _b2.Count / _b1.Count));
+            _p = Math.Min(c, _p + (_b1.Count >= _b2.Count ? 1 : Ratio(_b2.Count, _b1.Count)));
             ulong? v = Replace(inB2: false);
             _b1.Remove(x);
             _t2.Insert(0, x);
@@ -242,7 +246,7 @@ internal sealed class RefArc(int capacity) : ReferenceCache(capacity)
         }
         if (_b2.Contains(x))
         {
-            _p = Math.Max(0, _p - (_b2.Count >= _b1.Count ? 1 : _b1.Count / _b2.Count));
+            _p = Math.Max(0, _p - (_b2.Count >= _b1.Count ? 1 : Ratio(_b1.Count, _b2.Count)));
             ulong? v = Replace(inB2: true);
             _b2.Remove(x);
             _t2.Insert(0, x);
@@ -273,7 +277,8 @@ internal sealed class RefArc(int capacity) : ReferenceCache(capacity)
 
     private ulong Replace(bool inB2)
     {
-        if (_t1.Count > 0 && (_t1.Count > _p || (inB2 && _t1.Count == _p)))
+        // An empty T2 leaves T1 as the only list to take from (libCacheSim's fourth condition).
+        if ((_t1.Count > 0 && (_t1.Count > _p || (inB2 && _t1.Count == _p))) || _t2.Count == 0)
         {
             ulong v = _t1[^1];
             _t1.RemoveAt(_t1.Count - 1);

@@ -15,5 +15,5 @@ internal static class Sim
 
     public static ulong[] Pages(params int[] p) => p.Select(x => (ulong)x).ToArray();
 
-    public static readonly string[] BuiltIns = ["fifo", "lru", "clock", "clock-ref", "linux", "lfu", "arc", "opt", "random"];
+    public static readonly string[] BuiltIns = ["fifo", "lru", "clock", "clock-ref", "linux", "lfu", "arc", "arc-int", "opt", "random"];
 }

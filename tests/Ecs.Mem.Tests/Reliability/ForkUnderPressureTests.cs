@@ -9,6 +9,7 @@ namespace EcsMem.Tests.Reliability;
 public class ForkUnderPressureTests
 {
     // 256 KiB leaves room for about 24 anonymous pages above the min watermark (the OOM killer strikes at 24).
+    // The 1 MiB heap is more than RAM + swap: Linux's heuristic would refuse it, hence overcommit_memory 1.
     [TestCase(18)]
     [TestCase(20)]
     [TestCase(22)]
@@ -19,6 +20,7 @@ public class ForkUnderPressureTests
             machine:
               ram: 256K
               swap: 0
+              overcommit_memory: 1
               quantum: 50
             processes:
               - name: hog

@@ -138,6 +138,7 @@ internal static class ReliabilityScenarios
         machine:
           ram: 512K
           swap: 0
+          overcommit_memory: 1
           quantum: 200
           seed: 5
         processes:

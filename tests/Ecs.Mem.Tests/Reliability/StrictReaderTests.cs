@@ -99,12 +99,13 @@ public class StrictReaderTests
     }
 
     [Test]
-    public void XzIsRefusedByName()
+    public void CorruptXzIsBadInputNamingTheFile()
     {
+        // xz is decoded now (ChampSim's traces come as .xz); a damaged xz header is one line of bad input, not a crash.
         using var dir = new TempDir();
         string path = TraceTestFiles.Write(dir.File("t.xz"), [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0, 4, 1, 2], Packing.Plain);
         Assert.That(() => TraceTestFiles.ReadFile("lackey", path), Throws.TypeOf<InputException>()
-            .With.Message.Contains("xz-compressed traces are not supported"));
+            .With.Message.StartsWith(path + ":").And.Message.Contains("cannot read compressed data"));
     }
 
     private static byte[] BinaryTrace(int n, int zeroAt = -1, ushort version = 1)

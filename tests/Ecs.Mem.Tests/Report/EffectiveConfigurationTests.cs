@@ -48,6 +48,11 @@ public class EffectiveConfigurationTests
           swap_readahead: vma
           fault_around_bytes: 32768
           read_ahead_kb: 512
+          overcommit_memory: 2
+          overcommit_ratio: 80
+          admin_reserve_kbytes: 4096
+          user_reserve_kbytes: 65536
+          thp: {enabled: always, defrag: defer, use_zero_page: false}
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -206,6 +211,18 @@ public class EffectiveConfigurationTests
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["fault_around_bytes"] = N(c.FaultAroundBytes);
         e["read_ahead_kb"] = N(c.ReadAheadKb);
+        e["overcommit_memory"] = N(c.OvercommitMemory);
+        if (c.OvercommitKbytes != 0)
+            e["overcommit_kbytes"] = N(c.OvercommitKbytes);
+        else
+            e["overcommit_ratio"] = N(c.OvercommitRatio);
+        // init_admin_reserve / init_user_reserve: min(free KiB at boot / 32, cap); free at boot is every page but
+        // the shared zero page.
+        e["admin_reserve_kbytes"] = N(c.AdminReserveKbytes ?? Math.Min((ramKb - 4) / 32, 8192));
+        e["user_reserve_kbytes"] = N(c.UserReserveKbytes ?? Math.Min((ramKb - 4) / 32, 131072));
+        e["thp.enabled"] = ThpConfig.EnabledNames[(int)c.Thp.Enabled];
+        e["thp.defrag"] = ThpConfig.DefragNames[(int)c.Thp.Defrag];
+        e["thp.use_zero_page"] = B(c.Thp.UseZeroPage);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, pcid, quantum, smp_epoch, batch, seed) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, thp, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline, cgroups) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
@@ -74,6 +74,12 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.quantum must be at least 1 (got '0')");
         yield return C("Swappiness", "machine:\n  swappiness: 201\n" + P,
             "test.yaml:2: machine.swappiness must be at most 200 (got '201')");
+        yield return C("OvercommitMode", "machine:\n  overcommit_memory: 3\n" + P,
+            "test.yaml:2: machine.overcommit_memory must be at most 2 (got '3')");
+        yield return C("OvercommitRatioAndKbytes", "machine:\n  overcommit_ratio: 60\n  overcommit_kbytes: 1024\n" + P,
+            "test.yaml:3: machine.overcommit_kbytes and machine.overcommit_ratio exclude each other (Linux zeroes one when the other is written) (got '1024')");
+        yield return C("CapSysAdminNotBool", "processes:\n  - name: p\n    cap_sys_admin: maybe\n    workload: {generator: \"seq:count=1,pages=1\"}\n",
+            "test.yaml:3: processes[0].cap_sys_admin must be true or false (or on/off) (got 'maybe')");
         yield return C("PageCluster", "machine:\n  page_cluster: 21\n" + P,
             "test.yaml:2: machine.page_cluster must be at most 20 (got '21')");
         yield return C("SwapReadaheadWord", "machine:\n  swap_readahead: ssd\n" + P,
@@ -110,7 +116,7 @@ public class ScenarioErrorTests
         yield return C("EmptyGenerator", "processes:\n  - name: a\n    workload: {generator: \"  \"}\n",
             "test.yaml:3: processes[0].workload.generator must not be empty (got '  ')");
         yield return C("TraceFormat", "processes:\n  - name: a\n    workload:\n      trace: {path: t.out, format: strace}\n",
-            "test.yaml:4: processes[0].workload.trace.format must be one of: lackey, pinatrace, pages, binary (got 'strace')");
+            "test.yaml:4: processes[0].workload.trace.format must be one of: lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv, auto (got 'strace')");
         yield return C("TraceWithoutFormat", "processes:\n  - name: a\n    workload:\n      trace: {path: t.out}\n",
             "test.yaml:4: processes[0].workload.trace has no 'format' (lackey, pinatrace, pages or binary) (got '')");
         yield return C("LayoutWord", "processes:\n  - name: a\n    layout: guess\n    workload: {generator: g}\n",
@@ -192,13 +198,13 @@ public class ScenarioErrorTests
         yield return C("FixedWithoutAddr", P + "\ntimeline:\n  - at: 5\n    process: p\n    mmap: {length: 4K, fixed: true}\n",
             "test.yaml:7: timeline[0].mmap: fixed: true needs an 'addr' (got 'fixed')");
         yield return C("AnonymousOffset", P + "\ntimeline:\n  - at: 5\n    process: p\n    mmap: {length: 4K, offset: 4K}\n",
-            "test.yaml:7: timeline[0].mmap.offset needs a 'file' (anonymous mappings have no offset) (got '4K')");
+            "test.yaml:7: timeline[0].mmap.offset needs a 'file' or an 'fd' (anonymous mappings have no offset) (got '4K')");
         yield return C("MmapFlags", P + "\ntimeline:\n  - at: 5\n    process: p\n    mmap: {length: 4K, flags: anonymous}\n",
             "test.yaml:7: timeline[0].mmap.flags must be one of: private, shared (got 'anonymous')");
         yield return C("AtAndAfter", P + "\ntimeline:\n  - at: 5\n    after: 7\n    process: p\n    exit:\n",
             "test.yaml:5: timeline[0] must have exactly one of 'at' (cycles) or 'after' (accesses of the process) (got 'at, after')");
         yield return C("TwoOps", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit:\n    brk: {delta: 4K}\n",
-            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall (got 'brk, exit')");
+            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall, open, memfd_create, ftruncate, close (got 'brk, exit')");
         yield return C("BrkBoth", P + "\ntimeline:\n  - at: 5\n    process: p\n    brk: {delta: 4K, to: 0x1000}\n",
             "test.yaml:7: timeline[0].brk must have exactly one of 'delta' (bytes, may be negative) or 'to' (new break address) (got 'delta, to')");
         yield return C("ExitWithValue", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit: 3\n",

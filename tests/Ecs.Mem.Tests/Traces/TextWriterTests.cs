@@ -97,12 +97,17 @@ public class TextWriterTests
     }
 
     [Test]
-    public void RegistryKnowsTheFourFormatsAndRejectsOthers()
+    public void RegistryKnowsTheFormatsAndRejectsOthers()
     {
-        foreach (string name in new[] { "binary", "pinatrace", "lackey", "pages" })
+        foreach (string name in new[] { "binary", "pinatrace", "lackey", "pages", "champsim", "oracleGeneral", "csv" })
             Assert.That(TraceFormats.Get(name).Writer, Is.Not.Null, name);
-        Assert.That(() => TraceFormats.Get("csv"), Throws.TypeOf<EcsMem.Diagnostics.InputException>()
-            .With.Message.StartsWith("command line: unknown trace format (known: ").And.Message.Contains("binary").And.Message.EndsWith("(got 'csv')"));
+        foreach (string name in new[] { "cloudsuite", "auto" })
+        {
+            Assert.That(TraceFormats.Get(name).Reader, Is.Not.Null, name);
+            Assert.That(TraceFormats.Get(name).Writer, Is.Null, name); // read-only formats
+        }
+        Assert.That(() => TraceFormats.Get("xml"), Throws.TypeOf<EcsMem.Diagnostics.InputException>()
+            .With.Message.StartsWith("command line: unknown trace format (known: ").And.Message.Contains("binary").And.Message.EndsWith("(got 'xml')"));
     }
 
     [Test]

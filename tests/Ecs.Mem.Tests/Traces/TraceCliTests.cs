@@ -125,16 +125,21 @@ public class TraceCliTests
     }
 
     [Test]
-    public void TextInputWithoutFromIsExitTwo()
+    public void TextInputWithoutFromIsDetectedOrExitTwo()
     {
         using var dir = new TempDir();
         string pin = TraceTestFiles.Write(dir.File("t.pin"), "0x1: R 0x10\n");
-        var (code, _, stderr) = Run("convert", pin, "--to", "binary", "--out", dir.File("o"));
+        var (code, stdout, stderr) = Run("convert", pin, "--to", "binary", "--out", dir.File("o"));
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout.Trim(), Is.EqualTo($"converted 1 accesses from auto to binary: {dir.File("o")}"));
+        string prose = TraceTestFiles.Write(dir.File("t.txt"), "hello world\n");
+        (code, _, stderr) = Run("convert", prose, "--to", "binary", "--out", dir.File("p"));
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(stderr.Trim(), Is.EqualTo($"ecsmem: error: {pin}: cannot tell the trace format from its content; give --from (got '{pin}')"));
+        Assert.That(stderr.Trim(), Is.EqualTo($"ecsmem: error: {prose}: cannot tell the trace format from its content; give it with --trace-format (or --from) (got '68656C6C6F20776F726C640A')"));
+        Assert.That(File.Exists(dir.File("p")), Is.False);
     }
 
-    [TestCase(new[] { "gen", "zipf:count=10", "--out", "OUT", "--format", "csv" }, "ecsmem: error: command line: unknown trace format (known: ")]
+    [TestCase(new[] { "gen", "zipf:count=10", "--out", "OUT", "--format", "xml" }, "ecsmem: error: command line: unknown trace format (known: ")]
     [TestCase(new[] { "gen", "zipf:alpha=x", "--out", "OUT" }, "ecsmem: error: command line: workload 'zipf': alpha must be a number from 0 to 100 (got 'alpha=x')")]
     [TestCase(new[] { "gen", "zipf:count=10" }, "ecsmem: error: command line: 'gen' needs option --out here (got '--out')")]
     [TestCase(new[] { "gen", "--out", "OUT" }, "ecsmem: error: command line: 'gen' needs a WORKLOAD (see 'ecsmem gen --help') (got 'gen')")]

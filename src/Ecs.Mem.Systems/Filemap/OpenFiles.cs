@@ -1,0 +1,236 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Fault;
+
+namespace EcsMem.Systems.Filemap;
+
+/// <summary>
+/// Open files and memfds: each process's descriptor table (fs/file.c), the open file descriptions behind it
+/// (struct file, fs/file_table.c: one per open() or memfd_create(), shared by the descriptors and mappings made
+/// from it, which is what vma_merge compares), and the shmem inodes memfd_create makes (mm/memfd.c, mm/shmem.c):
+/// a page cache of its own, sized by ftruncate, whose pages are allocated zero-filled on first fault (shmem_fault,
+/// no I/O), counted as shmem (RssShmem, Shmem), and freed when the inode goes — when no descriptor and no mapping
+/// refers to it any more (the last fput: shmem_evict_inode truncates it). A mapping made with a file path and no
+/// descriptor (the scenario's <c>file:</c>) uses the process's one implicit open of that path (open file 0).
+/// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
+/// open is closed first (as dup2 does); memfd pages are not on the LRU (reclaim and MADV_PAGEOUT leave them, where
+/// Linux swaps shmem out); ftruncate applies to memfds only; a fault past a memfd's size is not SIGBUS.
+/// </summary>
+public sealed class OpenFiles(Kernel.Kernel k)
+{
+    /// <summary>Open file descriptions by id (struct file); id 0 stands for the implicit per-path open.</summary>
+    private readonly List<int> _fileOf = [-1];
+
+    /// <summary>(tgid, fd) → open file id.</summary>
+    private readonly Dictionary<(int Tgid, int Fd), int> _fds = new();
+
+    /// <summary>Live memfd inodes by file-table id: their size in bytes.</summary>
+    private readonly Dictionary<int, long> _shmemSize = new();
+
+    private readonly List<int> _evict = new();
+    private readonly List<(int Mm, ulong Va)> _maps = new();
+    private int _memfds;
+
+    /// <summary>True when <paramref name="fileId"/> is a live memfd (a shmem inode): its pages are shmem pages.</summary>
+    public bool IsShmem(int fileId) => _shmemSize.Count > 0 && _shmemSize.ContainsKey(fileId);
+
+    /// <summary>memfds alive now.</summary>
+    public int ShmemFiles => _shmemSize.Count;
+
+    /// <summary>The file behind descriptor <paramref name="fd"/> of thread group <paramref name="tgid"/>: false (EBADF) if not open.</summary>
+    public bool Lookup(int tgid, int fd, out int fileId, out int openFile)
+    {
+        if (_fds.TryGetValue((tgid, fd), out openFile))
+        {
+            fileId = _fileOf[openFile];
+            return true;
+        }
+
+        fileId = -1;
+        return false;
+    }
+
+    /// <summary>openat(2): a new open file description of <paramref name="fileId"/> at descriptor <paramref name="fd"/>.</summary>
+    public long Open(int tgid, int fd, int fileId)
+    {
+        Install(tgid, fd, fileId);
+        return fd;
+    }
+
+    /// <summary>
+    /// memfd_create(2) (mm/memfd.c): a new shmem inode of size 0 named "/memfd:NAME (deleted)" in /proc/pid/maps (its
+    /// dentry is unlinked from the start), opened read-write at descriptor <paramref name="fd"/>. EINVAL for a name
+    /// longer than 249 bytes (MFD_NAME_MAX_LEN).
+    /// </summary>
+    public long MemfdCreate(int tgid, int fd, string name)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(name) > 249)
+            return -Errno.EINVAL;
+        // shmem inodes live on the internal shm_mnt (device 00:01); each gets its own inode number.
+        int fileId = k.Files.Intern(new MappedFile("/memfd:" + name + " (deleted)", 0, 1, (ulong)(++_memfds)));
+        _shmemSize[fileId] = 0;
+        Install(tgid, fd, fileId);
+        return fd;
+    }
+
+    /// <summary>
+    /// ftruncate(2) of a memfd (shmem_setattr): sets its size; shrinking drops the pages past the new end, unmapping
+    /// them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for a negative
+    /// length or a file that is not a memfd (regular files' sizes are not modelled).
+    /// </summary>
+    public long Ftruncate(int tgid, int fd, long length)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out _))
+            return -Errno.EBADF;
+        if (length < 0 || !_shmemSize.ContainsKey(fileId))
+            return -Errno.EINVAL;
+        long old = _shmemSize[fileId];
+        _shmemSize[fileId] = length;
+        if (length < old)
+            Truncate(fileId, (length + (long)Pte.PageSize - 1) >> Pte.PageShift);
+        return 0;
+    }
+
+    /// <summary>close(2): EBADF if <paramref name="fd"/> is not open. A memfd nothing else refers to is freed.</summary>
+    public long Close(int tgid, int fd)
+    {
+        if (!_fds.Remove((tgid, fd)))
+            return -Errno.EBADF;
+        ReleaseUnused();
+        return 0;
+    }
+
+    /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
+    public void CloseAll(int tgid)
+    {
+        if (_fds.Count == 0)
+            return;
+        foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())
+            _fds.Remove(key);
+        ReleaseUnused();
+    }
+
+    /// <summary>fork's dup_fd: the child gets the parent's descriptors, sharing their open file descriptions.</summary>
+    public void DupFds(int parentTgid, int childTgid)
+    {
+        if (_fds.Count == 0)
+            return;
+        foreach (var (key, open) in _fds.Where(x => x.Key.Tgid == parentTgid).ToList())
+            _fds[(childTgid, key.Fd)] = open;
+    }
+
+    /// <summary>
+    /// The last fput of a memfd: a shmem inode no descriptor holds and no VMA maps any more is evicted, its pages
+    /// freed (shmem_evict_inode → shmem_truncate_range). Called after the calls that drop references (munmap,
+    /// mremap, close, exit).
+    /// </summary>
+    public void ReleaseUnused()
+    {
+        if (_shmemSize.Count == 0)
+            return;
+        _evict.Clear();
+        foreach (int fileId in _shmemSize.Keys)
+        {
+            if (!Referenced(fileId))
+                _evict.Add(fileId);
+        }
+
+        foreach (int fileId in _evict)
+        {
+            Truncate(fileId, 0);
+            _shmemSize.Remove(fileId);
+        }
+    }
+
+    /// <summary>A descriptor or a VMA of a live address space refers to the inode.</summary>
+    private bool Referenced(int fileId)
+    {
+        foreach (var (_, open) in _fds)
+        {
+            if (_fileOf[open] == fileId)
+                return true;
+        }
+
+        foreach (var mm in k.Tasks.LiveMms)
+        {
+            if (mm.Mm.Struct.MmUsers <= 0)
+                continue;
+            foreach (ref readonly Vma v in mm.Mm.Vmas)
+            {
+                if (v.FileId == fileId && v.Kind == VmaKind.File)
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>shmem_truncate_range from page <paramref name="first"/>: unmaps (unmap_mapping_range) and frees the pages.</summary>
+    private void Truncate(int fileId, long first)
+    {
+        var pages = k.PageCache.Entries().Where(e => e.File == fileId && e.Index >= first).ToList();
+        foreach (var (file, index, pfn) in pages)
+        {
+            k.Rmap.CopyTo(pfn, _maps);
+            foreach (var (mmId, va) in _maps)
+            {
+                var mm = k.Tasks.MmById(mmId);
+                if (mm is not null)
+                    k.Memory.ZapRange(mm, va, va + Pte.PageSize);
+            }
+
+            if (k.Zone.Pins[pfn] > 0 || k.Zone.Frames[pfn].MapCount > 0)
+                continue; // a fault in flight still holds it; its install finds the page gone from the cache
+            k.PageCache.Delete(file, index);
+            k.Zone.FreeFrame(pfn, k.Tlb.CurrentCpu);
+        }
+    }
+
+    /// <summary>
+    /// shmem_get_folio for a fault that found no page (the allocator granted <paramref name="rec"/>'s frame): the new
+    /// page is zero-filled and added to the memfd's page cache, no I/O (a minor fault); a private write then copies it
+    /// (do_cow_fault). If another fault of the batch added the page first, the frame goes back and that page is used.
+    /// </summary>
+    public void ShmemFault(SimEnvironment env, ref FaultRecord rec)
+    {
+        int page = k.PageCache.Find(rec.File, rec.FileIndex);
+        if (page >= 0)
+        {
+            k.Zone.UnpinFrame(rec.Pfn);
+            k.Zone.FreeFrame(rec.Pfn, rec.Cpu);
+            rec.Pfn = page;
+            k.Zone.PinFrame(page);
+        }
+        else
+        {
+            ref Frame f = ref k.Zone.Frames[rec.Pfn];
+            f.Flags |= FrameFlags.Shmem | FrameFlags.SwapBacked;
+            f.Mapping = rec.File;
+            f.Index = rec.FileIndex;
+            f.ContentToken = k.Zone.NextContentToken();
+            k.PageCache.Add(rec.File, rec.FileIndex, rec.Pfn);
+        }
+
+        if (rec.CopyAfterRead)
+        {
+            rec.CopyAfterRead = false;
+            rec.Class = FaultClass.CowCopy;
+            rec.SourcePfn = rec.Pfn;
+            rec.Pfn = -1;
+            // Called from the allocator's own pass: the copy's frame comes at its next pass.
+            k.Zone.Stalled.Add(new AllocRequest(rec, NeedsFrame: true));
+            return;
+        }
+
+        rec.Class = FaultClass.FileCached;
+        env.Work<PteInstall>().Add(new PteInstall(rec));
+    }
+
+    private void Install(int tgid, int fd, int fileId)
+    {
+        _fileOf.Add(fileId);
+        _fds[(tgid, fd)] = _fileOf.Count - 1;
+        ReleaseUnused(); // a descriptor number reused drops what it held (dup2's implicit close)
+    }
+}

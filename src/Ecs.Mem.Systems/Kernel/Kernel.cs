@@ -28,7 +28,12 @@ public sealed class Kernel
         C = new KernelCounters(env.Counters);
 
         int pages = (int)options.PageCount;
+        ReclaimHost = new ReclaimHost(this);
         IReplacementPolicy policy = PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
+        // The machine's `linux` policy is Linux 6.x's lruvec (anon/file lists, get_scan_count, workingset); the
+        // registry's LruLinuxPolicy (one list pair, no page tables) stays the ideal mode's `linux`.
+        if (policy is LruLinuxPolicy)
+            policy = Lruvec = new Lruvec(ReclaimHost, env.Counters, C, options.Cpus);
         if (policy is IFutureAwarePolicy)
             throw new InputException(source, 0, options.Policy,
                 "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
@@ -75,6 +80,12 @@ public sealed class Kernel
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }
+
+    /// <summary>The node's lruvec when the policy is <c>linux</c> (Linux 6.x reclaim); null with a simple policy.</summary>
+    public Lruvec? Lruvec { get; }
+
+    /// <summary>The page-level side of reclaim (folio_referenced, shrink_folio_list's unmap and pageout).</summary>
+    public ReclaimHost ReclaimHost { get; }
 
     /// <summary>The zone: frames (struct page), buddy allocator, watermarks, pins and the LRU (PageAlloc/).</summary>
     public Zone Zone { get; }

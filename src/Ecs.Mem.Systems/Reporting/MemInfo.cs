@@ -26,6 +26,7 @@ public static class MemInfo
         new("Inactive(anon)", g.InactiveAnon * KbPerPage),
         new("Active(file)", g.ActiveFile * KbPerPage),
         new("Inactive(file)", g.InactiveFile * KbPerPage),
+        new("Unevictable", g.Unevictable * KbPerPage),
         new("SwapTotal", g.SwapTotalPages * KbPerPage),
         new("SwapFree", g.SwapFreePages * KbPerPage),
         new("Dirty", g.Dirty * KbPerPage),

@@ -16,6 +16,9 @@ public readonly record struct MemoryGauges
     public long ActiveFile { get; init; }
     public long InactiveFile { get; init; }
 
+    /// <summary>NR_UNEVICTABLE: pages on LRU_UNEVICTABLE (mlocked pages reclaim has found; Linux LRU only).</summary>
+    public long Unevictable { get; init; }
+
     /// <summary>NR_ANON_MAPPED: anonymous pages mapped by at least one page table.</summary>
     public long AnonMapped { get; init; }
 
@@ -48,7 +51,7 @@ public readonly record struct MemoryGauges
     /// <summary>Reads the gauges of <paramref name="kernel"/> now.</summary>
     public static MemoryGauges Read(Kernel.Kernel kernel)
     {
-        long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
+        long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0, unevictable = 0;
         long anonMapped = 0, fileMapped = 0, shmem = 0, dirty = 0, writeback = 0, tables = 0;
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
@@ -56,10 +59,16 @@ public readonly record struct MemoryGauges
             if ((fl & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0)
                 continue;
             bool anon = (fl & FrameFlags.Anon) != 0;
-            if ((fl & FrameFlags.Lru) != 0)
+            if ((fl & (FrameFlags.Lru | FrameFlags.Unevictable)) == (FrameFlags.Lru | FrameFlags.Unevictable))
             {
+                unevictable++;
+            }
+            else if ((fl & FrameFlags.Lru) != 0)
+            {
+                // folio_is_file_lru: the list follows PG_swapbacked (a lazily freed anon page is on the file list).
+                bool anonLru = (fl & FrameFlags.SwapBacked) != 0 || (anon && (fl & FrameFlags.SwapCache) != 0);
                 bool active = (fl & FrameFlags.Active) != 0;
-                if (anon)
+                if (anonLru)
                 {
                     if (active) activeAnon++; else inactiveAnon++;
                 }
@@ -90,6 +99,7 @@ public readonly record struct MemoryGauges
             InactiveAnon = inactiveAnon,
             ActiveFile = activeFile,
             InactiveFile = inactiveFile,
+            Unevictable = unevictable,
             AnonMapped = anonMapped,
             FileMapped = fileMapped,
             PageCachePages = kernel.PageCache.Count,

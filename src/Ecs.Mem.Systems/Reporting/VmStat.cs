@@ -19,6 +19,7 @@ public static class VmStat
         new("nr_active_anon", g.ActiveAnon),
         new("nr_inactive_file", g.InactiveFile),
         new("nr_active_file", g.ActiveFile),
+        new("nr_unevictable", g.Unevictable),
         new("nr_anon_pages", g.AnonMapped),
         new("nr_mapped", g.FileMapped),
         new("nr_file_pages", g.FilePages),

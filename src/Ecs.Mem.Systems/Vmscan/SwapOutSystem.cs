@@ -16,11 +16,13 @@ namespace EcsMem.Systems.Vmscan;
 public sealed class SwapOutSystem : ISystem, IEventHandler
 {
     private readonly Kernel.Kernel _k;
-    private readonly List<(int Mm, ulong Va)> _maps = new();
     private readonly List<int> _skipped = new();
+    private readonly ScanControl _sc = new();
+    private readonly ScanControl _kswapdSc = new();
     private readonly int _kswapdKind;
     private int _cpu; // the CPU the current reclaim pass runs on
     private bool _kswapdAwake;
+    private bool _kswapdRunActive;
 
     public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -79,10 +81,15 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (!r.Direct && _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
             {
                 // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
+                if (_k.Lruvec is { } lv)
+                    EndKswapdRun(lv);
                 KswapdAwake = false;
                 continue;
             }
-            int freed = ShrinkInactiveList(env, r.Pages, r.Direct, r.ForProcess);
+            _k.ReclaimHost.Cpu = _cpu;
+            int freed = _k.Lruvec is { } lruvec
+                ? (r.Direct ? TryToFreePages(lruvec, r.Pages, r.ForProcess) : BalancePgdatRound(env, lruvec))
+                : ShrinkInactiveList(env, r.Pages, r.Direct, r.ForProcess);
             // Nothing reclaimable while the allocation still could not proceed, counting the frames this
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
@@ -97,9 +104,89 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 if (_k.Zone.MustStall(freeSoon, needsFrame: true))
                     _k.Oom.OutOfMemory(r.ForProcess);
             }
-            if (!r.Direct)
+            if (!r.Direct && _k.Lruvec is null)
                 KswapdAfterRun(env, freed);
         }
+    }
+
+    /// <summary>MAX_RECLAIM_RETRIES (mm/internal.h): fruitless direct reclaims before the allocator gives up.</summary>
+    public const int MaxReclaimRetries = 16;
+
+    /// <summary>
+    /// try_to_free_pages → do_try_to_free_pages on the node's lruvec (nr_to_reclaim SWAP_CLUSTER_MAX). The
+    /// allocator's should_reclaim_retry loop, which in Linux calls it again up to MAX_RECLAIM_RETRIES times without
+    /// progress before the OOM killer, runs here at once while pages are left on the lists; before the retries every
+    /// CPU's lru_add batch is drained (lru_add_drain_all), so that a small machine's pages do not sit invisible to
+    /// reclaim in the other CPUs' batches (a simplification, see docs/kernel.md).
+    /// </summary>
+    private int TryToFreePages(Lruvec lruvec, int pages, Entity forProcess)
+    {
+        long scanned = 0;
+        for (int attempt = 0; attempt <= MaxReclaimRetries; attempt++)
+        {
+            _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
+            NodeReclaim.DoTryToFreePages(lruvec, _sc);
+            scanned += _sc.NrScanned;
+            if (_sc.NrReclaimed > 0)
+                break;
+            if (attempt == 0)
+                lruvec.LruAddDrainAll();
+            if (lruvec.Size(LruList.InactiveAnon) + lruvec.Size(LruList.ActiveAnon) + lruvec.Size(LruList.InactiveFile)
+                + lruvec.Size(LruList.ActiveFile) == 0)
+                break;
+        }
+        _k.Events?.Reclaim(true, _cpu, forProcess, (int)scanned, (int)_sc.NrReclaimed);
+        return (int)_sc.NrReclaimed;
+    }
+
+    /// <summary>
+    /// One round of balance_pgdat: the run's scan_control (priority from DEF_PRIORITY down) persists between rounds;
+    /// after the round kswapd sleeps when the node is balanced (pgdat_balanced: free pages above high), starts a new
+    /// run at DEF_PRIORITY when the priority is spent and the run reclaimed something, gives up when a whole run
+    /// reclaimed nothing (kswapd_failures, simplified to one run), or else runs again after the time its work took.
+    /// </summary>
+    private int BalancePgdatRound(SimEnvironment env, Lruvec lruvec)
+    {
+        var k = _k;
+        if (!_kswapdRunActive)
+        {
+            _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
+            _kswapdRunActive = true;
+        }
+        long activeBefore = _kswapdSc.NrScannedActive;
+        long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
+        long scanned = _kswapdSc.NrScanned + (_kswapdSc.NrScannedActive - activeBefore);
+        k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
+        env.Counters.Increment(k.C.PageOutRun);
+        long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+        if (k.Zone.Watermarks.AboveHigh(freeAfter))
+        {
+            EndKswapdRun(lruvec);
+            return (int)freed;
+        }
+        if (_kswapdSc.Priority < 1)
+        {
+            bool fruitless = _kswapdSc.NrReclaimed == 0;
+            EndKswapdRun(lruvec);
+            if (fruitless)
+                return (int)freed;
+            _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
+            _kswapdRunActive = true;
+        }
+        // kswapd is a kernel thread: its next round comes after the time this one's work took (one swap-out's worth
+        // per SWAP_CLUSTER_MAX pages looked at, at least one).
+        long batches = Math.Max(1, (scanned + Lruvec.SwapClusterMax - 1) / Lruvec.SwapClusterMax);
+        ulong delay = (ulong)Math.Max(1, k.Timing.SwapOutCycles) * (ulong)batches;
+        env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
+        return (int)freed;
+    }
+
+    /// <summary>The end of balance_pgdat: snapshot_refaults, and kswapd goes back to sleep.</summary>
+    private void EndKswapdRun(Lruvec lruvec)
+    {
+        lruvec.SnapshotRefaults();
+        _kswapdRunActive = false;
+        KswapdAwake = false;
     }
 
     /// <summary>After a kswapd batch: sleep when balanced (free above high), else run again shortly.</summary>
@@ -134,7 +221,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (pfn < 0)
                 break;
             scanned++;
-            if (PageReferenced(pfn))
+            if (k.ReclaimHost.PageReferenced(pfn))
             {
                 // shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is
                 // more than half full (vm_swap_full), if no PTE holds its swap entry any more.
@@ -144,7 +231,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 k.Zone.Lru.OnReferenced(pfn);
                 continue;
             }
-            int outcome = ShrinkPage(env, pfn);
+            bool anon = k.Zone.Frames[pfn].IsAnon;
+            int outcome = k.ReclaimHost.ShrinkPage(env, pfn, out _);
             if (outcome == -2)
                 continue; // mlocked: now on the unevictable list
             if (outcome < 0)
@@ -160,6 +248,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 _skipped.Add(pfn);
                 continue;
             }
+            env.Counters.Increment(anon ? k.C.PgStealAnon : k.C.PgStealFile);
             reclaimed++;
         }
         foreach (int pfn in _skipped)
@@ -168,128 +257,5 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
         k.Events?.Reclaim(direct, _cpu, forProcess, scanned, reclaimed);
         return reclaimed;
-    }
-
-    /// <summary>
-    /// page_referenced: test-and-clear the accessed bit of every PTE mapping the frame
-    /// (ptep_clear_flush_young also drops the TLB entry, so the next access walks and sets it again).
-    /// </summary>
-    private bool PageReferenced(int pfn)
-    {
-        var k = _k;
-        k.Rmap.CopyTo(pfn, _maps);
-        bool young = false;
-        foreach (var (mmId, va) in _maps)
-        {
-            MmState mm = k.Tasks.MmById(mmId)!;
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
-            {
-                pte &= ~Pte.AccessedBit;
-                k.Tlb.FlushTlbPage(mm.Tlb, va);
-                young = true;
-            }
-        }
-        return young;
-    }
-
-    /// <summary>
-    /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
-    /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
-    /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
-    /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
-    /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
-    /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
-    /// it goes to the unevictable list and stays until munlock).
-    /// </summary>
-    private int ShrinkPage(SimEnvironment env, int pfn)
-    {
-        var k = _k;
-        ref Frame f = ref k.Zone.Frames[pfn];
-        k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va) in _maps)
-        {
-            var owner = k.Tasks.MmById(mmId)!.Mm;
-            int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
-            {
-                k.Zone.Unevictable[pfn] = true;
-                return -2;
-            }
-        }
-
-        bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
-        foreach (var (mmId, va) in _maps)
-            dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
-
-        if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
-        {
-            if (dirty)
-            {
-                f.Flags |= FrameFlags.SwapBacked;
-                return -1;
-            }
-
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
-            env.Counters.Increment(k.C.PgStealAnon);
-        }
-        else if (f.IsAnon)
-        {
-            int slot;
-            bool fresh = false;
-            if ((f.Flags & FrameFlags.SwapCache) != 0)
-            {
-                slot = (int)f.Index;
-            }
-            else
-            {
-                slot = k.Swap.GetSwapPage();
-                if (slot == 0)
-                    return 0; // swap full: this page cannot go (get_swap_page failed)
-                k.SwapCache.Add(slot, pfn);
-                k.SwapReadahead.ClearReadahead(pfn);
-                f.Flags |= FrameFlags.SwapCache;
-                f.Index = slot;
-                fresh = true;
-            }
-            if (dirty || fresh)
-            {
-                k.Swap.Write(slot, f.ContentToken);
-                env.Counters.Increment(k.C.PswpOut);
-                if (k.Events is { } ev)
-                    ev.SwapOut(pfn, slot, _cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
-                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
-            }
-            f.Flags &= ~FrameFlags.Dirty;
-            ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
-            // try_to_unmap_one keeps PageAnonExclusive in the swap PTE (pte_swp_mkexclusive): a page mapped by
-            // one PTE that no fork shares (no COW protection) comes back writable without a copy.
-            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
-                swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, _cpu));
-            env.Counters.Increment(k.C.PgStealAnon);
-        }
-        else
-        {
-            if (dirty)
-            {
-                env.Counters.Increment(k.C.FileWriteback);
-                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
-                f.Flags &= ~FrameFlags.Dirty;
-            }
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
-            env.Counters.Increment(k.C.PgStealFile);
-        }
-        // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.
-        k.Zone.Lru.OnRemoved(pfn);
-        f.Flags &= ~FrameFlags.Lru;
-        k.Zone.PinFrame(pfn);
-        env.Work<FrameRelease>().Add(new FrameRelease(pfn));
-        return 1;
     }
 }

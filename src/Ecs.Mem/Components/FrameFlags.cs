@@ -62,4 +62,10 @@ public enum FrameFlags : uint
     /// rmap and swap paths (a simplification, see docs/kernel.md).
     /// </summary>
     Shmem = 1u << 13,
+
+    /// <summary>PG_workingset: the page was active before (deactivated by shrink_active_list, or refaulted while part of the workingset).</summary>
+    Workingset = 1u << 14,
+
+    /// <summary>PG_unevictable: on LRU_UNEVICTABLE (found in a VM_LOCKED area by reclaim), skipped by every scan until munlock.</summary>
+    Unevictable = 1u << 15,
 }

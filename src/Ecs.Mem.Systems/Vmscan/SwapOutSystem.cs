@@ -150,14 +150,13 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         var k = _k;
         if (!_kswapdRunActive)
         {
+            // balance_pgdat starts: pageoutrun counts runs, not priority rounds.
             _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
             _kswapdRunActive = true;
+            env.Counters.Increment(k.C.PageOutRun);
         }
-        long activeBefore = _kswapdSc.NrScannedActive;
         long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
-        long scanned = _kswapdSc.NrScanned + (_kswapdSc.NrScannedActive - activeBefore);
         k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
-        env.Counters.Increment(k.C.PageOutRun);
         long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
         if (k.Zone.Watermarks.AboveHigh(freeAfter))
         {
@@ -166,17 +165,22 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         }
         if (_kswapdSc.Priority < 1)
         {
-            bool fruitless = _kswapdSc.NrReclaimed == 0;
-            EndKswapdRun(lruvec);
-            if (fruitless)
+            if (_kswapdSc.NrReclaimed == 0)
+            {
+                EndKswapdRun(lruvec);
                 return (int)freed;
+            }
+            // The run ends unbalanced: kswapd_try_to_sleep does not sleep, the next balance_pgdat starts over.
+            lruvec.SnapshotRefaults();
             _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
             _kswapdRunActive = true;
+            env.Counters.Increment(k.C.PageOutRun);
         }
-        // kswapd is a kernel thread: its next round comes after the time this one's work took (one swap-out's worth
-        // per SWAP_CLUSTER_MAX pages looked at, at least one).
-        long batches = Math.Max(1, (scanned + Lruvec.SwapClusterMax - 1) / Lruvec.SwapClusterMax);
-        ulong delay = (ulong)Math.Max(1, k.Timing.SwapOutCycles) * (ulong)batches;
+        // kswapd is a kernel thread: its next round comes after the time this one's writes took, one swap-out's worth
+        // per SWAP_CLUSTER_MAX pages reclaimed (the pace of the simple policies' one batch per event); a round that
+        // reclaimed nothing (priority too high to scan a small list) is followed at once by the next priority.
+        long batches = (freed + Lruvec.SwapClusterMax - 1) / Lruvec.SwapClusterMax;
+        ulong delay = Math.Max(1UL, (ulong)Math.Max(1, k.Timing.SwapOutCycles) * (ulong)batches);
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
         return (int)freed;
     }

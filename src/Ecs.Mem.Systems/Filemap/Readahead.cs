@@ -443,7 +443,9 @@ public sealed class Readahead : IEventHandler
         f.Index = index;
         f.ContentToken = PageCacheInsertSystem.FileContent(file, index);
         f.Flags |= FrameFlags.Locked;
-        _k.PageCache.Add(file, index, pfn);
+        int shadow = _k.PageCache.Add(file, index, pfn);
+        if (shadow >= 0)
+            _k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
         _k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(file, index));
         env.Counters.Add(_k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         env.Counters.Increment(_k.C.ReadaheadPages);

@@ -74,6 +74,7 @@ public sealed class InvariantChecker
         CheckFrames();
         CheckSwap();
         CheckPageCache();
+        CheckLruvec();
         CheckProcesses();
         CheckCpus();
         CheckVmaEntities();
@@ -592,6 +593,62 @@ public sealed class InvariantChecker
     }
 
     /// <summary>Each page-cache entry's frame carries its (file, index) and is in use; each file frame is indexed.</summary>
+    /// <summary>
+    /// The Linux LRU (policy <c>linux</c>): every frame flagged PG_lru is on exactly one list of the lruvec or in one
+    /// lru_add batch, and on the list its flags name (PG_unevictable; else PG_swapbacked and PG_active); nothing
+    /// else is on a list; each list's size is the number of frames on it.
+    /// </summary>
+    private void CheckLruvec()
+    {
+        if (_k.Lruvec is null)
+            return;
+        if (_k.Memcg is { } mc)
+        {
+            foreach (Memcontrol.MemCgroup g in mc.Groups)
+                CheckLruvec((Lruvec)g.Lruvec, g.Path);
+        }
+        else
+        {
+            CheckLruvec(_k.Lruvec, "");
+        }
+    }
+
+    /// <summary>Each frame on <paramref name="lv"/> is on the list its flags name (or in an lru_add batch), and the list sizes agree.</summary>
+    private void CheckLruvec(Lruvec lv, string group)
+    {
+        string where = group.Length == 0 ? "" : $" (cgroup {group})";
+        Frame[] fr = _k.Zone.Frames;
+        Span<long> counted = stackalloc long[5];
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            FrameFlags fl = fr[pfn].Flags;
+            int list = lv.ListOf(pfn);
+            bool batched = lv.InBatch(pfn);
+            if (list >= 0) counted[list]++;
+            bool mine = _k.LruvecOf(pfn) == lv;
+            if ((fl & FrameFlags.Lru) == 0 || !mine)
+            {
+                if (list >= 0 || batched)
+                    Fail($"frame {pfn}: on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                continue;
+            }
+            if (list >= 0 && batched)
+                Fail($"frame {pfn}: both on list {(LruList)list} and in an lru_add batch{where}");
+            else if (list < 0 && !batched)
+                Fail($"frame {pfn}: PG_lru but on no LRU list and in no lru_add batch{where}");
+            else if (list >= 0)
+            {
+                LruList want = (fl & FrameFlags.Unevictable) != 0 ? LruList.Unevictable
+                    : (LruList)(((fl & FrameFlags.SwapBacked) != 0 ? 0 : 2) + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
+                if ((LruList)list != want)
+                    Fail($"frame {pfn}: on {(LruList)list}{where} but its flags ({fl}) say {want}");
+            }
+        }
+        for (int l = 0; l < 5; l++)
+            if (counted[l] != lv.Size((LruList)l))
+                Fail($"LRU list {(LruList)l}{where}: size {lv.Size((LruList)l)} but {counted[l]} frames are on it");
+    }
+
     private void CheckPageCache()
     {
         int n = 0;

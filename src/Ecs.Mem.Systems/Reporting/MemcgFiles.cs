@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EcsMem.Components;
 using EcsMem.Systems.Memcontrol;
+using EcsMem.Systems.Vmscan;
 
 namespace EcsMem.Systems.Reporting;
 
@@ -20,7 +21,8 @@ public sealed record MemcgFile(string Path, long Current, long SwapCurrent, IRea
 /// counted by definition from the frames charged to the group's subtree (anon = NR_ANON_MAPPED: mapped anonymous
 /// pages; file = NR_FILE_PAGES: page cache, shmem and swap cache; kernel = the kernel memory EcsMem charges, page
 /// tables); the events are the subtree's sums. Entries for mechanisms EcsMem does not have (zswap, THP, slab, sock,
-/// percpu, vmalloc, the workingset counters, pgdemote) are printed as 0, as a kernel without them would.
+/// percpu, vmalloc, pgdemote; the workingset counters with a simple policy) are printed as 0, as a kernel without them
+/// would. With the Linux lruvec the LRU sizes are its lists and the workingset and scan/steal events its own counts.
 /// </summary>
 public static class MemcgFiles
 {
@@ -70,8 +72,12 @@ public static class MemcgFiles
                 continue;
             long Sum(long[] a) => g.Subtree().Sum(x => a[x.Id]);
             long SumOf(Func<MemCgroup, long> f) => g.Subtree().Sum(f);
-            long pgscanK = SumOf(x => x.PgScanKswapd), pgscanD = SumOf(x => x.PgScanDirect);
-            long pgstealK = SumOf(x => x.PgStealKswapd), pgstealD = SumOf(x => x.PgStealDirect);
+            // With the Linux lruvec the scan and steal events are counted on each group's lruvec; else on the group.
+            long pgscanK = SumOf(x => x.PgScanKswapd + (x.Lruvec is Lruvec l ? l.PgScanKswapd : 0));
+            long pgscanD = SumOf(x => x.PgScanDirect + (x.Lruvec is Lruvec l ? l.PgScanDirect : 0));
+            long pgstealK = SumOf(x => x.PgStealKswapd + (x.Lruvec is Lruvec l ? l.PgStealKswapd : 0));
+            long pgstealD = SumOf(x => x.PgStealDirect + (x.Lruvec is Lruvec l ? l.PgStealDirect : 0));
+            long Ws(Func<Lruvec, long> f) => SumOf(x => x.Lruvec is Lruvec l ? f(l) : 0);
             long faults = SumOf(x => x.PgFault), major = SumOf(x => x.PgMajFault);
             var stat = new List<NamedValue>
             {
@@ -102,12 +108,12 @@ public static class MemcgFiles
                 new("slab_reclaimable", 0),
                 new("slab_unreclaimable", 0),
                 new("slab", 0),
-                new("workingset_refault_anon", 0),
-                new("workingset_refault_file", 0),
-                new("workingset_activate_anon", 0),
-                new("workingset_activate_file", 0),
-                new("workingset_restore_anon", 0),
-                new("workingset_restore_file", 0),
+                new("workingset_refault_anon", Ws(l => l.WorkingsetRefaults[0])),
+                new("workingset_refault_file", Ws(l => l.WorkingsetRefaults[1])),
+                new("workingset_activate_anon", Ws(l => l.WorkingsetActivationsLocal[0])),
+                new("workingset_activate_file", Ws(l => l.WorkingsetActivationsLocal[1])),
+                new("workingset_restore_anon", Ws(l => l.WorkingsetRestores[0])),
+                new("workingset_restore_file", Ws(l => l.WorkingsetRestores[1])),
                 new("workingset_nodereclaim", 0),
                 new("pgscan", pgscanK + pgscanD),
                 new("pgsteal", pgstealK + pgstealD),
@@ -139,27 +145,44 @@ public static class MemcgFiles
     }
 
     /// <summary>
-    /// inactive_anon, active_anon, inactive_file, active_file, unevictable from the frames on the subtree's lruvecs:
-    /// PG_active and PG_unevictable as the policy left them (the policies that keep no active list report all inactive).
+    /// inactive_anon, active_anon, inactive_file, active_file, unevictable of the subtree's lruvecs: with the Linux
+    /// lruvec its lists (pages still in an lru_add batch are on none yet, as in Linux); with a simple policy from the
+    /// frames, PG_active as the policy left them (the policies that keep no active list report all inactive).
     /// </summary>
     private static void SplitLru(List<NamedValue> stat, Frame[] frames, MemcgController mc, MemCgroup g)
     {
-        long ia = 0, aa = 0, ifl = 0, af = 0;
-        for (int pfn = 0; pfn < frames.Length; pfn++)
+        long ia = 0, aa = 0, ifl = 0, af = 0, unev = 0;
+        if (g.Lruvec is Lruvec)
         {
-            ref Frame f = ref frames[pfn];
-            if ((f.Flags & FrameFlags.Lru) == 0 || mc.OfFrame(pfn) is not { } owner || !g.Contains(owner))
-                continue;
-            bool anonList = (f.Flags & FrameFlags.SwapBacked) != 0;
-            bool active = (f.Flags & FrameFlags.Active) != 0;
-            if (anonList) { if (active) aa++; else ia++; }
-            else { if (active) af++; else ifl++; }
+            foreach (MemCgroup x in g.Subtree())
+            {
+                var lv = (Lruvec)x.Lruvec;
+                ia += lv.Size(LruList.InactiveAnon);
+                aa += lv.Size(LruList.ActiveAnon);
+                ifl += lv.Size(LruList.InactiveFile);
+                af += lv.Size(LruList.ActiveFile);
+                unev += lv.Size(LruList.Unevictable);
+            }
+        }
+        else
+        {
+            for (int pfn = 0; pfn < frames.Length; pfn++)
+            {
+                ref Frame f = ref frames[pfn];
+                if ((f.Flags & FrameFlags.Lru) == 0 || mc.OfFrame(pfn) is not { } owner || !g.Contains(owner))
+                    continue;
+                bool anonList = (f.Flags & FrameFlags.SwapBacked) != 0;
+                bool active = (f.Flags & FrameFlags.Active) != 0;
+                if (anonList) { if (active) aa++; else ia++; }
+                else { if (active) af++; else ifl++; }
+            }
         }
         long page = (long)Pte.PageSize;
         Set(stat, "inactive_anon", ia * page);
         Set(stat, "active_anon", aa * page);
         Set(stat, "inactive_file", ifl * page);
         Set(stat, "active_file", af * page);
+        Set(stat, "unevictable", unev * page);
     }
 
     private static void Set(List<NamedValue> stat, string name, long value)

@@ -252,8 +252,10 @@ public sealed class SwapReadahead : IEventHandler
         f.Mapping = rec.MmId;
         f.Index = slot; // page_private: the swap entry
         f.ContentToken = k.Swap.Read(slot);
-        k.SwapCache.Add(slot, pfn);
+        int shadow = k.SwapCache.Add(slot, pfn);
         k.Swap.SetCached(slot, true);
+        if (shadow >= 0)
+            k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
         k.Zone.LruAdd(pfn, PageAlloc.Zone.AnonKey(rec.MmId, va));
         k.Zone.PinFrame(pfn); // held by the read until it completes (reclaim skips it)
         _readahead[pfn] = true;

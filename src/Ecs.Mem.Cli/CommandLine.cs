@@ -3,9 +3,10 @@ using EcsMem.Diagnostics;
 namespace EcsMem.Cli;
 
 /// <summary>
-/// The parsed arguments of one command: <c>--name value</c> options, <c>--flag</c> switches and
-/// positional arguments. Every option must be declared by the command, so a typo is an error
-/// that names the option instead of being silently ignored.
+/// The parsed arguments of one command: <c>--name value</c> options, <c>--flag</c> switches and positional
+/// arguments, keyed by each option's <see cref="OptionSpec.Name"/> whatever spelling was typed. Built by
+/// <see cref="CliParser"/> (System.CommandLine) from the command's declared options, so a typo is an error that
+/// names the option instead of being silently ignored.
 /// </summary>
 public sealed class CommandLine
 {
@@ -13,71 +14,30 @@ public sealed class CommandLine
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
 
-    /// <summary>Value options that may be given more than once (read with <see cref="GetAll"/>).</summary>
-    public static readonly IReadOnlySet<string> Repeatable = new HashSet<string>(StringComparer.Ordinal) { "--snapshot" };
-
+    /// <summary>The command's name as the messages show it (<c>run</c>, <c>sweep</c>).</summary>
     public string Command { get; }
     public IReadOnlyList<string> Positionals { get; }
 
-    private CommandLine(string command, List<string> positionals)
+    internal CommandLine(string command, IReadOnlyList<string> positionals)
     {
         Command = command;
         Positionals = positionals;
     }
 
-    /// <summary>
-    /// Parses <paramref name="args"/> against the declared options.
-    /// <paramref name="valueOptions"/> take one value; <paramref name="flagOptions"/> take none.
-    /// </summary>
-    public static CommandLine Parse(string command, IReadOnlyList<string> args,
-        IReadOnlyCollection<string> valueOptions, IReadOnlyCollection<string> flagOptions, int maxPositionals)
+    /// <summary>Parses <paramref name="args"/> (the words after the command's name) as <c>ecsmem COMMAND</c> would.</summary>
+    public static CommandLine Parse(string command, IReadOnlyList<string> args) => CliParser.ParseFor(command, args);
+
+    internal void SetFlag(string name) => _flags.Add(name);
+
+    internal void SetValues(string name, IReadOnlyList<string> values)
     {
-        var positionals = new List<string>();
-        var cl = new CommandLine(command, positionals);
-        for (int i = 0; i < args.Count; i++)
-        {
-            string a = args[i];
-            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
-            {
-                string name = a;
-                string? inline = null;
-                int eq = a.IndexOf('=');
-                if (eq > 0)
-                {
-                    name = a[..eq];
-                    inline = a[(eq + 1)..];
-                }
-                if (valueOptions.Contains(name))
-                {
-                    string value = inline ?? (i + 1 < args.Count ? args[++i] : throw new InputException("command line", 0, name, $"option {name} needs a value"));
-                    if (Repeatable.Contains(name))
-                    {
-                        if (!cl._repeated.TryGetValue(name, out var all))
-                            cl._repeated[name] = all = [];
-                        all.Add(value);
-                        cl._values[name] = value;
-                    }
-                    else if (!cl._values.TryAdd(name, value))
-                        throw new InputException("command line", 0, name, $"option {name} given twice");
-                }
-                else if (flagOptions.Contains(name) && inline is null)
-                {
-                    cl._flags.Add(name);
-                }
-                else
-                {
-                    throw new InputException("command line", 0, a, $"unknown option for '{command}' (see 'ecsmem {command} --help')");
-                }
-            }
-            else
-            {
-                if (positionals.Count >= maxPositionals)
-                    throw new InputException("command line", 0, a, $"unexpected argument for '{command}'");
-                positionals.Add(a);
-            }
-        }
-        return cl;
+        _values[name] = values[^1];
+        _repeated[name] = [.. values];
     }
+
+    /// <summary>The options given, by name (the effective options the JSON outputs echo).</summary>
+    public IEnumerable<(string Name, string? Value)> Given =>
+        _flags.Select(f => (f, (string?)null)).Concat(_values.Select(kv => (kv.Key, (string?)kv.Value))).OrderBy(p => p.Item1, StringComparer.Ordinal);
 
     public bool Has(string flag) => _flags.Contains(flag) || _values.ContainsKey(flag);
 
@@ -97,6 +57,21 @@ public sealed class CommandLine
         if (!long.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v) || v < min || v > max)
             throw new InputException("command line", 0, s, $"option {name} needs an integer from {min} to {max}");
         return v;
+    }
+
+    /// <summary>
+    /// A count of frames: a plain integer is frames; a size with a unit (16M, 64K, 2G, 4096B) is bytes, turned into
+    /// frames of <paramref name="pageSize"/> bytes (it must be a whole number of them).
+    /// </summary>
+    public static long Frames(string text, string option, long pageSize = 4096)
+    {
+        string t = text.Trim();
+        if (long.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long frames))
+            return frames;
+        long bytes = SizeParser.Parse(t, "command line", 0, option);
+        if (bytes % pageSize != 0)
+            throw new InputException("command line", 0, text, $"option {option}: {bytes} bytes is not a whole number of {pageSize}-byte pages");
+        return bytes / pageSize;
     }
 
     /// <summary>A size such as 4096, 64K, 32M or 2G (binary units).</summary>

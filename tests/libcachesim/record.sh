@@ -72,10 +72,11 @@ done
     for p in $POLICIES; do
       lcs=${p%%:*} ecs=${p#*:}
       for size in $SIZES; do
+        # cachesim writes a result file into its working directory: run it in the scratch directory.
         if [[ $lcs == Belady ]]; then
-          out=$("$CACHESIM" "$WORK/$name.oracleGeneral" oracleGeneral "$lcs" "$size" --ignore-obj-size 1 2>/dev/null | grep "miss ratio")
+          out=$(cd "$WORK" && "$CACHESIM" "$WORK/$name.oracleGeneral" oracleGeneral "$lcs" "$size" --ignore-obj-size 1 2>/dev/null | grep "miss ratio")
         else
-          out=$("$CACHESIM" "$trace" txt "$lcs" "$size" --ignore-obj-size 1 2>/dev/null | grep "miss ratio")
+          out=$(cd "$WORK" && "$CACHESIM" "$trace" txt "$lcs" "$size" --ignore-obj-size 1 2>/dev/null | grep "miss ratio")
         fi
         n=$(sed -E 's/.* ([0-9]+) req, miss ratio ([0-9.]+),.*/\1/' <<< "$out")
         ratio=$(sed -E 's/.* ([0-9]+) req, miss ratio ([0-9.]+),.*/\2/' <<< "$out")

@@ -15,17 +15,28 @@ public sealed class ConvertCommand : ICommand
         "(- is standard output) in another\n" +
         "format. FILE is written to a temporary file and renamed, so a failure or Ctrl-C/SIGTERM leaves no partial\n" +
         "output (exit 130/143 when interrupted).\n\n" +
-        "  --from FORMAT   input format; optional: without it the format is detected from the content (as 'auto')\n" +
-        "  --to FORMAT     output format\n" +
-        "  --out FILE      output file\n\n" +
         "Formats:\n" +
         string.Concat(TraceFormats.All.Select(f =>
             $"  {f.Name,-10} {f.Description} [{(f.Reader is null ? "" : "read")}{(f.Reader is not null && f.Writer is not null ? "/" : "")}{(f.Writer is null ? "" : "write")}]\n")) +
         "\nConversions can lose information the target format has no room for: see docs/traces.md.\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--from", "FORMAT", "input format; optional: without it the format is detected from the content (as 'auto')", "--trace-format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
+        OptionSpec.Value("--to", "FORMAT", "output format", "--format") with { Completions = TraceFormats.All.Select(f => f.Name).ToArray() },
+        OptionSpec.Value("--out", "FILE", "output file (- for standard output)", "-o", "--output"),
+        OptionSpec.Flag("--json", "print the summary as JSON (docs/schemas/trace-write.schema.json)"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("IN", "the input trace (- for standard input)", 1);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem convert sort.lackey.gz --to binary -o sort.bin", "a gzip'd Lackey trace to EcsMem's binary format"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args, ["--from", "--to", "--out"], [], maxPositionals: 1);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "convert", "'convert' needs an input trace (see 'ecsmem convert --help')");
         string input = cl.Positionals[0];
@@ -42,8 +53,12 @@ public sealed class ConvertCommand : ICommand
         if (RunModes.InterruptSignal.Requested)
             return GenCommand.Interrupted(stderr, n, output);
         writer.Complete();
-        // With --out - the trace itself went to standard output, so the summary goes to standard error.
-        (output == "-" ? stderr : stdout).WriteLine($"converted {n} accesses from {from} to {to}: {output}");
+        // With --out - the trace itself went to standard output, so the summary (text or JSON) goes to standard error.
+        TextWriter summary = output == "-" ? stderr : stdout;
+        if (cl.Has("--json"))
+            summary.Write(CliJsonContext.Write(new TraceWriteJson(GenCommand.TraceWriteSchema, EcsmemBuild.Current, "convert", null, input, from, to, output, n), CliJsonContext.Default.TraceWriteJson));
+        else
+            summary.WriteLine($"converted {n} accesses from {from} to {to}: {output}");
         return 0;
     }
 }

@@ -24,12 +24,23 @@ public sealed class MapsCommand : ICommand
         "Usage: ecsmem maps FILE [--status]\n\n" +
         "Reads FILE (a /proc/<pid>/maps capture), creates a simulated process with exactly those areas\n" +
         "(paging mode chosen from the addresses: 32-bit, 4-level or 5-level) and prints the simulated\n" +
-        "process's /proc/<pid>/maps. Overlapping, unsorted or malformed lines are errors naming the line.\n\n" +
-        "  --status   also print the memory lines of its /proc/<pid>/status (VmSize, VmData, VmExe, ...)\n";
+        "process's /proc/<pid>/maps. Overlapping, unsorted or malformed lines are errors naming the line.\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Flag("--status", "also print the memory lines of its /proc/<pid>/status (VmSize, VmData, VmExe, ...)"),
+        OptionSpec.Flag("--json", "print the areas (and --status lines) as JSON (docs/schemas/maps.schema.json)"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("FILE", "a /proc/<pid>/maps capture", 1);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem maps /proc/self/maps --status", "this shell's own address space, as the simulator's /proc shows it"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args, [], ["--status"], maxPositionals: 1);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "maps", "'maps' needs a maps FILE (see 'ecsmem maps --help')");
         string path = cl.Positionals[0];
@@ -44,6 +55,14 @@ public sealed class MapsCommand : ICommand
         var process = machine.AddProcess(name, mm => Import(mm, path, machine.Kernel.Files, mode), new Workload(new EmptyTrace(name)));
         MmState state = machine.Kernel.Tasks.MmOf(process);
 
+        if (cl.Has("--json"))
+        {
+            var status = new StringBuilder();
+            ProcStatus.TaskMem(state.Mm.Struct, state.HiwaterVm, state.HiwaterRss).AppendTo(status);
+            stdout.Write(CliJsonContext.Write(new MapsJson(JsonSchema, EcsmemBuild.Current, path, ExplainCommand.PagingName(mode),
+                Vmas(ProcMaps.Format(state.Mm)), cl.Has("--status") ? StatusFields(status.ToString()) : null), CliJsonContext.Default.MapsJson));
+            return 0;
+        }
         var sb = new StringBuilder();
         sb.Append(ProcMaps.Format(state.Mm));
         if (cl.Has("--status"))
@@ -55,6 +74,34 @@ public sealed class MapsCommand : ICommand
         }
         stdout.Write(sb.ToString());
         return 0;
+    }
+
+    /// <summary>Version of the --json layout (docs/schemas/maps.schema.json).</summary>
+    public const int JsonSchema = 1;
+
+    /// <summary>The maps lines (as /proc prints them) split into their six fields; the path may hold spaces.</summary>
+    private static List<VmaJson> Vmas(string maps)
+    {
+        var list = new List<VmaJson>();
+        foreach (string line in maps.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            string[] range = f[0].Split('-');
+            list.Add(new VmaJson(range[0], range[1], f[1], f[2], f[3], long.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), f.Length > 5 ? f[5].Trim() : ""));
+        }
+        return list;
+    }
+
+    /// <summary>"VmSize:\t  1234 kB" lines as name → value (as printed, with its unit).</summary>
+    private static Dictionary<string, string> StatusFields(string status)
+    {
+        var d = new Dictionary<string, string>();
+        foreach (string line in status.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            d[line[..colon]] = line[(colon + 1)..].Trim();
+        }
+        return d;
     }
 
     /// <summary>Gives a fresh address space the areas of the maps file (accounted as mmap would: total_vm, data_vm, ...).</summary>

@@ -21,16 +21,26 @@ public sealed class MergeCommand : ICommand
         "Reads the parts written by 'ecsmem sweep ... --shard I/N --part FILE' (or by the tasks of\n" +
         "'ecsmem sweep --slurm'), checks that they belong to one sweep and cover its cells exactly once, prints\n" +
         "the sweep's table and writes its outputs, identical to those of the same sweep run unsharded.\n\n" +
-        "  PART...              part files, in any order\n" +
-        "  -o PREFIX            write PREFIX.csv, PREFIX.json and PREFIX.png\n" +
-        "  --csv FILE, --json FILE, --plot FILE.png   write only these\n\n" +
         "Missing or duplicated cells, or parts of different sweeps, end in one line naming the cells (with the\n" +
         "shard that should have computed them) or the files, and exit 2; nothing is written then.\n";
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--output", "PREFIX", "write PREFIX.csv, PREFIX.json and PREFIX.png", "-o"),
+        OptionSpec.Value("--csv", "FILE", "write the table as CSV"),
+        OptionSpec.Value("--json", "FILE", "write the grid and the rows as JSON (docs/schemas/sweep.schema.json)"),
+        OptionSpec.Value("--plot", "FILE.png|.svg", "write the miss-ratio-curve plot (PNG or SVG)"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("PART...", "part files, in any order", ShardSpec.MaxCount);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem merge parts/*.json -o sweep", "the sweep's table on stdout, sweep.csv, sweep.json and sweep.png"),
+    ];
+
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args.Select(a => a == "-o" ? "--output" : a).ToArray(),
-            ["--csv", "--json", "--plot", "--output"], [], maxPositionals: ShardSpec.MaxCount);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "merge", "'merge' needs at least one PART file");
         var (csv, json, plot) = SweepCommand.OutputsOf(cl);

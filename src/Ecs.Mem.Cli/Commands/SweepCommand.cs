@@ -21,7 +21,7 @@ public sealed class SweepCommand : ICommand
 
     public string Usage =>
         "Usage: ecsmem sweep TRACE... --frames LIST [--policies LIST] [--trace-format F] [--seed S]\n" +
-        "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png] [-o PREFIX]\n" +
+        "                    [--threads N] [--csv FILE] [--json FILE] [--plot FILE.png|.svg] [-o PREFIX]\n" +
         "                    [--no-stack-distance] [--shards-rate R] [--shards-size N] [--log-x]\n" +
         "       ecsmem sweep ... --shard I/N|auto|auto/N --part FILE      (one shard of the grid; see 'ecsmem merge')\n" +
         "       ecsmem sweep ... --slurm DIR --shards N [--partition P] [--time T] [--mem M] [--cpus C]\n" +
@@ -30,40 +30,46 @@ public sealed class SweepCommand : ICommand
         "replacement, see 'ecsmem run --help'). Runs are independent and use all cores; rows come out in\n" +
         "the order given (trace, policy, frames) whatever the thread count. LRU is computed for all frame\n" +
         "counts from one stack-distance pass per trace (Mattson), identical to separate LRU runs.\n\n" +
-        "  TRACE...             trace files (any format; a page list by default)\n" +
-        "  --frames LIST        frame counts: N, or FIRST:LAST:STEP, comma-separated (e.g. 500,1000:8000:1000)\n" +
-        "  --policies LIST      comma-separated policy names (default lru,fifo,clock,linux,arc,opt)\n" +
-        "                       known: " + string.Join(", ", PolicyRegistry.Names) + "\n" +
-        "  --trace-format F     format of the traces (default: detected from the file, else pages);\n" +
-        "                       non-page formats use address >> 12 as the page number\n" +
-        "  --seed S             seed for randomised policies (default 1)\n" +
-        "  --threads N          most runs at once (default: all cores)\n" +
-        "  --csv FILE           also write the table as CSV\n" +
-        "  --json FILE          also write the grid and the rows as JSON\n" +
-        "  --plot FILE.png|.svg also plot the miss-ratio curves: miss ratio vs memory (MiB, frames on a\n" +
-        "                       second axis), colour by policy, line style by trace\n" +
-        "  --log-x              plot memory on a logarithmic axis\n" +
-        "  -o PREFIX            all three: PREFIX.csv, PREFIX.json, PREFIX.png\n" +
-        "  --no-stack-distance  run LRU once per frame count instead of one stack-distance pass\n" +
-        "  --shards-rate R      estimate LRU by SHARDS sampling at rate R in (0,1] (rows lru-shards)\n" +
-        "  --shards-size N      SHARDS with at most N sampled pages, lowering the rate as needed\n" +
-        "                       (starts at --shards-rate, default 1)\n\n" +
         "Ctrl-C or SIGTERM stops the sweep: the finished runs' rows are printed (and written), marked partial,\n" +
         "exit 130 or 143.\n\n" +
-        "Scale-out. The grid's cells are numbered in row order and cut into N contiguous slices:\n" +
-        "  --shard I/N          run slice I (0-based) only and write it as a part (grid, shard, cells) to --part\n" +
-        "  --shard auto[/N]     I and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or I\n" +
-        "                       from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) and N from auto/N;\n" +
-        "                       --part without --shard means --shard auto\n" +
-        "  --part FILE          the shard's part, written atomically; an interrupted shard writes none\n" +
-        "  --slurm DIR          write DIR/sweep.sbatch (a job array, one task per shard, parts in DIR/parts)\n" +
-        "                       and DIR/merge.sbatch (ecsmem merge, run afterok the array; outputs: -o/--csv/\n" +
-        "                       --json/--plot, default -o DIR/sweep); logs in DIR/logs\n" +
-        "  --shards N           number of array tasks (shards)\n" +
-        "  --partition P, --time T, --mem M, --cpus C   the jobs' #SBATCH resources (C: threads per shard, default 1)\n" +
-        "  --ecsmem CMD         how the nodes start ecsmem (default: this binary; use the NativeAOT build so\n" +
-        "                       nodes need no .NET runtime)\n" +
-        "  --submit             submit both with sbatch and print the job ids\n";
+        "Scale-out. The grid's cells are numbered in row order and cut into N contiguous slices: --shard I/N runs\n" +
+        "slice I (0-based) only and writes it as a part (grid, shard, cells) to --part; 'ecsmem merge' puts the\n" +
+        "parts together. --slurm DIR writes a Slurm job array (one task per shard) and its merge job.\n";
+
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--frames", "LIST", "frame counts: N, or FIRST:LAST:STEP, comma-separated (e.g. 500,1000:8000:1000); a size with a unit is bytes of 4 KiB frames (16M = 4096)"),
+        OptionSpec.Value("--policies", "LIST", "comma-separated policy names (default lru,fifo,clock,linux,arc,opt); known: " + string.Join(", ", PolicyRegistry.Names)),
+        OptionSpec.Value("--trace-format", "F", "format of the traces (default: detected from the file, else pages); non-page formats use address >> 12 as the page number"),
+        OptionSpec.Value("--seed", "S", "seed for randomised policies (default 1)"),
+        OptionSpec.Value("--threads", "N", "most runs at once (default: all cores)"),
+        OptionSpec.Value("--csv", "FILE", "also write the table as CSV"),
+        OptionSpec.Value("--json", "FILE", "also write the grid and the rows as JSON (docs/schemas/sweep.schema.json)"),
+        OptionSpec.Value("--plot", "FILE.png|.svg", "also plot the miss-ratio curves: miss ratio vs memory (MiB, frames on a second axis), colour by policy, line style by trace"),
+        OptionSpec.Flag("--log-x", "plot memory on a logarithmic axis"),
+        OptionSpec.Value("--output", "PREFIX", "all three: PREFIX.csv, PREFIX.json, PREFIX.png", "-o"),
+        OptionSpec.Flag("--no-stack-distance", "run LRU once per frame count instead of one stack-distance pass"),
+        OptionSpec.Value("--shards-rate", "R", "estimate LRU by SHARDS sampling at rate R in (0,1] (rows lru-shards)"),
+        OptionSpec.Value("--shards-size", "N", "SHARDS with at most N sampled pages, lowering the rate as needed (starts at --shards-rate, default 1)"),
+        OptionSpec.Value("--shard", "I/N|auto|auto/N", "run slice I of N only (auto: I and N from a Slurm job array, SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or I from a Kubernetes Indexed Job, JOB_COMPLETION_INDEX, and N from auto/N)"),
+        OptionSpec.Value("--part", "FILE", "the shard's part, written atomically (an interrupted shard writes none); --part without --shard means --shard auto"),
+        OptionSpec.Value("--slurm", "DIR", "write DIR/sweep.sbatch (a job array, parts in DIR/parts) and DIR/merge.sbatch (ecsmem merge, afterok the array; outputs: -o/--csv/--json/--plot, default -o DIR/sweep); logs in DIR/logs"),
+        OptionSpec.Value("--shards", "N", "number of array tasks (shards), with --slurm"),
+        OptionSpec.Value("--partition", "P", "the jobs' #SBATCH partition, with --slurm"),
+        OptionSpec.Value("--time", "T", "the jobs' #SBATCH time limit, with --slurm"),
+        OptionSpec.Value("--mem", "M", "the jobs' #SBATCH memory, with --slurm"),
+        OptionSpec.Value("--cpus", "C", "threads per shard (#SBATCH cpus-per-task, default 1), with --slurm"),
+        OptionSpec.Value("--ecsmem", "CMD", "how the nodes start ecsmem (default: this binary; use the NativeAOT build so nodes need no .NET runtime)"),
+        OptionSpec.Flag("--submit", "submit both jobs with sbatch and print the job ids"),
+    ];
+
+    public ArgumentSpec? Arguments { get; } = new("TRACE...", "trace files (any format; a page list by default)", 256);
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem sweep zipf.bin loop.bin --frames 1M:64M:1M --policies lru,clock,arc -o mrc", "miss-ratio curves from 1 to 64 MiB of frames: table, mrc.csv, mrc.json, mrc.png"),
+        new("ecsmem sweep big.bin --frames 1:40000:1 --slurm job --shards 16 --submit", "the same as a Slurm job array of 16 shards and a merge job"),
+    ];
 
     /// <summary>The policies swept when --policies is not given (the six the documentation compares).</summary>
     public static readonly IReadOnlyList<string> DefaultPolicies = ["lru", "fifo", "clock", "linux", "arc", "opt"];
@@ -71,13 +77,8 @@ public sealed class SweepCommand : ICommand
     /// <summary>Largest frame count accepted (as for 'run --ideal').</summary>
     public const int MaxFrames = 1 << 26;
 
-    public int Execute(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public int Execute(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
-        var cl = CommandLine.Parse(Name, args.Select(a => a == "-o" ? "--output" : a).ToArray(),
-            ["--frames", "--policies", "--trace-format", "--seed", "--threads", "--csv", "--plot", "--json", "--output",
-             "--shard", "--part", "--slurm", "--shards", "--partition", "--time", "--mem", "--cpus", "--ecsmem",
-             "--shards-rate", "--shards-size"],
-            ["--no-stack-distance", "--submit", "--log-x"], maxPositionals: 256);
         if (cl.Positionals.Count == 0)
             throw new InputException("command line", 0, "sweep", "'sweep' needs at least one TRACE file");
         IReadOnlyList<int> frames = ParseFrames(cl.Require("--frames"));
@@ -132,7 +133,7 @@ public sealed class SweepCommand : ICommand
         stdout.Write(Table(rows));
         if (partial)
             stdout.WriteLine(note);
-        SweepOutputs.Write(grid, rows, partial, csv, json, plot, cl.Has("--log-x"));
+        SweepOutputs.Write(grid, rows, partial, csv, json, plot, cl.Has("--log-x"), shards);
         stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sweep: {rows.Count} results, {threads} thread(s), wall {wall.Elapsed.TotalSeconds:F3} s, cpu {cpu.TotalSeconds:F3} s"));
         if (partial)
@@ -264,9 +265,18 @@ public sealed class SweepCommand : ICommand
 
     private static int FrameCount(string s, string item)
     {
-        if (!int.TryParse(s.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1 || v > MaxFrames)
+        long v;
+        try
+        {
+            v = CommandLine.Frames(s, "--frames");
+        }
+        catch (InputException)
+        {
+            v = -1;
+        }
+        if (v < 1 || v > MaxFrames)
             throw new InputException("command line", 0, item, $"option --frames needs integers from 1 to {MaxFrames}");
-        return v;
+        return (int)v;
     }
 
     private static IReadOnlyList<string> ParsePolicies(string text)

@@ -17,8 +17,8 @@ public sealed class SweepPart
     /// <summary>The "format" field every part carries.</summary>
     public const string Format = "ecsmem-sweep-part";
 
-    /// <summary>The part format's version.</summary>
-    public const int Version = 1;
+    /// <summary>The part format's version, its "schema" (2: snake_case keys, the ecsmem object; docs/schemas/sweep-part.schema.json).</summary>
+    public const int Version = 2;
 
     public required SweepGrid Grid { get; init; }
     public required ShardSpec Shard { get; init; }
@@ -55,17 +55,20 @@ public sealed class SweepPart
         {
             w.WriteStartObject();
             w.WriteString("format", Format);
-            w.WriteNumber("version", Version);
-            w.WriteString("ecsmem", Program);
+            w.WriteNumber("schema", Version);
+            w.WriteStartObject("ecsmem");
+            w.WriteString("version", Program); // the version merge compares (the writer's own, but a test may set another)
+            w.WriteString("commit", BuildInfo.Commit);
+            w.WriteEndObject();
             w.WritePropertyName("grid");
             WriteGrid(w, Grid);
             w.WriteStartObject("shard");
             w.WriteNumber("index", Shard.Index);
             w.WriteNumber("count", Shard.Count);
-            w.WriteNumber("firstCell", FirstCell);
-            w.WriteNumber("endCell", EndCell);
+            w.WriteNumber("first_cell", FirstCell);
+            w.WriteNumber("end_cell", EndCell);
             w.WriteEndObject();
-            w.WriteStartArray("traceDigests");
+            w.WriteStartArray("trace_digests");
             foreach (var (t, refs, digest) in TraceDigests)
             {
                 w.WriteStartObject();
@@ -85,8 +88,8 @@ public sealed class SweepPart
                 w.WriteNumber("frames", r.Frames);
                 w.WriteNumber("references", r.References);
                 w.WriteNumber("hits", r.Hits);
-                w.WriteNumber("coldFaults", r.ColdFaults);
-                w.WriteNumber("capacityFaults", r.CapacityFaults);
+                w.WriteNumber("cold_faults", r.ColdFaults);
+                w.WriteNumber("capacity_faults", r.CapacityFaults);
                 w.WriteNumber("evictions", r.Evictions);
                 w.WriteEndObject();
             }
@@ -104,8 +107,8 @@ public sealed class SweepPart
         w.WriteStartArray("traces");
         foreach (string t in g.Traces) w.WriteStringValue(t);
         w.WriteEndArray();
-        if (g.TraceFormat is null) w.WriteNull("traceFormat");
-        else w.WriteString("traceFormat", g.TraceFormat);
+        if (g.TraceFormat is null) w.WriteNull("trace_format");
+        else w.WriteString("trace_format", g.TraceFormat);
         w.WriteStartArray("policies");
         foreach (string p in g.Policies) w.WriteStringValue(p);
         w.WriteEndArray();
@@ -113,7 +116,7 @@ public sealed class SweepPart
         foreach (int f in g.Frames) w.WriteNumberValue(f);
         w.WriteEndArray();
         w.WriteNumber("seed", g.Seed);
-        w.WriteBoolean("stackDistance", g.StackDistance);
+        w.WriteBoolean("stack_distance", g.StackDistance);
         w.WriteNumber("cells", g.Cells);
         w.WriteEndObject();
     }
@@ -145,17 +148,17 @@ public sealed class SweepPart
             JsonElement root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out JsonElement fmt) || fmt.ValueKind != JsonValueKind.String || fmt.GetString() != Format)
                 throw new InputException(path, 0, path, $"not a sweep part (no \"format\": \"{Format}\")");
-            int version = reader.Int(root, "version", 1, int.MaxValue);
+            int version = root.TryGetProperty("schema", out _) ? reader.Int(root, "schema", 1, int.MaxValue) : reader.Int(root, "version", 1, int.MaxValue);
             if (version != Version)
                 throw new InputException(path, 0, version.ToString(CultureInfo.InvariantCulture), $"sweep part version {version} is not supported (this ecsmem reads version {Version})");
             JsonElement g = reader.Object(root, "grid");
             var grid = new SweepGrid(
                 reader.Strings(g, "traces"),
-                reader.Get(g, "traceFormat") is { ValueKind: JsonValueKind.String } tf ? tf.GetString() : null,
+                reader.Get(g, "trace_format") is { ValueKind: JsonValueKind.String } tf ? tf.GetString() : null,
                 reader.Strings(g, "policies"),
                 reader.Array(g, "frames").Select(e => (int)reader.Value(e, "frames", 1, SweepCommand.MaxFrames)).ToArray(),
                 reader.UInt64(g, "seed"),
-                reader.Bool(g, "stackDistance"));
+                reader.Bool(g, "stack_distance"));
             if (grid.Traces.Count == 0 || grid.Policies.Count == 0 || grid.Frames.Count == 0)
                 throw new InputException(path, 0, "grid", "the part's grid has no traces, policies or frames");
             if (reader.Long(g, "cells", 0, long.MaxValue) != grid.Cells)
@@ -163,13 +166,13 @@ public sealed class SweepPart
             JsonElement s = reader.Object(root, "shard");
             int count = reader.Int(s, "count", 1, ShardSpec.MaxCount);
             var shard = new ShardSpec(reader.Int(s, "index", 0, count - 1), count);
-            long first = reader.Long(s, "firstCell", 0, grid.Cells), end = reader.Long(s, "endCell", first, grid.Cells);
+            long first = reader.Long(s, "first_cell", 0, grid.Cells), end = reader.Long(s, "end_cell", first, grid.Cells);
             var digests = new List<(int, long, ulong)>();
-            foreach (JsonElement d in reader.Array(root, "traceDigests"))
+            foreach (JsonElement d in reader.Array(root, "trace_digests"))
             {
                 string hex = reader.String(d, "digest");
                 if (!ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong digest))
-                    throw new InputException(path, 0, hex, "traceDigests: digest is not a hexadecimal number");
+                    throw new InputException(path, 0, hex, "trace_digests: digest is not a hexadecimal number");
                 digests.Add((reader.Int(d, "trace", 0, grid.Traces.Count - 1), reader.Long(d, "references", 0, long.MaxValue), digest));
             }
             var rows = new List<SweepRow>();
@@ -189,7 +192,7 @@ public sealed class SweepPart
                 rows.Add(new SweepRow(grid.Traces[t], new IdealResult(
                     reader.String(c, "policy"), frames,
                     reader.Long(c, "references", 0, long.MaxValue), reader.Long(c, "hits", 0, long.MaxValue),
-                    reader.Long(c, "coldFaults", 0, long.MaxValue), reader.Long(c, "capacityFaults", 0, long.MaxValue),
+                    reader.Long(c, "cold_faults", 0, long.MaxValue), reader.Long(c, "capacity_faults", 0, long.MaxValue),
                     reader.Long(c, "evictions", 0, long.MaxValue))));
             }
             if (expect != end)
@@ -201,7 +204,7 @@ public sealed class SweepPart
                 Shard = shard,
                 FirstCell = first,
                 EndCell = end,
-                Program = reader.String(root, "ecsmem"),
+                Program = reader.String(reader.Object(root, "ecsmem"), "version"),
                 TraceDigests = digests,
                 Rows = rows,
             };
@@ -254,16 +257,28 @@ public sealed class SweepPart
 /// <summary>The outputs a sweep and a merge write alike: the table, the CSV, the JSON and the plot.</summary>
 public static class SweepOutputs
 {
-    /// <summary>The rows as JSON: the grid, whether the sweep was cut short, and one object per row.</summary>
-    public static byte[] Json(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial)
+    /// <summary>Version of the sweep and merge --json layout (docs/schemas/sweep.schema.json).</summary>
+    public const int JsonSchema = 1;
+
+    /// <summary>The rows as JSON: the grid, the SHARDS settings when LRU was sampled, whether the sweep was cut short, and one object per row.</summary>
+    public static byte[] Json(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, ShardsSettings? shards = null)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
+            Systems.Reporting.JsonContract.WriteHeader(w, JsonSchema);
             w.WriteString("mode", "sweep");
             w.WritePropertyName("grid");
             SweepPart.WriteGrid(w, grid);
+            // The effective --shards-rate/--shards-size (only a one-process sweep samples, so parts never carry it).
+            if (shards is not null)
+            {
+                w.WriteStartObject("shards");
+                w.WriteNumber("rate", shards.Rate);
+                w.WriteNumber("size", shards.Size);
+                w.WriteEndObject();
+            }
             w.WriteBoolean("partial", partial);
             w.WriteStartArray("rows");
             foreach (SweepRow row in rows)
@@ -276,10 +291,10 @@ public static class SweepOutputs
                 w.WriteNumber("references", r.References);
                 w.WriteNumber("hits", r.Hits);
                 w.WriteNumber("faults", r.Faults);
-                w.WriteNumber("coldFaults", r.ColdFaults);
-                w.WriteNumber("capacityFaults", r.CapacityFaults);
+                w.WriteNumber("cold_faults", r.ColdFaults);
+                w.WriteNumber("capacity_faults", r.CapacityFaults);
                 w.WriteNumber("evictions", r.Evictions);
-                w.WriteNumber("faultRatio", Math.Round(r.FaultRatio, 9));
+                w.WriteNumber("fault_ratio", Math.Round(r.FaultRatio, 9));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -293,12 +308,12 @@ public static class SweepOutputs
     public static (string Csv, string Json, string Plot) FromPrefix(string prefix) => (prefix + ".csv", prefix + ".json", prefix + ".png");
 
     /// <summary>Writes each output that was asked for, each atomically.</summary>
-    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot, bool logX = false)
+    public static void Write(SweepGrid grid, IReadOnlyList<SweepRow> rows, bool partial, string? csv, string? json, string? plot, bool logX = false, ShardsSettings? shards = null)
     {
         if (csv is not null)
             Systems.Reporting.ReportOutputFile.WriteText(csv, SweepCommand.Csv(rows));
         if (json is not null)
-            Systems.Reporting.ReportOutputFile.WriteBytes(json, Json(grid, rows, partial));
+            Systems.Reporting.ReportOutputFile.WriteBytes(json, Json(grid, rows, partial, shards));
         if (plot is not null)
             SweepPlot.Write(plot, rows, grid.Traces.Count > 1, logX);
     }

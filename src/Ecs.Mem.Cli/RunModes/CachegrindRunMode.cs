@@ -19,20 +19,30 @@ public sealed class CachegrindRunMode : IRunMode
 {
     public string? SelectorFlag => "--cachegrind";
 
-    public IReadOnlyCollection<string> ValueOptions { get; } =
-        ["--trace", "--trace-format", "--I1", "--D1", "--LL", "--cpu", "--cachegrind-out-file"];
+    public string Summary => "Cachegrind-compatible I1/D1/LL simulation of a trace";
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json"];
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--trace", "FILE", "the trace (default format Lackey text: valgrind --tool=lackey --trace-mem=yes; plain, gzip, zstd or xz; - for standard input)"),
+        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, binary or pages, or auto to detect from the content (default: detected, else lackey)"),
+        OptionSpec.Value("--cachegrind-out-file", "F", "also write Cachegrind's output file (per instruction address, fn=0xADDR) for cg_annotate, cg_diff and KCachegrind; only a complete run writes it"),
+        OptionSpec.Value("--I1", "S,A,L", "L1 instruction cache: size, associativity, line size in bytes, as Cachegrind takes them"),
+        OptionSpec.Value("--D1", "S,A,L", "L1 data cache"),
+        OptionSpec.Value("--LL", "S,A,L", "last-level cache"),
+        OptionSpec.Value("--cpu", "host|seed", "unset caches from this machine (sysfs, as Cachegrind detects them) or the seed lecture's (default: I1 32768,8,64 D1 32768,8,64 LL 3145728,12,64)") with { Completions = ["host", "seed"] },
+        OptionSpec.Flag("--json", "the counts as JSON (docs/schemas/cachegrind.schema.json)"),
+    ];
 
     public string Usage =>
-        "  ecsmem run --cachegrind --trace FILE [--trace-format lackey|pinatrace|binary|pages] [--I1 S,A,L] [--D1 S,A,L]\n" +
-        "             [--LL S,A,L] [--cpu host|seed] [--json] [--cachegrind-out-file F]\n" +
-        "      Cachegrind-compatible I1/D1/LL simulation of a trace (default: Lackey text, valgrind --tool=lackey\n" +
-        "      --trace-mem=yes; a binary trace is recognised by its header; plain, gzip or zstd). Sizes in bytes as\n" +
-        "      in Cachegrind's options; defaults: --cpu seed\n" +
-        "      (I1 32768,8,64  D1 32768,8,64  LL 3145728,12,64); --cpu host auto-detects from sysfs like Cachegrind.\n" +
-        "      --cachegrind-out-file F also writes Cachegrind's output file (per instruction address, fn=0xADDR) for\n" +
-        "      cg_annotate, cg_diff and KCachegrind; --trace - reads standard input, --trace-format auto detects.";
+        "Usage: ecsmem run --cachegrind --trace FILE [options]\n\n" +
+        "Replays a trace through Cachegrind's cache model and prints Cachegrind's summary.\n" +
+        "Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143).\n";
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem run --cachegrind --trace sort.lackey", "Cachegrind's summary for a Lackey trace with the seed machine's caches"),
+        new("ecsmem run --cachegrind --trace sort.lackey --cpu host --LL 8388608,16,64 --json", "this machine's L1 caches, an 8 MiB LL, as JSON"),
+    ];
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
@@ -89,7 +99,7 @@ public sealed class CachegrindRunMode : IRunMode
             profile.WriteOutFile(outFile!, "ecsmem run --cachegrind --trace " + path);
         string note = string.Create(CultureInfo.InvariantCulture, $"partial: interrupted by {InterruptSignal.SignalName} after {accesses} accesses");
         if (cl.Has("--json"))
-            stdout.Write(Json(config, sim.Counts, partial));
+            stdout.Write(Json(config, sim.Counts, partial, path, format, partial ? null : outFile));
         else
             stdout.Write(CachegrindReport.Format(sim.Counts) + (partial ? note + "\n" : ""));
         if (partial)
@@ -100,19 +110,30 @@ public sealed class CachegrindRunMode : IRunMode
         return 0;
     }
 
-    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial)
+    /// <summary>Version of the --json layout (docs/schemas/cachegrind.schema.json).</summary>
+    public const int JsonSchema = 1;
+
+    /// <summary>The counts as JSON; the event names are Cachegrind's own (as cg_annotate prints them).</summary>
+    private static string Json(CachegrindConfig cfg, CachegrindCounts c, bool partial, string trace, string format, string? outFile)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.Append("{\n");
-        sb.Append(inv, $"  \"I1\": \"{cfg.I1}\", \"D1\": \"{cfg.D1}\", \"LL\": \"{cfg.LL}\",\n");
-        sb.Append(inv, $"  \"Ir\": {c.Ir}, \"I1mr\": {c.I1mr}, \"ILmr\": {c.ILmr},\n");
-        sb.Append(inv, $"  \"Dr\": {c.Dr}, \"D1mr\": {c.D1mr}, \"DLmr\": {c.DLmr},\n");
-        sb.Append(inv, $"  \"Dw\": {c.Dw}, \"D1mw\": {c.D1mw}, \"DLmw\": {c.DLmw},\n");
-        sb.Append(inv, $"  \"LLrefs\": {c.LLrefs}, \"LLmisses\": {c.LLmisses}{(partial ? "," : "")}\n");
-        if (partial)
-            sb.Append("  \"partial\": true\n"); // only when interrupted, so a complete report is unchanged
-        sb.Append("}\n");
-        return sb.ToString();
+        static CacheGeometryJson G(CacheGeometry g) => new(g.SizeBytes, g.Ways, g.LineBytes);
+        var caches = new Dictionary<string, CacheGeometryJson> { ["I1"] = G(cfg.I1), ["D1"] = G(cfg.D1), ["LL"] = G(cfg.LL) };
+        var events = new Dictionary<string, long>
+        {
+            ["Ir"] = c.Ir,
+            ["I1mr"] = c.I1mr,
+            ["ILmr"] = c.ILmr,
+            ["Dr"] = c.Dr,
+            ["D1mr"] = c.D1mr,
+            ["DLmr"] = c.DLmr,
+            ["Dw"] = c.Dw,
+            ["D1mw"] = c.D1mw,
+            ["DLmw"] = c.DLmw,
+            ["LLrefs"] = c.LLrefs,
+            ["LLmisses"] = c.LLmisses,
+        };
+        // "partial" only when interrupted, so a complete report is unchanged.
+        return CliJsonContext.Write(new CachegrindJson(JsonSchema, EcsmemBuild.Current, "cachegrind", trace, format, caches, events, partial ? true : null, outFile),
+            CliJsonContext.Default.CachegrindJson);
     }
 }

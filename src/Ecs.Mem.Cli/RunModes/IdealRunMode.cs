@@ -19,21 +19,30 @@ public sealed class IdealRunMode : IRunMode
 {
     public string? SelectorFlag => "--ideal";
 
-    public IReadOnlyCollection<string> ValueOptions { get; } =
-        ["--trace", "--trace-format", "--refs", "--frames", "--policy", "--seed"];
+    public string Summary => "page-replacement study: N frames, global replacement, one victim per fault";
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--steps"];
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--trace", "FILE", "the reference trace (plain, gzip, zstd or xz; a binary trace is recognised by its header; - for standard input); may also be given as the argument"),
+        OptionSpec.Value("--trace-format", "F", "pages, lackey, pinatrace, binary, champsim, cloudsuite, oracleGeneral, csv:... or auto (default: detected, else pages); non-page formats use address >> 12"),
+        OptionSpec.Value("--refs", "LIST", "the reference string inline (page numbers separated by commas), instead of --trace"),
+        OptionSpec.Value("--frames", "N", "frames of memory: a count, or a size (16M = 4096 frames of 4 KiB)"),
+        OptionSpec.Value("--policy", "NAME", "replacement policy: " + string.Join(", ", PolicyRegistry.Names)) with { Completions = PolicyRegistry.Names.ToArray() },
+        OptionSpec.Value("--seed", "S", "seed for randomised policies (default 1)"),
+        OptionSpec.Flag("--steps", $"the exercise table: each reference, every frame after it, fault (F) or hit (-), the victim (at most {MaxStepReferences} references and {MaxStepFrames} frames; with --json: a \"steps\" array)"),
+        OptionSpec.Flag("--json", "the result as JSON (docs/schemas/ideal.schema.json)"),
+    ];
 
     public string Usage =>
-        "  --ideal: page-replacement study (N frames, global replacement, one victim per fault)\n" +
-        "    ecsmem run --ideal --trace FILE [--trace-format pages|lackey|pinatrace|binary] --frames N --policy NAME\n" +
-        "                       [--seed S] [--json]   (plain, gzip or zstd; a binary trace is recognised by its header)\n" +
-        "    ecsmem run --ideal --refs 1,2,3,4,1,2,5,1,2,3,4,5 --frames 3 --policy fifo [--steps] [--json]\n" +
-        "    --refs LIST: the reference string inline (page numbers separated by commas), instead of --trace\n" +
-        "    --steps: the exercise table: each reference, every frame after it, fault (F) or hit (-), the victim\n" +
-        $"             (at most {MaxStepReferences} references and {MaxStepFrames} frames; with --json: a \"steps\" array)\n" +
-        "    Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143)\n" +
-        "    policies: " + string.Join(", ", PolicyRegistry.Names) + "\n";
+        "Usage: ecsmem run --ideal (--trace FILE | --refs LIST) --frames N --policy NAME [options]\n\n" +
+        "Replays a page-reference string against N frames under one replacement policy (docs/policies.md).\n" +
+        "Ctrl-C or SIGTERM: the counts so far, marked partial (exit 130 or 143).\n";
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem run --ideal --refs 1,2,3,4,1,2,5,1,2,3,4,5 --frames 3 --policy fifo --steps", "Belady's string under FIFO, step by step"),
+        new("ecsmem run --ideal --trace zipf.bin --frames 16M --policy lru --json", "a trace on 16 MiB of frames (4096), as JSON"),
+    ];
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {
@@ -55,8 +64,10 @@ public sealed class IdealRunMode : IRunMode
         }
         ulong[]? refs = refsText is null ? null : ParseRefs(refsText);
         string framesText = cl.Get("--frames") ?? throw new InputException("command line", 0, "--frames", "'run --ideal' needs option --frames N");
-        if (!int.TryParse(framesText, NumberStyles.None, CultureInfo.InvariantCulture, out int frames) || frames < 1 || frames > MaxFrames)
+        long framesCount = CommandLine.Frames(framesText, "--frames");
+        if (framesCount < 1 || framesCount > MaxFrames)
             throw new InputException("command line", 0, framesText, $"option --frames needs an integer from 1 to {MaxFrames}");
+        int frames = (int)framesCount;
         bool steps = cl.Has("--steps");
         if (steps && frames > MaxStepFrames)
             throw new InputException("command line", 0, framesText, $"--steps draws one row per frame: at most {MaxStepFrames} frames (run without --steps for the totals)");
@@ -117,6 +128,9 @@ public sealed class IdealRunMode : IRunMode
         }
         return 0;
     }
+
+    /// <summary>Version of the --json layout (docs/schemas/ideal.schema.json).</summary>
+    public const int JsonSchema = 1;
 
     /// <summary>Frames are int-indexed arrays; 2^26 frames of 4 KiB is 256 GiB, far beyond any study.</summary>
     public const int MaxFrames = 1 << 26;
@@ -244,19 +258,20 @@ public sealed class IdealRunMode : IRunMode
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
+            Systems.Reporting.JsonContract.WriteHeader(w, JsonSchema);
             w.WriteString("mode", "ideal");
             w.WriteString("trace", trace);
-            w.WriteString("traceFormat", format);
+            w.WriteString("trace_format", format);
             w.WriteString("policy", policy);
             w.WriteNumber("frames", r.Frames);
             w.WriteNumber("seed", seed);
             w.WriteNumber("references", r.References);
             w.WriteNumber("hits", r.Hits);
             w.WriteNumber("faults", r.Faults);
-            w.WriteNumber("coldFaults", r.ColdFaults);
-            w.WriteNumber("capacityFaults", r.CapacityFaults);
+            w.WriteNumber("cold_faults", r.ColdFaults);
+            w.WriteNumber("capacity_faults", r.CapacityFaults);
             w.WriteNumber("evictions", r.Evictions);
-            w.WriteNumber("faultRatio", Math.Round(r.FaultRatio, 9));
+            w.WriteNumber("fault_ratio", Math.Round(r.FaultRatio, 9));
             if (steps is not null)
             {
                 // Only with --steps, so the report without it is unchanged.

@@ -35,47 +35,53 @@ public sealed class MachineRunMode : IRunMode
 
     public string? SelectorFlag => null;
 
-    public IReadOnlyCollection<string> ValueOptions { get; } =
-    [
-        "--trace", "--trace-format", "--mem", "--swap", "--policy", "--paging", "--quantum", "--batch", "--seed",
-        "--timeline", "--timeline-every", "--plot", "--check-every", "--warmup", "--snapshot", "--html",
-        "--events", "--events-kind", "--events-pid", "--events-from", "--events-to", "--events-page",
-    ];
+    public string Summary => "full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler";
 
-    public IReadOnlyCollection<string> FlagOptions { get; } = ["--json", "--check"];
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        OptionSpec.Value("--trace", "FILE", "one process replaying a trace, its layout inferred from its addresses (instead of a scenario); - for standard input"),
+        OptionSpec.Value("--trace-format", "F", "lackey, pinatrace, pages, binary, champsim, cloudsuite, oracleGeneral, csv or auto (default: detected from the content)"),
+        OptionSpec.Value("--mem", "SIZE", "RAM, overriding the scenario's (trace runs default to 64M RAM, no swap)"),
+        OptionSpec.Value("--swap", "SIZE", "swap space, overriding the scenario's"),
+        OptionSpec.Value("--policy", "NAME", "replacement policy: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)") with { Completions = PolicyRegistry.Names.ToArray() },
+        OptionSpec.Value("--paging", "MODE", "x86, x86-64 or x86-64-la57") with { Completions = ["x86", "x86-64", "x86-64-la57"] },
+        OptionSpec.Value("--quantum", "N", "scheduler quantum in accesses"),
+        OptionSpec.Value("--seed", "S", "seed of every random choice (the scenario's by default)"),
+        OptionSpec.Value("--batch", "N", "accesses per tick: a performance knob (the output does not depend on it)"),
+        OptionSpec.Flag("--check", "verify after every tick what it changed, and all kernel invariants every K ticks and at the end; exit 3 on a violation"),
+        OptionSpec.Value("--check-every", "K", "full invariant check every K ticks (default 1000; 1 = all every tick); needs --check"),
+        OptionSpec.Flag("--json", "the report as JSON (docs/schemas/report.schema.json) instead of text"),
+        OptionSpec.Value("--timeline", "FILE.csv", "free frames, swap and RSS per process over accesses, as CSV"),
+        OptionSpec.Value("--timeline-every", "K", "accesses between timeline rows (default 10000); needs --timeline or --plot"),
+        OptionSpec.Value("--plot", "FILE.png|.svg", "the timeline as a plot: RAM, free frames, swap and RSS per process, and faults per interval, over accesses"),
+        OptionSpec.Value("--snapshot", "WHEN", "N cycles, Na after N accesses, peak (least free memory; the default), end, or none: each live process's mm_struct, VMAs, smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat") with { Repeatable = true },
+        OptionSpec.Value("--html", "FILE.html", "one self-contained page: address spaces, mm_struct, page-table walk, the mechanism diagram with a timeline that plays, plots"),
+        OptionSpec.Value("--events", "FILE.jsonl", "one JSON line per fault, syscall, reclaim pass, kswapd wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit ('-' = stdout; the report then goes to stderr)"),
+        OptionSpec.Value("--events-kind", "K[,K]", "only these event kinds") with { Completions = EventNames.Kinds.ToArray() },
+        OptionSpec.Value("--events-pid", "P[,P]", "only these pids (0 = kswapd and other kernel work)"),
+        OptionSpec.Value("--events-from", "T", "only events at or after simulated cycle T"),
+        OptionSpec.Value("--events-to", "T", "only events at or before simulated cycle T"),
+        OptionSpec.Value("--events-page", "0xADDR", "only that page's events, its TLB flushes, and reclaim/kswapd"),
+        OptionSpec.Value("--warmup", "N", "reset every statistic once N accesses (all processes together) have completed; memory state is kept"),
+    ];
 
     /// <summary>An extra stop request polled after every tick (tests use it to interrupt a run as Ctrl-C would).</summary>
     public Func<bool>? StopRequested { get; init; }
 
     public string Usage =>
-        "  (default) full machine: demand paging, page cache, swap, reclaim, TLBs, caches, scheduler\n" +
-        "    ecsmem run                          the built-in default scenario\n" +
-        "    ecsmem run SCENARIO.yaml            a scenario file (docs/scenarios.md)\n" +
-        "    ecsmem run --trace FILE [--trace-format lackey|pinatrace|pages|binary|champsim|cloudsuite|oracleGeneral|csv|auto]\n" +
-        "                                        one process replaying a trace, layout inferred from its addresses\n" +
-        "    machine (override the scenario's): --mem SIZE --swap SIZE --policy NAME --paging x86|x86-64|x86-64-la57\n" +
-        "                                       --quantum N --seed S   (trace runs default to 64M RAM, no swap)\n" +
-        "    checks: --check (verify after every tick what it changed, and all kernel invariants every\n" +
-        "            " + "K ticks and at the end; exit 3 on a violation)  --check-every K (default 1000; 1 = all every tick)\n" +
-        "    output: --json (report as JSON on stdout instead of text)  --timeline FILE.csv [--timeline-every K]\n" +
-        "            --plot FILE.png|.svg  (RAM, free frames, swap and RSS per process, and faults per\n" +
-        "                             interval, over accesses)\n" +
-        "    snapshots: --snapshot WHEN (repeatable; N cycles, Na after N accesses, peak = least free memory, end;\n" +
-        "            default peak; none: no snapshot): each live process's mm_struct, VMAs (maps lines, vm_flags,\n" +
-        "            vm_pgoff, vm_ops) and smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat\n" +
-        "    events: --events FILE.jsonl|- (one JSON line per fault, syscall (strace form), reclaim pass, kswapd\n" +
-        "            wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit; '-' = stdout,\n" +
-        "            the report then goes to stderr)  filters: --events-kind K[,K] --events-pid P[,P]\n" +
-        "            --events-from T --events-to T (simulated cycles, both included)\n" +
-        "            --events-page 0xADDR (that page's events, its TLB flushes, and reclaim/kswapd)\n" +
-        "    page: --html FILE.html (one self-contained page: address spaces, mm_struct, page-table walk,\n" +
-        "            the mechanism diagram with a timeline that plays, plots; uses the --snapshot moments or a default set)\n" +
-        "    engine: --batch N (accesses per tick: a performance knob)\n" +
-        "    statistics: --warmup N (reset every statistic once N accesses, all processes together, have\n" +
-        "            completed: the report describes the rest of the run; memory state is kept)\n" +
-        "    Ctrl-C (SIGINT) or SIGTERM stops the run and prints the partial report (exit code 130 or 143);\n" +
-        "    a second signal ends it at once.\n" +
-        "    policies: " + string.Join(", ", PolicyRegistry.Names) + " (opt only with --ideal)\n";
+        "Usage: ecsmem run [SCENARIO.yaml | --trace FILE] [options]\n\n" +
+        "The full machine: builds it from the built-in default scenario, a scenario file (docs/scenarios.md) or\n" +
+        "one process replaying a trace; runs it to the end and prints the report (docs/report.md).\n" +
+        "Ctrl-C (SIGINT) or SIGTERM stops the run and prints the partial report (exit 130 or 143);\n" +
+        "a second signal ends it at once.\n";
+
+    public IReadOnlyList<Example> Examples { get; } =
+    [
+        new("ecsmem run", "the built-in default scenario, report as text"),
+        new("ecsmem run samples/scenarios/lackey-sort.yaml --json -o report.json", "a scenario file, the report as JSON in report.json"),
+        new("ecsmem run --trace sort.lackey.gz --mem 16M --policy clock --plot rss.png", "one process replaying a trace on 16 MiB of RAM, with a timeline plot"),
+        new("ecsmem run --check --events faults.jsonl --events-kind fault", "check the kernel's invariants and write every page fault as a JSON line"),
+    ];
 
     public int Run(CommandLine cl, TextWriter stdout, TextWriter stderr)
     {

@@ -23,7 +23,7 @@ public static class ReportJsonWriter
     public static void Write(Utf8JsonWriter w, SimulationReport r)
     {
         w.WriteStartObject();
-        w.WriteNumber("schema", SimulationReport.SchemaVersion);
+        JsonContract.WriteHeader(w, SimulationReport.SchemaVersion);
         w.WriteString("scenario", r.Source);
         w.WriteBoolean("partial", r.Partial);
         w.WriteString("policy", r.Policy);

@@ -110,7 +110,7 @@ public class RunModeTraceOpeningTests
         Assert.That(expected, Does.Contain("references:      4000\n"));
         var (_, json, _) = Cli(["run", "--ideal", "--trace", other, .. formatArgs, "--frames", "24", "--policy", policy, "--json"]);
         using var doc = System.Text.Json.JsonDocument.Parse(json);
-        Assert.That(doc.RootElement.GetProperty("traceFormat").GetString(), Is.EqualTo(format));
+        Assert.That(doc.RootElement.GetProperty("trace_format").GetString(), Is.EqualTo(format));
         Assert.That(doc.RootElement.GetProperty("hits").GetInt64() + doc.RootElement.GetProperty("faults").GetInt64(), Is.EqualTo(4000));
     }
 

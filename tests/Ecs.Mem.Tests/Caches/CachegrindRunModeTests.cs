@@ -34,10 +34,15 @@ public class CachegrindRunModeTests
             File.WriteAllText(path, "==1== hi\nI  00400000,4\nI  00400004,4\nI  00400008,4\n L 00601000,8\n S 00601008,8\n");
             var (code, stdout, _) = Run("run", "--cachegrind", "--trace", path, "--json");
             Assert.That(code, Is.EqualTo(0));
-            Assert.That(stdout, Does.Contain("\"I1\": \"32768,8,64\", \"D1\": \"32768,8,64\", \"LL\": \"3145728,12,64\""));
-            Assert.That(stdout, Does.Contain("\"Ir\": 3, \"I1mr\": 1, \"ILmr\": 1"));
-            Assert.That(stdout, Does.Contain("\"Dr\": 1, \"D1mr\": 1, \"DLmr\": 1"));
-            Assert.That(stdout, Does.Contain("\"Dw\": 1, \"D1mw\": 0, \"DLmw\": 0"));
+            using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+            var caches = doc.RootElement.GetProperty("caches");
+            string Geometry(string c) => $"{caches.GetProperty(c).GetProperty("size")},{caches.GetProperty(c).GetProperty("assoc")},{caches.GetProperty(c).GetProperty("line")}";
+            Assert.That((Geometry("I1"), Geometry("D1"), Geometry("LL")), Is.EqualTo(("32768,8,64", "32768,8,64", "3145728,12,64")));
+            var ev = doc.RootElement.GetProperty("events");
+            long[] Counts(params string[] names) => names.Select(n => ev.GetProperty(n).GetInt64()).ToArray();
+            Assert.That(Counts("Ir", "I1mr", "ILmr"), Is.EqualTo(new long[] { 3, 1, 1 }));
+            Assert.That(Counts("Dr", "D1mr", "DLmr"), Is.EqualTo(new long[] { 1, 1, 1 }));
+            Assert.That(Counts("Dw", "D1mw", "DLmw"), Is.EqualTo(new long[] { 1, 0, 0 }));
         }
         finally
         {

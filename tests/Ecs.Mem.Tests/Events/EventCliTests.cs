@@ -189,61 +189,7 @@ public class EventCliTests
         }
     }
 
-    /// <summary>type, enum, const, pattern, minimum, maximum, required, properties, additionalProperties: false, allOf, if/then.</summary>
-    private static void Validate(JsonElement schema, JsonElement v, string at, List<string> problems)
-    {
-        if (schema.TryGetProperty("type", out var type))
-        {
-            var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()!).ToArray() : [type.GetString()!];
-            if (!types.Any(t => IsType(v, t)))
-                problems.Add($"{at}: {v.ValueKind} is not {string.Join("|", types)}");
-        }
-        if (schema.TryGetProperty("enum", out var en) && !en.EnumerateArray().Any(x => JsonElement.DeepEquals(x, v)))
-            problems.Add($"{at}: {v} is not one of {en}");
-        if (schema.TryGetProperty("const", out var c) && !JsonElement.DeepEquals(c, v))
-            problems.Add($"{at}: {v} is not {c}");
-        if (v.ValueKind == JsonValueKind.String && schema.TryGetProperty("pattern", out var pat) && !Regex.IsMatch(v.GetString()!, pat.GetString()!))
-            problems.Add($"{at}: '{v.GetString()}' does not match {pat}");
-        if (v.ValueKind == JsonValueKind.Number && schema.TryGetProperty("minimum", out var min) && v.GetDecimal() < min.GetDecimal())
-            problems.Add($"{at}: {v} < {min}");
-        if (v.ValueKind == JsonValueKind.Number && schema.TryGetProperty("maximum", out var max) && v.GetDecimal() > max.GetDecimal())
-            problems.Add($"{at}: {v} > {max}");
-        if (v.ValueKind == JsonValueKind.Object)
-        {
-            if (schema.TryGetProperty("required", out var req))
-                foreach (var r in req.EnumerateArray())
-                    if (!v.TryGetProperty(r.GetString()!, out _))
-                        problems.Add($"{at}: missing {r}");
-            bool closed = schema.TryGetProperty("additionalProperties", out var ap) && ap.ValueKind == JsonValueKind.False;
-            schema.TryGetProperty("properties", out var props);
-            foreach (var p in v.EnumerateObject())
-            {
-                if (props.ValueKind == JsonValueKind.Object && props.TryGetProperty(p.Name, out var ps))
-                    Validate(ps, p.Value, $"{at}.{p.Name}", problems);
-                else if (closed)
-                    problems.Add($"{at}: unknown key {p.Name}");
-            }
-        }
-        if (schema.TryGetProperty("allOf", out var all))
-            foreach (var s in all.EnumerateArray())
-                Validate(s, v, at, problems);
-        if (schema.TryGetProperty("if", out var cond))
-        {
-            var trial = new List<string>();
-            Validate(cond, v, at, trial);
-            if (trial.Count == 0 && schema.TryGetProperty("then", out var then))
-                Validate(then, v, at, problems);
-        }
-    }
-
-    private static bool IsType(JsonElement v, string t) => t switch
-    {
-        "object" => v.ValueKind == JsonValueKind.Object,
-        "string" => v.ValueKind == JsonValueKind.String,
-        "integer" => v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out _),
-        "boolean" => v.ValueKind is JsonValueKind.True or JsonValueKind.False,
-        "null" => v.ValueKind == JsonValueKind.Null,
-        "array" => v.ValueKind == JsonValueKind.Array,
-        _ => false,
-    };
+    /// <summary>The shared validator (<see cref="JsonSchemaCheck"/>).</summary>
+    private static void Validate(JsonElement schema, JsonElement v, string at, List<string> problems) =>
+        problems.AddRange(JsonSchemaCheck.Problems(schema, v));
 }

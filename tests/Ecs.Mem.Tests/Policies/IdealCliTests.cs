@@ -52,8 +52,8 @@ public class IdealCliTests
         Assert.That(second, Is.EqualTo(first));
         using var doc = System.Text.Json.JsonDocument.Parse(first);
         var keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.That(keys, Is.EqualTo(new[] { "mode", "trace", "traceFormat", "policy", "frames", "seed", "references", "hits",
-            "faults", "coldFaults", "capacityFaults", "evictions", "faultRatio" }));
+        Assert.That(keys, Is.EqualTo(new[] { "schema", "ecsmem", "mode", "trace", "trace_format", "policy", "frames", "seed", "references", "hits",
+            "faults", "cold_faults", "capacity_faults", "evictions", "fault_ratio" }));
         var root = doc.RootElement;
         Assert.That(root.GetProperty("references").GetInt64(), Is.EqualTo(12));
         Assert.That(root.GetProperty("hits").GetInt64() + root.GetProperty("faults").GetInt64(), Is.EqualTo(12));

@@ -179,8 +179,8 @@ public class StepsTests
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
         // The report's keys are those of the ideal JSON without --steps, unchanged, then "steps".
-        Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "mode", "trace", "traceFormat", "policy", "frames", "seed",
-            "references", "hits", "faults", "coldFaults", "capacityFaults", "evictions", "faultRatio", "steps" }));
+        Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "schema", "ecsmem", "mode", "trace", "trace_format", "policy", "frames", "seed",
+            "references", "hits", "faults", "cold_faults", "capacity_faults", "evictions", "fault_ratio", "steps" }));
         Assert.That(root.GetProperty("faults").GetInt64(), Is.EqualTo(10));
         Assert.That(root.GetProperty("hits").GetInt64(), Is.EqualTo(2));
         var steps = root.GetProperty("steps").EnumerateArray().ToArray();

@@ -90,7 +90,7 @@ public class ReportOutputFileTests
         // Stop after 30 ticks, as a Ctrl-C would: with --batch 1 each tick runs at most one access.
         var mode = new MachineRunMode { StopRequested = () => ++ticks >= 30 };
         string[] args = ["--trace", trace, "--trace-format", "lackey", "--mem", "1M", "--batch", "1", "--timeline", csv, "--timeline-every", "5"];
-        var cl = CommandLine.Parse("run", args, mode.ValueOptions, mode.FlagOptions, 1);
+        var cl = CommandLine.Parse("run", args);
         var o = new StringWriter();
         var e = new StringWriter();
         int code = mode.Run(cl, o, e);

@@ -177,7 +177,7 @@ public class SignalTests
         var r = Interrupt(f, SigInt, beforeData: false, fifo => ["run", "--cachegrind", "--trace", fifo, "--trace-format", "lackey", "--json"]);
         Assert.That(r.Code, Is.EqualTo(130), r.Err);
         Assert.That(r.Out, Does.Contain("\"partial\": true"));
-        Assert.That(System.Text.Json.JsonDocument.Parse(r.Out).RootElement.GetProperty("Ir").GetInt64(), Is.GreaterThan(0));
+        Assert.That(System.Text.Json.JsonDocument.Parse(r.Out).RootElement.GetProperty("events").GetProperty("Ir").GetInt64(), Is.GreaterThan(0));
     }
 
     [Test]

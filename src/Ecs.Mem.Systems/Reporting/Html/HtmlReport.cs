@@ -77,7 +77,7 @@ public static class HtmlReport
     {
         PagingMode mode = d.Paging;
         w.WriteStartObject();
-        w.WriteNumber("schema", DataSchema);
+        JsonContract.WriteHeader(w, DataSchema);
         w.WriteString("title", d.Report.Source);
 
         w.WriteStartObject("paging");

@@ -74,10 +74,16 @@ public sealed class ProgramPlan
         foreach (DataFile f in program.Files)
             if (f.Warm)
                 accesses += f.Size / PageSize;
+        long harness = program.MemcgLimit is not null ? ScenarioGenerator.HarnessPages(program) : 0;
+        accesses += harness; // the harness's own pages under a memcg (ScenarioGenerator.HarnessPages)
         PreludeAccesses = accesses;
         ulong brk = ExecStartBrk;
+        bool firstPhase = true;
         foreach (Phase ph in program.Phases)
         {
+            if (!firstPhase)
+                accesses += harness; // between phases, outside both windows
+            firstPhase = false;
             long start = accesses;
             accesses++; // the phase's marker read, before its operations
             foreach (PhaseOp op in ph.Ops)
@@ -150,6 +156,7 @@ public sealed class ProgramPlan
                         }
                 }
             }
+            accesses += ScenarioGenerator.EndPages(ph, harness); // the closing getrusage's stores
             var windows = _regions.Where(r => r.Live).Select(r => (r.Base, r.Base + (ulong)r.Size)).ToList();
             _phases.Add(new PhasePlan(ph.Name, start, accesses, windows));
         }

@@ -43,6 +43,17 @@ public static class ScenarioGenerator
         Event(timeline, 0, proc, $"mmap: {{addr: 0x{ProgramPlan.MarkerAddr:x}, length: 4096, prot: r--, flags: private, fixed: true}}");
         Access(trace, ProgramPlan.MarkerAddr, false);
         accesses++;
+        long harness = p.MemcgLimit is not null ? HarnessPages(p) : 0;
+        if (harness > 0)
+        {
+            // The harness's own anonymous pages (stack, static buffers, libc data), charged to the cgroup like the
+            // program's: as many as the recording found outside the program's regions (smaps_rollup Anonymous less
+            // the regions' Anonymous, the smallest over the runs of the first phase), written once before it.
+            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{HarnessAddr:x}, length: {harness * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
+            for (long i = 0; i < harness; i++)
+                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
+            accesses += harness;
+        }
         ulong scratch = ProgramPlan.PreludeBase;
         foreach (DataFile f in p.Files.Where(f => f.Warm))
         {
@@ -69,8 +80,17 @@ public static class ScenarioGenerator
         }
         (ulong Base, long Size) At(PhaseOp op, string name) =>
             regions.TryGetValue(name, out var known) ? known : (heapOrPlan.Find(op, name).Base, heapOrPlan.Find(op, name).Size);
+        bool firstPhase = true;
         foreach (Phase ph in p.Phases)
         {
+            if (harness > 0 && !firstPhase)
+            {
+                // Between two phases the harness reads smaps and memory.stat into its buffers: all its pages again.
+                for (long i = 0; i < harness; i++)
+                    Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
+                accesses += harness;
+            }
+            firstPhase = false;
             Access(trace, ProgramPlan.MarkerAddr, false);
             accesses++;
             foreach (PhaseOp op in ph.Ops)
@@ -246,6 +266,10 @@ public static class ScenarioGenerator
                         break;
                 }
             }
+            // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
+            for (long i = 0; i < EndPages(ph, harness); i++)
+                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
+            accesses += EndPages(ph, harness);
         }
 
         return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);
@@ -260,10 +284,10 @@ public static class ScenarioGenerator
         foreach (Unsupported u in leftOut)
             y.Append(Inv, $"# left out (not expressible yet): {u.Verb} (line {u.Line}): {u.Mechanism}\n");
         if (p.MemcgLimit is not null)
-            y.Append("# memcg limit: no EcsMem equivalent yet (issue 16); stand-in: machine RAM = the limit\n");
+            y.Append("# memcg: the program runs in a cgroup whose memory.max is the recorded cgroup v1 memory.limit_in_bytes\n");
         y.Append(Inv, $"description: \"{p.Description.Replace("\"", "'", StringComparison.Ordinal)}\"\n");
         y.Append("machine:\n");
-        y.Append(Inv, $"  ram: {p.MemcgLimit ?? DefaultRam}\n");
+        y.Append(Inv, $"  ram: {DefaultRam}\n");
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
         if (p.Overcommit is { } oc)
             y.Append(Inv, $"  overcommit_memory: {oc}\n");
@@ -273,8 +297,15 @@ public static class ScenarioGenerator
             y.Append(Inv, $"  read_ahead_kb: {ScenarioSupport.ReadAheadKb}\n");
         if (ScenarioSupport.SwapReadahead)
             y.Append(Inv, $"  page_cluster: {ScenarioSupport.PageCluster}\n");
+        if (p.MemcgLimit is { } limit)
+        {
+            y.Append("cgroups:\n");
+            y.Append(Inv, $"  - {{name: oracle, memory.max: {limit}}}\n");
+        }
         y.Append("processes:\n");
         y.Append(Inv, $"  - name: {proc}\n");
+        if (p.MemcgLimit is not null)
+            y.Append("    cgroup: oracle\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");
         if (forkAt is { } fa)
@@ -285,6 +316,44 @@ public static class ScenarioGenerator
             y.Append(timeline);
         }
         return y.ToString();
+    }
+
+    /// <summary>Where the scenario maps the harness's own pages of a memcg program (below the marker page, outside the slots).</summary>
+    public const ulong HarnessAddr = 0x0d00_0000_0000;
+
+    /// <summary>Harness pages a phase's closing getrusage touches inside the measured window (its stack and its globals).</summary>
+    public const long HarnessEndPages = 2;
+
+    /// <summary>
+    /// The harness pages a phase's end touches in its window: none after a fork (the parent's first stores to its own
+    /// stack and globals then are the harness's copy-on-write faults, which the C program makes outside the window).
+    /// </summary>
+    public static long EndPages(Phase ph, long harness) => ph.Ops.Any(o => o.Verb == "fork") ? 0 : Math.Min(HarnessEndPages, harness);
+
+    private static readonly Dictionary<string, Fixtures?> FixturesByDir = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The harness's anonymous pages in the recorded run of <paramref name="p"/> (0 when it was not recorded yet):
+    /// smaps_rollup's Anonymous less the program's VMAs' Anonymous in its first phase, the smallest over the runs.
+    /// </summary>
+    public static long HarnessPages(PhaseProgram p)
+    {
+        string dir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(p.SourcePath))!)!;
+        Fixtures? fx;
+        lock (FixturesByDir)
+        {
+            if (!FixturesByDir.TryGetValue(dir, out fx))
+            {
+                string path = Path.Combine(dir, "fixtures.json");
+                fx = File.Exists(path) ? Fixtures.Load(path) : null;
+                FixturesByDir[dir] = fx;
+            }
+        }
+        PhaseFigures? first = fx?.Find(p.Name)?.Phases.FirstOrDefault();
+        if (first is null || !first.Rollup.TryGetValue("Anonymous", out Spread anon))
+            return 0;
+        long regions = first.Vmas.Where(v => !v.InHeapArea).Sum(v => v.AnonKb.Min);
+        return Math.Max(0, anon.Min - regions) / 4;
     }
 
     private static string DataPath(string file) => "../data/" + file;

@@ -52,6 +52,14 @@ public static class SimulationRun
         for (int i = 0; i < plan.Phases.Count; i++)
         {
             PhasePlan ph = plan.Phases[i];
+            // Accesses between two phases (a memcg program's harness pages) belong to neither.
+            if (ph.AccessesAtStart > m.Access.CompletedAccesses)
+            {
+                Advance(m, ph.AccessesAtStart);
+                ref ProcessStats gap = ref k.World.Get<ProcessStats>(proc);
+                minBase = gap.MinFlt;
+                majBase = gap.MajFlt;
+            }
             int logBefore = m.AddressSpace.Log.Count;
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);

@@ -26,6 +26,8 @@ public static class ColdPageout
     /// <summary>madvise_cold / madvise_pageout for [start, end) of one VMA (the caller checked can_madv_lru_vma).</summary>
     public static void Apply(Kernel.Kernel k, Kernel.MmState mm, ulong start, ulong end, bool pageout, int cpu)
     {
+        // madvise_cold / madvise_pageout begin with lru_add_drain: this CPU's new pages are on the lists first.
+        k.LruAddDrainCpu(cpu);
         var v = new Visitor(k, mm, pageout, cpu);
         mm.Tables.VisitRange(start, end, ref v);
         k.Tlb.FlushTlbMmRange(mm.Tlb, start, end);
@@ -52,7 +54,7 @@ public static class ColdPageout
                     slot &= ~Pte.AccessedBit; // pte_mkold; the caller flushes the range
                 }
 
-                if (k.Zone.Lru.OnDeactivate(pfn))
+                if (k.Zone.LruOf(pfn).OnDeactivate(pfn))
                     k.Env.Counters.Increment(k.C.PgDeactivate);
                 return;
             }

@@ -71,6 +71,9 @@ public static class LazyFree
             if ((f.Flags & FrameFlags.SwapBacked) != 0 && !k.Zone.Unevictable[pfn])
             {
                 f.Flags &= ~FrameFlags.SwapBacked;
+                // lru_lazyfree_fn: onto the inactive file list with the Linux LRU; pglazyfree either way.
+                k.LruvecOf(pfn)?.MarkLazyFree(pfn);
+                k.Env.Counters.Increment(k.C.PgLazyFree);
             }
         }
     }

@@ -141,6 +141,7 @@ public static class Mlock
             if (pfn != k.Zone.ZeroPfn && !new Pte(slot).Special)
             {
                 k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;
+                k.LruvecOf(pfn)?.PutbackEvictable(pfn);
             }
         }
     }

@@ -59,6 +59,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         }
 
         env.Counters.Increment(kernel.C.PgFault);
+        kernel.Memcg?.CountFault(mm.Id, major: false);
         var rec = new FaultRecord
         {
             Process = req.Process,

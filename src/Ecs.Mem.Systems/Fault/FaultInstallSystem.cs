@@ -174,6 +174,15 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         stats.CpuCycles += cost;
         k.Cycles.Charge(Timing.CycleCategory.Fault, cost);
         k.Env.Clock.Advance((ulong)cost);
+        if (k.Memcg is { } mc)
+        {
+            if (rec.Major)
+                mc.CountFault(rec.MmId, major: true);
+            // Back to user space: a task that charged pages above memory.high pays for them now.
+            ulong sleep = mc.HandleOverHigh(env, rec.Process, rec.MmId, rec.Cpu, k.Options.SwapClusterMax, k.Timing.ClockGHz);
+            if (sleep > 0)
+                k.Env.Clock.Advance(sleep);
+        }
         ref Process task = ref world.Get<Process>(rec.Process);
         task.State = ProcessState.Runnable;
         task.ReadyTime = env.Now;

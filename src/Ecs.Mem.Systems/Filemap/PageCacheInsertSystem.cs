@@ -53,7 +53,9 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             f.Mapping = rec.File;
             f.Index = rec.FileIndex;
             f.ContentToken = FileContent(rec.File, rec.FileIndex);
-            k.PageCache.Add(rec.File, rec.FileIndex, rec.Pfn);
+            int shadow = k.PageCache.Add(rec.File, rec.FileIndex, rec.Pfn);
+            if (shadow >= 0)
+                k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
             k.Zone.LruAdd(rec.Pfn, Zone.FileKey(rec.File, rec.FileIndex));
         }
         else
@@ -62,8 +64,10 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             f.Mapping = rec.MmId;
             f.Index = rec.SwapSlot; // page_private: the swap entry while in the swap cache
             f.ContentToken = k.Swap.Read(rec.SwapSlot);
-            k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
+            int shadow = k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
             k.Swap.SetCached(rec.SwapSlot, true);
+            if (shadow >= 0)
+                k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
             k.Zone.LruAdd(rec.Pfn, Zone.AnonKey(rec.MmId, rec.Va));
             env.Counters.Increment(k.C.PswpIn);
         }

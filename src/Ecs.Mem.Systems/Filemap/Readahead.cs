@@ -305,12 +305,20 @@ public sealed class Readahead : IEventHandler
                 runHasTarget = false;
                 continue;
             }
-            int pfn = AllocReadaheadPage(cpu);
+            int pfn = AllocReadaheadPage(cpu, out Memcontrol.MemCgroup? overLimit);
             if (pfn < 0)
             {
                 if (!retry || allocated > 0)
                 {
                     _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
+                    if (overLimit is not null)
+                    {
+                        // The charge found a group at its memory.max: the group is reclaimed (__GFP_NORETRY: once, no
+                        // OOM) and the rest of the window is read after it, as for a page the zone could not give.
+                        Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
+                        env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false, Memcg: overLimit.Id));
+                        break;
+                    }
                     env.Counters.Increment(_k.C.AllocStall);
                     _k.Events?.AllocStall(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu);
                     env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
@@ -391,17 +399,39 @@ public sealed class Readahead : IEventHandler
     /// leaving the page-table reserve alone); where Linux would then reclaim once (__GFP_NORETRY) and retry, EcsMem's
     /// reclaim runs later in the tick, so the window ends here instead (docs/kernel.md).
     /// </summary>
-    private int AllocReadaheadPage(int cpu)
+    private int AllocReadaheadPage(int cpu, out Memcontrol.MemCgroup? overLimit)
     {
         var zone = _k.Zone;
+        overLimit = null;
+        Memcontrol.MemCgroup? memcg = null;
+        if (_k.Memcg is { } mc)
+        {
+            // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
+            memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
+            overLimit = mc.TryCharge(memcg, 1);
+            if (overLimit is not null)
+                return -1;
+        }
         long free = zone.Buddy.NrFreePages;
         if (zone.Watermarks.BelowLow(free))
             _k.Env.Work<KswapdWakeup>().Add(default);
         if (zone.MustStall(free, needsFrame: true))
+        {
+            if (memcg is not null)
+                _k.Memcg!.Uncharge(memcg, 1);
             return -1;
+        }
         int pfn = zone.AllocFrame(cpu);
         if (pfn >= 0)
+        {
             zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
+            if (memcg is not null)
+                _k.Memcg!.CommitCharge(pfn, memcg);
+        }
+        else if (memcg is not null)
+        {
+            _k.Memcg!.Uncharge(memcg, 1);
+        }
         return pfn;
     }
 
@@ -413,7 +443,9 @@ public sealed class Readahead : IEventHandler
         f.Index = index;
         f.ContentToken = PageCacheInsertSystem.FileContent(file, index);
         f.Flags |= FrameFlags.Locked;
-        _k.PageCache.Add(file, index, pfn);
+        int shadow = _k.PageCache.Add(file, index, pfn);
+        if (shadow >= 0)
+            _k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
         _k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(file, index));
         env.Counters.Add(_k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         env.Counters.Increment(_k.C.ReadaheadPages);

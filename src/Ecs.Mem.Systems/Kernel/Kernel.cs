@@ -28,7 +28,12 @@ public sealed class Kernel
         C = new KernelCounters(env.Counters);
 
         int pages = (int)options.PageCount;
+        ReclaimHost = new ReclaimHost(this);
         IReplacementPolicy policy = PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
+        // The machine's `linux` policy is Linux 6.x's lruvec (anon/file lists, get_scan_count, workingset); the
+        // registry's LruLinuxPolicy (one list pair, no page tables) stays the ideal mode's `linux`.
+        if (policy is LruLinuxPolicy)
+            policy = Lruvec = new Lruvec(ReclaimHost, env.Counters, C, options.Cpus);
         if (policy is IFutureAwarePolicy)
             throw new InputException(source, 0, options.Policy,
                 "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
@@ -36,6 +41,25 @@ public sealed class Kernel
         Zone = new Zone(World, options, env.Counters, C, policy);
 
         Swap = new SwapArea(options.SwapSlots);
+        if (options.Cgroups.Count > 0)
+        {
+            // Each cgroup's lruvec is one more instance of the machine's policy (mem_cgroup_lruvec); the root's is the
+            // zone's. With the `linux` policy it is a Linux lruvec, a child of its parent group's.
+            Memcg = new Memcontrol.MemcgController(policy, () =>
+            {
+                IReplacementPolicy p = Lruvec is not null
+                    ? new Lruvec(ReclaimHost, env.Counters, C, options.Cpus)
+                    : PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
+                p.Initialize(pages);
+                return p;
+            }, options.Cgroups, pages, options.SwapSlots)
+            { SwapClusterMax = options.SwapClusterMax };
+            foreach (Memcontrol.MemCgroup g in Memcg.Groups)
+                if (g.Lruvec is Lruvec lv && g.Parent?.Lruvec is Lruvec parentLv)
+                    lv.AttachTo(parentLv);
+            Zone.Memcg = Memcg;
+            Swap.SlotReleased = Memcg.UnchargeSwap;
+        }
         SwapCache = new SwapCache(options.SwapSlots);
         PageCache = new PageCacheIndex();
         Rmap = new ReverseMap(pages);
@@ -93,8 +117,34 @@ public sealed class Kernel
     public KernelOptions Options { get; }
     public KernelCounters C { get; }
 
+    /// <summary>The node's lruvec when the policy is <c>linux</c> (Linux 6.x reclaim); null with a simple policy.</summary>
+    public Lruvec? Lruvec { get; }
+
+    /// <summary>folio_lruvec as a Linux lruvec: the one the frame's page is on (its memcg's), or null with a simple policy.</summary>
+    public Lruvec? LruvecOf(int pfn) => Lruvec is null ? null : Memcg is null ? Lruvec : Memcg.LruvecOf(pfn) as Lruvec;
+
+    /// <summary>lru_add_drain on <paramref name="cpu"/>: that CPU's lru_add batch of every lruvec (none with a simple policy).</summary>
+    public void LruAddDrainCpu(int cpu)
+    {
+        if (Lruvec is null)
+            return;
+        if (Memcg is null)
+        {
+            Lruvec.LruAddDrainCpu(cpu);
+            return;
+        }
+        foreach (Memcontrol.MemCgroup g in Memcg.Groups)
+            ((Lruvec)g.Lruvec).LruAddDrainCpu(cpu);
+    }
+
+    /// <summary>The page-level side of reclaim (folio_referenced, shrink_folio_list's unmap and pageout).</summary>
+    public ReclaimHost ReclaimHost { get; }
+
     /// <summary>The zone: frames (struct page), buddy allocator, watermarks, pins and the LRU (PageAlloc/).</summary>
     public Zone Zone { get; }
+
+    /// <summary>The memory controller (Memcontrol/, mm/memcontrol.c) when the scenario declares cgroups; null otherwise.</summary>
+    public Memcontrol.MemcgController? Memcg { get; }
 
     /// <summary>Mapping and unmapping pages, zapping ranges, put_page (Memory/, mm/memory.c).</summary>
     public MemoryOps Memory { get; }

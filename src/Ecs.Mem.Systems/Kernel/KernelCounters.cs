@@ -26,6 +26,20 @@ public sealed class KernelCounters
         PgStealDirect = r.Register("pgsteal_direct");
         PgStealAnon = r.Register("pgsteal_anon");
         PgStealFile = r.Register("pgsteal_file");
+        PgScanAnon = r.Register("pgscan_anon");
+        PgScanFile = r.Register("pgscan_file");
+        PgActivate = r.Register("pgactivate");
+        PgDeactivate = r.Register("pgdeactivate");
+        PgRefill = r.Register("pgrefill");
+        PgRotated = r.Register("pgrotated");
+        PgLazyFree = r.Register("pglazyfree");
+        PgLazyFreed = r.Register("pglazyfreed");
+        WorkingsetRefaultAnon = r.Register("workingset_refault_anon");
+        WorkingsetRefaultFile = r.Register("workingset_refault_file");
+        WorkingsetActivateAnon = r.Register("workingset_activate_anon");
+        WorkingsetActivateFile = r.Register("workingset_activate_file");
+        WorkingsetRestoreAnon = r.Register("workingset_restore_anon");
+        WorkingsetRestoreFile = r.Register("workingset_restore_file");
         AllocStall = r.Register("allocstall_normal");
         PageOutRun = r.Register("pageoutrun");
         KswapdWakeups = r.Register("ecsmem_kswapd_wakeups");
@@ -44,7 +58,6 @@ public sealed class KernelCounters
         ContextSwitches = r.Register("ecsmem_context_switches");
         ReadaheadPages = r.Register("ecsmem_readahead_pages");
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
-        PgDeactivate = r.Register("pgdeactivate");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
         ThpSplitPage = r.Register("thp_split_page");
@@ -56,6 +69,13 @@ public sealed class KernelCounters
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
     public CounterId PgScanKswapd, PgScanDirect, PgStealKswapd, PgStealDirect, PgStealAnon, PgStealFile;
+    /// <summary>The Linux 6.x LRU's events (mm/vmscan.c, mm/swap.c, mm/workingset.c); the simple policies count only pgscan/pgsteal.</summary>
+    public CounterId PgScanAnon, PgScanFile, PgActivate, PgDeactivate, PgRefill, PgRotated, PgLazyFree, PgLazyFreed;
+
+    /// <summary>mm/workingset.c: refaults seen, and those activated (refault distance within the workingset) or restored (active before eviction).</summary>
+    public CounterId WorkingsetRefaultAnon, WorkingsetRefaultFile, WorkingsetActivateAnon, WorkingsetActivateFile,
+        WorkingsetRestoreAnon, WorkingsetRestoreFile;
+
     public CounterId AllocStall, PageOutRun, KswapdWakeups, OomKill;
     public CounterId Segv, CowCopy, CowReuse, ZeroPageMap, StackGrowth, PageCacheHit, PageCacheMiss, SwapCacheHit;
     public CounterId FileWriteback, Referenced, PageTablePages, ContextSwitches;
@@ -66,8 +86,6 @@ public sealed class KernelCounters
     /// <summary>Neighbouring pages mapped by fault-around (do_fault_around) without a fault of their own (Linux counts none).</summary>
     public CounterId FaultAroundPages;
 
-    /// <summary>pgdeactivate: active pages moved to the inactive list (MADV_COLD's folio_deactivate).</summary>
-    public CounterId PgDeactivate;
     /// <summary>Transparent huge pages (HugeMemory/), under Linux's vmstat names and in its order.</summary>
     public CounterId ThpFaultAlloc, ThpFaultFallback, ThpSplitPage, ThpDeferredSplitPage, ThpSplitPmd, ThpZeroPageAlloc, ThpZeroPageAllocFailed;
 }

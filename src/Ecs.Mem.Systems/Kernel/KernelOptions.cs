@@ -34,7 +34,7 @@ public sealed record KernelOptions
     /// <summary>vm.min_free_kbytes override; null derives it from RAM as Linux does (<c>machine.min_free_kbytes</c>).</summary>
     public long? MinFreeKbytes { get; init; } = D.MinFreeKbytes;
 
-    /// <summary>vm.swappiness (<c>machine.swappiness</c>): carried and reported; reclaim does not balance anon against file yet.</summary>
+    /// <summary>vm.swappiness (<c>machine.swappiness</c>, 0–200): get_scan_count's anon/file balance with the <c>linux</c> policy; ignored by the simple policies.</summary>
     public int Swappiness { get; init; } = D.Swappiness;
 
     /// <summary>vm.page-cluster (<c>machine.page_cluster</c>): swap readahead reads up to 2^this pages per swap-in.</summary>
@@ -122,6 +122,9 @@ public sealed record KernelOptions
 
     /// <summary>Pages reclaimed per reclaim pass (SWAP_CLUSTER_MAX).</summary>
     public int SwapClusterMax { get; init; } = 32;
+
+    /// <summary>The memory cgroups below the root (<c>cgroups:</c>), parents first; empty: no cgroups, the machine as without memcg.</summary>
+    public IReadOnlyList<Scenarios.CgroupConfig> Cgroups { get; init; } = Array.Empty<Scenarios.CgroupConfig>();
 
     /// <summary>
     /// Largest swap area simulated: 64 GiB (16 Mi slots). The swap map is dense (per 4 KiB slot: a 4-byte swap_map

@@ -74,11 +74,63 @@ public sealed class InvariantChecker
         CheckFrames();
         CheckSwap();
         CheckPageCache();
+        CheckLruvec();
         CheckProcesses();
         CheckCpus();
         CheckVmaEntities();
         CheckPageTableEntities();
+        CheckMemcg();
         return _violations.ToArray();
+    }
+
+    /// <summary>
+    /// The memory controller's counters against the frames and swap entries (page_counter, swap_cgroup): each
+    /// group's memory.current is the frames charged to it and its descendants (a charge taken for a readahead page
+    /// is on its frame), its swap charge the swap entries charged to the subtree, its pagetables the page-table
+    /// frames among them; a free frame carries no charge, and each charged swap entry is in use.
+    /// </summary>
+    private void CheckMemcg()
+    {
+        if (_k.Memcg is not { } mc)
+            return;
+        var own = new long[mc.Groups.Count];
+        var tables = new long[mc.Groups.Count];
+        var swap = new long[mc.Groups.Count];
+        Frame[] fr = _k.Zone.Frames;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            if (mc.OfFrame(pfn) is not { } g)
+                continue;
+            if (fr[pfn].IsFree)
+                Fail($"memcg: free frame {pfn} is still charged to {g.Path}");
+            own[g.Id]++;
+            if ((fr[pfn].Flags & FrameFlags.Slab) != 0)
+                tables[g.Id]++;
+        }
+        for (int slot = 1; slot < _k.Swap.Slots; slot++)
+        {
+            if (mc.OfSlot(slot) is not { } g)
+                continue;
+            if (!_k.Swap.InUse(slot))
+                Fail($"memcg: free swap slot {slot} is still charged to {g.Path}");
+            swap[g.Id]++;
+        }
+        foreach (Memcontrol.MemCgroup g in mc.Groups)
+        {
+            long usage = 0, sw = 0, pt = 0;
+            foreach (Memcontrol.MemCgroup d in g.Subtree())
+            {
+                usage += own[d.Id];
+                sw += swap[d.Id];
+                pt += tables[d.Id];
+            }
+            if (usage != g.Usage)
+                Fail($"memcg: {g.Path} memory.current is {g.Usage} pages but {usage} frames are charged to its subtree");
+            if (sw != g.SwapUsage)
+                Fail($"memcg: {g.Path} memory.swap.current is {g.SwapUsage} pages but {sw} swap entries are charged to its subtree");
+            if (pt != g.PageTables)
+                Fail($"memcg: {g.Path} pagetables is {g.PageTables} pages but {pt} page-table frames are charged to its subtree");
+        }
     }
 
     /// <summary>
@@ -541,6 +593,62 @@ public sealed class InvariantChecker
     }
 
     /// <summary>Each page-cache entry's frame carries its (file, index) and is in use; each file frame is indexed.</summary>
+    /// <summary>
+    /// The Linux LRU (policy <c>linux</c>): every frame flagged PG_lru is on exactly one list of the lruvec or in one
+    /// lru_add batch, and on the list its flags name (PG_unevictable; else PG_swapbacked and PG_active); nothing
+    /// else is on a list; each list's size is the number of frames on it.
+    /// </summary>
+    private void CheckLruvec()
+    {
+        if (_k.Lruvec is null)
+            return;
+        if (_k.Memcg is { } mc)
+        {
+            foreach (Memcontrol.MemCgroup g in mc.Groups)
+                CheckLruvec((Lruvec)g.Lruvec, g.Path);
+        }
+        else
+        {
+            CheckLruvec(_k.Lruvec, "");
+        }
+    }
+
+    /// <summary>Each frame on <paramref name="lv"/> is on the list its flags name (or in an lru_add batch), and the list sizes agree.</summary>
+    private void CheckLruvec(Lruvec lv, string group)
+    {
+        string where = group.Length == 0 ? "" : $" (cgroup {group})";
+        Frame[] fr = _k.Zone.Frames;
+        Span<long> counted = stackalloc long[5];
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            FrameFlags fl = fr[pfn].Flags;
+            int list = lv.ListOf(pfn);
+            bool batched = lv.InBatch(pfn);
+            if (list >= 0) counted[list]++;
+            bool mine = _k.LruvecOf(pfn) == lv;
+            if ((fl & FrameFlags.Lru) == 0 || !mine)
+            {
+                if (list >= 0 || batched)
+                    Fail($"frame {pfn}: on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                continue;
+            }
+            if (list >= 0 && batched)
+                Fail($"frame {pfn}: both on list {(LruList)list} and in an lru_add batch{where}");
+            else if (list < 0 && !batched)
+                Fail($"frame {pfn}: PG_lru but on no LRU list and in no lru_add batch{where}");
+            else if (list >= 0)
+            {
+                LruList want = (fl & FrameFlags.Unevictable) != 0 ? LruList.Unevictable
+                    : (LruList)(((fl & FrameFlags.SwapBacked) != 0 ? 0 : 2) + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
+                if ((LruList)list != want)
+                    Fail($"frame {pfn}: on {(LruList)list}{where} but its flags ({fl}) say {want}");
+            }
+        }
+        for (int l = 0; l < 5; l++)
+            if (counted[l] != lv.Size((LruList)l))
+                Fail($"LRU list {(LruList)l}{where}: size {lv.Size((LruList)l)} but {counted[l]} frames are on it");
+    }
+
     private void CheckPageCache()
     {
         int n = 0;

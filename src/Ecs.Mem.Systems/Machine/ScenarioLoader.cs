@@ -87,6 +87,7 @@ public static class ScenarioLoader
             Timing = timing,
             Tlb = tlb,
             Caches = caches,
+            Cgroups = s.Cgroups,
         };
     }
 
@@ -140,6 +141,12 @@ public static class ScenarioLoader
                 heapBase = Layout(k, mm, p, s.SourceName);
             }, null!, p.StartCycle);
             byName[p.Name] = e;
+            if (k.Memcg is { } mc)
+            {
+                // Placed in its cgroup from the start, as a task exec'd inside it: its page tables so far move along.
+                MmState mm = k.Tasks.MmOf(e);
+                mc.AttachMm(mm.Id, mc.Find(p.Cgroup), mm.TablePages.Values.Select(t => t.Pfn).ToList());
+            }
             int? mainThread = p.Threads.Count > 0 ? 0 : null;
             var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0, mainThread)
                 ?? throw new InputException(s.SourceName, p.Line, p.Name, "a top-level process needs a workload");

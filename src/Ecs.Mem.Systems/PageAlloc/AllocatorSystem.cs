@@ -78,6 +78,23 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
 
+        Memcontrol.MemCgroup? memcg = null;
+        if (req.NeedsFrame && kernel.Memcg is { } mc)
+        {
+            // mem_cgroup_charge → try_charge_memcg: a swap-in charges the group of the swap entry, any other page
+            // the faulting mm's. Above some group's memory.max the task reclaims inside that group and retries;
+            // after MAX_RECLAIM_RETRIES fruitless rounds the swap-out system calls the group's OOM killer.
+            memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
+            if (mc.TryCharge(memcg, 1) is { } overLimit)
+            {
+                Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id));
+                _stillDeferred.Add(req);
+                return;
+            }
+            mc.Charged(rec.Process);
+            mc.NoteOverHigh(rec.Process, memcg, 1);
+        }
         kernel.Zone.ReserveTables(ref rec.TablesReserved);
         if (!req.NeedsFrame)
         {
@@ -85,6 +102,8 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
         int pfn = kernel.Zone.AllocFrame(rec.Cpu);
+        if (memcg is not null)
+            kernel.Memcg!.CommitCharge(pfn, memcg);
         rec.Pfn = pfn;
         kernel.Zone.PinFrame(pfn);
         kernel.Events?.Alloc(rec);

@@ -75,8 +75,26 @@ public sealed class Zone
     /// </summary>
     public bool ReclaimActive { get; internal set; }
 
-    /// <summary>The zone's LRU: the replacement policy reclaim asks for victims.</summary>
+    /// <summary>The zone's LRU: the replacement policy reclaim asks for victims (with cgroups: the root cgroup's lruvec).</summary>
     public IReplacementPolicy Lru { get; }
+
+    /// <summary>The memory controller when the machine has cgroups (each frame then sits on its memcg's lruvec); null otherwise.</summary>
+    public Memcontrol.MemcgController? Memcg { get; internal set; }
+
+    /// <summary>folio_lruvec: the LRU a frame's page is on (the zone's own without cgroups).</summary>
+    public IReplacementPolicy LruOf(int pfn) => Memcg is null ? Lru : Memcg.LruvecOf(pfn);
+
+    /// <summary>lruvec_del_folio: the frame leaves its LRU (the caller clears PG_lru).</summary>
+    public void LruDel(int pfn)
+    {
+        if (Memcg is null)
+        {
+            Lru.OnRemoved(pfn);
+            return;
+        }
+        Memcg.LruvecOf(pfn).OnRemoved(pfn);
+        Memcg.LruCount(pfn, -1);
+    }
 
     /// <summary>The shared zero page (ZERO_PAGE).</summary>
     public int ZeroPfn { get; }
@@ -150,7 +168,9 @@ public sealed class Zone
         Dirty?.Frame(pfn);
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.Lru) != 0)
-            Lru.OnRemoved(pfn);
+            LruDel(pfn);
+        // mem_cgroup_uncharge: the charge goes with the page (a page table's from pagetables as well).
+        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0);
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
         // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at
@@ -193,7 +213,13 @@ public sealed class Zone
     {
         Dirty?.Frame(pfn);
         Frames[pfn].Flags |= FrameFlags.Lru;
-        Lru.OnInserted(pfn, pageKey);
+        if (Memcg is null)
+        {
+            Lru.OnInserted(pfn, pageKey);
+            return;
+        }
+        Memcg.LruvecOf(pfn).OnInserted(pfn, pageKey);
+        Memcg.LruCount(pfn, 1);
     }
 
     /// <summary>Identity of an anonymous page for history-keeping policies (ARC): owner mm and page number.</summary>

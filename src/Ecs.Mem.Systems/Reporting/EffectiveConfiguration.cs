@@ -60,7 +60,7 @@ public static class EffectiveConfiguration
         Num("latency.context_switch", t.ContextSwitchCycles);
         Text("policy", o.Policy);
         Num("min_free_kbytes", k.Zone.Watermarks.MinFreeKbytes, o.MinFreeKbytes is null ? "derived from ram" : "");
-        Num("swappiness", o.Swappiness, "recorded; reclaim does not balance anon and file by it");
+        Num("swappiness", o.Swappiness, k.Lruvec is null ? "recorded; this policy does not balance anon and file by it" : "");
         Num("page_cluster", o.PageCluster, o.PageCluster == 0 ? "swap readahead off" : "");
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Num("fault_around_bytes", o.FaultAroundBytes);

@@ -76,11 +76,13 @@ public readonly record struct MemoryGauges
             if ((fl & (FrameFlags.Buddy | FrameFlags.PcpList)) != 0)
                 continue;
             bool anon = (fl & FrameFlags.Anon) != 0;
-            // An mlocked page is on the unevictable list, in none of the four counted here.
-            if ((fl & FrameFlags.Lru) != 0 && !mlocked[f.Pfn])
+            // An mlocked page is on the unevictable list (as is one reclaim found in a VM_LOCKED area), in none of the four counted here.
+            if ((fl & FrameFlags.Lru) != 0 && !mlocked[f.Pfn] && (fl & FrameFlags.Unevictable) == 0)
             {
+                // folio_is_file_lru: the list follows PG_swapbacked (a lazily freed anon page is on the file list).
+                bool anonLru = (fl & FrameFlags.SwapBacked) != 0 || (anon && (fl & FrameFlags.SwapCache) != 0);
                 bool active = (fl & FrameFlags.Active) != 0;
-                if (anon)
+                if (anonLru)
                 {
                     if (active) activeAnon++; else inactiveAnon++;
                 }

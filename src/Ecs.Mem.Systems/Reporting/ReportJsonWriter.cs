@@ -127,6 +127,8 @@ public static class ReportJsonWriter
             }
             w.WriteEndArray();
         }
+        if (r.Cgroups is not null)
+            MemcgFiles.WriteJson(w, r.Cgroups);
         w.WriteEndObject();
     }
 

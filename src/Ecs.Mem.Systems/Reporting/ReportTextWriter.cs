@@ -38,6 +38,8 @@ public static class ReportTextWriter
         sb.Append(r.BuddyInfo);
         FaultBatches(sb, r);
         Pagesets(sb, r);
+        if (r.Cgroups is not null)
+            MemcgFiles.AppendText(sb, r.Cgroups);
         EffectiveConfiguration(sb, r);
         SnapshotFormat.AppendText(sb, r.Snapshots);
         return sb.ToString();

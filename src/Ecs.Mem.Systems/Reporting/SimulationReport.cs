@@ -112,6 +112,9 @@ public sealed record SimulationReport
     /// </summary>
     public IReadOnlyList<(int Size, long Count)>? FaultBatches { get; init; }
 
+    /// <summary>The memory cgroups' files at the end of the run (only when the scenario declares cgroups).</summary>
+    public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
+
     /// <summary>
     /// The run's counters grouped under the seed's mechanisms (<see cref="Reporting.Mechanisms"/>), read from this
     /// same report; empty until <see cref="Build"/> fills it.
@@ -236,8 +239,19 @@ public sealed record SimulationReport
                 ("pgsteal_direct", "pages reclaimed by direct reclaim"),
                 ("pgsteal_anon", "anonymous pages reclaimed"),
                 ("pgsteal_file", "file pages reclaimed"),
+                ("pgscan_anon", "anonymous pages scanned on the inactive list (linux policy)"),
+                ("pgscan_file", "file pages scanned on the inactive list (linux policy)"),
+                ("pgrefill", "active pages scanned by shrink_active_list (linux policy)"),
+                ("pgactivate", "pages moved to an active list (linux policy)"),
+                ("pgdeactivate", "pages moved to an inactive list (linux policy)"),
+                ("workingset_refault_anon", "anonymous pages read back over their shadow entry"),
+                ("workingset_refault_file", "file pages read back over their shadow entry"),
+                ("workingset_activate_anon", "anonymous refaults activated (distance within the workingset)"),
+                ("workingset_activate_file", "file refaults activated (distance within the workingset)"),
+                ("workingset_restore_anon", "anonymous refaults that were active before eviction"),
+                ("workingset_restore_file", "file refaults that were active before eviction"),
                 ("allocstall_normal", "allocations that stalled for direct reclaim"),
-                ("pageoutrun", "reclaim passes"),
+                ("pageoutrun", "kswapd runs (balance_pgdat)"),
                 ("ecsmem_kswapd_wakeups", "kswapd wake-ups"),
                 ("ecsmem_reclaim_referenced", "pages spared because they were referenced"),
                 ("ecsmem_file_writeback", "dirty file pages written back by reclaim"),
@@ -253,6 +267,7 @@ public sealed record SimulationReport
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
+            Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
         return report with { Mechanisms = Reporting.Mechanisms.Build(report) };

@@ -130,6 +130,9 @@ public sealed record Snapshot
     public IReadOnlyList<NamedValue> VmStat { get; init; } = [];
     /// <summary>/proc/zoneinfo for the zone (null when not reached).</summary>
     public ZoneInfoSnapshot? ZoneInfo { get; init; }
+
+    /// <summary>The memory cgroups' files then (only when the scenario declares cgroups).</summary>
+    public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
     /// <summary>
     /// For <c>peak</c>: the lowest NR_FREE_PAGES and the buddy allocator's allocation count at which it was
     /// first reached (the capture point); null for the other moments.

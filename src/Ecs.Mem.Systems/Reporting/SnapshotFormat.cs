@@ -127,6 +127,8 @@ public static class SnapshotFormat
                 sb.Append("\n-- /proc/vmstat --\n");
                 VmStat.AppendTo(sb, s.VmStat);
             }
+            if (s.Cgroups is { } cgroups)
+                MemcgFiles.AppendText(sb, cgroups, "\n-- memory cgroups --\n");
         }
     }
 
@@ -207,6 +209,8 @@ public static class SnapshotFormat
             {
                 ReportJsonWriter.Counters(w, "vmstat", s.VmStat);
             }
+            if (s.Cgroups is { } cgroups)
+                MemcgFiles.WriteJson(w, cgroups);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -195,6 +195,7 @@ public sealed class SnapshotRecorder
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             VmStat = Reporting.VmStat.Build(gauges, _m.Env.Counters),
             ZoneInfo = Reporting.ZoneInfo.Build(k, gauges),
+            Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
         };
     }
 

@@ -50,17 +50,19 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     {
         kernel.Zone.UnpinFrame(pfn);
         ref Frame f = ref kernel.Zone.Frames[pfn];
+        // The workingset shadow the lruvec took when it reclaimed the page (none with a simple policy).
+        int shadow = kernel.LruvecOf(pfn)?.TakeShadow(pfn) ?? -1;
         if (f.MapCount > 0)
             return; // mapped again meanwhile: stays resident (and will be found by the policy's next insert)
         if ((f.Flags & FrameFlags.SwapCache) != 0)
         {
             int slot = (int)f.Index;
-            kernel.SwapCache.Delete(slot);
+            kernel.SwapCache.Delete(slot, shadow);
             kernel.Swap.SetCached(slot, false);
         }
         else if (!f.IsAnon && f.Mapping >= 0)
         {
-            kernel.PageCache.Delete(f.Mapping, f.Index);
+            kernel.PageCache.Delete(f.Mapping, f.Index, shadow);
         }
         kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu);
     }

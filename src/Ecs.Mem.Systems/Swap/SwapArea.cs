@@ -39,6 +39,9 @@ public sealed class SwapArea
 
     public int FreePages => UsablePages - _used;
 
+    /// <summary>swap_entry_free's mem_cgroup_uncharge_swap: told each slot that becomes free (null without cgroups).</summary>
+    public Action<int>? SlotReleased { get; set; }
+
     /// <summary>vm_swap_full: more than half of swap is in use (nr_swap_pages * 2 &lt; total_swap_pages).</summary>
     public bool VmSwapFull => (long)FreePages * 2 < UsablePages;
 
@@ -114,6 +117,7 @@ public sealed class SwapArea
         {
             _token[slot] = 0;
             _used--;
+            SlotReleased?.Invoke(slot);
         }
     }
 

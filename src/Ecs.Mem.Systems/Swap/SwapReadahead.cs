@@ -226,22 +226,36 @@ public sealed class SwapReadahead : IEventHandler
         var k = _k;
         if (slot <= 0 || slot >= k.Swap.Slots || k.Swap.Count(slot) == 0 || k.SwapCache.Lookup(slot) >= 0)
             return true;
+        // __read_swap_cache_async's mem_cgroup_swapin_charge_folio: charged to the swap entry's group.
+        Memcontrol.MemCgroup? memcg = k.Memcg is { } mc ? mc.OfSlot(slot) ?? mc.OfMm(rec.MmId) : null;
+        if (memcg is not null)
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu);
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);
         if (k.Zone.MustStall(free, needsFrame: true))
+        {
+            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
             return false;
+        }
         int pfn = k.Zone.AllocFrame(rec.Cpu);
         if (pfn < 0)
+        {
+            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
             return false;
+        }
+        if (memcg is not null)
+            k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);
         ref Frame f = ref k.Zone.Frames[pfn];
         f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache | FrameFlags.Locked;
         f.Mapping = rec.MmId;
         f.Index = slot; // page_private: the swap entry
         f.ContentToken = k.Swap.Read(slot);
-        k.SwapCache.Add(slot, pfn);
+        int shadow = k.SwapCache.Add(slot, pfn);
         k.Swap.SetCached(slot, true);
+        if (shadow >= 0)
+            k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
         k.Zone.LruAdd(pfn, PageAlloc.Zone.AnonKey(rec.MmId, va));
         k.Zone.PinFrame(pfn); // held by the read until it completes (reclaim skips it)
         _readahead[pfn] = true;

@@ -60,6 +60,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     public MmState? ForkMm(MmState parent)
     {
         int id = _mms.Count;
+        kernel.Memcg?.MmForked(parent.Id, id); // before dup_mmap's page tables are charged
         if (parent.Mm.DupMmap(id) is not { } childMm)
             return null;
         MmState state = Register(childMm, id);
@@ -277,6 +278,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
+            kernel.Memcg?.ChargePageTable(pfn, mmId);
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);

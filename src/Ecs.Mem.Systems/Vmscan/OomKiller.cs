@@ -14,7 +14,20 @@ public sealed class OomKiller(Kernel.Kernel kernel)
     /// out_of_memory → select_bad_process → oom_kill_process: kills the process with the highest badness
     /// (rss + swap entries + page-table pages, oom_badness) and logs it in the kernel's own words.
     /// </summary>
-    public void OutOfMemory(Entity stalled)
+    public void OutOfMemory(Entity stalled) => Kill(stalled, null, "Out of memory");
+
+    /// <summary>
+    /// mem_cgroup_out_of_memory: the OOM killer restricted to the tasks of <paramref name="memcg"/>'s subtree
+    /// (mem_cgroup_scan_tasks), after memory.events oom is counted; the kernel's line starts "Memory cgroup out of
+    /// memory". The victim's own group counts oom_kill.
+    /// </summary>
+    public void MemcgOutOfMemory(Memcontrol.MemCgroup memcg, Entity stalled)
+    {
+        Memcontrol.MemcgController.MemoryEvent(memcg, Memcontrol.MemcgEvent.Oom);
+        Kill(stalled, memcg, "Memory cgroup out of memory");
+    }
+
+    private void Kill(Entity stalled, Memcontrol.MemCgroup? memcg, string message)
     {
         Entity victim = Entity.Null;
         long worst = -1;
@@ -28,6 +41,8 @@ public sealed class OomKiller(Kernel.Kernel kernel)
             if (!groups.Add(p.Tgid))
                 continue;
             MmState mm = kernel.Tasks.MmOf(e);
+            if (memcg is not null && !kernel.Memcg!.InSubtree(memcg, mm.Id))
+                continue;
             long badness = (long)(mm.Rss + mm.Mm.Struct.SwapEnts + (mm.Tables.PgtablesBytes / Components.Pte.PageSize));
             // oom_evaluate_task skips only lower scores, so on a tie the later task in the list wins.
             if (badness >= worst)
@@ -49,10 +64,12 @@ public sealed class OomKiller(Kernel.Kernel kernel)
         string comm = kernel.Tasks.ProcessName(vp);
         if (comm.Length > 15) comm = comm[..15];
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"Out of memory: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0");
+            $"{message}: Killed process {vp.Pid} ({comm}) total-vm:{s.TotalVm * pageKb}kB, anon-rss:{s.RssAnon * pageKb}kB, file-rss:{s.RssFile * pageKb}kB, shmem-rss:{s.RssShmem * pageKb}kB, UID:0 pgtables:{vm.Tables.PgtablesBytes >> 10}kB oom_score_adj:0");
         Log.Add(line);
         kernel.Events?.OomKill(victim, line);
         kernel.Env.Counters.Increment(kernel.C.OomKill);
+        if (kernel.Memcg is { } mc)
+            Memcontrol.MemcgController.MemoryEvent(mc.OfMm(vm.Id), Memcontrol.MemcgEvent.OomKill);
         kernel.Tasks.KillProcess(victim, 9, "out of memory");
     }
 }

@@ -6,8 +6,10 @@ namespace EcsMem.Systems.Vmscan;
 /// ④ Reclaim work: free <see cref="Pages"/> pages, directly (an allocation is stalled, on its task's <c>Cpu</c>)
 /// or as kswapd (due at <c>NotBefore</c>, which its CPU catches up to). <c>MayOom</c> false is a __GFP_NORETRY
 /// allocation's reclaim (readahead): when it frees nothing the allocation fails instead of invoking the OOM killer.
+/// <c>Memcg</c> ≥ 0 is cgroup reclaim (try_to_free_mem_cgroup_pages) of that memory cgroup's subtree: a charge
+/// found it at its memory.max (or memory.high); -1 is reclaim for the node.
 /// </summary>
-public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true);
+public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true, int Memcg = -1);
 
 /// <summary>② → ④ wakeup_kswapd: an allocation found free memory below the low watermark.</summary>
 public readonly record struct KswapdWakeup;

@@ -16,11 +16,15 @@ namespace EcsMem.Systems.Vmscan;
 public sealed class SwapOutSystem : ISystem, IEventHandler
 {
     private readonly Kernel.Kernel _k;
-    private readonly List<(int Mm, ulong Va)> _maps = new();
     private readonly List<int> _skipped = new();
+    private readonly HashSet<int> _memcgDone = new();
+    private readonly List<Memcontrol.MemCgroup> _eligible = new();
+    private readonly ScanControl _sc = new();
+    private readonly ScanControl _kswapdSc = new();
     private readonly int _kswapdKind;
     private int _cpu; // the CPU the current reclaim pass runs on
     private bool _kswapdAwake;
+    private bool _kswapdRunActive;
 
     public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -65,8 +69,16 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         if (requests.Length == 0)
             return;
         bool directDone = false, kswapdDone = false;
+        _memcgDone.Clear();
         foreach (ref readonly ReclaimRequest r in requests)
         {
+            if (r.Memcg >= 0)
+            {
+                // One cgroup reclaim per group per tick: the charges stalled on it share it.
+                if (_memcgDone.Add(r.Memcg))
+                    MemcgReclaim(env, r);
+                continue;
+            }
             // One pass per kind per tick: several stalled faults in one tick share one direct reclaim.
             if (r.Direct ? directDone : kswapdDone)
                 continue;
@@ -79,10 +91,17 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (!r.Direct && _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
             {
                 // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
+                if (_k.Lruvec is { } lv)
+                    EndKswapdRun(lv);
                 KswapdAwake = false;
                 continue;
             }
-            int freed = ShrinkInactiveList(env, r.Pages, r.Direct, r.ForProcess);
+            _k.ReclaimHost.Cpu = _cpu;
+            int freed = _k.Lruvec is { } lruvec
+                ? (r.Direct ? TryToFreePages(lruvec, r.Pages, r.ForProcess) : BalancePgdatRound(env, lruvec))
+                : _k.Memcg is { } mc
+                    ? ShrinkNodeMemcgs(env, mc.Root, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false)
+                    : ShrinkInactiveList(env, _k.Zone.Lru, null, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false);
             // Nothing reclaimable while the allocation still could not proceed, counting the frames this
             // tick will free: OOM.
             long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
@@ -97,9 +116,184 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 if (_k.Zone.MustStall(freeSoon, needsFrame: true))
                     _k.Oom.OutOfMemory(r.ForProcess);
             }
-            if (!r.Direct)
+            if (!r.Direct && _k.Lruvec is null)
                 KswapdAfterRun(env, freed);
         }
+    }
+
+    /// <summary>
+    /// try_to_free_mem_cgroup_pages for a charge that found <see cref="ReclaimRequest.Memcg"/> at its memory.max: reclaims
+    /// at least SWAP_CLUSTER_MAX pages (and what the group stands above its limit, which readahead charges can leave)
+    /// from the group's subtree only. A fault's charge that got nothing back uses up one of its MAX_RECLAIM_RETRIES;
+    /// with none left, mem_cgroup_out_of_memory kills inside the group.
+    /// </summary>
+    private void MemcgReclaim(SimEnvironment env, in ReclaimRequest r)
+    {
+        var mc = _k.Memcg!;
+        Memcontrol.MemCgroup g = mc.Groups[r.Memcg];
+        _cpu = r.Cpu;
+        _k.Smp.Enter(_cpu);
+        _k.Smp.CatchUp(r.NotBefore);
+        long excess = g.Max == long.MaxValue ? 0 : g.Usage - g.Max + 1;
+        int cluster = _k.Options.SwapClusterMax;
+        int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
+        _k.ReclaimHost.Cpu = _cpu;
+        int freed = _k.Lruvec is not null
+            ? TryToFreeMemCgroupPages(g, target, r.ForProcess)
+            : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
+        if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && mc.NoProgress(r.ForProcess))
+            _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
+    }
+
+    /// <summary>
+    /// try_to_free_mem_cgroup_pages with the Linux lruvecs: a scan_control for cgroup reclaim (target_mem_cgroup
+    /// <paramref name="g"/>, nr_to_reclaim at least SWAP_CLUSTER_MAX, may_swap) through do_try_to_free_pages, whose
+    /// shrink_node walks the group's subtree (<see cref="NodeReclaim.ShrinkNode"/>). Returns the pages reclaimed.
+    /// </summary>
+    private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess)
+    {
+        _sc.Reset(kswapd: false, Math.Max(nrPages, Lruvec.SwapClusterMax), _k.Options.Swappiness);
+        _sc.CgroupReclaim = true;
+        _sc.Memcg = _k.Memcg;
+        _sc.Target = g;
+        NodeReclaim.DoTryToFreePages((Lruvec)g.Lruvec, _sc);
+        _k.Events?.Reclaim(true, _cpu, forProcess, (int)_sc.NrScanned, (int)_sc.NrReclaimed);
+        return (int)_sc.NrReclaimed;
+    }
+
+    /// <summary>
+    /// shrink_node_memcgs (the simple policies): reclaim walks <paramref name="target"/>'s subtree (mem_cgroup_iter, pre-order) and shrinks
+    /// each group's lruvec, its share of <paramref name="nrToReclaim"/> proportional to its LRU size (as get_scan_count's
+    /// size &gt;&gt; priority makes it). Groups at or below their effective memory.min are skipped; those below memory.low
+    /// too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim) and
+    /// each counts a memory.events low.
+    /// </summary>
+    private int ShrinkNodeMemcgs(SimEnvironment env, Memcontrol.MemCgroup target, int nrToReclaim, bool direct, Entity forProcess, bool cgroupReclaim)
+    {
+        var mc = _k.Memcg!;
+        mc.CalculateProtection(target);
+        int reclaimed = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool lowReclaim = pass == 1, lowSkipped = false;
+            long total = 0;
+            _eligible.Clear();
+            foreach (Memcontrol.MemCgroup g in target.Subtree())
+            {
+                if (Memcontrol.MemcgController.BelowMin(target, g))
+                    continue;
+                if (Memcontrol.MemcgController.BelowLow(target, g))
+                {
+                    if (!lowReclaim)
+                    {
+                        lowSkipped = true;
+                        continue;
+                    }
+                    Memcontrol.MemcgController.MemoryEvent(g, Memcontrol.MemcgEvent.Low);
+                }
+                if (g.LruPages == 0)
+                    continue;
+                _eligible.Add(g);
+                total += g.LruPages;
+            }
+            foreach (Memcontrol.MemCgroup g in _eligible)
+            {
+                int share = (int)Math.Max(1, ((long)nrToReclaim * g.LruPages + total - 1) / total);
+                reclaimed += ShrinkInactiveList(env, g.Lruvec, g, share, direct, forProcess, cgroupReclaim);
+            }
+            if (reclaimed > 0 || !lowSkipped)
+                break;
+        }
+        return reclaimed;
+    }
+
+    /// <summary>MAX_RECLAIM_RETRIES (mm/internal.h): fruitless direct reclaims before the allocator gives up.</summary>
+    public const int MaxReclaimRetries = 16;
+
+    /// <summary>
+    /// try_to_free_pages → do_try_to_free_pages on the node's lruvec (nr_to_reclaim SWAP_CLUSTER_MAX). The
+    /// allocator's should_reclaim_retry loop, which in Linux calls it again up to MAX_RECLAIM_RETRIES times without
+    /// progress before the OOM killer, runs here at once while pages are left on the lists; before the retries every
+    /// CPU's lru_add batch is drained (lru_add_drain_all), so that a small machine's pages do not sit invisible to
+    /// reclaim in the other CPUs' batches (a simplification, see docs/kernel.md).
+    /// </summary>
+    private int TryToFreePages(Lruvec lruvec, int pages, Entity forProcess)
+    {
+        long scanned = 0;
+        for (int attempt = 0; attempt <= MaxReclaimRetries; attempt++)
+        {
+            _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
+            _sc.Memcg = _k.Memcg;
+            _sc.Target = _k.Memcg?.Root;
+            NodeReclaim.DoTryToFreePages(lruvec, _sc);
+            scanned += _sc.NrScanned;
+            if (_sc.NrReclaimed > 0)
+                break;
+            if (attempt == 0)
+                NodeReclaim.LruAddDrainAll(lruvec, _sc);
+            if (NodeReclaim.EvictablePages(lruvec, _sc) == 0)
+                break;
+        }
+        _k.Events?.Reclaim(true, _cpu, forProcess, (int)scanned, (int)_sc.NrReclaimed);
+        return (int)_sc.NrReclaimed;
+    }
+
+    /// <summary>
+    /// One round of balance_pgdat: the run's scan_control (priority from DEF_PRIORITY down) persists between rounds;
+    /// after the round kswapd sleeps when the node is balanced (pgdat_balanced: free pages above high), starts a new
+    /// run at DEF_PRIORITY when the priority is spent and the run reclaimed something, gives up when a whole run
+    /// reclaimed nothing (kswapd_failures, simplified to one run), or else runs again after the time its work took.
+    /// </summary>
+    private int BalancePgdatRound(SimEnvironment env, Lruvec lruvec)
+    {
+        var k = _k;
+        if (!_kswapdRunActive)
+        {
+            // balance_pgdat starts: pageoutrun counts runs, not priority rounds.
+            _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
+            _kswapdSc.Memcg = k.Memcg;
+            _kswapdSc.Target = k.Memcg?.Root;
+            _kswapdRunActive = true;
+            env.Counters.Increment(k.C.PageOutRun);
+        }
+        long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
+        k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
+        long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+        if (k.Zone.Watermarks.AboveHigh(freeAfter))
+        {
+            EndKswapdRun(lruvec);
+            return (int)freed;
+        }
+        if (_kswapdSc.Priority < 1)
+        {
+            if (_kswapdSc.NrReclaimed == 0)
+            {
+                EndKswapdRun(lruvec);
+                return (int)freed;
+            }
+            // The run ends unbalanced: kswapd_try_to_sleep does not sleep, the next balance_pgdat starts over.
+            lruvec.SnapshotRefaults();
+            _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
+            _kswapdSc.Memcg = k.Memcg;
+            _kswapdSc.Target = k.Memcg?.Root;
+            _kswapdRunActive = true;
+            env.Counters.Increment(k.C.PageOutRun);
+        }
+        // kswapd is a kernel thread: its next round comes after the time this one's writes took, one swap-out's worth
+        // per SWAP_CLUSTER_MAX pages reclaimed (the pace of the simple policies' one batch per event); a round that
+        // reclaimed nothing (priority too high to scan a small list) is followed at once by the next priority.
+        long batches = (freed + Lruvec.SwapClusterMax - 1) / Lruvec.SwapClusterMax;
+        ulong delay = Math.Max(1UL, (ulong)Math.Max(1, k.Timing.SwapOutCycles) * (ulong)batches);
+        env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
+        return (int)freed;
+    }
+
+    /// <summary>The end of balance_pgdat: snapshot_refaults, and kswapd goes back to sleep.</summary>
+    private void EndKswapdRun(Lruvec lruvec)
+    {
+        lruvec.SnapshotRefaults();
+        _kswapdRunActive = false;
+        KswapdAwake = false;
     }
 
     /// <summary>After a kswapd batch: sleep when balanced (free above high), else run again shortly.</summary>
@@ -121,36 +315,39 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// shrink_inactive_list + shrink_page_list: asks the policy for victims until <paramref name="target"/>
     /// pages are on their way out or the scan budget is spent. Returns the pages reclaimed.
     /// </summary>
-    private int ShrinkInactiveList(SimEnvironment env, int target, bool direct, Entity forProcess)
+    private int ShrinkInactiveList(SimEnvironment env, Policies.IReplacementPolicy lru, Memcontrol.MemCgroup? memcg, int target, bool direct, Entity forProcess, bool cgroupReclaim)
     {
         var k = _k;
         int reclaimed = 0, scanned = 0;
         // Each resident page can be passed over once for its accessed bit and once more: that bounds the scan.
-        int budget = 2 * (k.Zone.Buddy.ManagedPages - (int)k.Zone.Buddy.NrFreePages) + target;
+        int budget = memcg is null
+            ? 2 * (k.Zone.Buddy.ManagedPages - (int)k.Zone.Buddy.NrFreePages) + target
+            : (int)Math.Min(int.MaxValue / 2, 2 * memcg.LruPages) + target;
         _skipped.Clear();
         while (reclaimed < target && scanned < budget)
         {
-            int pfn = k.Zone.Lru.ChooseVictim(k.Zone.Unevictable);
+            int pfn = lru.ChooseVictim(k.Zone.Unevictable);
             if (pfn < 0)
                 break;
             scanned++;
-            if (PageReferenced(pfn))
+            if (k.ReclaimHost.PageReferenced(pfn))
             {
                 // shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is
                 // more than half full (vm_swap_full), if no PTE holds its swap entry any more.
                 if (k.Swap.VmSwapFull)
                     k.Memory.FreeSwapCacheOf(pfn);
                 env.Counters.Increment(k.C.Referenced);
-                k.Zone.Lru.OnReferenced(pfn);
+                lru.OnReferenced(pfn);
                 continue;
             }
-            int outcome = ShrinkPage(env, pfn);
+            bool anon = k.Zone.Frames[pfn].IsAnon;
+            int outcome = k.ReclaimHost.ShrinkPage(env, pfn, out _);
             if (outcome == -2)
                 continue; // mlocked: now on the unevictable list
             if (outcome < 0)
             {
                 // A lazily freed page written again: swap-backed once more and activated (try_to_unmap_one).
-                k.Zone.Lru.OnReferenced(pfn);
+                lru.OnReferenced(pfn);
                 continue;
             }
             if (outcome == 0)
@@ -160,140 +357,31 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 _skipped.Add(pfn);
                 continue;
             }
+            env.Counters.Increment(anon ? k.C.PgStealAnon : k.C.PgStealFile);
             reclaimed++;
         }
         foreach (int pfn in _skipped)
             k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;
-        env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
-        env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
-        k.Events?.Reclaim(direct, _cpu, forProcess, scanned, reclaimed);
-        return reclaimed;
-    }
-
-    /// <summary>
-    /// page_referenced: test-and-clear the accessed bit of every PTE mapping the frame
-    /// (ptep_clear_flush_young also drops the TLB entry, so the next access walks and sets it again).
-    /// </summary>
-    private bool PageReferenced(int pfn)
-    {
-        var k = _k;
-        k.Rmap.CopyTo(pfn, _maps);
-        bool young = false;
-        foreach (var (mmId, va) in _maps)
+        // shrink_inactive_list counts cgroup reclaim in the group's memory.stat only, not in /proc/vmstat.
+        if (!cgroupReclaim)
         {
-            MmState mm = k.Tasks.MmById(mmId)!;
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
-            {
-                pte &= ~Pte.AccessedBit;
-                k.Tlb.FlushTlbPage(mm.Tlb, va);
-                young = true;
-            }
+            env.Counters.Add(direct ? k.C.PgScanDirect : k.C.PgScanKswapd, scanned);
+            env.Counters.Add(direct ? k.C.PgStealDirect : k.C.PgStealKswapd, reclaimed);
         }
-        return young;
-    }
-
-    /// <summary>
-    /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
-    /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
-    /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
-    /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
-    /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
-    /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
-    /// it goes to the unevictable list and stays until munlock).
-    /// </summary>
-    private int ShrinkPage(SimEnvironment env, int pfn)
-    {
-        var k = _k;
-        ref Frame f = ref k.Zone.Frames[pfn];
-        k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va) in _maps)
+        if (memcg is not null)
         {
-            var owner = k.Tasks.MmById(mmId)!.Mm;
-            int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            if (direct)
             {
-                k.Zone.Unevictable[pfn] = true;
-                return -2;
-            }
-        }
-
-        // A page of a THP: the folio is split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
-        if ((f.Flags & FrameFlags.Thp) != 0)
-            k.Thp.SplitForReclaim(pfn);
-
-        bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
-        foreach (var (mmId, va) in _maps)
-            dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
-
-        if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
-        {
-            if (dirty)
-            {
-                f.Flags |= FrameFlags.SwapBacked;
-                return -1;
-            }
-
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
-            env.Counters.Increment(k.C.PgStealAnon);
-        }
-        else if (f.IsAnon)
-        {
-            int slot;
-            bool fresh = false;
-            if ((f.Flags & FrameFlags.SwapCache) != 0)
-            {
-                slot = (int)f.Index;
+                memcg.PgScanDirect += scanned;
+                memcg.PgStealDirect += reclaimed;
             }
             else
             {
-                slot = k.Swap.GetSwapPage();
-                if (slot == 0)
-                    return 0; // swap full: this page cannot go (get_swap_page failed)
-                k.SwapCache.Add(slot, pfn);
-                k.SwapReadahead.ClearReadahead(pfn);
-                f.Flags |= FrameFlags.SwapCache;
-                f.Index = slot;
-                fresh = true;
+                memcg.PgScanKswapd += scanned;
+                memcg.PgStealKswapd += reclaimed;
             }
-            if (dirty || fresh)
-            {
-                k.Swap.Write(slot, f.ContentToken);
-                env.Counters.Increment(k.C.PswpOut);
-                if (k.Events is { } ev)
-                    ev.SwapOut(pfn, slot, _cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
-                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
-            }
-            f.Flags &= ~FrameFlags.Dirty;
-            ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
-            // try_to_unmap_one keeps PageAnonExclusive in the swap PTE (pte_swp_mkexclusive): a page mapped by
-            // one PTE that no fork shares (no COW protection) comes back writable without a copy.
-            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
-                swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, _cpu));
-            env.Counters.Increment(k.C.PgStealAnon);
         }
-        else
-        {
-            if (dirty)
-            {
-                env.Counters.Increment(k.C.FileWriteback);
-                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
-                f.Flags &= ~FrameFlags.Dirty;
-            }
-            foreach (var (mmId, va) in _maps)
-                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, _cpu));
-            env.Counters.Increment(k.C.PgStealFile);
-        }
-        // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.
-        k.Zone.Lru.OnRemoved(pfn);
-        f.Flags &= ~FrameFlags.Lru;
-        k.Zone.PinFrame(pfn);
-        env.Work<FrameRelease>().Add(new FrameRelease(pfn));
-        return 1;
+        k.Events?.Reclaim(direct, _cpu, forProcess, scanned, reclaimed);
+        return reclaimed;
     }
 }

@@ -72,4 +72,10 @@ public enum FrameFlags : uint
 
     /// <summary>On a THP's head page: the folio is on the deferred split queue (deferred_split_folio), partly unmapped.</summary>
     DeferredSplit = 1u << 15,
+
+    /// <summary>PG_workingset: the page was active before (deactivated by shrink_active_list, or refaulted while part of the workingset).</summary>
+    Workingset = 1u << 16,
+
+    /// <summary>PG_unevictable: on LRU_UNEVICTABLE (found in a VM_LOCKED area by reclaim), skipped by every scan until munlock.</summary>
+    Unevictable = 1u << 17,
 }

@@ -16,6 +16,9 @@ public sealed record ProcessConfig(
     /// </summary>
     public IReadOnlyList<ThreadConfig> Threads { get; init; } = Array.Empty<ThreadConfig>();
 
+    /// <summary>The memory cgroup the process starts in (its children inherit it); null: the root cgroup.</summary>
+    public string? Cgroup { get; init; }
+
     /// <summary>
     /// Whether the process holds CAP_SYS_ADMIN (<c>cap_sys_admin</c>, default true: root): under
     /// vm.overcommit_memory 2 a process without it cannot commit into admin_reserve_kbytes. Its children inherit it.
@@ -27,7 +30,7 @@ public sealed record ProcessConfig(
         other is not null
         && Name == other.Name && StartCycle == other.StartCycle && Equals(Layout, other.Layout) && Equals(Workload, other.Workload)
         && Equals(Children, other.Children) && Line == other.Line && Threads.SequenceEqual(other.Threads)
-        && CapSysAdmin == other.CapSysAdmin;
+        && CapSysAdmin == other.CapSysAdmin && Cgroup == other.Cgroup;
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, StartCycle, Layout, Workload, Children, Line, Threads.Count);

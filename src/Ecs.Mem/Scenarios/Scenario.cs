@@ -17,4 +17,7 @@ public sealed record Scenario(
                 return p;
         return null;
     }
+
+    /// <summary>The memory cgroups (cgroup v2 hierarchy below the root), parents before children; empty: no cgroups.</summary>
+    public IReadOnlyList<CgroupConfig> Cgroups { get; init; } = Array.Empty<CgroupConfig>();
 }

@@ -10,8 +10,9 @@ namespace EcsMem.Scenarios;
 /// </summary>
 public static class ScenarioParser
 {
-    private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline"];
-    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin"];
+    private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline", "cgroups"];
+    private static readonly string[] CgroupKeys = ["name", "parent", "memory.max", "memory.high", "memory.low", "memory.min", "memory.swap.max"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin", "cgroup"];
     private static readonly string[] ThreadKeys = ["name", "start", "workload"];
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
@@ -135,6 +136,7 @@ public static class ScenarioParser
             var s = new YamlSection(Source, root, "", RootKeys);
             string? description = s.Get("description") is { } d ? values.Text(d, "description") : null;
             _machine = new MachineConfigParser(values).Parse(s.Get("machine"));
+            IReadOnlyList<CgroupConfig> cgroups = s.Get("cgroups") is { } cg && !YamlValues.IsNull(cg) ? Cgroups(cg) : Array.Empty<CgroupConfig>();
 
             var procNode = s.Get("processes") ?? throw new InputException(Source, s.Line, "", "the scenario has no 'processes' list");
             var procSeq = values.Sequence(procNode, "processes");
@@ -157,7 +159,55 @@ public static class ScenarioParser
             foreach (var (node, name) in pendingRefs)
                 if (!_names.ContainsKey(name))
                     throw values.Error(node, $"timeline refers to unknown process '{name}'");
-            return new Scenario(Source, description, _machine, processes, timeline);
+            foreach (var (node, name) in _cgroupRefs)
+                if (!cgroups.Any(c => c.Name == name))
+                    throw values.Error(node, $"unknown cgroup '{name}' (declare it under 'cgroups')");
+            return new Scenario(Source, description, _machine, processes, timeline) { Cgroups = cgroups };
+        }
+
+        private readonly List<(YamlNode Node, string Name)> _cgroupRefs = new();
+
+        /// <summary>
+        /// The <c>cgroups</c> list: each <c>{name, parent, memory.max, memory.high, memory.low, memory.min,
+        /// memory.swap.max}</c>, parents declared before their children (as mkdir makes them).
+        /// </summary>
+        private List<CgroupConfig> Cgroups(YamlNode node)
+        {
+            var seq = values.Sequence(node, "cgroups");
+            var list = new List<CgroupConfig>(seq.Children.Count);
+            if (seq.Children.Count > 64)
+                throw values.Error(node, "cgroups lists more than 64 cgroups");
+            for (int i = 0; i < seq.Children.Count; i++)
+            {
+                string path = $"cgroups[{i}]";
+                var c = new YamlSection(Source, seq.Children[i], path, CgroupKeys);
+                var nameNode = c.Get("name") ?? throw new InputException(Source, c.Line, "", $"{path} has no 'name'");
+                string name = ProcessName(nameNode, c.PathOf("name"));
+                if (list.Any(g => g.Name == name))
+                    throw values.Error(nameNode, $"duplicate cgroup name '{name}'");
+                string? parent = null;
+                if (c.Get("parent") is { } pn)
+                {
+                    parent = values.NonEmptyText(pn, c.PathOf("parent"));
+                    if (!list.Any(g => g.Name == parent))
+                        throw values.Error(pn, $"{c.PathOf("parent")} names '{parent}', which is not a cgroup declared before this one");
+                }
+                long Limit(string key, long def)
+                {
+                    if (c.Get(key) is not { } n)
+                        return def;
+                    if (n is YamlScalarNode { Value: "max" })
+                        return CgroupConfig.Unlimited;
+                    long v = values.Size(n, c.PathOf(key));
+                    if (v < 0)
+                        throw values.Error(n, $"{c.PathOf(key)} must be a size in bytes or 'max'");
+                    return v;
+                }
+                list.Add(new CgroupConfig(name, parent,
+                    Limit("memory.max", CgroupConfig.Unlimited), Limit("memory.high", CgroupConfig.Unlimited),
+                    Limit("memory.low", 0), Limit("memory.min", 0), Limit("memory.swap.max", CgroupConfig.Unlimited), c.Line));
+            }
+            return list;
         }
 
         /// <summary>Records a process or thread name; processes, children and threads share one namespace.</summary>
@@ -216,8 +266,14 @@ public static class ScenarioParser
                     Declare(c, ForkChildrenConfig.ChildName(name, i));
                 children = new ForkChildrenConfig(count, after, cw, cs.Line) { StartDelay = delay, Workloads = perChild };
             }
+            string? cgroup = null;
+            if (s.Get("cgroup") is { } cgNode)
+            {
+                cgroup = values.NonEmptyText(cgNode, s.PathOf("cgroup"));
+                _cgroupRefs.Add((cgNode, cgroup));
+            }
             bool capSysAdmin = s.Get("cap_sys_admin") is not { } cap || values.Bool(cap, s.PathOf("cap_sys_admin"));
-            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin };
+            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin, Cgroup = cgroup };
         }
 
         /// <summary>

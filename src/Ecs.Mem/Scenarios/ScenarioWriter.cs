@@ -17,6 +17,20 @@ public static class ScenarioWriter
         if (scenario.Description is { } d)
             w.Append("description: ").Append(Quote(d)).Append('\n');
         WriteMachine(w, scenario.Machine);
+        if (scenario.Cgroups.Count > 0)
+        {
+            w.Append("cgroups:\n");
+            foreach (CgroupConfig c in scenario.Cgroups)
+            {
+                static string L(long v) => v == CgroupConfig.Unlimited ? "max" : v.ToString(CultureInfo.InvariantCulture);
+                w.Append("  - {name: ").Append(Quote(c.Name));
+                if (c.Parent is { } parent)
+                    w.Append(", parent: ").Append(Quote(parent));
+                w.Append(", memory.max: ").Append(L(c.Max)).Append(", memory.high: ").Append(L(c.High))
+                    .Append(", memory.low: ").Append(L(c.Low)).Append(", memory.min: ").Append(L(c.Min))
+                    .Append(", memory.swap.max: ").Append(L(c.SwapMax)).Append("}\n");
+            }
+        }
         w.Append("processes:\n");
         foreach (var p in scenario.Processes)
             WriteProcess(w, p);
@@ -112,6 +126,8 @@ public static class ScenarioWriter
         Line(w, 2, "start", p.StartCycle.ToString(CultureInfo.InvariantCulture));
         if (!p.CapSysAdmin)
             Line(w, 2, "cap_sys_admin", "false");
+        if (p.Cgroup is { } cgroup)
+            Line(w, 2, "cgroup", Quote(cgroup));
         switch (p.Layout)
         {
             case ExecLayout e:

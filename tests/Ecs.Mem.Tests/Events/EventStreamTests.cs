@@ -120,7 +120,9 @@ public class EventStreamTests
         Assert.That(Count(e => e.Kind == MemEventKind.SwapIn), Is.EqualTo(Vm(r, "pswpin")));
         Assert.That(Count(e => e.Kind == MemEventKind.AllocStall), Is.EqualTo(Vm(r, "allocstall_normal")));
         Assert.That(Count(e => e.Kind == MemEventKind.KswapdWake), Is.EqualTo(Vm(r, "ecsmem_kswapd_wakeups")));
-        Assert.That(Count(e => Reclaim(e, false)), Is.EqualTo(Vm(r, "pageoutrun")));
+        // One kswapd reclaim event per balance_pgdat priority round; pageoutrun counts the runs (several rounds each).
+        Assert.That(Count(e => Reclaim(e, false)), Is.GreaterThanOrEqualTo(Vm(r, "pageoutrun")));
+        Assert.That(Vm(r, "pageoutrun"), Is.GreaterThan(0));
         Assert.That(Sum(e => Reclaim(e, false), e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_kswapd")));
         Assert.That(Sum(e => Reclaim(e, true), e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_direct")));
         Assert.That(Sum(e => Reclaim(e, false), e => e.Scanned), Is.EqualTo(Vm(r, "pgscan_kswapd")));

@@ -42,7 +42,8 @@ public class VmaEntityTests
         for (int i = 0; i < 50; i++)
             m.Env.RunTick();
         var live = k.Tasks.Processes.Where(p => Proc(m, p).State is not (ProcessState.Exited or ProcessState.Killed)).ToList();
-        Assert.That(live, Has.Count.GreaterThanOrEqualTo(4), "precondition: several live processes");
+        // With the Linux 6.x LRU (default) reclaim's timing leaves two processes alive at this point (four before).
+        Assert.That(live, Has.Count.GreaterThanOrEqualTo(2), "precondition: several live processes");
         Assert.That(k.Tasks.Processes.Count - live.Count, Is.GreaterThanOrEqualTo(1), "precondition: at least one exited");
 
         // Expected: /proc/<pid>/maps of every live process in pid order, printed from each mm's VMA index.

@@ -60,6 +60,18 @@ public class ScenarioWriterTests
     }
 
     [Test]
+    public void CgroupsAndTheirProcessesAreWrittenAndReadBack()
+    {
+        var s = ScenarioParser.ParseFile(Path.Combine(ScenarioTestFiles.RepoRoot(), "samples", "scenarios", "memcg.yaml"));
+        string yaml = ScenarioWriter.ToYaml(s);
+        var again = ScenarioParser.Parse(new StringReader(yaml), s.SourceName);
+        Assert.That(again.Cgroups.Select(c => c with { Line = 0 }), Is.EqualTo(s.Cgroups.Select(c => c with { Line = 0 })));
+        Assert.That(again.Processes.Select(p => p.Cgroup), Is.EqualTo(new[] { "db", "batch" }));
+        Assert.That(yaml, Does.Contain("  - {name: \"db\", parent: \"services\", memory.max: 8388608, memory.high: max, memory.low: 0, memory.min: 0, memory.swap.max: max}\n"));
+        Assert.That(ScenarioWriter.ToYaml(again), Is.EqualTo(yaml));
+    }
+
+    [Test]
     public void EveryDefaultIsWrittenExplicitly()
     {
         string yaml = ScenarioWriter.ToYaml(ScenarioTestFiles.Parse(ScenarioTestFiles.OneProcess));

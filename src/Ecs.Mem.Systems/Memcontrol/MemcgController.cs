@@ -1,0 +1,402 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Scenarios;
+using EcsMem.Simulation;
+using EcsMem.Systems.Policies;
+
+namespace EcsMem.Systems.Memcontrol;
+
+/// <summary>
+/// The memory controller (mm/memcontrol.c, cgroup v2 semantics): the hierarchy of <see cref="MemCgroup"/>s,
+/// which group each address space charges (mm-&gt;owner's memcg), each frame's memcg (folio-&gt;memcg_data) and
+/// each swap entry's (swap_cgroup), and the charge and uncharge operations with their page counters. It exists
+/// only when a scenario declares cgroups; a machine without one has none, and every hook is a null check.
+/// </summary>
+/// <remarks>
+/// Simplified: charges are exact (no MEMCG_CHARGE_BATCH per-CPU stock, so memory.current never holds the up to
+/// 63 pre-charged pages per CPU Linux's may); the only kernel memory charged is page tables; charges are not
+/// moved when a task changes groups (cgroup v2 never moves them either).
+/// </remarks>
+public sealed class MemcgController
+{
+    /// <summary>MAX_RECLAIM_RETRIES: fruitless reclaim rounds a charge makes before the group's OOM killer.</summary>
+    public const int MaxReclaimRetries = 16;
+
+    /// <summary>MEMCG_CHARGE_BATCH: the unit calculate_high_delay scales the throttle penalty by.</summary>
+    public const int ChargeBatch = 64;
+
+    /// <summary>CONFIG_HZ of the recording machine's kernel (a jiffy is 4 ms).</summary>
+    public const int Hz = 250;
+
+    private readonly List<MemCgroup> _groups = new();
+    private readonly int[] _frame;
+    private readonly int[] _slot;
+    private readonly Dictionary<int, int> _mm = new();
+    private readonly Dictionary<Entity, int> _retries = new();
+    private readonly Dictionary<Entity, long> _overHigh = new();
+
+    internal MemcgController(IReplacementPolicy rootLruvec, Func<IReplacementPolicy> newLruvec, IReadOnlyList<CgroupConfig> cgroups, int pages, int swapSlots)
+    {
+        _frame = new int[pages];
+        Array.Fill(_frame, -1);
+        _slot = new int[Math.Max(swapSlots, 1)];
+        Array.Fill(_slot, -1);
+        _groups.Add(new MemCgroup(0, "", null, rootLruvec));
+        foreach (CgroupConfig c in cgroups)
+        {
+            MemCgroup parent = c.Parent is null ? _groups[0] : _groups.First(g => g.Name == c.Parent);
+            var g = new MemCgroup(_groups.Count, c.Name, parent, newLruvec())
+            {
+                Max = Pages(c.Max),
+                High = Pages(c.High),
+                Low = Pages(c.Low),
+                Min = Pages(c.Min),
+                SwapMax = Pages(c.SwapMax),
+            };
+            _groups.Add(g);
+        }
+    }
+
+    /// <summary>A limit in bytes as a page count (page_counter keeps pages; "max" stays unlimited).</summary>
+    private static long Pages(long bytes) => bytes == CgroupConfig.Unlimited ? long.MaxValue : bytes / (long)Pte.PageSize;
+
+    /// <summary>Every group, the root first, in declaration order (parents before children).</summary>
+    public IReadOnlyList<MemCgroup> Groups => _groups;
+
+    /// <summary>root_mem_cgroup.</summary>
+    public MemCgroup Root => _groups[0];
+
+    /// <summary>The group named <paramref name="name"/> (null or empty: the root).</summary>
+    public MemCgroup Find(string? name) =>
+        string.IsNullOrEmpty(name) ? Root : _groups.FirstOrDefault(g => g.Name == name) ?? throw new ArgumentException($"unknown cgroup '{name}'", nameof(name));
+
+    /// <summary>get_mem_cgroup_from_mm: the group an address space charges.</summary>
+    public MemCgroup OfMm(int mmId) => _mm.TryGetValue(mmId, out int g) ? _groups[g] : Root;
+
+    /// <summary>folio_memcg: the group a frame is charged to, or null when it is not charged.</summary>
+    public MemCgroup? OfFrame(int pfn) => _frame[pfn] < 0 ? null : _groups[_frame[pfn]];
+
+    /// <summary>The group a swap entry is charged to (lookup_swap_cgroup_id), or null.</summary>
+    public MemCgroup? OfSlot(int slot) => (uint)slot < (uint)_slot.Length && _slot[slot] >= 0 ? _groups[_slot[slot]] : null;
+
+    /// <summary>folio_lruvec: the lruvec a frame's page sits on (an uncharged frame: the root's).</summary>
+    public IReplacementPolicy LruvecOf(int pfn) => _groups[Math.Max(_frame[pfn], 0)].Lruvec;
+
+    /// <summary>The group of the frame's lruvec (the root for an uncharged frame).</summary>
+    internal MemCgroup LruGroupOf(int pfn) => _groups[Math.Max(_frame[pfn], 0)];
+
+    /// <summary>
+    /// cgroup_attach_task for a process at its start: its address space charges <paramref name="g"/> from now on, and
+    /// the page-table pages exec made for it (charged to the root until now) move with it, as if it had been exec'd
+    /// inside the group (the kit's programs are).
+    /// </summary>
+    public void AttachMm(int mmId, MemCgroup g, IEnumerable<int> tablePfns)
+    {
+        _mm[mmId] = g.Id;
+        foreach (int pfn in tablePfns)
+        {
+            MemCgroup? old = OfFrame(pfn);
+            if (old is null || ReferenceEquals(old, g))
+                continue;
+            Uncharge(old, 1);
+            AddPageTables(old, -1);
+            ChargeForce(g, 1);
+            AddPageTables(g, 1);
+            _frame[pfn] = g.Id;
+        }
+    }
+
+    /// <summary>copy_process: the child's address space charges the parent's group (a forked task inherits its cgroup).</summary>
+    public void MmForked(int parentMmId, int childMmId)
+    {
+        if (_mm.TryGetValue(parentMmId, out int g))
+            _mm[childMmId] = g;
+    }
+
+    /// <summary>
+    /// page_counter_try_charge over the hierarchy: charges <paramref name="pages"/> to <paramref name="g"/> and each
+    /// ancestor unless that would take one of them above its memory.max. Returns null when charged, else the
+    /// group over its limit (mem_over_limit), with nothing charged.
+    /// </summary>
+    public MemCgroup? TryCharge(MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            if (c.Usage + pages > c.Max)
+                return c;
+        ChargeForce(g, pages);
+        return null;
+    }
+
+    /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here).</summary>
+    public void ChargeForce(MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.Usage += pages;
+    }
+
+    /// <summary>page_counter_uncharge over the hierarchy.</summary>
+    public void Uncharge(MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.Usage -= pages;
+    }
+
+    private static void AddPageTables(MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.PageTables += pages;
+    }
+
+    /// <summary>commit_charge: <paramref name="pfn"/> (just allocated, its charge taken) now belongs to <paramref name="g"/>.</summary>
+    public void CommitCharge(int pfn, MemCgroup g) => _frame[pfn] = g.Id;
+
+    /// <summary>
+    /// mem_cgroup_charge for a page that must not wait (readahead, swap readahead: __GFP_NORETRY): charges it to
+    /// <paramref name="g"/> if that fits under every memory.max; false when it does not (the read stops there).
+    /// </summary>
+    public bool TryChargeFrame(int pfn, MemCgroup g)
+    {
+        if (TryCharge(g, 1) is not null)
+            return false;
+        _frame[pfn] = g.Id;
+        return true;
+    }
+
+    /// <summary>
+    /// try_charge_memcg for a readahead page (file readahead's __GFP_NORETRY reclaims once; swap readahead's charge
+    /// reclaims like a fault's): Linux reclaims the group at its limit synchronously and then charges. EcsMem's
+    /// reclaim runs later in the same tick, so the page is charged at once (the group may stand a few pages above
+    /// memory.max until then) and a reclaim of the group over its limit is queued; no OOM comes of it.
+    /// </summary>
+    public void ChargeOrReclaim(SimEnvironment env, MemCgroup g, Entity task, int cpu)
+    {
+        if (TryCharge(g, 1) is not { } over)
+            return;
+        MemoryEvent(over, MemcgEvent.Max);
+        ChargeForce(g, 1);
+        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id));
+    }
+
+    /// <summary>SWAP_CLUSTER_MAX: what try_to_free_mem_cgroup_pages reclaims at least.</summary>
+    internal int SwapClusterMax { get; init; } = 32;
+
+    /// <summary>A page-table page of <paramref name="mmId"/> (GFP_PGTABLE_USER has __GFP_ACCOUNT): charged, counted in pagetables.</summary>
+    public void ChargePageTable(int pfn, int mmId)
+    {
+        MemCgroup g = OfMm(mmId);
+        ChargeForce(g, 1);
+        AddPageTables(g, 1);
+        _frame[pfn] = g.Id;
+    }
+
+    /// <summary>mem_cgroup_uncharge at the final free of a frame (page tables leave pagetables too).</summary>
+    public void UnchargeFrame(int pfn, bool pageTable)
+    {
+        int id = _frame[pfn];
+        if (id < 0)
+            return;
+        _frame[pfn] = -1;
+        Uncharge(_groups[id], 1);
+        if (pageTable)
+            AddPageTables(_groups[id], -1);
+    }
+
+    /// <summary>
+    /// __mem_cgroup_try_charge_swap at folio_alloc_swap: the swap entry is charged to the page's group unless that
+    /// would take a group above memory.swap.max (MEMCG_SWAP_MAX; the page then stays in memory). cgroup v2 keeps
+    /// the memory charge until the page is freed and the swap charge until the entry is freed.
+    /// </summary>
+    public bool TryChargeSwap(int pfn, int slot)
+    {
+        MemCgroup g = LruGroupOf(pfn);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            if (c.SwapUsage + 1 > c.SwapMax)
+                return false;
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.SwapUsage++;
+        _slot[slot] = g.Id;
+        return true;
+    }
+
+    /// <summary>mem_cgroup_uncharge_swap when the swap entry is freed (swap_entry_free).</summary>
+    public void UnchargeSwap(int slot)
+    {
+        if ((uint)slot >= (uint)_slot.Length || _slot[slot] < 0)
+            return;
+        for (MemCgroup? c = _groups[_slot[slot]]; c is not null; c = c.Parent)
+            c.SwapUsage--;
+        _slot[slot] = -1;
+    }
+
+    /// <summary>Keeps <see cref="MemCgroup.LruPages"/> (lruvec sizes) as frames enter and leave a lruvec.</summary>
+    internal void LruCount(int pfn, int delta) => LruGroupOf(pfn).LruPages += delta;
+
+    /// <summary>
+    /// memcg_memory_event: counts <paramref name="e"/> in memory.events.local of <paramref name="g"/> and in
+    /// memory.events of it and every ancestor below the root.
+    /// </summary>
+    public static void MemoryEvent(MemCgroup g, MemcgEvent e)
+    {
+        g.EventsLocal[(int)e]++;
+        for (MemCgroup? c = g; c is not null && !c.IsRoot; c = c.Parent)
+            c.Events[(int)e]++;
+    }
+
+    /// <summary>count_memcg_event_mm(PGFAULT / PGMAJFAULT) for a fault of <paramref name="mmId"/>.</summary>
+    public void CountFault(int mmId, bool major)
+    {
+        MemCgroup g = OfMm(mmId);
+        if (major) g.PgMajFault++;
+        else g.PgFault++;
+    }
+
+    /// <summary>A stalled charge of <paramref name="task"/> reclaimed nothing: one retry fewer; true when none is left (OOM).</summary>
+    internal bool NoProgress(Entity task)
+    {
+        int left = _retries.TryGetValue(task, out int r) ? r : MaxReclaimRetries;
+        if (left == 0)
+        {
+            _retries.Remove(task);
+            return true;
+        }
+        _retries[task] = left - 1;
+        return false;
+    }
+
+    /// <summary>The task's charge went through: its next one starts with MAX_RECLAIM_RETRIES again.</summary>
+    internal void Charged(Entity task) => _retries.Remove(task);
+
+    /// <summary>
+    /// The end of try_charge_memcg for a charge that went through: every group from <paramref name="g"/> up that is
+    /// above memory.high adds the charge to the task's memcg_nr_pages_over_high, paid at its return to user.
+    /// </summary>
+    internal void NoteOverHigh(Entity task, MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
+            if (c.Usage > c.High)
+            {
+                _overHigh[task] = (_overHigh.TryGetValue(task, out long n) ? n : 0) + pages;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Takes the task's memcg_nr_pages_over_high (0 when it charged nothing above memory.high).</summary>
+    internal long TakeOverHigh(Entity task) => _overHigh.Remove(task, out long n) ? n : 0;
+
+    /// <summary>
+    /// mem_cgroup_handle_over_high at the task's return to user space: every group from its own up that stands above
+    /// memory.high counts a memory.events high and is reclaimed (reclaim_high: try_to_free_mem_cgroup_pages for at
+    /// least SWAP_CLUSTER_MAX pages, queued for this tick's reclaim); then the task sleeps calculate_high_delay's
+    /// penalty, nothing when it is at most HZ/100, at most MEMCG_MAX_HIGH_DELAY_JIFFIES (2 s). Returns the sleep in
+    /// cycles. Simplified: Linux computes the penalty after its reclaim and retries reclaim that made progress
+    /// before sleeping; EcsMem's reclaim comes later in the tick, so the penalty is the overage found before it.
+    /// </summary>
+    public ulong HandleOverHigh(SimEnvironment env, Entity task, int mmId, int cpu, int swapClusterMax, double clockGHz)
+    {
+        long nrPages = TakeOverHigh(task);
+        if (nrPages == 0)
+            return 0;
+        MemCgroup memcg = OfMm(mmId);
+        for (MemCgroup? c = memcg; c is not null && !c.IsRoot; c = c.Parent)
+        {
+            if (c.Usage <= c.High)
+                continue;
+            MemoryEvent(c, MemcgEvent.High);
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, (int)Math.Max(nrPages, swapClusterMax), task, cpu, MayOom: false, Memcg: c.Id));
+        }
+        ulong jiffies = HighDelayJiffies(nrPages, MaxOverage(memcg));
+        if (jiffies <= Hz / 100)
+            return 0;
+        jiffies = Math.Min(jiffies, 2 * Hz);
+        return (ulong)Math.Round(jiffies * clockGHz * 1e9 / Hz);
+    }
+
+    /// <summary>
+    /// mem_find_max_overage: the largest calculate_overage(usage, high) from <paramref name="g"/> up, in the
+    /// kernel's fixed point (MEMCG_DELAY_PRECISION_SHIFT = 20).
+    /// </summary>
+    public static ulong MaxOverage(MemCgroup g)
+    {
+        ulong max = 0;
+        for (MemCgroup? c = g; c is not null && !c.IsRoot; c = c.Parent)
+        {
+            if (c.Usage <= c.High)
+                continue;
+            ulong high = (ulong)Math.Max(c.High, 1);
+            ulong overage = ((ulong)(c.Usage - c.High) << 20) / high;
+            max = Math.Max(max, overage);
+        }
+        return max;
+    }
+
+    /// <summary>
+    /// calculate_high_delay: the throttle in jiffies for <paramref name="nrPages"/> pages charged above memory.high at
+    /// <paramref name="maxOverage"/>: overage² × HZ, scaled down by MEMCG_DELAY_PRECISION_SHIFT (20) and
+    /// MEMCG_DELAY_SCALING_SHIFT (14), then by the pages over MEMCG_CHARGE_BATCH.
+    /// </summary>
+    public static ulong HighDelayJiffies(long nrPages, ulong maxOverage)
+    {
+        if (maxOverage == 0)
+            return 0;
+        // The kernel's u64 product; the shifts come after, so an overage above 2^22 (4× high) would wrap there too.
+        ulong penalty = unchecked(maxOverage * maxOverage * Hz);
+        penalty >>= 20;
+        penalty >>= 14;
+        return penalty * (ulong)nrPages / ChargeBatch;
+    }
+
+    /// <summary>
+    /// mem_cgroup_calculate_protection for reclaim aimed at <paramref name="target"/>: each group's effective
+    /// memory.min and memory.low (emin, elow). A direct child of the target gets its own settings; deeper groups
+    /// share their parent's effective protection in proportion to their protected usage (effective_protection,
+    /// without the memory_recursiveprot mount option). The target itself is not protected.
+    /// </summary>
+    public void CalculateProtection(MemCgroup target)
+    {
+        foreach (MemCgroup g in target.Subtree())
+        {
+            if (ReferenceEquals(g, target) || g.Usage == 0)
+            {
+                g.Emin = g.Elow = 0;
+                continue;
+            }
+            MemCgroup parent = g.Parent!;
+            if (ReferenceEquals(parent, target))
+            {
+                g.Emin = g.Min;
+                g.Elow = g.Low;
+                continue;
+            }
+            long siblingsMin = 0, siblingsLow = 0;
+            foreach (MemCgroup s in parent.Children)
+            {
+                siblingsMin += Math.Min(s.Usage, s.Min);
+                siblingsLow += Math.Min(s.Usage, s.Low);
+            }
+            g.Emin = EffectiveProtection(g.Usage, g.Min, parent.Emin, siblingsMin);
+            g.Elow = EffectiveProtection(g.Usage, g.Low, parent.Elow, siblingsLow);
+        }
+    }
+
+    /// <summary>effective_protection: min(usage, setting), scaled down when the siblings claim more than the parent has.</summary>
+    private static long EffectiveProtection(long usage, long setting, long parentEffective, long siblingsProtected)
+    {
+        long prot = Math.Min(usage, setting);
+        if (siblingsProtected > parentEffective && siblingsProtected > 0)
+            return (long)((Int128)prot * parentEffective / siblingsProtected);
+        return prot;
+    }
+
+    /// <summary>mem_cgroup_below_min: hard-protected from reclaim aimed at <paramref name="target"/>.</summary>
+    public static bool BelowMin(MemCgroup target, MemCgroup g) =>
+        !g.IsRoot && !ReferenceEquals(g, target) && g.Emin >= g.Usage;
+
+    /// <summary>mem_cgroup_below_low: protected unless nothing unprotected is left (memcg_low_reclaim).</summary>
+    public static bool BelowLow(MemCgroup target, MemCgroup g) =>
+        !g.IsRoot && !ReferenceEquals(g, target) && g.Elow >= g.Usage;
+
+    /// <summary>Tasks whose memcg is <paramref name="g"/> or below it (mem_cgroup_scan_tasks).</summary>
+    public bool InSubtree(MemCgroup g, int mmId) => g.Contains(OfMm(mmId));
+}

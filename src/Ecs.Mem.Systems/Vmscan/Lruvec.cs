@@ -1,0 +1,940 @@
+using System.Runtime.CompilerServices;
+using EcsMem.Components;
+using EcsMem.Simulation;
+using EcsMem.Systems.Policies;
+
+namespace EcsMem.Systems.Vmscan;
+
+/// <summary>enum lru_list (include/linux/mmzone.h): the order for_each_evictable_lru walks.</summary>
+public enum LruList
+{
+    InactiveAnon = 0,
+    ActiveAnon = 1,
+    InactiveFile = 2,
+    ActiveFile = 3,
+    Unevictable = 4,
+}
+
+/// <summary>enum folio_references (mm/vmscan.c): folio_check_references's verdict on an inactive folio.</summary>
+public enum FolioReferences
+{
+    Activate,
+    Keep,
+    Reclaim,
+    ReclaimClean,
+}
+
+/// <summary>What became of a folio shrink_folio_list tried to reclaim after its references said it may go.</summary>
+public enum FolioReclaimResult
+{
+    /// <summary>Unmapped and freed (or queued to be): counts in nr_reclaimed, leaves a shadow entry.</summary>
+    Reclaimed,
+
+    /// <summary>keep_locked: back to the inactive list (a dirty file page with PG_referenced, a pinned page).</summary>
+    Keep,
+
+    /// <summary>activate_locked: could not go (no swap slot; a lazily freed page written again).</summary>
+    Activate,
+
+    /// <summary>try_to_unmap found a VM_LOCKED mapping: the page moves to LRU_UNEVICTABLE.</summary>
+    Mlocked,
+}
+
+/// <summary>
+/// What an lruvec needs from the rest of the kernel: the struct pages, the rmap walk that tests and clears the
+/// PTE young bits (folio_referenced), and the unmap + pageout + page/swap-cache removal of one folio
+/// (the tail of shrink_folio_list). The machine implements it over its zone and page tables; tests implement
+/// it over a handful of frames.
+/// </summary>
+public interface ILruvecHost
+{
+    /// <summary>struct page of every frame: PG_active, PG_referenced, PG_workingset, PG_unevictable, PG_swapbacked live here.</summary>
+    Frame[] Frames { get; }
+
+    /// <summary>smp_processor_id(): whose lru_add batch a new page joins and which batch lru_add_drain empties.</summary>
+    int CurrentCpu { get; }
+
+    /// <summary>folio_trylock would fail: the page is under I/O or otherwise held; shrink_folio_list keeps it.</summary>
+    bool IsPinned(int pfn);
+
+    /// <summary>
+    /// folio_referenced (mm/rmap.c): tests and clears the young bit of every PTE mapping <paramref name="pfn"/> and
+    /// returns how many were young; <paramref name="vmFlags"/> gathers the flags of the VMAs where one was young,
+    /// or is <see cref="VmFlags.Locked"/> alone when a VM_LOCKED VMA maps the page.
+    /// </summary>
+    int FolioReferenced(int pfn, out VmFlags vmFlags);
+
+    /// <summary>
+    /// The rest of shrink_folio_list for a folio whose references allow reclaim: add_to_swap, try_to_unmap, pageout,
+    /// __remove_mapping. <paramref name="pageout"/> is true when the page was written (stat-&gt;nr_pageout).
+    /// </summary>
+    FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout);
+
+    /// <summary>activate_locked's folio_free_swap: a kept swap-cache page may give its slot back (vm_swap_full).</summary>
+    void ActivateLocked(int pfn);
+
+    /// <summary>get_nr_swap_pages() &gt; 0: anon pages can be reclaimed (can_reclaim_anon_pages).</summary>
+    bool SwapSpaceLeft { get; }
+
+    /// <summary>total_swap_pages &gt; 0: the anon lists are worth aging (can_age_anon_pages).</summary>
+    bool HasSwap { get; }
+
+    /// <summary>NR_FREE_PAGES of the node (prepare_scan_control's file_is_tiny).</summary>
+    long FreePages { get; }
+
+    /// <summary>The sum of the zones' high watermarks (file_is_tiny).</summary>
+    long HighWatermark { get; }
+}
+
+/// <summary>
+/// struct lruvec with the Linux 6.x (non-MGLRU) code that works on it: the five LRU lists (mm/swap.c's
+/// folio_add_lru with its per-CPU lru_add batches, folio_mark_accessed, folio_mark_lazyfree), the reclaim of
+/// one lruvec (mm/vmscan.c shrink_lruvec → get_scan_count, shrink_list, shrink_active_list,
+/// shrink_inactive_list → shrink_folio_list with folio_check_references) and the workingset's eviction clock
+/// (mm/workingset.c nonresident_age, workingset_eviction, workingset_refault). It is one object per
+/// (memcg, node) as in Linux: the machine has one for the whole node; a memory cgroup gets its own.
+/// It is also the zone's <see cref="IReplacementPolicy"/>, so the rest of the machine adds and removes pages
+/// through the same hooks as with the simple policies.
+/// </summary>
+public sealed class Lruvec : IReplacementPolicy
+{
+    /// <summary>SWAP_CLUSTER_MAX: pages isolated per shrink_*_list call.</summary>
+    public const int SwapClusterMax = 32;
+
+    /// <summary>PAGEVEC_SIZE (include/linux/folio_batch.h, 31 since Linux 6.10): pages per per-CPU lru_add batch.</summary>
+    public const int FolioBatchSize = 31;
+
+    /// <summary>MAX_SWAPPINESS.</summary>
+    public const int MaxSwappiness = 200;
+
+    /// <summary>Bits of the eviction clock kept in a shadow entry (EVICTION_BITS; wraps as Linux's does).</summary>
+    public const int EvictionBits = 29;
+
+    private const int EvictionMask = (1 << EvictionBits) - 1;
+    private const int NoShadow = int.MinValue;
+
+    private readonly ILruvecHost _host;
+    private readonly CounterRegistry _counters;
+    private readonly KernelCounters _c;
+    private readonly int[][] _lruAdd;
+    private readonly int[] _lruAddCount;
+    private readonly int[] _isolated = new int[SwapClusterMax];
+    private FrameLists _lists = new(0, 5);
+    private int[] _shadow = [];
+    private int[] _batchCpu = [];
+
+    /// <summary>Creates the lruvec of a node (or of a memcg on it) with one lru_add batch per CPU.</summary>
+    public Lruvec(ILruvecHost host, CounterRegistry counters, KernelCounters c, int cpus)
+    {
+        _host = host;
+        _counters = counters;
+        _c = c;
+        _lruAdd = new int[Math.Max(1, cpus)][];
+        for (int i = 0; i < _lruAdd.Length; i++)
+            _lruAdd[i] = new int[FolioBatchSize];
+        _lruAddCount = new int[_lruAdd.Length];
+    }
+
+    public string Name => "linux";
+
+    /// <summary>parent_lruvec: the lruvec of the parent memory cgroup on this node (null for the root's, and without cgroups).</summary>
+    public Lruvec? Parent { get; private set; }
+
+    private readonly List<Lruvec> _children = new();
+
+    /// <summary>Makes this the lruvec of a child cgroup of <paramref name="parent"/>'s (costs and workingset activations propagate up).</summary>
+    public void AttachTo(Lruvec parent)
+    {
+        Parent = parent;
+        parent._children.Add(this);
+    }
+
+    /// <summary>
+    /// lruvec_page_state of an LRU list: memcg lruvec statistics are hierarchical, so this lruvec's list plus its
+    /// descendants' (the list itself without cgroups).
+    /// </summary>
+    public long SubtreeSize(LruList lru)
+    {
+        long n = Size(lru);
+        foreach (Lruvec c in _children)
+            n += c.SubtreeSize(lru);
+        return n;
+    }
+
+    /// <summary>pgscan_kswapd, pgscan_direct, pgsteal_kswapd, pgsteal_direct of this lruvec (its memcg's memory.stat events).</summary>
+    public long PgScanKswapd, PgScanDirect, PgStealKswapd, PgStealDirect;
+
+    /// <summary>This lruvec's workingset_refault_{anon,file}, workingset_activate_*, workingset_restore_* (memory.stat).</summary>
+    public long[] WorkingsetRefaults { get; } = new long[2];
+
+    /// <summary>workingset_activate_{anon,file} counted on this lruvec alone (<see cref="WorkingsetActivations"/> is hierarchical).</summary>
+    public long[] WorkingsetActivationsLocal { get; } = new long[2];
+
+    /// <summary>workingset_restore_{anon,file} of this lruvec.</summary>
+    public long[] WorkingsetRestores { get; } = new long[2];
+
+    /// <summary>lruvec-&gt;nonresident_age: evictions and activations so far (the workingset clock).</summary>
+    public long NonresidentAge { get; private set; }
+
+    /// <summary>lruvec-&gt;anon_cost: recent cost of reclaiming anon pages (lru_note_cost).</summary>
+    public long AnonCost { get; private set; }
+
+    /// <summary>lruvec-&gt;file_cost.</summary>
+    public long FileCost { get; private set; }
+
+    /// <summary>WORKINGSET_ACTIVATE_ANON / _FILE of this lruvec (prepare_scan_control compares them with <see cref="RefaultSnapshot"/>).</summary>
+    public long[] WorkingsetActivations { get; } = new long[2];
+
+    /// <summary>lruvec-&gt;refaults[]: the activations seen when reclaim last finished (snapshot_refaults).</summary>
+    public long[] RefaultSnapshot { get; } = new long[2];
+
+    /// <summary>Pages on <paramref name="lru"/> (lruvec_page_state of NR_LRU_BASE + lru).</summary>
+    public long Size(LruList lru) => _lists.Count((int)lru);
+
+    /// <summary>Pages waiting in the per-CPU lru_add batches (not on a list yet, so invisible to reclaim).</summary>
+    public int BatchedPages
+    {
+        get
+        {
+            int n = 0;
+            foreach (int c in _lruAddCount) n += c;
+            return n;
+        }
+    }
+
+    /// <summary>The list <paramref name="pfn"/> is on, or -1 (not on the LRU, or still in an lru_add batch).</summary>
+    public int ListOf(int pfn) => _lists.ListOf(pfn);
+
+    /// <summary>True while <paramref name="pfn"/> waits in an lru_add batch.</summary>
+    public bool InBatch(int pfn) => _batchCpu[pfn] >= 0;
+
+    /// <summary>The frames of <paramref name="lru"/> from head (most recent) to tail.</summary>
+    public IEnumerable<int> Frames(LruList lru)
+    {
+        for (int f = _lists.Head((int)lru); f >= 0; f = _lists.Next(f))
+            yield return f;
+    }
+
+    public void Initialize(int frameCount)
+    {
+        _lists = new FrameLists(frameCount, 5);
+        _shadow = new int[frameCount];
+        Array.Fill(_shadow, NoShadow);
+        _batchCpu = new int[frameCount];
+        Array.Fill(_batchCpu, -1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void OnMiss(ulong page) { }
+
+    /// <summary>
+    /// folio_add_lru (mm/swap.c): the page joins this CPU's lru_add batch, which is moved onto the lists when it
+    /// is full (folio_batch_add_and_move). New pages start inactive in Linux 6.x (anon too, since 5.9) unless
+    /// workingset_refault activated them first; the page's PG_active says which.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void OnInserted(int frame, ulong page)
+    {
+        int cpu = _host.CurrentCpu;
+        if ((uint)cpu >= (uint)_lruAdd.Length) cpu = 0;
+        int n = _lruAddCount[cpu];
+        _lruAdd[cpu][n] = frame;
+        _batchCpu[frame] = cpu;
+        _lruAddCount[cpu] = ++n;
+        if (n == FolioBatchSize)
+            DrainCpu(cpu);
+    }
+
+    /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating).</summary>
+    public void LruAddDrain() => DrainCpu(Math.Clamp(_host.CurrentCpu, 0, _lruAdd.Length - 1));
+
+    /// <summary>lru_add_drain on <paramref name="cpu"/> (madvise_cold and madvise_pageout drain theirs first).</summary>
+    public void LruAddDrainCpu(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+
+    /// <summary>lru_add_drain_all: every CPU's batch.</summary>
+    public void LruAddDrainAll()
+    {
+        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) DrainCpu(cpu);
+    }
+
+    /// <summary>folio_batch_move_lru with lru_add: each page goes to the head of the list its flags name (lruvec_add_folio).</summary>
+    private void DrainCpu(int cpu)
+    {
+        int n = _lruAddCount[cpu];
+        int[] batch = _lruAdd[cpu];
+        for (int i = 0; i < n; i++)
+        {
+            int f = batch[i];
+            _batchCpu[f] = -1;
+            _lists.PushHead((int)FolioLru(f), f);
+        }
+        _lruAddCount[cpu] = 0;
+    }
+
+    /// <summary>folio_lru_list: unevictable, else anon (swap-backed) or file, active or not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private LruList FolioLru(int pfn)
+    {
+        FrameFlags fl = _host.Frames[pfn].Flags;
+        if ((fl & FrameFlags.Unevictable) != 0) return LruList.Unevictable;
+        int lru = (fl & FrameFlags.SwapBacked) != 0 ? 0 : 2;
+        return (LruList)(lru + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
+    }
+
+    /// <summary>folio_is_file_lru: !PG_swapbacked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsFileLru(int pfn) => (_host.Frames[pfn].Flags & FrameFlags.SwapBacked) == 0;
+
+    /// <summary>
+    /// folio_mark_accessed (mm/swap.c): inactive,unreferenced → referenced; inactive,referenced → activated
+    /// (folio_activate, or PG_active set while still in an lru_add batch) with the bit cleared and the
+    /// workingset clock advanced (workingset_activation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void OnReferenced(int frame)
+    {
+        ref FrameFlags fl = ref _host.Frames[frame].Flags;
+        if ((fl & FrameFlags.Referenced) == 0)
+        {
+            fl |= FrameFlags.Referenced;
+            return;
+        }
+        if ((fl & (FrameFlags.Unevictable | FrameFlags.Active)) != 0)
+            return;
+        fl |= FrameFlags.Active;
+        fl &= ~FrameFlags.Referenced;
+        if (_batchCpu[frame] < 0 && _lists.ListOf(frame) >= 0)
+        {
+            // folio_activate_fn: off the inactive list onto the active head.
+            _lists.MoveToHead((int)FolioLru(frame), frame);
+            _counters.Increment(_c.PgActivate);
+        }
+        NonresidentAge++;
+    }
+
+    /// <summary>
+    /// The reclaim interface of the simple policies; the machine reclaims through <see cref="ShrinkLruvec"/> instead.
+    /// Here: the tail of the inactive file list, else of the inactive anon list, skipping pinned frames.
+    /// </summary>
+    public int ChooseVictim(ReadOnlySpan<bool> unevictable)
+    {
+        LruAddDrainAll();
+        foreach (LruList lru in (ReadOnlySpan<LruList>)[LruList.InactiveFile, LruList.InactiveAnon, LruList.ActiveFile, LruList.ActiveAnon])
+        {
+            for (int f = _lists.Tail((int)lru); f >= 0; f = _lists.Prev(f))
+                if (!Evictability.IsPinned(unevictable, f))
+                    return f;
+        }
+        return -1;
+    }
+
+    /// <summary>lruvec_del_folio (or the page leaves its lru_add batch): it is no longer on this lruvec.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void OnRemoved(int frame)
+    {
+        int cpu = _batchCpu[frame];
+        if (cpu >= 0)
+        {
+            int[] batch = _lruAdd[cpu];
+            int n = _lruAddCount[cpu];
+            int i = Array.IndexOf(batch, frame, 0, n);
+            Array.Copy(batch, i + 1, batch, i, n - i - 1);
+            _lruAddCount[cpu] = n - 1;
+            _batchCpu[frame] = -1;
+            return;
+        }
+        if (_lists.ListOf(frame) >= 0)
+            _lists.Remove(frame);
+    }
+
+    /// <summary>
+    /// folio_deactivate's lru_deactivate_fn (mm/swap.c), for MADV_COLD: PG_referenced is cleared (madvise_cold's
+    /// folio_clear_referenced); a page on an active list moves to the head of its type's inactive list with PG_active
+    /// cleared and counts in pgdeactivate (true). A page still in an lru_add batch has no PG_lru yet and is left alone.
+    /// </summary>
+    public bool OnDeactivate(int frame)
+    {
+        ref FrameFlags fl = ref _host.Frames[frame].Flags;
+        fl &= ~FrameFlags.Referenced;
+        if (_batchCpu[frame] >= 0)
+            return false;
+        int list = _lists.ListOf(frame);
+        if (list != (int)LruList.ActiveAnon && list != (int)LruList.ActiveFile)
+            return false;
+        fl &= ~FrameFlags.Active;
+        _lists.MoveToHead((int)FolioLru(frame), frame);
+        return true;
+    }
+
+    /// <summary>
+    /// folio_mark_lazyfree's lru_lazyfree_fn (mm/swap.c): a clean anonymous page given up with MADV_FREE moves to the
+    /// inactive file list (its PG_swapbacked was just cleared) with PG_active and PG_referenced cleared; pglazyfree.
+    /// </summary>
+    public void MarkLazyFree(int pfn)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
+        if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+            _lists.MoveToHead((int)FolioLru(pfn), pfn);
+    }
+
+    /// <summary>
+    /// The mlocked page reclaim found (folio_evictable false) goes to LRU_UNEVICTABLE with PG_unevictable and
+    /// without PG_active (mlock_folio's bookkeeping).
+    /// </summary>
+    public void MoveToUnevictable(int pfn)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
+        if (_batchCpu[pfn] < 0)
+        {
+            if (_lists.ListOf(pfn) >= 0) _lists.MoveToHead((int)LruList.Unevictable, pfn);
+            else _lists.PushHead((int)LruList.Unevictable, pfn);
+        }
+    }
+
+    /// <summary>munlock_folio → __munlock_folio: an unlocked page leaves LRU_UNEVICTABLE for the inactive list of its type.</summary>
+    public void PutbackEvictable(int pfn)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if ((fl & FrameFlags.Unevictable) == 0)
+            return;
+        fl &= ~FrameFlags.Unevictable;
+        if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+            _lists.MoveToHead((int)FolioLru(pfn), pfn);
+    }
+
+    // ---------------------------------------------------------------- workingset (mm/workingset.c)
+
+    /// <summary>
+    /// workingset_eviction: the shadow entry of a page being evicted now — the eviction clock
+    /// (nonresident_age, bucket_order 0) and PG_workingset — and the clock advances by the page.
+    /// Returns a value &gt;= 0.
+    /// </summary>
+    public int WorkingsetEviction(int pfn)
+    {
+        int eviction = (int)(NonresidentAge & EvictionMask);
+        NonresidentAge++;
+        bool workingset = (_host.Frames[pfn].Flags & FrameFlags.Workingset) != 0;
+        return (eviction << 1) | (workingset ? 1 : 0);
+    }
+
+    /// <summary>The shadow <see cref="ShrinkLruvec"/> computed for a frame it reclaimed, until the frame is freed (then cleared).</summary>
+    public int TakeShadow(int pfn)
+    {
+        int s = _shadow[pfn];
+        _shadow[pfn] = NoShadow;
+        return s;
+    }
+
+    /// <summary>
+    /// workingset_test_recent: the refault distance (clock now minus clock at eviction, modulo the shadow's bits)
+    /// against the workingset that could have held the page: the active file list, plus the inactive file list for
+    /// an anon page, plus the anon lists (inactive anon only for a file page) while swap space is left.
+    /// </summary>
+    public bool WorkingsetTestRecent(int shadow, bool file)
+    {
+        long eviction = shadow >> 1;
+        long refaultDistance = (NonresidentAge - eviction) & EvictionMask;
+        long workingset = Size(LruList.ActiveFile);
+        if (!file)
+            workingset += Size(LruList.InactiveFile);
+        if (_host.SwapSpaceLeft)
+        {
+            workingset += Size(LruList.ActiveAnon);
+            if (file)
+                workingset += Size(LruList.InactiveAnon);
+        }
+        return refaultDistance <= workingset;
+    }
+
+    /// <summary>
+    /// workingset_refault: a page read back in over the shadow it left. workingset_refault_*; when the distance is
+    /// within the workingset the page starts active (workingset_activate_*, the clock advances) and, if it was
+    /// active before eviction, gets PG_workingset and bills the refault to its list's cost (workingset_restore_*,
+    /// lru_note_cost_refault). Call before <see cref="OnInserted"/>.
+    /// </summary>
+    public void WorkingsetRefault(int pfn, int shadow)
+    {
+        bool file = IsFileLru(pfn);
+        int t = file ? 1 : 0;
+        _counters.Increment(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon);
+        WorkingsetRefaults[t]++;
+        if (!WorkingsetTestRecent(shadow, file))
+            return;
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        fl |= FrameFlags.Active;
+        NonresidentAge++;
+        // mod_lruvec_state(WORKINGSET_ACTIVATE): a memcg's statistics are hierarchical, its ancestors' count it too.
+        for (Lruvec? l = this; l is not null; l = l.Parent)
+            l.WorkingsetActivations[t]++;
+        WorkingsetActivationsLocal[t]++;
+        _counters.Increment(file ? _c.WorkingsetActivateFile : _c.WorkingsetActivateAnon);
+        if ((shadow & 1) != 0)
+        {
+            fl |= FrameFlags.Workingset;
+            LruNoteCost(file, 1, 0);
+            _counters.Increment(file ? _c.WorkingsetRestoreFile : _c.WorkingsetRestoreAnon);
+            WorkingsetRestores[t]++;
+        }
+    }
+
+    /// <summary>lru_note_cost: cost = nr_io × SWAP_CLUSTER_MAX + nr_rotated, halved with the other when both exceed a quarter of the lists.</summary>
+    private void LruNoteCost(bool file, long nrIo, long nrRotated)
+    {
+        long cost = nrIo * SwapClusterMax + nrRotated;
+        if (cost == 0) return;
+        // The cost goes to this lruvec and each ancestor's (parent_lruvec), each halving against its own hierarchical size.
+        for (Lruvec? l = this; l is not null; l = l.Parent)
+        {
+            if (file) l.FileCost += cost;
+            else l.AnonCost += cost;
+            long lrusize = l.SubtreeSize(LruList.InactiveAnon) + l.SubtreeSize(LruList.ActiveAnon)
+                + l.SubtreeSize(LruList.InactiveFile) + l.SubtreeSize(LruList.ActiveFile);
+            if (l.FileCost + l.AnonCost > lrusize / 4)
+            {
+                l.FileCost /= 2;
+                l.AnonCost /= 2;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- reclaim (mm/vmscan.c)
+
+    /// <summary>
+    /// inactive_is_low: inactive × inactive_ratio &lt; active, inactive_ratio = int_sqrt(10 × GiB of the pair) or 1 below 1 GiB.
+    /// </summary>
+    public bool InactiveIsLow(LruList inactiveLru)
+    {
+        long inactive = SubtreeSize(inactiveLru), active = SubtreeSize(inactiveLru + 1);
+        long gb = (inactive + active) >> (30 - (int)Pte.PageShift);
+        long ratio = gb > 0 ? PageAlloc.Watermarks.IntSqrt((ulong)(10 * gb)) : 1;
+        return inactive * ratio < active;
+    }
+
+    /// <summary>
+    /// get_scan_count: how many pages of each evictable list this priority scans. SCAN_FILE without swap space (or a
+    /// cgroup reclaim at swappiness 0), SCAN_EQUAL at priority 0, SCAN_ANON when file_is_tiny, SCAN_FILE in
+    /// cache_trim_mode, else SCAN_FRACT: anon gets swappiness × (total+1)/(anon_cost+1), file (200 − swappiness) ×
+    /// (total+1)/(file_cost+1), each list size &gt;&gt; priority times its type's share.
+    /// </summary>
+    public void GetScanCount(ScanControl sc, Span<long> nr)
+    {
+        int swappiness = sc.Swappiness;
+        ScanBalance balance;
+        ulong ap = 0, fp = 0, denominator = 1;
+        if (!sc.MaySwap || !_host.SwapSpaceLeft)
+            balance = ScanBalance.File;
+        else if (sc.CgroupReclaim && swappiness == 0)
+            balance = ScanBalance.File;
+        else if (sc.Priority == 0 && swappiness != 0)
+            balance = ScanBalance.Equal;
+        else if (sc.FileIsTiny)
+            balance = ScanBalance.Anon;
+        else if (sc.CacheTrimMode)
+            balance = ScanBalance.File;
+        else
+        {
+            balance = ScanBalance.Fract;
+            ulong total = (ulong)(sc.AnonCost + sc.FileCost);
+            ulong anonCost = total + (ulong)sc.AnonCost;
+            ulong fileCost = total + (ulong)sc.FileCost;
+            total = anonCost + fileCost;
+            ap = (ulong)swappiness * (total + 1) / (anonCost + 1);
+            fp = (ulong)(MaxSwappiness - swappiness) * (total + 1) / (fileCost + 1);
+            denominator = ap + fp;
+        }
+        sc.LastBalance = balance;
+        for (int lru = 0; lru < 4; lru++)
+        {
+            bool file = lru >= 2;
+            ulong scan = (ulong)Size((LruList)lru) >> sc.Priority;
+            switch (balance)
+            {
+                case ScanBalance.Equal:
+                    break;
+                case ScanBalance.Fract:
+                    scan = denominator == 0 ? 0 : scan * (file ? fp : ap) / denominator;
+                    break;
+                default:
+                    if ((balance == ScanBalance.File) != file) scan = 0;
+                    break;
+            }
+            nr[lru] = (long)scan;
+        }
+    }
+
+    /// <summary>
+    /// prepare_scan_control's per-lruvec part: the cost snapshot, may_deactivate (refaults since the last snapshot
+    /// or inactive_is_low, per type, unless force_deactivate), cache_trim_mode, and file_is_tiny for global reclaim.
+    /// </summary>
+    public void PrepareScanControl(ScanControl sc)
+    {
+        sc.AnonCost = AnonCost;
+        sc.FileCost = FileCost;
+        if (!sc.ForceDeactivate)
+        {
+            sc.MayDeactivate = 0;
+            if (WorkingsetActivations[0] != RefaultSnapshot[0] || InactiveIsLow(LruList.InactiveAnon))
+                sc.MayDeactivate |= ScanControl.DeactivateAnon;
+            if (WorkingsetActivations[1] != RefaultSnapshot[1] || InactiveIsLow(LruList.InactiveFile))
+                sc.MayDeactivate |= ScanControl.DeactivateFile;
+        }
+        else
+        {
+            sc.MayDeactivate = ScanControl.DeactivateAnon | ScanControl.DeactivateFile;
+        }
+        long inactiveFile = SubtreeSize(LruList.InactiveFile);
+        sc.CacheTrimMode = (inactiveFile >> sc.Priority) != 0 && (sc.MayDeactivate & ScanControl.DeactivateFile) == 0;
+        if (!sc.CgroupReclaim)
+        {
+            long file = SubtreeSize(LruList.ActiveFile) + inactiveFile;
+            long anon = SubtreeSize(LruList.InactiveAnon);
+            sc.FileIsTiny = file + _host.FreePages <= _host.HighWatermark
+                && (sc.MayDeactivate & ScanControl.DeactivateAnon) == 0
+                && (anon >> sc.Priority) != 0;
+        }
+    }
+
+    /// <summary>snapshot_refaults: reclaim is done; remember the activations it has seen.</summary>
+    public void SnapshotRefaults()
+    {
+        RefaultSnapshot[0] = WorkingsetActivations[0];
+        RefaultSnapshot[1] = WorkingsetActivations[1];
+    }
+
+    /// <summary>
+    /// shrink_lruvec: scans the evictable lists in SWAP_CLUSTER_MAX chunks of get_scan_count's targets; once enough
+    /// is reclaimed (and not a proportional direct reclaim at DEF_PRIORITY) it stops the smaller type and scales the
+    /// other down to the share already scanned; then ages the anon lists if inactive anon is low.
+    /// Adds to <see cref="ScanControl.NrReclaimed"/> and <see cref="ScanControl.NrScanned"/>.
+    /// </summary>
+    public void ShrinkLruvec(ScanControl sc)
+    {
+        Span<long> nr = stackalloc long[4];
+        Span<long> targets = stackalloc long[4];
+        GetScanCount(sc, nr);
+        nr.CopyTo(targets);
+        long nrReclaimed = 0, nrToReclaim = sc.NrToReclaim;
+        bool proportional = !sc.CgroupReclaim && !sc.Kswapd && sc.Priority == ScanControl.DefPriority;
+        while (nr[(int)LruList.InactiveAnon] != 0 || nr[(int)LruList.ActiveFile] != 0 || nr[(int)LruList.InactiveFile] != 0)
+        {
+            for (int lru = 0; lru < 4; lru++)
+            {
+                if (nr[lru] == 0) continue;
+                int toScan = (int)Math.Min(nr[lru], SwapClusterMax);
+                nr[lru] -= toScan;
+                nrReclaimed += ShrinkList((LruList)lru, toScan, sc);
+            }
+            if (nrReclaimed < nrToReclaim || proportional)
+                continue;
+            long nrFile = nr[2] + nr[3], nrAnon = nr[0] + nr[1];
+            if (nrFile == 0 || nrAnon == 0)
+                break;
+            int stop;
+            long percentage;
+            if (nrFile > nrAnon)
+            {
+                stop = 0;
+                percentage = nrAnon * 100 / (targets[0] + targets[1] + 1);
+            }
+            else
+            {
+                stop = 2;
+                percentage = nrFile * 100 / (targets[2] + targets[3] + 1);
+            }
+            nr[stop] = 0;
+            nr[stop + 1] = 0;
+            int other = stop == 2 ? 0 : 2;
+            for (int l = other; l <= other + 1; l++)
+            {
+                long scanned = targets[l] - nr[l];
+                nr[l] = targets[l] * (100 - percentage) / 100;
+                nr[l] -= Math.Min(nr[l], scanned);
+            }
+        }
+        sc.NrReclaimed += nrReclaimed;
+        if (_host.HasSwap && InactiveIsLow(LruList.InactiveAnon))
+            ShrinkActiveList(SwapClusterMax, sc, LruList.ActiveAnon);
+    }
+
+    /// <summary>shrink_list: active lists are only deactivated when may_deactivate allows their type (else skipped_deactivate).</summary>
+    private long ShrinkList(LruList lru, int toScan, ScanControl sc)
+    {
+        if (lru is LruList.ActiveAnon or LruList.ActiveFile)
+        {
+            int bit = lru == LruList.ActiveFile ? ScanControl.DeactivateFile : ScanControl.DeactivateAnon;
+            if ((sc.MayDeactivate & bit) != 0)
+                ShrinkActiveList(toScan, sc, lru);
+            else
+                sc.SkippedDeactivate = true;
+            return 0;
+        }
+        return ShrinkInactiveList(toScan, sc, lru);
+    }
+
+    /// <summary>isolate_lru_folios: up to <paramref name="toScan"/> pages off the tail of <paramref name="lru"/> (oldest first).</summary>
+    private int Isolate(LruList lru, int toScan)
+    {
+        int n = 0;
+        while (n < toScan)
+        {
+            int f = _lists.Tail((int)lru);
+            if (f < 0) break;
+            _lists.Remove(f);
+            _isolated[n++] = f;
+        }
+        return n;
+    }
+
+    /// <summary>move_folios_to_lru for one page: head of the list its flags name; an active one advances the workingset clock.</summary>
+    private void Putback(int pfn)
+    {
+        LruList lru = FolioLru(pfn);
+        _lists.PushHead((int)lru, pfn);
+        if (lru is LruList.ActiveAnon or LruList.ActiveFile)
+            NonresidentAge++;
+    }
+
+    /// <summary>
+    /// shrink_active_list: pgrefill for the pages isolated; a referenced page of an executable file mapping (VM_EXEC)
+    /// gets another trip round the active list (nr_rotated); every other page is deactivated (PG_active cleared,
+    /// PG_workingset set; PG_referenced left alone) to the inactive head; pgdeactivate; lru_note_cost of the rotations.
+    /// </summary>
+    public void ShrinkActiveList(int toScan, ScanControl sc, LruList lru)
+    {
+        LruAddDrain();
+        bool file = lru == LruList.ActiveFile;
+        int taken = Isolate(lru, toScan);
+        _counters.Add(_c.PgRefill, taken);
+        sc.NrScannedActive += taken;
+        int rotated = 0, deactivated = 0, activeBack = 0;
+        Span<int> keep = stackalloc int[SwapClusterMax];
+        for (int i = 0; i < taken; i++)
+        {
+            int pfn = _isolated[i];
+            ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+            if (_host.FolioReferenced(pfn, out VmFlags vmFlags) != 0)
+            {
+                if ((vmFlags & VmFlags.Locked) != 0)
+                {
+                    // folio_evictable fails once the rmap walk found VM_LOCKED (mlock_vma_folio): off to unevictable.
+                    _host.ActivateLocked(pfn);
+                    MoveToUnevictable(pfn);
+                    continue;
+                }
+                if ((vmFlags & VmFlags.Exec) != 0 && file)
+                {
+                    rotated++;
+                    keep[activeBack++] = pfn;
+                    continue;
+                }
+            }
+            fl = (fl & ~FrameFlags.Active) | FrameFlags.Workingset;
+            _isolated[deactivated++] = pfn;
+        }
+        // move_folios_to_lru(l_active) then (l_inactive): each list in the order its pages were processed.
+        for (int i = 0; i < activeBack; i++) Putback(keep[i]);
+        for (int i = 0; i < deactivated; i++) Putback(_isolated[i]);
+        _counters.Add(_c.PgDeactivate, deactivated);
+        LruNoteCost(file, 0, rotated);
+    }
+
+    /// <summary>
+    /// shrink_inactive_list: isolate, pgscan_{kswapd,direct} and pgscan_{anon,file}, shrink_folio_list, put back what
+    /// stays, pgsteal_{kswapd,direct} and pgsteal_{anon,file}, lru_note_cost(pageouts, scanned − reclaimed).
+    /// Returns the pages reclaimed.
+    /// </summary>
+    private long ShrinkInactiveList(int toScan, ScanControl sc, LruList lru)
+    {
+        LruAddDrain();
+        bool file = lru == LruList.InactiveFile;
+        int taken = Isolate(lru, toScan);
+        sc.NrScanned += taken;
+        // Cgroup reclaim counts pgscan_kswapd/direct in the memcg's statistics only, not in /proc/vmstat.
+        if (!sc.CgroupReclaim)
+            _counters.Add(sc.Kswapd ? _c.PgScanKswapd : _c.PgScanDirect, taken);
+        if (sc.Kswapd) PgScanKswapd += taken;
+        else PgScanDirect += taken;
+        _counters.Add(file ? _c.PgScanFile : _c.PgScanAnon, taken);
+        if (taken == 0)
+            return 0;
+        int reclaimed = ShrinkFolioList(taken, out int pageouts);
+        if (!sc.CgroupReclaim)
+            _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);
+        if (sc.Kswapd) PgStealKswapd += reclaimed;
+        else PgStealDirect += reclaimed;
+        _counters.Add(file ? _c.PgStealFile : _c.PgStealAnon, reclaimed);
+        LruNoteCost(file, pageouts, taken - reclaimed);
+        return reclaimed;
+    }
+
+    /// <summary>
+    /// shrink_folio_list over the isolated pages, oldest first: a pinned page (folio_trylock fails) is kept; otherwise
+    /// folio_check_references decides — activate (to the active head, pgactivate; or to LRU_UNEVICTABLE when a VM_LOCKED
+    /// area maps it), keep (back to the inactive head), or reclaim (the host unmaps and frees it, its shadow is taken).
+    /// </summary>
+    private int ShrinkFolioList(int taken, out int pageouts)
+    {
+        int reclaimed = 0;
+        pageouts = 0;
+        for (int i = 0; i < taken; i++)
+        {
+            int pfn = _isolated[i];
+            if (_host.IsPinned(pfn))
+            {
+                Putback(pfn);
+                continue;
+            }
+            FolioReferences refs = FolioCheckReferences(pfn, out bool mlocked);
+            if (mlocked)
+            {
+                _host.ActivateLocked(pfn);
+                MoveToUnevictable(pfn);
+                continue;
+            }
+            if (refs is FolioReferences.Activate or FolioReferences.Keep)
+                _counters.Increment(_c.Referenced);
+            FolioReclaimResult result;
+            if (refs == FolioReferences.Activate)
+                result = FolioReclaimResult.Activate;
+            else if (refs == FolioReferences.Keep)
+                result = FolioReclaimResult.Keep;
+            else
+            {
+                result = _host.ReclaimFolio(pfn, refs, out bool wrote);
+                if (wrote) pageouts++;
+            }
+            switch (result)
+            {
+                case FolioReclaimResult.Reclaimed:
+                    if (IsFileLru(pfn) && (_host.Frames[pfn].Flags & FrameFlags.Anon) != 0)
+                        _counters.Increment(_c.PgLazyFreed); // a lazily freed page discarded (no shadow: no cache holds it)
+                    else
+                        _shadow[pfn] = WorkingsetEviction(pfn);
+                    reclaimed++;
+                    break;
+                case FolioReclaimResult.Mlocked:
+                    _host.ActivateLocked(pfn);
+                    MoveToUnevictable(pfn);
+                    break;
+                case FolioReclaimResult.Activate:
+                    // activate_locked: PG_active set, pgactivate, back on the active list.
+                    _host.ActivateLocked(pfn);
+                    _host.Frames[pfn].Flags |= FrameFlags.Active;
+                    _counters.Increment(_c.PgActivate);
+                    Putback(pfn);
+                    break;
+                default:
+                    Putback(pfn);
+                    break;
+            }
+        }
+        return reclaimed;
+    }
+
+    /// <summary>
+    /// folio_check_references: the PTE young bits (folio_referenced, which clears them) and PG_referenced (test and
+    /// clear) are looked at apart. VM_LOCKED → to the unevictable list. Young PTEs: PG_referenced is set, and the page
+    /// is activated if it was referenced already or more than one PTE was young, or it is an executable file page;
+    /// else kept for another trip round the inactive list. No young PTE: reclaim (a file page that had PG_referenced
+    /// only if clean: RECLAIM_CLEAN).
+    /// </summary>
+    public FolioReferences FolioCheckReferences(int pfn, out bool mlocked)
+    {
+        int referencedPtes = _host.FolioReferenced(pfn, out VmFlags vmFlags);
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        bool referencedFolio = (fl & FrameFlags.Referenced) != 0;
+        fl &= ~FrameFlags.Referenced;
+        mlocked = (vmFlags & VmFlags.Locked) != 0;
+        if (mlocked)
+            return FolioReferences.Activate;
+        if (referencedPtes > 0)
+        {
+            fl |= FrameFlags.Referenced;
+            if (referencedFolio || referencedPtes > 1)
+                return FolioReferences.Activate;
+            if ((vmFlags & VmFlags.Exec) != 0 && IsFileLru(pfn))
+                return FolioReferences.Activate;
+            return FolioReferences.Keep;
+        }
+        if (referencedFolio && IsFileLru(pfn))
+            return FolioReferences.ReclaimClean;
+        return FolioReferences.Reclaim;
+    }
+}
+
+/// <summary>get_scan_count's enum scan_balance.</summary>
+public enum ScanBalance
+{
+    Equal,
+    Fract,
+    Anon,
+    File,
+}
+
+/// <summary>struct scan_control (mm/vmscan.c): one reclaim invocation's targets, priority and findings. Reused, never reallocated.</summary>
+public sealed class ScanControl
+{
+    /// <summary>DEF_PRIORITY: the first pass scans 1/4096 of each list.</summary>
+    public const int DefPriority = 12;
+
+    public const int DeactivateAnon = 1;
+    public const int DeactivateFile = 2;
+
+    public long NrToReclaim;
+    public long NrReclaimed;
+
+    /// <summary>Inactive pages isolated (sc-&gt;nr_scanned counts shrink_inactive_list's).</summary>
+    public long NrScanned;
+
+    /// <summary>Active pages isolated by shrink_active_list (pgrefill), kept apart for the simulated time of the work.</summary>
+    public long NrScannedActive;
+
+    public int Priority = DefPriority;
+    public int Swappiness = 60;
+    public bool MaySwap = true;
+    public bool Kswapd;
+    public bool CgroupReclaim;
+    public bool ForceDeactivate;
+    public bool SkippedDeactivate;
+    public bool CacheTrimMode;
+    public bool FileIsTiny;
+    public int MayDeactivate;
+    public long AnonCost, FileCost;
+
+    /// <summary>The balance get_scan_count chose last (for tests and the event trace).</summary>
+    public ScanBalance LastBalance;
+
+    /// <summary>The memory controller when the machine has cgroups: shrink_node walks <see cref="Target"/>'s subtree.</summary>
+    public Memcontrol.MemcgController? Memcg;
+
+    /// <summary>sc-&gt;target_mem_cgroup (the root cgroup for global reclaim).</summary>
+    public Memcontrol.MemCgroup? Target;
+
+    /// <summary>memcg_low_reclaim: groups below memory.low are reclaimed too; memcg_low_skipped: one was passed over.</summary>
+    public bool MemcgLowReclaim, MemcgLowSkipped;
+
+    /// <summary>Resets for a new reclaim invocation.</summary>
+    public void Reset(bool kswapd, long nrToReclaim, int swappiness)
+    {
+        NrToReclaim = nrToReclaim;
+        NrReclaimed = 0;
+        NrScanned = 0;
+        NrScannedActive = 0;
+        Priority = DefPriority;
+        Swappiness = swappiness;
+        MaySwap = true;
+        Kswapd = kswapd;
+        CgroupReclaim = false;
+        ForceDeactivate = false;
+        SkippedDeactivate = false;
+        CacheTrimMode = false;
+        FileIsTiny = false;
+        MayDeactivate = 0;
+        Memcg = null;
+        Target = null;
+        MemcgLowReclaim = false;
+        MemcgLowSkipped = false;
+    }
+}

@@ -1,0 +1,231 @@
+using EcsMem.Components;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.Vmscan;
+
+/// <summary>
+/// The machine's side of reclaim for one page, shared by the Linux lruvec (<see cref="ILruvecHost"/>) and the
+/// simple policies' scan in <see cref="SwapOutSystem"/>: the rmap walk over the PTE young bits (folio_referenced)
+/// and the unmap, swap-out or write-back, and release of a victim (the tail of shrink_folio_list).
+/// </summary>
+public sealed class ReclaimHost : ILruvecHost
+{
+    private readonly Kernel.Kernel _k;
+    private readonly List<(int Mm, ulong Va)> _maps = new();
+
+    public ReclaimHost(Kernel.Kernel kernel) => _k = kernel;
+
+    /// <summary>The CPU the current reclaim pass runs on (the stalled task's for direct reclaim, 0 for kswapd).</summary>
+    public int Cpu { get; set; }
+
+    public Frame[] Frames => _k.Zone.Frames;
+
+    public int CurrentCpu => _k.Tlb.CurrentCpu;
+
+    public bool IsPinned(int pfn) => _k.Zone.Pins[pfn] > 0;
+
+    public bool SwapSpaceLeft => _k.Swap.FreePages > 0;
+
+    public bool HasSwap => _k.Swap.UsablePages > 0;
+
+    public long FreePages => _k.Zone.Buddy.NrFreePages;
+
+    public long HighWatermark => _k.Zone.Watermarks.High;
+
+    /// <summary>
+    /// folio_referenced: test-and-clear the accessed bit of every PTE mapping the frame (ptep_clear_flush_young also
+    /// drops the TLB entry, so the next access walks and sets it again). Counts the young PTEs and gathers the
+    /// flags of their VMAs; a VM_LOCKED VMA mapping the page stops the walk with <see cref="VmFlags.Locked"/>.
+    /// </summary>
+    public int FolioReferenced(int pfn, out VmFlags vmFlags)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(pfn, _maps);
+        int young = 0;
+        vmFlags = VmFlags.None;
+        foreach (var (mmId, va) in _maps)
+        {
+            MmState mm = k.Tasks.MmById(mmId)!;
+            int vi = mm.Mm.VmaLookup(va);
+            VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+            if ((flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                vmFlags = VmFlags.Locked;
+                return 1;
+            }
+            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
+            {
+                k.Dirty?.Pte(mm, va, pte);
+                pte &= ~Pte.AccessedBit;
+                k.Tlb.FlushTlbPage(mm.Tlb, va);
+                young++;
+                vmFlags |= flags & ~VmFlags.Locked;
+            }
+        }
+        return young;
+    }
+
+    /// <summary>page_referenced as the simple policies use it: was any PTE young (the bits are cleared)?</summary>
+    public bool PageReferenced(int pfn)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(pfn, _maps);
+        bool young = false;
+        foreach (var (mmId, va) in _maps)
+        {
+            MmState mm = k.Tasks.MmById(mmId)!;
+            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
+            {
+                pte &= ~Pte.AccessedBit;
+                k.Tlb.FlushTlbPage(mm.Tlb, va);
+                young = true;
+            }
+        }
+        return young;
+    }
+
+    /// <summary>shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is more than half full (vm_swap_full).</summary>
+    public void ActivateLocked(int pfn)
+    {
+        if (_k.Swap.VmSwapFull)
+            _k.Memory.FreeSwapCacheOf(pfn);
+    }
+
+    /// <summary>The lruvec's reclaim of one folio; a dirty file page that had only PG_referenced (RECLAIM_CLEAN) is kept.</summary>
+    public FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout)
+    {
+        pageout = false;
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        if (references == FolioReferences.ReclaimClean && !f.IsAnon && IsDirty(pfn))
+            return FolioReclaimResult.Keep;
+        int outcome = ShrinkPage(_k.Env, pfn, out pageout);
+        return outcome switch
+        {
+            1 => FolioReclaimResult.Reclaimed,
+            -2 => FolioReclaimResult.Mlocked,
+            _ => FolioReclaimResult.Activate, // no swap slot (add_to_swap failed), or a lazily freed page written again
+        };
+    }
+
+    private bool IsDirty(int pfn)
+    {
+        bool dirty = (_k.Zone.Frames[pfn].Flags & FrameFlags.Dirty) != 0;
+        _k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+            dirty |= (_k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
+        return dirty;
+    }
+
+    /// <summary>
+    /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
+    /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
+    /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
+    /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
+    /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
+    /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
+    /// it goes to the unevictable list and stays until munlock). <paramref name="pageout"/>: the page was written.
+    /// </summary>
+    public int ShrinkPage(SimEnvironment env, int pfn, out bool pageout)
+    {
+        var k = _k;
+        pageout = false;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            var owner = k.Tasks.MmById(mmId)!.Mm;
+            int vi = owner.VmaLookup(va);
+            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                return -2;
+            }
+        }
+
+        // A page of a THP: the folio is split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
+        if ((f.Flags & FrameFlags.Thp) != 0)
+            k.Thp.SplitForReclaim(pfn);
+
+        bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
+        foreach (var (mmId, va) in _maps)
+            dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
+
+        if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
+        {
+            if (dirty)
+            {
+                f.Flags |= FrameFlags.SwapBacked;
+                return -1;
+            }
+
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+        }
+        else if (f.IsAnon)
+        {
+            int slot;
+            bool fresh = false;
+            if ((f.Flags & FrameFlags.SwapCache) != 0)
+            {
+                slot = (int)f.Index;
+            }
+            else
+            {
+                slot = k.Swap.GetSwapPage();
+                if (slot == 0)
+                    return 0; // swap full: this page cannot go (get_swap_page failed)
+                if (k.Memcg is { } mc && !mc.TryChargeSwap(pfn, slot))
+                {
+                    // The group is at its memory.swap.max: the slot goes back and the page stays.
+                    k.Swap.SetCached(slot, false);
+                    return 0;
+                }
+                k.SwapCache.Add(slot, pfn);
+                k.SwapReadahead.ClearReadahead(pfn);
+                f.Flags |= FrameFlags.SwapCache;
+                f.Index = slot;
+                fresh = true;
+            }
+            if (dirty || fresh)
+            {
+                pageout = true;
+                k.Swap.Write(slot, f.ContentToken);
+                env.Counters.Increment(k.C.PswpOut);
+                if (k.Events is { } ev)
+                    ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
+                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+            }
+            f.Flags &= ~FrameFlags.Dirty;
+            ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
+            // try_to_unmap_one keeps PageAnonExclusive in the swap PTE (pte_swp_mkexclusive): a page mapped by
+            // one PTE that no fork shares (no COW protection) comes back writable without a copy.
+            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
+                swapPte |= Pte.SwpExclusiveBit;
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
+        }
+        else
+        {
+            if (dirty)
+            {
+                pageout = true;
+                env.Counters.Increment(k.C.FileWriteback);
+                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+                f.Flags &= ~FrameFlags.Dirty;
+            }
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+        }
+        // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.
+        k.Zone.LruDel(pfn);
+        f.Flags &= ~FrameFlags.Lru;
+        k.Zone.PinFrame(pfn);
+        env.Work<FrameRelease>().Add(new FrameRelease(pfn));
+        return 1;
+    }
+}

@@ -1,0 +1,203 @@
+using EcsMem.Components;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.Memcontrol;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Memcontrol;
+
+/// <summary>
+/// Memory cgroups (mm/memcontrol.c, v2 semantics): charges computed by hand, limit reclaim confined to the group,
+/// the OOM killer restricted to the group, memory.low protection, and the charge invariants.
+/// </summary>
+public class MemcgTests
+{
+    private const string Base = "0x7f0000000000";
+
+    private static SimMachine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "memcg.yaml"));
+
+    /// <summary>Runs until <paramref name="accesses"/> accesses of all processes together have completed (the processes stay alive).</summary>
+    private static void Advance(SimMachine m, long accesses)
+    {
+        m.Access.AccessLimit = accesses;
+        long guard = 0;
+        while (!m.Access.Finished && (m.Access.CompletedAccesses < accesses || m.Env.HasPendingWork))
+        {
+            m.Env.RunTick();
+            Assert.That(++guard, Is.LessThan(50_000_000), "the run did not reach the access count");
+        }
+        m.Access.AccessLimit = long.MaxValue;
+    }
+
+    private static string Writer(string name, string cgroup, int pages, int count, string start = "0", string addr = Base) =>
+        $"  - name: {name}\n    cgroup: {cgroup}\n    start: {start}\n    layout: {{exec: {{}}}}\n" +
+        $"    workload: {{generator: \"seq:count={count},base={addr},pages={count},writes=1\"}}\n";
+
+    private static string Map(string name, string addr, int pages, string at = "0") =>
+        $"  - at: {at}\n    process: {name}\n    mmap: {{addr: {addr}, length: {pages * 4096}, prot: rw-, flags: private, fixed: true}}\n";
+
+    [Test]
+    public void AnonymousPagesAndPageTablesAreChargedToTheWritersGroup()
+    {
+        // 256 pages written in one 2 MiB-aligned megabyte: 256 anonymous pages, and the page tables the walk needs
+        // on x86-64 4-level paging: PGD, PUD, PMD, one PTE page = 4. The group's parent holds the same charge.
+        string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: top}\n  - {name: box, parent: top}\n" +
+            "processes:\n" + Writer("w", "box", 300, 300) + "timeline:\n" + Map("w", Base, 300);
+        using var m = Build(yaml);
+        Advance(m, 256);
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup box = mc.Find("box"), top = mc.Find("top");
+        Assert.That(box.PageTables, Is.EqualTo(4));
+        Assert.That(box.Usage, Is.EqualTo(256 + 4));
+        Assert.That(top.Usage, Is.EqualTo(box.Usage), "hierarchical: the parent's counter holds the child's charge");
+        Assert.That(mc.Root.Usage, Is.EqualTo(box.Usage), "nothing else was charged");
+        var stat = EcsMem.Systems.Reporting.MemcgFiles.Read(m.Kernel).Single(f => f.Path == "/top/box").Stat;
+        Assert.That(stat.Single(v => v.Name == "anon").Value, Is.EqualTo(256L * 4096));
+        Assert.That(stat.Single(v => v.Name == "pagetables").Value, Is.EqualTo(4L * 4096));
+        Assert.That(stat.Single(v => v.Name == "file").Value, Is.EqualTo(0));
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+        m.Run();
+        Assert.That(box.Usage, Is.EqualTo(0), "the exit uncharged every page");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void ALimitedGroupReclaimsAndSwapsOnlyItsOwnPages()
+    {
+        // big: no limit; its reader caches 300 file pages and exits (the page cache stays charged to big). small:
+        // memory.max 1 MiB (256 pages), 512 pages written. The machine has 64 MiB, so only the limit reclaims: every
+        // swapped page is small's, and big keeps all its cache although it is colder than anything of small's.
+        string yaml = "machine: {ram: 64M, swap: 16M, read_ahead_kb: 0, fault_around_bytes: 4096}\ncgroups:\n  - {name: small, memory.max: 1M}\n  - {name: big}\n" +
+            "processes:\n  - name: b\n    cgroup: big\n    layout: {exec: {}}\n    workload: {generator: \"seq:count=300,base=" + Base + ",pages=300\"}\n" +
+            Writer("s", "small", 600, 600, start: "1000000000") +
+            "timeline:\n  - at: 0\n    process: b\n    mmap: {addr: " + Base + ", length: 1228800, prot: r--, flags: private, file: /data/f, fixed: true}\n" +
+            Map("s", Base, 600, at: "1000000000");
+        using var m = Build(yaml);
+        Advance(m, 300 + 512); // b's 300 pages, then 512 of s's
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup small = mc.Find("small"), big = mc.Find("big");
+        Assert.That(small.Usage, Is.LessThanOrEqualTo(256), "memory.max holds");
+        Assert.That(small.SwapUsage, Is.GreaterThan(0));
+        // Every page written is either resident (charged) or in swap: 512 anon pages plus the group's page tables.
+        Assert.That(small.Usage - small.PageTables + small.SwapUsage, Is.GreaterThanOrEqualTo(512));
+        Assert.That(big.SwapUsage, Is.EqualTo(0));
+        Assert.That(big.Usage, Is.EqualTo(300), "the other group lost nothing");
+        Assert.That(m.Env.Counters.Get("pswpout"), Is.EqualTo(small.SwapUsage), "no swap entry was freed yet");
+        Assert.That(small.Events[(int)MemcgEvent.Max], Is.GreaterThan(0));
+        Assert.That(m.Env.Counters.Get("pgscan_direct") + m.Env.Counters.Get("pgscan_kswapd"), Is.EqualTo(0),
+            "cgroup reclaim is counted in the group's memory.stat, not in /proc/vmstat");
+        var stat = EcsMem.Systems.Reporting.MemcgFiles.Read(m.Kernel).Single(f => f.Path == "/small").Stat;
+        long scan = stat.Single(v => v.Name == "pgscan_direct").Value, steal = stat.Single(v => v.Name == "pgsteal_direct").Value;
+        Assert.That(scan, Is.GreaterThanOrEqualTo(steal).And.GreaterThan(0));
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void AGroupWithoutSwapOomKillsInsideItself()
+    {
+        // No swap: the group at its 1 MiB limit has nothing to reclaim (anonymous pages only), so after
+        // MAX_RECLAIM_RETRIES the group's OOM killer kills its task; the bigger process outside is not a candidate.
+        string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: small, memory.max: 1M}\n" +
+            "processes:\n  - name: hog\n    layout: {exec: {}}\n    workload: {generator: \"seq:count=2000,base=" + Base + ",pages=2000,writes=1\"}\n" +
+            Writer("s", "small", 600, 600, start: "1000000000") +
+            "timeline:\n" + Map("hog", Base, 2000) + Map("s", Base, 600, at: "1000000000");
+        using var m = Build(yaml);
+        m.Run();
+        MemCgroup small = m.Kernel.Memcg!.Find("small");
+        Assert.That(m.Kernel.Oom.Log, Has.Count.EqualTo(1));
+        Assert.That(m.Kernel.Oom.Log[0], Does.StartWith("Memory cgroup out of memory: Killed process 2 (s)"));
+        Assert.That(small.Events[(int)MemcgEvent.Oom], Is.EqualTo(1));
+        Assert.That(small.Events[(int)MemcgEvent.OomKill], Is.EqualTo(1));
+        Assert.That(m.Kernel.World.Get<Process>(m.Kernel.Tasks.Processes[0]).State, Is.EqualTo(ProcessState.Exited), "the hog outside the group finished");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void ACgroupOomKillsAsTheRecordedKernelDoes()
+    {
+        // Recorded on this project's machine (Linux 6.18.44, cgroup v1 memory controller, no swap, 3 runs,
+        // 2026-12-05): a program mmaps 32 MiB anonymous and stores to every page inside a group with
+        // memory.limit_in_bytes 16M. Every run: killed by SIGKILL (exit 137), memory.oom_control oom_kill 1, dmesg
+        // "memory: usage 16384kB, limit 16384kB" and "Memory cgroup out of memory: Killed process N (oom)
+        // total-vm:35112kB, anon-rss:16256kB, file-rss:864-980kB, shmem-rss:0kB, UID:0 pgtables:68-72kB
+        // oom_score_adj:0". The kernel's anon-rss + pgtables (16,324-16,328 kB) is the limit less its other kernel
+        // objects (slab, per-CPU), which EcsMem does not charge; its file-rss is libc's page cache, charged to the
+        // root. So EcsMem's victim holds at least the kernel's anon-rss, and its anon-rss + pgtables is the limit.
+        string yaml = "machine: {ram: 256M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 16M}\n" +
+            "processes:\n  - name: oom\n    cgroup: box\n    layout: {exec: {}}\n" +
+            "    workload: {generator: \"seq:count=8192,base=" + Base + ",pages=8192,writes=1\"}\n" +
+            "timeline:\n" + Map("oom", Base, 8192);
+        using var m = Build(yaml);
+        m.Run();
+        Assert.That(m.Kernel.Oom.Log, Has.Count.EqualTo(1));
+        string line = m.Kernel.Oom.Log[0];
+        Assert.That(line, Does.StartWith("Memory cgroup out of memory: Killed process 1 (oom) total-vm:"));
+        var anon = System.Text.RegularExpressions.Regex.Match(line, "anon-rss:([0-9]+)kB");
+        var pgtables = System.Text.RegularExpressions.Regex.Match(line, "pgtables:([0-9]+)kB");
+        long anonKb = long.Parse(anon.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        long tablesKb = long.Parse(pgtables.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(anonKb, Is.GreaterThanOrEqualTo(16256));
+        // pgtables in the line counts the tables below the pgd; the group is charged for the pgd too.
+        Assert.That(anonKb + tablesKb + 4, Is.EqualTo(16384));
+        MemCgroup box = m.Kernel.Memcg!.Find("box");
+        Assert.That(box.Events[(int)MemcgEvent.OomKill], Is.EqualTo(1));
+        Assert.That(box.Events[(int)MemcgEvent.Oom], Is.EqualTo(1));
+        Assert.That(box.Usage, Is.EqualTo(0), "the victim's exit uncharged everything");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    // The simple `lru` policy: with the Linux lruvec, a's 200 inactive file pages count in the reclaim target's
+    // (parent's, hierarchical) inactive file, so prepare_scan_control sets cache_trim_mode and get_scan_count scans
+    // only file pages, of which b has none; the pass reclaims nothing and do_try_to_free_pages retries with
+    // memcg_low_reclaim, taking a's cache after all (as Linux's direct and cgroup reclaim do: only kswapd has
+    // no_cache_trim_mode). The protection walk itself is the same for every policy.
+    private static string LowScenario(string low) =>
+        "machine: {ram: 64M, swap: 16M, read_ahead_kb: 0, fault_around_bytes: 4096, policy: lru}\n" +
+        "cgroups:\n  - {name: parent, memory.max: 2M}\n  - {name: a, parent: parent, memory.low: " + low + "}\n  - {name: b, parent: parent}\n" +
+        "processes:\n  - name: reader\n    cgroup: a\n    layout: {exec: {}}\n    workload: {generator: \"seq:count=200,base=" + Base + ",pages=200\"}\n" +
+        Writer("w", "b", 600, 600, start: "1000000000") +
+        "timeline:\n  - at: 0\n    process: reader\n    mmap: {addr: " + Base + ", length: 819200, prot: r--, flags: private, file: /data/f, fixed: true}\n" + Map("w", Base, 600, at: "1000000000");
+
+    [Test]
+    public void MemoryLowKeepsAGroupsPageCacheWhileItsSiblingReclaims()
+    {
+        // a reads 200 file pages and exits: its page cache stays charged to a. b then writes 600 pages under the
+        // parent's 2 MiB (512-page) limit. With memory.low 1M (256 pages) a is below its protection and keeps every
+        // page; without it, the parent's reclaim takes a's cold cache first.
+        using (var m = Build(LowScenario("1M")))
+        {
+            m.Run();
+            MemCgroup a = m.Kernel.Memcg!.Find("a");
+            Assert.That(a.Usage, Is.EqualTo(200), "protected: all 200 page-cache pages stay");
+            Assert.That(m.Kernel.Memcg!.Find("b").SwapUsage, Is.EqualTo(0), "b exited: its swap entries are freed");
+            Assert.That(m.Kernel.Memcg!.Find("parent").Events[(int)MemcgEvent.Max], Is.GreaterThan(0));
+            Assert.That(InvariantChecker.Check(m), Is.Empty);
+        }
+        using (var m = Build(LowScenario("0")))
+        {
+            m.Run();
+            Assert.That(m.Kernel.Memcg!.Find("a").Usage, Is.LessThan(200), "unprotected: reclaim took some of a's cache");
+        }
+    }
+
+    [Test]
+    public void ScenarioErrorsNameTheFileLineAndValue()
+    {
+        var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(
+            "cgroups:\n  - {name: a, parent: nope}\nprocesses:\n  - name: p\n    workload: {generator: \"seq:count=1\"}\n"), "bad.yaml"));
+        Assert.That(e!.Message, Does.Contain("bad.yaml:2").And.Contain("nope"));
+        e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(
+            "processes:\n  - name: p\n    cgroup: ghost\n    workload: {generator: \"seq:count=1\"}\n"), "bad.yaml"));
+        Assert.That(e!.Message, Does.Contain("bad.yaml:3").And.Contain("ghost"));
+    }
+
+    [Test]
+    public void HighDelayFollowsCalculateHighDelay()
+    {
+        // usage = 2 × high: overage = 1 << 20; penalty = 2^40 × 250 >> 34 = 16,000 jiffies for a batch of 64 pages,
+        // 250 for one page (1 s at HZ 250).
+        Assert.That(MemcgController.HighDelayJiffies(64, 1UL << 20), Is.EqualTo(16000));
+        Assert.That(MemcgController.HighDelayJiffies(1, 1UL << 20), Is.EqualTo(250));
+        Assert.That(MemcgController.HighDelayJiffies(1, 0), Is.EqualTo(0));
+    }
+}

@@ -23,7 +23,11 @@ internal static class FuzzTargets
     private const long MaxRam = 64L << 20, MaxSwap = 256L << 20;
     private const int ScenarioTicks = 200;
 
-    public static readonly string[] Names = ["lackey", "pinatrace", "pages", "binary", "gzip", "zstd", "scenario"];
+    public static readonly string[] Names =
+        ["lackey", "pinatrace", "pages", "binary", "champsim", "cloudsuite", "oraclegeneral", "csv", "auto", "gzip", "zstd", "xz", "scenario"];
+
+    // The CSV target reads its corpus with a libCacheSim-style layout of three columns (id, size, op), no header.
+    private const string CsvLayout = "csv:obj-id-col=1,obj-size-col=2,op-col=3,has-header=false";
 
     public static FuzzOutcome Run(string target, string fileName, byte[] input)
     {
@@ -31,10 +35,17 @@ internal static class FuzzTargets
         {
             switch (target)
             {
-                case "lackey" or "pinatrace" or "pages" or "binary":
+                case "lackey" or "pinatrace" or "pages" or "binary" or "champsim" or "cloudsuite" or "oraclegeneral":
                     ReadAll(TraceFormats.Get(target).Reader!(new MemoryStream(input, writable: false), "fuzz"), input.Length);
                     break;
-                case "gzip" or "zstd":
+                case "csv":
+                    ReadAll(TraceFormats.Get(CsvLayout).Reader!(new MemoryStream(input, writable: false), "fuzz"), input.Length);
+                    break;
+                case "auto":
+                    // Detection reads the content (through the file path, as the CLI does), then the detected reader.
+                    ReadCompressed("auto", input);
+                    break;
+                case "gzip" or "zstd" or "xz":
                     ReadCompressed(FormatOf(fileName), input);
                     break;
                 case "scenario":

@@ -126,28 +126,8 @@ public sealed class ChampSimTraceReader : ITraceReader
     }
 
     /// <summary>Moves the partial record to the front and reads more; false at a clean end of the stream.</summary>
-    private bool Refill()
-    {
-        while (true)
-        {
-            int left = _end - _start;
-            if (left >= _recordSize) return true;
-            if (_eof)
-            {
-                if (left > 0)
-                    throw new InputException(SourceName, _records + 1, Convert.ToHexString(_block, _start, left),
-                        $"truncated record: {left} of {_recordSize} bytes");
-                return false;
-            }
-            if (left > 0)
-                Buffer.BlockCopy(_block, _start, _block, 0, left);
-            _start = 0;
-            _end = left;
-            int n = TraceFile.ReadChecked(_stream, _block.AsSpan(_end), SourceName, _records + 1);
-            _end += n;
-            if (n == 0) _eof = true;
-        }
-    }
+    private bool Refill() =>
+        FixedRecords.Refill(_stream, _block, ref _start, ref _end, ref _eof, _recordSize, SourceName, _records);
 
     public void Dispose() => _stream.Dispose();
 }

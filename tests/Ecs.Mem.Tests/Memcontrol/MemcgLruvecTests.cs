@@ -15,21 +15,12 @@ namespace EcsMem.Tests.Memcontrol;
 /// </summary>
 public class MemcgLruvecTests
 {
-    private const string Base = "0x7f0000000000";
+    // The scenario builder and the run-to-N-accesses loop are MemcgTests' own.
+    private const string Base = MemcgTests.Base;
 
-    private static SimMachine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "memcg.yaml"));
+    private static SimMachine Build(string yaml) => MemcgTests.Build(yaml);
 
-    private static void Advance(SimMachine m, long accesses)
-    {
-        m.Access.AccessLimit = accesses;
-        long guard = 0;
-        while (!m.Access.Finished && (m.Access.CompletedAccesses < accesses || m.Env.HasPendingWork))
-        {
-            m.Env.RunTick();
-            Assert.That(++guard, Is.LessThan(50_000_000), "the run did not reach the access count");
-        }
-        m.Access.AccessLimit = long.MaxValue;
-    }
+    private static void Advance(SimMachine m, long accesses) => MemcgTests.Advance(m, accesses);
 
     /// <summary>big caches 300 file pages; small (memory.max 1 MiB = 256 pages) then writes 512 anonymous pages.</summary>
     private static string Scenario(string policy) =>

@@ -12,12 +12,12 @@ namespace EcsMem.Tests.Memcontrol;
 /// </summary>
 public class MemcgTests
 {
-    private const string Base = "0x7f0000000000";
+    internal const string Base = "0x7f0000000000";
 
-    private static SimMachine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "memcg.yaml"));
+    internal static SimMachine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "memcg.yaml"));
 
     /// <summary>Runs until <paramref name="accesses"/> accesses of all processes together have completed (the processes stay alive).</summary>
-    private static void Advance(SimMachine m, long accesses)
+    internal static void Advance(SimMachine m, long accesses)
     {
         m.Access.AccessLimit = accesses;
         long guard = 0;

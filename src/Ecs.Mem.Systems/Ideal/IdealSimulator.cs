@@ -270,7 +270,12 @@ public sealed class IdealSimulator
     public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        var pages = new ulong[limit < (1 << 16) ? limit + 1 : 1 << 16];
+        // A binary trace's header gives its length: one array of exactly that size, instead of growth by doubling
+        // (up to twice the trace while growing, plus the final trim: 2.6 times the trace at the peak).
+        int initial = limit < (1 << 16) ? limit + 1 : 1 << 16;
+        if (reader is BinaryTraceReader { DeclaredCount: > 0 and <= int.MaxValue / 2 } binary && (long)binary.DeclaredCount <= limit)
+            initial = (int)binary.DeclaredCount;
+        var pages = new ulong[initial];
         int count = 0;
         if (reader is PageListReader list)
         {

@@ -64,6 +64,13 @@ public sealed class IdealSimulator
     /// </summary>
     public IdealStepRecorder? StepRecorder { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="Run(ITraceReader, CancellationToken)"/> reads and decodes the trace on a second thread
+    /// (<see cref="PageReadAhead"/>) when the machine has two cores or more (default true). Results are the same
+    /// either way; off, everything runs on the calling thread.
+    /// </summary>
+    public bool ReadAhead { get; set; } = true;
+
     public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
 
     /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
@@ -214,6 +221,15 @@ public sealed class IdealSimulator
             ulong[] all = ReadAll(reader, cancel);
             if (!cancel.IsCancellationRequested)
                 Run(all, cancel);
+            return;
+        }
+        if (ReadAhead && PageReadAhead.Worthwhile)
+        {
+            // The reader on a second thread, the replay here: the same batches in the same order.
+            using var ahead = new PageReadAhead(reader);
+            ReadOnlySpan<ulong> batch;
+            while (!cancel.IsCancellationRequested && !(batch = ahead.Next()).IsEmpty)
+                Replay(batch);
             return;
         }
         var pages = new ulong[BatchSize];

@@ -31,10 +31,15 @@ if [[ $mode == loop ]]; then
     exec dotnet "$perf_dll" ideal-loop "$trace" "$frames" lru "$rounds" "$anchor.so"
 fi
 ratios=()
+cpu_ratios=()
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 for ((r = 1; r <= rounds; r++)); do
     if [[ $mode == whole ]]; then
-        run_c() { local t0; t0=$(ns); c_out=$("$anchor" "$trace" "$frames"); c_ns=$(( $(ns) - t0 )); }
-        run_e() { local t0; t0=$(ns); e_out=$("$ecsmem" run --ideal --trace "$trace" --frames "$frames" --policy lru); e_ns=$(( $(ns) - t0 )); }
+        # Wall from the shell's clock; CPU (user + sys, both threads of EcsMem's read-ahead) from /usr/bin/time.
+        cpu() { awk '{printf "%.0f", ($1 + $2) * 1e9}' "$tmp"; }
+        run_c() { local t0; t0=$(ns); c_out=$(/usr/bin/time -f '%U %S' -o "$tmp" "$anchor" "$trace" "$frames"); c_ns=$(( $(ns) - t0 )); c_cpu=$(cpu); }
+        run_e() { local t0; t0=$(ns); e_out=$(/usr/bin/time -f '%U %S' -o "$tmp" "$ecsmem" run --ideal --trace "$trace" --frames "$frames" --policy lru); e_ns=$(( $(ns) - t0 )); e_cpu=$(cpu); }
         if ((r % 2)); then run_c; run_e; else run_e; run_c; fi
         c_counts=$(tail -1 <<<"$c_out")
         e_counts=$(awk '/^references:/{r=$2} /^hits:/{h=$2} /^faults:/{f=$2} /^  cold:/{c=$2} /^  capacity:/{k=$2} /^evictions:/{e=$2}
@@ -47,8 +52,12 @@ for ((r = 1; r <= rounds; r++)); do
     fi
     ratio=$(awk -v e="$e_ns" -v c="$c_ns" 'BEGIN {printf "%.3f", e / c}')
     ratios+=("$ratio")
-    echo "round $r: C $c_ns, EcsMem $e_ns ns wall, ratio $ratio"
+    cpu_ratio=$(awk -v e="$e_cpu" -v c="$c_cpu" 'BEGIN {printf "%.3f", (c > 0 ? e / c : 0)}')
+    cpu_ratios+=("$cpu_ratio")
+    echo "round $r: C $c_ns, EcsMem $e_ns ns wall, ratio $ratio; CPU C $((c_cpu / 1000000)) ms, EcsMem $((e_cpu / 1000000)) ms, ratio $cpu_ratio"
 done
 echo "counts (equal every round): $c_counts"
 printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
     printf "%s: median ratio EcsMem/C %.3f over %d rounds (min %.3f, p25 %.3f, p75 %.3f, max %.3f)\n", "'"$mode"'", m, NR, a[1], a[int((NR+3)/4)], a[int((3*NR+3)/4)], a[NR]}'
+printf '%s\n' "${cpu_ratios[@]}" | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
+    printf "whole, CPU time (user + sys, 10 ms ticks): median ratio EcsMem/C %.3f (min %.3f, max %.3f)\n", m, a[1], a[NR]}'

@@ -75,6 +75,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     }
 
     /// <summary>
+    /// shmem_zero_setup's object (<see cref="Vma.ShmemId"/>) behind a MAP_SHARED|MAP_ANONYMOUS area, file
+    /// <paramref name="fileId"/>: a shmem inode like a memfd's, known here from its first fault on; it is evicted with
+    /// its pages when no VMA maps it any more (it has no descriptor). Its size is the mapping's, not checked.
+    /// </summary>
+    public void ShmemZeroSetup(int fileId) => _shmemSize.TryAdd(fileId, long.MaxValue);
+
+    /// <summary>
     /// ftruncate(2) of a memfd (shmem_setattr): sets its size; shrinking drops the pages past the new end, unmapping
     /// them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for a negative
     /// length or a file that is not a memfd (regular files' sizes are not modelled).
@@ -104,10 +111,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
     public void CloseAll(int tgid)
     {
-        if (_fds.Count == 0)
-            return;
-        foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())
-            _fds.Remove(key);
+        if (_fds.Count > 0)
+        {
+            foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())
+                _fds.Remove(key);
+        }
+
+        // exit_mmap dropped the mm's mappings: a MAP_SHARED anonymous object only it mapped goes too.
         ReleaseUnused();
     }
 
@@ -158,7 +168,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 continue;
             foreach (ref readonly Vma v in mm.Mm.Vmas)
             {
-                if (v.FileId == fileId && v.Kind == VmaKind.File)
+                if (v.FileId == fileId && (v.Kind == VmaKind.File || v.ShmemId != 0))
                     return true;
             }
         }

@@ -40,26 +40,63 @@ public class ShmemTests
 
         RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
         var child = m.Kernel.Tasks.Processes[1];
-        // Right after fork both map every page (mapcount 2), both count 3 shmem pages.
+        // copy_page_range skips the area (a shmem file mapping without anon_vma, vma_needs_copy): the child starts
+        // with no PTE there, and the pages stay mapped once each, by the parent.
         foreach (int pfn in orig)
-            Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(2));
-        Assert.That(Mm(m, child).Mm.Struct.RssShmem, Is.EqualTo(3UL));
-        Assert.That(Mm(m, child).Mm.Struct.RssAnon, Is.Zero);
-        // smaps_rollup: each page mapped twice, so Pss_Shmem = 3 pages / 2 = 6 kB per process, Pss_Anon 0.
+            Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(1));
+        Assert.That(Mm(m, child).Mm.Struct.RssShmem, Is.Zero);
+        Assert.That(Mm(m, child).Tables.Lookup(Base), Is.Zero);
+        // smaps_rollup of the parent: the 3 pages mapped by it alone, Pss_Shmem 12 kB, Pss_Anon 0.
         var fields = SmapsRollup.Build(m.Kernel, Mm(m, parent)).Fields.ToDictionary(f => f.Name, f => f.Value);
-        Assert.That(fields["Pss_Shmem"], Is.EqualTo(6));
+        Assert.That(fields["Pss_Shmem"], Is.EqualTo(12));
         Assert.That(fields["Pss_Anon"], Is.Zero);
-        // meminfo: the 3 pages are Shmem (and Cached, Mapped), not AnonPages.
+        // The pages are in the object's page cache: Shmem (and Cached, Mapped) in meminfo, not AnonPages.
         MemoryGauges g = MemoryGauges.Read(m.Kernel);
         Assert.That((g.ShmemPages, g.AnonMapped, g.FileMapped), Is.EqualTo((3L, 0L, 3L)));
 
         RunUntilAccesses(m, child, 2);
-        // The child's stores went to the parent's frames: no COW in a shared mapping.
+        // The child's stores found the parent's pages in the object (shmem_fault: two minor faults, a write fault
+        // maps only its own page, no fault-around; no COW in a shared mapping).
         Assert.That(PfnAt(m, child, Base), Is.EqualTo(orig[0]));
         Assert.That(PfnAt(m, child, Base + (2 * Page)), Is.EqualTo(orig[2]));
+        Assert.That(Stats(m, child).MinFlt, Is.EqualTo(2));
+        Assert.That(Mm(m, child).Mm.Struct.RssShmem, Is.EqualTo(2UL));
         Assert.That(Counter(m, "ecsmem_cow_copy"), Is.Zero);
         m.Run();
         Assert.That(Stats(m, parent).MinFlt, Is.EqualTo(3), "the parent's reads after the child's stores do not fault");
+    }
+
+    /// <summary>
+    /// A page first touched after fork, by the parent, is in the object: the child, started after the parent's
+    /// stores, finds it there (the same frame and content) with a read fault that maps the object's cached
+    /// neighbours too (fault-around: one fault for the 4 pages), where a private page would have been its own.
+    /// </summary>
+    [Test]
+    public void APageFirstTouchedAfterForkIsFoundByTheOtherProcess()
+    {
+        using var m = new SimMachine(Options());
+        var parent = Add(m, "parent", mm => Mmap(mm, Base, 4, Prot.Read | Prot.Write, SharedAnon), 0,
+            R(Base), W(Base), W(Base + Page), W(Base + (2 * Page)), W(Base + (3 * Page)));
+        m.ScheduleAfterAccesses(1, new AddressSpaceOp(AddressSpaceOpKind.Fork, parent)
+        {
+            ChildName = "child",
+            ChildStartDelay = 1UL << 40,
+            ChildWorkload = _ => Trace("child", R(Base + Page), R(Base + (3 * Page)), R(Base), R(Base + (2 * Page))),
+        });
+        int file = Mm(m, parent).Mm.Vmas[Mm(m, parent).Mm.Vmas.FindVma(Base)].FileId;
+        RunUntil(m, () => m.Kernel.Tasks.Processes.Count == 2);
+        var child = m.Kernel.Tasks.Processes[1];
+        RunUntilAccesses(m, child, 4);
+        // Parent: page 0 read before the fork (1 fault), pages 1-3 first touched after it (3 write faults; page 0's
+        // PTE is writable already: shmem maps a shared writable page writable on a read fault).
+        Assert.That(Stats(m, parent).MinFlt, Is.EqualTo(4));
+        // Child: one read fault, whose fault-around maps the 3 other cached pages of the object.
+        Assert.That(Stats(m, child).MinFlt, Is.EqualTo(1));
+        Assert.That(Stats(m, child).MajFlt, Is.Zero);
+        Assert.That(m.Kernel.PageCache.Entries().Count(e => e.File == file), Is.EqualTo(4));
+        m.Run();
+        // Both gone: the object had no other reference, so it is evicted with its pages (shmem_evict_inode).
+        Assert.That(m.Kernel.PageCache.Entries().Count(e => e.File == file), Is.Zero);
     }
 
     [Test]

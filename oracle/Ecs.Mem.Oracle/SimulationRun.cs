@@ -179,6 +179,10 @@ public static class SimulationRun
                         swap += 4;
                 }
             }
+            // A shmem mapping's Swap is shmem_swap_usage: its object's pages out on swap (their entries are in the
+            // object, not in the PTEs).
+            if (v.FileId >= 0 && k.OpenFiles.IsShmem(v.FileId))
+                swap += 4 * k.OpenFiles.ShmemSwappedIn(v.FileId, (long)v.PgOff, (long)(v.PgOff + v.Pages));
             long offset = long.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
             // smaps' Locked: the area's resident pages when it is VM_LOCKED.
             long lockedKb = locked ? rss : 0;

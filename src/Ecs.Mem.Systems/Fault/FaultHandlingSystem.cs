@@ -318,6 +318,28 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
         // A memfd's faults are shmem_fault's: no readahead, and a missing page is allocated, not read.
         bool shmem = kernel.OpenFiles.IsShmem(rec.File);
+        if (cached < 0 && shmem && kernel.OpenFiles.ShmemSwapSlot(rec.File, rec.FileIndex) is int slot and > 0)
+        {
+            // shmem_get_folio found a swap entry in the page cache: shmem_swapin_folio.
+            stats.SwapIns++;
+            int sc = kernel.SwapCache.Lookup(slot);
+            if (sc < 0)
+            {
+                // Not in the swap cache: read from swap (with cluster readahead) once the frame is granted — major.
+                rec.Class = FaultClass.FileRead;
+                rec.SwapSlot = slot;
+                rec.Major = true;
+                rec.CopyAfterRead = privateWrite;
+                env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+                return;
+            }
+            // A swap-cache hit (an earlier readahead): the page goes back into the page cache, a minor fault.
+            kernel.SwapReadahead.CacheHitNoVma(env, sc);
+            stats.SwapCacheHits++;
+            env.Counters.Increment(kernel.C.SwapCacheHit);
+            kernel.OpenFiles.ShmemSwapin(sc, rec.File, rec.FileIndex, slot, inSwapCache: true);
+            cached = sc;
+        }
         if (cached >= 0)
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).

@@ -113,9 +113,12 @@ public class ShmemTests
 
     /// <summary>
     /// 256 shmem pages written, pushed out to swap by 1,024 private pages on a 512-page machine (FIFO: the shmem
-    /// pages go first, page i to slot i + 1), then read back in order. Swap-in of shmem uses the same cluster
+    /// pages go first), then read back in order. shmem_writeout leaves no swap entry in the PTE: the PTE is cleared
+    /// and the object's page cache holds the entry (not counted in MM_SWAPENTS). Swap-in of shmem uses the same cluster
     /// readahead (shmem_swapin_cluster → swap_cluster_readahead, page-cluster 3) as anonymous memory: 1 + 31 + 1 = 33
-    /// major faults and 256 − 33 = 223 minor ones (worked out in SwapInTests); the pages come back as shmem pages.
+    /// major faults and 256 − 33 = 223 minor ones (worked out in SwapInTests; a readahead page waits in the swap
+    /// cache, not the page cache, so fault-around maps none of them); each page comes back with its content into
+    /// the object's page cache and its swap slot is freed.
     /// </summary>
     [Test]
     public void ShmemPagesAreSwappedOutAndBackIn()
@@ -134,27 +137,37 @@ public class ShmemTests
             Mmap(mm, Base, 256, Prot.Read | Prot.Write, SharedAnon);
             Mmap(mm, Y, 1024, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
         }, 0, [.. trace]);
-        RunUntilAccesses(m, p, 256 + 1024);
+        RunUntilAccesses(m, p, 256);
         MmState mm = Mm(m, p);
+        int file = mm.Mm.Vmas[mm.Mm.Vmas.FindVma(Base)].FileId;
+        var tokens = new ulong[256];
         for (int i = 0; i < 256; i++)
-            Assert.That(new Pte(mm.Tables.Lookup(Base + ((ulong)i * Page))).IsSwap, Is.True, $"page {i} swapped out");
+            tokens[i] = m.Kernel.Zone.Frames[PfnAt(m, p, Base + ((ulong)i * Page))].ContentToken;
+
+        RunUntilAccesses(m, p, 256 + 1024);
+        for (int i = 0; i < 256; i++)
+        {
+            Assert.That(mm.Tables.Lookup(Base + ((ulong)i * Page)), Is.Zero, $"page {i}: PTE cleared, no swap entry");
+            Assert.That(m.Kernel.OpenFiles.ShmemSwapSlot(file, i), Is.GreaterThan(0), $"page {i}: swap entry in the object");
+            Assert.That(m.Kernel.PageCache.Find(file, i), Is.EqualTo(-1));
+        }
         Assert.That(mm.Mm.Struct.RssShmem, Is.Zero);
+        Assert.That(m.Kernel.OpenFiles.ShmemSwapped, Is.EqualTo(256));
+        Assert.That(Counter(m, "pswpout"), Is.GreaterThanOrEqualTo(256));
         long maj0 = Stats(m, p).MajFlt, min0 = Stats(m, p).MinFlt;
 
         RunUntilAccesses(m, p, 256 + 1024 + 256);
         Assert.That(Stats(m, p).MajFlt - maj0, Is.EqualTo(33));
         Assert.That(Stats(m, p).MinFlt - min0, Is.EqualTo(223));
-        ulong present = 0;
+        Assert.That(m.Kernel.OpenFiles.ShmemSwapped, Is.Zero, "every page read back: its swap entry is gone");
         for (int i = 0; i < 256; i++)
         {
-            var pte = new Pte(mm.Tables.Lookup(Base + ((ulong)i * Page)));
-            if (pte.Present)
-            {
-                present++;
-                Assert.That(m.Kernel.Zone.Frames[(int)pte.Pfn].IsShmem, Is.True, $"page {i} is shmem again");
-            }
+            int pfn = PfnAt(m, p, Base + ((ulong)i * Page));
+            Assert.That(m.Kernel.Zone.Frames[pfn].IsShmem, Is.True, $"page {i} is a shmem page again");
+            Assert.That(m.Kernel.Zone.Frames[pfn].IsAnon, Is.False);
+            Assert.That(m.Kernel.PageCache.Find(file, i), Is.EqualTo(pfn), $"page {i} back in the object's page cache");
+            Assert.That(m.Kernel.Zone.Frames[pfn].ContentToken, Is.EqualTo(tokens[i]), $"page {i} kept its content");
         }
-        Assert.That(mm.Mm.Struct.RssShmem, Is.EqualTo(present));
-        Assert.That(present, Is.GreaterThan(0UL));
+        Assert.That(mm.Mm.Struct.RssShmem, Is.EqualTo(256UL));
     }
 }

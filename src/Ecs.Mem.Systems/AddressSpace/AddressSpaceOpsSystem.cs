@@ -272,7 +272,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         var workload = op.ChildWorkload?.Invoke(heap) ?? throw new InvalidOperationException("a fork needs the child's workload");
         _k.World.Add(c, new ProcessWorkload { Source = workload });
         ChildCreated?.Invoke(c, name);
-        return _k.World.Get<Process>(c).Pid;
+        int childPid = _k.World.Get<Process>(c).Pid;
+        if (op.WaitChild)
+            _k.Tasks.WaitForChild(op.Process, childPid);
+        return childPid;
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Machine;
 using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Reporting;
 using EcsMem.Traces;
@@ -169,5 +171,72 @@ public class ShmemTests
             Assert.That(m.Kernel.Zone.Frames[pfn].ContentToken, Is.EqualTo(tokens[i]), $"page {i} kept its content");
         }
         Assert.That(mm.Mm.Struct.RssShmem, Is.EqualTo(256UL));
+    }
+
+    private const ulong X = 0x7f0000000000;
+
+    private static SimMachine Build(string machine, string flags, string workload, string timeline)
+    {
+        string yaml = "machine: {" + machine + "}\nprocesses:\n  - name: p\n    layout: {exec: {}}\n    workload:\n      generator: \"" + workload + "\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: 262144, prot: rw-, flags: " + flags + ", fixed: true}\n" + timeline;
+        return ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "shmem.yaml"));
+    }
+
+    /// <summary>
+    /// fork with <c>wait: true</c> (fork + waitpid): the parent sleeps until the child has written all 64 pages and
+    /// exited. In a MAP_SHARED anonymous area the child's pages are the object's: the parent's 64 reads then take 4
+    /// faults (fault-around maps the 16 cached pages of each aligned 64 KiB block). In a private area the child's pages
+    /// are its own and the parent's reads map the zero page, 64 faults. The child's 64 write faults are its own.
+    /// </summary>
+    [TestCase("shared", 4)]
+    [TestCase("private", 64)]
+    public void TheParentWaitsForTheChildAndFindsItsPagesOnlyInASharedArea(string flags, int parentFaults)
+    {
+        using var m = Build("ram: 64M, swap: 0", flags, "seq:count=64,pages=64,base=0x7f0000000000",
+            "  - after: 0\n    process: p\n    fork: {child: c, wait: true, workload: {generator: \"seq:count=64,pages=64,base=0x7f0000000000,writes=1\"}}\n");
+        m.Run();
+        var k = m.Kernel;
+        Entity parent = k.Tasks.Processes[0], child = k.Tasks.Processes[1];
+        Assert.That(Stats(m, child).MinFlt, Is.EqualTo(64));
+        Assert.That(Stats(m, parent).MinFlt, Is.EqualTo(parentFaults));
+        Assert.That(Stats(m, parent).Accesses, Is.EqualTo(64));
+        // The parent's accesses all came after the child's exit.
+        Assert.That(k.World.Get<Process>(parent).EndTime, Is.GreaterThan(k.World.Get<Process>(child).EndTime));
+        Assert.That(string.Join("\n", m.AddressSpace.Log), Does.Contain("fork()"));
+    }
+
+    /// <summary>
+    /// MADV_PAGEOUT of 16 written pages of a MAP_SHARED anonymous area (root may page out a file it can write): each is
+    /// unmapped, written to swap by shmem_writeout (pswpout 16), its swap entry kept in the object, and left in the
+    /// swap cache (the write is asynchronous): meminfo Shmem and vmstat nr_shmem drop from 64 kB / 16 pages to 0,
+    /// RssShmem to 0. The next pass's 16 stores find the pages in the swap cache: 16 minor faults, the pages back
+    /// in the object's page cache and every slot freed.
+    /// </summary>
+    [Test]
+    public void PageoutWritesShmemToSwapAndTheNextAccessIsMinor()
+    {
+        using var m = Build("ram: 64M, swap: 16M", "shared", "loop:count=100000,pages=16,base=0x7f0000000000,writes=1", "");
+        var k = m.Kernel;
+        Entity p = k.Tasks.Processes[0];
+        m.Run(() => Stats(m, p).Accesses >= 16, checkEvery: 1);
+        MmState mm = Mm(m, p);
+        var before = MemInfo.Build(MemoryGauges.Read(k)).ToDictionary(f => f.Name, f => f.Value);
+        Assert.That(before["Shmem"], Is.EqualTo(64));
+        Assert.That(VmStat.Gauges(MemoryGauges.Read(k)).Single(v => v.Name == "nr_shmem").Value, Is.EqualTo(16));
+        long r = Madvise.DoMadvise(k, mm, X, 16 * 4096, MadviseAdvice.PageOut, new List<VmaChange>(), m.Env, p, 0);
+        Assert.That(r, Is.Zero);
+        Assert.That(Counter(m, "pswpout"), Is.EqualTo(16));
+        Assert.That(k.OpenFiles.ShmemSwapped, Is.EqualTo(16));
+        Assert.That(k.SwapCache.Count, Is.EqualTo(16));
+        Assert.That(mm.Mm.Struct.RssShmem, Is.Zero);
+        Assert.That(mm.Mm.Struct.SwapEnts, Is.Zero, "no swap entry in the PTEs");
+        var after = MemInfo.Build(MemoryGauges.Read(k)).ToDictionary(f => f.Name, f => f.Value);
+        Assert.That(after["Shmem"], Is.Zero);
+        long min0 = Stats(m, p).MinFlt, acc0 = Stats(m, p).Accesses;
+
+        m.Run(() => Stats(m, p).Accesses >= acc0 + 32, checkEvery: 1);
+        Assert.That(Stats(m, p).MinFlt - min0, Is.EqualTo(16));
+        Assert.That(Stats(m, p).MajFlt, Is.Zero);
+        Assert.That(k.OpenFiles.ShmemSwapped + k.SwapCache.Count + k.Swap.UsedPages, Is.Zero);
     }
 }

@@ -62,6 +62,7 @@ public sealed class PhaseProgram
         ["munmap"] = 1,
         ["mprotect"] = 4,
         ["fork"] = 0,
+        ["fork-touch"] = 2, // fork-touch R read|write: a child touches all of R and exits; the parent waits for it
         ["madvise"] = 2,
         ["fadvise"] = 2,
         ["mremap"] = 2,
@@ -142,7 +143,7 @@ public sealed class PhaseProgram
             var op = new PhaseOp(w[0], w[1..], line);
             if (op.Verb is "mmap" or "memfd" or "memfd-map" or "brk")
                 regions.Add(w[1]);
-            else if (op.Verb is "touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
+            else if (op.Verb is "touch" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
                 throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd or brk created");
             ops.Add(op);
         }

@@ -72,9 +72,6 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     env.Counters.Increment(k.C.ZeroPageMap);
                     break;
                 case FaultClass.AnonNew:
-                    // shmem_fault on a MAP_SHARED anonymous mapping: the new page belongs to the shmem object.
-                    if ((vmFlags & VmFlags.Shared) != 0)
-                        k.Zone.Frames[rec.Pfn].Flags |= FrameFlags.Shmem;
                     // do_anonymous_page maps a new page writable and dirty whenever the VMA allows writing,
                     // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
@@ -208,9 +205,6 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         var k = kernel;
         int pfn = rec.Pfn;
         ref Frame f = ref k.Zone.Frames[pfn];
-        // shmem_swapin_folio: a page swapped back into a MAP_SHARED anonymous mapping is a shmem page again.
-        if ((vmFlags & VmFlags.Shared) != 0)
-            f.Flags |= FrameFlags.Shmem;
         bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
         // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours.
         bool soleUser = f.MapCount == 0 && k.Zone.Pins[pfn] == 1;

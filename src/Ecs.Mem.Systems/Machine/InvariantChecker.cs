@@ -544,7 +544,8 @@ public sealed class InvariantChecker
         int used = 0, cached = 0;
         for (int slot = 1; slot < swap.Slots; slot++)
         {
-            int count = swap.Count(slot);
+            // A shmem object's swap entry holds one reference that no PTE shows.
+            int count = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
             if (count != _swapRefs[slot])
                 Fail($"swap slot {slot}: swap_map count {count} but {_swapRefs[slot]} PTEs hold it");
             int pfn = _k.SwapCache.Lookup(slot);

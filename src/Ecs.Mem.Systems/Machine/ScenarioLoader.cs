@@ -321,6 +321,7 @@ public static class ScenarioLoader
             {
                 ChildName = f.Child,
                 ChildWorkload = heap => OpenWorkload(f.Workload, s.SourceName, heap, 1) ?? new Workload(new EmptyTrace(f.Child)),
+                WaitChild = f.Wait,
             },
             ExitOp => new AddressSpaceOp(AddressSpaceOpKind.Exit, target),
             MadviseOp a => new AddressSpaceOp(AddressSpaceOpKind.Madvise, target) { Addr = a.Address, Len = (ulong)a.Length, Advice = (int)a.Advice },

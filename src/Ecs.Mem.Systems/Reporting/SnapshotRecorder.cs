@@ -292,6 +292,7 @@ public sealed class SnapshotRecorder
         ProcessState.Faulting => "faulting",
         ProcessState.SleepingIo => "sleeping-io",
         ProcessState.Exited => "exited",
+        ProcessState.WaitingChild => "waiting",
         _ => "killed",
     };
 }

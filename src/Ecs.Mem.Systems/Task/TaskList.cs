@@ -195,6 +195,16 @@ public sealed class TaskList(Kernel.Kernel kernel)
             DoExit(t, ProcessState.Exited);
     }
 
+    /// <summary>Parents in waitpid (<see cref="ProcessState.WaitingChild"/>) by the pid of the child they wait for.</summary>
+    private readonly Dictionary<int, Entity> _waiters = new();
+
+    /// <summary>waitpid(<paramref name="childPid"/>) by <paramref name="parent"/>: it sleeps until that child exits.</summary>
+    public void WaitForChild(Entity parent, int childPid)
+    {
+        World.Get<Process>(parent).State = ProcessState.WaitingChild;
+        _waiters[childPid] = parent;
+    }
+
     /// <summary>
     /// do_exit → exit_mm → mmput: when the last user goes, exit_mmap zaps every VMA (freeing pages, swap
     /// slots and page tables), the TLB context is flushed, and mm_users/mm_count drop to zero.
@@ -206,6 +216,16 @@ public sealed class TaskList(Kernel.Kernel kernel)
         kernel.Dirty?.Mm(mm.Id);
         p.State = final;
         p.EndTime = kernel.Env.Now;
+        // do_notify_parent: a parent in waitpid for this child wakes up (do_wait reaps it).
+        if (_waiters.Count > 0 && _waiters.Remove(p.Pid, out Entity waiter))
+        {
+            ref Process w = ref World.Get<Process>(waiter);
+            if (w.State == ProcessState.WaitingChild)
+            {
+                w.State = ProcessState.Runnable;
+                w.ReadyTime = kernel.Env.Now;
+            }
+        }
         kernel.Events?.ProcessExit(process, final == ProcessState.Killed);
         World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;
         ref MmStruct s = ref mm.Mm.Struct;

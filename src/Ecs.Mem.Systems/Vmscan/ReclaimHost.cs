@@ -208,6 +208,32 @@ public sealed class ReclaimHost : ILruvecHost
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
         }
+        else if (f.IsShmem && f.Mapping >= 0)
+        {
+            // A shmem page (memfd, MAP_SHARED anonymous object): try_to_unmap clears its PTEs (a file page: no swap
+            // entry in them), and pageout's shmem_writeout gives it a swap slot, whose entry the object's page cache
+            // keeps in its place; the page is written from the swap cache and freed.
+            int slot = k.Swap.GetSwapPage();
+            if (slot == 0)
+                return 0; // no swap: shmem_writeout redirties it and it stays
+            if (k.Memcg is { } mc && !mc.TryChargeSwap(pfn, slot))
+            {
+                k.Swap.SetCached(slot, false);
+                return 0;
+            }
+            k.OpenFiles.ShmemWriteout(pfn, slot);
+            k.SwapReadahead.ClearReadahead(pfn);
+            pageout = true;
+            k.Swap.Write(slot, f.ContentToken);
+            env.Counters.Increment(k.C.PswpOut);
+            if (k.Events is { } ev)
+                ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
+            env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+            f.Flags &= ~FrameFlags.Dirty;
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+        }
         else
         {
             if (dirty)

@@ -211,6 +211,8 @@ public class ScenarioErrorTests
             "test.yaml:7: timeline[0].exit takes no value (write 'exit:' or 'exit: {}') (got '3')");
         yield return C("ForkDuplicateChild", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: p}\n",
             "test.yaml:7: duplicate process name 'p' (first defined on line 2) (got 'p')");
+        yield return C("ForkWaitNotBool", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: c, wait: maybe}\n",
+            "test.yaml:7: timeline[0].fork.wait must be true or false (or on/off) (got 'maybe')");
         yield return C("TimelineNotList", P + "\ntimeline: {at: 5}\n",
             "test.yaml:4: timeline must be a list (entries starting with '- ') (got '(a mapping)')");
     }

@@ -107,7 +107,13 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.
+        if (options.WritebackAsync && Lruvec is not null)
+            Writeback = new PageWriteback.Writeback(this, env);
     }
+
+    /// <summary>Writes in flight and their completion (mm/page-writeback.c); null when writes complete inside reclaim.</summary>
+    public PageWriteback.Writeback? Writeback { get; }
 
     public SimEnvironment Env { get; }
 

@@ -71,6 +71,8 @@ public static class ScenarioLoader
             Swappiness = m.Swappiness,
             PageCluster = m.PageCluster,
             SwapVmaReadahead = m.SwapVmaReadahead,
+            WritebackAsync = m.WritebackAsync,
+            CgroupVersion = m.CgroupVersion,
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
             OvercommitMemory = m.OvercommitMemory,

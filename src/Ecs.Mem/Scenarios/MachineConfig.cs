@@ -86,6 +86,16 @@ public sealed record MachineConfig
     public int Swappiness { get; init; } = 60;
 
     /// <summary>
+    /// <c>machine.writeback</c>: <c>async</c> (Linux) writes swap-outs by I/O requests that complete in simulated time,
+    /// the pages staying resident under PG_writeback until then; <c>sync</c> completes the write inside reclaim (the
+    /// model before writeback existed). Default sync, so runs recorded before keep their figures.
+    /// </summary>
+    public bool WritebackAsync { get; init; }
+
+    /// <summary><c>machine.cgroup_version</c>, 1 or 2: the memory controller's hierarchy (v1 memcg reclaim waits on writeback, writeback_throttling_sane).</summary>
+    public int CgroupVersion { get; init; } = 2;
+
+    /// <summary>
     /// <c>vm.page-cluster</c>, 0..<see cref="MaxPageCluster"/>: swap readahead reads up to 2^page_cluster pages per
     /// swap-in (swapin_nr_pages); 0 turns swap readahead off. Linux's default is 3 (8 pages).
     /// </summary>

@@ -13,6 +13,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
+        "writeback", "cgroup_version",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -100,6 +101,10 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("writeback") is { } wb)
+            m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
+        if (s.Get("cgroup_version") is { } cgv)
+            m = m with { CgroupVersion = (int)values.Integer(cgv, "machine.cgroup_version", 1, 2) };
         if (s.Get("fault_around_bytes") is { } fab)
             m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
         if (s.Get("read_ahead_kb") is { } rak)

@@ -95,6 +95,10 @@ public static class ScenarioWriter
         Line(w, 1, "swappiness", Num(m.Swappiness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
+        if (m.WritebackAsync)
+            Line(w, 1, "writeback", "async");
+        if (m.CgroupVersion != 2)
+            Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));

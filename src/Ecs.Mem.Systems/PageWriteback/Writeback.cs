@@ -25,6 +25,7 @@ public sealed class Writeback : IEventHandler
     private readonly Stack<int[]> _pool = new();
     private readonly long[] _requestOf;
     private long _next;
+    private ulong _deviceFree;
 
     private readonly struct Request(int[] pages, int count, ulong due)
     {
@@ -38,10 +39,15 @@ public sealed class Writeback : IEventHandler
         _k = kernel;
         _doneKind = env.RegisterEventKind("writeback-complete", this);
         _requestOf = new long[kernel.Zone.Frames.Length];
-        NrWritten = env.Counters.Register("nr_written");
+        // In /proc/vmstat's order.
         NrVmscanWrite = env.Counters.Register("nr_vmscan_write");
         NrVmscanImmediate = env.Counters.Register("nr_vmscan_immediate_reclaim");
+        NrDirtied = env.Counters.Register("nr_dirtied");
+        NrWritten = env.Counters.Register("nr_written");
     }
+
+    /// <summary>NR_DIRTIED: file pages that became dirty (folio_account_dirtied).</summary>
+    public CounterId NrDirtied { get; }
 
     /// <summary>NR_WRITTEN: pages whose writeback completed.</summary>
     public CounterId NrWritten { get; }
@@ -84,12 +90,29 @@ public sealed class Writeback : IEventHandler
         _plug.CopyTo(pages);
         _plug.Clear();
         long id = _next++;
-        ulong delay = (ulong)Math.Max(1, _k.Timing.DiskWriteCycles(n));
         var env = _k.Env;
-        _inFlight.Add(id, new Request(pages, n, env.Now + delay));
+        // The disk writes one request at a time: this one starts when the device is free (a simplification of the
+        // block layer's queue; reads do not wait behind writes).
+        ulong due = Math.Max(env.Now, _deviceFree) + (ulong)Math.Max(1, _k.Timing.DiskWriteCycles(n));
+        _deviceFree = due;
+        _inFlight.Add(id, new Request(pages, n, due));
         for (int i = 0; i < n; i++)
             _requestOf[pages[i]] = id;
-        env.Schedule(delay, new SimEvent(_doneKind, Entity.Null, id));
+        env.ScheduleAt(due, new SimEvent(_doneKind, Entity.Null, id));
+    }
+
+    /// <summary>
+    /// The flusher's write of a dirty file page (writeback_single_inode → the filesystem's writepages): it is cleaned
+    /// for I/O by the caller, marked PG_writeback (a PG_reclaim reclaim set earlier stays) and joins the plugged request;
+    /// pgpgout counts it as every block write does.
+    /// </summary>
+    public void StartFileWriteback(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        f.Flags |= FrameFlags.Writeback;
+        NrWriteback++;
+        _k.Env.Counters.Add(_k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+        _plug.Add(pfn);
     }
 
     /// <summary>The request's completion (end_swap_bio_write → folio_end_writeback on each page).</summary>
@@ -97,6 +120,7 @@ public sealed class Writeback : IEventHandler
     {
         if (_inFlight.Remove(ev.Arg0, out Request r))
             Complete(r);
+        _k.Flusher?.Poll();
         // else: a reclaimer that waited on one of its pages completed it already (WaitOnWriteback).
     }
 
@@ -130,6 +154,7 @@ public sealed class Writeback : IEventHandler
     public void Progress(int pages)
     {
         var env = _k.Env;
+        _k.Flusher?.Poll();
         long c = ScanCyclesPerPage * pages;
         if (c > 0)
         {

@@ -102,6 +102,12 @@ public interface ILruvecHost
     /// about to be scanned), and the writes that completed by then end (folio_end_writeback rotates them to the tail).
     /// </summary>
     void WritebackProgress(int pages) { }
+
+    /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
+    bool FolioDirtyFile(int pfn) => false;
+
+    /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): every page reclaim took was dirty and not queued for I/O.</summary>
+    void WakeupFlusherThreads() { }
 }
 
 /// <summary>
@@ -820,7 +826,7 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     private int ShrinkFolioList(int taken, ScanControl sc, out int pageouts)
     {
-        int reclaimed = 0;
+        int reclaimed = 0, unqueuedDirty = 0;
         pageouts = 0;
         for (int i = 0; i < taken; i++)
         {
@@ -830,6 +836,8 @@ public sealed class Lruvec : IReplacementPolicy
                 Putback(pfn);
                 continue;
             }
+            if (_host.FolioDirtyFile(pfn))
+                unqueuedDirty++;
             if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
             {
                 // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
@@ -886,6 +894,9 @@ public sealed class Lruvec : IReplacementPolicy
                     break;
             }
         }
+        // shrink_inactive_list: the flushers are not keeping up, nudge them.
+        if (unqueuedDirty > 0 && unqueuedDirty == taken)
+            _host.WakeupFlusherThreads();
         return reclaimed;
     }
 

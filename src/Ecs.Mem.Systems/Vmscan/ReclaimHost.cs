@@ -101,6 +101,8 @@ public sealed class ReclaimHost : ILruvecHost
         ref Frame f = ref _k.Zone.Frames[pfn];
         if (references == FolioReferences.ReclaimClean && !f.IsAnon && IsDirty(pfn))
             return FolioReclaimResult.Keep;
+        if (_k.Flusher is { } flusher && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && IsDirty(pfn))
+            return DirtyFileFolio(flusher, pfn);
         int outcome = ShrinkPage(_k.Env, pfn, out pageout, _k.Writeback);
         return outcome switch
         {
@@ -110,6 +112,45 @@ public sealed class ReclaimHost : ILruvecHost
             _ => FolioReclaimResult.Activate, // no swap slot (add_to_swap failed), or a lazily freed page written again
         };
     }
+
+    /// <summary>
+    /// A dirty page-cache page in shrink_folio_list (Linux 6.18): try_to_unmap first (the PTEs' dirty bits move to the
+    /// folio when the rewrite clears them at the end of the tick), then, because reclaim no longer writes filesystem
+    /// folios (pageout returns PAGE_ACTIVATE for them, and only kswapd would even try), PG_reclaim is set,
+    /// nr_vmscan_immediate_reclaim counted and the page activated; the flusher writes it, and folio_end_writeback
+    /// rotates it to the inactive tail for the next scan. A VM_LOCKED mapping sends it to the unevictable list instead.
+    /// </summary>
+    private FolioReclaimResult DirtyFileFolio(PageWriteback.Flusher flusher, int pfn)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            var owner = k.Tasks.MmById(mmId)!.Mm;
+            int vi = owner.VmaLookup(va);
+            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                return FolioReclaimResult.Mlocked;
+            }
+        }
+        foreach (var (mmId, va) in _maps)
+            k.Env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+        flusher.FolioMarkDirty(pfn);
+        k.Zone.Frames[pfn].Flags |= FrameFlags.Reclaim;
+        k.Env.Counters.Increment(k.Writeback!.NrVmscanImmediate);
+        return FolioReclaimResult.Activate;
+    }
+
+    /// <summary>folio_check_dirty_writeback: a file page (not anon, not shmem) that is dirty and not under writeback.</summary>
+    public bool FolioDirtyFile(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        return _k.Flusher is not null && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && (f.Flags & FrameFlags.Writeback) == 0 && IsDirty(pfn);
+    }
+
+    /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN).</summary>
+    public void WakeupFlusherThreads() => _k.Flusher?.WakeupFlusherThreads();
 
     /// <summary>folio_wait_writeback for cgroup v1 memcg reclaim (see <see cref="PageWriteback.Writeback.WaitOnWriteback"/>).</summary>
     public bool WaitOnWriteback(int pfn) => _k.Writeback?.WaitOnWriteback(pfn) ?? false;

@@ -1,7 +1,11 @@
 using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Traces;
 using EcsMem.Scenarios;
 using EcsMem.Simulation;
 using NUnit.Framework;
+using static EcsMem.Tests.Kernel.KernelKit;
+using SimMachine = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Tests.Kernel;
 
@@ -217,5 +221,116 @@ public class WritebackTests
         Assert.That(m.Env.Counters.All().Any(kv => kv.Key == "nr_written"), Is.False, "the counters exist only with async writeback");
         Assert.That(m.Env.Counters.Get("pswpout"), Is.GreaterThan(1000));
         Assert.That(m.Env.Counters.Get("pgrotated"), Is.Zero);
+    }
+
+    /// <summary>
+    /// A process storing to every page of a 256-page shared file mapping twice, on a machine with plenty of RAM and
+    /// async writeback whose dirty limits are a few pages (so background writeback starts as soon as balance_dirty_pages
+    /// looks, after 32 dirtied pages).
+    /// </summary>
+    private static (SimMachine M, Entity P) SharedWriter(long dirtyBackgroundBytes, long dirtyBytes, long diskPage = 6000)
+    {
+        const ulong pages = 256;
+        var o = Options(ramPages: 4096, swapPages: 0) with
+        {
+            Policy = "linux",
+            WritebackAsync = true,
+            DirtyBackgroundBytes = dirtyBackgroundBytes,
+            DirtyBackgroundRatio = 0,
+            DirtyBytes = dirtyBytes,
+            DirtyRatio = 0,
+            Timing = EcsMem.Systems.Timing.TimingModel.Default with { DiskPageCycles = diskPage },
+        };
+        var m = new SimMachine(o);
+        int file = m.Kernel.Files.Intern("/data/shared");
+        var trace = new List<MemoryAccess>();
+        for (int pass = 0; pass < 2; pass++)
+            for (ulong i = 0; i < pages; i++)
+                trace.Add(W(Base + i * Page));
+        Entity p = m.AddProcess("w", mm => Mmap(mm, Base, pages, Prot.Read | Prot.Write, MapFlags.Shared, file), Trace("w", trace.ToArray()));
+        return (m, p);
+    }
+
+    [Test]
+    public void EveryDirtiedPageIsStillDirtyUnderWritebackOrWrittenAndEachFaultDirtiedOne()
+    {
+        var (m, p) = SharedWriter(dirtyBackgroundBytes: 8 * 4096, dirtyBytes: 4096 * 4096);
+        using (m)
+        {
+            m.Run();
+            var fl = m.Kernel.Flusher!;
+            long dirtied = Counter(m, "nr_dirtied"), written = Counter(m, "nr_written");
+            // Pass 1 faults on each of the 256 pages (a write fault on a shared file page marks it dirty); pass 2 faults
+            // again exactly on the pages the flusher cleaned in between (folio_mkclean write-protected them), and each
+            // such fault dirties the page once more: faults = pages dirtied.
+            Assert.That(Stats(m, p).MinFlt + Stats(m, p).MajFlt, Is.EqualTo(dirtied));
+            Assert.That(dirtied, Is.GreaterThan(256), "background writeback cleaned pages before pass 2 reached them");
+            // Conservation: a dirtied page is dirty, under writeback or written (no page was freed: RAM is ample).
+            Assert.That(fl.NrDirty + m.Kernel.Writeback!.NrWriteback + written, Is.EqualTo(dirtied));
+            Assert.That(m.Kernel.Lruvec!.Size(EcsMem.Systems.Vmscan.LruList.InactiveFile) + m.Kernel.Lruvec.Size(EcsMem.Systems.Vmscan.LruList.ActiveFile)
+                + m.Kernel.Lruvec.BatchedPages, Is.GreaterThanOrEqualTo(256), "written pages stay cached");
+        }
+    }
+
+    [Test]
+    public void WithoutPassingTheBackgroundThresholdNothingIsWrittenWithinTheFirstFiveSeconds()
+    {
+        // Background threshold above the 256 pages: only the periodic flusher (5 s, for data 30 s old) would write,
+        // and the run lasts far less than that: every page stays dirty and pass 2 takes no fault.
+        var (m, p) = SharedWriter(dirtyBackgroundBytes: 1024 * 4096, dirtyBytes: 2048 * 4096);
+        using (m)
+        {
+            m.Run();
+            Assert.That(m.Env.Now, Is.LessThan(3_000_000_000UL * 5), "shorter than dirty_writeback_centisecs");
+            Assert.That(Counter(m, "nr_dirtied"), Is.EqualTo(256));
+            Assert.That(Counter(m, "nr_written"), Is.Zero);
+            Assert.That(m.Kernel.Flusher!.NrDirty, Is.EqualTo(256));
+            Assert.That(Stats(m, p).MinFlt + Stats(m, p).MajFlt, Is.EqualTo(256));
+            // /proc/meminfo's Dirty is the page count in kB.
+            var g = EcsMem.Systems.Reporting.MemoryGauges.Read(m.Kernel);
+            Assert.That(g.Dirty, Is.EqualTo(256));
+        }
+    }
+
+    [Test]
+    public void BalanceDirtyPagesHoldsTheWriterToTheDisksWriteRate()
+    {
+        // dirty limit 64 pages, 1 ms to write each page (disk_page 3,000,000 cycles): the writer dirties far faster
+        // than that, so balance_dirty_pages pauses it, and it cannot get more than the limit ahead of the disk:
+        // simulated time ≥ (pages written − the 64 allowed ahead) × 1 ms.
+        const long perPage = 3_000_000;
+        var (m, _) = SharedWriter(dirtyBackgroundBytes: 32 * 4096, dirtyBytes: 64 * 4096, diskPage: perPage);
+        using (m)
+        {
+            m.Run();
+            long dirtied = Counter(m, "nr_dirtied");
+            Assert.That(Counter(m, "ecsmem_dirty_throttle_pauses"), Is.GreaterThan(0));
+            Assert.That((long)m.Env.Now, Is.GreaterThanOrEqualTo((dirtied - 64 - 1) * perPage));
+        }
+    }
+
+    [Test]
+    public void ReclaimNeverWritesAFilePageItActivatesItForTheFlusher()
+    {
+        // A shared file mapping three times RAM written at random: reclaim meets dirty file pages, unmaps them and
+        // activates them with PG_reclaim (Linux 6.18 reclaim writes no filesystem folio); the flusher writes them.
+        const string yaml = """
+            machine: {ram: 4M, swap: 0, seed: 5, writeback: async}
+            processes:
+              - name: writer
+                layout: {exec: {}}
+                workload: {generator: "uniform:count=30000,pages=3072,writes=0.7,base=0x7f0000000000,seed=1"}
+            timeline:
+              - at: 0
+                process: writer
+                mmap: {addr: 0x7f0000000000, length: 12M, prot: rw-, flags: shared, file: /data/big, fixed: true}
+            """;
+        using var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "wb.yaml"));
+        m.Run();
+        Assert.That(Counter(m, "nr_vmscan_immediate_reclaim"), Is.GreaterThan(0));
+        Assert.That(Counter(m, "nr_vmscan_write"), Is.Zero, "no swap, and file pages are never written by reclaim");
+        Assert.That(Counter(m, "ecsmem_file_writeback"), Is.Zero);
+        Assert.That(Counter(m, "nr_written"), Is.GreaterThan(0));
+        Assert.That(Counter(m, "pgsteal_file"), Is.GreaterThan(0));
     }
 }

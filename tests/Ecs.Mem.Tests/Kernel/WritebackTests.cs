@@ -228,7 +228,8 @@ public class WritebackTests
     /// async writeback whose dirty limits are a few pages (so background writeback starts as soon as balance_dirty_pages
     /// looks, after 32 dirtied pages).
     /// </summary>
-    private static (SimMachine M, Entity P) SharedWriter(long dirtyBackgroundBytes, long dirtyBytes, long diskPage = 6000)
+    private static (SimMachine M, Entity P) SharedWriter(long dirtyBackgroundBytes, long dirtyBytes, long diskPage = 6000,
+        long expireCs = 3000, long writebackCs = 500, long diskRead = 300_000)
     {
         const ulong pages = 256;
         var o = Options(ramPages: 4096, swapPages: 0) with
@@ -239,7 +240,9 @@ public class WritebackTests
             DirtyBackgroundRatio = 0,
             DirtyBytes = dirtyBytes,
             DirtyRatio = 0,
-            Timing = EcsMem.Systems.Timing.TimingModel.Default with { DiskPageCycles = diskPage },
+            Timing = EcsMem.Systems.Timing.TimingModel.Default with { DiskPageCycles = diskPage, MajorFaultReadCycles = diskRead },
+            DirtyExpireCentisecs = expireCs,
+            DirtyWritebackCentisecs = writebackCs,
         };
         var m = new SimMachine(o);
         int file = m.Kernel.Files.Intern("/data/shared");
@@ -332,5 +335,30 @@ public class WritebackTests
         Assert.That(Counter(m, "ecsmem_file_writeback"), Is.Zero);
         Assert.That(Counter(m, "nr_written"), Is.GreaterThan(0));
         Assert.That(Counter(m, "pgsteal_file"), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void ThePeriodicFlushWritesDataOlderThanDirtyExpire()
+    {
+        // No background writeback (threshold above the 256 pages); the periodic pass every 10 ms writes data dirtied at
+        // least 0 cs ago. Pass 1's disk reads take 10 ms each (latency.major_fault 30,000,000 cycles), so the pass runs
+        // during it and pass 2 faults again on the pages it cleaned: faults = pages dirtied > 256, some written.
+        var (m, p) = SharedWriter(dirtyBackgroundBytes: 1024 * 4096, dirtyBytes: 2048 * 4096, expireCs: 0, writebackCs: 1, diskRead: 30_000_000);
+        using (m)
+        {
+            m.Run();
+            long dirtied = Counter(m, "nr_dirtied");
+            Assert.That(Counter(m, "nr_written"), Is.GreaterThan(0));
+            Assert.That(dirtied, Is.GreaterThan(256));
+            Assert.That(Stats(m, p).MinFlt + Stats(m, p).MajFlt, Is.EqualTo(dirtied));
+        }
+        // dirty_writeback_centisecs 0 turns the periodic pass off: nothing is written.
+        (m, p) = SharedWriter(dirtyBackgroundBytes: 1024 * 4096, dirtyBytes: 2048 * 4096, expireCs: 0, writebackCs: 0, diskRead: 30_000_000);
+        using (m)
+        {
+            m.Run();
+            Assert.That(Counter(m, "nr_written"), Is.Zero);
+            Assert.That(Counter(m, "nr_dirtied"), Is.EqualTo(256));
+        }
     }
 }

@@ -47,6 +47,9 @@ public sealed class PhaseProgram
     /// the machine's value); null = the machine's own (the recorded setting, 0 by default).
     /// </summary>
     public int? Overcommit { get; init; }
+
+    /// <summary><c>swappiness N</c>: the program's memory cgroup's memory.swappiness (cgroup v1), 0–200; needs <c>memcg</c>.</summary>
+    public int? Swappiness { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
     public required string SourcePath { get; init; }
 
@@ -79,6 +82,7 @@ public sealed class PhaseProgram
         long? memcg = null;
         bool swap = false;
         int? overcommit = null;
+        int? swappiness = null;
         var phases = new List<Phase>();
         List<PhaseOp>? ops = null;
         string? phaseName = null;
@@ -126,6 +130,12 @@ public sealed class PhaseProgram
                         throw new InputException(path, line, w[1], "overcommit mode must be 0 (heuristic), 1 (always) or 2 (never)");
                     overcommit = w[1][0] - '0';
                     continue;
+                case "swappiness":
+                    Need(path, line, w, 2);
+                    if (!int.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int sw) || sw > 200)
+                        throw new InputException(path, line, w[1], "swappiness must be a whole number from 0 to 200");
+                    swappiness = sw;
+                    continue;
                 case "phase":
                     Need(path, line, w, 2);
                     if (ops is not null)
@@ -136,7 +146,7 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
@@ -153,7 +163,9 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no 'describe' line");
         if (phases.Count == 0)
             throw new InputException(path, 1, name, "no phase");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Phases = phases, SourcePath = path };
+        if (swappiness is not null && memcg is null)
+            throw new InputException(path, 1, name, "swappiness sets the memory cgroup's memory.swappiness: it needs 'memcg'");
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Swappiness = swappiness, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

@@ -307,6 +307,13 @@ public static class ScenarioGenerator
             y.Append(Inv, $"  read_ahead_kb: {ScenarioSupport.ReadAheadKb}\n");
         if (ScenarioSupport.SwapReadahead)
             y.Append(Inv, $"  page_cluster: {ScenarioSupport.PageCluster}\n");
+        // Only the memcg programs reclaim: there Linux writes swap-outs asynchronously (PG_writeback), and the kit's
+        // machines mount the cgroup v1 memory controller (memcg reclaim waits on writeback).
+        if (p.MemcgLimit is not null)
+            y.Append("  writeback: async\n  cgroup_version: 1\n");
+        // cgroup v1's memory.swappiness of the program's group: its reclaim (all of it is the group's) uses it.
+        if (p.Swappiness is { } sw)
+            y.Append(Inv, $"  swappiness: {sw}\n");
         if (p.MemcgLimit is { } limit)
         {
             y.Append("cgroups:\n");

@@ -107,7 +107,19 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.
+        if (options.WritebackAsync && Lruvec is not null)
+        {
+            Writeback = new PageWriteback.Writeback(this, env);
+            Flusher = Zone.Flusher = new PageWriteback.Flusher(this, Writeback, env);
+        }
     }
+
+    /// <summary>Dirty file pages, the flusher and balance_dirty_pages (fs/fs-writeback.c, mm/page-writeback.c); null without async writeback.</summary>
+    public PageWriteback.Flusher? Flusher { get; }
+
+    /// <summary>Writes in flight and their completion (mm/page-writeback.c); null when writes complete inside reclaim.</summary>
+    public PageWriteback.Writeback? Writeback { get; }
 
     public SimEnvironment Env { get; }
 

@@ -38,6 +38,9 @@ public enum FolioReclaimResult
 
     /// <summary>try_to_unmap found a VM_LOCKED mapping: the page moves to LRU_UNEVICTABLE.</summary>
     Mlocked,
+
+    /// <summary>pageout started its write (PAGE_SUCCESS with PG_writeback): keep, back to the inactive list until the write ends.</summary>
+    Writeback,
 }
 
 /// <summary>
@@ -84,6 +87,27 @@ public interface ILruvecHost
 
     /// <summary>The sum of the zones' high watermarks (file_is_tiny).</summary>
     long HighWatermark { get; }
+
+    /// <summary>
+    /// folio_wait_writeback (shrink_folio_list's case 3, memcg reclaim under cgroup v1): sleep until the page's write
+    /// completes; false when the host cannot wait (writes complete inside reclaim) or the page is no longer under writeback.
+    /// </summary>
+    bool WaitOnWriteback(int pfn) => false;
+
+    /// <summary>The end of shrink_folio_list's batch: the writes it started go to the disk as one request (the plug).</summary>
+    void WritebackUnplug() { }
+
+    /// <summary>
+    /// Before shrink_inactive_list isolates: the reclaimer's time passes with its work (<paramref name="pages"/> pages
+    /// about to be scanned), and the writes that completed by then end (folio_end_writeback rotates them to the tail).
+    /// </summary>
+    void WritebackProgress(int pages) { }
+
+    /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
+    bool FolioDirtyFile(int pfn) => false;
+
+    /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): every page reclaim took was dirty and not queued for I/O.</summary>
+    void WakeupFlusherThreads() { }
 }
 
 /// <summary>
@@ -172,6 +196,9 @@ public sealed class Lruvec : IReplacementPolicy
 
     /// <summary>workingset_restore_{anon,file} of this lruvec.</summary>
     public long[] WorkingsetRestores { get; } = new long[2];
+
+    /// <summary>PGDAT_WRITEBACK on the node's lruvec: kswapd's last round found only pages under writeback (cleared when the node is balanced).</summary>
+    public bool PgdatWriteback { get; set; }
 
     /// <summary>lruvec-&gt;nonresident_age: evictions and activations so far (the workingset clock).</summary>
     public long NonresidentAge { get; private set; }
@@ -391,6 +418,26 @@ public sealed class Lruvec : IReplacementPolicy
             if (_lists.ListOf(pfn) >= 0) _lists.MoveToHead((int)LruList.Unevictable, pfn);
             else _lists.PushHead((int)LruList.Unevictable, pfn);
         }
+    }
+
+    /// <summary>
+    /// folio_rotate_reclaimable (mm/swap.c) at the end of a PG_reclaim page's writeback: unless it is locked, dirty,
+    /// unevictable or off the LRU (isolated, or still in an lru_add batch), lru_move_tail clears PG_active and moves it
+    /// to the tail of its inactive list, where reclaim looks first; pgrotated. Simplified: at once, not through the
+    /// per-CPU lru_rotate batch.
+    /// </summary>
+    public void RotateReclaimable(int pfn)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
+            return;
+        int list = _lists.ListOf(pfn);
+        if (list < 0 || list == (int)LruList.Unevictable)
+            return;
+        _lists.Remove(pfn);
+        fl &= ~FrameFlags.Active;
+        _lists.PushTail((int)FolioLru(pfn), pfn);
+        _counters.Increment(_c.PgRotated);
     }
 
     /// <summary>munlock_folio → __munlock_folio: an unlocked page leaves LRU_UNEVICTABLE for the inactive list of its type.</summary>
@@ -749,8 +796,10 @@ public sealed class Lruvec : IReplacementPolicy
     {
         LruAddDrain();
         bool file = lru == LruList.InactiveFile;
+        _host.WritebackProgress(toScan);
         int taken = Isolate(lru, toScan);
         sc.NrScanned += taken;
+        sc.NrTaken += taken;
         // Cgroup reclaim counts pgscan_kswapd/direct in the memcg's statistics only, not in /proc/vmstat.
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgScanKswapd : _c.PgScanDirect, taken);
@@ -759,7 +808,8 @@ public sealed class Lruvec : IReplacementPolicy
         _counters.Add(file ? _c.PgScanFile : _c.PgScanAnon, taken);
         if (taken == 0)
             return 0;
-        int reclaimed = ShrinkFolioList(taken, out int pageouts);
+        int reclaimed = ShrinkFolioList(taken, sc, out int pageouts);
+        _host.WritebackUnplug();
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);
         if (sc.Kswapd) PgStealKswapd += reclaimed;
@@ -774,15 +824,25 @@ public sealed class Lruvec : IReplacementPolicy
     /// folio_check_references decides — activate (to the active head, pgactivate; or to LRU_UNEVICTABLE when a VM_LOCKED
     /// area maps it), keep (back to the inactive head), or reclaim (the host unmaps and frees it, its shadow is taken).
     /// </summary>
-    private int ShrinkFolioList(int taken, out int pageouts)
+    private int ShrinkFolioList(int taken, ScanControl sc, out int pageouts)
     {
-        int reclaimed = 0;
+        int reclaimed = 0, unqueuedDirty = 0;
         pageouts = 0;
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
             if (_host.IsPinned(pfn))
             {
+                Putback(pfn);
+                continue;
+            }
+            if (_host.FolioDirtyFile(pfn))
+                unqueuedDirty++;
+            if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
+            {
+                // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
+                _host.Frames[pfn].Flags |= FrameFlags.Active;
+                _counters.Increment(_c.PgActivate);
                 Putback(pfn);
                 continue;
             }
@@ -818,6 +878,10 @@ public sealed class Lruvec : IReplacementPolicy
                     _host.ActivateLocked(pfn);
                     MoveToUnevictable(pfn);
                     break;
+                case FolioReclaimResult.Writeback:
+                    // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
+                    Putback(pfn);
+                    break;
                 case FolioReclaimResult.Activate:
                     // activate_locked: PG_active set, pgactivate, back on the active list.
                     _host.ActivateLocked(pfn);
@@ -830,7 +894,37 @@ public sealed class Lruvec : IReplacementPolicy
                     break;
             }
         }
+        // shrink_inactive_list: the flushers are not keeping up, nudge them.
+        if (unqueuedDirty > 0 && unqueuedDirty == taken)
+            _host.WakeupFlusherThreads();
         return reclaimed;
+    }
+
+    /// <summary>
+    /// shrink_folio_list meeting a page under writeback. Case 1: kswapd finds a PG_reclaim page while the node is
+    /// flagged PGDAT_WRITEBACK (its last round found only pages under writeback): nr_immediate. Case 2: global reclaim
+    /// or cgroup v2 (writeback_throttling_sane), or the page's first encounter (no PG_reclaim yet): PG_reclaim set,
+    /// nr_writeback. Both return false (the caller activates the page). Case 3: memcg reclaim under cgroup v1 waits for
+    /// the write (folio_wait_writeback) and tries the same page again (true); when the host cannot wait it is case 2.
+    /// </summary>
+    private bool FolioUnderWriteback(int pfn, ScanControl sc)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if (sc.Kswapd && (fl & FrameFlags.Reclaim) != 0 && sc.PgdatWriteback)
+        {
+            sc.NrImmediate++;
+            return false;
+        }
+        if (sc.WritebackThrottlingSane || (fl & FrameFlags.Reclaim) == 0)
+        {
+            fl |= FrameFlags.Reclaim;
+            sc.NrWriteback++;
+            return false;
+        }
+        if (_host.WaitOnWriteback(pfn))
+            return true;
+        sc.NrWriteback++;
+        return false;
     }
 
     /// <summary>
@@ -915,6 +1009,18 @@ public sealed class ScanControl
     /// <summary>memcg_low_reclaim: groups below memory.low are reclaimed too; memcg_low_skipped: one was passed over.</summary>
     public bool MemcgLowReclaim, MemcgLowSkipped;
 
+    /// <summary>
+    /// writeback_throttling_sane: false only for memcg reclaim under cgroup v1, whose reclaim waits on the pages it
+    /// finds under writeback instead of throttling (shrink_folio_list's case 3).
+    /// </summary>
+    public bool WritebackThrottlingSane = true;
+
+    /// <summary>sc-&gt;nr.writeback, sc-&gt;nr.immediate, sc-&gt;nr.taken: pages found under writeback, those marked for immediate reclaim, pages isolated.</summary>
+    public long NrWriteback, NrImmediate, NrTaken;
+
+    /// <summary>PGDAT_WRITEBACK as kswapd saw it when its round began (the node's flag lives on the node's lruvec).</summary>
+    public bool PgdatWriteback;
+
     /// <summary>Resets for a new reclaim invocation.</summary>
     public void Reset(bool kswapd, long nrToReclaim, int swappiness)
     {
@@ -936,5 +1042,10 @@ public sealed class ScanControl
         Target = null;
         MemcgLowReclaim = false;
         MemcgLowSkipped = false;
+        WritebackThrottlingSane = true;
+        NrWriteback = 0;
+        NrImmediate = 0;
+        NrTaken = 0;
+        PgdatWriteback = false;
     }
 }

@@ -78,4 +78,11 @@ public enum FrameFlags : uint
 
     /// <summary>PG_unevictable: on LRU_UNEVICTABLE (found in a VM_LOCKED area by reclaim), skipped by every scan until munlock.</summary>
     Unevictable = 1u << 17,
+
+    /// <summary>
+    /// PG_reclaim: reclaim wants the page gone once its writeback ends (pageout sets it before the write;
+    /// folio_end_writeback then rotates the page to the inactive tail, folio_rotate_reclaimable). Linux shares the bit
+    /// with PG_readahead; EcsMem keeps it apart.
+    /// </summary>
+    Reclaim = 1u << 18,
 }

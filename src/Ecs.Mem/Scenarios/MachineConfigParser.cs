@@ -13,6 +13,8 @@ internal sealed class MachineConfigParser(YamlValues values)
         "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
+        "writeback", "cgroup_version",
+        "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -100,6 +102,37 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("writeback") is { } wb)
+            m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
+        if (s.Get("dirty_background_ratio") is { } dbr)
+            m = m with { DirtyBackgroundRatio = (int)values.Integer(dbr, "machine.dirty_background_ratio", 0, 100) };
+        if (s.Get("dirty_background_bytes") is { } dbb)
+        {
+            if (s.Get("dirty_background_ratio") is not null)
+                throw values.Error(dbb, "machine.dirty_background_bytes and machine.dirty_background_ratio exclude each other (Linux zeroes one when the other is written)");
+            long v = values.Size(dbb, "machine.dirty_background_bytes");
+            if (v < 1)
+                throw values.Error(dbb, "machine.dirty_background_bytes must be at least 1 byte");
+            m = m with { DirtyBackgroundBytes = v, DirtyBackgroundRatio = 0 };
+        }
+        if (s.Get("dirty_ratio") is { } dr)
+            m = m with { DirtyRatio = (int)values.Integer(dr, "machine.dirty_ratio", 0, 100) };
+        if (s.Get("dirty_bytes") is { } db)
+        {
+            if (s.Get("dirty_ratio") is not null)
+                throw values.Error(db, "machine.dirty_bytes and machine.dirty_ratio exclude each other (Linux zeroes one when the other is written)");
+            // dirty_bytes_handler refuses less than two pages.
+            long v = values.Size(db, "machine.dirty_bytes");
+            if (v < 2 * MachineConfig.SupportedPageSize)
+                throw values.Error(db, $"machine.dirty_bytes must be at least two pages ({2 * MachineConfig.SupportedPageSize} bytes), as vm.dirty_bytes");
+            m = m with { DirtyBytes = v, DirtyRatio = 0 };
+        }
+        if (s.Get("dirty_expire_centisecs") is { } dec)
+            m = m with { DirtyExpireCentisecs = values.Integer(dec, "machine.dirty_expire_centisecs", 0, int.MaxValue) };
+        if (s.Get("dirty_writeback_centisecs") is { } dwc)
+            m = m with { DirtyWritebackCentisecs = values.Integer(dwc, "machine.dirty_writeback_centisecs", 0, int.MaxValue) };
+        if (s.Get("cgroup_version") is { } cgv)
+            m = m with { CgroupVersion = (int)values.Integer(cgv, "machine.cgroup_version", 1, 2) };
         if (s.Get("fault_around_bytes") is { } fab)
             m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
         if (s.Get("read_ahead_kb") is { } rak)

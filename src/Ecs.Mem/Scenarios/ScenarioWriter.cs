@@ -95,6 +95,24 @@ public static class ScenarioWriter
         Line(w, 1, "swappiness", Num(m.Swappiness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
+        if (m.WritebackAsync)
+            Line(w, 1, "writeback", "async");
+        if (m.CgroupVersion != 2)
+            Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
+        // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).
+        var dd = new MachineConfig();
+        if (m.DirtyBackgroundBytes != 0)
+            Line(w, 1, "dirty_background_bytes", Num(m.DirtyBackgroundBytes));
+        else if (m.DirtyBackgroundRatio != dd.DirtyBackgroundRatio)
+            Line(w, 1, "dirty_background_ratio", Num(m.DirtyBackgroundRatio));
+        if (m.DirtyBytes != 0)
+            Line(w, 1, "dirty_bytes", Num(m.DirtyBytes));
+        else if (m.DirtyRatio != dd.DirtyRatio)
+            Line(w, 1, "dirty_ratio", Num(m.DirtyRatio));
+        if (m.DirtyExpireCentisecs != dd.DirtyExpireCentisecs)
+            Line(w, 1, "dirty_expire_centisecs", Num(m.DirtyExpireCentisecs));
+        if (m.DirtyWritebackCentisecs != dd.DirtyWritebackCentisecs)
+            Line(w, 1, "dirty_writeback_centisecs", Num(m.DirtyWritebackCentisecs));
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));

@@ -17,6 +17,11 @@ public static class NodeReclaim
     /// </summary>
     public static void ShrinkNode(Lruvec lruvec, ScanControl sc)
     {
+        if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
+        {
+            LruGenReclaim.ShrinkNode(lruvec, sc);
+            return;
+        }
         lruvec.PrepareScanControl(sc);
         if (sc.Memcg is null || sc.Target is null)
         {
@@ -114,6 +119,11 @@ public static class NodeReclaim
     /// </summary>
     public static void KswapdAgeNode(Lruvec lruvec, ScanControl sc, bool hasSwap)
     {
+        if (lruvec.LruGenEnabled)
+        {
+            LruGenReclaim.AgeNode(lruvec, sc);
+            return;
+        }
         if (!hasSwap || !lruvec.InactiveIsLow(LruList.InactiveAnon))
             return;
         if (sc.Memcg is null)

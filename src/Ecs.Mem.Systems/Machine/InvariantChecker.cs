@@ -676,6 +676,8 @@ public sealed class InvariantChecker
             {
                 if (list >= 0 || batched)
                     Fail($"frame {pfn}: on an LRU list or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                else if (onGen && _k.LruvecOf(pfn) == lv)
+                    Fail($"frame {pfn}: a generation in its flags{where} without PG_lru ({fl})");
                 continue;
             }
             int places = (list >= 0 ? 1 : 0) + (batched ? 1 : 0);

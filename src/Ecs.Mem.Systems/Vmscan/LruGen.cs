@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using EcsMem.Components;
 using EcsMem.Simulation;
 using EcsMem.Systems.Policies;
@@ -1053,35 +1051,11 @@ public sealed partial class Lruvec
         }
     }
 
-    // ---------------------------------------------------------------- debugfs
-
-    /// <summary>
-    /// lru_gen_seq_show without the full statistics (/sys/kernel/debug/lru_gen): the memcg line (its id and cgroup path)
-    /// and node 0, then from the lower min_seq up to max_seq each generation's number, age in ms and anon and file pages.
-    /// </summary>
-    public void LruGenSeqShow(StringBuilder sb, int memcgId, string path)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        sb.Append(inv, $"memcg {memcgId,5} {path}\n");
-        sb.Append(inv, $" node {0,5}\n");
-        ulong now = Jiffies;
-        for (long seq = Math.Min(_minSeq[0], _minSeq[1]); seq <= _maxSeq; seq++)
-        {
-            int gen = GenFromSeq(seq);
-            // jiffies_to_msecs at HZ = 250.
-            ulong age = (now - _timestamps[gen]) * 4;
-            sb.Append(inv, $" {seq,10} {(uint)age,10}");
-            for (int type = 0; type < 2; type++)
-                sb.Append(inv, $" {Math.Max(_nrPages[gen * 2 + type], 0),10} ");
-            sb.Append('\n');
-        }
-    }
-
     // ---------------------------------------------------------------- invariants
 
     /// <summary>
     /// The multi-gen LRU's own consistency, for the invariant checker: null when every frame on a generation list has a
-    /// generation in its flags and no PG_active or PG_unevictable, each generation's count equals the frames whose
+    /// generation in its flags and no PG_active or PG_unevictable (frames of other lruvecs are the checker's business), each generation's count equals the frames whose
     /// flags name it, and MIN_NR_GENS ≤ max_seq − min_seq + 1 ≤ MAX_NR_GENS for both types; else the first problem.
     /// </summary>
     public string? LruGenProblem()
@@ -1115,10 +1089,6 @@ public sealed partial class Lruvec
                 long seq = SeqOfGen(gen, list % 2);
                 if (seq < _minSeq[list % 2] || seq > _maxSeq)
                     return $"frame {pfn}: generation {gen} is outside min_seq..max_seq";
-            }
-            else if (gen >= 0)
-            {
-                return $"frame {pfn}: generation {gen} in its flags but on no generation list ({fl})";
             }
         }
         for (int i = 0; i < counted.Length; i++)

@@ -35,9 +35,9 @@ public sealed class LruGenMachine(Kernel.Kernel k) : ILruGenHost
 
     private static Memcontrol.MemCgroup? GroupOf(Memcontrol.MemcgController mc, Lruvec lruvec)
     {
-        foreach (Memcontrol.MemCgroup g in mc.Groups)
-            if (g.Lruvec == lruvec)
-                return g;
+        for (int i = 0; i < mc.Groups.Count; i++)
+            if (mc.Groups[i].Lruvec == lruvec)
+                return mc.Groups[i];
         return null;
     }
 
@@ -45,9 +45,9 @@ public sealed class LruGenMachine(Kernel.Kernel k) : ILruGenHost
     public void MmList(Lruvec lruvec, List<int> mms)
     {
         mms.Clear();
-        foreach (MmState mm in k.Tasks.LiveMms)
+        for (int id = 0; id < k.Tasks.MmIdLimit; id++)
         {
-            if (mm.Tables.IsReleased)
+            if (k.Tasks.MmById(id) is not { } mm || mm.Tables.IsReleased)
                 continue;
             var lv = k.Memcg is { } mc ? mc.OfMm(mm.Id).Lruvec : k.Lruvec;
             if (lv == lruvec)

@@ -58,9 +58,22 @@ public class SteadyStateAllocationTests
     /// per-access or per-reclaimed-page allocation would show as tens of thousands of bytes in every window).
     /// </summary>
     [Test]
-    public void ReclaimingMachineAllocatesNothingPerAccess()
+    public void ReclaimingMachineAllocatesNothingPerAccess() => Reclaiming(lruGen: false);
+
+    /// <summary>The same with the multi-gen LRU: its agings (page-table walks, Bloom filters) and look-arounds allocate nothing either.</summary>
+    [Test]
+    public void ReclaimingMachineWithMglruAllocatesNothingPerAccess() => Reclaiming(lruGen: true);
+
+    private static void Reclaiming(bool lruGen)
     {
-        using var m = new MachineModel(new KernelOptions { RamBytes = 8L << 20, SwapBytes = 64L << 20, BatchSize = 1, Policy = "linux" });
+        using var m = new MachineModel(new KernelOptions
+        {
+            RamBytes = 8L << 20,
+            SwapBytes = 64L << 20,
+            BatchSize = 1,
+            Policy = "linux",
+            LruGen = lruGen ? new EcsMem.Scenarios.LruGenConfig { Caps = EcsMem.Scenarios.LruGenConfig.All } : EcsMem.Scenarios.LruGenConfig.Default,
+        });
         var workload = new Workload(WorkloadSpec.Parse("uniform:count=3000000,pages=4096,writes=0.5,base=0x10000000,seed=3").Create());
         Entity proc = m.AddProcess("walk", mm => mm.Inferred = new InferredLayout(mm.Mm), workload);
         long Done() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
@@ -83,5 +96,7 @@ public class SteadyStateAllocationTests
         Assert.That(steal, Is.GreaterThan(10_000), "the windows reclaimed pages");
         Assert.That(m.Env.Counters.Get("workingset_refault_anon"), Is.GreaterThan(0));
         Assert.That(windows.Min(), Is.EqualTo(0), $"bytes allocated per 50,000-access window: {string.Join(", ", windows)}");
+        if (lruGen)
+            Assert.That(m.Kernel.Lruvec!.MaxSeq, Is.GreaterThan(Lruvec.MinNrGens + 1), "the windows aged the lruvec");
     }
 }

@@ -50,10 +50,10 @@ public static class LruGenFiles
     }
 
     /// <summary>The text report's section, in lru_gen_seq_show's format.</summary>
-    public static void AppendText(StringBuilder sb, IReadOnlyList<LruGenFile> files)
+    public static void AppendText(StringBuilder sb, IReadOnlyList<LruGenFile> files, string title = "\n== /sys/kernel/debug/lru_gen ==\n")
     {
         var inv = CultureInfo.InvariantCulture;
-        sb.Append("\n== /sys/kernel/debug/lru_gen ==\n");
+        sb.Append(title);
         foreach (LruGenFile f in files)
         {
             sb.Append(inv, $"memcg {f.MemcgId,5} {f.Path}\n");

@@ -38,6 +38,8 @@ public sealed class Kernel
             throw new InputException(source, 0, options.Policy,
                 "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
         policy.Initialize(pages);
+        if (Lruvec is not null && options.LruGen.Enabled)
+            Lruvec.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen = new LruGenMachine(this));
         Zone = new Zone(World, options, env.Counters, C, policy);
 
         Swap = new SwapArea(options.SwapSlots);
@@ -51,6 +53,8 @@ public sealed class Kernel
                     ? new Lruvec(ReclaimHost, env.Counters, C, options.Cpus)
                     : PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
                 p.Initialize(pages);
+                if (p is Lruvec lv && LruGen is not null)
+                    lv.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen);
                 return p;
             }, options.Cgroups, pages, options.SwapSlots)
             { SwapClusterMax = options.SwapClusterMax };
@@ -131,6 +135,9 @@ public sealed class Kernel
 
     /// <summary>The node's lruvec when the policy is <c>linux</c> (Linux 6.x reclaim); null with a simple policy.</summary>
     public Lruvec? Lruvec { get; }
+
+    /// <summary>The machine side of the multi-gen LRU when <c>machine.lru_gen</c> enables it (null otherwise).</summary>
+    public LruGenMachine? LruGen { get; }
 
     /// <summary>folio_lruvec as a Linux lruvec: the one the frame's page is on (its memcg's), or null with a simple policy.</summary>
     public Lruvec? LruvecOf(int pfn) => Lruvec is null ? null : Memcg is null ? Lruvec : Memcg.LruvecOf(pfn) as Lruvec;
@@ -266,6 +273,8 @@ public sealed class Kernel
             throw new InputException(source, 0, o.SmpEpochCycles.ToString(System.Globalization.CultureInfo.InvariantCulture), "the SMP epoch must be at least 1 cycle");
         if (o.Quantum < 1)
             throw new InputException(source, 0, o.Quantum.ToString(System.Globalization.CultureInfo.InvariantCulture), "the scheduler quantum must be at least 1 access");
+        if (o.LruGen.Enabled && o.Policy != Scenarios.ReplacementPolicyConfig.DefaultName)
+            throw new InputException(source, 0, o.Policy, "the multi-gen LRU (lru_gen) replaces the lists of the linux policy only");
         if (o.BatchSize < 1)
             throw new InputException(source, 0, o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "the batch size must be at least 1 access");
     }

@@ -87,6 +87,7 @@ public static class ScenarioLoader
             AdminReserveKbytes = m.AdminReserveKbytes,
             UserReserveKbytes = m.UserReserveKbytes,
             Thp = m.Thp,
+            LruGen = m.LruGen,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,

@@ -73,6 +73,11 @@ public static class EffectiveConfiguration
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
         Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
+        if (o.LruGen != Scenarios.LruGenConfig.Default)
+        {
+            Text("lru_gen.enabled", o.LruGen.EnabledText);
+            Num("lru_gen.min_ttl_ms", o.LruGen.MinTtlMs, o.LruGen.MinTtlMs == 0 ? "off" : "");
+        }
         Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
         Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Bool("pcid", tlb.UsePcid);

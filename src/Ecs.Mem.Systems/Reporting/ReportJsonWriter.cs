@@ -129,6 +129,8 @@ public static class ReportJsonWriter
         }
         if (r.Cgroups is not null)
             MemcgFiles.WriteJson(w, r.Cgroups);
+        if (r.LruGen is not null)
+            LruGenFiles.WriteJson(w, r.LruGen);
         w.WriteEndObject();
     }
 

@@ -40,6 +40,8 @@ public static class ReportTextWriter
         Pagesets(sb, r);
         if (r.Cgroups is not null)
             MemcgFiles.AppendText(sb, r.Cgroups);
+        if (r.LruGen is not null)
+            LruGenFiles.AppendText(sb, r.LruGen);
         EffectiveConfiguration(sb, r);
         SnapshotFormat.AppendText(sb, r.Snapshots);
         return sb.ToString();

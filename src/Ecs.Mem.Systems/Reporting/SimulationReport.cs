@@ -115,6 +115,9 @@ public sealed record SimulationReport
     /// <summary>The memory cgroups' files at the end of the run (only when the scenario declares cgroups).</summary>
     public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
 
+    /// <summary>/sys/kernel/debug/lru_gen at the end of the run when the multi-gen LRU is on (null otherwise).</summary>
+    public IReadOnlyList<LruGenFile>? LruGen { get; init; }
+
     /// <summary>
     /// The run's counters grouped under the seed's mechanisms (<see cref="Reporting.Mechanisms"/>), read from this
     /// same report; empty until <see cref="Build"/> fills it.
@@ -268,6 +271,7 @@ public sealed record SimulationReport
             Pagesets = ReadPagesets(k.Zone.Pcp),
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
+            LruGen = LruGenFiles.Read(k),
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
         return report with { Mechanisms = Reporting.Mechanisms.Build(report) };

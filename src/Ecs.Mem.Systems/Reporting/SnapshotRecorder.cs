@@ -196,6 +196,7 @@ public sealed class SnapshotRecorder
             VmStat = Reporting.VmStat.Build(gauges, _m.Env.Counters),
             ZoneInfo = Reporting.ZoneInfo.Build(k, gauges),
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
+            LruGen = LruGenFiles.Read(k),
         };
     }
 

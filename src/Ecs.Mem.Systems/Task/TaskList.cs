@@ -37,6 +37,9 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     public IEnumerable<MmState> LiveMms => _mms.Where(m => m is not null)!;
 
+    /// <summary>One more than the highest mm id given out: <see cref="MmById"/> over 0 .. this − 1 visits every mm without allocating.</summary>
+    public int MmIdLimit => _mms.Count;
+
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
     /// <summary>

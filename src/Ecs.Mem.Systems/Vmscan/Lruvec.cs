@@ -120,7 +120,7 @@ public interface ILruvecHost
 /// It is also the zone's <see cref="IReplacementPolicy"/>, so the rest of the machine adds and removes pages
 /// through the same hooks as with the simple policies.
 /// </summary>
-public sealed class Lruvec : IReplacementPolicy
+public sealed partial class Lruvec : IReplacementPolicy
 {
     /// <summary>SWAP_CLUSTER_MAX: pages isolated per shrink_*_list call.</summary>
     public const int SwapClusterMax = 32;
@@ -142,7 +142,7 @@ public sealed class Lruvec : IReplacementPolicy
     private readonly KernelCounters _c;
     private readonly int[][] _lruAdd;
     private readonly int[] _lruAddCount;
-    private readonly int[] _isolated = new int[SwapClusterMax];
+    private readonly int[] _isolated = new int[MinLruBatch]; // SWAP_CLUSTER_MAX here, MIN_LRU_BATCH for MGLRU
     private FrameLists _lists = new(0, 5);
     private int[] _shadow = [];
     private int[] _batchCpu = [];
@@ -216,7 +216,7 @@ public sealed class Lruvec : IReplacementPolicy
     public long[] RefaultSnapshot { get; } = new long[2];
 
     /// <summary>Pages on <paramref name="lru"/> (lruvec_page_state of NR_LRU_BASE + lru).</summary>
-    public long Size(LruList lru) => _lists.Count((int)lru);
+    public long Size(LruList lru) => _lruGen && lru != LruList.Unevictable ? LruGenSize(lru) : _lists.Count((int)lru);
 
     /// <summary>Pages waiting in the per-CPU lru_add batches (not on a list yet, so invisible to reclaim).</summary>
     public int BatchedPages
@@ -230,7 +230,9 @@ public sealed class Lruvec : IReplacementPolicy
     }
 
     /// <summary>The list <paramref name="pfn"/> is on, or -1 (not on the LRU, or still in an lru_add batch).</summary>
-    public int ListOf(int pfn) => _lists.ListOf(pfn);
+    public int ListOf(int pfn) => _lruGen && _genLists.ListOf(pfn) is int g and >= 0
+        ? (g % 2 == 0 ? 0 : 2) + (GenIsActive(LruGenFolioGen(pfn)) ? 1 : 0)
+        : _lists.ListOf(pfn);
 
     /// <summary>True while <paramref name="pfn"/> waits in an lru_add batch.</summary>
     public bool InBatch(int pfn) => _batchCpu[pfn] >= 0;
@@ -262,6 +264,9 @@ public sealed class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
+        // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
+        if (_lruGen && (_host.Frames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
+            _host.Frames[frame].Flags |= FrameFlags.Active;
         int cpu = _host.CurrentCpu;
         if ((uint)cpu >= (uint)_lruAdd.Length) cpu = 0;
         int n = _lruAddCount[cpu];
@@ -293,6 +298,8 @@ public sealed class Lruvec : IReplacementPolicy
         {
             int f = batch[i];
             _batchCpu[f] = -1;
+            if (_lruGen && LruGenAddFolio(f, false))
+                continue;
             _lists.PushHead((int)FolioLru(f), f);
         }
         _lruAddCount[cpu] = 0;
@@ -320,6 +327,11 @@ public sealed class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
     {
+        if (_lruGen)
+        {
+            LruGenIncRefs(frame);
+            return;
+        }
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
         {
@@ -346,6 +358,8 @@ public sealed class Lruvec : IReplacementPolicy
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         LruAddDrainAll();
+        if (_lruGen)
+            return LruGenChooseVictim(unevictable);
         foreach (LruList lru in (ReadOnlySpan<LruList>)[LruList.InactiveFile, LruList.InactiveAnon, LruList.ActiveFile, LruList.ActiveAnon])
         {
             for (int f = _lists.Tail((int)lru); f >= 0; f = _lists.Prev(f))
@@ -370,6 +384,8 @@ public sealed class Lruvec : IReplacementPolicy
             _batchCpu[frame] = -1;
             return;
         }
+        if (_lruGen && LruGenDelFolio(frame, false))
+            return;
         if (_lists.ListOf(frame) >= 0)
             _lists.Remove(frame);
     }
@@ -381,6 +397,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public bool OnDeactivate(int frame)
     {
+        if (_lruGen)
+            return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
         if (_batchCpu[frame] >= 0)
@@ -400,6 +418,14 @@ public sealed class Lruvec : IReplacementPolicy
     public void MarkLazyFree(int pfn)
     {
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if (_lruGen)
+        {
+            // lruvec_del_folio, the flags cleared, lruvec_add_folio: a clean file-type folio joins the oldest generation.
+            bool was = _batchCpu[pfn] < 0 && LruGenDelFolio(pfn, false);
+            fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
+            if (was) LruGenAddFolio(pfn, false);
+            return;
+        }
         fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
         if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
@@ -411,6 +437,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void MoveToUnevictable(int pfn)
     {
+        if (_lruGen && _batchCpu[pfn] < 0)
+            LruGenDelFolio(pfn, true);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
         if (_batchCpu[pfn] < 0)
@@ -447,6 +475,12 @@ public sealed class Lruvec : IReplacementPolicy
         if ((fl & FrameFlags.Unevictable) == 0)
             return;
         fl &= ~FrameFlags.Unevictable;
+        if (_lruGen && _batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+        {
+            _lists.Remove(pfn);
+            LruGenAddFolio(pfn, false);
+            return;
+        }
         if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
     }
@@ -460,6 +494,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public int WorkingsetEviction(int pfn)
     {
+        if (_lruGen)
+            return LruGenEviction(pfn);
         int eviction = (int)(NonresidentAge & EvictionMask);
         NonresidentAge++;
         bool workingset = (_host.Frames[pfn].Flags & FrameFlags.Workingset) != 0;
@@ -503,6 +539,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void WorkingsetRefault(int pfn, int shadow)
     {
+        if (_lruGen)
+        {
+            LruGenRefault(pfn, shadow);
+            return;
+        }
         bool file = IsFileLru(pfn);
         int t = file ? 1 : 0;
         _counters.Increment(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon);
@@ -617,6 +658,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void PrepareScanControl(ScanControl sc)
     {
+        if (_lruGen)
+            return;
         sc.AnonCost = AnonCost;
         sc.FileCost = FileCost;
         if (!sc.ForceDeactivate)
@@ -658,6 +701,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void ShrinkLruvec(ScanControl sc)
     {
+        if (_lruGen)
+        {
+            LruGenShrink(sc, false, sc.NrReclaimed); // lru_gen_shrink_lruvec (cgroup reclaim)
+            return;
+        }
         Span<long> nr = stackalloc long[4];
         Span<long> targets = stackalloc long[4];
         GetScanCount(sc, nr);
@@ -737,6 +785,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// <summary>move_folios_to_lru for one page: head of the list its flags name; an active one advances the workingset clock.</summary>
     private void Putback(int pfn)
     {
+        if (_lruGen)
+        {
+            LruGenPutback(pfn);
+            return;
+        }
         LruList lru = FolioLru(pfn);
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
@@ -936,6 +989,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public FolioReferences FolioCheckReferences(int pfn, out bool mlocked)
     {
+        if (_lruGen)
+            return LruGenCheckReferences(pfn, out mlocked);
         int referencedPtes = _host.FolioReferenced(pfn, out VmFlags vmFlags);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         bool referencedFolio = (fl & FrameFlags.Referenced) != 0;

@@ -21,6 +21,11 @@ public static class NodeReclaim
         sc.NrWriteback = 0;
         sc.NrImmediate = 0;
         sc.NrTaken = 0;
+        if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
+        {
+            LruGenReclaim.ShrinkNode(lruvec, sc);
+            return;
+        }
         lruvec.PrepareScanControl(sc);
         if (sc.Memcg is null || sc.Target is null)
         {
@@ -118,6 +123,11 @@ public static class NodeReclaim
     /// </summary>
     public static void KswapdAgeNode(Lruvec lruvec, ScanControl sc, bool hasSwap)
     {
+        if (lruvec.LruGenEnabled)
+        {
+            LruGenReclaim.AgeNode(lruvec, sc);
+            return;
+        }
         if (!hasSwap || !lruvec.InactiveIsLow(LruList.InactiveAnon))
             return;
         if (sc.Memcg is null)

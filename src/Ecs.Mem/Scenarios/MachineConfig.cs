@@ -163,6 +163,9 @@ public sealed record MachineConfig
     /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
     public ThpConfig Thp { get; init; } = ThpConfig.Default;
 
+    /// <summary>The multi-gen LRU (<c>machine.lru_gen</c>: enabled, min_ttl_ms); off by default.</summary>
+    public LruGenConfig LruGen { get; init; } = LruGenConfig.Default;
+
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;
 

@@ -15,6 +15,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
+        "lru_gen",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -154,6 +155,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
             m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
+        if (s.Get("lru_gen") is { } lg)
+            m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
@@ -178,6 +181,26 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("use_zero_page") is { } z)
             t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
         return t;
+    }
+
+    /// <summary>machine.lru_gen: /sys/kernel/mm/lru_gen/enabled (n, y or a number of capability bits) and min_ttl_ms.</summary>
+    private LruGenConfig LruGen(YamlSection s, MachineConfig m)
+    {
+        var g = LruGenConfig.Default;
+        if (s.Get("enabled") is { } e)
+        {
+            // YAML reads a bare y/n/yes/no as a boolean; the sysfs file takes the first letter either way.
+            string text = values.Text(e, "machine.lru_gen.enabled");
+            text = text switch { "true" or "True" => "y", "false" or "False" => "n", _ => text };
+            uint caps = LruGenConfig.ParseEnabled(text)
+                ?? throw values.Error(e, "machine.lru_gen.enabled must be y, n or a number of capability bits (0x0001 core, 0x0002 mm walk, 0x0004 non-leaf young)");
+            g = g with { Caps = caps };
+            if (g.Enabled && m.Policy.Name != ReplacementPolicyConfig.DefaultName)
+                throw values.Error(e, $"machine.lru_gen.enabled: the multi-gen LRU replaces the lists of the linux policy, not of {m.Policy.Name}");
+        }
+        if (s.Get("min_ttl_ms") is { } t)
+            g = g with { MinTtlMs = (uint)values.Integer(t, "machine.lru_gen.min_ttl_ms", 0, uint.MaxValue) };
+        return g;
     }
 
     private long PageMultiple(YamlNode node, string path, bool allowZero)

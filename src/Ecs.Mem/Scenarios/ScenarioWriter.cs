@@ -125,6 +125,8 @@ public static class ScenarioWriter
         if (m.UserReserveKbytes is { } urk)
             Line(w, 1, "user_reserve_kbytes", Num(urk));
         Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
+        if (m.LruGen != LruGenConfig.Default)
+            Line(w, 1, "lru_gen", $"{{enabled: \"{m.LruGen.EnabledText}\", min_ttl_ms: {Num(m.LruGen.MinTtlMs)}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));

@@ -60,9 +60,23 @@ public class SteadyStateAllocationTests
     /// </summary>
     [TestCase(false)]
     [TestCase(true)]
-    public void ReclaimingMachineAllocatesNothingPerAccess(bool asyncWriteback)
+    public void ReclaimingMachineAllocatesNothingPerAccess(bool asyncWriteback) => Reclaiming(lruGen: false, asyncWriteback);
+
+    /// <summary>The same with the multi-gen LRU: its agings (page-table walks, Bloom filters) and look-arounds allocate nothing either.</summary>
+    [Test]
+    public void ReclaimingMachineWithMglruAllocatesNothingPerAccess() => Reclaiming(lruGen: true, asyncWriteback: false);
+
+    private static void Reclaiming(bool lruGen, bool asyncWriteback)
     {
-        using var m = new MachineModel(new KernelOptions { RamBytes = 8L << 20, SwapBytes = 64L << 20, BatchSize = 1, Policy = "linux", WritebackAsync = asyncWriteback });
+        using var m = new MachineModel(new KernelOptions
+        {
+            RamBytes = 8L << 20,
+            SwapBytes = 64L << 20,
+            BatchSize = 1,
+            Policy = "linux",
+            WritebackAsync = asyncWriteback,
+            LruGen = lruGen ? new EcsMem.Scenarios.LruGenConfig { Caps = EcsMem.Scenarios.LruGenConfig.All } : EcsMem.Scenarios.LruGenConfig.Default,
+        });
         var workload = new Workload(WorkloadSpec.Parse("uniform:count=3000000,pages=4096,writes=0.5,base=0x10000000,seed=3").Create());
         Entity proc = m.AddProcess("walk", mm => mm.Inferred = new InferredLayout(mm.Mm), workload);
         long Done() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
@@ -87,5 +101,7 @@ public class SteadyStateAllocationTests
         if (asyncWriteback)
             Assert.That(m.Env.Counters.Get("nr_written"), Is.GreaterThan(10_000), "the writes completed as events");
         Assert.That(windows.Min(), Is.EqualTo(0), $"bytes allocated per 50,000-access window: {string.Join(", ", windows)}");
+        if (lruGen)
+            Assert.That(m.Kernel.Lruvec!.MaxSeq, Is.GreaterThan(Lruvec.MinNrGens + 1), "the windows aged the lruvec");
     }
 }

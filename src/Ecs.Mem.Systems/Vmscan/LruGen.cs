@@ -805,7 +805,7 @@ public sealed partial class Lruvec
         if (isolated == 0)
             return scanned;
         sc.NrScanned += isolated;
-        int reclaimed = ShrinkFolioList(isolated, out _);
+        int reclaimed = ShrinkFolioList(isolated, sc, out _);
         sc.NrReclaimed += reclaimed;
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);

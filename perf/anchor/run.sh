@@ -44,7 +44,6 @@ if [ ${#traces[@]} -eq 0 ]; then
   traces+=("$t")
 fi
 
-now() { date +%s%N; }
 for t in "${traces[@]}"; do
   name=$(basename "$t" .bin)
   # 3. the counters must be equal, or the timing means nothing
@@ -52,29 +51,8 @@ for t in "${traces[@]}"; do
   "$out/anchor" "$t" > "$out/$name.anchor"
   python3 "$root/perf/anchor/compare.py" "$out/$name.json" "$out/$name.anchor" >/dev/null \
     || { python3 "$root/perf/anchor/compare.py" "$out/$name.json" "$out/$name.anchor"; echo "run.sh: $name: counters differ" >&2; exit 1; }
-  accesses=$(awk '$1 == "accesses" { print $2 }' "$out/$name.anchor")
-  # 4. alternating rounds
-  : > "$out/$name.times"
-  for ((r = 0; r < rounds; r++)); do
-    for turn in 0 1; do
-      if (( (r + turn) % 2 == 0 )); then
-        s=$(now); "$out/anchor" "$t" > /dev/null; e=$(now); ta=$((e - s))
-      else
-        s=$(now); "$ecsmem" run --trace "$t" --trace-format binary --snapshot none -q -o /dev/null; e=$(now); te=$((e - s))
-      fi
-    done
-    echo "$ta $te" >> "$out/$name.times"
-  done
-  python3 - "$name" "$accesses" "$out/$name.times" <<'EOF'
-import statistics, sys
-name, accesses, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = [tuple(int(x) for x in line.split()) for line in open(path)]
-a = sorted(r[0] for r in rows); e = sorted(r[1] for r in rows)
-ratios = sorted(r[1] / r[0] for r in rows)
-def q(v, p): return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
-ma, me = statistics.median(a), statistics.median(e)
-print(f"{name}: {accesses:,} accesses, {len(rows)} rounds: anchor {ma / 1e6:.1f} ms ({ma / accesses:.1f} ns/access), "
-      f"ecsmem {me / 1e6:.1f} ms ({me / accesses:.1f} ns/access); ecsmem/anchor median {statistics.median(ratios):.2f}x "
-      f"(p25-p75 {q(ratios, .25):.2f}-{q(ratios, .75):.2f}, min-max {ratios[0]:.2f}-{ratios[-1]:.2f})")
-EOF
+  # 4. alternating rounds, timed by perf/anchor/alternate.py (wall and CPU time of each child process)
+  python3 "$root/perf/anchor/alternate.py" "$rounds" "$name" "$(awk '$1 == "accesses" { print $2 }' "$out/$name.anchor")" \
+    -- "$out/anchor" "$t" \
+    -- "$ecsmem" run --trace "$t" --trace-format binary --snapshot none -q -o /dev/null
 done

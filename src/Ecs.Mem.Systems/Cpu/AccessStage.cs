@@ -46,6 +46,7 @@ public sealed class AccessStage : ISystem, IEventHandler
     // Timing constants read once (the model is immutable): no property calls per access.
     private readonly long _l1TlbCycles, _stlbCycles, _walkLevelCycles;
     private readonly long _l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles;
+    private readonly long[] _levelCycles;       // the four above, by MemoryLevel
     private readonly ulong _windowCycles;
     private readonly ulong _epoch;
     private MmState? _mm;                       // the running CPU's address space, for the per-access walk
@@ -67,6 +68,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         _l2Cycles = t.L2HitCycles;
         _l3Cycles = t.L3HitCycles;
         _memoryCycles = t.MemoryCycles;
+        _levelCycles = [_l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles];
         _windowCycles = (ulong)t.MinorFaultCycles;
         _epoch = (ulong)kernel.Options.SmpEpochCycles;
     }
@@ -369,13 +371,23 @@ public sealed class AccessStage : ISystem, IEventHandler
         SimClock clock = env.Clock;
         // The running CPU's TLBs and caches stay the same for the whole slice (a fill changes entries, not these).
         TlbHierarchy tlbs = _k.Tlb.Current;
+        CacheHierarchy<LruReplacement>? lru = _lru;
         SliceTally t = default;
         outcome = Outcome.Done;
         int i = 0;
-        for (; i < slice.Length; i++)
+        while (i < slice.Length)
         {
-            if (i > 0 && clock.Now >= stopAt)
+            if (lru is not null)
+            {
+                // The common case in a loop of its own (few live values); it stops at the first access it cannot serve.
+                i = RunFast(slice, i, stopAt, clock, tlbs, lru, ref t, out bool stop);
+                if (stop || i == slice.Length)
+                    break;
+            }
+            else if (i > 0 && clock.Now >= stopAt)
+            {
                 break; // the caller checked the first access
+            }
             Outcome o = Issue(env, cpu, pe, ref st, ref t, tlbs, in slice[i], fillInline);
             if (o != Outcome.Done)
             {
@@ -384,8 +396,51 @@ public sealed class AccessStage : ISystem, IEventHandler
                     i++;
                 break;
             }
+            i++;
         }
         Record(ref st, ref t);
+        return i;
+    }
+
+    /// <summary>
+    /// Runs accesses from <paramref name="i"/> on while each is an L1 TLB hit (4 KiB) whose entry permits it, with the
+    /// LRU cache hierarchy: exactly what <see cref="Issue"/> does for them, in a tight loop. Returns the index of the
+    /// first access it did not run: one that needs <see cref="Issue"/> (nothing of it counted or changed yet, so Issue
+    /// looks it up afresh and finds the same), or the end; <paramref name="stop"/> when the next CPU's turn or an event
+    /// came first (checked before every access but the slice's first, as the slice loop does).
+    /// </summary>
+    private int RunFast(ReadOnlySpan<MemoryAccess> slice, int i, ulong stopAt, SimClock clock, TlbHierarchy tlbs,
+        CacheHierarchy<LruReplacement> lru, ref SliceTally t, out bool stop)
+    {
+        SetAssociativeTlb itlb = tlbs.Itlb, dtlb = tlbs.Dtlb;
+        ushort pcid = tlbs.CurrentPcid;
+        long l1Tlb = _l1TlbCycles;
+        long[] levelCycles = _levelCycles;
+        stop = false;
+        for (; i < slice.Length; i++)
+        {
+            if (i > 0 && clock.Now >= stopAt)
+            {
+                stop = true;
+                return i;
+            }
+            ref readonly MemoryAccess a = ref slice[i];
+            AccessKind kind = a.Kind;
+            bool fetch = kind == AccessKind.Instr;
+            bool write = kind is AccessKind.Store or AccessKind.Modify;
+            SetAssociativeTlb l1 = fetch ? itlb : dtlb;
+            int row = l1.PeekRow(a.Address, pcid);
+            if (row < 0 || !Usable(ref l1[row], write, fetch))
+                return i;
+            l1.Hit(row);
+            if (fetch) t.ItlbHits++;
+            else t.DtlbHits++;
+            ulong pa = (l1[row].TranslatePfn(a.Address) << Pte.PageShift) | (a.Address & (Pte.PageSize - 1));
+            MemoryLevel level = lru.Access(pa, a.Size, kind);
+            t.Kinds[(int)kind]++;
+            t.Levels[(int)level]++;
+            clock.Advance((ulong)(l1Tlb + levelCycles[(int)level]));
+        }
         return i;
     }
 
@@ -524,7 +579,6 @@ public sealed class AccessStage : ISystem, IEventHandler
     /// (an L1 TLB hit the entry permits, then an L1 lookup) is inlined into the slice loop with no copy of the
     /// entry; the walk and the fault are out of line.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Outcome Issue(SimEnvironment env, CpuState cpu, Entity pe, ref ProcessStats st, ref SliceTally t, TlbHierarchy tlbs,
         in MemoryAccess a, bool fillInline)
     {

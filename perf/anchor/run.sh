@@ -37,6 +37,16 @@ if [ ${#traces[@]} -eq 0 ]; then
     [ -s "$t" ] || "$ecsmem" convert "$root/samples/cachegrind/$p.lackey.gz" --to binary --out "$t" -q
     traces+=("$t")
   done
+  # A longer real program when Valgrind is installed: gzip of 60,000 numbered lines (`seq 1 60000`, 339 KB),
+  # traced by Lackey (about 60M accesses; the Lackey text is converted and deleted).
+  t="$out/traces/gzip.bin"
+  if [ ! -s "$t" ] && command -v valgrind >/dev/null; then
+    seq 1 60000 > "$out/traces/gzip-input.txt"
+    valgrind --tool=lackey --trace-mem=yes --log-file="$out/traces/gzip.lackey" gzip -c "$out/traces/gzip-input.txt" > /dev/null
+    "$ecsmem" convert "$out/traces/gzip.lackey" --to binary --out "$t" -q
+    rm -f "$out/traces/gzip.lackey"
+  fi
+  [ -s "$t" ] && traces+=("$t")
   # Miss-heavy: 12,000 pages (47 MiB, inside the 64 MiB a trace run gets), zipf 0.6, 30 % writes; most accesses
   # miss the STLB and L1d, and a third go to memory.
   t="$out/traces/zipf.bin"

@@ -109,17 +109,21 @@ public sealed class BinaryTraceReader : ITraceReader
             DecodeByFields(records, output);
             return;
         }
+        // The checks are OR-ed over the block and a bad record is looked for only afterwards, so the loop holds no
+        // call (which would make it keep its values on the stack); the same record is reported either way.
         ref ulong src = ref Unsafe.As<BinaryTraceRecord, ulong>(ref MemoryMarshal.GetReference(records));
         ref ulong dst = ref Unsafe.As<MemoryAccess, ulong>(ref MemoryMarshal.GetReference(output));
+        bool bad = false;
         for (int i = 0; i < records.Length; i++)
         {
             ulong head = Unsafe.Add(ref src, 2 * i);
             ulong kindAndReserved = (head >> 32) & 0xFFFF, size = head >> 48;
-            if ((kindAndReserved > 3) | ((head & 0x8000_0000UL) != 0) | (size == 0))
-                BadRecord(records[i], _recordsRead + i + 1);
+            bad |= (kindAndReserved > 3) | ((head & 0x8000_0000UL) != 0) | (size == 0);
             Unsafe.Add(ref dst, 2 * i) = Unsafe.Add(ref src, 2 * i + 1);
             Unsafe.Add(ref dst, 2 * i + 1) = (head & 0xFFFF_FFFFUL) | (size << 32) | (kindAndReserved << 48);
         }
+        if (bad)
+            DecodeByFields(records, output); // throws at the first bad record
     }
 
     /// <summary>

@@ -101,49 +101,6 @@ public sealed class BinaryTraceReader : ITraceReader
     {
         // One cheap test per record: kind <= 3 and reserved == 0 is exactly KindAndReserved <= 3, a
         // process id must fit MemoryAccess.Process (an int), i.e. have its top bit clear, and an access has at least one byte.
-        // Each record is two 64-bit words, [process | kind, reserved | size] and [address], and so is each MemoryAccess,
-        // [address] and [process | size | kind, thread]: the decode is two loads, a few shifts and two stores (it was a
-        // tenth of a whole replay as a field-by-field copy). Thread is 0: reserved, checked to be 0, lands there.
-        if (!PackedLayout)
-        {
-            DecodeByFields(records, output);
-            return;
-        }
-        // The checks are OR-ed over the block and a bad record is looked for only afterwards, so the loop holds no
-        // call (which would make it keep its values on the stack); the same record is reported either way.
-        ref ulong src = ref Unsafe.As<BinaryTraceRecord, ulong>(ref MemoryMarshal.GetReference(records));
-        ref ulong dst = ref Unsafe.As<MemoryAccess, ulong>(ref MemoryMarshal.GetReference(output));
-        bool bad = false;
-        for (int i = 0; i < records.Length; i++)
-        {
-            ulong head = Unsafe.Add(ref src, 2 * i);
-            ulong kindAndReserved = (head >> 32) & 0xFFFF, size = head >> 48;
-            bad |= (kindAndReserved > 3) | ((head & 0x8000_0000UL) != 0) | (size == 0);
-            Unsafe.Add(ref dst, 2 * i) = Unsafe.Add(ref src, 2 * i + 1);
-            Unsafe.Add(ref dst, 2 * i + 1) = (head & 0xFFFF_FFFFUL) | (size << 32) | (kindAndReserved << 48);
-        }
-        if (bad)
-            DecodeByFields(records, output); // throws at the first bad record
-    }
-
-    /// <summary>
-    /// Whether <see cref="MemoryAccess"/> is laid out as the packed decode writes it (address at 0, process at 8,
-    /// size at 12, kind at 14, thread at 15, 16 bytes, little-endian), checked once on a sample value.
-    /// </summary>
-    private static readonly bool PackedLayout = CheckPackedLayout();
-
-    private static bool CheckPackedLayout()
-    {
-        if (!BitConverter.IsLittleEndian || Unsafe.SizeOf<MemoryAccess>() != 16)
-            return false;
-        var a = new MemoryAccess(0x1122334455667788UL, 0x0A0B0C0D, 0x0E0F, AccessKind.Modify, 0x7F);
-        ref ulong w = ref Unsafe.As<MemoryAccess, ulong>(ref a);
-        return w == 0x1122334455667788UL && Unsafe.Add(ref w, 1) == (0x0A0B0C0DUL | (0x0E0FUL << 32) | (3UL << 48) | (0x7FUL << 56));
-    }
-
-    /// <summary>The same decode field by field (a runtime that lays MemoryAccess out differently).</summary>
-    private void DecodeByFields(ReadOnlySpan<BinaryTraceRecord> records, Span<MemoryAccess> output)
-    {
         ref MemoryAccess dst = ref MemoryMarshal.GetReference(output);
         for (int i = 0; i < records.Length; i++)
         {

@@ -34,16 +34,16 @@ traces=("$@")
 if [ ${#traces[@]} -eq 0 ]; then
   for p in matmul sort hashlist; do
     t="$out/traces/$p.bin"
-    [ -s "$t" ] || "$ecsmem" convert "$root/samples/cachegrind/$p.lackey.gz" --to binary --out "$t" -q
+    [ -s "$t" ] || "$ecsmem" convert "$root/samples/cachegrind/$p.lackey.gz" --to binary --out "$t" -q > /dev/null
     traces+=("$t")
   done
-  # A longer real program when Valgrind is installed: gzip of 60,000 numbered lines (`seq 1 60000`, 339 KB),
-  # traced by Lackey (about 60M accesses; the Lackey text is converted and deleted).
+  # A longer real program when Valgrind is installed: gzip of 20,000 numbered lines (`seq 1 20000`, 109 KB),
+  # traced by Lackey (the Lackey text is converted and deleted).
   t="$out/traces/gzip.bin"
   if [ ! -s "$t" ] && command -v valgrind >/dev/null; then
-    seq 1 60000 > "$out/traces/gzip-input.txt"
+    seq 1 20000 > "$out/traces/gzip-input.txt"
     valgrind --tool=lackey --trace-mem=yes --log-file="$out/traces/gzip.lackey" gzip -c "$out/traces/gzip-input.txt" > /dev/null
-    "$ecsmem" convert "$out/traces/gzip.lackey" --to binary --out "$t" -q
+    "$ecsmem" convert "$out/traces/gzip.lackey" --to binary --out "$t" -q > /dev/null
     rm -f "$out/traces/gzip.lackey"
   fi
   [ -s "$t" ] && traces+=("$t")

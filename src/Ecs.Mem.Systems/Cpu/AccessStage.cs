@@ -416,13 +416,18 @@ public sealed class AccessStage : ISystem, IEventHandler
         ushort pcid = tlbs.CurrentPcid;
         long l1Tlb = _l1TlbCycles;
         long[] levelCycles = _levelCycles;
+        // The hit counts of the two L1 TLBs and the clock's advance are kept here and handed over once at the end:
+        // nothing in this loop reads them.
+        long itlbHits = 0, dtlbHits = 0;
+        ulong advanced = 0;
+        ulong now = clock.Now;
         stop = false;
         for (; i < slice.Length; i++)
         {
-            if (i > 0 && clock.Now >= stopAt)
+            if (i > 0 && now + advanced >= stopAt)
             {
                 stop = true;
-                return i;
+                break;
             }
             ref readonly MemoryAccess a = ref slice[i];
             AccessKind kind = a.Kind;
@@ -431,16 +436,21 @@ public sealed class AccessStage : ISystem, IEventHandler
             SetAssociativeTlb l1 = fetch ? itlb : dtlb;
             int row = l1.PeekRow(a.Address, pcid);
             if (row < 0 || !Usable(ref l1[row], write, fetch))
-                return i;
-            l1.Hit(row);
-            if (fetch) t.ItlbHits++;
-            else t.DtlbHits++;
+                break;
+            l1.Touch(row);
+            if (fetch) itlbHits++;
+            else dtlbHits++;
             ulong pa = (l1[row].TranslatePfn(a.Address) << Pte.PageShift) | (a.Address & (Pte.PageSize - 1));
             MemoryLevel level = lru.Access(pa, a.Size, kind);
             t.Kinds[(int)kind]++;
             t.Levels[(int)level]++;
-            clock.Advance((ulong)(l1Tlb + levelCycles[(int)level]));
+            advanced += (ulong)(l1Tlb + levelCycles[(int)level]);
         }
+        clock.Advance(advanced); // throws on an overflow of the simulated clock, as the per-access advance did
+        itlb.CountHits(itlbHits);
+        dtlb.CountHits(dtlbHits);
+        t.ItlbHits += itlbHits;
+        t.DtlbHits += dtlbHits;
         return i;
     }
 

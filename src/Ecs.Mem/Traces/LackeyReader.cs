@@ -1,9 +1,7 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using System.Text;
 using EcsMem.Diagnostics;
 
@@ -51,9 +49,6 @@ public sealed class LackeyReader : ITraceReader
 
     /// <summary>The exact first three bytes (little-endian) of each record kind, and an impossible value for 4.</summary>
     private static readonly uint[] PrefixByKind = [0x202049, 0x204C20, 0x205320, 0x204D20, uint.MaxValue];
-
-    /// <summary>For N hex digits (1-16), the shuffle that moves them to the last N bytes of a vector, zeroing the rest.</summary>
-    private static readonly byte[] AlignDigits = BuildAlignTable();
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
@@ -175,7 +170,6 @@ public sealed class LackeyReader : ITraceReader
         ref byte data = ref MemoryMarshal.GetArrayDataReference(_buf);
         ref byte kinds = ref MemoryMarshal.GetArrayDataReference(KindBySecondByte);
         ref uint prefixes = ref MemoryMarshal.GetArrayDataReference(PrefixByKind);
-        ref byte align = ref MemoryMarshal.GetArrayDataReference(AlignDigits);
         ref MemoryAccess records = ref MemoryMarshal.GetReference(buffer);
         int x = _start;
         int last = _end - Window;
@@ -186,34 +180,16 @@ public sealed class LackeyReader : ITraceReader
             ref byte line = ref Unsafe.Add(ref data, x);
             var lo = Vector128.LoadUnsafe(ref line);
             var hi = Vector128.LoadUnsafe(ref line, 16);
-            uint newlines = Vector128.Equals(lo, Vector128.Create((byte)'\n')).ExtractMostSignificantBits()
-                | (Vector128.Equals(hi, Vector128.Create((byte)'\n')).ExtractMostSignificantBits() << 16);
-            uint commas = Vector128.Equals(lo, Vector128.Create((byte)',')).ExtractMostSignificantBits()
-                | (Vector128.Equals(hi, Vector128.Create((byte)',')).ExtractMostSignificantBits() << 16);
-            int end = BitOperations.TrailingZeroCount(newlines);   // 32: no newline in the window
-            int comma = BitOperations.TrailingZeroCount(commas);
+            int end = BitOperations.TrailingZeroCount(TextVectors.Equal(lo, (byte)'\n') | (TextVectors.Equal(hi, (byte)'\n') << 16));   // 32: none
+            int comma = BitOperations.TrailingZeroCount(TextVectors.Equal(lo, (byte)',') | (TextVectors.Equal(hi, (byte)',') << 16));
             if (end == 32 || comma >= end)
                 break;
             int digitsEnd = Unsafe.Add(ref line, end - 1) == (byte)'\r' ? end - 1 : end;
             int hexDigits = comma - 3;
             int sizeDigits = digitsEnd - comma - 1;
-
-            uint decimals = Vector128.LessThanOrEqual(lo - Vector128.Create((byte)'0'), Vector128.Create((byte)9)).ExtractMostSignificantBits()
-                | (Vector128.LessThanOrEqual(hi - Vector128.Create((byte)'0'), Vector128.Create((byte)9)).ExtractMostSignificantBits() << 16);
-            var hex = Vector128.LoadUnsafe(ref line, 3);
-            var fromDigit = hex - Vector128.Create((byte)'0');
-            var fromLetter = (hex | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a');
-            var isDigit = Vector128.LessThanOrEqual(fromDigit, Vector128.Create((byte)9));
-            var isLetter = Vector128.LessThanOrEqual(fromLetter, Vector128.Create((byte)5));
-            uint hexValid = (isDigit | isLetter).ExtractMostSignificantBits();
-
-            // The size: its 1-5 digits moved to the top of a 64-bit word (zeros above), then three multiply-adds.
-            ulong w = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref line, comma + 1)) << (8 * (8 - sizeDigits));
-            w &= 0x0F0F0F0F0F0F0F0FUL;
-            w = (w * 2561) >> 8;
-            w = ((w & 0x00FF00FF00FF00FFUL) * 6553601) >> 16;
-            uint size = (uint)(((w & 0x0000FFFF0000FFFFUL) * 42949672960001UL) >> 32);
-
+            uint decimals = TextVectors.Decimal(lo) | (TextVectors.Decimal(hi) << 16);
+            uint hexValid = TextVectors.Hex(Vector128.LoadUnsafe(ref line, 3), out var nibbles);
+            uint size = TextVectors.DecimalValue(ref Unsafe.Add(ref line, comma + 1), sizeDigits);
             uint kind = Unsafe.Add(ref kinds, Unsafe.Add(ref line, 1));
             uint sizeMask = (1u << sizeDigits) - 1;
             bool ok = ((Unsafe.ReadUnaligned<uint>(ref line) & 0xFFFFFF) == Unsafe.Add(ref prefixes, kind))
@@ -224,16 +200,7 @@ public sealed class LackeyReader : ITraceReader
                 & (size - 1 < ushort.MaxValue);
             if (!ok)
                 break;
-
-            // The address: nibbles right-aligned by a shuffle, pairs of nibbles joined into bytes, bytes big-endian.
-            var nibbles = Vector128.ConditionalSelect(isDigit, fromDigit, fromLetter + Vector128.Create((byte)10));
-            var control = Vector128.LoadUnsafe(ref align, (nuint)(hexDigits * 16));
-            var aligned = Ssse3.IsSupported ? Ssse3.Shuffle(nibbles, control) : Vector128.Shuffle(nibbles, control);
-            var pairs = aligned.AsUInt16();
-            var joined = ((pairs & Vector128.Create((ushort)0xFF)) << 4) | (pairs >> 8);
-            var packed = Sse2.IsSupported ? Sse2.PackUnsignedSaturate(joined.AsInt16(), joined.AsInt16()) : Vector128.Narrow(joined, joined);
-            ulong bigEndian = packed.AsUInt64().ToScalar();
-            Unsafe.Add(ref records, n++) = new MemoryAccess(BinaryPrimitives.ReverseEndianness(bigEndian), process, (ushort)size, (AccessKind)kind);
+            Unsafe.Add(ref records, n++) = new MemoryAccess(TextVectors.HexValue(nibbles, hexDigits), process, (ushort)size, (AccessKind)kind);
             x += end + 1;
         }
         LinesRead += n - first;
@@ -344,15 +311,6 @@ public sealed class LackeyReader : ITraceReader
         t['L'] = (byte)AccessKind.Load;
         t['S'] = (byte)AccessKind.Store;
         t['M'] = (byte)AccessKind.Modify;
-        return t;
-    }
-
-    private static byte[] BuildAlignTable()
-    {
-        var t = new byte[17 * 16];
-        for (int digits = 0; digits <= 16; digits++)
-            for (int j = 0; j < 16; j++)
-                t[digits * 16 + j] = j >= 16 - digits ? (byte)(j - (16 - digits)) : (byte)0x80;
         return t;
     }
 

@@ -7,7 +7,9 @@ namespace EcsMem.Traces;
 /// caller simulates: the producer fills blocks of <see cref="BlockRecords"/> accesses, the caller copies them out.
 /// <para>The blocks form a bounded single-producer/single-consumer ring (<see cref="Blocks"/> blocks, made at
 /// construction, so the steady state allocates nothing on either thread). Each side publishes a block index with one
-/// interlocked increment per block and sleeps on an event only when the ring is empty (caller) or full (producer).</para>
+/// interlocked increment per block and sleeps on an event only when the ring is empty (caller) or full (producer).
+/// A sleeper is woken only once the other side has filled (or freed) half the ring, or at the end: on a busy
+/// machine every wake-up waits for a CPU, so waking per block would cost a scheduling delay per block.</para>
 /// <para>Results equal the inner reader's: the same accesses in the same order. An error the inner reader throws is
 /// rethrown to the caller (the same exception object: file, line, text) once the blocks before it are consumed; the
 /// block it was decoding is dropped, as the inner reader's own <c>Read</c> drops what it had decoded in the call that
@@ -21,7 +23,10 @@ public sealed class ReadAheadTraceReader : ITraceReader
     public const int BlockRecords = 4096;
 
     /// <summary>Blocks in the ring: enough read-ahead to ride out a short stall of either thread.</summary>
-    public const int Blocks = 8;
+    public const int Blocks = 32;
+
+    /// <summary>Blocks filled (or freed) before the sleeping side is woken.</summary>
+    private const int WakeAfter = Blocks / 2;
 
     private readonly ITraceReader _inner;
     private readonly MemoryAccess[][] _ring = new MemoryAccess[Blocks][];
@@ -86,7 +91,8 @@ public sealed class ReadAheadTraceReader : ITraceReader
             }
             _counts[slot] = n;
             produced = Interlocked.Increment(ref _produced);
-            _notEmpty.Set();
+            if (n == 0 || produced - Volatile.Read(ref _consumed) >= WakeAfter)
+                _notEmpty.Set();
             if (n == 0)
                 return;
         }
@@ -102,8 +108,9 @@ public sealed class ReadAheadTraceReader : ITraceReader
                 if (_holding)
                 {
                     _holding = false;
-                    Interlocked.Increment(ref _consumed);
-                    _notFull.Set();
+                    long consumedNow = Interlocked.Increment(ref _consumed);
+                    if (Volatile.Read(ref _produced) - consumedNow <= Blocks - WakeAfter)
+                        _notFull.Set();
                 }
                 if (_finished)
                     break;

@@ -39,6 +39,10 @@ public sealed class LackeyReader : ITraceReader
     /// (3 + 16 hex + 1 + 5 digits + CRLF = 27 bytes) lies within two 16-byte loads.</summary>
     private const int Window = 32;
 
+    /// <summary>Bytes whose newlines and commas are found at once (four 16-byte loads): the masks serve every line
+    /// that starts in the first half of the block.</summary>
+    private const int Block = 64;
+
     /// <summary>Slack behind the data: the size field's 8-byte load may pass the window's end on a line that is then rejected.</summary>
     private const int Padding = 16;
 
@@ -94,7 +98,7 @@ public sealed class LackeyReader : ITraceReader
                 n = DecodeRecords(buffer, n);
                 if (n == buffer.Length)
                     break;
-                if (_end - _start < Window && !_eof)
+                if (_end - _start < Block && !_eof)
                 {
                     // Too few bytes left for the vector decoder: top the buffer up rather than crawl to its end.
                     Refill();
@@ -162,7 +166,7 @@ public sealed class LackeyReader : ITraceReader
 
     /// <summary>
     /// Decodes whole records from <c>_start</c> into <paramref name="buffer"/> from index <paramref name="n"/> while
-    /// at least <see cref="Window"/> bytes are buffered; stops at the first line that is not a record of the usual
+    /// at least <see cref="Block"/> bytes are buffered; stops at the first line that is not a record of the usual
     /// shape (left to the plain parser) and returns the new count.
     /// </summary>
     private int DecodeRecords(Span<MemoryAccess> buffer, int n)
@@ -172,31 +176,46 @@ public sealed class LackeyReader : ITraceReader
         ref uint prefixes = ref MemoryMarshal.GetArrayDataReference(PrefixByKind);
         ref MemoryAccess records = ref MemoryMarshal.GetReference(buffer);
         int x = _start;
-        int last = _end - Window;
+        int last = _end - Block;
         int first = n;
         int process = Process;
+        // Newline and comma positions of the 64 bytes from blockBase, found once for the ~4 lines that start there.
+        int blockBase = x;
+        ulong newlines = 0, commas = 0;
         while (n < buffer.Length && x <= last)
         {
             ref byte line = ref Unsafe.Add(ref data, x);
-            var lo = Vector128.LoadUnsafe(ref line);
-            var hi = Vector128.LoadUnsafe(ref line, 16);
-            int end = BitOperations.TrailingZeroCount(TextVectors.Equal(lo, (byte)'\n') | (TextVectors.Equal(hi, (byte)'\n') << 16));   // 32: none
-            int comma = BitOperations.TrailingZeroCount(TextVectors.Equal(lo, (byte)',') | (TextVectors.Equal(hi, (byte)',') << 16));
-            if (end == 32 || comma >= end)
+            int off = x - blockBase;
+            ulong ahead = off < Block ? newlines >> off : 0;
+            if (ahead == 0)
+            {
+                var v0 = Vector128.LoadUnsafe(ref line);
+                var v1 = Vector128.LoadUnsafe(ref line, 16);
+                var v2 = Vector128.LoadUnsafe(ref line, 32);
+                var v3 = Vector128.LoadUnsafe(ref line, 48);
+                newlines = TextVectors.Equal(v0, (byte)'\n') | ((ulong)TextVectors.Equal(v1, (byte)'\n') << 16)
+                    | ((ulong)TextVectors.Equal(v2, (byte)'\n') << 32) | ((ulong)TextVectors.Equal(v3, (byte)'\n') << 48);
+                commas = TextVectors.Equal(v0, (byte)',') | ((ulong)TextVectors.Equal(v1, (byte)',') << 16)
+                    | ((ulong)TextVectors.Equal(v2, (byte)',') << 32) | ((ulong)TextVectors.Equal(v3, (byte)',') << 48);
+                blockBase = x;
+                off = 0;
+                ahead = newlines;
+            }
+            int end = BitOperations.TrailingZeroCount(ahead);   // 64: no newline in the block
+            int comma = BitOperations.TrailingZeroCount(commas >> off);
+            if (end >= Window || comma >= end)
                 break;
             int digitsEnd = Unsafe.Add(ref line, end - 1) == (byte)'\r' ? end - 1 : end;
             int hexDigits = comma - 3;
             int sizeDigits = digitsEnd - comma - 1;
-            uint decimals = TextVectors.Decimal(lo) | (TextVectors.Decimal(hi) << 16);
             uint hexValid = TextVectors.Hex(Vector128.LoadUnsafe(ref line, 3), out var nibbles);
-            uint size = TextVectors.DecimalValue(ref Unsafe.Add(ref line, comma + 1), sizeDigits);
+            uint size = TextVectors.DecimalValue(ref Unsafe.Add(ref line, comma + 1), sizeDigits, out bool decimals);
             uint kind = Unsafe.Add(ref kinds, Unsafe.Add(ref line, 1));
-            uint sizeMask = (1u << sizeDigits) - 1;
             bool ok = ((Unsafe.ReadUnaligned<uint>(ref line) & 0xFFFFFF) == Unsafe.Add(ref prefixes, kind))
                 & ((uint)(hexDigits - 1) < 16)
                 & ((~hexValid & ((1u << hexDigits) - 1)) == 0)
                 & ((uint)(sizeDigits - 1) < 5)
-                & (((decimals >> (comma + 1)) & sizeMask) == sizeMask)
+                & decimals
                 & (size - 1 < ushort.MaxValue);
             if (!ok)
                 break;

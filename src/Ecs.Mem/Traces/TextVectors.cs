@@ -62,6 +62,21 @@ internal static class TextVectors
         return (uint)(((w & 0x0000FFFF0000FFFFUL) * 42949672960001UL) >> 32);
     }
 
+    /// <summary>As <see cref="DecimalValue(ref byte, int)"/>, also checking the digits: <paramref name="valid"/> is
+    /// false unless all <paramref name="digits"/> bytes are '0'-'9' (one test on the whole word).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint DecimalValue(ref byte first, int digits, out bool valid)
+    {
+        int shift = 8 * (8 - digits);
+        // The digits' values in the top bytes, zeros below; a byte that is no digit has a value above 9, so it either
+        // has its top bit set or gets it from adding 0x76 (which carries out of no byte of value 9 or less).
+        ulong t = (Unsafe.ReadUnaligned<ulong>(ref first) << shift ^ 0x3030303030303030UL) & (ulong.MaxValue << shift);
+        valid = ((t | (t + 0x7676767676767676UL)) & 0x8080808080808080UL) == 0;
+        t = (t * 2561) >> 8;
+        t = ((t & 0x00FF00FF00FF00FFUL) * 6553601) >> 16;
+        return (uint)(((t & 0x0000FFFF0000FFFFUL) * 42949672960001UL) >> 32);
+    }
+
     private static byte[] BuildAlignTable()
     {
         var t = new byte[17 * 16];

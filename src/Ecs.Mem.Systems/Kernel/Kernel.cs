@@ -107,12 +107,16 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        Khugepaged = new HugeMemory.Khugepaged(this, env);
     }
 
     public SimEnvironment Env { get; }
 
     /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
     public HugeMemory.HugeMemory Thp { get; }
+
+    /// <summary>The khugepaged thread (HugeMemory/Khugepaged.cs, mm/khugepaged.c).</summary>
+    public HugeMemory.Khugepaged Khugepaged { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }

@@ -60,9 +60,14 @@ public sealed class KernelCounters
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpCollapseAlloc = r.Register("thp_collapse_alloc");
+        ThpCollapseAllocFailed = r.Register("thp_collapse_alloc_failed");
         ThpSplitPage = r.Register("thp_split_page");
         ThpDeferredSplitPage = r.Register("thp_deferred_split_page");
         ThpSplitPmd = r.Register("thp_split_pmd");
+        ThpScanExceedNonePte = r.Register("thp_scan_exceed_none_pte");
+        ThpScanExceedSwapPte = r.Register("thp_scan_exceed_swap_pte");
+        ThpScanExceedSharePte = r.Register("thp_scan_exceed_share_pte");
         ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
         ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
     }
@@ -88,4 +93,7 @@ public sealed class KernelCounters
 
     /// <summary>Transparent huge pages (HugeMemory/), under Linux's vmstat names and in its order.</summary>
     public CounterId ThpFaultAlloc, ThpFaultFallback, ThpSplitPage, ThpDeferredSplitPage, ThpSplitPmd, ThpZeroPageAlloc, ThpZeroPageAllocFailed;
+
+    /// <summary>khugepaged (HugeMemory/Khugepaged.cs): its order-9 allocations and the scans a max_ptes_* limit stopped.</summary>
+    public CounterId ThpCollapseAlloc, ThpCollapseAllocFailed, ThpScanExceedNonePte, ThpScanExceedSwapPte, ThpScanExceedSharePte;
 }

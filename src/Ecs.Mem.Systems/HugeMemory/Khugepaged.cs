@@ -480,6 +480,8 @@ public sealed class Khugepaged : IEventHandler, ISystem
     private ScanResult CollapseHugePage(MmState mm, in Vma vma, ulong haddr)
     {
         int head = _k.Thp.AllocFolio();
+        if (head < 0) // khugepaged/defrag 1 (GFP_TRANSHUGE): direct compaction first
+            head = _k.Compaction.DirectCompact(HugeMemory.PmdOrder, _k.Thp.AllocFolio);
         if (head < 0)
         {
             _k.Env.Counters.Increment(_k.C.ThpCollapseAllocFailed);

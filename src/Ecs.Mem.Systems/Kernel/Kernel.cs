@@ -108,6 +108,7 @@ public sealed class Kernel
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
         Khugepaged = new HugeMemory.Khugepaged(this, env);
+        Compaction = new Compaction.Compaction(this);
     }
 
     public SimEnvironment Env { get; }
@@ -117,6 +118,9 @@ public sealed class Kernel
 
     /// <summary>The khugepaged thread (HugeMemory/Khugepaged.cs, mm/khugepaged.c).</summary>
     public HugeMemory.Khugepaged Khugepaged { get; }
+
+    /// <summary>Direct compaction (Compaction/, mm/compaction.c).</summary>
+    public Compaction.Compaction Compaction { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }

@@ -73,7 +73,7 @@ public static class EffectiveConfiguration
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
         Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
-        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
+        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "one direct compaction where it allows (no direct reclaim); kswapd woken on a fallback");
         Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Num("thp.khugepaged.pages_to_scan", o.Thp.Khugepaged.PagesToScan);
         Num("thp.khugepaged.scan_sleep_millisecs", o.Thp.Khugepaged.ScanSleepMillisecs);

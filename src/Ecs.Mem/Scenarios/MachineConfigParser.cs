@@ -151,7 +151,8 @@ internal sealed class MachineConfigParser(YamlValues values)
 
     /// <summary>
     /// machine.thp.khugepaged: the sysfs files' bounds as their store functions check them (pages_to_scan at least 1,
-    /// each max_ptes_* at most HPAGE_PMD_NR - 1 = 511, the sleeps any unsigned int of milliseconds).
+    /// each max_ptes_* at most HPAGE_PMD_NR - 1 = 511, the sleeps any unsigned int of milliseconds, except that
+    /// scan_sleep_millisecs 0, which makes Linux's thread scan without pause, would never let simulated time move on).
     /// </summary>
     private KhugepagedConfig Khugepaged(YamlSection s)
     {
@@ -160,7 +161,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("pages_to_scan") is { } n)
             k = k with { PagesToScan = (int)values.Integer(n, P + "pages_to_scan", 1, uint.MaxValue >> 1) };
         if (s.Get("scan_sleep_millisecs") is { } ss)
-            k = k with { ScanSleepMillisecs = values.Integer(ss, P + "scan_sleep_millisecs", 0, uint.MaxValue) };
+            k = k with { ScanSleepMillisecs = values.Integer(ss, P + "scan_sleep_millisecs", 1, uint.MaxValue) };
         if (s.Get("alloc_sleep_millisecs") is { } als)
             k = k with { AllocSleepMillisecs = values.Integer(als, P + "alloc_sleep_millisecs", 0, uint.MaxValue) };
         if (s.Get("max_ptes_none") is { } none)

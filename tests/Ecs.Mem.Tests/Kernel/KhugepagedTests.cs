@@ -215,4 +215,29 @@ public class KhugepagedTests
         }
         Assert.That(results[1], Is.EqualTo(results[0]));
     }
+
+    private const string Procs = "processes:\n  - name: p\n    workload: {generator: \"zipf:count=10,pages=4,alpha=0.8,seed=1\"}\n";
+
+    [Test]
+    public void KhugepagedKeysAreParsedWrittenBackAndBadValuesNamed()
+    {
+        const string Yaml = "machine:\n  thp:\n    enabled: always\n    khugepaged: {pages_to_scan: 512, scan_sleep_millisecs: 1, max_ptes_none: 0, max_ptes_shared: 511}\n";
+        var s = ScenarioParser.Parse(new StringReader(Yaml + Procs), "t.yaml");
+        var expected = KhugepagedConfig.Default with { PagesToScan = 512, ScanSleepMillisecs = 1, MaxPtesNone = 0, MaxPtesShared = 511 };
+        Assert.That(s.Machine.Thp.Khugepaged, Is.EqualTo(expected));
+        Assert.That(s.Machine.Thp.Enabled, Is.EqualTo(ThpEnabled.Always));
+        // The writer's flow map reads back the same (and says nothing when every knob is Linux's default).
+        var w = new StringWriter();
+        ScenarioWriter.Write(s, w);
+        Assert.That(ScenarioParser.Parse(new StringReader(w.ToString()), "w.yaml").Machine.Thp, Is.EqualTo(s.Machine.Thp));
+        Assert.That(ScenarioParser.Parse(new StringReader("machine:\n  ram: 16M\n" + Procs), "d.yaml").Machine.Thp.Khugepaged,
+            Is.EqualTo(KhugepagedConfig.Default));
+        foreach (var (bad, value) in new[] { ("max_ptes_none: 512", "512"), ("pages_to_scan: 0", "0"), ("scan_sleep_millisecs: 0", "0"), ("max_ptes_swap: -1", "-1"), ("bogus: 1", "bogus") })
+        {
+            var ex = Assert.Throws<EcsMem.Diagnostics.InputException>(() =>
+                ScenarioParser.Parse(new StringReader("machine:\n  thp:\n    khugepaged: {" + bad + "}\n" + Procs), "t.yaml"));
+            Assert.That(ex!.Message, Does.Contain("t.yaml").And.Contain(value), bad);
+            Assert.That(ex.Message, Does.Not.Contain("\n"), "one line");
+        }
+    }
 }

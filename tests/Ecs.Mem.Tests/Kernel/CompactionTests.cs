@@ -30,9 +30,10 @@ public class CompactionTests
     /// 2 MiB range (each with its own page-table page, an unmovable frame), unmaps every odd page, advises
     /// [Far, Far + 2 MiB) and stores to it. The buddy allocator hands frames out upwards from the bottom of RAM.
     /// </summary>
-    private static (SimMachine M, EcsMem.Ecs.Entity P, long Before) Fragment(int ramPages, int groups, int perGroup, bool tablesFirst)
+    private static (SimMachine M, EcsMem.Ecs.Entity P, long Before) Fragment(int ramPages, int groups, int perGroup, bool tablesFirst,
+        int batch = 1, int cpus = 1, bool run = true)
     {
-        var m = new SimMachine(Opts(ramPages));
+        var m = new SimMachine(Opts(ramPages) with { BatchSize = batch, Cpus = cpus });
         var touches = new List<MemoryAccess>();
         // tablesFirst: the first page of every group is written first, so all the page tables are allocated before
         // (below) the groups' other pages; otherwise each group's table sits right below its pages.
@@ -61,7 +62,8 @@ public class CompactionTests
                 { Addr = Base + ((ulong)g * HugeSize) + ((ulong)i * Page), Len = Page });
         m.ScheduleAfterAccesses(first, new AddressSpaceOp(AddressSpaceOpKind.Madvise, p)
         { Addr = Far, Len = HugeSize, Advice = (int)MadviseAdvice.HugePage });
-        RunUntilAccesses(m, p, first + 3);
+        if (run)
+            RunUntilAccesses(m, p, first + 3);
         return (m, p, m.Env.Counters.Get("compact_stall"));
     }
 
@@ -192,5 +194,26 @@ public class CompactionTests
         // 1000 - (1000 + free * 1000 / 512) / blocks.
         long[] nrFree = [600, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
         Assert.That(FragmentationIndex.Fragmentation(nrFree, 9), Is.EqualTo(1000 - ((1000 + (856 * 1000 / 512)) / 601)));
+    }
+
+    [TestCase(64, 1)]
+    [TestCase(1, 3)]
+    [TestCase(64, 3)]
+    public void BatchSizeAndCpusDoNotChangeCompaction(int batch, int cpus)
+    {
+        // The compaction runs inside the fault's allocation, in order with the tick's other work: the same pages move
+        // whatever the batch or the number of CPUs (the per-CPU lists, on with several CPUs, are drained first).
+        string Outcome(int b)
+        {
+            var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true, batch: b, cpus: cpus, run: false);
+            using var _m = m;
+            m.Run();
+            Assert.That(InvariantChecker.Check(m), Is.Empty);
+            return string.Join(",", m.Env.Now, Counter(m, "compact_stall"), Counter(m, "compact_success"), Counter(m, "pgmigrate_success"),
+                Counter(m, "compact_migrate_scanned"), Counter(m, "compact_free_scanned"), Counter(m, "compact_isolated"), Counter(m, "thp_fault_alloc"));
+        }
+        string one = Outcome(1);
+        Assert.That(one, Does.Contain(",1,1,"), "compaction ran and succeeded");
+        Assert.That(Outcome(batch), Is.EqualTo(one));
     }
 }

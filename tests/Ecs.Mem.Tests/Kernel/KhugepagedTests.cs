@@ -195,6 +195,35 @@ public class KhugepagedTests
         Assert.That(Counter(m, "pgfree"), Is.GreaterThanOrEqualTo(1024), "the 512 old pages and then the folio were freed");
     }
 
+    [Test]
+    public void ARegistrationDuringTheTimedSleepWaitsForItsEnd()
+    {
+        // As on the real kernel (oracle/experiments/khugepaged-collapse.c: 0.02 s from an idle thread, 10.1-10.2 s when
+        // the previous run's mm had left the list during the thread's 10 s sleep): A's collapse wakes the thread, which
+        // then sleeps scan_sleep_millisecs (20 ms here); A exits, emptying the list; B registers before the sleep ends.
+        // The wake_up does not end wait_event_timeout's sleep (its condition is the time): B is scanned at sleep_expire.
+        using var m = new SimMachine(Opts(KhugepagedConfig.Default with { ScanSleepMillisecs = 20 }));
+        var a = Add(m, "a", Anon(Base, Huge), 0, Touch(Base, Huge, repeatLast: 2));
+        Advise(m, a, Huge, Base, HugeSize);
+        var tail = new MemoryAccess[1 + 100_000];
+        tail[0] = W(Base + (4 * HugeSize));
+        for (int i = 1; i < tail.Length; i++)
+            tail[i] = R(Base + (4 * HugeSize));
+        var b = Add(m, "b", Anon(Base + (4 * HugeSize), Huge), 0, tail);
+        Advise(m, b, 1, Base + (4 * HugeSize), HugeSize);
+        var k = m.Kernel.Khugepaged;
+        RunChecked(m, () => k.Wakes == 1);
+        ulong firstWake = m.Env.Now;
+        Assert.That(k.PagesCollapsed, Is.EqualTo(1));
+        RunChecked(m, () => k.IsRegistered(Mm(m, b).Id));
+        ulong registered = m.Env.Now;
+        Assert.That(Proc(m, a).State, Is.EqualTo(ProcessState.Exited));
+        Assert.That(registered, Is.LessThan(firstWake + (20 * CyclesPerMs)), "B came during the sleep");
+        RunChecked(m, () => k.Wakes == 2);
+        Assert.That(m.Env.Now, Is.GreaterThanOrEqualTo(firstWake + (20 * CyclesPerMs)), "woken at sleep_expire, not at B's madvise");
+        Assert.That(k.PagesCollapsed, Is.EqualTo(2), "B's range: 1 page and 511 empty entries (max_ptes_none 511)");
+    }
+
     [TestCase(1, 1)]
     [TestCase(64, 1)]
     [TestCase(1, 4)]

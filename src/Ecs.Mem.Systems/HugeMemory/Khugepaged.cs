@@ -102,6 +102,9 @@ public sealed class Khugepaged : IEventHandler, ISystem
     /// <summary>The mm ids on khugepaged's list, in scan order (for tests).</summary>
     public IReadOnlyList<int> MmList => _mmHead;
 
+    /// <summary>khugepaged_scan.mm_slot: the mm the scan goes on with, or -1 (NULL: the next scan starts at the list's head).</summary>
+    public int ScanMm => _scanMm;
+
     /// <summary>Whether <paramref name="mmId"/> is registered (MMF_VM_HUGEPAGE).</summary>
     public bool IsRegistered(int mmId) => _registered.Contains(mmId);
 

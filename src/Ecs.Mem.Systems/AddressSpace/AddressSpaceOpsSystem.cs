@@ -122,6 +122,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Mprotect.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
+        _k.Khugepaged.AfterCall(mm, op.Kind, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, result);
         // The last mapping of a memfd whose descriptors are closed may have gone (munmap, mremap, MAP_FIXED over it).
         if (op.Kind is AddressSpaceOpKind.Munmap or AddressSpaceOpKind.Mremap or AddressSpaceOpKind.Mmap)
             _k.OpenFiles.ReleaseUnused();

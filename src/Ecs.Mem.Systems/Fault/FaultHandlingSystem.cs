@@ -148,6 +148,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             if (!thp.VmaAllowsPmd(vma, rec.Va)
                 || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _)))
                 return false; // pmd_none is false once a page table covers the range: the 4 KiB path
+            // do_huge_pmd_anonymous_page: vmf_anon_prepare, then khugepaged_enter_vma.
+            int vi = mm.Mm.Vmas.FindVma(rec.Va);
+            mm.Mm.AnonVmaPrepare(vi);
+            kernel.Khugepaged.EnterVma(mm, mm.Mm.Vmas[vi]);
             bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
             if (!write && kernel.Options.Thp.UseZeroPage)
             {

@@ -117,6 +117,8 @@ public sealed class Kernel
             Writeback = new PageWriteback.Writeback(this, env);
             Flusher = Zone.Flusher = new PageWriteback.Flusher(this, Writeback, env);
         }
+        Khugepaged = new HugeMemory.Khugepaged(this, env);
+        Compaction = new Compaction.Compaction(this);
     }
 
     /// <summary>Dirty file pages, the flusher and balance_dirty_pages (fs/fs-writeback.c, mm/page-writeback.c); null without async writeback.</summary>
@@ -129,6 +131,12 @@ public sealed class Kernel
 
     /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
     public HugeMemory.HugeMemory Thp { get; }
+
+    /// <summary>The khugepaged thread (HugeMemory/Khugepaged.cs, mm/khugepaged.c).</summary>
+    public HugeMemory.Khugepaged Khugepaged { get; }
+
+    /// <summary>Direct compaction (Compaction/, mm/compaction.c).</summary>
+    public Compaction.Compaction Compaction { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }

@@ -80,6 +80,7 @@ public sealed class InvariantChecker
         CheckVmaEntities();
         CheckPageTableEntities();
         CheckMemcg();
+        CheckKhugepaged();
         return _violations.ToArray();
     }
 
@@ -519,6 +520,27 @@ public sealed class InvariantChecker
             else if (f.IsAnon && !inSwapCache && _ptesPerFrame[pfn] == 0 && _k.Zone.Pins[pfn] == 0)
                 Fail($"frame {pfn}: anonymous page neither mapped nor in the swap cache (should have been freed)");
         }
+    }
+
+    /// <summary>
+    /// khugepaged's list (mm_slots): each mm once, registered (MMF_VM_HUGEPAGE), alive (an mm leaves at its last mmput),
+    /// and the scan cursor on the list or NULL. (Migrated and collapsed pages are held by the PTE, rmap and frame checks.)
+    /// </summary>
+    private void CheckKhugepaged()
+    {
+        var k = _k.Khugepaged;
+        var seen = new HashSet<int>();
+        foreach (int id in k.MmList)
+        {
+            if (!seen.Add(id))
+                Fail($"khugepaged: mm {id} is on its list twice");
+            if (!k.IsRegistered(id))
+                Fail($"khugepaged: mm {id} is on its list but not registered");
+            if (_k.Tasks.MmById(id) is not { } mm || mm.Mm.Struct.MmUsers <= 0)
+                Fail($"khugepaged: mm {id} on its list has exited");
+        }
+        if (k.ScanMm >= 0 && !seen.Contains(k.ScanMm))
+            Fail($"khugepaged: the scan cursor names mm {k.ScanMm}, which is not on its list");
     }
 
     /// <summary>Every reverse mapping of <paramref name="pfn"/> names a PTE that really maps it.</summary>

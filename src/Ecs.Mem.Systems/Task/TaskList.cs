@@ -67,6 +67,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         if (parent.Mm.DupMmap(id) is not { } childMm)
             return null;
         MmState state = Register(childMm, id);
+        kernel.Khugepaged.Fork(parent, state);
         // A trace without a layout keeps inferring its VMAs in the child: its copy of the address space is
         // as incomplete as the parent's was (without this a child touching a new block died with SIGSEGV).
         if (parent.Inferred is { } inferred)
@@ -236,6 +237,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.MmUsers--;
         if (s.MmUsers > 0)
             return;
+        kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
         foreach (var v in mm.Mm.Vmas.ToArray())
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)

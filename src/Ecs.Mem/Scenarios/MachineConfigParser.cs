@@ -154,7 +154,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
-            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged")) };
         if (s.Get("lru_gen") is { } lg)
             m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)
@@ -180,6 +180,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             t = t with { Defrag = (ThpDefrag)values.Choice(d, "machine.thp.defrag", ThpConfig.DefragNames) };
         if (s.Get("use_zero_page") is { } z)
             t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
+        if (s.Get("khugepaged") is { } k)
+            t = t with { Khugepaged = Khugepaged(new YamlSection(Source, k, "machine.thp.khugepaged", KhugepagedConfig.Keys)) };
         return t;
     }
 
@@ -201,6 +203,30 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("min_ttl_ms") is { } t)
             g = g with { MinTtlMs = (uint)values.Integer(t, "machine.lru_gen.min_ttl_ms", 0, uint.MaxValue) };
         return g;
+    }
+
+    /// <summary>
+    /// machine.thp.khugepaged: the sysfs files' bounds as their store functions check them (pages_to_scan at least 1,
+    /// each max_ptes_* at most HPAGE_PMD_NR - 1 = 511, the sleeps any unsigned int of milliseconds, except that
+    /// scan_sleep_millisecs 0, which makes Linux's thread scan without pause, would never let simulated time move on).
+    /// </summary>
+    private KhugepagedConfig Khugepaged(YamlSection s)
+    {
+        var k = KhugepagedConfig.Default;
+        const string P = "machine.thp.khugepaged.";
+        if (s.Get("pages_to_scan") is { } n)
+            k = k with { PagesToScan = (int)values.Integer(n, P + "pages_to_scan", 1, uint.MaxValue >> 1) };
+        if (s.Get("scan_sleep_millisecs") is { } ss)
+            k = k with { ScanSleepMillisecs = values.Integer(ss, P + "scan_sleep_millisecs", 1, uint.MaxValue) };
+        if (s.Get("alloc_sleep_millisecs") is { } als)
+            k = k with { AllocSleepMillisecs = values.Integer(als, P + "alloc_sleep_millisecs", 0, uint.MaxValue) };
+        if (s.Get("max_ptes_none") is { } none)
+            k = k with { MaxPtesNone = (int)values.Integer(none, P + "max_ptes_none", 0, 511) };
+        if (s.Get("max_ptes_swap") is { } swap)
+            k = k with { MaxPtesSwap = (int)values.Integer(swap, P + "max_ptes_swap", 0, 511) };
+        if (s.Get("max_ptes_shared") is { } shared)
+            k = k with { MaxPtesShared = (int)values.Integer(shared, P + "max_ptes_shared", 0, 511) };
+        return k;
     }
 
     private long PageMultiple(YamlNode node, string path, bool allowZero)

@@ -124,7 +124,7 @@ public static class ScenarioWriter
             Line(w, 1, "admin_reserve_kbytes", Num(ark));
         if (m.UserReserveKbytes is { } urk)
             Line(w, 1, "user_reserve_kbytes", Num(urk));
-        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
+        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}}}");
         if (m.LruGen != LruGenConfig.Default)
             Line(w, 1, "lru_gen", $"{{enabled: \"{m.LruGen.EnabledText}\", min_ttl_ms: {Num(m.LruGen.MinTtlMs)}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
@@ -297,4 +297,9 @@ public static class ScenarioWriter
         }
         return b.Append('"').ToString();
     }
+    /// <summary>The <c>khugepaged</c> map inside <c>thp</c>, written only when some knob differs from Linux's default.</summary>
+    private static string Khugepaged(KhugepagedConfig k) => k == KhugepagedConfig.Default
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture,
+            $", khugepaged: {{pages_to_scan: {k.PagesToScan}, scan_sleep_millisecs: {k.ScanSleepMillisecs}, alloc_sleep_millisecs: {k.AllocSleepMillisecs}, max_ptes_none: {k.MaxPtesNone}, max_ptes_swap: {k.MaxPtesSwap}, max_ptes_shared: {k.MaxPtesShared}}}");
 }

@@ -5,14 +5,31 @@ namespace EcsMem.Systems.Swap;
 /// slots, slot 0 reserved for the header as in Linux. <c>swap_map[slot]</c> counts the references to a slot
 /// (page-table entries holding its swap entry) and a separate flag marks a slot whose page is in the swap
 /// cache (SWAP_HAS_CACHE). A slot is free again only when both are gone.
+/// <para>Slots are allocated as Linux 6.18 does for a rotational device (mm/swapfile.c): the area is cut into
+/// clusters of <see cref="SwapfileCluster"/> slots kept on a free, a nonfull, a frag and a full list; allocation
+/// continues from one global "next" slot (si->global_cluster, the non-SSD case) to the end of its cluster, then
+/// takes the first nonfull cluster (scanned from its start, so slots freed earlier are reused), then the first
+/// free one. Simplifications: only order-0 entries; no per-CPU cluster cache (SSD), discard, or reclaim of
+/// cache-only slots when swap is full.</para>
 /// </summary>
 public sealed class SwapArea
 {
     private readonly int[] _count;   // swap_map: PTE references
     private readonly bool[] _cached; // SWAP_HAS_CACHE
     private readonly ulong[] _token; // content written to the slot (stands for the data on disk)
-    private int _cursor = 1;         // next-fit cursor, like si->cluster_next
     private int _used;
+
+    /// <summary>SWAPFILE_CLUSTER with CONFIG_THP_SWAP on x86-64: HPAGE_PMD_NR slots a cluster.</summary>
+    public const int SwapfileCluster = 512;
+
+    // swap_cluster_info: per cluster its count of used slots, its flag (which list holds it) and intrusive links.
+    private const byte FlagNone = 0, FlagFree = 1, FlagNonfull = 2, FlagFrag = 3, FlagFull = 4;
+    private const int ListFree = 0, ListNonfull = 1, ListFrag = 2, ListFull = 3;
+    private readonly int[] _ciCount;
+    private readonly byte[] _ciFlags;
+    private readonly int[] _ciPrev, _ciNext;
+    private readonly int[] _head = [-1, -1, -1, -1], _tail = [-1, -1, -1, -1];
+    private int _globalNext; // si->global_cluster->next[0]: 0 when no cluster is current
 
     /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
     internal Kernel.DirtySet? Dirty;
@@ -26,6 +43,33 @@ public sealed class SwapArea
         _count = new int[Math.Max(slots, 1)];
         _cached = new bool[Math.Max(slots, 1)];
         _token = new ulong[Math.Max(slots, 1)];
+        // setup_clusters: the header slot and the tail past the last slot count as used; a cluster with any
+        // used slot starts on the nonfull list, the others on the free list, in order.
+        int clusters = (Math.Max(slots, 1) + SwapfileCluster - 1) / SwapfileCluster;
+        _ciCount = new int[clusters];
+        _ciFlags = new byte[clusters];
+        _ciPrev = new int[clusters];
+        _ciNext = new int[clusters];
+        _ciCount[0]++;
+        _ciCount[clusters - 1] += clusters * SwapfileCluster - Math.Max(slots, 1);
+        for (int c = 0; c < clusters; c++)
+        {
+            if (_ciCount[c] >= SwapfileCluster)
+            {
+                _ciFlags[c] = FlagFull;
+                ListAddTail(c, ListFull);
+            }
+            else if (_ciCount[c] > 0)
+            {
+                _ciFlags[c] = FlagNonfull;
+                ListAddTail(c, ListNonfull);
+            }
+            else
+            {
+                _ciFlags[c] = FlagFree;
+                ListAddTail(c, ListFree);
+            }
+        }
     }
 
     /// <summary>Total slots including the reserved header slot.</summary>
@@ -46,27 +90,128 @@ public sealed class SwapArea
     public bool VmSwapFull => (long)FreePages * 2 < UsablePages;
 
     /// <summary>
-    /// get_swap_page / scan_swap_map_slots: allocates a free slot, marked SWAP_HAS_CACHE because the page
-    /// being swapped out enters the swap cache. Next-fit from a cursor, so consecutive swap-outs get
-    /// consecutive slots as Linux's cluster allocation tends to. Returns 0 when the area is full.
+    /// folio_alloc_swap / cluster_alloc_swap_entry (order 0, non-SSD): allocates a free slot, marked SWAP_HAS_CACHE
+    /// because the page being swapped out enters the swap cache. First from the global next slot within its
+    /// cluster, then from the nonfull clusters, then the free ones, then the frag ones. Returns 0 when the area is full.
     /// </summary>
     public int GetSwapPage()
     {
         if (_used >= UsablePages)
             return 0;
-        for (int n = 0; n < UsablePages; n++)
+        int offset = _globalNext;
+        if (offset != 0)
         {
-            int slot = _cursor;
-            _cursor = _cursor + 1 >= Slots ? 1 : _cursor + 1;
-            if (_count[slot] == 0 && !_cached[slot])
+            int ci = offset / SwapfileCluster;
+            // cluster_is_usable: order 0 may use any cluster not full (nor being discarded).
+            if (_ciFlags[ci] <= FlagFrag)
             {
-                Dirty?.Slot(slot);
-                _cached[slot] = true;
-                _used++;
-                return slot;
+                if (_ciCount[ci] == 0)
+                    offset = ci * SwapfileCluster;
+                int found = AllocSwapScanCluster(ci, offset);
+                if (found != 0)
+                    return found;
             }
         }
-        return 0;
+        for (int list = ListNonfull; ; list = list == ListNonfull ? ListFree : ListFrag)
+        {
+            // alloc_swap_scan_list with scan_all: isolate the first cluster, scan it from its start.
+            while (_head[list] >= 0)
+            {
+                int ci = _head[list];
+                ListDel(ci, list);
+                _ciFlags[ci] = FlagNone;
+                int found = AllocSwapScanCluster(ci, ci * SwapfileCluster);
+                if (found != 0)
+                    return found;
+            }
+            if (list == ListFrag)
+                return 0;
+        }
+    }
+
+    /// <summary>
+    /// alloc_swap_scan_cluster (order 0): the first free slot of cluster <paramref name="ci"/> at or after
+    /// <paramref name="offset"/>; the slot after it becomes the global next unless the cluster is now full or ends
+    /// there; then relocate_cluster files the cluster by its count.
+    /// </summary>
+    private int AllocSwapScanCluster(int ci, int offset)
+    {
+        int end = Math.Min(Slots, (ci + 1) * SwapfileCluster) - 1;
+        int found = 0, next = 0;
+        for (; offset <= end; offset++)
+        {
+            if (offset == 0 || _count[offset] != 0 || _cached[offset])
+                continue;
+            Dirty?.Slot(offset);
+            _cached[offset] = true;
+            _used++;
+            _ciCount[ci]++;
+            found = offset;
+            if (_ciCount[ci] < SwapfileCluster && offset + 1 <= end)
+                next = offset + 1;
+            break;
+        }
+        RelocateCluster(ci);
+        _globalNext = next;
+        return found;
+    }
+
+    /// <summary>relocate_cluster: an empty cluster to the free list, a partly used one to frag, a full one to full.</summary>
+    private void RelocateCluster(int ci)
+    {
+        if (_ciCount[ci] == 0)
+        {
+            if (_ciFlags[ci] != FlagFree)
+                MoveCluster(ci, ListFree, FlagFree);
+        }
+        else if (_ciCount[ci] != SwapfileCluster)
+        {
+            if (_ciFlags[ci] != FlagFrag)
+                MoveCluster(ci, ListFrag, FlagFrag);
+        }
+        else if (_ciFlags[ci] != FlagFull)
+            MoveCluster(ci, ListFull, FlagFull);
+    }
+
+    /// <summary>move_cluster: to the tail of <paramref name="list"/> (from whichever list holds it, if any).</summary>
+    private void MoveCluster(int ci, int list, byte flag)
+    {
+        if (_ciFlags[ci] != FlagNone)
+            ListDel(ci, ListOf(_ciFlags[ci]));
+        ListAddTail(ci, list);
+        _ciFlags[ci] = flag;
+    }
+
+    private static int ListOf(byte flag) => flag switch
+    {
+        FlagFree => ListFree,
+        FlagNonfull => ListNonfull,
+        FlagFrag => ListFrag,
+        _ => ListFull,
+    };
+
+    private void ListAddTail(int ci, int list)
+    {
+        _ciNext[ci] = -1;
+        _ciPrev[ci] = _tail[list];
+        if (_tail[list] >= 0)
+            _ciNext[_tail[list]] = ci;
+        else
+            _head[list] = ci;
+        _tail[list] = ci;
+    }
+
+    private void ListDel(int ci, int list)
+    {
+        if (_ciPrev[ci] >= 0)
+            _ciNext[_ciPrev[ci]] = _ciNext[ci];
+        else
+            _head[list] = _ciNext[ci];
+        if (_ciNext[ci] >= 0)
+            _ciPrev[_ciNext[ci]] = _ciPrev[ci];
+        else
+            _tail[list] = _ciPrev[ci];
+        _ciPrev[ci] = _ciNext[ci] = -1;
     }
 
     /// <summary>swap_duplicate: one more page-table entry refers to <paramref name="slot"/>.</summary>
@@ -117,6 +262,16 @@ public sealed class SwapArea
         {
             _token[slot] = 0;
             _used--;
+            // swap_entries_free: an emptied cluster goes to the free list, a partly freed one to nonfull.
+            int ci = slot / SwapfileCluster;
+            _ciCount[ci]--;
+            if (_ciCount[ci] == 0)
+            {
+                if (_ciFlags[ci] != FlagFree)
+                    MoveCluster(ci, ListFree, FlagFree);
+            }
+            else if (_ciFlags[ci] != FlagNonfull)
+                MoveCluster(ci, ListNonfull, FlagNonfull);
             SlotReleased?.Invoke(slot);
         }
     }

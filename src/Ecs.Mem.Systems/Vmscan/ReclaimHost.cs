@@ -114,13 +114,10 @@ public sealed class ReclaimHost : ILruvecHost
     }
 
     /// <summary>
-    /// A dirty page-cache page in shrink_folio_list (Linux 6.18): try_to_unmap first (the PTEs' dirty bits move to the
-    /// folio when the rewrite clears them at the end of the tick), then, because reclaim no longer writes filesystem
-    /// folios (pageout returns PAGE_ACTIVATE for them, and only kswapd would even try), PG_reclaim is set,
-    /// nr_vmscan_immediate_reclaim counted and the page activated; the flusher writes it, and folio_end_writeback
-    /// rotates it to the inactive tail for the next scan. A VM_LOCKED mapping sends it to the unevictable list instead.
+    /// try_to_unmap's VM_LOCKED test (mlock_vma_folio): copies the page's reverse map into the scratch list and, when a
+    /// VM_LOCKED area maps the page, marks it unevictable. The caller's later loops reuse the copied map.
     /// </summary>
-    private FolioReclaimResult DirtyFileFolio(PageWriteback.Flusher flusher, int pfn)
+    private bool MappedByLockedVma(int pfn)
     {
         var k = _k;
         k.Rmap.CopyTo(pfn, _maps);
@@ -131,9 +128,24 @@ public sealed class ReclaimHost : ILruvecHost
             if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
             {
                 k.Zone.Unevictable[pfn] = true;
-                return FolioReclaimResult.Mlocked;
+                return true;
             }
         }
+        return false;
+    }
+
+    /// <summary>
+    /// A dirty page-cache page in shrink_folio_list (Linux 6.18): try_to_unmap first (the PTEs' dirty bits move to the
+    /// folio when the rewrite clears them at the end of the tick), then, because reclaim no longer writes filesystem
+    /// folios (pageout returns PAGE_ACTIVATE for them, and only kswapd would even try), PG_reclaim is set,
+    /// nr_vmscan_immediate_reclaim counted and the page activated; the flusher writes it, and folio_end_writeback
+    /// rotates it to the inactive tail for the next scan. A VM_LOCKED mapping sends it to the unevictable list instead.
+    /// </summary>
+    private FolioReclaimResult DirtyFileFolio(PageWriteback.Flusher flusher, int pfn)
+    {
+        var k = _k;
+        if (MappedByLockedVma(pfn))
+            return FolioReclaimResult.Mlocked;
         foreach (var (mmId, va) in _maps)
             k.Env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         flusher.FolioMarkDirty(pfn);
@@ -185,17 +197,8 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         pageout = false;
         ref Frame f = ref k.Zone.Frames[pfn];
-        k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va) in _maps)
-        {
-            var owner = k.Tasks.MmById(mmId)!.Mm;
-            int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
-            {
-                k.Zone.Unevictable[pfn] = true;
-                return -2;
-            }
-        }
+        if (MappedByLockedVma(pfn))
+            return -2;
 
         // A page of a THP: the folio is split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
         if ((f.Flags & FrameFlags.Thp) != 0)

@@ -29,16 +29,7 @@ public sealed class EventQueue<TEvent> where TEvent : struct
         if (_count == _heap.Length)
             Array.Resize(ref _heap, _count * 2);
         ulong seq = _nextSequence++;
-        int i = _count++;
-        // Sift up: move parents down until the new node's place is found.
-        while (i > 0)
-        {
-            int parent = (i - 1) >> 1;
-            if (!Before(time, seq, _heap[parent].Time, _heap[parent].Sequence))
-                break;
-            _heap[i] = _heap[parent];
-            i = parent;
-        }
+        int i = SiftUp(_count++, time, seq);
         _heap[i] = new Node { Time = time, Sequence = seq, Event = ev };
         return seq;
     }
@@ -57,21 +48,7 @@ public sealed class EventQueue<TEvent> where TEvent : struct
         Node last = _heap[--_count];
         _heap[_count] = default;
         if (_count > 0)
-        {
-            int i = 0;
-            while (true)
-            {
-                int child = 2 * i + 1;
-                if (child >= _count) break;
-                if (child + 1 < _count && Before(_heap[child + 1].Time, _heap[child + 1].Sequence, _heap[child].Time, _heap[child].Sequence))
-                    child++;
-                if (!Before(_heap[child].Time, _heap[child].Sequence, last.Time, last.Sequence))
-                    break;
-                _heap[i] = _heap[child];
-                i = child;
-            }
-            _heap[i] = last;
-        }
+            _heap[SiftDown(0, last)] = last;
         return true;
     }
 
@@ -91,27 +68,42 @@ public sealed class EventQueue<TEvent> where TEvent : struct
         if (i == _count)
             return true;
         // The last node takes the hole, then moves up or down to its place.
+        i = SiftUp(i, last.Time, last.Sequence);
+        _heap[SiftDown(i, last)] = last;
+        return true;
+    }
+
+    /// <summary>Moves parents down from hole <paramref name="i"/> while (time, seq) sorts before them; returns the node's place.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int SiftUp(int i, ulong time, ulong seq)
+    {
         while (i > 0)
         {
             int parent = (i - 1) >> 1;
-            if (!Before(last.Time, last.Sequence, _heap[parent].Time, _heap[parent].Sequence))
+            if (!Before(time, seq, _heap[parent].Time, _heap[parent].Sequence))
                 break;
             _heap[i] = _heap[parent];
             i = parent;
         }
+        return i;
+    }
+
+    /// <summary>Moves the earlier child up into hole <paramref name="i"/> while it sorts before <paramref name="node"/>; returns the node's place.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int SiftDown(int i, in Node node)
+    {
         while (true)
         {
             int child = 2 * i + 1;
             if (child >= _count) break;
             if (child + 1 < _count && Before(_heap[child + 1].Time, _heap[child + 1].Sequence, _heap[child].Time, _heap[child].Sequence))
                 child++;
-            if (!Before(_heap[child].Time, _heap[child].Sequence, last.Time, last.Sequence))
+            if (!Before(_heap[child].Time, _heap[child].Sequence, node.Time, node.Sequence))
                 break;
             _heap[i] = _heap[child];
             i = child;
         }
-        _heap[i] = last;
-        return true;
+        return i;
     }
 
     public void Clear()

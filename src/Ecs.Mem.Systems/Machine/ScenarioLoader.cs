@@ -54,6 +54,8 @@ public static class ScenarioLoader
             Dtlb = TlbGeometry.From(m.Dtlb),
             Itlb = TlbGeometry.From(m.Itlb),
             Stlb = TlbGeometry.From(m.Stlb),
+            Dtlb2M = TlbGeometry.From(m.Dtlb2M),
+            Itlb2M = TlbGeometry.From(m.Itlb2M),
             UsePcid = m.Pcid,
         };
         tlb.Validate(src);

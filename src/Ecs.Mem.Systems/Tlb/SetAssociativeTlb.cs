@@ -101,6 +101,28 @@ public sealed class SetAssociativeTlb
         return row;
     }
 
+    /// <summary>Whether the TLB holds a 2 MiB entry (a 2 MiB-only array is probed only then).</summary>
+    public bool HoldsHuge => _hugeValid > 0;
+
+    /// <summary>
+    /// Lookup in an array that holds only 2 MiB entries (the L1 2M/4M dTLB and iTLB): probes va &gt;&gt; 21 and, on a
+    /// hit, refreshes the LRU stamp and counts <c>{name}_hit</c>. Misses are counted by the hierarchy
+    /// (<see cref="CountMiss"/>) once the walk or the STLB says the page was a 2 MiB one.
+    /// </summary>
+    public int LookupHuge(ulong va, ushort pcid)
+    {
+        int row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
+        if (row >= 0)
+        {
+            _entries[row].LruStamp = ++_clock;
+            _counters.Increment(_hit);
+        }
+        return row;
+    }
+
+    /// <summary>Counts one <c>{name}_miss</c> (for a 2 MiB-only array: a 2 MiB page the L1 did not hold).</summary>
+    public void CountMiss() => _counters.Increment(_miss);
+
     /// <summary>Row of the entry for (tag, size) usable by <paramref name="pcid"/>, or -1. No LRU update, no counting.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Probe(ulong tag, PageSizeClass size, ushort pcid)

@@ -79,8 +79,9 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("tlb") is { } tlb)
         {
-            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb");
+            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m");
             m = m with { Dtlb = Tlb(ts, "dtlb", m.Dtlb), Itlb = Tlb(ts, "itlb", m.Itlb), Stlb = Tlb(ts, "stlb", m.Stlb) };
+            m = m with { Dtlb2M = Tlb(ts, "dtlb_2m", m.Dtlb2M), Itlb2M = Tlb(ts, "itlb_2m", m.Itlb2M) };
         }
         if (s.Get("latency") is { } lat)
             m = m with { Latency = Latency(lat) };

@@ -68,6 +68,8 @@ public static class ScenarioWriter
         Tlb(w, "dtlb", m.Dtlb);
         Tlb(w, "itlb", m.Itlb);
         Tlb(w, "stlb", m.Stlb);
+        Tlb(w, "dtlb_2m", m.Dtlb2M);
+        Tlb(w, "itlb_2m", m.Itlb2M);
         var l = m.Latency;
         w.Append("  latency:\n");
         Line(w, 2, "l1", Num(l.L1));

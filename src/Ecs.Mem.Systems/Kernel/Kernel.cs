@@ -107,7 +107,12 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        Hugetlb = new Hugetlb.Hugetlb(this, env.Counters);
+        Commit.ObjectReleased = Hugetlb.FileReleased;
     }
+
+    /// <summary>The hugetlb pool and hugetlbfs mappings (Hugetlb/, mm/hugetlb.c).</summary>
+    public Hugetlb.Hugetlb Hugetlb { get; }
 
     public SimEnvironment Env { get; }
 

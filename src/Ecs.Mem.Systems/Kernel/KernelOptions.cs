@@ -78,6 +78,9 @@ public sealed record KernelOptions
     /// <summary>Transparent huge pages (<c>machine.thp</c>): enabled, defrag, use_zero_page.</summary>
     public Scenarios.ThpConfig Thp { get; init; } = D.Thp;
 
+    /// <summary>The hugetlb pool's sysctls (<c>machine.hugetlb</c>).</summary>
+    public Scenarios.HugetlbConfig Hugetlb { get; init; } = D.Hugetlb;
+
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;
 

@@ -81,6 +81,7 @@ public static class ScenarioLoader
             AdminReserveKbytes = m.AdminReserveKbytes,
             UserReserveKbytes = m.UserReserveKbytes,
             Thp = m.Thp,
+            Hugetlb = m.Hugetlb,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
             SmpEpochCycles = (int)m.SmpEpoch,
@@ -305,7 +306,7 @@ public static class ScenarioLoader
                 Prot = ToProt(m.Protection),
                 Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null && m.Fd is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
                     | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None)
-                    | (m.Populate ? MapFlags.Populate : MapFlags.None),
+                    | (m.Populate ? MapFlags.Populate : MapFlags.None) | (m.HugeTlb ? MapFlags.HugeTlb : MapFlags.None),
                 FileId = m.File is null ? -1 : k.Files.Intern(m.File),
                 PgOff = (ulong)m.FileOffset / Pte.PageSize,
                 Fd = m.Fd ?? -1,

@@ -78,4 +78,10 @@ public enum FrameFlags : uint
 
     /// <summary>PG_unevictable: on LRU_UNEVICTABLE (found in a VM_LOCKED area by reclaim), skipped by every scan until munlock.</summary>
     Unevictable = 1u << 17,
+
+    /// <summary>
+    /// A page of a hugetlb pool folio (PG_hugetlb on the head): one of the 512 frames of a 2 MiB page the pool took from
+    /// the buddy allocator. Never on the LRU, never swapped, never freed to the buddy allocator page by page.
+    /// </summary>
+    Hugetlb = 1u << 18,
 }

@@ -141,6 +141,12 @@ public sealed record MachineConfig
     /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
     public ThpConfig Thp { get; init; } = ThpConfig.Default;
 
+    /// <summary>
+    /// machine.hugetlb: the 2 MiB hugetlb pool's sysctls, /proc/sys/vm/nr_hugepages (pages taken from the buddy allocator
+    /// at boot) and nr_overcommit_hugepages (surplus pages allowed on demand). Default 0 and 0, as Linux boots.
+    /// </summary>
+    public HugetlbConfig Hugetlb { get; init; } = new();
+
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;
 

@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
     ];
@@ -122,6 +122,16 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
             m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
+        if (s.Get("hugetlb") is { } htlb)
+        {
+            var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
+            var h = m.Hugetlb;
+            if (hs.Get("nr_hugepages") is { } nr)
+                h = h with { NrHugepages = values.Integer(nr, "machine.hugetlb.nr_hugepages", 0, 1 << 24) };
+            if (hs.Get("nr_overcommit_hugepages") is { } oc)
+                h = h with { NrOvercommitHugepages = values.Integer(oc, "machine.hugetlb.nr_overcommit_hugepages", 0, 1 << 24) };
+            m = m with { Hugetlb = h };
+        }
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)

@@ -108,6 +108,8 @@ public static class ScenarioWriter
             Line(w, 1, "admin_reserve_kbytes", Num(ark));
         if (m.UserReserveKbytes is { } urk)
             Line(w, 1, "user_reserve_kbytes", Num(urk));
+        if (m.Hugetlb != new HugetlbConfig())
+            Line(w, 1, "hugetlb", $"{{nr_hugepages: {m.Hugetlb.NrHugepages}, nr_overcommit_hugepages: {m.Hugetlb.NrOvercommitHugepages}}}");
         Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
@@ -238,6 +240,8 @@ public static class ScenarioWriter
             f.Add("offset: " + Num(m.FileOffset));
         }
         f.Add("fixed: " + (m.Fixed ? "true" : "false"));
+        if (m.HugeTlb)
+            f.Add("hugetlb: true");
         return f;
     }
 

@@ -47,6 +47,12 @@ public sealed class PhaseProgram
     /// the machine's value); null = the machine's own (the recorded setting, 0 by default).
     /// </summary>
     public int? Overcommit { get; init; }
+
+    /// <summary>
+    /// <c>hugepages N</c>: vm.nr_hugepages while the program runs (record.sh writes it and restores the machine's value);
+    /// the scenario gets <c>machine.hugetlb.nr_hugepages</c>. Null: none (the machine's own, 0 here).
+    /// </summary>
+    public long? HugePages { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
     public required string SourcePath { get; init; }
 
@@ -78,6 +84,7 @@ public sealed class PhaseProgram
         long? memcg = null;
         bool swap = false;
         int? overcommit = null;
+        long? hugepages = null;
         var phases = new List<Phase>();
         List<PhaseOp>? ops = null;
         string? phaseName = null;
@@ -125,6 +132,12 @@ public sealed class PhaseProgram
                         throw new InputException(path, line, w[1], "overcommit mode must be 0 (heuristic), 1 (always) or 2 (never)");
                     overcommit = w[1][0] - '0';
                     continue;
+                case "hugepages":
+                    Need(path, line, w, 2);
+                    if (!long.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long hp) || hp > 65536)
+                        throw new InputException(path, line, w[1], "hugepages takes a count of 2 MiB pages, 0 to 65536");
+                    hugepages = hp;
+                    continue;
                 case "phase":
                     Need(path, line, w, 2);
                     if (ops is not null)
@@ -135,7 +148,7 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, hugepages, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
@@ -152,7 +165,7 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no 'describe' line");
         if (phases.Count == 0)
             throw new InputException(path, 1, name, "no phase");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Phases = phases, SourcePath = path };
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, HugePages = hugepages, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

@@ -124,6 +124,8 @@ public class HugetlbTests
         Assert.That(mm.Mm.Vmas[mm.Mm.Vmas.VmaLookup(Base + (16 * HugeSize))].Length, Is.EqualTo(HugeSize));
         // munmap may not split a hugetlb VMA inside a huge page (hugetlb_vm_op_split): EINVAL.
         Assert.That(mm.Mm.DoMunmap(Base + Page, Page), Is.EqualTo(-Errno.EINVAL));
+        Assert.That(mm.Mm.DoMprotect(Base, HugeSize + Page, Prot.Read), Is.EqualTo(-Errno.EINVAL), "nor mprotect");
+        Assert.That(mm.Mm.DoMprotect(Base, HugeSize, Prot.Read), Is.Zero, "a whole huge page is fine");
         AssertInvariants(m);
     }
 

@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, thp, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, thp, hugetlb, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes) (got 'rams')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline, cgroups) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,

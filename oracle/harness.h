@@ -153,6 +153,18 @@ static void touch_pages(int r, int write, const unsigned *pages, unsigned long n
     }
 }
 
+/* fork-touch: a child touches the whole of region r (one load or store per page) and exits; the parent waits for
+   it (waitpid), so the phase's faults are the parent's alone and come after the child's touches. */
+static void do_fork_touch(int r, int write)
+{
+    getrusage(RUSAGE_SELF, &fork_before);
+    pid_t pid = fork();
+    if (pid < 0) fatal("fork");
+    if (pid == 0) { touch(r, write, 0, reg[r].len, 4096); _exit(0); }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fatal("waitpid");
+}
+
 /* fork: the child keeps its copy of the address space, blocked on a pipe, until the program ends. */
 static void do_fork(void)
 {

@@ -3,7 +3,7 @@
 #   oracle/record.sh [RUNS] [PROGRAM...]     default: 5 runs of every program in oracle/programs/
 # For each program: generates its C (ecsmem-oracle gen), compiles it, creates its data files (random bytes),
 # and runs it RUNS times with ASLR off (setarch -R) — inside a fresh memory cgroup (v1) when the program sets
-# `memcg`, with a swap file on when it sets `swap`, under vm.overcommit_memory MODE when it sets `overcommit MODE`
+# `memcg` (its memory.swappiness set when the program sets `swappiness N`), with a swap file on when it sets `swap`, under vm.overcommit_memory MODE when it sets `overcommit MODE`
 # (the machine's value restored after it and on any exit). Then merges the runs and the kernel settings into
 # oracle/fixtures.json. Always cleans up (trap): swapoff + rm of its own swap file, rmdir of its cgroups,
 # its data files and binaries.
@@ -75,6 +75,7 @@ for name in "${programs[@]}"; do
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
   overcommit=$(awk '$1 == "overcommit" { print $2 }' "$src")
+  swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
   if [ -n "$overcommit" ]; then echo "$overcommit" > /proc/sys/vm/overcommit_memory; fi
   hugepages=$(awk '$1 == "hugepages" { print $2 }' "$src")
   if [ -n "$hugepages" ]; then
@@ -91,6 +92,7 @@ for name in "${programs[@]}"; do
       cg=$cg_root/ecsmem-oracle-$$
       mkdir "$cg"
       echo "$memcg" > "$cg/memory.limit_in_bytes"
+      if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
       ORACLE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; exec setarch -R "$2" "$3"' sh "$cg" "$work/bin/$name" "$data" > "$out"
       echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
       rmdir "$cg"

@@ -114,6 +114,9 @@ public static class CGenerator
             case "fork":
                 sb.Append("    do_fork();\n    fork_settle();\n");
                 break;
+            case "fork-touch":
+                sb.Append(Inv, $"    do_fork_touch({reg!.Index}, {(Write(src, op) ? 1 : 0)});\n    fork_settle();\n");
+                break;
             case "madvise":
                 {
                     string adv = op.Arg(1) switch

@@ -53,6 +53,9 @@ public sealed class PhaseProgram
     /// the scenario gets <c>machine.hugetlb.nr_hugepages</c>. Null: none (the machine's own, 0 here).
     /// </summary>
     public long? HugePages { get; init; }
+
+    /// <summary><c>swappiness N</c>: the program's memory cgroup's memory.swappiness (cgroup v1), 0–200; needs <c>memcg</c>.</summary>
+    public int? Swappiness { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
     public required string SourcePath { get; init; }
 
@@ -68,6 +71,7 @@ public sealed class PhaseProgram
         ["munmap"] = 1,
         ["mprotect"] = 4,
         ["fork"] = 0,
+        ["fork-touch"] = 2, // fork-touch R read|write: a child touches all of R and exits; the parent waits for it
         ["madvise"] = 2,
         ["fadvise"] = 2,
         ["mremap"] = 2,
@@ -85,6 +89,7 @@ public sealed class PhaseProgram
         bool swap = false;
         int? overcommit = null;
         long? hugepages = null;
+        int? swappiness = null;
         var phases = new List<Phase>();
         List<PhaseOp>? ops = null;
         string? phaseName = null;
@@ -138,6 +143,12 @@ public sealed class PhaseProgram
                         throw new InputException(path, line, w[1], "hugepages takes a count of 2 MiB pages, 0 to 65536");
                     hugepages = hp;
                     continue;
+                case "swappiness":
+                    Need(path, line, w, 2);
+                    if (!int.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int sw) || sw > 200)
+                        throw new InputException(path, line, w[1], "swappiness must be a whole number from 0 to 200");
+                    swappiness = sw;
+                    continue;
                 case "phase":
                     Need(path, line, w, 2);
                     if (ops is not null)
@@ -148,14 +159,14 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, hugepages, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, hugepages, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
             var op = new PhaseOp(w[0], w[1..], line);
             if (op.Verb is "mmap" or "memfd" or "memfd-map" or "brk")
                 regions.Add(w[1]);
-            else if (op.Verb is "touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
+            else if (op.Verb is "touch" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
                 throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd or brk created");
             ops.Add(op);
         }
@@ -165,7 +176,9 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no 'describe' line");
         if (phases.Count == 0)
             throw new InputException(path, 1, name, "no phase");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, HugePages = hugepages, Phases = phases, SourcePath = path };
+        if (swappiness is not null && memcg is null)
+            throw new InputException(path, 1, name, "swappiness sets the memory cgroup's memory.swappiness: it needs 'memcg'");
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

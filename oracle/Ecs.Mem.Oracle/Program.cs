@@ -5,6 +5,7 @@ using EcsMem.Oracle;
 //   gen [--check]               oracle/programs/*.phases → oracle/gen/NAME.c, NAME.yaml, NAME.lackey (--check: compare only)
 //   collect RUNDIR SETTINGS     the recorded runs → oracle/fixtures.json (record.sh calls it)
 //   table [--write]             the README's "Matching the real tools" kit table from fixtures + simulation
+//   eval PROGRAM...             simulate the named programs and print their differences from the fixtures
 try
 {
     string oracle = Kit.OracleDir(Directory.GetCurrentDirectory());
@@ -77,8 +78,31 @@ try
                 }
                 return 0;
             }
+        case "eval":
+            {
+                // One program or a few: simulate and print what differs from the fixtures (the tests' comparison).
+                var fixtures = Fixtures.Load(Path.Combine(oracle, "fixtures.json"));
+                string scratch = Path.Combine(Path.GetTempPath(), "ecsmem-oracle-" + Environment.ProcessId);
+                try
+                {
+                    var names = args.Skip(1).ToHashSet(StringComparer.Ordinal);
+                    foreach (PhaseProgram p in PhaseProgram.LoadAll(Path.Combine(oracle, "programs")).Where(p => names.Contains(p.Name)))
+                    {
+                        var r = Kit.Evaluate(p, fixtures, scratch);
+                        Console.WriteLine($"{p.Name}: {(r.Agrees ? "matches" : "differs")}");
+                        foreach (string d in r.Differences)
+                            Console.WriteLine("  " + d);
+                    }
+                }
+                finally
+                {
+                    if (Directory.Exists(scratch))
+                        Directory.Delete(scratch, true);
+                }
+                return 0;
+            }
         default:
-            Console.Error.WriteLine("usage: ecsmem-oracle gen [--check] | collect RUNDIR SETTINGS | table [--write]");
+            Console.Error.WriteLine("usage: ecsmem-oracle gen [--check] | collect RUNDIR SETTINGS | table [--write] | eval PROGRAM...");
             return 2;
     }
 }

@@ -265,6 +265,16 @@ public static class ScenarioGenerator
                     case "munlock":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "mlock (issue 13 item 5)"));
                         break;
+                    case "fork-touch":
+                        {
+                            // do_fork_touch: a child touches every page of the region and exits while the parent waits
+                            // (fork + waitpid): a timeline fork with wait, the child's pass a sequential generator.
+                            var (b, size) = At(op, op.Arg(0)!);
+                            long pages = size / ProgramPlan.PageSize;
+                            string writes = op.Arg(1) == "write" ? "1" : "0";
+                            Event(timeline, accesses, proc, $"fork: {{child: {proc}-child{op.Line}, wait: true, workload: {{generator: \"seq:count={pages},pages={pages},base=0x{b:x},writes={writes}\"}}}}");
+                            break;
+                        }
                 }
             }
             // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
@@ -300,6 +310,13 @@ public static class ScenarioGenerator
             y.Append(Inv, $"  read_ahead_kb: {ScenarioSupport.ReadAheadKb}\n");
         if (ScenarioSupport.SwapReadahead)
             y.Append(Inv, $"  page_cluster: {ScenarioSupport.PageCluster}\n");
+        // Only the memcg programs reclaim: there Linux writes swap-outs asynchronously (PG_writeback), and the kit's
+        // machines mount the cgroup v1 memory controller (memcg reclaim waits on writeback).
+        if (p.MemcgLimit is not null)
+            y.Append("  writeback: async\n  cgroup_version: 1\n");
+        // cgroup v1's memory.swappiness of the program's group: its reclaim (all of it is the group's) uses it.
+        if (p.Swappiness is { } sw)
+            y.Append(Inv, $"  swappiness: {sw}\n");
         if (p.MemcgLimit is { } limit)
         {
             y.Append("cgroups:\n");
@@ -331,7 +348,7 @@ public static class ScenarioGenerator
     /// The harness pages a phase's end touches in its window: none after a fork (the parent's first stores to its own
     /// stack and globals then are the harness's copy-on-write faults, which the C program makes outside the window).
     /// </summary>
-    public static long EndPages(Phase ph, long harness) => ph.Ops.Any(o => o.Verb == "fork") ? 0 : Math.Min(HarnessEndPages, harness);
+    public static long EndPages(Phase ph, long harness) => ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : Math.Min(HarnessEndPages, harness);
 
     private static readonly Dictionary<string, Fixtures?> FixturesByDir = new(StringComparer.Ordinal);
 

@@ -136,16 +136,23 @@ public static class SimulationRun
         }
     }
 
-    /// <summary>Runs until <paramref name="accesses"/> have completed and nothing due now is left to do (a call's prefault included).</summary>
+    /// <summary>
+    /// Runs until the program's process has made <paramref name="accesses"/> accesses and nothing due now is left to do
+    /// (a call's prefault included). The machine's limit counts every process's accesses, so it is moved on by what the
+    /// others (a <c>fork-touch</c> child) made meanwhile.
+    /// </summary>
     private static void Advance(Machine m, long accesses)
     {
-        m.Access.AccessLimit = accesses;
         var env = m.Env;
+        Entity proc = m.Kernel.Tasks.Processes[0];
+        long Own() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
         long guard = 0;
+        m.Access.AccessLimit = accesses + (m.Access.CompletedAccesses - Own());
         while (!m.Access.Finished &&
-               (m.Access.CompletedAccesses < accesses || env.HasPendingWork || m.Access.Populating || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
+               (Own() < accesses || env.HasPendingWork || m.Access.Populating || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
         {
             env.RunTick();
+            m.Access.AccessLimit = accesses + (m.Access.CompletedAccesses - Own());
             if (++guard > 100_000_000)
                 throw new InvalidOperationException($"the simulation did not reach {accesses} accesses");
         }
@@ -186,6 +193,10 @@ public static class SimulationRun
                         swap += 4;
                 }
             }
+            // A shmem mapping's Swap is shmem_swap_usage: its object's pages out on swap (their entries are in the
+            // object, not in the PTEs).
+            if (v.FileId >= 0 && k.OpenFiles.IsShmem(v.FileId))
+                swap += 4 * k.OpenFiles.ShmemSwappedIn(v.FileId, (long)v.PgOff, (long)(v.PgOff + v.Pages));
             long offset = long.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
             // smaps' Locked: the area's resident pages when it is VM_LOCKED.
             long lockedKb = locked ? rss : 0;

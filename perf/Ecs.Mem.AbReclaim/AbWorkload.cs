@@ -3,16 +3,32 @@ using System.Diagnostics;
 namespace EcsMem.Perf.Ab;
 
 /// <summary>
-/// One round of <see cref="PerfReclaim"/> for the A/B host: host nanoseconds per reclaimed page, and per access.
+/// One round of <see cref="PerfReclaim"/> for the A/B host: host nanoseconds per reclaimed page, and per access. With
+/// AB_RECLAIM_MGLRU=1 each round also runs the same scenario with the multi-gen LRU right after the classic one and adds
+/// its two figures and the within-round ratio of the costs per reclaimed page (MGLRU / classic); trees without lru_gen
+/// cannot run those.
 /// </summary>
 public static class AbWorkload
 {
-    public static string[] Figures => ["ns/reclaimed page", "ns/access"];
+    private static readonly bool Mglru = Environment.GetEnvironmentVariable("AB_RECLAIM_MGLRU") == "1";
+
+    public static string[] Figures => Mglru
+        ? ["ns/reclaimed page", "ns/access", "mglru ns/reclaimed page", "mglru ns/access", "mglru/classic per page"]
+        : ["ns/reclaimed page", "ns/access"];
 
     public static double[] Round()
     {
+        double[] classic = One(false);
+        if (!Mglru)
+            return classic;
+        double[] mglru = One(true);
+        return [classic[0], classic[1], mglru[0], mglru[1], mglru[0] / classic[0]];
+    }
+
+    private static double[] One(bool lruGen)
+    {
         var sw = Stopwatch.StartNew();
-        var (accesses, reclaimed) = PerfReclaim.Run();
+        var (accesses, reclaimed) = PerfReclaim.Run(lruGen);
         double ns = sw.Elapsed.TotalNanoseconds;
         if (accesses != PerfReclaim.Accesses || reclaimed == 0)
             throw new InvalidOperationException($"{accesses} accesses, {reclaimed} pages reclaimed");

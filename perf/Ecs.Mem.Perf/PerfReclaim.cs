@@ -25,13 +25,14 @@ public static class PerfReclaim
             workload: {generator: "uniform:count=200000,pages=2048,writes=0.5,seed=4"}
         """;
 
-    /// <summary>Builds the machine (not run).</summary>
-    public static Machine Build() => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "perf-reclaim.yaml"));
+    /// <summary>Builds the machine (not run); <paramref name="lruGen"/> turns the multi-gen LRU on (<c>lru_gen: {enabled: y}</c>).</summary>
+    public static Machine Build(bool lruGen = false) => ScenarioLoader.Build(ScenarioParser.Parse(
+        new StringReader(lruGen ? Yaml.Replace("seed: 7}", "seed: 7, lru_gen: {enabled: y}}", StringComparison.Ordinal) : Yaml), "perf-reclaim.yaml"));
 
-    /// <summary>Runs the scenario to the end; returns (accesses, pages reclaimed).</summary>
-    public static (long Accesses, long Reclaimed) Run()
+    /// <summary>Runs the scenario to the end (with MGLRU when <paramref name="lruGen"/>); returns (accesses, pages reclaimed).</summary>
+    public static (long Accesses, long Reclaimed) Run(bool lruGen = false)
     {
-        using Machine m = Build();
+        using Machine m = Build(lruGen);
         m.Run();
         return (m.CompletedAccesses(), m.Env.Counters.Get("pgsteal_kswapd") + m.Env.Counters.Get("pgsteal_direct"));
     }

@@ -12,4 +12,8 @@ public class PerfReclaimBenchmarks
 {
     [Benchmark(OperationsPerInvoke = (int)PerfReclaim.Accesses)]
     public long Reclaim() => PerfReclaim.Run().Reclaimed;
+
+    /// <summary>The same run with the multi-gen LRU (machine.lru_gen.enabled: y).</summary>
+    [Benchmark(OperationsPerInvoke = (int)PerfReclaim.Accesses)]
+    public long ReclaimMglru() => PerfReclaim.Run(lruGen: true).Reclaimed;
 }

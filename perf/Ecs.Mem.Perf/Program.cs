@@ -22,6 +22,13 @@ public static class Program
             }
             return;
         }
+        if (args is ["ideal-loop", var trace, var frames, var policy, var rounds, ..] && args.Length <= 6)
+        {
+            // The replay loop alone, against the C anchor when its library is given (perf/anchor-ideal/run.sh loop).
+            IdealLoop.Run(trace, int.Parse(frames, System.Globalization.CultureInfo.InvariantCulture), policy,
+                int.Parse(rounds, System.Globalization.CultureInfo.InvariantCulture), args.Length == 6 ? args[5] : null);
+            return;
+        }
         // Benchmark processes inherit the environment: the big benchmarks shrink their data for a dry run.
         if (PerfScale.IsDryCommandLine(args))
             Environment.SetEnvironmentVariable(PerfScale.DryVariable, "1");

@@ -3,9 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifndef BUCKETS /* make.sh uses the default; perf/cachegrind-vs-valgrind.sh scales it */
 #define BUCKETS 512
+#endif
+#ifndef KEYS /* make.sh uses the default; perf/cachegrind-vs-valgrind.sh scales it */
 #define KEYS 4000
+#endif
+#ifndef LOOKUPS /* make.sh uses the default; perf/cachegrind-vs-valgrind.sh scales it */
 #define LOOKUPS 12000
+#endif
 
 struct node {
     unsigned long key;

@@ -110,19 +110,27 @@ public sealed class SweepCommand : ICommand
 
         // Ctrl-C or SIGTERM while loading: nothing is replayed; while replaying: the finished runs' rows only.
         CancellationToken cancel = RunModes.InterruptSignal.Token;
-        var traces = new List<(string Name, ulong[] Pages)>();
-        foreach (string path in cl.Positionals)
+        // Only a sweep with a cell that replays the reference string per frame count holds the traces in memory;
+        // LRU curves alone (one stack-distance or SHARDS pass per trace) stream each trace from its file.
+        bool load = IdealSweep.NeedsReferenceStrings(policies, seed, grid.StackDistance, shards) || cl.Positionals.Contains("-");
+        var names = cl.Positionals.ToArray();
+        var pages = new ulong[]?[names.Length];
+        for (int t = 0; t < names.Length; t++)
         {
             if (cancel.IsCancellationRequested)
                 break;
-            traces.Add((path, Load(path, cl.Get("--trace-format"), cancel)));
+            if (load)
+                pages[t] = Load(names[t], cl.Get("--trace-format"), cancel);
+            else if (!File.Exists(names[t]))
+                throw new InputException("command line", 0, names[t], "trace file not found");
         }
 
         var wall = Stopwatch.StartNew();
         TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         IReadOnlyList<SweepRow> rows = cancel.IsCancellationRequested
             ? []
-            : IdealSweep.Run(traces, policies, frames, seed, threads, grid.StackDistance, cancel, shards);
+            : IdealSweep.RunCells(names, pages, policies, frames, seed, threads, grid.StackDistance, 0, (long)names.Length * policies.Count * frames.Count,
+                cancel, shards, load ? null : t => Open(names[t], cl.Get("--trace-format")));
         wall.Stop();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
 
@@ -290,6 +298,19 @@ public sealed class SweepCommand : ICommand
             list.Add(p);
         }
         return list;
+    }
+
+    /// <summary>A reader over the trace at <paramref name="path"/>, for a sweep that streams it (an LRU curve).</summary>
+    private static ITraceReader Open(string path, string? format)
+    {
+        try
+        {
+            return TraceFormats.OpenReader(format ?? TraceFormats.Detect(path) ?? "pages", path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(path, 0, path, "cannot read the trace: " + e.Message);
+        }
     }
 
     private static ulong[] Load(string path, string? format, CancellationToken cancel)

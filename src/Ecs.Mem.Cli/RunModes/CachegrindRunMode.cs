@@ -31,6 +31,7 @@ public sealed class CachegrindRunMode : IRunMode
         OptionSpec.Value("--LL", "S,A,L", "last-level cache"),
         OptionSpec.Value("--cpu", "host|seed", "unset caches from this machine (sysfs, as Cachegrind detects them) or the seed lecture's (default: I1 32768,8,64 D1 32768,8,64 LL 3145728,12,64)") with { Completions = ["host", "seed"] },
         OptionSpec.Flag("--json", "the counts as JSON (docs/schemas/cachegrind.schema.json)"),
+        OptionSpec.Value("--decode-thread", "auto|on|off", "decompress and decode the trace on a second thread while this one simulates (default auto: on when the process has more than one CPU); the counts are the same either way") with { Completions = ["auto", "on", "off"] },
     ];
 
     public string Usage =>
@@ -62,6 +63,14 @@ public sealed class CachegrindRunMode : IRunMode
             cl.Get("--D1") is { } d1 ? CachegrindConfig.ParseOption(d1, "--D1") : baseConfig.D1,
             cl.Get("--LL") is { } ll ? CachegrindConfig.ParseOption(ll, "--LL") : baseConfig.LL);
 
+        bool decodeThread = (cl.Get("--decode-thread") ?? "auto") switch
+        {
+            "auto" => ReadAheadTraceReader.Worthwhile,
+            "on" => true,
+            "off" => false,
+            var other => throw new InputException("command line", 0, other, "--decode-thread must be 'auto', 'on' or 'off'"),
+        };
+
         string? outFile = cl.Get("--cachegrind-out-file");
         if (outFile is not null)
             OutputPaths.Check([("--cachegrind-out-file", outFile)], [("trace", path)]);
@@ -75,8 +84,9 @@ public sealed class CachegrindRunMode : IRunMode
         long accesses = 0;
         try
         {
-            using var reader = TraceFormats.OpenReader(format, path);
-            var batch = new MemoryAccess[4096];
+            ITraceReader opened = TraceFormats.OpenReader(format, path);
+            using var reader = decodeThread ? new ReadAheadTraceReader(opened) : opened;
+            var batch = new MemoryAccess[ReadAheadTraceReader.BlockRecords];
             int n;
             while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
             {

@@ -61,4 +61,7 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
 
     /// <summary>For a fork: cycles after the fork at which the child becomes runnable (0 = at once).</summary>
     public ulong ChildStartDelay { get; init; }
+
+    /// <summary>For a fork: the parent then waits for the child to exit (waitpid), not running until it has.</summary>
+    public bool WaitChild { get; init; }
 }

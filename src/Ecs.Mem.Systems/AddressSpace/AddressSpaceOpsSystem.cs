@@ -122,6 +122,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Mprotect.ChangeProtection(mm, c);
         }
         mm.NoteHiwaterVm();
+        _k.Khugepaged.AfterCall(mm, op.Kind, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, result);
         // The last mapping of a memfd whose descriptors are closed may have gone (munmap, mremap, MAP_FIXED over it).
         if (op.Kind is AddressSpaceOpKind.Munmap or AddressSpaceOpKind.Mremap or AddressSpaceOpKind.Mmap)
             _k.OpenFiles.ReleaseUnused();
@@ -255,6 +256,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 _k.Hugetlb.CopyRange(parent, child, v); // copy_hugetlb_page_range
                 continue;
             }
+            if (!VmaNeedsCopy(v))
+                continue;
             // Only the populated entries are visited, in ascending order: a huge, mostly untouched VMA costs
             // what its page tables hold, not its size.
             var copy = new CopyPteVisitor(_k, child, v.Flags);
@@ -275,8 +278,21 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         var workload = op.ChildWorkload?.Invoke(heap) ?? throw new InvalidOperationException("a fork needs the child's workload");
         _k.World.Add(c, new ProcessWorkload { Source = workload });
         ChildCreated?.Invoke(c, name);
-        return _k.World.Get<Process>(c).Pid;
+        int childPid = _k.World.Get<Process>(c).Pid;
+        if (op.WaitChild)
+            _k.Tasks.WaitForChild(op.Process, childPid);
+        return childPid;
     }
+
+    /// <summary>
+    /// vma_needs_copy (mm/memory.c): copy_page_range leaves out a file mapping (shmem included: a memfd's, and a
+    /// MAP_SHARED anonymous area's object) that has no anon_vma: the child's faults find its pages in the page cache.
+    /// An area with an anon_vma (private pages to share copy-on-write) and a VM_PFNMAP/VM_MIXEDMAP one are copied.
+    /// Simplified: a private anonymous area is always copied (Linux skips one with no anon_vma yet, whose PTEs can
+    /// only map the zero page).
+    /// </summary>
+    internal static bool VmaNeedsCopy(in Vma v) =>
+        v.AnonVma != 0 || (v.Flags & (VmFlags.PfnMap | VmFlags.MixedMap)) != 0 || !(v.Kind == VmaKind.File || v.ShmemId != 0);
 
     /// <summary>copy_pte_range for one VMA: what fork does with each non-empty parent entry.</summary>
     private readonly struct CopyPteVisitor(Kernel.Kernel k, MmState child, VmFlags flags) : IPteRefVisitor

@@ -17,8 +17,9 @@ namespace EcsMem.Systems.AddressSpace;
 /// page already in the swap cache is unmapped and freed at once (__remove_mapping). Without a free swap slot the
 /// anonymous page stays (activate_locked). A clean MADV_FREE page is discarded; a written one is made swap-backed
 /// again and stays. A file page is unmapped; clean, it leaves the page cache and is freed; dirty, it stays cached
-/// and dirty (reclaim outside kswapd leaves dirty file pages to the flusher). Simplified: shmem pages (shared
-/// anonymous memory, memfd) are passed over (Linux writes them to swap through shmem_writeout), and the counters
+/// and dirty (reclaim outside kswapd leaves dirty file pages to the flusher). A shmem page (shared anonymous memory,
+/// memfd) is unmapped and written to swap through shmem_writeout, its swap entry kept in the object's page cache, and
+/// stays in the swap cache as an anonymous page does. Simplified: the counters
 /// Linux keeps for these paths besides pgdeactivate, pswpout and pgpgout (pgactivate, pglazyfreed) are not kept.
 /// </summary>
 public static class ColdPageout
@@ -59,8 +60,6 @@ public static class ColdPageout
                 return;
             }
 
-            if (f.IsShmem)
-                return;
             ShrinkFolio(ref f, pfn, va, ref slot);
         }
 
@@ -121,6 +120,31 @@ public static class ColdPageout
                 f.Flags &= ~FrameFlags.SwapCache;
                 f.Index = 0;
                 k.Zone.FreeFrame(pfn, cpu);
+                return;
+            }
+
+            if (f.IsShmem)
+            {
+                // A shmem page (root may page out a file it can write: can_do_file_pageout): unmapped, then
+                // shmem_writeout gives it a swap slot whose entry the object keeps in its page cache; the write is
+                // submitted and the page stays in the swap cache, so a fault before later reclaim frees it is minor.
+                int swapSlot = k.Swap.GetSwapPage();
+                if (swapSlot == 0)
+                    return; // no swap: shmem_writeout redirties it and it stays
+                if (k.Memcg is { } mc && !mc.TryChargeSwap(pfn, swapSlot))
+                {
+                    k.Swap.SetCached(swapSlot, false);
+                    return;
+                }
+                Unmap(va, ref slot, 0);
+                k.OpenFiles.ShmemWriteout(pfn, swapSlot);
+                k.SwapReadahead.ClearReadahead(pfn);
+                k.Swap.Write(swapSlot, f.ContentToken);
+                f.Flags &= ~FrameFlags.Dirty;
+                k.Env.Counters.Increment(k.C.PswpOut);
+                k.Env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+                k.Events?.SwapOut(pfn, swapSlot, cpu, mm.Id, va);
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
                 return;
             }
 

@@ -150,6 +150,12 @@ public sealed partial class Mm
     }
 
     /// <summary>
+    /// Where the file-table inode numbers of shmem_zero_setup's objects start (object id added): keeps each object's
+    /// file id its own and apart from memfds', whose inodes are small. Not shown: maps prints inode 0 for them.
+    /// </summary>
+    public const ulong ShmemInodeBase = 1UL << 40;
+
+    /// <summary>
     /// mmap_region: charge a VM_ACCOUNT area to overcommit (less what the areas it replaces already hold:
     /// vms->nr_accounted moves over instead of being given back), unmap whatever overlaps, then insert the new area
     /// and merge it with its neighbours (not for a new brk area: <paramref name="merge"/> false). A shared anonymous
@@ -195,6 +201,16 @@ public sealed partial class Mm
             // Without VM_ACCOUNT on the new area, the replaced areas' charge was given back by the unmap.
         }
 
+        int shmemId = shmem && Commit is not null ? Commit.NewShmem(len >> Pte.PageShift, shmemCharged) : 0;
+        if (shmemId != 0)
+        {
+            // shmem_zero_setup: the area maps a new unlinked "dev/zero" file on the internal shm mount (device 00:01)
+            // whose page cache holds its pages, so every mapping of it (fork's copies included) finds them there;
+            // do_mmap ignores the offset of a MAP_SHARED anonymous mapping (pgoff 0).
+            fileId = Files.Intern(new MappedFile(ProcMaps.SharedAnonName, 0, 1, ShmemInodeBase + (ulong)shmemId));
+            pgoff = 0;
+        }
+
         var vma = new Vma
         {
             Start = addr,
@@ -206,7 +222,7 @@ public sealed partial class Mm
             OpenFile = openFile,
             MmId = Struct.Id,
             Kind = kind,
-            ShmemId = hugetlbFile != 0 ? hugetlbFile : shmem && Commit is not null ? Commit.NewShmem(len >> Pte.PageShift, shmemCharged) : 0,
+            ShmemId = hugetlbFile != 0 ? hugetlbFile : shmemId,
         };
         int idx = Vmas.Insert(vma);
         Struct.MapCount++;

@@ -148,6 +148,26 @@ public sealed class PageTable
         return ref Unsafe.NullRef<ulong>();
     }
 
+    /// <summary>
+    /// The page id of the table at <paramref name="level"/> (0: the PTE table) covering <paramref name="va"/>, or -1 when
+    /// there is none: a reader's walk that allocates nothing (the multi-gen LRU's page-table walks).
+    /// </summary>
+    public int TableAt(ulong va, int level)
+    {
+        if (_released || level < 0 || level >= _levels)
+            return -1;
+        int page = Root;
+        int mask = _entries - 1;
+        for (int l = _levels - 1; l > level; l--)
+        {
+            ulong e = _store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (l * _bits))) & (ulong)mask));
+            if ((e & Pte.PresentBit) == 0)
+                return -1;
+            page = (int)((e & Pte.PfnMask) >> Pte.PageShift);
+        }
+        return page;
+    }
+
     /// <summary>The leaf entry for <paramref name="va"/>, or 0 when no table covers it.</summary>
     public ulong Lookup(ulong va)
     {

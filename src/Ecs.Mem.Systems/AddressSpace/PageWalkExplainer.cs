@@ -248,6 +248,7 @@ public static class PageWalkExplainer
         ProcessState.Faulting => "faulting",
         ProcessState.SleepingIo => "sleeping on I/O",
         ProcessState.Exited => "exited",
+        ProcessState.WaitingChild => "waiting for a child",
         _ => "killed",
     };
 

@@ -61,8 +61,10 @@ public static class ProcMaps
         else if (IsSharedAnon(v))
         {
             // shmem_zero_setup's object lives on the internal shm mount (device 00:01); its inode number is
-            // get_next_ino's, which differs run to run on Linux, so EcsMem prints 0 (a simplification).
+            // get_next_ino's, which differs run to run on Linux, so EcsMem prints 0 (a simplification). Its offset
+            // is the area's vm_pgoff: 0 where the mmap made it, the page offset into the object after a split.
             minor = 1;
+            pgoff = v.PgOff << Pte.PageShift;
         }
         else if (v.Kind == VmaKind.File || v.Kind == VmaKind.Special)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Systems.Timing;
@@ -93,7 +94,27 @@ public sealed class CacheHierarchy<TPolicy> : ICacheHierarchy where TPolicy : st
             Access(a);
     }
 
+    /// <summary>
+    /// One access at physical address <paramref name="pa"/>, as <see cref="Access(in MemoryAccess)"/>. Inlined into
+    /// the per-access loop: an access inside one line (all but straddling ones), not a modify and needing no
+    /// coherence action, costs one L1 lookup here; everything else takes the general path out of line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public MemoryLevel Access(ulong pa, ushort size, AccessKind kind)
+    {
+        ulong first = pa >> _lineBits;
+        ulong last = (pa + (size == 0 ? 0UL : size - 1UL)) >> _lineBits;
+        if (first == last && kind <= AccessKind.Store && !(_coherence && kind == AccessKind.Store))
+        {
+            SetAssociativeCache<TPolicy> l1 = kind == AccessKind.Instr ? L1i : L1d;
+            bool write = kind == AccessKind.Store;
+            return l1.Access(first, write) ? MemoryLevel.L1 : MissL1(l1, first, write);
+        }
+        return Access(new MemoryAccess(pa, 0, size, kind));
+    }
+
     /// <summary>Simulates one access (every line it touches).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public MemoryLevel Access(in MemoryAccess a)
     {
         ulong first = a.Address >> _lineBits;
@@ -129,10 +150,13 @@ public sealed class CacheHierarchy<TPolicy> : ICacheHierarchy where TPolicy : st
     }
 
     /// <summary>One line through L1; returns the level that supplied it.</summary>
-    private MemoryLevel AccessLine(SetAssociativeCache<TPolicy> l1, ulong line, bool write)
+    private MemoryLevel AccessLine(SetAssociativeCache<TPolicy> l1, ulong line, bool write) =>
+        l1.Access(line, write) ? MemoryLevel.L1 : MissL1(l1, line, write);
+
+    /// <summary>The rest of <see cref="AccessLine"/> after an L1 miss (already counted): fetch, fill, write back the victim.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private MemoryLevel MissL1(SetAssociativeCache<TPolicy> l1, ulong line, bool write)
     {
-        if (l1.Access(line, write))
-            return MemoryLevel.L1;
         MemoryLevel level = FetchIntoL2(line);
         if (l1.Fill(line, write, out ulong victim, out bool victimDirty) && victimDirty)
             WriteBackToL2(victim);

@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Caches;
 
 /// <summary>Finds the way with the smallest stamp (lowest way on ties, so runs are deterministic).</summary>
 internal static class OldestStamp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Of(ReadOnlySpan<ulong> stamps)
     {
         int best = 0;

@@ -101,15 +101,22 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
     {
         if (line == _memoLine)
             return _memoIndex;
+        return Scan(line);
+    }
+
+    /// <summary>The way scan behind <see cref="Find"/> (out of line: the memo hit above is the common case).</summary>
+    private int Scan(ulong line)
+    {
         int b = (int)(line & _setMask) * _ways;
-        CacheLineTag[] tags = _tags;
-        for (int i = b; i < b + _ways; i++)
+        // The set's tags as a span (one bounds check for the set, none per way).
+        ReadOnlySpan<CacheLineTag> set = new(_tags, b, _ways);
+        for (int w = 0; w < set.Length; w++)
         {
-            if (tags[i].Line == line)
+            if (set[w].Line == line)
             {
                 _memoLine = line;
-                _memoIndex = i;
-                return i;
+                _memoIndex = b + w;
+                return b + w;
             }
         }
         return -1;
@@ -141,8 +148,16 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         int i = Find(line);
         if (i >= 0)
         {
-            int b = (int)(line & _setMask) * _ways;
-            _policy.OnHit(SetStamps(b), i - b, ++_tick);
+            if (typeof(TPolicy) == typeof(LruReplacement))
+            {
+                // LRU's OnHit only stamps the way hit (the JIT folds this test away per policy).
+                _stamps[i].Tick = ++_tick;
+            }
+            else
+            {
+                int b = (int)(line & _setMask) * _ways;
+                _policy.OnHit(SetStamps(b), i - b, ++_tick);
+            }
             if (write)
                 _states[i].Flags |= CacheLineFlags.Dirty;
             return true;
@@ -161,12 +176,25 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
     {
         int b = (int)(line & _setMask) * _ways;
         int way = -1;
-        for (int w = 0; w < _ways; w++)
+        if (typeof(TPolicy) == typeof(LruReplacement) || typeof(TPolicy) == typeof(FifoReplacement))
         {
-            if (_tags[b + w].Line == InvalidTag)
+            // One scan instead of two: an empty way's stamp is 0 (never stamped, or cleared by BackInvalidate) and
+            // a line's is at least 1 (stamps are ++_tick), so the first way with the smallest stamp is the first
+            // empty way when there is one, else the oldest line (lowest way on ties): the same way as below.
+            way = OldestStamp.Of(SetStamps(b));
+            if (_tags[b + way].Line != InvalidTag)
+                way = ~way; // a line is evicted from this way
+        }
+        else
+        {
+            ReadOnlySpan<CacheLineTag> set = new(_tags, b, _ways);
+            for (int w = 0; w < set.Length; w++)
             {
-                way = w;
-                break;
+                if (set[w].Line == InvalidTag)
+                {
+                    way = w;
+                    break;
+                }
             }
         }
         bool evicted = false;
@@ -174,7 +202,9 @@ public sealed class SetAssociativeCache<TPolicy> where TPolicy : struct, ISetRep
         victimDirty = false;
         if (way < 0)
         {
-            way = _policy.Victim(SetStamps(b));
+            way = typeof(TPolicy) == typeof(LruReplacement) || typeof(TPolicy) == typeof(FifoReplacement)
+                ? ~way
+                : _policy.Victim(SetStamps(b));
             victim = _tags[b + way].Line;
             victimDirty = (_states[b + way].Flags & CacheLineFlags.Dirty) != 0;
             evicted = true;

@@ -46,6 +46,7 @@ public sealed class AccessStage : ISystem, IEventHandler
     // Timing constants read once (the model is immutable): no property calls per access.
     private readonly long _l1TlbCycles, _stlbCycles, _walkLevelCycles;
     private readonly long _l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles;
+    private readonly long[] _levelCycles;       // the four above, by MemoryLevel
     private readonly ulong _windowCycles;
     private readonly ulong _epoch;
     private MmState? _mm;                       // the running CPU's address space, for the per-access walk
@@ -67,6 +68,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         _l2Cycles = t.L2HitCycles;
         _l3Cycles = t.L3HitCycles;
         _memoryCycles = t.MemoryCycles;
+        _levelCycles = [_l1Cycles, _l2Cycles, _l3Cycles, _memoryCycles];
         _windowCycles = (ulong)t.MinorFaultCycles;
         _epoch = (ulong)kernel.Options.SmpEpochCycles;
     }
@@ -334,6 +336,28 @@ public sealed class AccessStage : ISystem, IEventHandler
         Done,
         DoneNeedsFill,
         Fault,
+        /// <summary>Only from TranslateSlow: a usable hit in the L1's 2M/4M array (an L1 TLB hit, not an STLB one).</summary>
+        DoneL1Huge,
+    }
+
+    /// <summary>
+    /// Per-slice tallies of the per-access bookkeeping: the loop adds to these locals and <see cref="RunSlice"/>
+    /// writes them to the process's stats and the cycle accounting once at its end (nothing reads those in between),
+    /// instead of a dozen increments of shared state per access. Counts by kind and by level are indexed, so
+    /// tallying costs no branch; the L1-miss counts and the memory cycles follow from the level counts.
+    /// </summary>
+    private struct SliceTally
+    {
+        public Quad Kinds;        // accesses by AccessKind
+        public Quad Levels;       // accesses by the MemoryLevel that supplied them
+        public long ItlbHits, DtlbHits, StlbHits;
+        public long Translation;  // translation cycles of completed accesses beyond the L1 TLB hits'
+    }
+
+    [InlineArray(4)]
+    private struct Quad
+    {
+        private long _e;
     }
 
     /// <summary>
@@ -347,19 +371,116 @@ public sealed class AccessStage : ISystem, IEventHandler
         // Only a fault or a queued fill (both end the slice) can schedule events here, so the stop time is fixed:
         // the next event, the end of an open fault window, or the next CPU's turn.
         SimClock clock = env.Clock;
+        // The running CPU's TLBs and caches stay the same for the whole slice (a fill changes entries, not these).
+        TlbHierarchy tlbs = _k.Tlb.Current;
+        CacheHierarchy<LruReplacement>? lru = _lru;
+        SliceTally t = default;
         outcome = Outcome.Done;
-        for (int i = 0; i < slice.Length; i++)
+        int i = 0;
+        while (i < slice.Length)
         {
-            if (i > 0 && clock.Now >= stopAt)
-                return i; // the caller checked the first access
-            Outcome o = Issue(env, cpu, pe, ref st, in slice[i], fillInline);
+            if (lru is not null)
+            {
+                // The common case in a loop of its own (few live values); it stops at the first access it cannot serve.
+                i = RunFast(slice, i, stopAt, clock, tlbs, lru, ref t, out bool stop);
+                if (stop || i == slice.Length)
+                    break;
+            }
+            else if (i > 0 && clock.Now >= stopAt)
+            {
+                break; // the caller checked the first access
+            }
+            Outcome o = Issue(env, cpu, pe, ref st, ref t, tlbs, in slice[i], fillInline);
             if (o != Outcome.Done)
             {
                 outcome = o;
-                return o == Outcome.Fault ? i : i + 1;
+                if (o != Outcome.Fault)
+                    i++;
+                break;
             }
+            i++;
         }
-        return slice.Length;
+        Record(ref st, ref t);
+        return i;
+    }
+
+    /// <summary>
+    /// Runs accesses from <paramref name="i"/> on while each is an L1 TLB hit (4 KiB) whose entry permits it, with the
+    /// LRU cache hierarchy: exactly what <see cref="Issue"/> does for them, in a tight loop. Returns the index of the
+    /// first access it did not run: one that needs <see cref="Issue"/> (nothing of it counted or changed yet, so Issue
+    /// looks it up afresh and finds the same), or the end; <paramref name="stop"/> when the next CPU's turn or an event
+    /// came first (checked before every access but the slice's first, as the slice loop does).
+    /// </summary>
+    private int RunFast(ReadOnlySpan<MemoryAccess> slice, int i, ulong stopAt, SimClock clock, TlbHierarchy tlbs,
+        CacheHierarchy<LruReplacement> lru, ref SliceTally t, out bool stop)
+    {
+        SetAssociativeTlb itlb = tlbs.Itlb, dtlb = tlbs.Dtlb;
+        ushort pcid = tlbs.CurrentPcid;
+        long l1Tlb = _l1TlbCycles;
+        long[] levelCycles = _levelCycles;
+        // The hit counts of the two L1 TLBs and the clock's advance are kept here and handed over once at the end:
+        // nothing in this loop reads them.
+        long itlbHits = 0, dtlbHits = 0;
+        ulong advanced = 0;
+        ulong now = clock.Now;
+        stop = false;
+        for (; i < slice.Length; i++)
+        {
+            if (i > 0 && now + advanced >= stopAt)
+            {
+                stop = true;
+                break;
+            }
+            ref readonly MemoryAccess a = ref slice[i];
+            AccessKind kind = a.Kind;
+            bool fetch = kind == AccessKind.Instr;
+            bool write = kind is AccessKind.Store or AccessKind.Modify;
+            SetAssociativeTlb l1 = fetch ? itlb : dtlb;
+            int row = l1.PeekRow(a.Address, pcid);
+            if (row < 0 || !Usable(ref l1[row], write, fetch))
+                break;
+            l1.Touch(row);
+            if (fetch) itlbHits++;
+            else dtlbHits++;
+            ulong pa = (l1[row].TranslatePfn(a.Address) << Pte.PageShift) | (a.Address & (Pte.PageSize - 1));
+            MemoryLevel level = lru.Access(pa, a.Size, kind);
+            t.Kinds[(int)kind]++;
+            t.Levels[(int)level]++;
+            advanced += (ulong)(l1Tlb + levelCycles[(int)level]);
+        }
+        clock.Advance(advanced); // throws on an overflow of the simulated clock, as the per-access advance did
+        itlb.CountHits(itlbHits);
+        dtlb.CountHits(dtlbHits);
+        t.ItlbHits += itlbHits;
+        t.DtlbHits += dtlbHits;
+        return i;
+    }
+
+    /// <summary>Adds a slice's tallies to the process's stats and the cycle accounting.</summary>
+    private void Record(ref ProcessStats st, ref SliceTally t)
+    {
+        long instr = t.Kinds[(int)AccessKind.Instr], loads = t.Kinds[(int)AccessKind.Load];
+        long stores = t.Kinds[(int)AccessKind.Store], modifies = t.Kinds[(int)AccessKind.Modify];
+        long accesses = instr + loads + stores + modifies;
+        if (accesses == 0)
+            return;
+        long l2 = t.Levels[(int)MemoryLevel.L2], l3 = t.Levels[(int)MemoryLevel.L3], dram = t.Levels[(int)MemoryLevel.Dram];
+        long l1 = t.Levels[(int)MemoryLevel.L1];
+        long translation = t.Translation + (t.ItlbHits + t.DtlbHits) * _l1TlbCycles;
+        long memory = l1 * _l1Cycles + l2 * _l2Cycles + l3 * _l3Cycles + dram * _memoryCycles;
+        _k.Cycles.RecordAccesses(accesses, translation, memory);
+        st.CpuCycles += translation + memory;
+        st.Accesses += accesses;
+        st.InstrFetches += instr;
+        st.Loads += loads;
+        st.Stores += stores;
+        st.Modifies += modifies;
+        st.ItlbHits += t.ItlbHits;
+        st.DtlbHits += t.DtlbHits;
+        st.StlbHits += t.StlbHits;
+        st.L1Misses += l2 + l3 + dram;
+        st.L2Misses += l3 + dram;
+        st.L3Misses += dram;
     }
 
     /// <summary>
@@ -465,78 +586,56 @@ public sealed class AccessStage : ISystem, IEventHandler
         return false;
     }
 
-    /// <summary>One access: translate (TLB, else page walk), then the caches; or raise a fault.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Outcome Issue(SimEnvironment env, CpuState cpu, Entity pe, ref ProcessStats st, in MemoryAccess a, bool fillInline)
+    /// <summary>
+    /// One access: translate (L1 TLB, else STLB, else page walk), then the caches; or raise a fault. The common case
+    /// (an L1 TLB hit the entry permits, then an L1 lookup) is inlined into the slice loop with no copy of the
+    /// entry; the walk and the fault are out of line.
+    /// </summary>
+    private Outcome Issue(SimEnvironment env, CpuState cpu, Entity pe, ref ProcessStats st, ref SliceTally t, TlbHierarchy tlbs,
+        in MemoryAccess a, bool fillInline)
     {
-        var k = _k;
-        bool write = a.Kind is AccessKind.Store or AccessKind.Modify;
-        bool fetch = a.Kind == AccessKind.Instr;
-        TlbOutcome tlb = k.Tlb.Lookup(a.Address, a.Kind, out TlbEntry entry);
+        AccessKind kind = a.Kind;
+        ulong va = a.Address;
+        bool write = kind is AccessKind.Store or AccessKind.Modify;
+        bool fetch = kind == AccessKind.Instr;
+        SetAssociativeTlb l1 = fetch ? tlbs.Itlb : tlbs.Dtlb;
+        ushort pcid = tlbs.CurrentPcid;
+        int row = l1.Lookup(va, pcid);
         ulong pfn;
-        bool fill = false;
-        int walkLevels = 0;
+        long translation;
+        bool walked = false;
         // A write through an entry whose dirty bit is not yet set needs a walk, as on x86 (the CPU sets D in the PTE).
-        if (tlb != TlbOutcome.Miss && entry.Permits(write, fetch, userMode: true) && (!write || (entry.Flags & TlbFlags.DirtyAllowed) != 0))
+        if (row >= 0 && Usable(ref l1[row], write, fetch))
         {
-            pfn = entry.TranslatePfn(a.Address);
-            if (tlb == TlbOutcome.L1Hit)
-            {
-                if (fetch) st.ItlbHits++;
-                else st.DtlbHits++;
-            }
-            else
-            {
-                st.StlbHits++;
-            }
+            pfn = l1[row].TranslatePfn(va);
+            translation = _l1TlbCycles; // tallied per slice from the hit counts (SliceTally)
+            if (fetch) t.ItlbHits++;
+            else t.DtlbHits++;
         }
         else
         {
-            // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
-            ref ulong pte = ref Unsafe.NullRef<ulong>();
-            if (a.Address < _mm!.Mm.Struct.TaskSize)
+            Outcome o = TranslateSlow(env, cpu, pe, ref st, tlbs, l1, row, pcid, in a, fillInline, out pfn, out translation);
+            if (o == Outcome.Fault)
+                return o;
+            if (o == Outcome.DoneL1Huge)
             {
-                pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
-                // A PMD leaf (huge mapping) ends the walk one level above the PTEs.
-                if (!Unsafe.IsNullRef(ref pte) && Pte.IsPmdMapped(pte))
-                    walkLevels--;
+                // A 2 MiB page the L1's large-page array held: an L1 hit, tallied per slice like a 4 KiB one.
+                if (fetch) t.ItlbHits++;
+                else t.DtlbHits++;
             }
-            st.PageWalkLevels += walkLevels;
-            st.TlbMisses++;
-            if (Unsafe.IsNullRef(ref pte) || !PteAllows(pte, write, fetch))
-            {
-                ref Process p = ref k.World.Get<Process>(pe);
-                p.State = ProcessState.Faulting;
-                long walkCost = walkLevels * _walkLevelCycles;
-                k.Cycles.Charge(CycleCategory.Translation, walkCost);
-                env.Clock.Advance((ulong)walkCost);
-                st.CpuCycles += walkCost;
-                // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
-                _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
-                // The event stream's fault line needs the exact address, the walk and the time it began.
-                k.Events?.FaultRaised(p.Pid, a.Address, env.Now, walkLevels);
-                cpu.InFault = true;
-                ulong end = env.Now + _windowCycles;
-                if (end < _windowEnd)
-                    _windowEnd = end;
-                return Outcome.Fault;
-            }
-            // The page walker sets the accessed bit, and the dirty bit on a write.
-            pte |= Pte.AccessedBit | (write ? Pte.DirtyBit : 0);
-            pfn = new Pte(pte).Pfn;
-            if (fillInline)
-                TlbFillSystem.Fill(k, a.Address, pte, a.Kind);
             else
-                env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind, cpu.Id));
-            fill = true;
+            {
+                walked = o == Outcome.DoneNeedsFill;
+                if (!walked)
+                    t.StlbHits++; // an STLB hit the entry permits
+                t.Translation += translation;
+            }
         }
 
-        ulong pa = (pfn << Pte.PageShift) | (a.Address & (Pte.PageSize - 1));
-        var physical = new MemoryAccess(pa, a.Process, a.Size, a.Kind);
-        MemoryLevel level = _lru is not null ? _lru.Access(physical) : k.Caches.Access(physical);
-        long translation = fill
-            ? _stlbCycles + walkLevels * _walkLevelCycles
-            : tlb == TlbOutcome.L1Hit ? _l1TlbCycles : _stlbCycles;
+        ulong pa = (pfn << Pte.PageShift) | (va & (Pte.PageSize - 1));
+        MemoryLevel level = _lru is not null ? _lru.Access(pa, a.Size, kind) : _k.Caches.Access(new MemoryAccess(pa, a.Process, a.Size, kind));
+        t.Kinds[(int)kind]++;
+        t.Levels[(int)level]++;
         long memory = level switch
         {
             MemoryLevel.L1 => _l1Cycles,
@@ -544,25 +643,88 @@ public sealed class AccessStage : ISystem, IEventHandler
             MemoryLevel.L3 => _l3Cycles,
             _ => _memoryCycles,
         };
-        k.Cycles.RecordAccess(translation, memory);
-        long cycles = translation + memory;
-        env.Clock.Advance((ulong)cycles);
-        st.CpuCycles += cycles;
-        st.Accesses++;
-        switch (a.Kind)
+        env.Clock.Advance((ulong)(translation + memory));
+        return walked && !fillInline ? Outcome.DoneNeedsFill : Outcome.Done;
+    }
+
+    /// <summary>Whether a cached translation serves this access without a walk (permissions, and D for a write).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Usable(ref TlbEntry e, bool write, bool fetch) =>
+        e.Permits(write, fetch, userMode: true) && (!write || (e.Flags & TlbFlags.DirtyAllowed) != 0);
+
+    /// <summary>
+    /// The translation when the L1 TLB's 4 KiB array did not serve the access: on its miss the L1's 2M/4M array and
+    /// the STLB (a hit fills the L1), else the page walk, which fills both TLBs or raises the fault. Returns
+    /// <see cref="Outcome.DoneL1Huge"/> for a usable hit in the L1's 2M/4M array, <see cref="Outcome.Done"/> for a
+    /// usable STLB hit, <see cref="Outcome.DoneNeedsFill"/> after a walk found the PTE (the fill was applied at once when
+    /// <paramref name="fillInline"/>, else queued: the caller turns that into the slice's end), or
+    /// <see cref="Outcome.Fault"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Outcome TranslateSlow(SimEnvironment env, CpuState cpu, Entity pe, ref ProcessStats st, TlbHierarchy tlbs,
+        SetAssociativeTlb l1, int l1Row, ushort pcid, in MemoryAccess a, bool fillInline, out ulong pfn, out long translation)
+    {
+        var k = _k;
+        bool write = a.Kind is AccessKind.Store or AccessKind.Modify;
+        bool fetch = a.Kind == AccessKind.Instr;
+        if (l1Row < 0)
         {
-            case AccessKind.Instr: st.InstrFetches++; break;
-            case AccessKind.Load: st.Loads++; break;
-            case AccessKind.Store: st.Stores++; break;
-            default: st.Modifies++; break;
+            // The L1's 2M/4M array (only while it holds an entry), then the STLB, which fills the L1 array of the
+            // entry's size; an entry that does not permit the access (or a write before D) needs the walk.
+            TlbOutcome hit = tlbs.LookupStlb(a.Address, a.Kind, l1, pcid, out TlbEntry entry);
+            if (hit != TlbOutcome.Miss && Usable(ref entry, write, fetch))
+            {
+                pfn = entry.TranslatePfn(a.Address);
+                if (hit == TlbOutcome.L1Hit)
+                {
+                    translation = _l1TlbCycles;
+                    return Outcome.DoneL1Huge;
+                }
+                translation = _stlbCycles;
+                return Outcome.Done;
+            }
         }
-        switch (level)
+        // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
+        ref ulong pte = ref Unsafe.NullRef<ulong>();
+        int walkLevels = 0;
+        if (a.Address < _mm!.Mm.Struct.TaskSize)
         {
-            case MemoryLevel.L2: st.L1Misses++; break;
-            case MemoryLevel.L3: st.L1Misses++; st.L2Misses++; break;
-            case MemoryLevel.Dram: st.L1Misses++; st.L2Misses++; st.L3Misses++; break;
+            pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
+            // A PMD leaf (huge mapping) ends the walk one level above the PTEs.
+            if (!Unsafe.IsNullRef(ref pte) && Pte.IsPmdMapped(pte))
+                walkLevels--;
         }
-        return fill && !fillInline ? Outcome.DoneNeedsFill : Outcome.Done;
+        st.PageWalkLevels += walkLevels;
+        st.TlbMisses++;
+        if (Unsafe.IsNullRef(ref pte) || !PteAllows(pte, write, fetch))
+        {
+            ref Process p = ref k.World.Get<Process>(pe);
+            p.State = ProcessState.Faulting;
+            long walkCost = walkLevels * _walkLevelCycles;
+            k.Cycles.Charge(CycleCategory.Translation, walkCost);
+            env.Clock.Advance((ulong)walkCost);
+            st.CpuCycles += walkCost;
+            // The fault joins the window (opening one): this CPU is in the fault handler until the window ends.
+            _window.Add(new FaultRequest(pe, a.Address, a.Kind, cpu.Id));
+            // The event stream's fault line needs the exact address, the walk and the time it began.
+            k.Events?.FaultRaised(p.Pid, a.Address, env.Now, walkLevels);
+            cpu.InFault = true;
+            ulong end = env.Now + _windowCycles;
+            if (end < _windowEnd)
+                _windowEnd = end;
+            pfn = 0;
+            translation = 0;
+            return Outcome.Fault;
+        }
+        // The page walker sets the accessed bit, and the dirty bit on a write.
+        pte |= Pte.AccessedBit | (write ? Pte.DirtyBit : 0);
+        pfn = new Pte(pte).Pfn;
+        if (fillInline)
+            TlbFillSystem.Fill(k, a.Address, pte, a.Kind);
+        else
+            env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind, cpu.Id));
+        translation = _stlbCycles + walkLevels * _walkLevelCycles;
+        return Outcome.DoneNeedsFill;
     }
 
     /// <summary>

@@ -125,9 +125,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         }
         if (pte == 0)
         {
-            if (vma.Kind == VmaKind.File && vma.FileId >= 0)
+            // A MAP_SHARED anonymous area maps its shmem object (shmem_zero_setup): shmem_fault, like a memfd's.
+            if ((vma.Kind == VmaKind.File || vma.ShmemId != 0) && vma.FileId >= 0)
                 return FaultPath.FileFault;
-            // Shared anonymous memory is shmem in Linux: its read faults allocate a page, never the zero page
+            // Shared anonymous memory without its object (an mm made outside a kernel) is never given the zero page
             // (a later write would otherwise make the shared zero page writable).
             return !write && useZeroPage && (vma.Flags & VmFlags.Shared) == 0 ? FaultPath.ZeroPage : FaultPath.AnonNew;
         }
@@ -152,6 +153,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             if (!thp.VmaAllowsPmd(vma, rec.Va)
                 || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _)))
                 return false; // pmd_none is false once a page table covers the range: the 4 KiB path
+            // do_huge_pmd_anonymous_page: vmf_anon_prepare, then khugepaged_enter_vma.
+            int vi = mm.Mm.Vmas.FindVma(rec.Va);
+            mm.Mm.AnonVmaPrepare(vi);
+            kernel.Khugepaged.EnterVma(mm, mm.Mm.Vmas[vi]);
             bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
             if (!write && kernel.Options.Thp.UseZeroPage)
             {
@@ -316,10 +321,34 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         rec.File = vma.FileId;
         rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
         kernel.Readahead.NoteFileExtent(rec.File, (long)(vma.PgOff + ((vma.End - vma.Start) >> Pte.PageShift)));
+        if (vma.ShmemId != 0)
+            kernel.OpenFiles.ShmemZeroSetup(rec.File);
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
         // A memfd's faults are shmem_fault's: no readahead, and a missing page is allocated, not read.
         bool shmem = kernel.OpenFiles.IsShmem(rec.File);
+        if (cached < 0 && shmem && kernel.OpenFiles.ShmemSwapSlot(rec.File, rec.FileIndex) is int slot and > 0)
+        {
+            // shmem_get_folio found a swap entry in the page cache: shmem_swapin_folio.
+            stats.SwapIns++;
+            int sc = kernel.SwapCache.Lookup(slot);
+            if (sc < 0)
+            {
+                // Not in the swap cache: read from swap (with cluster readahead) once the frame is granted — major.
+                rec.Class = FaultClass.FileRead;
+                rec.SwapSlot = slot;
+                rec.Major = true;
+                rec.CopyAfterRead = privateWrite;
+                env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
+                return;
+            }
+            // A swap-cache hit (an earlier readahead): the page goes back into the page cache, a minor fault.
+            kernel.SwapReadahead.CacheHitNoVma(env, sc);
+            stats.SwapCacheHits++;
+            env.Counters.Increment(kernel.C.SwapCacheHit);
+            kernel.OpenFiles.ShmemSwapin(sc, rec.File, rec.FileIndex, slot, inSwapCache: true);
+            cached = sc;
+        }
         if (cached >= 0)
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).

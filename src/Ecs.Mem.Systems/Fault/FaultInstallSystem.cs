@@ -21,6 +21,18 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             Install(env, r.Fault);
     }
 
+    /// <summary>folio_mark_dirty for a page-cache page a write fault maps writable (not shmem or anon: no writeback accounting).</summary>
+    private static bool MarkDirty(Kernel.Kernel k, int pfn)
+    {
+        if (k.Flusher is not { } flusher)
+            return false;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if (f.IsAnon || f.IsShmem || f.Mapping < 0)
+            return false;
+        flusher.FolioMarkDirty(pfn);
+        return true;
+    }
+
     private void Install(SimEnvironment env, FaultRecord rec)
     {
         var k = kernel;
@@ -40,6 +52,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         // unmapped or reprotected, or the PTE changed, while the fault waited for disk or for reclaim
         // (pte_same fails). Then nothing is installed and the access simply retries (and faults afresh).
         int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        bool dirtied = false;
         bool stale = vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va
             || !FaultHandlingSystem.AccessPermitted(mm.Mm.Vmas[vi].Flags, rec.Kind)
             || !PteSame(mm.Tables.Lookup(rec.Va), rec.OrigPte)
@@ -59,6 +72,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         ref ulong slot = ref mm.Tables.Walk(rec.Va, false, out _);
                         slot = new Pte(slot).MkWrite().MkDirty().Value;
                         k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
+                        // wp_page_shared → fault_dirty_shared_page: a page-cache page becomes dirty.
+                        if (rec.Class == FaultClass.SharedWrite)
+                            dirtied = MarkDirty(k, rec.Pfn);
                         if (rec.Class == FaultClass.CowReuse)
                         {
                             stats.CowReuses++;
@@ -72,9 +88,6 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     env.Counters.Increment(k.C.ZeroPageMap);
                     break;
                 case FaultClass.AnonNew:
-                    // shmem_fault on a MAP_SHARED anonymous mapping: the new page belongs to the shmem object.
-                    if ((vmFlags & VmFlags.Shared) != 0)
-                        k.Zone.Frames[rec.Pfn].Flags |= FrameFlags.Shmem;
                     // do_anonymous_page maps a new page writable and dirty whenever the VMA allows writing,
                     // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
@@ -156,6 +169,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         ref Frame page = ref k.Zone.Frames[rec.Pfn];
                         ulong readProt = shared && page.IsShmem && !page.IsAnon ? prot : prot & ~Pte.RwBit;
                         k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : readProt);
+                        // do_shared_fault → fault_dirty_shared_page.
+                        if (shared && write)
+                            dirtied = MarkDirty(k, rec.Pfn);
                         // do_read_fault: a read fault maps the page's cached neighbours too (do_fault_around). A fault
                         // that slept on a read dropped the mmap lock and is retried once the page is uptodate
                         // (VM_FAULT_RETRY), and the retry's fault-around maps what that read brought in.
@@ -206,6 +222,14 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             if (sleep > 0)
                 k.Env.Clock.Advance(sleep);
         }
+        k.Flusher?.Poll();
+        // balance_dirty_pages_ratelimited after a page was dirtied: the writer may pause while the flusher writes.
+        if (dirtied && k.Flusher is { } flusher)
+        {
+            ulong pause = flusher.BalanceDirtyPagesRatelimited(rec.Process.Id);
+            if (pause > 0)
+                k.Env.Clock.Advance(pause);
+        }
         ref Process task = ref world.Get<Process>(rec.Process);
         task.State = ProcessState.Runnable;
         task.ReadyTime = env.Now;
@@ -231,9 +255,6 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         var k = kernel;
         int pfn = rec.Pfn;
         ref Frame f = ref k.Zone.Frames[pfn];
-        // shmem_swapin_folio: a page swapped back into a MAP_SHARED anonymous mapping is a shmem page again.
-        if ((vmFlags & VmFlags.Shared) != 0)
-            f.Flags |= FrameFlags.Shmem;
         bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
         // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours.
         bool soleUser = f.MapCount == 0 && k.Zone.Pins[pfn] == 1;

@@ -13,9 +13,11 @@ namespace EcsMem.Systems.Filemap;
 /// no I/O), counted as shmem (RssShmem, Shmem), and freed when the inode goes — when no descriptor and no mapping
 /// refers to it any more (the last fput: shmem_evict_inode truncates it). A mapping made with a file path and no
 /// descriptor (the scenario's <c>file:</c>) uses the process's one implicit open of that path (open file 0).
+/// MAP_SHARED anonymous areas map such an inode too (shmem_zero_setup). Shmem pages are on the anon LRU and go to
+/// swap with their swap entries kept here, in the object (shmem_writeout, shmem_swapin_folio).
 /// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
-/// open is closed first (as dup2 does); memfd pages are not on the LRU (reclaim and MADV_PAGEOUT leave them, where
-/// Linux swaps shmem out); ftruncate applies to memfds only; a fault past a memfd's size is not SIGBUS.
+/// open is closed first (as dup2 does); MADV_PAGEOUT leaves shmem pages; ftruncate applies to memfds only; a fault
+/// past a memfd's size is not SIGBUS.
 /// </summary>
 public sealed class OpenFiles(Kernel.Kernel k)
 {
@@ -28,6 +30,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>Live memfd inodes by file-table id: their size in bytes.</summary>
     private readonly Dictionary<int, long> _shmemSize = new();
 
+    /// <summary>
+    /// shmem swap entries (shmem_writeout: the swap entry takes the page's place in the inode's page cache, not a PTE):
+    /// (file, index) → swap slot, and the slot's (file, index) back. Each holds one swap_map reference of its slot.
+    /// </summary>
+    private readonly Dictionary<long, int> _swapOf = new();
+    private readonly Dictionary<int, long> _swapKey = new();
+
     private readonly List<int> _evict = new();
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private int _memfds;
@@ -35,7 +44,92 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>True when <paramref name="fileId"/> is a live memfd (a shmem inode): its pages are shmem pages.</summary>
     public bool IsShmem(int fileId) => _shmemSize.Count > 0 && _shmemSize.ContainsKey(fileId);
 
-    /// <summary>memfds alive now.</summary>
+    /// <summary>Pages of shmem objects that are out on swap (their swap entries in the page cache).</summary>
+    public int ShmemSwapped => _swapOf.Count;
+
+    private static long SwapKey(int file, long index) => ((long)file << 40) | index;
+
+    /// <summary>The swap slot holding page <paramref name="index"/> of shmem file <paramref name="file"/>, or 0 (none).</summary>
+    public int ShmemSwapSlot(int file, long index) =>
+        _swapOf.Count > 0 && _swapOf.TryGetValue(SwapKey(file, index), out int slot) ? slot : 0;
+
+    /// <summary>True when a shmem object's page cache holds <paramref name="slot"/>'s swap entry (one swap_map reference).</summary>
+    public bool IsShmemSwapSlot(int slot) => _swapKey.Count > 0 && _swapKey.ContainsKey(slot);
+
+    /// <summary>
+    /// shmem_swap_usage over the pages [<paramref name="first"/>, <paramref name="end"/>) of <paramref name="file"/>:
+    /// how many are out on swap (smaps' Swap of a shmem mapping).
+    /// </summary>
+    public long ShmemSwappedIn(int file, long first, long end)
+    {
+        if (_swapOf.Count == 0)
+            return 0;
+        long n = 0;
+        foreach (long key in _swapOf.Keys)
+        {
+            long index = key & ((1L << 40) - 1);
+            if ((int)(key >> 40) == file && index >= first && index < end)
+                n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// shmem_writeout for the shmem page in <paramref name="pfn"/>, reclaim's victim, given swap slot
+    /// <paramref name="slot"/> (folio_alloc_swap: SWAP_HAS_CACHE set): the swap entry takes the page's place in the
+    /// object's page cache (one more swap_map reference, swap_shmem_alloc), and the page moves to the swap cache
+    /// (shmem_delete_from_page_cache), where the swap write finds it and reclaim frees it.
+    /// </summary>
+    public void ShmemWriteout(int pfn, int slot)
+    {
+        ref Frame f = ref k.Zone.Frames[pfn];
+        int file = f.Mapping;
+        long index = f.Index;
+        k.PageCache.Delete(file, index);
+        long key = SwapKey(file, index);
+        _swapOf[key] = slot;
+        _swapKey[slot] = key;
+        k.Swap.SwapDuplicate(slot);
+        k.SwapCache.Add(slot, pfn);
+        f.Flags |= FrameFlags.SwapCache;
+        f.Index = slot; // page_private: the swap entry while in the swap cache
+        f.Mapping = -1;
+    }
+
+    /// <summary>
+    /// shmem_swapin_folio once the page of <paramref name="slot"/> is in <paramref name="pfn"/> (a swap-cache hit, or
+    /// the frame its read fills): it goes back into the object's page cache at (<paramref name="file"/>,
+    /// <paramref name="index"/>), dirty (its swap copy goes: delete_from_swap_cache and swap_free), a shmem page again.
+    /// </summary>
+    public void ShmemSwapin(int pfn, int file, long index, int slot, bool inSwapCache)
+    {
+        k.Dirty?.Frame(pfn);
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if (inSwapCache)
+        {
+            k.SwapCache.Delete(slot);
+            k.Swap.SetCached(slot, false);
+        }
+
+        f.Flags = (f.Flags & ~(FrameFlags.SwapCache | FrameFlags.Anon)) | FrameFlags.Shmem | FrameFlags.SwapBacked | FrameFlags.Dirty;
+        f.Mapping = file;
+        f.Index = index;
+        k.PageCache.Add(file, index, pfn);
+        DropSwapEntry(file, index);
+    }
+
+    /// <summary>The object's swap entry for (<paramref name="file"/>, <paramref name="index"/>) goes (swap_free of its reference).</summary>
+    private void DropSwapEntry(int file, long index)
+    {
+        long key = SwapKey(file, index);
+        if (!_swapOf.Remove(key, out int slot))
+            return;
+        _swapKey.Remove(slot);
+        k.Swap.SwapFree(slot);
+    }
+
+    /// <summary>memfds and MAP_SHARED anonymous objects alive now.</summary>
     public int ShmemFiles => _shmemSize.Count;
 
     /// <summary>The file behind descriptor <paramref name="fd"/> of thread group <paramref name="tgid"/>: false (EBADF) if not open.</summary>
@@ -75,6 +169,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     }
 
     /// <summary>
+    /// shmem_zero_setup's object (<see cref="Vma.ShmemId"/>) behind a MAP_SHARED|MAP_ANONYMOUS area, file
+    /// <paramref name="fileId"/>: a shmem inode like a memfd's, known here from its first fault on; it is evicted with
+    /// its pages when no VMA maps it any more (it has no descriptor). Its size is the mapping's, not checked.
+    /// </summary>
+    public void ShmemZeroSetup(int fileId) => _shmemSize.TryAdd(fileId, long.MaxValue);
+
+    /// <summary>
     /// ftruncate(2) of a memfd (shmem_setattr): sets its size; shrinking drops the pages past the new end, unmapping
     /// them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for a negative
     /// length or a file that is not a memfd (regular files' sizes are not modelled).
@@ -104,10 +205,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
     public void CloseAll(int tgid)
     {
-        if (_fds.Count == 0)
-            return;
-        foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())
-            _fds.Remove(key);
+        if (_fds.Count > 0)
+        {
+            foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())
+                _fds.Remove(key);
+        }
+
+        // exit_mmap dropped the mm's mappings: a MAP_SHARED anonymous object only it mapped goes too.
         ReleaseUnused();
     }
 
@@ -158,7 +262,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 continue;
             foreach (ref readonly Vma v in mm.Mm.Vmas)
             {
-                if (v.FileId == fileId && v.Kind == VmaKind.File)
+                if (v.FileId == fileId && (v.Kind == VmaKind.File || v.ShmemId != 0))
                     return true;
             }
         }
@@ -169,6 +273,18 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>shmem_truncate_range from page <paramref name="first"/>: unmaps (unmap_mapping_range) and frees the pages.</summary>
     private void Truncate(int fileId, long first)
     {
+        // shmem_undo_range: the swap entries past the new end go too (free_swap_and_cache).
+        if (_swapOf.Count > 0)
+        {
+            foreach (long key in _swapOf.Keys.Where(x => (int)(x >> 40) == fileId && (x & ((1L << 40) - 1)) >= first).ToList())
+            {
+                int slot = _swapOf[key];
+                DropSwapEntry(fileId, key & ((1L << 40) - 1));
+                k.Memory.ReleaseSwapCacheIfOrphan(slot);
+            }
+        }
+
+
         var pages = k.PageCache.Entries().Where(e => e.File == fileId && e.Index >= first).ToList();
         foreach (var (file, index, pfn) in pages)
         {
@@ -195,12 +311,40 @@ public sealed class OpenFiles(Kernel.Kernel k)
     public void ShmemFault(SimEnvironment env, ref FaultRecord rec)
     {
         int page = k.PageCache.Find(rec.File, rec.FileIndex);
+        if (page < 0 && rec.SwapSlot > 0 && k.SwapCache.Lookup(rec.SwapSlot) is int sc and >= 0)
+        {
+            // Another fault's swap readahead brought the page into the swap cache meanwhile: take it from there.
+            ShmemSwapin(sc, rec.File, rec.FileIndex, rec.SwapSlot, inSwapCache: true);
+            page = sc;
+        }
+
         if (page >= 0)
         {
             k.Zone.UnpinFrame(rec.Pfn);
             k.Zone.FreeFrame(rec.Pfn, rec.Cpu);
             rec.Pfn = page;
             k.Zone.PinFrame(page);
+            if (rec.SwapSlot > 0)
+            {
+                // It was being read back by another fault: a minor fault once that read completes.
+                rec.SwapSlot = 0;
+                rec.Major = false;
+                if ((k.Zone.Frames[page].Flags & FrameFlags.Locked) != 0 && !rec.CopyAfterRead)
+                {
+                    rec.Class = FaultClass.FileCached;
+                    k.PageWaits.WaitOnPageLocked(page, new AllocRequest(rec, NeedsFrame: false));
+                    return;
+                }
+            }
+        }
+        else if (rec.SwapSlot > 0)
+        {
+            // shmem_swapin_folio → shmem_swapin_cluster: the page and its swap-offset neighbours (page-cluster) are
+            // read; the faulting page goes to the page-cache insert and the disk (a major fault).
+            k.SwapReadahead.ClearReadahead(rec.Pfn);
+            k.SwapReadahead.ClusterReadahead(env, rec);
+            env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
+            return;
         }
         else
         {
@@ -210,6 +354,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
             f.Index = rec.FileIndex;
             f.ContentToken = k.Zone.NextContentToken();
             k.PageCache.Add(rec.File, rec.FileIndex, rec.Pfn);
+            // shmem_add_to_page_cache + folio_add_lru: a swap-backed page, on the anon LRU lists (folio_is_file_lru false).
+            k.Zone.LruAdd(rec.Pfn, PageAlloc.Zone.FileKey(rec.File, rec.FileIndex));
         }
 
         if (rec.CopyAfterRead)

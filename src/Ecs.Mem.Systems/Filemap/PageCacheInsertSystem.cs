@@ -42,13 +42,31 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         k.Smp.Enter(rec.Cpu);
         // Another fault of the same batch (another CPU, same page) may have inserted the page already.
         int cached = rec.Class == FaultClass.FileRead ? k.PageCache.Find(rec.File, rec.FileIndex) : k.SwapCache.Lookup(rec.SwapSlot);
+        bool shmemSwapin = rec.Class == FaultClass.FileRead && rec.SwapSlot > 0;
+        if (cached < 0 && shmemSwapin && k.SwapCache.Lookup(rec.SwapSlot) is int sc and >= 0)
+        {
+            // Another fault's readahead of this tick took the slot into the swap cache: the page goes to the object.
+            k.OpenFiles.ShmemSwapin(sc, rec.File, rec.FileIndex, rec.SwapSlot, inSwapCache: true);
+            cached = sc;
+        }
         if (cached >= 0)
         {
+            rec.SwapSlot = 0;
             LostRace(env, ref rec, cached);
             return;
         }
         ref Frame f = ref k.Zone.Frames[rec.Pfn];
-        if (rec.Class == FaultClass.FileRead)
+        if (shmemSwapin)
+        {
+            // shmem_swapin_folio's read: the slot's content comes back into the object's page cache (the swap copy is
+            // freed at once: shmem keeps no swap cache of a page it holds), dirty, on the anon LRU.
+            k.Dirty?.Frame(rec.Pfn);
+            f.ContentToken = k.Swap.Read(rec.SwapSlot);
+            k.OpenFiles.ShmemSwapin(rec.Pfn, rec.File, rec.FileIndex, rec.SwapSlot, inSwapCache: false);
+            k.Zone.LruAdd(rec.Pfn, Zone.FileKey(rec.File, rec.FileIndex));
+            env.Counters.Increment(k.C.PswpIn);
+        }
+        else if (rec.Class == FaultClass.FileRead)
         {
             f.Mapping = rec.File;
             f.Index = rec.FileIndex;
@@ -74,7 +92,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         // do_sync_mmap_readahead: the window around a file page joins its read (one request per run of new pages).
-        int pages = rec.Class == FaultClass.FileRead ? SyncReadahead(env, rec) : 1;
+        int pages = rec.Class == FaultClass.FileRead && !shmemSwapin ? SyncReadahead(env, rec) : 1;
         long io = _nextIo++;
         rec.IoStart = env.Now;
         k.Events?.Read(rec);

@@ -257,8 +257,13 @@ public sealed class Readahead : IEventHandler
     public void WillNeed(SimEnvironment env, int mmId, int file, long first, long pages, int cpu)
     {
         ref FileRaState ra = ref Ra(mmId, file);
+        InWillNeed = true;
         ForcePageCacheRa(env, ref ra, file, first, pages, -1, cpu);
+        InWillNeed = false;
     }
+
+    /// <summary>True while madvise/fadvise WILLNEED reads ahead: the pages come in outside a fault (lru_gen_in_fault() is false).</summary>
+    public bool InWillNeed { get; private set; }
 
     /// <summary>
     /// do_page_cache_ra → page_cache_ra_unbounded: reads the pages of [start, start+nr) not cached yet (clipped to

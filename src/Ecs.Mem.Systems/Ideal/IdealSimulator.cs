@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using EcsMem.Systems.Policies;
 using EcsMem.Traces;
 
@@ -12,8 +13,10 @@ namespace EcsMem.Systems.Ideal;
 /// <remarks>
 /// Per reference: one open-addressing lookup (<see cref="PageMap"/>) and one policy hook; a fault adds a
 /// lookup in the set of pages ever seen (cold vs capacity) and the eviction. Nothing allocates in steady
-/// state (the seen-set grows by doubling with the number of distinct pages). The policy is called through
-/// its interface (it is chosen by name at run time); tiered PGO devirtualises the monomorphic call sites.
+/// state (the seen-set grows by doubling with the number of distinct pages). The replay loop is generic over
+/// the policy's hooks (<see cref="IIdealHooks"/>): a built-in policy is recognised by its type once per batch
+/// and its loop is compiled with the hooks called directly and inlined; any other policy runs the same loop
+/// through <see cref="IReplacementPolicy"/> (<see cref="InterfaceHooks"/>). Both give the same results.
 /// </remarks>
 public sealed class IdealSimulator
 {
@@ -61,6 +64,13 @@ public sealed class IdealSimulator
     /// </summary>
     public IdealStepRecorder? StepRecorder { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="Run(ITraceReader, CancellationToken)"/> reads and decodes the trace on a second thread
+    /// (<see cref="PageReadAhead"/>) when the machine has two cores or more (default true). Results are the same
+    /// either way; off, everything runs on the calling thread.
+    /// </summary>
+    public bool ReadAhead { get; set; } = true;
+
     public IdealResult Result => new(_policy.Name, _frames, _references, _hits, _cold, _capacity, _evictions);
 
     /// <summary>The frame holding <paramref name="page"/>, or -1.</summary>
@@ -101,14 +111,82 @@ public sealed class IdealSimulator
             ReplayRecorded(pages, steps);
             return;
         }
-        int n = pages.Length;
-        int i = 0;
-        for (; i + PrefetchDistance < n; i++)
+        // One type test per batch picks the loop compiled for this policy (sealed classes: exact types).
+        switch (_policy)
         {
-            _pages.Prefetch(pages[i + PrefetchDistance]);
-            Reference(pages[i]);
+            case LruPolicy lru: ReplayWith(pages, new LruPolicy.Hooks(lru)); break;
+            case FifoPolicy fifo: ReplayWith(pages, new FifoPolicy.Hooks(fifo)); break;
+            case ClockPolicy clock: ReplayWith(pages, new ClockPolicy.Hooks(clock)); break;
+            case LruLinuxPolicy linux: ReplayWith(pages, new LruLinuxPolicy.Hooks(linux)); break;
+            case LfuPolicy lfu: ReplayWith(pages, new LfuPolicy.Hooks(lfu)); break;
+            case ArcPolicy arc: ReplayWith(pages, new ArcPolicy.Hooks(arc)); break;
+            case OptPolicy opt: ReplayWith(pages, new OptPolicy.Hooks(opt)); break;
+            case RandomPolicy random: ReplayWith(pages, new RandomPolicy.Hooks(random)); break;
+            default: ReplayWith(pages, new InterfaceHooks(_policy)); break;
         }
-        for (; i < n; i++) Reference(pages[i]);
+    }
+
+    /// <summary>
+    /// The replay loop, compiled once per hooks type: <see cref="Reference"/> and <see cref="Fault"/> with the
+    /// state in locals and the policy's hooks called on the struct, so nothing is dispatched per reference. The
+    /// same steps in the same order as <see cref="Reference"/>, hence the same results.
+    /// </summary>
+    // Optimised from the first call: one call replays a whole reference string, so tiering would run most of it
+    // as tier-0 or on-stack-replacement code. A built-in policy's loop has no virtual call left for PGO to
+    // devirtualise; a custom policy's interface calls stay calls (as a plain call through an interface costs).
+    // The counts are written back at the end of the batch: a policy that throws (a bad victim) ends the run.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReplayWith<THooks>(ReadOnlySpan<ulong> pages, THooks hooks) where THooks : struct, IIdealHooks
+    {
+        PageMap map = _pages;
+        ulong[] framePage = _framePage;
+        int used = _used, usedBefore = _used, frames = _frames;
+        int distinctBefore = map.Count;
+        // Only hits are counted in the loop (fewer live values, no spills): a first reference is exactly an entry
+        // the map adds, a fault with every frame in use is exactly an eviction, so the other counts follow below.
+        long hits = 0;
+        int n = pages.Length;
+        ref ulong first = ref MemoryMarshal.GetReference(pages);
+        for (int i = 0; i < n; i++)
+        {
+            // Prefetching changes only timing: near the end it hints the last page again, harmlessly.
+            // (Unchecked read: the index is below n.)
+            map.Prefetch(Unsafe.Add(ref first, Math.Min(i + PrefetchDistance, n - 1)));
+            ulong page = Unsafe.Add(ref first, i);
+            // A new entry holds NeverLoaded only until the end of this iteration, so that value means a first reference.
+            ref int frame = ref map.GetValueRefOrAdd(page, NeverLoaded);
+            int f = frame;
+            if ((uint)f < (uint)used && framePage[f] == page)
+            {
+                hits++;
+                hooks.OnReferenced(f);
+                continue;
+            }
+            hooks.OnMiss(page);
+            if (used < frames)
+            {
+                f = used++;
+            }
+            else
+            {
+                f = hooks.ChooseVictim();
+                if ((uint)f >= (uint)frames) ThrowBadVictim(f);
+                hooks.OnRemoved(f);
+                EvictionLog?.Add(framePage[f]);
+            }
+            framePage[f] = page;
+            hooks.OnInserted(f, page);
+            // The hooks never touch the map, so the reference from GetValueRefOrAdd is still valid.
+            frame = f;
+        }
+        long faults = n - hits;
+        long cold = map.Count - distinctBefore;
+        _used = used;
+        _references += n;
+        _hits += hits;
+        _cold += cold;
+        _capacity += faults - cold;
+        _evictions += faults - (used - usedBefore);
     }
 
     /// <summary>
@@ -145,6 +223,15 @@ public sealed class IdealSimulator
             ulong[] all = ReadAll(reader, cancel);
             if (!cancel.IsCancellationRequested)
                 Run(all, cancel);
+            return;
+        }
+        if (ReadAhead && PageReadAhead.Worthwhile)
+        {
+            // The reader on a second thread, the replay here: the same batches in the same order.
+            using var ahead = new PageReadAhead(reader);
+            ReadOnlySpan<ulong> batch;
+            while (!cancel.IsCancellationRequested && !(batch = ahead.Next()).IsEmpty)
+                Replay(batch);
             return;
         }
         var pages = new ulong[BatchSize];
@@ -201,7 +288,12 @@ public sealed class IdealSimulator
     public static ulong[] ReadAll(ITraceReader reader, CancellationToken cancel, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        var pages = new ulong[limit < (1 << 16) ? limit + 1 : 1 << 16];
+        // A binary trace's header gives its length: one array of exactly that size, instead of growth by doubling
+        // (up to twice the trace while growing, plus the final trim: 2.6 times the trace at the peak).
+        int initial = limit < (1 << 16) ? limit + 1 : 1 << 16;
+        if (reader is BinaryTraceReader { DeclaredCount: > 0 and <= int.MaxValue / 2 } binary && (long)binary.DeclaredCount <= limit)
+            initial = (int)binary.DeclaredCount;
+        var pages = new ulong[initial];
         int count = 0;
         if (reader is PageListReader list)
         {

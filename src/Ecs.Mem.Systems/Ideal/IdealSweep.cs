@@ -1,4 +1,6 @@
+using EcsMem.Diagnostics;
 using EcsMem.Systems.Policies;
+using EcsMem.Traces;
 
 namespace EcsMem.Systems.Ideal;
 
@@ -67,7 +69,8 @@ public static class IdealSweep
         long first,
         long end,
         CancellationToken cancel,
-        ShardsSettings? shards = null)
+        ShardsSettings? shards = null,
+        Func<int, ITraceReader>? openTrace = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         long total = (long)traceNames.Count * policies.Count * frames.Count;
@@ -100,13 +103,18 @@ public static class IdealSweep
                 return;
             var (t, p, f) = jobs[j];
             string name = traceNames[t];
-            ulong[] refs = pages[t] ?? throw new ArgumentException($"trace {t} ('{name}') is needed by the cells but was not loaded", nameof(pages));
+            ulong[]? loaded = pages[t];
+            if (loaded is null && (f >= 0 || openTrace is null))
+                throw new ArgumentException($"trace {t} ('{name}') is needed by the cells but was not loaded", nameof(pages));
             long baseCell = ((long)t * policies.Count + p) * perCurve;
             if (f < 0 && shards is not null)
             {
                 // SHARDS replaces the exact LRU curve by its sampled estimate, rows named lru-shards.
                 var sh = new Shards(shards);
-                sh.Run(refs, cancel);
+                if (loaded is not null)
+                    sh.Run(loaded, cancel);
+                else
+                    Stream(name, openTrace!(t), cancel, batch => sh.Run(batch));
                 if (cancel.IsCancellationRequested)
                     return;
                 for (int i = 0; i < perCurve; i++)
@@ -120,7 +128,10 @@ public static class IdealSweep
             if (f < 0)
             {
                 var sd = new StackDistance();
-                sd.Run(refs, cancel);
+                if (loaded is not null)
+                    sd.Run(loaded, cancel);
+                else
+                    Stream(name, openTrace!(t), cancel, batch => sd.Run(batch));
                 if (cancel.IsCancellationRequested)
                     return;
                 string policyName = PolicyRegistry.Create(policies[p], new PolicyOptions(seed)).Name;
@@ -133,7 +144,7 @@ public static class IdealSweep
                 return;
             }
             var sim = new IdealSimulator(frames[f], PolicyRegistry.Create(policies[p], new PolicyOptions(seed)));
-            sim.Run(refs, cancel);
+            sim.Run(loaded!, cancel);
             if (!cancel.IsCancellationRequested)
                 rows[baseCell + f - first] = new SweepRow(name, sim.Result);
         }
@@ -144,12 +155,56 @@ public static class IdealSweep
         }
         else
         {
-            Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunJob);
+            try
+            {
+                Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunJob);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // A streamed trace reports a bad record from inside a job: rethrow it as itself (one clear line
+                // naming file, record and value), as a sequential sweep or a loaded trace would.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
         }
         if (cancel.IsCancellationRequested)
             return rows.Where(r => r is not null).ToArray();
         return rows;
     }
+
+    /// <summary>
+    /// True when some cell of a sweep over <paramref name="policies"/> replays the whole reference string per frame
+    /// count, so the traces must be loaded into memory; false when every policy is LRU computed by one pass
+    /// (stack distance, or SHARDS when <paramref name="shards"/> is given), which
+    /// <see cref="RunCells(IReadOnlyList{string}, IReadOnlyList{ulong[]}, IReadOnlyList{string}, IReadOnlyList{int}, ulong, int, bool, long, long, CancellationToken, ShardsSettings?, Func{int, ITraceReader}?)"/>
+    /// can stream from the file instead (its <c>openTrace</c>): a whole LRU curve then needs no more memory than one run.
+    /// </summary>
+    public static bool NeedsReferenceStrings(IReadOnlyList<string> policies, ulong seed, bool stackDistance, ShardsSettings? shards) =>
+        policies.Any(p => !((stackDistance || shards is not null) && IsLru(p, seed)));
+
+    /// <summary>
+    /// Feeds a trace to a one-pass analysis batch by batch, stopping between batches once <paramref name="cancel"/>
+    /// is cancelled. A read error becomes the one-line input error a loaded trace gives.
+    /// </summary>
+    private static void Stream(string name, ITraceReader reader, CancellationToken cancel, PagesSink sink)
+    {
+        try
+        {
+            using (reader)
+            {
+                var stream = new PageStream(reader);
+                ReadOnlySpan<ulong> batch;
+                while (!cancel.IsCancellationRequested && !(batch = stream.Next()).IsEmpty)
+                    sink(batch);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new InputException(name, 0, name, "cannot read the trace: " + e.Message);
+        }
+    }
+
+    /// <summary>Takes one batch of page numbers (valid during the call only).</summary>
+    private delegate void PagesSink(ReadOnlySpan<ulong> pages);
 
     // By type, not by name: a study may register its own policy under the name "lru".
     private static bool IsLru(string policy, ulong seed) => PolicyRegistry.Create(policy, new PolicyOptions(seed)) is LruPolicy;

@@ -38,6 +38,8 @@ public sealed class Kernel
             throw new InputException(source, 0, options.Policy,
                 "this policy needs the whole future reference string; use it in the ideal mode (ecsmem run --ideal)");
         policy.Initialize(pages);
+        if (Lruvec is not null && options.LruGen.Enabled)
+            Lruvec.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen = new LruGenMachine(this));
         Zone = new Zone(World, options, env.Counters, C, policy);
 
         Swap = new SwapArea(options.SwapSlots);
@@ -51,6 +53,8 @@ public sealed class Kernel
                     ? new Lruvec(ReclaimHost, env.Counters, C, options.Cpus)
                     : PolicyRegistry.Create(options.Policy, new PolicyOptions(options.Seed), source);
                 p.Initialize(pages);
+                if (p is Lruvec lv && LruGen is not null)
+                    lv.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen);
                 return p;
             }, options.Cgroups, pages, options.SwapSlots)
             { SwapClusterMax = options.SwapClusterMax };
@@ -109,21 +113,44 @@ public sealed class Kernel
         Thp = new HugeMemory.HugeMemory(this);
         Hugetlb = new Hugetlb.Hugetlb(this, env.Counters);
         Commit.ObjectReleased = Hugetlb.FileReleased;
+        // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.
+        if (options.WritebackAsync && Lruvec is not null)
+        {
+            Writeback = new PageWriteback.Writeback(this, env);
+            Flusher = Zone.Flusher = new PageWriteback.Flusher(this, Writeback, env);
+        }
+        Khugepaged = new HugeMemory.Khugepaged(this, env);
+        Compaction = new Compaction.Compaction(this);
     }
 
     /// <summary>The hugetlb pool and hugetlbfs mappings (Hugetlb/, mm/hugetlb.c).</summary>
     public Hugetlb.Hugetlb Hugetlb { get; }
 
+    /// <summary>Dirty file pages, the flusher and balance_dirty_pages (fs/fs-writeback.c, mm/page-writeback.c); null without async writeback.</summary>
+    public PageWriteback.Flusher? Flusher { get; }
+
+    /// <summary>Writes in flight and their completion (mm/page-writeback.c); null when writes complete inside reclaim.</summary>
+    public PageWriteback.Writeback? Writeback { get; }
+
     public SimEnvironment Env { get; }
 
     /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
     public HugeMemory.HugeMemory Thp { get; }
+
+    /// <summary>The khugepaged thread (HugeMemory/Khugepaged.cs, mm/khugepaged.c).</summary>
+    public HugeMemory.Khugepaged Khugepaged { get; }
+
+    /// <summary>Direct compaction (Compaction/, mm/compaction.c).</summary>
+    public Compaction.Compaction Compaction { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }
 
     /// <summary>The node's lruvec when the policy is <c>linux</c> (Linux 6.x reclaim); null with a simple policy.</summary>
     public Lruvec? Lruvec { get; }
+
+    /// <summary>The machine side of the multi-gen LRU when <c>machine.lru_gen</c> enables it (null otherwise).</summary>
+    public LruGenMachine? LruGen { get; }
 
     /// <summary>folio_lruvec as a Linux lruvec: the one the frame's page is on (its memcg's), or null with a simple policy.</summary>
     public Lruvec? LruvecOf(int pfn) => Lruvec is null ? null : Memcg is null ? Lruvec : Memcg.LruvecOf(pfn) as Lruvec;
@@ -259,6 +286,8 @@ public sealed class Kernel
             throw new InputException(source, 0, o.SmpEpochCycles.ToString(System.Globalization.CultureInfo.InvariantCulture), "the SMP epoch must be at least 1 cycle");
         if (o.Quantum < 1)
             throw new InputException(source, 0, o.Quantum.ToString(System.Globalization.CultureInfo.InvariantCulture), "the scheduler quantum must be at least 1 access");
+        if (o.LruGen.Enabled && o.Policy != Scenarios.ReplacementPolicyConfig.DefaultName)
+            throw new InputException(source, 0, o.Policy, "the multi-gen LRU (lru_gen) replaces the lists of the linux policy only");
         if (o.BatchSize < 1)
             throw new InputException(source, 0, o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "the batch size must be at least 1 access");
     }

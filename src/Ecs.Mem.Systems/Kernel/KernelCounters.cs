@@ -58,11 +58,24 @@ public sealed class KernelCounters
         ContextSwitches = r.Register("ecsmem_context_switches");
         ReadaheadPages = r.Register("ecsmem_readahead_pages");
         FaultAroundPages = r.Register("ecsmem_fault_around_pages");
+        PgMigrateSuccess = r.Register("pgmigrate_success");
+        PgMigrateFail = r.Register("pgmigrate_fail");
+        CompactMigrateScanned = r.Register("compact_migrate_scanned");
+        CompactFreeScanned = r.Register("compact_free_scanned");
+        CompactIsolated = r.Register("compact_isolated");
+        CompactStall = r.Register("compact_stall");
+        CompactFail = r.Register("compact_fail");
+        CompactSuccess = r.Register("compact_success");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpCollapseAlloc = r.Register("thp_collapse_alloc");
+        ThpCollapseAllocFailed = r.Register("thp_collapse_alloc_failed");
         ThpSplitPage = r.Register("thp_split_page");
         ThpDeferredSplitPage = r.Register("thp_deferred_split_page");
         ThpSplitPmd = r.Register("thp_split_pmd");
+        ThpScanExceedNonePte = r.Register("thp_scan_exceed_none_pte");
+        ThpScanExceedSwapPte = r.Register("thp_scan_exceed_swap_pte");
+        ThpScanExceedSharePte = r.Register("thp_scan_exceed_share_pte");
         ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
         ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
     }
@@ -88,4 +101,10 @@ public sealed class KernelCounters
 
     /// <summary>Transparent huge pages (HugeMemory/), under Linux's vmstat names and in its order.</summary>
     public CounterId ThpFaultAlloc, ThpFaultFallback, ThpSplitPage, ThpDeferredSplitPage, ThpSplitPmd, ThpZeroPageAlloc, ThpZeroPageAllocFailed;
+
+    /// <summary>Page migration and direct compaction (Compaction/, mm/migrate.c and mm/compaction.c), in Linux's order.</summary>
+    public CounterId PgMigrateSuccess, PgMigrateFail, CompactMigrateScanned, CompactFreeScanned, CompactIsolated, CompactStall, CompactFail, CompactSuccess;
+
+    /// <summary>khugepaged (HugeMemory/Khugepaged.cs): its order-9 allocations and the scans a max_ptes_* limit stopped.</summary>
+    public CounterId ThpCollapseAlloc, ThpCollapseAllocFailed, ThpScanExceedNonePte, ThpScanExceedSwapPte, ThpScanExceedSharePte;
 }

@@ -37,6 +37,21 @@ public sealed record KernelOptions
     /// <summary>vm.swappiness (<c>machine.swappiness</c>, 0–200): get_scan_count's anon/file balance with the <c>linux</c> policy; ignored by the simple policies.</summary>
     public int Swappiness { get; init; } = D.Swappiness;
 
+    /// <summary>Swap-outs written by I/O requests completing in simulated time, PG_writeback meanwhile (<c>machine.writeback: async</c>).</summary>
+    public bool WritebackAsync { get; init; } = D.WritebackAsync;
+
+    /// <summary>vm.dirty_background_ratio / _bytes, vm.dirty_ratio / _bytes, vm.dirty_expire_centisecs, vm.dirty_writeback_centisecs (<c>machine.dirty_*</c>): the flusher and balance_dirty_pages, with <see cref="WritebackAsync"/>.</summary>
+    public int DirtyBackgroundRatio { get; init; } = D.DirtyBackgroundRatio;
+
+    public long DirtyBackgroundBytes { get; init; } = D.DirtyBackgroundBytes;
+    public int DirtyRatio { get; init; } = D.DirtyRatio;
+    public long DirtyBytes { get; init; } = D.DirtyBytes;
+    public long DirtyExpireCentisecs { get; init; } = D.DirtyExpireCentisecs;
+    public long DirtyWritebackCentisecs { get; init; } = D.DirtyWritebackCentisecs;
+
+    /// <summary>The memory cgroup hierarchy's version, 1 or 2 (<c>machine.cgroup_version</c>).</summary>
+    public int CgroupVersion { get; init; } = D.CgroupVersion;
+
     /// <summary>vm.page-cluster (<c>machine.page_cluster</c>): swap readahead reads up to 2^this pages per swap-in.</summary>
     public int PageCluster { get; init; } = D.PageCluster;
 
@@ -80,6 +95,9 @@ public sealed record KernelOptions
 
     /// <summary>The hugetlb pool's sysctls (<c>machine.hugetlb</c>).</summary>
     public Scenarios.HugetlbConfig Hugetlb { get; init; } = D.Hugetlb;
+
+    /// <summary>The multi-gen LRU's sysfs knobs (<c>machine.lru_gen</c>); its core bit needs the <c>linux</c> policy.</summary>
+    public Scenarios.LruGenConfig LruGen { get; init; } = D.LruGen;
 
     /// <summary>Map the shared zero page on read faults of never-written anonymous memory (as Linux does).</summary>
     public bool UseZeroPage { get; init; } = true;

@@ -103,7 +103,7 @@ public sealed class IncrementalChecker
     {
         var swap = _k.Swap;
         for (int slot = 0; slot < _slotRefs.Length && slot < swap.Slots; slot++)
-            _slotRefs[slot] = swap.Count(slot);
+            _slotRefs[slot] = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
         _usedPages = swap.UsedPages;
         _swapCached = _k.SwapCache.Count;
         _pageCached = _k.PageCache.Count;
@@ -322,7 +322,9 @@ public sealed class IncrementalChecker
         {
             if (slot <= 0 || slot >= swap.Slots)
                 continue;
-            if (swap.Count(slot) != _slotRefs[slot])
+            // A shmem object's swap entry holds one reference that no PTE shows.
+            int ptes = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
+            if (ptes != _slotRefs[slot])
                 Fail($"swap slot {slot}: swap_map count {swap.Count(slot)} but {_slotRefs[slot]} PTEs hold it");
             int pfn = _k.SwapCache.Lookup(slot);
             if (swap.IsCached(slot) != (pfn >= 0))

@@ -80,6 +80,7 @@ public sealed class InvariantChecker
         CheckVmaEntities();
         CheckPageTableEntities();
         CheckMemcg();
+        CheckKhugepaged();
         return _violations.ToArray();
     }
 
@@ -528,6 +529,27 @@ public sealed class InvariantChecker
         }
     }
 
+    /// <summary>
+    /// khugepaged's list (mm_slots): each mm once, registered (MMF_VM_HUGEPAGE), alive (an mm leaves at its last mmput),
+    /// and the scan cursor on the list or NULL. (Migrated and collapsed pages are held by the PTE, rmap and frame checks.)
+    /// </summary>
+    private void CheckKhugepaged()
+    {
+        var k = _k.Khugepaged;
+        var seen = new HashSet<int>();
+        foreach (int id in k.MmList)
+        {
+            if (!seen.Add(id))
+                Fail($"khugepaged: mm {id} is on its list twice");
+            if (!k.IsRegistered(id))
+                Fail($"khugepaged: mm {id} is on its list but not registered");
+            if (_k.Tasks.MmById(id) is not { } mm || mm.Mm.Struct.MmUsers <= 0)
+                Fail($"khugepaged: mm {id} on its list has exited");
+        }
+        if (k.ScanMm >= 0 && !seen.Contains(k.ScanMm))
+            Fail($"khugepaged: the scan cursor names mm {k.ScanMm}, which is not on its list");
+    }
+
     /// <summary>Every reverse mapping of <paramref name="pfn"/> names a PTE that really maps it.</summary>
     private void CheckRmapTargets(int pfn)
     {
@@ -551,7 +573,8 @@ public sealed class InvariantChecker
         int used = 0, cached = 0;
         for (int slot = 1; slot < swap.Slots; slot++)
         {
-            int count = swap.Count(slot);
+            // A shmem object's swap entry holds one reference that no PTE shows.
+            int count = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
             if (count != _swapRefs[slot])
                 Fail($"swap slot {slot}: swap_map count {count} but {_swapRefs[slot]} PTEs hold it");
             int pfn = _k.SwapCache.Lookup(slot);
@@ -624,6 +647,11 @@ public sealed class InvariantChecker
     private void CheckLruvec(Lruvec lv, string group)
     {
         string where = group.Length == 0 ? "" : $" (cgroup {group})";
+        if (lv.LruGenEnabled)
+        {
+            CheckLruGen(lv, where);
+            return;
+        }
         Frame[] fr = _k.Zone.Frames;
         Span<long> counted = stackalloc long[5];
         for (int pfn = 0; pfn < fr.Length; pfn++)
@@ -654,6 +682,44 @@ public sealed class InvariantChecker
         for (int l = 0; l < 5; l++)
             if (counted[l] != lv.Size((LruList)l))
                 Fail($"LRU list {(LruList)l}{where}: size {lv.Size((LruList)l)} but {counted[l]} frames are on it");
+    }
+
+    /// <summary>
+    /// The multi-gen LRU: every frame with PG_lru of this lruvec is on exactly one generation list, on LRU_UNEVICTABLE or in
+    /// an lru_add batch; each generation list holds its type's frames with a generation in min_seq..max_seq in their flags
+    /// and no PG_active, and the counts agree (<see cref="Lruvec.LruGenProblem"/>).
+    /// </summary>
+    private void CheckLruGen(Lruvec lv, string where)
+    {
+        if (lv.LruGenProblem() is { } problem)
+            Fail($"{problem}{where}");
+        Frame[] fr = _k.Zone.Frames;
+        long unevictable = 0;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            FrameFlags fl = fr[pfn].Flags;
+            int list = lv.ListOf(pfn);
+            bool batched = lv.InBatch(pfn);
+            bool onGen = lv.LruGenFolioGen(pfn) >= 0;
+            if (list == (int)LruList.Unevictable) unevictable++;
+            if ((fl & FrameFlags.Lru) == 0 || _k.LruvecOf(pfn) != lv)
+            {
+                if (list >= 0 || batched)
+                    Fail($"frame {pfn}: on an LRU list or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                else if (onGen && _k.LruvecOf(pfn) == lv)
+                    Fail($"frame {pfn}: a generation in its flags{where} without PG_lru ({fl})");
+                continue;
+            }
+            int places = (list >= 0 ? 1 : 0) + (batched ? 1 : 0);
+            if (places != 1)
+                Fail($"frame {pfn}: PG_lru but on {places} of the generation lists, LRU_UNEVICTABLE and the lru_add batches{where}");
+            else if (list == (int)LruList.Unevictable && (fl & FrameFlags.Unevictable) == 0)
+                Fail($"frame {pfn}: on LRU_UNEVICTABLE{where} without PG_unevictable ({fl})");
+            else if (list >= 0 && list != (int)LruList.Unevictable && !onGen)
+                Fail($"frame {pfn}: on an evictable list{where} but in no generation ({fl})");
+        }
+        if (unevictable != lv.Size(LruList.Unevictable))
+            Fail($"LRU_UNEVICTABLE{where}: size {lv.Size(LruList.Unevictable)} but {unevictable} frames are on it");
     }
 
     private void CheckPageCache()

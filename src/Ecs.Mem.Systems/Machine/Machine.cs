@@ -41,6 +41,7 @@ public sealed class Machine : IDisposable
             .Add(TlbFill)
             .Add(PageTableRewrite)
             .Add(FaultInstall)
+            .Add(Kernel.Khugepaged)
             .Add(new SmpSyncSystem(Kernel.Smp, Access));
     }
 

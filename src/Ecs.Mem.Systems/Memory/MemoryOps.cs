@@ -88,8 +88,8 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     public void FreeSwapCacheOf(int pfn)
     {
         ref Frame f = ref Frames[pfn];
-        if ((f.Flags & FrameFlags.SwapCache) == 0)
-            return;
+        if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0)
+            return; // folio_free_swap never frees a page under writeback
         int slot = (int)f.Index;
         if (Swap.Count(slot) > 0)
             return;

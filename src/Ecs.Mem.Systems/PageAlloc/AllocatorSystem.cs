@@ -125,6 +125,8 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         // Page tables for the PMD's deposited table come from the same reserve as any fault's.
         bool tablesOk = !kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false);
         int head = tablesOk ? thp.AllocFolio() : -1;
+        if (head < 0 && tablesOk && Compaction.Compaction.ThpDirectCompaction(kernel.Options.Thp.Defrag, flags))
+            head = kernel.Compaction.DirectCompact(HugeMemory.HugeMemory.PmdOrder, thp.AllocFolio);
         if (head >= 0)
         {
             env.Counters.Increment(kernel.C.ThpFaultAlloc);

@@ -199,6 +199,22 @@ public sealed class BuddyAllocator
             _allocOrder[index + i] = 0;
     }
 
+    /// <summary>
+    /// __isolate_free_page (compaction's free scanner): the free block of 2^<paramref name="order"/> pages headed at
+    /// <paramref name="pfn"/> leaves its free list and becomes 2^order allocated order-0 pages (split_page), each
+    /// freed on its own with <see cref="FreePages"/>(pfn, 0) if unused.
+    /// </summary>
+    public void IsolateFreeBlock(int pfn, int order)
+    {
+        int index = pfn - _startPfn;
+        if ((uint)index >= (uint)_pageCount || _freeOrder[index] != order)
+            throw new InvalidOperationException($"IsolateFreeBlock: pfn {pfn} does not head a free order-{order} block");
+        RemoveFromFreeList(index, order);
+        _freePages -= 1L << order;
+        for (int i = 0; i < 1 << order; i++)
+            _allocOrder[index + i] = 0;
+    }
+
     /// <summary>True when a free block of at least <paramref name="order"/> exists (the free-area test at the end
     /// of __zone_watermark_ok()).</summary>
     public bool HasFreeBlock(int order)

@@ -158,6 +158,9 @@ public sealed class Zone
     /// <summary>Called once when <see cref="AllocMark"/> is reached.</summary>
     public Action? AllocMarkReached { get; set; }
 
+    /// <summary>The flusher's dirty-page accounting, told when a frame goes (null without async writeback).</summary>
+    public PageWriteback.Flusher? Flusher { get; set; }
+
     /// <summary>
     /// __free_pages on <paramref name="cpu"/> (smp_processor_id()), after taking the frame off the LRU: with
     /// per-CPU lists, free_unref_page puts it on that CPU's list (returning a chunk of the list to the buddy
@@ -166,6 +169,7 @@ public sealed class Zone
     public void FreeFrame(int pfn, int cpu)
     {
         Dirty?.Frame(pfn);
+        Flusher?.FrameFreed(pfn);
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.Lru) != 0)
             LruDel(pfn);

@@ -128,6 +128,44 @@ public sealed class PageMap
         }
     }
 
+    /// <summary>
+    /// <see cref="GetValueRefOrAdd(ulong, int, out bool)"/> for a caller that tells an added entry by its value
+    /// (<paramref name="valueIfAdded"/> is one no existing entry holds): no out parameter, so the caller's loop keeps
+    /// its locals in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref int GetValueRefOrAdd(ulong key, int valueIfAdded)
+    {
+        Entry[] e = _entries;
+        int mask = _mask;
+        int i = Home(key);
+        while (true)
+        {
+            ref Entry s = ref e[i];
+            if (s.Used == 0)
+                return ref Add(ref s, key, valueIfAdded);
+            if (s.Key == key)
+                return ref s.Value;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// <summary>The insertion half of <see cref="GetValueRefOrAdd(ulong, int)"/>, out of line (once per distinct key).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ref int Add(ref Entry slot, ulong key, int value)
+    {
+        if ((_count + 1) * 2L > _entries.Length)
+        {
+            Grow();
+            return ref GetValueRefOrAdd(key, value);
+        }
+        slot.Key = key;
+        slot.Value = value;
+        slot.Used = 1;
+        _count++;
+        return ref slot.Value;
+    }
+
     /// <summary>Removes <paramref name="key"/>; returns false if it was absent.</summary>
     public bool Remove(ulong key)
     {

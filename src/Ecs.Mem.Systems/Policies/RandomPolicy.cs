@@ -69,4 +69,23 @@ public sealed class RandomPolicy : IReplacementPolicy
         _resident[i] = last;
         _index[last] = i;
     }
+
+    /// <summary>
+    /// The ideal-mode replay's view of this policy (see <see cref="IIdealHooks"/>): the same methods, called
+    /// directly on the sealed class, so the replay loop makes no interface call.
+    /// </summary>
+    internal readonly struct Hooks(RandomPolicy policy) : IIdealHooks
+    {
+        private readonly RandomPolicy _policy = policy;
+
+        public void OnMiss(ulong page) => _policy.OnMiss(page);
+
+        public void OnInserted(int frame, ulong page) => _policy.OnInserted(frame, page);
+
+        public void OnReferenced(int frame) => _policy.OnReferenced(frame);
+
+        public int ChooseVictim() => _policy.ChooseVictim(ReadOnlySpan<bool>.Empty);
+
+        public void OnRemoved(int frame) => _policy.OnRemoved(frame);
+    }
 }

@@ -77,8 +77,19 @@ public static class EffectiveConfiguration
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
         Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
-        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "no compaction: only whether kswapd is woken on a fallback");
+        if (o.LruGen != Scenarios.LruGenConfig.Default)
+        {
+            Text("lru_gen.enabled", o.LruGen.EnabledText);
+            Num("lru_gen.min_ttl_ms", o.LruGen.MinTtlMs, o.LruGen.MinTtlMs == 0 ? "off" : "");
+        }
+        Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "one direct compaction where it allows (no direct reclaim); kswapd woken on a fallback");
         Bool("thp.use_zero_page", o.Thp.UseZeroPage);
+        Num("thp.khugepaged.pages_to_scan", o.Thp.Khugepaged.PagesToScan);
+        Num("thp.khugepaged.scan_sleep_millisecs", o.Thp.Khugepaged.ScanSleepMillisecs);
+        Num("thp.khugepaged.alloc_sleep_millisecs", o.Thp.Khugepaged.AllocSleepMillisecs);
+        Num("thp.khugepaged.max_ptes_none", o.Thp.Khugepaged.MaxPtesNone);
+        Num("thp.khugepaged.max_ptes_swap", o.Thp.Khugepaged.MaxPtesSwap);
+        Num("thp.khugepaged.max_ptes_shared", o.Thp.Khugepaged.MaxPtesShared);
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");

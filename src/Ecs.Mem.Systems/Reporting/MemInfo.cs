@@ -34,6 +34,8 @@ public static class MemInfo
         new("Writeback", g.Writeback * KbPerPage),
         new("AnonPages", g.AnonMapped * KbPerPage),
         new("Mapped", g.FileMapped * KbPerPage),
+        // NR_SHMEM: shmem pages (MAP_SHARED anonymous objects, memfds) not in the swap cache; part of Cached too.
+        new("Shmem", g.ShmemPages * KbPerPage),
         new("PageTables", g.PageTablePages * KbPerPage),
         new("CommitLimit", g.CommitLimit * KbPerPage),
         new("Committed_AS", g.CommittedAs * KbPerPage),

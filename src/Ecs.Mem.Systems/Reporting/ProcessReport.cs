@@ -29,6 +29,7 @@ public sealed record ProcessReport
         ProcessState.Faulting => "faulting",
         ProcessState.SleepingIo => "sleeping-io",
         ProcessState.Exited => "exited",
+        ProcessState.WaitingChild => "waiting",
         _ => "killed",
     };
 

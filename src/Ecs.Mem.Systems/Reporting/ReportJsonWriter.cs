@@ -140,8 +140,13 @@ public static class ReportJsonWriter
             }
             w.WriteEndArray();
         }
+        // Only once khugepaged has woken, so a report without THP keeps its keys.
+        if (r.Khugepaged is not null)
+            Counters(w, "khugepaged", r.Khugepaged);
         if (r.Cgroups is not null)
             MemcgFiles.WriteJson(w, r.Cgroups);
+        if (r.LruGen is not null)
+            LruGenFiles.WriteJson(w, r.LruGen);
         w.WriteEndObject();
     }
 

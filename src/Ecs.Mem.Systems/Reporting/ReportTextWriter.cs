@@ -38,8 +38,15 @@ public static class ReportTextWriter
         sb.Append(r.BuddyInfo);
         FaultBatches(sb, r);
         Pagesets(sb, r);
+        if (r.Khugepaged is not null)
+        {
+            Section(sb, "/sys/kernel/mm/transparent_hugepage/khugepaged");
+            VmStat.AppendTo(sb, r.Khugepaged);
+        }
         if (r.Cgroups is not null)
             MemcgFiles.AppendText(sb, r.Cgroups);
+        if (r.LruGen is not null)
+            LruGenFiles.AppendText(sb, r.LruGen);
         EffectiveConfiguration(sb, r);
         SnapshotFormat.AppendText(sb, r.Snapshots);
         return sb.ToString();

@@ -113,6 +113,12 @@ public sealed record SimulationReport
     public IReadOnlyList<PagesetRow>? Pagesets { get; init; }
 
     /// <summary>
+    /// /sys/kernel/mm/transparent_hugepage/khugepaged/{pages_collapsed,full_scans}, or null when khugepaged never woke
+    /// (no mm was ever registered), so that a run without THP carries no trace of it.
+    /// </summary>
+    public IReadOnlyList<NamedValue>? Khugepaged { get; init; }
+
+    /// <summary>
     /// With several CPUs, the fault batches the CPUs handed the fault handler, by size: (faults in the batch,
     /// number of such batches), smallest first. Null with one CPU, where every batch holds one fault.
     /// </summary>
@@ -120,6 +126,9 @@ public sealed record SimulationReport
 
     /// <summary>The memory cgroups' files at the end of the run (only when the scenario declares cgroups).</summary>
     public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
+
+    /// <summary>/sys/kernel/debug/lru_gen at the end of the run when the multi-gen LRU is on (null otherwise).</summary>
+    public IReadOnlyList<LruGenFile>? LruGen { get; init; }
 
     /// <summary>
     /// The run's counters grouped under the seed's mechanisms (<see cref="Reporting.Mechanisms"/>), read from this
@@ -273,8 +282,10 @@ public sealed record SimulationReport
             BuddyFree = buddy,
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
+            Khugepaged = k.Khugepaged.Wakes == 0 ? null : [new("pages_collapsed", k.Khugepaged.PagesCollapsed), new("full_scans", k.Khugepaged.FullScans)],
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
+            LruGen = LruGenFiles.Read(k),
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
         return report with { Mechanisms = Reporting.Mechanisms.Build(report) };

@@ -74,6 +74,10 @@ public static class SmapsRollup
                 continue;
             }
             mm.Tables.VisitRange(v.Start, v.End, ref walker);
+            // smap_gather_stats: a shared shmem mapping adds shmem_swap_usage, its object's pages out on swap in the
+            // area's range (their swap entries are in the object, not in the PTEs; not in SwapPss).
+            if (v.FileId >= 0 && (v.Flags & VmFlags.Shared) != 0 && k.OpenFiles.ShmemSwapped > 0 && k.OpenFiles.IsShmem(v.FileId))
+                walker.Stats.Swap += (ulong)k.OpenFiles.ShmemSwappedIn(v.FileId, (long)v.PgOff, (long)(v.PgOff + v.Pages)) * Pte.PageSize;
         }
         return walker.Stats;
     }

@@ -133,6 +133,9 @@ public sealed record Snapshot
 
     /// <summary>The memory cgroups' files then (only when the scenario declares cgroups).</summary>
     public IReadOnlyList<MemcgFile>? Cgroups { get; init; }
+
+    /// <summary>/sys/kernel/debug/lru_gen at the snapshot when the multi-gen LRU is on (null otherwise).</summary>
+    public IReadOnlyList<LruGenFile>? LruGen { get; init; }
     /// <summary>
     /// For <c>peak</c>: the lowest NR_FREE_PAGES and the buddy allocator's allocation count at which it was
     /// first reached (the capture point); null for the other moments.

@@ -129,6 +129,8 @@ public static class SnapshotFormat
             }
             if (s.Cgroups is { } cgroups)
                 MemcgFiles.AppendText(sb, cgroups, "\n-- memory cgroups --\n");
+            if (s.LruGen is { } lruGen)
+                LruGenFiles.AppendText(sb, lruGen, "\n-- /sys/kernel/debug/lru_gen --\n");
         }
     }
 
@@ -211,6 +213,8 @@ public static class SnapshotFormat
             }
             if (s.Cgroups is { } cgroups)
                 MemcgFiles.WriteJson(w, cgroups);
+            if (s.LruGen is { } lruGen)
+                LruGenFiles.WriteJson(w, lruGen);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -196,6 +196,7 @@ public sealed class SnapshotRecorder
             VmStat = Reporting.VmStat.Build(gauges, _m.Env.Counters),
             ZoneInfo = Reporting.ZoneInfo.Build(k, gauges),
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
+            LruGen = LruGenFiles.Read(k),
         };
     }
 
@@ -292,6 +293,7 @@ public sealed class SnapshotRecorder
         ProcessState.Faulting => "faulting",
         ProcessState.SleepingIo => "sleeping-io",
         ProcessState.Exited => "exited",
+        ProcessState.WaitingChild => "waiting",
         _ => "killed",
     };
 }

@@ -26,6 +26,7 @@ public static class VmStat
         new("nr_file_pages", g.FilePages),
         new("nr_dirty", g.Dirty),
         new("nr_writeback", g.Writeback),
+        new("nr_shmem", g.ShmemPages),
         new("nr_anon_transparent_hugepages", g.AnonThps),
         new("nr_page_table_pages", g.PageTablePages),
         new("nr_swapcached", g.SwapCachePages),

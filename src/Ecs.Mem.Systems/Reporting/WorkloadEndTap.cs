@@ -27,11 +27,18 @@ public sealed class WorkloadEndTap : ITraceReader
 
     public int Read(Span<MemoryAccess> buffer)
     {
+        // Whole runs of the inner workload's buffer at a time (a copy per access was ~8 % of a replay), never past
+        // one of its marks, so a mark still fires at its exact access.
         int n = 0;
-        while (n < buffer.Length && _inner.TryPeek(out MemoryAccess a))
+        while (n < buffer.Length)
         {
-            buffer[n++] = a;
-            _inner.Advance();
+            ReadOnlySpan<MemoryAccess> run = _inner.Available;
+            if (run.IsEmpty)
+                break;
+            int take = Math.Min(Math.Min(run.Length, buffer.Length - n), _inner.UntilMark);
+            run[..take].CopyTo(buffer[n..]);
+            _inner.AdvanceBy(take);
+            n += take;
         }
         if (n == 0 && !_ended)
         {

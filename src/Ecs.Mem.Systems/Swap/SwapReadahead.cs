@@ -114,6 +114,19 @@ public sealed class SwapReadahead : IEventHandler
     }
 
     /// <summary>
+    /// swap_cache_get_folio with no VMA (shmem_swapin_folio's lookup) that found <paramref name="pfn"/>: a readahead page
+    /// counts a hit for the cluster window (swapin_readahead_hits) once.
+    /// </summary>
+    public void CacheHitNoVma(SimEnvironment env, int pfn)
+    {
+        if (!_readahead[pfn])
+            return;
+        _readahead[pfn] = false;
+        env.Counters.Increment(_k.C.SwapRaHit);
+        _hits++;
+    }
+
+    /// <summary>
     /// swapin_readahead for <paramref name="rec"/>, a swap-in that missed the swap cache and has just been granted
     /// its frame: reads the window's other swapped-out pages into the swap cache (each a new locked page, counted in
     /// <c>swap_ra</c>, <c>pswpin</c> and <c>pgpgin</c>), completing with the faulting page's read. The faulting page
@@ -129,9 +142,14 @@ public sealed class SwapReadahead : IEventHandler
             ClusterReadahead(env, rec);
     }
 
-    /// <summary>swap_cluster_readahead: the aligned block of slots around the faulting one.</summary>
-    private void ClusterReadahead(SimEnvironment env, in FaultRecord rec)
+    /// <summary>
+    /// swap_cluster_readahead: the aligned block of slots around the faulting one. shmem_swapin_cluster always reads
+    /// this way (a shmem object has no PTEs to go by), whichever mode anonymous memory uses.
+    /// </summary>
+    public void ClusterReadahead(SimEnvironment env, in FaultRecord rec)
     {
+        if (!Enabled)
+            return;
         long offset = rec.SwapSlot;
         int maxPages = 1 << _k.Options.PageCluster;
         // swapin_nr_pages: the hits since the last swap-in are consumed by this one.

@@ -37,6 +37,9 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     public IEnumerable<MmState> LiveMms => _mms.Where(m => m is not null)!;
 
+    /// <summary>One more than the highest mm id given out: <see cref="MmById"/> over 0 .. this − 1 visits every mm without allocating.</summary>
+    public int MmIdLimit => _mms.Count;
+
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
     /// <summary>
@@ -64,6 +67,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         if (parent.Mm.DupMmap(id) is not { } childMm)
             return null;
         MmState state = Register(childMm, id);
+        kernel.Khugepaged.Fork(parent, state);
         // A trace without a layout keeps inferring its VMAs in the child: its copy of the address space is
         // as incomplete as the parent's was (without this a child touching a new block died with SIGSEGV).
         if (parent.Inferred is { } inferred)
@@ -195,6 +199,16 @@ public sealed class TaskList(Kernel.Kernel kernel)
             DoExit(t, ProcessState.Exited);
     }
 
+    /// <summary>Parents in waitpid (<see cref="ProcessState.WaitingChild"/>) by the pid of the child they wait for.</summary>
+    private readonly Dictionary<int, Entity> _waiters = new();
+
+    /// <summary>waitpid(<paramref name="childPid"/>) by <paramref name="parent"/>: it sleeps until that child exits.</summary>
+    public void WaitForChild(Entity parent, int childPid)
+    {
+        World.Get<Process>(parent).State = ProcessState.WaitingChild;
+        _waiters[childPid] = parent;
+    }
+
     /// <summary>
     /// do_exit → exit_mm → mmput: when the last user goes, exit_mmap zaps every VMA (freeing pages, swap
     /// slots and page tables), the TLB context is flushed, and mm_users/mm_count drop to zero.
@@ -206,6 +220,16 @@ public sealed class TaskList(Kernel.Kernel kernel)
         kernel.Dirty?.Mm(mm.Id);
         p.State = final;
         p.EndTime = kernel.Env.Now;
+        // do_notify_parent: a parent in waitpid for this child wakes up (do_wait reaps it).
+        if (_waiters.Count > 0 && _waiters.Remove(p.Pid, out Entity waiter))
+        {
+            ref Process w = ref World.Get<Process>(waiter);
+            if (w.State == ProcessState.WaitingChild)
+            {
+                w.State = ProcessState.Runnable;
+                w.ReadyTime = kernel.Env.Now;
+            }
+        }
         kernel.Events?.ProcessExit(process, final == ProcessState.Killed);
         World.Get<ProcessStats>(process).RssPeak = (long)mm.HiwaterRss;
         ref MmStruct s = ref mm.Mm.Struct;
@@ -213,6 +237,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.MmUsers--;
         if (s.MmUsers > 0)
             return;
+        kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
         foreach (var v in mm.Mm.Vmas.ToArray())
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)

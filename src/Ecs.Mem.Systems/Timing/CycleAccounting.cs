@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Systems.Timing;
 
 /// <summary>
@@ -33,9 +35,21 @@ public sealed class CycleAccounting
     }
 
     /// <summary>Records one access and its translation and cache/memory cycles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecordAccess(long translationCycles, long memoryCycles)
     {
         Accesses++;
+        _cycles[(int)CycleCategory.Translation] += translationCycles;
+        _cycles[(int)CycleCategory.Memory] += memoryCycles;
+    }
+
+    /// <summary>
+    /// Records <paramref name="accesses"/> accesses at once with their summed translation and cache/memory cycles: the
+    /// same totals as that many <see cref="RecordAccess"/> calls (the access stage tallies a slice, then records it).
+    /// </summary>
+    public void RecordAccesses(long accesses, long translationCycles, long memoryCycles)
+    {
+        Accesses += accesses;
         _cycles[(int)CycleCategory.Translation] += translationCycles;
         _cycles[(int)CycleCategory.Memory] += memoryCycles;
     }

@@ -74,6 +74,12 @@ public sealed record TimingModel
     /// </summary>
     public long SwapOutCycles { get; init; } = Defaults.SwapWrite;
 
+    /// <summary>
+    /// Cycles one disk request writing <paramref name="pages"/> pages takes (at least one page): a batch of writes is
+    /// one request, as a readahead batch is, taking <see cref="SwapOutCycles"/> + (n - 1) × <see cref="DiskPageCycles"/>.
+    /// </summary>
+    public long DiskWriteCycles(int pages) => SwapOutCycles + (Math.Max(pages, 1) - 1) * DiskPageCycles;
+
     /// <summary>One remote TLB shootdown: IPI, remote flush, acknowledgement (<c>latency.shootdown</c>).</summary>
     public long TlbShootdownCycles { get; init; } = Defaults.Shootdown;
 

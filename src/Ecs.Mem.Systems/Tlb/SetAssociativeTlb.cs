@@ -123,6 +123,39 @@ public sealed class SetAssociativeTlb
     /// <summary>Counts one <c>{name}_miss</c> (for a 2 MiB-only array: a 2 MiB page the L1 did not hold).</summary>
     public void CountMiss() => _counters.Increment(_miss);
 
+    /// <summary>
+    /// The row <see cref="Lookup"/> would hit for a 4 KiB page, or -1, without refreshing the LRU stamp or counting
+    /// (used on the L1 4 KiB arrays, which never hold a 2 MiB entry: those go to the separate 2M/4M array; should one
+    /// be there, -1 leaves it to <see cref="Lookup"/>'s 2 MiB probe, so the answer stays right): the caller then calls <see cref="Touch"/> and <see cref="CountHits"/>, or leaves the
+    /// access to <see cref="Lookup"/>, which finds the same row. Remembers a probed row in the lookup memo exactly as
+    /// <see cref="Lookup"/> does, so either order gives the same state.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int PeekRow(ulong va, ushort pcid)
+    {
+        ulong vpn = va >> 12;
+        if (vpn == _memoVpn && pcid == _memoPcid && _memoRow >= 0)
+            return _memoRow;
+        int row = Probe(vpn, PageSizeClass.Base4K, pcid);
+        if (row >= 0)
+        {
+            _memoVpn = vpn;
+            _memoPcid = pcid;
+            _memoRow = row;
+        }
+        return row;
+    }
+
+    /// <summary>
+    /// The LRU stamp <see cref="Lookup"/> gives the row <see cref="PeekRow"/> found on a hit; the caller counts the
+    /// hit with <see cref="CountHits"/> (per batch of hits: nothing reads the count in between).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Touch(int row) => _entries[row].LruStamp = ++_clock;
+
+    /// <summary>Adds <paramref name="hits"/> hits made through <see cref="PeekRow"/> and <see cref="Touch"/> to the hit counter.</summary>
+    public void CountHits(long hits) => _counters.Add(_hit, hits);
+
     /// <summary>Row of the entry for (tag, size) usable by <paramref name="pcid"/>, or -1. No LRU update, no counting.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Probe(ulong tag, PageSizeClass size, ushort pcid)

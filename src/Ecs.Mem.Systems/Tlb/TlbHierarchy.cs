@@ -71,8 +71,13 @@ public sealed class TlbHierarchy
         return LookupStlb(va, kind, l1, pcid, out entry);
     }
 
-    // Kept out of line so the L1-hit path above stays small enough to inline into the caller.
-    private TlbOutcome LookupStlb(ulong va, AccessKind kind, SetAssociativeTlb l1, ushort pcid, out TlbEntry entry)
+    /// <summary>
+    /// The lookup after the L1's 4 KiB array missed (its miss already counted): the L1 array for 2M/4M pages while it
+    /// holds an entry (a hit there is an <see cref="TlbOutcome.L1Hit"/>), then the STLB, whose hit fills the L1 array
+    /// of the entry's size. The access path calls this on an L1 miss; <see cref="Lookup"/> after its own 4 KiB probe.
+    /// Kept out of line so the L1-hit path of <see cref="Lookup"/> stays small enough to inline into the caller.
+    /// </summary>
+    public TlbOutcome LookupStlb(ulong va, AccessKind kind, SetAssociativeTlb l1, ushort pcid, out TlbEntry entry)
     {
         SetAssociativeTlb l1Huge = kind == AccessKind.Instr ? Itlb2M : Dtlb2M;
         int row;

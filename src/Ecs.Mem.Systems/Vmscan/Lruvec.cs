@@ -38,6 +38,9 @@ public enum FolioReclaimResult
 
     /// <summary>try_to_unmap found a VM_LOCKED mapping: the page moves to LRU_UNEVICTABLE.</summary>
     Mlocked,
+
+    /// <summary>pageout started its write (PAGE_SUCCESS with PG_writeback): keep, back to the inactive list until the write ends.</summary>
+    Writeback,
 }
 
 /// <summary>
@@ -84,6 +87,27 @@ public interface ILruvecHost
 
     /// <summary>The sum of the zones' high watermarks (file_is_tiny).</summary>
     long HighWatermark { get; }
+
+    /// <summary>
+    /// folio_wait_writeback (shrink_folio_list's case 3, memcg reclaim under cgroup v1): sleep until the page's write
+    /// completes; false when the host cannot wait (writes complete inside reclaim) or the page is no longer under writeback.
+    /// </summary>
+    bool WaitOnWriteback(int pfn) => false;
+
+    /// <summary>The end of shrink_folio_list's batch: the writes it started go to the disk as one request (the plug).</summary>
+    void WritebackUnplug() { }
+
+    /// <summary>
+    /// Before shrink_inactive_list isolates: the reclaimer's time passes with its work (<paramref name="pages"/> pages
+    /// about to be scanned), and the writes that completed by then end (folio_end_writeback rotates them to the tail).
+    /// </summary>
+    void WritebackProgress(int pages) { }
+
+    /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
+    bool FolioDirtyFile(int pfn) => false;
+
+    /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): every page reclaim took was dirty and not queued for I/O.</summary>
+    void WakeupFlusherThreads() { }
 }
 
 /// <summary>
@@ -96,7 +120,7 @@ public interface ILruvecHost
 /// It is also the zone's <see cref="IReplacementPolicy"/>, so the rest of the machine adds and removes pages
 /// through the same hooks as with the simple policies.
 /// </summary>
-public sealed class Lruvec : IReplacementPolicy
+public sealed partial class Lruvec : IReplacementPolicy
 {
     /// <summary>SWAP_CLUSTER_MAX: pages isolated per shrink_*_list call.</summary>
     public const int SwapClusterMax = 32;
@@ -118,7 +142,7 @@ public sealed class Lruvec : IReplacementPolicy
     private readonly KernelCounters _c;
     private readonly int[][] _lruAdd;
     private readonly int[] _lruAddCount;
-    private readonly int[] _isolated = new int[SwapClusterMax];
+    private readonly int[] _isolated = new int[MinLruBatch]; // SWAP_CLUSTER_MAX here, MIN_LRU_BATCH for MGLRU
     private FrameLists _lists = new(0, 5);
     private int[] _shadow = [];
     private int[] _batchCpu = [];
@@ -173,6 +197,9 @@ public sealed class Lruvec : IReplacementPolicy
     /// <summary>workingset_restore_{anon,file} of this lruvec.</summary>
     public long[] WorkingsetRestores { get; } = new long[2];
 
+    /// <summary>PGDAT_WRITEBACK on the node's lruvec: kswapd's last round found only pages under writeback (cleared when the node is balanced).</summary>
+    public bool PgdatWriteback { get; set; }
+
     /// <summary>lruvec-&gt;nonresident_age: evictions and activations so far (the workingset clock).</summary>
     public long NonresidentAge { get; private set; }
 
@@ -189,7 +216,7 @@ public sealed class Lruvec : IReplacementPolicy
     public long[] RefaultSnapshot { get; } = new long[2];
 
     /// <summary>Pages on <paramref name="lru"/> (lruvec_page_state of NR_LRU_BASE + lru).</summary>
-    public long Size(LruList lru) => _lists.Count((int)lru);
+    public long Size(LruList lru) => _lruGen && lru != LruList.Unevictable ? LruGenSize(lru) : _lists.Count((int)lru);
 
     /// <summary>Pages waiting in the per-CPU lru_add batches (not on a list yet, so invisible to reclaim).</summary>
     public int BatchedPages
@@ -203,7 +230,9 @@ public sealed class Lruvec : IReplacementPolicy
     }
 
     /// <summary>The list <paramref name="pfn"/> is on, or -1 (not on the LRU, or still in an lru_add batch).</summary>
-    public int ListOf(int pfn) => _lists.ListOf(pfn);
+    public int ListOf(int pfn) => _lruGen && _genLists.ListOf(pfn) is int g and >= 0
+        ? (g % 2 == 0 ? 0 : 2) + (GenIsActive(LruGenFolioGen(pfn)) ? 1 : 0)
+        : _lists.ListOf(pfn);
 
     /// <summary>True while <paramref name="pfn"/> waits in an lru_add batch.</summary>
     public bool InBatch(int pfn) => _batchCpu[pfn] >= 0;
@@ -235,6 +264,9 @@ public sealed class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
+        // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
+        if (_lruGen && (_host.Frames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
+            _host.Frames[frame].Flags |= FrameFlags.Active;
         int cpu = _host.CurrentCpu;
         if ((uint)cpu >= (uint)_lruAdd.Length) cpu = 0;
         int n = _lruAddCount[cpu];
@@ -266,6 +298,8 @@ public sealed class Lruvec : IReplacementPolicy
         {
             int f = batch[i];
             _batchCpu[f] = -1;
+            if (_lruGen && LruGenAddFolio(f, false))
+                continue;
             _lists.PushHead((int)FolioLru(f), f);
         }
         _lruAddCount[cpu] = 0;
@@ -293,6 +327,11 @@ public sealed class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
     {
+        if (_lruGen)
+        {
+            LruGenIncRefs(frame);
+            return;
+        }
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
         {
@@ -319,6 +358,8 @@ public sealed class Lruvec : IReplacementPolicy
     public int ChooseVictim(ReadOnlySpan<bool> unevictable)
     {
         LruAddDrainAll();
+        if (_lruGen)
+            return LruGenChooseVictim(unevictable);
         foreach (LruList lru in (ReadOnlySpan<LruList>)[LruList.InactiveFile, LruList.InactiveAnon, LruList.ActiveFile, LruList.ActiveAnon])
         {
             for (int f = _lists.Tail((int)lru); f >= 0; f = _lists.Prev(f))
@@ -343,6 +384,8 @@ public sealed class Lruvec : IReplacementPolicy
             _batchCpu[frame] = -1;
             return;
         }
+        if (_lruGen && LruGenDelFolio(frame, false))
+            return;
         if (_lists.ListOf(frame) >= 0)
             _lists.Remove(frame);
     }
@@ -354,6 +397,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public bool OnDeactivate(int frame)
     {
+        if (_lruGen)
+            return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
         if (_batchCpu[frame] >= 0)
@@ -373,6 +418,14 @@ public sealed class Lruvec : IReplacementPolicy
     public void MarkLazyFree(int pfn)
     {
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if (_lruGen)
+        {
+            // lruvec_del_folio, the flags cleared, lruvec_add_folio: a clean file-type folio joins the oldest generation.
+            bool was = _batchCpu[pfn] < 0 && LruGenDelFolio(pfn, false);
+            fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
+            if (was) LruGenAddFolio(pfn, false);
+            return;
+        }
         fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
         if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
@@ -384,6 +437,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void MoveToUnevictable(int pfn)
     {
+        if (_lruGen && _batchCpu[pfn] < 0)
+            LruGenDelFolio(pfn, true);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
         if (_batchCpu[pfn] < 0)
@@ -393,6 +448,26 @@ public sealed class Lruvec : IReplacementPolicy
         }
     }
 
+    /// <summary>
+    /// folio_rotate_reclaimable (mm/swap.c) at the end of a PG_reclaim page's writeback: unless it is locked, dirty,
+    /// unevictable or off the LRU (isolated, or still in an lru_add batch), lru_move_tail clears PG_active and moves it
+    /// to the tail of its inactive list, where reclaim looks first; pgrotated. Simplified: at once, not through the
+    /// per-CPU lru_rotate batch.
+    /// </summary>
+    public void RotateReclaimable(int pfn)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
+            return;
+        int list = _lists.ListOf(pfn);
+        if (list < 0 || list == (int)LruList.Unevictable)
+            return;
+        _lists.Remove(pfn);
+        fl &= ~FrameFlags.Active;
+        _lists.PushTail((int)FolioLru(pfn), pfn);
+        _counters.Increment(_c.PgRotated);
+    }
+
     /// <summary>munlock_folio → __munlock_folio: an unlocked page leaves LRU_UNEVICTABLE for the inactive list of its type.</summary>
     public void PutbackEvictable(int pfn)
     {
@@ -400,6 +475,12 @@ public sealed class Lruvec : IReplacementPolicy
         if ((fl & FrameFlags.Unevictable) == 0)
             return;
         fl &= ~FrameFlags.Unevictable;
+        if (_lruGen && _batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+        {
+            _lists.Remove(pfn);
+            LruGenAddFolio(pfn, false);
+            return;
+        }
         if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
     }
@@ -413,6 +494,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public int WorkingsetEviction(int pfn)
     {
+        if (_lruGen)
+            return LruGenEviction(pfn);
         int eviction = (int)(NonresidentAge & EvictionMask);
         NonresidentAge++;
         bool workingset = (_host.Frames[pfn].Flags & FrameFlags.Workingset) != 0;
@@ -456,6 +539,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void WorkingsetRefault(int pfn, int shadow)
     {
+        if (_lruGen)
+        {
+            LruGenRefault(pfn, shadow);
+            return;
+        }
         bool file = IsFileLru(pfn);
         int t = file ? 1 : 0;
         _counters.Increment(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon);
@@ -570,6 +658,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void PrepareScanControl(ScanControl sc)
     {
+        if (_lruGen)
+            return;
         sc.AnonCost = AnonCost;
         sc.FileCost = FileCost;
         if (!sc.ForceDeactivate)
@@ -611,6 +701,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public void ShrinkLruvec(ScanControl sc)
     {
+        if (_lruGen)
+        {
+            LruGenShrink(sc, false, sc.NrReclaimed); // lru_gen_shrink_lruvec (cgroup reclaim)
+            return;
+        }
         Span<long> nr = stackalloc long[4];
         Span<long> targets = stackalloc long[4];
         GetScanCount(sc, nr);
@@ -690,6 +785,11 @@ public sealed class Lruvec : IReplacementPolicy
     /// <summary>move_folios_to_lru for one page: head of the list its flags name; an active one advances the workingset clock.</summary>
     private void Putback(int pfn)
     {
+        if (_lruGen)
+        {
+            LruGenPutback(pfn);
+            return;
+        }
         LruList lru = FolioLru(pfn);
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
@@ -749,8 +849,10 @@ public sealed class Lruvec : IReplacementPolicy
     {
         LruAddDrain();
         bool file = lru == LruList.InactiveFile;
+        _host.WritebackProgress(toScan);
         int taken = Isolate(lru, toScan);
         sc.NrScanned += taken;
+        sc.NrTaken += taken;
         // Cgroup reclaim counts pgscan_kswapd/direct in the memcg's statistics only, not in /proc/vmstat.
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgScanKswapd : _c.PgScanDirect, taken);
@@ -759,7 +861,8 @@ public sealed class Lruvec : IReplacementPolicy
         _counters.Add(file ? _c.PgScanFile : _c.PgScanAnon, taken);
         if (taken == 0)
             return 0;
-        int reclaimed = ShrinkFolioList(taken, out int pageouts);
+        int reclaimed = ShrinkFolioList(taken, sc, out int pageouts);
+        _host.WritebackUnplug();
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);
         if (sc.Kswapd) PgStealKswapd += reclaimed;
@@ -774,15 +877,25 @@ public sealed class Lruvec : IReplacementPolicy
     /// folio_check_references decides — activate (to the active head, pgactivate; or to LRU_UNEVICTABLE when a VM_LOCKED
     /// area maps it), keep (back to the inactive head), or reclaim (the host unmaps and frees it, its shadow is taken).
     /// </summary>
-    private int ShrinkFolioList(int taken, out int pageouts)
+    private int ShrinkFolioList(int taken, ScanControl sc, out int pageouts)
     {
-        int reclaimed = 0;
+        int reclaimed = 0, unqueuedDirty = 0;
         pageouts = 0;
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
             if (_host.IsPinned(pfn))
             {
+                Putback(pfn);
+                continue;
+            }
+            if (_host.FolioDirtyFile(pfn))
+                unqueuedDirty++;
+            if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
+            {
+                // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
+                _host.Frames[pfn].Flags |= FrameFlags.Active;
+                _counters.Increment(_c.PgActivate);
                 Putback(pfn);
                 continue;
             }
@@ -818,6 +931,10 @@ public sealed class Lruvec : IReplacementPolicy
                     _host.ActivateLocked(pfn);
                     MoveToUnevictable(pfn);
                     break;
+                case FolioReclaimResult.Writeback:
+                    // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
+                    Putback(pfn);
+                    break;
                 case FolioReclaimResult.Activate:
                     // activate_locked: PG_active set, pgactivate, back on the active list.
                     _host.ActivateLocked(pfn);
@@ -830,7 +947,37 @@ public sealed class Lruvec : IReplacementPolicy
                     break;
             }
         }
+        // shrink_inactive_list: the flushers are not keeping up, nudge them.
+        if (unqueuedDirty > 0 && unqueuedDirty == taken)
+            _host.WakeupFlusherThreads();
         return reclaimed;
+    }
+
+    /// <summary>
+    /// shrink_folio_list meeting a page under writeback. Case 1: kswapd finds a PG_reclaim page while the node is
+    /// flagged PGDAT_WRITEBACK (its last round found only pages under writeback): nr_immediate. Case 2: global reclaim
+    /// or cgroup v2 (writeback_throttling_sane), or the page's first encounter (no PG_reclaim yet): PG_reclaim set,
+    /// nr_writeback. Both return false (the caller activates the page). Case 3: memcg reclaim under cgroup v1 waits for
+    /// the write (folio_wait_writeback) and tries the same page again (true); when the host cannot wait it is case 2.
+    /// </summary>
+    private bool FolioUnderWriteback(int pfn, ScanControl sc)
+    {
+        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        if (sc.Kswapd && (fl & FrameFlags.Reclaim) != 0 && sc.PgdatWriteback)
+        {
+            sc.NrImmediate++;
+            return false;
+        }
+        if (sc.WritebackThrottlingSane || (fl & FrameFlags.Reclaim) == 0)
+        {
+            fl |= FrameFlags.Reclaim;
+            sc.NrWriteback++;
+            return false;
+        }
+        if (_host.WaitOnWriteback(pfn))
+            return true;
+        sc.NrWriteback++;
+        return false;
     }
 
     /// <summary>
@@ -842,6 +989,8 @@ public sealed class Lruvec : IReplacementPolicy
     /// </summary>
     public FolioReferences FolioCheckReferences(int pfn, out bool mlocked)
     {
+        if (_lruGen)
+            return LruGenCheckReferences(pfn, out mlocked);
         int referencedPtes = _host.FolioReferenced(pfn, out VmFlags vmFlags);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         bool referencedFolio = (fl & FrameFlags.Referenced) != 0;
@@ -915,6 +1064,18 @@ public sealed class ScanControl
     /// <summary>memcg_low_reclaim: groups below memory.low are reclaimed too; memcg_low_skipped: one was passed over.</summary>
     public bool MemcgLowReclaim, MemcgLowSkipped;
 
+    /// <summary>
+    /// writeback_throttling_sane: false only for memcg reclaim under cgroup v1, whose reclaim waits on the pages it
+    /// finds under writeback instead of throttling (shrink_folio_list's case 3).
+    /// </summary>
+    public bool WritebackThrottlingSane = true;
+
+    /// <summary>sc-&gt;nr.writeback, sc-&gt;nr.immediate, sc-&gt;nr.taken: pages found under writeback, those marked for immediate reclaim, pages isolated.</summary>
+    public long NrWriteback, NrImmediate, NrTaken;
+
+    /// <summary>PGDAT_WRITEBACK as kswapd saw it when its round began (the node's flag lives on the node's lruvec).</summary>
+    public bool PgdatWriteback;
+
     /// <summary>Resets for a new reclaim invocation.</summary>
     public void Reset(bool kswapd, long nrToReclaim, int swappiness)
     {
@@ -936,5 +1097,10 @@ public sealed class ScanControl
         Target = null;
         MemcgLowReclaim = false;
         MemcgLowSkipped = false;
+        WritebackThrottlingSane = true;
+        NrWriteback = 0;
+        NrImmediate = 0;
+        NrTaken = 0;
+        PgdatWriteback = false;
     }
 }

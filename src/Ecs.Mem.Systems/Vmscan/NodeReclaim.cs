@@ -17,6 +17,15 @@ public static class NodeReclaim
     /// </summary>
     public static void ShrinkNode(Lruvec lruvec, ScanControl sc)
     {
+        // memset(&sc->nr, 0, ...): the writeback findings are per shrink_node call.
+        sc.NrWriteback = 0;
+        sc.NrImmediate = 0;
+        sc.NrTaken = 0;
+        if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
+        {
+            LruGenReclaim.ShrinkNode(lruvec, sc);
+            return;
+        }
         lruvec.PrepareScanControl(sc);
         if (sc.Memcg is null || sc.Target is null)
         {
@@ -114,6 +123,11 @@ public static class NodeReclaim
     /// </summary>
     public static void KswapdAgeNode(Lruvec lruvec, ScanControl sc, bool hasSwap)
     {
+        if (lruvec.LruGenEnabled)
+        {
+            LruGenReclaim.AgeNode(lruvec, sc);
+            return;
+        }
         if (!hasSwap || !lruvec.InactiveIsLow(LruList.InactiveAnon))
             return;
         if (sc.Memcg is null)
@@ -136,7 +150,12 @@ public static class NodeReclaim
         KswapdAgeNode(lruvec, sc, hasSwap);
         sc.NrScanned = 0;
         sc.NrToReclaim = Math.Max(highWatermark, Lruvec.SwapClusterMax);
+        sc.PgdatWriteback = lruvec.PgdatWriteback;
         ShrinkNode(lruvec, sc);
+        // shrink_node for kswapd: every page it took was under writeback, so the node is flagged PGDAT_WRITEBACK
+        // (later PG_reclaim pages it meets count as nr_immediate and throttle it).
+        if (sc.NrWriteback > 0 && sc.NrWriteback == sc.NrTaken)
+            lruvec.PgdatWriteback = true;
         long round = sc.NrReclaimed - before;
         bool raisePriority = sc.NrScanned < sc.NrToReclaim;
         if (raisePriority || round == 0)

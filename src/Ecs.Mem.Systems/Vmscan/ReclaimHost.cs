@@ -101,14 +101,65 @@ public sealed class ReclaimHost : ILruvecHost
         ref Frame f = ref _k.Zone.Frames[pfn];
         if (references == FolioReferences.ReclaimClean && !f.IsAnon && IsDirty(pfn))
             return FolioReclaimResult.Keep;
-        int outcome = ShrinkPage(_k.Env, pfn, out pageout);
+        if (_k.Flusher is { } flusher && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && IsDirty(pfn))
+            return DirtyFileFolio(flusher, pfn);
+        int outcome = ShrinkPage(_k.Env, pfn, out pageout, _k.Writeback);
         return outcome switch
         {
             1 => FolioReclaimResult.Reclaimed,
+            2 => FolioReclaimResult.Writeback,
             -2 => FolioReclaimResult.Mlocked,
             _ => FolioReclaimResult.Activate, // no swap slot (add_to_swap failed), or a lazily freed page written again
         };
     }
+
+    /// <summary>
+    /// A dirty page-cache page in shrink_folio_list (Linux 6.18): try_to_unmap first (the PTEs' dirty bits move to the
+    /// folio when the rewrite clears them at the end of the tick), then, because reclaim no longer writes filesystem
+    /// folios (pageout returns PAGE_ACTIVATE for them, and only kswapd would even try), PG_reclaim is set,
+    /// nr_vmscan_immediate_reclaim counted and the page activated; the flusher writes it, and folio_end_writeback
+    /// rotates it to the inactive tail for the next scan. A VM_LOCKED mapping sends it to the unevictable list instead.
+    /// </summary>
+    private FolioReclaimResult DirtyFileFolio(PageWriteback.Flusher flusher, int pfn)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(pfn, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            var owner = k.Tasks.MmById(mmId)!.Mm;
+            int vi = owner.VmaLookup(va);
+            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            {
+                k.Zone.Unevictable[pfn] = true;
+                return FolioReclaimResult.Mlocked;
+            }
+        }
+        foreach (var (mmId, va) in _maps)
+            k.Env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+        flusher.FolioMarkDirty(pfn);
+        k.Zone.Frames[pfn].Flags |= FrameFlags.Reclaim;
+        k.Env.Counters.Increment(k.Writeback!.NrVmscanImmediate);
+        return FolioReclaimResult.Activate;
+    }
+
+    /// <summary>folio_check_dirty_writeback: a file page (not anon, not shmem) that is dirty and not under writeback.</summary>
+    public bool FolioDirtyFile(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        return _k.Flusher is not null && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && (f.Flags & FrameFlags.Writeback) == 0 && IsDirty(pfn);
+    }
+
+    /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN).</summary>
+    public void WakeupFlusherThreads() => _k.Flusher?.WakeupFlusherThreads();
+
+    /// <summary>folio_wait_writeback for cgroup v1 memcg reclaim (see <see cref="PageWriteback.Writeback.WaitOnWriteback"/>).</summary>
+    public bool WaitOnWriteback(int pfn) => _k.Writeback?.WaitOnWriteback(pfn) ?? false;
+
+    /// <summary>The reclaimer's time passes with its scan; writes completed by then end (see <see cref="PageWriteback.Writeback.Progress"/>).</summary>
+    public void WritebackProgress(int pages) => _k.Writeback?.Progress(pages);
+
+    /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
+    public void WritebackUnplug() => _k.Writeback?.Unplug();
 
     private bool IsDirty(int pfn)
     {
@@ -126,9 +177,10 @@ public sealed class ReclaimHost : ILruvecHost
     /// slot; a dirty one is made swap-backed again and kept. The PTE rewrites and the final free are queued
     /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
     /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
-    /// it goes to the unevictable list and stays until munlock). <paramref name="pageout"/>: the page was written.
+    /// it goes to the unevictable list and stays until munlock), 2 when its write started under PG_writeback with
+    /// <paramref name="writeback"/> (the page stays). <paramref name="pageout"/>: the page was written.
     /// </summary>
-    public int ShrinkPage(SimEnvironment env, int pfn, out bool pageout)
+    public int ShrinkPage(SimEnvironment env, int pfn, out bool pageout, PageWriteback.Writeback? writeback = null)
     {
         var k = _k;
         pageout = false;
@@ -197,7 +249,9 @@ public sealed class ReclaimHost : ILruvecHost
                 if (k.Events is { } ev)
                     ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
                 env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+                // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
+                if (writeback is null)
+                    k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
             }
             f.Flags &= ~FrameFlags.Dirty;
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
@@ -207,6 +261,51 @@ public sealed class ReclaimHost : ILruvecHost
                 swapPte |= Pte.SwpExclusiveBit;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
+            if (pageout && writeback is not null)
+            {
+                // try_to_unmap, then pageout: the write is in flight, the page stays in the swap cache, resident and
+                // charged, until folio_end_writeback; the next reclaim that finds it clean frees it. try_to_unmap moves
+                // the PTEs' dirty bits to the folio and folio_clear_dirty_for_io cleans it for the write: the PTEs, whose
+                // rewrite to swap entries comes at the end of the tick, are clean from now on, so a reclaim meeting the
+                // page again before that does not write it twice.
+                foreach (var (mmId, va) in _maps)
+                {
+                    ref ulong pte = ref k.Tasks.MmById(mmId)!.Tables.Walk(va, false, out _);
+                    if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
+                    {
+                        k.Dirty?.Pte(k.Tasks.MmById(mmId)!, va, pte);
+                        pte &= ~Pte.DirtyBit;
+                    }
+                }
+                writeback.StartWriteback(pfn);
+                return 2;
+            }
+        }
+        else if (f.IsShmem && f.Mapping >= 0)
+        {
+            // A shmem page (memfd, MAP_SHARED anonymous object): try_to_unmap clears its PTEs (a file page: no swap
+            // entry in them), and pageout's shmem_writeout gives it a swap slot, whose entry the object's page cache
+            // keeps in its place; the page is written from the swap cache and freed.
+            int slot = k.Swap.GetSwapPage();
+            if (slot == 0)
+                return 0; // no swap: shmem_writeout redirties it and it stays
+            if (k.Memcg is { } mc && !mc.TryChargeSwap(pfn, slot))
+            {
+                k.Swap.SetCached(slot, false);
+                return 0;
+            }
+            k.OpenFiles.ShmemWriteout(pfn, slot);
+            k.SwapReadahead.ClearReadahead(pfn);
+            pageout = true;
+            k.Swap.Write(slot, f.ContentToken);
+            env.Counters.Increment(k.C.PswpOut);
+            if (k.Events is { } ev)
+                ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
+            env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+            f.Flags &= ~FrameFlags.Dirty;
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         }
         else
         {

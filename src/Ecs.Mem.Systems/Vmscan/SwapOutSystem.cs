@@ -154,6 +154,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     {
         _sc.Reset(kswapd: false, Math.Max(nrPages, Lruvec.SwapClusterMax), _k.Options.Swappiness);
         _sc.CgroupReclaim = true;
+        // writeback_throttling_sane: cgroup v1's memcg reclaim waits on writeback instead (shrink_folio_list case 3).
+        _sc.WritebackThrottlingSane = _k.Options.CgroupVersion != 1;
         _sc.Memcg = _k.Memcg;
         _sc.Target = g;
         NodeReclaim.DoTryToFreePages((Lruvec)g.Lruvec, _sc);
@@ -284,6 +286,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         // reclaimed nothing (priority too high to scan a small list) is followed at once by the next priority.
         long batches = (freed + Lruvec.SwapClusterMax - 1) / Lruvec.SwapClusterMax;
         ulong delay = Math.Max(1UL, (ulong)Math.Max(1, k.Timing.SwapOutCycles) * (ulong)batches);
+        // shrink_node: kswapd met pages marked for immediate reclaim still under writeback: reclaim_throttle
+        // (VMSCAN_THROTTLE_WRITEBACK) until writes complete (acct_reclaim_writeback wakes it), at most HZ/10.
+        if (_kswapdSc.NrImmediate > 0 && k.Writeback is { } wb)
+            delay = Math.Max(delay, wb.ThrottleDelay(env.Now));
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
         return (int)freed;
     }
@@ -292,6 +298,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private void EndKswapdRun(Lruvec lruvec)
     {
         lruvec.SnapshotRefaults();
+        lruvec.PgdatWriteback = false; // clear_pgdat_congested
         _kswapdRunActive = false;
         KswapdAwake = false;
     }

@@ -56,10 +56,10 @@ public enum FrameFlags : uint
     Readahead = 1u << 12,
 
     /// <summary>
-    /// A shmem page: the page of a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup's object). Counted in
-    /// MM_SHMEMPAGES (RssShmem) and smaps' Pss_Shmem, not in MM_ANONPAGES. Linux's shmem folios are swap-backed
-    /// and on the anon LRU but not PageAnon; EcsMem keeps <see cref="Anon"/> set on them so they take the anon
-    /// rmap and swap paths (a simplification, see docs/kernel.md).
+    /// A shmem page: a page of a shmem object's page cache (a MAP_SHARED|MAP_ANONYMOUS area's, shmem_zero_setup, or
+    /// a memfd's). Counted in MM_SHMEMPAGES (RssShmem), smaps' Pss_Shmem and NR_SHMEM, not in MM_ANONPAGES. As in
+    /// Linux it is swap-backed (on the anon LRU) but not <see cref="Anon"/>: it takes the page-cache rmap, and
+    /// reclaim swaps it out through shmem_writeout (docs/kernel.md, "Shmem").
     /// </summary>
     Shmem = 1u << 13,
 
@@ -80,8 +80,15 @@ public enum FrameFlags : uint
     Unevictable = 1u << 17,
 
     /// <summary>
+    /// PG_reclaim: reclaim wants the page gone once its writeback ends (pageout sets it before the write;
+    /// folio_end_writeback then rotates the page to the inactive tail, folio_rotate_reclaimable). Linux shares the bit
+    /// with PG_readahead; EcsMem keeps it apart.
+    /// </summary>
+    Reclaim = 1u << 18,
+
+    /// <summary>
     /// A page of a hugetlb pool folio (PG_hugetlb on the head): one of the 512 frames of a 2 MiB page the pool took from
     /// the buddy allocator. Never on the LRU, never swapped, never freed to the buddy allocator page by page.
     /// </summary>
-    Hugetlb = 1u << 18,
+    Hugetlb = 1u << 19,
 }

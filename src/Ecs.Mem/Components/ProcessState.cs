@@ -15,4 +15,6 @@ public enum ProcessState : byte
     Exited = 4,
     /// <summary>Killed by a signal (SIGSEGV or the OOM killer's SIGKILL).</summary>
     Killed = 5,
+    /// <summary>In waitpid for a child it forked (TASK_INTERRUPTIBLE in do_wait); woken by that child's exit.</summary>
+    WaitingChild = 6,
 }

@@ -39,6 +39,7 @@ public struct TlbEntry
     public readonly int PageShift => Size == PageSizeClass.Huge2M ? 21 : 12;
 
     /// <summary>The 4 KiB frame number <paramref name="va"/> translates to through this entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly ulong TranslatePfn(ulong va) =>
         Size == PageSizeClass.Huge2M ? Pfn + ((va >> 12) & 511) : Pfn;
 
@@ -46,6 +47,7 @@ public struct TlbEntry
     /// True when the cached permissions allow the access without a fault: stores need Writable,
     /// fetches need !NoExecute, user-mode accesses need User.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool Permits(bool write, bool fetch, bool userMode) =>
         (!write || (Flags & TlbFlags.Writable) != 0)
         && (!fetch || (Flags & TlbFlags.NoExecute) == 0)

@@ -50,6 +50,26 @@ public sealed partial class World
     }
 
     /// <summary>
+    /// Lookahead for a loop of single calls: starts loading <paramref name="entity"/>'s record into the cache
+    /// and returns at once, so that a later <see cref="Add{T}(Entity, in T)"/>, <see cref="Remove{T}(Entity)"/>,
+    /// <see cref="Get{T}(Entity)"/> or <see cref="Destroy(Entity)"/> of it finds the record there. A single call
+    /// cannot hide that load itself (everything else in it needs the record: on a large world it is a DRAM miss,
+    /// most of an Add's time), but a caller that knows which entities come next can start it early, typically
+    /// eight entities ahead:
+    /// <code>
+    /// for (int i = 0; i &lt; es.Length; i++)
+    /// {
+    ///     if (i + 8 &lt; es.Length) world.Prefetch(es[i + 8]);
+    ///     world.Add(es[i], new Velocity(v[i]));   // a value per entity: no span form fits
+    /// }
+    /// </code>
+    /// A hint only, like the span forms' own lookahead: any handle is accepted (a stale, null or foreign one is
+    /// ignored or warms a harmless line), nothing is checked or changed, and results are the same with or without it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(Entity entity) => PrefetchRecord(entity);
+
+    /// <summary>
     /// Starts loading <paramref name="entity"/>'s record into the cache without waiting for it. Any handle
     /// is accepted: one out of range is ignored, and a prefetch never faults or changes anything.
     /// </summary>

@@ -92,6 +92,34 @@ public sealed record MachineConfig
     public int Swappiness { get; init; } = 60;
 
     /// <summary>
+    /// <c>machine.writeback</c>: <c>async</c> (Linux) writes swap-outs by I/O requests that complete in simulated time,
+    /// the pages staying resident under PG_writeback until then; <c>sync</c> completes the write inside reclaim (the
+    /// model before writeback existed). Default sync, so runs recorded before keep their figures.
+    /// </summary>
+    public bool WritebackAsync { get; init; }
+
+    /// <summary><c>vm.dirty_background_ratio</c> (<c>machine.dirty_background_ratio</c>, 0–100): percent of dirtyable memory above which the flusher writes in the background.</summary>
+    public int DirtyBackgroundRatio { get; init; } = 10;
+
+    /// <summary><c>vm.dirty_background_bytes</c>: replaces the ratio when non-zero (Linux zeroes one when the other is written).</summary>
+    public long DirtyBackgroundBytes { get; init; }
+
+    /// <summary><c>vm.dirty_ratio</c> (0–100): percent of dirtyable memory above which writers are throttled (balance_dirty_pages).</summary>
+    public int DirtyRatio { get; init; } = 20;
+
+    /// <summary><c>vm.dirty_bytes</c>: replaces the ratio when non-zero.</summary>
+    public long DirtyBytes { get; init; }
+
+    /// <summary><c>vm.dirty_expire_centisecs</c>: dirty data older than this is written by the flusher's periodic pass (default 30 s).</summary>
+    public long DirtyExpireCentisecs { get; init; } = 3000;
+
+    /// <summary><c>vm.dirty_writeback_centisecs</c>: the flusher's period (default 5 s; 0 turns the periodic pass off).</summary>
+    public long DirtyWritebackCentisecs { get; init; } = 500;
+
+    /// <summary><c>machine.cgroup_version</c>, 1 or 2: the memory controller's hierarchy (v1 memcg reclaim waits on writeback, writeback_throttling_sane).</summary>
+    public int CgroupVersion { get; init; } = 2;
+
+    /// <summary>
     /// <c>vm.page-cluster</c>, 0..<see cref="MaxPageCluster"/>: swap readahead reads up to 2^page_cluster pages per
     /// swap-in (swapin_nr_pages); 0 turns swap readahead off. Linux's default is 3 (8 pages).
     /// </summary>
@@ -146,6 +174,9 @@ public sealed record MachineConfig
     /// at boot) and nr_overcommit_hugepages (surplus pages allowed on demand). Default 0 and 0, as Linux boots.
     /// </summary>
     public HugetlbConfig Hugetlb { get; init; } = new();
+
+    /// <summary>The multi-gen LRU (<c>machine.lru_gen</c>: enabled, min_ttl_ms); off by default.</summary>
+    public LruGenConfig LruGen { get; init; } = LruGenConfig.Default;
 
     /// <summary>Largest <see cref="FaultAroundBytes"/> Linux accepts: one PTE page's worth (PTRS_PER_PTE pages).</summary>
     public const long MaxFaultAroundBytes = 512L * 4096;

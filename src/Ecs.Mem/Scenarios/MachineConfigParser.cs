@@ -13,6 +13,9 @@ internal sealed class MachineConfigParser(YamlValues values)
         "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
+        "writeback", "cgroup_version",
+        "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
+        "lru_gen",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -101,6 +104,37 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("writeback") is { } wb)
+            m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
+        if (s.Get("dirty_background_ratio") is { } dbr)
+            m = m with { DirtyBackgroundRatio = (int)values.Integer(dbr, "machine.dirty_background_ratio", 0, 100) };
+        if (s.Get("dirty_background_bytes") is { } dbb)
+        {
+            if (s.Get("dirty_background_ratio") is not null)
+                throw values.Error(dbb, "machine.dirty_background_bytes and machine.dirty_background_ratio exclude each other (Linux zeroes one when the other is written)");
+            long v = values.Size(dbb, "machine.dirty_background_bytes");
+            if (v < 1)
+                throw values.Error(dbb, "machine.dirty_background_bytes must be at least 1 byte");
+            m = m with { DirtyBackgroundBytes = v, DirtyBackgroundRatio = 0 };
+        }
+        if (s.Get("dirty_ratio") is { } dr)
+            m = m with { DirtyRatio = (int)values.Integer(dr, "machine.dirty_ratio", 0, 100) };
+        if (s.Get("dirty_bytes") is { } db)
+        {
+            if (s.Get("dirty_ratio") is not null)
+                throw values.Error(db, "machine.dirty_bytes and machine.dirty_ratio exclude each other (Linux zeroes one when the other is written)");
+            // dirty_bytes_handler refuses less than two pages.
+            long v = values.Size(db, "machine.dirty_bytes");
+            if (v < 2 * MachineConfig.SupportedPageSize)
+                throw values.Error(db, $"machine.dirty_bytes must be at least two pages ({2 * MachineConfig.SupportedPageSize} bytes), as vm.dirty_bytes");
+            m = m with { DirtyBytes = v, DirtyRatio = 0 };
+        }
+        if (s.Get("dirty_expire_centisecs") is { } dec)
+            m = m with { DirtyExpireCentisecs = values.Integer(dec, "machine.dirty_expire_centisecs", 0, int.MaxValue) };
+        if (s.Get("dirty_writeback_centisecs") is { } dwc)
+            m = m with { DirtyWritebackCentisecs = values.Integer(dwc, "machine.dirty_writeback_centisecs", 0, int.MaxValue) };
+        if (s.Get("cgroup_version") is { } cgv)
+            m = m with { CgroupVersion = (int)values.Integer(cgv, "machine.cgroup_version", 1, 2) };
         if (s.Get("fault_around_bytes") is { } fab)
             m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
         if (s.Get("read_ahead_kb") is { } rak)
@@ -121,7 +155,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
-            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page")) };
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged")) };
         if (s.Get("hugetlb") is { } htlb)
         {
             var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
@@ -132,6 +166,8 @@ internal sealed class MachineConfigParser(YamlValues values)
                 h = h with { NrOvercommitHugepages = values.Integer(oc, "machine.hugetlb.nr_overcommit_hugepages", 0, 1 << 24) };
             m = m with { Hugetlb = h };
         }
+        if (s.Get("lru_gen") is { } lg)
+            m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)
@@ -155,7 +191,53 @@ internal sealed class MachineConfigParser(YamlValues values)
             t = t with { Defrag = (ThpDefrag)values.Choice(d, "machine.thp.defrag", ThpConfig.DefragNames) };
         if (s.Get("use_zero_page") is { } z)
             t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
+        if (s.Get("khugepaged") is { } k)
+            t = t with { Khugepaged = Khugepaged(new YamlSection(Source, k, "machine.thp.khugepaged", KhugepagedConfig.Keys)) };
         return t;
+    }
+
+    /// <summary>machine.lru_gen: /sys/kernel/mm/lru_gen/enabled (n, y or a number of capability bits) and min_ttl_ms.</summary>
+    private LruGenConfig LruGen(YamlSection s, MachineConfig m)
+    {
+        var g = LruGenConfig.Default;
+        if (s.Get("enabled") is { } e)
+        {
+            // YAML reads a bare y/n/yes/no as a boolean; the sysfs file takes the first letter either way.
+            string text = values.Text(e, "machine.lru_gen.enabled");
+            text = text switch { "true" or "True" => "y", "false" or "False" => "n", _ => text };
+            uint caps = LruGenConfig.ParseEnabled(text)
+                ?? throw values.Error(e, "machine.lru_gen.enabled must be y, n or a number of capability bits (0x0001 core, 0x0002 mm walk, 0x0004 non-leaf young)");
+            g = g with { Caps = caps };
+            if (g.Enabled && m.Policy.Name != ReplacementPolicyConfig.DefaultName)
+                throw values.Error(e, $"machine.lru_gen.enabled: the multi-gen LRU replaces the lists of the linux policy, not of {m.Policy.Name}");
+        }
+        if (s.Get("min_ttl_ms") is { } t)
+            g = g with { MinTtlMs = (uint)values.Integer(t, "machine.lru_gen.min_ttl_ms", 0, uint.MaxValue) };
+        return g;
+    }
+
+    /// <summary>
+    /// machine.thp.khugepaged: the sysfs files' bounds as their store functions check them (pages_to_scan at least 1,
+    /// each max_ptes_* at most HPAGE_PMD_NR - 1 = 511, the sleeps any unsigned int of milliseconds, except that
+    /// scan_sleep_millisecs 0, which makes Linux's thread scan without pause, would never let simulated time move on).
+    /// </summary>
+    private KhugepagedConfig Khugepaged(YamlSection s)
+    {
+        var k = KhugepagedConfig.Default;
+        const string P = "machine.thp.khugepaged.";
+        if (s.Get("pages_to_scan") is { } n)
+            k = k with { PagesToScan = (int)values.Integer(n, P + "pages_to_scan", 1, uint.MaxValue >> 1) };
+        if (s.Get("scan_sleep_millisecs") is { } ss)
+            k = k with { ScanSleepMillisecs = values.Integer(ss, P + "scan_sleep_millisecs", 1, uint.MaxValue) };
+        if (s.Get("alloc_sleep_millisecs") is { } als)
+            k = k with { AllocSleepMillisecs = values.Integer(als, P + "alloc_sleep_millisecs", 0, uint.MaxValue) };
+        if (s.Get("max_ptes_none") is { } none)
+            k = k with { MaxPtesNone = (int)values.Integer(none, P + "max_ptes_none", 0, 511) };
+        if (s.Get("max_ptes_swap") is { } swap)
+            k = k with { MaxPtesSwap = (int)values.Integer(swap, P + "max_ptes_swap", 0, 511) };
+        if (s.Get("max_ptes_shared") is { } shared)
+            k = k with { MaxPtesShared = (int)values.Integer(shared, P + "max_ptes_shared", 0, 511) };
+        return k;
     }
 
     private long PageMultiple(YamlNode node, string path, bool allowZero)

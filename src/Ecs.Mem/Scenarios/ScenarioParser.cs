@@ -611,12 +611,13 @@ public static class ScenarioParser
 
         private ForkOp Fork(YamlNode node, string path)
         {
-            var s = new YamlSection(Source, node, path, "child", "workload");
+            var s = new YamlSection(Source, node, path, "child", "workload", "wait");
             var c = Required(s, "child");
             string child = ProcessName(c, s.PathOf("child"));
             Declare(c, child);
             Workload? w = s.Get("workload") is { } wn ? Workload(wn, s.PathOf("workload")) : null;
-            return new ForkOp(child, w);
+            bool wait = s.Get("wait") is { } wt && values.Bool(wt, s.PathOf("wait"));
+            return new ForkOp(child, w) { Wait = wait };
         }
 
         private ExitOp Exit(YamlNode node, string path)

@@ -97,6 +97,24 @@ public static class ScenarioWriter
         Line(w, 1, "swappiness", Num(m.Swappiness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
+        if (m.WritebackAsync)
+            Line(w, 1, "writeback", "async");
+        if (m.CgroupVersion != 2)
+            Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
+        // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).
+        var dd = new MachineConfig();
+        if (m.DirtyBackgroundBytes != 0)
+            Line(w, 1, "dirty_background_bytes", Num(m.DirtyBackgroundBytes));
+        else if (m.DirtyBackgroundRatio != dd.DirtyBackgroundRatio)
+            Line(w, 1, "dirty_background_ratio", Num(m.DirtyBackgroundRatio));
+        if (m.DirtyBytes != 0)
+            Line(w, 1, "dirty_bytes", Num(m.DirtyBytes));
+        else if (m.DirtyRatio != dd.DirtyRatio)
+            Line(w, 1, "dirty_ratio", Num(m.DirtyRatio));
+        if (m.DirtyExpireCentisecs != dd.DirtyExpireCentisecs)
+            Line(w, 1, "dirty_expire_centisecs", Num(m.DirtyExpireCentisecs));
+        if (m.DirtyWritebackCentisecs != dd.DirtyWritebackCentisecs)
+            Line(w, 1, "dirty_writeback_centisecs", Num(m.DirtyWritebackCentisecs));
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
@@ -110,7 +128,9 @@ public static class ScenarioWriter
             Line(w, 1, "user_reserve_kbytes", Num(urk));
         if (m.Hugetlb != new HugetlbConfig())
             Line(w, 1, "hugetlb", $"{{nr_hugepages: {m.Hugetlb.NrHugepages}, nr_overcommit_hugepages: {m.Hugetlb.NrOvercommitHugepages}}}");
-        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}}}");
+        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}}}");
+        if (m.LruGen != LruGenConfig.Default)
+            Line(w, 1, "lru_gen", $"{{enabled: \"{m.LruGen.EnabledText}\", min_ttl_ms: {Num(m.LruGen.MinTtlMs)}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
         Line(w, 1, "quantum", Num(m.Quantum));
         Line(w, 1, "smp_epoch", Num(m.SmpEpoch));
@@ -192,8 +212,8 @@ public static class ScenarioWriter
             MprotectOp p => $"mprotect: {{addr: {Hex(p.Address)}, length: {Num(p.Length)}, prot: {Quote(ProtectionText.Format(p.Protection))}}}",
             BrkOp { Delta: { } d } => $"brk: {{delta: {Num(d)}}}",
             BrkOp b => $"brk: {{to: {Hex(b.NewBreak ?? 0)}}}",
-            ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}}}",
-            ForkOp f => $"fork: {{child: {Quote(f.Child)}}}",
+            ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}{(f.Wait ? ", wait: true" : "")}}}",
+            ForkOp f => $"fork: {{child: {Quote(f.Child)}{(f.Wait ? ", wait: true" : "")}}}",
             MadviseOp a => $"madvise: {{addr: {Hex(a.Address)}, length: {Num(a.Length)}, advice: {a.Advice.ToString().ToLowerInvariant()}}}",
             MlockOp { Unlock: true } u => $"munlock: {{addr: {Hex(u.Address)}, length: {Num(u.Length)}}}",
             MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
@@ -283,4 +303,9 @@ public static class ScenarioWriter
         }
         return b.Append('"').ToString();
     }
+    /// <summary>The <c>khugepaged</c> map inside <c>thp</c>, written only when some knob differs from Linux's default.</summary>
+    private static string Khugepaged(KhugepagedConfig k) => k == KhugepagedConfig.Default
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture,
+            $", khugepaged: {{pages_to_scan: {k.PagesToScan}, scan_sleep_millisecs: {k.ScanSleepMillisecs}, alloc_sleep_millisecs: {k.AllocSleepMillisecs}, max_ptes_none: {k.MaxPtesNone}, max_ptes_swap: {k.MaxPtesSwap}, max_ptes_shared: {k.MaxPtesShared}}}");
 }

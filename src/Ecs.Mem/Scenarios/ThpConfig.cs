@@ -35,6 +35,9 @@ public enum ThpDefrag : byte
 /// <param name="UseZeroPage">transparent_hugepage/use_zero_page: a read fault maps the huge zero page.</param>
 public readonly record struct ThpConfig(ThpEnabled Enabled, ThpDefrag Defrag, bool UseZeroPage)
 {
+    /// <summary>transparent_hugepage/khugepaged/: the collapse thread's knobs (<c>machine.thp.khugepaged</c>).</summary>
+    public KhugepagedConfig Khugepaged { get; init; } = KhugepagedConfig.Default;
+
     /// <summary>Linux's defaults with CONFIG_TRANSPARENT_HUGEPAGE_MADVISE (and this machine's settings).</summary>
     public static readonly ThpConfig Default = new(ThpEnabled.Madvise, ThpDefrag.Madvise, true);
 

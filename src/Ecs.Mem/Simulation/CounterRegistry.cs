@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EcsMem.Simulation;
 
 /// <summary>
@@ -24,8 +26,12 @@ public sealed class CounterRegistry
         return new CounterId(id);
     }
 
+    // AggressiveInlining: both are on the per-access path (TLB hit/miss counts), inside callers large enough that
+    // the inliner's budget would otherwise leave them as calls.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(CounterId id, long delta) => _values[id.Index] += delta;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Increment(CounterId id) => _values[id.Index]++;
 
     public long this[CounterId id] => _values[id.Index];

@@ -75,6 +75,45 @@ public sealed class EventQueue<TEvent> where TEvent : struct
         return true;
     }
 
+    /// <summary>
+    /// Removes the event scheduled with <paramref name="sequence"/> (the value <see cref="Schedule"/> returned); false
+    /// when it is no longer queued. O(n): for rare cancellations (a kernel thread's timer whose work went away).
+    /// </summary>
+    public bool Cancel(ulong sequence)
+    {
+        int i = 0;
+        while (i < _count && _heap[i].Sequence != sequence)
+            i++;
+        if (i == _count)
+            return false;
+        Node last = _heap[--_count];
+        _heap[_count] = default;
+        if (i == _count)
+            return true;
+        // The last node takes the hole, then moves up or down to its place.
+        while (i > 0)
+        {
+            int parent = (i - 1) >> 1;
+            if (!Before(last.Time, last.Sequence, _heap[parent].Time, _heap[parent].Sequence))
+                break;
+            _heap[i] = _heap[parent];
+            i = parent;
+        }
+        while (true)
+        {
+            int child = 2 * i + 1;
+            if (child >= _count) break;
+            if (child + 1 < _count && Before(_heap[child + 1].Time, _heap[child + 1].Sequence, _heap[child].Time, _heap[child].Sequence))
+                child++;
+            if (!Before(_heap[child].Time, _heap[child].Sequence, last.Time, last.Sequence))
+                break;
+            _heap[i] = _heap[child];
+            i = child;
+        }
+        _heap[i] = last;
+        return true;
+    }
+
     public void Clear()
     {
         Array.Clear(_heap, 0, _count);

@@ -55,14 +55,17 @@ public sealed class SimEnvironment
     /// <summary>Schedules <paramref name="ev"/> <paramref name="delay"/> cycles from now.</summary>
     public void Schedule(ulong delay, in SimEvent ev) => ScheduleAt(Clock.Now + delay, ev);
 
-    /// <summary>Schedules <paramref name="ev"/> at absolute time <paramref name="time"/> (not in the past).</summary>
-    public void ScheduleAt(ulong time, in SimEvent ev)
+    /// <summary>
+    /// Schedules <paramref name="ev"/> at absolute time <paramref name="time"/> (not in the past); returns its sequence
+    /// number, which <see cref="EventQueue{TEvent}.Cancel"/> takes.
+    /// </summary>
+    public ulong ScheduleAt(ulong time, in SimEvent ev)
     {
         if (time < Clock.Now)
             throw new InvalidOperationException($"cannot schedule '{KindName(ev.Kind)}' at {time}: now is {Clock.Now}");
         if ((uint)ev.Kind >= (uint)_eventKindNames.Count)
             throw new ArgumentException($"event kind {ev.Kind} is not registered");
-        Events.Schedule(time, ev);
+        return Events.Schedule(time, ev);
     }
 
     public string KindName(int kind) => (uint)kind < (uint)_eventKindNames.Count ? _eventKindNames[kind] : $"#{kind}";

@@ -53,6 +53,7 @@ public class CachegrindRunModeTests
     [TestCase("--LL", "3145728,16,64", "command line: --LL: set count 3072 (size/(ways*line)) is not a power of two (got '3145728,16,64')")]
     [TestCase("--D1", "32768,8,8", "command line: --D1: line size 8 is too small (Cachegrind needs at least 16 bytes) (got '32768,8,8')")]
     [TestCase("--cpu", "mars", "command line: --cpu must be 'host' or 'seed' (got 'mars')")]
+    [TestCase("--decode-thread", "yes", "command line: --decode-thread must be 'auto', 'on' or 'off' (got 'yes')")]
     public void BadOptionsExitTwoWithOneLine(string option, string value, string message)
     {
         string dir = CachegrindAgreementTests.SamplesDir();
@@ -93,6 +94,48 @@ public class CachegrindRunModeTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>Decoding on a second thread changes nothing: the text and JSON outputs of the three real programs'
+    /// traces, and the out file, are byte-identical with the decoder thread on and off.</summary>
+    [TestCase("matmul")]
+    [TestCase("sort")]
+    [TestCase("hashlist")]
+    public void DecodeThreadOnAndOffPrintTheSame(string program)
+    {
+        string trace = Path.Combine(CachegrindAgreementTests.SamplesDir(), program + ".lackey.gz");
+        using var dir = new EcsMem.Tests.Traces.TempDir();
+        var on = Run("run", "--cachegrind", "--trace", trace, "--decode-thread", "on", "--cachegrind-out-file", dir.File("on.out"));
+        var off = Run("run", "--cachegrind", "--trace", trace, "--decode-thread", "off", "--cachegrind-out-file", dir.File("off.out"));
+        Assert.That((on.Code, on.Err), Is.EqualTo((0, "")));
+        Assert.That(on.Out, Is.EqualTo(off.Out));
+        Assert.That(File.ReadAllBytes(dir.File("on.out")), Is.EqualTo(File.ReadAllBytes(dir.File("off.out"))));
+        Assert.That(on.Out, Is.EqualTo(CachegrindAgreementTests.CachegrindSummary(
+            Path.Combine(CachegrindAgreementTests.SamplesDir(), program + ".seed.cachegrind.txt"))));
+    }
+
+    /// <summary>A malformed line far into a gzip trace (after many blocks have been decoded ahead) is reported with
+    /// the same single line, file and line number, with the decoder thread on and off.</summary>
+    [Test]
+    public void ErrorDeepInAGzipTraceIsTheSameLineWithTheDecodeThread()
+    {
+        using var dir = new EcsMem.Tests.Traces.TempDir();
+        string path = dir.File("bad.lackey.gz");
+        var sb = new StringBuilder("==7== Lackey\n");
+        for (int i = 0; i < 100_000; i++)
+            sb.Append(i % 3 == 0 ? " L " : "I  ").Append((0x400000 + i * 4).ToString("x8", System.Globalization.CultureInfo.InvariantCulture)).Append(",4\n");
+        sb.Append(" S 00601000,8 oops\n");
+        for (int i = 0; i < 20_000; i++)
+            sb.Append("I  00400000,4\n");
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write(Encoding.ASCII.GetBytes(sb.ToString()));
+        foreach (string mode in new[] { "on", "off" })
+        {
+            var (code, stdout, stderr) = Run("run", "--cachegrind", "--trace", path, "--decode-thread", mode);
+            Assert.That(code, Is.EqualTo(2), mode);
+            Assert.That(stdout, Is.Empty, mode);
+            Assert.That(stderr, Is.EqualTo($"ecsmem: error: {path}:100002: malformed Lackey line: size is not a decimal number (got ' S 00601000,8 oops')" + Environment.NewLine), mode);
         }
     }
 }

@@ -4,11 +4,14 @@ using EcsMem.Traces;
 
 namespace EcsMem.Tests.Caches;
 
-public class LackeyReaderTests
+/// <summary>Every test runs twice: with the vector decoder (where the hardware has one) and with the plain parser alone.</summary>
+[TestFixture(true)]
+[TestFixture(false)]
+public class LackeyReaderTests(bool vectorized)
 {
-    private static List<MemoryAccess> ReadAll(string text, out LackeyReader reader, int batch = 3)
+    private List<MemoryAccess> ReadAll(string text, out LackeyReader reader, int batch = 3)
     {
-        reader = new LackeyReader(new MemoryStream(Encoding.UTF8.GetBytes(text)), "t.lackey");
+        reader = new LackeyReader(new MemoryStream(Encoding.UTF8.GetBytes(text)), "t.lackey") { Vectorized = vectorized };
         var all = new List<MemoryAccess>();
         var buf = new MemoryAccess[batch];
         int n;
@@ -121,7 +124,7 @@ public class LackeyReaderTests
     {
         var bytes = new byte[4096];
         new Random(14).NextBytes(bytes);
-        var reader = new LackeyReader(new MemoryStream(bytes), "junk.bin");
+        var reader = new LackeyReader(new MemoryStream(bytes), "junk.bin") { Vectorized = vectorized };
         var ex = Assert.Throws<InputException>(() => reader.Read(new MemoryAccess[16]))!;
         Assert.That(ex.Origin, Is.EqualTo("junk.bin"));
         Assert.That(ex.Line, Is.GreaterThan(0));

@@ -210,4 +210,35 @@ public class HugetlbTests
         Assert.That(SmapsRollup.Build(m.Kernel, Mm(m, p)).Fields.Single(f => f.Name == "Shared_Hugetlb").Value, Is.EqualTo(2048));
         Assert.That(Counts(m), Is.EqualTo((2L, 1L, 0L, 0L)));
     }
+
+    [Test]
+    public void TheAccessPathCountsAHitInTheL1LargePageArrayAsAnL1Hit()
+    {
+        // The access loop serves 4 KiB L1 hits itself; a 2 MiB page misses the 4 KiB array and must be found in the
+        // dTLB's 2M array (before the STLB) and counted as a dTLB hit. Two huge pages: a write faults each in (the
+        // retried access walks to the PMD leaf and fills the STLB and the 2M array), then 9 loads inside the first,
+        // 5 inside the second and 3 back in the first all hit the 2M array: 17 L1 hits, no STLB hit.
+        using var m = new SimMachine(Pool(2));
+        var trace = new List<MemoryAccess> { W(Base) };
+        for (ulong k = 1; k <= 9; k++)
+            trace.Add(R(Base + (k * Page)));
+        trace.Add(W(Base + HugeSize));
+        for (ulong k = 1; k <= 5; k++)
+            trace.Add(R(Base + HugeSize + (k * 3 * Page)));
+        for (ulong k = 1; k <= 3; k++)
+            trace.Add(R(Base + (k * 100 * Page)));
+        var p = Add(m, "p", Hugetlb(Base, 2), 0, [.. trace]);
+        RunUntilAccesses(m, p, trace.Count);
+        AssertInvariants(m);
+        ProcessStats st = Stats(m, p);
+        Assert.That(st.MinFlt, Is.EqualTo(2));
+        Assert.That(Counter(m, "dtlb_2m_hit"), Is.EqualTo(17));
+        Assert.That(Counter(m, "dtlb_2m_miss"), Is.EqualTo(2), "the two walks that ended on a 2 MiB leaf");
+        Assert.That(Counter(m, "stlb_2m_miss"), Is.EqualTo(2));
+        Assert.That(Counter(m, "stlb_2m_hit"), Is.Zero);
+        Assert.That(Counter(m, "dtlb_hit"), Is.Zero, "no 4 KiB page was touched");
+        Assert.That(st.DtlbHits, Is.EqualTo(17), "an L1 hit whatever the array");
+        Assert.That(st.StlbHits, Is.Zero);
+        Assert.That(st.Accesses, Is.EqualTo(trace.Count));
+    }
 }

@@ -11,7 +11,7 @@ namespace EcsMem.Tests.Kernel;
 public class LruvecTests
 {
     /// <summary>A host whose PTE young bits, VMA flags, pins and reclaim results the test sets per frame.</summary>
-    private sealed class FakeHost : ILruvecHost
+    internal sealed class FakeHost : ILruvecHost
     {
         public FakeHost(int frames)
         {

@@ -55,12 +55,28 @@ public class SteadyStateAllocationTests
     /// The same under reclaim with the Linux LRU: a uniform random walk over 4096 anonymous pages in 8 MiB of RAM
     /// (2048 pages) with swap, so most accesses fault, and kswapd and direct reclaim run lruvec scans, swap-outs,
     /// shadow entries and refaults all the time. Windows of 50,000 accesses: the best one allocates nothing (a
-    /// per-access or per-reclaimed-page allocation would show as tens of thousands of bytes in every window).
+    /// per-access or per-reclaimed-page allocation would show as tens of thousands of bytes in every window). With
+    /// <paramref name="asyncWriteback"/> the swap-outs are written by requests completing in simulated time.
     /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ReclaimingMachineAllocatesNothingPerAccess(bool asyncWriteback) => Reclaiming(lruGen: false, asyncWriteback);
+
+    /// <summary>The same with the multi-gen LRU: its agings (page-table walks, Bloom filters) and look-arounds allocate nothing either.</summary>
     [Test]
-    public void ReclaimingMachineAllocatesNothingPerAccess()
+    public void ReclaimingMachineWithMglruAllocatesNothingPerAccess() => Reclaiming(lruGen: true, asyncWriteback: false);
+
+    private static void Reclaiming(bool lruGen, bool asyncWriteback)
     {
-        using var m = new MachineModel(new KernelOptions { RamBytes = 8L << 20, SwapBytes = 64L << 20, BatchSize = 1, Policy = "linux" });
+        using var m = new MachineModel(new KernelOptions
+        {
+            RamBytes = 8L << 20,
+            SwapBytes = 64L << 20,
+            BatchSize = 1,
+            Policy = "linux",
+            WritebackAsync = asyncWriteback,
+            LruGen = lruGen ? new EcsMem.Scenarios.LruGenConfig { Caps = EcsMem.Scenarios.LruGenConfig.All } : EcsMem.Scenarios.LruGenConfig.Default,
+        });
         var workload = new Workload(WorkloadSpec.Parse("uniform:count=3000000,pages=4096,writes=0.5,base=0x10000000,seed=3").Create());
         Entity proc = m.AddProcess("walk", mm => mm.Inferred = new InferredLayout(mm.Mm), workload);
         long Done() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
@@ -82,6 +98,10 @@ public class SteadyStateAllocationTests
         long steal = m.Env.Counters.Get("pgsteal_kswapd") + m.Env.Counters.Get("pgsteal_direct") - stealWarm;
         Assert.That(steal, Is.GreaterThan(10_000), "the windows reclaimed pages");
         Assert.That(m.Env.Counters.Get("workingset_refault_anon"), Is.GreaterThan(0));
+        if (asyncWriteback)
+            Assert.That(m.Env.Counters.Get("nr_written"), Is.GreaterThan(10_000), "the writes completed as events");
         Assert.That(windows.Min(), Is.EqualTo(0), $"bytes allocated per 50,000-access window: {string.Join(", ", windows)}");
+        if (lruGen)
+            Assert.That(m.Kernel.Lruvec!.MaxSeq, Is.GreaterThan(Lruvec.MinNrGens + 1), "the windows aged the lruvec");
     }
 }

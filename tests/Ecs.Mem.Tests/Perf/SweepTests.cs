@@ -44,6 +44,35 @@ public class SweepTests() : TwoTraceFixture((11, 200, 20_000), (12, 60, 5_000), 
     }
 
     [Test]
+    public void AStreamedLruCurveEqualsTheCurveOfALoadedTrace([Values(1, 2)] int threads)
+    {
+        // LRU alone: the sweep streams the trace through the stack-distance pass; with FIFO beside it, it loads it.
+        string t = threads.ToString(CultureInfo.InvariantCulture);
+        var streamed = Cli("sweep", A, B, "--frames", "1:250:7", "--policies", "lru", "--threads", t);
+        var loaded = Cli("sweep", A, B, "--frames", "1:250:7", "--policies", "lru,fifo", "--threads", t);
+        Assert.That(streamed.Code, Is.EqualTo(0), streamed.Err);
+        Assert.That(loaded.Code, Is.EqualTo(0), loaded.Err);
+        string[] lruRows = loaded.Out.Split('\n').Where(l => l.Contains(" lru ", StringComparison.Ordinal)).ToArray();
+        Assert.That(lruRows, Has.Length.EqualTo(2 * 36));
+        Assert.That(streamed.Out.Split('\n').Where(l => l.Contains(" lru ", StringComparison.Ordinal)), Is.EqualTo(lruRows));
+    }
+
+    [Test]
+    public void ABadLineInAStreamedTraceIsTheSameOneLineErrorAsInALoadedOne([Values(1, 2)] int threads)
+    {
+        string bad = Path.Combine(Dir, "bad.pages");
+        File.WriteAllText(bad, "1\n2\n3\nzz\n4\n");
+        string t = threads.ToString(CultureInfo.InvariantCulture);
+        var streamed = Cli("sweep", A, bad, "--frames", "2", "--policies", "lru", "--threads", t);
+        var loaded = Cli("sweep", A, bad, "--frames", "2", "--policies", "lru,fifo", "--threads", t);
+        Assert.That(streamed.Code, Is.EqualTo(2), streamed.Err);
+        Assert.That(loaded.Code, Is.EqualTo(2), loaded.Err);
+        Assert.That(streamed.Err, Does.StartWith("ecsmem: error: " + bad + ":4:"));
+        Assert.That(streamed.Err, Is.EqualTo(loaded.Err));
+        Assert.That(streamed.Out, Is.Empty);
+    }
+
+    [Test]
     public void CsvRowMatchesRunIdeal()
     {
         string csv = Path.Combine(Dir, "s.csv");

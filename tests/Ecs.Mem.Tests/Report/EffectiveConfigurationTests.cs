@@ -54,7 +54,7 @@ public class EffectiveConfigurationTests
           overcommit_ratio: 80
           admin_reserve_kbytes: 4096
           user_reserve_kbytes: 65536
-          thp: {enabled: always, defrag: defer, use_zero_page: false}
+          thp: {enabled: always, defrag: defer, use_zero_page: false, khugepaged: {pages_to_scan: 1024, scan_sleep_millisecs: 500, alloc_sleep_millisecs: 7000, max_ptes_none: 100, max_ptes_swap: 3, max_ptes_shared: 9}}
           pcid: off
           quantum: 777
           smp_epoch: 4321
@@ -225,6 +225,12 @@ public class EffectiveConfigurationTests
         e["thp.enabled"] = ThpConfig.EnabledNames[(int)c.Thp.Enabled];
         e["thp.defrag"] = ThpConfig.DefragNames[(int)c.Thp.Defrag];
         e["thp.use_zero_page"] = B(c.Thp.UseZeroPage);
+        e["thp.khugepaged.pages_to_scan"] = N(c.Thp.Khugepaged.PagesToScan);
+        e["thp.khugepaged.scan_sleep_millisecs"] = N(c.Thp.Khugepaged.ScanSleepMillisecs);
+        e["thp.khugepaged.alloc_sleep_millisecs"] = N(c.Thp.Khugepaged.AllocSleepMillisecs);
+        e["thp.khugepaged.max_ptes_none"] = N(c.Thp.Khugepaged.MaxPtesNone);
+        e["thp.khugepaged.max_ptes_swap"] = N(c.Thp.Khugepaged.MaxPtesSwap);
+        e["thp.khugepaged.max_ptes_shared"] = N(c.Thp.Khugepaged.MaxPtesShared);
         e["pcid"] = B(c.Pcid);
         e["quantum"] = N(c.Quantum);
         e["smp_epoch"] = N(c.SmpEpoch);

@@ -16,7 +16,13 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, thp, hugetlb, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, fault_around_bytes, read_ahead_kb, thp, hugetlb, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes, writeback, cgroup_version, dirty_background_ratio, dirty_background_bytes, dirty_ratio, dirty_bytes, dirty_expire_centisecs, dirty_writeback_centisecs, lru_gen) (got 'rams')");
+        yield return C("WritebackMode", "machine:\n  writeback: later\n" + P,
+            "test.yaml:2: machine.writeback must be one of: sync, async (got 'later')");
+        yield return C("DirtyBytesAndRatio", "machine:\n  dirty_ratio: 20\n  dirty_bytes: 1M\n" + P,
+            "test.yaml:3: machine.dirty_bytes and machine.dirty_ratio exclude each other (Linux zeroes one when the other is written) (got '1M')");
+        yield return C("DirtyBytesBelowTwoPages", "machine:\n  dirty_bytes: 4K\n" + P,
+            "test.yaml:2: machine.dirty_bytes must be at least two pages (8192 bytes), as vm.dirty_bytes (got '4K')");
         yield return C("UnknownRootKey", P + "\ntimelines: []\n",
             "test.yaml:4: unknown key in the scenario (expected one of: description, machine, processes, timeline, cgroups) (got 'timelines')");
         yield return C("UnknownCacheKey", "machine:\n  caches:\n    l2: {size: 256K, assoc: 4}\n" + P,
@@ -211,6 +217,8 @@ public class ScenarioErrorTests
             "test.yaml:7: timeline[0].exit takes no value (write 'exit:' or 'exit: {}') (got '3')");
         yield return C("ForkDuplicateChild", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: p}\n",
             "test.yaml:7: duplicate process name 'p' (first defined on line 2) (got 'p')");
+        yield return C("ForkWaitNotBool", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: c, wait: maybe}\n",
+            "test.yaml:7: timeline[0].fork.wait must be true or false (or on/off) (got 'maybe')");
         yield return C("TimelineNotList", P + "\ntimeline: {at: 5}\n",
             "test.yaml:4: timeline must be a list (entries starting with '- ') (got '(a mapping)')");
     }

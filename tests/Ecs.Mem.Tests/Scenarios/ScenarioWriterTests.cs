@@ -29,7 +29,7 @@ public class ScenarioWriterTests
         timeline:
           - {at: 5, process: b, brk: {to: 0x8000123}}
           - {after: 3, process: null-2, mprotect: {addr: 0x1000, length: 1, prot: none}}
-          - {after: 4, process: "null", fork: {child: c, workload: {generator: "phase:a=1"}}}
+          - {after: 4, process: "null", fork: {child: c, workload: {generator: "phase:a=1"}, wait: true}}
           - {at: 0, process: c, mmap: {length: 8K, flags: shared}}
           - {after: 9, process: b-t2, exit: {}}
         """;

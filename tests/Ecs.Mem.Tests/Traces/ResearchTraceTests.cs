@@ -375,6 +375,8 @@ public class ResearchTraceTests
     [TestCase("champsim")]
     [TestCase("oracleGeneral")]
     [TestCase("csv")]
+    [TestCase("lackey")]
+    [TestCase("pinatrace")]
     public void ReadingAllocatesNothingPerRecord(string format)
     {
         using var dir = new TempDir();

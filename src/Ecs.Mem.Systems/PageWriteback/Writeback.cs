@@ -1,0 +1,233 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
+
+namespace EcsMem.Systems.PageWriteback;
+
+/// <summary>
+/// Writeback in simulated time (mm/page-writeback.c, mm/page_io.c): a page reclaim writes out is marked PG_writeback
+/// (folio_start_writeback) and PG_reclaim (pageout), joins the request being built (the block layer's plug: reclaim
+/// unplugs at the end of each shrink_folio_list call, so one call's writes are one disk request, as one readahead
+/// batch is one read), and stays resident, charged to its memory cgroup and on its LRU until the request completes
+/// (an <c>writeback-complete</c> event after <see cref="Timing.TimingModel.DiskWriteCycles"/>). Then
+/// folio_end_writeback clears PG_writeback, counts nr_written and, for a PG_reclaim page, folio_rotate_reclaimable
+/// moves it to the tail of its inactive list (pgrotated) where reclaim finds it next, clean. A swap-cache page whose
+/// every user went while it was written (free_swap_and_cache could not free it then) is freed at the end.
+/// Only the machine's Linux lruvec writes this way (<c>machine.writeback: async</c>); the simple policies and
+/// MADV_PAGEOUT keep the synchronous write.
+/// </summary>
+public sealed class Writeback : IEventHandler
+{
+    private readonly Kernel.Kernel _k;
+    private readonly int _doneKind;
+    private readonly List<int> _plug = new();
+    private readonly Dictionary<long, Request> _inFlight = new();
+    private readonly Stack<int[]> _pool = new();
+    private readonly long[] _requestOf;
+    private long _next;
+    private ulong _deviceFree;
+
+    private readonly struct Request(int[] pages, int count, ulong due)
+    {
+        public readonly int[] Pages = pages;
+        public readonly int Count = count;
+        public readonly ulong Due = due;
+    }
+
+    public Writeback(Kernel.Kernel kernel, SimEnvironment env)
+    {
+        _k = kernel;
+        _doneKind = env.RegisterEventKind("writeback-complete", this);
+        _requestOf = new long[kernel.Zone.Frames.Length];
+        // In /proc/vmstat's order.
+        NrVmscanWrite = env.Counters.Register("nr_vmscan_write");
+        NrVmscanImmediate = env.Counters.Register("nr_vmscan_immediate_reclaim");
+        NrDirtied = env.Counters.Register("nr_dirtied");
+        NrWritten = env.Counters.Register("nr_written");
+    }
+
+    /// <summary>NR_DIRTIED: file pages that became dirty (folio_account_dirtied).</summary>
+    public CounterId NrDirtied { get; }
+
+    /// <summary>NR_WRITTEN: pages whose writeback completed.</summary>
+    public CounterId NrWritten { get; }
+
+    /// <summary>NR_VMSCAN_WRITE: pages reclaim wrote (pageout).</summary>
+    public CounterId NrVmscanWrite { get; }
+
+    /// <summary>NR_VMSCAN_IMMEDIATE: pages reclaim found under writeback and marked for reclaim once written (PG_reclaim).</summary>
+    public CounterId NrVmscanImmediate { get; }
+
+    /// <summary>Pages under writeback now (NR_WRITEBACK).</summary>
+    public int NrWriteback { get; private set; }
+
+    /// <summary>Write requests in flight.</summary>
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>
+    /// pageout → swap_writeout → __swap_writepage for one page: PG_reclaim (pageout sets it before the write),
+    /// folio_start_writeback, nr_vmscan_write; the page joins the plugged request.
+    /// </summary>
+    public void StartWriteback(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        f.Flags |= FrameFlags.Writeback | FrameFlags.Reclaim;
+        NrWriteback++;
+        _k.Env.Counters.Increment(NrVmscanWrite);
+        _plug.Add(pfn);
+    }
+
+    /// <summary>
+    /// blk_finish_plug at the end of shrink_folio_list: the pages plugged since the last unplug go to the disk as one
+    /// request, completing <see cref="Timing.TimingModel.DiskWriteCycles"/> from now.
+    /// </summary>
+    public void Unplug()
+    {
+        int n = _plug.Count;
+        if (n == 0)
+            return;
+        int[] pages = Rent(n);
+        _plug.CopyTo(pages);
+        _plug.Clear();
+        long id = _next++;
+        var env = _k.Env;
+        // The disk writes one request at a time: this one starts when the device is free (a simplification of the
+        // block layer's queue; reads do not wait behind writes).
+        ulong due = Math.Max(env.Now, _deviceFree) + (ulong)Math.Max(1, _k.Timing.DiskWriteCycles(n));
+        _deviceFree = due;
+        _inFlight.Add(id, new Request(pages, n, due));
+        for (int i = 0; i < n; i++)
+            _requestOf[pages[i]] = id;
+        env.ScheduleAt(due, new SimEvent(_doneKind, Entity.Null, id));
+    }
+
+    /// <summary>
+    /// The flusher's write of a dirty file page (writeback_single_inode → the filesystem's writepages): it is cleaned
+    /// for I/O by the caller, marked PG_writeback (a PG_reclaim reclaim set earlier stays) and joins the plugged request;
+    /// pgpgout counts it as every block write does.
+    /// </summary>
+    public void StartFileWriteback(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        f.Flags |= FrameFlags.Writeback;
+        NrWriteback++;
+        _k.Env.Counters.Add(_k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+        _plug.Add(pfn);
+    }
+
+    /// <summary>The request's completion (end_swap_bio_write → folio_end_writeback on each page).</summary>
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        if (_inFlight.Remove(ev.Arg0, out Request r))
+            Complete(r);
+        _k.Flusher?.Poll();
+        // else: a reclaimer that waited on one of its pages completed it already (WaitOnWriteback).
+    }
+
+    /// <summary>
+    /// folio_wait_writeback for memcg reclaim under cgroup v1 (shrink_folio_list's case 3): the reclaimer sleeps until
+    /// the request holding <paramref name="pfn"/> completes; its CPU's clock goes to that time (idle meanwhile) and
+    /// the request's pages are finished now. Returns false when the page is not under writeback any more.
+    /// </summary>
+    public bool WaitOnWriteback(int pfn)
+    {
+        if ((_k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) == 0)
+            return false;
+        if (!_inFlight.Remove(_requestOf[pfn], out Request r))
+            return false;
+        _k.Smp.CatchUp(r.Due);
+        Complete(r);
+        return true;
+    }
+
+    /// <summary>
+    /// Cycles of reclaim work per page scanned (isolation, rmap walk, unmap and TLB flush, swap-cache add, bio
+    /// submission): the reclaimer's clock advances by it, so writes complete while reclaim goes on, as they do on
+    /// Linux. 3000 cycles (1 µs at 3 GHz) is an estimate of that work, not a measurement; no scenario key sets it.
+    /// </summary>
+    public long ScanCyclesPerPage { get; set; } = 3000;
+
+    /// <summary>
+    /// The reclaimer's work on <paramref name="pages"/> pages takes its time (its CPU's clock advances), and every
+    /// write request due by then completes now, in order of submission, as its interrupt would have meanwhile.
+    /// </summary>
+    public void Progress(int pages)
+    {
+        var env = _k.Env;
+        _k.Flusher?.Poll();
+        long c = ScanCyclesPerPage * pages;
+        if (c > 0)
+        {
+            env.Clock.Advance((ulong)c);
+            _k.Cycles.Charge(Timing.CycleCategory.Reclaim, c);
+        }
+        if (_inFlight.Count == 0)
+            return;
+        ulong now = env.Now;
+        while (true)
+        {
+            long due = -1;
+            ulong first = ulong.MaxValue;
+            foreach (var kv in _inFlight)
+                if (kv.Value.Due <= now && kv.Value.Due < first)
+                {
+                    first = kv.Value.Due;
+                    due = kv.Key;
+                }
+            if (due < 0)
+                break;
+            _inFlight.Remove(due, out Request r);
+            Complete(r);
+        }
+    }
+
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): cycles from <paramref name="now"/> until the first write in flight
+    /// completes (acct_reclaim_writeback wakes the throttled), at most HZ/10 (100 ms at the clock's rate).
+    /// </summary>
+    public ulong ThrottleDelay(ulong now)
+    {
+        ulong cap = (ulong)(_k.Timing.ClockGHz * 1e8);
+        ulong first = ulong.MaxValue;
+        foreach (Request r in _inFlight.Values)
+            first = Math.Min(first, r.Due);
+        if (first == ulong.MaxValue || first <= now)
+            return 1;
+        return Math.Min(cap, first - now);
+    }
+
+    private void Complete(in Request r)
+    {
+        for (int i = 0; i < r.Count; i++)
+            FolioEndWriteback(r.Pages[i]);
+        _pool.Push(r.Pages);
+    }
+
+    /// <summary>
+    /// folio_end_writeback: PG_writeback cleared, nr_written; a PG_reclaim page has the flag cleared and is rotated to
+    /// its inactive tail (folio_rotate_reclaimable); an orphaned swap-cache page is freed now that it may be.
+    /// </summary>
+    private void FolioEndWriteback(int pfn)
+    {
+        var k = _k;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        k.Dirty?.Frame(pfn);
+        f.Flags &= ~FrameFlags.Writeback;
+        NrWriteback--;
+        k.Env.Counters.Increment(NrWritten);
+        if ((f.Flags & FrameFlags.Reclaim) != 0)
+        {
+            f.Flags &= ~FrameFlags.Reclaim;
+            k.LruvecOf(pfn)?.RotateReclaimable(pfn);
+        }
+        if ((f.Flags & FrameFlags.SwapCache) != 0 && f.MapCount == 0)
+            k.Memory.FreeSwapCacheIfUnused(pfn);
+    }
+
+    private int[] Rent(int n)
+    {
+        if (_pool.TryPop(out int[]? a) && a.Length >= n)
+            return a;
+        return new int[Math.Max(n, Vmscan.Lruvec.SwapClusterMax)];
+    }
+}

@@ -1,0 +1,219 @@
+using EcsMem.Components;
+using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Compaction;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.PageAlloc;
+using EcsMem.Traces;
+using static EcsMem.Tests.Kernel.KernelKit;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// Direct compaction (Compaction/): a zone fragmented by hand — a task's pages laid out from the bottom of RAM, every
+/// other one unmapped — and a THP fault in a MADV_HUGEPAGE area that finds no free order-9 block. The expected
+/// outcome is worked out from the zone's state before the fault (which frames hold what), by definition of the two
+/// scanners: only movable pages move, an order-9 block forms where no unmovable page sits.
+/// </summary>
+public class CompactionTests
+{
+    private const int Huge = 512;
+    private const ulong HugeSize = Huge * Page;
+    private const ulong Far = 0x4000_0000; // the THP area, 2 MiB aligned, far from the task's pages
+
+    private static KernelOptions Opts(int ramPages) =>
+        Options(ramPages, swapPages: 0) with { Thp = new ThpConfig(ThpEnabled.Madvise, ThpDefrag.Madvise, true) };
+
+    /// <summary>
+    /// The task writes <paramref name="groups"/> groups of <paramref name="perGroup"/> pages, each group in its own
+    /// 2 MiB range (each with its own page-table page, an unmovable frame), unmaps every odd page, advises
+    /// [Far, Far + 2 MiB) and stores to it. The buddy allocator hands frames out upwards from the bottom of RAM.
+    /// </summary>
+    private static (SimMachine M, EcsMem.Ecs.Entity P, long Before) Fragment(int ramPages, int groups, int perGroup, bool tablesFirst,
+        int batch = 1, int cpus = 1, bool run = true)
+    {
+        var m = new SimMachine(Opts(ramPages) with { BatchSize = batch, Cpus = cpus });
+        var touches = new List<MemoryAccess>();
+        // tablesFirst: the first page of every group is written first, so all the page tables are allocated before
+        // (below) the groups' other pages; otherwise each group's table sits right below its pages.
+        if (tablesFirst)
+            for (int g = 0; g < groups; g++)
+                touches.Add(W(Base + ((ulong)g * HugeSize)));
+        for (int g = 0; g < groups; g++)
+            for (int i = tablesFirst ? 1 : 0; i < perGroup; i++)
+                touches.Add(W(Base + ((ulong)g * HugeSize) + ((ulong)i * Page)));
+        int first = touches.Count;
+        // Three loads while the munmaps and the madvise (due at the mark) run, then the THP fault, then more loads so
+        // that the task is still there when the test looks.
+        for (int i = 0; i < 3; i++)
+            touches.Add(R(Base));
+        touches.Add(W(Far));
+        for (int i = 0; i < 3; i++)
+            touches.Add(R(Base));
+        var p = m.AddProcess("p", mm =>
+        {
+            Mmap(mm, Base, (ulong)groups * Huge, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+            Mmap(mm, Far, Huge, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+        }, Trace("p", [.. touches]), 0);
+        for (int g = 0; g < groups; g++)
+            for (int i = 1; i < perGroup; i += 2)
+                m.ScheduleAfterAccesses(first, new AddressSpaceOp(AddressSpaceOpKind.Munmap, p)
+                { Addr = Base + ((ulong)g * HugeSize) + ((ulong)i * Page), Len = Page });
+        m.ScheduleAfterAccesses(first, new AddressSpaceOp(AddressSpaceOpKind.Madvise, p)
+        { Addr = Far, Len = HugeSize, Advice = (int)MadviseAdvice.HugePage });
+        if (run)
+            RunUntilAccesses(m, p, first + 3);
+        return (m, p, m.Env.Counters.Get("compact_stall"));
+    }
+
+    private static int CountWhere(SimMachine m, int from, int to, Func<Frame, int, bool> pred)
+    {
+        int n = 0;
+        for (int pfn = from; pfn < to; pfn++)
+            if (pred(m.Kernel.Zone.Frames[pfn], pfn))
+                n++;
+        return n;
+    }
+
+    [Test]
+    public void CompactionFormsAnOrder9BlockFromMovablePagesOnly()
+    {
+        // 4096 frames (8 pageblocks). 7 groups of 512 pages, their page tables first: the zero page and the tables at
+        // the bottom of block 0, the pages above them up to block 7; every other page unmapped: no free order-9 block,
+        // 2,000-odd free pages (above low + 1024), a fragmentation index near 1000.
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true);
+        using var _m = m;
+        var zone = m.Kernel.Zone;
+        Assert.That(zone.Buddy.HasFreeBlock(9), Is.False, "fragmented");
+        var c = m.Kernel.Compaction;
+        // By definition of the migrate scanner: the first pageblock (from the zone's start) without an unmovable page
+        // becomes the free block; every movable page below its end moves; the free block is where no unmovable sits.
+        int unmovableBlock0 = CountWhere(m, 0, Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn));
+        int unmovableBlock1 = CountWhere(m, Huge, 2 * Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn));
+        Assert.That(unmovableBlock0, Is.GreaterThan(0), "block 0 holds the zero page and the page tables");
+        Assert.That(unmovableBlock1, Is.Zero, "block 1 holds only the task's pages");
+        int movableBelow1024 = CountWhere(m, 0, 2 * Huge, (f, pfn) => c.Movable(pfn));
+        var contents = new Dictionary<ulong, ulong>();
+        var mm = Mm(m, p);
+        for (int g = 0; g < 7; g++)
+            for (int i = 0; i < Huge; i += 2)
+            {
+                ulong va = Base + ((ulong)g * HugeSize) + ((ulong)i * Page);
+                int pfn = (int)new Pte(mm.Tables.Lookup(va)).Pfn;
+                if (pfn < 2 * Huge)
+                    contents[va] = zone.Frames[pfn].ContentToken;
+            }
+
+        RunUntil(m, () => Counter(m, "thp_fault_alloc") + Counter(m, "thp_fault_fallback") > 0);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+        Assert.That(Counter(m, "compact_stall"), Is.EqualTo(1));
+        Assert.That(Counter(m, "compact_success"), Is.EqualTo(1));
+        Assert.That(Counter(m, "compact_fail"), Is.Zero);
+        Assert.That(Counter(m, "thp_fault_alloc"), Is.EqualTo(1));
+        Assert.That(Counter(m, "pgmigrate_success"), Is.EqualTo(movableBelow1024));
+        Assert.That(PfnAt(m, p, Far), Is.EqualTo(Huge), "the folio is block 1, emptied by compaction");
+        // Block 0's unmovable frames stayed where they were; every moved page kept its content and mapping.
+        Assert.That(CountWhere(m, 0, Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn)), Is.EqualTo(unmovableBlock0));
+        foreach (var (va, token) in contents)
+        {
+            int pfn = (int)new Pte(mm.Tables.Lookup(va)).Pfn;
+            Assert.That(zone.Frames[pfn].ContentToken, Is.EqualTo(token), $"content at {va:x}");
+            Assert.That(pfn, Is.GreaterThanOrEqualTo(2 * Huge), "moved above the new block");
+        }
+        Assert.That(Counter(m, "compact_migrate_scanned"), Is.GreaterThanOrEqualTo(2 * Huge - 1),
+            "the migrate scanner walked blocks 0 and 1 (free blocks stepped over count as scanned)");
+    }
+
+    [Test]
+    public void AnUnmovablePageInEveryBlockMakesCompactionFailAndDefer()
+    {
+        // The same 7 groups, each group's page table allocated right below its pages: blocks 0 to 6 each hold one
+        // unmovable page, and block 7, the free scanner's first, fills up with what the migrate scanner moves. No
+        // order-9 block can form: the scanners meet (COMPACT_COMPLETE), compact_stall 1, compact_fail 1, the fault
+        // falls back, and compaction is deferred: defer_shift 1, compact_order_failed 9.
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: false);
+        using var _m = m;
+        var c = m.Kernel.Compaction;
+        for (int block = 0; block < 7; block++)
+            Assert.That(CountWhere(m, block * Huge, (block + 1) * Huge, (f, pfn) => !f.IsFree && (f.Flags & FrameFlags.Slab) != 0),
+                Is.GreaterThan(0), $"a page table in block {block}");
+        RunUntil(m, () => Counter(m, "thp_fault_alloc") + Counter(m, "thp_fault_fallback") > 0);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+        Assert.That(Counter(m, "compact_stall"), Is.EqualTo(1));
+        Assert.That(Counter(m, "compact_fail"), Is.EqualTo(1));
+        Assert.That(Counter(m, "thp_fault_fallback"), Is.EqualTo(1));
+        Assert.That(c.LastResult, Is.EqualTo(CompactResult.Complete));
+        Assert.That(c.CompactDeferShift, Is.EqualTo(1));
+        Assert.That(c.CompactOrderFailed, Is.EqualTo(9));
+        Assert.That(m.Kernel.Zone.Buddy.HasFreeBlock(9), Is.False);
+    }
+
+    [Test]
+    public void DeferralFollowsLinuxArithmetic()
+    {
+        // defer_compaction after each failure, compaction_deferred in between: after the k-th failure (shift k, up to
+        // 6), 2^k - 1 attempts are deferred and the 2^k-th runs. A success resets everything (compaction_defer_reset).
+        using var m = new SimMachine(Opts(1024));
+        var c = m.Kernel.Compaction;
+        Assert.That(c.CompactionDeferred(9), Is.False, "order below compact_order_failed: never deferred");
+        var pattern = new List<bool>();
+        c.DeferCompaction(9);
+        for (int i = 0; i < 4; i++)
+            pattern.Add(c.CompactionDeferred(9));
+        Assert.That(pattern, Is.EqualTo(new[] { true, false, false, false }), "shift 1: one deferred, then allowed (capped)");
+        c.DeferCompaction(9);
+        pattern.Clear();
+        for (int i = 0; i < 4; i++)
+            pattern.Add(c.CompactionDeferred(9));
+        Assert.That(pattern, Is.EqualTo(new[] { true, true, true, false }), "shift 2: three deferred");
+        Assert.That(c.CompactionDeferred(8), Is.False, "below the failed order");
+        for (int i = 0; i < 10; i++)
+            c.DeferCompaction(9);
+        Assert.That(c.CompactDeferShift, Is.EqualTo(Compaction.MaxDeferShift));
+        c.DeferReset(9, allocSuccess: true);
+        Assert.That(c.CompactDeferShift, Is.Zero);
+        Assert.That(c.CompactOrderFailed, Is.EqualTo(10));
+        Assert.That(c.CompactionDeferred(9), Is.False);
+    }
+
+    [Test]
+    public void SuitabilityNeedsTheWatermarkGapAndAFragmentationIndexAbove500()
+    {
+        // __compaction_suitable: NR_FREE_PAGES > low + 2 << 9. 1024 frames: 1023 free (the zero page is taken),
+        // which is below low + 1024 whatever low is: not suitable. 4096 frames: 4095 free, a fragmentation index of
+        // -1000 (a free order-9 block exists, not in [0, 500]): suitable.
+        using var small = new SimMachine(Opts(1024));
+        Assert.That(small.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(1023));
+        Assert.That(small.Kernel.Compaction.Suitable(9), Is.False);
+        using var big = new SimMachine(Opts(4096));
+        long low = big.Kernel.Zone.Watermarks.Low;
+        Assert.That(big.Kernel.Zone.Buddy.NrFreePages, Is.GreaterThan(low + 1024));
+        Assert.That(big.Kernel.Compaction.Suitable(9), Is.True);
+        // The index by hand for the fragmented zone of the test above: lots of order-0 holes, no order-9 block:
+        // 1000 - (1000 + free * 1000 / 512) / blocks.
+        long[] nrFree = [600, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+        Assert.That(FragmentationIndex.Fragmentation(nrFree, 9), Is.EqualTo(1000 - ((1000 + (856 * 1000 / 512)) / 601)));
+    }
+
+    [TestCase(64, 1)]
+    [TestCase(1, 3)]
+    [TestCase(64, 3)]
+    public void BatchSizeAndCpusDoNotChangeCompaction(int batch, int cpus)
+    {
+        // The compaction runs inside the fault's allocation, in order with the tick's other work: the same pages move
+        // whatever the batch or the number of CPUs (the per-CPU lists, on with several CPUs, are drained first).
+        string Outcome(int b)
+        {
+            var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true, batch: b, cpus: cpus, run: false);
+            using var _m = m;
+            m.Run();
+            Assert.That(InvariantChecker.Check(m), Is.Empty);
+            return string.Join(",", m.Env.Now, Counter(m, "compact_stall"), Counter(m, "compact_success"), Counter(m, "pgmigrate_success"),
+                Counter(m, "compact_migrate_scanned"), Counter(m, "compact_free_scanned"), Counter(m, "compact_isolated"), Counter(m, "thp_fault_alloc"));
+        }
+        string one = Outcome(1);
+        Assert.That(one, Does.Contain(",1,1,"), "compaction ran and succeeded");
+        Assert.That(Outcome(batch), Is.EqualTo(one));
+    }
+}

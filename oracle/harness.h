@@ -247,8 +247,9 @@ static void vmas(void)
     if (open) emit("}");
 }
 
-/* "Key:   123 kB" lines of smaps_rollup, or "key 123" lines of memory.stat, as JSON numbers. */
-static void pairs(const char *path)
+/* "Key:   123 kB" lines of smaps_rollup or meminfo, or "key 123" lines of memory.stat, as JSON numbers; with a
+   prefix, only the keys that start with it. */
+static void pairs_with(const char *path, const char *prefix)
 {
     if (slurp(path) < 0) return;
     int first = 1;
@@ -256,11 +257,13 @@ static void pairs(const char *path)
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
         char key[64]; long v;
-        if (sscanf(line, "%63[^: ]%*[: ]%ld", key, &v) == 2) { emit("%s\"%s\":%ld", first ? "" : ",", key, v); first = 0; }
+        if (sscanf(line, "%63[^: ]%*[: ]%ld", key, &v) == 2 && (!prefix || strncmp(key, prefix, strlen(prefix)) == 0)) { emit("%s\"%s\":%ld", first ? "" : ",", key, v); first = 0; }
         if (!nl) break;
         line = nl + 1;
     }
 }
+
+static void pairs(const char *path) { pairs_with(path, 0); }
 
 static void phase_end(const char *name, int first)
 {
@@ -275,6 +278,9 @@ static void phase_end(const char *name, int first)
     emit("},\"memstat\":{");
     const char *cg = getenv("ORACLE_MEMCG");
     if (cg) { char path[4096]; snprintf(path, sizeof path, "%s/memory.stat", cg); pairs(path); }
+    /* The hugetlb pool's counts (machine-wide: the program is the only user of huge pages while it runs). */
+    emit("},\"meminfo\":{");
+    pairs_with("/proc/meminfo", "HugePages_");
     emit("}}");
 }
 

@@ -21,9 +21,12 @@ cg=""
 # vm.overcommit_memory as found: a program that sets its own (`overcommit MODE`) runs under it, and the machine's
 # value is put back after it and on every exit path (the trap).
 overcommit_saved=$(cat /proc/sys/vm/overcommit_memory)
+# vm.nr_hugepages likewise: a program that sets `hugepages N` runs with a pool of N (the machine's pool restored after).
+hugepages_saved=$(cat /proc/sys/vm/nr_hugepages)
 cleanup() {
   set +e
   echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
+  echo "$hugepages_saved" > /proc/sys/vm/nr_hugepages
   if [ -n "$cg" ] && [ -d "$cg" ]; then rmdir "$cg"; fi
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
   rm -f "$swapfile"
@@ -74,6 +77,12 @@ for name in "${programs[@]}"; do
   overcommit=$(awk '$1 == "overcommit" { print $2 }' "$src")
   swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
   if [ -n "$overcommit" ]; then echo "$overcommit" > /proc/sys/vm/overcommit_memory; fi
+  hugepages=$(awk '$1 == "hugepages" { print $2 }' "$src")
+  if [ -n "$hugepages" ]; then
+    echo "$hugepages" > /proc/sys/vm/nr_hugepages
+    got=$(cat /proc/sys/vm/nr_hugepages)
+    [ "$got" -eq "$hugepages" ] || { echo "record.sh: $name: asked for $hugepages huge pages, the kernel gave $got" >&2; exit 1; }
+  fi
   if grep -qx 'swap' "$src"; then
     fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
   fi
@@ -94,6 +103,7 @@ for name in "${programs[@]}"; do
   done
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
   echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
+  echo "$hugepages_saved" > /proc/sys/vm/nr_hugepages
   rm -rf "$data"
   echo "recorded $name ($runs runs)"
 done

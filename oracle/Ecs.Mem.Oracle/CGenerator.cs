@@ -70,6 +70,7 @@ public static class CGenerator
                     if (op.Has("populate")) flags.Add("MAP_POPULATE");
                     if (op.Has("locked")) flags.Add("MAP_LOCKED");
                     if (op.Has("noreserve")) flags.Add("MAP_NORESERVE");
+                    if (op.Has("hugetlb")) flags.Add("MAP_HUGETLB");
                     string len = Sz(op.Arg(file ? 3 : 2)!);
                     string fd = file ? $"open_data(\"{op.Arg(2)}\")" : "-1";
                     string off = op.After("offset") is { } o ? Sz(o) : "0";

@@ -65,6 +65,10 @@ public static class Kit
             // get no huge pages in madvise mode), so unlike the rest of the rollup it is compared.
             if (kp.Rollup.TryGetValue("AnonHugePages", out Spread thp) && !thp.Contains(sp.AnonHugePagesKb))
                 diffs.Add($"{kp.Name}: AnonHugePages {sp.AnonHugePagesKb} kB, kernel {thp} kB");
+            // The hugetlb pool's counts (machine-wide, recorded by the hugetlb programs only).
+            foreach (var (key, spread) in kp.MemInfo)
+                if (sp.HugePages is { } pool && pool.TryGetValue(key, out long v) && !spread.Contains(v))
+                    diffs.Add($"{kp.Name}: {key} {v}, kernel {spread}");
             if (!kp.VmasStable)
                 continue;
             string ks = string.Join("; ", kp.Vmas.Select(v => v.Shape)), ss = string.Join("; ", sp.Vmas.Select(v => v.Shape));

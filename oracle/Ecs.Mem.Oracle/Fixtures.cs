@@ -31,7 +31,11 @@ public sealed record VmaFigure(ulong Start, ulong End, string Perms, long Offset
 
 /// <summary>One phase's figures.</summary>
 public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IReadOnlyList<string> Errors, bool VmasStable,
-    IReadOnlyList<VmaFigure> Vmas, IReadOnlyDictionary<string, Spread> Rollup, IReadOnlyDictionary<string, Spread> MemStat);
+    IReadOnlyList<VmaFigure> Vmas, IReadOnlyDictionary<string, Spread> Rollup, IReadOnlyDictionary<string, Spread> MemStat)
+{
+    /// <summary>/proc/meminfo's HugePages_Total, _Free, _Rsvd and _Surp after the phase (recorded for programs that set <c>hugepages</c>).</summary>
+    public IReadOnlyDictionary<string, Spread> MemInfo { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+}
 
 /// <summary>One program's recorded figures.</summary>
 public sealed record ProgramFigures(string Name, int Runs, IReadOnlyList<PhaseFigures> Phases);
@@ -97,7 +101,8 @@ public sealed class Fixtures
                 phases.Add(new PhaseFigures(ph[0].GetProperty("phase").GetString()!,
                     Over(ph.Select(p => p.GetProperty("minflt").GetInt64())), Over(ph.Select(p => p.GetProperty("majflt").GetInt64())),
                     ph[0].GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), stable, vmas,
-                    Pairs(ph, "rollup"), Pairs(ph, "memstat")));
+                    Pairs(ph, "rollup"), Pairs(ph, "memstat"))
+                { MemInfo = ph[0].TryGetProperty("meminfo", out _) ? Pairs(ph, "meminfo") : new SortedDictionary<string, Spread>(StringComparer.Ordinal) });
             }
             programs.Add(new ProgramFigures(group.Key, runs.Count, phases));
         }
@@ -181,6 +186,9 @@ public sealed class Fixtures
                     w.WriteEndArray();
                     WritePairs(w, "rollup", ph.Rollup);
                     WritePairs(w, "memstat", ph.MemStat);
+                    // Only the hugetlb programs record it (kept out of the others' entries so they stay as recorded).
+                    if (ph.MemInfo.Count > 0 && ph.MemInfo.Values.Any(v => v.Max > 0))
+                        WritePairs(w, "meminfo", ph.MemInfo);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -227,7 +235,8 @@ public sealed class Fixtures
                     v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!, Sp(v, "rss_kb"), Sp(v, "anon_kb"), Sp(v, "swap_kb"), Sp(v, "locked_kb"))).ToList();
                 phases.Add(new PhaseFigures(ph.GetProperty("name").GetString()!, Sp(ph, "minflt"), Sp(ph, "majflt"),
                     ph.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), ph.GetProperty("vmas_stable").GetBoolean(), vmas,
-                    ReadPairs(ph.GetProperty("rollup")), ReadPairs(ph.GetProperty("memstat"))));
+                    ReadPairs(ph.GetProperty("rollup")), ReadPairs(ph.GetProperty("memstat")))
+                { MemInfo = ph.TryGetProperty("meminfo", out JsonElement mi) ? ReadPairs(mi) : new SortedDictionary<string, Spread>(StringComparer.Ordinal) });
             }
             programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases));
         }

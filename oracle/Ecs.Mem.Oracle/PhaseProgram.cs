@@ -48,6 +48,12 @@ public sealed class PhaseProgram
     /// </summary>
     public int? Overcommit { get; init; }
 
+    /// <summary>
+    /// <c>hugepages N</c>: vm.nr_hugepages while the program runs (record.sh writes it and restores the machine's value);
+    /// the scenario gets <c>machine.hugetlb.nr_hugepages</c>. Null: none (the machine's own, 0 here).
+    /// </summary>
+    public long? HugePages { get; init; }
+
     /// <summary><c>swappiness N</c>: the program's memory cgroup's memory.swappiness (cgroup v1), 0–200; needs <c>memcg</c>.</summary>
     public int? Swappiness { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
@@ -82,6 +88,7 @@ public sealed class PhaseProgram
         long? memcg = null;
         bool swap = false;
         int? overcommit = null;
+        long? hugepages = null;
         int? swappiness = null;
         var phases = new List<Phase>();
         List<PhaseOp>? ops = null;
@@ -130,6 +137,12 @@ public sealed class PhaseProgram
                         throw new InputException(path, line, w[1], "overcommit mode must be 0 (heuristic), 1 (always) or 2 (never)");
                     overcommit = w[1][0] - '0';
                     continue;
+                case "hugepages":
+                    Need(path, line, w, 2);
+                    if (!long.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long hp) || hp > 65536)
+                        throw new InputException(path, line, w[1], "hugepages takes a count of 2 MiB pages, 0 to 65536");
+                    hugepages = hp;
+                    continue;
                 case "swappiness":
                     Need(path, line, w, 2);
                     if (!int.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int sw) || sw > 200)
@@ -146,7 +159,7 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, hugepages, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
@@ -165,7 +178,7 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no phase");
         if (swappiness is not null && memcg is null)
             throw new InputException(path, 1, name, "swappiness sets the memory cgroup's memory.swappiness: it needs 'memcg'");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Swappiness = swappiness, Phases = phases, SourcePath = path };
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

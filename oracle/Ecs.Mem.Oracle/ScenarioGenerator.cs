@@ -114,6 +114,7 @@ public static class ScenarioGenerator
                             string populate = op.Has("populate") ? ", populate: true" : "";
                             // An expected failure (expect ERR) is made all the same: EcsMem's result is compared with the kernel's.
                             string noReserve = op.Has("noreserve") ? ", noreserve: true" : "";
+                            noReserve += op.Has("hugetlb") ? ", hugetlb: true" : "";
                             if (file && ScenarioSupport.Fds)
                             {
                                 // The C program opens the file for each mmap and closes it after: its own struct file.
@@ -301,6 +302,8 @@ public static class ScenarioGenerator
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
         if (p.Overcommit is { } oc)
             y.Append(Inv, $"  overcommit_memory: {oc}\n");
+        if (p.HugePages is { } hp)
+            y.Append(Inv, $"  hugetlb: {{nr_hugepages: {hp}}}\n");
         if (ScenarioSupport.FaultAround)
             y.Append(Inv, $"  fault_around_bytes: {ScenarioSupport.FaultAroundBytes}\n");
         if (ScenarioSupport.ReadAhead)

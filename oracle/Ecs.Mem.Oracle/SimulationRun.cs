@@ -11,7 +11,7 @@ using Machine = EcsMem.Systems.Machine.Machine;
 namespace EcsMem.Oracle;
 
 /// <summary>A phase as EcsMem ran it: fault counts of the program's process and its VMAs at the phase's end.</summary>
-public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas, long AnonHugePagesKb = 0)
+public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyList<VmaFigure> Vmas, long AnonHugePagesKb = 0, IReadOnlyDictionary<string, long>? HugePages = null)
 {
     /// <summary>
     /// The outcome of each call of the phase made with <c>expect ERR</c>, in order, as the C program records it:
@@ -65,7 +65,14 @@ public static class SimulationRun
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
-            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows), thpKb) { Errors = errors });
+            var pool = new Dictionary<string, long>(StringComparer.Ordinal)
+            {
+                ["HugePages_Total"] = k.Hugetlb.NrHugePages,
+                ["HugePages_Free"] = k.Hugetlb.FreeHugePages,
+                ["HugePages_Rsvd"] = k.Hugetlb.ResvHugePages,
+                ["HugePages_Surp"] = k.Hugetlb.SurplusHugePages,
+            };
+            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors });
             minBase = st.MinFlt;
             majBase = st.MajFlt;
         }

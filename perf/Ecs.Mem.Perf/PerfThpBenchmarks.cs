@@ -34,7 +34,7 @@ public class PerfThpBenchmarks
     }
 
     /// <summary>The simulated outcome of one run: effective cycles per access and what made them.</summary>
-    public readonly record struct Outcome(double CyclesPerAccess, long Faults, double WalkLevelsPerMiss, long TlbMisses, long Accesses);
+    public readonly record struct Outcome(double CyclesPerAccess, long Faults, double WalkLevelsPerMiss, long TlbMisses, long Accesses, string TlbBySize = "");
 
     /// <summary>
     /// One run in the given mode, for the README's figure (<c>dotnet run -c Release --project perf/Ecs.Mem.Perf -- thp-figures</c>).
@@ -44,7 +44,18 @@ public class PerfThpBenchmarks
         using var r = Run(thp);
         var k = r.Kernel;
         var st = k.World.Get<ProcessStats>(k.Tasks.Processes[0]);
-        return new Outcome(k.Cycles.EffectiveAccessTime, r.Env.Counters.Get("pgfault"), (double)st.PageWalkLevels / st.TlbMisses, st.TlbMisses, st.Accesses);
+        return new Outcome(k.Cycles.EffectiveAccessTime, r.Env.Counters.Get("pgfault"), (double)st.PageWalkLevels / st.TlbMisses, st.TlbMisses, st.Accesses,
+            BySize(r.Env.Counters));
+    }
+
+    /// <summary>The dTLB and STLB hit rates per page size, as the report derives them (docs/tlb.md).</summary>
+    private static string BySize(Simulation.CounterRegistry c)
+    {
+        long d2h = c.Get("dtlb_2m_hit"), d2m = c.Get("dtlb_2m_miss"), s2h = c.Get("stlb_2m_hit"), s2m = c.Get("stlb_2m_miss");
+        long d4h = c.Get("dtlb_hit"), d4m = c.Get("dtlb_miss") - d2h - d2m;
+        long s4h = c.Get("stlb_hit") - s2h, s4m = c.Get("stlb_miss") - s2m;
+        static string Rate(long h, long m) => h + m == 0 ? "-" : FormattableString.Invariant($"{100.0 * h / (h + m):F2}% of {h + m}");
+        return $"dTLB 4K {Rate(d4h, d4m)}, dTLB 2M {Rate(d2h, d2m)}, STLB 4K {Rate(s4h, s4m)}, STLB 2M {Rate(s2h, s2m)}";
     }
 
     private static MachineModel Run(bool thp)

@@ -18,6 +18,7 @@ public static class Program
                 var o = PerfThpBenchmarks.Simulate(thp);
                 Console.WriteLine(FormattableString.Invariant(
                     $"{(thp ? "THP" : "4K "),-4} {o.CyclesPerAccess,10:F1} cycles/access  {o.Faults,7} faults  {o.TlbMisses,8} TLB misses of {o.Accesses}  {o.WalkLevelsPerMiss:F2} walk levels per miss"));
+                Console.WriteLine("     " + o.TlbBySize);
             }
             return;
         }

@@ -251,6 +251,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.Dirty?.Mm(child.Id);
         foreach (Vma v in child.Mm.Vmas)
         {
+            if ((v.Flags & VmFlags.HugeTlb) != 0)
+            {
+                _k.Hugetlb.CopyRange(parent, child, v); // copy_hugetlb_page_range
+                continue;
+            }
             if (!VmaNeedsCopy(v))
                 continue;
             // Only the populated entries are visited, in ascending order: a huge, mostly untouched VMA costs

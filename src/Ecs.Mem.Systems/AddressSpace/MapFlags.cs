@@ -14,5 +14,6 @@ public enum MapFlags : uint
     NoReserve = 0x4000,
     Populate = 0x8000,
     Stack = 0x20000,
+    HugeTlb = 0x40000,
     FixedNoReplace = 0x100000,
 }

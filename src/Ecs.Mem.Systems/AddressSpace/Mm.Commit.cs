@@ -17,6 +17,9 @@ public sealed partial class Mm
 
     private Overcommit? _commit;
 
+    /// <summary>The hugetlb pool MAP_HUGETLB mappings reserve from (shared by every mm); null = none (MAP_HUGETLB fails with ENOMEM).</summary>
+    public Hugetlb.Hugetlb? Hugetlb { get; set; }
+
     /// <summary>
     /// Whether the tasks of this mm hold CAP_SYS_ADMIN (root, the default): cap_vm_enough_memory then lets them into
     /// admin_reserve_kbytes under OVERCOMMIT_NEVER. A forked child keeps its parent's credentials.

@@ -43,6 +43,7 @@ public sealed partial class Mm
             GateVma = GateVma,
             CapSysAdmin = CapSysAdmin,
             Commit = Commit,
+            Hugetlb = Hugetlb,
         };
 
         MmStruct s = Struct;
@@ -97,6 +98,11 @@ public sealed partial class Mm
             if ((v.Flags & VmFlags.Account) != 0)
             {
                 accounted += v.Pages;
+            }
+
+            if ((v.Flags & VmFlags.HugeTlb) != 0)
+            {
+                Hugetlb?.VmaClose(v);
             }
         }
 

@@ -33,6 +33,18 @@ public sealed partial class Mm
         }
 
         ulong taskSize = Struct.TaskSize;
+        bool hugetlb = (flags & MapFlags.HugeTlb) != 0;
+        if (hugetlb)
+        {
+            // ksys_mmap_pgoff: MAP_HUGETLB (anonymous only) rounds the length up to the huge page size.
+            if (!anonymous)
+            {
+                return -Errno.EINVAL;
+            }
+
+            len = (len + EcsMem.Systems.Hugetlb.Hugetlb.Size - 1) & EcsMem.Systems.Hugetlb.Hugetlb.Mask;
+        }
+
         len = PageAlign(len);
         if (len == 0 || len > taskSize)
         {
@@ -52,8 +64,9 @@ public sealed partial class Mm
         bool fixedNoReplace = (flags & MapFlags.FixedNoReplace) != 0;
         if ((flags & MapFlags.Fixed) != 0 || fixedNoReplace)
         {
-            if (OffsetInPage(addr))
+            if (OffsetInPage(addr) || (hugetlb && (addr & ~EcsMem.Systems.Hugetlb.Hugetlb.Mask) != 0))
             {
+                // prepare_hugepage_range: a fixed hugetlb address must be huge-page aligned.
                 return -Errno.EINVAL;
             }
 
@@ -71,6 +84,20 @@ public sealed partial class Mm
             {
                 return -Errno.EEXIST;
             }
+        }
+        else if (hugetlb)
+        {
+            // hugetlb_get_unmapped_area: an aligned hint if free, else a gap searched with the huge page alignment
+            // (a gap of len + 2 MiB - 4 KiB holds an aligned range; top-down takes its highest aligned start).
+            ulong slack = EcsMem.Systems.Hugetlb.Hugetlb.Size - Pte.PageSize;
+            ulong hint = (addr + slack) & EcsMem.Systems.Hugetlb.Hugetlb.Mask;
+            long placed = hint != 0 && hint <= taskSize - len && RangeIsFree(hint, len) ? (long)hint : GetUnmappedArea(0, len + slack);
+            if (placed < 0)
+            {
+                return placed;
+            }
+
+            addr = (ulong)placed == hint ? hint : ((ulong)placed + slack) & EcsMem.Systems.Hugetlb.Hugetlb.Mask;
         }
         else
         {
@@ -99,10 +126,16 @@ public sealed partial class Mm
             vmFlags |= VmFlags.Locked;
         }
 
-        // MAP_NORESERVE is honoured only while overcommit is allowed: under OVERCOMMIT_NEVER it is ignored.
-        if ((flags & MapFlags.NoReserve) != 0 && Commit?.Policy != OvercommitPolicy.Never)
+        // MAP_NORESERVE is honoured only while overcommit is allowed: under OVERCOMMIT_NEVER it is ignored, except
+        // for a hugetlb mapping, where it always means no reservation from the pool (do_mmap).
+        if ((flags & MapFlags.NoReserve) != 0 && (Commit?.Policy != OvercommitPolicy.Never || hugetlb))
         {
             vmFlags |= VmFlags.NoReserve;
+        }
+
+        if (hugetlb)
+        {
+            return MmapHugetlb(addr, len, vmFlags | VmFlags.HugeTlb, changes);
         }
 
         // accountable_mapping: private writable memory is charged to overcommit.
@@ -129,7 +162,7 @@ public sealed partial class Mm
     /// area is shmem: shmem_zero_setup's object charges its whole size unless VM_NORESERVE (shmem_acct_size).
     /// Returns the address or a negated errno (-ENOMEM when the charge is refused, nothing changed).
     /// </summary>
-    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true, int openFile = 0)
+    public long MmapRegion(ulong addr, ulong len, VmFlags vmFlags, VmaKind kind, int fileId, ulong pgoff, List<VmaChange>? changes, bool merge = true, int openFile = 0, int hugetlbFile = 0)
     {
         ulong end = addr + len;
         bool overlaps = Vmas.FindVmaIntersection(addr, end) >= 0;
@@ -140,7 +173,7 @@ public sealed partial class Mm
             return -Errno.ENOMEM;
         }
 
-        bool shmem = kind == VmaKind.Anonymous && fileId < 0 && (vmFlags & VmFlags.Shared) != 0;
+        bool shmem = kind == VmaKind.Anonymous && fileId < 0 && (vmFlags & (VmFlags.Shared | VmFlags.HugeTlb)) == VmFlags.Shared;
         bool shmemCharged = shmem && (vmFlags & VmFlags.NoReserve) == 0 && Commit is not null;
         if (shmemCharged && !VmEnoughMemory(len >> Pte.PageShift))
         {
@@ -189,7 +222,7 @@ public sealed partial class Mm
             OpenFile = openFile,
             MmId = Struct.Id,
             Kind = kind,
-            ShmemId = shmemId,
+            ShmemId = hugetlbFile != 0 ? hugetlbFile : shmemId,
         };
         int idx = Vmas.Insert(vma);
         Struct.MapCount++;
@@ -205,6 +238,36 @@ public sealed partial class Mm
 
         changes?.Add(new VmaChange(VmaChangeKind.Mapped, addr, end, VmFlags.None, vmFlags));
         return (long)addr;
+    }
+
+    /// <summary>
+    /// hugetlbfs_file_mmap for MAP_HUGETLB's unlinked "anon_hugepage" file: hugetlb_reserve_pages takes one reservation
+    /// per huge page from the pool unless VM_NORESERVE (-ENOMEM when the pool cannot cover them, nothing mapped), then
+    /// the area is mapped at file offset 0 as the file's object (never charged to overcommit).
+    /// </summary>
+    private long MmapHugetlb(ulong addr, ulong len, VmFlags vmFlags, List<VmaChange>? changes)
+    {
+        if (Hugetlb is null)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        long pages = (long)(len / EcsMem.Systems.Hugetlb.Hugetlb.Size);
+        bool reserve = (vmFlags & VmFlags.NoReserve) == 0;
+        if (reserve && !Hugetlb.Reserve(pages))
+        {
+            return -Errno.ENOMEM;
+        }
+
+        int id = Commit?.NewShmem(0, charged: false) ?? 0;
+        Hugetlb.FileCreated(id, (vmFlags & VmFlags.Shared) != 0, pages, reserve, Struct.Id);
+        long r = MmapRegion(addr, len, vmFlags, VmaKind.Anonymous, -1, 0, changes, hugetlbFile: id);
+        if (r < 0)
+        {
+            Hugetlb.FileReleased(id);
+        }
+
+        return r;
     }
 
     /// <summary>calc_vm_prot_bits: PROT_* to VM_READ/WRITE/EXEC.</summary>

@@ -105,6 +105,13 @@ public sealed partial class Mm
             newFlags &= ~VmFlags.Account;
         }
 
+        // hugetlb_vm_op_split: a hugetlb VMA splits only at a huge page boundary.
+        if (HugetlbSplitUnaligned(start) || HugetlbSplitUnaligned(end))
+        {
+            Uncharge(charged);
+            return -Errno.EINVAL;
+        }
+
         if (!SplitAt(start, true) || !SplitAt(end, true))
         {
             Uncharge(charged);

@@ -4,6 +4,13 @@ namespace EcsMem.Systems.AddressSpace;
 
 public sealed partial class Mm
 {
+    /// <summary>Whether <paramref name="addr"/> falls inside a hugetlb VMA at an offset that is not a huge page boundary.</summary>
+    private bool HugetlbSplitUnaligned(ulong addr)
+    {
+        int i = Vmas.VmaLookup(addr);
+        return i >= 0 && (Vmas[i].Flags & VmFlags.HugeTlb) != 0 && Vmas[i].Start != addr && (addr & ~EcsMem.Systems.Hugetlb.Hugetlb.Mask) != 0;
+    }
+
     /// <summary>
     /// do_munmap / do_vmi_munmap: unmaps [start, start+len), splitting the VMAs straddling either end and
     /// removing those inside. Returns 0, or -EINVAL for a bad range, or -ENOMEM when a split would exceed
@@ -38,6 +45,12 @@ public sealed partial class Mm
             return -Errno.ENOMEM;
         }
 
+        // hugetlb_vm_op_split: a hugetlb VMA splits only at a huge page boundary.
+        if (HugetlbSplitUnaligned(start) || HugetlbSplitUnaligned(end))
+        {
+            return -Errno.EINVAL;
+        }
+
         SplitAt(start, false);
         SplitAt(end, false);
 
@@ -53,6 +66,11 @@ public sealed partial class Mm
             }
 
             changes?.Add(new VmaChange(VmaChangeKind.Unmapped, v.Start, v.End, v.Flags, VmFlags.None));
+            if ((v.Flags & VmFlags.HugeTlb) != 0)
+            {
+                Hugetlb?.VmaClose(v);
+            }
+
             last++;
         }
 

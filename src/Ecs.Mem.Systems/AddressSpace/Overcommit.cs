@@ -120,7 +120,11 @@ public sealed class Overcommit(ulong totalRamPages, ulong totalSwapPages, ulong 
 
         _shmem.Remove(id);
         Unacct(o.Pages);
+        ObjectReleased?.Invoke(id);
     }
+
+    /// <summary>Told the id of an object whose last VMA went (a hugetlb file is released then: Hugetlb.FileReleased).</summary>
+    public Action<int>? ObjectReleased { get; set; }
 
     /// <summary>vm_acct_memory without a check.</summary>
     public void Acct(ulong pages) => Committed += (long)pages;

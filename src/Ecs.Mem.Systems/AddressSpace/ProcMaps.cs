@@ -52,7 +52,13 @@ public static class ProcMaps
         uint major = 0, minor = 0;
         ulong inode = 0;
         string name = NameOf(v, files);
-        if (IsSharedAnon(v))
+        if ((v.Flags & VmFlags.HugeTlb) != 0)
+        {
+            // The unlinked hugetlbfs file: a file mapping to Linux, so its offset shows (a split's upper part starts
+            // past 0). Its device and inode (the internal hugetlbfs mount's) are printed as 0, like shmem's inode.
+            pgoff = v.PgOff << Pte.PageShift;
+        }
+        else if (IsSharedAnon(v))
         {
             // shmem_zero_setup's object lives on the internal shm mount (device 00:01); its inode number is
             // get_next_ino's, which differs run to run on Linux, so EcsMem prints 0 (a simplification). Its offset
@@ -98,9 +104,13 @@ public static class ProcMaps
         VmaKind.Heap => "[heap]",
         VmaKind.Stack => "[stack]",
         VmaKind.File or VmaKind.Special => files[v.FileId].Path,
+        _ when (v.Flags & VmFlags.HugeTlb) != 0 => HugetlbAnonName,
         _ when IsSharedAnon(v) => SharedAnonName,
         _ => string.Empty,
     };
+
+    /// <summary>The maps name of a MAP_HUGETLB mapping (private or shared): hugetlb_file_setup's unlinked "anon_hugepage" file.</summary>
+    public const string HugetlbAnonName = "/anon_hugepage (deleted)";
 
     /// <summary>The maps name of a MAP_SHARED|MAP_ANONYMOUS mapping: shmem_zero_setup's unlinked "dev/zero" file.</summary>
     public const string SharedAnonName = "/dev/zero (deleted)";

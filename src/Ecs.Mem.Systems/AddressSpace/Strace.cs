@@ -38,7 +38,7 @@ public static class Strace
     [
         (MapFlags.Fixed, "MAP_FIXED"), (MapFlags.Anonymous, "MAP_ANONYMOUS"), (MapFlags.NoReserve, "MAP_NORESERVE"),
         (MapFlags.Populate, "MAP_POPULATE"), (MapFlags.GrowsDown, "MAP_GROWSDOWN"), (MapFlags.Locked, "MAP_LOCKED"),
-        (MapFlags.Stack, "MAP_STACK"), (MapFlags.FixedNoReplace, "MAP_FIXED_NOREPLACE"),
+        (MapFlags.Stack, "MAP_STACK"), (MapFlags.HugeTlb, "MAP_HUGETLB"), (MapFlags.FixedNoReplace, "MAP_FIXED_NOREPLACE"),
     ];
 
     /// <summary>mmap's flags: the mapping type first, then the flags in strace's order.</summary>

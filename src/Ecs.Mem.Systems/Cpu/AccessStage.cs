@@ -336,6 +336,8 @@ public sealed class AccessStage : ISystem, IEventHandler
         Done,
         DoneNeedsFill,
         Fault,
+        /// <summary>Only from TranslateSlow: a usable hit in the L1's 2M/4M array (an L1 TLB hit, not an STLB one).</summary>
+        DoneL1Huge,
     }
 
     /// <summary>
@@ -615,10 +617,19 @@ public sealed class AccessStage : ISystem, IEventHandler
             Outcome o = TranslateSlow(env, cpu, pe, ref st, tlbs, l1, row, pcid, in a, fillInline, out pfn, out translation);
             if (o == Outcome.Fault)
                 return o;
-            walked = o == Outcome.DoneNeedsFill;
-            if (!walked)
-                t.StlbHits++; // an STLB hit the entry permits
-            t.Translation += translation;
+            if (o == Outcome.DoneL1Huge)
+            {
+                // A 2 MiB page the L1's large-page array held: an L1 hit, tallied per slice like a 4 KiB one.
+                if (fetch) t.ItlbHits++;
+                else t.DtlbHits++;
+            }
+            else
+            {
+                walked = o == Outcome.DoneNeedsFill;
+                if (!walked)
+                    t.StlbHits++; // an STLB hit the entry permits
+                t.Translation += translation;
+            }
         }
 
         ulong pa = (pfn << Pte.PageShift) | (va & (Pte.PageSize - 1));
@@ -642,9 +653,10 @@ public sealed class AccessStage : ISystem, IEventHandler
         e.Permits(write, fetch, userMode: true) && (!write || (e.Flags & TlbFlags.DirtyAllowed) != 0);
 
     /// <summary>
-    /// The translation when the L1 TLB did not serve the access: the STLB (on an L1 miss; a hit fills the L1), else
-    /// the page walk, which fills both TLBs or raises the fault. Returns <see cref="Outcome.Done"/> for a usable STLB
-    /// hit, <see cref="Outcome.DoneNeedsFill"/> after a walk found the PTE (the fill was applied at once when
+    /// The translation when the L1 TLB's 4 KiB array did not serve the access: on its miss the L1's 2M/4M array and
+    /// the STLB (a hit fills the L1), else the page walk, which fills both TLBs or raises the fault. Returns
+    /// <see cref="Outcome.DoneL1Huge"/> for a usable hit in the L1's 2M/4M array, <see cref="Outcome.Done"/> for a
+    /// usable STLB hit, <see cref="Outcome.DoneNeedsFill"/> after a walk found the PTE (the fill was applied at once when
     /// <paramref name="fillInline"/>, else queued: the caller turns that into the slice's end), or
     /// <see cref="Outcome.Fault"/>.
     /// </summary>
@@ -657,17 +669,19 @@ public sealed class AccessStage : ISystem, IEventHandler
         bool fetch = a.Kind == AccessKind.Instr;
         if (l1Row < 0)
         {
-            int row = tlbs.Stlb.Lookup(a.Address, pcid);
-            if (row >= 0)
+            // The L1's 2M/4M array (only while it holds an entry), then the STLB, which fills the L1 array of the
+            // entry's size; an entry that does not permit the access (or a write before D) needs the walk.
+            TlbOutcome hit = tlbs.LookupStlb(a.Address, a.Kind, l1, pcid, out TlbEntry entry);
+            if (hit != TlbOutcome.Miss && Usable(ref entry, write, fetch))
             {
-                TlbEntry entry = tlbs.Stlb[row];
-                l1.Insert(entry);
-                if (Usable(ref entry, write, fetch))
+                pfn = entry.TranslatePfn(a.Address);
+                if (hit == TlbOutcome.L1Hit)
                 {
-                    pfn = entry.TranslatePfn(a.Address);
-                    translation = _stlbCycles;
-                    return Outcome.Done;
+                    translation = _l1TlbCycles;
+                    return Outcome.DoneL1Huge;
                 }
+                translation = _stlbCycles;
+                return Outcome.Done;
             }
         }
         // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.

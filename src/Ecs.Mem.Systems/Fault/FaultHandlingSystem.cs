@@ -73,6 +73,11 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Cpu = req.Cpu,
         };
         rec.OrigPte = pte;
+        if ((vma.Flags & VmFlags.HugeTlb) != 0)
+        {
+            HugetlbFault(env, ref rec, vma, mm, path, req);
+            return;
+        }
         if (kernel.Thp.Possible && HugePmdFault(env, ref rec, vma, mm, ref path, ref pte))
             return;
         var p = new Pte(pte);
@@ -421,6 +426,79 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             kernel.PageWaits.WaitOnPageLocked(cachedPfn, req);
         else
             kernel.Env.Work<AllocRequest>().Add(req);
+    }
+
+    /// <summary>
+    /// hugetlb_fault for a fault in a hugetlb VMA (a 2 MiB page whatever the address inside it): an empty entry takes
+    /// hugetlb_no_page — a shared file's cached page, else a page from the pool (its reservation if the index has one),
+    /// mapped writable in a shared writable mapping, read-only in a private one unless the fault writes (then hugetlb_wp
+    /// runs in the same fault and reuses the new page); no page left ends the task with SIGBUS. A write to a
+    /// write-protected entry takes hugetlb_wp: reuse when this is the page's only mapping, else a copy into a new pool
+    /// page (no reservation used: simplified, Linux lets the reservation's owner take one and unmaps the page from the
+    /// children if none is free).
+    /// </summary>
+    private void HugetlbFault(SimEnvironment env, ref FaultRecord rec, in Vma vma, MmState mm, FaultPath path, in FaultRequest req)
+    {
+        var h = kernel.Hugetlb;
+        long idx = Hugetlb.Hugetlb.IndexOf(vma, rec.Va & Hugetlb.Hugetlb.Mask);
+        bool shared = (vma.Flags & VmFlags.MayShare) != 0;
+        // The fault is the huge page's: its address and entry are the 2 MiB block's first (huge_pte_offset).
+        rec.Va &= Hugetlb.Hugetlb.Mask;
+        rec.OrigPte = mm.Tables.Lookup(rec.Va);
+        var p = new Pte(rec.OrigPte);
+        switch (path)
+        {
+            case FaultPath.Spurious:
+                DoWpPageOrSpurious(env, ref rec, p, path);
+                return;
+            case FaultPath.ZeroPage or FaultPath.AnonNew:
+                {
+                    int head = shared ? h.LookupCache(vma.ShmemId, idx) : -1;
+                    if (head < 0)
+                    {
+                        // Only the mapping that made a private reservation (HPAGE_RESV_OWNER) may use it; a fork child's
+                        // copy of the VMA may not.
+                        head = h.AllocFolio(vma.ShmemId, idx, useReserve: shared || h.IsOwner(vma.ShmemId, rec.MmId));
+                        if (head < 0)
+                        {
+                            Sigbus(req, "no huge page left in the hugetlb pool");
+                            return;
+                        }
+                        if (shared)
+                            h.AddToCache(vma.ShmemId, idx, head);
+                    }
+                    rec.Class = FaultClass.Hugetlb;
+                    Resolve(ref rec, head);
+                    return;
+                }
+            case FaultPath.WriteProtect or FaultPath.SharedWrite when p.PmdMapped && h.IsHugetlb((int)p.Pfn):
+                {
+                    int head = (int)p.Pfn;
+                    if (shared || h.MapCount(head) == 1)
+                    {
+                        rec.Class = FaultClass.HugetlbReuse;
+                        Resolve(ref rec, head);
+                        return;
+                    }
+                    int copy = h.AllocFolio(vma.ShmemId, idx, useReserve: false);
+                    if (copy < 0)
+                    {
+                        Sigbus(req, "no huge page left in the hugetlb pool for copy-on-write");
+                        return;
+                    }
+                    rec.Class = FaultClass.HugetlbCopy;
+                    Resolve(ref rec, copy);
+                    return;
+                }
+            default:
+                Segv(req, "PROT_NONE mapping");
+                return;
+        }
+    }
+
+    private void Sigbus(in FaultRequest req, string why)
+    {
+        kernel.Tasks.KillProcess(req.Process, Hugetlb.Hugetlb.Sigbus, $"bus error at {req.Va:x} ({why})");
     }
 
     private void Segv(in FaultRequest req, string why)

@@ -131,6 +131,29 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         env.Counters.Increment(k.C.CowReuse);
                         break;
                     }
+                case FaultClass.Hugetlb:
+                    {
+                        // hugetlb_no_page: writable and dirty in a shared writable mapping, or on a private write fault
+                        // (hugetlb_wp's reuse in the same fault); read-only otherwise.
+                        bool shared = (vmFlags & VmFlags.MayShare) != 0;
+                        ulong hprot = vmWrite && (shared || write) ? prot | Pte.RwBit | Pte.DirtyBit : prot & ~Pte.RwBit;
+                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, hprot);
+                        break;
+                    }
+                case FaultClass.HugetlbReuse:
+                    k.Hugetlb.MakeWritable(mm, rec.Va);
+                    break;
+                case FaultClass.HugetlbCopy:
+                    {
+                        // hugetlb_wp's copy: the new page replaces the shared one in this mm only.
+                        int old = (int)new Pte(mm.Tables.Lookup(rec.Va)).Pfn;
+                        k.Hugetlb.Unmapped(mm, old);
+                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, prot | Pte.RwBit | Pte.DirtyBit);
+                        k.Tlb.FlushTlbMmRange(mm.Tlb, rec.Va, rec.Va + Hugetlb.Hugetlb.Size, freedTables: false);
+                        stats.CowCopies++;
+                        env.Counters.Increment(k.C.CowCopy);
+                        break;
+                    }
                 case FaultClass.CowCopy:
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
                     k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);

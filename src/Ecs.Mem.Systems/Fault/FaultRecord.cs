@@ -43,6 +43,12 @@ public enum FaultClass : byte
     HugeZeroPage,
     /// <summary>Write to a write-protected PMD mapping of an exclusive THP: make the whole PMD writable (do_huge_pmd_wp_page reuse).</summary>
     HugeReuse,
+    /// <summary>A hugetlb page from the pool (or a shared hugetlb file's page cache) mapped by a PMD (hugetlb_no_page).</summary>
+    Hugetlb,
+    /// <summary>Write to a write-protected hugetlb PMD of a page nothing else maps: made writable (hugetlb_wp reuse).</summary>
+    HugetlbReuse,
+    /// <summary>Write to a private hugetlb page shared after fork: a new pool page replaces it (hugetlb_wp copy).</summary>
+    HugetlbCopy,
 }
 
 /// <summary>
@@ -120,6 +126,12 @@ public struct FaultRecord
                 kernel.Zone.UnpinFrame(Pfn + i);
                 kernel.Memory.ReleaseIfUnused(Pfn + i);
             }
+        }
+        else if (Class is FaultClass.Hugetlb or FaultClass.HugetlbCopy && Pfn >= 0)
+        {
+            // A pool page this fault took but did not map (its VMA went meanwhile) goes back to the pool.
+            kernel.Zone.UnpinFrame(Pfn);
+            kernel.Hugetlb.DropUnmapped(Pfn);
         }
         else if (Pfn >= 0)
         {

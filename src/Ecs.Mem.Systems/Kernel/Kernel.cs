@@ -111,6 +111,8 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        Hugetlb = new Hugetlb.Hugetlb(this, env.Counters);
+        Commit.ObjectReleased = Hugetlb.FileReleased;
         // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.
         if (options.WritebackAsync && Lruvec is not null)
         {
@@ -120,6 +122,9 @@ public sealed class Kernel
         Khugepaged = new HugeMemory.Khugepaged(this, env);
         Compaction = new Compaction.Compaction(this);
     }
+
+    /// <summary>The hugetlb pool and hugetlbfs mappings (Hugetlb/, mm/hugetlb.c).</summary>
+    public Hugetlb.Hugetlb Hugetlb { get; }
 
     /// <summary>Dirty file pages, the flusher and balance_dirty_pages (fs/fs-writeback.c, mm/page-writeback.c); null without async writeback.</summary>
     public PageWriteback.Flusher? Flusher { get; }

@@ -93,6 +93,9 @@ public sealed record KernelOptions
     /// <summary>Transparent huge pages (<c>machine.thp</c>): enabled, defrag, use_zero_page.</summary>
     public Scenarios.ThpConfig Thp { get; init; } = D.Thp;
 
+    /// <summary>The hugetlb pool's sysctls (<c>machine.hugetlb</c>).</summary>
+    public Scenarios.HugetlbConfig Hugetlb { get; init; } = D.Hugetlb;
+
     /// <summary>The multi-gen LRU's sysfs knobs (<c>machine.lru_gen</c>); its core bit needs the <c>linux</c> policy.</summary>
     public Scenarios.LruGenConfig LruGen { get; init; } = D.LruGen;
 

@@ -43,6 +43,9 @@ public sealed class MmState
         if (Mm.Struct.TotalVm > HiwaterVm) HiwaterVm = Mm.Struct.TotalVm;
     }
 
+    /// <summary>mm->hugetlb_usage: pages of hugetlb folios this mm maps (HugetlbPages in /proc/PID/status), in 4 KiB pages.</summary>
+    public long HugetlbPages { get; internal set; }
+
     /// <summary>Peak resident pages (hiwater_rss, VmHWM).</summary>
     public ulong HiwaterRss { get; internal set; }
 

@@ -388,7 +388,7 @@ public sealed class InvariantChecker
             }
             if (pte.Special)
             {
-                if ((int)pfn != _k.Zone.ZeroPfn && !(_k.Thp.IsHugeZero((int)pfn) && pte.PmdMapped))
+                if ((int)pfn != _k.Zone.ZeroPfn && !((_k.Thp.IsHugeZero((int)pfn) || _k.Hugetlb.IsHugetlb((int)pfn)) && pte.PmdMapped))
                     Fail($"mm {mm.Id}: special PTE at 0x{va:x} maps pfn {pfn}, not the zero page");
                 return;
             }
@@ -486,6 +486,13 @@ public sealed class InvariantChecker
                     Fail($"frame {pfn}: free but flagged {f.Flags}");
                 if (_k.Zone.Pins[pfn] != 0)
                     Fail($"frame {pfn}: free but pinned {_k.Zone.Pins[pfn]} time(s)");
+                continue;
+            }
+            if ((f.Flags & FrameFlags.Hugetlb) != 0)
+            {
+                // A hugetlb pool page: mapped only by special entries, never through the rmap or the mapcount.
+                if (f.MapCount != 0 || rmap != 0 || _k.Zone.Pins[pfn] == 0)
+                    Fail($"frame {pfn}: hugetlb page with mapcount {f.MapCount}, {rmap} reverse mappings, {_k.Zone.Pins[pfn]} pins");
                 continue;
             }
             if (pfn == _k.Zone.ZeroPfn || _k.Thp.IsHugeZero(pfn))

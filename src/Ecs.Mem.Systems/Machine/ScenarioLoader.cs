@@ -54,6 +54,8 @@ public static class ScenarioLoader
             Dtlb = TlbGeometry.From(m.Dtlb),
             Itlb = TlbGeometry.From(m.Itlb),
             Stlb = TlbGeometry.From(m.Stlb),
+            Dtlb2M = TlbGeometry.From(m.Dtlb2M),
+            Itlb2M = TlbGeometry.From(m.Itlb2M),
             UsePcid = m.Pcid,
         };
         tlb.Validate(src);
@@ -87,6 +89,7 @@ public static class ScenarioLoader
             AdminReserveKbytes = m.AdminReserveKbytes,
             UserReserveKbytes = m.UserReserveKbytes,
             Thp = m.Thp,
+            Hugetlb = m.Hugetlb,
             LruGen = m.LruGen,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),
@@ -312,7 +315,7 @@ public static class ScenarioLoader
                 Prot = ToProt(m.Protection),
                 Flags = (m.Shared ? MapFlags.Shared : MapFlags.Private) | (m.File is null && m.Fd is null ? MapFlags.Anonymous : MapFlags.None) | (m.Fixed ? MapFlags.Fixed : MapFlags.None)
                     | (m.Locked ? MapFlags.Locked : MapFlags.None) | (m.NoReserve ? MapFlags.NoReserve : MapFlags.None)
-                    | (m.Populate ? MapFlags.Populate : MapFlags.None),
+                    | (m.Populate ? MapFlags.Populate : MapFlags.None) | (m.HugeTlb ? MapFlags.HugeTlb : MapFlags.None),
                 FileId = m.File is null ? -1 : k.Files.Intern(m.File),
                 PgOff = (ulong)m.FileOffset / Pte.PageSize,
                 Fd = m.Fd ?? -1,

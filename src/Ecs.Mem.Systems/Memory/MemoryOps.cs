@@ -197,6 +197,8 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
                 memory.UnmapPte(mm, va, pte);
                 if (!p.Special && (int)p.Pfn != memory.ZeroPfn)
                     memory.ReleaseIfUnused((int)p.Pfn);
+                else if (p.PmdMapped && (va & (Hugetlb.Hugetlb.Size - 1)) == 0 && memory.IsHugetlb((int)p.Pfn))
+                    memory.HugetlbUnmapped(mm, (int)p.Pfn); // the first of a hugetlb PMD's 512 entries: one mapping goes
             }
             else if (p.IsSwap)
             {
@@ -204,6 +206,10 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
             }
         }
     }
+
+    private bool IsHugetlb(int pfn) => kernel.Hugetlb.IsHugetlb(pfn);
+
+    private void HugetlbUnmapped(MmState mm, int head) => kernel.Hugetlb.Unmapped(mm, head);
 
     /// <summary>
     /// pte_present as Linux means it: the entry maps a page, either accessibly (present bit) or as a PROT_NONE

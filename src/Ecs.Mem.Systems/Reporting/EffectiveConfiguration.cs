@@ -46,6 +46,10 @@ public static class EffectiveConfiguration
         Num("tlb.itlb.ways", tlb.Itlb.Ways);
         Num("tlb.stlb.entries", tlb.Stlb.Entries);
         Num("tlb.stlb.ways", tlb.Stlb.Ways);
+        Num("tlb.dtlb_2m.entries", tlb.Dtlb2M.Entries);
+        Num("tlb.dtlb_2m.ways", tlb.Dtlb2M.Ways);
+        Num("tlb.itlb_2m.entries", tlb.Itlb2M.Entries);
+        Num("tlb.itlb_2m.ways", tlb.Itlb2M.Ways);
         Num("latency.l1", t.L1HitCycles);
         Num("latency.l2", t.L2HitCycles);
         Num("latency.l3", t.L3HitCycles);

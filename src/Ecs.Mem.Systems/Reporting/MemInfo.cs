@@ -45,14 +45,32 @@ public static class MemInfo
         new("ShmemPmdMapped", 0),
         new("FileHugePages", 0),
         new("FilePmdMapped", 0),
+        // hugetlb_report_meminfo: counts of huge pages (no unit), then the default hstate's size and all pools' memory.
+        new("HugePages_Total", g.HugePagesTotal),
+        new("HugePages_Free", g.HugePagesFree),
+        new("HugePages_Rsvd", g.HugePagesRsvd),
+        new("HugePages_Surp", g.HugePagesSurp),
+        new("Hugepagesize", (long)(Hugetlb.Hugetlb.Size >> 10)),
+        new("Hugetlb", g.HugePagesTotal * (long)(Hugetlb.Hugetlb.Size >> 10)),
     ];
+
+    /// <summary>Whether <paramref name="name"/> is one of the HugePages_* counts, printed without a unit.</summary>
+    public static bool IsCount(string name) => name.StartsWith("HugePages_", StringComparison.Ordinal);
 
     /// <summary>Appends the lines, e.g. <c>"MemTotal:          16384 kB\n"</c>.</summary>
     public static void AppendTo(StringBuilder sb, IReadOnlyList<NamedValue> lines)
     {
         foreach (var l in lines)
+        {
+            if (IsCount(l.Name))
+            {
+                // "HugePages_Total:   %5lu\n": the label and its spaces fill 19 columns, the count 5 or more.
+                sb.Append((l.Name + ":").PadRight(19)).Append(l.Value.ToString(CultureInfo.InvariantCulture).PadLeft(5)).Append('\n');
+                continue;
+            }
             sb.Append((l.Name + ":").PadRight(16))
               .Append(l.Value.ToString(CultureInfo.InvariantCulture).PadLeft(8))
               .Append(" kB\n");
+        }
     }
 }

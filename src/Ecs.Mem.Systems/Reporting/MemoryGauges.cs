@@ -61,6 +61,12 @@ public readonly record struct MemoryGauges
     /// <summary>NR_ANON_THPS: transparent huge pages mapped by a PMD somewhere, in huge pages (AnonHugePages / 2048 kB).</summary>
     public long AnonThps { get; init; }
 
+    /// <summary>The hugetlb pool (HugePages_Total, _Free, _Rsvd, _Surp): nr_huge_pages, free, reserved and surplus huge pages.</summary>
+    public long HugePagesTotal { get; init; }
+    public long HugePagesFree { get; init; }
+    public long HugePagesRsvd { get; init; }
+    public long HugePagesSurp { get; init; }
+
     /// <summary>NR_FILE_PAGES: Linux counts swap-cache pages among file pages.</summary>
     public long FilePages => PageCachePages + ShmemPages + SwapCachePages;
 
@@ -128,6 +134,10 @@ public readonly record struct MemoryGauges
             CommitLimit = (long)kernel.Commit.CommitLimit,
             CommittedAs = Math.Max(0, kernel.Commit.Committed),
             AnonThps = kernel.Thp.AnonThps(),
+            HugePagesTotal = kernel.Hugetlb.NrHugePages,
+            HugePagesFree = kernel.Hugetlb.FreeHugePages,
+            HugePagesRsvd = kernel.Hugetlb.ResvHugePages,
+            HugePagesSurp = kernel.Hugetlb.SurplusHugePages,
         };
     }
 

@@ -63,6 +63,19 @@ public static class ReportJsonWriter
             w.WriteNumber("hit_rate", Round(t.HitRate));
             w.WriteEndObject();
         }
+        if (r.TlbBySize.Count > 0)
+        {
+            w.WriteStartObject("by_page_size");
+            foreach (var t in r.TlbBySize)
+            {
+                w.WriteStartObject(t.Name);
+                w.WriteNumber("hits", t.Hits);
+                w.WriteNumber("misses", t.Misses);
+                w.WriteNumber("hit_rate", Round(t.HitRate));
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
         Counters(w, "events", r.TlbEvents);
         w.WriteEndObject();
 

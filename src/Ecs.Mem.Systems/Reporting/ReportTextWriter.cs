@@ -162,6 +162,12 @@ public static class ReportTextWriter
         sb.Append(Inv, $"  {"level",-6} {"hits",12} {"misses",12} {"hit rate",9}\n");
         foreach (var t in r.Tlb)
             sb.Append(Inv, $"  {t.Name,-6} {t.Hits,12} {t.Misses,12} {Percent(t.HitRate),9}\n");
+        if (r.TlbBySize.Count > 0)
+        {
+            sb.Append("  by page size (of the accesses to pages of that size):\n");
+            foreach (var t in r.TlbBySize)
+                sb.Append(Inv, $"  {t.Name,-8} {t.Hits,10} {t.Misses,12} {Percent(t.HitRate),9}\n");
+        }
         Values(sb, r.TlbEvents);
     }
 

@@ -72,6 +72,12 @@ public sealed record SimulationReport
 
     public required IReadOnlyList<TlbLevelStats> Tlb { get; init; }
 
+    /// <summary>
+    /// The TLBs' hits and misses per page size (dtlb_4k, dtlb_2m, itlb_4k, itlb_2m, stlb_4k, stlb_2m: of the accesses
+    /// to pages of that size, which hit the level), present only when a 2 MiB entry was used; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<TlbLevelStats> TlbBySize { get; init; } = [];
+
     /// <summary>TLB flush and context-switch counters.</summary>
     public required IReadOnlyList<NamedValue> TlbEvents { get; init; }
 
@@ -207,6 +213,7 @@ public sealed record SimulationReport
             [
                 TlbLevel(c, "dtlb"), TlbLevel(c, "itlb"), TlbLevel(c, "stlb"),
             ],
+            TlbBySize = TlbRowsBySize(c),
             TlbEvents = Pick(c,
             [
                 ("nr_tlb_local_flush_all", "full flushes of the current address space"),
@@ -309,8 +316,35 @@ public sealed record SimulationReport
         return ProcStatus.TaskMem(mm.Mm.Struct, mm.HiwaterVm, mm.HiwaterRss);
     }
 
-    private static TlbLevelStats TlbLevel(CounterRegistry c, string name) =>
-        new(name, c.Get(name + "_hit"), c.Get(name + "_miss"));
+    /// <summary>
+    /// One TLB level's hits and misses. An L1 level is its 4 KiB array and the 2M array next to it: a hit in the 2M
+    /// array was first a miss of the 4 KiB array (both are probed; the 4 KiB array counts every probe).
+    /// </summary>
+    private static TlbLevelStats TlbLevel(CounterRegistry c, string name)
+    {
+        long hugeHits = name == "stlb" ? 0 : c.Get(name + "_2m_hit");
+        return new(name, c.Get(name + "_hit") + hugeHits, c.Get(name + "_miss") - hugeHits);
+    }
+
+    /// <summary>
+    /// Hits and misses per page size, from the per-array counters (TlbHierarchy): a 2M row is its own counters; a 4K
+    /// row is the level less the 2M row (so misses that ended in a fault, whose page size no walk established, count
+    /// under 4K). Empty when no 2 MiB entry was ever looked up or filled, so 4 KiB-only reports are unchanged.
+    /// </summary>
+    private static List<TlbLevelStats> TlbRowsBySize(CounterRegistry c)
+    {
+        var list = new List<TlbLevelStats>(6);
+        if (c.Get("dtlb_2m_hit") + c.Get("dtlb_2m_miss") + c.Get("itlb_2m_hit") + c.Get("itlb_2m_miss") + c.Get("stlb_2m_hit") + c.Get("stlb_2m_miss") == 0)
+            return list;
+        foreach (string name in (ReadOnlySpan<string>)["dtlb", "itlb", "stlb"])
+        {
+            TlbLevelStats level = TlbLevel(c, name);
+            var huge = new TlbLevelStats(name + "_2m", c.Get(name + "_2m_hit"), c.Get(name + "_2m_miss"));
+            list.Add(new TlbLevelStats(name + "_4k", level.Hits - huge.Hits, level.Misses - huge.Misses));
+            list.Add(huge);
+        }
+        return list;
+    }
 
     private static List<NamedValue> Pick(CounterRegistry c, ReadOnlySpan<(string Name, string Description)> names)
     {

@@ -36,6 +36,8 @@ public static class SmapsRollup
         public ulong Resident, SharedClean, SharedDirty, PrivateClean, PrivateDirty, Referenced, Anonymous, LazyFree, Swap;
         /// <summary>AnonHugePages: anonymous pages mapped by a PMD (smaps_pmd_entry), bytes.</summary>
         public ulong AnonHugePages;
+        /// <summary>Shared_Hugetlb and Private_Hugetlb (smaps_hugetlb_range), bytes.</summary>
+        public ulong SharedHugetlb, PrivateHugetlb;
         public ulong Pss, PssAnon, PssFile, PssShmem, PssDirty, PssLocked, SwapPss;
     }
 
@@ -63,6 +65,14 @@ public static class SmapsRollup
         foreach (ref readonly Vma v in mm.Mm.Vmas)
         {
             walker.Locked = (v.Flags & VmFlags.Locked) != 0;
+            if ((v.Flags & VmFlags.HugeTlb) != 0)
+            {
+                // walk_hugetlb_range: a hugetlb VMA adds to the Hugetlb fields only (not to Rss or Pss).
+                var (shared, priv) = k.Hugetlb.SmapsOf(mm, v);
+                walker.Stats.SharedHugetlb += shared;
+                walker.Stats.PrivateHugetlb += priv;
+                continue;
+            }
             mm.Tables.VisitRange(v.Start, v.End, ref walker);
             // smap_gather_stats: a shared shmem mapping adds shmem_swap_usage, its object's pages out on swap in the
             // area's range (their swap entries are in the object, not in the PTEs; not in SwapPss).
@@ -106,8 +116,8 @@ public static class SmapsRollup
         new("AnonHugePages", (long)(s.AnonHugePages >> 10)),
         new("ShmemPmdMapped", 0),
         new("FilePmdMapped", 0),
-        new("Shared_Hugetlb", 0),
-        new("Private_Hugetlb", 0),
+        new("Shared_Hugetlb", (long)(s.SharedHugetlb >> 10)),
+        new("Private_Hugetlb", (long)(s.PrivateHugetlb >> 10)),
         new("Swap", (long)(s.Swap >> 10)),
         new("SwapPss", (long)(s.SwapPss >> PssShift >> 10)),
         new("Locked", (long)(s.PssLocked >> PssShift >> 10)),

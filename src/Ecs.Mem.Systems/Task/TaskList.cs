@@ -52,7 +52,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
     public MmState CreateMm()
     {
         int id = _mms.Count;
-        var mm = new Mm(id, kernel.Options.Paging, kernel.Files, World) { Commit = kernel.Commit };
+        var mm = new Mm(id, kernel.Options.Paging, kernel.Files, World) { Commit = kernel.Commit, Hugetlb = kernel.Hugetlb };
         return Register(mm, id);
     }
 

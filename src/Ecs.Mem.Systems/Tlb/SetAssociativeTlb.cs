@@ -101,9 +101,32 @@ public sealed class SetAssociativeTlb
         return row;
     }
 
+    /// <summary>Whether the TLB holds a 2 MiB entry (a 2 MiB-only array is probed only then).</summary>
+    public bool HoldsHuge => _hugeValid > 0;
+
     /// <summary>
-    /// The row <see cref="Lookup"/> would hit for a 4 KiB page, or -1 (a miss, or an entry only a 2 MiB probe would
-    /// find), without refreshing the LRU stamp or counting: the caller then calls <see cref="Touch"/> and <see cref="CountHits"/>, or leaves the
+    /// Lookup in an array that holds only 2 MiB entries (the L1 2M/4M dTLB and iTLB): probes va &gt;&gt; 21 and, on a
+    /// hit, refreshes the LRU stamp and counts <c>{name}_hit</c>. Misses are counted by the hierarchy
+    /// (<see cref="CountMiss"/>) once the walk or the STLB says the page was a 2 MiB one.
+    /// </summary>
+    public int LookupHuge(ulong va, ushort pcid)
+    {
+        int row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
+        if (row >= 0)
+        {
+            _entries[row].LruStamp = ++_clock;
+            _counters.Increment(_hit);
+        }
+        return row;
+    }
+
+    /// <summary>Counts one <c>{name}_miss</c> (for a 2 MiB-only array: a 2 MiB page the L1 did not hold).</summary>
+    public void CountMiss() => _counters.Increment(_miss);
+
+    /// <summary>
+    /// The row <see cref="Lookup"/> would hit for a 4 KiB page, or -1, without refreshing the LRU stamp or counting
+    /// (used on the L1 4 KiB arrays, which never hold a 2 MiB entry: those go to the separate 2M/4M array; should one
+    /// be there, -1 leaves it to <see cref="Lookup"/>'s 2 MiB probe, so the answer stays right): the caller then calls <see cref="Touch"/> and <see cref="CountHits"/>, or leaves the
     /// access to <see cref="Lookup"/>, which finds the same row. Remembers a probed row in the lookup memo exactly as
     /// <see cref="Lookup"/> does, so either order gives the same state.
     /// </summary>

@@ -26,6 +26,12 @@ public sealed record TlbConfig
     /// <summary>Second-level TLB (<c>tlb.stlb</c>).</summary>
     public TlbGeometry Stlb { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Stlb);
 
+    /// <summary>Level-1 data TLB for 2 MiB pages (<c>tlb.dtlb_2m</c>; Skylake: 32 entries, 4-way).</summary>
+    public TlbGeometry Dtlb2M { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Dtlb2M);
+
+    /// <summary>Level-1 instruction TLB for 2 MiB pages (<c>tlb.itlb_2m</c>; Skylake: 8 entries, fully associative).</summary>
+    public TlbGeometry Itlb2M { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Itlb2M);
+
     /// <summary>
     /// True: PCID mode (X86_FEATURE_PCID): entries are tagged and a context switch flushes only when
     /// choose_new_asid says so. False: the <c>nopcid</c> boot option: every switch to another mm writes CR3
@@ -51,6 +57,8 @@ public sealed record TlbConfig
         Dtlb.Validate(source, "dtlb");
         Itlb.Validate(source, "itlb");
         Stlb.Validate(source, "stlb");
+        Dtlb2M.Validate(source, "dtlb_2m");
+        Itlb2M.Validate(source, "itlb_2m");
         // kern_pcid(asid) = asid + 1 must fit the 12-bit PCID with bit 11 kept free (Linux keeps it for the
         // PTI user half), so at most 2047 - 1 dynamic ASIDs.
         if (DynamicAsids < 1 || DynamicAsids > 2046)

@@ -56,12 +56,15 @@ public sealed class LruGenMachine(Kernel.Kernel k) : ILruGenHost
     }
 
     /// <summary>
-    /// should_skip_vma: inaccessible, VM_SEQ_READ/VM_RAND_READ (no recency), VM_LOCKED and VM_SPECIAL areas are skipped;
+    /// should_skip_vma: inaccessible, hugetlb, VM_SEQ_READ/VM_RAND_READ (no recency), VM_LOCKED and VM_SPECIAL areas are skipped;
     /// anon and shmem areas when swappiness is 0.
     /// </summary>
     private static bool ShouldSkipVma(in Vma v, int swappiness)
     {
         if ((v.Flags & VmFlags.AccessMask) == 0)
+            return true;
+        // is_vm_hugetlb_page: a hugetlb area's pages are never on the LRU.
+        if ((v.Flags & VmFlags.HugeTlb) != 0)
             return true;
         if ((v.Flags & (VmFlags.SeqRead | VmFlags.RandRead | VmFlags.Locked | VmFlags.Special)) != 0)
             return true;

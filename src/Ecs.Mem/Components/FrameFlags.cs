@@ -85,4 +85,10 @@ public enum FrameFlags : uint
     /// with PG_readahead; EcsMem keeps it apart.
     /// </summary>
     Reclaim = 1u << 18,
+
+    /// <summary>
+    /// A page of a hugetlb pool folio (PG_hugetlb on the head): one of the 512 frames of a 2 MiB page the pool took from
+    /// the buddy allocator. Never on the LRU, never swapped, never freed to the buddy allocator page by page.
+    /// </summary>
+    Hugetlb = 1u << 19,
 }

@@ -70,8 +70,14 @@ public sealed record MachineConfig
     /// <summary>Level-1 instruction TLB (128 entries, 8-way).</summary>
     public TlbConfig Itlb { get; init; } = new(128, 8);
 
-    /// <summary>Second-level (shared) TLB (1536 entries, 12-way).</summary>
+    /// <summary>Second-level (shared) TLB (1536 entries, 12-way), holding 4 KiB and 2 MiB entries.</summary>
     public TlbConfig Stlb { get; init; } = new(1536, 12);
+
+    /// <summary>Level-1 data TLB for 2M/4M pages (32 entries, 4-way), next to the 4 KiB one (Skylake).</summary>
+    public TlbConfig Dtlb2M { get; init; } = new(32, 4);
+
+    /// <summary>Level-1 instruction TLB for 2M/4M pages (8 entries, fully associative; Skylake has 8 per thread).</summary>
+    public TlbConfig Itlb2M { get; init; } = new(8, 8);
 
     /// <summary>Costs in cycles.</summary>
     public LatencyConfig Latency { get; init; } = new();
@@ -162,6 +168,12 @@ public sealed record MachineConfig
     public long? UserReserveKbytes { get; init; }
     /// <summary>Transparent huge pages (<c>machine.thp</c>: enabled, defrag, use_zero_page).</summary>
     public ThpConfig Thp { get; init; } = ThpConfig.Default;
+
+    /// <summary>
+    /// machine.hugetlb: the 2 MiB hugetlb pool's sysctls, /proc/sys/vm/nr_hugepages (pages taken from the buddy allocator
+    /// at boot) and nr_overcommit_hugepages (surplus pages allowed on demand). Default 0 and 0, as Linux boots.
+    /// </summary>
+    public HugetlbConfig Hugetlb { get; init; } = new();
 
     /// <summary>The multi-gen LRU (<c>machine.lru_gen</c>: enabled, min_ttl_ms); off by default.</summary>
     public LruGenConfig LruGen { get; init; } = LruGenConfig.Default;

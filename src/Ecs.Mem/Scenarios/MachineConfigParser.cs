@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
@@ -82,8 +82,9 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("tlb") is { } tlb)
         {
-            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb");
+            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m");
             m = m with { Dtlb = Tlb(ts, "dtlb", m.Dtlb), Itlb = Tlb(ts, "itlb", m.Itlb), Stlb = Tlb(ts, "stlb", m.Stlb) };
+            m = m with { Dtlb2M = Tlb(ts, "dtlb_2m", m.Dtlb2M), Itlb2M = Tlb(ts, "itlb_2m", m.Itlb2M) };
         }
         if (s.Get("latency") is { } lat)
             m = m with { Latency = Latency(lat) };
@@ -155,6 +156,16 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
             m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged")) };
+        if (s.Get("hugetlb") is { } htlb)
+        {
+            var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
+            var h = m.Hugetlb;
+            if (hs.Get("nr_hugepages") is { } nr)
+                h = h with { NrHugepages = values.Integer(nr, "machine.hugetlb.nr_hugepages", 0, 1 << 24) };
+            if (hs.Get("nr_overcommit_hugepages") is { } oc)
+                h = h with { NrOvercommitHugepages = values.Integer(oc, "machine.hugetlb.nr_overcommit_hugepages", 0, 1 << 24) };
+            m = m with { Hugetlb = h };
+        }
         if (s.Get("lru_gen") is { } lg)
             m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)

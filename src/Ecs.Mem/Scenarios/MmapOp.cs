@@ -20,6 +20,9 @@ public sealed record MmapOp(ulong? Address, long Length, Protection Protection, 
     /// <summary>MAP_NORESERVE: VM_NORESERVE, no commit charge.</summary>
     public bool NoReserve { get; init; }
 
+    /// <summary>MAP_HUGETLB: an anonymous mapping of 2 MiB pages from the hugetlb pool.</summary>
+    public bool HugeTlb { get; init; }
+
     /// <summary>The descriptor to map (an open or memfd_create made earlier), instead of <see cref="File"/>; null: none.</summary>
     public int? Fd { get; init; }
 }

@@ -28,7 +28,7 @@ public static class ScenarioParser
         "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
     ];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
-    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed", "locked", "noreserve", "populate", "fd"];
+    private static readonly string[] MmapKeys = ["addr", "length", "prot", "flags", "file", "offset", "fixed", "locked", "noreserve", "populate", "fd", "hugetlb"];
 
     /// <summary>Reads the scenario file at <paramref name="path"/>; relative paths inside it are resolved against its folder.</summary>
     public static Scenario ParseFile(string path)
@@ -458,7 +458,14 @@ public static class ScenarioParser
             bool locked = s.Get("locked") is { } lk && values.Bool(lk, s.PathOf("locked"));
             bool noReserve = s.Get("noreserve") is { } nr && values.Bool(nr, s.PathOf("noreserve"));
             bool populate = s.Get("populate") is { } pp && values.Bool(pp, s.PathOf("populate"));
-            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve, Populate = populate, Fd = fd };
+            bool hugetlb = false;
+            if (s.Get("hugetlb") is { } ht)
+            {
+                hugetlb = values.Bool(ht, s.PathOf("hugetlb"));
+                if (hugetlb && (file is not null || fd is not null))
+                    throw values.Error(ht, $"{path}.hugetlb is MAP_HUGETLB, which maps anonymous memory: not with 'file' or 'fd'");
+            }
+            return new MmapOp(addr, length, prot, shared, file, offset, isFixed) { Locked = locked, NoReserve = noReserve, Populate = populate, Fd = fd, HugeTlb = hugetlb };
         }
 
         /// <summary>A descriptor number: 0 .. 1048575 (NR_OPEN).</summary>

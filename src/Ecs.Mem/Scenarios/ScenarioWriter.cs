@@ -68,6 +68,8 @@ public static class ScenarioWriter
         Tlb(w, "dtlb", m.Dtlb);
         Tlb(w, "itlb", m.Itlb);
         Tlb(w, "stlb", m.Stlb);
+        Tlb(w, "dtlb_2m", m.Dtlb2M);
+        Tlb(w, "itlb_2m", m.Itlb2M);
         var l = m.Latency;
         w.Append("  latency:\n");
         Line(w, 2, "l1", Num(l.L1));
@@ -124,6 +126,8 @@ public static class ScenarioWriter
             Line(w, 1, "admin_reserve_kbytes", Num(ark));
         if (m.UserReserveKbytes is { } urk)
             Line(w, 1, "user_reserve_kbytes", Num(urk));
+        if (m.Hugetlb != new HugetlbConfig())
+            Line(w, 1, "hugetlb", $"{{nr_hugepages: {m.Hugetlb.NrHugepages}, nr_overcommit_hugepages: {m.Hugetlb.NrOvercommitHugepages}}}");
         Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}}}");
         if (m.LruGen != LruGenConfig.Default)
             Line(w, 1, "lru_gen", $"{{enabled: \"{m.LruGen.EnabledText}\", min_ttl_ms: {Num(m.LruGen.MinTtlMs)}}}");
@@ -256,6 +260,8 @@ public static class ScenarioWriter
             f.Add("offset: " + Num(m.FileOffset));
         }
         f.Add("fixed: " + (m.Fixed ? "true" : "false"));
+        if (m.HugeTlb)
+            f.Add("hugetlb: true");
         return f;
     }
 

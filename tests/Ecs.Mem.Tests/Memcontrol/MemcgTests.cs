@@ -62,6 +62,24 @@ public class MemcgTests
     }
 
     [Test]
+    public void HugetlbPagesAreNotChargedToTheGroup()
+    {
+        // cgroup v2 with memory_hugetlb_accounting off (the default): a task in a 1 MiB group writes 4 MiB of
+        // MAP_HUGETLB memory (two pool pages) without reclaim or OOM; the group is charged only its page tables.
+        string yaml = "machine: {ram: 64M, swap: 0, hugetlb: {nr_hugepages: 2}}\ncgroups:\n  - {name: box, memory.max: 1M}\n" +
+            "processes:\n" + Writer("w", "box", 1024, 1024) +
+            "timeline:\n  - at: 0\n    process: w\n    mmap: {addr: " + Base + ", length: 4194304, prot: rw-, flags: private, fixed: true, hugetlb: true}\n";
+        using var m = Build(yaml);
+        Advance(m, 1024);
+        MemCgroup box = m.Kernel.Memcg!.Find("box");
+        Assert.That(m.Kernel.World.Get<ProcessStats>(m.Kernel.Tasks.Processes[0]).MinFlt, Is.EqualTo(2), "one fault per huge page");
+        Assert.That(box.Usage, Is.EqualTo(box.PageTables), "only the page tables are charged");
+        Assert.That(m.Kernel.Hugetlb.FreeHugePages, Is.Zero);
+        Assert.That(m.Env.Counters.Get("pgscan_direct") + m.Env.Counters.Get("oom_kill"), Is.Zero);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
     public void ALimitedGroupReclaimsAndSwapsOnlyItsOwnPages()
     {
         // big: no limit; its reader caches 300 file pages and exits (the page cache stays charged to big). small:

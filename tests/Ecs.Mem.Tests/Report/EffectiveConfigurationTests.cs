@@ -28,6 +28,8 @@ public class EffectiveConfigurationTests
             dtlb: {entries: 32, ways: 2}
             itlb: {entries: 64, ways: 4}
             stlb: {entries: 1024, ways: 8}
+            dtlb_2m: {entries: 16, ways: 2}
+            itlb_2m: {entries: 4, ways: 2}
           latency:
             l1: 5
             l2: 13
@@ -186,7 +188,7 @@ public class EffectiveConfigurationTests
             e[$"caches.{name}.inclusion"] = cache.Inclusion == CacheInclusion.Inclusive ? "inclusive" : "non-inclusive";
             e[$"caches.{name}.shared"] = B(cache.Shared);
         }
-        foreach (var (name, tlb) in new[] { ("dtlb", c.Dtlb), ("itlb", c.Itlb), ("stlb", c.Stlb) })
+        foreach (var (name, tlb) in new[] { ("dtlb", c.Dtlb), ("itlb", c.Itlb), ("stlb", c.Stlb), ("dtlb_2m", c.Dtlb2M), ("itlb_2m", c.Itlb2M) })
         {
             e[$"tlb.{name}.entries"] = N(tlb.Entries);
             e[$"tlb.{name}.ways"] = N(tlb.Ways);

@@ -69,8 +69,8 @@ public class TlbHierarchyTests
     {
         var world = new World();
         var h = new TlbHierarchy(world, TlbConfig.Default, new CounterRegistry());
-        // Skylake defaults: 64 + 128 + 1536 slots, each an entity with a TlbEntry.
-        Assert.That(world.CountEntities(new QueryDescription().WithAll<TlbEntry>()), Is.EqualTo(64 + 128 + 1536));
+        // Skylake defaults: 64 + 128 + 1536 slots, and the 2M arrays' 32 + 8, each an entity with a TlbEntry.
+        Assert.That(world.CountEntities(new QueryDescription().WithAll<TlbEntry>()), Is.EqualTo(64 + 128 + 1536 + 32 + 8));
         h.CurrentPcid = 3;
         for (ulong v = 0; v < 10; v++)
             h.Fill(v * Page, 1000 + v, TlbFlags.Writable, AccessKind.Load);

@@ -55,24 +55,11 @@ public class PinatraceVectorDecodeTests
         return sb.ToString();
     }
 
-    private static List<MemoryAccess> ReadAll(byte[] bytes, bool vectorized, int batch, out InputException? error)
-    {
-        var got = new List<MemoryAccess>();
-        error = null;
-        using var reader = new PinatraceReader(new MemoryStream(bytes), "p.out") { Vectorized = vectorized };
-        var buf = new MemoryAccess[batch];
-        try
-        {
-            int n;
-            while ((n = reader.Read(buf)) > 0)
-                got.AddRange(buf.AsSpan(0, n).ToArray());
-        }
-        catch (InputException e)
-        {
-            error = e;
-        }
-        return got;
-    }
+    private static readonly VectorDecodeHarness.Open OpenReader =
+        (bytes, vectorized) => new PinatraceReader(new MemoryStream(bytes), "p.out") { Vectorized = vectorized };
+
+    private static List<MemoryAccess> ReadAll(byte[] bytes, bool vectorized, int batch, out InputException? error) =>
+        VectorDecodeHarness.ReadAll(OpenReader, bytes, vectorized, batch, out error);
 
     [TestCase(1, 4096)]
     [TestCase(2, 7)]
@@ -93,29 +80,7 @@ public class PinatraceVectorDecodeTests
     public void CorruptedTracesEndTheSameWithBothDecoders()
     {
         byte[] valid = Encoding.ASCII.GetBytes(RandomTrace(2000, 9, []));
-        var rng = new Random(29);
-        byte[] alphabet = Encoding.ASCII.GetBytes("0123456789abcdefABCDEFgxX:#RW (nil) \t\r\n\0\u007f");
-        int errors = 0;
-        for (int trial = 0; trial < 1500; trial++)
-        {
-            var bytes = new List<byte>(valid);
-            int at = rng.Next(bytes.Count);
-            byte b = rng.Next(8) == 0 ? (byte)rng.Next(256) : alphabet[rng.Next(alphabet.Length)];
-            switch (rng.Next(3))
-            {
-                case 0: bytes[at] = b; break;
-                case 1: bytes.Insert(at, b); break;
-                default: bytes.RemoveAt(at); break;
-            }
-            byte[] input = [.. bytes];
-            int batch = rng.Next(2) == 0 ? 4096 : 1 + rng.Next(50);
-            var plain = ReadAll(input, vectorized: false, batch, out var plainError);
-            var vector = ReadAll(input, vectorized: true, batch, out var vectorError);
-            Assert.That(vector, Is.EqualTo(plain), $"trial {trial}: records");
-            Assert.That(vectorError?.Message, Is.EqualTo(plainError?.Message), $"trial {trial}: error");
-            if (plainError is not null)
-                errors++;
-        }
+        int errors = VectorDecodeHarness.CorruptedTracesEndTheSame(OpenReader, valid, 29, "0123456789abcdefABCDEFgxX:#RW (nil) \t\r\n\0\u007f");
         Assert.That(errors, Is.InRange(200, 1499));
     }
 }

@@ -233,7 +233,7 @@ public sealed partial class Lruvec
     /// lru_gen_folio_seq: where a folio joins. Active (set while isolated, by folio_activate, or by a fault's
     /// folio_add_lru): the second youngest generation, the youngest with PG_workingset; put back by reclaim: the oldest;
     /// an anon page not in the swap cache: the second youngest; else the oldest (the third oldest with PG_workingset) —
-    /// never below min_seq. PG_reclaim does not exist in EcsMem (writes complete synchronously), so its case is absent.
+    /// never below min_seq. Under MGLRU writes complete synchronously (async writeback is refused with lru_gen), so PG_reclaim's case is absent.
     /// </summary>
     private long FolioSeq(int pfn, bool reclaiming)
     {
@@ -688,7 +688,7 @@ public sealed partial class Lruvec
     /// (or with every reference bit set: the lazily promoted workingset) moves up a generation and counts as protected;
     /// one under writeback waits a generation. True when the folio was sorted rather than left to isolate. The
     /// unevictable and ineligible-zone cases do not arise (mlock is found by the rmap walk, one zone); a dirty file folio
-    /// is written by pageout as on the classic path, since EcsMem has no flusher to wait for.
+    /// is written by pageout as on the classic path with synchronous writes (async writeback is refused with lru_gen).
     /// </summary>
     private bool SortFolio(int pfn, int tierIdx)
     {

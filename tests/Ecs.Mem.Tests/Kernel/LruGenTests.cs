@@ -265,6 +265,10 @@ public class LruGenTests
         const string fifo = "machine:\n  policy: fifo\n  lru_gen: {enabled: y}\n";
         var f = Assert.Throws<Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(fifo), "fifo.yaml"))!;
         Assert.That(f.Message, Does.Contain("linux policy"));
+        // Async writeback is the classic lists' only: the pair is one error line naming the file, line and value.
+        const string wb = "machine:\n  writeback: async\n  lru_gen: {enabled: y}\n";
+        var w = Assert.Throws<Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(wb), "wb.yaml"))!;
+        Assert.That(w.Message, Does.StartWith("wb.yaml:3:").And.Contain("writeback").And.Contain("'y'"));
     }
 
     // ------------------------------------------------------------------ the whole machine

@@ -106,6 +106,10 @@ public sealed class OpenFiles(Kernel.Kernel k)
     {
         k.Dirty?.Frame(pfn);
         ref Frame f = ref k.Zone.Frames[pfn];
+        // folio_wait_writeback: a page still being written out (shmem_writeout's write in flight) is taken back only
+        // once its write completes; the faulting task sleeps until then (a minor fault: the page was in memory).
+        if ((f.Flags & FrameFlags.Writeback) != 0)
+            k.Writeback?.WaitOnWriteback(pfn);
         if (inSwapCache)
         {
             k.SwapCache.Delete(slot);

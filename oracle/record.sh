@@ -31,6 +31,8 @@ cleanup() {
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
   rm -f "$swapfile"
   rm -rf "$work"
+  # The tmpfs files of `tmpfs` programs (the harness removes them; a killed run may leave one).
+  rm -f /dev/shm/ecsmem-oracle-*
 }
 trap cleanup EXIT INT TERM
 

@@ -31,6 +31,8 @@ public static class CGenerator
         sb.Append("    if (argc < 2) { fatal(\"usage: PROGRAM DATADIR\"); }\n    datadir = argv[1];\n    warm_up();\n");
         foreach (DataFile f in p.Files)
             sb.Append(Inv, $"    prepare_file(\"{f.Name}\", {(f.Warm ? 1 : 0)});\n");
+        foreach (PhaseOp op in p.Phases.SelectMany(ph => ph.Ops).Where(o => o.Verb == "tmpfs"))
+            sb.Append(Inv, $"    warm_string(\"{TmpfsPath(p, op.Arg(1)!)}\");\n");
         sb.Append("    emit(\"{\\\"program\\\":\\\"" + p.Name + "\\\",\\\"phases\\\":[\");\n");
         for (int i = 0; i < p.Phases.Count; i++)
         {
@@ -79,7 +81,14 @@ public static class CGenerator
                 }
             case "memfd":
                 sb.Append(Inv, $"    reg[{reg!.Index}].fd = make_memfd({Sz(op.Arg(1)!)});\n");
-                sb.Append(Inv, $"    do_mmap({reg.Index}, {AddrOf(reg, op)}, {Sz(op.Arg(1)!)}, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{reg.Index}].fd, 0, 0);\n");
+                sb.Append(Inv, $"    do_mmap({reg.Index}, {AddrOf(reg, op)}, {Sz(op.After("map") ?? op.Arg(1)!)}, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{reg.Index}].fd, 0, 0);\n");
+                break;
+            case "tmpfs":
+                sb.Append(Inv, $"    reg[{reg!.Index}].fd = make_tmpfs(\"{TmpfsPath(plan.Program, op.Arg(1)!)}\", {Sz(op.Arg(2)!)});\n");
+                sb.Append(Inv, $"    do_mmap({reg.Index}, {AddrOf(reg, op)}, {Sz(op.Arg(2)!)}, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{reg.Index}].fd, 0, 0);\n");
+                break;
+            case "touch-sigbus":
+                sb.Append(Inv, $"    touch_sigbus({plan.Find(op, op.Arg(0)!).Index}, {(Write(src, op) ? 1 : 0)}, {Sz(op.Arg(2)!)});\n");
                 break;
             case "memfd-map":
                 sb.Append(Inv, $"    do_mmap({reg!.Index}, {AddrOf(reg, op)}, reg[{R(op.Arg(1)!)}].len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{R(op.Arg(1)!)}].fd, 0, 0);\n");
@@ -170,6 +179,12 @@ public static class CGenerator
                 throw new InputException(src, op.Line, op.Verb, "no C translation");
         }
     }
+
+    /// <summary>
+    /// The path of a <c>tmpfs R NAME SIZE</c> file: on /dev/shm (tmpfs on every distribution, and a shmem file to
+    /// EcsMem), named after the program so that no two programs share one; the harness removes it at the end.
+    /// </summary>
+    public static string TmpfsPath(PhaseProgram p, string name) => $"/dev/shm/ecsmem-oracle-{p.Name}-{name}";
 
     private static bool Write(string src, PhaseOp op) => op.Arg(1) switch
     {

@@ -63,8 +63,10 @@ public sealed class PhaseProgram
     public static readonly IReadOnlyDictionary<string, int> Verbs = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         ["mmap"] = 4, // mmap R anon SIZE PROT [private|shared] | mmap R file F SIZE PROT [private|shared]
-        ["memfd"] = 2,
+        ["memfd"] = 2, // memfd R SIZE [map LEN]: a memfd of SIZE bytes mapped LEN (default SIZE) shared
         ["memfd-map"] = 2,
+        ["tmpfs"] = 3, // tmpfs R NAME SIZE: a file on tmpfs (/dev/shm), created, sized and mapped shared
+        ["touch-sigbus"] = 3, // touch-sigbus R read|write OFF: one access expected to end in SIGBUS (the program's last)
         ["brk"] = 2,
         ["touch"] = 2,
         ["touch-random"] = 4,
@@ -94,6 +96,7 @@ public sealed class PhaseProgram
         List<PhaseOp>? ops = null;
         string? phaseName = null;
         int phaseLine = 0;
+        int sigbusLine = 0;
         var regions = new HashSet<string>(StringComparer.Ordinal);
         string[] lines = File.ReadAllLines(path);
         for (int n = 0; n < lines.Length; n++)
@@ -151,6 +154,8 @@ public sealed class PhaseProgram
                     continue;
                 case "phase":
                     Need(path, line, w, 2);
+                    if (sigbusLine > 0)
+                        throw new InputException(path, line, w[0], "a phase after touch-sigbus (EcsMem ends the task at the signal: it must be the program's last)");
                     if (ops is not null)
                         phases.Add(new Phase(phaseName!, ops, phaseLine));
                     ops = new List<PhaseOp>();
@@ -164,10 +169,18 @@ public sealed class PhaseProgram
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
             var op = new PhaseOp(w[0], w[1..], line);
-            if (op.Verb is "mmap" or "memfd" or "memfd-map" or "brk")
+            if (sigbusLine > 0)
+                throw new InputException(path, line, w[0], "an operation after touch-sigbus (EcsMem ends the task at the signal: it must be the program's last)");
+            if (op.Verb == "touch-sigbus")
+            {
+                if (ops.Count > 0)
+                    throw new InputException(path, line, w[0], "touch-sigbus must be alone in its phase");
+                sigbusLine = line;
+            }
+            if (op.Verb is "mmap" or "memfd" or "memfd-map" or "tmpfs" or "brk")
                 regions.Add(w[1]);
-            else if (op.Verb is "touch" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
-                throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd or brk created");
+            else if (op.Verb is "touch" or "touch-sigbus" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
+                throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd, tmpfs or brk created");
             ops.Add(op);
         }
         if (ops is not null)

@@ -7,7 +7,7 @@ public sealed class Region
 {
     public required string Name { get; init; }
     public required int Index { get; init; }
-    /// <summary>anon, file, memfd or heap.</summary>
+    /// <summary>anon, file, memfd, tmpfs or heap.</summary>
     public required string Kind { get; init; }
     /// <summary>Planned address in EcsMem (the C program uses the same one for fixed mappings).</summary>
     public ulong Base;
@@ -93,14 +93,16 @@ public sealed class ProgramPlan
                     case "mmap":
                     case "memfd":
                     case "memfd-map":
+                    case "tmpfs":
                         {
                             long size = op.Verb switch
                             {
                                 "mmap" => PhaseProgram.Size(program.SourcePath, op.Line, op.Arg(1) == "file" ? op.Arg(3)! : op.Arg(2)!),
-                                "memfd" => PhaseProgram.Size(program.SourcePath, op.Line, op.Arg(1)!),
+                                "memfd" => PhaseProgram.Size(program.SourcePath, op.Line, op.After("map") ?? op.Arg(1)!),
+                                "tmpfs" => PhaseProgram.Size(program.SourcePath, op.Line, op.Arg(2)!),
                                 _ => Find(op, op.Arg(1)!).Size,
                             };
-                            var r = new Region { Name = op.Arg(0)!, Index = _regions.Count, Kind = op.Verb == "mmap" ? op.Arg(1)! : "memfd", Size = size };
+                            var r = new Region { Name = op.Arg(0)!, Index = _regions.Count, Kind = op.Verb switch { "mmap" => op.Arg(1)!, "tmpfs" => "tmpfs", _ => "memfd" }, Size = size };
                             if (op.After("after") is { } prev)
                             {
                                 Region p = Find(op, prev);
@@ -125,6 +127,9 @@ public sealed class ProgramPlan
                     case "touch":
                         _sizeAt[op.Line] = Find(op, op.Arg(0)!).Size;
                         accesses += TouchOffsets(op).Count();
+                        break;
+                    case "touch-sigbus":
+                        accesses++;
                         break;
                     case "touch-random":
                         {

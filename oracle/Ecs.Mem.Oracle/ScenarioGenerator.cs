@@ -186,18 +186,45 @@ public static class ScenarioGenerator
                             Region r = heapOrPlan.Find(op, op.Arg(0)!);
                             ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
                             long size = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!);
-                            regions[r.Name] = (addr, size);
+                            long mapLen = op.After("map") is { } ml ? PhaseProgram.Size(p.SourcePath, op.Line, ml) : size;
+                            regions[r.Name] = (addr, mapLen);
                             int fd = LowestFd();
                             heldFds.Add(fd);
                             memfdOf[r.Name] = fd;
                             Event(timeline, accesses, proc, $"memfd_create: {{name: oracle, fd: {fd}}}");
                             Event(timeline, accesses, proc, $"ftruncate: {{fd: {fd}, length: {size}}}");
+                            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {mapLen}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
+                            break;
+                        }
+                    case "tmpfs" when ScenarioSupport.Fds:
+                        {
+                            // make_tmpfs: open(O_RDWR|O_CREAT|O_TRUNC) of a /dev/shm file and ftruncate, then a shared
+                            // read-write mapping; the descriptor stays open with the region, as a memfd's does.
+                            Region r = heapOrPlan.Find(op, op.Arg(0)!);
+                            ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
+                            long size = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
+                            regions[r.Name] = (addr, size);
+                            int fd = LowestFd();
+                            heldFds.Add(fd);
+                            memfdOf[r.Name] = fd;
+                            Event(timeline, accesses, proc, $"open: {{file: {CGenerator.TmpfsPath(p, op.Arg(1)!)}, fd: {fd}}}");
+                            Event(timeline, accesses, proc, $"ftruncate: {{fd: {fd}, length: {size}}}");
                             Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
+                            break;
+                        }
+                    case "touch-sigbus":
+                        {
+                            // touch_sigbus: one access, which EcsMem answers with SIGBUS by ending the task (the C program
+                            // catches the signal to record its figures).
+                            var (b, _) = At(op, op.Arg(0)!);
+                            Access(trace, b + (ulong)PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!), op.Arg(1) == "write");
+                            accesses++;
                             break;
                         }
                     case "memfd-map" when ScenarioSupport.Fds:
                         {
-                            // The same memfd mapped again; do_mmap then closes the descriptor (the new region does not own it).
+                            // The same memfd or tmpfs file mapped again; do_mmap then closes the descriptor (the new region
+                            // does not own it).
                             Region r = heapOrPlan.Find(op, op.Arg(0)!);
                             ulong addr = op.After("after") is { } prev ? regions[prev].Base + (ulong)regions[prev].Size : heapOrPlan.BaseAt(op);
                             long size = At(op, op.Arg(1)!).Size;
@@ -210,6 +237,7 @@ public static class ScenarioGenerator
                         }
                     case "memfd":
                     case "memfd-map":
+                    case "tmpfs":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
                     case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||

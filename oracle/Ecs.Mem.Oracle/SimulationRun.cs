@@ -61,9 +61,23 @@ public static class SimulationRun
                 majBase = gap.MajFlt;
             }
             int logBefore = m.AddressSpace.Log.Count;
+            // A touch-sigbus phase (that access alone): EcsMem ends the task at the signal, as its default action
+            // does, while the C program catches it to record its figures; its address space is the one at the fault,
+            // so the VMAs are taken before the access.
+            bool sigbus = plan.Program.Phases[i].Ops.Any(o => o.Verb == "touch-sigbus");
+            List<VmaFigure>? before = sigbus ? Vmas(k, proc, ph.Windows) : null;
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
+            if (sigbus)
+            {
+                errors.Add(k.World.Get<Process>(proc).ExitSignal == 7 ? "SIGBUS" : "ok");
+                if (k.World.Get<Process>(proc).State is ProcessState.Killed)
+                {
+                    result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, before!, 0, null) { Errors = errors });
+                    break;
+                }
+            }
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
             var pool = new Dictionary<string, long>(StringComparer.Ordinal)
             {

@@ -85,6 +85,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         // The file behind the descriptor a call uses (before a close drops it, so the log can name it).
         bool badFd = op.Fd >= 0 && op.Kind is AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Ftruncate or AddressSpaceOpKind.Close
             && !_k.OpenFiles.Lookup(p.Tgid, op.Fd, out fileId, out openFile);
+        // A path on tmpfs (/dev/shm) names a shmem inode.
+        _k.OpenFiles.NoteFile(op.FileId);
         long result = op.Kind switch
         {
             AddressSpaceOpKind.Mmap when badFd => -Errno.EBADF,

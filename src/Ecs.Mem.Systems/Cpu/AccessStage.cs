@@ -810,6 +810,13 @@ public sealed class AccessStage : ISystem, IEventHandler
             r.Next = va;
             if (va == end)
                 continue;
+            if (v.FileId >= 0 && _k.OpenFiles.ShmemPastEof(v.FileId, (long)(v.PgOff + ((va - v.Start) >> Pte.PageShift))))
+            {
+                // The fault would be VM_FAULT_SIGBUS (a shmem page past i_size): gup's -EFAULT, which mm_populate
+                // ignores, going on at the next area; the task is not signalled.
+                r.Next = end;
+                continue;
+            }
             _populate[i] = r;
             ref Process p = ref _k.World.Get<Process>(pe);
             p.State = ProcessState.Faulting;

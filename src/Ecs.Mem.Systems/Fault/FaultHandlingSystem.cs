@@ -86,6 +86,11 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             case FaultPath.Spurious or FaultPath.SharedWrite or FaultPath.WriteProtect:
                 DoWpPageOrSpurious(env, ref rec, p, path);
                 break;
+            case FaultPath.FileFault when kernel.OpenFiles.ShmemPastEof(vma.FileId, (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift))):
+                // shmem_fault → shmem_get_folio_gfp: the page lies at or past i_size (a memfd or tmpfs file shrunk
+                // below its mapping, or mapped beyond its size): -EINVAL, VM_FAULT_SIGBUS.
+                Sigbus(req, "shmem fault past the file's size");
+                break;
             case FaultPath.ZeroPage or FaultPath.AnonNew or FaultPath.FileFault:
                 DoPteNone(env, ref rec, vma, path, ref stats);
                 break;

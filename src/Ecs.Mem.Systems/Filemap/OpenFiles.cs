@@ -15,9 +15,11 @@ namespace EcsMem.Systems.Filemap;
 /// descriptor (the scenario's <c>file:</c>) uses the process's one implicit open of that path (open file 0).
 /// MAP_SHARED anonymous areas map such an inode too (shmem_zero_setup). Shmem pages are on the anon LRU and go to
 /// swap with their swap entries kept here, in the object (shmem_writeout, shmem_swapin_folio).
+/// Files on tmpfs (a path under <see cref="TmpfsMount"/>) are shmem inodes too, named and kept while the run lasts
+/// (nothing unlinks them). A fault at or past a memfd's or tmpfs file's size is SIGBUS (shmem_get_folio's i_size check).
 /// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
-/// open is closed first (as dup2 does); MADV_PAGEOUT leaves shmem pages; ftruncate applies to memfds only; a fault
-/// past a memfd's size is not SIGBUS.
+/// open is closed first (as dup2 does); ftruncate applies to shmem files only (regular files' sizes are not
+/// modelled); a tmpfs file's size is unbounded until an ftruncate gives it one (no O_CREAT/O_TRUNC, no write(2)).
 /// </summary>
 public sealed class OpenFiles(Kernel.Kernel k)
 {
@@ -37,12 +39,53 @@ public sealed class OpenFiles(Kernel.Kernel k)
     private readonly Dictionary<long, int> _swapOf = new();
     private readonly Dictionary<int, long> _swapKey = new();
 
+    /// <summary>tmpfs files (named shmem inodes): kept when nothing refers to them, as a file not unlinked.</summary>
+    private readonly HashSet<int> _tmpfs = new();
+
+    /// <summary>Per file id, what its path was found to be: 0 not looked at yet, 1 on tmpfs, 2 elsewhere.</summary>
+    private readonly List<byte> _pathKind = new();
+
+    /// <summary>The tmpfs mount a path must lie under to be a shmem file (the one every distribution mounts).</summary>
+    public const string TmpfsMount = "/dev/shm/";
+
     private readonly List<int> _evict = new();
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private int _memfds;
 
-    /// <summary>True when <paramref name="fileId"/> is a live memfd (a shmem inode): its pages are shmem pages.</summary>
-    public bool IsShmem(int fileId) => _shmemSize.Count > 0 && _shmemSize.ContainsKey(fileId);
+    /// <summary>True when <paramref name="fileId"/> is a live memfd, shmem object or tmpfs file (a shmem inode): its pages are shmem pages.</summary>
+    public bool IsShmem(int fileId) => (_shmemSize.Count > 0 && _shmemSize.ContainsKey(fileId)) || NoteFile(fileId);
+
+    /// <summary>
+    /// A file a call names (open, mmap, fadvise): one under <see cref="TmpfsMount"/> becomes a tmpfs inode (shmem:
+    /// shmem_get_inode on the tmpfs mount) of unbounded size, the first time it is seen.
+    /// </summary>
+    public bool NoteFile(int fileId)
+    {
+        if (fileId < 0 || fileId >= k.Files.Count)
+            return false;
+        while (_pathKind.Count <= fileId)
+            _pathKind.Add(0);
+        if (_pathKind[fileId] == 0)
+        {
+            bool tmpfs = k.Files[fileId].Path.StartsWith(TmpfsMount, StringComparison.Ordinal);
+            _pathKind[fileId] = tmpfs ? (byte)1 : (byte)2;
+            if (tmpfs)
+            {
+                _tmpfs.Add(fileId);
+                _shmemSize[fileId] = long.MaxValue;
+            }
+        }
+
+        return _pathKind[fileId] == 1;
+    }
+
+    /// <summary>
+    /// shmem_get_folio_gfp's size check for shmem_fault (SGP_CACHE): page <paramref name="index"/> lies at or past the
+    /// end of the memfd's or tmpfs file's size (i_size), so the fault is VM_FAULT_SIGBUS.
+    /// </summary>
+    public bool ShmemPastEof(int file, long index) =>
+        _shmemSize.Count > 0 && _shmemSize.TryGetValue(file, out long size) && size != long.MaxValue
+        && index >= (long)(((ulong)size + Pte.PageSize - 1) >> Pte.PageShift);
 
     /// <summary>Pages of shmem objects that are out on swap (their swap entries in the page cache).</summary>
     public int ShmemSwapped => _swapOf.Count;
@@ -106,6 +149,10 @@ public sealed class OpenFiles(Kernel.Kernel k)
     {
         k.Dirty?.Frame(pfn);
         ref Frame f = ref k.Zone.Frames[pfn];
+        // folio_wait_writeback: a page still being written out (shmem_writeout's write in flight) is taken back only
+        // once its write completes; the faulting task sleeps until then (a minor fault: the page was in memory).
+        if ((f.Flags & FrameFlags.Writeback) != 0)
+            k.Writeback?.WaitOnWriteback(pfn);
         if (inSwapCache)
         {
             k.SwapCache.Delete(slot);
@@ -148,6 +195,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>openat(2): a new open file description of <paramref name="fileId"/> at descriptor <paramref name="fd"/>.</summary>
     public long Open(int tgid, int fd, int fileId)
     {
+        NoteFile(fileId);
         Install(tgid, fd, fileId);
         return fd;
     }
@@ -176,9 +224,9 @@ public sealed class OpenFiles(Kernel.Kernel k)
     public void ShmemZeroSetup(int fileId) => _shmemSize.TryAdd(fileId, long.MaxValue);
 
     /// <summary>
-    /// ftruncate(2) of a memfd (shmem_setattr): sets its size; shrinking drops the pages past the new end, unmapping
-    /// them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for a negative
-    /// length or a file that is not a memfd (regular files' sizes are not modelled).
+    /// ftruncate(2) of a memfd or tmpfs file (shmem_setattr): sets its size; shrinking drops the pages past the new
+    /// end, unmapping them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for
+    /// a negative length or a file that is not shmem (regular files' sizes are not modelled).
     /// </summary>
     public long Ftruncate(int tgid, int fd, long length)
     {
@@ -188,6 +236,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
             return -Errno.EINVAL;
         long old = _shmemSize[fileId];
         _shmemSize[fileId] = length;
+        // A tmpfs file's size was unknown (unbounded): whatever it held past the new end goes.
         if (length < old)
             Truncate(fileId, (length + (long)Pte.PageSize - 1) >> Pte.PageShift);
         return 0;
@@ -236,7 +285,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         _evict.Clear();
         foreach (int fileId in _shmemSize.Keys)
         {
-            if (!Referenced(fileId))
+            if (!_tmpfs.Contains(fileId) && !Referenced(fileId))
                 _evict.Add(fileId);
         }
 

@@ -575,7 +575,8 @@ public sealed class Readahead : IEventHandler
     /// </summary>
     public void MadviseWillNeed(SimEnvironment env, Entity who, int mmId, in Vma v, ulong start, ulong end, int cpu)
     {
-        if (v.FileId < 0)
+        // A shmem file has nothing to read from a disk (shmem_swapin_range's swap-ins are not modelled: a simplification).
+        if (v.FileId < 0 || _k.OpenFiles.IsShmem(v.FileId))
             return;
         _who = who;
         NoteFileExtent(v.FileId, (long)(v.PgOff + ((v.End - v.Start) >> Pte.PageShift)));
@@ -595,6 +596,9 @@ public sealed class Readahead : IEventHandler
         _who = who;
         if (offset < 0 || len < 0)
             return -AddressSpace.Errno.EINVAL;
+        // generic_fadvise on shmem (memfd, tmpfs: noop_backing_dev_info): every advice is accepted and ignored.
+        if (_k.OpenFiles.IsShmem(file))
+            return 0;
         ulong endbyte = (ulong)offset + (ulong)len;
         if (len == 0 || endbyte < (ulong)len || endbyte > long.MaxValue)
             endbyte = long.MaxValue;

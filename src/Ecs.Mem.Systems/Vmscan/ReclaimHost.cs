@@ -183,6 +183,25 @@ public sealed class ReclaimHost : ILruvecHost
     }
 
     /// <summary>
+    /// folio_clear_dirty_for_io after try_to_unmap for the page whose reverse map is in the scratch list: the PTEs
+    /// (rewritten at the end of the tick) lose their dirty bits, the folio having taken them for the write.
+    /// </summary>
+    private void CleanPtesForIo(int pfn)
+    {
+        var k = _k;
+        foreach (var (mmId, va) in _maps)
+        {
+            MmState mm = k.Tasks.MmById(mmId)!;
+            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
+            {
+                k.Dirty?.Pte(mm, va, pte);
+                pte &= ~Pte.DirtyBit;
+            }
+        }
+    }
+
+    /// <summary>
     /// shrink_page_list for one unreferenced victim: anonymous pages get a swap slot and enter the swap cache
     /// (add_to_swap) and are written if dirty (pageout → swap_writepage); file pages are written back when
     /// dirty and dropped. A clean MADV_FREE page (anonymous, not swap-backed) is discarded without a swap
@@ -271,24 +290,17 @@ public sealed class ReclaimHost : ILruvecHost
                 // the PTEs' dirty bits to the folio and folio_clear_dirty_for_io cleans it for the write: the PTEs, whose
                 // rewrite to swap entries comes at the end of the tick, are clean from now on, so a reclaim meeting the
                 // page again before that does not write it twice.
-                foreach (var (mmId, va) in _maps)
-                {
-                    ref ulong pte = ref k.Tasks.MmById(mmId)!.Tables.Walk(va, false, out _);
-                    if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
-                    {
-                        k.Dirty?.Pte(k.Tasks.MmById(mmId)!, va, pte);
-                        pte &= ~Pte.DirtyBit;
-                    }
-                }
+                CleanPtesForIo(pfn);
                 writeback.StartWriteback(pfn);
                 return 2;
             }
         }
         else if (f.IsShmem && f.Mapping >= 0)
         {
-            // A shmem page (memfd, MAP_SHARED anonymous object): try_to_unmap clears its PTEs (a file page: no swap
-            // entry in them), and pageout's shmem_writeout gives it a swap slot, whose entry the object's page cache
-            // keeps in its place; the page is written from the swap cache and freed.
+            // A shmem page (memfd, MAP_SHARED anonymous object, tmpfs file): try_to_unmap clears its PTEs (a file
+            // page: no swap entry in them), and pageout's shmem_writeout gives it a swap slot, whose entry the object's
+            // page cache keeps in its place; the page is written from the swap cache and freed (at once, or with
+            // <paramref name="writeback"/> once its write completes and a later scan finds it clean).
             int slot = k.Swap.GetSwapPage();
             if (slot == 0)
                 return 0; // no swap: shmem_writeout redirties it and it stays
@@ -305,10 +317,21 @@ public sealed class ReclaimHost : ILruvecHost
             if (k.Events is { } ev)
                 ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
             env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+            if (writeback is null)
+                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
             f.Flags &= ~FrameFlags.Dirty;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
+            if (writeback is not null)
+            {
+                // swap_writeout: the page, out of the object and in the swap cache, is written under PG_writeback and
+                // stays resident, charged and on the anon LRU until folio_end_writeback; the PTEs' dirty bits went
+                // with the folio's (folio_clear_dirty_for_io), so a scan meeting it before the rewrite does not write
+                // it again. The next scan that finds it clean frees it from the swap cache (__remove_mapping).
+                CleanPtesForIo(pfn);
+                writeback.StartWriteback(pfn);
+                return 2;
+            }
         }
         else
         {

@@ -212,6 +212,61 @@ public class WritebackTests
         Assert.That(rotated, Is.GreaterThan(0).And.LessThanOrEqualTo(written));
     }
 
+    /// <summary>
+    /// Shmem under writeback (shmem_writeout, then swap_writeout): 8 MiB of MAP_SHARED|MAP_ANONYMOUS memory written at
+    /// random on a 4 MiB machine. At every look, each page under writeback has left its object's page cache (no
+    /// mapping, no PTE: try_to_unmap cleared them at the end of the tick) for the swap cache, is still resident and on
+    /// an LRU, and its slot is held by the object (the swap entry in its place, counted in smaps' Swap from the
+    /// writeout on); at the end every write started has completed or is in flight.
+    /// </summary>
+    [Test]
+    public void ShmemSwapOutsLeaveTheObjectForTheSwapCacheAndStayResidentUntilWritten()
+    {
+        const string yaml = """
+            machine: {ram: 4M, swap: 32M, seed: 5, writeback: async}
+            processes:
+              - name: writer
+                layout: {exec: {}}
+                workload: {generator: "uniform:count=60000,pages=2048,writes=0.5,seed=2,base=0x7f0000000000"}
+            timeline:
+              - at: 0
+                process: writer
+                mmap: {addr: 0x7f0000000000, length: 8M, prot: rw-, flags: shared, fixed: true}
+            """;
+        using var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "wb-shmem.yaml"));
+        var wb = m.Kernel.Writeback!;
+        int seenInFlight = 0;
+        long ticks = 0;
+        while (!m.Finished)
+        {
+            m.Env.RunTick();
+            if (wb.NrWriteback == 0 || ++ticks % 16 != 0)
+                continue;
+            int n = 0;
+            Frame[] frames = m.Kernel.Zone.Frames;
+            for (int pfn = 0; pfn < frames.Length; pfn++)
+            {
+                if ((frames[pfn].Flags & FrameFlags.Writeback) == 0)
+                    continue;
+                n++;
+                Frame f = frames[pfn];
+                Assert.That(f.IsFree, Is.False);
+                Assert.That((f.IsShmem, f.IsAnon, f.Mapping, f.MapCount), Is.EqualTo((true, false, -1, 0)), "out of the object, unmapped");
+                Assert.That(f.Flags & (FrameFlags.SwapCache | FrameFlags.Lru), Is.EqualTo(FrameFlags.SwapCache | FrameFlags.Lru));
+                Assert.That(m.Kernel.SwapCache.Lookup((int)f.Index), Is.EqualTo(pfn));
+                Assert.That(m.Kernel.OpenFiles.IsShmemSwapSlot((int)f.Index), Is.True, "the object holds the slot's entry");
+            }
+            Assert.That(n, Is.EqualTo(wb.NrWriteback));
+            Assert.That(m.Kernel.OpenFiles.ShmemSwapped, Is.GreaterThanOrEqualTo(n));
+            seenInFlight++;
+        }
+        Assert.That(seenInFlight, Is.GreaterThan(0), "writes were in flight at some tick");
+        long written = m.Env.Counters.Get("nr_written"), pswpout = m.Env.Counters.Get("pswpout");
+        Assert.That(pswpout, Is.GreaterThan(1000));
+        Assert.That(written + wb.NrWriteback, Is.EqualTo(pswpout));
+        Assert.That(m.Env.Counters.Get("nr_vmscan_write"), Is.EqualTo(pswpout));
+    }
+
     [Test]
     public void SyncWritebackKeepsItsCountersAndNoPageIsEverUnderWriteback()
     {

@@ -157,4 +157,23 @@ public class OracleKitTests
             File.Delete(path);
         }
     }
+
+    /// <summary>touch-sigbus ends the task in EcsMem, so it must be alone in the program's last phase.</summary>
+    [TestCase("describe x\nphase p\nmemfd m 4K map 8K\nphase q\ntouch-sigbus m write 4K\ntouch m read\n", 6, "touch")]
+    [TestCase("describe x\nphase p\nmemfd m 4K map 8K\ntouch-sigbus m write 4K\n", 4, "touch-sigbus")]
+    [TestCase("describe x\nphase p\nmemfd m 4K map 8K\nphase q\ntouch-sigbus m read 4K\nphase r\n", 6, "phase")]
+    public void Touch_sigbus_must_be_alone_in_the_last_phase(string text, int line, string value)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sigbus-{Environment.ProcessId}-{line}-{value}.phases");
+        File.WriteAllText(path, text);
+        try
+        {
+            var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => PhaseProgram.Parse(path));
+            Assert.That(e!.Message, Does.Contain($":{line}:").And.Contain(value));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

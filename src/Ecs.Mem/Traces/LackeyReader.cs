@@ -178,7 +178,7 @@ public sealed class LackeyReader : ITraceReader
         int x = _start;
         int last = _end - Block;
         int first = n;
-        int process = Process;
+        ulong processBits = (uint)Process;
         // Newline and comma positions of the 64 bytes from blockBase, found once for the ~4 lines that start there.
         int blockBase = x;
         ulong newlines = 0, commas = 0;
@@ -189,14 +189,27 @@ public sealed class LackeyReader : ITraceReader
             ulong ahead = off < Block ? newlines >> off : 0;
             if (ahead == 0)
             {
-                var v0 = Vector128.LoadUnsafe(ref line);
-                var v1 = Vector128.LoadUnsafe(ref line, 16);
-                var v2 = Vector128.LoadUnsafe(ref line, 32);
-                var v3 = Vector128.LoadUnsafe(ref line, 48);
-                newlines = TextVectors.Equal(v0, (byte)'\n') | ((ulong)TextVectors.Equal(v1, (byte)'\n') << 16)
-                    | ((ulong)TextVectors.Equal(v2, (byte)'\n') << 32) | ((ulong)TextVectors.Equal(v3, (byte)'\n') << 48);
-                commas = TextVectors.Equal(v0, (byte)',') | ((ulong)TextVectors.Equal(v1, (byte)',') << 16)
-                    | ((ulong)TextVectors.Equal(v2, (byte)',') << 32) | ((ulong)TextVectors.Equal(v3, (byte)',') << 48);
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Two 32-byte loads (a native build for x86-64-v3, or the JIT on an AVX2 machine).
+                    var w0 = Vector256.LoadUnsafe(ref line);
+                    var w1 = Vector256.LoadUnsafe(ref line, 32);
+                    newlines = Vector256.Equals(w0, Vector256.Create((byte)'\n')).ExtractMostSignificantBits()
+                        | ((ulong)Vector256.Equals(w1, Vector256.Create((byte)'\n')).ExtractMostSignificantBits() << 32);
+                    commas = Vector256.Equals(w0, Vector256.Create((byte)',')).ExtractMostSignificantBits()
+                        | ((ulong)Vector256.Equals(w1, Vector256.Create((byte)',')).ExtractMostSignificantBits() << 32);
+                }
+                else
+                {
+                    var v0 = Vector128.LoadUnsafe(ref line);
+                    var v1 = Vector128.LoadUnsafe(ref line, 16);
+                    var v2 = Vector128.LoadUnsafe(ref line, 32);
+                    var v3 = Vector128.LoadUnsafe(ref line, 48);
+                    newlines = TextVectors.Equal(v0, (byte)'\n') | ((ulong)TextVectors.Equal(v1, (byte)'\n') << 16)
+                        | ((ulong)TextVectors.Equal(v2, (byte)'\n') << 32) | ((ulong)TextVectors.Equal(v3, (byte)'\n') << 48);
+                    commas = TextVectors.Equal(v0, (byte)',') | ((ulong)TextVectors.Equal(v1, (byte)',') << 16)
+                        | ((ulong)TextVectors.Equal(v2, (byte)',') << 32) | ((ulong)TextVectors.Equal(v3, (byte)',') << 48);
+                }
                 blockBase = x;
                 off = 0;
                 ahead = newlines;
@@ -225,7 +238,10 @@ public sealed class LackeyReader : ITraceReader
                 & (size != 0);
             if (!ok)
                 break;
-            Unsafe.Add(ref records, n++) = new MemoryAccess(TextVectors.HexValue(nibbles, hexDigits), process, (ushort)size, (AccessKind)kind);
+            // The record as two 8-byte stores: the address, then process, size, kind and thread 0 (MemoryAccess's layout).
+            ref ulong record = ref Unsafe.As<MemoryAccess, ulong>(ref Unsafe.Add(ref records, n++));
+            record = TextVectors.HexValue(nibbles, hexDigits);
+            Unsafe.Add(ref record, 1) = processBits | (ulong)size << 32 | (ulong)kind << 48;
             x += end + 1;
         }
         LinesRead += n - first;

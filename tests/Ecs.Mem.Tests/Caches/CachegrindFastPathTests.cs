@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text;
 using EcsMem.Ecs;
 using EcsMem.Systems.Caches;
 using EcsMem.Systems.Caches.Cachegrind;
@@ -128,6 +129,37 @@ public class CachegrindFastPathTests
         int straddles = trace.Count(a => a.Kind != AccessKind.Instr && a.Size > 1
             && (a.Address >> 6) != ((a.Address + Math.Min(a.Size, (ushort)64) - 1) >> 6));
         Assert.That(straddles, Is.GreaterThan(100));
+    }
+
+    /// <summary>The per-access path of <c>run --cachegrind</c> (the Lackey decoder and <see cref="CachegrindSimulator.Run"/>,
+    /// vector paths included) allocates nothing once started: 200,000 more lines decode and simulate in 0 bytes.</summary>
+    [Test]
+    public void DecodingAndSimulatingAllocateNothingInSteadyState()
+    {
+        var trace = RandomTrace(7, 200_000);
+        var text = new StringBuilder();
+        foreach (var a in trace)
+            text.Append(a.Kind switch { AccessKind.Instr => "I  ", AccessKind.Load => " L ", AccessKind.Store => " S ", _ => " M " })
+                .Append(a.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append(',')
+                .Append(Math.Max(a.Size, (ushort)1)).Append('\n');
+        byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
+        var sim = new CachegrindSimulator(new World(), CachegrindConfig.Seed);
+        var buf = new MemoryAccess[4096];
+        using var reader = new LackeyReader(new MemoryStream(bytes), "t.lackey");
+        for (int warm = 0; warm < 4; warm++)
+            sim.Run(buf.AsSpan(0, reader.Read(buf)));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long lines = 0;
+        int n;
+        while ((n = reader.Read(buf)) > 0)
+        {
+            sim.Run(buf.AsSpan(0, n));
+            lines += n;
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(lines, Is.EqualTo(trace.Length - 4 * 4096));
+        Assert.That(allocated, Is.Zero);
+        Assert.That(sim.Counts.Ir + sim.Counts.Dr + sim.Counts.Dw, Is.EqualTo(trace.Length));
     }
 
     [TestCase("matmul")]

@@ -14,7 +14,9 @@
 #
 # Usage: perf/cachegrind-vs-valgrind.sh [ROUNDS] [ECSMEM]
 #   ROUNDS   rounds per program (default 7)
-#   ECSMEM   the ecsmem binary (default out/native/ecsmem: README "A native build")
+#   ECSMEM   the ecsmem binary (default out/native-v3/ecsmem: the native build for x86-64-v3, AVX2, README "A native
+#            build": dotnet publish src/Ecs.Mem.Cli -c Release -r linux-x64 -p:PublishAot=true
+#            -p:IlcInstructionSet=x86-64-v3 -o out/native-v3)
 #   PROGRAMS programs to run (default "matmul sort hashlist gzip"); SCALE=large (default) runs the sample programs
 #            with bigger inputs (20-40M trace lines each), SCALE=sample with the sizes of samples/cachegrind
 # Needs gcc, valgrind, setarch, gzip, python3. Work files go to WORK (default /tmp/ecsmem-cg-vs-vg), removed at the end
@@ -22,14 +24,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-7}
-ecsmem=$(realpath "${2:-$here/out/native/ecsmem}")
+ecsmem=$(realpath "${2:-$here/out/native-v3/ecsmem}")
 programs=${PROGRAMS:-matmul sort hashlist gzip}
 scale=${SCALE:-large}
 work=${WORK:-/tmp/ecsmem-cg-vs-vg}
 geometry=(--I1=32768,8,64 --D1=32768,8,64 --LL=3145728,12,64)
 ours=(--I1 32768,8,64 --D1 32768,8,64 --LL 3145728,12,64)
 
-[ -x "$ecsmem" ] || { echo "cachegrind-vs-valgrind: no ecsmem binary at $ecsmem (dotnet publish src/Ecs.Mem.Cli -c Release -r linux-x64 -p:PublishAot=true -o out/native)" >&2; exit 2; }
+[ -x "$ecsmem" ] || { echo "cachegrind-vs-valgrind: no ecsmem binary at $ecsmem (dotnet publish src/Ecs.Mem.Cli -c Release -r linux-x64 -p:PublishAot=true -p:IlcInstructionSet=x86-64-v3 -o out/native-v3)" >&2; exit 2; }
 rm -rf "$work"
 mkdir -p "$work"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT

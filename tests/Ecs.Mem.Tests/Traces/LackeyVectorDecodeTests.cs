@@ -8,7 +8,8 @@ namespace EcsMem.Tests.Traces;
 /// <summary>
 /// The Lackey reader's vector decoder against an independent string-based parser and against the reader's own plain
 /// parser, on the same random inputs: every record shape the decoder takes (1-16 hex digits in either case, sizes of
-/// 1-5 digits with leading zeros, CRLF), the shapes it leaves to the plain parser, and single-byte corruptions.
+/// 1-2 digits, CRLF), the shapes it leaves to the plain parser (sizes of 3-5 digits, leading zeros beyond two
+/// digits, ...), and single-byte corruptions.
 /// </summary>
 public class LackeyVectorDecodeTests
 {
@@ -72,6 +73,26 @@ public class LackeyVectorDecodeTests
             var got = ReadAll(bytes, vectorized, batch, out var error);
             Assert.That(error, Is.Null, error?.Message);
             Assert.That(got, Is.EqualTo(expected), vectorized ? "vector decoder" : "plain parser");
+        }
+    }
+
+    /// <summary>The vector decoder writes each record's second half (process, size, kind, thread) as one word: the
+    /// reader's process id, the size and the kind land in their fields and the thread stays 0, as the plain parser
+    /// (and a string parser) give them.</summary>
+    [Test]
+    public void RecordsCarryTheReadersProcessId()
+    {
+        var expected = new List<MemoryAccess>();
+        byte[] bytes = Encoding.ASCII.GetBytes(RandomTrace(5_000, 9, expected));
+        foreach (bool vectorized in new[] { true, false })
+        {
+            using var reader = new LackeyReader(new MemoryStream(bytes), "r.lackey", process: 0x12345678) { Vectorized = vectorized };
+            var got = new List<MemoryAccess>();
+            var buf = new MemoryAccess[4096];
+            int n;
+            while ((n = reader.Read(buf)) > 0)
+                got.AddRange(buf.AsSpan(0, n).ToArray());
+            Assert.That(got, Is.EqualTo(expected.Select(a => a with { Process = 0x12345678 })), vectorized ? "vector decoder" : "plain parser");
         }
     }
 

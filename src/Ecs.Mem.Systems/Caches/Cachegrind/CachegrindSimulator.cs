@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Traces;
@@ -30,11 +31,18 @@ public sealed class CachegrindSimulator
     /// <see cref="L1iLine"/>, <see cref="L1dLine"/> and <see cref="L3Line"/> (LL plays the last level).
     /// </summary>
     public CachegrindSimulator(World world, CachegrindConfig config)
+        : this(world, config, vectorWays: true)
+    {
+    }
+
+    /// <summary>As the public constructor; <paramref name="vectorWays"/> false keeps the caches on their slot-by-slot
+    /// set search (tests compare the two paths).</summary>
+    internal CachegrindSimulator(World world, CachegrindConfig config, bool vectorWays)
     {
         Config = config;
-        _i1 = new CachegrindCache(world, config.I1, ComponentType.Of<L1iLine>());
-        _d1 = new CachegrindCache(world, config.D1, ComponentType.Of<L1dLine>());
-        _ll = new CachegrindCache(world, config.LL, ComponentType.Of<L3Line>());
+        _i1 = new CachegrindCache(world, config.I1, ComponentType.Of<L1iLine>(), vectorWays);
+        _d1 = new CachegrindCache(world, config.D1, ComponentType.Of<L1dLine>(), vectorWays);
+        _ll = new CachegrindCache(world, config.LL, ComponentType.Of<L3Line>(), vectorWays);
         _maxDataSize = Math.Min(config.I1.LineBytes, Math.Min(config.D1.LineBytes, config.LL.LineBytes));
     }
 
@@ -46,10 +54,97 @@ public sealed class CachegrindSimulator
 
     public CachegrindCounts Counts => _counts;
 
+    /// <summary>No cache line has this number (lines are at least 16 bytes, so line numbers stay below 2^60).</summary>
+    private const ulong NoLine = ulong.MaxValue;
+
+    /// <summary>
+    /// Replays a batch with the same result as <see cref="Access"/> on each access in turn (counts and every set's
+    /// LRU order), faster: a reference to one line that is the line the previous reference to the same first-level
+    /// cache ended on (within this batch) is a hit that changes nothing, since that line is already the most recent
+    /// of its set and no other reference to that cache came between; it is only counted. Any other single-line
+    /// reference that finds its line most recent is also a hit without a change; the rest take the full lookup.
+    /// LL is untouched either way (it is consulted only on a first-level miss).
+    /// </summary>
     public void Run(ReadOnlySpan<MemoryAccess> accesses)
     {
+        // The last line each first-level cache made most recent in this batch (batches start afresh, so nothing
+        // that touches a cache between two calls can make these stale).
+        ulong lastI = NoLine, lastD = NoLine;
+        int iBits = _i1.Geometry.LineBits, dBits = _d1.Geometry.LineBits;
+        uint maxData = (uint)_maxDataSize;
+        long ir = 0, dr = 0, dw = 0;
         foreach (ref readonly MemoryAccess a in accesses)
-            Access(a);
+        {
+            ulong address = a.Address;
+            uint size = a.Size;
+            size += size == 0 ? 1u : 0u;
+            AccessKind kind = a.Kind;
+            if (kind == AccessKind.Instr)
+            {
+                ir++;
+                ulong first = address >> iBits;
+                ulong last = (address + size - 1) >> iBits;
+                if (first == last && (first == lastI || _i1.IsMostRecent(first)))
+                {
+                    lastI = first;
+                    continue;
+                }
+                InstrSlow(address, (int)size);
+                lastI = last;
+            }
+            else
+            {
+                size = Math.Min(size, maxData);
+                bool store = kind == AccessKind.Store;
+                dw += store ? 1 : 0;
+                dr += store ? 0 : 1;
+                ulong first = address >> dBits;
+                ulong last = (address + size - 1) >> dBits;
+                if (first == last && (first == lastD || _d1.IsMostRecent(first)))
+                {
+                    lastD = first;
+                    continue;
+                }
+                DataSlow(address, (int)size, store);
+                lastD = last;
+            }
+        }
+        _counts.Ir += ir;
+        _counts.Dr += dr;
+        _counts.Dw += dw;
+    }
+
+    /// <summary>The full I1 (and on a miss LL) lookup of an instruction fetch, references already counted.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void InstrSlow(ulong address, int size)
+    {
+        if (_i1.IsMiss(address, size))
+        {
+            _counts.I1mr++;
+            if (_ll.IsMiss(address, size))
+                _counts.ILmr++;
+        }
+    }
+
+    /// <summary>The full D1 (and on a miss LL) lookup of a data reference (size already clamped), references already counted.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DataSlow(ulong address, int size, bool store)
+    {
+        if (_d1.IsMiss(address, size))
+        {
+            if (store)
+            {
+                _counts.D1mw++;
+                if (_ll.IsMiss(address, size))
+                    _counts.DLmw++;
+            }
+            else
+            {
+                _counts.D1mr++;
+                if (_ll.IsMiss(address, size))
+                    _counts.DLmr++;
+            }
+        }
     }
 
     public void Access(in MemoryAccess a)

@@ -52,8 +52,11 @@ public enum ScanResult : byte
 /// <see cref="KhugepagedConfig.PagesToScan"/> PTEs per wake (khugepaged_do_scan → khugepaged_scan_mm_slot →
 /// hpage_collapse_scan_pmd), sleeps scan_sleep_millisecs between wakes, and alloc_sleep_millisecs after an order-9
 /// allocation failed (a second failure in the same wake ends it). A wake is a simulated-time event, so it falls
-/// between the same two accesses at any batch size; it runs on CPU 0 (as kswapd does) and its scan and copies cost
-/// no simulated time.
+/// between the same two accesses at any batch size; it runs on CPU 0 (as kswapd does), whose clock its work advances
+/// (the <c>kernel</c> row of the cycles breakdown): each PTE hpage_collapse_scan_pmd examines costs
+/// <see cref="ScanPteCycles"/>, and a collapse's copy of 512 pages <see cref="CopyPageCycles"/> each, so the collapse
+/// completes (its PMD is mapped) that much later, in an event of its own, after the range is checked again
+/// (hugepage_vma_revalidate, __collapse_huge_page_isolate); the scan then goes on from there.
 /// </summary>
 public sealed class Khugepaged : IEventHandler, ISystem
 {
@@ -65,6 +68,8 @@ public sealed class Khugepaged : IEventHandler, ISystem
         ScanSleep,
         /// <summary>khugepaged_alloc_sleep inside khugepaged_do_scan: any wake_up ends it early.</summary>
         AllocSleep,
+        /// <summary>collapse_huge_page copying the range into the new folio (busy on its CPU until the copy's end).</summary>
+        Collapsing,
     }
 
     private readonly Kernel.Kernel _k;
@@ -76,13 +81,18 @@ public sealed class Khugepaged : IEventHandler, ISystem
     private ulong _sleepExpire; // khugepaged_sleep_expire, in cycles
     private int _scanMm = -1; // khugepaged_scan.mm_slot (an mm id), -1 for NULL
     private ulong _scanAddress; // khugepaged_scan.address
-    private uint _resumeProgress, _resumePassThroughHead; // a do_scan interrupted by khugepaged_alloc_sleep
+    private uint _resumeProgress, _resumePassThroughHead; // a do_scan interrupted by khugepaged_alloc_sleep or a collapse
+    private bool _resumeWait; // khugepaged_do_scan's wait: no allocation has failed in this wake yet
+    private int _collapseMm = -1, _collapseHead = -1; // the collapse in flight: its mm and new folio
+    private ulong _collapseAddr;
 
     /// <summary>Creates the thread's state and registers its wake event with <paramref name="env"/>.</summary>
     public Khugepaged(Kernel.Kernel kernel, SimEnvironment env)
     {
         _k = kernel;
         _eventKind = env.RegisterEventKind("khugepaged", this);
+        ScanPteCycles = kernel.Timing.L3HitCycles;
+        CopyPageCycles = 2 * kernel.Timing.MemoryCycles;
     }
 
     private KhugepagedConfig Config => _k.Options.Thp.Khugepaged;
@@ -95,6 +105,34 @@ public sealed class Khugepaged : IEventHandler, ISystem
 
     /// <summary>Wakes so far (khugepaged_do_scan calls, an alloc-sleep continuation counted apart): for tests and reports.</summary>
     public long Wakes { get; private set; }
+
+    /// <summary>A collapse is in flight: the thread is copying a range (its PMD is mapped at the copy's end).</summary>
+    public bool Collapsing => _state == ThreadState.Collapsing;
+
+    /// <summary>When the last wake's work began (its timer's time), in cycles: for tests.</summary>
+    public ulong LastWakeAt { get; private set; }
+
+    /// <summary>When the last collapse in flight ended (its copy done, the PMD mapped or the folio freed), in cycles.</summary>
+    public ulong LastCollapseAt { get; private set; }
+
+    /// <summary>Whether <paramref name="pfn"/> belongs to the folio of the collapse in flight (for the invariant checker).</summary>
+    public bool InFlight(int pfn) => _collapseHead >= 0 && pfn >= _collapseHead && pfn < _collapseHead + HugeMemory.PmdPages;
+
+    /// <summary>
+    /// Cycles per PTE hpage_collapse_scan_pmd examines: the entry (eight to a cache line) and the struct page of the
+    /// folio it maps (a line of its own, seldom cached for a range left alone for scan_sleep_millisecs), taken as one
+    /// L3 hit (<c>latency.l3</c>) — an estimate from the machine's latencies, not a measurement. A range without a page
+    /// table, or mapped by a PMD, costs one entry.
+    /// </summary>
+    public long ScanPteCycles { get; set; }
+
+    /// <summary>
+    /// Cycles per page of a collapse's copy (__collapse_huge_page_copy: copy_mc_user_highpage, or clearing for an
+    /// empty entry): a 4 KiB read and a 4 KiB write, taken as two DRAM latencies (<c>latency.memory</c>), the same
+    /// per-page cost as compaction's migration. EcsMem has no memory-bandwidth model; at the default 200 cycles this
+    /// is 400 cycles a page, 204,800 (68 µs at 3 GHz) a 2 MiB range.
+    /// </summary>
+    public long CopyPageCycles { get; set; }
 
     /// <summary>The result of the last hpage_collapse_scan_pmd (for tests).</summary>
     public ScanResult LastResult { get; private set; } = ScanResult.Fail;
@@ -217,6 +255,13 @@ public sealed class Khugepaged : IEventHandler, ISystem
             // Nothing left to scan: the wake would find no work. Dropping it keeps sleep_expire for a later Enter.
             _k.Env.Events.Cancel((ulong)_pendingSeq);
             _pendingSeq = -1;
+            if (_state == ThreadState.Collapsing)
+            {
+                // The collapse in flight was this mm's (the last on the list): its revalidation would fail; the new
+                // folio goes back now and the thread, with nothing left, waits for an mm.
+                FreeCollapseFolio();
+                _state = ThreadState.Idle;
+            }
         }
     }
 
@@ -243,10 +288,19 @@ public sealed class Khugepaged : IEventHandler, ISystem
         var wakes = env.WorkItems<KhugepagedWake>();
         if (wakes.Length == 0)
             return;
-        bool resume = _state == ThreadState.AllocSleep;
+        ThreadState state = _state;
         _k.Smp.Enter(0); // a kernel thread, simulated on CPU 0 as kswapd is
         _k.Smp.CatchUp(wakes[0].At);
-        if (DoScan(resume))
+        if (state != ThreadState.Collapsing)
+            LastWakeAt = wakes[0].At;
+        if (state == ThreadState.Collapsing)
+        {
+            LastCollapseAt = _k.Env.Now;
+            LastResult = FinishCollapse();
+            if (LastResult == ScanResult.Succeed)
+                PagesCollapsed++;
+        }
+        if (DoScan(state))
             WaitWork(env);
     }
 
@@ -255,16 +309,17 @@ public sealed class Khugepaged : IEventHandler, ISystem
     /// allocation failure puts the thread to sleep for alloc_sleep_millisecs the first time (returns false: the scan
     /// goes on at that wake) and ends the scan the second.
     /// </summary>
-    private bool DoScan(bool resume)
+    private bool DoScan(ThreadState from)
     {
         uint pages = (uint)Config.PagesToScan;
         uint progress = 0, passThroughHead = 0;
         bool wait = true;
-        if (resume)
+        bool afterCollapse = from == ThreadState.Collapsing;
+        if (from is ThreadState.AllocSleep or ThreadState.Collapsing)
         {
             progress = _resumeProgress;
             passThroughHead = _resumePassThroughHead;
-            wait = false;
+            wait = from == ThreadState.Collapsing && _resumeWait;
         }
         else
         {
@@ -276,12 +331,28 @@ public sealed class Khugepaged : IEventHandler, ISystem
         while (true)
         {
             ScanResult result = ScanResult.Succeed;
-            if (_scanMm < 0)
-                passThroughHead++;
-            if (HasWork && passThroughHead < 2)
-                progress += ScanMmSlot(pages - progress, ref result);
-            else
-                progress = pages;
+            if (!afterCollapse)
+            {
+                if (_scanMm < 0)
+                    passThroughHead++;
+                if (HasWork && passThroughHead < 2)
+                    progress += ScanMmSlot(pages - progress, ref result);
+                else
+                    progress = pages;
+                if (_collapseHead >= 0)
+                {
+                    // collapse_huge_page copies the range: the scan goes on (or the wake ends) when the copy is done.
+                    _resumeProgress = progress;
+                    _resumePassThroughHead = passThroughHead;
+                    _resumeWait = wait;
+                    _state = ThreadState.Collapsing;
+                    // The copy keeps the thread's CPU busy; the PMD is mapped when it ends.
+                    Work(CopyPageCycles * HugeMemory.PmdPages);
+                    Schedule(_k.Env.Now);
+                    return false;
+                }
+            }
+            afterCollapse = false;
             if (progress >= pages)
                 return true;
             if (result == ScanResult.AllocHugePageFail)
@@ -350,8 +421,6 @@ public sealed class Khugepaged : IEventHandler, ISystem
                 while (_scanAddress < hend)
                 {
                     result = ScanPmd(mm, vma, _scanAddress, out bool unlocked);
-                    if (result == ScanResult.Succeed)
-                        PagesCollapsed++;
                     _scanAddress += HugeMemory.PmdSize;
                     progress += HugeMemory.PmdPages;
                     if (unlocked || progress >= pages)
@@ -394,20 +463,34 @@ public sealed class Khugepaged : IEventHandler, ISystem
     private ScanResult ScanPmd(MmState mm, in Vma vma, ulong haddr, out bool unlocked)
     {
         unlocked = false;
-        ScanResult r = Check(mm, haddr, out int referenced, out int unmapped);
+        ScanResult r = Check(mm, haddr, out int examined);
+        Work(examined * ScanPteCycles);
         LastResult = r;
         if (r != ScanResult.Succeed)
             return r;
         unlocked = true;
-        r = CollapseHugePage(mm, vma, haddr);
+        r = BeginCollapse(mm, haddr);
         LastResult = r;
         return r;
     }
 
-    private ScanResult Check(MmState mm, ulong haddr, out int referenced, out int unmapped)
+    /// <summary>The thread's CPU works <paramref name="cycles"/>: its clock advances, charged to the kernel row.</summary>
+    private void Work(long cycles)
     {
-        referenced = 0;
-        unmapped = 0;
+        if (cycles <= 0)
+            return;
+        _k.Env.Clock.Advance((ulong)cycles);
+        _k.Cycles.Charge(Timing.CycleCategory.Kernel, cycles);
+    }
+
+    /// <summary>
+    /// hpage_collapse_scan_pmd's checks (and __collapse_huge_page_isolate's, the same again when the copy is done):
+    /// <paramref name="examined"/> counts the entries looked at before the verdict.
+    /// </summary>
+    private ScanResult Check(MmState mm, ulong haddr, out int examined)
+    {
+        int referenced = 0, unmapped = 0;
+        examined = 1;
         var cfg = Config;
         ref ulong first = ref mm.Tables.Walk(haddr, false, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref first))
@@ -420,6 +503,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
         bool writable = false;
         for (int i = 0; i < HugeMemory.PmdPages; i++)
         {
+            examined = i + 1;
             ulong v = mm.Tables.Lookup(haddr + ((ulong)i << Pte.PageShift));
             var pte = new Pte(v);
             if (pte.IsSwap)
@@ -472,15 +556,11 @@ public sealed class Khugepaged : IEventHandler, ISystem
     }
 
     /// <summary>
-    /// collapse_huge_page: an order-9 folio (alloc_charge_folio: thp_collapse_alloc, or thp_collapse_alloc_failed and
-    /// SCAN_ALLOC_HUGE_PAGE_FAIL; the same watermark and free-block test as a THP fault, no compaction), charged to the
-    /// mm's memcg; the range's translations flushed (pmdp_collapse_flush); swap entries read back in
-    /// (__collapse_huge_page_swapin, done at once here: pgmajfault and pswpin for a page not in the swap cache); each
-    /// page copied into the folio, empty and zero-page entries cleared (__collapse_huge_page_copy); the old pages
-    /// unmapped and freed unless mapped elsewhere; the folio on the LRU and mapped by one PMD, dirty, writable when the
-    /// VMA is (the page table kept as the deposited one).
+    /// collapse_huge_page's start: an order-9 folio (alloc_charge_folio: thp_collapse_alloc, or thp_collapse_alloc_failed
+    /// and SCAN_ALLOC_HUGE_PAGE_FAIL; the same watermark and free-block test as a THP fault, direct compaction first as
+    /// khugepaged/defrag 1 asks). On success the collapse is in flight until its copy ends (<see cref="FinishCollapse"/>).
     /// </summary>
-    private ScanResult CollapseHugePage(MmState mm, in Vma vma, ulong haddr)
+    private ScanResult BeginCollapse(MmState mm, ulong haddr)
     {
         int head = _k.Thp.AllocFolio();
         if (head < 0) // khugepaged/defrag 1 (GFP_TRANSHUGE): direct compaction first
@@ -491,6 +571,65 @@ public sealed class Khugepaged : IEventHandler, ISystem
             return ScanResult.AllocHugePageFail;
         }
         _k.Env.Counters.Increment(_k.C.ThpCollapseAlloc);
+        _collapseMm = mm.Id;
+        _collapseAddr = haddr;
+        _collapseHead = head;
+        return ScanResult.Succeed;
+    }
+
+    /// <summary>
+    /// The end of collapse_huge_page's copy: hugepage_vma_revalidate (the mm still live, a VMA khugepaged may work on
+    /// still covering the range) and __collapse_huge_page_isolate (the scan's checks again) — on failure the new folio
+    /// is freed and the verdict returned — then <see cref="CollapseHugePage"/>. The thread's CPU was busy for the copy
+    /// (charged when it began).
+    /// </summary>
+    private ScanResult FinishCollapse()
+    {
+        int mmId = _collapseMm;
+        ulong haddr = _collapseAddr;
+        MmState? mm = _k.Tasks.MmById(mmId);
+        ScanResult r = ScanResult.Fail;
+        if (mm is not null && mm.Mm.Struct.MmUsers > 0)
+        {
+            var vmas = mm.Mm.Vmas;
+            int i = vmas.FindVma(haddr);
+            if (i >= 0 && vmas[i].Start <= haddr && haddr + HugeMemory.PmdSize <= vmas[i].End && VmaAllowable(vmas[i], vmas[i].Flags))
+            {
+                r = Check(mm, haddr, out _);
+                if (r == ScanResult.Succeed)
+                {
+                    int head = _collapseHead;
+                    _collapseHead = -1;
+                    _collapseMm = -1;
+                    return CollapseHugePage(mm, vmas[i], haddr, head);
+                }
+            }
+        }
+        FreeCollapseFolio();
+        return r;
+    }
+
+    /// <summary>The collapse did not happen: the new folio goes back to the buddy allocator.</summary>
+    private void FreeCollapseFolio()
+    {
+        int cpu = _k.Tlb.CurrentCpu;
+        for (int i = 0; i < HugeMemory.PmdPages; i++)
+            _k.Zone.FreeFrame(_collapseHead + i, cpu);
+        _collapseHead = -1;
+        _collapseMm = -1;
+    }
+
+    /// <summary>
+    /// collapse_huge_page once the range revalidated: the new folio <paramref name="head"/> charged to the mm's memcg;
+    /// the range's translations flushed (pmdp_collapse_flush); swap entries read back in (__collapse_huge_page_swapin,
+    /// done at once here: pgmajfault and pswpin for a page not in the swap cache); each page copied into the folio,
+    /// empty and zero-page entries cleared (__collapse_huge_page_copy, whose time has passed); the old pages unmapped
+    /// and freed unless mapped elsewhere; the folio on the LRU and mapped by one PMD, dirty, writable when the VMA is
+    /// (the page table kept as the deposited one). Simplified: Linux clears the PMD before the copy and the mm's
+    /// faults wait on mmap_lock; in EcsMem the old pages stay mapped and usable until the copy's end.
+    /// </summary>
+    private ScanResult CollapseHugePage(MmState mm, in Vma vma, ulong haddr, int head)
+    {
         int cpu = _k.Tlb.CurrentCpu;
         if (_k.Memcg is { } mc)
         {

@@ -509,6 +509,13 @@ public sealed class InvariantChecker
                     Fail($"frame {pfn}: page-table frame with mapcount {f.MapCount} and {rmap} reverse mappings");
                 continue;
             }
+            if (_k.Khugepaged.InFlight(pfn))
+            {
+                // The folio of a collapse still copying: allocated, not yet mapped or on the LRU.
+                if (f.MapCount != 0 || rmap != 0 || (f.Flags & FrameFlags.Lru) != 0)
+                    Fail($"frame {pfn}: khugepaged's folio in flight with mapcount {f.MapCount}, {rmap} reverse mappings, flags {f.Flags}");
+                continue;
+            }
             if (_tableOwner[pfn] >= 0)
                 Fail($"frame {pfn}: backs a page table of mm {_tableOwner[pfn]} but is not flagged as one");
 

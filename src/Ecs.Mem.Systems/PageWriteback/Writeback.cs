@@ -158,8 +158,9 @@ public sealed class Writeback : IEventHandler
         long c = ScanCyclesPerPage * pages;
         if (c > 0)
         {
+            // CPU work on the reclaimer's CPU (its clock advances): the on-CPU kernel row, not the off-CPU device time.
             env.Clock.Advance((ulong)c);
-            _k.Cycles.Charge(Timing.CycleCategory.Reclaim, c);
+            _k.Cycles.Charge(Timing.CycleCategory.Kernel, c);
         }
         if (_inFlight.Count == 0)
             return;

@@ -155,6 +155,9 @@ public sealed record SimulationReport
             breakdown.Add(new CycleRow(cat.ToString().ToLowerInvariant(), cyc[cat], cyc.CyclesPerAccess(cat)) { OffCpu = cat == CycleCategory.Reclaim });
         if (k.Options.Cpus > 1)
             breakdown.Add(new CycleRow("shootdown", cyc[CycleCategory.Shootdown], cyc.CyclesPerAccess(CycleCategory.Shootdown)));
+        // Only when some was charged (async writeback's reclaim scan, khugepaged), so other reports keep their rows.
+        if (cyc[CycleCategory.Kernel] > 0)
+            breakdown.Add(new CycleRow("kernel", cyc[CycleCategory.Kernel], cyc.CyclesPerAccess(CycleCategory.Kernel)));
         breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
 
         // Measured from the statistics reset (all zero without one): the CPUs' own times and the simulated time.

@@ -15,4 +15,9 @@ public enum CycleCategory : byte
     Switch = 4,
     /// <summary>TLB shootdowns: the initiator's wait for its IPIs and the receivers' remote flushes (several CPUs only).</summary>
     Shootdown = 5,
+    /// <summary>
+    /// Kernel work on a CPU that is neither a fault nor a switch: reclaim's own scanning when writes complete in
+    /// simulated time (async writeback), khugepaged's scan and copies. Shown only when some was charged.
+    /// </summary>
+    Kernel = 6,
 }

@@ -231,9 +231,10 @@ public sealed partial class Lruvec
 
     /// <summary>
     /// lru_gen_folio_seq: where a folio joins. Active (set while isolated, by folio_activate, or by a fault's
-    /// folio_add_lru): the second youngest generation, the youngest with PG_workingset; put back by reclaim: the oldest;
-    /// an anon page not in the swap cache: the second youngest; else the oldest (the third oldest with PG_workingset) —
-    /// never below min_seq. Under MGLRU writes complete synchronously (async writeback is refused with lru_gen), so PG_reclaim's case is absent.
+    /// folio_add_lru): the second youngest generation, the youngest with PG_workingset; put back by reclaim (the tail,
+    /// folio_rotate_reclaimable): the oldest; an anon page not in the swap cache, or a PG_reclaim folio still dirty or
+    /// under writeback (it cannot go before its write ends): the second youngest; else the oldest (the third oldest
+    /// with PG_workingset) — never below min_seq.
     /// </summary>
     private long FolioSeq(int pfn, bool reclaiming)
     {
@@ -245,7 +246,8 @@ public sealed partial class Lruvec
             gen = MinNrGens - ws;
         else if (reclaiming)
             gen = MaxNrGens;
-        else if (type == LruGenAnon && (fl & FrameFlags.SwapCache) == 0)
+        else if ((type == LruGenAnon && (fl & FrameFlags.SwapCache) == 0)
+            || ((fl & FrameFlags.Reclaim) != 0 && (fl & (FrameFlags.Dirty | FrameFlags.Writeback)) != 0))
             gen = MinNrGens;
         else
             gen = MaxNrGens - ws;
@@ -405,9 +407,10 @@ public sealed partial class Lruvec
 
     /// <summary>
     /// folio_inc_gen: a folio in the oldest generation moves one generation up (unless the walk promoted it already: then
-    /// it goes where its flags say), its access counter and PG_referenced cleared. Returns the new generation.
+    /// it goes where its flags say), its access counter and PG_referenced cleared; <paramref name="reclaiming"/> (sort_folio
+    /// holding back a folio for its write) sets PG_reclaim, so folio_end_writeback rotates it. Returns the new generation.
     /// </summary>
-    private int FolioIncGen(int pfn)
+    private int FolioIncGen(int pfn, bool reclaiming = false)
     {
         int type = TypeOf(pfn);
         int oldGen = GenFromSeq(_minSeq[type]);
@@ -417,6 +420,8 @@ public sealed partial class Lruvec
         int newGen = (oldGen + 1) % MaxNrGens;
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl = (fl & ~(LruGenMask | LruRefsFlags)) | (FrameFlags)((uint)(newGen + 1) << LruGenPgoff);
+        if (reclaiming)
+            fl |= FrameFlags.Reclaim;
         UpdateSize(type, oldGen, newGen);
         return newGen;
     }
@@ -686,12 +691,16 @@ public sealed partial class Lruvec
     /// <summary>
     /// sort_folio: a folio the walk promoted moves to its generation's head; one in a tier above <paramref name="tierIdx"/>
     /// (or with every reference bit set: the lazily promoted workingset) moves up a generation and counts as protected;
-    /// one under writeback waits a generation. True when the folio was sorted rather than left to isolate. The
-    /// unevictable and ineligible-zone cases do not arise (mlock is found by the rmap walk, one zone); a dirty file folio
-    /// is written by pageout as on the classic path with synchronous writes (async writeback is refused with lru_gen).
+    /// one under writeback, or a dirty file folio the flusher has to write, waits a generation with PG_reclaim set
+    /// (folio_end_writeback rotates it back to the oldest generation's tail) and counts in sc-&gt;nr.file_taken (and
+    /// nr.unqueued_dirty while its write has not started). True when the folio was sorted rather than left to isolate;
+    /// <paramref name="waiting"/> when it was held back for writeback. The unevictable and ineligible-zone cases do
+    /// not arise (mlock is found by the rmap walk, one zone). With synchronous writeback a dirty file folio is not held
+    /// back: reclaim's pageout writes it, as on the classic path.
     /// </summary>
-    private bool SortFolio(int pfn, int tierIdx)
+    private bool SortFolio(int pfn, int tierIdx, ScanControl sc, out bool waiting)
     {
+        waiting = false;
         FrameFlags fl = _host.Frames[pfn].Flags;
         int gen = LruGenFolioGen(pfn);
         int type = TypeOf(pfn);
@@ -712,33 +721,48 @@ public sealed partial class Lruvec
                 _protected[type * MaxNrTiers + tier]++;
             return true;
         }
-        if ((fl & FrameFlags.Writeback) != 0)
+        bool writeback = (fl & FrameFlags.Writeback) != 0;
+        bool dirtyFile = type == LruGenFile && (fl & FrameFlags.Dirty) != 0 && _host.WritebackAsync;
+        if (dirtyFile)
         {
-            gen = FolioIncGen(pfn);
+            sc.NrFileTaken++;
+            if (!writeback)
+                sc.NrUnqueuedDirty++;
+        }
+        if (writeback || dirtyFile)
+        {
+            gen = FolioIncGen(pfn, reclaiming: true);
             _genLists.MoveToHead(gen * 2 + type, pfn);
+            waiting = true;
             return true;
         }
         return false;
     }
 
-    /// <summary>isolate_folio: without PG_referenced the access counter is dropped; the folio leaves its generation (reclaiming).</summary>
+    /// <summary>
+    /// isolate_folio: without PG_referenced the access counter is dropped; PG_reclaim is cleared for shrink_folio_list
+    /// (whose writeback cases read it); the folio leaves its generation (reclaiming).
+    /// </summary>
     private void IsolateFolio(int pfn)
     {
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
             fl &= ~LruRefsMask;
+        fl &= ~FrameFlags.Reclaim;
         LruGenDelFolio(pfn, true);
     }
 
     /// <summary>
     /// scan_folios: from the tail of the oldest generation of <paramref name="type"/>, sort or isolate folios until
     /// MIN_LRU_BATCH are isolated or MAX_LRU_BATCH were looked at; pgscan_{kswapd,direct} and pgscan_{anon,file} count the
-    /// isolated ones, pgrefill the sorted. Returns the folios scanned (0 with only MIN_NR_GENS generations, or when none
-    /// could be isolated and the budget is left).
+    /// isolated ones, pgrefill the sorted; sc-&gt;nr.file_taken the isolated file folios. Returns the folios scanned (0 with
+    /// only MIN_NR_GENS generations, or when none could be isolated and the budget is left); <paramref name="waiting"/>:
+    /// those sort_folio held back for writeback.
     /// </summary>
-    private int ScanFolios(ScanControl sc, int type, int tier, out int isolated)
+    private int ScanFolios(ScanControl sc, int type, int tier, out int isolated, out int waiting)
     {
         isolated = 0;
+        waiting = 0;
         if (NrGens(type) == MinNrGens)
             return 0;
         int list = GenFromSeq(_minSeq[type]) * 2 + type;
@@ -746,9 +770,10 @@ public sealed partial class Lruvec
         for (int f = _genLists.Tail(list); f >= 0; f = _genLists.Tail(list))
         {
             scanned++;
-            if (SortFolio(f, tier))
+            if (SortFolio(f, tier, sc, out bool wb))
             {
                 sorted++;
+                if (wb) waiting++;
             }
             else
             {
@@ -766,21 +791,28 @@ public sealed partial class Lruvec
         if (sc.Kswapd) PgScanKswapd += isolated;
         else PgScanDirect += isolated;
         _counters.Add(type == LruGenFile ? _c.PgScanFile : _c.PgScanAnon, isolated);
+        if (type == LruGenFile)
+            sc.NrFileTaken += isolated;
         return isolated > 0 || remaining == 0 ? scanned : 0;
     }
 
-    /// <summary>isolate_folios: the type get_type_to_scan prefers first, the other if it yields nothing, each at its get_tier_idx.</summary>
-    private int IsolateFolios(ScanControl sc, int swappiness, out int typeScanned, out int isolated)
+    /// <summary>
+    /// isolate_folios: the type get_type_to_scan prefers first, the other if it yields nothing, each at its get_tier_idx.
+    /// <paramref name="waiting"/>: the folios held back for writeback by either scan.
+    /// </summary>
+    private int IsolateFolios(ScanControl sc, int swappiness, out int typeScanned, out int isolated, out int waiting)
     {
         int type = GetTypeToScan(swappiness);
         var (first, last) = EvictableTypes(swappiness);
         typeScanned = type;
         isolated = 0;
+        waiting = 0;
         for (int i = first; i <= last; i++)
         {
             int tier = GetTierIdx(type);
             typeScanned = type;
-            int scanned = ScanFolios(sc, type, tier, out isolated);
+            int scanned = ScanFolios(sc, type, tier, out isolated, out int held);
+            waiting += held;
             if (scanned != 0)
                 return scanned;
             type = 1 - type;
@@ -792,20 +824,28 @@ public sealed partial class Lruvec
     /// evict_folios: isolate a batch from min_seq, try to advance min_seq, and run shrink_folio_list over the batch
     /// (references through lru_gen_look_around; rejected folios are put back, never into the oldest generation);
     /// pgsteal_{kswapd,direct} and pgsteal_{anon,file}. Returns the folios scanned (0: nothing more to evict here).
-    /// The second pass over clean unmapped folios that missed folio_rotate_reclaimable is not needed: writes complete
-    /// synchronously in EcsMem.
+    /// With async writeback the reclaimer's time passes with the pages it isolated or held back for writeback (what the
+    /// classic lists would have isolated for the same folios) and the writes due by then complete, before
+    /// shrink_folio_list; the swap writes it starts go to the disk as one request when it returns (the plug; Linux plugs
+    /// the whole lru_gen_shrink_node, EcsMem each shrink_folio_list as on the classic path). The second pass over clean
+    /// unmapped folios that missed folio_rotate_reclaimable is not needed: no write completes while folios are isolated
+    /// here (completions come before shrink_folio_list and between ticks), and sort_folio keeps folios under writeback
+    /// from being isolated at all.
     /// </summary>
     private long EvictFolios(ScanControl sc, int swappiness)
     {
-        long scanned = IsolateFolios(sc, swappiness, out int type, out int isolated);
+        long scanned = IsolateFolios(sc, swappiness, out int type, out int isolated, out int waiting);
         if (TryToIncMinSeq(swappiness))
             scanned++;
         if (EvictableMinSeq(swappiness) + MinNrGens > _maxSeq)
             scanned = 0;
+        if (isolated + waiting > 0)
+            _host.WritebackProgress(isolated + waiting);
         if (isolated == 0)
             return scanned;
         sc.NrScanned += isolated;
         int reclaimed = ShrinkFolioList(isolated, sc, out _);
+        _host.WritebackUnplug();
         sc.NrReclaimed += reclaimed;
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);
@@ -813,6 +853,23 @@ public sealed partial class Lruvec
         else PgStealDirect += reclaimed;
         _counters.Add(type == LruGenFile ? _c.PgStealFile : _c.PgStealAnon, reclaimed);
         return scanned;
+    }
+
+    /// <summary>
+    /// folio_rotate_reclaimable → lru_move_tail with MGLRU, at the end of a PG_reclaim folio's write: unless it is off
+    /// the generation lists (isolated, in an lru_add batch), lruvec_del_folio, PG_active cleared and
+    /// lruvec_add_folio_tail — lru_gen_add_folio reclaiming, so lru_gen_folio_seq puts it in the oldest generation
+    /// (never below min_seq) at the tail, where eviction looks first; pgrotated. (The caller checked locked, dirty and
+    /// unevictable.)
+    /// </summary>
+    private void LruGenRotateReclaimable(int pfn)
+    {
+        if (_genLists.ListOf(pfn) < 0)
+            return;
+        LruGenDelFolio(pfn, false);
+        _host.Frames[pfn].Flags &= ~FrameFlags.Active;
+        LruGenAddFolio(pfn, true);
+        _counters.Increment(_c.PgRotated);
     }
 
     /// <summary>
@@ -918,6 +975,9 @@ public sealed partial class Lruvec
             if (ShouldAbortScan(sc, sc.NrReclaimed - reclaimedBefore))
                 break;
         }
+        // Too much of the oldest generation's file cache is dirty with no write queued: wake the flushers.
+        if (sc.NrUnqueuedDirty > 0 && sc.NrUnqueuedDirty == sc.NrFileTaken)
+            _host.WakeupFlusherThreads();
         return nrToScan < 0;
     }
 

@@ -108,6 +108,12 @@ public interface ILruvecHost
 
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): every page reclaim took was dirty and not queued for I/O.</summary>
     void WakeupFlusherThreads() { }
+
+    /// <summary>
+    /// Writes complete in simulated time (a flusher cleans dirty file pages): MGLRU's sort_folio then holds dirty file
+    /// folios back for the flusher. False where reclaim writes dirty pages itself (synchronous writeback).
+    /// </summary>
+    bool WritebackAsync => false;
 }
 
 /// <summary>
@@ -459,6 +465,11 @@ public sealed partial class Lruvec : IReplacementPolicy
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
             return;
+        if (_lruGen)
+        {
+            LruGenRotateReclaimable(pfn);
+            return;
+        }
         int list = _lists.ListOf(pfn);
         if (list < 0 || list == (int)LruList.Unevictable)
             return;
@@ -947,8 +958,11 @@ public sealed partial class Lruvec : IReplacementPolicy
                     break;
             }
         }
-        // shrink_inactive_list: the flushers are not keeping up, nudge them.
-        if (unqueuedDirty > 0 && unqueuedDirty == taken)
+        // shrink_inactive_list: the flushers are not keeping up, nudge them. evict_folios only adds the count to
+        // sc->nr.unqueued_dirty; try_to_shrink_lruvec decides.
+        if (_lruGen)
+            sc.NrUnqueuedDirty += unqueuedDirty;
+        else if (unqueuedDirty > 0 && unqueuedDirty == taken)
             _host.WakeupFlusherThreads();
         return reclaimed;
     }
@@ -1076,6 +1090,9 @@ public sealed class ScanControl
     /// <summary>PGDAT_WRITEBACK as kswapd saw it when its round began (the node's flag lives on the node's lruvec).</summary>
     public bool PgdatWriteback;
 
+    /// <summary>sc-&gt;nr.unqueued_dirty and sc-&gt;nr.file_taken as MGLRU's eviction counts them (try_to_shrink_lruvec wakes the flushers when they are equal).</summary>
+    public long NrUnqueuedDirty, NrFileTaken;
+
     /// <summary>Resets for a new reclaim invocation.</summary>
     public void Reset(bool kswapd, long nrToReclaim, int swappiness)
     {
@@ -1102,5 +1119,7 @@ public sealed class ScanControl
         NrImmediate = 0;
         NrTaken = 0;
         PgdatWriteback = false;
+        NrUnqueuedDirty = 0;
+        NrFileTaken = 0;
     }
 }

@@ -21,6 +21,8 @@ public static class NodeReclaim
         sc.NrWriteback = 0;
         sc.NrImmediate = 0;
         sc.NrTaken = 0;
+        sc.NrUnqueuedDirty = 0;
+        sc.NrFileTaken = 0;
         if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
         {
             LruGenReclaim.ShrinkNode(lruvec, sc);

@@ -164,6 +164,9 @@ public sealed class ReclaimHost : ILruvecHost
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN).</summary>
     public void WakeupFlusherThreads() => _k.Flusher?.WakeupFlusherThreads();
 
+    /// <summary>Async writeback: a flusher cleans dirty file pages (MGLRU's sort_folio leaves them to it).</summary>
+    public bool WritebackAsync => _k.Flusher is not null;
+
     /// <summary>folio_wait_writeback for cgroup v1 memcg reclaim (see <see cref="PageWriteback.Writeback.WaitOnWriteback"/>).</summary>
     public bool WaitOnWriteback(int pfn) => _k.Writeback?.WaitOnWriteback(pfn) ?? false;
 

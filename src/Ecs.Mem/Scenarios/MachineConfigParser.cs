@@ -210,9 +210,6 @@ internal sealed class MachineConfigParser(YamlValues values)
             g = g with { Caps = caps };
             if (g.Enabled && m.Policy.Name != ReplacementPolicyConfig.DefaultName)
                 throw values.Error(e, $"machine.lru_gen.enabled: the multi-gen LRU replaces the lists of the linux policy, not of {m.Policy.Name}");
-            // MGLRU's eviction still writes its swap-outs synchronously; refuse the pair rather than run sync writes silently.
-            if (g.Enabled && m.WritebackAsync)
-                throw values.Error(e, "machine.lru_gen.enabled: the multi-gen LRU does not model writeback in simulated time yet; use it with machine.writeback: sync");
         }
         if (s.Get("min_ttl_ms") is { } t)
             g = g with { MinTtlMs = (uint)values.Integer(t, "machine.lru_gen.min_ttl_ms", 0, uint.MaxValue) };

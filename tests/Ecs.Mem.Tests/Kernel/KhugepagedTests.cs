@@ -53,6 +53,9 @@ public class KhugepagedTests
     private static long MemInfoKb(SimMachine m, string name) =>
         MemInfo.Build(MemoryGauges.Read(m.Kernel)).Single(l => l.Name == name).Value;
 
+    /// <summary>Wake <paramref name="n"/> has run and no collapse of it is still copying.</summary>
+    private static bool WakeDone(EcsMem.Systems.HugeMemory.Khugepaged k, int n) => k.Wakes == n && !k.Collapsing;
+
     private static void RunChecked(SimMachine m, Func<bool> until)
     {
         long ticks = 0;
@@ -76,7 +79,7 @@ public class KhugepagedTests
         var p = Add(m, "p", Anon(Base, 2 * Huge), 0, Touch(Base, 2 * Huge, repeatLast: 8));
         Advise(m, p, 2 * Huge, Base, 2 * HugeSize);
         var k = m.Kernel.Khugepaged;
-        RunChecked(m, () => k.Wakes == 1);
+        RunChecked(m, () => WakeDone(k, 1));
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(1024));
         Assert.That(k.PagesCollapsed, Is.EqualTo(2));
         Assert.That(k.FullScans, Is.EqualTo(1));
@@ -107,7 +110,7 @@ public class KhugepagedTests
         ulong first = 0;
         for (int wake = 1; wake <= 3; wake++)
         {
-            RunChecked(m, () => k.Wakes == wake);
+            RunChecked(m, () => WakeDone(k, wake));
             if (wake == 1)
                 first = m.Env.Now;
             else
@@ -133,7 +136,7 @@ public class KhugepagedTests
         var p = Add(m, "p", Anon(Base, Huge), 0, Touch(Base, touched, repeatLast: 8));
         Advise(m, p, touched, Base, HugeSize);
         var k = m.Kernel.Khugepaged;
-        RunChecked(m, () => k.Wakes == 1);
+        RunChecked(m, () => WakeDone(k, 1));
         Assert.That(k.PagesCollapsed, Is.EqualTo(collapses ? 1 : 0));
         Assert.That(Counter(m, "thp_scan_exceed_none_pte"), Is.EqualTo(collapses ? 0 : 1));
         // A collapse fills the holes: RSS becomes 512 pages (add_mm_counter for each empty entry).
@@ -212,16 +215,61 @@ public class KhugepagedTests
         var b = Add(m, "b", Anon(Base + (4 * HugeSize), Huge), 0, tail);
         Advise(m, b, 1, Base + (4 * HugeSize), HugeSize);
         var k = m.Kernel.Khugepaged;
-        RunChecked(m, () => k.Wakes == 1);
+        RunChecked(m, () => WakeDone(k, 1));
         ulong firstWake = m.Env.Now;
         Assert.That(k.PagesCollapsed, Is.EqualTo(1));
         RunChecked(m, () => k.IsRegistered(Mm(m, b).Id));
         ulong registered = m.Env.Now;
         Assert.That(Proc(m, a).State, Is.EqualTo(ProcessState.Exited));
         Assert.That(registered, Is.LessThan(firstWake + (20 * CyclesPerMs)), "B came during the sleep");
-        RunChecked(m, () => k.Wakes == 2);
+        RunChecked(m, () => WakeDone(k, 2));
         Assert.That(m.Env.Now, Is.GreaterThanOrEqualTo(firstWake + (20 * CyclesPerMs)), "woken at sleep_expire, not at B's madvise");
         Assert.That(k.PagesCollapsed, Is.EqualTo(2), "B's range: 1 page and 511 empty entries (max_ptes_none 511)");
+    }
+
+    [Test]
+    public void TheCollapseLandsAfterTheScanAndTheCopyOnTheThreadsCpu()
+    {
+        // One 2 MiB range written page by page, then MADV_HUGEPAGE: the wake at W scans PMD 0's 512 entries (each one
+        // L3 hit: 512 × 40 = 20,480 cycles), allocates the folio and copies 512 pages (each two DRAM latencies:
+        // 512 × 2 × 200 = 204,800). Until W + 225,280 the range is still mapped by its 4 KiB pages; then by the PMD.
+        // The rest of the scan (the VMA's end, full_scans 1, the head passed twice) reads no entry: no more cost.
+        using var m = new SimMachine(Opts(KhugepagedConfig.Default));
+        var p = Add(m, "p", Anon(Base, Huge), 0, Touch(Base, Huge, repeatLast: 2000));
+        Advise(m, p, Huge, Base, HugeSize);
+        var k = m.Kernel.Khugepaged;
+        Assert.That((k.ScanPteCycles, k.CopyPageCycles), Is.EqualTo((40L, 400L)), "latency.l3 and 2 × latency.memory");
+        RunChecked(m, () => k.Collapsing);
+        Assert.That(new Pte(Mm(m, p).Tables.Lookup(Base)).PmdMapped, Is.False, "still copying");
+        Assert.That(k.PagesCollapsed, Is.Zero);
+        Assert.That(Counter(m, "thp_collapse_alloc"), Is.EqualTo(1), "alloc_charge_folio came before the copy");
+        RunChecked(m, () => WakeDone(k, 1));
+        Assert.That(k.LastCollapseAt - k.LastWakeAt, Is.EqualTo((ulong)(512 * 40 + 512 * 2 * 200)));
+        Assert.That(new Pte(Mm(m, p).Tables.Lookup(Base)).PmdMapped, Is.True);
+        Assert.That((k.PagesCollapsed, k.FullScans), Is.EqualTo((1L, 1L)));
+        Assert.That(m.Kernel.Cycles[EcsMem.Systems.Timing.CycleCategory.Kernel], Is.EqualTo(512 * 40 + 512 * 2 * 200));
+        RunChecked(m, () => m.Finished);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void TheScanCostsTheEntriesItExaminesAndTheSleepStartsAfterIt()
+    {
+        // 200 pages written, max_ptes_none 100: hpage_collapse_scan_pmd stops at the 101st empty entry, index 300, having
+        // examined 301 entries: 301 × 40 = 12,040 cycles, no collapse. scan_sleep_millisecs (1 ms = 10,000 cycles here)
+        // starts when the work is done: the next wake is at W1 + 12,040 + 10,000, and costs the same again.
+        using var m = new SimMachine(Opts(Fast with { MaxPtesNone = 100 }));
+        var p = Add(m, "p", Anon(Base, Huge), 0, Touch(Base, 200, repeatLast: 100_000));
+        Advise(m, p, 200, Base, HugeSize);
+        var k = m.Kernel.Khugepaged;
+        RunChecked(m, () => WakeDone(k, 1));
+        ulong w1 = k.LastWakeAt;
+        Assert.That(m.Kernel.Cycles[EcsMem.Systems.Timing.CycleCategory.Kernel], Is.EqualTo(301 * 40));
+        Assert.That(Counter(m, "thp_scan_exceed_none_pte"), Is.EqualTo(1));
+        RunChecked(m, () => WakeDone(k, 2));
+        Assert.That(k.LastWakeAt, Is.EqualTo(w1 + 301 * 40 + CyclesPerMs));
+        Assert.That(m.Kernel.Cycles[EcsMem.Systems.Timing.CycleCategory.Kernel], Is.EqualTo(2 * 301 * 40));
+        Assert.That(k.PagesCollapsed, Is.Zero);
     }
 
     [TestCase(1, 1)]

@@ -52,12 +52,28 @@ public class LruvecTests
 
         public FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout)
         {
-            pageout = Result[pfn] == FolioReclaimResult.Reclaimed;
+            pageout = Result[pfn] is FolioReclaimResult.Reclaimed or FolioReclaimResult.Writeback;
             if (Result[pfn] == FolioReclaimResult.Reclaimed) Reclaimed.Add(pfn);
+            // pageout with async writeback: PG_reclaim, then folio_start_writeback (the page stays).
+            if (Result[pfn] == FolioReclaimResult.Writeback) Frames[pfn].Flags |= FrameFlags.Reclaim | FrameFlags.Writeback;
             return Result[pfn];
         }
 
         public void ActivateLocked(int pfn) { }
+
+        /// <summary>Writes complete in simulated time (a flusher exists).</summary>
+        public bool Async { get; set; }
+
+        /// <summary>wakeup_flusher_threads calls, pages the reclaimer's time was charged for, shrink_folio_list unplugs.</summary>
+        public int FlusherWakeups, ProgressPages, Unplugs;
+
+        bool ILruvecHost.WritebackAsync => Async;
+
+        void ILruvecHost.WakeupFlusherThreads() => FlusherWakeups++;
+
+        void ILruvecHost.WritebackProgress(int pages) => ProgressPages += pages;
+
+        void ILruvecHost.WritebackUnplug() => Unplugs++;
     }
 
     private FakeHost _host = null!;

@@ -1,0 +1,36 @@
+/* oracle/experiments/harness-footprint: which of the kit harness's own pages are resident, swapped (and at which
+ * swap slot) and written, at each step of swap-anon-read (oracle/programs/swap-anon-read.phases), as the driver
+ * probe.py reads them from /proc/PID/pagemap while the program is stopped. The program is the generated
+ * swap-anon-read.c with a SIGSTOP at each step: after warm_up, before and after each phase_end. */
+#define NREG 1
+#include "../../harness.h"
+#include <signal.h>
+
+#ifndef REGION
+#define REGION 33554432UL
+#endif
+
+static void stop(void) { raise(SIGSTOP); }
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
+    datadir = argv[1];
+    warm_up();
+    stop();                                              /* W */
+    emit("{\"program\":\"swap-anon-read\",\"phases\":[");
+    phase_start();
+    do_mmap(0, (char *)0x100000000000UL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);
+    touch(0, 1, 0UL, reg[0].len, 4096UL);
+    stop();                                              /* A1: the fill done, phase_end next */
+    phase_end("fill", 1);
+    stop();                                              /* B1 */
+    phase_start();
+    touch(0, 0, 0UL, reg[0].len, 4096UL);
+    stop();                                              /* A2 */
+    phase_end("read", 0);
+    stop();                                              /* B2 */
+    emit("]}\n");
+    finish();
+    return 0;
+}

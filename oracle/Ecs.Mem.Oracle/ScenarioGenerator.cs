@@ -281,7 +281,7 @@ public static class ScenarioGenerator
                 accesses += HarnessAccesses(trace, harness.PhaseEnd);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
-                accesses += HarnessAccesses(trace, harness.BeforeSnapshot);
+                accesses += HarnessAccesses(trace, harness.BeforeSnapshot(ph == p.Phases[0]));
         }
 
         return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);

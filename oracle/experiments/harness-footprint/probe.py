@@ -5,7 +5,7 @@ stop: clear_refs 4 after each reading), and the swap slots of the swapped ones. 
 import os, signal, struct, subprocess, sys, time
 
 limit = sys.argv[1] if len(sys.argv) > 1 else "16777216"
-steps = ["W", "A1", "B1", "A2", "B2"]
+steps = ["W", "A1", "S1", "B1", "A2", "S2", "B2"]
 cg = f"/sys/fs/cgroup/memory/ecsmem-footprint-{os.getpid()}"
 os.mkdir(cg)
 try:

@@ -83,8 +83,8 @@ public static class ScenarioGenerator
         {
             if (harness is not null && !firstPhase)
             {
-                // Between two phases the harness's phase_end reads smaps, smaps_rollup and memory.stat into its buffer
-                // and emits the phase's record: the pages it touches (HarnessFootprint.BetweenPhases), outside both windows.
+                // The rest of the previous phase_end, after the program's VMAs were read: smaps, smaps_rollup and
+                // memory.stat slurped into buf, reg read (HarnessFootprint.BetweenPhases), outside both windows.
                 accesses += HarnessAccesses(trace, harness.BetweenPhases);
             }
             firstPhase = false;

@@ -18,7 +18,14 @@ public sealed class Region
 }
 
 /// <summary>What the plan knows at the end of a phase: the accesses so far and the regions then alive.</summary>
-public sealed record PhasePlan(string Name, long AccessesAtStart, long AccessesAtEnd, IReadOnlyList<(ulong Start, ulong End)> Windows);
+public sealed record PhasePlan(string Name, long AccessesAtStart, long AccessesAtEnd, IReadOnlyList<(ulong Start, ulong End)> Windows)
+{
+    /// <summary>
+    /// Where the C program reads the phase's VMAs: after the window (its faults are counted at <see cref="AccessesAtEnd"/>)
+    /// and the harness pages phase_end touches before the program's first smaps record (HarnessFootprint.BeforeSnapshot).
+    /// </summary>
+    public long AccessesAtSnapshot { get; init; } = AccessesAtEnd;
+}
 
 /// <summary>
 /// The layout both generators share: every fixed region gets its own 2 TiB slot from 16 TiB up (far from the
@@ -74,15 +81,15 @@ public sealed class ProgramPlan
         foreach (DataFile f in program.Files)
             if (f.Warm)
                 accesses += f.Size / PageSize;
-        long harness = program.MemcgLimit is not null ? ScenarioGenerator.HarnessPages(program) : 0;
-        accesses += harness; // the harness's own pages under a memcg (ScenarioGenerator.HarnessPages)
+        HarnessFootprint? harness = program.MemcgLimit is not null ? HarnessFootprint.Of(program) : null;
+        accesses += harness?.Prelude.Length ?? 0; // the harness's own pages under a memcg (HarnessFootprint)
         PreludeAccesses = accesses;
         ulong brk = ExecStartBrk;
         bool firstPhase = true;
         foreach (Phase ph in program.Phases)
         {
             if (!firstPhase)
-                accesses += harness; // between phases, outside both windows
+                accesses += harness?.BetweenPhases.Length ?? 0; // between phases, outside both windows
             firstPhase = false;
             long start = accesses;
             accesses++; // the phase's marker read, before its operations
@@ -126,7 +133,8 @@ public sealed class ProgramPlan
                         }
                     case "touch":
                         _sizeAt[op.Line] = Find(op, op.Arg(0)!).Size;
-                        accesses += TouchOffsets(op).Count();
+                        // A read's store to the harness's sink after each load (ScenarioGenerator.SinkStore).
+                        accesses += TouchOffsets(op).Count() * (1 + ScenarioGenerator.SinkStore(null, harness, op.Arg(1) == "write"));
                         break;
                     case "touch-sigbus":
                         accesses++;
@@ -137,7 +145,7 @@ public sealed class ProgramPlan
                             int count = int.Parse(op.Arg(2)!, System.Globalization.CultureInfo.InvariantCulture);
                             int seed = int.Parse(op.Arg(3)!, System.Globalization.CultureInfo.InvariantCulture);
                             _random[op.Line] = RandomPagesOf((int)(r.Size / PageSize), count, seed);
-                            accesses += count;
+                            accesses += count * (1 + ScenarioGenerator.SinkStore(null, harness, op.Arg(1) == "write"));
                             break;
                         }
                     case "munmap":
@@ -162,8 +170,10 @@ public sealed class ProgramPlan
                 }
             }
             accesses += ScenarioGenerator.EndPages(ph, harness); // the closing getrusage's stores
+            long end = accesses;
+            accesses += harness?.BeforeSnapshot(_phases.Count == 0).Length ?? 0; // phase_end before it reads smaps, outside the window
             var windows = _regions.Where(r => r.Live).Select(r => (r.Base, r.Base + (ulong)r.Size)).ToList();
-            _phases.Add(new PhasePlan(ph.Name, start, accesses, windows));
+            _phases.Add(new PhasePlan(ph.Name, start, end, windows) { AccessesAtSnapshot = accesses });
         }
     }
 

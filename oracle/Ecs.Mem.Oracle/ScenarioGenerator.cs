@@ -43,16 +43,14 @@ public static class ScenarioGenerator
         Event(timeline, 0, proc, $"mmap: {{addr: 0x{ProgramPlan.MarkerAddr:x}, length: 4096, prot: r--, flags: private, fixed: true}}");
         Access(trace, ProgramPlan.MarkerAddr, false);
         accesses++;
-        long harness = p.MemcgLimit is not null ? HarnessPages(p) : 0;
-        if (harness > 0)
+        HarnessFootprint? harness = p.MemcgLimit is not null ? HarnessFootprint.Of(p) : null;
+        if (harness is not null)
         {
-            // The harness's own anonymous pages (stack, static buffers, libc data), charged to the cgroup like the
-            // program's: as many as the recording found outside the program's regions (smaps_rollup Anonymous less
-            // the regions' Anonymous, the smallest over the runs of the first phase), written once before it.
-            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{HarnessAddr:x}, length: {harness * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
-            for (long i = 0; i < harness; i++)
-                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
-            accesses += harness;
+            // The harness's own anonymous pages (libc's and ld.so's data, main's stack, warm_up's stack and the two
+            // buffers), charged to the cgroup like the program's, written in the order the C program first writes
+            // them (HarnessFootprint): on Linux that is the order reclaim later swaps them out in.
+            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{HarnessAddr:x}, length: {harness.Pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
+            accesses += HarnessAccesses(trace, harness.Prelude);
         }
         ulong scratch = ProgramPlan.PreludeBase;
         foreach (DataFile f in p.Files.Where(f => f.Warm))
@@ -83,12 +81,11 @@ public static class ScenarioGenerator
         bool firstPhase = true;
         foreach (Phase ph in p.Phases)
         {
-            if (harness > 0 && !firstPhase)
+            if (harness is not null && !firstPhase)
             {
-                // Between two phases the harness reads smaps and memory.stat into its buffers: all its pages again.
-                for (long i = 0; i < harness; i++)
-                    Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
-                accesses += harness;
+                // The rest of the previous phase_end, after the program's VMAs were read: smaps, smaps_rollup and
+                // memory.stat slurped into buf, reg read (HarnessFootprint.BetweenPhases), outside both windows.
+                accesses += HarnessAccesses(trace, harness.BetweenPhases);
             }
             firstPhase = false;
             Access(trace, ProgramPlan.MarkerAddr, false);
@@ -143,6 +140,7 @@ public static class ScenarioGenerator
                             {
                                 Access(trace, b + (ulong)off, write);
                                 accesses++;
+                                accesses += SinkStore(trace, harness, write);
                             }
                             break;
                         }
@@ -154,6 +152,7 @@ public static class ScenarioGenerator
                             {
                                 Access(trace, b + ((ulong)page * ProgramPlan.PageSize), write);
                                 accesses++;
+                                accesses += SinkStore(trace, harness, write);
                             }
                             break;
                         }
@@ -306,9 +305,11 @@ public static class ScenarioGenerator
                 }
             }
             // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
-            for (long i = 0; i < EndPages(ph, harness); i++)
-                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
-            accesses += EndPages(ph, harness);
+            if (harness is not null && EndPages(ph, harness) > 0)
+                accesses += HarnessAccesses(trace, harness.PhaseEnd);
+            // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
+            if (harness is not null)
+                accesses += HarnessAccesses(trace, harness.BeforeSnapshot(ph == p.Phases[0]));
         }
 
         return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);
@@ -369,20 +370,41 @@ public static class ScenarioGenerator
     /// <summary>Where the scenario maps the harness's own pages of a memcg program (below the marker page, outside the slots).</summary>
     public const ulong HarnessAddr = 0x0d00_0000_0000;
 
-    /// <summary>Harness pages a phase's closing getrusage touches inside the measured window (its stack and its globals).</summary>
-    public const long HarnessEndPages = 2;
-
     /// <summary>
     /// The harness pages a phase's end touches in its window: none after a fork (the parent's first stores to its own
     /// stack and globals then are the harness's copy-on-write faults, which the C program makes outside the window).
     /// </summary>
-    public static long EndPages(Phase ph, long harness) => ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : Math.Min(HarnessEndPages, harness);
+    public static long EndPages(Phase ph, HarnessFootprint? harness) =>
+        harness is null || ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : harness.PhaseEnd.Length;
+
+    /// <summary>
+    /// A read of the program's touch loops is <c>sink += p[x]</c> (harness.h's touch and touch_pages): a store to the
+    /// volatile global <c>sink</c> in the harness's .data page after each load. Modelled where the harness's pages
+    /// are (a memcg program): there it keeps the .data page in use through a read pass, as on Linux. Its count (0 or 1).
+    /// </summary>
+    public static long SinkStore(StringBuilder? trace, HarnessFootprint? harness, bool write)
+    {
+        if (harness is null || write || harness.Pages <= HarnessFootprint.DataPage)
+            return 0;
+        if (trace is not null)
+            Access(trace, HarnessAddr + (ulong)(HarnessFootprint.DataPage * ProgramPlan.PageSize), true);
+        return 1;
+    }
+
+    /// <summary>Stores to the harness pages <paramref name="pages"/> (indices from <see cref="HarnessAddr"/>), in order; their count.</summary>
+    private static long HarnessAccesses(StringBuilder trace, long[] pages)
+    {
+        foreach (long i in pages)
+            Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
+        return pages.Length;
+    }
 
     private static readonly Dictionary<string, Fixtures?> FixturesByDir = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The harness's anonymous pages in the recorded run of <paramref name="p"/> (0 when it was not recorded yet):
-    /// smaps_rollup's Anonymous less the program's VMAs' Anonymous in its first phase, the smallest over the runs.
+    /// The harness's whole anonymous footprint in the recorded run of <paramref name="p"/> (0 when it was not
+    /// recorded yet): smaps_rollup's Anonymous and Swap less the program's VMAs' Anonymous and Swap in its first phase,
+    /// the smallest over the runs (resident or swapped out, every page the harness wrote before that phase ended).
     /// </summary>
     public static long HarnessPages(PhaseProgram p)
     {
@@ -400,8 +422,9 @@ public static class ScenarioGenerator
         PhaseFigures? first = fx?.Find(p.Name)?.Phases.FirstOrDefault();
         if (first is null || !first.Rollup.TryGetValue("Anonymous", out Spread anon))
             return 0;
-        long regions = first.Vmas.Where(v => !v.InHeapArea).Sum(v => v.AnonKb.Min);
-        return Math.Max(0, anon.Min - regions) / 4;
+        long swap = first.Rollup.TryGetValue("Swap", out Spread sw) ? sw.Min : 0;
+        long regions = first.Vmas.Where(v => !v.InHeapArea).Sum(v => v.AnonKb.Min + v.SwapKb.Min);
+        return Math.Max(0, anon.Min + swap - regions) / 4;
     }
 
     private static string DataPath(string file) => "../data/" + file;

@@ -68,6 +68,7 @@ public static class SimulationRun
             List<VmaFigure>? before = sigbus ? Vmas(k, proc, ph.Windows) : null;
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
+            long minFlt = st.MinFlt, majFlt = st.MajFlt;
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
             if (sigbus)
             {
@@ -78,6 +79,9 @@ public static class SimulationRun
                     break;
                 }
             }
+            // The C program reads smaps after phase_end's first stores (a memcg program's harness pages), not at once.
+            if (ph.AccessesAtSnapshot > ph.AccessesAtEnd)
+                Advance(m, ph.AccessesAtSnapshot);
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
             var pool = new Dictionary<string, long>(StringComparer.Ordinal)
             {
@@ -86,9 +90,10 @@ public static class SimulationRun
                 ["HugePages_Rsvd"] = k.Hugetlb.ResvHugePages,
                 ["HugePages_Surp"] = k.Hugetlb.SurplusHugePages,
             };
-            result.Add(new SimPhase(ph.Name, st.MinFlt - minBase, st.MajFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors });
-            minBase = st.MinFlt;
-            majBase = st.MajFlt;
+            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors });
+            ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
+            minBase = after.MinFlt;
+            majBase = after.MajFlt;
         }
         return result;
     }

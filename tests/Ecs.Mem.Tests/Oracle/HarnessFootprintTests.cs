@@ -1,0 +1,59 @@
+using EcsMem.Oracle;
+
+namespace EcsMem.Tests.Oracle;
+
+/// <summary>
+/// The kit harness's footprint under a memcg (oracle/README.md, "The harness's footprint"): its layout and order from
+/// harness.h, and the pages phase_end leaves resident against what the recordings' smaps_rollup says.
+/// </summary>
+[TestFixture]
+public class HarnessFootprintTests
+{
+    private static readonly string OracleDir = Kit.OracleDir(TestContext.CurrentContext.TestDirectory);
+
+    [Test]
+    public void The_prelude_writes_each_page_once_in_the_C_programs_order()
+    {
+        // 213 pages (852 kB): 21 start-up pages, warm_up's 64 stack pages (256 KiB), the bss's 128 (buf and out, 256 KiB each).
+        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        Assert.That(h.Pages, Is.EqualTo(213));
+        Assert.That(h.Prelude, Is.EquivalentTo(Enumerable.Range(0, 213).Select(i => (long)i)), "every page once");
+        // Start-up pages 0-20 and the stack array 21-84 in address order; then warm_up's loop over out (bss 63-126, pages
+        // 148-211), its loop over buf (bss 0-62, pages 85-147), and reg's page (bss 127, page 212): the slot order the
+        // kernel's pagemap showed (slots 85-148 out, 149-211 buf, 212 reg).
+        long[] expected = [.. Enumerable.Range(0, 85).Select(i => (long)i), .. Enumerable.Range(148, 64).Select(i => (long)i),
+            .. Enumerable.Range(85, 63).Select(i => (long)i), 212];
+        Assert.That(h.Prelude, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Phase_end_leaves_as_many_harness_pages_resident_as_the_kernels_rollup_shows()
+    {
+        // swap-anon-read: after each phase_end every harness page it did not touch is swapped out (the fill and the
+        // read pass push them out), so the harness's resident pages are the rollup's Anonymous less the region's.
+        var fixtures = Fixtures.Load(Path.Combine(OracleDir, "fixtures.json"));
+        PhaseProgram p = PhaseProgram.LoadAll(Path.Combine(OracleDir, "programs")).Single(x => x.Name == "swap-anon-read");
+        HarnessFootprint h = HarnessFootprint.Of(p)!;
+        Assert.That(h.Pages, Is.EqualTo(852 / 4), "the rollup's Anonymous + Swap less the region's in the fill");
+        ProgramFigures f = fixtures.Find("swap-anon-read")!;
+        for (int i = 0; i < f.Phases.Count; i++)
+        {
+            PhaseFigures ph = f.Phases[i];
+            long residentKb = ph.Rollup["Anonymous"].Min - ph.Vmas.Sum(v => v.AnonKb.Min);
+            long touched = h.PhaseEnd.Concat(h.BeforeSnapshot(i == 0)).Concat(h.BetweenPhases).Distinct().Count();
+            Assert.That(touched * 4, Is.EqualTo(residentKb), ph.Name);
+        }
+    }
+
+    [Test]
+    public void A_read_stores_to_sink_only_where_the_harness_is_modelled()
+    {
+        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ScenarioGenerator.SinkStore(null, h, write: false), Is.EqualTo(1));
+            Assert.That(ScenarioGenerator.SinkStore(null, h, write: true), Is.EqualTo(0), "a write is p[x] = 1: no sink");
+            Assert.That(ScenarioGenerator.SinkStore(null, null, write: false), Is.EqualTo(0), "no memcg: no harness pages");
+        });
+    }
+}

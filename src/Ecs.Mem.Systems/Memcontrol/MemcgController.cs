@@ -127,11 +127,15 @@ public sealed class MemcgController
         return null;
     }
 
-    /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here).</summary>
+    /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here); each counter's watermark follows.</summary>
     public void ChargeForce(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
             c.Usage += pages;
+            if (c.Usage > c.Watermark)
+                c.Watermark = c.Usage;
+        }
     }
 
     /// <summary>page_counter_uncharge over the hierarchy.</summary>

@@ -39,8 +39,8 @@ public static class NodeReclaim
     /// shrink_node_memcgs: mem_cgroup_iter over <paramref name="target"/>'s subtree (pre-order) after
     /// mem_cgroup_calculate_protection; a group at or below its effective memory.min is skipped, one below memory.low
     /// too unless memcg_low_reclaim (then it counts a memory.events low), else shrink_lruvec of its lruvec: each scans
-    /// its own lists &gt;&gt; priority (get_scan_count), which makes the scan proportional to the lruvec's size.
-    /// Simplified: get_scan_count's scaling of a protected group's scan by its protection is not applied.
+    /// its own lists &gt;&gt; priority (get_scan_count), which makes the scan proportional to the lruvec's size, and a group
+    /// above its protection scans its lists scaled down by the protected share of its usage (apply_proportional_protection).
     /// </summary>
     private static void ShrinkNodeMemcgs(Memcontrol.MemcgController mc, Memcontrol.MemCgroup target, ScanControl sc)
     {

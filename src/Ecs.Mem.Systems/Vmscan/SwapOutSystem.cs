@@ -18,7 +18,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private readonly Kernel.Kernel _k;
     private readonly List<int> _skipped = new();
     private readonly HashSet<int> _memcgDone = new();
-    private readonly List<Memcontrol.MemCgroup> _eligible = new();
+    private readonly List<(Memcontrol.MemCgroup Group, long Weight)> _eligible = new();
     private readonly ScanControl _sc = new();
     private readonly ScanControl _kswapdSc = new();
     private readonly int _kswapdKind;
@@ -166,9 +166,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// shrink_node_memcgs (the simple policies): reclaim walks <paramref name="target"/>'s subtree (mem_cgroup_iter, pre-order) and shrinks
     /// each group's lruvec, its share of <paramref name="nrToReclaim"/> proportional to its LRU size (as get_scan_count's
-    /// size &gt;&gt; priority makes it). Groups at or below their effective memory.min are skipped; those below memory.low
-    /// too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim) and
-    /// each counts a memory.events low.
+    /// size &gt;&gt; priority makes it), the size of a group above its protection scaled down by the protected share of its
+    /// usage (apply_proportional_protection). Groups at or below their effective memory.min are skipped; those below
+    /// memory.low too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim)
+    /// and each counts a memory.events low.
     /// </summary>
     private int ShrinkNodeMemcgs(SimEnvironment env, Memcontrol.MemCgroup target, int nrToReclaim, bool direct, Entity forProcess, bool cgroupReclaim)
     {
@@ -195,12 +196,14 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 }
                 if (g.LruPages == 0)
                     continue;
-                _eligible.Add(g);
-                total += g.LruPages;
+                // get_scan_count's weight: the group's lists, scaled down by its protected share (apply_proportional_protection).
+                long weight = Memcontrol.MemcgController.ApplyProportionalProtection(target, g, g.LruPages, lowReclaim, ref lowSkipped, _k.Options.SwapClusterMax);
+                _eligible.Add((g, weight));
+                total += weight;
             }
-            foreach (Memcontrol.MemCgroup g in _eligible)
+            foreach (var (g, weight) in _eligible)
             {
-                int share = (int)Math.Max(1, ((long)nrToReclaim * g.LruPages + total - 1) / total);
+                int share = (int)Math.Max(1, ((long)nrToReclaim * weight + total - 1) / total);
                 reclaimed += ShrinkInactiveList(env, g.Lruvec, g, share, direct, forProcess, cgroupReclaim);
             }
             if (reclaimed > 0 || !lowSkipped)

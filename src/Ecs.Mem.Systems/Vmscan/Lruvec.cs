@@ -200,6 +200,24 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// <summary>PGDAT_WRITEBACK on the node's lruvec: kswapd's last round found only pages under writeback (cleared when the node is balanced).</summary>
     public bool PgdatWriteback { get; set; }
 
+    /// <summary>
+    /// pgdat-&gt;kswapd_failures on the node's lruvec: balance_pgdat runs in a row that reclaimed nothing. At
+    /// MAX_RECLAIM_RETRIES (16) the node is hopeless: kswapd sleeps and is not woken until a shrink_node reclaims.
+    /// </summary>
+    public int KswapdFailures { get; set; }
+
+    /// <summary>The node's lruvec: the root cgroup's (this one's topmost ancestor), or this one without cgroups.</summary>
+    public Lruvec NodeLruvec
+    {
+        get
+        {
+            Lruvec l = this;
+            while (l.Parent is { } p)
+                l = p;
+            return l;
+        }
+    }
+
     /// <summary>lruvec-&gt;nonresident_age: evictions and activations so far (the workingset clock).</summary>
     public long NonresidentAge { get; private set; }
 

@@ -13,7 +13,8 @@ public static class NodeReclaim
 {
     /// <summary>
     /// shrink_node: prepare_scan_control on the target's lruvec (<paramref name="lruvec"/>: the node's, or the target
-    /// cgroup's, whose statistics are hierarchical), then shrink_node_memcgs (the one lruvec without cgroups).
+    /// cgroup's, whose statistics are hierarchical), then shrink_node_memcgs (the one lruvec without cgroups); when the
+    /// call reclaimed something, the node's kswapd_failures is reset (lru_gen_shrink_node does the same).
     /// </summary>
     public static void ShrinkNode(Lruvec lruvec, ScanControl sc)
     {
@@ -21,18 +22,20 @@ public static class NodeReclaim
         sc.NrWriteback = 0;
         sc.NrImmediate = 0;
         sc.NrTaken = 0;
+        long nrReclaimed = sc.NrReclaimed;
         if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
-        {
             LruGenReclaim.ShrinkNode(lruvec, sc);
-            return;
-        }
-        lruvec.PrepareScanControl(sc);
-        if (sc.Memcg is null || sc.Target is null)
+        else
         {
-            lruvec.ShrinkLruvec(sc);
-            return;
+            lruvec.PrepareScanControl(sc);
+            if (sc.Memcg is null || sc.Target is null)
+                lruvec.ShrinkLruvec(sc);
+            else
+                ShrinkNodeMemcgs(sc.Memcg, sc.Target, sc);
         }
-        ShrinkNodeMemcgs(sc.Memcg, sc.Target, sc);
+        // Progress on the node, by kswapd, direct or cgroup reclaim, revives a kswapd that had given up on it.
+        if (sc.NrReclaimed > nrReclaimed)
+            lruvec.NodeLruvec.KswapdFailures = 0;
     }
 
     /// <summary>

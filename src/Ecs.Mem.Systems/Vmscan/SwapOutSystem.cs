@@ -50,6 +50,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public string Name => "swap-out";
 
+    /// <summary>
+    /// The node is hopeless for kswapd: MAX_RECLAIM_RETRIES balance_pgdat runs in a row reclaimed nothing
+    /// (pgdat-&gt;kswapd_failures, the Linux lruvec's; the simple policies' kswapd has none).
+    /// </summary>
+    public bool KswapdHopeless => _k.Lruvec is { } lv && lv.KswapdFailures >= MaxReclaimRetries;
+
     /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
@@ -58,7 +64,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake)
+        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim.
+        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake && !KswapdHopeless)
         {
             // wakeup_kswapd: the first run comes at once (as the next tick's event), later ones as KswapdAfterRun says.
             KswapdAwake = true;
@@ -246,8 +253,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// One round of balance_pgdat: the run's scan_control (priority from DEF_PRIORITY down) persists between rounds;
     /// after the round kswapd sleeps when the node is balanced (pgdat_balanced: free pages above high), starts a new
-    /// run at DEF_PRIORITY when the priority is spent and the run reclaimed something, gives up when a whole run
-    /// reclaimed nothing (kswapd_failures, simplified to one run), or else runs again after the time its work took.
+    /// run at DEF_PRIORITY when the priority is spent (a run that reclaimed nothing counts a kswapd failure, and the
+    /// MAX_RECLAIM_RETRIES-th in a row puts kswapd to sleep on a hopeless node), or else runs again after the time
+    /// its work took.
     /// </summary>
     private int BalancePgdatRound(SimEnvironment env, Lruvec lruvec)
     {
@@ -271,7 +279,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         }
         if (_kswapdSc.Priority < 1)
         {
-            if (_kswapdSc.NrReclaimed == 0)
+            // The run reclaimed nothing: one more kswapd failure. kswapd_try_to_sleep (prepare_kswapd_sleep) sleeps
+            // on a hopeless node; otherwise, the node still unbalanced, it does not sleep and runs balance_pgdat again.
+            if (_kswapdSc.NrReclaimed == 0 && ++lruvec.KswapdFailures >= MaxReclaimRetries)
             {
                 EndKswapdRun(lruvec);
                 return (int)freed;

@@ -200,16 +200,31 @@ static void touch_pages(int r, int write, const unsigned *pages, unsigned long n
     }
 }
 
+/* Appends the result of a call made with `expect` to the phase's results (errs). */
+static void record_result(const char *result)
+{
+    unsigned long n = strlen(errs);
+    snprintf(errs + n, sizeof errs - n, "%s\"%s\"", n ? "," : "", result);
+}
+
 /* fork-touch: a child touches the whole of region r (one load or store per page) and exits; the parent waits for
-   it (waitpid), so the phase's faults are the parent's alone and come after the child's touches. */
-static void do_fork_touch(int r, int write)
+   it (waitpid), so the phase's faults are the parent's alone and come after the child's touches. With expect
+   (fork-touch ... expect SIGKILL) the child's end is the phase's result: "ok" for exit 0, else the signal that
+   killed it (an OOM kill is SIGKILL) or "exit N". */
+static void do_fork_touch(int r, int write, const char *expect)
 {
     getrusage(RUSAGE_SELF, &fork_before);
     pid_t pid = fork();
     if (pid < 0) fatal("fork");
     if (pid == 0) { touch(r, write, 0, reg[r].len, 4096); _exit(0); }
     int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fatal("waitpid");
+    if (waitpid(pid, &status, 0) != pid) fatal("waitpid");
+    if (expect) {
+        char what[32];
+        if (WIFSIGNALED(status)) snprintf(what, sizeof what, WTERMSIG(status) == SIGKILL ? "SIGKILL" : "SIG%d", WTERMSIG(status));
+        else snprintf(what, sizeof what, WEXITSTATUS(status) == 0 ? "ok" : "exit %d", WEXITSTATUS(status));
+        record_result(what);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fatal("waitpid");
 }
 
 /* fork: the child keeps its copy of the address space, blocked on a pipe, until the program ends. */
@@ -326,6 +341,18 @@ static void phase_end(const char *name, int first)
     const char *cg = getenv("ORACLE_MEMCG");
     if (cg) { char path[4096]; snprintf(path, sizeof path, "%s/memory.stat", cg); pairs(path); }
     /* The hugetlb pool's counts (machine-wide: the program is the only user of huge pages while it runs). */
+    /* Under cgroup v1 the group's OOM kills (memory.oom_control), failed charges (memory.failcnt) and peak usage
+       (memory.max_usage_in_bytes, since the group was made for this run). */
+    emit("},\"memcg\":{");
+    if (cg) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/memory.oom_control", cg);
+        pairs_with(path, "oom_kill");
+        snprintf(path, sizeof path, "%s/memory.failcnt", cg);
+        if (slurp(path) > 0) emit(",\"failcnt\":%ld", strtol(buf, 0, 10));
+        snprintf(path, sizeof path, "%s/memory.max_usage_in_bytes", cg);
+        if (slurp(path) > 0) emit(",\"max_usage_in_bytes\":%ld", strtol(buf, 0, 10));
+    }
     emit("},\"meminfo\":{");
     pairs_with("/proc/meminfo", "HugePages_");
     emit("}}");

@@ -124,7 +124,7 @@ public static class CGenerator
                 sb.Append("    do_fork();\n    fork_settle();\n");
                 break;
             case "fork-touch":
-                sb.Append(Inv, $"    do_fork_touch({reg!.Index}, {(Write(src, op) ? 1 : 0)});\n    fork_settle();\n");
+                sb.Append(Inv, $"    do_fork_touch({reg!.Index}, {(Write(src, op) ? 1 : 0)}, {expect});\n    fork_settle();\n");
                 break;
             case "madvise":
                 {

@@ -69,6 +69,16 @@ public static class Kit
             foreach (var (key, spread) in kp.MemInfo)
                 if (sp.HugePages is { } pool && pool.TryGetValue(key, out long v) && !spread.Contains(v))
                     diffs.Add($"{kp.Name}: {key} {v}, kernel {spread}");
+            // The memory cgroup's OOM kills; and, in a phase that ended in one, its peak usage (the group stood at its
+            // limit). The peak of the other phases depends on the harness's footprint, which the scenario models only
+            // in part, and failcnt on the per-CPU charge batches and retries EcsMem does not model: not compared.
+            if (sp.Memcg is { } mc && kp.Memcg.TryGetValue("oom_kill", out Spread kills))
+            {
+                if (!kills.Contains(mc["oom_kill"]))
+                    diffs.Add($"{kp.Name}: memcg oom_kill {mc["oom_kill"]}, kernel {kills}");
+                if (kills.Min > 0 && kp.Memcg.TryGetValue("max_usage_in_bytes", out Spread peak) && !peak.Contains(mc["max_usage_in_bytes"]))
+                    diffs.Add($"{kp.Name}: memcg max_usage_in_bytes {mc["max_usage_in_bytes"]}, kernel {peak}");
+            }
             if (!kp.VmasStable)
                 continue;
             string ks = string.Join("; ", kp.Vmas.Select(v => v.Shape)), ss = string.Join("; ", sp.Vmas.Select(v => v.Shape));

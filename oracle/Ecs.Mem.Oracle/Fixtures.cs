@@ -35,6 +35,12 @@ public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IRe
 {
     /// <summary>/proc/meminfo's HugePages_Total, _Free, _Rsvd and _Surp after the phase (recorded for programs that set <c>hugepages</c>).</summary>
     public IReadOnlyDictionary<string, Spread> MemInfo { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The memory cgroup's v1 counters after the phase (memory.oom_control's oom_kill, memory.failcnt,
+    /// memory.max_usage_in_bytes); recorded under <c>memcg</c> since the cgroup OOM program, empty before.
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread> Memcg { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
 }
 
 /// <summary>One program's recorded figures.</summary>
@@ -102,7 +108,10 @@ public sealed class Fixtures
                     Over(ph.Select(p => p.GetProperty("minflt").GetInt64())), Over(ph.Select(p => p.GetProperty("majflt").GetInt64())),
                     ph[0].GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), stable, vmas,
                     Pairs(ph, "rollup"), Pairs(ph, "memstat"))
-                { MemInfo = ph[0].TryGetProperty("meminfo", out _) ? Pairs(ph, "meminfo") : new SortedDictionary<string, Spread>(StringComparer.Ordinal) });
+                {
+                    MemInfo = ph[0].TryGetProperty("meminfo", out _) ? Pairs(ph, "meminfo") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    Memcg = ph[0].TryGetProperty("memcg", out _) ? Pairs(ph, "memcg") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                });
             }
             programs.Add(new ProgramFigures(group.Key, runs.Count, phases));
         }
@@ -189,6 +198,8 @@ public sealed class Fixtures
                     // Only the hugetlb programs record it (kept out of the others' entries so they stay as recorded).
                     if (ph.MemInfo.Count > 0 && ph.MemInfo.Values.Any(v => v.Max > 0))
                         WritePairs(w, "meminfo", ph.MemInfo);
+                    if (ph.Memcg.Count > 0)
+                        WritePairs(w, "memcg", ph.Memcg);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -236,7 +247,10 @@ public sealed class Fixtures
                 phases.Add(new PhaseFigures(ph.GetProperty("name").GetString()!, Sp(ph, "minflt"), Sp(ph, "majflt"),
                     ph.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), ph.GetProperty("vmas_stable").GetBoolean(), vmas,
                     ReadPairs(ph.GetProperty("rollup")), ReadPairs(ph.GetProperty("memstat")))
-                { MemInfo = ph.TryGetProperty("meminfo", out JsonElement mi) ? ReadPairs(mi) : new SortedDictionary<string, Spread>(StringComparer.Ordinal) });
+                {
+                    MemInfo = ph.TryGetProperty("meminfo", out JsonElement mi) ? ReadPairs(mi) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    Memcg = ph.TryGetProperty("memcg", out JsonElement mc) ? ReadPairs(mc) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                });
             }
             programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases));
         }

@@ -73,7 +73,7 @@ public sealed class PhaseProgram
         ["munmap"] = 1,
         ["mprotect"] = 4,
         ["fork"] = 0,
-        ["fork-touch"] = 2, // fork-touch R read|write: a child touches all of R and exits; the parent waits for it
+        ["fork-touch"] = 2, // fork-touch R read|write [expect SIGKILL]: a child touches all of R and exits (or is killed); the parent waits for it
         ["madvise"] = 2,
         ["fadvise"] = 2,
         ["mremap"] = 2,
@@ -181,6 +181,8 @@ public sealed class PhaseProgram
                 regions.Add(w[1]);
             else if (op.Verb is "touch" or "touch-sigbus" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
                 throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd, tmpfs or brk created");
+            if (op.Verb == "fork-touch" && op.After("expect") is { } end && end != "SIGKILL")
+                throw new InputException(path, line, end, "fork-touch can expect only SIGKILL (the child killed, e.g. by an OOM killer)");
             ops.Add(op);
         }
         if (ops is not null)

@@ -299,7 +299,7 @@ public static class ScenarioGenerator
                             var (b, size) = At(op, op.Arg(0)!);
                             long pages = size / ProgramPlan.PageSize;
                             string writes = op.Arg(1) == "write" ? "1" : "0";
-                            Event(timeline, accesses, proc, $"fork: {{child: {proc}-child{op.Line}, wait: true, workload: {{generator: \"seq:count={pages},pages={pages},base=0x{b:x},writes={writes}\"}}}}");
+                            Event(timeline, accesses, proc, $"fork: {{child: {ForkTouchChild(p, op)}, wait: true, workload: {{generator: \"seq:count={pages},pages={pages},base=0x{b:x},writes={writes}\"}}}}");
                             break;
                         }
                 }
@@ -366,6 +366,9 @@ public static class ScenarioGenerator
         }
         return y.ToString();
     }
+
+    /// <summary>The name of the child a <c>fork-touch</c> makes in the scenario (the program's name and the statement's line).</summary>
+    public static string ForkTouchChild(PhaseProgram p, PhaseOp op) => $"{p.Name}-child{op.Line}";
 
     /// <summary>Where the scenario maps the harness's own pages of a memcg program (below the marker page, outside the slots).</summary>
     public const ulong HarnessAddr = 0x0d00_0000_0000;

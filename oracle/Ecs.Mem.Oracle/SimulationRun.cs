@@ -18,6 +18,12 @@ public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyLi
     /// the errno's name, or "ok". Null: not checked (a hand-made phase in a test).
     /// </summary>
     public IReadOnlyList<string>? Errors { get; init; }
+
+    /// <summary>
+    /// The program's memory cgroup's counters as cgroup v1 shows them after the phase (memory.oom_control's oom_kill,
+    /// memory.max_usage_in_bytes); null without a cgroup.
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? Memcg { get; init; }
 }
 
 /// <summary>
@@ -69,7 +75,7 @@ public static class SimulationRun
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             long minFlt = st.MinFlt, majFlt = st.MajFlt;
-            var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore);
+            var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore, k);
             if (sigbus)
             {
                 errors.Add(k.World.Get<Process>(proc).ExitSignal == 7 ? "SIGBUS" : "ok");
@@ -90,7 +96,19 @@ public static class SimulationRun
                 ["HugePages_Rsvd"] = k.Hugetlb.ResvHugePages,
                 ["HugePages_Surp"] = k.Hugetlb.SurplusHugePages,
             };
-            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors });
+            Dictionary<string, long>? memcg = null;
+            if (k.Memcg is { } mc)
+            {
+                // The program's group: cgroup v1's oom_control reads memory_events[MEMCG_OOM_KILL], max_usage_in_bytes
+                // the memory page_counter's watermark.
+                EcsMem.Systems.Memcontrol.MemCgroup g = mc.OfMm(k.Tasks.MmOf(proc).Id);
+                memcg = new Dictionary<string, long>(StringComparer.Ordinal)
+                {
+                    ["oom_kill"] = g.Events[(int)EcsMem.Systems.Memcontrol.MemcgEvent.OomKill],
+                    ["max_usage_in_bytes"] = g.Watermark * (long)Pte.PageSize,
+                };
+            }
+            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors, Memcg = memcg });
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;
             majBase = after.MajFlt;
@@ -101,14 +119,20 @@ public static class SimulationRun
     /// <summary>
     /// The results of the phase's <c>expect</c> calls, read from EcsMem's operation log (strace form) of the phase:
     /// each is the line of the same call at the same address, "-1 ENOMEM (...)" giving "ENOMEM", anything else "ok".
+    /// A <c>fork-touch</c>'s result is how its child ended: "ok" (it exited), "SIGKILL" (killed by signal 9).
     /// </summary>
-    private static List<string> Errors(ProgramPlan plan, Phase phase, List<string> log, int from)
+    private static List<string> Errors(ProgramPlan plan, Phase phase, List<string> log, int from, Kernel k)
     {
         var errors = new List<string>();
         foreach (PhaseOp op in phase.Ops)
         {
             if (op.After("expect") is null)
                 continue;
+            if (op.Verb == "fork-touch")
+            {
+                errors.Add(ChildEnd(k, ScenarioGenerator.ForkTouchChild(plan.Program, op)));
+                continue;
+            }
             ulong addr = op.Verb == "mprotect"
                 ? plan.Find(op, op.Arg(0)!).Base + (ulong)PhaseProgram.Size(plan.Program.SourcePath, op.Line, op.Arg(1)!)
                 : plan.BaseAt(op);
@@ -123,6 +147,24 @@ public static class SimulationRun
             errors.Add(result.StartsWith("-1 ", StringComparison.Ordinal) ? result.Split(' ')[1] : "ok");
         }
         return errors;
+    }
+
+    /// <summary>How the process named <paramref name="name"/> ended, as the kit's C program records a child's wait status.</summary>
+    private static string ChildEnd(Kernel k, string name)
+    {
+        foreach (Entity e in k.Tasks.Processes)
+        {
+            ref Process p = ref k.World.Get<Process>(e);
+            if (k.Tasks.ProcessName(p) != name)
+                continue;
+            return p.State switch
+            {
+                ProcessState.Killed => p.ExitSignal == 9 ? "SIGKILL" : "SIG" + p.ExitSignal.ToString(CultureInfo.InvariantCulture),
+                ProcessState.Exited => "ok",
+                _ => "running",
+            };
+        }
+        return "not made";
     }
 
     /// <summary>
@@ -158,20 +200,24 @@ public static class SimulationRun
     /// <summary>
     /// Runs until the program's process has made <paramref name="accesses"/> accesses and nothing due now is left to do
     /// (a call's prefault included). The machine's limit counts every process's accesses, so it is moved on by what the
-    /// others (a <c>fork-touch</c> child) made meanwhile.
+    /// others (a <c>fork-touch</c> child) made meanwhile; while the process waits for such a child, it runs on.
     /// </summary>
     private static void Advance(Machine m, long accesses)
     {
         var env = m.Env;
         Entity proc = m.Kernel.Tasks.Processes[0];
         long Own() => m.Kernel.World.Get<ProcessStats>(proc).Accesses;
+        // A fork-touch's parent in waitpid: the C program's phase ends only after the child has exited or been killed.
+        bool Waiting() => m.Kernel.World.Get<Process>(proc).State == ProcessState.WaitingChild;
         long guard = 0;
         m.Access.AccessLimit = accesses + (m.Access.CompletedAccesses - Own());
         while (!m.Access.Finished &&
-               (Own() < accesses || env.HasPendingWork || m.Access.Populating || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
+               (Own() < accesses || Waiting() || env.HasPendingWork || m.Access.Populating || (env.Events.Count > 0 && env.Events.PeekTime <= env.Now)))
         {
             env.RunTick();
-            m.Access.AccessLimit = accesses + (m.Access.CompletedAccesses - Own());
+            // The limit counts every process's accesses: while the parent waits, its children go on one access a tick,
+            // so that the parent, once woken, makes at most one access beyond its phase (the next phase's marker read).
+            m.Access.AccessLimit = Waiting() ? m.Access.CompletedAccesses + 1 : accesses + (m.Access.CompletedAccesses - Own());
             if (++guard > 100_000_000)
                 throw new InvalidOperationException($"the simulation did not reach {accesses} accesses");
         }

@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     phase_end("map", 1);
     /* phase child */
     phase_start();
-    do_fork_touch(0, 1);
+    do_fork_touch(0, 1, 0);
     fork_settle();
     phase_end("child", 0);
     /* phase read */

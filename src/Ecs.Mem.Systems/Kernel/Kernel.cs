@@ -59,8 +59,12 @@ public sealed class Kernel
             }, options.Cgroups, pages, options.SwapSlots)
             { SwapClusterMax = options.SwapClusterMax };
             foreach (Memcontrol.MemCgroup g in Memcg.Groups)
+            {
                 if (g.Lruvec is Lruvec lv && g.Parent?.Lruvec is Lruvec parentLv)
                     lv.AttachTo(parentLv);
+                if (g.Lruvec is Lruvec own)
+                    own.Memcg = g; // lruvec_memcg
+            }
             Zone.Memcg = Memcg;
             Swap.SlotReleased = Memcg.UnchargeSwap;
         }

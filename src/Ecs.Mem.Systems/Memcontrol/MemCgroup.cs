@@ -81,6 +81,9 @@ public sealed class MemCgroup
     /// <summary>memory.current in pages: page_counter_read(&amp;memcg-&gt;memory), this group and its descendants.</summary>
     public long Usage { get; internal set; }
 
+    /// <summary>The memory page_counter's watermark: the highest <see cref="Usage"/> so far (v1 memory.max_usage_in_bytes, v2 memory.peak).</summary>
+    public long Watermark { get; internal set; }
+
     /// <summary>memory.swap.current in pages: swap entries charged to this group and its descendants.</summary>
     public long SwapUsage { get; internal set; }
 

@@ -127,11 +127,15 @@ public sealed class MemcgController
         return null;
     }
 
-    /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here).</summary>
+    /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here); each counter's watermark follows.</summary>
     public void ChargeForce(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
             c.Usage += pages;
+            if (c.Usage > c.Watermark)
+                c.Watermark = c.Usage;
+        }
     }
 
     /// <summary>page_counter_uncharge over the hierarchy.</summary>
@@ -387,6 +391,46 @@ public sealed class MemcgController
         if (siblingsProtected > parentEffective && siblingsProtected > 0)
             return (long)((Int128)prot * parentEffective / siblingsProtected);
         return prot;
+    }
+
+    /// <summary>
+    /// mem_cgroup_protection: the effective memory.min and memory.low of <paramref name="g"/> for reclaim aimed at
+    /// <paramref name="target"/> (from the last <see cref="CalculateProtection"/>); none for the target itself.
+    /// </summary>
+    public static void Protection(MemCgroup target, MemCgroup g, out long min, out long low)
+    {
+        min = low = 0;
+        if (ReferenceEquals(target, g) || g.IsRoot)
+            return;
+        min = g.Emin;
+        low = g.Elow;
+    }
+
+    /// <summary>
+    /// apply_proportional_protection (mm/vmscan.c): a protected group's scan target <paramref name="scan"/> (its list
+    /// size, before the priority shift) shrinks by the share of its usage that is protected:
+    /// scan − scan × protection / (max(usage, protection) + 1), at least SWAP_CLUSTER_MAX. The protection is the
+    /// effective memory.low while low reclaim is not forced and low &gt; min (which sets memcg_low_skipped, so a pass
+    /// that reclaims nothing is retried with memcg_low_reclaim), else the effective memory.min.
+    /// </summary>
+    public static long ApplyProportionalProtection(MemCgroup target, MemCgroup g, long scan, bool memcgLowReclaim, ref bool memcgLowSkipped, int swapClusterMax)
+    {
+        Protection(target, g, out long min, out long low);
+        if (min == 0 && low == 0)
+            return scan;
+        long protection;
+        if (!memcgLowReclaim && low > min)
+        {
+            protection = low;
+            memcgLowSkipped = true;
+        }
+        else
+        {
+            protection = min;
+        }
+        long usage = Math.Max(g.Usage, protection);
+        scan -= (long)((Int128)scan * protection / (usage + 1));
+        return Math.Max(scan, swapClusterMax);
     }
 
     /// <summary>mem_cgroup_below_min: hard-protected from reclaim aimed at <paramref name="target"/>.</summary>

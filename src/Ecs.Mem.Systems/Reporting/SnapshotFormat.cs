@@ -248,6 +248,7 @@ public static class SnapshotFormat
             }
             w.WriteEndArray();
         }
+        w.WriteNumber("node_unreclaimable", z.NodeUnreclaimable ? 1 : 0);
         w.WriteNumber("start_pfn", z.StartPfn);
         w.WriteEndObject();
     }

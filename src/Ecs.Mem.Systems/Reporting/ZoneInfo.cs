@@ -20,14 +20,15 @@ namespace EcsMem.Systems.Reporting;
 /// <param name="ZoneStats">The zone stat items EcsMem has (pages).</param>
 /// <param name="Pagesets">Each CPU's pcp count, high and batch (null when the per-CPU lists are off).</param>
 /// <param name="StartPfn">zone_start_pfn.</param>
+/// <param name="NodeUnreclaimable">node_unreclaimable: pgdat-&gt;kswapd_failures &gt;= MAX_RECLAIM_RETRIES (kswapd gave up on the node).</param>
 public sealed record ZoneInfoSnapshot(int Node, string Zone, IReadOnlyList<NamedValue> PerNode, long Free, long Min, long Low,
     long High, long Spanned, long Present, long Managed, IReadOnlyList<NamedValue> ZoneStats,
-    IReadOnlyList<PagesetRow>? Pagesets, long StartPfn);
+    IReadOnlyList<PagesetRow>? Pagesets, long StartPfn, bool NodeUnreclaimable = false);
 
 /// <summary>
 /// /proc/zoneinfo for the zone, printed as mm/vmstat.c zoneinfo_show_print does, keeping only the lines EcsMem
 /// has a value for (docs/report.md lists the ones left out: boost, promo, cma, protection, the items of
-/// unmodelled subsystems, the pcp high_min/high_max, vm stats threshold and node_unreclaimable).
+/// unmodelled subsystems, the pcp high_min/high_max and vm stats threshold).
 /// </summary>
 public static class ZoneInfo
 {
@@ -61,7 +62,8 @@ public static class ZoneInfo
         }
         long pages = k.Options.PageCount;
         return new ZoneInfoSnapshot(0, "Normal", perNode, b.NrFreePages, z.Watermarks.Min, z.Watermarks.Low, z.Watermarks.High,
-            pages, pages, b.ManagedPages, zoneStats, pagesets, b.StartPfn);
+            pages, pages, b.ManagedPages, zoneStats, pagesets, b.StartPfn,
+            k.Lruvec is { } lv && lv.KswapdFailures >= Vmscan.SwapOutSystem.MaxReclaimRetries);
     }
 
     /// <summary>
@@ -107,6 +109,7 @@ public static class ZoneInfo
                 sb.Append(Inv, $"\n              batch:    {p.Batch}");
             }
         }
+        sb.Append(Inv, $"\n  node_unreclaimable:  {(z.NodeUnreclaimable ? 1 : 0)}");
         sb.Append(Inv, $"\n  start_pfn:           {z.StartPfn}");
         sb.Append('\n');
     }

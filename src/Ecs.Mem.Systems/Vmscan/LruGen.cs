@@ -931,10 +931,11 @@ public sealed partial class Lruvec
         return EvictableMinSeq(swappiness) + MinNrGens == _maxSeq;
     }
 
-    /// <summary>get_nr_to_scan: the pages &gt;&gt; priority; when aging is due (and not at DEF_PRIORITY) try_to_inc_max_seq, and stop (-1 aged, 0 not).</summary>
+    /// <summary>get_nr_to_scan: the pages (scaled by a cgroup's protection, apply_proportional_protection) &gt;&gt; priority; when aging is due (and not at DEF_PRIORITY) try_to_inc_max_seq, and stop (-1 aged, 0 not).</summary>
     private long GetNrToScan(ScanControl sc, int swappiness)
     {
         bool success = ShouldRunAging(swappiness, out long nrToScan);
+        nrToScan = ApplyProportionalProtection(sc, nrToScan);
         if (!success || sc.Priority == ScanControl.DefPriority)
             return nrToScan >> sc.Priority;
         return TryToIncMaxSeq(_maxSeq, swappiness, false) ? -1 : 0;

@@ -206,6 +206,24 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// <summary>PGDAT_WRITEBACK on the node's lruvec: kswapd's last round found only pages under writeback (cleared when the node is balanced).</summary>
     public bool PgdatWriteback { get; set; }
 
+    /// <summary>
+    /// pgdat-&gt;kswapd_failures on the node's lruvec: balance_pgdat runs in a row that reclaimed nothing. At
+    /// MAX_RECLAIM_RETRIES (16) the node is hopeless: kswapd sleeps and is not woken until a shrink_node reclaims.
+    /// </summary>
+    public int KswapdFailures { get; set; }
+
+    /// <summary>The node's lruvec: the root cgroup's (this one's topmost ancestor), or this one without cgroups.</summary>
+    public Lruvec NodeLruvec
+    {
+        get
+        {
+            Lruvec l = this;
+            while (l.Parent is { } p)
+                l = p;
+            return l;
+        }
+    }
+
     /// <summary>lruvec-&gt;nonresident_age: evictions and activations so far (the workingset clock).</summary>
     public long NonresidentAge { get; private set; }
 
@@ -611,11 +629,26 @@ public sealed partial class Lruvec : IReplacementPolicy
         return inactive * ratio < active;
     }
 
+    /// <summary>lruvec_memcg: the memory cgroup whose lruvec this is (null on a machine without cgroups).</summary>
+    public Memcontrol.MemCgroup? Memcg { get; set; }
+
+    /// <summary>
+    /// apply_proportional_protection for this lruvec's cgroup (see
+    /// <see cref="Memcontrol.MemcgController.ApplyProportionalProtection"/>); unchanged without cgroups.
+    /// </summary>
+    internal long ApplyProportionalProtection(ScanControl sc, long scan)
+    {
+        if (Memcg is not { } memcg || sc.Target is not { } target)
+            return scan;
+        return Memcontrol.MemcgController.ApplyProportionalProtection(target, memcg, scan, sc.MemcgLowReclaim, ref sc.MemcgLowSkipped, SwapClusterMax);
+    }
+
     /// <summary>
     /// get_scan_count: how many pages of each evictable list this priority scans. SCAN_FILE without swap space (or a
     /// cgroup reclaim at swappiness 0), SCAN_EQUAL at priority 0, SCAN_ANON when file_is_tiny, SCAN_FILE in
     /// cache_trim_mode, else SCAN_FRACT: anon gets swappiness × (total+1)/(anon_cost+1), file (200 − swappiness) ×
-    /// (total+1)/(file_cost+1), each list size &gt;&gt; priority times its type's share.
+    /// (total+1)/(file_cost+1), each list size (scaled down by a cgroup's memory.low/min protection) &gt;&gt; priority
+    /// times its type's share.
     /// </summary>
     public void GetScanCount(ScanControl sc, Span<long> nr)
     {
@@ -647,7 +680,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int lru = 0; lru < 4; lru++)
         {
             bool file = lru >= 2;
-            ulong scan = (ulong)Size((LruList)lru) >> sc.Priority;
+            // A protected cgroup's list counts less (apply_proportional_protection), before the priority shift.
+            ulong scan = (ulong)ApplyProportionalProtection(sc, Size((LruList)lru)) >> sc.Priority;
             switch (balance)
             {
                 case ScanBalance.Equal:

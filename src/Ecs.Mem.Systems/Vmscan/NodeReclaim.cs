@@ -13,7 +13,8 @@ public static class NodeReclaim
 {
     /// <summary>
     /// shrink_node: prepare_scan_control on the target's lruvec (<paramref name="lruvec"/>: the node's, or the target
-    /// cgroup's, whose statistics are hierarchical), then shrink_node_memcgs (the one lruvec without cgroups).
+    /// cgroup's, whose statistics are hierarchical), then shrink_node_memcgs (the one lruvec without cgroups); when the
+    /// call reclaimed something, the node's kswapd_failures is reset (lru_gen_shrink_node does the same).
     /// </summary>
     public static void ShrinkNode(Lruvec lruvec, ScanControl sc)
     {
@@ -23,26 +24,28 @@ public static class NodeReclaim
         sc.NrTaken = 0;
         sc.NrUnqueuedDirty = 0;
         sc.NrFileTaken = 0;
+        long nrReclaimed = sc.NrReclaimed;
         if (lruvec.LruGenEnabled && !sc.CgroupReclaim)
-        {
             LruGenReclaim.ShrinkNode(lruvec, sc);
-            return;
-        }
-        lruvec.PrepareScanControl(sc);
-        if (sc.Memcg is null || sc.Target is null)
+        else
         {
-            lruvec.ShrinkLruvec(sc);
-            return;
+            lruvec.PrepareScanControl(sc);
+            if (sc.Memcg is null || sc.Target is null)
+                lruvec.ShrinkLruvec(sc);
+            else
+                ShrinkNodeMemcgs(sc.Memcg, sc.Target, sc);
         }
-        ShrinkNodeMemcgs(sc.Memcg, sc.Target, sc);
+        // Progress on the node, by kswapd, direct or cgroup reclaim, revives a kswapd that had given up on it.
+        if (sc.NrReclaimed > nrReclaimed)
+            lruvec.NodeLruvec.KswapdFailures = 0;
     }
 
     /// <summary>
     /// shrink_node_memcgs: mem_cgroup_iter over <paramref name="target"/>'s subtree (pre-order) after
     /// mem_cgroup_calculate_protection; a group at or below its effective memory.min is skipped, one below memory.low
     /// too unless memcg_low_reclaim (then it counts a memory.events low), else shrink_lruvec of its lruvec: each scans
-    /// its own lists &gt;&gt; priority (get_scan_count), which makes the scan proportional to the lruvec's size.
-    /// Simplified: get_scan_count's scaling of a protected group's scan by its protection is not applied.
+    /// its own lists &gt;&gt; priority (get_scan_count), which makes the scan proportional to the lruvec's size, and a group
+    /// above its protection scans its lists scaled down by the protected share of its usage (apply_proportional_protection).
     /// </summary>
     private static void ShrinkNodeMemcgs(Memcontrol.MemcgController mc, Memcontrol.MemCgroup target, ScanControl sc)
     {

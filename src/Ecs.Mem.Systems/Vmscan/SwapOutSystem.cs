@@ -18,7 +18,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private readonly Kernel.Kernel _k;
     private readonly List<int> _skipped = new();
     private readonly HashSet<int> _memcgDone = new();
-    private readonly List<Memcontrol.MemCgroup> _eligible = new();
+    private readonly List<(Memcontrol.MemCgroup Group, long Weight)> _eligible = new();
     private readonly ScanControl _sc = new();
     private readonly ScanControl _kswapdSc = new();
     private readonly int _kswapdKind;
@@ -50,6 +50,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public string Name => "swap-out";
 
+    /// <summary>
+    /// The node is hopeless for kswapd: MAX_RECLAIM_RETRIES balance_pgdat runs in a row reclaimed nothing
+    /// (pgdat-&gt;kswapd_failures, the Linux lruvec's; the simple policies' kswapd has none).
+    /// </summary>
+    public bool KswapdHopeless => _k.Lruvec is { } lv && lv.KswapdFailures >= MaxReclaimRetries;
+
     /// <summary>kswapd's turn: one SWAP_CLUSTER_MAX batch of background reclaim.</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
@@ -58,7 +64,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake)
+        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim.
+        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake && !KswapdHopeless)
         {
             // wakeup_kswapd: the first run comes at once (as the next tick's event), later ones as KswapdAfterRun says.
             KswapdAwake = true;
@@ -166,9 +173,10 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// shrink_node_memcgs (the simple policies): reclaim walks <paramref name="target"/>'s subtree (mem_cgroup_iter, pre-order) and shrinks
     /// each group's lruvec, its share of <paramref name="nrToReclaim"/> proportional to its LRU size (as get_scan_count's
-    /// size &gt;&gt; priority makes it). Groups at or below their effective memory.min are skipped; those below memory.low
-    /// too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim) and
-    /// each counts a memory.events low.
+    /// size &gt;&gt; priority makes it), the size of a group above its protection scaled down by the protected share of its
+    /// usage (apply_proportional_protection). Groups at or below their effective memory.min are skipped; those below
+    /// memory.low too, unless nothing else could be reclaimed, and then the pass is made again with them (memcg_low_reclaim)
+    /// and each counts a memory.events low.
     /// </summary>
     private int ShrinkNodeMemcgs(SimEnvironment env, Memcontrol.MemCgroup target, int nrToReclaim, bool direct, Entity forProcess, bool cgroupReclaim)
     {
@@ -195,12 +203,14 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 }
                 if (g.LruPages == 0)
                     continue;
-                _eligible.Add(g);
-                total += g.LruPages;
+                // get_scan_count's weight: the group's lists, scaled down by its protected share (apply_proportional_protection).
+                long weight = Memcontrol.MemcgController.ApplyProportionalProtection(target, g, g.LruPages, lowReclaim, ref lowSkipped, _k.Options.SwapClusterMax);
+                _eligible.Add((g, weight));
+                total += weight;
             }
-            foreach (Memcontrol.MemCgroup g in _eligible)
+            foreach (var (g, weight) in _eligible)
             {
-                int share = (int)Math.Max(1, ((long)nrToReclaim * g.LruPages + total - 1) / total);
+                int share = (int)Math.Max(1, ((long)nrToReclaim * weight + total - 1) / total);
                 reclaimed += ShrinkInactiveList(env, g.Lruvec, g, share, direct, forProcess, cgroupReclaim);
             }
             if (reclaimed > 0 || !lowSkipped)
@@ -243,8 +253,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <summary>
     /// One round of balance_pgdat: the run's scan_control (priority from DEF_PRIORITY down) persists between rounds;
     /// after the round kswapd sleeps when the node is balanced (pgdat_balanced: free pages above high), starts a new
-    /// run at DEF_PRIORITY when the priority is spent and the run reclaimed something, gives up when a whole run
-    /// reclaimed nothing (kswapd_failures, simplified to one run), or else runs again after the time its work took.
+    /// run at DEF_PRIORITY when the priority is spent (a run that reclaimed nothing counts a kswapd failure, and the
+    /// MAX_RECLAIM_RETRIES-th in a row puts kswapd to sleep on a hopeless node), or else runs again after the time
+    /// its work took.
     /// </summary>
     private int BalancePgdatRound(SimEnvironment env, Lruvec lruvec)
     {
@@ -268,7 +279,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         }
         if (_kswapdSc.Priority < 1)
         {
-            if (_kswapdSc.NrReclaimed == 0)
+            // The run reclaimed nothing: one more kswapd failure. kswapd_try_to_sleep (prepare_kswapd_sleep) sleeps
+            // on a hopeless node; otherwise, the node still unbalanced, it does not sleep and runs balance_pgdat again.
+            if (_kswapdSc.NrReclaimed == 0 && ++lruvec.KswapdFailures >= MaxReclaimRetries)
             {
                 EndKswapdRun(lruvec);
                 return (int)freed;

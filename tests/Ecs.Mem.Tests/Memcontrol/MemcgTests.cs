@@ -141,6 +141,8 @@ public class MemcgTests
         // oom_score_adj:0". The kernel's anon-rss + pgtables (16,324-16,328 kB) is the limit less its other kernel
         // objects (slab, per-CPU), which EcsMem does not charge; its file-rss is libc's page cache, charged to the
         // root. So EcsMem's victim holds at least the kernel's anon-rss, and its anon-rss + pgtables is the limit.
+        // The kit's memcg-oom-kill holds the same kill against 5 recorded runs (a forked child killed by SIGKILL,
+        // oom_kill 1, max_usage_in_bytes the limit; oracle/programs/memcg-oom-kill.phases).
         string yaml = "machine: {ram: 256M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 16M}\n" +
             "processes:\n  - name: oom\n    cgroup: box\n    layout: {exec: {}}\n" +
             "    workload: {generator: \"seq:count=8192,base=" + Base + ",pages=8192,writes=1\"}\n" +

@@ -133,6 +133,25 @@ public class OracleKitTests
     }
 
     [Test]
+    public void Compare_checks_the_cgroup_oom_kills_and_the_peak_of_a_phase_that_ended_in_one()
+    {
+        static ProgramFigures Kernel(long kills, long peakMin, long peakMax) => new("p", 5, [new PhaseFigures("child", new Spread(0, 0), new Spread(0, 0), ["SIGKILL"], true, [],
+            new Dictionary<string, Spread>(), new Dictionary<string, Spread>())
+        {
+            Memcg = new Dictionary<string, Spread> { ["oom_kill"] = new(kills, kills), ["failcnt"] = new(58, 93), ["max_usage_in_bytes"] = new(peakMin, peakMax) },
+        }]);
+        static SimPhase Sim(long kills, long peak, string end = "SIGKILL") => new("child", 0, 0, []) { Errors = [end], Memcg = new Dictionary<string, long> { ["oom_kill"] = kills, ["max_usage_in_bytes"] = peak } };
+        ProgramFigures oom = Kernel(1, 16777216, 16777216);
+        Assert.That(Kit.Compare(oom, [Sim(1, 16777216)]), Is.Empty, "failcnt is recorded, not compared");
+        Assert.That(Kit.Compare(oom, [Sim(0, 16777216, "ok")]), Has.Count.EqualTo(2).And.One.Contains("results [ok], kernel [SIGKILL]").And.One.Contains("memcg oom_kill 0, kernel 1"));
+        Assert.That(Kit.Compare(oom, [Sim(1, 16773120)]), Has.One.Contains("memcg max_usage_in_bytes 16773120"));
+        // Without an OOM kill the peak depends on the harness's footprint: not compared.
+        Assert.That(Kit.Compare(Kernel(0, 1191936, 1220608), [Sim(0, 933888)]), Is.Empty);
+        // A simulated phase without a cgroup, or a kernel phase recorded before the counters: nothing to compare.
+        Assert.That(Kit.Compare(oom, [new SimPhase("child", 0, 0, []) { Errors = ["SIGKILL"] }]), Is.Empty);
+    }
+
+    [Test]
     public void Random_pages_are_distinct_and_reproducible()
     {
         int[] a = ProgramPlan.RandomPagesOf(4096, 1024, 7), b = ProgramPlan.RandomPagesOf(4096, 1024, 7);

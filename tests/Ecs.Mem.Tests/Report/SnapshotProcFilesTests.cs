@@ -358,13 +358,14 @@ public class SnapshotProcFilesTests
         var z = new ZoneInfoSnapshot(0, "Normal", perNode.Select(n => new NamedValue(n, Value(RealPerNode, n))).ToList(),
             Value(RealNormal, "pages free"), Value(RealNormal, "min"), Value(RealNormal, "low"), Value(RealNormal, "high"),
             Value(RealNormal, "spanned"), Value(RealNormal, "present"), Value(RealNormal, "managed"),
-            zone.Select(n => new NamedValue(n, Value(RealNormal, n))).ToList(), pagesets, Value(RealNormal, "start_pfn:"));
+            zone.Select(n => new NamedValue(n, Value(RealNormal, n))).ToList(), pagesets, Value(RealNormal, "start_pfn:"),
+            Value(RealNormal, "node_unreclaimable:") != 0);
         var sb = new StringBuilder();
         ZoneInfo.AppendTo(sb, z);
 
         // The expected text: the real zone header, the real per-node block, the real zone block, keeping the lines
         // whose key EcsMem prints (byte for byte as the kernel printed them).
-        string[] dropped = ["boost", "promo", "cma", "protection:", "high_min:", "high_max:", "vm stats threshold:", "node_unreclaimable:"];
+        string[] dropped = ["boost", "promo", "cma", "protection:", "high_min:", "high_max:", "vm stats threshold:"];
         bool Keep(string line)
         {
             string t = line.Trim();

@@ -357,7 +357,7 @@ public sealed class IdealSimulator
             return;
         }
         var pages = new ulong[BatchSize];
-        if (reader is PageListReader list)
+        if (reader is IPageReader list)
         {
             int n;
             while (!cancel.IsCancellationRequested && (n = list.ReadPages(pages)) > 0)
@@ -417,7 +417,7 @@ public sealed class IdealSimulator
             initial = (int)binary.DeclaredCount;
         var pages = new ulong[initial];
         int count = 0;
-        if (reader is PageListReader list)
+        if (reader is IPageReader list)
         {
             while (!cancel.IsCancellationRequested && count <= limit)
             {

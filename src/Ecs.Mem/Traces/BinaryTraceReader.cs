@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EcsMem.Diagnostics;
 
 namespace EcsMem.Traces;
@@ -129,7 +131,25 @@ public sealed class BinaryTraceReader : ITraceReader, IPageReader
         ref ulong dst = ref MemoryMarshal.GetReference(output);
         ref BinaryTraceRecord src = ref MemoryMarshal.GetReference(records);
         ulong bad = 0;
-        for (int i = 0; i < records.Length; i++)
+        int i = 0;
+        if (Sse2.IsSupported)
+        {
+            // Two records a step: their heads and their addresses gathered into one vector each (unpack low/high),
+            // the addresses shifted and stored, the heads folded into the check as below.
+            Vector128<ulong> zeroMask = Vector128.Create(BinaryTraceRecord.HeadZeroMask);
+            Vector128<ulong> badPair = Vector128<ulong>.Zero;
+            ref ulong words = ref Unsafe.As<BinaryTraceRecord, ulong>(ref src);
+            for (; i + 2 <= records.Length; i += 2)
+            {
+                Vector128<ulong> a = Vector128.LoadUnsafe(ref words, (nuint)(2 * i));
+                Vector128<ulong> b = Vector128.LoadUnsafe(ref words, (nuint)(2 * i + 2));
+                Vector128<ulong> heads = Sse2.UnpackLow(a, b);
+                Vector128.ShiftRightLogical(Sse2.UnpackHigh(a, b), PageShift).StoreUnsafe(ref dst, (nuint)i);
+                badPair |= (heads & zeroMask) | Vector128.ShiftRightLogical(Vector128.ShiftRightLogical(heads, 48) - Vector128<ulong>.One, 63);
+            }
+            bad = badPair.GetElement(0) | badPair.GetElement(1);
+        }
+        for (; i < records.Length; i++)
         {
             ref BinaryTraceRecord r = ref Unsafe.Add(ref src, i);
             ulong head = r.Head;

@@ -33,13 +33,17 @@ fi
 ratios=()
 cpu_ratios=()
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+out=$(mktemp)
+trap 'rm -f "$tmp" "$out"' EXIT
+TIMEFORMAT='%3U %3S'
+
 for ((r = 1; r <= rounds; r++)); do
     if [[ $mode == whole ]]; then
-        # Wall from the shell's clock; CPU (user + sys, both threads of EcsMem's read-ahead) from /usr/bin/time.
+        # Wall from the shell's clock; CPU (user + sys, both threads of EcsMem's read-ahead) from bash's `time`
+        # (getrusage of the child, to the millisecond; /usr/bin/time prints 10 ms steps).
         cpu() { awk '{printf "%.0f", ($1 + $2) * 1e9}' "$tmp"; }
-        run_c() { local t0; t0=$(ns); c_out=$(/usr/bin/time -f '%U %S' -o "$tmp" "$anchor" "$trace" "$frames"); c_ns=$(( $(ns) - t0 )); c_cpu=$(cpu); }
-        run_e() { local t0; t0=$(ns); e_out=$(/usr/bin/time -f '%U %S' -o "$tmp" "$ecsmem" run --ideal --trace "$trace" --frames "$frames" --policy lru); e_ns=$(( $(ns) - t0 )); e_cpu=$(cpu); }
+        run_c() { local t0; t0=$(ns); { time "$anchor" "$trace" "$frames" >"$out"; } 2>"$tmp"; c_ns=$(( $(ns) - t0 )); c_out=$(<"$out"); c_cpu=$(cpu); }
+        run_e() { local t0; t0=$(ns); { time "$ecsmem" run --ideal --trace "$trace" --frames "$frames" --policy lru >"$out"; } 2>"$tmp"; e_ns=$(( $(ns) - t0 )); e_out=$(<"$out"); e_cpu=$(cpu); }
         if ((r % 2)); then run_c; run_e; else run_e; run_c; fi
         c_counts=$(tail -1 <<<"$c_out")
         e_counts=$(awk '/^references:/{r=$2} /^hits:/{h=$2} /^faults:/{f=$2} /^  cold:/{c=$2} /^  capacity:/{k=$2} /^evictions:/{e=$2}
@@ -60,4 +64,4 @@ echo "counts (equal every round): $c_counts"
 printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
     printf "%s: median ratio EcsMem/C %.3f over %d rounds (min %.3f, p25 %.3f, p75 %.3f, max %.3f)\n", "'"$mode"'", m, NR, a[1], a[int((NR+3)/4)], a[int((3*NR+3)/4)], a[NR]}'
 printf '%s\n' "${cpu_ratios[@]}" | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
-    printf "whole, CPU time (user + sys, 10 ms ticks): median ratio EcsMem/C %.3f (min %.3f, max %.3f)\n", m, a[1], a[NR]}'
+    printf "whole, CPU time (user + sys): median ratio EcsMem/C %.3f over %d rounds (min %.3f, p25 %.3f, p75 %.3f, max %.3f)\n", m, NR, a[1], a[int((NR+3)/4)], a[int((3*NR+3)/4)], a[NR]}'

@@ -129,7 +129,10 @@ public sealed class IdealSimulator
     /// <summary>
     /// The replay loop, compiled once per hooks type: <see cref="Reference"/> and <see cref="Fault"/> with the
     /// state in locals and the policy's hooks called on the struct, so nothing is dispatched per reference. The
-    /// same steps in the same order as <see cref="Reference"/>, hence the same results.
+    /// same steps in the same order as <see cref="Reference"/>, hence the same results. References to pages the
+    /// map already holds run in <see cref="ReplayKnown"/>, a loop with no call in it; a first reference (the map
+    /// inserts), the last few of the batch and, when <see cref="EvictionLog"/> is set, every reference take the
+    /// whole step here (<see cref="Step"/>).
     /// </summary>
     // Optimised from the first call: one call replays a whole reference string, so tiering would run most of it
     // as tier-0 or on-stack-replacement code. A built-in policy's loop has no virtual call left for PGO to
@@ -138,55 +141,174 @@ public sealed class IdealSimulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReplayWith<THooks>(ReadOnlySpan<ulong> pages, THooks hooks) where THooks : struct, IIdealHooks
     {
-        PageMap map = _pages;
-        ulong[] framePage = _framePage;
-        int used = _used, usedBefore = _used, frames = _frames;
-        int distinctBefore = map.Count;
-        // Only hits are counted in the loop (fewer live values, no spills): a first reference is exactly an entry
-        // the map adds, a fault with every frame in use is exactly an eviction, so the other counts follow below.
-        long hits = 0;
+        int usedBefore = _used;
+        int distinctBefore = _pages.Count;
+        long hitsBefore = _hits;
+        // Only hits are counted per reference: a first reference is exactly an entry the map adds, a fault with
+        // every frame in use is exactly an eviction, so the other counts follow below.
         int n = pages.Length;
-        ref ulong first = ref MemoryMarshal.GetReference(pages);
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        bool done = false;
+        try
         {
-            // Prefetching changes only timing: near the end it hints the last page again, harmlessly.
-            // (Unchecked read: the index is below n.)
-            map.Prefetch(Unsafe.Add(ref first, Math.Min(i + PrefetchDistance, n - 1)));
-            ulong page = Unsafe.Add(ref first, i);
-            // A new entry holds NeverLoaded only until the end of this iteration, so that value means a first reference.
-            ref int frame = ref map.GetValueRefOrAdd(page, NeverLoaded);
+            while (i < n)
+            {
+                if (EvictionLog is null)
+                {
+                    bool free = _used < _frames;
+                    i = free ? ReplayKnown<THooks, FramesFree>(pages, i, hooks, out int badVictim) : ReplayKnown<THooks, FramesFull>(pages, i, hooks, out badVictim);
+                    if (i < 0)
+                        ThrowBadVictim(badVictim);
+                    if (free && _used == _frames)
+                        continue; // the last free frame was just taken: the loop for a full memory goes on from i
+                }
+                Step(pages[i], hooks);
+                i++;
+            }
+            done = true;
+        }
+        finally
+        {
+            if (!done)
+            {
+                // A policy that throws (a bad victim) ends the run: the counts stay those before this batch.
+                _hits = hitsBefore;
+                _used = usedBefore;
+            }
+        }
+        long hits = _hits - hitsBefore;
+        long faults = n - hits;
+        long cold = _pages.Count - distinctBefore;
+        _references += n;
+        _cold += cold;
+        _capacity += faults - cold;
+        _evictions += faults - (_used - usedBefore);
+    }
+
+    /// <summary>
+    /// The hot loop of <see cref="ReplayWith"/>: from <paramref name="start"/>, every reference to a page the map
+    /// holds (a hit, or a capacity fault), until the first reference the map does not know or the last
+    /// <see cref="PrefetchDistance"/> references, whose index it returns; -1 when the policy chose a frame that is
+    /// not one (<paramref name="badVictim"/>). Compiled twice (<typeparamref name="TMemory"/>): while frames are
+    /// still free (a fault takes the next one; the loop also stops when the last is taken) and once every frame is
+    /// in use (a fault always evicts, and the number of frames in use is the constant frame count). It makes no
+    /// call (the map's insertion is <see cref="Step"/>'s): a call in the loop forces every value live across it
+    /// into the five callee-saved registers or onto the stack, and the first version of this loop, with the
+    /// insertion inline and one loop for both phases, kept half its values on the stack. The fields it changes
+    /// (frames in use, hits) are copied to locals at entry and back at exit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int ReplayKnown<THooks, TMemory>(ReadOnlySpan<ulong> pages, int start, THooks hooks, out int badVictim)
+        where THooks : struct, IIdealHooks where TMemory : struct, IMemoryPhase
+    {
+        PageMap.Probe probe = _pages.StartProbe();
+        // Unchecked reads and writes of framePage: every index is below used, or a victim checked below frames,
+        // and used never exceeds frames, the array's length.
+        ref ulong framePage = ref MemoryMarshal.GetArrayDataReference(_framePage);
+        ref ulong first = ref MemoryMarshal.GetReference(pages);
+        int frames = _frames;
+        int used = TMemory.Full ? frames : _used;
+        long hits = _hits;
+        int n = pages.Length;
+        badVictim = 0;
+        // Each reference prefetches the map entry of the one PrefetchDistance ahead, so this loop stops that many
+        // references before the end (the caller steps through the last few without a prefetch): it needs no clamp
+        // and no trace length in a register. Prefetching changes only timing, never a result.
+        // (Unchecked reads of pages: every index is below n.)
+        ref ulong at = ref Unsafe.Add(ref first, start);
+        ref ulong stop = ref Unsafe.Add(ref first, Math.Max(start, n - PrefetchDistance));
+        while (Unsafe.IsAddressLessThan(ref at, ref stop))
+        {
+            if (!TMemory.Full && used == frames)
+                break; // every frame is in use: the caller goes on with the loop for a full memory
+            probe.Prefetch(Unsafe.Add(ref at, PrefetchDistance));
+            ulong page = at;
+            ref int frame = ref probe.Find(page);
+            if (Unsafe.IsNullRef(ref frame))
+                break; // a first reference: the caller inserts it
+            at = ref Unsafe.Add(ref at, 1);
             int f = frame;
-            if ((uint)f < (uint)used && framePage[f] == page)
+            if ((uint)f < (uint)used && Unsafe.Add(ref framePage, (nint)(uint)f) == page)
             {
                 hits++;
                 hooks.OnReferenced(f);
                 continue;
             }
             hooks.OnMiss(page);
-            if (used < frames)
+            if (!TMemory.Full)
             {
                 f = used++;
             }
             else
             {
                 f = hooks.ChooseVictim();
-                if ((uint)f >= (uint)frames) ThrowBadVictim(f);
+                if ((uint)f >= (uint)frames)
+                {
+                    badVictim = f;
+                    at = ref Unsafe.NullRef<ulong>();
+                    break;
+                }
                 hooks.OnRemoved(f);
-                EvictionLog?.Add(framePage[f]);
             }
-            framePage[f] = page;
+            Unsafe.Add(ref framePage, (nint)(uint)f) = page;
             hooks.OnInserted(f, page);
-            // The hooks never touch the map, so the reference from GetValueRefOrAdd is still valid.
+            // The hooks never touch the map, so the reference from Find is still valid.
             frame = f;
         }
-        long faults = n - hits;
-        long cold = map.Count - distinctBefore;
         _used = used;
-        _references += n;
-        _hits += hits;
-        _cold += cold;
-        _capacity += faults - cold;
-        _evictions += faults - (used - usedBefore);
+        _hits = hits;
+        return Unsafe.IsNullRef(ref at) ? -1 : (int)(Unsafe.ByteOffset(ref first, ref at) / sizeof(ulong));
+    }
+
+    /// <summary>Which loop <see cref="ReplayKnown"/> is compiled as: <see cref="Full"/> once every frame is in use.</summary>
+    private interface IMemoryPhase
+    {
+        static abstract bool Full { get; }
+    }
+
+    /// <summary>Frames still free: a fault takes the next one.</summary>
+    private readonly struct FramesFree : IMemoryPhase
+    {
+        public static bool Full => false;
+    }
+
+    /// <summary>Every frame in use: a fault evicts.</summary>
+    private readonly struct FramesFull : IMemoryPhase
+    {
+        public static bool Full => true;
+    }
+
+    /// <summary>
+    /// One reference in <see cref="ReplayWith"/>, the whole step: the map's lookup or insertion, then the hit or
+    /// the fault, with the eviction logged when <see cref="EvictionLog"/> is set.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void Step<THooks>(ulong page, THooks hooks) where THooks : struct, IIdealHooks
+    {
+        ref int frame = ref _pages.GetValueRefOrAdd(page, NeverLoaded, out _);
+        int f = frame;
+        if (IsResidentIn(page, f))
+        {
+            _hits++;
+            hooks.OnReferenced(f);
+            return;
+        }
+        hooks.OnMiss(page);
+        if (_used < _frames)
+        {
+            f = _used++;
+        }
+        else
+        {
+            f = hooks.ChooseVictim();
+            if ((uint)f >= (uint)_frames) ThrowBadVictim(f);
+            hooks.OnRemoved(f);
+            EvictionLog?.Add(_framePage[f]);
+        }
+        _framePage[f] = page;
+        hooks.OnInserted(f, page);
+        // The hooks never touch the map, so the reference from GetValueRefOrAdd is still valid.
+        frame = f;
     }
 
     /// <summary>
@@ -235,7 +357,7 @@ public sealed class IdealSimulator
             return;
         }
         var pages = new ulong[BatchSize];
-        if (reader is PageListReader list)
+        if (reader is IPageReader list)
         {
             int n;
             while (!cancel.IsCancellationRequested && (n = list.ReadPages(pages)) > 0)
@@ -295,7 +417,7 @@ public sealed class IdealSimulator
             initial = (int)binary.DeclaredCount;
         var pages = new ulong[initial];
         int count = 0;
-        if (reader is PageListReader list)
+        if (reader is IPageReader list)
         {
             while (!cancel.IsCancellationRequested && count <= limit)
             {

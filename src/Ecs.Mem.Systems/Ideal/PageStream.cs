@@ -26,7 +26,7 @@ public sealed class PageStream(ITraceReader reader)
     public int Read(Span<ulong> destination)
     {
         int count = 0;
-        if (_reader is PageListReader list)
+        if (_reader is IPageReader list)
         {
             int n;
             while (count < destination.Length && (n = list.ReadPages(destination[count..])) > 0)

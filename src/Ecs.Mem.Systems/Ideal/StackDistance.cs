@@ -118,10 +118,10 @@ public sealed class StackDistance
             Run(pages.Slice(i, Math.Min(Slice, pages.Length - i)));
     }
 
-    /// <summary>Analyses a trace: page numbers from a <see cref="PageListReader"/>, else addresses &gt;&gt; 12.</summary>
+    /// <summary>Analyses a trace: page numbers from a <see cref="PageListReader"/>, else addresses &gt;&gt; 12 (straight from the records when the reader is an <see cref="IPageReader"/>).</summary>
     public void Run(ITraceReader reader)
     {
-        if (reader is PageListReader list)
+        if (reader is IPageReader list)
         {
             var pages = new ulong[BatchSize];
             int n;

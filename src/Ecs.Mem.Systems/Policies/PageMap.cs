@@ -129,41 +129,59 @@ public sealed class PageMap
     }
 
     /// <summary>
-    /// <see cref="GetValueRefOrAdd(ulong, int, out bool)"/> for a caller that tells an added entry by its value
-    /// (<paramref name="valueIfAdded"/> is one no existing entry holds): no out parameter, so the caller's loop keeps
-    /// its locals in registers.
+    /// The table as a replay loop that probes it once per reference wants it (<see cref="Probe"/>): its first entry,
+    /// shift and mask held by the loop, in registers, instead of read again from this object at every reference.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref int GetValueRefOrAdd(ulong key, int valueIfAdded)
-    {
-        Entry[] e = _entries;
-        int mask = _mask;
-        int i = Home(key);
-        while (true)
-        {
-            ref Entry s = ref e[i];
-            if (s.Used == 0)
-                return ref Add(ref s, key, valueIfAdded);
-            if (s.Key == key)
-                return ref s.Value;
-            i = (i + 1) & mask;
-        }
-    }
+    internal Probe StartProbe() => new(this);
 
-    /// <summary>The insertion half of <see cref="GetValueRefOrAdd(ulong, int)"/>, out of line (once per distinct key).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ref int Add(ref Entry slot, ulong key, int value)
+    /// <summary>
+    /// <see cref="PageMap.TryGetValue"/> and <see cref="PageMap.Prefetch"/> for a loop (the ideal-mode replay): a copy
+    /// of the table's first entry and shift, so the loop keeps them in two registers (the map's fields would be
+    /// read again at every reference, since the map may grow in between), and no bounds checks (every index is a
+    /// hash shifted below the capacity, or masked by it). The mask is worked out from the shift when a probe
+    /// goes past its first slot, which is rare at most half full, rather than held in a third register. It never
+    /// inserts: an insertion may grow the table and makes the probe stale, so the caller takes a new one after it.
+    /// </summary>
+    internal readonly ref struct Probe
     {
-        if ((_count + 1) * 2L > _entries.Length)
+        private readonly ref Entry _first;
+        private readonly int _shift;
+
+        public Probe(PageMap map)
         {
-            Grow();
-            return ref GetValueRefOrAdd(key, value);
+            _first = ref MemoryMarshal.GetArrayDataReference(map._entries);
+            _shift = map._shift;
         }
-        slot.Key = key;
-        slot.Value = value;
-        slot.Used = 1;
-        _count++;
-        return ref slot.Value;
+
+        /// <summary>See <see cref="PageMap.Prefetch"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public unsafe void Prefetch(ulong key)
+        {
+            if (Sse.IsSupported)
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref _first, (nint)((key * 0x9E3779B97F4A7C15UL) >> _shift))));
+        }
+
+        /// <summary>
+        /// A reference to the value of <paramref name="key"/>, or a null reference when the map does not hold it
+        /// (<see cref="Unsafe.IsNullRef"/>); the caller inserts it with <see cref="PageMap.GetValueRefOrAdd(ulong, int, out bool)"/>,
+        /// after which this probe is stale: take a new one. Valid until the next insertion.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ref int Find(ulong key)
+        {
+            nint i = (nint)((key * 0x9E3779B97F4A7C15UL) >> _shift);
+            while (true)
+            {
+                ref Entry s = ref Unsafe.Add(ref _first, i);
+                if (s.Used == 0)
+                    return ref Unsafe.NullRef<int>();
+                if (s.Key == key)
+                    return ref s.Value;
+                // The capacity is 2^(64 - shift).
+                i = (i + 1) & (((nint)1 << (64 - _shift)) - 1);
+            }
+        }
     }
 
     /// <summary>Removes <paramref name="key"/>; returns false if it was absent.</summary>

@@ -59,17 +59,17 @@ internal readonly struct RecencyList
     public int Prev(int node) => At(_links, node + 1).Prev - 1;
 
     /// <summary>Links <paramref name="node"/> (not on the list) at the head.</summary>
+    // Every access is At(links, slot), an address the caller's loop computes from the array and a slot number in
+    // one instruction; holding a ref to the sentinel or the node across the stores made the JIT keep them in
+    // registers it then had to spill in the ideal-mode loop.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void PushHead(int node)
     {
         Link[] links = _links;
         int s = node + 1;
-        ref Link sentinel = ref At(links, 0);
-        int head = sentinel.Next;
-        sentinel.Next = s;
-        ref Link l = ref At(links, s);
-        l.Prev = 0;
-        l.Next = head;
+        int head = At(links, 0).Next;
+        At(links, 0).Next = s;
+        At(links, s) = new Link { Next = head, Prev = 0 };
         At(links, head).Prev = s;
     }
 
@@ -79,16 +79,13 @@ internal readonly struct RecencyList
     {
         Link[] links = _links;
         int s = node + 1;
-        ref Link sentinel = ref At(links, 0);
-        int head = sentinel.Next;
+        int head = At(links, 0).Next;
         if (head == s) return; // already the most recent: the common case for a hot page
-        ref Link l = ref At(links, s);
-        int p = l.Prev, n = l.Next;
-        At(links, p).Next = n;
-        At(links, n).Prev = p;
-        sentinel.Next = s;
-        l.Prev = 0;
-        l.Next = head;
+        Link l = At(links, s);
+        At(links, l.Prev).Next = l.Next;
+        At(links, l.Next).Prev = l.Prev;
+        At(links, 0).Next = s;
+        At(links, s) = new Link { Next = head, Prev = 0 };
         At(links, head).Prev = s;
     }
 

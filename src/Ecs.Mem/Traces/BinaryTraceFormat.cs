@@ -95,6 +95,16 @@ internal struct BinaryTraceRecord
     [FieldOffset(4)] public ushort KindAndReserved;
     [FieldOffset(6)] public ushort Size;
     [FieldOffset(8)] public ulong Address;
+
+    /// <summary>
+    /// Bytes 0..7 read together: process, kind, reserved, size. Bits that must be clear in a valid record: the
+    /// process id's top bit (31), the kind's bits above 3 (34..39) and the reserved byte (40..47); and the size
+    /// (48..63) must not be 0.
+    /// </summary>
+    [FieldOffset(0)] public ulong Head;
+
+    /// <summary>The bits of <see cref="Head"/> that are clear in every valid record.</summary>
+    public const ulong HeadZeroMask = 0x0000_FFFC_8000_0000;
 }
 
 /// <summary>One on-disk version-2 record, laid out exactly as <see cref="BinaryTraceFormat"/> documents.</summary>

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EcsMem.Diagnostics;
 
 namespace EcsMem.Traces;
@@ -13,8 +15,11 @@ namespace EcsMem.Traces;
 /// <see cref="MemoryAccess.Thread"/>), the record count declared in the header (when non-zero) and a truncated
 /// final record. Version-1 records read with thread 0.
 /// </summary>
-public sealed class BinaryTraceReader : ITraceReader
+public sealed class BinaryTraceReader : ITraceReader, IPageReader
 {
+    /// <summary>Page numbers for <see cref="ReadPages"/>: address &gt;&gt; 12 (4 KiB pages), as the ideal mode numbers them.</summary>
+    private const int PageShift = 12;
+
     private const int BlockBytes = 1 << 20;
 
     private readonly Stream _stream;
@@ -64,10 +69,20 @@ public sealed class BinaryTraceReader : ITraceReader
     /// <summary>The file's format version: 1 (no thread ids) or 2 (with thread ids).</summary>
     public ushort Version { get; }
 
-    public int Read(Span<MemoryAccess> buffer)
+    public int Read(Span<MemoryAccess> buffer) => ReadRecords(buffer, default, pages: false);
+
+    /// <summary>
+    /// The next records' page numbers (address &gt;&gt; 12), with every check <see cref="Read"/> makes and the same
+    /// errors, but no <see cref="MemoryAccess"/> built: what the ideal mode replays.
+    /// </summary>
+    public int ReadPages(Span<ulong> pages) => ReadRecords(default, pages, pages: true);
+
+    /// <summary>Decodes the next records into <paramref name="accesses"/>, or into <paramref name="pageNumbers"/> when <paramref name="pages"/>.</summary>
+    private int ReadRecords(Span<MemoryAccess> accesses, Span<ulong> pageNumbers, bool pages)
     {
+        int capacity = pages ? pageNumbers.Length : accesses.Length;
         int written = 0;
-        while (written < buffer.Length)
+        while (written < capacity)
         {
             if (_declaredCount != 0 && (ulong)_recordsRead == _declaredCount)
             {
@@ -81,19 +96,87 @@ public sealed class BinaryTraceReader : ITraceReader
                     break;
                 continue;
             }
-            int take = Math.Min(available, buffer.Length - written);
+            int take = Math.Min(available, capacity - written);
             if (_declaredCount != 0)
                 take = (int)Math.Min((ulong)take, _declaredCount - (ulong)_recordsRead);
             var bytes = _block.AsSpan(_start, take * _recordSize);
             if (_recordSize == BinaryTraceFormat.RecordSize)
-                Decode(MemoryMarshal.Cast<byte, BinaryTraceRecord>(bytes), buffer.Slice(written, take));
+            {
+                var records = MemoryMarshal.Cast<byte, BinaryTraceRecord>(bytes);
+                if (pages) DecodePages(records, pageNumbers.Slice(written, take));
+                else Decode(records, accesses.Slice(written, take));
+            }
             else
-                Decode(MemoryMarshal.Cast<byte, BinaryTraceRecordV2>(bytes), buffer.Slice(written, take));
+            {
+                var records = MemoryMarshal.Cast<byte, BinaryTraceRecordV2>(bytes);
+                if (pages) DecodePages(records, pageNumbers.Slice(written, take));
+                else Decode(records, accesses.Slice(written, take));
+            }
             _start += take * _recordSize;
             written += take;
             _recordsRead += take;
         }
         return written;
+    }
+
+    /// <summary>
+    /// Version-1 records to page numbers. The checks of <see cref="Decode(ReadOnlySpan{BinaryTraceRecord}, Span{MemoryAccess})"/>
+    /// are folded into one value with no branch per record (a bit of <see cref="BinaryTraceRecord.HeadZeroMask"/>
+    /// set, or a size of 0, makes it non-zero); only when it is non-zero are the records checked one by one, to
+    /// throw for the first bad one, as <see cref="Read"/> does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodePages(ReadOnlySpan<BinaryTraceRecord> records, Span<ulong> output)
+    {
+        ref ulong dst = ref MemoryMarshal.GetReference(output);
+        ref BinaryTraceRecord src = ref MemoryMarshal.GetReference(records);
+        ulong bad = 0;
+        int i = 0;
+        if (Sse2.IsSupported)
+        {
+            // Two records a step: their heads and their addresses gathered into one vector each (unpack low/high),
+            // the addresses shifted and stored, the heads folded into the check as below.
+            Vector128<ulong> zeroMask = Vector128.Create(BinaryTraceRecord.HeadZeroMask);
+            Vector128<ulong> badPair = Vector128<ulong>.Zero;
+            ref ulong words = ref Unsafe.As<BinaryTraceRecord, ulong>(ref src);
+            for (; i + 2 <= records.Length; i += 2)
+            {
+                Vector128<ulong> a = Vector128.LoadUnsafe(ref words, (nuint)(2 * i));
+                Vector128<ulong> b = Vector128.LoadUnsafe(ref words, (nuint)(2 * i + 2));
+                Vector128<ulong> heads = Sse2.UnpackLow(a, b);
+                Vector128.ShiftRightLogical(Sse2.UnpackHigh(a, b), PageShift).StoreUnsafe(ref dst, (nuint)i);
+                badPair |= (heads & zeroMask) | Vector128.ShiftRightLogical(Vector128.ShiftRightLogical(heads, 48) - Vector128<ulong>.One, 63);
+            }
+            bad = badPair.GetElement(0) | badPair.GetElement(1);
+        }
+        for (; i < records.Length; i++)
+        {
+            ref BinaryTraceRecord r = ref Unsafe.Add(ref src, i);
+            ulong head = r.Head;
+            // ((size - 1) >> 63) is 1 exactly when the size (bits 48..63) is 0.
+            bad |= (head & BinaryTraceRecord.HeadZeroMask) | (((head >> 48) - 1) >> 63);
+            Unsafe.Add(ref dst, i) = r.Address >> PageShift;
+        }
+        if (bad != 0)
+            Decode(records, new MemoryAccess[records.Length]); // throws for the first bad record
+    }
+
+    /// <summary>Version-2 records to page numbers, checked as <see cref="DecodePages(ReadOnlySpan{BinaryTraceRecord}, Span{ulong})"/> checks version 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodePages(ReadOnlySpan<BinaryTraceRecordV2> records, Span<ulong> output)
+    {
+        ref ulong dst = ref MemoryMarshal.GetReference(output);
+        ref BinaryTraceRecordV2 src = ref MemoryMarshal.GetReference(records);
+        ulong bad = 0;
+        for (int i = 0; i < records.Length; i++)
+        {
+            ref BinaryTraceRecordV2 r = ref Unsafe.Add(ref src, i);
+            // Kind above 3 or a reserved bit; the process id's top bit; a thread id above 255; a size of 0.
+            bad |= (r.Middle & (BinaryTraceRecordV2.NotSizeMask & ~3UL)) | (r.Process >> 31) | (r.Thread >> 8) | ((ulong)(r.Size - 1L) >> 63);
+            Unsafe.Add(ref dst, i) = r.Address >> PageShift;
+        }
+        if (bad != 0)
+            Decode(records, new MemoryAccess[records.Length]); // throws for the first bad record
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -17,7 +17,7 @@ namespace EcsMem.Traces;
 /// trace length; it grows only for a long line, up to <see cref="MaxLineBytes"/>. Decompression is the caller's business: pass the decompressing <see cref="Stream"/>.
 /// Malformed lines throw <see cref="InputException"/> naming the source, the line number and the text.
 /// </summary>
-public sealed class PageListReader : ITraceReader
+public sealed class PageListReader : ITraceReader, IPageReader
 {
     /// <summary>Largest page number accepted: the address page × 4096 must fit in 64 bits.</summary>
     public const ulong MaxPage = (1UL << 52) - 1;

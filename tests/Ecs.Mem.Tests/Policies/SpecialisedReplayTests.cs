@@ -79,6 +79,72 @@ public class SpecialisedReplayTests
     }
 
     [Test]
+    public void TheLoopWithoutAnEvictionLogLeavesEveryPageWhereTheStepsDo(
+        [ValueSource(typeof(Sim), nameof(Sim.BuiltIns))] string policy, [Values(1, 7, 150, 1000, 2999, 4000)] int frames)
+    {
+        // Without an eviction log the replay runs its call-free loop over pages the map knows, stops for each first
+        // reference and for the last few references of a slice, and switches loops when the last free frame is
+        // taken. Slices of 1 to 1,001 references hit all of these at every offset; after each one the counts and
+        // every page's frame must be those of one Reference call per page (the policy through its interface).
+        ulong[] pages = Trace();
+        ulong[] distinct = pages.Distinct().ToArray();
+        var fast = new IdealSimulator(frames, PolicyRegistry.Create(policy, new PolicyOptions(3)));
+        var steps = new IdealSimulator(frames, PolicyRegistry.Create(policy, new PolicyOptions(3)));
+        if (fast.Policy is IFutureAwarePolicy)
+        {
+            // OPT needs the whole string in one call: compare the end of one run with the logged run's.
+            steps.EvictionLog = [];
+            fast.Run(pages);
+            steps.Run(pages);
+            Assert.That(fast.Result, Is.EqualTo(steps.Result));
+            Assert.That(distinct.Select(fast.FrameOf), Is.EqualTo(distinct.Select(steps.FrameOf)));
+            return;
+        }
+        int i = 0, slices = 0;
+        for (int step = 1; i < pages.Length; step = step * 7 % 1001 + 1, slices++)
+        {
+            int n = Math.Min(step, pages.Length - i);
+            fast.Run(pages.AsSpan(i, n));
+            for (int k = 0; k < n; k++) steps.Reference(pages[i + k]);
+            i += n;
+            Assert.That(fast.Result, Is.EqualTo(steps.Result), $"after {i} references");
+            if (slices % 8 == 0 || i == pages.Length)
+                Assert.That(distinct.Select(fast.FrameOf), Is.EqualTo(distinct.Select(steps.FrameOf)), $"after {i} references");
+        }
+        Assert.That(fast.Result.References, Is.EqualTo(pages.Length));
+    }
+
+    /// <summary>
+    /// LRU through its interface for the first victim, then frame <c>frames</c> (one past the last): a bug in a
+    /// custom policy, which the replay must report however the fault reached the policy.
+    /// </summary>
+    private sealed class BadSecondVictim : IReplacementPolicy
+    {
+        private readonly LruPolicy _lru = new();
+        private int _frames, _victims;
+        public string Name => "bad-victim";
+        public void Initialize(int frameCount) { _frames = frameCount; _lru.Initialize(frameCount); }
+        public void OnMiss(ulong page) => _lru.OnMiss(page);
+        public void OnInserted(int frame, ulong page) => _lru.OnInserted(frame, page);
+        public void OnReferenced(int frame) => _lru.OnReferenced(frame);
+        public int ChooseVictim(ReadOnlySpan<bool> unevictable) => ++_victims == 1 ? _lru.ChooseVictim(unevictable) : _frames;
+        public void OnRemoved(int frame) => _lru.OnRemoved(frame);
+    }
+
+    [Test]
+    public void AVictimOutsideTheFramesEndsTheRunWithOneMessage([Values(false, true)] bool evictionLog)
+    {
+        // Four frames fill with pages 1-4; page 5 (a first reference) evicts page 1; page 1 again is a fault on a
+        // page the map knows, so without an eviction log it is the call-free loop that asks for the second victim
+        // (the ten 5s keep it out of the last few references, which take the per-reference step).
+        ulong[] pages = [1, 2, 3, 4, 5, 1, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5];
+        var sim = new IdealSimulator(4, new BadSecondVictim()) { EvictionLog = evictionLog ? [] : null };
+        Assert.That(() => sim.Run(pages), Throws.InvalidOperationException.With.Message
+            .EqualTo("policy 'bad-victim' chose frame 4, not one of the 4 frames"));
+        Assert.That(sim.Result, Is.EqualTo(new IdealSimulator(4, new BadSecondVictim()).Result), "a batch that throws is not counted");
+    }
+
+    [Test]
     public void BatchesAndSingleReferencesMixedKeepOneSetOfCounts([Values("lru", "fifo", "clock", "arc")] string policy)
     {
         // The specialised loop keeps its counts in locals for a batch; mixing it with Reference calls and with

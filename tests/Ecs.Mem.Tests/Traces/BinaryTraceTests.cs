@@ -7,7 +7,7 @@ namespace EcsMem.Tests.Traces;
 public class BinaryTraceTests
 {
     /// <summary>Builds a header by hand from the documented layout (not through BinaryTraceFormat).</summary>
-    private static byte[] Header(ushort version = 1, ushort flags = 0, uint recordSize = 16, ulong count = 0, ulong reserved = 0)
+    internal static byte[] Header(ushort version = 1, ushort flags = 0, uint recordSize = 16, ulong count = 0, ulong reserved = 0)
     {
         var h = new byte[32];
         "ECSMTRC\0"u8.CopyTo(h);

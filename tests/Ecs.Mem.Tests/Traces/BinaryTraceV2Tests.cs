@@ -22,7 +22,7 @@ public class BinaryTraceV2Tests
         return h;
     }
 
-    private static byte[] RecordV2(uint process, uint thread, byte kind, ushort size, ulong address, byte reserved9 = 0, uint reserved12 = 0)
+    internal static byte[] RecordV2(uint process, uint thread, byte kind, ushort size, ulong address, byte reserved9 = 0, uint reserved12 = 0)
     {
         var r = new byte[24];
         BinaryPrimitives.WriteUInt32LittleEndian(r, process);

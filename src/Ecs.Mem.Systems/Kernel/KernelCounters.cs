@@ -78,6 +78,8 @@ public sealed class KernelCounters
         ThpScanExceedSharePte = r.Register("thp_scan_exceed_share_pte");
         ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
         ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
+        ThpSwpout = r.Register("thp_swpout");
+        ThpSwpoutFallback = r.Register("thp_swpout_fallback");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -107,4 +109,7 @@ public sealed class KernelCounters
 
     /// <summary>khugepaged (HugeMemory/Khugepaged.cs): its order-9 allocations and the scans a max_ptes_* limit stopped.</summary>
     public CounterId ThpCollapseAlloc, ThpCollapseAllocFailed, ThpScanExceedNonePte, ThpScanExceedSwapPte, ThpScanExceedSharePte;
+
+    /// <summary>THP_SWAP (Vmscan/ReclaimHost.cs): PMD-sized folios swapped out whole, and those split first because no order-9 swap entry was had.</summary>
+    public CounterId ThpSwpout, ThpSwpoutFallback;
 }

@@ -16,6 +16,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "writeback", "cgroup_version",
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
         "lru_gen",
+        "swap_type",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -104,6 +105,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("swap_type") is { } st)
+            m = m with { SwapBlockDevice = values.Choice(st, "machine.swap_type", "file", "partition") == 1 };
         if (s.Get("writeback") is { } wb)
             m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
         if (s.Get("dirty_background_ratio") is { } dbr)

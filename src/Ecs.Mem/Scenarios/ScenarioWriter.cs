@@ -99,6 +99,8 @@ public static class ScenarioWriter
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         if (m.WritebackAsync)
             Line(w, 1, "writeback", "async");
+        if (m.SwapBlockDevice)
+            Line(w, 1, "swap_type", "partition");
         if (m.CgroupVersion != 2)
             Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
         // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).

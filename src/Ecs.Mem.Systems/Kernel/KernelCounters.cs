@@ -68,6 +68,7 @@ public sealed class KernelCounters
         CompactSuccess = r.Register("compact_success");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpFaultFallbackCharge = r.Register("thp_fault_fallback_charge");
         ThpCollapseAlloc = r.Register("thp_collapse_alloc");
         ThpCollapseAllocFailed = r.Register("thp_collapse_alloc_failed");
         ThpSplitPage = r.Register("thp_split_page");
@@ -112,4 +113,7 @@ public sealed class KernelCounters
 
     /// <summary>THP_SWAP (Vmscan/ReclaimHost.cs): PMD-sized folios swapped out whole, and those split first because no order-9 swap entry was had.</summary>
     public CounterId ThpSwpout, ThpSwpoutFallback;
+
+    /// <summary>THP faults whose folio the memcg would not take (mem_cgroup_charge failed after its reclaim): they fall back.</summary>
+    public CounterId ThpFaultFallbackCharge;
 }

@@ -200,8 +200,9 @@ public sealed class ReclaimHost : ILruvecHost
     /// and reclaim goes on with the one page (thp_swpout_fallback; the caller splits). Success: try_to_unmap with
     /// TTU_SPLIT_HUGE_PMD turns each PMD into 512 PTEs holding the folio's swap entries (thp_split_pmd), pageout writes
     /// the folio as one (thp_swpout, pswpout 512), and the folio leaves the swap cache whole. Returns whether it did.
-    /// Simplifications: with <c>writeback: async</c> the folio is split first as before (the writeback model follows
-    /// pages, not folios).
+    /// With <c>writeback: async</c> the 512 pages go to the disk as one request and stay resident under PG_writeback;
+    /// simplification: the folio is then split silently (the writeback model follows pages), so its pages leave the
+    /// swap cache one by one as reclaim finds them written, where Linux frees the folio at once.
     /// </summary>
     private bool SwapOutThp(SimEnvironment env, int pfn, PageWriteback.Writeback? writeback)
     {
@@ -209,7 +210,7 @@ public sealed class ReclaimHost : ILruvecHost
         Frame[] frames = k.Zone.Frames;
         int head = HugeMemory.HugeMemory.HeadOf(pfn);
         const FrameFlags Want = FrameFlags.Thp | FrameFlags.Anon | FrameFlags.SwapBacked;
-        if ((frames[head].Flags & FrameFlags.DeferredSplit) != 0 || writeback is not null)
+        if ((frames[head].Flags & FrameFlags.DeferredSplit) != 0)
             return false;
         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
         {
@@ -236,6 +237,7 @@ public sealed class ReclaimHost : ILruvecHost
         if (first == 0)
         {
             env.Counters.Increment(k.C.ThpSwpoutFallback);
+            k.Thp.SwpoutFallback[HugeMemory.HugeMemory.PmdOrder]++;
             return false;
         }
         // try_to_unmap's TTU_SPLIT_HUGE_PMD: every PMD mapping the folio becomes a page table of 512 entries.
@@ -264,6 +266,24 @@ public sealed class ReclaimHost : ILruvecHost
                 swapPte |= Pte.SwpExclusiveBit;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
+            if (writeback is not null)
+            {
+                // As for a single page under async writeback: clean PTEs (their rewrite comes at the end of the tick),
+                // the page in flight and resident until the request completes.
+                foreach (var (mmId, va) in _maps)
+                {
+                    MmState owner = k.Tasks.MmById(mmId)!;
+                    ref ulong pte = ref owner.Tables.Walk(va, false, out _);
+                    if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
+                    {
+                        k.Dirty?.Pte(owner, va, pte);
+                        pte &= ~Pte.DirtyBit;
+                    }
+                }
+                sub.Flags &= ~FrameFlags.Thp;
+                writeback.StartWriteback(p);
+                continue;
+            }
             k.Zone.LruDel(p);
             sub.Flags &= ~FrameFlags.Lru;
             k.Zone.PinFrame(p);
@@ -272,8 +292,11 @@ public sealed class ReclaimHost : ILruvecHost
         env.Counters.Add(k.C.PswpOut, HugeMemory.HugeMemory.PmdPages);
         env.Counters.Add(k.C.PgPgOut, HugeMemory.HugeMemory.PmdPages * (long)(Pte.PageSize / 1024));
         env.Counters.Increment(k.C.ThpSwpout);
+        k.Thp.Swpout[HugeMemory.HugeMemory.PmdOrder]++;
         // One bio for the folio: one request of 512 pages (DiskWriteCycles), where a split folio pays a write a page.
-        k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.DiskWriteCycles(HugeMemory.HugeMemory.PmdPages));
+        // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
+        if (writeback is null)
+            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.DiskWriteCycles(HugeMemory.HugeMemory.PmdPages));
         return true;
     }
 
@@ -304,7 +327,7 @@ public sealed class ReclaimHost : ILruvecHost
             {
                 pageout = true;
                 ReclaimedFolioPages = HugeMemory.HugeMemory.PmdPages;
-                return 1;
+                return writeback is null ? 1 : 2;
             }
             k.Thp.SplitForReclaim(pfn);
         }

@@ -158,7 +158,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
-            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged")) };
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged", "sizes")) };
         if (s.Get("hugetlb") is { } htlb)
         {
             var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
@@ -196,7 +196,28 @@ internal sealed class MachineConfigParser(YamlValues values)
             t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
         if (s.Get("khugepaged") is { } k)
             t = t with { Khugepaged = Khugepaged(new YamlSection(Source, k, "machine.thp.khugepaged", KhugepagedConfig.Keys)) };
+        if (s.Get("sizes") is { } sz)
+            t = MthpSizes(new YamlSection(Source, sz, "machine.thp.sizes", ThpConfig.SizeNames), t);
         return t;
+    }
+
+    /// <summary>machine.thp.sizes: hugepages-&lt;size&gt;kB/enabled per sub-PMD size (16K … 1M): always, inherit, madvise or never.</summary>
+    private ThpConfig MthpSizes(YamlSection s, ThpConfig t)
+    {
+        ushort always = 0, madvise = 0, inherit = 0;
+        for (int i = 0; i < ThpConfig.SizeNames.Length; i++)
+        {
+            if (s.Get(ThpConfig.SizeNames[i]) is not { } v)
+                continue;
+            ushort bit = (ushort)(1 << (i + ThpConfig.MinAnonOrder));
+            switch (values.Choice(v, "machine.thp.sizes." + ThpConfig.SizeNames[i], ThpConfig.SizeModeNames))
+            {
+                case 0: always |= bit; break;
+                case 1: inherit |= bit; break;
+                case 2: madvise |= bit; break;
+            }
+        }
+        return t with { AnonOrdersAlways = always, AnonOrdersMadvise = madvise, AnonOrdersInherit = inherit };
     }
 
     /// <summary>machine.lru_gen: /sys/kernel/mm/lru_gen/enabled (n, y or a number of capability bits) and min_ttl_ms.</summary>

@@ -32,7 +32,7 @@ public class ThpSwapTests
     /// 2048 frames; two 2 MiB THPs written (MADV_HUGEPAGE), then <paramref name="farPages"/> 4 KiB pages elsewhere, then
     /// the THPs read again. Reclaim meets the THPs' pages first (they are the oldest).
     /// </summary>
-    private static (SimMachine M, EcsMem.Ecs.Entity P) Machine(int swapPages, bool blockDevice, int farPages = 2048, int batch = 0, int cpus = 1, bool pcp = false)
+    private static (SimMachine M, EcsMem.Ecs.Entity P) Machine(int swapPages, bool blockDevice, int farPages = 2048, int batch = 0, int cpus = 1, bool pcp = false, bool async = false, string policy = "fifo")
     {
         var o = Options(2048, swapPages) with
         {
@@ -40,6 +40,8 @@ public class ThpSwapTests
             SwapBlockDevice = blockDevice,
             Cpus = cpus,
             PerCpuPages = pcp,
+            WritebackAsync = async,
+            Policy = policy,
         };
         if (batch > 0)
             o = o with { BatchSize = batch };
@@ -80,13 +82,14 @@ public class ThpSwapTests
         return slots;
     }
 
-    [Test]
-    public void OnABlockDeviceATHPIsSwappedOutWholeIntoOneCluster()
+    [TestCase("fifo")]
+    [TestCase("linux")]
+    public void OnABlockDeviceATHPIsSwappedOutWholeIntoOneCluster(string policy)
     {
         // 8192 slots: cluster 0 holds the header, clusters 1-15 are free. The first THP reclaim meets takes a whole
         // free cluster: its 512 PTEs (the PMD split, thp_split_pmd) hold slots c*512 .. c*512+511 in page order, the
         // folio is not split (thp_split_page 0), pswpout counts its 512 pages. Nothing falls back.
-        var (m, p) = Machine(8192, blockDevice: true);
+        var (m, p) = Machine(8192, blockDevice: true, policy: policy);
         using (m)
         {
             RunChecked(m, () => Stats(m, p).Accesses >= (2 * Huge) + 2048);
@@ -118,11 +121,31 @@ public class ThpSwapTests
     }
 
     [Test]
-    public void OnASwapFileEveryTHPFallsBackToSplitting()
+    public void WithAsyncWritebackTheFolioIsWrittenAsOneRequestAndStaysUntilItCompletes()
+    {
+        // writeback: async: the THP reclaim meets still takes a whole cluster (thp_swpout, no split of the folio for
+        // lack of swap entries); its 512 pages go to the disk as one request (nr_vmscan_write counts them) and are
+        // freed by later reclaim once written. The run ends with every invariant held.
+        var (m, p) = Machine(8192, blockDevice: true, async: true, policy: "linux");
+        using (m)
+        {
+            RunChecked(m);
+            long swpout = Counter(m, "thp_swpout");
+            Assert.That(swpout, Is.GreaterThanOrEqualTo(1));
+            Assert.That(Counter(m, "thp_swpout_fallback"), Is.Zero);
+            Assert.That(Counter(m, "thp_split_page"), Is.Zero);
+            Assert.That(Counter(m, "nr_vmscan_write"), Is.GreaterThanOrEqualTo(swpout * Huge));
+            Assert.That(Proc(m, p).State, Is.EqualTo(ProcessState.Exited));
+        }
+    }
+
+    [TestCase("fifo")]
+    [TestCase("linux")]
+    public void OnASwapFileEveryTHPFallsBackToSplitting(string policy)
     {
         // cluster_alloc_swap_entry refuses large entries on a swap file (no SWP_BLKDEV): each THP reclaim meets is split
         // (thp_split_page) after a failed order-9 allocation (thp_swpout_fallback), as the kernel did with its swap file.
-        var (m, p) = Machine(8192, blockDevice: false);
+        var (m, p) = Machine(8192, blockDevice: false, policy: policy);
         using (m)
         {
             RunChecked(m);
@@ -133,14 +156,15 @@ public class ThpSwapTests
         }
     }
 
-    [Test]
-    public void OnlyAWhollyFreeClusterTakesATHP()
+    [TestCase("fifo")]
+    [TestCase("linux")]
+    public void OnlyAWhollyFreeClusterTakesATHP(string policy)
     {
         // 1325 slots: cluster 0 has the header (nonfull), cluster 1 (slots 512-1023) is free, cluster 2 has slots
         // 1024-1324 and the 211 slots past the end counted used (nonfull). One free cluster: the first THP goes whole
         // into slots 512-1023, the second finds none (order-0 allocations take nonfull clusters first and never
         // empty one) and falls back.
-        var (m, p) = Machine(1325, blockDevice: true);
+        var (m, p) = Machine(1325, blockDevice: true, policy: policy);
         using (m)
         {
             RunChecked(m, () => Stats(m, p).Accesses >= (2 * Huge) + 2048);

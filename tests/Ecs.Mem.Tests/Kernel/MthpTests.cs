@@ -116,6 +116,24 @@ public class MthpTests
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(faults));
     }
 
+    [TestCase(4096, 1)]
+    [TestCase(64, 2)]
+    public void ResultsDoNotDependOnTheBatchSize(int batch, int cpus)
+    {
+        // Two processes writing and reading over sizes 64K/32K/16K with zero-page entries in the way: the same faults
+        // and per-size allocations at any batch size and CPU count (per-CPU page lists off, as in the reference).
+        static (long, long, long, long, long) RunOnce(int batch, int cpus)
+        {
+            using var m = new SimMachine(Options(ThpEnabled.Madvise, always: O64K | O32K | O16K) with { BatchSize = batch, Cpus = cpus, PerCpuPages = false });
+            var p = Add(m, "p", Anon(Base, 256), 0, [R(Base + (32 * K)), R(Base + (200 * K)), .. Writes(Base, 1024 * K)]);
+            var q = Add(m, "q", Anon(Base, 256), 0, [R(Base + (96 * K)), .. Writes(Base, 512 * K)]);
+            RunChecked(m);
+            return (Stats(m, p).MinFlt, Stats(m, q).MinFlt, m.Kernel.Thp.AnonFaultAlloc[4], m.Kernel.Thp.AnonFaultAlloc[3], m.Kernel.Thp.AnonFaultAlloc[2]);
+        }
+
+        Assert.That(RunOnce(batch, cpus), Is.EqualTo(RunOnce(1, 1)));
+    }
+
     [Test]
     public void WithEverySizeNeverTheReportHasNoMthpSection()
     {

@@ -12,7 +12,7 @@ namespace EcsMem.Tests.Kernel;
 /// Multi-size THP for anonymous memory (alloc_anon_folio, mm/memory.c): the fault counts and per-size stats below are
 /// worked out by hand from its rules — the highest enabled order whose naturally aligned range lies in the VMA and is
 /// all pte_none, lower orders after it — and from thp_vma_allowable_orders' always/madvise/inherit masks. The real
-/// kernel's figure for 64K <c>always</c> is in the kit (oracle/experiments, docs/kernel.md).
+/// kernel's figures for 64K <c>always</c> are the kit programs mthp-anon-fault and mthp-read-then-write (equal).
 /// </summary>
 public class MthpTests
 {

@@ -18,17 +18,28 @@ work=$(mktemp -d /work/oracle-record.XXXXXX 2>/dev/null || mktemp -d)
 swapfile=$work.swap
 cg_root=/sys/fs/cgroup/memory
 cg=""
+loopdev=""
 # vm.overcommit_memory as found: a program that sets its own (`overcommit MODE`) runs under it, and the machine's
 # value is put back after it and on every exit path (the trap).
 overcommit_saved=$(cat /proc/sys/vm/overcommit_memory)
 # vm.nr_hugepages likewise: a program that sets `hugepages N` runs with a pool of N (the machine's pool restored after).
 hugepages_saved=$(cat /proc/sys/vm/nr_hugepages)
+# The mTHP sizes a program sets (`mthp SIZE MODE`): each sysfs file and its value as found, put back after the program
+# and on every exit path.
+mthp_saved=()
+restore_mthp() {
+  local e
+  for e in "${mthp_saved[@]}"; do echo "${e#* }" > "${e% *}"; done
+  mthp_saved=()
+}
 cleanup() {
   set +e
   echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
   echo "$hugepages_saved" > /proc/sys/vm/nr_hugepages
+  restore_mthp
   if [ -n "$cg" ] && [ -d "$cg" ]; then rmdir "$cg"; fi
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
+  if [ -n "$loopdev" ]; then swapoff "$loopdev" 2>/dev/null; losetup -d "$loopdev"; fi
   rm -f "$swapfile"
   rm -rf "$work"
   # The tmpfs files of `tmpfs` programs (the harness removes them; a killed run may leave one).
@@ -85,8 +96,18 @@ for name in "${programs[@]}"; do
     got=$(cat /proc/sys/vm/nr_hugepages)
     [ "$got" -eq "$hugepages" ] || { echo "record.sh: $name: asked for $hugepages huge pages, the kernel gave $got" >&2; exit 1; }
   fi
-  if grep -qx 'swap' "$src"; then
+  while read -r _ size mode; do
+    case $size in *K) kb=${size%K} ;; *M) kb=$(( ${size%M} * 1024 )) ;; esac
+    f=/sys/kernel/mm/transparent_hugepage/hugepages-${kb}kB/enabled
+    mthp_saved+=("$f $(sed 's/.*\[\(.*\)\].*/\1/' "$f")")
+    echo "$mode" > "$f"
+  done < <(awk '$1 == "mthp"' "$src")
+  if grep -qE '^swap( file)?$' "$src"; then
     fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
+  elif grep -qx 'swap partition' "$src"; then
+    # A block device (SWP_BLKDEV), which takes order-9 swap entries: a loop device over the same 1 GiB file.
+    fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"
+    loopdev=$(losetup -f --show "$swapfile"); mkswap -q "$loopdev"; swapon "$loopdev"
   fi
   for i in $(seq 1 "$runs"); do
     out=$work/runs/$name.$i.json
@@ -104,8 +125,10 @@ for name in "${programs[@]}"; do
     fi
   done
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
+  if [ -n "$loopdev" ]; then swapoff "$loopdev"; losetup -d "$loopdev"; loopdev=""; rm -f "$swapfile"; fi
   echo "$overcommit_saved" > /proc/sys/vm/overcommit_memory
   echo "$hugepages_saved" > /proc/sys/vm/nr_hugepages
+  restore_mthp
   rm -rf "$data"
   echo "recorded $name ($runs runs)"
 done

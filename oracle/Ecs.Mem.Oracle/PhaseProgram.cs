@@ -43,6 +43,12 @@ public sealed class PhaseProgram
     public bool Swap { get; init; }
 
     /// <summary>
+    /// <c>swap partition</c>: the 1 GiB swap area is a block device (a loop device over the file), which takes
+    /// order-9 swap entries (THP_SWAP); the scenario gets <c>machine.swap_type: partition</c>.
+    /// </summary>
+    public bool SwapPartition { get; init; }
+
+    /// <summary>
     /// <c>overcommit MODE</c>: vm.overcommit_memory (0, 1 or 2) while the program runs (record.sh sets it and restores
     /// the machine's value); null = the machine's own (the recorded setting, 0 by default).
     /// </summary>
@@ -53,6 +59,13 @@ public sealed class PhaseProgram
     /// the scenario gets <c>machine.hugetlb.nr_hugepages</c>. Null: none (the machine's own, 0 here).
     /// </summary>
     public long? HugePages { get; init; }
+
+    /// <summary>
+    /// <c>mthp SIZE MODE</c> lines: /sys/kernel/mm/transparent_hugepage/hugepages-SIZE/enabled while the program runs
+    /// (record.sh writes it and puts the machine's value back); the scenario gets <c>machine.thp.sizes</c>. SIZE as the
+    /// scenario names it (16K … 1M), MODE always, inherit, madvise or never.
+    /// </summary>
+    public IReadOnlyList<(string Size, string Mode)> Mthp { get; init; } = [];
 
     /// <summary><c>swappiness N</c>: the program's memory cgroup's memory.swappiness (cgroup v1), 0–200; needs <c>memcg</c>.</summary>
     public int? Swappiness { get; init; }
@@ -88,7 +101,8 @@ public sealed class PhaseProgram
         string? description = null;
         var files = new List<DataFile>();
         long? memcg = null;
-        bool swap = false;
+        bool swap = false, swapPartition = false;
+        var mthp = new List<(string, string)>();
         int? overcommit = null;
         long? hugepages = null;
         int? swappiness = null;
@@ -133,6 +147,12 @@ public sealed class PhaseProgram
                     continue;
                 case "swap":
                     swap = true;
+                    if (w.Length > 1)
+                    {
+                        if (w.Length > 2 || w[1] is not ("file" or "partition"))
+                            throw new InputException(path, line, w[^1], "swap takes nothing, file or partition");
+                        swapPartition = w[1] == "partition";
+                    }
                     continue;
                 case "overcommit":
                     Need(path, line, w, 2);
@@ -145,6 +165,14 @@ public sealed class PhaseProgram
                     if (!long.TryParse(w[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long hp) || hp > 65536)
                         throw new InputException(path, line, w[1], "hugepages takes a count of 2 MiB pages, 0 to 65536");
                     hugepages = hp;
+                    continue;
+                case "mthp":
+                    Need(path, line, w, 3);
+                    if (Array.IndexOf(EcsMem.Scenarios.ThpConfig.SizeNames, w[1]) < 0)
+                        throw new InputException(path, line, w[1], "mthp size must be one of " + string.Join(", ", EcsMem.Scenarios.ThpConfig.SizeNames));
+                    if (Array.IndexOf(EcsMem.Scenarios.ThpConfig.SizeModeNames, w[2]) < 0)
+                        throw new InputException(path, line, w[2], "mthp mode must be always, inherit, madvise or never");
+                    mthp.Add((w[1], w[2]));
                     continue;
                 case "swappiness":
                     Need(path, line, w, 2);
@@ -164,7 +192,7 @@ public sealed class PhaseProgram
                     continue;
             }
             if (!Verbs.TryGetValue(w[0], out int min))
-                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, hugepages, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
+                throw new InputException(path, line, w[0], "unknown statement (expected describe, file, cache, memcg, swap, overcommit, swappiness, hugepages, mthp, phase or an operation: " + string.Join(", ", Verbs.Keys) + ")");
             if (ops is null)
                 throw new InputException(path, line, w[0], "an operation before the first 'phase'");
             Need(path, line, w, min + 1);
@@ -193,7 +221,7 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no phase");
         if (swappiness is not null && memcg is null)
             throw new InputException(path, 1, name, "swappiness sets the memory cgroup's memory.swappiness: it needs 'memcg'");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Phases = phases, SourcePath = path };
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, SwapPartition = swapPartition, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Mthp = mthp, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

@@ -329,8 +329,12 @@ public static class ScenarioGenerator
         y.Append("machine:\n");
         y.Append(Inv, $"  ram: {DefaultRam}\n");
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
+        if (p.SwapPartition)
+            y.Append("  swap_type: partition\n");
         if (p.Overcommit is { } oc)
             y.Append(Inv, $"  overcommit_memory: {oc}\n");
+        if (p.Mthp.Count > 0)
+            y.Append("  thp: {sizes: {").Append(string.Join(", ", p.Mthp.Select(m => m.Size + ": " + m.Mode))).Append("}}\n");
         if (p.HugePages is { } hp)
             y.Append(Inv, $"  hugetlb: {{nr_hugepages: {hp}}}\n");
         if (ScenarioSupport.FaultAround)

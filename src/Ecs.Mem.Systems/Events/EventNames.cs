@@ -55,6 +55,7 @@ public static class EventNames
         FaultClass.HugeAnon => "huge_anon",
         FaultClass.HugeZeroPage => "huge_zero_page",
         FaultClass.HugeReuse => "huge_reuse",
+        FaultClass.AnonLarge => "anon_large",
         _ => "swap_read",
     };
 

@@ -317,7 +317,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         }
         if (path == FaultPath.AnonNew)
         {
-            rec.Class = FaultClass.AnonNew;
+            // alloc_anon_folio: an mTHP when a sub-PMD size is enabled for this VMA and its aligned range is all none.
+            rec.Orders = kernel.Options.Thp.AnyMthp ? kernel.Thp.AnonFaultOrders(kernel.Tasks.MmById(rec.MmId)!, vma, rec.Va) : 0;
+            rec.Class = rec.Orders != 0 ? FaultClass.AnonLarge : FaultClass.AnonNew;
             env.Work<AllocRequest>().Add(new AllocRequest(rec, NeedsFrame: true));
             return;
         }

@@ -56,7 +56,8 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         bool stale = vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va
             || !FaultHandlingSystem.AccessPermitted(mm.Mm.Vmas[vi].Flags, rec.Kind)
             || !PteSame(mm.Tables.Lookup(rec.Va), rec.OrigPte)
-            || (rec.Class is FaultClass.HugeAnon or FaultClass.HugeZeroPage && !HugeStillFits(mm, mm.Mm.Vmas[vi], rec));
+            || (rec.Class is FaultClass.HugeAnon or FaultClass.HugeZeroPage && !HugeStillFits(mm, mm.Mm.Vmas[vi], rec))
+            || (rec.Class == FaultClass.AnonLarge && !LargeStillFits(mm, mm.Mm.Vmas[vi], rec));
         if (!stale)
         {
             VmFlags vmFlags = mm.Mm.Vmas[vi].Flags;
@@ -92,6 +93,15 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
                     k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
                     break;
+                case FaultClass.AnonLarge:
+                    {
+                        // do_anonymous_page's set_ptes: every page of the mTHP mapped at once, writable and dirty when
+                        // the VMA allows writing, as an order-0 new page is.
+                        ulong addr = rec.Va & ~((Pte.PageSize << rec.Order) - 1);
+                        for (int i = 0; i < 1 << rec.Order; i++)
+                            k.Memory.MapPage(mm, addr + ((ulong)i << Pte.PageShift), rec.Pfn + i, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
+                        break;
+                    }
                 case FaultClass.HugeAnon:
                     {
                         // map_anon_folio_pmd: one PMD, dirty, writable when the VMA is (maybe_pmd_mkwrite); replacing
@@ -285,6 +295,16 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         if (rec.OrigPte != 0)
             return Pte.IsPmdMapped(mm.Tables.Lookup(rec.Va));
         return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _));
+    }
+
+    /// <summary>
+    /// do_anonymous_page's re-check of an mTHP under the page-table lock (pte_range_none): the folio's range is still
+    /// wholly inside the VMA and every entry in it still none; otherwise the folio is released and the access retries.
+    /// </summary>
+    private static bool LargeStillFits(MmState mm, in Vma vma, in FaultRecord rec)
+    {
+        ulong size = Pte.PageSize << rec.Order, addr = rec.Va & ~(size - 1);
+        return addr >= vma.Start && addr + size <= vma.End && HugeMemory.HugeMemory.PteRangeNone(mm, addr, 1 << rec.Order);
     }
 
     /// <summary>pte_same, ignoring the accessed and dirty bits the hardware may set meanwhile.</summary>

@@ -47,6 +47,25 @@ public static class FaultPaths
                 kernel.Zone.LruAdd(pfn, Zone.AnonKey(rec.MmId, rec.Va));
                 env.Work<PteInstall>().Add(new PteInstall(rec));
                 break;
+            case FaultClass.AnonLarge:
+                {
+                    // do_anonymous_page with an mTHP: one anonymous folio of 1 << Order pages at the aligned address,
+                    // zero-filled, each page on the LRU (ranked on its own, as a THP's), all pinned until mapped.
+                    AnonVmaPrepare(kernel, rec);
+                    ulong addr = rec.Va & ~((Pte.PageSize << rec.Order) - 1);
+                    for (int i = 0; i < 1 << rec.Order; i++)
+                    {
+                        ulong va = addr + ((ulong)i << Pte.PageShift);
+                        ref Frame sub = ref kernel.Zone.Frames[pfn + i];
+                        sub.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked;
+                        sub.Mapping = rec.MmId;
+                        sub.Index = (long)(va >> Pte.PageShift);
+                        sub.ContentToken = kernel.Zone.NextContentToken();
+                        kernel.Zone.LruAdd(pfn + i, Zone.AnonKey(rec.MmId, va));
+                    }
+                    env.Work<PteInstall>().Add(new PteInstall(rec));
+                    break;
+                }
             case FaultClass.FileRead when kernel.OpenFiles.IsShmem(rec.File):
                 kernel.OpenFiles.ShmemFault(env, ref rec);
                 break;

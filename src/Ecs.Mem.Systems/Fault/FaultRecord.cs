@@ -49,6 +49,11 @@ public enum FaultClass : byte
     HugetlbReuse,
     /// <summary>Write to a private hugetlb page shared after fork: a new pool page replaces it (hugetlb_wp copy).</summary>
     HugetlbCopy,
+    /// <summary>
+    /// A new anonymous mTHP (do_anonymous_page → alloc_anon_folio): the highest enabled sub-PMD order whose aligned
+    /// range is in the VMA and all pte_none, mapped by its PTEs at once; falls back order by order to <see cref="AnonNew"/>.
+    /// </summary>
+    AnonLarge,
 }
 
 /// <summary>
@@ -110,6 +115,10 @@ public struct FaultRecord
     public ulong NotBefore;
     /// <summary>The CPU the faulting task was running on (its clock and TLB take the fault's costs and flushes).</summary>
     public int Cpu;
+    /// <summary><see cref="FaultClass.AnonLarge"/>: the orders alloc_anon_folio may try (a bit per order), then the one granted.</summary>
+    public int Orders, Order;
+    /// <summary><see cref="FaultClass.HugeAnon"/>: the memcg reclaim rounds its charge has had so far (try_charge_memcg's retries).</summary>
+    public int ChargeRetries;
 
     /// <summary>
     /// The fault ends without (or after) its install: give back what it holds — the page-table reservation and
@@ -122,6 +131,15 @@ public struct FaultRecord
         {
             // The order-9 folio: all 512 pages were pinned at the grant; those no PMD maps now are freed.
             for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+            {
+                kernel.Zone.UnpinFrame(Pfn + i);
+                kernel.Memory.ReleaseIfUnused(Pfn + i);
+            }
+        }
+        else if (Class == FaultClass.AnonLarge && Pfn >= 0)
+        {
+            // An mTHP not mapped (its range changed meanwhile): its pages were all pinned at the grant.
+            for (int i = 0; i < 1 << Order; i++)
             {
                 kernel.Zone.UnpinFrame(Pfn + i);
                 kernel.Memory.ReleaseIfUnused(Pfn + i);

@@ -99,14 +99,102 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
         return head;
     }
 
-    private int AllocBlock()
+    private int AllocBlock(int order = PmdOrder)
     {
         var buddy = kernel.Zone.Buddy;
-        if (kernel.Zone.Watermarks.BelowLow(buddy.NrFreePages, PmdOrder) || !buddy.HasFreeBlock(PmdOrder))
+        if (kernel.Zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order))
             return -1;
-        int head = buddy.AllocPages(PmdOrder);
+        int head = buddy.AllocPages(order);
         if (head >= 0)
-            buddy.SplitPage(head, PmdOrder);
+        {
+            buddy.SplitPage(head, order);
+            // A --snapshot peak mark may fall on this allocation (a THP's charge can fail and free it at once).
+            kernel.Zone.CheckAllocMark();
+        }
+        return head;
+    }
+
+    /// <summary>
+    /// mTHP statistics per order, as /sys/kernel/mm/transparent_hugepage/hugepages-&lt;size&gt;kB/stats/ has them
+    /// (count_mthp_stat): anon_fault_alloc, anon_fault_fallback, anon_fault_fallback_charge, swpout, swpout_fallback.
+    /// Index = order (0..9; only 2..9 are used).
+    /// </summary>
+    public readonly long[] AnonFaultAlloc = new long[PmdOrder + 1], AnonFaultFallback = new long[PmdOrder + 1],
+        AnonFaultFallbackCharge = new long[PmdOrder + 1], Swpout = new long[PmdOrder + 1], SwpoutFallback = new long[PmdOrder + 1];
+
+    /// <summary>
+    /// thp_vma_allowable_orders(vma, TVA_PAGEFAULT, BIT(PMD_ORDER) - 1) for an anonymous fault: the sub-PMD orders whose
+    /// hugepages-&lt;size&gt;kB/enabled allows this VMA — <c>always</c>; <c>madvise</c> with VM_HUGEPAGE; <c>inherit</c> when
+    /// the top-level mode is <c>always</c>, or <c>madvise</c> with VM_HUGEPAGE — in a private anonymous VMA without
+    /// VM_NOHUGEPAGE (shmem and file VMAs have their own knobs, not modelled), with a PMD level (x86-64 paging).
+    /// </summary>
+    public int AnonMthpOrders(in Vma vma)
+    {
+        if (!Config.AnyMthp || kernel.Options.Paging.Levels < 4 || vma.Kind is VmaKind.File or VmaKind.Special
+            || (vma.Flags & (VmFlags.Shared | VmFlags.NoHugePage | VmFlags.Special)) != 0)
+            return 0;
+        bool madv = (vma.Flags & VmFlags.HugePage) != 0;
+        int mask = Config.AnonOrdersAlways;
+        if (madv)
+            mask |= Config.AnonOrdersMadvise;
+        if (Config.Enabled == ThpEnabled.Always || (madv && Config.Enabled != ThpEnabled.Never))
+            mask |= Config.AnonOrdersInherit;
+        return mask;
+    }
+
+    /// <summary>
+    /// alloc_anon_folio's choice of orders for a fault at <paramref name="va"/>: of <see cref="AnonMthpOrders"/>, those
+    /// whose naturally aligned range lies wholly in the VMA (thp_vma_suitable_orders), then, from the highest down, the
+    /// first whose range is all pte_none, and every lower suitable order (their ranges lie inside it). 0: an order-0 page.
+    /// </summary>
+    public int AnonFaultOrders(MmState mm, in Vma vma, ulong va)
+    {
+        int orders = AnonMthpOrders(vma);
+        for (int o = PmdOrder - 1; o >= ThpConfig.MinAnonOrder; o--)
+        {
+            if ((orders & (1 << o)) == 0)
+                continue;
+            ulong size = Pte.PageSize << o, addr = va & ~(size - 1);
+            if (addr < vma.Start || addr + size > vma.End)
+                orders &= ~(1 << o);
+        }
+        for (int o = PmdOrder - 1; o >= ThpConfig.MinAnonOrder; o--)
+        {
+            if ((orders & (1 << o)) == 0)
+                continue;
+            if (PteRangeNone(mm, va & ~((Pte.PageSize << o) - 1), 1 << o))
+                return orders & ((2 << o) - 1);
+            orders &= ~(1 << o);
+        }
+        return 0;
+    }
+
+    /// <summary>pte_range_none: no entry at all (not even a swap entry or marker) for <paramref name="pages"/> pages from <paramref name="addr"/>.</summary>
+    public static bool PteRangeNone(MmState mm, ulong addr, int pages)
+    {
+        for (int i = 0; i < pages; i++)
+            if (mm.Tables.Lookup(addr + ((ulong)i << Pte.PageShift)) != 0)
+                return false;
+        return true;
+    }
+
+    /// <summary>
+    /// vma_alloc_folio for an mTHP of <paramref name="order"/> (GFP_TRANSHUGE_LIGHT by default: no reclaim or compaction):
+    /// the zone must pass the low watermark for the order and hold a free block of it; the block is split into order-0
+    /// pages in the buddy allocator's books (each is freed on its own later). pgalloc_normal counts its pages. Returns the
+    /// first frame, or -1.
+    /// </summary>
+    public int AllocAnonFolio(int order)
+    {
+        int head = AllocBlock(order);
+        if (head < 0)
+            return -1;
+        for (int i = 0; i < 1 << order; i++)
+        {
+            kernel.Dirty?.Frame(head + i);
+            kernel.Zone.Frames[head + i] = Frame.Fresh(head + i);
+        }
+        kernel.Env.Counters.Add(kernel.C.PgAllocNormal, 1 << order);
         return head;
     }
 

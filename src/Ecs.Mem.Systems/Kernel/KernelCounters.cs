@@ -68,6 +68,7 @@ public sealed class KernelCounters
         CompactSuccess = r.Register("compact_success");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
+        ThpFaultFallbackCharge = r.Register("thp_fault_fallback_charge");
         ThpCollapseAlloc = r.Register("thp_collapse_alloc");
         ThpCollapseAllocFailed = r.Register("thp_collapse_alloc_failed");
         ThpSplitPage = r.Register("thp_split_page");
@@ -78,6 +79,8 @@ public sealed class KernelCounters
         ThpScanExceedSharePte = r.Register("thp_scan_exceed_share_pte");
         ThpZeroPageAlloc = r.Register("thp_zero_page_alloc");
         ThpZeroPageAllocFailed = r.Register("thp_zero_page_alloc_failed");
+        ThpSwpout = r.Register("thp_swpout");
+        ThpSwpoutFallback = r.Register("thp_swpout_fallback");
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
@@ -107,4 +110,10 @@ public sealed class KernelCounters
 
     /// <summary>khugepaged (HugeMemory/Khugepaged.cs): its order-9 allocations and the scans a max_ptes_* limit stopped.</summary>
     public CounterId ThpCollapseAlloc, ThpCollapseAllocFailed, ThpScanExceedNonePte, ThpScanExceedSwapPte, ThpScanExceedSharePte;
+
+    /// <summary>THP_SWAP (Vmscan/ReclaimHost.cs): PMD-sized folios swapped out whole, and those split first because no order-9 swap entry was had.</summary>
+    public CounterId ThpSwpout, ThpSwpoutFallback;
+
+    /// <summary>THP faults whose folio the memcg would not take (mem_cgroup_charge failed after its reclaim): they fall back.</summary>
+    public CounterId ThpFaultFallbackCharge;
 }

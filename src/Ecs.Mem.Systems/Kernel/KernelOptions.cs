@@ -25,6 +25,9 @@ public sealed record KernelOptions
     /// <summary>Swap area size in bytes; 0 means no swap (<c>machine.swap</c>).</summary>
     public long SwapBytes { get; init; } = D.SwapBytes;
 
+    /// <summary>The swap area is a block device (<c>machine.swap_type: partition</c>): THPs are swapped out whole (THP_SWAP).</summary>
+    public bool SwapBlockDevice { get; init; } = D.SwapBlockDevice;
+
     /// <summary>Page-table format (<c>machine.paging</c>).</summary>
     public PagingMode Paging { get; init; } = PagingOf(D.Paging);
 

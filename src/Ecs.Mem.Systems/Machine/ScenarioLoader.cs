@@ -67,6 +67,7 @@ public static class ScenarioLoader
         {
             RamBytes = m.RamBytes,
             SwapBytes = m.SwapBytes,
+            SwapBlockDevice = m.SwapBlockDevice,
             Paging = KernelOptions.PagingOf(m.Paging),
             Policy = m.Policy.Name,
             MinFreeKbytes = m.MinFreeKbytes,

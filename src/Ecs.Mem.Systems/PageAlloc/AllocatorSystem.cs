@@ -50,9 +50,21 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         kernel.Smp.CatchUp(rec.NotBefore);
         if (rec.Class == FaultClass.HugeAnon)
         {
-            if (ServeHuge(env, ref rec))
+            int served = ServeHuge(env, ref rec);
+            if (served > 0)
                 return;
+            if (served < 0)
+            {
+                _stillDeferred.Add(new AllocRequest(rec, NeedsFrame: true)); // the group reclaims; the charge is tried again
+                return;
+            }
             req = new AllocRequest(rec, NeedsFrame: true); // fell back to a 4 KiB page: the order-0 path below
+        }
+        else if (rec.Class == FaultClass.AnonLarge)
+        {
+            if (ServeLarge(env, ref rec))
+                return;
+            req = new AllocRequest(rec, NeedsFrame: true);
         }
         // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
         // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
@@ -115,8 +127,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     /// frame; on failure the fault falls back (thp_fault_fallback) to what the same fault does with 4 KiB pages: a
     /// new anonymous page (do_anonymous_page), or, for a write to the huge zero page, the PMD split into 512 entries
     /// of the 4 KiB zero page and a copy of the faulting one (do_huge_pmd_wp_page's fallback, then do_wp_page).
+    /// Under a memory cgroup the folio is charged first (<see cref="ChargeHuge"/>). Returns 1 when the folio is on its
+    /// way, 0 when the fault fell back, -1 when the group reclaims before the charge is tried again.
     /// </summary>
-    private bool ServeHuge(SimEnvironment env, ref FaultRecord rec)
+    private int ServeHuge(SimEnvironment env, ref FaultRecord rec)
     {
         var thp = kernel.Thp;
         MmState mm = kernel.Tasks.MmById(rec.MmId)!;
@@ -127,17 +141,27 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         int head = tablesOk ? thp.AllocFolio() : -1;
         if (head < 0 && tablesOk && Compaction.Compaction.ThpDirectCompaction(kernel.Options.Thp.Defrag, flags))
             head = kernel.Compaction.DirectCompact(HugeMemory.HugeMemory.PmdOrder, thp.AllocFolio);
+        if (head >= 0 && kernel.Memcg is { } mc && !ChargeHuge(env, mc, ref rec, head, flags))
+        {
+            for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+                kernel.Zone.FreeFrame(head + i, rec.Cpu);
+            if (rec.ChargeRetries > 0)
+                return -1;
+            head = -1;
+        }
         if (head >= 0)
         {
             env.Counters.Increment(kernel.C.ThpFaultAlloc);
+            thp.AnonFaultAlloc[HugeMemory.HugeMemory.PmdOrder]++;
             kernel.Zone.ReserveTables(ref rec.TablesReserved);
             rec.Pfn = head;
             kernel.Zone.PinFrame(head);
             kernel.Events?.Alloc(rec);
             FaultPaths.FrameGranted(kernel, env, ref rec);
-            return true;
+            return 1;
         }
         env.Counters.Increment(kernel.C.ThpFaultFallback);
+        thp.AnonFaultFallback[HugeMemory.HugeMemory.PmdOrder]++;
         if (tablesOk && thp.WakesKswapdOnFallback(flags))
             WakeupKswapd(env);
         if (rec.OrigPte != 0)
@@ -152,6 +176,96 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         {
             rec.Class = FaultClass.AnonNew;
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// mem_cgroup_charge of a new THP (__do_huge_pmd_anonymous_page) for its 512 pages at once. When the group (or an
+    /// ancestor) would pass memory.max, try_charge_memcg reclaims in it if the fault's gfp allows direct reclaim
+    /// (vma_thp_gfp_mask: defrag <c>always</c>, or <c>madvise</c>/<c>defer+madvise</c> in a VM_HUGEPAGE area): a
+    /// reclaim of 512 pages in the group, then the charge again, up to MAX_RECLAIM_RETRIES more times (the
+    /// <c>nr_retries</c> loop; __GFP_NORETRY, set for a non-madvised area under defrag <c>always</c>, stops after one);
+    /// the memcg OOM killer is never called for it (an order above PAGE_ALLOC_COSTLY_ORDER is OOM_SKIPPED). When it still
+    /// does not fit, the fault falls back (thp_fault_fallback_charge, then thp_fault_fallback). Returns whether it is
+    /// charged; false with <see cref="FaultRecord.ChargeRetries"/> above zero when a retry was queued (the caller
+    /// defers the fault until the reclaim ran). The folio is freed meanwhile and allocated afresh at the retry.
+    /// </summary>
+    private bool ChargeHuge(SimEnvironment env, Memcontrol.MemcgController mc, ref FaultRecord rec, int head, VmFlags flags)
+    {
+        Memcontrol.MemCgroup memcg = mc.OfMm(rec.MmId);
+        if (mc.TryCharge(memcg, HugeMemory.HugeMemory.PmdPages) is { } over)
+        {
+            bool mayReclaim = Compaction.Compaction.ThpDirectCompaction(kernel.Options.Thp.Defrag, flags);
+            int limit = kernel.Options.Thp.Defrag == Scenarios.ThpDefrag.Always && (flags & VmFlags.HugePage) == 0
+                ? 1 : Memcontrol.MemcgController.MaxReclaimRetries + 1;
+            if (mayReclaim && rec.ChargeRetries < limit)
+            {
+                rec.ChargeRetries++;
+                Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, HugeMemory.HugeMemory.PmdPages, rec.Process, rec.Cpu, MayOom: false, Memcg: over.Id));
+                return false;
+            }
+            rec.ChargeRetries = 0;
+            env.Counters.Increment(kernel.C.ThpFaultFallbackCharge);
+            kernel.Thp.AnonFaultFallbackCharge[HugeMemory.HugeMemory.PmdOrder]++;
+            return false;
+        }
+        rec.ChargeRetries = 0;
+        mc.Charged(rec.Process);
+        mc.NoteOverHigh(rec.Process, memcg, HugeMemory.HugeMemory.PmdPages);
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+            mc.CommitCharge(head + i, memcg);
+        return true;
+    }
+
+    /// <summary>
+    /// alloc_anon_folio's allocation loop: from the highest of the fault's orders down, an order-N block
+    /// (<see cref="HugeMemory.HugeMemory.AllocAnonFolio"/>) charged to the mm's memcg for all its pages at once
+    /// (mem_cgroup_charge; a failed charge counts anon_fault_fallback_charge and frees the block); each order that
+    /// fails counts anon_fault_fallback, and when none is left the fault takes an order-0 page (the path below).
+    /// Simplification: neither the allocation nor the charge reclaims or compacts (GFP_TRANSHUGE_LIGHT's behaviour;
+    /// Linux lets a VM_HUGEPAGE area under defrag <c>madvise</c> reclaim, and the charge reclaim within its group).
+    /// </summary>
+    private bool ServeLarge(SimEnvironment env, ref FaultRecord rec)
+    {
+        var thp = kernel.Thp;
+        bool tablesOk = !kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false);
+        Memcontrol.MemCgroup? memcg = kernel.Memcg?.OfMm(rec.MmId);
+        for (int order = HugeMemory.HugeMemory.PmdOrder - 1; order >= Scenarios.ThpConfig.MinAnonOrder; order--)
+        {
+            if ((rec.Orders & (1 << order)) == 0)
+                continue;
+            int head = tablesOk ? thp.AllocAnonFolio(order) : -1;
+            if (head >= 0 && memcg is not null && kernel.Memcg!.TryCharge(memcg, 1 << order) is not null)
+            {
+                thp.AnonFaultFallbackCharge[order]++;
+                for (int i = 0; i < 1 << order; i++)
+                    kernel.Zone.FreeFrame(head + i, rec.Cpu);
+                head = -1;
+            }
+            if (head < 0)
+            {
+                thp.AnonFaultFallback[order]++;
+                continue;
+            }
+            if (memcg is not null)
+            {
+                kernel.Memcg!.Charged(rec.Process);
+                kernel.Memcg.NoteOverHigh(rec.Process, memcg, 1 << order);
+                for (int i = 0; i < 1 << order; i++)
+                    kernel.Memcg.CommitCharge(head + i, memcg);
+            }
+            thp.AnonFaultAlloc[order]++;
+            kernel.Zone.ReserveTables(ref rec.TablesReserved);
+            rec.Pfn = head;
+            rec.Order = order;
+            for (int i = 0; i < 1 << order; i++)
+                kernel.Zone.PinFrame(head + i);
+            kernel.Events?.Alloc(rec);
+            FaultPaths.FrameGranted(kernel, env, ref rec);
+            return true;
+        }
+        rec.Class = FaultClass.AnonNew;
         return false;
     }
 

@@ -139,13 +139,22 @@ public sealed class Zone
         Dirty?.Frame(pfn);
         Frames[pfn] = Frame.Fresh(pfn);
         _counters.Increment(_c.PgAllocNormal);
+        CheckAllocMark();
+        return pfn;
+    }
+
+    /// <summary>
+    /// After a buddy allocation (<see cref="AllocFrame"/>'s, or a huge page's, whose block is taken at once): runs
+    /// <see cref="AllocMarkReached"/> once the count has reached <see cref="AllocMark"/>.
+    /// </summary>
+    public void CheckAllocMark()
+    {
         if (AllocMark >= 0 && Buddy.AllocCount >= AllocMark)
         {
             // Once: the buddy allocator's count passed the mark in this call (a per-CPU refill takes several).
             AllocMark = -1;
             AllocMarkReached?.Invoke();
         }
-        return pfn;
     }
 
     /// <summary>

@@ -143,6 +143,9 @@ public static class ReportJsonWriter
         // Only once khugepaged has woken, so a report without THP keeps its keys.
         if (r.Khugepaged is not null)
             Counters(w, "khugepaged", r.Khugepaged);
+        // Only with an mTHP size enabled (machine.thp.sizes).
+        if (r.Mthp is not null)
+            Counters(w, "mthp", r.Mthp);
         if (r.Cgroups is not null)
             MemcgFiles.WriteJson(w, r.Cgroups);
         if (r.LruGen is not null)

@@ -43,6 +43,11 @@ public static class ReportTextWriter
             Section(sb, "/sys/kernel/mm/transparent_hugepage/khugepaged");
             VmStat.AppendTo(sb, r.Khugepaged);
         }
+        if (r.Mthp is not null)
+        {
+            Section(sb, "/sys/kernel/mm/transparent_hugepage/hugepages-*/stats");
+            VmStat.AppendTo(sb, r.Mthp);
+        }
         if (r.Cgroups is not null)
             MemcgFiles.AppendText(sb, r.Cgroups);
         if (r.LruGen is not null)

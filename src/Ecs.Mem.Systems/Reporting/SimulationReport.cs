@@ -119,6 +119,14 @@ public sealed record SimulationReport
     public IReadOnlyList<NamedValue>? Khugepaged { get; init; }
 
     /// <summary>
+    /// /sys/kernel/mm/transparent_hugepage/hugepages-&lt;size&gt;kB/stats/ of every enabled anonymous size and of 2048kB
+    /// (anon_fault_alloc, anon_fault_fallback, anon_fault_fallback_charge, swpout, swpout_fallback), named
+    /// <c>hugepages-64kB/anon_fault_alloc</c>; null unless a sub-PMD size is enabled (<c>machine.thp.sizes</c>), so
+    /// that a run without mTHP carries no trace of it.
+    /// </summary>
+    public IReadOnlyList<NamedValue>? Mthp { get; init; }
+
+    /// <summary>
     /// With several CPUs, the fault batches the CPUs handed the fault handler, by size: (faults in the batch,
     /// number of such batches), smallest first. Null with one CPU, where every batch holds one fault.
     /// </summary>
@@ -286,12 +294,36 @@ public sealed record SimulationReport
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
             Pagesets = ReadPagesets(k.Zone.Pcp),
             Khugepaged = k.Khugepaged.Wakes == 0 ? null : [new("pages_collapsed", k.Khugepaged.PagesCollapsed), new("full_scans", k.Khugepaged.FullScans)],
+            Mthp = MthpStats(k),
             FaultBatches = k.Options.Cpus > 1 ? ReadBatches(machine.Access.FaultBatchSizes) : null,
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),
             LruGen = LruGenFiles.Read(k),
             EffectiveConfiguration = Reporting.EffectiveConfiguration.Read(k),
         };
         return report with { Mechanisms = Reporting.Mechanisms.Build(report) };
+    }
+
+    /// <summary>The mTHP stats files (<see cref="Mthp"/>), smallest size first, PMD size last.</summary>
+    private static IReadOnlyList<NamedValue>? MthpStats(Kernel.Kernel k)
+    {
+        var t = k.Options.Thp;
+        if (!t.AnyMthp)
+            return null;
+        int enabled = t.AnonOrdersAlways | t.AnonOrdersMadvise | t.AnonOrdersInherit | (1 << HugeMemory.HugeMemory.PmdOrder);
+        var h = k.Thp;
+        var rows = new List<NamedValue>();
+        for (int order = Scenarios.ThpConfig.MinAnonOrder; order <= HugeMemory.HugeMemory.PmdOrder; order++)
+        {
+            if ((enabled & (1 << order)) == 0)
+                continue;
+            string dir = $"hugepages-{4 << order}kB/";
+            rows.Add(new(dir + "anon_fault_alloc", h.AnonFaultAlloc[order]));
+            rows.Add(new(dir + "anon_fault_fallback", h.AnonFaultFallback[order]));
+            rows.Add(new(dir + "anon_fault_fallback_charge", h.AnonFaultFallbackCharge[order]));
+            rows.Add(new(dir + "swpout", h.Swpout[order]));
+            rows.Add(new(dir + "swpout_fallback", h.SwpoutFallback[order]));
+        }
+        return rows;
     }
 
     private static List<(int, long)> ReadBatches(ReadOnlySpan<long> sizes)

@@ -9,7 +9,7 @@ namespace EcsMem.Systems.Swap;
 /// clusters of <see cref="SwapfileCluster"/> slots kept on a free, a nonfull, a frag and a full list; allocation
 /// continues from one global "next" slot (si->global_cluster, the non-SSD case) to the end of its cluster, then
 /// takes the first nonfull cluster (scanned from its start, so slots freed earlier are reused), then the first
-/// free one. Simplifications: only order-0 entries; no per-CPU cluster cache (SSD), discard, or reclaim of
+/// free one. Order-9 entries (THP_SWAP) take a whole free cluster (<see cref="GetSwapCluster"/>). Simplifications: no entries of the orders between (mTHP swap-out); no per-CPU cluster cache (SSD), discard, or reclaim of
 /// cache-only slots when swap is full.</para>
 /// </summary>
 public sealed class SwapArea
@@ -127,6 +127,31 @@ public sealed class SwapArea
             if (list == ListFrag)
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// cluster_alloc_swap_entry for an order-9 folio (THP_SWAP, a PMD-sized folio): only a block device takes large
+    /// entries (a swap file is refused: <c>order &amp;&amp; !(si-&gt;flags &amp; SWP_BLKDEV)</c>, which the caller checks),
+    /// and an order-9 folio fills a whole cluster, so it takes the first cluster on the free list (the global next
+    /// slot of order 9 never points into a usable cluster; orders below PMD_ORDER would try nonfull and frag lists
+    /// first). All 512 slots are marked SWAP_HAS_CACHE and the cluster is full. Returns the first slot, or 0 when no
+    /// cluster is wholly free.
+    /// </summary>
+    public int GetSwapCluster()
+    {
+        int ci = _head[ListFree];
+        if (ci < 0)
+            return 0;
+        int first = ci * SwapfileCluster;
+        for (int i = 0; i < SwapfileCluster; i++)
+        {
+            Dirty?.Slot(first + i);
+            _cached[first + i] = true;
+        }
+        _used += SwapfileCluster;
+        _ciCount[ci] = SwapfileCluster;
+        MoveCluster(ci, ListFull, FlagFull);
+        return first;
     }
 
     /// <summary>

@@ -73,6 +73,12 @@ public interface ILruvecHost
     /// </summary>
     FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout);
 
+    /// <summary>Pages the last <see cref="ReclaimFolio"/> that returned Reclaimed freed: its folio's (512 for a THP swapped out whole).</summary>
+    int ReclaimedFolioPages => 1;
+
+    /// <summary>Whether <paramref name="pfn"/>, isolated in this batch, already left with a large folio reclaimed before it.</summary>
+    bool GoneWithFolio(int pfn) => false;
+
     /// <summary>activate_locked's folio_free_swap: a kept swap-cache page may give its slot back (vm_swap_full).</summary>
     void ActivateLocked(int pfn);
 
@@ -531,6 +537,19 @@ public sealed partial class Lruvec : IReplacementPolicy
         return (eviction << 1) | (workingset ? 1 : 0);
     }
 
+    /// <summary>
+    /// workingset_eviction for a large folio: one shadow for all its pages (__delete_from_swap_cache stores it in each
+    /// slot) and the nonresident clock advanced by the folio's pages (workingset_age_nonresident with folio_nr_pages).
+    /// </summary>
+    private void FolioShadow(int pfn, int nr)
+    {
+        int head = pfn & ~(nr - 1), shadow = _shadow[pfn];
+        for (int p = head; p < head + nr; p++)
+            _shadow[p] = shadow;
+        if (!_lruGen)
+            NonresidentAge += nr - 1;
+    }
+
     /// <summary>The shadow <see cref="ShrinkLruvec"/> computed for a frame it reclaimed, until the frame is freed (then cleared).</summary>
     public int TakeShadow(int pfn)
     {
@@ -913,7 +932,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (sc.Kswapd) PgStealKswapd += reclaimed;
         else PgStealDirect += reclaimed;
         _counters.Add(file ? _c.PgStealFile : _c.PgStealAnon, reclaimed);
-        LruNoteCost(file, pageouts, taken - reclaimed);
+        LruNoteCost(file, pageouts, Math.Max(taken - reclaimed, 0)); // a THP swapped whole frees more than was isolated
         return reclaimed;
     }
 
@@ -929,6 +948,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
+            if (_host.GoneWithFolio(pfn))
+                continue; // counted with its folio
             if (_host.IsPinned(pfn))
             {
                 Putback(pfn);
@@ -961,7 +982,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             else
             {
                 result = _host.ReclaimFolio(pfn, refs, out bool wrote);
-                if (wrote) pageouts++;
+                if (wrote) pageouts += _host.ReclaimedFolioPages; // stat->nr_pageout counts a folio's pages
             }
             switch (result)
             {
@@ -970,7 +991,10 @@ public sealed partial class Lruvec : IReplacementPolicy
                         _counters.Increment(_c.PgLazyFreed); // a lazily freed page discarded (no shadow: no cache holds it)
                     else
                         _shadow[pfn] = WorkingsetEviction(pfn);
-                    reclaimed++;
+                    int nr = _host.ReclaimedFolioPages;
+                    if (nr > 1)
+                        FolioShadow(pfn, nr);
+                    reclaimed += nr;
                     break;
                 case FolioReclaimResult.Mlocked:
                     _host.ActivateLocked(pfn);

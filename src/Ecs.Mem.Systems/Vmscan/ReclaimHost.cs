@@ -185,6 +185,124 @@ public sealed class ReclaimHost : ILruvecHost
         return dirty;
     }
 
+    /// <summary>Pages the last <see cref="ShrinkPage"/> reclaimed: 512 when it swapped a THP out whole, else 1.</summary>
+    public int ReclaimedFolioPages { get; private set; } = 1;
+
+    /// <summary>
+    /// A page isolated in the same batch as a THP <see cref="SwapOutThp"/> took out whole: off the LRU (PG_lru cleared)
+    /// and held until its release at the end of the tick.
+    /// </summary>
+    public bool GoneWithFolio(int pfn) => (_k.Zone.Frames[pfn].Flags & FrameFlags.Lru) == 0 && _k.Zone.Pins[pfn] > 0;
+
+    /// <summary>
+    /// shrink_folio_list for a PMD-sized anonymous folio with CONFIG_THP_SWAP (x86-64's default). A folio on the
+    /// deferred split queue (partly mapped) is split at once, without a swap attempt. Otherwise folio_alloc_swap asks
+    /// for an order-9 entry: a whole free cluster, which only a block device gives (a swap file refuses large entries,
+    /// SWP_BLKDEV; measured on this kernel: a 1 GiB swap file gives thp_swpout_fallback for every THP reclaimed, a loop
+    /// device thp_swpout), and the memcg must take the 512 slots' swap charge at once. Failing either, the folio is split
+    /// and reclaim goes on with the one page (thp_swpout_fallback; the caller splits). Success: try_to_unmap with
+    /// TTU_SPLIT_HUGE_PMD turns each PMD into 512 PTEs holding the folio's swap entries (thp_split_pmd), pageout writes
+    /// the folio as one (thp_swpout, pswpout 512), and the folio leaves the swap cache whole. Returns whether it did.
+    /// With <c>writeback: async</c> the 512 pages go to the disk as one request and stay resident under PG_writeback;
+    /// simplification: the folio is then split silently (the writeback model follows pages), so its pages leave the
+    /// swap cache one by one as reclaim finds them written, where Linux frees the folio at once.
+    /// </summary>
+    private bool SwapOutThp(SimEnvironment env, int pfn, PageWriteback.Writeback? writeback)
+    {
+        var k = _k;
+        Frame[] frames = k.Zone.Frames;
+        int head = HugeMemory.HugeMemory.HeadOf(pfn);
+        const FrameFlags Want = FrameFlags.Thp | FrameFlags.Anon | FrameFlags.SwapBacked;
+        if ((frames[head].Flags & FrameFlags.DeferredSplit) != 0)
+            return false;
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            ref Frame sub = ref frames[head + i];
+            // A lazily freed (MADV_FREE) or partly swap-cached folio, or a page held by I/O or an install: not a whole
+            // swap-backed folio to write, so it goes the old way (split).
+            if ((sub.Flags & (Want | FrameFlags.SwapCache)) != Want || (head + i != pfn && k.Zone.Pins[head + i] > 0))
+                return false;
+        }
+        int first = k.Options.SwapBlockDevice ? k.Swap.GetSwapCluster() : 0;
+        if (first != 0 && k.Memcg is { } mc)
+        {
+            // mem_cgroup_try_charge_swap for nr_pages: all of them or none (the slots go back, which uncharges).
+            for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+            {
+                if (mc.TryChargeSwap(head + i, first + i))
+                    continue;
+                for (int j = 0; j < HugeMemory.HugeMemory.PmdPages; j++)
+                    k.Swap.SetCached(first + j, false);
+                first = 0;
+                break;
+            }
+        }
+        if (first == 0)
+        {
+            env.Counters.Increment(k.C.ThpSwpoutFallback);
+            k.Thp.SwpoutFallback[HugeMemory.HugeMemory.PmdOrder]++;
+            return false;
+        }
+        // try_to_unmap's TTU_SPLIT_HUGE_PMD: every PMD mapping the folio becomes a page table of 512 entries.
+        k.Rmap.CopyTo(head, _maps);
+        foreach (var (mmId, va) in _maps)
+        {
+            if (k.Tasks.MmById(mmId) is { } mm)
+                k.Thp.SplitPmd(mm, va);
+        }
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            int p = head + i, slot = first + i;
+            ref Frame sub = ref frames[p];
+            k.Rmap.CopyTo(p, _maps);
+            k.Dirty?.Frame(p);
+            k.SwapCache.Add(slot, p);
+            k.SwapReadahead.ClearReadahead(p);
+            sub.Flags = (sub.Flags | FrameFlags.SwapCache) & ~FrameFlags.Dirty;
+            sub.Index = slot;
+            k.Swap.Write(slot, sub.ContentToken);
+            if (k.Events is { } ev)
+                ev.SwapOut(p, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
+            ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
+            // pte_swp_mkexclusive as for a single page: one mapping that no fork shares.
+            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
+                swapPte |= Pte.SwpExclusiveBit;
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
+            if (writeback is not null)
+            {
+                // As for a single page under async writeback: clean PTEs (their rewrite comes at the end of the tick),
+                // the page in flight and resident until the request completes.
+                foreach (var (mmId, va) in _maps)
+                {
+                    MmState owner = k.Tasks.MmById(mmId)!;
+                    ref ulong pte = ref owner.Tables.Walk(va, false, out _);
+                    if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
+                    {
+                        k.Dirty?.Pte(owner, va, pte);
+                        pte &= ~Pte.DirtyBit;
+                    }
+                }
+                sub.Flags &= ~FrameFlags.Thp;
+                writeback.StartWriteback(p);
+                continue;
+            }
+            k.Zone.LruDel(p);
+            sub.Flags &= ~FrameFlags.Lru;
+            k.Zone.PinFrame(p);
+            env.Work<FrameRelease>().Add(new FrameRelease(p));
+        }
+        env.Counters.Add(k.C.PswpOut, HugeMemory.HugeMemory.PmdPages);
+        env.Counters.Add(k.C.PgPgOut, HugeMemory.HugeMemory.PmdPages * (long)(Pte.PageSize / 1024));
+        env.Counters.Increment(k.C.ThpSwpout);
+        k.Thp.Swpout[HugeMemory.HugeMemory.PmdOrder]++;
+        // One bio for the folio: one request of 512 pages (DiskWriteCycles), where a split folio pays a write a page.
+        // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
+        if (writeback is null)
+            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.DiskWriteCycles(HugeMemory.HugeMemory.PmdPages));
+        return true;
+    }
+
     /// <summary>
     /// folio_clear_dirty_for_io after try_to_unmap for the page whose reverse map is in the scratch list: the PTEs
     /// (rewritten at the end of the tick) lose their dirty bits, the folio having taken them for the write.
@@ -222,9 +340,19 @@ public sealed class ReclaimHost : ILruvecHost
         if (MappedByLockedVma(pfn))
             return -2;
 
-        // A page of a THP: the folio is split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
+        // A page of a THP: swapped out whole where THP_SWAP can (a free cluster on a block device), else the folio is
+        // split (its PMDs, then itself) and reclaim goes on with this 4 KiB page.
+        ReclaimedFolioPages = 1;
         if ((f.Flags & FrameFlags.Thp) != 0)
+        {
+            if (SwapOutThp(env, pfn, writeback))
+            {
+                pageout = true;
+                ReclaimedFolioPages = HugeMemory.HugeMemory.PmdPages;
+                return writeback is null ? 1 : 2;
+            }
             k.Thp.SplitForReclaim(pfn);
+        }
 
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
         foreach (var (mmId, va) in _maps)

@@ -377,8 +377,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 _skipped.Add(pfn);
                 continue;
             }
-            env.Counters.Increment(anon ? k.C.PgStealAnon : k.C.PgStealFile);
-            reclaimed++;
+            int nr = k.ReclaimHost.ReclaimedFolioPages; // 512 for a THP swapped out whole
+            env.Counters.Add(anon ? k.C.PgStealAnon : k.C.PgStealFile, nr);
+            reclaimed += nr;
         }
         foreach (int pfn in _skipped)
             k.Zone.Unevictable[pfn] = k.Zone.Pins[pfn] > 0;

@@ -46,6 +46,13 @@ public sealed record MachineConfig
     /// <summary>Swap space in bytes (0 = no swap), a multiple of <see cref="PageSize"/>.</summary>
     public long SwapBytes { get; init; }
 
+    /// <summary>
+    /// <c>machine.swap_type</c>: <c>partition</c> is a block device (SWP_BLKDEV), which takes order-9 swap entries, so
+    /// reclaim swaps a THP out whole (THP_SWAP); <c>file</c> (the default, like the kit's swap file) is a swap file,
+    /// which cluster_alloc_swap_entry refuses large entries, so a THP is split first (thp_swpout_fallback).
+    /// </summary>
+    public bool SwapBlockDevice { get; init; }
+
     /// <summary>Page size in bytes; always 4096 for now.</summary>
     public int PageSize { get; init; } = SupportedPageSize;
 

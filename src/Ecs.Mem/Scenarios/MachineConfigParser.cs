@@ -16,6 +16,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "writeback", "cgroup_version",
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
         "lru_gen",
+        "swap_type",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -104,6 +105,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
+        if (s.Get("swap_type") is { } st)
+            m = m with { SwapBlockDevice = values.Choice(st, "machine.swap_type", "file", "partition") == 1 };
         if (s.Get("writeback") is { } wb)
             m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
         if (s.Get("dirty_background_ratio") is { } dbr)
@@ -155,7 +158,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
-            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged")) };
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged", "sizes")) };
         if (s.Get("hugetlb") is { } htlb)
         {
             var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
@@ -193,7 +196,28 @@ internal sealed class MachineConfigParser(YamlValues values)
             t = t with { UseZeroPage = values.Bool(z, "machine.thp.use_zero_page") };
         if (s.Get("khugepaged") is { } k)
             t = t with { Khugepaged = Khugepaged(new YamlSection(Source, k, "machine.thp.khugepaged", KhugepagedConfig.Keys)) };
+        if (s.Get("sizes") is { } sz)
+            t = MthpSizes(new YamlSection(Source, sz, "machine.thp.sizes", ThpConfig.SizeNames), t);
         return t;
+    }
+
+    /// <summary>machine.thp.sizes: hugepages-&lt;size&gt;kB/enabled per sub-PMD size (16K … 1M): always, inherit, madvise or never.</summary>
+    private ThpConfig MthpSizes(YamlSection s, ThpConfig t)
+    {
+        ushort always = 0, madvise = 0, inherit = 0;
+        for (int i = 0; i < ThpConfig.SizeNames.Length; i++)
+        {
+            if (s.Get(ThpConfig.SizeNames[i]) is not { } v)
+                continue;
+            ushort bit = (ushort)(1 << (i + ThpConfig.MinAnonOrder));
+            switch (values.Choice(v, "machine.thp.sizes." + ThpConfig.SizeNames[i], ThpConfig.SizeModeNames))
+            {
+                case 0: always |= bit; break;
+                case 1: inherit |= bit; break;
+                case 2: madvise |= bit; break;
+            }
+        }
+        return t with { AnonOrdersAlways = always, AnonOrdersMadvise = madvise, AnonOrdersInherit = inherit };
     }
 
     /// <summary>machine.lru_gen: /sys/kernel/mm/lru_gen/enabled (n, y or a number of capability bits) and min_ttl_ms.</summary>

@@ -99,6 +99,8 @@ public static class ScenarioWriter
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         if (m.WritebackAsync)
             Line(w, 1, "writeback", "async");
+        if (m.SwapBlockDevice)
+            Line(w, 1, "swap_type", "partition");
         if (m.CgroupVersion != 2)
             Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
         // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).
@@ -128,7 +130,7 @@ public static class ScenarioWriter
             Line(w, 1, "user_reserve_kbytes", Num(urk));
         if (m.Hugetlb != new HugetlbConfig())
             Line(w, 1, "hugetlb", $"{{nr_hugepages: {m.Hugetlb.NrHugepages}, nr_overcommit_hugepages: {m.Hugetlb.NrOvercommitHugepages}}}");
-        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}}}");
+        Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}{MthpSizes(m.Thp)}}}");
         if (m.LruGen != LruGenConfig.Default)
             Line(w, 1, "lru_gen", $"{{enabled: \"{m.LruGen.EnabledText}\", min_ttl_ms: {Num(m.LruGen.MinTtlMs)}}}");
         Line(w, 1, "pcid", m.Pcid ? "true" : "false");
@@ -303,6 +305,21 @@ public static class ScenarioWriter
         }
         return b.Append('"').ToString();
     }
+    /// <summary>The <c>sizes</c> map inside <c>thp</c> (mTHP), written only when some size is not <c>never</c>.</summary>
+    private static string MthpSizes(ThpConfig t)
+    {
+        if (!t.AnyMthp)
+            return "";
+        var b = new StringBuilder(", sizes: {");
+        for (int i = 0; i < ThpConfig.SizeNames.Length; i++)
+        {
+            int bit = 1 << (i + ThpConfig.MinAnonOrder);
+            string mode = (t.AnonOrdersAlways & bit) != 0 ? "always" : (t.AnonOrdersMadvise & bit) != 0 ? "madvise" : (t.AnonOrdersInherit & bit) != 0 ? "inherit" : "never";
+            b.Append(i == 0 ? "" : ", ").Append(ThpConfig.SizeNames[i]).Append(": ").Append(mode);
+        }
+        return b.Append('}').ToString();
+    }
+
     /// <summary>The <c>khugepaged</c> map inside <c>thp</c>, written only when some knob differs from Linux's default.</summary>
     private static string Khugepaged(KhugepagedConfig k) => k == KhugepagedConfig.Default
         ? ""

@@ -38,6 +38,32 @@ public readonly record struct ThpConfig(ThpEnabled Enabled, ThpDefrag Defrag, bo
     /// <summary>transparent_hugepage/khugepaged/: the collapse thread's knobs (<c>machine.thp.khugepaged</c>).</summary>
     public KhugepagedConfig Khugepaged { get; init; } = KhugepagedConfig.Default;
 
+    /// <summary>
+    /// transparent_hugepage/hugepages-&lt;size&gt;kB/enabled for the anonymous sizes below PMD size (<c>machine.thp.sizes</c>,
+    /// mTHP): one bit per order (bit 2 = 16K ... bit 8 = 1M) in the mask of the mode it is set to (huge_anon_orders_always,
+    /// _madvise, _inherit); an order in none of them is <c>never</c>, Linux's default and this machine's. The PMD size
+    /// (2048kB) stays <c>inherit</c>: <see cref="Enabled"/> governs it.
+    /// </summary>
+    public ushort AnonOrdersAlways { get; init; }
+
+    /// <summary>huge_anon_orders_madvise: the orders set to <c>madvise</c> (VM_HUGEPAGE areas only).</summary>
+    public ushort AnonOrdersMadvise { get; init; }
+
+    /// <summary>huge_anon_orders_inherit: the orders set to <c>inherit</c> (follow <see cref="Enabled"/>).</summary>
+    public ushort AnonOrdersInherit { get; init; }
+
+    /// <summary>The sub-PMD sizes <c>machine.thp.sizes</c> takes, order 2 (16K) first: order = index + 2 (order 1 is not for anonymous memory).</summary>
+    public static readonly string[] SizeNames = ["16K", "32K", "64K", "128K", "256K", "512K", "1M"];
+
+    /// <summary>The lowest mTHP order (16 KiB): THP_ORDERS_ALL_ANON leaves out orders 0 and 1.</summary>
+    public const int MinAnonOrder = 2;
+
+    /// <summary>The per-size modes, as the hugepages-&lt;size&gt;kB/enabled file names them.</summary>
+    public static readonly string[] SizeModeNames = ["always", "inherit", "madvise", "never"];
+
+    /// <summary>Whether any sub-PMD anonymous size is enabled at all (not every one <c>never</c>).</summary>
+    public bool AnyMthp => (AnonOrdersAlways | AnonOrdersMadvise | AnonOrdersInherit) != 0;
+
     /// <summary>Linux's defaults with CONFIG_TRANSPARENT_HUGEPAGE_MADVISE (and this machine's settings).</summary>
     public static readonly ThpConfig Default = new(ThpEnabled.Madvise, ThpDefrag.Madvise, true);
 

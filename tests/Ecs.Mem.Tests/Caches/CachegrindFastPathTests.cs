@@ -148,17 +148,25 @@ public class CachegrindFastPathTests
         using var reader = new LackeyReader(new MemoryStream(bytes), "t.lackey");
         for (int warm = 0; warm < 4; warm++)
             sim.Run(buf.AsSpan(0, reader.Read(buf)));
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Windows of eight reads (32,768 lines): a per-line allocation would show in every window, while a one-off
+        // (the JIT tiering a method up on this thread, which happens when the whole suite runs) lands in one; so the
+        // steady state is the best window, as in SteadyStateAllocationTests.
+        var windows = new List<long>();
         long lines = 0;
-        int n;
-        while ((n = reader.Read(buf)) > 0)
+        int n = 1;
+        while (n > 0)
         {
-            sim.Run(buf.AsSpan(0, n));
-            lines += n;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int r = 0; r < 8 && (n = reader.Read(buf)) > 0; r++)
+            {
+                sim.Run(buf.AsSpan(0, n));
+                lines += n;
+            }
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(lines, Is.EqualTo(trace.Length - 4 * 4096));
-        Assert.That(allocated, Is.Zero);
+        Assert.That(windows, Has.Count.GreaterThanOrEqualTo(5));
+        Assert.That(windows.Min(), Is.Zero, $"bytes allocated per window: {string.Join(", ", windows)}");
         Assert.That(sim.Counts.Ir + sim.Counts.Dr + sim.Counts.Dw, Is.EqualTo(trace.Length));
     }
 

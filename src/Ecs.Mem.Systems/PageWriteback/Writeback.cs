@@ -178,7 +178,7 @@ public sealed class Writeback : IEventHandler
         if (!_inFlight.Remove(_requestOf[pfn], out Request r))
             return false;
         _k.Smp.CatchUp(r.Due);
-        Complete(r, WorkCpu);
+        Complete(r);
         return true;
     }
 
@@ -220,7 +220,7 @@ public sealed class Writeback : IEventHandler
             if (due < 0)
                 break;
             _inFlight.Remove(due, out Request r);
-            Complete(r, WorkCpu);
+            Complete(r);
         }
     }
 
@@ -239,13 +239,14 @@ public sealed class Writeback : IEventHandler
         return Math.Min(cap, first - now);
     }
 
-    private void Complete(in Request r) => Complete(r, r.Cpu);
-
-    /// <summary>Completes <paramref name="r"/> on <paramref name="cpu"/> (where its freed pages go).</summary>
-    private void Complete(in Request r, int cpu)
+    /// <summary>
+    /// Completes <paramref name="r"/> on the CPU that submitted it (its interrupt's CPU, where its freed pages go),
+    /// whoever notices the completion: the event, a reclaimer's progress or a waiter.
+    /// </summary>
+    private void Complete(in Request r)
     {
         for (int i = 0; i < r.Count; i++)
-            FolioEndWriteback(r.Pages[i], cpu);
+            FolioEndWriteback(r.Pages[i], r.Cpu);
         _pool.Push(r.Pages);
     }
 

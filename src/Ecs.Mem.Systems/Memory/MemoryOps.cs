@@ -143,7 +143,10 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     /// entry no PTE holds any more is garbage, so it leaves the swap cache (freeing the slot) and its frame.
     /// Without this an exiting process that had read pages back from swap left them (and their slots) behind.
     /// </summary>
-    public void FreeSwapCacheIfUnused(int pfn)
+    public void FreeSwapCacheIfUnused(int pfn) => FreeSwapCacheIfUnused(pfn, kernel.Tlb.CurrentCpu);
+
+    /// <summary>As <see cref="FreeSwapCacheIfUnused(int)"/>, the frame going to <paramref name="cpu"/>'s per-CPU list (an I/O completion's CPU).</summary>
+    public void FreeSwapCacheIfUnused(int pfn, int cpu)
     {
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
@@ -152,7 +155,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         if (Swap.Count(slot) > 0)
             return;
         DeleteFromSwapCache(ref f, slot);
-        kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
+        kernel.Zone.FreeIfOrphan(pfn, cpu);
     }
 
     /// <summary>

@@ -114,7 +114,7 @@ public sealed class Flusher : IEventHandler
     /// </summary>
     public void Poll()
     {
-        if (_armed && _k.Env.Now >= _periodicAt)
+        if (_armed && _wb.Now >= _periodicAt)
             Run(timer: true);
     }
 
@@ -181,12 +181,18 @@ public sealed class Flusher : IEventHandler
     }
 
     /// <summary>The kicked flusher's run (wb_wakeup: an event now).</summary>
-    public void Handle(SimEnvironment env, in SimEvent ev) => Run(timer: false);
+    public void Handle(SimEnvironment env, in SimEvent ev)
+    {
+        // With several CPUs the clock between ticks depends on where the CPUs stopped: the run happens when it was due.
+        _wb.BeginInterrupt(env.EventTime);
+        Run(timer: false);
+        _wb.EndInterrupt();
+    }
 
     /// <summary>wb_workfn: the queued work (start-all, background), then, on its periodic wakeup, the old-data flush; re-armed while dirty data remains.</summary>
     private void Run(bool timer)
     {
-        var env = _k.Env;
+        ulong now = _wb.Now;
         if (timer)
             _armed = false;
         var o = _k.Options;
@@ -201,18 +207,18 @@ public sealed class Flusher : IEventHandler
             WritePages(ulong.MaxValue, long.MaxValue, untilBelowBackground: true);
         }
         ulong interval = Centisecs(o.DirtyWritebackCentisecs);
-        if (timer && o.DirtyWritebackCentisecs > 0 && env.Now - _lastOldFlush >= interval)
+        if (timer && o.DirtyWritebackCentisecs > 0 && now >= _lastOldFlush && now - _lastOldFlush >= interval)
         {
             // wb_check_old_data_flush (kupdate): inodes dirtied at least dirty_expire_centisecs ago.
-            _lastOldFlush = env.Now;
+            _lastOldFlush = now;
             ulong expire = Centisecs(o.DirtyExpireCentisecs);
-            ulong olderThan = env.Now >= expire ? env.Now - expire : 0;
+            ulong olderThan = now >= expire ? now - expire : 0;
             WritePages(olderThan, long.MaxValue, untilBelowBackground: false);
         }
         if (timer && NrDirty > 0 && !_armed && o.DirtyWritebackCentisecs > 0)
         {
             _armed = true;
-            _periodicAt = env.Now + Math.Max(1UL, interval);
+            _periodicAt = now + Math.Max(1UL, interval);
         }
     }
 

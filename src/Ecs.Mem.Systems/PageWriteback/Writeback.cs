@@ -26,12 +26,16 @@ public sealed class Writeback : IEventHandler
     private readonly long[] _requestOf;
     private long _next;
     private ulong _deviceFree;
+    // Set while a completion or the flusher's run is handled between ticks with several CPUs: the time it happens at.
+    private bool _interrupt;
+    private ulong _interruptTime;
 
-    private readonly struct Request(int[] pages, int count, ulong due)
+    private readonly struct Request(int[] pages, int count, ulong due, int cpu)
     {
         public readonly int[] Pages = pages;
         public readonly int Count = count;
         public readonly ulong Due = due;
+        public readonly int Cpu = cpu;
     }
 
     public Writeback(Kernel.Kernel kernel, SimEnvironment env)
@@ -65,6 +69,32 @@ public sealed class Writeback : IEventHandler
     public int InFlight => _inFlight.Count;
 
     /// <summary>
+    /// The time writeback work happens at: the clock's, except while a write completion or the flusher's run is handled
+    /// between ticks with several CPUs (<see cref="BeginInterrupt"/>), where the clock shows the machine's time, which
+    /// depends on where the CPUs stopped (so on the batch size): then it is the time the event was due.
+    /// </summary>
+    public ulong Now => _interrupt ? _interruptTime : _k.Env.Now;
+
+    /// <summary>
+    /// Starts handling an event due at <paramref name="time"/> outside any CPU's work (an interrupt): with several CPUs,
+    /// <see cref="Now"/> is that time until <see cref="EndInterrupt"/>. With one CPU the clock is that CPU's and stays.
+    /// </summary>
+    internal void BeginInterrupt(ulong time)
+    {
+        _interrupt = _k.Smp.Count > 1 && _k.Smp.Current < 0;
+        _interruptTime = time;
+    }
+
+    /// <summary>Ends <see cref="BeginInterrupt"/>.</summary>
+    internal void EndInterrupt() => _interrupt = false;
+
+    /// <summary>
+    /// The CPU writeback work runs on: the one being simulated; between ticks (the flusher's kworker) CPU 0, where
+    /// the simulator runs its kernel threads (kswapd too).
+    /// </summary>
+    private int WorkCpu => _k.Smp.Current >= 0 ? _k.Smp.Current : 0;
+
+    /// <summary>
     /// pageout → swap_writeout → __swap_writepage for one page: PG_reclaim (pageout sets it before the write),
     /// folio_start_writeback, nr_vmscan_write; the page joins the plugged request.
     /// </summary>
@@ -93,12 +123,14 @@ public sealed class Writeback : IEventHandler
         var env = _k.Env;
         // The disk writes one request at a time: this one starts when the device is free (a simplification of the
         // block layer's queue; reads do not wait behind writes).
-        ulong due = Math.Max(env.Now, _deviceFree) + (ulong)Math.Max(1, _k.Timing.DiskWriteCycles(n));
+        ulong due = Math.Max(Now, _deviceFree) + (ulong)Math.Max(1, _k.Timing.DiskWriteCycles(n));
         _deviceFree = due;
-        _inFlight.Add(id, new Request(pages, n, due));
+        // blk-mq completes a request on the CPU that submitted it (QUEUE_FLAG_SAME_COMP): its frees go to that CPU.
+        _inFlight.Add(id, new Request(pages, n, due, WorkCpu));
         for (int i = 0; i < n; i++)
             _requestOf[pages[i]] = id;
-        env.ScheduleAt(due, new SimEvent(_doneKind, Entity.Null, id));
+        // Never before the clock (the machine's time between ticks may be past Now); the completion still happens at due.
+        env.ScheduleAt(Math.Max(due, env.Now), new SimEvent(_doneKind, Entity.Null, id));
     }
 
     /// <summary>
@@ -118,10 +150,20 @@ public sealed class Writeback : IEventHandler
     /// <summary>The request's completion (end_swap_bio_write → folio_end_writeback on each page).</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
-        if (_inFlight.Remove(ev.Arg0, out Request r))
-            Complete(r);
+        if (!_inFlight.Remove(ev.Arg0, out Request r))
+        {
+            // A reclaimer that waited on one of its pages completed it already (WaitOnWriteback).
+            BeginInterrupt(env.EventTime);
+            _k.Flusher?.Poll();
+            EndInterrupt();
+            return;
+        }
+        // The completion interrupt happens at the request's due time on its submitting CPU, whatever the machine's
+        // time shows when the event is dispatched (it depends on where the CPUs stopped, so on the batch size).
+        BeginInterrupt(r.Due);
+        Complete(r);
         _k.Flusher?.Poll();
-        // else: a reclaimer that waited on one of its pages completed it already (WaitOnWriteback).
+        EndInterrupt();
     }
 
     /// <summary>
@@ -197,10 +239,14 @@ public sealed class Writeback : IEventHandler
         return Math.Min(cap, first - now);
     }
 
+    /// <summary>
+    /// Completes <paramref name="r"/> on the CPU that submitted it (its interrupt's CPU, where its freed pages go),
+    /// whoever notices the completion: the event, a reclaimer's progress or a waiter.
+    /// </summary>
     private void Complete(in Request r)
     {
         for (int i = 0; i < r.Count; i++)
-            FolioEndWriteback(r.Pages[i]);
+            FolioEndWriteback(r.Pages[i], r.Cpu);
         _pool.Push(r.Pages);
     }
 
@@ -208,7 +254,7 @@ public sealed class Writeback : IEventHandler
     /// folio_end_writeback: PG_writeback cleared, nr_written; a PG_reclaim page has the flag cleared and is rotated to
     /// its inactive tail (folio_rotate_reclaimable); an orphaned swap-cache page is freed now that it may be.
     /// </summary>
-    private void FolioEndWriteback(int pfn)
+    private void FolioEndWriteback(int pfn, int cpu)
     {
         var k = _k;
         ref Frame f = ref k.Zone.Frames[pfn];
@@ -222,7 +268,7 @@ public sealed class Writeback : IEventHandler
             k.LruvecOf(pfn)?.RotateReclaimable(pfn);
         }
         if ((f.Flags & FrameFlags.SwapCache) != 0 && f.MapCount == 0)
-            k.Memory.FreeSwapCacheIfUnused(pfn);
+            k.Memory.FreeSwapCacheIfUnused(pfn, cpu);
     }
 
     private int[] Rent(int n)

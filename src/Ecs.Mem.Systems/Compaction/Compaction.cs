@@ -26,6 +26,17 @@ public enum CompactResult : byte
     Success,
 }
 
+/// <summary>Who runs compact_zone: a direct compactor, kcompactd for an order, or kcompactd's proactive compaction.</summary>
+public enum CompactRun : byte
+{
+    /// <summary>__alloc_pages_direct_compact: in the allocating task.</summary>
+    Direct,
+    /// <summary>kcompactd_do_work: woken for an order.</summary>
+    Kcompactd,
+    /// <summary>compact_node(proactive): kcompactd's timer and a fragmentation score above the high mark.</summary>
+    Proactive,
+}
+
 /// <summary>
 /// Direct compaction (mm/compaction.c) for a costly-order allocation that found no free block: compact_zone's two
 /// scanners — the migrate scanner from the zone's start isolating movable pages (isolate_migratepages_block, at
@@ -65,6 +76,14 @@ public sealed class Compaction(Kernel.Kernel kernel)
     private readonly List<int> _free = new();
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private int _migratePfn, _freePfn;
+    private int _order; // cc->order of the run (-1: a proactive run, compact_node)
+    private CompactRun _run;
+
+    /// <summary>Pages the migrate scanner of the last <see cref="CompactZone(int, CompactRun)"/> looked at (cc->total_migrate_scanned).</summary>
+    public long LastMigrateScanned { get; private set; }
+
+    /// <summary>Pages the free scanner of the last run looked at (cc->total_free_scanned).</summary>
+    public long LastFreeScanned { get; private set; }
 
     /// <summary>zone-&gt;compact_considered.</summary>
     public int CompactConsidered { get; private set; }
@@ -186,15 +205,31 @@ public sealed class Compaction(Kernel.Kernel kernel)
     /// compact_zone for a direct compactor of <paramref name="order"/> (the scanners start afresh at the zone's ends:
     /// the cached positions are not kept between runs). Returns Success, Complete or Skipped.
     /// </summary>
-    public CompactResult CompactZone(int order)
+    public CompactResult CompactZone(int order) => CompactZone(order, CompactRun.Direct);
+
+    /// <summary>
+    /// compact_zone for <paramref name="run"/>: a direct compactor (the allocation's low watermark), kcompactd for an
+    /// order (kcompactd_do_work: the min watermark, ALLOC_WMARK_MIN) or a proactive run of kcompactd (compact_node,
+    /// order -1, "via compact_memory": no suitability check, done when the zone's fragmentation score is at most the
+    /// low mark). kcompactd's runs are a kernel thread's: their copies advance no CPU's clock (as khugepaged's).
+    /// Scanned pages go to <see cref="LastMigrateScanned"/> and <see cref="LastFreeScanned"/> too.
+    /// </summary>
+    public CompactResult CompactZone(int order, CompactRun run)
     {
         var zone = kernel.Zone;
         var buddy = zone.Buddy;
-        // compaction_suit_allocation_order: a block of the order may be there already.
-        if (!zone.Watermarks.BelowLow(buddy.NrFreePages, order) && buddy.HasFreeBlock(order))
-            return CompactResult.Success;
-        if (!Suitable(order))
-            return CompactResult.Skipped;
+        _order = order;
+        _run = run;
+        LastMigrateScanned = LastFreeScanned = 0;
+        if (order > 0)
+        {
+            // compaction_suit_allocation_order: a block of the order may be there already.
+            long mark = run == CompactRun.Direct ? zone.Watermarks.Low : zone.Watermarks.Min;
+            if (Watermarks.WatermarkOk(buddy.NrFreePages, mark, order) && buddy.HasFreeBlock(order))
+                return CompactResult.Success;
+            if (!Suitable(order))
+                return CompactResult.Skipped;
+        }
         int start = buddy.StartPfn, end = start + buddy.ManagedPages;
         _migratePfn = start;
         _freePfn = PageblockStart(end - 1);
@@ -227,6 +262,14 @@ public sealed class Compaction(Kernel.Kernel kernel)
     {
         if (_freePfn <= _migratePfn)
             return CompactResult.Complete;
+        if (_run == CompactRun.Proactive)
+        {
+            // Proactive: stop for kswapd, else go on while the score is above the low mark (checked after every step).
+            if (kernel.Zone.ReclaimActive)
+                return CompactResult.PartialSkipped;
+            return Kcompactd.FragmentationScore(kernel.Zone.Buddy) > Kcompactd.FragmentationScoreWmark(kernel.Options.CompactionProactiveness, low: true)
+                ? CompactResult.Continue : CompactResult.Success;
+        }
         if ((_migratePfn & (PageblockPages - 1)) != 0)
             return CompactResult.Continue;
         return kernel.Zone.Buddy.HasFreeBlock(order) ? CompactResult.Success : CompactResult.Continue;
@@ -269,6 +312,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
             pfn++;
         }
         _migratePfn = pfn;
+        LastMigrateScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactMigrateScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, _migrate.Count);
     }
@@ -300,6 +344,11 @@ public sealed class Compaction(Kernel.Kernel kernel)
         {
             int blockEnd = Math.Min(_freePfn + PageblockPages, buddy.StartPfn + buddy.ManagedPages);
             int pfn = _freePfn;
+            if (!SuitableMigrationTarget(pfn))
+            {
+                _freePfn -= PageblockPages;
+                continue;
+            }
             while (pfn < blockEnd)
             {
                 scanned++;
@@ -319,8 +368,23 @@ public sealed class Compaction(Kernel.Kernel kernel)
                 break; // the block may hold more: scan it again next time (its isolated pages are not free any more)
             _freePfn -= PageblockPages;
         }
+        LastFreeScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactFreeScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, isolated);
+    }
+
+    /// <summary>
+    /// suitable_migration_target for the pageblock at <paramref name="pfn"/>: not when its first page heads a free
+    /// block of the order compacted for (pageblock_order for a run without one) or larger, and only a MOVABLE
+    /// pageblock (an unmovable allocation's block stays as it is).
+    /// </summary>
+    private bool SuitableMigrationTarget(int pfn)
+    {
+        var buddy = kernel.Zone.Buddy;
+        int order = _order > 0 ? _order : BuddyAllocator.PageblockOrder;
+        if (buddy.FreeBlockOrderAt(pfn) >= order)
+            return false;
+        return buddy.PageblockType(pfn) == MigrateType.Movable;
     }
 
     /// <summary>
@@ -386,6 +450,8 @@ public sealed class Compaction(Kernel.Kernel kernel)
         source.RefCount = 0;
         zone.FreeFrame(src, cpu);
         zone.LruAdd(dst, key);
+        if (_run != CompactRun.Direct)
+            return; // kcompactd's copy: a kernel thread's time, on no CPU's clock
         long copy = 2 * kernel.Timing.MemoryCycles;
         kernel.Cycles.Charge(Timing.CycleCategory.Fault, copy);
         kernel.Env.Clock.Advance((ulong)copy);

@@ -139,7 +139,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         }
         env.Counters.Increment(kernel.C.ThpFaultFallback);
         if (tablesOk && thp.WakesKswapdOnFallback(flags))
+        {
+            kernel.Kcompactd.NoteKswapdOrder(HugeMemory.HugeMemory.PmdOrder); // wakeup_kswapd(order 9)
             WakeupKswapd(env);
+        }
         if (rec.OrigPte != 0)
         {
             thp.SplitPmd(mm, rec.Va);

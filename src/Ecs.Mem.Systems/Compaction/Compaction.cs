@@ -50,10 +50,11 @@ public enum CompactRun : byte
 /// compact_migrate_scanned, compact_free_scanned, compact_isolated, pgmigrate_success, pgmigrate_fail.
 /// </summary>
 /// <remarks>
-/// What a page needs to move here: an anonymous page (not shmem) on an LRU list, mapped, not in the swap cache,
-/// not locked or under writeback, not pinned, not part of a THP. Page-table pages, the zero pages, pages on per-CPU
-/// lists and pinned pages stay where they are, as in Linux; page-cache, shmem and swap-cache pages do too (Linux
-/// migrates them: a simplification, docs/kernel.md).
+/// What a page needs to move here: on an LRU list, not in the swap cache, not locked or under writeback, not pinned,
+/// not part of a THP, and either anonymous (not shmem) and mapped, or a clean page-cache page (mapped or not: its
+/// cache slot moves with it). Page-table pages, the zero pages, pages on per-CPU lists and pinned pages stay where
+/// they are, as in Linux; shmem, swap-cache and dirty page-cache pages do too (Linux migrates them: a
+/// simplification, docs/kernel.md).
 /// </remarks>
 public sealed class Compaction(Kernel.Kernel kernel)
 {
@@ -322,7 +323,11 @@ public sealed class Compaction(Kernel.Kernel kernel)
     {
         var zone = kernel.Zone;
         ref readonly Frame f = ref zone.Frames[pfn];
-        if (f.IsFree || !f.IsAnon || f.IsShmem || f.MapCount == 0)
+        if (f.IsFree || f.IsShmem)
+            return false;
+        // An anonymous page moves while mapped (an unmapped one is on its way out); a page-cache page, mapped or not,
+        // while clean (a dirty one would need the filesystem's writeback first: not modelled).
+        if (f.IsAnon ? f.MapCount == 0 : f.Mapping < 0 || (f.Flags & FrameFlags.Dirty) != 0)
             return false;
         const FrameFlags No = FrameFlags.SwapCache | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Thp | FrameFlags.Slab;
         if ((f.Flags & FrameFlags.Lru) == 0 || (f.Flags & No) != 0)
@@ -411,8 +416,15 @@ public sealed class Compaction(Kernel.Kernel kernel)
         _migrate.Clear();
     }
 
+    /// <summary>Migrates the movable page <paramref name="src"/> into <paramref name="dst"/>, a page taken from the buddy allocator (order 0), as compaction does; for tests.</summary>
+    internal void MigrateTo(int src, int dst)
+    {
+        _run = CompactRun.Direct;
+        MovePage(src, dst, kernel.Tlb.CurrentCpu);
+    }
+
     /// <summary>
-    /// migrate_folio_move for an anonymous page: try_to_migrate's unmap and remove_migration_ptes' remap become one
+    /// migrate_folio_move for an anonymous or page-cache page: try_to_migrate's unmap and remove_migration_ptes' remap become one
     /// rewrite of every PTE the reverse map lists (same protection and bits, the new frame), each flushed from the
     /// TLBs; folio_migrate_flags and folio_copy carry the page's state and content; mem_cgroup_migrate moves the
     /// charge; the new page goes on the LRU (putback) and the old one is freed. The copy costs 2 × the memory
@@ -445,7 +457,18 @@ public sealed class Compaction(Kernel.Kernel kernel)
             mc.ChargeForce(g, 1);
             mc.CommitCharge(dst, g);
         }
-        ulong key = Zone.AnonKey(source.Mapping, (ulong)source.Index << Pte.PageShift);
+        ulong key;
+        if (source.IsAnon)
+        {
+            key = Zone.AnonKey(source.Mapping, (ulong)source.Index << Pte.PageShift);
+        }
+        else
+        {
+            // A page-cache page: the mapping's migrate_folio (filemap_migrate_folio → folio_migrate_mapping) moves the
+            // cache slot to the new folio.
+            kernel.PageCache.Replace(source.Mapping, source.Index, dst);
+            key = Zone.FileKey(source.Mapping, source.Index);
+        }
         source.MapCount = 0;
         source.RefCount = 0;
         zone.FreeFrame(src, cpu);

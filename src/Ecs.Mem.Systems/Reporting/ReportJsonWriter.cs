@@ -259,7 +259,7 @@ public static class ReportJsonWriter
     private static double Round(double v) => Math.Round(v, 9, MidpointRounding.ToEven);
 
     /// <summary>/proc/pagetypeinfo's figures: {"page_block_order", "pages_per_block", "free": {type: [per order]}, "blocks": {type: n}}.</summary>
-    private static void PageTypes(Utf8JsonWriter w, PageTypeFigures pt)
+    internal static void PageTypes(Utf8JsonWriter w, PageTypeFigures pt)
     {
         w.WriteStartObject("pagetypeinfo");
         w.WriteNumber("page_block_order", PageAlloc.BuddyAllocator.PageblockOrder);

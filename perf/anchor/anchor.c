@@ -19,8 +19,10 @@
  *   merged with equal neighbours as mmap and vma_merge do; a VMA that lacks a permission is widened by an
  *   mprotect whose change_protection rewrites its PTEs and flushes the TLB range that needs it), then
  *   do_anonymous_page (the zero page for a read, a new frame for a write), do_wp_page (a copy of the zero page)
- *   or a spurious fault; the access is then retried from the TLB lookup. Frames are allocated first-touch from
- *   the lowest free frame (a fresh zone hands out ascending frames; page-table pages take frames as well).
+ *   or a spurious fault; the access is then retried from the TLB lookup. Frames are allocated first-touch as a
+ *   fresh zone grouped by mobility hands them out: user pages (MOVABLE) ascending from frame 1 (frame 0 is the zero
+ *   page) through the first 4 MiB block, then block after block; page tables (UNMOVABLE) ascending through the
+ *   4 MiB blocks they claim whole, each the next block not yet used (__rmqueue_claim of an order-10 block).
  *
  * Build: gcc -O2 -o anchor anchor.c. Run: anchor TRACE.bin (prints the counters as "name value" lines).
  * Exit 2 with one line on stderr for a malformed trace or a trace this anchor does not model (several
@@ -484,9 +486,32 @@ static inline int caches_access(u64 pa, u32 size, int kind)
 }
 
 /* ---------------------------------------------------------------- frames and page tables */
-static u64 g_next_pfn = 2; /* frame 0: the zero page; frame 1: the PGD allocated with the mm */
+/* Two ascending cursors, one per migrate type, each taking the next free order-10 block (1024 frames) when its own
+ * is used up. Block 0 is MOVABLE's first (frame 0: the zero page); the PGD, allocated with the mm, claims block 1. */
+enum { BLOCK_FRAMES = 1024 };
+static u64 g_next_block = 1;
+static u64 g_movable_pfn = 1, g_movable_end = BLOCK_FRAMES;
+static u64 g_unmovable_pfn, g_unmovable_end;
 
-static u64 alloc_frame(void) { return g_next_pfn++; }
+static u64 next_block(void) { return g_next_block++ * BLOCK_FRAMES; }
+
+static u64 alloc_frame(void) /* a user page: MIGRATE_MOVABLE */
+{
+    if (g_movable_pfn == g_movable_end) {
+        g_movable_pfn = next_block();
+        g_movable_end = g_movable_pfn + BLOCK_FRAMES;
+    }
+    return g_movable_pfn++;
+}
+
+static u64 alloc_table_frame(void) /* a page table: MIGRATE_UNMOVABLE */
+{
+    if (g_unmovable_pfn == g_unmovable_end) {
+        g_unmovable_pfn = next_block();
+        g_unmovable_end = g_unmovable_pfn + BLOCK_FRAMES;
+    }
+    return g_unmovable_pfn++;
+}
 
 typedef struct { u64 e[512]; } table;
 static table **g_tables; /* table id -> table; an upper-level entry holds (id << 12) | flags */
@@ -499,7 +524,7 @@ static int new_table(void)
         g_tables = realloc(g_tables, sizeof(table *) * (size_t)g_captables);
     }
     g_tables[g_ntables] = calloc(1, sizeof(table));
-    alloc_frame(); /* pte_alloc_one & co: every table page is a frame */
+    alloc_table_frame(); /* pte_alloc_one & co: every table page is an unmovable frame */
     return g_ntables++;
 }
 
@@ -846,8 +871,11 @@ int main(int argc, char **argv)
     g_ntables = 0;
     g_tables = NULL;
     g_captables = 0;
-    /* the PGD: allocated with the mm as frame 1 */
-    g_next_pfn = 1;
+    /* the PGD: allocated with the mm, the first unmovable frame (block 1's first) */
+    g_next_block = 1;
+    g_movable_pfn = 1;
+    g_movable_end = BLOCK_FRAMES;
+    g_unmovable_pfn = g_unmovable_end = 0;
     new_table();
 
     enum { BLOCK = 4096 };

@@ -26,6 +26,17 @@ public enum CompactResult : byte
     Success,
 }
 
+/// <summary>Who runs compact_zone: a direct compactor, kcompactd for an order, or kcompactd's proactive compaction.</summary>
+public enum CompactRun : byte
+{
+    /// <summary>__alloc_pages_direct_compact: in the allocating task.</summary>
+    Direct,
+    /// <summary>kcompactd_do_work: woken for an order.</summary>
+    Kcompactd,
+    /// <summary>compact_node(proactive): kcompactd's timer and a fragmentation score above the high mark.</summary>
+    Proactive,
+}
+
 /// <summary>
 /// Direct compaction (mm/compaction.c) for a costly-order allocation that found no free block: compact_zone's two
 /// scanners — the migrate scanner from the zone's start isolating movable pages (isolate_migratepages_block, at
@@ -39,10 +50,11 @@ public enum CompactResult : byte
 /// compact_migrate_scanned, compact_free_scanned, compact_isolated, pgmigrate_success, pgmigrate_fail.
 /// </summary>
 /// <remarks>
-/// What a page needs to move here: an anonymous page (not shmem) on an LRU list, mapped, not in the swap cache,
-/// not locked or under writeback, not pinned, not part of a THP. Page-table pages, the zero pages, pages on per-CPU
-/// lists and pinned pages stay where they are, as in Linux; page-cache, shmem and swap-cache pages do too (Linux
-/// migrates them: a simplification, docs/kernel.md).
+/// What a page needs to move here: on an LRU list, not in the swap cache, not locked or under writeback, not pinned,
+/// not part of a THP, and either anonymous (not shmem) and mapped, or a clean page-cache page (mapped or not: its
+/// cache slot moves with it). Page-table pages, the zero pages, pages on per-CPU lists and pinned pages stay where
+/// they are, as in Linux; shmem, swap-cache and dirty page-cache pages do too (Linux migrates them: a
+/// simplification, docs/kernel.md).
 /// </remarks>
 public sealed class Compaction(Kernel.Kernel kernel)
 {
@@ -65,6 +77,14 @@ public sealed class Compaction(Kernel.Kernel kernel)
     private readonly List<int> _free = new();
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private int _migratePfn, _freePfn;
+    private int _order; // cc->order of the run (-1: a proactive run, compact_node)
+    private CompactRun _run;
+
+    /// <summary>Pages the migrate scanner of the last <see cref="CompactZone(int, CompactRun)"/> looked at (cc->total_migrate_scanned).</summary>
+    public long LastMigrateScanned { get; private set; }
+
+    /// <summary>Pages the free scanner of the last run looked at (cc->total_free_scanned).</summary>
+    public long LastFreeScanned { get; private set; }
 
     /// <summary>zone-&gt;compact_considered.</summary>
     public int CompactConsidered { get; private set; }
@@ -186,15 +206,31 @@ public sealed class Compaction(Kernel.Kernel kernel)
     /// compact_zone for a direct compactor of <paramref name="order"/> (the scanners start afresh at the zone's ends:
     /// the cached positions are not kept between runs). Returns Success, Complete or Skipped.
     /// </summary>
-    public CompactResult CompactZone(int order)
+    public CompactResult CompactZone(int order) => CompactZone(order, CompactRun.Direct);
+
+    /// <summary>
+    /// compact_zone for <paramref name="run"/>: a direct compactor (the allocation's low watermark), kcompactd for an
+    /// order (kcompactd_do_work: the min watermark, ALLOC_WMARK_MIN) or a proactive run of kcompactd (compact_node,
+    /// order -1, "via compact_memory": no suitability check, done when the zone's fragmentation score is at most the
+    /// low mark). kcompactd's runs are a kernel thread's: their copies advance no CPU's clock (as khugepaged's).
+    /// Scanned pages go to <see cref="LastMigrateScanned"/> and <see cref="LastFreeScanned"/> too.
+    /// </summary>
+    public CompactResult CompactZone(int order, CompactRun run)
     {
         var zone = kernel.Zone;
         var buddy = zone.Buddy;
-        // compaction_suit_allocation_order: a block of the order may be there already.
-        if (!zone.Watermarks.BelowLow(buddy.NrFreePages, order) && buddy.HasFreeBlock(order))
-            return CompactResult.Success;
-        if (!Suitable(order))
-            return CompactResult.Skipped;
+        _order = order;
+        _run = run;
+        LastMigrateScanned = LastFreeScanned = 0;
+        if (order > 0)
+        {
+            // compaction_suit_allocation_order: a block of the order may be there already.
+            long mark = run == CompactRun.Direct ? zone.Watermarks.Low : zone.Watermarks.Min;
+            if (Watermarks.WatermarkOk(buddy.NrFreePages, mark, order) && buddy.HasFreeBlock(order))
+                return CompactResult.Success;
+            if (!Suitable(order))
+                return CompactResult.Skipped;
+        }
         int start = buddy.StartPfn, end = start + buddy.ManagedPages;
         _migratePfn = start;
         _freePfn = PageblockStart(end - 1);
@@ -227,6 +263,14 @@ public sealed class Compaction(Kernel.Kernel kernel)
     {
         if (_freePfn <= _migratePfn)
             return CompactResult.Complete;
+        if (_run == CompactRun.Proactive)
+        {
+            // Proactive: stop for kswapd, else go on while the score is above the low mark (checked after every step).
+            if (kernel.Zone.ReclaimActive)
+                return CompactResult.PartialSkipped;
+            return Kcompactd.FragmentationScore(kernel.Zone.Buddy) > Kcompactd.FragmentationScoreWmark(kernel.Options.CompactionProactiveness, low: true)
+                ? CompactResult.Continue : CompactResult.Success;
+        }
         if ((_migratePfn & (PageblockPages - 1)) != 0)
             return CompactResult.Continue;
         return kernel.Zone.Buddy.HasFreeBlock(order) ? CompactResult.Success : CompactResult.Continue;
@@ -269,6 +313,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
             pfn++;
         }
         _migratePfn = pfn;
+        LastMigrateScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactMigrateScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, _migrate.Count);
     }
@@ -278,7 +323,11 @@ public sealed class Compaction(Kernel.Kernel kernel)
     {
         var zone = kernel.Zone;
         ref readonly Frame f = ref zone.Frames[pfn];
-        if (f.IsFree || !f.IsAnon || f.IsShmem || f.MapCount == 0)
+        if (f.IsFree || f.IsShmem)
+            return false;
+        // An anonymous page moves while mapped (an unmapped one is on its way out); a page-cache page, mapped or not,
+        // while clean (a dirty one would need the filesystem's writeback first: not modelled).
+        if (f.IsAnon ? f.MapCount == 0 : f.Mapping < 0 || (f.Flags & FrameFlags.Dirty) != 0)
             return false;
         const FrameFlags No = FrameFlags.SwapCache | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Thp | FrameFlags.Slab;
         if ((f.Flags & FrameFlags.Lru) == 0 || (f.Flags & No) != 0)
@@ -300,6 +349,11 @@ public sealed class Compaction(Kernel.Kernel kernel)
         {
             int blockEnd = Math.Min(_freePfn + PageblockPages, buddy.StartPfn + buddy.ManagedPages);
             int pfn = _freePfn;
+            if (!SuitableMigrationTarget(pfn))
+            {
+                _freePfn -= PageblockPages;
+                continue;
+            }
             while (pfn < blockEnd)
             {
                 scanned++;
@@ -319,8 +373,23 @@ public sealed class Compaction(Kernel.Kernel kernel)
                 break; // the block may hold more: scan it again next time (its isolated pages are not free any more)
             _freePfn -= PageblockPages;
         }
+        LastFreeScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactFreeScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, isolated);
+    }
+
+    /// <summary>
+    /// suitable_migration_target for the pageblock at <paramref name="pfn"/>: not when its first page heads a free
+    /// block of the order compacted for (pageblock_order for a run without one) or larger, and only a MOVABLE
+    /// pageblock (an unmovable allocation's block stays as it is).
+    /// </summary>
+    private bool SuitableMigrationTarget(int pfn)
+    {
+        var buddy = kernel.Zone.Buddy;
+        int order = _order > 0 ? _order : BuddyAllocator.PageblockOrder;
+        if (buddy.FreeBlockOrderAt(pfn) >= order)
+            return false;
+        return buddy.PageblockType(pfn) == MigrateType.Movable;
     }
 
     /// <summary>
@@ -347,8 +416,15 @@ public sealed class Compaction(Kernel.Kernel kernel)
         _migrate.Clear();
     }
 
+    /// <summary>Migrates the movable page <paramref name="src"/> into <paramref name="dst"/>, a page taken from the buddy allocator (order 0), as compaction does; for tests.</summary>
+    internal void MigrateTo(int src, int dst)
+    {
+        _run = CompactRun.Direct;
+        MovePage(src, dst, kernel.Tlb.CurrentCpu);
+    }
+
     /// <summary>
-    /// migrate_folio_move for an anonymous page: try_to_migrate's unmap and remove_migration_ptes' remap become one
+    /// migrate_folio_move for an anonymous or page-cache page: try_to_migrate's unmap and remove_migration_ptes' remap become one
     /// rewrite of every PTE the reverse map lists (same protection and bits, the new frame), each flushed from the
     /// TLBs; folio_migrate_flags and folio_copy carry the page's state and content; mem_cgroup_migrate moves the
     /// charge; the new page goes on the LRU (putback) and the old one is freed. The copy costs 2 × the memory
@@ -381,11 +457,24 @@ public sealed class Compaction(Kernel.Kernel kernel)
             mc.ChargeForce(g, 1);
             mc.CommitCharge(dst, g);
         }
-        ulong key = Zone.AnonKey(source.Mapping, (ulong)source.Index << Pte.PageShift);
+        ulong key;
+        if (source.IsAnon)
+        {
+            key = Zone.AnonKey(source.Mapping, (ulong)source.Index << Pte.PageShift);
+        }
+        else
+        {
+            // A page-cache page: the mapping's migrate_folio (filemap_migrate_folio → folio_migrate_mapping) moves the
+            // cache slot to the new folio.
+            kernel.PageCache.Replace(source.Mapping, source.Index, dst);
+            key = Zone.FileKey(source.Mapping, source.Index);
+        }
         source.MapCount = 0;
         source.RefCount = 0;
         zone.FreeFrame(src, cpu);
         zone.LruAdd(dst, key);
+        if (_run != CompactRun.Direct)
+            return; // kcompactd's copy: a kernel thread's time, on no CPU's clock
         long copy = 2 * kernel.Timing.MemoryCycles;
         kernel.Cycles.Charge(Timing.CycleCategory.Fault, copy);
         kernel.Env.Clock.Advance((ulong)copy);

@@ -78,6 +78,24 @@ public sealed class PageCache
             _pfnByKey.Remove(key);
     }
 
+    /// <summary>
+    /// folio_migrate_mapping's xas_store: the cached page <paramref name="index"/> of <paramref name="file"/> now lives
+    /// in <paramref name="newPfn"/> (page migration; the old frame is the caller's to free).
+    /// </summary>
+    public void Replace(int file, long index, int newPfn)
+    {
+        ref int slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_pfnByKey, Key(file, index));
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || slot < 0)
+            throw new InvalidOperationException($"page {index} of file {file} is not cached");
+        if (Dirty is not null)
+        {
+            Dirty.PageCacheKey(file, index);
+            Dirty.Frame(slot);
+            Dirty.Frame(newPfn);
+        }
+        slot = newPfn;
+    }
+
     /// <summary>Every cached (file, index, pfn), in key order (for invariant checks and reports).</summary>
     public IEnumerable<(int File, long Index, int Pfn)> Entries() =>
         _pfnByKey.Where(kv => kv.Value >= 0).OrderBy(kv => kv.Key).Select(kv => ((int)(kv.Key >> 40), kv.Key & ((1L << 40) - 1), kv.Value));

@@ -125,6 +125,7 @@ public sealed class Kernel
         }
         Khugepaged = new HugeMemory.Khugepaged(this, env);
         Compaction = new Compaction.Compaction(this);
+        Kcompactd = new Compaction.Kcompactd(this, env);
     }
 
     /// <summary>The hugetlb pool and hugetlbfs mappings (Hugetlb/, mm/hugetlb.c).</summary>
@@ -146,6 +147,9 @@ public sealed class Kernel
 
     /// <summary>Direct compaction (Compaction/, mm/compaction.c).</summary>
     public Compaction.Compaction Compaction { get; }
+
+    /// <summary>The kcompactd thread (Compaction/Kcompactd.cs): woken after kswapd for high orders, and proactive compaction.</summary>
+    public Compaction.Kcompactd Kcompactd { get; }
     public World World { get; }
     public KernelOptions Options { get; }
     public KernelCounters C { get; }

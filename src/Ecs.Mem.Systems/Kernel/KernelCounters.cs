@@ -66,6 +66,10 @@ public sealed class KernelCounters
         CompactStall = r.Register("compact_stall");
         CompactFail = r.Register("compact_fail");
         CompactSuccess = r.Register("compact_success");
+        CompactDaemonWake = r.Register("compact_daemon_wake");
+        CompactDaemonMigrateScanned = r.Register("compact_daemon_migrate_scanned");
+        CompactDaemonFreeScanned = r.Register("compact_daemon_free_scanned");
+        Extfrag = r.Register("ecsmem_extfrag");
         ThpFaultAlloc = r.Register("thp_fault_alloc");
         ThpFaultFallback = r.Register("thp_fault_fallback");
         ThpFaultFallbackCharge = r.Register("thp_fault_fallback_charge");
@@ -107,6 +111,12 @@ public sealed class KernelCounters
 
     /// <summary>Page migration and direct compaction (Compaction/, mm/migrate.c and mm/compaction.c), in Linux's order.</summary>
     public CounterId PgMigrateSuccess, PgMigrateFail, CompactMigrateScanned, CompactFreeScanned, CompactIsolated, CompactStall, CompactFail, CompactSuccess;
+
+    /// <summary>kcompactd (Compaction/Kcompactd.cs): wakes for an order (not proactive runs), and the pages its runs of either kind scanned.</summary>
+    public CounterId CompactDaemonWake, CompactDaemonMigrateScanned, CompactDaemonFreeScanned;
+
+    /// <summary>Allocations that fell back to another migrate type's free lists (the mm_page_alloc_extfrag tracepoint; Linux counts none).</summary>
+    public CounterId Extfrag;
 
     /// <summary>khugepaged (HugeMemory/Khugepaged.cs): its order-9 allocations and the scans a max_ptes_* limit stopped.</summary>
     public CounterId ThpCollapseAlloc, ThpCollapseAllocFailed, ThpScanExceedNonePte, ThpScanExceedSwapPte, ThpScanExceedSharePte;

@@ -40,6 +40,9 @@ public sealed record KernelOptions
     /// <summary>vm.swappiness (<c>machine.swappiness</c>, 0–200): get_scan_count's anon/file balance with the <c>linux</c> policy; ignored by the simple policies.</summary>
     public int Swappiness { get; init; } = D.Swappiness;
 
+    /// <summary>vm.compaction_proactiveness (<c>machine.compaction_proactiveness</c>, 0–100): kcompactd's proactive compaction (Compaction/Kcompactd.cs).</summary>
+    public int CompactionProactiveness { get; init; } = D.CompactionProactiveness;
+
     /// <summary>Swap-outs written by I/O requests completing in simulated time, PG_writeback meanwhile (<c>machine.writeback: async</c>).</summary>
     public bool WritebackAsync { get; init; } = D.WritebackAsync;
 

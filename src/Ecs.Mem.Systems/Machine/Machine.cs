@@ -42,6 +42,7 @@ public sealed class Machine : IDisposable
             .Add(PageTableRewrite)
             .Add(FaultInstall)
             .Add(Kernel.Khugepaged)
+            .Add(Kernel.Kcompactd)
             .Add(new SmpSyncSystem(Kernel.Smp, Access));
     }
 

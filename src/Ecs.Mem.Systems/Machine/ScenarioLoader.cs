@@ -72,6 +72,7 @@ public static class ScenarioLoader
             Policy = m.Policy.Name,
             MinFreeKbytes = m.MinFreeKbytes,
             Swappiness = m.Swappiness,
+            CompactionProactiveness = m.CompactionProactiveness,
             PageCluster = m.PageCluster,
             SwapVmaReadahead = m.SwapVmaReadahead,
             WritebackAsync = m.WritebackAsync,

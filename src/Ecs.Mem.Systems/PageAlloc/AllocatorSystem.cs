@@ -163,7 +163,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         env.Counters.Increment(kernel.C.ThpFaultFallback);
         thp.AnonFaultFallback[HugeMemory.HugeMemory.PmdOrder]++;
         if (tablesOk && thp.WakesKswapdOnFallback(flags))
+        {
+            kernel.Kcompactd.NoteKswapdOrder(HugeMemory.HugeMemory.PmdOrder); // wakeup_kswapd(order 9)
             WakeupKswapd(env);
+        }
         if (rec.OrigPte != 0)
         {
             thp.SplitPmd(mm, rec.Va);

@@ -7,7 +7,10 @@ namespace EcsMem.Systems.PageAlloc;
 /// pages, following Linux 6.6's mm/page_alloc.c (the last kernel before 6.7's automatic pcp->high tuning).
 /// </summary>
 /// <remarks>
-/// <para>Each CPU's list is the pcp list of order 0 and one migrate type (the simulator has no migrate types).
+/// <para>Each CPU has one order-0 list per migrate type (pcp-&gt;lists[order_to_pindex(mt, 0)], Unmovable, Movable,
+/// Reclaimable): an allocation takes from its type's list, refilled by rmqueue_bulk with that type; a free goes to
+/// the list of its pageblock's type at the time (get_pfnblock_migratetype); <c>count</c>, <c>high</c> and
+/// <c>batch</c> are per CPU, over all its lists.
 /// A page on a list is free but is <b>not</b> counted in NR_FREE_PAGES (<see cref="BuddyAllocator.NrFreePages"/>),
 /// so the watermark checks, MemFree and /proc/buddyinfo do not see it, exactly as in Linux.</para>
 /// <list type="bullet">
@@ -18,7 +21,8 @@ namespace EcsMem.Systems.PageAlloc;
 /// <item><b>Free</b> (<see cref="Free"/>, free_unref_page → free_unref_page_commit): the page goes to the
 /// list <b>head</b> (hot, LIFO) and <c>count</c> grows; when <c>count &gt;= nr_pcp_high()</c>,
 /// free_pcppages_bulk returns <c>nr_pcp_free()</c> pages to the buddy allocator, taken from the list
-/// <b>tail</b> (the coldest, oldest pages).</item>
+/// <b>tail</b> (the coldest, oldest pages), one list after the other round-robin from the list just freed to
+/// (from the Unmovable list for a drain).</item>
 /// <item><c>nr_pcp_high</c> = <c>high</c>, or <c>min(batch &lt;&lt; 2, high)</c> while the zone is under
 /// reclaim (ZONE_RECLAIM_ACTIVE, set while kswapd balances the node).</item>
 /// <item><c>nr_pcp_free(high)</c> = 1 if <c>high &lt; batch</c>; otherwise <c>batch &lt;&lt; free_factor</c>
@@ -43,8 +47,11 @@ public sealed class PerCpuPageSet
     private readonly int[] _next;
     private readonly int[] _prev;
     private readonly sbyte[] _owner;
+    // Lists per CPU and migrate type: index cpu * NrTypes + type.
     private readonly int[] _head;
     private readonly int[] _tail;
+    private readonly int[] _listCount;
+    private readonly byte[] _list; // the list (cpu * NrTypes + type) a page is on
     private readonly int[] _count;
     private readonly int[] _freeFactor;
 
@@ -71,8 +78,10 @@ public sealed class PerCpuPageSet
         Array.Fill(_next, None);
         Array.Fill(_prev, None);
         Array.Fill(_owner, (sbyte)None);
-        _head = new int[cpus];
-        _tail = new int[cpus];
+        _head = new int[cpus * BuddyAllocator.NrTypes];
+        _tail = new int[cpus * BuddyAllocator.NrTypes];
+        _listCount = new int[cpus * BuddyAllocator.NrTypes];
+        _list = new byte[pages];
         _count = new int[cpus];
         _freeFactor = new int[cpus];
         Array.Fill(_head, None);
@@ -116,13 +125,23 @@ public sealed class PerCpuPageSet
     }
 
     /// <summary>
-    /// Copies <paramref name="cpu"/>'s list, head (hottest, next to be allocated) first, into
-    /// <paramref name="destination"/>; returns the list's length. For tests and the invariant checker.
+    /// Copies <paramref name="cpu"/>'s lists, type by type (Unmovable, Movable, Reclaimable) and each head (hottest,
+    /// next to be allocated) first, into <paramref name="destination"/>; returns their total length. For tests and
+    /// the invariant checker.
     /// </summary>
     public int CopyList(int cpu, Span<int> destination)
     {
         int n = 0;
-        for (int index = _head[cpu]; index != None; index = _next[index])
+        for (int mt = 0; mt < BuddyAllocator.NrTypes; mt++)
+            n += CopyList(cpu, (MigrateType)mt, destination.Length > n ? destination[n..] : default);
+        return n;
+    }
+
+    /// <summary>Copies <paramref name="cpu"/>'s list of <paramref name="migratetype"/>, head first; returns its length.</summary>
+    public int CopyList(int cpu, MigrateType migratetype, Span<int> destination)
+    {
+        int n = 0;
+        for (int index = _head[(cpu * BuddyAllocator.NrTypes) + (int)migratetype]; index != None; index = _next[index])
         {
             if (n < destination.Length)
                 destination[n] = index + _startPfn;
@@ -132,6 +151,9 @@ public sealed class PerCpuPageSet
         }
         return n;
     }
+
+    /// <summary>Pages on <paramref name="cpu"/>'s list of <paramref name="migratetype"/>.</summary>
+    public int Count(int cpu, MigrateType migratetype) => _listCount[(cpu * BuddyAllocator.NrTypes) + (int)migratetype];
 
     /// <summary>
     /// zone_batchsize() (CONFIG_MMU): about a quarter of 0.1 % of the zone, at most a quarter of 1 MiB of pages,
@@ -170,22 +192,25 @@ public sealed class PerCpuPageSet
     }
 
     /// <summary>
-    /// rmqueue_pcplist for an order-0 page on <paramref name="cpu"/>: refills an empty list with rmqueue_bulk
-    /// (<see cref="Batch"/> pages, fewer if the buddy allocator runs out) and takes the list head. Returns the
-    /// pfn, or -1 when the list is empty and the buddy allocator has nothing left.
+    /// rmqueue_pcplist for an order-0 page of <paramref name="migratetype"/> on <paramref name="cpu"/>: refills an
+    /// empty list with rmqueue_bulk (<see cref="Batch"/> pages, fewer if the buddy allocator runs out) and takes the
+    /// list head. Returns the pfn, or -1 when the list is empty and the buddy allocator has nothing left. As
+    /// get_page_from_freelist, a refill that finds nothing with ALLOC_NOFRAGMENT is tried again without it.
     /// </summary>
-    public int Alloc(int cpu)
+    public int Alloc(int cpu, MigrateType migratetype = MigrateType.Movable)
     {
         _freeFactor[cpu] >>= 1;
-        if (_head[cpu] == None)
+        int list = (cpu * BuddyAllocator.NrTypes) + (int)migratetype;
+        if (_head[list] == None)
         {
             // __rmqueue_pcplist: batch >> order for higher orders (at least 2); order 0 keeps batch as it is.
-            RmqueueBulk(cpu, Batch);
-            if (_head[cpu] == None)
+            if (RmqueueBulk(cpu, migratetype, Batch, noFragment: true) == 0)
+                RmqueueBulk(cpu, migratetype, Batch, noFragment: false);
+            if (_head[list] == None)
                 return -1;
         }
-        int index = _head[cpu];
-        Unlink(cpu, index);
+        int index = _head[list];
+        Unlink(index);
         return index + _startPfn;
     }
 
@@ -204,17 +229,19 @@ public sealed class PerCpuPageSet
             throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list)");
         if (!_buddy.IsAllocatedHead(pfn, 0))
             throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-0 page");
-        AddHead(cpu, index);
+        // free_unref_page: the list of the pageblock's type now (a claim may have changed it since the allocation).
+        int mt = (int)_buddy.PageblockType(pfn);
+        AddHead(cpu, mt, index);
         if (_frames is not null)
             _frames[pfn].Flags = FrameFlags.PcpList;
         int high = NrPcpHigh(reclaimActive);
         if (_count[cpu] >= high)
-            return FreePcpPagesBulk(cpu, NrPcpFree(cpu, high));
+            return FreePcpPagesBulk(cpu, NrPcpFree(cpu, high), mt);
         return 0;
     }
 
     /// <summary>drain_pages_zone: every page on <paramref name="cpu"/>'s list goes back to the buddy allocator.</summary>
-    public int Drain(int cpu) => _count[cpu] == 0 ? 0 : FreePcpPagesBulk(cpu, _count[cpu]);
+    public int Drain(int cpu) => _count[cpu] == 0 ? 0 : FreePcpPagesBulk(cpu, _count[cpu], 0);
 
     /// <summary>drain_all_pages(zone): drains every CPU's list. Returns the pages given back to the buddy allocator.</summary>
     public int DrainAll()
@@ -252,69 +279,96 @@ public sealed class PerCpuPageSet
         return (int)Math.Min(Math.Max(shifted, minNrFree), maxNrFree);
     }
 
-    // rmqueue_bulk: count pages off the buddy free lists, each queued at the list tail in the order received.
-    private int RmqueueBulk(int cpu, int count)
+    // rmqueue_bulk: count pages of the type off the buddy free lists (__rmqueue, remembering where it found the last
+    // one), each queued at the list tail in the order received.
+    private int RmqueueBulk(int cpu, MigrateType migratetype, int count, bool noFragment)
     {
         int taken = 0;
+        var mode = BuddyAllocator.RmqueueMode.Normal;
         for (; taken < count; taken++)
         {
-            int pfn = _buddy.AllocPages(0);
+            int pfn = _buddy.Rmqueue(0, migratetype, noFragment, ref mode);
             if (pfn < 0)
                 break;
-            AddTail(cpu, pfn - _startPfn);
+            AddTail(cpu, (int)migratetype, pfn - _startPfn);
             if (_frames is not null)
                 _frames[pfn].Flags = FrameFlags.PcpList;
         }
         return taken;
     }
 
-    // free_pcppages_bulk: min(count, pcp->count) pages from the list tail, each through __free_one_page.
-    private int FreePcpPagesBulk(int cpu, int count)
+    // free_pcppages_bulk: min(count, pcp->count) pages, from the list tails round-robin starting at the list of
+    // type firstMt (one list emptied, or the count reached, before the next), each through __free_one_page.
+    private int FreePcpPagesBulk(int cpu, int count, int firstMt)
     {
         count = Math.Min(count, _count[cpu]);
-        for (int i = 0; i < count; i++)
+        int mt = firstMt - 1;
+        int freed = 0;
+        while (freed < count)
         {
-            int index = _tail[cpu];
-            Unlink(cpu, index);
-            int pfn = index + _startPfn;
-            if (_frames is not null)
-                _frames[pfn].Flags = FrameFlags.Buddy;
-            _buddy.FreePages(pfn, 0);
+            int list;
+            do
+            {
+                if (++mt >= BuddyAllocator.NrTypes)
+                    mt = 0;
+                list = (cpu * BuddyAllocator.NrTypes) + mt;
+            }
+            while (_head[list] == None);
+            do
+            {
+                int index = _tail[list];
+                Unlink(index);
+                int pfn = index + _startPfn;
+                if (_frames is not null)
+                    _frames[pfn].Flags = FrameFlags.Buddy;
+                _buddy.FreePages(pfn, 0);
+                freed++;
+            }
+            while (freed < count && _head[list] != None);
         }
         return count;
     }
 
-    private void AddHead(int cpu, int index)
+    private void AddHead(int cpu, int mt, int index)
     {
-        int first = _head[cpu];
+        int list = (cpu * BuddyAllocator.NrTypes) + mt;
+        int first = _head[list];
         _next[index] = first;
         _prev[index] = None;
-        if (first == None) _tail[cpu] = index; else _prev[first] = index;
-        _head[cpu] = index;
+        if (first == None) _tail[list] = index; else _prev[first] = index;
+        _head[list] = index;
         _owner[index] = (sbyte)cpu;
+        _list[index] = (byte)list;
+        _listCount[list]++;
         _count[cpu]++;
     }
 
-    private void AddTail(int cpu, int index)
+    private void AddTail(int cpu, int mt, int index)
     {
-        int last = _tail[cpu];
+        int list = (cpu * BuddyAllocator.NrTypes) + mt;
+        int last = _tail[list];
         _prev[index] = last;
         _next[index] = None;
-        if (last == None) _head[cpu] = index; else _next[last] = index;
-        _tail[cpu] = index;
+        if (last == None) _head[list] = index; else _next[last] = index;
+        _tail[list] = index;
         _owner[index] = (sbyte)cpu;
+        _list[index] = (byte)list;
+        _listCount[list]++;
         _count[cpu]++;
     }
 
-    private void Unlink(int cpu, int index)
+    private void Unlink(int index)
     {
+        int list = _list[index];
+        int cpu = _owner[index];
         int prev = _prev[index];
         int next = _next[index];
-        if (prev == None) _head[cpu] = next; else _next[prev] = next;
-        if (next == None) _tail[cpu] = prev; else _prev[next] = prev;
+        if (prev == None) _head[list] = next; else _next[prev] = next;
+        if (next == None) _tail[list] = prev; else _prev[next] = prev;
         _next[index] = None;
         _prev[index] = None;
         _owner[index] = (sbyte)None;
+        _listCount[list]--;
         _count[cpu]--;
     }
 

@@ -29,6 +29,9 @@ public sealed class Zone
         for (int pfn = 0; pfn < pages; pfn++)
             Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
         Buddy = new BuddyAllocator(pages);
+        // prep_move_freepages_block's movable pages: PageLRU (isolated pages are off the LRU and do not count).
+        Buddy.IsMovable = pfn => (Frames[pfn].Flags & FrameFlags.Lru) != 0;
+        Buddy.ExtfragEvent = () => _counters.Increment(_c.Extfrag);
         Watermarks = Watermarks.Compute(pages, (int)Pte.PageSize, options.MinFreeKbytes);
         Unevictable = new bool[pages];
         Pins = new int[pages];
@@ -126,14 +129,15 @@ public sealed class Zone
     public ulong NextContentToken() => ++_contentSeq;
 
     /// <summary>
-    /// alloc_pages(order 0) on <paramref name="cpu"/> (smp_processor_id()) without the watermark logic (the
-    /// allocator system applies that): rmqueue takes the frame from that CPU's per-CPU list, refilled from the
-    /// buddy allocator when empty (rmqueue_pcplist), or straight from the buddy allocator when the lists are off;
-    /// then its struct page is reset. Returns -1 when no page is left where it looked.
+    /// alloc_pages(order 0) of <paramref name="migratetype"/> on <paramref name="cpu"/> (smp_processor_id()) without
+    /// the watermark logic (the allocator system applies that): rmqueue takes the frame from that CPU's per-CPU list
+    /// of the type, refilled from the buddy allocator when empty (rmqueue_pcplist), or straight from the buddy
+    /// allocator when the lists are off; then its struct page is reset. Returns -1 when no page is left where it
+    /// looked. User pages are MOVABLE (GFP_HIGHUSER_MOVABLE), page tables UNMOVABLE (GFP_PGTABLE_USER).
     /// </summary>
-    public int AllocFrame(int cpu)
+    public int AllocFrame(int cpu, MigrateType migratetype = MigrateType.Movable)
     {
-        int pfn = Pcp is null ? Buddy.AllocPages(0) : Pcp.Alloc(cpu);
+        int pfn = Pcp is null ? Buddy.AllocPages(0, migratetype) : Pcp.Alloc(cpu, migratetype);
         if (pfn < 0)
             return -1;
         Dirty?.Frame(pfn);

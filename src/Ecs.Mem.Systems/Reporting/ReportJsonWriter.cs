@@ -117,6 +117,8 @@ public static class ReportJsonWriter
         foreach (long n in r.BuddyFree)
             w.WriteNumberValue(n);
         w.WriteEndArray();
+        if (r.PageTypes is { } pt)
+            PageTypes(w, pt);
         if (r.FaultBatches is not null)
         {
             // Several CPUs only: faults per batch → batches.
@@ -258,4 +260,26 @@ public static class ReportJsonWriter
     }
 
     private static double Round(double v) => Math.Round(v, 9, MidpointRounding.ToEven);
+
+    /// <summary>/proc/pagetypeinfo's figures: {"page_block_order", "pages_per_block", "free": {type: [per order]}, "blocks": {type: n}}.</summary>
+    internal static void PageTypes(Utf8JsonWriter w, PageTypeFigures pt)
+    {
+        w.WriteStartObject("pagetypeinfo");
+        w.WriteNumber("page_block_order", PageAlloc.BuddyAllocator.PageblockOrder);
+        w.WriteNumber("pages_per_block", PageAlloc.BuddyAllocator.PageblockPages);
+        w.WriteStartObject("free");
+        for (int mt = 0; mt < pt.Free.Length; mt++)
+        {
+            w.WriteStartArray(PageAlloc.PageTypeInfo.TypeNames[mt]);
+            foreach (long n in pt.Free[mt])
+                w.WriteNumberValue(n);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        w.WriteStartObject("blocks");
+        for (int mt = 0; mt < pt.Blocks.Length; mt++)
+            w.WriteNumber(PageAlloc.PageTypeInfo.TypeNames[mt], pt.Blocks[mt]);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
 }

@@ -36,6 +36,11 @@ public static class ReportTextWriter
         MemInfo.AppendTo(sb, r.MemInfo);
         Section(sb, "/proc/buddyinfo");
         sb.Append(r.BuddyInfo);
+        if (r.PageTypeInfo is not null)
+        {
+            Section(sb, "/proc/pagetypeinfo");
+            sb.Append(r.PageTypeInfo);
+        }
         FaultBatches(sb, r);
         Pagesets(sb, r);
         if (r.Khugepaged is not null)

@@ -103,6 +103,12 @@ public sealed record SimulationReport
     /// <summary>The /proc/buddyinfo line.</summary>
     public required string BuddyInfo { get; init; }
 
+    /// <summary>/proc/pagetypeinfo (PageAlloc/PageTypeInfo.cs), or null in a report built without it.</summary>
+    public string? PageTypeInfo { get; init; }
+
+    /// <summary>pagetypeinfo's figures: free blocks per migrate type (Unmovable, Movable, Reclaimable) and order, then pageblocks per type.</summary>
+    public PageTypeFigures? PageTypes { get; init; }
+
     /// <summary>Every machine value the run used, under its scenario key (<see cref="Reporting.EffectiveConfiguration"/>).</summary>
     public required IReadOnlyList<ConfigValue> EffectiveConfiguration { get; init; }
 
@@ -292,6 +298,8 @@ public sealed record SimulationReport
             MemInfo = Reporting.MemInfo.Build(gauges),
             BuddyFree = buddy,
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
+            PageTypeInfo = PageAlloc.PageTypeInfo.Format(k.Zone.Buddy),
+            PageTypes = PageTypeFigures.Read(k.Zone.Buddy),
             Pagesets = ReadPagesets(k.Zone.Pcp),
             Khugepaged = k.Khugepaged.Wakes == 0 ? null : [new("pages_collapsed", k.Khugepaged.PagesCollapsed), new("full_scans", k.Khugepaged.FullScans)],
             Mthp = MthpStats(k),

@@ -126,6 +126,10 @@ public sealed record Snapshot
     public required IReadOnlyList<long> BuddyFree { get; init; }
     /// <summary>The /proc/buddyinfo line.</summary>
     public required string BuddyInfo { get; init; }
+    /// <summary>/proc/pagetypeinfo then (null when not reached).</summary>
+    public string? PageTypeInfo { get; init; }
+    /// <summary>pagetypeinfo's figures then (null when not reached).</summary>
+    public PageTypeFigures? PageTypes { get; init; }
     /// <summary>/proc/vmstat at that moment: the gauges, then every counter (the end report's list and order).</summary>
     public IReadOnlyList<NamedValue> VmStat { get; init; } = [];
     /// <summary>/proc/zoneinfo for the zone (null when not reached).</summary>

@@ -117,6 +117,11 @@ public static class SnapshotFormat
             MemInfo.AppendTo(sb, s.MemInfo);
             sb.Append("\n-- /proc/buddyinfo --\n");
             sb.Append(s.BuddyInfo);
+            if (s.PageTypeInfo is not null)
+            {
+                sb.Append("\n-- /proc/pagetypeinfo --\n");
+                sb.Append(s.PageTypeInfo);
+            }
             if (s.ZoneInfo is { } zone)
             {
                 sb.Append("\n-- /proc/zoneinfo --\n");
@@ -205,6 +210,8 @@ public static class SnapshotFormat
             foreach (long n in s.BuddyFree)
                 w.WriteNumberValue(n);
             w.WriteEndArray();
+            if (s.PageTypes is { } pt)
+                ReportJsonWriter.PageTypes(w, pt);
             if (s.ZoneInfo is { } zone)
                 WriteZoneInfo(w, zone);
             if (s.VmStat.Count > 0)

@@ -193,6 +193,8 @@ public sealed class SnapshotRecorder
             MemInfo = MemInfo.Build(gauges),
             BuddyFree = k.Zone.Buddy.NrFree.ToArray(),
             BuddyInfo = k.Zone.Buddy.FormatBuddyInfo(),
+            PageTypeInfo = PageAlloc.PageTypeInfo.Format(k.Zone.Buddy),
+            PageTypes = PageTypeFigures.Read(k.Zone.Buddy),
             VmStat = Reporting.VmStat.Build(gauges, _m.Env.Counters),
             ZoneInfo = Reporting.ZoneInfo.Build(k, gauges),
             Cgroups = k.Memcg is null ? null : MemcgFiles.Read(k),

@@ -89,6 +89,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             return probe.Found;
         };
         _mms.Add(state);
+        kernel.Kcompactd.MmCreated();
         state.Entity = World.Create(new MmRef { State = state });
         charger.Attach(state);
         return state;
@@ -238,6 +239,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         if (s.MmUsers > 0)
             return;
         kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
+        kernel.Kcompactd.MmGone(); // the last address space gone: kcompactd's timer no longer keeps the machine up
         foreach (var v in mm.Mm.Vmas.ToArray())
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)
@@ -299,7 +301,8 @@ public sealed class TaskList(Kernel.Kernel kernel)
                 _early.Add((pageId, level)); // the root, allocated inside the PageTable constructor
                 return;
             }
-            int pfn = kernel.Zone.AllocFrame(kernel.Tlb.CurrentCpu);
+            // pagetable_alloc(GFP_PGTABLE_USER): a kernel allocation, MIGRATE_UNMOVABLE.
+            int pfn = kernel.Zone.AllocFrame(kernel.Tlb.CurrentCpu, PageAlloc.MigrateType.Unmovable);
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;

@@ -43,8 +43,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         {
             if (_kswapdAwake != value)
                 _k.Events?.Kswapd(value, _k.Tlb.CurrentCpu);
+            bool sleeps = _kswapdAwake && !value;
             _kswapdAwake = value;
             _k.Zone.ReclaimActive = value;
+            // kswapd_try_to_sleep: a balanced node wakes kcompactd for the order kswapd was woken for.
+            if (sleeps)
+                _k.Kcompactd.KswapdSleeps(_k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + _k.Env.WorkCount<FrameRelease>()));
         }
     }
 

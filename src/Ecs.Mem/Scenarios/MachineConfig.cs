@@ -98,6 +98,9 @@ public sealed record MachineConfig
     /// <summary><c>vm.swappiness</c>, 0..200: relative preference for reclaiming anonymous vs file pages.</summary>
     public int Swappiness { get; init; } = 60;
 
+    /// <summary><c>vm.compaction_proactiveness</c>, 0..100 (Linux's default 20): kcompactd's proactive compaction; 0 turns it off.</summary>
+    public int CompactionProactiveness { get; init; } = 20;
+
     /// <summary>
     /// <c>machine.writeback</c>: <c>async</c> (Linux) writes swap-outs by I/O requests that complete in simulated time,
     /// the pages staying resident under PG_writeback until then; <c>sync</c> completes the write inside reclaim (the

@@ -17,6 +17,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
         "lru_gen",
         "swap_type",
+        "compaction_proactiveness",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -101,6 +102,8 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("swappiness") is { } sw)
             m = m with { Swappiness = (int)values.Integer(sw, "machine.swappiness", 0, 200) };
+        if (s.Get("compaction_proactiveness") is { } cp)
+            m = m with { CompactionProactiveness = (int)values.Integer(cp, "machine.compaction_proactiveness", 0, 100) };
         if (s.Get("page_cluster") is { } pc)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)

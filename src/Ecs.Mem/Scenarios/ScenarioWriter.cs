@@ -95,6 +95,8 @@ public static class ScenarioWriter
         if (m.MinFreeKbytes is { } mfk)
             Line(w, 1, "min_free_kbytes", Num(mfk));
         Line(w, 1, "swappiness", Num(m.Swappiness));
+        if (m.CompactionProactiveness != MachineConfig.Default.CompactionProactiveness)
+            Line(w, 1, "compaction_proactiveness", Num(m.CompactionProactiveness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
         if (m.WritebackAsync)

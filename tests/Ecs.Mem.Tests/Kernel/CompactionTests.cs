@@ -22,8 +22,8 @@ public class CompactionTests
     private const ulong HugeSize = Huge * Page;
     private const ulong Far = 0x4000_0000; // the THP area, 2 MiB aligned, far from the task's pages
 
-    private static KernelOptions Opts(int ramPages) =>
-        Options(ramPages, swapPages: 0) with { Thp = new ThpConfig(ThpEnabled.Madvise, ThpDefrag.Madvise, true) };
+    private static KernelOptions Opts(int ramPages, ThpDefrag defrag = ThpDefrag.Madvise) =>
+        Options(ramPages, swapPages: 0) with { Thp = new ThpConfig(ThpEnabled.Madvise, defrag, true) };
 
     /// <summary>
     /// The task writes <paramref name="groups"/> groups of <paramref name="perGroup"/> pages, each group in its own
@@ -31,9 +31,9 @@ public class CompactionTests
     /// [Far, Far + 2 MiB) and stores to it. The buddy allocator hands frames out upwards from the bottom of RAM.
     /// </summary>
     private static (SimMachine M, EcsMem.Ecs.Entity P, long Before) Fragment(int ramPages, int groups, int perGroup, bool tablesFirst,
-        int batch = 1, int cpus = 1, bool run = true)
+        int batch = 1, int cpus = 1, bool run = true, ThpDefrag defrag = ThpDefrag.Madvise, int tail = 3)
     {
-        var m = new SimMachine(Opts(ramPages) with { BatchSize = batch, Cpus = cpus });
+        var m = new SimMachine(Opts(ramPages, defrag) with { BatchSize = batch, Cpus = cpus });
         var touches = new List<MemoryAccess>();
         // tablesFirst: the first page of every group is written first, so all the page tables are allocated before
         // (below) the groups' other pages; otherwise each group's table sits right below its pages.
@@ -49,7 +49,7 @@ public class CompactionTests
         for (int i = 0; i < 3; i++)
             touches.Add(R(Base));
         touches.Add(W(Far));
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < tail; i++)
             touches.Add(R(Base));
         var p = m.AddProcess("p", mm =>
         {
@@ -113,8 +113,12 @@ public class CompactionTests
         Assert.That(Counter(m, "thp_fault_alloc"), Is.EqualTo(1));
         Assert.That(Counter(m, "pgmigrate_success"), Is.EqualTo(movableBelow1024));
         Assert.That(PfnAt(m, p, Far), Is.EqualTo(Huge), "the folio is block 1, emptied by compaction");
-        // Block 0's unmovable frames stayed where they were; every moved page kept its content and mapping.
-        Assert.That(CountWhere(m, 0, Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn)), Is.EqualTo(unmovableBlock0));
+        // Block 0's unmovable frames stayed where they were (the zero page at pfn 0); besides them block 0 holds only
+        // page tables: the THP fault's own tables (UNMOVABLE) claim the emptiest fallback block, which compaction has
+        // just made of block 0. Every moved page kept its content and mapping.
+        Assert.That(zone.ZeroPfn, Is.Zero);
+        Assert.That(CountWhere(m, 0, Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn) && pfn != zone.ZeroPfn && (f.Flags & FrameFlags.Slab) == 0),
+            Is.Zero);
         foreach (var (va, token) in contents)
         {
             int pfn = (int)new Pte(mm.Tables.Lookup(va)).Pfn;
@@ -128,16 +132,27 @@ public class CompactionTests
     [Test]
     public void AnUnmovablePageInEveryBlockMakesCompactionFailAndDefer()
     {
-        // The same 7 groups, each group's page table allocated right below its pages: blocks 0 to 6 each hold one
-        // unmovable page, and block 7, the free scanner's first, fills up with what the migrate scanner moves. No
-        // order-9 block can form: the scanners meet (COMPACT_COMPLETE), compact_stall 1, compact_fail 1, the fault
-        // falls back, and compaction is deferred: defer_shift 1, compact_order_failed 9.
+        // The same 7 groups; then one mapped page in each of blocks 0 to 6 that holds no unmovable page yet is pinned
+        // (as get_user_pages pins it), so no pageblock but the free scanner's first, block 7, can be emptied. (Page tables no longer spread over the
+        // blocks: grouping by mobility keeps them together in UNMOVABLE blocks.) No order-9 block can form: the
+        // scanners meet (COMPACT_COMPLETE), compact_stall 1, compact_fail 1, the fault falls back, and compaction is
+        // deferred: defer_shift 1, compact_order_failed 9.
         var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: false);
         using var _m = m;
         var c = m.Kernel.Compaction;
+        var zone = m.Kernel.Zone;
         for (int block = 0; block < 7; block++)
-            Assert.That(CountWhere(m, block * Huge, (block + 1) * Huge, (f, pfn) => !f.IsFree && (f.Flags & FrameFlags.Slab) != 0),
-                Is.GreaterThan(0), $"a page table in block {block}");
+        {
+            if (CountWhere(m, block * Huge, (block + 1) * Huge, (f, pfn) => !f.IsFree && !c.Movable(pfn)) > 0)
+                continue; // the zero page's block, the page tables' block
+            int pinned = -1;
+            for (int pfn = block * Huge; pfn < (block + 1) * Huge && pinned < 0; pfn++)
+                if (c.Movable(pfn))
+                    pinned = pfn;
+            Assert.That(pinned, Is.GreaterThanOrEqualTo(0), $"a movable page in block {block}");
+            zone.PinFrame(pinned);
+            Assert.That(c.Movable(pinned), Is.False);
+        }
         RunUntil(m, () => Counter(m, "thp_fault_alloc") + Counter(m, "thp_fault_fallback") > 0);
         Assert.That(InvariantChecker.Check(m), Is.Empty);
         Assert.That(Counter(m, "compact_stall"), Is.EqualTo(1));
@@ -215,5 +230,54 @@ public class CompactionTests
         string one = Outcome(1);
         Assert.That(one, Does.Contain(",1,1,"), "compaction ran and succeeded");
         Assert.That(Outcome(batch), Is.EqualTo(one));
+    }
+
+    [Test]
+    public void KswapdHandsAHugePageFallbackToKcompactd()
+    {
+        // defrag=defer: the THP fault itself neither compacts nor reclaims; it falls back and wakes kswapd for order 9
+        // (wakeup_kswapd). kswapd finds the node balanced (plenty free) and goes to sleep, waking kcompactd for order 9
+        // (kswapd_try_to_sleep → wakeup_kcompactd): no free order-9 block above the min watermark and a fragmentation
+        // index above 500, so kcompactd_do_work runs compact_zone at order 9, which ends with a free order-9 block.
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true, defrag: ThpDefrag.Defer, tail: 50);
+        using var _m = m;
+        Assert.That(m.Kernel.Zone.Buddy.HasFreeBlock(9), Is.False, "fragmented");
+        RunUntil(m, () => Counter(m, "compact_daemon_wake") > 0);
+        Assert.That(Counter(m, "thp_fault_fallback"), Is.EqualTo(1));
+        Assert.That(Counter(m, "compact_daemon_wake"), Is.EqualTo(1));
+        Assert.That(m.Kernel.Kcompactd.LastResult, Is.EqualTo(CompactResult.Success));
+        Assert.That(m.Kernel.Zone.Buddy.HasFreeBlock(9), Is.True);
+        Assert.That(Counter(m, "pgmigrate_success"), Is.GreaterThan(0));
+        // The daemon's scans are counted twice, as Linux counts them: in compact_* and in compact_daemon_* (khugepaged's
+        // own direct compaction, for the MADV_HUGEPAGE area it was told about, adds to compact_* only).
+        Assert.That(Counter(m, "compact_daemon_migrate_scanned"), Is.GreaterThan(0));
+        Assert.That(Counter(m, "compact_daemon_migrate_scanned"), Is.LessThanOrEqualTo(Counter(m, "compact_migrate_scanned")));
+        Assert.That(Counter(m, "compact_daemon_free_scanned"), Is.LessThanOrEqualTo(Counter(m, "compact_free_scanned")));
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void ProactiveCompactionRunsUntilTheScoreIsAtTheLowMark()
+    {
+        // The fragmented zone: free pages in order-0 holes, no block of order 9: fragmentation score 100 > 90 (the high
+        // mark for proactiveness 20). A timeout wake of kcompactd (no order asked for) makes a proactive run, which
+        // stops once the score is at most 80 (or the scanners meet); compact_daemon_wake stays 0 (only wakes for an
+        // order count it) and the daemon's scanned pages are counted.
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true, tail: 50);
+        using var _m = m;
+        var buddy = m.Kernel.Zone.Buddy;
+        Assert.That(Kcompactd.FragmentationScore(buddy), Is.GreaterThan(90));
+        Assert.That(m.Kernel.Kcompactd.ShouldProactiveCompact(), Is.True);
+        m.Env.Work<KcompactdWake>().Add(new KcompactdWake(m.Env.Now));
+        m.Kernel.Kcompactd.Update(m.Env);
+        Assert.That(m.Kernel.Kcompactd.ProactiveRuns, Is.EqualTo(1));
+        Assert.That(Kcompactd.FragmentationScore(buddy), Is.LessThanOrEqualTo(80));
+        Assert.That(Counter(m, "compact_daemon_wake"), Is.Zero);
+        Assert.That(Counter(m, "compact_daemon_migrate_scanned"), Is.GreaterThan(0));
+        Assert.That(Counter(m, "compact_stall"), Is.Zero);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+        // With proactiveness 0 the check never compacts.
+        using var off = new SimMachine(Opts(4096) with { CompactionProactiveness = 0 });
+        Assert.That(off.Kernel.Kcompactd.ShouldProactiveCompact(), Is.False);
     }
 }

@@ -46,6 +46,7 @@ public class EffectiveConfigurationTests
           policy: fifo
           min_free_kbytes: 1000
           swappiness: 10
+          compaction_proactiveness: 35
           page_cluster: 5
           swap_readahead: vma
           fault_around_bytes: 32768
@@ -209,6 +210,7 @@ public class EffectiveConfigurationTests
         e["policy"] = c.Policy.Name;
         e["min_free_kbytes"] = N(c.MinFreeKbytes ?? derived);
         e["swappiness"] = N(c.Swappiness);
+        e["compaction_proactiveness"] = N(c.CompactionProactiveness);
         e["page_cluster"] = N(c.PageCluster);
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["fault_around_bytes"] = N(c.FaultAroundBytes);

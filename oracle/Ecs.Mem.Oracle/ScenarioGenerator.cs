@@ -25,8 +25,14 @@ public static class ScenarioGenerator
     /// <summary>RAM of machines without a memcg limit: room for every program without reclaim.</summary>
     public const long DefaultRam = 256L << 20;
 
-    /// <summary>A start delay that puts the fork child after the end of every program.</summary>
-    public const ulong ChildHold = 1UL << 61;
+    /// <summary>
+    /// A start delay that puts the fork child after the end of every program: 2^43 cycles (≈ 2,900 s at 3 GHz), far
+    /// beyond the longest kit program (the memcg swap programs run for seconds of simulated time), yet near enough
+    /// that running the scenario to its end stays quick: the kernel threads keep waking while the child waits
+    /// (khugepaged every 10 s, kcompactd's proactive check every 500 ms), and with 2^61 cycles (24 years) a whole
+    /// `ecsmem run` of a forking program took 18 s of khugepaged wake-ups and, with kcompactd, hours.
+    /// </summary>
+    public const ulong ChildHold = 1UL << 43;
 
     public static GeneratedScenario Generate(ProgramPlan plan)
     {

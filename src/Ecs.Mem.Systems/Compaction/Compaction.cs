@@ -80,6 +80,22 @@ public sealed class Compaction(Kernel.Kernel kernel)
     private int _order; // cc->order of the run (-1: a proactive run, compact_node)
     private CompactRun _run;
 
+    /// <summary>
+    /// Cycles per page the migrate or free scanner looks at (its struct page: flags, buddy order, LRU state, a line of
+    /// its own, seldom cached), taken as one L3 hit (<c>latency.l3</c>) — an estimate from the machine's latencies, as
+    /// khugepaged's per-PTE scan cost is, not a measurement.
+    /// </summary>
+    public long ScanPageCycles => kernel.Timing.L3HitCycles;
+
+    /// <summary>
+    /// Cycles per migrated page (folio_copy: a 4 KiB read and a 4 KiB write, streamed): two DRAM latencies
+    /// (<c>latency.memory</c>), the cost khugepaged's copy takes per page too; a model, EcsMem has no bandwidth model.
+    /// </summary>
+    public long CopyPageCycles => 2 * kernel.Timing.MemoryCycles;
+
+    /// <summary>Cycles the last <see cref="CompactZone(int, CompactRun)"/> took on its CPU (scanning and copying).</summary>
+    public long LastRunCycles { get; private set; }
+
     /// <summary>Pages the migrate scanner of the last <see cref="CompactZone(int, CompactRun)"/> looked at (cc->total_migrate_scanned).</summary>
     public long LastMigrateScanned { get; private set; }
 
@@ -212,7 +228,8 @@ public sealed class Compaction(Kernel.Kernel kernel)
     /// compact_zone for <paramref name="run"/>: a direct compactor (the allocation's low watermark), kcompactd for an
     /// order (kcompactd_do_work: the min watermark, ALLOC_WMARK_MIN) or a proactive run of kcompactd (compact_node,
     /// order -1, "via compact_memory": no suitability check, done when the zone's fragmentation score is at most the
-    /// low mark). kcompactd's runs are a kernel thread's: their copies advance no CPU's clock (as khugepaged's).
+    /// low mark). The run takes its CPU's time as it goes (<see cref="Work"/>): the allocating task's for a direct
+    /// compactor, which stalls meanwhile, CPU 0's for kcompactd (a kernel thread, as kswapd and khugepaged are).
     /// Scanned pages go to <see cref="LastMigrateScanned"/> and <see cref="LastFreeScanned"/> too.
     /// </summary>
     public CompactResult CompactZone(int order, CompactRun run)
@@ -222,6 +239,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
         _order = order;
         _run = run;
         LastMigrateScanned = LastFreeScanned = 0;
+        LastRunCycles = 0;
         if (order > 0)
         {
             // compaction_suit_allocation_order: a block of the order may be there already.
@@ -313,6 +331,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
             pfn++;
         }
         _migratePfn = pfn;
+        Work(scanned * ScanPageCycles);
         LastMigrateScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactMigrateScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, _migrate.Count);
@@ -373,6 +392,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
                 break; // the block may hold more: scan it again next time (its isolated pages are not free any more)
             _freePfn -= PageblockPages;
         }
+        Work(scanned * ScanPageCycles);
         LastFreeScanned += scanned;
         kernel.Env.Counters.Add(kernel.C.CompactFreeScanned, scanned);
         kernel.Env.Counters.Add(kernel.C.CompactIsolated, isolated);
@@ -427,8 +447,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
     /// migrate_folio_move for an anonymous or page-cache page: try_to_migrate's unmap and remove_migration_ptes' remap become one
     /// rewrite of every PTE the reverse map lists (same protection and bits, the new frame), each flushed from the
     /// TLBs; folio_migrate_flags and folio_copy carry the page's state and content; mem_cgroup_migrate moves the
-    /// charge; the new page goes on the LRU (putback) and the old one is freed. The copy costs 2 × the memory
-    /// latency (one 4 KiB read and one write streamed, a model: docs/kernel.md).
+    /// charge; the new page goes on the LRU (putback) and the old one is freed. The copy costs <see cref="CopyPageCycles"/>.
     /// </summary>
     private void MovePage(int src, int dst, int cpu)
     {
@@ -473,11 +492,20 @@ public sealed class Compaction(Kernel.Kernel kernel)
         source.RefCount = 0;
         zone.FreeFrame(src, cpu);
         zone.LruAdd(dst, key);
-        if (_run != CompactRun.Direct)
-            return; // kcompactd's copy: a kernel thread's time, on no CPU's clock
-        long copy = 2 * kernel.Timing.MemoryCycles;
-        kernel.Cycles.Charge(Timing.CycleCategory.Fault, copy);
-        kernel.Env.Clock.Advance((ulong)copy);
+        Work(CopyPageCycles);
+    }
+
+    /// <summary>
+    /// The compacting CPU works <paramref name="cycles"/>: its clock advances (a direct compactor's task stalls in its
+    /// fault meanwhile; kcompactd's CPU 0 is busy), charged to the compaction row of the cycles breakdown.
+    /// </summary>
+    private void Work(long cycles)
+    {
+        if (cycles <= 0)
+            return;
+        LastRunCycles += cycles;
+        kernel.Cycles.Charge(Timing.CycleCategory.Compaction, cycles);
+        kernel.Env.Clock.Advance((ulong)cycles);
     }
 
     private void ReleaseFree(int pfn, int cpu)

@@ -19,9 +19,10 @@ namespace EcsMem.Systems.Compaction;
 /// most the low mark or the scanners meet; a run that did not lower the score makes the next timeout 2^6 times
 /// longer (32 s). Proactive runs count the daemon's scanned pages but not compact_daemon_wake.</item>
 /// </list>
-/// The thread runs on CPU 0 as kswapd and khugepaged do, its work at the instant it wakes and its copies advancing
-/// no CPU's clock. The timer runs only while some address space exists (a pending wake would keep an idle machine
-/// alive); it keeps its phase from boot.
+/// The thread runs on CPU 0 as kswapd and khugepaged do: its run's state changes at the instant it wakes, and its
+/// scanning and copies (<see cref="Compaction.ScanPageCycles"/>, <see cref="Compaction.CopyPageCycles"/>) advance CPU 0's
+/// clock, charged to the compaction row. The timer runs only while some address space exists (a pending wake would
+/// keep an idle machine alive); it keeps its phase from boot.
 /// </summary>
 public sealed class Kcompactd : IEventHandler, ISystem
 {
@@ -113,7 +114,7 @@ public sealed class Kcompactd : IEventHandler, ISystem
 
     /// <summary>
     /// wakeup_kcompactd: remembers the order; wakes the thread now when the zone is worth compacting for it
-    /// (kcompactd_node_suitable). The thread is asleep whenever this runs (its work takes no time).
+    /// (kcompactd_node_suitable). The thread is asleep whenever this runs (its run changes the state at once; only its CPU time is spread).
     /// </summary>
     public void WakeupKcompactd(int order)
     {
@@ -248,7 +249,7 @@ public sealed class Kcompactd : IEventHandler, ISystem
             env.Counters.Add(_k.C.CompactDaemonMigrateScanned, compaction.LastMigrateScanned);
             env.Counters.Add(_k.C.CompactDaemonFreeScanned, compaction.LastFreeScanned);
         }
-        // Done until woken again; an order asked for meanwhile would be higher (none can be: the work took no time).
+        // Done until woken again; an order asked for meanwhile would be higher (none can be: the run changed the state at once).
         if (_maxOrder <= order)
             _maxOrder = 0;
     }

@@ -404,6 +404,11 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         int cached = kernel.SwapCache.Lookup(rec.SwapSlot);
         if (cached >= 0)
         {
+            // A THP swapped out whole and still in the swap cache: Linux 6.10+ maps the whole folio with PTEs when
+            // every entry of its range is still its swap entry; EcsMem splits it here and maps the 4 KiB page
+            // (docs/kernel.md, THP simplifications).
+            if ((kernel.Zone.Frames[cached].Flags & FrameFlags.Thp) != 0)
+                kernel.Thp.SplitFolio(HugeMemory.HugeMemory.HeadOf(cached));
             kernel.SwapReadahead.CacheHit(env, cached, mm, vmaStart, rec.Va);
             stats.SwapCacheHits++;
             env.Counters.Increment(kernel.C.SwapCacheHit);

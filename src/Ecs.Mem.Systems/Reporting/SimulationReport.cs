@@ -172,6 +172,8 @@ public sealed record SimulationReport
         // Only when some was charged (async writeback's reclaim scan, khugepaged), so other reports keep their rows.
         if (cyc[CycleCategory.Kernel] > 0)
             breakdown.Add(new CycleRow("kernel", cyc[CycleCategory.Kernel], cyc.CyclesPerAccess(CycleCategory.Kernel)));
+        if (cyc[CycleCategory.Compaction] > 0)
+            breakdown.Add(new CycleRow("compaction", cyc[CycleCategory.Compaction], cyc.CyclesPerAccess(CycleCategory.Compaction)));
         breakdown.Add(new CycleRow("idle", machine.Access.IdleCycles, Per(machine.Access.IdleCycles)));
 
         // Measured from the statistics reset (all zero without one): the CPUs' own times and the simulated time.

@@ -14,7 +14,7 @@ namespace EcsMem.Systems.Timing;
 /// </summary>
 public sealed class CycleAccounting
 {
-    private const int Categories = 7;
+    private const int Categories = 8;
     private readonly long[] _cycles = new long[Categories];
 
     /// <summary>Memory accesses recorded.</summary>

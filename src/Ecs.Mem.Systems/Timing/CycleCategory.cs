@@ -20,4 +20,10 @@ public enum CycleCategory : byte
     /// simulated time (async writeback), khugepaged's scan and copies. Shown only when some was charged.
     /// </summary>
     Kernel = 6,
+    /// <summary>
+    /// Compaction's work (mm/compaction.c): the migrate and free scanners' pages and the migrated pages' copies, on the
+    /// CPU that compacts — the allocating task's for direct compaction (it stalls meanwhile), CPU 0 for kcompactd.
+    /// Shown only when some was charged.
+    /// </summary>
+    Compaction = 7,
 }

@@ -844,7 +844,7 @@ public sealed partial class Lruvec
         if (isolated == 0)
             return scanned;
         sc.NrScanned += isolated;
-        int reclaimed = ShrinkFolioList(isolated, sc, out _);
+        int reclaimed = ShrinkFolioList(isolated, isolated, sc, out _);
         _host.WritebackUnplug();
         sc.NrReclaimed += reclaimed;
         if (!sc.CgroupReclaim)

@@ -832,18 +832,74 @@ public sealed partial class Lruvec : IReplacementPolicy
         return ShrinkInactiveList(toScan, sc, lru);
     }
 
-    /// <summary>isolate_lru_folios: up to <paramref name="toScan"/> pages off the tail of <paramref name="lru"/> (oldest first).</summary>
-    private int Isolate(LruList lru, int toScan)
+    /// <summary>
+    /// isolate_lru_folios: folios off the tail of <paramref name="lru"/> (oldest first) while fewer than
+    /// <paramref name="toScan"/> pages were scanned and taken. A page of a PMD-sized THP takes its whole folio (every
+    /// page of it on this list): Linux's list holds the folio once and counts its nr_pages, so one THP fills a
+    /// SWAP_CLUSTER_MAX batch. Returns the entries in <see cref="_isolated"/> (a THP's is the page found at the tail);
+    /// <paramref name="pages"/> the pages taken.
+    /// </summary>
+    private int Isolate(LruList lru, int toScan, out int pages)
     {
         int n = 0;
-        while (n < toScan)
+        pages = 0;
+        while (pages < toScan)
         {
             int f = _lists.Tail((int)lru);
             if (f < 0) break;
-            _lists.Remove(f);
             _isolated[n++] = f;
+            if (IsThp(f))
+            {
+                int head = f & ~(FolioPmdPages - 1);
+                for (int p = head; p < head + FolioPmdPages; p++)
+                {
+                    if (_batchCpu[p] < 0 && _lists.ListOf(p) == (int)lru)
+                    {
+                        _lists.Remove(p);
+                        pages++;
+                    }
+                }
+                continue;
+            }
+            _lists.Remove(f);
+            pages++;
         }
         return n;
+    }
+
+    /// <summary>HPAGE_PMD_NR: the pages of a PMD-sized folio, which the classic lists move as one.</summary>
+    private const int FolioPmdPages = HugeMemory.HugeMemory.PmdPages;
+
+    /// <summary>A page of a PMD-sized THP not split yet (the classic lists isolate, age and put back its folio whole).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsThp(int pfn) => !_lruGen && (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0;
+
+    /// <summary>A page <paramref name="p"/> of a THP that reclaim holds isolated now: PG_lru, on no list and in no lru_add batch.</summary>
+    private bool FolioPageIsolated(int p) =>
+        (_host.Frames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
+
+    /// <summary>The pages of the folio of isolated entry <paramref name="pfn"/> (512 for a THP's, else 1).</summary>
+    private int FolioPages(int pfn)
+    {
+        if (!IsThp(pfn))
+            return 1;
+        int head = pfn & ~(FolioPmdPages - 1), n = 0;
+        for (int p = head; p < head + FolioPmdPages; p++)
+            if (p == pfn || FolioPageIsolated(p))
+                n++;
+        return n;
+    }
+
+    /// <summary>folio_trylock of a THP fails when any of its pages is held (I/O, an install).</summary>
+    private bool FolioPinned(int pfn)
+    {
+        if (!IsThp(pfn))
+            return _host.IsPinned(pfn);
+        int head = pfn & ~(FolioPmdPages - 1);
+        for (int p = head; p < head + FolioPmdPages; p++)
+            if (_host.IsPinned(p))
+                return true;
+        return false;
     }
 
     /// <summary>move_folios_to_lru for one page: head of the list its flags name; an active one advances the workingset clock.</summary>
@@ -855,6 +911,27 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         }
         LruList lru = FolioLru(pfn);
+        if (IsThp(pfn))
+        {
+            // The folio goes back whole, its flags (PG_active, PG_referenced, PG_workingset: one set per folio in
+            // Linux) those of the entry reclaim worked on.
+            const FrameFlags FolioWide = FrameFlags.Active | FrameFlags.Referenced | FrameFlags.Workingset;
+            FrameFlags flags = _host.Frames[pfn].Flags & FolioWide;
+            int head = pfn & ~(FolioPmdPages - 1);
+            int moved = 0;
+            for (int p = head; p < head + FolioPmdPages; p++)
+            {
+                if (p != pfn && !FolioPageIsolated(p))
+                    continue;
+                ref FrameFlags fl = ref _host.Frames[p].Flags;
+                fl = (fl & ~FolioWide) | flags;
+                _lists.PushHead((int)lru, p);
+                moved++;
+            }
+            if (lru is LruList.ActiveAnon or LruList.ActiveFile)
+                NonresidentAge += moved; // workingset_age_nonresident(lruvec, folio_nr_pages)
+            return;
+        }
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
             NonresidentAge++;
@@ -869,39 +946,70 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         LruAddDrain();
         bool file = lru == LruList.ActiveFile;
-        int taken = Isolate(lru, toScan);
-        _counters.Add(_c.PgRefill, taken);
-        sc.NrScannedActive += taken;
-        int rotated = 0, deactivated = 0, activeBack = 0;
+        int taken = Isolate(lru, toScan, out int takenPages);
+        _counters.Add(_c.PgRefill, takenPages);
+        sc.NrScannedActive += takenPages;
+        int rotated = 0, deactivated = 0, activeBack = 0, deactivatedPages = 0;
         Span<int> keep = stackalloc int[SwapClusterMax];
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
+            int nr = FolioPages(pfn);
             ref FrameFlags fl = ref _host.Frames[pfn].Flags;
             if (_host.FolioReferenced(pfn, out VmFlags vmFlags) != 0)
             {
                 if ((vmFlags & VmFlags.Locked) != 0)
                 {
                     // folio_evictable fails once the rmap walk found VM_LOCKED (mlock_vma_folio): off to unevictable.
-                    _host.ActivateLocked(pfn);
-                    MoveToUnevictable(pfn);
+                    ActivateLockedFolio(pfn);
+                    MoveFolioToUnevictable(pfn);
                     continue;
                 }
                 if ((vmFlags & VmFlags.Exec) != 0 && file)
                 {
-                    rotated++;
+                    rotated += nr;
                     keep[activeBack++] = pfn;
                     continue;
                 }
             }
             fl = (fl & ~FrameFlags.Active) | FrameFlags.Workingset;
             _isolated[deactivated++] = pfn;
+            deactivatedPages += nr;
         }
         // move_folios_to_lru(l_active) then (l_inactive): each list in the order its pages were processed.
         for (int i = 0; i < activeBack; i++) Putback(keep[i]);
         for (int i = 0; i < deactivated; i++) Putback(_isolated[i]);
-        _counters.Add(_c.PgDeactivate, deactivated);
+        _counters.Add(_c.PgDeactivate, deactivatedPages);
         LruNoteCost(file, 0, rotated);
+    }
+
+    /// <summary>activate_locked's folio_free_swap for every page of the entry's folio.</summary>
+    private void ActivateLockedFolio(int pfn)
+    {
+        if (!IsThp(pfn))
+        {
+            _host.ActivateLocked(pfn);
+            return;
+        }
+        int head = pfn & ~(FolioPmdPages - 1);
+        for (int p = head; p < head + FolioPmdPages; p++)
+            if (p == pfn || FolioPageIsolated(p))
+                _host.ActivateLocked(p);
+    }
+
+    /// <summary><see cref="MoveToUnevictable"/> for every isolated page of the entry's folio.</summary>
+    private void MoveFolioToUnevictable(int pfn)
+    {
+        if (!IsThp(pfn))
+        {
+            MoveToUnevictable(pfn);
+            return;
+        }
+        int head = pfn & ~(FolioPmdPages - 1);
+        for (int p = head; p < head + FolioPmdPages; p++)
+            if (p != pfn && FolioPageIsolated(p))
+                MoveToUnevictable(p);
+        MoveToUnevictable(pfn);
     }
 
     /// <summary>
@@ -914,7 +1022,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         LruAddDrain();
         bool file = lru == LruList.InactiveFile;
         _host.WritebackProgress(toScan);
-        int taken = Isolate(lru, toScan);
+        int entries = Isolate(lru, toScan, out int taken);
         sc.NrScanned += taken;
         sc.NrTaken += taken;
         // Cgroup reclaim counts pgscan_kswapd/direct in the memcg's statistics only, not in /proc/vmstat.
@@ -925,7 +1033,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         _counters.Add(file ? _c.PgScanFile : _c.PgScanAnon, taken);
         if (taken == 0)
             return 0;
-        int reclaimed = ShrinkFolioList(taken, sc, out int pageouts);
+        int reclaimed = ShrinkFolioList(entries, taken, sc, out int pageouts);
         _host.WritebackUnplug();
         if (!sc.CgroupReclaim)
             _counters.Add(sc.Kswapd ? _c.PgStealKswapd : _c.PgStealDirect, reclaimed);
@@ -937,83 +1045,36 @@ public sealed partial class Lruvec : IReplacementPolicy
     }
 
     /// <summary>
-    /// shrink_folio_list over the isolated pages, oldest first: a pinned page (folio_trylock fails) is kept; otherwise
+    /// shrink_folio_list over the isolated folios, oldest first: a pinned folio (folio_trylock fails) is kept; otherwise
     /// folio_check_references decides — activate (to the active head, pgactivate; or to LRU_UNEVICTABLE when a VM_LOCKED
     /// area maps it), keep (back to the inactive head), or reclaim (the host unmaps and frees it, its shadow is taken).
+    /// A THP is one entry whose counts are its pages'; when reclaim splits it (thp_swpout_fallback), its other pages
+    /// join the list (split_folio_to_list) and go through the same steps one by one.
     /// </summary>
-    private int ShrinkFolioList(int taken, ScanControl sc, out int pageouts)
+    private int ShrinkFolioList(int entries, int taken, ScanControl sc, out int pageouts)
     {
         int reclaimed = 0, unqueuedDirty = 0;
         pageouts = 0;
-        for (int i = 0; i < taken; i++)
+        for (int i = 0; i < entries; i++)
         {
             int pfn = _isolated[i];
-            if (_host.GoneWithFolio(pfn))
-                continue; // counted with its folio
-            if (_host.IsPinned(pfn))
+            if (!IsThp(pfn))
             {
-                Putback(pfn);
+                ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
                 continue;
             }
-            if (_host.FolioDirtyFile(pfn))
-                unqueuedDirty++;
-            if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
-            {
-                // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
-                _host.Frames[pfn].Flags |= FrameFlags.Active;
-                _counters.Increment(_c.PgActivate);
-                Putback(pfn);
+            int head = pfn & ~(FolioPmdPages - 1);
+            ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
+            if (IsThp(pfn) || (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0)
                 continue;
-            }
-            FolioReferences refs = FolioCheckReferences(pfn, out bool mlocked);
-            if (mlocked)
+            // Split: the folio's other isolated pages are order-0 pages on the list now, each handled (and taking the
+            // reclaimer's time) as a page isolated on its own would be.
+            for (int p = head; p < head + FolioPmdPages; p++)
             {
-                _host.ActivateLocked(pfn);
-                MoveToUnevictable(pfn);
-                continue;
-            }
-            if (refs is FolioReferences.Activate or FolioReferences.Keep)
-                _counters.Increment(_c.Referenced);
-            FolioReclaimResult result;
-            if (refs == FolioReferences.Activate)
-                result = FolioReclaimResult.Activate;
-            else if (refs == FolioReferences.Keep)
-                result = FolioReclaimResult.Keep;
-            else
-            {
-                result = _host.ReclaimFolio(pfn, refs, out bool wrote);
-                if (wrote) pageouts += _host.ReclaimedFolioPages; // stat->nr_pageout counts a folio's pages
-            }
-            switch (result)
-            {
-                case FolioReclaimResult.Reclaimed:
-                    if (IsFileLru(pfn) && (_host.Frames[pfn].Flags & FrameFlags.Anon) != 0)
-                        _counters.Increment(_c.PgLazyFreed); // a lazily freed page discarded (no shadow: no cache holds it)
-                    else
-                        _shadow[pfn] = WorkingsetEviction(pfn);
-                    int nr = _host.ReclaimedFolioPages;
-                    if (nr > 1)
-                        FolioShadow(pfn, nr);
-                    reclaimed += nr;
-                    break;
-                case FolioReclaimResult.Mlocked:
-                    _host.ActivateLocked(pfn);
-                    MoveToUnevictable(pfn);
-                    break;
-                case FolioReclaimResult.Writeback:
-                    // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
-                    Putback(pfn);
-                    break;
-                case FolioReclaimResult.Activate:
-                    // activate_locked: PG_active set, pgactivate, back on the active list.
-                    _host.ActivateLocked(pfn);
-                    _host.Frames[pfn].Flags |= FrameFlags.Active;
-                    _counters.Increment(_c.PgActivate);
-                    Putback(pfn);
-                    break;
-                default:
-                    Putback(pfn);
-                    break;
+                if (p == pfn || !FolioPageIsolated(p))
+                    continue;
+                _host.WritebackProgress(1);
+                ShrinkFolio(p, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
             }
         }
         // shrink_inactive_list: the flushers are not keeping up, nudge them. evict_folios only adds the count to
@@ -1023,6 +1084,79 @@ public sealed partial class Lruvec : IReplacementPolicy
         else if (unqueuedDirty > 0 && unqueuedDirty == taken)
             _host.WakeupFlusherThreads();
         return reclaimed;
+    }
+
+    /// <summary>shrink_folio_list's loop body for one isolated folio (a page, or a THP's entry standing for its folio).</summary>
+    private void ShrinkFolio(int pfn, ScanControl sc, ref int reclaimed, ref int pageouts, ref int unqueuedDirty)
+    {
+        if (_host.GoneWithFolio(pfn))
+            return; // counted with its folio
+        if (FolioPinned(pfn))
+        {
+            Putback(pfn);
+            return;
+        }
+        if (_host.FolioDirtyFile(pfn))
+            unqueuedDirty++;
+        int nrPages = FolioPages(pfn);
+        if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
+        {
+            // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
+            _host.Frames[pfn].Flags |= FrameFlags.Active;
+            _counters.Add(_c.PgActivate, nrPages);
+            Putback(pfn);
+            return;
+        }
+        FolioReferences refs = FolioCheckReferences(pfn, out bool mlocked);
+        if (mlocked)
+        {
+            ActivateLockedFolio(pfn);
+            MoveFolioToUnevictable(pfn);
+            return;
+        }
+        if (refs is FolioReferences.Activate or FolioReferences.Keep)
+            _counters.Add(_c.Referenced, nrPages);
+        FolioReclaimResult result;
+        if (refs == FolioReferences.Activate)
+            result = FolioReclaimResult.Activate;
+        else if (refs == FolioReferences.Keep)
+            result = FolioReclaimResult.Keep;
+        else
+        {
+            result = _host.ReclaimFolio(pfn, refs, out bool wrote);
+            if (wrote) pageouts += _host.ReclaimedFolioPages; // stat->nr_pageout counts a folio's pages
+        }
+        switch (result)
+        {
+            case FolioReclaimResult.Reclaimed:
+                if (IsFileLru(pfn) && (_host.Frames[pfn].Flags & FrameFlags.Anon) != 0)
+                    _counters.Increment(_c.PgLazyFreed); // a lazily freed page discarded (no shadow: no cache holds it)
+                else
+                    _shadow[pfn] = WorkingsetEviction(pfn);
+                int nr = _host.ReclaimedFolioPages;
+                if (nr > 1)
+                    FolioShadow(pfn, nr);
+                reclaimed += nr;
+                break;
+            case FolioReclaimResult.Mlocked:
+                ActivateLockedFolio(pfn);
+                MoveFolioToUnevictable(pfn);
+                break;
+            case FolioReclaimResult.Writeback:
+                // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
+                Putback(pfn);
+                break;
+            case FolioReclaimResult.Activate:
+                // activate_locked: PG_active set, pgactivate, back on the active list.
+                ActivateLockedFolio(pfn);
+                _host.Frames[pfn].Flags |= FrameFlags.Active;
+                _counters.Add(_c.PgActivate, FolioPages(pfn));
+                Putback(pfn);
+                break;
+            default:
+                Putback(pfn);
+                break;
+        }
     }
 
     /// <summary>

@@ -40,6 +40,8 @@ public sealed class ReclaimHost : ILruvecHost
     public int FolioReferenced(int pfn, out VmFlags vmFlags)
     {
         var k = _k;
+        if ((k.Zone.Frames[pfn].Flags & FrameFlags.Thp) != 0)
+            return ThpReferenced(HugeMemory.HugeMemory.HeadOf(pfn), out vmFlags);
         k.Rmap.CopyTo(pfn, _maps);
         int young = 0;
         vmFlags = VmFlags.None;
@@ -66,6 +68,56 @@ public sealed class ReclaimHost : ILruvecHost
         }
         return young;
     }
+
+    /// <summary>
+    /// folio_referenced of a PMD-sized folio: the rmap walk visits every mapping of its pages. A PMD mapping counts one
+    /// reference when it is young (pmdp_clear_flush_young; here: when any of its 512 entries has the accessed bit,
+    /// since the walk sets the bit of the entry it walked and a 2 MiB TLB entry then serves the rest; all are cleared
+    /// and the 2 MiB translation flushed); a page mapped by a PTE counts one per young PTE, as page_vma_mapped_walk
+    /// visits them. A VM_LOCKED mapping stops the walk and marks the folio's pages unevictable.
+    /// </summary>
+    private int ThpReferenced(int head, out VmFlags vmFlags)
+    {
+        var k = _k;
+        int young = 0;
+        vmFlags = VmFlags.None;
+        _pmdsSeen.Clear();
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            k.Rmap.CopyTo(head + i, _maps);
+            foreach (var (mmId, va) in _maps)
+            {
+                MmState mm = k.Tasks.MmById(mmId)!;
+                int vi = mm.Mm.VmaLookup(va);
+                VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+                if ((flags & VmFlags.Locked) != 0)
+                {
+                    for (int j = 0; j < HugeMemory.HugeMemory.PmdPages; j++)
+                        k.Zone.Unevictable[head + j] = true;
+                    vmFlags = VmFlags.Locked;
+                    return 1;
+                }
+                ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+                if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
+                    continue;
+                k.Dirty?.Pte(mm, va, pte);
+                pte &= ~Pte.AccessedBit;
+                if (Pte.IsPmdMapped(pte))
+                {
+                    ulong haddr = va & HugeMemory.HugeMemory.PmdMask;
+                    if (_pmdsSeen.Contains((mmId, haddr)))
+                        continue;
+                    _pmdsSeen.Add((mmId, haddr));
+                }
+                k.Tlb.FlushTlbPage(mm.Tlb, va);
+                young++;
+                vmFlags |= flags & ~VmFlags.Locked;
+            }
+        }
+        return young;
+    }
+
+    private readonly List<(int Mm, ulong Haddr)> _pmdsSeen = new();
 
     /// <summary>page_referenced as the simple policies use it: was any PTE young (the bits are cleared)?</summary>
     public bool PageReferenced(int pfn)
@@ -203,9 +255,9 @@ public sealed class ReclaimHost : ILruvecHost
     /// and reclaim goes on with the one page (thp_swpout_fallback; the caller splits). Success: try_to_unmap with
     /// TTU_SPLIT_HUGE_PMD turns each PMD into 512 PTEs holding the folio's swap entries (thp_split_pmd), pageout writes
     /// the folio as one (thp_swpout, pswpout 512), and the folio leaves the swap cache whole. Returns whether it did.
-    /// With <c>writeback: async</c> the 512 pages go to the disk as one request and stay resident under PG_writeback;
-    /// simplification: the folio is then split silently (the writeback model follows pages), so its pages leave the
-    /// swap cache one by one as reclaim finds them written, where Linux frees the folio at once.
+    /// With <c>writeback: async</c> the 512 pages go to the disk as one request and the folio stays whole, resident and
+    /// charged under PG_writeback in the swap cache; once written, the next reclaim that meets it frees it whole
+    /// (<see cref="ReleaseSwapCachedThp"/>).
     /// </summary>
     private bool SwapOutThp(SimEnvironment env, int pfn, PageWriteback.Writeback? writeback)
     {
@@ -283,7 +335,6 @@ public sealed class ReclaimHost : ILruvecHost
                         pte &= ~Pte.DirtyBit;
                     }
                 }
-                sub.Flags &= ~FrameFlags.Thp;
                 writeback.StartWriteback(p);
                 continue;
             }
@@ -300,6 +351,37 @@ public sealed class ReclaimHost : ILruvecHost
         // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
         if (writeback is null)
             k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.DiskWriteCycles(HugeMemory.HugeMemory.PmdPages));
+        return true;
+    }
+
+    /// <summary>
+    /// shrink_folio_list → __remove_mapping for a THP swapped out whole whose write completed: every page in the swap
+    /// cache, unmapped, clean, not under writeback nor held: the folio leaves the swap cache and is freed at once (its
+    /// 512 pages reclaimed together; each slot keeps the folio's shadow). Anything else returns false and the caller
+    /// splits the folio.
+    /// </summary>
+    private bool ReleaseSwapCachedThp(SimEnvironment env, int pfn)
+    {
+        var k = _k;
+        Frame[] frames = k.Zone.Frames;
+        int head = HugeMemory.HugeMemory.HeadOf(pfn);
+        const FrameFlags Want = FrameFlags.Thp | FrameFlags.SwapCache | FrameFlags.Lru;
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            ref Frame sub = ref frames[head + i];
+            if ((sub.Flags & (Want | FrameFlags.Writeback | FrameFlags.Dirty)) != Want || sub.MapCount != 0
+                || (head + i != pfn && k.Zone.Pins[head + i] > 0))
+                return false;
+        }
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            int p = head + i;
+            k.Dirty?.Frame(p);
+            k.Zone.LruDel(p);
+            frames[p].Flags &= ~FrameFlags.Lru;
+            k.Zone.PinFrame(p);
+            env.Work<FrameRelease>().Add(new FrameRelease(p));
+        }
         return true;
     }
 
@@ -345,6 +427,11 @@ public sealed class ReclaimHost : ILruvecHost
         ReclaimedFolioPages = 1;
         if ((f.Flags & FrameFlags.Thp) != 0)
         {
+            if ((f.Flags & FrameFlags.SwapCache) != 0 && ReleaseSwapCachedThp(env, pfn))
+            {
+                ReclaimedFolioPages = HugeMemory.HugeMemory.PmdPages;
+                return 1;
+            }
             if (SwapOutThp(env, pfn, writeback))
             {
                 pageout = true;

@@ -4,6 +4,7 @@ using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Compaction;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.PageAlloc;
+using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -279,5 +280,43 @@ public class CompactionTests
         // With proactiveness 0 the check never compacts.
         using var off = new SimMachine(Opts(4096) with { CompactionProactiveness = 0 });
         Assert.That(off.Kernel.Kcompactd.ShouldProactiveCompact(), Is.False);
+    }
+    [Test]
+    public void DirectCompactionPaysForItsScansAndCopiesOnTheFaultingCpu()
+    {
+        // The model, by definition: one L3 hit per page either scanner looks at, two DRAM latencies per page migrated,
+        // charged to the compaction row and advancing the compacting CPU's clock (the faulting task stalls meanwhile).
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true);
+        using var _m = m;
+        var timing = m.Kernel.Timing;
+        Assert.That(m.Kernel.Cycles[CycleCategory.Compaction], Is.Zero);
+        RunUntil(m, () => Counter(m, "compact_stall") > 0);
+        long scanned = Counter(m, "compact_migrate_scanned") + Counter(m, "compact_free_scanned");
+        long expected = (scanned * timing.L3HitCycles) + (Counter(m, "pgmigrate_success") * 2 * timing.MemoryCycles);
+        Assert.That(Counter(m, "pgmigrate_success"), Is.GreaterThan(0));
+        Assert.That(m.Kernel.Compaction.LastRunCycles, Is.EqualTo(expected));
+        Assert.That(m.Kernel.Cycles[CycleCategory.Compaction], Is.EqualTo(expected));
+        // The cycles breakdown shows it as its own row.
+        var report = EcsMem.Systems.Reporting.SimulationReport.Build(m, "test");
+        Assert.That(report.Breakdown.Single(r => r.Name == "compaction").Cycles, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void KcompactdsRunAdvancesCpu0ByItsWork()
+    {
+        // A proactive run (as in the test above): CPU 0's clock moves on by exactly the run's cycles, from the counts
+        // of its scanners and migrations.
+        var (m, p, _) = Fragment(4096, groups: 7, perGroup: 512, tablesFirst: true, tail: 50);
+        using var _m = m;
+        var timing = m.Kernel.Timing;
+        ulong before = m.Env.Now;
+        m.Env.Work<KcompactdWake>().Add(new KcompactdWake(before));
+        m.Kernel.Kcompactd.Update(m.Env);
+        Assert.That(m.Kernel.Kcompactd.ProactiveRuns, Is.EqualTo(1));
+        long scanned = Counter(m, "compact_daemon_migrate_scanned") + Counter(m, "compact_daemon_free_scanned");
+        long expected = (scanned * timing.L3HitCycles) + (Counter(m, "pgmigrate_success") * 2 * timing.MemoryCycles);
+        Assert.That(expected, Is.GreaterThan(0));
+        Assert.That(m.Kernel.Compaction.LastRunCycles, Is.EqualTo(expected));
+        Assert.That(m.Env.Now - before, Is.EqualTo((ulong)expected));
     }
 }

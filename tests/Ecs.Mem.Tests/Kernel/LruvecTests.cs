@@ -50,8 +50,29 @@ public class LruvecTests
             return y;
         }
 
+        /// <summary>Reclaim of a THP page splits its folio first (thp_swpout_fallback) instead of taking it whole.</summary>
+        public bool SplitThp { get; set; }
+
+        private int _lastPages = 1;
+
+        int ILruvecHost.ReclaimedFolioPages => _lastPages;
+
         public FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout)
         {
+            _lastPages = 1;
+            if ((Frames[pfn].Flags & FrameFlags.Thp) != 0)
+            {
+                int head = pfn & ~511;
+                if (SplitThp)
+                {
+                    for (int p = head; p < head + 512; p++)
+                        Frames[p].Flags &= ~FrameFlags.Thp;
+                }
+                else
+                {
+                    _lastPages = 512;
+                }
+            }
             pageout = Result[pfn] is FolioReclaimResult.Reclaimed or FolioReclaimResult.Writeback;
             if (Result[pfn] == FolioReclaimResult.Reclaimed) Reclaimed.Add(pfn);
             // pageout with async writeback: PG_reclaim, then folio_start_writeback (the page stays).
@@ -403,6 +424,78 @@ public class LruvecTests
         Assert.That(_lv.WorkingsetTestRecent(shadow, file: true), Is.True);
         // An anon page's workingset is the file lists and active anon (not inactive anon): 3 + 1 = 4 ≥ 4.
         Assert.That(_lv.WorkingsetTestRecent(shadow, file: false), Is.True);
+    }
+
+    /// <summary>
+    /// Inactive anon list, tail to head: small page 0, a THP (frames 512–1023, added in order so 512 is nearest the
+    /// tail), small pages 1 and 2. At priority 0 (SCAN_EQUAL: all 515 pages) shrink_lruvec asks for 32 at a time.
+    /// </summary>
+    private ScanControl ThpList(bool splitThp)
+    {
+        Make(1024);
+        Add(0, anon: true);
+        for (int pfn = 512; pfn < 1024; pfn++)
+        {
+            _host.Frames[pfn].Flags |= FrameFlags.Thp;
+            Add(pfn, anon: true);
+        }
+        Add(1, anon: true);
+        Add(2, anon: true);
+        _host.Young[512] = 1; // the folio's mapping is young once (its PMD)
+        _host.SplitThp = splitThp;
+        _host.HasSwap = false;
+        var sc = new ScanControl();
+        sc.Reset(kswapd: true, nrToReclaim: 2048, swappiness: 60);
+        sc.Priority = 0;
+        _lv.PrepareScanControl(sc);
+        sc.MayDeactivate = 0;
+        return sc;
+    }
+
+    [Test]
+    public void IsolationTakesATHPWholeAndCountsItsPages()
+    {
+        ScanControl sc = ThpList(splitThp: false);
+        _lv.ShrinkLruvec(sc);
+        // Batch 1 (32 asked): page 0 (1), then the THP's entry 512 takes all 512 pages: 513 ≥ 32 ends it. 0 is reclaimed;
+        // the folio was young once: kept (PG_referenced), its 512 pages back at the inactive head together.
+        // Batch 2: pages 1, 2, then the folio again (514 pages): no young mapping now, so reclaimed whole (512 pages).
+        Assert.That(_host.Reclaimed, Is.EqualTo(new[] { 0, 1, 2, 512 }));
+        Assert.That(sc.NrScanned, Is.EqualTo(513 + 514));
+        Assert.That(sc.NrReclaimed, Is.EqualTo(3 + 512));
+        Assert.That(Count("pgscan_anon"), Is.EqualTo(1027));
+        Assert.That(Count("ecsmem_reclaim_referenced"), Is.EqualTo(512)); // the kept folio's pages
+        Assert.That(List(LruList.InactiveAnon), Is.Empty); // the reclaimed folio's pages left with it (the host frees them)
+        Assert.That(_host.ProgressPages, Is.EqualTo(515)); // 16 × 32 + 3 asked over the 17 calls; a whole folio costs no more
+    }
+
+    [Test]
+    public void AKeptTHPGoesBackWholeWithOneSetOfFlags()
+    {
+        ScanControl sc = ThpList(splitThp: false);
+        _host.Result[512] = FolioReclaimResult.Keep; // the second look keeps it too (a pinned-like outcome)
+        _lv.ShrinkLruvec(sc);
+        // After batch 2 the folio is back at the head whole: 512..1023 pushed in order, so 1023 is the head.
+        int[] inactive = List(LruList.InactiveAnon);
+        Assert.That(inactive, Is.EqualTo(Enumerable.Range(512, 512).Reverse().ToArray()));
+        // PG_referenced was set by the first look (young) and cleared by the second (folio_check_references tests and
+        // clears it), for every page of the folio alike.
+        Assert.That(Enumerable.Range(512, 512).All(p => (_host.Frames[p].Flags & FrameFlags.Referenced) == 0), Is.True);
+    }
+
+    [Test]
+    public void ASplitTHPsPagesAreReclaimedOneByOneInTheSameBatch()
+    {
+        ScanControl sc = ThpList(splitThp: true);
+        _lv.ShrinkLruvec(sc);
+        // Batch 2 reaches the folio (old now): the host splits it, reclaims page 512, and split_folio_to_list's other
+        // 511 pages go through shrink_folio_list one by one, in order, each taking a page's time of the reclaimer.
+        Assert.That(_host.Reclaimed, Is.EqualTo(new[] { 0, 1, 2 }.Concat(Enumerable.Range(512, 512)).ToArray()));
+        Assert.That(sc.NrReclaimed, Is.EqualTo(515));
+        Assert.That(sc.NrScanned, Is.EqualTo(1027));
+        // The reclaimer's time: every shrink_inactive_list call's min(nr, 32) before it isolates — 515 over the 17 calls
+        // (16 × 32 + 3; those after batch 2 find the list empty) — and one page's for each of the 511 split pages.
+        Assert.That(_host.ProgressPages, Is.EqualTo(515 + 511));
     }
 
     [Test]

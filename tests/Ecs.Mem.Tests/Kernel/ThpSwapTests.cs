@@ -139,6 +139,49 @@ public class ThpSwapTests
         }
     }
 
+    [TestCase(0, 1)]
+    [TestCase(64, 2)]
+    public void AWrittenTHPStaysWholeInTheSwapCacheAndLeavesItAtOnce(int batch, int cpus)
+    {
+        // The classic lists isolate the folio whole; under async writeback its 512 pages stay a THP in the swap cache
+        // (PG_writeback, then clean) until a reclaim meets it again and frees it whole (__remove_mapping of the folio):
+        // at every tick the first THP's 512 slots are either all in the swap cache, on the folio's 512 consecutive
+        // frames from a 512-aligned head, or none is.
+        var (m, p) = Machine(8192, blockDevice: true, async: true, policy: "linux", batch: batch, cpus: cpus);
+        using (m)
+        {
+            var cache = m.Kernel.SwapCache;
+            bool sawWholeInCache = false, sawGone = false;
+            long ticks = 0;
+            while (!m.Finished && !sawGone)
+            {
+                m.Env.RunTick();
+                if (++ticks % 97 == 0)
+                    Assert.That(InvariantChecker.Check(m), Is.Empty);
+                long[]? slots = SwapSlotsOf(m, p, Base);
+                if (slots is null)
+                    continue;
+                int cached = slots.Count(s => cache.Lookup((int)s) >= 0);
+                Assert.That(cached, Is.EqualTo(0).Or.EqualTo(Huge), "the folio leaves the swap cache whole");
+                if (cached == 0)
+                {
+                    sawGone = sawWholeInCache;
+                    continue;
+                }
+                int head = cache.Lookup((int)slots[0]);
+                Assert.That(head % Huge, Is.Zero);
+                for (int i = 0; i < Huge; i++)
+                {
+                    Assert.That(cache.Lookup((int)slots[i]), Is.EqualTo(head + i));
+                    Assert.That(m.Kernel.Zone.Frames[head + i].Flags & FrameFlags.Thp, Is.EqualTo(FrameFlags.Thp));
+                }
+                sawWholeInCache = true;
+            }
+            Assert.That(sawWholeInCache && sawGone, Is.True, "the folio was seen whole in the swap cache, then gone");
+            Assert.That(Counter(m, "thp_split_page"), Is.Zero);
+        }
+    }
+
     [TestCase("fifo")]
     [TestCase("linux")]
     public void OnASwapFileEveryTHPFallsBackToSplitting(string policy)

@@ -13,12 +13,18 @@ public static class Program
         if (args is ["thp-figures"])
         {
             // The simulated side of PerfThpBenchmarks (README, "Transparent huge pages").
-            foreach (bool thp in new[] { false, true })
+            // Without and with the paging-structure caches (PerfThpBenchmarks.PscGeometry).
+            foreach (bool psc in new[] { false, true })
             {
-                var o = PerfThpBenchmarks.Simulate(thp);
-                Console.WriteLine(FormattableString.Invariant(
-                    $"{(thp ? "THP" : "4K "),-4} {o.CyclesPerAccess,10:F1} cycles/access  {o.Faults,7} faults  {o.TlbMisses,8} TLB misses of {o.Accesses}  {o.WalkLevelsPerMiss:F2} walk levels per miss"));
-                Console.WriteLine("     " + o.TlbBySize);
+                foreach (bool thp in new[] { false, true })
+                {
+                    var o = PerfThpBenchmarks.Simulate(thp, psc);
+                    Console.WriteLine(FormattableString.Invariant(
+                        $"{(thp ? "THP" : "4K "),-4} PSC {(psc ? "on " : "off")} {o.CyclesPerAccess,10:F1} cycles/access  {o.Faults,7} faults  {o.TlbMisses,8} TLB misses of {o.Accesses}  {o.WalkLevelsPerMiss:F2} walk levels per miss"));
+                    Console.WriteLine("     " + o.TlbBySize);
+                    if (psc)
+                        Console.WriteLine("     " + o.PscRates);
+                }
             }
             return;
         }

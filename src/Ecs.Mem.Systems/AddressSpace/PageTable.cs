@@ -136,6 +136,32 @@ public sealed class PageTable
         return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
     }
 
+    /// <summary>
+    /// The hardware walk of <see cref="Walk"/> (no allocation) that also records the table it read at each level:
+    /// <paramref name="path"/>[level] is the page id of the table read at that level (0: the PTE table), for the
+    /// <paramref name="levelsTouched"/> levels read from the root down; the paging-structure caches fill from it.
+    /// </summary>
+    public ref ulong WalkPath(ulong va, scoped Span<int> path, out int levelsTouched)
+    {
+        levelsTouched = 0;
+        if (_released)
+            return ref Unsafe.NullRef<ulong>();
+        int page = Root;
+        int mask = _entries - 1;
+        for (int level = _levels - 1; level > 0; level--)
+        {
+            levelsTouched++;
+            path[level] = page;
+            ulong e = _store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
+            if ((e & Pte.PresentBit) == 0)
+                return ref Unsafe.NullRef<ulong>();
+            page = (int)((e & Pte.PfnMask) >> Pte.PageShift);
+        }
+        levelsTouched++;
+        path[0] = page;
+        return ref _store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
+    }
+
     /// <summary>A released table maps nothing: lookups see no table, allocation is a bug in the caller.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ref ulong WalkReleased(bool allocate)

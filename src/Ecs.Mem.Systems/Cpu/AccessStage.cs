@@ -687,7 +687,12 @@ public sealed class AccessStage : ISystem, IEventHandler
         // An address at or above TASK_SIZE has no user mapping; walking it would fold its high bits away.
         ref ulong pte = ref Unsafe.NullRef<ulong>();
         int walkLevels = 0;
-        if (a.Address < _mm!.Mm.Struct.TaskSize)
+        if (a.Address < _mm!.Mm.Struct.TaskSize && tlbs.Psc is { } psc)
+        {
+            // The paging-structure caches give the walk's first table; it reads only the levels below it.
+            pte = ref psc.Walk(_mm.Tables, a.Address, pcid, out walkLevels);
+        }
+        else if (a.Address < _mm.Mm.Struct.TaskSize)
         {
             pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
             // A PMD leaf (huge mapping) ends the walk one level above the PTEs.

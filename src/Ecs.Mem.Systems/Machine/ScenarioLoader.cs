@@ -56,6 +56,7 @@ public static class ScenarioLoader
             Stlb = TlbGeometry.From(m.Stlb),
             Dtlb2M = TlbGeometry.From(m.Dtlb2M),
             Itlb2M = TlbGeometry.From(m.Itlb2M),
+            Psc = m.Psc,
             UsePcid = m.Pcid,
         };
         tlb.Validate(src);

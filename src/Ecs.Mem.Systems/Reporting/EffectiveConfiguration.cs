@@ -50,6 +50,14 @@ public static class EffectiveConfiguration
         Num("tlb.dtlb_2m.ways", tlb.Dtlb2M.Ways);
         Num("tlb.itlb_2m.entries", tlb.Itlb2M.Entries);
         Num("tlb.itlb_2m.ways", tlb.Itlb2M.Ways);
+        for (int level = 1; tlb.Psc is not null && level <= Scenarios.PscConfig.Keys.Length; level++)
+        {
+            if (tlb.Psc.At(level) is { } psc)
+            {
+                Num($"tlb.psc.{Scenarios.PscConfig.Keys[level - 1]}.entries", psc.Entries);
+                Num($"tlb.psc.{Scenarios.PscConfig.Keys[level - 1]}.ways", psc.Ways);
+            }
+        }
         Num("latency.l1", t.L1HitCycles);
         Num("latency.l2", t.L2HitCycles);
         Num("latency.l3", t.L3HitCycles);

@@ -76,6 +76,19 @@ public static class ReportJsonWriter
             }
             w.WriteEndObject();
         }
+        if (r.Psc.Count > 0)
+        {
+            w.WriteStartObject("psc");
+            foreach (var t in r.Psc)
+            {
+                w.WriteStartObject(t.Name);
+                w.WriteNumber("hits", t.Hits);
+                w.WriteNumber("misses", t.Misses);
+                w.WriteNumber("hit_rate", Round(t.HitRate));
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
         Counters(w, "events", r.TlbEvents);
         w.WriteEndObject();
 

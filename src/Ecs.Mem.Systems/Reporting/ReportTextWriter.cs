@@ -178,6 +178,12 @@ public static class ReportTextWriter
             foreach (var t in r.TlbBySize)
                 sb.Append(Inv, $"  {t.Name,-8} {t.Hits,10} {t.Misses,12} {Percent(t.HitRate),9}\n");
         }
+        if (r.Psc.Count > 0)
+        {
+            sb.Append("  paging-structure caches (lookups by page walks):\n");
+            foreach (var t in r.Psc)
+                sb.Append(Inv, $"  {t.Name,-8} {t.Hits,10} {t.Misses,12} {Percent(t.HitRate),9}\n");
+        }
         Values(sb, r.TlbEvents);
     }
 

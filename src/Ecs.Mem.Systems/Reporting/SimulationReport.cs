@@ -78,6 +78,12 @@ public sealed record SimulationReport
     /// </summary>
     public IReadOnlyList<TlbLevelStats> TlbBySize { get; init; } = [];
 
+    /// <summary>
+    /// The paging-structure caches' lookups by the page walker (pml5e, pml4e, pdpte, pde: their <c>psc_*_hit</c> and
+    /// <c>psc_*_miss</c> counters summed over CPUs), present only when <c>machine.tlb.psc</c> gives the core some.
+    /// </summary>
+    public IReadOnlyList<TlbLevelStats> Psc { get; init; } = [];
+
     /// <summary>TLB flush and context-switch counters.</summary>
     public required IReadOnlyList<NamedValue> TlbEvents { get; init; }
 
@@ -233,6 +239,7 @@ public sealed record SimulationReport
                 TlbLevel(c, "dtlb"), TlbLevel(c, "itlb"), TlbLevel(c, "stlb"),
             ],
             TlbBySize = TlbRowsBySize(c),
+            Psc = PscRows(c),
             TlbEvents = Pick(c,
             [
                 ("nr_tlb_local_flush_all", "full flushes of the current address space"),
@@ -387,6 +394,19 @@ public sealed record SimulationReport
             var huge = new TlbLevelStats(name + "_2m", c.Get(name + "_2m_hit"), c.Get(name + "_2m_miss"));
             list.Add(new TlbLevelStats(name + "_4k", level.Hits - huge.Hits, level.Misses - huge.Misses));
             list.Add(huge);
+        }
+        return list;
+    }
+
+    /// <summary>One row per paging-structure cache the machine has (registered), from the top level down.</summary>
+    private static List<TlbLevelStats> PscRows(CounterRegistry c)
+    {
+        var list = new List<TlbLevelStats>(4);
+        for (int level = Scenarios.PscConfig.Keys.Length; level >= 1; level--)
+        {
+            string name = Scenarios.PscConfig.Keys[level - 1];
+            if (c.Contains("psc_" + name + "_hit"))
+                list.Add(new TlbLevelStats(name, c.Get("psc_" + name + "_hit"), c.Get("psc_" + name + "_miss")));
         }
         return list;
     }

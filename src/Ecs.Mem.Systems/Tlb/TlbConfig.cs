@@ -32,6 +32,9 @@ public sealed record TlbConfig
     /// <summary>Level-1 instruction TLB for 2 MiB pages (<c>tlb.itlb_2m</c>; Skylake: 8 entries, fully associative).</summary>
     public TlbGeometry Itlb2M { get; init; } = TlbGeometry.From(Scenarios.MachineConfig.Default.Itlb2M);
 
+    /// <summary>Paging-structure caches per CPU (<c>tlb.psc</c>); null (the default): none.</summary>
+    public Scenarios.PscConfig? Psc { get; init; }
+
     /// <summary>
     /// True: PCID mode (X86_FEATURE_PCID): entries are tagged and a context switch flushes only when
     /// choose_new_asid says so. False: the <c>nopcid</c> boot option: every switch to another mm writes CR3
@@ -59,6 +62,9 @@ public sealed record TlbConfig
         Stlb.Validate(source, "stlb");
         Dtlb2M.Validate(source, "dtlb_2m");
         Itlb2M.Validate(source, "itlb_2m");
+        for (int level = 1; Psc is not null && level <= 4; level++)
+            if (Psc.At(level) is { } c)
+                TlbGeometry.From(c).Validate(source, "psc." + Scenarios.PscConfig.Keys[level - 1]);
         // kern_pcid(asid) = asid + 1 must fit the 12-bit PCID with bit 11 kept free (Linux keeps it for the
         // PTI user half), so at most 2047 - 1 dynamic ASIDs.
         if (DynamicAsids < 1 || DynamicAsids > 2046)

@@ -31,6 +31,8 @@ public sealed class TlbHierarchy
         Stlb = new SetAssociativeTlb(world, "stlb", config.Stlb, counters);
         Dtlb2M = new SetAssociativeTlb(world, "dtlb_2m", config.Dtlb2M, counters);
         Itlb2M = new SetAssociativeTlb(world, "itlb_2m", config.Itlb2M, counters);
+        if (config.Psc is { } psc)
+            Psc = new PagingStructureCaches(psc, counters);
         _stlbHugeHit = counters.Register("stlb_2m_hit");
         _stlbHugeMiss = counters.Register("stlb_2m_miss");
         _counters = counters;
@@ -48,6 +50,9 @@ public sealed class TlbHierarchy
 
     /// <summary>L1 instruction TLB for 2M/4M pages.</summary>
     public SetAssociativeTlb Itlb2M { get; }
+
+    /// <summary>The paging-structure caches the page walker uses, or null when the core has none (<c>tlb.psc</c>).</summary>
+    public PagingStructureCaches? Psc { get; }
 
     /// <summary>Hardware PCID of the running context (kern_pcid(asid) = asid + 1; 0 without PCID).</summary>
     public ushort CurrentPcid { get; internal set; }
@@ -134,20 +139,38 @@ public sealed class TlbHierarchy
         (kind == AccessKind.Instr ? Itlb : Dtlb).Insert(e);
     }
 
-    /// <summary>INVLPG of <paramref name="va"/> for <paramref name="pcid"/> in every TLB (the 2M arrays only while they hold an entry).</summary>
-    public int InvalidatePage(ulong va, ushort pcid) =>
-        Dtlb.InvalidatePage(va, pcid) + Itlb.InvalidatePage(va, pcid) + Stlb.InvalidatePage(va, pcid)
-        + (Dtlb2M.HoldsHuge ? Dtlb2M.InvalidatePage(va, pcid) : 0) + (Itlb2M.HoldsHuge ? Itlb2M.InvalidatePage(va, pcid) : 0);
+    /// <summary>
+    /// INVLPG of <paramref name="va"/> for <paramref name="pcid"/> in every TLB (the 2M arrays only while they hold an
+    /// entry); in the paging-structure caches it drops every entry of the PCID, whatever its address (SDM §4.10.4.1).
+    /// </summary>
+    public int InvalidatePage(ulong va, ushort pcid)
+    {
+        Psc?.FlushPcid(pcid);
+        return Dtlb.InvalidatePage(va, pcid) + Itlb.InvalidatePage(va, pcid) + Stlb.InvalidatePage(va, pcid)
+            + (Dtlb2M.HoldsHuge ? Dtlb2M.InvalidatePage(va, pcid) : 0) + (Itlb2M.HoldsHuge ? Itlb2M.InvalidatePage(va, pcid) : 0);
+    }
 
-    /// <summary>Drops the non-global entries of <paramref name="pcid"/> everywhere.</summary>
-    public int FlushPcid(ushort pcid) => Dtlb.FlushPcid(pcid) + Itlb.FlushPcid(pcid) + Stlb.FlushPcid(pcid)
-        + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushPcid(pcid) : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushPcid(pcid) : 0);
+    /// <summary>Drops the non-global entries of <paramref name="pcid"/> everywhere, and its paging-structure-cache entries.</summary>
+    public int FlushPcid(ushort pcid)
+    {
+        Psc?.FlushPcid(pcid);
+        return Dtlb.FlushPcid(pcid) + Itlb.FlushPcid(pcid) + Stlb.FlushPcid(pcid)
+            + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushPcid(pcid) : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushPcid(pcid) : 0);
+    }
 
-    /// <summary>Drops every non-global entry (CR3 write without PCID).</summary>
-    public int FlushNonGlobal() => Dtlb.FlushNonGlobal() + Itlb.FlushNonGlobal() + Stlb.FlushNonGlobal()
-        + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushNonGlobal() : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushNonGlobal() : 0);
+    /// <summary>Drops every non-global entry (CR3 write without PCID), and every paging-structure-cache entry.</summary>
+    public int FlushNonGlobal()
+    {
+        Psc?.FlushAll();
+        return Dtlb.FlushNonGlobal() + Itlb.FlushNonGlobal() + Stlb.FlushNonGlobal()
+            + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushNonGlobal() : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushNonGlobal() : 0);
+    }
 
-    /// <summary>Drops everything, global entries included.</summary>
-    public int FlushAll() => Dtlb.FlushAll() + Itlb.FlushAll() + Stlb.FlushAll()
-        + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushAll() : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushAll() : 0);
+    /// <summary>Drops everything, global entries and the paging-structure caches included.</summary>
+    public int FlushAll()
+    {
+        Psc?.FlushAll();
+        return Dtlb.FlushAll() + Itlb.FlushAll() + Stlb.FlushAll()
+            + (Dtlb2M.HoldsHuge ? Dtlb2M.FlushAll() : 0) + (Itlb2M.HoldsHuge ? Itlb2M.FlushAll() : 0);
+    }
 }

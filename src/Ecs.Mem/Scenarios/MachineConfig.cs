@@ -86,6 +86,9 @@ public sealed record MachineConfig
     /// <summary>Level-1 instruction TLB for 2M/4M pages (8 entries, fully associative; Skylake has 8 per thread).</summary>
     public TlbConfig Itlb2M { get; init; } = new(8, 8);
 
+    /// <summary>Paging-structure caches (<c>machine.tlb.psc</c>); null (the default): none, every walk reads all its levels.</summary>
+    public PscConfig? Psc { get; init; }
+
     /// <summary>Costs in cycles.</summary>
     public LatencyConfig Latency { get; init; } = new();
 

@@ -84,9 +84,11 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("tlb") is { } tlb)
         {
-            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m");
+            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m", "psc");
             m = m with { Dtlb = Tlb(ts, "dtlb", m.Dtlb), Itlb = Tlb(ts, "itlb", m.Itlb), Stlb = Tlb(ts, "stlb", m.Stlb) };
             m = m with { Dtlb2M = Tlb(ts, "dtlb_2m", m.Dtlb2M), Itlb2M = Tlb(ts, "itlb_2m", m.Itlb2M) };
+            if (ts.Get("psc") is { } psc)
+                m = m with { Psc = Psc(new YamlSection(Source, psc, "machine.tlb.psc", PscConfig.Keys)) };
         }
         if (s.Get("latency") is { } lat)
             m = m with { Latency = Latency(lat) };
@@ -320,6 +322,26 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (!BitOperations.IsPow2(entries / ways))
             throw values.Error(blame, $"{path}: {entries} entries / {ways} ways = {entries / ways} sets; sets must be a power of two");
         return new TlbConfig(entries, ways);
+    }
+
+    /// <summary>
+    /// <c>machine.tlb.psc</c>: each cache is either a number of entries (fully associative) or
+    /// <c>{entries, ways}</c> as a TLB; 0 or absent is a cache the core does not have.
+    /// </summary>
+    private PscConfig Psc(YamlSection s)
+    {
+        TlbConfig? Level(string key)
+        {
+            if (s.Get(key) is not { } node)
+                return null;
+            if (node is YamlScalarNode)
+            {
+                int entries = (int)values.Integer(node, s.PathOf(key), 0, 1 << 16);
+                return entries == 0 ? null : new TlbConfig(entries, entries);
+            }
+            return Tlb(s, key, new TlbConfig(1, 1));
+        }
+        return new PscConfig(Level("pde"), Level("pdpte"), Level("pml4e"), Level("pml5e"));
     }
 
     private LatencyConfig Latency(YamlNode node)

@@ -70,6 +70,13 @@ public static class ScenarioWriter
         Tlb(w, "stlb", m.Stlb);
         Tlb(w, "dtlb_2m", m.Dtlb2M);
         Tlb(w, "itlb_2m", m.Itlb2M);
+        if (m.Psc is { } psc)
+        {
+            w.Append("    psc:\n");
+            for (int level = 1; level <= PscConfig.Keys.Length; level++)
+                if (psc.At(level) is { } c)
+                    Line(w, 3, PscConfig.Keys[level - 1], $"{{entries: {Num(c.Entries)}, ways: {Num(c.Ways)}}}");
+        }
         var l = m.Latency;
         w.Append("  latency:\n");
         Line(w, 2, "l1", Num(l.L1));

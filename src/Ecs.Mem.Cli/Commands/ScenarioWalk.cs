@@ -63,7 +63,13 @@ internal static class ScenarioWalk
 
         bool Due() => !when.End && (when.Accesses >= 0 ? machine.CompletedAccesses() >= when.Accesses : machine.Env.Now >= when.Cycles);
         if (!Due())
+        {
+            // A time to stop at bounds the idle stretches kernel threads' timers are skipped through, so the run stops
+            // at the same tick boundary as one that woke every timer period.
+            if (!when.End && when.Accesses < 0)
+                machine.Access.TimeMark = when.Cycles;
             machine.Run(stop: Due, checkEvery: 1);
+        }
 
         Entity process = Entity.Null;
         foreach (Entity e in machine.Kernel.Tasks.Processes)

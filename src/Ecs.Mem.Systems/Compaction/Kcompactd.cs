@@ -23,8 +23,10 @@ namespace EcsMem.Systems.Compaction;
 /// scanning and copies (<see cref="Compaction.ScanPageCycles"/>, <see cref="Compaction.CopyPageCycles"/>) advance CPU 0's
 /// clock, charged to the compaction row. The timer runs only while some address space exists (a pending wake would
 /// keep an idle machine alive); it keeps its phase from boot.
+/// It is a deferrable timer (<see cref="IDeferrableTimer"/>): while the machine idles, timeouts that would find no
+/// work asked for and the score at or below the high mark are skipped in one step.
 /// </summary>
-public sealed class Kcompactd : IEventHandler, ISystem
+public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
 {
     /// <summary>HPAGE_FRAG_CHECK_INTERVAL_MSEC.</summary>
     public const int CheckIntervalMs = 500;
@@ -35,6 +37,7 @@ public sealed class Kcompactd : IEventHandler, ISystem
     private readonly Kernel.Kernel _k;
     private readonly int _eventKind;
     private long _pendingSeq = -1;
+    private ulong _pendingAt; // when the queued wake is due (while _pendingSeq >= 0)
     private ulong _deadline; // when the current timeout ends (its phase counted from boot)
     private ulong _timeout;
     private bool _workRequested; // kcompactd_work_requested: woken for an order
@@ -46,6 +49,7 @@ public sealed class Kcompactd : IEventHandler, ISystem
     {
         _k = kernel;
         _eventKind = env.RegisterEventKind("kcompactd", this);
+        env.RegisterDeferrableTimer(_eventKind, this);
         _timeout = DefaultTimeout;
     }
 
@@ -180,6 +184,42 @@ public sealed class Kcompactd : IEventHandler, ISystem
     {
         Cancel();
         _pendingSeq = (long)_k.Env.ScheduleAt(at, new SimEvent(_eventKind, Entity.Null));
+        _pendingAt = at;
+    }
+
+    /// <summary>
+    /// The pending wake may do something when it was woken for an order (kcompactd_work_requested) or the proactive
+    /// check would compact (<see cref="ShouldProactiveCompact"/>, read now: nothing it looks at — kswapd's activity,
+    /// the free lists — changes while the machine idles); otherwise neither it nor any later timeout would.
+    /// </summary>
+    public ulong FirstEffectiveWake()
+    {
+        if (_pendingSeq < 0)
+            return ulong.MaxValue;
+        return _workRequested || ShouldProactiveCompact() ? _pendingAt : ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// Skips the timeouts that would find nothing to do: a wake at W with no work sets the next deadline at W plus the
+    /// default timeout (CPU 0 at W: every CPU idles at or before it), so the wakes fall on that grid and the last one
+    /// before <paramref name="horizon"/> is the one kept. It resets the timeout and the deadline as each skipped wake
+    /// would have.
+    /// </summary>
+    public ulong DeferBefore(ulong horizon)
+    {
+        ulong at = _pendingAt, period = DefaultTimeout;
+        if (_pendingSeq < 0 || _workRequested || horizon <= at || period == 0)
+            return 0;
+        ulong skip = (horizon - 1 - at) / period;
+        if (skip == 0)
+            return 0;
+        for (int cpu = 0; cpu < _k.Smp.Count; cpu++)
+            if (_k.Smp.Time(cpu) > at)
+                return 0; // a CPU past the wake would put the next deadline off the grid
+        _timeout = DefaultTimeout;
+        _deadline = at + skip * period;
+        Reschedule(_deadline);
+        return skip;
     }
 
     private void Cancel()

@@ -161,6 +161,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
         bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !_k.Readahead.HasPending && !AnyFaultingOutsideWindow();
         int issued = 0;
+        bool ran = false; // some CPU ran a task (an access, a prefault, an exit) in this tick
         while (true)
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
@@ -183,11 +184,21 @@ public sealed class AccessStage : ISystem, IEventHandler
                 if (_k.Zone.HasStalledAllocations)
                     return;
                 if (env.Events.Count > 0)
-                    IdleUntil(env, nextEvent); // everybody sleeps on I/O: the CPUs idle until the next event
+                {
+                    // NOHZ idle: periodic timers whose wakes would do nothing jump to their last period before the
+                    // next event that matters (or the time an observer asked to stop at). Only in a tick that does
+                    // nothing but idle: this tick's later systems must have no work (they would do it at the idle's
+                    // end), and a tick whose tasks ran (an observer sampling at an access count or an exit looks at
+                    // its end) ends where waking every period puts it.
+                    if (!ran && !env.HasPendingWork && !_k.Readahead.HasPending)
+                        env.DeferIdleTimers(TimeMark);
+                    IdleUntil(env, env.Events.PeekTime); // everybody sleeps on I/O: the CPUs idle until the next event
+                }
                 else if (!AnyBlocked())
                     Finished = true;
                 return;
             }
+            ran = true;
             Entity pe = _k.Tasks.Processes[cpu.Task];
             // A prefault the task's last call asked for (mm_populate) runs before its next access.
             if (_populate.Count > 0 && PopulateStep(env, cpu, pe))

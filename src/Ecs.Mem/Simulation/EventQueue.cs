@@ -106,6 +106,19 @@ public sealed class EventQueue<TEvent> where TEvent : struct
         return i;
     }
 
+    /// <summary>
+    /// The earliest time of a queued event that <paramref name="include"/> accepts, or <see cref="ulong.MaxValue"/> when
+    /// none does. O(n): asked when the machine goes idle, not per access.
+    /// </summary>
+    public ulong EarliestTime(Func<TEvent, bool> include)
+    {
+        ulong earliest = ulong.MaxValue;
+        for (int i = 0; i < _count; i++)
+            if (_heap[i].Time < earliest && include(_heap[i].Event))
+                earliest = _heap[i].Time;
+        return earliest;
+    }
+
     public void Clear()
     {
         Array.Clear(_heap, 0, _count);

@@ -19,10 +19,14 @@ public sealed class SimEnvironment
     private int _returnCount;
     private IEventHandler?[] _handlers = new IEventHandler?[8];
     private readonly List<string> _eventKindNames = new();
+    private readonly List<IDeferrableTimer> _deferrable = new();
+    private bool[] _deferrableKind = new bool[8];
+    private readonly Func<SimEvent, bool> _notDeferrable;
 
     public SimEnvironment(World? world = null)
     {
         World = world ?? new World();
+        _notDeferrable = ev => (uint)ev.Kind >= (uint)_deferrableKind.Length || !_deferrableKind[ev.Kind];
     }
 
     public World World { get; }
@@ -50,6 +54,56 @@ public sealed class SimEnvironment
             Array.Resize(ref _handlers, kind * 2);
         _handlers[kind] = handler;
         return kind;
+    }
+
+    /// <summary>
+    /// Marks <paramref name="kind"/>'s events as the wakes of <paramref name="timer"/>, a periodic timer that
+    /// <see cref="DeferIdleTimers"/> may move while the machine idles.
+    /// </summary>
+    public void RegisterDeferrableTimer(int kind, IDeferrableTimer timer)
+    {
+        if ((uint)kind >= (uint)_eventKindNames.Count)
+            throw new ArgumentException($"event kind {kind} is not registered");
+        if (kind >= _deferrableKind.Length)
+            Array.Resize(ref _deferrableKind, Math.Max(kind + 1, _deferrableKind.Length * 2));
+        _deferrableKind[kind] = true;
+        _deferrable.Add(timer);
+    }
+
+    /// <summary>
+    /// Whether <see cref="DeferIdleTimers"/> moves timers (default on). Off, every period wakes one tick at a time: the
+    /// reference the differential tests compare the deferred runs with. Not a scenario key.
+    /// </summary>
+    public bool DeferTimersWhenIdle { get; set; } = DeferTimersByDefault;
+
+    /// <summary>
+    /// <see cref="DeferTimersWhenIdle"/> of the environments made from now on: the differential tests turn it off around
+    /// a whole in-process CLI run.
+    /// </summary>
+    internal static bool DeferTimersByDefault { get; set; } = true;
+
+    /// <summary>Timer wakes <see cref="DeferIdleTimers"/> skipped so far (for tests; no report shows it).</summary>
+    public ulong DeferredWakes { get; private set; }
+
+    /// <summary>
+    /// The machine goes idle until its next event (no task can run, nothing waits on the slow path, no work is pending
+    /// in this tick): each deferrable timer whose wakes would do nothing is moved to its last period before the
+    /// horizon — the earliest of <paramref name="notAfter"/> (a time an observer wants to see the machine at), the next
+    /// event that is not a deferrable timer's, and the first wake of any deferrable timer that may do something. The
+    /// wakes skipped would each have found nothing to do, so the run is the same as waking every period
+    /// (<see cref="IDeferrableTimer"/>). Nothing moves when nothing bounds the idle stretch.
+    /// </summary>
+    public void DeferIdleTimers(ulong notAfter = ulong.MaxValue)
+    {
+        if (!DeferTimersWhenIdle || _deferrable.Count == 0 || Events.Count == 0)
+            return;
+        ulong horizon = Math.Min(notAfter, Events.EarliestTime(_notDeferrable));
+        foreach (IDeferrableTimer t in _deferrable)
+            horizon = Math.Min(horizon, t.FirstEffectiveWake());
+        if (horizon == ulong.MaxValue)
+            return;
+        foreach (IDeferrableTimer t in _deferrable)
+            DeferredWakes += t.DeferBefore(horizon);
     }
 
     /// <summary>Schedules <paramref name="ev"/> <paramref name="delay"/> cycles from now.</summary>

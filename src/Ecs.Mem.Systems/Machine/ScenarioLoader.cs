@@ -77,6 +77,7 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
+            DiskMaxSegments = m.DiskMaxSegments,
             DirtyBackgroundRatio = m.DirtyBackgroundRatio,
             DirtyBackgroundBytes = m.DirtyBackgroundBytes,
             DirtyRatio = m.DirtyRatio,

@@ -78,6 +78,7 @@ public static class ScenarioLoader
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
             DiskMaxSegments = m.DiskMaxSegments,
+            DiskQueueDepth = m.DiskQueueDepth,
             DirtyBackgroundRatio = m.DirtyBackgroundRatio,
             DirtyBackgroundBytes = m.DirtyBackgroundBytes,
             DirtyRatio = m.DirtyRatio,

@@ -132,6 +132,12 @@ public sealed record MachineConfig
     /// </summary>
     public int DiskMaxSegments { get; init; } = DefaultDiskMaxSegments;
 
+    /// <summary>
+    /// <c>machine.disk_queue_depth</c>: write requests the swap device serves at once, each with its own latency
+    /// (asynchronous writeback). Default 1: one after another.
+    /// </summary>
+    public int DiskQueueDepth { get; init; } = 1;
+
     /// <summary>254: virtio-blk's max_segments, measured on the kit's machine (oracle/experiments/shmem-swap-disk: its swap writes were 1,040,384-byte requests).</summary>
     public const int DefaultDiskMaxSegments = 254;
 

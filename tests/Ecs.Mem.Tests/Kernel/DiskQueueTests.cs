@@ -95,4 +95,46 @@ public class DiskQueueTests
         var e = Assert.Throws<InputException>(() => Build(Yaml.Replace("writeback: async}", "writeback: async, disk_max_segments: 0}", StringComparison.Ordinal)));
         Assert.That(e!.Message, Does.Contain("machine.disk_max_segments"));
     }
+
+    [Test]
+    public void WithAQueueDepthOfFourSmallRequestsOverlapTheirLatency()
+    {
+        foreach ((int depth, int waits) in new[] { (1, 4), (4, 1) })
+        {
+            using var m = Build(Yaml.Replace("writeback: async}", $"writeback: async, disk_queue_depth: {depth}}}", StringComparison.Ordinal));
+            var wb = m.Kernel.Writeback!;
+            Assert.That(wb.QueueDepth, Is.EqualTo(depth));
+            int[] pages = Frames(m, 4);
+            ulong before = m.Env.Now;
+            foreach (int pfn in pages)
+            {
+                wb.StartWriteback(pfn);
+                wb.Unplug(); // four one-page requests
+            }
+            Assert.That(wb.InFlight, Is.EqualTo(4));
+            Assert.That(wb.WaitOnWriteback(pages[3]), Is.True);
+            // One page each: swap_write. One at a time the last ends after four of them; four at once, after one (their
+            // four pages cross the channel in 4 × disk_page, well inside it).
+            Assert.That(m.Env.Now - before, Is.EqualTo((ulong)(waits * m.Kernel.Timing.SwapOutCycles)), $"depth {depth}");
+        }
+    }
+
+    [Test]
+    public void RequestsInFlightTogetherShareTheChannelsBandwidth()
+    {
+        using var m = Build(Yaml.Replace("writeback: async}", "writeback: async, disk_queue_depth: 4}", StringComparison.Ordinal));
+        var wb = m.Kernel.Writeback!;
+        var t = m.Kernel.Timing;
+        int[] pages = Frames(m, 508);
+        ulong before = m.Env.Now;
+        foreach (int pfn in pages)
+            wb.StartWriteback(pfn);
+        wb.Unplug(); // two 254-page requests, started together
+        Assert.That(wb.InFlight, Is.EqualTo(2));
+        Assert.That(wb.WaitOnWriteback(pages[507]), Is.True);
+        // The second's pages follow the first's over the channel: 508 × disk_page, more than one request alone takes
+        // (swap_write + 253 × disk_page) since 255 × disk_page > swap_write.
+        Assert.That(255 * t.DiskPageCycles, Is.GreaterThan(t.SwapOutCycles));
+        Assert.That(m.Env.Now - before, Is.EqualTo((ulong)(508 * t.DiskPageCycles)));
+    }
 }

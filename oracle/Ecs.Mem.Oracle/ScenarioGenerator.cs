@@ -323,6 +323,9 @@ public static class ScenarioGenerator
     }
 
     /// <summary>The scenario's YAML: header comments, machine, the one process and the timeline so far.</summary>
+    /// <summary>Write requests the kit machine's swap device had in flight at most while reclaim wrote small ones (oracle/experiments/shmem-swap-disk).</summary>
+    public const int KitDiskQueueDepth = 4;
+
     private static string Compose(PhaseProgram p, List<Unsupported> leftOut, long? forkAt, StringBuilder timeline)
     {
         string proc = p.Name;
@@ -354,6 +357,10 @@ public static class ScenarioGenerator
         // machines mount the cgroup v1 memory controller (memcg reclaim waits on writeback).
         if (p.MemcgLimit is not null)
             y.Append("  writeback: async\n  cgroup_version: 1\n");
+        // The kit machine's swap device serves several write requests at once: oracle/experiments/shmem-swap-disk
+        // measured up to KitDiskQueueDepth in flight while reclaim wrote small requests (shmem-swap-memcg's fill).
+        if (p.Swap && p.MemcgLimit is not null)
+            y.Append(Inv, $"  disk_queue_depth: {KitDiskQueueDepth}\n");
         // cgroup v1's memory.swappiness of the program's group: its reclaim (all of it is the group's) uses it.
         if (p.Swappiness is { } sw)
             y.Append(Inv, $"  swappiness: {sw}\n");

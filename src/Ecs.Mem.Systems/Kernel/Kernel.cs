@@ -120,7 +120,7 @@ public sealed class Kernel
         // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.
         if (options.WritebackAsync && Lruvec is not null)
         {
-            Writeback = new PageWriteback.Writeback(this, env);
+            Writeback = new PageWriteback.Writeback(this, env) { MaxSegments = options.DiskMaxSegments, QueueDepth = options.DiskQueueDepth };
             Flusher = Zone.Flusher = new PageWriteback.Flusher(this, Writeback, env);
         }
         Khugepaged = new HugeMemory.Khugepaged(this, env);

@@ -58,6 +58,12 @@ public sealed record KernelOptions
     /// <summary>The memory cgroup hierarchy's version, 1 or 2 (<c>machine.cgroup_version</c>).</summary>
     public int CgroupVersion { get; init; } = D.CgroupVersion;
 
+    /// <summary>The swap device's max_segments (<c>machine.disk_max_segments</c>): the most pages one write request carries.</summary>
+    public int DiskMaxSegments { get; init; } = D.DiskMaxSegments;
+
+    /// <summary>Write requests the swap device serves at once (<c>machine.disk_queue_depth</c>).</summary>
+    public int DiskQueueDepth { get; init; } = D.DiskQueueDepth;
+
     /// <summary>vm.page-cluster (<c>machine.page_cluster</c>): swap readahead reads up to 2^this pages per swap-in.</summary>
     public int PageCluster { get; init; } = D.PageCluster;
 

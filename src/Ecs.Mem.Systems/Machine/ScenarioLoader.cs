@@ -78,6 +78,8 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
+            DiskMaxSegments = m.DiskMaxSegments,
+            DiskQueueDepth = m.DiskQueueDepth,
             DirtyBackgroundRatio = m.DirtyBackgroundRatio,
             DirtyBackgroundBytes = m.DirtyBackgroundBytes,
             DirtyRatio = m.DirtyRatio,

@@ -100,7 +100,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             if (mc.TryCharge(memcg, 1) is { } overLimit)
             {
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id));
+                // A shmem swap-in's page is allocated and charged inside swap readahead's plug (shmem_swapin_cluster →
+                // swap_cluster_readahead). Anonymous swap-in's readahead plugs too on Linux; not modelled (docs/kernel.md).
+                bool plugged = rec.SwapSlot > 0 && rec.Class == Fault.FaultClass.FileRead && kernel.SwapReadahead.Enabled;
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged));
                 _stillDeferred.Add(req);
                 return;
             }

@@ -247,7 +247,7 @@ public sealed class SwapReadahead : IEventHandler
         // __read_swap_cache_async's mem_cgroup_swapin_charge_folio: charged to the swap entry's group.
         Memcontrol.MemCgroup? memcg = k.Memcg is { } mc ? mc.OfSlot(slot) ?? mc.OfMm(rec.MmId) : null;
         if (memcg is not null)
-            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu);
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: rec.Class == FaultClass.FileRead); // a shmem swap-in's readahead plug
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);

@@ -7,9 +7,11 @@ namespace EcsMem.Systems.Vmscan;
 /// or as kswapd (due at <c>NotBefore</c>, which its CPU catches up to). <c>MayOom</c> false is a __GFP_NORETRY
 /// allocation's reclaim (readahead): when it frees nothing the allocation fails instead of invoking the OOM killer.
 /// <c>Memcg</c> ≥ 0 is cgroup reclaim (try_to_free_mem_cgroup_pages) of that memory cgroup's subtree: a charge
-/// found it at its memory.max (or memory.high); -1 is reclaim for the node.
+/// found it at its memory.max (or memory.high); -1 is reclaim for the node. <c>Plugged</c>: the charge was a swap-in's,
+/// made inside swap readahead's blk_start_plug (swap_cluster_readahead, swap_vma_readahead), so the reclaim's writes
+/// stay in that plug until the reclaim ends.
 /// </summary>
-public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true, int Memcg = -1);
+public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true, int Memcg = -1, bool Plugged = false);
 
 /// <summary>② → ④ wakeup_kswapd: an allocation found free memory below the low watermark.</summary>
 public readonly record struct KswapdWakeup;

@@ -150,7 +150,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
         _k.ReclaimHost.Cpu = _cpu;
         int freed = _k.Lruvec is not null
-            ? TryToFreeMemCgroupPages(g, target, r.ForProcess)
+            ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
         if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && mc.NoProgress(r.ForProcess))
             _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
@@ -161,7 +161,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <paramref name="g"/>, nr_to_reclaim at least SWAP_CLUSTER_MAX, may_swap) through do_try_to_free_pages, whose
     /// shrink_node walks the group's subtree (<see cref="NodeReclaim.ShrinkNode"/>). Returns the pages reclaimed.
     /// </summary>
-    private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess)
+    private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess, bool plugged)
     {
         _sc.Reset(kswapd: false, Math.Max(nrPages, Lruvec.SwapClusterMax), _k.Options.Swappiness);
         _sc.CgroupReclaim = true;
@@ -169,7 +169,15 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         _sc.WritebackThrottlingSane = _k.Options.CgroupVersion != 1;
         _sc.Memcg = _k.Memcg;
         _sc.Target = g;
+        // A reclaim entered from a swap-in's charge runs inside swap readahead's plug (blk_start_plug in
+        // swap_cluster_readahead; shrink_lruvec's own plug nests in it and flushes nothing): its writes are issued
+        // only when it ends, so none completes, and none of its pages is freed, while it scans. Measured on 6.18
+        // (oracle/experiments/shmem-swap-disk): such a reclaim writes its whole inactive list down to priority 0.
+        if (plugged)
+            _k.Writeback?.HoldPlug();
         NodeReclaim.DoTryToFreePages((Lruvec)g.Lruvec, _sc);
+        if (plugged)
+            _k.Writeback?.ReleasePlug();
         _k.Events?.Reclaim(true, _cpu, forProcess, (int)_sc.NrScanned, (int)_sc.NrReclaimed);
         return (int)_sc.NrReclaimed;
     }

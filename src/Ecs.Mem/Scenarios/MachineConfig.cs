@@ -129,6 +129,21 @@ public sealed record MachineConfig
     /// <summary><c>vm.dirty_writeback_centisecs</c>: the flusher's period (default 5 s; 0 turns the periodic pass off).</summary>
     public long DirtyWritebackCentisecs { get; init; } = 500;
 
+    /// <summary>
+    /// <c>machine.disk_max_segments</c>: the swap device queue's max_segments (/sys/block/DEV/queue/max_segments), the
+    /// most pages one write request carries (asynchronous writeback). Default <see cref="DefaultDiskMaxSegments"/>.
+    /// </summary>
+    public int DiskMaxSegments { get; init; } = DefaultDiskMaxSegments;
+
+    /// <summary>
+    /// <c>machine.disk_queue_depth</c>: write requests the swap device serves at once, each with its own latency
+    /// (asynchronous writeback). Default 1: one after another.
+    /// </summary>
+    public int DiskQueueDepth { get; init; } = 1;
+
+    /// <summary>254: virtio-blk's max_segments, measured on the kit's machine (oracle/experiments/shmem-swap-disk: its swap writes were 1,040,384-byte requests).</summary>
+    public const int DefaultDiskMaxSegments = 254;
+
     /// <summary><c>machine.cgroup_version</c>, 1 or 2: the memory controller's hierarchy (v1 memcg reclaim waits on writeback, writeback_throttling_sane).</summary>
     public int CgroupVersion { get; init; } = 2;
 

@@ -14,6 +14,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
+        "disk_max_segments", "disk_queue_depth",
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
         "lru_gen",
         "swap_type",
@@ -114,6 +115,10 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { SwapBlockDevice = values.Choice(st, "machine.swap_type", "file", "partition") == 1 };
         if (s.Get("writeback") is { } wb)
             m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
+        if (s.Get("disk_max_segments") is { } dms)
+            m = m with { DiskMaxSegments = (int)values.Integer(dms, "machine.disk_max_segments", 1, 1 << 20) };
+        if (s.Get("disk_queue_depth") is { } dqd)
+            m = m with { DiskQueueDepth = (int)values.Integer(dqd, "machine.disk_queue_depth", 1, 4096) };
         if (s.Get("dirty_background_ratio") is { } dbr)
             m = m with { DirtyBackgroundRatio = (int)values.Integer(dbr, "machine.dirty_background_ratio", 0, 100) };
         if (s.Get("dirty_background_bytes") is { } dbb)

@@ -110,6 +110,10 @@ public static class ScenarioWriter
             Line(w, 1, "writeback", "async");
         if (m.SwapBlockDevice)
             Line(w, 1, "swap_type", "partition");
+        if (m.DiskMaxSegments != MachineConfig.DefaultDiskMaxSegments)
+            Line(w, 1, "disk_max_segments", Num(m.DiskMaxSegments));
+        if (m.DiskQueueDepth != 1)
+            Line(w, 1, "disk_queue_depth", Num(m.DiskQueueDepth));
         if (m.CgroupVersion != 2)
             Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
         // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).

@@ -1,0 +1,140 @@
+using EcsMem.Diagnostics;
+using EcsMem.Scenarios;
+using EcsMem.Systems.Machine;
+using NUnit.Framework;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// The swap device's write requests (PageWriteback/Writeback.cs): a plug longer than the queue's max_segments goes to
+/// the disk as several requests, and a reclaim invocation that holds the plug (a shmem swap-in's, inside swap
+/// readahead's blk_start_plug) submits nothing until it ends. The counts are worked out by hand next to each assertion.
+/// </summary>
+public class DiskQueueTests
+{
+    private const string Yaml = """
+        machine: {ram: 4M, swap: 32M, seed: 5, writeback: async}
+        processes:
+          - name: p
+            layout: {exec: {}}
+            workload: {generator: "uniform:count=10,pages=4,writes=0.5,seed=2,base=0x7f0000000000"}
+        """;
+
+    private static Systems.Machine.Machine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "disk.yaml"));
+
+    /// <summary>Frames taken from the allocator (not on any LRU), so a completion only clears their flags.</summary>
+    private static int[] Frames(Systems.Machine.Machine m, int n) => Enumerable.Range(0, n).Select(_ => m.Kernel.Zone.AllocFrame(0)).ToArray();
+
+    [Test]
+    public void APlugLongerThanMaxSegmentsIsSplitIntoRequestsOfAtMostThatMany()
+    {
+        using var m = Build(Yaml);
+        var wb = m.Kernel.Writeback!;
+        Assert.That(wb.MaxSegments, Is.EqualTo(254), "virtio-blk's max_segments, the default");
+        foreach (int pfn in Frames(m, 600))
+            wb.StartWriteback(pfn);
+        wb.Unplug();
+        // 600 = 254 + 254 + 92: three requests.
+        Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((3, 600)));
+    }
+
+    [Test]
+    public void TheScenarioKeySetsMaxSegments()
+    {
+        using var m = Build(Yaml.Replace("writeback: async}", "writeback: async, disk_max_segments: 8}", StringComparison.Ordinal));
+        var wb = m.Kernel.Writeback!;
+        foreach (int pfn in Frames(m, 20))
+            wb.StartWriteback(pfn);
+        wb.Unplug();
+        // 20 = 8 + 8 + 4.
+        Assert.That(wb.InFlight, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void AHeldPlugSubmitsNothingUntilTheOutermostRelease()
+    {
+        using var m = Build(Yaml);
+        var wb = m.Kernel.Writeback!;
+        int[] pages = Frames(m, 40);
+        wb.HoldPlug();
+        wb.HoldPlug();
+        foreach (int pfn in pages)
+            wb.StartWriteback(pfn);
+        wb.Unplug(); // shrink_inactive_list's unplug inside the held plug: nothing goes
+        Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((0, 40)));
+        wb.ReleasePlug(); // the inner release: still held
+        Assert.That(wb.InFlight, Is.EqualTo(0));
+        wb.ReleasePlug();
+        // 40 pages ≤ 254: one request.
+        Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((1, 40)));
+    }
+
+    [Test]
+    public void WaitingOnAPluggedPageFlushesThePlugFirst()
+    {
+        using var m = Build(Yaml);
+        var wb = m.Kernel.Writeback!;
+        int[] pages = Frames(m, 10);
+        wb.HoldPlug();
+        foreach (int pfn in pages)
+            wb.StartWriteback(pfn);
+        ulong before = m.Env.Now;
+        // io_schedule flushes the sleeper's plug: the ten pages become one request, which the waiter sees complete.
+        Assert.That(wb.WaitOnWriteback(pages[3]), Is.True);
+        Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((0, 0)));
+        // The waiter's clock is at the request's end: swap_write + 9 × disk_page.
+        var t = m.Kernel.Timing;
+        Assert.That(m.Env.Now - before, Is.GreaterThanOrEqualTo((ulong)(t.SwapOutCycles + 9 * t.DiskPageCycles)));
+        wb.ReleasePlug();
+        Assert.That(wb.InFlight, Is.EqualTo(0), "nothing was left in the plug");
+    }
+
+    [Test]
+    public void AMaxSegmentsBelowOneIsRefusedNamingTheKey()
+    {
+        var e = Assert.Throws<InputException>(() => Build(Yaml.Replace("writeback: async}", "writeback: async, disk_max_segments: 0}", StringComparison.Ordinal)));
+        Assert.That(e!.Message, Does.Contain("machine.disk_max_segments"));
+    }
+
+    [Test]
+    public void WithAQueueDepthOfFourSmallRequestsOverlapTheirLatency()
+    {
+        foreach ((int depth, int waits) in new[] { (1, 4), (4, 1) })
+        {
+            using var m = Build(Yaml.Replace("writeback: async}", $"writeback: async, disk_queue_depth: {depth}}}", StringComparison.Ordinal));
+            var wb = m.Kernel.Writeback!;
+            Assert.That(wb.QueueDepth, Is.EqualTo(depth));
+            int[] pages = Frames(m, 4);
+            ulong before = m.Env.Now;
+            foreach (int pfn in pages)
+            {
+                wb.StartWriteback(pfn);
+                wb.Unplug(); // four one-page requests
+            }
+            Assert.That(wb.InFlight, Is.EqualTo(4));
+            Assert.That(wb.WaitOnWriteback(pages[3]), Is.True);
+            // One page each: swap_write. One at a time the last ends after four of them; four at once, after one (their
+            // four pages cross the channel in 4 × disk_page, well inside it).
+            Assert.That(m.Env.Now - before, Is.EqualTo((ulong)(waits * m.Kernel.Timing.SwapOutCycles)), $"depth {depth}");
+        }
+    }
+
+    [Test]
+    public void RequestsInFlightTogetherShareTheChannelsBandwidth()
+    {
+        using var m = Build(Yaml.Replace("writeback: async}", "writeback: async, disk_queue_depth: 4}", StringComparison.Ordinal));
+        var wb = m.Kernel.Writeback!;
+        var t = m.Kernel.Timing;
+        int[] pages = Frames(m, 508);
+        ulong before = m.Env.Now;
+        foreach (int pfn in pages)
+            wb.StartWriteback(pfn);
+        wb.Unplug(); // two 254-page requests, started together
+        Assert.That(wb.InFlight, Is.EqualTo(2));
+        Assert.That(wb.WaitOnWriteback(pages[507]), Is.True);
+        // The second's pages follow the first's over the channel: 508 × disk_page, more than one request alone takes
+        // (swap_write + 253 × disk_page) since 255 × disk_page > swap_write.
+        Assert.That(255 * t.DiskPageCycles, Is.GreaterThan(t.SwapOutCycles));
+        Assert.That(m.Env.Now - before, Is.EqualTo((ulong)(508 * t.DiskPageCycles)));
+    }
+}

@@ -62,9 +62,14 @@ public sealed class CachegrindSimulator
     /// LRU order), faster: a reference to one line that is the line the previous reference to the same first-level
     /// cache ended on (within this batch) is a hit that changes nothing, since that line is already the most recent
     /// of its set and no other reference to that cache came between; it is only counted. Any other single-line
-    /// reference that finds its line most recent is also a hit without a change; the rest take the full lookup.
-    /// LL is untouched either way (it is consulted only on a first-level miss).
+    /// reference that finds its line most recent is also a hit without a change, and so is a reference straddling
+    /// two lines that are both the most recent of their sets (two different sets, since the lines are consecutive
+    /// and a one-set cache cannot hold both in front); the rest take the full lookup. LL is untouched either way (it
+    /// is consulted only on a first-level miss). Sizes 1 to the clamp (<see cref="_maxDataSize"/>, at most any line)
+    /// need no adjustment and cover at most two lines; sizes outside (0, read as 1, and larger ones) are adjusted
+    /// out of line first. The counts are kept in locals (Dr is what is neither Ir nor Dw) and added once per batch.
     /// </summary>
+    [SkipLocalsInit]
     public void Run(ReadOnlySpan<MemoryAccess> accesses)
     {
         // The last line each first-level cache made most recent in this batch (batches start afresh, so nothing
@@ -72,21 +77,25 @@ public sealed class CachegrindSimulator
         ulong lastI = NoLine, lastD = NoLine;
         int iBits = _i1.Geometry.LineBits, dBits = _d1.Geometry.LineBits;
         uint maxData = (uint)_maxDataSize;
-        long ir = 0, dr = 0, dw = 0;
+        long ir = 0, dw = 0;
         foreach (ref readonly MemoryAccess a in accesses)
         {
             ulong address = a.Address;
             uint size = a.Size;
-            size += size == 0 ? 1u : 0u;
             AccessKind kind = a.Kind;
+            // One unsigned compare finds both size 0 and sizes past the clamp (rare in real traces).
+            if (size - 1 >= maxData)
+                size = AdjustSize(size, kind);
             if (kind == AccessKind.Instr)
             {
                 ir++;
                 ulong first = address >> iBits;
                 ulong last = (address + size - 1) >> iBits;
-                if (first == last && (first == lastI || _i1.IsMostRecent(first)))
+                if (first == last
+                    ? first == lastI || _i1.IsMostRecent(first)
+                    : _i1.IsMostRecent(first) && _i1.IsMostRecent(last))
                 {
-                    lastI = first;
+                    lastI = last;
                     continue;
                 }
                 InstrSlow(address, (int)size);
@@ -94,15 +103,15 @@ public sealed class CachegrindSimulator
             }
             else
             {
-                size = Math.Min(size, maxData);
                 bool store = kind == AccessKind.Store;
                 dw += store ? 1 : 0;
-                dr += store ? 0 : 1;
                 ulong first = address >> dBits;
                 ulong last = (address + size - 1) >> dBits;
-                if (first == last && (first == lastD || _d1.IsMostRecent(first)))
+                if (first == last
+                    ? first == lastD || _d1.IsMostRecent(first)
+                    : _d1.IsMostRecent(first) && _d1.IsMostRecent(last))
                 {
-                    lastD = first;
+                    lastD = last;
                     continue;
                 }
                 DataSlow(address, (int)size, store);
@@ -110,8 +119,18 @@ public sealed class CachegrindSimulator
             }
         }
         _counts.Ir += ir;
-        _counts.Dr += dr;
         _counts.Dw += dw;
+        _counts.Dr += accesses.Length - ir - dw;
+    }
+
+    /// <summary>The size <see cref="Access"/> uses for a reference whose size is 0 (read as 1) or past the clamp
+    /// (data references are clamped to <see cref="_maxDataSize"/>; instruction fetches keep theirs).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private uint AdjustSize(uint size, AccessKind kind)
+    {
+        if (size == 0)
+            return 1;
+        return kind == AccessKind.Instr ? size : Math.Min(size, (uint)_maxDataSize);
     }
 
     /// <summary>The full I1 (and on a miss LL) lookup of an instruction fetch, references already counted.</summary>

@@ -66,8 +66,8 @@ public sealed class CachegrindSimulator
     /// two lines that are both the most recent of their sets (two different sets, since the lines are consecutive
     /// and a one-set cache cannot hold both in front); the rest take the full lookup. LL is untouched either way (it
     /// is consulted only on a first-level miss). Sizes 1 to the clamp (<see cref="_maxDataSize"/>, at most any line)
-    /// need no adjustment and cover at most two lines; sizes outside (0, read as 1, and larger ones) are adjusted
-    /// out of line first. The counts are kept in locals (Dr is what is neither Ir nor Dw) and added once per batch.
+    /// need no adjustment and cover at most two lines; sizes outside (0, read as 1, and larger ones) take the full
+    /// lookup out of line. The counts are kept in locals (Dr is what is neither Ir nor Dw) and added once per batch.
     /// </summary>
     [SkipLocalsInit]
     public void Run(ReadOnlySpan<MemoryAccess> accesses)
@@ -82,18 +82,22 @@ public sealed class CachegrindSimulator
         {
             ulong address = a.Address;
             uint size = a.Size;
-            AccessKind kind = a.Kind;
-            // One unsigned compare finds both size 0 and sizes past the clamp (rare in real traces).
+            // One unsigned compare finds both size 0 and sizes past the clamp (rare in real traces). Passing the
+            // locals by reference here measured faster than returning an adjusted size (the JIT allocates the
+            // loop's registers better; 5-8 % of the loop on the sample programs' traces, NativeAOT x86-64-v3).
             if (size - 1 >= maxData)
-                size = AdjustSize(size, kind);
-            if (kind == AccessKind.Instr)
+            {
+                OddSize(in a, ref lastI, ref lastD, ref ir, ref dw);
+                continue;
+            }
+            if (a.Kind == AccessKind.Instr)
             {
                 ir++;
                 ulong first = address >> iBits;
                 ulong last = (address + size - 1) >> iBits;
                 if (first == last
                     ? first == lastI || _i1.IsMostRecent(first)
-                    : _i1.IsMostRecent(first) && _i1.IsMostRecent(last))
+                    : first + 1 == last && _i1.IsMostRecent(first) && _i1.IsMostRecent(last))
                 {
                     lastI = last;
                     continue;
@@ -103,13 +107,13 @@ public sealed class CachegrindSimulator
             }
             else
             {
-                bool store = kind == AccessKind.Store;
+                bool store = a.Kind == AccessKind.Store;
                 dw += store ? 1 : 0;
                 ulong first = address >> dBits;
                 ulong last = (address + size - 1) >> dBits;
                 if (first == last
                     ? first == lastD || _d1.IsMostRecent(first)
-                    : _d1.IsMostRecent(first) && _d1.IsMostRecent(last))
+                    : first + 1 == last && _d1.IsMostRecent(first) && _d1.IsMostRecent(last))
                 {
                     lastD = last;
                     continue;
@@ -123,14 +127,28 @@ public sealed class CachegrindSimulator
         _counts.Dr += accesses.Length - ir - dw;
     }
 
-    /// <summary>The size <see cref="Access"/> uses for a reference whose size is 0 (read as 1) or past the clamp
-    /// (data references are clamped to <see cref="_maxDataSize"/>; instruction fetches keep theirs).</summary>
+    /// <summary>A reference of size 0 (read as 1) or past the clamp (data references are clamped to
+    /// <see cref="_maxDataSize"/>; instruction fetches keep theirs) for <see cref="Run"/>: counted, looked up in full,
+    /// and its cache's last line set.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private uint AdjustSize(uint size, AccessKind kind)
+    private void OddSize(in MemoryAccess a, ref ulong lastI, ref ulong lastD, ref long ir, ref long dw)
     {
-        if (size == 0)
-            return 1;
-        return kind == AccessKind.Instr ? size : Math.Min(size, (uint)_maxDataSize);
+        ulong address = a.Address;
+        uint size = a.Size == 0 ? 1u : a.Size;
+        if (a.Kind == AccessKind.Instr)
+        {
+            ir++;
+            InstrSlow(address, (int)size);
+            lastI = (address + size - 1) >> _i1.Geometry.LineBits;
+        }
+        else
+        {
+            size = Math.Min(size, (uint)_maxDataSize);
+            bool store = a.Kind == AccessKind.Store;
+            dw += store ? 1 : 0;
+            DataSlow(address, (int)size, store);
+            lastD = (address + size - 1) >> _d1.Geometry.LineBits;
+        }
     }
 
     /// <summary>The full I1 (and on a miss LL) lookup of an instruction fetch, references already counted.</summary>

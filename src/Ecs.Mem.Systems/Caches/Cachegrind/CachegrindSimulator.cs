@@ -84,7 +84,7 @@ public sealed class CachegrindSimulator
             uint size = a.Size;
             // One unsigned compare finds both size 0 and sizes past the clamp (rare in real traces). Passing the
             // locals by reference here measured faster than returning an adjusted size (the JIT allocates the
-            // loop's registers better; 5-8 % of the loop on the sample programs' traces, NativeAOT x86-64-v3).
+            // loop's registers better; 5-9 % of the loop on the three programs' traces, NativeAOT x86-64-v3).
             if (size - 1 >= maxData)
             {
                 OddSize(in a, ref lastI, ref lastD, ref ir, ref dw);

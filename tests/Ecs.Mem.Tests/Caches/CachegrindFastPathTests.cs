@@ -131,6 +131,66 @@ public class CachegrindFastPathTests
         Assert.That(straddles, Is.GreaterThan(100));
     }
 
+    /// <summary>
+    /// Guards the differential tests above for the shortcuts that skip a lookup: in the random traces, some references
+    /// straddle two lines that are both the most recent of their sets (counted without a lookup), some straddle lines
+    /// that are not (the full lookup), and some have size 0 or a data size past the clamp (adjusted before the
+    /// shortcuts). Counted by walking the plain path and asking its caches before each reference.
+    /// </summary>
+    [Test]
+    public void TheRandomTracesStraddleMostRecentLinesAndOddSizes()
+    {
+        int bothRecent = 0, notBoth = 0, odd = 0;
+        for (int seed = 0; seed < 8; seed++)
+        {
+            var sim = new CachegrindSimulator(new World(), CachegrindConfig.Seed, vectorWays: false);
+            foreach (var a in RandomTrace(seed, 20_000))
+            {
+                bool instr = a.Kind == AccessKind.Instr;
+                int size = a.Size == 0 ? 1 : instr ? a.Size : Math.Min(a.Size, (ushort)64);
+                odd += a.Size == 0 || (!instr && a.Size > 64) ? 1 : 0;
+                ulong first = a.Address >> 6, last = (a.Address + (ulong)size - 1) >> 6;
+                var cache = instr ? sim.I1 : sim.D1;
+                if (first != last)
+                {
+                    if (cache.IsMostRecent(first) && cache.IsMostRecent(last))
+                        bothRecent++;
+                    else
+                        notBoth++;
+                }
+                sim.Access(a);
+            }
+        }
+        Assert.That(bothRecent, Is.GreaterThan(200));
+        Assert.That(notBoth, Is.GreaterThan(200));
+        Assert.That(odd, Is.GreaterThan(200));
+    }
+
+    /// <summary>
+    /// The straddle shortcut by hand: D1 of 2 sets of 2 ways, 64-byte lines (line n in set n &amp; 1). A load of 8
+    /// bytes at 0x3c covers lines 0 and 1 (sets 0 and 1): both miss, one D1 miss. The same load again finds both in
+    /// front: a hit, nothing moves. Line 2 then goes in front of set 0 (a miss), so the straddle over lines 0 and 1
+    /// must look line 0 up (a hit in slot 1, moved to the front) and counts no miss; set 0 ends as [0, 2], set 1 as
+    /// [1, empty].
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(4096)]
+    public void AStraddleOverTwoMostRecentLinesIsAHitThatMovesNothing(int batch)
+    {
+        var cfg = new CachegrindConfig(G(256, 2, 64, "I1"), G(256, 2, 64, "D1"), G(4096, 4, 64, "LL"));
+        MemoryAccess[] trace =
+        [
+            new(0x3c, 0, 8, AccessKind.Load),
+            new(0x3c, 0, 8, AccessKind.Load),
+            new(0x80, 0, 4, AccessKind.Store),
+            new(0x3c, 0, 8, AccessKind.Load),
+        ];
+        var fast = Fast(cfg, trace, batch);
+        Assert.That((fast.Counts.Dr, fast.Counts.D1mr, fast.Counts.Dw, fast.Counts.D1mw), Is.EqualTo((3L, 1L, 1L, 1L)));
+        Assert.That(Tags(fast.D1), Is.EqualTo(new[] { 0UL, 2UL, 1UL, CachegrindCache.EmptyTag }));
+        AssertSame(fast, Plain(cfg, trace), $"batch {batch}");
+    }
+
     /// <summary>The per-access path of <c>run --cachegrind</c> (the Lackey decoder and <see cref="CachegrindSimulator.Run"/>,
     /// vector paths included) allocates nothing once started: 200,000 more lines decode and simulate in 0 bytes.</summary>
     [Test]

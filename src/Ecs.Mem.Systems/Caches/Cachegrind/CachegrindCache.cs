@@ -137,16 +137,17 @@ public sealed class CachegrindCache
             }
         }
         // From the group holding slot pos down to the first: each group reads slots no lower group has moved yet.
-        var limit = Vector256.Create((long)pos);
+        // Slot i + lane moves when lane <= pos - i: one broadcast per group against the constant lane numbers.
+        var lanes = Vector256.Create(0L, 1, 2, 3);
         for (int i = pos & ~3; i > 0; i -= 4)
         {
-            var moved = Vector256.LessThanOrEqual(Vector256.Create((long)i, i + 1, i + 2, i + 3), limit).AsUInt64();
+            var moved = Vector256.LessThanOrEqual(lanes, Vector256.Create((long)(pos - i))).AsUInt64();
             var current = Vector256.LoadUnsafe(ref set, (nuint)i);
             var previous = Vector256.LoadUnsafe(ref set, (nuint)(i - 1));
             Vector256.ConditionalSelect(moved, previous, current).StoreUnsafe(ref set, (nuint)i);
         }
         var first = Vector256.LoadUnsafe(ref set);
-        var firstMoved = Vector256.LessThanOrEqual(Vector256.Create(0L, 1, 2, 3), limit).AsUInt64();
+        var firstMoved = Vector256.LessThanOrEqual(lanes, Vector256.Create((long)pos)).AsUInt64();
         // Slot 0 becomes the line; slots 1-3 take slots 0-2 where moved.
         var shifted = Vector256.Shuffle(first, Vector256.Create(0UL, 0, 1, 2));
         Vector256.ConditionalSelect(firstMoved, shifted, first).WithElement(0, line).StoreUnsafe(ref set);

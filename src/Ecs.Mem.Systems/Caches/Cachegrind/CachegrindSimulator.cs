@@ -62,9 +62,14 @@ public sealed class CachegrindSimulator
     /// LRU order), faster: a reference to one line that is the line the previous reference to the same first-level
     /// cache ended on (within this batch) is a hit that changes nothing, since that line is already the most recent
     /// of its set and no other reference to that cache came between; it is only counted. Any other single-line
-    /// reference that finds its line most recent is also a hit without a change; the rest take the full lookup.
-    /// LL is untouched either way (it is consulted only on a first-level miss).
+    /// reference that finds its line most recent is also a hit without a change, and so is a reference straddling
+    /// two lines that are both the most recent of their sets (two different sets, since the lines are consecutive
+    /// and a one-set cache cannot hold both in front); the rest take the full lookup. LL is untouched either way (it
+    /// is consulted only on a first-level miss). Sizes 1 to the clamp (<see cref="_maxDataSize"/>, at most any line)
+    /// need no adjustment and cover at most two lines; sizes outside (0, read as 1, and larger ones) take the full
+    /// lookup out of line. The counts are kept in locals (Dr is what is neither Ir nor Dw) and added once per batch.
     /// </summary>
+    [SkipLocalsInit]
     public void Run(ReadOnlySpan<MemoryAccess> accesses)
     {
         // The last line each first-level cache made most recent in this batch (batches start afresh, so nothing
@@ -72,21 +77,29 @@ public sealed class CachegrindSimulator
         ulong lastI = NoLine, lastD = NoLine;
         int iBits = _i1.Geometry.LineBits, dBits = _d1.Geometry.LineBits;
         uint maxData = (uint)_maxDataSize;
-        long ir = 0, dr = 0, dw = 0;
+        long ir = 0, dw = 0;
         foreach (ref readonly MemoryAccess a in accesses)
         {
             ulong address = a.Address;
             uint size = a.Size;
-            size += size == 0 ? 1u : 0u;
-            AccessKind kind = a.Kind;
-            if (kind == AccessKind.Instr)
+            // One unsigned compare finds both size 0 and sizes past the clamp (rare in real traces). Passing the
+            // locals by reference here measured faster than returning an adjusted size (the JIT allocates the
+            // loop's registers better; 5-9 % of the loop on the three programs' traces, NativeAOT x86-64-v3).
+            if (size - 1 >= maxData)
+            {
+                OddSize(in a, ref lastI, ref lastD, ref ir, ref dw);
+                continue;
+            }
+            if (a.Kind == AccessKind.Instr)
             {
                 ir++;
                 ulong first = address >> iBits;
                 ulong last = (address + size - 1) >> iBits;
-                if (first == last && (first == lastI || _i1.IsMostRecent(first)))
+                if (first == last
+                    ? first == lastI || _i1.IsMostRecent(first)
+                    : first + 1 == last && _i1.IsMostRecent(first) && _i1.IsMostRecent(last))
                 {
-                    lastI = first;
+                    lastI = last;
                     continue;
                 }
                 InstrSlow(address, (int)size);
@@ -94,15 +107,15 @@ public sealed class CachegrindSimulator
             }
             else
             {
-                size = Math.Min(size, maxData);
-                bool store = kind == AccessKind.Store;
+                bool store = a.Kind == AccessKind.Store;
                 dw += store ? 1 : 0;
-                dr += store ? 0 : 1;
                 ulong first = address >> dBits;
                 ulong last = (address + size - 1) >> dBits;
-                if (first == last && (first == lastD || _d1.IsMostRecent(first)))
+                if (first == last
+                    ? first == lastD || _d1.IsMostRecent(first)
+                    : first + 1 == last && _d1.IsMostRecent(first) && _d1.IsMostRecent(last))
                 {
-                    lastD = first;
+                    lastD = last;
                     continue;
                 }
                 DataSlow(address, (int)size, store);
@@ -110,8 +123,32 @@ public sealed class CachegrindSimulator
             }
         }
         _counts.Ir += ir;
-        _counts.Dr += dr;
         _counts.Dw += dw;
+        _counts.Dr += accesses.Length - ir - dw;
+    }
+
+    /// <summary>A reference of size 0 (read as 1) or past the clamp (data references are clamped to
+    /// <see cref="_maxDataSize"/>; instruction fetches keep theirs) for <see cref="Run"/>: counted, looked up in full,
+    /// and its cache's last line set.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OddSize(in MemoryAccess a, ref ulong lastI, ref ulong lastD, ref long ir, ref long dw)
+    {
+        ulong address = a.Address;
+        uint size = a.Size == 0 ? 1u : a.Size;
+        if (a.Kind == AccessKind.Instr)
+        {
+            ir++;
+            InstrSlow(address, (int)size);
+            lastI = (address + size - 1) >> _i1.Geometry.LineBits;
+        }
+        else
+        {
+            size = Math.Min(size, (uint)_maxDataSize);
+            bool store = a.Kind == AccessKind.Store;
+            dw += store ? 1 : 0;
+            DataSlow(address, (int)size, store);
+            lastD = (address + size - 1) >> _d1.Geometry.LineBits;
+        }
     }
 
     /// <summary>The full I1 (and on a miss LL) lookup of an instruction fetch, references already counted.</summary>

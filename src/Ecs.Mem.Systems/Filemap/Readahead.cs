@@ -318,10 +318,12 @@ public sealed class Readahead : IEventHandler
                     _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
                     if (overLimit is not null)
                     {
-                        // The charge found a group at its memory.max: the group is reclaimed (__GFP_NORETRY: once, no
-                        // OOM) and the rest of the window is read after it, as for a page the zone could not give.
+                        // The charge found a group at its memory.max: try_charge_memcg reclaims it once for this one page
+                        // (try_to_free_mem_cgroup_pages(nr_pages 1): nr_to_reclaim = max(1, SWAP_CLUSTER_MAX)), then the
+                        // charge is retried; __GFP_NORETRY: no second round, no OOM. The rest of the window is read
+                        // after that reclaim; the next page over the limit reclaims again.
                         Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                        env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false, Memcg: overLimit.Id));
+                        env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, _k.Options.SwapClusterMax, _who, cpu, MayOom: false, Memcg: overLimit.Id));
                         break;
                     }
                     env.Counters.Increment(_k.C.AllocStall);

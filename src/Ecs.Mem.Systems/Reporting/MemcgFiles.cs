@@ -14,7 +14,8 @@ namespace EcsMem.Systems.Reporting;
 /// <param name="Limits">memory.min, memory.low, memory.high, memory.max, memory.swap.max (-1: max).</param>
 /// <param name="Events">memory.events in Linux's order: low, high, max, oom, oom_kill, oom_group_kill.</param>
 /// <param name="Stat">memory.stat in Linux's order (the entries EcsMem models).</param>
-public sealed record MemcgFile(string Path, long Current, long SwapCurrent, IReadOnlyList<NamedValue> Limits, IReadOnlyList<NamedValue> Events, IReadOnlyList<NamedValue> Stat);
+/// <param name="Peak">memory.peak (v2; v1's memory.max_usage_in_bytes): the memory page_counter's watermark, the highest memory.current of the run.</param>
+public sealed record MemcgFile(string Path, long Current, long SwapCurrent, IReadOnlyList<NamedValue> Limits, IReadOnlyList<NamedValue> Events, IReadOnlyList<NamedValue> Stat, long Peak);
 
 /// <summary>
 /// memory_stat_format and the memory.* files (mm/memcontrol.c) of every non-root cgroup. The page-state entries are
@@ -139,7 +140,7 @@ public static class MemcgFiles
             var events = new List<NamedValue>();
             for (int i = 0; i < EventNames.Length; i++)
                 events.Add(new NamedValue(EventNames[i], i < g.Events.Length ? g.Events[i] : 0));
-            files.Add(new MemcgFile(g.Path, g.Usage * page, g.SwapUsage * page, limits, events, stat));
+            files.Add(new MemcgFile(g.Path, g.Usage * page, g.SwapUsage * page, limits, events, stat, g.Watermark * page));
         }
         return files;
     }
@@ -199,6 +200,7 @@ public static class MemcgFiles
         {
             sb.Append(CultureInfo.InvariantCulture, $"{f.Path}\n");
             sb.Append(CultureInfo.InvariantCulture, $"  memory.current        {f.Current}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  memory.peak           {f.Peak}\n");
             sb.Append(CultureInfo.InvariantCulture, $"  memory.swap.current   {f.SwapCurrent}\n");
             foreach (NamedValue v in f.Limits)
                 sb.Append(CultureInfo.InvariantCulture, $"  {v.Name,-21} {(v.Value < 0 ? "max" : v.Value.ToString(CultureInfo.InvariantCulture))}\n");
@@ -220,6 +222,7 @@ public static class MemcgFiles
             w.WriteStartObject();
             w.WriteString("path", f.Path);
             w.WriteNumber("memory.current", f.Current);
+            w.WriteNumber("memory.peak", f.Peak);
             w.WriteNumber("memory.swap.current", f.SwapCurrent);
             foreach (NamedValue v in f.Limits)
             {

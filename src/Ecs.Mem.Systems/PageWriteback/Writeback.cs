@@ -166,6 +166,10 @@ public sealed class Writeback : IEventHandler
         for (int from = 0; from < total;)
         {
             int n = Math.Min(total - from, MaxSegments > 0 ? MaxSegments : total);
+            // A THP's pages are one folio in one bio (bio_add_folio: physically contiguous, so few segments), whose
+            // writeback ends when the whole bio does (a split bio's pieces are chained to it): never cut inside one.
+            while (from + n < total && SameThp(_plug[from + n - 1], _plug[from + n]))
+                n++;
             int[] pages = Rent(n);
             _plug.CopyTo(from, pages, 0, n);
             from += n;
@@ -191,6 +195,14 @@ public sealed class Writeback : IEventHandler
             env.ScheduleAt(Math.Max(due, env.Now), new SimEvent(_doneKind, Entity.Null, id));
         }
         _plug.Clear();
+    }
+
+    /// <summary>Both pages belong to one PMD-sized THP folio.</summary>
+    private bool SameThp(int a, int b)
+    {
+        var frames = _k.Zone.Frames;
+        return (frames[a].Flags & frames[b].Flags & FrameFlags.Thp) != 0
+            && HugeMemory.HugeMemory.HeadOf(a) == HugeMemory.HugeMemory.HeadOf(b);
     }
 
     /// <summary>

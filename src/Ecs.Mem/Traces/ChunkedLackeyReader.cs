@@ -12,10 +12,12 @@ namespace EcsMem.Traces;
 /// <para>Why not one decoder thread feeding the caller (<see cref="ReadAheadTraceReader"/>): decoding a Lackey line
 /// costs about twice simulating it, so the simulating thread ran dry and slept, the decoder then filled the ring and
 /// slept too, and on a busy machine each wake-up waits milliseconds for a CPU: both threads spent most of the run
-/// asleep, and the run took as long as on one thread. Here the caller never sleeps: when the chunk it needs next is
-/// not decoded yet it decodes the next unclaimed chunk itself, so both threads decode and neither waits for the
-/// other except for the last chunk in flight. The helper thread sleeps only when the ring is full (the caller is
-/// behind, with work in hand).</para>
+/// asleep, and the run took as long as on one thread. Here the caller never waits: when the chunk it needs next is
+/// not decoded yet it decodes the next unclaimed chunk itself, so both threads decode; and when it may claim none (the
+/// helper holds the chunk it needs and has been off its CPU all the while the caller decoded the rest of the ring) it
+/// decodes that chunk into a spare slot itself, so a preempted helper never holds the caller up: the run is never
+/// slower than one thread's by more than the helper's wasted copy. The helper yields for a while on a full ring (the
+/// caller is behind, with work in hand) before it sleeps.</para>
 /// <para>Chunk k holds the lines that start in bytes [k·C, (k+1)·C) (C = <see cref="ChunkBytes"/>): its range runs
 /// from the first line start at or after k·C to the first at or after (k+1)·C, so every line is in exactly one chunk
 /// whoever decodes it. Each thread decodes with its own <see cref="LackeyReader"/> restarted on the chunk's range
@@ -57,6 +59,10 @@ public sealed class ChunkedLackeyReader : IDisposable
     private readonly ExceptionDispatchInfo?[] _errors = new ExceptionDispatchInfo?[Slots];
     /// <summary>Per slot, 1 + the chunk it holds once decoded (written last, with release semantics).</summary>
     private readonly long[] _ready = new long[Slots];
+    /// <summary>Per slot, 1 while a thread writes it (a claimed chunk is decoded into it).</summary>
+    private readonly int[] _busy = new int[Slots];
+    /// <summary>Where the caller decodes a chunk it takes over from the helper (see <see cref="Next"/>).</summary>
+    private readonly MemoryAccess[] _spare = new MemoryAccess[SlotRecords];
     private readonly Worker _helperWorker;
     private readonly Worker _callerWorker;
     private readonly Thread? _helper;
@@ -68,7 +74,7 @@ public sealed class ChunkedLackeyReader : IDisposable
     private volatile bool _failed;
     private bool _disposed;
     // Counts for ECSMEM_PIPE_STATS (see Stats): each written by one thread only.
-    private long _callerChunks, _callerSpins, _helperChunks, _helperSleeps;
+    private long _callerChunks, _callerSteals, _helperChunks, _helperSleeps;
 
     // Caller side.
     private long _next;       // the chunk the caller takes next
@@ -153,35 +159,48 @@ public sealed class ChunkedLackeyReader : IDisposable
             if (Volatile.Read(ref _helperSleeping.Value) != 0)
                 _notFull.Set();
         }
-        var spin = new SpinWait();
         while (_next < _chunks)
         {
             int slot = (int)(_next % Slots);
-            if (Volatile.Read(ref _ready[slot]) != _next + 1)
+            MemoryAccess[] records;
+            int n;
+            long lines;
+            ExceptionDispatchInfo? error;
+            if (Volatile.Read(ref _ready[slot]) == _next + 1)
             {
-                // Not decoded yet: decode a later chunk meanwhile (or this one, if nobody has claimed it), else wait
-                // for the helper to finish it (it is decoding it now: tens of microseconds).
-                if (DecodeOne(_callerWorker))
-                {
-                    _callerChunks++;
-                }
-                else
-                {
-                    spin.SpinOnce(sleep1Threshold: -1);
-                    _callerSpins++;
-                }
+                records = _slots[slot];
+                n = _counts[slot];
+                lines = _lines[slot];
+                error = _errors[slot];
+            }
+            else if (DecodeOne(_callerWorker))
+            {
+                // Not decoded yet: a later chunk (or this one, if nobody had claimed it) decoded meanwhile.
+                _callerChunks++;
                 continue;
             }
-            if (_errors[slot] is { } error)
+            else
+            {
+                // Nothing this thread may claim: the helper holds this chunk (or the slot of it, still writing a
+                // chunk decoded here before) and has been off its CPU for as long as this thread took to decode the
+                // rest of the ring. Decode the chunk here rather than wait a scheduling round for it; the helper's
+                // copy, when it comes, is never read.
+                long claimed = Volatile.Read(ref _claimed.Value);
+                if (claimed == _next && Interlocked.CompareExchange(ref _claimed.Value, _next + 1, _next) != _next)
+                    continue;
+                records = _spare;
+                error = Decode(_callerWorker, _next, records, out n, out lines);
+                _callerSteals++;
+            }
+            if (error is not null)
             {
                 _failed = true;
                 if (error.SourceException is InputException e && e.Line > 0)
                     throw new InputException(e.Origin, e.Line + _lineBase, e.Value, e.Problem);
                 error.Throw();
             }
-            _lineBase += _lines[slot];
+            _lineBase += lines;
             _next++;
-            int n = _counts[slot];
             if (n == 0)
             {
                 // Only Valgrind's lines or no line start here: nothing to hand out, the slot is free at once.
@@ -191,17 +210,17 @@ public sealed class ChunkedLackeyReader : IDisposable
                 continue;
             }
             _holding = true;
-            return _slots[slot].AsSpan(0, n);
+            return records.AsSpan(0, n);
         }
         return default;
     }
 
     /// <summary>Where the work went, for tuning (<c>ECSMEM_PIPE_STATS=1 ecsmem run --cachegrind ...</c> prints it):
-    /// chunks in the file, chunks the caller and the helper decoded, the caller's spins waiting for a chunk the
-    /// helper was decoding, the helper's sleeps on a full ring. Read it after the end (the helper's counts are its own
-    /// until then).</summary>
-    public (long Chunks, long CallerChunks, long HelperChunks, long CallerSpins, long HelperSleeps) Stats =>
-        (_chunks, _callerChunks, Volatile.Read(ref _helperChunks), _callerSpins, Volatile.Read(ref _helperSleeps));
+    /// chunks in the file, chunks the caller and the helper decoded into the ring, chunks the caller took over from
+    /// the helper (decoded twice), the helper's sleeps on a full ring. Read it after the end (the helper's counts
+    /// are its own until then).</summary>
+    public (long Chunks, long CallerChunks, long HelperChunks, long CallerSteals, long HelperSleeps) Stats =>
+        (_chunks, _callerChunks, Volatile.Read(ref _helperChunks), _callerSteals, Volatile.Read(ref _helperSleeps));
 
     /// <summary>Lines read so far (the chunks handed out, records and skipped lines).</summary>
     public long LinesRead => _lineBase;
@@ -237,13 +256,15 @@ public sealed class ChunkedLackeyReader : IDisposable
         }
     }
 
-    /// <summary>Claims the next chunk whose slot is free and decodes it; false when there is none.</summary>
+    /// <summary>Claims the next chunk whose slot is free (its previous chunk consumed, and no thread still writing
+    /// it) and decodes it into the slot; false when there is none.</summary>
     private bool DecodeOne(Worker w)
     {
         long k = Volatile.Read(ref _claimed.Value);
         while (true)
         {
-            if (k >= _chunks || k >= Volatile.Read(ref _consumed.Value) + Slots || _failed)
+            if (k >= _chunks || k >= Volatile.Read(ref _consumed.Value) + Slots || _failed
+                || Volatile.Read(ref _busy[(int)(k % Slots)]) != 0)
                 return false;
             long seen = Interlocked.CompareExchange(ref _claimed.Value, k + 1, k);
             if (seen == k)
@@ -251,10 +272,21 @@ public sealed class ChunkedLackeyReader : IDisposable
             k = seen;
         }
         int slot = (int)(k % Slots);
-        MemoryAccess[] records = _slots[slot];
-        int n = 0;
-        long lines = 0;
-        ExceptionDispatchInfo? error = null;
+        Volatile.Write(ref _busy[slot], 1);
+        _errors[slot] = Decode(w, k, _slots[slot], out _counts[slot], out _lines[slot]);
+        // Published before the slot is marked free: a later claimant of the slot then writes after this thread's
+        // last write, whether or not the caller took this chunk from here.
+        Volatile.Write(ref _ready[slot], k + 1);
+        Volatile.Write(ref _busy[slot], 0);
+        return true;
+    }
+
+    /// <summary>Decodes chunk <paramref name="k"/> into <paramref name="records"/>: its accesses, its lines (records
+    /// and skipped ones), and the error of its first bad line, if any (line numbers counted from the chunk's start).</summary>
+    private ExceptionDispatchInfo? Decode(Worker w, long k, MemoryAccess[] records, out int n, out long lines)
+    {
+        n = 0;
+        lines = 0;
         try
         {
             long from = LineStart(w, k * ChunkBytes);
@@ -267,17 +299,13 @@ public sealed class ChunkedLackeyReader : IDisposable
             lines = w.Reader.LinesRead;
             if (n == records.Length)
                 throw new InvalidOperationException("a Lackey chunk overflowed its slot");   // cannot happen: see SlotRecords
+            return null;
         }
         catch (Exception e)
         {
-            error = ExceptionDispatchInfo.Capture(e);
             _failed = true;
+            return ExceptionDispatchInfo.Capture(e);
         }
-        _counts[slot] = n;
-        _lines[slot] = lines;
-        _errors[slot] = error;
-        Volatile.Write(ref _ready[slot], k + 1);
-        return true;
     }
 
     /// <summary>The first line start at or after <paramref name="x"/> (0, the file's end, or just past a newline),

@@ -31,7 +31,7 @@ public sealed class CachegrindRunMode : IRunMode
         OptionSpec.Value("--LL", "S,A,L", "last-level cache"),
         OptionSpec.Value("--cpu", "host|seed", "unset caches from this machine (sysfs, as Cachegrind detects them) or the seed lecture's (default: I1 32768,8,64 D1 32768,8,64 LL 3145728,12,64)") with { Completions = ["host", "seed"] },
         OptionSpec.Flag("--json", "the counts as JSON (docs/schemas/cachegrind.schema.json)"),
-        OptionSpec.Value("--decode-thread", "auto|on|off", "decompress and decode the trace on a second thread while this one simulates (default auto: on when the process has more than one CPU); the counts are the same either way") with { Completions = ["auto", "on", "off"] },
+        OptionSpec.Value("--decode-thread", "auto|on|off", "decode the trace on a second thread too (a plain Lackey file: both threads decode chunks of it, this one also simulates; otherwise a second thread decompresses and decodes) (default auto: on when the process has more than one CPU); the counts are the same either way") with { Completions = ["auto", "on", "off"] },
     ];
 
     public string Usage =>
@@ -84,17 +84,41 @@ public sealed class CachegrindRunMode : IRunMode
         long accesses = 0;
         try
         {
-            ITraceReader opened = TraceFormats.OpenReader(format, path);
-            using var reader = decodeThread ? new ReadAheadTraceReader(opened) : opened;
-            var batch = new MemoryAccess[ReadAheadTraceReader.BlockRecords];
-            int n;
-            while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
+            if (decodeThread && format == "lackey" && ChunkedLackeyReader.Suits(path))
             {
-                if (profile is null)
-                    sim.Run(batch.AsSpan(0, n));
-                else
-                    profile.Run(batch.AsSpan(0, n));
-                accesses += n;
+                // A plain Lackey file: both threads decode chunks, this one simulates each in place (no copy).
+                using var chunks = new ChunkedLackeyReader(path);
+                ReadOnlySpan<MemoryAccess> chunk;
+                while (!InterruptSignal.Requested && !(chunk = chunks.Next()).IsEmpty)
+                {
+                    if (profile is null)
+                        sim.Run(chunk);
+                    else
+                        profile.Run(chunk);
+                    accesses += chunk.Length;
+                }
+                if (Environment.GetEnvironmentVariable("ECSMEM_PIPE_STATS") == "1")
+                {
+                    // A tuning aid (docs/perf.md): how the two threads shared the decoding.
+                    var st = chunks.Stats;
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"ecsmem: pipeline: {st.Chunks} chunks, decoded {st.CallerChunks} by the simulating thread and {st.HelperChunks} by the helper, {st.CallerSteals} taken over from the helper; helper slept {st.HelperSleeps} times on a full ring"));
+                }
+            }
+            else
+            {
+                ITraceReader opened = TraceFormats.OpenReader(format, path);
+                using var reader = decodeThread ? new ReadAheadTraceReader(opened) : opened;
+                var batch = new MemoryAccess[ReadAheadTraceReader.BlockRecords];
+                int n;
+                while (!InterruptSignal.Requested && (n = reader.Read(batch)) > 0)
+                {
+                    if (profile is null)
+                        sim.Run(batch.AsSpan(0, n));
+                    else
+                        profile.Run(batch.AsSpan(0, n));
+                    accesses += n;
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ZstdSharp.ZstdException)

@@ -33,7 +33,7 @@ namespace EcsMem.Traces;
 /// </summary>
 public sealed class LackeyReader : ITraceReader
 {
-    private const int BufferSize = 1 << 16;
+    internal const int BufferSize = 1 << 16;
 
     /// <summary>Bytes from a line's start the vector decoder reads: the longest record it takes
     /// (3 + 16 hex + 1 + 5 digits + CRLF = 27 bytes) lies within two 16-byte loads.</summary>
@@ -138,6 +138,17 @@ public sealed class LackeyReader : ITraceReader
             _start = next;
         }
         return n;
+    }
+
+    /// <summary>Starts over on the stream's next bytes as if this were a new reader (line count 0), keeping the
+    /// buffer: <see cref="ChunkedLackeyReader"/> decodes one byte range of a file after another with one reader.</summary>
+    internal void Restart()
+    {
+        _start = 0;
+        _end = 0;
+        _eof = false;
+        LinesRead = 0;
+        SkippedLines = 0;
     }
 
     /// <summary>Moves the partial line to the front of the buffer and reads more bytes behind it.</summary>

@@ -55,38 +55,17 @@ public static class ReportJsonWriter
         w.WriteEndObject();
 
         w.WriteStartObject("tlb");
-        foreach (var t in r.Tlb)
-        {
-            w.WriteStartObject(t.Name);
-            w.WriteNumber("hits", t.Hits);
-            w.WriteNumber("misses", t.Misses);
-            w.WriteNumber("hit_rate", Round(t.HitRate));
-            w.WriteEndObject();
-        }
+        TlbLevels(w, r.Tlb);
         if (r.TlbBySize.Count > 0)
         {
             w.WriteStartObject("by_page_size");
-            foreach (var t in r.TlbBySize)
-            {
-                w.WriteStartObject(t.Name);
-                w.WriteNumber("hits", t.Hits);
-                w.WriteNumber("misses", t.Misses);
-                w.WriteNumber("hit_rate", Round(t.HitRate));
-                w.WriteEndObject();
-            }
+            TlbLevels(w, r.TlbBySize);
             w.WriteEndObject();
         }
         if (r.Psc.Count > 0)
         {
             w.WriteStartObject("psc");
-            foreach (var t in r.Psc)
-            {
-                w.WriteStartObject(t.Name);
-                w.WriteNumber("hits", t.Hits);
-                w.WriteNumber("misses", t.Misses);
-                w.WriteNumber("hit_rate", Round(t.HitRate));
-                w.WriteEndObject();
-            }
+            TlbLevels(w, r.Psc);
             w.WriteEndObject();
         }
         Counters(w, "events", r.TlbEvents);
@@ -294,5 +273,18 @@ public static class ReportJsonWriter
             w.WriteNumber(PageAlloc.PageTypeInfo.TypeNames[mt], pt.Blocks[mt]);
         w.WriteEndObject();
         w.WriteEndObject();
+    }
+
+    /// <summary>One object per TLB level (or per page size, or per paging-structure cache): hits, misses, hit rate.</summary>
+    private static void TlbLevels(Utf8JsonWriter w, IReadOnlyList<TlbLevelStats> levels)
+    {
+        foreach (var t in levels)
+        {
+            w.WriteStartObject(t.Name);
+            w.WriteNumber("hits", t.Hits);
+            w.WriteNumber("misses", t.Misses);
+            w.WriteNumber("hit_rate", Round(t.HitRate));
+            w.WriteEndObject();
+        }
     }
 }

@@ -352,6 +352,7 @@ public sealed class ChunkedLackeyReader : IDisposable
     private sealed class RangeStream : Stream
     {
         private readonly SafeFileHandle _handle;
+        private long _from;
         private long _pos;
         private long _to;
 
@@ -359,6 +360,7 @@ public sealed class ChunkedLackeyReader : IDisposable
 
         public void Set(long from, long to)
         {
+            _from = from;
             _pos = from;
             _to = to;
         }
@@ -378,12 +380,35 @@ public sealed class ChunkedLackeyReader : IDisposable
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override bool CanRead => true;
-        public override bool CanSeek => false;
+        public override bool CanSeek => true;
         public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        /// <summary>The range's length: the stream is the bytes [from, to) of the file.</summary>
+        public override long Length => _to - _from;
+
+        /// <summary>The position within the range (0 at its first byte).</summary>
+        public override long Position
+        {
+            get => _pos - _from;
+            set => Seek(value, SeekOrigin.Begin);
+        }
+
         public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            long target = origin switch
+            {
+                SeekOrigin.Begin => _from + offset,
+                SeekOrigin.Current => _pos + offset,
+                _ => _to + offset,
+            };
+            ArgumentOutOfRangeException.ThrowIfLessThan(target, _from, nameof(offset));
+            _pos = target; // past the end reads 0 bytes, as a FileStream does
+            return _pos - _from;
+        }
+
+        // Read-only (CanWrite is false): Stream's contract for a stream that cannot be written is NotSupportedException.
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }

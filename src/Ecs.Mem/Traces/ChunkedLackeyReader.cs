@@ -89,18 +89,13 @@ public sealed class ChunkedLackeyReader : IDisposable
         [FieldOffset(128)] public long Value;
     }
 
-    /// <summary>One thread's decoder: a <see cref="LackeyReader"/> over a stream that serves one chunk's byte range.</summary>
+    /// <summary>One thread's decoder: a <see cref="LackeyReader"/> that reads one chunk's byte range at a time.</summary>
     private sealed class Worker
     {
-        public readonly RangeStream Range;
         public readonly LackeyReader Reader;
         public readonly byte[] Scan = new byte[512];
 
-        public Worker(SafeFileHandle handle, string source)
-        {
-            Range = new RangeStream(handle);
-            Reader = new LackeyReader(Range, source, leaveOpen: true);
-        }
+        public Worker(SafeFileHandle handle, string source) => Reader = new LackeyReader(handle, source);
     }
 
     /// <summary>Opens <paramref name="path"/> (a plain Lackey file, no compression) and starts the helper thread
@@ -291,8 +286,7 @@ public sealed class ChunkedLackeyReader : IDisposable
         {
             long from = LineStart(w, k * ChunkBytes);
             long to = LineStart(w, (k + 1) * ChunkBytes);
-            w.Range.Set(from, to);
-            w.Reader.Restart();
+            w.Reader.Restart(from, to);
             int got;
             while ((got = w.Reader.Read(records.AsSpan(n))) > 0)
                 n += got;
@@ -345,71 +339,5 @@ public sealed class ChunkedLackeyReader : IDisposable
             _file.Dispose();
             _notFull.Dispose();
         }
-    }
-
-    /// <summary>A read-only stream over bytes [from, to) of a file, read with pread (no shared file position, so
-    /// the two threads' streams share one handle).</summary>
-    private sealed class RangeStream : Stream
-    {
-        private readonly SafeFileHandle _handle;
-        private long _from;
-        private long _pos;
-        private long _to;
-
-        public RangeStream(SafeFileHandle handle) => _handle = handle;
-
-        public void Set(long from, long to)
-        {
-            _from = from;
-            _pos = from;
-            _to = to;
-        }
-
-        public override int Read(Span<byte> buffer)
-        {
-            int want = (int)Math.Min(buffer.Length, _to - _pos);
-            if (want <= 0)
-                return 0;
-            int got = RandomAccess.Read(_handle, buffer[..want], _pos);
-            if (got == 0)
-                throw new IOException("the file became shorter while it was read");
-            _pos += got;
-            return got;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override bool CanRead => true;
-        public override bool CanSeek => true;
-        public override bool CanWrite => false;
-
-        /// <summary>The range's length: the stream is the bytes [from, to) of the file.</summary>
-        public override long Length => _to - _from;
-
-        /// <summary>The position within the range (0 at its first byte).</summary>
-        public override long Position
-        {
-            get => _pos - _from;
-            set => Seek(value, SeekOrigin.Begin);
-        }
-
-        public override void Flush() { }
-
-        public override long Seek(long offset, SeekOrigin origin)
-        {
-            long target = origin switch
-            {
-                SeekOrigin.Begin => _from + offset,
-                SeekOrigin.Current => _pos + offset,
-                _ => _to + offset,
-            };
-            ArgumentOutOfRangeException.ThrowIfLessThan(target, _from, nameof(offset));
-            _pos = target; // past the end reads 0 bytes, as a FileStream does
-            return _pos - _from;
-        }
-
-        // Read-only (CanWrite is false): Stream's contract for a stream that cannot be written is NotSupportedException.
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

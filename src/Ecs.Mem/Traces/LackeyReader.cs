@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Text;
 using EcsMem.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 
 namespace EcsMem.Traces;
 
@@ -56,6 +57,11 @@ public sealed class LackeyReader : ITraceReader
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
+    // Range mode (ChunkedLackeyReader): bytes [_rangePos, _rangeEnd) of _file, read with pread, so readers on other
+    // threads share the handle without a shared file position; null: read _stream.
+    private readonly SafeFileHandle? _file;
+    private long _rangePos;
+    private long _rangeEnd;
     private readonly byte[] _buf = new byte[BufferSize + Padding];
     private int _start;   // first unparsed byte
     private int _end;     // one past the last valid byte
@@ -71,6 +77,14 @@ public sealed class LackeyReader : ITraceReader
         SourceName = sourceName;
         Process = process;
         _leaveOpen = leaveOpen;
+    }
+
+    /// <summary>A reader of byte ranges of <paramref name="file"/> (set by <see cref="Restart(long, long)"/>), which
+    /// it reads with pread and never closes: <see cref="ChunkedLackeyReader"/>'s threads each have one.</summary>
+    internal LackeyReader(SafeFileHandle file, string sourceName)
+        : this(Stream.Null, sourceName, 0, leaveOpen: true)
+    {
+        _file = file;
     }
 
     public string SourceName { get; }
@@ -140,10 +154,13 @@ public sealed class LackeyReader : ITraceReader
         return n;
     }
 
-    /// <summary>Starts over on the stream's next bytes as if this were a new reader (line count 0), keeping the
-    /// buffer: <see cref="ChunkedLackeyReader"/> decodes one byte range of a file after another with one reader.</summary>
-    internal void Restart()
+    /// <summary>Starts over on bytes [<paramref name="from"/>, <paramref name="to"/>) of the file as if this were a
+    /// new reader (line count 0), keeping the buffer: <see cref="ChunkedLackeyReader"/> decodes one byte range of a
+    /// file after another with one reader.</summary>
+    internal void Restart(long from, long to)
     {
+        _rangePos = from;
+        _rangeEnd = to;
         _start = 0;
         _end = 0;
         _eof = false;
@@ -168,7 +185,9 @@ public sealed class LackeyReader : ITraceReader
                 ? "line too long for a Lackey record"
                 : $"line longer than {BufferSize} bytes (not a Lackey trace?)");
         }
-        int got = TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, BufferSize - _end), SourceName, LinesRead + 1);
+        int got = _file is null
+            ? TraceFile.ReadChecked(_stream, _buf.AsSpan(_end, BufferSize - _end), SourceName, LinesRead + 1)
+            : ReadRange(_buf.AsSpan(_end, BufferSize - _end));
         if (got == 0)
             _eof = true;
         else
@@ -374,6 +393,27 @@ public sealed class LackeyReader : ITraceReader
         for (int c = 'a'; c <= 'f'; c++) t[c] = (sbyte)(c - 'a' + 10);
         for (int c = 'A'; c <= 'F'; c++) t[c] = (sbyte)(c - 'A' + 10);
         return t;
+    }
+
+    /// <summary>Range mode's read: at most what is left of the range, at its position (pread).</summary>
+    private int ReadRange(Span<byte> into)
+    {
+        int want = (int)Math.Min(into.Length, _rangeEnd - _rangePos);
+        if (want <= 0)
+            return 0;
+        int got;
+        try
+        {
+            got = RandomAccess.Read(_file!, into[..want], _rangePos);
+        }
+        catch (IOException e)
+        {
+            throw new InputException(SourceName, LinesRead + 1, "", "cannot read the trace: " + e.Message);
+        }
+        if (got == 0)
+            throw new InputException(SourceName, LinesRead + 1, "", "cannot read the trace: the file became shorter while it was read");
+        _rangePos += got;
+        return got;
     }
 
     public void Dispose()

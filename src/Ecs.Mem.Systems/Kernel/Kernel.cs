@@ -236,6 +236,23 @@ public sealed class Kernel
     public DirtySet? Dirty { get; private set; }
 
     /// <summary>
+    /// ptep_test_and_clear_young (arch/x86/mm/pgtable.c) for the rmap walks: clears the accessed bit of the entry
+    /// mapping <paramref name="va"/> in <paramref name="mm"/> (a PTE, or a PMD leaf's entry), telling the invariant
+    /// checker; returns the entry as it was when it was young, else 0 (not present or not young). The caller flushes
+    /// the TLB entry where Linux's ptep_clear_flush_young would.
+    /// </summary>
+    public ulong PtepTestAndClearYoung(MmState mm, ulong va)
+    {
+        ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
+            return 0;
+        ulong old = pte;
+        Dirty?.Pte(mm, va, old);
+        pte = old & ~Pte.AccessedBit;
+        return old;
+    }
+
+    /// <summary>
     /// Starts recording every tick's changes into <see cref="Dirty"/> (the incremental invariant checker calls this;
     /// the mutation points of the zone, swap area, swap cache, page cache and reverse map then report to it).
     /// </summary>

@@ -197,11 +197,8 @@ public sealed class LruGenMachine(Kernel.Kernel k) : ILruGenHost
                 vmFlags = VmFlags.Locked;
                 return 1;
             }
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
+            if (k.PtepTestAndClearYoung(mm, va) == 0)
                 continue;
-            k.Dirty?.Pte(mm, va, pte);
-            pte &= ~Pte.AccessedBit;
             referenced++;
             vmFlags |= v.Flags & ~VmFlags.Locked;
             if ((v.Flags & VmFlags.Special) == 0)

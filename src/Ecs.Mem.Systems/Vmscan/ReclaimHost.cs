@@ -56,11 +56,8 @@ public sealed class ReclaimHost : ILruvecHost
                 vmFlags = VmFlags.Locked;
                 return 1;
             }
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
+            if (k.PtepTestAndClearYoung(mm, va) != 0)
             {
-                k.Dirty?.Pte(mm, va, pte);
-                pte &= ~Pte.AccessedBit;
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young++;
                 vmFlags |= flags & ~VmFlags.Locked;
@@ -97,11 +94,9 @@ public sealed class ReclaimHost : ILruvecHost
                     vmFlags = VmFlags.Locked;
                     return 1;
                 }
-                ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-                if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
+                ulong pte = k.PtepTestAndClearYoung(mm, va);
+                if (pte == 0)
                     continue;
-                k.Dirty?.Pte(mm, va, pte);
-                pte &= ~Pte.AccessedBit;
                 if (Pte.IsPmdMapped(pte))
                 {
                     ulong haddr = va & HugeMemory.HugeMemory.PmdMask;
@@ -128,10 +123,8 @@ public sealed class ReclaimHost : ILruvecHost
         foreach (var (mmId, va) in _maps)
         {
             MmState mm = k.Tasks.MmById(mmId)!;
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.AccessedBit) != 0)
+            if (k.PtepTestAndClearYoung(mm, va) != 0)
             {
-                pte &= ~Pte.AccessedBit;
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young = true;
             }

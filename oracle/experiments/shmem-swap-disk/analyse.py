@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Summarises run.sh's traces and samples: per run and phase, the swap area's write and read requests (count, pages a
 request, latency issue→complete, how many in flight), bios per request (merging), reclaim's writes and scans, and
-memory.stat's swapcached/writeback/shmem through the phase. Usage: analyse.py OUTDIR RUNS"""
+memory.stat's swapcached/writeback/shmem through the phase. Usage: analyse.py OUTDIR RUNS [PROGRAM] (PROGRAM: keep only
+its getrusage calls, the phase windows; other processes on the machine call getrusage too)"""
 import re, statistics, sys
 
 out, runs = sys.argv[1], int(sys.argv[2])
+prog = sys.argv[3][:15] if len(sys.argv) > 3 else None
 ext = [tuple(map(int, l.split())) for l in open(f"{out}/extents.txt")]
 
 def in_swap(sector):
@@ -53,7 +55,7 @@ for run in range(1, runs + 1):
             continue
         comm, t, ev, rest = m.group(1), float(m.group(3)), m.group(4), m.group(5)
         if ev == "sys_enter":
-            if rest.startswith("NR 98 ") and not comm.startswith("python"):
+            if rest.startswith("NR 98 ") and (comm == prog if prog else not comm.startswith("python")):
                 calls.append(t)
         elif ev == "block_rq_issue":
             r = ISSUE.match(rest)

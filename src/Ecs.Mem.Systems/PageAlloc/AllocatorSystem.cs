@@ -100,9 +100,9 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             if (mc.TryCharge(memcg, 1) is { } overLimit)
             {
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                // A shmem swap-in's page is allocated and charged inside swap readahead's plug (shmem_swapin_cluster →
-                // swap_cluster_readahead). Anonymous swap-in's readahead plugs too on Linux; not modelled (docs/kernel.md).
-                bool plugged = rec.SwapSlot > 0 && rec.Class == Fault.FaultClass.FileRead && kernel.SwapReadahead.Enabled;
+                // A swap-in's page is allocated and charged inside swap readahead's plug (swap_vma_readahead,
+                // shmem_swapin_cluster → swap_cluster_readahead) unless its window is one page.
+                bool plugged = PluggedSwapIn(kernel, rec);
                 env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged));
                 _stillDeferred.Add(req);
                 return;
@@ -223,6 +223,15 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             mc.CommitCharge(head + i, memcg);
         return true;
     }
+
+    /// <summary>
+    /// Whether a swap-in's charge is made inside swap readahead's blk_start_plug (swapin_readahead's
+    /// swap_vma_readahead or swap_cluster_readahead, shmem_swapin_cluster's): the page is read from swap
+    /// (an anonymous swap-in, or a shmem page with a swap slot) and the readahead window is more than one page.
+    /// A memcg reclaim that charge enters nests its plug in that one and issues no write until it ends.
+    /// </summary>
+    private static bool PluggedSwapIn(Kernel.Kernel kernel, in FaultRecord rec) =>
+        rec.SwapSlot > 0 && rec.Class is FaultClass.SwapRead or FaultClass.FileRead && kernel.SwapReadahead.WillPlug(rec);
 
     /// <summary>
     /// alloc_anon_folio's allocation loop: from the highest of the fault's orders down, an order-N block

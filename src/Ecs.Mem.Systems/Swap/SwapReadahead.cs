@@ -143,6 +143,29 @@ public sealed class SwapReadahead : IEventHandler
     }
 
     /// <summary>
+    /// Whether swapin_readahead for <paramref name="rec"/> (a swap-in that missed the swap cache) will run inside
+    /// blk_start_plug: swap_vma_readahead and swap_cluster_readahead plug around their allocation loop, which
+    /// allocates and charges the faulting page too, unless the window is one page (win == 1, mask == 0: the single
+    /// read_swap_cache_async, no plug). Computes the window Readahead will, without consuming the hit counts.
+    /// </summary>
+    public bool WillPlug(in FaultRecord rec)
+    {
+        if (!Enabled)
+            return false;
+        if (!_k.Options.SwapVmaReadahead || rec.Class != FaultClass.SwapRead)
+            return SwapinNrPages(_prevOffset, rec.SwapSlot, _hits, 1 << _k.Options.PageCluster, _lastReadaheadPages) > 1;
+        MmState? mm = _k.Tasks.MmById(rec.MmId);
+        if (mm is null)
+            return false;
+        int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        if (vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
+            return false;
+        VmaRaInfo info = VmaInfo(mm.Id, mm.Mm.Vmas[vi].Start);
+        int maxWin = 1 << Math.Min(_k.Options.PageCluster, VmaOrderCeiling);
+        return SwapinNrPages((long)(info.Addr >> Pte.PageShift), (long)(rec.Va >> Pte.PageShift), info.Hits, maxWin, info.Win) > 1;
+    }
+
+    /// <summary>
     /// swap_cluster_readahead: the aligned block of slots around the faulting one. shmem_swapin_cluster always reads
     /// this way (a shmem object has no PTEs to go by), whichever mode anonymous memory uses.
     /// </summary>
@@ -247,7 +270,7 @@ public sealed class SwapReadahead : IEventHandler
         // __read_swap_cache_async's mem_cgroup_swapin_charge_folio: charged to the swap entry's group.
         Memcontrol.MemCgroup? memcg = k.Memcg is { } mc ? mc.OfSlot(slot) ?? mc.OfMm(rec.MmId) : null;
         if (memcg is not null)
-            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: rec.Class == FaultClass.FileRead); // a shmem swap-in's readahead plug
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: true); // inside swap readahead's plug
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);

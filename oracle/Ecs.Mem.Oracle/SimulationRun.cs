@@ -28,7 +28,7 @@ public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyLi
     /// <summary>
     /// The phase's reclaim figures: the program's group's LRU sizes at its end (inactive_anon, active_anon,
     /// inactive_file, active_file, in pages) and the machine's pg*/workingset_* counters that moved during it (the
-    /// program is the machine's only task); null without a cgroup.
+    /// program is the machine's only task) and time_ms, the simulated time at its end; null without a cgroup.
     /// </summary>
     public IReadOnlyDictionary<string, long>? Lru { get; init; }
 }
@@ -147,6 +147,8 @@ public static class SimulationRun
         foreach (var f in EcsMem.Systems.Reporting.MemcgFiles.Read(k).Where(f => f.Path == path))
             foreach (var v in f.Stat.Where(v => v.Name is "active_file" or "inactive_file" or "active_anon" or "inactive_anon"))
                 d[v.Name] = v.Value / (long)Pte.PageSize;
+        // The simulated time at the phase's end (the periodic memcg stats flush runs every 2 s of it).
+        d["time_ms"] = (long)(m.Env.Now / (k.Options.Timing.ClockGHz * 1e6));
         foreach (var kv in m.Env.Counters.All())
         {
             before.TryGetValue(kv.Key, out long old);

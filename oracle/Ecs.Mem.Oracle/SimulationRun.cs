@@ -24,6 +24,13 @@ public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyLi
     /// memory.max_usage_in_bytes); null without a cgroup.
     /// </summary>
     public IReadOnlyDictionary<string, long>? Memcg { get; init; }
+
+    /// <summary>
+    /// The phase's reclaim figures: the program's group's LRU sizes at its end (inactive_anon, active_anon,
+    /// inactive_file, active_file, in pages) and the machine's pg*/workingset_* counters that moved during it (the
+    /// program is the machine's only task) and time_ms, the simulated time at its end; null without a cgroup.
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? Lru { get; init; }
 }
 
 /// <summary>
@@ -50,8 +57,13 @@ public static class SimulationRun
         Entity proc = k.Tasks.Processes[0];
         var result = new List<SimPhase>();
         long minBase = 0, majBase = 0;
+        // ECSMEM_ORACLE_LRU=1: each phase's LRU figures on stderr (oracle/experiments/file-activation's EcsMem side).
+        bool lruDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_LRU") == "1";
+        var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
+        foreach (var kv in m.Env.Counters.All())
+            counters0[kv.Key] = kv.Value;
         ref ProcessStats st0 = ref k.World.Get<ProcessStats>(proc);
         minBase = st0.MinFlt;
         majBase = st0.MajFlt;
@@ -88,6 +100,10 @@ public static class SimulationRun
             // The C program reads smaps after phase_end's first stores (a memcg program's harness pages), not at once.
             if (ph.AccessesAtSnapshot > ph.AccessesAtEnd)
                 Advance(m, ph.AccessesAtSnapshot);
+            // phase_end reads the group's memory.stat, which flushes its statistics (mem_cgroup_flush_stats): reclaim's
+            // heuristics see the lists as they are here until the next flush (Vmscan/LruvecStats.cs).
+            if (k.Memcg is { } flushMc && flushMc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec flushLv)
+                flushLv.FlushStats();
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
             var pool = new Dictionary<string, long>(StringComparer.Ordinal)
             {
@@ -108,12 +124,39 @@ public static class SimulationRun
                     ["max_usage_in_bytes"] = g.Watermark * (long)Pte.PageSize,
                 };
             }
-            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors, Memcg = memcg });
+            Dictionary<string, long>? lru = k.Memcg is null ? null : LruFigures(m, proc, counters0);
+            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
+            if (lruDump && lru is not null)
+                Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture))));
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;
             majBase = after.MajFlt;
         }
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="SimPhase.Lru"/>: the program's group's memory.stat lists (pages) and the machine's pg*/workingset_*
+    /// counters that moved since <paramref name="before"/> (updated to the current values).
+    /// </summary>
+    private static Dictionary<string, long> LruFigures(Machine m, Entity proc, Dictionary<string, long> before)
+    {
+        var d = new Dictionary<string, long>(StringComparer.Ordinal);
+        Kernel k = m.Kernel;
+        string path = k.Memcg!.OfMm(k.Tasks.MmOf(proc).Id).Path;
+        foreach (var f in EcsMem.Systems.Reporting.MemcgFiles.Read(k).Where(f => f.Path == path))
+            foreach (var v in f.Stat.Where(v => v.Name is "active_file" or "inactive_file" or "active_anon" or "inactive_anon"))
+                d[v.Name] = v.Value / (long)Pte.PageSize;
+        // The simulated time at the phase's end (the periodic memcg stats flush runs every 2 s of it).
+        d["time_ms"] = (long)(m.Env.Now / (k.Options.Timing.ClockGHz * 1e6));
+        foreach (var kv in m.Env.Counters.All())
+        {
+            before.TryGetValue(kv.Key, out long old);
+            if (kv.Value != old && (kv.Key.StartsWith("pg", StringComparison.Ordinal) || kv.Key.StartsWith("workingset", StringComparison.Ordinal)))
+                d[kv.Key] = kv.Value - old;
+            before[kv.Key] = kv.Value;
+        }
+        return d;
     }
 
     /// <summary>

@@ -63,7 +63,10 @@ public sealed class Kernel
                 if (g.Lruvec is Lruvec lv && g.Parent?.Lruvec is Lruvec parentLv)
                     lv.AttachTo(parentLv);
                 if (g.Lruvec is Lruvec own)
+                {
                     own.Memcg = g; // lruvec_memcg
+                    own.DeferredStats = !g.IsRoot; // rstat: reclaim reads the group's stats as last flushed
+                }
             }
             Zone.Memcg = Memcg;
             Swap.SlotReleased = Memcg.UnchargeSwap;

@@ -85,6 +85,9 @@ public interface ILruvecHost
     /// <summary>get_nr_swap_pages() &gt; 0: anon pages can be reclaimed (can_reclaim_anon_pages).</summary>
     bool SwapSpaceLeft { get; }
 
+    /// <summary>jiffies (HZ = <see cref="Memcontrol.MemcgController.Hz"/>): when the periodic memcg stats flush is due.</summary>
+    ulong Jiffies => 0;
+
     /// <summary>total_swap_pages &gt; 0: the anon lists are worth aging (can_age_anon_pages).</summary>
     bool HasSwap { get; }
 
@@ -567,14 +570,14 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         long eviction = shadow >> 1;
         long refaultDistance = (NonresidentAge - eviction) & EvictionMask;
-        long workingset = Size(LruList.ActiveFile);
+        long workingset = WorkingsetPageState(LruList.ActiveFile);
         if (!file)
-            workingset += Size(LruList.InactiveFile);
+            workingset += WorkingsetPageState(LruList.InactiveFile);
         if (_host.SwapSpaceLeft)
         {
-            workingset += Size(LruList.ActiveAnon);
+            workingset += WorkingsetPageState(LruList.ActiveAnon);
             if (file)
-                workingset += Size(LruList.InactiveAnon);
+                workingset += WorkingsetPageState(LruList.InactiveAnon);
         }
         return refaultDistance <= workingset;
     }
@@ -642,7 +645,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public bool InactiveIsLow(LruList inactiveLru)
     {
-        long inactive = SubtreeSize(inactiveLru), active = SubtreeSize(inactiveLru + 1);
+        long inactive = LruPageState(inactiveLru), active = LruPageState(inactiveLru + 1);
         long gb = (inactive + active) >> (30 - (int)Pte.PageShift);
         long ratio = gb > 0 ? PageAlloc.Watermarks.IntSqrt((ulong)(10 * gb)) : 1;
         return inactive * ratio < active;
@@ -729,16 +732,16 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (!sc.ForceDeactivate)
         {
             sc.MayDeactivate = 0;
-            if (WorkingsetActivations[0] != RefaultSnapshot[0] || InactiveIsLow(LruList.InactiveAnon))
+            if (WorkingsetActivatePageState(0) != RefaultSnapshot[0] || InactiveIsLow(LruList.InactiveAnon))
                 sc.MayDeactivate |= ScanControl.DeactivateAnon;
-            if (WorkingsetActivations[1] != RefaultSnapshot[1] || InactiveIsLow(LruList.InactiveFile))
+            if (WorkingsetActivatePageState(1) != RefaultSnapshot[1] || InactiveIsLow(LruList.InactiveFile))
                 sc.MayDeactivate |= ScanControl.DeactivateFile;
         }
         else
         {
             sc.MayDeactivate = ScanControl.DeactivateAnon | ScanControl.DeactivateFile;
         }
-        long inactiveFile = SubtreeSize(LruList.InactiveFile);
+        long inactiveFile = LruPageState(LruList.InactiveFile);
         sc.CacheTrimMode = (inactiveFile >> sc.Priority) != 0 && (sc.MayDeactivate & ScanControl.DeactivateFile) == 0;
         if (!sc.CgroupReclaim)
         {
@@ -753,8 +756,8 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// <summary>snapshot_refaults: reclaim is done; remember the activations it has seen.</summary>
     public void SnapshotRefaults()
     {
-        RefaultSnapshot[0] = WorkingsetActivations[0];
-        RefaultSnapshot[1] = WorkingsetActivations[1];
+        RefaultSnapshot[0] = WorkingsetActivatePageState(0);
+        RefaultSnapshot[1] = WorkingsetActivatePageState(1);
     }
 
     /// <summary>

@@ -28,6 +28,9 @@ public sealed class ReclaimHost : ILruvecHost
 
     public bool HasSwap => _k.Swap.UsablePages > 0;
 
+    /// <summary>jiffies at HZ = <see cref="Memcontrol.MemcgController.Hz"/> from the simulated clock (the memcg stats flush period).</summary>
+    public ulong Jiffies => _k.Env.Now / (ulong)Math.Max(1, Math.Round(_k.Options.Timing.ClockGHz * 1e9 / Memcontrol.MemcgController.Hz));
+
     public long FreePages => _k.Zone.Buddy.NrFreePages;
 
     public long HighWatermark => _k.Zone.Watermarks.High;

@@ -34,6 +34,7 @@ public class LruvecTests
         public bool HasSwap { get; set; } = true;
         public long FreePages { get; set; } = 1000;
         public long HighWatermark { get; set; } = 10;
+        public ulong Jiffies { get; set; }
 
         public bool IsPinned(int pfn) => Pinned[pfn];
 

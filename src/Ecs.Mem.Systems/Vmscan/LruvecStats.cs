@@ -1,0 +1,86 @@
+using EcsMem.Systems.Memcontrol;
+
+namespace EcsMem.Systems.Vmscan;
+
+/// <summary>
+/// The memory cgroup statistics reclaim's heuristics read (mm/memcontrol.c's rstat counters behind
+/// lruvec_page_state): a memcg's NR_{IN,}ACTIVE_{ANON,FILE} and WORKINGSET_ACTIVATE_{ANON,FILE} are per-CPU deltas
+/// folded into the group's totals only when the stats are flushed (css_rstat_flush). Reclaim flushes them "in a
+/// rate-limited way" (mem_cgroup_flush_stats_ratelimited: only when the 2 s periodic flusher,
+/// flush_memcg_stats_dwork, is a cycle late), so prepare_scan_control's may_deactivate (refaults since the snapshot,
+/// inactive_is_low), cache_trim_mode, snapshot_refaults, shrink_lruvec's anon aging check and
+/// workingset_test_recent's workingset size all see the values of the last flush. A read of memory.stat flushes
+/// (mem_cgroup_flush_stats). Measured on Linux 6.18 (oracle/experiments/file-activation): in a 200 ms pass of
+/// swappiness-60 no flush happens, the refaults the pass activates are invisible, shrink_active_list never runs on the
+/// file list and the activated pages pile up on it (3,200 of 3,500 file pages active); with memory.stat read every
+/// millisecond the same pass deactivates 1,100 file pages and ends with 900 active. The node's (root's) lruvec and a
+/// machine without cgroups read the lists exactly (simplification: Linux's root memcg reads flushed values too).
+/// </summary>
+public sealed partial class Lruvec
+{
+    /// <summary>FLUSH_TIME: the periodic flusher's period, 2 × HZ jiffies.</summary>
+    public const ulong StatsFlushJiffies = 2 * MemcgController.Hz;
+
+    private readonly long[] _flushedLru = new long[5];
+    private readonly long[] _flushedActivations = new long[2];
+    private ulong _nextPeriodicFlush = StatsFlushJiffies;
+
+    /// <summary>
+    /// This lruvec belongs to a (non-root) memory cgroup: the reclaim heuristics read its statistics as of the last
+    /// flush (<see cref="FlushStats"/>), not the lists themselves.
+    /// </summary>
+    public bool DeferredStats { get; set; }
+
+    /// <summary>
+    /// css_rstat_flush of this lruvec's cgroup: its hierarchical list sizes and workingset activations, and every
+    /// descendant's, become what lruvec_page_state reads (a memory.stat read, mem_cgroup_flush_stats).
+    /// </summary>
+    public void FlushStats()
+    {
+        for (int l = 0; l < _flushedLru.Length; l++)
+            _flushedLru[l] = SubtreeSize((LruList)l);
+        _flushedActivations[0] = WorkingsetActivations[0];
+        _flushedActivations[1] = WorkingsetActivations[1];
+        foreach (Lruvec c in _children)
+            c.FlushStats();
+    }
+
+    /// <summary>
+    /// flush_memcg_stats_dwork: every FLUSH_TIME the root's subtree (every cgroup) is flushed. Applied when a reader
+    /// comes after the period's end, with the values of that moment (the worker's own instant is not kept: a
+    /// simplification; it matters only for a read long after a period ended with no reclaim in between).
+    /// </summary>
+    private void PeriodicStatsFlush()
+    {
+        Lruvec root = NodeLruvec;
+        ulong now = _host.Jiffies;
+        if (now < root._nextPeriodicFlush)
+            return;
+        root.FlushStats();
+        root._nextPeriodicFlush = (now / StatsFlushJiffies + 1) * StatsFlushJiffies;
+    }
+
+    /// <summary>lruvec_page_state(NR_LRU_BASE + lru): the flushed hierarchical size for a cgroup's lruvec, else the list.</summary>
+    private long LruPageState(LruList lru)
+    {
+        if (!DeferredStats)
+            return SubtreeSize(lru);
+        PeriodicStatsFlush();
+        return _flushedLru[(int)lru];
+    }
+
+    /// <summary>
+    /// workingset_test_recent's lruvec_page_state of the eviction lruvec: a cgroup's hierarchical size as of the last
+    /// flush; without cgroups (and on the root's lruvec) the list itself, as before.
+    /// </summary>
+    private long WorkingsetPageState(LruList lru) => DeferredStats ? LruPageState(lru) : Size(lru);
+
+    /// <summary>lruvec_page_state(WORKINGSET_ACTIVATE_ANON/_FILE): flushed for a cgroup's lruvec.</summary>
+    private long WorkingsetActivatePageState(int type)
+    {
+        if (!DeferredStats)
+            return WorkingsetActivations[type];
+        PeriodicStatsFlush();
+        return _flushedActivations[type];
+    }
+}

@@ -302,6 +302,17 @@ static void vmas(void)
             else if ((v = kb(line, "Anonymous:")) >= 0) emit(",\"anon_kb\":%ld", v);
             else if ((v = kb(line, "Swap:")) >= 0) emit(",\"swap_kb\":%ld", v);
             else if ((v = kb(line, "Locked:")) >= 0) emit(",\"locked_kb\":%ld", v);
+#ifdef ORACLE_SMAPS
+            /* Every field as "smaps.KEY" (kB; THPeligible 0/1), and the VmFlags line's mnemonics. */
+            char key[64]; long n;
+            if (strncmp(line, "VmFlags:", 8) == 0) {
+                const char *f = line + 8;
+                while (*f == ' ') f++;
+                int len = (int)strlen(f);
+                while (len > 0 && f[len - 1] == ' ') len--;
+                emit(",\"vmflags\":\"%.*s\"", len, f);
+            } else if (sscanf(line, "%63[^: ]:%ld", key, &n) == 2) emit(",\"smaps.%s\":%ld", key, n);
+#endif
         }
         if (!nl) break;
         line = nl + 1;

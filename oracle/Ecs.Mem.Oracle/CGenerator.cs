@@ -24,6 +24,9 @@ public static class CGenerator
         sb.Append(" * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */\n");
         // The harness (oracle/harness.h, written once by hand) holds the includes, the region table and the helpers.
         sb.Append(Inv, $"#define NREG {Math.Max(1, plan.Regions.Count)}\n");
+        // smaps: every field of the program's VMAs, not only Rss/Anonymous/Swap/Locked (oracle/README.md).
+        if (plan.Program.Smaps)
+            sb.Append("#define ORACLE_SMAPS 1\n");
         sb.Append("#include \"../harness.h\"\n\n");
         foreach (var (line, pages) in plan.RandomPages)
             sb.Append(Inv, $"static const unsigned rnd{line}[{pages.Length}] = {{{string.Join(",", pages)}}};\n");

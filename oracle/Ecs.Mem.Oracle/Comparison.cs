@@ -95,6 +95,20 @@ public static class Kit
                     diffs.Add($"{kp.Name}: VMA {v} Swap {sp.Vmas[v].SwapKb.Min} kB, kernel {kp.Vmas[v].SwapKb} kB");
                 if (!kp.Vmas[v].LockedKb.Contains(sp.Vmas[v].LockedKb.Min))
                     diffs.Add($"{kp.Name}: VMA {v} Locked {sp.Vmas[v].LockedKb.Min} kB, kernel {kp.Vmas[v].LockedKb} kB");
+                // A program that records smaps: every field of the entry (exact where the kernel was, within its spread
+                // otherwise) and the VmFlags mnemonics.
+                if (kp.Vmas[v].Smaps is { } kf && sp.Vmas[v].Smaps is { } sf)
+                {
+                    foreach (var (key, spread) in kf)
+                    {
+                        if (!sf.TryGetValue(key, out Spread mine))
+                            diffs.Add($"{kp.Name}: VMA {v} smaps {key} missing, kernel {spread}");
+                        else if (!spread.Contains(mine.Min))
+                            diffs.Add($"{kp.Name}: VMA {v} smaps {key} {mine.Min}, kernel {spread}");
+                    }
+                    if (kp.Vmas[v].VmFlags is { } kvf && kvf != sp.Vmas[v].VmFlags)
+                        diffs.Add($"{kp.Name}: VMA {v} VmFlags [{sp.Vmas[v].VmFlags}], kernel [{kvf}]");
+                }
             }
         }
         return diffs;

@@ -19,6 +19,15 @@ public sealed record VmaFigure(ulong Start, ulong End, string Perms, long Offset
     public long Size => (long)(End - Start);
 
     /// <summary>
+    /// Every /proc/PID/smaps field of the VMA (kB; THPeligible 0 or 1), by its name in the file, for the programs
+    /// that say <c>smaps</c>; null for the others.
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread>? Smaps { get; init; }
+
+    /// <summary>The VmFlags line's mnemonics (e.g. <c>rd wr mr mw me ac</c>) with <see cref="Smaps"/>; null when not recorded or not the same in every run.</summary>
+    public string? VmFlags { get; init; }
+
+    /// <summary>
     /// Outside the kit's slots: in the brk area, whose address differs between the real program (PIE, after its
     /// bss) and the scenario's exec layout, so only its size, protections, offset and name are compared.
     /// </summary>
@@ -101,7 +110,12 @@ public sealed class Fixtures
                         vmas.Add(new VmaFigure(Hex(first.GetProperty("start").GetString()!), Hex(first.GetProperty("end").GetString()!),
                             first.GetProperty("perms").GetString()!, first.GetProperty("offset").GetInt64(), first.GetProperty("name").GetString()!,
                             Over(vmaRuns.Select(r => Num(r[v], "rss_kb"))), Over(vmaRuns.Select(r => Num(r[v], "anon_kb"))),
-                            Over(vmaRuns.Select(r => Num(r[v], "swap_kb"))), Over(vmaRuns.Select(r => Num(r[v], "locked_kb")))));
+                            Over(vmaRuns.Select(r => Num(r[v], "swap_kb"))), Over(vmaRuns.Select(r => Num(r[v], "locked_kb"))))
+                        {
+                            Smaps = SmapsOver(vmaRuns.Select(r => r[v]).ToList()),
+                            VmFlags = first.TryGetProperty("vmflags", out _) && vmaRuns.Select(r => r[v].GetProperty("vmflags").GetString()).Distinct().Count() == 1
+                                ? first.GetProperty("vmflags").GetString() : null,
+                        });
                     }
                 }
                 phases.Add(new PhaseFigures(ph[0].GetProperty("phase").GetString()!,
@@ -123,6 +137,19 @@ public sealed class Fixtures
         ulong s = Hex(v.GetProperty("start").GetString()!), e = Hex(v.GetProperty("end").GetString()!);
         return new VmaFigure(s, e, v.GetProperty("perms").GetString()!, v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!,
             default, default, default, default).Shape;
+    }
+
+    /// <summary>The "smaps.KEY" figures of one VMA over the runs (null when the program did not record them).</summary>
+    private static SortedDictionary<string, Spread>? SmapsOver(List<JsonElement> runs)
+    {
+        const string prefix = "smaps.";
+        var keys = runs[0].EnumerateObject().Select(p => p.Name).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        if (keys.Count == 0)
+            return null;
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        foreach (string key in keys)
+            d[key[prefix.Length..]] = Over(runs.Select(r => Num(r, key)));
+        return d;
     }
 
     private static long Num(JsonElement e, string key) => e.TryGetProperty(key, out JsonElement v) ? v.GetInt64() : 0;
@@ -190,6 +217,10 @@ public sealed class Fixtures
                         Write(w, "anon_kb", v.AnonKb);
                         Write(w, "swap_kb", v.SwapKb);
                         Write(w, "locked_kb", v.LockedKb);
+                        if (v.Smaps is { } sm)
+                            WritePairs(w, "smaps", sm);
+                        if (v.VmFlags is { } vf)
+                            w.WriteString("vmflags", vf);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -243,7 +274,11 @@ public sealed class Fixtures
             {
                 var vmas = ph.GetProperty("vmas").EnumerateArray().Select(v => new VmaFigure(
                     Hex(v.GetProperty("start").GetString()!), Hex(v.GetProperty("end").GetString()!), v.GetProperty("perms").GetString()!,
-                    v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!, Sp(v, "rss_kb"), Sp(v, "anon_kb"), Sp(v, "swap_kb"), Sp(v, "locked_kb"))).ToList();
+                    v.GetProperty("offset").GetInt64(), v.GetProperty("name").GetString()!, Sp(v, "rss_kb"), Sp(v, "anon_kb"), Sp(v, "swap_kb"), Sp(v, "locked_kb"))
+                {
+                    Smaps = v.TryGetProperty("smaps", out JsonElement sm) ? ReadPairs(sm) : null,
+                    VmFlags = v.TryGetProperty("vmflags", out JsonElement vf) ? vf.GetString() : null,
+                }).ToList();
                 phases.Add(new PhaseFigures(ph.GetProperty("name").GetString()!, Sp(ph, "minflt"), Sp(ph, "majflt"),
                     ph.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList(), ph.GetProperty("vmas_stable").GetBoolean(), vmas,
                     ReadPairs(ph.GetProperty("rollup")), ReadPairs(ph.GetProperty("memstat")))

@@ -67,6 +67,12 @@ public sealed class PhaseProgram
     /// </summary>
     public IReadOnlyList<(string Size, string Mode)> Mthp { get; init; } = [];
 
+    /// <summary>
+    /// <c>smaps</c>: the harness also records every /proc/self/smaps field of the program's VMAs (Pss, Shared_*,
+    /// Private_*, Referenced, AnonHugePages, SwapPss, THPeligible, VmFlags ...), compared field by field.
+    /// </summary>
+    public bool Smaps { get; init; }
+
     /// <summary><c>swappiness N</c>: the program's memory cgroup's memory.swappiness (cgroup v1), 0–200; needs <c>memcg</c>.</summary>
     public int? Swappiness { get; init; }
     public required IReadOnlyList<Phase> Phases { get; init; }
@@ -101,7 +107,7 @@ public sealed class PhaseProgram
         string? description = null;
         var files = new List<DataFile>();
         long? memcg = null;
-        bool swap = false, swapPartition = false;
+        bool swap = false, swapPartition = false, smaps = false;
         var mthp = new List<(string, string)>();
         int? overcommit = null;
         long? hugepages = null;
@@ -153,6 +159,11 @@ public sealed class PhaseProgram
                             throw new InputException(path, line, w[^1], "swap takes nothing, file or partition");
                         swapPartition = w[1] == "partition";
                     }
+                    continue;
+                case "smaps":
+                    if (w.Length > 1)
+                        throw new InputException(path, line, w[1], "smaps takes nothing");
+                    smaps = true;
                     continue;
                 case "overcommit":
                     Need(path, line, w, 2);
@@ -221,7 +232,7 @@ public sealed class PhaseProgram
             throw new InputException(path, 1, name, "no phase");
         if (swappiness is not null && memcg is null)
             throw new InputException(path, 1, name, "swappiness sets the memory cgroup's memory.swappiness: it needs 'memcg'");
-        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, SwapPartition = swapPartition, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Mthp = mthp, Phases = phases, SourcePath = path };
+        return new PhaseProgram { Name = name, Description = description, Files = files, MemcgLimit = memcg, Swap = swap, SwapPartition = swapPartition, Smaps = smaps, Overcommit = overcommit, Swappiness = swappiness, HugePages = hugepages, Mthp = mthp, Phases = phases, SourcePath = path };
     }
 
     /// <summary>Every program of a folder, by name.</summary>

@@ -6,6 +6,7 @@ using EcsMem.Scenarios;
 using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
+using EcsMem.Systems.Reporting;
 using Machine = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Oracle;
@@ -83,7 +84,7 @@ public static class SimulationRun
             // does, while the C program catches it to record its figures; its address space is the one at the fault,
             // so the VMAs are taken before the access.
             bool sigbus = plan.Program.Phases[i].Ops.Any(o => o.Verb == "touch-sigbus");
-            List<VmaFigure>? before = sigbus ? Vmas(k, proc, ph.Windows) : null;
+            List<VmaFigure>? before = sigbus ? Vmas(k, proc, ph.Windows, plan.Program.Smaps) : null;
             Advance(m, ph.AccessesAtEnd);
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             long minFlt = st.MinFlt, majFlt = st.MajFlt;
@@ -125,7 +126,7 @@ public static class SimulationRun
                 };
             }
             Dictionary<string, long>? lru = k.Memcg is null ? null : LruFigures(m, proc, counters0);
-            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
+            result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows, plan.Program.Smaps), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
             if (lruDump && lru is not null)
                 Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture))));
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
@@ -268,7 +269,7 @@ public static class SimulationRun
     }
 
     /// <summary>The process's VMAs that overlap a live region, and [heap], as maps lines with smaps' Rss and Swap.</summary>
-    private static List<VmaFigure> Vmas(Kernel k, Entity proc, IReadOnlyList<(ulong Start, ulong End)> windows)
+    private static List<VmaFigure> Vmas(Kernel k, Entity proc, IReadOnlyList<(ulong Start, ulong End)> windows, bool smaps)
     {
         MmState ms = k.Tasks.MmOf(proc);
         Mm mm = ms.Mm;
@@ -308,7 +309,21 @@ public static class SimulationRun
             long offset = long.Parse(f[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
             // smaps' Locked: the area's resident pages when it is VM_LOCKED.
             long lockedKb = locked ? rss : 0;
-            list.Add(new VmaFigure(v.Start, v.End, f[1], offset, name, new Spread(rss, rss), default, new Spread(swap, swap), new Spread(lockedKb, lockedKb)));
+            IReadOnlyDictionary<string, Spread>? fields = null;
+            string? vmFlags = null;
+            if (smaps)
+            {
+                // The whole /proc/PID/smaps entry as EcsMem prints it (show_smap), for the programs that record it.
+                SmapsVmaSnapshot e = EcsMem.Systems.Reporting.Smaps.Of(k, ms, v, new StringBuilder());
+                var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+                foreach (NamedValue nv in e.Fields)
+                    d[nv.Name] = new Spread(nv.Value, nv.Value);
+                d["THPeligible"] = new Spread(e.ThpEligible ? 1 : 0, e.ThpEligible ? 1 : 0);
+                fields = d;
+                vmFlags = e.VmFlags.TrimEnd();
+            }
+            list.Add(new VmaFigure(v.Start, v.End, f[1], offset, name, new Spread(rss, rss), default, new Spread(swap, swap), new Spread(lockedKb, lockedKb))
+            { Smaps = fields, VmFlags = vmFlags });
         }
         return list;
     }

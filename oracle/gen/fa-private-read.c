@@ -2,6 +2,7 @@
  * reading a cached 4 MiB file through a private read-only mapping: fault-around maps 16 cached pages per fault (do_read_fault, filemap_map_pages)
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

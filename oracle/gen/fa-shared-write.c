@@ -2,6 +2,7 @@
  * storing to a cached file through a shared mapping: do_shared_fault, one fault per page, no fault-around
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * fork, then the parent writes every page while the child still maps them: one COW copy fault per page
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * MAP_HUGETLB|MAP_SHARED 4 MiB: reserved at mmap for the whole file, written with one fault per 2 MiB, mapped writable at once; munmap of the last mapping frees the file and its pages
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * MADV_COLD only deactivates; MADV_PAGEOUT writes the pages to swap at once, so the next reads are swap-ins
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * mlock locks a mapping (smaps Locked) and faults in its untouched pages; munlock clears the lock and the pages stay resident
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

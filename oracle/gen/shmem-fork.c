@@ -2,6 +2,7 @@
  * MAP_SHARED|MAP_ANONYMOUS memory written, shared across fork: the parent's stores after fork do not copy
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

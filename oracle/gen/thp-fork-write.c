@@ -2,6 +2,7 @@
  * fork shares the huge pages write-protected (copy_huge_pmd); the parent's first store to each splits the PMD (do_huge_pmd_wp_page falls back) and every 4 KiB page then takes its own copy-on-write fault
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * MADV_HUGEPAGE on a 2 MiB-aligned 4 MiB anonymous region, written first: one fault per 2 MiB maps a PMD-sized page (do_huge_pmd_anonymous_page), AnonHugePages 4096 kB
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_SMAPS 1
 #include "../harness.h"
 
 int main(int argc, char **argv)

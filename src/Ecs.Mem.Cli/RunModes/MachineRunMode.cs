@@ -55,6 +55,7 @@ public sealed class MachineRunMode : IRunMode
         OptionSpec.Value("--timeline-every", "K", "accesses between timeline rows (default 10000); needs --timeline or --plot"),
         OptionSpec.Value("--plot", "FILE.png|.svg", "the timeline as a plot: RAM, free frames, swap and RSS per process, and faults per interval, over accesses"),
         OptionSpec.Value("--snapshot", "WHEN", "N cycles, Na after N accesses, peak (least free memory; the default), end, or none: each live process's mm_struct, VMAs, smaps_rollup, /proc/meminfo, buddyinfo, zoneinfo and vmstat") with { Repeatable = true },
+        OptionSpec.Flag("--smaps", "each snapshot also shows every process's /proc/PID/smaps (per VMA: Rss, Pss, Shared/Private, Referenced, Swap, THPeligible, VmFlags ...)"),
         OptionSpec.Value("--html", "FILE.html", "one self-contained page: address spaces, mm_struct, page-table walk, the mechanism diagram with a timeline that plays, plots"),
         OptionSpec.Value("--events", "FILE.jsonl", "one JSON line per fault, syscall, reclaim pass, kswapd wake/sleep, allocation, swap I/O, PTE rewrite, TLB flush, OOM kill, task start/exit ('-' = stdout; the report then goes to stderr)"),
         OptionSpec.Value("--events-kind", "K[,K]", "only these event kinds") with { Completions = EventNames.Kinds.ToArray() },
@@ -136,7 +137,10 @@ public sealed class MachineRunMode : IRunMode
         // With --html the snapshots also carry page tables (the report never prints them); without --snapshot the
         // page gets its own evenly spaced set, and the report stays as it was.
         int pageTableCap = htmlPath is not null ? HtmlPageTableEntryCap : 0;
-        var snapshots = new SnapshotRecorder(machine, snapshotWhens) { PageTableEntryCap = pageTableCap };
+        bool smaps = cl.Has("--smaps");
+        if (smaps && noSnapshot)
+            throw new InputException("command line", 0, "--smaps", "--smaps shows the snapshots' /proc/PID/smaps and cannot go with --snapshot none");
+        var snapshots = new SnapshotRecorder(machine, snapshotWhens) { PageTableEntryCap = pageTableCap, WithSmaps = smaps };
         // Decided by what the user asked, not by whether the report has snapshots of its own.
         bool userSnapshots = cl.GetAll("--snapshot").Count > 0;
         EvenSnapshotRecorder? evenSnapshots = htmlPath is not null && !userSnapshots ? new EvenSnapshotRecorder(machine, pageTableCap) : null;
@@ -201,7 +205,7 @@ public sealed class MachineRunMode : IRunMode
                 .FirstOrDefault(p => FileIdentity.KindOf(p) is not FileKind.Regular);
             peak = report.Partial ? snapshots.NotTaken("peak", "the run was interrupted; the peak needs a second run")
                 : pipe is not null ? snapshots.NotTaken("peak", $"the trace {pipe} is not a regular file (a pipe?) and cannot be read again for the second run the peak needs")
-                : PeakSnapshot(scenario, warmup, snapshots.Peak());
+                : PeakSnapshot(scenario, warmup, snapshots.Peak(), smaps);
         }
         report = report with { Snapshots = snapshots.Finish(peak) };
         if (timeline is not null)
@@ -245,13 +249,13 @@ public sealed class MachineRunMode : IRunMode
     /// a second machine, built the same way, runs to that allocation and is captured there (a deterministic replay
     /// of the run's beginning; no check or timeline, which do not change the simulation).
     /// </summary>
-    private static Snapshot PeakSnapshot(Scenario scenario, long? warmup, PeakPoint point)
+    private static Snapshot PeakSnapshot(Scenario scenario, long? warmup, PeakPoint point, bool smaps)
     {
         using Machine again = ScenarioLoader.Build(scenario);
         again.WarmupAccesses = warmup;
         WorkloadEndTap.Attach(again, new ProcessStatusTracker());
         // A signal during the second run abandons the peak (the first run's report is still printed, complete).
-        Snapshot peak = SnapshotRecorder.CapturePeak(again, point, stop: () => InterruptSignal.Requested);
+        Snapshot peak = SnapshotRecorder.CapturePeak(again, point, stop: () => InterruptSignal.Requested, withSmaps: smaps);
         return peak.Reached ? peak : peak with { NotTakenBecause = "interrupted during the second run the peak needs" };
     }
 

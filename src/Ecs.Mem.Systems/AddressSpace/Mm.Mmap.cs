@@ -261,7 +261,9 @@ public sealed partial class Mm
 
         int id = Commit?.NewShmem(0, charged: false) ?? 0;
         Hugetlb.FileCreated(id, (vmFlags & VmFlags.Shared) != 0, pages, reserve, Struct.Id);
-        long r = MmapRegion(addr, len, vmFlags, VmaKind.Anonymous, -1, 0, changes, hugetlbFile: id);
+        // hugetlbfs_file_mmap sets VM_DONTEXPAND with VM_HUGETLB (smaps' VmFlags show "de ht"): such an area never
+        // merges and mremap never grows it.
+        long r = MmapRegion(addr, len, vmFlags | VmFlags.DontExpand, VmaKind.Anonymous, -1, 0, changes, hugetlbFile: id);
         if (r < 0)
         {
             Hugetlb.FileReleased(id);

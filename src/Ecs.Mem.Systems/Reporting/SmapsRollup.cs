@@ -61,25 +61,30 @@ public static class SmapsRollup
     /// <summary>smap_gather_stats over every VMA of <paramref name="mm"/>.</summary>
     public static MemSizeStats Gather(Kernel.Kernel k, MmState mm)
     {
-        var walker = new Walker(k.Zone.Frames, k.Zone.ZeroPfn, k.Swap);
+        var stats = new MemSizeStats();
         foreach (ref readonly Vma v in mm.Mm.Vmas)
+            GatherVma(k, mm, v, ref stats);
+        return stats;
+    }
+
+    /// <summary>smap_gather_stats for one VMA: adds its pages to <paramref name="stats"/> (/proc/PID/smaps walks each VMA alone, smaps_rollup all into one).</summary>
+    public static void GatherVma(Kernel.Kernel k, MmState mm, in Vma v, ref MemSizeStats stats)
+    {
+        if ((v.Flags & VmFlags.HugeTlb) != 0)
         {
-            walker.Locked = (v.Flags & VmFlags.Locked) != 0;
-            if ((v.Flags & VmFlags.HugeTlb) != 0)
-            {
-                // walk_hugetlb_range: a hugetlb VMA adds to the Hugetlb fields only (not to Rss or Pss).
-                var (shared, priv) = k.Hugetlb.SmapsOf(mm, v);
-                walker.Stats.SharedHugetlb += shared;
-                walker.Stats.PrivateHugetlb += priv;
-                continue;
-            }
-            mm.Tables.VisitRange(v.Start, v.End, ref walker);
-            // smap_gather_stats: a shared shmem mapping adds shmem_swap_usage, its object's pages out on swap in the
-            // area's range (their swap entries are in the object, not in the PTEs; not in SwapPss).
-            if (v.FileId >= 0 && (v.Flags & VmFlags.Shared) != 0 && k.OpenFiles.ShmemSwapped > 0 && k.OpenFiles.IsShmem(v.FileId))
-                walker.Stats.Swap += (ulong)k.OpenFiles.ShmemSwappedIn(v.FileId, (long)v.PgOff, (long)(v.PgOff + v.Pages)) * Pte.PageSize;
+            // walk_hugetlb_range: a hugetlb VMA adds to the Hugetlb fields only (not to Rss or Pss).
+            var (shared, priv) = k.Hugetlb.SmapsOf(mm, v);
+            stats.SharedHugetlb += shared;
+            stats.PrivateHugetlb += priv;
+            return;
         }
-        return walker.Stats;
+        var walker = new Walker(k.Zone.Frames, k.Zone.ZeroPfn, k.Swap) { Stats = stats, Locked = (v.Flags & VmFlags.Locked) != 0 };
+        mm.Tables.VisitRange(v.Start, v.End, ref walker);
+        stats = walker.Stats;
+        // smap_gather_stats: a shared shmem mapping adds shmem_swap_usage, its object's pages out on swap in the
+        // area's range (their swap entries are in the object, not in the PTEs; not in SwapPss).
+        if (v.FileId >= 0 && (v.Flags & VmFlags.Shared) != 0 && k.OpenFiles.ShmemSwapped > 0 && k.OpenFiles.IsShmem(v.FileId))
+            stats.Swap += (ulong)k.OpenFiles.ShmemSwappedIn(v.FileId, (long)v.PgOff, (long)(v.PgOff + v.Pages)) * Pte.PageSize;
     }
 
     /// <summary>

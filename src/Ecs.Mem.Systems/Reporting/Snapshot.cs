@@ -99,6 +99,9 @@ public sealed record ProcessSnapshot(int Pid, string Name, string State, MmStruc
     /// <summary>/proc/PID/smaps_rollup at that moment (null only in snapshots built without it).</summary>
     public SmapsRollupSnapshot? SmapsRollup { get; init; }
 
+    /// <summary>/proc/PID/smaps at that moment, one entry per VMA and the gate area (only with <c>--smaps</c>; else null).</summary>
+    public IReadOnlyList<SmapsVmaSnapshot>? Smaps { get; init; }
+
     /// <summary>The populated page tables, when the recorder was asked for them (the HTML page); else null.</summary>
     public PageTablesSnapshot? PageTables { get; init; }
 }

@@ -112,6 +112,12 @@ public static class SnapshotFormat
                     sb.Append(Inv, $"\n-- /proc/{p.Pid}/smaps_rollup --\n");
                     SmapsRollup.AppendTo(sb, rollup);
                 }
+                if (p.Smaps is { } smaps)
+                {
+                    sb.Append(Inv, $"\n-- /proc/{p.Pid}/smaps --\n");
+                    foreach (SmapsVmaSnapshot v in smaps)
+                        Smaps.AppendTo(sb, v);
+                }
             }
             sb.Append("\n-- /proc/meminfo --\n");
             MemInfo.AppendTo(sb, s.MemInfo);
@@ -202,6 +208,8 @@ public static class SnapshotFormat
                         w.WriteNumber(f.Name, f.Value);
                     w.WriteEndObject();
                 }
+                if (p.Smaps is { } smaps)
+                    WriteSmaps(w, smaps);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -222,6 +230,26 @@ public static class SnapshotFormat
                 MemcgFiles.WriteJson(w, cgroups);
             if (s.LruGen is { } lruGen)
                 LruGenFiles.WriteJson(w, lruGen);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>The "smaps" array: per VMA its maps line, every field (kB), THPeligible (0 or 1) and the VmFlags mnemonics.</summary>
+    private static void WriteSmaps(Utf8JsonWriter w, IReadOnlyList<SmapsVmaSnapshot> smaps)
+    {
+        w.WriteStartArray("smaps");
+        foreach (SmapsVmaSnapshot v in smaps)
+        {
+            w.WriteStartObject();
+            w.WriteString("header", v.Header);
+            foreach (NamedValue f in v.Fields)
+                w.WriteNumber(f.Name, f.Value);
+            w.WriteNumber("THPeligible", v.ThpEligible ? 1 : 0);
+            w.WriteStartArray("VmFlags");
+            foreach (string m in v.VmFlags.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                w.WriteStringValue(m);
+            w.WriteEndArray();
             w.WriteEndObject();
         }
         w.WriteEndArray();

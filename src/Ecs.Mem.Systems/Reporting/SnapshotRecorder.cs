@@ -43,6 +43,9 @@ public sealed class SnapshotRecorder
     /// </summary>
     public int PageTableEntryCap { get; init; }
 
+    /// <summary>When true, each process snapshot also carries its /proc/PID/smaps (<see cref="ProcessSnapshot.Smaps"/>; <c>--smaps</c>).</summary>
+    public bool WithSmaps { get; init; }
+
     /// <summary>Before the first tick: takes what is due at 0 and arms the first marks.</summary>
     public void Start()
     {
@@ -73,9 +76,9 @@ public sealed class SnapshotRecorder
     /// the free count there is the minimum; anything else is a simulator bug and throws.
     /// <paramref name="stop"/> (a signal) abandons it: the snapshot is then "not reached".
     /// </summary>
-    public static Snapshot CapturePeak(Machine.Machine fresh, PeakPoint point, Func<bool>? stop = null)
+    public static Snapshot CapturePeak(Machine.Machine fresh, PeakPoint point, Func<bool>? stop = null, bool withSmaps = false)
     {
-        var recorder = new SnapshotRecorder(fresh, [SnapshotWhen.Peak]);
+        var recorder = new SnapshotRecorder(fresh, [SnapshotWhen.Peak]) { WithSmaps = withSmaps };
         Snapshot? taken = null;
         PageAlloc.Zone zone = fresh.Kernel.Zone;
         if (point.AtStart || zone.Buddy.AllocCount >= point.AllocCount)
@@ -178,6 +181,7 @@ public sealed class SnapshotRecorder
             processes.Add(new ProcessSnapshot(p.Pid, k.Tasks.ProcessName(p), StateName(p.State), mm.Struct, vmas)
             {
                 SmapsRollup = Reporting.SmapsRollup.Build(k, k.Tasks.MmOf(e)),
+                Smaps = WithSmaps ? Reporting.Smaps.Build(k, state) : null,
                 PageTables = PageTableEntryCap > 0 ? DumpTables(world, state.Tables, PageTableEntryCap) : null,
             });
         }

@@ -1,5 +1,6 @@
 using EcsMem.Components;
 using EcsMem.Scenarios;
+using HugePage = EcsMem.Systems.Hugetlb.Hugetlb;
 
 namespace EcsMem.Systems.AddressSpace;
 
@@ -59,6 +60,20 @@ public sealed partial class Mm
         if (idx < 0)
         {
             return -Errno.EFAULT;
+        }
+
+        // The hugetlb step of do_mremap's VMA checks: lengths round up to the huge page, both addresses must be
+        // aligned to it, and a hugetlb mapping never grows (its reservation cannot be split) — all EINVAL, before
+        // VM_DONTEXPAND's EFAULT is ever looked at. Measured on 6.18: growing in place or with MREMAP_MAYMOVE and an
+        // unaligned address all fail with EINVAL; a shrink, or 4 KiB lengths that round to the same size, succeed.
+        if ((Vmas[idx].Flags & VmFlags.HugeTlb) != 0)
+        {
+            oldLen = (oldLen + HugePage.Size - 1) & HugePage.Mask;
+            newLen = (newLen + HugePage.Size - 1) & HugePage.Mask;
+            if ((addr & ~HugePage.Mask) != 0 || (newAddr & ~HugePage.Mask) != 0 || newLen > oldLen)
+            {
+                return -Errno.EINVAL;
+            }
         }
 
         bool mlocked = false;

@@ -130,6 +130,24 @@ public class HugetlbTests
     }
 
     [Test]
+    public void MremapNeverGrowsAHugetlbMappingAndWantsAlignedAddresses()
+    {
+        // Kernel (6.18.44, nr_hugepages 4, a 4 MiB MAP_HUGETLB private mapping; 2026-12-05): mremap(p, 2M, 4M, 0)
+        // and with MREMAP_MAYMOVE -> EINVAL; mremap(p+4K, 4K, 4K, MAYMOVE|FIXED, p+16M) -> EINVAL (unaligned);
+        // mremap(p, 4M, 2M, 0) -> ok (shrink); mremap(p, 4K, 8K, 0) -> ok (both lengths round up to 2 MiB).
+        using var m = new SimMachine(Pool(4));
+        var p = Add(m, "p", Hugetlb(Base, 2), 0, W(Base));
+        MmState mm = Mm(m, p);
+        Assert.That(mm.Mm.DoMremap(Base, HugeSize, 2 * HugeSize, 0, 0, null, out _, out _), Is.EqualTo(-Errno.EINVAL), "grow in place");
+        Assert.That(mm.Mm.DoMremap(Base, HugeSize, 2 * HugeSize, MremapFlags.MayMove, 0, null, out _, out _), Is.EqualTo(-Errno.EINVAL), "grow, may move");
+        Assert.That(mm.Mm.DoMremap(Base + Page, Page, Page, MremapFlags.MayMove | MremapFlags.Fixed, Base + (8 * HugeSize), null, out _, out _), Is.EqualTo(-Errno.EINVAL), "unaligned");
+        Assert.That(mm.Mm.DoMremap(Base, Page, 2 * Page, 0, 0, null, out _, out _), Is.EqualTo((long)Base), "4 KiB lengths round to one huge page");
+        Assert.That(mm.Mm.DoMremap(Base, 2 * HugeSize, HugeSize, 0, 0, null, out _, out _), Is.EqualTo((long)Base), "shrink");
+        Assert.That(mm.Mm.Vmas[mm.Mm.Vmas.VmaLookup(Base)].Length, Is.EqualTo(HugeSize));
+        AssertInvariants(m);
+    }
+
+    [Test]
     public void ANoreserveMappingGetsSigbusWhenThePoolRunsDry()
     {
         // Pool of 1, a 2-huge-page MAP_NORESERVE mapping: the first fault takes the free page, the second finds none

@@ -64,6 +64,9 @@ public sealed record KernelOptions
     /// <summary>Write requests the swap device serves at once (<c>machine.disk_queue_depth</c>).</summary>
     public int DiskQueueDepth { get; init; } = D.DiskQueueDepth;
 
+    /// <summary>Reclaim's CPU time per step (<c>machine.reclaim_cost</c>), measured on 6.18.</summary>
+    public ReclaimCostConfig ReclaimCost { get; init; } = D.ReclaimCost;
+
     /// <summary>vm.page-cluster (<c>machine.page_cluster</c>): swap readahead reads up to 2^this pages per swap-in.</summary>
     public int PageCluster { get; init; } = D.PageCluster;
 

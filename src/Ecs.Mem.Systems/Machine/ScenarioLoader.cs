@@ -80,6 +80,7 @@ public static class ScenarioLoader
             CgroupVersion = m.CgroupVersion,
             DiskMaxSegments = m.DiskMaxSegments,
             DiskQueueDepth = m.DiskQueueDepth,
+            ReclaimCost = m.ReclaimCost,
             DirtyBackgroundRatio = m.DirtyBackgroundRatio,
             DirtyBackgroundBytes = m.DirtyBackgroundBytes,
             DirtyRatio = m.DirtyRatio,

@@ -258,21 +258,14 @@ public sealed class Writeback : IEventHandler
     }
 
     /// <summary>
-    /// Cycles of reclaim work per page scanned (isolation, rmap walk, unmap and TLB flush, swap-cache add, bio
-    /// submission): the reclaimer's clock advances by it, so writes complete while reclaim goes on, as they do on
-    /// Linux. 3000 cycles (1 µs at 3 GHz) is an estimate of that work, not a measurement; no scenario key sets it.
+    /// The reclaimer's work takes <paramref name="c"/> cycles (its CPU's clock advances; the costs are
+    /// machine.reclaim_cost's, measured on 6.18, see <see cref="Vmscan.ReclaimHost"/>), and every write request due by
+    /// then completes now, in order of submission, as its interrupt would have meanwhile.
     /// </summary>
-    public long ScanCyclesPerPage { get; set; } = 3000;
-
-    /// <summary>
-    /// The reclaimer's work on <paramref name="pages"/> pages takes its time (its CPU's clock advances), and every
-    /// write request due by then completes now, in order of submission, as its interrupt would have meanwhile.
-    /// </summary>
-    public void Progress(int pages)
+    public void Progress(long c)
     {
         var env = _k.Env;
         _k.Flusher?.Poll();
-        long c = ScanCyclesPerPage * pages;
         if (c > 0)
         {
             // CPU work on the reclaimer's CPU (its clock advances): the on-CPU kernel row, not the off-CPU device time.

@@ -112,6 +112,16 @@ public interface ILruvecHost
     /// </summary>
     void WritebackProgress(int pages) { }
 
+    /// <summary>
+    /// shrink_folio_list's time for the <paramref name="folios"/> folios it handled since the last call, every one back
+    /// on a list (machine.reclaim_cost; the host knows which it wrote or freed), and the call's own when
+    /// <paramref name="batch"/> (its end).
+    /// </summary>
+    void ShrinkFolioListTime(int folios, bool batch) { }
+
+    /// <summary>shrink_active_list's time for the <paramref name="folios"/> folios it took.</summary>
+    void ShrinkActiveListTime(int folios) { }
+
     /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
     bool FolioDirtyFile(int pfn) => false;
 
@@ -984,6 +994,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < deactivated; i++) Putback(_isolated[i]);
         _counters.Add(_c.PgDeactivate, deactivatedPages);
         LruNoteCost(file, 0, rotated);
+        _host.ShrinkActiveListTime(taken);
     }
 
     /// <summary>activate_locked's folio_free_swap for every page of the entry's folio.</summary>
@@ -1056,11 +1067,12 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     private int ShrinkFolioList(int entries, int taken, ScanControl sc, out int pageouts)
     {
-        int reclaimed = 0, unqueuedDirty = 0;
+        int reclaimed = 0, unqueuedDirty = 0, folios = 0;
         pageouts = 0;
         for (int i = 0; i < entries; i++)
         {
             int pfn = _isolated[i];
+            folios++;
             if (!IsThp(pfn))
             {
                 ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
@@ -1078,8 +1090,13 @@ public sealed partial class Lruvec : IReplacementPolicy
                     continue;
                 _host.WritebackProgress(1);
                 ShrinkFolio(p, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
+                // Its time passes here, as the loop's does on Linux, so the first writes complete while later
+                // pages are still being handled.
+                _host.ShrinkFolioListTime(folios + 1, batch: false);
+                folios = 0;
             }
         }
+        _host.ShrinkFolioListTime(folios, batch: true);
         // shrink_inactive_list: the flushers are not keeping up, nudge them. evict_folios only adds the count to
         // sc->nr.unqueued_dirty; try_to_shrink_lruvec decides.
         if (_lruGen)

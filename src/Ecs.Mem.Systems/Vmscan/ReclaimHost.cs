@@ -13,7 +13,28 @@ public sealed class ReclaimHost : ILruvecHost
     private readonly Kernel.Kernel _k;
     private readonly List<(int Mm, ulong Va)> _maps = new();
 
-    public ReclaimHost(Kernel.Kernel kernel) => _k = kernel;
+    public ReclaimHost(Kernel.Kernel kernel)
+    {
+        _k = kernel;
+        // machine.reclaim_cost in cycles of the simulated clock.
+        double ghz = kernel.Options.Timing.ClockGHz;
+        var rc = kernel.Options.ReclaimCost;
+        long C(long ns) => (long)Math.Round(ns * ghz);
+        _callCycles = C(rc.CallNs);
+        _batchCycles = C(rc.BatchNs);
+        _isolateCycles = C(rc.IsolateNs);
+        _activeCycles = C(rc.ActiveNs);
+        _keepCycles = C(rc.KeepNs);
+        _freeCycles = C(rc.FreeNs);
+        _writeCycles = C(rc.WriteNs);
+        _shmemWriteCycles = C(rc.ShmemWriteNs);
+    }
+
+    private readonly long _callCycles, _batchCycles, _isolateCycles, _activeCycles, _keepCycles, _freeCycles, _writeCycles, _shmemWriteCycles;
+
+    /// <summary>The current shrink_folio_list call's folios freed or written so far, and their cycles.</summary>
+    private int _pendingFolios;
+    private long _pendingCycles;
 
     /// <summary>The CPU the current reclaim pass runs on (the stalled task's for direct reclaim, 0 for kswapd).</summary>
     public int Cpu { get; set; }
@@ -151,7 +172,14 @@ public sealed class ReclaimHost : ILruvecHost
             return FolioReclaimResult.Keep;
         if (_k.Flusher is { } flusher && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && IsDirty(pfn))
             return DirtyFileFolio(flusher, pfn);
+        bool shmem = f.IsShmem;
         int outcome = ShrinkPage(_k.Env, pfn, out pageout, _k.Writeback);
+        if (_k.Writeback is not null && (pageout || outcome == 1))
+        {
+            // Charged when the call ends (ShrinkFolioListTime), once every folio is back on a list.
+            _pendingFolios++;
+            _pendingCycles += pageout ? (shmem ? _shmemWriteCycles : _writeCycles) : _freeCycles;
+        }
         return outcome switch
         {
             1 => FolioReclaimResult.Reclaimed,
@@ -218,8 +246,34 @@ public sealed class ReclaimHost : ILruvecHost
     /// <summary>folio_wait_writeback for cgroup v1 memcg reclaim (see <see cref="PageWriteback.Writeback.WaitOnWriteback"/>).</summary>
     public bool WaitOnWriteback(int pfn) => _k.Writeback?.WaitOnWriteback(pfn) ?? false;
 
-    /// <summary>The reclaimer's time passes with its scan; writes completed by then end (see <see cref="PageWriteback.Writeback.Progress"/>).</summary>
-    public void WritebackProgress(int pages) => _k.Writeback?.Progress(pages);
+    /// <summary>
+    /// isolate_lru_folios' time for <paramref name="pages"/> pages (machine.reclaim_cost.isolate_ns); writes completed
+    /// by then end (see <see cref="PageWriteback.Writeback.Progress"/>).
+    /// </summary>
+    public void WritebackProgress(int pages) => _k.Writeback?.Progress(_isolateCycles * pages);
+
+    /// <summary>
+    /// A reclaim call's fixed time (try_to_free_mem_cgroup_pages, do_try_to_free_pages or a kswapd round up to its
+    /// first isolation; machine.reclaim_cost.call_ns).
+    /// </summary>
+    public void ReclaimCallTime() => _k.Writeback?.Progress(_callCycles);
+
+    /// <summary>
+    /// shrink_folio_list's time for the <paramref name="folios"/> folios handled since the last call: each written
+    /// (write_ns or shmem_write_ns) or freed (free_ns), each other one kept, activated or put back (keep_ns), and at the
+    /// call's end (<paramref name="batch"/>) its own time (batch_ns). Charged when the folios are back on a list, so a
+    /// write that completes meanwhile never meets an isolated folio (a split THP's pages are charged one by one).
+    /// </summary>
+    public void ShrinkFolioListTime(int folios, bool batch)
+    {
+        long c = (batch ? _batchCycles : 0) + _pendingCycles + _keepCycles * Math.Max(folios - _pendingFolios, 0);
+        _pendingFolios = 0;
+        _pendingCycles = 0;
+        _k.Writeback?.Progress(c);
+    }
+
+    /// <summary>shrink_active_list's time for the <paramref name="folios"/> folios it took (machine.reclaim_cost.active_ns).</summary>
+    public void ShrinkActiveListTime(int folios) => _k.Writeback?.Progress(_activeCycles * folios);
 
     /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
     public void WritebackUnplug() => _k.Writeback?.Unplug();

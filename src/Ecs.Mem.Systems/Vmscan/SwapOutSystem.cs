@@ -175,6 +175,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         // (oracle/experiments/shmem-swap-disk): such a reclaim writes its whole inactive list down to priority 0.
         if (plugged)
             _k.Writeback?.HoldPlug();
+        _k.ReclaimHost.ReclaimCallTime();
         NodeReclaim.DoTryToFreePages((Lruvec)g.Lruvec, _sc);
         if (plugged)
             _k.Writeback?.ReleasePlug();
@@ -249,6 +250,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
             _sc.Memcg = _k.Memcg;
             _sc.Target = _k.Memcg?.Root;
+            _k.ReclaimHost.ReclaimCallTime();
             NodeReclaim.DoTryToFreePages(lruvec, _sc);
             scanned += _sc.NrScanned;
             if (_sc.NrReclaimed > 0)
@@ -281,6 +283,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             _kswapdRunActive = true;
             env.Counters.Increment(k.C.PageOutRun);
         }
+        k.ReclaimHost.ReclaimCallTime();
         long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
         k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
         long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();

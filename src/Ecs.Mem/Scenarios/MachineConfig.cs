@@ -141,6 +141,9 @@ public sealed record MachineConfig
     /// </summary>
     public int DiskQueueDepth { get; init; } = 1;
 
+    /// <summary><c>machine.reclaim_cost</c>: reclaim's CPU time per step, measured on 6.18 (see <see cref="ReclaimCostConfig"/>).</summary>
+    public ReclaimCostConfig ReclaimCost { get; init; } = new();
+
     /// <summary>254: virtio-blk's max_segments, measured on the kit's machine (oracle/experiments/shmem-swap-disk: its swap writes were 1,040,384-byte requests).</summary>
     public const int DefaultDiskMaxSegments = 254;
 

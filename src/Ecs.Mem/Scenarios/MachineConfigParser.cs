@@ -15,6 +15,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
         "disk_max_segments", "disk_queue_depth",
+        "reclaim_cost",
         "dirty_background_ratio", "dirty_background_bytes", "dirty_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_writeback_centisecs",
         "lru_gen",
         "swap_type",
@@ -119,6 +120,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { DiskMaxSegments = (int)values.Integer(dms, "machine.disk_max_segments", 1, 1 << 20) };
         if (s.Get("disk_queue_depth") is { } dqd)
             m = m with { DiskQueueDepth = (int)values.Integer(dqd, "machine.disk_queue_depth", 1, 4096) };
+        if (s.Get("reclaim_cost") is { } rc)
+            m = m with { ReclaimCost = ReclaimCost(new YamlSection(Source, rc, "machine.reclaim_cost", ReclaimCostConfig.Keys)) };
         if (s.Get("dirty_background_ratio") is { } dbr)
             m = m with { DirtyBackgroundRatio = (int)values.Integer(dbr, "machine.dirty_background_ratio", 0, 100) };
         if (s.Get("dirty_background_bytes") is { } dbb)
@@ -347,6 +350,16 @@ internal sealed class MachineConfigParser(YamlValues values)
             return Tlb(s, key, new TlbConfig(1, 1));
         }
         return new PscConfig(Level("pde"), Level("pdpte"), Level("pml4e"), Level("pml5e"));
+    }
+
+    /// <summary><c>machine.reclaim_cost</c>: each step's nanoseconds (0 to 1 s); an absent key keeps its measured default.</summary>
+    private ReclaimCostConfig ReclaimCost(YamlSection s)
+    {
+        long[] v = new ReclaimCostConfig().Values;
+        for (int i = 0; i < v.Length; i++)
+            if (s.Get(ReclaimCostConfig.Keys[i]) is { } node)
+                v[i] = values.Integer(node, s.PathOf(ReclaimCostConfig.Keys[i]), 0, 1_000_000_000);
+        return ReclaimCostConfig.FromValues(v);
     }
 
     private LatencyConfig Latency(YamlNode node)

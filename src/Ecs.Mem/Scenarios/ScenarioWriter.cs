@@ -114,6 +114,13 @@ public static class ScenarioWriter
             Line(w, 1, "disk_max_segments", Num(m.DiskMaxSegments));
         if (m.DiskQueueDepth != 1)
             Line(w, 1, "disk_queue_depth", Num(m.DiskQueueDepth));
+        if (m.ReclaimCost != new ReclaimCostConfig())
+        {
+            w.Append("  reclaim_cost:\n");
+            long[] rc = m.ReclaimCost.Values;
+            for (int i = 0; i < rc.Length; i++)
+                Line(w, 2, ReclaimCostConfig.Keys[i], Num(rc[i]));
+        }
         if (m.CgroupVersion != 2)
             Line(w, 1, "cgroup_version", Num(m.CgroupVersion));
         // The dirty-page knobs only when one differs from Linux's default (older scenarios print as before).

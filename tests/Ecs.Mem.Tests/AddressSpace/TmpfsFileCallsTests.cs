@@ -97,6 +97,8 @@ public class TmpfsFileCallsTests
             if ((f.Flags & FrameFlags.Shmem) != 0 && (f.Flags & (FrameFlags.Buddy | FrameFlags.PcpList)) == 0 && (f.Flags & FrameFlags.Dirty) != 0)
                 dirty++;
         Assert.That(dirty, Is.EqualTo(10), "shmem_write_end dirties every page written");
+        var g = EcsMem.Systems.Reporting.MemoryGauges.Read(m.Kernel);
+        Assert.That((g.ShmemPages, g.FileMapped), Is.EqualTo((10L, 0L)), "meminfo Shmem counts them, nothing maps them");
         Assert.That(Stats(m).MinFlt, Is.EqualTo(4), "only the workload's 4 anonymous first touches fault");
         Assert.That(m.Kernel.OpenFiles.ShmemSize(m.Kernel.Files.Intern("/dev/shm/w")), Is.EqualTo(1 << 20), "the file outlives the task (it has a name)");
     }

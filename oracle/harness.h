@@ -139,6 +139,30 @@ static int make_tmpfs(const char *path, unsigned long len)
     return fd;
 }
 
+/* pwrite(2) of [off, off + len) of region r's file (a memfd or tmpfs file) from buf, in buf-sized pieces: the kernel
+   reads buf (resident since warm_up), so the phase's faults are none of the program's; the file gets its pages. */
+static void do_pwrite(int r, unsigned long off, unsigned long len)
+{
+    for (unsigned long done = 0; done < len; ) {
+        unsigned long n = len - done < sizeof buf ? len - done : sizeof buf;
+        long w = pwrite(reg[r].fd, buf, n, off + done);
+        if (w <= 0) fatal("pwrite");
+        done += w;
+    }
+}
+
+/* pread(2) of [off, off + len) of region r's file into buf (resident), in buf-sized pieces; stops at the end of the file. */
+static void do_pread(int r, unsigned long off, unsigned long len)
+{
+    for (unsigned long done = 0; done < len; ) {
+        unsigned long n = len - done < sizeof buf ? len - done : sizeof buf;
+        long got = pread(reg[r].fd, buf, n, off + done);
+        if (got < 0) fatal("pread");
+        if (got == 0) break;
+        done += got;
+    }
+}
+
 /* Reads a string the program passes to a system call (a tmpfs file's path, in .rodata) before the first phase: the
    kernel's copy of it (strncpy_from_user) would otherwise take the page's first fault inside a phase. */
 static void warm_string(const char *s)

@@ -90,6 +90,26 @@ public static class CGenerator
                 sb.Append(Inv, $"    reg[{reg!.Index}].fd = make_tmpfs(\"{TmpfsPath(plan.Program, op.Arg(1)!)}\", {Sz(op.Arg(2)!)});\n");
                 sb.Append(Inv, $"    do_mmap({reg.Index}, {AddrOf(reg, op)}, {Sz(op.Arg(2)!)}, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{reg.Index}].fd, 0, 0);\n");
                 break;
+            case "pwrite":
+                sb.Append(Inv, $"    do_pwrite({R(op.Arg(0)!)}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)});\n");
+                break;
+            case "pread":
+                sb.Append(Inv, $"    do_pread({R(op.Arg(0)!)}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)});\n");
+                break;
+            case "fallocate":
+                {
+                    var mode = new List<string>();
+                    if (op.Has("keep_size") || op.Has("punch_hole")) mode.Add("FALLOC_FL_KEEP_SIZE");
+                    if (op.Has("punch_hole")) mode.Add("FALLOC_FL_PUNCH_HOLE");
+                    sb.Append(Inv, $"    check(fallocate(reg[{R(op.Arg(0)!)}].fd, {(mode.Count == 0 ? "0" : string.Join(" | ", mode))}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)}), \"fallocate\");\n");
+                    break;
+                }
+            case "unlink":
+                {
+                    PhaseOp made = plan.Program.Phases.SelectMany(ph => ph.Ops).First(o => o.Verb == "tmpfs" && o.Arg(0) == op.Arg(0));
+                    sb.Append(Inv, $"    check(unlink(\"{TmpfsPath(plan.Program, made.Arg(1)!)}\"), \"unlink\");\n");
+                    break;
+                }
             case "touch-sigbus":
                 sb.Append(Inv, $"    touch_sigbus({plan.Find(op, op.Arg(0)!).Index}, {(Write(src, op) ? 1 : 0)}, {Sz(op.Arg(2)!)});\n");
                 break;

@@ -98,6 +98,10 @@ public sealed class PhaseProgram
         ["mremap"] = 2,
         ["mlock"] = 1,
         ["munlock"] = 1,
+        ["pwrite"] = 3, // pwrite R OFF LEN: pwrite(2) to a memfd's or tmpfs file's descriptor (shmem_write_begin), no mapping
+        ["pread"] = 3, // pread R OFF LEN: pread(2) from it (holes read as zeroes)
+        ["fallocate"] = 3, // fallocate R OFF LEN [keep_size] [punch_hole]
+        ["unlink"] = 1, // unlink R: unlink(2) of a tmpfs file (the inode lives while open or mapped)
     };
 
     /// <summary>Reads and checks a program; errors are <see cref="InputException"/> naming file and line.</summary>
@@ -118,6 +122,8 @@ public sealed class PhaseProgram
         int phaseLine = 0;
         int sigbusLine = 0;
         var regions = new HashSet<string>(StringComparer.Ordinal);
+        var shmemFiles = new HashSet<string>(StringComparer.Ordinal);
+        var tmpfsFiles = new HashSet<string>(StringComparer.Ordinal);
         string[] lines = File.ReadAllLines(path);
         for (int n = 0; n < lines.Length; n++)
         {
@@ -218,6 +224,16 @@ public sealed class PhaseProgram
             }
             if (op.Verb is "mmap" or "memfd" or "memfd-map" or "tmpfs" or "brk")
                 regions.Add(w[1]);
+            if (op.Verb is "memfd" or "tmpfs")
+                shmemFiles.Add(w[1]);
+            if (op.Verb is "tmpfs")
+                tmpfsFiles.Add(w[1]);
+            if (op.Verb is "pwrite" or "pread" or "fallocate" && !shmemFiles.Contains(w[1]))
+                throw new InputException(path, line, w[1], $"{op.Verb} needs a region made by memfd or tmpfs (its descriptor)");
+            if (op.Verb is "unlink" && !tmpfsFiles.Contains(w[1]))
+                throw new InputException(path, line, w[1], "unlink needs a region made by tmpfs (a file with a name)");
+            if (op.Verb is "fallocate" && w.Skip(4).FirstOrDefault(x => x is not ("keep_size" or "punch_hole")) is { } badMode)
+                throw new InputException(path, line, badMode, "fallocate's mode words are keep_size and punch_hole");
             else if (op.Verb is "touch" or "touch-sigbus" or "fork-touch" or "touch-random" or "munmap" or "mprotect" or "madvise" or "mremap" or "mlock" or "munlock" && !regions.Contains(w[1]))
                 throw new InputException(path, line, w[1], "names a region no earlier mmap, memfd, tmpfs or brk created");
             if (op.Verb == "fork-touch" && op.After("expect") is { } end && end != "SIGKILL")

@@ -213,7 +213,7 @@ public static class ScenarioGenerator
                             int fd = LowestFd();
                             heldFds.Add(fd);
                             memfdOf[r.Name] = fd;
-                            Event(timeline, accesses, proc, $"open: {{file: {CGenerator.TmpfsPath(p, op.Arg(1)!)}, fd: {fd}}}");
+                            Event(timeline, accesses, proc, $"open: {{file: {CGenerator.TmpfsPath(p, op.Arg(1)!)}, fd: {fd}, flags: creat|trunc}}");
                             Event(timeline, accesses, proc, $"ftruncate: {{fd: {fd}, length: {size}}}");
                             Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
                             break;
@@ -241,9 +241,34 @@ public static class ScenarioGenerator
                             heldFds.Remove(fd);
                             break;
                         }
+                    case "pwrite" or "pread" when ScenarioSupport.Fds:
+                        {
+                            // do_pwrite / do_pread: pwrite64 / pread64 of the region's file through its descriptor (the
+                            // C program's buf-sized pieces are one call here: the kernel does the same per page).
+                            long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
+                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}}}");
+                            break;
+                        }
+                    case "fallocate" when ScenarioSupport.Fds:
+                        {
+                            long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
+                            string mode = op.Has("punch_hole") ? ", mode: keep_size|punch_hole" : op.Has("keep_size") ? ", mode: keep_size" : "";
+                            Event(timeline, accesses, proc, $"fallocate: {{fd: {memfdOf[op.Arg(0)!]}, offset: {off}, length: {len}{mode}}}");
+                            break;
+                        }
+                    case "unlink" when ScenarioSupport.Fds:
+                        {
+                            PhaseOp made = p.Phases.SelectMany(ph => ph.Ops).First(o => o.Verb == "tmpfs" && o.Arg(0) == op.Arg(0));
+                            Event(timeline, accesses, proc, $"unlink: {{file: {CGenerator.TmpfsPath(p, made.Arg(1)!)}}}");
+                            break;
+                        }
                     case "memfd":
                     case "memfd-map":
                     case "tmpfs":
+                    case "pwrite":
+                    case "pread":
+                    case "fallocate":
+                    case "unlink":
                         leftOut.Add(new Unsupported(op.Verb, op.Line, "shmem and memfd (issue 13 item 7)"));
                         break;
                     case "madvise" when (ScenarioSupport.Madvise && op.Arg(1) is "random" or "sequential" or "willneed" or "normal") ||

@@ -23,6 +23,10 @@ public enum AddressSpaceOpKind : byte
     MemfdCreate,
     Ftruncate,
     Close,
+    Write,
+    Read,
+    Fallocate,
+    Unlink,
 }
 
 /// <summary>
@@ -51,6 +55,8 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public Scenarios.MremapFlags MremapFlags { get; init; }
     /// <summary>The descriptor an open/memfd_create returns, or that mmap/ftruncate/close use (-1: none; mmap uses FileId's path).</summary>
     public int Fd { get; init; } = -1;
+    /// <summary>open: its flags (creat, excl, trunc, rdonly, wronly).</summary>
+    public Filemap.OpenFiles.OpenFlags OpenFlags { get; init; }
     /// <summary>memfd_create: the name; <see cref="Advice"/> holds its flags (1 = MFD_CLOEXEC).</summary>
     public string? Name { get; init; }
     public bool BrkDelta { get; init; }

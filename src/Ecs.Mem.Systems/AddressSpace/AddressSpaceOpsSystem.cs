@@ -84,14 +84,21 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         int fileId = op.FileId, openFile = 0;
         // The file behind the descriptor a call uses (before a close drops it, so the log can name it).
         bool badFd = op.Fd >= 0 && op.Kind is AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Ftruncate or AddressSpaceOpKind.Close
+                or AddressSpaceOpKind.Write or AddressSpaceOpKind.Read or AddressSpaceOpKind.Fallocate
             && !_k.OpenFiles.Lookup(p.Tgid, op.Fd, out fileId, out openFile);
-        // A path on tmpfs (/dev/shm) names a shmem inode.
-        _k.OpenFiles.NoteFile(op.FileId);
+        // A path on tmpfs (/dev/shm) names a shmem inode: the one its dentry holds now (ENOENT once unlinked).
+        if (op.Fd < 0 && op.FileId >= 0 && op.Kind is not (AddressSpaceOpKind.Open or AddressSpaceOpKind.Unlink))
+            fileId = _k.OpenFiles.ResolvePath(op.FileId);
         long result = op.Kind switch
         {
+            AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Fadvise when fileId < -1 => fileId,
             AddressSpaceOpKind.Mmap when badFd => -Errno.EBADF,
             AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, fileId, op.PgOff, _changes, openFile: openFile),
-            AddressSpaceOpKind.Open => _k.OpenFiles.Open(p.Tgid, op.Fd, op.FileId),
+            AddressSpaceOpKind.Open => _k.OpenFiles.Open(p.Tgid, op.Fd, op.FileId, op.OpenFlags),
+            AddressSpaceOpKind.Write => _k.OpenFiles.Write(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len),
+            AddressSpaceOpKind.Read => _k.OpenFiles.Read(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len),
+            AddressSpaceOpKind.Fallocate => _k.OpenFiles.Fallocate(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Advice, op.Offset, (long)op.Len),
+            AddressSpaceOpKind.Unlink => _k.OpenFiles.Unlink(op.FileId),
             AddressSpaceOpKind.MemfdCreate => _k.OpenFiles.MemfdCreate(p.Tgid, op.Fd, op.Name ?? ""),
             AddressSpaceOpKind.Ftruncate => _k.OpenFiles.Ftruncate(p.Tgid, op.Fd, (long)op.Len),
             AddressSpaceOpKind.Close => _k.OpenFiles.Close(p.Tgid, op.Fd),
@@ -105,7 +112,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),
             AddressSpaceOpKind.Munlockall => Mlock.All(_k, mm, 0, unlock: true),
             AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out populateStart, out populateLen),
-            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, op.FileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, fileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
@@ -129,7 +136,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         if (op.Kind is AddressSpaceOpKind.Munmap or AddressSpaceOpKind.Mremap or AddressSpaceOpKind.Mmap)
             _k.OpenFiles.ReleaseUnused();
         PopulateAfter(op, mm, result, oldBrk, populateStart, populateLen);
-        string? path = fileId >= 0 && fileId < _k.Files.Count ? _k.Files[fileId].Path : null;
+        string? path = op.Kind is AddressSpaceOpKind.Open or AddressSpaceOpKind.Unlink || fileId < -1 ? _k.OpenFiles.NameOf(op.FileId)
+            : fileId >= 0 && fileId < _k.Files.Count ? _k.Files[fileId].Path : null;
         string strace = Strace.Format(op, result, brkArg, path, leader);
         Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
         _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);

@@ -7,6 +7,7 @@ namespace EcsMem.Systems.AddressSpace;
 public static class Errno
 {
     public const int EPERM = 1;
+    public const int ENOENT = 2;
     public const int EBADF = 9;
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
@@ -14,6 +15,9 @@ public static class Errno
     public const int EFAULT = 14;
     public const int EEXIST = 17;
     public const int EINVAL = 22;
+    public const int EFBIG = 27;
+    public const int ENOSPC = 28;
+    public const int EOPNOTSUPP = 95;
 
     /// <summary>True when a long result is a negated errno (IS_ERR_VALUE: the top 4095 values).</summary>
     public static bool IsError(long result) => result < 0 && result >= -4095;
@@ -22,6 +26,7 @@ public static class Errno
     public static string Name(long result) => Math.Abs(result) switch
     {
         EPERM => "EPERM",
+        ENOENT => "ENOENT",
         EBADF => "EBADF",
         EAGAIN => "EAGAIN",
         ENOMEM => "ENOMEM",
@@ -29,6 +34,9 @@ public static class Errno
         EFAULT => "EFAULT",
         EEXIST => "EEXIST",
         EINVAL => "EINVAL",
+        EFBIG => "EFBIG",
+        ENOSPC => "ENOSPC",
+        EOPNOTSUPP => "EOPNOTSUPP",
         _ => $"errno {Math.Abs(result)}",
     };
 }

@@ -62,6 +62,10 @@ public static class Strace
     public static string ErrorText(long errno) => Math.Abs(errno) switch
     {
         Errno.EPERM => "Operation not permitted",
+        Errno.ENOENT => "No such file or directory",
+        Errno.EFBIG => "File too large",
+        Errno.ENOSPC => "No space left on device",
+        Errno.EOPNOTSUPP => "Operation not supported",
         Errno.EBADF => "Bad file descriptor",
         Errno.EAGAIN => "Resource temporarily unavailable",
         Errno.ENOMEM => "Cannot allocate memory",
@@ -98,7 +102,13 @@ public static class Strace
             AddressSpaceOpKind.Mmap => Line(
                 $"mmap({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)}, {MapFlagsText(op.Flags)}, {(op.Fd >= 0 ? OpenFd(op.Fd, fdPath) : Fd(op.FileId, fdPath))}, {Offset(op.PgOff * Components.Pte.PageSize)})",
                 hexResult),
-            AddressSpaceOpKind.Open => Line($"openat(AT_FDCWD, \"{fdPath}\", O_RDWR)", zeroResult),
+            AddressSpaceOpKind.Open => Line($"openat(AT_FDCWD, \"{fdPath}\", {OpenFlagsText(op.OpenFlags)})", zeroResult),
+            AddressSpaceOpKind.Write when op.Offset >= 0 => Line($"pwrite64({OpenFd(op.Fd, fdPath)}, \"\"..., {op.Len.ToString(Inv)}, {op.Offset.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Write => Line($"write({OpenFd(op.Fd, fdPath)}, \"\"..., {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Read when op.Offset >= 0 => Line($"pread64({OpenFd(op.Fd, fdPath)}, \"\"..., {op.Len.ToString(Inv)}, {op.Offset.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Read => Line($"read({OpenFd(op.Fd, fdPath)}, \"\"..., {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Fallocate => Line($"fallocate({OpenFd(op.Fd, fdPath)}, {FallocMode(op.Advice)}, {op.Offset.ToString(Inv)}, {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Unlink => Line($"unlink(\"{fdPath}\")", zeroResult),
             AddressSpaceOpKind.MemfdCreate => Line($"memfd_create(\"{op.Name}\", {(op.Advice != 0 ? "MFD_CLOEXEC" : "0")})", zeroResult),
             AddressSpaceOpKind.Ftruncate => Line($"ftruncate({OpenFd(op.Fd, fdPath)}, {op.Len.ToString(Inv)})", zeroResult),
             AddressSpaceOpKind.Close => Line($"close({OpenFd(op.Fd, fdPath)})", zeroResult),
@@ -118,6 +128,26 @@ public static class Strace
             _ => Line(groupLeader ? "exit_group(0)" : "exit(0)", "?"),
         };
     }
+
+    /// <summary>open's flags as strace prints them: <c>O_RDWR|O_CREAT|O_EXCL|O_TRUNC</c>.</summary>
+    private static string OpenFlagsText(Filemap.OpenFiles.OpenFlags f)
+    {
+        string s = (f & Filemap.OpenFiles.OpenFlags.RdOnly) != 0 ? "O_RDONLY" : (f & Filemap.OpenFiles.OpenFlags.WrOnly) != 0 ? "O_WRONLY" : "O_RDWR";
+        if ((f & Filemap.OpenFiles.OpenFlags.Creat) != 0) s += "|O_CREAT";
+        if ((f & Filemap.OpenFiles.OpenFlags.Excl) != 0) s += "|O_EXCL";
+        if ((f & Filemap.OpenFiles.OpenFlags.Trunc) != 0) s += "|O_TRUNC";
+        return (f & Filemap.OpenFiles.OpenFlags.Creat) != 0 ? s + ", 0600" : s;
+    }
+
+    /// <summary>fallocate's mode as strace prints it: <c>0</c>, <c>FALLOC_FL_KEEP_SIZE</c>, <c>FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE</c>.</summary>
+    private static string FallocMode(int mode) => mode switch
+    {
+        0 => "0",
+        1 => "FALLOC_FL_KEEP_SIZE",
+        2 => "FALLOC_FL_PUNCH_HOLE",
+        3 => "FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE",
+        _ => "0x" + mode.ToString("x", Inv),
+    };
 
     /// <summary>
     /// madvise as strace prints it: <c>madvise(0x7f7c84149000, 8192, MADV_WILLNEED) = 0</c>. <paramref name="advice"/>
@@ -164,6 +194,10 @@ public static class Strace
         AddressSpaceOpKind.MemfdCreate => "memfd_create",
         AddressSpaceOpKind.Ftruncate => "ftruncate",
         AddressSpaceOpKind.Close => "close",
+        AddressSpaceOpKind.Write => "write",
+        AddressSpaceOpKind.Read => "read",
+        AddressSpaceOpKind.Fallocate => "fallocate",
+        AddressSpaceOpKind.Unlink => "unlink",
         _ => groupLeader ? "exit_group" : "exit",
     };
 

@@ -14,12 +14,16 @@ namespace EcsMem.Systems.Filemap;
 /// refers to it any more (the last fput: shmem_evict_inode truncates it). A mapping made with a file path and no
 /// descriptor (the scenario's <c>file:</c>) uses the process's one implicit open of that path (open file 0).
 /// MAP_SHARED anonymous areas map such an inode too (shmem_zero_setup). Shmem pages are on the anon LRU and go to
-/// swap with their swap entries kept here, in the object (shmem_writeout, shmem_swapin_folio).
-/// Files on tmpfs (a path under <see cref="TmpfsMount"/>) are shmem inodes too, named and kept while the run lasts
-/// (nothing unlinks them). A fault at or past a memfd's or tmpfs file's size is SIGBUS (shmem_get_folio's i_size check).
+/// swap with their swap entries in the object's own page-cache slots (shmem_writeout, shmem_swapin_folio), counted
+/// per object (info-&gt;swapped).
+/// Files on tmpfs (a path under <see cref="TmpfsMount"/>) are shmem inodes too, named by a dentry until unlinked;
+/// open(O_CREAT) makes one, write(2) fills it (shmem_write_begin), read(2) reads it (holes as zeroes), fallocate
+/// allocates or punches it, unlink drops its name (the inode lives while open or mapped). A fault at or past a
+/// memfd's or tmpfs file's size is SIGBUS (shmem_get_folio's i_size check).
 /// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
-/// open is closed first (as dup2 does); ftruncate applies to shmem files only (regular files' sizes are not
-/// modelled); a tmpfs file's size is unbounded until an ftruncate gives it one (no O_CREAT/O_TRUNC, no write(2)).
+/// open is closed first (as dup2 does); ftruncate, write, read and fallocate apply to shmem files only (regular
+/// files' sizes and contents are not modelled); a tmpfs path the scenario uses first without O_CREAT exists from
+/// the start with an unbounded size (as every regular file a scenario names exists), until an ftruncate sizes it.
 /// </summary>
 public sealed class OpenFiles(Kernel.Kernel k)
 {
@@ -29,37 +33,55 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>(tgid, fd) → open file id.</summary>
     private readonly Dictionary<(int Tgid, int Fd), int> _fds = new();
 
-    /// <summary>Live memfd inodes by file-table id: their size in bytes.</summary>
-    private readonly Dictionary<int, long> _shmemSize = new();
+    /// <summary>Per open file description: its access mode (O_RDONLY 0, O_WRONLY 1, O_RDWR 2) and file position (f_pos).</summary>
+    private readonly List<byte> _modeOf = [2];
+    private readonly List<long> _posOf = [0];
 
     /// <summary>
-    /// shmem swap entries (shmem_writeout: the swap entry takes the page's place in the inode's page cache, not a PTE):
-    /// (file, index) → swap slot, and the slot's (file, index) back. Each holds one swap_map reference of its slot.
+    /// The inode side of a shmem file (shmem_inode_info and the inode's i_size): its size in bytes
+    /// (<see cref="long.MaxValue"/>: unbounded, a MAP_SHARED anonymous object or a tmpfs file never sized) and
+    /// info-&gt;swapped, the pages of it out on swap (their swap entries in its page-cache slots).
     /// </summary>
-    private readonly Dictionary<long, int> _swapOf = new();
-    private readonly Dictionary<int, long> _swapKey = new();
+    private sealed class ShmemInode
+    {
+        public long Size;
+        public long Swapped;
+        /// <summary>A tmpfs file (it has a name): kept while its dentry lives, even with nothing referring to it.</summary>
+        public bool Tmpfs;
+        /// <summary>The dentry's path while linked (null once unlinked, or for memfds and anonymous objects).</summary>
+        public string? Path;
+    }
 
-    /// <summary>tmpfs files (named shmem inodes): kept when nothing refers to them, as a file not unlinked.</summary>
-    private readonly HashSet<int> _tmpfs = new();
+    /// <summary>Live shmem inodes by file-table id.</summary>
+    private readonly Dictionary<int, ShmemInode> _shmem = new();
 
-    /// <summary>Per file id, what its path was found to be: 0 not looked at yet, 1 on tmpfs, 2 elsewhere.</summary>
+    /// <summary>The tmpfs mount's dentries: path → the inode's file id (d_lookup).</summary>
+    private readonly Dictionary<string, int> _dentries = new(StringComparer.Ordinal);
+
+    /// <summary>Per file id, what its path was found to be: 0 not looked at yet, 1 a tmpfs path, 2 elsewhere, 3 a tmpfs inode made by open(O_CREAT) after its name was reused.</summary>
     private readonly List<byte> _pathKind = new();
+
+    /// <summary>The tmpfs path a scenario's file id names (its inode may have been unlinked and the path reused).</summary>
+    private readonly Dictionary<int, string> _tmpfsName = new();
 
     /// <summary>The tmpfs mount a path must lie under to be a shmem file (the one every distribution mounts).</summary>
     public const string TmpfsMount = "/dev/shm/";
 
     private readonly List<int> _evict = new();
     private readonly List<(int Mm, ulong Va)> _maps = new();
+    private readonly List<(long Index, int Slot)> _swapEntries = new();
     private int _memfds;
+    private ulong _tmpfsInodes;
 
     /// <summary>True when <paramref name="fileId"/> is a live memfd, shmem object or tmpfs file (a shmem inode): its pages are shmem pages.</summary>
-    public bool IsShmem(int fileId) => (_shmemSize.Count > 0 && _shmemSize.ContainsKey(fileId)) || NoteFile(fileId);
+    public bool IsShmem(int fileId) => (_shmem.Count > 0 && _shmem.ContainsKey(fileId)) || NoteFile(fileId);
 
     /// <summary>
-    /// A file a call names (open, mmap, fadvise): one under <see cref="TmpfsMount"/> becomes a tmpfs inode (shmem:
-    /// shmem_get_inode on the tmpfs mount) of unbounded size, the first time it is seen.
+    /// A file a call names (open, mmap, fadvise): one under <see cref="TmpfsMount"/> is a tmpfs path. Unless the first
+    /// call naming it creates it (open with O_CREAT: <paramref name="creating"/>), it existed from the start: a tmpfs
+    /// inode (shmem_get_inode on the tmpfs mount) of unbounded size. True for a tmpfs path or inode.
     /// </summary>
-    public bool NoteFile(int fileId)
+    public bool NoteFile(int fileId, bool creating = false)
     {
         if (fileId < 0 || fileId >= k.Files.Count)
             return false;
@@ -67,16 +89,40 @@ public sealed class OpenFiles(Kernel.Kernel k)
             _pathKind.Add(0);
         if (_pathKind[fileId] == 0)
         {
-            bool tmpfs = k.Files[fileId].Path.StartsWith(TmpfsMount, StringComparison.Ordinal);
+            string path = k.Files[fileId].Path;
+            bool tmpfs = path.StartsWith(TmpfsMount, StringComparison.Ordinal);
             _pathKind[fileId] = tmpfs ? (byte)1 : (byte)2;
             if (tmpfs)
             {
-                _tmpfs.Add(fileId);
-                _shmemSize[fileId] = long.MaxValue;
+                _tmpfsName[fileId] = path;
+                if (!creating && !_dentries.ContainsKey(path))
+                    CreateTmpfsInode(fileId, path, long.MaxValue);
             }
         }
 
-        return _pathKind[fileId] == 1;
+        return _pathKind[fileId] is 1 or 3;
+    }
+
+    /// <summary>The path a call's file id names (a tmpfs path as the scenario wrote it, even once unlinked), or null.</summary>
+    public string? NameOf(int fileId) =>
+        _tmpfsName.TryGetValue(fileId, out string? path) ? path : fileId >= 0 && fileId < k.Files.Count ? k.Files[fileId].Path : null;
+
+    /// <summary>shmem_mknod on the tmpfs mount: a new inode of <paramref name="size"/> bytes, its dentry <paramref name="path"/>.</summary>
+    private void CreateTmpfsInode(int fileId, string path, long size)
+    {
+        _shmem[fileId] = new ShmemInode { Size = size, Tmpfs = true, Path = path };
+        _dentries[path] = fileId;
+    }
+
+    /// <summary>
+    /// The inode a call's file currently names (path lookup): for a tmpfs path its dentry's inode, or -ENOENT when
+    /// it was unlinked (and not created again); any other file is itself.
+    /// </summary>
+    public int ResolvePath(int fileId)
+    {
+        if (!NoteFile(fileId) || !_tmpfsName.TryGetValue(fileId, out string? path))
+            return fileId;
+        return _dentries.TryGetValue(path, out int inode) ? inode : -Errno.ENOENT;
     }
 
     /// <summary>
@@ -84,38 +130,35 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// end of the memfd's or tmpfs file's size (i_size), so the fault is VM_FAULT_SIGBUS.
     /// </summary>
     public bool ShmemPastEof(int file, long index) =>
-        _shmemSize.Count > 0 && _shmemSize.TryGetValue(file, out long size) && size != long.MaxValue
-        && index >= (long)(((ulong)size + Pte.PageSize - 1) >> Pte.PageShift);
+        _shmem.Count > 0 && _shmem.TryGetValue(file, out ShmemInode? info) && info.Size != long.MaxValue
+        && index >= PagesOf(info.Size);
 
-    /// <summary>Pages of shmem objects that are out on swap (their swap entries in the page cache).</summary>
-    public int ShmemSwapped => _swapOf.Count;
+    private static long PagesOf(long bytes) => (long)(((ulong)bytes + Pte.PageSize - 1) >> Pte.PageShift);
 
-    private static long SwapKey(int file, long index) => ((long)file << 40) | index;
+    /// <summary>Pages of shmem objects that are out on swap (the swap entries in their page-cache slots).</summary>
+    public int ShmemSwapped => k.PageCache.SwapEntries;
 
-    /// <summary>The swap slot holding page <paramref name="index"/> of shmem file <paramref name="file"/>, or 0 (none).</summary>
-    public int ShmemSwapSlot(int file, long index) =>
-        _swapOf.Count > 0 && _swapOf.TryGetValue(SwapKey(file, index), out int slot) ? slot : 0;
+    /// <summary>info-&gt;swapped of shmem file <paramref name="file"/>: its pages out on swap (0 for any other file).</summary>
+    public long ShmemSwappedPages(int file) => _shmem.TryGetValue(file, out ShmemInode? info) ? info.Swapped : 0;
 
-    /// <summary>True when a shmem object's page cache holds <paramref name="slot"/>'s swap entry (one swap_map reference).</summary>
-    public bool IsShmemSwapSlot(int slot) => _swapKey.Count > 0 && _swapKey.ContainsKey(slot);
+    /// <summary>The size (i_size) of shmem file <paramref name="file"/> in bytes (<see cref="long.MaxValue"/>: unbounded), or -1 when it is not one.</summary>
+    public long ShmemSize(int file) => _shmem.TryGetValue(file, out ShmemInode? info) ? info.Size : -1;
+
+    /// <summary>The swap slot holding page <paramref name="index"/> of shmem file <paramref name="file"/> (its slot's swap entry), or 0 (none).</summary>
+    public int ShmemSwapSlot(int file, long index) => k.PageCache.SwapEntry(file, index);
 
     /// <summary>
     /// shmem_swap_usage over the pages [<paramref name="first"/>, <paramref name="end"/>) of <paramref name="file"/>:
-    /// how many are out on swap (smaps' Swap of a shmem mapping).
+    /// how many are out on swap (smaps' Swap of a shmem mapping). A range covering the whole file is info-&gt;swapped;
+    /// a part of it is counted over its slots (shmem_partial_swap_usage).
     /// </summary>
     public long ShmemSwappedIn(int file, long first, long end)
     {
-        if (_swapOf.Count == 0)
+        if (!_shmem.TryGetValue(file, out ShmemInode? info) || info.Swapped == 0)
             return 0;
-        long n = 0;
-        foreach (long key in _swapOf.Keys)
-        {
-            long index = key & ((1L << 40) - 1);
-            if ((int)(key >> 40) == file && index >= first && index < end)
-                n++;
-        }
-
-        return n;
+        if (first == 0 && info.Size != long.MaxValue && end >= PagesOf(info.Size))
+            return info.Swapped;
+        return k.PageCache.CountSwapEntries(file, first, end);
     }
 
     /// <summary>
@@ -129,10 +172,11 @@ public sealed class OpenFiles(Kernel.Kernel k)
         ref Frame f = ref k.Zone.Frames[pfn];
         int file = f.Mapping;
         long index = f.Index;
-        k.PageCache.Delete(file, index);
-        long key = SwapKey(file, index);
-        _swapOf[key] = slot;
-        _swapKey[slot] = key;
+        // shmem_recalc_inode(inode, 0, nr_pages) and swap_shmem_alloc: the object counts the page as swapped and
+        // its slot holds the entry (one swap_map reference) where the page was (shmem_delete_from_page_cache).
+        k.PageCache.ReplaceWithSwapEntry(file, index, slot);
+        if (_shmem.TryGetValue(file, out ShmemInode? info))
+            info.Swapped++;
         k.Swap.SwapDuplicate(slot);
         k.SwapCache.Add(slot, pfn);
         f.Flags |= FrameFlags.SwapCache;
@@ -162,22 +206,239 @@ public sealed class OpenFiles(Kernel.Kernel k)
         f.Flags = (f.Flags & ~(FrameFlags.SwapCache | FrameFlags.Anon)) | FrameFlags.Shmem | FrameFlags.SwapBacked | FrameFlags.Dirty;
         f.Mapping = file;
         f.Index = index;
-        k.PageCache.Add(file, index, pfn);
-        DropSwapEntry(file, index);
+        // shmem_add_to_page_cache(expected = the swap entry), then shmem_recalc_inode(-1) and swap_free_nr. A slot
+        // truncation emptied meanwhile takes the page as a new one (the swap reference went with the entry).
+        if (k.PageCache.ReplaceSwapEntry(file, index, slot, pfn))
+        {
+            if (_shmem.TryGetValue(file, out ShmemInode? info))
+                info.Swapped--;
+            k.Swap.SwapFree(slot);
+        }
+        else
+        {
+            k.PageCache.Add(file, index, pfn);
+        }
     }
 
-    /// <summary>The object's swap entry for (<paramref name="file"/>, <paramref name="index"/>) goes (swap_free of its reference).</summary>
-    private void DropSwapEntry(int file, long index)
+    /// <summary>
+    /// shmem_free_swap for the swap entry of <paramref name="slot"/> in page <paramref name="index"/> of
+    /// <paramref name="file"/>: the slot empties, the object counts one page less swapped, the swap reference goes
+    /// (free_swap_and_cache: a swap-cache page nothing else holds is dropped too).
+    /// </summary>
+    private void FreeSwap(int file, long index, int slot)
     {
-        long key = SwapKey(file, index);
-        if (!_swapOf.Remove(key, out int slot))
+        if (!k.PageCache.RemoveSwapEntry(file, index, slot))
             return;
-        _swapKey.Remove(slot);
+        if (_shmem.TryGetValue(file, out ShmemInode? info))
+            info.Swapped--;
         k.Swap.SwapFree(slot);
+        k.Memory.ReleaseSwapCacheIfOrphan(slot);
     }
 
-    /// <summary>memfds and MAP_SHARED anonymous objects alive now.</summary>
-    public int ShmemFiles => _shmemSize.Count;
+    /// <summary>MAX_LFS_FILESIZE on 64-bit, tmpfs's s_maxbytes; the page cache's index also stops at 2^40 pages here.</summary>
+    private const long MaxFileSize = (1L << 40) * (long)Pte.PageSize;
+
+    /// <summary>
+    /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd or tmpfs
+    /// file: generic_perform_write with shmem_write_begin for each page — a page in the cache is written over, one out
+    /// on swap is read back first (shmem_swapin_folio, SGP_WRITE), a hole gets a new zeroed page charged to the
+    /// writer's group, added to the page cache and the anon LRU (shmem_alloc_and_add_folio) — then shmem_write_end
+    /// marks it dirty and the size grows to cover the write. Returns the bytes written: EBADF for a descriptor not
+    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are
+    /// not modelled), EFBIG past MAX_LFS_FILESIZE. Simplified: a page that cannot be had above the min watermark ends
+    /// the write short (Linux would reclaim and go on), and a page read back from swap costs no simulated time.
+    /// </summary>
+    public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
+            return -Errno.EBADF;
+        bool positional = offset >= 0;
+        if (length < 0 || (!positional && offset != -1) || !_shmem.TryGetValue(fileId, out ShmemInode? info))
+            return -Errno.EINVAL;
+        long pos = positional ? offset : _posOf[open];
+        if (length == 0)
+            return 0;
+        // generic_write_check_limits: nothing at or past s_maxbytes, a write reaching past it is cut there.
+        if (pos >= MaxFileSize)
+            return -Errno.EFBIG;
+        long count = Math.Min(length, MaxFileSize - pos);
+        long done = 0;
+        while (done < count)
+        {
+            long at = pos + done;
+            long index = at >> Pte.PageShift;
+            long chunk = Math.Min(count - done, (long)Pte.PageSize - (at & ((long)Pte.PageSize - 1)));
+            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: true);
+            if (pfn < 0)
+                break;
+            // shmem_write_end: the data is in the page, which is dirty (it has no other copy).
+            k.Dirty?.Frame(pfn);
+            ref Frame f = ref k.Zone.Frames[pfn];
+            f.Flags |= FrameFlags.Dirty;
+            f.ContentToken = k.Zone.NextContentToken();
+            done += chunk;
+        }
+
+        if (done == 0)
+            return -Errno.ENOMEM;
+        if (info.Size != long.MaxValue && pos + done > info.Size)
+            info.Size = pos + done; // i_size_write
+        if (!positional)
+            _posOf[open] = pos + done;
+        return done;
+    }
+
+    /// <summary>
+    /// read(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pread64 of a memfd or tmpfs
+    /// file: shmem_file_read_iter, up to the size; each page is shmem_get_folio(SGP_READ) — a cached page is read
+    /// (folio_mark_accessed), one out on swap is read back first, a hole reads as zeroes (ZERO_PAGE) without
+    /// allocating anything. Returns the bytes read: EBADF for a descriptor not open for reading, EINVAL for a
+    /// negative pread offset or a file that is not shmem.
+    /// </summary>
+    public long Read(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 1)
+            return -Errno.EBADF;
+        bool positional = offset >= 0;
+        if (length < 0 || (!positional && offset != -1) || !_shmem.TryGetValue(fileId, out ShmemInode? info))
+            return -Errno.EINVAL;
+        long pos = positional ? offset : _posOf[open];
+        long size = Math.Min(info.Size, MaxFileSize);
+        long count = pos >= size ? 0 : Math.Min(length, size - pos);
+        for (long index = pos >> Pte.PageShift; count > 0 && index <= (pos + count - 1) >> Pte.PageShift; index++)
+        {
+            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: false);
+            if (pfn >= 0)
+            {
+                k.Dirty?.Frame(pfn);
+                k.Zone.Frames[pfn].Flags |= FrameFlags.Referenced; // folio_mark_accessed's first step
+            }
+        }
+
+        if (!positional)
+            _posOf[open] = pos + count;
+        return count;
+    }
+
+    /// <summary>FALLOC_FL_KEEP_SIZE and FALLOC_FL_PUNCH_HOLE, as fallocate(2) numbers them.</summary>
+    public const int FallocKeepSize = 1, FallocPunchHole = 2;
+
+    /// <summary>
+    /// fallocate(2) of a memfd or tmpfs file (shmem_fallocate). Mode 0 or FALLOC_FL_KEEP_SIZE: every page of
+    /// [offset, offset + len) is there afterwards (a hole gets a new page, one out on swap is read back), dirty so
+    /// reclaim writes it to swap rather than drop it; without KEEP_SIZE the size grows to offset + len.
+    /// FALLOC_FL_PUNCH_HOLE|KEEP_SIZE: the whole pages of the range are unmapped and freed, with their swap entries
+    /// (shmem_truncate_range; a partial page at either end is only zeroed). EBADF for a descriptor not open for
+    /// writing, EINVAL for a negative offset, a length of 0 or less, or a file that is not shmem, EOPNOTSUPP for
+    /// PUNCH_HOLE without KEEP_SIZE or another mode, EFBIG past MAX_LFS_FILESIZE, ENOSPC when a page cannot be had
+    /// (the pages allocated by this call are freed again, as shmem_fallocate's undo does).
+    /// </summary>
+    public long Fallocate(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, int mode, long offset, long length)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out int open))
+            return -Errno.EBADF;
+        if (offset < 0 || length <= 0)
+            return -Errno.EINVAL;
+        if ((mode & ~(FallocKeepSize | FallocPunchHole)) != 0 || mode == FallocPunchHole)
+            return -Errno.EOPNOTSUPP;
+        if (_modeOf[open] == 0)
+            return -Errno.EBADF;
+        if (offset + length > MaxFileSize || offset + length < 0)
+            return -Errno.EFBIG;
+        if (!_shmem.TryGetValue(fileId, out ShmemInode? info))
+            return -Errno.EINVAL;
+        if ((mode & FallocPunchHole) != 0)
+        {
+            long first = (offset + (long)Pte.PageSize - 1) >> Pte.PageShift, end = (offset + length) >> Pte.PageShift;
+            if (first < end)
+                Truncate(fileId, first, end);
+            return 0;
+        }
+
+        long last = (offset + length - 1) >> Pte.PageShift;
+        var fresh = new List<long>();
+        for (long index = offset >> Pte.PageShift; index <= last; index++)
+        {
+            bool hole = k.PageCache.Find(fileId, index) < 0 && k.PageCache.SwapEntry(fileId, index) == 0;
+            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: true);
+            if (pfn < 0)
+            {
+                // shmem_fallocate's undo: the pages this call added go again.
+                foreach (long i in fresh)
+                    Truncate(fileId, i, i + 1);
+                return -Errno.ENOSPC;
+            }
+            if (hole)
+                fresh.Add(index);
+            k.Dirty?.Frame(pfn);
+            k.Zone.Frames[pfn].Flags |= FrameFlags.Dirty;
+        }
+
+        if ((mode & FallocKeepSize) == 0 && info.Size != long.MaxValue && offset + length > info.Size)
+            info.Size = offset + length;
+        return 0;
+    }
+
+    /// <summary>
+    /// shmem_get_folio for a system call (no fault): the page cached at <paramref name="index"/>; one out on swap is
+    /// read back into the object (shmem_swapin_folio: from the swap cache if it is there, else a new page charged to
+    /// the entry's group, pswpin); a hole gets a new zeroed page (SGP_WRITE, SGP_FALLOC) when
+    /// <paramref name="allocate"/>, else stays a hole (SGP_READ: -1). -1 also when no page could be had.
+    /// </summary>
+    private int GetPage(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int fileId, long index, bool allocate)
+    {
+        int pfn = k.PageCache.Find(fileId, index);
+        if (pfn >= 0)
+            return pfn;
+        int slot = k.PageCache.SwapEntry(fileId, index);
+        if (slot > 0 && k.SwapCache.Lookup(slot) is int sc and >= 0)
+        {
+            ShmemSwapin(sc, fileId, index, slot, inSwapCache: true);
+            return sc;
+        }
+        if (slot == 0 && !allocate)
+            return -1;
+        Memcontrol.MemCgroup? memcg = null;
+        if (k.Memcg is { } mc)
+        {
+            memcg = slot > 0 ? mc.OfSlot(slot) ?? mc.OfMm(mmId) : mc.OfMm(mmId);
+            mc.ChargeOrReclaim(env, memcg, who, cpu);
+        }
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        pfn = k.Zone.MustStall(free, needsFrame: true) ? -1 : k.Zone.AllocFrame(cpu);
+        if (pfn < 0)
+        {
+            if (memcg is not null)
+                k.Memcg!.Uncharge(memcg, 1);
+            return -1;
+        }
+        if (memcg is not null)
+            k.Memcg!.CommitCharge(pfn, memcg);
+        k.Dirty?.Frame(pfn);
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if (slot > 0)
+        {
+            f.ContentToken = k.Swap.Read(slot);
+            ShmemSwapin(pfn, fileId, index, slot, inSwapCache: false);
+            env.Counters.Increment(k.C.PswpIn);
+            env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        }
+        else
+        {
+            f.Flags |= FrameFlags.Shmem | FrameFlags.SwapBacked;
+            f.Mapping = fileId;
+            f.Index = index;
+            f.ContentToken = k.Zone.NextContentToken();
+            k.PageCache.Add(fileId, index, pfn);
+        }
+        k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(fileId, index));
+        return pfn;
+    }
+
+    /// <summary>memfds, tmpfs files and MAP_SHARED anonymous objects alive now.</summary>
+    public int ShmemFiles => _shmem.Count;
 
     /// <summary>The file behind descriptor <paramref name="fd"/> of thread group <paramref name="tgid"/>: false (EBADF) if not open.</summary>
     public bool Lookup(int tgid, int fd, out int fileId, out int openFile)
@@ -192,12 +453,89 @@ public sealed class OpenFiles(Kernel.Kernel k)
         return false;
     }
 
-    /// <summary>openat(2): a new open file description of <paramref name="fileId"/> at descriptor <paramref name="fd"/>.</summary>
-    public long Open(int tgid, int fd, int fileId)
+    /// <summary>open(2)'s flags the scenario can give (the O_ACCMODE part as Linux numbers it).</summary>
+    [Flags]
+    public enum OpenFlags
     {
-        NoteFile(fileId);
-        Install(tgid, fd, fileId);
+        RdWr = 0,
+        RdOnly = 1,
+        WrOnly = 2,
+        Creat = 4,
+        Excl = 8,
+        Trunc = 16,
+    }
+
+    /// <summary>
+    /// openat(2): a new open file description of <paramref name="fileId"/>'s path at descriptor <paramref name="fd"/>.
+    /// On tmpfs the path is looked up in the mount's dentries: a missing one is ENOENT without O_CREAT and a new
+    /// inode of size 0 with it (shmem_mknod); O_CREAT|O_EXCL on an existing one is EEXIST; O_TRUNC on a writable
+    /// open sets the size to 0 (shmem_setattr, its pages and swap entries freed). Any other path is a regular file the
+    /// scenario names, which exists (O_CREAT|O_EXCL: EEXIST; O_TRUNC is not modelled for it).
+    /// </summary>
+    public long Open(int tgid, int fd, int fileId, OpenFlags flags = OpenFlags.RdWr)
+    {
+        bool create = (flags & OpenFlags.Creat) != 0, excl = create && (flags & OpenFlags.Excl) != 0;
+        bool writable = (flags & OpenFlags.RdOnly) == 0;
+        if (!NoteFile(fileId, creating: create) || !_tmpfsName.TryGetValue(fileId, out string? path))
+        {
+            if (excl)
+                return -Errno.EEXIST;
+            Install(tgid, fd, fileId, flags);
+            return fd;
+        }
+
+        if (_dentries.TryGetValue(path, out int inode))
+        {
+            if (excl)
+                return -Errno.EEXIST;
+            if ((flags & OpenFlags.Trunc) != 0 && writable)
+                SetSize(inode, 0);
+        }
+        else
+        {
+            if (!create)
+                return -Errno.ENOENT;
+            // The scenario's file id is the path's first inode; after an unlink the path gets a new one.
+            inode = fileId;
+            if (_shmem.ContainsKey(fileId) || _pathKind[fileId] == 3 || EverCreated(fileId))
+            {
+                inode = k.Files.Intern(new MappedFile(path, 0, 0, ++_tmpfsInodes));
+                while (_pathKind.Count <= inode)
+                    _pathKind.Add(0);
+                _pathKind[inode] = 3;
+            }
+            CreateTmpfsInode(inode, path, 0);
+        }
+
+        Install(tgid, fd, inode, flags);
         return fd;
+    }
+
+    /// <summary>The scenario's tmpfs file ids whose first inode was unlinked: the path's next inode gets an id of its own.</summary>
+    private readonly HashSet<int> _created = new();
+
+    /// <summary>Whether the inode of <paramref name="fileId"/> was made once already (then unlinked).</summary>
+    private bool EverCreated(int fileId) => _created.Contains(fileId);
+
+    /// <summary>
+    /// unlink(2) of a tmpfs path (shmem_unlink): its dentry goes, so the path names nothing (ENOENT) until created
+    /// again; the inode lives on, shown as "PATH (deleted)" in maps, while a descriptor or mapping refers to it, and
+    /// is freed with its pages and swap entries when none does (shmem_evict_inode). ENOENT when the path names nothing.
+    /// </summary>
+    public long Unlink(int fileId)
+    {
+        if (!NoteFile(fileId) || !_tmpfsName.TryGetValue(fileId, out string? path))
+            return -Errno.EPERM; // not reached: the scenario parser takes tmpfs paths only
+        if (!_dentries.Remove(path, out int inode))
+            return -Errno.ENOENT;
+        _created.Add(fileId);
+        ShmemInode info = _shmem[inode];
+        info.Tmpfs = false;
+        info.Path = null;
+        MappedFile old = k.Files[inode];
+        k.Files.Rename(inode, new MappedFile(path + " (deleted)", old.Major, old.Minor, old.Inode));
+        ReleaseUnused();
+        return 0;
     }
 
     /// <summary>
@@ -211,8 +549,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
             return -Errno.EINVAL;
         // shmem inodes live on the internal shm_mnt (device 00:01); each gets its own inode number.
         int fileId = k.Files.Intern(new MappedFile("/memfd:" + name + " (deleted)", 0, 1, (ulong)(++_memfds)));
-        _shmemSize[fileId] = 0;
-        Install(tgid, fd, fileId);
+        _shmem[fileId] = new ShmemInode { Size = 0 };
+        Install(tgid, fd, fileId, OpenFlags.RdWr);
         return fd;
     }
 
@@ -221,25 +559,33 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <paramref name="fileId"/>: a shmem inode like a memfd's, known here from its first fault on; it is evicted with
     /// its pages when no VMA maps it any more (it has no descriptor). Its size is the mapping's, not checked.
     /// </summary>
-    public void ShmemZeroSetup(int fileId) => _shmemSize.TryAdd(fileId, long.MaxValue);
+    public void ShmemZeroSetup(int fileId) => _shmem.TryAdd(fileId, new ShmemInode { Size = long.MaxValue });
 
     /// <summary>
     /// ftruncate(2) of a memfd or tmpfs file (shmem_setattr): sets its size; shrinking drops the pages past the new
-    /// end, unmapping them from every process first (truncate_pagecache). EBADF for a descriptor not open, EINVAL for
-    /// a negative length or a file that is not shmem (regular files' sizes are not modelled).
+    /// end, unmapping them from every process first (truncate_pagecache), and frees their swap entries. EBADF for a
+    /// descriptor not open, EINVAL for a negative length, a descriptor not open for writing, or a file that is not
+    /// shmem (regular files' sizes are not modelled).
     /// </summary>
     public long Ftruncate(int tgid, int fd, long length)
     {
-        if (!Lookup(tgid, fd, out int fileId, out _))
+        if (!Lookup(tgid, fd, out int fileId, out int open))
             return -Errno.EBADF;
-        if (length < 0 || !_shmemSize.ContainsKey(fileId))
+        if (length < 0 || !_shmem.ContainsKey(fileId) || _modeOf[open] == 0)
             return -Errno.EINVAL;
-        long old = _shmemSize[fileId];
-        _shmemSize[fileId] = length;
+        SetSize(fileId, length);
+        return 0;
+    }
+
+    /// <summary>shmem_setattr's size change: a smaller size truncates the pages and swap entries past it.</summary>
+    private void SetSize(int fileId, long length)
+    {
+        ShmemInode info = _shmem[fileId];
+        long old = info.Size;
+        info.Size = length;
         // A tmpfs file's size was unknown (unbounded): whatever it held past the new end goes.
         if (length < old)
-            Truncate(fileId, (length + (long)Pte.PageSize - 1) >> Pte.PageShift);
-        return 0;
+            Truncate(fileId, PagesOf(length));
     }
 
     /// <summary>close(2): EBADF if <paramref name="fd"/> is not open. A memfd nothing else refers to is freed.</summary>
@@ -274,25 +620,25 @@ public sealed class OpenFiles(Kernel.Kernel k)
     }
 
     /// <summary>
-    /// The last fput of a memfd: a shmem inode no descriptor holds and no VMA maps any more is evicted, its pages
-    /// freed (shmem_evict_inode → shmem_truncate_range). Called after the calls that drop references (munmap,
-    /// mremap, close, exit).
+    /// The last fput of a memfd or unlinked tmpfs file: a shmem inode no dentry, descriptor or VMA holds any more is
+    /// evicted, its pages and swap entries freed (shmem_evict_inode → shmem_truncate_range). Called after the calls
+    /// that drop references (munmap, mremap, close, unlink, exit).
     /// </summary>
     public void ReleaseUnused()
     {
-        if (_shmemSize.Count == 0)
+        if (_shmem.Count == 0)
             return;
         _evict.Clear();
-        foreach (int fileId in _shmemSize.Keys)
+        foreach (var (fileId, info) in _shmem)
         {
-            if (!_tmpfs.Contains(fileId) && !Referenced(fileId))
+            if (!info.Tmpfs && !Referenced(fileId))
                 _evict.Add(fileId);
         }
 
         foreach (int fileId in _evict)
         {
             Truncate(fileId, 0);
-            _shmemSize.Remove(fileId);
+            _shmem.Remove(fileId);
         }
     }
 
@@ -319,22 +665,18 @@ public sealed class OpenFiles(Kernel.Kernel k)
         return false;
     }
 
-    /// <summary>shmem_truncate_range from page <paramref name="first"/>: unmaps (unmap_mapping_range) and frees the pages.</summary>
-    private void Truncate(int fileId, long first)
+    /// <summary>
+    /// shmem_truncate_range over the pages [<paramref name="first"/>, <paramref name="end"/>): the swap entries in the
+    /// range are freed (shmem_undo_range: shmem_free_swap), the pages unmapped from every process
+    /// (unmap_mapping_range) and freed.
+    /// </summary>
+    private void Truncate(int fileId, long first, long end = long.MaxValue)
     {
-        // shmem_undo_range: the swap entries past the new end go too (free_swap_and_cache).
-        if (_swapOf.Count > 0)
-        {
-            foreach (long key in _swapOf.Keys.Where(x => (int)(x >> 40) == fileId && (x & ((1L << 40) - 1)) >= first).ToList())
-            {
-                int slot = _swapOf[key];
-                DropSwapEntry(fileId, key & ((1L << 40) - 1));
-                k.Memory.ReleaseSwapCacheIfOrphan(slot);
-            }
-        }
+        k.PageCache.FindSwapEntries(fileId, first, end, _swapEntries);
+        foreach (var (index, slot) in _swapEntries)
+            FreeSwap(fileId, index, slot);
 
-
-        var pages = k.PageCache.Entries().Where(e => e.File == fileId && e.Index >= first).ToList();
+        var pages = k.PageCache.Entries().Where(e => e.File == fileId && e.Index >= first && e.Index < end).ToList();
         foreach (var (file, index, pfn) in pages)
         {
             k.Rmap.CopyTo(pfn, _maps);
@@ -422,9 +764,11 @@ public sealed class OpenFiles(Kernel.Kernel k)
         env.Work<PteInstall>().Add(new PteInstall(rec));
     }
 
-    private void Install(int tgid, int fd, int fileId)
+    private void Install(int tgid, int fd, int fileId, OpenFlags flags)
     {
         _fileOf.Add(fileId);
+        _modeOf.Add((flags & OpenFlags.RdOnly) != 0 ? (byte)0 : (flags & OpenFlags.WrOnly) != 0 ? (byte)1 : (byte)2);
+        _posOf.Add(0);
         _fds[(tgid, fd)] = _fileOf.Count - 1;
         ReleaseUnused(); // a descriptor number reused drops what it held (dup2's implicit close)
     }

@@ -4,15 +4,22 @@ namespace EcsMem.Systems.Filemap;
 /// The page cache: (file, page index) → frame, shared by every process mapping the file (a file's
 /// address_space i_pages in Linux). Looked up on faults only, never per access. A slot whose page reclaim
 /// evicted keeps the page's workingset shadow entry (mm/workingset.c) in the same table, as a value below -1,
-/// until the page is read back (filemap_add_folio hands it to workingset_refault) or invalidated.
+/// until the page is read back (filemap_add_folio hands it to workingset_refault) or invalidated. A shmem object's
+/// page that went to swap leaves its swap entry in its slot instead (shmem_writeout: shmem_delete_from_page_cache
+/// with swp_to_radix_entry), a value entry below <see cref="SwapValueBase"/>, until shmem_swapin_folio puts the page
+/// back (shmem_add_to_page_cache replacing the expected entry) or truncation frees it (shmem_free_swap).
 /// </summary>
 public sealed class PageCache
 {
     /// <summary>No shadow entry: what <see cref="Add"/> returns for a slot that was empty.</summary>
     public const int NoShadow = -1;
 
-    private readonly Dictionary<long, int> _pfnByKey = new();
+    /// <summary>Swap value entries are -(SwapValueBase + slot): far below every shadow (-2 - shadow, shadow an int).</summary>
+    private const long SwapValueBase = 1L << 40;
+
+    private readonly Dictionary<long, long> _pfnByKey = new();
     private int _count;
+    private int _swapEntries;
 
     /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
     internal Kernel.DirtySet? Dirty;
@@ -21,7 +28,12 @@ public sealed class PageCache
     public int Count => _count;
 
     /// <summary>Shadow entries held (evicted pages not read back yet).</summary>
-    public int Shadows => _pfnByKey.Count - _count;
+    public int Shadows => _pfnByKey.Count - _count - _swapEntries;
+
+    /// <summary>Swap value entries held: shmem pages out on swap (the sum of every object's info-&gt;swapped).</summary>
+    public int SwapEntries => _swapEntries;
+
+    private static bool IsSwapValue(long v) => v <= -SwapValueBase;
 
     private static long Key(int file, long index)
     {
@@ -31,7 +43,14 @@ public sealed class PageCache
     }
 
     /// <summary>find_get_page: the frame caching page <paramref name="index"/> of <paramref name="file"/>, or -1.</summary>
-    public int Find(int file, long index) => _pfnByKey.TryGetValue(Key(file, index), out int pfn) && pfn >= 0 ? pfn : -1;
+    public int Find(int file, long index) => _pfnByKey.TryGetValue(Key(file, index), out long pfn) && pfn >= 0 ? (int)pfn : -1;
+
+    /// <summary>
+    /// The swap entry a shmem object's slot holds (xa_is_value, radix_to_swp_entry): its swap slot, or 0 when the slot
+    /// holds a page, a shadow or nothing.
+    /// </summary>
+    public int SwapEntry(int file, long index) =>
+        _swapEntries > 0 && _pfnByKey.TryGetValue(Key(file, index), out long v) && IsSwapValue(v) ? (int)(-v - SwapValueBase) : 0;
 
     /// <summary>
     /// add_to_page_cache_lru (the LRU part is the replacement policy's business). Returns the shadow entry the slot
@@ -44,13 +63,15 @@ public sealed class PageCache
             Dirty.PageCacheKey(file, index);
             Dirty.Frame(pfn);
         }
-        ref int slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pfnByKey, Key(file, index), out bool exists);
+        ref long slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pfnByKey, Key(file, index), out bool exists);
         int shadow = NoShadow;
         if (exists)
         {
             if (slot >= 0)
                 throw new InvalidOperationException($"page {index} of file {file} is already cached");
-            shadow = -2 - slot;
+            if (IsSwapValue(slot))
+                throw new InvalidOperationException($"page {index} of file {file} is out on swap (slot {-slot - SwapValueBase}): swap it in");
+            shadow = (int)(-2 - slot);
         }
         slot = pfn;
         _count++;
@@ -69,14 +90,109 @@ public sealed class PageCache
             Dirty.Frame(Find(file, index));
         }
         long key = Key(file, index);
-        if (!_pfnByKey.TryGetValue(key, out int v) || v < 0)
+        if (!_pfnByKey.TryGetValue(key, out long v) || v < 0)
             throw new InvalidOperationException($"page {index} of file {file} is not cached");
         _count--;
         if (shadow >= 0)
-            _pfnByKey[key] = -2 - shadow;
+            _pfnByKey[key] = -2L - shadow;
         else
             _pfnByKey.Remove(key);
     }
+
+    /// <summary>
+    /// shmem_delete_from_page_cache(folio, swp_to_radix_entry(swap)) for shmem_writeout: the cached page
+    /// <paramref name="index"/> of <paramref name="file"/> leaves its slot to the swap entry of <paramref name="swapSlot"/>.
+    /// </summary>
+    public void ReplaceWithSwapEntry(int file, long index, int swapSlot)
+    {
+        if (swapSlot <= 0)
+            throw new ArgumentOutOfRangeException(nameof(swapSlot), swapSlot, "a swap entry names a slot above 0");
+        if (Dirty is not null)
+        {
+            Dirty.PageCacheKey(file, index);
+            Dirty.Frame(Find(file, index));
+        }
+        ref long slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_pfnByKey, Key(file, index));
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || slot < 0)
+            throw new InvalidOperationException($"page {index} of file {file} is not cached");
+        slot = -(SwapValueBase + swapSlot);
+        _count--;
+        _swapEntries++;
+    }
+
+    /// <summary>
+    /// shmem_add_to_page_cache with an expected swap entry (shmem_swapin_folio): the slot's entry for
+    /// <paramref name="swapSlot"/> is replaced by the page in <paramref name="pfn"/>. False, nothing changed, when the
+    /// slot no longer holds that entry (truncation freed it, as xas_find_conflict's -EEXIST).
+    /// </summary>
+    public bool ReplaceSwapEntry(int file, long index, int swapSlot, int pfn)
+    {
+        ref long slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_pfnByKey, Key(file, index));
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || slot != -(SwapValueBase + swapSlot))
+            return false;
+        if (Dirty is not null)
+        {
+            Dirty.PageCacheKey(file, index);
+            Dirty.Frame(pfn);
+        }
+        slot = pfn;
+        _swapEntries--;
+        _count++;
+        return true;
+    }
+
+    /// <summary>
+    /// shmem_free_swap's xa_cmpxchg(expected, NULL): the slot's swap entry for <paramref name="swapSlot"/> goes.
+    /// False when the slot holds something else (the caller must not free the swap slot then).
+    /// </summary>
+    public bool RemoveSwapEntry(int file, long index, int swapSlot)
+    {
+        long key = Key(file, index);
+        if (!_pfnByKey.TryGetValue(key, out long v) || v != -(SwapValueBase + swapSlot))
+            return false;
+        Dirty?.PageCacheKey(file, index);
+        _pfnByKey.Remove(key);
+        _swapEntries--;
+        return true;
+    }
+
+    /// <summary>
+    /// The swap entries of <paramref name="file"/> from page <paramref name="first"/> up to <paramref name="end"/>
+    /// (exclusive), in index order, added to <paramref name="into"/> (shmem_find_swap_entries / find_lock_entries'
+    /// value entries). Walks the whole table: called by truncation and reports, never per access.
+    /// </summary>
+    public void FindSwapEntries(int file, long first, long end, List<(long Index, int Slot)> into)
+    {
+        into.Clear();
+        if (_swapEntries == 0)
+            return;
+        foreach (var (key, v) in _pfnByKey)
+        {
+            long index = key & ((1L << 40) - 1);
+            if (IsSwapValue(v) && (int)(key >> 40) == file && index >= first && index < end)
+                into.Add((index, (int)(-v - SwapValueBase)));
+        }
+        into.Sort((a, b) => a.Index.CompareTo(b.Index));
+    }
+
+    /// <summary>shmem_partial_swap_usage: how many slots of [<paramref name="first"/>, <paramref name="end"/>) of <paramref name="file"/> hold swap entries.</summary>
+    public long CountSwapEntries(int file, long first, long end)
+    {
+        if (_swapEntries == 0)
+            return 0;
+        long n = 0;
+        foreach (var (key, v) in _pfnByKey)
+        {
+            long index = key & ((1L << 40) - 1);
+            if (IsSwapValue(v) && (int)(key >> 40) == file && index >= first && index < end)
+                n++;
+        }
+        return n;
+    }
+
+    /// <summary>Every swap value entry (file, index, swap slot), for the invariant checks.</summary>
+    public IEnumerable<(int File, long Index, int Slot)> SwapValueEntries() =>
+        _pfnByKey.Where(kv => IsSwapValue(kv.Value)).Select(kv => ((int)(kv.Key >> 40), kv.Key & ((1L << 40) - 1), (int)(-kv.Value - SwapValueBase)));
 
     /// <summary>
     /// folio_migrate_mapping's xas_store: the cached page <paramref name="index"/> of <paramref name="file"/> now lives
@@ -84,13 +200,13 @@ public sealed class PageCache
     /// </summary>
     public void Replace(int file, long index, int newPfn)
     {
-        ref int slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_pfnByKey, Key(file, index));
+        ref long slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_pfnByKey, Key(file, index));
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || slot < 0)
             throw new InvalidOperationException($"page {index} of file {file} is not cached");
         if (Dirty is not null)
         {
             Dirty.PageCacheKey(file, index);
-            Dirty.Frame(slot);
+            Dirty.Frame((int)slot);
             Dirty.Frame(newPfn);
         }
         slot = newPfn;
@@ -98,5 +214,5 @@ public sealed class PageCache
 
     /// <summary>Every cached (file, index, pfn), in key order (for invariant checks and reports).</summary>
     public IEnumerable<(int File, long Index, int Pfn)> Entries() =>
-        _pfnByKey.Where(kv => kv.Value >= 0).OrderBy(kv => kv.Key).Select(kv => ((int)(kv.Key >> 40), kv.Key & ((1L << 40) - 1), kv.Value));
+        _pfnByKey.Where(kv => kv.Value >= 0).OrderBy(kv => kv.Key).Select(kv => ((int)(kv.Key >> 40), kv.Key & ((1L << 40) - 1), (int)kv.Value));
 }

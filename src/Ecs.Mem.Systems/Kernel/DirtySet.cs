@@ -32,8 +32,8 @@ public sealed class DirtySet
     /// <summary>Swap slots touched this tick, each with whether it was in use and cached before.</summary>
     public List<(int Slot, bool WasInUse, bool WasInSwapCache)> Slots { get; } = new();
 
-    /// <summary>Page-cache keys touched this tick, each with whether it was cached before.</summary>
-    public Dictionary<(int File, long Index), bool> PageCacheKeys { get; } = new();
+    /// <summary>Page-cache keys touched this tick, each with whether it was cached before and the swap entry it held (0: none).</summary>
+    public Dictionary<(int File, long Index), (bool WasCached, int WasSwapSlot)> PageCacheKeys { get; } = new();
 
     /// <summary>mms whose VMAs, tasks or mm_struct an operation changed this tick.</summary>
     public HashSet<int> Mms { get; } = new();
@@ -77,7 +77,7 @@ public sealed class DirtySet
     public void PageCacheKey(int file, long index)
     {
         if (!PageCacheKeys.ContainsKey((file, index)))
-            PageCacheKeys.Add((file, index), _k.PageCache.Find(file, index) >= 0);
+            PageCacheKeys.Add((file, index), (_k.PageCache.Find(file, index) >= 0, _k.PageCache.SwapEntry(file, index)));
     }
 
     /// <summary>mm <paramref name="mm"/>'s VMAs, users or counters are about to change.</summary>

@@ -103,7 +103,7 @@ public sealed class IncrementalChecker
     {
         var swap = _k.Swap;
         for (int slot = 0; slot < _slotRefs.Length && slot < swap.Slots; slot++)
-            _slotRefs[slot] = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
+            _slotRefs[slot] = swap.Count(slot); // PTEs and shmem slots, as the full check just found
         _usedPages = swap.UsedPages;
         _swapCached = _k.SwapCache.Count;
         _pageCached = _k.PageCache.Count;
@@ -145,6 +145,7 @@ public sealed class IncrementalChecker
                 CheckPte(mm, va, e);
         }
 
+        CountShmemSwapEntries();
         foreach (int pfn in _frames)
             CheckFrame(pfn);
         CheckSlots();
@@ -310,6 +311,30 @@ public sealed class IncrementalChecker
 
     // ------------------------------------------------------------------ swap and page cache
 
+    /// <summary>
+    /// A shmem object's slot that took or dropped a swap entry this tick (shmem_writeout, shmem_swapin_folio,
+    /// shmem_free_swap) moves its swap slot's expected reference count, as a swap PTE does.
+    /// </summary>
+    private void CountShmemSwapEntries()
+    {
+        foreach (var ((file, index), (_, was)) in _dirty.PageCacheKeys)
+        {
+            int now = _k.PageCache.SwapEntry(file, index);
+            if (now == was)
+                continue;
+            if (was > 0 && was < _slotRefs.Length)
+            {
+                _slotRefs[was]--;
+                _slots.Add(was);
+            }
+            if (now > 0 && now < _slotRefs.Length)
+            {
+                _slotRefs[now]++;
+                _slots.Add(now);
+            }
+        }
+    }
+
     private void CheckSlots()
     {
         var swap = _k.Swap;
@@ -322,10 +347,9 @@ public sealed class IncrementalChecker
         {
             if (slot <= 0 || slot >= swap.Slots)
                 continue;
-            // A shmem object's swap entry holds one reference that no PTE shows.
-            int ptes = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
-            if (ptes != _slotRefs[slot])
-                Fail($"swap slot {slot}: swap_map count {swap.Count(slot)} but {_slotRefs[slot]} PTEs hold it");
+            // Swap PTEs and shmem objects' slots (whose swap entries hold one reference each).
+            if (swap.Count(slot) != _slotRefs[slot])
+                Fail($"swap slot {slot}: swap_map count {swap.Count(slot)} but {_slotRefs[slot]} PTEs and shmem slots hold it");
             int pfn = _k.SwapCache.Lookup(slot);
             if (swap.IsCached(slot) != (pfn >= 0))
                 Fail($"swap slot {slot}: SWAP_HAS_CACHE is {swap.IsCached(slot)} but the swap cache {(pfn >= 0 ? "holds frame " + pfn.ToString(System.Globalization.CultureInfo.InvariantCulture) : "has no page")}");
@@ -346,7 +370,7 @@ public sealed class IncrementalChecker
 
     private void CheckPageCacheKeys()
     {
-        foreach (var ((file, index), wasCached) in _dirty.PageCacheKeys)
+        foreach (var ((file, index), (wasCached, _)) in _dirty.PageCacheKeys)
         {
             int pfn = _k.PageCache.Find(file, index);
             _pageCached += (pfn >= 0 ? 1 : 0) - (wasCached ? 1 : 0);

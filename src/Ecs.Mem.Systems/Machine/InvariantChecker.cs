@@ -578,12 +578,19 @@ public sealed class InvariantChecker
     {
         var swap = _k.Swap;
         int used = 0, cached = 0;
+        // A shmem object's slot holding a swap entry holds one swap_map reference, as a swap PTE does.
+        foreach (var (file, index, slot) in _k.PageCache.SwapValueEntries())
+        {
+            if (slot <= 0 || slot >= swap.Slots)
+                Fail($"page {index} of file {file}: its swap entry names slot {slot}, outside the swap area");
+            else
+                _swapRefs[slot]++;
+        }
         for (int slot = 1; slot < swap.Slots; slot++)
         {
-            // A shmem object's swap entry holds one reference that no PTE shows.
-            int count = swap.Count(slot) - (_k.OpenFiles.IsShmemSwapSlot(slot) ? 1 : 0);
+            int count = swap.Count(slot);
             if (count != _swapRefs[slot])
-                Fail($"swap slot {slot}: swap_map count {count} but {_swapRefs[slot]} PTEs hold it");
+                Fail($"swap slot {slot}: swap_map count {count} but {_swapRefs[slot]} PTEs and shmem slots hold it");
             int pfn = _k.SwapCache.Lookup(slot);
             if (swap.IsCached(slot) != (pfn >= 0))
                 Fail($"swap slot {slot}: SWAP_HAS_CACHE is {swap.IsCached(slot)} but the swap cache {(pfn >= 0 ? "holds frame " + pfn.ToString(CultureInfo.InvariantCulture) : "has no page")}");

@@ -29,6 +29,17 @@ public sealed class FileTable
     /// <summary>Registers a file by path with device and inode.</summary>
     public int Intern(string path, uint major = 0, uint minor = 0, ulong inode = 0) => Intern(new MappedFile(path, major, minor, inode));
 
+    /// <summary>
+    /// The file <paramref name="id"/> takes a new name (an unlinked file shows as "PATH (deleted)"): its old name no
+    /// longer interns to it, so the path's next file gets an id of its own.
+    /// </summary>
+    public void Rename(int id, in MappedFile file)
+    {
+        _ids.Remove(_files[id]);
+        _files[id] = file;
+        _ids.TryAdd(file, id);
+    }
+
     /// <summary>The file with the given id.</summary>
     public MappedFile this[int id] => _files[id];
 }

@@ -3,7 +3,35 @@ namespace EcsMem.Scenarios;
 /// <summary>openat(2) of <paramref name="File"/> (read-write): a new open file description at descriptor <paramref name="Fd"/>.</summary>
 /// <param name="File">The file's path, resolved as a mapping's <c>file</c> is.</param>
 /// <param name="Fd">The descriptor number the call returns (as strace shows it); mmap, ftruncate and close name it.</param>
-public sealed record OpenOp(string File, int Fd) : TimelineOp;
+/// <param name="Flags">open(2)'s flags beyond O_RDWR: <c>creat</c>, <c>excl</c>, <c>trunc</c>, <c>rdonly</c>, <c>wronly</c>.</param>
+public sealed record OpenOp(string File, int Fd, OpenFlagSet Flags = OpenFlagSet.None) : TimelineOp;
+
+/// <summary>The open(2) flags a scenario's <c>open</c> can give (O_RDWR when neither access flag is set).</summary>
+[Flags]
+public enum OpenFlagSet
+{
+    None = 0,
+    RdOnly = 1,
+    WrOnly = 2,
+    Creat = 4,
+    Excl = 8,
+    Trunc = 16,
+}
+
+/// <summary>
+/// write(2) of <paramref name="Length"/> bytes to descriptor <paramref name="Fd"/> at its file position, or pwrite64
+/// at <paramref name="Offset"/> when it is given (a memfd or tmpfs file).
+/// </summary>
+public sealed record WriteOp(int Fd, long Length, long? Offset) : TimelineOp;
+
+/// <summary>read(2) of <paramref name="Length"/> bytes from <paramref name="Fd"/> at its file position, or pread64 at <paramref name="Offset"/>.</summary>
+public sealed record ReadOp(int Fd, long Length, long? Offset) : TimelineOp;
+
+/// <summary>fallocate(2) of [<paramref name="Offset"/>, +<paramref name="Length"/>) of <paramref name="Fd"/>; <paramref name="Mode"/> 1 = FALLOC_FL_KEEP_SIZE, 2 = FALLOC_FL_PUNCH_HOLE.</summary>
+public sealed record FallocateOp(int Fd, int Mode, long Offset, long Length) : TimelineOp;
+
+/// <summary>unlink(2) of a file on tmpfs (<paramref name="File"/> under /dev/shm/).</summary>
+public sealed record UnlinkOp(string File) : TimelineOp;
 
 /// <summary>memfd_create(2): a new anonymous shmem file named <paramref name="Name"/> at descriptor <paramref name="Fd"/>.</summary>
 /// <param name="Name">The name /proc/pid/maps shows as <c>/memfd:NAME (deleted)</c>.</param>

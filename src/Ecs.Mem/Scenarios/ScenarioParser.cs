@@ -18,7 +18,7 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
@@ -420,6 +420,10 @@ public static class ScenarioParser
                 "memfd_create" => MemfdCreate(opNode, opPath),
                 "ftruncate" => Ftruncate(opNode, opPath),
                 "close" => new CloseOp(Fd(Required(new YamlSection(Source, opNode, opPath, "fd"), "fd"), opPath + ".fd")),
+                "write" => WriteRead(opNode, opPath, write: true),
+                "read" => WriteRead(opNode, opPath, write: false),
+                "fallocate" => Fallocate(opNode, opPath),
+                "unlink" => Unlink(opNode, opPath),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -471,12 +475,72 @@ public static class ScenarioParser
         /// <summary>A descriptor number: 0 .. 1048575 (NR_OPEN).</summary>
         private int Fd(YamlNode node, string path) => (int)values.Integer(node, path, 0, 1048575);
 
-        /// <summary>open: {file, fd}.</summary>
+        /// <summary>open: {file, fd, flags: "creat|excl|trunc|rdonly|wronly"}.</summary>
         private OpenOp OpenFile(YamlNode node, string path)
         {
-            var s = new YamlSection(Source, node, path, "file", "fd");
+            var s = new YamlSection(Source, node, path, "file", "fd", "flags");
             string file = ResolvePath(values.NonEmptyText(Required(s, "file"), s.PathOf("file")));
-            return new OpenOp(file, Fd(Required(s, "fd"), s.PathOf("fd")));
+            var flags = OpenFlagSet.None;
+            if (s.Get("flags") is { } fl)
+            {
+                foreach (string part in values.NonEmptyText(fl, s.PathOf("flags")).Split('|', StringSplitOptions.TrimEntries))
+                {
+                    flags |= part switch
+                    {
+                        "creat" => OpenFlagSet.Creat,
+                        "excl" => OpenFlagSet.Excl,
+                        "trunc" => OpenFlagSet.Trunc,
+                        "rdonly" => OpenFlagSet.RdOnly,
+                        "wronly" => OpenFlagSet.WrOnly,
+                        _ => throw values.Error(fl, $"{s.PathOf("flags")}: unknown open flag '{part}' (creat, excl, trunc, rdonly, wronly, joined with '|')"),
+                    };
+                }
+                if ((flags & (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly)) == (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly))
+                    throw values.Error(fl, $"{s.PathOf("flags")}: rdonly and wronly together (O_RDWR is neither)");
+            }
+            return new OpenOp(file, Fd(Required(s, "fd"), s.PathOf("fd")), flags);
+        }
+
+        /// <summary>write / read: {fd, length, offset} (with offset: pwrite64 / pread64).</summary>
+        private TimelineOp WriteRead(YamlNode node, string path, bool write)
+        {
+            var s = new YamlSection(Source, node, path, "fd", "length", "offset");
+            int fd = Fd(Required(s, "fd"), s.PathOf("fd"));
+            long length = values.Size(Required(s, "length"), s.PathOf("length"));
+            long? offset = s.Get("offset") is { } o ? values.Size(o, s.PathOf("offset")) : null;
+            return write ? new WriteOp(fd, length, offset) : new ReadOp(fd, length, offset);
+        }
+
+        /// <summary>fallocate: {fd, offset, length, mode: "keep_size|punch_hole"}.</summary>
+        private FallocateOp Fallocate(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "fd", "offset", "length", "mode");
+            int mode = 0;
+            if (s.Get("mode") is { } m)
+            {
+                foreach (string part in values.NonEmptyText(m, s.PathOf("mode")).Split('|', StringSplitOptions.TrimEntries))
+                {
+                    mode |= part switch
+                    {
+                        "keep_size" => 1,
+                        "punch_hole" => 2,
+                        _ => throw values.Error(m, $"{s.PathOf("mode")}: unknown fallocate mode '{part}' (keep_size, punch_hole, joined with '|')"),
+                    };
+                }
+            }
+            long offset = s.Get("offset") is { } o ? values.Size(o, s.PathOf("offset")) : 0;
+            return new FallocateOp(Fd(Required(s, "fd"), s.PathOf("fd")), mode, offset, values.Size(Required(s, "length"), s.PathOf("length")));
+        }
+
+        /// <summary>unlink: {file} (a path on tmpfs, /dev/shm/…: other files' names are not modelled).</summary>
+        private UnlinkOp Unlink(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "file");
+            var f = Required(s, "file");
+            string file = ResolvePath(values.NonEmptyText(f, s.PathOf("file")));
+            if (!file.StartsWith("/dev/shm/", StringComparison.Ordinal))
+                throw values.Error(f, $"{s.PathOf("file")}: unlink takes a file on tmpfs (/dev/shm/...); other files' names are not modelled");
+            return new UnlinkOp(file);
         }
 
         /// <summary>memfd_create: {name, fd, cloexec}.</summary>

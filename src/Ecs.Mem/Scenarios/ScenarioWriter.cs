@@ -241,7 +241,14 @@ public static class ScenarioWriter
             MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",
             MlockallOp { Unlock: true } => "munlockall: {}",
             MlockallOp a => "mlockall: {flags: " + Quote(string.Join("|", new[] { (1, "current"), (2, "future"), (4, "onfault") }.Where(x => (a.Flags & x.Item1) != 0).Select(x => x.Item2))) + "}",
-            OpenOp o => $"open: {{file: {Quote(o.File)}, fd: {Num(o.Fd)}}}",
+            OpenOp { Flags: OpenFlagSet.None } o => $"open: {{file: {Quote(o.File)}, fd: {Num(o.Fd)}}}",
+            OpenOp o => $"open: {{file: {Quote(o.File)}, fd: {Num(o.Fd)}, flags: {Quote(OpenFlagsText(o.Flags))}}}",
+            WriteOp { Offset: { } off } wr => $"write: {{fd: {Num(wr.Fd)}, length: {Num(wr.Length)}, offset: {Num(off)}}}",
+            WriteOp wr => $"write: {{fd: {Num(wr.Fd)}, length: {Num(wr.Length)}}}",
+            ReadOp { Offset: { } off } rd => $"read: {{fd: {Num(rd.Fd)}, length: {Num(rd.Length)}, offset: {Num(off)}}}",
+            ReadOp rd => $"read: {{fd: {Num(rd.Fd)}, length: {Num(rd.Length)}}}",
+            FallocateOp fa => $"fallocate: {{fd: {Num(fa.Fd)}, offset: {Num(fa.Offset)}, length: {Num(fa.Length)}" + (fa.Mode != 0 ? $", mode: {Quote(string.Join("|", new[] { (1, "keep_size"), (2, "punch_hole") }.Where(x => (fa.Mode & x.Item1) != 0).Select(x => x.Item2)))}" : "") + "}",
+            UnlinkOp ul => $"unlink: {{file: {Quote(ul.File)}}}",
             MemfdCreateOp c => $"memfd_create: {{name: {Quote(c.Name)}, fd: {Num(c.Fd)}, cloexec: {(c.CloExec ? "true" : "false")}}}",
             FtruncateOp t => $"ftruncate: {{fd: {Num(t.Fd)}, length: {Num(t.Length)}}}",
             CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
@@ -345,4 +352,9 @@ public static class ScenarioWriter
         ? ""
         : string.Create(CultureInfo.InvariantCulture,
             $", khugepaged: {{pages_to_scan: {k.PagesToScan}, scan_sleep_millisecs: {k.ScanSleepMillisecs}, alloc_sleep_millisecs: {k.AllocSleepMillisecs}, max_ptes_none: {k.MaxPtesNone}, max_ptes_swap: {k.MaxPtesSwap}, max_ptes_shared: {k.MaxPtesShared}}}");
+
+    /// <summary>open's flags as the scenario writes them (<c>creat|excl|trunc|rdonly|wronly</c>).</summary>
+    private static string OpenFlagsText(OpenFlagSet f) =>
+        string.Join("|", new[] { (OpenFlagSet.Creat, "creat"), (OpenFlagSet.Excl, "excl"), (OpenFlagSet.Trunc, "trunc"), (OpenFlagSet.RdOnly, "rdonly"), (OpenFlagSet.WrOnly, "wronly") }
+            .Where(x => (f & x.Item1) != 0).Select(x => x.Item2));
 }

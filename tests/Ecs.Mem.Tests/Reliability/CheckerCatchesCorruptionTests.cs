@@ -58,7 +58,7 @@ public class CheckerCatchesCorruptionTests
         var (_, _, slot) = CorruptionTargets.SwapPte(_m.Kernel);
         int count = _m.Kernel.Swap.Count(slot);
         _m.Kernel.Swap.SwapDuplicate(slot); // a reference no PTE holds
-        Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[] { $"swap slot {slot}: swap_map count {count + 1} but {count} PTEs hold it" }));
+        Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[] { $"swap slot {slot}: swap_map count {count + 1} but {count} PTEs and shmem slots hold it" }));
     }
 
     [Test]
@@ -82,7 +82,7 @@ public class CheckerCatchesCorruptionTests
         Assert.That(InvariantChecker.Check(_m), Is.EqualTo(new[]
         {
             $"mm {mm.Id}: MM_SWAPENTS {ents} but {ents - 1} swap PTEs",
-            $"swap slot {slot}: swap_map count {count} but {count - 1} PTEs hold it",
+            $"swap slot {slot}: swap_map count {count} but {count - 1} PTEs and shmem slots hold it",
         }));
     }
 

@@ -138,7 +138,7 @@ public class IncrementalCheckerCatchesCorruptionTests
         });
         Assert.That(v, Is.EqualTo(new[]
         {
-            $"swap slot {slot}: swap_map count {count} but {count - 1} PTEs hold it",
+            $"swap slot {slot}: swap_map count {count} but {count - 1} PTEs and shmem slots hold it",
             $"mm {mm.Id}: MM_SWAPENTS {ents} but {ents - 1} swap PTEs",
         }));
     }
@@ -153,7 +153,7 @@ public class IncrementalCheckerCatchesCorruptionTests
             count = k.Swap.Count(slot);
             k.Swap.SwapDuplicate(slot); // reports itself: SwapArea's hook
         });
-        Assert.That(v, Is.EqualTo(new[] { $"swap slot {slot}: swap_map count {count + 1} but {count} PTEs hold it" }));
+        Assert.That(v, Is.EqualTo(new[] { $"swap slot {slot}: swap_map count {count + 1} but {count} PTEs and shmem slots hold it" }));
     }
 
     [Test]

@@ -276,7 +276,7 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     public void Initialize(int frameCount)
     {
-        _lists = new FrameLists(frameCount, 5);
+        _lists = new FrameLists(frameCount, 5, weighted: true);
         _shadow = new int[frameCount];
         Array.Fill(_shadow, NoShadow);
         _batchCpu = new int[frameCount];
@@ -303,7 +303,9 @@ public sealed partial class Lruvec : IReplacementPolicy
         _lruAdd[cpu][n] = frame;
         _batchCpu[frame] = cpu;
         _lruAddCount[cpu] = ++n;
-        if (n == FolioBatchSize)
+        // folio_batch_add_and_move: a full batch, or a large folio (folio_may_be_lru_cached is false for one), moves
+        // the batch onto the lists at once.
+        if (n == FolioBatchSize || _host.Frames[frame].FolioOrder != 0)
             DrainCpu(cpu);
     }
 
@@ -330,6 +332,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             _batchCpu[f] = -1;
             if (_lruGen && LruGenAddFolio(f, false))
                 continue;
+            _lists.SetWeight(f, Nr(f)); // lruvec_add_folio counts folio_nr_pages
             _lists.PushHead((int)FolioLru(f), f);
         }
         _lruAddCount[cpu] = 0;
@@ -343,6 +346,53 @@ public sealed partial class Lruvec : IReplacementPolicy
         if ((fl & FrameFlags.Unevictable) != 0) return LruList.Unevictable;
         int lru = (fl & FrameFlags.SwapBacked) != 0 ? 0 : 2;
         return (LruList)(lru + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
+    }
+
+    /// <summary>folio_nr_pages: 2^order for a large page-cache folio (its head is its one LRU entry), else 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Nr(int pfn) => 1 << _host.Frames[pfn].FolioOrder;
+
+    /// <summary>page_folio: the head of the large page-cache folio <paramref name="pfn"/> is a page of (itself otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Head(int pfn)
+    {
+        int o = _host.Frames[pfn].FolioOrder;
+        return o == 0 ? pfn : pfn & ~((1 << o) - 1);
+    }
+
+    /// <summary>A large folio's flags live on its head: its other pages mirror them (PageActive(tail) reads the head's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SyncTails(int head)
+    {
+        if (_host.Frames[head].FolioOrder != 0)
+            Filemap.PageCacheFolio.SyncTails(_host.Frames, head);
+    }
+
+    /// <summary>
+    /// lru_add_split_folio: a large folio on this lruvec is split into single pages: the head stays where it is, now
+    /// one page, and each other page joins the same list beside it (newer than the head, as list_add_tail on the
+    /// folio's entry puts it); one still in an lru_add batch is moved onto the lists first, one isolated (off every
+    /// list) puts its other pages at the head of their list. The caller clears the frames' order afterwards.
+    /// </summary>
+    public void SplitFolio(int head)
+    {
+        int nr = Nr(head);
+        if (nr == 1)
+            return;
+        if (_batchCpu[head] >= 0)
+            DrainCpu(_batchCpu[head]);
+        int list = _lists.ListOf(head);
+        if (list >= 0)
+            _lists.Reweight(head, 1);
+        else
+            _lists.SetWeight(head, 1);
+        for (int p = head + 1; p < head + nr; p++)
+        {
+            if (list >= 0)
+                _lists.InsertBefore(head, p);
+            else if ((_host.Frames[p].Flags & FrameFlags.Lru) != 0)
+                _lists.PushHead((int)FolioLru(head), p);
+        }
     }
 
     /// <summary>folio_is_file_lru: !PG_swapbacked.</summary>
@@ -362,23 +412,27 @@ public sealed partial class Lruvec : IReplacementPolicy
             LruGenIncRefs(frame);
             return;
         }
+        frame = Head(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
         {
             fl |= FrameFlags.Referenced;
+            SyncTails(frame);
             return;
         }
         if ((fl & (FrameFlags.Unevictable | FrameFlags.Active)) != 0)
             return;
         fl |= FrameFlags.Active;
         fl &= ~FrameFlags.Referenced;
+        SyncTails(frame);
+        int nr = Nr(frame);
         if (_batchCpu[frame] < 0 && _lists.ListOf(frame) >= 0)
         {
             // folio_activate_fn: off the inactive list onto the active head.
             _lists.MoveToHead((int)FolioLru(frame), frame);
-            _counters.Increment(_c.PgActivate);
+            _counters.Add(_c.PgActivate, nr);
         }
-        NonresidentAge++;
+        NonresidentAge += nr; // workingset_activation ages by folio_nr_pages
     }
 
     /// <summary>
@@ -403,6 +457,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
+        frame = Head(frame);
         int cpu = _batchCpu[frame];
         if (cpu >= 0)
         {
@@ -429,14 +484,17 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         if (_lruGen)
             return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
+        frame = Head(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
+        SyncTails(frame);
         if (_batchCpu[frame] >= 0)
             return false;
         int list = _lists.ListOf(frame);
         if (list != (int)LruList.ActiveAnon && list != (int)LruList.ActiveFile)
             return false;
         fl &= ~FrameFlags.Active;
+        SyncTails(frame);
         _lists.MoveToHead((int)FolioLru(frame), frame);
         return true;
     }
@@ -469,8 +527,10 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         if (_lruGen && _batchCpu[pfn] < 0)
             LruGenDelFolio(pfn, true);
+        pfn = Head(pfn);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
+        SyncTails(pfn);
         if (_batchCpu[pfn] < 0)
         {
             if (_lists.ListOf(pfn) >= 0) _lists.MoveToHead((int)LruList.Unevictable, pfn);
@@ -486,6 +546,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public void RotateReclaimable(int pfn)
     {
+        pfn = Head(pfn);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
             return;
@@ -499,17 +560,20 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         _lists.Remove(pfn);
         fl &= ~FrameFlags.Active;
+        SyncTails(pfn);
         _lists.PushTail((int)FolioLru(pfn), pfn);
-        _counters.Increment(_c.PgRotated);
+        _counters.Add(_c.PgRotated, Nr(pfn));
     }
 
     /// <summary>munlock_folio → __munlock_folio: an unlocked page leaves LRU_UNEVICTABLE for the inactive list of its type.</summary>
     public void PutbackEvictable(int pfn)
     {
+        pfn = Head(pfn);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & FrameFlags.Unevictable) == 0)
             return;
         fl &= ~FrameFlags.Unevictable;
+        SyncTails(pfn);
         if (_lruGen && _batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
         {
             _lists.Remove(pfn);
@@ -594,24 +658,26 @@ public sealed partial class Lruvec : IReplacementPolicy
         }
         bool file = IsFileLru(pfn);
         int t = file ? 1 : 0;
-        _counters.Increment(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon);
-        WorkingsetRefaults[t]++;
+        // A large folio refaults as one: every count is its folio_nr_pages (mod_lruvec_state(..., nr)).
+        int nr = Nr(pfn);
+        _counters.Add(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon, nr);
+        WorkingsetRefaults[t] += nr;
         if (!WorkingsetTestRecent(shadow, file))
             return;
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl |= FrameFlags.Active;
-        NonresidentAge++;
+        NonresidentAge += nr;
         // mod_lruvec_state(WORKINGSET_ACTIVATE): a memcg's statistics are hierarchical, its ancestors' count it too.
         for (Lruvec? l = this; l is not null; l = l.Parent)
-            l.WorkingsetActivations[t]++;
-        WorkingsetActivationsLocal[t]++;
-        _counters.Increment(file ? _c.WorkingsetActivateFile : _c.WorkingsetActivateAnon);
+            l.WorkingsetActivations[t] += nr;
+        WorkingsetActivationsLocal[t] += nr;
+        _counters.Add(file ? _c.WorkingsetActivateFile : _c.WorkingsetActivateAnon, nr);
         if ((shadow & 1) != 0)
         {
             fl |= FrameFlags.Workingset;
-            LruNoteCost(file, 1, 0);
-            _counters.Increment(file ? _c.WorkingsetRestoreFile : _c.WorkingsetRestoreAnon);
-            WorkingsetRestores[t]++;
+            LruNoteCost(file, nr, 0); // lru_note_cost_refault: folio_nr_pages of I/O
+            _counters.Add(file ? _c.WorkingsetRestoreFile : _c.WorkingsetRestoreAnon, nr);
+            WorkingsetRestores[t] += nr;
         }
     }
 
@@ -834,16 +900,16 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     /// <summary>
     /// isolate_lru_folios: folios off the tail of <paramref name="lru"/> (oldest first) while fewer than
-    /// <paramref name="toScan"/> pages were scanned and taken. A page of a PMD-sized THP takes its whole folio (every
-    /// page of it on this list): Linux's list holds the folio once and counts its nr_pages, so one THP fills a
-    /// SWAP_CLUSTER_MAX batch. Returns the entries in <see cref="_isolated"/> (a THP's is the page found at the tail);
-    /// <paramref name="pages"/> the pages taken.
+    /// <paramref name="toScan"/> pages were scanned and taken, a folio counting its folio_nr_pages (so the last one may
+    /// take the total past it): a large page-cache folio is one weighted entry. A page of a PMD-sized THP takes its
+    /// whole folio (every page of it on this list), so one THP fills a SWAP_CLUSTER_MAX batch. Returns the entries in
+    /// <see cref="_isolated"/> (a THP's is the page found at the tail); <paramref name="pages"/> the pages taken.
     /// </summary>
     private int Isolate(LruList lru, int toScan, out int pages)
     {
         int n = 0;
         pages = 0;
-        while (pages < toScan)
+        while (pages < toScan && n < _isolated.Length)
         {
             int f = _lists.Tail((int)lru);
             if (f < 0) break;
@@ -861,8 +927,8 @@ public sealed partial class Lruvec : IReplacementPolicy
                 }
                 continue;
             }
+            pages += _lists.Weight(f);
             _lists.Remove(f);
-            pages++;
         }
         return n;
     }
@@ -882,7 +948,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     private int FolioPages(int pfn)
     {
         if (!IsThp(pfn))
-            return 1;
+            return Nr(pfn);
         int head = pfn & ~(FolioPmdPages - 1), n = 0;
         for (int p = head; p < head + FolioPmdPages; p++)
             if (p == pfn || FolioPageIsolated(p))
@@ -932,9 +998,10 @@ public sealed partial class Lruvec : IReplacementPolicy
                 NonresidentAge += moved; // workingset_age_nonresident(lruvec, folio_nr_pages)
             return;
         }
+        SyncTails(pfn);
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
-            NonresidentAge++;
+            NonresidentAge += _lists.Weight(pfn); // workingset_age_nonresident(folio_nr_pages)
     }
 
     /// <summary>
@@ -1096,9 +1163,9 @@ public sealed partial class Lruvec : IReplacementPolicy
             Putback(pfn);
             return;
         }
-        if (_host.FolioDirtyFile(pfn))
-            unqueuedDirty++;
         int nrPages = FolioPages(pfn);
+        if (_host.FolioDirtyFile(pfn))
+            unqueuedDirty += nrPages;
         if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
         {
             // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.

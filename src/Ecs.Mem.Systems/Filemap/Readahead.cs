@@ -241,10 +241,15 @@ public sealed class Readahead : IEventHandler
             ra.AsyncSize = ra.Size;
         }
         ra.Order += 2;
-        long align = 1L << Math.Min(ra.Order, System.Numerics.BitOperations.TrailingZeroCount(maxPages));
-        long end = ra.Start + ra.Size, alignedEnd = end & ~(align - 1);
-        if (alignedEnd > ra.Start)
-            ra.Size -= end - alignedEnd;
+        if (LargeFolioSupport)
+        {
+            // Simplification: Linux trims the window's end to order 2's alignment even on a filesystem without large
+            // folios (ra->order is 2 here, reset to 0 by page_cache_ra_order); EcsMem trims only where folios are built.
+            long align = 1L << Math.Min(ra.Order, System.Numerics.BitOperations.TrailingZeroCount(maxPages));
+            long end = ra.Start + ra.Size, alignedEnd = end & ~(align - 1);
+            if (alignedEnd > ra.Start)
+                ra.Size -= end - alignedEnd;
+        }
         ra.AsyncSize = ra.Size;
         PageCacheRaOrder(env, ref ra, file, cpu);
     }

@@ -294,6 +294,10 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
+        // A page of a PMD-sized THP other than its head: the folio's one entry is its head's (lruvec_add_folio adds a
+        // folio once); the page only carries PG_lru, which the caller set.
+        if (IsThp(frame) && (frame & (FolioPmdPages - 1)) != 0)
+            return;
         // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
         if (_lruGen && (_host.Frames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
             _host.Frames[frame].Flags |= FrameFlags.Active;
@@ -305,7 +309,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         _lruAddCount[cpu] = ++n;
         // folio_batch_add_and_move: a full batch, or a large folio (folio_may_be_lru_cached is false for one), moves
         // the batch onto the lists at once.
-        if (n == FolioBatchSize || _host.Frames[frame].FolioOrder != 0)
+        if (n == FolioBatchSize || Nr(frame) != 1)
             DrainCpu(cpu);
     }
 
@@ -348,31 +352,53 @@ public sealed partial class Lruvec : IReplacementPolicy
         return (LruList)(lru + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
     }
 
-    /// <summary>folio_nr_pages: 2^order for a large page-cache folio (its head is its one LRU entry), else 1.</summary>
+    /// <summary>
+    /// folio_nr_pages: 2^order for a large page-cache folio, 512 for a PMD-sized THP (on the classic lists; MGLRU ranks
+    /// a THP's pages one by one), else 1. A large folio's head is its one LRU entry, weighted by this.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Nr(int pfn) => 1 << _host.Frames[pfn].FolioOrder;
+    private int Nr(int pfn)
+    {
+        int o = _host.Frames[pfn].FolioOrder;
+        if (o != 0)
+            return 1 << o;
+        return IsThp(pfn) ? FolioPmdPages : 1;
+    }
 
-    /// <summary>page_folio: the head of the large page-cache folio <paramref name="pfn"/> is a page of (itself otherwise).</summary>
+    /// <summary>page_folio: the head of the large folio (page-cache folio or THP) <paramref name="pfn"/> is a page of (itself otherwise).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Head(int pfn)
     {
         int o = _host.Frames[pfn].FolioOrder;
-        return o == 0 ? pfn : pfn & ~((1 << o) - 1);
-    }
-
-    /// <summary>A large folio's flags live on its head: its other pages mirror them (PageActive(tail) reads the head's).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SyncTails(int head)
-    {
-        if (_host.Frames[head].FolioOrder != 0)
-            Filemap.PageCacheFolio.SyncTails(_host.Frames, head);
+        if (o != 0)
+            return pfn & ~((1 << o) - 1);
+        return IsThp(pfn) ? pfn & ~(FolioPmdPages - 1) : pfn;
     }
 
     /// <summary>
-    /// lru_add_split_folio: a large folio on this lruvec is split into single pages: the head stays where it is, now
-    /// one page, and each other page joins the same list beside it (newer than the head, as list_add_tail on the
-    /// folio's entry puts it); one still in an lru_add batch is moved onto the lists first, one isolated (off every
-    /// list) puts its other pages at the head of their list. The caller clears the frames' order afterwards.
+    /// A large folio's flags live on its head: its other pages mirror the folio-wide ones (PG_lru, PG_active,
+    /// PG_referenced, PG_workingset, PG_unevictable, PG_readahead), so what reads them a page at a time sees the
+    /// folio's, as PageActive(tail) reads the head's in Linux.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SyncTails(int head)
+    {
+        int nr = Nr(head);
+        if (nr == 1)
+            return;
+        Frame[] frames = _host.Frames;
+        FrameFlags bits = frames[head].Flags & Filemap.PageCacheFolio.FolioWide;
+        for (int p = head + 1; p < head + nr; p++)
+            frames[p].Flags = (frames[p].Flags & ~Filemap.PageCacheFolio.FolioWide) | bits;
+    }
+
+    /// <summary>
+    /// lru_add_split_folio (__split_huge_page's list argument): a large folio on this lruvec (a page-cache folio or a
+    /// THP) is split into single pages, its other pages taking the folio's flags: the head stays where it is, now one
+    /// page, and each other page joins the same list beside it (newer than the head, as list_add_tail on the folio's
+    /// entry puts it); one still in an lru_add batch is moved onto the lists first. An isolated folio (reclaim holds
+    /// it: off every list) leaves its other pages isolated with PG_lru, for the caller's shrink_folio_list to take
+    /// them one by one (split_folio_to_list). The caller clears the frames' order or THP mark afterwards.
     /// </summary>
     public void SplitFolio(int head)
     {
@@ -381,6 +407,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         if (_batchCpu[head] >= 0)
             DrainCpu(_batchCpu[head]);
+        SyncTails(head);
         int list = _lists.ListOf(head);
         if (list >= 0)
             _lists.Reweight(head, 1);
@@ -388,10 +415,9 @@ public sealed partial class Lruvec : IReplacementPolicy
             _lists.SetWeight(head, 1);
         for (int p = head + 1; p < head + nr; p++)
         {
+            _lists.SetWeight(p, 1);
             if (list >= 0)
                 _lists.InsertBefore(head, p);
-            else if ((_host.Frames[p].Flags & FrameFlags.Lru) != 0)
-                _lists.PushHead((int)FolioLru(head), p);
         }
     }
 
@@ -546,7 +572,14 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public void RotateReclaimable(int pfn)
     {
-        pfn = Head(pfn);
+        // folio_end_writeback runs once for a folio, when its whole bio completed: a large folio's pages complete in
+        // one request, in order, so its last page's completion stands for the folio's.
+        int head = Head(pfn);
+        if (head != pfn && pfn != head + Nr(head) - 1)
+            return;
+        if (head == pfn && Nr(head) != 1)
+            return;
+        pfn = head;
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
             return;
@@ -914,19 +947,6 @@ public sealed partial class Lruvec : IReplacementPolicy
             int f = _lists.Tail((int)lru);
             if (f < 0) break;
             _isolated[n++] = f;
-            if (IsThp(f))
-            {
-                int head = f & ~(FolioPmdPages - 1);
-                for (int p = head; p < head + FolioPmdPages; p++)
-                {
-                    if (_batchCpu[p] < 0 && _lists.ListOf(p) == (int)lru)
-                    {
-                        _lists.Remove(p);
-                        pages++;
-                    }
-                }
-                continue;
-            }
             pages += _lists.Weight(f);
             _lists.Remove(f);
         }
@@ -940,29 +960,20 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsThp(int pfn) => !_lruGen && (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0;
 
-    /// <summary>A page <paramref name="p"/> of a THP that reclaim holds isolated now: PG_lru, on no list and in no lru_add batch.</summary>
+    /// <summary>
+    /// A page <paramref name="p"/> of a folio split while reclaim held it isolated: PG_lru, on no list and in no lru_add
+    /// batch (split_folio_to_list left it on reclaim's list).
+    /// </summary>
     private bool FolioPageIsolated(int p) =>
         (_host.Frames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
 
-    /// <summary>The pages of the folio of isolated entry <paramref name="pfn"/> (512 for a THP's, else 1).</summary>
-    private int FolioPages(int pfn)
-    {
-        if (!IsThp(pfn))
-            return Nr(pfn);
-        int head = pfn & ~(FolioPmdPages - 1), n = 0;
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p == pfn || FolioPageIsolated(p))
-                n++;
-        return n;
-    }
-
-    /// <summary>folio_trylock of a THP fails when any of its pages is held (I/O, an install).</summary>
+    /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)
     {
-        if (!IsThp(pfn))
+        int nr = Nr(pfn);
+        if (nr == 1)
             return _host.IsPinned(pfn);
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
+        for (int p = pfn; p < pfn + nr; p++)
             if (_host.IsPinned(p))
                 return true;
         return false;
@@ -977,27 +988,6 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         }
         LruList lru = FolioLru(pfn);
-        if (IsThp(pfn))
-        {
-            // The folio goes back whole, its flags (PG_active, PG_referenced, PG_workingset: one set per folio in
-            // Linux) those of the entry reclaim worked on.
-            const FrameFlags FolioWide = FrameFlags.Active | FrameFlags.Referenced | FrameFlags.Workingset;
-            FrameFlags flags = _host.Frames[pfn].Flags & FolioWide;
-            int head = pfn & ~(FolioPmdPages - 1);
-            int moved = 0;
-            for (int p = head; p < head + FolioPmdPages; p++)
-            {
-                if (p != pfn && !FolioPageIsolated(p))
-                    continue;
-                ref FrameFlags fl = ref _host.Frames[p].Flags;
-                fl = (fl & ~FolioWide) | flags;
-                _lists.PushHead((int)lru, p);
-                moved++;
-            }
-            if (lru is LruList.ActiveAnon or LruList.ActiveFile)
-                NonresidentAge += moved; // workingset_age_nonresident(lruvec, folio_nr_pages)
-            return;
-        }
         SyncTails(pfn);
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
@@ -1021,7 +1011,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
-            int nr = FolioPages(pfn);
+            int nr = Nr(pfn);
             ref FrameFlags fl = ref _host.Frames[pfn].Flags;
             if (_host.FolioReferenced(pfn, out VmFlags vmFlags) != 0)
             {
@@ -1029,7 +1019,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 {
                     // folio_evictable fails once the rmap walk found VM_LOCKED (mlock_vma_folio): off to unevictable.
                     ActivateLockedFolio(pfn);
-                    MoveFolioToUnevictable(pfn);
+                    MoveToUnevictable(pfn);
                     continue;
                 }
                 if ((vmFlags & VmFlags.Exec) != 0 && file)
@@ -1050,33 +1040,12 @@ public sealed partial class Lruvec : IReplacementPolicy
         LruNoteCost(file, 0, rotated);
     }
 
-    /// <summary>activate_locked's folio_free_swap for every page of the entry's folio.</summary>
+    /// <summary>activate_locked's folio_free_swap: the swap slots of every page of the entry's folio.</summary>
     private void ActivateLockedFolio(int pfn)
     {
-        if (!IsThp(pfn))
-        {
-            _host.ActivateLocked(pfn);
-            return;
-        }
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p == pfn || FolioPageIsolated(p))
-                _host.ActivateLocked(p);
-    }
-
-    /// <summary><see cref="MoveToUnevictable"/> for every isolated page of the entry's folio.</summary>
-    private void MoveFolioToUnevictable(int pfn)
-    {
-        if (!IsThp(pfn))
-        {
-            MoveToUnevictable(pfn);
-            return;
-        }
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p != pfn && FolioPageIsolated(p))
-                MoveToUnevictable(p);
-        MoveToUnevictable(pfn);
+        int nr = Nr(pfn);
+        for (int p = pfn; p < pfn + nr; p++)
+            _host.ActivateLocked(p);
     }
 
     /// <summary>
@@ -1125,20 +1094,15 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < entries; i++)
         {
             int pfn = _isolated[i];
-            if (!IsThp(pfn))
-            {
-                ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
-                continue;
-            }
-            int head = pfn & ~(FolioPmdPages - 1);
+            int nr = Nr(pfn);
             ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
-            if (IsThp(pfn) || (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0)
+            if (nr == 1 || Nr(pfn) != 1)
                 continue;
-            // Split: the folio's other isolated pages are order-0 pages on the list now, each handled (and taking the
-            // reclaimer's time) as a page isolated on its own would be.
-            for (int p = head; p < head + FolioPmdPages; p++)
+            // Split (split_folio_to_list): the folio's other pages are order-0 pages on reclaim's list now, each
+            // handled (and taking the reclaimer's time) as a page isolated on its own would be.
+            for (int p = pfn + 1; p < pfn + nr; p++)
             {
-                if (p == pfn || !FolioPageIsolated(p))
+                if (!FolioPageIsolated(p))
                     continue;
                 _host.WritebackProgress(1);
                 ShrinkFolio(p, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
@@ -1163,7 +1127,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             Putback(pfn);
             return;
         }
-        int nrPages = FolioPages(pfn);
+        int nrPages = Nr(pfn);
         if (_host.FolioDirtyFile(pfn))
             unqueuedDirty += nrPages;
         if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
@@ -1178,7 +1142,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (mlocked)
         {
             ActivateLockedFolio(pfn);
-            MoveFolioToUnevictable(pfn);
+            MoveToUnevictable(pfn);
             return;
         }
         if (refs is FolioReferences.Activate or FolioReferences.Keep)
@@ -1207,7 +1171,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 break;
             case FolioReclaimResult.Mlocked:
                 ActivateLockedFolio(pfn);
-                MoveFolioToUnevictable(pfn);
+                MoveToUnevictable(pfn);
                 break;
             case FolioReclaimResult.Writeback:
                 // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
@@ -1217,7 +1181,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 // activate_locked: PG_active set, pgactivate, back on the active list.
                 ActivateLockedFolio(pfn);
                 _host.Frames[pfn].Flags |= FrameFlags.Active;
-                _counters.Add(_c.PgActivate, FolioPages(pfn));
+                _counters.Add(_c.PgActivate, Nr(pfn));
                 Putback(pfn);
                 break;
             default:

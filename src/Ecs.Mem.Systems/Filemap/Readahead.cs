@@ -288,7 +288,8 @@ public sealed class Readahead : IEventHandler
     /// <summary>
     /// page_cache_ra_order's loop over [from, end): folios of up to <paramref name="newOrder"/>, each as large as the
     /// index's alignment and the window's end allow, read as one request (read_pages). When the memory cgroup has no
-    /// room for a folio, it is reclaimed once (try_charge_memcg's one reclaim under __GFP_NORETRY) and the loop goes on
+    /// room for a folio, it is reclaimed once for it (try_charge_memcg's one round of max(nr_pages, SWAP_CLUSTER_MAX)
+    /// under __GFP_NORETRY) and the loop goes on
     /// from that folio after it, as the single-page path waits for its reclaim; when that retry finds no room either,
     /// or the zone has no block of the order, or a page of the range is cached, the rest of the window is read a page
     /// at a time (do_page_cache_ra).
@@ -314,11 +315,13 @@ public sealed class Readahead : IEventHandler
             }
             if (overLimit is not null && order > 0 && (!retry || allocated > 0))
             {
-                // As the single-page path does: the group is reclaimed for the rest of the window and the window goes on
-                // after it; a retry that gets no folio at all falls back to single pages (and gives up with them).
+                // As the single-page path does: try_charge_memcg reclaims the group once for this folio
+                // (try_to_free_mem_cgroup_pages(nr_pages): nr_to_reclaim = max(folio_nr_pages, SWAP_CLUSTER_MAX)), not
+                // for the rest of the window, and the window goes on after it; a retry that gets no folio at all falls
+                // back to single pages (and gives up with them).
                 Submit(env, false, ref targetRun);
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - index, 1 << 20), _who, cpu, MayOom: false, Memcg: overLimit.Id));
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
                 _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder));
                 return;
             }

@@ -45,6 +45,10 @@ public static class ColdPageout
             if (pte.Special || pfn == k.Zone.ZeroPfn)
                 return; // vm_normal_folio: no folio behind the zero page
             ref Frame f = ref k.Zone.Frames[pfn];
+            // madvise_cold_or_pageout_pte_range splits a large folio it meets (split_folio) and goes on with its pages:
+            // simplification, always (Linux keeps one the range maps whole).
+            if (f.FolioOrder != 0 && k.Zone.Pins[pfn] == 0)
+                Filemap.PageCacheFolio.Split(k, pfn);
             if ((f.Flags & FrameFlags.Lru) == 0 || f.MapCount != 1 || k.Zone.Pins[pfn] > 0 || k.Zone.Unevictable[pfn])
                 return;
             if (!pageout)

@@ -351,6 +351,9 @@ public sealed class Compaction(Kernel.Kernel kernel)
         const FrameFlags No = FrameFlags.SwapCache | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Thp | FrameFlags.Slab;
         if ((f.Flags & FrameFlags.Lru) == 0 || (f.Flags & No) != 0)
             return false;
+        // A large page-cache folio is not migrated (simplification: Linux migrates it whole).
+        if (f.FolioOrder != 0)
+            return false;
         return zone.Pins[pfn] == 0 && !zone.Unevictable[pfn] && pfn != zone.ZeroPfn && !kernel.Thp.IsHugeZero(pfn);
     }
 

@@ -24,6 +24,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// <summary>folio_mark_dirty for a page-cache page a write fault maps writable (not shmem or anon: no writeback accounting).</summary>
     private static bool MarkDirty(Kernel.Kernel k, int pfn)
     {
+        // Simplification (docs/kernel.md): a large page-cache folio written through a shared mapping is split, so the
+        // dirty-page accounting and writeback keep following single pages (Linux dirties and writes the folio whole).
+        Filemap.PageCacheFolio.Split(k, pfn);
         if (k.Flusher is not { } flusher)
             return false;
         ref Frame f = ref k.Zone.Frames[pfn];

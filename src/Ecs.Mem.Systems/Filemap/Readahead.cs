@@ -31,6 +31,9 @@ public struct FileRaState
 
     /// <summary>FMODE_RANDOM, set by posix_fadvise RANDOM: sync readahead reads just what is asked.</summary>
     public bool Random;
+
+    /// <summary>ra-&gt;order: the folio order the last window asked for (0 after sync readahead, +2 per async window).</summary>
+    public int Order;
 }
 
 /// <summary>What a read fault's disk request looks like once readahead has joined it.</summary>
@@ -68,7 +71,8 @@ public sealed class Readahead : IEventHandler
     private Entity _who;
 
     /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
-    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who);
+    /// <remarks><paramref name="Order"/>: the folio order page_cache_ra_order was reading the window at (0: single pages).</remarks>
+    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order = 0);
 
     public Readahead(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -155,6 +159,7 @@ public sealed class Readahead : IEventHandler
         ra.Start = Math.Max(0, index - (ra.RaPages / 2));
         ra.Size = ra.RaPages;
         ra.AsyncSize = ra.RaPages / 4;
+        ra.Order = 0; // read-around reads single pages (VM_HUGEPAGE's PMD-order read-around is not modelled)
         return new FaultRead(DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu));
     }
 
@@ -186,6 +191,7 @@ public sealed class Readahead : IEventHandler
             ra.Start = index;
             ra.Size = GetInitRaSize(reqCount, maxPages);
             ra.AsyncSize = ra.Size > reqCount ? ra.Size - reqCount : ra.Size >> 1;
+            ra.Order = 0;
             return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
         }
         // The cached history a sequential stream leaves behind (page_cache_prev_miss over index-1 downwards).
@@ -198,19 +204,25 @@ public sealed class Readahead : IEventHandler
         ra.Start = index;
         ra.Size = Math.Min(contig + reqCount, maxPages);
         ra.AsyncSize = 1;
+        ra.Order = 0;
         return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
     }
 
-    /// <summary>page_cache_async_ra (mm/readahead.c, Linux 6.10+): the marker page <paramref name="index"/> was hit.</summary>
+    /// <summary>
+    /// page_cache_async_ra (mm/readahead.c, Linux 6.18): the marked folio holding page <paramref name="index"/> was hit.
+    /// The next window asks for folios two orders larger than the last (ra-&gt;order += 2) and ends on that order's
+    /// alignment (as far as the largest power of two dividing ra_pages allows); page_cache_ra_order reads it.
+    /// </summary>
     private void PageCacheAsyncRa(SimEnvironment env, ref FileRaState ra, int file, long index, int pfn, long reqCount, int cpu)
     {
-        ref Frame f = ref _k.Zone.Frames[pfn];
+        Frame[] frames = _k.Zone.Frames;
+        ref Frame f = ref frames[pfn];
         if ((f.Flags & FrameFlags.Writeback) != 0)
             return; // PG_readahead shares its bit with PG_reclaim
-        _k.Dirty?.Frame(pfn);
-        f.Flags &= ~FrameFlags.Readahead;
+        ClearReadahead(pfn);
         long maxPages = ra.RaPages;
-        long expected = ra.Start + ra.Size - ra.AsyncSize;
+        // The marker is the folio's: round_down to folio_nr_pages, as the window's mark was rounded when it was set.
+        long expected = (ra.Start + ra.Size - ra.AsyncSize) & ~(long)(PageCacheFolio.NrPages(frames, pfn) - 1);
         if (index == expected)
         {
             // The expected marker: a sequential stream. Push the window forward and ramp it up.
@@ -228,7 +240,215 @@ public sealed class Readahead : IEventHandler
             ra.Size = GetNextRaSize(start - index + reqCount, maxPages);
             ra.AsyncSize = ra.Size;
         }
-        DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, -1, -1, cpu);
+        ra.Order += 2;
+        if (LargeFolioSupport)
+        {
+            // Simplification: Linux trims the window's end to order 2's alignment even on a filesystem without large
+            // folios (ra->order is 2 here, reset to 0 by page_cache_ra_order); EcsMem trims only where folios are built.
+            long align = 1L << Math.Min(ra.Order, System.Numerics.BitOperations.TrailingZeroCount(maxPages));
+            long end = ra.Start + ra.Size, alignedEnd = end & ~(align - 1);
+            if (alignedEnd > ra.Start)
+                ra.Size -= end - alignedEnd;
+        }
+        ra.AsyncSize = ra.Size;
+        PageCacheRaOrder(env, ref ra, file, cpu);
+    }
+
+    /// <summary>Large page-cache folios are built: the filesystem has them and the LRU is the classic lruvec (docs/kernel.md).</summary>
+    private bool LargeFolioSupport => _k.Options.LargeFolios && _k.Lruvec is not null && !_k.Options.LruGen.Enabled;
+
+    /// <summary>
+    /// page_cache_ra_order (mm/readahead.c, Linux 6.18) for the window in <paramref name="ra"/>: folios of ra-&gt;order
+    /// (capped by MAX_PAGECACHE_ORDER and ilog2 of the window), smaller where the index is not aligned to it
+    /// (__ffs(index)) or the folio would pass the window's or the file's last page; the folio holding the window's mark
+    /// gets PG_readahead. A folio that cannot be added (a page of its range already cached) or allocated (no free
+    /// block of its order above the low watermark, or no room under memory.max) ends the loop, and the rest of the
+    /// window is read a page at a time (the fallback to do_page_cache_ra). Without large folio support ra-&gt;order
+    /// drops to 0 and the whole window goes that way.
+    /// </summary>
+    private void PageCacheRaOrder(SimEnvironment env, ref FileRaState ra, int file, int cpu)
+    {
+        long start = ra.Start, index = start;
+        if (!LargeFolioSupport)
+        {
+            ra.Order = 0;
+            DoPageCacheRa(env, file, start, ra.Size, ra.AsyncSize, -1, -1, cpu);
+            return;
+        }
+        long filePages = FilePages(file);
+        if (start >= filePages)
+            return;
+        long end = Math.Min(filePages, index + ra.Size);
+        long mark = index + ra.Size - ra.AsyncSize;
+        int newOrder = Math.Min(Math.Min(PageCacheFolio.MaxPagecacheOrder, ra.Order), System.Numerics.BitOperations.Log2((ulong)Math.Max(ra.Size, 1)));
+        ra.Order = newOrder;
+        ReadFolios(env, file, index, end, mark, newOrder, cpu, retry: false);
+    }
+
+    /// <summary>
+    /// page_cache_ra_order's loop over [from, end): folios of up to <paramref name="newOrder"/>, each as large as the
+    /// index's alignment and the window's end allow, read as one request (read_pages). When the memory cgroup has no
+    /// room for a folio, it is reclaimed once for it (try_charge_memcg's one round of max(nr_pages, SWAP_CLUSTER_MAX)
+    /// under __GFP_NORETRY) and the loop goes on
+    /// from that folio after it, as the single-page path waits for its reclaim; when that retry finds no room either,
+    /// or the zone has no block of the order, or a page of the range is cached, the rest of the window is read a page
+    /// at a time (do_page_cache_ra).
+    /// </summary>
+    private void ReadFolios(SimEnvironment env, int file, long from, long end, long mark, int newOrder, int cpu, bool retry)
+    {
+        long index = from;
+        bool fallback = false;
+        int targetRun = 1, allocated = 0;
+        _run.Clear();
+        while (index < end)
+        {
+            int order = newOrder;
+            if ((index & ((1L << order) - 1)) != 0)
+                order = System.Numerics.BitOperations.TrailingZeroCount(index);
+            while (order > 0 && index + (1L << order) > end)
+                order--;
+            if (RaAllocFolio(env, file, index, mark, order, cpu, out Memcontrol.MemCgroup? overLimit))
+            {
+                allocated++;
+                index += 1L << order;
+                continue;
+            }
+            if (overLimit is not null && order > 0 && (!retry || allocated > 0))
+            {
+                // As the single-page path does: try_charge_memcg reclaims the group once for this folio
+                // (try_to_free_mem_cgroup_pages(nr_pages): nr_to_reclaim = max(folio_nr_pages, SWAP_CLUSTER_MAX)), not
+                // for the rest of the window, and the window goes on after it; a retry that gets no folio at all falls
+                // back to single pages (and gives up with them).
+                Submit(env, false, ref targetRun);
+                Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder));
+                return;
+            }
+            fallback = true;
+            break;
+        }
+        Submit(env, false, ref targetRun); // read_pages
+        if (fallback)
+            ReadRange(env, file, index, end, mark, -1, -1, cpu, retry && allocated == 0);
+    }
+
+    /// <summary>
+    /// ra_alloc_folio: a folio of <paramref name="order"/> for [index, index + 2^order), added to the page cache locked
+    /// for the window's read (false: a page of the range is cached already, or no folio of that order could be had).
+    /// </summary>
+    private bool RaAllocFolio(SimEnvironment env, int file, long index, long mark, int order, int cpu, out Memcontrol.MemCgroup? overLimit)
+    {
+        int nr = 1 << order;
+        overLimit = null;
+        for (long i = index; i < index + nr; i++)
+        {
+            if (_k.PageCache.Find(file, i) >= 0)
+                return false; // filemap_add_folio: -EEXIST
+        }
+        int head = order == 0 ? AllocReadaheadPage(cpu, out overLimit) : AllocReadaheadFolio(cpu, order, out overLimit);
+        if (head < 0)
+            return false; // -ENOMEM
+        if (order == 0)
+        {
+            AddToPageCache(env, file, index, head, cpu);
+        }
+        else
+        {
+            AddFolioToPageCache(env, file, index, head, order, cpu);
+        }
+        if (index == (mark & ~(long)(nr - 1)))
+            SetReadahead(head);
+        for (int p = head; p < head + nr; p++)
+            _run.Add(p);
+        return true;
+    }
+
+    /// <summary>
+    /// filemap_alloc_folio for a readahead folio of <paramref name="order"/> &gt; 0 (readahead_gfp_mask: __GFP_NORETRY):
+    /// charged to the reader's memory cgroup as one (mem_cgroup_charge of folio_nr_pages; refused, not reclaimed for,
+    /// when it does not fit under memory.max), taken from the buddy allocator as one block while the zone stays above its
+    /// low watermark (a simplification of the slow path: no reclaim or compaction for it; the window falls back to single
+    /// pages instead, which may reclaim). Returns the head, or -1.
+    /// </summary>
+    private int AllocReadaheadFolio(int cpu, int order, out Memcontrol.MemCgroup? overLimit)
+    {
+        overLimit = null;
+        var zone = _k.Zone;
+        int nr = 1 << order;
+        var buddy = zone.Buddy;
+        if (zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order)
+            || zone.MustStall(buddy.NrFreePages - nr + 1, needsFrame: true))
+            return -1;
+        Memcontrol.MemCgroup? memcg = null;
+        if (_k.Memcg is { } mc)
+        {
+            memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
+            overLimit = mc.TryCharge(memcg, nr);
+            if (overLimit is not null)
+                return -1;
+        }
+        int head = buddy.AllocPages(order);
+        if (head < 0)
+        {
+            if (memcg is not null)
+                _k.Memcg!.Uncharge(memcg, nr);
+            return -1;
+        }
+        buddy.SplitPage(head, order);
+        zone.CheckAllocMark();
+        for (int p = head; p < head + nr; p++)
+        {
+            _k.Dirty?.Frame(p);
+            zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
+            zone.PinFrame(p); // held by the read until it completes
+            if (memcg is not null)
+                _k.Memcg!.CommitCharge(p, memcg);
+        }
+        _k.Env.Counters.Add(_k.C.PgAllocNormal, nr);
+        return head;
+    }
+
+    /// <summary>
+    /// filemap_add_folio for a large folio + the start of its read: every page indexed (the shadow the range held, if
+    /// any, refaults the folio as one: the last one found, as __filemap_add_folio keeps), the folio one LRU entry,
+    /// all its pages locked until the I/O completes.
+    /// </summary>
+    private void AddFolioToPageCache(SimEnvironment env, int file, long index, int head, int order, int cpu)
+    {
+        int nr = 1 << order;
+        int shadow = -1;
+        for (int i = 0; i < nr; i++)
+        {
+            int p = head + i;
+            ref Frame f = ref _k.Zone.Frames[p];
+            f.Mapping = file;
+            f.Index = index + i;
+            f.ContentToken = PageCacheInsertSystem.FileContent(file, index + i);
+            f.Flags |= FrameFlags.Locked;
+            int s = _k.PageCache.Add(file, index + i, p);
+            if (s >= 0)
+                shadow = s;
+            _k.Events?.ReadAhead(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu, 0, p, file, index + i);
+        }
+        if (shadow >= 0)
+            _k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
+        _k.Zone.LruAdd(head, PageAlloc.Zone.FileKey(file, index));
+        env.Counters.Add(_k.C.PgPgIn, nr * (long)(Pte.PageSize / 1024));
+        env.Counters.Add(_k.C.ReadaheadPages, nr);
+        PagesReadAhead += nr;
+    }
+
+    /// <summary>folio_clear_readahead on the folio <paramref name="pfn"/> is a page of.</summary>
+    private void ClearReadahead(int pfn)
+    {
+        Frame[] frames = _k.Zone.Frames;
+        int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
+        for (int p = head; p < head + nr; p++)
+        {
+            _k.Dirty?.Frame(p);
+            frames[p].Flags &= ~FrameFlags.Readahead;
+        }
     }
 
     /// <summary>
@@ -354,14 +574,23 @@ public sealed class Readahead : IEventHandler
         {
             _who = p.Who;
             _k.Smp.Enter(p.Cpu);
-            ReadRange(env, p.File, p.Next, p.End, p.Mark, -1, -1, p.Cpu, retry: true);
+            if (p.Order > 0)
+                ReadFolios(env, p.File, p.Next, p.End, p.Mark, p.Order, p.Cpu, retry: true);
+            else
+                ReadRange(env, p.File, p.Next, p.End, p.Mark, -1, -1, p.Cpu, retry: true);
         }
     }
 
+    /// <summary>folio_set_readahead: the mark goes on every page of the folio (its flags are the head's).</summary>
     private void SetReadahead(int pfn)
     {
-        _k.Dirty?.Frame(pfn);
-        _k.Zone.Frames[pfn].Flags |= FrameFlags.Readahead;
+        Frame[] frames = _k.Zone.Frames;
+        int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
+        for (int p = head; p < head + nr; p++)
+        {
+            _k.Dirty?.Frame(p);
+            frames[p].Flags |= FrameFlags.Readahead;
+        }
     }
 
     /// <summary>read_pages: one disk request for the run collected so far.</summary>
@@ -551,23 +780,48 @@ public sealed class Readahead : IEventHandler
     public long Invalidate(int file, long first, long last)
     {
         var victims = new List<(int File, long Index, int Pfn)>();
+        Frame[] frames = _k.Zone.Frames;
         foreach (var e in _k.PageCache.Entries())
         {
             if ((file >= 0 && (e.File != file || e.Index < first || e.Index > last)))
                 continue;
-            ref Frame f = ref _k.Zone.Frames[e.Pfn];
-            // A memfd's pages are its only copy (shmem): never dropped here.
-            if (f.MapCount > 0 || _k.Zone.Pins[e.Pfn] > 0
-                || (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Shmem)) != 0)
+            if (frames[e.Pfn].FolioOrder != 0)
+            {
+                // A large folio goes whole or not at all (mapping_evict_folio): from its head, when all its pages lie
+                // in the range and each could go on its own.
+                int head = PageCacheFolio.Head(frames, e.Pfn), nr = PageCacheFolio.NrPages(frames, e.Pfn);
+                if (e.Pfn != head)
+                    continue;
+                long headIndex = e.Index;
+                bool whole = file < 0 || (headIndex + nr - 1 <= last);
+                for (int p = head; whole && p < head + nr; p++)
+                    whole = Droppable(p);
+                if (!whole)
+                    continue;
+                for (int p = head; p < head + nr; p++)
+                    victims.Add((e.File, headIndex + (p - head), p));
+                continue;
+            }
+            if (!Droppable(e.Pfn))
                 continue;
             victims.Add(e);
         }
         foreach (var (f, i, pfn) in victims)
         {
+            if (frames[pfn].FolioOrder != 0 && (frames[pfn].Flags & FrameFlags.Lru) != 0)
+                _k.Zone.LruDel(pfn); // a large folio leaves the LRU whole, before any of its pages is freed
             _k.PageCache.Delete(f, i);
             _k.Zone.FreeFrame(pfn, _k.Tlb.CurrentCpu);
         }
         return victims.Count;
+    }
+
+    /// <summary>A clean, unmapped, unlocked page no fault in flight holds (a memfd's pages, its only copy, never are).</summary>
+    private bool Droppable(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        return f.MapCount == 0 && _k.Zone.Pins[pfn] == 0
+            && (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Shmem)) == 0;
     }
 
     /// <summary>

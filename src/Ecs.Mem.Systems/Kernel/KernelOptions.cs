@@ -79,6 +79,13 @@ public sealed record KernelOptions
     /// <summary>The disk's read_ahead_kb (<c>machine.read_ahead_kb</c>): the readahead window's maximum.</summary>
     public long ReadAheadKb { get; init; } = D.ReadAheadKb;
 
+    /// <summary>
+    /// mapping_large_folio_support of the simulated filesystem (<c>machine.large_folios</c>): readahead builds large
+    /// page-cache folios. They are built only under the classic <c>linux</c> lruvec (not with lru_gen or the simple
+    /// policies, where every page-cache page stays a single page: a simplification, docs/kernel.md).
+    /// </summary>
+    public bool LargeFolios { get; init; } = D.LargeFolios;
+
     /// <summary>vm.overcommit_memory (<c>machine.overcommit_memory</c>): 0 heuristic, 1 always, 2 never.</summary>
     public int OvercommitMemory { get; init; } = D.OvercommitMemory;
 

@@ -673,8 +673,29 @@ public sealed class InvariantChecker
             FrameFlags fl = fr[pfn].Flags;
             int list = lv.ListOf(pfn);
             bool batched = lv.InBatch(pfn);
-            if (list >= 0) counted[list]++;
+            bool thp = (fl & FrameFlags.Thp) != 0; // a PMD-sized THP: one entry of 512 pages on the classic lists
+            if (list >= 0) counted[list] += thp ? HugeMemory.HugeMemory.PmdPages : Filemap.PageCacheFolio.NrPages(fr, pfn);
             bool mine = _k.LruvecOf(pfn) == lv;
+            if (thp && HugeMemory.HugeMemory.HeadOf(pfn) is int thpHead && thpHead != pfn)
+            {
+                if (list >= 0 || batched)
+                    Fail($"frame {pfn}: a page of the THP at {thpHead} but itself on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where}");
+                if ((((fr[thpHead].Flags ^ fl) & Filemap.PageCacheFolio.FolioWide) != 0 && (fr[thpHead].Flags & FrameFlags.Thp) != 0)
+                    || _k.LruvecOf(thpHead) != _k.LruvecOf(pfn))
+                    Fail($"frame {pfn}: a page of the THP at {thpHead} whose flags ({fl}) or memcg differ from its head's ({fr[thpHead].Flags})");
+                continue;
+            }
+            if (fr[pfn].FolioOrder != 0 && Filemap.PageCacheFolio.Head(fr, pfn) is int head && head != pfn)
+            {
+                // A page of a large folio other than its head: never an LRU entry of its own; its folio-wide flags,
+                // memcg and order are its head's.
+                if (list >= 0 || batched)
+                    Fail($"frame {pfn}: a page of the large folio at {head} but itself on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where}");
+                if (fr[head].FolioOrder != fr[pfn].FolioOrder || ((fr[head].Flags ^ fl) & Filemap.PageCacheFolio.FolioWide) != 0
+                    || _k.LruvecOf(head) != _k.LruvecOf(pfn))
+                    Fail($"frame {pfn}: a page of the large folio at {head} whose order, flags ({fl}) or memcg differ from its head's ({fr[head].Flags}, order {fr[head].FolioOrder})");
+                continue;
+            }
             if ((fl & FrameFlags.Lru) == 0 || !mine)
             {
                 if (list >= 0 || batched)

@@ -89,6 +89,7 @@ public static class ScenarioLoader
             DirtyWritebackCentisecs = m.DirtyWritebackCentisecs,
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
+            LargeFolios = m.LargeFolios,
             OvercommitMemory = m.OvercommitMemory,
             OvercommitRatio = m.OvercommitRatio,
             OvercommitKbytes = m.OvercommitKbytes,

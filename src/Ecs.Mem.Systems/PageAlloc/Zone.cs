@@ -87,16 +87,30 @@ public sealed class Zone
     /// <summary>folio_lruvec: the LRU a frame's page is on (the zone's own without cgroups).</summary>
     public IReplacementPolicy LruOf(int pfn) => Memcg is null ? Lru : Memcg.LruvecOf(pfn);
 
-    /// <summary>lruvec_del_folio: the frame leaves its LRU (the caller clears PG_lru).</summary>
+    /// <summary>
+    /// lruvec_del_folio: the frame leaves its LRU (the caller clears PG_lru). A page of a large page-cache folio takes
+    /// its whole folio off (its one entry, folio_nr_pages in the counts), and PG_lru is cleared on all its pages here.
+    /// </summary>
     public void LruDel(int pfn)
     {
+        int nr = 1;
+        if (Frames[pfn].FolioOrder != 0)
+        {
+            pfn = Filemap.PageCacheFolio.Head(Frames, pfn);
+            nr = Filemap.PageCacheFolio.NrPages(Frames, pfn);
+            for (int p = pfn; p < pfn + nr; p++)
+            {
+                Dirty?.Frame(p);
+                Frames[p].Flags &= ~FrameFlags.Lru;
+            }
+        }
         if (Memcg is null)
         {
             Lru.OnRemoved(pfn);
             return;
         }
         Memcg.LruvecOf(pfn).OnRemoved(pfn);
-        Memcg.LruCount(pfn, -1);
+        Memcg.LruCount(pfn, -nr);
     }
 
     /// <summary>The shared zero page (ZERO_PAGE).</summary>
@@ -230,13 +244,22 @@ public sealed class Zone
     {
         Dirty?.Frame(pfn);
         Frames[pfn].Flags |= FrameFlags.Lru;
+        int nr = 1;
+        if (Frames[pfn].FolioOrder != 0)
+        {
+            // folio_add_lru of a large folio (pfn is its head): one entry; its pages take the head's flags.
+            nr = Filemap.PageCacheFolio.NrPages(Frames, pfn);
+            for (int p = pfn + 1; p < pfn + nr; p++)
+                Dirty?.Frame(p);
+            Filemap.PageCacheFolio.SyncTails(Frames, pfn);
+        }
         if (Memcg is null)
         {
             Lru.OnInserted(pfn, pageKey);
             return;
         }
         Memcg.LruvecOf(pfn).OnInserted(pfn, pageKey);
-        Memcg.LruCount(pfn, 1);
+        Memcg.LruCount(pfn, nr);
     }
 
     /// <summary>Identity of an anonymous page for history-keeping policies (ARC): owner mm and page number.</summary>

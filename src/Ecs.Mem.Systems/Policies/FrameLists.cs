@@ -16,8 +16,19 @@ internal sealed class FrameLists
     private readonly int[] _count;
     private readonly int _nodes;
 
-    public FrameLists(int nodeCount, int listCount)
+    /// <summary>
+    /// Pages each node stands for when the lists count pages, not nodes (the lruvec's: a large folio is one node of
+    /// 2^order pages, lruvec_add_folio's folio_nr_pages); null when every node counts one.
+    /// </summary>
+    private readonly int[]? _weight;
+
+    public FrameLists(int nodeCount, int listCount, bool weighted = false)
     {
+        if (weighted)
+        {
+            _weight = new int[nodeCount];
+            Array.Fill(_weight, 1);
+        }
         _nodes = nodeCount;
         _next = new int[nodeCount + listCount];
         _prev = new int[nodeCount + listCount];
@@ -33,6 +44,28 @@ internal sealed class FrameLists
     }
 
     public int Count(int list) => _count[list];
+
+    /// <summary>Sets the pages <paramref name="node"/> stands for (weighted lists only); the node must be on no list.</summary>
+    public void SetWeight(int node, int pages)
+    {
+        if (_list[node] >= 0)
+            throw new InvalidOperationException($"node {node} changes weight while on list {_list[node]}");
+        _weight![node] = pages;
+    }
+
+    /// <summary>Changes the pages <paramref name="node"/>, on a list, stands for (a large folio split in place).</summary>
+    public void Reweight(int node, int pages)
+    {
+        _count[_list[node]] += pages - _weight![node];
+        _weight[node] = pages;
+    }
+
+    /// <summary>Links <paramref name="node"/> (on no list) just before <paramref name="at"/>, on its list, towards the head.</summary>
+    public void InsertBefore(int at, int node) => Link(_prev[at], at, node, _list[at]);
+
+    /// <summary>The pages <paramref name="node"/> stands for (1 on unweighted lists).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Weight(int node) => _weight is null ? 1 : _weight[node];
 
     /// <summary>The list <paramref name="node"/> is on, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -78,7 +111,7 @@ internal sealed class FrameLists
         int p = _prev[node], n = _next[node];
         _next[p] = n;
         _prev[n] = p;
-        _count[_list[node]]--;
+        _count[_list[node]] -= Weight(node);
         _list[node] = -1;
     }
 
@@ -96,8 +129,9 @@ internal sealed class FrameLists
         if (from != list)
         {
             // Changing lists (ARC, two-list LRU): the counts move; within one list they do not.
-            _count[from]--;
-            _count[list]++;
+            int w = Weight(node);
+            _count[from] -= w;
+            _count[list] += w;
             _list[node] = (sbyte)list;
         }
         _next[sentinel] = node;
@@ -114,6 +148,6 @@ internal sealed class FrameLists
         _next[node] = after;
         _prev[after] = node;
         _list[node] = (sbyte)list;
-        _count[list]++;
+        _count[list] += Weight(node);
     }
 }

@@ -78,6 +78,7 @@ public static class EffectiveConfiguration
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Num("fault_around_bytes", o.FaultAroundBytes);
         Num("read_ahead_kb", o.ReadAheadKb);
+        Bool("large_folios", o.LargeFolios && k.Lruvec is not null && !o.LruGen.Enabled, o.LargeFolios ? "" : "a filesystem without large folios");
         Num("overcommit_memory", o.OvercommitMemory, o.OvercommitMemory switch { 0 => "heuristic", 1 => "always", _ => "never (strict)" });
         if (o.OvercommitKbytes != 0)
             Num("overcommit_kbytes", o.OvercommitKbytes);

@@ -50,6 +50,9 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     {
         kernel.Zone.UnpinFrame(pfn);
         ref Frame f = ref kernel.Zone.Frames[pfn];
+        // A large folio's pages are released together in this pass: each leaves the folio as it goes (a page mapped
+        // again meanwhile stays resident as a single page).
+        f.FolioOrder = 0;
         // The workingset shadow the lruvec took when it reclaimed the page (none with a simple policy).
         int shadow = kernel.LruvecOf(pfn)?.TakeShadow(pfn) ?? -1;
         if (f.MapCount > 0)

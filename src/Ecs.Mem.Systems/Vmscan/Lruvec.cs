@@ -289,7 +289,7 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     public void Initialize(int frameCount)
     {
-        _lists = new FrameLists(frameCount, 5);
+        _lists = new FrameLists(frameCount, 5, weighted: true);
         _shadow = new int[frameCount];
         Array.Fill(_shadow, NoShadow);
         _batchCpu = new int[frameCount];
@@ -307,6 +307,10 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnInserted(int frame, ulong page)
     {
+        // A page of a PMD-sized THP other than its head: the folio's one entry is its head's (lruvec_add_folio adds a
+        // folio once); the page only carries PG_lru, which the caller set.
+        if (IsThp(frame) && (frame & (FolioPmdPages - 1)) != 0)
+            return;
         // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
         if (_lruGen && (_host.Frames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
             _host.Frames[frame].Flags |= FrameFlags.Active;
@@ -316,7 +320,9 @@ public sealed partial class Lruvec : IReplacementPolicy
         _lruAdd[cpu][n] = frame;
         _batchCpu[frame] = cpu;
         _lruAddCount[cpu] = ++n;
-        if (n == FolioBatchSize)
+        // folio_batch_add_and_move: a full batch, or a large folio (folio_may_be_lru_cached is false for one), moves
+        // the batch onto the lists at once.
+        if (n == FolioBatchSize || Nr(frame) != 1)
             DrainCpu(cpu);
     }
 
@@ -343,6 +349,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             _batchCpu[f] = -1;
             if (_lruGen && LruGenAddFolio(f, false))
                 continue;
+            _lists.SetWeight(f, Nr(f)); // lruvec_add_folio counts folio_nr_pages
             _lists.PushHead((int)FolioLru(f), f);
         }
         _lruAddCount[cpu] = 0;
@@ -356,6 +363,75 @@ public sealed partial class Lruvec : IReplacementPolicy
         if ((fl & FrameFlags.Unevictable) != 0) return LruList.Unevictable;
         int lru = (fl & FrameFlags.SwapBacked) != 0 ? 0 : 2;
         return (LruList)(lru + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
+    }
+
+    /// <summary>
+    /// folio_nr_pages: 2^order for a large page-cache folio, 512 for a PMD-sized THP (on the classic lists; MGLRU ranks
+    /// a THP's pages one by one), else 1. A large folio's head is its one LRU entry, weighted by this.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Nr(int pfn)
+    {
+        int o = _host.Frames[pfn].FolioOrder;
+        if (o != 0)
+            return 1 << o;
+        return IsThp(pfn) ? FolioPmdPages : 1;
+    }
+
+    /// <summary>page_folio: the head of the large folio (page-cache folio or THP) <paramref name="pfn"/> is a page of (itself otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Head(int pfn)
+    {
+        int o = _host.Frames[pfn].FolioOrder;
+        if (o != 0)
+            return pfn & ~((1 << o) - 1);
+        return IsThp(pfn) ? pfn & ~(FolioPmdPages - 1) : pfn;
+    }
+
+    /// <summary>
+    /// A large folio's flags live on its head: its other pages mirror the folio-wide ones (PG_lru, PG_active,
+    /// PG_referenced, PG_workingset, PG_unevictable, PG_readahead), so what reads them a page at a time sees the
+    /// folio's, as PageActive(tail) reads the head's in Linux.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SyncTails(int head)
+    {
+        int nr = Nr(head);
+        if (nr == 1)
+            return;
+        Frame[] frames = _host.Frames;
+        FrameFlags bits = frames[head].Flags & Filemap.PageCacheFolio.FolioWide;
+        for (int p = head + 1; p < head + nr; p++)
+            frames[p].Flags = (frames[p].Flags & ~Filemap.PageCacheFolio.FolioWide) | bits;
+    }
+
+    /// <summary>
+    /// lru_add_split_folio (__split_huge_page's list argument): a large folio on this lruvec (a page-cache folio or a
+    /// THP) is split into single pages, its other pages taking the folio's flags: the head stays where it is, now one
+    /// page, and each other page joins the same list beside it (newer than the head, as list_add_tail on the folio's
+    /// entry puts it); one still in an lru_add batch is moved onto the lists first. An isolated folio (reclaim holds
+    /// it: off every list) leaves its other pages isolated with PG_lru, for the caller's shrink_folio_list to take
+    /// them one by one (split_folio_to_list). The caller clears the frames' order or THP mark afterwards.
+    /// </summary>
+    public void SplitFolio(int head)
+    {
+        int nr = Nr(head);
+        if (nr == 1)
+            return;
+        if (_batchCpu[head] >= 0)
+            DrainCpu(_batchCpu[head]);
+        SyncTails(head);
+        int list = _lists.ListOf(head);
+        if (list >= 0)
+            _lists.Reweight(head, 1);
+        else
+            _lists.SetWeight(head, 1);
+        for (int p = head + 1; p < head + nr; p++)
+        {
+            _lists.SetWeight(p, 1);
+            if (list >= 0)
+                _lists.InsertBefore(head, p);
+        }
     }
 
     /// <summary>folio_is_file_lru: !PG_swapbacked.</summary>
@@ -375,23 +451,27 @@ public sealed partial class Lruvec : IReplacementPolicy
             LruGenIncRefs(frame);
             return;
         }
+        frame = Head(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
         {
             fl |= FrameFlags.Referenced;
+            SyncTails(frame);
             return;
         }
         if ((fl & (FrameFlags.Unevictable | FrameFlags.Active)) != 0)
             return;
         fl |= FrameFlags.Active;
         fl &= ~FrameFlags.Referenced;
+        SyncTails(frame);
+        int nr = Nr(frame);
         if (_batchCpu[frame] < 0 && _lists.ListOf(frame) >= 0)
         {
             // folio_activate_fn: off the inactive list onto the active head.
             _lists.MoveToHead((int)FolioLru(frame), frame);
-            _counters.Increment(_c.PgActivate);
+            _counters.Add(_c.PgActivate, nr);
         }
-        NonresidentAge++;
+        NonresidentAge += nr; // workingset_activation ages by folio_nr_pages
     }
 
     /// <summary>
@@ -416,6 +496,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnRemoved(int frame)
     {
+        frame = Head(frame);
         int cpu = _batchCpu[frame];
         if (cpu >= 0)
         {
@@ -442,14 +523,17 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         if (_lruGen)
             return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
+        frame = Head(frame);
         ref FrameFlags fl = ref _host.Frames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
+        SyncTails(frame);
         if (_batchCpu[frame] >= 0)
             return false;
         int list = _lists.ListOf(frame);
         if (list != (int)LruList.ActiveAnon && list != (int)LruList.ActiveFile)
             return false;
         fl &= ~FrameFlags.Active;
+        SyncTails(frame);
         _lists.MoveToHead((int)FolioLru(frame), frame);
         return true;
     }
@@ -482,8 +566,10 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         if (_lruGen && _batchCpu[pfn] < 0)
             LruGenDelFolio(pfn, true);
+        pfn = Head(pfn);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
+        SyncTails(pfn);
         if (_batchCpu[pfn] < 0)
         {
             if (_lists.ListOf(pfn) >= 0) _lists.MoveToHead((int)LruList.Unevictable, pfn);
@@ -499,6 +585,14 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public void RotateReclaimable(int pfn)
     {
+        // folio_end_writeback runs once for a folio, when its whole bio completed: a large folio's pages complete in
+        // one request, in order, so its last page's completion stands for the folio's.
+        int head = Head(pfn);
+        if (head != pfn && pfn != head + Nr(head) - 1)
+            return;
+        if (head == pfn && Nr(head) != 1)
+            return;
+        pfn = head;
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
             return;
@@ -512,17 +606,20 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         _lists.Remove(pfn);
         fl &= ~FrameFlags.Active;
+        SyncTails(pfn);
         _lists.PushTail((int)FolioLru(pfn), pfn);
-        _counters.Increment(_c.PgRotated);
+        _counters.Add(_c.PgRotated, Nr(pfn));
     }
 
     /// <summary>munlock_folio → __munlock_folio: an unlocked page leaves LRU_UNEVICTABLE for the inactive list of its type.</summary>
     public void PutbackEvictable(int pfn)
     {
+        pfn = Head(pfn);
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         if ((fl & FrameFlags.Unevictable) == 0)
             return;
         fl &= ~FrameFlags.Unevictable;
+        SyncTails(pfn);
         if (_lruGen && _batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
         {
             _lists.Remove(pfn);
@@ -607,24 +704,26 @@ public sealed partial class Lruvec : IReplacementPolicy
         }
         bool file = IsFileLru(pfn);
         int t = file ? 1 : 0;
-        _counters.Increment(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon);
-        WorkingsetRefaults[t]++;
+        // A large folio refaults as one: every count is its folio_nr_pages (mod_lruvec_state(..., nr)).
+        int nr = Nr(pfn);
+        _counters.Add(file ? _c.WorkingsetRefaultFile : _c.WorkingsetRefaultAnon, nr);
+        WorkingsetRefaults[t] += nr;
         if (!WorkingsetTestRecent(shadow, file))
             return;
         ref FrameFlags fl = ref _host.Frames[pfn].Flags;
         fl |= FrameFlags.Active;
-        NonresidentAge++;
+        NonresidentAge += nr;
         // mod_lruvec_state(WORKINGSET_ACTIVATE): a memcg's statistics are hierarchical, its ancestors' count it too.
         for (Lruvec? l = this; l is not null; l = l.Parent)
-            l.WorkingsetActivations[t]++;
-        WorkingsetActivationsLocal[t]++;
-        _counters.Increment(file ? _c.WorkingsetActivateFile : _c.WorkingsetActivateAnon);
+            l.WorkingsetActivations[t] += nr;
+        WorkingsetActivationsLocal[t] += nr;
+        _counters.Add(file ? _c.WorkingsetActivateFile : _c.WorkingsetActivateAnon, nr);
         if ((shadow & 1) != 0)
         {
             fl |= FrameFlags.Workingset;
-            LruNoteCost(file, 1, 0);
-            _counters.Increment(file ? _c.WorkingsetRestoreFile : _c.WorkingsetRestoreAnon);
-            WorkingsetRestores[t]++;
+            LruNoteCost(file, nr, 0); // lru_note_cost_refault: folio_nr_pages of I/O
+            _counters.Add(file ? _c.WorkingsetRestoreFile : _c.WorkingsetRestoreAnon, nr);
+            WorkingsetRestores[t] += nr;
         }
     }
 
@@ -847,35 +946,22 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     /// <summary>
     /// isolate_lru_folios: folios off the tail of <paramref name="lru"/> (oldest first) while fewer than
-    /// <paramref name="toScan"/> pages were scanned and taken. A page of a PMD-sized THP takes its whole folio (every
-    /// page of it on this list): Linux's list holds the folio once and counts its nr_pages, so one THP fills a
-    /// SWAP_CLUSTER_MAX batch. Returns the entries in <see cref="_isolated"/> (a THP's is the page found at the tail);
-    /// <paramref name="pages"/> the pages taken.
+    /// <paramref name="toScan"/> pages were scanned and taken, a folio counting its folio_nr_pages (so the last one may
+    /// take the total past it): a large page-cache folio is one weighted entry. A page of a PMD-sized THP takes its
+    /// whole folio (every page of it on this list), so one THP fills a SWAP_CLUSTER_MAX batch. Returns the entries in
+    /// <see cref="_isolated"/> (a THP's is the page found at the tail); <paramref name="pages"/> the pages taken.
     /// </summary>
     private int Isolate(LruList lru, int toScan, out int pages)
     {
         int n = 0;
         pages = 0;
-        while (pages < toScan)
+        while (pages < toScan && n < _isolated.Length)
         {
             int f = _lists.Tail((int)lru);
             if (f < 0) break;
             _isolated[n++] = f;
-            if (IsThp(f))
-            {
-                int head = f & ~(FolioPmdPages - 1);
-                for (int p = head; p < head + FolioPmdPages; p++)
-                {
-                    if (_batchCpu[p] < 0 && _lists.ListOf(p) == (int)lru)
-                    {
-                        _lists.Remove(p);
-                        pages++;
-                    }
-                }
-                continue;
-            }
+            pages += _lists.Weight(f);
             _lists.Remove(f);
-            pages++;
         }
         return n;
     }
@@ -887,29 +973,20 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsThp(int pfn) => !_lruGen && (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0;
 
-    /// <summary>A page <paramref name="p"/> of a THP that reclaim holds isolated now: PG_lru, on no list and in no lru_add batch.</summary>
+    /// <summary>
+    /// A page <paramref name="p"/> of a folio split while reclaim held it isolated: PG_lru, on no list and in no lru_add
+    /// batch (split_folio_to_list left it on reclaim's list).
+    /// </summary>
     private bool FolioPageIsolated(int p) =>
         (_host.Frames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
 
-    /// <summary>The pages of the folio of isolated entry <paramref name="pfn"/> (512 for a THP's, else 1).</summary>
-    private int FolioPages(int pfn)
-    {
-        if (!IsThp(pfn))
-            return 1;
-        int head = pfn & ~(FolioPmdPages - 1), n = 0;
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p == pfn || FolioPageIsolated(p))
-                n++;
-        return n;
-    }
-
-    /// <summary>folio_trylock of a THP fails when any of its pages is held (I/O, an install).</summary>
+    /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)
     {
-        if (!IsThp(pfn))
+        int nr = Nr(pfn);
+        if (nr == 1)
             return _host.IsPinned(pfn);
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
+        for (int p = pfn; p < pfn + nr; p++)
             if (_host.IsPinned(p))
                 return true;
         return false;
@@ -924,30 +1001,10 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         }
         LruList lru = FolioLru(pfn);
-        if (IsThp(pfn))
-        {
-            // The folio goes back whole, its flags (PG_active, PG_referenced, PG_workingset: one set per folio in
-            // Linux) those of the entry reclaim worked on.
-            const FrameFlags FolioWide = FrameFlags.Active | FrameFlags.Referenced | FrameFlags.Workingset;
-            FrameFlags flags = _host.Frames[pfn].Flags & FolioWide;
-            int head = pfn & ~(FolioPmdPages - 1);
-            int moved = 0;
-            for (int p = head; p < head + FolioPmdPages; p++)
-            {
-                if (p != pfn && !FolioPageIsolated(p))
-                    continue;
-                ref FrameFlags fl = ref _host.Frames[p].Flags;
-                fl = (fl & ~FolioWide) | flags;
-                _lists.PushHead((int)lru, p);
-                moved++;
-            }
-            if (lru is LruList.ActiveAnon or LruList.ActiveFile)
-                NonresidentAge += moved; // workingset_age_nonresident(lruvec, folio_nr_pages)
-            return;
-        }
+        SyncTails(pfn);
         _lists.PushHead((int)lru, pfn);
         if (lru is LruList.ActiveAnon or LruList.ActiveFile)
-            NonresidentAge++;
+            NonresidentAge += _lists.Weight(pfn); // workingset_age_nonresident(folio_nr_pages)
     }
 
     /// <summary>
@@ -967,7 +1024,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < taken; i++)
         {
             int pfn = _isolated[i];
-            int nr = FolioPages(pfn);
+            int nr = Nr(pfn);
             ref FrameFlags fl = ref _host.Frames[pfn].Flags;
             if (_host.FolioReferenced(pfn, out VmFlags vmFlags) != 0)
             {
@@ -975,7 +1032,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 {
                     // folio_evictable fails once the rmap walk found VM_LOCKED (mlock_vma_folio): off to unevictable.
                     ActivateLockedFolio(pfn);
-                    MoveFolioToUnevictable(pfn);
+                    MoveToUnevictable(pfn);
                     continue;
                 }
                 if ((vmFlags & VmFlags.Exec) != 0 && file)
@@ -997,33 +1054,12 @@ public sealed partial class Lruvec : IReplacementPolicy
         _host.ShrinkActiveListTime(taken);
     }
 
-    /// <summary>activate_locked's folio_free_swap for every page of the entry's folio.</summary>
+    /// <summary>activate_locked's folio_free_swap: the swap slots of every page of the entry's folio.</summary>
     private void ActivateLockedFolio(int pfn)
     {
-        if (!IsThp(pfn))
-        {
-            _host.ActivateLocked(pfn);
-            return;
-        }
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p == pfn || FolioPageIsolated(p))
-                _host.ActivateLocked(p);
-    }
-
-    /// <summary><see cref="MoveToUnevictable"/> for every isolated page of the entry's folio.</summary>
-    private void MoveFolioToUnevictable(int pfn)
-    {
-        if (!IsThp(pfn))
-        {
-            MoveToUnevictable(pfn);
-            return;
-        }
-        int head = pfn & ~(FolioPmdPages - 1);
-        for (int p = head; p < head + FolioPmdPages; p++)
-            if (p != pfn && FolioPageIsolated(p))
-                MoveToUnevictable(p);
-        MoveToUnevictable(pfn);
+        int nr = Nr(pfn);
+        for (int p = pfn; p < pfn + nr; p++)
+            _host.ActivateLocked(p);
     }
 
     /// <summary>
@@ -1073,20 +1109,15 @@ public sealed partial class Lruvec : IReplacementPolicy
         {
             int pfn = _isolated[i];
             folios++;
-            if (!IsThp(pfn))
-            {
-                ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
-                continue;
-            }
-            int head = pfn & ~(FolioPmdPages - 1);
+            int nr = Nr(pfn);
             ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
-            if (IsThp(pfn) || (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0)
+            if (nr == 1 || Nr(pfn) != 1)
                 continue;
-            // Split: the folio's other isolated pages are order-0 pages on the list now, each handled (and taking the
-            // reclaimer's time) as a page isolated on its own would be.
-            for (int p = head; p < head + FolioPmdPages; p++)
+            // Split (split_folio_to_list): the folio's other pages are order-0 pages on reclaim's list now, each
+            // handled (and taking the reclaimer's time) as a page isolated on its own would be.
+            for (int p = pfn + 1; p < pfn + nr; p++)
             {
-                if (p == pfn || !FolioPageIsolated(p))
+                if (!FolioPageIsolated(p))
                     continue;
                 _host.WritebackProgress(1);
                 ShrinkFolio(p, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
@@ -1116,9 +1147,9 @@ public sealed partial class Lruvec : IReplacementPolicy
             Putback(pfn);
             return;
         }
+        int nrPages = Nr(pfn);
         if (_host.FolioDirtyFile(pfn))
-            unqueuedDirty++;
-        int nrPages = FolioPages(pfn);
+            unqueuedDirty += nrPages;
         if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
         {
             // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
@@ -1131,7 +1162,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (mlocked)
         {
             ActivateLockedFolio(pfn);
-            MoveFolioToUnevictable(pfn);
+            MoveToUnevictable(pfn);
             return;
         }
         if (refs is FolioReferences.Activate or FolioReferences.Keep)
@@ -1160,7 +1191,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 break;
             case FolioReclaimResult.Mlocked:
                 ActivateLockedFolio(pfn);
-                MoveFolioToUnevictable(pfn);
+                MoveToUnevictable(pfn);
                 break;
             case FolioReclaimResult.Writeback:
                 // pageout's PAGE_SUCCESS with PG_writeback set: keep (back to the inactive head) until the write ends.
@@ -1170,7 +1201,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 // activate_locked: PG_active set, pgactivate, back on the active list.
                 ActivateLockedFolio(pfn);
                 _host.Frames[pfn].Flags |= FrameFlags.Active;
-                _counters.Add(_c.PgActivate, FolioPages(pfn));
+                _counters.Add(_c.PgActivate, Nr(pfn));
                 Putback(pfn);
                 break;
             default:

@@ -64,8 +64,11 @@ public sealed class ReclaimHost : ILruvecHost
     public int FolioReferenced(int pfn, out VmFlags vmFlags)
     {
         var k = _k;
-        if ((k.Zone.Frames[pfn].Flags & FrameFlags.Thp) != 0)
-            return ThpReferenced(HugeMemory.HugeMemory.HeadOf(pfn), out vmFlags);
+        Frame[] frames = k.Zone.Frames;
+        if (frames[pfn].FolioOrder != 0)
+            return LargeFolioReferenced(Filemap.PageCacheFolio.Head(frames, pfn), Filemap.PageCacheFolio.NrPages(frames, pfn), out vmFlags);
+        if ((frames[pfn].Flags & FrameFlags.Thp) != 0)
+            return LargeFolioReferenced(HugeMemory.HugeMemory.HeadOf(pfn), HugeMemory.HugeMemory.PmdPages, out vmFlags);
         k.Rmap.CopyTo(pfn, _maps);
         int young = 0;
         vmFlags = VmFlags.None;
@@ -91,21 +94,22 @@ public sealed class ReclaimHost : ILruvecHost
     }
 
     /// <summary>
-    /// folio_referenced of a PMD-sized folio: the rmap walk visits every mapping of its pages. A PMD mapping counts one
-    /// reference when it is young (pmdp_clear_flush_young; here: when any of its 512 entries has the accessed bit,
-    /// since the walk sets the bit of the entry it walked and a 2 MiB TLB entry then serves the rest; all are cleared
-    /// and the 2 MiB translation flushed); a page mapped by a PTE counts one per young PTE, as page_vma_mapped_walk
-    /// visits them. A VM_LOCKED mapping stops the walk and marks the folio's pages unevictable.
+    /// folio_referenced of a large folio (a page-cache folio of order 1–9, or a PMD-sized THP): the rmap walk visits
+    /// each VMA mapping the folio once (folio_referenced_one walks all the folio's entries in it: its PTEs, or the PMD
+    /// through pmdp_clear_flush_young), so what comes back is the number of mappings in which some entry of the folio
+    /// was young (pra-&gt;referenced++ once per VMA), not the number of young entries; every young bit is cleared on
+    /// the way. A PMD mapping is flushed once (its 512 entries stand for one 2 MiB translation). A VM_LOCKED mapping
+    /// stops the walk and marks every page unevictable.
     /// </summary>
-    private int ThpReferenced(int head, out VmFlags vmFlags)
+    private int LargeFolioReferenced(int head, int nr, out VmFlags vmFlags)
     {
         var k = _k;
-        int young = 0;
         vmFlags = VmFlags.None;
+        _youngVmas.Clear();
         _pmdsSeen.Clear();
-        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        for (int p = head; p < head + nr; p++)
         {
-            k.Rmap.CopyTo(head + i, _maps);
+            k.Rmap.CopyTo(p, _maps);
             foreach (var (mmId, va) in _maps)
             {
                 MmState mm = k.Tasks.MmById(mmId)!;
@@ -113,8 +117,8 @@ public sealed class ReclaimHost : ILruvecHost
                 VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
                 if ((flags & VmFlags.Locked) != 0)
                 {
-                    for (int j = 0; j < HugeMemory.HugeMemory.PmdPages; j++)
-                        k.Zone.Unevictable[head + j] = true;
+                    for (int q = head; q < head + nr; q++)
+                        k.Zone.Unevictable[q] = true;
                     vmFlags = VmFlags.Locked;
                     return 1;
                 }
@@ -124,19 +128,26 @@ public sealed class ReclaimHost : ILruvecHost
                 if (Pte.IsPmdMapped(pte))
                 {
                     ulong haddr = va & HugeMemory.HugeMemory.PmdMask;
-                    if (_pmdsSeen.Contains((mmId, haddr)))
-                        continue;
-                    _pmdsSeen.Add((mmId, haddr));
+                    if (!_pmdsSeen.Contains((mmId, haddr)))
+                    {
+                        _pmdsSeen.Add((mmId, haddr));
+                        k.Tlb.FlushTlbPage(mm.Tlb, va);
+                    }
                 }
-                k.Tlb.FlushTlbPage(mm.Tlb, va);
-                young++;
+                else
+                    k.Tlb.FlushTlbPage(mm.Tlb, va);
+                ulong vmaStart = vi >= 0 ? mm.Mm.Vmas[vi].Start : va;
+                if (!_youngVmas.Contains((mmId, vmaStart)))
+                    _youngVmas.Add((mmId, vmaStart));
                 vmFlags |= flags & ~VmFlags.Locked;
             }
         }
-        return young;
+        return _youngVmas.Count;
     }
 
     private readonly List<(int Mm, ulong Haddr)> _pmdsSeen = new();
+
+    private readonly List<(int Mm, ulong VmaStart)> _youngVmas = new();
 
     /// <summary>page_referenced as the simple policies use it: was any PTE young (the bits are cleared)?</summary>
     public bool PageReferenced(int pfn)
@@ -168,6 +179,27 @@ public sealed class ReclaimHost : ILruvecHost
     {
         pageout = false;
         ref Frame f = ref _k.Zone.Frames[pfn];
+        if (f.FolioOrder != 0)
+        {
+            ReclaimedFolioPages = 1;
+            // A page of the folio held by a fault or I/O: the folio's reference count cannot be frozen, it stays.
+            int head = Filemap.PageCacheFolio.Head(_k.Zone.Frames, pfn), nr = Filemap.PageCacheFolio.NrPages(_k.Zone.Frames, pfn);
+            for (int p = head; p < head + nr; p++)
+            {
+                if (_k.Zone.Pins[p] > 0)
+                    return FolioReclaimResult.Keep;
+            }
+            // Simplification (docs/kernel.md): a dirty large folio, or one under writeback, is split and its head goes
+            // on alone as a single page; Linux writes and reclaims it whole.
+            for (int p = head; p < head + nr; p++)
+            {
+                if ((_k.Zone.Frames[p].Flags & FrameFlags.Writeback) != 0 || IsDirty(p))
+                {
+                    Filemap.PageCacheFolio.Split(_k, head);
+                    break;
+                }
+            }
+        }
         if (references == FolioReferences.ReclaimClean && !f.IsAnon && IsDirty(pfn))
             return FolioReclaimResult.Keep;
         if (_k.Flusher is { } flusher && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && IsDirty(pfn))
@@ -285,6 +317,42 @@ public sealed class ReclaimHost : ILruvecHost
         foreach (var (mmId, va) in _maps)
             dirty |= (_k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
         return dirty;
+    }
+
+    /// <summary>
+    /// shrink_folio_list for a clean, unpinned large page-cache folio: try_to_unmap clears the PTEs of all its pages (at
+    /// the end of the tick), and __remove_mapping takes it out of the page cache whole, leaving one shadow in each of
+    /// its slots (the lruvec stores it); its pages go back to the allocator. A VM_LOCKED mapping of any page sends the
+    /// folio to the unevictable list (-2). Returns 1 with <see cref="ReclaimedFolioPages"/> its folio_nr_pages.
+    /// </summary>
+    private int ShrinkCleanFileFolio(SimEnvironment env, int pfn)
+    {
+        var k = _k;
+        Frame[] frames = k.Zone.Frames;
+        int head = Filemap.PageCacheFolio.Head(frames, pfn), nr = Filemap.PageCacheFolio.NrPages(frames, pfn);
+        for (int p = head; p < head + nr; p++)
+        {
+            if (MappedByLockedVma(p))
+            {
+                for (int q = head; q < head + nr; q++)
+                    k.Zone.Unevictable[q] = true;
+                return -2;
+            }
+        }
+        for (int p = head; p < head + nr; p++)
+        {
+            k.Rmap.CopyTo(p, _maps);
+            foreach (var (mmId, va) in _maps)
+                env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, 0, Cpu));
+        }
+        k.Zone.LruDel(head); // the folio's one entry; PG_lru cleared on every page
+        for (int p = head; p < head + nr; p++)
+        {
+            k.Zone.PinFrame(p);
+            env.Work<FrameRelease>().Add(new FrameRelease(p));
+        }
+        ReclaimedFolioPages = nr;
+        return 1;
     }
 
     /// <summary>Pages the last <see cref="ShrinkPage"/> reclaimed: 512 when it swapped a THP out whole, else 1.</summary>
@@ -469,6 +537,8 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         pageout = false;
         ref Frame f = ref k.Zone.Frames[pfn];
+        if (f.FolioOrder != 0)
+            return ShrinkCleanFileFolio(env, pfn);
         if (MappedByLockedVma(pfn))
             return -2;
 

@@ -42,6 +42,14 @@ public struct Frame
     public sbyte BuddyOrder;
 
     /// <summary>
+    /// folio_order() of the large page-cache folio this frame is a page of (readahead's page_cache_ra_order), set on
+    /// every page of it; 0 for a single page. The folio is the naturally aligned block of 2^order frames around the
+    /// frame (its head is the first). Kept in what was padding, so the struct stays 40 bytes. THPs keep their own
+    /// <see cref="FrameFlags.Thp"/> grouping and leave this 0.
+    /// </summary>
+    public sbyte FolioOrder;
+
+    /// <summary>
     /// page-&gt;index: for a file page the page offset within the file; for an anonymous page the virtual page
     /// number within its owner (Linux: linear_page_index() of the address in its VMA).
     /// </summary>

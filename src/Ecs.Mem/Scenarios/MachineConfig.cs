@@ -181,6 +181,13 @@ public sealed record MachineConfig
     public long ReadAheadKb { get; init; } = 128;
 
     /// <summary>
+    /// Whether the simulated filesystem's files support large page-cache folios (mapping_large_folio_support; ext4,
+    /// XFS and btrfs on Linux 6.18 do): readahead then builds folios of order 2 and up (page_cache_ra_order). False is a
+    /// filesystem without them: every page-cache page is a single page (<c>machine.large_folios</c>).
+    /// </summary>
+    public bool LargeFolios { get; init; } = true;
+
+    /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than
     /// RAM plus swap is refused), 1 always (never refused), 2 never (strict: Committed_AS stays below CommitLimit).
     /// </summary>

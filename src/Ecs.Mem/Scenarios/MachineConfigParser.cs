@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "thp", "hugetlb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "large_folios", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
@@ -155,6 +155,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { FaultAroundBytes = values.Integer(fab, "machine.fault_around_bytes", 0, MachineConfig.MaxFaultAroundBytes) };
         if (s.Get("read_ahead_kb") is { } rak)
             m = m with { ReadAheadKb = values.Integer(rak, "machine.read_ahead_kb", 0, MachineConfig.MaxReadAheadKb) };
+        if (s.Get("large_folios") is { } lf)
+            m = m with { LargeFolios = values.Bool(lf, "machine.large_folios") };
         if (s.Get("overcommit_memory") is { } ocm)
             m = m with { OvercommitMemory = (int)values.Integer(ocm, "machine.overcommit_memory", 0, 2) };
         if (s.Get("overcommit_ratio") is { } ocr)

@@ -139,6 +139,8 @@ public static class ScenarioWriter
             Line(w, 1, "dirty_writeback_centisecs", Num(m.DirtyWritebackCentisecs));
         Line(w, 1, "fault_around_bytes", Num(m.FaultAroundBytes));
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
+        if (!m.LargeFolios)
+            Line(w, 1, "large_folios", "false");
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
         if (m.OvercommitKbytes != 0)
             Line(w, 1, "overcommit_kbytes", Num(m.OvercommitKbytes));

@@ -476,12 +476,41 @@ public class LruvecTests
         ScanControl sc = ThpList(splitThp: false);
         _host.Result[512] = FolioReclaimResult.Keep; // the second look keeps it too (a pinned-like outcome)
         _lv.ShrinkLruvec(sc);
-        // After batch 2 the folio is back at the head whole: 512..1023 pushed in order, so 1023 is the head.
+        // After batch 2 the folio is back at the head whole: one entry, its head 512, that counts its 512 pages
+        // (lruvec_add_folio's folio_nr_pages); its other pages are on no list of their own.
         int[] inactive = List(LruList.InactiveAnon);
-        Assert.That(inactive, Is.EqualTo(Enumerable.Range(512, 512).Reverse().ToArray()));
+        Assert.That(inactive, Is.EqualTo(new[] { 512 }));
+        Assert.That(_lv.Size(LruList.InactiveAnon), Is.EqualTo(512));
         // PG_referenced was set by the first look (young) and cleared by the second (folio_check_references tests and
         // clears it), for every page of the folio alike.
         Assert.That(Enumerable.Range(512, 512).All(p => (_host.Frames[p].Flags & FrameFlags.Referenced) == 0), Is.True);
+    }
+
+    [Test]
+    public void ATHPIsOneEntryWeighted512AndASplitMakesItsPagesEntriesBesideItsHead()
+    {
+        ScanControl _ = ThpList(splitThp: false);
+        // lruvec_add_folio: the THP is its head's one entry, counted by folio_nr_pages; the other 511 pages are on no
+        // list of their own. Tail to head: 0, the THP's head 512, 1, 2.
+        Assert.That(List(LruList.InactiveAnon), Is.EqualTo(new[] { 2, 1, 512, 0 }));
+        Assert.That(_lv.Size(LruList.InactiveAnon), Is.EqualTo(3 + 512));
+        Assert.That(_lv.ListOf(700), Is.EqualTo(-1));
+        // Marking any page accessed twice activates the folio: one move of its head, pgactivate counting 512 pages.
+        _lv.OnReferenced(700);
+        _lv.OnReferenced(1023);
+        Assert.That(List(LruList.ActiveAnon), Is.EqualTo(new[] { 512 }));
+        Assert.That(_lv.Size(LruList.ActiveAnon), Is.EqualTo(512));
+        Assert.That(Count("pgactivate"), Is.EqualTo(512));
+        Assert.That(Enumerable.Range(512, 512).All(p => (_host.Frames[p].Flags & FrameFlags.Active) != 0), Is.True);
+        // lru_add_split_folio: the head keeps its place, now one page, and each other page joins its list beside it.
+        _lv.SplitFolio(512);
+        for (int p = 512; p < 1024; p++)
+            _host.Frames[p].Flags &= ~FrameFlags.Thp;
+        int[] active = List(LruList.ActiveAnon);
+        Assert.That(active.Length, Is.EqualTo(512));
+        Assert.That(active.OrderBy(p => p), Is.EqualTo(Enumerable.Range(512, 512)));
+        Assert.That(_lv.Size(LruList.ActiveAnon), Is.EqualTo(512));
+        Assert.That(_lv.Size(LruList.InactiveAnon), Is.EqualTo(3));
     }
 
     [Test]

@@ -215,6 +215,8 @@ public class EffectiveConfigurationTests
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["fault_around_bytes"] = N(c.FaultAroundBytes);
         e["read_ahead_kb"] = N(c.ReadAheadKb);
+        // Large page-cache folios are built with the classic linux lruvec only (not lru_gen, not the simple policies).
+        e["large_folios"] = c.LargeFolios && c.Policy.Name == "linux" && !c.LruGen.Enabled ? "true" : "false";
         e["overcommit_memory"] = N(c.OvercommitMemory);
         if (c.OvercommitKbytes != 0)
             e["overcommit_kbytes"] = N(c.OvercommitKbytes);

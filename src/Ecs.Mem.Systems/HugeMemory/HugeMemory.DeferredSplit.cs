@@ -42,6 +42,10 @@ public sealed partial class HugeMemory
     public int DeferredSplitQueueLength(Memcontrol.MemCgroup? memcg) =>
         QueueIndex(memcg) < _dsQueues.Count && _dsQueues[QueueIndex(memcg)] is { } q ? q.Len : 0;
 
+    /// <summary>The shrinker's nr_deferred for <paramref name="memcg"/>'s queue: scan work left over for its next call.</summary>
+    public long DeferredShrinkerNrDeferred(Memcontrol.MemCgroup? memcg) =>
+        QueueIndex(memcg) < _dsQueues.Count && _dsQueues[QueueIndex(memcg)] is { } q ? q.NrDeferred : 0;
+
     /// <summary>THPs split by the deferred split shrinker (part of thp_split_page).</summary>
     public long DeferredSplits { get; private set; }
 

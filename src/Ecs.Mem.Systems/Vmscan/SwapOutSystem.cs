@@ -75,9 +75,12 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim.
-        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake && !KswapdHopeless)
+        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim. A boosted
+        // zone's wake (rmqueue's) waits while kswapd runs: Linux's kswapd sees the boosted marks before it sleeps.
+        bool boostWake = _k.Zone.BoostWakePending && !KswapdAwake;
+        if ((env.WorkCount<KswapdWakeup>() > 0 || boostWake) && !KswapdAwake && !KswapdHopeless)
         {
+            _k.Zone.BoostWakePending = false;
             // wakeup_kswapd: the first run comes at once (as the next tick's event), later ones as KswapdAfterRun says.
             KswapdAwake = true;
             env.Counters.Increment(_k.C.KswapdWakeups);
@@ -130,6 +133,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 // reclaim made no progress and only gets there after should_reclaim_retry's retries; the
                 // simulator declares OOM after one fruitless pass, so it drains first (docs/physical.md).
                 if (_k.Zone.DrainAllPages() > 0)
+                    freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+                if (_k.Zone.MustStall(freeSoon, needsFrame: true) && BoostOutlivedByRetries())
                     freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
                 if (_k.Zone.MustStall(freeSoon, needsFrame: true))
                     _k.Oom.OutOfMemory(r.ForProcess);
@@ -330,6 +335,23 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             delay = Math.Max(delay, wb.ThrottleDelay(env.Now));
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
         return (int)freed;
+    }
+
+    /// <summary>
+    /// Direct reclaim found nothing while the zone is boosted: Linux's allocator would retry (should_reclaim_retry, up
+    /// to MAX_RECLAIM_RETRIES) while kswapd, woken for the boost, ends its boosted run and takes the boost off; the
+    /// simulator declares OOM after one fruitless pass, so it takes the boost off first (and wakes kcompactd, as that
+    /// run's end does). Returns whether there was a boost.
+    /// </summary>
+    private bool BoostOutlivedByRetries()
+    {
+        var wm = _k.Zone.Watermarks;
+        if (wm.Boost == 0)
+            return false;
+        wm.Boost = 0;
+        _zoneBoost = _nrBoostReclaim = 0;
+        _k.Kcompactd.WakeupKcompactd(PageAlloc.BuddyAllocator.PageblockOrder);
+        return true;
     }
 
     /// <summary>balance_pgdat's start: nr_boost_reclaim and zone_boosts[] from the zone's watermark_boost.</summary>

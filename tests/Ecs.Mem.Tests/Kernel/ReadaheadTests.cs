@@ -133,7 +133,7 @@ public class ReadaheadTests
         // 11..16. Each major fault's read-around wants 2048 pages in 16 MiB of full memory: the readahead
         // allocations reclaim (once, __GFP_NORETRY) and go on, so a pass still takes about 16384 / 2048 windows.
         const string Yaml = """
-            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192}
+            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192, watermark_boost_factor: 0}
             processes:
               - name: reader
                 layout: {exec: {}}

@@ -150,6 +150,18 @@ public class WatermarkBoostTests
     }
 
     [Test]
+    public void TheScenarioKeyIsParsedAndABadValueNamed()
+    {
+        const string Procs = "processes:\n  - name: p\n    workload: {generator: \"zipf:count=10,pages=4,alpha=0.8,seed=1\"}\n";
+        var s = EcsMem.Scenarios.ScenarioParser.Parse(new StringReader("machine:\n  watermark_boost_factor: 0\n" + Procs), "w.yaml");
+        Assert.That(s.Machine.WatermarkBoostFactor, Is.Zero);
+        Assert.That(EcsMem.Scenarios.ScenarioParser.Parse(new StringReader(Procs), "d.yaml").Machine.WatermarkBoostFactor, Is.EqualTo(15000));
+        var ex = Assert.Throws<Diagnostics.InputException>(() =>
+            EcsMem.Scenarios.ScenarioParser.Parse(new StringReader("machine:\n  watermark_boost_factor: -5\n" + Procs), "w.yaml"));
+        Assert.That(ex!.Message, Does.Contain("w.yaml").And.Contain("watermark_boost_factor"));
+    }
+
+    [Test]
     public void ZoneinfoPrintsTheBoostAndMarksThatIncludeIt()
     {
         using var m = FragmentedMachine(15000, out _);

@@ -41,7 +41,7 @@ public sealed class Kernel
         if (Lruvec is not null && options.LruGen.Enabled)
             Lruvec.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen = new LruGenMachine(this));
         Zone = new Zone(World, options, env.Counters, C, policy);
-        Zone.WakeKswapd = () => Zone.BoostWakePending = true;
+        Zone.WakeKswapd = () => env.Work<Vmscan.KswapdWakeup>().Add(default);
 
         Swap = new SwapArea(options.SwapSlots);
         if (options.Cgroups.Count > 0)

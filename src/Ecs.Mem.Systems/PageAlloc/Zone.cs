@@ -165,11 +165,8 @@ public sealed class Zone
     /// </summary>
     internal bool AllocKswapd { get; set; } = true;
 
-    /// <summary>wakeup_kswapd(zone, 0, 0, ...) for a boosted zone (set by the kernel: <see cref="BoostWakePending"/>).</summary>
+    /// <summary>wakeup_kswapd(zone, 0, 0, ...) for a boosted zone (set by the kernel: a KswapdWakeup work item).</summary>
     public Action? WakeKswapd { get; set; }
-
-    /// <summary>A boosted zone's kswapd wake not yet taken: kswapd wakes at its next tick once it is asleep.</summary>
-    public bool BoostWakePending { get; set; }
 
     /// <summary>
     /// try_to_claim_block's boost: <see cref="Watermarks.BoostWatermark"/>, and when it applied and the allocation

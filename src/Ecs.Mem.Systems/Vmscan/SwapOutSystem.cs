@@ -75,12 +75,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
-        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim. A boosted
-        // zone's wake (rmqueue's) waits while kswapd runs: Linux's kswapd sees the boosted marks before it sleeps.
-        bool boostWake = _k.Zone.BoostWakePending && !KswapdAwake;
-        if ((env.WorkCount<KswapdWakeup>() > 0 || boostWake) && !KswapdAwake && !KswapdHopeless)
+        // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim.
+        if (env.WorkCount<KswapdWakeup>() > 0 && !KswapdAwake && !KswapdHopeless)
         {
-            _k.Zone.BoostWakePending = false;
             // wakeup_kswapd: the first run comes at once (as the next tick's event), later ones as KswapdAfterRun says.
             KswapdAwake = true;
             env.Counters.Increment(_k.C.KswapdWakeups);

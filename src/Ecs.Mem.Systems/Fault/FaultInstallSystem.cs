@@ -116,6 +116,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         if (rec.OrigPte != 0)
                             k.Tlb.FlushTlbMmRange(mm.Tlb, haddr, haddr + HugeMemory.HugeMemory.PmdSize, freedTables: false);
                         k.Thp.NoteMapped();
+                        k.Thp.DeferredSplitFolio(rec.Pfn, partiallyMapped: false); // a candidate for the underused split
                         break;
                     }
                 case FaultClass.HugeZeroPage:

@@ -11,7 +11,7 @@ namespace EcsMem.Systems.HugeMemory;
 /// deposits with it, each tagged <see cref="Pte.PmdMappedBit"/> (docs/kernel.md, "Transparent huge pages"), so
 /// every mechanism that walks PTEs sees a huge page's pages; this class keeps those 512 entries consistent.
 /// </summary>
-public sealed class HugeMemory(Kernel.Kernel kernel)
+public sealed partial class HugeMemory(Kernel.Kernel kernel)
 {
     /// <summary>HPAGE_PMD_ORDER on x86-64.</summary>
     public const int PmdOrder = 9;
@@ -99,12 +99,16 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
         return head;
     }
 
-    private int AllocBlock(int order = PmdOrder)
+    private int AllocBlock(int order = PmdOrder, bool kswapd = true)
     {
         var buddy = kernel.Zone.Buddy;
         if (kernel.Zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order))
             return -1;
+        // ALLOC_KSWAPD follows the gfp (a sub-pageblock block can boost the watermarks; whether kswapd hears of it).
+        kernel.Zone.AllocKswapd = kswapd;
         int head = buddy.AllocPages(order);
+        kernel.Zone.CheckBoostedWatermark();
+        kernel.Zone.AllocKswapd = true;
         if (head >= 0)
         {
             buddy.SplitPage(head, order);
@@ -184,9 +188,9 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
     /// pages in the buddy allocator's books (each is freed on its own later). pgalloc_normal counts its pages. Returns the
     /// first frame, or -1.
     /// </summary>
-    public int AllocAnonFolio(int order)
+    public int AllocAnonFolio(int order, bool kswapd = true)
     {
-        int head = AllocBlock(order);
+        int head = AllocBlock(order, kswapd);
         if (head < 0)
             return -1;
         for (int i = 0; i < 1 << order; i++)
@@ -313,12 +317,13 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
 
     /// <summary>
     /// After a zap of [start, end): a THP left partly mapped goes on the deferred split queue
-    /// (folio_remove_rmap_ptes → deferred_split_folio), counted once per folio in thp_deferred_split_page. Only the
-    /// folios at the two edges can be cut by this zap (the range is zapped in ascending order and whole folios
-    /// inside it go entirely).
+    /// (folio_remove_rmap_ptes → deferred_split_folio), counted once per folio in thp_deferred_split_page, and keeps
+    /// the pages the zap unmapped; one left wholly unmapped is freed. Only the folios at the two edges can be cut by
+    /// this zap (the range is zapped in ascending order and whole folios inside it go entirely).
     /// </summary>
     public void AfterZap(int edgeHeadStart, int edgeHeadEnd)
     {
+        _zapEdgeA = _zapEdgeB = -1;
         DeferIfPartlyMapped(edgeHeadStart);
         if (edgeHeadEnd != edgeHeadStart)
             DeferIfPartlyMapped(edgeHeadEnd);
@@ -341,7 +346,7 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
         if (head < 0)
             return;
         Frame[] frames = kernel.Zone.Frames;
-        if ((frames[head].Flags & (FrameFlags.Thp | FrameFlags.DeferredSplit)) != FrameFlags.Thp)
+        if ((frames[head].Flags & FrameFlags.Thp) == 0)
             return;
         bool any = false, all = true;
         for (int i = 0; i < PmdPages; i++)
@@ -351,11 +356,9 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
             all &= mapped;
         }
         if (any && !all)
-        {
-            kernel.Dirty?.Frame(head);
-            frames[head].Flags |= FrameFlags.DeferredSplit;
-            kernel.Env.Counters.Increment(kernel.C.ThpDeferredSplitPage);
-        }
+            DeferredSplitFolio(head, partiallyMapped: true);
+        else if (!any)
+            FreeUnmappedPages(head, unqueue: true); // the folio's last mapping went: freed whole
     }
 
     /// <summary>
@@ -386,6 +389,7 @@ public sealed class HugeMemory(Kernel.Kernel kernel)
         Frame[] frames = kernel.Zone.Frames;
         if ((frames[head].Flags & FrameFlags.Thp) == 0)
             return;
+        UnqueueDeferredSplit(head);
         // lru_add_split_folio: the folio's one LRU entry becomes 512 (its pages beside the head, or left isolated for
         // the reclaim that holds the folio), before the pages stop being a THP.
         if ((frames[head].Flags & FrameFlags.Lru) != 0 && kernel.Zone.LruOf(head) is Vmscan.Lruvec lruvec)

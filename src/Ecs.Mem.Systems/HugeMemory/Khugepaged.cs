@@ -693,6 +693,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
                 _k.Memory.ReleaseSwapCacheIfOrphan(slot);
         }
         _k.Thp.NoteMapped();
+        _k.Thp.DeferredSplitFolio(head, partiallyMapped: false); // collapse_huge_page queues the new folio too
         return ScanResult.Succeed;
     }
 }

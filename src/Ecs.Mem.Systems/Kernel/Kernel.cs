@@ -41,6 +41,7 @@ public sealed class Kernel
         if (Lruvec is not null && options.LruGen.Enabled)
             Lruvec.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen = new LruGenMachine(this));
         Zone = new Zone(World, options, env.Counters, C, policy);
+        Zone.WakeKswapd = () => env.Work<Vmscan.KswapdWakeup>().Add(default);
 
         Swap = new SwapArea(options.SwapSlots);
         if (options.Cgroups.Count > 0)
@@ -118,6 +119,7 @@ public sealed class Kernel
         Oom = new OomKiller(this);
         SwapReadahead = new SwapReadahead(this, env);
         Thp = new HugeMemory.HugeMemory(this);
+        Zone.ThpHeadFreed = Thp.UnqueueDeferredSplit;
         Hugetlb = new Hugetlb.Hugetlb(this, env.Counters);
         Commit.ObjectReleased = Hugetlb.FileReleased;
         // Writeback in simulated time is the Linux lruvec's (machine.writeback: async); the simple policies write at once.

@@ -40,6 +40,9 @@ public sealed record KernelOptions
     /// <summary>vm.swappiness (<c>machine.swappiness</c>, 0–200): get_scan_count's anon/file balance with the <c>linux</c> policy; ignored by the simple policies.</summary>
     public int Swappiness { get; init; } = D.Swappiness;
 
+    /// <summary>vm.watermark_boost_factor (<c>machine.watermark_boost_factor</c>, 0 = off; default 15000): boost_watermark's cap in 1/10000 of the high mark.</summary>
+    public int WatermarkBoostFactor { get; init; } = D.WatermarkBoostFactor;
+
     /// <summary>vm.compaction_proactiveness (<c>machine.compaction_proactiveness</c>, 0–100): kcompactd's proactive compaction (Compaction/Kcompactd.cs).</summary>
     public int CompactionProactiveness { get; init; } = D.CompactionProactiveness;
 

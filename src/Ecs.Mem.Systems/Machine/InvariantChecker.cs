@@ -531,7 +531,7 @@ public sealed class InvariantChecker
             bool inPageCache = !f.IsAnon && f.Mapping >= 0;
             if (!onLru && !inSwapCache && !inPageCache && f.MapCount == 0 && _ptesPerFrame[pfn] == 0)
                 Fail($"frame {pfn}: leaked (allocated, but not a page table, not the zero page, not on the LRU, not cached and not mapped)");
-            else if (f.IsAnon && !inSwapCache && _ptesPerFrame[pfn] == 0 && _k.Zone.Pins[pfn] == 0)
+            else if (f.IsAnon && !inSwapCache && _ptesPerFrame[pfn] == 0 && _k.Zone.Pins[pfn] == 0 && !HeldByPartlyMappedThp(f, pfn))
                 Fail($"frame {pfn}: anonymous page neither mapped nor in the swap cache (should have been freed)");
         }
     }
@@ -973,4 +973,9 @@ public sealed class InvariantChecker
         if (_k.PageTables.InUse != charged)
             Fail($"page tables: the store hands out {_k.PageTables.InUse} tables but {charged} are charged");
     }
+
+    /// <summary>A page a partly mapped THP keeps until the deferred split queue's shrinker splits it (PG_partially_mapped on the head).</summary>
+    private bool HeldByPartlyMappedThp(in Frame f, int pfn) =>
+        (f.Flags & FrameFlags.Thp) != 0
+        && (_k.Zone.Frames[HugeMemory.HugeMemory.HeadOf(pfn)].Flags & (FrameFlags.Thp | FrameFlags.DeferredSplit)) == (FrameFlags.Thp | FrameFlags.DeferredSplit);
 }

@@ -74,6 +74,7 @@ public static class ScenarioLoader
             MinFreeKbytes = m.MinFreeKbytes,
             Swappiness = m.Swappiness,
             CompactionProactiveness = m.CompactionProactiveness,
+            WatermarkBoostFactor = m.WatermarkBoostFactor,
             PageCluster = m.PageCluster,
             SwapVmaReadahead = m.SwapVmaReadahead,
             WritebackAsync = m.WritebackAsync,

@@ -132,6 +132,9 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         ref Frame f = ref Frames[pfn];
         if (f.IsFree)
             return;
+        // A page of a THP that stays partly mapped is the folio's until it is split (deferred_split_scan).
+        if ((f.Flags & (FrameFlags.Thp | FrameFlags.SwapCache)) == FrameFlags.Thp && f.MapCount == 0 && kernel.Thp.ReleaseThpPage(pfn))
+            return;
         if ((f.Flags & FrameFlags.SwapCache) == 0)
             kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
         else
@@ -175,6 +178,8 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
             headStart = thp.ThpHeadAt(mm, start);
             headEnd = thp.ThpHeadAt(mm, end - Pte.PageSize);
         }
+        if (headStart >= 0 || headEnd >= 0)
+            thp.BeforeZap(headStart, headEnd);
         ZapRangeCore(mm, start, end);
         if (headStart >= 0 || headEnd >= 0)
             thp.AfterZap(headStart, headEnd);

@@ -246,11 +246,15 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         var thp = kernel.Thp;
         bool tablesOk = !kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false);
         Memcontrol.MemCgroup? memcg = kernel.Memcg?.OfMm(rec.MmId);
+        // vma_thp_gfp_mask: whether the folio's gfp has __GFP_KSWAPD_RECLAIM (ALLOC_KSWAPD for a watermark boost).
+        MmState mm = kernel.Tasks.MmById(rec.MmId)!;
+        int vi = mm.Mm.Vmas.FindVma(rec.Va);
+        bool kswapd = thp.WakesKswapdOnFallback(vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None);
         for (int order = HugeMemory.HugeMemory.PmdOrder - 1; order >= Scenarios.ThpConfig.MinAnonOrder; order--)
         {
             if ((rec.Orders & (1 << order)) == 0)
                 continue;
-            int head = tablesOk ? thp.AllocAnonFolio(order) : -1;
+            int head = tablesOk ? thp.AllocAnonFolio(order, kswapd) : -1;
             if (head >= 0 && memcg is not null && kernel.Memcg!.TryCharge(memcg, 1 << order) is not null)
             {
                 thp.AnonFaultFallbackCharge[order]++;

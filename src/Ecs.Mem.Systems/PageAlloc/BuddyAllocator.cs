@@ -20,7 +20,8 @@ namespace EcsMem.Systems.PageAlloc;
 /// (__rmqueue_smallest), then claims a whole block of another type (__rmqueue_claim / try_to_claim_block), then
 /// steals the smallest fitting block without claiming (__rmqueue_steal), in the order of Linux's fallbacks[].
 /// MIGRATE_HIGHATOMIC, MIGRATE_CMA and MIGRATE_ISOLATE are never used (no atomic high-order allocations, no CMA,
-/// no memory hot-remove), and the watermark boost of a fallback (boost_watermark) is not modelled.</para>
+/// no memory hot-remove). A claim of a block smaller than a pageblock first calls <see cref="BoostWatermarkEvent"/>
+/// (try_to_claim_block's boost_watermark, applied by the zone).</para>
 /// </remarks>
 public sealed class BuddyAllocator
 {
@@ -227,6 +228,12 @@ public sealed class BuddyAllocator
     /// <summary>Called at every <see cref="Extfrag"/> event (the zone counts them as <c>ecsmem_extfrag</c>).</summary>
     public Action? ExtfragEvent { get; set; }
 
+    /// <summary>
+    /// Called when try_to_claim_block looks at a free block smaller than a pageblock of another type (the zone's
+    /// boost_watermark; whole-pageblock claims and __rmqueue_steal do not boost, as in Linux 6.18).
+    /// </summary>
+    public Action? BoostWatermarkEvent { get; set; }
+
     /// <summary>Pageblocks whose migrate type a fallback changed (claimed whole, try_to_claim_block).</summary>
     public long BlocksClaimed { get; private set; }
 
@@ -344,6 +351,9 @@ public sealed class BuddyAllocator
             Expand(index, order, currentOrder, startMt);
             return index;
         }
+        // boost_watermark: a claim from inside another type's pageblock fragments it; the zone raises its marks so
+        // kswapd reclaims a little and later fallbacks are less likely. Before the claim check, so a failed claim boosts too.
+        BoostWatermarkEvent?.Invoke();
         if (!PrepMoveFreepagesBlock(index + _startPfn, out int startPfn, out int freePages, out int movablePages))
             return None;
         int alike;

@@ -29,9 +29,9 @@ public sealed class Watermarks
         PageSize = pageSize;
         MinFreeKbytes = minFreeKbytes;
         WatermarkScaleFactor = scaleFactor;
-        Min = min;
-        Low = min + delta;
-        High = min + 2 * delta;
+        BaseMin = min;
+        BaseLow = min + delta;
+        BaseHigh = min + 2 * delta;
     }
 
     /// <summary>zone_managed_pages() the marks were computed for.</summary>
@@ -46,14 +46,54 @@ public sealed class Watermarks
     /// <summary>vm.watermark_scale_factor in effect.</summary>
     public int WatermarkScaleFactor { get; }
 
-    /// <summary>WMARK_MIN in pages: at or below it allocations enter direct reclaim.</summary>
-    public long Min { get; }
+    /// <summary>zone-&gt;_watermark[WMARK_MIN]: the mark without the boost.</summary>
+    public long BaseMin { get; }
 
-    /// <summary>WMARK_LOW in pages: at or below it the allocator wakes kswapd.</summary>
-    public long Low { get; }
+    /// <summary>zone-&gt;_watermark[WMARK_LOW]: the mark without the boost.</summary>
+    public long BaseLow { get; }
 
-    /// <summary>WMARK_HIGH in pages: kswapd reclaims until free pages are above it, then sleeps.</summary>
-    public long High { get; }
+    /// <summary>zone-&gt;_watermark[WMARK_HIGH]: the mark without the boost (boost_watermark's max_boost is a share of it).</summary>
+    public long BaseHigh { get; }
+
+    /// <summary>
+    /// zone-&gt;watermark_boost in pages: raised by <see cref="BoostWatermark"/> when a fallback fragments a pageblock,
+    /// cleared by kswapd's balance_pgdat after its boosted reclaim. Every mark below includes it, as
+    /// min_wmark_pages / low_wmark_pages / high_wmark_pages (wmark_pages) do.
+    /// </summary>
+    public long Boost { get; internal set; }
+
+    /// <summary>min_wmark_pages (WMARK_MIN + boost): at or below it allocations enter direct reclaim.</summary>
+    public long Min => BaseMin + Boost;
+
+    /// <summary>low_wmark_pages (WMARK_LOW + boost): at or below it the allocator wakes kswapd.</summary>
+    public long Low => BaseLow + Boost;
+
+    /// <summary>high_wmark_pages (WMARK_HIGH + boost): kswapd reclaims until free pages are above it, then sleeps.</summary>
+    public long High => BaseHigh + Boost;
+
+    /// <summary>Default vm.watermark_boost_factor: 15000, a boost of at most 150 % of the high watermark.</summary>
+    public const int DefaultWatermarkBoostFactor = 15000;
+
+    /// <summary>
+    /// boost_watermark (mm/page_alloc.c): a fallback is about to fragment a pageblock of another migrate type, so the
+    /// zone's marks go up by one pageblock (pageblock_nr_pages), at most max(pageblock_nr_pages,
+    /// mult_frac(WMARK_HIGH, factor, 10000)) in all. Nothing happens when the factor is 0 (boosting off), when the zone
+    /// is smaller than four pageblocks (a boost could cause an OOM at once on a small machine) or when that share of
+    /// the high mark is 0. Returns whether the boost was applied (the caller then flags ZONE_BOOSTED_WATERMARK).
+    /// </summary>
+    public bool BoostWatermark(int factor, int pageblockPages)
+    {
+        if (factor == 0)
+            return false;
+        if ((long)pageblockPages * 4 > ManagedPages)
+            return false;
+        long maxBoost = MultFrac(BaseHigh, factor, 10000);
+        if (maxBoost == 0)
+            return false;
+        maxBoost = Math.Max(pageblockPages, maxBoost);
+        Boost = Math.Min(Boost + pageblockPages, maxBoost);
+        return true;
+    }
 
     /// <summary>
     /// Computes the marks for a zone of <paramref name="managedPages"/> pages. <paramref name="minFreeKbytes"/>
@@ -115,5 +155,5 @@ public sealed class Watermarks
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"min_free_kbytes={MinFreeKbytes} min={Min} low={Low} high={High} (pages of {PageSize} B, managed {ManagedPages})";
+        $"min_free_kbytes={MinFreeKbytes} min={Min} low={Low} high={High} boost={Boost} (pages of {PageSize} B, managed {ManagedPages})";
 }

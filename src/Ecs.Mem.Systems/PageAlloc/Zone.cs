@@ -32,6 +32,8 @@ public sealed class Zone
         // prep_move_freepages_block's movable pages: PageLRU (isolated pages are off the LRU and do not count).
         Buddy.IsMovable = pfn => (Frames[pfn].Flags & FrameFlags.Lru) != 0;
         Buddy.ExtfragEvent = () => _counters.Increment(_c.Extfrag);
+        WatermarkBoostFactor = options.WatermarkBoostFactor;
+        Buddy.BoostWatermarkEvent = BoostForFallback;
         Watermarks = Watermarks.Compute(pages, (int)Pte.PageSize, options.MinFreeKbytes);
         Unevictable = new bool[pages];
         Pins = new int[pages];
@@ -153,12 +155,54 @@ public sealed class Zone
     {
         int pfn = Pcp is null ? Buddy.AllocPages(0, migratetype) : Pcp.Alloc(cpu, migratetype);
         if (pfn < 0)
+        {
+            CheckBoostedWatermark();
             return -1;
+        }
         Dirty?.Frame(pfn);
         Frames[pfn] = Frame.Fresh(pfn);
         _counters.Increment(_c.PgAllocNormal);
         CheckAllocMark();
+        CheckBoostedWatermark();
         return pfn;
+    }
+
+    /// <summary>vm.watermark_boost_factor (<c>machine.watermark_boost_factor</c>; 0 turns boosting off).</summary>
+    public int WatermarkBoostFactor { get; }
+
+    /// <summary>ZONE_BOOSTED_WATERMARK: a fallback boosted the marks and kswapd has not been woken for it yet.</summary>
+    public bool BoostedWatermark { get; private set; }
+
+    /// <summary>
+    /// ALLOC_KSWAPD of the allocation in progress (its gfp has __GFP_KSWAPD_RECLAIM): true for user pages and page
+    /// tables; false around a large-folio allocation whose gfp lacks it (vma_thp_gfp_mask without kswapd reclaim).
+    /// </summary>
+    internal bool AllocKswapd { get; set; } = true;
+
+    /// <summary>wakeup_kswapd(zone, 0, 0, ...) for a boosted zone (set by the kernel: a KswapdWakeup work item).</summary>
+    public Action? WakeKswapd { get; set; }
+
+    /// <summary>
+    /// try_to_claim_block's boost: <see cref="Watermarks.BoostWatermark"/>, and when it applied and the allocation
+    /// may wake kswapd (ALLOC_KSWAPD), ZONE_BOOSTED_WATERMARK so that rmqueue wakes kswapd after this allocation
+    /// (the node may be balanced overall, so kswapd would not wake on its own).
+    /// </summary>
+    private void BoostForFallback()
+    {
+        if (Watermarks.BoostWatermark(WatermarkBoostFactor, BuddyAllocator.PageblockPages) && AllocKswapd)
+            BoostedWatermark = true;
+    }
+
+    /// <summary>
+    /// The end of rmqueue: an allocation with ALLOC_KSWAPD that finds ZONE_BOOSTED_WATERMARK set clears it and wakes
+    /// kswapd (order 0), whether or not it got a page.
+    /// </summary>
+    public void CheckBoostedWatermark()
+    {
+        if (!AllocKswapd || !BoostedWatermark)
+            return;
+        BoostedWatermark = false;
+        WakeKswapd?.Invoke();
     }
 
     /// <summary>
@@ -185,6 +229,9 @@ public sealed class Zone
     /// <summary>Called once when <see cref="AllocMark"/> is reached.</summary>
     public Action? AllocMarkReached { get; set; }
 
+    /// <summary>Told when the head page of a THP not split yet is freed (the folio leaves the deferred split queue).</summary>
+    public Action<int>? ThpHeadFreed { get; set; }
+
     /// <summary>The flusher's dirty-page accounting, told when a frame goes (null without async writeback).</summary>
     public PageWriteback.Flusher? Flusher { get; set; }
 
@@ -206,6 +253,8 @@ public sealed class Zone
         Pins[pfn] = 0;
         // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at
         // once): straight to the buddy allocator, where the 512 pages merge back into their order-9 block.
+        if ((f.Flags & FrameFlags.Thp) != 0 && (pfn & (BuddyAllocator.PageblockPages - 1)) == 0)
+            ThpHeadFreed?.Invoke(pfn); // the folio goes: off its deferred split queue
         if (Pcp is null || (f.Flags & FrameFlags.Thp) != 0)
         {
             f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };

@@ -73,6 +73,7 @@ public static class EffectiveConfiguration
         Text("policy", o.Policy);
         Num("min_free_kbytes", k.Zone.Watermarks.MinFreeKbytes, o.MinFreeKbytes is null ? "derived from ram" : "");
         Num("swappiness", o.Swappiness, k.Lruvec is null ? "recorded; this policy does not balance anon and file by it" : "");
+        Num("watermark_boost_factor", o.WatermarkBoostFactor, o.WatermarkBoostFactor == 0 ? "watermark boosting off" : "");
         Num("compaction_proactiveness", o.CompactionProactiveness, o.CompactionProactiveness == 0 ? "kcompactd's proactive compaction off" : "");
         Num("page_cluster", o.PageCluster, o.PageCluster == 0 ? "swap readahead off" : "");
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");

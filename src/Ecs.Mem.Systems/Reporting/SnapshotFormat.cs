@@ -262,6 +262,7 @@ public static class SnapshotFormat
         w.WriteString("zone", z.Zone);
         ReportJsonWriter.Counters(w, "per_node", z.PerNode);
         w.WriteNumber("pages_free", z.Free);
+        w.WriteNumber("boost", z.Boost);
         w.WriteNumber("min", z.Min);
         w.WriteNumber("low", z.Low);
         w.WriteNumber("high", z.High);

@@ -21,13 +21,14 @@ namespace EcsMem.Systems.Reporting;
 /// <param name="Pagesets">Each CPU's pcp count, high and batch (null when the per-CPU lists are off).</param>
 /// <param name="StartPfn">zone_start_pfn.</param>
 /// <param name="NodeUnreclaimable">node_unreclaimable: pgdat-&gt;kswapd_failures &gt;= MAX_RECLAIM_RETRIES (kswapd gave up on the node).</param>
+/// <param name="Boost">zone-&gt;watermark_boost (pages); min, low and high include it, as Linux prints them.</param>
 public sealed record ZoneInfoSnapshot(int Node, string Zone, IReadOnlyList<NamedValue> PerNode, long Free, long Min, long Low,
     long High, long Spanned, long Present, long Managed, IReadOnlyList<NamedValue> ZoneStats,
-    IReadOnlyList<PagesetRow>? Pagesets, long StartPfn, bool NodeUnreclaimable = false);
+    IReadOnlyList<PagesetRow>? Pagesets, long StartPfn, bool NodeUnreclaimable = false, long Boost = 0);
 
 /// <summary>
 /// /proc/zoneinfo for the zone, printed as mm/vmstat.c zoneinfo_show_print does, keeping only the lines EcsMem
-/// has a value for (docs/report.md lists the ones left out: boost, promo, cma, protection, the items of
+/// has a value for (docs/report.md lists the ones left out: promo, cma, protection, the items of
 /// unmodelled subsystems, the pcp high_min/high_max and vm stats threshold).
 /// </summary>
 public static class ZoneInfo
@@ -63,7 +64,7 @@ public static class ZoneInfo
         long pages = k.Options.PageCount;
         return new ZoneInfoSnapshot(0, "Normal", perNode, b.NrFreePages, z.Watermarks.Min, z.Watermarks.Low, z.Watermarks.High,
             pages, pages, b.ManagedPages, zoneStats, pagesets, b.StartPfn,
-            k.Lruvec is { } lv && lv.KswapdFailures >= Vmscan.SwapOutSystem.MaxReclaimRetries);
+            k.Lruvec is { } lv && lv.KswapdFailures >= Vmscan.SwapOutSystem.MaxReclaimRetries, z.Watermarks.Boost);
     }
 
     /// <summary>
@@ -90,6 +91,7 @@ public static class ZoneInfo
         foreach (NamedValue v in z.PerNode)
             Item(sb, v);
         sb.Append(Inv, $"\n  pages free     {z.Free}");
+        sb.Append(Inv, $"\n        boost    {z.Boost}");
         sb.Append(Inv, $"\n        min      {z.Min}");
         sb.Append(Inv, $"\n        low      {z.Low}");
         sb.Append(Inv, $"\n        high     {z.High}");

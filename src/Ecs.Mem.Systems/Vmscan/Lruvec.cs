@@ -125,6 +125,9 @@ public interface ILruvecHost
     /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
     bool FolioDirtyFile(int pfn) => false;
 
+    /// <summary>Whether reclaiming the folio would write it (pageout of a dirty page-cache folio without the flushers); kept when !may_writepage.</summary>
+    bool FolioNeedsPageout(int pfn) => false;
+
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): every page reclaim took was dirty and not queued for I/O.</summary>
     void WakeupFlusherThreads() { }
 
@@ -1172,6 +1175,8 @@ public sealed partial class Lruvec : IReplacementPolicy
             result = FolioReclaimResult.Activate;
         else if (refs == FolioReferences.Keep)
             result = FolioReclaimResult.Keep;
+        else if (!sc.MayWritepage && _host.FolioNeedsPageout(pfn))
+            result = FolioReclaimResult.Keep; // shrink_folio_list: !may_writepage → keep_locked
         else
         {
             result = _host.ReclaimFolio(pfn, refs, out bool wrote);
@@ -1300,6 +1305,12 @@ public sealed class ScanControl
     public int Priority = DefPriority;
     public int Swappiness = 60;
     public bool MaySwap = true;
+
+    /// <summary>shrink_slab(gfp, nid, memcg, priority) for the shrinkers EcsMem has (the THP deferred split queue's); null: none.</summary>
+    public Func<int, Memcontrol.MemCgroup?, long>? ShrinkSlab;
+
+    /// <summary>sc-&gt;may_writepage: false for kswapd's boosted reclaim (balance_pgdat), which keeps dirty folios rather than write them.</summary>
+    public bool MayWritepage = true;
     public bool Kswapd;
     public bool CgroupReclaim;
     public bool ForceDeactivate;
@@ -1346,6 +1357,7 @@ public sealed class ScanControl
         Priority = DefPriority;
         Swappiness = swappiness;
         MaySwap = true;
+        MayWritepage = true;
         Kswapd = kswapd;
         CgroupReclaim = false;
         ForceDeactivate = false;

@@ -31,7 +31,10 @@ public static class NodeReclaim
         {
             lruvec.PrepareScanControl(sc);
             if (sc.Memcg is null || sc.Target is null)
+            {
                 lruvec.ShrinkLruvec(sc);
+                sc.ShrinkSlab?.Invoke(sc.Priority, null);
+            }
             else
                 ShrinkNodeMemcgs(sc.Memcg, sc.Target, sc);
         }
@@ -64,6 +67,7 @@ public static class NodeReclaim
                 Memcontrol.MemcgController.MemoryEvent(g, Memcontrol.MemcgEvent.Low);
             }
             ((Lruvec)g.Lruvec).ShrinkLruvec(sc);
+            sc.ShrinkSlab?.Invoke(sc.Priority, g);
         }
     }
 

@@ -269,6 +269,16 @@ public sealed class ReclaimHost : ILruvecHost
         return _k.Flusher is not null && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && (f.Flags & FrameFlags.Writeback) == 0 && IsDirty(pfn);
     }
 
+    /// <summary>
+    /// shrink_folio_list's pageout of a dirty page-cache folio, which reclaim does itself when there are no flusher
+    /// threads (<c>writeback: sync</c>); with them a dirty file folio is activated before may_writepage is looked at.
+    /// </summary>
+    public bool FolioNeedsPageout(int pfn)
+    {
+        ref Frame f = ref _k.Zone.Frames[pfn];
+        return _k.Flusher is null && !f.IsAnon && !f.IsShmem && f.Mapping >= 0 && IsDirty(pfn);
+    }
+
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN).</summary>
     public void WakeupFlusherThreads() => _k.Flusher?.WakeupFlusherThreads();
 

@@ -25,11 +25,16 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private int _cpu; // the CPU the current reclaim pass runs on
     private bool _kswapdAwake;
     private bool _kswapdRunActive;
+    // balance_pgdat's boost accounting: the zone's boost when the run began (zone_boosts[]), the part of it still to
+    // reclaim (nr_boost_reclaim), and whether the snapshot was taken for the current run.
+    private long _zoneBoost, _nrBoostReclaim;
+    private bool _boostTaken;
 
     public SwapOutSystem(Kernel.Kernel kernel, SimEnvironment env)
     {
         _k = kernel;
         _kswapdKind = env.RegisterEventKind("kswapd", this);
+        _sc.ShrinkSlab = _kswapdSc.ShrinkSlab = kernel.Thp.ShrinkSlab;
     }
 
     /// <summary>
@@ -47,6 +52,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             _kswapdAwake = value;
             _k.Zone.ReclaimActive = value;
             // kswapd_try_to_sleep: a balanced node wakes kcompactd for the order kswapd was woken for.
+            if (sleeps)
+                EndKswapdBoost();
             if (sleeps)
                 _k.Kcompactd.KswapdSleeps(_k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + _k.Env.WorkCount<FrameRelease>()));
         }
@@ -99,7 +106,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             _cpu = r.Direct ? r.Cpu : 0;
             _k.Smp.Enter(_cpu);
             _k.Smp.CatchUp(r.NotBefore);
-            if (!r.Direct && _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>()))
+            if (!r.Direct && KswapdBalanced(env))
             {
                 // balance_pgdat finds the node balanced already (memory was freed since the wakeup): sleep.
                 if (_k.Lruvec is { } lv)
@@ -123,6 +130,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 // reclaim made no progress and only gets there after should_reclaim_retry's retries; the
                 // simulator declares OOM after one fruitless pass, so it drains first (docs/physical.md).
                 if (_k.Zone.DrainAllPages() > 0)
+                    freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+                if (_k.Zone.MustStall(freeSoon, needsFrame: true) && BoostOutlivedByRetries())
                     freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
                 if (_k.Zone.MustStall(freeSoon, needsFrame: true))
                     _k.Oom.OutOfMemory(r.ForProcess);
@@ -284,10 +293,14 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             env.Counters.Increment(k.C.PageOutRun);
         }
         k.ReclaimHost.ReclaimCallTime();
+        int priorityBefore = _kswapdSc.Priority;
+        BoostedReclaimControl();
         long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
         k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
         long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
-        if (k.Zone.Watermarks.AboveHigh(freeAfter))
+        if (AfterBoostedRound(lruvec, priorityBefore, freed))
+            return (int)freed;
+        if (_nrBoostReclaim == 0 && k.Zone.Watermarks.AboveHigh(freeAfter))
         {
             EndKswapdRun(lruvec);
             return (int)freed;
@@ -303,6 +316,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             }
             // The run ends unbalanced: kswapd_try_to_sleep does not sleep, the next balance_pgdat starts over.
             lruvec.SnapshotRefaults();
+            EndKswapdBoost();
+            TakeBoostSnapshot();
             _kswapdSc.Reset(kswapd: true, 0, k.Options.Swappiness);
             _kswapdSc.Memcg = k.Memcg;
             _kswapdSc.Target = k.Memcg?.Root;
@@ -320,6 +335,100 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             delay = Math.Max(delay, wb.ThrottleDelay(env.Now));
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
         return (int)freed;
+    }
+
+    /// <summary>
+    /// Direct reclaim found nothing while the zone is boosted: Linux's allocator would retry (should_reclaim_retry, up
+    /// to MAX_RECLAIM_RETRIES) while kswapd, woken for the boost, ends its boosted run and takes the boost off; the
+    /// simulator declares OOM after one fruitless pass, so it takes the boost off first (and wakes kcompactd, as that
+    /// run's end does). Returns whether there was a boost.
+    /// </summary>
+    private bool BoostOutlivedByRetries()
+    {
+        var wm = _k.Zone.Watermarks;
+        if (wm.Boost == 0)
+            return false;
+        wm.Boost = 0;
+        _zoneBoost = _nrBoostReclaim = 0;
+        _k.Kcompactd.WakeupKcompactd(PageAlloc.BuddyAllocator.PageblockOrder);
+        return true;
+    }
+
+    /// <summary>balance_pgdat's start: nr_boost_reclaim and zone_boosts[] from the zone's watermark_boost.</summary>
+    private void TakeBoostSnapshot()
+    {
+        _zoneBoost = _nrBoostReclaim = _k.Zone.Watermarks.Boost;
+        _boostTaken = true;
+    }
+
+    /// <summary>
+    /// The test at the top of each balance_pgdat iteration (kswapd's turn, before its round): pgdat_balanced (free
+    /// pages above high_wmark_pages, which include the boost). An unbalanced node drops the boosted reclaim
+    /// (nr_boost_reclaim = 0, restart at DEF_PRIORITY: reclaim as usual, with swap and writeback); a balanced one ends
+    /// the run unless boosted reclaim is still owed. Returns whether kswapd is done.
+    /// </summary>
+    private bool KswapdBalanced(SimEnvironment env)
+    {
+        if (!_boostTaken)
+            TakeBoostSnapshot();
+        bool balanced = _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>());
+        if (!balanced && _nrBoostReclaim > 0)
+        {
+            _nrBoostReclaim = 0;
+            if (_kswapdRunActive)
+                _kswapdSc.Priority = ScanControl.DefPriority; // goto restart
+        }
+        return balanced && _nrBoostReclaim == 0;
+    }
+
+    /// <summary>
+    /// balance_pgdat for a boosted round: no writeback and no swap (may_writepage, may_swap = !nr_boost_reclaim): the
+    /// boost is there to relieve fragmentation pressure, not to issue I/O.
+    /// </summary>
+    private void BoostedReclaimControl()
+    {
+        _kswapdSc.MaySwap = _nrBoostReclaim == 0;
+        _kswapdSc.MayWritepage = _nrBoostReclaim == 0;
+    }
+
+    /// <summary>
+    /// The end of a balance_pgdat iteration with boosted reclaim owed: nr_boost_reclaim goes down by the round's
+    /// reclaim; a boosted round that reclaimed nothing ends the loop (no I/O can be queued: kswapd_failures counts a
+    /// run that reclaimed nothing at all); the priority stops at DEF_PRIORITY - 2 while boosting (no writeback at
+    /// higher pressure). Returns whether the run ended.
+    /// </summary>
+    private bool AfterBoostedRound(Lruvec lruvec, int priorityBefore, long freed)
+    {
+        if (_nrBoostReclaim == 0)
+            return false;
+        _nrBoostReclaim -= Math.Min(_nrBoostReclaim, freed);
+        if (_nrBoostReclaim > 0 && freed == 0)
+        {
+            if (_kswapdSc.NrReclaimed == 0)
+                lruvec.KswapdFailures++;
+            EndKswapdRun(lruvec);
+            return true;
+        }
+        if (priorityBefore == ScanControl.DefPriority - 2 && freed > 0)
+            _kswapdSc.Priority = priorityBefore;
+        return false;
+    }
+
+    /// <summary>
+    /// The end of balance_pgdat when the run was boosted: the zone's boost goes down by what it was when the run began
+    /// (a boost raised during the run stays for the next one), and kcompactd is woken for pageblock_order, as there is
+    /// now likely space to defragment pageblocks.
+    /// </summary>
+    private void EndKswapdBoost()
+    {
+        long boosted = _zoneBoost;
+        _zoneBoost = _nrBoostReclaim = 0;
+        _boostTaken = false;
+        if (boosted == 0)
+            return;
+        var wm = _k.Zone.Watermarks;
+        wm.Boost -= Math.Min(wm.Boost, boosted);
+        _k.Kcompactd.WakeupKcompactd(PageAlloc.BuddyAllocator.PageblockOrder);
     }
 
     /// <summary>The end of balance_pgdat: snapshot_refaults, and kswapd goes back to sleep.</summary>

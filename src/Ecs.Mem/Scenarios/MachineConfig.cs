@@ -104,6 +104,9 @@ public sealed record MachineConfig
     /// <summary><c>vm.compaction_proactiveness</c>, 0..100 (Linux's default 20): kcompactd's proactive compaction; 0 turns it off.</summary>
     public int CompactionProactiveness { get; init; } = 20;
 
+    /// <summary><c>vm.watermark_boost_factor</c> (0 turns watermark boosting off; Linux's default 15000).</summary>
+    public int WatermarkBoostFactor { get; init; } = 15000;
+
     /// <summary>
     /// <c>machine.writeback</c>: <c>async</c> (Linux) writes swap-outs by I/O requests that complete in simulated time,
     /// the pages staying resident under PG_writeback until then; <c>sync</c> completes the write inside reclaim (the

@@ -20,6 +20,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "lru_gen",
         "swap_type",
         "compaction_proactiveness",
+        "watermark_boost_factor",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -106,6 +107,8 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("swappiness") is { } sw)
             m = m with { Swappiness = (int)values.Integer(sw, "machine.swappiness", 0, 200) };
+        if (s.Get("watermark_boost_factor") is { } wbf)
+            m = m with { WatermarkBoostFactor = (int)values.Integer(wbf, "machine.watermark_boost_factor", 0, int.MaxValue) };
         if (s.Get("compaction_proactiveness") is { } cp)
             m = m with { CompactionProactiveness = (int)values.Integer(cp, "machine.compaction_proactiveness", 0, 100) };
         if (s.Get("page_cluster") is { } pc)

@@ -102,6 +102,8 @@ public static class ScenarioWriter
         if (m.MinFreeKbytes is { } mfk)
             Line(w, 1, "min_free_kbytes", Num(mfk));
         Line(w, 1, "swappiness", Num(m.Swappiness));
+        if (m.WatermarkBoostFactor != MachineConfig.Default.WatermarkBoostFactor)
+            Line(w, 1, "watermark_boost_factor", Num(m.WatermarkBoostFactor));
         if (m.CompactionProactiveness != MachineConfig.Default.CompactionProactiveness)
             Line(w, 1, "compaction_proactiveness", Num(m.CompactionProactiveness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));

@@ -24,7 +24,9 @@ public class KswapdFailuresTests
         // and the later allocations below low (late's 8 pages) do not wake it. Before
         // kswapd_failures, every fruitless run put kswapd to sleep and the next allocation below low woke it again
         // (3 runs, 3 wake-ups here).
-        string yaml = "machine: {ram: 8M, swap: 0, policy: linux, overcommit_memory: 1}\nprocesses:\n" +
+        // Without the watermark boost (a page-table claim would boost and wake kswapd again): the rules worked here are
+        // kswapd_failures' alone.
+        string yaml = "machine: {ram: 8M, swap: 0, policy: linux, overcommit_memory: 1, watermark_boost_factor: 0}\nprocesses:\n" +
             "  - name: w\n    layout: {exec: {}}\n    workload: {generator: \"loop:count=400000,base=" + MemcgTests.Base + ",pages=1932,writes=1\"}\n" +
             "  - name: late\n    start: 50000000\n    layout: {exec: {}}\n    workload: {generator: \"seq:count=8,base=" + MemcgTests.Base + ",pages=8,writes=1\"}\n" +
             "timeline:\n  - at: 0\n    process: w\n    mmap: {addr: " + MemcgTests.Base + ", length: 7913472, prot: rw-, flags: private, fixed: true}\n" +

@@ -140,7 +140,7 @@ public class ReadaheadTests
         // against 9–14/6–14). Not found yet where the kernel's folios differ (order, or the -ENOMEM fallback):
         // oracle/known-gaps.md, docs/kernel.md.
         const string Yaml = """
-            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192, large_folios: false}
+            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192, large_folios: false, watermark_boost_factor: 0}
             processes:
               - name: reader
                 layout: {exec: {}}

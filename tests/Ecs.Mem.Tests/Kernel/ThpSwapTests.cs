@@ -42,6 +42,9 @@ public class ThpSwapTests
             PerCpuPages = pcp,
             WritebackAsync = async,
             Policy = policy,
+            // The THP_SWAP rules worked by hand here leave fragmentation's watermark boost out (its own tests:
+            // PageAlloc/WatermarkBoostTests.cs).
+            WatermarkBoostFactor = 0,
         };
         if (batch > 0)
             o = o with { BatchSize = batch };

@@ -209,7 +209,99 @@ public class ThpTests
         RunChecked(m, () => Stats(m, p).Accesses == (3 * Huge) + 256);
         Assert.That(Stats(m, p).MinFlt, Is.EqualTo(2));
         m.Run();
-        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(4096 - 1), "the unmapped half was freed at munmap, the rest at exit");
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(4096 - 1), "the half-mapped folio went whole at exit");
+    }
+
+    [Test]
+    public void ThePartlyMappedFolioHoldsItsUnmappedHalfUntilTheDeferredSplitShrinkerSplitsIt()
+    {
+        // Two THPs (both on the deferred split queue since their faults: deferred_split_folio(folio, false)); munmap of
+        // [1M, 2M) leaves the first half mapped: its other 256 pages stay allocated (the folio is not split). shrink_slab
+        // by hand: freeable 2; priority 2: delta (2 >> 2) × 4 / 2 = 0, total_scan 0 < freeable, nothing scanned;
+        // priority 1: delta (2 >> 1) × 4 / 2 = 2 = freeable, one scan_objects of 2: the partly mapped folio is split
+        // (thp_split_page 1) and its 256 unmapped pages freed, the fully mapped one just leaves the queue.
+        using var m = new SimMachine(Thp(ThpEnabled.Always));
+        var p = Add(m, "p", Anon(Base, 2 * Huge), 0, [.. Touch(Base, 2 * Huge, W), .. Touch(Base, 256, W)]);
+        m.ScheduleAfterAccesses(2 * Huge, new AddressSpaceOp(AddressSpaceOpKind.Munmap, p) { Addr = Base + (HugeSize / 2), Len = HugeSize / 2 });
+        RunChecked(m, () => Stats(m, p).Accesses == 2 * Huge);
+        long freeBefore = m.Kernel.Zone.Buddy.NrFreePages;
+        RunChecked(m, () => Mm(m, p).Mm.Vmas.Count > 0 && Mm(m, p).Rss == 768);
+        var thp = m.Kernel.Thp;
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(freeBefore), "munmap freed nothing: the folio holds its half");
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.EqualTo(2));
+        Assert.That(thp.ShrinkSlab(2, null), Is.Zero);
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.EqualTo(2));
+        Assert.That(thp.ShrinkSlab(1, null), Is.EqualTo(1));
+        Assert.That(Counter(m, "thp_split_page"), Is.EqualTo(1));
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.Zero);
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(freeBefore + 256));
+        Assert.That(MemInfoKb(m, "AnonHugePages"), Is.EqualTo(2048));
+        AssertInvariants(m);
+        m.Run();
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(4096 - 1));
+    }
+
+    [Test]
+    public void TheShrinkerDefersWorkItCouldNotDoAndScansInBatches()
+    {
+        // do_shrink_slab's nr_deferred, 200 queued folios. Priority 7: delta = (200 >> 7) × 4 / 2 = 2, total_scan 2 is
+        // below both SHRINK_BATCH and freeable, so nothing is scanned and nr_deferred becomes 0 + 2 − 0 = 2; the next
+        // two calls make it 4 and 6 ((nr >> 7) adds nothing yet). Priority 0 then: total_scan = 6 + 200 × 4 / 2 = 406,
+        // capped at 2 × 200 = 400; scan_objects of 128 while total_scan ≥ 128 (3 calls, 16 left, below 128 and 200),
+        // each taking one folio batch (31) off the queue: 93 folios leave it; none is partly mapped, so none is split.
+        // nr_deferred after: 6 + 400 − 384 = 22.
+        using var m = new SimMachine(Thp(ThpEnabled.Always, ramPages: 201 * Huge));
+        var thp = m.Kernel.Thp;
+        var frames = m.Kernel.Zone.Frames;
+        // 200 folio heads marked as THPs by hand (the queue only reads the head's flags).
+        for (int i = 1; i <= 200; i++)
+        {
+            int head = i * Huge;
+            frames[head].Flags |= FrameFlags.Thp;
+            thp.DeferredSplitFolio(head, partiallyMapped: false);
+        }
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.EqualTo(200));
+        long[] deferred = [2, 4, 6];
+        foreach (long d in deferred)
+        {
+            Assert.That(thp.ShrinkSlab(7, null), Is.Zero);
+            Assert.That(thp.DeferredShrinkerNrDeferred(null), Is.EqualTo(d));
+        }
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.EqualTo(200));
+        Assert.That(thp.ShrinkSlab(0, null), Is.Zero);
+        Assert.That(thp.DeferredSplitQueueLength(null), Is.EqualTo(200 - (3 * 31)));
+        Assert.That(thp.DeferredShrinkerNrDeferred(null), Is.EqualTo(22));
+        Assert.That(Counter(m, "thp_split_page"), Is.Zero);
+    }
+
+    [Test]
+    public void ReclaimRunsTheShrinkerAndFreesTheHeldHalvesUnderPressure()
+    {
+        // Two THPs, each then half unmapped (MADV_DONTNEED of its upper 1 MiB): 512 pages held by the two folios. Then
+        // the process touches enough 4 KiB pages to push the 4096-page machine into reclaim (linux lruvec, swap): the
+        // shrinker (or reclaim meeting the folio first, which splits a partly mapped folio at once) splits both, their
+        // held halves are freed, and no page is left behind (the invariant checker's leak test, and all memory back
+        // at exit).
+        var o = Thp(ThpEnabled.Madvise, ramPages: 4096, swapPages: 4096) with { Policy = "linux" };
+        using var m = new SimMachine(o);
+        const ulong Far = Base + (64 * HugeSize);
+        var fill = Touch(Far, 3600, W);
+        var p = Add(m, "p", mm =>
+        {
+            Mmap(mm, Base, 2 * Huge, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+            Mmap(mm, Far, 3600, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous);
+        }, 0, [.. Touch(Base, 2 * Huge, W), .. fill]);
+        m.ScheduleAfterAccesses(0, new AddressSpaceOp(AddressSpaceOpKind.Madvise, p) { Addr = Base, Len = 2 * HugeSize, Advice = (int)MadviseAdvice.HugePage });
+        foreach (ulong half in new[] { Base + (HugeSize / 2), Base + HugeSize + (HugeSize / 2) })
+            m.ScheduleAfterAccesses(2 * Huge, new AddressSpaceOp(AddressSpaceOpKind.Madvise, p) { Addr = half, Len = HugeSize / 2, Advice = (int)MadviseAdvice.DontNeed });
+        RunChecked(m, () => Stats(m, p).Accesses == (2 * Huge) + 1);
+        Assert.That(Counter(m, "thp_deferred_split_page"), Is.EqualTo(2));
+        Assert.That(Counter(m, "thp_split_page"), Is.Zero);
+        RunChecked(m);
+        Assert.That(Counter(m, "pgscan_kswapd") + Counter(m, "pgscan_direct"), Is.GreaterThan(0), "reclaim ran");
+        Assert.That(Counter(m, "thp_split_page"), Is.EqualTo(2));
+        Assert.That(m.Kernel.Thp.DeferredSplitQueueLength(null), Is.Zero);
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages + m.Kernel.Zone.PcpPages, Is.EqualTo(4096 - 1));
     }
 
     [Test]

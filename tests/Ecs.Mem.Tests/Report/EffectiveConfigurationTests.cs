@@ -47,6 +47,7 @@ public class EffectiveConfigurationTests
           min_free_kbytes: 1000
           swappiness: 10
           compaction_proactiveness: 35
+          watermark_boost_factor: 7000
           page_cluster: 5
           swap_readahead: vma
           fault_around_bytes: 32768
@@ -211,6 +212,7 @@ public class EffectiveConfigurationTests
         e["min_free_kbytes"] = N(c.MinFreeKbytes ?? derived);
         e["swappiness"] = N(c.Swappiness);
         e["compaction_proactiveness"] = N(c.CompactionProactiveness);
+        e["watermark_boost_factor"] = N(c.WatermarkBoostFactor);
         e["page_cluster"] = N(c.PageCluster);
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["fault_around_bytes"] = N(c.FaultAroundBytes);

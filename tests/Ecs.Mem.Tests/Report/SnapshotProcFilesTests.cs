@@ -359,13 +359,13 @@ public class SnapshotProcFilesTests
             Value(RealNormal, "pages free"), Value(RealNormal, "min"), Value(RealNormal, "low"), Value(RealNormal, "high"),
             Value(RealNormal, "spanned"), Value(RealNormal, "present"), Value(RealNormal, "managed"),
             zone.Select(n => new NamedValue(n, Value(RealNormal, n))).ToList(), pagesets, Value(RealNormal, "start_pfn:"),
-            Value(RealNormal, "node_unreclaimable:") != 0);
+            Value(RealNormal, "node_unreclaimable:") != 0, Value(RealNormal, "boost"));
         var sb = new StringBuilder();
         ZoneInfo.AppendTo(sb, z);
 
         // The expected text: the real zone header, the real per-node block, the real zone block, keeping the lines
         // whose key EcsMem prints (byte for byte as the kernel printed them).
-        string[] dropped = ["boost", "promo", "cma", "protection:", "high_min:", "high_max:", "vm stats threshold:"];
+        string[] dropped = ["promo", "cma", "protection:", "high_min:", "high_max:", "vm stats threshold:"];
         bool Keep(string line)
         {
             string t = line.Trim();

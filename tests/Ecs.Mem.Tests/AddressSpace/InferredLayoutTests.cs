@@ -52,14 +52,22 @@ public class InferredLayoutTests
             inf.EnsureMapped(0x40_0000 + (a << 21), AccessKind.Load);
         }
 
-        // One untimed pass of the same loop first: the runtime may allocate on this thread while it
-        // compiles the loop (on-stack replacement); steady state is what the assertion is about.
+        // Untimed passes of the same loop first: the runtime may allocate on this thread while it compiles the loop
+        // (on-stack replacement, then tier-1 code installed later under load: 80 bytes seen once in a full suite run);
+        // steady state is what the assertion is about. A lookup that allocated would cost every pass at least 100,000
+        // allocations, so the least of three measured passes must be exactly zero.
         Lookups(inf);
-        long before = GC.GetAllocatedBytesForCurrentThread();
         Lookups(inf);
+        long least = long.MaxValue;
+        for (int pass = 0; pass < 3; pass++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Lookups(inf);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
-        Assert.That(inf.Cache.Hits + inf.Cache.Misses, Is.GreaterThanOrEqualTo(200_000));
+        Assert.That(least, Is.Zero);
+        Assert.That(inf.Cache.Hits + inf.Cache.Misses, Is.GreaterThanOrEqualTo(500_000));
     }
 
     private static void Lookups(InferredLayout inf)

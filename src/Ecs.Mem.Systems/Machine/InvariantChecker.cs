@@ -73,6 +73,7 @@ public sealed class InvariantChecker
         CheckPageTables();
         CheckFrames();
         CheckSwap();
+        CheckThpSwapCache();
         CheckPageCache();
         CheckLruvec();
         CheckProcesses();
@@ -618,6 +619,44 @@ public sealed class InvariantChecker
             long slot = fr[pfn].Index;
             if (slot <= 0 || slot >= swap.Slots || _k.SwapCache.Lookup((int)slot) != pfn)
                 Fail($"frame {pfn}: flagged PG_swapcache for slot {slot}, but the swap cache does not hold it there");
+        }
+    }
+
+    /// <summary>
+    /// A THP and the swap cache (add_to_swap of a large folio, __remove_mapping, split_huge_page): while its 512 pages
+    /// are one folio they are in the swap cache all together, at the 512 consecutive slots of one swap cluster from a
+    /// 512-aligned slot (folio_alloc_swap of order 9), or none is; a split folio's pages leave it as order-0 pages.
+    /// </summary>
+    private void CheckThpSwapCache()
+    {
+        Frame[] fr = _k.Zone.Frames;
+        const int Huge = HugeMemory.HugeMemory.PmdPages;
+        for (int head = 0; head + Huge <= fr.Length; head += Huge)
+        {
+            if ((fr[head].Flags & FrameFlags.Thp) == 0)
+                continue;
+            int cached = 0;
+            for (int i = 0; i < Huge; i++)
+                if ((fr[head + i].Flags & FrameFlags.SwapCache) != 0)
+                    cached++;
+            if (cached == 0)
+                continue;
+            if (cached != Huge)
+            {
+                Fail($"THP at frame {head}: {cached} of its {Huge} pages in the swap cache (a THP's are all or none)");
+                continue;
+            }
+            long first = fr[head].Index;
+            if (first % Huge != 0)
+                Fail($"THP at frame {head}: in the swap cache from slot {first}, not the start of a swap cluster");
+            for (int i = 1; i < Huge; i++)
+            {
+                if (fr[head + i].Index != first + i)
+                {
+                    Fail($"THP at frame {head}: page {i} at swap slot {fr[head + i].Index}, not {first + i}");
+                    break;
+                }
+            }
         }
     }
 

@@ -216,6 +216,7 @@ public sealed class ReclaimHost : ILruvecHost
         {
             1 => FolioReclaimResult.Reclaimed,
             2 => FolioReclaimResult.Writeback,
+            3 => FolioReclaimResult.Keep,
             -2 => FolioReclaimResult.Mlocked,
             _ => FolioReclaimResult.Activate, // no swap slot (add_to_swap failed), or a lazily freed page written again
         };
@@ -483,10 +484,10 @@ public sealed class ReclaimHost : ILruvecHost
     }
 
     /// <summary>
-    /// shrink_folio_list → __remove_mapping for a THP swapped out whole whose write completed: every page in the swap
-    /// cache, unmapped, clean, not under writeback nor held: the folio leaves the swap cache and is freed at once (its
-    /// 512 pages reclaimed together; each slot keeps the folio's shadow). Anything else returns false and the caller
-    /// splits the folio.
+    /// shrink_folio_list → try_to_unmap, __remove_mapping for a THP swapped out whole whose write completed: every page
+    /// in the swap cache, clean, not under writeback nor held: a page still mapped is unmapped to its swap entry
+    /// (<see cref="UnmapToSwapEntry"/>), and the folio leaves the swap cache and is freed at once (its 512 pages
+    /// reclaimed together; each slot keeps the folio's shadow). Anything else returns false: the folio stays whole.
     /// </summary>
     private bool ReleaseSwapCachedThp(SimEnvironment env, int pfn)
     {
@@ -497,13 +498,15 @@ public sealed class ReclaimHost : ILruvecHost
         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
         {
             ref Frame sub = ref frames[head + i];
-            if ((sub.Flags & (Want | FrameFlags.Writeback | FrameFlags.Dirty)) != Want || sub.MapCount != 0
+            if ((sub.Flags & (Want | FrameFlags.Writeback | FrameFlags.Dirty)) != Want
                 || (head + i != pfn && k.Zone.Pins[head + i] > 0))
                 return false;
         }
         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
         {
             int p = head + i;
+            if (frames[p].MapCount > 0)
+                UnmapToSwapEntry(env, p);
             k.Dirty?.Frame(p);
             k.Zone.LruDel(p);
             frames[p].Flags &= ~FrameFlags.Lru;
@@ -511,6 +514,52 @@ public sealed class ReclaimHost : ILruvecHost
             env.Work<FrameRelease>().Add(new FrameRelease(p));
         }
         return true;
+    }
+
+    /// <summary>
+    /// shrink_folio_list for a THP that is in the swap cache already (swapped out whole, its write complete): Linux
+    /// 6.18 goes past add_to_swap (and its split) for a folio in the swap cache; try_to_unmap unmaps every page of the
+    /// folio at once, each PTE taking its page's swap entry, and __remove_mapping frees the folio whole. EcsMem meets
+    /// such a folio still mapped when the write completed during the reclaim that started it (the reclaim's own time
+    /// completes writes: machine.reclaim_cost) and the folio was rotated to the inactive tail and isolated again in the
+    /// same tick, before the page-table rewrite of its first unmap: the unmap is queued again (the later of the two
+    /// finds the PTE changed and does nothing) and the folio freed once its PTEs are rewritten. A folio that cannot go
+    /// now (a page held, dirty, under writeback or off the LRU) returns false: kept whole (keep_locked), never split.
+    /// </summary>
+    private bool ShrinkSwapCachedThp(SimEnvironment env, int pfn)
+    {
+        var k = _k;
+        Frame[] frames = k.Zone.Frames;
+        int head = HugeMemory.HugeMemory.HeadOf(pfn);
+        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
+        {
+            int p = head + i;
+            if (frames[p].MapCount == 0)
+                continue;
+            // try_to_unmap moves a dirty PTE's bit to the folio, which would then be written again (pageout): EcsMem
+            // keeps such a folio instead (a swap-cache THP is split when a fault maps it, so only a PTE whose rewrite is
+            // pending, cleaned for the write, maps it here).
+            k.Rmap.CopyTo(p, _maps);
+            foreach (var (mmId, va) in _maps)
+                if ((k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0)
+                    return false;
+        }
+        return ReleaseSwapCachedThp(env, pfn);
+    }
+
+    /// <summary>
+    /// try_to_unmap_one for a page in the swap cache: each PTE mapping <paramref name="p"/> is queued to become the page's
+    /// swap entry (exclusive when one PTE no fork shares maps it, as at swap-out), rewritten at the end of the tick.
+    /// </summary>
+    private void UnmapToSwapEntry(SimEnvironment env, int p)
+    {
+        var k = _k;
+        k.Rmap.CopyTo(p, _maps);
+        ulong swapPte = new SwapEntry(0, (ulong)k.Zone.Frames[p].Index).ToPteValue();
+        if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
+            swapPte |= Pte.SwpExclusiveBit;
+        foreach (var (mmId, va) in _maps)
+            env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
     }
 
     /// <summary>
@@ -540,7 +589,8 @@ public sealed class ReclaimHost : ILruvecHost
     /// for the page-table rewrite system. Returns 1 when the page goes, 0 when it cannot (no swap slot), -1
     /// when it is kept and activated, -2 when a VM_LOCKED area maps it (try_to_unmap_one's mlock_vma_folio:
     /// it goes to the unevictable list and stays until munlock), 2 when its write started under PG_writeback with
-    /// <paramref name="writeback"/> (the page stays). <paramref name="pageout"/>: the page was written.
+    /// <paramref name="writeback"/> (the page stays), 3 when a THP in the swap cache cannot be freed now and is kept
+    /// whole (keep_locked). <paramref name="pageout"/>: the page was written.
     /// </summary>
     public int ShrinkPage(SimEnvironment env, int pfn, out bool pageout, PageWriteback.Writeback? writeback = null)
     {
@@ -557,8 +607,12 @@ public sealed class ReclaimHost : ILruvecHost
         ReclaimedFolioPages = 1;
         if ((f.Flags & FrameFlags.Thp) != 0)
         {
-            if ((f.Flags & FrameFlags.SwapCache) != 0 && ReleaseSwapCachedThp(env, pfn))
+            if ((f.Flags & FrameFlags.SwapCache) != 0)
             {
+                // Already in the swap cache: shrink_folio_list never splits it (the split for want of swap entries is
+                // only where the folio is not in the swap cache yet); it goes whole, or stays whole.
+                if (!ShrinkSwapCachedThp(env, pfn))
+                    return 3;
                 ReclaimedFolioPages = HugeMemory.HugeMemory.PmdPages;
                 return 1;
             }

@@ -494,9 +494,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 lru.OnReferenced(pfn);
                 continue;
             }
-            if (outcome == 0)
+            if (outcome is 0 or 3)
             {
-                // Cannot go now (no swap slot): keep it out of this pass's way.
+                // Cannot go now (no swap slot, or a swap-cache THP kept whole): keep it out of this pass's way.
                 k.Zone.Unevictable[pfn] = true;
                 _skipped.Add(pfn);
                 continue;

@@ -139,6 +139,8 @@ public class ReadaheadTests
         // as one; the kit's ra-reread-memcg, the same program under a memcg, shows the same excess (23/24 majors
         // against 9–14/6–14). Not found yet where the kernel's folios differ (order, or the -ENOMEM fallback):
         // oracle/known-gaps.md, docs/kernel.md.
+        // Boost off: the kernel's figures came from memcg limit reclaim, which no watermark boost drives (with the
+        // boost this machine-wide stand-in's pass gets 9 major faults, below the kernel's 11..16).
         const string Yaml = """
             machine: {ram: 16M, swap: 0, read_ahead_kb: 8192, large_folios: false, watermark_boost_factor: 0}
             processes:

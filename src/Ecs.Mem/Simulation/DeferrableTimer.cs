@@ -16,9 +16,11 @@ public interface IDeferrableTimer
     /// <summary>
     /// The earliest of this timer's wakes, from its pending one on, that may do something if the machine's state stays
     /// as it is now (the pending wake's time when that one may); <see cref="ulong.MaxValue"/> when no wake is pending or
-    /// every one would find nothing to do and change nothing but the timer's next wake.
+    /// every one would find nothing to do and change nothing the rest of the machine can see but the timer's own state
+    /// (its next wake, its counters and CPU time, which <see cref="DeferBefore"/> brings up to date). Wakes at or after
+    /// <paramref name="before"/> (the horizon found so far) need not be looked at: any time at or after it may be given.
     /// </summary>
-    ulong FirstEffectiveWake();
+    ulong FirstEffectiveWake(ulong before);
 
     /// <summary>
     /// Moves the pending wake to the last time the timer would wake before <paramref name="horizon"/> if it woke every

@@ -238,7 +238,7 @@ public class DeferredTimerTests
 
         public void Handle(SimEnvironment e, in SimEvent ev) { }
 
-        public ulong FirstEffectiveWake() => Math.Max(Pending, effectiveAt);
+        public ulong FirstEffectiveWake(ulong before) => Math.Max(Pending, effectiveAt);
 
         public ulong DeferBefore(ulong horizon)
         {

@@ -231,6 +231,9 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
     /// </summary>
     public ulong DeferBefore(ulong horizon)
     {
+        // Not past khugepaged's pending wake (its skip, which runs first, took this timer's timeouts along up to there):
+        // that wake's work on CPU 0 may hold up a timeout and move the grid.
+        horizon = Math.Min(horizon, _k.Khugepaged.PendingWake);
         ulong at = _pendingAt, period = DefaultTimeout;
         if (_pendingSeq < 0 || _workRequested || horizon <= at || period == 0)
             return 0;

@@ -145,6 +145,9 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
     /// <summary>khugepaged_scan.mm_slot: the mm the scan goes on with, or -1 (NULL: the next scan starts at the list's head).</summary>
     public int ScanMm => _scanMm;
 
+    /// <summary>When the thread's queued wake is due, <see cref="ulong.MaxValue"/> when none is queued.</summary>
+    public ulong PendingWake => _pendingSeq >= 0 ? _pendingAt : ulong.MaxValue;
+
     /// <summary>khugepaged_scan.address: where the scan of <see cref="ScanMm"/> goes on (for tests).</summary>
     public ulong ScanAddress => _scanAddress;
 

@@ -2,7 +2,8 @@ namespace EcsMem.Simulation;
 
 /// <summary>
 /// A kernel thread's periodic timer whose wakes can be shown to do nothing while the rest of the machine stands still
-/// (kcompactd's proactive-compaction check with the fragmentation score below its mark). While the machine idles,
+/// (kcompactd's proactive-compaction check with the fragmentation score below its mark), or to do the same thing each
+/// period (khugepaged's scan of an unchanged mm: its counters and CPU time, added by the skip). While the machine idles,
 /// <see cref="SimEnvironment.DeferIdleTimers"/> moves such a timer's pending wake straight to the last period before the
 /// next thing that does happen — arithmetic, not one tick per period — so a long idle stretch (a task that starts
 /// hours later) costs a few ticks, and every figure is what waking every period gives: the skipped wakes would have

@@ -26,14 +26,14 @@ public static class ScenarioGenerator
     public const long DefaultRam = 256L << 20;
 
     /// <summary>
-    /// A start delay that puts the fork child after the end of every program: 2^43 cycles (≈ 2,900 s at 3 GHz), far
-    /// beyond the longest kit program (the memcg swap programs run for seconds of simulated time), yet near enough
-    /// that running the scenario to its end stays quick. kcompactd's proactive check (every 500 ms) no longer costs
-    /// anything while the child waits (its idle timeouts are skipped in one step, docs/kernel.md), but khugepaged's
-    /// wakes are work and are not skipped: with 2^61 cycles (24 years) a whole `ecsmem run` of `thp-fork-write`,
-    /// whose child's mm is registered, takes ~290 s of its 10 s scans (76,861,434 full_scans); with 2^43, 2.6 s.
+    /// A start delay that puts the fork child after the end of every program: 2^61 cycles (≈ 24 years at 3 GHz), far
+    /// beyond anything a program does, whatever its timing. Running the scenario to its end stays quick because both
+    /// kernel threads that wake while the child waits are skipped through the idle stretch by arithmetic (docs/kernel.md,
+    /// "Idle stretches"): kcompactd's proactive check every 500 ms, and khugepaged's 10 s scans of a registered child's
+    /// mm (`thp-fork-write`: 76,861,434 full_scans, the whole `ecsmem run` under a second; ~290 s when every scan ran,
+    /// which is why the hold was 2^43 for a while).
     /// </summary>
-    public const ulong ChildHold = 1UL << 43;
+    public const ulong ChildHold = 1UL << 61;
 
     public static GeneratedScenario Generate(ProgramPlan plan)
     {

@@ -192,11 +192,35 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
     /// check would compact (<see cref="ShouldProactiveCompact"/>, read now: nothing it looks at — kswapd's activity,
     /// the free lists — changes while the machine idles); otherwise neither it nor any later timeout would.
     /// </summary>
-    public ulong FirstEffectiveWake()
+    public ulong FirstEffectiveWake(ulong before)
     {
         if (_pendingSeq < 0)
             return ulong.MaxValue;
         return _workRequested || ShouldProactiveCompact() ? _pendingAt : ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// The pending timeout's time and the period of those after it while they find nothing to do (false: none is
+    /// pending). khugepaged's skip keeps its own wakes' work on CPU 0 clear of them: a timeout due while CPU 0 is busy
+    /// ends late, and its next deadline (now + the timeout) leaves the grid.
+    /// </summary>
+    public bool PendingTimeout(out ulong at, out ulong period)
+    {
+        at = _pendingAt;
+        period = DefaultTimeout;
+        return _pendingSeq >= 0;
+    }
+
+    /// <summary>
+    /// khugepaged's skip went through this timer's timeouts along with its own wakes (some held up by its work on CPU 0
+    /// and re-armed from the work's end, as <see cref="Update"/> would have): the pending timeout is now at
+    /// <paramref name="at"/>, every one before it having found nothing to do.
+    /// </summary>
+    public void MoveTimeout(ulong at)
+    {
+        _timeout = DefaultTimeout;
+        _deadline = at;
+        Reschedule(at);
     }
 
     /// <summary>
@@ -207,6 +231,9 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
     /// </summary>
     public ulong DeferBefore(ulong horizon)
     {
+        // Not past khugepaged's pending wake (its skip, which runs first, took this timer's timeouts along up to there):
+        // that wake's work on CPU 0 may hold up a timeout and move the grid.
+        horizon = Math.Min(horizon, _k.Khugepaged.PendingWake);
         ulong at = _pendingAt, period = DefaultTimeout;
         if (_pendingSeq < 0 || _workRequested || horizon <= at || period == 0)
             return 0;

@@ -58,7 +58,7 @@ public enum ScanResult : byte
 /// completes (its PMD is mapped) that much later, in an event of its own, after the range is checked again
 /// (hugepage_vma_revalidate, __collapse_huge_page_isolate); the scan then goes on from there.
 /// </summary>
-public sealed class Khugepaged : IEventHandler, ISystem
+public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTimer
 {
     private enum ThreadState : byte
     {
@@ -78,6 +78,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
     private readonly HashSet<int> _registered = new(); // MMF_VM_HUGEPAGE
     private ThreadState _state = ThreadState.Idle;
     private long _pendingSeq = -1; // the scheduled wake's event sequence, -1 when none is queued
+    private ulong _pendingAt; // when the queued wake is due (while _pendingSeq >= 0)
     private ulong _sleepExpire; // khugepaged_sleep_expire, in cycles
     private int _scanMm = -1; // khugepaged_scan.mm_slot (an mm id), -1 for NULL
     private ulong _scanAddress; // khugepaged_scan.address
@@ -91,6 +92,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
     {
         _k = kernel;
         _eventKind = env.RegisterEventKind("khugepaged", this);
+        env.RegisterDeferrableTimer(_eventKind, this);
         ScanPteCycles = kernel.Timing.L3HitCycles;
         CopyPageCycles = 2 * kernel.Timing.MemoryCycles;
     }
@@ -142,6 +144,12 @@ public sealed class Khugepaged : IEventHandler, ISystem
 
     /// <summary>khugepaged_scan.mm_slot: the mm the scan goes on with, or -1 (NULL: the next scan starts at the list's head).</summary>
     public int ScanMm => _scanMm;
+
+    /// <summary>When the thread's queued wake is due, <see cref="ulong.MaxValue"/> when none is queued.</summary>
+    public ulong PendingWake => _pendingSeq >= 0 ? _pendingAt : ulong.MaxValue;
+
+    /// <summary>khugepaged_scan.address: where the scan of <see cref="ScanMm"/> goes on (for tests).</summary>
+    public ulong ScanAddress => _scanAddress;
 
     /// <summary>Whether <paramref name="mmId"/> is registered (MMF_VM_HUGEPAGE).</summary>
     public bool IsRegistered(int mmId) => _registered.Contains(mmId);
@@ -268,6 +276,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
     private void Schedule(ulong at)
     {
         _pendingSeq = (long)_k.Env.ScheduleAt(at, new SimEvent(_eventKind, Entity.Null));
+        _pendingAt = at;
     }
 
     public string Name => "khugepaged";
@@ -321,7 +330,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
             passThroughHead = _resumePassThroughHead;
             wait = from == ThreadState.Collapsing && _resumeWait;
         }
-        else
+        else if (!_dry)
         {
             Wakes++;
             // lru_add_drain_all: pages still in a CPU's lru_add batch would fail the PageLRU test.
@@ -339,6 +348,8 @@ public sealed class Khugepaged : IEventHandler, ISystem
                     progress += ScanMmSlot(pages - progress, ref result);
                 else
                     progress = pages;
+                if (_dryCollapse)
+                    return true; // a dry run stops where collapse_huge_page would begin
                 if (_collapseHead >= 0)
                 {
                     // collapse_huge_page copies the range: the scan goes on (or the wake ends) when the copy is done.
@@ -469,6 +480,11 @@ public sealed class Khugepaged : IEventHandler, ISystem
         if (r != ScanResult.Succeed)
             return r;
         unlocked = true;
+        if (_dry)
+        {
+            _dryCollapse = true;
+            return r;
+        }
         r = BeginCollapse(mm, haddr);
         LastResult = r;
         return r;
@@ -479,6 +495,11 @@ public sealed class Khugepaged : IEventHandler, ISystem
     {
         if (cycles <= 0)
             return;
+        if (_dry)
+        {
+            _dryWork += cycles;
+            return;
+        }
         _k.Env.Clock.Advance((ulong)cycles);
         _k.Cycles.Charge(Timing.CycleCategory.Kernel, cycles);
     }
@@ -510,7 +531,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
             {
                 if (++unmapped > cfg.MaxPtesSwap)
                 {
-                    _k.Env.Counters.Increment(_k.C.ThpScanExceedSwapPte);
+                    CountScan(_k.C.ThpScanExceedSwapPte, ref _drySwap);
                     return ScanResult.ExceedSwapPte;
                 }
                 continue;
@@ -519,7 +540,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
             {
                 if (++noneOrZero > cfg.MaxPtesNone)
                 {
-                    _k.Env.Counters.Increment(_k.C.ThpScanExceedNonePte);
+                    CountScan(_k.C.ThpScanExceedNonePte, ref _dryNone);
                     return ScanResult.ExceedNonePte;
                 }
                 continue;
@@ -534,7 +555,7 @@ public sealed class Khugepaged : IEventHandler, ISystem
                 return ScanResult.PageAnon;
             if (f.MapCount > 1 && ++shared > cfg.MaxPtesShared)
             {
-                _k.Env.Counters.Increment(_k.C.ThpScanExceedSharePte);
+                CountScan(_k.C.ThpScanExceedSharePte, ref _dryShare);
                 return ScanResult.ExceedSharedPte;
             }
             if ((f.Flags & FrameFlags.Lru) == 0)

@@ -99,7 +99,7 @@ public sealed class SimEnvironment
             return;
         ulong horizon = Math.Min(notAfter, Events.EarliestTime(_notDeferrable));
         foreach (IDeferrableTimer t in _deferrable)
-            horizon = Math.Min(horizon, t.FirstEffectiveWake());
+            horizon = Math.Min(horizon, t.FirstEffectiveWake(horizon));
         if (horizon == ulong.MaxValue)
             return;
         foreach (IDeferrableTimer t in _deferrable)

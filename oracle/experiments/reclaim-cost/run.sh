@@ -21,26 +21,11 @@ for p in "${progs[@]}"; do
   [ -f "$oracle/gen/$p.c" ] || { echo "run.sh: $oracle/gen/$p.c not found (run the kit's gen)" >&2; exit 2; }
 done
 
-work=$(mktemp -d /work/reclaim-cost.XXXXXX)
-swapfile=$work.swap
-cg=/sys/fs/cgroup/memory/ecsmem-reclaim-cost-$$
-trmount=$(findmnt -t tracefs -no TARGET | head -1 || true)
-mounted=""
-if [ -z "$trmount" ]; then trmount=$work/tracefs; mkdir -p "$trmount"; mount -t tracefs nodev "$trmount"; mounted=1; fi
-inst=$trmount/instances/ecsmem-reclaim-cost-$$
-cleanup() {
-  set +e
-  [ -d "$cg" ] && { echo 1 > "$cg/memory.force_empty"; rmdir "$cg"; }
-  swapon --show=NAME --noheadings | grep -qx "$swapfile" && swapoff "$swapfile"
-  rm -f "$swapfile"
-  [ -d "$inst" ] && { echo 0 > "$inst/tracing_on"; rmdir "$inst"; }
-  [ -n "$mounted" ] && umount "$trmount"
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+. "$here/../sandbox.sh"
+sandbox reclaim-cost
 
 mkdir -p "$out"
-fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
+sandbox_swapon
 {
   echo "uname_r=$(uname -r) nproc=$(nproc) model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
   echo "swap=file on ext4 $(findmnt -no SOURCE -T "$work") clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"

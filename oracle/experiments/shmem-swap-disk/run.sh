@@ -14,28 +14,13 @@ out=${OUT:-/tmp/shmem-swap-disk}
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root" >&2; exit 2; }
 [ -f "$oracle/gen/$prog.c" ] || { echo "run.sh: $oracle/gen/$prog.c not found (run the kit's gen)" >&2; exit 2; }
 
-work=$(mktemp -d /work/shmem-swap-disk.XXXXXX)
-swapfile=$work.swap
-cg=/sys/fs/cgroup/memory/ecsmem-shmem-disk-$$
-trmount=$(findmnt -t tracefs -no TARGET | head -1 || true)
-mounted=""
-if [ -z "$trmount" ]; then trmount=$work/tracefs; mkdir -p "$trmount"; mount -t tracefs nodev "$trmount"; mounted=1; fi
-inst=$trmount/instances/ecsmem-shmem-disk-$$
-cleanup() {
-  set +e
-  [ -d "$cg" ] && { echo 1 > "$cg/memory.force_empty"; rmdir "$cg"; }
-  swapon --show=NAME --noheadings | grep -qx "$swapfile" && swapoff "$swapfile"
-  rm -f "$swapfile"
-  [ -d "$inst" ] && { echo 0 > "$inst/tracing_on"; rmdir "$inst"; }
-  [ -n "$mounted" ] && umount "$trmount"
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+. "$here/../sandbox.sh"
+sandbox shmem-disk
 
 mkdir -p "$out"
 gcc -O2 -Wall -Werror -o "$work/$prog" "$oracle/gen/$prog.c"
 memcg=$(awk '$1 == "memcg" { print $2 }' "$oracle/programs/$prog.phases")
-fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
+sandbox_swapon
 # The swap file's extents in 512-byte sectors of the disk (ext4, 4 KiB blocks), so the analysis keeps its requests only.
 filefrag -v -b4096 "$swapfile" | awk '/^ *[0-9]+:/ { gsub(/[.:]/, " "); print $4 * 8, ($5 + 1) * 8 }' > "$out/extents.txt"
 disk=$(findmnt -no SOURCE -T "$work" | sed 's|^/dev/||')

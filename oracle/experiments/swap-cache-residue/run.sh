@@ -15,28 +15,13 @@ out=${OUT:-/tmp/swap-cache-residue}
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root" >&2; exit 2; }
 [ -f "$oracle/gen/$prog.c" ] || { echo "run.sh: $oracle/gen/$prog.c not found (run the kit's gen)" >&2; exit 2; }
 
-work=$(mktemp -d /work/swap-cache-residue.XXXXXX)
-swapfile=$work.swap
-cg=/sys/fs/cgroup/memory/ecsmem-swapres-$$
-trmount=$(findmnt -t tracefs -no TARGET | head -1 || true)
-mounted=""
-if [ -z "$trmount" ]; then trmount=$work/tracefs; mkdir -p "$trmount"; mount -t tracefs nodev "$trmount"; mounted=1; fi
-inst=$trmount/instances/ecsmem-swapres-$$
-cleanup() {
-  set +e
-  [ -d "$cg" ] && { echo 1 > "$cg/memory.force_empty"; rmdir "$cg"; }
-  swapon --show=NAME --noheadings | grep -qx "$swapfile" && swapoff "$swapfile"
-  rm -f "$swapfile"
-  [ -d "$inst" ] && { echo 0 > "$inst/tracing_on"; rmdir "$inst"; }
-  [ -n "$mounted" ] && umount "$trmount"
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+. "$here/../sandbox.sh"
+sandbox swapres
 
 mkdir -p "$out"
 gcc -O2 -Wall -Werror -o "$work/$prog" "$oracle/gen/$prog.c"
 memcg=$(awk '$1 == "memcg" { print $2 }' "$oracle/programs/$prog.phases")
-fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
+sandbox_swapon
 filefrag -v -b4096 "$swapfile" | awk '/^ *[0-9]+:/ { gsub(/[.:]/, " "); print $4 * 8, ($5 + 1) * 8 }' > "$out/extents.txt"
 disk=$(findmnt -no SOURCE -T "$work" | sed 's|^/dev/||')
 devt=$(( ($(cut -d: -f1 "/sys/class/block/$disk/dev") << 20) | $(cut -d: -f2 "/sys/class/block/$disk/dev") ))

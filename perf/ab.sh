@@ -4,7 +4,8 @@
 #   perf/ab.sh 20 base=. new=../wt/my-branch
 #   AB_WORKLOAD=Ecs.Mem.AbPipeline perf/ab.sh 15 base=../wt/base new=.   (the whole one-CPU pipeline instead)
 # Builds perf/Ecs.Mem.AbBench once per tree into artifacts/ab/NAME, then runs the host, which alternates
-# rounds between the builds inside one process. See docs/ecs.md (third session) for why.
+# rounds between the builds inside one process, and prints each figure's median (p25) per build and each later build's
+# within-round ratio to the first (median, p25, p75). See docs/ecs.md (third session) for why.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds=${1:?usage: perf/ab.sh ROUNDS NAME=SOURCE_TREE ...}

@@ -4,7 +4,8 @@ using System.Runtime.Loader;
 // In-process A/B comparison of builds of the ECS core (perf/ab.sh builds them). Each build is a folder
 // holding Ecs.Mem.AbBench.dll and the Ecs.Mem.dll it was compiled against; each is loaded into its own
 // AssemblyLoadContext, and rounds alternate between them, so the noise of a shared VM (±30 % between
-// BenchmarkDotNet runs here) falls on every build alike. Prints the median and quartile of each figure.
+// BenchmarkDotNet runs here) falls on every build alike. Prints the median and quartile of each figure,
+// then each later build's within-round ratio to the first build (median, p25, p75).
 
 if (args.Length < 2 || !int.TryParse(args[0], out int rounds) || rounds < 1)
 {
@@ -57,5 +58,17 @@ for (int b = 0; b < builds.Count; b++)
         return $"{f} {v[v.Count / 2]:F1} (p25 {v[v.Count / 4]:F1})";
     });
     Console.WriteLine($"{builds[b].Name,-12} ns: {string.Join(" | ", cells)}");
+}
+
+// The within-round ratio of each later build's figure to the first build's (rounds alternate, so a round's two runs
+// share the machine's load of that moment): median and the p25–p75 spread.
+for (int b = 1; b < builds.Count; b++)
+{
+    var cells = builds[b].Figures.Select((f, k) =>
+    {
+        var v = results[b].Zip(results[0], (x, y) => x[k] / y[k]).Order().ToList();
+        return $"{f} {v[v.Count / 2]:F3}x (p25 {v[v.Count / 4]:F3}, p75 {v[v.Count * 3 / 4]:F3})";
+    });
+    Console.WriteLine($"{builds[b].Name + "/" + builds[0].Name,-12} ratio: {string.Join(" | ", cells)}");
 }
 return 0;

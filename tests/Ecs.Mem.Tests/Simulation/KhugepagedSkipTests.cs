@@ -163,10 +163,10 @@ public class KhugepagedSkipTests
 }
 
 /// <summary>
-/// Every kit scenario (oracle/gen, checked in with its Lackey trace) run to its end by the CLI with the idle skip on and
-/// off: the same JSON report (every counter, snapshot and per-process figure). The fork child's hold is lowered from the
-/// kit's 2^61 cycles to 2^43 here (khugepaged then wakes ~290 times for a registered mm instead of 76,861,434), so the
-/// run without the skip fits the suite; the trace path is made absolute so the copy runs from a temporary directory.
+/// Every kit scenario, generated from oracle/programs as `-- gen` does (its YAML and Lackey trace, in a temporary
+/// directory), run to its end by the CLI with the idle skip on and off: the same JSON report (every counter, snapshot and
+/// per-process figure). The fork child's hold is lowered from the kit's 2^61 cycles to 2^43 (khugepaged then wakes ~290
+/// times for a registered mm instead of 76,861,434), so the run without the skip fits the suite.
 /// </summary>
 [NonParallelizable]
 public class KitScenariosRunTheSameTests
@@ -174,25 +174,24 @@ public class KitScenariosRunTheSameTests
     private const string KitHold = "start_delay: 2305843009213693952";
     private const string SuiteHold = "start_delay: 8796093022208";
 
-    private static string GenDir() => Path.Combine(EcsMem.Oracle.Kit.OracleDir(TestContext.CurrentContext.TestDirectory), "gen");
+    private static string ProgramsDir() => Path.Combine(EcsMem.Oracle.Kit.OracleDir(TestContext.CurrentContext.TestDirectory), "programs");
 
-    private static IEnumerable<string> Scenarios() =>
-        Directory.GetFiles(GenDir(), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
+    private static IEnumerable<string> Programs() =>
+        EcsMem.Oracle.PhaseProgram.LoadAll(ProgramsDir()).Select(p => p.Name).Order(StringComparer.Ordinal);
 
-    [TestCaseSource(nameof(Scenarios))]
+    [TestCaseSource(nameof(Programs))]
     public void KitScenariosRunTheSameWithTheSkipOnAndOff(string name)
     {
-        string gen = GenDir();
-        string text = File.ReadAllText(Path.Combine(gen, name));
-        Assert.That(text.Contains("start_delay", StringComparison.Ordinal), Is.EqualTo(text.Contains(KitHold, StringComparison.Ordinal)),
+        var program = EcsMem.Oracle.PhaseProgram.LoadAll(ProgramsDir()).Single(p => p.Name == name);
+        var sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(program));
+        Assert.That(sc.Yaml.Contains("start_delay", StringComparison.Ordinal), Is.EqualTo(sc.Yaml.Contains(KitHold, StringComparison.Ordinal)),
             "a fork child's hold is the kit's 2^61");
-        text = text.Replace(KitHold, SuiteHold, StringComparison.Ordinal)
-            .Replace("{path: ", "{path: " + gen + "/", StringComparison.Ordinal);
         string dir = Directory.CreateTempSubdirectory("ecsmem-skip-").FullName;
         try
         {
-            string yaml = Path.Combine(dir, name);
-            File.WriteAllText(yaml, text);
+            string yaml = Path.Combine(dir, name + ".yaml");
+            File.WriteAllText(yaml, sc.Yaml.Replace(KitHold, SuiteHold, StringComparison.Ordinal));
+            File.WriteAllText(Path.Combine(dir, name + ".lackey"), sc.Trace);
             string[] outputs = new string[2];
             for (int mode = 0; mode < 2; mode++)
             {

@@ -29,3 +29,20 @@ sandbox_cleanup() {
 sandbox_swapon() {
   fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"; mkswap -q "$swapfile"; swapon "$swapfile"
 }
+
+# One sampled, traced run I of the program $work/PROG in a fresh group limited to MEMCG bytes (ASLR off, as record.sh):
+# memory.stat and /proc/vmstat every 2 ms (shmem-swap-disk/sample.py) into $out/samples.I.tsv, the program's JSON
+# into $out/program.I.json, the trace instance's events into $out/trace.I.txt; the group is emptied and removed after.
+sandbox_sampled_run() {
+  local i=$1 prog=$2 memcg=$3
+  mkdir "$cg"
+  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  echo > "$inst/trace"
+  echo 1 > "$inst/tracing_on"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/shmem-swap-disk/sample.py" "$cg" "$out/samples.$i.tsv" "$out/program.$i.json" \
+    sh -c 'echo $$ > "$1/cgroup.procs"; exec setarch -R "$2" "$3"' sh "$cg" "$work/$prog" "$work"
+  echo 0 > "$inst/tracing_on"
+  cat "$inst/trace" > "$out/trace.$i.txt"
+  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
+  rmdir "$cg"
+}

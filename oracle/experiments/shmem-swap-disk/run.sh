@@ -45,16 +45,5 @@ for e in vmscan/mm_vmscan_write_folio vmscan/mm_vmscan_lru_shrink_inactive vmsca
   echo 1 > "$inst/events/$e/enable"
 done
 
-for i in $(seq 1 "$runs"); do
-  mkdir "$cg"
-  echo "$memcg" > "$cg/memory.limit_in_bytes"
-  echo > "$inst/trace"
-  echo 1 > "$inst/tracing_on"
-  python3 "$here/sample.py" "$cg" "$out/samples.$i.tsv" "$out/program.$i.json" \
-    sh -c 'echo $$ > "$1/cgroup.procs"; exec setarch -R "$2" "$3"' sh "$cg" "$work/$prog" "$work"
-  echo 0 > "$inst/tracing_on"
-  cat "$inst/trace" > "$out/trace.$i.txt"
-  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-  rmdir "$cg"
-done
+for i in $(seq 1 "$runs"); do sandbox_sampled_run "$i" "$prog" "$memcg"; done
 python3 "$here/analyse.py" "$out" "$runs" | tee "$out/summary.txt"

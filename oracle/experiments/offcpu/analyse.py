@@ -82,6 +82,8 @@ def parse(path, prog):
                 ev.append((t, "in", (int(s.group(5)), cpu)))
         elif name == "sched_wakeup":
             ev.append((t, "wakeup", (c, cpu)))
+        elif name == "page_fault_user" and c == comm:
+            ev.append((t, "fault", None))
         elif name == "workqueue_execute_start":
             ev.append((t, "work", (p, re.search(r"function (\S+)", rest).group(1))))
         elif name == "workqueue_execute_end":
@@ -117,12 +119,24 @@ for prog in progs:
             inreclaim = 0.0
             throttles = []
             works = collections.defaultdict(list)  # function a preempting kworker ran -> [µs]
+            # FAULTS=1: a fault's on-CPU time, from its entry to the next fault's (switched-out time taken out): the
+            # faults that neither slept nor reclaimed, those that slept, those that entered a memcg reclaim.
+            fcls = collections.defaultdict(list)
+            flast = None
+            foff = 0.0
+            fkind = "no sleep, no reclaim"
             wstart = {}
             for t, k, d in ev:
                 if t < t0 or t > t1:
                     continue
+                if k == "fault":
+                    if flast is not None:
+                        fcls[fkind].append((t - flast - foff) * 1e6)
+                    flast, foff, fkind = t, 0.0, "no sleep, no reclaim"
                 if k == "out":
                     _, state, nxt, frames, cpu, _ = d
+                    if not state.startswith("R") and fkind != "entered a memcg reclaim":
+                        fkind = "slept (its on-CPU part)"
                     cur = [t, state, nxt, frames, None, None, d[5]]
                 elif k == "work" and cur and cur[1].startswith("R") and d[0] == cur[6]:
                     wstart[d[0]] = (t, d[1])
@@ -138,8 +152,10 @@ for prog in progs:
                     wait = ((tw or ts) - ts) * 1e6
                     other = who(nxt) if state.startswith("R") else who(waker or "?")
                     cls[c].append((tot, wait, tot - wait, other))
+                    foff += t - ts
                     cur = None
                 elif k == "begin":
+                    fkind = "entered a memcg reclaim"
                     reclaims += 1
                     rstart = t
                 elif k == "end" and rstart is not None:
@@ -165,6 +181,9 @@ for prog in progs:
                       f"{pct(tots, .9):.0f}, max {max(tots):.0f}); waiting {wait / 1e3:.2f} ms, runnable after the "
                       f"wakeup {runq / 1e3:.2f} ms; " + ("ran instead: " if c.startswith("preempted") else "woken by: ")
                       + ", ".join(f"{k} {n}" for k, n in by))
+            for fk, v in fcls.items():
+                print(f"    faults {fk}: {len(v)}, on-CPU µs median {statistics.median(v):.0f} (p25 {pct(v, .25):.0f}, "
+                      f"p75 {pct(v, .75):.0f}; whole µs: trace_clock mono), {sum(v) / 1e3:.1f} ms")
             if works:
                 print("    work the preempting kworkers ran meanwhile: " + "; ".join(
                     f"{fn} {len(v)} x {sum(v):.0f} µs (median {statistics.median(v):.0f})"

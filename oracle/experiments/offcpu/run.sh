@@ -10,7 +10,7 @@
 # Root, under the lock; restores the machine (trace instance, cgroup, swap file) on every exit path:
 #   flock /work/kernel.lock oracle/experiments/offcpu/run.sh [RUNS] [PROGRAM...]
 #   (default 3 swap-anon-write shmem-swap-memcg memfd-swap-memcg; OUT= output directory, default /tmp/offcpu;
-#   STACKS=0 records no stacks)
+#   STACKS=0 records no stacks; FAULTS=1 records each user page fault's entry)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 oracle=$(cd "$here/../.." && pwd)
@@ -55,6 +55,11 @@ for p in "${progs[@]}"; do
   # STACKS=0: no stacks (the trigger's unwinding lengthens each switch-out), to check what it adds.
   [ "${STACKS:-1}" = 0 ] || echo "stacktrace if prev_comm == \"$c\"" > "$inst/events/sched/sched_switch/trigger"
   echo "comm == \"$c\"" > "$inst/events/sched/sched_wakeup/filter"
+  # FAULTS=1: every user page fault's entry too (its CPU time: from one fault's entry to the next's, on the CPU).
+  if [ "${FAULTS:-0}" = 1 ]; then
+    echo "comm == \"$c\"" > "$inst/events/exceptions/page_fault_user/filter"
+    echo 1 > "$inst/events/exceptions/page_fault_user/enable"
+  fi
   echo "id == 98 && common_pid != 0" > "$inst/events/raw_syscalls/sys_enter/filter"
   for i in $(seq 1 "$runs"); do
     mkdir "$cg"

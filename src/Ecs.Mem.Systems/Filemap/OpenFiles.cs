@@ -240,20 +240,18 @@ public sealed class OpenFiles(Kernel.Kernel k)
 
     /// <summary>
     /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd or tmpfs
-    /// file: generic_perform_write with shmem_write_begin for each page — a page in the cache is written over, one out
-    /// on swap is read back first (shmem_swapin_folio, SGP_WRITE), a hole gets a new zeroed page charged to the
-    /// writer's group, added to the page cache and the anon LRU (shmem_alloc_and_add_folio) — then shmem_write_end
-    /// marks it dirty and the size grows to cover the write. Returns the bytes written: EBADF for a descriptor not
-    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are
-    /// not modelled), EFBIG past MAX_LFS_FILESIZE. Simplified: a page that cannot be had above the min watermark ends
-    /// the write short (Linux would reclaim and go on), and a page read back from swap costs no simulated time.
+    /// file, as its system call begins: the checks, then generic_perform_write's loop is left to <see cref="WriteStep"/>,
+    /// one page a step in the writer's simulated time (<see cref="WriteInProgress"/> comes back; the result reaches
+    /// <see cref="WriteReturned"/> when the last page is written). Returns at once the errors: EBADF for a descriptor not
+    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are not
+    /// modelled), EFBIG past MAX_LFS_FILESIZE; and 0 for a write of nothing.
     /// </summary>
     public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
             return -Errno.EBADF;
         bool positional = offset >= 0;
-        if (length < 0 || (!positional && offset != -1) || !_shmem.TryGetValue(fileId, out ShmemInode? info))
+        if (length < 0 || (!positional && offset != -1) || !_shmem.ContainsKey(fileId))
             return -Errno.EINVAL;
         long pos = positional ? offset : _posOf[open];
         if (length == 0)
@@ -262,30 +260,139 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (pos >= MaxFileSize)
             return -Errno.EFBIG;
         long count = Math.Min(length, MaxFileSize - pos);
-        long done = 0;
-        while (done < count)
+        _writes.Add(new PendingWrite(who, tgid, mmId, fileId, open, positional, pos, count));
+        return WriteInProgress;
+    }
+
+    /// <summary><see cref="Write"/>'s answer for a write that goes on in simulated time (its task steps it).</summary>
+    public const long WriteInProgress = long.MinValue;
+
+    /// <summary>A write(2) in progress: its task, file, open file description, where it started and how far it got.</summary>
+    private sealed class PendingWrite(EcsMem.Ecs.Entity task, int tgid, int mmId, int file, int open, bool positional, long pos, long count)
+    {
+        public readonly EcsMem.Ecs.Entity Task = task;
+        public readonly int Tgid = tgid, MmId = mmId, File = file, Open = open;
+        public readonly bool Positional = positional;
+        public readonly long Pos = pos, Count = count;
+        public long Done;
+    }
+
+    private readonly List<PendingWrite> _writes = new();
+
+    /// <summary>True while some task is inside a write(2) (its pages are written by <see cref="WriteStep"/>).</summary>
+    public bool Writing => _writes.Count > 0;
+
+    /// <summary>Whether <paramref name="task"/> is inside a write(2).</summary>
+    public bool IsWriting(EcsMem.Ecs.Entity task) => WriteOf(task) >= 0;
+
+    /// <summary>The index of <paramref name="task"/>'s write in progress, or -1 (a loop: no closure per step).</summary>
+    private int WriteOf(EcsMem.Ecs.Entity task)
+    {
+        for (int i = 0; i < _writes.Count; i++)
+            if (_writes[i].Task == task)
+                return i;
+        return -1;
+    }
+
+    /// <summary>Called when a write(2) returns, with its task and result (the bytes written).</summary>
+    public Action<SimEnvironment, EcsMem.Ecs.Entity, long>? WriteReturned { get; set; }
+
+    /// <summary>
+    /// One step of generic_perform_write for <paramref name="who"/>, running on <paramref name="cpu"/>: the next page of
+    /// its write(2). shmem_write_begin gets the page (shmem_get_folio_gfp, SGP_WRITE): a page in the cache is written
+    /// over, one in the swap cache is taken back; a hole (or a page out on swap) needs a new page — the page allocator
+    /// first (below the min watermark the writer reclaims directly, allocstall), then mem_cgroup_charge of the writer's
+    /// group (the swap entry's for a page out on swap); when either fails the writer reclaims (try_to_free_pages, or
+    /// try_to_free_mem_cgroup_pages of the group at its memory.max) and the page is tried again at its next step, so the
+    /// group stands above its limit by no page (the fault path's stall and retries, MAX_RECLAIM_RETRIES then the
+    /// group's OOM killer). Then copy_page_from_iter and shmem_write_end: the page is dirty, i_size grows to cover it.
+    /// Each page written takes the writer's CPU <see cref="Timing.TimingModel.ShmemWriteNewPageCycles"/> (a page added)
+    /// or <see cref="Timing.TimingModel.ShmemWriteCachedPageCycles"/>. The write returns after its last page. False when
+    /// the task has no write in progress. Simplified: huge=never (tmpfs's default: order-0 pages only); a page read back
+    /// from swap for the write costs no disk time; the writer is not preempted inside the call (no cond_resched).
+    /// </summary>
+    public bool WriteStep(SimEnvironment env, EcsMem.Ecs.Entity who, int cpu, ref ProcessStats stats)
+    {
+        int i = WriteOf(who);
+        if (i < 0)
+            return false;
+        PendingWrite w = _writes[i];
+        if (w.Done < w.Count && _shmem.TryGetValue(w.File, out ShmemInode? info))
         {
-            long at = pos + done;
+            long at = w.Pos + w.Done;
             long index = at >> Pte.PageShift;
-            long chunk = Math.Min(count - done, (long)Pte.PageSize - (at & ((long)Pte.PageSize - 1)));
-            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: true);
+            long chunk = Math.Min(w.Count - w.Done, (long)Pte.PageSize - (at & ((long)Pte.PageSize - 1)));
+            int pfn = WriteBegin(env, w, index, cpu, out bool added);
             if (pfn < 0)
-                break;
-            // shmem_write_end: the data is in the page, which is dirty (it has no other copy).
+                return true; // the writer reclaims (queued for this tick); the same page is tried at its next step
+            // shmem_write_end: the data is in the page, which is dirty (it has no other copy); i_size_write.
             k.Dirty?.Frame(pfn);
             ref Frame f = ref k.Zone.Frames[pfn];
             f.Flags |= FrameFlags.Dirty;
             f.ContentToken = k.Zone.NextContentToken();
-            done += chunk;
+            w.Done += chunk;
+            if (info.Size != long.MaxValue && at + chunk > info.Size)
+                info.Size = at + chunk;
+            long cost = added ? k.Timing.ShmemWriteNewPageCycles : k.Timing.ShmemWriteCachedPageCycles;
+            k.Cycles.Charge(Timing.CycleCategory.Kernel, cost);
+            env.Clock.Advance((ulong)cost);
+            stats.CpuCycles += cost;
+            if (w.Done < w.Count)
+                return true;
         }
 
-        if (done == 0)
-            return -Errno.ENOMEM;
-        if (info.Size != long.MaxValue && pos + done > info.Size)
-            info.Size = pos + done; // i_size_write
-        if (!positional)
-            _posOf[open] = pos + done;
-        return done;
+        _writes.RemoveAt(i);
+        if (!w.Positional)
+            _posOf[w.Open] = w.Pos + w.Done;
+        WriteReturned?.Invoke(env, who, w.Done);
+        return true;
+    }
+
+    /// <summary>
+    /// shmem_write_begin → shmem_get_folio_gfp(SGP_WRITE) for page <paramref name="index"/> of <paramref name="w"/>'s
+    /// file: the page, with <paramref name="added"/> set when it was allocated for the write; -1 when the writer must
+    /// reclaim first (the request is queued).
+    /// </summary>
+    private int WriteBegin(SimEnvironment env, PendingWrite w, long index, int cpu, out bool added)
+    {
+        added = false;
+        int pfn = k.PageCache.Find(w.File, index);
+        if (pfn >= 0)
+            return pfn;
+        int slot = k.PageCache.SwapEntry(w.File, index);
+        if (slot > 0 && k.SwapCache.Lookup(slot) is int sc and >= 0)
+        {
+            ShmemSwapin(sc, w.File, index, slot, inSwapCache: true);
+            return sc;
+        }
+        // shmem_alloc_and_add_folio: the page allocator (its slow path's direct reclaim below min), then the charge.
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        if (k.Zone.MustStall(free, needsFrame: true))
+        {
+            env.Counters.Increment(k.C.AllocStall);
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, w.Task, cpu));
+            return -1;
+        }
+        Memcontrol.MemCgroup? memcg = null;
+        if (k.Memcg is { } mc)
+        {
+            // mem_cgroup_charge → try_charge_memcg: over some group's memory.max the writer reclaims in that group and
+            // charges again (a swapped page charges the group of its swap entry, as shmem_swapin_folio does).
+            memcg = slot > 0 ? mc.OfSlot(slot) ?? mc.OfMm(w.MmId) : mc.OfMm(w.MmId);
+            if (mc.TryCharge(memcg, 1) is { } over)
+            {
+                Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, w.Task, cpu, 0, true, over.Id));
+                return -1;
+            }
+            mc.Charged(w.Task);
+        }
+        pfn = k.Zone.AllocFrame(cpu);
+        AddPage(env, pfn, memcg, w.File, index, slot);
+        added = true;
+        return pfn;
     }
 
     /// <summary>
@@ -414,6 +521,17 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 k.Memcg!.Uncharge(memcg, 1);
             return -1;
         }
+        AddPage(env, pfn, memcg, fileId, index, slot);
+        return pfn;
+    }
+
+    /// <summary>
+    /// The new page <paramref name="pfn"/> (charged to <paramref name="memcg"/>) becomes page <paramref name="index"/> of
+    /// <paramref name="fileId"/>: read back from swap slot <paramref name="slot"/> (shmem_swapin_folio, pswpin) or a new
+    /// zeroed page (shmem_alloc_and_add_folio), in the page cache and on the anon LRU.
+    /// </summary>
+    private void AddPage(SimEnvironment env, int pfn, Memcontrol.MemCgroup? memcg, int fileId, long index, int slot)
+    {
         if (memcg is not null)
             k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);
@@ -434,7 +552,6 @@ public sealed class OpenFiles(Kernel.Kernel k)
             k.PageCache.Add(fileId, index, pfn);
         }
         k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(fileId, index));
-        return pfn;
     }
 
     /// <summary>memfds, tmpfs files and MAP_SHARED anonymous objects alive now.</summary>
@@ -600,6 +717,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
     public void CloseAll(int tgid)
     {
+        // A task killed inside write(2) never returns from it.
+        _writes.RemoveAll(w => w.Tgid == tgid);
         if (_fds.Count > 0)
         {
             foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())

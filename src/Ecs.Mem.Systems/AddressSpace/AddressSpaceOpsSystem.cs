@@ -25,13 +25,13 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     {
         _k = kernel;
         _kind = env.RegisterEventKind("syscall", this);
-        _k.OpenFiles.WriteReturned = WriteReturned;
+        _k.OpenFiles.CallReturned = CallReturned;
     }
 
-    /// <summary>The write(2) calls in progress (their tasks step them, <see cref="Filemap.OpenFiles.WriteStep"/>): the call and what its log line needs.</summary>
+    /// <summary>The write(2) and read(2) calls in progress (their tasks step them, <see cref="Filemap.OpenFiles.CallStep"/>): the call and what its log line needs.</summary>
     private readonly List<(AddressSpaceOp Op, int Pid, int Cpu, bool Leader, string? Path)> _inCall = new();
 
-    /// <summary>Calls a task made while inside write(2), in order: they come after it returns (a task makes one call at a time).</summary>
+    /// <summary>Calls a task made while inside write(2) or read(2), in order: they come after it returns (a task makes one call at a time).</summary>
     private readonly List<AddressSpaceOp> _held = new();
 
     public string Name => "address-space";
@@ -82,10 +82,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     }
 
     /// <summary>
-    /// A write(2) returned (its last page written, <paramref name="result"/> bytes): its log line is written with the
-    /// time of its return (as strace prints a call when it returns), and the calls its task made meanwhile are due now.
+    /// A write(2) or read(2) returned (its last page done, <paramref name="result"/> bytes): its log line is written with
+    /// the time of its return (as strace prints a call when it returns), and the calls its task made meanwhile are due now.
     /// </summary>
-    private void WriteReturned(SimEnvironment env, Entity process, long result)
+    private void CallReturned(SimEnvironment env, Entity process, long result)
     {
         int i = InCall(process);
         if (i < 0)
@@ -163,9 +163,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
-        if (result == Filemap.OpenFiles.WriteInProgress)
+        if (result == Filemap.OpenFiles.InProgress)
         {
-            // generic_perform_write goes on in the task's time, page by page; the call is logged when it returns.
+            // generic_perform_write / shmem_file_read_iter go on in the task's time, page by page; logged at the return.
             _inCall.Add((op, pid, cpu, leader, fileId >= 0 && fileId < _k.Files.Count ? _k.Files[fileId].Path : null));
             return;
         }

@@ -104,10 +104,12 @@ public sealed record TimingModel
     public long ShmemWriteNewPageCycles { get; init; } = 3_600;
 
     /// <summary>
-    /// A page write(2) finds in the file's page cache (the lookup and the 4 KiB copy). Default 1,290 (0.43 µs at
-    /// 3 GHz): the same experiment's second pass over the written file (0.42–0.45 µs over 10 runs). Not a scenario key.
+    /// A page write(2) or read(2) of a tmpfs file or memfd finds in the page cache, or a hole a read copies zeroes from
+    /// (the lookup and the 4 KiB copy). Default 1,290 (0.43 µs at 3 GHz): the same experiment's second pass over the
+    /// written file (0.42–0.45 µs over 10 runs); read's copy_page_to_iter is taken to cost what the write's copy does
+    /// (not measured). Not a scenario key.
     /// </summary>
-    public long ShmemWriteCachedPageCycles { get; init; } = 1_290;
+    public long ShmemCopyPageCycles { get; init; } = 1_290;
 
     /// <summary>The default model.</summary>
     public static TimingModel Default { get; } = new();
@@ -170,7 +172,7 @@ public sealed record TimingModel
         Positive(source, nameof(TlbFlushOneCycles), TlbFlushOneCycles);
         Positive(source, nameof(ContextSwitchCycles), ContextSwitchCycles);
         Positive(source, nameof(ShmemWriteNewPageCycles), ShmemWriteNewPageCycles);
-        Positive(source, nameof(ShmemWriteCachedPageCycles), ShmemWriteCachedPageCycles);
+        Positive(source, nameof(ShmemCopyPageCycles), ShmemCopyPageCycles);
     }
 
     private static void Positive(string source, string name, long value)

@@ -43,13 +43,16 @@ public class ShmemWriteTests
     /// page_counter_try_charge refuses every charge that would pass memory.max and the writer reclaims before charging
     /// again, so the group's usage is at most 1,024 pages after every tick of the write (the one-step write this
     /// replaces charged all 4,096 at once: 3,000 above the limit). The write returns all 16 MiB; every page of the file
-    /// is in its page cache or out on swap (4,096 in all), the reclaims counted memory.events max, and no OOM kill.
+    /// is in its page cache or out on swap (4,096 in all), the reclaims counted memory.events max, and no OOM kill. A
+    /// pread of the whole file afterwards reads the swapped pages back (shmem_swapin_folio), each charged the same way:
+    /// the limit holds through it too.
     /// </summary>
     [Test]
     public void TheWriterReclaimsItsGroupPageByPageAndNeverPassesTheLimit()
     {
         string t = Event("0", "open: {file: /dev/shm/big, fd: 3, flags: creat|trunc}")
-            + Event("0", "write: {fd: 3, length: 16M, offset: 0}");
+            + Event("0", "write: {fd: 3, length: 16M, offset: 0}")
+            + Event("0", "read: {fd: 3, length: 16M, offset: 0}");
         using var m = Build(Yaml("ram: 64M, swap: 64M, writeback: async, cgroup_version: 1", t, "4194304"));
         var k = m.Kernel;
         var g = k.Memcg!.Find("g");
@@ -63,6 +66,8 @@ public class ShmemWriteTests
         Assert.That(highest, Is.LessThanOrEqualTo(1024), "the group never stands above memory.max");
         Assert.That(highest, Is.GreaterThan(1000), "it was filled up to its limit");
         Assert.That(Calls(m, "pwrite64(").Select(c => c.Result), Is.EqualTo(new[] { "16777216" }));
+        Assert.That(Calls(m, "pread64(").Select(c => c.Result), Is.EqualTo(new[] { "16777216" }));
+        Assert.That(m.Env.Counters.Get("pswpin"), Is.GreaterThanOrEqualTo(4096 - 1024), "the read took the swapped pages back, charging each");
         int file = k.Files.Intern("/dev/shm/big");
         int cached = 0;
         for (long i = 0; i < 4096; i++)
@@ -79,10 +84,10 @@ public class ShmemWriteTests
     /// <summary>
     /// The time a write takes, on one CPU with no limit reached: a 1 MiB pwrite into a new file adds 256 pages, each
     /// <see cref="EcsMem.Systems.Timing.TimingModel.ShmemWriteNewPageCycles"/>; a second pwrite of the same MiB finds
-    /// every page cached, each <see cref="EcsMem.Systems.Timing.TimingModel.ShmemWriteCachedPageCycles"/>. The second
+    /// every page cached, each <see cref="EcsMem.Systems.Timing.TimingModel.ShmemCopyPageCycles"/>. The second
     /// call, made while the first was in progress, waits for it: it starts when the first returns, so the times of the
-    /// log lines (each written when its call returns) are 256 × the cached cost apart, and the pread after it (holes and
-    /// cached pages: no time) returns at once after it. The task's CPU time counts both writes.
+    /// log lines (each written when its call returns) are 256 × the cached cost apart; the pread after it waits too and
+    /// copies the 256 cached pages (shmem_file_read_iter, the same cost a page). The task's CPU time counts the calls.
     /// </summary>
     [Test]
     public void AWriteTakesItsPagesTimeAndTheTasksNextCallWaitsForIt()
@@ -99,15 +104,16 @@ public class ShmemWriteTests
         var writes = Calls(m, "pwrite64(");
         var reads = Calls(m, "pread64(");
         Assert.That(writes.Select(w => w.Result), Is.EqualTo(new[] { "1048576", "1048576" }));
-        Assert.That(writes[1].Time - writes[0].Time, Is.EqualTo(256UL * (ulong)timing.ShmemWriteCachedPageCycles));
+        Assert.That(writes[1].Time - writes[0].Time, Is.EqualTo(256UL * (ulong)timing.ShmemCopyPageCycles));
         Assert.That(writes[0].Time - open[0].Time, Is.EqualTo(256UL * (ulong)timing.ShmemWriteNewPageCycles),
             "the first write starts where open returned (same tick, same CPU)");
-        Assert.That(reads.Single().Time, Is.EqualTo(writes[1].Time), "the read waited for the second write");
+        Assert.That(reads.Single().Time - writes[1].Time, Is.EqualTo(256UL * (ulong)timing.ShmemCopyPageCycles), "the read waited for the second write, then copied 256 cached pages");
+        Assert.That(reads.Single().Result, Is.EqualTo("1048576"));
         int iWrite2 = m.AddressSpace.Log.FindLastIndex(l => l.Contains("pwrite64(", StringComparison.Ordinal));
         int iRead = m.AddressSpace.Log.FindIndex(l => l.Contains("pread64(", StringComparison.Ordinal));
         Assert.That(iRead, Is.GreaterThan(iWrite2));
         long cpu = m.Kernel.World.Get<ProcessStats>(m.Kernel.Tasks.Processes[0]).CpuCycles;
-        Assert.That(cpu, Is.GreaterThanOrEqualTo(256 * (timing.ShmemWriteNewPageCycles + timing.ShmemWriteCachedPageCycles)));
+        Assert.That(cpu, Is.GreaterThanOrEqualTo(256 * (timing.ShmemWriteNewPageCycles + 2 * timing.ShmemCopyPageCycles)));
     }
 
     /// <summary>

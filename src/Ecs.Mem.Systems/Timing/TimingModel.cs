@@ -99,7 +99,7 @@ public sealed record TimingModel
     /// A page write(2) adds to a tmpfs file or memfd (generic_perform_write's step: shmem_write_begin allocating,
     /// charging and adding the page, copy_page_from_iter, shmem_write_end). Default 3,600 (1.2 µs at 3 GHz): the
     /// writer's system time per page of a 24 MiB pwrite into a fresh file, measured on 6.18 with no limit reached
-    /// (oracle/experiments/shmem-write-cost: 1.09–1.47 µs over 20 runs, median 1.2). Not a scenario key.
+    /// (oracle/experiments/shmem-write-cost: 1.09–1.47 µs in 19 of 20 passes, one 9.5; median 1.2). Not a scenario key.
     /// </summary>
     public long ShmemWriteNewPageCycles { get; init; } = 3_600;
 

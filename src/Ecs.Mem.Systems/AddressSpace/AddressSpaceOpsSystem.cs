@@ -25,7 +25,14 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     {
         _k = kernel;
         _kind = env.RegisterEventKind("syscall", this);
+        _k.OpenFiles.CallReturned = CallReturned;
     }
+
+    /// <summary>The write(2) and read(2) calls in progress (their tasks step them, <see cref="Filemap.OpenFiles.CallStep"/>): the call and what its log line needs.</summary>
+    private readonly List<(AddressSpaceOp Op, int Pid, int Cpu, bool Leader, string? Path)> _inCall = new();
+
+    /// <summary>Calls a task made while inside write(2) or read(2), in order: they come after it returns (a task makes one call at a time).</summary>
+    private readonly List<AddressSpaceOp> _held = new();
 
     public string Name => "address-space";
 
@@ -56,8 +63,48 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     public void Update(SimEnvironment env)
     {
         foreach (var (op, time) in _due)
-            Apply(env, op, time);
+        {
+            if (_inCall.Count > 0 && InCall(op.Process) >= 0)
+                _held.Add(op);
+            else
+                Apply(env, op, time);
+        }
         _due.Clear();
+    }
+
+    /// <summary>The index of <paramref name="process"/>'s call in progress, or -1.</summary>
+    private int InCall(Entity process)
+    {
+        for (int i = 0; i < _inCall.Count; i++)
+            if (_inCall[i].Op.Process == process)
+                return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// A write(2) or read(2) returned (its last page done, <paramref name="result"/> bytes): its log line is written with
+    /// the time of its return (as strace prints a call when it returns), and the calls its task made meanwhile are due now.
+    /// </summary>
+    private void CallReturned(SimEnvironment env, Entity process, long result)
+    {
+        int i = InCall(process);
+        if (i < 0)
+            return;
+        var (op, pid, cpu, leader, path) = _inCall[i];
+        _inCall.RemoveAt(i);
+        string strace = Strace.Format(op, result, 0, path, leader);
+        Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {pid} {strace}"));
+        _k.Events?.Syscall(pid, cpu, Strace.CallName(op.Kind, leader), result, strace);
+        for (int h = 0; h < _held.Count;)
+        {
+            if (_held[h].Process != process)
+            {
+                h++;
+                continue;
+            }
+            Schedule(env, env.Now, _held[h]);
+            _held.RemoveAt(h);
+        }
     }
 
     private void Apply(SimEnvironment env, AddressSpaceOp op, ulong due)
@@ -116,6 +163,12 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };
+        if (result == Filemap.OpenFiles.InProgress)
+        {
+            // generic_perform_write / shmem_file_read_iter go on in the task's time, page by page; logged at the return.
+            _inCall.Add((op, pid, cpu, leader, fileId >= 0 && fileId < _k.Files.Count ? _k.Files[fileId].Path : null));
+            return;
+        }
         // vma_adjust_trans_huge: a PMD mapping cut by a new VMA boundary or by the edge of the changed range is split
         // before the page tables change (no-op until a THP has been mapped).
         _k.Thp.SplitAtVmaEdges(mm);

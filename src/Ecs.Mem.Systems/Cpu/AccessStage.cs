@@ -166,7 +166,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         {
             if (issued > 0 && (!batching || issued >= budget || env.HasPendingWork))
                 return; // the rest of the pipeline has something to do before the next access
-            if (CompletedAccesses >= AccessLimit && _populate.Count == 0)
+            if (CompletedAccesses >= AccessLimit && _populate.Count == 0 && !_k.OpenFiles.CallsInProgress)
                 return; // the access limit (warm-up point) ends the tick here, with any batch size
             ulong nextEvent = env.Events.Count > 0 ? env.Events.PeekTime : ulong.MaxValue;
             ulong limit = Math.Min(Math.Min(nextEvent, _windowEnd), TimeMark);
@@ -203,6 +203,13 @@ public sealed class AccessStage : ISystem, IEventHandler
             // A prefault the task's last call asked for (mm_populate) runs before its next access.
             if (_populate.Count > 0 && PopulateStep(env, cpu, pe))
                 continue;
+            // A write(2) or read(2) the task is inside goes on, one page a step (an access's worth of the batch), before
+            // its next access; a step that must reclaim first leaves the request for this tick's reclaim and ends the tick.
+            if (_k.OpenFiles.CallsInProgress && _k.OpenFiles.CallStep(env, pe, cpu.Id, ref _k.World.Get<ProcessStats>(pe)))
+            {
+                issued++;
+                continue;
+            }
             // A call made before the access limit finishes its prefault first (its faults belong before the point).
             if (CompletedAccesses >= AccessLimit)
                 return;

@@ -240,20 +240,18 @@ public sealed class OpenFiles(Kernel.Kernel k)
 
     /// <summary>
     /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd or tmpfs
-    /// file: generic_perform_write with shmem_write_begin for each page — a page in the cache is written over, one out
-    /// on swap is read back first (shmem_swapin_folio, SGP_WRITE), a hole gets a new zeroed page charged to the
-    /// writer's group, added to the page cache and the anon LRU (shmem_alloc_and_add_folio) — then shmem_write_end
-    /// marks it dirty and the size grows to cover the write. Returns the bytes written: EBADF for a descriptor not
-    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are
-    /// not modelled), EFBIG past MAX_LFS_FILESIZE. Simplified: a page that cannot be had above the min watermark ends
-    /// the write short (Linux would reclaim and go on), and a page read back from swap costs no simulated time.
+    /// file, as its system call begins: the checks, then generic_perform_write's loop is left to <see cref="CallStep"/>,
+    /// one page a step in the writer's simulated time (<see cref="InProgress"/> comes back; the result reaches
+    /// <see cref="CallReturned"/> when the last page is written). Returns at once the errors: EBADF for a descriptor not
+    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are not
+    /// modelled), EFBIG past MAX_LFS_FILESIZE; and 0 for a write of nothing.
     /// </summary>
     public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
             return -Errno.EBADF;
         bool positional = offset >= 0;
-        if (length < 0 || (!positional && offset != -1) || !_shmem.TryGetValue(fileId, out ShmemInode? info))
+        if (length < 0 || (!positional && offset != -1) || !_shmem.ContainsKey(fileId))
             return -Errno.EINVAL;
         long pos = positional ? offset : _posOf[open];
         if (length == 0)
@@ -262,38 +260,16 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (pos >= MaxFileSize)
             return -Errno.EFBIG;
         long count = Math.Min(length, MaxFileSize - pos);
-        long done = 0;
-        while (done < count)
-        {
-            long at = pos + done;
-            long index = at >> Pte.PageShift;
-            long chunk = Math.Min(count - done, (long)Pte.PageSize - (at & ((long)Pte.PageSize - 1)));
-            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: true);
-            if (pfn < 0)
-                break;
-            // shmem_write_end: the data is in the page, which is dirty (it has no other copy).
-            k.Dirty?.Frame(pfn);
-            ref Frame f = ref k.Zone.Frames[pfn];
-            f.Flags |= FrameFlags.Dirty;
-            f.ContentToken = k.Zone.NextContentToken();
-            done += chunk;
-        }
-
-        if (done == 0)
-            return -Errno.ENOMEM;
-        if (info.Size != long.MaxValue && pos + done > info.Size)
-            info.Size = pos + done; // i_size_write
-        if (!positional)
-            _posOf[open] = pos + done;
-        return done;
+        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count));
+        return InProgress;
     }
 
     /// <summary>
     /// read(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pread64 of a memfd or tmpfs
-    /// file: shmem_file_read_iter, up to the size; each page is shmem_get_folio(SGP_READ) — a cached page is read
-    /// (folio_mark_accessed), one out on swap is read back first, a hole reads as zeroes (ZERO_PAGE) without
-    /// allocating anything. Returns the bytes read: EBADF for a descriptor not open for reading, EINVAL for a
-    /// negative pread offset or a file that is not shmem.
+    /// file, as its system call begins: shmem_file_read_iter's loop is left to <see cref="CallStep"/>, one page a step
+    /// (<see cref="InProgress"/> comes back, the result reaches <see cref="CallReturned"/>). Returns at once EBADF for a
+    /// descriptor not open for reading, EINVAL for a negative pread offset or a file that is not shmem, and 0 for a read
+    /// of nothing or from at or past the end.
     /// </summary>
     public long Read(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
     {
@@ -304,20 +280,165 @@ public sealed class OpenFiles(Kernel.Kernel k)
             return -Errno.EINVAL;
         long pos = positional ? offset : _posOf[open];
         long size = Math.Min(info.Size, MaxFileSize);
-        long count = pos >= size ? 0 : Math.Min(length, size - pos);
-        for (long index = pos >> Pte.PageShift; count > 0 && index <= (pos + count - 1) >> Pte.PageShift; index++)
+        if (length == 0 || pos >= size)
+            return 0;
+        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: true, positional, pos, length));
+        return InProgress;
+    }
+
+    /// <summary><see cref="Write"/>'s and <see cref="Read"/>'s answer for a call that goes on in simulated time (its task steps it).</summary>
+    public const long InProgress = long.MinValue;
+
+    /// <summary>A write(2) or read(2) in progress: its task, file, open file description, where it started and how far it got.</summary>
+    private sealed class PendingCall(EcsMem.Ecs.Entity task, int tgid, int mmId, int file, int open, bool read, bool positional, long pos, long count)
+    {
+        public readonly EcsMem.Ecs.Entity Task = task;
+        public readonly int Tgid = tgid, MmId = mmId, File = file, Open = open;
+        public readonly bool Read = read, Positional = positional;
+        public readonly long Pos = pos, Count = count;
+        public long Done;
+    }
+
+    private readonly List<PendingCall> _calls = new();
+
+    /// <summary>True while some task is inside a write(2) or read(2) of a shmem file (its pages are done by <see cref="CallStep"/>).</summary>
+    public bool CallsInProgress => _calls.Count > 0;
+
+    /// <summary>Whether <paramref name="task"/> is inside a write(2) or read(2) of a shmem file.</summary>
+    public bool InCall(EcsMem.Ecs.Entity task) => CallOf(task) >= 0;
+
+    /// <summary>The index of <paramref name="task"/>'s call in progress, or -1 (a loop: no closure per step).</summary>
+    private int CallOf(EcsMem.Ecs.Entity task)
+    {
+        for (int i = 0; i < _calls.Count; i++)
+            if (_calls[i].Task == task)
+                return i;
+        return -1;
+    }
+
+    /// <summary>Called when a write(2) or read(2) returns, with its task and result (the bytes written or read).</summary>
+    public Action<SimEnvironment, EcsMem.Ecs.Entity, long>? CallReturned { get; set; }
+
+    /// <summary>
+    /// One step of <paramref name="who"/>'s write(2) or read(2), running on <paramref name="cpu"/>: its next page. A
+    /// write (generic_perform_write) gets the page with shmem_write_begin (shmem_get_folio_gfp, SGP_WRITE): a page in the
+    /// cache is written over, one in the swap cache is taken back; a hole (or a page out on swap) needs a new page — the
+    /// page allocator first (below the min watermark the writer reclaims directly, allocstall), then mem_cgroup_charge
+    /// of the writer's group (the swap entry's for a page out on swap); when either fails the task reclaims
+    /// (try_to_free_pages, or try_to_free_mem_cgroup_pages of the group at its memory.max) and the page is tried again
+    /// at its next step, so the group stands above its limit by no page (the fault path's stall and retries,
+    /// MAX_RECLAIM_RETRIES then the group's OOM killer). Then copy_page_from_iter and shmem_write_end: the page is dirty,
+    /// i_size grows to cover it. A read (shmem_file_read_iter, SGP_READ) stops at i_size; a cached page is read
+    /// (folio_mark_accessed), one out on swap is read back first as a write's is (allocated and charged, the same
+    /// stall), a hole reads as zeroes (ZERO_PAGE) without allocating. Each page takes the task's CPU
+    /// <see cref="Timing.TimingModel.ShmemWriteNewPageCycles"/> when it was allocated for the call, else
+    /// <see cref="Timing.TimingModel.ShmemCopyPageCycles"/>. The call returns after its last page. False when the task
+    /// has no call in progress. Simplified: huge=never (tmpfs's default: order-0 pages only); a page read back from swap
+    /// costs no disk time; the task is not preempted inside the call (no cond_resched).
+    /// </summary>
+    public bool CallStep(SimEnvironment env, EcsMem.Ecs.Entity who, int cpu, ref ProcessStats stats)
+    {
+        int i = CallOf(who);
+        if (i < 0)
+            return false;
+        PendingCall c = _calls[i];
+        if (c.Done < c.Count && _shmem.TryGetValue(c.File, out ShmemInode? info))
         {
-            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: false);
-            if (pfn >= 0)
+            long at = c.Pos + c.Done;
+            long index = at >> Pte.PageShift;
+            long chunk = Math.Min(c.Count - c.Done, (long)Pte.PageSize - (at & ((long)Pte.PageSize - 1)));
+            // shmem_file_read_iter reads i_size at each page: nothing at or past it.
+            long end = c.Read ? Math.Min(info.Size, MaxFileSize) : long.MaxValue;
+            if (c.Read)
+                chunk = Math.Min(chunk, Math.Max(0, end - at));
+            if (chunk > 0)
             {
-                k.Dirty?.Frame(pfn);
-                k.Zone.Frames[pfn].Flags |= FrameFlags.Referenced; // folio_mark_accessed's first step
+                int pfn = GetPage(env, c, index, cpu, out bool added);
+                if (pfn == Stalled)
+                    return true; // the task reclaims (queued for this tick); the same page is tried at its next step
+                if (pfn >= 0 && c.Read)
+                {
+                    k.Dirty?.Frame(pfn);
+                    k.Zone.Frames[pfn].Flags |= FrameFlags.Referenced; // folio_mark_accessed's first step
+                }
+                else if (pfn >= 0)
+                {
+                    // shmem_write_end: the data is in the page, which is dirty (it has no other copy); i_size_write.
+                    k.Dirty?.Frame(pfn);
+                    ref Frame f = ref k.Zone.Frames[pfn];
+                    f.Flags |= FrameFlags.Dirty;
+                    f.ContentToken = k.Zone.NextContentToken();
+                    if (info.Size != long.MaxValue && at + chunk > info.Size)
+                        info.Size = at + chunk;
+                }
+                c.Done += chunk;
+                long cost = added ? k.Timing.ShmemWriteNewPageCycles : k.Timing.ShmemCopyPageCycles;
+                k.Cycles.Charge(Timing.CycleCategory.Kernel, cost);
+                env.Clock.Advance((ulong)cost);
+                stats.CpuCycles += cost;
+                if (c.Done < c.Count && (!c.Read || c.Pos + c.Done < end))
+                    return true;
             }
         }
 
-        if (!positional)
-            _posOf[open] = pos + count;
-        return count;
+        _calls.RemoveAt(i);
+        if (!c.Positional)
+            _posOf[c.Open] = c.Pos + c.Done;
+        CallReturned?.Invoke(env, who, c.Done);
+        return true;
+    }
+
+    /// <summary><see cref="GetPage"/>: the task must reclaim before the page can be had.</summary>
+    private const int Stalled = -2;
+
+    /// <summary>
+    /// shmem_get_folio_gfp for a system call's page <paramref name="index"/> of <paramref name="c"/>'s file (SGP_WRITE
+    /// for a write, SGP_READ for a read): the page, with <paramref name="added"/> set when it was allocated for the call
+    /// (a hole written, or a page read back from swap); -1 for a hole a read leaves alone; <see cref="Stalled"/> when
+    /// the task must reclaim first (the request is queued).
+    /// </summary>
+    private int GetPage(SimEnvironment env, PendingCall c, long index, int cpu, out bool added)
+    {
+        added = false;
+        int pfn = k.PageCache.Find(c.File, index);
+        if (pfn >= 0)
+            return pfn;
+        int slot = k.PageCache.SwapEntry(c.File, index);
+        if (slot > 0 && k.SwapCache.Lookup(slot) is int sc and >= 0)
+        {
+            ShmemSwapin(sc, c.File, index, slot, inSwapCache: true);
+            return sc;
+        }
+        if (slot == 0 && c.Read)
+            return -1;
+        // shmem_alloc_and_add_folio: the page allocator (its slow path's direct reclaim below min), then the charge.
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        if (k.Zone.MustStall(free, needsFrame: true))
+        {
+            env.Counters.Increment(k.C.AllocStall);
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu));
+            return Stalled;
+        }
+        Memcontrol.MemCgroup? memcg = null;
+        if (k.Memcg is { } mc)
+        {
+            // mem_cgroup_charge → try_charge_memcg: over some group's memory.max the task reclaims in that group and
+            // charges again (a swapped page charges the group of its swap entry, as shmem_swapin_folio does).
+            memcg = slot > 0 ? mc.OfSlot(slot) ?? mc.OfMm(c.MmId) : mc.OfMm(c.MmId);
+            if (mc.TryCharge(memcg, 1) is { } over)
+            {
+                Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu, 0, true, over.Id));
+                return Stalled;
+            }
+            mc.Charged(c.Task);
+        }
+        pfn = k.Zone.AllocFrame(cpu);
+        AddPage(env, pfn, memcg, c.File, index, slot);
+        added = true;
+        return pfn;
     }
 
     /// <summary>FALLOC_FL_KEEP_SIZE and FALLOC_FL_PUNCH_HOLE, as fallocate(2) numbers them.</summary>
@@ -360,7 +481,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         for (long index = offset >> Pte.PageShift; index <= last; index++)
         {
             bool hole = k.PageCache.Find(fileId, index) < 0 && k.PageCache.SwapEntry(fileId, index) == 0;
-            int pfn = GetPage(env, who, mmId, cpu, fileId, index, allocate: true);
+            int pfn = GetPageNow(env, who, mmId, cpu, fileId, index);
             if (pfn < 0)
             {
                 // shmem_fallocate's undo: the pages this call added go again.
@@ -380,12 +501,12 @@ public sealed class OpenFiles(Kernel.Kernel k)
     }
 
     /// <summary>
-    /// shmem_get_folio for a system call (no fault): the page cached at <paramref name="index"/>; one out on swap is
-    /// read back into the object (shmem_swapin_folio: from the swap cache if it is there, else a new page charged to
-    /// the entry's group, pswpin); a hole gets a new zeroed page (SGP_WRITE, SGP_FALLOC) when
-    /// <paramref name="allocate"/>, else stays a hole (SGP_READ: -1). -1 also when no page could be had.
+    /// shmem_get_folio for fallocate (SGP_FALLOC, in one step): the page cached at <paramref name="index"/>; one out on
+    /// swap is read back into the object (shmem_swapin_folio: from the swap cache if it is there, else a new page charged
+    /// to the entry's group, pswpin); a hole gets a new zeroed page. -1 when no page could be had (a charge above the
+    /// limit is taken at once and the group's reclaim queued, <see cref="Memcontrol.MemcgController.ChargeOrReclaim"/>).
     /// </summary>
-    private int GetPage(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int fileId, long index, bool allocate)
+    private int GetPageNow(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int fileId, long index)
     {
         int pfn = k.PageCache.Find(fileId, index);
         if (pfn >= 0)
@@ -396,8 +517,6 @@ public sealed class OpenFiles(Kernel.Kernel k)
             ShmemSwapin(sc, fileId, index, slot, inSwapCache: true);
             return sc;
         }
-        if (slot == 0 && !allocate)
-            return -1;
         Memcontrol.MemCgroup? memcg = null;
         if (k.Memcg is { } mc)
         {
@@ -414,6 +533,17 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 k.Memcg!.Uncharge(memcg, 1);
             return -1;
         }
+        AddPage(env, pfn, memcg, fileId, index, slot);
+        return pfn;
+    }
+
+    /// <summary>
+    /// The new page <paramref name="pfn"/> (charged to <paramref name="memcg"/>) becomes page <paramref name="index"/> of
+    /// <paramref name="fileId"/>: read back from swap slot <paramref name="slot"/> (shmem_swapin_folio, pswpin) or a new
+    /// zeroed page (shmem_alloc_and_add_folio), in the page cache and on the anon LRU.
+    /// </summary>
+    private void AddPage(SimEnvironment env, int pfn, Memcontrol.MemCgroup? memcg, int fileId, long index, int slot)
+    {
         if (memcg is not null)
             k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);
@@ -434,7 +564,6 @@ public sealed class OpenFiles(Kernel.Kernel k)
             k.PageCache.Add(fileId, index, pfn);
         }
         k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(fileId, index));
-        return pfn;
     }
 
     /// <summary>memfds, tmpfs files and MAP_SHARED anonymous objects alive now.</summary>
@@ -600,6 +729,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
     public void CloseAll(int tgid)
     {
+        // A task killed inside write(2) or read(2) never returns from it.
+        _calls.RemoveAll(c => c.Tgid == tgid);
         if (_fds.Count > 0)
         {
             foreach (var key in _fds.Keys.Where(x => x.Tgid == tgid).ToList())

@@ -155,7 +155,16 @@ public class TmpfsFileCallsTests
         Assert.That(k.PageCache.SwapEntry(file, 1), Is.GreaterThan(0));
         Assert.That(k.Swap.UsedPages, Is.EqualTo(8), "the punched pages' slots and swap-cache copies are freed");
         long min0 = Stats(m).MinFlt;
-        Assert.That(k.OpenFiles.Read(m.Env, p, mm.Id, 0, tgid, 3, 0, 65536), Is.EqualTo(65536));
+        // read(2) goes on page by page in the task's time (CallStep), its result given when it returns.
+        Assert.That(k.OpenFiles.Read(m.Env, p, mm.Id, 0, tgid, 3, 0, 65536), Is.EqualTo(EcsMem.Systems.Filemap.OpenFiles.InProgress));
+        var wired = k.OpenFiles.CallReturned;
+        long read = 0;
+        k.OpenFiles.CallReturned = (_, _, r) => read = r;
+        int steps = 0;
+        while (k.OpenFiles.InCall(p) && k.OpenFiles.CallStep(m.Env, p, 0, ref k.World.Get<ProcessStats>(p)))
+            steps++;
+        k.OpenFiles.CallReturned = wired;
+        Assert.That((read, steps), Is.EqualTo((65536L, 16)), "one step a page");
         Assert.That((k.OpenFiles.ShmemSwappedPages(file), k.PageCache.SwapEntries, k.PageCache.Count), Is.EqualTo((0L, 0, 8)));
         Assert.That(Stats(m).MinFlt, Is.EqualTo(min0), "a read(2) takes no fault");
         Assert.That(k.OpenFiles.Fallocate(m.Env, p, mm.Id, 0, tgid, 3, 0, 0, 65536), Is.Zero);

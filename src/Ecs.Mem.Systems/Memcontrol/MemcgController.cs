@@ -144,13 +144,18 @@ public sealed class MemcgController
     /// <summary>
     /// page_counter_try_charge over the hierarchy: charges <paramref name="pages"/> to <paramref name="g"/> and each
     /// ancestor unless that would take one of them above its memory.max. Returns null when charged, else the
-    /// group over its limit (mem_over_limit), with nothing charged.
+    /// group over its limit (mem_over_limit), with nothing charged and a failure counted in its failcnt.
     /// </summary>
     private MemCgroup? PageCounterTryCharge(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
             if (c.Usage + pages > c.Max)
+            {
+                c.Failcnt++;
                 return c;
+            }
+        }
         ChargeForce(g, pages);
         return null;
     }

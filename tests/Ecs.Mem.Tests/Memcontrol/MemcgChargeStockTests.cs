@@ -83,19 +83,23 @@ public class MemcgChargeStockTests
             Assert.That(batch, Is.EqualTo(1));
         }
         AssertUsage(mc, g, 100, 0);
+        Assert.That(g.Failcnt, Is.EqualTo(36), "each of charges 65..100 had its 64-page attempt refused first");
         Assert.That(mc.TryCharge(g, 1, 0), Is.SameAs(g), "the 101st page does not fit: mem_over_limit");
         AssertUsage(mc, g, 100, 0);
+        Assert.That(g.Failcnt, Is.EqualTo(38), "the batch and the page itself refused");
         // 40 pages freed (uncharge_batch: straight off the counter): 60. The batch (124) does not fit, one page does.
         mc.Uncharge(g, 40);
         Assert.That(mc.TryCharge(g, 1, 0, out long b2), Is.Null);
         Assert.That(b2, Is.EqualTo(1));
         AssertUsage(mc, g, 61, 0);
+        Assert.That(g.Failcnt, Is.EqualTo(39));
         // 50 more freed: usage 11, and a batch fits again (11 + 64 <= 100): usage 75 with 63 stocked.
         mc.Uncharge(g, 50);
         Assert.That(mc.TryCharge(g, 1, 0, out long b3), Is.Null);
         Assert.That(b3, Is.EqualTo(64));
         AssertUsage(mc, g, 12, 63);
         Assert.That(g.Usage, Is.EqualTo(75));
+        Assert.That(g.Failcnt, Is.EqualTo(39), "a batch that fits refuses nothing");
     }
 
     [Test]

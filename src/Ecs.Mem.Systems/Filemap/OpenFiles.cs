@@ -427,10 +427,10 @@ public sealed class OpenFiles(Kernel.Kernel k)
             // mem_cgroup_charge → try_charge_memcg: over some group's memory.max the task reclaims in that group and
             // charges again (a swapped page charges the group of its swap entry, as shmem_swapin_folio does).
             memcg = slot > 0 ? mc.OfSlot(slot) ?? mc.OfMm(c.MmId) : mc.OfMm(c.MmId);
-            if (mc.TryCharge(memcg, 1) is { } over)
+            if (mc.TryCharge(memcg, 1, cpu) is { } over)
             {
                 Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
-                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu, 0, true, over.Id));
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu, 0, true, over.Id, ChargePages: 1));
                 return Stalled;
             }
             mc.Charged(c.Task);

@@ -384,7 +384,7 @@ public sealed class Readahead : IEventHandler
         if (_k.Memcg is { } mc)
         {
             memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
-            overLimit = mc.TryCharge(memcg, nr);
+            overLimit = mc.TryCharge(memcg, nr, cpu);
             if (overLimit is not null)
                 return -1;
         }
@@ -644,7 +644,7 @@ public sealed class Readahead : IEventHandler
         {
             // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
             memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
-            overLimit = mc.TryCharge(memcg, 1);
+            overLimit = mc.TryCharge(memcg, 1, cpu);
             if (overLimit is not null)
                 return -1;
         }

@@ -655,7 +655,7 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
         if (_k.Memcg is { } mc)
         {
             Memcontrol.MemCgroup g = mc.OfMm(mm.Id);
-            if (mc.TryCharge(g, HugeMemory.PmdPages) is not null)
+            if (mc.TryCharge(g, HugeMemory.PmdPages, cpu) is not null)
             {
                 for (int i = 0; i < HugeMemory.PmdPages; i++)
                     _k.Zone.FreeFrame(head + i, cpu);

@@ -57,7 +57,7 @@ public sealed class Kernel
                 if (p is Lruvec lv && LruGen is not null)
                     lv.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen);
                 return p;
-            }, options.Cgroups, pages, options.SwapSlots)
+            }, options.Cgroups, pages, options.SwapSlots, options.Cpus)
             { SwapClusterMax = options.SwapClusterMax };
             foreach (Memcontrol.MemCgroup g in Memcg.Groups)
             {

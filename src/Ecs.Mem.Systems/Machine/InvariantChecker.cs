@@ -87,7 +87,7 @@ public sealed class InvariantChecker
 
     /// <summary>
     /// The memory controller's counters against the frames and swap entries (page_counter, swap_cgroup): each
-    /// group's memory.current is the frames charged to it and its descendants (a charge taken for a readahead page
+    /// group's memory.current is the frames charged to it and its descendants plus the pages the CPUs' charge stocks hold for them (a charge taken for a readahead page
     /// is on its frame), its swap charge the swap entries charged to the subtree, its pagetables the page-table
     /// frames among them; a free frame carries no charge, and each charged swap entry is in use.
     /// </summary>
@@ -122,12 +122,12 @@ public sealed class InvariantChecker
             long usage = 0, sw = 0, pt = 0;
             foreach (Memcontrol.MemCgroup d in g.Subtree())
             {
-                usage += own[d.Id];
+                usage += own[d.Id] + mc.Stocked(d); // charged, and held in the CPUs' stocks (MEMCG_CHARGE_BATCH)
                 sw += swap[d.Id];
                 pt += tables[d.Id];
             }
             if (usage != g.Usage)
-                Fail($"memcg: {g.Path} memory.current is {g.Usage} pages but {usage} frames are charged to its subtree");
+                Fail($"memcg: {g.Path} memory.current is {g.Usage} pages but {usage} frames are charged to its subtree or stocked");
             if (sw != g.SwapUsage)
                 Fail($"memcg: {g.Path} memory.swap.current is {g.SwapUsage} pages but {sw} swap entries are charged to its subtree");
             if (pt != g.PageTables)

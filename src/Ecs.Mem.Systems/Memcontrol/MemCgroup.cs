@@ -84,6 +84,12 @@ public sealed class MemCgroup
     /// <summary>The memory page_counter's watermark: the highest <see cref="Usage"/> so far (v1 memory.max_usage_in_bytes, v2 memory.peak).</summary>
     public long Watermark { get; internal set; }
 
+    /// <summary>
+    /// The memory page_counter's failcnt (v1 memory.failcnt): charges it refused (page_counter_try_charge counts a
+    /// failure on the counter whose limit it would pass, a MEMCG_CHARGE_BATCH attempt included).
+    /// </summary>
+    public long Failcnt { get; internal set; }
+
     /// <summary>memory.swap.current in pages: swap entries charged to this group and its descendants.</summary>
     public long SwapUsage { get; internal set; }
 

@@ -13,17 +13,33 @@ namespace EcsMem.Systems.Memcontrol;
 /// only when a scenario declares cgroups; a machine without one has none, and every hook is a null check.
 /// </summary>
 /// <remarks>
-/// Simplified: charges are exact (no MEMCG_CHARGE_BATCH per-CPU stock, so memory.current never holds the up to
-/// 63 pre-charged pages per CPU Linux's may); the only kernel memory charged is page tables; charges are not
-/// moved when a task changes groups (cgroup v2 never moves them either).
+/// Charges go through each simulated CPU's charge stock as Linux 6.18's do (memcg_stock_pcp: NR_MEMCG_STOCK = 7
+/// cached groups a CPU, up to MEMCG_CHARGE_BATCH = 64 pages each): a charge takes pages from the charging CPU's
+/// stock (consume_stock), else charges the page counters a batch of 64 (or the charge's own size when larger) and
+/// leaves the rest in the stock (refill_stock); near the limit, where the batch does not fit, it charges just its
+/// own pages. The page counters (memory.current, v1 usage_in_bytes, the watermark: memory.peak, v1
+/// max_usage_in_bytes) count the stocked pages, so fewer pages can be resident under memory.max; memory.stat does
+/// not. A charge whose reclaim left less room than it needs drains every CPU's stock that holds pages of the group
+/// over its limit (drain_all_stock), once a charge. Freed pages are uncharged straight from the counters
+/// (uncharge_batch); a freed page table goes back to the freeing CPU's stock (obj_cgroup_uncharge_pages). The root
+/// group's counter, which Linux does not keep, stays exact. Invariant: a group's usage is the frames charged to its
+/// subtree plus the pages its subtree's groups hold in stocks.
+/// Simplified: another CPU's stock is drained at once (Linux queues the drain on that CPU, drain_local_memcg_stock
+/// runs when its worker does); the slot a full stock gives up is chosen by a fixed-seed generator (Linux's
+/// get_random_u32_below); v1's memsw counter is not kept; the synchronous memory.high reclaim a charge makes when its
+/// task has more than MEMCG_CHARGE_BATCH pages over high is left to the return to user. The only kernel memory
+/// charged is page tables; charges are not moved when a task changes groups (cgroup v2 never moves them either).
 /// </remarks>
 public sealed class MemcgController
 {
     /// <summary>MAX_RECLAIM_RETRIES: fruitless reclaim rounds a charge makes before the group's OOM killer.</summary>
     public const int MaxReclaimRetries = 16;
 
-    /// <summary>MEMCG_CHARGE_BATCH: the unit calculate_high_delay scales the throttle penalty by.</summary>
+    /// <summary>MEMCG_CHARGE_BATCH: the pages try_charge_memcg charges at a time (the rest go to the CPU's stock), and the unit calculate_high_delay scales the throttle penalty by.</summary>
     public const int ChargeBatch = 64;
+
+    /// <summary>NR_MEMCG_STOCK: the groups one CPU's charge stock (memcg_stock_pcp) caches at once.</summary>
+    public const int NrMemcgStock = 7;
 
     /// <summary>CONFIG_HZ of the recording machine's kernel (a jiffy is 4 ms).</summary>
     public const int Hz = 250;
@@ -34,9 +50,21 @@ public sealed class MemcgController
     private readonly Dictionary<int, int> _mm = new();
     private readonly Dictionary<Entity, int> _retries = new();
     private readonly Dictionary<Entity, long> _overHigh = new();
+    private readonly HashSet<Entity> _drained = new();
 
-    internal MemcgController(IReplacementPolicy rootLruvec, Func<IReplacementPolicy> newLruvec, IReadOnlyList<CgroupConfig> cgroups, int pages, int swapSlots)
+    // memcg_stock_pcp of each simulated CPU: slot cpu * NrMemcgStock + i caches group _stockGroup (-1: none) with
+    // _stockPages pages charged to the counters but to no page yet.
+    private readonly int[] _stockGroup;
+    private readonly int[] _stockPages;
+    private readonly int _cpus;
+    private uint _stockRandom = 0x9E3779B9;
+
+    internal MemcgController(IReplacementPolicy rootLruvec, Func<IReplacementPolicy> newLruvec, IReadOnlyList<CgroupConfig> cgroups, int pages, int swapSlots, int cpus = 1)
     {
+        _cpus = Math.Max(cpus, 1);
+        _stockGroup = new int[_cpus * NrMemcgStock];
+        Array.Fill(_stockGroup, -1);
+        _stockPages = new int[_cpus * NrMemcgStock];
         _frame = new int[pages];
         Array.Fill(_frame, -1);
         _slot = new int[Math.Max(swapSlots, 1)];
@@ -116,16 +144,203 @@ public sealed class MemcgController
     /// <summary>
     /// page_counter_try_charge over the hierarchy: charges <paramref name="pages"/> to <paramref name="g"/> and each
     /// ancestor unless that would take one of them above its memory.max. Returns null when charged, else the
-    /// group over its limit (mem_over_limit), with nothing charged.
+    /// group over its limit (mem_over_limit), with nothing charged and a failure counted in its failcnt.
     /// </summary>
-    public MemCgroup? TryCharge(MemCgroup g, long pages)
+    private MemCgroup? PageCounterTryCharge(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
             if (c.Usage + pages > c.Max)
+            {
+                c.Failcnt++;
                 return c;
+            }
+        }
         ChargeForce(g, pages);
         return null;
     }
+
+    /// <summary>try_charge_memcg's charge on <paramref name="cpu"/> without its reclaim (see the overload).</summary>
+    public MemCgroup? TryCharge(MemCgroup g, long pages, int cpu) => TryCharge(g, pages, cpu, out _);
+
+    /// <summary>
+    /// try_charge_memcg up to its reclaim: the pages come from <paramref name="cpu"/>'s stock when it holds enough of
+    /// <paramref name="g"/>'s (consume_stock; <paramref name="batch"/> 0), else the counters are charged
+    /// max(MEMCG_CHARGE_BATCH, pages) and the surplus goes to the stock (refill_stock); when the batch would pass some
+    /// memory.max, the stock is tried again and then just <paramref name="pages"/> (<paramref name="batch"/> is what
+    /// the counters were charged). Returns null when charged, else the group over its limit (mem_over_limit), with
+    /// nothing charged. The root group is charged exactly (Linux keeps no counter for it: try_charge).
+    /// </summary>
+    public MemCgroup? TryCharge(MemCgroup g, long pages, int cpu, out long batch)
+    {
+        batch = pages;
+        if (g.IsRoot)
+            return PageCounterTryCharge(g, pages);
+        batch = Math.Max(ChargeBatch, pages);
+        while (true)
+        {
+            if (ConsumeStock(g, pages, cpu))
+            {
+                batch = 0;
+                return null;
+            }
+            if (PageCounterTryCharge(g, batch) is not { } over)
+                break;
+            if (batch == pages)
+                return over;
+            batch = pages; // near the limit: the charge's own pages only
+        }
+        if (batch > pages)
+            RefillStock(g, (int)(batch - pages), cpu);
+        return null;
+    }
+
+    private int Slot(int cpu, int i) => (cpu % _cpus) * NrMemcgStock + i;
+
+    /// <summary>consume_stock: takes <paramref name="pages"/> of <paramref name="g"/>'s charge from <paramref name="cpu"/>'s stock when it caches the group with that many (never more than MEMCG_CHARGE_BATCH).</summary>
+    private bool ConsumeStock(MemCgroup g, long pages, int cpu)
+    {
+        if (pages > ChargeBatch)
+            return false;
+        for (int i = 0; i < NrMemcgStock; i++)
+        {
+            int s = Slot(cpu, i);
+            if (_stockGroup[s] != g.Id)
+                continue;
+            if (_stockPages[s] < pages)
+                return false;
+            _stockPages[s] -= (int)pages;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// refill_stock: <paramref name="pages"/> charged to <paramref name="g"/> but to no page go to <paramref name="cpu"/>'s
+    /// stock: its slot for the group, a free slot, or a slot chosen at random and drained first; a slot above
+    /// MEMCG_CHARGE_BATCH is drained, and more than a batch at once is uncharged straight away.
+    /// </summary>
+    private void RefillStock(MemCgroup g, int pages, int cpu)
+    {
+        if (pages > ChargeBatch)
+        {
+            Uncharge(g, pages);
+            return;
+        }
+        int empty = -1;
+        for (int i = 0; i < NrMemcgStock; i++)
+        {
+            int s = Slot(cpu, i);
+            if (_stockGroup[s] < 0 && empty < 0)
+                empty = i;
+            if (_stockGroup[s] != g.Id)
+                continue;
+            _stockPages[s] += pages;
+            if (_stockPages[s] > ChargeBatch)
+                DrainStock(s);
+            return;
+        }
+        if (empty < 0)
+        {
+            // get_random_u32_below(NR_MEMCG_STOCK), from a fixed-seed xorshift so runs repeat.
+            _stockRandom ^= _stockRandom << 13;
+            _stockRandom ^= _stockRandom >> 17;
+            _stockRandom ^= _stockRandom << 5;
+            empty = (int)(_stockRandom % NrMemcgStock);
+            DrainStock(Slot(cpu, empty));
+        }
+        int e = Slot(cpu, empty);
+        _stockGroup[e] = g.Id;
+        _stockPages[e] = pages;
+    }
+
+    /// <summary>drain_stock: the slot's stocked pages are uncharged from its group's counters and the slot emptied.</summary>
+    private void DrainStock(int s)
+    {
+        int id = _stockGroup[s];
+        if (id < 0)
+            return;
+        if (_stockPages[s] > 0)
+            Uncharge(_groups[id], _stockPages[s]);
+        _stockPages[s] = 0;
+        _stockGroup[s] = -1;
+    }
+
+    /// <summary>
+    /// drain_all_stock: every CPU whose stock holds pages of <paramref name="root"/> or a descendant
+    /// (is_memcg_drain_needed) has its whole stock drained (drain_local_memcg_stock: all its slots, other groups'
+    /// too). Returns the pages uncharged.
+    /// </summary>
+    public long DrainAllStock(MemCgroup root)
+    {
+        long drained = 0;
+        for (int cpu = 0; cpu < _cpus; cpu++)
+        {
+            bool needed = false;
+            for (int i = 0; i < NrMemcgStock && !needed; i++)
+            {
+                int s = Slot(cpu, i);
+                needed = _stockGroup[s] >= 0 && _stockPages[s] > 0 && root.Contains(_groups[_stockGroup[s]]);
+            }
+            if (!needed)
+                continue;
+            for (int i = 0; i < NrMemcgStock; i++)
+            {
+                int s = Slot(cpu, i);
+                drained += _stockPages[s];
+                DrainStock(s);
+            }
+        }
+        return drained;
+    }
+
+    /// <summary>The pages <paramref name="cpu"/>'s stock holds for <paramref name="g"/> alone (memcg_stock_pcp's nr_pages).</summary>
+    public int StockOn(int cpu, MemCgroup g)
+    {
+        for (int i = 0; i < NrMemcgStock; i++)
+            if (_stockGroup[Slot(cpu, i)] == g.Id)
+                return _stockPages[Slot(cpu, i)];
+        return 0;
+    }
+
+    /// <summary>The pages every CPU's stock holds for <paramref name="g"/> alone (charged to its counters, to no page).</summary>
+    public long Stocked(MemCgroup g)
+    {
+        long n = 0;
+        for (int s = 0; s < _stockGroup.Length; s++)
+            if (_stockGroup[s] == g.Id)
+                n += _stockPages[s];
+        return n;
+    }
+
+    /// <summary>The pages charged to frames of <paramref name="g"/>'s subtree: its usage without the stocks its subtree's groups hold.</summary>
+    public long ChargedPages(MemCgroup g)
+    {
+        long n = g.Usage;
+        foreach (MemCgroup d in g.Subtree())
+            n -= Stocked(d);
+        return n;
+    }
+
+    /// <summary>mem_cgroup_margin: the pages <paramref name="g"/> can still charge before its memory.max.</summary>
+    public static long Margin(MemCgroup g) => g.Usage < g.Max ? g.Max - g.Usage : 0;
+
+    /// <summary>
+    /// try_charge_memcg after its try_to_free_mem_cgroup_pages: when the group over its limit still has less room
+    /// than the charge's <paramref name="pages"/> and this charge of <paramref name="task"/> has not drained yet, every
+    /// CPU's stock of the group is drained (drain_all_stock) and the charge is retried without counting the round
+    /// against MAX_RECLAIM_RETRIES. Returns true when it drained.
+    /// </summary>
+    internal bool DrainAfterReclaim(MemCgroup overLimit, Entity task, long pages)
+    {
+        if (Margin(overLimit) >= pages || !_drained.Add(task))
+            return false;
+        DrainAllStock(overLimit);
+        return true;
+    }
+
+    /// <summary>A new try_charge_memcg of <paramref name="task"/> begins: it has not drained the stocks yet.</summary>
+    internal void BeginCharge(Entity task) => _drained.Remove(task);
 
     /// <summary>page_counter_charge: charges regardless of the limits (a __GFP_NOFAIL charge, or a page table here); each counter's watermark follows.</summary>
     public void ChargeForce(MemCgroup g, long pages)
@@ -158,9 +373,9 @@ public sealed class MemcgController
     /// mem_cgroup_charge for a page that must not wait (readahead, swap readahead: __GFP_NORETRY): charges it to
     /// <paramref name="g"/> if that fits under every memory.max; false when it does not (the read stops there).
     /// </summary>
-    public bool TryChargeFrame(int pfn, MemCgroup g)
+    public bool TryChargeFrame(int pfn, MemCgroup g, int cpu)
     {
-        if (TryCharge(g, 1) is not null)
+        if (TryCharge(g, 1, cpu) is not null)
             return false;
         _frame[pfn] = g.Id;
         return true;
@@ -174,35 +389,49 @@ public sealed class MemcgController
     /// </summary>
     public void ChargeOrReclaim(SimEnvironment env, MemCgroup g, Entity task, int cpu, bool plugged = false)
     {
-        if (TryCharge(g, 1) is not { } over)
+        BeginCharge(task);
+        if (TryCharge(g, 1, cpu) is not { } over)
             return;
         MemoryEvent(over, MemcgEvent.Max);
         ChargeForce(g, 1);
-        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id, Plugged: plugged));
+        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id, Plugged: plugged, ChargePages: 1));
     }
 
     /// <summary>SWAP_CLUSTER_MAX: what try_to_free_mem_cgroup_pages reclaims at least.</summary>
     internal int SwapClusterMax { get; init; } = 32;
 
-    /// <summary>A page-table page of <paramref name="mmId"/> (GFP_PGTABLE_USER has __GFP_ACCOUNT): charged, counted in pagetables.</summary>
-    public void ChargePageTable(int pfn, int mmId)
+    /// <summary>
+    /// A page-table page of <paramref name="mmId"/> (GFP_PGTABLE_USER has __GFP_ACCOUNT: __memcg_kmem_charge_page →
+    /// obj_cgroup_charge_pages → try_charge_memcg on <paramref name="cpu"/>, the stock first): charged, counted in
+    /// pagetables. Simplified: a table's charge never fails or reclaims; above the limit it is forced.
+    /// </summary>
+    public void ChargePageTable(int pfn, int mmId, int cpu)
     {
         MemCgroup g = OfMm(mmId);
-        ChargeForce(g, 1);
+        if (TryCharge(g, 1, cpu) is not null)
+            ChargeForce(g, 1);
         AddPageTables(g, 1);
         _frame[pfn] = g.Id;
     }
 
-    /// <summary>mem_cgroup_uncharge at the final free of a frame (page tables leave pagetables too).</summary>
-    public void UnchargeFrame(int pfn, bool pageTable)
+    /// <summary>
+    /// mem_cgroup_uncharge at the final free of a frame on <paramref name="cpu"/>: uncharge_batch takes a page off the
+    /// counters at once; a page table (__memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages) leaves pagetables and
+    /// goes back to the CPU's stock (refill_stock; the root's counter is uncharged directly).
+    /// </summary>
+    public void UnchargeFrame(int pfn, bool pageTable, int cpu = 0)
     {
         int id = _frame[pfn];
         if (id < 0)
             return;
         _frame[pfn] = -1;
-        Uncharge(_groups[id], 1);
+        MemCgroup g = _groups[id];
         if (pageTable)
-            AddPageTables(_groups[id], -1);
+            AddPageTables(g, -1);
+        if (pageTable && !g.IsRoot)
+            RefillStock(g, 1, cpu);
+        else
+            Uncharge(g, 1);
     }
 
     /// <summary>
@@ -261,6 +490,7 @@ public sealed class MemcgController
         if (left == 0)
         {
             _retries.Remove(task);
+            _drained.Remove(task);
             return true;
         }
         _retries[task] = left - 1;
@@ -268,14 +498,21 @@ public sealed class MemcgController
     }
 
     /// <summary>The task's charge went through: its next one starts with MAX_RECLAIM_RETRIES again.</summary>
-    internal void Charged(Entity task) => _retries.Remove(task);
+    internal void Charged(Entity task)
+    {
+        _retries.Remove(task);
+        _drained.Remove(task);
+    }
 
     /// <summary>
     /// The end of try_charge_memcg for a charge that went through: every group from <paramref name="g"/> up that is
-    /// above memory.high adds the charge to the task's memcg_nr_pages_over_high, paid at its return to user.
+    /// above memory.high adds the charge's batch (what the counters were charged: MEMCG_CHARGE_BATCH or more; nothing
+    /// when the CPU's stock served it) to the task's memcg_nr_pages_over_high, paid at its return to user.
     /// </summary>
     internal void NoteOverHigh(Entity task, MemCgroup g, long pages)
     {
+        if (pages == 0)
+            return; // consume_stock: try_charge_memcg returns before its memory.high check
         for (MemCgroup? c = g; c is not null; c = c.Parent)
         {
             if (c.Usage > c.High)

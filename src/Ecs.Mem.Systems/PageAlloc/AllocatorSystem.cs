@@ -97,18 +97,18 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             // the faulting mm's. Above some group's memory.max the task reclaims inside that group and retries;
             // after MAX_RECLAIM_RETRIES fruitless rounds the swap-out system calls the group's OOM killer.
             memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
-            if (mc.TryCharge(memcg, 1) is { } overLimit)
+            if (mc.TryCharge(memcg, 1, rec.Cpu, out long batch) is { } overLimit)
             {
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                 // A swap-in's page is allocated and charged inside swap readahead's plug (swap_vma_readahead,
                 // shmem_swapin_cluster → swap_cluster_readahead) unless its window is one page.
                 bool plugged = PluggedSwapIn(kernel, rec);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged));
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
                 _stillDeferred.Add(req);
                 return;
             }
             mc.Charged(rec.Process);
-            mc.NoteOverHigh(rec.Process, memcg, 1);
+            mc.NoteOverHigh(rec.Process, memcg, batch);
         }
         kernel.Zone.ReserveTables(ref rec.TablesReserved);
         if (!req.NeedsFrame)
@@ -199,7 +199,9 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     private bool ChargeHuge(SimEnvironment env, Memcontrol.MemcgController mc, ref FaultRecord rec, int head, VmFlags flags)
     {
         Memcontrol.MemCgroup memcg = mc.OfMm(rec.MmId);
-        if (mc.TryCharge(memcg, HugeMemory.HugeMemory.PmdPages) is { } over)
+        if (rec.ChargeRetries == 0)
+            mc.BeginCharge(rec.Process);
+        if (mc.TryCharge(memcg, HugeMemory.HugeMemory.PmdPages, rec.Cpu, out long batch) is { } over)
         {
             bool mayReclaim = Compaction.Compaction.ThpDirectCompaction(kernel.Options.Thp.Defrag, flags);
             int limit = kernel.Options.Thp.Defrag == Scenarios.ThpDefrag.Always && (flags & VmFlags.HugePage) == 0
@@ -208,7 +210,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             {
                 rec.ChargeRetries++;
                 Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
-                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, HugeMemory.HugeMemory.PmdPages, rec.Process, rec.Cpu, MayOom: false, Memcg: over.Id));
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, HugeMemory.HugeMemory.PmdPages, rec.Process, rec.Cpu, MayOom: false, Memcg: over.Id, ChargePages: HugeMemory.HugeMemory.PmdPages));
                 return false;
             }
             rec.ChargeRetries = 0;
@@ -218,7 +220,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         }
         rec.ChargeRetries = 0;
         mc.Charged(rec.Process);
-        mc.NoteOverHigh(rec.Process, memcg, HugeMemory.HugeMemory.PmdPages);
+        mc.NoteOverHigh(rec.Process, memcg, batch);
         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
             mc.CommitCharge(head + i, memcg);
         return true;
@@ -250,12 +252,13 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         MmState mm = kernel.Tasks.MmById(rec.MmId)!;
         int vi = mm.Mm.Vmas.FindVma(rec.Va);
         bool kswapd = thp.WakesKswapdOnFallback(vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None);
+        long chargedBatch = 0;
         for (int order = HugeMemory.HugeMemory.PmdOrder - 1; order >= Scenarios.ThpConfig.MinAnonOrder; order--)
         {
             if ((rec.Orders & (1 << order)) == 0)
                 continue;
             int head = tablesOk ? thp.AllocAnonFolio(order, kswapd) : -1;
-            if (head >= 0 && memcg is not null && kernel.Memcg!.TryCharge(memcg, 1 << order) is not null)
+            if (head >= 0 && memcg is not null && kernel.Memcg!.TryCharge(memcg, 1 << order, rec.Cpu, out chargedBatch) is not null)
             {
                 thp.AnonFaultFallbackCharge[order]++;
                 for (int i = 0; i < 1 << order; i++)
@@ -270,7 +273,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             if (memcg is not null)
             {
                 kernel.Memcg!.Charged(rec.Process);
-                kernel.Memcg.NoteOverHigh(rec.Process, memcg, 1 << order);
+                kernel.Memcg.NoteOverHigh(rec.Process, memcg, chargedBatch);
                 for (int i = 0; i < 1 << order; i++)
                     kernel.Memcg.CommitCharge(head + i, memcg);
             }

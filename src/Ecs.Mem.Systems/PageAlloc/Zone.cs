@@ -248,7 +248,7 @@ public sealed class Zone
         if ((f.Flags & FrameFlags.Lru) != 0)
             LruDel(pfn);
         // mem_cgroup_uncharge: the charge goes with the page (a page table's from pagetables as well).
-        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0);
+        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu);
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
         // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at

@@ -306,7 +306,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
-            kernel.Memcg?.ChargePageTable(pfn, mmId);
+            kernel.Memcg?.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu);
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);

@@ -11,7 +11,7 @@ namespace EcsMem.Systems.Vmscan;
 /// made inside swap readahead's blk_start_plug (swap_cluster_readahead, swap_vma_readahead), so the reclaim's writes
 /// stay in that plug until the reclaim ends.
 /// </summary>
-public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true, int Memcg = -1, bool Plugged = false);
+public readonly record struct ReclaimRequest(bool Direct, int Pages, Entity ForProcess, int Cpu = 0, ulong NotBefore = 0, bool MayOom = true, int Memcg = -1, bool Plugged = false, int ChargePages = 0);
 
 /// <summary>② → ④ wakeup_kswapd: an allocation found free memory below the low watermark.</summary>
 public readonly record struct KswapdWakeup;

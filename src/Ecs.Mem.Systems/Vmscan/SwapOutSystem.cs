@@ -161,7 +161,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int freed = _k.Lruvec is not null
             ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
-        if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && mc.NoProgress(r.ForProcess))
+        // try_charge_memcg: too little room after the reclaim drains the stocks once, and the retry is not a fruitless round.
+        bool drained = r.ChargePages > 0 && !r.ForProcess.IsNull && mc.DrainAfterReclaim(g, r.ForProcess, r.ChargePages);
+        if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && !drained && mc.NoProgress(r.ForProcess))
             _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
     }
 

@@ -79,6 +79,12 @@ public interface ILruvecHost
     /// <summary>Whether <paramref name="pfn"/>, isolated in this batch, already left with a large folio reclaimed before it.</summary>
     bool GoneWithFolio(int pfn) => false;
 
+    /// <summary>
+    /// lru_add_drain_cpu after the lru_add batch: <paramref name="cpu"/>'s per-CPU batches that are not one lruvec's
+    /// (lru_lazyfree, see <see cref="CpuFolioBatches"/>).
+    /// </summary>
+    void LruAddDrainOtherBatches(int cpu) { }
+
     /// <summary>activate_locked's folio_free_swap: a kept swap-cache page may give its slot back (vm_swap_full).</summary>
     void ActivateLocked(int pfn);
 
@@ -329,16 +335,23 @@ public sealed partial class Lruvec : IReplacementPolicy
             DrainCpu(cpu);
     }
 
-    /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating).</summary>
-    public void LruAddDrain() => DrainCpu(Math.Clamp(_host.CurrentCpu, 0, _lruAdd.Length - 1));
+    /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating): its lru_add batch, then the CPU's other batches.</summary>
+    public void LruAddDrain() => LruAddDrainCpu(_host.CurrentCpu);
 
     /// <summary>lru_add_drain on <paramref name="cpu"/> (madvise_cold and madvise_pageout drain theirs first).</summary>
-    public void LruAddDrainCpu(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+    public void LruAddDrainCpu(int cpu)
+    {
+        DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+        _host.LruAddDrainOtherBatches(cpu);
+    }
 
-    /// <summary>lru_add_drain_all: every CPU's batch.</summary>
+    /// <summary>This lruvec's lru_add batch of <paramref name="cpu"/> alone (the kernel drains every lruvec's, then the CPU's other batches).</summary>
+    public void LruAddDrainCpuLruAdd(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+
+    /// <summary>lru_add_drain_all: every CPU's batches.</summary>
     public void LruAddDrainAll()
     {
-        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) DrainCpu(cpu);
+        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) LruAddDrainCpu(cpu);
     }
 
     /// <summary>folio_batch_move_lru with lru_add: each page goes to the head of the list its flags name (lruvec_add_folio).</summary>

@@ -25,10 +25,11 @@ public class LazyFreeBatchTests
     /// A machine whose process has written <paramref name="pages"/> pages at X and the two pages after them (Y and
     /// Y + 4 KiB, the "another range" of the steps), then loops on them.
     /// </summary>
-    private static SimMachine Written(int pages, string machine = "ram: 64M, swap: 0")
+    private static SimMachine Written(int pages, string machine = "ram: 64M, swap: 0", bool cgroup = false)
     {
         int all = pages + 2;
-        string yaml = "machine: {" + machine + "}\nprocesses:\n  - name: p\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=" + all + ",writes=1\"\n"
+        string yaml = "machine: {" + machine + "}\n" + (cgroup ? "cgroups:\n  - {name: box, memory.max: 32M}\n" : "")
+            + "processes:\n  - name: p\n" + (cgroup ? "    cgroup: box\n" : "") + "    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=" + all + ",writes=1\"\n"
             + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: " + (all * 4096) + ", prot: rw-, flags: private, fixed: true}\n";
         SimMachine m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lazyfree.yaml"));
         m.Run(() => Stats(m).Accesses >= all, checkEvery: 1);
@@ -86,6 +87,25 @@ public class LazyFreeBatchTests
         Assert.That(LazyFreeKb(m, X, X + (ulong)pages * 4096), Is.EqualTo(moved * 4).And.EqualTo(kernelKb));
         Assert.That(PgLazyFree(m) - before, Is.EqualTo(moved), "pglazyfree counts a folio when its batch moves");
         Assert.That(m.Kernel.FolioBatches!.LazyfreePending, Is.EqualTo(pages - moved));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+    }
+
+    [TestCase("ram: 64M, swap: 0, lru_gen: {enabled: y}", false)]
+    [TestCase("ram: 64M, swap: 0, cpus: 2", false)]
+    [TestCase("ram: 64M, swap: 0", true)]
+    public void TheBatchWorksWithMglruSeveralCpusAndCgroups(string machine, bool cgroup)
+    {
+        // The same 1,024-page rule as above ("free 1024 pages: LazyFree 4092 kB") on the multi-gen LRU, on a CPU of two
+        // and in a memory cgroup's lruvec; the drain then moves the last folio to the file type as well.
+        using SimMachine m = Written(1024, machine, cgroup);
+        long before = PgLazyFree(m);
+        Madvise(m, X, 1024 * 4096, MadviseAdvice.Free);
+        Assert.That(LazyFreeKb(m, X, X + 1024 * 4096), Is.EqualTo(4092));
+        Assert.That(PgLazyFree(m) - before, Is.EqualTo(33 * Batch));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+        m.Kernel.LruAddDrainCpu(m.Kernel.Tlb.CurrentCpu);
+        Assert.That(LazyFreeKb(m, X, X + 1024 * 4096), Is.EqualTo(4096));
+        Assert.That(PgLazyFree(m) - before, Is.EqualTo(1024));
         Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
     }
 

@@ -394,6 +394,9 @@ public sealed partial class Lruvec : IReplacementPolicy
         return IsThp(pfn) ? FolioPmdPages : 1;
     }
 
+    /// <summary>folio_nr_pages of the folio whose head is <paramref name="head"/>.</summary>
+    public int FolioNrPages(int head) => Nr(head);
+
     /// <summary>page_folio: the head of the large folio (page-cache folio or THP) <paramref name="pfn"/> is a page of (itself otherwise).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Head(int pfn)
@@ -551,6 +554,41 @@ public sealed partial class Lruvec : IReplacementPolicy
         fl &= ~FrameFlags.Active;
         SyncTails(frame);
         _lists.MoveToHead((int)FolioLru(frame), frame);
+        return true;
+    }
+
+    /// <summary>
+    /// folio_deactivate (mm/swap.c) before its batch, for MADV_COLD on the classic lists: PG_referenced is cleared
+    /// (madvise_cold's folio_clear_referenced); true when the folio (<paramref name="head"/>) would join the CPU's
+    /// lru_deactivate batch: on the LRU (PG_lru: on a list, not in an lru_add batch), evictable and active.
+    /// </summary>
+    public bool FolioDeactivate(int frame, out int head, out int nr)
+    {
+        head = Head(frame);
+        nr = Nr(head);
+        ref FrameFlags fl = ref _host.Frames[head].Flags;
+        fl &= ~FrameFlags.Referenced;
+        SyncTails(head);
+        if (_batchCpu[head] >= 0)
+            return false;
+        int list = _lists.ListOf(head);
+        return list == (int)LruList.ActiveAnon || list == (int)LruList.ActiveFile;
+    }
+
+    /// <summary>
+    /// lru_deactivate (mm/swap.c) when the lru_deactivate batch moves: a folio still on a list (folio_test_clear_lru),
+    /// evictable and active goes to the head of its type's inactive list with PG_active and PG_referenced cleared;
+    /// true when it moved (pgdeactivate).
+    /// </summary>
+    public bool LruDeactivate(int head)
+    {
+        int list = _lists.ListOf(head);
+        ref FrameFlags fl = ref _host.Frames[head].Flags;
+        if (list < 0 || (fl & (FrameFlags.Unevictable | FrameFlags.Active)) != FrameFlags.Active)
+            return false;
+        fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
+        SyncTails(head);
+        _lists.MoveToHead((int)FolioLru(head), head);
         return true;
     }
 

@@ -9,14 +9,14 @@ using SimMachine = EcsMem.Systems.Machine.Machine;
 namespace EcsMem.Tests.AddressSpace;
 
 /// <summary>
-/// folio_mark_lazyfree's per-CPU lru_lazyfree batch (mm/swap.c, CpuFolioBatches). The kernel figures come from a C
+/// The per-CPU lru_lazyfree and lru_deactivate folio batches (mm/swap.c, CpuFolioBatches). The kernel figures come from a C
 /// program run on this project's machine (Linux 6.18 x86-64, 2026-12-05, pinned to one CPU with sched_setaffinity,
 /// MADV_NOHUGEPAGE): it writes N pages of a fresh anonymous mapping, calls MADV_FREE and reads the VMA's smaps
 /// LazyFree and /proc/vmstat pglazyfree, then does one more step and reads them again (every case run on CPU 0 and
 /// CPU 1, the same figures). Its printed lines are quoted at each test. The expected values are computed from the
 /// rule (31 folios a batch, PAGEVEC_SIZE), not copied from EcsMem.
 /// </summary>
-public class LazyFreeBatchTests
+public class CpuFolioBatchesTests
 {
     private const ulong X = 0x7f0000000000;
     private const int Batch = 31;
@@ -66,6 +66,21 @@ public class LazyFreeBatchTests
     }
 
     private static long PgLazyFree(SimMachine m) => m.Env.Counters.Get("pglazyfree");
+
+    /// <summary>The present pages of [start, end) whose frame has <paramref name="flag"/>.</summary>
+    private static int PagesWith(SimMachine m, ulong start, ulong end, FrameFlags flag)
+    {
+        MmState mm = Mm(m);
+        int n = 0;
+        for (ulong va = start; va < end; va += Pte.PageSize)
+        {
+            ref ulong slot = ref mm.Tables.Walk(va, allocate: false, out _);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) && (slot & Pte.PresentBit) != 0
+                && (m.Kernel.Zone.Frames[(int)new Pte(slot).Pfn].Flags & flag) != 0)
+                n++;
+        }
+        return n;
+    }
 
     [TestCase(1, 0)]
     [TestCase(30, 0)]
@@ -193,5 +208,42 @@ public class LazyFreeBatchTests
         m.Kernel.LruAddDrainCpu(m.Kernel.Tlb.CurrentCpu);
         Assert.That(PgLazyFree(m) - before, Is.EqualTo(1));
         Assert.That(LazyFreeKb(m, X, X + 1024 * 4096), Is.EqualTo(0));
+    }
+
+    [TestCase(1024, 1)]
+    [TestCase(31, 0)]
+    [TestCase(30, 30)]
+    [TestCase(62, 0)]
+    public void MadvColdDeactivatesThroughTheLruDeactivateBatch(int pages, int kernelStillActive)
+    {
+        // Kernel (cold.c: a memfd's pages read twice with pread, so folio_mark_accessed activated them, mapped and
+        // read, then MADV_COLD; PG_active and PG_lru read from /proc/kpageflags, CPUs 0 and 1 alike):
+        // "1024 pages: after cold (+1023 deact) active 1 lru 1024", "after free other (+1) active 0";
+        // "31 pages: after cold (+31 deact) active 0"; "30 pages: after cold (+0 deact) active 30", "after free other
+        // (+30) active 0"; "62 pages: after cold (+62 deact) active 0". A batched folio keeps PG_lru and its place.
+        // Here the anonymous pages are activated the same way (folio_mark_accessed twice each).
+        using SimMachine m = Written(pages);
+        var lv = m.Kernel.Lruvec!;
+        lv.LruAddDrain();
+        MmState mm = Mm(m);
+        for (ulong va = X; va < Y(pages); va += Pte.PageSize)
+        {
+            int pfn = (int)new Pte(mm.Tables.Walk(va, allocate: false, out _)).Pfn;
+            lv.OnReferenced(pfn);
+            lv.OnReferenced(pfn);
+        }
+        Assert.That(PagesWith(m, X, Y(pages), FrameFlags.Active), Is.EqualTo(pages));
+        long before = m.Env.Counters.Get("pgdeactivate");
+        Madvise(m, X, pages * 4096L, MadviseAdvice.Cold);
+        int moved = pages / Batch * Batch;
+        Assert.That(PagesWith(m, X, Y(pages), FrameFlags.Active), Is.EqualTo(pages - moved).And.EqualTo(kernelStillActive));
+        Assert.That(PagesWith(m, X, Y(pages), FrameFlags.Lru), Is.EqualTo(pages));
+        Assert.That(m.Env.Counters.Get("pgdeactivate") - before, Is.EqualTo(moved));
+        Assert.That(lv.Size(EcsMem.Systems.Vmscan.LruList.ActiveAnon), Is.GreaterThanOrEqualTo(pages - moved));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+        Madvise(m, Y(pages), 4096, MadviseAdvice.Free); // any lru_add_drain on this CPU moves the rest
+        Assert.That(PagesWith(m, X, Y(pages), FrameFlags.Active), Is.EqualTo(0));
+        Assert.That(m.Env.Counters.Get("pgdeactivate") - before, Is.EqualTo(pages));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
     }
 }

@@ -121,7 +121,7 @@ public static class LazyFree
         int cpu = k.Tlb.CurrentCpu;
         if ((f.Flags & FrameFlags.Thp) != 0 || f.FolioOrder != 0)
         {
-            batches.DrainCpu(cpu);
+            batches.MoveNow(Vmscan.CpuFolioBatches.Kind.Lazyfree, cpu);
             f.Flags &= ~FrameFlags.SwapBacked;
             lv.MarkLazyFree(pfn);
             k.Env.Counters.Increment(k.C.PgLazyFree);

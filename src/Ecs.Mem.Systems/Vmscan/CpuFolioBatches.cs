@@ -106,6 +106,17 @@ public sealed class CpuFolioBatches
                 Move((Kind)kind, cpu);
     }
 
+    /// <summary>
+    /// The <paramref name="kind"/> batch of <paramref name="cpu"/> alone moves now (folio_batch_add_and_move of a large
+    /// folio, which the caller then handles itself).
+    /// </summary>
+    public void MoveNow(Kind kind, int cpu)
+    {
+        cpu = Math.Clamp(cpu, 0, _count[(int)kind].Length - 1);
+        if (_count[(int)kind][cpu] != 0)
+            Move(kind, cpu);
+    }
+
     /// <summary>folio_batch_move_lru(fbatch, move_fn), then folios_put of the batch.</summary>
     private void Move(Kind kind, int cpu)
     {

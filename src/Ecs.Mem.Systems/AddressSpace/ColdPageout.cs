@@ -59,6 +59,14 @@ public static class ColdPageout
                     slot &= ~Pte.AccessedBit; // pte_mkold; the caller flushes the range
                 }
 
+                if (k.FolioBatches is { } batches && k.LruvecOf(pfn) is Vmscan.Lruvec { LruGenEnabled: false } lv)
+                {
+                    // folio_deactivate: an active folio joins this CPU's lru_deactivate batch; pgdeactivate when it moves.
+                    if (lv.FolioDeactivate(pfn, out int head, out int nr))
+                        batches.Add(Vmscan.CpuFolioBatches.Kind.Deactivate, head, cpu, large: nr != 1);
+                    return;
+                }
+
                 if (k.Zone.LruOf(pfn).OnDeactivate(pfn))
                     k.Env.Counters.Increment(k.C.PgDeactivate);
                 return;

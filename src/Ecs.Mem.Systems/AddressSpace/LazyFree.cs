@@ -12,9 +12,15 @@ namespace EcsMem.Systems.AddressSpace;
 /// </summary>
 public static class LazyFree
 {
-    /// <summary>Marks [start, end) of an anonymous VMA lazily freeable.</summary>
+    /// <summary>
+    /// madvise_free_single_vma: marks [start, end) of an anonymous VMA lazily freeable. With the Linux lruvec it
+    /// begins with lru_add_drain on the calling CPU (measured on 6.18: a second MADV_FREE moves the first one's
+    /// pending folio), and each folio goes through that CPU's lru_lazyfree batch (<see cref="Vmscan.CpuFolioBatches"/>).
+    /// </summary>
     public static void MarkRange(Kernel.Kernel k, Kernel.MmState mm, ulong start, ulong end)
     {
+        if (k.FolioBatches is not null)
+            k.LruAddDrainCpu(k.Tlb.CurrentCpu);
         var v = new MarkVisitor(k, mm);
         mm.Tables.VisitRange(start, end, ref v);
         k.Tlb.FlushTlbMmRange(mm.Tlb, start, end);
@@ -67,6 +73,12 @@ public static class LazyFree
                 slot &= ~(Pte.DirtyBit | Pte.AccessedBit);
             }
 
+            if (k.FolioBatches is { } batches)
+            {
+                MarkLazyfreeBatched(k, batches, pfn);
+                return;
+            }
+
             // folio_mark_lazyfree: only a swap-backed page not in the swap cache and not mlocked.
             if ((f.Flags & FrameFlags.SwapBacked) != 0 && !k.Zone.Unevictable[pfn])
             {
@@ -76,5 +88,46 @@ public static class LazyFree
                 k.Env.Counters.Increment(k.C.PgLazyFree);
             }
         }
+    }
+
+    /// <summary>
+    /// folio_mark_lazyfree (mm/swap.c) with the Linux lruvec: an anonymous, swap-backed folio on the LRU (PG_lru and
+    /// not in an lru_add batch), out of the swap cache and evictable joins the current CPU's lru_lazyfree batch; its
+    /// PG_swapbacked goes when the batch moves. A folio already waiting in a batch (still swap-backed, still on its
+    /// list) joins again, as in Linux. A page of a large folio (THP) keeps the page-at-a-time handling, after the
+    /// batch is moved: folio_batch_add_and_move moves the batch at once for a large folio.
+    /// </summary>
+    private static void MarkLazyfreeBatched(Kernel.Kernel k, Vmscan.CpuFolioBatches batches, int pfn)
+    {
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if ((f.Flags & FrameFlags.SwapBacked) == 0 || (f.Flags & (FrameFlags.Lru | FrameFlags.Unevictable)) != FrameFlags.Lru)
+        {
+            return;
+        }
+
+        // Mlocked (EcsMem marks it unevictable): a pin of the batches' own does not count as mlock.
+        int held = batches.Held(pfn);
+        if (k.Zone.Unevictable[pfn] && !(held > 0 && k.Zone.Pins[pfn] == held))
+        {
+            return;
+        }
+
+        Vmscan.Lruvec? lv = k.LruvecOf(pfn);
+        if (lv is null || lv.InBatch(pfn))
+        {
+            return; // !folio_test_lru: still in an lru_add batch
+        }
+
+        int cpu = k.Tlb.CurrentCpu;
+        if ((f.Flags & FrameFlags.Thp) != 0 || f.FolioOrder != 0)
+        {
+            batches.MoveNow(Vmscan.CpuFolioBatches.Kind.Lazyfree, cpu);
+            f.Flags &= ~FrameFlags.SwapBacked;
+            lv.MarkLazyFree(pfn);
+            k.Env.Counters.Increment(k.C.PgLazyFree);
+            return;
+        }
+
+        batches.AddLazyfree(pfn, cpu, large: false);
     }
 }

@@ -46,11 +46,13 @@ public sealed partial class Khugepaged
         _pendingSeq >= 0 && _state == ThreadState.ScanSleep && _collapseHead < 0 && HasWork
         && _k.Smp.Time(0) <= _pendingAt && LruAddBatchesEmpty();
 
-    /// <summary>lru_add_drain_all would move nothing: no page waits in any CPU's lru_add batch of any lruvec.</summary>
+    /// <summary>lru_add_drain_all would move nothing: no page waits in any CPU's lru_add batch of any lruvec, nor in an lru_deactivate or lru_lazyfree batch.</summary>
     private bool LruAddBatchesEmpty()
     {
         if (_k.Lruvec is null)
             return true;
+        if (_k.FolioBatches is { AllPending: not 0 })
+            return false;
         if (_k.Memcg is null)
             return _k.Lruvec.BatchedPages == 0;
         foreach (Memcontrol.MemCgroup g in _k.Memcg.Groups)

@@ -41,6 +41,11 @@ public sealed class Kernel
         if (Lruvec is not null && options.LruGen.Enabled)
             Lruvec.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen = new LruGenMachine(this));
         Zone = new Zone(World, options, env.Counters, C, policy);
+        if (Lruvec is not null)
+        {
+            FolioBatches = new Vmscan.CpuFolioBatches(this, options.Cpus);
+            FolioBatches.Initialize(pages);
+        }
         Zone.WakeKswapd = () => env.Work<Vmscan.KswapdWakeup>().Add(default);
 
         Swap = new SwapArea(options.SwapSlots);
@@ -168,19 +173,25 @@ public sealed class Kernel
     /// <summary>folio_lruvec as a Linux lruvec: the one the frame's page is on (its memcg's), or null with a simple policy.</summary>
     public Lruvec? LruvecOf(int pfn) => Lruvec is null ? null : Memcg is null ? Lruvec : Memcg.LruvecOf(pfn) as Lruvec;
 
-    /// <summary>lru_add_drain on <paramref name="cpu"/>: that CPU's lru_add batch of every lruvec (none with a simple policy).</summary>
+    /// <summary>lru_add_drain on <paramref name="cpu"/>: that CPU's lru_add batch of every lruvec, then its lru_lazyfree batch (none with a simple policy).</summary>
     public void LruAddDrainCpu(int cpu)
     {
         if (Lruvec is null)
             return;
         if (Memcg is null)
         {
-            Lruvec.LruAddDrainCpu(cpu);
-            return;
+            Lruvec.LruAddDrainCpuLruAdd(cpu);
         }
-        foreach (Memcontrol.MemCgroup g in Memcg.Groups)
-            ((Lruvec)g.Lruvec).LruAddDrainCpu(cpu);
+        else
+        {
+            foreach (Memcontrol.MemCgroup g in Memcg.Groups)
+                ((Lruvec)g.Lruvec).LruAddDrainCpuLruAdd(cpu);
+        }
+        FolioBatches?.DrainCpu(cpu);
     }
+
+    /// <summary>The per-CPU lru_lazyfree batches (mm/swap.c cpu_fbatches) with the Linux lruvec; null with a simple policy.</summary>
+    public Vmscan.CpuFolioBatches? FolioBatches { get; }
 
     /// <summary>The page-level side of reclaim (folio_referenced, shrink_folio_list's unmap and pageout).</summary>
     public ReclaimHost ReclaimHost { get; }

@@ -694,6 +694,32 @@ public sealed class InvariantChecker
         {
             CheckLruvec(_k.Lruvec, "");
         }
+        CheckFolioBatches();
+    }
+
+    /// <summary>
+    /// The lru_deactivate and lru_lazyfree batches: every folio in one is allocated, a small folio with PG_lru (on a list,
+    /// or unmapped by a zap the batch outlives) and holds one reference (a pin) per slot it fills.
+    /// </summary>
+    private void CheckFolioBatches()
+    {
+        if (_k.FolioBatches is not { } b)
+            return;
+        Frame[] fr = _k.Zone.Frames;
+        int held = 0;
+        for (int pfn = 0; pfn < fr.Length; pfn++)
+        {
+            int n = b.Held(pfn);
+            if (n == 0)
+                continue;
+            held += n;
+            if (n < 0 || fr[pfn].IsFree || _k.Zone.Pins[pfn] < n)
+                Fail($"frame {pfn}: in an lru_deactivate or lru_lazyfree batch {n} time(s) but free or pinned only {_k.Zone.Pins[pfn]} time(s) ({fr[pfn].Flags})");
+            if ((fr[pfn].Flags & (FrameFlags.Thp | FrameFlags.Lru)) != FrameFlags.Lru || fr[pfn].FolioOrder != 0)
+                Fail($"frame {pfn}: in an lru_deactivate or lru_lazyfree batch but not a small folio on the LRU ({fr[pfn].Flags})");
+        }
+        if (held != b.AllPending)
+            Fail($"lru_deactivate and lru_lazyfree batches hold {b.AllPending} folio(s) but {held} reference(s) are counted");
     }
 
     /// <summary>Each frame on <paramref name="lv"/> is on the list its flags name (or in an lru_add batch), and the list sizes agree.</summary>

@@ -79,6 +79,12 @@ public interface ILruvecHost
     /// <summary>Whether <paramref name="pfn"/>, isolated in this batch, already left with a large folio reclaimed before it.</summary>
     bool GoneWithFolio(int pfn) => false;
 
+    /// <summary>
+    /// lru_add_drain_cpu after the lru_add batch: <paramref name="cpu"/>'s per-CPU batches that are not one lruvec's
+    /// (lru_lazyfree, see <see cref="CpuFolioBatches"/>).
+    /// </summary>
+    void LruAddDrainOtherBatches(int cpu) { }
+
     /// <summary>activate_locked's folio_free_swap: a kept swap-cache page may give its slot back (vm_swap_full).</summary>
     void ActivateLocked(int pfn);
 
@@ -329,16 +335,23 @@ public sealed partial class Lruvec : IReplacementPolicy
             DrainCpu(cpu);
     }
 
-    /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating).</summary>
-    public void LruAddDrain() => DrainCpu(Math.Clamp(_host.CurrentCpu, 0, _lruAdd.Length - 1));
+    /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating): its lru_add batch, then the CPU's other batches.</summary>
+    public void LruAddDrain() => LruAddDrainCpu(_host.CurrentCpu);
 
     /// <summary>lru_add_drain on <paramref name="cpu"/> (madvise_cold and madvise_pageout drain theirs first).</summary>
-    public void LruAddDrainCpu(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+    public void LruAddDrainCpu(int cpu)
+    {
+        DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+        _host.LruAddDrainOtherBatches(cpu);
+    }
 
-    /// <summary>lru_add_drain_all: every CPU's batch.</summary>
+    /// <summary>This lruvec's lru_add batch of <paramref name="cpu"/> alone (the kernel drains every lruvec's, then the CPU's other batches).</summary>
+    public void LruAddDrainCpuLruAdd(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+
+    /// <summary>lru_add_drain_all: every CPU's batches.</summary>
     public void LruAddDrainAll()
     {
-        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) DrainCpu(cpu);
+        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) LruAddDrainCpu(cpu);
     }
 
     /// <summary>folio_batch_move_lru with lru_add: each page goes to the head of the list its flags name (lruvec_add_folio).</summary>
@@ -380,6 +393,9 @@ public sealed partial class Lruvec : IReplacementPolicy
             return 1 << o;
         return IsThp(pfn) ? FolioPmdPages : 1;
     }
+
+    /// <summary>folio_nr_pages of the folio whose head is <paramref name="head"/>.</summary>
+    public int FolioNrPages(int head) => Nr(head);
 
     /// <summary>page_folio: the head of the large folio (page-cache folio or THP) <paramref name="pfn"/> is a page of (itself otherwise).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -538,6 +554,41 @@ public sealed partial class Lruvec : IReplacementPolicy
         fl &= ~FrameFlags.Active;
         SyncTails(frame);
         _lists.MoveToHead((int)FolioLru(frame), frame);
+        return true;
+    }
+
+    /// <summary>
+    /// folio_deactivate (mm/swap.c) before its batch, for MADV_COLD on the classic lists: PG_referenced is cleared
+    /// (madvise_cold's folio_clear_referenced); true when the folio (<paramref name="head"/>) would join the CPU's
+    /// lru_deactivate batch: on the LRU (PG_lru: on a list, not in an lru_add batch), evictable and active.
+    /// </summary>
+    public bool FolioDeactivate(int frame, out int head, out int nr)
+    {
+        head = Head(frame);
+        nr = Nr(head);
+        ref FrameFlags fl = ref _host.Frames[head].Flags;
+        fl &= ~FrameFlags.Referenced;
+        SyncTails(head);
+        if (_batchCpu[head] >= 0)
+            return false;
+        int list = _lists.ListOf(head);
+        return list == (int)LruList.ActiveAnon || list == (int)LruList.ActiveFile;
+    }
+
+    /// <summary>
+    /// lru_deactivate (mm/swap.c) when the lru_deactivate batch moves: a folio still on a list (folio_test_clear_lru),
+    /// evictable and active goes to the head of its type's inactive list with PG_active and PG_referenced cleared;
+    /// true when it moved (pgdeactivate).
+    /// </summary>
+    public bool LruDeactivate(int head)
+    {
+        int list = _lists.ListOf(head);
+        ref FrameFlags fl = ref _host.Frames[head].Flags;
+        if (list < 0 || (fl & (FrameFlags.Unevictable | FrameFlags.Active)) != FrameFlags.Active)
+            return false;
+        fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
+        SyncTails(head);
+        _lists.MoveToHead((int)FolioLru(head), head);
         return true;
     }
 

@@ -45,6 +45,9 @@ public sealed class ReclaimHost : ILruvecHost
 
     public bool IsPinned(int pfn) => _k.Zone.Pins[pfn] > 0;
 
+    /// <summary>lru_add_drain_cpu's lru_lazyfree batch (the kernel's per-CPU batches).</summary>
+    public void LruAddDrainOtherBatches(int cpu) => _k.FolioBatches?.DrainCpu(cpu);
+
     public bool SwapSpaceLeft => _k.Swap.FreePages > 0;
 
     public bool HasSwap => _k.Swap.UsablePages > 0;

@@ -119,6 +119,8 @@ public struct FaultRecord
     public int Orders, Order;
     /// <summary><see cref="FaultClass.HugeAnon"/>: the memcg reclaim rounds its charge has had so far (try_charge_memcg's retries).</summary>
     public int ChargeRetries;
+    /// <summary>__alloc_pages_slowpath's no_progress_loops: direct reclaims in a row that made no progress (should_reclaim_retry).</summary>
+    public int NoProgressLoops;
 
     /// <summary>
     /// The fault ends without (or after) its install: give back what it holds — the page-table reservation and

@@ -483,14 +483,31 @@ public sealed class MemcgController
         else g.PgFault++;
     }
 
-    /// <summary>A stalled charge of <paramref name="task"/> reclaimed nothing: one retry fewer; true when none is left (OOM).</summary>
-    internal bool NoProgress(Entity task)
+    /// <summary>
+    /// try_charge_memcg after a reclaim for a stalled order-0 charge of <paramref name="task"/> in <paramref name="g"/>
+    /// (the group at its limit): a margin of a page now (counting the pages just reclaimed as uncharged) lets the charge through (goto retry, nothing counted); else the
+    /// first such round only drains the per-CPU charge stocks and retries (drain_all_stock, once per charge); after it a
+    /// round that reclaimed something retries (nr_reclaimed, an order up to PAGE_ALLOC_COSTLY_ORDER), and one that
+    /// reclaimed nothing uses up one of nr_retries = MAX_RECLAIM_RETRIES; with none left (the 18th fruitless reclaim of
+    /// a charge, as 6.18 made it in oracle/experiments/memcg-oom-retries) the group's OOM killer runs, after which the
+    /// charge starts over with MAX_RECLAIM_RETRIES and the stock drained. Returns true for the OOM killer.
+    /// </summary>
+    internal bool ChargeRetryExhausted(Entity task, MemCgroup g, long reclaimed, long pages)
     {
+        // mem_cgroup_margin: the pages this reclaim took are uncharged when their frames are released, later in the tick.
+        if (g.Max != long.MaxValue && g.Max - (g.Usage - reclaimed) >= pages)
+            return false;
+        // if (!drained): drain_all_stock once per charge, then retry; that round is not counted against nr_retries.
+        if (DrainAfterReclaim(g, task, pages))
+            return false;
+        // nr_reclaimed && nr_pages <= (1 << PAGE_ALLOC_COSTLY_ORDER): progress retries for free.
+        if (reclaimed > 0 && pages <= 8)
+            return false;
         int left = _retries.TryGetValue(task, out int r) ? r : MaxReclaimRetries;
         if (left == 0)
         {
-            _retries.Remove(task);
-            _drained.Remove(task);
+            // mem_cgroup_oom's OOM_SUCCESS: nr_retries = MAX_RECLAIM_RETRIES; drained stays set for this charge.
+            _retries[task] = MaxReclaimRetries;
             return true;
         }
         _retries[task] = left - 1;

@@ -10,10 +10,11 @@ namespace EcsMem.Systems.PageAlloc;
 /// min the faulting task stalls in direct reclaim (allocstall) and its request is retried next tick, after
 /// the swap-out system has freed pages. Each request also keeps enough frames back for the page-table
 /// pages its mapping may need. With per-CPU page lists the frame comes from the faulting CPU's list
-/// (rmqueue_pcplist), and a retry after direct reclaim that still fails first drains every CPU's list back
-/// to the buddy allocator and looks again (__alloc_pages_direct_reclaim's drain_all_pages).
+/// (rmqueue_pcplist), and a retry after a direct reclaim that made progress but still fails first drains every
+/// CPU's list back to the buddy allocator and looks again (__alloc_pages_direct_reclaim's drain_all_pages). A retry
+/// that still fails goes through should_reclaim_retry and __alloc_pages_may_oom (ReclaimRetry.cs).
 /// </summary>
-public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
+public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
 {
     private readonly List<AllocRequest> _stillDeferred = new();
 
@@ -71,13 +72,26 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         long free = kernel.Zone.Buddy.NrFreePages;
         if (req.NeedsFrame && kernel.Zone.Watermarks.BelowLow(free))
             WakeupKswapd(env);
-        if (afterReclaim && kernel.Zone.MustStall(free, req.NeedsFrame) && kernel.Zone.DrainAllPages() > 0)
+        bool stall = kernel.Zone.MustStall(free, req.NeedsFrame);
+        if (afterReclaim && stall)
         {
-            // __alloc_pages_direct_reclaim: the allocation failed after reclaim, perhaps because the free pages
-            // sit on per-CPU lists, which NR_FREE_PAGES does not count: drain_all_pages, then try again.
-            free = kernel.Zone.Buddy.NrFreePages;
+            // __alloc_pages_direct_reclaim: the allocation failed after a reclaim that made progress, perhaps because
+            // the free pages sit on per-CPU lists, which NR_FREE_PAGES does not count: drain_all_pages, then try again
+            // (a reclaim without progress skips both). Still failing, the slow path decides what comes next.
+            bool progress = kernel.Zone.DirectReclaimProgress > 0;
+            if (progress && kernel.Zone.DrainAllPages() > 0)
+                stall = kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, req.NeedsFrame);
+            if (stall)
+                stall = AfterFailedAttempt(env, ref rec, progress) == SlowPathStep.Retry;
+            if (stall && !kernel.Tasks.IsIn(rec.Process, ProcessState.Faulting))
+            {
+                // The OOM killer chose this very task: its fault ends here (the victim's allocation is not retried).
+                kernel.Events?.Fault(rec, Events.FaultOutcome.Dropped);
+                rec.Drop(kernel);
+                return;
+            }
         }
-        if (kernel.Zone.MustStall(free, req.NeedsFrame))
+        if (stall)
         {
             // __alloc_pages_direct_reclaim: this task reclaims, then retries.
             if (req.NeedsFrame)
@@ -86,7 +100,7 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
                 kernel.Events?.AllocStall(rec);
             }
             env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu));
-            _stillDeferred.Add(req);
+            _stillDeferred.Add(req with { Fault = rec }); // with its no_progress_loops
             return;
         }
 
@@ -189,8 +203,9 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     /// mem_cgroup_charge of a new THP (__do_huge_pmd_anonymous_page) for its 512 pages at once. When the group (or an
     /// ancestor) would pass memory.max, try_charge_memcg reclaims in it if the fault's gfp allows direct reclaim
     /// (vma_thp_gfp_mask: defrag <c>always</c>, or <c>madvise</c>/<c>defer+madvise</c> in a VM_HUGEPAGE area): a
-    /// reclaim of 512 pages in the group, then the charge again, up to MAX_RECLAIM_RETRIES more times (the
-    /// <c>nr_retries</c> loop; __GFP_NORETRY, set for a non-madvised area under defrag <c>always</c>, stops after one);
+    /// reclaim of 512 pages in the group, then the charge again; the first reclaim that leaves no room is followed by
+    /// drain_all_stock and one more try, then up to MAX_RECLAIM_RETRIES more (the <c>nr_retries</c> loop: 18 reclaims in
+    /// all; __GFP_NORETRY, set for a non-madvised area under defrag <c>always</c>, stops after the drain's: 2);
     /// the memcg OOM killer is never called for it (an order above PAGE_ALLOC_COSTLY_ORDER is OOM_SKIPPED). When it still
     /// does not fit, the fault falls back (thp_fault_fallback_charge, then thp_fault_fallback). Returns whether it is
     /// charged; false with <see cref="FaultRecord.ChargeRetries"/> above zero when a retry was queued (the caller
@@ -204,8 +219,10 @@ public sealed class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         if (mc.TryCharge(memcg, HugeMemory.HugeMemory.PmdPages, rec.Cpu, out long batch) is { } over)
         {
             bool mayReclaim = Compaction.Compaction.ThpDirectCompaction(kernel.Options.Thp.Defrag, flags);
+            // The first reclaim that leaves no room drains the charge stocks and retries (drain_all_stock) before
+            // __GFP_NORETRY gives up or nr_retries counts: 2 reclaims, or 2 + (MAX_RECLAIM_RETRIES - 1) = 18.
             int limit = kernel.Options.Thp.Defrag == Scenarios.ThpDefrag.Always && (flags & VmFlags.HugePage) == 0
-                ? 1 : Memcontrol.MemcgController.MaxReclaimRetries + 1;
+                ? 2 : Memcontrol.MemcgController.MaxReclaimRetries + 2;
             if (mayReclaim && rec.ChargeRetries < limit)
             {
                 rec.ChargeRetries++;

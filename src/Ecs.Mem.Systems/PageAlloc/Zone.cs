@@ -326,6 +326,13 @@ public sealed class Zone
     /// <summary>True while some fault waits in the allocator for reclaim.</summary>
     public bool HasStalledAllocations => Stalled.Count > 0;
 
+    /// <summary>
+    /// What the last direct reclaim pass reclaimed (try_to_free_pages' return, __perform_reclaim's progress): the
+    /// allocations stalled on it read it at their next attempt as did_some_progress (the reclaim runs later in the
+    /// tick than the allocator, so a stalled request's own reclaim is the last one when it is retried).
+    /// </summary>
+    public long DirectReclaimProgress { get; internal set; }
+
     /// <summary>Page-table pages a fault may need in the worst case (every level below the root).</summary>
     public int PageTableReserve { get; }
 

@@ -305,6 +305,24 @@ public sealed class ReclaimHost : ILruvecHost
     public void ReclaimCallTime() => _k.Writeback?.Progress(_callCycles);
 
     /// <summary>
+    /// A direct reclaim pass that reclaimed nothing still took its time: the call's (machine.reclaim_cost.call_ns) and,
+    /// for each of the <paramref name="scanned"/> pages it looked at and kept, isolate_ns + keep_ns. With async
+    /// writeback the pass charged these as it went; the synchronous model charges reclaim no time, so here the clock
+    /// advances by them: the allocator's retries (should_reclaim_retry) then pass in simulated time, and kswapd's
+    /// events come due meanwhile.
+    /// </summary>
+    public void FruitlessPassTime(long scanned)
+    {
+        if (_k.Writeback is not null)
+            return;
+        long c = _callCycles + (scanned * (_isolateCycles + _keepCycles));
+        if (c <= 0)
+            return;
+        _k.Env.Clock.Advance((ulong)c);
+        _k.Cycles.Charge(Timing.CycleCategory.Kernel, c);
+    }
+
+    /// <summary>
     /// shrink_folio_list's time for the <paramref name="folios"/> folios handled since the last call: each written
     /// (write_ns or shmem_write_ns) or freed (free_ns), each other one kept, activated or put back (keep_ns), and at the
     /// call's end (<paramref name="batch"/>) its own time (batch_ns). Charged when the folios are back on a list, so a

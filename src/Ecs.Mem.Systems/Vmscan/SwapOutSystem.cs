@@ -10,8 +10,9 @@ namespace EcsMem.Systems.Vmscan;
 /// watermark until it is back above high. The replacement policy picks victims; a victim whose PTEs show
 /// the accessed bit was used since the last scan gets a second chance (page_referenced → the policy hears
 /// OnReferenced). Anonymous victims go to swap through the swap cache (⑥); dirty file pages are written
-/// back, clean ones dropped. The PTE rewrites (⑦) are left to the page-table rewrite system. When nothing
-/// can be reclaimed and memory is below min, the OOM killer picks a process.
+/// back, clean ones dropped. The PTE rewrites (⑦) are left to the page-table rewrite system. What a direct pass
+/// reclaimed is the stalled allocations' did_some_progress: their slow path (PageAlloc/ReclaimRetry.cs) retries or
+/// calls the OOM killer; a charge's memcg reclaim that exhausts try_charge_memcg's retries calls the group's here.
 /// </summary>
 public sealed class SwapOutSystem : ISystem, IEventHandler
 {
@@ -115,26 +116,19 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             }
             _k.ReclaimHost.Cpu = _cpu;
+            long scannedBefore = env.Counters[_k.C.PgScanDirect];
             int freed = _k.Lruvec is { } lruvec
                 ? (r.Direct ? TryToFreePages(lruvec, r.Pages, r.ForProcess) : BalancePgdatRound(env, lruvec))
                 : _k.Memcg is { } mc
                     ? ShrinkNodeMemcgs(env, mc.Root, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false)
                     : ShrinkInactiveList(env, _k.Zone.Lru, null, r.Pages, r.Direct, r.ForProcess, cgroupReclaim: false);
-            // Nothing reclaimable while the allocation still could not proceed, counting the frames this
-            // tick will free: OOM.
-            long freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
-            if (r.Direct && r.MayOom && freed == 0 && _k.Zone.MustStall(freeSoon, needsFrame: true))
+            // The stalled allocations read what this pass reclaimed at their next attempt (did_some_progress): their
+            // slow path, not reclaim, decides between another round and the OOM killer (AllocatorSystem.ReclaimRetry).
+            if (r.Direct)
             {
-                // Before the OOM killer, the free pages parked on per-CPU lists go back to the buddy allocator
-                // (drain_all_pages) and the allocation is looked at once more. Linux 6.6 skips this drain when
-                // reclaim made no progress and only gets there after should_reclaim_retry's retries; the
-                // simulator declares OOM after one fruitless pass, so it drains first (docs/physical.md).
-                if (_k.Zone.DrainAllPages() > 0)
-                    freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
-                if (_k.Zone.MustStall(freeSoon, needsFrame: true) && BoostOutlivedByRetries())
-                    freeSoon = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
-                if (_k.Zone.MustStall(freeSoon, needsFrame: true))
-                    _k.Oom.OutOfMemory(r.ForProcess);
+                _k.Zone.DirectReclaimProgress = freed;
+                if (freed == 0)
+                    _k.ReclaimHost.FruitlessPassTime(env.Counters[_k.C.PgScanDirect] - scannedBefore);
             }
             if (!r.Direct && _k.Lruvec is null)
                 KswapdAfterRun(env, freed);
@@ -161,9 +155,11 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int freed = _k.Lruvec is not null
             ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
-        // try_charge_memcg: too little room after the reclaim drains the stocks once, and the retry is not a fruitless round.
-        bool drained = r.ChargePages > 0 && !r.ForProcess.IsNull && mc.DrainAfterReclaim(g, r.ForProcess, r.ChargePages);
-        if (freed == 0 && r.MayOom && !r.ForProcess.IsNull && !drained && mc.NoProgress(r.ForProcess))
+        // try_charge_memcg after the reclaim: a charge that may OOM counts its rounds (and drains the stocks once) in
+        // ChargeRetryExhausted; one that may not (a THP's, a swap-in's under the plug) still drains once before it retries.
+        if (!r.MayOom && r.ChargePages > 0 && !r.ForProcess.IsNull)
+            mc.DrainAfterReclaim(g, r.ForProcess, r.ChargePages);
+        if (r.MayOom && !r.ForProcess.IsNull && mc.ChargeRetryExhausted(r.ForProcess, g, freed, Math.Max(1, r.ChargePages)))
             _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
     }
 
@@ -247,31 +243,22 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     public const int MaxReclaimRetries = 16;
 
     /// <summary>
-    /// try_to_free_pages → do_try_to_free_pages on the node's lruvec (nr_to_reclaim SWAP_CLUSTER_MAX). The
-    /// allocator's should_reclaim_retry loop, which in Linux calls it again up to MAX_RECLAIM_RETRIES times without
-    /// progress before the OOM killer, runs here at once while pages are left on the lists; before the retries every
-    /// CPU's lru_add batch is drained (lru_add_drain_all), so that a small machine's pages do not sit invisible to
-    /// reclaim in the other CPUs' batches (a simplification, see docs/kernel.md).
+    /// try_to_free_pages → do_try_to_free_pages on the node's lruvec (nr_to_reclaim SWAP_CLUSTER_MAX): one pass, from
+    /// DEF_PRIORITY down. The allocator's should_reclaim_retry loop calls it again, a tick later, while its estimate
+    /// says reclaim may still help (PageAlloc/ReclaimRetry.cs). A pass that reclaimed nothing drains every CPU's
+    /// lru_add batch (lru_add_drain_all), so that a small machine's pages do not sit invisible to the next pass in the
+    /// other CPUs' batches (a simplification, see docs/kernel.md).
     /// </summary>
     private int TryToFreePages(Lruvec lruvec, int pages, Entity forProcess)
     {
-        long scanned = 0;
-        for (int attempt = 0; attempt <= MaxReclaimRetries; attempt++)
-        {
-            _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
-            _sc.Memcg = _k.Memcg;
-            _sc.Target = _k.Memcg?.Root;
-            _k.ReclaimHost.ReclaimCallTime();
-            NodeReclaim.DoTryToFreePages(lruvec, _sc);
-            scanned += _sc.NrScanned;
-            if (_sc.NrReclaimed > 0)
-                break;
-            if (attempt == 0)
-                NodeReclaim.LruAddDrainAll(lruvec, _sc);
-            if (NodeReclaim.EvictablePages(lruvec, _sc) == 0)
-                break;
-        }
-        _k.Events?.Reclaim(true, _cpu, forProcess, (int)scanned, (int)_sc.NrReclaimed);
+        _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
+        _sc.Memcg = _k.Memcg;
+        _sc.Target = _k.Memcg?.Root;
+        _k.ReclaimHost.ReclaimCallTime();
+        NodeReclaim.DoTryToFreePages(lruvec, _sc);
+        if (_sc.NrReclaimed == 0)
+            NodeReclaim.LruAddDrainAll(lruvec, _sc);
+        _k.Events?.Reclaim(true, _cpu, forProcess, (int)_sc.NrScanned, (int)_sc.NrReclaimed);
         return (int)_sc.NrReclaimed;
     }
 
@@ -337,23 +324,6 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             delay = Math.Max(delay, wb.ThrottleDelay(env.Now));
         env.Schedule(delay, new SimEvent(_kswapdKind, Entity.Null));
         return (int)freed;
-    }
-
-    /// <summary>
-    /// Direct reclaim found nothing while the zone is boosted: Linux's allocator would retry (should_reclaim_retry, up
-    /// to MAX_RECLAIM_RETRIES) while kswapd, woken for the boost, ends its boosted run and takes the boost off; the
-    /// simulator declares OOM after one fruitless pass, so it takes the boost off first (and wakes kcompactd, as that
-    /// run's end does). Returns whether there was a boost.
-    /// </summary>
-    private bool BoostOutlivedByRetries()
-    {
-        var wm = _k.Zone.Watermarks;
-        if (wm.Boost == 0)
-            return false;
-        wm.Boost = 0;
-        _zoneBoost = _nrBoostReclaim = 0;
-        _k.Kcompactd.WakeupKcompactd(PageAlloc.BuddyAllocator.PageblockOrder);
-        return true;
     }
 
     /// <summary>balance_pgdat's start: nr_boost_reclaim and zone_boosts[] from the zone's watermark_boost.</summary>

@@ -8,14 +8,14 @@ namespace EcsMem.Systems.Reporting;
 /// down (exit_mmap frees every page), so at the end of a run an exited process has no resident set left;
 /// the report shows what <c>/proc/&lt;pid&gt;/status</c> said at the last tick boundary before the exit instead.
 /// A process that runs out of accesses is sampled exactly when its workload reports the end
-/// (<see cref="WorkloadEndTap"/>), before the access stage tears it down. For the other exits (a signal,
-/// the OOM killer, a scripted exit) <see cref="Observe"/>, called after every tick, keeps the figures of the
-/// last tick boundary, which is exact unless an operation in the exit's own tick changed the mapping first.
+/// (<see cref="WorkloadEndTap"/>), before the access stage tears it down, and every exit (a signal, the OOM
+/// killer, a scripted exit) at the start of do_exit (<see cref="Task.TaskList.ExitStarting"/>, attached by
+/// <see cref="WorkloadEndTap.Attach"/>), so the figures do not depend on the tick's batch size. <see cref="Observe"/>,
+/// called after every tick, keeps the figures of the last tick boundary for a tracker not attached to a kernel.
 /// </summary>
 /// <remarks>
 /// Per-tick cost: one copy of 15 counters per live process, with no ECS lookup (each process's mm is resolved
 /// once; an mm with no users left has exited), and none above <see cref="MaxPerTickProcesses"/> processes.
-/// A kernel hook called at the start of do_exit would make every case exact and free.
 /// </remarks>
 public sealed class ProcessStatusTracker
 {
@@ -26,6 +26,8 @@ public sealed class ProcessStatusTracker
     private struct Sample
     {
         public bool Taken;
+        /// <summary>Taken at do_exit's start: later ticks (another user of a shared mm) leave it alone.</summary>
+        public bool Final;
         public ulong TotalVm, LockedVm, PinnedVm, RssAnon, RssFile, RssShmem, DataVm, StackVm, ExecVm;
         public ulong StartCode, EndCode, PgtablesBytes, SwapEnts, HiwaterVm, HiwaterRss;
     }
@@ -57,12 +59,21 @@ public sealed class ProcessStatusTracker
         Take(index);
     }
 
+    /// <summary>Samples the process at <paramref name="index"/> at the start of its do_exit, for good.</summary>
+    internal void RecordExit(Kernel.Kernel kernel, int index)
+    {
+        if (index >= _known)
+            Resolve(kernel);
+        Take(index);
+        _samples[index].Final = _samples[index].Taken;
+    }
+
     private void Take(int i)
     {
         {
             MmState? mm = _mms[i];
             // mm_users drops to 0 in exit_mm: from then on the mm is being (or has been) torn down.
-            if (mm is null || mm.Mm.Struct.MmUsers <= 0)
+            if (mm is null || mm.Mm.Struct.MmUsers <= 0 || _samples[i].Final)
                 return;
             ref readonly MmStruct s = ref mm.Mm.Struct;
             ref Sample d = ref _samples[i];

@@ -56,6 +56,14 @@ public sealed class WorkloadEndTap : ITraceReader
         var k = machine.Kernel;
         for (int i = 0; i < k.Tasks.Processes.Count; i++)
             Tap(machine, tracker, k.Tasks.Processes[i], i);
+        // Every exit (a signal, the OOM killer, a scripted exit, the workload's end) is sampled at do_exit's start,
+        // exact whatever the tick's batch size; the workload's end is also sampled by its tap, just before.
+        Action<Entity>? previousExit = k.Tasks.ExitStarting;
+        k.Tasks.ExitStarting = p =>
+        {
+            previousExit?.Invoke(p);
+            tracker.RecordExit(k, k.World.Get<Components.Process>(p).Pid - 1);
+        };
         Action<Entity, string>? previous = machine.AddressSpace.ChildCreated;
         machine.AddressSpace.ChildCreated = (child, name) =>
         {

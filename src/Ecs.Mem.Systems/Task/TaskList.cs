@@ -211,11 +211,18 @@ public sealed class TaskList(Kernel.Kernel kernel)
     }
 
     /// <summary>
+    /// Called at the start of do_exit, before exit_mm tears the address space down: the report samples the task's
+    /// /proc/PID/status here, which is what a reader of that file saw last (whatever else the exit's tick did first).
+    /// </summary>
+    public Action<Entity>? ExitStarting { get; set; }
+
+    /// <summary>
     /// do_exit → exit_mm → mmput: when the last user goes, exit_mmap zaps every VMA (freeing pages, swap
     /// slots and page tables), the TLB context is flushed, and mm_users/mm_count drop to zero.
     /// </summary>
     private void DoExit(Entity process, ProcessState final)
     {
+        ExitStarting?.Invoke(process);
         ref Process p = ref World.Get<Process>(process);
         MmState mm = MmOf(process);
         kernel.Dirty?.Mm(mm.Id);

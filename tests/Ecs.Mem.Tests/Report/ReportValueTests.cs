@@ -192,4 +192,36 @@ public class ReportKillTests
         Assert.That(report, Does.Contain("== /proc/1/status (segv, at exit) ==\n"));
         Assert.That(report, Does.Contain("VmRSS:\t       8 kB\n"));
     }
+
+    [TestCase("1")]
+    [TestCase("4096")]
+    public void StatusAtExitIsTakenAtDoExitWhateverTheBatch(string batch)
+    {
+        // b writes all 4,096 pages of its 16 MiB mapping (VmHWM 16,384 kB), munmaps its first 4 MiB and then loads
+        // from them: SIGSEGV. Its status at exit is the one after the munmap: VmRSS = 16,384 − 4,096 = 12,288 kB and
+        // VmSize 4,096 kB less than its peak. With a batch of 4,096 accesses the munmap and the kill fall in one tick,
+        // which the report once sampled only at tick boundaries (showing 16,384 kB).
+        using var f = new ReportTestFiles();
+        string yaml = f.Write("exit.yaml",
+            "machine: {ram: 32M, swap: 64M, cpus: 2, seed: 3}\n" +
+            "processes:\n" +
+            "  - name: a\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=40000,base=0x7f0000000000,pages=4096,writes=1\"\n" +
+            "  - name: b\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=40000,base=0x7f1000000000,pages=4096,writes=1\"\n" +
+            "timeline:\n" +
+            "  - at: 0\n    process: a\n    mmap: {addr: 0x7f0000000000, length: 16M, prot: rw-, flags: private, fixed: true}\n" +
+            "  - at: 0\n    process: b\n    mmap: {addr: 0x7f1000000000, length: 16M, prot: rw-, flags: private, fixed: true}\n" +
+            "  - after: 12000\n    process: b\n    munmap: {addr: 0x7f1000000000, length: 4M}\n");
+        var (code, report, err) = ReportTestFiles.Run("run", yaml, "--batch", batch, "--snapshot", "none");
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] row = ReportTestFiles.ProcessRow(report, "b");
+        Assert.That(row[2], Is.EqualTo("killed"));
+        Assert.That(row[3], Is.EqualTo("11"));
+        int at = report.IndexOf("== /proc/2/status (b, at exit) ==\n", StringComparison.Ordinal);
+        Assert.That(at, Is.GreaterThanOrEqualTo(0));
+        string status = report[at..];
+        Assert.That(status, Does.Contain("VmHWM:\t   16384 kB\n"));
+        Assert.That(status, Does.Contain("VmRSS:\t   12288 kB\n"));
+        Assert.That(status, Does.Contain("VmPeak:\t   16764 kB\n"));
+        Assert.That(status, Does.Contain("VmSize:\t   12668 kB\n"));
+    }
 }

@@ -196,6 +196,9 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
     {
         if (_pendingSeq < 0)
             return ulong.MaxValue;
+        // A wake at or after the horizon found so far cannot lower it: the fragmentation score need not be computed.
+        if (_pendingAt >= before)
+            return _pendingAt;
         return _workRequested || ShouldProactiveCompact() ? _pendingAt : ulong.MaxValue;
     }
 

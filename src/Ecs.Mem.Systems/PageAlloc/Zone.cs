@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
@@ -97,15 +98,7 @@ public sealed class Zone
     {
         int nr = 1;
         if (Frames[pfn].FolioOrder != 0)
-        {
-            pfn = Filemap.PageCacheFolio.Head(Frames, pfn);
-            nr = Filemap.PageCacheFolio.NrPages(Frames, pfn);
-            for (int p = pfn; p < pfn + nr; p++)
-            {
-                Dirty?.Frame(p);
-                Frames[p].Flags &= ~FrameFlags.Lru;
-            }
-        }
+            pfn = LruDelLargeFolio(pfn, out nr);
         if (Memcg is null)
         {
             Lru.OnRemoved(pfn);
@@ -113,6 +106,23 @@ public sealed class Zone
         }
         Memcg.LruvecOf(pfn).OnRemoved(pfn);
         Memcg.LruCount(pfn, -nr);
+    }
+
+    /// <summary>
+    /// <see cref="LruDel"/> for a page of a large page-cache folio: PG_lru cleared on every page; returns the head and
+    /// (<paramref name="nr"/>) folio_nr_pages. Out of line, so the order-0 path stays small enough to inline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int LruDelLargeFolio(int pfn, out int nr)
+    {
+        int head = Filemap.PageCacheFolio.Head(Frames, pfn);
+        nr = Filemap.PageCacheFolio.NrPages(Frames, head);
+        for (int p = head; p < head + nr; p++)
+        {
+            Dirty?.Frame(p);
+            Frames[p].Flags &= ~FrameFlags.Lru;
+        }
+        return head;
     }
 
     /// <summary>The shared zero page (ZERO_PAGE).</summary>
@@ -293,15 +303,7 @@ public sealed class Zone
     {
         Dirty?.Frame(pfn);
         Frames[pfn].Flags |= FrameFlags.Lru;
-        int nr = 1;
-        if (Frames[pfn].FolioOrder != 0)
-        {
-            // folio_add_lru of a large folio (pfn is its head): one entry; its pages take the head's flags.
-            nr = Filemap.PageCacheFolio.NrPages(Frames, pfn);
-            for (int p = pfn + 1; p < pfn + nr; p++)
-                Dirty?.Frame(p);
-            Filemap.PageCacheFolio.SyncTails(Frames, pfn);
-        }
+        int nr = Frames[pfn].FolioOrder != 0 ? LruAddLargeFolio(pfn) : 1;
         if (Memcg is null)
         {
             Lru.OnInserted(pfn, pageKey);
@@ -309,6 +311,20 @@ public sealed class Zone
         }
         Memcg.LruvecOf(pfn).OnInserted(pfn, pageKey);
         Memcg.LruCount(pfn, nr);
+    }
+
+    /// <summary>
+    /// folio_add_lru of a large folio (<paramref name="pfn"/> is its head) for <see cref="LruAdd"/>: one entry; its pages
+    /// take the head's flags. Returns folio_nr_pages. Out of line, so the order-0 path stays small enough to inline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int LruAddLargeFolio(int pfn)
+    {
+        int nr = Filemap.PageCacheFolio.NrPages(Frames, pfn);
+        for (int p = pfn + 1; p < pfn + nr; p++)
+            Dirty?.Frame(p);
+        Filemap.PageCacheFolio.SyncTails(Frames, pfn);
+        return nr;
     }
 
     /// <summary>Identity of an anonymous page for history-keeping policies (ARC): owner mm and page number.</summary>

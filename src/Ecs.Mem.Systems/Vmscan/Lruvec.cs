@@ -181,6 +181,17 @@ public sealed partial class Lruvec : IReplacementPolicy
     private int[] _shadow = [];
     private int[] _batchCpu = [];
 
+    // The host's struct pages, fetched once: every LRU step reads a folio's flags and order several times (folio_nr_pages,
+    // page_folio, folio_lru_list), and each read through the interface property would be a call. The host's array is
+    // fixed for its life, but it may not exist yet when the lruvec is made (the machine's zone comes after its policy).
+    private Frame[]? _frames;
+
+    private Frame[] HostFrames
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _frames ??= _host.Frames;
+    }
+
     /// <summary>Creates the lruvec of a node (or of a memcg on it) with one lru_add batch per CPU.</summary>
     public Lruvec(ILruvecHost host, CounterRegistry counters, KernelCounters c, int cpus)
     {
@@ -321,8 +332,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (IsThp(frame) && (frame & (FolioPmdPages - 1)) != 0)
             return;
         // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
-        if (_lruGen && (_host.Frames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
-            _host.Frames[frame].Flags |= FrameFlags.Active;
+        if (_lruGen && (HostFrames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
+            HostFrames[frame].Flags |= FrameFlags.Active;
         int cpu = _host.CurrentCpu;
         if ((uint)cpu >= (uint)_lruAdd.Length) cpu = 0;
         int n = _lruAddCount[cpu];
@@ -375,7 +386,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private LruList FolioLru(int pfn)
     {
-        FrameFlags fl = _host.Frames[pfn].Flags;
+        FrameFlags fl = HostFrames[pfn].Flags;
         if ((fl & FrameFlags.Unevictable) != 0) return LruList.Unevictable;
         int lru = (fl & FrameFlags.SwapBacked) != 0 ? 0 : 2;
         return (LruList)(lru + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
@@ -388,7 +399,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Nr(int pfn)
     {
-        int o = _host.Frames[pfn].FolioOrder;
+        int o = HostFrames[pfn].FolioOrder;
         if (o != 0)
             return 1 << o;
         return IsThp(pfn) ? FolioPmdPages : 1;
@@ -401,7 +412,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Head(int pfn)
     {
-        int o = _host.Frames[pfn].FolioOrder;
+        int o = HostFrames[pfn].FolioOrder;
         if (o != 0)
             return pfn & ~((1 << o) - 1);
         return IsThp(pfn) ? pfn & ~(FolioPmdPages - 1) : pfn;
@@ -418,7 +429,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         int nr = Nr(head);
         if (nr == 1)
             return;
-        Frame[] frames = _host.Frames;
+        Frame[] frames = HostFrames;
         FrameFlags bits = frames[head].Flags & Filemap.PageCacheFolio.FolioWide;
         for (int p = head + 1; p < head + nr; p++)
             frames[p].Flags = (frames[p].Flags & ~Filemap.PageCacheFolio.FolioWide) | bits;
@@ -455,7 +466,7 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     /// <summary>folio_is_file_lru: !PG_swapbacked.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsFileLru(int pfn) => (_host.Frames[pfn].Flags & FrameFlags.SwapBacked) == 0;
+    private bool IsFileLru(int pfn) => (HostFrames[pfn].Flags & FrameFlags.SwapBacked) == 0;
 
     /// <summary>
     /// folio_mark_accessed (mm/swap.c): inactive,unreferenced → referenced; inactive,referenced → activated
@@ -471,7 +482,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         }
         frame = Head(frame);
-        ref FrameFlags fl = ref _host.Frames[frame].Flags;
+        ref FrameFlags fl = ref HostFrames[frame].Flags;
         if ((fl & FrameFlags.Referenced) == 0)
         {
             fl |= FrameFlags.Referenced;
@@ -543,7 +554,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (_lruGen)
             return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
         frame = Head(frame);
-        ref FrameFlags fl = ref _host.Frames[frame].Flags;
+        ref FrameFlags fl = ref HostFrames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
         SyncTails(frame);
         if (_batchCpu[frame] >= 0)
@@ -598,7 +609,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public void MarkLazyFree(int pfn)
     {
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         if (_lruGen)
         {
             // lruvec_del_folio, the flags cleared, lruvec_add_folio: a clean file-type folio joins the oldest generation.
@@ -621,7 +632,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (_lruGen && _batchCpu[pfn] < 0)
             LruGenDelFolio(pfn, true);
         pfn = Head(pfn);
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
         SyncTails(pfn);
         if (_batchCpu[pfn] < 0)
@@ -647,7 +658,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (head == pfn && Nr(head) != 1)
             return;
         pfn = head;
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         if ((fl & (FrameFlags.Locked | FrameFlags.Dirty | FrameFlags.Unevictable)) != 0)
             return;
         if (_lruGen)
@@ -669,7 +680,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     public void PutbackEvictable(int pfn)
     {
         pfn = Head(pfn);
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         if ((fl & FrameFlags.Unevictable) == 0)
             return;
         fl &= ~FrameFlags.Unevictable;
@@ -697,7 +708,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             return LruGenEviction(pfn);
         int eviction = (int)(NonresidentAge & EvictionMask);
         NonresidentAge++;
-        bool workingset = (_host.Frames[pfn].Flags & FrameFlags.Workingset) != 0;
+        bool workingset = (HostFrames[pfn].Flags & FrameFlags.Workingset) != 0;
         return (eviction << 1) | (workingset ? 1 : 0);
     }
 
@@ -764,7 +775,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         WorkingsetRefaults[t] += nr;
         if (!WorkingsetTestRecent(shadow, file))
             return;
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         fl |= FrameFlags.Active;
         NonresidentAge += nr;
         // mod_lruvec_state(WORKINGSET_ACTIVATE): a memcg's statistics are hierarchical, its ancestors' count it too.
@@ -1025,14 +1036,14 @@ public sealed partial class Lruvec : IReplacementPolicy
 
     /// <summary>A page of a PMD-sized THP not split yet (the classic lists isolate, age and put back its folio whole).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsThp(int pfn) => !_lruGen && (_host.Frames[pfn].Flags & FrameFlags.Thp) != 0;
+    private bool IsThp(int pfn) => !_lruGen && (HostFrames[pfn].Flags & FrameFlags.Thp) != 0;
 
     /// <summary>
     /// A page <paramref name="p"/> of a folio split while reclaim held it isolated: PG_lru, on no list and in no lru_add
     /// batch (split_folio_to_list left it on reclaim's list).
     /// </summary>
     private bool FolioPageIsolated(int p) =>
-        (_host.Frames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
+        (HostFrames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
 
     /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)
@@ -1079,7 +1090,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         {
             int pfn = _isolated[i];
             int nr = Nr(pfn);
-            ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+            ref FrameFlags fl = ref HostFrames[pfn].Flags;
             if (_host.FolioReferenced(pfn, out VmFlags vmFlags) != 0)
             {
                 if ((vmFlags & VmFlags.Locked) != 0)
@@ -1204,10 +1215,10 @@ public sealed partial class Lruvec : IReplacementPolicy
         int nrPages = Nr(pfn);
         if (_host.FolioDirtyFile(pfn))
             unqueuedDirty += nrPages;
-        if ((_host.Frames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
+        if ((HostFrames[pfn].Flags & FrameFlags.Writeback) != 0 && !FolioUnderWriteback(pfn, sc))
         {
             // Cases 1 and 2: activate_locked, out of the way until the write ends and rotates it back.
-            _host.Frames[pfn].Flags |= FrameFlags.Active;
+            HostFrames[pfn].Flags |= FrameFlags.Active;
             _counters.Add(_c.PgActivate, nrPages);
             Putback(pfn);
             return;
@@ -1236,7 +1247,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         switch (result)
         {
             case FolioReclaimResult.Reclaimed:
-                if (IsFileLru(pfn) && (_host.Frames[pfn].Flags & FrameFlags.Anon) != 0)
+                if (IsFileLru(pfn) && (HostFrames[pfn].Flags & FrameFlags.Anon) != 0)
                     _counters.Increment(_c.PgLazyFreed); // a lazily freed page discarded (no shadow: no cache holds it)
                 else
                     _shadow[pfn] = WorkingsetEviction(pfn);
@@ -1256,7 +1267,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             case FolioReclaimResult.Activate:
                 // activate_locked: PG_active set, pgactivate, back on the active list.
                 ActivateLockedFolio(pfn);
-                _host.Frames[pfn].Flags |= FrameFlags.Active;
+                HostFrames[pfn].Flags |= FrameFlags.Active;
                 _counters.Add(_c.PgActivate, Nr(pfn));
                 Putback(pfn);
                 break;
@@ -1275,7 +1286,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     private bool FolioUnderWriteback(int pfn, ScanControl sc)
     {
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         if (sc.Kswapd && (fl & FrameFlags.Reclaim) != 0 && sc.PgdatWriteback)
         {
             sc.NrImmediate++;
@@ -1305,7 +1316,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (_lruGen)
             return LruGenCheckReferences(pfn, out mlocked);
         int referencedPtes = _host.FolioReferenced(pfn, out VmFlags vmFlags);
-        ref FrameFlags fl = ref _host.Frames[pfn].Flags;
+        ref FrameFlags fl = ref HostFrames[pfn].Flags;
         bool referencedFolio = (fl & FrameFlags.Referenced) != 0;
         fl &= ~FrameFlags.Referenced;
         mlocked = (vmFlags & VmFlags.Locked) != 0;

@@ -22,19 +22,22 @@ public readonly struct SwapEntry : IEquatable<SwapEntry>
 
     public SwapEntry(uint type, ulong offset)
     {
+        // The throws live in their own methods: a constructor this small is inlined where entries are made per page.
         if (type >= MaxSwapFiles)
-        {
-            throw new ArgumentOutOfRangeException(nameof(type), type, $"swap type must be below {MaxSwapFiles}");
-        }
-
+            ThrowBadType(type);
         if (offset > MaxOffset)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"swap offset must be at most 0x{MaxOffset:x}");
-        }
-
+            ThrowBadOffset(offset);
         Type = type;
         Offset = offset;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadType(uint type) =>
+        throw new ArgumentOutOfRangeException(nameof(type), type, $"swap type must be below {MaxSwapFiles}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadOffset(ulong offset) =>
+        throw new ArgumentOutOfRangeException(nameof(offset), offset, $"swap offset must be at most 0x{MaxOffset:x}");
 
     /// <summary>__swp_entry_to_pte: the non-present PTE value holding this entry.</summary>
     public ulong ToPteValue() => ((ulong)Type << (64 - TypeBits)) | ((~Offset << OffsetFirstBit) & OffsetField);

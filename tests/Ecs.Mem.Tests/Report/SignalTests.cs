@@ -26,6 +26,15 @@ public class SignalTests
     [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int MkFifo(string path, uint mode);
 
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenRaw(string path, int flags);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int CloseRaw(int fd);
+
+    /// <summary>O_RDONLY | O_NONBLOCK: opening a FIFO's read end this way never waits for a writer.</summary>
+    private const int ReadNonBlocking = 0x800;
+
     /// <summary>Starts ecsmem with SIGINT and SIGTERM at their defaults, whatever this test host inherited.</summary>
     private static Process Start(string dir, params string[] args)
     {
@@ -116,9 +125,15 @@ public class SignalTests
             if (!p.HasExited)
                 p.Kill();
             sent.Set();
-            // Unblock the writer if the tool never opened the FIFO.
+            // Unblock the writer if it still waits in open(2) for a reader (the tool never opened the FIFO). Non-blocking:
+            // when the writer had already opened it and gone (EPIPE) before it set `opened`, a blocking open here would
+            // wait for a writer that never comes (a suite run under heavy load hung here for 20 minutes).
             if (!opened.IsSet)
-                using (new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)) { }
+            {
+                int fd = OpenRaw(fifo, ReadNonBlocking);
+                if (fd >= 0)
+                    CloseRaw(fd);
+            }
         }
         Assert.That(writer.Wait(60_000), Is.True, "writer ended");
         return (p.ExitCode, o.Result, e.Result);

@@ -55,6 +55,13 @@ public static class SimulationRun
         Scenario s = ScenarioParser.ParseFile(yaml);
         using Machine m = ScenarioLoader.Build(s);
         Kernel k = m.Kernel;
+        // ECSMEM_ORACLE_EVENTS=DIR: the run's events as `ecsmem run --events` writes them, in DIR/PROGRAM.jsonl (the
+        // EcsMem side of oracle/experiments/ra-memcg-trace with the harness's phase-end statistics flushes).
+        using FileStream? eventFile = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_EVENTS") is { Length: > 0 } evDir
+            ? File.Create(Path.Combine(evDir, plan.Program.Name + ".jsonl")) : null;
+        using var eventOut = eventFile is null ? null : new EcsMem.Systems.Events.EventJsonWriter(eventFile);
+        if (eventOut is not null)
+            k.AttachEvents(eventOut);
         Entity proc = k.Tasks.Processes[0];
         var result = new List<SimPhase>();
         long minBase = 0, majBase = 0;

@@ -10,7 +10,7 @@ namespace EcsMem.Tests.Kernel;
 /// read_ahead_kb 8192, cgroup v1) with oracle/experiments/ra-memcg-trace (the readahead, page-cache and memcg-reclaim
 /// tracepoints; results/kernel.txt and results/session11.txt): of 174,137 page-cache deletions in 6 runs of
 /// ra-reread-memcg, swappiness-0 and swappiness-60, none in ra-reread-memcg or swappiness-60 removed a page its own
-/// window was still adding (in swappiness-0 348, pages an -EEXIST read_pages had already submitted), because a window's
+/// window was still adding (in swappiness-0 348, all in page_cache_ra_unbounded windows, pages a read_pages had already submitted), because a window's
 /// folios stay locked and unread in its batch until read_pages, after the loop; and the first read-around window of a
 /// cold pass stops when a charge's reclaim round frees nothing (its ra_order loop added 1,792–1,806 pages while its
 /// 2–3 reclaim rounds freed 0–1 page, in 5 runs of swappiness-0).

@@ -156,6 +156,9 @@ public static class SimulationRun
             foreach (var v in f.Stat.Where(v => v.Name is "active_file" or "inactive_file" or "active_anon" or "inactive_anon"))
                 d[v.Name] = v.Value / (long)Pte.PageSize;
         // The simulated time at the phase's end (the periodic memcg stats flush runs every 2 s of it).
+        // Folios still in a CPU's lru_add batch: counted by workingset_refault already, on no list yet (lru_add_fn).
+        if (k.Memcg.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec batchLv)
+            d["lru_add_batched"] = batchLv.BatchedPages;
         d["time_ms"] = (long)(m.Env.Now / (k.Options.Timing.ClockGHz * 1e6));
         foreach (var kv in m.Env.Counters.All())
         {

@@ -55,6 +55,13 @@ public static class SimulationRun
         Scenario s = ScenarioParser.ParseFile(yaml);
         using Machine m = ScenarioLoader.Build(s);
         Kernel k = m.Kernel;
+        // ECSMEM_ORACLE_EVENTS=DIR: the run's events as `ecsmem run --events` writes them, in DIR/PROGRAM.jsonl (the
+        // EcsMem side of oracle/experiments/ra-memcg-trace with the harness's phase-end statistics flushes).
+        using FileStream? eventFile = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_EVENTS") is { Length: > 0 } evDir
+            ? File.Create(Path.Combine(evDir, plan.Program.Name + ".jsonl")) : null;
+        using var eventOut = eventFile is null ? null : new EcsMem.Systems.Events.EventJsonWriter(eventFile);
+        if (eventOut is not null)
+            k.AttachEvents(eventOut);
         Entity proc = k.Tasks.Processes[0];
         var result = new List<SimPhase>();
         long minBase = 0, majBase = 0;
@@ -149,6 +156,9 @@ public static class SimulationRun
             foreach (var v in f.Stat.Where(v => v.Name is "active_file" or "inactive_file" or "active_anon" or "inactive_anon"))
                 d[v.Name] = v.Value / (long)Pte.PageSize;
         // The simulated time at the phase's end (the periodic memcg stats flush runs every 2 s of it).
+        // Folios still in a CPU's lru_add batch: counted by workingset_refault already, on no list yet (lru_add_fn).
+        if (k.Memcg.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec batchLv)
+            d["lru_add_batched"] = batchLv.BatchedPages;
         d["time_ms"] = (long)(m.Env.Now / (k.Options.Timing.ClockGHz * 1e6));
         foreach (var kv in m.Env.Counters.All())
         {

@@ -183,6 +183,10 @@ public sealed class AccessStage : ISystem, IEventHandler
                 // A fault waiting for reclaim is retried by this very tick's allocator: no idling past it.
                 if (_k.Zone.HasStalledAllocations)
                     return;
+                // Nor past a readahead window waiting for its reclaim round: the next tick goes on with it (its faulting
+                // task may sleep on a read that window has not submitted yet).
+                if (_k.Readahead.HasPending)
+                    return;
                 if (env.Events.Count > 0)
                 {
                     // NOHZ idle: periodic timers whose wakes would do nothing jump to their last period before the

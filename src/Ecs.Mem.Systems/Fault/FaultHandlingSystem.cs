@@ -358,9 +358,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         }
         if (cached >= 0)
         {
-            // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window).
-            if (!shmem)
-                kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
+            // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window, read inside
+            // this fault: a window waiting for a reclaim round holds the fault until its loop ends).
+            int raWait = shmem ? 0 : kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
             if (privateWrite)
@@ -369,11 +369,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 rec.Class = FaultClass.CowCopy;
                 rec.SourcePfn = cached;
                 kernel.Zone.PinFrame(cached);
-                Submit(new AllocRequest(rec, NeedsFrame: true), cached);
+                Submit(new AllocRequest(rec, NeedsFrame: true), cached, raWait);
                 return;
             }
             rec.Class = FaultClass.FileCached;
-            Resolve(ref rec, cached);
+            rec.Pfn = cached;
+            kernel.Zone.PinFrame(cached);
+            Submit(new AllocRequest(rec, NeedsFrame: false), cached, raWait);
             return;
         }
         rec.Class = FaultClass.FileRead;
@@ -431,9 +433,12 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     }
 
     /// <summary>Sends a fault on to the allocator, unless its cached page is still being read: then it waits for the read.</summary>
-    private void Submit(in AllocRequest req, int cachedPfn)
+    /// <remarks><paramref name="raWait"/>: the wait key of the readahead window this fault runs (0: none), slept on first.</remarks>
+    private void Submit(in AllocRequest req, int cachedPfn, int raWait = 0)
     {
-        if (cachedPfn != kernel.Zone.ZeroPfn && !kernel.Thp.IsHugeZero(cachedPfn)
+        if (raWait != 0 && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) == 0)
+            kernel.PageWaits.WaitOnPageLocked(raWait, req);
+        else if (cachedPfn != kernel.Zone.ZeroPfn && !kernel.Thp.IsHugeZero(cachedPfn)
             && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
             kernel.PageWaits.WaitOnPageLocked(cachedPfn, req);
         else

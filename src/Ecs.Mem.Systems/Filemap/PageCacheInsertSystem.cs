@@ -92,24 +92,26 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
         env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         // do_sync_mmap_readahead: the window around a file page joins its read (one request per run of new pages).
-        int pages = rec.Class == FaultClass.FileRead && !shmemSwapin ? SyncReadahead(env, rec) : 1;
         long io = _nextIo++;
+        // 0: the window the page is read with waits for a reclaim round; the readahead submits the request later.
+        int pages = rec.Class == FaultClass.FileRead && !shmemSwapin ? SyncReadahead(env, rec, io) : 1;
         rec.IoStart = env.Now;
         k.Events?.Read(rec);
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
-        env.Schedule((ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
+        if (pages > 0)
+            env.Schedule((ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
     }
 
     /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages.</summary>
-    private int SyncReadahead(SimEnvironment env, in FaultRecord rec)
+    private int SyncReadahead(SimEnvironment env, in FaultRecord rec, long io)
     {
         MmState? mm = _kernel.Tasks.MmById(rec.MmId);
         int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
         if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
             return 1;
-        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu).Pages;
+        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu, new FaultIo(_ioDoneKind, rec.Process, io)).Pages;
     }
 
     /// <summary>

@@ -37,8 +37,16 @@ public struct FileRaState
 }
 
 /// <summary>What a read fault's disk request looks like once readahead has joined it.</summary>
-/// <param name="Pages">Pages in the request the faulting page belongs to (1 without readahead).</param>
+/// <param name="Pages">Pages in the request the faulting page belongs to (1 without readahead); 0: the request is not
+/// submitted yet (its window waits for a reclaim round) and the readahead schedules the fault's completion itself.</param>
 public readonly record struct FaultRead(int Pages);
+
+/// <summary>A read fault's completion: the event the fault's own I/O ends with.</summary>
+/// <param name="Kind">The fault's system's event kind.</param>
+/// <param name="Process">The faulting task.</param>
+/// <param name="Io">The fault's request (-1: none).</param>
+/// <param name="ReadyAt">When the read of the faulting page ends, once its batch is submitted (0: not yet).</param>
+public readonly record struct FaultIo(int Kind, Entity Process, long Io, ulong ReadyAt = 0);
 
 /// <summary>
 /// mm/readahead.c and the readahead half of mm/filemap.c: per-file readahead state (file_ra_state), mmap
@@ -72,7 +80,33 @@ public sealed class Readahead : IEventHandler
 
     /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
     /// <remarks><paramref name="Order"/>: the folio order page_cache_ra_order was reading the window at (0: single pages).</remarks>
-    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order = 0);
+    /// <remarks><paramref name="Held"/>: the window's pages added so far and not submitted yet (the readahead_control's batch,
+    /// locked until read_pages), or null.</remarks>
+    /// <remarks><paramref name="RaOrder"/>: a window page_cache_ra_order reads at order 0 whose fallback to
+    /// do_page_cache_ra is still to come. <paramref name="Fault"/>: the fault whose page is in <paramref name="Held"/> (Io -1: none).</remarks>
+    private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order, List<int>? Held,
+        bool RaOrder, FaultIo Fault, int Wait, long Target);
+
+    /// <summary>
+    /// The wait key of the fault that started the window now being read from a cache hit (do_async_mmap_readahead), 0:
+    /// none. A window that waits for a reclaim round carries it; the fault sleeps on it until the window's loop ends.
+    /// </summary>
+    private int _runWait;
+
+    /// <summary>Wait keys handed out so far (negative numbers: never a frame's).</summary>
+    private int _waitSeq;
+
+    /// <summary>The fault whose page is in <see cref="_run"/> and whose completion waits for the run's submission (Io -1: none).</summary>
+    private FaultIo _runFault = new(0, default, -1);
+
+    /// <summary>The fault <see cref="SyncMmapReadahead"/> is reading around for (Io -1: none).</summary>
+    private FaultIo _fault = new(0, default, -1);
+
+    /// <summary>Batches of windows waiting for a reclaim round, reused (no allocation in steady state).</summary>
+    private readonly Stack<List<int>> _heldPool = new();
+
+    /// <summary>True while <see cref="_run"/> holds a waiting window's batch: ReadRange and ReadFolios go on with it.</summary>
+    private bool _continuing;
 
     public Readahead(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -143,9 +177,28 @@ public sealed class Readahead : IEventHandler
     /// Linux's mmap read-around does (or sync readahead under VM_SEQ_READ, none under VM_RAND_READ or after too
     /// many misses). Returns the size of the disk request the faulting page is part of.
     /// </summary>
-    public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
+    /// <remarks>
+    /// The faulting page is read with the window's other pages (read_pages, once the window's loop has ended): when
+    /// the window waits for a reclaim round before it ends, the fault's completion (<paramref name="faultIo"/>) waits too,
+    /// and this returns 0 — the task stays in the fault for the whole window, as filemap_fault runs it.
+    /// </remarks>
+    public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu, FaultIo faultIo)
     {
         _who = who;
+        _fault = faultIo;
+        try
+        {
+            return SyncMmapReadaheadFor(env, mmId, file, index, vmFlags, targetPfn, cpu);
+        }
+        finally
+        {
+            _fault = new FaultIo(0, default, -1);
+        }
+    }
+
+    /// <summary>do_sync_mmap_readahead's body for <see cref="SyncMmapReadahead"/>.</summary>
+    private FaultRead SyncMmapReadaheadFor(SimEnvironment env, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
+    {
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
             return new FaultRead(1);
@@ -160,23 +213,34 @@ public sealed class Readahead : IEventHandler
         ra.Size = ra.RaPages;
         ra.AsyncSize = ra.RaPages / 4;
         ra.Order = 0; // read-around reads single pages (VM_HUGEPAGE's PMD-order read-around is not modelled)
-        return new FaultRead(DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu));
+        return new FaultRead(DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport));
     }
 
     /// <summary>
     /// do_async_mmap_readahead: a fault found its page cached. A hit pays off a miss (mmap_miss--); on the
     /// PG_readahead marker the next window is started without waiting (page_cache_async_ra).
     /// </summary>
-    public void AsyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
+    /// <remarks>
+    /// The window is read inside the fault: when it waits for a reclaim round before its loop ends, this returns a wait
+    /// key (never 0) on which the fault must sleep (<see cref="PageWaitQueue.WaitOnPageLocked"/>) until it has; else 0.
+    /// </remarks>
+    public int AsyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
     {
         _who = who;
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
-            return;
+            return 0;
         if (ra.MmapMiss > 0)
             ra.MmapMiss--;
-        if ((_k.Zone.Frames[pfn].Flags & FrameFlags.Readahead) != 0)
-            PageCacheAsyncRa(env, ref ra, file, index, pfn, ra.RaPages, cpu);
+        if ((_k.Zone.Frames[pfn].Flags & FrameFlags.Readahead) == 0)
+            return 0;
+        int key = -(++_waitSeq);
+        _runWait = key;
+        PageCacheAsyncRa(env, ref ra, file, index, pfn, ra.RaPages, cpu);
+        if (_runWait == 0)
+            return key; // taken by the window that now waits for its reclaim round
+        _runWait = 0;
+        return 0;
     }
 
     /// <summary>page_cache_sync_ra (mm/readahead.c, Linux 6.10+). Returns the request size of <paramref name="index"/>'s page.</summary>
@@ -192,7 +256,7 @@ public sealed class Readahead : IEventHandler
             ra.Size = GetInitRaSize(reqCount, maxPages);
             ra.AsyncSize = ra.Size > reqCount ? ra.Size - reqCount : ra.Size >> 1;
             ra.Order = 0;
-            return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
+            return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
         }
         // The cached history a sequential stream leaves behind (page_cache_prev_miss over index-1 downwards).
         long miss = PrevMiss(file, index - 1, maxPages, out bool wrapped);
@@ -205,7 +269,7 @@ public sealed class Readahead : IEventHandler
         ra.Size = Math.Min(contig + reqCount, maxPages);
         ra.AsyncSize = 1;
         ra.Order = 0;
-        return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu);
+        return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
     }
 
     /// <summary>
@@ -299,7 +363,9 @@ public sealed class Readahead : IEventHandler
         long index = from;
         bool fallback = false;
         int targetRun = 1, allocated = 0;
-        _run.Clear();
+        if (!_continuing)
+            _run.Clear();
+        _continuing = false;
         while (index < end)
         {
             int order = newOrder;
@@ -319,10 +385,11 @@ public sealed class Readahead : IEventHandler
                 // (try_to_free_mem_cgroup_pages(nr_pages): nr_to_reclaim = max(folio_nr_pages, SWAP_CLUSTER_MAX)), not
                 // for the rest of the window, and the window goes on after it; a retry that gets no folio at all falls
                 // back to single pages (and gives up with them).
-                Submit(env, false, ref targetRun);
+                // The folios added so far stay locked in the window's batch, unread, through the reclaim (read_pages
+                // comes only after the loop ends), so that reclaim cannot take them.
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                 env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
-                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, new FaultIo(0, default, -1), TakeWait(), -1));
                 return;
             }
             fallback = true;
@@ -330,7 +397,7 @@ public sealed class Readahead : IEventHandler
         }
         Submit(env, false, ref targetRun); // read_pages
         if (fallback)
-            ReadRange(env, file, index, end, mark, -1, -1, cpu, retry && allocated == 0);
+            ReadRange(env, file, index, end, mark, -1, -1, cpu, retry: false, raOrder: false); // do_page_cache_ra: charges of its own
     }
 
     /// <summary>
@@ -492,14 +559,17 @@ public sealed class Readahead : IEventHandler
     /// (<paramref name="targetIndex"/>, already inserted by the fault) rides in its run's request and its I/O is
     /// the fault's own; the returned value is that run's length (1 when the target is outside the window).
     /// </summary>
-    private int DoPageCacheRa(SimEnvironment env, int file, long start, long nr, long lookahead, long targetIndex, int targetPfn, int cpu)
+    /// <remarks><paramref name="raOrder"/>: page_cache_ra_order reads the window at order 0 (a mapping with large folios):
+    /// its first break, on a cached page or a failed charge, submits what it added and falls back to do_page_cache_ra
+    /// for the rest once (<see cref="ReadRange"/>).</remarks>
+    private int DoPageCacheRa(SimEnvironment env, int file, long start, long nr, long lookahead, long targetIndex, int targetPfn, int cpu, bool raOrder = false)
     {
         long filePages = FilePages(file);
         if (start >= filePages)
             return 1;
         nr = Math.Min(nr, filePages - start);
         long mark = lookahead <= nr ? start + nr - lookahead : long.MinValue;
-        return ReadRange(env, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false);
+        return ReadRange(env, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false, raOrder);
     }
 
     /// <summary>
@@ -508,12 +578,18 @@ public sealed class Readahead : IEventHandler
     /// later tick, after that reclaim freed memory, by <see cref="ContinuePending"/>. A retry that still gets no page
     /// at all gives up, as the NORETRY allocation fails.
     /// </summary>
-    private int ReadRange(SimEnvironment env, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry)
+    private int ReadRange(SimEnvironment env, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry, bool raOrder = false)
     {
         int targetRun = 1;
         bool runHasTarget = false;
         int allocated = 0;
-        _run.Clear();
+        if (!_continuing)
+            _run.Clear();
+        _continuing = false;
+        // The fault that reads around its page runs this loop: it waits for it whatever becomes of its own page's run.
+        bool ownsFault = _fault.Io >= 0 && _runFault.Io < 0 && targetIndex >= from && targetIndex < end;
+        if (ownsFault)
+            _runFault = _fault;
         for (long i = from; i < end; i++)
         {
             if (i == targetIndex)
@@ -526,6 +602,8 @@ public sealed class Readahead : IEventHandler
             }
             if (_k.PageCache.Find(file, i) >= 0)
             {
+                // page_cache_ra_order's -EEXIST breaks its loop into the fallback, which goes on the same way.
+                raOrder = false;
                 Submit(env, runHasTarget, ref targetRun);
                 runHasTarget = false;
                 continue;
@@ -533,9 +611,26 @@ public sealed class Readahead : IEventHandler
             int pfn = AllocReadaheadPage(cpu, out Memcontrol.MemCgroup? overLimit);
             if (pfn < 0)
             {
+                if (retry && allocated == 0 && raOrder)
+                {
+                    // page_cache_ra_order's loop ends on -ENOMEM: read_pages, then do_page_cache_ra for the rest,
+                    // whose first charge reclaims again.
+                    Submit(env, runHasTarget, ref targetRun);
+                    runHasTarget = false;
+                    retry = false;
+                    raOrder = false;
+                }
                 if (!retry || allocated > 0)
                 {
-                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who));
+                    // The pages added so far stay locked in the window's batch, unread, through the reclaim the
+                    // allocation makes (read_pages comes only after the loop ends), so that reclaim cannot take them.
+                    FaultIo fault = _runFault;
+                    if (fault.Io >= 0)
+                        targetRun = 0; // the fault's completion goes with the window (ContinuePending)
+                    else if (runHasTarget)
+                        targetRun = _run.Count;
+                    _runFault = new FaultIo(0, default, -1);
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who, 0, HoldRun(), raOrder, fault, TakeWait(), fault.Io >= 0 ? targetIndex : -1));
                     if (overLimit is not null)
                     {
                         // The charge found a group at its memory.max: try_charge_memcg reclaims it once for this one page
@@ -544,11 +639,12 @@ public sealed class Readahead : IEventHandler
                         // after that reclaim; the next page over the limit reclaims again.
                         Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                         env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, _k.Options.SwapClusterMax, _who, cpu, MayOom: false, Memcg: overLimit.Id));
-                        break;
+                        return targetRun;
                     }
                     env.Counters.Increment(_k.C.AllocStall);
                     _k.Events?.AllocStall(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu);
                     env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
+                    return targetRun;
                 }
                 break;
             }
@@ -559,6 +655,8 @@ public sealed class Readahead : IEventHandler
             _run.Add(pfn);
         }
         Submit(env, runHasTarget, ref targetRun);
+        if (ownsFault)
+            _runFault = new FaultIo(0, default, -1); // the loop ended here: the fault's own request completes it
         return targetRun;
     }
 
@@ -574,11 +672,55 @@ public sealed class Readahead : IEventHandler
         {
             _who = p.Who;
             _k.Smp.Enter(p.Cpu);
+            _run.Clear();
+            if (p.Held is { } held)
+            {
+                _run.AddRange(held);
+                held.Clear();
+                _heldPool.Push(held);
+                _continuing = true;
+            }
+            _runFault = p.Fault;
+            _runWait = p.Wait;
             if (p.Order > 0)
                 ReadFolios(env, p.File, p.Next, p.End, p.Mark, p.Order, p.Cpu, retry: true);
             else
-                ReadRange(env, p.File, p.Next, p.End, p.Mark, -1, -1, p.Cpu, retry: true);
+                ReadRange(env, p.File, p.Next, p.End, p.Mark, p.Target, p.Target >= 0 ? _k.PageCache.Find(p.File, p.Target) : -1, p.Cpu, retry: true, p.RaOrder);
+            if (_runFault.Io >= 0)
+            {
+                // The window's loop (and its fallback) has ended: the fault goes on once its page's read has too (read
+                // alone if the window gave up before it).
+                ulong at = _runFault.ReadyAt != 0 ? Math.Max(_runFault.ReadyAt, env.Now) : env.Now + (ulong)_k.Timing.DiskReadCycles(1);
+                env.Schedule(at - env.Now, new SimEvent(_runFault.Kind, _runFault.Process, _runFault.Io));
+            }
+            _runFault = new FaultIo(0, default, -1);
+            if (_runWait != 0)
+            {
+                // The window's loop has ended: the fault that runs it goes on (woken by an event, at the next tick's
+                // start, so that its request reaches the allocator).
+                env.Schedule(0, new SimEvent(_kind, default, _runWait));
+                _runWait = 0;
+            }
         }
+    }
+
+    /// <summary>The wait key the window now going to wait for reclaim carries on (0: none).</summary>
+    private int TakeWait()
+    {
+        int w = _runWait;
+        _runWait = 0;
+        return w;
+    }
+
+    /// <summary>Moves the window's batch (<see cref="_run"/>) into a pooled list that waits with it for its reclaim round.</summary>
+    private List<int>? HoldRun()
+    {
+        if (_run.Count == 0)
+            return null;
+        List<int> held = _heldPool.Count > 0 ? _heldPool.Pop() : new List<int>();
+        held.AddRange(_run);
+        _run.Clear();
+        return held;
     }
 
     /// <summary>folio_set_readahead: the mark goes on every page of the folio (its flags are the head's).</summary>
@@ -604,6 +746,12 @@ public sealed class Readahead : IEventHandler
         int n = 0;
         foreach (int p in _run)
             n += p >= 0 ? 1 : 0;
+        if (_runFault.Io >= 0 && _runFault.ReadyAt == 0 && _run.Contains(-1))
+        {
+            // The faulting page is in this batch (its window waited for reclaim before it was read): its read ends with
+            // the batch's; the fault goes on when that read and the window's loop have both ended (ContinuePending).
+            _runFault = _runFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(pages) };
+        }
         if (n > 0)
         {
             int[] pfns = RentPfns(n);
@@ -693,6 +841,11 @@ public sealed class Readahead : IEventHandler
     /// <summary>The readahead request completed: its pages are uptodate and unlocked; faults waiting on them go on.</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
+        if (ev.Arg0 < 0)
+        {
+            _k.PageWaits.WakeUpPageWaiters(env, (int)ev.Arg0); // a window's loop ended: its fault goes on
+            return;
+        }
         if (!_inFlight.Remove(ev.Arg0, out int[]? pfns))
             throw new InvalidOperationException($"readahead completion for unknown request {ev.Arg0}");
         foreach (int pfn in pfns)

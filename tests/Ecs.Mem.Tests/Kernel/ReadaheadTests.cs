@@ -137,8 +137,10 @@ public class ReadaheadTests
         // Measured (session 10): with folios the pass reads fewer pages ahead (23,791 against 25,367) but activates
         // 698 file refaults against 48 — whole read-ahead folios reclaimed before the pass reaches them and refaulted
         // as one; the kit's ra-reread-memcg, the same program under a memcg, shows the same excess (23/24 majors
-        // against 9–14/6–14). Not found yet where the kernel's folios differ (order, or the -ENOMEM fallback):
-        // oracle/known-gaps.md, docs/kernel.md.
+        // against 9–14/6–14). Session 11 (branch rathrash): with a window's batch kept locked until its loop ends and its
+        // fault waiting for that loop, ra-reread-memcg's majors match (ReadaheadUnderMemcgTests), but this stand-in with
+        // folios still takes 23 majors in its second pass (the first inside 11–16): its reclaim is the machine's
+        // (kswapd and direct reclaim, no memcg charge rounds), not what the kernel's figures exercised, so folios stay off.
         // Boost off: the kernel's figures came from memcg limit reclaim, which no watermark boost drives (with the
         // boost this machine-wide stand-in's pass gets 9 major faults, below the kernel's 11..16).
         const string Yaml = """

@@ -27,7 +27,11 @@ public class SwappinessActiveFileTests
             long Get(SimPhase ph, string key) => ph.Lru!.TryGetValue(key, out long v) ? v : 0;
             Assert.That(Get(file1, "workingset_activate_file"), Is.GreaterThan(0), "the pass refaults pages it read ahead");
             Assert.That(Get(file1, "pgdeactivate"), Is.Zero, "no flush in the pass: file may not deactivate");
-            Assert.That(Get(file1, "active_file"), Is.EqualTo(Get(file1, "workingset_activate_file") + Get(file1, "pgactivate")));
+            // Every activation is on the active list, but for the folios still in the CPU's lru_add batch (lru_add_fn puts
+            // them there when it drains; session 11: the pass's last window now ends with 22 pages batched, 6 of them
+            // refault activations).
+            long activated = Get(file1, "workingset_activate_file") + Get(file1, "pgactivate");
+            Assert.That(Get(file1, "active_file"), Is.InRange(activated - Get(file1, "lru_add_batched"), activated));
             Assert.That(file1.Vmas[0].SwapKb.Min, Is.GreaterThan(0), "the anonymous memory is swapped out during the pass (before: none)");
             Assert.That(Get(file2, "pgdeactivate"), Is.GreaterThan(0), "flushed at the phase's end: the next pass deactivates");
         }

@@ -68,6 +68,9 @@ public static class SimulationRun
         // ECSMEM_ORACLE_LRU=1: each phase's LRU figures on stderr (oracle/experiments/file-activation's EcsMem side).
         bool lruDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_LRU") == "1";
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
+        // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
+        if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RECLAIMS") == "1")
+            k.AttachEvents(new ReclaimDump(m));
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
         foreach (var kv in m.Env.Counters.All())
@@ -141,6 +144,28 @@ public static class SimulationRun
             majBase = after.MajFlt;
         }
         return result;
+    }
+
+    /// <summary>
+    /// One stderr line per direct reclaim invocation (its <c>reclaim</c> event, at its end): the simulated time (ms), pages
+    /// scanned and freed, pages it wrote (pswpout since the previous one: only reclaim writes in a kit program), and the
+    /// swap cache's pages and those under writeback after it.
+    /// </summary>
+    private sealed class ReclaimDump(Machine m) : EcsMem.Systems.Events.IEventSink
+    {
+        private long _pswpout;
+
+        public void Write(in EcsMem.Systems.Events.MemEvent e)
+        {
+            if (e.Kind != EcsMem.Systems.Events.MemEventKind.Reclaim || !e.Direct)
+                return;
+            Kernel k = m.Kernel;
+            long now = m.Env.Counters[k.C.PswpOut];
+            double ms = e.Time / (k.Options.Timing.ClockGHz * 1e6);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"reclaim {ms:F3} ms scanned {e.Scanned} freed {e.Reclaimed} wrote {now - _pswpout} swapcache {k.SwapCache.Count} writeback {k.Writeback?.NrWriteback ?? 0}"));
+            _pswpout = now;
+        }
     }
 
     /// <summary>

@@ -11,24 +11,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 runs=${1:-3}; out=${2:-/tmp/memcg-oom-retries}
 mkdir -p "$out"
 if [ -n "$(swapon --show --noheadings)" ]; then echo "swap is on: anonymous pages would be reclaimable" >&2; exit 1; fi
-cg=/sys/fs/cgroup/memory/ecsmem-memcg-oom-retries-$$
-tr=$(mktemp -d /tmp/tracefs.XXXXXX)
-inst=""
-probe=$(mktemp /tmp/memcg-oom-probe.XXXXXX)
-cleanup() {
-  set +e
-  if [ -n "$inst" ] && [ -d "$inst" ]; then
-    echo 0 > "$inst/tracing_on"; echo > "$inst/set_event"; echo > "$inst/set_event_pid"; rmdir "$inst"
-  fi
-  mountpoint -q "$tr" && umount "$tr"
-  rmdir "$tr"
-  if [ -d "$cg" ]; then echo 1 > "$cg/memory.force_empty" 2>/dev/null; rmdir "$cg"; fi
-  rm -f "$probe"
-}
-trap cleanup EXIT INT TERM
+# sandbox: $work, $cg, $inst (tracefs mounted if it is not) and the trap that restores the machine on every exit path.
+. "$here/../sandbox.sh"
+sandbox memcg-oom-retries
+probe=$work/probe
 gcc -O2 -Wall -Werror -o "$probe" "$here/probe.c"
-mount -t tracefs nodev "$tr"
-inst=$tr/instances/ecsmem-memcg-oom-retries-$$
 mkdir "$inst"
 echo 8192 > "$inst/buffer_size_kb"
 for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end oom:mark_victim; do

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Root, under the lock: flock /work/kernel.lock oracle/experiments/thp-swap-memcg/kit.sh [PROGRAM] [RUNS] [OUT]
+# The kit program itself (default thp-swpout-fallback, from oracle/gen/PROGRAM.c: its harness included) with its
+# 1 GiB swap file, run RUNS times as record.sh runs it (setarch -R, a fresh cgroup v1 group at 16 MiB, ORACLE_MEMCG),
+# with the vmscan tracepoints of its pid (memcg reclaim begin/end, lru_isolate, shrink_inactive/active, write_folio,
+# shrink_slab) and the block layer's plug, unplug and request issue (block_plug, block_unplug, block_rq_issue;
+# block_rq_complete runs in interrupt context and is mostly lost to the pid filter) in a private tracefs instance.
+# Writes OUT/run.N.txt (the program's JSON record: its phases' faults and smaps) and OUT/trace.N.txt. Restores the
+# machine on every exit path: the trace instance and its mount, the cgroup, swap off, the file, the binary.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+prog=${1:-thp-swpout-fallback}; runs=${2:-1}; out=${3:-/tmp/thp-swap-memcg-kit}
+src=$here/../../gen/$prog.c
+[ -f "$src" ] || { echo "kit.sh: $src not found (run the generator: dotnet run --project oracle/Ecs.Mem.Oracle -- gen)" >&2; exit 2; }
+mkdir -p "$out"
+swapfile=/work/swap-thp-swap-memcg-kit.$$
+cg=/sys/fs/cgroup/memory/ecsmem-thp-swap-memcg-kit-$$
+tr=$(mktemp -d /tmp/tracefs.XXXXXX)
+inst=""
+bin=$(mktemp /tmp/thp-swap-kit.XXXXXX)
+data=$(mktemp -d /tmp/thp-swap-kit-data.XXXXXX)
+cleanup() {
+  set +e
+  if [ -n "$inst" ] && [ -d "$inst" ]; then
+    echo 0 > "$inst/tracing_on"; echo > "$inst/set_event"; echo > "$inst/set_event_pid"; rmdir "$inst"
+  fi
+  mountpoint -q "$tr" && umount "$tr"
+  rmdir "$tr"
+  if [ -d "$cg" ]; then echo 1 > "$cg/memory.force_empty" 2>/dev/null; rmdir "$cg"; fi
+  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
+  rm -f "$swapfile" "$bin"
+  rm -rf "$data"
+}
+trap cleanup EXIT INT TERM
+gcc -O2 -Wall -Werror -o "$bin" "$src"
+fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"
+mkswap -q "$swapfile"; swapon "$swapfile"
+mount -t tracefs nodev "$tr"
+inst=$tr/instances/ecsmem-thp-swap-memcg-kit-$$
+mkdir "$inst"
+echo 65536 > "$inst/buffer_size_kb"
+for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end vmscan:mm_vmscan_lru_isolate \
+         vmscan:mm_vmscan_lru_shrink_inactive vmscan:mm_vmscan_lru_shrink_active vmscan:mm_vmscan_write_folio \
+         vmscan:mm_shrink_slab_start vmscan:mm_shrink_slab_end block:block_plug block:block_unplug \
+         block:block_rq_issue block:block_rq_complete; do
+  echo "$e" >> "$inst/set_event"
+done
+for i in $(seq 1 "$runs"); do
+  mkdir "$cg"
+  echo 16M > "$cg/memory.limit_in_bytes"
+  echo > "$inst/trace"
+  echo 1 > "$inst/tracing_on"
+  ORACLE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec setarch -R "$3" "$4"' \
+    sh "$cg" "$inst" "$bin" "$data" > "$out/run.$i.txt"
+  echo 0 > "$inst/tracing_on"
+  cat "$inst/trace" > "$out/trace.$i.txt"
+  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
+  rmdir "$cg"
+  echo "run $i: $(wc -l < "$out/trace.$i.txt") trace lines"
+done

@@ -163,6 +163,20 @@ public class PageCacheFolioTests
     }
 
     [Test]
+    public void FaultAroundMapsTheMarkedPagesNeighboursBeforeItsWindowReclaims()
+    {
+        // do_read_fault runs do_fault_around before __do_fault: at a PG_readahead page the block's other cached pages
+        // are mapped first, then filemap_fault's async window charges its folios, reclaiming the group as it goes. A
+        // window of 128 pages (read_ahead_kb 512) in a 2 MiB group: those reclaim rounds come while the marked block's
+        // neighbours are still unmapped, and took one of them when fault-around ran only after the window (65 faults).
+        // Mapped first, every 16-page block (fault_around_bytes 64 KiB) of the 1,024-page pass takes one fault.
+        using var m = Run(Scenario(1024, 1024, "ram: 64M, swap: 0, read_ahead_kb: 512", "2M"));
+        Assert.That(m.Env.Counters.Get("pgfault"), Is.EqualTo(1024 / 16));
+        Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.GreaterThan(1024 - 512), "the group reclaimed as the file was read");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
     public void DontneedDropsOnlyFoliosWhollyInsideTheRange()
     {
         // invalidate_mapping_pages: a large folio goes whole or not at all. After the first read [32, 64) are eight

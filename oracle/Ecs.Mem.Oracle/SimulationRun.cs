@@ -67,6 +67,9 @@ public static class SimulationRun
         long minBase = 0, majBase = 0;
         // ECSMEM_ORACLE_LRU=1: each phase's LRU figures on stderr (oracle/experiments/file-activation's EcsMem side).
         bool lruDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_LRU") == "1";
+        // ECSMEM_ORACLE_FOLIOS=1: each phase's mapped file pages by folio kind and LRU list, and the file's page-cache
+        // folios by order, on stderr (oracle/experiments/readahead-folios's EcsMem side).
+        bool folioDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_FOLIOS") == "1";
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
         if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RECLAIMS") == "1")
@@ -139,6 +142,8 @@ public static class SimulationRun
             result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows, plan.Program.Smaps), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
             if (lruDump && lru is not null)
                 Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture))));
+            if (folioDump)
+                Console.Error.WriteLine($"{ph.Name}: {FolioFigures(k, proc)}");
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;
             majBase = after.MajFlt;
@@ -304,6 +309,43 @@ public static class SimulationRun
     }
 
     /// <summary>The process's VMAs that overlap a live region, and [heap], as maps lines with smaps' Rss and Swap.</summary>
+    /// <summary>
+    /// The process's file-backed VMAs' mapped pages by folio kind (single, head or tail of a large folio) and LRU list
+    /// (PG_active), as oracle/experiments/readahead-folios's folios.py counts them from pagemap and kpageflags, then the
+    /// page-cache folios of those files by order (mapped or not).
+    /// </summary>
+    private static string FolioFigures(Kernel k, Entity proc)
+    {
+        MmState ms = k.Tasks.MmOf(proc);
+        var frames = k.Zone.Frames;
+        var kinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var files = new HashSet<int>();
+        foreach (ref readonly Vma v in ms.Mm.Vmas)
+        {
+            if (!v.HasFile)
+                continue;
+            files.Add(v.FileId);
+            for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
+            {
+                var pte = new Pte(ms.Tables.Lookup(va));
+                if (!pte.Present || pte.Special)
+                    continue;
+                int pfn = (int)pte.Pfn;
+                string kind = frames[pfn].FolioOrder == 0 ? "single" : EcsMem.Systems.Filemap.PageCacheFolio.Head(frames, pfn) == pfn ? "head" : "tail";
+                string lru = (frames[pfn].Flags & FrameFlags.Active) != 0 ? "active" : "inactive";
+                kinds[kind + "/" + lru] = kinds.GetValueOrDefault(kind + "/" + lru) + 1;
+            }
+        }
+        var orders = new SortedDictionary<int, int>();
+        foreach (var (file, _, pfn) in k.PageCache.Entries())
+        {
+            if (files.Contains(file) && (frames[pfn].FolioOrder == 0 || EcsMem.Systems.Filemap.PageCacheFolio.Head(frames, pfn) == pfn))
+                orders[frames[pfn].FolioOrder] = orders.GetValueOrDefault(frames[pfn].FolioOrder) + 1;
+        }
+        return "mapped " + string.Join(' ', kinds.Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)))
+            + " | page-cache folios " + string.Join(' ', orders.Select(kv => "order" + kv.Key.ToString(CultureInfo.InvariantCulture) + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)));
+    }
+
     private static List<VmaFigure> Vmas(Kernel k, Entity proc, IReadOnlyList<(ulong Start, ulong End)> windows, bool smaps)
     {
         MmState ms = k.Tasks.MmOf(proc);

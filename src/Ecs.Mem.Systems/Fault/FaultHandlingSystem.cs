@@ -360,6 +360,13 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         {
             // filemap_fault found the page: do_async_mmap_readahead (a marker page starts the next window, read inside
             // this fault: a window waiting for a reclaim round holds the fault until its loop ends).
+            if (!write && !shmem && (kernel.Zone.Frames[cached].Flags & FrameFlags.Readahead) != 0 && kernel.Tasks.MmById(rec.MmId) is { } faultMm)
+            {
+                // do_read_fault runs do_fault_around before __do_fault: the marked page's cached neighbours are mapped
+                // before filemap_fault starts the next window (its reclaim rounds can take only unmapped pages), and
+                // again by the fault's retry after it (FaultInstallSystem). filemap_map_pages skips the marked page.
+                kernel.Readahead.FaultAround(faultMm, vma, rec.Va, rec.FileIndex, Pte.ProtFromVmFlags(vma.Flags, faultMm.Mm.Mode) & ~Pte.RwBit);
+            }
             int raWait = shmem ? 0 : kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;
             env.Counters.Increment(kernel.C.PageCacheHit);
@@ -436,8 +443,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     /// <remarks><paramref name="raWait"/>: the wait key of the readahead window this fault runs (0: none), slept on first.</remarks>
     private void Submit(in AllocRequest req, int cachedPfn, int raWait = 0)
     {
-        if (raWait != 0 && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) == 0)
-            kernel.PageWaits.WaitOnPageLocked(raWait, req);
+        if (raWait != 0)
+            kernel.PageWaits.WaitOnPageLocked(raWait, req); // the window's loop first, then the page's lock (WakeUpWindowWaiters)
         else if (cachedPfn != kernel.Zone.ZeroPfn && !kernel.Thp.IsHugeZero(cachedPfn)
             && (kernel.Zone.Frames[cachedPfn].Flags & FrameFlags.Locked) != 0)
             kernel.PageWaits.WaitOnPageLocked(cachedPfn, req);

@@ -84,8 +84,9 @@ public sealed class Readahead : IEventHandler
     /// locked until read_pages), or null.</remarks>
     /// <remarks><paramref name="RaOrder"/>: a window page_cache_ra_order reads at order 0 whose fallback to
     /// do_page_cache_ra is still to come. <paramref name="Fault"/>: the fault whose page is in <paramref name="Held"/> (Io -1: none).</remarks>
+    /// <remarks><paramref name="Tick"/>: the tick the window asked for its reclaim round in (it goes on in a later one).</remarks>
     private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order, List<int>? Held,
-        bool RaOrder, FaultIo Fault, int Wait, long Target);
+        bool RaOrder, FaultIo Fault, int Wait, long Target, long Tick);
 
     /// <summary>
     /// The wait key of the fault that started the window now being read from a cache hit (do_async_mmap_readahead), 0:
@@ -389,7 +390,7 @@ public sealed class Readahead : IEventHandler
                 // comes only after the loop ends), so that reclaim cannot take them.
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                 env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
-                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, new FaultIo(0, default, -1), TakeWait(), -1));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, new FaultIo(0, default, -1), TakeWait(), -1, env.Ticks));
                 return;
             }
             fallback = true;
@@ -630,7 +631,7 @@ public sealed class Readahead : IEventHandler
                     else if (runHasTarget)
                         targetRun = _run.Count;
                     _runFault = new FaultIo(0, default, -1);
-                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who, 0, HoldRun(), raOrder, fault, TakeWait(), fault.Io >= 0 ? targetIndex : -1));
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who, 0, HoldRun(), raOrder, fault, TakeWait(), fault.Io >= 0 ? targetIndex : -1, env.Ticks));
                     if (overLimit is not null)
                     {
                         // The charge found a group at its memory.max: try_charge_memcg reclaims it once for this one page
@@ -668,8 +669,17 @@ public sealed class Readahead : IEventHandler
         _retry.Clear();
         _retry.AddRange(_pending);
         _pending.Clear();
+        // A window that asked for its round earlier in this tick (a fault's async readahead, before this stage) waits for
+        // the tick's reclaim (SwapOutSystem, after this stage): try_charge_memcg reclaims before it retries the charge.
         foreach (PendingRa p in _retry)
         {
+            if (p.Tick == env.Ticks)
+                _pending.Add(p);
+        }
+        foreach (PendingRa p in _retry)
+        {
+            if (p.Tick == env.Ticks)
+                continue;
             _who = p.Who;
             _k.Smp.Enter(p.Cpu);
             _run.Clear();
@@ -843,7 +853,7 @@ public sealed class Readahead : IEventHandler
     {
         if (ev.Arg0 < 0)
         {
-            _k.PageWaits.WakeUpPageWaiters(env, (int)ev.Arg0); // a window's loop ended: its fault goes on
+            _k.PageWaits.WakeUpWindowWaiters(env, (int)ev.Arg0); // a window's loop ended: its fault goes on
             return;
         }
         if (!_inFlight.Remove(ev.Arg0, out int[]? pfns))

@@ -132,6 +132,51 @@ public class PageCacheFolioTests
     }
 
     [Test]
+    public void AnAsyncWindowAtTheGroupLimitKeepsItsOrderAfterEachReclaimRound()
+    {
+        // One sequential pass over a 4 MiB file in a group limited to 1 MiB: from the fourth window on every folio's
+        // charge finds the group at memory.max. try_charge_memcg reclaims a round for it and charges it then, so the
+        // windows keep the orders of an unlimited read (as the kernel's swappiness-60 `file1` async window [2048, 4096)
+        // was added whole at order 2 through 37-38 reclaim rounds, oracle/experiments/ra-memcg-trace). The windows
+        // start in the fault (do_async_mmap_readahead), before the tick's reclaim stage: a retry before that reclaim
+        // found the group still full and fell back to single pages. The pass reads ahead of itself, never behind, so
+        // no page is read twice and every cached page is its window's.
+        using var m = Run(Scenario(1024, 1024, "ram: 64M, swap: 0, read_ahead_kb: 128", "1M"));
+        var k = m.Kernel;
+        // The data file: the one cached at its last page (the executable's image is a few pages).
+        int file = k.PageCache.Entries().First(e => e.Index == 1023).File;
+        int checkedPages = 0;
+        for (int i = 0; i < 1024; i++)
+        {
+            int pfn = k.PageCache.Find(file, i);
+            if (pfn < 0)
+                continue;
+            int order = k.Zone.Frames[pfn].FolioOrder;
+            int want = i < 32 ? 0 : i < 64 ? 2 : i < 96 ? 4 : 5;
+            Assert.That(order, Is.EqualTo(want), $"page {i}");
+            checkedPages++;
+        }
+        Assert.That(checkedPages, Is.GreaterThan(128), "the pages read last are still cached");
+        Assert.That(m.Env.Counters.Get("pgpgin") / 4, Is.EqualTo(1024), "every page read once");
+        Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.GreaterThan(1024 - 256), "the group reclaimed as the file was read");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void FaultAroundMapsTheMarkedPagesNeighboursBeforeItsWindowReclaims()
+    {
+        // do_read_fault runs do_fault_around before __do_fault: at a PG_readahead page the block's other cached pages
+        // are mapped first, then filemap_fault's async window charges its folios, reclaiming the group as it goes. A
+        // window of 128 pages (read_ahead_kb 512) in a 2 MiB group: those reclaim rounds come while the marked block's
+        // neighbours are still unmapped, and took one of them when fault-around ran only after the window (65 faults).
+        // Mapped first, every 16-page block (fault_around_bytes 64 KiB) of the 1,024-page pass takes one fault.
+        using var m = Run(Scenario(1024, 1024, "ram: 64M, swap: 0, read_ahead_kb: 512", "2M"));
+        Assert.That(m.Env.Counters.Get("pgfault"), Is.EqualTo(1024 / 16));
+        Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.GreaterThan(1024 - 512), "the group reclaimed as the file was read");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
     public void DontneedDropsOnlyFoliosWhollyInsideTheRange()
     {
         // invalidate_mapping_pages: a large folio goes whole or not at all. After the first read [32, 64) are eight

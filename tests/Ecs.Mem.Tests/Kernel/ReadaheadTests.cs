@@ -126,49 +126,6 @@ public class ReadaheadTests
     }
 
     [Test]
-    public void RereadingA64MiBFileIn16MiBKeepsReadaheadGoingThroughReclaim()
-    {
-        // Kernel (same machine and date; the program of the class comment on a 64 MiB file, run in a cgroup-v1
-        // memory cgroup with memory.limit_in_bytes 16M, 3 passes, 3 runs): per pass minflt 1026..1045, majflt
-        // 11..16. Each major fault's read-around wants 2048 pages in 16 MiB of full memory: the readahead
-        // allocations reclaim (once, __GFP_NORETRY) and go on, so a pass still takes about 16384 / 2048 windows.
-        // This stand-in (16 MiB of RAM for the kernel's 16 MiB memcg) runs without large page-cache folios: with them
-        // its first pass ends in a burst of major faults (30, minflt 1023) that the kernel's memcg run does not show.
-        // Measured (session 10): with folios the pass reads fewer pages ahead (23,791 against 25,367) but activates
-        // 698 file refaults against 48 — whole read-ahead folios reclaimed before the pass reaches them and refaulted
-        // as one; the kit's ra-reread-memcg, the same program under a memcg, shows the same excess (23/24 majors
-        // against 9–14/6–14). Session 11 (branch rathrash): with a window's batch kept locked until its loop ends and its
-        // fault waiting for that loop, ra-reread-memcg's majors match (ReadaheadUnderMemcgTests), but this stand-in with
-        // folios still takes 23 majors in its second pass (the first inside 11–16): its reclaim is the machine's
-        // (kswapd and direct reclaim, no memcg charge rounds), not what the kernel's figures exercised, so folios stay off.
-        // Boost off: the kernel's figures came from memcg limit reclaim, which no watermark boost drives (with the
-        // boost this machine-wide stand-in's pass gets 9 major faults, below the kernel's 11..16).
-        const string Yaml = """
-            machine: {ram: 16M, swap: 0, read_ahead_kb: 8192, large_folios: false, watermark_boost_factor: 0}
-            processes:
-              - name: reader
-                layout: {exec: {}}
-                workload:
-                  generator: "loop:count=PASSES,base=0x7f0000000000,pages=16384"
-            timeline:
-              - at: 0
-                process: reader
-                mmap: {addr: 0x7f0000000000, length: 64M, prot: r--, flags: private, file: /data/f64m, fixed: true}
-            """;
-        long prevMin = 0, prevMaj = 0;
-        for (int pass = 1; pass <= 3; pass++)
-        {
-            var (min, maj, m) = Run(Yaml.Replace("PASSES", (pass * 16384).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
-            using var _ = m;
-            Assert.That(min - prevMin, Is.InRange(1026, 1045), $"pass {pass} minor faults");
-            Assert.That(maj - prevMaj, Is.InRange(11, 16), $"pass {pass} major faults");
-            Assert.That(m.Env.Counters.Get("oom_kill"), Is.EqualTo(0), "readahead's reclaim never calls the OOM killer");
-            prevMin = min;
-            prevMaj = maj;
-        }
-    }
-
-    [Test]
     public void WithTheDefault128KiBWindowTheStreamFaultsTwicePer32Pages()
     {
         // Worked by hand (ra_pages 32): fault 0 is major and reads 0..31 (async_size 8, marker at 24); faults at

@@ -6,37 +6,21 @@
 # shrink_slab) and the block layer's plug, unplug and request issue (block_plug, block_unplug, block_rq_issue;
 # block_rq_complete runs in interrupt context and is mostly lost to the pid filter) in a private tracefs instance.
 # Writes OUT/run.N.txt (the program's JSON record: its phases' faults and smaps) and OUT/trace.N.txt. Restores the
-# machine on every exit path: the trace instance and its mount, the cgroup, swap off, the file, the binary.
+# machine on every exit path (sandbox.sh): the trace instance and its mount, the cgroup, swap off, the file, the binary.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 prog=${1:-thp-swpout-fallback}; runs=${2:-1}; out=${3:-/tmp/thp-swap-memcg-kit}
 src=$here/../../gen/$prog.c
 [ -f "$src" ] || { echo "kit.sh: $src not found (run the generator: dotnet run --project oracle/Ecs.Mem.Oracle -- gen)" >&2; exit 2; }
 mkdir -p "$out"
-swapfile=/work/swap-thp-swap-memcg-kit.$$
-cg=/sys/fs/cgroup/memory/ecsmem-thp-swap-memcg-kit-$$
-tr=$(mktemp -d /tmp/tracefs.XXXXXX)
-inst=""
-bin=$(mktemp /tmp/thp-swap-kit.XXXXXX)
-data=$(mktemp -d /tmp/thp-swap-kit-data.XXXXXX)
-cleanup() {
-  set +e
-  if [ -n "$inst" ] && [ -d "$inst" ]; then
-    echo 0 > "$inst/tracing_on"; echo > "$inst/set_event"; echo > "$inst/set_event_pid"; rmdir "$inst"
-  fi
-  mountpoint -q "$tr" && umount "$tr"
-  rmdir "$tr"
-  if [ -d "$cg" ]; then echo 1 > "$cg/memory.force_empty" 2>/dev/null; rmdir "$cg"; fi
-  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; fi
-  rm -f "$swapfile" "$bin"
-  rm -rf "$data"
-}
-trap cleanup EXIT INT TERM
+# sandbox: $work, $swapfile, $cg, $inst (tracefs mounted if it is not) and the trap restoring the machine on every exit.
+. "$here/../sandbox.sh"
+sandbox thp-swap-memcg-kit
+bin=$work/$prog
+data=$work/data
+mkdir -p "$data"
 gcc -O2 -Wall -Werror -o "$bin" "$src"
-fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"
-mkswap -q "$swapfile"; swapon "$swapfile"
-mount -t tracefs nodev "$tr"
-inst=$tr/instances/ecsmem-thp-swap-memcg-kit-$$
+sandbox_swapon
 mkdir "$inst"
 echo 65536 > "$inst/buffer_size_kb"
 for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end vmscan:mm_vmscan_lru_isolate \

@@ -46,3 +46,27 @@ sandbox_sampled_run() {
   echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
   rmdir "$cg"
 }
+
+# One run of `setarch -R CMD...` in a fresh group limited to LIMIT, with the trace instance filtered to its pid
+# (set_event_pid; an exec keeps the pid, so CMD may start with `env VAR=...`): its stdout into OUT, the instance's events
+# into TRACE. Returns CMD's status (a program the OOM killer ends is not an error of the script: `|| true`). The group
+# is left for the caller to read (memory.failcnt, memory.oom_control) and remove with sandbox_rm_cg.
+sandbox_pid_traced_run() {
+  local limit=$1 stdout=$2 trace=$3 rc=0
+  shift 3
+  mkdir "$cg"
+  echo "$limit" > "$cg/memory.limit_in_bytes"
+  echo > "$inst/trace"
+  echo 1 > "$inst/tracing_on"
+  sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; shift 2; exec setarch -R "$@"' sh "$cg" "$inst" "$@" \
+    > "$stdout" || rc=$?
+  echo 0 > "$inst/tracing_on"
+  cat "$inst/trace" > "$trace"
+  return $rc
+}
+
+# Empties and removes the group a run used.
+sandbox_rm_cg() {
+  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
+  rmdir "$cg"
+}

@@ -22,17 +22,9 @@ for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end
   echo "$e" >> "$inst/set_event"
 done
 for i in $(seq 1 "$runs"); do
-  mkdir "$cg"
-  echo 8M > "$cg/memory.limit_in_bytes"
-  echo > "$inst/trace"
-  echo 1 > "$inst/tracing_on"
-  sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec setarch -R "$3" "$2/trace_marker"' \
-    sh "$cg" "$inst" "$probe" || true
-  echo 0 > "$inst/tracing_on"
-  cat "$inst/trace" > "$out/trace.$i.txt"
+  sandbox_pid_traced_run 8M "$out/run.$i.txt" "$out/trace.$i.txt" "$probe" "$inst/trace_marker" || true
   echo "run $i: failcnt $(cat "$cg/memory.failcnt") oom_control: $(tr '\n' ' ' < "$cg/memory.oom_control")"
-  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-  rmdir "$cg"
+  sandbox_rm_cg
   # The reclaims after the last page marker before the victim was marked: the killed page's charge.
   awk '/tracing_mark_write: page/ { n = 0; z = 0; page = $NF; next }
        /mm_vmscan_memcg_reclaim_end/ { n++; if ($NF == "nr_reclaimed=0") z++ }

@@ -30,15 +30,7 @@ for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end
   echo "$e" >> "$inst/set_event"
 done
 for i in $(seq 1 "$runs"); do
-  mkdir "$cg"
-  echo 16M > "$cg/memory.limit_in_bytes"
-  echo > "$inst/trace"
-  echo 1 > "$inst/tracing_on"
-  ORACLE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec setarch -R "$3" "$4"' \
-    sh "$cg" "$inst" "$bin" "$data" > "$out/run.$i.txt"
-  echo 0 > "$inst/tracing_on"
-  cat "$inst/trace" > "$out/trace.$i.txt"
-  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-  rmdir "$cg"
+  sandbox_pid_traced_run 16M "$out/run.$i.txt" "$out/trace.$i.txt" env ORACLE_MEMCG="$cg" "$bin" "$data"
+  sandbox_rm_cg
   echo "run $i: $(wc -l < "$out/trace.$i.txt") trace lines"
 done

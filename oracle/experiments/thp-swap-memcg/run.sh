@@ -8,6 +8,8 @@
 # machine on every exit path: the trace instance and its mount, the cgroup, swap off, the loop device, the file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# Only its run helpers (sandbox_pid_traced_run, sandbox_rm_cg): this script keeps its own set-up for the loop device.
+. "$here/../sandbox.sh"
 kind=${1:-partition}; runs=${2:-1}; step=${3:-512}; out=${4:-/tmp/thp-swap-memcg}
 mkdir -p "$out"
 swapfile=/work/swap-thp-swap-memcg.$$
@@ -46,15 +48,7 @@ for e in vmscan:mm_vmscan_memcg_reclaim_begin vmscan:mm_vmscan_memcg_reclaim_end
   echo "$e" >> "$inst/set_event"
 done
 for i in $(seq 1 "$runs"); do
-  mkdir "$cg"
-  echo 16M > "$cg/memory.limit_in_bytes"
-  echo > "$inst/trace"
-  echo 1 > "$inst/tracing_on"
-  PROBE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec setarch -R "$3" "$2/trace_marker" "$4"' \
-    sh "$cg" "$inst" "$probe" "$step" > "$out/run.$i.txt"
-  echo 0 > "$inst/tracing_on"
-  cat "$inst/trace" > "$out/trace.$i.txt"
-  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-  rmdir "$cg"
+  sandbox_pid_traced_run 16M "$out/run.$i.txt" "$out/trace.$i.txt" env PROBE_MEMCG="$cg" "$probe" "$inst/trace_marker" "$step"
+  sandbox_rm_cg
   echo "run $i: $(wc -l < "$out/trace.$i.txt") trace lines"
 done

@@ -46,7 +46,11 @@ public readonly record struct FaultRead(int Pages);
 /// <param name="Process">The faulting task.</param>
 /// <param name="Io">The fault's request (-1: none).</param>
 /// <param name="ReadyAt">When the read of the faulting page ends, once its batch is submitted (0: not yet).</param>
-public readonly record struct FaultIo(int Kind, Entity Process, long Io, ulong ReadyAt = 0);
+public readonly record struct FaultIo(int Kind, Entity Process, long Io, ulong ReadyAt = 0)
+{
+    /// <summary>No fault (Io -1).</summary>
+    public static FaultIo None => new(0, default, -1);
+}
 
 /// <summary>
 /// mm/readahead.c and the readahead half of mm/filemap.c: per-file readahead state (file_ra_state), mmap
@@ -98,10 +102,10 @@ public sealed class Readahead : IEventHandler
     private int _waitSeq;
 
     /// <summary>The fault whose page is in <see cref="_run"/> and whose completion waits for the run's submission (Io -1: none).</summary>
-    private FaultIo _runFault = new(0, default, -1);
+    private FaultIo _runFault = FaultIo.None;
 
     /// <summary>The fault <see cref="SyncMmapReadahead"/> is reading around for (Io -1: none).</summary>
-    private FaultIo _fault = new(0, default, -1);
+    private FaultIo _fault = FaultIo.None;
 
     /// <summary>Batches of windows waiting for a reclaim round, reused (no allocation in steady state).</summary>
     private readonly Stack<List<int>> _heldPool = new();
@@ -193,7 +197,7 @@ public sealed class Readahead : IEventHandler
         }
         finally
         {
-            _fault = new FaultIo(0, default, -1);
+            _fault = FaultIo.None;
         }
     }
 
@@ -390,7 +394,7 @@ public sealed class Readahead : IEventHandler
                 // comes only after the loop ends), so that reclaim cannot take them.
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                 env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
-                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, new FaultIo(0, default, -1), TakeWait(), -1, env.Ticks));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, FaultIo.None, TakeWait(), -1, env.Ticks));
                 return;
             }
             fallback = true;
@@ -630,7 +634,7 @@ public sealed class Readahead : IEventHandler
                         targetRun = 0; // the fault's completion goes with the window (ContinuePending)
                     else if (runHasTarget)
                         targetRun = _run.Count;
-                    _runFault = new FaultIo(0, default, -1);
+                    _runFault = FaultIo.None;
                     _pending.Add(new PendingRa(file, i, end, mark, cpu, _who, 0, HoldRun(), raOrder, fault, TakeWait(), fault.Io >= 0 ? targetIndex : -1, env.Ticks));
                     if (overLimit is not null)
                     {
@@ -657,7 +661,7 @@ public sealed class Readahead : IEventHandler
         }
         Submit(env, runHasTarget, ref targetRun);
         if (ownsFault)
-            _runFault = new FaultIo(0, default, -1); // the loop ended here: the fault's own request completes it
+            _runFault = FaultIo.None; // the loop ended here: the fault's own request completes it
         return targetRun;
     }
 
@@ -703,7 +707,7 @@ public sealed class Readahead : IEventHandler
                 ulong at = _runFault.ReadyAt != 0 ? Math.Max(_runFault.ReadyAt, env.Now) : env.Now + (ulong)_k.Timing.DiskReadCycles(1);
                 env.Schedule(at - env.Now, new SimEvent(_runFault.Kind, _runFault.Process, _runFault.Io));
             }
-            _runFault = new FaultIo(0, default, -1);
+            _runFault = FaultIo.None;
             if (_runWait != 0)
             {
                 // The window's loop has ended: the fault that runs it goes on (woken by an event, at the next tick's

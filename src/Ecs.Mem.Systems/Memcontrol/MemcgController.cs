@@ -41,6 +41,9 @@ public sealed class MemcgController
     /// <summary>NR_MEMCG_STOCK: the groups one CPU's charge stock (memcg_stock_pcp) caches at once.</summary>
     public const int NrMemcgStock = 7;
 
+    /// <summary>PAGE_ALLOC_COSTLY_ORDER: a charge of up to 1 &lt;&lt; 3 pages that reclaimed something retries without counting.</summary>
+    private const int PageAllocCostlyOrder = 3;
+
     /// <summary>CONFIG_HZ of the recording machine's kernel (a jiffy is 4 ms).</summary>
     public const int Hz = 250;
 
@@ -501,7 +504,7 @@ public sealed class MemcgController
         if (DrainAfterReclaim(g, task, pages))
             return false;
         // nr_reclaimed && nr_pages <= (1 << PAGE_ALLOC_COSTLY_ORDER): progress retries for free.
-        if (reclaimed > 0 && pages <= 8)
+        if (reclaimed > 0 && pages <= 1 << PageAllocCostlyOrder)
             return false;
         int left = _retries.TryGetValue(task, out int r) ? r : MaxReclaimRetries;
         if (left == 0)

@@ -224,6 +224,10 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             stats.MinFlt++;
         }
         long cost = k.Timing.MinorFaultCycles;
+        // folio_zero_user: a THP fault clears its 512 pages after the charge, installed or not (a stale fault's
+        // folio was cleared before the PMD lock found the entry changed).
+        if (rec.Class == FaultClass.HugeAnon)
+            cost += k.Timing.ClearHugePageCycles;
         stats.CpuCycles += cost;
         k.Cycles.Charge(Timing.CycleCategory.Fault, cost);
         k.Env.Clock.Advance((ulong)cost);

@@ -47,6 +47,7 @@ public static class ScenarioLoader
             SwapOutCycles = l.SwapWrite,
             TlbShootdownCycles = l.Shootdown,
             ContextSwitchCycles = l.ContextSwitch,
+            ClearHugePageCycles = l.ClearHugePage,
         };
         timing.Validate(src);
         var tlb = Tlb.TlbConfig.Default with

@@ -70,6 +70,7 @@ public static class EffectiveConfiguration
         Num("latency.swap_write", t.SwapOutCycles);
         Num("latency.shootdown", t.TlbShootdownCycles);
         Num("latency.context_switch", t.ContextSwitchCycles);
+        Num("latency.clear_huge_page", t.ClearHugePageCycles);
         Text("policy", o.Policy);
         Num("min_free_kbytes", k.Zone.Watermarks.MinFreeKbytes, o.MinFreeKbytes is null ? "derived from ram" : "");
         Num("swappiness", o.Swappiness, k.Lruvec is null ? "recorded; this policy does not balance anon and file by it" : "");

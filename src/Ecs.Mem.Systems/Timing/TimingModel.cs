@@ -75,6 +75,13 @@ public sealed record TimingModel
     public long SwapOutCycles { get; init; } = Defaults.SwapWrite;
 
     /// <summary>
+    /// folio_zero_user of a THP fault's order-9 folio (<c>latency.clear_huge_page</c>): the 512 pages are cleared after
+    /// the memcg charge (and the reclaim it may make) and before the PMD is mapped, so this is time between one THP
+    /// charge and the next that the faulting task spends on the CPU. 0 turns it off.
+    /// </summary>
+    public long ClearHugePageCycles { get; init; } = Defaults.ClearHugePage;
+
+    /// <summary>
     /// Cycles one disk request writing <paramref name="pages"/> pages takes (at least one page): a batch of writes is
     /// one request, as a readahead batch is, taking <see cref="SwapOutCycles"/> + (n - 1) × <see cref="DiskPageCycles"/>.
     /// </summary>
@@ -173,6 +180,8 @@ public sealed record TimingModel
         Positive(source, nameof(ContextSwitchCycles), ContextSwitchCycles);
         Positive(source, nameof(ShmemWriteNewPageCycles), ShmemWriteNewPageCycles);
         Positive(source, nameof(ShmemCopyPageCycles), ShmemCopyPageCycles);
+        if (ClearHugePageCycles < 0)
+            throw new InputException(source, 0, $"{nameof(ClearHugePageCycles)}={ClearHugePageCycles}", $"{nameof(ClearHugePageCycles)} cannot be negative");
     }
 
     private static void Positive(string source, string name, long value)

@@ -29,7 +29,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] LatencyKeys =
     [
         "l1", "l2", "l3", "memory", "stlb", "walk_level", "minor_fault", "major_fault", "disk_page", "disk_us", "cpu_ghz",
-        "swap_write", "shootdown", "context_switch",
+        "swap_write", "shootdown", "context_switch", "clear_huge_page",
     ];
 
     private string Source => values.Source;
@@ -407,6 +407,7 @@ internal sealed class MachineConfigParser(YamlValues values)
             SwapWrite = Cycles("swap_write", d.SwapWrite),
             Shootdown = Cycles("shootdown", d.Shootdown),
             ContextSwitch = Cycles("context_switch", d.ContextSwitch),
+            ClearHugePage = Cycles("clear_huge_page", d.ClearHugePage),
         };
     }
 

@@ -91,6 +91,7 @@ public static class ScenarioWriter
         Line(w, 2, "swap_write", Num(l.SwapWrite));
         Line(w, 2, "shootdown", Num(l.Shootdown));
         Line(w, 2, "context_switch", Num(l.ContextSwitch));
+        Line(w, 2, "clear_huge_page", Num(l.ClearHugePage));
         w.Append("  policy:\n");
         Line(w, 2, "name", Quote(m.Policy.Name));
         if (m.Policy.Options.Count > 0)

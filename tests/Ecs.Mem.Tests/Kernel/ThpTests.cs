@@ -3,6 +3,7 @@ using EcsMem.Scenarios;
 using EcsMem.Systems.AddressSpace;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Reporting;
+using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 using static EcsMem.Tests.Kernel.KernelKit;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -51,6 +52,22 @@ public class ThpTests
                 AssertInvariants(m);
         }
         AssertInvariants(m);
+    }
+
+    [Test]
+    public void AHugeFaultPaysForClearingItsFolio()
+    {
+        // folio_zero_user: a THP fault clears its 512 pages, so it costs latency.minor_fault + latency.clear_huge_page;
+        // the store past the two blocks (its 2 MiB block is not wholly inside the VMA) is a 4 KiB fault, minor_fault
+        // alone. Fault cycles = 3 × 1,000 + 2 × 540,000 = 1,083,000.
+        var timing = TimingModel.Default with { MinorFaultCycles = 1_000, ClearHugePageCycles = 540_000 };
+        using var m = new SimMachine(Thp(ThpEnabled.Always) with { Timing = timing });
+        var p = Add(m, "p", Anon(Base, (2 * Huge) + 1), 0, Touch(Base, (2 * Huge) + 1, W));
+        RunChecked(m);
+
+        Assert.That(Counter(m, "thp_fault_alloc"), Is.EqualTo(2));
+        Assert.That(Stats(m, p).MinFlt, Is.EqualTo(3));
+        Assert.That(m.Kernel.Cycles[CycleCategory.Fault], Is.EqualTo(1_083_000));
     }
 
     [Test]

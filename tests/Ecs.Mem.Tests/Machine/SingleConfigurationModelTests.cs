@@ -71,6 +71,7 @@ public class SingleConfigurationModelTests
         yield return P("latency.swap_write", l.SwapWrite, t.SwapOutCycles);
         yield return P("latency.shootdown", l.Shootdown, t.TlbShootdownCycles);
         yield return P("latency.context_switch", l.ContextSwitch, t.ContextSwitchCycles);
+        yield return P("latency.clear_huge_page", l.ClearHugePage, t.ClearHugePageCycles);
         // The defaults hand-built machines get through KernelOptions are the same objects.
         yield return P("KernelOptions.Timing", t, k.Timing);
         yield return P("KernelOptions.Tlb", tlb, k.Tlb);

@@ -43,6 +43,7 @@ public class EffectiveConfigurationTests
             swap_write: 7
             shootdown: 2001
             context_switch: 5001
+            clear_huge_page: 540001
           policy: fifo
           min_free_kbytes: 1000
           swappiness: 10
@@ -208,6 +209,7 @@ public class EffectiveConfigurationTests
         e["latency.swap_write"] = N(l.SwapWrite);
         e["latency.shootdown"] = N(l.Shootdown);
         e["latency.context_switch"] = N(l.ContextSwitch);
+        e["latency.clear_huge_page"] = N(l.ClearHugePage);
         e["policy"] = c.Policy.Name;
         e["min_free_kbytes"] = N(c.MinFreeKbytes ?? derived);
         e["swappiness"] = N(c.Swappiness);

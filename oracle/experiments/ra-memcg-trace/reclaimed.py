@@ -33,13 +33,26 @@ def ranges(pages):
 def kernel(fn, want):
     passn, last, win = 0, -1, None
     wins = []
+    pid, out_at, out_state = None, None, None
     for line in open(fn):
         m = EV.search(line)
         if not m:
             continue
-        name, rest = m.group(2), m.group(3)
+        t, name, rest = float(m.group(1)), m.group(2), m.group(3)
         f = dict(re.findall(r'(\w+)=(\d+)', rest))
+        if name == 'sched_switch':
+            # The program switched out (prev_pid: R+ preempted, D waiting on I/O) and back in (next_pid).
+            if pid is not None and f.get('prev_pid') == pid:
+                out_at, out_state = t, re.search(r'prev_state=(\S+)', rest).group(1)
+            elif pid is not None and f.get('next_pid') == pid and out_at is not None:
+                if win is not None:
+                    win['s'][f'switched out {out_state[0]} ms'] = round(win['s'][f'switched out {out_state[0]} ms'] + (t - out_at) * 1e3, 2)
+                out_at = None
+            continue
+        if win is not None:
+            win['end'] = t
         if name == 'mm_filemap_fault':
+            pid = pid or re.match(r'\s*\S+-(\d+)\s', line).group(1)
             idx = int(f['ofs']) >> 12
             if idx < last or passn == 0:
                 passn += 1
@@ -49,7 +62,7 @@ def kernel(fn, want):
             continue
         if name in ('page_cache_ra_order', 'page_cache_ra_unbounded'):
             win = {'name': f"{name[11:]} at fault {last} index={f['index']}", 'add': [], 'del': [], 'rec': 0,
-                   's': collections.Counter(), 'prio': set()}
+                   's': collections.Counter(), 'prio': set(), 'start': t, 'end': t}
             wins.append(win)
         elif win is None:
             continue
@@ -70,7 +83,9 @@ def kernel(fn, want):
             win['s'][('file' if 'WB_FILE' in rest else 'anon') + ' deactivated'] += int(f['nr_deactivated'])
     for w in wins:
         s = w['s']
-        print(f"  {w['name']}: added {ranges(w['add'])} ({len(w['add'])})")
+        ms = (w['end'] - w['start']) * 1e3
+        out = sum(v for k, v in s.items() if k.startswith('switched out'))
+        print(f"  {w['name']} ({ms:.2f} ms to its last event, {ms - out:.2f} of it on a CPU): added {ranges(w['add'])} ({len(w['add'])})")
         print(f"     deleted {len(w['del'])} {ranges(w['del'])}; reclaimed {w['rec']} (other {w['rec'] - len(w['del'])})")
         print('     ' + ', '.join(f'{k} {s[k]}' for k in sorted(s)) + f"; priorities {sorted(w['prio'])}")
 

@@ -74,6 +74,10 @@ public static class SimulationRun
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
         if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RECLAIMS") == "1")
             k.AttachEvents(new ReclaimDump(m));
+        // ECSMEM_ORACLE_PAGECACHE=1: the data files' faults, reads and each direct reclaim's page-cache deletions on
+        // stderr (oracle/experiments/ra-memcg-trace's reclaimed.py, EcsMem side).
+        else if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_PAGECACHE") == "1")
+            k.AttachEvents(new PageCacheDump(m));
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
         foreach (var kv in m.Env.Counters.All())
@@ -170,6 +174,85 @@ public static class SimulationRun
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"reclaim {ms:F3} ms scanned {e.Scanned} freed {e.Reclaimed} wrote {now - _pswpout} swapcache {k.SwapCache.Count} writeback {k.Writeback?.NrWriteback ?? 0}"));
             _pswpout = now;
+        }
+    }
+
+    /// <summary>
+    /// Stderr lines for the program's data files (paths ending in <c>/data</c>), in simulated-time order: <c>fault I M|m</c>
+    /// (a fault on page I, major or minor), <c>read [a,b) ...</c> (the pages read since the last line) and, at each
+    /// direct reclaim's end, <c>reclaim scanned S freed N swapped U anon/file scanned A F file stolen T deactivated V
+    /// deleted D [a,b) ...</c>: the anonymous PTEs it set to swap entries, pgscan_anon/_file, pgsteal_file and
+    /// pgdeactivate since the previous round, and the pages it took out of the page cache (those cached or read since
+    /// the previous round and gone now), so N − D is the round's other pages.
+    /// </summary>
+    private sealed class PageCacheDump(Machine m) : EcsMem.Systems.Events.IEventSink
+    {
+        private HashSet<long> _cached = new();
+        private readonly List<long> _read = new();
+        private int _swapUnmaps;
+        private long _scanA, _scanF, _stealF, _deact;
+
+        public void Write(in EcsMem.Systems.Events.MemEvent e)
+        {
+            if (e.Kind == EcsMem.Systems.Events.MemEventKind.Fault && e.Name is { } vn && vn.EndsWith("/data", StringComparison.Ordinal))
+            {
+                Flush();
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fault {(e.Address - e.VmaStart) >> 12} {(e.Major ? "M" : "m")}"));
+            }
+            else if (e.Kind == EcsMem.Systems.Events.MemEventKind.FileRead && e.Name is { } fn && fn.EndsWith("/data", StringComparison.Ordinal))
+            {
+                _read.Add(e.Slot);
+            }
+            else if (e.Kind == EcsMem.Systems.Events.MemEventKind.Unmap && e.Slot > 0)
+            {
+                _swapUnmaps++;
+            }
+            else if (e.Kind == EcsMem.Systems.Events.MemEventKind.Reclaim && e.Direct)
+            {
+                Flush();
+                Kernel k = m.Kernel;
+                var now = new HashSet<long>();
+                foreach (var (file, index, _) in k.PageCache.Entries())
+                    if (k.Files[file].Path.EndsWith("/data", StringComparison.Ordinal))
+                        now.Add(index);
+                var gone = new List<long>();
+                foreach (long i in _cached)
+                    if (!now.Contains(i))
+                        gone.Add(i);
+                gone.Sort();
+                var c = m.Env.Counters;
+                long scanA = c[k.C.PgScanAnon], scanF = c[k.C.PgScanFile], stealF = c[k.C.PgStealFile], deact = c[k.C.PgDeactivate];
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"reclaim scanned {e.Scanned} freed {e.Reclaimed} swapped {_swapUnmaps} anon/file scanned {scanA - _scanA} {scanF - _scanF} file stolen {stealF - _stealF} deactivated {deact - _deact} deleted {gone.Count} {Ranges(gone)}"));
+                (_scanA, _scanF, _stealF, _deact) = (scanA, scanF, stealF, deact);
+                _cached = now;
+                _swapUnmaps = 0;
+            }
+        }
+
+        private void Flush()
+        {
+            if (_read.Count == 0)
+                return;
+            foreach (long i in _read)
+                _cached.Add(i);
+            _read.Sort();
+            Console.Error.WriteLine("read " + Ranges(_read));
+            _read.Clear();
+        }
+
+        private static string Ranges(List<long> sorted)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < sorted.Count;)
+            {
+                int j = i;
+                while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1)
+                    j++;
+                sb.Append(CultureInfo.InvariantCulture, $"[{sorted[i]},{sorted[j] + 1}) ");
+                i = j + 1;
+            }
+            return sb.ToString().TrimEnd();
         }
     }
 

@@ -5,7 +5,7 @@
 # memcg-reclaim tracepoints on in a private tracefs instance limited to the program's pid, and writes per run
 # OUT/PROGRAM.RUN.trace (the raw events) and OUT/PROGRAM.RUN.json (the harness's output), then windows.py's summary.
 # Restores the machine on every exit path: tracing off and the instance removed, tracefs unmounted, the cgroup
-# removed, swap off and its file deleted.   Usage: run.sh RUNS OUT PROGRAM...
+# removed, swap off and its file deleted.   Usage: [RA_TRACE_SHRINK=1] run.sh RUNS OUT PROGRAM...
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
@@ -34,6 +34,9 @@ echo 16384 > "$inst/buffer_size_kb"
 events="readahead/page_cache_sync_ra readahead/page_cache_async_ra readahead/page_cache_ra_order
   readahead/page_cache_ra_unbounded filemap/mm_filemap_fault filemap/mm_filemap_add_to_page_cache
   filemap/mm_filemap_delete_from_page_cache vmscan/mm_vmscan_memcg_reclaim_begin vmscan/mm_vmscan_memcg_reclaim_end"
+# RA_TRACE_SHRINK=1: shrink_inactive_list's and shrink_active_list's per-list figures and the program's sched_switch
+# events too (reclaimed.py's anon/file split and the time its windows spent switched out).
+if [ "${RA_TRACE_SHRINK:-}" = 1 ]; then events="$events vmscan/mm_vmscan_lru_shrink_inactive vmscan/mm_vmscan_lru_shrink_active sched/sched_switch"; fi
 for name in "$@"; do
   src=../../programs/$name.phases
   gcc -O2 -Wall -Werror -I../.. -o "$work/$name" "../../gen/$name.c"
@@ -51,7 +54,7 @@ for name in "$@"; do
     # Only the data file's inode: the readahead and page-cache events of everything else are left out.
     ino=$(printf '0x%x' "$(stat -c %i "$work/data/data")")
     for e in $events; do
-      case $e in vmscan/*) echo 0 > "$inst/events/$e/filter" ;; *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;; esac
+      case $e in vmscan/* | sched/*) echo 0 > "$inst/events/$e/filter" ;; *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;; esac
       echo 1 > "$inst/events/$e/enable"
     done
     echo > "$inst/trace"

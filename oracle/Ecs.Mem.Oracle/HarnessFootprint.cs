@@ -64,6 +64,29 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>The start-up page standing for the program's .data page (the globals: <c>sink</c>, <c>min0</c>, <c>errs</c>).</summary>
     public const long DataPage = 1;
 
+    /// <summary>
+    /// The pages <c>warm_up</c> stored only zeros into, as runs (first page index, count): its stack array less the
+    /// top <see cref="StackArrayOverwritten"/> pages, and the bss's <c>buf</c> and <c>out</c> (pages 0–126; <c>reg</c>'s
+    /// page holds -1s). 187 pages, as measured on Linux 6.18 (oracle/experiments/swap-cache-residue/results/zero-pages.txt:
+    /// swpout_zero +187 in swap-anon-read and swap-anon-write, whose fills swap out every harness page once). Which
+    /// pages of the array main's later frames reach is not measured: the count is. The pages phase_end later fills
+    /// with text (<c>buf</c>'s first pages, <c>outn</c>'s) are written by the trace's stores, which clear the mark.
+    /// </summary>
+    public (long First, long Count)[] ZeroRuns
+    {
+        get
+        {
+            long stack = Pages - WarmUpStackPages - BssPages, bss = Pages - BssPages;
+            return [(stack, WarmUpStackPages - StackArrayOverwritten), (bss, BssPages - 1)];
+        }
+    }
+
+    /// <summary>
+    /// The top pages of <c>warm_up</c>'s stack array that hold data when the fill swaps them out: the frames of the calls
+    /// main makes after it (phase_start, touch, getrusage) reuse them. 4 makes the zero-filled pages the 187 measured.
+    /// </summary>
+    public const long StackArrayOverwritten = 4;
+
     /// <summary>The page indices phase_end writes before smaps gives the program's VMAs (<paramref name="first"/>: the first phase_end).</summary>
     public long[] BeforeSnapshot(bool first) => first ? FirstBeforeSnapshot : LaterBeforeSnapshot;
 

@@ -120,6 +120,13 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         _k.Smp.CatchUp(due);
         MmState mm = _k.Tasks.MmOf(op.Process);
         _k.Dirty?.Mm(mm.Id);
+        if (op.Kind == AddressSpaceOpKind.ZeroFill)
+        {
+            // A statement about the data the process stored, not a call: no strace line, no time.
+            int pages = ZeroFill.Apply(_k, mm, op.Addr, op.Len);
+            Log.Add(string.Create(CultureInfo.InvariantCulture, $"t={env.Now} pid {p.Pid} zero_fill(0x{op.Addr:x}, {op.Len}): {pages} pages hold zeros"));
+            return;
+        }
         _changes.Clear();
         // brk's argument: the break asked for (an sbrk-style delta moves the current one).
         ulong brkArg = op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr;

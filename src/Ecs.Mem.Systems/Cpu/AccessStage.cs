@@ -746,6 +746,9 @@ public sealed class AccessStage : ISystem, IEventHandler
         // The page walker sets the accessed bit, and the dirty bit on a write.
         pte |= Pte.AccessedBit | (write ? Pte.DirtyBit : 0);
         pfn = new Pte(pte).Pfn;
+        // A store to a zero-filled page (whose TLB entry never allows a write: TlbFillSystem) writes data into it.
+        if (write && !Pte.IsPmdMapped(pte) && pfn < (ulong)k.Zone.Frames.Length)
+            k.Zone.Frames[pfn].Flags &= ~FrameFlags.ZeroFilled;
         if (fillInline)
             TlbFillSystem.Fill(k, a.Address, pte, a.Kind);
         else

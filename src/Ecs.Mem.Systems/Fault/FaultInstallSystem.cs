@@ -212,6 +212,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                     break;
             }
         }
+        // The faulting store writes data into the page it installed (the trace's stores are not zeros).
+        if (!stale && write && rec.Pfn >= 0 && rec.Pfn < k.Zone.Frames.Length)
+            k.Zone.Frames[rec.Pfn].Flags &= ~FrameFlags.ZeroFilled;
         stats.RssPeak = (long)mm.HiwaterRss;
         rec.Drop(kernel);
         if (rec.Major)

@@ -550,10 +550,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
         ref Frame f = ref k.Zone.Frames[pfn];
         if (slot > 0)
         {
-            f.ContentToken = k.Swap.Read(slot);
+            k.SwapReadahead.SwapReadFolio(pfn, slot);
             ShmemSwapin(pfn, fileId, index, slot, inSwapCache: false);
-            env.Counters.Increment(k.C.PswpIn);
-            env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         }
         else
         {

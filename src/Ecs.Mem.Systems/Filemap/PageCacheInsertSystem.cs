@@ -56,15 +56,15 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             return;
         }
         ref Frame f = ref k.Zone.Frames[rec.Pfn];
+        bool zero = false;
         if (shmemSwapin)
         {
             // shmem_swapin_folio's read: the slot's content comes back into the object's page cache (the swap copy is
             // freed at once: shmem keeps no swap cache of a page it holds), dirty, on the anon LRU.
             k.Dirty?.Frame(rec.Pfn);
-            f.ContentToken = k.Swap.Read(rec.SwapSlot);
+            zero = k.SwapReadahead.SwapReadFolio(rec.Pfn, rec.SwapSlot);
             k.OpenFiles.ShmemSwapin(rec.Pfn, rec.File, rec.FileIndex, rec.SwapSlot, inSwapCache: false);
             k.Zone.LruAdd(rec.Pfn, Zone.FileKey(rec.File, rec.FileIndex));
-            env.Counters.Increment(k.C.PswpIn);
         }
         else if (rec.Class == FaultClass.FileRead)
         {
@@ -81,16 +81,16 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache;
             f.Mapping = rec.MmId;
             f.Index = rec.SwapSlot; // page_private: the swap entry while in the swap cache
-            f.ContentToken = k.Swap.Read(rec.SwapSlot);
+            zero = k.SwapReadahead.SwapReadFolio(rec.Pfn, rec.SwapSlot);
             int shadow = k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
             k.Swap.SetCached(rec.SwapSlot, true);
             if (shadow >= 0)
                 k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
             k.Zone.LruAdd(rec.Pfn, Zone.AnonKey(rec.MmId, rec.Va));
-            env.Counters.Increment(k.C.PswpIn);
         }
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
-        env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        if (rec.Class == FaultClass.FileRead && !shmemSwapin)
+            env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024)); // a swap-in's pgpgin: SwapReadFolio
         // do_sync_mmap_readahead: the window around a file page joins its read (one request per run of new pages).
         long io = _nextIo++;
         // 0: the window the page is read with waits for a reclaim round; the readahead submits the request later.
@@ -100,8 +100,9 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         _inFlight.Add(io, rec);
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
+        // A zeromap swap-in is uptodate at once (swap_read_folio_zeromap: no bio); the fault goes on next.
         if (pages > 0)
-            env.Schedule((ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
+            env.Schedule(zero ? 1UL : (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
     }
 
     /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages.</summary>

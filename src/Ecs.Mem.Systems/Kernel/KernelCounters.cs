@@ -20,6 +20,8 @@ public sealed class KernelCounters
         PswpOut = r.Register("pswpout");
         SwapRa = r.Register("swap_ra");
         SwapRaHit = r.Register("swap_ra_hit");
+        SwpinZero = r.Register("swpin_zero");
+        SwpoutZero = r.Register("swpout_zero");
         PgScanKswapd = r.Register("pgscan_kswapd");
         PgScanDirect = r.Register("pgscan_direct");
         PgStealKswapd = r.Register("pgsteal_kswapd");
@@ -88,6 +90,9 @@ public sealed class KernelCounters
     }
 
     public CounterId PgFault, PgMajFault, PgAllocNormal, PgFree, PgPgIn, PgPgOut, PswpIn, PswpOut, SwapRa, SwapRaHit;
+
+    /// <summary>SWPIN_ZERO / SWPOUT_ZERO (6.12+): pages swapped in from, and out to, the swap area's zeromap without I/O.</summary>
+    public CounterId SwpinZero, SwpoutZero;
     public CounterId PgScanKswapd, PgScanDirect, PgStealKswapd, PgStealDirect, PgStealAnon, PgStealFile;
     /// <summary>The Linux 6.x LRU's events (mm/vmscan.c, mm/swap.c, mm/workingset.c); the simple policies count only pgscan/pgsteal.</summary>
     public CounterId PgScanAnon, PgScanFile, PgActivate, PgDeactivate, PgRefill, PgRotated, PgLazyFree, PgLazyFreed;

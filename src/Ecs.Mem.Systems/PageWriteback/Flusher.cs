@@ -256,7 +256,7 @@ public sealed class Flusher : IEventHandler
                 break;
             if (file != lastFile || inChunk == MinWritebackPages)
             {
-                _wb.Unplug();
+                _wb.FlusherUnplug();
                 inChunk = 0;
                 lastFile = file;
                 if (untilBelowBackground)
@@ -274,7 +274,7 @@ public sealed class Flusher : IEventHandler
             written++;
             inChunk++;
         }
-        _wb.Unplug();
+        _wb.FlusherUnplug();
         // Inodes left with no dirty page are clean again (their dirtied_when starts over at the next dirtying).
         _stillDirty.Clear();
         foreach (int pfn in _dirtyList)

@@ -17,6 +17,7 @@ public sealed class SwapArea
     private readonly int[] _count;   // swap_map: PTE references
     private readonly bool[] _cached; // SWAP_HAS_CACHE
     private readonly ulong[] _token; // content written to the slot (stands for the data on disk)
+    private readonly bool[] _zero;   // si->zeromap: the page written to the slot was zero-filled (no I/O was made)
     private int _used;
 
     /// <summary>SWAPFILE_CLUSTER with CONFIG_THP_SWAP on x86-64: HPAGE_PMD_NR slots a cluster.</summary>
@@ -43,6 +44,7 @@ public sealed class SwapArea
         _count = new int[Math.Max(slots, 1)];
         _cached = new bool[Math.Max(slots, 1)];
         _token = new ulong[Math.Max(slots, 1)];
+        _zero = new bool[Math.Max(slots, 1)];
         // setup_clusters: the header slot and the tail past the last slot count as used; a cluster with any
         // used slot starts on the nonfull list, the others on the free list, in order.
         int clusters = (Math.Max(slots, 1) + SwapfileCluster - 1) / SwapfileCluster;
@@ -275,8 +277,19 @@ public sealed class SwapArea
     /// <summary>True when the slot holds a page (referenced or cached).</summary>
     public bool InUse(int slot) => slot > 0 && slot < Slots && (_count[slot] > 0 || _cached[slot]);
 
-    /// <summary>Records the content written to the slot by swap-out I/O.</summary>
-    public void Write(int slot, ulong contentToken) => _token[slot] = contentToken;
+    /// <summary>
+    /// Records the content written to the slot by swap-out: <paramref name="zero"/> for a zero-filled page, which
+    /// swap_writeout stores in the zeromap without I/O (swap_zeromap_folio_set); any other write clears the slot's bit
+    /// (swap_zeromap_folio_clear), so a later read of the slot goes to the disk.
+    /// </summary>
+    public void Write(int slot, ulong contentToken, bool zero = false)
+    {
+        _token[slot] = contentToken;
+        _zero[slot] = zero;
+    }
+
+    /// <summary>swap_zeromap_folio_test for one page: the slot's page was zero-filled, a swap-in reads no disk.</summary>
+    public bool IsZero(int slot) => _zero[slot];
 
     /// <summary>The content read back by swap-in I/O.</summary>
     public ulong Read(int slot) => _token[slot];
@@ -286,6 +299,7 @@ public sealed class SwapArea
         if (_count[slot] == 0 && !_cached[slot])
         {
             _token[slot] = 0;
+            _zero[slot] = false; // swap_entries_free clears the slot's zeromap bit
             _used--;
             // swap_entries_free: an emptied cluster goes to the free list, a partly freed one to nonfull.
             int ci = slot / SwapfileCluster;

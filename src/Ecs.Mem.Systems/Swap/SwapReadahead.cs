@@ -292,7 +292,7 @@ public sealed class SwapReadahead : IEventHandler
         f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache | FrameFlags.Locked;
         f.Mapping = rec.MmId;
         f.Index = slot; // page_private: the swap entry
-        f.ContentToken = k.Swap.Read(slot);
+        bool zero = SwapReadFolio(pfn, slot);
         int shadow = k.SwapCache.Add(slot, pfn);
         k.Swap.SetCached(slot, true);
         if (shadow >= 0)
@@ -301,11 +301,34 @@ public sealed class SwapReadahead : IEventHandler
         k.Zone.PinFrame(pfn); // held by the read until it completes (reclaim skips it)
         _readahead[pfn] = true;
         env.Counters.Increment(k.C.SwapRa);
-        env.Counters.Increment(k.C.PswpIn);
-        env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
         k.Events?.ReadAhead(k.Events.PidOfMm(rec.MmId), rec.Cpu, va, pfn, -1, slot);
-        env.Schedule((ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_doneKind, default, pfn));
+        // A zeromap slot is filled with zeros and marked uptodate at once (no bio): its page unlocks next.
+        env.Schedule(zero ? 1UL : (ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_doneKind, default, pfn));
         return true;
+    }
+
+    /// <summary>
+    /// swap_read_folio for the new swap-cache page <paramref name="pfn"/> of <paramref name="slot"/>: a slot in the
+    /// zeromap (swap_read_folio_zeromap, 6.12+) fills the page with zeros without I/O (swpin_zero; the page is
+    /// <see cref="FrameFlags.ZeroFilled"/>); any other is read from the disk (pswpin, pgpgin). Returns true for the
+    /// zeromap case, whose page is uptodate at once. A fault that needed it still counts as a major fault
+    /// (do_swap_page sets VM_FAULT_MAJOR when the swap cache missed, before the read).
+    /// </summary>
+    public bool SwapReadFolio(int pfn, int slot)
+    {
+        var k = _k;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        f.ContentToken = k.Swap.Read(slot);
+        if (k.Swap.IsZero(slot))
+        {
+            f.Flags |= FrameFlags.ZeroFilled;
+            k.Env.Counters.Increment(k.C.SwpinZero);
+            return true;
+        }
+        f.Flags &= ~FrameFlags.ZeroFilled;
+        k.Env.Counters.Increment(k.C.PswpIn);
+        k.Env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+        return false;
     }
 
     /// <summary>A readahead page's read completed: unlock it, wake the faults waiting for it, drop the read's hold.</summary>

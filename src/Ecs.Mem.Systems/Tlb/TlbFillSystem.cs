@@ -32,7 +32,9 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
         if (pte.Writable) flags |= TlbFlags.Writable;
         if (pte.User) flags |= TlbFlags.User;
         if (!pte.Executable) flags |= TlbFlags.NoExecute;
-        if (pte.Dirty) flags |= TlbFlags.DirtyAllowed;
+        // A zero-filled page's entry never allows a write without a walk: the walk that sees a store clears the flag
+        // (the trace's stores write data), which keeps that check off the TLB-hit path.
+        if (pte.Dirty && (pte.PmdMapped || !ZeroFilled(kernel, pte.Pfn))) flags |= TlbFlags.DirtyAllowed;
         if (pte.Global) flags |= TlbFlags.Global;
         if (pte.PmdMapped)
         {
@@ -41,5 +43,12 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
         kernel.Tlb.Fill(va, pte.Pfn, flags, kind);
+    }
+
+    /// <summary>The frame a 4 KiB PTE maps holds only zeros (<see cref="FrameFlags.ZeroFilled"/>).</summary>
+    private static bool ZeroFilled(Kernel.Kernel kernel, ulong pfn)
+    {
+        Frame[] frames = kernel.Zone.Frames;
+        return pfn < (ulong)frames.Length && (frames[pfn].Flags & FrameFlags.ZeroFilled) != 0;
     }
 }

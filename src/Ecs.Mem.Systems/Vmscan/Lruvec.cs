@@ -112,6 +112,12 @@ public interface ILruvecHost
     /// <summary>The end of shrink_folio_list's batch: the writes it started go to the disk as one request (the plug).</summary>
     void WritebackUnplug() { }
 
+    /// <summary>blk_start_plug in shrink_lruvec: the writes of its scan loop wait in the task's plug.</summary>
+    void BlkStartPlug() { }
+
+    /// <summary>blk_finish_plug at the end of shrink_lruvec's scan loop: the plugged writes go to the disk.</summary>
+    void BlkFinishPlug() { }
+
     /// <summary>
     /// Before shrink_inactive_list isolates: the reclaimer's time passes with its work (<paramref name="pages"/> pages
     /// about to be scanned), and the writes that completed by then end (folio_end_writeback rotates them to the tail).
@@ -953,6 +959,10 @@ public sealed partial class Lruvec : IReplacementPolicy
         nr.CopyTo(targets);
         long nrReclaimed = 0, nrToReclaim = sc.NrToReclaim;
         bool proportional = !sc.CgroupReclaim && !sc.Kswapd && sc.Priority == ScanControl.DefPriority;
+        // blk_start_plug: the loop's swap writes wait in the reclaimer's plug until it ends (or the plug flushes as
+        // blk_add_rq_to_plug does), so a pass cannot free a page it wrote itself (measured on 6.18:
+        // oracle/experiments/swap-cache-residue, "The fill's end").
+        _host.BlkStartPlug();
         while (nr[(int)LruList.InactiveAnon] != 0 || nr[(int)LruList.ActiveFile] != 0 || nr[(int)LruList.InactiveFile] != 0)
         {
             for (int lru = 0; lru < 4; lru++)
@@ -989,6 +999,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 nr[l] -= Math.Min(nr[l], scanned);
             }
         }
+        _host.BlkFinishPlug();
         sc.NrReclaimed += nrReclaimed;
         if (_host.HasSwap && InactiveIsLow(LruList.InactiveAnon))
             ShrinkActiveList(SwapClusterMax, sc, LruList.ActiveAnon);

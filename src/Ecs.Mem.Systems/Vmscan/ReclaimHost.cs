@@ -342,6 +342,12 @@ public sealed class ReclaimHost : ILruvecHost
     /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
     public void WritebackUnplug() => _k.Writeback?.Unplug();
 
+    /// <summary>blk_start_plug around shrink_lruvec's loop (<see cref="PageWriteback.Writeback.BlkStartPlug"/>).</summary>
+    public void BlkStartPlug() => _k.Writeback?.BlkStartPlug();
+
+    /// <summary>blk_finish_plug at the end of shrink_lruvec's loop.</summary>
+    public void BlkFinishPlug() => _k.Writeback?.BlkFinishPlug();
+
     private bool IsDirty(int pfn)
     {
         bool dirty = (_k.Zone.Frames[pfn].Flags & FrameFlags.Dirty) != 0;
@@ -587,6 +593,34 @@ public sealed class ReclaimHost : ILruvecHost
     /// folio_clear_dirty_for_io after try_to_unmap for the page whose reverse map is in the scratch list: the PTEs
     /// (rewritten at the end of the tick) lose their dirty bits, the folio having taken them for the write.
     /// </summary>
+    /// <summary>
+    /// swap_writeout for one page in the swap cache at <paramref name="slot"/>: a zero-filled page
+    /// (is_folio_zero_filled; <see cref="FrameFlags.ZeroFilled"/>) is only marked in the swap area's zeromap
+    /// (swap_zeromap_folio_set, swpout_zero): no I/O, no PG_writeback, so shrink_folio_list frees it in the same pass,
+    /// and pageout still counts it in nr_vmscan_write. Any other page clears the slot's bit and is written
+    /// (__swap_writepage: pswpout, pgpgout). Returns true for the zero-filled page.
+    /// </summary>
+    private bool SwapWriteout(int pfn, int slot, PageWriteback.Writeback? writeback)
+    {
+        var k = _k;
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if ((f.Flags & FrameFlags.ZeroFilled) != 0)
+        {
+            k.Swap.Write(slot, f.ContentToken, zero: true);
+            k.Env.Counters.Increment(k.C.SwpoutZero);
+            if (writeback is not null)
+                k.Env.Counters.Increment(writeback.NrVmscanWrite);
+            return true;
+        }
+        k.Swap.Write(slot, f.ContentToken);
+        k.Env.Counters.Increment(k.C.PswpOut);
+        k.Env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
+        // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
+        if (writeback is null)
+            k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+        return false;
+    }
+
     private void CleanPtesForIo(int pfn)
     {
         var k = _k;
@@ -686,17 +720,13 @@ public sealed class ReclaimHost : ILruvecHost
                 f.Index = slot;
                 fresh = true;
             }
+            bool zero = false;
             if (dirty || fresh)
             {
                 pageout = true;
-                k.Swap.Write(slot, f.ContentToken);
-                env.Counters.Increment(k.C.PswpOut);
                 if (k.Events is { } ev)
                     ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
-                env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-                // An asynchronous write costs reclaim only its submission; the disk's time is the request's.
-                if (writeback is null)
-                    k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+                zero = SwapWriteout(pfn, slot, writeback);
             }
             f.Flags &= ~FrameFlags.Dirty;
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
@@ -706,7 +736,7 @@ public sealed class ReclaimHost : ILruvecHost
                 swapPte |= Pte.SwpExclusiveBit;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
-            if (pageout && writeback is not null)
+            if (pageout && writeback is not null && !zero)
             {
                 // try_to_unmap, then pageout: the write is in flight, the page stays in the swap cache, resident and
                 // charged, until folio_end_writeback; the next reclaim that finds it clean frees it. try_to_unmap moves
@@ -735,17 +765,13 @@ public sealed class ReclaimHost : ILruvecHost
             k.OpenFiles.ShmemWriteout(pfn, slot);
             k.SwapReadahead.ClearReadahead(pfn);
             pageout = true;
-            k.Swap.Write(slot, f.ContentToken);
-            env.Counters.Increment(k.C.PswpOut);
             if (k.Events is { } ev)
                 ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
-            env.Counters.Add(k.C.PgPgOut, (long)(Pte.PageSize / 1024));
-            if (writeback is null)
-                k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
+            bool zero = SwapWriteout(pfn, slot, writeback);
             f.Flags &= ~FrameFlags.Dirty;
             foreach (var (mmId, va) in _maps)
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
-            if (writeback is not null)
+            if (writeback is not null && !zero)
             {
                 // swap_writeout: the page, out of the object and in the swap cache, is written under PG_writeback and
                 // stays resident, charged and on the anon LRU until folio_end_writeback; the PTEs' dirty bits went

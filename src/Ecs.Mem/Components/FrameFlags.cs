@@ -91,4 +91,13 @@ public enum FrameFlags : uint
     /// the buddy allocator. Never on the LRU, never swapped, never freed to the buddy allocator page by page.
     /// </summary>
     Hugetlb = 1u << 19,
+
+    /// <summary>
+    /// The page holds only zeros (EcsMem's stand-in for is_folio_zero_filled, which reads the data): set where the
+    /// scenario says the program stored zeros into a mapped page (the timeline's <c>zero_fill</c>) and on a swap-in
+    /// from a slot in the swap area's zeromap; cleared by any store the trace makes (a trace's stores write data),
+    /// which for such a page always takes the page walk (its TLB entry never carries the dirty permission). Read by
+    /// swap_writeout: a zero-filled page is not written, its slot is marked in the zeromap (swpout_zero).
+    /// </summary>
+    ZeroFilled = 1u << 20,
 }

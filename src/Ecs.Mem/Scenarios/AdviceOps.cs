@@ -47,6 +47,15 @@ public enum FadviseAdvice : byte
 /// <summary>madvise(2) on [<paramref name="Address"/>, +<paramref name="Length"/>).</summary>
 public sealed record MadviseOp(ulong Address, long Length, MadviseAdvice Advice) : TimelineOp;
 
+/// <summary>
+/// Not a system call: the stores the process made to the pages of [<paramref name="Address"/>, +<paramref name="Length"/>)
+/// wrote zeros (a memset to 0, a loop storing 0). The pages mapped writable there now hold only zeros until the
+/// process stores to them again (a trace's stores write data), so swap-out keeps them in the swap area's zeromap
+/// without I/O (swap_writeout, Linux 6.12+). Pages not mapped, mapped read-only (copy-on-write) or by a huge PMD are
+/// left as they are. The timeline's <c>zero_fill: {addr, length}</c>.
+/// </summary>
+public sealed record ZeroFillOp(ulong Address, long Length) : TimelineOp;
+
 /// <summary>posix_fadvise(2) on <paramref name="File"/> (as the process opened it); length 0 = to the end.</summary>
 public sealed record FadviseOp(string File, long Offset, long Length, FadviseAdvice Advice) : TimelineOp;
 

@@ -18,7 +18,7 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink", "zero_fill"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
@@ -424,6 +424,7 @@ public static class ScenarioParser
                 "read" => WriteRead(opNode, opPath, write: false),
                 "fallocate" => Fallocate(opNode, opPath),
                 "unlink" => Unlink(opNode, opPath),
+                "zero_fill" => ZeroFill(opNode, opPath),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -560,6 +561,18 @@ public static class ScenarioParser
         {
             var s = new YamlSection(Source, node, path, "fd", "length");
             return new FtruncateOp(Fd(Required(s, "fd"), s.PathOf("fd")), values.Size(Required(s, "length"), s.PathOf("length")));
+        }
+
+        /// <summary>zero_fill: {addr, length}: a page-aligned range of at least one byte.</summary>
+        private ZeroFillOp ZeroFill(YamlNode node, string path)
+        {
+            var s = new YamlSection(Source, node, path, "addr", "length");
+            YamlNode len = Required(s, "length");
+            long length = values.Size(len, s.PathOf("length"));
+            if (length <= 0)
+                throw values.Error(len, $"{s.PathOf("length")} must be at least one byte");
+            ulong addr = Range(Required(s, "addr"), s.PathOf("addr"), length);
+            return new ZeroFillOp(addr, length);
         }
 
         private MadviseOp Madvise(YamlNode node, string path)

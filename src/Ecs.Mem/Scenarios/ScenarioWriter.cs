@@ -241,6 +241,7 @@ public static class ScenarioWriter
             BrkOp b => $"brk: {{to: {Hex(b.NewBreak ?? 0)}}}",
             ForkOp { Workload: { } fw } f => $"fork: {{child: {Quote(f.Child)}, workload: {WorkloadText(fw)}{(f.Wait ? ", wait: true" : "")}}}",
             ForkOp f => $"fork: {{child: {Quote(f.Child)}{(f.Wait ? ", wait: true" : "")}}}",
+            ZeroFillOp z => $"zero_fill: {{addr: {Hex(z.Address)}, length: {Num(z.Length)}}}",
             MadviseOp a => $"madvise: {{addr: {Hex(a.Address)}, length: {Num(a.Length)}, advice: {a.Advice.ToString().ToLowerInvariant()}}}",
             MlockOp { Unlock: true } u => $"munlock: {{addr: {Hex(u.Address)}, length: {Num(u.Length)}}}",
             MlockOp l => $"mlock: {{addr: {Hex(l.Address)}, length: {Num(l.Length)}, onfault: {(l.OnFault ? "true" : "false")}}}",

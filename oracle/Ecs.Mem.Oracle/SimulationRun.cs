@@ -70,6 +70,9 @@ public static class SimulationRun
         // ECSMEM_ORACLE_FOLIOS=1: each phase's mapped file pages by folio kind and LRU list, and the file's page-cache
         // folios by order, on stderr (oracle/experiments/readahead-folios's EcsMem side).
         bool folioDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_FOLIOS") == "1";
+        // ECSMEM_ORACLE_KMEM=1: each phase's group usage, kernel memory, page tables and slab bytes on stderr
+        // (oracle/experiments/kmem's EcsMem side).
+        bool kmemDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_KMEM") == "1";
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
         if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RECLAIMS") == "1")
@@ -148,6 +151,12 @@ public static class SimulationRun
                 Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture))));
             if (folioDump)
                 Console.Error.WriteLine($"{ph.Name}: {FolioFigures(k, proc)}");
+            if (kmemDump && k.Memcg is { } kmc)
+            {
+                // memory.usage_in_bytes, memory.kmem.usage_in_bytes and the page tables (pages), as kmem/run.sh's summary.
+                EcsMem.Systems.Memcontrol.MemCgroup g = kmc.OfMm(k.Tasks.MmOf(proc).Id);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ph.Name,-8} usage {g.Usage} kmem {g.Kmem} pagetables {g.PageTables} slab {g.SlabReclaimable + g.SlabUnreclaimable} nodes {k.PageCache.XaNodeCount} stock {kmc.Stocked(g)} objstock {kmc.ObjStockOn(0, g)}+{kmc.ObjStockOn(1, g)} lru {g.LruPages}"));
+            }
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;
             majBase = after.MajFlt;

@@ -190,6 +190,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             else if (c.Kind == VmaChangeKind.Protected)
                 _k.Mprotect.ChangeProtection(mm, c);
         }
+        // The VMAs and anon_vma_chains the call made or freed (vm_area_alloc/_free, SLAB_ACCOUNT) are its group's kernel memory.
+        if (mm.Mm.Struct.MmUsers > 0)
+            _k.Memcg?.SyncMmObjects(mm.Id, mm.Mm, cpu);
         mm.NoteHiwaterVm();
         _k.Khugepaged.AfterCall(mm, op.Kind, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, result);
         // The last mapping of a memfd whose descriptors are closed may have gone (munmap, mremap, MAP_FIXED over it).
@@ -319,6 +322,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         if (_k.Tasks.ForkMm(parent) is not { } child)
             return -Errno.ENOMEM;
         _k.Dirty?.Mm(child.Id);
+        // copy_process's accounted allocations (task_struct, kernel stack, cred, files, signal, pid), then dup_mm's
+        // mm_struct, VMAs, anon_vmas and chains; the page tables follow with the copy below.
+        _k.Memcg?.Forked(child.Id, child.Mm, _k.Tlb.CurrentCpu);
         foreach (Vma v in child.Mm.Vmas)
         {
             if ((v.Flags & VmFlags.HugeTlb) != 0)

@@ -160,7 +160,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 return false; // pmd_none is false once a page table covers the range: the 4 KiB path
             // do_huge_pmd_anonymous_page: vmf_anon_prepare, then khugepaged_enter_vma.
             int vi = mm.Mm.Vmas.FindVma(rec.Va);
+            bool hadAnonVma = mm.Mm.Vmas[vi].AnonVma != 0;
             mm.Mm.AnonVmaPrepare(vi);
+            if (!hadAnonVma)
+                kernel.Memcg?.SyncMmObjects(mm.Id, mm.Mm, kernel.Tlb.CurrentCpu);
             kernel.Khugepaged.EnterVma(mm, mm.Mm.Vmas[vi]);
             bool write = rec.Kind is AccessKind.Store or AccessKind.Modify;
             if (!write && kernel.Options.Thp.UseZeroPage)

@@ -20,7 +20,10 @@ public static class FaultPaths
         int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
         if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va || (mm.Mm.Vmas[vi].Flags & VmFlags.Shared) != 0)
             return;
+        bool had = mm.Mm.Vmas[vi].AnonVma != 0;
         mm.Mm.AnonVmaPrepare(vi);
+        if (!had)
+            kernel.Memcg?.SyncMmObjects(rec.MmId, mm.Mm, kernel.Tlb.CurrentCpu); // anon_vma_alloc, anon_vma_chain_alloc
     }
 
     /// <summary>

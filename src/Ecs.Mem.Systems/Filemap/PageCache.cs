@@ -75,6 +75,8 @@ public sealed class PageCache
         }
         slot = pfn;
         _count++;
+        if (!exists && Nodes is not null)
+            NodeEntryAdded(file, index, pfn);
         return shadow;
     }
 
@@ -94,9 +96,15 @@ public sealed class PageCache
             throw new InvalidOperationException($"page {index} of file {file} is not cached");
         _count--;
         if (shadow >= 0)
+        {
             _pfnByKey[key] = -2L - shadow;
+        }
         else
+        {
             _pfnByKey.Remove(key);
+            if (Nodes is not null)
+                NodeEntryRemoved(file, index);
+        }
     }
 
     /// <summary>
@@ -153,6 +161,8 @@ public sealed class PageCache
         Dirty?.PageCacheKey(file, index);
         _pfnByKey.Remove(key);
         _swapEntries--;
+        if (Nodes is not null)
+            NodeEntryRemoved(file, index);
         return true;
     }
 
@@ -212,7 +222,106 @@ public sealed class PageCache
         slot = newPfn;
     }
 
+    /// <summary>
+    /// The xarray nodes' kernel memory (radix_tree_node, charged to a memory cgroup): set when the machine has cgroups.
+    /// Each file's i_pages is modelled as the xarray it is: a node holds 64 slots (XA_CHUNK_SHIFT 6); a level-0 node
+    /// exists while one of its slots holds an entry (a page, a shadow, a swap value), a node above while one of its
+    /// children exists, and a level counts (has nodes) once the file's highest index needs it (an xarray holding only
+    /// index 0 keeps it in xa_head, no node; index 1–63 one node; up to 4,095 two levels …). A node is charged when it is
+    /// made (xas_alloc, to the group of the page being inserted) and uncharged when its last entry goes
+    /// (xas_delete_node). Simplified: the tree never loses a level (xas_shrink), and the workingset shadow-node
+    /// shrinker is not modelled (a node holding only shadows stays; on the kit's groups count_shadow_nodes' limit of
+    /// LRU pages / 8 is never reached).
+    /// </summary>
+    internal IXaNodeAccount? Nodes;
+
+    private const int XaChunkShift = 6;
+    private const int XaLevels = 7; // 6 bits a level cover the 40-bit page index
+
+    // Per level: (file, index >> (6 × (level + 1))) → the node's occupied slots and the group charged for it (-1: none).
+    private readonly Dictionary<long, (int Used, int Group)>[] _xaNodes = Enumerable.Range(0, XaLevels).Select(_ => new Dictionary<long, (int, int)>()).ToArray();
+    private readonly Dictionary<int, long> _xaMaxIndex = new();
+
+    /// <summary>xarray nodes of the page cache (radix_tree_node objects) that exist now.</summary>
+    public int XaNodeCount { get; private set; }
+
+    private static long NodeKey(int file, long index, int level) => ((long)file << 40) | (index >> (XaChunkShift * (level + 1)));
+
+    /// <summary>How many levels an xarray whose highest index is <paramref name="max"/> has (0: no node, the entry in xa_head).</summary>
+    private static int Height(long max)
+    {
+        int h = 0;
+        for (long reach = 1; max >= reach && h < XaLevels; reach <<= XaChunkShift)
+            h++;
+        return h;
+    }
+
+    /// <summary>xas_store into an empty slot: the nodes on its path that did not exist are made (xas_create), and a taller tree charges its new top levels (xas_expand).</summary>
+    private void NodeEntryAdded(int file, long index, int pfn)
+    {
+        long max = _xaMaxIndex.TryGetValue(file, out long m) ? m : -1;
+        int h0 = max < 0 ? 0 : Height(max), h1 = Height(Math.Max(max, index));
+        if (index > max)
+            _xaMaxIndex[file] = index;
+        // xas_expand: the levels the tree grows by hold one node each above the old root (key 0) if it had entries.
+        for (int level = h0; level < h1 && max >= 0; level++)
+        {
+            ref var n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_xaNodes[level], NodeKey(file, 0, level));
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n) && n.Group == -2)
+                n.Group = NodeCharge(pfn);
+        }
+        for (int level = 0; level < XaLevels; level++)
+        {
+            ref var n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_xaNodes[level], NodeKey(file, index, level), out bool had);
+            n.Used++;
+            if (had)
+                return;
+            // A node of a level the tree does not reach yet is kept uncharged (-2) until xas_expand makes it real.
+            n.Group = level < h1 ? NodeCharge(pfn) : -2;
+        }
+    }
+
+    private int NodeCharge(int pfn)
+    {
+        XaNodeCount++;
+        return Nodes!.NodeAlloc(pfn);
+    }
+
+    /// <summary>An entry leaves its slot for good (no shadow): each node left empty is deleted, up the tree.</summary>
+    private void NodeEntryRemoved(int file, long index)
+    {
+        for (int level = 0; level < XaLevels; level++)
+        {
+            long key = NodeKey(file, index, level);
+            ref var n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_xaNodes[level], key);
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n))
+                return;
+            if (--n.Used > 0)
+                return;
+            int group = n.Group;
+            _xaNodes[level].Remove(key);
+            if (group != -2)
+            {
+                XaNodeCount--;
+                if (group >= 0)
+                    Nodes!.NodeFree(group);
+            }
+        }
+        if (!_xaNodes[XaLevels - 1].ContainsKey(NodeKey(file, 0, XaLevels - 1)))
+            _xaMaxIndex.Remove(file); // the file's xarray is empty again
+    }
+
     /// <summary>Every cached (file, index, pfn), in key order (for invariant checks and reports).</summary>
     public IEnumerable<(int File, long Index, int Pfn)> Entries() =>
         _pfnByKey.Where(kv => kv.Value >= 0).OrderBy(kv => kv.Key).Select(kv => ((int)(kv.Key >> 40), kv.Key & ((1L << 40) - 1), (int)kv.Value));
+}
+
+/// <summary>The memory controller's side of the page cache's xarray nodes (radix_tree_node is SLAB_ACCOUNT).</summary>
+internal interface IXaNodeAccount
+{
+    /// <summary>A node is made while <paramref name="pfn"/> is inserted: charges it, returns the group charged (-1: none).</summary>
+    int NodeAlloc(int pfn);
+
+    /// <summary>The node charged to <paramref name="group"/> is freed.</summary>
+    void NodeFree(int group);
 }

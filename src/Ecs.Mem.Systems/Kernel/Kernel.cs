@@ -88,6 +88,9 @@ public sealed class Kernel
             ShootdownCycles = (ulong)options.Timing.TlbShootdownCycles,
             FlushOneCycles = (ulong)options.Timing.TlbFlushOneCycles,
         };
+        // radix_tree_node is SLAB_ACCOUNT: the page cache's xarray nodes are charged to the inserting page's group.
+        if (Memcg is not null)
+            PageCache.Nodes = new Memcontrol.MemcgController.XaNodeAccounting(Memcg, () => Tlb.CurrentCpu);
         Caches = CacheHierarchyFactory.Create(World, options.Caches with { Cpus = options.Cpus }, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();

@@ -167,6 +167,7 @@ public static class ScenarioLoader
                 // Placed in its cgroup from the start, as a task exec'd inside it: its page tables so far move along.
                 MmState mm = k.Tasks.MmOf(e);
                 mc.AttachMm(mm.Id, mc.Find(p.Cgroup), mm.TablePages.Values.Select(t => t.Pfn).ToList());
+                mc.Execed(mm.Id, mm.Mm, 0);
             }
             int? mainThread = p.Threads.Count > 0 ? 0 : null;
             var workload = OpenWorkload(p.Workload, s.SourceName, heapBase, 0, mainThread)

@@ -96,6 +96,32 @@ public sealed class MemCgroup
     /// <summary>Page-table pages charged to this group and its descendants (memory.stat pagetables, NR_PAGETABLE).</summary>
     public long PageTables { get; internal set; }
 
+    /// <summary>
+    /// Kernel memory charged to this group and its descendants, in pages (MEMCG_KMEM: memory.stat kernel in cgroup v2,
+    /// v1 memory.kmem.usage_in_bytes): page tables, the pages obj_cgroup_charge charged for slab objects and percpu
+    /// chunks (whole pages, so it includes the bytes the CPUs' object stocks and the groups' nr_charged_bytes hold), and
+    /// kernel stacks.
+    /// </summary>
+    public long Kmem { get; internal set; }
+
+    /// <summary>
+    /// Of <see cref="Kmem"/>, the pages no simulated frame backs (slab objects, percpu chunks, kernel stacks: EcsMem
+    /// charges them by size, the slab pages themselves are not frames), this group and its descendants.
+    /// </summary>
+    public long KmemObjPages { get; internal set; }
+
+    /// <summary>memory.stat slab_reclaimable (NR_SLAB_RECLAIMABLE_B) in bytes: charged objects of SLAB_RECLAIM_ACCOUNT caches (radix_tree_node), with their obj_cgroup pointer.</summary>
+    public long SlabReclaimable { get; internal set; }
+
+    /// <summary>memory.stat slab_unreclaimable (NR_SLAB_UNRECLAIMABLE_B) in bytes: the other charged slab objects.</summary>
+    public long SlabUnreclaimable { get; internal set; }
+
+    /// <summary>memory.stat kernel_stack (NR_KERNEL_STACK_KB) in bytes: the stacks of tasks forked inside the group.</summary>
+    public long KernelStack { get; internal set; }
+
+    /// <summary>memory.stat percpu (MEMCG_PERCPU_B) in bytes: percpu chunks charged (an mm's rss counters).</summary>
+    public long Percpu { get; internal set; }
+
     /// <summary>Effective memory.min (memory.emin) from the last mem_cgroup_calculate_protection.</summary>
     public long Emin { get; internal set; }
 

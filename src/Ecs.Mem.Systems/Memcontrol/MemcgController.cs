@@ -23,14 +23,15 @@ namespace EcsMem.Systems.Memcontrol;
 /// over its limit (drain_all_stock), once a charge. Freed pages are uncharged straight from the counters
 /// (uncharge_batch); a freed page table goes back to the freeing CPU's stock (obj_cgroup_uncharge_pages). The root
 /// group's counter, which Linux does not keep, stays exact. Invariant: a group's usage is the frames charged to its
-/// subtree plus the pages its subtree's groups hold in stocks.
+/// subtree plus the pages its subtree's groups hold in stocks plus its frameless kernel memory (MemCgroup.KmemObjPages).
 /// Simplified: another CPU's stock is drained at once (Linux queues the drain on that CPU, drain_local_memcg_stock
 /// runs when its worker does); the slot a full stock gives up is chosen by a fixed-seed generator (Linux's
 /// get_random_u32_below); v1's memsw counter is not kept; the synchronous memory.high reclaim a charge makes when its
-/// task has more than MEMCG_CHARGE_BATCH pages over high is left to the return to user. The only kernel memory
-/// charged is page tables; charges are not moved when a task changes groups (cgroup v2 never moves them either).
+/// task has more than MEMCG_CHARGE_BATCH pages over high is left to the return to user. Kernel memory: page tables,
+/// and the slab objects, percpu chunks and kernel stacks of MemcgController.Kmem.cs; charges are not moved when a task
+/// changes groups (cgroup v2 never moves them either).
 /// </remarks>
-public sealed class MemcgController
+public sealed partial class MemcgController
 {
     /// <summary>MAX_RECLAIM_RETRIES: fruitless reclaim rounds a charge makes before the group's OOM killer.</summary>
     public const int MaxReclaimRetries = 16;
@@ -270,13 +271,14 @@ public sealed class MemcgController
     }
 
     /// <summary>
-    /// drain_all_stock: every CPU whose stock holds pages of <paramref name="root"/> or a descendant
+    /// drain_all_stock: every CPU whose object stock caches a group of <paramref name="root"/>'s subtree has it drained
+    /// first (drain_local_obj_stock), then every CPU whose stock holds pages of <paramref name="root"/> or a descendant
     /// (is_memcg_drain_needed) has its whole stock drained (drain_local_memcg_stock: all its slots, other groups'
     /// too). Returns the pages uncharged.
     /// </summary>
     public long DrainAllStock(MemCgroup root)
     {
-        long drained = 0;
+        long drained = DrainAllObjStock(root);
         for (int cpu = 0; cpu < _cpus; cpu++)
         {
             bool needed = false;
@@ -316,10 +318,10 @@ public sealed class MemcgController
         return n;
     }
 
-    /// <summary>The pages charged to frames of <paramref name="g"/>'s subtree: its usage without the stocks its subtree's groups hold.</summary>
+    /// <summary>The pages charged to frames of <paramref name="g"/>'s subtree: its usage without the stocks its subtree's groups hold and its frameless kernel memory.</summary>
     public long ChargedPages(MemCgroup g)
     {
-        long n = g.Usage;
+        long n = g.Usage - g.KmemObjPages;
         foreach (MemCgroup d in g.Subtree())
             n -= Stocked(d);
         return n;
@@ -363,10 +365,14 @@ public sealed class MemcgController
             c.Usage -= pages;
     }
 
+    /// <summary>NR_PAGETABLE and MEMCG_KMEM together: a page table is kernel memory (__memcg_kmem_charge_page → memcg1_account_kmem).</summary>
     private static void AddPageTables(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
             c.PageTables += pages;
+            c.Kmem += pages;
+        }
     }
 
     /// <summary>commit_charge: <paramref name="pfn"/> (just allocated, its charge taken) now belongs to <paramref name="g"/>.</summary>

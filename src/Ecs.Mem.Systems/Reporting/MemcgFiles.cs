@@ -20,9 +20,11 @@ public sealed record MemcgFile(string Path, long Current, long SwapCurrent, IRea
 /// <summary>
 /// memory_stat_format and the memory.* files (mm/memcontrol.c) of every non-root cgroup. The page-state entries are
 /// counted by definition from the frames charged to the group's subtree (anon = NR_ANON_MAPPED: mapped anonymous
-/// pages; file = NR_FILE_PAGES: page cache, shmem and swap cache; kernel = the kernel memory EcsMem charges, page
-/// tables); the events are the subtree's sums. Entries for mechanisms EcsMem does not have (zswap, THP, slab, sock,
-/// percpu, vmalloc, pgdemote; the workingset counters with a simple policy) are printed as 0, as a kernel without them
+/// pages; file = NR_FILE_PAGES: page cache, shmem and swap cache; kernel = MEMCG_KMEM, the kernel memory EcsMem
+/// charges: page tables, slab objects, percpu chunks and kernel stacks, which is also what cgroup v1's
+/// memory.kmem.usage_in_bytes shows; slab_* = the charged objects' bytes, kernel_stack and percpu likewise, from the
+/// group's counters); the events are the subtree's sums. Entries for mechanisms EcsMem does not have (zswap, THP, sock,
+/// vmalloc, pgdemote; the workingset counters with a simple policy) are printed as 0, as a kernel without them
 /// would. With the Linux lruvec the LRU sizes are its lists and the workingset and scan/steal events its own counts.
 /// </summary>
 public static class MemcgFiles
@@ -84,11 +86,11 @@ public static class MemcgFiles
             {
                 new("anon", Sum(anon) * page),
                 new("file", Sum(file) * page),
-                new("kernel", g.PageTables * page),
-                new("kernel_stack", 0),
+                new("kernel", g.Kmem * page),
+                new("kernel_stack", g.KernelStack),
                 new("pagetables", g.PageTables * page),
                 new("sec_pagetables", 0),
-                new("percpu", 0),
+                new("percpu", g.Percpu),
                 new("sock", 0),
                 new("vmalloc", 0),
                 new("shmem", Sum(shmem) * page),
@@ -106,9 +108,9 @@ public static class MemcgFiles
                 new("inactive_file", 0),
                 new("active_file", 0),
                 new("unevictable", 0),
-                new("slab_reclaimable", 0),
-                new("slab_unreclaimable", 0),
-                new("slab", 0),
+                new("slab_reclaimable", g.SlabReclaimable),
+                new("slab_unreclaimable", g.SlabUnreclaimable),
+                new("slab", g.SlabReclaimable + g.SlabUnreclaimable),
                 new("workingset_refault_anon", Ws(l => l.WorkingsetRefaults[0])),
                 new("workingset_refault_file", Ws(l => l.WorkingsetRefaults[1])),
                 new("workingset_activate_anon", Ws(l => l.WorkingsetActivationsLocal[0])),

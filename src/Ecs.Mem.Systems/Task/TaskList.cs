@@ -251,6 +251,8 @@ public sealed class TaskList(Kernel.Kernel kernel)
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)
         mm.Mm.ExitMmap();
+        // exit_mmap's vm_area_free and unlink_anon_vmas, __mmdrop's mm_struct and rss counters, the forked task's own.
+        kernel.Memcg?.MmGone(mm.Id, mm.Mm, kernel.Tlb.CurrentCpu);
         kernel.Tlb.FlushTlbMm(mm.Tlb);
         // The root table (pgd) is freed last, by mm_free_pgd: its row goes back to the page-table store and
         // its entity, like every freed table's, is marked free.

@@ -1,0 +1,456 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.Memcontrol;
+
+/// <summary>The accounted slab caches (SLAB_ACCOUNT, or kmalloc with __GFP_ACCOUNT: kmalloc-cg-N) whose objects EcsMem charges.</summary>
+public enum KmemCache
+{
+    /// <summary>vm_area_struct: one a VMA (vm_area_alloc, vm_area_dup).</summary>
+    VmAreaStruct,
+
+    /// <summary>anon_vma: one an anon_vma (anon_vma_prepare, anon_vma_fork).</summary>
+    AnonVma,
+
+    /// <summary>anon_vma_chain: one a link of a VMA to an anon_vma.</summary>
+    AnonVmaChain,
+
+    /// <summary>mm_struct: one an address space (mm_alloc at exec, dup_mm at fork).</summary>
+    MmStruct,
+
+    /// <summary>radix_tree_node: an xarray node of a file's page cache (SLAB_RECLAIM_ACCOUNT: slab_reclaimable).</summary>
+    RadixTreeNode,
+
+    /// <summary>task_struct (copy_process).</summary>
+    TaskStruct,
+
+    /// <summary>signal_cache: the forked process's signal_struct.</summary>
+    SignalCache,
+
+    /// <summary>sighand_cache: its sighand_struct.</summary>
+    SighandCache,
+
+    /// <summary>files_cache: its files_struct (dup_fd).</summary>
+    FilesCache,
+
+    /// <summary>kmalloc-cg-2k: dup_fd's alloc_fdtable, the fd array of a table past NR_OPEN_DEFAULT.</summary>
+    FdArray,
+
+    /// <summary>kmalloc-cg-96: alloc_fdtable's struct fdtable.</summary>
+    Fdtable,
+
+    /// <summary>kmalloc-cg-64: alloc_fdtable's open_fds/close_on_exec/full_fds_bits bitmaps.</summary>
+    FdBitmaps,
+
+    /// <summary>The `pid` cache: alloc_pid's struct pid (this kernel merges cred_jar into it: prepare_creds' struct cred is the same size).</summary>
+    Pid,
+
+    /// <summary>cred_jar (merged into `pid`): copy_creds' struct cred.</summary>
+    Cred,
+
+    /// <summary>kmalloc-cg-16: the task's LSM blob (lsm_blob_alloc for security_task_alloc).</summary>
+    LsmBlob,
+}
+
+public sealed partial class MemcgController
+{
+    /// <summary>THREAD_SIZE on x86-64 (16 KiB, four pages): the kernel stack memcg_charge_kernel_stack charges page by page.</summary>
+    public const int KernelStackPages = 4;
+
+    /// <summary>
+    /// pcpu_obj_full_size of an mm's rss_stat percpu counters (mm_init → percpu_counter_init_many with GFP_KERNEL_ACCOUNT):
+    /// 16 bytes a CPU on the recording machine's 2 possible CPUs plus an obj_cgroup pointer per 4 bytes, 64 bytes
+    /// (the percpu_alloc_percpu tracepoint's bytes_alloc, oracle/experiments/kmem).
+    /// </summary>
+    public const int MmRssStatPercpuBytes = 64;
+
+    /// <summary>
+    /// A cache's slot size (s->size: /proc/slabinfo's objsize on the recording machine's 6.18.44, and the
+    /// kmem_cache_alloc tracepoint's bytes_alloc; oracle/experiments/kmem/results/settings.txt).
+    /// </summary>
+    public static int SlotSize(KmemCache c) => c switch
+    {
+        KmemCache.VmAreaStruct => 192,
+        KmemCache.AnonVma => 104,
+        KmemCache.AnonVmaChain => 64,
+        KmemCache.MmStruct => 1600,
+        KmemCache.RadixTreeNode => 584,
+        KmemCache.TaskStruct => 4288,
+        KmemCache.SignalCache => 1152,
+        KmemCache.SighandCache => 2112,
+        KmemCache.FilesCache => 704,
+        KmemCache.FdArray => 2048,
+        KmemCache.Fdtable => 96,
+        KmemCache.FdBitmaps => 64,
+        KmemCache.Pid or KmemCache.Cred => 192,
+        KmemCache.LsmBlob => 16,
+        _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
+    };
+
+    /// <summary>obj_full_size: what an object charges, its slot and the obj_cgroup pointer kept for it in the slab's obj_exts.</summary>
+    public static int ObjFullSize(KmemCache c) => SlotSize(c) + 8;
+
+    /// <summary>SLAB_RECLAIM_ACCOUNT caches count in slab_reclaimable (cache_vmstat_idx), the others in slab_unreclaimable.</summary>
+    public static bool Reclaimable(KmemCache c) => c == KmemCache.RadixTreeNode;
+
+    // obj_stock_pcp of each simulated CPU: the obj_cgroup (a group id, -1: none) it caches and the bytes charged to that
+    // group's counters but to no object yet (nr_bytes); and each group's objcg->nr_charged_bytes, the bytes a drained
+    // stock left behind.
+    private int[]? _objStockGroup;
+    private int[]? _objStockBytes;
+    private long[]? _nrChargedBytes;
+
+    // The objects each mm has charged: VMAs, anon_vmas, anon_vma_chains (SyncMmObjects), and the group they went to.
+    private readonly Dictionary<int, (int Group, int Vmas, int AnonVmas, int Avcs)> _mmObjects = new();
+    private readonly HashSet<int> _anonVmaIds = new();
+
+    private void EnsureObjStock()
+    {
+        if (_objStockGroup is not null)
+            return;
+        _objStockGroup = new int[_cpus];
+        Array.Fill(_objStockGroup, -1);
+        _objStockBytes = new int[_cpus];
+        _nrChargedBytes = new long[_groups.Count];
+    }
+
+    /// <summary>
+    /// obj_cgroup_charge_account + the slab statistics (__memcg_slab_post_alloc_hook): an object of
+    /// <paramref name="cache"/> charged to <paramref name="g"/> on <paramref name="cpu"/>. Its obj_full_size comes from
+    /// the CPU's object stock when that caches the group with enough bytes (consume_obj_stock); else whole pages are
+    /// charged (obj_cgroup_charge_pages: try_charge_memcg, then MEMCG_KMEM and the v1 kmem counter) and what the
+    /// object does not use goes to the stock (refill_obj_stock without uncharge). The root group is not charged
+    /// (Linux's root memcg has no obj_cgroup for its tasks). Simplified: a charge over memory.max is forced, as a page
+    /// table's is (Linux's __GFP_ACCOUNT allocation reclaims first).
+    /// </summary>
+    public void ObjCgroupCharge(MemCgroup g, KmemCache cache, int cpu)
+    {
+        if (g.IsRoot)
+            return;
+        int size = ObjFullSize(cache);
+        ChargeObjBytes(g, size, cpu);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
+            if (Reclaimable(cache))
+                c.SlabReclaimable += size;
+            else
+                c.SlabUnreclaimable += size;
+        }
+    }
+
+    /// <summary>
+    /// __memcg_slab_free_hook → obj_cgroup_uncharge: the object's bytes go back to <paramref name="cpu"/>'s object stock
+    /// (refill_obj_stock with uncharge: whole pages above a page go back to the page stock).
+    /// </summary>
+    public void ObjCgroupUncharge(MemCgroup g, KmemCache cache, int cpu)
+    {
+        if (g.IsRoot)
+            return;
+        int size = ObjFullSize(cache);
+        RefillObjStock(g, size, cpu, allowUncharge: true);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
+            if (Reclaimable(cache))
+                c.SlabReclaimable -= size;
+            else
+                c.SlabUnreclaimable -= size;
+        }
+    }
+
+    /// <summary>obj_cgroup_charge_account's charge of <paramref name="size"/> bytes (consume_obj_stock, else pages and refill).</summary>
+    private void ChargeObjBytes(MemCgroup g, int size, int cpu)
+    {
+        EnsureObjStock();
+        int c = cpu % _cpus;
+        if (_objStockGroup![c] == g.Id && _objStockBytes![c] >= size)
+        {
+            _objStockBytes[c] -= size;
+            return;
+        }
+        int page = (int)Pte.PageSize;
+        int nrPages = (size + page - 1) / page;
+        ObjCgroupChargePages(g, nrPages, cpu);
+        AddObjPages(g, nrPages);
+        if (size % page != 0)
+            RefillObjStock(g, nrPages * page - size, cpu, allowUncharge: false);
+    }
+
+    /// <summary>
+    /// obj_cgroup_charge_pages: try_charge_memcg on <paramref name="cpu"/> (the page stock first; forced above the limit,
+    /// see <see cref="ObjCgroupCharge"/>), then MEMCG_KMEM and memcg1_account_kmem.
+    /// </summary>
+    private void ObjCgroupChargePages(MemCgroup g, int nrPages, int cpu)
+    {
+        if (TryCharge(g, nrPages, cpu) is not null)
+            ChargeForce(g, nrPages);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.Kmem += nrPages;
+    }
+
+    private static void AddObjPages(MemCgroup g, long pages)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.KmemObjPages += pages;
+    }
+
+    /// <summary>
+    /// refill_obj_stock: <paramref name="bytes"/> of <paramref name="g"/>'s charge go to <paramref name="cpu"/>'s object
+    /// stock. A stock caching another group is drained first and takes over <paramref name="g"/>'s nr_charged_bytes
+    /// (uncharging allowed then); with uncharging allowed, whole pages of a stock above a page go back
+    /// (obj_cgroup_uncharge_pages: MEMCG_KMEM and the kmem counter down, the pages to the CPU's page stock).
+    /// </summary>
+    private void RefillObjStock(MemCgroup g, int bytes, int cpu, bool allowUncharge)
+    {
+        EnsureObjStock();
+        int c = cpu % _cpus;
+        if (_objStockGroup![c] != g.Id)
+        {
+            DrainObjStock(c);
+            _objStockGroup[c] = g.Id;
+            _objStockBytes![c] = (int)_nrChargedBytes![g.Id];
+            _nrChargedBytes[g.Id] = 0;
+            allowUncharge = true;
+        }
+        _objStockBytes![c] += bytes;
+        int page = (int)Pte.PageSize;
+        if (allowUncharge && _objStockBytes[c] > page)
+        {
+            int nrPages = _objStockBytes[c] / page;
+            _objStockBytes[c] %= page;
+            for (MemCgroup? x = g; x is not null; x = x.Parent)
+                x.Kmem -= nrPages;
+            AddObjPages(g, -nrPages);
+            RefillStock(g, nrPages, cpu);
+        }
+    }
+
+    /// <summary>
+    /// drain_obj_stock: the stock's whole pages are uncharged from its group's counters (memcg_uncharge, MEMCG_KMEM and
+    /// the kmem counter down), the rest of its bytes goes to the group's nr_charged_bytes.
+    /// </summary>
+    private long DrainObjStock(int c)
+    {
+        int id = _objStockGroup![c];
+        if (id < 0)
+            return 0;
+        MemCgroup g = _groups[id];
+        int page = (int)Pte.PageSize;
+        int nrPages = _objStockBytes![c] / page;
+        if (nrPages > 0)
+        {
+            for (MemCgroup? x = g; x is not null; x = x.Parent)
+                x.Kmem -= nrPages;
+            AddObjPages(g, -nrPages);
+            Uncharge(g, nrPages);
+        }
+        _nrChargedBytes![id] += _objStockBytes[c] % page;
+        _objStockBytes[c] = 0;
+        _objStockGroup[c] = -1;
+        return nrPages;
+    }
+
+    /// <summary>drain_all_stock's object half: every CPU whose object stock caches a group of <paramref name="root"/>'s subtree is drained (obj_stock_flush_required).</summary>
+    private long DrainAllObjStock(MemCgroup root)
+    {
+        long drained = 0;
+        if (_objStockGroup is null)
+            return 0;
+        for (int c = 0; c < _cpus; c++)
+            if (_objStockGroup[c] >= 0 && root.Contains(_groups[_objStockGroup[c]]))
+                drained += DrainObjStock(c);
+        return drained;
+    }
+
+    /// <summary>The bytes <paramref name="cpu"/>'s object stock holds for <paramref name="g"/> (obj_stock_pcp's nr_bytes).</summary>
+    public int ObjStockOn(int cpu, MemCgroup g) =>
+        _objStockGroup is not null && _objStockGroup[cpu % _cpus] == g.Id ? _objStockBytes![cpu % _cpus] : 0;
+
+    /// <summary>
+    /// A percpu allocation with GFP_KERNEL_ACCOUNT (pcpu_memcg_pre_alloc_hook → obj_cgroup_charge of its
+    /// pcpu_obj_full_size; memory.stat percpu); a negative <paramref name="bytes"/> frees it (pcpu_memcg_free_hook).
+    /// </summary>
+    public void PercpuCharge(MemCgroup g, int bytes, int cpu)
+    {
+        if (g.IsRoot)
+            return;
+        if (bytes > 0)
+            ChargeObjBytes(g, bytes, cpu);
+        else
+            RefillObjStock(g, -bytes, cpu, allowUncharge: true);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.Percpu += bytes;
+    }
+
+    /// <summary>
+    /// The kernel memory of an address space whose task runs in <paramref name="g"/>: mm_struct and its rss counters
+    /// (mm_alloc / dup_mm: mm_init's percpu_counter_init_many), or their release at __mmdrop when
+    /// <paramref name="alloc"/> is false.
+    /// </summary>
+    public void MmStructCharge(MemCgroup g, bool alloc, int cpu)
+    {
+        if (alloc)
+        {
+            ObjCgroupCharge(g, KmemCache.MmStruct, cpu);
+            PercpuCharge(g, MmRssStatPercpuBytes, cpu);
+        }
+        else
+        {
+            ObjCgroupUncharge(g, KmemCache.MmStruct, cpu);
+            PercpuCharge(g, -MmRssStatPercpuBytes, cpu);
+        }
+    }
+
+    /// <summary>
+    /// The VMAs, anon_vmas and anon_vma_chains of <paramref name="mm"/> as its charges (vm_area_alloc / vm_area_dup /
+    /// vm_area_free, anon_vma_alloc / anon_vma_free, anon_vma_chain_alloc / _free): brought to the counts the mm holds
+    /// now, each object charged to or uncharged from its mm's group on <paramref name="cpu"/>. An anon_vma is counted
+    /// once however many VMAs share it; a VMA holds one chain link to its anon_vma, two when its anon_vma was made by
+    /// anon_vma_fork (the link to the parent's anon_vma too). <paramref name="gone"/>: the mm was torn down
+    /// (exit_mmap freed them all). Called after each address-space call, anon_vma_prepare and fork, not per access.
+    /// </summary>
+    public void SyncMmObjects(int mmId, AddressSpace.Mm mm, int cpu, bool gone = false)
+    {
+        MemCgroup g = OfMm(mmId);
+        int vmas = 0, avcs = 0;
+        _anonVmaIds.Clear();
+        if (!gone)
+        {
+            foreach (ref readonly Vma v in mm.Vmas)
+            {
+                vmas++;
+                if (v.AnonVma == 0)
+                    continue;
+                _anonVmaIds.Add(v.AnonVma);
+                avcs += v.AnonVmaForked ? 2 : 1;
+            }
+        }
+        int anonVmas = _anonVmaIds.Count;
+        if (!_mmObjects.TryGetValue(mmId, out var had))
+            had = (g.Id, 0, 0, 0);
+        MemCgroup hg = _groups[had.Group];
+        Adjust(hg, KmemCache.VmAreaStruct, vmas - had.Vmas, cpu);
+        Adjust(hg, KmemCache.AnonVma, anonVmas - had.AnonVmas, cpu);
+        Adjust(hg, KmemCache.AnonVmaChain, avcs - had.Avcs, cpu);
+        if (gone)
+            _mmObjects.Remove(mmId);
+        else
+            _mmObjects[mmId] = (had.Group, vmas, anonVmas, avcs);
+    }
+
+    /// <summary>
+    /// A process placed in its group from the start, as a task exec'd inside it (the kit's programs are): exec's
+    /// mm_alloc (mm_struct, rss counters) and the VMAs, anon_vmas and chains it has are the group's. Its task_struct is
+    /// not: the task was forked outside the group (the kit's wrapper shell joins the group, then execs).
+    /// </summary>
+    public void Execed(int mmId, AddressSpace.Mm mm, int cpu)
+    {
+        MmStructCharge(OfMm(mmId), alloc: true, cpu);
+        SyncMmObjects(mmId, mm, cpu);
+    }
+
+    /// <summary>
+    /// copy_process of a task forked with its own address space (<paramref name="childMmId"/>, already in its parent's
+    /// group): its task objects (<see cref="TaskCharge"/>), then dup_mm's mm_struct and its VMAs, anon_vmas and chains.
+    /// </summary>
+    public void Forked(int childMmId, AddressSpace.Mm mm, int cpu)
+    {
+        MemCgroup g = OfMm(childMmId);
+        TaskCharge(g, alloc: true, cpu);
+        _forkedMms.Add(childMmId);
+        MmStructCharge(g, alloc: true, cpu);
+        SyncMmObjects(childMmId, mm, cpu);
+    }
+
+    /// <summary>
+    /// The address space's last user is gone (exit_mmap, __mmdrop): its VMAs, anon_vmas and chains, its mm_struct and,
+    /// for a task forked in the group, its task objects (free_task, at once here: Linux frees them when the parent reaps
+    /// it and an RCU grace period has passed) are uncharged.
+    /// </summary>
+    public void MmGone(int mmId, AddressSpace.Mm mm, int cpu)
+    {
+        if (!_mmObjects.TryGetValue(mmId, out var had))
+            return;
+        MemCgroup g = _groups[had.Group];
+        SyncMmObjects(mmId, mm, cpu, gone: true);
+        MmStructCharge(g, alloc: false, cpu);
+        if (_forkedMms.Remove(mmId))
+            TaskCharge(g, alloc: false, cpu);
+    }
+
+    private readonly HashSet<int> _forkedMms = new();
+
+    private void Adjust(MemCgroup g, KmemCache cache, int delta, int cpu)
+    {
+        for (; delta > 0; delta--)
+            ObjCgroupCharge(g, cache, cpu);
+        for (; delta < 0; delta++)
+            ObjCgroupUncharge(g, cache, cpu);
+    }
+
+    /// <summary>
+    /// copy_process's accounted allocations for a task forked inside <paramref name="g"/> (or their release when the
+    /// task is gone, <paramref name="alloc"/> false): task_struct and its LSM blob, the kernel stack (four pages,
+    /// memcg_charge_kernel_stack: kernel_stack), signal_struct, sighand_struct, files_struct with dup_fd's fdtable (the
+    /// recording machine's harness has descriptors past NR_OPEN_DEFAULT), the struct pid and the struct cred, as
+    /// measured at the kit's fork (oracle/experiments/kmem). Not the mm: <see cref="MmStructCharge"/>.
+    /// </summary>
+    public void TaskCharge(MemCgroup g, bool alloc, int cpu)
+    {
+        if (g.IsRoot)
+            return;
+        ReadOnlySpan<KmemCache> objects =
+        [
+            KmemCache.TaskStruct, KmemCache.LsmBlob, KmemCache.Cred, KmemCache.SighandCache, KmemCache.SignalCache,
+            KmemCache.FilesCache, KmemCache.Fdtable, KmemCache.FdArray, KmemCache.FdBitmaps, KmemCache.Pid,
+        ];
+        foreach (KmemCache c in objects)
+        {
+            if (c == KmemCache.LsmBlob)
+                KernelStack(g, alloc, cpu); // alloc_thread_stack_node comes right after the task_struct
+            if (alloc)
+                ObjCgroupCharge(g, c, cpu);
+            else
+                ObjCgroupUncharge(g, c, cpu);
+        }
+    }
+
+    /// <summary>memcg_charge_kernel_stack / memcg_kmem_uncharge_page of a vmap stack: its pages one by one (__memcg_kmem_charge_page).</summary>
+    private void KernelStack(MemCgroup g, bool alloc, int cpu)
+    {
+        for (int i = 0; i < KernelStackPages; i++)
+        {
+            if (alloc)
+            {
+                ObjCgroupChargePages(g, 1, cpu);
+                AddObjPages(g, 1);
+            }
+            else
+            {
+                // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages: back to the CPU's page stock.
+                for (MemCgroup? x = g; x is not null; x = x.Parent)
+                    x.Kmem--;
+                AddObjPages(g, -1);
+                RefillStock(g, 1, cpu);
+            }
+        }
+        long bytes = KernelStackPages * (long)Pte.PageSize * (alloc ? 1 : -1);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.KernelStack += bytes;
+    }
+
+    /// <summary>The xarray node accounting the page cache calls (<see cref="Filemap.PageCache.Nodes"/>).</summary>
+    internal sealed class XaNodeAccounting(MemcgController mc, Func<int> cpu) : Filemap.IXaNodeAccount
+    {
+        /// <summary>xas_alloc's kmem_cache_alloc_lru(radix_tree_node_cachep): charged to the group of the page being inserted (the inserting task's), or none.</summary>
+        public int NodeAlloc(int pfn)
+        {
+            MemCgroup? g = pfn >= 0 ? mc.OfFrame(pfn) : null;
+            if (g is null || g.IsRoot)
+                return -1;
+            mc.ObjCgroupCharge(g, KmemCache.RadixTreeNode, cpu());
+            return g.Id;
+        }
+
+        /// <summary>radix_tree_node_rcu_free: the node's charge goes back.</summary>
+        public void NodeFree(int group) => mc.ObjCgroupUncharge(mc._groups[group], KmemCache.RadixTreeNode, cpu());
+    }
+}

@@ -136,6 +136,7 @@ public static class Strace
         if ((f & Filemap.OpenFiles.OpenFlags.Creat) != 0) s += "|O_CREAT";
         if ((f & Filemap.OpenFiles.OpenFlags.Excl) != 0) s += "|O_EXCL";
         if ((f & Filemap.OpenFiles.OpenFlags.Trunc) != 0) s += "|O_TRUNC";
+        if ((f & Filemap.OpenFiles.OpenFlags.Append) != 0) s += "|O_APPEND";
         return (f & Filemap.OpenFiles.OpenFlags.Creat) != 0 ? s + ", 0600" : s;
     }
 

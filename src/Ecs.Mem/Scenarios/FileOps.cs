@@ -16,6 +16,7 @@ public enum OpenFlagSet
     Creat = 4,
     Excl = 8,
     Trunc = 16,
+    Append = 32,
 }
 
 /// <summary>

@@ -475,7 +475,7 @@ public static class ScenarioParser
         /// <summary>A descriptor number: 0 .. 1048575 (NR_OPEN).</summary>
         private int Fd(YamlNode node, string path) => (int)values.Integer(node, path, 0, 1048575);
 
-        /// <summary>open: {file, fd, flags: "creat|excl|trunc|rdonly|wronly"}.</summary>
+        /// <summary>open: {file, fd, flags: "creat|excl|trunc|append|rdonly|wronly"}.</summary>
         private OpenOp OpenFile(YamlNode node, string path)
         {
             var s = new YamlSection(Source, node, path, "file", "fd", "flags");
@@ -490,9 +490,10 @@ public static class ScenarioParser
                         "creat" => OpenFlagSet.Creat,
                         "excl" => OpenFlagSet.Excl,
                         "trunc" => OpenFlagSet.Trunc,
+                        "append" => OpenFlagSet.Append,
                         "rdonly" => OpenFlagSet.RdOnly,
                         "wronly" => OpenFlagSet.WrOnly,
-                        _ => throw values.Error(fl, $"{s.PathOf("flags")}: unknown open flag '{part}' (creat, excl, trunc, rdonly, wronly, joined with '|')"),
+                        _ => throw values.Error(fl, $"{s.PathOf("flags")}: unknown open flag '{part}' (creat, excl, trunc, append, rdonly, wronly, joined with '|')"),
                     };
                 }
                 if ((flags & (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly)) == (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly))

@@ -359,6 +359,6 @@ public static class ScenarioWriter
 
     /// <summary>open's flags as the scenario writes them (<c>creat|excl|trunc|rdonly|wronly</c>).</summary>
     private static string OpenFlagsText(OpenFlagSet f) =>
-        string.Join("|", new[] { (OpenFlagSet.Creat, "creat"), (OpenFlagSet.Excl, "excl"), (OpenFlagSet.Trunc, "trunc"), (OpenFlagSet.RdOnly, "rdonly"), (OpenFlagSet.WrOnly, "wronly") }
+        string.Join("|", new[] { (OpenFlagSet.Creat, "creat"), (OpenFlagSet.Excl, "excl"), (OpenFlagSet.Trunc, "trunc"), (OpenFlagSet.Append, "append"), (OpenFlagSet.RdOnly, "rdonly"), (OpenFlagSet.WrOnly, "wronly") }
             .Where(x => (f & x.Item1) != 0).Select(x => x.Item2));
 }

@@ -27,6 +27,7 @@ public enum AddressSpaceOpKind : byte
     Read,
     Fallocate,
     Unlink,
+    Fsync,
 }
 
 /// <summary>

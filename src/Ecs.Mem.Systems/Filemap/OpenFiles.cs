@@ -21,8 +21,8 @@ namespace EcsMem.Systems.Filemap;
 /// allocates or punches it, unlink drops its name (the inode lives while open or mapped). A fault at or past a
 /// memfd's or tmpfs file's size is SIGBUS (shmem_get_folio's i_size check).
 /// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
-/// open is closed first (as dup2 does); ftruncate, write, read and fallocate apply to shmem files only (regular
-/// files' sizes and contents are not modelled); a tmpfs path the scenario uses first without O_CREAT exists from
+/// open is closed first (as dup2 does); read and fallocate apply to shmem files only, write, ftruncate, O_TRUNC and
+/// fsync to regular files too (their page cache and i_size; contents are not modelled); a tmpfs path the scenario uses first without O_CREAT exists from
 /// the start with an unbounded size (as every regular file a scenario names exists), until an ftruncate sizes it.
 /// </summary>
 public sealed class OpenFiles(Kernel.Kernel k)
@@ -252,12 +252,12 @@ public sealed class OpenFiles(Kernel.Kernel k)
     private const long MaxFileSize = (1L << 40) * (long)Pte.PageSize;
 
     /// <summary>
-    /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd or tmpfs
-    /// file, as its system call begins: the checks, then generic_perform_write's loop is left to <see cref="CallStep"/>,
-    /// one page a step in the writer's simulated time (<see cref="InProgress"/> comes back; the result reaches
-    /// <see cref="CallReturned"/> when the last page is written). Returns at once the errors: EBADF for a descriptor not
-    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are not
-    /// modelled), EFBIG past MAX_LFS_FILESIZE; and 0 for a write of nothing.
+    /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd, tmpfs file
+    /// or regular file, as its system call begins: the checks (generic_write_checks: O_APPEND writes at i_size), then
+    /// generic_perform_write's loop is left to <see cref="CallStep"/>, one page a step in the writer's simulated time
+    /// (<see cref="InProgress"/> comes back; the result reaches <see cref="CallReturned"/> when the last page is written).
+    /// Returns at once the errors: EBADF for a descriptor not open for writing, EINVAL for a negative pwrite offset,
+    /// EFBIG past s_maxbytes (MAX_LFS_FILESIZE for shmem, ext4's 16 TiB for a regular file); and 0 for a write of nothing.
     /// </summary>
     public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
     {
@@ -895,6 +895,51 @@ public sealed class OpenFiles(Kernel.Kernel k)
         // A tmpfs file's size was unknown (unbounded): whatever it held past the new end goes.
         if (length < old)
             Truncate(fileId, PagesOf(length));
+    }
+
+    /// <summary>
+    /// fsync(2) and fdatasync(2) (ext4_sync_file → file_write_and_wait_range): the file's dirty pages are written
+    /// (WB_SYNC_ALL, <see cref="PageWriteback.Flusher.WriteInode"/>) and the call waits until every page of the file under
+    /// writeback has completed (its CPU idle until the last request's completion, as folio_wait_writeback sleeps).
+    /// With synchronous writeback (<c>writeback: sync</c>) the dirty pages are written at once, the call taking the
+    /// device's write time for each (<c>latency.swap_write</c>, as reclaim's synchronous write). A memfd or tmpfs file
+    /// has nothing to write (shmem's fsync is noop_fsync). EBADF for a descriptor not open. Simplified: no journal
+    /// commit or inode write (fsync and fdatasync do the same here), no device cache flush.
+    /// </summary>
+    public long Fsync(SimEnvironment env, int tgid, int fd, ref ProcessStats stats)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out _))
+            return -Errno.EBADF;
+        if (!IsRegular(fileId))
+            return 0;
+        ulong start = env.Now;
+        if (k.Writeback is { } wb && k.Flusher is { } flusher)
+        {
+            flusher.WriteInode(fileId);
+            // filemap_fdatawait_range: every page of the file still under writeback (ours, and the flusher's earlier ones).
+            foreach (var (file, _, pfn) in k.PageCache.Entries())
+            {
+                if (file == fileId && (k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) != 0)
+                    wb.WaitOnWriteback(pfn);
+            }
+        }
+        else
+        {
+            long written = 0;
+            foreach (var (file, _, pfn) in k.PageCache.Entries())
+            {
+                ref Frame f = ref k.Zone.Frames[pfn];
+                if (file != fileId || (f.Flags & FrameFlags.Dirty) == 0)
+                    continue;
+                k.Dirty?.Frame(pfn);
+                f.Flags &= ~FrameFlags.Dirty;
+                written++;
+            }
+            env.Counters.Add(k.C.PgPgOut, written * (long)(Pte.PageSize / 1024));
+            env.Clock.Advance((ulong)(written * k.Timing.SwapOutCycles));
+        }
+        stats.IoWaitCycles += (long)(env.Now - start);
+        return 0;
     }
 
     /// <summary>close(2): EBADF if <paramref name="fd"/> is not open. A memfd nothing else refers to is freed.</summary>

@@ -255,6 +255,7 @@ public static class ScenarioWriter
             UnlinkOp ul => $"unlink: {{file: {Quote(ul.File)}}}",
             MemfdCreateOp c => $"memfd_create: {{name: {Quote(c.Name)}, fd: {Num(c.Fd)}, cloexec: {(c.CloExec ? "true" : "false")}}}",
             FtruncateOp t => $"ftruncate: {{fd: {Num(t.Fd)}, length: {Num(t.Length)}}}",
+            FsyncOp f => $"{(f.DataOnly ? "fdatasync" : "fsync")}: {{fd: {Num(f.Fd)}}}",
             CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",

@@ -192,6 +192,50 @@ public class FileWriteTests
         Assert.That((double)m.Env.Now, Is.GreaterThanOrEqualTo(beyond * (double)m.Kernel.Timing.DiskPageCycles));
     }
 
+    /// <summary>The time (t=) of each logged call whose line contains <paramref name="call"/>, in log order.</summary>
+    private static ulong[] Times(SimMachine m, string call) =>
+        m.AddressSpace.Log.Where(l => l.Contains(call, StringComparison.Ordinal))
+            .Select(l => ulong.Parse(l[2..l.IndexOf(' ', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>
+    /// fsync(2) after a 1 MiB write: with async writeback the 256 dirty pages go to the disk as one request
+    /// (WB_SYNC_ALL, MIN_WRITEBACK_PAGES 1,024 a request) and the call returns once it completed, no sooner than the
+    /// device takes for it (<c>latency.swap_write</c> + 255 × <c>latency.disk_page</c>); afterwards no page of the
+    /// file is dirty or under writeback and nr_written counts the 256. With synchronous writeback the call writes the
+    /// pages itself, 256 × <c>latency.swap_write</c>, 1,024 kB of pgpgout. fdatasync does the same here.
+    /// </summary>
+    [TestCase("async", "fsync")]
+    [TestCase("sync", "fsync")]
+    [TestCase("async", "fdatasync")]
+    public void FsyncWritesTheFilesDirtyPagesAndWaitsForThem(string writeback, string call)
+    {
+        string t = AnonMap() + Event("0", "open: {file: /data/synced, fd: 3, flags: creat|trunc}")
+            + Event("0", "write: {fd: 3, length: 1M, offset: 0}")
+            + Event("0", call + ": {fd: 3}");
+        using var m = Build(Yaml("ram: 64M, swap: 0, writeback: " + writeback, t, 4));
+        m.Run();
+        var k = m.Kernel;
+        int file = k.Files.Intern("/data/synced");
+        Assert.That(Results(m, call + "("), Is.EqualTo(new[] { "0" }));
+        for (long i = 0; i < 256; i++)
+        {
+            int pfn = k.PageCache.Find(file, i);
+            Assert.That(k.Zone.Frames[pfn].Flags & (FrameFlags.Dirty | FrameFlags.Writeback), Is.EqualTo(FrameFlags.None), $"page {i} is clean");
+        }
+        ulong took = Times(m, call + "(")[0] - Times(m, "pwrite64(")[0];
+        var timing = k.Timing;
+        if (writeback == "async")
+        {
+            Assert.That(m.Env.Counters.Get("nr_written"), Is.EqualTo(256));
+            Assert.That(took, Is.GreaterThanOrEqualTo((ulong)(timing.SwapOutCycles + 255 * timing.DiskPageCycles)));
+        }
+        else
+        {
+            Assert.That(m.Env.Counters.Get("pgpgout"), Is.EqualTo(1024));
+            Assert.That(took, Is.EqualTo((ulong)(256 * timing.SwapOutCycles)));
+        }
+    }
+
     /// <summary>The batch size never changes results: a limited group's file write beside the task's reads, at batches 1, 7 and 4096.</summary>
     [Test]
     public void TheSameRunAtEveryBatchSize()

@@ -139,12 +139,23 @@ static int make_tmpfs(const char *path, unsigned long len)
     return fd;
 }
 
-/* pwrite(2) of [off, off + len) of region r's file (a memfd or tmpfs file) from buf, in buf-sized pieces: the kernel
-   reads buf (resident since warm_up), so the phase's faults are none of the program's; the file gets its pages. */
-static void do_pwrite(int r, unsigned long off, unsigned long len)
+/* A new regular file in the data folder (create R NAME): created empty, its descriptor kept; record.sh removes the folder. */
+static int make_file(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", datadir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) fatal(path);
+    return fd;
+}
+
+/* pwrite(2) of [off, off + len) of region r's file (a memfd, tmpfs or created file) from buf, in pieces of bs bytes
+   (at most sizeof buf): the kernel reads buf (resident since warm_up), so the phase's faults are none of the
+   program's; the file gets its pages. On a regular file the piece size is the largest folio write_begin makes. */
+static void do_pwrite(int r, unsigned long off, unsigned long len, unsigned long bs)
 {
     for (unsigned long done = 0; done < len; ) {
-        unsigned long n = len - done < sizeof buf ? len - done : sizeof buf;
+        unsigned long n = len - done < bs ? len - done : bs;
         long w = pwrite(reg[r].fd, buf, n, off + done);
         if (w <= 0) fatal("pwrite");
         done += w;

@@ -90,8 +90,11 @@ public static class CGenerator
                 sb.Append(Inv, $"    reg[{reg!.Index}].fd = make_tmpfs(\"{TmpfsPath(plan.Program, op.Arg(1)!)}\", {Sz(op.Arg(2)!)});\n");
                 sb.Append(Inv, $"    do_mmap({reg.Index}, {AddrOf(reg, op)}, {Sz(op.Arg(2)!)}, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[{reg.Index}].fd, 0, 0);\n");
                 break;
+            case "create":
+                sb.Append(Inv, $"    reg[{reg!.Index}].fd = make_file(\"{op.Arg(1)}\");\n");
+                break;
             case "pwrite":
-                sb.Append(Inv, $"    do_pwrite({R(op.Arg(0)!)}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)});\n");
+                sb.Append(Inv, $"    do_pwrite({R(op.Arg(0)!)}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)}, {(op.After("bs") is { } bs ? Sz(bs) : "sizeof buf")});\n");
                 break;
             case "pread":
                 sb.Append(Inv, $"    do_pread({R(op.Arg(0)!)}, {Sz(op.Arg(1)!)}, {Sz(op.Arg(2)!)});\n");

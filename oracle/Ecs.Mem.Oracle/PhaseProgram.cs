@@ -98,7 +98,8 @@ public sealed class PhaseProgram
         ["mremap"] = 2,
         ["mlock"] = 1,
         ["munlock"] = 1,
-        ["pwrite"] = 3, // pwrite R OFF LEN: pwrite(2) to a memfd's or tmpfs file's descriptor (shmem_write_begin), no mapping
+        ["create"] = 2, // create R NAME: a new regular file NAME in the data folder (O_CREAT|O_TRUNC), its descriptor kept as R's
+        ["pwrite"] = 3, // pwrite R OFF LEN [bs SIZE]: pwrite(2) to a memfd's, tmpfs file's or created file's descriptor, no mapping
         ["pread"] = 3, // pread R OFF LEN: pread(2) from it (holes read as zeroes)
         ["fallocate"] = 3, // fallocate R OFF LEN [keep_size] [punch_hole]
         ["unlink"] = 1, // unlink R: unlink(2) of a tmpfs file (the inode lives while open or mapped)
@@ -124,6 +125,7 @@ public sealed class PhaseProgram
         var regions = new HashSet<string>(StringComparer.Ordinal);
         var shmemFiles = new HashSet<string>(StringComparer.Ordinal);
         var tmpfsFiles = new HashSet<string>(StringComparer.Ordinal);
+        var createdFiles = new HashSet<string>(StringComparer.Ordinal);
         string[] lines = File.ReadAllLines(path);
         for (int n = 0; n < lines.Length; n++)
         {
@@ -228,8 +230,22 @@ public sealed class PhaseProgram
                 shmemFiles.Add(w[1]);
             if (op.Verb is "tmpfs")
                 tmpfsFiles.Add(w[1]);
-            if (op.Verb is "pwrite" or "pread" or "fallocate" && !shmemFiles.Contains(w[1]))
+            if (op.Verb is "create")
+            {
+                if (!regions.Add(w[1]))
+                    throw new InputException(path, line, w[1], "a region of that name exists already");
+                if (files.Any(f => f.Name == w[2]) || w[2].Contains('/', StringComparison.Ordinal))
+                    throw new InputException(path, line, w[2], "create names a new file of the data folder (not a declared 'file', no '/')");
+                createdFiles.Add(w[1]);
+            }
+            if (op.Verb is "pwrite" && !shmemFiles.Contains(w[1]) && !createdFiles.Contains(w[1]))
+                throw new InputException(path, line, w[1], "pwrite needs a region made by memfd, tmpfs or create (its descriptor)");
+            if (op.Verb is "pread" or "fallocate" && !shmemFiles.Contains(w[1]))
                 throw new InputException(path, line, w[1], $"{op.Verb} needs a region made by memfd or tmpfs (its descriptor)");
+            if (op.Verb is "pwrite" && w.Length > 4 && (w.Length != 6 || w[4] != "bs"))
+                throw new InputException(path, line, w[4], "pwrite takes R OFF LEN, then optionally bs SIZE (the size of each pwrite)");
+            if (op.Verb is "pwrite" && op.After("bs") is { } bs && (Size(path, line, bs) is var b && (b <= 0 || b > (256 << 10))))
+                throw new InputException(path, line, bs, "pwrite's bs must be more than 0 and at most 256K (the harness's buffer)");
             if (op.Verb is "unlink" && !tmpfsFiles.Contains(w[1]))
                 throw new InputException(path, line, w[1], "unlink needs a region made by tmpfs (a file with a name)");
             if (op.Verb is "fallocate" && w.Skip(4).FirstOrDefault(x => x is not ("keep_size" or "punch_hole")) is { } badMode)

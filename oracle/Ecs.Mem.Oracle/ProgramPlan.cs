@@ -124,6 +124,10 @@ public sealed class ProgramPlan
                             _baseAt[op.Line] = r.Base;
                             break;
                         }
+                    case "create":
+                        // A descriptor, not a mapping: a region of no address, never compared (its file is mapped by mmap).
+                        Add(op, new Region { Name = op.Arg(0)!, Index = _regions.Count, Kind = "created", Size = 0, Live = false });
+                        break;
                     case "brk":
                         {
                             long size = PhaseProgram.Size(program.SourcePath, op.Line, op.Arg(1)!);

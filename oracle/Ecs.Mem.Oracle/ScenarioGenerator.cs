@@ -222,6 +222,16 @@ public static class ScenarioGenerator
                             Event(timeline, accesses, proc, $"mmap: {{addr: 0x{addr:x}, length: {size}, prot: rw-, flags: shared, fd: {fd}, offset: 0, fixed: true}}");
                             break;
                         }
+                    case "create" when ScenarioSupport.Fds:
+                        {
+                            // make_file: open(O_RDWR|O_CREAT|O_TRUNC) of a new file in the data folder; the descriptor
+                            // stays open as the region's (pwrite writes through it, mmap opens the file anew).
+                            int fd = LowestFd();
+                            heldFds.Add(fd);
+                            memfdOf[op.Arg(0)!] = fd;
+                            Event(timeline, accesses, proc, $"open: {{file: {DataPath(op.Arg(1)!)}, fd: {fd}, flags: creat|trunc}}");
+                            break;
+                        }
                     case "touch-sigbus":
                         {
                             // touch_sigbus: one access, which EcsMem answers with SIGBUS by ending the task (the C program
@@ -248,7 +258,7 @@ public static class ScenarioGenerator
                     case "pwrite" or "pread" when ScenarioSupport.Fds:
                         {
                             // do_pwrite / do_pread: pwrite64 / pread64 of the region's file through its descriptor (the
-                            // C program's buf-sized pieces are one call here: the kernel does the same per page).
+                            // C program's pieces, buf-sized or bs, are one call here: the kernel does the same per page).
                             long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
                             Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}}}");
                             break;
@@ -266,6 +276,9 @@ public static class ScenarioGenerator
                             Event(timeline, accesses, proc, $"unlink: {{file: {CGenerator.TmpfsPath(p, made.Arg(1)!)}}}");
                             break;
                         }
+                    case "create":
+                        leftOut.Add(new Unsupported(op.Verb, op.Line, "file descriptors (issue 13 item 7)"));
+                        break;
                     case "memfd":
                     case "memfd-map":
                     case "tmpfs":

@@ -148,7 +148,13 @@ public static class SimulationRun
             Dictionary<string, long>? lru = k.Memcg is null ? null : LruFigures(m, proc, counters0);
             result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows, plan.Program.Smaps), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
             if (lruDump && lru is not null)
-                Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture))));
+            {
+                // With the group's memory.stat dirty, writeback and file (page cache) in kB, as v1's dirty, writeback, cache.
+                var stat = EcsMem.Systems.Reporting.MemcgFiles.Read(k).FirstOrDefault()?.Stat;
+                string Kb(string key) => ((stat?.FirstOrDefault(x => x.Name == key).Value ?? 0) >> 10).ToString(CultureInfo.InvariantCulture);
+                Console.Error.WriteLine($"{ph.Name,-6} " + string.Join(' ', lru.Select(kv => kv.Key + " " + kv.Value.ToString(CultureInfo.InvariantCulture)))
+                    + $" file_dirty_kb {Kb("file_dirty")} file_writeback_kb {Kb("file_writeback")} file_kb {Kb("file")}");
+            }
             if (folioDump)
                 Console.Error.WriteLine($"{ph.Name}: {FolioFigures(k, proc)}");
             if (kmemDump && k.Memcg is { } kmc)

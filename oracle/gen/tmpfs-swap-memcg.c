@@ -15,7 +15,7 @@ int main(int argc, char **argv)
     phase_start();
     reg[0].fd = make_tmpfs("/dev/shm/ecsmem-oracle-tmpfs-swap-memcg-data", 25165824UL);
     do_mmap(0, (char *)0x100000000000UL, 25165824UL, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, reg[0].fd, 0, 0);
-    do_pwrite(0, 0UL, 25165824UL);
+    do_pwrite(0, 0UL, 25165824UL, sizeof buf);
     phase_end("write", 1);
     /* phase read */
     phase_start();

@@ -27,6 +27,7 @@ public enum AddressSpaceOpKind : byte
     Read,
     Fallocate,
     Unlink,
+    Fsync,
 
     /// <summary>The timeline's zero_fill (not a system call): the range's writable pages hold zeros (ZeroFill.Apply).</summary>
     ZeroFill,

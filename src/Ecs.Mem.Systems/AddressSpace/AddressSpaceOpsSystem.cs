@@ -138,7 +138,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         int fileId = op.FileId, openFile = 0;
         // The file behind the descriptor a call uses (before a close drops it, so the log can name it).
         bool badFd = op.Fd >= 0 && op.Kind is AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Ftruncate or AddressSpaceOpKind.Close
-                or AddressSpaceOpKind.Write or AddressSpaceOpKind.Read or AddressSpaceOpKind.Fallocate
+                or AddressSpaceOpKind.Write or AddressSpaceOpKind.Read or AddressSpaceOpKind.Fallocate or AddressSpaceOpKind.Fsync
             && !_k.OpenFiles.Lookup(p.Tgid, op.Fd, out fileId, out openFile);
         // A path on tmpfs (/dev/shm) names a shmem inode: the one its dentry holds now (ENOENT once unlinked).
         if (op.Fd < 0 && op.FileId >= 0 && op.Kind is not (AddressSpaceOpKind.Open or AddressSpaceOpKind.Unlink))
@@ -156,6 +156,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.MemfdCreate => _k.OpenFiles.MemfdCreate(p.Tgid, op.Fd, op.Name ?? ""),
             AddressSpaceOpKind.Ftruncate => _k.OpenFiles.Ftruncate(p.Tgid, op.Fd, (long)op.Len),
             AddressSpaceOpKind.Close => _k.OpenFiles.Close(p.Tgid, op.Fd),
+            AddressSpaceOpKind.Fsync => _k.OpenFiles.Fsync(env, p.Tgid, op.Fd, ref _k.World.Get<ProcessStats>(op.Process)),
             AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),

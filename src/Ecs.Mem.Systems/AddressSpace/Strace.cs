@@ -111,6 +111,7 @@ public static class Strace
             AddressSpaceOpKind.Unlink => Line($"unlink(\"{fdPath}\")", zeroResult),
             AddressSpaceOpKind.MemfdCreate => Line($"memfd_create(\"{op.Name}\", {(op.Advice != 0 ? "MFD_CLOEXEC" : "0")})", zeroResult),
             AddressSpaceOpKind.Ftruncate => Line($"ftruncate({OpenFd(op.Fd, fdPath)}, {op.Len.ToString(Inv)})", zeroResult),
+            AddressSpaceOpKind.Fsync => Line($"{(op.Advice != 0 ? "fdatasync" : "fsync")}({OpenFd(op.Fd, fdPath)})", zeroResult),
             AddressSpaceOpKind.Close => Line($"close({OpenFd(op.Fd, fdPath)})", zeroResult),
             AddressSpaceOpKind.Munmap => Line($"munmap({Addr(op.Addr)}, {op.Len.ToString(Inv)})", zeroResult),
             AddressSpaceOpKind.Mprotect => Line($"mprotect({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)})", zeroResult),
@@ -136,6 +137,7 @@ public static class Strace
         if ((f & Filemap.OpenFiles.OpenFlags.Creat) != 0) s += "|O_CREAT";
         if ((f & Filemap.OpenFiles.OpenFlags.Excl) != 0) s += "|O_EXCL";
         if ((f & Filemap.OpenFiles.OpenFlags.Trunc) != 0) s += "|O_TRUNC";
+        if ((f & Filemap.OpenFiles.OpenFlags.Append) != 0) s += "|O_APPEND";
         return (f & Filemap.OpenFiles.OpenFlags.Creat) != 0 ? s + ", 0600" : s;
     }
 
@@ -198,6 +200,7 @@ public static class Strace
         AddressSpaceOpKind.Read => "read",
         AddressSpaceOpKind.Fallocate => "fallocate",
         AddressSpaceOpKind.Unlink => "unlink",
+        AddressSpaceOpKind.Fsync => "fsync",
         _ => groupLeader ? "exit_group" : "exit",
     };
 

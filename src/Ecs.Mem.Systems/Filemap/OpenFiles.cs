@@ -21,8 +21,8 @@ namespace EcsMem.Systems.Filemap;
 /// allocates or punches it, unlink drops its name (the inode lives while open or mapped). A fault at or past a
 /// memfd's or tmpfs file's size is SIGBUS (shmem_get_folio's i_size check).
 /// Simplified: the scenario names the descriptor number each call returns (as strace shows it), a number already
-/// open is closed first (as dup2 does); ftruncate, write, read and fallocate apply to shmem files only (regular
-/// files' sizes and contents are not modelled); a tmpfs path the scenario uses first without O_CREAT exists from
+/// open is closed first (as dup2 does); read and fallocate apply to shmem files only, write, ftruncate, O_TRUNC and
+/// fsync to regular files too (their page cache and i_size; contents are not modelled); a tmpfs path the scenario uses first without O_CREAT exists from
 /// the start with an unbounded size (as every regular file a scenario names exists), until an ftruncate sizes it.
 /// </summary>
 public sealed class OpenFiles(Kernel.Kernel k)
@@ -36,6 +36,19 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>Per open file description: its access mode (O_RDONLY 0, O_WRONLY 1, O_RDWR 2) and file position (f_pos).</summary>
     private readonly List<byte> _modeOf = [2];
     private readonly List<long> _posOf = [0];
+
+    /// <summary>Per open file description: opened with O_APPEND (every write goes to the end of the file).</summary>
+    private readonly List<bool> _appendOf = [false];
+
+    /// <summary>
+    /// i_size of the regular (non-shmem) files whose size EcsMem knows: made or truncated by open(O_CREAT|O_TRUNC),
+    /// grown by write(2), set by ftruncate. A regular file the scenario only maps has no entry: its size is as far as
+    /// a mapping of it has reached (<see cref="Readahead.FilePages"/>).
+    /// </summary>
+    private readonly Dictionary<int, long> _regularSize = new();
+
+    /// <summary>ext4's s_maxbytes with 4 KiB blocks (ext4_max_size for extent-mapped files: 2^32 blocks less one).</summary>
+    private const long Ext4MaxFileSize = ((1L << 32) - 1) * (long)Pte.PageSize;
 
     /// <summary>
     /// The inode side of a shmem file (shmem_inode_info and the inode's i_size): its size in bytes
@@ -239,27 +252,32 @@ public sealed class OpenFiles(Kernel.Kernel k)
     private const long MaxFileSize = (1L << 40) * (long)Pte.PageSize;
 
     /// <summary>
-    /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd or tmpfs
-    /// file, as its system call begins: the checks, then generic_perform_write's loop is left to <see cref="CallStep"/>,
-    /// one page a step in the writer's simulated time (<see cref="InProgress"/> comes back; the result reaches
-    /// <see cref="CallReturned"/> when the last page is written). Returns at once the errors: EBADF for a descriptor not
-    /// open for writing, EINVAL for a negative pwrite offset or a file that is not shmem (regular files' contents are not
-    /// modelled), EFBIG past MAX_LFS_FILESIZE; and 0 for a write of nothing.
+    /// write(2) (<paramref name="offset"/> &lt; 0: at the file position, which moves) or pwrite64 to a memfd, tmpfs file
+    /// or regular file, as its system call begins: the checks (generic_write_checks: O_APPEND writes at i_size), then
+    /// generic_perform_write's loop is left to <see cref="CallStep"/>, one page a step in the writer's simulated time
+    /// (<see cref="InProgress"/> comes back; the result reaches <see cref="CallReturned"/> when the last page is written).
+    /// Returns at once the errors: EBADF for a descriptor not open for writing, EINVAL for a negative pwrite offset,
+    /// EFBIG past s_maxbytes (MAX_LFS_FILESIZE for shmem, ext4's 16 TiB for a regular file); and 0 for a write of nothing.
     /// </summary>
     public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
             return -Errno.EBADF;
         bool positional = offset >= 0;
-        if (length < 0 || (!positional && offset != -1) || !_shmem.ContainsKey(fileId))
+        bool shmem = _shmem.ContainsKey(fileId);
+        if (length < 0 || (!positional && offset != -1) || (!shmem && !IsRegular(fileId)))
             return -Errno.EINVAL;
         long pos = positional ? offset : _posOf[open];
+        // generic_write_checks: O_APPEND writes at i_size, pwrite too (Linux ignores pwrite's offset then: pwrite(2) BUGS).
+        if (_appendOf[open])
+            pos = shmem ? Math.Min(_shmem[fileId].Size, MaxFileSize) : RegularSize(fileId);
         if (length == 0)
             return 0;
         // generic_write_check_limits: nothing at or past s_maxbytes, a write reaching past it is cut there.
-        if (pos >= MaxFileSize)
+        long maxBytes = shmem ? MaxFileSize : Ext4MaxFileSize;
+        if (pos >= maxBytes)
             return -Errno.EFBIG;
-        long count = Math.Min(length, MaxFileSize - pos);
+        long count = Math.Min(length, maxBytes - pos);
         _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count));
         return InProgress;
     }
@@ -342,7 +360,12 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (i < 0)
             return false;
         PendingCall c = _calls[i];
-        if (c.Done < c.Count && _shmem.TryGetValue(c.File, out ShmemInode? info))
+        if (!c.Read && !_shmem.ContainsKey(c.File))
+        {
+            if (c.Done < c.Count && FileWriteStep(env, c, cpu, ref stats))
+                return true;
+        }
+        else if (c.Done < c.Count && _shmem.TryGetValue(c.File, out ShmemInode? info))
         {
             long at = c.Pos + c.Done;
             long index = at >> Pte.PageShift;
@@ -386,6 +409,139 @@ public sealed class OpenFiles(Kernel.Kernel k)
             _posOf[c.Open] = c.Pos + c.Done;
         CallReturned?.Invoke(env, who, c.Done);
         return true;
+    }
+
+    /// <summary>A regular file: a path outside tmpfs the scenario names (not a memfd or shmem object).</summary>
+    private bool IsRegular(int fileId) => fileId >= 0 && fileId < k.Files.Count && !_shmem.ContainsKey(fileId) && !NoteFile(fileId);
+
+    /// <summary>i_size of regular file <paramref name="fileId"/> in bytes: as set by open(O_TRUNC), write(2) and ftruncate, else as far as a mapping of it reached.</summary>
+    public long RegularSize(int fileId) =>
+        _regularSize.TryGetValue(fileId, out long size) ? size : k.Readahead.FilePages(fileId) * (long)Pte.PageSize;
+
+    /// <summary>i_size_write for a regular file; readahead and fault-around stop at its last page.</summary>
+    private void SetRegularSize(int fileId, long size)
+    {
+        _regularSize[fileId] = size;
+        k.Readahead.NoteFileExtent(fileId, PagesOf(size));
+    }
+
+    /// <summary>
+    /// One step of generic_perform_write on a regular file (ext4's buffered write): the next page. write_begin
+    /// (__filemap_get_folio with FGP_WRITEBEGIN) finds the page in the page cache or allocates a new one (the page
+    /// allocator, below the min watermark the writer's direct reclaim; then the charge to the writer's memory cgroup,
+    /// at its memory.max the writer's reclaim there; either failing, the page is tried again at the task's next step)
+    /// and adds it to the page cache and the file LRU (filemap_add_folio; a shadow entry there is a refault). A new page
+    /// the write covers only in part, inside i_size, is read from the disk first (the writer sleeps for one page's
+    /// read); beyond i_size it is zeroed. Then the copy and write_end: folio_mark_dirty (NR_FILE_DIRTY, nr_dirtied and
+    /// the inode's dirtied_when, the flusher's periodic wakeup armed; a page already dirty stays as it is), i_size
+    /// grows to cover the write, and balance_dirty_pages_ratelimited may pause the writer. Each page takes the
+    /// measured cost of a shmem write page (<see cref="Timing.TimingModel.ShmemWriteNewPageCycles"/> for a new one,
+    /// <see cref="Timing.TimingModel.ShmemCopyPageCycles"/> for one in the cache). True while the call goes on.
+    /// Simplified: a large page-cache folio (from readahead) is split to single pages before one is dirtied (as a
+    /// write fault does here), and new pages are single pages (Linux's write_begin makes folios as large as the write:
+    /// oracle/known-gaps.md, file-write-folios); a page locked for a read in flight is written at once; the page is
+    /// not waited on while under writeback (ext4 needs no stable pages).
+    /// </summary>
+    private bool FileWriteStep(SimEnvironment env, PendingCall c, int cpu, ref ProcessStats stats)
+    {
+        long at = c.Pos + c.Done;
+        long index = at >> Pte.PageShift;
+        long inPage = at & ((long)Pte.PageSize - 1);
+        long chunk = Math.Min(c.Count - c.Done, (long)Pte.PageSize - inPage);
+        long size = RegularSize(c.File);
+        int pfn = k.PageCache.Find(c.File, index);
+        bool added = false;
+        long cost = 0;
+        if (pfn < 0)
+        {
+            pfn = NewFilePage(env, c, index, cpu);
+            if (pfn == Stalled)
+                return true; // the task reclaims (queued for this tick); the same page is tried at its next step
+            added = true;
+            // A partial write of a page that holds data (inside i_size) reads it first (ext4_da_write_begin's
+            // ext4_block_write_begin → a read of the block, waited for).
+            if (chunk < (long)Pte.PageSize && index < PagesOf(size))
+            {
+                cost += k.Timing.DiskReadCycles(1);
+                env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
+            }
+        }
+        else if (k.Zone.Frames[pfn].FolioOrder != 0)
+        {
+            PageCacheFolio.Split(k, pfn);
+        }
+
+        // write_end → block_write_end → folio_mark_dirty; i_size_write past the old end.
+        k.Dirty?.Frame(pfn);
+        bool dirtied = k.Flusher is { } flusher ? flusher.FolioMarkDirty(pfn) : MarkDirtyNoAccounting(pfn);
+        if (at + chunk > size)
+            SetRegularSize(c.File, at + chunk);
+        c.Done += chunk;
+        cost += added ? k.Timing.ShmemWriteNewPageCycles : k.Timing.ShmemCopyPageCycles;
+        k.Cycles.Charge(Timing.CycleCategory.Kernel, cost);
+        env.Clock.Advance((ulong)cost);
+        stats.CpuCycles += cost;
+        k.Flusher?.Poll();
+        // balance_dirty_pages_ratelimited after each page the call dirtied: the writer may pause while the flusher writes.
+        if (dirtied && k.Flusher is { } f2)
+        {
+            ulong pause = f2.BalanceDirtyPagesRatelimited(c.Task.Id);
+            if (pause > 0)
+                env.Clock.Advance(pause);
+        }
+        return c.Done < c.Count;
+    }
+
+    /// <summary>folio_mark_dirty without the writeback accounting (<c>writeback: sync</c>: reclaim writes a dirty file page itself).</summary>
+    private bool MarkDirtyNoAccounting(int pfn)
+    {
+        ref Frame f = ref k.Zone.Frames[pfn];
+        bool was = (f.Flags & FrameFlags.Dirty) != 0;
+        f.Flags |= FrameFlags.Dirty;
+        return !was;
+    }
+
+    /// <summary>
+    /// __filemap_get_folio(FGP_CREAT) for a regular file's page <paramref name="index"/>: a new frame from the page
+    /// allocator, charged to the writer's memory cgroup, added to the page cache and the file LRU; or
+    /// <see cref="Stalled"/> when the writer must reclaim first (the request is queued).
+    /// </summary>
+    private int NewFilePage(SimEnvironment env, PendingCall c, long index, int cpu)
+    {
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        if (k.Zone.MustStall(free, needsFrame: true))
+        {
+            env.Counters.Increment(k.C.AllocStall);
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu));
+            return Stalled;
+        }
+        Memcontrol.MemCgroup? memcg = null;
+        if (k.Memcg is { } mc)
+        {
+            memcg = mc.OfMm(c.MmId);
+            if (mc.TryCharge(memcg, 1, cpu) is { } over)
+            {
+                Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
+                env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu, 0, true, over.Id, ChargePages: 1));
+                return Stalled;
+            }
+            mc.Charged(c.Task);
+        }
+        int pfn = k.Zone.AllocFrame(cpu);
+        if (memcg is not null)
+            k.Memcg!.CommitCharge(pfn, memcg);
+        k.Dirty?.Frame(pfn);
+        ref Frame f = ref k.Zone.Frames[pfn];
+        f.Mapping = c.File;
+        f.Index = index;
+        f.ContentToken = PageCacheInsertSystem.FileContent(c.File, index);
+        int shadow = k.PageCache.Add(c.File, index, pfn);
+        if (shadow >= 0)
+            k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
+        k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(c.File, index));
+        return pfn;
     }
 
     /// <summary><see cref="GetPage"/>: the task must reclaim before the page can be had.</summary>
@@ -590,6 +746,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         Creat = 4,
         Excl = 8,
         Trunc = 16,
+        Append = 32,
     }
 
     /// <summary>
@@ -607,6 +764,9 @@ public sealed class OpenFiles(Kernel.Kernel k)
         {
             if (excl)
                 return -Errno.EEXIST;
+            // O_TRUNC on a writable open of a regular file: i_size 0 and its page cache truncated (do_truncate).
+            if ((flags & OpenFlags.Trunc) != 0 && writable && IsRegular(fileId))
+                TruncateRegular(fileId, 0);
             Install(tgid, fd, fileId, flags);
             return fd;
         }
@@ -698,10 +858,30 @@ public sealed class OpenFiles(Kernel.Kernel k)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open))
             return -Errno.EBADF;
-        if (length < 0 || !_shmem.ContainsKey(fileId) || _modeOf[open] == 0)
+        if (length < 0 || _modeOf[open] == 0 || (!_shmem.ContainsKey(fileId) && !IsRegular(fileId)))
             return -Errno.EINVAL;
+        if (!_shmem.ContainsKey(fileId))
+        {
+            if (length > Ext4MaxFileSize)
+                return -Errno.EFBIG;
+            TruncateRegular(fileId, length);
+            return 0;
+        }
         SetSize(fileId, length);
         return 0;
+    }
+
+    /// <summary>
+    /// ext4_setattr's size change on a regular file (truncate_setsize): i_size becomes <paramref name="length"/>;
+    /// shrinking drops the page cache past the new end (truncate_pagecache: unmapped from every process, a page under
+    /// writeback waited for, a large folio split first), growing leaves a hole.
+    /// </summary>
+    private void TruncateRegular(int fileId, long length)
+    {
+        _regularSize[fileId] = length;
+        k.Readahead.SetFileExtent(fileId, PagesOf(length));
+        // Past the new end nothing stays (where the old size was unknown, whatever is cached there).
+        Truncate(fileId, PagesOf(length));
     }
 
     /// <summary>shmem_setattr's size change: a smaller size truncates the pages and swap entries past it.</summary>
@@ -713,6 +893,51 @@ public sealed class OpenFiles(Kernel.Kernel k)
         // A tmpfs file's size was unknown (unbounded): whatever it held past the new end goes.
         if (length < old)
             Truncate(fileId, PagesOf(length));
+    }
+
+    /// <summary>
+    /// fsync(2) and fdatasync(2) (ext4_sync_file → file_write_and_wait_range): the file's dirty pages are written
+    /// (WB_SYNC_ALL, <see cref="PageWriteback.Flusher.WriteInode"/>) and the call waits until every page of the file under
+    /// writeback has completed (its CPU idle until the last request's completion, as folio_wait_writeback sleeps).
+    /// With synchronous writeback (<c>writeback: sync</c>) the dirty pages are written at once, the call taking the
+    /// device's write time for each (<c>latency.swap_write</c>, as reclaim's synchronous write). A memfd or tmpfs file
+    /// has nothing to write (shmem's fsync is noop_fsync). EBADF for a descriptor not open. Simplified: no journal
+    /// commit or inode write (fsync and fdatasync do the same here), no device cache flush.
+    /// </summary>
+    public long Fsync(SimEnvironment env, int tgid, int fd, ref ProcessStats stats)
+    {
+        if (!Lookup(tgid, fd, out int fileId, out _))
+            return -Errno.EBADF;
+        if (!IsRegular(fileId))
+            return 0;
+        ulong start = env.Now;
+        if (k.Writeback is { } wb && k.Flusher is { } flusher)
+        {
+            flusher.WriteInode(fileId);
+            // filemap_fdatawait_range: every page of the file still under writeback (ours, and the flusher's earlier ones).
+            foreach (var (file, _, pfn) in k.PageCache.Entries())
+            {
+                if (file == fileId && (k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) != 0)
+                    wb.WaitOnWriteback(pfn);
+            }
+        }
+        else
+        {
+            long written = 0;
+            foreach (var (file, _, pfn) in k.PageCache.Entries())
+            {
+                ref Frame f = ref k.Zone.Frames[pfn];
+                if (file != fileId || (f.Flags & FrameFlags.Dirty) == 0)
+                    continue;
+                k.Dirty?.Frame(pfn);
+                f.Flags &= ~FrameFlags.Dirty;
+                written++;
+            }
+            env.Counters.Add(k.C.PgPgOut, written * (long)(Pte.PageSize / 1024));
+            env.Clock.Advance((ulong)(written * k.Timing.SwapOutCycles));
+        }
+        stats.IoWaitCycles += (long)(env.Now - start);
+        return 0;
     }
 
     /// <summary>close(2): EBADF if <paramref name="fd"/> is not open. A memfd nothing else refers to is freed.</summary>
@@ -818,6 +1043,11 @@ public sealed class OpenFiles(Kernel.Kernel k)
 
             if (k.Zone.Pins[pfn] > 0 || k.Zone.Frames[pfn].MapCount > 0)
                 continue; // a fault in flight still holds it; its install finds the page gone from the cache
+            // truncate_inode_pages_range: a large folio is split (truncate_inode_partial_folio), a page under writeback
+            // waited for (folio_wait_writeback) before it goes.
+            PageCacheFolio.Split(k, pfn);
+            if ((k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) != 0)
+                k.Writeback?.WaitOnWriteback(pfn);
             k.PageCache.Delete(file, index);
             k.Zone.FreeFrame(pfn, k.Tlb.CurrentCpu);
         }
@@ -898,6 +1128,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         _fileOf.Add(fileId);
         _modeOf.Add((flags & OpenFlags.RdOnly) != 0 ? (byte)0 : (flags & OpenFlags.WrOnly) != 0 ? (byte)1 : (byte)2);
         _posOf.Add(0);
+        _appendOf.Add((flags & OpenFlags.Append) != 0);
         _fds[(tgid, fd)] = _fileOf.Count - 1;
         ReleaseUnused(); // a descriptor number reused drops what it held (dup2's implicit close)
     }

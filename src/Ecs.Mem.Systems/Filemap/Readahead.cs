@@ -145,6 +145,9 @@ public sealed class Readahead : IEventHandler
             n = endPage;
     }
 
+    /// <summary>Sets what EcsMem knows of <paramref name="file"/>'s i_size in pages (a truncation may shrink it).</summary>
+    public void SetFileExtent(int file, long pages) => _filePages[file] = pages;
+
     /// <summary>file_ra_state_init: the state of <paramref name="file"/> as process <paramref name="mmId"/> opened it.</summary>
     public ref FileRaState Ra(int mmId, int file)
     {

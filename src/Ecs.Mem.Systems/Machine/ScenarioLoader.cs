@@ -337,6 +337,7 @@ public static class ScenarioLoader
             UnlinkOp u => new AddressSpaceOp(AddressSpaceOpKind.Unlink, target) { FileId = k.Files.Intern(u.File) },
             MemfdCreateOp c => new AddressSpaceOp(AddressSpaceOpKind.MemfdCreate, target) { Name = c.Name, Fd = c.Fd, Advice = c.CloExec ? 1 : 0 },
             FtruncateOp t => new AddressSpaceOp(AddressSpaceOpKind.Ftruncate, target) { Fd = t.Fd, Len = (ulong)t.Length },
+            FsyncOp f => new AddressSpaceOp(AddressSpaceOpKind.Fsync, target) { Fd = f.Fd, Advice = f.DataOnly ? 1 : 0 },
             CloseOp c => new AddressSpaceOp(AddressSpaceOpKind.Close, target) { Fd = c.Fd },
             MunmapOp u => new AddressSpaceOp(AddressSpaceOpKind.Munmap, target) { Addr = u.Address, Len = (ulong)u.Length },
             MprotectOp p => new AddressSpaceOp(AddressSpaceOpKind.Mprotect, target) { Addr = p.Address, Len = (ulong)p.Length, Prot = ToProt(p.Protection) },

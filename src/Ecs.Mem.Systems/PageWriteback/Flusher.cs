@@ -286,6 +286,42 @@ public sealed class Flusher : IEventHandler
     }
 
     /// <summary>
+    /// The data part of fsync on <paramref name="file"/> (file_write_and_wait_range → filemap_fdatawrite_wbc with
+    /// WB_SYNC_ALL): every dirty page of the file, in index order, cleaned for I/O and put under writeback,
+    /// MIN_WRITEBACK_PAGES to a request (a page already under writeback is waited for first by WB_SYNC_ALL; the caller
+    /// waits for every page afterwards anyway). Returns the pages started.
+    /// </summary>
+    public int WriteInode(int file)
+    {
+        var k = _k;
+        _order.Clear();
+        foreach (int pfn in _dirtyList)
+        {
+            if (!_tracked[pfn] || k.Zone.Frames[pfn].Mapping != file || k.Zone.Frames[pfn].IsShmem || k.Zone.Frames[pfn].IsAnon)
+                continue;
+            _order.Add((0, file, k.Zone.Frames[pfn].Index, pfn));
+        }
+        _order.Sort();
+        int written = 0;
+        _wb.Unplug();
+        foreach (var (_, _, _, pfn) in _order)
+        {
+            if ((k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) != 0)
+                _wb.WaitOnWriteback(pfn);
+            if (!_tracked[pfn])
+                continue;
+            FolioClearDirtyForIo(pfn);
+            _wb.StartFileWriteback(pfn);
+            if (++written % MinWritebackPages == 0)
+                _wb.Unplug();
+        }
+        _wb.Unplug();
+        if (written > 0)
+            _inodeDirtied.Remove(file); // the inode is clean (its pages are under writeback, none dirty)
+        return written;
+    }
+
+    /// <summary>
     /// folio_clear_dirty_for_io: folio_mkclean write-protects and cleans every PTE mapping the page (TLB flushed), so a
     /// later store faults and dirties it again; PG_dirty cleared, NR_FILE_DIRTY down.
     /// </summary>

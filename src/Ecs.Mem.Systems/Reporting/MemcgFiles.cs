@@ -42,6 +42,7 @@ public static class MemcgFiles
         var shmem = new long[n];
         var mapped = new long[n];
         var dirty = new long[n];
+        var writeback = new long[n];
         var swapcached = new long[n];
         Frame[] frames = k.Zone.Frames;
         for (int pfn = 0; pfn < frames.Length; pfn++)
@@ -62,8 +63,12 @@ public static class MemcgFiles
                 shmem[g.Id]++;
             if ((!f.IsAnon || isShmem) && f.MapCount > 0)
                 mapped[g.Id]++;
-            if (!f.IsAnon && (f.Flags & FrameFlags.Dirty) != 0)
+            // NR_FILE_DIRTY: page-cache pages that can be written back (shmem's never are: mapping_can_writeback is false).
+            if (!f.IsAnon && !isShmem && (f.Flags & FrameFlags.Dirty) != 0)
                 dirty[g.Id]++;
+            // NR_WRITEBACK: every page under writeback, file or swap.
+            if ((f.Flags & FrameFlags.Writeback) != 0)
+                writeback[g.Id]++;
             if (swapCache)
                 swapcached[g.Id]++;
         }
@@ -98,7 +103,7 @@ public static class MemcgFiles
                 new("zswapped", 0),
                 new("file_mapped", Sum(mapped) * page),
                 new("file_dirty", Sum(dirty) * page),
-                new("file_writeback", 0),
+                new("file_writeback", Sum(writeback) * page),
                 new("swapcached", Sum(swapcached) * page),
                 new("anon_thp", 0),
                 new("file_thp", 0),

@@ -16,6 +16,7 @@ public enum OpenFlagSet
     Creat = 4,
     Excl = 8,
     Trunc = 16,
+    Append = 32,
 }
 
 /// <summary>
@@ -41,6 +42,9 @@ public sealed record MemfdCreateOp(string Name, int Fd, bool CloExec) : Timeline
 
 /// <summary>ftruncate(2): sets the size of the file behind <paramref name="Fd"/> (a memfd).</summary>
 public sealed record FtruncateOp(int Fd, long Length) : TimelineOp;
+
+/// <summary>fsync(2) of descriptor <paramref name="Fd"/>, or fdatasync(2) when <paramref name="DataOnly"/>: its file's dirty pages written and waited for.</summary>
+public sealed record FsyncOp(int Fd, bool DataOnly) : TimelineOp;
 
 /// <summary>close(2) of descriptor <paramref name="Fd"/>.</summary>
 public sealed record CloseOp(int Fd) : TimelineOp;

@@ -18,7 +18,7 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink", "zero_fill"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink", "fsync", "fdatasync", "zero_fill"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
@@ -419,6 +419,7 @@ public static class ScenarioParser
                 "open" => OpenFile(opNode, opPath),
                 "memfd_create" => MemfdCreate(opNode, opPath),
                 "ftruncate" => Ftruncate(opNode, opPath),
+                "fsync" or "fdatasync" => Fsync(opNode, opPath, ops[0] == "fdatasync"),
                 "close" => new CloseOp(Fd(Required(new YamlSection(Source, opNode, opPath, "fd"), "fd"), opPath + ".fd")),
                 "write" => WriteRead(opNode, opPath, write: true),
                 "read" => WriteRead(opNode, opPath, write: false),
@@ -476,7 +477,7 @@ public static class ScenarioParser
         /// <summary>A descriptor number: 0 .. 1048575 (NR_OPEN).</summary>
         private int Fd(YamlNode node, string path) => (int)values.Integer(node, path, 0, 1048575);
 
-        /// <summary>open: {file, fd, flags: "creat|excl|trunc|rdonly|wronly"}.</summary>
+        /// <summary>open: {file, fd, flags: "creat|excl|trunc|append|rdonly|wronly"}.</summary>
         private OpenOp OpenFile(YamlNode node, string path)
         {
             var s = new YamlSection(Source, node, path, "file", "fd", "flags");
@@ -491,9 +492,10 @@ public static class ScenarioParser
                         "creat" => OpenFlagSet.Creat,
                         "excl" => OpenFlagSet.Excl,
                         "trunc" => OpenFlagSet.Trunc,
+                        "append" => OpenFlagSet.Append,
                         "rdonly" => OpenFlagSet.RdOnly,
                         "wronly" => OpenFlagSet.WrOnly,
-                        _ => throw values.Error(fl, $"{s.PathOf("flags")}: unknown open flag '{part}' (creat, excl, trunc, rdonly, wronly, joined with '|')"),
+                        _ => throw values.Error(fl, $"{s.PathOf("flags")}: unknown open flag '{part}' (creat, excl, trunc, append, rdonly, wronly, joined with '|')"),
                     };
                 }
                 if ((flags & (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly)) == (OpenFlagSet.RdOnly | OpenFlagSet.WrOnly))
@@ -557,6 +559,13 @@ public static class ScenarioParser
         }
 
         /// <summary>ftruncate: {fd, length}.</summary>
+        /// <summary>fsync / fdatasync: {fd}.</summary>
+        private FsyncOp Fsync(YamlNode node, string path, bool dataOnly)
+        {
+            var s = new YamlSection(Source, node, path, "fd");
+            return new FsyncOp(Fd(Required(s, "fd"), s.PathOf("fd")), dataOnly);
+        }
+
         private FtruncateOp Ftruncate(YamlNode node, string path)
         {
             var s = new YamlSection(Source, node, path, "fd", "length");

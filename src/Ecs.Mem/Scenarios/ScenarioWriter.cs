@@ -257,6 +257,7 @@ public static class ScenarioWriter
             UnlinkOp ul => $"unlink: {{file: {Quote(ul.File)}}}",
             MemfdCreateOp c => $"memfd_create: {{name: {Quote(c.Name)}, fd: {Num(c.Fd)}, cloexec: {(c.CloExec ? "true" : "false")}}}",
             FtruncateOp t => $"ftruncate: {{fd: {Num(t.Fd)}, length: {Num(t.Length)}}}",
+            FsyncOp f => $"{(f.DataOnly ? "fdatasync" : "fsync")}: {{fd: {Num(f.Fd)}}}",
             CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
             _ => "exit: {}",
@@ -361,6 +362,6 @@ public static class ScenarioWriter
 
     /// <summary>open's flags as the scenario writes them (<c>creat|excl|trunc|rdonly|wronly</c>).</summary>
     private static string OpenFlagsText(OpenFlagSet f) =>
-        string.Join("|", new[] { (OpenFlagSet.Creat, "creat"), (OpenFlagSet.Excl, "excl"), (OpenFlagSet.Trunc, "trunc"), (OpenFlagSet.RdOnly, "rdonly"), (OpenFlagSet.WrOnly, "wronly") }
+        string.Join("|", new[] { (OpenFlagSet.Creat, "creat"), (OpenFlagSet.Excl, "excl"), (OpenFlagSet.Trunc, "trunc"), (OpenFlagSet.Append, "append"), (OpenFlagSet.RdOnly, "rdonly"), (OpenFlagSet.WrOnly, "wronly") }
             .Where(x => (f & x.Item1) != 0).Select(x => x.Item2));
 }

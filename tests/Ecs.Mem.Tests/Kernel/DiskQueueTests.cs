@@ -23,7 +23,17 @@ public class DiskQueueTests
     private static Systems.Machine.Machine Build(string yaml) => ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "disk.yaml"));
 
     /// <summary>Frames taken from the allocator (not on any LRU), so a completion only clears their flags.</summary>
-    private static int[] Frames(Systems.Machine.Machine m, int n) => Enumerable.Range(0, n).Select(_ => m.Kernel.Zone.AllocFrame(0)).ToArray();
+    /// <summary>
+    /// <paramref name="n"/> frames standing for pages written to consecutive swap slots (page_private), as reclaim's
+    /// are: in one plug they merge into requests of up to max_segments (blk_add_rq_to_plug's early flush counts requests).
+    /// </summary>
+    private static int[] Frames(Systems.Machine.Machine m, int n)
+    {
+        int[] frames = Enumerable.Range(0, n).Select(_ => m.Kernel.Zone.AllocFrame(0)).ToArray();
+        for (int i = 0; i < n; i++)
+            m.Kernel.Zone.Frames[frames[i]].Index = 100 + i;
+        return frames;
+    }
 
     [Test]
     public void APlugLongerThanMaxSegmentsIsSplitIntoRequestsOfAtMostThatMany()

@@ -214,7 +214,7 @@ public class ScenarioErrorTests
         yield return C("AtAndAfter", P + "\ntimeline:\n  - at: 5\n    after: 7\n    process: p\n    exit:\n",
             "test.yaml:5: timeline[0] must have exactly one of 'at' (cycles) or 'after' (accesses of the process) (got 'at, after')");
         yield return C("TwoOps", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit:\n    brk: {delta: 4K}\n",
-            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall, open, memfd_create, ftruncate, close, write, read, fallocate, unlink (got 'brk, exit')");
+            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall, open, memfd_create, ftruncate, close, write, read, fallocate, unlink, zero_fill (got 'brk, exit')");
         yield return C("BrkBoth", P + "\ntimeline:\n  - at: 5\n    process: p\n    brk: {delta: 4K, to: 0x1000}\n",
             "test.yaml:7: timeline[0].brk must have exactly one of 'delta' (bytes, may be negative) or 'to' (new break address) (got 'delta, to')");
         yield return C("ExitWithValue", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit: 3\n",
@@ -223,6 +223,12 @@ public class ScenarioErrorTests
             "test.yaml:7: duplicate process name 'p' (first defined on line 2) (got 'p')");
         yield return C("ForkWaitNotBool", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: c, wait: maybe}\n",
             "test.yaml:7: timeline[0].fork.wait must be true or false (or on/off) (got 'maybe')");
+        yield return C("ZeroFillUnaligned", P + "\ntimeline:\n  - at: 5\n    process: p\n    zero_fill: {addr: 0x1234, length: 4K}\n",
+            "test.yaml:7: timeline[0].zero_fill.addr must be page aligned (a multiple of 4096) (got '0x1234')");
+        yield return C("ZeroFillEmpty", P + "\ntimeline:\n  - at: 5\n    process: p\n    zero_fill: {addr: 0x10000000, length: 0}\n",
+            "test.yaml:7: timeline[0].zero_fill.length must be at least one byte (got '0')");
+        yield return C("ZeroFillUnknownKey", P + "\ntimeline:\n  - at: 5\n    process: p\n    zero_fill: {addr: 0x10000000, length: 4K, value: 0}\n",
+            "test.yaml:7: unknown key in timeline[0].zero_fill (expected one of: addr, length) (got 'value')");
         yield return C("TimelineNotList", P + "\ntimeline: {at: 5}\n",
             "test.yaml:4: timeline must be a list (entries starting with '- ') (got '(a mapping)')");
     }

@@ -260,7 +260,11 @@ public static class ScenarioGenerator
                             // do_pwrite / do_pread: pwrite64 / pread64 of the region's file through its descriptor (the
                             // C program's pieces, buf-sized or bs, are one call here: the kernel does the same per page).
                             long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
-                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}}}");
+                            // The harness's buf holds only zeros (warm_up's) until the first phase_end reads smaps into
+                            // it: a pwrite of the first phase copies zeros (measured: tmpfs-swap-memcg's file went to the
+                            // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too.
+                            string zero = op.Verb == "pwrite" && ph == p.Phases[0] ? ", zero: true" : "";
+                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}}}");
                             break;
                         }
                     case "fallocate" when ScenarioSupport.Fds:

@@ -63,6 +63,8 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public Filemap.OpenFiles.OpenFlags OpenFlags { get; init; }
     /// <summary>memfd_create: the name; <see cref="Advice"/> holds its flags (1 = MFD_CLOEXEC).</summary>
     public string? Name { get; init; }
+    /// <summary>write: the buffer holds only zeros (the pages it fills become zero-filled, <see cref="EcsMem.Components.FrameFlags.ZeroFilled"/>).</summary>
+    public bool ZeroData { get; init; }
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }

@@ -259,7 +259,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// Returns at once the errors: EBADF for a descriptor not open for writing, EINVAL for a negative pwrite offset,
     /// EFBIG past s_maxbytes (MAX_LFS_FILESIZE for shmem, ext4's 16 TiB for a regular file); and 0 for a write of nothing.
     /// </summary>
-    public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length)
+    public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length, bool zero = false)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
             return -Errno.EBADF;
@@ -278,7 +278,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (pos >= maxBytes)
             return -Errno.EFBIG;
         long count = Math.Min(length, maxBytes - pos);
-        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count));
+        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count) { Zero = zero });
         return InProgress;
     }
 
@@ -315,6 +315,9 @@ public sealed class OpenFiles(Kernel.Kernel k)
         public readonly bool Read = read, Positional = positional;
         public readonly long Pos = pos, Count = count;
         public long Done;
+
+        /// <summary>A write whose buffer holds only zeros (the timeline's <c>zero: true</c>).</summary>
+        public bool Zero;
     }
 
     private readonly List<PendingCall> _calls = new();
@@ -376,7 +379,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 chunk = Math.Min(chunk, Math.Max(0, end - at));
             if (chunk > 0)
             {
-                int pfn = GetPage(env, c, index, cpu, out bool added);
+                int pfn = GetPage(env, c, index, cpu, out bool added, out bool hole);
                 if (pfn == Stalled)
                     return true; // the task reclaims (queued for this tick); the same page is tried at its next step
                 if (pfn >= 0 && c.Read)
@@ -391,6 +394,15 @@ public sealed class OpenFiles(Kernel.Kernel k)
                     ref Frame f = ref k.Zone.Frames[pfn];
                     f.Flags |= FrameFlags.Dirty;
                     f.ContentToken = k.Zone.NextContentToken();
+                    // What the page holds now, for swap_writeout's is_folio_zero_filled: zeros copied into a new page
+                    // (shmem_write_end zeroes what the copy left out of a page not uptodate), into a zero-filled one or
+                    // over a whole page leave only zeros; any other write leaves data. Simplified: a page some PTE maps
+                    // is taken to hold data (a store through a TLB entry made before would not clear the mark).
+                    if (c.Zero && !k.Rmap.IsMapped(pfn)
+                        && (hole || chunk == (long)Pte.PageSize || (f.Flags & FrameFlags.ZeroFilled) != 0))
+                        f.Flags |= FrameFlags.ZeroFilled;
+                    else
+                        f.Flags &= ~FrameFlags.ZeroFilled;
                     if (info.Size != long.MaxValue && at + chunk > info.Size)
                         info.Size = at + chunk;
                 }
@@ -550,12 +562,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>
     /// shmem_get_folio_gfp for a system call's page <paramref name="index"/> of <paramref name="c"/>'s file (SGP_WRITE
     /// for a write, SGP_READ for a read): the page, with <paramref name="added"/> set when it was allocated for the call
-    /// (a hole written, or a page read back from swap); -1 for a hole a read leaves alone; <see cref="Stalled"/> when
-    /// the task must reclaim first (the request is queued).
+    /// (a hole written, or a page read back from swap), and <paramref name="hole"/> when it is a new page for a hole;
+    /// -1 for a hole a read leaves alone; <see cref="Stalled"/> when the task must reclaim first (the request is queued).
     /// </summary>
-    private int GetPage(SimEnvironment env, PendingCall c, long index, int cpu, out bool added)
+    private int GetPage(SimEnvironment env, PendingCall c, long index, int cpu, out bool added, out bool hole)
     {
         added = false;
+        hole = false;
         int pfn = k.PageCache.Find(c.File, index);
         if (pfn >= 0)
             return pfn;
@@ -594,6 +607,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         pfn = k.Zone.AllocFrame(cpu);
         AddPage(env, pfn, memcg, c.File, index, slot);
         added = true;
+        hole = slot == 0;
         return pfn;
     }
 

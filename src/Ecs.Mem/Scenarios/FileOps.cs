@@ -21,9 +21,11 @@ public enum OpenFlagSet
 
 /// <summary>
 /// write(2) of <paramref name="Length"/> bytes to descriptor <paramref name="Fd"/> at its file position, or pwrite64
-/// at <paramref name="Offset"/> when it is given (a memfd or tmpfs file).
+/// at <paramref name="Offset"/> when it is given (a memfd or tmpfs file). <paramref name="Zero"/>: the buffer holds
+/// only zeros (the timeline's <c>zero: true</c>), so a page the call fills with them holds only zeros afterwards (a
+/// new page, a zero-filled one, or one the call covers whole), which swap-out keeps in the swap area's zeromap.
 /// </summary>
-public sealed record WriteOp(int Fd, long Length, long? Offset) : TimelineOp;
+public sealed record WriteOp(int Fd, long Length, long? Offset, bool Zero = false) : TimelineOp;
 
 /// <summary>read(2) of <paramref name="Length"/> bytes from <paramref name="Fd"/> at its file position, or pread64 at <paramref name="Offset"/>.</summary>
 public sealed record ReadOp(int Fd, long Length, long? Offset) : TimelineOp;

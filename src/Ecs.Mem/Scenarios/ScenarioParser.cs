@@ -504,14 +504,16 @@ public static class ScenarioParser
             return new OpenOp(file, Fd(Required(s, "fd"), s.PathOf("fd")), flags);
         }
 
-        /// <summary>write / read: {fd, length, offset} (with offset: pwrite64 / pread64).</summary>
+        /// <summary>write / read: {fd, length, offset, zero} (with offset: pwrite64 / pread64; zero: a write's buffer holds only zeros).</summary>
         private TimelineOp WriteRead(YamlNode node, string path, bool write)
         {
-            var s = new YamlSection(Source, node, path, "fd", "length", "offset");
+            var s = write ? new YamlSection(Source, node, path, "fd", "length", "offset", "zero")
+                : new YamlSection(Source, node, path, "fd", "length", "offset");
             int fd = Fd(Required(s, "fd"), s.PathOf("fd"));
             long length = values.Size(Required(s, "length"), s.PathOf("length"));
             long? offset = s.Get("offset") is { } o ? values.Size(o, s.PathOf("offset")) : null;
-            return write ? new WriteOp(fd, length, offset) : new ReadOp(fd, length, offset);
+            bool zero = write && s.Get("zero") is { } z && values.Bool(z, s.PathOf("zero"));
+            return write ? new WriteOp(fd, length, offset, zero) : new ReadOp(fd, length, offset);
         }
 
         /// <summary>fallocate: {fd, offset, length, mode: "keep_size|punch_hole"}.</summary>

@@ -58,7 +58,7 @@ public readonly record struct FaultIo(int Kind, Entity Process, long Io, ulong R
 /// when a fault finds it (do_async_mmap_readahead → page_cache_async_ra), window sizes (get_init_ra_size,
 /// get_next_ra_size), force_page_cache_ra for WILLNEED, and fault-around (do_fault_around → filemap_map_pages).
 /// Pages read ahead go into the page cache and the LRU locked, unmapped, and are unlocked when their disk
-/// request completes: one request per contiguous run of new pages, costing
+/// request completes: one request per contiguous run of new pages (two when it holds the faulting page: Submit), costing
 /// <see cref="Timing.TimingModel.DiskReadCycles"/>.
 /// </summary>
 public sealed class Readahead : IEventHandler
@@ -752,35 +752,80 @@ public sealed class Readahead : IEventHandler
         }
     }
 
-    /// <summary>read_pages: one disk request for the run collected so far.</summary>
+    /// <summary>BIO_MAX_VECS (include/linux/bio.h): the most folios one read bio holds (a bvec per folio).</summary>
+    public const int BioMaxVecs = 256;
+
+    /// <summary>
+    /// read_pages for the run collected so far. ext4_mpage_readpages puts one folio in each bvec of a bio and submits
+    /// it when its BIO_MAX_VECS are full, and each bio unlocks its folios when it completes (mpage_end_io): a fault
+    /// that waits for its page's read goes on when that page's bio is done, and the reader then finds the next bio's
+    /// pages still locked (measured on 6.18: oracle/experiments/fault-around). The run's pages stream through one
+    /// channel: the bio ending at its n-th page completes after <see cref="Timing.TimingModel.DiskReadCycles"/>(n).
+    /// EcsMem splits only a run holding the faulting page, and in two: up to the end of that page's bio, then the rest
+    /// (completing when the whole run would); another run stays one request (docs/kernel.md).
+    /// </summary>
     private void Submit(SimEnvironment env, bool hasTarget, ref int targetRun)
     {
         if (_run.Count == 0)
             return;
-        int pages = _run.Count;
-        if (hasTarget)
-            targetRun = pages;
+        int pages = _run.Count, split = pages;
+        if (_run.Contains(-1))
+        {
+            // The end of the faulting page's bio: the first folio start after it at which BIO_MAX_VECS folios are full.
+            Frame[] frames = _k.Zone.Frames;
+            int folios = 0;
+            bool seen = false;
+            for (int j = 0; j < pages && split == pages; j++)
+            {
+                bool folioStart = _run[j] < 0 || PageCacheFolio.Head(frames, _run[j]) == _run[j];
+                if (folioStart && folios == BioMaxVecs)
+                {
+                    if (seen)
+                        split = j;
+                    folios = 0;
+                }
+                folios += folioStart ? 1 : 0;
+                seen |= _run[j] < 0;
+            }
+        }
+        SubmitBio(env, 0, split, hasTarget, ref targetRun);
+        if (split < pages)
+            SubmitBio(env, split, pages, hasTarget, ref targetRun);
+        _run.Clear();
+    }
+
+    /// <summary>submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one request, done <see cref="Timing.TimingModel.DiskReadCycles"/>(to) from now.</summary>
+    private void SubmitBio(SimEnvironment env, int from, int to, bool hasTarget, ref int targetRun)
+    {
         int n = 0;
-        foreach (int p in _run)
-            n += p >= 0 ? 1 : 0;
-        if (_runFault.Io >= 0 && _runFault.ReadyAt == 0 && _run.Contains(-1))
+        bool target = false;
+        for (int j = from; j < to; j++)
+        {
+            if (_run[j] >= 0)
+                n++;
+            else
+                target = true;
+        }
+        if (target && hasTarget)
+            targetRun = to;
+        if (target && _runFault.Io >= 0 && _runFault.ReadyAt == 0)
         {
             // The faulting page is in this batch (its window waited for reclaim before it was read): its read ends with
-            // the batch's; the fault goes on when that read and the window's loop have both ended (ContinuePending).
-            _runFault = _runFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(pages) };
+            // its bio; the fault goes on when that read and the window's loop have both ended (ContinuePending).
+            _runFault = _runFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(to) };
         }
-        if (n > 0)
+        if (n == 0)
+            return;
+        int[] pfns = RentPfns(n);
+        int k = 0;
+        for (int j = from; j < to; j++)
         {
-            int[] pfns = RentPfns(n);
-            int j = 0;
-            foreach (int p in _run)
-                if (p >= 0)
-                    pfns[j++] = p;
-            long io = _nextIo++;
-            _inFlight.Add(io, pfns);
-            env.Schedule((ulong)_k.Timing.DiskReadCycles(pages), new SimEvent(_kind, default, io));
+            if (_run[j] >= 0)
+                pfns[k++] = _run[j];
         }
-        _run.Clear();
+        long io = _nextIo++;
+        _inFlight.Add(io, pfns);
+        env.Schedule((ulong)_k.Timing.DiskReadCycles(to), new SimEvent(_kind, default, io));
     }
 
     /// <summary>An array of exactly <paramref name="n"/> page slots: a completed request's, or a new one while the pool warms up.</summary>

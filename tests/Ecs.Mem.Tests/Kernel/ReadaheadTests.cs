@@ -57,6 +57,31 @@ public class ReadaheadTests
     }
 
     [Test]
+    public void AFaultGoesOnWhenItsOwnBioIsReadAndMeetsTheNextBioStillLocked()
+    {
+        // Measured (oracle/experiments/fault-around, 5 runs of ra-reread-memcg on 6.18): after a major fault at page X
+        // the reader faults again at X + 256 — the next bio of its window (BIO_MAX_VECS = 256 order-0 folios), which
+        // fault-around skipped as locked — as a minor fault, and its retry maps the rest of that 16-page block.
+        // Here the first touch is at page 1028: read-around reads [4, 2052), the marker at 4 + 2048 - 512 = 1540. The
+        // faulting page's bio is [1028, 1284), so the fault goes on when pages 4..1283 are read and 1284.. are not.
+        const int First = 1028, Count = 1536 - First;
+        string yaml = Scenario(Count).Replace("base=0x7f0000000000", $"base=0x{0x7f0000000000L + (First * 4096L):x}", StringComparison.Ordinal);
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "bio.yaml"));
+        using var _ = m;
+        int file = m.Kernel.Files.Intern("/data/f16m");
+        var p = m.Kernel.Tasks.Processes[0];
+        KernelKit.RunUntil(m, () => m.Kernel.World.Get<ProcessStats>(p).MajFlt == 1);
+        bool Locked(int i) => (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, i)].Flags & FrameFlags.Locked) != 0;
+        Assert.That(Enumerable.Range(4, 1280).Count(i => i != First && Locked(i)), Is.Zero, "pages 4..1283 were read with the fault's bio");
+        Assert.That(Enumerable.Range(1284, 2052 - 1284).All(Locked), "1284..2051: the rest of the window, still in flight");
+        m.Run();
+        ProcessStats s = m.Kernel.World.Get<ProcessStats>(p);
+        // Blocks 1024..1520 (32): the first is the major fault; 31 minor ones, and one more on page 1284.
+        Assert.That(s.MajFlt, Is.EqualTo(1));
+        Assert.That(s.MinFlt, Is.EqualTo(31 + 1));
+    }
+
+    [Test]
     public void MadvRandomReadsEveryPageWithItsOwnMajorFault()
     {
         // Kernel: 4096 major, 0 minor in all 8 runs (VM_RAND_READ: no readahead; fault-around finds nothing cached).

@@ -79,9 +79,6 @@ public sealed class Readahead : IEventHandler
     private readonly List<PendingRa> _retry = new();
     private long _nextIo;
 
-    /// <summary>The task whose fault or call is reading ahead now (its direct reclaim runs for it).</summary>
-    private Entity _who;
-
     /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
     /// <remarks><paramref name="Order"/>: the folio order page_cache_ra_order was reading the window at (0: single pages).</remarks>
     /// <remarks><paramref name="Held"/>: the window's pages added so far and not submitted yet (the readahead_control's batch,
@@ -92,26 +89,11 @@ public sealed class Readahead : IEventHandler
     private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order, List<int>? Held,
         bool RaOrder, FaultIo Fault, int Wait, long Target, long Tick);
 
-    /// <summary>
-    /// The wait key of the fault that started the window now being read from a cache hit (do_async_mmap_readahead), 0:
-    /// none. A window that waits for a reclaim round carries it; the fault sleeps on it until the window's loop ends.
-    /// </summary>
-    private int _runWait;
-
     /// <summary>Wait keys handed out so far (negative numbers: never a frame's).</summary>
     private int _waitSeq;
 
-    /// <summary>The fault whose page is in <see cref="_run"/> and whose completion waits for the run's submission (Io -1: none).</summary>
-    private FaultIo _runFault = FaultIo.None;
-
-    /// <summary>The fault <see cref="SyncMmapReadahead"/> is reading around for (Io -1: none).</summary>
-    private FaultIo _fault = FaultIo.None;
-
     /// <summary>Batches of windows waiting for a reclaim round, reused (no allocation in steady state).</summary>
     private readonly Stack<List<int>> _heldPool = new();
-
-    /// <summary>True while <see cref="_run"/> holds a waiting window's batch: ReadRange and ReadFolios go on with it.</summary>
-    private bool _continuing;
 
     public Readahead(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -192,26 +174,18 @@ public sealed class Readahead : IEventHandler
     /// </remarks>
     public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu, FaultIo faultIo)
     {
-        _who = who;
-        _fault = faultIo;
-        try
-        {
-            return SyncMmapReadaheadFor(env, mmId, file, index, vmFlags, targetPfn, cpu);
-        }
-        finally
-        {
-            _fault = FaultIo.None;
-        }
+        var ractl = new ReadaheadControl(who, faultIo);
+        return SyncMmapReadaheadFor(env, ref ractl, mmId, file, index, vmFlags, targetPfn, cpu);
     }
 
     /// <summary>do_sync_mmap_readahead's body for <see cref="SyncMmapReadahead"/>.</summary>
-    private FaultRead SyncMmapReadaheadFor(SimEnvironment env, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
+    private FaultRead SyncMmapReadaheadFor(SimEnvironment env, ref ReadaheadControl ractl, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu)
     {
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
             return new FaultRead(1);
         if ((vmFlags & VmFlags.SeqRead) != 0)
-            return new FaultRead(PageCacheSyncRa(env, ref ra, file, index, ra.RaPages, targetPfn, cpu));
+            return new FaultRead(PageCacheSyncRa(env, ref ractl, ref ra, file, index, ra.RaPages, targetPfn, cpu));
         if (ra.MmapMiss < MmapLotsaMiss * 10)
             ra.MmapMiss++;
         if (ra.MmapMiss > MmapLotsaMiss)
@@ -221,7 +195,7 @@ public sealed class Readahead : IEventHandler
         ra.Size = ra.RaPages;
         ra.AsyncSize = ra.RaPages / 4;
         ra.Order = 0; // read-around reads single pages (VM_HUGEPAGE's PMD-order read-around is not modelled)
-        return new FaultRead(DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport));
+        return new FaultRead(DoPageCacheRa(env, ref ractl, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport));
     }
 
     /// <summary>
@@ -234,7 +208,6 @@ public sealed class Readahead : IEventHandler
     /// </remarks>
     public int AsyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int pfn, int cpu)
     {
-        _who = who;
         ref FileRaState ra = ref Ra(mmId, file);
         if ((vmFlags & VmFlags.RandRead) != 0 || ra.RaPages == 0)
             return 0;
@@ -243,19 +216,16 @@ public sealed class Readahead : IEventHandler
         if ((_k.Zone.Frames[pfn].Flags & FrameFlags.Readahead) == 0)
             return 0;
         int key = -(++_waitSeq);
-        _runWait = key;
-        PageCacheAsyncRa(env, ref ra, file, index, pfn, ra.RaPages, cpu);
-        if (_runWait == 0)
-            return key; // taken by the window that now waits for its reclaim round
-        _runWait = 0;
-        return 0;
+        var ractl = new ReadaheadControl(who, FaultIo.None) { Wait = key };
+        PageCacheAsyncRa(env, ref ractl, ref ra, file, index, pfn, ra.RaPages, cpu);
+        return ractl.Wait == 0 ? key : 0; // 0: taken by the window that now waits for its reclaim round
     }
 
     /// <summary>page_cache_sync_ra (mm/readahead.c, Linux 6.10+). Returns the request size of <paramref name="index"/>'s page.</summary>
-    private int PageCacheSyncRa(SimEnvironment env, ref FileRaState ra, int file, long index, long reqCount, int targetPfn, int cpu)
+    private int PageCacheSyncRa(SimEnvironment env, ref ReadaheadControl ractl, ref FileRaState ra, int file, long index, long reqCount, int targetPfn, int cpu)
     {
         if (ra.Random)
-            return ForcePageCacheRa(env, ref ra, file, index, reqCount, targetPfn, cpu);
+            return ForcePageCacheRa(env, ref ractl, ref ra, file, index, reqCount, targetPfn, cpu);
         long maxPages = ra.RaPages; // ractl_max_pages: bdi->io_pages is taken to be no larger than ra_pages
         ulong prevIndex = (ulong)ra.PrevPos >> Pte.PageShift;
         if (index == 0 || reqCount > maxPages || (ulong)index - prevIndex <= 1UL)
@@ -264,20 +234,20 @@ public sealed class Readahead : IEventHandler
             ra.Size = GetInitRaSize(reqCount, maxPages);
             ra.AsyncSize = ra.Size > reqCount ? ra.Size - reqCount : ra.Size >> 1;
             ra.Order = 0;
-            return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
+            return DoPageCacheRa(env, ref ractl, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
         }
         // The cached history a sequential stream leaves behind (page_cache_prev_miss over index-1 downwards).
         long miss = PrevMiss(file, index - 1, maxPages, out bool wrapped);
         long contig = wrapped ? index : index - miss - 1;
         if (contig <= reqCount)
-            return DoPageCacheRa(env, file, index, reqCount, 0, index, targetPfn, cpu);
+            return DoPageCacheRa(env, ref ractl, file, index, reqCount, 0, index, targetPfn, cpu);
         if (wrapped)
             contig *= 2; // cached from the start of the file: a long stream
         ra.Start = index;
         ra.Size = Math.Min(contig + reqCount, maxPages);
         ra.AsyncSize = 1;
         ra.Order = 0;
-        return DoPageCacheRa(env, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
+        return DoPageCacheRa(env, ref ractl, file, ra.Start, ra.Size, ra.AsyncSize, index, targetPfn, cpu, LargeFolioSupport);
     }
 
     /// <summary>
@@ -285,7 +255,7 @@ public sealed class Readahead : IEventHandler
     /// The next window asks for folios two orders larger than the last (ra-&gt;order += 2) and ends on that order's
     /// alignment (as far as the largest power of two dividing ra_pages allows); page_cache_ra_order reads it.
     /// </summary>
-    private void PageCacheAsyncRa(SimEnvironment env, ref FileRaState ra, int file, long index, int pfn, long reqCount, int cpu)
+    private void PageCacheAsyncRa(SimEnvironment env, ref ReadaheadControl ractl, ref FileRaState ra, int file, long index, int pfn, long reqCount, int cpu)
     {
         Frame[] frames = _k.Zone.Frames;
         ref Frame f = ref frames[pfn];
@@ -323,7 +293,7 @@ public sealed class Readahead : IEventHandler
                 ra.Size -= end - alignedEnd;
         }
         ra.AsyncSize = ra.Size;
-        PageCacheRaOrder(env, ref ra, file, cpu);
+        PageCacheRaOrder(env, ref ractl, ref ra, file, cpu);
     }
 
     /// <summary>Large page-cache folios are built: the filesystem has them and the LRU is the classic lruvec (docs/kernel.md).</summary>
@@ -338,13 +308,13 @@ public sealed class Readahead : IEventHandler
     /// window is read a page at a time (the fallback to do_page_cache_ra). Without large folio support ra-&gt;order
     /// drops to 0 and the whole window goes that way.
     /// </summary>
-    private void PageCacheRaOrder(SimEnvironment env, ref FileRaState ra, int file, int cpu)
+    private void PageCacheRaOrder(SimEnvironment env, ref ReadaheadControl ractl, ref FileRaState ra, int file, int cpu)
     {
         long start = ra.Start, index = start;
         if (!LargeFolioSupport)
         {
             ra.Order = 0;
-            DoPageCacheRa(env, file, start, ra.Size, ra.AsyncSize, -1, -1, cpu);
+            DoPageCacheRa(env, ref ractl, file, start, ra.Size, ra.AsyncSize, -1, -1, cpu);
             return;
         }
         long filePages = FilePages(file);
@@ -354,7 +324,7 @@ public sealed class Readahead : IEventHandler
         long mark = index + ra.Size - ra.AsyncSize;
         int newOrder = Math.Min(Math.Min(PageCacheFolio.MaxPagecacheOrder, ra.Order), System.Numerics.BitOperations.Log2((ulong)Math.Max(ra.Size, 1)));
         ra.Order = newOrder;
-        ReadFolios(env, file, index, end, mark, newOrder, cpu, retry: false);
+        ReadFolios(env, ref ractl, file, index, end, mark, newOrder, cpu, retry: false);
     }
 
     /// <summary>
@@ -366,14 +336,14 @@ public sealed class Readahead : IEventHandler
     /// or the zone has no block of the order, or a page of the range is cached, the rest of the window is read a page
     /// at a time (do_page_cache_ra).
     /// </summary>
-    private void ReadFolios(SimEnvironment env, int file, long from, long end, long mark, int newOrder, int cpu, bool retry)
+    private void ReadFolios(SimEnvironment env, ref ReadaheadControl ractl, int file, long from, long end, long mark, int newOrder, int cpu, bool retry)
     {
         long index = from;
         bool fallback = false;
         int targetRun = 1, allocated = 0;
-        if (!_continuing)
+        if (!ractl.Continuing)
             _run.Clear();
-        _continuing = false;
+        ractl.Continuing = false;
         while (index < end)
         {
             int order = newOrder;
@@ -381,7 +351,7 @@ public sealed class Readahead : IEventHandler
                 order = System.Numerics.BitOperations.TrailingZeroCount(index);
             while (order > 0 && index + (1L << order) > end)
                 order--;
-            if (RaAllocFolio(env, file, index, mark, order, cpu, out Memcontrol.MemCgroup? overLimit))
+            if (RaAllocFolio(env, ref ractl, file, index, mark, order, cpu, out Memcontrol.MemCgroup? overLimit))
             {
                 allocated++;
                 index += 1L << order;
@@ -396,23 +366,23 @@ public sealed class Readahead : IEventHandler
                 // The folios added so far stay locked in the window's batch, unread, through the reclaim (read_pages
                 // comes only after the loop ends), so that reclaim cannot take them.
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), _who, cpu, MayOom: false, Memcg: overLimit.Id));
-                _pending.Add(new PendingRa(file, index, end, mark, cpu, _who, newOrder, HoldRun(), false, FaultIo.None, TakeWait(), -1, env.Ticks));
+                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), ractl.Who, cpu, MayOom: false, Memcg: overLimit.Id));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, ractl.Who, newOrder, HoldRun(), false, FaultIo.None, TakeWait(ref ractl), -1, env.Ticks));
                 return;
             }
             fallback = true;
             break;
         }
-        Submit(env, false, ref targetRun); // read_pages
+        Submit(env, ref ractl, false, ref targetRun); // read_pages
         if (fallback)
-            ReadRange(env, file, index, end, mark, -1, -1, cpu, retry: false, raOrder: false); // do_page_cache_ra: charges of its own
+            ReadRange(env, ref ractl, file, index, end, mark, -1, -1, cpu, retry: false, raOrder: false); // do_page_cache_ra: charges of its own
     }
 
     /// <summary>
     /// ra_alloc_folio: a folio of <paramref name="order"/> for [index, index + 2^order), added to the page cache locked
     /// for the window's read (false: a page of the range is cached already, or no folio of that order could be had).
     /// </summary>
-    private bool RaAllocFolio(SimEnvironment env, int file, long index, long mark, int order, int cpu, out Memcontrol.MemCgroup? overLimit)
+    private bool RaAllocFolio(SimEnvironment env, ref ReadaheadControl ractl, int file, long index, long mark, int order, int cpu, out Memcontrol.MemCgroup? overLimit)
     {
         int nr = 1 << order;
         overLimit = null;
@@ -421,16 +391,16 @@ public sealed class Readahead : IEventHandler
             if (_k.PageCache.Find(file, i) >= 0)
                 return false; // filemap_add_folio: -EEXIST
         }
-        int head = order == 0 ? AllocReadaheadPage(cpu, out overLimit) : AllocReadaheadFolio(cpu, order, out overLimit);
+        int head = order == 0 ? AllocReadaheadPage(ref ractl, cpu, out overLimit) : AllocReadaheadFolio(ref ractl, cpu, order, out overLimit);
         if (head < 0)
             return false; // -ENOMEM
         if (order == 0)
         {
-            AddToPageCache(env, file, index, head, cpu);
+            AddToPageCache(env, ref ractl, file, index, head, cpu);
         }
         else
         {
-            AddFolioToPageCache(env, file, index, head, order, cpu);
+            AddFolioToPageCache(env, ref ractl, file, index, head, order, cpu);
         }
         if (index == (mark & ~(long)(nr - 1)))
             SetReadahead(head);
@@ -446,7 +416,7 @@ public sealed class Readahead : IEventHandler
     /// low watermark (a simplification of the slow path: no reclaim or compaction for it; the window falls back to single
     /// pages instead, which may reclaim). Returns the head, or -1.
     /// </summary>
-    private int AllocReadaheadFolio(int cpu, int order, out Memcontrol.MemCgroup? overLimit)
+    private int AllocReadaheadFolio(ref ReadaheadControl ractl, int cpu, int order, out Memcontrol.MemCgroup? overLimit)
     {
         overLimit = null;
         var zone = _k.Zone;
@@ -458,7 +428,7 @@ public sealed class Readahead : IEventHandler
         Memcontrol.MemCgroup? memcg = null;
         if (_k.Memcg is { } mc)
         {
-            memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
+            memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
             overLimit = mc.TryCharge(memcg, nr, cpu);
             if (overLimit is not null)
                 return -1;
@@ -489,7 +459,7 @@ public sealed class Readahead : IEventHandler
     /// any, refaults the folio as one: the last one found, as __filemap_add_folio keeps), the folio one LRU entry,
     /// all its pages locked until the I/O completes.
     /// </summary>
-    private void AddFolioToPageCache(SimEnvironment env, int file, long index, int head, int order, int cpu)
+    private void AddFolioToPageCache(SimEnvironment env, ref ReadaheadControl ractl, int file, long index, int head, int order, int cpu)
     {
         int nr = 1 << order;
         int shadow = -1;
@@ -504,7 +474,7 @@ public sealed class Readahead : IEventHandler
             int s = _k.PageCache.Add(file, index + i, p);
             if (s >= 0)
                 shadow = s;
-            _k.Events?.ReadAhead(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu, 0, p, file, index + i);
+            _k.Events?.ReadAhead(_k.World.IsAlive(ractl.Who) ? _k.World.Get<Process>(ractl.Who).Pid : 0, cpu, 0, p, file, index + i);
         }
         if (shadow >= 0)
             _k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
@@ -530,7 +500,7 @@ public sealed class Readahead : IEventHandler
     /// force_page_cache_ra: POSIX_FADV_WILLNEED, MADV_WILLNEED and FMODE_RANDOM sync reads — up to
     /// max(io_pages, ra_pages) pages in 2 MiB chunks, no marker, the readahead state untouched.
     /// </summary>
-    public int ForcePageCacheRa(SimEnvironment env, ref FileRaState ra, int file, long index, long nrToRead, int targetPfn, int cpu)
+    private int ForcePageCacheRa(SimEnvironment env, ref ReadaheadControl ractl, ref FileRaState ra, int file, long index, long nrToRead, int targetPfn, int cpu)
     {
         nrToRead = Math.Min(nrToRead, Math.Max(ra.RaPages, 1));
         long target = targetPfn >= 0 ? index : -1;
@@ -539,7 +509,7 @@ public sealed class Readahead : IEventHandler
         while (nrToRead > 0)
         {
             long n = Math.Min(Chunk, nrToRead);
-            int r = DoPageCacheRa(env, file, index, n, 0, target, targetPfn, cpu);
+            int r = DoPageCacheRa(env, ref ractl, file, index, n, 0, target, targetPfn, cpu);
             if (target >= index && target < index + n)
                 targetRun = r;
             index += n;
@@ -549,11 +519,11 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>WILLNEED on [<paramref name="first"/>, <paramref name="first"/>+<paramref name="pages"/>) of a file: force_page_cache_readahead.</summary>
-    public void WillNeed(SimEnvironment env, int mmId, int file, long first, long pages, int cpu)
+    private void WillNeed(SimEnvironment env, ref ReadaheadControl ractl, int mmId, int file, long first, long pages, int cpu)
     {
         ref FileRaState ra = ref Ra(mmId, file);
         InWillNeed = true;
-        ForcePageCacheRa(env, ref ra, file, first, pages, -1, cpu);
+        ForcePageCacheRa(env, ref ractl, ref ra, file, first, pages, -1, cpu);
         InWillNeed = false;
     }
 
@@ -570,14 +540,14 @@ public sealed class Readahead : IEventHandler
     /// <remarks><paramref name="raOrder"/>: page_cache_ra_order reads the window at order 0 (a mapping with large folios):
     /// its first break, on a cached page or a failed charge, submits what it added and falls back to do_page_cache_ra
     /// for the rest once (<see cref="ReadRange"/>).</remarks>
-    private int DoPageCacheRa(SimEnvironment env, int file, long start, long nr, long lookahead, long targetIndex, int targetPfn, int cpu, bool raOrder = false)
+    private int DoPageCacheRa(SimEnvironment env, ref ReadaheadControl ractl, int file, long start, long nr, long lookahead, long targetIndex, int targetPfn, int cpu, bool raOrder = false)
     {
         long filePages = FilePages(file);
         if (start >= filePages)
             return 1;
         nr = Math.Min(nr, filePages - start);
         long mark = lookahead <= nr ? start + nr - lookahead : long.MinValue;
-        return ReadRange(env, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false, raOrder);
+        return ReadRange(env, ref ractl, file, start, start + nr, mark, targetIndex, targetPfn, cpu, retry: false, raOrder);
     }
 
     /// <summary>
@@ -586,18 +556,18 @@ public sealed class Readahead : IEventHandler
     /// later tick, after that reclaim freed memory, by <see cref="ContinuePending"/>. A retry that still gets no page
     /// at all gives up, as the NORETRY allocation fails.
     /// </summary>
-    private int ReadRange(SimEnvironment env, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry, bool raOrder = false)
+    private int ReadRange(SimEnvironment env, ref ReadaheadControl ractl, int file, long from, long end, long mark, long targetIndex, int targetPfn, int cpu, bool retry, bool raOrder = false)
     {
         int targetRun = 1;
         bool runHasTarget = false;
         int allocated = 0;
-        if (!_continuing)
+        if (!ractl.Continuing)
             _run.Clear();
-        _continuing = false;
+        ractl.Continuing = false;
         // The fault that reads around its page runs this loop: it waits for it whatever becomes of its own page's run.
-        bool ownsFault = _fault.Io >= 0 && _runFault.Io < 0 && targetIndex >= from && targetIndex < end;
+        bool ownsFault = ractl.Fault.Io >= 0 && ractl.BatchFault.Io < 0 && targetIndex >= from && targetIndex < end;
         if (ownsFault)
-            _runFault = _fault;
+            ractl.BatchFault = ractl.Fault;
         for (long i = from; i < end; i++)
         {
             if (i == targetIndex)
@@ -612,18 +582,18 @@ public sealed class Readahead : IEventHandler
             {
                 // page_cache_ra_order's -EEXIST breaks its loop into the fallback, which goes on the same way.
                 raOrder = false;
-                Submit(env, runHasTarget, ref targetRun);
+                Submit(env, ref ractl, runHasTarget, ref targetRun);
                 runHasTarget = false;
                 continue;
             }
-            int pfn = AllocReadaheadPage(cpu, out Memcontrol.MemCgroup? overLimit);
+            int pfn = AllocReadaheadPage(ref ractl, cpu, out Memcontrol.MemCgroup? overLimit);
             if (pfn < 0)
             {
                 if (retry && allocated == 0 && raOrder)
                 {
                     // page_cache_ra_order's loop ends on -ENOMEM: read_pages, then do_page_cache_ra for the rest,
                     // whose first charge reclaims again.
-                    Submit(env, runHasTarget, ref targetRun);
+                    Submit(env, ref ractl, runHasTarget, ref targetRun);
                     runHasTarget = false;
                     retry = false;
                     raOrder = false;
@@ -632,13 +602,13 @@ public sealed class Readahead : IEventHandler
                 {
                     // The pages added so far stay locked in the window's batch, unread, through the reclaim the
                     // allocation makes (read_pages comes only after the loop ends), so that reclaim cannot take them.
-                    FaultIo fault = _runFault;
+                    FaultIo fault = ractl.BatchFault;
                     if (fault.Io >= 0)
                         targetRun = 0; // the fault's completion goes with the window (ContinuePending)
                     else if (runHasTarget)
                         targetRun = _run.Count;
-                    _runFault = FaultIo.None;
-                    _pending.Add(new PendingRa(file, i, end, mark, cpu, _who, 0, HoldRun(), raOrder, fault, TakeWait(), fault.Io >= 0 ? targetIndex : -1, env.Ticks));
+                    ractl.BatchFault = FaultIo.None;
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, ractl.Who, 0, HoldRun(), raOrder, fault, TakeWait(ref ractl), fault.Io >= 0 ? targetIndex : -1, env.Ticks));
                     if (overLimit is not null)
                     {
                         // The charge found a group at its memory.max: try_charge_memcg reclaims it once for this one page
@@ -646,25 +616,25 @@ public sealed class Readahead : IEventHandler
                         // charge is retried; __GFP_NORETRY: no second round, no OOM. The rest of the window is read
                         // after that reclaim; the next page over the limit reclaims again.
                         Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                        env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, _k.Options.SwapClusterMax, _who, cpu, MayOom: false, Memcg: overLimit.Id));
+                        env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, _k.Options.SwapClusterMax, ractl.Who, cpu, MayOom: false, Memcg: overLimit.Id));
                         return targetRun;
                     }
                     env.Counters.Increment(_k.C.AllocStall);
-                    _k.Events?.AllocStall(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu);
-                    env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), _who, cpu, MayOom: false));
+                    _k.Events?.AllocStall(_k.World.IsAlive(ractl.Who) ? _k.World.Get<Process>(ractl.Who).Pid : 0, cpu);
+                    env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), ractl.Who, cpu, MayOom: false));
                     return targetRun;
                 }
                 break;
             }
             allocated++;
-            AddToPageCache(env, file, i, pfn, cpu);
+            AddToPageCache(env, ref ractl, file, i, pfn, cpu);
             if (i == mark)
                 SetReadahead(pfn);
             _run.Add(pfn);
         }
-        Submit(env, runHasTarget, ref targetRun);
+        Submit(env, ref ractl, runHasTarget, ref targetRun);
         if (ownsFault)
-            _runFault = FaultIo.None; // the loop ended here: the fault's own request completes it
+            ractl.BatchFault = FaultIo.None; // the loop ended here: the fault's own request completes it
         return targetRun;
     }
 
@@ -687,45 +657,42 @@ public sealed class Readahead : IEventHandler
         {
             if (p.Tick == env.Ticks)
                 continue;
-            _who = p.Who;
             _k.Smp.Enter(p.Cpu);
             _run.Clear();
+            // The window's readahead_control again, as it went to wait: its task, its batch, the faults waiting on it.
+            var ractl = new ReadaheadControl(p.Who, FaultIo.None) { BatchFault = p.Fault, Wait = p.Wait };
             if (p.Held is { } held)
             {
                 _run.AddRange(held);
                 held.Clear();
                 _heldPool.Push(held);
-                _continuing = true;
+                ractl.Continuing = true;
             }
-            _runFault = p.Fault;
-            _runWait = p.Wait;
             if (p.Order > 0)
-                ReadFolios(env, p.File, p.Next, p.End, p.Mark, p.Order, p.Cpu, retry: true);
+                ReadFolios(env, ref ractl, p.File, p.Next, p.End, p.Mark, p.Order, p.Cpu, retry: true);
             else
-                ReadRange(env, p.File, p.Next, p.End, p.Mark, p.Target, p.Target >= 0 ? _k.PageCache.Find(p.File, p.Target) : -1, p.Cpu, retry: true, p.RaOrder);
-            if (_runFault.Io >= 0)
+                ReadRange(env, ref ractl, p.File, p.Next, p.End, p.Mark, p.Target, p.Target >= 0 ? _k.PageCache.Find(p.File, p.Target) : -1, p.Cpu, retry: true, p.RaOrder);
+            if (ractl.BatchFault.Io >= 0)
             {
                 // The window's loop (and its fallback) has ended: the fault goes on once its page's read has too (read
                 // alone if the window gave up before it).
-                ulong at = _runFault.ReadyAt != 0 ? Math.Max(_runFault.ReadyAt, env.Now) : env.Now + (ulong)_k.Timing.DiskReadCycles(1);
-                env.Schedule(at - env.Now, new SimEvent(_runFault.Kind, _runFault.Process, _runFault.Io));
+                ulong at = ractl.BatchFault.ReadyAt != 0 ? Math.Max(ractl.BatchFault.ReadyAt, env.Now) : env.Now + (ulong)_k.Timing.DiskReadCycles(1);
+                env.Schedule(at - env.Now, new SimEvent(ractl.BatchFault.Kind, ractl.BatchFault.Process, ractl.BatchFault.Io));
             }
-            _runFault = FaultIo.None;
-            if (_runWait != 0)
+            if (ractl.Wait != 0)
             {
                 // The window's loop has ended: the fault that runs it goes on (woken by an event, at the next tick's
                 // start, so that its request reaches the allocator).
-                env.Schedule(0, new SimEvent(_kind, default, _runWait));
-                _runWait = 0;
+                env.Schedule(0, new SimEvent(_kind, default, ractl.Wait));
             }
         }
     }
 
     /// <summary>The wait key the window now going to wait for reclaim carries on (0: none).</summary>
-    private int TakeWait()
+    private static int TakeWait(ref ReadaheadControl ractl)
     {
-        int w = _runWait;
-        _runWait = 0;
+        int w = ractl.Wait;
+        ractl.Wait = 0;
         return w;
     }
 
@@ -764,7 +731,7 @@ public sealed class Readahead : IEventHandler
     /// EcsMem splits only a run holding the faulting page, and in two: up to the end of that page's bio, then the rest
     /// (completing when the whole run would); another run stays one request (docs/kernel.md).
     /// </summary>
-    private void Submit(SimEnvironment env, bool hasTarget, ref int targetRun)
+    private void Submit(SimEnvironment env, ref ReadaheadControl ractl, bool hasTarget, ref int targetRun)
     {
         if (_run.Count == 0)
             return;
@@ -788,14 +755,14 @@ public sealed class Readahead : IEventHandler
                 seen |= _run[j] < 0;
             }
         }
-        SubmitBio(env, 0, split, hasTarget, ref targetRun);
+        SubmitBio(env, ref ractl, 0, split, hasTarget, ref targetRun);
         if (split < pages)
-            SubmitBio(env, split, pages, hasTarget, ref targetRun);
+            SubmitBio(env, ref ractl, split, pages, hasTarget, ref targetRun);
         _run.Clear();
     }
 
     /// <summary>submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one request, done <see cref="Timing.TimingModel.DiskReadCycles"/>(to) from now.</summary>
-    private void SubmitBio(SimEnvironment env, int from, int to, bool hasTarget, ref int targetRun)
+    private void SubmitBio(SimEnvironment env, ref ReadaheadControl ractl, int from, int to, bool hasTarget, ref int targetRun)
     {
         int n = 0;
         bool target = false;
@@ -808,11 +775,11 @@ public sealed class Readahead : IEventHandler
         }
         if (target && hasTarget)
             targetRun = to;
-        if (target && _runFault.Io >= 0 && _runFault.ReadyAt == 0)
+        if (target && ractl.BatchFault.Io >= 0 && ractl.BatchFault.ReadyAt == 0)
         {
             // The faulting page is in this batch (its window waited for reclaim before it was read): its read ends with
             // its bio; the fault goes on when that read and the window's loop have both ended (ContinuePending).
-            _runFault = _runFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(to) };
+            ractl.BatchFault = ractl.BatchFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(to) };
         }
         if (n == 0)
             return;
@@ -845,7 +812,7 @@ public sealed class Readahead : IEventHandler
     /// leaving the page-table reserve alone); where Linux would then reclaim once (__GFP_NORETRY) and retry, EcsMem's
     /// reclaim runs later in the tick, so the window ends here instead (docs/kernel.md).
     /// </summary>
-    private int AllocReadaheadPage(int cpu, out Memcontrol.MemCgroup? overLimit)
+    private int AllocReadaheadPage(ref ReadaheadControl ractl, int cpu, out Memcontrol.MemCgroup? overLimit)
     {
         var zone = _k.Zone;
         overLimit = null;
@@ -853,7 +820,7 @@ public sealed class Readahead : IEventHandler
         if (_k.Memcg is { } mc)
         {
             // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
-            memcg = _k.World.IsAlive(_who) ? mc.OfMm(_k.Tasks.MmOf(_who).Id) : mc.Root;
+            memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
             overLimit = mc.TryCharge(memcg, 1, cpu);
             if (overLimit is not null)
                 return -1;
@@ -882,7 +849,7 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>filemap_add_folio + the start of the read: cached, on the LRU, locked until the I/O completes.</summary>
-    private void AddToPageCache(SimEnvironment env, int file, long index, int pfn, int cpu)
+    private void AddToPageCache(SimEnvironment env, ref ReadaheadControl ractl, int file, long index, int pfn, int cpu)
     {
         ref Frame f = ref _k.Zone.Frames[pfn];
         f.Mapping = file;
@@ -897,7 +864,7 @@ public sealed class Readahead : IEventHandler
         env.Counters.Increment(_k.C.ReadaheadPages);
         PagesReadAhead++;
         // A readahead read has no fault of its own: its file_read event names the process that started it.
-        _k.Events?.ReadAhead(_k.World.IsAlive(_who) ? _k.World.Get<Process>(_who).Pid : 0, cpu, 0, pfn, file, index);
+        _k.Events?.ReadAhead(_k.World.IsAlive(ractl.Who) ? _k.World.Get<Process>(ractl.Who).Pid : 0, cpu, 0, pfn, file, index);
     }
 
     /// <summary>The readahead request completed: its pages are uptodate and unlocked; faults waiting on them go on.</summary>
@@ -1049,11 +1016,11 @@ public sealed class Readahead : IEventHandler
         // A shmem file has nothing to read from a disk (shmem_swapin_range's swap-ins are not modelled: a simplification).
         if (v.FileId < 0 || _k.OpenFiles.IsShmem(v.FileId))
             return;
-        _who = who;
+        var ractl = new ReadaheadControl(who, FaultIo.None);
         NoteFileExtent(v.FileId, (long)(v.PgOff + ((v.End - v.Start) >> Pte.PageShift)));
         long first = (long)(v.PgOff + ((start - v.Start) >> Pte.PageShift));
         long last = (long)(v.PgOff + ((end - 1 - v.Start) >> Pte.PageShift));
-        WillNeed(env, mmId, v.FileId, first, last - first + 1, cpu);
+        WillNeed(env, ref ractl, mmId, v.FileId, first, last - first + 1, cpu);
     }
 
     /// <summary>
@@ -1064,7 +1031,6 @@ public sealed class Readahead : IEventHandler
     /// </summary>
     public long Fadvise(SimEnvironment env, Entity who, int mmId, int file, long offset, long len, Scenarios.FadviseAdvice advice, int cpu)
     {
-        _who = who;
         if (offset < 0 || len < 0)
             return -AddressSpace.Errno.EINVAL;
         // generic_fadvise on shmem (memfd, tmpfs: noop_backing_dev_info): every advice is accepted and ignored.
@@ -1093,7 +1059,8 @@ public sealed class Readahead : IEventHandler
                 {
                     long startIndex = offset >> Pte.PageShift;
                     long endIndex = (long)(endbyte >> Pte.PageShift);
-                    ForcePageCacheRa(env, ref ra, file, startIndex, endIndex - startIndex + 1, -1, cpu);
+                    var ractl = new ReadaheadControl(who, FaultIo.None);
+                    ForcePageCacheRa(env, ref ractl, ref ra, file, startIndex, endIndex - startIndex + 1, -1, cpu);
                     break;
                 }
             case Scenarios.FadviseAdvice.DontNeed:

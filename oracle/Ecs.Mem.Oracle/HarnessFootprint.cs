@@ -87,6 +87,26 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// </summary>
     public const long StackArrayOverwritten = 4;
 
+    /// <summary>Where <c>buf</c> starts: gcc puts it this many bytes before the end of the program's .data page.</summary>
+    public const long BufHeadBytes = 3584;
+
+    /// <summary>
+    /// The page indices <c>buf[0, bytes)</c> spans (<paramref name="bytes"/> at most <c>sizeof buf</c>): the tail of the
+    /// .data page (<see cref="DataPage"/>, when the footprint has it), then bss pages from 0 (a whole <c>buf</c>: bss 0–62
+    /// and the head of 63). The pages do_pwrite's copy_from_user reads and do_pread's copy_to_user writes.
+    /// </summary>
+    public long[] BufPages(long bytes)
+    {
+        long n = Math.Min(bytes, BssPages / 2 * ProgramPlan.PageSize);
+        long startup = Pages - WarmUpStackPages - BssPages, bss = Pages - BssPages;
+        var pages = new List<long>();
+        if (startup > DataPage && n > 0)
+            pages.Add(DataPage);
+        for (long i = 0; i * ProgramPlan.PageSize < n - BufHeadBytes; i++)
+            pages.Add(bss + i);
+        return pages.ToArray();
+    }
+
     /// <summary>The page indices phase_end writes before smaps gives the program's VMAs (<paramref name="first"/>: the first phase_end).</summary>
     public long[] BeforeSnapshot(bool first) => first ? FirstBeforeSnapshot : LaterBeforeSnapshot;
 

@@ -143,6 +143,10 @@ public sealed class ProgramPlan
                     case "touch-sigbus":
                         accesses++;
                         break;
+                    case "pwrite" or "pread" when ScenarioSupport.Fds:
+                        // The copy's accesses to the harness's buf (ScenarioGenerator.BufCopy).
+                        accesses += ScenarioGenerator.BufCopy(null, harness, program, op);
+                        break;
                     case "touch-random":
                         {
                             Region r = Find(op, op.Arg(0)!);

@@ -265,6 +265,7 @@ public static class ScenarioGenerator
                             // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too.
                             string zero = op.Verb == "pwrite" && ph == p.Phases[0] ? ", zero: true" : "";
                             Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}}}");
+                            accesses += BufCopy(trace, harness, p, op);
                             break;
                         }
                     case "fallocate" when ScenarioSupport.Fds:
@@ -456,6 +457,28 @@ public static class ScenarioGenerator
         if (trace is not null)
             Access(trace, HarnessAddr + (ulong)(HarnessFootprint.DataPage * ProgramPlan.PageSize), true);
         return 1;
+    }
+
+    /// <summary>
+    /// A pwrite's copy_from_user reads the harness's <c>buf</c> (do_pwrite's source) and a pread's copy_to_user writes it:
+    /// under a memcg, where the harness's pages are modelled, a load (pwrite) or store (pread) of each <c>buf</c> page one
+    /// piece spans, after the call (the young bits reclaim later finds are those of the last piece's copy; the C
+    /// program's 96 copies of a 24 MiB pwrite touch the same pages). Without them <c>buf</c> looked unused since
+    /// warm_up and the next phase's reclaim swapped it out where Linux's folio_check_references keeps it. Its count.
+    /// </summary>
+    public static long BufCopy(StringBuilder? trace, HarnessFootprint? harness, PhaseProgram p, PhaseOp op)
+    {
+        if (harness is null)
+            return 0;
+        long len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
+        long piece = op.Verb == "pwrite" && op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : len;
+        long[] pages = harness.BufPages(Math.Min(len, piece));
+        if (trace is not null)
+        {
+            foreach (long i in pages)
+                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), op.Verb == "pread");
+        }
+        return pages.Length;
     }
 
     /// <summary>Stores to the harness pages <paramref name="pages"/> (indices from <see cref="HarnessAddr"/>), in order; their count.</summary>

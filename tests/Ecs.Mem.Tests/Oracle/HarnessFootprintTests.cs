@@ -56,4 +56,20 @@ public class HarnessFootprintTests
             Assert.That(ScenarioGenerator.SinkStore(null, null, write: false), Is.EqualTo(0), "no memcg: no harness pages");
         });
     }
+
+    [Test]
+    public void A_copy_of_buf_spans_the_data_pages_tail_and_the_bss_pages_from_0()
+    {
+        // harness.h: static char buf[1 << 18], which gcc puts 3,584 bytes before the end of the .data page (start-up
+        // page 1). 213 pages: 21 start-up, 64 stack, bss 85-212. A whole buf: 3,584 bytes in .data, then 258,560 bytes
+        // = 63 pages and 512 bytes: bss 0-63 (pages 85-148). A 4 KiB piece: .data and bss 0; 3,584 bytes: .data only.
+        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.BufPages(1 << 18), Is.EqualTo(new long[] { 1 }.Concat(Enumerable.Range(85, 64).Select(i => (long)i))));
+            Assert.That(h.BufPages(24 << 20), Is.EqualTo(h.BufPages(1 << 18)), "a copy is at most sizeof buf");
+            Assert.That(h.BufPages(4096), Is.EqualTo(new long[] { 1, 85 }));
+            Assert.That(h.BufPages(3584), Is.EqualTo(new long[] { 1 }));
+        });
+    }
 }

@@ -514,21 +514,30 @@ public sealed class OpenFiles(Kernel.Kernel k)
     }
 
     /// <summary>
+    /// The page allocator's side of a write's or read's new page (__alloc_pages: kswapd woken below the low watermark,
+    /// the slow path's direct reclaim below min): true when the task must reclaim first (its request is queued).
+    /// </summary>
+    private bool AllocMustStall(SimEnvironment env, PendingCall c, int cpu)
+    {
+        long free = k.Zone.Buddy.NrFreePages;
+        if (k.Zone.Watermarks.BelowLow(free))
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+        if (!k.Zone.MustStall(free, needsFrame: true))
+            return false;
+        env.Counters.Increment(k.C.AllocStall);
+        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu));
+        return true;
+    }
+
+    /// <summary>
     /// __filemap_get_folio(FGP_CREAT) for a regular file's page <paramref name="index"/>: a new frame from the page
     /// allocator, charged to the writer's memory cgroup, added to the page cache and the file LRU; or
     /// <see cref="Stalled"/> when the writer must reclaim first (the request is queued).
     /// </summary>
     private int NewFilePage(SimEnvironment env, PendingCall c, long index, int cpu)
     {
-        long free = k.Zone.Buddy.NrFreePages;
-        if (k.Zone.Watermarks.BelowLow(free))
-            env.Work<Vmscan.KswapdWakeup>().Add(default);
-        if (k.Zone.MustStall(free, needsFrame: true))
-        {
-            env.Counters.Increment(k.C.AllocStall);
-            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu));
+        if (AllocMustStall(env, c, cpu))
             return Stalled;
-        }
         Memcontrol.MemCgroup? memcg = null;
         if (k.Memcg is { } mc)
         {
@@ -581,15 +590,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (slot == 0 && c.Read)
             return -1;
         // shmem_alloc_and_add_folio: the page allocator (its slow path's direct reclaim below min), then the charge.
-        long free = k.Zone.Buddy.NrFreePages;
-        if (k.Zone.Watermarks.BelowLow(free))
-            env.Work<Vmscan.KswapdWakeup>().Add(default);
-        if (k.Zone.MustStall(free, needsFrame: true))
-        {
-            env.Counters.Increment(k.C.AllocStall);
-            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu));
+        if (AllocMustStall(env, c, cpu))
             return Stalled;
-        }
         Memcontrol.MemCgroup? memcg = null;
         if (k.Memcg is { } mc)
         {

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 oracle=$PWD
+. "$oracle/datafiles.sh"
 runs=${1:-5}
 shift || true
 [ "$(id -u)" -eq 0 ] || { echo "record.sh: needs root (cgroups, swap, drop caches)" >&2; exit 2; }
@@ -80,11 +81,7 @@ for name in "${programs[@]}"; do
   gcc -O2 -Wall -Werror -o "$work/bin/$name" "gen/$name.c"
   data=$work/data/$name
   mkdir -p "$data"
-  while read -r _ f size; do
-    # 4 KiB writes: ext4 then caches the file as single-page folios (a larger first write, as head -c makes,
-    # gives a large folio that finish_fault maps whole; oracle/README.md, "Data files").
-    dd if=/dev/urandom of="$data/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
-  done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; if (s ~ /G$/) m = 1073741824; sub(/[KMG]$/, "", s); print "file", $2, s * m }' "$src")
+  kit_data_files "$src" "$data"
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
   overcommit=$(awk '$1 == "overcommit" { print $2 }' "$src")

@@ -4,6 +4,9 @@
 # yet), and traps EXIT/INT/TERM to restore the machine on every exit path: the group emptied and removed, the swap file
 # switched off and deleted, the trace instance stopped and removed, tracefs unmounted if we mounted it, $work removed.
 # `sandbox_swapon` makes and enables the 1 GiB swap file. Nothing here touches another experiment's group or swap.
+# The kit's data files as record.sh makes them (kit_data_files PHASES DIR).
+. "$(dirname "${BASH_SOURCE[0]}")/../datafiles.sh"
+
 sandbox() {
   local name=$1
   work=$(mktemp -d "/work/$name.XXXXXX")

@@ -16,9 +16,7 @@ mkdir "$inst"
 echo 32768 > "$inst/buffer_size_kb"
 src=$here/../../programs/$name.phases
 gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
-while read -r _ f size; do
-  dd if=/dev/urandom of="$work/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
-done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; sub(/[KM]$/, "", s); print "file", $2, s * m }' "$src")
+kit_data_files "$src" "$work"
 sync
 memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
 ino=$(printf '0x%x' "$(stat -c %i "$work/data")")

@@ -41,9 +41,7 @@ for name in "${programs[@]}"; do
   gcc -O2 -Wall -Werror -o "$work/$name" "$work/kit/gen/$name.c"
   data=$work/data/$name
   mkdir -p "$data"
-  while read -r _ f size; do
-    dd if=/dev/urandom of="$data/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
-  done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; if (s ~ /G$/) m = 1073741824; sub(/[KMG]$/, "", s); print "file", $2, s * m }' "$src")
+  kit_data_files "$src" "$data"
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
   swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")

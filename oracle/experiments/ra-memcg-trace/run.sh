@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
+. "$here/../../datafiles.sh"
 runs=$1; out=$(realpath -m "$2"); shift 2
 mkdir -p "$out"
 work=$(mktemp -d /work/ecsmem-ratrace.XXXXXX)
@@ -41,9 +42,7 @@ for name in "$@"; do
   src=../../programs/$name.phases
   gcc -O2 -Wall -Werror -I../.. -o "$work/$name" "../../gen/$name.c"
   mkdir -p "$work/data"
-  while read -r _ f size; do
-    dd if=/dev/urandom of="$work/data/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
-  done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; sub(/[KM]$/, "", s); print "file", $2, s * m }' "$src")
+  kit_data_files "$src" "$work/data"
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
   swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")

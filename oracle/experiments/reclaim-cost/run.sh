@@ -48,9 +48,7 @@ for p in "${progs[@]}"; do
   gcc -O2 -Wall -Werror -o "$work/$p" "$oracle/gen/$p.c"
   data=$work/data-$p
   mkdir -p "$data"
-  while read -r _ f size; do
-    dd if=/dev/urandom of="$data/$f" bs=4096 count=$(( (size + 4095) / 4096 )) status=none
-  done < <(awk '$1 == "file" { s = $3; m = 1; if (s ~ /K$/) m = 1024; if (s ~ /M$/) m = 1048576; sub(/[KM]$/, "", s); print "file", $2, s * m }' "$oracle/programs/$p.phases")
+  kit_data_files "$oracle/programs/$p.phases" "$data"
   sync
   memcg=$(awk '$1 == "memcg" { print $2 }' "$oracle/programs/$p.phases")
   # Off-CPU time (the CPUs are shared) is taken out of every interval: the program's own switches only.

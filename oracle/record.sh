@@ -130,4 +130,6 @@ for name in "${programs[@]}"; do
   echo "recorded $name ($runs runs)"
 done
 
+# RECORD_KEEP=DIR keeps each run's harness output (PROGRAM.N.json) there, for a look at the runs one by one.
+if [ -n "${RECORD_KEEP:-}" ]; then mkdir -p "$RECORD_KEEP"; cp "$work"/runs/*.json "$RECORD_KEEP"/; fi
 "${tool[@]}" collect "$work/runs" "$work/settings.txt"

@@ -411,10 +411,15 @@ public static class ScenarioGenerator
         // cgroup v1's memory.swappiness of the program's group: its reclaim (all of it is the group's) uses it.
         if (p.Swappiness is { } sw)
             y.Append(Inv, $"  swappiness: {sw}\n");
+        // ECSMEM_ORACLE_MACHINE: more machine keys for a what-if run (oracle/README.md), `;` between them, e.g.
+        // "latency: {clear_huge_page: 14000000}; disk_queue_depth: 1"; a bad key fails as any scenario's would.
+        if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_MACHINE") is { Length: > 0 } extra)
+            foreach (string key in extra.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                y.Append("  ").Append(key).Append('\n');
         if (p.MemcgLimit is { } limit)
         {
             y.Append("cgroups:\n");
-            y.Append(Inv, $"  - {{name: oracle, memory.max: {limit}}}\n");
+            y.Append(Inv, $"  - {{name: oracle, memory.max: {limit + LimitDelta()}}}\n");
         }
         y.Append("processes:\n");
         y.Append(Inv, $"  - name: {proc}\n");
@@ -430,6 +435,19 @@ public static class ScenarioGenerator
             y.Append(timeline);
         }
         return y.ToString();
+    }
+
+    /// <summary>
+    /// ECSMEM_ORACLE_LIMIT_DELTA: bytes added to a memcg program's limit in a what-if run (negative: a lower limit, a
+    /// stand-in for kernel memory EcsMem does not charge; oracle/README.md). 0 when unset.
+    /// </summary>
+    private static long LimitDelta()
+    {
+        string? v = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_LIMIT_DELTA");
+        if (string.IsNullOrEmpty(v))
+            return 0;
+        return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long d)
+            ? d : throw new EcsMem.Diagnostics.InputException("ECSMEM_ORACLE_LIMIT_DELTA", 0, v, "not a whole number of bytes");
     }
 
     /// <summary>The name of the child a <c>fork-touch</c> makes in the scenario (the program's name and the statement's line).</summary>

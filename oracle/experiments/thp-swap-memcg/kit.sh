@@ -8,7 +8,8 @@
 # KIT_EXTRA_EVENTS (space-separated SUBSYSTEM:EVENT) adds events, e.g. the fault timeline of session 12:
 # "exceptions:page_fault_user kmem:mm_page_alloc sched:sched_switch sched:sched_wakeup compaction:mm_compaction_begin
 # compaction:mm_compaction_end" (gap.awk reads it).
-# Writes OUT/run.N.txt (the program's JSON record: its phases' faults and smaps) and OUT/trace.N.txt. Restores the
+# Writes OUT/run.N.txt (the program's JSON record: its phases' faults and smaps), OUT/trace.N.txt and OUT/vmstat.N.txt
+# (/proc/vmstat's thp_swpout, thp_swpout_fallback, thp_split_page, pswpout, pswpin, swpout_zero before and after). Restores the
 # machine on every exit path (sandbox.sh): the trace instance and its mount, the cgroup, swap off, the file, the binary.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +46,10 @@ for e in ${KIT_EXTRA_EVENTS:-}; do
   echo "$e" >> "$inst/set_event"
 done
 for i in $(seq 1 "$runs"); do
+  # /proc/vmstat's THP swap-out counters around the run (machine-wide: other programs' swap-outs count too).
+  grep -E '^(thp_swpout|thp_swpout_fallback|thp_split_page|pswpout|pswpin|swpout_zero) ' /proc/vmstat | sed 's/^/before /' > "$out/vmstat.$i.txt"
   sandbox_pid_traced_run 16M "$out/run.$i.txt" "$out/trace.$i.txt" env ORACLE_MEMCG="$cg" "$bin" "$data"
+  grep -E '^(thp_swpout|thp_swpout_fallback|thp_split_page|pswpout|pswpin|swpout_zero) ' /proc/vmstat | sed 's/^/after /' >> "$out/vmstat.$i.txt"
   sandbox_rm_cg
   echo "run $i: $(wc -l < "$out/trace.$i.txt") trace lines"
 done

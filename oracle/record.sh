@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Records oracle/fixtures.json from the real kernel (oracle/README.md). Needs root, gcc and the .NET SDK.
 #   oracle/record.sh [RUNS] [PROGRAM...]     default: 5 runs of every program in oracle/programs/
+#   ORACLE_KEEP_RUNS=DIR oracle/record.sh ...  also copies each run's JSON (NAME.N.json) into DIR
 # For each program: generates its C (ecsmem-oracle gen), compiles it, creates its data files (random bytes),
 # and runs it RUNS times with ASLR off (setarch -R) — inside a fresh memory cgroup (v1) when the program sets
 # `memcg` (its memory.swappiness set when the program sets `swappiness N`), with a swap file on when it sets `swap`, under vm.overcommit_memory MODE when it sets `overcommit MODE`
 # (the machine's value restored after it and on any exit). Then merges the runs and the kernel settings into
-# oracle/fixtures.json. Always cleans up (trap): swapoff + rm of its own swap file, rmdir of its cgroups,
-# its data files and binaries.
+# oracle/fixtures.json. The programs run with an empty environment (env -i; ORACLE_MEMCG alone under a memcg): the
+# strings at the stack's top decide how many start-up stack pages the harness writes (4 KiB of environment more is
+# a page more of its footprint), so the recorder's shell must not. Always cleans up (trap): swapoff + rm of its own
+# swap file, rmdir of its cgroups, its data files and binaries.
 set -euo pipefail
 cd "$(dirname "$0")"
 oracle=$PWD
@@ -71,7 +74,6 @@ else fab=65536; fabsrc="debugfs not mounted: the kernel default"; fi
   echo "swappiness=$(cat /proc/sys/vm/swappiness)"
   echo "overcommit_memory=$(cat /proc/sys/vm/overcommit_memory)"
   echo "overcommit_ratio=$(cat /proc/sys/vm/overcommit_ratio)"
-  echo "runs=$runs"
   echo "recorded=$(date -u +%Y-%m-%d)"
   echo "aslr=off (setarch -R)"
 } > "$work/settings.txt"
@@ -113,12 +115,12 @@ for name in "${programs[@]}"; do
       mkdir "$cg"
       echo "$memcg" > "$cg/memory.limit_in_bytes"
       if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
-      ORACLE_MEMCG=$cg sh -c 'echo $$ > "$1/cgroup.procs"; exec setarch -R "$2" "$3"' sh "$cg" "$work/bin/$name" "$data" > "$out"
+      sh -c 'echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$2" "$3"' sh "$cg" "$work/bin/$name" "$data" > "$out"
       echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
       rmdir "$cg"
       cg=""
     else
-      setarch -R "$work/bin/$name" "$data" > "$out"
+      env -i setarch -R "$work/bin/$name" "$data" > "$out"
     fi
   done
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
@@ -130,6 +132,8 @@ for name in "${programs[@]}"; do
   echo "recorded $name ($runs runs)"
 done
 
-# RECORD_KEEP=DIR keeps each run's harness output (PROGRAM.N.json) there, for a look at the runs one by one.
-if [ -n "${RECORD_KEEP:-}" ]; then mkdir -p "$RECORD_KEEP"; cp "$work"/runs/*.json "$RECORD_KEEP"/; fi
+# RECORD_KEEP=DIR (or ORACLE_KEEP_RUNS=DIR, the same) keeps each run's harness output (PROGRAM.N.json) there, for a
+# look at the runs one by one.
+keep="${RECORD_KEEP:-${ORACLE_KEEP_RUNS:-}}"
+if [ -n "$keep" ]; then mkdir -p "$keep"; cp "$work"/runs/*.json "$keep"/; fi
 "${tool[@]}" collect "$work/runs" "$work/settings.txt"

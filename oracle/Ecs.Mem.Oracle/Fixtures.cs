@@ -53,7 +53,15 @@ public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IRe
 }
 
 /// <summary>One program's recorded figures.</summary>
-public sealed record ProgramFigures(string Name, int Runs, IReadOnlyList<PhaseFigures> Phases);
+public sealed record ProgramFigures(string Name, int Runs, IReadOnlyList<PhaseFigures> Phases)
+{
+    /// <summary>
+    /// The C harness's own anonymous footprint (kB) in each run, in run order: the first phase's smaps_rollup Anonymous
+    /// + Swap less the program's VMAs' (outside the brk area) Anonymous + Swap, all of one run (<see cref="HarnessKbOf"/>).
+    /// Null in a program recorded before record.sh kept it (session 13): only its spreads are known then.
+    /// </summary>
+    public IReadOnlyList<long>? HarnessKb { get; init; }
+}
 
 /// <summary>
 /// <c>oracle/fixtures.json</c>: the kernel settings of the recording machine and every program's figures over
@@ -85,14 +93,18 @@ public sealed class Fixtures
         foreach (string line in File.ReadAllLines(settingsFile))
         {
             int eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
+            // The run count is each program's own (ProgramFigures.Runs): a partial re-recording with another count
+            // must not relabel the others.
+            if (eq > 0 && line[..eq].Trim() != "runs")
                 kernel[line[..eq].Trim()] = line[(eq + 1)..].Trim();
         }
         var programs = new List<ProgramFigures>();
         foreach (var group in Directory.GetFiles(runDir, "*.json").Select(f => (Name: Path.GetFileName(f).Split('.')[0], File: f))
                      .GroupBy(x => x.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var runs = group.OrderBy(x => x.File, StringComparer.Ordinal).Select(x => JsonDocument.Parse(File.ReadAllText(x.File))).ToList();
+            // In run order: NAME.N.json by N (2 before 10).
+            var runs = group.OrderBy(x => RunIndex(x.File)).ThenBy(x => x.File, StringComparer.Ordinal)
+                .Select(x => JsonDocument.Parse(File.ReadAllText(x.File))).ToList();
             var phases = new List<PhaseFigures>();
             int nPhases = runs[0].RootElement.GetProperty("phases").GetArrayLength();
             for (int i = 0; i < nPhases; i++)
@@ -127,9 +139,37 @@ public sealed class Fixtures
                     Memcg = ph[0].TryGetProperty("memcg", out _) ? Pairs(ph, "memcg") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                 });
             }
-            programs.Add(new ProgramFigures(group.Key, runs.Count, phases));
+            programs.Add(new ProgramFigures(group.Key, runs.Count, phases)
+            {
+                HarnessKb = runs.All(r => r.RootElement.GetProperty("phases")[0].GetProperty("rollup").TryGetProperty("Anonymous", out _))
+                    ? runs.Select(r => HarnessKbOf(r.RootElement.GetProperty("phases")[0])).ToList() : null,
+            });
         }
         return new Fixtures { Kernel = kernel, Programs = programs };
+    }
+
+    /// <summary>
+    /// The harness's anonymous footprint (kB) in one run's phase record: smaps_rollup's Anonymous + Swap (every anonymous
+    /// page the process wrote, resident or swapped out) less those of the program's own VMAs (the kit's slots; the brk
+    /// area is left in, as the scenario leaves it to the exec layout), all read in the same run.
+    /// </summary>
+    public static long HarnessKbOf(JsonElement phase)
+    {
+        JsonElement rollup = phase.GetProperty("rollup");
+        long total = Num(rollup, "Anonymous") + Num(rollup, "Swap");
+        foreach (JsonElement v in phase.GetProperty("vmas").EnumerateArray())
+        {
+            var shape = new VmaFigure(Hex(v.GetProperty("start").GetString()!), Hex(v.GetProperty("end").GetString()!), "", 0, "", default, default, default, default);
+            if (!shape.InHeapArea)
+                total -= Num(v, "anon_kb") + Num(v, "swap_kb");
+        }
+        return total;
+    }
+
+    private static long RunIndex(string file)
+    {
+        string[] parts = Path.GetFileName(file).Split('.');
+        return parts.Length >= 3 && long.TryParse(parts[^2], NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : 0;
     }
 
     private static string ShapeOf(JsonElement v)
@@ -192,6 +232,13 @@ public sealed class Fixtures
                 w.WriteStartObject();
                 w.WriteString("name", p.Name);
                 w.WriteNumber("runs", p.Runs);
+                if (p.HarnessKb is { } hk)
+                {
+                    w.WriteStartArray("harness_kb");
+                    foreach (long v in hk)
+                        w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                }
                 w.WriteStartArray("phases");
                 foreach (PhaseFigures ph in p.Phases)
                 {
@@ -287,7 +334,10 @@ public sealed class Fixtures
                     Memcg = ph.TryGetProperty("memcg", out JsonElement mc) ? ReadPairs(mc) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                 });
             }
-            programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases));
+            programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases)
+            {
+                HarnessKb = p.TryGetProperty("harness_kb", out JsonElement hk) ? hk.EnumerateArray().Select(x => x.GetInt64()).ToList() : null,
+            });
         }
         return new Fixtures { Kernel = kernel, Programs = programs };
     }

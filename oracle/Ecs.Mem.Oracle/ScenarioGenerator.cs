@@ -510,9 +510,8 @@ public static class ScenarioGenerator
     private static readonly Dictionary<string, Fixtures?> FixturesByDir = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The harness's whole anonymous footprint in the recorded run of <paramref name="p"/> (0 when it was not
-    /// recorded yet): smaps_rollup's Anonymous and Swap less the program's VMAs' Anonymous and Swap in its first phase,
-    /// the smallest over the runs (resident or swapped out, every page the harness wrote before that phase ended).
+    /// The harness's whole anonymous footprint in the recordings of <paramref name="p"/>, in pages (0 when it was not
+    /// recorded yet): <see cref="HarnessKb"/> of its fixture.
     /// </summary>
     public static long HarnessPages(PhaseProgram p)
     {
@@ -527,12 +526,34 @@ public static class ScenarioGenerator
                 FixturesByDir[dir] = fx;
             }
         }
-        PhaseFigures? first = fx?.Find(p.Name)?.Phases.FirstOrDefault();
+        ProgramFigures? f = fx?.Find(p.Name);
+        return f is null ? 0 : HarnessKb(f) / 4;
+    }
+
+    /// <summary>
+    /// The harness's anonymous footprint (kB) a scenario models: every page the harness wrote before the first phase
+    /// ended, resident or swapped out. The harness writes a fixed set of pages (oracle/README.md, "The harness's
+    /// footprint"), so each run's figure (<see cref="ProgramFigures.HarnessKb"/>) is the same but for a stray page;
+    /// the median run's (the lower middle one of an even count: a value some run had) does not move with the number of
+    /// runs. A fixture recorded before the per-run figures were kept has only spreads: then smaps_rollup's Anonymous
+    /// + Swap less the program's VMAs' Anonymous + Swap in the first phase, each the smallest over the runs — the
+    /// runs' common figure only where the harness kept as many pages resident in every run (the rollup's Anonymous
+    /// spread equal to its VMAs', as in every such fixture: <c>HarnessFootprintTests</c>), 0 if not recorded.
+    /// </summary>
+    public static long HarnessKb(ProgramFigures f)
+    {
+        if (f.HarnessKb is { Count: > 0 } runs)
+        {
+            long[] sorted = [.. runs];
+            Array.Sort(sorted);
+            return Math.Max(0, sorted[(sorted.Length - 1) / 2]);
+        }
+        PhaseFigures? first = f.Phases.FirstOrDefault();
         if (first is null || !first.Rollup.TryGetValue("Anonymous", out Spread anon))
             return 0;
         long swap = first.Rollup.TryGetValue("Swap", out Spread sw) ? sw.Min : 0;
         long regions = first.Vmas.Where(v => !v.InHeapArea).Sum(v => v.AnonKb.Min + v.SwapKb.Min);
-        return Math.Max(0, anon.Min + swap - regions) / 4;
+        return Math.Max(0, anon.Min + swap - regions);
     }
 
     private static string DataPath(string file) => "../data/" + file;

@@ -332,7 +332,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         rec.FileIndex = (long)(vma.PgOff + ((rec.Va - vma.Start) >> Pte.PageShift));
         kernel.Readahead.NoteFileExtent(rec.File, (long)(vma.PgOff + ((vma.End - vma.Start) >> Pte.PageShift)));
         if (vma.ShmemId != 0)
-            kernel.OpenFiles.ShmemZeroSetup(rec.File);
+            kernel.OpenFiles.ShmemZeroSetup(rec.File, rec.MmId);
         int cached = kernel.PageCache.Find(rec.File, rec.FileIndex);
         bool privateWrite = write && (vma.Flags & VmFlags.Shared) == 0;
         // A memfd's faults are shmem_fault's: no readahead, and a missing page is allocated, not read.

@@ -772,7 +772,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// open sets the size to 0 (shmem_setattr, its pages and swap entries freed). Any other path is a regular file the
     /// scenario names, which exists (O_CREAT|O_EXCL: EEXIST; O_TRUNC is not modelled for it).
     /// </summary>
-    public long Open(int tgid, int fd, int fileId, OpenFlags flags = OpenFlags.RdWr)
+    public long Open(int tgid, int fd, int fileId, OpenFlags flags = OpenFlags.RdWr, int mmId = -1)
     {
         bool create = (flags & OpenFlags.Creat) != 0, excl = create && (flags & OpenFlags.Excl) != 0;
         bool writable = (flags & OpenFlags.RdOnly) == 0;
@@ -808,6 +808,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 _pathKind[inode] = 3;
             }
             CreateTmpfsInode(inode, path, 0);
+            if (mmId >= 0)
+                k.Memcg?.ShmemInodeCharge(inode, mmId, k.Tlb.CurrentCpu, openFirst: true);
         }
 
         Install(tgid, fd, inode, flags);
@@ -846,13 +848,15 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// dentry is unlinked from the start), opened read-write at descriptor <paramref name="fd"/>. EINVAL for a name
     /// longer than 249 bytes (MFD_NAME_MAX_LEN).
     /// </summary>
-    public long MemfdCreate(int tgid, int fd, string name)
+    public long MemfdCreate(int tgid, int fd, string name, int mmId = -1)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(name) > 249)
             return -Errno.EINVAL;
         // shmem inodes live on the internal shm_mnt (device 00:01); each gets its own inode number.
         int fileId = k.Files.Intern(new MappedFile("/memfd:" + name + " (deleted)", 0, 1, (ulong)(++_memfds)));
         _shmem[fileId] = new ShmemInode { Size = 0 };
+        if (mmId >= 0)
+            k.Memcg?.ShmemInodeCharge(fileId, mmId, k.Tlb.CurrentCpu, openFirst: false);
         Install(tgid, fd, fileId, OpenFlags.RdWr);
         return fd;
     }
@@ -862,7 +866,12 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <paramref name="fileId"/>: a shmem inode like a memfd's, known here from its first fault on; it is evicted with
     /// its pages when no VMA maps it any more (it has no descriptor). Its size is the mapping's, not checked.
     /// </summary>
-    public void ShmemZeroSetup(int fileId) => _shmem.TryAdd(fileId, new ShmemInode { Size = long.MaxValue });
+    public void ShmemZeroSetup(int fileId, int mmId = -1)
+    {
+        // shmem_kernel_file_setup's inode, dentry and struct file are charged to the mapping task's group.
+        if (_shmem.TryAdd(fileId, new ShmemInode { Size = long.MaxValue }) && mmId >= 0)
+            k.Memcg?.ShmemInodeCharge(fileId, mmId, k.Tlb.CurrentCpu, openFirst: false);
+    }
 
     /// <summary>
     /// ftruncate(2) of a memfd or tmpfs file (shmem_setattr): sets its size; shrinking drops the pages past the new
@@ -1009,6 +1018,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         {
             Truncate(fileId, 0);
             _shmem.Remove(fileId);
+            k.Memcg?.ShmemInodeUncharge(fileId, k.Tlb.CurrentCpu);
         }
     }
 

@@ -49,6 +49,15 @@ public enum KmemCache
 
     /// <summary>kmalloc-cg-16: the task's LSM blob (lsm_blob_alloc for security_task_alloc).</summary>
     LsmBlob,
+
+    /// <summary>filp: a struct file (alloc_empty_file), here a shmem file's.</summary>
+    Filp,
+
+    /// <summary>dentry (SLAB_RECLAIM_ACCOUNT: slab_reclaimable): a tmpfs file's name (d_alloc), a memfd's or shmem object's pseudo dentry (d_alloc_pseudo).</summary>
+    Dentry,
+
+    /// <summary>shmem_inode_cache: a shmem inode (shmem_alloc_inode) of a tmpfs file, memfd or MAP_SHARED anonymous object.</summary>
+    ShmemInode,
 }
 
 public sealed partial class MemcgController
@@ -83,6 +92,8 @@ public sealed partial class MemcgController
         KmemCache.FdBitmaps => 64,
         KmemCache.Pid or KmemCache.Cred => 192,
         KmemCache.LsmBlob => 16,
+        KmemCache.Filp or KmemCache.Dentry => 192,
+        KmemCache.ShmemInode => 752,
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
     };
 
@@ -90,7 +101,7 @@ public sealed partial class MemcgController
     public static int ObjFullSize(KmemCache c) => SlotSize(c) + 8;
 
     /// <summary>SLAB_RECLAIM_ACCOUNT caches count in slab_reclaimable (cache_vmstat_idx), the others in slab_unreclaimable.</summary>
-    public static bool Reclaimable(KmemCache c) => c == KmemCache.RadixTreeNode;
+    public static bool Reclaimable(KmemCache c) => c is KmemCache.RadixTreeNode or KmemCache.Dentry;
 
     // obj_stock_pcp of each simulated CPU: the obj_cgroup (a group id, -1: none) it caches and the bytes charged to that
     // group's counters but to no object yet (nr_bytes); and each group's objcg->nr_charged_bytes, the bytes a drained
@@ -435,6 +446,41 @@ public sealed partial class MemcgController
         long bytes = KernelStackPages * (long)Pte.PageSize * (alloc ? 1 : -1);
         for (MemCgroup? c = g; c is not null; c = c.Parent)
             c.KernelStack += bytes;
+    }
+
+    // The shmem inodes charged here (file id → group id): a tmpfs file created by open(O_CREAT), a memfd, a MAP_SHARED
+    // anonymous object, each with its dentry and one struct file.
+    private readonly Dictionary<int, int> _shmemInodes = new();
+
+    /// <summary>
+    /// A shmem inode made by a task of <paramref name="mmId"/>'s group, with its dentry and struct file: open(O_CREAT) on
+    /// tmpfs (path_openat's alloc_empty_file first, then d_alloc and shmem_mknod → shmem_get_inode: <paramref name="openFirst"/>),
+    /// or memfd_create / shmem_zero_setup (shmem_file_setup: shmem_get_inode, then alloc_file_pseudo's d_alloc_pseudo
+    /// and alloc_empty_file). All three caches are SLAB_ACCOUNT (measured: shmem_inode_cache, dentry and one more filp
+    /// live with the tmpfs, memfd and shared anonymous programs' object, oracle/experiments/kmem). Simplified: the
+    /// struct file lives as long as the inode (the kit's programs keep the descriptor or the mapping to the end).
+    /// </summary>
+    public void ShmemInodeCharge(int fileId, int mmId, int cpu, bool openFirst)
+    {
+        MemCgroup g = OfMm(mmId);
+        if (g.IsRoot || !_shmemInodes.TryAdd(fileId, g.Id))
+            return;
+        ReadOnlySpan<KmemCache> objects = openFirst
+            ? [KmemCache.Filp, KmemCache.Dentry, KmemCache.ShmemInode]
+            : [KmemCache.ShmemInode, KmemCache.Dentry, KmemCache.Filp];
+        foreach (KmemCache c in objects)
+            ObjCgroupCharge(g, c, cpu);
+    }
+
+    /// <summary>shmem_evict_inode's inode, the dentry's and the last fput's struct file: uncharged at once (Linux frees the inode and dentry after an RCU grace period).</summary>
+    public void ShmemInodeUncharge(int fileId, int cpu)
+    {
+        if (!_shmemInodes.Remove(fileId, out int id))
+            return;
+        MemCgroup g = _groups[id];
+        ObjCgroupUncharge(g, KmemCache.Filp, cpu);
+        ObjCgroupUncharge(g, KmemCache.Dentry, cpu);
+        ObjCgroupUncharge(g, KmemCache.ShmemInode, cpu);
     }
 
     /// <summary>The xarray node accounting the page cache calls (<see cref="Filemap.PageCache.Nodes"/>).</summary>

@@ -1,5 +1,9 @@
 using EcsMem.Systems.Filemap;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.Memcontrol;
 using EcsMem.Systems.Workingset;
+using EcsMem.Tests.Memcontrol;
+using SimMachine = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Tests.Workingset;
 
@@ -103,6 +107,30 @@ public class ShadowNodeShrinkerTests
         pc.Delete(9, 3, shadow: 1);
         long leaf = 9L << 40;
         Assert.Throws<InvalidOperationException>(() => pc.XaDeleteNode(leaf));
+    }
+
+    [Test]
+    public void AGroupStreamingAFileFreesShadowNodesAndTheirCharge()
+    {
+        // ra-reread-memcg's first pass in small: a 16 MiB file (4,096 pages: 64 leaves and a root) read once under a
+        // 4 MiB limit leaves ~48 leaves holding only shadows, beyond count_shadow_nodes' limit (the group's pages as last
+        // flushed, / 8: none flushed yet here); the
+        // group's reclaim reaches a low priority now and then and the shrinker frees some. Whatever it freed: every
+        // node freed is counted once in vmstat and once in the group's memory.stat, and the group's reclaimable slab
+        // is the live nodes' 592 bytes each (radix_tree_node's 584-byte slot + its obj_cgroup pointer).
+        string yaml = "machine: {ram: 64M, swap: 0, read_ahead_kb: 128, large_folios: false}\ncgroups:\n  - {name: a, memory.max: 4M}\n" +
+            "processes:\n  - name: r\n    cgroup: a\n    layout: {exec: {}}\n" +
+            "    workload: {generator: \"seq:count=4096,base=" + MemcgTests.Base + ",pages=4096\"}\n" +
+            "timeline:\n  - at: 0\n    process: r\n    mmap: {addr: " + MemcgTests.Base + ", length: 16777216, prot: r--, flags: private, file: /data/f, fixed: true}\n";
+        using SimMachine m = MemcgTests.Build(yaml);
+        m.Run();
+        MemCgroup a = m.Kernel.Memcg!.Find("a");
+        long freed = m.Kernel.Env.Counters.Get("workingset_nodereclaim");
+        Assert.That(freed, Is.GreaterThan(0), "the shrinker ran out of room below its limit");
+        Assert.That(a.WorkingsetNodeReclaim, Is.EqualTo(freed));
+        Assert.That(a.SlabReclaimable, Is.EqualTo(m.Kernel.PageCache.XaNodeCount * 592L));
+        Assert.That(m.Kernel.PageCache.XaNodeCount, Is.LessThan(65), "the 64 leaves and the root, less the freed");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 
     private sealed class CountingNodes : IXaNodeAccount

@@ -9,7 +9,7 @@ namespace EcsMem.Systems.Filemap;
 /// with swp_to_radix_entry), a value entry below <see cref="SwapValueBase"/>, until shmem_swapin_folio puts the page
 /// back (shmem_add_to_page_cache replacing the expected entry) or truncation frees it (shmem_free_swap).
 /// </summary>
-public sealed class PageCache
+public sealed partial class PageCache
 {
     /// <summary>No shadow entry: what <see cref="Add"/> returns for a slot that was empty.</summary>
     public const int NoShadow = -1;
@@ -75,8 +75,13 @@ public sealed class PageCache
         }
         slot = pfn;
         _count++;
-        if (!exists && Nodes is not null)
-            NodeEntryAdded(file, index, pfn);
+        if (Nodes is not null)
+        {
+            if (!exists)
+                NodeEntryAdded(file, index, pfn);
+            else
+                LeafShadowsChanged(file, index, -1); // the shadow's slot holds a page again
+        }
         return shadow;
     }
 
@@ -98,6 +103,8 @@ public sealed class PageCache
         if (shadow >= 0)
         {
             _pfnByKey[key] = -2L - shadow;
+            if (Nodes is not null)
+                LeafShadowsChanged(file, index, +1);
         }
         else
         {
@@ -229,17 +236,27 @@ public sealed class PageCache
     /// children exists, and a level counts (has nodes) once the file's highest index needs it (an xarray holding only
     /// index 0 keeps it in xa_head, no node; index 1–63 one node; up to 4,095 two levels …). A node is charged when it is
     /// made (xas_alloc, to the group of the page being inserted) and uncharged when its last entry goes
-    /// (xas_delete_node). Simplified: the tree never loses a level (xas_shrink), and the workingset shadow-node
-    /// shrinker is not modelled (a node holding only shadows stays; on the kit's groups count_shadow_nodes' limit of
-    /// LRU pages / 8 is never reached).
+    /// (xas_delete_node). A leaf whose entries are all shadows is on its group's shadow-node list and may be freed by the
+    /// workingset shrinker (PageCache.ShadowNodes.cs, Workingset/ShadowNodeShrinker.cs). Simplified: the tree never
+    /// loses a level (xas_shrink).
     /// </summary>
     internal IXaNodeAccount? Nodes;
 
     private const int XaChunkShift = 6;
     private const int XaLevels = 7; // 6 bits a level cover the 40-bit page index
 
-    // Per level: (file, index >> (6 × (level + 1))) → the node's occupied slots and the group charged for it (-1: none).
-    private readonly Dictionary<long, (int Used, int Group)>[] _xaNodes = Enumerable.Range(0, XaLevels).Select(_ => new Dictionary<long, (int, int)>()).ToArray();
+    // Per level: (file, index >> (6 × (level + 1))) → the node's occupied slots, the group charged for it (-1: none),
+    // and for a leaf its shadow entries and its place on the shadow-node list.
+    private readonly Dictionary<long, XaNode>[] _xaNodes = Enumerable.Range(0, XaLevels).Select(_ => new Dictionary<long, XaNode>()).ToArray();
+
+    /// <summary>struct xa_node as EcsMem keeps it: count, the charged group, nr_values (shadows) and the list_lru link (0: off the list).</summary>
+    private struct XaNode
+    {
+        public int Used;
+        public int Group;
+        public int Shadows;
+        public int LruGen;
+    }
     private readonly Dictionary<int, long> _xaMaxIndex = new();
 
     /// <summary>xarray nodes of the page cache (radix_tree_node objects) that exist now.</summary>
@@ -274,6 +291,8 @@ public sealed class PageCache
         {
             ref var n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_xaNodes[level], NodeKey(file, index, level), out bool had);
             n.Used++;
+            if (level == 0 && had)
+                WorkingsetUpdateNode(NodeKey(file, index, 0), ref n); // a page joins a shadow-only leaf: off the list
             if (had)
                 return;
             // A node of a level the tree does not reach yet is kept uncharged (-2) until xas_expand makes it real.
@@ -288,16 +307,22 @@ public sealed class PageCache
     }
 
     /// <summary>An entry leaves its slot for good (no shadow): each node left empty is deleted, up the tree.</summary>
-    private void NodeEntryRemoved(int file, long index)
+    private void NodeEntryRemoved(int file, long index, int fromLevel = 0)
     {
-        for (int level = 0; level < XaLevels; level++)
+        for (int level = fromLevel; level < XaLevels; level++)
         {
             long key = NodeKey(file, index, level);
             ref var n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_xaNodes[level], key);
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n))
                 return;
             if (--n.Used > 0)
+            {
+                if (level == 0)
+                    WorkingsetUpdateNode(key, ref n); // the page that left may leave only shadows behind
                 return;
+            }
+            if (level == 0)
+                WorkingsetUpdateNode(key, ref n); // an empty node leaves the list before it is freed
             int group = n.Group;
             _xaNodes[level].Remove(key);
             if (group != -2)

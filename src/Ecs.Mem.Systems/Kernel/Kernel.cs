@@ -90,7 +90,10 @@ public sealed class Kernel
         };
         // radix_tree_node is SLAB_ACCOUNT: the page cache's xarray nodes are charged to the inserting page's group.
         if (Memcg is not null)
+        {
             PageCache.Nodes = new Memcontrol.MemcgController.XaNodeAccounting(Memcg, () => Tlb.CurrentCpu);
+            ShadowNodes = new Workingset.ShadowNodeShrinker(this, env.Counters);
+        }
         Caches = CacheHierarchyFactory.Create(World, options.Caches with { Cpus = options.Cpus }, "lru", options.Seed, source);
         Timing = options.Timing;
         Cycles = new CycleAccounting();
@@ -221,6 +224,9 @@ public sealed class Kernel
     /// <summary>Swap readahead (swapin_readahead) and its window state.</summary>
     public SwapReadahead SwapReadahead { get; }
     public PageCacheIndex PageCache { get; }
+
+    /// <summary>The workingset shadow-node shrinker (with memory cgroups only: the page cache's xarray nodes are kept then).</summary>
+    public Workingset.ShadowNodeShrinker? ShadowNodes { get; }
 
     /// <summary>Faults sleeping on a locked page (Filemap/).</summary>
     public PageWaitQueue PageWaits { get; }

@@ -152,6 +152,9 @@ public sealed class MemCgroup
     /// <summary>PGSTEAL_DIRECT for this group alone.</summary>
     public long PgStealDirect { get; internal set; }
 
+    /// <summary>WORKINGSET_NODERECLAIM of the shadow nodes charged to this group alone (shadow_lru_isolate); memory.stat sums the subtree.</summary>
+    public long WorkingsetNodeReclaim { get; internal set; }
+
     /// <summary>True when <paramref name="other"/> is this group or one of its descendants (mem_cgroup_is_descendant).</summary>
     public bool Contains(MemCgroup other)
     {

@@ -122,7 +122,7 @@ public static class MemcgFiles
                 new("workingset_activate_file", Ws(l => l.WorkingsetActivationsLocal[1])),
                 new("workingset_restore_anon", Ws(l => l.WorkingsetRestores[0])),
                 new("workingset_restore_file", Ws(l => l.WorkingsetRestores[1])),
-                new("workingset_nodereclaim", 0),
+                new("workingset_nodereclaim", SumOf(x => x.WorkingsetNodeReclaim)),
                 new("pgscan", pgscanK + pgscanD),
                 new("pgsteal", pgstealK + pgstealD),
                 new("pgscan_kswapd", pgscanK),

@@ -1,3 +1,4 @@
+using EcsMem.Components;
 using EcsMem.Systems.Memcontrol;
 
 namespace EcsMem.Systems.Vmscan;
@@ -24,6 +25,7 @@ public sealed partial class Lruvec
     private readonly long[] _flushedLru = new long[5];
     private readonly long[] _flushedActivations = new long[2];
     private ulong _nextPeriodicFlush = StatsFlushJiffies;
+    private long _flushedShadowLimitPages;
 
     /// <summary>
     /// This lruvec belongs to a (non-root) memory cgroup: the reclaim heuristics read its statistics as of the last
@@ -41,6 +43,7 @@ public sealed partial class Lruvec
             _flushedLru[l] = SubtreeSize((LruList)l);
         _flushedActivations[0] = WorkingsetActivations[0];
         _flushedActivations[1] = WorkingsetActivations[1];
+        _flushedShadowLimitPages = LocalPagesForShadowNodes();
         foreach (Lruvec c in _children)
             c.FlushStats();
     }
@@ -82,5 +85,37 @@ public sealed partial class Lruvec
             return WorkingsetActivations[type];
         PeriodicStatsFlush();
         return _flushedActivations[type];
+    }
+
+    /// <summary>
+    /// count_shadow_nodes' pages for a cgroup's lruvec: its own (lruvec_page_state_local) pages on the five LRU lists
+    /// and its own slab_reclaimable and slab_unreclaimable bytes in whole pages, as of the last flush
+    /// (count_shadow_nodes calls mem_cgroup_flush_stats_ratelimited first). The root's lruvec (and a lruvec of no
+    /// group) reads them exactly (<see cref="DeferredStats"/>).
+    /// </summary>
+    public long ShadowNodesPageState()
+    {
+        if (!DeferredStats)
+            return LocalPagesForShadowNodes();
+        PeriodicStatsFlush();
+        return _flushedShadowLimitPages;
+    }
+
+    private long LocalPagesForShadowNodes()
+    {
+        long pages = 0;
+        for (int l = 0; l < _flushedLru.Length; l++)
+            pages += Size((LruList)l);
+        if (Memcg is { } g)
+        {
+            long reclaimable = g.SlabReclaimable, unreclaimable = g.SlabUnreclaimable;
+            foreach (Memcontrol.MemCgroup c in g.Children)
+            {
+                reclaimable -= c.SlabReclaimable;
+                unreclaimable -= c.SlabUnreclaimable;
+            }
+            pages += (reclaimable >> Pte.PageShift) + (unreclaimable >> Pte.PageShift);
+        }
+        return pages;
     }
 }

@@ -35,7 +35,11 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     {
         _k = kernel;
         _kswapdKind = env.RegisterEventKind("kswapd", this);
-        _sc.ShrinkSlab = _kswapdSc.ShrinkSlab = kernel.Thp.ShrinkSlab;
+        // shrink_slab: the shrinkers EcsMem has, the THP deferred split queue's and (with cgroups) the workingset shadow nodes'.
+        Func<int, Memcontrol.MemCgroup?, long> thp = kernel.Thp.ShrinkSlab;
+        _sc.ShrinkSlab = _kswapdSc.ShrinkSlab = kernel.ShadowNodes is { } shadow
+            ? (priority, memcg) => thp(priority, memcg) + shadow.ShrinkSlab(priority, memcg)
+            : thp;
     }
 
     /// <summary>

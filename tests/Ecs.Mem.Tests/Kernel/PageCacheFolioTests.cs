@@ -115,7 +115,9 @@ public class PageCacheFolioTests
         long cached = k.PageCache.Entries().Count(e => !k.Zone.Frames[e.Pfn].IsAnon);
         Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.EqualTo(readPages - cached));
         Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.GreaterThan(1024), "the second pass read the file again");
-        Assert.That(m.Env.Counters.Get("workingset_refault_file"), Is.GreaterThan(0));
+        // Reclaim left shadows: a refault found one, or the shadow-node shrinker freed their leaves first (this short
+        // run never flushes the group's statistics, so count_shadow_nodes allows no shadow-only leaf at all).
+        Assert.That(m.Env.Counters.Get("workingset_refault_file") + m.Env.Counters.Get("workingset_nodereclaim"), Is.GreaterThan(0));
         Frame[] frames = k.Zone.Frames;
         int large = 0;
         foreach (var (file, index, pfn) in k.PageCache.Entries())

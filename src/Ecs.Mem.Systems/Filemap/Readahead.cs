@@ -962,18 +962,25 @@ public sealed class Readahead : IEventHandler
         ra.MmapMiss = Math.Max(0, ra.MmapMiss - considered);
     }
 
-    /// <summary>filemap_map_pages' step for one page <paramref name="pfn"/> (file page <paramref name="i"/>): mapped unless locked, marked, under writeback or mapped already; 1 when it was considered.</summary>
+    /// <summary>
+    /// filemap_map_pages' step for one page <paramref name="pfn"/> (file page <paramref name="i"/>): mapped unless locked,
+    /// marked, under writeback or mapped already. Returns 1 when it pays off an mmap miss: a page considered whose folio
+    /// is not PG_workingset (filemap_map_folio_range, since "mm/filemap: don't decrease mmap_miss when folio has
+    /// workingset flag": recently evicted pages coming back are no sign that read-around helps).
+    /// </summary>
     private int MapAround(MmState mm, ulong va, long index, long i, int pfn, ulong prot)
     {
-        if ((_k.Zone.Frames[pfn].Flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
+        FrameFlags flags = _k.Zone.Frames[pfn].Flags;
+        if ((flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
             return 0;
+        int miss = (flags & FrameFlags.Workingset) != 0 ? 0 : 1;
         ulong addr = va + (ulong)((i - index) << Pte.PageShift);
         if (i == index || mm.Tables.Lookup(addr) != 0)
-            return 1;
+            return miss;
         _k.Memory.MapPage(mm, addr, pfn, prot);
         _k.Env.Counters.Increment(_k.C.FaultAroundPages);
         FaultAroundMapped++;
-        return 1;
+        return miss;
     }
 
     /// <summary>

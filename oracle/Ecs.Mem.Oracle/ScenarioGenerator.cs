@@ -80,6 +80,7 @@ public static class ScenarioGenerator
         // memfd_create return: the lowest free one from 3, as the kernel gives them.
         var heldFds = new SortedSet<int>();
         var memfdOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var createdFiles = new HashSet<string>(StringComparer.Ordinal);
         int LowestFd()
         {
             int fd = 3;
@@ -229,6 +230,7 @@ public static class ScenarioGenerator
                             int fd = LowestFd();
                             heldFds.Add(fd);
                             memfdOf[op.Arg(0)!] = fd;
+                            createdFiles.Add(op.Arg(0)!);
                             Event(timeline, accesses, proc, $"open: {{file: {DataPath(op.Arg(1)!)}, fd: {fd}, flags: creat|trunc}}");
                             break;
                         }
@@ -264,7 +266,11 @@ public static class ScenarioGenerator
                             // it: a pwrite of the first phase copies zeros (measured: tmpfs-swap-memcg's file went to the
                             // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too.
                             string zero = op.Verb == "pwrite" && ph == p.Phases[0] ? ", zero: true" : "";
-                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}}}");
+                            // On a created (ext4) file each pwrite's length sizes the page-cache folios write_begin
+                            // makes: the C program's pieces (bs, else its 256 KiB buf) are the call's pieces.
+                            string piece = op.Verb == "pwrite" && createdFiles.Contains(op.Arg(0)!)
+                                ? $", piece: {(op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessBufBytes)}" : "";
+                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}{piece}}}");
                             accesses += BufCopy(trace, harness, p, op);
                             break;
                         }
@@ -557,6 +563,9 @@ public static class ScenarioGenerator
     }
 
     private static string DataPath(string file) => "../data/" + file;
+
+    /// <summary>sizeof buf of the C harness (its pwrite and pread pieces): 256 KiB, as PhaseProgram's bs check says.</summary>
+    private const long HarnessBufBytes = 256 << 10;
 
     private static void Event(StringBuilder t, long after, string proc, string op) =>
         t.Append(Inv, $"  - after: {after}\n    process: {proc}\n    {op}\n");

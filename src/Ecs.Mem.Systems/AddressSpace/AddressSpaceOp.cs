@@ -65,6 +65,8 @@ public sealed record AddressSpaceOp(AddressSpaceOpKind Kind, Entity Process)
     public string? Name { get; init; }
     /// <summary>write: the buffer holds only zeros (the pages it fills become zero-filled, <see cref="EcsMem.Components.FrameFlags.ZeroFilled"/>).</summary>
     public bool ZeroData { get; init; }
+    /// <summary>write: made as calls of this many bytes each (0: one call), which sizes a regular file's new page-cache folios.</summary>
+    public long Piece { get; init; }
     public bool BrkDelta { get; init; }
     public long SignedDelta { get; init; }
     public string? ChildName { get; init; }

@@ -149,7 +149,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mmap when badFd => -Errno.EBADF,
             AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, fileId, op.PgOff, _changes, openFile: openFile),
             AddressSpaceOpKind.Open => _k.OpenFiles.Open(p.Tgid, op.Fd, op.FileId, op.OpenFlags, mm.Id),
-            AddressSpaceOpKind.Write => _k.OpenFiles.Write(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len, op.ZeroData),
+            AddressSpaceOpKind.Write => _k.OpenFiles.Write(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len, op.ZeroData, op.Piece),
             AddressSpaceOpKind.Read => _k.OpenFiles.Read(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len),
             AddressSpaceOpKind.Fallocate => _k.OpenFiles.Fallocate(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Advice, op.Offset, (long)op.Len),
             AddressSpaceOpKind.Unlink => _k.OpenFiles.Unlink(op.FileId),

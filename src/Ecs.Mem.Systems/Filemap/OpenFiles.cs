@@ -259,7 +259,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// Returns at once the errors: EBADF for a descriptor not open for writing, EINVAL for a negative pwrite offset,
     /// EFBIG past s_maxbytes (MAX_LFS_FILESIZE for shmem, ext4's 16 TiB for a regular file); and 0 for a write of nothing.
     /// </summary>
-    public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length, bool zero = false)
+    public long Write(SimEnvironment env, EcsMem.Ecs.Entity who, int mmId, int cpu, int tgid, int fd, long offset, long length, bool zero = false, long piece = 0)
     {
         if (!Lookup(tgid, fd, out int fileId, out int open) || _modeOf[open] == 0)
             return -Errno.EBADF;
@@ -278,7 +278,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (pos >= maxBytes)
             return -Errno.EFBIG;
         long count = Math.Min(length, maxBytes - pos);
-        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count) { Zero = zero });
+        _calls.Add(new PendingCall(who, tgid, mmId, fileId, open, read: false, positional, pos, count) { Zero = zero, Piece = piece > 0 ? piece : count });
         return InProgress;
     }
 
@@ -316,8 +316,17 @@ public sealed class OpenFiles(Kernel.Kernel k)
         public readonly long Pos = pos, Count = count;
         public long Done;
 
+        /// <summary>The page-cache index below which the pages of the last large folio write_begin allocated for this call lie (their copy costs a new page's).</summary>
+        public long NewUntil = -1;
+
         /// <summary>A write whose buffer holds only zeros (the timeline's <c>zero: true</c>).</summary>
         public bool Zero;
+
+        /// <summary>The bytes of each pwrite64 the write is made of (the timeline's <c>piece</c>; the whole count: one call).</summary>
+        public long Piece;
+
+        /// <summary>The bytes left in the pwrite64 piece the write has reached.</summary>
+        public long PieceLeft => Math.Min(Count - Done, Piece - Done % Piece);
     }
 
     private readonly List<PendingCall> _calls = new();
@@ -439,7 +448,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
 
     /// <summary>
     /// One step of generic_perform_write on a regular file (ext4's buffered write): the next page. write_begin
-    /// (__filemap_get_folio with FGP_WRITEBEGIN) finds the page in the page cache or allocates a new one (the page
+    /// (__filemap_get_folio with FGP_WRITEBEGIN | fgf_set_order(len)) finds the page in the page cache, or adds a large
+    /// folio as large as the rest of the pwrite piece allows (<see cref="WriteBeginLargeFolio"/>), or a new page (the page
     /// allocator, below the min watermark the writer's direct reclaim; then the charge to the writer's memory cgroup,
     /// at its memory.max the writer's reclaim there; either failing, the page is tried again at the task's next step)
     /// and adds it to the page cache and the file LRU (filemap_add_folio; a shadow entry there is a refault). A new page
@@ -449,27 +459,31 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// grows to cover the write, and balance_dirty_pages_ratelimited may pause the writer. Each page takes the
     /// measured cost of a shmem write page (<see cref="Timing.TimingModel.ShmemWriteNewPageCycles"/> for a new one,
     /// <see cref="Timing.TimingModel.ShmemCopyPageCycles"/> for one in the cache). True while the call goes on.
-    /// Simplified: a large page-cache folio (from readahead) is split to single pages before one is dirtied (as a
-    /// write fault does here), and new pages are single pages (Linux's write_begin makes folios as large as the write:
-    /// oracle/known-gaps.md, file-write-folios); a page locked for a read in flight is written at once; the page is
-    /// not waited on while under writeback (ext4 needs no stable pages).
+    /// A large folio is dirtied whole (folio_mark_dirty). Simplified: the copy into a large folio goes a page a step
+    /// (each at a page's cost); the pieces of a <c>piece</c>-sized write are one call (no system call entry each); a
+    /// page locked for a read in flight is written at once; the page is not waited on while under writeback (ext4
+    /// needs no stable pages).
     /// </summary>
     private bool FileWriteStep(SimEnvironment env, PendingCall c, int cpu, ref ProcessStats stats)
     {
         long at = c.Pos + c.Done;
         long index = at >> Pte.PageShift;
         long inPage = at & ((long)Pte.PageSize - 1);
-        long chunk = Math.Min(c.Count - c.Done, (long)Pte.PageSize - inPage);
+        long chunk = Math.Min(c.PieceLeft, (long)Pte.PageSize - inPage);
         long size = RegularSize(c.File);
         int pfn = k.PageCache.Find(c.File, index);
         bool added = false;
         long cost = 0;
         if (pfn < 0)
         {
-            pfn = NewFilePage(env, c, index, cpu);
+            // __filemap_get_folio(FGP_WRITEBEGIN | fgf_set_order(len)): a folio as large as the write allows, else one page.
+            pfn = WriteBeginLargeFolio(env, c, at, index, cpu);
+            if (pfn < 0)
+                pfn = NewFilePage(env, c, index, cpu);
             if (pfn == Stalled)
                 return true; // the task reclaims (queued for this tick); the same page is tried at its next step
             added = true;
+            c.NewUntil = index + PageCacheFolio.NrPages(k.Zone.Frames, pfn);
             // A partial write of a page that holds data (inside i_size) reads it first (ext4_da_write_begin's
             // ext4_block_write_begin → a read of the block, waited for).
             if (chunk < (long)Pte.PageSize && index < PagesOf(size))
@@ -478,14 +492,19 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024));
             }
         }
-        else if (k.Zone.Frames[pfn].FolioOrder != 0)
+        else if (index < c.NewUntil)
         {
-            PageCacheFolio.Split(k, pfn);
+            added = true; // a page of the large folio this call's write_begin allocated
         }
 
         // write_end → block_write_end → folio_mark_dirty; i_size_write past the old end.
         k.Dirty?.Frame(pfn);
         bool dirtied = k.Flusher is { } flusher ? flusher.FolioMarkDirty(pfn) : MarkDirtyNoAccounting(pfn);
+        // folio_mark_dirty dirties (and folio_account_dirtied counts) a large folio whole. The pages are dirtied as the
+        // copy reaches them; only the folios where the call starts or ends can be left partly uncovered, so there the
+        // rest of the folio is dirtied too.
+        if (k.Zone.Frames[pfn].FolioOrder != 0 && (c.Done % c.Piece == 0 || chunk >= c.PieceLeft))
+            FolioMarkDirtyWhole(pfn);
         if (at + chunk > size)
             SetRegularSize(c.File, at + chunk);
         c.Done += chunk;
@@ -502,6 +521,128 @@ public sealed class OpenFiles(Kernel.Kernel k)
                 env.Clock.Advance(pause);
         }
         return c.Done < c.Count;
+    }
+
+    /// <summary>folio_mark_dirty on the whole large page-cache folio <paramref name="pfn"/> is a page of (folio_account_dirtied: folio_nr_pages).</summary>
+    private void FolioMarkDirtyWhole(int pfn)
+    {
+        Frame[] frames = k.Zone.Frames;
+        int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
+        for (int p = head; p < head + nr; p++)
+        {
+            k.Dirty?.Frame(p);
+            if (k.Flusher is { } flusher)
+                flusher.FolioMarkDirty(p);
+            else
+                MarkDirtyNoAccounting(p);
+        }
+    }
+
+    /// <summary>
+    /// The order write_begin asks for at byte <paramref name="at"/> of a write with <paramref name="remaining"/> bytes left: generic_perform_write's
+    /// piece (the rest of the write, within one chunk of mapping_max_folio_size, 2 MiB) through fgf_set_order (ilog2 of
+    /// its length less PAGE_SHIFT, 0 up to one page), capped by mapping_max_folio_order (the PMD order); 0 when the
+    /// file system has no large folios (<c>machine.large_folios: false</c>, or an LRU that keeps none).
+    /// </summary>
+    internal int WriteBeginOrder(long at, long remaining)
+    {
+        if (!k.Readahead.LargeFolioSupport)
+            return 0;
+        long chunk = (long)Pte.PageSize << PageCacheFolio.MaxPagecacheOrder;
+        long bytes = Math.Min(chunk - (at & (chunk - 1)), remaining);
+        int shift = System.Numerics.BitOperations.Log2((ulong)bytes);
+        return shift <= Pte.PageShift ? 0 : Math.Min(shift - Pte.PageShift, PageCacheFolio.MaxPagecacheOrder);
+    }
+
+    /// <summary>
+    /// __filemap_get_folio's FGP_CREAT path for an order above 0 (ext4_write_begin → write_begin_get_folio): the order
+    /// falls to __ffs(index) where the index is not aligned to it, and one order at a time while the folio cannot be
+    /// added (a page of its range is cached already: -EEXIST) or allocated (__GFP_NORETRY: no free block of the order
+    /// above the low watermark, or no room under memory.max; simplified: no reclaim or compaction for it). Returns the
+    /// new folio's first page (at <paramref name="index"/>), added to the page cache and the file LRU as one folio, or
+    /// -1: the caller goes on with a single page (order 0, which may reclaim).
+    /// </summary>
+    private int WriteBeginLargeFolio(SimEnvironment env, PendingCall c, long at, long index, int cpu)
+    {
+        int order = WriteBeginOrder(at, c.PieceLeft);
+        if (order > 0 && (index & ((1L << order) - 1)) != 0)
+            order = System.Numerics.BitOperations.TrailingZeroCount(index);
+        for (; order > 0; order--)
+        {
+            int head = FilemapAllocFolio(c, index, order, cpu);
+            if (head >= 0)
+                return FilemapAddFolio(c, index, head, order);
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// filemap_alloc_folio (__GFP_NORETRY) of <paramref name="order"/> for [index, index + 2^order) of the file, charged
+    /// to the writer's memory cgroup as one; -1 when the range already holds a page (filemap_add_folio's -EEXIST, checked
+    /// first here) or no folio can be had without reclaim.
+    /// </summary>
+    private int FilemapAllocFolio(PendingCall c, long index, int order, int cpu)
+    {
+        int nr = 1 << order;
+        for (long i = index; i < index + nr; i++)
+        {
+            if (k.PageCache.Find(c.File, i) >= 0)
+                return -1;
+        }
+        var zone = k.Zone;
+        var buddy = zone.Buddy;
+        if (zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order)
+            || zone.MustStall(buddy.NrFreePages - nr + 1, needsFrame: true))
+            return -1;
+        Memcontrol.MemCgroup? memcg = null;
+        if (k.Memcg is { } mc)
+        {
+            memcg = mc.OfMm(c.MmId);
+            if (mc.TryCharge(memcg, nr, cpu) is not null)
+                return -1;
+            mc.Charged(c.Task);
+        }
+        int head = buddy.AllocPages(order);
+        if (head < 0)
+        {
+            if (memcg is not null)
+                k.Memcg!.Uncharge(memcg, nr);
+            return -1;
+        }
+        buddy.SplitPage(head, order);
+        zone.CheckAllocMark();
+        for (int p = head; p < head + nr; p++)
+        {
+            k.Dirty?.Frame(p);
+            zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
+            if (memcg is not null)
+                k.Memcg!.CommitCharge(p, memcg);
+        }
+        k.Env.Counters.Add(k.C.PgAllocNormal, nr);
+        return head;
+    }
+
+    /// <summary>
+    /// filemap_add_folio for a large folio a write allocated: every page indexed (a shadow the range held refaults the
+    /// folio as one, the last one found, as __filemap_add_folio keeps), the folio one entry on the file LRU.
+    /// </summary>
+    private int FilemapAddFolio(PendingCall c, long index, int head, int order)
+    {
+        int nr = 1 << order, shadow = -1;
+        for (int i = 0; i < nr; i++)
+        {
+            ref Frame f = ref k.Zone.Frames[head + i];
+            f.Mapping = c.File;
+            f.Index = index + i;
+            f.ContentToken = PageCacheInsertSystem.FileContent(c.File, index + i);
+            int s = k.PageCache.Add(c.File, index + i, head + i);
+            if (s >= 0)
+                shadow = s;
+        }
+        if (shadow >= 0)
+            k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
+        k.Zone.LruAdd(head, PageAlloc.Zone.FileKey(c.File, index));
+        return head;
     }
 
     /// <summary>folio_mark_dirty without the writeback accounting (<c>writeback: sync</c>: reclaim writes a dirty file page itself).</summary>

@@ -297,7 +297,7 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>Large page-cache folios are built: the filesystem has them and the LRU is the classic lruvec (docs/kernel.md).</summary>
-    private bool LargeFolioSupport => _k.Options.LargeFolios && _k.Lruvec is not null && !_k.Options.LruGen.Enabled;
+    internal bool LargeFolioSupport => _k.Options.LargeFolios && _k.Lruvec is not null && !_k.Options.LruGen.Enabled;
 
     /// <summary>
     /// page_cache_ra_order (mm/readahead.c, Linux 6.18) for the window in <paramref name="ra"/>: folios of ra-&gt;order
@@ -916,11 +916,13 @@ public sealed class Readahead : IEventHandler
     }
 
     /// <summary>
-    /// do_fault_around → filemap_map_pages for a read fault at <paramref name="va"/> (file page <paramref name="index"/>)
-    /// in <paramref name="vma"/>: maps the cached, uptodate (unlocked), unmarked pages of the fault_around_bytes
-    /// window — aligned down to its size, clipped to the VMA, the PTE page and the file's end — into PTEs still
-    /// none. Linux on x86 maps them young (vm_page_prot carries _PAGE_ACCESSED and x86 does not define
-    /// arch_wants_old_prefaulted_pte). Each page considered pays off one mmap miss.
+    /// do_fault_around → filemap_map_pages (Linux 6.18) for a read fault at <paramref name="va"/> (file page
+    /// <paramref name="index"/>) in <paramref name="vma"/>: maps the cached, uptodate (unlocked), unmarked pages of the
+    /// fault_around_bytes window — aligned down to its size, clipped to the VMA, the PTE page and the file's end — into
+    /// PTEs still none. A large folio the window reaches is mapped whole when it lies inside the VMA and one page
+    /// table and ends before the file's last page (filemap_map_folio_range, 357b92761d94; the i_size test of
+    /// 74207de2ba10); see <see cref="CanMapWholeFolio"/>. Linux on x86 maps them young (vm_page_prot carries
+    /// _PAGE_ACCESSED and x86 does not define arch_wants_old_prefaulted_pte). Each page considered pays off one mmap miss.
     /// </summary>
     public void FaultAround(MmState mm, in Vma vma, ulong va, long index, ulong prot)
     {
@@ -934,24 +936,88 @@ public sealed class Readahead : IEventHandler
         long fromPte = Math.Max(pteOff / nrPages * nrPages, pteOff - Math.Min(pteOff, vmaOff));
         long toPte = Math.Min(Math.Min(fromPte + nrPages, ptrsPerPte), pteOff + vmaPages - vmaOff) - 1;
         long first = index + fromPte - pteOff;
-        long last = Math.Min(index + toPte - pteOff, FilePages(vma.FileId) - 1);
+        long filePages = FilePages(vma.FileId);
+        long last = Math.Min(index + toPte - pteOff, filePages - 1);
         int file = vma.FileId;
         int considered = 0;
+        Frame[] frames = _k.Zone.Frames;
         for (long i = first; i <= last; i++)
         {
             int pfn = _k.PageCache.Find(file, i);
-            if (pfn < 0 || (_k.Zone.Frames[pfn].Flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
+            if (pfn < 0)
                 continue;
-            considered++;
-            ulong addr = va + (ulong)((i - index) << Pte.PageShift);
-            if (i == index || mm.Tables.Lookup(addr) != 0)
+            if (frames[pfn].FolioOrder != 0 && CanMapWholeFolio(mm, vma, va, index, i, pfn, filePages, ptrsPerPte))
+            {
+                // filemap_map_folio_range: the whole folio, from its first page to its last, beyond the window.
+                int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
+                long headIndex = i - (pfn - head);
+                for (int p = 0; p < nr; p++)
+                    considered += MapAround(mm, va, index, headIndex + p, head + p, prot);
+                i = headIndex + nr - 1;
                 continue;
-            _k.Memory.MapPage(mm, addr, pfn, prot);
-            _k.Env.Counters.Increment(_k.C.FaultAroundPages);
-            FaultAroundMapped++;
+            }
+            considered += MapAround(mm, va, index, i, pfn, prot);
         }
         ref FileRaState ra = ref Ra(mm.Id, file);
         ra.MmapMiss = Math.Max(0, ra.MmapMiss - considered);
+    }
+
+    /// <summary>
+    /// filemap_map_pages' step for one page <paramref name="pfn"/> (file page <paramref name="i"/>): mapped unless locked,
+    /// marked, under writeback or mapped already. Returns 1 when it pays off an mmap miss: a page considered whose folio
+    /// is not PG_workingset (filemap_map_folio_range, since "mm/filemap: don't decrease mmap_miss when folio has
+    /// workingset flag": recently evicted pages coming back are no sign that read-around helps).
+    /// </summary>
+    private int MapAround(MmState mm, ulong va, long index, long i, int pfn, ulong prot)
+    {
+        FrameFlags flags = _k.Zone.Frames[pfn].Flags;
+        if ((flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
+            return 0;
+        int miss = (flags & FrameFlags.Workingset) != 0 ? 0 : 1;
+        ulong addr = va + (ulong)((i - index) << Pte.PageShift);
+        if (i == index || mm.Tables.Lookup(addr) != 0)
+            return miss;
+        _k.Memory.MapPage(mm, addr, pfn, prot);
+        _k.Env.Counters.Increment(_k.C.FaultAroundPages);
+        FaultAroundMapped++;
+        return miss;
+    }
+
+    /// <summary>
+    /// Whether the read fault at <paramref name="va"/> (page <paramref name="index"/>) maps the whole large folio holding
+    /// page <paramref name="i"/> (frame <paramref name="pfn"/>). filemap_map_folio_range (Linux 6.18): when the folio lies
+    /// inside the VMA and inside one page table and its next index is at most the file's last page
+    /// (<c>file_end &gt;= folio_next_index(folio)</c>: the folio that reaches i_size goes by the window's pages). A
+    /// PMD-sized folio over a page-table range with nothing mapped yet is mapped by a PMD in Linux (filemap_map_pmd, or
+    /// for the folio that reaches i_size finish_fault's do_set_pmd, whose i_size test counts pages rounded up): here
+    /// its 512 pages are mapped by PTEs in that one fault (a simplification: no PMD-mapped page-cache folios).
+    /// </summary>
+    private bool CanMapWholeFolio(MmState mm, in Vma vma, ulong va, long index, long i, int pfn, long filePages, long ptrsPerPte)
+    {
+        Frame[] frames = _k.Zone.Frames;
+        int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
+        long headIndex = i - (pfn - head), next = headIndex + nr;
+        // folio_within_vma.
+        long vmaPages = (long)((vma.End - vma.Start) >> Pte.PageShift);
+        if (headIndex < (long)vma.PgOff || next > (long)vma.PgOff + vmaPages)
+            return false;
+        // One page table: the folio's first and last addresses under the same PMD.
+        ulong addr0 = va - (ulong)((index - headIndex) << Pte.PageShift);
+        ulong pmdMask = ~((ulong)ptrsPerPte * Pte.PageSize - 1);
+        if ((addr0 & pmdMask) != ((addr0 + (ulong)nr * Pte.PageSize - 1) & pmdMask))
+            return false;
+        if (filePages - 1 >= next)
+            return true;
+        // The folio reaching i_size: only a PMD-mappable one, over a range where the faulting page is all that is mapped.
+        if (nr != ptrsPerPte || filePages < next || (addr0 & ~pmdMask) != 0)
+            return false;
+        for (int p = 0; p < nr; p++)
+        {
+            ulong a = addr0 + (ulong)p * Pte.PageSize;
+            if (a != va && mm.Tables.Lookup(a) != 0)
+                return false;
+        }
+        return true;
     }
 
     /// <summary>

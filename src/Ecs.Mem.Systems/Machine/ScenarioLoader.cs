@@ -331,7 +331,7 @@ public static class ScenarioLoader
                 Fd = m.Fd ?? -1,
             },
             OpenOp o => new AddressSpaceOp(AddressSpaceOpKind.Open, target) { FileId = k.Files.Intern(o.File), Fd = o.Fd, OpenFlags = (Filemap.OpenFiles.OpenFlags)(int)o.Flags },
-            WriteOp w => new AddressSpaceOp(AddressSpaceOpKind.Write, target) { Fd = w.Fd, Len = (ulong)w.Length, Offset = w.Offset ?? -1, ZeroData = w.Zero },
+            WriteOp w => new AddressSpaceOp(AddressSpaceOpKind.Write, target) { Fd = w.Fd, Len = (ulong)w.Length, Offset = w.Offset ?? -1, ZeroData = w.Zero, Piece = w.Piece ?? 0 },
             ReadOp r => new AddressSpaceOp(AddressSpaceOpKind.Read, target) { Fd = r.Fd, Len = (ulong)r.Length, Offset = r.Offset ?? -1 },
             FallocateOp fa => new AddressSpaceOp(AddressSpaceOpKind.Fallocate, target) { Fd = fa.Fd, Advice = fa.Mode, Offset = fa.Offset, Len = (ulong)fa.Length },
             UnlinkOp u => new AddressSpaceOp(AddressSpaceOpKind.Unlink, target) { FileId = k.Files.Intern(u.File) },

@@ -24,8 +24,11 @@ public enum OpenFlagSet
 /// at <paramref name="Offset"/> when it is given (a memfd or tmpfs file). <paramref name="Zero"/>: the buffer holds
 /// only zeros (the timeline's <c>zero: true</c>), so a page the call fills with them holds only zeros afterwards (a
 /// new page, a zero-filled one, or one the call covers whole), which swap-out keeps in the swap area's zeromap.
+/// <paramref name="Piece"/> (the timeline's <c>piece</c>): the write is made as consecutive pwrite64 calls of that many
+/// bytes each (a program's loop over its buffer), which sets the size of the page-cache folios a regular file's
+/// write_begin makes; null: one call.
 /// </summary>
-public sealed record WriteOp(int Fd, long Length, long? Offset, bool Zero = false) : TimelineOp;
+public sealed record WriteOp(int Fd, long Length, long? Offset, bool Zero = false, long? Piece = null) : TimelineOp;
 
 /// <summary>read(2) of <paramref name="Length"/> bytes from <paramref name="Fd"/> at its file position, or pread64 at <paramref name="Offset"/>.</summary>
 public sealed record ReadOp(int Fd, long Length, long? Offset) : TimelineOp;

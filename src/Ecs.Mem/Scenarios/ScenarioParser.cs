@@ -504,16 +504,23 @@ public static class ScenarioParser
             return new OpenOp(file, Fd(Required(s, "fd"), s.PathOf("fd")), flags);
         }
 
-        /// <summary>write / read: {fd, length, offset, zero} (with offset: pwrite64 / pread64; zero: a write's buffer holds only zeros).</summary>
+        /// <summary>write / read: {fd, length, offset, zero, piece} (with offset: pwrite64 / pread64; zero: a write's buffer holds only zeros; piece: a write made as calls of that many bytes).</summary>
         private TimelineOp WriteRead(YamlNode node, string path, bool write)
         {
-            var s = write ? new YamlSection(Source, node, path, "fd", "length", "offset", "zero")
+            var s = write ? new YamlSection(Source, node, path, "fd", "length", "offset", "zero", "piece")
                 : new YamlSection(Source, node, path, "fd", "length", "offset");
             int fd = Fd(Required(s, "fd"), s.PathOf("fd"));
             long length = values.Size(Required(s, "length"), s.PathOf("length"));
             long? offset = s.Get("offset") is { } o ? values.Size(o, s.PathOf("offset")) : null;
             bool zero = write && s.Get("zero") is { } z && values.Bool(z, s.PathOf("zero"));
-            return write ? new WriteOp(fd, length, offset, zero) : new ReadOp(fd, length, offset);
+            long? piece = null;
+            if (write && s.Get("piece") is { } pc)
+            {
+                piece = values.Size(pc, s.PathOf("piece"));
+                if (piece <= 0)
+                    throw values.Error(pc, $"{s.PathOf("piece")}: a write's piece must be at least one byte (got {piece})");
+            }
+            return write ? new WriteOp(fd, length, offset, zero, piece) : new ReadOp(fd, length, offset);
         }
 
         /// <summary>fallocate: {fd, offset, length, mode: "keep_size|punch_hole"}.</summary>

@@ -171,9 +171,10 @@ public class PageCacheFolioTests
         // are mapped first, then filemap_fault's async window charges its folios, reclaiming the group as it goes. A
         // window of 128 pages (read_ahead_kb 512) in a 2 MiB group: those reclaim rounds come while the marked block's
         // neighbours are still unmapped, and took one of them when fault-around ran only after the window (65 faults).
-        // Mapped first, every 16-page block (fault_around_bytes 64 KiB) of the 1,024-page pass takes one fault.
+        // Mapped first, no 16-page block (fault_around_bytes 64 KiB) of the 1,024-page pass takes more than one fault:
+        // at most 64 (since session 13 fewer, a large folio being mapped whole by one fault: filemap_map_folio_range).
         using var m = Run(Scenario(1024, 1024, "ram: 64M, swap: 0, read_ahead_kb: 512", "2M"));
-        Assert.That(m.Env.Counters.Get("pgfault"), Is.EqualTo(1024 / 16));
+        Assert.That(m.Env.Counters.Get("pgfault"), Is.LessThanOrEqualTo(1024 / 16));
         Assert.That(m.Env.Counters.Get("pgsteal_file"), Is.GreaterThan(1024 - 512), "the group reclaimed as the file was read");
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }

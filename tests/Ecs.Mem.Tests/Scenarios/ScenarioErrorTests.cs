@@ -229,6 +229,8 @@ public class ScenarioErrorTests
             "test.yaml:7: timeline[0].zero_fill.length must be at least one byte (got '0')");
         yield return C("ZeroFillUnknownKey", P + "\ntimeline:\n  - at: 5\n    process: p\n    zero_fill: {addr: 0x10000000, length: 4K, value: 0}\n",
             "test.yaml:7: unknown key in timeline[0].zero_fill (expected one of: addr, length) (got 'value')");
+        yield return C("WritePieceZero", P + "\ntimeline:\n  - at: 5\n    process: p\n    write: {fd: 3, length: 8M, piece: 0}\n",
+            "test.yaml:7: timeline[0].write.piece: a write's piece must be at least one byte (got 0) (got '0')");
         yield return C("TimelineNotList", P + "\ntimeline: {at: 5}\n",
             "test.yaml:4: timeline must be a list (entries starting with '- ') (got '(a mapping)')");
     }

@@ -1190,8 +1190,11 @@ public sealed partial class Lruvec : IReplacementPolicy
             if (nr == 1 || Nr(pfn) != 1)
                 continue;
             // Split (split_folio_to_list): the folio's other pages are order-0 pages on reclaim's list now, each
-            // handled (and taking the reclaimer's time) as a page isolated on its own would be.
-            for (int p = pfn + 1; p < pfn + nr; p++)
+            // handled (and taking the reclaimer's time) as a page isolated on its own would be. Last page first:
+            // __split_unmapped_folio hands them to lru_add_split_folio in address order, which list_add_tails each
+            // onto the list shrink_folio_list takes from the tail (lru_to_folio), so they get their swap slots in
+            // descending order after the head's (traced on 6.18: head at slot S, page 511 at S + 1, page 1 at S + 511).
+            for (int p = pfn + nr - 1; p > pfn; p--)
             {
                 if (!FolioPageIsolated(p))
                     continue;

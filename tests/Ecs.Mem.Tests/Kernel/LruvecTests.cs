@@ -519,8 +519,10 @@ public class LruvecTests
         ScanControl sc = ThpList(splitThp: true);
         _lv.ShrinkLruvec(sc);
         // Batch 2 reaches the folio (old now): the host splits it, reclaims page 512, and split_folio_to_list's other
-        // 511 pages go through shrink_folio_list one by one, in order, each taking a page's time of the reclaimer.
-        Assert.That(_host.Reclaimed, Is.EqualTo(new[] { 0, 1, 2 }.Concat(Enumerable.Range(512, 512)).ToArray()));
+        // 511 pages go through shrink_folio_list one by one, last page first (lru_add_split_folio list_add_tails them in
+        // address order and lru_to_folio takes the list's tail), each taking a page's time of the reclaimer.
+        int[] split = Enumerable.Range(513, 511).Reverse().ToArray();
+        Assert.That(_host.Reclaimed, Is.EqualTo(new[] { 0, 1, 2, 512 }.Concat(split).ToArray()));
         Assert.That(sc.NrReclaimed, Is.EqualTo(515));
         Assert.That(sc.NrScanned, Is.EqualTo(1027));
         // The reclaimer's time: every shrink_inactive_list call's min(nr, 32) before it isolates — 515 over the 17 calls

@@ -310,4 +310,27 @@ public class SwapInTests
     [TestCase(0, 5, 1, 32, 32, 16, TestName = "1 hit after 32: 16")]
     public void SwapinNrPagesFollowsItsDefinition(long prev, long offset, int hits, int max, int prevWin, int expected) =>
         Assert.That(SwapReadahead.SwapinNrPages(prev, offset, hits, max, prevWin), Is.EqualTo(expected));
+
+    /// <summary>
+    /// __swapin_nr_pages through the sequence of misses the kernel made at the start of thp-swpout-fallback's rewrite
+    /// pass (6.18, a swap file on the rotational vda, so swap_cluster_readahead; `KIT_EXTRA_EVENTS="exceptions:page_fault_user"
+    /// oracle/experiments/thp-swap-memcg/kit.sh thp-swpout-fallback 2 OUT`, block_rq_issue sectors / 8 = slots). The split
+    /// THP's head has slot 12257494, its page i (1..510) slot 12257494 + 512 - i, page 511 slot 12257495. Each row: the
+    /// miss's slot, the readahead hits since the previous miss, prev_offset (the last miss that came with no hits) and the
+    /// previous window, all read off the trace; the window, worked out by hand from the formula, is the one whose aligned
+    /// block covers exactly the pages the kernel read (already-mapped slots are free and skipped).
+    /// </summary>
+    [TestCase(12257494, 12258005, 0, 1, 1, TestName = "page 1: no hits, not adjacent to page 0's slot, half of 1 is 0: 1 page")]
+    [TestCase(12258005, 12258004, 0, 1, 2, TestName = "page 2: no hits, adjacent below: 2 (page 1's slot free: 1 read)")]
+    [TestCase(12258004, 12258003, 0, 2, 2, TestName = "page 3: no hits, adjacent: 2 (pages 3-4 read)")]
+    [TestCase(12258003, 12258001, 1, 2, 4, TestName = "page 5: 1 hit: 4 (pages 5-6 read, 3-4 mapped)")]
+    [TestCase(12258003, 12257999, 1, 4, 4, TestName = "page 7: 1 hit, prev_offset kept: 4 (pages 7-10 read)")]
+    [TestCase(12258003, 12257995, 3, 4, 8, TestName = "page 11: 3 hits: 8 (pages 11-14 read)")]
+    [TestCase(12258003, 12257495, 7, 8, 8, TestName = "page 511: 7 hits: 8 (its block holds no other swapped page: 1 read)")]
+    [TestCase(12258003, 12258006, 0, 8, 4, TestName = "next THP's head: no hit, not adjacent, half of 8: 4 (head and its page 511 read)")]
+    [TestCase(12258006, 12258517, 0, 4, 2, TestName = "its page 1: no hit, not adjacent, half of 4: 2 (pages 1-2 read)")]
+    [TestCase(12258006, 12258515, 1, 2, 4, TestName = "its page 3: 1 hit: 4 (pages 3-6 read)")]
+    [TestCase(12258006, 12258511, 3, 4, 8, TestName = "its page 7: 3 hits: 8 (pages 7-14 read)")]
+    public void SwapinNrPagesGivesTheKernelsClusterWindowsOverASplitTHP(long prev, long offset, int hits, int prevWin, int expected) =>
+        Assert.That(SwapReadahead.SwapinNrPages(prev, offset, hits, 8, prevWin), Is.EqualTo(expected));
 }

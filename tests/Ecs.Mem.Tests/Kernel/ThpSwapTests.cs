@@ -242,6 +242,26 @@ public class ThpSwapTests
         }
     }
 
+    [Test]
+    public void ASplitTHPsPagesTakeTheirSlotsHeadFirstThenFromTheLastPageDown()
+    {
+        // shrink_folio_list splits the THP onto its own list (split_folio_to_list): the head goes on and takes the first
+        // slot; lru_add_split_folio list_add_tails pages 1..511 in address order and lru_to_folio takes the list's tail,
+        // so page 511 takes the next slot and page 1 the last. Traced on 6.18 (thp-swpout-fallback's rewrite, a swap
+        // file): the head's slot S, page 511's S + 1, page i's S + 512 - i (SwapInTests has the trace's numbers).
+        // Linux's lists only: the fifo policy is EcsMem's own and splits in address order.
+        var (m, p) = Machine(8192, blockDevice: false, policy: "linux");
+        using (m)
+        {
+            RunChecked(m, until: () => SwapSlotsOf(m, p, Base) is not null || SwapSlotsOf(m, p, Base + HugeSize) is not null);
+            long[] slots = SwapSlotsOf(m, p, Base) ?? SwapSlotsOf(m, p, Base + HugeSize)!;
+            long s = slots[0];
+            Assert.That(slots[Huge - 1], Is.EqualTo(s + 1));
+            for (int i = 1; i < Huge; i++)
+                Assert.That(slots[i], Is.EqualTo(i == Huge - 1 ? s + 1 : s + Huge - i), $"page {i}");
+        }
+    }
+
     [TestCase("fifo")]
     [TestCase("linux")]
     public void OnlyAWhollyFreeClusterTakesATHP(string policy)

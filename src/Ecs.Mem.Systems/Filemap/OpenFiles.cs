@@ -589,37 +589,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
             if (k.PageCache.Find(c.File, i) >= 0)
                 return -1;
         }
-        var zone = k.Zone;
-        var buddy = zone.Buddy;
-        if (zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order)
-            || zone.MustStall(buddy.NrFreePages - nr + 1, needsFrame: true))
-            return -1;
-        Memcontrol.MemCgroup? memcg = null;
-        if (k.Memcg is { } mc)
-        {
-            memcg = mc.OfMm(c.MmId);
-            if (mc.TryCharge(memcg, nr, cpu) is not null)
-                return -1;
-            mc.Charged(c.Task);
-        }
-        int head = buddy.AllocPages(order);
-        if (head < 0)
-        {
-            if (memcg is not null)
-                k.Memcg!.Uncharge(memcg, nr);
-            return -1;
-        }
-        buddy.SplitPage(head, order);
-        zone.CheckAllocMark();
-        for (int p = head; p < head + nr; p++)
-        {
-            k.Dirty?.Frame(p);
-            zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
-            if (memcg is not null)
-                k.Memcg!.CommitCharge(p, memcg);
-        }
-        k.Env.Counters.Add(k.C.PgAllocNormal, nr);
-        return head;
+        Memcontrol.MemCgroup? memcg = k.Memcg?.OfMm(c.MmId);
+        return FilemapAlloc.FilemapAllocFolio(k, order, memcg, cpu, pinned: false, c.Task, out _);
     }
 
     /// <summary>

@@ -418,40 +418,10 @@ public sealed class Readahead : IEventHandler
     /// </summary>
     private int AllocReadaheadFolio(ref ReadaheadControl ractl, int cpu, int order, out Memcontrol.MemCgroup? overLimit)
     {
-        overLimit = null;
-        var zone = _k.Zone;
-        int nr = 1 << order;
-        var buddy = zone.Buddy;
-        if (zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order)
-            || zone.MustStall(buddy.NrFreePages - nr + 1, needsFrame: true))
-            return -1;
-        Memcontrol.MemCgroup? memcg = null;
-        if (_k.Memcg is { } mc)
-        {
-            memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
-            overLimit = mc.TryCharge(memcg, nr, cpu);
-            if (overLimit is not null)
-                return -1;
-        }
-        int head = buddy.AllocPages(order);
-        if (head < 0)
-        {
-            if (memcg is not null)
-                _k.Memcg!.Uncharge(memcg, nr);
-            return -1;
-        }
-        buddy.SplitPage(head, order);
-        zone.CheckAllocMark();
-        for (int p = head; p < head + nr; p++)
-        {
-            _k.Dirty?.Frame(p);
-            zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
-            zone.PinFrame(p); // held by the read until it completes
-            if (memcg is not null)
-                _k.Memcg!.CommitCharge(p, memcg);
-        }
-        _k.Env.Counters.Add(_k.C.PgAllocNormal, nr);
-        return head;
+        Memcontrol.MemCgroup? memcg = _k.Memcg is { } mc
+            ? (_k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root)
+            : null;
+        return FilemapAlloc.FilemapAllocFolio(_k, order, memcg, cpu, pinned: true, Ecs.Entity.Null, out overLimit);
     }
 
     /// <summary>

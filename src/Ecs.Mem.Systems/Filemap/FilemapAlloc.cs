@@ -1,0 +1,57 @@
+using EcsMem.Components;
+
+namespace EcsMem.Systems.Filemap;
+
+/// <summary>
+/// filemap_alloc_folio with __GFP_NORETRY, shared by write_begin's large folios (<see cref="OpenFiles"/>) and
+/// readahead's (<see cref="Readahead"/>): one buddy block of the order while the zone stays above its low watermark
+/// and need not stall, charged to the memory cgroup as one folio, refused rather than reclaimed for.
+/// </summary>
+internal static class FilemapAlloc
+{
+    /// <summary>
+    /// filemap_alloc_folio(gfp | __GFP_NORETRY, order) charged to <paramref name="memcg"/> (mem_cgroup_charge of
+    /// folio_nr_pages): the head frame, or -1 with <paramref name="overLimit"/> the group over its limit when the charge
+    /// failed. <paramref name="pinned"/> holds every page (a read in flight until it completes). A charge that went
+    /// through resets <paramref name="chargedTask"/>'s reclaim retries (none for <see cref="Ecs.Entity.Null"/>).
+    /// </summary>
+    public static int FilemapAllocFolio(Kernel.Kernel k, int order, Memcontrol.MemCgroup? memcg, int cpu, bool pinned,
+        Ecs.Entity chargedTask, out Memcontrol.MemCgroup? overLimit)
+    {
+        overLimit = null;
+        var zone = k.Zone;
+        int nr = 1 << order;
+        var buddy = zone.Buddy;
+        if (zone.Watermarks.BelowLow(buddy.NrFreePages, order) || !buddy.HasFreeBlock(order)
+            || zone.MustStall(buddy.NrFreePages - nr + 1, needsFrame: true))
+            return -1;
+        if (memcg is not null)
+        {
+            overLimit = k.Memcg!.TryCharge(memcg, nr, cpu);
+            if (overLimit is not null)
+                return -1;
+            if (chargedTask != Ecs.Entity.Null)
+                k.Memcg.Charged(chargedTask);
+        }
+        int head = buddy.AllocPages(order);
+        if (head < 0)
+        {
+            if (memcg is not null)
+                k.Memcg!.Uncharge(memcg, nr);
+            return -1;
+        }
+        buddy.SplitPage(head, order);
+        zone.CheckAllocMark();
+        for (int p = head; p < head + nr; p++)
+        {
+            k.Dirty?.Frame(p);
+            zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
+            if (pinned)
+                zone.PinFrame(p);
+            if (memcg is not null)
+                k.Memcg!.CommitCharge(p, memcg);
+        }
+        k.Env.Counters.Add(k.C.PgAllocNormal, nr);
+        return head;
+    }
+}

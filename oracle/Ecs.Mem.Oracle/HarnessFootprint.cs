@@ -65,6 +65,16 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const long DataPage = 1;
 
     /// <summary>
+    /// The start-up page standing for the TLS page that holds glibc's struct rseq (the tail of struct pthread, which
+    /// emit's libc calls touch too): the kernel's get_user of rseq_cs faulted at 0x7ffff7dd1068 in every traced fill
+    /// (oracle/experiments/harness-per-run/results/window-faults.txt), so the area is at offset 0x60 of that page.
+    /// </summary>
+    public const long RseqPage = 10;
+
+    /// <summary>The struct rseq's offset in <see cref="RseqPage"/> (0x7ffff7dd1060 in the traces).</summary>
+    public const ulong RseqOffset = 0x60;
+
+    /// <summary>
     /// The pages <c>warm_up</c> stored only zeros into, as runs (first page index, count): its stack array less the
     /// top <see cref="StackArrayOverwritten"/> pages, and the bss's <c>buf</c> and <c>out</c> (pages 0–126; <c>reg</c>'s
     /// page holds -1s). 187 pages, as measured on Linux 6.18 (oracle/experiments/swap-cache-residue/results/zero-pages.txt:

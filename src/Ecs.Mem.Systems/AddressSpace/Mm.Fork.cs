@@ -42,6 +42,7 @@ public sealed partial class Mm
             MmapMinAddr = MmapMinAddr,
             GateVma = GateVma,
             CapSysAdmin = CapSysAdmin,
+            RseqArea = RseqArea, // rseq_fork: a fork's child keeps its parent's registration (the same TLS address)
             Commit = Commit,
             Hugetlb = Hugetlb,
         };

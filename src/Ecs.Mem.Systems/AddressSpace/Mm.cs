@@ -66,6 +66,12 @@ public sealed partial class Mm
     public Vma? GateVma { get; set; }
 
     /// <summary>
+    /// task_struct->rseq of the process's tasks: the user address of the struct rseq registered with rseq(2) (glibc's,
+    /// in the TLS), 0 when none. One per address space here (a simplification: Linux keeps one per thread).
+    /// </summary>
+    public ulong RseqArea { get; set; }
+
+    /// <summary>
     /// mmap_base (arch/x86/mm/mmap.c): TASK_SIZE minus a gap of the stack rlimit plus stack randomisation
     /// plus the guard gap, clamped to [128 MiB, 5/6 TASK_SIZE], minus the mmap randomisation, page aligned.
     /// With ASLR off both random terms are 0.

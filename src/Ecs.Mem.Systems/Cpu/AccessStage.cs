@@ -3,6 +3,7 @@ using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
 using EcsMem.Systems.Caches;
+using EcsMem.Systems.Task;
 using EcsMem.Systems.Timing;
 using EcsMem.Traces;
 
@@ -204,6 +205,13 @@ public sealed class AccessStage : ISystem, IEventHandler
             }
             ran = true;
             Entity pe = _k.Tasks.Processes[cpu.Task];
+            // Back from a switch: the kernel reads and writes the task's rseq area before the task's next access.
+            if (_k.World.Get<Process>(pe).RseqPending != Rseq.Idle)
+            {
+                if (RseqHandleNotifyResume(env, cpu, pe, batching && !env.HasPendingWork, stopAt, ref issued))
+                    return;
+                continue;
+            }
             // A prefault the task's last call asked for (mm_populate) runs before its next access.
             if (_populate.Count > 0 && PopulateStep(env, cpu, pe))
                 continue;
@@ -755,6 +763,40 @@ public sealed class AccessStage : ISystem, IEventHandler
             env.Work<TlbFillRequest>().Add(new TlbFillRequest(a.Address, pte, a.Kind, cpu.Id));
         translation = _stlbCycles + walkLevels * _walkLevelCycles;
         return Outcome.DoneNeedsFill;
+    }
+
+    private readonly MemoryAccess[] _rseqAccess = new MemoryAccess[1];
+
+    /// <summary>
+    /// __rseq_handle_notify_resume's next user access for the running task (<see cref="Rseq"/>): the get_user of
+    /// rseq_cs, then the stores of the CPU ids, each through the task's TLB and page tables like its own accesses (a
+    /// fault there is the task's, and the task retries the step once it is installed), their time the task's, but not
+    /// counted among its accesses. Returns true when the tick must end here (a TLB fill is queued).
+    /// </summary>
+    private bool RseqHandleNotifyResume(SimEnvironment env, CpuState cpu, Entity pe, bool fillInline, ulong stopAt, ref int issued)
+    {
+        ref Process p = ref _k.World.Get<Process>(pe);
+        ulong area = _k.Tasks.MmOf(pe).Mm.RseqArea;
+        _rseqAccess[0] = Rseq.NextAccess(area, p.Pid, p.RseqPending);
+        int done = RunSlice(env, cpu, pe, _rseqAccess, fillInline, stopAt, out Outcome outcome);
+        if (done == 0)
+            return false; // faulted (the fault window holds the task) or its turn ended: the same step again
+        issued++;
+        // The kernel's access, not the workload's: its time and cache effects stay, the task's access counts do not
+        // (ProcessStats.Accesses is how far the task's own trace has run: the oracle's phases end on it).
+        ref ProcessStats st = ref _k.World.Get<ProcessStats>(pe);
+        st.Accesses--;
+        if (_rseqAccess[0].Kind == AccessKind.Load)
+            st.Loads--;
+        else
+            st.Stores--;
+        // A sleep in that fault set the flag again (rseq_preempt): the handler starts over; otherwise the next step.
+        ref Process q = ref _k.World.Get<Process>(pe);
+        if (q.RseqPending == Rseq.LoadRseqCs && _rseqAccess[0].Kind == AccessKind.Load)
+            q.RseqPending = Rseq.StoreCpuId;
+        else if (q.RseqPending == Rseq.StoreCpuId)
+            q.RseqPending = Rseq.Idle;
+        return outcome == Outcome.DoneNeedsFill;
     }
 
     /// <summary>

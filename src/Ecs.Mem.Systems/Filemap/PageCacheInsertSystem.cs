@@ -101,6 +101,9 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         ref Process p = ref k.World.Get<Process>(rec.Process);
         p.State = ProcessState.SleepingIo;
         // A zeromap swap-in is uptodate at once (swap_read_folio_zeromap: no bio); the fault goes on next.
+        // Otherwise the task sleeps on the folio lock: a switch, so rseq_preempt.
+        if (!zero)
+            Task.Rseq.RseqPreempt(k, rec.Process);
         if (pages > 0)
             env.Schedule(zero ? 1UL : (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
     }

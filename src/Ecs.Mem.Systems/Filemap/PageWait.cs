@@ -22,6 +22,7 @@ public sealed class PageWaitQueue(Kernel.Kernel kernel)
         rec.IoStart = kernel.Env.Now;
         list.Add(req with { Fault = rec });
         kernel.World.Get<Process>(rec.Process).State = ProcessState.SleepingIo;
+        Task.Rseq.RseqPreempt(kernel, rec.Process); // the sleep is a switch (prepare_task_switch → rseq_preempt)
     }
 
     /// <summary>

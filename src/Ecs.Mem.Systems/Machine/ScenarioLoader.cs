@@ -159,6 +159,7 @@ public static class ScenarioLoader
             Entity e = machine.AddProcess(p.Name, mm =>
             {
                 mm.Mm.CapSysAdmin = p.CapSysAdmin;
+                mm.Mm.RseqArea = p.Rseq;
                 heapBase = Layout(k, mm, p, s.SourceName);
             }, null!, p.StartCycle);
             byName[p.Name] = e;

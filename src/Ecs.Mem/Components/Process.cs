@@ -29,4 +29,9 @@ public struct Process
     public int LastCpu;
     /// <summary>Thread-group id: the pid of the group leader (the task itself for a process, its creator for a CLONE_VM thread).</summary>
     public int Tgid;
+    /// <summary>
+    /// TIF_NOTIFY_RESUME set by rseq_preempt: the step of __rseq_handle_notify_resume the task makes before its next
+    /// access (0: none; Systems.Task.Rseq's LoadRseqCs, then StoreCpuId).
+    /// </summary>
+    public byte RseqPending;
 }

@@ -25,12 +25,19 @@ public sealed record ProcessConfig(
     /// </summary>
     public bool CapSysAdmin { get; init; } = true;
 
+    /// <summary>
+    /// The address of the struct rseq the process registered with rseq(2) (<c>rseq</c>; glibc registers one in every
+    /// thread's TLS by default), 0: none. The kernel reads and writes it on each return to user space after the task
+    /// was scheduled out (__rseq_handle_notify_resume). Its children inherit it (rseq_fork).
+    /// </summary>
+    public ulong Rseq { get; init; }
+
     /// <summary>Value equality, with <see cref="Threads"/> compared element by element rather than by reference.</summary>
     public bool Equals(ProcessConfig? other) =>
         other is not null
         && Name == other.Name && StartCycle == other.StartCycle && Equals(Layout, other.Layout) && Equals(Workload, other.Workload)
         && Equals(Children, other.Children) && Line == other.Line && Threads.SequenceEqual(other.Threads)
-        && CapSysAdmin == other.CapSysAdmin && Cgroup == other.Cgroup;
+        && CapSysAdmin == other.CapSysAdmin && Cgroup == other.Cgroup && Rseq == other.Rseq;
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, StartCycle, Layout, Workload, Children, Line, Threads.Count);

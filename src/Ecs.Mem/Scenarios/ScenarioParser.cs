@@ -12,7 +12,7 @@ public static class ScenarioParser
 {
     private static readonly string[] RootKeys = ["description", "machine", "processes", "timeline", "cgroups"];
     private static readonly string[] CgroupKeys = ["name", "parent", "memory.max", "memory.high", "memory.low", "memory.min", "memory.swap.max"];
-    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin", "cgroup"];
+    private static readonly string[] ProcessKeys = ["name", "start", "layout", "workload", "threads", "children", "cap_sys_admin", "cgroup", "rseq"];
     private static readonly string[] ThreadKeys = ["name", "start", "workload"];
     private static readonly string[] ExecKeys = ["file", "text", "data", "bss", "heap", "stack", "args_env"];
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
@@ -273,7 +273,15 @@ public static class ScenarioParser
                 _cgroupRefs.Add((cgNode, cgroup));
             }
             bool capSysAdmin = s.Get("cap_sys_admin") is not { } cap || values.Bool(cap, s.PathOf("cap_sys_admin"));
-            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin, Cgroup = cgroup };
+            ulong rseq = 0;
+            if (s.Get("rseq") is { } rseqNode)
+            {
+                rseq = values.Address(rseqNode, s.PathOf("rseq"));
+                // rseq(2) refuses an area not aligned to struct rseq's 32 bytes (-EINVAL), and a NULL one.
+                if (rseq == 0 || rseq % 32 != 0)
+                    throw values.Error(rseqNode, $"{s.PathOf("rseq")} must be a non-zero address aligned to 32 bytes (struct rseq's alignment)");
+            }
+            return new ProcessConfig(name, start, layout, workload, children, s.Line) { Threads = threads, CapSysAdmin = capSysAdmin, Cgroup = cgroup, Rseq = rseq };
         }
 
         /// <summary>

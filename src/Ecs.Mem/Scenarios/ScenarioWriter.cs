@@ -179,6 +179,8 @@ public static class ScenarioWriter
             Line(w, 2, "cap_sys_admin", "false");
         if (p.Cgroup is { } cgroup)
             Line(w, 2, "cgroup", Quote(cgroup));
+        if (p.Rseq != 0)
+            Line(w, 2, "rseq", "0x" + p.Rseq.ToString("x", CultureInfo.InvariantCulture));
         switch (p.Layout)
         {
             case ExecLayout e:

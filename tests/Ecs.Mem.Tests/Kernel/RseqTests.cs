@@ -1,0 +1,93 @@
+using EcsMem.Components;
+using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Machine;
+using NUnit.Framework;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// kernel/rseq.c: a task with a registered struct rseq that was switched out (rseq_preempt in prepare_task_switch,
+/// a sleep on a swap-in's read included) has the area read (rseq_cs) and written (cpu_id) by
+/// __rseq_handle_notify_resume before it returns to user space, faulting the TLS page in if it was swapped out.
+/// </summary>
+public sealed class RseqTests
+{
+    private const ulong Tls = 0xd0000000000, Region = 0x100000000000;
+    private const int RegionPages = 512;
+
+    /// <summary>Stores to the TLS page, to 512 region pages under a 256-page limit, then a load of the first region page.</summary>
+    private static (long Faults, long Major, ulong TlsPte, long Accesses) Run(string? rseq)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ecsmem-rseq-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var trace = new System.Text.StringBuilder();
+            trace.Append(" S ").Append(Tls.ToString("x")).Append(",8\n");
+            for (int i = 0; i < RegionPages; i++)
+                trace.Append(" S ").Append((Region + (ulong)i * 4096).ToString("x")).Append(",8\n");
+            trace.Append(" L ").Append(Region.ToString("x")).Append(",8\n");
+            File.WriteAllText(Path.Combine(dir, "t.lackey"), trace.ToString());
+            string yaml = "machine: {ram: 64M, swap: 16M, cgroup_version: 1}\n"
+                + "cgroups:\n  - {name: g, memory.max: 1M}\n"
+                + "processes:\n  - name: p\n    cgroup: g\n"
+                + (rseq is null ? "" : $"    rseq: {rseq}\n")
+                + "    layout: {exec: {file: /bin/p, text: 16K, heap: 0}}\n"
+                + "    workload: {trace: {path: t.lackey, format: lackey}}\n"
+                + "timeline:\n"
+                + $"  - after: 0\n    process: p\n    mmap: {{addr: 0x{Tls:x}, length: 4096, prot: rw-, flags: private, fixed: true}}\n"
+                + $"  - after: 0\n    process: p\n    mmap: {{addr: 0x{Region:x}, length: {RegionPages * 4096}, prot: rw-, flags: private, fixed: true}}\n";
+            string path = Path.Combine(dir, "s.yaml");
+            File.WriteAllText(path, yaml);
+            using var m = ScenarioLoader.Build(ScenarioParser.ParseFile(path));
+            var k = m.Kernel;
+            var e = k.Tasks.Processes[0];
+            // Stop after the trace's last access (before the exit tears the address space down), its fault done.
+            m.Access.AccessLimit = RegionPages + 2;
+            for (long guard = 0; !m.Finished && (k.World.Get<ProcessStats>(e).Accesses < RegionPages + 2 || m.Env.HasPendingWork
+                || k.World.Get<Process>(e).RseqPending != 0) && guard < 10_000_000; guard++)
+                m.Env.RunTick();
+            ProcessStats st = k.World.Get<ProcessStats>(e);
+            MmState mm = k.Tasks.MmOf(e);
+            return (st.MinFlt + st.MajFlt, st.MajFlt, mm.Tables.Lookup(Tls), st.Accesses);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Test]
+    public void AfterASwapInSleepTheKernelFaultsTheSwappedOutRseqPageBackIn()
+    {
+        var plain = Run(null);
+        var rseq = Run("0xd0000000060");
+        // Without rseq the TLS page, the oldest, was reclaimed and nothing touches it again.
+        Assert.That(plain.TlsPte & Pte.PresentBit, Is.EqualTo(0UL), "the TLS page stays swapped out");
+        // The final load's swap-in sleeps: rseq_preempt, then on the way back get_user(rseq_cs) faults the TLS page
+        // in (one fault more, the same trace otherwise) and the cpu_id stores dirty it.
+        Assert.That(rseq.Faults, Is.EqualTo(plain.Faults + 1));
+        Assert.That(rseq.TlsPte & (Pte.PresentBit | Pte.RwBit | Pte.DirtyBit), Is.EqualTo(Pte.PresentBit | Pte.RwBit | Pte.DirtyBit));
+        // The kernel's accesses are not the task's: its trace's count is the same.
+        Assert.That(rseq.Accesses, Is.EqualTo(plain.Accesses).And.EqualTo(RegionPages + 2L));
+    }
+
+    [Test]
+    public void ARseqAreaMustBeAligned()
+    {
+        var ex = Assert.Throws<EcsMem.Diagnostics.InputException>(() => ScenarioParser.Parse(new StringReader(
+            "processes:\n  - name: p\n    rseq: 0x1010\n    workload: {generator: \"seq:count=1,pages=1\"}\n"), "test.yaml"));
+        Assert.That(ex!.Message, Does.Contain("test.yaml:3").And.Contain("processes[0].rseq must be a non-zero address aligned to 32 bytes"));
+    }
+
+    [Test]
+    public void TheWriterKeepsTheRseqArea()
+    {
+        Scenario s = ScenarioParser.Parse(new StringReader(
+            "processes:\n  - name: p\n    rseq: 0x7ffff7dd1060\n    workload: {generator: \"seq:count=1,pages=1\"}\n"), "test.yaml");
+        Assert.That(s.Processes[0].Rseq, Is.EqualTo(0x7ffff7dd1060UL));
+        Scenario again = ScenarioParser.Parse(new StringReader(ScenarioWriter.ToYaml(s)), "again.yaml");
+        Assert.That(again.Processes[0].Rseq, Is.EqualTo(0x7ffff7dd1060UL));
+    }
+}

@@ -54,4 +54,30 @@ internal static class FilemapAlloc
         k.Env.Counters.Add(k.C.PgAllocNormal, nr);
         return head;
     }
+
+    /// <summary>
+    /// filemap_add_folio of the new folio <paramref name="head"/> of <paramref name="order"/> at page
+    /// <paramref name="index"/> of <paramref name="file"/>: every page indexed (<paramref name="locked"/>: held for the
+    /// read that fills it), a shadow the range held refaulting the folio as one (the last one found, as
+    /// __filemap_add_folio keeps), and the folio one entry on the file LRU.
+    /// </summary>
+    public static void FilemapAddFolio(Kernel.Kernel k, int file, long index, int head, int order, bool locked)
+    {
+        int nr = 1 << order, shadow = -1;
+        for (int i = 0; i < nr; i++)
+        {
+            ref Frame f = ref k.Zone.Frames[head + i];
+            f.Mapping = file;
+            f.Index = index + i;
+            f.ContentToken = PageCacheInsertSystem.FileContent(file, index + i);
+            if (locked)
+                f.Flags |= FrameFlags.Locked;
+            int s = k.PageCache.Add(file, index + i, head + i);
+            if (s >= 0)
+                shadow = s;
+        }
+        if (shadow >= 0)
+            k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
+        k.Zone.LruAdd(head, PageAlloc.Zone.FileKey(file, index));
+    }
 }

@@ -498,8 +498,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
         }
 
         // write_end → block_write_end → folio_mark_dirty; i_size_write past the old end.
-        k.Dirty?.Frame(pfn);
-        bool dirtied = k.Flusher is { } flusher ? flusher.FolioMarkDirty(pfn) : MarkDirtyNoAccounting(pfn);
+        bool dirtied = MarkPageDirty(pfn);
         // folio_mark_dirty dirties (and folio_account_dirtied counts) a large folio whole. The pages are dirtied as the
         // copy reaches them; only the folios where the call starts or ends can be left partly uncovered, so there the
         // rest of the folio is dirtied too.
@@ -529,13 +528,14 @@ public sealed class OpenFiles(Kernel.Kernel k)
         Frame[] frames = k.Zone.Frames;
         int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
         for (int p = head; p < head + nr; p++)
-        {
-            k.Dirty?.Frame(p);
-            if (k.Flusher is { } flusher)
-                flusher.FolioMarkDirty(p);
-            else
-                MarkDirtyNoAccounting(p);
-        }
+            MarkPageDirty(p);
+    }
+
+    /// <summary>folio_mark_dirty of one page (with the writeback accounting when a flusher runs); true if it was clean.</summary>
+    private bool MarkPageDirty(int pfn)
+    {
+        k.Dirty?.Frame(pfn);
+        return k.Flusher is { } flusher ? flusher.FolioMarkDirty(pfn) : MarkDirtyNoAccounting(pfn);
     }
 
     /// <summary>
@@ -571,7 +571,10 @@ public sealed class OpenFiles(Kernel.Kernel k)
         {
             int head = FilemapAllocFolio(c, index, order, cpu);
             if (head >= 0)
-                return FilemapAddFolio(c, index, head, order);
+            {
+                FilemapAlloc.FilemapAddFolio(k, c.File, index, head, order, locked: false); // write_end fills it: unlocked
+                return head;
+            }
         }
         return -1;
     }
@@ -591,29 +594,6 @@ public sealed class OpenFiles(Kernel.Kernel k)
         }
         Memcontrol.MemCgroup? memcg = k.Memcg?.OfMm(c.MmId);
         return FilemapAlloc.FilemapAllocFolio(k, order, memcg, cpu, pinned: false, c.Task, out _);
-    }
-
-    /// <summary>
-    /// filemap_add_folio for a large folio a write allocated: every page indexed (a shadow the range held refaults the
-    /// folio as one, the last one found, as __filemap_add_folio keeps), the folio one entry on the file LRU.
-    /// </summary>
-    private int FilemapAddFolio(PendingCall c, long index, int head, int order)
-    {
-        int nr = 1 << order, shadow = -1;
-        for (int i = 0; i < nr; i++)
-        {
-            ref Frame f = ref k.Zone.Frames[head + i];
-            f.Mapping = c.File;
-            f.Index = index + i;
-            f.ContentToken = PageCacheInsertSystem.FileContent(c.File, index + i);
-            int s = k.PageCache.Add(c.File, index + i, head + i);
-            if (s >= 0)
-                shadow = s;
-        }
-        if (shadow >= 0)
-            k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
-        k.Zone.LruAdd(head, PageAlloc.Zone.FileKey(c.File, index));
-        return head;
     }
 
     /// <summary>folio_mark_dirty without the writeback accounting (<c>writeback: sync</c>: reclaim writes a dirty file page itself).</summary>

@@ -121,8 +121,7 @@ public sealed partial class PageCache
         ref XaNode n = ref CollectionsMarshal.GetValueRefOrNullRef(_xaNodes[0], leafKey);
         if (Unsafe.IsNullRef(ref n) || n.Used == 0 || n.Used != n.Shadows)
             throw new InvalidOperationException($"xarray leaf {leafKey:x} holds more than shadow entries");
-        int file = (int)(leafKey >> 40);
-        long first = (leafKey & ((1L << 40) - 1)) << XaChunkShift;
+        (int file, long first) = LeafOf(leafKey);
         for (long index = first; index < first + (1 << XaChunkShift); index++)
         {
             long key = Key(file, index);

@@ -242,7 +242,8 @@ public sealed partial class PageCache
     /// </summary>
     internal IXaNodeAccount? Nodes;
 
-    private const int XaChunkShift = 6;
+    /// <summary>XA_CHUNK_SHIFT: 64 slots an xarray node.</summary>
+    internal const int XaChunkShift = 6;
     private const int XaLevels = 7; // 6 bits a level cover the 40-bit page index
 
     // Per level: (file, index >> (6 × (level + 1))) → the node's occupied slots, the group charged for it (-1: none),
@@ -263,6 +264,9 @@ public sealed partial class PageCache
     public int XaNodeCount { get; private set; }
 
     private static long NodeKey(int file, long index, int level) => ((long)file << 40) | (index >> (XaChunkShift * (level + 1)));
+
+    /// <summary>The file and first page index of the leaf (level 0) node <paramref name="leafKey"/>, <see cref="NodeKey"/>'s inverse.</summary>
+    private static (int File, long FirstIndex) LeafOf(long leafKey) => ((int)(leafKey >> 40), (leafKey & ((1L << 40) - 1)) << XaChunkShift);
 
     /// <summary>How many levels an xarray whose highest index is <paramref name="max"/> has (0: no node, the entry in xa_head).</summary>
     private static int Height(long max)

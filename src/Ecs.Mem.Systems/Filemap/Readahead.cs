@@ -432,23 +432,13 @@ public sealed class Readahead : IEventHandler
     private void AddFolioToPageCache(SimEnvironment env, ref ReadaheadControl ractl, int file, long index, int head, int order, int cpu)
     {
         int nr = 1 << order;
-        int shadow = -1;
-        for (int i = 0; i < nr; i++)
+        if (_k.Events is { } ev)
         {
-            int p = head + i;
-            ref Frame f = ref _k.Zone.Frames[p];
-            f.Mapping = file;
-            f.Index = index + i;
-            f.ContentToken = PageCacheInsertSystem.FileContent(file, index + i);
-            f.Flags |= FrameFlags.Locked;
-            int s = _k.PageCache.Add(file, index + i, p);
-            if (s >= 0)
-                shadow = s;
-            _k.Events?.ReadAhead(_k.World.IsAlive(ractl.Who) ? _k.World.Get<Process>(ractl.Who).Pid : 0, cpu, 0, p, file, index + i);
+            int pid = _k.World.IsAlive(ractl.Who) ? _k.World.Get<Process>(ractl.Who).Pid : 0;
+            for (int i = 0; i < nr; i++)
+                ev.ReadAhead(pid, cpu, 0, head + i, file, index + i);
         }
-        if (shadow >= 0)
-            _k.LruvecOf(head)?.WorkingsetRefault(head, shadow);
-        _k.Zone.LruAdd(head, PageAlloc.Zone.FileKey(file, index));
+        FilemapAlloc.FilemapAddFolio(_k, file, index, head, order, locked: true);
         env.Counters.Add(_k.C.PgPgIn, nr * (long)(Pte.PageSize / 1024));
         env.Counters.Add(_k.C.ReadaheadPages, nr);
         PagesReadAhead += nr;

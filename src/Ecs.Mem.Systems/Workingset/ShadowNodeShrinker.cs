@@ -16,8 +16,6 @@ namespace EcsMem.Systems.Workingset;
 /// </summary>
 public sealed class ShadowNodeShrinker
 {
-    /// <summary>XA_CHUNK_SHIFT: 64 slots a node.</summary>
-    public const int XaChunkShift = 6;
 
     /// <summary>SHRINK_BATCH: the objects one scan_objects call is asked to scan (the shrinker sets no batch of its own).</summary>
     public const int ShrinkBatch = 128;
@@ -42,7 +40,7 @@ public sealed class ShadowNodeShrinker
     /// count_shadow_nodes' limit: max_nodes = pages &gt;&gt; (XA_CHUNK_SHIFT - 3), a node for every 8 pages (the worst
     /// density of useful shadows it allows, 1/8 of a node's 64 slots).
     /// </summary>
-    public static long MaxNodes(long pages) => pages >> (XaChunkShift - 3);
+    public static long MaxNodes(long pages) => pages >> (Filemap.PageCache.XaChunkShift - 3);
 
     /// <summary>
     /// count_shadow_nodes: SHRINK_EMPTY for no shadow-only node, else the nodes beyond <see cref="MaxNodes"/> of

@@ -35,8 +35,11 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary><c>warm_up</c>'s stack array in pages (harness.h: <c>volatile char stack[256 &lt;&lt; 10]</c>).</summary>
     public const long WarmUpStackPages = (256 << 10) / ProgramPlan.PageSize;
 
+    /// <summary>sizeof <c>buf</c> (harness.h, <c>1 &lt;&lt; 18</c>): the most one pwrite or pread of the C program copies.</summary>
+    public const long BufBytes = 1 << 18;
+
     /// <summary>The bss's anonymous pages: <c>buf</c> and <c>out</c>, <c>1 &lt;&lt; 18</c> bytes each (harness.h), <c>reg</c> in the last.</summary>
-    public const long BssPages = 2 * ((1 << 18) / ProgramPlan.PageSize);
+    public const long BssPages = 2 * (BufBytes / ProgramPlan.PageSize);
 
     /// <summary>The bss page holding <c>outn</c> and the head of <c>out</c> (and <c>buf</c>'s tail).</summary>
     public const long OutnPage = BssPages / 2 - 1;

@@ -244,7 +244,7 @@ public sealed class PhaseProgram
                 throw new InputException(path, line, w[1], $"{op.Verb} needs a region made by memfd or tmpfs (its descriptor)");
             if (op.Verb is "pwrite" && w.Length > 4 && (w.Length != 6 || w[4] != "bs"))
                 throw new InputException(path, line, w[4], "pwrite takes R OFF LEN, then optionally bs SIZE (the size of each pwrite)");
-            if (op.Verb is "pwrite" && op.After("bs") is { } bs && (Size(path, line, bs) is var b && (b <= 0 || b > (256 << 10))))
+            if (op.Verb is "pwrite" && op.After("bs") is { } bs && (Size(path, line, bs) is var b && (b <= 0 || b > HarnessFootprint.BufBytes)))
                 throw new InputException(path, line, bs, "pwrite's bs must be more than 0 and at most 256K (the harness's buffer)");
             if (op.Verb is "unlink" && !tmpfsFiles.Contains(w[1]))
                 throw new InputException(path, line, w[1], "unlink needs a region made by tmpfs (a file with a name)");

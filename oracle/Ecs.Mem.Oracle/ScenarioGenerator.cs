@@ -269,7 +269,7 @@ public static class ScenarioGenerator
                             // On a created (ext4) file each pwrite's length sizes the page-cache folios write_begin
                             // makes: the C program's pieces (bs, else its 256 KiB buf) are the call's pieces.
                             string piece = op.Verb == "pwrite" && createdFiles.Contains(op.Arg(0)!)
-                                ? $", piece: {(op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessBufBytes)}" : "";
+                                ? $", piece: {(op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessFootprint.BufBytes)}" : "";
                             Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}{piece}}}");
                             accesses += BufCopy(trace, harness, p, op);
                             break;
@@ -568,9 +568,6 @@ public static class ScenarioGenerator
     }
 
     private static string DataPath(string file) => "../data/" + file;
-
-    /// <summary>sizeof buf of the C harness (its pwrite and pread pieces): 256 KiB, as PhaseProgram's bs check says.</summary>
-    private const long HarnessBufBytes = 256 << 10;
 
     private static void Event(StringBuilder t, long after, string proc, string op) =>
         t.Append(Inv, $"  - after: {after}\n    process: {proc}\n    {op}\n");

@@ -31,7 +31,10 @@ public sealed record VmaFigure(ulong Start, ulong End, string Perms, long Offset
     /// Outside the kit's slots: in the brk area, whose address differs between the real program (PIE, after its
     /// bss) and the scenario's exec layout, so only its size, protections, offset and name are compared.
     /// </summary>
-    public bool InHeapArea => Start < ProgramPlan.SlotBase || Start >= ProgramPlan.SlotBase + (16 * ProgramPlan.SlotSize);
+    public bool InHeapArea => IsInHeapArea(Start);
+
+    /// <summary>A VMA starting at <paramref name="start"/> lies outside the kit's slots: the brk area (<see cref="InHeapArea"/>).</summary>
+    public static bool IsInHeapArea(ulong start) => start < ProgramPlan.SlotBase || start >= ProgramPlan.SlotBase + (16 * ProgramPlan.SlotSize);
 
     /// <summary>What must match: address (outside the brk area), size, protections, offset and name.</summary>
     public string Shape => (InHeapArea ? "brk-area" : "0x" + Start.ToString("x", CultureInfo.InvariantCulture)) +
@@ -159,8 +162,7 @@ public sealed class Fixtures
         long total = Num(rollup, "Anonymous") + Num(rollup, "Swap");
         foreach (JsonElement v in phase.GetProperty("vmas").EnumerateArray())
         {
-            var shape = new VmaFigure(Hex(v.GetProperty("start").GetString()!), Hex(v.GetProperty("end").GetString()!), "", 0, "", default, default, default, default);
-            if (!shape.InHeapArea)
+            if (!VmaFigure.IsInHeapArea(Hex(v.GetProperty("start").GetString()!)))
                 total -= Num(v, "anon_kb") + Num(v, "swap_kb");
         }
         return total;

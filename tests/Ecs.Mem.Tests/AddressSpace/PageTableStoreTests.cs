@@ -129,16 +129,24 @@ public class PageTableStoreTests
         }
 
         ulong sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 100; round++)
+        // The least of four windows of 25 rounds: a JIT tier-up can allocate once on this thread; a per-walk
+        // allocation shows in every window.
+        long least = long.MaxValue;
+        for (int window = 0; window < 4; window++)
         {
-            for (ulong i = 0; i < 64; i++)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 25; round++)
             {
-                sum += pt.Walk(0x7f00_0000_0000UL + (i * 0x20_1000), false, out int levels) + (ulong)levels;
+                for (ulong i = 0; i < 64; i++)
+                {
+                    sum += pt.Walk(0x7f00_0000_0000UL + (i * 0x20_1000), false, out int levels) + (ulong)levels;
+                }
             }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(least, Is.Zero);
         // Each round adds (1 + ... + 64) for the values and 64 * 4 for the levels.
         Assert.That(sum, Is.EqualTo(100UL * ((64 * 65 / 2) + (64 * 4))));
     }

@@ -9,6 +9,10 @@ public class AllocationTests
     // call-count threshold can make the runtime allocate its own bookkeeping on the calling thread.
     private const int Warm = 40;
 
+    // Each steady-state check takes the least of several windows: a JIT tier-up on the test thread can allocate
+    // once inside one window, while a real per-call allocation shows in every one.
+    private const int Windows = 4;
+
     private struct Step : IForEach<Pos, Vel>
     {
         public void Update(ref Pos p, ref Vel v) => p.X += v.V;
@@ -54,20 +58,32 @@ public class AllocationTests
         var step = new Step();
         for (int i = 0; i < Warm; i++)
             w.InlineQuery<Step, Pos, Vel>(d, ref step); // JIT tiers, query cache
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        w.InlineQuery<Step, Pos, Vel>(d, ref step);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        long least = long.MaxValue;
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            w.InlineQuery<Step, Pos, Vel>(d, ref step);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.That(least, Is.EqualTo(0));
 
         var d3 = new QueryDescription().WithAll<Pos, Vel, Tag>();
         var c = new Count3();
         for (int i = 0; i < Warm; i++)
             w.InlineQuery<Count3, Pos, Vel, Tag>(d3, ref c);
         c.N = 0;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        w.InlineQuery<Count3, Pos, Vel, Tag>(d3, ref c);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
-        Assert.That(c.N, Is.EqualTo(5000));
-        Assert.That(w.Get<Pos>(new Entity(0, 1)).X, Is.EqualTo(Warm + 1), "each pass of Step added Vel 1");
+        least = long.MaxValue;
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            w.InlineQuery<Count3, Pos, Vel, Tag>(d3, ref c);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.That(least, Is.EqualTo(0));
+        Assert.That(c.N, Is.EqualTo(Windows * 5000));
+        Assert.That(w.Get<Pos>(new Entity(0, 1)).X, Is.EqualTo(Warm + Windows), "each pass of Step added Vel 1");
     }
 
     [Test]
@@ -79,11 +95,17 @@ public class AllocationTests
         for (int i = 0; i < Warm; i++)
             w.InlineEntityQuery<EntitySum, Tag>(d, ref it);
         it.Sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        w.InlineEntityQuery<EntitySum, Tag>(d, ref it);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
-        // Ids 0..4999 carry Tag(2): sum of ids + 2 per entity.
-        Assert.That(it.Sum, Is.EqualTo(4999L * 5000 / 2 + 2 * 5000));
+        long least = long.MaxValue;
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            w.InlineEntityQuery<EntitySum, Tag>(d, ref it);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.That(least, Is.EqualTo(0));
+        // Ids 0..4999 carry Tag(2): sum of ids + 2 per entity, once per window.
+        Assert.That(it.Sum, Is.EqualTo(Windows * ((4999L * 5000 / 2) + (2 * 5000))));
     }
 
     [Test]
@@ -95,10 +117,16 @@ public class AllocationTests
         for (int i = 0; i < Warm; i++)
             w.InlineChunkQuery(d, ref job);
         job.Sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        w.InlineChunkQuery(d, ref job);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
-        Assert.That(job.Sum, Is.EqualTo(5000 * 1 + 3000 * 2));
+        long least = long.MaxValue;
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            w.InlineChunkQuery(d, ref job);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.That(least, Is.EqualTo(0));
+        Assert.That(job.Sum, Is.EqualTo(Windows * ((5000 * 1) + (3000 * 2))));
 
         Query q = w.GetQuery(d);
         long rows = 0;
@@ -106,10 +134,16 @@ public class AllocationTests
             foreach (Chunk c in q)
                 rows += c.Count;
         rows = 0;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (Chunk c in q)
-            rows += c.Count;
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
-        Assert.That(rows, Is.EqualTo(8000));
+        least = long.MaxValue;
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (Chunk c in q)
+                rows += c.Count;
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.That(least, Is.EqualTo(0));
+        Assert.That(rows, Is.EqualTo(Windows * 8000));
     }
 }

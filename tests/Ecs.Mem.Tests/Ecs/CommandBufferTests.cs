@@ -201,11 +201,17 @@ public class CommandBufferTests
 
         Round(0); // grows the buffers, archetypes, chunks and transitions
         Round(1);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Round(2);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The least of several windows: a JIT tier-up on this thread can allocate once inside one of them,
+        // while a real per-round allocation shows in every window.
+        long allocated = long.MaxValue;
+        for (int salt = 2; salt <= 5; salt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Round(salt);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
         Assert.That(allocated, Is.EqualTo(0), "bytes allocated by a warm record + playback");
-        Assert.That(w.Get<Tag>(ents[7]), Is.EqualTo(new Tag(9)));
+        Assert.That(w.Get<Tag>(ents[7]), Is.EqualTo(new Tag(7 + 5)), "the last round's Set(i + salt)");
         Assert.That(w.Size, Is.EqualTo(500));
         Assert.That(cb.Count, Is.EqualTo(0));
     }

@@ -63,14 +63,21 @@ public class SimEnvironmentTests
         Assert.That(second.Count, Is.EqualTo(0), "and it comes back empty");
         env.EndTick();
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int tick = 0; tick < 100; tick++)
+        // The least of four windows of 25 ticks: a JIT tier-up can allocate once on this thread; a per-tick
+        // allocation shows in every window.
+        long least = long.MaxValue;
+        for (int window = 0; window < 4; window++)
         {
-            var b = env.Work<Request>();
-            for (int i = 0; i < 1000; i++) b.Add(new Request(i));
-            env.EndTick();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int tick = 0; tick < 25; tick++)
+            {
+                var b = env.Work<Request>();
+                for (int i = 0; i < 1000; i++) b.Add(new Request(i));
+                env.EndTick();
+            }
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        Assert.That(least, Is.EqualTo(0));
     }
 
     [Test]

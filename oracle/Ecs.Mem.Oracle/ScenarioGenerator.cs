@@ -431,10 +431,11 @@ public static class ScenarioGenerator
         y.Append(Inv, $"  - name: {proc}\n");
         if (p.MemcgLimit is not null)
             y.Append("    cgroup: oracle\n");
-        // glibc registers the TLS's struct rseq at start-up: the kernel reads and writes it after each switch (rseq_preempt).
-        // A what-if only (ECSMEM_ORACLE_RSEQ=1): it gives three fills the kernel's second major fault but moves
-        // thp-swpout out (one more TLS fault in its write pass; oracle/experiments/harness-per-run/README.md, "rseq").
-        if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RSEQ") == "1" && p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
+        // glibc registers the TLS's struct rseq at start-up: the kernel reads and writes it after each switch (rseq_preempt),
+        // which brings the TLS page back in the fills of swap-anon-write, swap-fork-shared and thp-swpout-fallback (their
+        // second major fault, traced) and in some of thp-swpout's write passes (oracle/experiments/harness-per-run/README.md,
+        // "rseq"). Only a memcg scenario models the harness's pages; ECSMEM_ORACLE_RSEQ=0 leaves it out (a what-if).
+        if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RSEQ") != "0" && p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
             y.Append(Inv, $"    rseq: 0x{HarnessAddr + (ulong)(HarnessFootprint.RseqPage * ProgramPlan.PageSize) + HarnessFootprint.RseqOffset:x}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");

@@ -90,6 +90,34 @@ public class OracleKitTests
     }
 
     [Test]
+    public void The_memcg_scenarios_register_glibcs_rseq_area_where_the_kernel_read_rseq_cs()
+    {
+        // Traced on Linux 6.18 (oracle/experiments/harness-per-run/results/window-faults.txt and thp-swpout-tls.txt):
+        // rseq_ip_fixup's get_user faulted at 0x7ffff7dd1068, rseq_cs, which include/uapi/linux/rseq.h puts after the
+        // u32s cpu_id_start and cpu_id (offset 8): struct rseq starts 0x60 into its TLS page.
+        const ulong rseqCs = 0x7ffff7dd1068, offsetInPage = (rseqCs - 8) & 0xfff;
+        int memcg = 0;
+        foreach (PhaseProgram p in Programs())
+        {
+            string yaml = ScenarioGenerator.Generate(new ProgramPlan(p)).Yaml;
+            var line = yaml.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("rseq: ", StringComparison.Ordinal)).ToList();
+            if (p.MemcgLimit is null)
+            {
+                // No harness pages are modelled outside a group (nothing there reclaims them): no area either.
+                Assert.That(line, Is.Empty, p.Name);
+                continue;
+            }
+            memcg++;
+            Assert.That(line, Has.Count.EqualTo(1), p.Name + ": one process, one struct rseq");
+            ulong area = Convert.ToUInt64(line[0]["rseq: 0x".Length..], 16);
+            Assert.That(area & 0xfff, Is.EqualTo(offsetInPage), p.Name);
+            Assert.That((area - ScenarioGenerator.HarnessAddr) / ProgramPlan.PageSize, Is.EqualTo((ulong)HarnessFootprint.RseqPage),
+                p.Name + ": the area lies in the harness's TLS start-up page");
+        }
+        Assert.That(memcg, Is.GreaterThanOrEqualTo(10));
+    }
+
+    [Test]
     public void The_README_table_is_current()
     {
         string readme = File.ReadAllText(Path.Combine(OracleDir, "..", "README.md"));

@@ -55,7 +55,12 @@ for name in "$@"; do
     # Only the data file's inode: the readahead and page-cache events of everything else are left out.
     ino=$(printf '0x%x' "$(stat -c %i "$work/data/data")")
     for e in $events; do
-      case $e in vmscan/* | sched/* | exceptions/* | pagemap/*) echo 0 > "$inst/events/$e/filter" ;; *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;; esac
+      case $e in
+        # RA_TRACE_FAULT_FILTER='address >= 0x100000000000 && address < 0x100000800000': page_fault_user on one range only.
+        exceptions/*) echo "${RA_TRACE_FAULT_FILTER:-0}" > "$inst/events/$e/filter" ;;
+        vmscan/* | sched/* | pagemap/*) echo 0 > "$inst/events/$e/filter" ;;
+        *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;;
+      esac
       echo 1 > "$inst/events/$e/enable"
     done
     echo > "$inst/trace"

@@ -38,6 +38,8 @@ events="readahead/page_cache_sync_ra readahead/page_cache_async_ra readahead/pag
 # RA_TRACE_SHRINK=1: shrink_inactive_list's and shrink_active_list's per-list figures and the program's sched_switch
 # events too (reclaimed.py's anon/file split and the time its windows spent switched out).
 if [ "${RA_TRACE_SHRINK:-}" = 1 ]; then events="$events vmscan/mm_vmscan_lru_shrink_inactive vmscan/mm_vmscan_lru_shrink_active sched/sched_switch"; fi
+# RA_TRACE_EXTRA="exceptions/page_fault_user pagemap/mm_lru_insertion ...": more events, unfiltered (the program's pid only).
+events="$events ${RA_TRACE_EXTRA:-}"
 for name in "$@"; do
   src=../../programs/$name.phases
   gcc -O2 -Wall -Werror -I../.. -o "$work/$name" "../../gen/$name.c"
@@ -53,7 +55,12 @@ for name in "$@"; do
     # Only the data file's inode: the readahead and page-cache events of everything else are left out.
     ino=$(printf '0x%x' "$(stat -c %i "$work/data/data")")
     for e in $events; do
-      case $e in vmscan/* | sched/*) echo 0 > "$inst/events/$e/filter" ;; *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;; esac
+      case $e in
+        # RA_TRACE_FAULT_FILTER='address >= 0x100000000000 && address < 0x100000800000': page_fault_user on one range only.
+        exceptions/*) echo "${RA_TRACE_FAULT_FILTER:-0}" > "$inst/events/$e/filter" ;;
+        vmscan/* | sched/* | pagemap/*) echo 0 > "$inst/events/$e/filter" ;;
+        *) echo "i_ino == $ino" > "$inst/events/$e/filter" ;;
+      esac
       echo 1 > "$inst/events/$e/enable"
     done
     echo > "$inst/trace"

@@ -684,44 +684,38 @@ public sealed class Readahead : IEventHandler
 
     /// <summary>
     /// read_pages for the run collected so far. ext4_mpage_readpages puts one folio in each bvec of a bio and submits
-    /// it when its BIO_MAX_VECS are full, and each bio unlocks its folios when it completes (mpage_end_io): a fault
-    /// that waits for its page's read goes on when that page's bio is done, and the reader then finds the next bio's
-    /// pages still locked (measured on 6.18: oracle/experiments/fault-around). The run's pages stream through one
-    /// channel: the bio ending at its n-th page completes after <see cref="Timing.TimingModel.DiskReadCycles"/>(n).
-    /// EcsMem splits only a run holding the faulting page, and in two: up to the end of that page's bio, then the rest
-    /// (completing when the whole run would); another run stays one request (docs/kernel.md).
+    /// it when its <see cref="BioMaxVecs"/> are full. The block layer splits a bio into requests at the queue's
+    /// max_segments and max_sectors_kb (__bio_split_to_limits), but the parts are chained (bio_chain): the bio's end_io,
+    /// mpage_end_io → folio_end_read, unlocks its folios when its last part completes, so a bio is the unit in which
+    /// pages become readable (and reclaimable). The requests cross one channel one after another, so the bio ending at
+    /// the run's n-th page completes after <see cref="Timing.TimingModel.DiskReadCycles"/>(n). Measured on 6.18
+    /// (oracle/experiments/readahead-bios): an order-2 async window of 2,048 pages is two bios of 256 folios, read as
+    /// requests of 1,016 + 8 and 1,024 pages one after another; no request passed 1,024 pages (max_sectors_kb 4096).
     /// </summary>
     private void Submit(SimEnvironment env, ref ReadaheadControl ractl, bool hasTarget, ref int targetRun)
     {
         if (_run.Count == 0)
             return;
-        int pages = _run.Count, split = pages;
-        if (_run.Contains(-1))
+        Frame[] frames = _k.Zone.Frames;
+        int pages = _run.Count, from = 0, folios = 0;
+        for (int j = 0; j < pages; j++)
         {
-            // The end of the faulting page's bio: the first folio start after it at which BIO_MAX_VECS folios are full.
-            Frame[] frames = _k.Zone.Frames;
-            int folios = 0;
-            bool seen = false;
-            for (int j = 0; j < pages && split == pages; j++)
+            if (_run[j] >= 0 && PageCacheFolio.Head(frames, _run[j]) != _run[j])
+                continue; // not a folio's first page: its bvec is its head's
+            if (folios == BioMaxVecs)
             {
-                bool folioStart = _run[j] < 0 || PageCacheFolio.Head(frames, _run[j]) == _run[j];
-                if (folioStart && folios == BioMaxVecs)
-                {
-                    if (seen)
-                        split = j;
-                    folios = 0;
-                }
-                folios += folioStart ? 1 : 0;
-                seen |= _run[j] < 0;
+                // The bio is full: submit it, the next folio starts a new one.
+                SubmitBio(env, ref ractl, from, j, hasTarget, ref targetRun);
+                from = j;
+                folios = 0;
             }
+            folios++;
         }
-        SubmitBio(env, ref ractl, 0, split, hasTarget, ref targetRun);
-        if (split < pages)
-            SubmitBio(env, ref ractl, split, pages, hasTarget, ref targetRun);
+        SubmitBio(env, ref ractl, from, pages, hasTarget, ref targetRun);
         _run.Clear();
     }
 
-    /// <summary>submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one request, done <see cref="Timing.TimingModel.DiskReadCycles"/>(to) from now.</summary>
+    /// <summary>submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one bio, done <see cref="Timing.TimingModel.DiskReadCycles"/>(to) from now.</summary>
     private void SubmitBio(SimEnvironment env, ref ReadaheadControl ractl, int from, int to, bool hasTarget, ref int targetRun)
     {
         int n = 0;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Root, under `flock /work/kernel.lock`: runs a kit program (oracle/gen/PROGRAM.c, unmodified) as record.sh does
+# (a fresh cgroup-v1 group at its limit and memory.swappiness, the 1 GiB swap file) with two trace instances on the
+# mono clock: one limited to the program's pid with the data file's readahead/page-cache/fault events and the memcg
+# reclaim rounds, one with the block layer's request events of the data file's disk (block_bio_queue, block_split,
+# block_rq_insert/issue/complete, not pid-limited: completions run in interrupts), and the data file's extents
+# (filefrag -v) so bios.py can tell the file's reads from other I/O. Writes OUT/PROGRAM.RUN.{ra,blk,json,extents}.
+# Restores the machine on every exit (sandbox.sh: instances, group, swap file).  Usage: run.sh RUNS OUT [PROGRAM]
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$PWD
+. "$here/../sandbox.sh"
+runs=$1; out=$(realpath -m "$2"); name=${3:-swappiness-60}
+mkdir -p "$out"
+sandbox readahead-bios
+inst2=$trmount/instances/ecsmem-readahead-bios-blk-$$
+cleanup2() { [ -d "$inst2" ] && { echo 0 > "$inst2/tracing_on"; echo 0 > "$inst2/events/enable"; rmdir "$inst2"; }; sandbox_cleanup; }
+trap cleanup2 EXIT INT TERM
+src=../../programs/$name.phases
+gcc -O2 -Wall -Werror -I../.. -o "$work/$name" "../../gen/$name.c"
+kit_data_files "$src" "$work/data"
+memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
+if grep -qE "^swap( file)?$" "$src"; then sandbox_swapon; fi
+mkdir "$inst" "$inst2"
+echo mono > "$inst/trace_clock"; echo mono > "$inst2/trace_clock"
+echo 16384 > "$inst/buffer_size_kb"; echo 8192 > "$inst2/buffer_size_kb"
+dev=$(stat -c %d "$work/data/data")   # st_dev: major << 8 | minor
+kdev=$(( (dev >> 8) << 20 | (dev & 255) ))
+ino=$(printf '0x%x' "$(stat -c %i "$work/data/data")")
+for e in readahead/page_cache_sync_ra readahead/page_cache_async_ra readahead/page_cache_ra_order \
+  readahead/page_cache_ra_unbounded filemap/mm_filemap_fault filemap/mm_filemap_add_to_page_cache \
+  filemap/mm_filemap_delete_from_page_cache; do
+  echo "i_ino == $ino" > "$inst/events/$e/filter"; echo 1 > "$inst/events/$e/enable"
+done
+for e in vmscan/mm_vmscan_memcg_reclaim_begin vmscan/mm_vmscan_memcg_reclaim_end exceptions/page_fault_user; do
+  echo 1 > "$inst/events/$e/enable"
+done
+for e in block_bio_queue block_split block_rq_insert block_rq_issue block_rq_complete; do
+  [ -d "$inst2/events/block/$e" ] || continue
+  echo "dev == $kdev" > "$inst2/events/block/$e/filter"; echo 1 > "$inst2/events/block/$e/enable"
+done
+filefrag -v "$work/data/data" > "$out/$name.extents"
+for i in $(seq 1 "$runs"); do
+  echo > "$inst/trace"; echo > "$inst2/trace"
+  mkdir "$cg"
+  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
+  echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
+  sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
+    sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json"
+  echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
+  cat "$inst/trace" > "$out/$name.$i.ra"; cat "$inst2/trace" > "$out/$name.$i.blk"
+  echo > "$inst/set_event_pid"
+  sandbox_rm_cg
+  echo "run $i: $(wc -l < "$out/$name.$i.ra") ra events, $(wc -l < "$out/$name.$i.blk") block events"
+done

@@ -314,6 +314,47 @@ public class LruvecTests
     }
 
     [Test]
+    public void GetScanCountStepsAMemcgAnonOnlyReclaimBy39PagesBelow4032AndBy41From4032()
+    {
+        // tmpfs-swap-memcg's write pass: a group of anon LRU pages only (the shmem file and the harness), file_cost 0,
+        // anon_cost from the zero-filled pages' writes (nr_pageout × SWAP_CLUSTER_MAX, halved at a quarter of the
+        // lists: a few hundred). calculate_pressure_balance with anon_cost 600: total = 600, anon = 1200, file = 600,
+        // total = 1800; ap = 60 × 1801 / 1201 = 89, fp = 140 × 1801 / 601 = 419, denominator 508.
+        // 3,969 inactive pages (the kernel's at the pass's end, run 3 of
+        // `flock /work/kernel.lock oracle/experiments/thp-swap-memcg/kit.sh tmpfs-swap-memcg 3 OUT`):
+        // >> 9..5 = 7, 15, 31, 62, 124 → × 89 / 508 = 1, 2, 5, 10, 21: 39 pages by priority 5, the
+        // mm_vmscan_lru_shrink_inactive nr_scanned of every write-pass reclaim in that trace (and all reclaimed: zero pages).
+        // 4,032 pages: 7, 15, 31, 63, 126 → 1, 2, 5, 11, 22: 41, EcsMem's step in that pass. (In a call the list also
+        // shrinks by what the earlier priorities freed, so the call's step is 39 below 4,040 pages, 40 up to 4,050 and
+        // 41 from 4,051: oracle/experiments/tmpfs-swap-memcg.)
+        long[] Steps(int inactive)
+        {
+            Make(inactive + 1);
+            for (int pfn = 0; pfn < inactive; pfn++) Add(pfn, anon: true);
+            Add(inactive, anon: true, active: true);
+            var sc = new ScanControl();
+            Span<long> nr = stackalloc long[4];
+            var steps = new long[5];
+            for (int priority = 9; priority >= 5; priority--)
+            {
+                sc.Reset(kswapd: false, 32, 60);
+                sc.Priority = priority;
+                sc.AnonCost = 600;
+                sc.FileCost = 0;
+                _lv.GetScanCount(sc, nr);
+                Assert.That(sc.LastBalance, Is.EqualTo(ScanBalance.Fract));
+                Assert.That(nr[(int)LruList.ActiveAnon], Is.EqualTo(0), "one active page >> priority");
+                steps[9 - priority] = nr[(int)LruList.InactiveAnon];
+            }
+            return steps;
+        }
+
+        Assert.That(Steps(3969), Is.EqualTo(new long[] { 1, 2, 5, 10, 21 }));
+        Assert.That(Steps(4031), Is.EqualTo(new long[] { 1, 2, 5, 10, 21 }));
+        Assert.That(Steps(4032), Is.EqualTo(new long[] { 1, 2, 5, 11, 22 }));
+    }
+
+    [Test]
     public void PrepareScanControlSetsCacheTrimModeAndFileIsTiny()
     {
         Make(64);

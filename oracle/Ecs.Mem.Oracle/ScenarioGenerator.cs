@@ -61,7 +61,13 @@ public static class ScenarioGenerator
             foreach (var (start, pages) in harness.Layout.Areas)
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
             foreach (var (start, pages, prot, file, offset) in HarnessLayout.Untouched)
-                Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {prot}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
+            {
+                bool relro = prot == "relro" && Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RELRO") == "1";
+                string mapped = relro ? "rw-" : prot == "relro" ? "r--" : prot;
+                Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {mapped}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
+                if (relro)
+                    Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
+            }
             accesses += HarnessAccesses(trace, harness, harness.Prelude);
             // warm_up stored zeros into its stack array and the two buffers: on Linux (6.12+) reclaim keeps those
             // pages in the swap area's zeromap without I/O (measured: swpout_zero +187 a run, HarnessFootprint.ZeroPages).

@@ -1,8 +1,8 @@
 namespace EcsMem.Oracle;
 
 /// <summary>
-/// The kit harness's own anonymous pages under a memcg (oracle/harness.h), as the scenario maps them: one VMA at
-/// <see cref="ScenarioGenerator.HarnessAddr"/> whose pages stand for, in this order,
+/// The kit harness's own anonymous pages under a memcg (oracle/harness.h), as the scenario maps them: VMAs at
+/// the real process's places (<see cref="HarnessLayout"/>), whose pages stand for, in this order,
 /// <list type="bullet">
 /// <item>the start-up pages: what ld.so, libc and main's frame wrote before <c>warm_up</c> (libc's and ld.so's
 /// data, bss and RELRO pages, the program's .data and RELRO, the TLS, the top of the stack): the recorded
@@ -120,6 +120,29 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         return pages.ToArray();
     }
 
+    /// <summary>
+    /// The files phase_end opens under a memcg (harness.h: slurp and pairs): /proc/self/smaps and smaps_rollup, and the
+    /// group's memory.stat, memory.oom_control, memory.failcnt and memory.max_usage_in_bytes (the scenario's group path
+    /// for $ORACLE_MEMCG; /proc/meminfo is the machine's, looked up since boot). The kernel charges their dentries and
+    /// inodes at the first phase_end: 3 proc inodes (the /proc/PID directory, smaps, smaps_rollup), 4 kernfs inodes
+    /// and 7 dentries (oracle/experiments/kmem, whose patched harness reads 3 more cgroup files and /proc/self/status:
+    /// 4 proc_inode_cache, 7 inode_cache, 11 dentry).
+    /// </summary>
+    public static readonly string[] ReadPaths =
+    [
+        "/proc/self/smaps", "/proc/self/smaps_rollup", "/sys/fs/cgroup/memory/oracle/memory.stat",
+        "/sys/fs/cgroup/memory/oracle/memory.oom_control", "/sys/fs/cgroup/memory/oracle/memory.failcnt",
+        "/sys/fs/cgroup/memory/oracle/memory.max_usage_in_bytes",
+    ];
+
+    /// <summary>The address of harness page <paramref name="i"/> in the real process's layout (<see cref="HarnessLayout"/>).</summary>
+    public ulong PageAddr(long i) => Layout.Addr[i];
+
+    /// <summary>The harness's anonymous VMAs and where each page sits in them (<see cref="HarnessLayout"/>).</summary>
+    public HarnessLayout Layout => _layout ??= HarnessLayout.Of(this);
+
+    private HarnessLayout? _layout;
+
     /// <summary>The page indices phase_end writes before smaps gives the program's VMAs (<paramref name="first"/>: the first phase_end).</summary>
     public long[] BeforeSnapshot(bool first) => first ? FirstBeforeSnapshot : LaterBeforeSnapshot;
 
@@ -168,5 +191,135 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
         return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later);
+    }
+}
+
+/// <summary>
+/// Where the harness's pages and the rest of the real process's VMAs sit, as on the recording machine
+/// (<c>setarch -R</c>, gcc's PIE binary, glibc 2.41's ld.so and libc; a harness program's /proc/self/maps on Linux 6.18:
+/// 23 VMAs besides the program's regions, <c>oracle/experiments/kmem/results/maps.txt</c>): the kernel charges a
+/// vm_area_struct for each, an anon_vma and its chain for each one written, and page tables for the 2 MiB and 1 GiB
+/// ranges the pages are in (VmPTE 8 pages before the program maps anything: the binary's PUD, PMD and PTE table,
+/// and under 0x7fff_c000_0000 a PUD, a PMD and the PTE tables of ld.so's and libc's area, of the TLS and of the stack).
+/// The scenario keeps the exec layout's text, data and bss at 0x400000 (standing for the binary's r-x and .data
+/// segments and its bss; untouched) and the phase marker page (standing for its first r-- segment); the harness's
+/// pages go to the real anonymous VMAs: the .data page and the bss behind the marker (one PTE table with it, as the
+/// binary's), the stack array and main's frames at the stack's top (replacing the exec layout's [stack]), the TLS
+/// pages where glibc puts the TLS (the rseq area at 0x7ffff7dd1060, measured), libc's, ld.so's and the program's
+/// RELRO and data pages in libc's bss area, ld.so's scratch page in the anonymous VMA above libc. Simplified: the
+/// pages the real process copies out of files' rw and RELRO segments (libc's, ld.so's, the program's .data) sit in
+/// anonymous VMAs (a private file page written would be read from the file and charged to the group, where the
+/// kernel finds those pages cached since boot), so the scenario has 5 anon_vmas with one chain each where the kernel
+/// has 8–10 and 11–13 (~0.8 KiB); and the file segments of libc and ld.so, [vvar], [vvar_vclock] and [vdso] are
+/// mapped but never touched (their pages are not the group's: cached since boot, or the kernel's).
+/// </summary>
+public sealed class HarnessLayout
+{
+    /// <summary>The stack's top (TASK_SIZE of 4-level paging; main's frame in the page below it).</summary>
+    public const ulong StackTop = 0x7fff_ffff_f000;
+
+    /// <summary>glibc's TLS and struct pthread: the anonymous 3-page VMA below libc.</summary>
+    public const ulong TlsArea = 0x7fff_f7dd_0000;
+
+    /// <summary>libc's bss: the anonymous VMA behind libc's rw segment (13 pages on the recording machine).</summary>
+    public const ulong LibcBssArea = 0x7fff_f7fa_8000;
+
+    /// <summary>The anonymous 2-page VMA ld.so maps below [vvar] (its scratch page).</summary>
+    public const ulong LdsoScratchArea = 0x7fff_f7fc_0000;
+
+    /// <summary>
+    /// The real process's VMAs the scenario maps and never touches: (start, pages, prot, file, offset in pages). A RELRO
+    /// segment (prot "relro") is mapped r--, so libc's and ld.so's merge with the read-only segment before them whose
+    /// file offsets they continue: 22 VMAs before the program's regions where the kernel has 23. On Linux ld.so maps it
+    /// rw- and mprotects it read-only, so it keeps VM_ACCOUNT and stays apart; that is the what-if
+    /// ECSMEM_ORACLE_RELRO=1 (the kernel's count; with its 400 bytes of slab more `swappiness-0` leaves the kernel's
+    /// spread, its anonymous VMA after `file1` at 3,912 kB against 4,096–7,120: the kit answers kernel memory
+    /// chaotically, oracle/experiments/kmem, "Session 14").
+    /// </summary>
+    public static readonly (ulong Start, long Pages, string Prot, string File, long Offset)[] Untouched =
+    [
+        (ProgramPlan.MarkerAddr - 0x2000, 1, "relro", "binary", 2), // the binary's RELRO segment
+        (0x7fff_f7dd_3000, 0x26, "r--", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0),
+        (0x7fff_f7df_9000, 0x156, "r-x", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x26),
+        (0x7fff_f7f4_f000, 0x53, "r--", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x17c),
+        (0x7fff_f7fa_2000, 4, "relro", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x1cf),
+        (0x7fff_f7fa_6000, 2, "rw-", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x1d3),
+        (0x7fff_f7fc_2000, 4, "r--", "/[vvar]", 0),
+        (0x7fff_f7fc_6000, 2, "r--", "/[vvar_vclock]", 0),
+        (0x7fff_f7fc_8000, 2, "r-x", "/[vdso]", 0),
+        (0x7fff_f7fc_a000, 1, "r--", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0),
+        (0x7fff_f7fc_b000, 0x26, "r-x", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 1),
+        (0x7fff_f7ff_1000, 0xa, "r--", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0x27),
+        (0x7fff_f7ff_b000, 2, "relro", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0x31),
+        (0x7fff_f7ff_d000, 2, "rw-", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0x33),
+    ];
+
+    /// <summary>Each harness page's address.</summary>
+    public ulong[] Addr { get; }
+
+    /// <summary>The harness's anonymous VMAs (start, pages), in the order the scenario maps them.</summary>
+    public IReadOnlyList<(ulong Start, long Pages)> Areas { get; }
+
+    private HarnessLayout(ulong[] addr, List<(ulong, long)> areas)
+    {
+        Addr = addr;
+        Areas = areas;
+    }
+
+    /// <summary>The layout of <paramref name="h"/>'s pages (by the roles of <see cref="HarnessFootprint.StartupRoles"/>).</summary>
+    public static HarnessLayout Of(HarnessFootprint h)
+    {
+        long bssStart = h.Pages - HarnessFootprint.BssPages, arrayStart = bssStart - HarnessFootprint.WarmUpStackPages;
+        long startup = arrayStart;
+        var addr = new ulong[h.Pages];
+        const ulong page = ProgramPlan.PageSize;
+        // The binary's .data page and bss right behind the marker page (the binary's first page): one PTE table.
+        ulong bssArea = ProgramPlan.MarkerAddr + page;
+        // Start-up pages by role (HarnessFootprint.StartupRoles): window 0 main's stack page, 1 the .data page; emit
+        // 2 a TLS page, 3 the second stack page, 4-9 libc's, 10 the rseq TLS page; binding 11-13 ld.so's data and
+        // RELRO, 14 the program's RELRO, 15 ld.so's scratch page; deeper 16 the third stack page; the rest start-up only.
+        int stackPages = 0, libcPages = 0;
+        for (long i = 0; i < startup; i++)
+        {
+            switch (i)
+            {
+                case 0 or 3 or 16:
+                    addr[i] = StackTop - ((ulong)++stackPages * page);
+                    break;
+                case HarnessFootprint.DataPage:
+                    addr[i] = bssArea;
+                    break;
+                case 2:
+                    addr[i] = TlsArea;
+                    break;
+                case HarnessFootprint.RseqPage:
+                    addr[i] = TlsArea + page;
+                    break;
+                case 15:
+                    addr[i] = LdsoScratchArea;
+                    break;
+                default:
+                    addr[i] = LibcBssArea + ((ulong)libcPages++ * page);
+                    break;
+            }
+        }
+        // warm_up's array below main's frames, in address order.
+        ulong arrayBase = StackTop - ((ulong)(3 + HarnessFootprint.WarmUpStackPages) * page);
+        for (long j = 0; j < HarnessFootprint.WarmUpStackPages; j++)
+            addr[arrayStart + j] = arrayBase + ((ulong)j * page);
+        for (long j = 0; j < HarnessFootprint.BssPages; j++)
+            addr[bssStart + j] = bssArea + ((ulong)(j + 1) * page);
+        long libcArea = Math.Max(13, libcPages);
+        if (LibcBssArea + ((ulong)libcArea * page) > LdsoScratchArea)
+            throw new InvalidOperationException($"{startup} harness start-up pages do not fit libc's bss area");
+        var areas = new List<(ulong, long)>
+        {
+            (bssArea, 1 + HarnessFootprint.BssPages),
+            (TlsArea, 3),
+            (LibcBssArea, libcArea),
+            (LdsoScratchArea, 2),
+            (arrayBase, 3 + HarnessFootprint.WarmUpStackPages),
+        };
+        return new HarnessLayout(addr, areas);
     }
 }

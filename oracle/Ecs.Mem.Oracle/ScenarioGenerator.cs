@@ -56,12 +56,23 @@ public static class ScenarioGenerator
             // The harness's own anonymous pages (libc's and ld.so's data, main's stack, warm_up's stack and the two
             // buffers), charged to the cgroup like the program's, written in the order the C program first writes
             // them (HarnessFootprint): on Linux that is the order reclaim later swaps them out in.
-            Event(timeline, accesses, proc, $"mmap: {{addr: 0x{HarnessAddr:x}, length: {harness.Pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
-            accesses += HarnessAccesses(trace, harness.Prelude);
+            // They sit in the real process's anonymous VMAs, beside its other VMAs (HarnessLayout): the kernel charges
+            // the group a vm_area_struct for each, an anon_vma for each written, and the page tables of where they are.
+            foreach (var (start, pages) in harness.Layout.Areas)
+                Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
+            foreach (var (start, pages, prot, file, offset) in HarnessLayout.Untouched)
+            {
+                bool relro = prot == "relro" && Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RELRO") == "1";
+                string mapped = relro ? "rw-" : prot == "relro" ? "r--" : prot;
+                Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {mapped}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
+                if (relro)
+                    Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
+            }
+            accesses += HarnessAccesses(trace, harness, harness.Prelude);
             // warm_up stored zeros into its stack array and the two buffers: on Linux (6.12+) reclaim keeps those
             // pages in the swap area's zeromap without I/O (measured: swpout_zero +187 a run, HarnessFootprint.ZeroPages).
             foreach (var (first, count) in harness.ZeroRuns)
-                Event(timeline, accesses, proc, $"zero_fill: {{addr: 0x{HarnessAddr + (ulong)(first * ProgramPlan.PageSize):x}, length: {count * ProgramPlan.PageSize}}}");
+                Event(timeline, accesses, proc, $"zero_fill: {{addr: 0x{harness.PageAddr(first):x}, length: {count * ProgramPlan.PageSize}}}");
         }
         ulong scratch = ProgramPlan.PreludeBase;
         foreach (DataFile f in p.Files.Where(f => f.Warm))
@@ -97,7 +108,18 @@ public static class ScenarioGenerator
             {
                 // The rest of the previous phase_end, after the program's VMAs were read: smaps, smaps_rollup and
                 // memory.stat slurped into buf, reg read (HarnessFootprint.BetweenPhases), outside both windows.
-                accesses += HarnessAccesses(trace, harness.BetweenPhases);
+                accesses += HarnessAccesses(trace, harness, harness.BetweenPhases);
+                // The first phase_end's reads looked these names up: their dentries and inodes are the group's
+                // kernel memory from then on (MemcgController.PathLookup); later reads find them cached.
+                if (ph == p.Phases[1])
+                {
+                    foreach (string path in HarnessFootprint.ReadPaths)
+                    {
+                        int fd = LowestFd();
+                        Event(timeline, accesses, proc, $"open: {{file: {path}, fd: {fd}, flags: rdonly}}");
+                        Event(timeline, accesses, proc, $"close: {{fd: {fd}}}");
+                    }
+                }
             }
             firstPhase = false;
             Access(trace, ProgramPlan.MarkerAddr, false);
@@ -366,10 +388,10 @@ public static class ScenarioGenerator
             }
             // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
             if (harness is not null && EndPages(ph, harness) > 0)
-                accesses += HarnessAccesses(trace, harness.PhaseEnd);
+                accesses += HarnessAccesses(trace, harness, harness.PhaseEnd);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
-                accesses += HarnessAccesses(trace, harness.BeforeSnapshot(ph == p.Phases[0]));
+                accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]));
         }
 
         return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);
@@ -436,7 +458,7 @@ public static class ScenarioGenerator
         // second major fault, traced) and in some of thp-swpout's write passes (oracle/experiments/harness-per-run/README.md,
         // "rseq"). Only a memcg scenario models the harness's pages; ECSMEM_ORACLE_RSEQ=0 leaves it out (a what-if).
         if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RSEQ") != "0" && p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
-            y.Append(Inv, $"    rseq: 0x{HarnessAddr + (ulong)(HarnessFootprint.RseqPage * ProgramPlan.PageSize) + HarnessFootprint.RseqOffset:x}\n");
+            y.Append(Inv, $"    rseq: 0x{harness.PageAddr(HarnessFootprint.RseqPage) + HarnessFootprint.RseqOffset:x}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");
         if (forkAt is { } fa)
@@ -465,9 +487,6 @@ public static class ScenarioGenerator
     /// <summary>The name of the child a <c>fork-touch</c> makes in the scenario (the program's name and the statement's line).</summary>
     public static string ForkTouchChild(PhaseProgram p, PhaseOp op) => $"{p.Name}-child{op.Line}";
 
-    /// <summary>Where the scenario maps the harness's own pages of a memcg program (below the marker page, outside the slots).</summary>
-    public const ulong HarnessAddr = 0x0d00_0000_0000;
-
     /// <summary>
     /// The harness pages a phase's end touches in its window: none after a fork (the parent's first stores to its own
     /// stack and globals then are the harness's copy-on-write faults, which the C program makes outside the window).
@@ -485,7 +504,7 @@ public static class ScenarioGenerator
         if (harness is null || write || harness.Pages <= HarnessFootprint.DataPage)
             return 0;
         if (trace is not null)
-            Access(trace, HarnessAddr + (ulong)(HarnessFootprint.DataPage * ProgramPlan.PageSize), true);
+            Access(trace, harness.PageAddr(HarnessFootprint.DataPage), true);
         return 1;
     }
 
@@ -506,16 +525,16 @@ public static class ScenarioGenerator
         if (trace is not null)
         {
             foreach (long i in pages)
-                Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), op.Verb == "pread");
+                Access(trace, harness.PageAddr(i), op.Verb == "pread");
         }
         return pages.Length;
     }
 
-    /// <summary>Stores to the harness pages <paramref name="pages"/> (indices from <see cref="HarnessAddr"/>), in order; their count.</summary>
-    private static long HarnessAccesses(StringBuilder trace, long[] pages)
+    /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order; their count.</summary>
+    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages)
     {
         foreach (long i in pages)
-            Access(trace, HarnessAddr + (ulong)(i * ProgramPlan.PageSize), true);
+            Access(trace, h.PageAddr(i), true);
         return pages.Length;
     }
 

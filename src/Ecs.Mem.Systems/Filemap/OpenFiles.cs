@@ -868,6 +868,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
     {
         bool create = (flags & OpenFlags.Creat) != 0, excl = create && (flags & OpenFlags.Excl) != 0;
         bool writable = (flags & OpenFlags.RdOnly) == 0;
+        if (mmId >= 0)
+            k.Memcg?.PathLookup(mmId, k.Files[fileId].Path, k.Tlb.CurrentCpu);
         if (!NoteFile(fileId, creating: create) || !_tmpfsName.TryGetValue(fileId, out string? path))
         {
             if (excl)

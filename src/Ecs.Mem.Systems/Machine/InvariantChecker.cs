@@ -127,14 +127,15 @@ public sealed class InvariantChecker
                 pt += tables[d.Id];
             }
             usage += g.KmemObjPages; // slab objects, percpu chunks and kernel stacks: charged by size, no frame behind them
+            usage += g.PgdUserPages; // the PGDs' second pages (order-1 under PTI): charged, no frame behind them
             if (usage != g.Usage)
                 Fail($"memcg: {g.Path} memory.current is {g.Usage} pages but {usage} frames are charged to its subtree, stocked or kernel objects'");
             if (g.Kmem != g.PageTables + g.KmemObjPages)
                 Fail($"memcg: {g.Path} kernel memory is {g.Kmem} pages but its page tables and kernel objects hold {g.PageTables} + {g.KmemObjPages}");
             if (sw != g.SwapUsage)
                 Fail($"memcg: {g.Path} memory.swap.current is {g.SwapUsage} pages but {sw} swap entries are charged to its subtree");
-            if (pt != g.PageTables)
-                Fail($"memcg: {g.Path} pagetables is {g.PageTables} pages but {pt} page-table frames are charged to its subtree");
+            if (pt + g.PgdUserPages != g.PageTables)
+                Fail($"memcg: {g.Path} pagetables is {g.PageTables} pages but {pt} page-table frames (and {g.PgdUserPages} PGD second pages) are charged to its subtree");
         }
     }
 

@@ -97,6 +97,13 @@ public sealed class MemCgroup
     public long PageTables { get; internal set; }
 
     /// <summary>
+    /// Of <see cref="PageTables"/>, the second pages of the PGDs' order-1 blocks (pgd_alloc with
+    /// CONFIG_MITIGATION_PAGE_TABLE_ISOLATION: PGD_ALLOCATION_ORDER 1, the user half PTI switches to): charged and counted
+    /// as Linux counts them, but no simulated frame backs them (EcsMem's root table is one frame).
+    /// </summary>
+    public long PgdUserPages { get; internal set; }
+
+    /// <summary>
     /// Kernel memory charged to this group and its descendants, in pages (MEMCG_KMEM: memory.stat kernel in cgroup v2,
     /// v1 memory.kmem.usage_in_bytes): page tables, the pages obj_cgroup_charge charged for slab objects and percpu
     /// chunks (whole pages, so it includes the bytes the CPUs' object stocks and the groups' nr_charged_bytes hold), and

@@ -47,10 +47,10 @@ public enum KmemCache
     /// <summary>cred_jar (merged into `pid`): copy_creds' struct cred.</summary>
     Cred,
 
-    /// <summary>kmalloc-cg-16: the task's LSM blob (lsm_blob_alloc for security_task_alloc).</summary>
+    /// <summary>kmalloc-cg-16: the task's LSM blob (lsm_blob_alloc for security_task_alloc), and a cred's (lsm_cred_alloc).</summary>
     LsmBlob,
 
-    /// <summary>filp: a struct file (alloc_empty_file), here a shmem file's.</summary>
+    /// <summary>filp: a struct file (alloc_empty_file): the exec'd binary's (do_open_execat), a shmem file's.</summary>
     Filp,
 
     /// <summary>dentry (SLAB_RECLAIM_ACCOUNT: slab_reclaimable): a tmpfs file's name (d_alloc), a memfd's or shmem object's pseudo dentry (d_alloc_pseudo).</summary>
@@ -58,6 +58,12 @@ public enum KmemCache
 
     /// <summary>shmem_inode_cache: a shmem inode (shmem_alloc_inode) of a tmpfs file, memfd or MAP_SHARED anonymous object.</summary>
     ShmemInode,
+
+    /// <summary>proc_inode_cache (SLAB_RECLAIM_ACCOUNT): a /proc/PID directory's or file's inode (proc_pid_make_inode).</summary>
+    ProcInode,
+
+    /// <summary>inode_cache (SLAB_RECLAIM_ACCOUNT): an inode of a filesystem without its own cache, here a cgroup file's (kernfs_get_inode).</summary>
+    InodeCache,
 }
 
 public sealed partial class MemcgController
@@ -94,6 +100,8 @@ public sealed partial class MemcgController
         KmemCache.LsmBlob => 16,
         KmemCache.Filp or KmemCache.Dentry => 192,
         KmemCache.ShmemInode => 752,
+        KmemCache.ProcInode => 696,
+        KmemCache.InodeCache => 624,
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
     };
 
@@ -101,7 +109,15 @@ public sealed partial class MemcgController
     public static int ObjFullSize(KmemCache c) => SlotSize(c) + 8;
 
     /// <summary>SLAB_RECLAIM_ACCOUNT caches count in slab_reclaimable (cache_vmstat_idx), the others in slab_unreclaimable.</summary>
-    public static bool Reclaimable(KmemCache c) => c is KmemCache.RadixTreeNode or KmemCache.Dentry;
+    public static bool Reclaimable(KmemCache c) => c is KmemCache.RadixTreeNode or KmemCache.Dentry or KmemCache.ProcInode or KmemCache.InodeCache;
+
+    /// <summary>
+    /// PGD_ALLOCATION_ORDER: 1 on x86-64 built with CONFIG_MITIGATION_PAGE_TABLE_ISOLATION (distribution kernels, and the
+    /// recording machine's 6.18, where the CPU is not even affected by Meltdown: the order is a build-time constant),
+    /// so pgd_alloc takes two pages, the kernel PGD and the user one PTI switches to, both charged (GFP_PGTABLE_USER)
+    /// and counted in pagetables. EcsMem's root table is one frame; the second page is charged without one.
+    /// </summary>
+    public const int PgdAllocationOrder = 1;
 
     // obj_stock_pcp of each simulated CPU: the obj_cgroup (a group id, -1: none) it caches and the bytes charged to that
     // group's counters but to no object yet (nr_bytes); and each group's objcg->nr_charged_bytes, the bytes a drained
@@ -292,21 +308,68 @@ public sealed partial class MemcgController
     }
 
     /// <summary>
-    /// The kernel memory of an address space whose task runs in <paramref name="g"/>: mm_struct and its rss counters
+    /// The kernel memory of an address space whose task runs in <paramref name="g"/>: mm_struct, the rest of its PGD
+    /// (mm_init's mm_alloc_pgd; the first page is EcsMem's root table, charged as a frame) and its rss counters
     /// (mm_alloc / dup_mm: mm_init's percpu_counter_init_many), or their release at __mmdrop when
-    /// <paramref name="alloc"/> is false.
+    /// <paramref name="alloc"/> is false (mm_free_pgd).
     /// </summary>
     public void MmStructCharge(MemCgroup g, bool alloc, int cpu)
     {
         if (alloc)
         {
             ObjCgroupCharge(g, KmemCache.MmStruct, cpu);
+            PgdAllocRest(g, alloc: true, cpu);
             PercpuCharge(g, MmRssStatPercpuBytes, cpu);
         }
         else
         {
             ObjCgroupUncharge(g, KmemCache.MmStruct, cpu);
+            PgdAllocRest(g, alloc: false, cpu);
             PercpuCharge(g, -MmRssStatPercpuBytes, cpu);
+        }
+    }
+
+    /// <summary>
+    /// pgd_alloc → __pgd_alloc(mm, PGD_ALLOCATION_ORDER) beyond its first page: pagetable_alloc's charge of the order-1
+    /// block (__memcg_kmem_charge_page → obj_cgroup_charge_pages, the CPU's page stock first) and __pagetable_ctor's
+    /// NR_PAGETABLE for the block's second page; <paramref name="alloc"/> false: __pgd_free's uncharge
+    /// (obj_cgroup_uncharge_pages: back to the CPU's page stock). The root group is not charged.
+    /// </summary>
+    private void PgdAllocRest(MemCgroup g, bool alloc, int cpu)
+    {
+        if (g.IsRoot)
+            return;
+        int pages = (1 << PgdAllocationOrder) - 1;
+        if (pages == 0)
+            return;
+        if (alloc && TryCharge(g, pages, cpu) is not null)
+            ChargeForce(g, pages); // simplified as a page table's: never fails or reclaims
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+        {
+            c.Kmem += alloc ? pages : -pages;
+            c.PageTables += alloc ? pages : -pages;
+            c.PgdUserPages += alloc ? pages : -pages;
+        }
+        if (!alloc)
+            RefillStock(g, pages, cpu);
+    }
+
+    /// <summary>
+    /// What exec charges besides the new mm (do_execveat_common on the task already in the group): the binary's struct
+    /// file (do_open_execat; mm->exe_file and the text VMA keep it), and the new credentials with their LSM blob
+    /// (prepare_bprm_creds → prepare_creds, lsm_cred_alloc). As measured at the kit programs' exec
+    /// (oracle/experiments/kmem: 3 filp, 2 cred, 2 kmalloc-cg-16 live; the other two files are ld.so's and libc's,
+    /// which the scenario does not map, and the second cred and blob setarch's exec's, freed by RCU).
+    /// </summary>
+    private void ExecObjects(MemCgroup g, bool alloc, int cpu, bool creds)
+    {
+        ReadOnlySpan<KmemCache> objects = creds ? [KmemCache.Cred, KmemCache.LsmBlob] : [KmemCache.Filp];
+        foreach (KmemCache c in objects)
+        {
+            if (alloc)
+                ObjCgroupCharge(g, c, cpu);
+            else
+                ObjCgroupUncharge(g, c, cpu);
         }
     }
 
@@ -354,9 +417,15 @@ public sealed partial class MemcgController
     /// </summary>
     public void Execed(int mmId, AddressSpace.Mm mm, int cpu)
     {
-        MmStructCharge(OfMm(mmId), alloc: true, cpu);
+        MemCgroup g = OfMm(mmId);
+        ExecObjects(g, alloc: true, cpu, creds: false); // alloc_bprm's do_open_execat comes before bprm_mm_init
+        MmStructCharge(g, alloc: true, cpu);
+        ExecObjects(g, alloc: true, cpu, creds: true);
+        _execedMms.Add(mmId);
         SyncMmObjects(mmId, mm, cpu);
     }
+
+    private readonly HashSet<int> _execedMms = new();
 
     /// <summary>
     /// copy_process of a task forked with its own address space (<paramref name="childMmId"/>, already in its parent's
@@ -383,8 +452,63 @@ public sealed partial class MemcgController
         MemCgroup g = _groups[had.Group];
         SyncMmObjects(mmId, mm, cpu, gone: true);
         MmStructCharge(g, alloc: false, cpu);
+        if (_execedMms.Remove(mmId))
+        {
+            ExecObjects(g, alloc: false, cpu, creds: false); // exit_mmap's fput of the binary, mmput's of exe_file
+            ExecObjects(g, alloc: false, cpu, creds: true); // put_cred at the task's release, at once here (Linux: RCU)
+        }
         if (_forkedMms.Remove(mmId))
             TaskCharge(g, alloc: false, cpu);
+        if (_procNames.Remove(mmId, out var names))
+        {
+            // proc_flush_pid at the task's exit drops its /proc/PID dentries (the inodes go with them), at once here.
+            for (int i = 0; i < names.Count + 1; i++)
+            {
+                ObjCgroupUncharge(g, KmemCache.Dentry, cpu);
+                ObjCgroupUncharge(g, KmemCache.ProcInode, cpu);
+            }
+        }
+    }
+
+    // The /proc/self names each mm's task looked up (their dentries and proc inodes charged), and the cgroup files
+    // looked up once (kernfs: their dentries and inodes live as long as the group).
+    private readonly Dictionary<int, HashSet<string>> _procNames = new();
+    private readonly HashSet<string> _kernfsNames = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The dentries and inodes an open(2) of <paramref name="path"/> allocates in the dcache the first time (d_alloc_parallel
+    /// in lookup_open, dentry_cache being SLAB_ACCOUNT), charged to the opening task's group: under /proc/self/ the
+    /// /proc/PID directory's (proc_pid_lookup) at the task's first such open and the file's (proc_pident_lookup), each a
+    /// dentry and a proc_inode_cache inode (proc_pid_make_inode), until the task exits (proc_flush_pid); under
+    /// /sys/fs/cgroup/ a cgroup v1 file's dentry and kernfs inode (kernfs_iop_lookup → kernfs_get_inode: inode_cache),
+    /// kept. As measured from the kit harness's reads of /proc/self/smaps and its cgroup's files
+    /// (oracle/experiments/kmem: proc_inode_cache, inode_cache and dentry objects live from the second phase on).
+    /// Any other path names a file cached since boot: nothing is charged.
+    /// </summary>
+    public void PathLookup(int mmId, string path, int cpu)
+    {
+        MemCgroup g = OfMm(mmId);
+        if (g.IsRoot)
+            return;
+        if (path.StartsWith("/proc/self/", StringComparison.Ordinal))
+        {
+            if (!_procNames.TryGetValue(mmId, out var names))
+            {
+                _procNames[mmId] = names = new HashSet<string>(StringComparer.Ordinal);
+                ObjCgroupCharge(g, KmemCache.Dentry, cpu);
+                ObjCgroupCharge(g, KmemCache.ProcInode, cpu);
+            }
+            if (names.Add(path))
+            {
+                ObjCgroupCharge(g, KmemCache.Dentry, cpu);
+                ObjCgroupCharge(g, KmemCache.ProcInode, cpu);
+            }
+        }
+        else if (path.StartsWith("/sys/fs/cgroup/", StringComparison.Ordinal) && _kernfsNames.Add(path))
+        {
+            ObjCgroupCharge(g, KmemCache.Dentry, cpu);
+            ObjCgroupCharge(g, KmemCache.InodeCache, cpu);
+        }
     }
 
     private readonly HashSet<int> _forkedMms = new();

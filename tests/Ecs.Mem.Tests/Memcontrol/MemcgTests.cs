@@ -40,21 +40,22 @@ public class MemcgTests
     public void AnonymousPagesAndPageTablesAreChargedToTheWritersGroup()
     {
         // 256 pages written in one 2 MiB-aligned megabyte: 256 anonymous pages, and the page tables the walk needs
-        // on x86-64 4-level paging: PGD, PUD, PMD, one PTE page = 4. The group's parent holds the same charge.
+        // on x86-64 4-level paging: PGD, PUD, PMD, one PTE page = 4, and the PGD's second page (PTI's
+        // PGD_ALLOCATION_ORDER 1, charged and counted in pagetables) = 5. The group's parent holds the same charge.
         string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: top}\n  - {name: box, parent: top}\n" +
             "processes:\n" + Writer("w", "box", 300, 300) + "timeline:\n" + Map("w", Base, 300);
         using var m = Build(yaml);
         Advance(m, 256);
         MemcgController mc = m.Kernel.Memcg!;
         MemCgroup box = mc.Find("box"), top = mc.Find("top");
-        Assert.That(box.PageTables, Is.EqualTo(4));
-        Assert.That(mc.ChargedPages(box), Is.EqualTo(256 + 4));
+        Assert.That(box.PageTables, Is.EqualTo(5));
+        Assert.That(mc.ChargedPages(box), Is.EqualTo(256 + 5));
         Assert.That(box.Usage - mc.ChargedPages(box), Is.InRange(0, MemcgController.ChargeBatch - 1), "memory.current also holds the CPU's stock");
         Assert.That(top.Usage, Is.EqualTo(box.Usage), "hierarchical: the parent's counter holds the child's charge");
         Assert.That(mc.Root.Usage, Is.EqualTo(box.Usage), "nothing else was charged");
         var stat = EcsMem.Systems.Reporting.MemcgFiles.Read(m.Kernel).Single(f => f.Path == "/top/box").Stat;
         Assert.That(stat.Single(v => v.Name == "anon").Value, Is.EqualTo(256L * 4096));
-        Assert.That(stat.Single(v => v.Name == "pagetables").Value, Is.EqualTo(4L * 4096));
+        Assert.That(stat.Single(v => v.Name == "pagetables").Value, Is.EqualTo(5L * 4096));
         Assert.That(stat.Single(v => v.Name == "file").Value, Is.EqualTo(0));
         Assert.That(InvariantChecker.Check(m), Is.Empty);
         m.Run();
@@ -147,8 +148,8 @@ public class MemcgTests
         // oom_score_adj:0". The kernel's anon-rss + pgtables (16,324-16,328 kB) is the limit less its other kernel
         // objects (slab, per-CPU: 14-15 pages, the real process's 20-odd VMAs, its creds, files and proc inodes among
         // them); its file-rss is libc's page cache, charged to the root. EcsMem's process has fewer objects: its
-        // mm_struct, rss counters, VMAs, anon_vma and chain (< 4 KiB) take one page of the group's kernel memory. So
-        // EcsMem's victim holds at least the kernel's anon-rss, and its anon-rss + pgtables is the limit less that page.
+        // mm_struct, rss counters, VMAs, anon_vma and chain, exec's file and cred (< 4 KiB) take one page of the group's kernel
+        // memory. So EcsMem's victim holds at least the kernel's anon-rss, and its anon-rss + pgtables is the limit less that page.
         // The kit's memcg-oom-kill holds the same kill against 5 recorded runs (a forked child killed by SIGKILL,
         // oom_kill 1, max_usage_in_bytes the limit; oracle/programs/memcg-oom-kill.phases).
         string yaml = "machine: {ram: 256M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 16M}\n" +
@@ -165,8 +166,9 @@ public class MemcgTests
         long anonKb = long.Parse(anon.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         long tablesKb = long.Parse(pgtables.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.That(anonKb, Is.GreaterThanOrEqualTo(16256));
-        // pgtables in the line counts the tables below the pgd; the group is charged for the pgd too, and the object page.
-        Assert.That(anonKb + tablesKb + 4 + 4, Is.EqualTo(16384));
+        // pgtables in the line counts the tables below the pgd; the group is charged for the pgd's two pages too (PTI's
+        // order-1 PGD), and the object page.
+        Assert.That(anonKb + tablesKb + 8 + 4, Is.EqualTo(16384));
         MemCgroup box = m.Kernel.Memcg!.Find("box");
         Assert.That(box.Events[(int)MemcgEvent.OomKill], Is.EqualTo(1));
         Assert.That(box.Events[(int)MemcgEvent.Oom], Is.EqualTo(1));

@@ -172,6 +172,16 @@ public sealed class Flusher : IEventHandler
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN): reclaim took only dirty file pages not yet queued for I/O.</summary>
     public void WakeupFlusherThreads() => Kick(background: false);
 
+    /// <summary>
+    /// wb_workfn of a kick whose waker goes to sleep at once (reclaim_throttle): the kworker runs on another CPU while
+    /// the waker sleeps, so its writes are queued now rather than at the next tick; the kick's event then finds no work.
+    /// </summary>
+    public void RunKickedWork()
+    {
+        if (_startAll || _background)
+            Run(timer: false);
+    }
+
     private void Kick(bool background)
     {
         if (background) _background = true;

@@ -384,6 +384,39 @@ public sealed class Writeback : IEventHandler
         return Math.Min(cap, first - now);
     }
 
+    private readonly List<(ulong Due, int Count)> _throttleScratch = new();
+
+    /// <summary>
+    /// reclaim_throttle(pgdat, VMSCAN_THROTTLE_WRITEBACK) of a direct reclaimer (cgroup v1 memcg reclaim in
+    /// shrink_inactive_list): it sleeps (its CPU idles) until more than SWAP_CLUSTER_MAX pages have finished writeback
+    /// since it began to wait (__acct_reclaim_writeback wakes the queue once NR_THROTTLED_WRITTEN grew past
+    /// SWAP_CLUSTER_MAX × nr_writeback_throttled, one throttled task here), at most HZ/10; the writes due by then
+    /// complete now, in order (folio_end_writeback rotates PG_reclaim pages to the inactive tail).
+    /// </summary>
+    public void ReclaimThrottleWriteback()
+    {
+        ulong now = Now;
+        ulong wake = now + (ulong)(_k.Timing.ClockGHz * 1e8);
+        _throttleScratch.Clear();
+        foreach (Request r in _inFlight.Values)
+            _throttleScratch.Add((r.Due, r.Count));
+        _throttleScratch.Sort();
+        int written = 0;
+        foreach (var (due, count) in _throttleScratch)
+        {
+            if (due >= wake)
+                break;
+            written += count;
+            if (written > Vmscan.Lruvec.SwapClusterMax)
+            {
+                wake = Math.Max(now, due);
+                break;
+            }
+        }
+        _k.Smp.CatchUp(wake);
+        Progress(0);
+    }
+
     /// <summary>
     /// Completes <paramref name="r"/> on the CPU that submitted it (its interrupt's CPU, where its freed pages go),
     /// whoever notices the completion: the event, a reclaimer's progress or a waiter.

@@ -144,6 +144,12 @@ public interface ILruvecHost
     void WakeupFlusherThreads() { }
 
     /// <summary>
+    /// reclaim_throttle(pgdat, VMSCAN_THROTTLE_WRITEBACK) from shrink_inactive_list, for cgroup v1 memcg reclaim that
+    /// took only unqueued dirty pages: the reclaimer sleeps while the woken flusher writes.
+    /// </summary>
+    void ReclaimThrottleWriteback() { }
+
+    /// <summary>
     /// Writes complete in simulated time (a flusher cleans dirty file pages): MGLRU's sort_folio then holds dirty file
     /// folios back for the flusher. False where reclaim writes dirty pages itself (synchronous writeback).
     /// </summary>
@@ -1212,7 +1218,13 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (_lruGen)
             sc.NrUnqueuedDirty += unqueuedDirty;
         else if (unqueuedDirty > 0 && unqueuedDirty == taken)
+        {
             _host.WakeupFlusherThreads();
+            // cgroup v1 has no dirty throttling of its own: the memcg reclaimer waits for the flusher it woke
+            // (reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)) instead of scanning on through dirty pages.
+            if (!sc.WritebackThrottlingSane)
+                _host.ReclaimThrottleWriteback();
+        }
         return reclaimed;
     }
 

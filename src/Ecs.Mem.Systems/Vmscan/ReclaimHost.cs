@@ -286,6 +286,19 @@ public sealed class ReclaimHost : ILruvecHost
     /// <summary>wakeup_flusher_threads(WB_REASON_VMSCAN).</summary>
     public void WakeupFlusherThreads() => _k.Flusher?.WakeupFlusherThreads();
 
+    /// <summary>
+    /// reclaim_throttle(pgdat, VMSCAN_THROTTLE_WRITEBACK) of a cgroup v1 memcg reclaimer: the flusher it just woke
+    /// runs meanwhile on another CPU (its wb_workfn queues the dirty pages for I/O now), and the reclaimer sleeps until
+    /// its writes start completing (<see cref="PageWriteback.Writeback.ReclaimThrottleWriteback"/>).
+    /// </summary>
+    public void ReclaimThrottleWriteback()
+    {
+        if (_k.Writeback is not { } wb)
+            return;
+        _k.Flusher?.RunKickedWork();
+        wb.ReclaimThrottleWriteback();
+    }
+
     /// <summary>Async writeback: a flusher cleans dirty file pages (MGLRU's sort_folio leaves them to it).</summary>
     public bool WritebackAsync => _k.Flusher is not null;
 

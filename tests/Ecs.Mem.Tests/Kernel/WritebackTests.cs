@@ -43,9 +43,26 @@ public class WritebackTests
         public FolioReclaimResult ReclaimFolio(int pfn, FolioReferences references, out bool pageout)
         {
             pageout = false;
+            // A dirty page-cache page: 6.18 reclaim writes no filesystem folio, it sets PG_reclaim and activates it.
+            if (FolioDirtyFile(pfn))
+            {
+                Frames[pfn].Flags |= FrameFlags.Reclaim;
+                return FolioReclaimResult.Activate;
+            }
             Reclaimed.Add(pfn);
             return FolioReclaimResult.Reclaimed;
         }
+
+        // folio_check_dirty_writeback's dirty file page: not swap-backed, PG_dirty, not under writeback.
+        public bool FolioDirtyFile(int pfn) =>
+            (Frames[pfn].Flags & (FrameFlags.SwapBacked | FrameFlags.Dirty | FrameFlags.Writeback)) == FrameFlags.Dirty;
+
+        public int FlusherWakeups { get; private set; }
+        public int Throttles { get; private set; }
+
+        public void WakeupFlusherThreads() => FlusherWakeups++;
+
+        public void ReclaimThrottleWriteback() => Throttles++;
 
         public void ActivateLocked(int pfn) { }
 
@@ -124,6 +141,44 @@ public class WritebackTests
         Assert.That(_host.Waited, Is.Empty);
         Assert.That(_host.Reclaimed, Is.Empty);
         Assert.That(sc.NrWriteback, Is.EqualTo(1));
+    }
+
+    private void AddFile(int pfn, FrameFlags extra = FrameFlags.None)
+    {
+        _host.Frames[pfn].Flags |= FrameFlags.Lru | extra;
+        _lv.OnInserted(pfn, (ulong)pfn);
+        _lv.LruAddDrain();
+    }
+
+    [Test]
+    public void CgroupV1ReclaimThatTookOnlyUnqueuedDirtyPagesWakesTheFlusherAndThrottles()
+    {
+        // shrink_inactive_list: stat.nr_unqueued_dirty == nr_taken → wakeup_flusher_threads(WB_REASON_VMSCAN), and
+        // for cgroup v1 memcg reclaim (!writeback_throttling_sane) reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK).
+        Make(4);
+        for (int i = 0; i < 4; i++) AddFile(i, FrameFlags.Dirty);
+        ScanControl sc = Shrink(sane: false);
+        Assert.That(_host.Reclaimed, Is.Empty, "every page dirty: none freed");
+        Assert.That(_host.FlusherWakeups, Is.EqualTo(1));
+        Assert.That(_host.Throttles, Is.EqualTo(1));
+        Assert.That(Count("pgactivate"), Is.EqualTo(4), "each activated with PG_reclaim for the flusher");
+        // writeback_throttling_sane (global reclaim, cgroup v2): the flusher is woken, the reclaimer goes on.
+        Make(4);
+        for (int i = 0; i < 4; i++) AddFile(i, FrameFlags.Dirty);
+        Shrink(sane: true);
+        Assert.That((_host.FlusherWakeups, _host.Throttles), Is.EqualTo((1, 0)));
+        // One clean page among those taken: nr_unqueued_dirty (3) < nr_taken (4), neither.
+        Make(4);
+        for (int i = 0; i < 3; i++) AddFile(i, FrameFlags.Dirty);
+        AddFile(3);
+        Shrink(sane: false);
+        Assert.That((_host.FlusherWakeups, _host.Throttles), Is.EqualTo((0, 0)));
+        Assert.That(_host.Reclaimed, Is.EqualTo(new[] { 3 }));
+        // A dirty page already under writeback is queued, not unqueued: all taken under writeback, neither.
+        Make(4);
+        for (int i = 0; i < 4; i++) AddFile(i, FrameFlags.Dirty | FrameFlags.Writeback);
+        Shrink(sane: false);
+        Assert.That((_host.FlusherWakeups, _host.Throttles), Is.EqualTo((0, 0)));
     }
 
     [Test]

@@ -229,12 +229,12 @@ public sealed class HarnessLayout
 
     /// <summary>
     /// The real process's VMAs the scenario maps and never touches: (start, pages, prot, file, offset in pages). A RELRO
-    /// segment (prot "relro") is mapped r--, so libc's and ld.so's merge with the read-only segment before them whose
-    /// file offsets they continue: 22 VMAs before the program's regions where the kernel has 23. On Linux ld.so maps it
-    /// rw- and mprotects it read-only, so it keeps VM_ACCOUNT and stays apart; that is the what-if
-    /// ECSMEM_ORACLE_RELRO=1 (the kernel's count; with its 400 bytes of slab more `swappiness-0` leaves the kernel's
-    /// spread, its anonymous VMA after `file1` at 3,912 kB against 4,096–7,120: the kit answers kernel memory
-    /// chaotically, oracle/experiments/kmem, "Session 14").
+    /// segment (prot "relro") is mapped rw- and mprotected read-only, as ld.so does, so it keeps VM_ACCOUNT and stays
+    /// apart from the read-only segment before it whose file offsets it continues: the kernel's VMA count. The what-if
+    /// ECSMEM_ORACLE_RELRO=0 maps it r-- at once, so libc's and ld.so's merge (2 VMAs and 400 bytes of slab fewer; with
+    /// all of session 14's branches merged that takes `swap-fork-shared` and `ra-reread-memcg`'s pass 2 out of the
+    /// kernel's spread; alone on kmem3's branch it had kept `swappiness-0` in: the kit answers sub-page amounts of
+    /// kernel memory chaotically, oracle/experiments/kmem, "Session 14").
     /// </summary>
     public static readonly (ulong Start, long Pages, string Prot, string File, long Offset)[] Untouched =
     [

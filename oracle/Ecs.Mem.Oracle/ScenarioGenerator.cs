@@ -62,7 +62,7 @@ public static class ScenarioGenerator
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
             foreach (var (start, pages, prot, file, offset) in HarnessLayout.Untouched)
             {
-                bool relro = prot == "relro" && Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RELRO") == "1";
+                bool relro = prot == "relro" && Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RELRO") != "0";
                 string mapped = relro ? "rw-" : prot == "relro" ? "r--" : prot;
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {mapped}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
                 if (relro)

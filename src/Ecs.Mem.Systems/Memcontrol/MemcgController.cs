@@ -555,10 +555,12 @@ public sealed partial class MemcgController
     /// <summary>
     /// mem_cgroup_handle_over_high at the task's return to user space: every group from its own up that stands above
     /// memory.high counts a memory.events high and is reclaimed (reclaim_high: try_to_free_mem_cgroup_pages for at
-    /// least SWAP_CLUSTER_MAX pages, queued for this tick's reclaim); then the task sleeps calculate_high_delay's
-    /// penalty, nothing when it is at most HZ/100, at most MEMCG_MAX_HIGH_DELAY_JIFFIES (2 s). Returns the sleep in
-    /// cycles. Simplified: Linux computes the penalty after its reclaim and retries reclaim that made progress
-    /// before sleeping; EcsMem's reclaim comes later in the tick, so the penalty is the overage found before it.
+    /// least SWAP_CLUSTER_MAX pages); then the task sleeps calculate_high_delay's penalty, nothing when it is at most
+    /// HZ/100, at most MEMCG_MAX_HIGH_DELAY_JIFFIES (2 s). Returns the sleep in cycles. The return to user space is
+    /// fault-install's, after this tick's reclaim stage (swap-out) has run, so the reclaim is an event for the next
+    /// tick (<see cref="ReclaimHighHandler"/>; a request added to this tick's batch would be dropped unread at its end).
+    /// Simplified: Linux computes the penalty after its reclaim and retries reclaim that made progress before
+    /// sleeping; EcsMem's reclaim comes after, so the penalty is the overage found before it.
     /// </summary>
     public ulong HandleOverHigh(SimEnvironment env, Entity task, int mmId, int cpu, int swapClusterMax, double clockGHz)
     {
@@ -571,13 +573,24 @@ public sealed partial class MemcgController
             if (c.Usage <= c.High)
                 continue;
             MemoryEvent(c, MemcgEvent.High);
-            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, (int)Math.Max(nrPages, swapClusterMax), task, cpu, MayOom: false, Memcg: c.Id));
+            if (_reclaimHighKind < 0)
+                _reclaimHighKind = env.RegisterEventKind("memcg-reclaim-high", new ReclaimHighHandler());
+            env.Schedule(0, new SimEvent(_reclaimHighKind, task, Math.Max(nrPages, swapClusterMax), ((long)c.Id << 16) | (uint)cpu));
         }
         ulong jiffies = HighDelayJiffies(nrPages, MaxOverage(memcg));
         if (jiffies <= Hz / 100)
             return 0;
         jiffies = Math.Min(jiffies, 2 * Hz);
         return (ulong)Math.Round(jiffies * clockGHz * 1e9 / Hz);
+    }
+
+    private int _reclaimHighKind = -1;
+
+    /// <summary>reclaim_high's try_to_free_mem_cgroup_pages for one group: the next tick's memcg reclaim request.</summary>
+    private sealed class ReclaimHighHandler : IEventHandler
+    {
+        public void Handle(SimEnvironment env, in SimEvent ev) =>
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, (int)ev.Arg0, ev.Target, (int)(ev.Arg1 & 0xffff), MayOom: false, Memcg: (int)(ev.Arg1 >> 16)));
     }
 
     /// <summary>

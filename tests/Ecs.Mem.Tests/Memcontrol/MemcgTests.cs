@@ -224,6 +224,33 @@ public class MemcgTests
     }
 
     [Test]
+    public void MemoryHighReclaimsTheGroupBackTowardsItsHigh()
+    {
+        // 1,024 anonymous pages written by a group with memory.high 1M (256 pages), no memory.max, on a machine with
+        // RAM to spare: only mem_cgroup_handle_over_high's reclaim_high, at each return to user space above high, can
+        // push pages out. So the group never stands far above high (by definition at most high, plus the charges of one
+        // fault above it before the task returns, plus the CPU's stock of ChargeBatch pages), and what it wrote beyond
+        // that went to swap. (Session 14: the reclaim was queued after the tick's reclaim stage and dropped, so only
+        // the throttle acted and the group grew to all 1,024 pages.)
+        string yaml = "machine: {ram: 64M, swap: 16M, read_ahead_kb: 0, fault_around_bytes: 4096}\n" +
+            "cgroups:\n  - {name: h, memory.high: 1M}\nprocesses:\n" + Writer("w", "h", 1024, 1024) +
+            "timeline:\n" + Map("w", Base, 1024);
+        using var m = Build(yaml);
+        MemCgroup h = m.Kernel.Memcg!.Find("h");
+        long highest = 0, swapped = 0;
+        m.Run(() =>
+        {
+            highest = Math.Max(highest, h.Usage);
+            swapped = Math.Max(swapped, h.SwapUsage);
+            return false;
+        }, checkEvery: 1);
+        Assert.That(h.Events[(int)MemcgEvent.High], Is.GreaterThan(0), "memory.events high");
+        Assert.That(highest, Is.LessThanOrEqualTo(256 + 8 + (2 * MemcgController.ChargeBatch)), "held near memory.high");
+        Assert.That(swapped, Is.GreaterThanOrEqualTo(1024 - highest), "the rest was reclaimed to swap");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
     public void HighDelayFollowsCalculateHighDelay()
     {
         // usage = 2 × high: overage = 1 << 20; penalty = 2^40 × 250 >> 34 = 16,000 jiffies for a batch of 64 pages,

@@ -66,20 +66,20 @@ public static class SimulationRun
         var result = new List<SimPhase>();
         long minBase = 0, majBase = 0;
         // ECSMEM_ORACLE_LRU=1: each phase's LRU figures on stderr (oracle/experiments/file-activation's EcsMem side).
-        bool lruDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_LRU") == "1";
+        bool lruDump = OracleEnv.Flag("ECSMEM_ORACLE_LRU", unset: false);
         // ECSMEM_ORACLE_FOLIOS=1: each phase's mapped file pages by folio kind and LRU list, and the file's page-cache
         // folios by order, on stderr (oracle/experiments/readahead-folios's EcsMem side).
-        bool folioDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_FOLIOS") == "1";
+        bool folioDump = OracleEnv.Flag("ECSMEM_ORACLE_FOLIOS", unset: false);
         // ECSMEM_ORACLE_KMEM=1: each phase's group usage, kernel memory, page tables and slab bytes on stderr
         // (oracle/experiments/kmem's EcsMem side).
-        bool kmemDump = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_KMEM") == "1";
+        bool kmemDump = OracleEnv.Flag("ECSMEM_ORACLE_KMEM", unset: false);
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
-        if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RECLAIMS") == "1")
+        if (OracleEnv.Flag("ECSMEM_ORACLE_RECLAIMS", unset: false))
             k.AttachEvents(new ReclaimDump(m));
         // ECSMEM_ORACLE_PAGECACHE=1: the data files' faults, reads and each direct reclaim's page-cache deletions on
         // stderr (oracle/experiments/ra-memcg-trace's reclaimed.py, EcsMem side).
-        else if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_PAGECACHE") == "1")
+        else if (OracleEnv.Flag("ECSMEM_ORACLE_PAGECACHE", unset: false))
             k.AttachEvents(new PageCacheDump(m));
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);

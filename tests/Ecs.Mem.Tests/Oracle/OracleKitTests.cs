@@ -119,6 +119,28 @@ public class OracleKitTests
     }
 
     [Test]
+    public void An_oracle_switch_is_0_or_1_and_anything_else_names_the_variable_and_value()
+    {
+        const string name = "ECSMEM_ORACLE_TEST_SWITCH"; // a name no other test or run reads
+        try
+        {
+            Environment.SetEnvironmentVariable(name, null);
+            Assert.That((OracleEnv.Flag(name, unset: true), OracleEnv.Flag(name, unset: false)), Is.EqualTo((true, false)));
+            Environment.SetEnvironmentVariable(name, "0");
+            Assert.That(OracleEnv.Flag(name, unset: true), Is.False);
+            Environment.SetEnvironmentVariable(name, "1");
+            Assert.That(OracleEnv.Flag(name, unset: false), Is.True);
+            Environment.SetEnvironmentVariable(name, "yes");
+            var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => OracleEnv.Flag(name, unset: true));
+            Assert.That(e!.Message, Does.Contain(name).And.Contain("yes").And.Contain("not 0 or 1"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+
+    [Test]
     public void The_README_table_is_current()
     {
         string readme = File.ReadAllText(Path.Combine(OracleDir, "..", "README.md"));

@@ -55,6 +55,9 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
 
     public string Name => "kcompactd";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<KcompactdWake>();
+
     private int Proactiveness => _k.Options.CompactionProactiveness;
 
     private ulong DefaultTimeout => (ulong)Math.Round(CheckIntervalMs * _k.Options.Timing.ClockGHz * 1e6);

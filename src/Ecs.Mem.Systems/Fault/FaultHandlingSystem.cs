@@ -19,6 +19,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
 
     public string Name => "fault-handling";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<FaultRequest>();
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly FaultRequest req in env.WorkItems<FaultRequest>())

@@ -15,6 +15,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
 {
     public string Name => "fault-install";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<PteInstall>();
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly PteInstall r in env.WorkItems<PteInstall>())

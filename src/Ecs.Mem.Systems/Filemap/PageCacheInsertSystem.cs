@@ -25,6 +25,9 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
 
     public string Name => "page-cache-insert";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<PageCacheInsertRequest>();
+
     /// <summary>Reads in flight (pages locked for I/O).</summary>
     public int InFlight => _inFlight.Count;
 

@@ -281,6 +281,9 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
 
     public string Name => "khugepaged";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<KhugepagedWake>();
+
     /// <summary>
     /// The wake's timer fired: the work is queued for this tick's <see cref="Update"/> (a pending work item also stops
     /// the access stage before its next access, so the scan comes between the same two accesses at any batch size).

@@ -46,7 +46,7 @@ public sealed class Kernel
             FolioBatches = new Vmscan.CpuFolioBatches(this, options.Cpus);
             FolioBatches.Initialize(pages);
         }
-        Zone.WakeKswapd = () => env.Work<Vmscan.KswapdWakeup>().Add(default);
+        Zone.WakeKswapd = () => WakeupKswapd(env);
 
         Swap = new SwapArea(options.SwapSlots);
         if (options.Cgroups.Count > 0)
@@ -154,6 +154,31 @@ public sealed class Kernel
     public PageWriteback.Writeback? Writeback { get; }
 
     public SimEnvironment Env { get; }
+
+    private int _kswapdWakeupKind = -1;
+
+    /// <summary>
+    /// wakeup_kswapd for the zone's boosted watermark (rmqueue's ZONE_BOOSTED_WATERMARK): a KswapdWakeup work item for
+    /// swap-out. An allocation after swap-out has run in the tick (a page table allocated at fault-install) wakes kswapd
+    /// in the next tick, as an event: until session 15 its wakeup went into the finished tick's batch and was dropped.
+    /// </summary>
+    private void WakeupKswapd(SimEnvironment env)
+    {
+        if (!env.ConsumersRan<Vmscan.KswapdWakeup>())
+        {
+            env.Work<Vmscan.KswapdWakeup>().Add(default);
+            return;
+        }
+        if (_kswapdWakeupKind < 0)
+            _kswapdWakeupKind = env.RegisterEventKind("kswapd-wakeup", new KswapdWakeupHandler());
+        env.Schedule(0, new SimEvent(_kswapdWakeupKind, Entity.Null));
+    }
+
+    /// <summary>The next tick's wakeup_kswapd (<see cref="WakeupKswapd"/>).</summary>
+    private sealed class KswapdWakeupHandler : IEventHandler
+    {
+        public void Handle(SimEnvironment env, in SimEvent ev) => env.Work<Vmscan.KswapdWakeup>().Add(default);
+    }
 
     /// <summary>Transparent huge pages (HugeMemory/, mm/huge_memory.c).</summary>
     public HugeMemory.HugeMemory Thp { get; }

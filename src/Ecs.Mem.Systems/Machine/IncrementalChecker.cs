@@ -154,6 +154,8 @@ public sealed class IncrementalChecker
             CheckMm(mm);
         foreach (string s in _full.CheckTasksAndCpus())
             _violations.Add(s);
+        if (_k.Env.LateWork is { } late)
+            Fail($"{late} ({_k.Env.LateWorkCount} found so far)");
 
         _dirty.Clear();
         return _violations.ToArray();

@@ -82,6 +82,7 @@ public sealed class InvariantChecker
         CheckPageTableEntities();
         CheckMemcg();
         CheckKhugepaged();
+        CheckLateWork();
         return _violations.ToArray();
     }
 
@@ -545,6 +546,16 @@ public sealed class InvariantChecker
     /// khugepaged's list (mm_slots): each mm once, registered (MMF_VM_HUGEPAGE), alive (an mm leaves at its last mmput),
     /// and the scan cursor on the list or NULL. (Migrated and collapsed pages are held by the PTE, rmap and frame checks.)
     /// </summary>
+    /// <summary>
+    /// The late-work guard's record (<see cref="Simulation.SimEnvironment.LateWork"/>): work added to a tick's batch after
+    /// its consumer ran was dropped unread at some tick so far.
+    /// </summary>
+    private void CheckLateWork()
+    {
+        if (_k.Env.LateWork is { } w)
+            Fail($"{w} ({_k.Env.LateWorkCount} found so far)");
+    }
+
     private void CheckKhugepaged()
     {
         var k = _k.Khugepaged;

@@ -20,6 +20,9 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
 
     public string Name => "allocator";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<AllocRequest>();
+
     /// <summary>Requests waiting for reclaim to free memory (retried each tick, oldest first).</summary>
     public int Deferred => kernel.Zone.Stalled.Count;
 

@@ -12,6 +12,9 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
 {
     public string Name => "page-table-rewrite";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<PteRewrite>().Of<FrameRelease>();
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly PteRewrite r in env.WorkItems<PteRewrite>())

@@ -12,6 +12,9 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
 {
     public string Name => "tlb-fill";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<TlbFillRequest>();
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly TlbFillRequest r in env.WorkItems<TlbFillRequest>())

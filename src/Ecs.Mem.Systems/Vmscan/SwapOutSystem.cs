@@ -66,6 +66,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
 
     public string Name => "swap-out";
 
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<ReclaimRequest>().Of<KswapdWakeup>();
+
     /// <summary>
     /// The node is hopeless for kswapd: MAX_RECLAIM_RETRIES balance_pgdat runs in a row reclaimed nothing
     /// (pgdat-&gt;kswapd_failures, the Linux lruvec's; the simple policies' kswapd has none).

@@ -11,4 +11,13 @@ public interface ISystem
 
     /// <summary>Processes this tick's work: reads batches via <see cref="SimEnvironment.Work{T}"/>, changes the World.</summary>
     void Update(SimEnvironment env);
+
+    /// <summary>
+    /// Declares the work batches this system consumes (reads in its <see cref="Update"/> and acts on), so the environment
+    /// can catch late work: an item added to a batch after its last consumer has run in the tick would be dropped
+    /// unread (<see cref="SimEnvironment.LateWork"/>). A system that consumes nothing declares nothing.
+    /// </summary>
+    void DeclareConsumes(WorkConsumers consumes)
+    {
+    }
 }

@@ -150,6 +150,8 @@ public sealed class SimEnvironment
     public void RunTick()
     {
         DispatchDueEvents();
+        if (_consumersVersion != Pipeline.Version)
+            ResolveConsumers();
         Pipeline.Run(this);
         EndTick();
     }
@@ -168,12 +170,16 @@ public sealed class SimEnvironment
         }
     }
 
-    /// <summary>Returns this tick's batches to their pools (systems must not keep them).</summary>
+    /// <summary>
+    /// Returns this tick's batches to their pools (systems must not keep them). A batch holding items its last consumer
+    /// did not read is late work (<see cref="LateWork"/>): they would be dropped here.
+    /// </summary>
     public void EndTick()
     {
         for (int i = 0; i < _returnCount; i++)
             _returns[i]();
         _returnCount = 0;
+        _running = BetweenTicks;
         Ticks++;
     }
 
@@ -185,11 +191,12 @@ public sealed class SimEnvironment
     {
         int slot = WorkBatchSlot<T>.Index;
         if (slot >= _batches.Length)
-        {
-            Array.Resize(ref _batches, Math.Max(slot + 1, _batches.Length * 2));
-            Array.Resize(ref _pools, _batches.Length);
-            Array.Resize(ref _returnActions, _batches.Length);
-        }
+            GrowSlots(slot);
+        // The late-work guard: a producer running after the batch's last consumer adds work no one will read.
+        int running = _running;
+        if (running > _lastConsumer[slot])
+            LateAdd<T>(slot);
+        _lastProducer[slot] = running;
         if (_batches[slot] is WorkBatch<T> b)
             return b;
         var pool = (ObjectPool<WorkBatch<T>>)(_pools[slot] ??= _poolProvider.Create<WorkBatch<T>>());
@@ -214,6 +221,9 @@ public sealed class SimEnvironment
         if ((uint)slot < (uint)batches.Length && batches[slot] is { } b)
         {
             batch = System.Runtime.CompilerServices.Unsafe.As<WorkBatch<T>>(b);
+            // The batch's last consumer has read this much of it (the guard's end-of-tick check).
+            if (_running == _lastConsumer[slot])
+                _readCount[slot] = batch.Count;
             return true;
         }
         batch = null;
@@ -240,7 +250,143 @@ public sealed class SimEnvironment
     private void Return<T>(int slot) where T : struct
     {
         var b = (WorkBatch<T>)_batches[slot]!;
+        if (b.Count > _readCount[slot] && _lastConsumer[slot] != NoConsumer)
+            Unread<T>(slot, b.Count - _readCount[slot]);
+        _readCount[slot] = 0;
         _batches[slot] = null;
         ((ObjectPool<WorkBatch<T>>)_pools[slot]!).Return(b);
+    }
+
+    private void GrowSlots(int slot)
+    {
+        int n = Math.Max(slot + 1, _batches.Length * 2);
+        int old = _batches.Length;
+        Array.Resize(ref _batches, n);
+        Array.Resize(ref _pools, n);
+        Array.Resize(ref _returnActions, n);
+        Array.Resize(ref _lastConsumer, n);
+        Array.Resize(ref _lastProducer, n);
+        Array.Resize(ref _readCount, n);
+        Array.Fill(_lastConsumer, NoConsumer, old, n - old);
+    }
+
+    // ---------------------------------------------------------------- the late-work guard
+
+    // Work added to a batch after the last system that consumes it has run in the tick is dropped unread at EndTick,
+    // without a trace (session 14: memory.high's reclaim, queued at fault-install after swap-out had run). Each system
+    // declares the batches it consumes (ISystem.DeclareConsumes); the environment knows which system is running, so a
+    // producer running after a batch's last consumer is caught at its Work<T>() call, and items that consumer did not
+    // read (added after it read the batch, by itself or by a producer that kept the batch) at EndTick. Cheap enough to
+    // be always on: a compare and a store per Work<T>(), one per consumer read, one per batch at EndTick.
+
+    private const int NoConsumer = int.MaxValue;
+    private const int BetweenTicks = -1;
+
+    // The index in the pipeline of the system running now; BetweenTicks during event dispatch and between ticks, the
+    // pipeline's length after its last system (so every declared consumer has run).
+    private int _running = BetweenTicks;
+    private int[] _lastConsumer = [NoConsumer, NoConsumer, NoConsumer, NoConsumer, NoConsumer, NoConsumer, NoConsumer, NoConsumer];
+    private int[] _lastProducer = new int[8];
+    private int[] _readCount = new int[8];
+    private int _consumersVersion = -1;
+    private ISystem[] _systems = [];
+
+    /// <summary>
+    /// Whether late work throws <see cref="LateWorkException"/> where it is found (default: on in Debug builds and in
+    /// the tests, which set <see cref="ThrowOnLateWorkByDefault"/>); off, it is only recorded in <see cref="LateWork"/>
+    /// and <see cref="LateWorkCount"/>, which the invariant checker reports.
+    /// </summary>
+    public bool ThrowOnLateWork { get; set; } = ThrowOnLateWorkByDefault;
+
+    /// <summary><see cref="ThrowOnLateWork"/> of the environments made from now on.</summary>
+    public static bool ThrowOnLateWorkByDefault { get; set; } =
+#if DEBUG
+        true;
+#else
+        false;
+#endif
+
+    /// <summary>The first late work found (batch, producer, tick, time), or null: work that would be dropped unread.</summary>
+    public string? LateWork { get; private set; }
+
+    /// <summary>How many times late work was found (each late Work&lt;T&gt;() call, each batch left with unread items).</summary>
+    public long LateWorkCount { get; private set; }
+
+    /// <summary>
+    /// True when the last consumer of <typeparamref name="T"/>'s batch has already run in this tick: an item added now
+    /// would be dropped unread, so a producer that can run this late hands its work to the next tick (an event at now).
+    /// </summary>
+    public bool ConsumersRan<T>() where T : struct
+    {
+        int slot = WorkBatchSlot<T>.Index;
+        return slot < _lastConsumer.Length && _running > _lastConsumer[slot];
+    }
+
+    /// <summary>Called by the pipeline before each system (its index) and after the last (its length).</summary>
+    internal void SetRunning(int index) => _running = index;
+
+    /// <summary>The last consumer of every batch type, from the systems' declarations, in the pipeline's current order.</summary>
+    private void ResolveConsumers()
+    {
+        _systems = [.. Pipeline.Systems];
+        Array.Fill(_lastConsumer, NoConsumer);
+        var declared = new WorkConsumers(this);
+        for (int i = 0; i < _systems.Length; i++)
+        {
+            declared.System = i;
+            _systems[i].DeclareConsumes(declared);
+        }
+        _consumersVersion = Pipeline.Version;
+    }
+
+    /// <summary>Records that the system <paramref name="index"/> consumes the batch in <paramref name="slot"/>.</summary>
+    internal void DeclareConsumer(int slot, int index)
+    {
+        if (slot >= _batches.Length)
+            GrowSlots(slot);
+        _lastConsumer[slot] = _lastConsumer[slot] == NoConsumer ? index : Math.Max(_lastConsumer[slot], index);
+    }
+
+    private string SystemName(int index) => index switch
+    {
+        BetweenTicks => "an event handler",
+        _ when index >= _systems.Length => "the end of the pipeline",
+        _ => $"'{_systems[index].Name}'",
+    };
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LateAdd<T>(int slot) where T : struct =>
+        Report($"late work: {typeof(T).Name} added by {SystemName(_running)} at tick {Ticks} (t={Now}), after its last consumer {SystemName(_lastConsumer[slot])} ran; it would be dropped unread at the end of the tick");
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void Unread<T>(int slot, int items) where T : struct =>
+        Report($"late work: {items} item(s) of {typeof(T).Name} unread at the end of tick {Ticks} (t={Now}): added after its last consumer {SystemName(_lastConsumer[slot])} read the batch (last producer {SystemName(_lastProducer[slot])})");
+
+    private void Report(string message)
+    {
+        LateWorkCount++;
+        LateWork ??= message;
+        if (ThrowOnLateWork)
+            throw new LateWorkException(message);
+    }
+}
+
+/// <summary>Work added to a batch whose consumers have already run in this tick: it would be dropped unread.</summary>
+public sealed class LateWorkException(string message) : InvalidOperationException(message);
+
+/// <summary>What a system declares in <see cref="ISystem.DeclareConsumes"/>: the work batches it reads and acts on.</summary>
+public sealed class WorkConsumers
+{
+    private readonly SimEnvironment _env;
+
+    internal WorkConsumers(SimEnvironment env) => _env = env;
+
+    internal int System { get; set; }
+
+    /// <summary>The declaring system consumes this tick's batch of <typeparamref name="T"/>.</summary>
+    public WorkConsumers Of<T>() where T : struct
+    {
+        _env.DeclareConsumer(WorkBatchSlot<T>.Index, System);
+        return this;
     }
 }

@@ -39,8 +39,12 @@ public sealed class SystemPipeline
         return this;
     }
 
+    /// <summary>Changes with every Add and InsertBefore (the environment then looks up the batches' consumers again).</summary>
+    public int Version { get; private set; }
+
     private void BindUpdates()
     {
+        Version++;
         var updates = new Action<SimEnvironment>[_systems.Length];
         for (int i = 0; i < updates.Length; i++)
             updates[i] = _systems[i].Update;
@@ -52,6 +56,10 @@ public sealed class SystemPipeline
     {
         var updates = _updates;
         for (int i = 0; i < updates.Length; i++)
+        {
+            env.SetRunning(i);
             updates[i](env);
+        }
+        env.SetRunning(updates.Length);
     }
 }

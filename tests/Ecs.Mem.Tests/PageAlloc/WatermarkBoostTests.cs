@@ -150,6 +150,38 @@ public class WatermarkBoostTests
     }
 
     [Test]
+    public void APageTableAllocatedAtFaultInstallThatBoostsWakesKswapdInTheNextTick()
+    {
+        // A 4096-page machine fragmented as FragmentedMachine's (free memory only order-0 MOVABLE blocks), the linux
+        // lruvec, with one process made before the fragmenting. Its first write faults; fault-install maps the page and allocates its page tables
+        // (GFP_PGTABLE_USER, unmovable), whose fallback claims a MOVABLE pageblock: try_to_claim_block boosts by 512 and
+        // rmqueue wakes kswapd. Kswapd's boosted run finds no file page to reclaim without I/O and takes the boost off
+        // (as in BoostedKswapdNeverSwapsAndClearsTheBoostWhenItCannotReclaimWithoutIo). Until session 15 the wakeup was
+        // added to the tick's batch after swap-out had run and dropped: no kswapd wakeup, and the boost of 512 stayed.
+        var o = Options(ramPages: 4096, swapPages: 0) with { Policy = "linux" };
+        using var m = new SimMachine(o);
+        const ulong Base = 0x10000000;
+        Add(m, "p", Anon(Base, 4), 0, W(Base), W(Base + Page));
+        var zone = m.Kernel.Zone;
+        var taken = new List<int>();
+        for (int pfn; (pfn = zone.AllocFrame(0)) >= 0;)
+            taken.Add(pfn);
+        foreach (int pfn in taken.Where(q => (q & 1) == 1))
+            zone.FreeFrame(pfn, 0);
+        // The set-up's last movable allocations fell back into the unmovable pageblock of the process's PGD (claiming it
+        // MOVABLE, with a boost and a wakeup queued between ticks): undone, so the run starts unboosted with no wakeup.
+        zone.Watermarks.Boost = 0;
+        m.Env.Work<KswapdWakeup>().Clear();
+        long extfrag = Counter(m, "ecsmem_extfrag");
+        Assert.That(Counter(m, "ecsmem_kswapd_wakeups"), Is.Zero);
+        RunUntil(m, () => m.Finished);
+        Assert.That(Counter(m, "ecsmem_extfrag") - extfrag, Is.EqualTo(1), "one page-table fallback");
+        Assert.That(Counter(m, "ecsmem_kswapd_wakeups"), Is.EqualTo(1));
+        Assert.That(Counter(m, "pageoutrun"), Is.EqualTo(1));
+        Assert.That(zone.Watermarks.Boost, Is.Zero);
+    }
+
+    [Test]
     public void TheScenarioKeyIsParsedAndABadValueNamed()
     {
         const string Procs = "processes:\n  - name: p\n    workload: {generator: \"zipf:count=10,pages=4,alpha=0.8,seed=1\"}\n";

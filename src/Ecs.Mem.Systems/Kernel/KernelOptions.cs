@@ -76,6 +76,12 @@ public sealed record KernelOptions
     /// <summary>Swap readahead by virtual address (swap_vma_readahead) rather than by swap offset (<c>machine.swap_readahead</c>).</summary>
     public bool SwapVmaReadahead { get; init; } = D.SwapVmaReadahead;
 
+    /// <summary>swapin_readahead_hits when the run starts (<c>machine.swap_ra_hits</c>; 4 at boot).</summary>
+    public int SwapRaHits { get; init; } = D.SwapRaHits;
+
+    /// <summary>swapin_nr_pages' last_readahead_pages when the run starts (<c>machine.swap_ra_window</c>; 0 at boot).</summary>
+    public int SwapRaWindow { get; init; } = D.SwapRaWindow;
+
     /// <summary>fault_around_bytes (<c>machine.fault_around_bytes</c>): the window do_fault_around maps from the page cache.</summary>
     public long FaultAroundBytes { get; init; } = D.FaultAroundBytes;
 

@@ -78,6 +78,8 @@ public static class ScenarioLoader
             WatermarkBoostFactor = m.WatermarkBoostFactor,
             PageCluster = m.PageCluster,
             SwapVmaReadahead = m.SwapVmaReadahead,
+            SwapRaHits = m.SwapRaHits,
+            SwapRaWindow = m.SwapRaWindow,
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
             DiskMaxSegments = m.DiskMaxSegments,

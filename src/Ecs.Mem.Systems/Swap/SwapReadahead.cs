@@ -34,8 +34,9 @@ public sealed class SwapReadahead : IEventHandler
     private readonly bool[] _readahead;                // PG_readahead per frame, for swap-cache pages only
     private readonly Dictionary<(int Mm, ulong Start), VmaRaInfo> _vmaInfo = new();
 
-    // swapin_nr_pages' state (cluster mode): global, as Linux's statics are.
-    private int _hits = 4;                     // swapin_readahead_hits: starts at 4 for a small first window
+    // swapin_nr_pages' state (cluster mode): global, as Linux's statics are, and so what earlier processes left
+    // (machine.swap_ra_hits / swap_ra_window; boot's 4 hits and no window by default).
+    private int _hits;                         // swapin_readahead_hits
     private long _prevOffset;
     private int _lastReadaheadPages;
 
@@ -47,6 +48,8 @@ public sealed class SwapReadahead : IEventHandler
     {
         _k = kernel;
         _readahead = new bool[Math.Max(kernel.Zone.Frames.Length, 1)];
+        _hits = kernel.Options.SwapRaHits;
+        _lastReadaheadPages = kernel.Options.SwapRaWindow;
         _doneKind = env.RegisterEventKind("swap-readahead-complete", this);
     }
 

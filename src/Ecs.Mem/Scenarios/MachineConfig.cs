@@ -163,6 +163,19 @@ public sealed record MachineConfig
     public const int MaxPageCluster = 20;
 
     /// <summary>
+    /// <c>machine.swap_ra_hits</c>: swapin_readahead_hits when the run starts (swap_cluster_readahead's global hit count,
+    /// 4 at boot: ATOMIC_INIT(4)). A static of mm/swap_state.c that outlives a process: on a machine that has swapped
+    /// before, it holds the hits since the last swap-in of any earlier process (oracle/experiments/shmem-swapin-ra).
+    /// </summary>
+    public int SwapRaHits { get; init; } = 4;
+
+    /// <summary>
+    /// <c>machine.swap_ra_window</c>: swapin_nr_pages' last_readahead_pages when the run starts (0 at boot): the window
+    /// of the last swap-in before the run, of which the next window keeps at least half.
+    /// </summary>
+    public int SwapRaWindow { get; init; }
+
+    /// <summary>
     /// Swap readahead by virtual address (swap_vma_readahead, <c>swap_readahead: vma</c>: what Linux uses when every swap
     /// device is non-rotational and /sys/kernel/mm/swap/vma_ra_enabled is true) instead of by swap offset
     /// (swap_cluster_readahead, <c>cluster</c>, the default: what Linux uses as soon as a rotational swap device is on,

@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "fault_around_bytes", "read_ahead_kb", "large_folios", "thp", "hugetlb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "fault_around_bytes", "read_ahead_kb", "large_folios", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
@@ -113,6 +113,10 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { CompactionProactiveness = (int)values.Integer(cp, "machine.compaction_proactiveness", 0, 100) };
         if (s.Get("page_cluster") is { } pc)
             m = m with { PageCluster = (int)values.Integer(pc, "machine.page_cluster", 0, MachineConfig.MaxPageCluster) };
+        if (s.Get("swap_ra_hits") is { } srh)
+            m = m with { SwapRaHits = (int)values.Integer(srh, "machine.swap_ra_hits", 0, int.MaxValue) };
+        if (s.Get("swap_ra_window") is { } srw)
+            m = m with { SwapRaWindow = (int)values.Integer(srw, "machine.swap_ra_window", 0, 1 << MachineConfig.MaxPageCluster) };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
         if (s.Get("swap_type") is { } st)

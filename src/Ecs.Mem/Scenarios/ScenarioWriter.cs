@@ -109,6 +109,10 @@ public static class ScenarioWriter
             Line(w, 1, "compaction_proactiveness", Num(m.CompactionProactiveness));
         Line(w, 1, "page_cluster", Num(m.PageCluster));
         Line(w, 1, "swap_readahead", m.SwapVmaReadahead ? "vma" : "cluster");
+        if (m.SwapRaHits != MachineConfig.Default.SwapRaHits)
+            Line(w, 1, "swap_ra_hits", Num(m.SwapRaHits));
+        if (m.SwapRaWindow != MachineConfig.Default.SwapRaWindow)
+            Line(w, 1, "swap_ra_window", Num(m.SwapRaWindow));
         if (m.WritebackAsync)
             Line(w, 1, "writeback", "async");
         if (m.SwapBlockDevice)

@@ -35,6 +35,8 @@ public class SingleConfigurationModelTests
         yield return P("swappiness", s.Swappiness, k.Swappiness);
         yield return P("page_cluster", s.PageCluster, k.PageCluster);
         yield return P("swap_readahead", s.SwapVmaReadahead, k.SwapVmaReadahead);
+        yield return P("swap_ra_hits", s.SwapRaHits, k.SwapRaHits);
+        yield return P("swap_ra_window", s.SwapRaWindow, k.SwapRaWindow);
         yield return P("pcid", s.Pcid, tlb.UsePcid);
         yield return P("quantum", s.Quantum, (long)k.Quantum);
         yield return P("smp_epoch", s.SmpEpoch, (long)k.SmpEpochCycles);

@@ -64,6 +64,25 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// </summary>
     public static readonly (string Role, int Count)[] StartupRoles = [("window", 2), ("emit", 9), ("binding", 5), ("deeper", 1)];
 
+    /// <summary>
+    /// The pages phase_end only reads, once start-up has written them: libc's 6 data, bss and RELRO pages emit's calls use
+    /// (the "emit" role less its TLS and stack pages) and <c>reg</c>'s bss page (in_regions reads it; do_mmap wrote it
+    /// inside the map phase). Measured on Linux 6.18 with oracle/experiments/harness-dirty (every harness page paged out,
+    /// one boundary between two phases, each page it faulted back paged out again: 3 runs): the boundary faults back 18–19
+    /// pages and writes 12 (the .data page, bss 0–4, <c>outn</c>'s page, the 2 TLS pages, 3 stack pages); libc's 4 file
+    /// pages (2 RELRO, 2 rw), its 2 bss pages and <c>reg</c>'s are clean swap-cache pages after it, which reclaim frees
+    /// without writing them again; the fork phase of swap-fork-shared's harness (do_fork, fork_settle) leaves them read
+    /// too. Empty when the footprint has no such pages. Used only under the what-if ECSMEM_ORACLE_HARNESS_READS=1
+    /// (default 0): with it `swap-fork-shared` leaves the kernel's spread by a page (read: Rss 16,004 kB, Swap 8,572 kB
+    /// against 15,724–16,000 / 8,576–8,852), the 7 copies-on-write the stores made having stood in for fork_settle's
+    /// stores, which the scenario lacks (its 64 KiB stack array and ld.so's data page: 28 pages written after the fork,
+    /// measured the same way), and `swappiness-200` does not move.
+    /// </summary>
+    public long[] ReadOnly { get; init; } = [];
+
+    /// <summary>Whether phase_end stores to page <paramref name="i"/> (<see cref="ReadOnly"/>: it only reads it).</summary>
+    public bool WritesAtPhaseEnd(long i) => Array.IndexOf(ReadOnly, i) < 0;
+
     /// <summary>The start-up page standing for the program's .data page (the globals: <c>sink</c>, <c>min0</c>, <c>errs</c>).</summary>
     public const long DataPage = 1;
 
@@ -190,7 +209,9 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later);
+        // emit's libc pages (all but its TLS pages and its stack page) and reg's page are only read after start-up.
+        long[] readOnly = [.. role["emit"].Where(i => i is not (2 or 3 or RseqPage)), bss + BssPages - 1];
+        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later) { ReadOnly = readOnly };
     }
 }
 

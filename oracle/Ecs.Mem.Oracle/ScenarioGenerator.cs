@@ -69,7 +69,7 @@ public static class ScenarioGenerator
                 if (relro)
                     Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
             }
-            accesses += HarnessAccesses(trace, harness, harness.Prelude);
+            accesses += HarnessAccesses(trace, harness, harness.Prelude, startup: true);
             // warm_up stored zeros into its stack array and the two buffers: on Linux (6.12+) reclaim keeps those
             // pages in the swap area's zeromap without I/O (measured: swpout_zero +187 a run, HarnessFootprint.ZeroPages).
             foreach (var (first, count) in harness.ZeroRuns)
@@ -532,10 +532,16 @@ public static class ScenarioGenerator
     }
 
     /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order; their count.</summary>
-    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages)
+    /// <summary>
+    /// The harness's accesses to <paramref name="pages"/>: stores; with the what-if ECSMEM_ORACLE_HARNESS_READS=1, after
+    /// start-up, loads of the pages phase_end only reads (<see cref="HarnessFootprint.ReadOnly"/>), so a swapped-out one
+    /// comes back a clean swap-cache page, as on Linux (off by default: the scenario lacks fork_settle's stores).
+    /// </summary>
+    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool startup = false)
     {
+        bool reads = !startup && OracleEnv.Flag("ECSMEM_ORACLE_HARNESS_READS", unset: false);
         foreach (long i in pages)
-            Access(trace, h.PageAddr(i), true);
+            Access(trace, h.PageAddr(i), !reads || h.WritesAtPhaseEnd(i));
         return pages.Length;
     }
 

@@ -59,6 +59,25 @@ public class HarnessFootprintTests
     }
 
     [Test]
+    public void A_later_phase_boundary_only_reads_libcs_pages_and_regs()
+    {
+        // oracle/experiments/harness-dirty/results/session15.txt (Linux 6.18, 6 runs): a boundary between two later
+        // phases writes the .data page, bss 0-4, outn's page, both TLS pages and 3 stack pages, and only reads libc's 4
+        // file-backed data pages, 2 of libc's bss pages and reg's page. In the model's roles (213 pages: start-up 0-20,
+        // bss 85-212): window 0 (stack) and 1 (.data), emit 2 (TLS), 3 (stack), 4-9 (libc's 6), 10 (rseq TLS),
+        // deeper 16 (stack), buf's bss 0-3 (85-88), outn (148), reg (212).
+        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        long[] touched = [.. h.PhaseEnd, .. h.LaterBeforeSnapshot, .. h.BetweenPhases];
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.ReadOnly, Is.EquivalentTo(new long[] { 4, 5, 6, 7, 8, 9, 212 }));
+            Assert.That(touched, Is.SupersetOf(h.ReadOnly), "each read-only page is one a boundary touches");
+            Assert.That(touched.Where(h.WritesAtPhaseEnd), Is.EquivalentTo(new long[] { 0, 1, 2, 3, 10, 148, 16, 85, 86, 87, 88 }),
+                "the 11 written: 12 on Linux, whose smaps fills a fifth bss page of buf in this probe");
+        });
+    }
+
+    [Test]
     public void A_read_stores_to_sink_only_where_the_harness_is_modelled()
     {
         HarnessFootprint h = HarnessFootprint.FromTotal(213);

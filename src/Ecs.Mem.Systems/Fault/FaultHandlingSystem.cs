@@ -61,6 +61,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 return;
         }
 
+        if (path is FaultPath.ZeroPage or FaultPath.AnonNew or FaultPath.FileFault && PteAllocReclaims(env, req, vma, mm, path))
+            return;
         env.Counters.Increment(kernel.C.PgFault);
         kernel.Memcg?.CountFault(mm.Id, major: false);
         var rec = new FaultRecord
@@ -104,6 +106,47 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 Segv(req, "PROT_NONE mapping");
                 break;
         }
+    }
+
+    /// <summary>
+    /// pte_alloc at the fault's start: do_anonymous_page allocates the page table before the page, and a file fault
+    /// before it maps or reads (do_fault_around's and __do_fault's prealloc_pte, before filemap_map_pages and
+    /// -&gt;fault with its readahead). GFP_PGTABLE_USER's memcg charge (try_charge_memcg) reclaims a group at its
+    /// memory.max before it charges (<see cref="Memcontrol.MemcgController.ReclaimForPageTable"/>): then the fault
+    /// stops here, the reclaim runs in this tick's reclaim stage, and the fault starts afresh in the next tick
+    /// (<see cref="PteAllocRetry"/>, counted once), so it looks the page up only after the reclaim, as Linux does.
+    /// Returns true when the fault waits for that reclaim. Left out, as before: a hugetlb VMA, a range
+    /// create_huge_pmd may fill, a shmem fault past EOF (it signals), and a zone that cannot spare the frames beyond
+    /// those it holds back for granted faults (the table is then allocated at the install, its reclaim a tick later).
+    /// </summary>
+    private bool PteAllocReclaims(SimEnvironment env, in FaultRequest req, in Vma vma, MmState mm, FaultPath path)
+    {
+        ulong va = req.Va & Pte.PageMask;
+        if ((vma.Flags & VmFlags.HugeTlb) != 0
+            || (path != FaultPath.FileFault && kernel.Thp.Possible && kernel.Thp.VmaAllowsPmd(vma, va))
+            || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(va, false, out _))
+            || (path == FaultPath.FileFault && kernel.OpenFiles.ShmemPastEof(vma.FileId, (long)(vma.PgOff + ((va - vma.Start) >> Pte.PageShift))))
+            || kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false))
+            return false;
+        kernel.Tasks.FaultPteAlloc = req.Process;
+        kernel.Tasks.FaultPteAllocOverMax = false;
+        mm.Tables.Walk(va, allocate: true, out _);
+        kernel.Tasks.FaultPteAlloc = Entity.Null;
+        if (!kernel.Tasks.FaultPteAllocOverMax)
+            return false;
+        if (_pteAllocRetryKind < 0)
+            _pteAllocRetryKind = env.RegisterEventKind("pte-alloc-reclaimed", new PteAllocRetry());
+        env.Schedule(0, new SimEvent(_pteAllocRetryKind, req.Process, (long)req.Va, ((long)req.Kind << 16) | (uint)req.Cpu));
+        return true;
+    }
+
+    private int _pteAllocRetryKind = -1;
+
+    /// <summary>The fault whose page-table charge reclaimed the group goes on after that reclaim: the next tick's fault request.</summary>
+    private sealed class PteAllocRetry : IEventHandler
+    {
+        public void Handle(SimEnvironment env, in SimEvent ev) =>
+            env.Work<FaultRequest>().Add(new FaultRequest(ev.Target, (ulong)ev.Arg0, (AccessKind)(ev.Arg1 >> 16), (int)(ev.Arg1 & 0xffff)));
     }
 
     /// <summary>

@@ -343,7 +343,7 @@ public sealed partial class MemcgController
         if (pages == 0)
             return;
         if (alloc && TryCharge(g, pages, cpu) is not null)
-            ChargeForce(g, pages); // simplified as a page table's: never fails or reclaims
+            ChargeForce(g, pages); // simplified: never fails or reclaims (Linux's GFP_PGTABLE_USER charge would reclaim)
         for (MemCgroup? c = g; c is not null; c = c.Parent)
         {
             c.Kmem += alloc ? pages : -pages;

@@ -412,16 +412,44 @@ public sealed partial class MemcgController
     /// <summary>
     /// A page-table page of <paramref name="mmId"/> (GFP_PGTABLE_USER has __GFP_ACCOUNT: __memcg_kmem_charge_page →
     /// obj_cgroup_charge_pages → try_charge_memcg on <paramref name="cpu"/>, the stock first): charged, counted in
-    /// pagetables. Simplified: a table's charge never fails or reclaims; above the limit it is forced.
+    /// pagetables. Returns null, or the group whose memory.max the charge found reached: then the table is charged
+    /// anyway and its reclaim comes after (<see cref="ReclaimForPageTable"/>); Linux reclaims first and then charges.
     /// </summary>
-    public void ChargePageTable(int pfn, int mmId, int cpu)
+    public MemCgroup? ChargePageTable(int pfn, int mmId, int cpu)
     {
         MemCgroup g = OfMm(mmId);
-        if (TryCharge(g, 1, cpu) is not null)
+        MemCgroup? over = TryCharge(g, 1, cpu);
+        if (over is not null)
             ChargeForce(g, 1);
         AddPageTables(g, 1);
         _frame[pfn] = g.Id;
+        return over;
     }
+
+    /// <summary>
+    /// try_charge_memcg's reclaim for a page table's charge that found <paramref name="over"/> at its memory.max:
+    /// GFP_PGTABLE_USER is GFP_KERNEL | __GFP_ACCOUNT, so <paramref name="task"/> reclaims the group
+    /// (try_to_free_mem_cgroup_pages, SWAP_CLUSTER_MAX pages) like a page's charge does, and counts a memory.events
+    /// max. <paramref name="thisTick"/>: the table was allocated at a fault's start (pte_alloc, prealloc_pte), before
+    /// this tick's reclaim stage, which takes the request; otherwise the reclaim stage has run and the request is an
+    /// event for the next tick (as <see cref="HandleOverHigh"/>'s). Simplified: the charge is never refused and never
+    /// OOMs (Linux's fails after MAX_RECLAIM_RETRIES and the fault returns VM_FAULT_OOM).
+    /// </summary>
+    public void ReclaimForPageTable(SimEnvironment env, MemCgroup over, Entity task, int cpu, bool thisTick)
+    {
+        MemoryEvent(over, MemcgEvent.Max);
+        BeginCharge(task);
+        if (thisTick)
+        {
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id, ChargePages: 1));
+            return;
+        }
+        if (_reclaimPageTableKind < 0)
+            _reclaimPageTableKind = env.RegisterEventKind("memcg-reclaim-pgtable", new ReclaimHighHandler());
+        env.Schedule(0, new SimEvent(_reclaimPageTableKind, task, SwapClusterMax, ((long)over.Id << 16) | (uint)cpu));
+    }
+
+    private int _reclaimPageTableKind = -1;
 
     /// <summary>
     /// mem_cgroup_uncharge at the final free of a frame on <paramref name="cpu"/>: uncharge_batch takes a page off the
@@ -586,7 +614,10 @@ public sealed partial class MemcgController
 
     private int _reclaimHighKind = -1;
 
-    /// <summary>reclaim_high's try_to_free_mem_cgroup_pages for one group: the next tick's memcg reclaim request.</summary>
+    /// <summary>
+    /// reclaim_high's (or a late page-table charge's) try_to_free_mem_cgroup_pages for one group: the next tick's
+    /// memcg reclaim request.
+    /// </summary>
     private sealed class ReclaimHighHandler : IEventHandler
     {
         public void Handle(SimEnvironment env, in SimEvent ev) =>

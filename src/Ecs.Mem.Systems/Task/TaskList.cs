@@ -42,6 +42,26 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
+    /// <summary>The live process whose address space is <paramref name="mmId"/> (the first in pid order), else Entity.Null.</summary>
+    public Entity ProcessOfMm(int mmId)
+    {
+        foreach (Entity p in _processes)
+        {
+            if (World.IsAlive(p) && World.Get<MmRef>(World.Get<Process>(p).Mm).State.Id == mmId)
+                return p;
+        }
+        return Entity.Null;
+    }
+
+    /// <summary>
+    /// The task whose fault allocates page tables at its start (<see cref="Fault.FaultHandlingSystem"/>'s pte_alloc),
+    /// before this tick's reclaim stage, else Entity.Null: a table charge at memory.max then reclaims in this tick.
+    /// </summary>
+    internal Entity FaultPteAlloc { get; set; }
+
+    /// <summary>Set when a table <see cref="FaultPteAlloc"/>'s fault allocated found its group at memory.max (its reclaim is queued).</summary>
+    internal bool FaultPteAllocOverMax { get; set; }
+
     /// <summary>
     /// Whether <paramref name="task"/> still exists and is in <paramref name="state"/>: a fault in flight goes on
     /// only while its task is still waiting for it (a kill or an exit meanwhile ends the fault).
@@ -315,7 +335,18 @@ public sealed class TaskList(Kernel.Kernel kernel)
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
-            kernel.Memcg?.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu);
+            if (kernel.Memcg?.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu) is { } over)
+            {
+                // GFP_PGTABLE_USER may reclaim: the group over its limit is reclaimed for the task that allocates the
+                // table, in this tick at a fault's start, else (tables allocated after the reclaim stage) in the next.
+                Entity task = kernel.Tasks.FaultPteAlloc;
+                bool now = !task.IsNull;
+                if (!now)
+                    task = kernel.Tasks.ProcessOfMm(mmId);
+                if (!task.IsNull)
+                    kernel.Memcg.ReclaimForPageTable(kernel.Env, over, task, kernel.Tlb.CurrentCpu, now);
+                kernel.Tasks.FaultPteAllocOverMax |= now;
+            }
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);

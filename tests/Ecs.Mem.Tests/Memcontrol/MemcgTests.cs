@@ -251,6 +251,38 @@ public class MemcgTests
     }
 
     [Test]
+    public void PageTableChargeAtMemoryMaxReclaimsTheGroup()
+    {
+        // A group with memory.max 1M (256 pages) whose task writes one page in each of 150 fresh 2 MiB ranges: every
+        // fault allocates a PTE table (GFP_PGTABLE_USER = GFP_KERNEL | __GFP_ACCOUNT) and then its page, 300 charges
+        // in all. try_charge_memcg reclaims the group (try_to_free_mem_cgroup_pages, SWAP_CLUSTER_MAX) before it
+        // charges either, so by the kernel's rule the group never stands above its limit between two steps, and what
+        // does not fit went to swap. (Before session 15 a table's charge was forced at the install, after the tick's
+        // reclaim stage, and left the group a page above memory.max.)
+        string yaml = "machine: {ram: 1G, swap: 16M, read_ahead_kb: 0, fault_around_bytes: 4096}\n" +
+            "cgroups:\n  - {name: g, memory.max: 1M}\nprocesses:\n" +
+            "  - name: w\n    cgroup: g\n    layout: {exec: {}}\n" +
+            $"    workload: {{generator: \"seq:count=150,base={Base},region=314572800,elem=2097152,writes=1\"}}\n" +
+            "timeline:\n  - at: 0\n    process: w\n" +
+            $"    mmap: {{addr: {Base}, length: 314572800, prot: rw-, flags: private, fixed: true}}\n";
+        using var m = Build(yaml);
+        MemCgroup g = m.Kernel.Memcg!.Find("g");
+        long highest = 0, tables = 0, swapped = 0;
+        m.Run(() =>
+        {
+            highest = Math.Max(highest, g.Usage);
+            tables = Math.Max(tables, g.PageTables);
+            swapped = Math.Max(swapped, g.SwapUsage);
+            return false;
+        }, checkEvery: 1);
+        Assert.That(tables, Is.GreaterThanOrEqualTo(150), "one PTE table per range written");
+        Assert.That(highest, Is.LessThanOrEqualTo(g.Max), "never above memory.max between two steps");
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.GreaterThan(0), "memory.events max");
+        Assert.That(swapped, Is.GreaterThanOrEqualTo(300 - 256), "what did not fit was reclaimed to swap");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
     public void HighDelayFollowsCalculateHighDelay()
     {
         // usage = 2 × high: overage = 1 << 20; penalty = 2^40 × 250 >> 34 = 16,000 jiffies for a batch of 64 pages,

@@ -390,6 +390,10 @@ public static class ScenarioGenerator
             // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
             if (harness is not null && EndPages(ph, harness) > 0)
                 accesses += HarnessAccesses(trace, harness, harness.PhaseEnd);
+            // fork_settle's copy-on-write stores after a fork, whose faults the C program leaves out of the phase: the
+            // window ends before them (nothing else follows the fork in the phase's window but getrusage).
+            if (harness is not null && SettlePages(ph, harness) > 0)
+                accesses += HarnessAccesses(trace, harness, harness.ForkSettle);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
                 accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]));
@@ -495,6 +499,10 @@ public static class ScenarioGenerator
     public static long EndPages(Phase ph, HarnessFootprint? harness) =>
         harness is null || ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : harness.PhaseEnd.Length;
 
+    /// <summary>The harness pages fork_settle stores to in phase <paramref name="ph"/>: after its fork or fork-touch.</summary>
+    public static long SettlePages(Phase ph, HarnessFootprint? harness) =>
+        harness is null || !ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : harness.ForkSettle.Length;
+
     /// <summary>
     /// A read of the program's touch loops is <c>sink += p[x]</c> (harness.h's touch and touch_pages): a store to the
     /// volatile global <c>sink</c> in the harness's .data page after each load. Modelled where the harness's pages
@@ -547,6 +555,13 @@ public static class ScenarioGenerator
     /// </summary>
     public static long HarnessPages(PhaseProgram p)
     {
+        ProgramFigures? f = HarnessFixture(p);
+        return f is null ? 0 : HarnessKb(f) / 4;
+    }
+
+    /// <summary>The recorded figures of <paramref name="p"/> (oracle/fixtures.json beside its programs folder), null if none.</summary>
+    public static ProgramFigures? HarnessFixture(PhaseProgram p)
+    {
         string dir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(p.SourcePath))!)!;
         Fixtures? fx;
         lock (FixturesByDir)
@@ -558,8 +573,7 @@ public static class ScenarioGenerator
                 FixturesByDir[dir] = fx;
             }
         }
-        ProgramFigures? f = fx?.Find(p.Name);
-        return f is null ? 0 : HarnessKb(f) / 4;
+        return fx?.Find(p.Name);
     }
 
     /// <summary>

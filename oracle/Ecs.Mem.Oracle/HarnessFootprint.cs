@@ -171,6 +171,19 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         }
     }
 
+    /// <summary>
+    /// The pages phase_end only reads (its other pages it writes): libc's 6 (<c>emit</c>'s calls: 2 RELRO pages,
+    /// read-only, 2 of its rw segment and 2 of its bss), ld.so's RELRO page and the program's (the first phase_end's
+    /// lazy binding; read-only mappings) and <c>reg</c>'s (in_regions). Measured on Linux 6.18 with
+    /// oracle/experiments/harness-resident (fork.c): after a fork phase's phase_end the parent's copies of these pages
+    /// are still shared with the child (pagemap's exclusive bit clear) where <c>buf</c>'s and <c>out</c>'s pages, the
+    /// written ones, are its own.
+    /// </summary>
+    public bool PhaseEndLoads(long i) =>
+        i >= 4 && i <= 9 && i < Pages - WarmUpStackPages - BssPages
+        || i is 13 or 14 && i < Pages - WarmUpStackPages - BssPages
+        || i == Pages - 1;
+
     /// <summary>The pages <c>fork_settle</c>'s 64 KiB stack array stores to (one store per 4 KiB).</summary>
     public const long ForkSettleStackPages = (64 << 10) / ProgramPlan.PageSize;
 

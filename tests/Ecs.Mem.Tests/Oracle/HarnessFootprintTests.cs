@@ -82,6 +82,24 @@ public class HarnessFootprintTests
         Assert.That(rows.Select(r => r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]).Distinct().Count(), Is.GreaterThan(1), "both environments measured");
     }
 
+    [Test]
+    public void Fork_settle_stores_to_the_pages_the_kernels_parent_copied()
+    {
+        // oracle/experiments/harness-resident/results/fork-exclusive.txt (flock /work/kernel.lock .../forkrun.sh 2): after
+        // fork_settle the parent's [stack] VMA (0x7ffffffbd000-0x7ffffffff000) has pages 49-65 exclusively mapped, 65
+        // (the top page) already right after the fork, and its .data page; bss 63 (outn) and 127 (reg) still shared.
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        const ulong stackVma = 0x7fff_fffb_d000;
+        ulong[] stack = [.. Enumerable.Range(49, 16).Select(k => stackVma + ((ulong)k * 4096))];
+        ulong[] settle = [.. h.ForkSettle.Select(h.PageAddr)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(settle.Where(a => a >= stackVma), Is.EquivalentTo(stack), "the 16 stack pages below the top one");
+            Assert.That(settle.Where(a => a < stackVma), Is.EqualTo(new[] { h.PageAddr(HarnessFootprint.DataPage) }), "the .data page, last");
+            Assert.That(h.ForkSettle, Does.Not.Contain(h.Pages - 1).And.Not.Contain(h.Pages - HarnessFootprint.BssPages + HarnessFootprint.OutnPage));
+        });
+    }
+
     /// <summary>The harness pages the model has touched since the window's end when phase_end reads smaps_rollup.</summary>
     private static long Resident(HarnessFootprint h, bool first) =>
         h.PhaseEnd.Concat(h.BeforeSnapshot(first)).Concat(h.BetweenPhases).Distinct().Count();

@@ -21,7 +21,7 @@ namespace EcsMem.Oracle;
 /// phase_end, before the kernel gives the program's first smaps record (<see cref="BeforeSnapshot"/>, where the
 /// scenario's VMAs are read): emit's libc and TLS pages, its stack frame and <c>outn</c>'s page, and in the first
 /// phase_end the dynamic linker's lazy binding of the functions it calls first. After it
-/// (<see cref="BetweenPhases"/>, before the next phase): a deeper stack page, <c>buf</c>'s first
+/// (<see cref="BetweenPhases"/>, before the next phase): a deeper stack page (not under an empty environment), <c>buf</c>'s first
 /// <see cref="SmapsBufPages"/> pages (slurp of /proc/self/smaps) and <c>reg</c>'s.
 /// </summary>
 /// <param name="Pages">The VMA's size in pages: the whole footprint.</param>
@@ -60,28 +60,12 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// its calls use, and the other TLS page; "binding": the pages only the first phase_end touches (ld.so's data
     /// and RELRO, 3, the program's RELRO page with its GOT, ld.so's scratch page: lazy binding of open, read,
     /// sscanf, strtol and getenv); "deeper": the third stack page, which vmas' and sscanf's frames reach after the
-    /// smaps read; the rest were written at start-up only.
+    /// smaps read when the environment's strings (1.5 KB and more) push main's frame down, not under record.sh's
+    /// <c>env -i</c> (oracle/experiments/harness-resident: 22 and 17 pages resident at the rollup's reads with an empty
+    /// environment, 23 and 18 with 1.5 or 3 KB, the third stack page the difference); the rest were written at
+    /// start-up only.
     /// </summary>
     public static readonly (string Role, int Count)[] StartupRoles = [("window", 2), ("emit", 9), ("binding", 5), ("deeper", 1)];
-
-    /// <summary>
-    /// The pages phase_end only reads, once start-up has written them: libc's 6 data, bss and RELRO pages emit's calls use
-    /// (the "emit" role less its TLS and stack pages) and <c>reg</c>'s bss page (in_regions reads it; do_mmap wrote it
-    /// inside the map phase). Measured on Linux 6.18 with oracle/experiments/harness-dirty (every harness page paged out,
-    /// one boundary between two phases, each page it faulted back paged out again: 3 runs): the boundary faults back 18–19
-    /// pages and writes 12 (the .data page, bss 0–4, <c>outn</c>'s page, the 2 TLS pages, 3 stack pages); libc's 4 file
-    /// pages (2 RELRO, 2 rw), its 2 bss pages and <c>reg</c>'s are clean swap-cache pages after it, which reclaim frees
-    /// without writing them again; the fork phase of swap-fork-shared's harness (do_fork, fork_settle) leaves them read
-    /// too. Empty when the footprint has no such pages. Used only under the what-if ECSMEM_ORACLE_HARNESS_READS=1
-    /// (default 0): with it `swap-fork-shared` leaves the kernel's spread by a page (read: Rss 16,004 kB, Swap 8,572 kB
-    /// against 15,724–16,000 / 8,576–8,852), the 7 copies-on-write the stores made having stood in for fork_settle's
-    /// stores, which the scenario lacks (its 64 KiB stack array and ld.so's data page: 28 pages written after the fork,
-    /// measured the same way), and `swappiness-200` does not move.
-    /// </summary>
-    public long[] ReadOnly { get; init; } = [];
-
-    /// <summary>Whether phase_end stores to page <paramref name="i"/> (<see cref="ReadOnly"/>: it only reads it).</summary>
-    public bool WritesAtPhaseEnd(long i) => Array.IndexOf(ReadOnly, i) < 0;
 
     /// <summary>The start-up page standing for the program's .data page (the globals: <c>sink</c>, <c>min0</c>, <c>errs</c>).</summary>
     public const long DataPage = 1;
@@ -162,18 +146,75 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     private HarnessLayout? _layout;
 
+    /// <summary>
+    /// The page indices <c>fork_settle</c> writes right after a fork (harness.h, called after <c>do_fork</c> and
+    /// <c>do_fork_touch</c>), in order: its <c>volatile char stack[64 &lt;&lt; 10]</c>, one store per 4 KiB from the
+    /// lowest, on the 16 pages from main's frame down (the top 14 of <c>warm_up</c>'s array, the third and the second
+    /// stack page: where getrusage's <c>u</c> is), then the .data page (<c>sink = sink</c> and <c>min0 +=</c>; gcc drops
+    /// its other <c>x = x</c>, so <c>reg</c>'s and <c>outn</c>'s pages are not written). Measured on Linux 6.18 with
+    /// oracle/experiments/harness-resident (fork.c: after fork_settle the parent's [stack] pages 49-65 and its .data page
+    /// are exclusively mapped, bss 63 and 127 still shared with the child). After a fork each is a copy-on-write fault
+    /// of the parent (a swap-in first when the page is swapped out), which the C program subtracts from the phase.
+    /// </summary>
+    public long[] ForkSettle
+    {
+        get
+        {
+            long startup = Pages - WarmUpStackPages - BssPages;
+            var pages = new List<long>();
+            for (long j = WarmUpStackPages - (ForkSettleStackPages - 2); j < WarmUpStackPages; j++)
+                pages.Add(startup + j);
+            foreach (long i in (long[])[ThirdStackPage, SecondStackPage, DataPage])
+                if (i < startup)
+                    pages.Add(i);
+            return [.. pages];
+        }
+    }
+
+    /// <summary>
+    /// The pages phase_end only reads (its other pages it writes): libc's 6 (<c>emit</c>'s calls: 2 RELRO pages,
+    /// read-only, 2 of its rw segment and 2 of its bss), ld.so's RELRO page and the program's (the first phase_end's
+    /// lazy binding; read-only mappings) and <c>reg</c>'s (in_regions). Measured on Linux 6.18 with
+    /// oracle/experiments/harness-resident (fork.c): after a fork phase's phase_end the parent's copies of these pages
+    /// are still shared with the child (pagemap's exclusive bit clear) where <c>buf</c>'s and <c>out</c>'s pages, the
+    /// written ones, are its own; oracle/experiments/harness-dirty confirms it by /proc/vmstat's pswpout (every harness
+    /// page paged out, one later phase boundary run, each page it faulted back paged out again: 12–13 written, 7 only read:
+    /// libc's 6 and <c>reg</c>'s).
+    /// </summary>
+    public bool PhaseEndLoads(long i) =>
+        i >= 4 && i <= 9 && i < Pages - WarmUpStackPages - BssPages
+        || i is 13 or 14 && i < Pages - WarmUpStackPages - BssPages
+        || i == Pages - 1;
+
+    /// <summary>The pages <c>fork_settle</c>'s 64 KiB stack array stores to (one store per 4 KiB).</summary>
+    public const long ForkSettleStackPages = (64 << 10) / ProgramPlan.PageSize;
+
+    /// <summary>The start-up page standing for the stack page below the top one (main's frame, emit's role; <see cref="HarnessLayout"/>).</summary>
+    public const long SecondStackPage = 3;
+
+    /// <summary>The start-up page standing for the third stack page below the top (the "deeper" role's, <see cref="HarnessLayout"/>).</summary>
+    public const long ThirdStackPage = 16;
+
     /// <summary>The page indices phase_end writes before smaps gives the program's VMAs (<paramref name="first"/>: the first phase_end).</summary>
     public long[] BeforeSnapshot(bool first) => first ? FirstBeforeSnapshot : LaterBeforeSnapshot;
 
-    /// <summary>The footprint of kit program <paramref name="p"/> (null when it has no recording yet).</summary>
+    /// <summary>
+    /// The footprint of kit program <paramref name="p"/> (null when it has no recording yet). A fixture with per-run
+    /// footprints (<see cref="ProgramFigures.HarnessKb"/>) was recorded by record.sh since it runs the programs with
+    /// <c>env -i</c> (the same commit, c5db325): an empty environment.
+    /// </summary>
     public static HarnessFootprint? Of(PhaseProgram p)
     {
-        long total = ScenarioGenerator.HarnessPages(p);
-        return total > 0 ? FromTotal(total) : null;
+        ProgramFigures? f = ScenarioGenerator.HarnessFixture(p);
+        long total = f is null ? 0 : ScenarioGenerator.HarnessKb(f) / 4;
+        return total > 0 ? FromTotal(total, emptyEnvironment: f!.HarnessKb is not null) : null;
     }
 
-    /// <summary>The footprint of a harness that wrote <paramref name="total"/> anonymous pages in all.</summary>
-    public static HarnessFootprint FromTotal(long total)
+    /// <summary>
+    /// The footprint of a harness that wrote <paramref name="total"/> anonymous pages in all, run with an empty
+    /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's.
+    /// </summary>
+    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment)
     {
         long warmUp = WarmUpStackPages + BssPages;
         // A footprint smaller than warm_up's pages cannot come from this harness; keep warm_up's pages then.
@@ -187,7 +228,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         foreach (var (name, count) in StartupRoles)
         {
             var list = new List<long>();
-            for (int i = 0; i < count && next < startup; i++)
+            // Under an empty environment main's frame sits high enough in the top pages that phase_end's deepest frames
+            // stay in the second stack page: the third is written at start-up only (its index stays the stack page's).
+            int n = name == "deeper" && emptyEnvironment ? 0 : count;
+            for (int i = 0; i < n && next < startup; i++)
                 list.Add(next++);
             role[name] = list;
         }
@@ -209,9 +253,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        // emit's libc pages (all but its TLS pages and its stack page) and reg's page are only read after start-up.
-        long[] readOnly = [.. role["emit"].Where(i => i is not (2 or 3 or RseqPage)), bss + BssPages - 1];
-        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later) { ReadOnly = readOnly };
+        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later);
     }
 }
 
@@ -304,7 +346,7 @@ public sealed class HarnessLayout
         {
             switch (i)
             {
-                case 0 or 3 or 16:
+                case 0 or HarnessFootprint.SecondStackPage or HarnessFootprint.ThirdStackPage:
                     addr[i] = StackTop - ((ulong)++stackPages * page);
                     break;
                 case HarnessFootprint.DataPage:

@@ -15,7 +15,7 @@ public class HarnessFootprintTests
     public void The_prelude_writes_each_page_once_in_the_C_programs_order()
     {
         // 213 pages (852 kB): 21 start-up pages, warm_up's 64 stack pages (256 KiB), the bss's 128 (buf and out, 256 KiB each).
-        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
         Assert.That(h.Pages, Is.EqualTo(213));
         Assert.That(h.Prelude, Is.EquivalentTo(Enumerable.Range(0, 213).Select(i => (long)i)), "every page once");
         // Start-up pages 0-20 and the stack array 21-84 in address order; then warm_up's loop over out (bss 63-126, pages
@@ -42,10 +42,9 @@ public class HarnessFootprintTests
         // The harness's resident kB per run: the rollup's Anonymous less the region's, both of one run (the fixture keeps
         // only each figure's spread, whose ends come from different runs), in
         // oracle/experiments/harness-per-run/results/swap-anon-read-session14.txt: 88 kB after the fill in all 20 runs,
-        // 68 kB after the read in 17 (3 read the rollup and the VMA's smaps around a swap-in readahead). The 5 runs of
-        // the harness before harness.h gave 92 and 72, the 23 and 18 pages this model writes; today's harness leaves one
-        // page fewer, an open finding not yet traced to its page. Like a known gap, the difference is asserted: when the
-        // model loses that page the test fails and the comparison becomes exact.
+        // 68 kB after the read in 17 (3 read the rollup and the VMA's smaps around a swap-in readahead). record.sh ran
+        // them with an empty environment, where phase_end's frames stay in two stack pages (the fixture's per-run
+        // footprints say so: Of's emptyEnvironment).
         string[] rows = File.ReadAllLines(Path.Combine(OracleDir, "experiments", "harness-per-run", "results", "swap-anon-read-session14.txt"))
             .Where(l => l.Length > 0 && char.IsDigit(l.TrimStart()[0])).ToArray();
         Assert.That(rows, Has.Length.EqualTo(20));
@@ -53,8 +52,7 @@ public class HarnessFootprintTests
         {
             long residentKb = rows.Select(r => long.Parse(r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1 + (2 * i)], System.Globalization.CultureInfo.InvariantCulture))
                 .GroupBy(v => v).OrderByDescending(g => g.Count()).First().Key;
-            long touched = h.PhaseEnd.Concat(h.BeforeSnapshot(i == 0)).Concat(h.BetweenPhases).Distinct().Count();
-            Assert.That((touched * 4) - residentKb, Is.EqualTo(4), f.Phases[i].Name + ": the model's one page more than the kernel's runs");
+            Assert.That(Resident(h, i == 0) * 4, Is.EqualTo(residentKb), f.Phases[i].Name);
         }
     }
 
@@ -66,21 +64,69 @@ public class HarnessFootprintTests
         // file-backed data pages, 2 of libc's bss pages and reg's page. In the model's roles (213 pages: start-up 0-20,
         // bss 85-212): window 0 (stack) and 1 (.data), emit 2 (TLS), 3 (stack), 4-9 (libc's 6), 10 (rseq TLS),
         // deeper 16 (stack), buf's bss 0-3 (85-88), outn (148), reg (212).
-        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
         long[] touched = [.. h.PhaseEnd, .. h.LaterBeforeSnapshot, .. h.BetweenPhases];
         Assert.Multiple(() =>
         {
-            Assert.That(h.ReadOnly, Is.EquivalentTo(new long[] { 4, 5, 6, 7, 8, 9, 212 }));
-            Assert.That(touched, Is.SupersetOf(h.ReadOnly), "each read-only page is one a boundary touches");
-            Assert.That(touched.Where(h.WritesAtPhaseEnd), Is.EquivalentTo(new long[] { 0, 1, 2, 3, 10, 148, 16, 85, 86, 87, 88 }),
+            Assert.That(touched.Where(h.PhaseEndLoads).Distinct(), Is.EquivalentTo(new long[] { 4, 5, 6, 7, 8, 9, 212 }),
+                "the 7 a later boundary only reads");
+            Assert.That(touched.Where(i => !h.PhaseEndLoads(i)).Distinct(), Is.EquivalentTo(new long[] { 0, 1, 2, 3, 10, 148, 16, 85, 86, 87, 88 }),
                 "the 11 written: 12 on Linux, whose smaps fills a fifth bss page of buf in this probe");
         });
     }
 
     [Test]
+    public void The_third_stack_page_is_phase_ends_only_under_a_shells_environment()
+    {
+        // oracle/experiments/harness-resident/results/session15.txt (flock /work/kernel.lock .../run.sh, root): today's
+        // harness stopped right after each phase_end's rollup read; per run the harness pages present in pagemap and the
+        // kit's figure from the same run (rollup Anonymous less the region's). Empty environment (env -i, record.sh):
+        // 22 and 17 pages, [stack] pages 64-65; 1.5 or 3 KB more of it: 23 and 18, pages 63-65.
+        string[] rows = File.ReadAllLines(Path.Combine(OracleDir, "experiments", "harness-resident", "results", "session15.txt"))
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && char.IsDigit(l[0]) && l.Contains(" rollup.c ", StringComparison.Ordinal)).ToArray();
+        Assert.That(rows, Has.Length.GreaterThanOrEqualTo(4));
+        foreach (string row in rows)
+        {
+            string[] c = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            long Col(int k) => long.Parse(c[k], System.Globalization.CultureInfo.InvariantCulture);
+            HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: Col(2) == 0);
+            Assert.Multiple(() =>
+            {
+                Assert.That(Resident(h, first: true), Is.EqualTo(Col(3)), row + ": after the fill (pagemap)");
+                Assert.That(Resident(h, first: false), Is.EqualTo(Col(5)), row + ": after the read (pagemap)");
+                Assert.That(Resident(h, first: true) * 4, Is.EqualTo(Col(7)), row + ": after the fill (rollup)");
+                Assert.That(Resident(h, first: false) * 4, Is.EqualTo(Col(8)), row + ": after the read (rollup)");
+            });
+        }
+        Assert.That(rows.Select(r => r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]).Distinct().Count(), Is.GreaterThan(1), "both environments measured");
+    }
+
+    [Test]
+    public void Fork_settle_stores_to_the_pages_the_kernels_parent_copied()
+    {
+        // oracle/experiments/harness-resident/results/fork-exclusive.txt (flock /work/kernel.lock .../forkrun.sh 2): after
+        // fork_settle the parent's [stack] VMA (0x7ffffffbd000-0x7ffffffff000) has pages 49-65 exclusively mapped, 65
+        // (the top page) already right after the fork, and its .data page; bss 63 (outn) and 127 (reg) still shared.
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        const ulong stackVma = 0x7fff_fffb_d000;
+        ulong[] stack = [.. Enumerable.Range(49, 16).Select(k => stackVma + ((ulong)k * 4096))];
+        ulong[] settle = [.. h.ForkSettle.Select(h.PageAddr)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(settle.Where(a => a >= stackVma), Is.EquivalentTo(stack), "the 16 stack pages below the top one");
+            Assert.That(settle.Where(a => a < stackVma), Is.EqualTo(new[] { h.PageAddr(HarnessFootprint.DataPage) }), "the .data page, last");
+            Assert.That(h.ForkSettle, Does.Not.Contain(h.Pages - 1).And.Not.Contain(h.Pages - HarnessFootprint.BssPages + HarnessFootprint.OutnPage));
+        });
+    }
+
+    /// <summary>The harness pages the model has touched since the window's end when phase_end reads smaps_rollup.</summary>
+    private static long Resident(HarnessFootprint h, bool first) =>
+        h.PhaseEnd.Concat(h.BeforeSnapshot(first)).Concat(h.BetweenPhases).Distinct().Count();
+
+    [Test]
     public void A_read_stores_to_sink_only_where_the_harness_is_modelled()
     {
-        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
         Assert.Multiple(() =>
         {
             Assert.That(ScenarioGenerator.SinkStore(null, h, write: false), Is.EqualTo(1));
@@ -95,7 +141,7 @@ public class HarnessFootprintTests
         // harness.h: static char buf[1 << 18], which gcc puts 3,584 bytes before the end of the .data page (start-up
         // page 1). 213 pages: 21 start-up, 64 stack, bss 85-212. A whole buf: 3,584 bytes in .data, then 258,560 bytes
         // = 63 pages and 512 bytes: bss 0-63 (pages 85-148). A 4 KiB piece: .data and bss 0; 3,584 bytes: .data only.
-        HarnessFootprint h = HarnessFootprint.FromTotal(213);
+        HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
         Assert.Multiple(() =>
         {
             Assert.That(h.BufPages(1 << 18), Is.EqualTo(new long[] { 1 }.Concat(Enumerable.Range(85, 64).Select(i => (long)i))));

@@ -147,8 +147,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     private HarnessLayout? _layout;
 
     /// <summary>
-    /// The page indices <c>fork_settle</c> writes right after a fork (harness.h, called after <c>do_fork</c> and
-    /// <c>do_fork_touch</c>), in order: its <c>volatile char stack[64 &lt;&lt; 10]</c>, one store per 4 KiB from the
+    /// The page indices the parent writes right after a fork: first <see cref="ForkReturnPages"/> (glibc's fork), then
+    /// <c>fork_settle</c>'s (harness.h, called after <c>do_fork</c> and <c>do_fork_touch</c>), in order: its <c>volatile char stack[64 &lt;&lt; 10]</c>, one store per 4 KiB from the
     /// lowest, on the 16 pages from main's frame down (the top 14 of <c>warm_up</c>'s array, the third and the second
     /// stack page: where getrusage's <c>u</c> is), then the .data page (<c>sink = sink</c> and <c>min0 +=</c>; gcc drops
     /// its other <c>x = x</c>, so <c>reg</c>'s and <c>outn</c>'s pages are not written). Measured on Linux 6.18 with
@@ -162,6 +162,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         {
             long startup = Pages - WarmUpStackPages - BssPages;
             var pages = new List<long>();
+            // glibc's fork in the parent, before fork_settle: the copies the parent has made when fork() returns.
+            foreach (long i in ForkReturnPages)
+                if (i < startup)
+                    pages.Add(i);
             for (long j = WarmUpStackPages - (ForkSettleStackPages - 2); j < WarmUpStackPages; j++)
                 pages.Add(startup + j);
             foreach (long i in (long[])[ThirdStackPage, SecondStackPage, DataPage])
@@ -185,6 +189,22 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         i >= 4 && i <= 9 && i < Pages - WarmUpStackPages - BssPages
         || i is 13 or 14 && i < Pages - WarmUpStackPages - BssPages
         || i == Pages - 1;
+
+    /// <summary>
+    /// The start-up pages each of which parent and child both map a page of their own soon after the fork, in order: the
+    /// top stack page, both TLS pages (struct pthread and the rseq area), ld.so's two rw pages and the .data page
+    /// (<c>fork_pipe</c>, <c>child_pid</c>). Measured on Linux 6.18 with oracle/experiments/harness-resident (fork.c,
+    /// pagemap's exclusive bit, which is mapcount 1 and so set in both tasks once either stored): the top stack page, the
+    /// rseq TLS page and .data right after do_fork in 4 of 4 runs (both tasks' returns from fork); the other TLS page and
+    /// ld.so's rw pages right after do_fork in the 2 runs of <c>results/fork-exclusive.txt</c>, by the fork phase's end in
+    /// 1 of the 2 of <c>results/fork-exclusive.session15-fork3.txt</c> (the child's glibc fork path, which the probe's stops
+    /// delay: the parent does not store to ld.so's pages after the first phase_end). The kit's child never runs, so the
+    /// parent makes these stores: a copy-on-write fault takes a new page and leaves the old one the child's alone, the
+    /// same two pages in the group as the child's own store makes (the new one on the other task: its LRU age and young
+    /// bits are the parent's). The order is not measured. Left out: libc's bss page 4, which the child alone faults in
+    /// (one more page charged on Linux).
+    /// </summary>
+    public static readonly long[] ForkReturnPages = [0, 2, RseqPage, 11, 12, DataPage];
 
     /// <summary>The pages <c>fork_settle</c>'s 64 KiB stack array stores to (one store per 4 KiB).</summary>
     public const long ForkSettleStackPages = (64 << 10) / ProgramPlan.PageSize;

@@ -110,12 +110,36 @@ public class HarnessFootprintTests
         HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
         const ulong stackVma = 0x7fff_fffb_d000;
         ulong[] stack = [.. Enumerable.Range(49, 16).Select(k => stackVma + ((ulong)k * 4096))];
-        ulong[] settle = [.. h.ForkSettle.Select(h.PageAddr)];
+        ulong[] settle = [.. h.ForkSettle.Skip(HarnessFootprint.ForkReturnPages.Length).Select(h.PageAddr)];
         Assert.Multiple(() =>
         {
             Assert.That(settle.Where(a => a >= stackVma), Is.EquivalentTo(stack), "the 16 stack pages below the top one");
             Assert.That(settle.Where(a => a < stackVma), Is.EqualTo(new[] { h.PageAddr(HarnessFootprint.DataPage) }), "the .data page, last");
             Assert.That(h.ForkSettle, Does.Not.Contain(h.Pages - 1).And.Not.Contain(h.Pages - HarnessFootprint.BssPages + HarnessFootprint.OutnPage));
+        });
+    }
+
+    [Test]
+    public void After_a_fork_the_stack_top_tls_ldso_data_and_data_pages_are_copied()
+    {
+        // The same recording, stop F0 (right after do_fork, before fork_settle), both runs: the harness pages exclusively
+        // mapped in both tasks (each has a page of its own: one of them stored) are the binary's .data page, the 2 TLS
+        // pages (0x7ffff7dd0000-0x7ffff7dd2000), ld.so's 2 rw pages and [stack] page 65 (0x7fff_ffff_e000): 6 (the child
+        // also has libc's bss page 4, which the parent never had). The model puts ld.so's pages in libc's bss area, so those two are checked by
+        // role: the "binding" pages phase_end writes (not the read-only RELRO ones it only reads).
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        long[] ret = [.. h.ForkSettle.Take(HarnessFootprint.ForkReturnPages.Length)];
+        ulong[] addr = [.. ret.Select(h.PageAddr)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(ret, Is.EqualTo(HarnessFootprint.ForkReturnPages), "glibc's fork's copies come first");
+            Assert.That(ret.Distinct().Count(), Is.EqualTo(6));
+            Assert.That(addr, Does.Contain(0x7fff_ffff_e000UL).And.Contain(0x7fff_f7dd_0000UL).And.Contain(0x7fff_f7dd_1000UL));
+            Assert.That(addr, Does.Contain(h.PageAddr(HarnessFootprint.DataPage)));
+            ulong[] named = [0x7fff_ffff_e000UL, 0x7fff_f7dd_0000UL, 0x7fff_f7dd_1000UL, h.PageAddr(HarnessFootprint.DataPage)];
+            long[] ldso = [.. ret.Where(i => !named.Contains(h.PageAddr(i)))];
+            Assert.That(ldso, Has.Length.EqualTo(2));
+            Assert.That(ldso.All(i => h.FirstBeforeSnapshot.Contains(i) && !h.PhaseEndLoads(i)), "ld.so's written pages, not its RELRO");
         });
     }
 

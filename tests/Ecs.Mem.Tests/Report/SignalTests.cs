@@ -108,7 +108,9 @@ public class SignalTests
         });
         try
         {
-            Assert.That(opened.Wait(60_000), Is.True, "the tool opened the trace");
+            // When the tool ended before reading 51 chunks (the writer then met EPIPE), say how it ended.
+            Assert.That(opened.Wait(60_000), Is.True,
+                () => "the tool opened the trace" + (p.WaitForExit(5_000) ? $" (it exited {p.ExitCode}: {e.Result.Trim()})" : " (it is still running)"));
             if (!beforeData)
             {
                 // Some data has gone through: the tool is simulating (or has just begun).

@@ -200,6 +200,29 @@ public class ChunkedLackeyReaderTests
     }
 
     [Test]
+    public void AFifoDoesNotSuitAndIsNeverOpened()
+    {
+        // Opening a FIFO's read end waits for a writer, and closing it again would leave a writer with no reader (its
+        // next write fails with EPIPE): Suits must answer from the file's kind alone. With no writer here, an open
+        // would block for good, so the answer must come at once.
+        using var dir = new TempDir();
+        string fifo = dir.File("t.lackey");
+        Assert.That(MkFifo(fifo, Convert.ToUInt32("600", 8)), Is.Zero, "mkfifo");
+        var answer = Task.Run(() => ChunkedLackeyReader.Suits(fifo));
+        bool answered = answer.Wait(10_000);
+        if (!answered)
+        {
+            // Unblock the stuck open with a writer so the test host does not keep a blocked thread.
+            using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+        }
+        Assert.That(answered, Is.True, "Suits opened the FIFO (it waited for a writer)");
+        Assert.That(answer.Result, Is.False);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MkFifo(string path, uint mode);
+
+    [Test]
     public void DisposingBeforeTheEndStopsTheHelper()
     {
         var sb = new StringBuilder();

@@ -118,6 +118,11 @@ public static class TraceFormats
     /// </summary>
     public static string? Detect(string path)
     {
+        // A FIFO, socket or device path is not sniffed: opening it to read its first bytes and closing it again loses
+        // those bytes and leaves its writer with no reader (EPIPE: a `valgrind ... >fifo` dies of SIGPIPE) before the
+        // trace is opened for real. Standard input ("-") is replayed (StandardInput), so it can be sniffed.
+        if (!StandardInput.Is(path) && FileIdentity.KindOf(path) is FileKind.Fifo or FileKind.Socket or FileKind.CharDevice)
+            return null;
         using var s = TraceFile.Open(path);
         Span<byte> head = stackalloc byte[8];
         int n = TraceFile.ReadChecked(s, head, path, 0);

@@ -219,6 +219,24 @@ public class ChunkedLackeyReaderTests
         Assert.That(answer.Result, Is.False);
     }
 
+    [Test]
+    public void AFifoIsNotSniffedForItsFormat()
+    {
+        // TraceFormats.Detect reads a file's first bytes; on a FIFO that would wait for a writer here (none comes) and,
+        // with one, lose its bytes and break it (EPIPE). It must answer "unknown" without opening it.
+        using var dir = new TempDir();
+        string fifo = dir.File("t.trace");
+        Assert.That(MkFifo(fifo, Convert.ToUInt32("600", 8)), Is.Zero, "mkfifo");
+        var answer = Task.Run(() => TraceFormats.Detect(fifo));
+        bool answered = answer.Wait(10_000);
+        if (!answered)
+        {
+            using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+        }
+        Assert.That(answered, Is.True, "Detect opened the FIFO (it waited for a writer)");
+        Assert.That(answer.Result, Is.Null);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int MkFifo(string path, uint mode);
 

@@ -101,6 +101,8 @@ public static class SimulationRun
                 minBase = gap.MinFlt;
                 majBase = gap.MajFlt;
             }
+            // The group's usage where phase_start reads it (oracle/experiments/anon2-room's usage_start).
+            long usageStart = k.Memcg is { } smc ? smc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
             int logBefore = m.AddressSpace.Log.Count;
             // A touch-sigbus phase (that access alone): EcsMem ends the task at the signal, as its default action
             // does, while the C program catches it to record its figures; its address space is the one at the fault,
@@ -108,6 +110,8 @@ public static class SimulationRun
             bool sigbus = plan.Program.Phases[i].Ops.Any(o => o.Verb == "touch-sigbus");
             List<VmaFigure>? before = sigbus ? Vmas(k, proc, ph.Windows, plan.Program.Smaps) : null;
             Advance(m, ph.AccessesAtEnd);
+            // ... and where phase_end's entry reads it, after the window (anon2-room's usage_entry).
+            long usageEntry = k.Memcg is { } emc ? emc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             long minFlt = st.MinFlt, majFlt = st.MajFlt;
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore, k);
@@ -161,9 +165,10 @@ public static class SimulationRun
                 Console.Error.WriteLine($"{ph.Name}: {FolioFigures(k, proc)}");
             if (kmemDump && k.Memcg is { } kmc)
             {
-                // memory.usage_in_bytes, memory.kmem.usage_in_bytes and the page tables (pages), as kmem/run.sh's summary.
+                // memory.usage_in_bytes at the phase's start, at phase_end's entry and at its record (anon2-room/run.sh's
+                // three readings), memory.kmem.usage_in_bytes and the page tables (pages), as kmem/run.sh's summary.
                 EcsMem.Systems.Memcontrol.MemCgroup g = kmc.OfMm(k.Tasks.MmOf(proc).Id);
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ph.Name,-8} usage {g.Usage} kmem {g.Kmem} pagetables {g.PageTables} slab {g.SlabReclaimable + g.SlabUnreclaimable} nodes {k.PageCache.XaNodeCount} stock {kmc.Stocked(g)} objstock {kmc.ObjStockOn(0, g)}+{kmc.ObjStockOn(1, g)} lru {g.LruPages}"));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ph.Name,-8} start {usageStart} entry {usageEntry} usage {g.Usage} kmem {g.Kmem} pagetables {g.PageTables} slab {g.SlabReclaimable + g.SlabUnreclaimable} nodes {k.PageCache.XaNodeCount} stock {kmc.Stocked(g)} objstock {kmc.ObjStockOn(0, g)}+{kmc.ObjStockOn(1, g)} lru {g.LruPages}"));
             }
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;

@@ -17,7 +17,9 @@ namespace EcsMem.Oracle;
 /// Linux 6.18) is the order memcg reclaim swaps them out in, slot by slot into swap cluster 0: the start-up pages,
 /// the stack array, <c>warm_up</c>'s loop over <c>out</c> (bss 63–126), its loop over <c>buf</c> (bss 0–62),
 /// then <c>reg</c> (127, the loop that clears the descriptors).
-/// Each phase's window ends with getrusage's two stores (<see cref="PhaseEnd"/>: the stack and the globals). Then
+/// Each phase's window starts with phase_start's stores (<see cref="PhaseStart"/>: main's stack page, the globals) and
+/// ends with phase_end's up to its getrusage (<see cref="PhaseEnd"/>: the top two stack pages); its reads of the globals
+/// follow the window (<see cref="AfterWindow"/>). Then
 /// phase_end, before the kernel gives the program's first smaps record (<see cref="BeforeSnapshot"/>, where the
 /// scenario's VMAs are read): emit's libc and TLS pages, its stack frame and <c>outn</c>'s page, and in the first
 /// phase_end the dynamic linker's lazy binding of the functions it calls first. After it
@@ -273,8 +275,41 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), role["window"].ToArray(), first, later);
+        var (start, end, after) = Window(role["window"], startup);
+        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later) { PhaseStart = start, AfterWindow = after };
     }
+
+    /// <summary>
+    /// The harness pages each phase's window touches at its start (<see cref="PhaseStart"/>), at its end (<see cref="PhaseEnd"/>)
+    /// and right after it (<see cref="AfterWindow"/>), from the window role's pages (<paramref name="window"/>: main's frame on
+    /// the top stack page, the .data page) in a footprint of <paramref name="startup"/> start-up pages. Measured on Linux 6.18
+    /// with oracle/experiments/window-stack (strace of each getrusage's pointer under record.sh's strings, the binary's code,
+    /// perf's major faults): phase_start's <c>u</c> is on the top stack page (0x7fffffffebc0) and its stores of min0 and maj0
+    /// in the .data page follow; phase_end pushes its registers on the top page and allocates a 4.3 KB frame (<c>path</c>), so
+    /// its <c>call getrusage</c> stores the return address on the second stack page (0x7fffffffdb38; <c>u</c> at
+    /// 0x7fffffffdb90): a fault there is inside the window (getrusage copies its figures out after taking them), as the kernel's
+    /// file2 and fill majors at 0x7fffffffdb68 show. phase_end's reads of min0 and maj0 and its clearing of <c>errs</c> come
+    /// after getrusage: outside the window. Simplified: the PLT's read of getrusage's GOT slot, in the .data page, before the
+    /// system call (a what-if, <c>ECSMEM_ORACLE_WINDOW_GOT=1</c>: in the window on Linux too; here the top stack page, which the
+    /// kernel never swaps out, comes back by a major fault whose swap readahead brings the .data page in, a minor fault on it
+    /// where the kernel's is major: shmem-swap-memcg's and swap-fork-shared's fills and swap-anon-write's write pass go out by 1).
+    /// </summary>
+    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup)
+    {
+        if (window.Count < 2 || startup <= SecondStackPage)
+            return ([], [.. window], []); // a footprint too small for the roles: the window's pages at its end
+        long[] start = [.. window];
+        long top = window[0];
+        bool got = OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_GOT", unset: false);
+        long[] end = got ? [top, SecondStackPage, DataPage] : [top, SecondStackPage];
+        return (start, end, [DataPage]);
+    }
+
+    /// <summary>Page indices written at the start of each phase's window (phase_start's getrusage and its stores).</summary>
+    public long[] PhaseStart { get; init; } = [];
+
+    /// <summary>Page indices phase_end touches right after the window closes (its reads of <c>min0</c>, <c>maj0</c>).</summary>
+    public long[] AfterWindow { get; init; } = [];
 }
 
 /// <summary>

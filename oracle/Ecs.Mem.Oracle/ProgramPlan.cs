@@ -93,6 +93,7 @@ public sealed class ProgramPlan
             firstPhase = false;
             long start = accesses;
             accesses++; // the phase's marker read, before its operations
+            accesses += ScenarioGenerator.StartPages(harness); // phase_start's getrusage and stores
             foreach (PhaseOp op in ph.Ops)
             {
                 switch (op.Verb)
@@ -180,6 +181,7 @@ public sealed class ProgramPlan
             accesses += ScenarioGenerator.EndPages(ph, harness); // the closing getrusage's stores
             long end = accesses;
             accesses += ScenarioGenerator.SettlePages(ph, harness); // fork_settle's stores, left out of the phase
+            accesses += harness?.AfterWindow.Length ?? 0; // phase_end right after its getrusage
             accesses += harness?.BeforeSnapshot(_phases.Count == 0).Length ?? 0; // phase_end before it reads smaps, outside the window
             var windows = _regions.Where(r => r.Live).Select(r => (r.Base, r.Base + (ulong)r.Size)).ToList();
             _phases.Add(new PhasePlan(ph.Name, start, end, windows) { AccessesAtSnapshot = accesses });

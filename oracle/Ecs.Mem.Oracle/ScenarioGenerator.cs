@@ -125,6 +125,9 @@ public static class ScenarioGenerator
             firstPhase = false;
             Access(trace, ProgramPlan.MarkerAddr, false);
             accesses++;
+            // phase_start: getrusage's store to its u and the stores of min0 and maj0, inside the window.
+            if (harness is not null)
+                accesses += HarnessAccesses(trace, harness, harness.PhaseStart);
             foreach (PhaseOp op in ph.Ops)
             {
                 switch (op.Verb)
@@ -394,6 +397,9 @@ public static class ScenarioGenerator
             // window ends before them (nothing else follows the fork in the phase's window but getrusage).
             if (harness is not null && SettlePages(ph, harness) > 0)
                 accesses += HarnessAccesses(trace, harness, harness.ForkSettle);
+            // phase_end right after its getrusage: min0 and maj0 read, errs cleared (the .data page), outside the window.
+            if (harness is not null)
+                accesses += HarnessAccesses(trace, harness, harness.AfterWindow);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
                 accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]), phaseEnd: true);
@@ -498,6 +504,9 @@ public static class ScenarioGenerator
     /// </summary>
     public static long EndPages(Phase ph, HarnessFootprint? harness) =>
         harness is null || ph.Ops.Any(o => o.Verb is "fork" or "fork-touch") ? 0 : harness.PhaseEnd.Length;
+
+    /// <summary>The harness pages phase_start touches at the start of each phase's window.</summary>
+    public static long StartPages(HarnessFootprint? harness) => harness?.PhaseStart.Length ?? 0;
 
     /// <summary>The harness pages fork_settle stores to in phase <paramref name="ph"/>: after its fork or fork-touch.</summary>
     public static long SettlePages(Phase ph, HarnessFootprint? harness) =>

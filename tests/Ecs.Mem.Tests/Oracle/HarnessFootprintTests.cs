@@ -65,7 +65,7 @@ public class HarnessFootprintTests
         // bss 85-212): window 0 (stack) and 1 (.data), emit 2 (TLS), 3 (stack), 4-9 (libc's 6), 10 (rseq TLS),
         // deeper 16 (stack), buf's bss 0-3 (85-88), outn (148), reg (212).
         HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
-        long[] touched = [.. h.PhaseEnd, .. h.LaterBeforeSnapshot, .. h.BetweenPhases];
+        long[] touched = [.. h.PhaseEnd, .. h.AfterWindow, .. h.LaterBeforeSnapshot, .. h.BetweenPhases, .. h.PhaseStart];
         Assert.Multiple(() =>
         {
             Assert.That(touched.Where(h.PhaseEndLoads).Distinct(), Is.EquivalentTo(new long[] { 4, 5, 6, 7, 8, 9, 212 }),
@@ -145,7 +145,30 @@ public class HarnessFootprintTests
 
     /// <summary>The harness pages the model has touched since the window's end when phase_end reads smaps_rollup.</summary>
     private static long Resident(HarnessFootprint h, bool first) =>
-        h.PhaseEnd.Concat(h.BeforeSnapshot(first)).Concat(h.BetweenPhases).Distinct().Count();
+        h.PhaseEnd.Concat(h.AfterWindow).Concat(h.BeforeSnapshot(first)).Concat(h.BetweenPhases).Distinct().Count();
+
+    [Test]
+    public void The_window_starts_on_the_top_stack_page_and_ends_on_the_second()
+    {
+        // oracle/experiments/window-stack/results/ustack.txt (ustack.sh: strace's getrusage pointer under record.sh's
+        // strings, Linux 6.18, gcc -O2): phase_start's u at 0x7fffffffebc0 (the top stack page), phase_end's at
+        // 0x7fffffffdb90 with rsp 0x50 below it (objdump: lea 0x50(%rsp),%rsi), so `call getrusage` stores its return
+        // address at 0x7fffffffdb38, the second page; its prologue pushes 6 registers 0x10e8 + 48 bytes above that rsp,
+        // on the top page. min0 and maj0 are in the .data page (nm), stored after phase_start's getrusage and read after
+        // phase_end's. perf's majors (results/majors.txt) show the second page's fault at 0x7fffffffdb68 counted in the
+        // window (swappiness-60 file2: 10 majors, 9 of the file and that one).
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        const ulong page = 4096;
+        static ulong PageOf(ulong a) => a - (a % page);
+        ulong dataPage = h.PageAddr(HarnessFootprint.DataPage);
+        ulong rsp = 0x7fff_ffff_db90UL - 0x50;
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.PhaseStart.Select(h.PageAddr), Is.EqualTo(new[] { PageOf(0x7fff_ffff_ebc0UL), dataPage }), "phase_start: u, then min0 and maj0");
+            Assert.That(h.PhaseEnd.Select(h.PageAddr), Is.EqualTo(new[] { PageOf(rsp + 0x10e8 + 8), PageOf(rsp - 8) }), "phase_end's pushes, then the call's");
+            Assert.That(h.AfterWindow.Select(h.PageAddr), Is.EqualTo(new[] { dataPage }), "min0 and maj0 read after the window");
+        });
+    }
 
     [Test]
     public void A_read_stores_to_sink_only_where_the_harness_is_modelled()

@@ -263,7 +263,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         foreach (var (va, pte) in _moved)
         {
             ulong nva = to + (va - start);
-            ref ulong slot = ref mm.Tables.Walk(nva, allocate: true, out _);
+            ref ulong slot = ref _k.Memory.PteAlloc(mm, nva);
             _k.Dirty?.Pte(mm, nva, slot);
             slot = pte;
             var p = new Pte(pte);
@@ -396,7 +396,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
                 // copy_nonpresent_pte: the entry is shared now, so neither side may take the page over on swap-in.
                 src &= ~Pte.SwpExclusiveBit;
-                child.Tables.Set(va, src);
+                k.Memory.PteAlloc(child, va) = src;
                 child.Mm.Struct.SwapEnts++;
             }
         }

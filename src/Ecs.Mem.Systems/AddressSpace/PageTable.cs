@@ -51,7 +51,8 @@ public sealed class PageTable
         _slot = new int[8];
         _levelOf = new sbyte[8];
         _perLevel = new long[_levels];
-        Root = AllocTable(_levels - 1);
+        // The root's charge (mm_alloc_pgd) is made before any task uses the mm: no one to reclaim for.
+        Root = AllocTable(_levels - 1, out _);
     }
 
     /// <summary>The paging geometry.</summary>
@@ -92,7 +93,9 @@ public sealed class PageTable
 
     /// <summary>
     /// Walks the levels for <paramref name="va"/> and returns a reference to its leaf entry (the PTE),
-    /// allocating missing tables when <paramref name="allocate"/> is set (__pte_alloc and friends).
+    /// allocating missing tables when <paramref name="allocate"/> is set (__pte_alloc and friends; a table whose
+    /// charge may reach memory.max is allocated through <see cref="PteAlloc"/>, which
+    /// returns the charges' outcome).
     /// <paramref name="levelsTouched"/> counts the table pages read, as a hardware walker would.
     /// Without allocation a missing table gives a null reference (check with Unsafe.IsNullRef).
     /// The reference points into the World (the leaf table entity's component) and stays valid while that table lives.
@@ -122,7 +125,49 @@ public sealed class PageTable
                     return ref Unsafe.NullRef<ulong>();
                 }
 
-                int child = AllocTable(level - 1);
+                // Out of the inlined lookup: the allocating walk starts again from the root (it reads the same levels).
+                return ref WalkAllocating(va, out levelsTouched);
+            }
+
+            page = (int)((e & Pte.PfnMask) >> Pte.PageShift);
+        }
+
+        levelsTouched++;
+        return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
+    }
+
+    /// <summary>
+    /// pte_alloc with the upper levels' p4d_alloc, pud_alloc and pmd_alloc (__pte_alloc → pte_alloc_one): walks to
+    /// <paramref name="va"/>'s leaf entry, allocating every missing table, and returns a reference to the entry.
+    /// <paramref name="charges"/> says what each new table's memcg charge did (<see cref="IPageTableAllocator.TableAllocated"/>),
+    /// so the caller decides on the reclaim a charge at memory.max owes (Linux's try_charge_memcg reclaims inside the
+    /// allocation for the current task; EcsMem's reclaim is a later stage or tick, which only the caller knows).
+    /// </summary>
+    public ref ulong PteAlloc(ulong va, out PageTableCharges charges) => ref AllocatingWalk(va, out charges, out _);
+
+    /// <summary><see cref="PteAlloc"/>, also counting the table pages read (<paramref name="levelsTouched"/>).</summary>
+    private ref ulong AllocatingWalk(ulong va, out PageTableCharges charges, out int levelsTouched)
+    {
+        charges = default;
+        levelsTouched = 0;
+        if (_released)
+        {
+            return ref WalkReleased(allocate: true);
+        }
+
+        int page = Root;
+        int mask = _entries - 1;
+        PageTableStore store = _store;
+        for (int level = _levels - 1; level > 0; level--)
+        {
+            levelsTouched++;
+            // Store rows never move, so this reference survives the allocation below.
+            ref ulong slot = ref store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
+            ulong e = slot;
+            if ((e & Pte.PresentBit) == 0)
+            {
+                int child = AllocTable(level - 1, out PageTableCharge charge);
+                charges.Add(charge);
                 slot = ((ulong)child << Pte.PageShift) | TableEntryBits;
                 page = child;
             }
@@ -134,6 +179,23 @@ public sealed class PageTable
 
         levelsTouched++;
         return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
+    }
+
+    /// <summary>
+    /// <see cref="Walk"/>'s allocation: <see cref="AllocatingWalk"/> for a caller that
+    /// takes no charge outcome (a table without a memory controller: standalone tables and tools). A charge at memory.max
+    /// would owe a reclaim nobody queues, so that is a bug in the caller, who must use <see cref="PteAlloc"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ref ulong WalkAllocating(ulong va, out int levelsTouched)
+    {
+        ref ulong entry = ref AllocatingWalk(va, out PageTableCharges charges, out levelsTouched);
+        if (charges.OverMax)
+        {
+            throw new InvalidOperationException("a page table's charge at memory.max was dropped: a walk under a memory controller allocates through PteAlloc");
+        }
+
+        return ref entry;
     }
 
     /// <summary>
@@ -379,7 +441,7 @@ public sealed class PageTable
         return _store.Entries(_slot[page]).IndexOfAnyExcept(0UL) < 0;
     }
 
-    private int AllocTable(int level)
+    private int AllocTable(int level, out PageTableCharge charge)
     {
         int id;
         if (_freeCount > 0)
@@ -400,7 +462,7 @@ public sealed class PageTable
         _slot[id] = _store.Allocate();
         _levelOf[id] = (sbyte)level;
         _perLevel[level]++;
-        Allocator?.TableAllocated(id, level);
+        charge = Allocator?.TableAllocated(id, level) ?? PageTableCharge.Uncharged;
         return id;
     }
 

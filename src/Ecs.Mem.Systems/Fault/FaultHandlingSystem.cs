@@ -1,6 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
 using EcsMem.Simulation;
+using EcsMem.Systems.AddressSpace;
 using EcsMem.Traces;
 
 namespace EcsMem.Systems.Fault;
@@ -115,7 +116,8 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     /// memory.max before it charges (<see cref="Memcontrol.MemcgController.ReclaimForPageTable"/>): then the fault
     /// stops here, the reclaim runs in this tick's reclaim stage, and the fault starts afresh in the next tick
     /// (<see cref="PteAllocRetry"/>, counted once), so it looks the page up only after the reclaim, as Linux does.
-    /// Returns true when the fault waits for that reclaim. Left out, as before: a hugetlb VMA, a range
+    /// The allocation returns its charges' outcome (<see cref="PageTable.PteAlloc"/>) and
+    /// the reclaim is decided here, from that value. Returns true when the fault waits for that reclaim. Left out, as before: a hugetlb VMA, a range
     /// create_huge_pmd may fill, a shmem fault past EOF (it signals), and a zone that cannot spare the frames beyond
     /// those it holds back for granted faults (the table is then allocated at the install, its reclaim a tick later).
     /// </summary>
@@ -128,12 +130,11 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             || (path == FaultPath.FileFault && kernel.OpenFiles.ShmemPastEof(vma.FileId, (long)(vma.PgOff + ((va - vma.Start) >> Pte.PageShift))))
             || kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false))
             return false;
-        kernel.Tasks.FaultPteAlloc = req.Process;
-        kernel.Tasks.FaultPteAllocOverMax = false;
-        mm.Tables.Walk(va, allocate: true, out _);
-        kernel.Tasks.FaultPteAlloc = Entity.Null;
-        if (!kernel.Tasks.FaultPteAllocOverMax)
+        mm.Tables.PteAlloc(va, out PageTableCharges charges);
+        if (!charges.OverMax)
             return false;
+        // The reclaim each charge at memory.max owes is this task's, in this tick's reclaim stage (still to run).
+        kernel.Memcg!.ReclaimForPageTables(env, charges, req.Process, kernel.Tlb.CurrentCpu, thisTick: true);
         if (_pteAllocRetryKind < 0)
             _pteAllocRetryKind = env.RegisterEventKind("pte-alloc-reclaimed", new PteAllocRetry());
         env.Schedule(0, new SimEvent(_pteAllocRetryKind, req.Process, (long)req.Va, ((long)req.Kind << 16) | (uint)req.Cpu));

@@ -324,7 +324,7 @@ public sealed class Hugetlb
         for (int i = 0; i < Pages; i++)
         {
             ulong va = haddr + ((ulong)i << Pte.PageShift);
-            ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
+            ref ulong slot = ref _k.Memory.PteAlloc(mm, va);
             _k.Dirty?.Pte(mm, va, slot);
             slot = Pte.Make((ulong)(head + i), bits).Value;
         }

@@ -28,6 +28,14 @@ public sealed class MmState
     /// <summary>The mm entity in the World.</summary>
     public Entity Entity { get; internal set; }
 
+    /// <summary>
+    /// mm->owner (CONFIG_MEMCG): the first task made with this address space, set by <see cref="Task.TaskList.CreateProcess"/>;
+    /// Entity.Null until then (a fork child's mm while copy_page_range fills it). A table allocated outside a fault's
+    /// start reclaims for it (<see cref="Memory.MemoryOps.PteAlloc"/>). Simplified: Linux's mm_update_next_owner hands the
+    /// mm on when the owner exits with other users left; here it stays with the first task (task entities outlive their exit).
+    /// </summary>
+    public Entity Owner { get; internal set; }
+
     /// <summary>Page-table page id → (its entity in <see cref="Kernel.PageTables"/>, pfn) for the tables this mm allocated.</summary>
     internal Dictionary<int, (Entity Entity, int Pfn)> TablePages { get; } = new();
 

@@ -452,6 +452,17 @@ public sealed partial class MemcgController
     private int _reclaimPageTableKind = -1;
 
     /// <summary>
+    /// <see cref="ReclaimForPageTable"/> for each charge of one allocating walk that found a group at its memory.max
+    /// (<paramref name="charges"/>, as <see cref="AddressSpace.PageTable.PteAlloc"/>
+    /// returned them), in allocation order: try_charge_memcg reclaims once per table charged.
+    /// </summary>
+    public void ReclaimForPageTables(SimEnvironment env, in AddressSpace.PageTableCharges charges, Entity task, int cpu, bool thisTick)
+    {
+        for (int i = 0; i < charges.OverMaxCount; i++)
+            ReclaimForPageTable(env, _groups[charges.OverMemcg(i)], task, cpu, thisTick);
+    }
+
+    /// <summary>
     /// mem_cgroup_uncharge at the final free of a frame on <paramref name="cpu"/>: uncharge_batch takes a page off the
     /// counters at once; a page table (__memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages) leaves pagetables and
     /// goes back to the CPU's stock (refill_stock; the root's counter is uncharged directly).

@@ -21,13 +21,30 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     private Swap.SwapCache SwapCache => kernel.SwapCache;
 
     /// <summary>
+    /// pte_alloc for a table allocated outside a fault's start (at the fault's install, a populate, fork's
+    /// copy_page_range, mremap's move, hugetlb's set_huge_pte_at, khugepaged): walks to <paramref name="va"/>'s entry in
+    /// <paramref name="mm"/>, allocating missing tables, and returns a reference to it. A table whose charge found its
+    /// group at memory.max (GFP_PGTABLE_USER reclaims) has the group reclaimed in the next tick, this tick's reclaim
+    /// stage having run or being past reach, for the mm's owner (<see cref="MmState.Owner"/>; none yet, as for a fork
+    /// child's tables before its task exists: no reclaim). A fault's own pte_alloc reclaims in this tick
+    /// (<see cref="Fault.FaultHandlingSystem"/>).
+    /// </summary>
+    public ref ulong PteAlloc(MmState mm, ulong va)
+    {
+        ref ulong slot = ref mm.Tables.PteAlloc(va, out AddressSpace.PageTableCharges charges);
+        if (charges.OverMax && !mm.Owner.IsNull)
+            kernel.Memcg!.ReclaimForPageTables(kernel.Env, charges, mm.Owner, kernel.Tlb.CurrentCpu, thisTick: false);
+        return ref slot;
+    }
+
+    /// <summary>
     /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>
     /// with protection bits <paramref name="prot"/>, counting the mapping in the frame's mapcount, the reverse map
     /// and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is special: no rmap, no RSS, as in Linux.
     /// </summary>
     public void MapPage(MmState mm, ulong va, int pfn, ulong prot)
     {
-        ref ulong slot = ref mm.Tables.Walk(va, allocate: true, out _);
+        ref ulong slot = ref PteAlloc(mm, va);
         ulong old = slot;
         kernel.Dirty?.Pte(mm, va, old);
         if (IsMapped(old))

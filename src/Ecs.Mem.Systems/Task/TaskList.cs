@@ -42,26 +42,6 @@ public sealed class TaskList(Kernel.Kernel kernel)
 
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
-    /// <summary>The live process whose address space is <paramref name="mmId"/> (the first in pid order), else Entity.Null.</summary>
-    public Entity ProcessOfMm(int mmId)
-    {
-        foreach (Entity p in _processes)
-        {
-            if (World.IsAlive(p) && World.Get<MmRef>(World.Get<Process>(p).Mm).State.Id == mmId)
-                return p;
-        }
-        return Entity.Null;
-    }
-
-    /// <summary>
-    /// The task whose fault allocates page tables at its start (<see cref="Fault.FaultHandlingSystem"/>'s pte_alloc),
-    /// before this tick's reclaim stage, else Entity.Null: a table charge at memory.max then reclaims in this tick.
-    /// </summary>
-    internal Entity FaultPteAlloc { get; set; }
-
-    /// <summary>Set when a table <see cref="FaultPteAlloc"/>'s fault allocated found its group at memory.max (its reclaim is queued).</summary>
-    internal bool FaultPteAllocOverMax { get; set; }
-
     /// <summary>
     /// Whether <paramref name="task"/> still exists and is in <paramref name="state"/>: a fault in flight goes on
     /// only while its task is still waiting for it (a kill or an exit meanwhile ends the fault).
@@ -134,6 +114,9 @@ public sealed class TaskList(Kernel.Kernel kernel)
         p.Tgid = p.Pid;
         Entity e = World.Create(p, new ProcessStats());
         _processes.Add(e);
+        // mm->owner: the first task made with the address space (a thread or a CLONE_VM sharer comes later).
+        if (mm.Owner.IsNull)
+            mm.Owner = e;
         return e;
     }
 
@@ -308,7 +291,8 @@ public sealed class TaskList(Kernel.Kernel kernel)
     /// <summary>
     /// Charges a frame for each page-table page an mm allocates and records it in the page's entity (the store
     /// row that holds its entries), so page tables show up in memory use (nr_ptes, VmPTE) and in the frame count
-    /// as they do in Linux.
+    /// as they do in Linux. The memcg charge's outcome goes back to the walk's caller (<see cref="PageTable.PteAlloc"/>),
+    /// which knows the task and the stage and so decides on the reclaim a charge at memory.max owes.
     /// </summary>
     private sealed class PageTableCharger(Kernel.Kernel kernel, int mmId) : IPageTableAllocator
     {
@@ -323,30 +307,23 @@ public sealed class TaskList(Kernel.Kernel kernel)
             _early.Clear();
         }
 
-        public void TableAllocated(int pageId, int level)
+        public PageTableCharge TableAllocated(int pageId, int level)
         {
             if (_mm is null)
             {
                 _early.Add((pageId, level)); // the root, allocated inside the PageTable constructor
-                return;
+                return PageTableCharge.Uncharged;
             }
             // pagetable_alloc(GFP_PGTABLE_USER): a kernel allocation, MIGRATE_UNMOVABLE.
             int pfn = kernel.Zone.AllocFrame(kernel.Tlb.CurrentCpu, PageAlloc.MigrateType.Unmovable);
             if (pfn < 0)
                 throw new InvalidOperationException("no frame left for a page table: the fault handler must reserve frames before walking");
             kernel.Zone.Frames[pfn].Flags |= FrameFlags.Slab;
-            if (kernel.Memcg?.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu) is { } over)
-            {
-                // GFP_PGTABLE_USER may reclaim: the group over its limit is reclaimed for the task that allocates the
-                // table, in this tick at a fault's start, else (tables allocated after the reclaim stage) in the next.
-                Entity task = kernel.Tasks.FaultPteAlloc;
-                bool now = !task.IsNull;
-                if (!now)
-                    task = kernel.Tasks.ProcessOfMm(mmId);
-                if (!task.IsNull)
-                    kernel.Memcg.ReclaimForPageTable(kernel.Env, over, task, kernel.Tlb.CurrentCpu, now);
-                kernel.Tasks.FaultPteAllocOverMax |= now;
-            }
+            // GFP_PGTABLE_USER may reclaim: a charge that found a group at memory.max is returned, and the caller
+            // reclaims that group for its task (in this tick at a fault's start, else in the next).
+            PageTableCharge charge = PageTableCharge.Uncharged;
+            if (kernel.Memcg is { } memcg)
+                charge = memcg.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu) is { } over ? PageTableCharge.OverMax(over.Id) : PageTableCharge.Charged;
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);
@@ -354,6 +331,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             _mm.TablePages[pageId] = (e, pfn);
             _mm.Mm.Struct.NrPtes = _mm.Tables.NrPtes;
             _mm.Mm.Struct.PgtablesBytes = _mm.Tables.PgtablesBytes;
+            return charge;
         }
 
         public void TableFreed(int pageId, int level)

@@ -10,9 +10,27 @@ public class PageTableTests
         public int Allocated;
         public int Freed;
 
-        public void TableAllocated(int pageId, int level) => Allocated++;
+        public PageTableCharge TableAllocated(int pageId, int level)
+        {
+            Allocated++;
+            return PageTableCharge.Uncharged;
+        }
 
         public void TableFreed(int pageId, int level) => Freed++;
+    }
+
+    /// <summary>
+    /// A memory controller's stand-in: a table below <paramref name="overBelow"/> finds group 7 + its level at memory.max,
+    /// the others are charged within their limits.
+    /// </summary>
+    private sealed class LimitAllocator(int overBelow) : IPageTableAllocator
+    {
+        public PageTableCharge TableAllocated(int pageId, int level) =>
+            level < overBelow ? PageTableCharge.OverMax(7 + level) : PageTableCharge.Charged;
+
+        public void TableFreed(int pageId, int level)
+        {
+        }
     }
 
     private struct Collect : IPteVisitor
@@ -50,6 +68,44 @@ public class PageTableTests
         Assert.That(levels, Is.EqualTo(2));
         Assert.That(pt.Lookup(0x40_0000), Is.EqualTo(0x1234_5067UL));
         Assert.That(pt.Lookup(0x40_2000), Is.Zero);
+    }
+
+    [Test]
+    public void PteAllocReturnsWhatEachNewTablesChargeDid()
+    {
+        // Only the PTE level's charges find memory.max. 0x400000 (PGD 0, PUD 0, PMD 2): PUD, PMD and PTE tables are new,
+        // three charges, the last one (the PTE table's) above group 7's limit.
+        var pt = new PageTable(PagingMode.X86_64, new LimitAllocator(overBelow: 1));
+        pt.PteAlloc(0x40_0000, out PageTableCharges c) = 0x1_1067;
+        Assert.That((c.Allocated, c.OverMaxCount, c.OverMax, c.OverMemcg(0)), Is.EqualTo((3, 1, true, 7)));
+        Assert.That(pt.Lookup(0x40_0000), Is.EqualTo(0x1_1067UL), "the entry is the one PteAlloc returned");
+        // 0x401000: the same PTE table, nothing allocated, nothing owed.
+        pt.PteAlloc(0x40_1000, out c);
+        Assert.That((c.Allocated, c.OverMaxCount, c.OverMax), Is.EqualTo((0, 0, false)));
+        // 0x40000000 (PUD 1): a new PMD table (charged) and a PTE table (over the limit).
+        pt.PteAlloc(0x4000_0000, out c);
+        Assert.That((c.Allocated, c.OverMaxCount), Is.EqualTo((2, 1)));
+
+        // 5-level paging, every charge over a limit: P4D, PUD, PMD and PTE tables, the most one walk allocates, in
+        // allocation order (from the root down: levels 3, 2, 1, 0 found groups 10, 9, 8, 7).
+        var la57 = new PageTable(PagingMode.X86_64_5Level, new LimitAllocator(overBelow: 5));
+        la57.PteAlloc(0x40_0000, out c);
+        Assert.That(c.Allocated, Is.EqualTo(PageTableCharges.MaxTables));
+        Assert.That(Enumerable.Range(0, c.OverMaxCount).Select(c.OverMemcg), Is.EqualTo(new[] { 10, 9, 8, 7 }));
+        PageTableCharges all = c;
+        Assert.That(() => all.OverMemcg(4), Throws.TypeOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
+    public void AWalkThatCannotReturnAChargeRefusesToDropOneAtMemoryMax()
+    {
+        // Walk(allocate: true) has no charge outcome to give back: a charge at memory.max would owe a reclaim no one
+        // queues, so it throws; charges within the limits are fine (standalone tables, tools).
+        var pt = new PageTable(PagingMode.X86_64, new LimitAllocator(overBelow: 1));
+        Assert.That(() => { pt.Walk(0x40_0000, true, out _); }, Throws.InvalidOperationException.With.Message.Contains("PteAlloc"));
+        var within = new PageTable(PagingMode.X86_64, new LimitAllocator(overBelow: 0));
+        within.Walk(0x40_0000, true, out int levels) = 0x1_1067;
+        Assert.That((levels, within.Lookup(0x40_0000)), Is.EqualTo((4, 0x1_1067UL)));
     }
 
     [Test]

@@ -1,0 +1,122 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.Memcontrol;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Memcontrol;
+
+/// <summary>
+/// A page table's memcg charge (pte_alloc → __pte_alloc → pte_alloc_one → pagetable_alloc(GFP_PGTABLE_USER), whose
+/// __GFP_ACCOUNT charges try_charge_memcg) is a value the allocation returns (<see cref="PageTable.PteAlloc"/>): the
+/// caller, who knows the task and the stage, decides on the reclaim a charge at memory.max owes. Each expected charge
+/// is worked out by hand from try_charge_memcg's rules (consume_stock, then MEMCG_CHARGE_BATCH = 64 pages to the
+/// counters, then the charge's own page; mem_over_limit when the counter would pass memory.max).
+/// </summary>
+public class PageTableChargeTests
+{
+    private const ulong TwoMiB = 2UL << 20;
+    private const ulong OneGiB = 1UL << 30;
+
+    // One task in group g, one CPU, writing one page at the start of each of two 2 MiB ranges: each write's fault
+    // needs a PTE table of its own (no THP, no fault-around, no readahead).
+    private static readonly string Yaml =
+        "machine: {ram: 1G, swap: 16M, cpus: 1, read_ahead_kb: 0, fault_around_bytes: 4096}\n" +
+        "cgroups:\n  - {name: g}\nprocesses:\n" +
+        "  - name: w\n    cgroup: g\n    layout: {exec: {}}\n" +
+        $"    workload: {{generator: \"seq:count=2,base={MemcgTests.Base},region=4194304,elem=2097152,writes=1\"}}\n" +
+        "timeline:\n  - at: 0\n    process: w\n" +
+        $"    mmap: {{addr: {MemcgTests.Base}, length: 4194304, prot: rw-, flags: private, fixed: true}}\n";
+
+    private static readonly ulong Base = Convert.ToUInt64(MemcgTests.Base, 16);
+
+    /// <summary>drain_stock on CPU 0: its stocked pages of <paramref name="g"/> come off the counters (consume_stock, uncharge).</summary>
+    private static void DrainStock(MemcgController mc, MemCgroup g)
+    {
+        long stocked = mc.Stocked(g);
+        Assert.That(stocked, Is.InRange(0, MemcgController.ChargeBatch));
+        if (stocked > 0)
+        {
+            Assert.That(mc.TryCharge(g, stocked, 0, out long batch), Is.Null);
+            Assert.That(batch, Is.Zero, "taken from the stock, not the counters");
+            mc.Uncharge(g, stocked);
+        }
+        Assert.That(mc.Stocked(g), Is.Zero);
+    }
+
+    [Test]
+    public void ATableChargeReturnsChargedBelowMemoryMaxAndOverMaxAtIt()
+    {
+        using SimMachine m = MemcgTests.Build(Yaml);
+        MemcgTests.Advance(m, 1); // the first page written: its PUD, PMD and PTE tables exist
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup g = mc.Find("g");
+        MmState mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]);
+        DrainStock(mc, g);
+        long usage = g.Usage, tables = g.PageTables, maxEvents = g.Events[(int)MemcgEvent.Max];
+
+        // Below the limit: memory.max 64 pages above memory.current. The second range's PTE table finds the stock
+        // empty, charges a batch of 64 (usage + 64 = max, not above) and stocks the 63 it does not use.
+        g.Max = usage + 64;
+        mm.Tables.PteAlloc(Base + TwoMiB, out PageTableCharges below);
+        Assert.That((below.Allocated, below.OverMax), Is.EqualTo((1, false)));
+        Assert.That((g.Usage, mc.Stocked(g), g.PageTables), Is.EqualTo((usage + 64, 63L, tables + 1)));
+
+        // At the limit: memory.max = memory.current, the stock empty. A range 1 GiB on needs a PMD and a PTE table; each
+        // charge tries a batch, then its page, finds g at its limit (mem_over_limit = g) and is forced.
+        DrainStock(mc, g);
+        usage = g.Usage;
+        g.Max = usage;
+        mm.Tables.PteAlloc(Base + OneGiB, out PageTableCharges at);
+        Assert.That((at.Allocated, at.OverMaxCount, at.OverMemcg(0), at.OverMemcg(1)), Is.EqualTo((2, 2, g.Id, g.Id)));
+        Assert.That((g.Usage, g.PageTables), Is.EqualTo((usage + 2, tables + 3)));
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents), "the allocation itself queues no reclaim: its caller decides");
+
+        // A caller past the fault's start (MemoryOps.PteAlloc: an install, fork, mremap) has the group reclaimed for the
+        // mm's owner in the next tick: two more tables over the limit, two memory.events max.
+        Assert.That(mm.Owner, Is.EqualTo(m.Kernel.Tasks.Processes[0]), "mm->owner: the task made with the mm");
+        m.Kernel.Memory.PteAlloc(mm, Base + (2 * OneGiB));
+        Assert.That((g.Usage, g.Events[(int)MemcgEvent.Max]), Is.EqualTo((usage + 4, maxEvents + 2)));
+    }
+
+    [Test]
+    public void AFaultsTableChargeAtMemoryMaxReclaimsThisTickAndTheFaultStartsAgainInTheNext()
+    {
+        using SimMachine m = MemcgTests.Build(Yaml);
+        MemcgTests.Advance(m, 1);
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup g = mc.Find("g");
+        Entity w = m.Kernel.Tasks.Processes[0];
+        MmState mm = m.Kernel.Tasks.MmOf(w);
+        DrainStock(mc, g);
+        long tables = g.PageTables, maxEvents = g.Events[(int)MemcgEvent.Max];
+        g.Max = g.Usage; // the second write's PTE table (its PMD table is the first's) finds g at memory.max
+
+        long pgfault = 0;
+        for (int guard = 0; g.PageTables == tables; guard++)
+        {
+            Assert.That(guard, Is.LessThan(1000), "the second fault never came");
+            pgfault = m.Env.Counters[m.Kernel.C.PgFault];
+            m.Env.RunTick();
+        }
+        // The tick of the fault: the PTE table charged (forced), the group's reclaim queued for this tick's reclaim stage
+        // (one memory.events max), and the fault stopped before it was counted or mapped its page.
+        Assert.That(g.PageTables, Is.EqualTo(tables + 1));
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents + 1));
+        Assert.That(m.Env.Counters[m.Kernel.C.PgFault], Is.EqualTo(pgfault), "the fault waits for the reclaim");
+        Assert.That(mm.Tables.Lookup(Base + TwoMiB), Is.Zero);
+
+        // The next tick: the fault starts afresh (counted now), finds its table and allocates none.
+        pgfault = m.Env.Counters[m.Kernel.C.PgFault];
+        m.Env.RunTick();
+        Assert.That(m.Env.Counters[m.Kernel.C.PgFault], Is.EqualTo(pgfault + 1));
+        Assert.That(g.PageTables, Is.EqualTo(tables + 1));
+
+        // The group holds little besides page tables, so its limit is raised for the page to fit (else a memcg OOM kill).
+        g.Max = long.MaxValue;
+        MemcgTests.Advance(m, 2);
+        Assert.That(m.Kernel.Tasks.KillLog, Is.Empty);
+        Assert.That(mm.Tables.Lookup(Base + TwoMiB), Is.Not.Zero, "the second page was written (mapped, or swapped out since)");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+}

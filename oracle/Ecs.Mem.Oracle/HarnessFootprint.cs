@@ -217,6 +217,50 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>The start-up page standing for the third stack page below the top (the "deeper" role's, <see cref="HarnessLayout"/>).</summary>
     public const long ThirdStackPage = 16;
 
+    /// <summary>Where <c>out</c> starts in <see cref="OutnPage"/> (gcc puts <c>outn</c> 32 bytes before it, 0x340 into the page).</summary>
+    public const long OutHeadBytes = 0x340;
+
+    /// <summary>
+    /// The bytes each phase_end appends to the record in <c>out</c> (emit: the phase's header, its VMAs, smaps_rollup,
+    /// the group's memory.stat, memcg and meminfo lines). Measured on Linux 6.18 (oracle/experiments/swap-ra-exit: the
+    /// memcg programs' JSON records: 3,406 bytes over 2 phases for tmpfs-swap-memcg, 5,078 over 3 for memfd-swap-memcg,
+    /// 6,780 over 4 for thp-deferred-split-memcg).
+    /// </summary>
+    public const long RecordBytesPerPhase = 1700;
+
+    /// <summary>
+    /// The <c>out</c> pages past <see cref="OutnPage"/> (which every phase_end writes first) that the last of
+    /// <paramref name="phases"/> phase_ends' share of the record reaches: written after its smaps read, so outside every
+    /// measured window; on Linux the first store to such a page swaps it in (it was zero-filled by warm_up and swapped
+    /// out), the last swap-in before the exit (tmpfs-swap-memcg: 0x555555599000, <c>out</c>'s second page, a window of 8).
+    /// </summary>
+    public long[] RecordTail(int phases)
+    {
+        long bss = Pages - BssPages;
+        long from = (OutHeadBytes + ((phases - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
+        long to = (OutHeadBytes + (phases * RecordBytesPerPhase) - 1) / ProgramPlan.PageSize;
+        var pages = new List<long>();
+        for (long i = Math.Max(from, 1); i <= to && OutnPage + i < BssPages - 1; i++)
+            pages.Add(bss + OutnPage + i);
+        return [.. pages];
+    }
+
+    /// <summary>
+    /// exit()'s accesses after finish() wrote the record: a store to a page of libc's bss (0x7ffff7fada60) and a load from
+    /// its RELRO segment's first page (0x7ffff7fa29d8), neither of them one emit's calls use (atexit handlers, stdio's
+    /// cleanup), so start-up pages here (the first two of the start-up-only ones, after the roles). A fault each on Linux
+    /// 6.18 in each of 12 traced runs of 4 memcg programs (oracle/experiments/swap-ra-exit), the swap-ins before the exit.
+    /// Empty when the footprint has no start-up-only pages.
+    /// </summary>
+    public (long Page, bool Store)[] ExitPages
+    {
+        get
+        {
+            long first = StartupRoles.Sum(r => r.Count), startup = Pages - WarmUpStackPages - BssPages;
+            return first + 2 <= startup ? [(first, true), (first + 1, false)] : [];
+        }
+    }
+
     /// <summary>The page indices phase_end writes before smaps gives the program's VMAs (<paramref name="first"/>: the first phase_end).</summary>
     public long[] BeforeSnapshot(bool first) => first ? FirstBeforeSnapshot : LaterBeforeSnapshot;
 

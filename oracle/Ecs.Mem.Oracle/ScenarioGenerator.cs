@@ -8,7 +8,9 @@ public sealed record Unsupported(string Verb, int Line, string Mechanism);
 
 /// <summary>A generated scenario: its YAML, its Lackey trace and what had to be left out.</summary>
 /// <param name="Moves">Where EcsMem's run moves each region of an <c>mremap ... maymove</c>, by the op's line.</param>
-public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut, IReadOnlyDictionary<int, ulong> Moves);
+/// <param name="Accesses">The trace's accesses up to the program's exit: the last phase's snapshot, then what its
+/// phase_end and finish() touch after it (only the kit's previous-run pass, SimulationRun.PreviousRunExit, runs those).</param>
+public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut, IReadOnlyDictionary<int, ulong> Moves, long Accesses = 0);
 
 /// <summary>
 /// Writes a kit program as an EcsMem scenario: one process laid out by exec (no heap yet), a Lackey trace of
@@ -405,7 +407,21 @@ public static class ScenarioGenerator
                 accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]), phaseEnd: true);
         }
 
-        return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves);
+        // After the last snapshot, up to the exit: the rest of the last phase_end (buf's smaps pages, reg), the record's
+        // tail in out (HarnessFootprint.RecordTail) and exit()'s libc pages (HarnessFootprint.ExitPages). No phase measures them; the previous-run pass runs them because what
+        // they swap in is the last swap-in before the exit, whose window and hits the next run's first window starts
+        // from (swapin_nr_pages' statics are global: oracle/experiments/swap-ra-exit).
+        if (harness is not null && p.Phases.Count > 0)
+        {
+            accesses += HarnessAccesses(trace, harness, harness.BetweenPhases, phaseEnd: true);
+            accesses += HarnessAccesses(trace, harness, harness.RecordTail(p.Phases.Count));
+            foreach (var (page, store) in harness.ExitPages)
+            {
+                Access(trace, harness.PageAddr(page), store);
+                accesses++;
+            }
+        }
+        return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves, accesses);
     }
 
     /// <summary>The scenario's YAML: header comments, machine, the one process and the timeline so far.</summary>

@@ -52,6 +52,16 @@ public static class SimulationRun
         string yaml = Path.Combine(dir, plan.Program.Name + ".yaml");
         File.WriteAllText(yaml, scenario.Yaml);
         File.WriteAllText(Path.Combine(dir, plan.Program.Name + ".lackey"), scenario.Trace);
+        // record.sh runs a program N times in a row with the same swap area: each run but the first starts with the
+        // swap-readahead statics the previous run's exit left. A what-if for now (ECSMEM_ORACLE_PREVIOUS_RUN=1): the
+        // measured run starts from a simulated previous run's (oracle/experiments/swap-ra-exit: 2 programs in, 2 out).
+        if (PreviousRunExit(scenario, yaml) is { } ra)
+        {
+            File.WriteAllText(yaml, WithSwapRaState(scenario.Yaml, ra));
+            // ECSMEM_ORACLE_SWAPRA=1: the state on stderr (oracle/experiments/swap-ra-exit's EcsMem side).
+            if (OracleEnv.Flag("ECSMEM_ORACLE_SWAPRA", unset: false))
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{plan.Program.Name}: previous run's exit: hits {ra.Hits} window {ra.Window} prev_offset {ra.PrevOffset}"));
+        }
         Scenario s = ScenarioParser.ParseFile(yaml);
         using Machine m = ScenarioLoader.Build(s);
         // The kit runs with the late-work guard on: work a system adds to a batch whose consumer already ran ends the run.
@@ -392,6 +402,44 @@ public static class SimulationRun
     /// (a call's prefault included). The machine's limit counts every process's accesses, so it is moved on by what the
     /// others (a <c>fork-touch</c> child) made meanwhile; while the process waits for such a child, it runs on.
     /// </summary>
+    /// <summary>
+    /// swapin_nr_pages' statics (swapin_readahead_hits, prev_offset, last_readahead_pages) at the exit of one run of the
+    /// scenario in <paramref name="yaml"/> from boot's (the run before the measured one), or null where they do not
+    /// matter or are chosen: no swap, swap readahead off or by VMA (whose state dies with the VMA), a scenario that sets
+    /// them itself (an <c>ECSMEM_ORACLE_MACHINE</c> what-if), or unless <c>ECSMEM_ORACLE_PREVIOUS_RUN=1</c> (a what-if;
+    /// by default the kit keeps boot's state).
+    /// Linux keeps them in mm/swap_state.c's statics, which no exit, swapoff or cgroup removal resets: on the kernel a
+    /// tmpfs-swap-memcg run's first window is 4 after a run of it, 8 after boot (oracle/experiments/shmem-swapin-ra and
+    /// swap-ra-exit). The run goes up to the trace's end (<see cref="GeneratedScenario.Accesses"/>: the last phase_end,
+    /// the record's tail and exit()'s libc pages); the exit's zap frees swap entries, which leaves the statics alone.
+    /// </summary>
+    public static (int Hits, long PrevOffset, int Window)? PreviousRunExit(GeneratedScenario scenario, string yaml)
+    {
+        if (!OracleEnv.Flag("ECSMEM_ORACLE_PREVIOUS_RUN", unset: false) || scenario.Accesses <= 0
+            || scenario.Yaml.Contains("\n  swap_ra_", StringComparison.Ordinal))
+            return null;
+        Scenario s = ScenarioParser.ParseFile(yaml);
+        if (s.Machine.SwapBytes <= 0 || s.Machine.PageCluster <= 0 || s.Machine.SwapVmaReadahead)
+            return null;
+        using Machine m = ScenarioLoader.Build(s);
+        m.Env.ThrowOnLateWork = true;
+        Advance(m, scenario.Accesses);
+        return m.Kernel.SwapReadahead.ClusterState;
+    }
+
+    /// <summary><paramref name="yaml"/> with the machine's swap-readahead statics started at <paramref name="ra"/>.</summary>
+    public static string WithSwapRaState(string yaml, (int Hits, long PrevOffset, int Window) ra)
+    {
+        const string machine = "\nmachine:\n";
+        int at = yaml.IndexOf(machine, StringComparison.Ordinal);
+        if (at < 0)
+            throw new InvalidOperationException("a generated scenario without a machine section");
+        string keys = string.Create(CultureInfo.InvariantCulture,
+            $"  swap_ra_hits: {ra.Hits}\n  swap_ra_window: {ra.Window}\n  swap_ra_prev_offset: {ra.PrevOffset}\n");
+        return "# swap_ra_*: swapin_nr_pages' statics as a simulated previous run of this scenario left them at its exit\n"
+            + yaml[..(at + machine.Length)] + keys + yaml[(at + machine.Length)..];
+    }
+
     private static void Advance(Machine m, long accesses)
     {
         var env = m.Env;

@@ -82,6 +82,9 @@ public sealed record KernelOptions
     /// <summary>swapin_nr_pages' last_readahead_pages when the run starts (<c>machine.swap_ra_window</c>; 0 at boot).</summary>
     public int SwapRaWindow { get; init; } = D.SwapRaWindow;
 
+    /// <summary>swapin_nr_pages' prev_offset when the run starts (<c>machine.swap_ra_prev_offset</c>; 0 at boot).</summary>
+    public long SwapRaPrevOffset { get; init; } = D.SwapRaPrevOffset;
+
     /// <summary>fault_around_bytes (<c>machine.fault_around_bytes</c>): the window do_fault_around maps from the page cache.</summary>
     public long FaultAroundBytes { get; init; } = D.FaultAroundBytes;
 

@@ -80,6 +80,7 @@ public static class ScenarioLoader
             SwapVmaReadahead = m.SwapVmaReadahead,
             SwapRaHits = m.SwapRaHits,
             SwapRaWindow = m.SwapRaWindow,
+            SwapRaPrevOffset = m.SwapRaPrevOffset,
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
             DiskMaxSegments = m.DiskMaxSegments,

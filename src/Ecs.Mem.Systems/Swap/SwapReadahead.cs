@@ -50,8 +50,16 @@ public sealed class SwapReadahead : IEventHandler
         _readahead = new bool[Math.Max(kernel.Zone.Frames.Length, 1)];
         _hits = kernel.Options.SwapRaHits;
         _lastReadaheadPages = kernel.Options.SwapRaWindow;
+        _prevOffset = kernel.Options.SwapRaPrevOffset;
         _doneKind = env.RegisterEventKind("swap-readahead-complete", this);
     }
+
+    /// <summary>
+    /// swapin_nr_pages' statics as they stand (swapin_readahead_hits, prev_offset, last_readahead_pages): global in
+    /// Linux, so what a process leaves at its exit is where the next one's first cluster window starts
+    /// (<c>machine.swap_ra_hits</c>, <c>swap_ra_prev_offset</c>, <c>swap_ra_window</c>).
+    /// </summary>
+    public (int Hits, long PrevOffset, int Window) ClusterState => (_hits, _prevOffset, _lastReadaheadPages);
 
     /// <summary>Whether swap readahead is on at all (page_cluster &gt; 0).</summary>
     public bool Enabled => _k.Options.PageCluster > 0;

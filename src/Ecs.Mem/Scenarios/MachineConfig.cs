@@ -176,6 +176,12 @@ public sealed record MachineConfig
     public int SwapRaWindow { get; init; }
 
     /// <summary>
+    /// <c>machine.swap_ra_prev_offset</c>: swapin_nr_pages' prev_offset when the run starts (0 at boot): the swap offset of
+    /// the last swap-in before the run that found no hits, next to which a hitless swap-in still reads ahead.
+    /// </summary>
+    public long SwapRaPrevOffset { get; init; }
+
+    /// <summary>
     /// Swap readahead by virtual address (swap_vma_readahead, <c>swap_readahead: vma</c>: what Linux uses when every swap
     /// device is non-rotational and /sys/kernel/mm/swap/vma_ra_enabled is true) instead of by swap offset
     /// (swap_cluster_readahead, <c>cluster</c>, the default: what Linux uses as soon as a rotational swap device is on,

@@ -116,6 +116,34 @@ public class SwapInTests
         }
     }
 
+    /// <summary>
+    /// swapin_nr_pages' prev_offset as an earlier process left it (<c>machine.swap_ra_prev_offset</c>): with no hits and no
+    /// window, a swap-in next to it reads 2 slots, elsewhere 1. The read-back from page 8 (slot 9): prev_offset 10 makes
+    /// slot 9 adjacent, window 2, block 8..9, so slot 8 (page 7, never touched) is read ahead; prev_offset 100 gives
+    /// window 1. Both then set prev_offset to 9 (no hits), so slot 10 gets 2 (block 10..11), slot 12 after 1 hit 4, and
+    /// on as one run: one readahead page more, the same majors.
+    /// </summary>
+    [Test]
+    public void AHitlessSwapInNextToThePreviousRunsLastOffsetReadsAhead()
+    {
+        long[] ra = new long[2], majors = new long[2];
+        int[] prev = [10, 100];
+        for (int i = 0; i < 2; i++)
+        {
+            var (m, p) = SwapOutThen(256, 1024, Small() with { SwapRaHits = 0, SwapRaWindow = 0, SwapRaPrevOffset = prev[i] }, Sweep(X + (8 * Page), 248, R));
+            using (m)
+            {
+                Assert.That(m.Kernel.SwapReadahead.ClusterState, Is.EqualTo((0, (long)prev[i], 0)), "the statics as the machine starts them");
+                long maj0 = Stats(m, p).MajFlt, ra0 = Counter(m, "swap_ra");
+                RunUntilAccesses(m, p, 256 + 1024 + 248);
+                majors[i] = Stats(m, p).MajFlt - maj0;
+                ra[i] = Counter(m, "swap_ra") - ra0;
+            }
+        }
+        Assert.That(ra[0] - ra[1], Is.EqualTo(1), "slot 8 read ahead only next to prev_offset");
+        Assert.That(majors[0], Is.EqualTo(majors[1]));
+    }
+
     /// <summary>page-cluster 0 turns readahead off (swapin_nr_pages returns 1): one major fault per page.</summary>
     [Test]
     public void PageCluster0ReadsEveryPageOnItsOwnFault()

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Root, under the lock: flock /work/kernel.lock oracle/experiments/swap-ra-exit/run.sh RUNS OUT PROGRAM...
+# Each kit program (oracle/gen/PROGRAM.c) RUNS times in a row as record.sh runs it: env -i, setarch -R, a fresh v1
+# group at its limit per run, one swap area for all its runs (the 1 GiB swap file, or for `swap partition` the same
+# file behind a loop device), swapoff after its last run. Each run's user page faults (exceptions:page_fault_user),
+# page allocations (kmem:mm_page_alloc) and getrusage calls (the phase windows) are traced for its pid in a private
+# instance; exit.py OUT then gives each run's first swap-in windows and its last ones (a swap-in fault allocates its
+# page and its readahead window's pages before the next fault). This kernel has no kprobes (CONFIG_KPROBES off) and no
+# KALLSYMS_ALL: swapin_nr_pages' statics cannot be read directly, only through the windows they give.
+# Restores the machine on every exit (sandbox.sh, and the loop device here).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+oracle=$(cd "$here/../.." && pwd)
+runs=${1:-3}; out=${2:-/tmp/swap-ra-exit}; shift 2
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root" >&2; exit 2; }
+mkdir -p "$out"
+. "$here/../sandbox.sh"
+sandbox swap-ra-exit
+loopdev=""
+cleanup_all() {
+  set +e
+  if [ -n "$loopdev" ]; then swapoff "$loopdev" 2>/dev/null; losetup -d "$loopdev"; fi
+  sandbox_cleanup
+}
+trap cleanup_all EXIT INT TERM
+mkdir "$inst"
+echo 65536 > "$inst/buffer_size_kb"
+echo "id == 98" > "$inst/events/raw_syscalls/sys_enter/filter"
+echo 1 > "$inst/events/raw_syscalls/sys_enter/enable"
+for e in exceptions/page_fault_user kmem/mm_page_alloc sched/sched_process_exit; do echo 1 > "$inst/events/$e/enable"; done
+echo "uname_r=$(uname -r) page_cluster=$(cat /proc/sys/vm/page-cluster) date=$(date -u +%FT%TZ)" > "$out/settings.txt"
+for prog in "$@"; do
+  src=$oracle/gen/$prog.c phases=$oracle/programs/$prog.phases
+  gcc -O2 -Wall -Werror -o "$work/$prog" "$src"
+  rm -rf "$work/data"; mkdir -p "$work/data"
+  kit_data_files "$phases" "$work/data"
+  memcg=$(awk '$1 == "memcg" { print $2 }' "$phases")
+  fallocate -l 1G "$swapfile"; chmod 600 "$swapfile"
+  if grep -qx 'swap partition' "$phases"; then
+    loopdev=$(losetup -f --show "$swapfile"); mkswap -q "$loopdev"; swapon "$loopdev"
+  else
+    mkswap -q "$swapfile"; swapon "$swapfile"
+  fi
+  for i in $(seq 1 "$runs"); do
+    sandbox_pid_traced_run "$memcg" "$out/$prog.$i.json" "$out/$prog.$i.trace" env -i ORACLE_MEMCG="$cg" "$work/$prog" "$work/data" || true
+    sandbox_rm_cg
+  done
+  if [ -n "$loopdev" ]; then swapoff "$loopdev"; losetup -d "$loopdev"; loopdev=""; else swapoff "$swapfile"; fi
+  rm -f "$swapfile" /dev/shm/ecsmem-oracle-*
+  echo "$prog: $runs runs"
+done

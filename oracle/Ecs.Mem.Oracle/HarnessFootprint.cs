@@ -17,7 +17,7 @@ namespace EcsMem.Oracle;
 /// Linux 6.18) is the order memcg reclaim swaps them out in, slot by slot into swap cluster 0: the start-up pages,
 /// the stack array, <c>warm_up</c>'s loop over <c>out</c> (bss 63–126), its loop over <c>buf</c> (bss 0–62),
 /// then <c>reg</c> (127, the loop that clears the descriptors).
-/// Each phase's window starts with phase_start's stores (<see cref="PhaseStart"/>: main's stack page, the globals) and
+/// Each phase's window starts with phase_start's stores (<see cref="PhaseStart"/>: the top stack page, the globals) and
 /// ends with phase_end's up to its getrusage (<see cref="PhaseEnd"/>: the top two stack pages); its reads of the globals
 /// follow the window (<see cref="AfterWindow"/>). Then
 /// phase_end, before the kernel gives the program's first smaps record (<see cref="BeforeSnapshot"/>, where the
@@ -58,8 +58,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// oracle/experiments/harness-footprint: which harness pages are resident right before phase_end reads smaps
     /// and right after, having been swapped out during the phase): the stack page of main's frame (getrusage's
     /// <c>u</c>) and the program's .data page (the globals: <c>sink</c>, <c>min0</c>, <c>errs</c>), the window's end;
-    /// "emit": a TLS page, a second stack page (emit's and vsnprintf's frames) and libc's 6 data, bss and RELRO pages
-    /// its calls use, and the other TLS page; "binding": the pages only the first phase_end touches (ld.so's data
+    /// "emit": a TLS page, the stack's top page (<see cref="TopStackPage"/>: exec's, which phase_end's getenv reads,
+    /// never swapped on Linux) and libc's 6 data, bss and RELRO pages its calls use, and the other TLS page; "binding": the pages only the first phase_end touches (ld.so's data
     /// and RELRO, 3, the program's RELRO page with its GOT, ld.so's scratch page: lazy binding of open, read,
     /// sscanf, strtol and getenv); "deeper": the third stack page, which vmas' and sscanf's frames reach after the
     /// smaps read when the environment's strings (1.5 KB and more) push main's frame down, not under record.sh's
@@ -68,6 +68,64 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// start-up only.
     /// </summary>
     public static readonly (string Role, int Count)[] StartupRoles = [("window", 2), ("emit", 9), ("binding", 5), ("deeper", 1)];
+
+    /// <summary>
+    /// The start-up page standing for the stack's top page (0x7fffffffe000): exec copies the filename, the environment
+    /// and argv into it (fs/exec.c copy_string_kernel, copy_strings, through get_arg_page's get_user_pages_remote,
+    /// FOLL_FORCE | FOLL_WRITE with gup's FOLL_TOUCH), create_elf_tables puts argc, argv, envp and auxv below them, and
+    /// under an empty environment _start's and __libc_start_main's frames follow; phase_end's getenv reads it.
+    /// </summary>
+    public const long TopStackPage = 3;
+
+    /// <summary>
+    /// The start-up page standing for main's stack page below the top one (0x7fffffffd000: main's frame with getrusage's
+    /// <c>u</c>, the window role's store; emit's frames are there too), which memcg reclaim swaps out (slot 8 of 214 on Linux).
+    /// </summary>
+    public const long MainStackPage = 0;
+
+    /// <summary>
+    /// exec's get_arg_page calls on the top stack page, each a folio_mark_accessed (follow_page_pte's FOLL_TOUCH):
+    /// copy_string_kernel for the filename, copy_strings for envp and for argv (one call per page each: the page stays
+    /// kmapped across its strings). Referenced, then activated (still in the lru_add batch: PG_active set), then
+    /// referenced again: measured on Linux 6.18 with oracle/experiments/stack-top, the page is <c>REFERENCED|ACTIVE</c>
+    /// at main's entry in 14 of 14 runs and stays on the active list through the fill's reclaims, never swapped
+    /// (memcg reclaim leaves a 1–2 page active anon list alone while the inactive one is large: inactive_is_low false,
+    /// and its scan count, size &gt;&gt; priority, is 0 above priority 1).
+    /// </summary>
+    public const int ExecArgPageTouches = 3;
+
+    /// <summary>
+    /// The start-up pages in the order they reach the LRU, which is the order the fill's reclaim gives them swap slots,
+    /// as measured on Linux 6.18 (oracle/experiments/stack-top, 6 of 8 runs of swap-anon-write and thp-swpout-fallback,
+    /// the other 2 had the start-up pages still in a per-CPU lru_add batch of the CPU the process left): the top stack
+    /// page first (exec), then the .data page, ld.so's 2 rw pages (1 then 0) and RELRO pages, the program's RELRO page,
+    /// ld.so's scratch page, main's stack page, libc's rw 1 and RELRO 3, the two TLS pages, libc's RELRO 0, 1, 2 and
+    /// rw 0, and libc's bss pages 5, 12, 6, 4, 0 (phase_end's libc pages: RELRO 1 and 3, rw 0 and 1, bss 0 and 6,
+    /// oracle/experiments/harness-resident). By role: 3 the top page; 1 .data; 11–13 ld.so's binding pages and 16 its
+    /// other RELRO page (under an empty environment the third stack page is written by warm_up's loop as part of the
+    /// array, so index 16 stands for a start-up-only page); 14 the program's RELRO; 15 ld.so's scratch; 0 main's stack
+    /// page; 4–9 libc's phase_end pages; 2 and 10 the TLS; 17–21 libc's start-up-only pages.
+    /// </summary>
+    public static readonly long[] StartupOrder = [TopStackPage, DataPage, 11, 12, 13, 16, 14, 15, MainStackPage, 4, 5, 2, RseqPage, 17, 6, 18, 7, 19, 20, 8, 21, 9];
+
+    /// <summary>
+    /// The prelude's start-up pages: <see cref="StartupOrder"/>'s indices below <paramref name="startup"/>, then any
+    /// others in index order. <c>ECSMEM_ORACLE_STARTUP_ORDER=0</c> (a what-if) writes them in index order, as before.
+    /// </summary>
+    public static IEnumerable<long> StartupPrelude(long startup)
+    {
+        if (!OracleEnv.Flag("ECSMEM_ORACLE_STARTUP_ORDER", unset: true))
+        {
+            for (long i = 0; i < startup; i++)
+                yield return i;
+            yield break;
+        }
+        foreach (long i in StartupOrder)
+            if (i < startup)
+                yield return i;
+        for (long i = StartupOrder.Length; i < startup; i++)
+            yield return i;
+    }
 
     /// <summary>The start-up page standing for the program's .data page (the globals: <c>sink</c>, <c>min0</c>, <c>errs</c>).</summary>
     public const long DataPage = 1;
@@ -95,9 +153,29 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         get
         {
             long stack = Pages - WarmUpStackPages - BssPages, bss = Pages - BssPages;
+            if (OracleEnv.Flag("ECSMEM_ORACLE_ZERO_RUNS", unset: false))
+                return [(stack + SignalFramePages, WarmUpStackPages - SignalFramePages), (bss, OutnPage), (bss + OutnPage + 1, BssPages - OutnPage - 2)];
             return [(stack, WarmUpStackPages - StackArrayOverwritten), (bss, BssPages - 1)];
         }
     }
+
+    /// <summary>
+    /// The lowest pages of the stack array's place that hold data when the fill swaps them out: warm_up's callees' frames
+    /// and the signal frame of its <c>raise(SIGBUS)</c> lie below its array. Measured on Linux 6.18: of the harness's
+    /// swap slots the fill writes 1–23, 85 and 212–213 (oracle/experiments/thp-swap-memcg/results/kit.session15-thpfb.txt),
+    /// which are the 21 start-up pages, <c>[stack]</c> pages 1 and 2, <c>outn</c>'s bss page 63, <c>reg</c>'s and
+    /// <c>[stack]</c> page 0 (oracle/experiments/stack-top/results/session16.txt): <c>[stack]</c> 3–63 and the bss's other
+    /// 126 pages are zero-filled, the 187 zero pages measured.
+    /// </summary>
+    public const long SignalFramePages = 3;
+
+    /// <summary>
+    /// A what-if (<c>ECSMEM_ORACLE_SIGFRAME=1</c>): the stack array's lowest page is written last, after <c>reg</c>'s (the
+    /// signal frame of warm_up's <c>raise(SIGBUS)</c>, the last page warm_up faults in: slot 213 on Linux,
+    /// oracle/experiments/stack-top). <c>ECSMEM_ORACLE_ZERO_RUNS=1</c> (another): the zero-filled pages as measured
+    /// (<see cref="SignalFramePages"/>) instead of the array's top <see cref="StackArrayOverwritten"/> pages holding data.
+    /// </summary>
+    public static bool SignalFrameLast => OracleEnv.Flag("ECSMEM_ORACLE_SIGFRAME", unset: false);
 
     /// <summary>
     /// The top pages of <c>warm_up</c>'s stack array that hold data when the fill swaps them out: the frames of the calls
@@ -170,7 +248,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
                     pages.Add(i);
             for (long j = WarmUpStackPages - (ForkSettleStackPages - 2); j < WarmUpStackPages; j++)
                 pages.Add(startup + j);
-            foreach (long i in (long[])[ThirdStackPage, SecondStackPage, DataPage])
+            foreach (long i in (long[])[ThirdStackPage, MainStackPage, DataPage])
                 if (i < startup)
                     pages.Add(i);
             return [.. pages];
@@ -206,13 +284,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// bits are the parent's). The order is not measured. Left out: libc's bss page 4, which the child alone faults in
     /// (one more page charged on Linux).
     /// </summary>
-    public static readonly long[] ForkReturnPages = [0, 2, RseqPage, 11, 12, DataPage];
+    public static readonly long[] ForkReturnPages = [TopStackPage, 2, RseqPage, 11, 12, DataPage];
 
     /// <summary>The pages <c>fork_settle</c>'s 64 KiB stack array stores to (one store per 4 KiB).</summary>
     public const long ForkSettleStackPages = (64 << 10) / ProgramPlan.PageSize;
-
-    /// <summary>The start-up page standing for the stack page below the top one (main's frame, emit's role; <see cref="HarnessLayout"/>).</summary>
-    public const long SecondStackPage = 3;
 
     /// <summary>The start-up page standing for the third stack page below the top (the "deeper" role's, <see cref="HarnessLayout"/>).</summary>
     public const long ThirdStackPage = 16;
@@ -278,9 +353,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// The footprint of a harness that wrote <paramref name="total"/> anonymous pages in all, run with an empty
-    /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's.
+    /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's; the window's pages as
+    /// measured (<paramref name="measuredWindow"/>; unset: the what-if <c>ECSMEM_ORACLE_WINDOW_STACK</c>, default 0).
     /// </summary>
-    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment)
+    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment, bool? measuredWindow = null)
     {
         long warmUp = WarmUpStackPages + BssPages;
         // A footprint smaller than warm_up's pages cannot come from this harness; keep warm_up's pages then.
@@ -302,16 +378,17 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             role[name] = list;
         }
 
-        var prelude = new List<long>();
-        for (long i = 0; i < startup; i++)
-            prelude.Add(i);
-        for (long i = 0; i < WarmUpStackPages; i++)
+        var prelude = new List<long>(StartupPrelude(startup));
+        bool signalFrameLast = SignalFrameLast;
+        for (long i = signalFrameLast ? 1 : 0; i < WarmUpStackPages; i++)
             prelude.Add(stack + i);
         for (long i = OutnPage; i < BssPages - 1; i++) // warm_up's loop over out
             prelude.Add(bss + i);
         for (long i = 0; i < OutnPage; i++) // its loop over buf
             prelude.Add(bss + i);
         prelude.Add(bss + BssPages - 1); // reg, the descriptors' loop
+        if (signalFrameLast)
+            prelude.Add(stack); // raise(SIGBUS)'s signal frame, below the array
 
         long[] later = [.. role["emit"], bss + OutnPage];
         long[] first = [.. role["emit"], .. role["binding"], bss + OutnPage];
@@ -319,14 +396,14 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        var (start, end, after) = Window(role["window"], startup);
+        var (start, end, after) = Window(role["window"], startup, measuredWindow ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_STACK", unset: false));
         return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later) { PhaseStart = start, AfterWindow = after };
     }
 
     /// <summary>
     /// The harness pages each phase's window touches at its start (<see cref="PhaseStart"/>), at its end (<see cref="PhaseEnd"/>)
-    /// and right after it (<see cref="AfterWindow"/>), from the window role's pages (<paramref name="window"/>: main's frame on
-    /// the top stack page, the .data page) in a footprint of <paramref name="startup"/> start-up pages. Measured on Linux 6.18
+    /// and right after it (<see cref="AfterWindow"/>), from the window role's pages (<paramref name="window"/>: main's stack page
+    /// below the top one, the .data page) in a footprint of <paramref name="startup"/> start-up pages. Measured on Linux 6.18
     /// with oracle/experiments/window-stack (strace of each getrusage's pointer under record.sh's strings, the binary's code,
     /// perf's major faults): phase_start's <c>u</c> is on the top stack page (0x7fffffffebc0) and its stores of min0 and maj0
     /// in the .data page follow; phase_end pushes its registers on the top page and allocates a 4.3 KB frame (<c>path</c>), so
@@ -338,14 +415,18 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// kernel never swaps out, comes back by a major fault whose swap readahead brings the .data page in, a minor fault on it
     /// where the kernel's is major: shmem-swap-memcg's and swap-fork-shared's fills and swap-anon-write's write pass go out by 1).
     /// </summary>
-    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup)
+    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup, bool measured)
     {
-        if (window.Count < 2 || startup <= SecondStackPage)
-            return ([], [.. window], []); // a footprint too small for the roles: the window's pages at its end
-        long[] start = [.. window];
-        long top = window[0];
+        // Without the measured window (the default), or in a footprint too small for the roles: the window role's pages
+        // at its end. The measured window alone takes 4 agreeing programs out: the top stack page it touches is swapped
+        // here (first of the start-up order) and never on Linux, which only ECSMEM_ORACLE_EXEC_TOP models, and with that
+        // too the write passes miss by one major (session 16's merge: oracle/experiments/window-stack/README.md).
+        if (!measured || window.Count < 2 || startup <= TopStackPage)
+            return ([], [.. window], []);
+        // The window role holds main's stack page (below the top one) and the .data page; phase_start's frame is on the top page.
+        long[] start = [TopStackPage, DataPage];
         bool got = OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_GOT", unset: false);
-        long[] end = got ? [top, SecondStackPage, DataPage] : [top, SecondStackPage];
+        long[] end = got ? [TopStackPage, MainStackPage, DataPage] : [TopStackPage, MainStackPage];
         return (start, end, [DataPage]);
     }
 
@@ -437,16 +518,23 @@ public sealed class HarnessLayout
         const ulong page = ProgramPlan.PageSize;
         // The binary's .data page and bss right behind the marker page (the binary's first page): one PTE table.
         ulong bssArea = ProgramPlan.MarkerAddr + page;
-        // Start-up pages by role (HarnessFootprint.StartupRoles): window 0 main's stack page, 1 the .data page; emit
-        // 2 a TLS page, 3 the second stack page, 4-9 libc's, 10 the rseq TLS page; binding 11-13 ld.so's data and
-        // RELRO, 14 the program's RELRO, 15 ld.so's scratch page; deeper 16 the third stack page; the rest start-up only.
-        int stackPages = 0, libcPages = 0;
+        // Start-up pages by role (HarnessFootprint.StartupRoles): window 0 main's stack page (below the top one), 1 the
+        // .data page; emit 2 a TLS page, 3 the stack's top page (exec's), 4-9 libc's, 10 the rseq TLS page; binding 11-13
+        // ld.so's data and RELRO, 14 the program's RELRO, 15 ld.so's scratch page; deeper 16 the third stack page; the
+        // rest start-up only.
+        int libcPages = 0;
         for (long i = 0; i < startup; i++)
         {
             switch (i)
             {
-                case 0 or HarnessFootprint.SecondStackPage or HarnessFootprint.ThirdStackPage:
-                    addr[i] = StackTop - ((ulong)++stackPages * page);
+                case HarnessFootprint.TopStackPage:
+                    addr[i] = StackTop - page;
+                    break;
+                case HarnessFootprint.MainStackPage:
+                    addr[i] = StackTop - (2 * page);
+                    break;
+                case HarnessFootprint.ThirdStackPage:
+                    addr[i] = StackTop - (3 * page);
                     break;
                 case HarnessFootprint.DataPage:
                     addr[i] = bssArea;

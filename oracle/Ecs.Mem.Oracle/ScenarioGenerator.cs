@@ -71,6 +71,13 @@ public static class ScenarioGenerator
                 if (relro)
                     Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
             }
+            // exec wrote the stack's top page through get_user_pages before the program ran (its get_arg_page calls,
+            // FOLL_TOUCH: referenced, activated, referenced): the same gup with FOLL_WRITE | FOLL_TOUCH as
+            // MADV_POPULATE_WRITE's, once per call (HarnessFootprint.ExecArgPageTouches). A what-if, ECSMEM_ORACLE_EXEC_TOP=1: with it
+            // thp-swpout-fallback's write pass agrees, but 3 agreeing programs move out by a fault (oracle/experiments/stack-top).
+            if (OracleEnv.Flag("ECSMEM_ORACLE_EXEC_TOP", unset: false) && harness.Pages > HarnessFootprint.WarmUpStackPages + HarnessFootprint.BssPages)
+                for (int i = 0; i < HarnessFootprint.ExecArgPageTouches; i++)
+                    Event(timeline, accesses, proc, $"madvise: {{addr: 0x{harness.PageAddr(HarnessFootprint.TopStackPage):x}, length: {ProgramPlan.PageSize}, advice: populate_write}}");
             accesses += HarnessAccesses(trace, harness, harness.Prelude);
             // warm_up stored zeros into its stack array and the two buffers: on Linux (6.12+) reclaim keeps those
             // pages in the swap area's zeromap without I/O (measured: swpout_zero +187 a run, HarnessFootprint.ZeroPages).

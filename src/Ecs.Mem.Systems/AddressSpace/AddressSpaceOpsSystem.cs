@@ -239,6 +239,10 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             case AddressSpaceOpKind.Mremap when populateLen > 0:
                 Populate(op.Process, populateStart, populateLen);
                 break;
+            case AddressSpaceOpKind.Madvise when (Scenarios.MadviseAdvice)op.Advice == Scenarios.MadviseAdvice.PopulateWrite && result == 0:
+                // madvise_populate → faultin_page_range (FOLL_WRITE | FOLL_TOUCH) over the range.
+                Populate(op.Process, op.Addr, op.Len);
+                break;
         }
     }
 

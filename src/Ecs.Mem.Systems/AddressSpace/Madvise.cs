@@ -7,7 +7,7 @@ namespace EcsMem.Systems.AddressSpace;
 
 /// <summary>
 /// madvise(2) (mm/madvise.c): the argument checks and the walk over the VMAs for every advice, and per VMA
-/// MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE and the readahead hints
+/// MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_DONTFORK/DOFORK, MADV_HUGEPAGE/NOHUGEPAGE, MADV_POPULATE_WRITE and the readahead hints
 /// NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ); MADV_WILLNEED's file read is Filemap.Readahead's.
 /// </summary>
 public static class Madvise
@@ -144,6 +144,15 @@ public static class Madvise
                 return Update(mm, idx, start, end, (v.Flags & ~VmFlags.NoHugePage) | VmFlags.HugePage);
             case MadviseAdvice.NoHugePage:
                 return Update(mm, idx, start, end, (v.Flags & ~VmFlags.HugePage) | VmFlags.NoHugePage);
+            case MadviseAdvice.PopulateWrite:
+                // madvise_populate: EINVAL on VM_PFNMAP/VM_IO, EFAULT where a write is not allowed (no FOLL_FORCE); the
+                // faults themselves are mm_populate's (AddressSpaceOpsSystem.PopulateAfter), after the walk.
+                if ((v.Flags & (VmFlags.PfnMap | VmFlags.Io)) != 0)
+                {
+                    return -Errno.EINVAL;
+                }
+
+                return (v.Flags & VmFlags.Write) == 0 ? -Errno.EFAULT : 0;
             default:
                 return -Errno.EINVAL;
         }

@@ -117,7 +117,7 @@ public static class Strace
             AddressSpaceOpKind.Mprotect => Line($"mprotect({Addr(op.Addr)}, {op.Len.ToString(Inv)}, {ProtFlags(op.Prot)})", zeroResult),
             AddressSpaceOpKind.Brk => Line($"brk({Addr(brkArg)})", hexResult),
             AddressSpaceOpKind.Fork => Line("fork()", zeroResult),
-            AddressSpaceOpKind.Madvise => Madvise(op.Addr, op.Len, ((Scenarios.MadviseAdvice)op.Advice).ToString(), result),
+            AddressSpaceOpKind.Madvise => Madvise(op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice == Scenarios.MadviseAdvice.PopulateWrite ? "populate_write" : ((Scenarios.MadviseAdvice)op.Advice).ToString(), result),
             AddressSpaceOpKind.Fadvise => Fadvise64(op.FileId, fdPath, (long)op.Offset, (long)op.Len, ((Scenarios.FadviseAdvice)op.Advice).ToString(), result),
             AddressSpaceOpKind.DropCaches => DropCachesWrite(op.Advice),
             AddressSpaceOpKind.Mremap => Line(Mremap(op), hexResult),

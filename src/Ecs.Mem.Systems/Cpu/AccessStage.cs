@@ -877,8 +877,8 @@ public sealed class AccessStage : ISystem, IEventHandler
                 continue;
             }
             ulong va = start;
-            while (va < end && PteAllows(mm.Tables.Lookup(va), write, fetch: false))
-                va += Pte.PageSize;
+            for (ulong pte; va < end && PteAllows(pte = mm.Tables.Lookup(va), write, fetch: false); va += Pte.PageSize)
+                FollowPageTouch(pte, f);
             r.Next = va;
             if (va == end)
                 continue;
@@ -901,6 +901,20 @@ public sealed class AccessStage : ISystem, IEventHandler
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// follow_page_pte's FOLL_TOUCH (mm/gup.c), which populate_vma_page_range and faultin_page_range ask for: the page
+    /// gup finds (already there, or just faulted in and looked up again) is marked accessed (folio_mark_accessed), so a
+    /// page gup takes twice is activated. A PMD-mapped THP is only made young (follow_huge_pmd's touch_pmd), a
+    /// hugetlb page and the zero page are on no LRU.
+    /// </summary>
+    private void FollowPageTouch(ulong pte, VmFlags vmaFlags)
+    {
+        if (Pte.IsPmdMapped(pte) || (pte & Pte.SpecialBit) != 0 || (vmaFlags & VmFlags.HugeTlb) != 0)
+            return;
+        int pfn = (int)((pte & Pte.PfnMask) >> Pte.PageShift);
+        _k.LruvecOf(pfn)?.OnReferenced(pfn);
     }
 
     /// <summary>Whether a PTE lets this access through without a fault (present, writable for writes, executable for fetches).</summary>

@@ -27,6 +27,11 @@ public enum MadviseAdvice : byte
     Cold,
     /// <summary>MADV_PAGEOUT: the range's private pages are reclaimed now (anonymous ones written to swap).</summary>
     PageOut,
+    /// <summary>
+    /// MADV_POPULATE_WRITE: the range is write-faulted in now (madvise_populate → faultin_page_range: get_user_pages with
+    /// FOLL_TOUCH | FOLL_WRITE), each page marked accessed as GUP finds it.
+    /// </summary>
+    PopulateWrite,
 }
 
 /// <summary>The posix_fadvise(2) advices a timeline can give.</summary>

@@ -24,7 +24,7 @@ public static class ScenarioParser
     private static readonly string[] LaterMadvise =
     [
         "remove", "mergeable", "unmergeable",
-        "dontdump", "dodump", "wipeonfork", "keeponfork", "populate_read", "populate_write",
+        "dontdump", "dodump", "wipeonfork", "keeponfork", "populate_read",
         "collapse", "hwpoison", "soft_offline", "guard_install", "guard_remove",
     ];
     private static readonly string[] EventKeys = ["at", "after", "process", .. OpKeys];
@@ -610,8 +610,8 @@ public static class ScenarioParser
             var a = Required(s, "advice");
             string name = values.NonEmptyText(a, s.PathOf("advice")).Trim();
             if (Array.IndexOf(LaterMadvise, name) >= 0)
-                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage, cold, pageout)");
-            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage", "cold", "pageout");
+                throw values.Error(a, $"{s.PathOf("advice")}: madvise advice '{name}' is not supported yet (normal, random, sequential, willneed, dontneed, free, dontfork, dofork, hugepage, nohugepage, cold, pageout, populate_write)");
+            var advice = (MadviseAdvice)values.Choice(a, s.PathOf("advice"), "normal", "random", "sequential", "willneed", "dontneed", "free", "dontfork", "dofork", "hugepage", "nohugepage", "cold", "pageout", "populate_write");
             return new MadviseOp(addr, length, advice);
         }
 

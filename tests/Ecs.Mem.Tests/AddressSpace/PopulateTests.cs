@@ -110,6 +110,45 @@ public class PopulateTests
         }
     }
 
+    private static FrameFlags FlagsAt(SimMachine m, ulong va)
+    {
+        ulong pte = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]).Tables.Lookup(va);
+        Assert.That(pte & Pte.PresentBit, Is.Not.Zero, $"0x{va:x} is mapped");
+        return m.Kernel.Zone.Frames[(int)((pte & Pte.PfnMask) >> Pte.PageShift)].Flags;
+    }
+
+    [Test]
+    public void PopulateWriteFaultsTheRangeInAndMarksEachPageAccessedOncePerCall()
+    {
+        // MADV_POPULATE_WRITE over the 16 pages (madvise_populate → faultin_page_range, FOLL_WRITE | FOLL_TOUCH): 16 write
+        // faults, then gup looks each page up again and follow_page_pte's FOLL_TOUCH calls folio_mark_accessed: referenced,
+        // not active. Two more calls on page 1 alone (exec's get_arg_page calls on the stack's top page are the same gup):
+        // the second folio_mark_accessed activates it and clears PG_referenced, the third sets PG_referenced again, the
+        // kpageflags Linux 6.18 shows for that page at main's entry (REFERENCED|ACTIVE, oracle/experiments/stack-top). The
+        // loop's own stores to page 0 set only its PTE's young bit, as a user access does.
+        const string Page1 = "madvise: {addr: 0x7f0000001000, length: 4096, advice: populate_write}";
+        string t = Ev("at: 0", Mmap("rw-", "")) + Ev("after: 1", "madvise: {addr: 0x7f0000000000, length: 64K, advice: populate_write}")
+            + Ev("after: 2", Page1) + Ev("after: 3", Page1);
+        using var m = Run(t, WritePage0, 50);
+        Assert.That((Stats(m).MinFlt, RssAnon(m)), Is.EqualTo((16L, 16UL)), "the loop's fault on page 0, then 15 by the populate");
+        Assert.That(Stats(m).ZeroPageMaps, Is.EqualTo(0), "FOLL_WRITE: real pages");
+        FrameFlags referencedActive = FrameFlags.Referenced | FrameFlags.Active;
+        Assert.That(FlagsAt(m, 0x7f0000001000) & referencedActive, Is.EqualTo(referencedActive), "three gup touches");
+        Assert.That(FlagsAt(m, 0x7f0000002000) & referencedActive, Is.EqualTo(FrameFlags.Referenced), "one gup touch");
+        Assert.That(FlagsAt(m, 0x7f0000000000) & referencedActive, Is.EqualTo(FrameFlags.Referenced), "faulted by the loop, then one gup touch");
+        Assert.That(m.AddressSpace.Log.Count(l => l.Contains("MADV_POPULATE_WRITE) = 0", StringComparison.Ordinal)), Is.EqualTo(3));
+    }
+
+    [Test]
+    public void PopulateWriteOfAReadOnlyMappingIsEfault()
+    {
+        // madvise_populate without FOLL_FORCE: a write the VMA does not allow is -EFAULT, and nothing is faulted in.
+        string t = Ev("at: 0", Mmap("r--", "")) + Ev("after: 1", "madvise: {addr: 0x7f0000000000, length: 64K, advice: populate_write}");
+        using var m = Run(t, ReadPage0, 50);
+        Assert.That(m.AddressSpace.Log.Count(l => l.Contains("MADV_POPULATE_WRITE) = -1 EFAULT", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(Stats(m).MinFlt, Is.EqualTo(1), "the loop's read fault only");
+    }
+
     [Test]
     public void ThePrefaultIsTheSameAtEveryBatchSize()
     {

@@ -18,12 +18,62 @@ public class HarnessFootprintTests
         HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);
         Assert.That(h.Pages, Is.EqualTo(213));
         Assert.That(h.Prelude, Is.EquivalentTo(Enumerable.Range(0, 213).Select(i => (long)i)), "every page once");
-        // Start-up pages 0-20 and the stack array 21-84 in address order; then warm_up's loop over out (bss 63-126, pages
-        // 148-211), its loop over buf (bss 0-62, pages 85-147), and reg's page (bss 127, page 212): the slot order the
-        // kernel's pagemap showed (slots 85-148 out, 149-211 buf, 212 reg).
-        long[] expected = [.. Enumerable.Range(0, 85).Select(i => (long)i), .. Enumerable.Range(148, 64).Select(i => (long)i),
-            .. Enumerable.Range(85, 63).Select(i => (long)i), 212];
+        // Start-up pages 0-20 in the kernel's LRU order (The_start_up_pages_reach_the_lru_in_the_kernels_order) and the
+        // stack array 21-84 in address order; then warm_up's loop over out (bss 63-126, pages 148-211), its loop over buf
+        // (bss 0-62, pages 85-147), and reg's page (bss 127, page 212): the slot order the kernel's pagemap showed (slots
+        // 85-148 out, 149-211 buf, 212 reg).
+        long[] expected = [.. HarnessFootprint.StartupOrder.Where(i => i < 21), .. Enumerable.Range(21, 64).Select(i => (long)i),
+            .. Enumerable.Range(148, 64).Select(i => (long)i), .. Enumerable.Range(85, 63).Select(i => (long)i), 212];
         Assert.That(h.Prelude, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void The_start_up_pages_reach_the_lru_in_the_kernels_order()
+    {
+        // oracle/experiments/stack-top/results/session16.txt (`run.sh swap-anon-write 3`, run 1): the swap slots the fill's
+        // reclaim gave the start-up pages, which is the order they reached the LRU. The roles each real page stands for
+        // (HarnessLayout; phase_end's libc pages are RELRO 1 and 3, rw 0 and 1, bss 0 and 6, oracle/experiments/harness-resident):
+        var role = new Dictionary<string, long>
+        {
+            ["data"] = HarnessFootprint.DataPage,
+            ["ldrw1"] = 11,
+            ["ldrw0"] = 12,
+            ["ldRELRO1"] = 13,
+            ["ldRELRO0"] = 16,
+            ["binRELRO"] = 14,
+            ["ldscratch0"] = 15,
+            ["st64"] = HarnessFootprint.MainStackPage,
+            ["tls0"] = 2,
+            ["tls1"] = HarnessFootprint.RseqPage,
+            ["lcrw1"] = 4,
+            ["lcRELRO3"] = 5,
+            ["lcRELRO1"] = 6,
+            ["lcrw0"] = 7,
+            ["lcbss6"] = 8,
+            ["lcbss0"] = 9,
+            ["lcRELRO0"] = 17,
+            ["lcRELRO2"] = 18,
+            ["lcbss5"] = 19,
+            ["lcbss12"] = 20,
+            ["lcbss4"] = 21,
+        };
+        string line = File.ReadLines(Path.Combine(OracleDir, "experiments", "stack-top", "results", "session16.txt"))
+            .First(l => l.TrimStart().StartsWith("A1 slots:", StringComparison.Ordinal));
+        var bySlot = new SortedDictionary<int, string>();
+        foreach (string item in line.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] kv = item.Split(':');
+            if (!kv[0].Contains('-', StringComparison.Ordinal) && role.ContainsKey(kv[1]))
+                bySlot[int.Parse(kv[0], System.Globalization.CultureInfo.InvariantCulture)] = kv[1];
+        }
+        // Slot 12 is empty at A1: the rseq TLS page took it and was swapped in again by the fill (rseq's cpu_id stores).
+        Assert.That(bySlot.Keys, Is.EqualTo(Enumerable.Range(1, 21).Where(i => i != 12)));
+        bySlot[12] = "tls1";
+        // The top stack page (exec's, never swapped: no slot) first, then the 21 in slot order; 22 start-up pages in all.
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        long[] kernel = [HarnessFootprint.TopStackPage, .. bySlot.Values.Select(n => role[n])];
+        Assert.That(h.Prelude.Take(22), Is.EqualTo(kernel));
+        Assert.That(h.PageAddr(HarnessFootprint.TopStackPage), Is.EqualTo(0x7fff_ffff_e000UL), "the stack's top page");
     }
 
     [Test]
@@ -156,8 +206,9 @@ public class HarnessFootprintTests
         // address at 0x7fffffffdb38, the second page; its prologue pushes 6 registers 0x10e8 + 48 bytes above that rsp,
         // on the top page. min0 and maj0 are in the .data page (nm), stored after phase_start's getrusage and read after
         // phase_end's. perf's majors (results/majors.txt) show the second page's fault at 0x7fffffffdb68 counted in the
-        // window (swappiness-60 file2: 10 majors, 9 of the file and that one).
-        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        // window (swappiness-60 file2: 10 majors, 9 of the file and that one). A what-if since the session-16 merge
+        // (ECSMEM_ORACLE_WINDOW_STACK=1), so asked for here.
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true);
         const ulong page = 4096;
         static ulong PageOf(ulong a) => a - (a % page);
         ulong dataPage = h.PageAddr(HarnessFootprint.DataPage);

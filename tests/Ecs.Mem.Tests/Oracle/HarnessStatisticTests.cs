@@ -95,26 +95,17 @@ public class HarnessStatisticTests
     }
 
     [Test]
-    public void Every_fixture_without_per_run_figures_kept_the_harness_equally_resident_in_its_runs()
+    public void Every_memcg_fixture_has_its_runs_harness_figures()
     {
-        // The mixed minimums are a run's own figure only where the rollup's Anonymous varies as much as the program's
-        // VMAs' (the harness kept the same pages resident in every run); otherwise they mix runs. Every fixture
-        // recorded before the per-run figures has it; a re-recording stores the per-run figures instead.
+        // A fixture recorded before record.sh's `env -i` (c5db325) has no per-run harness_kb and ran under the recorder's
+        // environment, whose strings at the stack's top make a stack page of harness footprint per 4 KiB; without them the
+        // scenario falls back to the runs' mixed minimums. Session 16 re-recorded the last such memcg programs
+        // (oracle/experiments/rerecord-env), so a memcg fixture without them is one recorded the old way.
         string oracle = Kit.OracleDir(TestContext.CurrentContext.TestDirectory);
         var fixtures = Fixtures.Load(Path.Combine(oracle, "fixtures.json"));
         var memcg = PhaseProgram.LoadAll(Path.Combine(oracle, "programs")).Where(x => x.MemcgLimit is not null).Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
-        int checkedPrograms = 0;
-        Assert.Multiple(() =>
-        {
-            foreach (ProgramFigures p in fixtures.Programs.Where(p => memcg.Contains(p.Name) && p.HarnessKb is null))
-            {
-                PhaseFigures first = p.Phases[0];
-                Spread anon = first.Rollup["Anonymous"];
-                long regions = first.Vmas.Where(v => !v.InHeapArea).Sum(v => v.AnonKb.Max - v.AnonKb.Min);
-                Assert.That(anon.Max - anon.Min, Is.EqualTo(regions), p.Name);
-                checkedPrograms++;
-            }
-        });
-        Assert.That(checkedPrograms, Is.GreaterThan(0));
+        var recorded = fixtures.Programs.Where(p => memcg.Contains(p.Name)).ToList();
+        Assert.That(recorded.Select(p => p.Name), Is.EquivalentTo(memcg), "every memcg program recorded");
+        Assert.That(recorded.Where(p => p.HarnessKb is null).Select(p => p.Name), Is.Empty);
     }
 }

@@ -354,9 +354,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>
     /// The footprint of a harness that wrote <paramref name="total"/> anonymous pages in all, run with an empty
     /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's; the window's pages as
-    /// measured (<paramref name="measuredWindow"/>; unset: the what-if <c>ECSMEM_ORACLE_WINDOW_STACK</c>, default 0).
+    /// measured (<paramref name="measuredWindow"/>; unset: the what-if <c>ECSMEM_ORACLE_WINDOW_STACK</c>, default 0), with the
+    /// GOT read at its end (<paramref name="windowGot"/>; unset: <c>ECSMEM_ORACLE_WINDOW_GOT</c>, default 0).
     /// </summary>
-    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment, bool? measuredWindow = null)
+    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment, bool? measuredWindow = null, bool? windowGot = null)
     {
         long warmUp = WarmUpStackPages + BssPages;
         // A footprint smaller than warm_up's pages cannot come from this harness; keep warm_up's pages then.
@@ -396,8 +397,14 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        var (start, end, after) = Window(role["window"], startup, measuredWindow ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_STACK", unset: false));
-        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later) { PhaseStart = start, AfterWindow = after };
+        var (start, end, after) = Window(role["window"], startup, measuredWindow ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_STACK", unset: false),
+            windowGot ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_GOT", unset: false));
+        return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later)
+        {
+            PhaseStart = start,
+            AfterWindow = after,
+            PhaseEndLoad = end.Length == 3 && end[2] == DataPage ? DataPage : -1,
+        };
     }
 
     /// <summary>
@@ -414,8 +421,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// system call (a what-if, <c>ECSMEM_ORACLE_WINDOW_GOT=1</c>: in the window on Linux too; here the top stack page, which the
     /// kernel never swaps out, comes back by a major fault whose swap readahead brings the .data page in, a minor fault on it
     /// where the kernel's is major: shmem-swap-memcg's and swap-fork-shared's fills and swap-anon-write's write pass go out by 1).
+    /// The GOT read is a load (<see cref="PhaseEndLoad"/>): with ECSMEM_ORACLE_EXEC_TOP and ECSMEM_ORACLE_WINDOW_STACK too,
+    /// swap-anon-write's and thp-swpout's write passes agree (70 of 76; 68 with the read a store).
     /// </summary>
-    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup, bool measured)
+    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup, bool measured, bool got)
     {
         // Without the measured window (the default), or in a footprint too small for the roles: the window role's pages
         // at its end. The measured window alone takes 4 agreeing programs out: the top stack page it touches is swapped
@@ -425,13 +434,22 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             return ([], [.. window], []);
         // The window role holds main's stack page (below the top one) and the .data page; phase_start's frame is on the top page.
         long[] start = [TopStackPage, DataPage];
-        bool got = OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_GOT", unset: false);
         long[] end = got ? [TopStackPage, MainStackPage, DataPage] : [TopStackPage, MainStackPage];
         return (start, end, [DataPage]);
     }
 
     /// <summary>Page indices written at the start of each phase's window (phase_start's getrusage and its stores).</summary>
     public long[] PhaseStart { get; init; } = [];
+
+    /// <summary>
+    /// The page of <see cref="PhaseEnd"/> that the window only reads (-1: none): the PLT's load of getrusage's GOT slot in
+    /// the .data page. A read fault keeps a swapped-in page's swap slot (do_swap_page's should_try_to_free_swap frees it on
+    /// a write fault only), so the page goes back to the same slot when it is reclaimed (measured: oracle/experiments/
+    /// stack-top's A2 slots, the .data page still at slot 1 at the write pass's end, and the kernel's separate majors on
+    /// the second stack page and .data: oracle/experiments/window-stack, "Session 16, wbound"). Part of the what-if
+    /// <c>ECSMEM_ORACLE_WINDOW_GOT=1</c>.
+    /// </summary>
+    public long PhaseEndLoad { get; init; } = -1;
 
     /// <summary>Page indices phase_end touches right after the window closes (its reads of <c>min0</c>, <c>maj0</c>).</summary>
     public long[] AfterWindow { get; init; } = [];

@@ -401,7 +401,7 @@ public static class ScenarioGenerator
             }
             // The phase ends with getrusage: a store to the harness's stack page and one to its globals.
             if (harness is not null && EndPages(ph, harness) > 0)
-                accesses += HarnessAccesses(trace, harness, harness.PhaseEnd);
+                accesses += HarnessAccesses(trace, harness, harness.PhaseEnd, load: harness.PhaseEndLoad);
             // fork_settle's copy-on-write stores after a fork, whose faults the C program leaves out of the phase: the
             // window ends before them (nothing else follows the fork in the phase's window but getrusage).
             if (harness is not null && SettlePages(ph, harness) > 0)
@@ -571,8 +571,8 @@ public static class ScenarioGenerator
         return pages.Length;
     }
 
-    /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order; their count.</summary>
-    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false)
+    /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order (a load to page <paramref name="load"/>); their count.</summary>
+    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false, long load = -1)
     {
         // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads): a load leaves a swapped-in page clean
         // in the swap cache and, after a fork, shared with the child. A what-if for now (ECSMEM_ORACLE_HARNESS_LOADS=1):
@@ -581,7 +581,7 @@ public static class ScenarioGenerator
         // ECSMEM_ORACLE_LIMIT_DELTA=±4096).
         bool loads = phaseEnd && OracleEnv.Flag("ECSMEM_ORACLE_HARNESS_LOADS", unset: false);
         foreach (long i in pages)
-            Access(trace, h.PageAddr(i), !(loads && h.PhaseEndLoads(i)));
+            Access(trace, h.PageAddr(i), !(loads && h.PhaseEndLoads(i)) && i != load);
         return pages.Length;
     }
 

@@ -222,6 +222,25 @@ public class HarnessFootprintTests
     }
 
     [Test]
+    public void The_windows_GOT_read_is_a_load_so_the_data_page_keeps_its_swap_slot()
+    {
+        // phase_end's `call getrusage@plt` jumps through the GOT slot in the .data page (window-stack: 0x5555555580b0 in
+        // swap-anon-write): a load. On Linux 6.18 a read fault leaves the swapped-in page in the swap cache with its slot
+        // (do_swap_page frees it on a write fault only), and it goes back there: oracle/experiments/stack-top's A2 slots
+        // (2 runs of swap-anon-write with A2 stops) have .data still at slot 1 (3) at the write pass's end, where the
+        // written pages (st64, ldrw0, bss0..3) took new slots 7638-7643; so the second stack page's fault reads it not
+        // (perf: both majors in run 2 of window-stack/results/majors.txt).
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true, windowGot: true);
+        HarnessFootprint off = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true, windowGot: false);
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.PhaseEnd, Is.EqualTo(new[] { HarnessFootprint.TopStackPage, HarnessFootprint.MainStackPage, HarnessFootprint.DataPage }));
+            Assert.That(h.PhaseEndLoad, Is.EqualTo(HarnessFootprint.DataPage), "the GOT slot is read");
+            Assert.That(off.PhaseEndLoad, Is.EqualTo(-1), "no GOT read: every window page is stored to");
+        });
+    }
+
+    [Test]
     public void A_read_stores_to_sink_only_where_the_harness_is_modelled()
     {
         HarnessFootprint h = HarnessFootprint.FromTotal(213, emptyEnvironment: false);

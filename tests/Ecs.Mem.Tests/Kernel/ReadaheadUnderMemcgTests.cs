@@ -26,22 +26,7 @@ public class ReadaheadUnderMemcgTests
     {
         var program = EcsMem.Oracle.PhaseProgram.LoadAll(ProgramsDir()).Single(p => p.Name == name);
         var sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(program));
-        string dir = Directory.CreateTempSubdirectory("ecsmem-ramemcg-").FullName;
-        try
-        {
-            string yaml = Path.Combine(dir, name + ".yaml");
-            File.WriteAllText(yaml, sc.Yaml);
-            File.WriteAllText(Path.Combine(dir, name + ".lackey"), sc.Trace);
-            using var m = ScenarioLoader.Build(ScenarioParser.ParseFile(yaml));
-            var sink = new ListEventSink();
-            m.Kernel.AttachEvents(sink);
-            m.Run();
-            return (sink.Events, m.Kernel.Timing);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        return EcsMem.Tests.Oracle.KitScenarioRun.RunWithEvents(sc, name);
     }
 
     private static bool OnData(in MemEvent e) => e.Name is { } n && n.EndsWith("/data", StringComparison.Ordinal);

@@ -34,22 +34,7 @@ public class StackTopTests
         {
             Environment.SetEnvironmentVariable("ECSMEM_ORACLE_EXEC_TOP", null);
         }
-        string dir = Directory.CreateTempSubdirectory("ecsmem-stacktop-").FullName;
-        try
-        {
-            string yaml = Path.Combine(dir, name + ".yaml");
-            File.WriteAllText(yaml, sc.Yaml);
-            File.WriteAllText(Path.Combine(dir, name + ".lackey"), sc.Trace);
-            using var m = ScenarioLoader.Build(ScenarioParser.ParseFile(yaml));
-            var sink = new ListEventSink();
-            m.Kernel.AttachEvents(sink);
-            m.Run();
-            return sink.Events;
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        return KitScenarioRun.RunWithEvents(sc, name).Events;
     }
 
     [TestCase("swap-anon-write")]

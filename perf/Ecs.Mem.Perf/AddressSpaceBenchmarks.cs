@@ -89,7 +89,7 @@ public class AddressSpaceBenchmarks
         ulong[] pages = _pages;
         for (int i = 0; i < pages.Length; i++)
         {
-            sum += _table.Walk(pages[i], false, out int levels) + (ulong)levels;
+            sum += _table.Walk(pages[i], out int levels) + (ulong)levels;
         }
 
         return sum;

@@ -261,7 +261,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         foreach (var (va, pte) in _moved)
         {
             _k.Dirty?.Pte(mm, va, pte);
-            mm.Tables.Walk(va, allocate: false, out _) = 0;
+            mm.Tables.Walk(va, out _) = 0;
         }
 
         foreach (var (va, pte) in _moved)

@@ -10,7 +10,7 @@ namespace EcsMem.Systems.AddressSpace;
 /// World, in the <see cref="PageTableEntries"/> component of the page-table page's entity, a row of a
 /// <see cref="PageTableStore"/> shared by all mms; <c>_slot[id]</c> is that row's number. An upper-level
 /// entry points at its child with the child's id in the PFN field plus _PAGE_TABLE bits (present, RW, user,
-/// accessed). Tables are allocated on demand by <see cref="Walk"/> and freed when they become empty by
+/// accessed). Tables are allocated on demand by <see cref="PteAlloc"/> and freed when they become empty by
 /// <see cref="UnmapRange{TVisitor}"/>. Huge (PSE) leaf entries in upper levels are not modelled.
 /// </summary>
 public sealed class PageTable
@@ -92,21 +92,19 @@ public sealed class PageTable
     public long TablesAt(int level) => _perLevel[level];
 
     /// <summary>
-    /// Walks the levels for <paramref name="va"/> and returns a reference to its leaf entry (the PTE),
-    /// allocating missing tables when <paramref name="allocate"/> is set (__pte_alloc and friends; a table whose
-    /// charge may reach memory.max is allocated through <see cref="PteAlloc"/>, which
-    /// returns the charges' outcome).
-    /// <paramref name="levelsTouched"/> counts the table pages read, as a hardware walker would.
-    /// Without allocation a missing table gives a null reference (check with Unsafe.IsNullRef).
+    /// The hardware walk (no allocation): walks the levels for <paramref name="va"/> and returns a reference to its leaf
+    /// entry (the PTE), or a null reference when a table on the way is missing (check with Unsafe.IsNullRef).
+    /// <paramref name="levelsTouched"/> counts the table pages read, as a hardware walker would. Tables are allocated
+    /// only by <see cref="PteAlloc"/>, which returns their charges, so this per-access lookup stays small and inlined.
     /// The reference points into the World (the leaf table entity's component) and stays valid while that table lives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref ulong Walk(ulong va, bool allocate, out int levelsTouched)
+    public ref ulong Walk(ulong va, out int levelsTouched)
     {
         levelsTouched = 0;
         if (_released)
         {
-            return ref WalkReleased(allocate);
+            return ref Unsafe.NullRef<ulong>();
         }
 
         int page = Root;
@@ -115,18 +113,10 @@ public sealed class PageTable
         for (int level = _levels - 1; level > 0; level--)
         {
             levelsTouched++;
-            // Store rows never move, so this reference survives the allocation below.
-            ref ulong slot = ref store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
-            ulong e = slot;
+            ulong e = store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
             if ((e & Pte.PresentBit) == 0)
             {
-                if (!allocate)
-                {
-                    return ref Unsafe.NullRef<ulong>();
-                }
-
-                // Out of the inlined lookup: the allocating walk starts again from the root (it reads the same levels).
-                return ref WalkAllocating(va, out levelsTouched);
+                return ref Unsafe.NullRef<ulong>();
             }
 
             page = (int)((e & Pte.PfnMask) >> Pte.PageShift);
@@ -143,16 +133,18 @@ public sealed class PageTable
     /// so the caller decides on the reclaim a charge at memory.max owes (Linux's try_charge_memcg reclaims inside the
     /// allocation for the current task; EcsMem's reclaim is a later stage or tick, which only the caller knows).
     /// </summary>
-    public ref ulong PteAlloc(ulong va, out PageTableCharges charges) => ref AllocatingWalk(va, out charges, out _);
+    public ref ulong PteAlloc(ulong va, out PageTableCharges charges) => ref AllocatingWalk(va, out charges);
 
-    /// <summary><see cref="PteAlloc"/>, also counting the table pages read (<paramref name="levelsTouched"/>).</summary>
-    private ref ulong AllocatingWalk(ulong va, out PageTableCharges charges, out int levelsTouched)
+    /// <summary>
+    /// pte_alloc and its upper levels' p4d_alloc, pud_alloc and pmd_alloc for <see cref="PteAlloc"/>: the walk of
+    /// <see cref="Walk"/>, allocating every missing table and adding each new table's charge to <paramref name="charges"/>.
+    /// </summary>
+    private ref ulong AllocatingWalk(ulong va, out PageTableCharges charges)
     {
         charges = default;
-        levelsTouched = 0;
         if (_released)
         {
-            return ref WalkReleased(allocate: true);
+            ThrowReleased();
         }
 
         int page = Root;
@@ -160,7 +152,6 @@ public sealed class PageTable
         PageTableStore store = _store;
         for (int level = _levels - 1; level > 0; level--)
         {
-            levelsTouched++;
             // Store rows never move, so this reference survives the allocation below.
             ref ulong slot = ref store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
             ulong e = slot;
@@ -177,25 +168,7 @@ public sealed class PageTable
             }
         }
 
-        levelsTouched++;
         return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
-    }
-
-    /// <summary>
-    /// <see cref="Walk"/>'s allocation: <see cref="AllocatingWalk"/> for a caller that
-    /// takes no charge outcome (a table without a memory controller: standalone tables and tools). A charge at memory.max
-    /// would owe a reclaim nobody queues, so that is a bug in the caller, who must use <see cref="PteAlloc"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ref ulong WalkAllocating(ulong va, out int levelsTouched)
-    {
-        ref ulong entry = ref AllocatingWalk(va, out PageTableCharges charges, out levelsTouched);
-        if (charges.OverMax)
-        {
-            throw new InvalidOperationException("a page table's charge at memory.max was dropped: a walk under a memory controller allocates through PteAlloc");
-        }
-
-        return ref entry;
     }
 
     /// <summary>
@@ -224,17 +197,10 @@ public sealed class PageTable
         return ref _store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
     }
 
-    /// <summary>A released table maps nothing: lookups see no table, allocation is a bug in the caller.</summary>
+    /// <summary>A released table maps nothing: allocating in it is a bug in the caller (the mm has exited).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ref ulong WalkReleased(bool allocate)
-    {
-        if (allocate)
-        {
-            throw new InvalidOperationException("allocating walk of a released page table (the mm has exited)");
-        }
-
-        return ref Unsafe.NullRef<ulong>();
-    }
+    private static void ThrowReleased() =>
+        throw new InvalidOperationException("allocating walk of a released page table (the mm has exited)");
 
     /// <summary>
     /// The page id of the table at <paramref name="level"/> (0: the PTE table) covering <paramref name="va"/>, or -1 when
@@ -259,12 +225,25 @@ public sealed class PageTable
     /// <summary>The leaf entry for <paramref name="va"/>, or 0 when no table covers it.</summary>
     public ulong Lookup(ulong va)
     {
-        ref ulong e = ref Walk(va, false, out _);
+        ref ulong e = ref Walk(va, out _);
         return Unsafe.IsNullRef(ref e) ? 0 : e;
     }
 
-    /// <summary>set_pte_at: stores a leaf entry, allocating tables as needed.</summary>
-    public void Set(ulong va, ulong pte) => Walk(va, true, out _) = pte;
+    /// <summary>
+    /// set_pte_at for tools and tests: stores a leaf entry, allocating tables as needed (<see cref="PteAlloc"/>). It has no
+    /// task to reclaim for, so a table charge that found a group at memory.max would be dropped: that throws (a caller
+    /// under a memory controller takes the charges from <see cref="PteAlloc"/> and reclaims).
+    /// </summary>
+    public void Set(ulong va, ulong pte)
+    {
+        ref ulong slot = ref PteAlloc(va, out PageTableCharges charges);
+        if (charges.OverMax)
+        {
+            throw new InvalidOperationException("a page table's charge at memory.max was dropped: a walk under a memory controller allocates through PteAlloc");
+        }
+
+        slot = pte;
+    }
 
     /// <summary>
     /// zap_page_range + free_pgtables for [start, end): clears every leaf entry in the range, handing each

@@ -467,7 +467,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
         foreach (var (mmId, va) in _maps)
         {
             MmState mm = kernel.Tasks.MmById(mmId)!;
-            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+            ref ulong slot = ref mm.Tables.Walk(va, out _);
             kernel.Dirty?.Pte(mm, va, slot);
             slot = new Pte(slot).WithPfn((ulong)dst).Value;
             kernel.Rmap.Remove(src, mmId, va);

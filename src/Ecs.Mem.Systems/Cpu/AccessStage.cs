@@ -724,7 +724,7 @@ public sealed class AccessStage : ISystem, IEventHandler
         }
         else if (a.Address < _mm.Mm.Struct.TaskSize)
         {
-            pte = ref _mm.Tables.Walk(a.Address, false, out walkLevels);
+            pte = ref _mm.Tables.Walk(a.Address, out walkLevels);
             // A PMD leaf (huge mapping) ends the walk one level above the PTEs.
             if (!Unsafe.IsNullRef(ref pte) && Pte.IsPmdMapped(pte))
                 walkLevels--;

@@ -126,7 +126,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         ulong va = req.Va & Pte.PageMask;
         if ((vma.Flags & VmFlags.HugeTlb) != 0
             || (path != FaultPath.FileFault && kernel.Thp.Possible && kernel.Thp.VmaAllowsPmd(vma, va))
-            || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(va, false, out _))
+            || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(va, out _))
             || (path == FaultPath.FileFault && kernel.OpenFiles.ShmemPastEof(vma.FileId, (long)(vma.PgOff + ((va - vma.Start) >> Pte.PageShift))))
             || kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false))
             return false;
@@ -203,7 +203,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
         if (path is FaultPath.ZeroPage or FaultPath.AnonNew)
         {
             if (!thp.VmaAllowsPmd(vma, rec.Va)
-                || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _)))
+                || !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, out _)))
                 return false; // pmd_none is false once a page table covers the range: the 4 KiB path
             // do_huge_pmd_anonymous_page: vmf_anon_prepare, then khugepaged_enter_vma.
             int vi = mm.Mm.Vmas.FindVma(rec.Va);

@@ -76,7 +76,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                 case FaultClass.CowReuse:
                 case FaultClass.SharedWrite:
                     {
-                        ref ulong slot = ref mm.Tables.Walk(rec.Va, false, out _);
+                        ref ulong slot = ref mm.Tables.Walk(rec.Va, out _);
                         slot = new Pte(slot).MkWrite().MkDirty().Value;
                         k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
                         // wp_page_shared → fault_dirty_shared_page: a page-cache page becomes dirty.
@@ -139,7 +139,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
                         {
                             ulong va = haddr + ((ulong)i << Pte.PageShift);
-                            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+                            ref ulong slot = ref mm.Tables.Walk(va, out _);
                             k.Dirty?.Pte(mm, va, slot);
                             slot = new Pte(slot).MkWrite().MkDirty().Value;
                         }
@@ -308,7 +308,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             return false;
         if (rec.OrigPte != 0)
             return Pte.IsPmdMapped(mm.Tables.Lookup(rec.Va));
-        return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, false, out _));
+        return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref mm.Tables.Walk(rec.Va, out _));
     }
 
     /// <summary>

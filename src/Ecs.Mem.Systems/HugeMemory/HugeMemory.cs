@@ -246,14 +246,14 @@ public sealed partial class HugeMemory(Kernel.Kernel kernel)
     public void SplitPmd(MmState mm, ulong haddr)
     {
         haddr &= PmdMask;
-        ref ulong first = ref mm.Tables.Walk(haddr, false, out _);
+        ref ulong first = ref mm.Tables.Walk(haddr, out _);
         if (Unsafe.IsNullRef(ref first) || !Pte.IsPmdMapped(first))
             return;
         int zero = kernel.Zone.ZeroPfn;
         for (int i = 0; i < PmdPages; i++)
         {
             ulong va = haddr + ((ulong)i << Pte.PageShift);
-            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+            ref ulong slot = ref mm.Tables.Walk(va, out _);
             kernel.Dirty?.Pte(mm, va, slot);
             ulong v = slot & ~Pte.PmdMappedBit;
             if (IsHugeZero((int)new Pte(v).Pfn))

@@ -516,7 +516,7 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
         int referenced = 0, unmapped = 0;
         examined = 1;
         var cfg = Config;
-        ref ulong first = ref mm.Tables.Walk(haddr, false, out _);
+        ref ulong first = ref mm.Tables.Walk(haddr, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref first))
             return ScanResult.PmdNull;
         if (Pte.IsPmdMapped(first))

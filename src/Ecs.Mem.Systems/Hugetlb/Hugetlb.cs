@@ -341,7 +341,7 @@ public sealed class Hugetlb
         for (int i = 0; i < Pages; i++)
         {
             ulong va = haddr + ((ulong)i << Pte.PageShift);
-            ref ulong slot = ref mm.Tables.Walk(va, false, out _);
+            ref ulong slot = ref mm.Tables.Walk(va, out _);
             _k.Dirty?.Pte(mm, va, slot);
             slot = (slot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit;
         }
@@ -410,7 +410,7 @@ public sealed class Hugetlb
                 for (int i = 0; i < Pages; i++)
                 {
                     ulong va = h + ((ulong)i << Pte.PageShift);
-                    ref ulong slot = ref parent.Tables.Walk(va, false, out _);
+                    ref ulong slot = ref parent.Tables.Walk(va, out _);
                     _k.Dirty?.Pte(parent, va, slot);
                     slot &= ~Pte.RwBit;
                 }

@@ -293,7 +293,7 @@ public sealed class Kernel
     /// </summary>
     public ulong PtepTestAndClearYoung(MmState mm, ulong va)
     {
-        ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+        ref ulong pte = ref mm.Tables.Walk(va, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
             return 0;
         ulong old = pte;

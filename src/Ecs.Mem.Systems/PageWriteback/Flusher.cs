@@ -342,7 +342,7 @@ public sealed class Flusher : IEventHandler
         foreach (var (mmId, va) in _maps)
         {
             MmState mm = k.Tasks.MmById(mmId)!;
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            ref ulong pte = ref mm.Tables.Walk(va, out _);
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & (Pte.DirtyBit | Pte.RwBit)) == 0)
                 continue;
             k.Dirty?.Pte(mm, va, pte);

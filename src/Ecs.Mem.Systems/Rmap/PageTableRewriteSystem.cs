@@ -30,7 +30,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         MmState? mm = kernel.Tasks.MmById(r.MmId);
         if (mm is null)
             return;
-        ref ulong slot = ref mm.Tables.Walk(r.Va, false, out _);
+        ref ulong slot = ref mm.Tables.Walk(r.Va, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
             return;
         var old = new Pte(slot);

@@ -497,7 +497,7 @@ public sealed class ReclaimHost : ILruvecHost
                 foreach (var (mmId, va) in _maps)
                 {
                     MmState owner = k.Tasks.MmById(mmId)!;
-                    ref ulong pte = ref owner.Tables.Walk(va, false, out _);
+                    ref ulong pte = ref owner.Tables.Walk(va, out _);
                     if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
                     {
                         k.Dirty?.Pte(owner, va, pte);
@@ -640,7 +640,7 @@ public sealed class ReclaimHost : ILruvecHost
         foreach (var (mmId, va) in _maps)
         {
             MmState mm = k.Tasks.MmById(mmId)!;
-            ref ulong pte = ref mm.Tables.Walk(va, false, out _);
+            ref ulong pte = ref mm.Tables.Walk(va, out _);
             if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) && (pte & Pte.DirtyBit) != 0)
             {
                 k.Dirty?.Pte(mm, va, pte);

@@ -55,7 +55,7 @@ public class CpuFolioBatchesTests
         long kb = 0;
         for (ulong va = start; va < end; va += Pte.PageSize)
         {
-            ref ulong slot = ref mm.Tables.Walk(va, allocate: false, out _);
+            ref ulong slot = ref mm.Tables.Walk(va, out _);
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) || (slot & Pte.PresentBit) == 0)
                 continue;
             var s = new SmapsRollup.MemSizeStats();
@@ -74,7 +74,7 @@ public class CpuFolioBatchesTests
         int n = 0;
         for (ulong va = start; va < end; va += Pte.PageSize)
         {
-            ref ulong slot = ref mm.Tables.Walk(va, allocate: false, out _);
+            ref ulong slot = ref mm.Tables.Walk(va, out _);
             if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot) && (slot & Pte.PresentBit) != 0
                 && (m.Kernel.Zone.Frames[(int)new Pte(slot).Pfn].Flags & flag) != 0)
                 n++;
@@ -202,7 +202,7 @@ public class CpuFolioBatchesTests
         Madvise(m, X, 1024 * 4096, MadviseAdvice.Free);
         MmState mm = Mm(m);
         for (ulong va = X; va < X + 1024 * 4096; va += Pte.PageSize)
-            mm.Tables.Walk(va, allocate: false, out _) |= Pte.DirtyBit | Pte.AccessedBit;
+            mm.Tables.Walk(va, out _) |= Pte.DirtyBit | Pte.AccessedBit;
         Assert.That(LazyFreeKb(m, X, X + 1024 * 4096), Is.EqualTo(0));
         long before = PgLazyFree(m);
         m.Kernel.LruAddDrainCpu(m.Kernel.Tlb.CurrentCpu);
@@ -228,7 +228,7 @@ public class CpuFolioBatchesTests
         MmState mm = Mm(m);
         for (ulong va = X; va < Y(pages); va += Pte.PageSize)
         {
-            int pfn = (int)new Pte(mm.Tables.Walk(va, allocate: false, out _)).Pfn;
+            int pfn = (int)new Pte(mm.Tables.Walk(va, out _)).Pfn;
             lv.OnReferenced(pfn);
             lv.OnReferenced(pfn);
         }

@@ -139,7 +139,7 @@ public class PageTableStoreTests
             {
                 for (ulong i = 0; i < 64; i++)
                 {
-                    sum += pt.Walk(0x7f00_0000_0000UL + (i * 0x20_1000), false, out int levels) + (ulong)levels;
+                    sum += pt.Walk(0x7f00_0000_0000UL + (i * 0x20_1000), out int levels) + (ulong)levels;
                 }
             }
 

@@ -48,22 +48,24 @@ public class PageTableTests
         Assert.That(alloc.Allocated, Is.EqualTo(1), "the PGD exists from the start");
 
         // 0x400000: PGD 0, PUD 0, PMD 2, PTE 0 -> PUD, PMD and PTE tables are new.
-        pt.Walk(0x40_0000, true, out int levels) = 0x1234_5067;
+        pt.PteAlloc(0x40_0000, out _) = 0x1234_5067;
+        pt.Walk(0x40_0000, out int levels);
         Assert.That(levels, Is.EqualTo(4));
         Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((1UL, 3UL * 4096)));
         // 0x401000: same PTE table, entry 1.
-        pt.Walk(0x40_1000, true, out levels);
+        pt.PteAlloc(0x40_1000, out _);
+        pt.Walk(0x40_1000, out levels);
         Assert.That((levels, pt.NrPtes), Is.EqualTo((4, 1UL)));
         // 0x600000: PMD index 3, a second PTE table under the same PMD table.
-        pt.Walk(0x60_0000, true, out _) = 0x2_2067;
+        pt.PteAlloc(0x60_0000, out _) = 0x2_2067;
         Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((2UL, 4UL * 4096)));
         // 0x7ffffffde000: PGD index 255 -> new PUD, PMD and PTE tables.
-        pt.Walk(0x7FFF_FFFD_E000, true, out _) = 0x3_3067;
+        pt.PteAlloc(0x7FFF_FFFD_E000, out _) = 0x3_3067;
         Assert.That((pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((3UL, 7UL * 4096)));
         Assert.That(alloc.Allocated, Is.EqualTo(8));
 
         // Non-allocating walk of 0x40000000 (PGD 0, PUD 1): PGD and PUD are read, the PUD entry is empty.
-        ref ulong missing = ref pt.Walk(0x4000_0000, false, out levels);
+        ref ulong missing = ref pt.Walk(0x4000_0000, out levels);
         Assert.That(Unsafe.IsNullRef(ref missing), Is.True);
         Assert.That(levels, Is.EqualTo(2));
         Assert.That(pt.Lookup(0x40_0000), Is.EqualTo(0x1234_5067UL));
@@ -97,14 +99,16 @@ public class PageTableTests
     }
 
     [Test]
-    public void AWalkThatCannotReturnAChargeRefusesToDropOneAtMemoryMax()
+    public void SetCannotReturnAChargeSoItRefusesToDropOneAtMemoryMax()
     {
-        // Walk(allocate: true) has no charge outcome to give back: a charge at memory.max would owe a reclaim no one
-        // queues, so it throws; charges within the limits are fine (standalone tables, tools).
+        // Set (tools, tests) has no charge outcome to give back: a charge at memory.max would owe a reclaim no one
+        // queues, so it throws before it stores the entry; charges within the limits are fine (standalone tables, tools).
         var pt = new PageTable(PagingMode.X86_64, new LimitAllocator(overBelow: 1));
-        Assert.That(() => { pt.Walk(0x40_0000, true, out _); }, Throws.InvalidOperationException.With.Message.Contains("PteAlloc"));
+        Assert.That(() => pt.Set(0x40_0000, 0x1_1067), Throws.InvalidOperationException.With.Message.Contains("PteAlloc"));
+        Assert.That(pt.Lookup(0x40_0000), Is.Zero);
         var within = new PageTable(PagingMode.X86_64, new LimitAllocator(overBelow: 0));
-        within.Walk(0x40_0000, true, out int levels) = 0x1_1067;
+        within.Set(0x40_0000, 0x1_1067);
+        within.Walk(0x40_0000, out int levels);
         Assert.That((levels, within.Lookup(0x40_0000)), Is.EqualTo((4, 0x1_1067UL)));
     }
 
@@ -112,13 +116,14 @@ public class PageTableTests
     public void TwoLevelWalkUses1024EntryTables()
     {
         var pt = new PageTable(PagingMode.X86_32);
-        pt.Walk(0x0804_8000, true, out int levels);
+        pt.PteAlloc(0x0804_8000, out _);
+        pt.Walk(0x0804_8000, out int levels);
         Assert.That((levels, pt.NrPtes, pt.PgtablesBytes), Is.EqualTo((2, 1UL, 4096UL)));
         // 0x08448000 >> 22 = 0x21, next to 0x20 for 0x08048000: a second page table.
-        pt.Walk(0x0844_8000, true, out _);
+        pt.PteAlloc(0x0844_8000, out _);
         // 0x083ff000 >> 22 = 0x20: shares the first.
-        pt.Walk(0x083F_F000, true, out _);
-        pt.Walk(0xBFFF_F000, true, out _);
+        pt.PteAlloc(0x083F_F000, out _);
+        pt.PteAlloc(0xBFFF_F000, out _);
         Assert.That(pt.NrPtes, Is.EqualTo(3UL));
         Assert.That(pt.TablesAt(1), Is.EqualTo(1), "only the page directory at the top level");
     }

@@ -246,6 +246,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         ref MmStruct s = ref mm.Mm.Struct;
         mm.NoteHiwaterVm();
         s.MmUsers--;
+        MmUpdateNextOwner(mm, process);
         if (s.MmUsers > 0)
             return;
         kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
@@ -271,6 +272,51 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.PgtablesBytes = 0;
         // exit_files: the thread group's last task is gone with its mm; a memfd only it held is freed.
         kernel.OpenFiles.CloseAll(p.Tgid);
+    }
+
+    /// <summary>
+    /// mm_update_next_owner (kernel/exit.c), called by exit_mm once <paramref name="exiting"/> has left
+    /// <paramref name="mm"/> (its mm_users already dropped here): when the exiting task owned the mm, mm->owner passes to
+    /// another task still using it, looked for among the exiting task's children, then its siblings (the children lists
+    /// hold group leaders only: a CLONE_THREAD thread is on neither), then every thread of every process, each in
+    /// creation order (pid order here: pids are never reused); with no user left the owner is none. For EcsMem's
+    /// CLONE_VM sharers, the threads of <see cref="CreateThread"/>, the last search finds the oldest live thread.
+    /// </summary>
+    private void MmUpdateNextOwner(MmState mm, Entity exiting)
+    {
+        if (mm.Owner != exiting)
+            return;
+        if (mm.Mm.Struct.MmUsers <= 0)
+        {
+            mm.Owner = Entity.Null;
+            return;
+        }
+        ref Process p = ref World.Get<Process>(exiting);
+        int pid = p.Pid, parentPid = p.ParentPid;
+        Entity next = FindMmUser(mm, leaderWithParent: pid);
+        if (next.IsNull)
+            next = FindMmUser(mm, leaderWithParent: parentPid);
+        if (next.IsNull)
+            next = FindMmUser(mm, leaderWithParent: -1);
+        // None found with users left: Linux's race with get_task_mm (swapoff, /proc, ptrace) also leaves the owner NULL.
+        mm.Owner = next;
+    }
+
+    /// <summary>
+    /// The first live task (pid order) using <paramref name="mm"/>: among the group leaders whose parent is
+    /// <paramref name="leaderWithParent"/> (a task's children list), or any task when it is -1 (for_each_process, for_each_thread).
+    /// </summary>
+    private Entity FindMmUser(MmState mm, int leaderWithParent)
+    {
+        foreach (Entity e in _processes)
+        {
+            ref Process c = ref World.Get<Process>(e);
+            if (c.Mm != mm.Entity || c.State is ProcessState.Exited or ProcessState.Killed)
+                continue;
+            if (leaderWithParent < 0 || (c.ParentPid == leaderWithParent && c.Tgid == c.Pid))
+                return e;
+        }
+        return Entity.Null;
     }
 
     /// <summary>Finds an anonymous page (not the zero page) or a swap entry: what an anon_vma would be there for.</summary>

@@ -33,6 +33,32 @@ public class ThreadTests
     }
 
     [Test]
+    public void TheOwnersExitHandsTheMmToTheOldestLiveThreadAndTheLastExitToNone()
+    {
+        // mm_update_next_owner (kernel/exit.c): the leader (pid 1, mm->owner) ends its workload first, a pthread_exit
+        // that ends only it; then thread t1 (pid 2), then t2 (pid 3). Threads are on no children list, so the owner
+        // is found by the search of every thread, in creation order: the oldest thread still alive.
+        using var m = new SimMachine(Options(ramPages: 1024) with { Cpus = 4 });
+        Entity leader = m.AddProcess("leader", Anon(Base, 8), Trace("leader", W(P(0)), W(P(1))), 0);
+        Entity t1 = m.AddThread(leader, "t1", Trace("t1", [W(P(2)), .. Repeat(R(P(2)), 2_000)]), 0);
+        Entity t2 = m.AddThread(leader, "t2", Trace("t2", [W(P(3)), .. Repeat(R(P(3)), 20_000)]), 0);
+        MmState mm = Mm(m, leader);
+        Assert.That(mm.Owner, Is.EqualTo(leader), "mm->owner: the task made with the mm");
+
+        RunUntil(m, () => Proc(m, leader).State == ProcessState.Exited);
+        Assert.That(Proc(m, t1).State, Is.Not.EqualTo(ProcessState.Exited), "t1 reads 2,000 times after the leader's 2 accesses");
+        Assert.That(mm.Owner, Is.EqualTo(t1), "the oldest live thread, not t2");
+
+        RunUntil(m, () => Proc(m, t1).State == ProcessState.Exited);
+        Assert.That(Proc(m, t2).State, Is.Not.EqualTo(ProcessState.Exited));
+        Assert.That(mm.Owner, Is.EqualTo(t2), "t1 owned the mm, so its exit hands it on to the last user");
+
+        m.RunChecked();
+        Assert.That(mm.Mm.Struct.MmUsers, Is.Zero);
+        Assert.That(mm.Owner.IsNull, Is.True, "the last user's exit leaves no owner (no pointer to a freed task)");
+    }
+
+    [Test]
     public void MmUsersCountsTheLiveThreadsAndTheLastOneTearsTheMmDown()
     {
         var (m, leader, thread) = Build();

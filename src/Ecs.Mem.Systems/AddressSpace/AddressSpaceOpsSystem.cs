@@ -334,14 +334,15 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         {
             if ((v.Flags & VmFlags.HugeTlb) != 0)
             {
-                _k.Hugetlb.CopyRange(parent, child, v); // copy_hugetlb_page_range
+                _k.Hugetlb.CopyRange(parent, child, v, op.Process); // copy_hugetlb_page_range
                 continue;
             }
             if (!VmaNeedsCopy(v))
                 continue;
             // Only the populated entries are visited, in ascending order: a huge, mostly untouched VMA costs
             // what its page tables hold, not its size.
-            var copy = new CopyPteVisitor(_k, child, v.Flags);
+            // The parent runs the copy (current in copy_page_range): it reclaims for the child's tables' charges.
+            var copy = new CopyPteVisitor(_k, child, v.Flags, op.Process);
             parent.Tables.VisitRange(v.Start, v.End, ref copy);
         }
         _k.Tlb.FlushTlbMm(parent.Tlb);
@@ -375,8 +376,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     internal static bool VmaNeedsCopy(in Vma v) =>
         v.AnonVma != 0 || (v.Flags & (VmFlags.PfnMap | VmFlags.MixedMap)) != 0 || !(v.Kind == VmaKind.File || v.ShmemId != 0);
 
-    /// <summary>copy_pte_range for one VMA: what fork does with each non-empty parent entry.</summary>
-    private readonly struct CopyPteVisitor(Kernel.Kernel k, MmState child, VmFlags flags) : IPteRefVisitor
+    /// <summary>
+    /// copy_pte_range for one VMA: what fork does with each non-empty parent entry. The child's tables are allocated
+    /// by the parent (<paramref name="parent"/>, current in copy_page_range), which reclaims for their charges.
+    /// </summary>
+    private readonly struct CopyPteVisitor(Kernel.Kernel k, MmState child, VmFlags flags, Entity parent) : IPteRefVisitor
     {
         private readonly bool _cow = (flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
 
@@ -392,7 +396,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 ulong prot = new Pte(src).Value & Pte.ProtMask & ~(Pte.SpecialBit | Pte.AccessedBit);
                 if (!_cow && (flags & VmFlags.Shared) != 0)
                     prot &= ~Pte.DirtyBit;
-                k.Memory.MapPage(child, va, (int)pte.Pfn, prot);
+                k.Memory.MapPage(child, va, (int)pte.Pfn, prot, parent);
             }
             else if (pte.IsSwap)
             {
@@ -400,7 +404,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
                 k.Swap.SwapDuplicate((int)pte.ToSwapEntry().Offset);
                 // copy_nonpresent_pte: the entry is shared now, so neither side may take the page over on swap-in.
                 src &= ~Pte.SwpExclusiveBit;
-                k.Memory.PteAlloc(child, va) = src;
+                k.Memory.PteAlloc(child, va, parent) = src;
                 child.Mm.Struct.SwapEnts++;
             }
         }

@@ -1,4 +1,5 @@
 using EcsMem.Components;
+using EcsMem.Ecs;
 using EcsMem.Simulation;
 using EcsMem.Systems.Kernel;
 
@@ -318,13 +319,16 @@ public sealed class Hugetlb
     /// set_huge_pte_at: maps the folio at <paramref name="head"/> at the 2 MiB block <paramref name="haddr"/> of
     /// <paramref name="mm"/> (512 entries, special and PMD-mapped) with <paramref name="prot"/>, counting one mapping.
     /// </summary>
-    public void Map(MmState mm, ulong haddr, int head, ulong prot)
+    public void Map(MmState mm, ulong haddr, int head, ulong prot) => Map(mm, haddr, head, prot, mm.Owner);
+
+    /// <summary><see cref="Map(MmState, ulong, int, ulong)"/> run by task <paramref name="current"/>, which reclaims for the tables it allocates.</summary>
+    public void Map(MmState mm, ulong haddr, int head, ulong prot, Entity current)
     {
         ulong bits = (prot & ~Pte.CowBit) | Pte.PresentBit | Pte.SpecialBit | Pte.PmdMappedBit;
         for (int i = 0; i < Pages; i++)
         {
             ulong va = haddr + ((ulong)i << Pte.PageShift);
-            ref ulong slot = ref _k.Memory.PteAlloc(mm, va);
+            ref ulong slot = ref _k.Memory.PteAlloc(mm, va, current);
             _k.Dirty?.Pte(mm, va, slot);
             slot = Pte.Make((ulong)(head + i), bits).Value;
         }
@@ -395,9 +399,10 @@ public sealed class Hugetlb
 
     /// <summary>
     /// copy_hugetlb_page_range at fork for hugetlb VMA <paramref name="v"/>: the child maps the parent's huge pages;
-    /// in a private writable mapping both lose write access (copy-on-write, hugetlb_wp on the next write).
+    /// in a private writable mapping both lose write access (copy-on-write, hugetlb_wp on the next write). The parent's
+    /// task <paramref name="current"/> allocates the child's tables and reclaims for their charges.
     /// </summary>
-    public void CopyRange(MmState parent, MmState child, in Vma v)
+    public void CopyRange(MmState parent, MmState child, in Vma v, Entity current)
     {
         bool cow = (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite;
         for (ulong h = v.Start; h < v.End; h += Size)
@@ -416,7 +421,7 @@ public sealed class Hugetlb
                 }
                 e &= ~Pte.RwBit;
             }
-            Map(child, h, (int)new Pte(e).Pfn, e & Pte.ProtMask & ~(Pte.PfnMask | Pte.AccessedBit));
+            Map(child, h, (int)new Pte(e).Pfn, e & Pte.ProtMask & ~(Pte.PfnMask | Pte.AccessedBit), current);
         }
     }
 

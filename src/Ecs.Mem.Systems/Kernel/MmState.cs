@@ -29,10 +29,12 @@ public sealed class MmState
     public Entity Entity { get; internal set; }
 
     /// <summary>
-    /// mm->owner (CONFIG_MEMCG): the first task made with this address space, set by <see cref="Task.TaskList.CreateProcess"/>;
-    /// Entity.Null until then (a fork child's mm while copy_page_range fills it). A table allocated outside a fault's
-    /// start reclaims for it (<see cref="Memory.MemoryOps.PteAlloc"/>). Simplified: Linux's mm_update_next_owner hands the
-    /// mm on when the owner exits with other users left; here it stays with the first task (task entities outlive their exit).
+    /// mm->owner (CONFIG_MEMCG): the first task made with this address space, set by <see cref="Task.TaskList.CreateProcess"/>
+    /// (Linux's mm_init sets it before dup_mmap copies the tables; EcsMem creates the child's task after the copy, which
+    /// the parent runs and reclaims for: <see cref="Memory.MemoryOps.PteAlloc(MmState, ulong, Entity)"/>). When the owner
+    /// exits with other users left (threads) it passes to one of them, and to none with the last
+    /// (<see cref="Task.TaskList"/>'s mm_update_next_owner). A table allocated outside a fault's start by the mm's own
+    /// task reclaims for it (<see cref="Memory.MemoryOps.PteAlloc(MmState, ulong)"/>).
     /// </summary>
     public Entity Owner { get; internal set; }
 

@@ -1,5 +1,7 @@
 using EcsMem.Components;
 using EcsMem.Ecs;
+using EcsMem.Systems.Events;
+using EcsMem.Traces;
 using EcsMem.Systems.Machine;
 using EcsMem.Systems.Memcontrol;
 using SimMachine = EcsMem.Systems.Machine.Machine;
@@ -117,6 +119,65 @@ public class PageTableChargeTests
         MemcgTests.Advance(m, 2);
         Assert.That(m.Kernel.Tasks.KillLog, Is.Empty);
         Assert.That(mm.Tables.Lookup(Base + TwoMiB), Is.Not.Zero, "the second page was written (mapped, or swapped out since)");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    /// <summary>The direct reclaims of the event stream: the pid each ran for.</summary>
+    private sealed class DirectReclaims : IEventSink
+    {
+        public readonly List<int> Pids = new();
+
+        public void Write(in MemEvent e)
+        {
+            if (e.Kind == MemEventKind.Reclaim && e.Direct)
+                Pids.Add(e.Pid);
+        }
+    }
+
+    [Test]
+    public void AForksCopyAtMemoryMaxReclaimsForTheParentOncePerChildTable()
+    {
+        // The parent (pid 1) wrote Base and Base + 2 MiB. By hand: Base = 0x7f0000000000 is PGD entry 254, PUD entry 0,
+        // PMD entries 0 and 1, so its tables below the root are one PUD, one PMD and two PTE tables; the stack and the
+        // exec's file areas hold no entries, so fork's copy_page_range gives the child the same four tables.
+        using SimMachine m = MemcgTests.Build(Yaml);
+        MemcgTests.Advance(m, 2);
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup g = mc.Find("g");
+        Entity parent = m.Kernel.Tasks.Processes[0];
+        MmState pmm = m.Kernel.Tasks.MmOf(parent);
+        Assert.That((pmm.Tables.TablesAt(0), pmm.Tables.TablesAt(1), pmm.Tables.TablesAt(2)), Is.EqualTo((2L, 1L, 1L)));
+        DrainStock(mc, g);
+        long maxEvents = g.Events[(int)MemcgEvent.Max];
+        g.Max = g.Usage; // every charge from here finds g at memory.max
+
+        var reclaims = new DirectReclaims();
+        m.Kernel.AttachEvents(reclaims);
+        // fork + waitpid; the child runs nothing and exits.
+        m.ScheduleAt(m.Env.Now, new AddressSpaceOp(AddressSpaceOpKind.Fork, parent)
+        {
+            ChildName = "c",
+            ChildWorkload = _ => new Workload(new EmptyTrace("c")),
+            WaitChild = true,
+        });
+        for (int guard = 0; m.Kernel.Tasks.Processes.Count == 1; guard++)
+        {
+            Assert.That(guard, Is.LessThan(1000), "the fork never came");
+            m.Env.RunTick();
+        }
+        Entity child = m.Kernel.Tasks.Processes[1];
+        Assert.That(m.Kernel.Tasks.MmOf(child).Tables.PgtablesBytes, Is.EqualTo(4UL * 4096), "PUD, PMD, two PTE tables");
+        // pte_alloc_one's GFP_PGTABLE_USER charge is current's, the parent's: each of the four tables found g at its
+        // limit (try_charge_memcg's mem_over_limit: one memory.events max each) and owes a reclaim of
+        // SWAP_CLUSTER_MAX pages in the parent's context. The slab charges of copy_process and dup_mm are forced
+        // without a reclaim (simplified), so they add no event.
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents + 4));
+        Assert.That(reclaims.Pids, Is.Empty, "the reclaims run in the next tick");
+        m.Env.RunTick();
+        // The four requests stall on one group in one tick, so they share one cgroup reclaim (SwapOutSystem's rule),
+        // run for the parent; none for the child, whose task did not exist while its tables were copied.
+        int parentPid = m.Kernel.World.Get<Process>(parent).Pid;
+        Assert.That(reclaims.Pids, Is.EqualTo(new[] { parentPid }));
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 }

@@ -293,30 +293,26 @@ public sealed class TaskList(Kernel.Kernel kernel)
         }
         ref Process p = ref World.Get<Process>(exiting);
         int pid = p.Pid, parentPid = p.ParentPid;
-        Entity next = FindMmUser(mm, leaderWithParent: pid);
-        if (next.IsNull)
-            next = FindMmUser(mm, leaderWithParent: parentPid);
-        if (next.IsNull)
-            next = FindMmUser(mm, leaderWithParent: -1);
-        // None found with users left: Linux's race with get_task_mm (swapoff, /proc, ptrace) also leaves the owner NULL.
-        mm.Owner = next;
-    }
-
-    /// <summary>
-    /// The first live task (pid order) using <paramref name="mm"/>: among the group leaders whose parent is
-    /// <paramref name="leaderWithParent"/> (a task's children list), or any task when it is -1 (for_each_process, for_each_thread).
-    /// </summary>
-    private Entity FindMmUser(MmState mm, int leaderWithParent)
-    {
+        // One pass for the three searches: the first child, sibling and task using the mm, in pid order.
+        Entity child = Entity.Null, sibling = Entity.Null, any = Entity.Null;
         foreach (Entity e in _processes)
         {
             ref Process c = ref World.Get<Process>(e);
             if (c.Mm != mm.Entity || c.State is ProcessState.Exited or ProcessState.Killed)
                 continue;
-            if (leaderWithParent < 0 || (c.ParentPid == leaderWithParent && c.Tgid == c.Pid))
-                return e;
+            bool leader = c.Tgid == c.Pid;
+            if (leader && c.ParentPid == pid)
+            {
+                child = e;
+                break;
+            }
+            if (leader && c.ParentPid == parentPid && sibling.IsNull)
+                sibling = e;
+            if (any.IsNull)
+                any = e;
         }
-        return Entity.Null;
+        // None found with users left: Linux's race with get_task_mm (swapoff, /proc, ptrace) also leaves the owner NULL.
+        mm.Owner = !child.IsNull ? child : !sibling.IsNull ? sibling : any;
     }
 
     /// <summary>Finds an anonymous page (not the zero page) or a swap entry: what an anon_vma would be there for.</summary>

@@ -75,6 +75,9 @@ public sealed class Readahead : IEventHandler
     /// <summary>Page lists of completed requests, by length, reused by later requests (no allocation in steady state).</summary>
     private readonly Dictionary<int, Stack<int[]>> _freeLists = new();
     private readonly List<int> _run = new();
+
+    /// <summary>Submit's bios (their end in the run, the request holding their last part) and requests (their end).</summary>
+    private readonly List<int> _bioEnds = new(), _bioReqs = new(), _reqEnds = new();
     private readonly List<PendingRa> _pending = new();
     private readonly List<PendingRa> _retry = new();
     private long _nextIo;
@@ -683,19 +686,20 @@ public sealed class Readahead : IEventHandler
     public const int BioMaxVecs = 256;
 
     /// <summary>
-    /// read_pages for the run collected so far. ext4_mpage_readpages puts one folio in each bvec of a bio and submits
-    /// it when its <see cref="BioMaxVecs"/> are full. The block layer splits a bio into requests at the queue's
-    /// max_segments and max_sectors_kb (__bio_split_to_limits), but the parts are chained (bio_chain): the bio's end_io,
-    /// mpage_end_io → folio_end_read, unlocks its folios when its last part completes, so a bio is the unit in which
-    /// pages become readable (and reclaimable). The requests cross one channel one after another, so the bio ending at
-    /// the run's n-th page completes after <see cref="Timing.TimingModel.DiskReadCycles"/>(n). Measured on 6.18
-    /// (oracle/experiments/readahead-bios): an order-2 async window of 2,048 pages is two bios of 256 folios, read as
-    /// requests of 1,016 + 8 and 1,024 pages one after another; no request passed 1,024 pages (max_sectors_kb 4096).
+    /// read_pages for the run collected so far, one bio per <see cref="BioMaxVecs"/> folios (the default; see
+    /// <see cref="Submit"/> for the request model, <c>machine.readahead_requests</c>). ext4_mpage_readpages puts one
+    /// folio in each bvec of a bio and submits it when its <see cref="BioMaxVecs"/> are full. The block layer splits a
+    /// bio into requests at the queue's max_segments and max_sectors_kb (__bio_split_to_limits), but the parts are
+    /// chained (bio_chain): the bio's end_io, mpage_end_io → folio_end_read, unlocks its folios when its last part
+    /// completes, so a bio is the unit in which pages become readable (and reclaimable). The requests cross one channel
+    /// one after another, so the bio ending at the run's n-th page completes after
+    /// <see cref="Timing.TimingModel.DiskReadCycles"/>(n). Measured on 6.18 (oracle/experiments/readahead-bios): an
+    /// order-2 async window of 2,048 pages is two bios of 256 folios, read as requests of 1,016 + 8 and 1,024 pages one
+    /// after another; no request passed 1,024 pages (max_sectors_kb 4096). Simplified: physically contiguous single
+    /// pages each take a bvec of their own here.
     /// </summary>
-    private void Submit(SimEnvironment env, ref ReadaheadControl ractl, bool hasTarget, ref int targetRun)
+    private void SubmitFolioBios(SimEnvironment env, ref ReadaheadControl ractl, bool hasTarget, ref int targetRun)
     {
-        if (_run.Count == 0)
-            return;
         Frame[] frames = _k.Zone.Frames;
         int pages = _run.Count, from = 0, folios = 0;
         for (int j = 0; j < pages; j++)
@@ -705,18 +709,122 @@ public sealed class Readahead : IEventHandler
             if (folios == BioMaxVecs)
             {
                 // The bio is full: submit it, the next folio starts a new one.
-                SubmitBio(env, ref ractl, from, j, hasTarget, ref targetRun);
+                SubmitBio(env, ref ractl, from, j, j, hasTarget, ref targetRun);
                 from = j;
                 folios = 0;
             }
             folios++;
         }
-        SubmitBio(env, ref ractl, from, pages, hasTarget, ref targetRun);
+        SubmitBio(env, ref ractl, from, pages, pages, hasTarget, ref targetRun);
         _run.Clear();
     }
 
-    /// <summary>submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one bio, done <see cref="Timing.TimingModel.DiskReadCycles"/>(to) from now.</summary>
-    private void SubmitBio(SimEnvironment env, ref ReadaheadControl ractl, int from, int to, bool hasTarget, ref int targetRun)
+    /// <summary>
+    /// The data disk's queue limits (vda on the measured machine, /sys/block/vda/queue: max_sectors_kb 4096,
+    /// max_segments 254): a request holds at most <see cref="QueueMaxPages"/> pages in at most
+    /// <see cref="QueueMaxSegments"/> physically contiguous segments.
+    /// </summary>
+    public const int QueueMaxPages = 1024, QueueMaxSegments = 254;
+
+    /// <summary>
+    /// read_pages for the run collected so far, under its blk_plug, as the block layer forms requests (with
+    /// <c>machine.readahead_requests</c>; else <see cref="SubmitFolioBios"/>). ext4_mpage_readpages adds each folio to a bio, in the
+    /// bio's last bvec when it follows that bvec's memory (bvec_try_merge_page: physically contiguous pages share a bvec),
+    /// else in a new one, and submits the bio when its <see cref="BioMaxVecs"/> bvecs are full. The block layer splits a
+    /// bio at the queue's limits (__bio_split_to_limits: <see cref="QueueMaxPages"/>, <see cref="QueueMaxSegments"/>)
+    /// and chains the parts (bio_chain); each part back-merges into the plug's last request when both limits allow
+    /// (blk_attempt_plug_merge → ll_back_merge_fn), else starts one. The requests cross one channel one after another, so
+    /// the request ending at the run's n-th page completes after <see cref="Timing.TimingModel.DiskReadCycles"/>(n); a
+    /// bio's end_io (mpage_end_io → folio_end_read) unlocks its folios when the request holding its last part completes,
+    /// so the pages of all the bios merged into one request become readable (and reclaimable) together. Measured on 6.18
+    /// (oracle/experiments/readahead-bios, write-memcg-majors): an order-2 async window of 2,048 pages is two bios of 256
+    /// folios, read as requests of 1,016 + 8 and 1,024 pages; order-0 read-around bios of 256 bvecs hold 259–377 pages
+    /// and split at 254 segments; file-write-memcg's first window, 2,048 order-0 pages of few segments, is two requests
+    /// of 1,024 pages.
+    /// </summary>
+    private void Submit(SimEnvironment env, ref ReadaheadControl ractl, bool hasTarget, ref int targetRun)
+    {
+        if (_run.Count == 0)
+            return;
+        if (!_k.Options.ReadaheadRequests)
+        {
+            SubmitFolioBios(env, ref ractl, hasTarget, ref targetRun);
+            return;
+        }
+        int pages = _run.Count, bvecs = 0;
+        int partPages = 0, partSegs = 0; // the open bio's part being cut at the queue's limits
+        int reqPages = 0, reqSegs = 0;   // the plug's last request
+        _bioEnds.Clear();
+        _bioReqs.Clear();
+        _reqEnds.Clear();
+        for (int j = 0; j < pages; j++)
+        {
+            // A page whose frame follows the previous page's goes into the same bvec (a large folio's pages always do);
+            // the faulting page's slot (-1, its frame granted later) is a bvec of its own.
+            bool contiguous = j > 0 && _run[j] >= 0 && _run[j] == _run[j - 1] + 1;
+            if (!contiguous && bvecs == BioMaxVecs)
+            {
+                // The bio is full: submit_bio; the page starts a new one.
+                AddBioPart(j, ref partPages, ref partSegs, ref reqPages, ref reqSegs);
+                _bioEnds.Add(j);
+                _bioReqs.Add(_reqEnds.Count);
+                bvecs = 0;
+            }
+            if (!contiguous)
+                bvecs++;
+            // __bio_split_to_limits: a part ends at the queue's page or segment limit (a bvec may be cut).
+            bool newSegment = !contiguous || partPages == 0;
+            if (partPages == QueueMaxPages || (newSegment && partSegs == QueueMaxSegments))
+            {
+                AddBioPart(j, ref partPages, ref partSegs, ref reqPages, ref reqSegs);
+                newSegment = true;
+            }
+            partPages++;
+            if (newSegment)
+                partSegs++;
+        }
+        AddBioPart(pages, ref partPages, ref partSegs, ref reqPages, ref reqSegs);
+        _bioEnds.Add(pages);
+        _bioReqs.Add(_reqEnds.Count);
+        _reqEnds.Add(pages); // blk_finish_plug: the last request goes too
+        int from = 0;
+        for (int b = 0; b < _bioEnds.Count; b++)
+        {
+            SubmitBio(env, ref ractl, from, _bioEnds[b], _reqEnds[_bioReqs[b]], hasTarget, ref targetRun);
+            from = _bioEnds[b];
+        }
+        _run.Clear();
+    }
+
+    /// <summary>
+    /// One part of a bio, ending before run page <paramref name="end"/>, into the plug: back-merged into its last request
+    /// when the request stays within the queue's limits, else the start of a new request (the last one is then complete).
+    /// </summary>
+    private void AddBioPart(int end, ref int partPages, ref int partSegs, ref int reqPages, ref int reqSegs)
+    {
+        if (partPages == 0)
+            return;
+        if (reqPages > 0 && reqPages + partPages <= QueueMaxPages && reqSegs + partSegs <= QueueMaxSegments)
+        {
+            reqPages += partPages;
+            reqSegs += partSegs;
+        }
+        else
+        {
+            if (reqPages > 0)
+                _reqEnds.Add(end - partPages);
+            reqPages = partPages;
+            reqSegs = partSegs;
+        }
+        partPages = 0;
+        partSegs = 0;
+    }
+
+    /// <summary>
+    /// submit_bio for the run's pages [<paramref name="from"/>, <paramref name="to"/>): one bio, done with the request that
+    /// ends at the run's page <paramref name="doneAt"/>, <see cref="Timing.TimingModel.DiskReadCycles"/>(doneAt) from now.
+    /// </summary>
+    private void SubmitBio(SimEnvironment env, ref ReadaheadControl ractl, int from, int to, int doneAt, bool hasTarget, ref int targetRun)
     {
         int n = 0;
         bool target = false;
@@ -728,12 +836,12 @@ public sealed class Readahead : IEventHandler
                 target = true;
         }
         if (target && hasTarget)
-            targetRun = to;
+            targetRun = doneAt;
         if (target && ractl.BatchFault.Io >= 0 && ractl.BatchFault.ReadyAt == 0)
         {
             // The faulting page is in this batch (its window waited for reclaim before it was read): its read ends with
             // its bio; the fault goes on when that read and the window's loop have both ended (ContinuePending).
-            ractl.BatchFault = ractl.BatchFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(to) };
+            ractl.BatchFault = ractl.BatchFault with { ReadyAt = env.Now + (ulong)_k.Timing.DiskReadCycles(doneAt) };
         }
         if (n == 0)
             return;
@@ -746,7 +854,7 @@ public sealed class Readahead : IEventHandler
         }
         long io = _nextIo++;
         _inFlight.Add(io, pfns);
-        env.Schedule((ulong)_k.Timing.DiskReadCycles(to), new SimEvent(_kind, default, io));
+        env.Schedule((ulong)_k.Timing.DiskReadCycles(doneAt), new SimEvent(_kind, default, io));
     }
 
     /// <summary>An array of exactly <paramref name="n"/> page slots: a completed request's, or a new one while the pool warms up.</summary>

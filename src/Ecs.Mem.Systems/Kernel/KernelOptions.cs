@@ -98,6 +98,14 @@ public sealed record KernelOptions
     /// </summary>
     public bool LargeFolios { get; init; } = D.LargeFolios;
 
+    /// <summary>
+    /// Whether readahead's read_pages submits as the block layer forms requests (<c>machine.readahead_requests</c>):
+    /// physically contiguous pages share a bvec, bios split at the data disk's queue limits and back-merge into the
+    /// plug's requests, a bio's pages unlocking with the request that holds its last part. Off (the default): a bio
+    /// of 256 folios is the unit. Off because it is right only with the kernel's frame order (docs/kernel.md).
+    /// </summary>
+    public bool ReadaheadRequests { get; init; } = D.ReadaheadRequests;
+
     /// <summary>vm.overcommit_memory (<c>machine.overcommit_memory</c>): 0 heuristic, 1 always, 2 never.</summary>
     public int OvercommitMemory { get; init; } = D.OvercommitMemory;
 

@@ -95,6 +95,8 @@ public static class ScenarioLoader
             FaultAroundBytes = m.FaultAroundBytes,
             ReadAheadKb = m.ReadAheadKb,
             LargeFolios = m.LargeFolios,
+            ReadaheadRequests = m.ReadaheadRequests,
+            PerCpuPages = m.PerCpuPages,
             OvercommitMemory = m.OvercommitMemory,
             OvercommitRatio = m.OvercommitRatio,
             OvercommitKbytes = m.OvercommitKbytes,

@@ -82,6 +82,38 @@ public class ReadaheadTests
     }
 
     [Test]
+    public void WithReadaheadRequestsContiguousPagesShareBvecsAndTheWindowUnlocksWithTheRequestHoldingItsBiosEnd()
+    {
+        // machine.readahead_requests (read_pages under its plug as the block layer forms requests). The same read-around
+        // as above, [4, 2052) from a first touch at 1028, on a fresh machine whose frames come from the buddy allocator in
+        // order: the window is a few physically contiguous runs, so its 2,048 pages are one bio of a few bvecs
+        // (bvec_try_merge_page), cut at max_sectors_kb 4096 (1,024 pages) into [4, 1028) and [1028, 2052); the second
+        // part cannot back-merge into the first request (2,048 > 1,024 pages), so it is a request of its own and the bio,
+        // whose last part it holds, unlocks every page of the window together when it completes: no page is still
+        // locked when the major fault goes on (page 1284 was with 256-folio bios), so the pass is one major fault and
+        // the 31 minor faults of blocks 1040..1520 only (write-memcg-majors' run 1 read window 0 as two such requests).
+        const int First = 1028, Count = 1536 - First;
+        string yaml = Scenario(Count).Replace("base=0x7f0000000000", $"base=0x{0x7f0000000000L + (First * 4096L):x}", StringComparison.Ordinal)
+            .Replace("read_ahead_kb: 8192}", "read_ahead_kb: 8192, readahead_requests: true}", StringComparison.Ordinal);
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "req.yaml"));
+        using var _ = m;
+        Assert.That(m.Kernel.Options.ReadaheadRequests, Is.True);
+        int file = m.Kernel.Files.Intern("/data/f16m");
+        var p = m.Kernel.Tasks.Processes[0];
+        KernelKit.RunUntil(m, () => m.Kernel.World.Get<ProcessStats>(p).MajFlt == 1);
+        int breaks = Enumerable.Range(5, 2047).Count(i => m.Kernel.PageCache.Find(file, i) != m.Kernel.PageCache.Find(file, i - 1) + 1);
+        Assert.That(breaks, Is.LessThan(BioMaxVecsForTest), "precondition: the window's frames form fewer than 256 bvecs (one bio)");
+        bool Locked(int i) => (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, i)].Flags & FrameFlags.Locked) != 0;
+        Assert.That(Enumerable.Range(4, 2048).Count(Locked), Is.Zero, "the whole window was read when the fault went on");
+        m.Run();
+        ProcessStats s = m.Kernel.World.Get<ProcessStats>(p);
+        Assert.That(s.MajFlt, Is.EqualTo(1));
+        Assert.That(s.MinFlt, Is.EqualTo(31));
+    }
+
+    private const int BioMaxVecsForTest = 256; // BIO_MAX_VECS, include/linux/bio.h
+
+    [Test]
     public void AnAsyncWindowOfOrder2FoliosIsReadAsTwoBiosThatUnlockOneAfterTheOther()
     {
         // Measured (oracle/experiments/readahead-bios, swappiness-60 on 6.18, block_rq_issue/complete): the async window

@@ -45,6 +45,21 @@ public class PerCpuZoneTests
     }
 
     [Test]
+    public void TheScenarioKeyPerCpuPagesTurnsTheListsOnOrOffWhateverTheCpuCount()
+    {
+        // machine.per_cpu_pages: true at one CPU is Linux's own setting (it always has the lists); absent keeps the
+        // default rule (off at one CPU); false turns them off at two. One CPU, 64 MiB: batch 3, high 320 (as above).
+        static SimMachine Build(string machine) => EcsMem.Systems.Machine.ScenarioLoader.Build(EcsMem.Scenarios.ScenarioParser.Parse(
+            new StringReader("machine: {" + machine + "}\nprocesses:\n  - name: p\n    workload: {generator: \"seq:count=1,pages=1\"}\n"), "pcp.yaml"));
+        using (var on = Build("ram: 64M, swap: 0, per_cpu_pages: true"))
+            Assert.That((on.Kernel.Zone.Pcp!.Cpus, on.Kernel.Zone.Pcp.High), Is.EqualTo((1, 320)));
+        using (var absent = Build("ram: 64M, swap: 0"))
+            Assert.That(absent.Kernel.Zone.Pcp, Is.Null);
+        using var off = Build("ram: 64M, swap: 0, cpus: 2, per_cpu_pages: false");
+        Assert.That(off.Kernel.Zone.Pcp, Is.Null);
+    }
+
+    [Test]
     public void PcpPagesAreFreeButNotInMemFreeOrBuddyinfo()
     {
         // 64 MiB, 2 CPUs: batch 3, high 160. The zero page took pfn 0 at boot (the first order-10 block split

@@ -841,8 +841,14 @@ public sealed class Readahead : IEventHandler
         int[] pfns = read.Pfns;
         if (!read.Ended)
             FolioEndRead(pfns);
+        Frame[] frames = _k.Zone.Frames;
         foreach (int pfn in pfns)
-            _k.PageWaits.WakeUpPageWaiters(env, pfn);
+        {
+            // A page ended early that had no waiter (a waiter pins it) may have been reclaimed and read again since,
+            // locked under that other read: its waiters are that read's to wake.
+            if (!read.Ended || (frames[pfn].Flags & FrameFlags.Locked) == 0)
+                _k.PageWaits.WakeUpPageWaiters(env, pfn);
+        }
         ReturnPfns(pfns);
     }
 

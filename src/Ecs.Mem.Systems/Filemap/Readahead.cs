@@ -70,7 +70,13 @@ public sealed class Readahead : IEventHandler
     private readonly int _kind;
     private readonly Dictionary<long, FileRaState> _ra = new();
     private readonly Dictionary<int, long> _filePages = new();
-    private readonly Dictionary<long, int[]> _inFlight = new();
+    private readonly Dictionary<long, InFlightRead> _inFlight = new();
+
+    /// <summary>A read request in flight: its pages, when the disk completes it, and whether they were unlocked already.</summary>
+    private readonly record struct InFlightRead(int[] Pfns, ulong Due, bool Ended);
+
+    /// <summary>The requests <see cref="EndReadsCompletedBy"/> finds complete (reused, no allocation in steady state).</summary>
+    private readonly List<long> _completed = new();
 
     /// <summary>Page lists of completed requests, by length, reused by later requests (no allocation in steady state).</summary>
     private readonly Dictionary<int, Stack<int[]>> _freeLists = new();
@@ -853,8 +859,9 @@ public sealed class Readahead : IEventHandler
                 pfns[k++] = _run[j];
         }
         long io = _nextIo++;
-        _inFlight.Add(io, pfns);
-        env.Schedule((ulong)_k.Timing.DiskReadCycles(doneAt), new SimEvent(_kind, default, io));
+        ulong cycles = (ulong)_k.Timing.DiskReadCycles(doneAt);
+        _inFlight.Add(io, new InFlightRead(pfns, env.Now + cycles, false));
+        env.Schedule(cycles, new SimEvent(_kind, default, io));
     }
 
     /// <summary>An array of exactly <paramref name="n"/> page slots: a completed request's, or a new one while the pool warms up.</summary>
@@ -937,16 +944,56 @@ public sealed class Readahead : IEventHandler
             _k.PageWaits.WakeUpWindowWaiters(env, (int)ev.Arg0); // a window's loop ended: its fault goes on
             return;
         }
-        if (!_inFlight.Remove(ev.Arg0, out int[]? pfns))
+        if (!_inFlight.Remove(ev.Arg0, out InFlightRead read))
             throw new InvalidOperationException($"readahead completion for unknown request {ev.Arg0}");
+        int[] pfns = read.Pfns;
+        if (!read.Ended)
+            FolioEndRead(pfns);
+        Frame[] frames = _k.Zone.Frames;
+        foreach (int pfn in pfns)
+        {
+            // A page ended early that had no waiter (a waiter pins it) may have been reclaimed and read again since,
+            // locked under that other read: its waiters are that read's to wake.
+            if (!read.Ended || (frames[pfn].Flags & FrameFlags.Locked) == 0)
+                _k.PageWaits.WakeUpPageWaiters(env, pfn);
+        }
+        ReturnPfns(pfns);
+    }
+
+    /// <summary>
+    /// mpage_end_io → folio_end_read for the requests the disk has completed by <paramref name="now"/>, called while
+    /// reclaim runs: the block layer's completion interrupts the reclaimer (blk_mq_complete_request from the device's
+    /// interrupt, the bio's end_io in softirq context), so a reclaim round that takes long enough meets, at its later
+    /// priority levels, pages it found locked under their read at its first (oracle/experiments/ra-fallback). The
+    /// pages are unlocked now; the faults waiting on them are woken by the request's event, which is due by now too.
+    /// </summary>
+    public void EndReadsCompletedBy(ulong now)
+    {
+        if (_inFlight.Count == 0)
+            return;
+        _completed.Clear();
+        foreach (var kv in _inFlight)
+        {
+            if (!kv.Value.Ended && kv.Value.Due <= now)
+                _completed.Add(kv.Key);
+        }
+        foreach (long io in _completed)
+        {
+            ref InFlightRead read = ref CollectionsMarshal.GetValueRefOrNullRef(_inFlight, io);
+            FolioEndRead(read.Pfns);
+            read = read with { Ended = true };
+        }
+    }
+
+    /// <summary>folio_end_read: the request's pages are uptodate and unlocked, and the read's reference is dropped.</summary>
+    private void FolioEndRead(int[] pfns)
+    {
         foreach (int pfn in pfns)
         {
             _k.Dirty?.Frame(pfn);
             _k.Zone.Frames[pfn].Flags &= ~FrameFlags.Locked;
             _k.Zone.UnpinFrame(pfn);
-            _k.PageWaits.WakeUpPageWaiters(env, pfn);
         }
-        ReturnPfns(pfns);
     }
 
     /// <summary>page_cache_prev_miss: the first uncached index scanning down from <paramref name="index"/> (at most <paramref name="maxScan"/>).</summary>

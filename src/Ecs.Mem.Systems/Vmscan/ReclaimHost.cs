@@ -309,13 +309,13 @@ public sealed class ReclaimHost : ILruvecHost
     /// isolate_lru_folios' time for <paramref name="pages"/> pages (machine.reclaim_cost.isolate_ns); writes completed
     /// by then end (see <see cref="PageWriteback.Writeback.Progress"/>).
     /// </summary>
-    public void WritebackProgress(int pages) => _k.Writeback?.Progress(_isolateCycles * pages);
+    public void WritebackProgress(int pages) => Progress(_isolateCycles * pages);
 
     /// <summary>
     /// A reclaim call's fixed time (try_to_free_mem_cgroup_pages, do_try_to_free_pages or a kswapd round up to its
     /// first isolation; machine.reclaim_cost.call_ns).
     /// </summary>
-    public void ReclaimCallTime() => _k.Writeback?.Progress(_callCycles);
+    public void ReclaimCallTime() => Progress(_callCycles);
 
     /// <summary>
     /// A direct reclaim pass that reclaimed nothing still took its time: the call's (machine.reclaim_cost.call_ns) and,
@@ -346,11 +346,23 @@ public sealed class ReclaimHost : ILruvecHost
         long c = (batch ? _batchCycles : 0) + _pendingCycles + _keepCycles * Math.Max(folios - _pendingFolios, 0);
         _pendingFolios = 0;
         _pendingCycles = 0;
-        _k.Writeback?.Progress(c);
+        Progress(c);
     }
 
     /// <summary>shrink_active_list's time for the <paramref name="folios"/> folios it took (machine.reclaim_cost.active_ns).</summary>
-    public void ShrinkActiveListTime(int folios) => _k.Writeback?.Progress(_activeCycles * folios);
+    public void ShrinkActiveListTime(int folios) => Progress(_activeCycles * folios);
+
+    /// <summary>
+    /// Reclaim's CPU time <paramref name="c"/> passes (the async writeback model's clock): the writes and the readahead
+    /// reads the disk completed meanwhile end now, as their completion interrupts the reclaimer.
+    /// </summary>
+    private void Progress(long c)
+    {
+        if (_k.Writeback is not { } wb)
+            return;
+        wb.Progress(c);
+        _k.Readahead.EndReadsCompletedBy(_k.Env.Now);
+    }
 
     /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
     public void WritebackUnplug() => _k.Writeback?.Unplug();

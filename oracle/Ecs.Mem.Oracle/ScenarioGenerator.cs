@@ -73,9 +73,9 @@ public static class ScenarioGenerator
             }
             // exec wrote the stack's top page through get_user_pages before the program ran (its get_arg_page calls,
             // FOLL_TOUCH: referenced, activated, referenced): the same gup with FOLL_WRITE | FOLL_TOUCH as
-            // MADV_POPULATE_WRITE's, once per call (HarnessFootprint.ExecArgPageTouches). A what-if, ECSMEM_ORACLE_EXEC_TOP=1: with it
-            // thp-swpout-fallback's write pass agrees, but 3 agreeing programs move out by a fault (oracle/experiments/stack-top).
-            if (OracleEnv.Flag("ECSMEM_ORACLE_EXEC_TOP", unset: false) && harness.Pages > HarnessFootprint.WarmUpStackPages + HarnessFootprint.BssPages)
+            // MADV_POPULATE_WRITE's, once per call (HarnessFootprint.ExecArgPageTouches), which leaves it on the active list, never
+            // swapped, as measured (oracle/experiments/stack-top).
+            if (harness.Pages > HarnessFootprint.WarmUpStackPages + HarnessFootprint.BssPages)
                 for (int i = 0; i < HarnessFootprint.ExecArgPageTouches; i++)
                     Event(timeline, accesses, proc, $"madvise: {{addr: 0x{harness.PageAddr(HarnessFootprint.TopStackPage):x}, length: {ProgramPlan.PageSize}, advice: populate_write}}");
             accesses += HarnessAccesses(trace, harness, harness.Prelude);
@@ -574,14 +574,10 @@ public static class ScenarioGenerator
     /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order (a load to page <paramref name="load"/>); their count.</summary>
     private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false, long load = -1)
     {
-        // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads): a load leaves a swapped-in page clean
-        // in the swap cache and, after a fork, shared with the child. A what-if for now (ECSMEM_ORACLE_HARNESS_LOADS=1):
-        // on, swap-fork-shared agrees but swap-anon-read's read pass keeps 6 region pages too many (oracle/experiments/
-        // harness-resident, "Loads"); the kit answers a page of harness either way (swap-fork-shared under
-        // ECSMEM_ORACLE_LIMIT_DELTA=±4096).
-        bool loads = phaseEnd && OracleEnv.Flag("ECSMEM_ORACLE_HARNESS_LOADS", unset: false);
+        // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads, measured by oracle/experiments/harness-dirty):
+        // a load leaves a swapped-in page clean in the swap cache with its slot and, after a fork, shared with the child.
         foreach (long i in pages)
-            Access(trace, h.PageAddr(i), !(loads && h.PhaseEndLoads(i)) && i != load);
+            Access(trace, h.PageAddr(i), !(phaseEnd && h.PhaseEndLoads(i)) && i != load);
         return pages.Length;
     }
 

@@ -110,16 +110,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// The prelude's start-up pages: <see cref="StartupOrder"/>'s indices below <paramref name="startup"/>, then any
-    /// others in index order. <c>ECSMEM_ORACLE_STARTUP_ORDER=0</c> (a what-if) writes them in index order, as before.
+    /// others in index order.
     /// </summary>
     public static IEnumerable<long> StartupPrelude(long startup)
     {
-        if (!OracleEnv.Flag("ECSMEM_ORACLE_STARTUP_ORDER", unset: true))
-        {
-            for (long i = 0; i < startup; i++)
-                yield return i;
-            yield break;
-        }
         foreach (long i in StartupOrder)
             if (i < startup)
                 yield return i;
@@ -482,11 +476,8 @@ public sealed class HarnessLayout
     /// <summary>
     /// The real process's VMAs the scenario maps and never touches: (start, pages, prot, file, offset in pages). A RELRO
     /// segment (prot "relro") is mapped rw- and mprotected read-only, as ld.so does, so it keeps VM_ACCOUNT and stays
-    /// apart from the read-only segment before it whose file offsets it continues: the kernel's VMA count. The what-if
-    /// ECSMEM_ORACLE_RELRO=0 maps it r-- at once, so libc's and ld.so's merge (2 VMAs and 400 bytes of slab fewer; with
-    /// all of session 14's branches merged that takes `swap-fork-shared` and `ra-reread-memcg`'s pass 2 out of the
-    /// kernel's spread; alone on kmem3's branch it had kept `swappiness-0` in: the kit answers sub-page amounts of
-    /// kernel memory chaotically, oracle/experiments/kmem, "Session 14").
+    /// apart from the read-only segment before it whose file offsets it continues: the kernel's VMA count (mapped r-- at
+    /// once, libc's and ld.so's would merge: 2 VMAs and 400 bytes of slab fewer, oracle/experiments/kmem, "Session 14").
     /// </summary>
     public static readonly (ulong Start, long Pages, string Prot, string File, long Offset)[] Untouched =
     [

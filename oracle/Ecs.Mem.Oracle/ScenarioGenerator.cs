@@ -62,11 +62,10 @@ public static class ScenarioGenerator
             // the group a vm_area_struct for each, an anon_vma for each written, and the page tables of where they are.
             foreach (var (start, pages) in harness.Layout.Areas)
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
-            bool keepRelro = OracleEnv.Flag("ECSMEM_ORACLE_RELRO", unset: true);
             foreach (var (start, pages, prot, file, offset) in HarnessLayout.Untouched)
             {
-                bool relro = prot == "relro" && keepRelro;
-                string mapped = relro ? "rw-" : prot == "relro" ? "r--" : prot;
+                bool relro = prot == "relro";
+                string mapped = relro ? "rw-" : prot;
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {mapped}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
                 if (relro)
                     Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
@@ -490,8 +489,8 @@ public static class ScenarioGenerator
         // glibc registers the TLS's struct rseq at start-up: the kernel reads and writes it after each switch (rseq_preempt),
         // which brings the TLS page back in the fills of swap-anon-write, swap-fork-shared and thp-swpout-fallback (their
         // second major fault, traced) and in some of thp-swpout's write passes (oracle/experiments/harness-per-run/README.md,
-        // "rseq"). Only a memcg scenario models the harness's pages; ECSMEM_ORACLE_RSEQ=0 leaves it out (a what-if).
-        if (OracleEnv.Flag("ECSMEM_ORACLE_RSEQ", unset: true) && p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
+        // "rseq"). Only a memcg scenario models the harness's pages.
+        if (p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
             y.Append(Inv, $"    rseq: 0x{harness.PageAddr(HarnessFootprint.RseqPage) + HarnessFootprint.RseqOffset:x}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");

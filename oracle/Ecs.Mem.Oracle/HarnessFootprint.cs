@@ -110,16 +110,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// The prelude's start-up pages: <see cref="StartupOrder"/>'s indices below <paramref name="startup"/>, then any
-    /// others in index order. <c>ECSMEM_ORACLE_STARTUP_ORDER=0</c> (a what-if) writes them in index order, as before.
+    /// others in index order.
     /// </summary>
     public static IEnumerable<long> StartupPrelude(long startup)
     {
-        if (!OracleEnv.Flag("ECSMEM_ORACLE_STARTUP_ORDER", unset: true))
-        {
-            for (long i = 0; i < startup; i++)
-                yield return i;
-            yield break;
-        }
         foreach (long i in StartupOrder)
             if (i < startup)
                 yield return i;
@@ -263,7 +257,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// are still shared with the child (pagemap's exclusive bit clear) where <c>buf</c>'s and <c>out</c>'s pages, the
     /// written ones, are its own; oracle/experiments/harness-dirty confirms it by /proc/vmstat's pswpout (every harness
     /// page paged out, one later phase boundary run, each page it faulted back paged out again: 12–13 written, 7 only read:
-    /// libc's 6 and <c>reg</c>'s).
+    /// libc's 6 and <c>reg</c>'s). The scenario loads from them (a swapped-in page keeps its slot, do_swap_page frees it on a
+    /// write fault only), the default since session 17.
     /// </summary>
     public bool PhaseEndLoads(long i) =>
         i >= 4 && i <= 9 && i < Pages - WarmUpStackPages - BssPages
@@ -354,10 +349,9 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>
     /// The footprint of a harness that wrote <paramref name="total"/> anonymous pages in all, run with an empty
     /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's; the window's pages as
-    /// measured (<paramref name="measuredWindow"/>; unset: the what-if <c>ECSMEM_ORACLE_WINDOW_STACK</c>, default 0), with the
-    /// GOT read at its end (<paramref name="windowGot"/>; unset: <c>ECSMEM_ORACLE_WINDOW_GOT</c>, default 0).
+    /// measured, with the GOT read at its end (<see cref="Window"/>).
     /// </summary>
-    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment, bool? measuredWindow = null, bool? windowGot = null)
+    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment)
     {
         long warmUp = WarmUpStackPages + BssPages;
         // A footprint smaller than warm_up's pages cannot come from this harness; keep warm_up's pages then.
@@ -397,8 +391,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
         between.Add(bss + BssPages - 1); // in_regions reads reg
-        var (start, end, after) = Window(role["window"], startup, measuredWindow ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_STACK", unset: false),
-            windowGot ?? OracleEnv.Flag("ECSMEM_ORACLE_WINDOW_GOT", unset: false));
+        var (start, end, after) = Window(role["window"], startup);
         return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later)
         {
             PhaseStart = start,
@@ -416,26 +409,19 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// in the .data page follow; phase_end pushes its registers on the top page and allocates a 4.3 KB frame (<c>path</c>), so
     /// its <c>call getrusage</c> stores the return address on the second stack page (0x7fffffffdb38; <c>u</c> at
     /// 0x7fffffffdb90): a fault there is inside the window (getrusage copies its figures out after taking them), as the kernel's
-    /// file2 and fill majors at 0x7fffffffdb68 show. phase_end's reads of min0 and maj0 and its clearing of <c>errs</c> come
-    /// after getrusage: outside the window. Simplified: the PLT's read of getrusage's GOT slot, in the .data page, before the
-    /// system call (a what-if, <c>ECSMEM_ORACLE_WINDOW_GOT=1</c>: in the window on Linux too; here the top stack page, which the
-    /// kernel never swaps out, comes back by a major fault whose swap readahead brings the .data page in, a minor fault on it
-    /// where the kernel's is major: shmem-swap-memcg's and swap-fork-shared's fills and swap-anon-write's write pass go out by 1).
-    /// The GOT read is a load (<see cref="PhaseEndLoad"/>): with ECSMEM_ORACLE_EXEC_TOP and ECSMEM_ORACLE_WINDOW_STACK too,
-    /// swap-anon-write's and thp-swpout's write passes agree (70 of 76; 68 with the read a store).
+    /// file2 and fill majors at 0x7fffffffdb68 show; then the PLT's load of getrusage's GOT slot in the .data page, before the
+    /// system call (<see cref="PhaseEndLoad"/>: the kernel's separate majors on the second stack page and .data). phase_end's
+    /// reads of min0 and maj0 and its clearing of <c>errs</c> come after getrusage: outside the window. The default since
+    /// session 17 (with exec's touches of the top stack page, <see cref="ExecArgPageTouches"/>, and phase_end's loads,
+    /// <see cref="PhaseEndLoads"/>): oracle/experiments/harness-loads.
     /// </summary>
-    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup, bool measured, bool got)
+    private static (long[] Start, long[] End, long[] After) Window(List<long> window, long startup)
     {
-        // Without the measured window (the default), or in a footprint too small for the roles: the window role's pages
-        // at its end. The measured window alone takes 4 agreeing programs out: the top stack page it touches is swapped
-        // here (first of the start-up order) and never on Linux, which only ECSMEM_ORACLE_EXEC_TOP models, and with that
-        // too the write passes miss by one major (session 16's merge: oracle/experiments/window-stack/README.md).
-        if (!measured || window.Count < 2 || startup <= TopStackPage)
+        // A footprint too small for the roles: the window role's pages at its end, all stored to.
+        if (window.Count < 2 || startup <= TopStackPage)
             return ([], [.. window], []);
         // The window role holds main's stack page (below the top one) and the .data page; phase_start's frame is on the top page.
-        long[] start = [TopStackPage, DataPage];
-        long[] end = got ? [TopStackPage, MainStackPage, DataPage] : [TopStackPage, MainStackPage];
-        return (start, end, [DataPage]);
+        return ([TopStackPage, DataPage], [TopStackPage, MainStackPage, DataPage], [DataPage]);
     }
 
     /// <summary>Page indices written at the start of each phase's window (phase_start's getrusage and its stores).</summary>
@@ -446,8 +432,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// the .data page. A read fault keeps a swapped-in page's swap slot (do_swap_page's should_try_to_free_swap frees it on
     /// a write fault only), so the page goes back to the same slot when it is reclaimed (measured: oracle/experiments/
     /// stack-top's A2 slots, the .data page still at slot 1 at the write pass's end, and the kernel's separate majors on
-    /// the second stack page and .data: oracle/experiments/window-stack, "Session 16, wbound"). Part of the what-if
-    /// <c>ECSMEM_ORACLE_WINDOW_GOT=1</c>.
+    /// the second stack page and .data: oracle/experiments/window-stack, "Session 16, wbound").
     /// </summary>
     public long PhaseEndLoad { get; init; } = -1;
 
@@ -491,11 +476,8 @@ public sealed class HarnessLayout
     /// <summary>
     /// The real process's VMAs the scenario maps and never touches: (start, pages, prot, file, offset in pages). A RELRO
     /// segment (prot "relro") is mapped rw- and mprotected read-only, as ld.so does, so it keeps VM_ACCOUNT and stays
-    /// apart from the read-only segment before it whose file offsets it continues: the kernel's VMA count. The what-if
-    /// ECSMEM_ORACLE_RELRO=0 maps it r-- at once, so libc's and ld.so's merge (2 VMAs and 400 bytes of slab fewer; with
-    /// all of session 14's branches merged that takes `swap-fork-shared` and `ra-reread-memcg`'s pass 2 out of the
-    /// kernel's spread; alone on kmem3's branch it had kept `swappiness-0` in: the kit answers sub-page amounts of
-    /// kernel memory chaotically, oracle/experiments/kmem, "Session 14").
+    /// apart from the read-only segment before it whose file offsets it continues: the kernel's VMA count (mapped r-- at
+    /// once, libc's and ld.so's would merge: 2 VMAs and 400 bytes of slab fewer, oracle/experiments/kmem, "Session 14").
     /// </summary>
     public static readonly (ulong Start, long Pages, string Prot, string File, long Offset)[] Untouched =
     [

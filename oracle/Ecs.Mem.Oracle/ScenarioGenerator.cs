@@ -62,20 +62,19 @@ public static class ScenarioGenerator
             // the group a vm_area_struct for each, an anon_vma for each written, and the page tables of where they are.
             foreach (var (start, pages) in harness.Layout.Areas)
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: rw-, flags: private, fixed: true}}");
-            bool keepRelro = OracleEnv.Flag("ECSMEM_ORACLE_RELRO", unset: true);
             foreach (var (start, pages, prot, file, offset) in HarnessLayout.Untouched)
             {
-                bool relro = prot == "relro" && keepRelro;
-                string mapped = relro ? "rw-" : prot == "relro" ? "r--" : prot;
+                bool relro = prot == "relro";
+                string mapped = relro ? "rw-" : prot;
                 Event(timeline, accesses, proc, $"mmap: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: {mapped}, flags: private, file: \"{(file == "binary" ? $"/oracle/{p.Name}" : file)}\", offset: {offset * ProgramPlan.PageSize}, fixed: true}}");
                 if (relro)
                     Event(timeline, accesses, proc, $"mprotect: {{addr: 0x{start:x}, length: {pages * ProgramPlan.PageSize}, prot: r--}}");
             }
             // exec wrote the stack's top page through get_user_pages before the program ran (its get_arg_page calls,
             // FOLL_TOUCH: referenced, activated, referenced): the same gup with FOLL_WRITE | FOLL_TOUCH as
-            // MADV_POPULATE_WRITE's, once per call (HarnessFootprint.ExecArgPageTouches). A what-if, ECSMEM_ORACLE_EXEC_TOP=1: with it
-            // thp-swpout-fallback's write pass agrees, but 3 agreeing programs move out by a fault (oracle/experiments/stack-top).
-            if (OracleEnv.Flag("ECSMEM_ORACLE_EXEC_TOP", unset: false) && harness.Pages > HarnessFootprint.WarmUpStackPages + HarnessFootprint.BssPages)
+            // MADV_POPULATE_WRITE's, once per call (HarnessFootprint.ExecArgPageTouches), which leaves it on the active list, never
+            // swapped, as measured (oracle/experiments/stack-top).
+            if (harness.Pages > HarnessFootprint.WarmUpStackPages + HarnessFootprint.BssPages)
                 for (int i = 0; i < HarnessFootprint.ExecArgPageTouches; i++)
                     Event(timeline, accesses, proc, $"madvise: {{addr: 0x{harness.PageAddr(HarnessFootprint.TopStackPage):x}, length: {ProgramPlan.PageSize}, advice: populate_write}}");
             accesses += HarnessAccesses(trace, harness, harness.Prelude);
@@ -490,8 +489,8 @@ public static class ScenarioGenerator
         // glibc registers the TLS's struct rseq at start-up: the kernel reads and writes it after each switch (rseq_preempt),
         // which brings the TLS page back in the fills of swap-anon-write, swap-fork-shared and thp-swpout-fallback (their
         // second major fault, traced) and in some of thp-swpout's write passes (oracle/experiments/harness-per-run/README.md,
-        // "rseq"). Only a memcg scenario models the harness's pages; ECSMEM_ORACLE_RSEQ=0 leaves it out (a what-if).
-        if (OracleEnv.Flag("ECSMEM_ORACLE_RSEQ", unset: true) && p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
+        // "rseq"). Only a memcg scenario models the harness's pages.
+        if (p.MemcgLimit is not null && HarnessFootprint.Of(p) is { } harness && harness.Pages > HarnessFootprint.RseqPage)
             y.Append(Inv, $"    rseq: 0x{harness.PageAddr(HarnessFootprint.RseqPage) + HarnessFootprint.RseqOffset:x}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");
@@ -574,14 +573,10 @@ public static class ScenarioGenerator
     /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order (a load to page <paramref name="load"/>); their count.</summary>
     private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false, long load = -1)
     {
-        // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads): a load leaves a swapped-in page clean
-        // in the swap cache and, after a fork, shared with the child. A what-if for now (ECSMEM_ORACLE_HARNESS_LOADS=1):
-        // on, swap-fork-shared agrees but swap-anon-read's read pass keeps 6 region pages too many (oracle/experiments/
-        // harness-resident, "Loads"); the kit answers a page of harness either way (swap-fork-shared under
-        // ECSMEM_ORACLE_LIMIT_DELTA=±4096).
-        bool loads = phaseEnd && OracleEnv.Flag("ECSMEM_ORACLE_HARNESS_LOADS", unset: false);
+        // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads, measured by oracle/experiments/harness-dirty):
+        // a load leaves a swapped-in page clean in the swap cache with its slot and, after a fork, shared with the child.
         foreach (long i in pages)
-            Access(trace, h.PageAddr(i), !(loads && h.PhaseEndLoads(i)) && i != load);
+            Access(trace, h.PageAddr(i), !(phaseEnd && h.PhaseEndLoads(i)) && i != load);
         return pages.Length;
     }
 

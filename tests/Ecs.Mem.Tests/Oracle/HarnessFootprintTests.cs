@@ -206,9 +206,8 @@ public class HarnessFootprintTests
         // address at 0x7fffffffdb38, the second page; its prologue pushes 6 registers 0x10e8 + 48 bytes above that rsp,
         // on the top page. min0 and maj0 are in the .data page (nm), stored after phase_start's getrusage and read after
         // phase_end's. perf's majors (results/majors.txt) show the second page's fault at 0x7fffffffdb68 counted in the
-        // window (swappiness-60 file2: 10 majors, 9 of the file and that one). A what-if since the session-16 merge
-        // (ECSMEM_ORACLE_WINDOW_STACK=1), so asked for here.
-        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true);
+        // window (swappiness-60 file2: 10 majors, 9 of the file and that one). The GOT slot's load follows the call.
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
         const ulong page = 4096;
         static ulong PageOf(ulong a) => a - (a % page);
         ulong dataPage = h.PageAddr(HarnessFootprint.DataPage);
@@ -216,7 +215,7 @@ public class HarnessFootprintTests
         Assert.Multiple(() =>
         {
             Assert.That(h.PhaseStart.Select(h.PageAddr), Is.EqualTo(new[] { PageOf(0x7fff_ffff_ebc0UL), dataPage }), "phase_start: u, then min0 and maj0");
-            Assert.That(h.PhaseEnd.Select(h.PageAddr), Is.EqualTo(new[] { PageOf(rsp + 0x10e8 + 8), PageOf(rsp - 8) }), "phase_end's pushes, then the call's");
+            Assert.That(h.PhaseEnd.Select(h.PageAddr), Is.EqualTo(new[] { PageOf(rsp + 0x10e8 + 8), PageOf(rsp - 8), dataPage }), "phase_end's pushes, the call's, the GOT slot");
             Assert.That(h.AfterWindow.Select(h.PageAddr), Is.EqualTo(new[] { dataPage }), "min0 and maj0 read after the window");
         });
     }
@@ -230,13 +229,15 @@ public class HarnessFootprintTests
         // (2 runs of swap-anon-write with A2 stops) have .data still at slot 1 (3) at the write pass's end, where the
         // written pages (st64, ldrw0, bss0..3) took new slots 7638-7643; so the second stack page's fault reads it not
         // (perf: both majors in run 2 of window-stack/results/majors.txt).
-        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true, windowGot: true);
-        HarnessFootprint off = HarnessFootprint.FromTotal(214, emptyEnvironment: true, measuredWindow: true, windowGot: false);
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        // A footprint without start-up pages (warm_up's 192 alone) has no window role: nothing is loaded.
+        HarnessFootprint bare = HarnessFootprint.FromTotal(192, emptyEnvironment: true);
         Assert.Multiple(() =>
         {
             Assert.That(h.PhaseEnd, Is.EqualTo(new[] { HarnessFootprint.TopStackPage, HarnessFootprint.MainStackPage, HarnessFootprint.DataPage }));
             Assert.That(h.PhaseEndLoad, Is.EqualTo(HarnessFootprint.DataPage), "the GOT slot is read");
-            Assert.That(off.PhaseEndLoad, Is.EqualTo(-1), "no GOT read: every window page is stored to");
+            Assert.That(bare.PhaseEnd, Is.Empty);
+            Assert.That(bare.PhaseEndLoad, Is.EqualTo(-1));
         });
     }
 

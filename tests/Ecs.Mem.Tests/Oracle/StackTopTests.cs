@@ -5,8 +5,8 @@ using EcsMem.Systems.Machine;
 namespace EcsMem.Tests.Oracle;
 
 /// <summary>
-/// The kit harness's stack top page under memcg reclaim (oracle/experiments/stack-top), with the what-if that models it
-/// (<c>ECSMEM_ORACLE_EXEC_TOP=1</c>, off by default: it moves 3 agreeing kit programs out by a fault): exec writes it through
+/// The kit harness's stack top page under memcg reclaim (oracle/experiments/stack-top), as the kit models it since session 17
+/// (before, a what-if: <c>ECSMEM_ORACLE_EXEC_TOP=1</c>): exec writes it through
 /// get_user_pages (FOLL_TOUCH, three get_arg_page calls), so it starts on the active list, and memcg reclaim never
 /// deactivates a 1–2 page active anon list while the inactive one is large. Measured on Linux 6.18 (`run.sh
 /// swap-anon-write 3`, `run.sh thp-swpout-fallback 3` and 2 more of each, results/session16.txt): the page is
@@ -24,16 +24,7 @@ public class StackTopTests
     {
         string oracle = EcsMem.Oracle.Kit.OracleDir(TestContext.CurrentContext.TestDirectory);
         var program = EcsMem.Oracle.PhaseProgram.LoadAll(Path.Combine(oracle, "programs")).Single(p => p.Name == name);
-        EcsMem.Oracle.GeneratedScenario sc;
-        Environment.SetEnvironmentVariable("ECSMEM_ORACLE_EXEC_TOP", "1");
-        try
-        {
-            sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(program));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_EXEC_TOP", null);
-        }
+        EcsMem.Oracle.GeneratedScenario sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(program));
         return KitScenarioRun.RunWithEvents(sc, name).Events;
     }
 

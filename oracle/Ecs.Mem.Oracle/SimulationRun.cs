@@ -111,6 +111,10 @@ public static class SimulationRun
                 minBase = gap.MinFlt;
                 majBase = gap.MajFlt;
             }
+            // The previous phase_end read memory.stat after its smaps and smaps_rollup slurps (the between-phase
+            // accesses just run), which flushed the group's statistics there.
+            if (i > 0)
+                FlushGroupStats(k, proc);
             // The group's usage where phase_start reads it (oracle/experiments/anon2-room's usage_start).
             long usageStart = k.Memcg is { } smc ? smc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
             int logBefore = m.AddressSpace.Log.Count;
@@ -137,10 +141,9 @@ public static class SimulationRun
             // The C program reads smaps after phase_end's first stores (a memcg program's harness pages), not at once.
             if (ph.AccessesAtSnapshot > ph.AccessesAtEnd)
                 Advance(m, ph.AccessesAtSnapshot);
-            // phase_end reads the group's memory.stat, which flushes its statistics (mem_cgroup_flush_stats): reclaim's
-            // heuristics see the lists as they are here until the next flush (Vmscan/LruvecStats.cs).
-            if (k.Memcg is { } flushMc && flushMc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec flushLv)
-                flushLv.FlushStats();
+            // The last phase_end has no between-phase accesses after it here: its memory.stat read flushes now.
+            if (i == plan.Phases.Count - 1)
+                FlushGroupStats(k, proc);
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
             var pool = new Dictionary<string, long>(StringComparer.Ordinal)
             {
@@ -185,6 +188,18 @@ public static class SimulationRun
             majBase = after.MajFlt;
         }
         return result;
+    }
+
+    /// <summary>
+    /// mem_cgroup_flush_stats from phase_end's read of the group's memory.stat (memcg_stat_show): reclaim's heuristics
+    /// (inactive_is_low, may_deactivate, cache_trim_mode) see the lists as they are here until the next flush
+    /// (Vmscan/LruvecStats.cs). harness.h reads memory.stat after vmas() and smaps_rollup, so after the pages their
+    /// slurps fault in (oracle/experiments/sw200-stack-top: the kernel's file1 record has 23–32 inactive anon pages).
+    /// </summary>
+    private static void FlushGroupStats(Kernel k, Entity proc)
+    {
+        if (k.Memcg is { } mc && mc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec lv)
+            lv.FlushStats();
     }
 
     /// <summary>

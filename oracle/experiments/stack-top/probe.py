@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""probe.py BINARY CGROUP LIMIT: runs BINARY (a kit program built by run.sh with stops S0, W, A1, A2, ...) as record.sh runs it
-(env -i ORACLE_MEMCG=CG setarch -R, in a fresh cgroup-v1 group CG limited to LIMIT bytes). At each SIGSTOP it prints
+"""probe.py BINARY CGROUP LIMIT [SWAPPINESS [DATADIR]]: runs BINARY (a kit program built by run.sh with stops S0, W, A1, A2, ...) as record.sh runs it
+(env -i ORACLE_MEMCG=CG setarch -R, in a fresh cgroup-v1 group CG limited to LIMIT bytes, its memory.swappiness
+SWAPPINESS when given, the program's argument DATADIR, /tmp by default). At each SIGSTOP it prints
 the group's active/inactive anon and, for every anonymous page of the process outside the region (0x100000000000),
 its VMA and page index, and /proc/kpageflags when present or the swap slot (pagemap bits 5-54) when swapped; at each A the
 harness's pages by swap slot (the order reclaim gave them slots). Root; swap must be on."""
 import os, signal, struct, subprocess, sys, time
 
 binary, cg, limit = sys.argv[1], sys.argv[2], sys.argv[3]
+swappiness = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+datadir = sys.argv[5] if len(sys.argv) > 5 else "/tmp"
 steps = ["S0", "W", "A1", "A2", "A3", "A4", "A5", "A6"]
 FLAGS = ((2, "REF"), (4, "DIRTY"), (5, "LRU"), (6, "ACT"), (13, "SWC"), (18, "UNEV"), (8, "WB"))
 
@@ -14,7 +17,8 @@ os.mkdir(cg)
 p = None
 try:
     open(f"{cg}/memory.limit_in_bytes", "w").write(limit)
-    p = subprocess.Popen(["sh", "-c", 'echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$2" /tmp', "sh", cg, binary],
+    if swappiness is not None: open(f"{cg}/memory.swappiness", "w").write(swappiness)
+    p = subprocess.Popen(["sh", "-c", 'echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$2" "$3"', "sh", cg, binary, datadir],
                          stdout=subprocess.PIPE)
     pid = p.pid
     for step in steps:

@@ -438,6 +438,13 @@ public static class SimulationRun
             return null;
         using Machine m = ScenarioLoader.Build(s);
         m.Env.ThrowOnLateWork = true;
+        // ECSMEM_ORACLE_EVENTS=DIR: this pass's events too, in DIR/PROGRAM.previous.jsonl (its exit's swap-ins, the
+        // EcsMem side of oracle/experiments/swap-ra-exit's exit.py).
+        using FileStream? eventFile = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_EVENTS") is { Length: > 0 } evDir
+            ? File.Create(Path.Combine(evDir, Path.GetFileNameWithoutExtension(yaml) + ".previous.jsonl")) : null;
+        using var eventOut = eventFile is null ? null : new EcsMem.Systems.Events.EventJsonWriter(eventFile);
+        if (eventOut is not null)
+            m.Kernel.AttachEvents(eventOut);
         Advance(m, scenario.Accesses);
         return m.Kernel.SwapReadahead.ClusterState;
     }

@@ -46,15 +46,26 @@ public class PageTableChargeTests
         Assert.That(mc.Stocked(g), Is.Zero);
     }
 
+    /// <summary>
+    /// The scenario after <paramref name="ticks"/> ticks (1: the first page written, its PUD, PMD and PTE tables exist;
+    /// 2: both pages), with g's charge stock drained so each charge from here reaches the counters.
+    /// </summary>
+    private static (SimMachine M, MemcgController Mc, MemCgroup G, Entity Task, MmState Mm) Started(int ticks)
+    {
+        SimMachine m = MemcgTests.Build(Yaml);
+        MemcgTests.Advance(m, ticks);
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup g = mc.Find("g");
+        Entity task = m.Kernel.Tasks.Processes[0];
+        DrainStock(mc, g);
+        return (m, mc, g, task, m.Kernel.Tasks.MmOf(task));
+    }
+
     [Test]
     public void ATableChargeReturnsChargedBelowMemoryMaxAndOverMaxAtIt()
     {
-        using SimMachine m = MemcgTests.Build(Yaml);
-        MemcgTests.Advance(m, 1); // the first page written: its PUD, PMD and PTE tables exist
-        MemcgController mc = m.Kernel.Memcg!;
-        MemCgroup g = mc.Find("g");
-        MmState mm = m.Kernel.Tasks.MmOf(m.Kernel.Tasks.Processes[0]);
-        DrainStock(mc, g);
+        var (m, mc, g, _, mm) = Started(1);
+        using SimMachine machine = m;
         long usage = g.Usage, tables = g.PageTables, maxEvents = g.Events[(int)MemcgEvent.Max];
 
         // Below the limit: memory.max 64 pages above memory.current. The second range's PTE table finds the stock
@@ -84,13 +95,8 @@ public class PageTableChargeTests
     [Test]
     public void AFaultsTableChargeAtMemoryMaxReclaimsThisTickAndTheFaultStartsAgainInTheNext()
     {
-        using SimMachine m = MemcgTests.Build(Yaml);
-        MemcgTests.Advance(m, 1);
-        MemcgController mc = m.Kernel.Memcg!;
-        MemCgroup g = mc.Find("g");
-        Entity w = m.Kernel.Tasks.Processes[0];
-        MmState mm = m.Kernel.Tasks.MmOf(w);
-        DrainStock(mc, g);
+        var (m, _, g, _, mm) = Started(1);
+        using SimMachine machine = m;
         long tables = g.PageTables, maxEvents = g.Events[(int)MemcgEvent.Max];
         g.Max = g.Usage; // the second write's PTE table (its PMD table is the first's) finds g at memory.max
 
@@ -140,14 +146,9 @@ public class PageTableChargeTests
         // The parent (pid 1) wrote Base and Base + 2 MiB. By hand: Base = 0x7f0000000000 is PGD entry 254, PUD entry 0,
         // PMD entries 0 and 1, so its tables below the root are one PUD, one PMD and two PTE tables; the stack and the
         // exec's file areas hold no entries, so fork's copy_page_range gives the child the same four tables.
-        using SimMachine m = MemcgTests.Build(Yaml);
-        MemcgTests.Advance(m, 2);
-        MemcgController mc = m.Kernel.Memcg!;
-        MemCgroup g = mc.Find("g");
-        Entity parent = m.Kernel.Tasks.Processes[0];
-        MmState pmm = m.Kernel.Tasks.MmOf(parent);
+        var (m, _, g, parent, pmm) = Started(2);
+        using SimMachine machine = m;
         Assert.That((pmm.Tables.TablesAt(0), pmm.Tables.TablesAt(1), pmm.Tables.TablesAt(2)), Is.EqualTo((2L, 1L, 1L)));
-        DrainStock(mc, g);
         long maxEvents = g.Events[(int)MemcgEvent.Max];
         g.Max = g.Usage; // every charge from here finds g at memory.max
 

@@ -263,7 +263,72 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public bool PhaseEndLoads(long i) =>
         i >= 4 && i <= 9 && i < Pages - WarmUpStackPages - BssPages
         || i is 13 or 14 && i < Pages - WarmUpStackPages - BssPages
+        || MeasuredFirstAccesses && i is LdsoRwPage1 or LdsoScratchPage && i < Pages - WarmUpStackPages - BssPages
         || i == Pages - 1;
+
+    /// <summary>
+    /// Whether phase_end's first access to page <paramref name="i"/> before the smaps read (<see cref="BeforeSnapshot"/>) is
+    /// a load though it stores to the page later: <c>outn</c>'s page (emit reads <c>outn</c>, then vsnprintf writes the
+    /// record into <c>out</c> behind it) and the TLS page of struct pthread (vsnprintf's load of the thread's locale
+    /// pointer; vmas' sscanf stores into it later, <see cref="BetweenPhases"/>). A swap-in by a load keeps the page's slot
+    /// (do_swap_page's should_try_to_free_swap frees it on a write fault only) and maps the page writable when it is
+    /// exclusive, so the later stores make it dirty without a fault. Measured on Linux 6.18 with
+    /// oracle/experiments/harness-stores (the page-fault tracepoints' error codes in every phase_end of the 15 memcg
+    /// programs): both read faults (error code 0x4) in every phase_end where they were swapped out.
+    /// </summary>
+    public bool LoadsFirst(long i) =>
+        MeasuredFirstAccesses && (i == Pages - BssPages + OutnPage || i == TlsPage && i < Pages - WarmUpStackPages - BssPages);
+
+    /// <summary>
+    /// Whether this footprint's phase_end follows the load/store split measured by oracle/experiments/harness-stores
+    /// (<see cref="PhaseEndLoadsFirst"/>); otherwise it stores first to <see cref="LdsoRwPage1"/>, <see cref="LdsoScratchPage"/>,
+    /// <c>outn</c>'s page and <see cref="TlsPage"/> (session 17's model, the default).
+    /// </summary>
+    public bool MeasuredFirstAccesses { get; init; }
+
+    /// <summary>
+    /// A what-if (<c>ECSMEM_ORACLE_PHASE_END_LOADS=1</c>): phase_end's first accesses as measured on Linux 6.18
+    /// (<see cref="LoadsFirst"/>, and <see cref="LdsoRwPage1"/> and <see cref="LdsoScratchPage"/> only loaded). Not the
+    /// default: alone it takes 3 agreeing programs out and leaves swap-fork-shared out, because on Linux the slots of the
+    /// two TLS pages are freed at the fork (both tasks store to them, and the second store reuses the swap-cache page and
+    /// frees its slot: wp_can_reuse_anon_folio's folio_free_swap), which the kit's child, which never runs, does not do; the
+    /// default's store to <see cref="TlsPage"/> at the fill's phase_end frees one of them instead (oracle/experiments/harness-stores).
+    /// </summary>
+    public static bool PhaseEndLoadsFirst => OracleEnv.Flag("ECSMEM_ORACLE_PHASE_END_LOADS", unset: false);
+
+    /// <summary>
+    /// Each access of <paramref name="pages"/> (a phase_end list: <see cref="BeforeSnapshot"/> with <paramref name="loadsFirst"/>,
+    /// <see cref="BetweenPhases"/>) and whether it stores: <see cref="PhaseEndLoads"/>' pages are loaded, and with
+    /// <paramref name="loadsFirst"/> the first access to each of <see cref="LoadsFirst"/>'s pages.
+    /// </summary>
+    public (long Page, bool Store)[] PhaseEndAccesses(long[] pages, bool loadsFirst)
+    {
+        var a = new (long, bool)[pages.Length];
+        for (int k = 0; k < pages.Length; k++)
+        {
+            long i = pages[k];
+            bool firstLoad = loadsFirst && LoadsFirst(i) && Array.IndexOf(pages, i) == k;
+            a[k] = (i, !PhaseEndLoads(i) && !firstLoad);
+        }
+        return a;
+    }
+
+    /// <summary>The start-up page standing for the TLS page of struct pthread (0x7ffff7dd0000: emit's first TLS page).</summary>
+    public const long TlsPage = 2;
+
+    /// <summary>
+    /// The start-up page standing for ld.so's second rw page (0x7ffff7ffe000, <c>_rtld_global</c>'s): the first phase_end's
+    /// lazy binding loads from it (_dl_fixup+16) and does not store to it; exit's _dl_fini does (after a fork, a
+    /// copy-on-write fault there).
+    /// </summary>
+    public const long LdsoRwPage1 = 11;
+
+    /// <summary>
+    /// The start-up page standing for ld.so's scratch page (0x7ffff7fc0000, where ld.so keeps the program's link_map):
+    /// _dl_fixup loads from it (_dl_fixup+173); only exit's _dl_fini stores to it. ld.so's other rw page (12, 0x7ffff7ffd000)
+    /// is the binding's one store (_dl_lookup_symbol_x's count of relocations).
+    /// </summary>
+    public const long LdsoScratchPage = 15;
 
     /// <summary>
     /// The start-up pages each of which parent and child both map a page of their own soon after the fork, in order: the
@@ -385,11 +450,16 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         if (signalFrameLast)
             prelude.Add(stack); // raise(SIGBUS)'s signal frame, below the array
 
-        long[] later = [.. role["emit"], bss + OutnPage];
-        long[] first = [.. role["emit"], .. role["binding"], bss + OutnPage];
+        bool measured = PhaseEndLoadsFirst;
+        // emit reads outn before vsnprintf stores the record into out (LoadsFirst): outn's page is loaded first, stored last.
+        long[] outnFirst = measured ? [bss + OutnPage] : [];
+        long[] later = [.. outnFirst, .. role["emit"], bss + OutnPage];
+        long[] first = [.. outnFirst, .. role["emit"], .. role["binding"], bss + OutnPage];
         var between = new List<long>(role["deeper"]);
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
+        if (measured && role["emit"].Contains(TlsPage))
+            between.Add(TlsPage); // vmas' sscanf: __libc_cleanup_push_defer's store into struct pthread
         between.Add(bss + BssPages - 1); // in_regions reads reg
         var (start, end, after) = Window(role["window"], startup);
         return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later)
@@ -397,6 +467,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             PhaseStart = start,
             AfterWindow = after,
             PhaseEndLoad = end.Length == 3 && end[2] == DataPage ? DataPage : -1,
+            MeasuredFirstAccesses = measured,
         };
     }
 

@@ -410,7 +410,7 @@ public static class ScenarioGenerator
                 accesses += HarnessAccesses(trace, harness, harness.AfterWindow);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
-                accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]), phaseEnd: true);
+                accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]), phaseEnd: true, loadsFirst: true);
         }
 
         // After the last snapshot, up to the exit: the rest of the last phase_end (buf's smaps pages, reg), the record's
@@ -570,13 +570,24 @@ public static class ScenarioGenerator
         return pages.Length;
     }
 
-    /// <summary>Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order (a load to page <paramref name="load"/>); their count.</summary>
-    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false, long load = -1)
+    /// <summary>
+    /// Stores to the harness pages <paramref name="pages"/> of <paramref name="h"/>, in order (a load to page <paramref name="load"/>,
+    /// with <paramref name="loadsFirst"/> a load for the first access to each of <see cref="HarnessFootprint.LoadsFirst"/>'s pages); their count.
+    /// </summary>
+    private static long HarnessAccesses(StringBuilder trace, HarnessFootprint h, long[] pages, bool phaseEnd = false, long load = -1, bool loadsFirst = false)
     {
         // phase_end reads some of its pages only (HarnessFootprint.PhaseEndLoads, measured by oracle/experiments/harness-dirty):
         // a load leaves a swapped-in page clean in the swap cache with its slot and, after a fork, shared with the child.
+        // Others it reads before it writes them (HarnessFootprint.LoadsFirst, oracle/experiments/harness-stores): the first
+        // access decides whether a swap-in frees the slot.
+        if (phaseEnd)
+        {
+            foreach (var (i, store) in h.PhaseEndAccesses(pages, loadsFirst))
+                Access(trace, h.PageAddr(i), store && i != load);
+            return pages.Length;
+        }
         foreach (long i in pages)
-            Access(trace, h.PageAddr(i), !(phaseEnd && h.PhaseEndLoads(i)) && i != load);
+            Access(trace, h.PageAddr(i), i != load);
         return pages.Length;
     }
 

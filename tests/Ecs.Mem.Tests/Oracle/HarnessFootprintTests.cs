@@ -126,6 +126,44 @@ public class HarnessFootprintTests
     }
 
     [Test]
+    public void The_phase_end_loads_what_if_makes_the_kernels_first_accesses()
+    {
+        // Recorded on Linux 6.18 with `flock /work/kernel.lock oracle/experiments/harness-stores/run.sh OUT <the 15 memcg
+        // programs>` and faults.py (oracle/experiments/harness-stores/results/first-faults.txt): in the first phase_end of
+        // swap-anon-write, before smaps is read, read faults (error code 0x4) on outn's page, the TLS page of struct pthread
+        // (vsnprintf's locale load), libc's 6 data pages, and in the lazy binding that follows on the binary's RELRO page
+        // (PLT0's GOT[1]), ld.so's RELRO page, ld.so's rw page 1 (_dl_fixup+16) and its scratch page (_dl_fixup+173); one
+        // write fault (0x6) on ld.so's rw page 0 (_dl_lookup_symbol_x). In the model's roles (214 pages, empty environment:
+        // start-up 0-21, bss 86-213): outn 149, TLS 2, libc 4-9, binary RELRO 14, ld.so RELRO 13, rw 11 and 12, scratch 15.
+        // Later in the smaps segment the TLS page is written (__libc_cleanup_push_defer, a write fault 0x7 after a fork).
+        const long outn = 86 + HarnessFootprint.OutnPage;
+        try
+        {
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_PHASE_END_LOADS", "1");
+            HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+            var first = new Dictionary<long, bool>();
+            foreach (var (page, store) in h.PhaseEndAccesses(h.FirstBeforeSnapshot, loadsFirst: true))
+                first.TryAdd(page, store);
+            Assert.Multiple(() =>
+            {
+                Assert.That(first.Where(kv => !kv.Value).Select(kv => kv.Key), Is.EquivalentTo(new long[] { outn, 2, 4, 5, 6, 7, 8, 9, 14, 13, 11, 15 }));
+                Assert.That(first[12], Is.True, "ld.so's rw page 0: the binding's one store");
+                Assert.That(h.PhaseEndAccesses(h.FirstBeforeSnapshot, loadsFirst: true).Where(a => a.Page == outn).Select(a => a.Store),
+                    Is.EqualTo(new[] { false, true }), "outn read, then the record written behind it");
+                Assert.That(h.PhaseEndAccesses(h.BetweenPhases, loadsFirst: false), Does.Contain((2L, true)), "sscanf's store into struct pthread");
+            });
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_PHASE_END_LOADS", null);
+            HarnessFootprint old = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+            Assert.That(old.PhaseEndAccesses(old.FirstBeforeSnapshot, loadsFirst: true).Where(a => a.Page is 2 or 11 or 15 or outn).All(a => a.Store),
+                "off by default: session 17's stores");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_PHASE_END_LOADS", null);
+        }
+    }
+
+    [Test]
     public void The_third_stack_page_is_phase_ends_only_under_a_shells_environment()
     {
         // oracle/experiments/harness-resident/results/session15.txt (flock /work/kernel.lock .../run.sh, root): today's

@@ -155,18 +155,8 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
     /// <summary>An address space went away (its last user): with none left, the pending timeout is dropped (it keeps its phase).</summary>
     public void MmGone()
     {
-        if (!_workRequested && !AnyMmAlive())
+        if (!_workRequested && !_k.Tasks.AnyMmAlive())
             Cancel();
-    }
-
-    // Some address space still has a user (mm_users > 0): the machine has work a timer may matter to.
-    private bool AnyMmAlive()
-    {
-        var tasks = _k.Tasks;
-        for (int id = 0; id < tasks.MmIdLimit; id++)
-            if (tasks.MmById(id) is { } mm && mm.Mm.Struct.MmUsers > 0)
-                return true;
-        return false;
     }
 
     private void ArmTimer()
@@ -294,7 +284,7 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
                 _timeout = DefaultTimeout << Compaction.MaxDeferShift; // no progress: defer
         }
         _deadline = env.Now + _timeout;
-        if (_pendingSeq < 0 && AnyMmAlive())
+        if (_pendingSeq < 0 && _k.Tasks.AnyMmAlive())
             ArmTimer();
     }
 

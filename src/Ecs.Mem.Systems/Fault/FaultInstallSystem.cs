@@ -246,7 +246,6 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             if (sleep > 0)
                 k.Env.Clock.Advance(sleep);
         }
-        k.Flusher?.Poll();
         // balance_dirty_pages_ratelimited after a page was dirtied: the writer may pause while the flusher writes.
         if (dirtied && k.Flusher is { } flusher)
         {

@@ -511,7 +511,6 @@ public sealed class OpenFiles(Kernel.Kernel k)
         k.Cycles.Charge(Timing.CycleCategory.Kernel, cost);
         env.Clock.Advance((ulong)cost);
         stats.CpuCycles += cost;
-        k.Flusher?.Poll();
         // balance_dirty_pages_ratelimited after each page the call dirtied: the writer may pause while the flusher writes.
         if (dirtied && k.Flusher is { } f2)
         {

@@ -960,6 +960,9 @@ public sealed class Readahead : IEventHandler
         ReturnPfns(pfns);
     }
 
+    /// <summary>Read requests <see cref="EndReadsCompletedBy"/> ended inside reclaim so far (for tests; no report shows it).</summary>
+    public long ReadsEndedInReclaim { get; private set; }
+
     /// <summary>
     /// mpage_end_io → folio_end_read for the requests the disk has completed by <paramref name="now"/>, called while
     /// reclaim runs: the block layer's completion interrupts the reclaimer (blk_mq_complete_request from the device's
@@ -982,6 +985,7 @@ public sealed class Readahead : IEventHandler
             ref InFlightRead read = ref CollectionsMarshal.GetValueRefOrNullRef(_inFlight, io);
             FolioEndRead(read.Pfns);
             read = read with { Ended = true };
+            ReadsEndedInReclaim++;
         }
     }
 

@@ -40,7 +40,11 @@ public sealed class Machine : IDisposable
             .Add(SwapOut)
             .Add(TlbFill)
             .Add(PageTableRewrite)
-            .Add(FaultInstall)
+            .Add(FaultInstall);
+        // The flusher's kworker (wb_workfn), with async writeback only.
+        if (Kernel.Flusher is { } flusher)
+            Env.Pipeline.Add(flusher);
+        Env.Pipeline
             .Add(Kernel.Khugepaged)
             .Add(Kernel.Kcompactd)
             .Add(new SmpSyncSystem(Kernel.Smp, Access));

@@ -9,7 +9,8 @@ namespace EcsMem.Systems.PageWriteback;
 /// A store that dirties a page of a shared file mapping goes through a write fault (the page is mapped read-only
 /// until then: write notification), which marks the folio dirty (folio_mark_dirty → folio_account_dirtied:
 /// NR_FILE_DIRTY, nr_dirtied, the inode's dirtied_when) and calls balance_dirty_pages_ratelimited. The flusher
-/// (wb_workfn) runs every dirty_writeback_centisecs while dirty data exists (wb_wakeup_delayed; see <see cref="Poll"/>)
+/// (wb_workfn) is a kernel worker, simulated on CPU 0 as kswapd is (<see cref="Update"/>): it runs every
+/// dirty_writeback_centisecs while dirty data exists (wb_wakeup_delayed: a timer event, <see cref="WbWakeupDelayed"/>)
 /// and, as an event, when kicked: background writeback while NR_FILE_DIRTY + NR_WRITEBACK is above the background threshold
 /// (wb_check_background_flush), every dirty page when reclaim found only dirty pages (wakeup_flusher_threads,
 /// WB_REASON_VMSCAN), and kupdate's pass over inodes dirtied more than dirty_expire_centisecs ago
@@ -18,7 +19,7 @@ namespace EcsMem.Systems.PageWriteback;
 /// PTE mapping the page, so the next store faults and dirties it again), then PG_writeback until the request completes
 /// (<see cref="Writeback"/>).
 /// </summary>
-public sealed class Flusher : IEventHandler
+public sealed class Flusher : IEventHandler, ISystem
 {
     /// <summary>MIN_WRITEBACK_PAGES (fs/fs-writeback.c): 4 MiB of pages per writeback chunk.</summary>
     public const int MinWritebackPages = 1024;
@@ -38,6 +39,7 @@ public sealed class Flusher : IEventHandler
     private readonly List<(int Mm, ulong Va)> _maps = new();
     private bool _armed, _startAll, _background;
     private ulong _lastOldFlush, _periodicAt;
+    private ulong _timerSeq; // the pending periodic wakeup's event (while _armed)
     private readonly ulong _hz;
 
     public Flusher(Kernel.Kernel kernel, Writeback writeback, SimEnvironment env)
@@ -99,23 +101,49 @@ public sealed class Flusher : IEventHandler
         var env = _k.Env;
         env.Counters.Increment(_wb.NrDirtied);
         _inodeDirtied.TryAdd(f.Mapping, env.Now);
-        if (!_armed && _k.Options.DirtyWritebackCentisecs > 0)
-        {
-            _armed = true;
-            _periodicAt = env.Now + Math.Max(1UL, Centisecs(_k.Options.DirtyWritebackCentisecs));
-        }
+        if (!_armed)
+            WbWakeupDelayed(env.Now);
         return true;
     }
 
     /// <summary>
-    /// The flusher's periodic wakeup, when due: it runs at the first fault, reclaim pass or write completion at or after
-    /// its time (a timer event of its own would keep a simulation whose workload has ended running until the data is
-    /// written; Linux's flusher is a background thread).
+    /// wb_wakeup_delayed: the periodic wakeup is queued dirty_writeback_centisecs from <paramref name="now"/> (a delayed
+    /// work already pending stays as it is: queue_delayed_work). The timer is an event at machine time, so the run does
+    /// not depend on which CPU happens to be simulated when it falls due. Armed only while some address space is alive
+    /// (<see cref="MmGone"/>): a pending wakeup would keep a machine whose workload has ended running until its data is
+    /// written.
     /// </summary>
-    public void Poll()
+    private void WbWakeupDelayed(ulong now)
     {
-        if (_armed && _wb.Now >= _periodicAt)
-            Run(timer: true);
+        if (_armed || _k.Options.DirtyWritebackCentisecs <= 0 || !_k.Tasks.AnyMmAlive())
+            return;
+        _armed = true;
+        _periodicAt = now + Math.Max(1UL, Centisecs(_k.Options.DirtyWritebackCentisecs));
+        _timerSeq = _k.Env.ScheduleAt(_periodicAt, new SimEvent(_kind, Entity.Null, TimerWake));
+    }
+
+    /// <summary>
+    /// The last address space went away: the pending periodic wakeup is dropped (it would keep the finished machine
+    /// running). Simplification: Linux's flusher goes on writing the data the workload left dirty.
+    /// </summary>
+    public void MmGone()
+    {
+        if (!_armed || _k.Tasks.AnyMmAlive())
+            return;
+        _k.Env.Events.Cancel(_timerSeq);
+        _armed = false;
+    }
+
+    /// <summary>
+    /// An address space was created: with dirty data left and no wakeup pending (<see cref="MmGone"/> dropped it), the
+    /// wakeup is queued again at its old time, or now if that has passed.
+    /// </summary>
+    public void MmCreated()
+    {
+        if (_armed || NrDirty == 0 || _periodicAt == 0 || _k.Options.DirtyWritebackCentisecs <= 0)
+            return;
+        _armed = true;
+        _timerSeq = _k.Env.ScheduleAt(Math.Max(_periodicAt, _k.Env.Now), new SimEvent(_kind, Entity.Null, TimerWake));
     }
 
     /// <summary>A frame is freed: it no longer counts as dirty (its data went with it, as truncation's would).</summary>
@@ -190,21 +218,41 @@ public sealed class Flusher : IEventHandler
         _k.Env.Schedule(0, new SimEvent(_kind, Entity.Null));
     }
 
-    /// <summary>The kicked flusher's run (wb_wakeup: an event now).</summary>
+    // SimEvent.Arg0 of the periodic wakeup's event (wb_wakeup_delayed); a kick's is 0 (wb_wakeup).
+    private const long TimerWake = 1;
+
+    public string Name => "wb_workfn";
+
+    /// <inheritdoc/>
+    public void DeclareConsumes(WorkConsumers c) => c.Of<FlusherWake>();
+
+    /// <summary>The flusher's work item is queued (wb_wakeup now, or the periodic wakeup fell due): its kworker runs it this tick.</summary>
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
-        // With several CPUs the clock between ticks depends on where the CPUs stopped: the run happens when it was due.
-        _wb.BeginInterrupt(env.EventTime);
-        Run(timer: false);
-        _wb.EndInterrupt();
+        if (ev.Arg0 == TimerWake)
+            _armed = false;
+        env.Work<FlusherWake>().Add(new FlusherWake(env.EventTime, ev.Arg0 == TimerWake));
+    }
+
+    /// <summary>
+    /// wb_workfn on its kworker: a kernel thread, simulated on CPU 0 as kswapd and kcompactd are, from the time its
+    /// work was due (CPU 0 idles until then if it is behind). Its folio_mkclean shootdowns start from CPU 0 and reach
+    /// the CPUs running the mappings' address spaces, whatever CPU the simulation was on when the work fell due.
+    /// </summary>
+    public void Update(SimEnvironment env)
+    {
+        foreach (ref readonly FlusherWake w in env.WorkItems<FlusherWake>())
+        {
+            _k.Smp.Enter(0);
+            _k.Smp.CatchUp(w.At);
+            Run(w.Timer);
+        }
     }
 
     /// <summary>wb_workfn: the queued work (start-all, background), then, on its periodic wakeup, the old-data flush; re-armed while dirty data remains.</summary>
     private void Run(bool timer)
     {
         ulong now = _wb.Now;
-        if (timer)
-            _armed = false;
         var o = _k.Options;
         if (_startAll)
         {
@@ -225,11 +273,9 @@ public sealed class Flusher : IEventHandler
             ulong olderThan = now >= expire ? now - expire : 0;
             WritePages(olderThan, long.MaxValue, untilBelowBackground: false);
         }
-        if (timer && NrDirty > 0 && !_armed && o.DirtyWritebackCentisecs > 0)
-        {
-            _armed = true;
-            _periodicAt = now + Math.Max(1UL, interval);
-        }
+        // wb_workfn's end: wb_wakeup_delayed while dirty data remains (wb_has_dirty_io).
+        if (timer && NrDirty > 0)
+            WbWakeupDelayed(now);
     }
 
     /// <summary>
@@ -355,3 +401,6 @@ public sealed class Flusher : IEventHandler
         NrDirty--;
     }
 }
+
+/// <summary>The flusher's kworker has work due at <paramref name="At"/>: the periodic wakeup (<paramref name="Timer"/>) or a kick.</summary>
+public readonly record struct FlusherWake(ulong At, bool Timer);

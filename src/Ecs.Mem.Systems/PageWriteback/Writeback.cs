@@ -29,7 +29,7 @@ public sealed class Writeback : IEventHandler
     private ulong[] _slotFree = new ulong[1];
     // When the device's data transfer is free again: requests overlap their latency, not their pages' transfer.
     private ulong _transferFree;
-    // Set while a completion or the flusher's run is handled between ticks with several CPUs: the time it happens at.
+    // Set while a completion is handled between ticks with several CPUs: the time it happens at.
     private bool _interrupt;
     private ulong _interruptTime;
 
@@ -72,7 +72,7 @@ public sealed class Writeback : IEventHandler
     public int InFlight => _inFlight.Count;
 
     /// <summary>
-    /// The time writeback work happens at: the clock's, except while a write completion or the flusher's run is handled
+    /// The time writeback work happens at: the clock's, except while a write completion is handled
     /// between ticks with several CPUs (<see cref="BeginInterrupt"/>), where the clock shows the machine's time, which
     /// depends on where the CPUs stopped (so on the batch size): then it is the time the event was due.
     /// </summary>
@@ -92,8 +92,8 @@ public sealed class Writeback : IEventHandler
     internal void EndInterrupt() => _interrupt = false;
 
     /// <summary>
-    /// The CPU writeback work runs on: the one being simulated; between ticks (the flusher's kworker) CPU 0, where
-    /// the simulator runs its kernel threads (kswapd too).
+    /// The CPU writeback work runs on: the one being simulated (the flusher's kworker runs on CPU 0, as kswapd does);
+    /// between ticks CPU 0, where the simulator runs its kernel threads.
     /// </summary>
     private int WorkCpu => _k.Smp.Current >= 0 ? _k.Smp.Current : 0;
 
@@ -300,18 +300,11 @@ public sealed class Writeback : IEventHandler
     public void Handle(SimEnvironment env, in SimEvent ev)
     {
         if (!_inFlight.Remove(ev.Arg0, out Request r))
-        {
-            // A reclaimer that waited on one of its pages completed it already (WaitOnWriteback).
-            BeginInterrupt(env.EventTime);
-            _k.Flusher?.Poll();
-            EndInterrupt();
-            return;
-        }
+            return; // a reclaimer that waited on one of its pages completed it already (WaitOnWriteback)
         // The completion interrupt happens at the request's due time on its submitting CPU, whatever the machine's
         // time shows when the event is dispatched (it depends on where the CPUs stopped, so on the batch size).
         BeginInterrupt(r.Due);
         Complete(r);
-        _k.Flusher?.Poll();
         EndInterrupt();
     }
 
@@ -342,7 +335,6 @@ public sealed class Writeback : IEventHandler
     public void Progress(long c)
     {
         var env = _k.Env;
-        _k.Flusher?.Poll();
         if (c > 0)
         {
             // CPU work on the reclaimer's CPU (its clock advances): the on-CPU kernel row, not the off-CPU device time.

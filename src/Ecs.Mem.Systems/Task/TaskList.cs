@@ -40,6 +40,15 @@ public sealed class TaskList(Kernel.Kernel kernel)
     /// <summary>One more than the highest mm id given out: <see cref="MmById"/> over 0 .. this − 1 visits every mm without allocating.</summary>
     public int MmIdLimit => _mms.Count;
 
+    /// <summary>Some address space still has a user (mm_users &gt; 0): the machine has work a kernel thread's timer may matter to.</summary>
+    public bool AnyMmAlive()
+    {
+        for (int id = 0; id < _mms.Count; id++)
+            if (_mms[id] is { } mm && mm.Mm.Struct.MmUsers > 0)
+                return true;
+        return false;
+    }
+
     public MmState MmOf(Entity process) => World.Get<MmRef>(World.Get<Process>(process).Mm).State;
 
     /// <summary>
@@ -90,6 +99,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         };
         _mms.Add(state);
         kernel.Kcompactd.MmCreated();
+        kernel.Flusher?.MmCreated();
         state.Entity = World.Create(new MmRef { State = state });
         charger.Attach(state);
         return state;
@@ -251,6 +261,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             return;
         kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
         kernel.Kcompactd.MmGone(); // the last address space gone: kcompactd's timer no longer keeps the machine up
+        kernel.Flusher?.MmGone(); // nor the flusher's periodic wakeup
         foreach (var v in mm.Mm.Vmas.ToArray())
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)

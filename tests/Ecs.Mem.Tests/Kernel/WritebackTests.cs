@@ -407,6 +407,46 @@ public class WritebackTests
     }
 
     [Test]
+    public void ThePeriodicWakeupIsATimerOfItsOwn()
+    {
+        // A writer stores once to each of 16 pages of a shared file mapping (16 write faults, well under 10 ms) and
+        // exits; a second task starts only at 1 s. wb_wakeup_delayed queues the flusher's periodic work 10 ms
+        // (dirty_writeback_centisecs 1) after the first page was dirtied, for data older than 0 cs (dirty_expire 0); the
+        // background threshold (1,024 pages) is never passed. The work runs at its time on its kworker, with no fault
+        // after it: so by half a second, before the second task has run, all 16 pages are written and none is dirty.
+        // (Before session 18 the pass waited for the next fault, reclaim step or write completion, the second task's
+        // first fault at 1 s: at half a second all 16 were still dirty.)
+        const ulong pages = 16;
+        var o = Options(ramPages: 4096, swapPages: 0) with
+        {
+            Policy = "linux",
+            WritebackAsync = true,
+            DirtyBackgroundBytes = 1024 * 4096,
+            DirtyBackgroundRatio = 0,
+            DirtyBytes = 2048 * 4096,
+            DirtyRatio = 0,
+            DirtyExpireCentisecs = 0,
+            DirtyWritebackCentisecs = 1,
+        };
+        using var m = new SimMachine(o);
+        int file = m.Kernel.Files.Intern("/data/shared");
+        var trace = new List<MemoryAccess>();
+        for (ulong i = 0; i < pages; i++)
+            trace.Add(W(Base + i * Page));
+        m.AddProcess("w", mm => Mmap(mm, Base, pages, Prot.Read | Prot.Write, MapFlags.Shared, file), Trace("w", trace.ToArray()));
+        ulong second = (ulong)(m.Kernel.Timing.ClockGHz * 1e9);
+        Entity late = m.AddProcess("late", Anon(Base, 1, Prot.Read), Trace("late", R(Base)), start: second);
+        m.Run(stop: () => m.Env.Now >= second / 2, checkEvery: 1);
+        Assert.That(Stats(m, late).Accesses, Is.Zero, "the second task has not run");
+        Assert.That(Counter(m, "nr_dirtied"), Is.EqualTo(pages));
+        Assert.That(Counter(m, "nr_written"), Is.EqualTo(pages));
+        Assert.That(m.Kernel.Flusher!.NrDirty, Is.Zero);
+        // With nothing left dirty and the writer gone, the run ends once the second task has exited: no wakeup is left.
+        m.Run();
+        Assert.That(m.Finished, Is.True);
+    }
+
+    [Test]
     public void BalanceDirtyPagesHoldsTheWriterToTheDisksWriteRate()
     {
         // dirty limit 64 pages, 1 ms to write each page (disk_page 3,000,000 cycles): the writer dirties far faster

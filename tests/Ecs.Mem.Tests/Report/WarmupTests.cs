@@ -79,7 +79,12 @@ public class WarmupTests
         string[] t = text.Out.Split('\n'), tw = textW.Out.Split('\n');
         Assert.That(tw[9], Is.EqualTo(line), "after the seed line");
         Assert.That(tw.Count(l => l == line), Is.EqualTo(1));
-        string[] rest = tw.Where(l => l != line).ToArray();
+        // The cycle table's `kernel` and `compaction` rows are printed only when some cycles were charged to them, which
+        // a warm-up may leave out (this scenario's 18,000 kernel cycles all come before access 500): left out of both
+        // reports, here and in the JSON below.
+        static bool Conditional(string l) => l.StartsWith("  kernel ", StringComparison.Ordinal) || l.StartsWith("  compaction ", StringComparison.Ordinal);
+        t = t.Where(l => !Conditional(l)).ToArray();
+        string[] rest = tw.Where(l => l != line && !Conditional(l)).ToArray();
         Assert.That(rest, Has.Length.EqualTo(t.Length));
         // Labels and section titles are where they were (the numbers after them differ).
         static string Label(string l) => new string(l.TakeWhile(ch => !char.IsDigit(ch)).ToArray()).TrimEnd();
@@ -89,9 +94,28 @@ public class WarmupTests
         string[] j = json.Out.Split('\n'), jw = jsonW.Out.Split('\n');
         Assert.That(jw.Count(l => l == key), Is.EqualTo(1));
         Assert.That(jw[Array.IndexOf(jw, key) - 1], Does.StartWith("  \"seed\": "));
-        string[] jrest = jw.Where(l => l != key).ToArray();
         static string Key(string l) => l.Contains(':', StringComparison.Ordinal) ? l[..l.IndexOf(':', StringComparison.Ordinal)] : l.TrimEnd(',');
-        Assert.That(jrest.Select(Key), Is.EqualTo(j.Select(Key)));
+        string[] jrest = WithoutConditionalCycles(jw.Where(l => l != key).ToArray());
+        Assert.That(jrest.Select(Key), Is.EqualTo(WithoutConditionalCycles(j).Select(Key)));
+    }
+
+    /// <summary>The JSON report's lines less the cycle objects <c>"kernel": {...}</c> and <c>"compaction": {...}</c> (present only when charged).</summary>
+    private static string[] WithoutConditionalCycles(string[] lines)
+    {
+        var kept = new List<string>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string l = lines[i].TrimStart();
+            if (l is "\"kernel\": {" or "\"compaction\": {")
+            {
+                string indent = lines[i][..(lines[i].Length - l.Length)];
+                while (i < lines.Length && lines[i] != indent + "}" && lines[i] != indent + "},")
+                    i++;
+                continue;
+            }
+            kept.Add(lines[i]);
+        }
+        return [.. kept];
     }
 
     /// <summary>The statistics a run has gathered, read the way the report reads them.</summary>

@@ -381,18 +381,20 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     }
 
     /// <summary>
-    /// exit()'s accesses after finish() wrote the record: a store to a page of libc's bss (0x7ffff7fada60) and a load from
-    /// its RELRO segment's first page (0x7ffff7fa29d8), neither of them one emit's calls use (atexit handlers, stdio's
-    /// cleanup), so start-up pages here (the first two of the start-up-only ones, after the roles). A fault each on Linux
-    /// 6.18 in each of 12 traced runs of 4 memcg programs (oracle/experiments/swap-ra-exit), the swap-ins before the exit.
-    /// Empty when the footprint has no start-up-only pages.
+    /// exit()'s accesses after finish() wrote the record, in the order Linux 6.18 faulted them in each of 14 traced runs
+    /// of swappiness-60, thp-swpout and thp-deferred-split-memcg (oracle/experiments/sw60-harness-reclaim; _dl_fini's
+    /// work, presumably): loads from the program's RELRO page (14), ld.so's RELRO page 0x7ffff7ffc000 (13), its rw
+    /// page 1 (11) and its scratch page (15), a store to its rw page 0 (12), then a store to a page of libc's bss
+    /// (0x7ffff7fada60) and a load from libc's RELRO segment's first page (0x7ffff7fa29d8), neither of them one emit's
+    /// calls use, so start-up pages here (the first two of the start-up-only ones, after the roles; a fault each in 12
+    /// runs of 4 memcg programs, oracle/experiments/swap-ra-exit). Empty when the footprint has no start-up-only pages.
     /// </summary>
     public (long Page, bool Store)[] ExitPages
     {
         get
         {
             long first = StartupRoles.Sum(r => r.Count), startup = Pages - WarmUpStackPages - BssPages;
-            return first + 2 <= startup ? [(first, true), (first + 1, false)] : [];
+            return first + 2 <= startup ? [(14, false), (13, false), (11, false), (15, false), (12, true), (first, true), (first + 1, false)] : [];
         }
     }
 

@@ -415,7 +415,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 // do_read_fault runs do_fault_around before __do_fault: the marked page's cached neighbours are mapped
                 // before filemap_fault starts the next window (its reclaim rounds can take only unmapped pages), and
                 // again by the fault's retry after it (FaultInstallSystem). filemap_map_pages skips the marked page.
-                kernel.Readahead.FaultAround(faultMm, vma, rec.Va, rec.FileIndex, Pte.ProtFromVmFlags(vma.Flags, faultMm.Mm.Mode) & ~Pte.RwBit);
+                kernel.Readahead.FaultAround(faultMm, vma, rec.Va, rec.FileIndex, Pte.ProtFromVmFlags(vma.Flags, faultMm.Mm.Mode) & ~Pte.RwBit, rec.Process);
             }
             int raWait = shmem ? 0 : kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;

@@ -131,6 +131,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             || kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false))
             return false;
         mm.Tables.PteAlloc(va, out PageTableCharges charges);
+        // A charge above memory.high owes its batch to this task's memcg_nr_pages_over_high, paid at the install.
+        if (charges.OverHighPages > 0)
+            kernel.Memcg!.AddOverHigh(req.Process, charges.OverHighPages);
         if (!charges.OverMax)
             return false;
         // The reclaim each charge at memory.max owes is this task's, in this tick's reclaim stage (still to run).

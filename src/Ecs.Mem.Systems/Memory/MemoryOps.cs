@@ -31,12 +31,18 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     /// before dup_mmap, but the child does not run yet). Every caller names its task; there is no mm->owner default.
     /// A table whose charge found its group at memory.max has the group reclaimed for <paramref name="current"/> in the
     /// next tick, this tick's reclaim stage having run or being past reach; Entity.Null (a kernel thread) reclaims for
-    /// no one. A fault's own pte_alloc reclaims in this tick (<see cref="Fault.FaultHandlingSystem"/>).
+    /// no one. A charge above memory.high adds its batch to <paramref name="current"/>'s memcg_nr_pages_over_high.
+    /// A fault's own pte_alloc reclaims in this tick (<see cref="Fault.FaultHandlingSystem"/>).
     /// </summary>
     public ref ulong PteAlloc(MmState mm, ulong va, Entity current)
     {
         ref ulong slot = ref mm.Tables.PteAlloc(va, out AddressSpace.PageTableCharges charges);
-        if (charges.OverMax && !current.IsNull)
+        if (current.IsNull)
+            return ref slot;
+        // Above memory.high: current's memcg_nr_pages_over_high, paid at its next return to user (a fault's install).
+        if (charges.OverHighPages > 0)
+            kernel.Memcg!.AddOverHigh(current, charges.OverHighPages);
+        if (charges.OverMax)
             kernel.Memcg!.ReclaimForPageTables(kernel.Env, charges, current, kernel.Tlb.CurrentCpu, thisTick: false);
         return ref slot;
     }

@@ -187,7 +187,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             if (c.Kind is VmaChangeKind.Unmapped or VmaChangeKind.Zapped)
                 _k.Memory.ZapRange(mm, c.Start, c.End);
             else if (c.Kind == VmaChangeKind.Moved)
-                MovePageTables(mm, c.Start, c.End, c.To);
+                MovePageTables(mm, c.Start, c.End, c.To, op.Process);
             else if (c.Kind == VmaChangeKind.Protected)
                 _k.Mprotect.ChangeProtection(mm, c);
         }
@@ -250,9 +250,11 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     /// move_page_tables (mm/mremap.c) for [start, end) to <paramref name="to"/>: every entry (present, PROT_NONE
     /// or swap) moves with its accessed and dirty bits, the reverse map follows present pages to their new
     /// address, the old page tables left empty are freed, and the old range is flushed from the TLBs. No page
-    /// is copied or faulted: a moved page is found at its new address on the next access.
+    /// is copied or faulted: a moved page is found at its new address on the next access. The calling task
+    /// <paramref name="current"/> allocates the new range's tables (move_pgt_entry's alloc_new_pmd / pte_alloc) and
+    /// reclaims for their charges.
     /// </summary>
-    private void MovePageTables(MmState mm, ulong start, ulong end, ulong to)
+    private void MovePageTables(MmState mm, ulong start, ulong end, ulong to, Entity current)
     {
         _moved.Clear();
         var collect = new CollectPteVisitor(_moved);
@@ -267,7 +269,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         foreach (var (va, pte) in _moved)
         {
             ulong nva = to + (va - start);
-            ref ulong slot = ref _k.Memory.PteAlloc(mm, nva);
+            ref ulong slot = ref _k.Memory.PteAlloc(mm, nva, current);
             _k.Dirty?.Pte(mm, nva, slot);
             slot = pte;
             var p = new Pte(pte);

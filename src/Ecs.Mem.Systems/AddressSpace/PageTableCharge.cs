@@ -21,15 +21,17 @@ public enum PageTableChargeOutcome : byte
 /// <summary>
 /// The charge of one page-table page, returned by <see cref="IPageTableAllocator.TableAllocated"/>:
 /// <paramref name="Outcome"/>, and for <see cref="PageTableChargeOutcome.OverMax"/> the id of the group found at its
-/// memory.max (<paramref name="OverMemcg"/>, else -1).
+/// memory.max (<paramref name="OverMemcg"/>, else -1). <paramref name="OverHighPages"/>: the pages a charge within the
+/// limits put on the counters (its batch) while a group from its own up stood above memory.high, which try_charge_memcg
+/// adds to current's memcg_nr_pages_over_high (0 when none was, or the CPU's stock served the charge).
 /// </summary>
-public readonly record struct PageTableCharge(PageTableChargeOutcome Outcome, int OverMemcg = -1)
+public readonly record struct PageTableCharge(PageTableChargeOutcome Outcome, int OverMemcg = -1, long OverHighPages = 0)
 {
     /// <summary>No group charged.</summary>
     public static PageTableCharge Uncharged => default;
 
-    /// <summary>Charged within the limits.</summary>
-    public static PageTableCharge Charged => new(PageTableChargeOutcome.Charged);
+    /// <summary>Charged within the limits, <paramref name="overHighPages"/> of the batch above some memory.high.</summary>
+    public static PageTableCharge Charged(long overHighPages = 0) => new(PageTableChargeOutcome.Charged, OverHighPages: overHighPages);
 
     /// <summary>Charged above the memory.max of group <paramref name="memcg"/>, which is owed a reclaim.</summary>
     public static PageTableCharge OverMax(int memcg) => new(PageTableChargeOutcome.OverMax, memcg);
@@ -57,6 +59,12 @@ public struct PageTableCharges
     /// <summary>True when some table's charge found a group at its memory.max: a reclaim is owed.</summary>
     public readonly bool OverMax => OverMaxCount > 0;
 
+    /// <summary>
+    /// The pages the walk's charges added above memory.high (<see cref="PageTableCharge.OverHighPages"/> summed): the
+    /// caller adds them to its task's memcg_nr_pages_over_high, paid at the task's return to user space.
+    /// </summary>
+    public long OverHighPages { get; private set; }
+
     /// <summary>The group the <paramref name="i"/>-th charge above a limit found there (0 ≤ i &lt; <see cref="OverMaxCount"/>).</summary>
     public readonly int OverMemcg(int i) =>
         (uint)i < (uint)OverMaxCount ? _over[i] : throw new ArgumentOutOfRangeException(nameof(i), i, "no such charge above memory.max");
@@ -65,6 +73,7 @@ public struct PageTableCharges
     internal void Add(in PageTableCharge charge)
     {
         Allocated++;
+        OverHighPages += charge.OverHighPages;
         if (charge.Outcome == PageTableChargeOutcome.OverMax)
             _over[OverMaxCount++] = charge.OverMemcg;
     }

@@ -131,6 +131,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             || kernel.Zone.MustStall(kernel.Zone.Buddy.NrFreePages, needsFrame: false))
             return false;
         mm.Tables.PteAlloc(va, out PageTableCharges charges);
+        // A charge above memory.high owes its batch to this task's memcg_nr_pages_over_high, paid at the install.
+        if (charges.OverHighPages > 0)
+            kernel.Memcg!.AddOverHigh(req.Process, charges.OverHighPages);
         if (!charges.OverMax)
             return false;
         // The reclaim each charge at memory.max owes is this task's, in this tick's reclaim stage (still to run).
@@ -415,7 +418,7 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
                 // do_read_fault runs do_fault_around before __do_fault: the marked page's cached neighbours are mapped
                 // before filemap_fault starts the next window (its reclaim rounds can take only unmapped pages), and
                 // again by the fault's retry after it (FaultInstallSystem). filemap_map_pages skips the marked page.
-                kernel.Readahead.FaultAround(faultMm, vma, rec.Va, rec.FileIndex, Pte.ProtFromVmFlags(vma.Flags, faultMm.Mm.Mode) & ~Pte.RwBit);
+                kernel.Readahead.FaultAround(faultMm, vma, rec.Va, rec.FileIndex, Pte.ProtFromVmFlags(vma.Flags, faultMm.Mm.Mode) & ~Pte.RwBit, rec.Process);
             }
             int raWait = shmem ? 0 : kernel.Readahead.AsyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, vma.Flags, cached, rec.Cpu);
             stats.PageCacheHits++;

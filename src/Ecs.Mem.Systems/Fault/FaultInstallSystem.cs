@@ -69,6 +69,8 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             VmFlags vmFlags = mm.Mm.Vmas[vi].Flags;
             ulong prot = Pte.ProtFromVmFlags(vmFlags, mm.Mm.Mode);
             bool vmWrite = (vmFlags & VmFlags.Write) != 0;
+            // A page table the install allocates (a THP fault's fallback or its deposit, hugetlb, a zone too short at
+            // the fault's start) is pte_alloc_one's in current's context: the faulting thread reclaims for it, not mm->owner.
             switch (rec.Class)
             {
                 case FaultClass.Spurious:
@@ -90,14 +92,14 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         break;
                     }
                 case FaultClass.ZeroPage:
-                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, prot & ~Pte.RwBit);
+                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, prot & ~Pte.RwBit, rec.Process);
                     stats.ZeroPageMaps++;
                     env.Counters.Increment(k.C.ZeroPageMap);
                     break;
                 case FaultClass.AnonNew:
                     // do_anonymous_page maps a new page writable and dirty whenever the VMA allows writing,
                     // even on a read fault (no zero page); a read-only VMA gets a read-only PTE.
-                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
+                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot, rec.Process);
                     break;
                 case FaultClass.AnonLarge:
                     {
@@ -105,7 +107,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         // the VMA allows writing, as an order-0 new page is.
                         ulong addr = rec.Va & ~((Pte.PageSize << rec.Order) - 1);
                         for (int i = 0; i < 1 << rec.Order; i++)
-                            k.Memory.MapPage(mm, addr + ((ulong)i << Pte.PageShift), rec.Pfn + i, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot);
+                            k.Memory.MapPage(mm, addr + ((ulong)i << Pte.PageShift), rec.Pfn + i, vmWrite ? prot | Pte.RwBit | Pte.DirtyBit : prot, rec.Process);
                         break;
                     }
                 case FaultClass.HugeAnon:
@@ -115,7 +117,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
                         ulong hprot = (vmWrite ? prot | Pte.RwBit : prot) | Pte.DirtyBit | Pte.PmdMappedBit;
                         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
-                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), rec.Pfn + i, hprot);
+                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), rec.Pfn + i, hprot, rec.Process);
                         if (rec.OrigPte != 0)
                             k.Tlb.FlushTlbMmRange(mm.Tlb, haddr, haddr + HugeMemory.HugeMemory.PmdSize, freedTables: false);
                         k.Thp.NoteMapped();
@@ -128,7 +130,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         ulong haddr = rec.Va & HugeMemory.HugeMemory.PmdMask;
                         int hz = k.Thp.HugeZeroPfn;
                         for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
-                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), hz + i, (prot & ~Pte.RwBit) | Pte.PmdMappedBit);
+                            k.Memory.MapPage(mm, haddr + ((ulong)i << Pte.PageShift), hz + i, (prot & ~Pte.RwBit) | Pte.PmdMappedBit, rec.Process);
                         k.Thp.NoteMapped();
                         break;
                     }
@@ -154,7 +156,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         // (hugetlb_wp's reuse in the same fault); read-only otherwise.
                         bool shared = (vmFlags & VmFlags.MayShare) != 0;
                         ulong hprot = vmWrite && (shared || write) ? prot | Pte.RwBit | Pte.DirtyBit : prot & ~Pte.RwBit;
-                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, hprot);
+                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, hprot, rec.Process);
                         break;
                     }
                 case FaultClass.HugetlbReuse:
@@ -165,14 +167,14 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         // hugetlb_wp's copy: the new page replaces the shared one in this mm only.
                         int old = (int)new Pte(mm.Tables.Lookup(rec.Va)).Pfn;
                         k.Hugetlb.Unmapped(mm, old);
-                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, prot | Pte.RwBit | Pte.DirtyBit);
+                        k.Hugetlb.Map(mm, rec.Va, rec.Pfn, prot | Pte.RwBit | Pte.DirtyBit, rec.Process);
                         k.Tlb.FlushTlbMmRange(mm.Tlb, rec.Va, rec.Va + Hugetlb.Hugetlb.Size, freedTables: false);
                         stats.CowCopies++;
                         env.Counters.Increment(k.C.CowCopy);
                         break;
                     }
                 case FaultClass.CowCopy:
-                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit);
+                    k.Memory.MapPage(mm, rec.Va, rec.Pfn, (prot | Pte.RwBit | Pte.DirtyBit) & ~Pte.CowBit, rec.Process);
                     k.Tlb.FlushTlbPage(mm.Tlb, rec.Va);
                     stats.CowCopies++;
                     env.Counters.Increment(k.C.CowCopy);
@@ -185,7 +187,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         // (vma_wants_writenotify): its vm_page_prot stays writable and read faults map pages writable.
                         ref Frame page = ref k.Zone.Frames[rec.Pfn];
                         ulong readProt = shared && page.IsShmem && !page.IsAnon ? prot : prot & ~Pte.RwBit;
-                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : readProt);
+                        k.Memory.MapPage(mm, rec.Va, rec.Pfn, shared && write ? prot | Pte.DirtyBit : readProt, rec.Process);
                         // do_shared_fault → fault_dirty_shared_page.
                         if (shared && write)
                             dirtied = MarkDirty(k, rec.Pfn);
@@ -193,7 +195,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
                         // that slept on a read dropped the mmap lock and is retried once the page is uptodate
                         // (VM_FAULT_RETRY), and the retry's fault-around maps what that read brought in.
                         if (!write)
-                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, readProt);
+                            k.Readahead.FaultAround(mm, mm.Mm.Vmas[vi], rec.Va, rec.FileIndex, readProt, rec.Process);
                         break;
                     }
                 case FaultClass.SwapCached:
@@ -291,7 +293,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
             prot |= write ? Pte.RwBit | Pte.DirtyBit : Pte.RwBit;
         else if (!exclusive)
             prot |= Pte.CowBit;
-        k.Memory.MapPage(mm, rec.Va, pfn, prot);
+        k.Memory.MapPage(mm, rec.Va, pfn, prot, rec.Process);
         if (freed)
             k.Memory.FreeSwapCacheOf(pfn);
         return !exclusive;

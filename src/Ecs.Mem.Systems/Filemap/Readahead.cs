@@ -1036,8 +1036,10 @@ public sealed class Readahead : IEventHandler
     /// table and ends before the file's last page (filemap_map_folio_range, 357b92761d94; the i_size test of
     /// 74207de2ba10); see <see cref="CanMapWholeFolio"/>. Linux on x86 maps them young (vm_page_prot carries
     /// _PAGE_ACCESSED and x86 does not define arch_wants_old_prefaulted_pte). Each page considered pays off one mmap miss.
+    /// The faulting task <paramref name="current"/> maps them (and would reclaim for a table the mapping allocated;
+    /// the window stays inside the fault's own PTE page, which the fault's start allocated).
     /// </summary>
-    public void FaultAround(MmState mm, in Vma vma, ulong va, long index, ulong prot)
+    public void FaultAround(MmState mm, in Vma vma, ulong va, long index, ulong prot, Entity current)
     {
         int nrPages = _k.Options.FaultAroundPages;
         if (nrPages <= 1 || (vma.Flags & (VmFlags.UffdWp | VmFlags.UffdMissing)) != 0)
@@ -1065,11 +1067,11 @@ public sealed class Readahead : IEventHandler
                 int head = PageCacheFolio.Head(frames, pfn), nr = PageCacheFolio.NrPages(frames, pfn);
                 long headIndex = i - (pfn - head);
                 for (int p = 0; p < nr; p++)
-                    considered += MapAround(mm, va, index, headIndex + p, head + p, prot);
+                    considered += MapAround(mm, va, index, headIndex + p, head + p, prot, current);
                 i = headIndex + nr - 1;
                 continue;
             }
-            considered += MapAround(mm, va, index, i, pfn, prot);
+            considered += MapAround(mm, va, index, i, pfn, prot, current);
         }
         ref FileRaState ra = ref Ra(mm.Id, file);
         ra.MmapMiss = Math.Max(0, ra.MmapMiss - considered);
@@ -1081,7 +1083,7 @@ public sealed class Readahead : IEventHandler
     /// is not PG_workingset (filemap_map_folio_range, since "mm/filemap: don't decrease mmap_miss when folio has
     /// workingset flag": recently evicted pages coming back are no sign that read-around helps).
     /// </summary>
-    private int MapAround(MmState mm, ulong va, long index, long i, int pfn, ulong prot)
+    private int MapAround(MmState mm, ulong va, long index, long i, int pfn, ulong prot, Entity current)
     {
         FrameFlags flags = _k.Zone.Frames[pfn].Flags;
         if ((flags & (FrameFlags.Locked | FrameFlags.Readahead | FrameFlags.Writeback)) != 0)
@@ -1090,7 +1092,7 @@ public sealed class Readahead : IEventHandler
         ulong addr = va + (ulong)((i - index) << Pte.PageShift);
         if (i == index || mm.Tables.Lookup(addr) != 0)
             return miss;
-        _k.Memory.MapPage(mm, addr, pfn, prot);
+        _k.Memory.MapPage(mm, addr, pfn, prot, current);
         _k.Env.Counters.Increment(_k.C.FaultAroundPages);
         FaultAroundMapped++;
         return miss;

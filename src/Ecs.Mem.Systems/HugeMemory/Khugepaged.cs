@@ -710,7 +710,9 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
                 nf.ContentToken = frames[oldPfn].ContentToken;
             }
             _k.Zone.LruAdd(pfn, PageAlloc.Zone.AnonKey(mm.Id, va));
-            _k.Memory.MapPage(mm, va, pfn, hprot);
+            // Run by khugepaged, a kernel thread (no user task as current): the range keeps its PTE table (the deposited
+            // one), so the mapping allocates none and owes no reclaim.
+            _k.Memory.MapPage(mm, va, pfn, hprot, Entity.Null);
             if (oldPfn >= 0)
                 _k.Memory.ReleaseIfUnused(oldPfn);
             else if (slot >= 0)

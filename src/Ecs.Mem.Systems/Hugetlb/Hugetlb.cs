@@ -317,11 +317,9 @@ public sealed class Hugetlb
 
     /// <summary>
     /// set_huge_pte_at: maps the folio at <paramref name="head"/> at the 2 MiB block <paramref name="haddr"/> of
-    /// <paramref name="mm"/> (512 entries, special and PMD-mapped) with <paramref name="prot"/>, counting one mapping.
+    /// <paramref name="mm"/> (512 entries, special and PMD-mapped) with <paramref name="prot"/>, counting one mapping,
+    /// run by task <paramref name="current"/> (the faulting thread, fork's parent), which reclaims for the tables it allocates.
     /// </summary>
-    public void Map(MmState mm, ulong haddr, int head, ulong prot) => Map(mm, haddr, head, prot, mm.Owner);
-
-    /// <summary><see cref="Map(MmState, ulong, int, ulong)"/> run by task <paramref name="current"/>, which reclaims for the tables it allocates.</summary>
     public void Map(MmState mm, ulong haddr, int head, ulong prot, Entity current)
     {
         ulong bits = (prot & ~Pte.CowBit) | Pte.PresentBit | Pte.SpecialBit | Pte.PmdMappedBit;

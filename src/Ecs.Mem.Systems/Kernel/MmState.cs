@@ -30,11 +30,12 @@ public sealed class MmState
 
     /// <summary>
     /// mm->owner (CONFIG_MEMCG): the first task made with this address space, set by <see cref="Task.TaskList.CreateProcess"/>
-    /// (Linux's mm_init sets it before dup_mmap copies the tables; EcsMem creates the child's task after the copy, which
-    /// the parent runs and reclaims for: <see cref="Memory.MemoryOps.PteAlloc(MmState, ulong, Entity)"/>). When the owner
-    /// exits with other users left (threads) it passes to one of them, and to none with the last
-    /// (<see cref="Task.TaskList"/>'s mm_update_next_owner). A table allocated outside a fault's start by the mm's own
-    /// task reclaims for it (<see cref="Memory.MemoryOps.PteAlloc(MmState, ulong)"/>).
+    /// (Linux's mm_init sets it before dup_mmap copies the tables). When the owner exits with other users left (threads)
+    /// it passes to one of them, and to none with the last (<see cref="Task.TaskList"/>'s mm_update_next_owner). Linux
+    /// reads it for get_mem_cgroup_from_mm, the group an mm's pages charge, which EcsMem keeps per mm
+    /// (<see cref="Memcontrol.MemcgController.OfMm"/>: a process's threads share its group, as cgroup v2's domain groups
+    /// keep them). No reclaim runs for it: a page table's charge reclaims for the task that allocates it, which every
+    /// caller names (<see cref="Memory.MemoryOps.PteAlloc"/>'s current: the faulting thread, fork's parent).
     /// </summary>
     public Entity Owner { get; internal set; }
 

@@ -414,11 +414,16 @@ public sealed partial class MemcgController
     /// obj_cgroup_charge_pages → try_charge_memcg on <paramref name="cpu"/>, the stock first): charged, counted in
     /// pagetables. Returns null, or the group whose memory.max the charge found reached: then the table is charged
     /// anyway and its reclaim comes after (<see cref="ReclaimForPageTable"/>); Linux reclaims first and then charges.
+    /// <paramref name="overHighPages"/>: a charge within the limits that put its batch on the counters while some group
+    /// from its own up stood above memory.high owes that batch to the allocating task's memcg_nr_pages_over_high
+    /// (try_charge_memcg's memory.high check, for a kmem charge as for a page's), which the caller adds
+    /// (<see cref="AddOverHigh"/>); 0 otherwise.
     /// </summary>
-    public MemCgroup? ChargePageTable(int pfn, int mmId, int cpu)
+    public MemCgroup? ChargePageTable(int pfn, int mmId, int cpu, out long overHighPages)
     {
         MemCgroup g = OfMm(mmId);
-        MemCgroup? over = TryCharge(g, 1, cpu);
+        MemCgroup? over = TryCharge(g, 1, cpu, out long batch);
+        overHighPages = over is null ? OverHighBatch(g, batch) : 0;
         if (over is not null)
             ChargeForce(g, 1);
         AddPageTables(g, 1);
@@ -574,18 +579,27 @@ public sealed partial class MemcgController
     /// above memory.high adds the charge's batch (what the counters were charged: MEMCG_CHARGE_BATCH or more; nothing
     /// when the CPU's stock served it) to the task's memcg_nr_pages_over_high, paid at its return to user.
     /// </summary>
-    internal void NoteOverHigh(Entity task, MemCgroup g, long pages)
+    internal void NoteOverHigh(Entity task, MemCgroup g, long pages) => AddOverHigh(task, OverHighBatch(g, pages));
+
+    /// <summary>
+    /// try_charge_memcg's memory.high check for a charge that put <paramref name="pages"/> on <paramref name="g"/>'s
+    /// counters: those pages when some group from <paramref name="g"/> up stands above its memory.high, else 0.
+    /// </summary>
+    private static long OverHighBatch(MemCgroup g, long pages)
     {
         if (pages == 0)
-            return; // consume_stock: try_charge_memcg returns before its memory.high check
+            return 0; // consume_stock: try_charge_memcg returns before its memory.high check
         for (MemCgroup? c = g; c is not null; c = c.Parent)
-        {
             if (c.Usage > c.High)
-            {
-                _overHigh[task] = (_overHigh.TryGetValue(task, out long n) ? n : 0) + pages;
-                return;
-            }
-        }
+                return pages;
+        return 0;
+    }
+
+    /// <summary>current->memcg_nr_pages_over_high += <paramref name="pages"/> (set_notify_resume: paid at the task's return to user).</summary>
+    internal void AddOverHigh(Entity task, long pages)
+    {
+        if (pages > 0)
+            _overHigh[task] = (_overHigh.TryGetValue(task, out long n) ? n : 0) + pages;
     }
 
     /// <summary>Takes the task's memcg_nr_pages_over_high (0 when it charged nothing above memory.high).</summary>

@@ -22,41 +22,37 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     private Swap.SwapCache SwapCache => kernel.SwapCache;
 
     /// <summary>
-    /// pte_alloc for a table allocated outside a fault's start (at the fault's install, a populate, mremap's move,
-    /// hugetlb's set_huge_pte_at, khugepaged) by the task using <paramref name="mm"/>: <see cref="PteAlloc(MmState, ulong, Entity)"/>
-    /// with the mm's owner (<see cref="MmState.Owner"/>, mm->owner) standing for the current task.
-    /// </summary>
-    public ref ulong PteAlloc(MmState mm, ulong va) => ref PteAlloc(mm, va, mm.Owner);
-
-    /// <summary>
-    /// pte_alloc (__pte_alloc → pte_alloc_one) run by task <paramref name="current"/>: walks to <paramref name="va"/>'s
-    /// entry in <paramref name="mm"/>, allocating missing tables, and returns a reference to it. GFP_PGTABLE_USER's
-    /// __GFP_ACCOUNT charges the current task's group, and try_charge_memcg reclaims in the current task's context, not
-    /// mm->owner's: in fork's copy_page_range that is the parent filling the child's tables (the child's mm->owner is
-    /// already the child, set by mm_init before dup_mmap, but the child does not run yet). A table whose charge found
-    /// its group at memory.max has the group reclaimed for <paramref name="current"/> in the next tick, this tick's
-    /// reclaim stage having run or being past reach; Entity.Null reclaims for no one. A fault's own pte_alloc reclaims
-    /// in this tick (<see cref="Fault.FaultHandlingSystem"/>).
+    /// pte_alloc (__pte_alloc → pte_alloc_one) run by task <paramref name="current"/> for a table allocated outside a
+    /// fault's start (a fault's install, fault-around, swap-in, COW, a THP fault's fallback, hugetlb's set_huge_pte_at,
+    /// fork's copy_page_range, mremap's move_page_tables): walks to <paramref name="va"/>'s entry in <paramref name="mm"/>,
+    /// allocating missing tables, and returns a reference to it. GFP_PGTABLE_USER's __GFP_ACCOUNT charges, and
+    /// try_charge_memcg reclaims in the current task's context, not mm->owner's: the faulting thread of a threaded
+    /// process, the parent filling a fork child's tables (the child's mm->owner is already the child, set by mm_init
+    /// before dup_mmap, but the child does not run yet). Every caller names its task; there is no mm->owner default.
+    /// A table whose charge found its group at memory.max has the group reclaimed for <paramref name="current"/> in the
+    /// next tick, this tick's reclaim stage having run or being past reach; Entity.Null (a kernel thread) reclaims for
+    /// no one. A charge above memory.high adds its batch to <paramref name="current"/>'s memcg_nr_pages_over_high.
+    /// A fault's own pte_alloc reclaims in this tick (<see cref="Fault.FaultHandlingSystem"/>).
     /// </summary>
     public ref ulong PteAlloc(MmState mm, ulong va, Entity current)
     {
         ref ulong slot = ref mm.Tables.PteAlloc(va, out AddressSpace.PageTableCharges charges);
-        if (charges.OverMax && !current.IsNull)
+        if (current.IsNull)
+            return ref slot;
+        // Above memory.high: current's memcg_nr_pages_over_high, paid at its next return to user (a fault's install).
+        if (charges.OverHighPages > 0)
+            kernel.Memcg!.AddOverHigh(current, charges.OverHighPages);
+        if (charges.OverMax)
             kernel.Memcg!.ReclaimForPageTables(kernel.Env, charges, current, kernel.Tlb.CurrentCpu, thisTick: false);
         return ref slot;
     }
 
     /// <summary>
-    /// set_pte_at + page_add_*_rmap: maps <paramref name="pfn"/> at <paramref name="va"/> in <paramref name="mm"/>
-    /// with protection bits <paramref name="prot"/>, counting the mapping in the frame's mapcount, the reverse map
-    /// and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is special: no rmap, no RSS, as in Linux.
-    /// </summary>
-    public void MapPage(MmState mm, ulong va, int pfn, ulong prot) => MapPage(mm, va, pfn, prot, mm.Owner);
-
-    /// <summary>
-    /// <see cref="MapPage(MmState, ulong, int, ulong)"/> run by task <paramref name="current"/>, which reclaims for the
-    /// page tables the mapping allocates (<see cref="PteAlloc(MmState, ulong, Entity)"/>): fork's copy_present_pte, where
-    /// the parent fills the child's tables.
+    /// set_pte_at + page_add_*_rmap run by task <paramref name="current"/>: maps <paramref name="pfn"/> at
+    /// <paramref name="va"/> in <paramref name="mm"/> with protection bits <paramref name="prot"/>, counting the mapping
+    /// in the frame's mapcount, the reverse map and the mm's RSS (MM_ANONPAGES or MM_FILEPAGES). The zero page is
+    /// special: no rmap, no RSS, as in Linux. The page tables the mapping allocates reclaim for <paramref name="current"/>
+    /// (<see cref="PteAlloc"/>): the faulting task at a fault's install, the parent in fork's copy_present_pte.
     /// </summary>
     public void MapPage(MmState mm, ulong va, int pfn, ulong prot, Entity current)
     {

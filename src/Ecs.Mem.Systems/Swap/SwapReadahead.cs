@@ -323,7 +323,8 @@ public sealed class SwapReadahead : IEventHandler
         k.Zone.PinFrame(pfn); // held by the read until it completes (reclaim skips it)
         _readahead[pfn] = true;
         env.Counters.Increment(k.C.SwapRa);
-        k.Events?.ReadAhead(k.Events.PidOfMm(rec.MmId), rec.Cpu, va, pfn, -1, slot);
+        // The read is issued by the faulting task (current), a thread of a threaded process too: its pid, not the mm's tgid.
+        k.Events?.ReadAhead(k.World.IsAlive(rec.Process) ? k.World.Get<Process>(rec.Process).Pid : 0, rec.Cpu, va, pfn, -1, slot);
         // A zeromap slot is filled with zeros and marked uptodate at once (no bio): its page unlocks next.
         env.Schedule(zero ? 1UL : (ulong)k.Timing.MajorFaultReadCycles, new SimEvent(_doneKind, default, pfn));
         return true;

@@ -376,7 +376,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
             // reclaims that group for its task (in this tick at a fault's start, else in the next).
             PageTableCharge charge = PageTableCharge.Uncharged;
             if (kernel.Memcg is { } memcg)
-                charge = memcg.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu) is { } over ? PageTableCharge.OverMax(over.Id) : PageTableCharge.Charged;
+                charge = memcg.ChargePageTable(pfn, mmId, kernel.Tlb.CurrentCpu, out long overHigh) is { } over ? PageTableCharge.OverMax(over.Id) : PageTableCharge.Charged(overHigh);
             kernel.Zone.PinFrame(pfn);
             kernel.Env.Counters.Increment(kernel.C.PageTablePages);
             Entity e = _mm.Tables.EntityOf(pageId);

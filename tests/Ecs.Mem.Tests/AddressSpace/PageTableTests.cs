@@ -26,7 +26,7 @@ public class PageTableTests
     private sealed class LimitAllocator(int overBelow) : IPageTableAllocator
     {
         public PageTableCharge TableAllocated(int pageId, int level) =>
-            level < overBelow ? PageTableCharge.OverMax(7 + level) : PageTableCharge.Charged;
+            level < overBelow ? PageTableCharge.OverMax(7 + level) : PageTableCharge.Charged();
 
         public void TableFreed(int pageId, int level)
         {

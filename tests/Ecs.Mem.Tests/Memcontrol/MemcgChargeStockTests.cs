@@ -186,7 +186,7 @@ public class MemcgChargeStockTests
         // Page tables charge through try_charge_memcg too (__memcg_kmem_charge_page): 32 come from the stock.
         mc.AttachMm(7, a, Array.Empty<int>());
         for (int pfn = 0; pfn < 32; pfn++)
-            mc.ChargePageTable(pfn, 7, 0);
+            mc.ChargePageTable(pfn, 7, 0, out _);
         AssertUsage(mc, a, 576, 0);
         // A freed page table goes back to the freeing CPU's stock (obj_cgroup_uncharge_pages → refill_stock).
         for (int pfn = 0; pfn < 32; pfn++)
@@ -196,7 +196,7 @@ public class MemcgChargeStockTests
         // 33 tables: 32 from the stock, the 33rd charges a batch (stock 63). Freeing all 33: the 1st makes the stock
         // 64, the 2nd 65 > MEMCG_CHARGE_BATCH, so drain_stock takes all 65 off the counter; the other 31 stock again.
         for (int pfn = 0; pfn < 33; pfn++)
-            mc.ChargePageTable(pfn, 7, 0);
+            mc.ChargePageTable(pfn, 7, 0, out _);
         AssertUsage(mc, a, 577, 63);
         for (int pfn = 0; pfn < 33; pfn++)
             mc.UnchargeFrame(pfn, pageTable: true, 0);

@@ -86,9 +86,8 @@ public class PageTableChargeTests
         Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents), "the allocation itself queues no reclaim: its caller decides");
 
         // A caller past the fault's start (MemoryOps.PteAlloc: an install, fork, mremap) has the group reclaimed for the
-        // mm's owner in the next tick: two more tables over the limit, two memory.events max.
-        Assert.That(mm.Owner, Is.EqualTo(m.Kernel.Tasks.Processes[0]), "mm->owner: the task made with the mm");
-        m.Kernel.Memory.PteAlloc(mm, Base + (2 * OneGiB));
+        // task it names in the next tick: two more tables over the limit, two memory.events max.
+        m.Kernel.Memory.PteAlloc(mm, Base + (2 * OneGiB), m.Kernel.Tasks.Processes[0]);
         Assert.That((g.Usage, g.Events[(int)MemcgEvent.Max]), Is.EqualTo((usage + 4, maxEvents + 2)));
     }
 
@@ -179,6 +178,103 @@ public class PageTableChargeTests
         // run for the parent; none for the child, whose task did not exist while its tables were copied.
         int parentPid = m.Kernel.World.Get<Process>(parent).Pid;
         Assert.That(reclaims.Pids, Is.EqualTo(new[] { parentPid }));
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    // A threaded process in group g: the leader (pid 1, mm->owner) keeps reading Base; its thread t (pid 2) starts 2 ms
+    // later (4,000,000 cycles at 2 GHz) and reads Base + 2 MiB. THP is on, so neither fault allocates a table at its start
+    // (create_huge_pmd may fill the range): each read maps the huge zero page and its PTE table (the deposited
+    // pgtable) is allocated at the install.
+    private static readonly string ThreadedYaml =
+        "machine: {ram: 1G, swap: 16M, cpus: 2, read_ahead_kb: 0, fault_around_bytes: 4096, thp: {enabled: always, use_zero_page: true}}\n" +
+        "cgroups:\n  - {name: g}\nprocesses:\n" +
+        "  - name: w\n    cgroup: g\n    layout: {exec: {}}\n" +
+        $"    workload: {{generator: \"loop:count=4000000,base={MemcgTests.Base},pages=1\"}}\n" +
+        "    threads:\n      - name: t\n        start: 4000000\n" +
+        $"        workload: {{generator: \"loop:count=1000,base=0x{Base + TwoMiB:x},pages=1\"}}\n" +
+        "timeline:\n  - at: 0\n    process: w\n" +
+        $"    mmap: {{addr: {MemcgTests.Base}, length: 4194304, prot: rw-, flags: private, fixed: true}}\n";
+
+    /// <summary>
+    /// <see cref="ThreadedYaml"/> after the leader's first 10 accesses (the thread not started yet), g's charge stock
+    /// drained, the direct reclaims of the event stream recorded from here.
+    /// </summary>
+    private static (SimMachine M, MemcgController Mc, MemCgroup G, Entity Leader, Entity Thread, MmState Mm, DirectReclaims Reclaims) StartedThreaded()
+    {
+        SimMachine m = MemcgTests.Build(ThreadedYaml);
+        MemcgController mc = m.Kernel.Memcg!;
+        MemCgroup g = mc.Find("g");
+        Entity leader = m.Kernel.Tasks.Processes[0], thread = m.Kernel.Tasks.Processes[1];
+        MmState mm = m.Kernel.Tasks.MmOf(leader);
+        Assert.That(m.Kernel.Tasks.MmOf(thread), Is.SameAs(mm), "the thread shares the leader's mm");
+        Assert.That((m.Kernel.World.Get<Process>(leader).Pid, m.Kernel.World.Get<Process>(thread).Pid), Is.EqualTo((1, 2)));
+        // By hand: Base = 0x7f0000000000 is PGD entry 254, PUD entry 0, PMD entry 0; Base + 2 MiB is PMD entry 1 of the
+        // same PMD table. The leader's read has mapped the huge zero page at PMD entry 0 (one PUD, one PMD, one PTE table).
+        MemcgTests.Advance(m, 10);
+        Assert.That(m.Kernel.World.Get<ProcessStats>(thread).Accesses, Is.Zero, "the thread has not started");
+        Assert.That(mm.Tables.Lookup(Base) & Pte.PmdMappedBit, Is.Not.Zero, "the leader's read mapped the huge zero page");
+        Assert.That((mm.Tables.TablesAt(0), mm.Tables.TablesAt(1), mm.Tables.TablesAt(2)), Is.EqualTo((1L, 1L, 1L)));
+        DrainStock(mc, g);
+        var reclaims = new DirectReclaims();
+        m.Kernel.AttachEvents(reclaims);
+        return (m, mc, g, leader, thread, mm, reclaims);
+    }
+
+    /// <summary>Runs until the thread's read at Base + 2 MiB is installed: the huge zero page and its new PTE table.</summary>
+    private static void UntilTheThreadsInstall(SimMachine m, MmState mm)
+    {
+        for (int guard = 0; mm.Tables.Lookup(Base + TwoMiB) == 0; guard++)
+        {
+            Assert.That(guard, Is.LessThan(1_000_000), "the thread's fault never came");
+            m.Env.RunTick();
+        }
+        Assert.That(mm.Tables.Lookup(Base + TwoMiB) & Pte.PmdMappedBit, Is.Not.Zero, "the thread's read mapped the huge zero page");
+        Assert.That(mm.Tables.TablesAt(0), Is.EqualTo(2L), "one new PTE table, under PMD entry 1 (the PMD table is the leader's)");
+    }
+
+    [Test]
+    public void AThreadsInstallAtMemoryMaxReclaimsForThatThreadNotForTheMmOwner()
+    {
+        var (m, _, g, leader, thread, mm, reclaims) = StartedThreaded();
+        using SimMachine machine = m;
+        g.Max = g.Usage; // every charge from here finds g at memory.max
+        long tables = g.PageTables, maxEvents = g.Events[(int)MemcgEvent.Max];
+
+        UntilTheThreadsInstall(m, mm);
+        // The tick of the thread's install: its one new table charged at memory.max (forced; one memory.events max),
+        // its reclaim owed in the next tick.
+        Assert.That(g.PageTables, Is.EqualTo(tables + 1));
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents + 1));
+        Assert.That(reclaims.Pids, Is.Empty, "the reclaim runs in the next tick");
+        Assert.That(mm.Owner, Is.EqualTo(leader), "the leader still owns the mm");
+        m.Env.RunTick();
+        // pte_alloc_one's GFP_PGTABLE_USER charge reclaims in current's context: the thread that faulted (pid 2), not
+        // mm->owner (pid 1).
+        Assert.That(reclaims.Pids, Is.EqualTo(new[] { m.Kernel.World.Get<Process>(thread).Pid }));
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
+    [Test]
+    public void AThreadsInstallAboveMemoryHighIsPaidAtThatThreadsReturnToUser()
+    {
+        var (m, mc, g, leader, thread, mm, reclaims) = StartedThreaded();
+        using SimMachine machine = m;
+        g.High = g.Usage; // any charge that reaches the counters takes g above memory.high
+        long usage = g.Usage, highEvents = g.Events[(int)MemcgEvent.High], maxEvents = g.Events[(int)MemcgEvent.Max];
+
+        UntilTheThreadsInstall(m, mm);
+        // By hand: the table's charge finds the stock empty and puts a batch of MEMCG_CHARGE_BATCH = 64 pages on the
+        // counters (63 stocked), g now above memory.high: try_charge_memcg adds the 64 to the allocating task's
+        // memcg_nr_pages_over_high. The huge zero page charges nothing. The thread's return to user after the install
+        // (mem_cgroup_handle_over_high) finds g above high: one memory.events high, a reclaim of max(64,
+        // SWAP_CLUSTER_MAX) = 64 pages owed in the next tick; the leader, which charged nothing, owes nothing.
+        Assert.That((g.Usage, mc.Stocked(g)), Is.EqualTo((usage + 64, 63L)));
+        Assert.That(g.Events[(int)MemcgEvent.High], Is.EqualTo(highEvents + 1));
+        Assert.That(g.Events[(int)MemcgEvent.Max], Is.EqualTo(maxEvents), "below memory.max");
+        Assert.That((mc.TakeOverHigh(thread), mc.TakeOverHigh(leader)), Is.EqualTo((0L, 0L)), "paid at the return, none left");
+        Assert.That(reclaims.Pids, Is.Empty, "the reclaim runs in the next tick");
+        m.Env.RunTick();
+        Assert.That(reclaims.Pids, Is.EqualTo(new[] { m.Kernel.World.Get<Process>(thread).Pid }));
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 }

@@ -53,8 +53,8 @@ public static class SimulationRun
         File.WriteAllText(yaml, scenario.Yaml);
         File.WriteAllText(Path.Combine(dir, plan.Program.Name + ".lackey"), scenario.Trace);
         // record.sh runs a program N times in a row with the same swap area: each run but the first starts with the
-        // swap-readahead statics the previous run's exit left. A what-if for now (ECSMEM_ORACLE_PREVIOUS_RUN=1): the
-        // measured run starts from a simulated previous run's (oracle/experiments/swap-ra-exit: 2 programs in, 2 out).
+        // swap-readahead statics the previous run's exit left. The measured run starts from a simulated previous run's
+        // (oracle/experiments/swap-ra-exit, sw60-harness-reclaim; ECSMEM_ORACLE_PREVIOUS_RUN=0: boot's, the what-if).
         if (PreviousRunExit(scenario, yaml) is { } ra)
         {
             File.WriteAllText(yaml, WithSwapRaState(scenario.Yaml, ra));
@@ -421,8 +421,8 @@ public static class SimulationRun
     /// swapin_nr_pages' statics (swapin_readahead_hits, prev_offset, last_readahead_pages) at the exit of one run of the
     /// scenario in <paramref name="yaml"/> from boot's (the run before the measured one), or null where they do not
     /// matter or are chosen: no swap, swap readahead off or by VMA (whose state dies with the VMA), a scenario that sets
-    /// them itself (an <c>ECSMEM_ORACLE_MACHINE</c> what-if), or unless <c>ECSMEM_ORACLE_PREVIOUS_RUN=1</c> (a what-if;
-    /// by default the kit keeps boot's state).
+    /// them itself (an <c>ECSMEM_ORACLE_MACHINE</c> what-if), or under <c>ECSMEM_ORACLE_PREVIOUS_RUN=0</c> (the what-if
+    /// that keeps boot's state; the default since session 18).
     /// Linux keeps them in mm/swap_state.c's statics, which no exit, swapoff or cgroup removal resets: on the kernel a
     /// tmpfs-swap-memcg run's first window is 4 after a run of it, 8 after boot (oracle/experiments/shmem-swapin-ra and
     /// swap-ra-exit). The run goes up to the trace's end (<see cref="GeneratedScenario.Accesses"/>: the last phase_end,
@@ -430,7 +430,7 @@ public static class SimulationRun
     /// </summary>
     public static (int Hits, long PrevOffset, int Window)? PreviousRunExit(GeneratedScenario scenario, string yaml)
     {
-        if (!OracleEnv.Flag("ECSMEM_ORACLE_PREVIOUS_RUN", unset: false) || scenario.Accesses <= 0
+        if (!OracleEnv.Flag("ECSMEM_ORACLE_PREVIOUS_RUN", unset: true) || scenario.Accesses <= 0
             || scenario.Yaml.Contains("\n  swap_ra_", StringComparison.Ordinal))
             return null;
         Scenario s = ScenarioParser.ParseFile(yaml);

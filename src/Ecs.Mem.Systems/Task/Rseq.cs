@@ -12,7 +12,8 @@ namespace EcsMem.Systems.Task;
 /// rseq_ip_fixup's get_user of rseq_cs (a load, faulting like a user load if the TLS page is swapped out: a
 /// kernel-mode fault that counts in getrusage) and, outside a critical section, clear_rseq_cs's put_user and
 /// rseq_update_cpu_node_id's stores of cpu_id_start, cpu_id, node_id and mm_cid (a store to the same page).
-/// Modelled: the switch of a task that sleeps on a read (a major fault's, or a fault waiting for another's read);
+/// Modelled: the switch of a task that sleeps on a read (a major fault's, or a fault waiting for another's read) and
+/// of a task in memcg direct reclaim (preempted by the per-CPU kworker its reclaim wakes: SwapOutSystem.MemcgReclaim);
 /// not modelled: preemption by other tasks and migration (the machine's load: timing, not memory management).
 /// </summary>
 public static class Rseq

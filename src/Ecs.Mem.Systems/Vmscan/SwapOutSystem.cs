@@ -162,6 +162,13 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int freed = _k.Lruvec is not null
             ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
+        // The charging task is switched out during its direct reclaim (the per-CPU kworkers its swap writes and LRU
+        // work wake preempt it: cond_resched in shrink_node_memcgs), so prepare_task_switch's rseq_preempt: on its way
+        // back to user space it reads its struct rseq, a fault if this reclaim unmapped that TLS page. Measured on 6.18
+        // in 6 of 6 runs (oracle/experiments/sw60-harness-reclaim, results/rseq-reclaim.txt): switches inside the
+        // group's first reclaim and the rseq fault before its second.
+        if (!r.ForProcess.IsNull)
+            Task.Rseq.RseqPreempt(_k, r.ForProcess);
         // try_charge_memcg after the reclaim: a charge that may OOM counts its rounds (and drains the stocks once) in
         // ChargeRetryExhausted; one that may not (a THP's, a swap-in's under the plug) still drains once before it retries.
         if (!r.MayOom && r.ChargePages > 0 && !r.ForProcess.IsNull)

@@ -17,7 +17,7 @@ public sealed class RseqTests
     private const int RegionPages = 512;
 
     /// <summary>Stores to the TLS page, to 512 region pages under a 256-page limit, then a load of the first region page.</summary>
-    private static (long Faults, long Major, ulong TlsPte, long Accesses) Run(string? rseq, bool finalLoad = true)
+    private static (long Faults, long Major, ulong TlsPte, long Accesses) Run(string? rseq, bool finalLoad = true, bool memcg = true)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"ecsmem-rseq-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
@@ -30,9 +30,14 @@ public sealed class RseqTests
             if (finalLoad)
                 trace.Append(" L ").Append(Region.ToString("x")).Append(",8\n");
             File.WriteAllText(Path.Combine(dir, "t.lackey"), trace.ToString());
-            string yaml = "machine: {ram: 64M, swap: 16M, cgroup_version: 1}\n"
-                + "cgroups:\n  - {name: g, memory.max: 1M}\n"
-                + "processes:\n  - name: p\n    cgroup: g\n"
+            // memcg: a 256-page group limit (its charges reclaim in the group: a switch, rseq_preempt); otherwise a
+            // 1 MiB machine, whose reclaim is kswapd's and the global direct reclaim's (no switch of the task modelled).
+            string yaml = (memcg
+                ? "machine: {ram: 64M, swap: 16M, cgroup_version: 1}\n"
+                    + "cgroups:\n  - {name: g, memory.max: 1M}\n"
+                    + "processes:\n  - name: p\n    cgroup: g\n"
+                : "machine: {ram: 1M, swap: 16M}\n"
+                    + "processes:\n  - name: p\n")
                 + (rseq is null ? "" : $"    rseq: {rseq}\n")
                 + "    layout: {exec: {file: /bin/p, text: 16K, heap: 0}}\n"
                 + "    workload: {trace: {path: t.lackey, format: lackey}}\n"
@@ -69,10 +74,26 @@ public sealed class RseqTests
         Assert.That(plain.TlsPte & Pte.PresentBit, Is.EqualTo(0UL), "the TLS page stays swapped out");
         // The final load's swap-in sleeps: rseq_preempt, then on the way back get_user(rseq_cs) faults the TLS page
         // in if it is out and the cpu_id stores dirty it (the stores' memcg reclaims switch the task out too and fault
-        // it back in after each reclaim that wrote it: the next test; so the faults are the trace's and rseq's).
+        // it back in after each reclaim that wrote it, so the count is not one more here: the exact one-more case is
+        // WithoutAMemcgOnlyTheSwapInSleepSwitchesTheTaskOut).
         Assert.That(rseq.Faults, Is.GreaterThan(plain.Faults));
         Assert.That(rseq.TlsPte & (Pte.PresentBit | Pte.RwBit | Pte.DirtyBit), Is.EqualTo(Pte.PresentBit | Pte.RwBit | Pte.DirtyBit));
         // The kernel's accesses are not the task's: its trace's count is the same.
+        Assert.That(rseq.Accesses, Is.EqualTo(plain.Accesses).And.EqualTo(RegionPages + 2L));
+    }
+
+    [Test]
+    public void WithoutAMemcgOnlyTheSwapInSleepSwitchesTheTaskOut()
+    {
+        // The same trace on a 1 MiB machine: the reclaim is global (no rseq_preempt for it), so the only switch is the
+        // final load's sleep on its swap-in read, and the TLS page (the oldest page, swapped out by then) is faulted in
+        // once: exactly one fault more than without rseq.
+        var plain = Run(null, memcg: false);
+        var rseq = Run("0xd0000000060", memcg: false);
+        Assert.That(plain.TlsPte & Pte.PresentBit, Is.EqualTo(0UL), "the TLS page stays swapped out");
+        Assert.That(plain.Major, Is.GreaterThanOrEqualTo(1), "the final load is a swap-in (a sleep on its read)");
+        Assert.That(rseq.Faults, Is.EqualTo(plain.Faults + 1));
+        Assert.That(rseq.TlsPte & (Pte.PresentBit | Pte.RwBit | Pte.DirtyBit), Is.EqualTo(Pte.PresentBit | Pte.RwBit | Pte.DirtyBit));
         Assert.That(rseq.Accesses, Is.EqualTo(plain.Accesses).And.EqualTo(RegionPages + 2L));
     }
 
@@ -84,6 +105,7 @@ public sealed class RseqTests
         var plain = Run(null, finalLoad: false);
         var rseq = Run("0xd0000000060", finalLoad: false);
         Assert.That(plain.Major, Is.EqualTo(0), "no swap-in: nothing sleeps on a read");
+        Assert.That(plain.Faults, Is.EqualTo(1 + RegionPages), "each page's first touch, nothing touched twice");
         Assert.That(plain.TlsPte & Pte.PresentBit, Is.EqualTo(0UL), "without rseq the TLS page stays swapped out");
         // Linux 6.18 switches the charging task out inside its memcg reclaim (the kworkers it wakes preempt it; 6 of 6
         // traced runs, oracle/experiments/sw60-harness-reclaim/results/rseq-reclaim.txt), so rseq_preempt: on the way

@@ -132,6 +132,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         ulong brkArg = op.BrkDelta ? (ulong)((long)mm.Mm.Struct.Brk + op.SignedDelta) : op.Addr;
         int pid = p.Pid;
         bool leader = p.Tgid == p.Pid;
+        // The CPU the call runs on (Smp.Enter above): p.LastCpu is -1 before the task's first access.
         int cpu = _k.Tlb.CurrentCpu;
         ulong oldBrk = mm.Mm.Struct.Brk;
         ulong populateStart = 0, populateLen = 0;
@@ -161,13 +162,13 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
             AddressSpaceOpKind.Brk => (long)mm.Mm.DoBrk(brkArg, _changes),
             AddressSpaceOpKind.Fork => Fork(env, op, mm),
-            AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes, env, op.Process, p.LastCpu),
+            AddressSpaceOpKind.Madvise => Madvise.DoMadvise(_k, mm, op.Addr, op.Len, (Scenarios.MadviseAdvice)op.Advice, _changes, env, op.Process, cpu),
             AddressSpaceOpKind.Mlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.Locked | (op.Advice != 0 ? VmFlags.LockOnFault : VmFlags.None)),
             AddressSpaceOpKind.Munlock => Mlock.Apply(_k, mm, op.Addr, op.Len, VmFlags.None),
             AddressSpaceOpKind.Mlockall => Mlock.All(_k, mm, op.Advice, unlock: false),
             AddressSpaceOpKind.Munlockall => Mlock.All(_k, mm, 0, unlock: true),
             AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out populateStart, out populateLen),
-            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, fileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, p.LastCpu),
+            AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, fileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, cpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
             _ => Exit(op.Process),
         };

@@ -101,8 +101,8 @@ public sealed record KernelOptions
     /// <summary>
     /// Whether readahead's read_pages submits as the block layer forms requests (<c>machine.readahead_requests</c>):
     /// physically contiguous pages share a bvec, bios split at the data disk's queue limits and back-merge into the
-    /// plug's requests, a bio's pages unlocking with the request that holds its last part. Off (the default): a bio
-    /// of 256 folios is the unit. Off because it is right only with the kernel's frame order (docs/kernel.md).
+    /// plug's requests, a bio's pages unlocking with the request that holds its last part. On by default, as Linux
+    /// does; off is the older model, a bio of 256 folios as the unit (docs/kernel.md).
     /// </summary>
     public bool ReadaheadRequests { get; init; } = D.ReadaheadRequests;
 
@@ -155,15 +155,12 @@ public sealed record KernelOptions
     public int Cpus { get; init; } = D.Cpus;
 
     /// <summary>
-    /// Per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator for order-0 pages, as Linux has
-    /// them: true on, false off, null (the default) on when <see cref="Cpus"/> &gt; 1 and off with one CPU. Linux
-    /// always has them; the one-CPU default is off as a deliberate compatibility choice, so that every existing
-    /// one-CPU scenario and report stays byte-identical to what it was before the lists were modelled.
+    /// Per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator for order-0 pages
+    /// (<c>machine.per_cpu_pages</c>): on by default at every CPU count, as Linux always has them (a uniprocessor
+    /// kernel too: zone_pcp_init gives every zone its boot pageset). False is the older model, order-0 pages
+    /// straight from the buddy free lists.
     /// </summary>
-    public bool? PerCpuPages { get; init; }
-
-    /// <summary>Whether the per-CPU page lists are in use (<see cref="PerCpuPages"/> resolved against <see cref="Cpus"/>).</summary>
-    public bool PerCpuPagesEnabled => PerCpuPages ?? Cpus > 1;
+    public bool PerCpuPages { get; init; } = D.PerCpuPages;
 
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);

@@ -9,7 +9,7 @@ namespace EcsMem.Systems.PageAlloc;
 /// <summary>
 /// struct zone (one zone, all of RAM) and the frame table it manages, as mm/page_alloc.c owns them: every
 /// physical frame's struct page (a row of <see cref="FrameTable"/>, row = pfn), the buddy free lists, the
-/// per-CPU page lists in front of them (when <see cref="KernelOptions.PerCpuPagesEnabled"/>), the
+/// per-CPU page lists in front of them (unless <see cref="KernelOptions.PerCpuPages"/> is off), the
 /// watermarks, the pins that keep a page away from reclaim, and the zone's LRU (the replacement policy,
 /// as zone->lruvec was before Linux 4.8 moved it to the node). Allocation and freeing of order-0 pages go
 /// through here; the allocator system adds the watermark logic.
@@ -48,7 +48,7 @@ public sealed class Zone
         Frames[ZeroPfn] = Frame.Fresh(ZeroPfn) with { Flags = FrameFlags.Locked };
         PinFrame(ZeroPfn);
 
-        if (options.PerCpuPagesEnabled)
+        if (options.PerCpuPages)
         {
             // zone_set_pageset_high_and_batch: every CPU gets the zone's batch and high.
             int batch = PerCpuPageSet.ZoneBatchSize(pages, (int)Pte.PageSize);
@@ -69,7 +69,7 @@ public sealed class Zone
     public BuddyAllocator Buddy { get; }
     public Watermarks Watermarks { get; }
 
-    /// <summary>zone-&gt;per_cpu_pageset: the per-CPU page lists, or null when they are off (one CPU by default).</summary>
+    /// <summary>zone-&gt;per_cpu_pageset: the per-CPU page lists, or null when they are off (<c>machine.per_cpu_pages: false</c>).</summary>
     public PerCpuPageSet? Pcp { get; }
 
     /// <summary>Free pages held on per-CPU lists (0 when they are off): free, but outside NR_FREE_PAGES.</summary>

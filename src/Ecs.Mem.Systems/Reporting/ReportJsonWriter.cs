@@ -121,7 +121,7 @@ public static class ReportJsonWriter
         }
         if (r.Pagesets is not null)
         {
-            // Only when the per-CPU lists are on, so a one-CPU report keeps its keys.
+            // Only when the per-CPU lists are on (machine.per_cpu_pages, the default).
             w.WriteStartArray("pagesets");
             foreach (var p in r.Pagesets)
             {

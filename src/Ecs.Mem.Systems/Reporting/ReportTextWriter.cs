@@ -75,7 +75,7 @@ public static class ReportTextWriter
             sb.Append(Inv, $"  {size,6} {count,12} {Percent(total == 0 ? 0 : (double)count / total),8}\n");
     }
 
-    // Only when the per-CPU lists are on: a one-CPU report stays as it was.
+    // Only when the per-CPU lists are on (machine.per_cpu_pages, the default).
     private static void Pagesets(StringBuilder sb, SimulationReport r)
     {
         if (r.Pagesets is null)

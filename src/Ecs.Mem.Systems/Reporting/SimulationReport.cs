@@ -119,8 +119,8 @@ public sealed record SimulationReport
     public required IReadOnlyList<ConfigValue> EffectiveConfiguration { get; init; }
 
     /// <summary>
-    /// Each CPU's per-CPU page list (count, high, batch), or null when the lists are off (the one-CPU default),
-    /// so that a one-CPU report carries no trace of them.
+    /// Each CPU's per-CPU page list (count, high, batch), or null when the lists are off
+    /// (<c>machine.per_cpu_pages: false</c>), so that such a report carries no trace of them.
     /// </summary>
     public IReadOnlyList<PagesetRow>? Pagesets { get; init; }
 

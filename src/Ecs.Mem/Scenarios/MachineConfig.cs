@@ -212,15 +212,17 @@ public sealed record MachineConfig
     /// <summary>
     /// <c>machine.readahead_requests</c>: readahead's reads go to the disk as the block layer forms requests under
     /// read_pages' plug (bvecs of physically contiguous pages, bios of 256 bvecs, split at max_sectors_kb 4096 /
-    /// max_segments 254 and back-merged into the plug's last request). False (the default): bios of 256 folios.
+    /// max_segments 254 and back-merged into the plug's last request), as Linux does: the default. False is the older
+    /// model, bios of 256 folios.
     /// </summary>
-    public bool ReadaheadRequests { get; init; }
+    public bool ReadaheadRequests { get; init; } = true;
 
     /// <summary>
-    /// <c>machine.per_cpu_pages</c>: the per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator; null
-    /// (absent) is the default rule, on with more than one CPU and off with one (KernelOptions.PerCpuPages).
+    /// <c>machine.per_cpu_pages</c>: the per-CPU page lists (struct per_cpu_pages) in front of the buddy allocator, on
+    /// at every CPU count as Linux always has them (the default). False is the older model: order-0 pages straight
+    /// from the buddy free lists.
     /// </summary>
-    public bool? PerCpuPages { get; init; }
+    public bool PerCpuPages { get; init; } = true;
 
     /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than

@@ -150,10 +150,10 @@ public static class ScenarioWriter
         Line(w, 1, "read_ahead_kb", Num(m.ReadAheadKb));
         if (!m.LargeFolios)
             Line(w, 1, "large_folios", "false");
-        if (m.ReadaheadRequests)
-            Line(w, 1, "readahead_requests", "true");
-        if (m.PerCpuPages is { } pcp)
-            Line(w, 1, "per_cpu_pages", pcp ? "true" : "false");
+        if (!m.ReadaheadRequests)
+            Line(w, 1, "readahead_requests", "false");
+        if (!m.PerCpuPages)
+            Line(w, 1, "per_cpu_pages", "false");
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
         if (m.OvercommitKbytes != 0)
             Line(w, 1, "overcommit_kbytes", Num(m.OvercommitKbytes));

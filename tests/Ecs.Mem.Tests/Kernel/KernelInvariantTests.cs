@@ -89,7 +89,7 @@ public class KernelInvariantTests
         Check(m);
         // Everything exited: only the zero page and the page cache (which outlives its users, as in Linux) remain.
         Assert.That(m.Kernel.PageCache.Count, Is.GreaterThan(0));
-        Assert.That(m.Kernel.Zone.Buddy.NrFreePages, Is.EqualTo(m.Kernel.Zone.Frames.Length - 1 - m.Kernel.PageCache.Count));
+        Assert.That(m.Kernel.Zone.Buddy.NrFreePages + m.Kernel.Zone.PcpPages, Is.EqualTo(m.Kernel.Zone.Frames.Length - 1 - m.Kernel.PageCache.Count));
         foreach (var (_, _, pfn) in m.Kernel.PageCache.Entries())
             Assert.That(m.Kernel.Zone.Frames[pfn].MapCount, Is.EqualTo(0));
         Assert.That(m.Kernel.Swap.UsedPages, Is.EqualTo(0));
@@ -135,7 +135,7 @@ public class KernelInvariantTests
             Assert.That(mm.Rss, Is.EqualTo(rss), $"RSS of pid {Proc(m, p).Pid} at t={m.Env.Now}");
             Assert.That(mm.Mm.Struct.SwapEnts, Is.EqualTo(swapEnts), $"swap entries of pid {Proc(m, p).Pid}");
         }
-        long free = 0;
+        long free = 0, onPcp = 0;
         for (int pfn = 0; pfn < frames; pfn++)
         {
             ref Frame f = ref k.Zone.Frames[pfn];
@@ -143,6 +143,13 @@ public class KernelInvariantTests
             {
                 free++;
                 Assert.That(maps[pfn], Is.EqualTo(0), $"free frame {pfn} is mapped");
+                continue;
+            }
+            if ((f.Flags & FrameFlags.PcpList) != 0)
+            {
+                // Free on a per-CPU list (on by default, as in Linux): outside NR_FREE_PAGES, counted by the pagesets.
+                onPcp++;
+                Assert.That(maps[pfn], Is.EqualTo(0), $"free frame {pfn} (per-CPU list) is mapped");
                 continue;
             }
             if (pfn == k.Zone.ZeroPfn)
@@ -157,6 +164,7 @@ public class KernelInvariantTests
             Assert.That(accounted, Is.True, $"frame {pfn} (flags {f.Flags}) is used but nobody holds it: leaked");
         }
         Assert.That(k.Zone.Buddy.NrFreePages, Is.EqualTo(free));
+        Assert.That(k.Zone.PcpPages, Is.EqualTo(onPcp));
         for (int slot = 1; slot < k.Swap.Slots; slot++)
         {
             Assert.That(k.Swap.Count(slot), Is.EqualTo(swapRefs[slot]), $"swap_map[{slot}]");

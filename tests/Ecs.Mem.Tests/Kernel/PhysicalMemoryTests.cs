@@ -18,9 +18,15 @@ public class PhysicalMemoryTests
 {
     private const int Ram = 128;
 
+    // The hand-worked figures below count the buddy allocator's free pages against the watermarks (min 8, low 10,
+    // high 12). With the per-CPU lists (Linux's default) freed pages would wait on them, up to pcp->high = max(low 10 /
+    // 1 CPU, batch 1 << 2) = 10 pages outside NR_FREE_PAGES, and move every watermark crossing these tests work out;
+    // they are about reclaim, swap and the OOM killer, so they keep the older buddy-only model (PerCpuZoneTests and
+    // PerCpuPageSetTests cover the lists).
     private static KernelOptions Small(int swapPages = 64, int clusterMax = 1, long swapOutCycles = 3) =>
         Options(Ram, swapPages, minFreeKbytes: 32) with
         {
+            PerCpuPages = false,
             SwapClusterMax = clusterMax,
             // kswapd's next batch comes after the previous batch's writes: 3 cycles here, so its batches
             // interleave with the next few accesses.
@@ -247,7 +253,7 @@ public class PhysicalMemoryTests
         // 120 − 3m, round 2m+1 gives p1 119 − 3m and p2 118 − 3m. The first value ≤ min (8) is p1's in round
         // 75 (m = 37: 119 − 111 = 8); p2 saw 9 in round 73. Direct reclaim finds nothing → OOM.
         // p1 then has B0..B73 = 74 pages + 3 tables below the pgd → badness 77; p2 has C0..C36 = 37 + 3 = 40.
-        using var m = new SimMachine(Options(Ram, swapPages: 0, minFreeKbytes: 32) with { Quantum = 1 });
+        using var m = new SimMachine(Options(Ram, swapPages: 0, minFreeKbytes: 32) with { Quantum = 1, PerCpuPages = false }); // buddy-only, as Small
         var t1 = new List<MemoryAccess>();
         for (int i = 0; i < 100; i++) t1.Add(W(Base + ((ulong)i * Page)));
         var t2 = new List<MemoryAccess>();
@@ -275,7 +281,7 @@ public class PhysicalMemoryTests
     public void OomKillsTheFaultingProcessWhenItIsTheOnlyCandidate()
     {
         // One process writing 200 pages: A[i] sees 123 − i free, so A115 is the first to see 8 (≤ min).
-        using var m = new SimMachine(Options(Ram, swapPages: 0, minFreeKbytes: 32));
+        using var m = new SimMachine(Options(Ram, swapPages: 0, minFreeKbytes: 32) with { PerCpuPages = false }); // buddy-only, as Small
         var t = new List<MemoryAccess>();
         for (int i = 0; i < 200; i++) t.Add(W(A(i)));
         var p = m.AddProcess("a-very-long-process-name", Anon(Base, 200), Trace("p", [.. t]));

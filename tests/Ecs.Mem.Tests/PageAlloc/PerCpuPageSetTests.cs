@@ -47,6 +47,25 @@ public class PerCpuPageSetTests
         Assert.That(PerCpuPageSet.ZoneHighSize(w1g.Low, PerCpuPageSet.ZoneBatchSize(262144), 4), Is.EqualTo(321));
     }
 
+    /// <summary>
+    /// This machine's kernel (Linux 6.18.44, 2 CPUs, one node, vm.percpu_pagelist_high_fraction 0), recorded on
+    /// 2026-12-06 with <c>awk '/^Node/{z=$0} /managed|  low |batch:|high_min|high_max/{print z" | "$0}' /proc/zoneinfo</c>
+    /// (the same on both CPUs): DMA managed 3,840, low 26, batch 1, high_min 13, high_max 240; DMA32 managed 772,848,
+    /// low 5,372, batch 63, high_min 2,686, high_max 48,303; Normal managed 2,260,992, low 15,718, batch 63, high_min
+    /// 7,859, high_max 141,312. Since 6.7 zone_set_high_and_batch stores zone_highsize(low) as pcp->high_min, 6.6's
+    /// fixed pcp->high, which is what EcsMem keeps (its pcp->high does not auto-tune up to high_max = managed / 8 /
+    /// nr_split_cpus: 3,840 / 16 = 240, 772,848 / 16 = 48,303, 2,260,992 / 16 = 141,312; docs/kernel.md). The zones'
+    /// low marks are the kernel's (min_free_kbytes split over three zones); EcsMem's one zone computes its own.
+    /// </summary>
+    [TestCase(3840L, 26L, 1, 13)]         // DMA: 3840 >> 10 = 3, / 4 = 0 -> 1 -> rdp2(1) - 1 = 0 -> 1; max(26 / 2, 1 << 2) = 13
+    [TestCase(772848L, 5372L, 63, 2686)]  // DMA32: min(772848 >> 10 = 754, 256) / 4 = 64 -> rdp2(96) - 1 = 63; max(5372 / 2, 252) = 2686
+    [TestCase(2260992L, 15718L, 63, 7859)] // Normal: min(2208, 256) -> 63; max(15718 / 2, 252) = 7859
+    public void BatchAndHighMinAsThisMachinesKernelRecordedThem(long managed, long low, int batch, int highMin)
+    {
+        Assert.That(PerCpuPageSet.ZoneBatchSize(managed), Is.EqualTo(batch));
+        Assert.That(PerCpuPageSet.ZoneHighSize(low, batch, cpus: 2), Is.EqualTo(highMin));
+    }
+
     // ------------------------------------------------------------------ hand-worked sequence, 2 CPUs
 
     /// <summary>

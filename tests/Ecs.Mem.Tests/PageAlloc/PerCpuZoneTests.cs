@@ -16,45 +16,55 @@ public class PerCpuZoneTests
     private const string FreshBuddyInfo = "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1      1     15 \n";
 
     [Test]
-    public void OffWithOneCpuUnlessAskedFor()
+    public void OnAtEveryCpuCountUnlessTurnedOff()
     {
+        // Linux always has the lists (zone_pcp_init gives every zone its pageset, a uniprocessor kernel too).
         using (var one = new SimMachine(Options(1024)))
         {
-            Assert.That(one.Kernel.Options.PerCpuPagesEnabled, Is.False);
-            Assert.That(one.Kernel.Zone.Pcp, Is.Null);
-            Assert.That(one.Kernel.Zone.DrainAllPages(), Is.EqualTo(0));
-            var r = SimulationReport.Build(one, "t");
-            Assert.That(r.Pagesets, Is.Null);
-            Assert.That(ReportTextWriter.Write(r), Does.Not.Contain("per-CPU"));
-            Assert.That(ReportJsonWriter.Write(r), Does.Not.Contain("pagesets"));
+            // 4 MiB, one CPU. zone_batchsize: min(1024 >> 10, 256) = 1, / 4 = 0 -> 1, rounddown_pow_of_two(1 + 0) - 1 = 0
+            // -> 1. Watermarks: min_free_kbytes = int_sqrt(4096 * 16) = 256 -> min 64 pages, delta = max(64 / 4,
+            // 1024 * 10 / 10000) = 16, low 80. zone_highsize: max(80 / 1, 1 << 2) = 80.
+            Assert.That(one.Kernel.Options.PerCpuPages, Is.True);
+            Assert.That((one.Kernel.Zone.Pcp!.Cpus, one.Kernel.Zone.Pcp.Batch, one.Kernel.Zone.Pcp.High), Is.EqualTo((1, 1, 80)));
         }
-        using (var forced = new SimMachine(Options(16384) with { PerCpuPages = true }))
+        using (var big = new SimMachine(Options(16384)))
         {
-            // One CPU, asked for: high = max(low 320 / 1, 3 << 2) = 320.
-            Assert.That(forced.Kernel.Zone.Pcp!.Cpus, Is.EqualTo(1));
-            Assert.That((forced.Kernel.Zone.Pcp.Batch, forced.Kernel.Zone.Pcp.High), Is.EqualTo((3, 320)));
+            // 64 MiB, one CPU: batch min(16, 256) / 4 = 4, rounddown_pow_of_two(4 + 2) - 1 = 3; min_free_kbytes
+            // int_sqrt(65536 * 16) = 1024 -> min 256, delta max(64, 16) = 64, low 320; high = max(320 / 1, 3 << 2) = 320.
+            Assert.That((big.Kernel.Zone.Pcp!.Cpus, big.Kernel.Zone.Pcp.Batch, big.Kernel.Zone.Pcp.High), Is.EqualTo((1, 3, 320)));
         }
         using (var two = new SimMachine(Options(16384) with { Cpus = 2 }))
         {
             // 64 MiB: batch 3; high = max(320 / 2, 12) = 160.
-            Assert.That(two.Kernel.Options.PerCpuPagesEnabled, Is.True);
             Assert.That((two.Kernel.Zone.Pcp!.Cpus, two.Kernel.Zone.Pcp.Batch, two.Kernel.Zone.Pcp.High), Is.EqualTo((2, 3, 160)));
+        }
+        // Turned off (the older model): no lists, nothing to drain, and the report has no pagesets table.
+        using (var off = new SimMachine(Options(1024) with { PerCpuPages = false }))
+        {
+            Assert.That(off.Kernel.Zone.Pcp, Is.Null);
+            Assert.That(off.Kernel.Zone.DrainAllPages(), Is.EqualTo(0));
+            var r = SimulationReport.Build(off, "t");
+            Assert.That(r.Pagesets, Is.Null);
+            Assert.That(ReportTextWriter.Write(r), Does.Not.Contain("per-CPU"));
+            Assert.That(ReportJsonWriter.Write(r), Does.Not.Contain("pagesets"));
         }
         using var refused = new SimMachine(Options(16384) with { Cpus = 2, PerCpuPages = false });
         Assert.That(refused.Kernel.Zone.Pcp, Is.Null);
     }
 
     [Test]
-    public void TheScenarioKeyPerCpuPagesTurnsTheListsOnOrOffWhateverTheCpuCount()
+    public void TheScenarioKeyPerCpuPagesTurnsTheListsOffWhateverTheCpuCount()
     {
-        // machine.per_cpu_pages: true at one CPU is Linux's own setting (it always has the lists); absent keeps the
-        // default rule (off at one CPU); false turns them off at two. One CPU, 64 MiB: batch 3, high 320 (as above).
+        // machine.per_cpu_pages: absent or true is Linux's own setting (the lists, at one CPU too); false turns them
+        // off at one CPU or two. One CPU, 64 MiB: batch 3, high 320 (as above).
         static SimMachine Build(string machine) => EcsMem.Systems.Machine.ScenarioLoader.Build(EcsMem.Scenarios.ScenarioParser.Parse(
             new StringReader("machine: {" + machine + "}\nprocesses:\n  - name: p\n    workload: {generator: \"seq:count=1,pages=1\"}\n"), "pcp.yaml"));
+        using (var absent = Build("ram: 64M, swap: 0"))
+            Assert.That((absent.Kernel.Zone.Pcp!.Cpus, absent.Kernel.Zone.Pcp.High), Is.EqualTo((1, 320)));
         using (var on = Build("ram: 64M, swap: 0, per_cpu_pages: true"))
             Assert.That((on.Kernel.Zone.Pcp!.Cpus, on.Kernel.Zone.Pcp.High), Is.EqualTo((1, 320)));
-        using (var absent = Build("ram: 64M, swap: 0"))
-            Assert.That(absent.Kernel.Zone.Pcp, Is.Null);
+        using (var one = Build("ram: 64M, swap: 0, per_cpu_pages: false"))
+            Assert.That(one.Kernel.Zone.Pcp, Is.Null);
         using var off = Build("ram: 64M, swap: 0, cpus: 2, per_cpu_pages: false");
         Assert.That(off.Kernel.Zone.Pcp, Is.Null);
     }

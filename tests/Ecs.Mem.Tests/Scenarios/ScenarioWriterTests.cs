@@ -13,7 +13,7 @@ public class ScenarioWriterTests
           ram: 16M
           swap: 0
           min_free_kbytes: 128
-          readahead_requests: true
+          readahead_requests: false
           per_cpu_pages: false
           policy: {name: lfu.v2, options: {"weird key": "a: b", seed: "null"}}
         processes:

@@ -293,6 +293,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// two TLS pages are freed at the fork (both tasks store to them, and the second store reuses the swap-cache page and
     /// frees its slot: wp_can_reuse_anon_folio's folio_free_swap), which the kit's child, which never runs, does not do; the
     /// default's store to <see cref="TlsPage"/> at the fill's phase_end frees one of them instead (oracle/experiments/harness-stores).
+    /// Since session 19 it also stores the record into <c>out</c>'s later pages phase by phase (<see cref="RecordHead"/>,
+    /// <see cref="RecordGrowth"/>); with <c>ECSMEM_ORACLE_SIGFRAME=1</c> on top, swap-anon-write's write pass reuses
+    /// cluster 0's slots 3, 8, 149–152 and rewrites 11, 1 and 85 in place, as the kernel's (harness-stores, BIO=1), and the
+    /// kit agrees on 73 of 76 (shmem-swap-memcg's write Rss the one agreeing program out): still not the default.
     /// </summary>
     public static bool PhaseEndLoadsFirst => OracleEnv.Flag("ECSMEM_ORACLE_PHASE_END_LOADS", unset: false);
 
@@ -377,6 +381,42 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         var pages = new List<long>();
         for (long i = Math.Max(from, 1); i <= to && OutnPage + i < BssPages - 1; i++)
             pages.Add(bss + OutnPage + i);
+        return [.. pages];
+    }
+
+    /// <summary>
+    /// The <c>out</c> page past <see cref="OutnPage"/> that phase_end <paramref name="phase"/> (1-based) stores to first,
+    /// before its smaps read, as an array of none or one: the page holding <c>out + outn</c> when the phase_end starts, where
+    /// vsnprintf writes the phase's header (emit). Measured on Linux 6.18 with oracle/experiments/harness-stores (the
+    /// page-fault tracepoints' error codes and, with BIO=1, the swap reads they queue): from the third phase_end on
+    /// (<see cref="RecordBytesPerPhase"/>: the record then starts in <c>out</c>'s second page) a not-present write fault
+    /// there in <c>pre</c>, right after libc's bss page 0, in memfd-swap-memcg's read and shmem-swap-memcg's write
+    /// phase_end, a swap-in of the page the previous pass wrote to a new slot. Only with the measured first accesses
+    /// (<see cref="MeasuredFirstAccesses"/>).
+    /// </summary>
+    public long[] RecordHead(int phase)
+    {
+        long i = (OutHeadBytes + ((phase - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
+        return MeasuredFirstAccesses && phase > 1 && i >= 1 && OutnPage + i < BssPages - 1 ? [Pages - BssPages + OutnPage + i] : [];
+    }
+
+    /// <summary>
+    /// The <c>out</c> pages phase_end <paramref name="phase"/> (1-based, not the last: <see cref="RecordTail"/> has the
+    /// last one's) grows the record into after its smaps read: those whose first byte its share of the record reaches.
+    /// Measured on Linux 6.18 with oracle/experiments/harness-stores: a not-present write fault on <c>out</c>'s second
+    /// page in the second phase_end's later segments (memfd-swap-memcg's remap: failcnt; shmem-swap-memcg's read:
+    /// max_usage_in_bytes), which frees the page's slot (do_swap_page's should_try_to_free_swap) and leaves it dirty. Only
+    /// with the measured first accesses (<see cref="MeasuredFirstAccesses"/>).
+    /// </summary>
+    public long[] RecordGrowth(int phase)
+    {
+        if (!MeasuredFirstAccesses)
+            return [];
+        long from = (OutHeadBytes + ((phase - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
+        long to = (OutHeadBytes + (phase * RecordBytesPerPhase) - 1) / ProgramPlan.PageSize;
+        var pages = new List<long>();
+        for (long i = from + 1; i <= to && OutnPage + i < BssPages - 1; i++)
+            pages.Add(Pages - BssPages + OutnPage + i);
         return [.. pages];
     }
 

@@ -89,7 +89,7 @@ public sealed class ProgramPlan
         foreach (Phase ph in program.Phases)
         {
             if (!firstPhase)
-                accesses += harness?.BetweenPhases.Length ?? 0; // between phases, outside both windows
+                accesses += (harness?.BetweenPhases.Length ?? 0) + (harness?.RecordGrowth(_phases.Count).Length ?? 0); // between phases, outside both windows
             firstPhase = false;
             long start = accesses;
             accesses++; // the phase's marker read, before its operations
@@ -182,7 +182,7 @@ public sealed class ProgramPlan
             long end = accesses;
             accesses += ScenarioGenerator.SettlePages(ph, harness); // fork_settle's stores, left out of the phase
             accesses += harness?.AfterWindow.Length ?? 0; // phase_end right after its getrusage
-            accesses += harness?.BeforeSnapshot(_phases.Count == 0).Length ?? 0; // phase_end before it reads smaps, outside the window
+            accesses += (harness?.BeforeSnapshot(_phases.Count == 0).Length ?? 0) + (harness?.RecordHead(_phases.Count + 1).Length ?? 0); // phase_end before it reads smaps, outside the window
             var windows = _regions.Where(r => r.Live).Select(r => (r.Base, r.Base + (ulong)r.Size)).ToList();
             _phases.Add(new PhasePlan(ph.Name, start, end, windows) { AccessesAtSnapshot = accesses });
         }

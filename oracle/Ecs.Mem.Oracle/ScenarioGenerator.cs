@@ -111,13 +111,17 @@ public static class ScenarioGenerator
         (ulong Base, long Size) At(PhaseOp op, string name) =>
             regions.TryGetValue(name, out var known) ? known : (heapOrPlan.Find(op, name).Base, heapOrPlan.Find(op, name).Size);
         bool firstPhase = true;
+        int phaseNumber = 0;
         foreach (Phase ph in p.Phases)
         {
+            phaseNumber++;
             if (harness is not null && !firstPhase)
             {
                 // The rest of the previous phase_end, after the program's VMAs were read: smaps, smaps_rollup and
                 // memory.stat slurped into buf, reg read (HarnessFootprint.BetweenPhases), outside both windows.
                 accesses += HarnessAccesses(trace, harness, harness.BetweenPhases, phaseEnd: true);
+                // The record growing into out's next page in the previous phase_end's later reads (HarnessFootprint.RecordGrowth).
+                accesses += HarnessAccesses(trace, harness, harness.RecordGrowth(phaseNumber - 1));
                 // The first phase_end's reads looked these names up: their dentries and inodes are the group's
                 // kernel memory from then on (MemcgController.PathLookup); later reads find them cached.
                 if (ph == p.Phases[1])
@@ -410,7 +414,11 @@ public static class ScenarioGenerator
                 accesses += HarnessAccesses(trace, harness, harness.AfterWindow);
             // phase_end's stores before its smaps record of the program's regions (the VMAs are read after them).
             if (harness is not null)
+            {
                 accesses += HarnessAccesses(trace, harness, harness.BeforeSnapshot(ph == p.Phases[0]), phaseEnd: true, loadsFirst: true);
+                // emit's header into out's next page once the record has reached it (HarnessFootprint.RecordHead).
+                accesses += HarnessAccesses(trace, harness, harness.RecordHead(phaseNumber));
+            }
         }
 
         // After the last snapshot, up to the exit: the rest of the last phase_end (buf's smaps pages, reg), the record's

@@ -5,7 +5,7 @@
 # error_code is FAULT_FLAG_WRITE's source, bit 0 a present page) and getrusage's and openat's entries (raw_syscalls,
 # ids 98 and 257) in a private trace instance limited to the program's pid; faults.py then says, for each phase_end,
 # which harness pages its first access after a swap-out stores to and which it loads from. sandbox.sh restores the
-# machine on every exit path. Usage: run.sh OUT PROGRAM...
+# machine on every exit path. Usage: [FORK=1] [BIO=1] run.sh OUT PROGRAM...
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
@@ -16,11 +16,15 @@ mkdir "$inst"
 echo 32768 > "$inst/buffer_size_kb"
 # FORK=1: the forked children are traced too (their faults on the pages they share with the parent).
 [ -n "${FORK:-}" ] && echo 1 > "$inst/options/event-fork"
+# BIO=1: the swap I/O the traced task queues too (block_bio_queue: a swap-in's read with its readahead, a direct
+# reclaim's writes), and the swap file's extents (filefrag) to turn sectors into slots (session 19, peload).
+[ -n "${BIO:-}" ] && echo 1 > "$inst/events/block/block_bio_queue/enable"
 for e in exceptions/page_fault_user exceptions/page_fault_kernel raw_syscalls/sys_enter; do
   case $e in raw_syscalls/*) echo "id == 98 || id == 257" > "$inst/events/$e/filter" ;; esac
   echo 1 > "$inst/events/$e/enable"
 done
 sandbox_swapon
+[ -n "${BIO:-}" ] && filefrag -v "$swapfile" > "$out/extents.txt"
 for name in "$@"; do
   src=$here/../../programs/$name.phases
   mkdir -p "$work/bin" "$work/data"

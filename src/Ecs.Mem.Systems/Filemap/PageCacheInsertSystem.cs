@@ -97,7 +97,8 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         // do_sync_mmap_readahead: the window around a file page joins its read (one request per run of new pages).
         long io = _nextIo++;
         // 0: the window the page is read with waits for a reclaim round; the readahead submits the request later.
-        int pages = rec.Class == FaultClass.FileRead && !shmemSwapin ? SyncReadahead(env, rec, io) : 1;
+        FaultRead read = rec.Class == FaultClass.FileRead && !shmemSwapin ? SyncReadahead(env, rec, io) : new FaultRead(1);
+        int pages = read.Pages;
         rec.IoStart = env.Now;
         k.Events?.Read(rec);
         _inFlight.Add(io, rec);
@@ -108,17 +109,17 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         if (!zero)
             Task.Rseq.RseqPreempt(k, rec.Process);
         if (pages > 0)
-            env.Schedule(zero ? 1UL : (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
+            env.Schedule(zero ? 1UL : read.QueueWait + (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
     }
 
-    /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages.</summary>
-    private int SyncReadahead(SimEnvironment env, in FaultRecord rec, long io)
+    /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages and queue wait.</summary>
+    private FaultRead SyncReadahead(SimEnvironment env, in FaultRecord rec, long io)
     {
         MmState? mm = _kernel.Tasks.MmById(rec.MmId);
         int vi = mm?.Mm.Vmas.FindVma(rec.Va) ?? -1;
         if (mm is null || vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
-            return 1;
-        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu, new FaultIo(_ioDoneKind, rec.Process, io)).Pages;
+            return new FaultRead(1);
+        return _kernel.Readahead.SyncMmapReadahead(env, rec.Process, rec.MmId, rec.File, rec.FileIndex, mm.Mm.Vmas[vi].Flags, rec.Pfn, rec.Cpu, new FaultIo(_ioDoneKind, rec.Process, io));
     }
 
     /// <summary>

@@ -109,6 +109,14 @@ public sealed record KernelOptions
     /// <summary>vm.overcommit_memory (<c>machine.overcommit_memory</c>): 0 heuristic, 1 always, 2 never.</summary>
     public int OvercommitMemory { get; init; } = D.OvercommitMemory;
 
+    /// <summary>
+    /// Whether the data disk serves readahead's requests one at a time across windows (<c>machine.readahead_queue</c>,
+    /// with <see cref="ReadaheadRequests"/>; <see cref="Filemap.Readahead.BlkMqQueueStart"/>). Off (the default): each
+    /// window's requests follow one another but windows overlap. Off because EcsMem's reclaim rounds are faster than
+    /// the measured kernel's, so the queue delays reads more than it does there (oracle/experiments/ra-memcg-trace).
+    /// </summary>
+    public bool ReadaheadQueue { get; init; } = D.ReadaheadQueue;
+
     /// <summary>vm.overcommit_ratio (<c>machine.overcommit_ratio</c>): percent of RAM in CommitLimit.</summary>
     public long OvercommitRatio { get; init; } = D.OvercommitRatio;
 

@@ -98,6 +98,7 @@ public static class ScenarioLoader
             ReadaheadRequests = m.ReadaheadRequests,
             PerCpuPages = m.PerCpuPages,
             OvercommitMemory = m.OvercommitMemory,
+            ReadaheadQueue = m.ReadaheadQueue,
             OvercommitRatio = m.OvercommitRatio,
             OvercommitKbytes = m.OvercommitKbytes,
             AdminReserveKbytes = m.AdminReserveKbytes,

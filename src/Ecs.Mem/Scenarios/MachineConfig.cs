@@ -230,6 +230,12 @@ public sealed record MachineConfig
     /// </summary>
     public int OvercommitMemory { get; init; }
 
+    /// <summary>
+    /// <c>machine.readahead_queue</c> (with <c>readahead_requests</c>): the data disk serves readahead's requests one at a
+    /// time, a window's requests starting when every earlier window's have completed. False (the default): windows overlap.
+    /// </summary>
+    public bool ReadaheadQueue { get; init; }
+
     /// <summary><c>vm.overcommit_ratio</c>: the percent of RAM in CommitLimit (mode 2); Linux's default is 50.</summary>
     public long OvercommitRatio { get; init; } = 50;
 

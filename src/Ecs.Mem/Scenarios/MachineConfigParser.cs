@@ -12,7 +12,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
         "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "swap_ra_prev_offset", "fault_around_bytes", "read_ahead_kb", "large_folios", "readahead_requests", "per_cpu_pages", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
-        "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
+        "readahead_queue", "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
         "disk_max_segments", "disk_queue_depth",
         "reclaim_cost",
@@ -172,6 +172,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PerCpuPages = values.Bool(pcp, "machine.per_cpu_pages") };
         if (s.Get("overcommit_memory") is { } ocm)
             m = m with { OvercommitMemory = (int)values.Integer(ocm, "machine.overcommit_memory", 0, 2) };
+        if (s.Get("readahead_queue") is { } raq)
+            m = m with { ReadaheadQueue = values.Bool(raq, "machine.readahead_queue") };
         if (s.Get("overcommit_ratio") is { } ocr)
             m = m with { OvercommitRatio = values.Integer(ocr, "machine.overcommit_ratio", 0, int.MaxValue) };
         if (s.Get("overcommit_kbytes") is { } ock)

@@ -155,6 +155,8 @@ public static class ScenarioWriter
         if (!m.PerCpuPages)
             Line(w, 1, "per_cpu_pages", "false");
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
+        if (m.ReadaheadQueue)
+            Line(w, 1, "readahead_queue", "true");
         if (m.OvercommitKbytes != 0)
             Line(w, 1, "overcommit_kbytes", Num(m.OvercommitKbytes));
         else

@@ -117,6 +117,43 @@ public class ReadaheadTests
 
     private const int BioMaxVecsForTest = 256; // BIO_MAX_VECS, include/linux/bio.h
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void WithTheReadaheadQueueAWindowsRequestsStartWhenTheDiskHasServedTheWindowBeforeIt(bool queue)
+    {
+        // machine.readahead_queue (Readahead.BlkMqQueueStart, blk_mq_dispatch_rq_list onto a disk that serves one request
+        // at a time: readahead-bios measured each read issued when the one before it completes). MADV_WILLNEED over 1,024
+        // pages is force_page_cache_ra's two 2 MiB chunks, [0, 512) and [512, 1024), each its own read_pages at the same
+        // instant; on a fresh machine each chunk's frames are a few contiguous runs, one request. Without the queue both complete
+        // DiskReadCycles(512) after the call; with it the second starts when the first ends, so it completes
+        // DiskReadCycles(512) = 300,000 + 511 x 6,000 = 3,366,000 cycles (the default latency.major_fault and
+        // latency.disk_page) after the first. The reader touches page 0 only once the first chunk is read.
+        string yaml = Scenario(1024, "willneed", mapPages: 1024)
+            .Replace("read_ahead_kb: 8192}", "read_ahead_kb: 8192, readahead_requests: true" + (queue ? ", readahead_queue: true}" : "}"), StringComparison.Ordinal);
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "queue.yaml"));
+        using var _ = m;
+        Assert.That(m.Kernel.Options.ReadaheadQueue, Is.EqualTo(queue));
+        int file = m.Kernel.Files.Intern("/data/f16m");
+        Frame[] frames = m.Kernel.Zone.Frames;
+        bool Locked(int i) => m.Kernel.PageCache.Find(file, i) is int pfn && pfn >= 0 && (frames[pfn].Flags & FrameFlags.Locked) != 0;
+        KernelKit.RunUntil(m, () => m.Kernel.PageCache.Find(file, 1023) >= 0);
+        Assert.That(Enumerable.Range(0, 1024).All(Locked), "both chunks are in flight once WILLNEED has submitted them");
+        int breaks = Enumerable.Range(1, 1023).Count(i => i != 512 && m.Kernel.PageCache.Find(file, i) != m.Kernel.PageCache.Find(file, i - 1) + 1);
+        Assert.That(breaks, Is.LessThan(Readahead.QueueMaxSegments), "precondition: each chunk's frames form fewer than 254 segments (one request)");
+        KernelKit.RunUntil(m, () => !Locked(0));
+        ulong first = m.Env.Now;
+        Assert.That(Enumerable.Range(0, 512).Any(Locked), Is.False, "the first chunk completes as one request");
+        Assert.That(Enumerable.Range(512, 512).All(Locked), Is.EqualTo(queue), queue ? "the second chunk waits for the disk" : "the second chunk completed with the first");
+        KernelKit.RunUntil(m, () => !Locked(512));
+        long gap = (long)(m.Env.Now - first);
+        const long DiskRead512 = 300_000 + (511 * 6_000);
+        Assert.That(m.Kernel.Timing.DiskReadCycles(512), Is.EqualTo(DiskRead512), "precondition: the default latencies");
+        if (queue)
+            Assert.That(gap, Is.InRange(DiskRead512, DiskRead512 + 100_000), "the second request is served after the first");
+        else
+            Assert.That(gap, Is.Zero);
+    }
+
     [Test]
     public void AnAsyncWindowOfOrder2FoliosIsReadAsTwoBiosThatUnlockOneAfterTheOther()
     {

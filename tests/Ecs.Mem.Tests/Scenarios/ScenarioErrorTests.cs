@@ -16,7 +16,7 @@ public class ScenarioErrorTests
         TestCaseData C(string name, string yaml, string message) => new TestCaseData(yaml, message).SetName("Error_" + name);
 
         yield return C("UnknownMachineKey", "machine:\n  rams: 64M\n" + P,
-            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, swap_ra_hits, swap_ra_window, swap_ra_prev_offset, fault_around_bytes, read_ahead_kb, large_folios, readahead_requests, per_cpu_pages, thp, hugetlb, pcid, quantum, smp_epoch, batch, seed, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes, writeback, cgroup_version, disk_max_segments, disk_queue_depth, reclaim_cost, dirty_background_ratio, dirty_background_bytes, dirty_ratio, dirty_bytes, dirty_expire_centisecs, dirty_writeback_centisecs, lru_gen, swap_type, compaction_proactiveness, watermark_boost_factor) (got 'rams')");
+            "test.yaml:2: unknown key in machine (expected one of: cpu, cpus, ram, swap, page_size, paging, caches, tlb, latency, policy, min_free_kbytes, swappiness, page_cluster, swap_readahead, swap_ra_hits, swap_ra_window, swap_ra_prev_offset, fault_around_bytes, read_ahead_kb, large_folios, readahead_requests, per_cpu_pages, thp, hugetlb, pcid, quantum, smp_epoch, batch, seed, readahead_queue, overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes, writeback, cgroup_version, disk_max_segments, disk_queue_depth, reclaim_cost, dirty_background_ratio, dirty_background_bytes, dirty_ratio, dirty_bytes, dirty_expire_centisecs, dirty_writeback_centisecs, lru_gen, swap_type, compaction_proactiveness, watermark_boost_factor) (got 'rams')");
         yield return C("ReclaimCostUnknownStep", "machine:\n  reclaim_cost: {write_us: 3}\n" + P,
             "test.yaml:2: unknown key in machine.reclaim_cost (expected one of: call_ns, batch_ns, isolate_ns, active_ns, keep_ns, free_ns, write_ns, shmem_write_ns) (got 'write_us')");
         yield return C("ReclaimCostNegative", "machine:\n  reclaim_cost: {free_ns: -1}\n" + P,
@@ -106,6 +106,8 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.pcid must be true or false (or on/off) (got 'maybe')");
         yield return C("ReadaheadRequestsWord", "machine:\n  readahead_requests: 2\n" + P,
             "test.yaml:2: machine.readahead_requests must be true or false (or on/off) (got '2')");
+        yield return C("ReadaheadQueueWord", "machine:\n  readahead_queue: 1x\n" + P,
+            "test.yaml:2: machine.readahead_queue must be true or false (or on/off) (got '1x')");
         yield return C("PerCpuPagesWord", "machine:\n  per_cpu_pages: many\n" + P,
             "test.yaml:2: machine.per_cpu_pages must be true or false (or on/off) (got 'many')");
         yield return C("NegativeSeed", "machine:\n  seed: -1\n" + P,

@@ -15,6 +15,7 @@ public class ScenarioWriterTests
           min_free_kbytes: 128
           readahead_requests: false
           per_cpu_pages: false
+          readahead_queue: true
           policy: {name: lfu.v2, options: {"weird key": "a: b", seed: "null"}}
         processes:
           - name: "null"

@@ -335,20 +335,57 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const long LdsoScratchPage = 15;
 
     /// <summary>
-    /// The start-up pages each of which parent and child both map a page of their own soon after the fork, in order: the
-    /// top stack page, both TLS pages (struct pthread and the rseq area), ld.so's two rw pages and the .data page
-    /// (<c>fork_pipe</c>, <c>child_pid</c>). Measured on Linux 6.18 with oracle/experiments/harness-resident (fork.c,
-    /// pagemap's exclusive bit, which is mapcount 1 and so set in both tasks once either stored): the top stack page, the
-    /// rseq TLS page and .data right after do_fork in 4 of 4 runs (both tasks' returns from fork); the other TLS page and
-    /// ld.so's rw pages right after do_fork in the 2 runs of <c>results/fork-exclusive.txt</c>, by the fork phase's end in
-    /// 1 of the 2 of <c>results/fork-exclusive.session15-fork3.txt</c> (the child's glibc fork path, which the probe's stops
-    /// delay: the parent does not store to ld.so's pages after the first phase_end). The kit's child never runs, so the
-    /// parent makes these stores: a copy-on-write fault takes a new page and leaves the old one the child's alone, the
-    /// same two pages in the group as the child's own store makes (the new one on the other task: its LRU age and young
-    /// bits are the parent's). The order is not measured. Left out: libc's bss page 4, which the child alone faults in
-    /// (one more page charged on Linux).
+    /// The start-up pages the parent stores to when fork() returns in it, in order: the rseq TLS page (rseq's put_user of
+    /// rseq_cs on its way back to user space), the top stack page (glibc's fork's frames) and the .data page (<c>fork_pipe</c>,
+    /// <c>child_pid</c>). Measured on Linux 6.18 with oracle/experiments/harness-stores (<c>FORK=1</c>, the page-fault
+    /// tracepoints of parent and child, 3 runs of swap-fork-shared, results/fork-child.txt and session19.txt): these three
+    /// write faults in every run (the rseq store after the other two when the child ran first), no store to the other TLS
+    /// page (the parent's comes in the fork phase's phase_end) nor to ld.so's rw pages. The other pages each task maps a copy
+    /// of after the fork (oracle/experiments/harness-resident, pagemap's exclusive bit) are the child's stores
+    /// (<see cref="ForkChildStores"/>). With <see cref="ForkChildRuns"/> off (the session-18 model, whose child never runs)
+    /// the parent makes the child's stores too: the top stack page, both TLS pages, ld.so's two rw pages and .data.
     /// </summary>
-    public static readonly long[] ForkReturnPages = [TopStackPage, 2, RseqPage, 11, 12, DataPage];
+    public static long[] ForkReturnPages => ForkChildRuns ? [RseqPage, TopStackPage, DataPage] : [TopStackPage, TlsPage, RseqPage, LdsoRwPage1, LdsoRwPage0, DataPage];
+
+    /// <summary>The start-up page standing for ld.so's first rw page (0x7ffff7ffd000: the lazy binding's relocation count).</summary>
+    public const long LdsoRwPage0 = 12;
+
+    /// <summary>
+    /// Whether the kit's fork child runs glibc's fork return (<see cref="ForkChildStores"/>) and then sleeps holding its copy,
+    /// as the C child blocked in read(2) on the pipe does (the default); <c>ECSMEM_ORACLE_FORK_CHILD=0</c>: the session-18
+    /// model, a child that never runs while the parent makes its stores (<see cref="ForkReturnPages"/>).
+    /// </summary>
+    public static bool ForkChildRuns => OracleEnv.Flag("ECSMEM_ORACLE_FORK_CHILD", unset: true);
+
+    /// <summary>
+    /// The addresses the fork's child stores to when it first runs, in the order Linux 6.18 faulted them in each of 3 runs
+    /// of swap-fork-shared (oracle/experiments/harness-stores, <c>FORK=1</c>; the child ran 0.1–3 ms after the fork, before
+    /// the read pass's first fault or inside fork_settle): schedule_tail's put_user of its tid into struct pthread (the TLS
+    /// page, 0x7ffff7dd0a10), rseq's put_user of rseq_cs (the rseq TLS page), then glibc's fork in the child: a store to a
+    /// page of libc's bss nobody had touched (0x7ffff7faca88: a new page, <see cref="HarnessLayout.ChildOnlyPage"/>), to
+    /// ld.so's rw page 0 and 1 (0x7ffff7ffda48, 0x7ffff7ffe0e0) and the top stack page (0x7fffffffeb58); then it blocks in
+    /// read(2) until the parent's finish() closes the pipe. Every store but the new page's is a write fault on a page
+    /// fork left write-protected: the task that stores second finds the page its alone and reuses it
+    /// (wp_can_reuse_anon_folio), dropping its swap slot if it is a swap-cache page (folio_free_swap): how the kernel frees
+    /// the two TLS pages' slots at the fork. Pages the footprint does not have are left out.
+    /// </summary>
+    public ulong[] ForkChildStores
+    {
+        get
+        {
+            long startup = Pages - WarmUpStackPages - BssPages;
+            var a = new List<ulong>();
+            foreach (long i in (long[])[TlsPage, RseqPage])
+                if (i < startup)
+                    a.Add(PageAddr(i));
+            if (startup > 0)
+                a.Add(Layout.ChildOnlyPage);
+            foreach (long i in (long[])[LdsoRwPage0, LdsoRwPage1, TopStackPage])
+                if (i < startup)
+                    a.Add(PageAddr(i));
+            return [.. a];
+        }
+    }
 
     /// <summary>The pages <c>fork_settle</c>'s 64 KiB stack array stores to (one store per 4 KiB).</summary>
     public const long ForkSettleStackPages = (64 << 10) / ProgramPlan.PageSize;
@@ -672,7 +709,8 @@ public sealed class HarnessLayout
             addr[arrayStart + j] = arrayBase + ((ulong)j * page);
         for (long j = 0; j < HarnessFootprint.BssPages; j++)
             addr[bssStart + j] = bssArea + ((ulong)(j + 1) * page);
-        long libcArea = Math.Max(13, libcPages);
+        // One page more than the start-up pages use: the page of libc's bss only a fork's child writes (ChildOnlyPage).
+        long libcArea = Math.Max(13, libcPages) + 1;
         if (LibcBssArea + ((ulong)libcArea * page) > LdsoScratchArea)
             throw new InvalidOperationException($"{startup} harness start-up pages do not fit libc's bss area");
         var areas = new List<(ulong, long)>
@@ -683,6 +721,13 @@ public sealed class HarnessLayout
             (LdsoScratchArea, 2),
             (arrayBase, 3 + HarnessFootprint.WarmUpStackPages),
         };
-        return new HarnessLayout(addr, areas);
+        return new HarnessLayout(addr, areas) { ChildOnlyPage = LibcBssArea + ((ulong)(libcArea - 1) * page) };
     }
+
+    /// <summary>
+    /// A page of libc's bss that only a fork's child writes (glibc's fork in the child, 0x7ffff7faca88 on Linux 6.18:
+    /// libc's bss page 4, which the parent never touches; <see cref="HarnessFootprint.ForkChildStores"/>): the last page of
+    /// the model's libc bss area, behind the start-up pages it holds.
+    /// </summary>
+    public ulong ChildOnlyPage { get; private init; }
 }

@@ -22,7 +22,10 @@ try
                 {
                     var plan = new ProgramPlan(p);
                     GeneratedScenario sc = ScenarioGenerator.Generate(plan);
-                    foreach (var (file, text) in new[] { (p.Name + ".c", CGenerator.Generate(plan)), (p.Name + ".yaml", sc.Yaml), (p.Name + ".lackey", sc.Trace) })
+                    var files = new List<(string, string)> { (p.Name + ".c", CGenerator.Generate(plan)), (p.Name + ".yaml", sc.Yaml), (p.Name + ".lackey", sc.Trace) };
+                    if (sc.ChildTrace is not null)
+                        files.Add((ScenarioGenerator.ChildTraceFile(p.Name), sc.ChildTrace));
+                    foreach (var (file, text) in files)
                     {
                         string path = Path.Combine(gen, file);
                         if (check)
@@ -92,6 +95,10 @@ try
                         Console.WriteLine($"{p.Name}: {(r.Agrees ? "matches" : "differs")}");
                         foreach (string d in r.Differences)
                             Console.WriteLine("  " + d);
+                        // ECSMEM_ORACLE_SHOW=1: every phase's simulated figures too (minflt, majflt, each VMA's Rss and Swap).
+                        if (OracleEnv.Flag("ECSMEM_ORACLE_SHOW", unset: false) && r.Sim is { } sim)
+                            foreach (SimPhase s in sim)
+                                Console.WriteLine($"  = {s.Name}: minflt {s.MinFlt} majflt {s.MajFlt} " + string.Join(' ', s.Vmas.Select(v => $"Rss {v.RssKb.Min} Swap {v.SwapKb.Min}")));
                     }
                 }
                 finally

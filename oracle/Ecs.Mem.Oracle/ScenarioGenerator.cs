@@ -10,14 +10,31 @@ public sealed record Unsupported(string Verb, int Line, string Mechanism);
 /// <param name="Moves">Where EcsMem's run moves each region of an <c>mremap ... maymove</c>, by the op's line.</param>
 /// <param name="Accesses">The trace's accesses up to the program's exit: the last phase's snapshot, then what its
 /// phase_end and finish() touch after it (only the kit's previous-run pass, SimulationRun.PreviousRunExit, runs those).</param>
-public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut, IReadOnlyDictionary<int, ulong> Moves, long Accesses = 0);
+public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<Unsupported> LeftOut, IReadOnlyDictionary<int, ulong> Moves, long Accesses = 0)
+{
+    /// <summary>
+    /// The fork child's own Lackey trace (<see cref="ScenarioGenerator.ChildTraceFile"/>), when it runs glibc's fork return
+    /// (a memcg program's harness: <see cref="HarnessFootprint.ForkChildStores"/>); null when the child only holds its copy.
+    /// </summary>
+    public string? ChildTrace { get; init; }
+
+    /// <summary>Writes the scenario's trace (and its child's) into <paramref name="dir"/> beside <paramref name="name"/>.yaml.</summary>
+    public void WriteTraces(string dir, string name)
+    {
+        File.WriteAllText(Path.Combine(dir, name + ".lackey"), Trace);
+        if (ChildTrace is not null)
+            File.WriteAllText(Path.Combine(dir, ScenarioGenerator.ChildTraceFile(name)), ChildTrace);
+    }
+}
 
 /// <summary>
 /// Writes a kit program as an EcsMem scenario: one process laid out by exec (no heap yet), a Lackey trace of
 /// the program's loads and stores, and a timeline of its system calls at the access counts where the program
 /// makes them (<c>after:</c>). Cached files are read once by a prelude at the start of the trace (the C program
 /// reads them with read(2) before its first phase). <c>fork</c> becomes a <c>children:</c> entry whose child
-/// starts only after the run (so, like the C child blocked on a pipe, it just holds its copy). A memcg limit
+/// starts only after the run (so, like the C child blocked on a pipe, it just holds its copy); under a memcg, where the
+/// harness's pages are modelled, the child runs glibc's fork return first (its own trace) and then pauses until the
+/// parent exits (<see cref="HarnessFootprint.ForkChildStores"/>). A memcg limit
 /// has no EcsMem equivalent yet (issue 16): the stand-in is a machine whose RAM is the limit.
 /// </summary>
 public static class ScenarioGenerator
@@ -435,14 +452,31 @@ public static class ScenarioGenerator
                 accesses++;
             }
         }
-        return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline), trace.ToString(), leftOut, moves, accesses);
+        // The fork's child under a memcg: glibc's fork return in the child (its stores to the harness's pages), then pause
+        // until the parent exits, as the C child blocks in read(2) on the pipe until finish() closes it.
+        string? childTrace = null;
+        if (harness is not null && forkAt is not null && HarnessFootprint.ForkChildRuns)
+        {
+            var ct = new StringBuilder();
+            foreach (ulong a in harness.ForkChildStores)
+                Access(ct, a, true);
+            childTrace = ct.ToString();
+            Event(timeline, harness.ForkChildStores.Length, ForkChild(p), "pause: {}");
+        }
+        return new GeneratedScenario(Compose(p, leftOut, forkAt, timeline, childTrace is not null), trace.ToString(), leftOut, moves, accesses) { ChildTrace = childTrace };
     }
+
+    /// <summary>The name of a <c>fork</c>'s child in the scenario: the process's first <c>children:</c> entry.</summary>
+    public static string ForkChild(PhaseProgram p) => p.Name + "-1";
+
+    /// <summary>The file of the fork child's trace (<see cref="GeneratedScenario.ChildTrace"/>) beside the program's.</summary>
+    public static string ChildTraceFile(string program) => program + "-child.lackey";
 
     /// <summary>The scenario's YAML: header comments, machine, the one process and the timeline so far.</summary>
     /// <summary>Write requests the kit machine's swap device had in flight at most while reclaim wrote small ones (oracle/experiments/shmem-swap-disk).</summary>
     public const int KitDiskQueueDepth = 4;
 
-    private static string Compose(PhaseProgram p, List<Unsupported> leftOut, long? forkAt, StringBuilder timeline)
+    private static string Compose(PhaseProgram p, List<Unsupported> leftOut, long? forkAt, StringBuilder timeline, bool childRuns = false)
     {
         string proc = p.Name;
         var y = new StringBuilder();
@@ -502,8 +536,10 @@ public static class ScenarioGenerator
             y.Append(Inv, $"    rseq: 0x{harness.PageAddr(HarnessFootprint.RseqPage) + HarnessFootprint.RseqOffset:x}\n");
         y.Append(Inv, $"    layout: {{exec: {{file: /oracle/{p.Name}, text: 64K, data: 16K, bss: 16K, heap: 0}}}}\n");
         y.Append(Inv, $"    workload: {{trace: {{path: {p.Name}.lackey, format: lackey}}}}\n");
-        if (forkAt is { } fa)
-            y.Append(Inv, $"    children: {{count: 1, after: {fa}, start_delay: {ChildHold}}}\n");
+        if (forkAt is { } fa && childRuns)
+            y.Append(Inv, $"    children: {{count: 1, after: {fa}, workload: {{trace: {{path: {ChildTraceFile(p.Name)}, format: lackey}}}}}}\n");
+        else if (forkAt is { } fh)
+            y.Append(Inv, $"    children: {{count: 1, after: {fh}, start_delay: {ChildHold}}}\n");
         if (timeline.Length > 0)
         {
             y.Append("timeline:\n");

@@ -51,7 +51,7 @@ public static class SimulationRun
         Directory.CreateDirectory(dir);
         string yaml = Path.Combine(dir, plan.Program.Name + ".yaml");
         File.WriteAllText(yaml, scenario.Yaml);
-        File.WriteAllText(Path.Combine(dir, plan.Program.Name + ".lackey"), scenario.Trace);
+        scenario.WriteTraces(dir, plan.Program.Name);
         // record.sh runs a program N times in a row with the same swap area: each run but the first starts with the
         // swap-readahead statics the previous run's exit left. The measured run starts from a simulated previous run's
         // (oracle/experiments/swap-ra-exit, sw60-harness-reclaim; ECSMEM_ORACLE_PREVIOUS_RUN=0: boot's, the what-if).
@@ -103,8 +103,9 @@ public static class SimulationRun
         for (int i = 0; i < plan.Phases.Count; i++)
         {
             PhasePlan ph = plan.Phases[i];
-            // Accesses between two phases (a memcg program's harness pages) belong to neither.
-            if (ph.AccessesAtStart > m.Access.CompletedAccesses)
+            // Accesses between two phases (a memcg program's harness pages) belong to neither. The plan counts the program's
+            // own accesses (Advance), not its children's: a fork's child that ran would otherwise hide the gap.
+            if (ph.AccessesAtStart > k.World.Get<ProcessStats>(proc).Accesses)
             {
                 Advance(m, ph.AccessesAtStart);
                 ref ProcessStats gap = ref k.World.Get<ProcessStats>(proc);

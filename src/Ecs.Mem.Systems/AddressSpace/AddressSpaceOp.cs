@@ -31,6 +31,9 @@ public enum AddressSpaceOpKind : byte
 
     /// <summary>The timeline's zero_fill (not a system call): the range's writable pages hold zeros (ZeroFill.Apply).</summary>
     ZeroFill,
+
+    /// <summary>pause(2) until the parent exits (TaskList.Pause).</summary>
+    Pause,
 }
 
 /// <summary>

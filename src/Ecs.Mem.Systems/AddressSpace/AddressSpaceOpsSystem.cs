@@ -111,7 +111,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     {
         var world = _k.World;
         ref Process p = ref world.Get<Process>(op.Process);
-        if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted)
+        if (p.State is ProcessState.Exited or ProcessState.Killed or ProcessState.NotStarted or ProcessState.Paused)
         {
             Log.Add(string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} {op.Kind}: skipped (process not running)"));
             return;
@@ -170,6 +170,7 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mremap => mm.Mm.DoMremap(op.Addr, op.Len, op.NewLen, op.MremapFlags, op.NewAddr, _changes, out populateStart, out populateLen),
             AddressSpaceOpKind.Fadvise => _k.Readahead.Fadvise(env, op.Process, mm.Id, fileId, op.Offset, (long)op.Len, (Scenarios.FadviseAdvice)op.Advice, cpu),
             AddressSpaceOpKind.DropCaches => _k.Readahead.DropCaches(op.Advice),
+            AddressSpaceOpKind.Pause => _k.Tasks.Pause(op.Process),
             _ => Exit(op.Process),
         };
         if (result == Filemap.OpenFiles.InProgress)

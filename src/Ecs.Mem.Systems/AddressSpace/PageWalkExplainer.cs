@@ -249,6 +249,7 @@ public static class PageWalkExplainer
         ProcessState.SleepingIo => "sleeping on I/O",
         ProcessState.Exited => "exited",
         ProcessState.WaitingChild => "waiting for a child",
+        ProcessState.Paused => "paused until its parent exits",
         _ => "killed",
     };
 

@@ -126,6 +126,7 @@ public static class Strace
             AddressSpaceOpKind.Munlock => Line($"munlock({Addr(op.Addr)}, {op.Len.ToString(Inv)})", zeroResult),
             AddressSpaceOpKind.Mlockall => Line($"mlockall({MclFlags(op.Advice)})", zeroResult),
             AddressSpaceOpKind.Munlockall => Line("munlockall()", zeroResult),
+            AddressSpaceOpKind.Pause => Line("pause()", "?"),
             _ => Line(groupLeader ? "exit_group(0)" : "exit(0)", "?"),
         };
     }
@@ -201,6 +202,7 @@ public static class Strace
         AddressSpaceOpKind.Fallocate => "fallocate",
         AddressSpaceOpKind.Unlink => "unlink",
         AddressSpaceOpKind.Fsync => "fsync",
+        AddressSpaceOpKind.Pause => "pause",
         _ => groupLeader ? "exit_group" : "exit",
     };
 

@@ -358,6 +358,7 @@ public static class ScenarioLoader
                 WaitChild = f.Wait,
             },
             ExitOp => new AddressSpaceOp(AddressSpaceOpKind.Exit, target),
+            PauseOp => new AddressSpaceOp(AddressSpaceOpKind.Pause, target),
             ZeroFillOp z => new AddressSpaceOp(AddressSpaceOpKind.ZeroFill, target) { Addr = z.Address, Len = (ulong)z.Length },
             MadviseOp a => new AddressSpaceOp(AddressSpaceOpKind.Madvise, target) { Addr = a.Address, Len = (ulong)a.Length, Advice = (int)a.Advice },
             FadviseOp f => new AddressSpaceOp(AddressSpaceOpKind.Fadvise, target)

@@ -30,6 +30,7 @@ public sealed record ProcessReport
         ProcessState.SleepingIo => "sleeping-io",
         ProcessState.Exited => "exited",
         ProcessState.WaitingChild => "waiting",
+        ProcessState.Paused => "paused",
         _ => "killed",
     };
 

@@ -300,6 +300,7 @@ public sealed class SnapshotRecorder
         ProcessState.SleepingIo => "sleeping-io",
         ProcessState.Exited => "exited",
         ProcessState.WaitingChild => "waiting",
+        ProcessState.Paused => "paused",
         _ => "killed",
     };
 }

@@ -223,6 +223,27 @@ public sealed class TaskList(Kernel.Kernel kernel)
         _waiters[childPid] = parent;
     }
 
+    /// <summary>Tasks in <see cref="ProcessState.Paused"/> (a parent's exit looks for its children among them only then).</summary>
+    private int _paused;
+
+    /// <summary>
+    /// pause(2) until the parent exits (the timeline's <c>pause</c>): the task sleeps in TASK_INTERRUPTIBLE, holding its
+    /// address space, until its parent's do_exit wakes it (the parent-death signal, or the end of file of a pipe only the
+    /// parent writes, whose last descriptor the exit closes). schedule() switches it out: prepare_task_switch's
+    /// rseq_preempt. A task whose parent has exited already, or that has none, does not sleep. Its result: 0.
+    /// </summary>
+    public long Pause(Entity task)
+    {
+        ref Process p = ref World.Get<Process>(task);
+        if (p.ParentPid <= 0 || p.ParentPid > _processes.Count
+            || World.Get<Process>(_processes[p.ParentPid - 1]).State is ProcessState.Exited or ProcessState.Killed)
+            return 0;
+        p.State = ProcessState.Paused;
+        _paused++;
+        Rseq.RseqPreempt(kernel, task);
+        return 0;
+    }
+
     /// <summary>
     /// Called at the start of do_exit, before exit_mm tears the address space down: the report samples the task's
     /// /proc/PID/status here, which is what a reader of that file saw last (whatever else the exit's tick did first).
@@ -239,6 +260,8 @@ public sealed class TaskList(Kernel.Kernel kernel)
         ref Process p = ref World.Get<Process>(process);
         MmState mm = MmOf(process);
         kernel.Dirty?.Mm(mm.Id);
+        if (p.State == ProcessState.Paused)
+            _paused--; // killed in its sleep (the OOM killer)
         p.State = final;
         p.EndTime = kernel.Env.Now;
         // do_notify_parent: a parent in waitpid for this child wakes up (do_wait reaps it).
@@ -249,6 +272,20 @@ public sealed class TaskList(Kernel.Kernel kernel)
             {
                 w.State = ProcessState.Runnable;
                 w.ReadyTime = kernel.Env.Now;
+            }
+        }
+        // The paused children of the task wake up (Pause): they go on with their workloads.
+        if (_paused > 0)
+        {
+            foreach (Entity c in _processes)
+            {
+                ref Process cp = ref World.Get<Process>(c);
+                if (cp.State == ProcessState.Paused && cp.ParentPid == p.Pid)
+                {
+                    cp.State = ProcessState.Runnable;
+                    cp.ReadyTime = kernel.Env.Now;
+                    _paused--;
+                }
             }
         }
         kernel.Events?.ProcessExit(process, final == ProcessState.Killed);

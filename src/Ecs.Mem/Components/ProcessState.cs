@@ -17,4 +17,9 @@ public enum ProcessState : byte
     Killed = 5,
     /// <summary>In waitpid for a child it forked (TASK_INTERRUPTIBLE in do_wait); woken by that child's exit.</summary>
     WaitingChild = 6,
+    /// <summary>
+    /// In pause(2) (TASK_INTERRUPTIBLE) until its parent exits: the parent-death signal of prctl(PR_SET_PDEATHSIG), or
+    /// the end of file of a pipe only the parent writes (the kit harness's held fork child); woken by that exit.
+    /// </summary>
+    Paused = 7,
 }

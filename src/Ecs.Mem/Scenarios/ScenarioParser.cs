@@ -18,7 +18,7 @@ public static class ScenarioParser
     private static readonly string[] WorkloadKeys = ["trace", "generator"];
     private static readonly string[] TraceKeys = ["path", "format", "process"];
     private static readonly string[] ChildrenKeys = ["count", "after", "workload", "workloads", "start_delay"];
-    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink", "fsync", "fdatasync", "zero_fill"];
+    private static readonly string[] OpKeys = ["mmap", "munmap", "mprotect", "brk", "fork", "exit", "madvise", "fadvise", "drop_caches", "mremap", "mlock", "munlock", "mlockall", "munlockall", "open", "memfd_create", "ftruncate", "close", "write", "read", "fallocate", "unlink", "fsync", "fdatasync", "zero_fill", "pause"];
 
     /// <summary>madvise advices Linux has that the timeline does not model yet (refused with a clear error).</summary>
     private static readonly string[] LaterMadvise =
@@ -434,6 +434,7 @@ public static class ScenarioParser
                 "fallocate" => Fallocate(opNode, opPath),
                 "unlink" => Unlink(opNode, opPath),
                 "zero_fill" => ZeroFill(opNode, opPath),
+                "pause" => Pause(opNode, opPath),
                 _ => Exit(opNode, opPath),
             };
             return new TimelineEvent(trigger, at, process, op, s.Line);
@@ -728,6 +729,13 @@ public static class ScenarioParser
             if (!YamlValues.IsNull(node) && node is not YamlMappingNode { Children.Count: 0 })
                 throw values.Error(node, $"{path} takes no value (write 'exit:' or 'exit: {{}}')");
             return new ExitOp();
+        }
+
+        private PauseOp Pause(YamlNode node, string path)
+        {
+            if (!YamlValues.IsNull(node) && node is not YamlMappingNode { Children.Count: 0 })
+                throw values.Error(node, $"{path} takes no value (write 'pause:' or 'pause: {{}}')");
+            return new PauseOp();
         }
 
         private YamlNode Required(YamlSection s, string key) =>

@@ -274,6 +274,7 @@ public static class ScenarioWriter
             FsyncOp f => $"{(f.DataOnly ? "fdatasync" : "fsync")}: {{fd: {Num(f.Fd)}}}",
             CloseOp c => $"close: {{fd: {Num(c.Fd)}}}",
             MremapOp r => $"mremap: {{addr: {Hex(r.Address)}, old_length: {Num(r.OldLength)}, new_length: {Num(r.NewLength)}, flags: {Quote(MremapFlagsText(r.Flags))}, new_addr: {Hex(r.NewAddress)}}}",
+            PauseOp => "pause: {}",
             _ => "exit: {}",
         };
         w.Append("    ").Append(op).Append('\n');

@@ -212,22 +212,85 @@ public class HarnessFootprintTests
     {
         // The same recording, stop F0 (right after do_fork, before fork_settle), both runs: the harness pages exclusively
         // mapped in both tasks (each has a page of its own: one of them stored) are the binary's .data page, the 2 TLS
-        // pages (0x7ffff7dd0000-0x7ffff7dd2000), ld.so's 2 rw pages and [stack] page 65 (0x7fff_ffff_e000): 6 (the child
-        // also has libc's bss page 4, which the parent never had). The model puts ld.so's pages in libc's bss area, so those two are checked by
-        // role: the "binding" pages phase_end writes (not the read-only RELRO ones it only reads).
+        // pages (0x7ffff7dd0000-0x7ffff7dd2000), ld.so's 2 rw pages and [stack] page 65 (0x7fff_ffff_e000): 6, and the child
+        // also has libc's bss page 4, which the parent never had. Parent's and child's stores after the fork together are
+        // those pages. The model puts ld.so's pages in libc's bss area, so those two are checked by role: the "binding"
+        // pages phase_end writes (not the read-only RELRO ones it only reads).
         HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
         long[] ret = [.. h.ForkSettle.Take(HarnessFootprint.ForkReturnPages.Length)];
-        ulong[] addr = [.. ret.Select(h.PageAddr)];
+        ulong[] addr = [.. ret.Select(h.PageAddr).Concat(h.ForkChildStores).Distinct()];
         Assert.Multiple(() =>
         {
             Assert.That(ret, Is.EqualTo(HarnessFootprint.ForkReturnPages), "glibc's fork's copies come first");
-            Assert.That(ret.Distinct().Count(), Is.EqualTo(6));
+            Assert.That(addr, Has.Length.EqualTo(7));
             Assert.That(addr, Does.Contain(0x7fff_ffff_e000UL).And.Contain(0x7fff_f7dd_0000UL).And.Contain(0x7fff_f7dd_1000UL));
-            Assert.That(addr, Does.Contain(h.PageAddr(HarnessFootprint.DataPage)));
-            ulong[] named = [0x7fff_ffff_e000UL, 0x7fff_f7dd_0000UL, 0x7fff_f7dd_1000UL, h.PageAddr(HarnessFootprint.DataPage)];
-            long[] ldso = [.. ret.Where(i => !named.Contains(h.PageAddr(i)))];
+            Assert.That(addr, Does.Contain(h.PageAddr(HarnessFootprint.DataPage)).And.Contain(h.Layout.ChildOnlyPage));
+            ulong[] named = [0x7fff_ffff_e000UL, 0x7fff_f7dd_0000UL, 0x7fff_f7dd_1000UL, h.PageAddr(HarnessFootprint.DataPage), h.Layout.ChildOnlyPage];
+            long[] ldso = [.. Enumerable.Range(0, (int)h.Pages).Select(i => (long)i).Where(i => addr.Contains(h.PageAddr(i)) && !named.Contains(h.PageAddr(i)))];
             Assert.That(ldso, Has.Length.EqualTo(2));
             Assert.That(ldso.All(i => h.FirstBeforeSnapshot.Contains(i) && !h.PhaseEndLoads(i)), "ld.so's written pages, not its RELRO");
+        });
+    }
+
+    /// <summary>
+    /// The fork's stores as recorded on Linux 6.18 (oracle/experiments/harness-stores/results/session19.txt: <c>FORK=1 flock
+    /// /work/kernel.lock ./run.sh OUT swap-fork-shared</c>, 2 runs): the child's first write faults (error code bit 1; its
+    /// instruction fetches left out) before it blocks on the pipe, page by page, and the parent's write faults on the
+    /// start-up pages between do_fork and fork_settle's stack array. Real addresses map to the model's by role: TLS, stack and
+    /// .data pages by place, ld.so's rw page 0 and 1 to the model's <see cref="HarnessFootprint.LdsoRwPage0"/> and
+    /// <see cref="HarnessFootprint.LdsoRwPage1"/>, libc's untouched bss page 4 to <see cref="HarnessLayout.ChildOnlyPage"/>.
+    /// </summary>
+    [Test]
+    public void The_fork_child_stores_as_the_kernels_child_did_and_the_parent_to_the_rest()
+    {
+        if (!HarnessFootprint.ForkChildRuns)
+            Assert.Ignore("ECSMEM_ORACLE_FORK_CHILD=0: the session-18 model");
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        var model = new Dictionary<ulong, ulong>
+        {
+            [0x7fff_f7dd_0000] = h.PageAddr(HarnessFootprint.TlsPage),
+            [0x7fff_f7dd_1000] = h.PageAddr(HarnessFootprint.RseqPage),
+            [0x7fff_f7fa_c000] = h.Layout.ChildOnlyPage,
+            [0x7fff_f7ff_d000] = h.PageAddr(HarnessFootprint.LdsoRwPage0),
+            [0x7fff_f7ff_e000] = h.PageAddr(HarnessFootprint.LdsoRwPage1),
+            [0x7fff_ffff_e000] = h.PageAddr(HarnessFootprint.TopStackPage),
+            [0x5555_5555_9000] = h.PageAddr(HarnessFootprint.DataPage),
+        };
+        var runs = new List<(List<ulong> Child, List<ulong> Parent)>();
+        string? parentPid = null, childPid = null;
+        foreach (string line in File.ReadLines(Path.Combine(OracleDir, "experiments", "harness-stores", "results", "session19.txt")))
+        {
+            var run = System.Text.RegularExpressions.Regex.Match(line, @"^## run \S+: parent (\d+), child (\d+)");
+            if (run.Success)
+            {
+                (parentPid, childPid) = (run.Groups[1].Value, run.Groups[2].Value);
+                runs.Add(([], []));
+                continue;
+            }
+            var f = System.Text.RegularExpressions.Regex.Match(line, @"^\S+-(\d+) .*page_fault_\w+: address=0x([0-9a-f]+) .*error_code=0x([0-9a-f]+)");
+            if (!f.Success || runs.Count == 0)
+                continue;
+            ulong page = Convert.ToUInt64(f.Groups[2].Value, 16) & ~0xfffUL;
+            int code = Convert.ToInt32(f.Groups[3].Value, 16);
+            bool write = (code & 2) != 0, fetch = (code & 0x10) != 0;
+            var (child, parent) = runs[^1];
+            if (f.Groups[1].Value == childPid && write && !fetch && child.Count < 6)
+                child.Add(page);
+            // The parent's stores to start-up pages before fork_settle's array (below main's stack page).
+            else if (f.Groups[1].Value == parentPid && write && model.ContainsKey(page) && parent.Count < 3)
+                parent.Add(page);
+        }
+        Assert.That(runs, Has.Count.EqualTo(2));
+        Assert.Multiple(() =>
+        {
+            foreach (var (child, parent) in runs)
+            {
+                Assert.That(child.Select(a => model[a]), Is.EqualTo(h.ForkChildStores), "the child's stores, in order");
+                Assert.That(parent.Select(a => model[a]), Is.EquivalentTo(HarnessFootprint.ForkReturnPages.Select(h.PageAddr)), "the parent's");
+            }
+            Assert.That(runs[0].Parent.Select(a => model[a]), Is.EqualTo(HarnessFootprint.ForkReturnPages.Select(h.PageAddr)), "the first run's order");
+            // The child's new page is no harness page: the parent never maps it.
+            Assert.That(Enumerable.Range(0, (int)h.Pages).Select(i => h.PageAddr(i)), Does.Not.Contain(h.Layout.ChildOnlyPage));
         });
     }
 

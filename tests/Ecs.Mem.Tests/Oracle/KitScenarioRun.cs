@@ -18,7 +18,7 @@ internal static class KitScenarioRun
         {
             string yaml = Path.Combine(dir, name + ".yaml");
             File.WriteAllText(yaml, sc.Yaml);
-            File.WriteAllText(Path.Combine(dir, name + ".lackey"), sc.Trace);
+            sc.WriteTraces(dir, name);
             using var m = ScenarioLoader.Build(ScenarioParser.ParseFile(yaml));
             var sink = new ListEventSink();
             m.Kernel.AttachEvents(sink);

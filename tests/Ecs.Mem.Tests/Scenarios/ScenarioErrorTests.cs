@@ -226,11 +226,13 @@ public class ScenarioErrorTests
         yield return C("AtAndAfter", P + "\ntimeline:\n  - at: 5\n    after: 7\n    process: p\n    exit:\n",
             "test.yaml:5: timeline[0] must have exactly one of 'at' (cycles) or 'after' (accesses of the process) (got 'at, after')");
         yield return C("TwoOps", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit:\n    brk: {delta: 4K}\n",
-            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall, open, memfd_create, ftruncate, close, write, read, fallocate, unlink, fsync, fdatasync, zero_fill (got 'brk, exit')");
+            "test.yaml:5: timeline[0] must have exactly one operation: mmap, munmap, mprotect, brk, fork, exit, madvise, fadvise, drop_caches, mremap, mlock, munlock, mlockall, munlockall, open, memfd_create, ftruncate, close, write, read, fallocate, unlink, fsync, fdatasync, zero_fill, pause (got 'brk, exit')");
         yield return C("BrkBoth", P + "\ntimeline:\n  - at: 5\n    process: p\n    brk: {delta: 4K, to: 0x1000}\n",
             "test.yaml:7: timeline[0].brk must have exactly one of 'delta' (bytes, may be negative) or 'to' (new break address) (got 'delta, to')");
         yield return C("ExitWithValue", P + "\ntimeline:\n  - at: 5\n    process: p\n    exit: 3\n",
             "test.yaml:7: timeline[0].exit takes no value (write 'exit:' or 'exit: {}') (got '3')");
+        yield return C("PauseWithValue", P + "\ntimeline:\n  - at: 5\n    process: p\n    pause: 3\n",
+            "test.yaml:7: timeline[0].pause takes no value (write 'pause:' or 'pause: {}') (got '3')");
         yield return C("ForkDuplicateChild", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: p}\n",
             "test.yaml:7: duplicate process name 'p' (first defined on line 2) (got 'p')");
         yield return C("ForkWaitNotBool", P + "\ntimeline:\n  - at: 5\n    process: p\n    fork: {child: c, wait: maybe}\n",

@@ -35,6 +35,7 @@ public class ScenarioWriterTests
           - {after: 4, process: "null", fork: {child: c, workload: {generator: "phase:a=1"}, wait: true}}
           - {at: 0, process: c, mmap: {length: 8K, flags: shared}}
           - {after: 9, process: b-t2, exit: {}}
+          - {after: 1, process: c, pause: {}}
         """;
 
     private static IEnumerable<TestCaseData> Scenarios()

@@ -191,7 +191,7 @@ public class KitScenariosRunTheSameTests
         {
             string yaml = Path.Combine(dir, name + ".yaml");
             File.WriteAllText(yaml, sc.Yaml.Replace(KitHold, SuiteHold, StringComparison.Ordinal));
-            File.WriteAllText(Path.Combine(dir, name + ".lackey"), sc.Trace);
+            sc.WriteTraces(dir, name);
             string[] outputs = new string[2];
             for (int mode = 0; mode < 2; mode++)
             {

@@ -133,7 +133,7 @@ public class ReadaheadUnderMemcgTests
         // The request model would be right too, with the kernel's frames: on the kernel this window's bios hold 256 bvecs
         // of one page each (its frames come scattered off the per-CPU lists of a long-running machine), each split at
         // max_segments into requests of 254 + 2 pages (oracle/experiments/ra-fallback, session19.txt: 4 runs; one run's
-        // held 421–508 pages), so the first bio ends 1.6–2.9 ms into the fallback, inside its rounds. EcsMem's machine is
+        // held 421–527 + 4), so the first bio ends 1.6–1.8 ms into the fallback (runs 1, 4), inside its rounds. EcsMem's machine is
         // fresh: its 1,807 frames come in order from the buddy allocator, 2 segments, so the request model makes them one
         // bio cut at max_sectors_kb into 1,024 + 783 pages, chained, and unlocks the whole window when the second request
         // completes, DiskReadCycles(1807) (3.7 ms) after read_pages, after the fallback's one round (which frees nothing).

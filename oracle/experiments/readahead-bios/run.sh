@@ -28,12 +28,15 @@ echo 16384 > "$inst/buffer_size_kb"; echo 8192 > "$inst2/buffer_size_kb"
 dev=$(stat -c %d "$work/data/data")   # st_dev: major << 8 | minor
 kdev=$(( (dev >> 8) << 20 | (dev & 255) ))
 ino=$(printf '0x%x' "$(stat -c %i "$work/data/data")")
-for e in readahead/page_cache_sync_ra readahead/page_cache_async_ra readahead/page_cache_ra_order \
-  readahead/page_cache_ra_unbounded filemap/mm_filemap_fault filemap/mm_filemap_add_to_page_cache \
-  filemap/mm_filemap_delete_from_page_cache; do
+# BIOS_LITE=1: no per-page events (page-cache add/delete, page_fault_user), so the run's timing is near an untraced one.
+raev="readahead/page_cache_sync_ra readahead/page_cache_async_ra readahead/page_cache_ra_order readahead/page_cache_ra_unbounded filemap/mm_filemap_fault"
+[ -n "${BIOS_LITE:-}" ] || raev="$raev filemap/mm_filemap_add_to_page_cache filemap/mm_filemap_delete_from_page_cache"
+for e in $raev; do
   echo "i_ino == $ino" > "$inst/events/$e/filter"; echo 1 > "$inst/events/$e/enable"
 done
-for e in vmscan/mm_vmscan_memcg_reclaim_begin vmscan/mm_vmscan_memcg_reclaim_end exceptions/page_fault_user; do
+pidev="vmscan/mm_vmscan_memcg_reclaim_begin vmscan/mm_vmscan_memcg_reclaim_end"
+[ -n "${BIOS_LITE:-}" ] || pidev="$pidev exceptions/page_fault_user"
+for e in $pidev; do
   echo 1 > "$inst/events/$e/enable"
 done
 for e in block_bio_queue block_split block_rq_insert block_rq_issue block_rq_complete; do

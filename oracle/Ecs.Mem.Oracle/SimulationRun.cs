@@ -210,18 +210,22 @@ public static class SimulationRun
     /// </summary>
     private sealed class ReclaimDump(Machine m) : EcsMem.Systems.Events.IEventSink
     {
-        private long _pswpout;
+        private long _pswpout, _activate, _deactivate, _refill, _wsActivate;
 
         public void Write(in EcsMem.Systems.Events.MemEvent e)
         {
             if (e.Kind != EcsMem.Systems.Events.MemEventKind.Reclaim || !e.Direct)
                 return;
             Kernel k = m.Kernel;
-            long now = m.Env.Counters[k.C.PswpOut];
+            var c = m.Env.Counters;
+            long now = c[k.C.PswpOut];
+            // pgactivate/pgdeactivate/pgrefill and workingset_activate_anon since the previous reclaim: shrink_active_list's
+            // share of a deep reclaim's writes (oracle/experiments/swap-cache-residue, session 19 pelshm).
+            long act = c[k.C.PgActivate], deact = c[k.C.PgDeactivate], refill = c[k.C.PgRefill], ws = c[k.C.WorkingsetActivateAnon];
             double ms = e.Time / (k.Options.Timing.ClockGHz * 1e6);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"reclaim {ms:F3} ms scanned {e.Scanned} freed {e.Reclaimed} wrote {now - _pswpout} swapcache {k.SwapCache.Count} writeback {k.Writeback?.NrWriteback ?? 0}"));
-            _pswpout = now;
+                $"reclaim {ms:F3} ms scanned {e.Scanned} freed {e.Reclaimed} wrote {now - _pswpout} swapcache {k.SwapCache.Count} writeback {k.Writeback?.NrWriteback ?? 0} activate {act - _activate} deactivate {deact - _deactivate} refill {refill - _refill} ws_activate_anon {ws - _wsActivate}"));
+            (_pswpout, _activate, _deactivate, _refill, _wsActivate) = (now, act, deact, refill, ws);
         }
     }
 

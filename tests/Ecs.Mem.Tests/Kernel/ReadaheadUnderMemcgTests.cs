@@ -33,24 +33,23 @@ public class ReadaheadUnderMemcgTests
     /// The program's scenario on the older model (256-folio bios, no per-CPU lists at one CPU), for the tests whose kernel
     /// figures the defaults (the request model and the lists, session 19) do not reach yet: see each test.
     /// </summary>
-    private static EcsMem.Oracle.GeneratedScenario OlderModel(EcsMem.Oracle.GeneratedScenario sc)
-    {
-        const string Head = "machine:\n";
-        Assert.That(sc.Yaml, Does.Contain(Head));
-        int at = sc.Yaml.IndexOf(Head, StringComparison.Ordinal) + Head.Length;
-        return sc with { Yaml = sc.Yaml.Insert(at, "  readahead_requests: false\n  per_cpu_pages: false\n") };
-    }
+    private static EcsMem.Oracle.GeneratedScenario OlderModel(EcsMem.Oracle.GeneratedScenario sc) =>
+        WithMachineKeys(sc, "  readahead_requests: false\n  per_cpu_pages: false\n");
 
     /// <summary>
     /// The program's scenario with 256-folio bios (machine.readahead_requests: false) and the defaults otherwise, for the
     /// test whose window the request model reads as one bio because EcsMem's fresh frames are contiguous: see that test.
     /// </summary>
-    private static EcsMem.Oracle.GeneratedScenario BioModel(EcsMem.Oracle.GeneratedScenario sc)
+    private static EcsMem.Oracle.GeneratedScenario BioModel(EcsMem.Oracle.GeneratedScenario sc) =>
+        WithMachineKeys(sc, "  readahead_requests: false\n");
+
+    /// <summary>The scenario with <paramref name="keys"/> (YAML lines) added at the top of its machine section.</summary>
+    private static EcsMem.Oracle.GeneratedScenario WithMachineKeys(EcsMem.Oracle.GeneratedScenario sc, string keys)
     {
         const string Head = "machine:\n";
         Assert.That(sc.Yaml, Does.Contain(Head));
         int at = sc.Yaml.IndexOf(Head, StringComparison.Ordinal) + Head.Length;
-        return sc with { Yaml = sc.Yaml.Insert(at, "  readahead_requests: false\n") };
+        return sc with { Yaml = sc.Yaml.Insert(at, keys) };
     }
 
     private static bool OnData(in MemEvent e) => e.Name is { } n && n.EndsWith("/data", StringComparison.Ordinal);

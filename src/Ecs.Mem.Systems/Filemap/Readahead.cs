@@ -92,9 +92,6 @@ public sealed class Readahead : IEventHandler
     /// <summary>When the data disk has served every readahead request submitted so far (<see cref="BlkMqQueueStart"/>).</summary>
     private ulong _diskFreeAt;
 
-    /// <summary>The faulting page's request's wait behind earlier requests, set by <see cref="SubmitBio"/> for <see cref="SyncMmapReadahead"/>.</summary>
-    private ulong _targetQueueWait;
-
     /// <summary>The rest of a window whose allocation failed: read after the direct reclaim it asked for.</summary>
     /// <remarks><paramref name="Order"/>: the folio order page_cache_ra_order was reading the window at (0: single pages).</remarks>
     /// <remarks><paramref name="Held"/>: the window's pages added so far and not submitted yet (the readahead_control's batch,
@@ -191,9 +188,8 @@ public sealed class Readahead : IEventHandler
     public FaultRead SyncMmapReadahead(SimEnvironment env, Entity who, int mmId, int file, long index, VmFlags vmFlags, int targetPfn, int cpu, FaultIo faultIo)
     {
         var ractl = new ReadaheadControl(who, faultIo);
-        _targetQueueWait = 0;
         FaultRead read = SyncMmapReadaheadFor(env, ref ractl, mmId, file, index, vmFlags, targetPfn, cpu);
-        return read with { QueueWait = _targetQueueWait };
+        return read with { QueueWait = ractl.TargetQueueWait };
     }
 
     /// <summary>do_sync_mmap_readahead's body for <see cref="SyncMmapReadahead"/>.</summary>
@@ -870,7 +866,7 @@ public sealed class Readahead : IEventHandler
         if (target && hasTarget)
         {
             targetRun = doneAt;
-            _targetQueueWait = start - env.Now;
+            ractl.TargetQueueWait = start - env.Now;
         }
         if (target && ractl.BatchFault.Io >= 0 && ractl.BatchFault.ReadyAt == 0)
         {

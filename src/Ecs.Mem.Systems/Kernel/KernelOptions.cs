@@ -146,6 +146,9 @@ public sealed record KernelOptions
     /// <summary>The hugetlb pool's sysctls (<c>machine.hugetlb</c>).</summary>
     public Scenarios.HugetlbConfig Hugetlb { get; init; } = D.Hugetlb;
 
+    /// <summary>The free blocks per order the zone starts with (<c>machine.free_area</c>); null: a fresh boot's.</summary>
+    public Scenarios.FreeAreaConfig? FreeArea { get; init; } = D.FreeArea;
+
     /// <summary>The multi-gen LRU's sysfs knobs (<c>machine.lru_gen</c>); its core bit needs the <c>linux</c> policy.</summary>
     public Scenarios.LruGenConfig LruGen { get; init; } = D.LruGen;
 

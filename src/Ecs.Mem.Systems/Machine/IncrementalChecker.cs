@@ -214,6 +214,8 @@ public sealed class IncrementalChecker
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps free frame {pfn}");
             if ((f.Flags & FrameFlags.Slab) != 0)
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps page-table frame {pfn}");
+            if ((f.Flags & FrameFlags.Reserved) != 0)
+                Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps frame {pfn}, held by the machine's other users");
             _k.Rmap.CopyTo((int)pfn, _maps);
             if (!_maps.Contains((mm.Id, va)))
                 Fail($"mm {mm.Id}: PTE at 0x{va:x} maps frame {pfn}, whose reverse map does not name it");
@@ -273,6 +275,13 @@ public sealed class IncrementalChecker
         }
         if (inBlock)
             Fail($"frame {pfn}: on a free list but not flagged PG_buddy");
+        if ((f.Flags & FrameFlags.Reserved) != 0)
+        {
+            // Held from boot by the machine's other users (machine.free_area): never mapped, always pinned.
+            if (f.MapCount != 0 || rmap != 0 || _k.Zone.Pins[pfn] == 0 || f.Flags != FrameFlags.Reserved)
+                Fail($"frame {pfn}: a held page with mapcount {f.MapCount}, {rmap} reverse mappings, {_k.Zone.Pins[pfn]} pins, flags {f.Flags}");
+            return;
+        }
         if (pfn == _k.Zone.ZeroPfn || _k.Thp.IsHugeZero(pfn) || (f.Flags & FrameFlags.Slab) != 0)
         {
             if (f.MapCount != 0 || rmap != 0)

@@ -507,6 +507,13 @@ public sealed class InvariantChecker
                     Fail($"frame {pfn}: the zero page has mapcount {f.MapCount} and {rmap} reverse mappings (it must have none)");
                 continue;
             }
+            if ((f.Flags & FrameFlags.Reserved) != 0)
+            {
+                // Held from boot by the machine's other users (machine.free_area): never mapped, always pinned.
+                if (f.MapCount != 0 || rmap != 0 || _ptesPerFrame[pfn] != 0 || _k.Zone.Pins[pfn] == 0 || f.Flags != FrameFlags.Reserved)
+                    Fail($"frame {pfn}: a held page with mapcount {f.MapCount}, {rmap} reverse mappings, {_ptesPerFrame[pfn]} PTEs, {_k.Zone.Pins[pfn]} pins, flags {f.Flags}");
+                continue;
+            }
             if ((f.Flags & FrameFlags.Slab) != 0)
             {
                 if (_tableOwner[pfn] < 0)
@@ -850,7 +857,7 @@ public sealed class InvariantChecker
         for (int pfn = 0; pfn < fr.Length; pfn++)
         {
             ref Frame f = ref fr[pfn];
-            if ((f.Flags & (FrameFlags.Buddy | FrameFlags.PcpList | FrameFlags.Slab | FrameFlags.Anon)) != 0 || f.Mapping < 0 || pfn == _k.Zone.ZeroPfn)
+            if ((f.Flags & (FrameFlags.Buddy | FrameFlags.PcpList | FrameFlags.Slab | FrameFlags.Anon | FrameFlags.Reserved)) != 0 || f.Mapping < 0 || pfn == _k.Zone.ZeroPfn)
                 continue;
             if (_k.PageCache.Find(f.Mapping, f.Index) != pfn)
                 Fail($"frame {pfn}: holds page {f.Index} of file {f.Mapping} but the page cache does not index it");

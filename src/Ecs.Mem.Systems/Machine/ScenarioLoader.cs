@@ -105,6 +105,7 @@ public static class ScenarioLoader
             UserReserveKbytes = m.UserReserveKbytes,
             Thp = m.Thp,
             Hugetlb = m.Hugetlb,
+            FreeArea = m.FreeArea,
             LruGen = m.LruGen,
             Cpus = m.Cpus,
             Quantum = KernelOptions.QuantumOf(m.Quantum),

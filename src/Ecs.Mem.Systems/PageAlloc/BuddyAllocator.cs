@@ -112,6 +112,34 @@ public sealed class BuddyAllocator
         _minFreePages = _freePages;
     }
 
+    /// <summary>
+    /// Replaces the boot's free lists with an aged machine's (<see cref="AgedFreeArea"/>): its held pages become
+    /// allocated order-0 pages and its free blocks go on their lists in its order. Only on a zone nothing has been
+    /// allocated from yet. No two free buddies meet, so no block merges (checked: a merge would be a layout bug).
+    /// </summary>
+    public void Age(AgedFreeArea area)
+    {
+        ArgumentNullException.ThrowIfNull(area);
+        if (AllocCount != 0 || FreeCount != 0 || _freePages != _pageCount || area.Held.Length != _pageCount || _startPfn != 0)
+            throw new InvalidOperationException("Age: only a whole zone at pfn 0 that nothing has been allocated from can be aged");
+        for (int list = 0; list < _head.Length; list++)
+        {
+            int order = list / NrTypes;
+            while (_head[list] != None)
+                RemoveFromFreeList(_head[list], order);
+        }
+        _freePages = 0;
+        for (int i = 0; i < _pageCount; i++)
+            if (area.Held[i])
+                _allocOrder[i] = 0;
+        long merges = MergeCount;
+        for (int b = 0; b < area.BlockPfn.Length; b++)
+            FreeOneBlock(area.BlockPfn[b], area.BlockOrder[b], toTail: true);
+        if (MergeCount != merges)
+            throw new InvalidOperationException("Age: two free buddies met in the aged free area (a layout bug)");
+        _minFreePages = _freePages;
+    }
+
     /// <summary>First pfn of the zone (zone-&gt;zone_start_pfn).</summary>
     public int StartPfn => _startPfn;
 

@@ -44,7 +44,33 @@ public sealed class Zone
         // The shared zero page: one reserved frame every never-written anonymous page can map read-only. Linux's
         // is a static page of the kernel image that never passes through the page allocator; here it is reserved
         // from the buddy allocator at boot, before any per-CPU list exists, and is never freed.
-        ZeroPfn = Buddy.AllocPages(0);
+        // An aged machine (machine.free_area) starts with its free lists as given and the rest of its pages held;
+        // the zero page is then the first held page, so /proc/buddyinfo at the start shows the counts as given.
+        if (options.FreeArea is { } fa)
+        {
+            AgedFreeArea area = AgedFreeArea.Place(pages, [.. fa.Blocks], options.Seed);
+            Buddy.Age(area);
+            ZeroPfn = -1;
+            for (int pfn = 0; pfn < pages; pfn++)
+            {
+                if (!area.Held[pfn])
+                    continue;
+                if (ZeroPfn < 0)
+                {
+                    ZeroPfn = pfn;
+                    continue;
+                }
+                Frames[pfn] = Frame.Fresh(pfn) with { Flags = FrameFlags.Reserved };
+                PinFrame(pfn);
+            }
+            HeldPages = area.HeldPages - (ZeroPfn >= 0 ? 1 : 0);
+        }
+        else
+        {
+            ZeroPfn = -1;
+        }
+        if (ZeroPfn < 0)
+            ZeroPfn = Buddy.AllocPages(0);
         Frames[ZeroPfn] = Frame.Fresh(ZeroPfn) with { Flags = FrameFlags.Locked };
         PinFrame(ZeroPfn);
 
@@ -56,6 +82,9 @@ public sealed class Zone
             Pcp = new PerCpuPageSet(Buddy, options.Cpus, batch, high, Frames);
         }
     }
+
+    /// <summary>Pages held from boot by the machine's other users (<c>machine.free_area</c>; <see cref="FrameFlags.Reserved"/>), the zero page apart.</summary>
+    public int HeldPages { get; }
 
     /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
     internal Kernel.DirtySet? Dirty;

@@ -100,4 +100,11 @@ public enum FrameFlags : uint
     /// swap_writeout: a zero-filled page is not written, its slot is marked in the zeromap (swpout_zero).
     /// </summary>
     ZeroFilled = 1u << 20,
+
+    /// <summary>
+    /// PG_reserved, as EcsMem uses it: a page the simulated programs never get, held from boot by the machine's other
+    /// users (<c>machine.free_area</c>'s held pages; the kernel image's pages in Linux). Never on the LRU, never
+    /// freed, reclaimed or migrated.
+    /// </summary>
+    Reserved = 1u << 21,
 }

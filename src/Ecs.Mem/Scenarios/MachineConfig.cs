@@ -256,6 +256,13 @@ public sealed record MachineConfig
     /// </summary>
     public HugetlbConfig Hugetlb { get; init; } = new();
 
+    /// <summary>
+    /// <c>machine.free_area</c>: the free blocks per order (0..10) the machine starts with, placed at random with
+    /// <see cref="Seed"/> and every other page held (an aged machine's free lists); null: a fresh boot, every page
+    /// in the largest aligned blocks.
+    /// </summary>
+    public FreeAreaConfig? FreeArea { get; init; }
+
     /// <summary>The multi-gen LRU (<c>machine.lru_gen</c>: enabled, min_ttl_ms); off by default.</summary>
     public LruGenConfig LruGen { get; init; } = LruGenConfig.Default;
 

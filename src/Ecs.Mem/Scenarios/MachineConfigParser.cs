@@ -21,6 +21,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "swap_type",
         "compaction_proactiveness",
         "watermark_boost_factor",
+        "free_area",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -199,6 +200,8 @@ internal sealed class MachineConfigParser(YamlValues values)
                 h = h with { NrOvercommitHugepages = values.Integer(oc, "machine.hugetlb.nr_overcommit_hugepages", 0, 1 << 24) };
             m = m with { Hugetlb = h };
         }
+        if (s.Get("free_area") is { } fa)
+            m = m with { FreeArea = FreeArea(fa, m) };
         if (s.Get("lru_gen") is { } lg)
             m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)
@@ -454,5 +457,27 @@ internal sealed class MachineConfigParser(YamlValues values)
             if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.'))
                 throw values.Error(nameNode, "machine.policy.name must be a registry name (lower-case letters, digits, '-', '_', '.')");
         return new ReplacementPolicyConfig(name, options, YamlValues.LineOf(nameNode));
+    }
+
+    /// <summary>
+    /// machine.free_area: 11 free-block counts (orders 0..10, a /proc/buddyinfo line's columns) that fit in the RAM,
+    /// each block below order 10 with its buddy, as <c>AgedFreeArea.Fits</c> checks (here in pages: 2^(k+1) per block).
+    /// </summary>
+    private FreeAreaConfig FreeArea(YamlNode node, MachineConfig m)
+    {
+        YamlSequenceNode seq = values.Sequence(node, "machine.free_area");
+        if (seq.Children.Count != FreeAreaConfig.Orders)
+            throw values.Error(node, $"machine.free_area must list {FreeAreaConfig.Orders} counts, the free blocks of orders 0..10 as /proc/buddyinfo gives them (it lists {seq.Children.Count})");
+        var blocks = new long[FreeAreaConfig.Orders];
+        long needed = 0;
+        for (int k = 0; k < blocks.Length; k++)
+        {
+            blocks[k] = values.Integer(seq.Children[k], $"machine.free_area[{k}]", 0, 1L << 31);
+            needed += blocks[k] * (k == FreeAreaConfig.Orders - 1 ? 1L << k : 2L << k);
+        }
+        long capacity = (m.RamPages >> 10) << 10;
+        if (needed > capacity)
+            throw values.Error(node, $"machine.free_area's blocks with their buddies need {needed} pages; machine.ram's whole 4 MiB blocks hold {capacity}");
+        return new FreeAreaConfig(blocks);
     }
 }

@@ -18,7 +18,7 @@ def page(sector):
         if ph <= b < ph + n:
             return lo + b - ph
     return None
-ev_re = re.compile(r'^\s*(\S+)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
+ev_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
 evs = []
 for suffix in ('.ra', '.blk'):
     for line in open(base + suffix):

@@ -5,6 +5,8 @@
 # reclaim rounds, one with the block layer's request events of the data file's disk (block_bio_queue, block_split,
 # block_rq_insert/issue/complete, not pid-limited: completions run in interrupts), and the data file's extents
 # (filefrag -v) so bios.py can tell the file's reads from other I/O. Writes OUT/PROGRAM.RUN.{ra,blk,json,extents}.
+# Before and after each run, /proc/buddyinfo and the Normal zone's per-CPU pagesets (count/high/batch per CPU, from
+# /proc/zoneinfo) go to OUT/PROGRAM.RUN.mem (session 20: where the readahead's order-0 pages come from).
 # Restores the machine on every exit (sandbox.sh: instances, group, swap file).  Usage: run.sh RUNS OUT [PROGRAM]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -44,8 +46,17 @@ for e in block_bio_queue block_split block_rq_insert block_rq_issue block_rq_com
   echo "dev == $kdev" > "$inst2/events/block/$e/filter"; echo 1 > "$inst2/events/block/$e/enable"
 done
 filefrag -v "$work/data/data" > "$out/$name.extents"
+# The free lists and the Normal zone's per-CPU lists: "buddy ZONE n0 .. n10" and "pcp CPU count high batch" lines.
+memstate() {
+  echo "# $1 $(cut -d' ' -f1 /proc/uptime) s uptime, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  awk '{ printf "buddy %s", $4; for (i = 5; i <= NF; i++) printf " %s", $i; print "" }' /proc/buddyinfo
+  awk '/^Node .*zone/ { z = $4 } z == "Normal" && $1 == "cpu:" { c = $2 }
+       z == "Normal" && $1 == "count:" { n = $2 } z == "Normal" && $1 == "high:" { h = $2 }
+       z == "Normal" && $1 == "batch:" { print "pcp", c, n, h, $2 }' /proc/zoneinfo
+}
 for i in $(seq 1 "$runs"); do
   echo > "$inst/trace"; echo > "$inst2/trace"
+  memstate before > "$out/$name.$i.mem"
   mkdir "$cg"
   echo "$memcg" > "$cg/memory.limit_in_bytes"
   if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
@@ -53,6 +64,7 @@ for i in $(seq 1 "$runs"); do
   sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
     sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json"
   echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
+  memstate after >> "$out/$name.$i.mem"
   cat "$inst/trace" > "$out/$name.$i.ra"; cat "$inst2/trace" > "$out/$name.$i.blk"
   echo > "$inst/set_event_pid"
   sandbox_rm_cg

@@ -5,12 +5,16 @@ queued for them, then in order: each priority level's shrink_inactive sums (pN:s
 issued to the swap device (<wN ISS@T:P>: N folios written since the previous issue, P pages in the request) and each
 write completion (C@T:P). Shows when reclaim's writes reach the disk (at the end of a shrink_lruvec call: its
 blk_finish_plug), which reclaim writes the phase's last pages and how many later reclaims free them.
-Usage: fill.py OUTDIR RUNS PROGRAM [LAST]"""
+With PHASE (0-based) the reclaims of that phase instead of the first, and with AROUND the AROUND reclaims either side of
+each priority-0 reclaim too.
+Usage: fill.py OUTDIR RUNS PROGRAM [LAST] [PHASE] [AROUND]"""
 import re, sys
 
 TS = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
 out, runs, prog = sys.argv[1], int(sys.argv[2]), sys.argv[3][:15]
 last = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+phase = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+around = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 nphases = sum(1 for _ in open(f"{out}/phases.txt"))
 
 
@@ -64,14 +68,14 @@ for run in range(1, runs + 1):
             else:
                 cur["ev"].append((t, ev, rest))
     calls = calls[-2 * nphases:]
-    t0, t1 = calls[0], calls[1]
+    t0, t1 = calls[2 * phase], calls[2 * phase + 1]
     fill = [r for r in recl if t0 <= r["t"] < t1]
     deep = [i for i, r in enumerate(fill) if any(e[1] == "mm_vmscan_lru_shrink_inactive" and "priority=0 " in e[2] for e in r["ev"])]
-    print(f"run {run}: first phase {(t1 - t0) * 1e3:.1f} ms, {len(fill)} memcg reclaims; down to priority 0: reclaims {deep}")
+    print(f"run {run}: phase {phase} {(t1 - t0) * 1e3:.1f} ms, {len(fill)} memcg reclaims; down to priority 0: reclaims {deep}")
     for i, r in enumerate(fill):
-        if i == 0 or i >= len(fill) - last:
+        if i == 0 or i >= len(fill) - last or any(abs(i - d) <= around for d in deep):
             print(f"  #{i} @{(r['t'] - t0) * 1e3:.2f} ms " + describe(r))
-        elif i == 1:
+        elif i == 1 or any(i - d == around + 1 for d in deep):
             print("  ...")
     if deep:
         after = fill[deep[-1] + 1:]

@@ -126,25 +126,9 @@ public class AgedFreeAreaTests
     {
         // 8 MiB, 2,048 pages: 1,476 free in small blocks and one order-10 block, 571 held, the zero page; two
         // processes touch 3 MiB with 16 MiB of swap, so reclaim, swap-out and refaults run over the aged lists.
-        string yaml = """
-            machine:
-              ram: 8M
-              swap: 16M
-              quantum: 300
-              seed: 3
-              free_area: [40, 30, 20, 10, 6, 3, 0, 0, 0, 0, 1]
-            processes:
-              - name: a
-                layout:
-                  exec: {file: /bin/a, text: 16K, heap: 3M}
-                workload:
-                  generator: "uniform:count=12000,pages=768,writes=0.6,seed=1"
-              - name: b
-                layout:
-                  exec: {file: /bin/b, text: 16K, heap: 3M}
-                workload:
-                  generator: "zipf:count=12000,pages=768,alpha=0.9,writes=0.4,seed=2"
-            """;
+        // The reliability suite's swapping scenario on 8 MiB with an aged free area.
+        string yaml = Reliability.ReliabilityScenarios.Swapping.Replace("ram: 1M", "ram: 8M\n  free_area: [40, 30, 20, 10, 6, 3, 0, 0, 0, 0, 1]", StringComparison.Ordinal);
+        Assert.That(yaml, Does.Contain("free_area"));
         using var m = EcsMem.Systems.Machine.ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "aged.yaml"));
         // 1,476 free pages; the build took two for the processes' page tables (pcp batch 1 at 8 MiB).
         Assert.That(m.Kernel.Zone.Buddy.NrFreePages + m.Kernel.Zone.PcpPages, Is.EqualTo(40 + 60 + 80 + 80 + 96 + 96 + 1024 - 2));

@@ -344,6 +344,10 @@ public sealed class Compaction(Kernel.Kernel kernel)
         ref readonly Frame f = ref zone.Frames[pfn];
         if (f.IsFree || f.IsShmem)
             return false;
+        // A page held by the machine's other users (machine.free_area) stands for their movable memory, page cache
+        // and anonymous pages (91 % of an aged zone's pageblocks are MOVABLE: oracle/experiments/ra-fallback): it moves.
+        if ((f.Flags & FrameFlags.Reserved) != 0)
+            return true;
         // An anonymous page moves while mapped (an unmapped one is on its way out); a page-cache page, mapped or not,
         // while clean (a dirty one would need the filesystem's writeback first: not modelled).
         if (f.IsAnon ? f.MapCount == 0 : f.Mapping < 0 || (f.Flags & FrameFlags.Dirty) != 0)
@@ -460,6 +464,17 @@ public sealed class Compaction(Kernel.Kernel kernel)
         kernel.Dirty?.Frame(dst);
         ref Frame source = ref frames[src];
         ref Frame target = ref frames[dst];
+        if ((source.Flags & FrameFlags.Reserved) != 0)
+        {
+            // A held page: nothing maps or charges it, so the move is the copy and the pin going with it.
+            target = Frame.Fresh(dst) with { Flags = FrameFlags.Reserved };
+            zone.PinFrame(dst);
+            zone.UnpinFrame(src);
+            source.RefCount = 0;
+            zone.FreeFrame(src, cpu);
+            Work(CopyPageCycles);
+            return;
+        }
         // The new page: the old one's struct page minus its LRU membership (the putback adds it again).
         target = source with { Pfn = dst, BuddyOrder = -1 };
         target.Flags &= ~FrameFlags.Lru;

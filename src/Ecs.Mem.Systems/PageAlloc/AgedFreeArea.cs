@@ -21,7 +21,8 @@ namespace EcsMem.Systems.PageAlloc;
 /// history of frees leaves them.</para>
 /// <para>Not modelled: the pageblocks' migrate types (every block is MOVABLE, where a real zone has some unmovable
 /// and reclaimable pageblocks) and what the held pages are (page cache, slab, other processes): they are never
-/// freed, reclaimed or migrated.</para>
+/// mapped, freed or reclaimed; compaction moves them, as the movable page cache and anonymous memory they mostly
+/// stand for.</para>
 /// </remarks>
 public sealed class AgedFreeArea
 {

@@ -30,8 +30,9 @@ public sealed class Zone
         for (int pfn = 0; pfn < pages; pfn++)
             Frames[pfn] = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.Buddy };
         Buddy = new BuddyAllocator(pages);
-        // prep_move_freepages_block's movable pages: PageLRU (isolated pages are off the LRU and do not count).
-        Buddy.IsMovable = pfn => (Frames[pfn].Flags & FrameFlags.Lru) != 0;
+        // prep_move_freepages_block's movable pages: PageLRU (isolated pages are off the LRU and do not count), and the
+        // pages an aged machine's other users hold (machine.free_area), which stand for their page cache and anonymous pages.
+        Buddy.IsMovable = pfn => (Frames[pfn].Flags & (FrameFlags.Lru | FrameFlags.Reserved)) != 0;
         Buddy.ExtfragEvent = () => _counters.Increment(_c.Extfrag);
         WatermarkBoostFactor = options.WatermarkBoostFactor;
         Buddy.BoostWatermarkEvent = BoostForFallback;

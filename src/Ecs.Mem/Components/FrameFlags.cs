@@ -104,7 +104,8 @@ public enum FrameFlags : uint
     /// <summary>
     /// PG_reserved, as EcsMem uses it: a page the simulated programs never get, held from boot by the machine's other
     /// users (<c>machine.free_area</c>'s held pages; the kernel image's pages in Linux). Never on the LRU, never
-    /// freed, reclaimed or migrated.
+    /// mapped, freed or reclaimed; compaction moves one (the flag and the pin go with it), as the movable memory it
+    /// stands for.
     /// </summary>
     Reserved = 1u << 21,
 }

@@ -141,6 +141,45 @@ public class AgedFreeAreaTests
         Assert.That(m.Kernel.Zone.Buddy.NrFreePages + m.Kernel.Zone.PcpPages, Is.LessThanOrEqualTo(2048 - m.Kernel.Zone.HeldPages - 1));
     }
 
+    [Test]
+    public void OnTheAgedSampleTheLaterHugePagesComeFromDirectCompactionMovingHeldPages()
+    {
+        // samples/scenarios/aged-thp.yaml: one order-9 and two order-10 blocks free at the start, so at most five
+        // 2 MiB pages without compaction; the program's heap takes one per whole aligned 2 MiB range it covers.
+        string path = Path.Combine(EcsMem.Tests.Scenarios.ScenarioTestFiles.RepoRoot(), "samples", "scenarios", "aged-thp.yaml");
+        string yaml = File.ReadAllText(path);
+        using var aged = EcsMem.Systems.Machine.ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), path));
+        using var fresh = EcsMem.Systems.Machine.ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(
+            yaml.Replace("  free_area: [200, 150, 100, 60, 30, 10, 4, 2, 1, 1, 2]\n", "", StringComparison.Ordinal)), "fresh.yaml"));
+        // The line's order-9 and order-10 blocks (1 and 2) hold five 2 MiB pages; the build's page tables (an
+        // unmovable allocation's fallback claims a whole block) have taken one of them.
+        long free2M = aged.Kernel.Zone.Buddy.NrFree[9] + (2 * aged.Kernel.Zone.Buddy.NrFree[10]);
+        Assert.That(free2M, Is.InRange(4, 5));
+        // Whole 2 MiB-aligned ranges inside the heap VMA, counted from its bounds.
+        var mm = aged.Kernel.Tasks.MmOf(aged.Kernel.Tasks.Processes[0]).Mm;
+        ulong hugeRanges = 0;
+        foreach (ref readonly EcsMem.Components.Vma v in mm.Vmas)
+            if (v.Kind == EcsMem.Components.VmaKind.Heap)
+                hugeRanges = (v.End >> 21) - ((v.Start + (1UL << 21) - 1) >> 21);
+        Assert.That((long)hugeRanges, Is.GreaterThan(free2M), "the heap must want more huge pages than the free blocks hold");
+
+        aged.RunIncrementallyChecked(fullEvery: 200);
+        fresh.Run();
+        var a = aged.Env.Counters;
+        Assert.That(a.Get("thp_fault_alloc"), Is.EqualTo((long)hugeRanges));
+        Assert.That(fresh.Env.Counters.Get("thp_fault_alloc"), Is.EqualTo((long)hugeRanges));
+        Assert.That(fresh.Env.Counters.Get("compact_stall"), Is.Zero);
+        // Every huge page past the three free blocks' came from a direct compaction that succeeded by moving pages.
+        Assert.That(a.Get("compact_stall"), Is.GreaterThanOrEqualTo(1));
+        Assert.That(a.Get("compact_success"), Is.EqualTo(a.Get("compact_stall")));
+        Assert.That(a.Get("pgmigrate_success"), Is.GreaterThan(0));
+        // The moves cost their copies at least (2 x memory latency each), on the compaction row.
+        long copies = a.Get("pgmigrate_success") * 2 * aged.Kernel.Timing.MemoryCycles;
+        Assert.That(aged.Kernel.Cycles[EcsMem.Systems.Timing.CycleCategory.Compaction], Is.GreaterThanOrEqualTo(copies));
+        Assert.That(aged.Kernel.Zone.Frames.Count(f => (f.Flags & EcsMem.Components.FrameFlags.Reserved) != 0), Is.EqualTo(aged.Kernel.Zone.HeldPages),
+            "a moved held page stays held: as many at the end as at the start");
+    }
+
     [TestCase("free_area: [1, 2, 3]", "aged.yaml:1: machine.free_area must list 11 counts, the free blocks of orders 0..10 as /proc/buddyinfo gives them (it lists 3) (got '(a list)')")]
     [TestCase("free_area: [0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0]", "aged.yaml:1: machine.free_area[9] must not be negative (got '-1')")]
     [TestCase("free_area: 5", "aged.yaml:1: machine.free_area must be a list (entries starting with '- ') (got '5')")]

@@ -114,8 +114,8 @@ public sealed class Kernel
         PageWaits = new PageWaitQueue(this);
         Readahead = new Readahead(this, env);
         // init_user_reserve / init_admin_reserve run at boot on the free memory then: the whole RAM less what the
-        // zone keeps back here.
-        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)Zone.Buddy.NrFreePages * (Pte.PageSize / 1024))
+        // zone keeps back here. An aged machine (machine.free_area) booted long ago: its held pages were free then.
+        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)(Zone.Buddy.NrFreePages + Zone.HeldPages) * (Pte.PageSize / 1024))
         {
             Policy = (AddressSpace.OvercommitPolicy)options.OvercommitMemory,
             Ratio = (ulong)options.OvercommitRatio,

@@ -87,7 +87,8 @@ public static class SimulationRun
         bool kmemDump = OracleEnv.Flag("ECSMEM_ORACLE_KMEM", unset: false);
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
-        if (OracleEnv.Flag("ECSMEM_ORACLE_RECLAIMS", unset: false))
+        bool reclaimDump = OracleEnv.Flag("ECSMEM_ORACLE_RECLAIMS", unset: false);
+        if (reclaimDump)
             k.AttachEvents(new ReclaimDump(m));
         // ECSMEM_ORACLE_PAGECACHE=1: the data files' faults, reads and each direct reclaim's page-cache deletions on
         // stderr (oracle/experiments/ra-memcg-trace's reclaimed.py, EcsMem side).
@@ -119,6 +120,10 @@ public static class SimulationRun
             // The group's usage where phase_start reads it (oracle/experiments/anon2-room's usage_start).
             long usageStart = k.Memcg is { } smc ? smc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
             int logBefore = m.AddressSpace.Log.Count;
+            // With the reclaim dump, where each phase starts and ends on its clock (swap-cache-residue/pfns.py's
+            // boundary: the reclaims between two phases are phase_end's and phase_start's).
+            if (reclaimDump)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"phase {ph.Name} start {m.Env.Now / (k.Options.Timing.ClockGHz * 1e6):F3} ms{SwapInCounts(m)}"));
             // A touch-sigbus phase (that access alone): EcsMem ends the task at the signal, as its default action
             // does, while the C program catches it to record its figures; its address space is the one at the fault,
             // so the VMAs are taken before the access.
@@ -127,6 +132,8 @@ public static class SimulationRun
             Advance(m, ph.AccessesAtEnd);
             // ... and where phase_end's entry reads it, after the window (anon2-room's usage_entry).
             long usageEntry = k.Memcg is { } emc ? emc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
+            if (reclaimDump)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"phase {ph.Name} end {m.Env.Now / (k.Options.Timing.ClockGHz * 1e6):F3} ms{SwapInCounts(m)}"));
             ref ProcessStats st = ref k.World.Get<ProcessStats>(proc);
             long minFlt = st.MinFlt, majFlt = st.MajFlt;
             var errors = Errors(plan, plan.Program.Phases[i], m.AddressSpace.Log, logBefore, k);
@@ -189,6 +196,20 @@ public static class SimulationRun
             majBase = after.MajFlt;
         }
         return result;
+    }
+
+    /// <summary>/proc/vmstat's pswpin and swpin_zero now (the reclaim dump's phase lines: the swap-ins between two phases).</summary>
+    private static string SwapInCounts(Machine m)
+    {
+        long pswpin = 0, zero = 0;
+        foreach (var kv in m.Env.Counters.All())
+        {
+            if (kv.Key == "pswpin")
+                pswpin = kv.Value;
+            else if (kv.Key == "swpin_zero")
+                zero = kv.Value;
+        }
+        return string.Create(CultureInfo.InvariantCulture, $" pswpin {pswpin} swpin_zero {zero}");
     }
 
     /// <summary>

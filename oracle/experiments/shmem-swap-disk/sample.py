@@ -9,6 +9,8 @@ cg, samples, outjson, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 STAT = ("shmem", "swapcached", "writeback", "swap", "cache", "mapped_file", "inactive_anon", "active_anon",
         "pgmajfault", "pgpgout")
 VM = ("pswpin", "pswpout", "pgrotated", "nr_vmscan_write", "nr_vmscan_immediate_reclaim")
+# more /proc/vmstat keys, after these, from the environment (boundary.sh: swpin_zero swpout_zero)
+VM += tuple(os.environ.get("SAMPLE_VM_EXTRA", "").split())
 
 def read_kv(path, keys):
     d = {}

@@ -47,11 +47,11 @@ public sealed class Zone
         // from the buddy allocator at boot, before any per-CPU list exists, and is never freed.
         // An aged machine (machine.free_area) starts with its free lists as given and the rest of its pages held;
         // the zero page is then the first held page, so /proc/buddyinfo at the start shows the counts as given.
+        ZeroPfn = -1;
         if (options.FreeArea is { } fa)
         {
             AgedFreeArea area = AgedFreeArea.Place(pages, [.. fa.Blocks], options.Seed);
             Buddy.Age(area);
-            ZeroPfn = -1;
             for (int pfn = 0; pfn < pages; pfn++)
             {
                 if (!area.Held[pfn])
@@ -65,10 +65,6 @@ public sealed class Zone
                 PinFrame(pfn);
             }
             HeldPages = area.HeldPages - (ZeroPfn >= 0 ? 1 : 0);
-        }
-        else
-        {
-            ZeroPfn = -1;
         }
         if (ZeroPfn < 0)
             ZeroPfn = Buddy.AllocPages(0);

@@ -7,7 +7,7 @@ namespace EcsMem.Tests.PageAlloc;
 /// <summary>
 /// Linux 6.7+'s self-tuning per-CPU lists (machine.pcp_high_tuning, the default). The expected values are worked out
 /// by hand in the comments from mm/page_alloc.c's nr_pcp_alloc, nr_pcp_high, nr_pcp_free, free_frozen_page_commit
-/// (free_unref_page_commit before 6.15) and decay_pcp_high, with CONFIG_PCP_BATCH_SCALE_MAX = 5; nothing is copied
+/// (free_unref_page_commit in 6.7–6.x) and decay_pcp_high, with CONFIG_PCP_BATCH_SCALE_MAX = 5; nothing is copied
 /// from the code's output. The set used: a 1024-page zone, one CPU, batch 2, high_min 8, high_max 40.
 /// </summary>
 public class PcpHighTuningTests

@@ -142,7 +142,13 @@ public sealed class Kernel
         Khugepaged = new HugeMemory.Khugepaged(this, env);
         Compaction = new Compaction.Compaction(this);
         Kcompactd = new Compaction.Kcompactd(this, env);
+        // vmstat_update's decay_pcp_high: only the self-tuning lists (6.7+) have a high to decay.
+        if (Zone.Pcp is { HighTuning: true } pcp)
+            Vmstat = new PageAlloc.VmstatUpdate(this, pcp, env);
     }
+
+    /// <summary>vmstat_update's once-a-second decay of the per-CPU lists' high (null without Linux 6.7+'s tuning).</summary>
+    public PageAlloc.VmstatUpdate? Vmstat { get; }
 
     /// <summary>The hugetlb pool and hugetlbfs mappings (Hugetlb/, mm/hugetlb.c).</summary>
     public Hugetlb.Hugetlb Hugetlb { get; }

@@ -173,6 +173,13 @@ public sealed record KernelOptions
     /// </summary>
     public bool PerCpuPages { get; init; } = D.PerCpuPages;
 
+    /// <summary>
+    /// Linux 6.7+'s self-tuning per-CPU lists (<c>machine.pcp_high_tuning</c>, default true): each CPU's pcp-&gt;high
+    /// moves between high_min and high_max with its allocations and frees and decays every second. False is Linux
+    /// 6.6's fixed high and free_factor (<see cref="PageAlloc.PerCpuPageSet"/>).
+    /// </summary>
+    public bool PcpHighTuning { get; init; } = D.PcpHighTuning;
+
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);
 

@@ -233,8 +233,8 @@ public sealed class InvariantChecker
     // ------------------------------------------------------------------ per-CPU page lists
 
     /// <summary>
-    /// Each CPU's list: its length is pcp-&gt;count, which is at most pcp-&gt;high (a free that reaches the high
-    /// mark returns pages at once); every page on it is tagged as a pcp page, is on no buddy free list, is still
+    /// Each CPU's list: its length is pcp-&gt;count, which is at most pcp-&gt;high in Linux 6.6 (a free that reaches
+    /// the high mark returns pages at once; 6.7+: at most the larger of high_min and high_max plus a batch per type); every page on it is tagged as a pcp page, is on no buddy free list, is still
     /// allocated from the buddy allocator's point of view, and is on this list only. The tagged frames are
     /// exactly the listed ones, and nothing is tagged when the lists are off.
     /// </summary>
@@ -257,8 +257,15 @@ public sealed class InvariantChecker
             listed += n;
             if (n != pcp.Count(cpu))
                 Fail($"pcp: CPU {cpu}'s list holds {n} pages but its count is {pcp.Count(cpu)}");
-            if (pcp.Count(cpu) > pcp.High)
+            if (!pcp.HighTuning && pcp.Count(cpu) > pcp.High)
                 Fail($"pcp: CPU {cpu} holds {pcp.Count(cpu)} pages, above its high mark {pcp.High}");
+            // 6.7+: high moves and a shrink (reclaim, ZONE_BELOW_HIGH) may leave the list above it until the next
+            // frees or decay; but a free at the clamped high returns pages, and a refill of a type's empty list
+            // takes at most max(high - count - batch, batch), so no list passes the larger bound by more than a
+            // batch per migrate type.
+            int bound = Math.Max(pcp.HighMin, pcp.HighMax);
+            if (pcp.HighTuning && (pcp.Count(cpu) > bound + (BuddyAllocator.NrTypes * pcp.Batch) || pcp.HighOf(cpu) > bound))
+                Fail($"pcp: CPU {cpu} holds {pcp.Count(cpu)} pages with high {pcp.HighOf(cpu)}, beyond high_min {pcp.HighMin}, high_max {pcp.HighMax} and batch {pcp.Batch}");
             for (int i = 0; i < Math.Min(n, _freeList.Length); i++)
             {
                 int pfn = _freeList[i];

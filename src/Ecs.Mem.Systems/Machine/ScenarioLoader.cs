@@ -97,6 +97,7 @@ public static class ScenarioLoader
             LargeFolios = m.LargeFolios,
             ReadaheadRequests = m.ReadaheadRequests,
             PerCpuPages = m.PerCpuPages,
+            PcpHighTuning = m.PcpHighTuning,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,
             OvercommitRatio = m.OvercommitRatio,

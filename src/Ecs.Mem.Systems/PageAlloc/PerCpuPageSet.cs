@@ -4,7 +4,9 @@ namespace EcsMem.Systems.PageAlloc;
 
 /// <summary>
 /// zone-&gt;per_cpu_pageset: one <c>struct per_cpu_pages</c> per CPU in front of the buddy allocator, for order-0
-/// pages, following Linux 6.6's mm/page_alloc.c (the last kernel before 6.7's automatic pcp->high tuning).
+/// pages, following Linux 6.7+'s mm/page_alloc.c, whose <c>pcp-&gt;high</c> tunes itself between <c>high_min</c>
+/// and <c>high_max</c> (<see cref="HighTuning"/>, <c>machine.pcp_high_tuning</c>, the default), or Linux 6.6's
+/// (the last kernel with a fixed <c>high</c> and <c>free_factor</c>) when that is off.
 /// </summary>
 /// <remarks>
 /// <para>Each CPU has one order-0 list per migrate type (pcp-&gt;lists[order_to_pindex(mt, 0)], Unmovable, Movable,
@@ -28,6 +30,22 @@ namespace EcsMem.Systems.PageAlloc;
 /// <item><c>nr_pcp_free(high)</c> = 1 if <c>high &lt; batch</c>; otherwise <c>batch &lt;&lt; free_factor</c>
 /// clamped to [<c>batch</c>, <c>high − batch</c>], and <c>free_factor</c> grows by one when the shifted batch is
 /// still below <c>high − batch</c> (consecutive frees return ever larger chunks; every allocation halves it).</item>
+/// </list>
+/// <para>With <see cref="HighTuning"/> (Linux 6.7+, Huang Ying's "pcp: auto-tune pcp->high" series): each CPU's
+/// <c>high</c> starts at 0 and is clamped to [<c>high_min</c>, <c>high_max</c>] at each use (nr_pcp_alloc,
+/// nr_pcp_high); <c>free_count</c> replaces <c>free_factor</c> and <c>alloc_factor</c> scales the refills:</para>
+/// <list type="bullet">
+/// <item><b>Allocation</b> (rmqueue_pcplist): <c>free_count &gt;&gt;= 1</c>; an empty list is refilled with
+/// nr_pcp_alloc() pages: <c>batch &lt;&lt; alloc_factor</c>, at most <c>max(high − count − batch, batch)</c>;
+/// <c>alloc_factor</c> grows (to CONFIG_PCP_BATCH_SCALE_MAX = 5) while the shifted batch fits, and <c>high</c>
+/// grows by that shifted batch (to <c>high_max</c>) unless the zone is ZONE_BELOW_HIGH.</item>
+/// <item><b>Free</b> (free_frozen_page_commit, order 0): <c>alloc_factor &gt;&gt;= 1</c>; the page joins the head;
+/// <c>free_count</c> grows by one (to <c>batch &lt;&lt; 5</c>); nr_pcp_high() (<see cref="NrPcpHighTuned"/>) may
+/// shrink or grow <c>high</c>; at <c>count &gt;= </c> its result, free_pcppages_bulk returns
+/// <c>clamp(free_count, batch, high − batch)</c> pages.</item>
+/// <item><b>Decay</b> (<see cref="DecayPcpHigh"/>, decay_pcp_high from vmstat_update every second):
+/// <c>high = max3(count − (batch &lt;&lt; 5), high − high / 8, high_min)</c>, and what the list holds above it goes
+/// back to the buddy allocator.</item>
 /// </list>
 /// <para>All state is in arrays allocated by the constructor: the list links are pfn-indexed like the buddy
 /// allocator's (Linux: page-&gt;pcp_list), so a page is on at most one list and every operation is O(1) per page.</para>
@@ -54,6 +72,16 @@ public sealed class PerCpuPageSet
     private readonly byte[] _list; // the list (cpu * NrTypes + type) a page is on
     private readonly int[] _count;
     private readonly int[] _freeFactor;
+    // Linux 6.7+ (HighTuning): pcp->high, ->alloc_factor and ->free_count of each CPU.
+    private readonly int[] _high;
+    private readonly int[] _allocFactor;
+    private readonly int[] _freeCount;
+
+    /// <summary>CONFIG_PCP_BATCH_SCALE_MAX (default 5): alloc_factor's ceiling, and the shift of free_count's and decay's caps.</summary>
+    public const int PcpBatchScaleMax = 5;
+
+    /// <summary>MIN_PERCPU_PAGELIST_HIGH_FRACTION: high_max is zone_highsize of an eighth of the zone's managed pages.</summary>
+    public const int MinPercpuPagelistHighFraction = 8;
 
     /// <summary>
     /// Per-CPU lists for <paramref name="cpus"/> CPUs over <paramref name="buddy"/>'s pfn range, all with the same
@@ -62,12 +90,24 @@ public sealed class PerCpuPageSet
     /// (<see cref="FrameFlags.Buddy"/>) in the buddy allocator, <see cref="FrameFlags.PcpList"/> on a pcp list.
     /// </summary>
     public PerCpuPageSet(BuddyAllocator buddy, int cpus, int batch, int high, Frame[]? frames = null)
+        : this(buddy, cpus, batch, high, high, frames, tuning: false)
+    {
+    }
+
+    /// <summary>
+    /// Linux 6.7+'s self-tuning lists (<paramref name="tuning"/>): every CPU gets <paramref name="highMin"/> and
+    /// <paramref name="highMax"/> (zone_set_pageset_high_and_batch → pageset_update) and a <c>high</c> of 0
+    /// (per_cpu_pages_init's BOOT_PAGESET_HIGH), clamped into [highMin, highMax] at its first use. Without
+    /// <paramref name="tuning"/>, the 6.6 lists with <c>high = highMin</c>.
+    /// </summary>
+    public PerCpuPageSet(BuddyAllocator buddy, int cpus, int batch, int highMin, int highMax, Frame[]? frames, bool tuning)
     {
         ArgumentNullException.ThrowIfNull(buddy);
         if (cpus is < 1 or > 64)
             throw new ArgumentOutOfRangeException(nameof(cpus), cpus, "CPU count must be between 1 and 64");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
-        ArgumentOutOfRangeException.ThrowIfNegative(high);
+        ArgumentOutOfRangeException.ThrowIfNegative(highMin);
+        ArgumentOutOfRangeException.ThrowIfNegative(highMax); // may be below highMin in a small zone, as in Linux (Clamp)
         _buddy = buddy;
         _frames = frames;
         _startPfn = buddy.StartPfn;
@@ -84,11 +124,44 @@ public sealed class PerCpuPageSet
         _list = new byte[pages];
         _count = new int[cpus];
         _freeFactor = new int[cpus];
+        _high = new int[cpus];
+        _allocFactor = new int[cpus];
+        _freeCount = new int[cpus];
         Array.Fill(_head, None);
         Array.Fill(_tail, None);
         Batch = batch;
-        High = high;
+        High = highMin;
+        HighMin = highMin;
+        HighMax = tuning ? highMax : highMin;
+        HighTuning = tuning;
+        if (!tuning)
+            Array.Fill(_high, highMin);
     }
+
+    /// <summary>Linux 6.7+'s pcp-&gt;high auto-tuning (<c>machine.pcp_high_tuning</c>); false: Linux 6.6's fixed <see cref="High"/>.</summary>
+    public bool HighTuning { get; }
+
+    /// <summary>pcp-&gt;high_min: zone_highsize(zone, batch, cpu_online, 0), the low watermark split across the CPUs (6.6's <see cref="High"/>).</summary>
+    public int HighMin { get; }
+
+    /// <summary>pcp-&gt;high_max: zone_highsize(zone, batch, cpu_online, MIN_PERCPU_PAGELIST_HIGH_FRACTION), managed / 8 split across the CPUs (= <see cref="HighMin"/> without tuning).</summary>
+    public int HighMax { get; }
+
+    /// <summary>
+    /// ZONE_BELOW_HIGH (a zone flag; kept here as only the lists read it): set by get_page_from_freelist when the zone
+    /// fails its high watermark, cleared by a bulk free that leaves it above. While set, <c>high</c> shrinks on frees
+    /// and never grows on refills.
+    /// </summary>
+    public bool BelowHigh { get; set; }
+
+    /// <summary>pcp-&gt;high of <paramref name="cpu"/> as /proc/zoneinfo prints it (6.7+: 0 until the list is first used).</summary>
+    public int HighOf(int cpu) => _high[cpu];
+
+    /// <summary>pcp-&gt;alloc_factor of <paramref name="cpu"/> (6.7+).</summary>
+    public int AllocFactor(int cpu) => _allocFactor[cpu];
+
+    /// <summary>pcp-&gt;free_count of <paramref name="cpu"/> (6.7+).</summary>
+    public int FreeCount(int cpu) => _freeCount[cpu];
 
     /// <summary>Number of CPUs (one list each).</summary>
     public int Cpus => _count.Length;
@@ -96,7 +169,11 @@ public sealed class PerCpuPageSet
     /// <summary>pcp-&gt;batch of every CPU: pages moved per refill, and the least a bulk free returns.</summary>
     public int Batch { get; }
 
-    /// <summary>pcp-&gt;high of every CPU: a free that brings the count to it returns pages to the buddy allocator.</summary>
+    /// <summary>
+    /// pcp-&gt;high of every CPU in Linux 6.6 (a free that brings the count to it returns pages to the buddy
+    /// allocator); with <see cref="HighTuning"/> the same value is <see cref="HighMin"/> and each CPU's own
+    /// <c>high</c> is <see cref="HighOf"/>.
+    /// </summary>
     public int High { get; }
 
     /// <summary>pcp-&gt;count of <paramref name="cpu"/>: pages on its list.</summary>
@@ -199,13 +276,19 @@ public sealed class PerCpuPageSet
     /// </summary>
     public int Alloc(int cpu, MigrateType migratetype = MigrateType.Movable)
     {
-        _freeFactor[cpu] >>= 1;
+        // rmqueue_pcplist: "reduce the number of pages that are batch freed" (6.6: free_factor, 6.7+: free_count).
+        if (HighTuning)
+            _freeCount[cpu] >>= 1;
+        else
+            _freeFactor[cpu] >>= 1;
         int list = (cpu * BuddyAllocator.NrTypes) + (int)migratetype;
         if (_head[list] == None)
         {
-            // __rmqueue_pcplist: batch >> order for higher orders (at least 2); order 0 keeps batch as it is.
-            if (RmqueueBulk(cpu, migratetype, Batch, noFragment: true) == 0)
-                RmqueueBulk(cpu, migratetype, Batch, noFragment: false);
+            // __rmqueue_pcplist: batch >> order for higher orders (at least 2); order 0 keeps batch as it is
+            // (6.7+: nr_pcp_alloc's scaled batch).
+            int batch = HighTuning ? NrPcpAlloc(cpu) : Batch;
+            if (RmqueueBulk(cpu, migratetype, batch, noFragment: true) == 0)
+                RmqueueBulk(cpu, migratetype, batch, noFragment: false);
             if (_head[list] == None)
                 return -1;
         }
@@ -231,9 +314,20 @@ public sealed class PerCpuPageSet
             throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-0 page");
         // free_unref_page: the list of the pageblock's type now (a claim may have changed it since the allocation).
         int mt = (int)_buddy.PageblockType(pfn);
+        if (HighTuning)
+            _allocFactor[cpu] >>= 1; // free_frozen_page_commit: fewer pages per refill after a free
         AddHead(cpu, mt, index);
         if (_frames is not null)
             _frames[pfn].Flags = FrameFlags.PcpList;
+        if (HighTuning)
+        {
+            if (_freeCount[cpu] < Batch << PcpBatchScaleMax)
+                _freeCount[cpu]++;
+            int tuned = NrPcpHighTuned(cpu, reclaimActive);
+            if (_count[cpu] >= tuned)
+                return FreePcpPagesBulk(cpu, NrPcpFreeTuned(cpu, tuned), mt);
+            return 0;
+        }
         int high = NrPcpHigh(reclaimActive);
         if (_count[cpu] >= high)
             return FreePcpPagesBulk(cpu, NrPcpFree(cpu, high), mt);
@@ -277,6 +371,113 @@ public sealed class PerCpuPageSet
         if (shifted < maxNrFree)
             _freeFactor[cpu]++;
         return (int)Math.Min(Math.Max(shifted, minNrFree), maxNrFree);
+    }
+
+    /// <summary>
+    /// nr_pcp_alloc (Linux 6.7+, order 0): how many pages an empty list's refill takes. <c>high</c> is clamped into
+    /// [high_min, high_max]; under one batch (a disabled list) a single page. Otherwise <c>batch &lt;&lt;
+    /// alloc_factor</c>, and <c>high</c> grows by it (to high_max) unless the zone is ZONE_BELOW_HIGH ("if we had
+    /// larger pcp->high, we could avoid to allocate from zone"); the refill is at most
+    /// <c>max(high − count − batch, batch)</c>, and alloc_factor grows (to CONFIG_PCP_BATCH_SCALE_MAX) while the
+    /// shifted batch fits in that.
+    /// </summary>
+    public int NrPcpAlloc(int cpu)
+    {
+        int baseBatch = Batch;
+        int high = _high[cpu] = Clamp(_high[cpu], HighMin, HighMax);
+        if (high < baseBatch)
+            return 1;
+        int batch = baseBatch << _allocFactor[cpu];
+        if (HighMin != HighMax && !BelowHigh)
+            high = _high[cpu] = Math.Min(high + batch, HighMax);
+        int maxNrAlloc = Math.Max(high - _count[cpu] - baseBatch, baseBatch);
+        if (batch <= maxNrAlloc && _allocFactor[cpu] < PcpBatchScaleMax)
+            _allocFactor[cpu]++;
+        return Math.Min(batch, maxNrAlloc);
+    }
+
+    /// <summary>
+    /// nr_pcp_high (Linux 6.7+, order 0, never free_high): the count at which a free returns pages, tuning
+    /// <c>high</c> on the way. <c>high</c> is clamped into [high_min, high_max] first. Under reclaim
+    /// (ZONE_RECLAIM_ACTIVE) <c>high</c> drops by <c>max(free_count, batch)</c> (not below high_min) and the answer is
+    /// <c>min(batch &lt;&lt; 2, high)</c>. With high_min = high_max nothing is tuned. ZONE_BELOW_HIGH: <c>high</c>
+    /// drops the same way and the answer is <c>max(count, high_min)</c> (so this free returns pages whenever the list
+    /// is above high_min). Otherwise, at <c>count &gt;= high</c>, <c>high</c> grows to hold a batch beyond the
+    /// consecutive frees, <c>free_count + batch</c> (clamped), and the answer is the old <c>high</c>.
+    /// </summary>
+    public int NrPcpHighTuned(int cpu, bool reclaimActive)
+    {
+        int batch = Batch;
+        int high = _high[cpu] = Clamp(_high[cpu], HighMin, HighMax);
+        if (high == 0)
+            return 0;
+        if (reclaimActive)
+        {
+            int freeCount = Math.Max(_freeCount[cpu], batch);
+            _high[cpu] = Math.Max(high - freeCount, HighMin);
+            return Math.Min(batch << 2, _high[cpu]);
+        }
+        if (HighMin == HighMax)
+            return high;
+        if (BelowHigh)
+        {
+            int freeCount = Math.Max(_freeCount[cpu], batch);
+            _high[cpu] = Math.Max(high - freeCount, HighMin);
+            high = Math.Max(_count[cpu], HighMin);
+        }
+        else if (_count[cpu] >= high)
+        {
+            int needHigh = _freeCount[cpu] + batch;
+            if (_high[cpu] < needHigh)
+                _high[cpu] = Clamp(needHigh, HighMin, HighMax);
+        }
+        return high;
+    }
+
+    /// <summary>
+    /// nr_pcp_free (Linux 6.7+, order 0): a bulk free returns the consecutive frees' count, <c>clamp(free_count,
+    /// batch, high − batch)</c> (<see cref="Clamp"/>), or one page when <c>high &lt; batch</c>.
+    /// </summary>
+    public int NrPcpFreeTuned(int cpu, int high)
+    {
+        int batch = Batch;
+        if (high < batch)
+            return 1;
+        return Clamp(_freeCount[cpu], batch, high - batch);
+    }
+
+    /// <summary>
+    /// The kernel's clamp() (include/linux/minmax.h __clamp): <c>val &gt;= hi ? hi : val &lt;= lo ? lo : val</c>. In a
+    /// small zone high_max (an eighth of the zone per CPU) can be below high_min (the low watermark per CPU), and then
+    /// hi wins for a value at or above it and lo for one below: Linux has no check for that case, nor does this.
+    /// </summary>
+    public static int Clamp(int val, int lo, int hi) => val >= hi ? hi : val <= lo ? lo : val;
+
+    /// <summary>
+    /// decay_pcp_high (Linux 6.7+), called by vmstat_update every second (sysctl_stat_interval) on each CPU: while
+    /// <c>high</c> is above high_min it falls to <c>max3(count − (batch &lt;&lt; 5), high − high / 8, high_min)</c>,
+    /// and the pages above it go back to the buddy allocator ("free possible idle PCP pages", at most
+    /// <c>batch &lt;&lt; 5</c> beyond an eighth of high per call). Returns the pages given back.
+    /// </summary>
+    public int DecayPcpHigh(int cpu)
+    {
+        if (!HighTuning)
+            return 0;
+        if (_high[cpu] > HighMin)
+            _high[cpu] = Math.Max(Math.Max(_count[cpu] - (Batch << PcpBatchScaleMax), _high[cpu] - (_high[cpu] >> 3)), HighMin);
+        int toDrain = _count[cpu] - _high[cpu];
+        return toDrain > 0 ? FreePcpPagesBulk(cpu, toDrain, 0) : 0;
+    }
+
+    /// <summary>Whether <see cref="DecayPcpHigh"/> would change anything on some CPU now (a decay timer's wake that would not can be skipped).</summary>
+    public bool DecayPending()
+    {
+        if (!HighTuning)
+            return false;
+        for (int cpu = 0; cpu < _count.Length; cpu++)
+            if (_high[cpu] > HighMin || _count[cpu] > _high[cpu])
+                return true;
+        return false;
     }
 
     // rmqueue_bulk: count pages of the type off the buddy free lists (__rmqueue, remembering where it found the last

@@ -73,10 +73,15 @@ public sealed class Zone
 
         if (options.PerCpuPages)
         {
-            // zone_set_pageset_high_and_batch: every CPU gets the zone's batch and high.
+            // zone_set_pageset_high_and_batch: every CPU gets the zone's batch and high (6.6), or high_min and
+            // high_max (6.7+: zone_highsize with the low watermark, and with MIN_PERCPU_PAGELIST_HIGH_FRACTION's
+            // eighth of the managed pages).
             int batch = PerCpuPageSet.ZoneBatchSize(pages, (int)Pte.PageSize);
             int high = PerCpuPageSet.ZoneHighSize(Watermarks.Low, batch, options.Cpus);
-            Pcp = new PerCpuPageSet(Buddy, options.Cpus, batch, high, Frames);
+            Pcp = options.PcpHighTuning
+                ? new PerCpuPageSet(Buddy, options.Cpus, batch, high,
+                    PerCpuPageSet.ZoneHighSize(pages / PerCpuPageSet.MinPercpuPagelistHighFraction, batch, options.Cpus), Frames, tuning: true)
+                : new PerCpuPageSet(Buddy, options.Cpus, batch, high, Frames);
         }
     }
 
@@ -189,6 +194,11 @@ public sealed class Zone
     /// </summary>
     public int AllocFrame(int cpu, MigrateType migratetype = MigrateType.Movable)
     {
+        // get_page_from_freelist (6.7+): a zone failing its high watermark is ZONE_BELOW_HIGH, so the per-CPU lists
+        // shrink their high on frees and stop growing it on refills ("to reduce the possibility of premature page
+        // reclaiming"); once set it is not tested again until a bulk free clears it.
+        if (Pcp is { HighTuning: true, BelowHigh: false } && !Watermarks.AboveHigh(Buddy.NrFreePages))
+            Pcp.BelowHigh = true;
         int pfn = Pcp is null ? Buddy.AllocPages(0, migratetype) : Pcp.Alloc(cpu, migratetype);
         if (pfn < 0)
         {
@@ -299,7 +309,10 @@ public sealed class Zone
         else
         {
             f = Frame.Fresh(pfn) with { RefCount = 0, Flags = FrameFlags.PcpList };
-            Pcp.Free(pfn, cpu, ReclaimActive);
+            // free_frozen_page_commit (6.7+): a bulk free that leaves the zone above its high watermark clears
+            // ZONE_BELOW_HIGH.
+            if (Pcp.Free(pfn, cpu, ReclaimActive) > 0 && Pcp.BelowHigh && Watermarks.AboveHigh(Buddy.NrFreePages))
+                Pcp.BelowHigh = false;
         }
         _counters.Increment(_c.PgFree);
     }

@@ -130,6 +130,11 @@ public static class ReportJsonWriter
                 w.WriteNumber("count", p.Count);
                 w.WriteNumber("high", p.High);
                 w.WriteNumber("batch", p.Batch);
+                if (p.Tuned)
+                {
+                    w.WriteNumber("high_min", p.HighMin);
+                    w.WriteNumber("high_max", p.HighMax);
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -81,9 +81,19 @@ public static class ReportTextWriter
         if (r.Pagesets is null)
             return;
         Section(sb, "per-CPU page lists (/proc/zoneinfo pagesets, zone Normal)");
-        sb.Append(Inv, $"  {"cpu",4} {"count",8} {"high",8} {"batch",8}\n");
+        bool tuned = r.Pagesets.Count > 0 && r.Pagesets[0].Tuned;
+        // Linux 6.7+'s zoneinfo adds high_min and high_max (machine.pcp_high_tuning, the default).
+        sb.Append(Inv, $"  {"cpu",4} {"count",8} {"high",8} {"batch",8}");
+        if (tuned)
+            sb.Append(Inv, $" {"high_min",8} {"high_max",8}");
+        sb.Append('\n');
         foreach (var p in r.Pagesets)
-            sb.Append(Inv, $"  {p.Cpu,4} {p.Count,8} {p.High,8} {p.Batch,8}\n");
+        {
+            sb.Append(Inv, $"  {p.Cpu,4} {p.Count,8} {p.High,8} {p.Batch,8}");
+            if (tuned)
+                sb.Append(Inv, $" {p.HighMin,8} {p.HighMax,8}");
+            sb.Append('\n');
+        }
         sb.Append("  (pages on these lists are free but not counted in MemFree, nr_free_pages or /proc/buddyinfo)\n");
     }
 

@@ -358,7 +358,7 @@ public sealed record SimulationReport
             return null;
         var rows = new List<PagesetRow>(pcp.Cpus);
         for (int cpu = 0; cpu < pcp.Cpus; cpu++)
-            rows.Add(new PagesetRow(cpu, pcp.Count(cpu), pcp.High, pcp.Batch));
+            rows.Add(PagesetRow.Of(pcp, cpu));
         return rows;
     }
 

@@ -59,7 +59,7 @@ public static class ZoneInfo
         {
             pagesets = new List<PagesetRow>(pcp.Cpus);
             for (int cpu = 0; cpu < pcp.Cpus; cpu++)
-                pagesets.Add(new PagesetRow(cpu, pcp.Count(cpu), pcp.High, pcp.Batch));
+                pagesets.Add(PagesetRow.Of(pcp, cpu));
         }
         long pages = k.Options.PageCount;
         return new ZoneInfoSnapshot(0, "Normal", perNode, b.NrFreePages, z.Watermarks.Min, z.Watermarks.Low, z.Watermarks.High,
@@ -109,6 +109,12 @@ public static class ZoneInfo
                 sb.Append(Inv, $"\n              count:    {p.Count}");
                 sb.Append(Inv, $"\n              high:     {p.High}");
                 sb.Append(Inv, $"\n              batch:    {p.Batch}");
+                if (p.Tuned)
+                {
+                    // zoneinfo_show_print, Linux 6.7+: "\n              high_min: %i" and "high_max: %i".
+                    sb.Append(Inv, $"\n              high_min: {p.HighMin}");
+                    sb.Append(Inv, $"\n              high_max: {p.HighMax}");
+                }
             }
         }
         sb.Append(Inv, $"\n  node_unreclaimable:  {(z.NodeUnreclaimable ? 1 : 0)}");

@@ -100,6 +100,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         _mms.Add(state);
         kernel.Kcompactd.MmCreated();
         kernel.Flusher?.MmCreated();
+        kernel.Vmstat?.MmCreated();
         state.Entity = World.Create(new MmRef { State = state });
         charger.Attach(state);
         return state;
@@ -299,6 +300,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         kernel.Khugepaged.Exit(mm); // __mmput → khugepaged_exit, before exit_mmap
         kernel.Kcompactd.MmGone(); // the last address space gone: kcompactd's timer no longer keeps the machine up
         kernel.Flusher?.MmGone(); // nor the flusher's periodic wakeup
+        kernel.Vmstat?.MmGone(); // nor vmstat_update's
         foreach (var v in mm.Mm.Vmas.ToArray())
             kernel.Memory.ZapRange(mm, v.Start, v.End);
         kernel.Memory.ZapRange(mm, 0, kernel.Options.Paging.TaskSize); // anything left outside VMAs (never expected, but free it)

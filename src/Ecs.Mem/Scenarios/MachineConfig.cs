@@ -225,6 +225,13 @@ public sealed record MachineConfig
     public bool PerCpuPages { get; init; } = true;
 
     /// <summary>
+    /// <c>machine.pcp_high_tuning</c>: Linux 6.7+'s self-tuning per-CPU lists (pcp-&gt;high between high_min and
+    /// high_max: nr_pcp_alloc, nr_pcp_high, decay_pcp_high every second), on by default as in the kernels of today;
+    /// false is Linux 6.6's fixed high (the low watermark split across the CPUs) and free_factor.
+    /// </summary>
+    public bool PcpHighTuning { get; init; } = true;
+
+    /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than
     /// RAM plus swap is refused), 1 always (never refused), 2 never (strict: Committed_AS stays below CommitLimit).
     /// </summary>

@@ -154,6 +154,8 @@ public static class ScenarioWriter
             Line(w, 1, "readahead_requests", "false");
         if (!m.PerCpuPages)
             Line(w, 1, "per_cpu_pages", "false");
+        if (!m.PcpHighTuning)
+            Line(w, 1, "pcp_high_tuning", "false");
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
         if (m.ReadaheadQueue)
             Line(w, 1, "readahead_queue", "true");

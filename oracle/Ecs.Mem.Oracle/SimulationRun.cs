@@ -94,6 +94,10 @@ public static class SimulationRun
         // stderr (oracle/experiments/ra-memcg-trace's reclaimed.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_PAGECACHE", unset: false))
             k.AttachEvents(new PageCacheDump(m));
+        // ECSMEM_ORACLE_THRASH=1: the data files' page-cache insertions (with the readahead window then current) and
+        // deletions and the faults on them, timed, on stderr (oracle/experiments/readahead-bios's thrash.py, EcsMem side).
+        else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
+            k.AttachEvents(new ThrashDump(m, proc));
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
         foreach (var kv in m.Env.Counters.All())
@@ -247,6 +251,135 @@ public static class SimulationRun
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"reclaim {ms:F3} ms scanned {e.Scanned} freed {e.Reclaimed} wrote {now - _pswpout} swapcache {k.SwapCache.Count} writeback {k.Writeback?.NrWriteback ?? 0} activate {act - _activate} deactivate {deact - _deactivate} refill {refill - _refill} ws_activate_anon {ws - _wsActivate}"));
             (_pswpout, _activate, _deactivate, _refill, _wsActivate) = (now, act, deact, refill, ws);
+        }
+    }
+
+    /// <summary>
+    /// Stderr lines for the program's data files (paths ending in <c>/data</c>), in simulated-time order, times in µs:
+    /// <c>fault T I M|m</c> (a fault on page I raised at T, major or minor), <c>add T I PFN START SIZE ASYNC</c>
+    /// (filemap_add_folio of page I into frame PFN, with the file_ra_state window current then), <c>del T I PFN</c>
+    /// (page I leaves the page cache, <see cref="EcsMem.Systems.Filemap.PageCache.Deleted"/>), <c>reclaim T ...</c>
+    /// (each reclaim's end, with its file-list figures) and <c>cached T N locked L a-b ...</c> (then: the file's pages
+    /// cached, those still locked for their read and their ranges), as the kernel's mm_filemap_add_to_page_cache /
+    /// mm_filemap_delete_from_page_cache, page_fault_user and mm_vmscan_lru_shrink_inactive show them (and its block
+    /// completions). ECSMEM_ORACLE_THRASH_LRU=T: at the first reclaim from T µs on, the group's file lists too.
+    /// </summary>
+    private sealed class ThrashDump : EcsMem.Systems.Events.IEventSink
+    {
+        private readonly Machine _m;
+        private readonly Entity _proc;
+        private readonly double _us;
+        private int _file = -1;
+        private long _scanF, _stealF, _refd, _act;
+        private bool _lruDumped;
+
+        public ThrashDump(Machine m, Entity proc)
+        {
+            _m = m;
+            _proc = proc;
+            Kernel k = m.Kernel;
+            _us = k.Options.Timing.ClockGHz * 1e3;
+            // delete_from_page_cache as it happens (the event stream has no page-cache deletion of its own).
+            k.PageCache.Deleted = (file, index, pfn) =>
+            {
+                if (file == _file)
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"del {_m.Env.Now / _us:F3} {index} {pfn}"));
+            };
+        }
+
+        public void Write(in EcsMem.Systems.Events.MemEvent e)
+        {
+            Kernel k = _m.Kernel;
+            bool data = e.Name is { } n && n.EndsWith("/data", StringComparison.Ordinal);
+            if (e.Kind == EcsMem.Systems.Events.MemEventKind.FileRead && data)
+            {
+                for (int f = 0; _file < 0 && f < k.Files.Count; f++)
+                    if (k.Files[f].Path == e.Name)
+                        _file = f;
+                ref EcsMem.Systems.Filemap.FileRaState ra = ref k.Readahead.Ra(k.Tasks.MmOf(_proc).Id, _file);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"add {e.Time / _us:F3} {e.Slot} {e.Pfn} {ra.Start} {ra.Size} {ra.AsyncSize}"));
+            }
+            else if (e.Kind == EcsMem.Systems.Events.MemEventKind.Fault && data)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"fault {(e.Time - e.Latency) / _us:F3} {(e.Address - e.VmaStart) >> 12} {(e.Major ? "M" : "m")}"));
+            }
+            else if (e.Kind == EcsMem.Systems.Events.MemEventKind.Reclaim)
+            {
+                // pgscan_file, pgsteal_file, the folios kept or activated for their references and pgactivate since
+                // the last round (the kernel's mm_vmscan_lru_shrink_inactive figures, summed over the lists).
+                var c = _m.Env.Counters;
+                long scanF = c[k.C.PgScanFile], stealF = c[k.C.PgStealFile], refd = c[k.C.Referenced], act = c[k.C.PgActivate];
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"reclaim {e.Time / _us:F3} {(e.Direct ? "direct" : "kswapd")} scanned {e.Scanned} freed {e.Reclaimed} file scanned {scanF - _scanF} stolen {stealF - _stealF} referenced {refd - _refd} activated {act - _act}"));
+                (_scanF, _stealF, _refd, _act) = (scanF, stealF, refd, act);
+                // The file's pages still locked for their read (PG_locked until the bio completes): reclaim skips them.
+                int locked = 0, cached = 0;
+                var ranges = new StringBuilder();
+                long runStart = -2, runEnd = -2;
+                foreach (var (file, index, pfn) in k.PageCache.Entries())
+                {
+                    if (file != _file)
+                        continue;
+                    cached++;
+                    if ((k.Zone.Frames[pfn].Flags & FrameFlags.Locked) == 0)
+                        continue;
+                    locked++;
+                    if (index != runEnd)
+                    {
+                        if (runStart >= 0)
+                            ranges.Append(CultureInfo.InvariantCulture, $" {runStart}-{runEnd}");
+                        runStart = index;
+                    }
+                    runEnd = index + 1;
+                }
+                if (runStart >= 0)
+                    ranges.Append(CultureInfo.InvariantCulture, $" {runStart}-{runEnd}");
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cached {e.Time / _us:F3} {cached} locked {locked}{ranges}"));
+                if (!_lruDumped && Environment.GetEnvironmentVariable("ECSMEM_ORACLE_THRASH_LRU") is { Length: > 0 } at
+                    && e.Time / _us >= double.Parse(at, CultureInfo.InvariantCulture))
+                {
+                    _lruDumped = true;
+                    DumpLru(k, e.Time / _us);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The group's file lists from head to tail, as runs of entries (a large folio is one) of one kind: the data
+        /// file's page range (else <c>o</c>) with M (mapped), R (PG_referenced), L (locked for its read).
+        /// </summary>
+        private void DumpLru(Kernel k, double us)
+        {
+            var lv = (EcsMem.Systems.Vmscan.Lruvec)k.Memcg!.OfMm(k.Tasks.MmOf(_proc).Id).Lruvec!;
+            foreach (var list in new[] { EcsMem.Systems.Vmscan.LruList.InactiveFile, EcsMem.Systems.Vmscan.LruList.ActiveFile })
+            {
+                var sb = new StringBuilder();
+                string prev = "";
+                long first = -2, last = -2;
+                int cnt = 0;
+                foreach (int f in lv.Frames(list))
+                {
+                    ref Frame fr = ref k.Zone.Frames[f];
+                    bool d = fr.Mapping == _file;
+                    string tag = !d ? "o" : (fr.MapCount > 0 ? "M" : "") + ((fr.Flags & FrameFlags.Referenced) != 0 ? "R" : "")
+                        + ((fr.Flags & FrameFlags.Locked) != 0 ? "L" : "");
+                    long idx = d ? fr.Index : -1;
+                    if (cnt > 0 && tag == prev && (!d || Math.Abs(idx - last) <= 1))
+                    {
+                        last = idx;
+                        cnt++;
+                        continue;
+                    }
+                    if (cnt > 0)
+                        sb.Append(CultureInfo.InvariantCulture, $" {first}..{last}:{prev}x{cnt}");
+                    (prev, first, last, cnt) = (tag, idx, idx, 1);
+                }
+                if (cnt > 0)
+                    sb.Append(CultureInfo.InvariantCulture, $" {first}..{last}:{prev}x{cnt}");
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lru {us:F3} {list} head->tail{sb}"));
+            }
         }
     }
 

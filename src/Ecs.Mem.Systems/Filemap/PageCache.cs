@@ -24,6 +24,13 @@ public sealed partial class PageCache
     /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
     internal Kernel.DirtySet? Dirty;
 
+    /// <summary>
+    /// Called with (file, index, frame) as <see cref="Delete"/> takes a page out, like the kernel's
+    /// mm_filemap_delete_from_page_cache tracepoint; null (the default): nothing is called. The oracle's
+    /// ECSMEM_ORACLE_THRASH dump sets it.
+    /// </summary>
+    public Action<int, long, int>? Deleted;
+
     /// <summary>Pages currently cached.</summary>
     public int Count => _count;
 
@@ -99,6 +106,7 @@ public sealed partial class PageCache
         long key = Key(file, index);
         if (!_pfnByKey.TryGetValue(key, out long v) || v < 0)
             throw new InvalidOperationException($"page {index} of file {file} is not cached");
+        Deleted?.Invoke(file, index, (int)v);
         _count--;
         if (shadow >= 0)
         {

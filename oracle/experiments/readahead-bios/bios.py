@@ -7,24 +7,10 @@ relative to the window's start, splits, and the reclaim rounds' span. Then the p
 A request may show two block_rq_issue lines (virtio-blk requeues it while the device is busy); its latency is taken
 from the last issue."""
 import re, sys, statistics
+import traceio
 base = sys.argv[1]; want = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-ext = open(base.rsplit('.', 1)[0] + '.extents').read()
-# filefrag -v: "N: logical_first.. logical_last: physical_first.. physical_last: length:" per extent.
-extents = [tuple(int(x) for x in m) for m in re.findall(r'\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+):', ext)]
-def page(sector):
-    """The file page at a sector of the disk, or None when the sector is not the file's."""
-    b = sector // 8
-    for lo, ph, n in extents:
-        if ph <= b < ph + n:
-            return lo + b - ph
-    return None
-ev_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
-evs = []
-for suffix in ('.ra', '.blk'):
-    for line in open(base + suffix):
-        m = ev_re.match(line)
-        if m: evs.append((float(m.group(4)), m.group(5), m.group(6), m.group(1)))
-evs.sort(key=lambda e: e[0])
+page = traceio.file_pages(base)
+evs = traceio.events(base, lambda m: (float(m.group(4)), m.group(5), m.group(6), m.group(1)))
 blk_re = re.compile(r'254,0 (\w+) (?:\d+ )?\(\) (\d+) \+ (\d+)')
 split_re = re.compile(r'254,0 (\w+) (\d+) / (\d+)')
 passno = 0; inpass = False; win = None; wins = []; issued = {}; reqs = []; inflight = 0; maxq = {}

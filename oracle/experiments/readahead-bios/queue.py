@@ -3,21 +3,10 @@
 window), with the disk's file reads still in flight or queued at its first insert, how long the request holding the
 faulting page waited (insert -> last issue) and was served, and the reclaim rounds' count and wall time before it."""
 import re, sys, statistics
+import traceio
 base = sys.argv[1]
-ext = open(base.rsplit('.', 1)[0] + '.extents').read()
-extents = [tuple(int(x) for x in m) for m in re.findall(r'\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+):', ext)]
-def page(sector):
-    b = sector // 8
-    for lo, ph, n in extents:
-        if ph <= b < ph + n: return lo + b - ph
-    return None
-ev_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
-evs = []
-for suffix in ('.ra', '.blk'):
-    for line in open(base + suffix):
-        m = ev_re.match(line)
-        if m: evs.append((float(m.group(4)), m.group(5), m.group(6)))
-evs.sort(key=lambda e: e[0])
+page = traceio.file_pages(base)
+evs = traceio.events(base, lambda m: (float(m.group(4)), m.group(5), m.group(6)))
 blk_re = re.compile(r'254,0 (\w+) (?:\d+ )?\(\) (\d+) \+ (\d+)')
 passno = 0; t0 = 0; fault = None; ftime = 0; live = {}; reqs = {}; log = []; rounds = []; rb = None
 for t, name, rest in evs:

@@ -28,6 +28,7 @@ The kernel only: the file's read bios (block_bio_queue: their vectors, counted f
 Each pass ends with a one-line `summary` (reads, runs per page, pages% per bin, the inferred order-0 pages' bins and
 pfn+1/pfn-1 shares, the first window's pages and runs, 2 MiB blocks per window)."""
 import bisect, json, re, statistics, sys
+import traceio
 
 BINS = ((1, 1, '1'), (2, 2, '2'), (3, 4, '3-4'), (5, 8, '5-8'), (9, 16, '9-16'), (17, 1 << 40, '>16'))
 
@@ -171,23 +172,8 @@ def report(passes, verbose, freed_before, setup_freed=None):
 
 
 def kernel(base, verbose):
-    ext = open(base.rsplit('.', 1)[0] + '.extents').read()
-    extents = [tuple(int(x) for x in m) for m in
-               re.findall(r'\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+)\.\.\s*\d+:\s+(\d+):', ext)]
-
-    def page(sector):
-        b = sector // 8
-        for lo, ph, n in extents:
-            if ph <= b < ph + n:
-                return lo + b - ph
-        return None
-    ev_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
-    evs = []
-    for suffix in ('.ra', '.blk'):
-        for line in open(base + suffix):
-            m = ev_re.match(line)
-            if m: evs.append((float(m.group(4)), int(m.group(3)), m.group(5), m.group(6)))
-    evs.sort(key=lambda e: e[0])
+    page = traceio.file_pages(base)
+    evs = traceio.events(base, lambda m: (float(m.group(4)), int(m.group(3)), m.group(5), m.group(6)))
     blk_re = re.compile(r'254,0 (\w+) (?:\d+ )?(?:\(\) )?(\d+) \+ (\d+)')
     pfn_re = re.compile(r'pfn=0x([0-9a-f]+) ofs=(\d+) order=(\d+)')
     passes = [Pass(0)]; win = passes[0].window('set-up'); freed = {}; nfreed = 0; idx2pfn = {}

@@ -5,26 +5,19 @@ the list: swap readahead's unclaimed pages, earlier completions) and after it (i
 folio_end_writeback once the plug went to the disk), and when the plug was first issued (ms from the reclaim's start, of
 its duration). Usage: deep.py OUTDIR RUNS [MIN]"""
 import re, sys
+from traces import TS, MemcgRounds
 
-TS = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
 out, runs = sys.argv[1], int(sys.argv[2])
 least = int(sys.argv[3]) if len(sys.argv) > 3 else 500
 for run in range(1, runs + 1):
-    cur, recl = None, []
+    rounds = MemcgRounds()
     for line in open(f"{out}/trace.{run}.txt"):
         m = TS.match(line)
         if not m:
             continue
         t, ev, rest = float(m.group(4)), m.group(5), m.group(6)
-        if ev == "mm_vmscan_memcg_reclaim_begin":
-            cur = {"t": t, "ev": []}
-        elif cur is not None:
-            if ev == "mm_vmscan_memcg_reclaim_end":
-                cur["end"], cur["freed"] = t, int(rest.split("=")[1])
-                recl.append(cur)
-                cur = None
-            else:
-                cur["ev"].append((t, ev, rest))
+        rounds.feed(t, ev, rest)
+    recl = rounds.rounds
     t0 = recl[0]["t"] if recl else 0
     for r in recl:
         wrote = sum(1 for e in r["ev"] if e[1] == "mm_vmscan_write_folio")

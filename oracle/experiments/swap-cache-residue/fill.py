@@ -9,8 +9,8 @@ With PHASE (0-based) the reclaims of that phase instead of the first, and with A
 each priority-0 reclaim too.
 Usage: fill.py OUTDIR RUNS PROGRAM [LAST] [PHASE] [AROUND]"""
 import re, sys
+from traces import TS, MemcgRounds
 
-TS = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
 out, runs, prog = sys.argv[1], int(sys.argv[2]), sys.argv[3][:15]
 last = int(sys.argv[4]) if len(sys.argv) > 4 else 10
 phase = int(sys.argv[5]) if len(sys.argv) > 5 else 0
@@ -49,7 +49,7 @@ def describe(r):
 
 
 for run in range(1, runs + 1):
-    recl, cur, calls = [], None, []
+    calls, rounds = [], MemcgRounds()
     for line in open(f"{out}/trace.{run}.txt"):
         m = TS.match(line)
         if not m:
@@ -58,15 +58,9 @@ for run in range(1, runs + 1):
         if ev == "sys_enter":
             if rest.startswith("NR 98 ") and comm == prog:
                 calls.append(t)
-        elif ev == "mm_vmscan_memcg_reclaim_begin":
-            cur = {"t": t, "ev": []}
-        elif cur is not None:
-            if ev == "mm_vmscan_memcg_reclaim_end":
-                cur["end"], cur["freed"] = t, int(rest.split("=")[1])
-                recl.append(cur)
-                cur = None
-            else:
-                cur["ev"].append((t, ev, rest))
+        else:
+            rounds.feed(t, ev, rest)
+    recl = rounds.rounds
     calls = calls[-2 * nphases:]
     t0, t1 = calls[2 * phase], calls[2 * phase + 1]
     fill = [r for r in recl if t0 <= r["t"] < t1]

@@ -9,8 +9,8 @@ flags (s: swap cache), and whether it was read from swap then (a read bio of the
 Usage: pfns.py OUTDIR RUNS [PHASE] [MIN]"""
 import re, sys
 from collections import Counter
+from traces import TS, MemcgRounds
 
-TS = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
 out, runs = sys.argv[1], int(sys.argv[2])
 phase = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 least = int(sys.argv[4]) if len(sys.argv) > 4 else 500
@@ -33,7 +33,7 @@ def samples(run):
 
 for run in range(1, runs + 1):
     prog = None
-    calls, recl, cur, reads = [], [], None, []
+    calls, reads, rounds = [], [], MemcgRounds()
     for line in open(f"{out}/trace.{run}.txt"):
         m = TS.match(line)
         if not m:
@@ -45,15 +45,8 @@ for run in range(1, runs + 1):
             mm = re.search(r" R\S* (\d+) \+ (\d+)", rest)
             sec, n = int(mm.group(1)), int(mm.group(2))
             reads.append((t, slot(sec), n // 8))
-        if ev == "mm_vmscan_memcg_reclaim_begin":
-            cur = {"t": t, "ev": []}
-        elif cur is not None:
-            if ev == "mm_vmscan_memcg_reclaim_end":
-                cur["end"], cur["freed"] = t, int(rest.split("=")[1])
-                recl.append(cur)
-                cur = None
-            else:
-                cur["ev"].append((t, ev, rest))
+        rounds.feed(t, ev, rest)
+    recl = rounds.rounds
     # the program's getrusage calls: the last 2 per phase
     prog = Counter(c for _, c in calls).most_common(1)[0][0]
     calls = [t for t, c in calls if c == prog][-2 * len(names):]

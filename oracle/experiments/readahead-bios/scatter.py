@@ -256,14 +256,4 @@ def ecsmem(path, verbose, suffix='/data'):
 
 
 if __name__ == '__main__':
-    args = [a for a in sys.argv[1:] if a != '-v']
-    verbose = '-v' in sys.argv
-    try:
-        if len(args) == 2 and args[0] == '--ecsmem':
-            ecsmem(args[1], verbose)
-        elif len(args) == 1 and not args[0].startswith('-'):
-            kernel(args[0], verbose)
-        else:
-            sys.exit('usage: scatter.py OUT/PROGRAM.RUN [-v] | scatter.py --ecsmem FILE.jsonl [-v]')
-    except (OSError, ValueError, KeyError) as e:
-        sys.exit(f"scatter.py: {e}")
+    traceio.main('scatter.py', kernel, ecsmem)

@@ -31,6 +31,7 @@ locked folio back): the kernel's until the first block_rq_complete holding the p
 PG_locked at each reclaim (its `cached` lines). Each pass ends with a one-line `summary`.
 -v: one line per window, one per major."""
 import bisect, collections, json, re, statistics, sys
+import traceio
 
 BLOCK = 16
 
@@ -387,14 +388,4 @@ def ecsmem(path, verbose):
 
 
 if __name__ == '__main__':
-    args = [a for a in sys.argv[1:] if a != '-v']
-    verbose = '-v' in sys.argv
-    try:
-        if len(args) == 2 and args[0] == '--ecsmem':
-            ecsmem(args[1], verbose)
-        elif len(args) == 1 and not args[0].startswith('-'):
-            kernel(args[0], verbose)
-        else:
-            sys.exit('usage: thrash.py OUT/PROGRAM.RUN [-v] | thrash.py --ecsmem F.txt [-v]')
-    except (OSError, ValueError, KeyError, StopIteration, TypeError, AttributeError, IndexError) as e:
-        sys.exit(f"thrash.py: {e}")
+    traceio.main('thrash.py', kernel, ecsmem, (OSError, ValueError, KeyError, StopIteration, TypeError, AttributeError, IndexError))

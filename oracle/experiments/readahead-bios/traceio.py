@@ -33,3 +33,20 @@ def events(base, shape):
                 evs.append(shape(m))
     evs.sort(key=lambda e: e[0])
     return evs
+
+
+def main(name, kernel, ecsmem, errors=(OSError, ValueError, KeyError)):
+    """The command line scatter.py and thrash.py share: `NAME OUT/PROGRAM.RUN [-v]` runs kernel(base, verbose),
+    `NAME --ecsmem FILE [-v]` runs ecsmem(file, verbose); anything else, or one of errors, ends in one line."""
+    import sys
+    args = [a for a in sys.argv[1:] if a != '-v']
+    verbose = '-v' in sys.argv
+    try:
+        if len(args) == 2 and args[0] == '--ecsmem':
+            ecsmem(args[1], verbose)
+        elif len(args) == 1 and not args[0].startswith('-'):
+            kernel(args[0], verbose)
+        else:
+            sys.exit(f'usage: {name} OUT/PROGRAM.RUN [-v] | {name} --ecsmem FILE [-v]')
+    except errors as e:
+        sys.exit(f"{name}: {e}")

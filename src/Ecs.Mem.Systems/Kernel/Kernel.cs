@@ -369,6 +369,9 @@ public sealed class Kernel
             throw new InputException(source, 0, o.Quantum.ToString(System.Globalization.CultureInfo.InvariantCulture), "the scheduler quantum must be at least 1 access");
         if (o.LruGen.Enabled && o.Policy != Scenarios.ReplacementPolicyConfig.DefaultName)
             throw new InputException(source, 0, o.Policy, "the multi-gen LRU (lru_gen) replaces the lists of the linux policy only");
+        // The scenario parser refuses the pair at its line; this catches a --policy override and a machine built by hand.
+        if (o.WritebackAsync && o.Policy != Scenarios.ReplacementPolicyConfig.DefaultName)
+            throw new InputException(source, 0, o.Policy, "machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); this policy writes inside reclaim");
         if (o.BatchSize < 1)
             throw new InputException(source, 0, o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "the batch size must be at least 1 access");
     }

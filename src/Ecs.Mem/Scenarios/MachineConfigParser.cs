@@ -125,7 +125,13 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("swap_type") is { } st)
             m = m with { SwapBlockDevice = values.Choice(st, "machine.swap_type", "file", "partition") == 1 };
         if (s.Get("writeback") is { } wb)
+        {
             m = m with { WritebackAsync = values.Choice(wb, "machine.writeback", "sync", "async") == 1 };
+            // Only the linux policy's lruvec keeps a page under PG_writeback until folio_end_writeback (the kernel builds
+            // the writeback queue and the flusher with it alone); a simple policy would silently write inside reclaim.
+            if (m.WritebackAsync && m.Policy.Name != ReplacementPolicyConfig.DefaultName)
+                throw values.Error(wb, $"machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); {m.Policy.Name} writes inside reclaim, use writeback: sync");
+        }
         if (s.Get("disk_max_segments") is { } dms)
             m = m with { DiskMaxSegments = (int)values.Integer(dms, "machine.disk_max_segments", 1, 1 << 20) };
         if (s.Get("disk_queue_depth") is { } dqd)

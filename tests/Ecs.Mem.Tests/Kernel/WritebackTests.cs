@@ -512,4 +512,23 @@ public class WritebackTests
             Assert.That(Counter(m, "nr_dirtied"), Is.EqualTo(256));
         }
     }
+
+    /// <summary>
+    /// Only the linux policy's lruvec builds the writeback queue (Kernel: Writeback and the flusher exist with it alone),
+    /// so a machine built by hand with another policy and async writeback is refused instead of silently writing inside
+    /// reclaim; the same machine with the linux policy has both.
+    /// </summary>
+    [TestCase("fifo")]
+    [TestCase("clock")]
+    [TestCase("lru")]
+    public void AsyncWritebackWithAPolicyOtherThanLinuxIsRefused(string policy)
+    {
+        var o = Options(ramPages: 1024, swapPages: 64) with { Policy = policy, WritebackAsync = true };
+        var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => new SimMachine(o).Dispose())!;
+        Assert.That(e.Value, Is.EqualTo(policy));
+        Assert.That(e.Problem, Does.StartWith("machine.writeback: async needs the linux policy"));
+        using var linux = new SimMachine(o with { Policy = "linux" });
+        Assert.That(linux.Kernel.Writeback, Is.Not.Null);
+        Assert.That(linux.Kernel.Flusher, Is.Not.Null);
+    }
 }

@@ -68,6 +68,7 @@ public class ReportBadInputTests
     [TestCase("machine:\n  caches:\n    l2: {size: 192K, ways: 4, line: 64}", 3, "192K")]         // 768 sets: not a power of two
     [TestCase("machine:\n  ram: 1M\n  policy: nope", 3, "nope")]                                  // unknown policy
     [TestCase("machine:\n  ram: 1M\n  policy: opt", 3, "opt")]                                    // a policy the machine cannot run
+    [TestCase("machine:\n  ram: 1M\n  policy: lru\n  writeback: async", 4, "async")]              // async writeback needs the linux lruvec
     public void BadScenarioNamesFileLineAndValue(string machine, int line, string value)
     {
         using var f = new ReportTestFiles();
@@ -76,6 +77,22 @@ public class ReportBadInputTests
         string err = Fails(f, ["s.yaml", "t.lackey"], "run", yaml);
         Assert.That(err, Does.StartWith($"ecsmem: error: {yaml}:{line}: "));
         Assert.That(err, Does.Contain($"'{value}"));
+    }
+
+    /// <summary>
+    /// A scenario that is valid as written (async writeback with the default linux policy) but whose policy the command
+    /// line replaces by one without PG_writeback: refused when the machine is built, naming the scenario and the policy.
+    /// </summary>
+    [Test]
+    public void APolicyOverrideThatCannotRunAsyncWritebackIsRefused()
+    {
+        using var f = new ReportTestFiles();
+        f.Write("t.lackey", Lackey);
+        string yaml = f.Write("s.yaml", "machine:\n  ram: 1M\n  writeback: async\nprocesses:\n  - name: p\n    workload: {trace: {path: t.lackey, format: lackey}}\n");
+        Assert.That(ReportTestFiles.Run("run", yaml).Code, Is.Zero, "the scenario alone runs");
+        string err = Fails(f, ["s.yaml", "t.lackey"], "run", yaml, "--policy", "fifo");
+        Assert.That(err, Does.StartWith($"ecsmem: error: {yaml}: machine.writeback: async needs the linux policy"));
+        Assert.That(err, Does.EndWith("(got 'fifo')"));
     }
 
     [Test]

@@ -23,6 +23,11 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.reclaim_cost.free_ns must not be negative (got '-1')");
         yield return C("WritebackMode", "machine:\n  writeback: later\n" + P,
             "test.yaml:2: machine.writeback must be one of: sync, async (got 'later')");
+        // Only the linux lruvec keeps pages under PG_writeback; fifo (and every other policy) would silently write in reclaim.
+        yield return C("AsyncWritebackWithASimplePolicy", "machine:\n  policy: fifo\n  writeback: async\n" + P,
+            "test.yaml:3: machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); fifo writes inside reclaim, use writeback: sync (got 'async')");
+        yield return C("AsyncWritebackWithClockGivenInFull", "machine:\n  writeback: async\n  policy: {name: clock}\n" + P,
+            "test.yaml:2: machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); clock writes inside reclaim, use writeback: sync (got 'async')");
         yield return C("DirtyBytesAndRatio", "machine:\n  dirty_ratio: 20\n  dirty_bytes: 1M\n" + P,
             "test.yaml:3: machine.dirty_bytes and machine.dirty_ratio exclude each other (Linux zeroes one when the other is written) (got '1M')");
         yield return C("DirtyBytesBelowTwoPages", "machine:\n  dirty_bytes: 4K\n" + P,

@@ -11,6 +11,9 @@ public enum ConfigValueKind
 
     /// <summary>A string (a name such as <c>x86-64</c> or <c>non-inclusive</c>).</summary>
     Text,
+
+    /// <summary>A list of integers, printed <c>[a,b,…]</c> (one word) and written as a JSON array; <c>none</c> (JSON null) when absent.</summary>
+    List,
 }
 
 /// <summary>

@@ -18,6 +18,9 @@ public static class EffectiveConfiguration
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>The text of a <see cref="ConfigValueKind.List"/> value the scenario left out (JSON null).</summary>
+    public const string NoList = "none";
+
     /// <summary>Every value, in the order of the scenario's <c>machine:</c> keys (docs/scenarios.md).</summary>
     public static IReadOnlyList<ConfigValue> Read(Kernel.Kernel k)
     {
@@ -25,7 +28,7 @@ public static class EffectiveConfiguration
         TimingModel t = k.Timing;
         TlbConfig tlb = o.Tlb;
         CacheHierarchyConfig c = o.Caches;
-        var list = new List<ConfigValue>(64);
+        var list = new List<ConfigValue>(128);
         void Num(string key, long v, string note = "") => list.Add(new ConfigValue(key, v.ToString(Inv), ConfigValueKind.Number, note));
         void Bool(string key, bool v, string note = "") => list.Add(new ConfigValue(key, v ? "true" : "false", ConfigValueKind.Bool, note));
         void Text(string key, string v, string note = "") => list.Add(new ConfigValue(key, v, ConfigValueKind.Text, note));
@@ -77,23 +80,45 @@ public static class EffectiveConfiguration
         Num("watermark_boost_factor", o.WatermarkBoostFactor, o.WatermarkBoostFactor == 0 ? "watermark boosting off" : "");
         Num("compaction_proactiveness", o.CompactionProactiveness, o.CompactionProactiveness == 0 ? "kcompactd's proactive compaction off" : "");
         Num("page_cluster", o.PageCluster, o.PageCluster == 0 ? "swap readahead off" : "");
+        Num("swap_ra_hits", o.SwapRaHits, "swapin_readahead_hits at the start");
+        Num("swap_ra_window", o.SwapRaWindow, "last_readahead_pages at the start");
+        Num("swap_ra_prev_offset", o.SwapRaPrevOffset, "swapin_nr_pages' prev_offset at the start");
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
+        Text("swap_type", o.SwapBlockDevice ? "partition" : "file");
+        // Read back: the writeback queue exists only when writes complete in simulated time.
+        Text("writeback", k.Writeback is not null ? "async" : "sync", k.Writeback is null ? "writes complete inside reclaim; the disk_* and dirty_* values are unused" : "");
+        Num("disk_max_segments", o.DiskMaxSegments);
+        Num("disk_queue_depth", o.DiskQueueDepth);
+        long[] costs = o.ReclaimCost.Values;
+        for (int i = 0; i < costs.Length; i++)
+            Num("reclaim_cost." + Scenarios.ReclaimCostConfig.Keys[i], costs[i]);
+        Num("cgroup_version", o.CgroupVersion);
+        Num("dirty_background_ratio", o.DirtyBackgroundRatio, o.DirtyBackgroundBytes != 0 ? "0: dirty_background_bytes is set" : "");
+        Num("dirty_background_bytes", o.DirtyBackgroundBytes, o.DirtyBackgroundBytes == 0 ? "0: the ratio applies" : "");
+        Num("dirty_ratio", o.DirtyRatio, o.DirtyBytes != 0 ? "0: dirty_bytes is set" : "");
+        Num("dirty_bytes", o.DirtyBytes, o.DirtyBytes == 0 ? "0: the ratio applies" : "");
+        Num("dirty_expire_centisecs", o.DirtyExpireCentisecs);
+        Num("dirty_writeback_centisecs", o.DirtyWritebackCentisecs, o.DirtyWritebackCentisecs == 0 ? "the flusher's periodic pass off" : "");
         Num("fault_around_bytes", o.FaultAroundBytes);
         Num("read_ahead_kb", o.ReadAheadKb);
         Bool("large_folios", o.LargeFolios && k.Lruvec is not null && !o.LruGen.Enabled, o.LargeFolios ? "" : "a filesystem without large folios");
-        Num("overcommit_memory", o.OvercommitMemory, o.OvercommitMemory switch { 0 => "heuristic", 1 => "always", _ => "never (strict)" });
-        if (o.OvercommitKbytes != 0)
-            Num("overcommit_kbytes", o.OvercommitKbytes);
+        Bool("readahead_requests", o.ReadaheadRequests, o.ReadaheadRequests ? "" : "256-folio bios");
+        Bool("readahead_queue", o.ReadaheadQueue, o.ReadaheadQueue && !o.ReadaheadRequests ? "unused without readahead_requests" : "");
+        // Read back: the zone has per-CPU lists only when they are on.
+        Bool("per_cpu_pages", k.Zone.Pcp is not null);
+        Bool("pcp_high_tuning", o.PcpHighTuning, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
+        if (o.FreeArea is { } area)
+            list.Add(new ConfigValue("free_area", "[" + string.Join(",", area.Blocks.Select(b => b.ToString(Inv))) + "]", ConfigValueKind.List,
+                "free blocks of orders 0..10 at boot; the rest of RAM held"));
         else
-            Num("overcommit_ratio", o.OvercommitRatio);
+            list.Add(new ConfigValue("free_area", NoList, ConfigValueKind.List, "a fresh boot"));
+        Num("overcommit_memory", o.OvercommitMemory, o.OvercommitMemory switch { 0 => "heuristic", 1 => "always", _ => "never (strict)" });
+        // Both, as the sysctls read: writing one zeroes the other (overcommit_*_handler), kbytes wins when non-zero.
+        Num("overcommit_ratio", o.OvercommitRatio, o.OvercommitKbytes != 0 ? "unused: overcommit_kbytes is set" : "");
+        Num("overcommit_kbytes", o.OvercommitKbytes, o.OvercommitKbytes == 0 ? "0: the ratio applies" : "");
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
         Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
-        if (o.LruGen != Scenarios.LruGenConfig.Default)
-        {
-            Text("lru_gen.enabled", o.LruGen.EnabledText);
-            Num("lru_gen.min_ttl_ms", o.LruGen.MinTtlMs, o.LruGen.MinTtlMs == 0 ? "off" : "");
-        }
         Text("thp.defrag", Scenarios.ThpConfig.DefragNames[(int)o.Thp.Defrag], "one direct compaction where it allows (no direct reclaim); kswapd woken on a fallback");
         Bool("thp.use_zero_page", o.Thp.UseZeroPage);
         Num("thp.khugepaged.pages_to_scan", o.Thp.Khugepaged.PagesToScan);
@@ -102,6 +127,14 @@ public static class EffectiveConfiguration
         Num("thp.khugepaged.max_ptes_none", o.Thp.Khugepaged.MaxPtesNone);
         Num("thp.khugepaged.max_ptes_swap", o.Thp.Khugepaged.MaxPtesSwap);
         Num("thp.khugepaged.max_ptes_shared", o.Thp.Khugepaged.MaxPtesShared);
+        for (int i = 0; i < Scenarios.ThpConfig.SizeNames.Length; i++)
+            Text("thp.sizes." + Scenarios.ThpConfig.SizeNames[i], MthpMode(o.Thp, i + Scenarios.ThpConfig.MinAnonOrder));
+        // Read back: the pool the boot allocation got, which an aged or small machine may leave short of the request.
+        Num("hugetlb.nr_hugepages", k.Hugetlb.NrHugePages,
+            k.Hugetlb.NrHugePages != o.Hugetlb.NrHugepages ? FormattableString.Invariant($"asked {o.Hugetlb.NrHugepages}; the pool got what the free blocks allowed") : "");
+        Num("hugetlb.nr_overcommit_hugepages", k.Hugetlb.NrOvercommitHugePages);
+        Text("lru_gen.enabled", o.LruGen.EnabledText, o.LruGen.Enabled ? "" : "the classic active/inactive lists");
+        Num("lru_gen.min_ttl_ms", o.LruGen.MinTtlMs, o.LruGen.MinTtlMs == 0 ? "off" : "");
         Bool("pcid", tlb.UsePcid);
         Num("quantum", o.Quantum);
         Num("smp_epoch", o.SmpEpochCycles, o.Cpus == 1 ? "unused with one CPU" : "");
@@ -116,6 +149,16 @@ public static class EffectiveConfiguration
         Num("fixed.swap_cluster_max", o.SwapClusterMax);
         Bool("fixed.zero_page", o.UseZeroPage);
         return list;
+
+        // hugepages-<size>kB/enabled: the mask that holds the order's bit (none: never).
+        static string MthpMode(Scenarios.ThpConfig thp, int order)
+        {
+            int bit = 1 << order;
+            return (thp.AnonOrdersAlways & bit) != 0 ? "always"
+                : (thp.AnonOrdersInherit & bit) != 0 ? "inherit"
+                : (thp.AnonOrdersMadvise & bit) != 0 ? "madvise"
+                : "never";
+        }
 
         void Cache(string level, CacheGeometry g, InclusionPolicy inclusion, bool shared, string inclusionNote)
         {

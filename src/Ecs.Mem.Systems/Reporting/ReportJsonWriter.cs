@@ -167,6 +167,13 @@ public static class ReportJsonWriter
                 case ConfigValueKind.Bool:
                     w.WriteBoolean(v.Key, v.Text == "true");
                     break;
+                case ConfigValueKind.List when v.Text == Reporting.EffectiveConfiguration.NoList:
+                    w.WriteNull(v.Key);
+                    break;
+                case ConfigValueKind.List:
+                    w.WritePropertyName(v.Key);
+                    w.WriteRawValue(v.Text);
+                    break;
                 default:
                     w.WriteString(v.Key, v.Text);
                     break;

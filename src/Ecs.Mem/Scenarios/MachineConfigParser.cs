@@ -24,8 +24,13 @@ internal sealed class MachineConfigParser(YamlValues values)
         "free_area",
     ];
 
+    private static readonly string[] CacheLevels = ["l1i", "l1d", "l2", "l3"];
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
+    private static readonly string[] TlbNames = ["dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m", "psc"];
     private static readonly string[] TlbKeys = ["entries", "ways"];
+    private static readonly string[] ThpKeys = ["enabled", "defrag", "use_zero_page", "khugepaged", "sizes"];
+    private static readonly string[] HugetlbKeys = ["nr_hugepages", "nr_overcommit_hugepages"];
+    private static readonly string[] LruGenKeys = ["enabled", "min_ttl_ms"];
 
     private static readonly string[] LatencyKeys =
     [
@@ -34,6 +39,69 @@ internal sealed class MachineConfigParser(YamlValues values)
     ];
 
     private string Source => values.Source;
+
+    /// <summary>
+    /// Every value the <c>machine:</c> section accepts, as a dotted path below it (<c>ram</c>, <c>caches.l2.ways</c>,
+    /// <c>tlb.psc.pde</c>, <c>thp.sizes.64K</c>), from the same key lists the parser checks a scenario against, so a key
+    /// added to the parser is here too. <c>policy</c> is one value (its <c>options</c> are the policy's own).
+    /// </summary>
+    internal static IEnumerable<string> AcceptedKeys()
+    {
+        foreach (string key in MachineKeys)
+        {
+            switch (key)
+            {
+                case "caches":
+                    foreach (string level in CacheLevels)
+                        foreach (string k in CacheKeys)
+                            yield return $"caches.{level}.{k}";
+                    break;
+                case "tlb":
+                    foreach (string tlb in TlbNames)
+                    {
+                        if (tlb == "psc")
+                            foreach (string level in PscConfig.Keys)
+                                yield return "tlb.psc." + level;
+                        else
+                            foreach (string k in TlbKeys)
+                                yield return $"tlb.{tlb}.{k}";
+                    }
+                    break;
+                case "latency":
+                    foreach (string k in LatencyKeys)
+                        yield return "latency." + k;
+                    break;
+                case "reclaim_cost":
+                    foreach (string k in ReclaimCostConfig.Keys)
+                        yield return "reclaim_cost." + k;
+                    break;
+                case "thp":
+                    foreach (string k in ThpKeys)
+                    {
+                        if (k == "khugepaged")
+                            foreach (string kk in KhugepagedConfig.Keys)
+                                yield return "thp.khugepaged." + kk;
+                        else if (k == "sizes")
+                            foreach (string size in ThpConfig.SizeNames)
+                                yield return "thp.sizes." + size;
+                        else
+                            yield return "thp." + k;
+                    }
+                    break;
+                case "hugetlb":
+                    foreach (string k in HugetlbKeys)
+                        yield return "hugetlb." + k;
+                    break;
+                case "lru_gen":
+                    foreach (string k in LruGenKeys)
+                        yield return "lru_gen." + k;
+                    break;
+                default:
+                    yield return key;
+                    break;
+            }
+        }
+    }
 
     /// <summary>The machine described by <paramref name="node"/>, or the defaults when the section is absent (null).</summary>
     public MachineConfig Parse(YamlNode? node)
@@ -77,7 +145,7 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { Cpus = (int)values.Integer(cpus, "machine.cpus", MachineConfig.MinCpus, MachineConfig.MaxCpus) };
         if (s.Get("caches") is { } caches)
         {
-            var cs = new YamlSection(Source, caches, "machine.caches", "l1i", "l1d", "l2", "l3");
+            var cs = new YamlSection(Source, caches, "machine.caches", CacheLevels);
             m = m with
             {
                 L1i = Cache(cs, "l1i", m.L1i),
@@ -88,7 +156,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("tlb") is { } tlb)
         {
-            var ts = new YamlSection(Source, tlb, "machine.tlb", "dtlb", "itlb", "stlb", "dtlb_2m", "itlb_2m", "psc");
+            var ts = new YamlSection(Source, tlb, "machine.tlb", TlbNames);
             m = m with { Dtlb = Tlb(ts, "dtlb", m.Dtlb), Itlb = Tlb(ts, "itlb", m.Itlb), Stlb = Tlb(ts, "stlb", m.Stlb) };
             m = m with { Dtlb2M = Tlb(ts, "dtlb_2m", m.Dtlb2M), Itlb2M = Tlb(ts, "itlb_2m", m.Itlb2M) };
             if (ts.Get("psc") is { } psc)
@@ -197,10 +265,10 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("user_reserve_kbytes") is { } urk)
             m = m with { UserReserveKbytes = values.Integer(urk, "machine.user_reserve_kbytes", 0, long.MaxValue / 1024) };
         if (s.Get("thp") is { } thp)
-            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", "enabled", "defrag", "use_zero_page", "khugepaged", "sizes")) };
+            m = m with { Thp = Thp(new YamlSection(Source, thp, "machine.thp", ThpKeys)) };
         if (s.Get("hugetlb") is { } htlb)
         {
-            var hs = new YamlSection(Source, htlb, "machine.hugetlb", "nr_hugepages", "nr_overcommit_hugepages");
+            var hs = new YamlSection(Source, htlb, "machine.hugetlb", HugetlbKeys);
             var h = m.Hugetlb;
             if (hs.Get("nr_hugepages") is { } nr)
                 h = h with { NrHugepages = values.Integer(nr, "machine.hugetlb.nr_hugepages", 0, 1 << 24) };
@@ -211,7 +279,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (s.Get("free_area") is { } fa)
             m = m with { FreeArea = FreeArea(fa, m) };
         if (s.Get("lru_gen") is { } lg)
-            m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
+            m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", LruGenKeys), m) };
         if (s.Get("pcid") is { } pcid)
             m = m with { Pcid = values.Bool(pcid, "machine.pcid") };
         if (s.Get("quantum") is { } q)

@@ -53,6 +53,20 @@ public class JsonContractTests
         Assert.That(r.TryGetProperty("seed", out _) && r.TryGetProperty("effective_configuration", out _), Is.True);
     }
 
+    /// <summary>A list in the effective configuration (machine.free_area) is a JSON array of integers, null when absent.</summary>
+    [Test]
+    public void RunJsonWithAnAgedFreeAreaMatchesTheReportSchema()
+    {
+        using var f = new ReportTestFiles();
+        string yaml = f.Write("aged.yaml", "machine: {ram: 8M, free_area: [4, 2, 1, 0, 0, 0, 0, 0, 0, 1, 0]}\n" +
+            "processes:\n  - name: p\n    workload: {generator: \"zipf:count=10,pages=4,alpha=0.8,seed=1\"}\n");
+        JsonElement r = Check("report.schema.json", Ok(ReportTestFiles.Run("run", yaml, "--json")));
+        JsonElement area = r.GetProperty("effective_configuration").GetProperty("free_area");
+        Assert.That(area.EnumerateArray().Select(x => x.GetInt64()), Is.EqualTo(new long[] { 4, 2, 1, 0, 0, 0, 0, 0, 0, 1, 0 }));
+        JsonElement fresh = Check("report.schema.json", Ok(ReportTestFiles.Run("run", Sample("scenarios/teach-fault.yaml"), "--json")));
+        Assert.That(fresh.GetProperty("effective_configuration").GetProperty("free_area").ValueKind, Is.EqualTo(JsonValueKind.Null));
+    }
+
     /// <summary>The kit's THP, overcommit, mlock and memfd programs bring report lines of their own (Linux's /proc names).</summary>
     [TestCase("thp-fork-write")]
     [TestCase("overcommit-never")]

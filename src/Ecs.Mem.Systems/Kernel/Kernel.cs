@@ -239,6 +239,20 @@ public sealed class Kernel
     /// <summary>The memory controller (Memcontrol/, mm/memcontrol.c) when the scenario declares cgroups; null otherwise.</summary>
     public Memcontrol.MemcgController? Memcg { get; }
 
+    /// <summary>
+    /// mem_cgroup_get_nr_swap_pages: the free swap <paramref name="memcg"/> may still use. cgroup v1 charges swap to
+    /// memsw (do_memsw_account), so its groups see the machine's free swap, as does a machine without cgroups.
+    /// </summary>
+    public long MemCgroupNrSwapPages(Memcontrol.MemCgroup? memcg) =>
+        Options.CgroupVersion == 1 ? Swap.FreePages : Memcontrol.MemcgController.GetNrSwapPages(Swap.FreePages, memcg);
+
+    /// <summary>
+    /// mem_cgroup_swap_full: swap is more than half used (vm_swap_full), or (cgroup v2) the page's group or an
+    /// ancestor uses half its memory.swap.max: then a swap-cache page that is kept or faulted in gives its slot back.
+    /// </summary>
+    public bool MemCgroupSwapFull(int pfn) =>
+        Swap.VmSwapFull || (Options.CgroupVersion != 1 && Memcg is { } mc && mc.SwapFull(pfn));
+
     /// <summary>Mapping and unmapping pages, zapping ranges, put_page (Memory/, mm/memory.c).</summary>
     public MemoryOps Memory { get; }
 

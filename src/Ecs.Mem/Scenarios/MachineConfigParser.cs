@@ -498,7 +498,7 @@ internal sealed class MachineConfigParser(YamlValues values)
             throw values.Error(node, "machine.free_area_cache needs machine.free_area (the cache is made of the pages its free blocks leave held)");
         long inactive = s.Get("inactive_file") is { } i ? values.Integer(i, "machine.free_area_cache.inactive_file", 0, 1L << 31) : 0;
         long active = s.Get("active_file") is { } a ? values.Integer(a, "machine.free_area_cache.active_file", 0, 1L << 31) : 0;
-        long held = m.RamPages - fa.FreePages - 1;
+        long held = Math.Max(0, m.RamPages - fa.FreePages - 1); // a zone with nothing held takes its zero page from the free lists
         if (inactive + active > held)
             throw values.Error(node, $"machine.free_area_cache asks for {inactive + active} pages of page cache; machine.free_area leaves {held} pages held (the RAM's {m.RamPages} less {fa.FreePages} free and the zero page)");
         return fa with { InactiveFile = inactive, ActiveFile = active };

@@ -153,6 +153,15 @@ public class HeldCacheTests
     }
 
     [Test]
+    public void TheEffectiveConfigurationShowsTheFreeAreaAndTheCache()
+    {
+        using SimMachine m = Build(Aged + ", free_area_cache: {inactive_file: 300, active_file: 100}");
+        string text = EcsMem.Systems.Reporting.ReportTextWriter.Write(SimulationReport.Build(m, "aged.yaml"));
+        Assert.That(text, Does.Match(@"\n\s+free_area\s+\[40,30,20,10,6,3,0,0,0,0,1\]\s+# 171 other pages held, pinned\n"));
+        Assert.That(text, Does.Match(@"\n\s+free_area_cache\.inactive_file\s+300\s+#[^\n]*\n\s+free_area_cache\.active_file\s+100\n"));
+    }
+
+    [Test]
     public void TheWriterWritesTheKeySoTheScenarioReadsBackTheSame()
     {
         Scenario s = ScenarioParser.Parse(new StringReader(Scenario(Aged + ", free_area_cache: {active_file: 7}", 1)), "aged.yaml");

@@ -88,6 +88,16 @@ public static class EffectiveConfiguration
             Num("overcommit_ratio", o.OvercommitRatio);
         Num("admin_reserve_kbytes", (long)k.Commit.AdminReserveKbytes, o.AdminReserveKbytes is null ? "derived from free ram at boot" : "");
         Num("user_reserve_kbytes", (long)k.Commit.UserReserveKbytes, o.UserReserveKbytes is null ? "derived from free ram at boot" : "");
+        // One word, as every value of the section (a YAML flow list all the same).
+        if (o.FreeArea is { } fa)
+        {
+            Text("free_area", "[" + string.Join(",", fa.Blocks.Select(b => b.ToString(Inv))) + "]", $"{k.Zone.HeldPages} other pages held, pinned");
+            if (fa.CachePages != 0)
+            {
+                Num("free_area_cache.inactive_file", fa.InactiveFile, "clean page cache of a file no process has open");
+                Num("free_area_cache.active_file", fa.ActiveFile);
+            }
+        }
         Text("thp.enabled", Scenarios.ThpConfig.EnabledNames[(int)o.Thp.Enabled]);
         if (o.LruGen != Scenarios.LruGenConfig.Default)
         {

@@ -22,6 +22,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "compaction_proactiveness",
         "watermark_boost_factor",
         "free_area",
+        "free_area_cache",
     ];
 
     private static readonly string[] CacheKeys = ["size", "ways", "line", "inclusion", "shared"];
@@ -204,6 +205,8 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("free_area") is { } fa)
             m = m with { FreeArea = FreeArea(fa, m) };
+        if (s.Get("free_area_cache") is { } fac)
+            m = m with { FreeArea = FreeAreaCache(fac, m) };
         if (s.Get("lru_gen") is { } lg)
             m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", "enabled", "min_ttl_ms"), m) };
         if (s.Get("pcid") is { } pcid)
@@ -481,5 +484,23 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (needed > capacity)
             throw values.Error(node, $"machine.free_area's blocks with their buddies need {needed} pages; machine.ram's whole 4 MiB blocks hold {capacity}");
         return new FreeAreaConfig(blocks);
+    }
+
+    /// <summary>
+    /// machine.free_area_cache: <c>{inactive_file: N, active_file: M}</c>, how many of free_area's held pages start as
+    /// clean page cache on each file LRU list. Needs machine.free_area; together at most the held pages (the RAM less
+    /// the free blocks' pages and the zero page, the first held page).
+    /// </summary>
+    private FreeAreaConfig FreeAreaCache(YamlNode node, MachineConfig m)
+    {
+        var s = new YamlSection(Source, node, "machine.free_area_cache", "inactive_file", "active_file");
+        if (m.FreeArea is not { } fa)
+            throw values.Error(node, "machine.free_area_cache needs machine.free_area (the cache is made of the pages its free blocks leave held)");
+        long inactive = s.Get("inactive_file") is { } i ? values.Integer(i, "machine.free_area_cache.inactive_file", 0, 1L << 31) : 0;
+        long active = s.Get("active_file") is { } a ? values.Integer(a, "machine.free_area_cache.active_file", 0, 1L << 31) : 0;
+        long held = Math.Max(0, m.RamPages - fa.FreePages - 1); // a zone with nothing held takes its zero page from the free lists
+        if (inactive + active > held)
+            throw values.Error(node, $"machine.free_area_cache asks for {inactive + active} pages of page cache; machine.free_area leaves {held} pages held (the RAM's {m.RamPages} less {fa.FreePages} free and the zero page)");
+        return fa with { InactiveFile = inactive, ActiveFile = active };
     }
 }

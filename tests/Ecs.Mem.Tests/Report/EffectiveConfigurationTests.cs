@@ -230,6 +230,15 @@ public class EffectiveConfigurationTests
         // the shared zero page.
         e["admin_reserve_kbytes"] = N(c.AdminReserveKbytes ?? Math.Min((ramKb - 4) / 32, 8192));
         e["user_reserve_kbytes"] = N(c.UserReserveKbytes ?? Math.Min((ramKb - 4) / 32, 131072));
+        if (c.FreeArea is { } fa)
+        {
+            e["free_area"] = "[" + string.Join(",", fa.Blocks.Select(N)) + "]";
+            if (fa.CachePages != 0)
+            {
+                e["free_area_cache.inactive_file"] = N(fa.InactiveFile);
+                e["free_area_cache.active_file"] = N(fa.ActiveFile);
+            }
+        }
         e["thp.enabled"] = ThpConfig.EnabledNames[(int)c.Thp.Enabled];
         e["thp.defrag"] = ThpConfig.DefragNames[(int)c.Thp.Defrag];
         e["thp.use_zero_page"] = B(c.Thp.UseZeroPage);

@@ -35,7 +35,7 @@ public sealed record GeneratedScenario(string Yaml, string Trace, IReadOnlyList<
 /// starts only after the run (so, like the C child blocked on a pipe, it just holds its copy); under a memcg, where the
 /// harness's pages are modelled, the child runs glibc's fork return first (its own trace) and then pauses until the
 /// parent exits (<see cref="HarnessFootprint.ForkChildStores"/>). A memcg limit
-/// has no EcsMem equivalent yet (issue 16): the stand-in is a machine whose RAM is the limit.
+/// becomes a cgroup whose memory.max is the limit, the process in it, on a machine of <see cref="DefaultRam"/>.
 /// </summary>
 public static class ScenarioGenerator
 {

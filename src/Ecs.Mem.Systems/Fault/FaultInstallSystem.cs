@@ -284,7 +284,7 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours.
         bool soleUser = f.MapCount == 0 && k.Zone.Pins[pfn] == 1;
         bool tryFree = inSwapCache
-            && (k.Swap.VmSwapFull || (vmFlags & VmFlags.Locked) != 0 || (write && soleUser));
+            && (k.MemCgroupSwapFull(pfn) || (vmFlags & VmFlags.Locked) != 0 || (write && soleUser));
         // After this fault's swap_free, folio_free_swap can drop the page if no other PTE holds the entry.
         bool freed = tryFree && k.Swap.Count((int)f.Index) == 1;
         bool exclusive = (rec.OrigPte & Pte.SwpExclusiveBit) != 0 || ((!inSwapCache || freed) && soleUser);

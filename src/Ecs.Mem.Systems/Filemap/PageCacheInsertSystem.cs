@@ -109,7 +109,7 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
         if (!zero)
             Task.Rseq.RseqPreempt(k, rec.Process);
         if (pages > 0)
-            env.Schedule(zero ? 1UL : read.QueueWait + (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
+            env.Schedule(zero ? 1UL : (ulong)k.Timing.DiskReadCycles(pages), new SimEvent(_ioDoneKind, rec.Process, io));
     }
 
     /// <summary>The faulting page's VMA decides the readahead (VM_RAND_READ, VM_SEQ_READ); returns its request's pages and queue wait.</summary>

@@ -29,13 +29,6 @@ internal struct ReadaheadControl
     /// <summary>True while the batch holds a waiting window's pages: the loop that resumes the window goes on with them.</summary>
     public bool Continuing;
 
-    /// <summary>
-    /// Cycles the faulting page's request waits behind reads the disk is still serving (set where its bio is submitted,
-    /// <see cref="Readahead.BlkMqQueueStart"/>; 0 without <c>machine.readahead_queue</c>): the read-around's own
-    /// completion starts after it.
-    /// </summary>
-    public ulong TargetQueueWait;
-
     /// <summary>A readahead call by <paramref name="who"/> for <paramref name="fault"/> (FaultIo.None: not a read-around fault).</summary>
     public ReadaheadControl(Entity who, FaultIo fault)
     {
@@ -44,6 +37,5 @@ internal struct ReadaheadControl
         BatchFault = FaultIo.None;
         Wait = 0;
         Continuing = false;
-        TargetQueueWait = 0;
     }
 }

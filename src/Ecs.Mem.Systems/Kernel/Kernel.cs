@@ -114,8 +114,9 @@ public sealed class Kernel
         PageWaits = new PageWaitQueue(this);
         Readahead = new Readahead(this, env);
         // init_user_reserve / init_admin_reserve run at boot on the free memory then: the whole RAM less what the
-        // zone keeps back here. An aged machine (machine.free_area) booted long ago: its held pages were free then.
-        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)(Zone.Buddy.NrFreePages + Zone.HeldPages) * (Pte.PageSize / 1024))
+        // zone keeps back here. An aged machine (machine.free_area) booted long ago: its held pages, the ones that
+        // are page cache now too, were free then.
+        Commit = new AddressSpace.Overcommit((ulong)options.PageCount, (ulong)Swap.UsablePages, (ulong)(Zone.Buddy.NrFreePages + Zone.HeldPages + Zone.HeldCache.Length) * (Pte.PageSize / 1024))
         {
             Policy = (AddressSpace.OvercommitPolicy)options.OvercommitMemory,
             Ratio = (ulong)options.OvercommitRatio,
@@ -142,10 +143,15 @@ public sealed class Kernel
         Khugepaged = new HugeMemory.Khugepaged(this, env);
         Compaction = new Compaction.Compaction(this);
         Kcompactd = new Compaction.Kcompactd(this, env);
+        // An aged machine's page cache (machine.free_area_cache), once the page cache and the LRU exist.
+        HeldCacheFile = Filemap.HeldCache.Populate(this, options.FreeArea?.ActiveFile ?? 0);
         // vmstat_update's decay_pcp_high: only the self-tuning lists (6.7+) have a high to decay.
         if (Zone.Pcp is { HighTuning: true } pcp)
             Vmstat = new PageAlloc.VmstatUpdate(this, pcp, env);
     }
+
+    /// <summary>The file id of an aged machine's page cache (<c>machine.free_area_cache</c>, <see cref="Filemap.HeldCache"/>), or -1.</summary>
+    public int HeldCacheFile { get; }
 
     /// <summary>vmstat_update's once-a-second decay of the per-CPU lists' high (null without Linux 6.7+'s tuning).</summary>
     public PageAlloc.VmstatUpdate? Vmstat { get; }
@@ -238,6 +244,20 @@ public sealed class Kernel
 
     /// <summary>The memory controller (Memcontrol/, mm/memcontrol.c) when the scenario declares cgroups; null otherwise.</summary>
     public Memcontrol.MemcgController? Memcg { get; }
+
+    /// <summary>
+    /// mem_cgroup_get_nr_swap_pages: the free swap <paramref name="memcg"/> may still use. cgroup v1 charges swap to
+    /// memsw (do_memsw_account), so its groups see the machine's free swap, as does a machine without cgroups.
+    /// </summary>
+    public long MemCgroupNrSwapPages(Memcontrol.MemCgroup? memcg) =>
+        Options.CgroupVersion == 1 ? Swap.FreePages : Memcontrol.MemcgController.GetNrSwapPages(Swap.FreePages, memcg);
+
+    /// <summary>
+    /// mem_cgroup_swap_full: swap is more than half used (vm_swap_full), or (cgroup v2) the page's group or an
+    /// ancestor uses half its memory.swap.max: then a swap-cache page that is kept or faulted in gives its slot back.
+    /// </summary>
+    public bool MemCgroupSwapFull(int pfn) =>
+        Swap.VmSwapFull || (Options.CgroupVersion != 1 && Memcg is { } mc && mc.SwapFull(pfn));
 
     /// <summary>Mapping and unmapping pages, zapping ranges, put_page (Memory/, mm/memory.c).</summary>
     public MemoryOps Memory { get; }

@@ -110,10 +110,10 @@ public sealed record KernelOptions
     public int OvercommitMemory { get; init; } = D.OvercommitMemory;
 
     /// <summary>
-    /// Whether the data disk serves readahead's requests one at a time across windows (<c>machine.readahead_queue</c>,
-    /// with <see cref="ReadaheadRequests"/>; <see cref="Filemap.Readahead.BlkMqQueueStart"/>). Off (the default): each
-    /// window's requests follow one another but windows overlap. Off because EcsMem's reclaim rounds are faster than
-    /// the measured kernel's, so the queue delays reads more than it does there (oracle/experiments/ra-memcg-trace).
+    /// Whether readahead's requests queue on the data disk across windows (<c>machine.readahead_queue</c>, with
+    /// <see cref="ReadaheadRequests"/>): mq-deadline's choice and a device serving one request at a time
+    /// (<see cref="Filemap.MqDeadline"/>). Off (the default): each window's requests follow one another from its own
+    /// submission, windows overlapping.
     /// </summary>
     public bool ReadaheadQueue { get; init; } = D.ReadaheadQueue;
 

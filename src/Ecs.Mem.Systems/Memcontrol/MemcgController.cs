@@ -504,6 +504,31 @@ public sealed partial class MemcgController
         return true;
     }
 
+    /// <summary>
+    /// mem_cgroup_get_nr_swap_pages (cgroup v2): the free swap <paramref name="nrSwapPages"/> as <paramref name="memcg"/>
+    /// may use it, limited by memory.swap.max − swap usage of each group up to the root (the root has no limit). v1
+    /// (do_memsw_account) and a machine without cgroups read the free swap as it is: the caller passes null then.
+    /// </summary>
+    public static long GetNrSwapPages(long nrSwapPages, MemCgroup? memcg)
+    {
+        for (MemCgroup? g = memcg; g is not null && !g.IsRoot; g = g.Parent)
+            if (g.SwapMax != long.MaxValue)
+                nrSwapPages = Math.Min(nrSwapPages, g.SwapMax - g.SwapUsage);
+        return nrSwapPages;
+    }
+
+    /// <summary>
+    /// mem_cgroup_swap_full's group part (cgroup v2): the page's group or an ancestor below the root uses half its
+    /// memory.swap.max or more (memory.swap.high is not modelled). The caller has checked vm_swap_full first.
+    /// </summary>
+    public bool SwapFull(int pfn)
+    {
+        for (MemCgroup? g = LruGroupOf(pfn); g is not null && !g.IsRoot; g = g.Parent)
+            if (g.SwapMax != long.MaxValue && g.SwapUsage * 2 >= g.SwapMax)
+                return true;
+        return false;
+    }
+
     /// <summary>mem_cgroup_uncharge_swap when the swap entry is freed (swap_entry_free).</summary>
     public void UnchargeSwap(int slot)
     {

@@ -20,9 +20,9 @@ namespace EcsMem.Systems.PageAlloc;
 /// held too. Each order's list holds its blocks in the order they were placed (a random order), as a machine's
 /// history of frees leaves them.</para>
 /// <para>Not modelled: the pageblocks' migrate types (every block is MOVABLE, where a real zone has some unmovable
-/// and reclaimable pageblocks) and what the held pages are (page cache, slab, other processes): they are never
-/// mapped, freed or reclaimed; compaction moves them, as the movable page cache and anonymous memory they mostly
-/// stand for.</para>
+/// and reclaimable pageblocks). The held pages are never mapped, freed or reclaimed, and compaction moves them, as
+/// the movable page cache and anonymous memory they mostly stand for, except the ones <see cref="ChooseCache"/>
+/// makes page cache (<c>machine.free_area_cache</c>), which reclaim takes as any clean file page.</para>
 /// </remarks>
 public sealed class AgedFreeArea
 {
@@ -132,6 +132,34 @@ public sealed class AgedFreeArea
             }
         }
         return new AgedFreeArea(blockPfn, blockOrder, held, heldPages);
+    }
+
+    /// <summary>
+    /// The <paramref name="count"/> held pages that become page cache (<c>machine.free_area_cache</c>), in the order a
+    /// partial Fisher-Yates shuffle of the held pages (in pfn order, <paramref name="zeroPfn"/> left out) draws them with
+    /// <paramref name="seed"/>'s own stream: element i becomes page i of the boot-time file, so the file's pages lie at
+    /// random places, as a file read long after boot lies on a fragmented machine, and their LRU order is unrelated
+    /// to their pfns. Throws <see cref="ArgumentException"/> when fewer pages are held.
+    /// </summary>
+    public int[] ChooseCache(int zeroPfn, long count, ulong seed)
+    {
+        if (count == 0)
+            return [];
+        var held = new List<int>(HeldPages);
+        for (int p = 0; p < Held.Length; p++)
+            if (Held[p] && p != zeroPfn)
+                held.Add(p);
+        if (count > held.Count)
+            throw new ArgumentException($"free_area_cache asks for {count} pages of page cache; free_area leaves {held.Count} pages held", nameof(count));
+        var rng = new SplitMix64(seed ^ 0x68656c6463616368UL); // "heldcach": its own stream of machine.seed
+        var chosen = new int[count];
+        for (int i = 0; i < chosen.Length; i++)
+        {
+            int j = i + (int)(rng.Next() % (ulong)(held.Count - i));
+            (held[i], held[j]) = (held[j], held[i]);
+            chosen[i] = held[i];
+        }
+        return chosen;
     }
 
     private static bool Clean(byte[] state, int start, int size) => !state.AsSpan(start, size).ContainsAnyExcept((byte)0);

@@ -54,17 +54,31 @@ public sealed class Zone
             Buddy.Age(area);
             for (int pfn = 0; pfn < pages; pfn++)
             {
-                if (!area.Held[pfn])
-                    continue;
-                if (ZeroPfn < 0)
+                if (area.Held[pfn])
                 {
                     ZeroPfn = pfn;
+                    break;
+                }
+            }
+            // machine.free_area_cache: these held pages are the page cache the kernel adds once it has one
+            // (Filemap.HeldCache); they stay allocated here, neither reserved nor pinned.
+            HeldCache = area.ChooseCache(ZeroPfn, fa.CachePages, options.Seed);
+            var cache = new bool[pages];
+            foreach (int pfn in HeldCache)
+                cache[pfn] = true;
+            for (int pfn = 0; pfn < pages; pfn++)
+            {
+                if (!area.Held[pfn] || pfn == ZeroPfn)
+                    continue;
+                if (cache[pfn])
+                {
+                    Frames[pfn] = Frame.Fresh(pfn);
                     continue;
                 }
                 Frames[pfn] = Frame.Fresh(pfn) with { Flags = FrameFlags.Reserved };
                 PinFrame(pfn);
             }
-            HeldPages = area.HeldPages - (ZeroPfn >= 0 ? 1 : 0);
+            HeldPages = area.HeldPages - (ZeroPfn >= 0 ? 1 : 0) - HeldCache.Length;
         }
         if (ZeroPfn < 0)
             ZeroPfn = Buddy.AllocPages(0);
@@ -85,8 +99,17 @@ public sealed class Zone
         }
     }
 
-    /// <summary>Pages held from boot by the machine's other users (<c>machine.free_area</c>; <see cref="FrameFlags.Reserved"/>), the zero page apart.</summary>
+    /// <summary>
+    /// Pages held from boot by the machine's other users and pinned (<c>machine.free_area</c>; <see cref="FrameFlags.Reserved"/>):
+    /// the zero page and the <see cref="HeldCache"/> apart.
+    /// </summary>
     public int HeldPages { get; }
+
+    /// <summary>
+    /// The held pages that start as page cache (<c>machine.free_area_cache</c>), in file-index order: element i holds
+    /// page i of the boot-time file (<see cref="Filemap.HeldCache"/>); empty without the key.
+    /// </summary>
+    public int[] HeldCache { get; } = [];
 
     /// <summary>The incremental checker's record of the tick's changes (null when checking is off).</summary>
     internal Kernel.DirtySet? Dirty;

@@ -107,11 +107,14 @@ public static class EffectiveConfiguration
         // Read back: the zone has per-CPU lists only when they are on.
         Bool("per_cpu_pages", k.Zone.Pcp is not null);
         Bool("pcp_high_tuning", o.PcpHighTuning, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
+        // One word, as every value of the section (a YAML flow list all the same); a JSON array.
         if (o.FreeArea is { } area)
             list.Add(new ConfigValue("free_area", "[" + string.Join(",", area.Blocks.Select(b => b.ToString(Inv))) + "]", ConfigValueKind.List,
-                "free blocks of orders 0..10 at boot; the rest of RAM held"));
+                $"{k.Zone.HeldPages} other pages held, pinned"));
         else
             list.Add(new ConfigValue("free_area", NoList, ConfigValueKind.List, "a fresh boot"));
+        Num("free_area_cache.inactive_file", o.FreeArea?.InactiveFile ?? 0, o.FreeArea is { CachePages: not 0 } ? "clean page cache of a file no process has open" : "");
+        Num("free_area_cache.active_file", o.FreeArea?.ActiveFile ?? 0);
         Num("overcommit_memory", o.OvercommitMemory, o.OvercommitMemory switch { 0 => "heuristic", 1 => "always", _ => "never (strict)" });
         // Both, as the sysctls read: writing one zeroes the other (overcommit_*_handler), kbytes wins when non-zero.
         Num("overcommit_ratio", o.OvercommitRatio, o.OvercommitKbytes != 0 ? "unused: overcommit_kbytes is set" : "");

@@ -22,24 +22,8 @@ public sealed class LruGenMachine(Kernel.Kernel k) : ILruGenHost
 
     public bool InLruFault => !k.Readahead.InWillNeed;
 
-    /// <summary>mem_cgroup_get_nr_swap_pages: free swap, limited by memory.swap.max − swap usage up the hierarchy.</summary>
-    public long NrSwapPages(Lruvec lruvec)
-    {
-        long free = k.Swap.FreePages;
-        if (k.Memcg is { } mc)
-            for (Memcontrol.MemCgroup? g = GroupOf(mc, lruvec); g is not null && !g.IsRoot; g = g.Parent)
-                if (g.SwapMax != long.MaxValue)
-                    free = Math.Min(free, Math.Max(0, g.SwapMax - g.SwapUsage));
-        return free;
-    }
-
-    private static Memcontrol.MemCgroup? GroupOf(Memcontrol.MemcgController mc, Lruvec lruvec)
-    {
-        for (int i = 0; i < mc.Groups.Count; i++)
-            if (mc.Groups[i].Lruvec == lruvec)
-                return mc.Groups[i];
-        return null;
-    }
+    /// <summary>mem_cgroup_get_nr_swap_pages: free swap, limited by memory.swap.max − swap usage up the hierarchy (v2).</summary>
+    public long NrSwapPages(Lruvec lruvec) => k.MemCgroupNrSwapPages(lruvec.Memcg);
 
     /// <summary>The lru_gen mm_list of the lruvec's cgroup: each live mm whose owner is charged there, in creation order.</summary>
     public void MmList(Lruvec lruvec, List<int> mms)

@@ -88,8 +88,14 @@ public interface ILruvecHost
     /// <summary>activate_locked's folio_free_swap: a kept swap-cache page may give its slot back (vm_swap_full).</summary>
     void ActivateLocked(int pfn);
 
-    /// <summary>get_nr_swap_pages() &gt; 0: anon pages can be reclaimed (can_reclaim_anon_pages).</summary>
+    /// <summary>get_nr_swap_pages() &gt; 0: anon pages can be reclaimed (can_reclaim_anon_pages(NULL), the node-wide question).</summary>
     bool SwapSpaceLeft { get; }
+
+    /// <summary>
+    /// can_reclaim_anon_pages(memcg) for <paramref name="lruvec"/>'s group: mem_cgroup_get_nr_swap_pages &gt; 0, so a
+    /// cgroup v2 group at its memory.swap.max scans no anon pages. The default is the node-wide answer.
+    /// </summary>
+    bool CanReclaimAnonPages(Lruvec lruvec) => SwapSpaceLeft;
 
     /// <summary>jiffies (HZ = <see cref="Memcontrol.MemcgController.Hz"/>): when the periodic memcg stats flush is due.</summary>
     ulong Jiffies => 0;
@@ -757,7 +763,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         long workingset = WorkingsetPageState(LruList.ActiveFile);
         if (!file)
             workingset += WorkingsetPageState(LruList.InactiveFile);
-        if (_host.SwapSpaceLeft)
+        // mem_cgroup_get_nr_swap_pages(eviction_memcg) > 0: anon competes for the workingset while the group can swap.
+        if (_host.CanReclaimAnonPages(this))
         {
             workingset += WorkingsetPageState(LruList.ActiveAnon);
             if (file)
@@ -863,7 +870,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         int swappiness = sc.Swappiness;
         ScanBalance balance;
         ulong ap = 0, fp = 0, denominator = 1;
-        if (!sc.MaySwap || !_host.SwapSpaceLeft)
+        if (!sc.MaySwap || !_host.CanReclaimAnonPages(this))
             balance = ScanBalance.File;
         else if (sc.CgroupReclaim && swappiness == 0)
             balance = ScanBalance.File;

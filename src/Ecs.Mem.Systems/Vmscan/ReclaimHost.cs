@@ -50,6 +50,9 @@ public sealed class ReclaimHost : ILruvecHost
 
     public bool SwapSpaceLeft => _k.Swap.FreePages > 0;
 
+    /// <summary>can_reclaim_anon_pages(memcg): the lruvec's group may still swap (mem_cgroup_get_nr_swap_pages &gt; 0).</summary>
+    public bool CanReclaimAnonPages(Lruvec lruvec) => _k.MemCgroupNrSwapPages(lruvec.Memcg) > 0;
+
     public bool HasSwap => _k.Swap.UsablePages > 0;
 
     /// <summary>jiffies at HZ = <see cref="Memcontrol.MemcgController.Hz"/> from the simulated clock (the memcg stats flush period).</summary>
@@ -170,10 +173,10 @@ public sealed class ReclaimHost : ILruvecHost
         return young;
     }
 
-    /// <summary>shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is more than half full (vm_swap_full).</summary>
+    /// <summary>shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap, or its group's memory.swap.max, is half used (mem_cgroup_swap_full).</summary>
     public void ActivateLocked(int pfn)
     {
-        if (_k.Swap.VmSwapFull)
+        if (_k.MemCgroupSwapFull(pfn))
             _k.Memory.FreeSwapCacheOf(pfn);
     }
 

@@ -463,8 +463,8 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (k.ReclaimHost.PageReferenced(pfn))
             {
                 // shrink_folio_list's activate_locked: a kept swap-cache page gives its slot back once swap is
-                // more than half full (vm_swap_full), if no PTE holds its swap entry any more.
-                if (k.Swap.VmSwapFull)
+                // (or its group's memory.swap.max) is half used (mem_cgroup_swap_full), if no PTE holds its swap entry any more.
+                if (k.MemCgroupSwapFull(pfn))
                     k.Memory.FreeSwapCacheOf(pfn);
                 env.Counters.Increment(k.C.Referenced);
                 lru.OnReferenced(pfn);

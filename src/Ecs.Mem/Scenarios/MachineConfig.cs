@@ -238,8 +238,9 @@ public sealed record MachineConfig
     public int OvercommitMemory { get; init; }
 
     /// <summary>
-    /// <c>machine.readahead_queue</c> (with <c>readahead_requests</c>): the data disk serves readahead's requests one at a
-    /// time, a window's requests starting when every earlier window's have completed. False (the default): windows overlap.
+    /// <c>machine.readahead_queue</c> (with <c>readahead_requests</c>): readahead's requests queue on the data disk under
+    /// mq-deadline (sector order in batches of fifo_batch, the oldest after read_expire), the device serving one at a
+    /// time with the next held on hctx-&gt;dispatch. False (the default): each window's requests start at its submission, windows overlap.
     /// </summary>
     public bool ReadaheadQueue { get; init; }
 

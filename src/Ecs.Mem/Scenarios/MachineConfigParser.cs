@@ -22,6 +22,7 @@ internal sealed class MachineConfigParser(YamlValues values)
         "compaction_proactiveness",
         "watermark_boost_factor",
         "free_area",
+        "free_area_cache",
     ];
 
     private static readonly string[] CacheLevels = ["l1i", "l1d", "l2", "l3"];
@@ -31,6 +32,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] ThpKeys = ["enabled", "defrag", "use_zero_page", "khugepaged", "sizes"];
     private static readonly string[] HugetlbKeys = ["nr_hugepages", "nr_overcommit_hugepages"];
     private static readonly string[] LruGenKeys = ["enabled", "min_ttl_ms"];
+    private static readonly string[] FreeAreaCacheKeys = ["inactive_file", "active_file"];
 
     private static readonly string[] LatencyKeys =
     [
@@ -95,6 +97,10 @@ internal sealed class MachineConfigParser(YamlValues values)
                 case "lru_gen":
                     foreach (string k in LruGenKeys)
                         yield return "lru_gen." + k;
+                    break;
+                case "free_area_cache":
+                    foreach (string k in FreeAreaCacheKeys)
+                        yield return "free_area_cache." + k;
                     break;
                 default:
                     yield return key;
@@ -278,6 +284,8 @@ internal sealed class MachineConfigParser(YamlValues values)
         }
         if (s.Get("free_area") is { } fa)
             m = m with { FreeArea = FreeArea(fa, m) };
+        if (s.Get("free_area_cache") is { } fac)
+            m = m with { FreeArea = FreeAreaCache(fac, m) };
         if (s.Get("lru_gen") is { } lg)
             m = m with { LruGen = LruGen(new YamlSection(Source, lg, "machine.lru_gen", LruGenKeys), m) };
         if (s.Get("pcid") is { } pcid)
@@ -555,5 +563,23 @@ internal sealed class MachineConfigParser(YamlValues values)
         if (needed > capacity)
             throw values.Error(node, $"machine.free_area's blocks with their buddies need {needed} pages; machine.ram's whole 4 MiB blocks hold {capacity}");
         return new FreeAreaConfig(blocks);
+    }
+
+    /// <summary>
+    /// machine.free_area_cache: <c>{inactive_file: N, active_file: M}</c>, how many of free_area's held pages start as
+    /// clean page cache on each file LRU list. Needs machine.free_area; together at most the held pages (the RAM less
+    /// the free blocks' pages and the zero page, the first held page).
+    /// </summary>
+    private FreeAreaConfig FreeAreaCache(YamlNode node, MachineConfig m)
+    {
+        var s = new YamlSection(Source, node, "machine.free_area_cache", FreeAreaCacheKeys);
+        if (m.FreeArea is not { } fa)
+            throw values.Error(node, "machine.free_area_cache needs machine.free_area (the cache is made of the pages its free blocks leave held)");
+        long inactive = s.Get("inactive_file") is { } i ? values.Integer(i, "machine.free_area_cache.inactive_file", 0, 1L << 31) : 0;
+        long active = s.Get("active_file") is { } a ? values.Integer(a, "machine.free_area_cache.active_file", 0, 1L << 31) : 0;
+        long held = Math.Max(0, m.RamPages - fa.FreePages - 1); // a zone with nothing held takes its zero page from the free lists
+        if (inactive + active > held)
+            throw values.Error(node, $"machine.free_area_cache asks for {inactive + active} pages of page cache; machine.free_area leaves {held} pages held (the RAM's {m.RamPages} less {fa.FreePages} free and the zero page)");
+        return fa with { InactiveFile = inactive, ActiveFile = active };
     }
 }

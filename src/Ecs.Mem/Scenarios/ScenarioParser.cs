@@ -203,6 +203,10 @@ public static class ScenarioParser
                         throw values.Error(n, $"{c.PathOf(key)} must be a size in bytes or 'max'");
                     return v;
                 }
+                // cgroup v1 charges swap to memsw (memory.memsw.limit_in_bytes, not modelled) and has no
+                // memory.swap.max: a limit given for it would be a v2 rule the v1 kernel does not apply.
+                if (_machine.CgroupVersion == 1 && c.Get("memory.swap.max") is { } sm && Limit("memory.swap.max", CgroupConfig.Unlimited) != CgroupConfig.Unlimited)
+                    throw values.Error(sm, $"{c.PathOf("memory.swap.max")}: cgroup v1 has no memory.swap.max (machine.cgroup_version is 1; its memsw limit is not modelled)");
                 list.Add(new CgroupConfig(name, parent,
                     Limit("memory.max", CgroupConfig.Unlimited), Limit("memory.high", CgroupConfig.Unlimited),
                     Limit("memory.low", 0), Limit("memory.min", 0), Limit("memory.swap.max", CgroupConfig.Unlimited), c.Line));

@@ -168,7 +168,11 @@ public static class ScenarioWriter
         if (m.UserReserveKbytes is { } urk)
             Line(w, 1, "user_reserve_kbytes", Num(urk));
         if (m.FreeArea is { } fa)
+        {
             Line(w, 1, "free_area", "[" + string.Join(", ", fa.Blocks.Select(Num)) + "]");
+            if (fa.CachePages != 0)
+                Line(w, 1, "free_area_cache", $"{{inactive_file: {Num(fa.InactiveFile)}, active_file: {Num(fa.ActiveFile)}}}");
+        }
         if (m.Hugetlb != new HugetlbConfig())
             Line(w, 1, "hugetlb", $"{{nr_hugepages: {m.Hugetlb.NrHugepages}, nr_overcommit_hugepages: {m.Hugetlb.NrOvercommitHugepages}}}");
         Line(w, 1, "thp", $"{{enabled: {ThpConfig.EnabledNames[(int)m.Thp.Enabled]}, defrag: {ThpConfig.DefragNames[(int)m.Thp.Defrag]}, use_zero_page: {(m.Thp.UseZeroPage ? "true" : "false")}{Khugepaged(m.Thp.Khugepaged)}{MthpSizes(m.Thp)}}}");

@@ -54,7 +54,7 @@ internal static class KernelKit
         // Linux 6.6's per-CPU lists (pcp_high_tuning: false): the frame counts these tests work out by hand assume
         // 6.6's refills of one batch, which on these small machines (batch 1) leave nothing on a list after an
         // allocation; 6.7+'s refills grow to 32 batches and keep pages off the buddy allocator (PcpHighTuningTests).
-        // (With the tuning on, SwapKernelAgreementTests' passes 3 and 4 fault on 12,285 pages, not 12,287-12,288.)
+        // (With the tuning on, SwapSweepKswapdTests' 16 MiB machine keeps 3 pages resident in passes 3 and 4: 12,285 faults.)
         PcpHighTuning = false,
     };
 

@@ -121,8 +121,8 @@ public class ReadaheadTests
     [TestCase(true)]
     public void WithTheReadaheadQueueAWindowsRequestsStartWhenTheDiskHasServedTheWindowBeforeIt(bool queue)
     {
-        // machine.readahead_queue (Readahead.BlkMqQueueStart, blk_mq_dispatch_rq_list onto a disk that serves one request
-        // at a time: readahead-bios measured each read issued when the one before it completes). MADV_WILLNEED over 1,024
+        // machine.readahead_queue (MqDeadline: mq-deadline in front of a disk that serves one request at a time;
+        // readahead-bios measured each read issued when the one before it completes). MADV_WILLNEED over 1,024
         // pages is force_page_cache_ra's two 2 MiB chunks, [0, 512) and [512, 1024), each its own read_pages at the same
         // instant; on a fresh machine each chunk's frames are a few contiguous runs, one request. Without the queue both complete
         // DiskReadCycles(512) after the call; with it the second starts when the first ends, so it completes

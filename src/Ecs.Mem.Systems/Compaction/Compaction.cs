@@ -508,7 +508,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
         }
         source.MapCount = 0;
         source.RefCount = 0;
-        zone.FreeFrame(src, cpu, migrated: true);
+        zone.FreeFrame(src, cpu, pgpgout: false);
         zone.LruAdd(dst, key);
         Work(CopyPageCycles);
     }

@@ -298,13 +298,14 @@ public sealed class Zone
     /// per-CPU lists, free_unref_page puts it on that CPU's list (returning a chunk of the list to the buddy
     /// allocator when it reaches its high mark); without them it goes straight back to the buddy allocator.
     /// </summary>
-    public void FreeFrame(int pfn, int cpu) => FreeFrame(pfn, cpu, migrated: false);
+    public void FreeFrame(int pfn, int cpu) => FreeFrame(pfn, cpu, pgpgout: FolioHead(pfn));
 
     /// <summary>
-    /// <see cref="FreeFrame(int, int)"/>; <paramref name="migrated"/>: the page a migration copied from
-    /// (mem_cgroup_migrate cleared its memcg_data: its charge went to the new page, so its free is no uncharge event).
+    /// <see cref="FreeFrame(int, int)"/>; <paramref name="pgpgout"/>: whether its uncharge is the folio's v1 PGPGOUT
+    /// event (uncharge_folio counts one a folio): false for the page a migration copied from (mem_cgroup_migrate cleared
+    /// its memcg_data, its charge went to the new page) and for a large folio's pages after its head.
     /// </summary>
-    public void FreeFrame(int pfn, int cpu, bool migrated)
+    public void FreeFrame(int pfn, int cpu, bool pgpgout)
     {
         Dirty?.Frame(pfn);
         Flusher?.FrameFreed(pfn);
@@ -313,8 +314,8 @@ public sealed class Zone
             LruDel(pfn);
         // mem_cgroup_uncharge: the charge goes with the page (a page table's from pagetables as well).
         // v1's PGPGOUT is one per folio (uncharge_folio): a page of an unsplit THP or large page-cache folio counts it
-        // at its head only.
-        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu, pgpgout: !migrated && FolioHead(pfn));
+        // at its head only (FreeFrame(int, int)).
+        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu, pgpgout);
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
         // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at

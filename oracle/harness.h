@@ -373,6 +373,14 @@ static void pairs_with(const char *path, const char *prefix)
 
 static void pairs(const char *path) { pairs_with(path, 0); }
 
+#ifdef ORACLE_VMSTAT
+/* /proc/vmstat's pswpin and pswpout (a program with `swap`: the program's swap file is the machine's only swap device
+   while it runs, so they are its swap reads and writes in pages), read into buf like the other files: its 4 KB take
+   the same pages of buf as the smaps read before it. Read before the first phase (after every other preparation) and
+   at the end of each phase_end. */
+static void swap_counts(void) { pairs_with("/proc/vmstat", "pswp"); }
+#endif
+
 static void phase_end(const char *name, int first)
 {
     struct rusage u;
@@ -401,6 +409,10 @@ static void phase_end(const char *name, int first)
     }
     emit("},\"meminfo\":{");
     pairs_with("/proc/meminfo", "HugePages_");
+#ifdef ORACLE_VMSTAT
+    emit("},\"vmstat\":{");
+    swap_counts();
+#endif
     emit("}}");
 }
 

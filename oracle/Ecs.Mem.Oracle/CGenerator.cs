@@ -27,6 +27,10 @@ public static class CGenerator
         // smaps: every field of the program's VMAs, not only Rss/Anonymous/Swap/Locked (oracle/README.md).
         if (plan.Program.Smaps)
             sb.Append("#define ORACLE_SMAPS 1\n");
+        // swap: /proc/vmstat's pswpin and pswpout before the first phase and at each phase_end (oracle/README.md); the
+        // other programs' C stays as it was.
+        if (p.Swap)
+            sb.Append("#define ORACLE_VMSTAT 1\n");
         sb.Append("#include \"../harness.h\"\n\n");
         foreach (var (line, pages) in plan.RandomPages)
             sb.Append(Inv, $"static const unsigned rnd{line}[{pages.Length}] = {{{string.Join(",", pages)}}};\n");
@@ -36,7 +40,10 @@ public static class CGenerator
             sb.Append(Inv, $"    prepare_file(\"{f.Name}\", {(f.Warm ? 1 : 0)});\n");
         foreach (PhaseOp op in p.Phases.SelectMany(ph => ph.Ops).Where(o => o.Verb == "tmpfs"))
             sb.Append(Inv, $"    warm_string(\"{TmpfsPath(p, op.Arg(1)!)}\");\n");
-        sb.Append("    emit(\"{\\\"program\\\":\\\"" + p.Name + "\\\",\\\"phases\\\":[\");\n");
+        if (p.Swap)
+            sb.Append("    emit(\"{\\\"program\\\":\\\"" + p.Name + "\\\",\\\"vmstat0\\\":{\");\n    swap_counts();\n    emit(\"},\\\"phases\\\":[\");\n");
+        else
+            sb.Append("    emit(\"{\\\"program\\\":\\\"" + p.Name + "\\\",\\\"phases\\\":[\");\n");
         for (int i = 0; i < p.Phases.Count; i++)
         {
             Phase ph = p.Phases[i];

@@ -40,7 +40,9 @@ public static class Kit
     /// <summary>
     /// The differences between the kernel's figures and EcsMem's: per phase min_flt and maj_flt (inside the recorded
     /// [min, max], which is exact when the kernel was deterministic), the results of the calls made with
-    /// <c>expect</c> (ENOMEM or ok), and, where the VMAs were the same in every run, their number, shape (address
+    /// <c>expect</c> (ENOMEM or ok), under a memcg memory.stat's pgpgin and pgpgout at the phase's end (and over the
+    /// phase where the runs' differences were recorded), for a swap program /proc/vmstat's pswpin and pswpout over the
+    /// phase (where recorded), and, where the VMAs were the same in every run, their number, shape (address
     /// outside the brk area, size, protections, offset, name) and Rss/Swap/Locked.
     /// </summary>
     public static List<string> Compare(ProgramFigures kernel, IReadOnlyList<SimPhase> sim)
@@ -78,6 +80,29 @@ public static class Kit
                     diffs.Add($"{kp.Name}: memcg oom_kill {mc["oom_kill"]}, kernel {kills}");
                 if (kills.Min > 0 && kp.Memcg.TryGetValue("max_usage_in_bytes", out Spread peak) && !peak.Contains(mc["max_usage_in_bytes"]))
                     diffs.Add($"{kp.Name}: memcg max_usage_in_bytes {mc["max_usage_in_bytes"]}, kernel {peak}");
+            }
+            // /proc/vmstat's pswpin and pswpout over the phase (a swap program recorded since session 21), inside the runs' [min, max].
+            if (sp.Pswp is { } sw)
+            {
+                foreach (var (key, spread) in kp.Pswp)
+                {
+                    if (sw.TryGetValue(key, out long mine) && !spread.Contains(mine))
+                        diffs.Add($"{kp.Name}: {key} {mine}, kernel {spread}");
+                }
+            }
+            // cgroup v1's memory.stat pgpgin and pgpgout at the phase's end: the group's charge and uncharge events (one a
+            // folio) since it was made, cumulative, inside the runs' [min, max].
+            if (sp.Memcg is { } ms)
+            {
+                foreach (string key in Fixtures.PgpgKeys)
+                {
+                    if (kp.MemStat.TryGetValue(key, out Spread kstat) && ms.TryGetValue(key, out long mine) && !kstat.Contains(mine))
+                        diffs.Add($"{kp.Name}: memory.stat {key} {mine}, kernel {kstat}");
+                    // ... and over the phase (the runs' own differences, where recorded).
+                    if (i > 0 && kp.PgpgDelta.TryGetValue(key, out Spread kd) && sim[i - 1].Memcg is { } prev && ms.TryGetValue(key, out long now)
+                        && !kd.Contains(now - prev[key]))
+                        diffs.Add($"{kp.Name}: memory.stat {key} over the phase {now - prev[key]}, kernel {kd}");
+                }
             }
             if (!kp.VmasStable)
                 continue;
@@ -155,13 +180,16 @@ public static class Kit
             $"Kernel {Get("uname_r")}, THP {Get("thp_enabled")} (defrag {Get("thp_defrag")}), read_ahead_kb {Get("read_ahead_kb")}, " +
             $"fault_around_bytes {Get("fault_around_bytes")} ({Get("fault_around_source")}), page-cluster {Get("page_cluster")}, " +
             $"swappiness {Get("swappiness")}, overcommit_memory {Get("overcommit_memory")}; {RunsText(fixtures)}, recorded {Get("recorded")}. " +
-            "Each cell lists the phases as `phase minflt/majflt`; a range is the kernel's spread over the runs.\n\n");
+            "Each cell lists the phases as `phase minflt/majflt`, under a memcg with `pgpg IN/OUT` (memory.stat's cumulative cgroup v1 " +
+            "pgpgin/pgpgout at the phase's end) and, for a swap program recorded since session 21, `pswp IN/OUT` (/proc/vmstat's " +
+            "pswpin/pswpout over the phase); a range is the kernel's spread over the runs.\n\n");
         sb.Append("| program | kernel | EcsMem | agreement |\n|---|---|---|---|\n");
         int agree = 0;
         foreach (ProgramResult r in results)
         {
-            string kernel = r.Kernel is null ? "not recorded" : string.Join(" · ", r.Kernel.Phases.Select(p => $"{p.Name} {p.MinFlt}/{p.MajFlt}"));
-            string sim = r.Sim is null ? "—" : string.Join(" · ", r.Sim.Select(p => $"{p.Name} {p.MinFlt:N0}/{p.MajFlt:N0}"));
+            string kernel = r.Kernel is null ? "not recorded" : string.Join(" · ", r.Kernel.Phases.Select(p => $"{p.Name} {p.MinFlt}/{p.MajFlt}" + KernelCounts(p)));
+            string sim = r.Sim is null ? "—" : string.Join(" · ", r.Sim.Select((p, i) => $"{p.Name} {p.MinFlt:N0}/{p.MajFlt:N0}" +
+                SimCounts(p, r.Kernel is { } kf && i < kf.Phases.Count ? kf.Phases[i] : null)));
             string verdict;
             if (r.LeftOut.Count > 0)
                 verdict = "not expressible yet: " + string.Join(", ", r.LeftOut.Select(u => u.Mechanism).Distinct());
@@ -179,6 +207,28 @@ public static class Kit
         }
         sb.Append(CultureInfo.InvariantCulture, $"\n{agree} of {results.Count} programs agree.\n");
         return sb.ToString();
+    }
+
+    /// <summary>A kernel phase's memory.stat pgpgin/pgpgout (under a memcg) and pswpin/pswpout (where recorded) for the table.</summary>
+    private static string KernelCounts(PhaseFigures p)
+    {
+        string s = "";
+        if (p.MemStat.TryGetValue("pgpgin", out Spread pin) && p.MemStat.TryGetValue("pgpgout", out Spread pout))
+            s += $" pgpg {pin}/{pout}";
+        if (p.Pswp.TryGetValue("pswpin", out Spread sin) && p.Pswp.TryGetValue("pswpout", out Spread sout))
+            s += $" pswp {sin}/{sout}";
+        return s;
+    }
+
+    /// <summary>EcsMem's figures for the same columns as <see cref="KernelCounts"/> (shown where the kernel's are).</summary>
+    private static string SimCounts(SimPhase p, PhaseFigures? k)
+    {
+        string s = "";
+        if (k is not null && k.MemStat.ContainsKey("pgpgin") && p.Memcg is { } mc && mc.TryGetValue("pgpgin", out long pin) && mc.TryGetValue("pgpgout", out long pout))
+            s += string.Create(CultureInfo.InvariantCulture, $" pgpg {pin:N0}/{pout:N0}");
+        if (k is not null && k.Pswp.Count > 0 && p.Pswp is { } sw)
+            s += string.Create(CultureInfo.InvariantCulture, $" pswp {sw["pswpin"]:N0}/{sw["pswpout"]:N0}");
+        return s;
     }
 
     /// <summary>The README with its table section replaced by <paramref name="table"/>.</summary>

@@ -53,6 +53,22 @@ public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IRe
     /// memory.max_usage_in_bytes); recorded under <c>memcg</c> since the cgroup OOM program, empty before.
     /// </summary>
     public IReadOnlyDictionary<string, Spread> Memcg { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// /proc/vmstat's pswpin and pswpout over the phase (pages read from and written to swap), recorded by the programs
+    /// with <c>swap</c> since session 21: each run's reading at this phase_end's end less the one before (the previous
+    /// phase_end's, or the one before the first phase), so a phase's figure includes its phase_end's reads and the next
+    /// phase_start (outside the fault window); [min, max] over the runs. Empty before.
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread> Pswp { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// memory.stat's pgpgin and pgpgout over the phase (cgroup v1's charge and uncharge events): each run's phase-end
+    /// value less the previous phase's, [min, max] over the runs; for every phase but the first of the memcg programs
+    /// recorded since session 21 (the runs' own differences, which <see cref="MemStat"/>'s cumulative spreads do not
+    /// give). Empty before, and for the first phase (nothing is read before it).
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread> PgpgDelta { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
 }
 
 /// <summary>One program's recorded figures.</summary>
@@ -140,6 +156,8 @@ public sealed class Fixtures
                 {
                     MemInfo = ph[0].TryGetProperty("meminfo", out _) ? Pairs(ph, "meminfo") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                     Memcg = ph[0].TryGetProperty("memcg", out _) ? Pairs(ph, "memcg") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    Pswp = PswpDeltas(runs, i),
+                    PgpgDelta = PgpgDeltas(runs, i),
                 });
             }
             programs.Add(new ProgramFigures(group.Key, runs.Count, phases)
@@ -167,6 +185,54 @@ public sealed class Fixtures
         }
         return total;
     }
+
+    /// <summary>The names of the /proc/vmstat counters a <c>swap</c> program records (<see cref="PhaseFigures.Pswp"/>).</summary>
+    public static readonly string[] PswpKeys = ["pswpin", "pswpout"];
+
+    /// <summary>
+    /// <see cref="PhaseFigures.Pswp"/> of phase <paramref name="i"/>: in each run, its phase record's <c>vmstat</c> less
+    /// the previous phase's (the run's <c>vmstat0</c>, read before the first phase, for the first); empty when the runs
+    /// did not record them.
+    /// </summary>
+    public static SortedDictionary<string, Spread> PswpDeltas(IReadOnlyList<JsonDocument> runs, int i)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        if (!runs.All(r => r.RootElement.TryGetProperty("vmstat0", out _) && r.RootElement.GetProperty("phases")[i].TryGetProperty("vmstat", out _)))
+            return d;
+        foreach (string key in PswpKeys)
+        {
+            d[key] = Over(runs.Select(r =>
+            {
+                JsonElement phases = r.RootElement.GetProperty("phases");
+                JsonElement before = i == 0 ? r.RootElement.GetProperty("vmstat0") : phases[i - 1].GetProperty("vmstat");
+                return Num(phases[i].GetProperty("vmstat"), key) - Num(before, key);
+            }));
+        }
+        return d;
+    }
+
+    /// <summary>
+    /// <see cref="PhaseFigures.PgpgDelta"/> of phase <paramref name="i"/>: in each run, its memory.stat pgpgin and pgpgout
+    /// less the previous phase's; empty for the first phase and when the runs read no memory.stat.
+    /// </summary>
+    public static SortedDictionary<string, Spread> PgpgDeltas(IReadOnlyList<JsonDocument> runs, int i)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        if (i == 0 || !runs.All(r => r.RootElement.GetProperty("phases")[i].GetProperty("memstat").TryGetProperty("pgpgin", out _)))
+            return d;
+        foreach (string key in PgpgKeys)
+        {
+            d[key] = Over(runs.Select(r =>
+            {
+                JsonElement phases = r.RootElement.GetProperty("phases");
+                return Num(phases[i].GetProperty("memstat"), key) - Num(phases[i - 1].GetProperty("memstat"), key);
+            }));
+        }
+        return d;
+    }
+
+    /// <summary>memory.stat's cgroup v1 events compared by the kit (<see cref="PhaseFigures.PgpgDelta"/>).</summary>
+    public static readonly string[] PgpgKeys = ["pgpgin", "pgpgout"];
 
     private static long RunIndex(string file)
     {
@@ -280,6 +346,11 @@ public sealed class Fixtures
                         WritePairs(w, "meminfo", ph.MemInfo);
                     if (ph.Memcg.Count > 0)
                         WritePairs(w, "memcg", ph.Memcg);
+                    // Only the swap programs recorded since session 21 have it.
+                    if (ph.Pswp.Count > 0)
+                        WritePairs(w, "pswp", ph.Pswp);
+                    if (ph.PgpgDelta.Count > 0)
+                        WritePairs(w, "pgpg_delta", ph.PgpgDelta);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -334,6 +405,8 @@ public sealed class Fixtures
                 {
                     MemInfo = ph.TryGetProperty("meminfo", out JsonElement mi) ? ReadPairs(mi) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                     Memcg = ph.TryGetProperty("memcg", out JsonElement mc) ? ReadPairs(mc) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    Pswp = ph.TryGetProperty("pswp", out JsonElement sw) ? ReadPairs(sw) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    PgpgDelta = ph.TryGetProperty("pgpg_delta", out JsonElement pd) ? ReadPairs(pd) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                 });
             }
             programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases)

@@ -393,6 +393,17 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>The start-up page standing for the third stack page below the top (the "deeper" role's, <see cref="HarnessLayout"/>).</summary>
     public const long ThirdStackPage = 16;
 
+    /// <summary>
+    /// The memory group's cgroup v1 pgpgin and pgpgout events before the program's main() that the scenario does not
+    /// run: record.sh's sh moves itself into the fresh group and execs env, which execs setarch, which execs the program,
+    /// and each exec frees the old image's pages (charged in the group after the move): 55 pages charged and uncharged.
+    /// Measured on Linux 6.18 with oracle/experiments/pgpg-start (10 runs of the harness's probe, run as record.sh runs
+    /// a memcg program; memory.stat after the periodic flush: pgpgout 53–56, median 55, at main's entry and after
+    /// warm_up alike, and pgpgin = pgpgout + the resident pages). The page-cache pages charged before main (the probe's
+    /// 5–6, the kit programs' 0–5 at their first phase_end: cache in memory.stat) are not counted.
+    /// </summary>
+    public const long ExecChainPgpg = 55;
+
     /// <summary>Where <c>out</c> starts in <see cref="OutnPage"/> (gcc puts <c>outn</c> 32 bytes before it, 0x340 into the page).</summary>
     public const long OutHeadBytes = 0x340;
 

@@ -32,6 +32,13 @@ public sealed record SimPhase(string Name, long MinFlt, long MajFlt, IReadOnlyLi
     /// program is the machine's only task) and time_ms, the simulated time at its end; null without a cgroup.
     /// </summary>
     public IReadOnlyDictionary<string, long>? Lru { get; init; }
+
+    /// <summary>
+    /// /proc/vmstat's pswpin and pswpout over the phase where the C program reads them (<see cref="PhaseFigures.Pswp"/>):
+    /// from the previous phase_end's end (before the first phase: after the prelude) to this phase_end's end, i.e. after
+    /// the accesses between this phase and the next. Null: not compared (a hand-made phase in a test).
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? Pswp { get; init; }
 }
 
 /// <summary>
@@ -102,6 +109,9 @@ public static class SimulationRun
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
         foreach (var kv in m.Env.Counters.All())
             counters0[kv.Key] = kv.Value;
+        // /proc/vmstat's pswpin and pswpout where the C program reads them: before the first phase, then at each
+        // phase_end's end (after the accesses between two phases, or the last phase's snapshot).
+        var pswp = new List<(long In, long Out)> { SwapCounts(m) };
         ref ProcessStats st0 = ref k.World.Get<ProcessStats>(proc);
         minBase = st0.MinFlt;
         majBase = st0.MajFlt;
@@ -117,6 +127,8 @@ public static class SimulationRun
                 minBase = gap.MinFlt;
                 majBase = gap.MajFlt;
             }
+            if (i > 0)
+                pswp.Add(SwapCounts(m));
             // The previous phase_end read memory.stat after its smaps and smaps_rollup slurps (the between-phase
             // accesses just run), which flushed the group's statistics there.
             if (i > 0)
@@ -174,6 +186,10 @@ public static class SimulationRun
                 {
                     ["oom_kill"] = g.Events[(int)EcsMem.Systems.Memcontrol.MemcgEvent.OomKill],
                     ["max_usage_in_bytes"] = g.Watermark * (long)Pte.PageSize,
+                    // memory.stat's v1 pgpgin and pgpgout: the group's charge and uncharge events, one a folio, since it was
+                    // made, with the exec chain's before main (not simulated: HarnessFootprint.ExecChainPgpg).
+                    ["pgpgin"] = g.PgPgIn + HarnessFootprint.ExecChainPgpg,
+                    ["pgpgout"] = g.PgPgOut + HarnessFootprint.ExecChainPgpg,
                 };
             }
             Dictionary<string, long>? lru = k.Memcg is null ? null : LruFigures(m, proc, counters0);
@@ -199,7 +215,34 @@ public static class SimulationRun
             minBase = after.MinFlt;
             majBase = after.MajFlt;
         }
+        pswp.Add(SwapCounts(m));
+        // A phase's figure is the next reading less its own (a sigbus phase that ended the task has none after it).
+        for (int i = 0; i < result.Count && i + 1 < pswp.Count; i++)
+        {
+            result[i] = result[i] with
+            {
+                Pswp = new Dictionary<string, long>(StringComparer.Ordinal)
+                {
+                    ["pswpin"] = pswp[i + 1].In - pswp[i].In,
+                    ["pswpout"] = pswp[i + 1].Out - pswp[i].Out,
+                },
+            };
+        }
         return result;
+    }
+
+    /// <summary>/proc/vmstat's pswpin and pswpout now.</summary>
+    private static (long In, long Out) SwapCounts(Machine m)
+    {
+        long pswpin = 0, pswpout = 0;
+        foreach (var kv in m.Env.Counters.All())
+        {
+            if (kv.Key == "pswpin")
+                pswpin = kv.Value;
+            else if (kv.Key == "pswpout")
+                pswpout = kv.Value;
+        }
+        return (pswpin, pswpout);
     }
 
     /// <summary>/proc/vmstat's pswpin and swpin_zero now (the reclaim dump's phase lines: the swap-ins between two phases).</summary>

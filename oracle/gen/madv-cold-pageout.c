@@ -3,6 +3,7 @@
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
 #define ORACLE_SMAPS 1
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -10,7 +11,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"madv-cold-pageout\",\"phases\":[");
+    emit("{\"program\":\"madv-cold-pageout\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase fill */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 4194304UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

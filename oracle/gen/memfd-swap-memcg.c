@@ -2,6 +2,7 @@
  * a 24 MiB memfd written under a 16 MiB limit with swap, then read through a second mapping: memfd pages are shmem, reclaimed to swap and read back on the next fault
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 2
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -9,7 +10,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"memfd-swap-memcg\",\"phases\":[");
+    emit("{\"program\":\"memfd-swap-memcg\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase write */
     phase_start();
     reg[0].fd = make_memfd(25165824UL);

@@ -2,6 +2,7 @@
  * 24 MiB of MAP_SHARED|MAP_ANONYMOUS memory written under a 16 MiB limit with swap, then read and written again: shmem pages are on the anon LRU and go to swap (shmem swap entries kept in the object, not in the PTEs); a swapped page comes back through shmem_swapin_folio (a major fault)
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -9,7 +10,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"shmem-swap-memcg\",\"phases\":[");
+    emit("{\"program\":\"shmem-swap-memcg\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase fill */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 25165824UL, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

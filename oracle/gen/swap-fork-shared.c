@@ -2,6 +2,7 @@
  * 24 MiB written, fork, then under a 16 MiB limit with swap the parent reads and writes it: swapped pages shared with the child are not exclusive (COW after swap-in)
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -9,7 +10,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"swap-fork-shared\",\"phases\":[");
+    emit("{\"program\":\"swap-fork-shared\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase fill */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 25165824UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

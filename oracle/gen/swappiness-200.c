@@ -2,6 +2,7 @@
  * 8 MiB of anonymous memory and a 16 MiB file read twice under a 16 MiB limit with swap, memory.swappiness 200: anonymous pages weighed as heavily as file pages can be (swappiness 200, file 0)
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 2
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -10,7 +11,9 @@ int main(int argc, char **argv)
     datadir = argv[1];
     warm_up();
     prepare_file("data", 0);
-    emit("{\"program\":\"swappiness-200\",\"phases\":[");
+    emit("{\"program\":\"swappiness-200\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase map */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 8388608UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

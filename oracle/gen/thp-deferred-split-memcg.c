@@ -2,6 +2,7 @@
  * MADV_HUGEPAGE on 8 MiB under a 16 MiB limit with swap on a block device; MADV_DONTNEED of the upper half of each of the four huge pages leaves them partly mapped (thp_deferred_split_page), still holding their unmapped halves; then 12 MiB more is written: the charges reclaim in the group, which splits the partly mapped THPs (shrink_folio_list meeting them, or the deferred split shrinker from shrink_slab) and frees the held halves before swapping
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 2
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -9,7 +10,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"thp-deferred-split-memcg\",\"phases\":[");
+    emit("{\"program\":\"thp-deferred-split-memcg\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase fill */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 8388608UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

@@ -2,6 +2,7 @@
  * MADV_HUGEPAGE on 32 MiB of anonymous memory written under a 16 MiB limit with swap on a block device, then written again: each THP reclaim takes is swapped out whole into a free 512-slot cluster (thp_swpout), its PMD split into swap entries; the rewrite swaps 4 KiB pages back in
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -9,7 +10,9 @@ int main(int argc, char **argv)
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
-    emit("{\"program\":\"thp-swpout\",\"phases\":[");
+    emit("{\"program\":\"thp-swpout\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase fill */
     phase_start();
     do_mmap(0, (char *)0x100000000000UL, 33554432UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0, 0);

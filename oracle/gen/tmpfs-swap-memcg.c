@@ -2,6 +2,7 @@
  * a 24 MiB file on tmpfs filled by pwrite(2) under a 16 MiB limit with swap before anything maps it: the written pages are charged to the writer's group, reclaim sends the oldest to swap with their swap entries in the file's own slots (the mapping's Swap counts them, shmem_swap_usage), then the file is read through a shared mapping (a swapped page is a major fault, read back with its page-cluster neighbours)
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_VMSTAT 1
 #include "../harness.h"
 
 int main(int argc, char **argv)
@@ -10,7 +11,9 @@ int main(int argc, char **argv)
     datadir = argv[1];
     warm_up();
     warm_string("/dev/shm/ecsmem-oracle-tmpfs-swap-memcg-data");
-    emit("{\"program\":\"tmpfs-swap-memcg\",\"phases\":[");
+    emit("{\"program\":\"tmpfs-swap-memcg\",\"vmstat0\":{");
+    swap_counts();
+    emit("},\"phases\":[");
     /* phase write */
     phase_start();
     reg[0].fd = make_tmpfs("/dev/shm/ecsmem-oracle-tmpfs-swap-memcg-data", 25165824UL);

@@ -492,7 +492,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
         if (kernel.Memcg is { } mc && mc.OfFrame(src) is { } g)
         {
             mc.ChargeForce(g, 1);
-            mc.CommitCharge(dst, g);
+            mc.CommitMigrated(dst, g);
         }
         ulong key;
         if (source.IsAnon)
@@ -508,7 +508,7 @@ public sealed class Compaction(Kernel.Kernel kernel)
         }
         source.MapCount = 0;
         source.RefCount = 0;
-        zone.FreeFrame(src, cpu);
+        zone.FreeFrame(src, cpu, pgpgout: false);
         zone.LruAdd(dst, key);
         Work(CopyPageCycles);
     }

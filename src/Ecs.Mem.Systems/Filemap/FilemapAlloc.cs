@@ -48,9 +48,9 @@ internal static class FilemapAlloc
             zone.Frames[p] = Frame.Fresh(p) with { FolioOrder = (sbyte)order };
             if (pinned)
                 zone.PinFrame(p);
-            if (memcg is not null)
-                k.Memcg!.CommitCharge(p, memcg);
         }
+        if (memcg is not null)
+            k.Memcg!.CommitFolio(head, nr, memcg);
         k.Env.Counters.Add(k.C.PgAllocNormal, nr);
         return head;
     }

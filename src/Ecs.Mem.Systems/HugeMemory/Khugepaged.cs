@@ -664,8 +664,7 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
                     _k.Zone.FreeFrame(head + i, cpu);
                 return ScanResult.CgroupChargeFail;
             }
-            for (int i = 0; i < HugeMemory.PmdPages; i++)
-                mc.CommitCharge(head + i, g);
+            mc.CommitFolio(head, HugeMemory.PmdPages, g);
         }
         _k.Tlb.FlushTlbMmRange(mm.Tlb, haddr, haddr + HugeMemory.PmdSize, freedTables: false);
 

@@ -147,6 +147,19 @@ public sealed class MemCgroup
     /// <summary>PGMAJFAULT charged to this group alone.</summary>
     public long PgMajFault { get; internal set; }
 
+    /// <summary>
+    /// cgroup v1's PGPGIN of this group alone (memcg1_charge_statistics): one event per folio charged to it
+    /// (commit_charge of a fault's, a page-cache insertion's or a swap-in's folio; a THP or large folio is one event,
+    /// "pagein of a big page is an event"); kernel memory (page tables, slab) is charged without one.
+    /// </summary>
+    public long PgPgIn { get; internal set; }
+
+    /// <summary>
+    /// cgroup v1's PGPGOUT of this group alone: one event per folio uncharged (uncharge_folio's ug->pgpgout++ at the
+    /// folio's free, or memcg1_swapout when reclaim frees a swap-cache folio); kernel memory is uncharged without one.
+    /// </summary>
+    public long PgPgOut { get; internal set; }
+
     /// <summary>Pages this group's lruvec had scanned by kswapd / direct reclaim (PGSCAN_KSWAPD, PGSCAN_DIRECT), this group alone.</summary>
     public long PgScanKswapd { get; internal set; }
 

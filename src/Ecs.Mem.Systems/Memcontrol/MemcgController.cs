@@ -375,8 +375,33 @@ public sealed partial class MemcgController
         }
     }
 
-    /// <summary>commit_charge: <paramref name="pfn"/> (just allocated, its charge taken) now belongs to <paramref name="g"/>.</summary>
-    public void CommitCharge(int pfn, MemCgroup g) => _frame[pfn] = g.Id;
+    /// <summary>
+    /// charge_memcg's commit_charge and memcg1_commit_charge: <paramref name="pfn"/> (a single page just allocated, its
+    /// charge taken) now belongs to <paramref name="g"/>, one v1 PGPGIN event (memcg1_charge_statistics).
+    /// </summary>
+    public void CommitCharge(int pfn, MemCgroup g)
+    {
+        _frame[pfn] = g.Id;
+        g.PgPgIn++;
+    }
+
+    /// <summary>
+    /// commit_charge of a folio of <paramref name="nrPages"/> pages from <paramref name="head"/> (a THP, an mTHP, a
+    /// large page-cache folio): every page belongs to <paramref name="g"/>, and memcg1_charge_statistics counts one
+    /// PGPGIN whatever the size ("pagein of a big page is an event. So, ignore page size").
+    /// </summary>
+    public void CommitFolio(int head, int nrPages, MemCgroup g)
+    {
+        for (int i = 0; i < nrPages; i++)
+            _frame[head + i] = g.Id;
+        g.PgPgIn++;
+    }
+
+    /// <summary>
+    /// mem_cgroup_migrate (folio migration, compaction's): the new page takes the old one's charge without an event;
+    /// the old one's memcg_data is cleared there, so its free (<see cref="UnchargeFrame"/> with pgpgout false) counts none either.
+    /// </summary>
+    public void CommitMigrated(int pfn, MemCgroup g) => _frame[pfn] = g.Id;
 
     /// <summary>
     /// mem_cgroup_charge for a page that must not wait (readahead, swap readahead: __GFP_NORETRY): charges it to
@@ -386,7 +411,7 @@ public sealed partial class MemcgController
     {
         if (TryCharge(g, 1, cpu) is not null)
             return false;
-        _frame[pfn] = g.Id;
+        CommitCharge(pfn, g);
         return true;
     }
 
@@ -469,16 +494,20 @@ public sealed partial class MemcgController
 
     /// <summary>
     /// mem_cgroup_uncharge at the final free of a frame on <paramref name="cpu"/>: uncharge_batch takes a page off the
-    /// counters at once; a page table (__memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages) leaves pagetables and
+    /// counters at once and counts v1's PGPGOUT when <paramref name="pgpgout"/> (the folio's head, not a migrated-from
+    /// page); a page table (__memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages) leaves pagetables and
     /// goes back to the CPU's stock (refill_stock; the root's counter is uncharged directly).
     /// </summary>
-    public void UnchargeFrame(int pfn, bool pageTable, int cpu = 0)
+    public void UnchargeFrame(int pfn, bool pageTable, int cpu = 0, bool pgpgout = true)
     {
         int id = _frame[pfn];
         if (id < 0)
             return;
         _frame[pfn] = -1;
         MemCgroup g = _groups[id];
+        // uncharge_folio: ug->pgpgout++ once per folio that is not kernel memory (memcg1_uncharge_batch counts them).
+        if (!pageTable && pgpgout)
+            g.PgPgOut++;
         if (pageTable)
             AddPageTables(g, -1);
         if (pageTable && !g.IsRoot)

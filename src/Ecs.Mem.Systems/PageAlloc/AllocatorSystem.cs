@@ -241,8 +241,7 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         rec.ChargeRetries = 0;
         mc.Charged(rec.Process);
         mc.NoteOverHigh(rec.Process, memcg, batch);
-        for (int i = 0; i < HugeMemory.HugeMemory.PmdPages; i++)
-            mc.CommitCharge(head + i, memcg);
+        mc.CommitFolio(head, HugeMemory.HugeMemory.PmdPages, memcg);
         return true;
     }
 
@@ -294,8 +293,7 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             {
                 kernel.Memcg!.Charged(rec.Process);
                 kernel.Memcg.NoteOverHigh(rec.Process, memcg, chargedBatch);
-                for (int i = 0; i < 1 << order; i++)
-                    kernel.Memcg.CommitCharge(head + i, memcg);
+                kernel.Memcg.CommitFolio(head, 1 << order, memcg);
             }
             thp.AnonFaultAlloc[order]++;
             kernel.Zone.ReserveTables(ref rec.TablesReserved);

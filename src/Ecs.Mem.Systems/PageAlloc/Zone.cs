@@ -305,11 +305,30 @@ public sealed class Zone
     public PageWriteback.Flusher? Flusher { get; set; }
 
     /// <summary>
+    /// Whether <paramref name="pfn"/> is the first page of its folio (folio_page(folio, 0)): a single page, the head of an
+    /// unsplit THP (<see cref="FrameFlags.Thp"/>, PMD-aligned) or of a large page-cache folio (<see cref="Frame.FolioOrder"/>).
+    /// </summary>
+    public bool FolioHead(int pfn)
+    {
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.Thp) != 0)
+            return (pfn & (BuddyAllocator.PageblockPages - 1)) == 0;
+        return f.FolioOrder == 0 || (pfn & ((1 << f.FolioOrder) - 1)) == 0;
+    }
+
+    /// <summary>
     /// __free_pages on <paramref name="cpu"/> (smp_processor_id()), after taking the frame off the LRU: with
     /// per-CPU lists, free_unref_page puts it on that CPU's list (returning a chunk of the list to the buddy
     /// allocator when it reaches its high mark); without them it goes straight back to the buddy allocator.
     /// </summary>
-    public void FreeFrame(int pfn, int cpu)
+    public void FreeFrame(int pfn, int cpu) => FreeFrame(pfn, cpu, pgpgout: FolioHead(pfn));
+
+    /// <summary>
+    /// <see cref="FreeFrame(int, int)"/>; <paramref name="pgpgout"/>: whether its uncharge is the folio's v1 PGPGOUT
+    /// event (uncharge_folio counts one a folio): false for the page a migration copied from (mem_cgroup_migrate cleared
+    /// its memcg_data, its charge went to the new page) and for a large folio's pages after its head.
+    /// </summary>
+    public void FreeFrame(int pfn, int cpu, bool pgpgout)
     {
         Dirty?.Frame(pfn);
         Flusher?.FrameFreed(pfn);
@@ -317,7 +336,9 @@ public sealed class Zone
         if ((f.Flags & FrameFlags.Lru) != 0)
             LruDel(pfn);
         // mem_cgroup_uncharge: the charge goes with the page (a page table's from pagetables as well).
-        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu);
+        // v1's PGPGOUT is one per folio (uncharge_folio): a page of an unsplit THP or large page-cache folio counts it
+        // at its head only (FreeFrame(int, int)).
+        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu, pgpgout);
         Unevictable[pfn] = false;
         Pins[pfn] = 0;
         // A page of a THP not split yet goes back with its folio (free_unref_folios frees the order-9 folio at

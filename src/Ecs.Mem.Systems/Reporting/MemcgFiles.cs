@@ -134,6 +134,13 @@ public static class MemcgFiles
                 new("pgfault", faults),
                 new("pgmajfault", major),
             };
+            // cgroup v1's memory.stat also prints pgpgin and pgpgout (memcg1_stat_format: memcg1_events, the group's own
+            // charge and uncharge events, one a folio); cgroup v2's has no such entries.
+            if (k.Options.CgroupVersion == 1)
+            {
+                stat.Add(new("pgpgin", g.PgPgIn));
+                stat.Add(new("pgpgout", g.PgPgOut));
+            }
             // The LRU sizes: the policy's own lists are one set per lruvec; split them into anon and file by the pages.
             SplitLru(stat, frames, mc, g);
             var limits = new List<NamedValue>

@@ -53,6 +53,8 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     {
         kernel.Zone.UnpinFrame(pfn);
         ref Frame f = ref kernel.Zone.Frames[pfn];
+        // The folio's one v1 PGPGOUT is its head's (uncharge_folio), taken before the page leaves the folio.
+        bool pgpgout = kernel.Zone.FolioHead(pfn);
         // A large folio's pages are released together in this pass: each leaves the folio as it goes (a page mapped
         // again meanwhile stays resident as a single page).
         f.FolioOrder = 0;
@@ -70,6 +72,6 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         {
             kernel.PageCache.Delete(f.Mapping, f.Index, shadow);
         }
-        kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu);
+        kernel.Zone.FreeFrame(pfn, kernel.Tlb.CurrentCpu, pgpgout);
     }
 }

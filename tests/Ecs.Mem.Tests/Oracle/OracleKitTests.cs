@@ -223,6 +223,49 @@ public class OracleKitTests
     }
 
     [Test]
+    public void Compare_checks_memory_stat_pgpgin_and_pgpgout_at_each_phase_end_and_over_the_phase()
+    {
+        // Two phases: cumulative phase-end spreads 270–273 / 51–54, then 8,491–8,500 / 4,439–4,510, whose runs' own
+        // differences were 8,220–8,228 and 4,388–4,456.
+        static PhaseFigures Phase(string name, long inMin, long inMax, long outMin, long outMax) => new(name, new Spread(0, 0), new Spread(0, 0), [], true, [],
+            new Dictionary<string, Spread>(), new Dictionary<string, Spread> { ["pgpgin"] = new(inMin, inMax), ["pgpgout"] = new(outMin, outMax), ["rss"] = new(0, 1) });
+        var deltas = new Dictionary<string, Spread> { ["pgpgin"] = new(8220, 8228), ["pgpgout"] = new(4388, 4456) };
+        var kernel = new ProgramFigures("p", 20, [Phase("map", 270, 273, 51, 54), Phase("fill", 8491, 8500, 4439, 4510) with { PgpgDelta = deltas }]);
+        static SimPhase Sim(string name, long pgpgin, long pgpgout) => new(name, 0, 0, []) { Memcg = new Dictionary<string, long> { ["oom_kill"] = 0, ["pgpgin"] = pgpgin, ["pgpgout"] = pgpgout } };
+        // 272 and 54, 8,495 and 4,450: inside; over the fill 8,223 and 4,396: inside (rss is recorded, not compared).
+        Assert.That(Kit.Compare(kernel, [Sim("map", 272, 54), Sim("fill", 8495, 4450)]), Is.Empty);
+        // 269 below the first phase's spread; the fill's difference 8,495 - 269 = 8,226 is inside its own.
+        Assert.That(Kit.Compare(kernel, [Sim("map", 269, 54), Sim("fill", 8495, 4450)]), Is.EqualTo(new[] { "map: memory.stat pgpgin 269, kernel 270–273" }));
+        // Every phase end inside, but 8,492 - 273 = 8,219 over the fill, below 8,220; 4,500 - 51 = 4,449 inside.
+        Assert.That(Kit.Compare(kernel, [Sim("map", 273, 51), Sim("fill", 8492, 4500)]), Is.EqualTo(new[] { "fill: memory.stat pgpgin over the phase 8219, kernel 8,220–8,228" }));
+        // 4,520 above the fill's end spread and 4,520 - 54 = 4,466 above its difference's.
+        Assert.That(Kit.Compare(kernel, [Sim("map", 272, 54), Sim("fill", 8495, 4520)]), Has.Count.EqualTo(2)
+            .And.One.EqualTo("fill: memory.stat pgpgout 4520, kernel 4,439–4,510").And.One.EqualTo("fill: memory.stat pgpgout over the phase 4466, kernel 4,388–4,456"));
+        // A fixture recorded before the differences were kept: the phase ends alone.
+        var old = new ProgramFigures("p", 20, [Phase("map", 270, 273, 51, 54), Phase("fill", 8491, 8500, 4439, 4510)]);
+        Assert.That(Kit.Compare(old, [Sim("map", 273, 51), Sim("fill", 8492, 4500)]), Is.Empty);
+        // A program without a group (memory.stat empty) or a simulated phase without one: nothing to compare.
+        Assert.That(Kit.Compare(kernel, [new SimPhase("map", 0, 0, []), new SimPhase("fill", 0, 0, [])]), Is.Empty);
+    }
+
+    [Test]
+    public void Compare_checks_each_phases_pswpin_and_pswpout()
+    {
+        var kernel = new ProgramFigures("p", 20, [new PhaseFigures("fill", new Spread(0, 0), new Spread(0, 0), [], true, [], new Dictionary<string, Spread>(), new Dictionary<string, Spread>())
+        {
+            Pswp = new Dictionary<string, Spread> { ["pswpin"] = new(0, 3), ["pswpout"] = new(4090, 4130) },
+        }]);
+        static SimPhase Sim(long pswpin, long pswpout) => new("fill", 0, 0, []) { Pswp = new Dictionary<string, long> { ["pswpin"] = pswpin, ["pswpout"] = pswpout } };
+        Assert.That(Kit.Compare(kernel, [Sim(0, 4100)]), Is.Empty);
+        Assert.That(Kit.Compare(kernel, [Sim(3, 4130)]), Is.Empty, "the spread's ends are inside");
+        Assert.That(Kit.Compare(kernel, [Sim(5, 4100)]), Is.EqualTo(new[] { "fill: pswpin 5, kernel 0–3" }));
+        Assert.That(Kit.Compare(kernel, [Sim(0, 4089)]), Is.EqualTo(new[] { "fill: pswpout 4089, kernel 4,090–4,130" }));
+        // Not recorded (a fixture from before session 21, a program without swap) or not simulated: not compared.
+        Assert.That(Kit.Compare(kernel with { Phases = [kernel.Phases[0] with { Pswp = new Dictionary<string, Spread>() }] }, [Sim(5, 0)]), Is.Empty);
+        Assert.That(Kit.Compare(kernel, [new SimPhase("fill", 0, 0, [])]), Is.Empty);
+    }
+
+    [Test]
     public void Random_pages_are_distinct_and_reproducible()
     {
         int[] a = ProgramPlan.RandomPagesOf(4096, 1024, 7), b = ProgramPlan.RandomPagesOf(4096, 1024, 7);

@@ -319,7 +319,8 @@ public static class ScenarioGenerator
                             long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
                             // The harness's buf holds only zeros (warm_up's) until the first phase_end reads smaps into
                             // it: a pwrite of the first phase copies zeros (measured: tmpfs-swap-memcg's file went to the
-                            // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too.
+                            // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too. A swap program's
+                            // vmstat read before the first phase is the exception (below).
                             bool zero = op.Verb == "pwrite" && ph == p.Phases[0];
                             long bsBytes = op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessFootprint.BufBytes;
                             // On a created (ext4) file each pwrite's length sizes the page-cache folios write_begin

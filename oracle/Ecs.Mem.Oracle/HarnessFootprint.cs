@@ -40,6 +40,13 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>sizeof <c>buf</c> (harness.h, <c>1 &lt;&lt; 18</c>): the most one pwrite or pread of the C program copies.</summary>
     public const long BufBytes = 1 << 18;
 
+    /// <summary>
+    /// The bytes of <c>buf</c> holding data when a swap program's first phase begins: swap_counts' slurp of
+    /// /proc/vmstat (4,068 bytes and its NUL on Linux 6.18.44, measured) is the only read into it after warm_up zeroed
+    /// it, so one page. A pwrite of the first phase copies that page and zeros (<see cref="ScenarioGenerator.PwritePieces"/>).
+    /// </summary>
+    public const long VmstatBufBytes = ProgramPlan.PageSize;
+
     /// <summary>The bss's anonymous pages: <c>buf</c> and <c>out</c>, <c>1 &lt;&lt; 18</c> bytes each (harness.h), <c>reg</c> in the last.</summary>
     public const long BssPages = 2 * (BufBytes / ProgramPlan.PageSize);
 

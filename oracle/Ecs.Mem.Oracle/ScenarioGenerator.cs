@@ -319,13 +319,26 @@ public static class ScenarioGenerator
                             long off = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(1)!), len = PhaseProgram.Size(p.SourcePath, op.Line, op.Arg(2)!);
                             // The harness's buf holds only zeros (warm_up's) until the first phase_end reads smaps into
                             // it: a pwrite of the first phase copies zeros (measured: tmpfs-swap-memcg's file went to the
-                            // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too.
-                            string zero = op.Verb == "pwrite" && ph == p.Phases[0] ? ", zero: true" : "";
+                            // swap area's zeromap, oracle/experiments/shmem-zeromap). Later ones copy that text too. A swap program's
+                            // vmstat read before the first phase is the exception (below).
+                            bool zero = op.Verb == "pwrite" && ph == p.Phases[0];
+                            long bsBytes = op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessFootprint.BufBytes;
                             // On a created (ext4) file each pwrite's length sizes the page-cache folios write_begin
                             // makes: the C program's pieces (bs, else its 256 KiB buf) are the call's pieces.
-                            string piece = op.Verb == "pwrite" && createdFiles.Contains(op.Arg(0)!)
-                                ? $", piece: {(op.After("bs") is { } bs ? PhaseProgram.Size(p.SourcePath, op.Line, bs) : HarnessFootprint.BufBytes)}" : "";
-                            Event(timeline, accesses, proc, $"{(op.Verb == "pwrite" ? "write" : "read")}: {{fd: {memfdOf[op.Arg(0)!]}, length: {len}, offset: {off}{zero}{piece}}}");
+                            string piece = op.Verb == "pwrite" && createdFiles.Contains(op.Arg(0)!) ? $", piece: {bsBytes}" : "";
+                            string verb = op.Verb == "pwrite" ? "write" : "read";
+                            int fd = memfdOf[op.Arg(0)!];
+                            if (zero && p.Swap)
+                            {
+                                // A swap program read /proc/vmstat into buf before the first phase (swap_counts): buf's
+                                // first page holds that text, so each of do_pwrite's pieces writes one page of data and
+                                // zeros after it (tmpfs-swap-memcg: 36-37 data pages of the ~2,330 its write phase
+                                // swaps out, 1 in 64). Each piece is two calls here: its data page, then its zeros.
+                                foreach (string w in PwritePieces(off, len, bsBytes, HarnessFootprint.VmstatBufBytes))
+                                    Event(timeline, accesses, proc, $"write: {{fd: {fd}, {w}{piece}}}");
+                            }
+                            else
+                                Event(timeline, accesses, proc, $"{verb}: {{fd: {fd}, length: {len}, offset: {off}{(zero ? ", zero: true" : "")}{piece}}}");
                             accesses += BufCopy(trace, harness, p, op);
                             break;
                         }
@@ -691,6 +704,24 @@ public static class ScenarioGenerator
     }
 
     private static string DataPath(string file) => "../data/" + file;
+
+    /// <summary>
+    /// The write calls standing for the C harness's do_pwrite of [<paramref name="off"/>, <paramref name="off"/> +
+    /// <paramref name="len"/>) in pieces of <paramref name="bs"/> bytes from a buf whose first <paramref name="data"/>
+    /// bytes hold data and the rest zeros: per piece "length: N, offset: O" for its data, then the same with
+    /// ", zero: true" for its zeros (a piece no longer than the data is one call of data).
+    /// </summary>
+    public static IEnumerable<string> PwritePieces(long off, long len, long bs, long data)
+    {
+        for (long done = 0; done < len;)
+        {
+            long n = Math.Min(len - done, bs), d = Math.Min(n, data);
+            yield return string.Create(Inv, $"length: {d}, offset: {off + done}");
+            if (n > d)
+                yield return string.Create(Inv, $"length: {n - d}, offset: {off + done + d}, zero: true");
+            done += n;
+        }
+    }
 
     private static void Event(StringBuilder t, long after, string proc, string op) =>
         t.Append(Inv, $"  - after: {after}\n    process: {proc}\n    {op}\n");

@@ -27,6 +27,14 @@ public sealed class SetAssociativeTlb
     private ulong _memoVpn;
     private ushort _memoPcid;
     private int _memoRow = -1;
+    // The valid non-global entries of each PCID bucket (pcid & PcidBucketMask) as a doubly linked list of rows
+    // (_next/_prev, -1 ends; _head per bucket), kept by Insert and Kill, so a per-PCID flush visits only the entries
+    // it may drop instead of every slot (a CR3 reload on a context switch or a local full flush; the STLB alone has
+    // 1,536). PCIDs sharing a bucket are told apart by the entry's Pcid. Fixed arrays: nothing allocated after this.
+    private const int PcidBucketMask = 63;
+    private readonly int[] _head = new int[PcidBucketMask + 1];
+    private readonly int[] _next;
+    private readonly int[] _prev;
 
     /// <summary>
     /// Creates the TLB's table in <paramref name="world"/> and registers counters
@@ -46,6 +54,9 @@ public sealed class SetAssociativeTlb
         _miss = counters.Register(name + "_miss");
         _fill = counters.Register(name + "_fill");
         _evict = counters.Register(name + "_evict");
+        _next = new int[geometry.Entries];
+        _prev = new int[geometry.Entries];
+        Array.Fill(_head, -1);
     }
 
     public string Name { get; }
@@ -54,7 +65,10 @@ public sealed class SetAssociativeTlb
     /// <summary>The table whose rows are this TLB's slots.</summary>
     public Table Table { get; }
 
-    /// <summary>The slot in row <paramref name="row"/> (set × ways + way).</summary>
+    /// <summary>
+    /// The slot in row <paramref name="row"/> (set × ways + way). Read it only: a slot's validity, PCID and Global
+    /// flag are mirrored in the per-PCID lists, which only <see cref="Insert"/> and the flushes keep.
+    /// </summary>
     public ref TlbEntry this[int row] => ref _entries[row];
 
     /// <summary>Set a page with tag <paramref name="tag"/> maps to.</summary>
@@ -217,13 +231,14 @@ public sealed class SetAssociativeTlb
             target = victim;
             if (free == -1)
                 _counters.Increment(_evict);
-            Kill(ref e[target]);
+            Kill(target);
         }
         ref TlbEntry t = ref e[target];
         t = entry;
         t.Flags |= TlbFlags.Valid;
         t.LruStamp = ++_clock;
         if (t.Size == PageSizeClass.Huge2M) _hugeValid++;
+        if ((t.Flags & TlbFlags.Global) == 0) Link(target, t.Pcid);
         _counters.Increment(_fill);
         return target;
     }
@@ -236,29 +251,37 @@ public sealed class SetAssociativeTlb
     {
         int n = 0;
         int row;
-        while ((row = Probe(va >> 12, PageSizeClass.Base4K, pcid)) >= 0) { Kill(ref _entries[row]); n++; }
+        while ((row = Probe(va >> 12, PageSizeClass.Base4K, pcid)) >= 0) { Kill(row); n++; }
         if (_hugeValid > 0)
-            while ((row = Probe(va >> 21, PageSizeClass.Huge2M, pcid)) >= 0) { Kill(ref _entries[row]); n++; }
+            while ((row = Probe(va >> 21, PageSizeClass.Huge2M, pcid)) >= 0) { Kill(row); n++; }
         return n;
     }
 
     /// <summary>CR3 write with PCID (no NOFLUSH bit) / INVPCID single-context: drops non-global entries of <paramref name="pcid"/>.</summary>
+    /// <remarks>Visits only the PCID's bucket list (see <see cref="Link"/>); which rows die, and so the result, are those of a scan of every slot.</remarks>
     public int FlushPcid(ushort pcid)
     {
         int n = 0;
         TlbEntry[] e = _entries;
-        for (int i = 0; i < e.Length; i++)
-            if ((e[i].Flags & (TlbFlags.Valid | TlbFlags.Global)) == TlbFlags.Valid && e[i].Pcid == pcid) { Kill(ref e[i]); n++; }
+        int[] next = _next;
+        for (int i = _head[pcid & PcidBucketMask]; i >= 0;)
+        {
+            int following = next[i]; // Kill unlinks i
+            if (e[i].Pcid == pcid) { Kill(i); n++; }
+            i = following;
+        }
         return n;
     }
 
     /// <summary>CR3 write without PCID: drops every non-global entry.</summary>
+    /// <remarks>Empties the per-PCID lists, which hold exactly the valid non-global entries.</remarks>
     public int FlushNonGlobal()
     {
         int n = 0;
-        TlbEntry[] e = _entries;
-        for (int i = 0; i < e.Length; i++)
-            if ((e[i].Flags & (TlbFlags.Valid | TlbFlags.Global)) == TlbFlags.Valid) { Kill(ref e[i]); n++; }
+        int[] head = _head;
+        for (int b = 0; b < head.Length; b++)
+            for (int i; (i = head[b]) >= 0; n++)
+                Kill(i); // unlinks i: the next entry becomes the head
         return n;
     }
 
@@ -268,7 +291,7 @@ public sealed class SetAssociativeTlb
         int n = 0;
         TlbEntry[] e = _entries;
         for (int i = 0; i < e.Length; i++)
-            if (e[i].IsValid) { Kill(ref e[i]); n++; }
+            if (e[i].IsValid) { Kill(i); n++; }
         return n;
     }
 
@@ -282,16 +305,42 @@ public sealed class SetAssociativeTlb
     }
 
     /// <summary>
-    /// Forgets the lookup memo. Every change to a slot made through this class calls it; code that rewrites a
-    /// slot's tag, size, PCID or flags directly (through the indexer or the table) must call it too.
+    /// Forgets the lookup memo. Every change to a slot made through this class calls it. Code outside must not rewrite
+    /// a slot's tag, size, PCID or flags (through the indexer or the table): the per-PCID lists would go stale.
     /// </summary>
     public void ForgetMemo() => _memoRow = -1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Kill(ref TlbEntry x)
+    private void Kill(int row)
     {
+        ref TlbEntry x = ref _entries[row];
         _memoRow = -1;
-        if ((x.Flags & TlbFlags.Valid) != 0 && x.Size == PageSizeClass.Huge2M) _hugeValid--;
+        if ((x.Flags & TlbFlags.Valid) != 0)
+        {
+            if (x.Size == PageSizeClass.Huge2M) _hugeValid--;
+            if ((x.Flags & TlbFlags.Global) == 0) Unlink(row, x.Pcid);
+        }
         x.Flags = TlbFlags.None;
+    }
+
+    /// <summary>Puts <paramref name="row"/>, now a valid non-global entry of <paramref name="pcid"/>, at the head of its bucket's list.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Link(int row, ushort pcid)
+    {
+        ref int head = ref _head[pcid & PcidBucketMask];
+        _prev[row] = -1;
+        _next[row] = head;
+        if (head >= 0) _prev[head] = row;
+        head = row;
+    }
+
+    /// <summary>Takes <paramref name="row"/>, a valid non-global entry of <paramref name="pcid"/>, out of its bucket's list.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Unlink(int row, ushort pcid)
+    {
+        int p = _prev[row], n = _next[row];
+        if (p >= 0) _next[p] = n;
+        else _head[pcid & PcidBucketMask] = n;
+        if (n >= 0) _prev[n] = p;
     }
 }

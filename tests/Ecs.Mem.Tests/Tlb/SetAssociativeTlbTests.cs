@@ -114,6 +114,54 @@ public class SetAssociativeTlbTests
     }
 
     [Test]
+    public void PcidFlushesDropWhatAScanOfEverySlotWouldDrop()
+    {
+        // 16 sets x 4 ways; PCIDs 1, 2, 65 and 129 (65 and 129 share PCID 1's list bucket), some entries global, some
+        // 2 MiB. Before each flush the expected drop is counted by reading every slot through the indexer; after it
+        // no valid non-global entry of the PCID may be left and every other valid entry must still be there.
+        var tlb = new SetAssociativeTlb(new World(), "t", new TlbGeometry(64, 4), new CounterRegistry());
+        ushort[] pcids = [1, 2, 65, 129];
+        ulong state = 42;
+        ulong Next() => (state = state * 6364136223846793005UL + 1442695040888963407UL) >> 33;
+        int flushes = 0, dropped = 0;
+        for (int i = 0; i < 20000; i++)
+        {
+            ushort pcid = pcids[Next() % 4];
+            ulong r = Next() % 100;
+            if (r < 80)
+            {
+                var flags = Next() % 10 == 0 ? TlbFlags.Global : TlbFlags.None;
+                var size = Next() % 16 == 0 ? PageSizeClass.Huge2M : PageSizeClass.Base4K;
+                tlb.Insert(new TlbEntry { Vpn = Next() % 200, Pfn = 1, Pcid = pcid, Flags = flags, Size = size });
+            }
+            else if (r < 88)
+            {
+                tlb.InvalidatePage((Next() % 200) * Page, pcid);
+            }
+            else
+            {
+                bool all = r == 99;
+                int expected = 0;
+                var stays = new bool[64];
+                for (int row = 0; row < 64; row++)
+                {
+                    if (!tlb[row].IsValid) continue;
+                    if (!tlb[row].IsGlobal && (all || tlb[row].Pcid == pcid)) expected++;
+                    else stays[row] = true;
+                }
+                int n = all ? tlb.FlushNonGlobal() : tlb.FlushPcid(pcid);
+                Assert.That(n, Is.EqualTo(expected), $"step {i}: flush of PCID {pcid} (all: {all})");
+                for (int row = 0; row < 64; row++)
+                    Assert.That(tlb[row].IsValid, Is.EqualTo(stays[row]), $"step {i}: row {row} after the flush");
+                flushes++;
+                dropped += n;
+            }
+        }
+        Assert.That(flushes, Is.GreaterThan(1000));
+        Assert.That(dropped, Is.GreaterThan(flushes), "the flushes found entries to drop");
+    }
+
+    [Test]
     public void InvalidGeometryIsAnInputErrorNamingTheValue()
     {
         var world = new World();

@@ -232,32 +232,11 @@ public static class SimulationRun
     }
 
     /// <summary>/proc/vmstat's pswpin and pswpout now.</summary>
-    private static (long In, long Out) SwapCounts(Machine m)
-    {
-        long pswpin = 0, pswpout = 0;
-        foreach (var kv in m.Env.Counters.All())
-        {
-            if (kv.Key == "pswpin")
-                pswpin = kv.Value;
-            else if (kv.Key == "pswpout")
-                pswpout = kv.Value;
-        }
-        return (pswpin, pswpout);
-    }
+    private static (long In, long Out) SwapCounts(Machine m) => (m.Env.Counters.Get("pswpin"), m.Env.Counters.Get("pswpout"));
 
     /// <summary>/proc/vmstat's pswpin and swpin_zero now (the reclaim dump's phase lines: the swap-ins between two phases).</summary>
-    private static string SwapInCounts(Machine m)
-    {
-        long pswpin = 0, zero = 0;
-        foreach (var kv in m.Env.Counters.All())
-        {
-            if (kv.Key == "pswpin")
-                pswpin = kv.Value;
-            else if (kv.Key == "swpin_zero")
-                zero = kv.Value;
-        }
-        return string.Create(CultureInfo.InvariantCulture, $" pswpin {pswpin} swpin_zero {zero}");
-    }
+    private static string SwapInCounts(Machine m) =>
+        string.Create(CultureInfo.InvariantCulture, $" pswpin {m.Env.Counters.Get("pswpin")} swpin_zero {m.Env.Counters.Get("swpin_zero")}");
 
     /// <summary>
     /// mem_cgroup_flush_stats from phase_end's read of the group's memory.stat (memcg_stat_show): reclaim's heuristics

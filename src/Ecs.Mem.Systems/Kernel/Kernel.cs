@@ -391,7 +391,7 @@ public sealed class Kernel
             throw new InputException(source, 0, o.Policy, "the multi-gen LRU (lru_gen) replaces the lists of the linux policy only");
         // The scenario parser refuses the pair at its line; this catches a --policy override and a machine built by hand.
         if (o.WritebackAsync && o.Policy != Scenarios.ReplacementPolicyConfig.DefaultName)
-            throw new InputException(source, 0, o.Policy, "machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); this policy writes inside reclaim");
+            throw new InputException(source, 0, o.Policy, Scenarios.ReplacementPolicyConfig.WritebackNeedsLinux(o.Policy));
         if (o.BatchSize < 1)
             throw new InputException(source, 0, o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "the batch size must be at least 1 access");
     }

@@ -204,7 +204,7 @@ internal sealed class MachineConfigParser(YamlValues values)
             // Only the linux policy's lruvec keeps a page under PG_writeback until folio_end_writeback (the kernel builds
             // the writeback queue and the flusher with it alone); a simple policy would silently write inside reclaim.
             if (m.WritebackAsync && m.Policy.Name != ReplacementPolicyConfig.DefaultName)
-                throw values.Error(wb, $"machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); {m.Policy.Name} writes inside reclaim, use writeback: sync");
+                throw values.Error(wb, ReplacementPolicyConfig.WritebackNeedsLinux(m.Policy.Name));
         }
         if (s.Get("disk_max_segments") is { } dms)
             m = m with { DiskMaxSegments = (int)values.Integer(dms, "machine.disk_max_segments", 1, 1 << 20) };

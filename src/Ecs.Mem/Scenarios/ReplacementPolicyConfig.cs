@@ -12,6 +12,14 @@ public sealed record ReplacementPolicyConfig(string Name, IReadOnlyList<PolicyOp
     /// <summary>The policy used when a scenario names none: Linux's active/inactive two-list LRU.</summary>
     public const string DefaultName = "linux";
 
+    /// <summary>
+    /// Why <c>machine.writeback: async</c> is refused with <paramref name="policy"/>: only the linux policy's lruvec keeps a
+    /// page under PG_writeback until folio_end_writeback; a simple policy writes inside reclaim. One text for the
+    /// scenario parser (at the key's line) and the kernel's check of a <c>--policy</c> override.
+    /// </summary>
+    public static string WritebackNeedsLinux(string policy) =>
+        $"machine.writeback: async needs the linux policy (its lruvec keeps pages under PG_writeback until the write completes); {policy} writes inside reclaim, use writeback: sync";
+
     /// <summary>The default policy with no options.</summary>
     public static ReplacementPolicyConfig Default { get; } = new(DefaultName, [], 0);
 

@@ -95,10 +95,12 @@ try
                         Console.WriteLine($"{p.Name}: {(r.Agrees ? "matches" : "differs")}");
                         foreach (string d in r.Differences)
                             Console.WriteLine("  " + d);
-                        // ECSMEM_ORACLE_SHOW=1: every phase's simulated figures too (minflt, majflt, each VMA's Rss and Swap).
+                        // ECSMEM_ORACLE_SHOW=1: every phase's simulated figures too (minflt, majflt, each VMA's Rss and Swap, and
+                        // a swap program's pswpin/pswpout over the phase's stretch).
                         if (OracleEnv.Flag("ECSMEM_ORACLE_SHOW", unset: false) && r.Sim is { } sim)
                             foreach (SimPhase s in sim)
-                                Console.WriteLine($"  = {s.Name}: minflt {s.MinFlt} majflt {s.MajFlt} " + string.Join(' ', s.Vmas.Select(v => $"Rss {v.RssKb.Min} Swap {v.SwapKb.Min}")));
+                                Console.WriteLine($"  = {s.Name}: minflt {s.MinFlt} majflt {s.MajFlt} " + string.Join(' ', s.Vmas.Select(v => $"Rss {v.RssKb.Min} Swap {v.SwapKb.Min}"))
+                                    + (s.Pswp is { } w ? $" pswpin {w["pswpin"]} pswpout {w["pswpout"]}" : ""));
                     }
                 }
                 finally

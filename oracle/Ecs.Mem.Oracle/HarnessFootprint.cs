@@ -171,12 +171,17 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const long SignalFramePages = 3;
 
     /// <summary>
-    /// A what-if (<c>ECSMEM_ORACLE_SIGFRAME=1</c>): the stack array's lowest page is written last, after <c>reg</c>'s (the
-    /// signal frame of warm_up's <c>raise(SIGBUS)</c>, the last page warm_up faults in: slot 213 on Linux,
-    /// oracle/experiments/stack-top). <c>ECSMEM_ORACLE_ZERO_RUNS=1</c> (another): the zero-filled pages as measured
-    /// (<see cref="SignalFramePages"/>) instead of the array's top <see cref="StackArrayOverwritten"/> pages holding data.
+    /// Whether the stack array's lowest page is written last, after <c>reg</c>'s (the signal frame of warm_up's
+    /// <c>raise(SIGBUS)</c>, the last page warm_up faults in: slot 213 on Linux, oracle/experiments/stack-top), so that
+    /// <c>buf</c>'s and <c>outn</c>'s pages take the kernel's slots (149–152 and 85, oracle/experiments/harness-stores).
+    /// The default since session 22: with it each swap program's pass starts with the kernel's swap-in windows (the
+    /// fill's phase_end leaves swapin_nr_pages' statics as the kernel's: thp-swpout's write 1, 1, 2, 4 pages, then 8;
+    /// swap-anon-write's 1, 1, 2, 2, 4; oracle/experiments/pswp-harness), where the array in address order gave thp-swpout
+    /// 2, 2, 4 (one major fault fewer). <c>ECSMEM_ORACLE_SIGFRAME=0</c>: the array in address order (the what-if).
+    /// <c>ECSMEM_ORACLE_ZERO_RUNS=1</c> (another): the zero-filled pages as measured (<see cref="SignalFramePages"/>)
+    /// instead of the array's top <see cref="StackArrayOverwritten"/> pages holding data.
     /// </summary>
-    public static bool SignalFrameLast => OracleEnv.Flag("ECSMEM_ORACLE_SIGFRAME", unset: false);
+    public static bool SignalFrameLast => OracleEnv.Flag("ECSMEM_ORACLE_SIGFRAME", unset: true);
 
     /// <summary>
     /// The top pages of <c>warm_up</c>'s stack array that hold data when the fill swaps them out: the frames of the calls

@@ -19,11 +19,12 @@ public class HarnessFootprintTests
         Assert.That(h.Pages, Is.EqualTo(213));
         Assert.That(h.Prelude, Is.EquivalentTo(Enumerable.Range(0, 213).Select(i => (long)i)), "every page once");
         // Start-up pages 0-20 in the kernel's LRU order (The_start_up_pages_reach_the_lru_in_the_kernels_order) and the
-        // stack array 21-84 in address order; then warm_up's loop over out (bss 63-126, pages 148-211), its loop over buf
-        // (bss 0-62, pages 85-147), and reg's page (bss 127, page 212): the slot order the kernel's pagemap showed (slots
-        // 85-148 out, 149-211 buf, 212 reg).
-        long[] expected = [.. HarnessFootprint.StartupOrder.Where(i => i < 21), .. Enumerable.Range(21, 64).Select(i => (long)i),
-            .. Enumerable.Range(148, 64).Select(i => (long)i), .. Enumerable.Range(85, 63).Select(i => (long)i), 212];
+        // stack array 22-84 in address order; then warm_up's loop over out (bss 63-126, pages 148-211), its loop over buf
+        // (bss 0-62, pages 85-147), reg's page (bss 127, page 212) and last the array's lowest page (21, raise(SIGBUS)'s
+        // signal frame): the slot order the kernel's pagemap showed (slots 85-148 out, 149-211 buf, 212 reg, 213 the
+        // signal frame's page; oracle/experiments/stack-top).
+        long[] expected = [.. HarnessFootprint.StartupOrder.Where(i => i < 21), .. Enumerable.Range(22, 63).Select(i => (long)i),
+            .. Enumerable.Range(148, 64).Select(i => (long)i), .. Enumerable.Range(85, 63).Select(i => (long)i), 212, 21];
         Assert.That(h.Prelude, Is.EqualTo(expected));
     }
 

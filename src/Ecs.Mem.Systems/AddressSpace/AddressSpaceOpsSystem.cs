@@ -62,6 +62,8 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
 
     public void Update(SimEnvironment env)
     {
+        if (_due.Count == 0)
+            return; // most ticks: no operation fell due
         foreach (var (op, time) in _due)
         {
             if (_inCall.Count > 0 && InCall(op.Process) >= 0)

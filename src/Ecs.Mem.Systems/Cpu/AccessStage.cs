@@ -154,8 +154,15 @@ public sealed class AccessStage : ISystem, IEventHandler
         // Slow-path work this tick's events produced (an I/O completion's install, a kswapd batch) takes effect
         // before any further access, exactly as with a batch of one.
         // (The address-space system before this one never produces work, so pending work here came from events.)
-        if (env.HasPendingWork)
-            return;
+        // About a third of the ticks end here: they return before the issuing loop's large frame is set up.
+        if (!env.HasPendingWork)
+            IssueAccesses(env);
+    }
+
+    /// <summary>The CPUs' accesses of this tick (the tasks' user-space loads, stores and fetches), until work is pending.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void IssueAccesses(SimEnvironment env)
+    {
         if (TimeMark != ulong.MaxValue && MachineTime() >= TimeMark)
             TimeMark = ulong.MaxValue;
         int budget = _k.Options.BatchSize;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EcsMem.Components;
 using EcsMem.Ecs;
@@ -645,10 +646,18 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     }
 
     /// <summary>Reads the rest of the windows whose allocations waited for reclaim (called once per tick, in order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ContinuePending(SimEnvironment env)
     {
-        if (_pending.Count == 0)
-            return;
+        // The per-tick check inlined into the caller; the retry (with its large frame) only when a window waits.
+        if (_pending.Count != 0)
+            ContinueWaiting(env);
+    }
+
+    /// <summary><see cref="ContinuePending"/>'s retry of the waiting windows, out of line.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ContinueWaiting(SimEnvironment env)
+    {
         _retry.Clear();
         _retry.AddRange(_pending);
         _pending.Clear();

@@ -234,8 +234,7 @@ public sealed class Machine : IDisposable
         WarmupCheck();
         while (!Access.Finished)
         {
-            Env.RunTick();
-            WarmupCheck();
+            Tick();
             if (++ticks % checkEvery == 0)
             {
                 progress?.Invoke(this);
@@ -246,6 +245,18 @@ public sealed class Machine : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One tick and the warm-up check after it. A method of its own: <see cref="Run"/> is entered once per run, so its
+    /// loop only ever runs as on-stack-replacement code; the tick body called from it is compiled at full tier like any
+    /// method called often.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void Tick()
+    {
+        Env.RunTick();
+        WarmupCheck();
     }
 
     /// <summary>Accesses completed by all processes so far.</summary>

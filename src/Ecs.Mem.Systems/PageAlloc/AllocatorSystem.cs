@@ -28,6 +28,15 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
 
     public void Update(SimEnvironment env)
     {
+        // Most ticks have neither a stalled request nor a new one: return before the serving loop's large frame is set up.
+        if (kernel.Zone.Stalled.Count != 0 || env.WorkCount<AllocRequest>() != 0)
+            ServeAll(env);
+    }
+
+    /// <summary>This tick's requests for __alloc_pages, the stalled ones (retried after reclaim) first.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ServeAll(SimEnvironment env)
+    {
         // Requests stalled in earlier ticks go first, so a retry never overtakes an older one.
         List<AllocRequest> stalled = kernel.Zone.Stalled;
         _stillDeferred.Clear();

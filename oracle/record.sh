@@ -111,6 +111,10 @@ for name in "${programs[@]}"; do
   for i in $(seq 1 "$runs"); do
     out=$work/runs/$name.$i.json
     if [ -n "$memcg" ]; then
+      # env's and setarch's files into the page cache from the recorder's group first: the previous run's group, emptied
+      # (force_empty) and removed, took with it the setarch pages its exec had read, so the next run's exec read them again
+      # and its group began with them charged (5-6 page-cache pages before main; oracle/experiments/pgpg-start trace.sh).
+      cat "$(command -v env)" "$(command -v setarch)" > /dev/null
       cg=$cg_root/ecsmem-oracle-$$
       mkdir "$cg"
       echo "$memcg" > "$cg/memory.limit_in_bytes"

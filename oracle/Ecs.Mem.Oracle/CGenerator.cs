@@ -31,10 +31,17 @@ public static class CGenerator
         // other programs' C stays as it was.
         if (p.Swap)
             sb.Append("#define ORACLE_VMSTAT 1\n");
+        // memcg: memory.stat at main's entry (harness.h's main_entry_stat), printed last as "main"; the kit counts pgpgin
+        // and pgpgout from there (oracle/README.md). The other programs' C stays as it was.
+        if (p.MemcgLimit is not null)
+            sb.Append("#define ORACLE_MEMCG_START 1\n");
         sb.Append("#include \"../harness.h\"\n\n");
         foreach (var (line, pages) in plan.RandomPages)
             sb.Append(Inv, $"static const unsigned rnd{line}[{pages.Length}] = {{{string.Join(",", pages)}}};\n");
-        sb.Append("int main(int argc, char **argv)\n{\n");
+        if (p.MemcgLimit is not null)
+            sb.Append("int main(int argc, char **argv, char **envp)\n{\n    main_entry_stat(envp);\n");
+        else
+            sb.Append("int main(int argc, char **argv)\n{\n");
         sb.Append("    if (argc < 2) { fatal(\"usage: PROGRAM DATADIR\"); }\n    datadir = argv[1];\n    warm_up();\n");
         foreach (DataFile f in p.Files)
             sb.Append(Inv, $"    prepare_file(\"{f.Name}\", {(f.Warm ? 1 : 0)});\n");
@@ -52,7 +59,11 @@ public static class CGenerator
                 Op(sb, plan, op);
             sb.Append(Inv, $"    phase_end(\"{ph.Name}\", {(i == 0 ? 1 : 0)});\n");
         }
-        sb.Append("    emit(\"]}\\n\");\n    finish();\n    return 0;\n}\n");
+        if (p.MemcgLimit is not null)
+            sb.Append("    emit(\"],\\\"main\\\":{\\\"cache\\\":%ld,\\\"rss\\\":%ld,\\\"pgpgin\\\":%ld,\\\"pgpgout\\\":%ld}}\\n\", main_stat[0], main_stat[1], main_stat[2], main_stat[3]);\n");
+        else
+            sb.Append("    emit(\"]}\\n\");\n");
+        sb.Append("    finish();\n    return 0;\n}\n");
         return sb.ToString();
     }
 

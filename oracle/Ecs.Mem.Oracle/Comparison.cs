@@ -91,12 +91,19 @@ public static class Kit
                 }
             }
             // cgroup v1's memory.stat pgpgin and pgpgout at the phase's end: the group's charge and uncharge events (one a
-            // folio) since it was made, cumulative, inside the runs' [min, max].
+            // folio), inside the runs' [min, max]: counted from the program's exec where the runs read memory.stat at
+            // main's entry (PhaseFigures.PgpgExec), else since the group was made (cumulative, with the exec chain's
+            // events added to EcsMem's: HarnessFootprint.ExecChainPgpg).
             if (sp.Memcg is { } ms)
             {
                 foreach (string key in Fixtures.PgpgKeys)
                 {
-                    if (kp.MemStat.TryGetValue(key, out Spread kstat) && ms.TryGetValue(key, out long mine) && !kstat.Contains(mine))
+                    if (kp.PgpgExec.Count > 0)
+                    {
+                        if (kp.PgpgExec.TryGetValue(key, out Spread kexec) && ms.TryGetValue(key + "_exec", out long own) && !kexec.Contains(own))
+                            diffs.Add($"{kp.Name}: memory.stat {key} since exec {own}, kernel {kexec}");
+                    }
+                    else if (kp.MemStat.TryGetValue(key, out Spread kstat) && ms.TryGetValue(key, out long mine) && !kstat.Contains(mine))
                         diffs.Add($"{kp.Name}: memory.stat {key} {mine}, kernel {kstat}");
                     // ... and over the phase (the runs' own differences, where recorded).
                     if (i > 0 && kp.PgpgDelta.TryGetValue(key, out Spread kd) && sim[i - 1].Memcg is { } prev && ms.TryGetValue(key, out long now)
@@ -180,8 +187,9 @@ public static class Kit
             $"Kernel {Get("uname_r")}, THP {Get("thp_enabled")} (defrag {Get("thp_defrag")}), read_ahead_kb {Get("read_ahead_kb")}, " +
             $"fault_around_bytes {Get("fault_around_bytes")} ({Get("fault_around_source")}), page-cluster {Get("page_cluster")}, " +
             $"swappiness {Get("swappiness")}, overcommit_memory {Get("overcommit_memory")}; {RunsText(fixtures)}, recorded {Get("recorded")}. " +
-            "Each cell lists the phases as `phase minflt/majflt`, under a memcg with `pgpg IN/OUT` (memory.stat's cumulative cgroup v1 " +
-            "pgpgin/pgpgout at the phase's end) and, for a swap program recorded since session 21, `pswp IN/OUT` (/proc/vmstat's " +
+            "Each cell lists the phases as `phase minflt/majflt`, under a memcg with `pgpg IN/OUT` (memory.stat's cgroup v1 " +
+            "pgpgin/pgpgout at the phase's end: counted from the program's exec for a program recorded since session 22, which reads " +
+            "memory.stat at main's entry, cumulative before) and, for a swap program recorded since session 21, `pswp IN/OUT` (/proc/vmstat's " +
             "pswpin/pswpout over the phase); a range is the kernel's spread over the runs.\n\n");
         sb.Append("| program | kernel | EcsMem | agreement |\n|---|---|---|---|\n");
         int agree = 0;
@@ -213,7 +221,9 @@ public static class Kit
     private static string KernelCounts(PhaseFigures p)
     {
         string s = "";
-        if (p.MemStat.TryGetValue("pgpgin", out Spread pin) && p.MemStat.TryGetValue("pgpgout", out Spread pout))
+        if (p.PgpgExec.TryGetValue("pgpgin", out Spread ein) && p.PgpgExec.TryGetValue("pgpgout", out Spread eout))
+            s += $" pgpg {ein}/{eout}";
+        else if (p.MemStat.TryGetValue("pgpgin", out Spread pin) && p.MemStat.TryGetValue("pgpgout", out Spread pout))
             s += $" pgpg {pin}/{pout}";
         if (p.Pswp.TryGetValue("pswpin", out Spread sin) && p.Pswp.TryGetValue("pswpout", out Spread sout))
             s += $" pswp {sin}/{sout}";
@@ -224,7 +234,8 @@ public static class Kit
     private static string SimCounts(SimPhase p, PhaseFigures? k)
     {
         string s = "";
-        if (k is not null && k.MemStat.ContainsKey("pgpgin") && p.Memcg is { } mc && mc.TryGetValue("pgpgin", out long pin) && mc.TryGetValue("pgpgout", out long pout))
+        string suffix = k is not null && k.PgpgExec.Count > 0 ? "_exec" : "";
+        if (k is not null && k.MemStat.ContainsKey("pgpgin") && p.Memcg is { } mc && mc.TryGetValue("pgpgin" + suffix, out long pin) && mc.TryGetValue("pgpgout" + suffix, out long pout))
             s += string.Create(CultureInfo.InvariantCulture, $" pgpg {pin:N0}/{pout:N0}");
         if (k is not null && k.Pswp.Count > 0 && p.Pswp is { } sw)
             s += string.Create(CultureInfo.InvariantCulture, $" pswp {sw["pswpin"]:N0}/{sw["pswpout"]:N0}");

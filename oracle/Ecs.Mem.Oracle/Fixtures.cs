@@ -69,6 +69,14 @@ public sealed record PhaseFigures(string Name, Spread MinFlt, Spread MajFlt, IRe
     /// give). Empty before, and for the first phase (nothing is read before it).
     /// </summary>
     public IReadOnlyDictionary<string, Spread> PgpgDelta { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// memory.stat's pgpgin and pgpgout at the phase's end counted from the program's exec, as EcsMem counts them: each
+    /// run's phase-end value less the events before it (<see cref="Fixtures.PgpgExecOf"/>, from the run's memory.stat at
+    /// main's entry), [min, max] over the runs; for the memcg programs recorded since session 22. Empty before (the
+    /// cumulative <see cref="MemStat"/> is compared then).
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread> PgpgExec { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
 }
 
 /// <summary>One program's recorded figures.</summary>
@@ -80,6 +88,13 @@ public sealed record ProgramFigures(string Name, int Runs, IReadOnlyList<PhaseFi
     /// Null in a program recorded before record.sh kept it (session 13): only its spreads are known then.
     /// </summary>
     public IReadOnlyList<long>? HarnessKb { get; init; }
+
+    /// <summary>
+    /// memory.stat at main's entry (harness.h's main_entry_stat: <c>cache</c> and <c>rss</c> in bytes, <c>pgpgin</c>,
+    /// <c>pgpgout</c>) and <c>chain</c>, the pages charged and uncharged again before main (<see cref="Fixtures.ChainOf"/>),
+    /// [min, max] over the runs: reported, not compared. Empty in a program recorded before session 22.
+    /// </summary>
+    public IReadOnlyDictionary<string, Spread> Main { get; init; } = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -158,12 +173,14 @@ public sealed class Fixtures
                     Memcg = ph[0].TryGetProperty("memcg", out _) ? Pairs(ph, "memcg") : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                     Pswp = PswpDeltas(runs, i),
                     PgpgDelta = PgpgDeltas(runs, i),
+                    PgpgExec = PgpgExecs(runs, i),
                 });
             }
             programs.Add(new ProgramFigures(group.Key, runs.Count, phases)
             {
                 HarnessKb = runs.All(r => r.RootElement.GetProperty("phases")[0].GetProperty("rollup").TryGetProperty("Anonymous", out _))
                     ? runs.Select(r => HarnessKbOf(r.RootElement.GetProperty("phases")[0])).ToList() : null,
+                Main = MainOf(runs),
             });
         }
         return new Fixtures { Kernel = kernel, Programs = programs };
@@ -228,6 +245,54 @@ public sealed class Fixtures
                 return Num(phases[i].GetProperty("memstat"), key) - Num(phases[i - 1].GetProperty("memstat"), key);
             }));
         }
+        return d;
+    }
+
+    /// <summary>
+    /// The pages record.sh's exec chain (sh, env, setarch, the program's exec: each exec frees the image before it) charged
+    /// to the group and uncharged again before main, in one run's memory.stat at main's entry (<c>main</c>): pgpgin less
+    /// the pages still charged (<c>rss</c> and <c>cache</c>). Taken from pgpgin, not pgpgout: a memory.stat read flushes
+    /// the per-CPU statistics only above MEMCG_CHARGE_BATCH × CPUs pending updates, and the chain's last uncharges were
+    /// still pending at main's entry in 2 of 2 trial runs (pgpgout 46 and 42 where pgpgin − rss − cache gave 53 and 52;
+    /// oracle/experiments/pgpg-start, README.md).
+    /// </summary>
+    public static long ChainOf(JsonElement main) =>
+        Num(main, "pgpgin") - (Num(main, "rss") / ProgramPlan.PageSize) - (Num(main, "cache") / ProgramPlan.PageSize);
+
+    /// <summary>
+    /// One run's memory.stat pgpgin and pgpgout at a phase's end counted from the program's exec: less the exec chain's
+    /// events (<see cref="ChainOf"/>), and pgpgin less the page-cache pages charged before main too (they stay charged;
+    /// an uncharge of one later is in pgpgout). What stays: the program's own charges since its exec (the anonymous pages
+    /// resident at main's entry included, which the scenario's prelude writes) and uncharges.
+    /// </summary>
+    public static (long In, long Out) PgpgExecOf(JsonElement main, JsonElement memstat)
+    {
+        long chain = ChainOf(main);
+        return (Num(memstat, "pgpgin") - chain - (Num(main, "cache") / ProgramPlan.PageSize), Num(memstat, "pgpgout") - chain);
+    }
+
+    /// <summary><see cref="PhaseFigures.PgpgExec"/> of phase <paramref name="i"/>; empty when a run has no <c>main</c> reading.</summary>
+    public static SortedDictionary<string, Spread> PgpgExecs(IReadOnlyList<JsonDocument> runs, int i)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        if (!runs.All(r => r.RootElement.TryGetProperty("main", out JsonElement m) && Num(m, "pgpgin") >= 0
+                && r.RootElement.GetProperty("phases")[i].GetProperty("memstat").TryGetProperty("pgpgin", out _)))
+            return d;
+        var each = runs.Select(r => PgpgExecOf(r.RootElement.GetProperty("main"), r.RootElement.GetProperty("phases")[i].GetProperty("memstat"))).ToList();
+        d["pgpgin"] = Over(each.Select(x => x.In));
+        d["pgpgout"] = Over(each.Select(x => x.Out));
+        return d;
+    }
+
+    /// <summary><see cref="ProgramFigures.Main"/> over the runs; empty when a run has no <c>main</c> reading.</summary>
+    private static SortedDictionary<string, Spread> MainOf(IReadOnlyList<JsonDocument> runs)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        if (!runs.All(r => r.RootElement.TryGetProperty("main", out JsonElement m) && Num(m, "pgpgin") >= 0))
+            return d;
+        foreach (string key in new[] { "cache", "rss", "pgpgin", "pgpgout" })
+            d[key] = Over(runs.Select(r => Num(r.RootElement.GetProperty("main"), key)));
+        d["chain"] = Over(runs.Select(r => ChainOf(r.RootElement.GetProperty("main"))));
         return d;
     }
 
@@ -307,6 +372,9 @@ public sealed class Fixtures
                         w.WriteNumberValue(v);
                     w.WriteEndArray();
                 }
+                // Only the memcg programs recorded since session 22 have it.
+                if (p.Main.Count > 0)
+                    WritePairs(w, "main", p.Main);
                 w.WriteStartArray("phases");
                 foreach (PhaseFigures ph in p.Phases)
                 {
@@ -351,6 +419,8 @@ public sealed class Fixtures
                         WritePairs(w, "pswp", ph.Pswp);
                     if (ph.PgpgDelta.Count > 0)
                         WritePairs(w, "pgpg_delta", ph.PgpgDelta);
+                    if (ph.PgpgExec.Count > 0)
+                        WritePairs(w, "pgpg_exec", ph.PgpgExec);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -407,11 +477,13 @@ public sealed class Fixtures
                     Memcg = ph.TryGetProperty("memcg", out JsonElement mc) ? ReadPairs(mc) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                     Pswp = ph.TryGetProperty("pswp", out JsonElement sw) ? ReadPairs(sw) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                     PgpgDelta = ph.TryGetProperty("pgpg_delta", out JsonElement pd) ? ReadPairs(pd) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
+                    PgpgExec = ph.TryGetProperty("pgpg_exec", out JsonElement pe) ? ReadPairs(pe) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
                 });
             }
             programs.Add(new ProgramFigures(p.GetProperty("name").GetString()!, p.GetProperty("runs").GetInt32(), phases)
             {
                 HarnessKb = p.TryGetProperty("harness_kb", out JsonElement hk) ? hk.EnumerateArray().Select(x => x.GetInt64()).ToList() : null,
+                Main = p.TryGetProperty("main", out JsonElement mn) ? ReadPairs(mn) : new SortedDictionary<string, Spread>(StringComparer.Ordinal),
             });
         }
         return new Fixtures { Kernel = kernel, Programs = programs };

@@ -412,7 +412,9 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// Measured on Linux 6.18 with oracle/experiments/pgpg-start (10 runs of the harness's probe, run as record.sh runs
     /// a memcg program; memory.stat after the periodic flush: pgpgout 53–56, median 55, at main's entry and after
     /// warm_up alike, and pgpgin = pgpgout + the resident pages). The page-cache pages charged before main (the probe's
-    /// 5–6, the kit programs' 0–5 at their first phase_end: cache in memory.stat) are not counted.
+    /// 5–6, the kit programs' 0–5 at their first phase_end: cache in memory.stat) are not counted. Only for a fixture
+    /// recorded before session 22: since then the runs read memory.stat at main's entry and each run's own chain
+    /// (51–54) is taken out of the kernel's figures instead (<see cref="Fixtures.PgpgExecOf"/>).
     /// </summary>
     public const long ExecChainPgpg = 55;
 

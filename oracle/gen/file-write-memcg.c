@@ -2,10 +2,12 @@
  * 32 MiB written by pwrite(2) in 4 KiB pieces into a new file on ext4 under a 16 MiB memory limit (cgroup v1, no swap): every new page-cache page is charged to the group, dirty; at the limit the writer's reclaim can free only pages the flusher has written, so it waits on writeback; then the file is mapped and read: what was reclaimed is read back (major faults, readahead), the rest is still cached
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 2
+#define ORACLE_MEMCG_START 1
 #include "../harness.h"
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+    main_entry_stat(envp);
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
@@ -26,7 +28,7 @@ int main(int argc, char **argv)
     phase_start();
     touch(1, 0, 0UL, reg[1].len - 0UL, 4096UL);
     phase_end("read", 0);
-    emit("]}\n");
+    emit("],\"main\":{\"cache\":%ld,\"rss\":%ld,\"pgpgin\":%ld,\"pgpgout\":%ld}}\n", main_stat[0], main_stat[1], main_stat[2], main_stat[3]);
     finish();
     return 0;
 }

@@ -2,10 +2,12 @@
  * A child writes 32 MiB of anonymous memory, mapped by its parent before the fork, under a 16 MiB memory cgroup limit without swap: its charges find nothing to reclaim, and after MAX_RECLAIM_RETRIES the group's OOM killer kills it (SIGKILL); the parent, in the same group, survives, and reads the group's oom_kill count and peak usage
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_MEMCG_START 1
 #include "../harness.h"
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+    main_entry_stat(envp);
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
@@ -19,7 +21,7 @@ int main(int argc, char **argv)
     do_fork_touch(0, 1, "SIGKILL");
     fork_settle();
     phase_end("child", 0);
-    emit("]}\n");
+    emit("],\"main\":{\"cache\":%ld,\"rss\":%ld,\"pgpgin\":%ld,\"pgpgout\":%ld}}\n", main_stat[0], main_stat[1], main_stat[2], main_stat[3]);
     finish();
     return 0;
 }

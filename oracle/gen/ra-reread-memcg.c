@@ -2,10 +2,12 @@
  * a 64 MiB file read twice under a 16 MiB memory limit: each pass refaults it, readahead keeps major faults few
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 1
+#define ORACLE_MEMCG_START 1
 #include "../harness.h"
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+    main_entry_stat(envp);
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
@@ -23,7 +25,7 @@ int main(int argc, char **argv)
     phase_start();
     touch(0, 0, 0UL, reg[0].len - 0UL, 4096UL);
     phase_end("pass2", 0);
-    emit("]}\n");
+    emit("],\"main\":{\"cache\":%ld,\"rss\":%ld,\"pgpgin\":%ld,\"pgpgout\":%ld}}\n", main_stat[0], main_stat[1], main_stat[2], main_stat[3]);
     finish();
     return 0;
 }

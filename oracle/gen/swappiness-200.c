@@ -3,10 +3,12 @@
  * Usage: PROGRAM DATADIR (memory.stat is read from $ORACLE_MEMCG when set). */
 #define NREG 2
 #define ORACLE_VMSTAT 1
+#define ORACLE_MEMCG_START 1
 #include "../harness.h"
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+    main_entry_stat(envp);
     if (argc < 2) { fatal("usage: PROGRAM DATADIR"); }
     datadir = argv[1];
     warm_up();
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
     phase_start();
     touch(0, 0, 0UL, reg[0].len - 0UL, 4096UL);
     phase_end("anon2", 0);
-    emit("]}\n");
+    emit("],\"main\":{\"cache\":%ld,\"rss\":%ld,\"pgpgin\":%ld,\"pgpgout\":%ld}}\n", main_stat[0], main_stat[1], main_stat[2], main_stat[3]);
     finish();
     return 0;
 }

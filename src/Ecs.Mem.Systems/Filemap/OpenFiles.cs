@@ -496,6 +496,8 @@ public sealed class OpenFiles(Kernel.Kernel k)
         {
             added = true; // a page of the large folio this call's write_begin allocated
         }
+        // __block_write_begin_int's folio_create_buffers: the page's buffer_head, charged to its group, if it has none.
+        k.PageCache.CreateBuffers(c.File, index, pfn);
 
         // write_end → block_write_end → folio_mark_dirty; i_size_write past the old end.
         bool dirtied = MarkPageDirty(pfn);

@@ -64,6 +64,12 @@ public enum KmemCache
 
     /// <summary>inode_cache (SLAB_RECLAIM_ACCOUNT): an inode of a filesystem without its own cache, here a cgroup file's (kernfs_get_inode).</summary>
     InodeCache,
+
+    /// <summary>
+    /// buffer_head (SLAB_RECLAIM_ACCOUNT, allocated with __GFP_ACCOUNT and charged to the folio's group: folio_alloc_buffers
+    /// under set_active_memcg): one a 4 KiB block of an ext4 page-cache page written through write_begin.
+    /// </summary>
+    BufferHead,
 }
 
 public sealed partial class MemcgController
@@ -102,6 +108,7 @@ public sealed partial class MemcgController
         KmemCache.ShmemInode => 752,
         KmemCache.ProcInode => 696,
         KmemCache.InodeCache => 624,
+        KmemCache.BufferHead => 104,
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
     };
 
@@ -109,7 +116,7 @@ public sealed partial class MemcgController
     public static int ObjFullSize(KmemCache c) => SlotSize(c) + 8;
 
     /// <summary>SLAB_RECLAIM_ACCOUNT caches count in slab_reclaimable (cache_vmstat_idx), the others in slab_unreclaimable.</summary>
-    public static bool Reclaimable(KmemCache c) => c is KmemCache.RadixTreeNode or KmemCache.Dentry or KmemCache.ProcInode or KmemCache.InodeCache;
+    public static bool Reclaimable(KmemCache c) => c is KmemCache.RadixTreeNode or KmemCache.Dentry or KmemCache.ProcInode or KmemCache.InodeCache or KmemCache.BufferHead;
 
     /// <summary>
     /// PGD_ALLOCATION_ORDER: 1 on x86-64 built with CONFIG_MITIGATION_PAGE_TABLE_ISOLATION (distribution kernels, and the
@@ -622,5 +629,21 @@ public sealed partial class MemcgController
 
         /// <summary>radix_tree_node_rcu_free: the node's charge goes back.</summary>
         public void NodeFree(int group) => mc.ObjCgroupUncharge(mc._groups[group], KmemCache.RadixTreeNode, cpu());
+
+        /// <summary>
+        /// folio_create_empty_buffers → folio_alloc_buffers (GFP_NOFS | __GFP_ACCOUNT | __GFP_NOFAIL, under
+        /// set_active_memcg(folio_memcg)): the page's buffer_head, charged to the group of the page <paramref name="pfn"/>, or none.
+        /// </summary>
+        public int BufferAlloc(int pfn)
+        {
+            MemCgroup? g = pfn >= 0 ? mc.OfFrame(pfn) : null;
+            if (g is null || g.IsRoot)
+                return -1;
+            mc.ObjCgroupCharge(g, KmemCache.BufferHead, cpu());
+            return g.Id;
+        }
+
+        /// <summary>try_to_free_buffers → free_buffer_head: the charge goes back.</summary>
+        public void BufferFree(int group) => mc.ObjCgroupUncharge(mc._groups[group], KmemCache.BufferHead, cpu());
     }
 }

@@ -151,7 +151,7 @@ public class MemcgKmemTests
 
     private sealed class CountingNodes : IXaNodeAccount
     {
-        public int Live, Allocated;
+        public int Live, Allocated, Buffers, BufferGroupFreed = -1;
 
         public int NodeAlloc(int pfn)
         {
@@ -161,6 +161,37 @@ public class MemcgKmemTests
         }
 
         public void NodeFree(int group) => Live--;
+
+        public int BufferAlloc(int pfn)
+        {
+            Buffers++;
+            return pfn + 100;
+        }
+
+        public void BufferFree(int group)
+        {
+            Buffers--;
+            BufferGroupFreed = group;
+        }
+    }
+
+    [Test]
+    public void AWrittenPageCacheHoldsOneBufferHeadUntilItLeavesTheCache()
+    {
+        // folio_create_buffers at write_begin: one buffer_head a written page, once however often it is written, charged
+        // to the group the accounting names (here pfn + 100) and freed with that group when the page leaves, whether it
+        // leaves a shadow (reclaim) or not (truncation). A page never written has none.
+        var counted = new CountingNodes();
+        var pc = new PageCache { Nodes = counted };
+        pc.Add(7, 0, 10);
+        pc.Add(7, 1, 11);
+        pc.CreateBuffers(7, 0, 10);
+        pc.CreateBuffers(7, 0, 10);
+        Assert.That((counted.Buffers, pc.BufferHeadCount), Is.EqualTo((1, 1)), "a second write of the page makes no second buffer_head");
+        pc.Delete(7, 1);
+        Assert.That(counted.Buffers, Is.EqualTo(1), "the page read in (never written) had none to free");
+        pc.Delete(7, 0, shadow: 3);
+        Assert.That((counted.Buffers, counted.BufferGroupFreed, pc.BufferHeadCount), Is.EqualTo((0, 110, 0)), "reclaim frees the buffer_head, uncharged from the group charged");
     }
 
     [Test]

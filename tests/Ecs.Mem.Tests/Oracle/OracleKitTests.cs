@@ -249,6 +249,27 @@ public class OracleKitTests
     }
 
     [Test]
+    public void Compare_counts_pgpg_from_the_exec_where_the_runs_read_memory_stat_at_mains_entry()
+    {
+        // The same program recorded since session 22: since exec 214 / -3–0 at the map's end, 8,432–8,440 / 4,380–4,450 at
+        // the fill's; the cumulative spreads (with the exec chain's 51–54 events) are kept but not compared.
+        static PhaseFigures Phase(string name, long inMin, long inMax, long outMin, long outMax, Spread xin, Spread xout) => new(name, new Spread(0, 0), new Spread(0, 0), [], true, [],
+            new Dictionary<string, Spread>(), new Dictionary<string, Spread> { ["pgpgin"] = new(inMin, inMax), ["pgpgout"] = new(outMin, outMax) })
+        {
+            PgpgExec = new Dictionary<string, Spread> { ["pgpgin"] = xin, ["pgpgout"] = xout },
+        };
+        var kernel = new ProgramFigures("p", 20, [Phase("map", 265, 268, 48, 54, new(214, 214), new(-3, 0)), Phase("fill", 8483, 8494, 4431, 4504, new(8432, 8440), new(4380, 4450))]);
+        static SimPhase Sim(string name, long pgpgin, long pgpgout) => new(name, 0, 0, [])
+        {
+            Memcg = new Dictionary<string, long> { ["oom_kill"] = 0, ["pgpgin"] = pgpgin + 55, ["pgpgout"] = pgpgout + 55, ["pgpgin_exec"] = pgpgin, ["pgpgout_exec"] = pgpgout },
+        };
+        // EcsMem's own 214 / 0 and 8,435 / 4,400: inside, though 214 + 55 = 269 is above the cumulative 265–268.
+        Assert.That(Kit.Compare(kernel, [Sim("map", 214, 0), Sim("fill", 8435, 4400)]), Is.Empty);
+        // 8,431 since exec, one below.
+        Assert.That(Kit.Compare(kernel, [Sim("map", 214, 0), Sim("fill", 8431, 4400)]), Is.EqualTo(new[] { "fill: memory.stat pgpgin since exec 8431, kernel 8,432–8,440" }));
+    }
+
+    [Test]
     public void Compare_checks_each_phases_pswpin_and_pswpout()
     {
         var kernel = new ProgramFigures("p", 20, [new PhaseFigures("fill", new Spread(0, 0), new Spread(0, 0), [], true, [], new Dictionary<string, Spread>(), new Dictionary<string, Spread>())

@@ -59,6 +59,39 @@ public class SwapCountsCollectTests
     }
 
     [Test]
+    public void Collect_counts_pgpg_from_the_programs_exec_with_the_main_reading()
+    {
+        // harness.h's main_entry_stat (a memcg program since session 22) prints memory.stat at main's entry last, as "main".
+        // Run 1: at main pgpgin 75, pgpgout 49 (lagging), rss 22 pages, cache 0: the exec chain charged and uncharged
+        //        75 - 22 - 0 = 53; at the fill's end pgpgin 8,490, pgpgout 4,440 → since exec 8,437 and 4,387.
+        // Run 2: at main pgpgin 80, pgpgout 54, rss 22 pages, cache 5 pages: chain 80 - 22 - 5 = 53; at the fill's end
+        //        8,500 and 4,500 → pgpgin 8,500 - 53 - 5 = 8,442 (the 5 page-cache pages charged before main are not
+        //        the program's), pgpgout 4,500 - 53 = 4,447; at the read's end 16,722 and 12,700 → 16,664 and 12,647.
+        //        Run 1's read: 16,720 - 53 = 16,667, 12,670 - 53 = 12,617.
+        static string WithMain(string run, long cache, long rss, long pgpgin, long pgpgout) =>
+            run.TrimEnd()[..^1] + string.Create(CultureInfo.InvariantCulture, $$$""","main":{"cache":{{{cache}}},"rss":{{{rss}}},"pgpgin":{{{pgpgin}}},"pgpgout":{{{pgpgout}}}}}""");
+        File.WriteAllText(Path.Combine(dir, "p.1.json"), WithMain(Run(0, 0, 0, 0, 0, 0, 8490, 4440, 16720, 12670), 0, 22 * 4096, 75, 49));
+        File.WriteAllText(Path.Combine(dir, "p.2.json"), WithMain(Run(0, 0, 0, 0, 0, 0, 8500, 4500, 16722, 12700), 5 * 4096, 22 * 4096, 80, 54));
+        File.WriteAllText(Path.Combine(dir, "settings.txt"), "uname_r=6.18\n");
+        Fixtures fx = Fixtures.Collect(dir, Path.Combine(dir, "settings.txt"));
+        string file = Path.Combine(dir, "fixtures.json");
+        File.WriteAllText(file, fx.ToJson());
+        foreach (Fixtures f in new[] { fx, Fixtures.Load(file) })
+        {
+            ProgramFigures p = f.Find("p")!;
+            Assert.Multiple(() =>
+            {
+                Assert.That(p.Main["chain"], Is.EqualTo(new Spread(53, 53)));
+                Assert.That(p.Main["pgpgout"], Is.EqualTo(new Spread(49, 54)), "reported as read");
+                Assert.That(p.Phases[0].PgpgExec["pgpgin"], Is.EqualTo(new Spread(8437, 8442)));
+                Assert.That(p.Phases[0].PgpgExec["pgpgout"], Is.EqualTo(new Spread(4387, 4447)));
+                Assert.That(p.Phases[1].PgpgExec["pgpgin"], Is.EqualTo(new Spread(16664, 16667)));
+                Assert.That(p.Phases[1].PgpgExec["pgpgout"], Is.EqualTo(new Spread(12617, 12647)));
+            });
+        }
+    }
+
+    [Test]
     public void A_program_recorded_without_the_readings_has_none()
     {
         File.WriteAllText(Path.Combine(dir, "p.1.json"), """
@@ -68,7 +101,8 @@ public class SwapCountsCollectTests
         File.WriteAllText(Path.Combine(dir, "settings.txt"), "uname_r=6.18\n");
         Fixtures fx = Fixtures.Collect(dir, Path.Combine(dir, "settings.txt"));
         ProgramFigures p = fx.Find("p")!;
-        Assert.That(p.Phases.SelectMany(ph => ph.Pswp.Concat(ph.PgpgDelta)), Is.Empty);
-        Assert.That(fx.ToJson(), Does.Not.Contain("pswp").And.Not.Contain("pgpg_delta"), "such a program's entry is written as before");
+        Assert.That(p.Phases.SelectMany(ph => ph.Pswp.Concat(ph.PgpgDelta).Concat(ph.PgpgExec)).Concat(p.Main), Is.Empty);
+        Assert.That(fx.ToJson(), Does.Not.Contain("pswp").And.Not.Contain("pgpg_delta").And.Not.Contain("pgpg_exec").And.Not.Contain("\"main\""),
+            "such a program's entry is written as before");
     }
 }

@@ -144,5 +144,9 @@ public class ShadowNodeShrinkerTests
         }
 
         public void NodeFree(int group) => Live--;
+
+        public int BufferAlloc(int pfn) => throw new InvalidOperationException("no page here is written through write_begin");
+
+        public void BufferFree(int group) => throw new InvalidOperationException("no page here has buffers");
     }
 }

@@ -82,7 +82,7 @@ public sealed class ReclaimHost : ILruvecHost
         {
             MmState mm = k.Tasks.MmById(mmId)!;
             int vi = mm.Mm.VmaLookup(va);
-            VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+            VmFlags flags = vi >= 0 ? mm.Mm.Vmas.FlagsOf(vi) : VmFlags.None;
             if ((flags & VmFlags.Locked) != 0)
             {
                 k.Zone.Unevictable[pfn] = true;
@@ -120,7 +120,7 @@ public sealed class ReclaimHost : ILruvecHost
             {
                 MmState mm = k.Tasks.MmById(mmId)!;
                 int vi = mm.Mm.VmaLookup(va);
-                VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+                VmFlags flags = vi >= 0 ? mm.Mm.Vmas.FlagsOf(vi) : VmFlags.None;
                 if ((flags & VmFlags.Locked) != 0)
                 {
                     for (int q = head; q < head + nr; q++)
@@ -142,7 +142,7 @@ public sealed class ReclaimHost : ILruvecHost
                 }
                 else
                     k.Tlb.FlushTlbPage(mm.Tlb, va);
-                ulong vmaStart = vi >= 0 ? mm.Mm.Vmas[vi].Start : va;
+                ulong vmaStart = vi >= 0 ? mm.Mm.Vmas.StartOf(vi) : va;
                 if (!_youngVmas.Contains((mmId, vmaStart)))
                     _youngVmas.Add((mmId, vmaStart));
                 vmFlags |= flags & ~VmFlags.Locked;
@@ -240,7 +240,7 @@ public sealed class ReclaimHost : ILruvecHost
         {
             var owner = k.Tasks.MmById(mmId)!.Mm;
             int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            if (vi >= 0 && (owner.Vmas.FlagsOf(vi) & VmFlags.Locked) != 0)
             {
                 k.Zone.Unevictable[pfn] = true;
                 return true;

@@ -81,18 +81,31 @@ public sealed class ReclaimHost : ILruvecHost
         foreach (var (mmId, va) in _maps)
         {
             MmState mm = k.Tasks.MmById(mmId)!;
-            int vi = mm.Mm.VmaLookup(va);
-            VmFlags flags = vi >= 0 ? mm.Mm.Vmas.FlagsOf(vi) : VmFlags.None;
-            if ((flags & VmFlags.Locked) != 0)
+            AddressSpace.VmaSet vmas = mm.Mm.Vmas;
+            // The VMA is looked up for its VM_LOCKED test only when the mm has a locked area at all; otherwise only
+            // a young PTE's VMA is wanted (for its flags), and the lookup waits for that.
+            VmFlags flags = VmFlags.None;
+            bool looked = vmas.LockedCount != 0;
+            if (looked)
             {
-                k.Zone.Unevictable[pfn] = true;
-                vmFlags = VmFlags.Locked;
-                return 1;
+                int vi = vmas.VmaLookup(va);
+                flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
+                if ((flags & VmFlags.Locked) != 0)
+                {
+                    k.Zone.Unevictable[pfn] = true;
+                    vmFlags = VmFlags.Locked;
+                    return 1;
+                }
             }
             if (k.PtepTestAndClearYoung(mm, va) != 0)
             {
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young++;
+                if (!looked)
+                {
+                    int vi = vmas.VmaLookup(va);
+                    flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
+                }
                 vmFlags |= flags & ~VmFlags.Locked;
             }
         }
@@ -239,6 +252,8 @@ public sealed class ReclaimHost : ILruvecHost
         foreach (var (mmId, va) in _maps)
         {
             var owner = k.Tasks.MmById(mmId)!.Mm;
+            if (owner.Vmas.LockedCount == 0)
+                continue; // no VM_LOCKED area in this mm: nothing to look up
             int vi = owner.VmaLookup(va);
             if (vi >= 0 && (owner.Vmas.FlagsOf(vi) & VmFlags.Locked) != 0)
             {

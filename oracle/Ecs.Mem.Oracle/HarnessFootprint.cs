@@ -418,6 +418,24 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// </summary>
     public const long ExecChainPgpg = 55;
 
+    /// <summary>
+    /// The page tables (below the PGD) of the address spaces record.sh's exec chain drops in the group (env's and setarch's,
+    /// and what sh faulted after joining it): each exec's exec_mmap → mmput → exit_mmap → free_pgtables hands them to
+    /// tlb_remove_table, which on x86-64 (MMU_GATHER_RCU_TABLE_FREE) frees them, and uncharges them, only after an RCU grace
+    /// period (tlb_remove_table_rcu). Measured on 6.18 (oracle/experiments/oom-kill-state): 27 pages freed in one burst
+    /// 19–28 ms after the exec; memcg-oom-kill's OOM kill comes ~17 ms after it, so its group is killed with them charged
+    /// (kmem 65–70 pages at the kill against 41–43 in runs slow enough for the grace period to end first).
+    /// </summary>
+    public const int ExecChainPendingTables = 27;
+
+    /// <summary>
+    /// What-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: <see cref="ExecChainPendingTables"/> charged to the program's group
+    /// for the whole run (EcsMem has no RCU grace period, and its clock does not run at the real machine's pace: its
+    /// memcg-oom-kill kill comes 1.9 ms after the start, the kernel's ~17 ms). Off by default: held beyond the kernel's
+    /// ~20 ms it moves figures of longer programs (oracle/known-gaps.md, memcg-oom-kill's row).
+    /// </summary>
+    public static bool ExecChainTables => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", unset: false);
+
     /// <summary>Where <c>out</c> starts in <see cref="OutnPage"/> (gcc puts <c>outn</c> 32 bytes before it, 0x340 into the page).</summary>
     public const long OutHeadBytes = 0x340;
 

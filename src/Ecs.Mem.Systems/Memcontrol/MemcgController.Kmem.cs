@@ -220,6 +220,21 @@ public sealed partial class MemcgController
             c.Kmem += nrPages;
     }
 
+    /// <summary>
+    /// __memcg_kmem_charge_page (obj_cgroup_charge_pages, forced here) of <paramref name="pages"/> kernel pages EcsMem keeps
+    /// no frame for, counted with the group's frameless kernel memory: the kit's what-if of record.sh's exec chain's page
+    /// tables still charged while they wait for their RCU grace period (tlb_remove_table_rcu).
+    /// </summary>
+    public void MemcgKmemChargePages(MemCgroup g, int pages)
+    {
+        if (g.IsRoot || pages <= 0)
+            return;
+        ChargeForce(g, pages);
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            c.Kmem += pages;
+        AddObjPages(g, pages);
+    }
+
     private static void AddObjPages(MemCgroup g, long pages)
     {
         for (MemCgroup? c = g; c is not null; c = c.Parent)

@@ -176,6 +176,37 @@ public class MemcgTests
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 
+    [Test]
+    public void FramelessKernelPagesChargedBeforeTheRunLeaveTheVictimThatMuchLessRoom()
+    {
+        // The kit's what-if of record.sh's exec chain's page tables (27 pages waiting for tlb_remove_table_rcu when the
+        // kernel's memcg-oom-kill is killed; oracle/experiments/oom-kill-state): charged to the group before the process
+        // runs, they stay charged through the OOM kill. The same scenario as above gives anon-rss + pgtables + 8 kB (the
+        // PTI PGD's two pages) + 4 kB (the object page) = 16,384 kB; with the 27 pages (108 kB) charged first, the kill
+        // comes 108 kB of anon-rss sooner: anon-rss + pgtables + 8 + 4 + 108 = 16,384 kB.
+        string yaml = "machine: {ram: 256M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 16M}\n" +
+            "processes:\n  - name: oom\n    cgroup: box\n    layout: {exec: {}}\n" +
+            "    workload: {generator: \"seq:count=8192,base=" + Base + ",pages=8192,writes=1\"}\n" +
+            "timeline:\n" + Map("oom", Base, 8192);
+        using var m = Build(yaml);
+        MemCgroup box = m.Kernel.Memcg!.Find("box");
+        long rootBefore = m.Kernel.Memcg.Root.Usage;
+        var before = (box.Usage, box.Kmem, box.KmemObjPages);
+        m.Kernel.Memcg.MemcgKmemChargePages(box, 27);
+        Assert.That((box.Usage, box.Kmem, box.KmemObjPages), Is.EqualTo((before.Usage + 27, before.Kmem + 27, before.KmemObjPages + 27)));
+        m.Kernel.Memcg.MemcgKmemChargePages(m.Kernel.Memcg.Root, 5);
+        Assert.That(m.Kernel.Memcg.Root.Usage, Is.EqualTo(rootBefore + 27), "the root group is not charged; its child's 27 count in it");
+        m.Run();
+        Assert.That(m.Kernel.Oom.Log, Has.Count.EqualTo(1));
+        string line = m.Kernel.Oom.Log[0];
+        long anonKb = long.Parse(System.Text.RegularExpressions.Regex.Match(line, "anon-rss:([0-9]+)kB").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        long tablesKb = long.Parse(System.Text.RegularExpressions.Regex.Match(line, "pgtables:([0-9]+)kB").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(anonKb + tablesKb + 8 + 4 + 27 * 4, Is.EqualTo(16384));
+        Assert.That(m.Kernel.Memcg.ChargedPages(box), Is.EqualTo(0), "the victim's exit uncharged every frame");
+        Assert.That(box.KmemObjPages, Is.GreaterThanOrEqualTo(27), "and not the 27 frameless pages");
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+    }
+
     // The simple `lru` policy: with the Linux lruvec, a's 200 inactive file pages count in the reclaim target's
     // (parent's, hierarchical) inactive file, so prepare_scan_control sets cache_trim_mode and get_scan_count scans
     // only file pages, of which b has none; the pass reclaims nothing and do_try_to_free_pages retries with

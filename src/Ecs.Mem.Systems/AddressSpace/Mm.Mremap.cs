@@ -106,11 +106,7 @@ public sealed partial class Mm
     }
 
     /// <summary>vma_lookup: the index of the VMA containing addr, or -1.</summary>
-    public int VmaLookup(ulong addr)
-    {
-        int idx = Vmas.FindVma(addr);
-        return idx >= 0 && Vmas[idx].Start <= addr ? idx : -1;
-    }
+    public int VmaLookup(ulong addr) => Vmas.VmaLookup(addr);
 
     /// <summary>mremap_to: MREMAP_FIXED or MREMAP_DONTUNMAP, a move to a given (or hinted) address.</summary>
     private long MremapTo(ulong addr, ulong oldLen, ulong newLen, MremapFlags flags, ulong newAddr, List<VmaChange>? changes, ref bool mlocked)

@@ -24,7 +24,12 @@ public sealed class VmaSet
     private Entity[] _entities = new Entity[16];
     private ulong[] _starts = new ulong[16];
     private ulong[] _ends = new ulong[16];
+
+    // vm_flags kept beside the keys (written by Insert and SetFlags, as the component's are): reclaim's rmap walk
+    // reads them for every mapping of every page it scans, without a World lookup.
+    private VmFlags[] _flags = new VmFlags[16];
     private int _count;
+    private int _locked;
 
     /// <summary>A set whose VMA entities live in a private World (standalone tools and tests).</summary>
     public VmaSet()
@@ -84,6 +89,24 @@ public sealed class VmaSet
 
         return _starts[index];
     }
+
+    /// <summary>vm_flags of the VMA at <paramref name="index"/>, without touching the World.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public VmFlags FlagsOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _flags[index];
+    }
+
+    /// <summary>
+    /// The VMAs with VM_LOCKED among them. Zero lets reclaim's rmap walks (folio_referenced_one's and
+    /// try_to_unmap_one's VM_LOCKED test) skip the lookup of a mapping's VMA when nothing else is wanted from it.
+    /// </summary>
+    public int LockedCount => _locked;
 
     /// <summary>Search key: vm_end of the VMA at <paramref name="index"/>, without touching the World.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -200,12 +223,14 @@ public sealed class VmaSet
             Array.Resize(ref _entities, n);
             Array.Resize(ref _starts, n);
             Array.Resize(ref _ends, n);
+            Array.Resize(ref _flags, n);
         }
 
         int tail = _count - idx;
         Array.Copy(_entities, idx, _entities, idx + 1, tail);
         Array.Copy(_starts, idx, _starts, idx + 1, tail);
         Array.Copy(_ends, idx, _ends, idx + 1, tail);
+        Array.Copy(_flags, idx, _flags, idx + 1, tail);
         _entities[idx] = _world.Create(vma);
         if (vma.ShmemId != 0)
         {
@@ -214,6 +239,12 @@ public sealed class VmaSet
 
         _starts[idx] = vma.Start;
         _ends[idx] = vma.End;
+        _flags[idx] = vma.Flags;
+        if ((vma.Flags & VmFlags.Locked) != 0)
+        {
+            _locked++;
+        }
+
         _count++;
         Seq++;
         return idx;
@@ -229,11 +260,19 @@ public sealed class VmaSet
 
         DropShmemRefs(index, n);
         _world.Destroy(_entities.AsSpan(index, n));
+        for (int i = index; i < index + n; i++)
+        {
+            if ((_flags[i] & VmFlags.Locked) != 0)
+            {
+                _locked--;
+            }
+        }
 
         int tail = _count - index - n;
         Array.Copy(_entities, index + n, _entities, index, tail);
         Array.Copy(_starts, index + n, _starts, index, tail);
         Array.Copy(_ends, index + n, _ends, index, tail);
+        Array.Copy(_flags, index + n, _flags, index, tail);
         _count -= n;
         Array.Clear(_entities, _count, n);
         Seq++;
@@ -265,6 +304,7 @@ public sealed class VmaSet
 
         Array.Clear(_entities, 0, _count);
         _count = 0;
+        _locked = 0;
         Seq++;
     }
 
@@ -305,7 +345,12 @@ public sealed class VmaSet
     }
 
     /// <summary>vm_flags_reset: replaces vm_flags of the VMA at <paramref name="index"/> (the bounds, hence the keys, are unchanged).</summary>
-    public void SetFlags(int index, VmFlags flags) => _world.Get<Vma>(EntityAt(index)).Flags = flags;
+    public void SetFlags(int index, VmFlags flags)
+    {
+        _world.Get<Vma>(EntityAt(index)).Flags = flags;
+        _locked += ((flags & VmFlags.Locked) != 0 ? 1 : 0) - ((_flags[index] & VmFlags.Locked) != 0 ? 1 : 0);
+        _flags[index] = flags;
+    }
 
     /// <summary>vma_set_page_prot: replaces vm_page_prot of the VMA at <paramref name="index"/>.</summary>
     public void SetPageProt(int index, ulong pageProt) => _world.Get<Vma>(EntityAt(index)).PageProt = pageProt;

@@ -1000,6 +1000,7 @@ public sealed class InvariantChecker
             if (mm.Mm.Struct.MmUsers <= 0 && set.Count != 0)
                 Fail($"mm {mm.Id}: exited but still has {set.Count} VMAs");
             ulong prevEnd = 0;
+            int locked = 0;
             for (int i = 0; i < set.Count; i++)
             {
                 Entity e = set.EntityAt(i);
@@ -1012,12 +1013,18 @@ public sealed class InvariantChecker
                 ref readonly Vma v = ref world.Get<Vma>(e);
                 if (v.Start != start || v.End != end)
                     Fail($"mm {mm.Id}: VMA {i} is indexed as {start:x}-{end:x} but its entity says {v.Start:x}-{v.End:x}");
+                if (v.Flags != set.FlagsOf(i))
+                    Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is indexed with flags {set.FlagsOf(i)} but its entity says {v.Flags}");
+                if ((v.Flags & VmFlags.Locked) != 0)
+                    locked++;
                 if (v.MmId != mm.Id)
                     Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is owned by mm {v.MmId}");
                 if (start >= end || start < prevEnd)
                     Fail($"mm {mm.Id}: VMA {i} ({start:x}-{end:x}) is empty, unsorted or overlaps the previous one ending at {prevEnd:x}");
                 prevEnd = end;
             }
+            if (locked != set.LockedCount)
+                Fail($"mm {mm.Id}: {locked} VM_LOCKED VMAs but the set counts {set.LockedCount}");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EcsMem.Components;
 using EcsMem.Simulation;
 
@@ -11,6 +12,8 @@ namespace EcsMem.Systems.Vmscan;
 public sealed class ReclaimHost : ILruvecHost
 {
     private readonly Kernel.Kernel _k;
+    // The scratch copy of a page's reverse map. Loops walk it as a span (CollectionsMarshal.AsSpan): nothing changes
+    // the list while they run, and List's enumerator struct cost a store-forwarding stall on every loop's entry.
     private readonly List<(int Mm, ulong Va)> _maps = new();
 
     public ReclaimHost(Kernel.Kernel kernel)
@@ -78,21 +81,34 @@ public sealed class ReclaimHost : ILruvecHost
         k.Rmap.CopyTo(pfn, _maps);
         int young = 0;
         vmFlags = VmFlags.None;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             MmState mm = k.Tasks.MmById(mmId)!;
-            int vi = mm.Mm.VmaLookup(va);
-            VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
-            if ((flags & VmFlags.Locked) != 0)
+            AddressSpace.VmaSet vmas = mm.Mm.Vmas;
+            // The VMA is looked up for its VM_LOCKED test only when the mm has a locked area at all; otherwise only
+            // a young PTE's VMA is wanted (for its flags), and the lookup waits for that.
+            VmFlags flags = VmFlags.None;
+            bool looked = vmas.LockedCount != 0;
+            if (looked)
             {
-                k.Zone.Unevictable[pfn] = true;
-                vmFlags = VmFlags.Locked;
-                return 1;
+                int vi = vmas.VmaLookup(va);
+                flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
+                if ((flags & VmFlags.Locked) != 0)
+                {
+                    k.Zone.Unevictable[pfn] = true;
+                    vmFlags = VmFlags.Locked;
+                    return 1;
+                }
             }
             if (k.PtepTestAndClearYoung(mm, va) != 0)
             {
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young++;
+                if (!looked)
+                {
+                    int vi = vmas.VmaLookup(va);
+                    flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
+                }
                 vmFlags |= flags & ~VmFlags.Locked;
             }
         }
@@ -116,11 +132,11 @@ public sealed class ReclaimHost : ILruvecHost
         for (int p = head; p < head + nr; p++)
         {
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             {
                 MmState mm = k.Tasks.MmById(mmId)!;
                 int vi = mm.Mm.VmaLookup(va);
-                VmFlags flags = vi >= 0 ? mm.Mm.Vmas[vi].Flags : VmFlags.None;
+                VmFlags flags = vi >= 0 ? mm.Mm.Vmas.FlagsOf(vi) : VmFlags.None;
                 if ((flags & VmFlags.Locked) != 0)
                 {
                     for (int q = head; q < head + nr; q++)
@@ -142,7 +158,7 @@ public sealed class ReclaimHost : ILruvecHost
                 }
                 else
                     k.Tlb.FlushTlbPage(mm.Tlb, va);
-                ulong vmaStart = vi >= 0 ? mm.Mm.Vmas[vi].Start : va;
+                ulong vmaStart = vi >= 0 ? mm.Mm.Vmas.StartOf(vi) : va;
                 if (!_youngVmas.Contains((mmId, vmaStart)))
                     _youngVmas.Add((mmId, vmaStart));
                 vmFlags |= flags & ~VmFlags.Locked;
@@ -161,7 +177,7 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         k.Rmap.CopyTo(pfn, _maps);
         bool young = false;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             MmState mm = k.Tasks.MmById(mmId)!;
             if (k.PtepTestAndClearYoung(mm, va) != 0)
@@ -236,11 +252,13 @@ public sealed class ReclaimHost : ILruvecHost
     {
         var k = _k;
         k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             var owner = k.Tasks.MmById(mmId)!.Mm;
+            if (owner.Vmas.LockedCount == 0)
+                continue; // no VM_LOCKED area in this mm: nothing to look up
             int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas[vi].Flags & VmFlags.Locked) != 0)
+            if (vi >= 0 && (owner.Vmas.FlagsOf(vi) & VmFlags.Locked) != 0)
             {
                 k.Zone.Unevictable[pfn] = true;
                 return true;
@@ -261,7 +279,7 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         if (MappedByLockedVma(pfn))
             return FolioReclaimResult.Mlocked;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             k.Env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         flusher.FolioMarkDirty(pfn);
         k.Zone.Frames[pfn].Flags |= FrameFlags.Reclaim;
@@ -380,7 +398,7 @@ public sealed class ReclaimHost : ILruvecHost
     {
         bool dirty = (_k.Zone.Frames[pfn].Flags & FrameFlags.Dirty) != 0;
         _k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             dirty |= (_k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
         return dirty;
     }
@@ -408,7 +426,7 @@ public sealed class ReclaimHost : ILruvecHost
         for (int p = head; p < head + nr; p++)
         {
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, 0, Cpu));
         }
         k.Zone.LruDel(head); // the folio's one entry; PG_lru cleared on every page
@@ -503,13 +521,13 @@ public sealed class ReclaimHost : ILruvecHost
             // pte_swp_mkexclusive as for a single page: one mapping that no fork shares.
             if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
                 swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
             if (writeback is not null)
             {
                 // As for a single page under async writeback: clean PTEs (their rewrite comes at the end of the tick),
                 // the page in flight and resident until the request completes.
-                foreach (var (mmId, va) in _maps)
+                foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 {
                     MmState owner = k.Tasks.MmById(mmId)!;
                     ref ulong pte = ref owner.Tables.Walk(va, out _);
@@ -595,7 +613,7 @@ public sealed class ReclaimHost : ILruvecHost
             // keeps such a folio instead (a swap-cache THP is split when a fault maps it, so only a PTE whose rewrite is
             // pending, cleaned for the write, maps it here).
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 if ((k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0)
                     return false;
         }
@@ -613,7 +631,7 @@ public sealed class ReclaimHost : ILruvecHost
         ulong swapPte = new SwapEntry(0, (ulong)k.Zone.Frames[p].Index).ToPteValue();
         if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
             swapPte |= Pte.SwpExclusiveBit;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
     }
 
@@ -652,7 +670,7 @@ public sealed class ReclaimHost : ILruvecHost
     private void CleanPtesForIo(int pfn)
     {
         var k = _k;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             MmState mm = k.Tasks.MmById(mmId)!;
             ref ulong pte = ref mm.Tables.Walk(va, out _);
@@ -709,7 +727,7 @@ public sealed class ReclaimHost : ILruvecHost
         }
 
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
-        foreach (var (mmId, va) in _maps)
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
 
         if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
@@ -720,7 +738,7 @@ public sealed class ReclaimHost : ILruvecHost
                 return -1;
             }
 
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         }
         else if (f.IsAnon)
@@ -762,7 +780,7 @@ public sealed class ReclaimHost : ILruvecHost
             // one PTE that no fork shares (no COW protection) comes back writable without a copy.
             if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
                 swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
             if (pageout && writeback is not null && !zero)
             {
@@ -797,7 +815,7 @@ public sealed class ReclaimHost : ILruvecHost
                 ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
             bool zero = SwapWriteout(pfn, slot, writeback);
             f.Flags &= ~FrameFlags.Dirty;
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
             if (writeback is not null && !zero)
             {
@@ -820,7 +838,7 @@ public sealed class ReclaimHost : ILruvecHost
                 k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
                 f.Flags &= ~FrameFlags.Dirty;
             }
-            foreach (var (mmId, va) in _maps)
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         }
         // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.

@@ -103,6 +103,32 @@ public class VmaSetTests
         Assert.That(set.FindVma(0x14000, cache), Is.EqualTo(1));
         Assert.That((cache.Hits, cache.Misses, cache.Flushes), Is.EqualTo((2L, 5L, 1L)));
     }
+
+    [Test]
+    public void FlagsAndLockedCountFollowInsertsFlagChangesAndRemovalsWorkedByHand()
+    {
+        var set = new VmaSet();
+        set.Insert(Make(0x10000, 0x11000) with { Flags = VmFlags.Read | VmFlags.Locked }); // C
+        set.Insert(Make(0x1000, 0x2000));                                                  // A, before C
+        set.Insert(Make(0x5000, 0x6000) with { Flags = VmFlags.Read | VmFlags.Exec });     // B, between them
+        // Address order A, B, C: each index's flags are its own VMA's after the shifts, one of three locked.
+        Assert.That(new[] { set.FlagsOf(0), set.FlagsOf(1), set.FlagsOf(2) },
+            Is.EqualTo(new[] { VmFlags.Read, VmFlags.Read | VmFlags.Exec, VmFlags.Read | VmFlags.Locked }));
+        Assert.That(set.LockedCount, Is.EqualTo(1));
+        set.SetFlags(0, VmFlags.Read | VmFlags.Locked); // mlock A: two
+        Assert.That(set.LockedCount, Is.EqualTo(2));
+        Assert.That(set[0].Flags, Is.EqualTo(set.FlagsOf(0)));
+        set.SetFlags(0, VmFlags.Read | VmFlags.Locked | VmFlags.Write); // still locked: no change of count
+        Assert.That(set.LockedCount, Is.EqualTo(2));
+        set.RemoveRange(0, 2); // A (locked) and B go: C alone, now at index 0
+        Assert.That((set.LockedCount, set.FlagsOf(0)), Is.EqualTo((1, VmFlags.Read | VmFlags.Locked)));
+        set.SetFlags(0, VmFlags.Read); // munlock C
+        Assert.That(set.LockedCount, Is.EqualTo(0));
+        set.SetFlags(0, VmFlags.Locked);
+        set.Clear();
+        Assert.That(set.LockedCount, Is.EqualTo(0));
+        Assert.That(() => set.FlagsOf(0), Throws.TypeOf<ArgumentOutOfRangeException>());
+    }
 }
 
 public class VmaSetEntityTests

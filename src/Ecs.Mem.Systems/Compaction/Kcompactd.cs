@@ -259,6 +259,9 @@ public sealed class Kcompactd : IEventHandler, ISystem, IDeferrableTimer
         env.Work<KcompactdWake>().Add(new KcompactdWake(env.EventTime));
     }
 
+    /// <summary>Acts only on this tick's KcompactdWake work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     /// <summary>One pass of kcompactd's loop: kcompactd_do_work when woken for an order, else the proactive check; then the next wait.</summary>
     public void Update(SimEnvironment env)
     {

@@ -23,6 +23,9 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
     /// <inheritdoc/>
     public void DeclareConsumes(WorkConsumers c) => c.Of<FaultRequest>();
 
+    /// <summary>Acts only on this tick's FaultRequest work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly FaultRequest req in env.WorkItems<FaultRequest>())

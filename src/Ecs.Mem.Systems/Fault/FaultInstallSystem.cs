@@ -18,6 +18,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// <inheritdoc/>
     public void DeclareConsumes(WorkConsumers c) => c.Of<PteInstall>();
 
+    /// <summary>Acts only on this tick's PteInstall work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly PteInstall r in env.WorkItems<PteInstall>())

@@ -294,6 +294,9 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
         env.Work<KhugepagedWake>().Add(new KhugepagedWake(env.EventTime));
     }
 
+    /// <summary>Acts only on this tick's KhugepagedWake work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     /// <summary>The thread's wake: khugepaged_do_scan (or the rest of one after khugepaged_alloc_sleep), then khugepaged_wait_work.</summary>
     public void Update(SimEnvironment env)
     {

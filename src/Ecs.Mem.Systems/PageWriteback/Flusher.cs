@@ -234,6 +234,9 @@ public sealed class Flusher : IEventHandler, ISystem
         env.Work<FlusherWake>().Add(new FlusherWake(env.EventTime, ev.Arg0 == TimerWake));
     }
 
+    /// <summary>Acts only on this tick's FlusherWake work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     /// <summary>
     /// wb_workfn on its kworker: a kernel thread, simulated on CPU 0 as kswapd and kcompactd are, from the time its
     /// work was due (CPU 0 idles until then if it is behind). Its folio_mkclean shootdowns start from CPU 0 and reach

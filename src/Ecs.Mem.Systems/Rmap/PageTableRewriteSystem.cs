@@ -15,6 +15,9 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
     /// <inheritdoc/>
     public void DeclareConsumes(WorkConsumers c) => c.Of<PteRewrite>().Of<FrameRelease>();
 
+    /// <summary>Acts only on this tick's PteRewrite and FrameRelease work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly PteRewrite r in env.WorkItems<PteRewrite>())

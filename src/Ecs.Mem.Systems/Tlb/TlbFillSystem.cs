@@ -15,6 +15,9 @@ public sealed class TlbFillSystem(Kernel.Kernel kernel) : ISystem
     /// <inheritdoc/>
     public void DeclareConsumes(WorkConsumers c) => c.Of<TlbFillRequest>();
 
+    /// <summary>Acts only on this tick's TlbFillRequest work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     public void Update(SimEnvironment env)
     {
         foreach (ref readonly TlbFillRequest r in env.WorkItems<TlbFillRequest>())

@@ -81,6 +81,9 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         env.Work<ReclaimRequest>().Add(new ReclaimRequest(false, _k.Options.SwapClusterMax, Entity.Null, 0, env.EventTime));
     }
 
+    /// <summary>Acts only on this tick's KswapdWakeup and ReclaimRequest work (nothing kept between ticks).</summary>
+    public bool WorkOnly => true;
+
     public void Update(SimEnvironment env)
     {
         // wakeup_kswapd leaves a hopeless node (kswapd_failures at MAX_RECLAIM_RETRIES) to direct reclaim.

@@ -23,6 +23,11 @@ public sealed class EventQueue<TEvent> where TEvent : struct
     /// <summary>Time of the earliest event. Only valid when <see cref="Count"/> &gt; 0.</summary>
     public ulong PeekTime => _count > 0 ? _heap[0].Time : throw new InvalidOperationException("the event queue is empty");
 
+    /// <summary>The earliest event (ties: the one scheduled first). Only valid when <see cref="Count"/> &gt; 0.</summary>
+    public ref readonly TEvent PeekEvent => ref _count > 0 ? ref _heap[0].Event : ref ThrowEmpty();
+
+    private static ref TEvent ThrowEmpty() => throw new InvalidOperationException("the event queue is empty");
+
     /// <summary>Schedules <paramref name="ev"/> at <paramref name="time"/>; returns its sequence number.</summary>
     public ulong Schedule(ulong time, in TEvent ev)
     {

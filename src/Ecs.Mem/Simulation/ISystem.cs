@@ -20,4 +20,13 @@ public interface ISystem
     void DeclareConsumes(WorkConsumers consumes)
     {
     }
+
+    /// <summary>
+    /// True when <see cref="Update"/> acts only on this tick's work batches: with no batch rented in the tick
+    /// (<see cref="SimEnvironment.HasPendingWork"/> false) it would do nothing, so the pipeline leaves it out of such a
+    /// tick (an idle tick before an event, a tick whose accesses found no slow-path work). A system that keeps state
+    /// between ticks (stalled requests, waiting windows, a clock to bring back) or acts every tick keeps the default,
+    /// false. Read when the pipeline changes.
+    /// </summary>
+    bool WorkOnly => false;
 }

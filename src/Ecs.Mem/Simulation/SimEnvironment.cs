@@ -97,6 +97,11 @@ public sealed class SimEnvironment
     {
         if (!DeferTimersWhenIdle || _deferrable.Count == 0 || Events.Count == 0)
             return;
+        // The first event due is not a timer's: the horizon is at or before it, so at or before every timer's pending
+        // wake (a queued event), and no wake lies before it to skip. Most idle stretches (up to an I/O completion, a
+        // kswapd run) end so, without the O(n) scan of the queue below.
+        if (_notDeferrable(Events.PeekEvent))
+            return;
         ulong horizon = Math.Min(notAfter, Events.EarliestTime(_notDeferrable));
         foreach (IDeferrableTimer t in _deferrable)
             horizon = Math.Min(horizon, t.FirstEffectiveWake(horizon));

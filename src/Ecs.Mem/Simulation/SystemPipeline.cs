@@ -12,6 +12,9 @@ public sealed class SystemPipeline
     // call goes through the runtime's resolve stub (a cache lookup per call); a delegate is one indirect call.
     private Action<SimEnvironment>[] _updates = [];
 
+    // Each system's ISystem.WorkOnly, bound with _updates.
+    private bool[] _workOnly = [];
+
     /// <summary>Systems in the order they run.</summary>
     public IReadOnlyList<ISystem> Systems => _systems;
 
@@ -46,17 +49,28 @@ public sealed class SystemPipeline
     {
         Version++;
         var updates = new Action<SimEnvironment>[_systems.Length];
+        var workOnly = new bool[_systems.Length];
         for (int i = 0; i < updates.Length; i++)
+        {
             updates[i] = _systems[i].Update;
+            workOnly[i] = _systems[i].WorkOnly;
+        }
         _updates = updates;
+        _workOnly = workOnly;
     }
 
-    /// <summary>Runs every system once, in order.</summary>
+    /// <summary>
+    /// Runs every system once, in order; a <see cref="ISystem.WorkOnly"/> system only when some batch is rented so far
+    /// in the tick (without one it would do nothing: the run is the same, the call is saved).
+    /// </summary>
     public void Run(SimEnvironment env)
     {
         var updates = _updates;
+        var workOnly = _workOnly;
         for (int i = 0; i < updates.Length; i++)
         {
+            if (workOnly[i] && !env.HasPendingWork)
+                continue;
             env.SetRunning(i);
             updates[i](env);
         }

@@ -264,7 +264,14 @@ public class DeferredTimerTests
 
         public void Handle(SimEnvironment e, in SimEvent ev) { }
 
-        public ulong FirstEffectiveWake(ulong before) => Math.Max(Pending, effectiveAt);
+        /// <summary>How many times the environment asked <see cref="FirstEffectiveWake"/>.</summary>
+        public int Asked { get; private set; }
+
+        public ulong FirstEffectiveWake(ulong before)
+        {
+            Asked++;
+            return Math.Max(Pending, effectiveAt);
+        }
 
         public ulong DeferBefore(ulong horizon)
         {
@@ -301,6 +308,23 @@ public class DeferredTimerTests
         Assert.That(env.DeferredWakes, Is.EqualTo(expectedSkipped));
         Assert.That(env.Events.PeekTime, Is.EqualTo(expectedAt));
         Assert.That(env.Events.Count, Is.EqualTo(2), "the timer's old wake is gone, not doubled");
+    }
+
+    [Test]
+    public void AnIdleStretchEndingAtAnotherEventBeforeTheTimersWakeAsksNoTimer()
+    {
+        // The I/O completion at 5 is due first: the horizon (at most 5) is before the timer's wake at 10, so no wake can
+        // be skipped and the queue's scan and the timers' questions are left out.
+        var env = new SimEnvironment();
+        int other = env.RegisterEventKind("io", new Nothing());
+        env.ScheduleAt(5, new SimEvent(other, Entity.Null));
+        var timer = new FakeTimer(env, first: 10, period: 30, effectiveAt: ulong.MaxValue);
+        timer.Arm();
+        env.DeferIdleTimers();
+        Assert.That(timer.Pending, Is.EqualTo(10UL));
+        Assert.That(env.DeferredWakes, Is.Zero);
+        Assert.That(timer.Asked, Is.Zero);
+        Assert.That(env.Events.PeekEvent.Kind, Is.EqualTo(other));
     }
 
     [Test]

@@ -13,6 +13,14 @@ public class SimEnvironmentTests
         public void Update(SimEnvironment env) => log.Add($"{name}@{env.Now}:{env.Work<Request>().Count}");
     }
 
+    /// <summary>Logs each call of its Update; declares that it acts only on the tick's batches.</summary>
+    private sealed class WorkOnlyRecorder(string name, List<string> log) : ISystem
+    {
+        public string Name => name;
+        public bool WorkOnly => true;
+        public void Update(SimEnvironment env) => log.Add($"{name}@{env.Now}:{env.WorkCount<Request>()}");
+    }
+
     private sealed class EnqueueOnEvent : IEventHandler
     {
         public void Handle(SimEnvironment env, in SimEvent ev) => env.Work<Request>().Add(new Request((int)ev.Arg0));
@@ -37,6 +45,29 @@ public class SimEnvironmentTests
         }));
         Assert.That(env.Ticks, Is.EqualTo(2));
         Assert.That(env.Now, Is.EqualTo(250UL));
+    }
+
+    [Test]
+    public void AWorkOnlySystemRunsOnlyInTicksWithSomeBatch()
+    {
+        var log = new List<string>();
+        var env = new SimEnvironment();
+        env.Pipeline.Add(new Recorder("every", log)).Add(new WorkOnlyRecorder("work-only", log));
+        // No event, no batch: the work-only system is left out. "every" rents the batch (Work<T>) from then on.
+        env.RunTick();
+        Assert.That(log, Is.EqualTo(new[] { "every@0:0", "work-only@0:0" }));
+
+        log.Clear();
+        var quiet = new SimEnvironment();
+        quiet.Pipeline.Add(new WorkOnlyRecorder("work-only", log));
+        int kind = quiet.RegisterEventKind("request", new EnqueueOnEvent());
+        quiet.ScheduleAt(100, new SimEvent(kind, Entity.Null, 1));
+        quiet.RunTick(); // at 0: nothing due, nothing rented
+        quiet.Clock.AdvanceTo(100);
+        quiet.RunTick(); // at 100: the event's request
+        quiet.RunTick(); // nothing again
+        Assert.That(log, Is.EqualTo(new[] { "work-only@100:1" }));
+        Assert.That(quiet.Ticks, Is.EqualTo(3), "a tick is counted whatever ran in it");
     }
 
     [Test]

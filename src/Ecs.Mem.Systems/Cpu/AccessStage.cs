@@ -166,8 +166,11 @@ public sealed class AccessStage : ISystem, IEventHandler
         if (TimeMark != ulong.MaxValue && MachineTime() >= TimeMark)
             TimeMark = ulong.MaxValue;
         int budget = _k.Options.BatchSize;
-        // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does.
-        bool batching = budget > 1 && !_k.Zone.HasStalledAllocations && !_k.Readahead.HasPending && !AnyFaultingOutsideWindow();
+        // A stalled fault can only appear after this stage (the allocator defers it), so one check per tick does. It is
+        // made when a CPU first has a task to run: picking one changes no process's state, nor the window, the stalled
+        // allocations or readahead, so the answer is the tick start's; a tick in which nothing runs (an idle or
+        // event-only tick) skips the scan of every process.
+        bool batching = false, batchingKnown = false;
         int issued = 0;
         bool ran = false; // some CPU ran a task (an access, a prefault, an exit) in this tick
         while (true)
@@ -209,6 +212,11 @@ public sealed class AccessStage : ISystem, IEventHandler
                 else if (!AnyBlocked())
                     Finished = true;
                 return;
+            }
+            if (!batchingKnown)
+            {
+                batching = budget > 1 && !_k.Zone.HasStalledAllocations && !_k.Readahead.HasPending && !AnyFaultingOutsideWindow();
+                batchingKnown = true;
             }
             ran = true;
             Entity pe = _k.Tasks.Processes[cpu.Task];

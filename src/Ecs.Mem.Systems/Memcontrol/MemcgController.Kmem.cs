@@ -633,14 +633,7 @@ public sealed partial class MemcgController
     internal sealed class XaNodeAccounting(MemcgController mc, Func<int> cpu) : Filemap.IXaNodeAccount
     {
         /// <summary>xas_alloc's kmem_cache_alloc_lru(radix_tree_node_cachep): charged to the group of the page being inserted (the inserting task's), or none.</summary>
-        public int NodeAlloc(int pfn)
-        {
-            MemCgroup? g = pfn >= 0 ? mc.OfFrame(pfn) : null;
-            if (g is null || g.IsRoot)
-                return -1;
-            mc.ObjCgroupCharge(g, KmemCache.RadixTreeNode, cpu());
-            return g.Id;
-        }
+        public int NodeAlloc(int pfn) => ChargeToFrameGroup(pfn, KmemCache.RadixTreeNode);
 
         /// <summary>radix_tree_node_rcu_free: the node's charge goes back.</summary>
         public void NodeFree(int group) => mc.ObjCgroupUncharge(mc._groups[group], KmemCache.RadixTreeNode, cpu());
@@ -649,12 +642,18 @@ public sealed partial class MemcgController
         /// folio_create_empty_buffers → folio_alloc_buffers (GFP_NOFS | __GFP_ACCOUNT | __GFP_NOFAIL, under
         /// set_active_memcg(folio_memcg)): the page's buffer_head, charged to the group of the page <paramref name="pfn"/>, or none.
         /// </summary>
-        public int BufferAlloc(int pfn)
+        public int BufferAlloc(int pfn) => ChargeToFrameGroup(pfn, KmemCache.BufferHead);
+
+        /// <summary>
+        /// An object of <paramref name="cache"/> charged to the group of page <paramref name="pfn"/> (the page's memcg, as
+        /// set_active_memcg(folio_memcg) or the inserting task's); -1 for no page or the root group, which is not charged.
+        /// </summary>
+        private int ChargeToFrameGroup(int pfn, KmemCache cache)
         {
             MemCgroup? g = pfn >= 0 ? mc.OfFrame(pfn) : null;
             if (g is null || g.IsRoot)
                 return -1;
-            mc.ObjCgroupCharge(g, KmemCache.BufferHead, cpu());
+            mc.ObjCgroupCharge(g, cache, cpu());
             return g.Id;
         }
 

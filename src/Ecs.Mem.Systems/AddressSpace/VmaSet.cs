@@ -102,6 +102,13 @@ public sealed class VmaSet
         return _flags[index];
     }
 
+    /// <summary>vm_flags of the VMA containing <paramref name="addr"/> (vma_lookup's), or none when no VMA does.</summary>
+    public VmFlags FlagsAt(ulong addr)
+    {
+        int vi = VmaLookup(addr);
+        return vi >= 0 ? _flags[vi] : VmFlags.None;
+    }
+
     /// <summary>
     /// The VMAs with VM_LOCKED among them. Zero lets reclaim's rmap walks (folio_referenced_one's and
     /// try_to_unmap_one's VM_LOCKED test) skip the lookup of a mapping's VMA when nothing else is wanted from it.

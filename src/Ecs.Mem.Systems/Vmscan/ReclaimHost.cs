@@ -91,8 +91,7 @@ public sealed class ReclaimHost : ILruvecHost
             bool looked = vmas.LockedCount != 0;
             if (looked)
             {
-                int vi = vmas.VmaLookup(va);
-                flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
+                flags = vmas.FlagsAt(va);
                 if ((flags & VmFlags.Locked) != 0)
                 {
                     k.Zone.Unevictable[pfn] = true;
@@ -105,10 +104,7 @@ public sealed class ReclaimHost : ILruvecHost
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young++;
                 if (!looked)
-                {
-                    int vi = vmas.VmaLookup(va);
-                    flags = vi >= 0 ? vmas.FlagsOf(vi) : VmFlags.None;
-                }
+                    flags = vmas.FlagsAt(va);
                 vmFlags |= flags & ~VmFlags.Locked;
             }
         }
@@ -257,8 +253,7 @@ public sealed class ReclaimHost : ILruvecHost
             var owner = k.Tasks.MmById(mmId)!.Mm;
             if (owner.Vmas.LockedCount == 0)
                 continue; // no VM_LOCKED area in this mm: nothing to look up
-            int vi = owner.VmaLookup(va);
-            if (vi >= 0 && (owner.Vmas.FlagsOf(vi) & VmFlags.Locked) != 0)
+            if ((owner.Vmas.FlagsAt(va) & VmFlags.Locked) != 0)
             {
                 k.Zone.Unevictable[pfn] = true;
                 return true;

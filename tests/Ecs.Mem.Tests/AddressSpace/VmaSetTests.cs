@@ -115,6 +115,9 @@ public class VmaSetTests
         Assert.That(new[] { set.FlagsOf(0), set.FlagsOf(1), set.FlagsOf(2) },
             Is.EqualTo(new[] { VmFlags.Read, VmFlags.Read | VmFlags.Exec, VmFlags.Read | VmFlags.Locked }));
         Assert.That(set.LockedCount, Is.EqualTo(1));
+        // FlagsAt: the containing VMA's (B's first and last byte), none in the gap between A and B or past C's end.
+        Assert.That(new[] { set.FlagsAt(0x5000), set.FlagsAt(0x5fff), set.FlagsAt(0x2000), set.FlagsAt(0x11000) },
+            Is.EqualTo(new[] { VmFlags.Read | VmFlags.Exec, VmFlags.Read | VmFlags.Exec, VmFlags.None, VmFlags.None }));
         set.SetFlags(0, VmFlags.Read | VmFlags.Locked); // mlock A: two
         Assert.That(set.LockedCount, Is.EqualTo(2));
         Assert.That(set[0].Flags, Is.EqualTo(set.FlagsOf(0)));

@@ -293,24 +293,24 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// Whether this footprint's phase_end follows the load/store split measured by oracle/experiments/harness-stores
-    /// (<see cref="PhaseEndLoadsFirst"/>); otherwise it stores first to <see cref="LdsoRwPage1"/>, <see cref="LdsoScratchPage"/>,
-    /// <c>outn</c>'s page and <see cref="TlsPage"/> (session 17's model, the default).
+    /// (<see cref="PhaseEndLoadsFirst"/>, the default); otherwise it stores first to <see cref="LdsoRwPage1"/>,
+    /// <see cref="LdsoScratchPage"/>, <c>outn</c>'s page and <see cref="TlsPage"/> (session 17's model, the what-if).
     /// </summary>
     public bool MeasuredFirstAccesses { get; init; }
 
     /// <summary>
-    /// A what-if (<c>ECSMEM_ORACLE_PHASE_END_LOADS=1</c>): phase_end's first accesses as measured on Linux 6.18
-    /// (<see cref="LoadsFirst"/>, and <see cref="LdsoRwPage1"/> and <see cref="LdsoScratchPage"/> only loaded). Not the
-    /// default: alone it takes 3 agreeing programs out and leaves swap-fork-shared out, because on Linux the slots of the
-    /// two TLS pages are freed at the fork (both tasks store to them, and the second store reuses the swap-cache page and
-    /// frees its slot: wp_can_reuse_anon_folio's folio_free_swap), which the kit's child, which never runs, does not do; the
-    /// default's store to <see cref="TlsPage"/> at the fill's phase_end frees one of them instead (oracle/experiments/harness-stores).
-    /// Since session 19 it also stores the record into <c>out</c>'s later pages phase by phase (<see cref="RecordHead"/>,
-    /// <see cref="RecordGrowth"/>); with <c>ECSMEM_ORACLE_SIGFRAME=1</c> on top, swap-anon-write's write pass reuses
-    /// cluster 0's slots 3, 8, 149–152 and rewrites 11, 1 and 85 in place, as the kernel's (harness-stores, BIO=1), and the
-    /// kit agrees on 73 of 76 (shmem-swap-memcg's write Rss the one agreeing program out): still not the default.
+    /// phase_end's first accesses as measured on Linux 6.18 (<see cref="LoadsFirst"/>, and <see cref="LdsoRwPage1"/> and
+    /// <see cref="LdsoScratchPage"/> only loaded: oracle/experiments/harness-stores), with the record stored into <c>out</c>'s
+    /// later pages phase by phase (<see cref="RecordHead"/>, <see cref="RecordGrowth"/>). The default since session 23: a
+    /// load keeps a swapped-in page's slot (do_swap_page frees it on a write fault only), so after the fill's phase_end
+    /// ld.so's rw page 1's and the scratch page's slots stay allocated beside the .data page's, as the kernel's, and the
+    /// .data page's swap-in after the write pass reads the kernel's 6-page window (swap-anon-write's write pswpin 8,221,
+    /// kernel 8,220–8,236; swap-anon-read and thp-swpout-fallback agree too: 68 of 76, none out, against session 22's quiet
+    /// fixtures; oracle/experiments/pswp-harness, "Session 23"). The what-if <c>ECSMEM_ORACLE_PHASE_END_LOADS=0</c> is
+    /// session 17's model: phase_end stores first to <see cref="LdsoRwPage1"/>, <see cref="LdsoScratchPage"/>, <c>outn</c>'s
+    /// page and <see cref="TlsPage"/>, which frees their slots at the fill's phase_end (the .data page's window 1).
     /// </summary>
-    public static bool PhaseEndLoadsFirst => OracleEnv.Flag("ECSMEM_ORACLE_PHASE_END_LOADS", unset: false);
+    public static bool PhaseEndLoadsFirst => OracleEnv.Flag("ECSMEM_ORACLE_PHASE_END_LOADS", unset: true);
 
     /// <summary>
     /// Each access of <paramref name="pages"/> (a phase_end list: <see cref="BeforeSnapshot"/> with <paramref name="loadsFirst"/>,

@@ -63,8 +63,9 @@ public class SwapRaExitTests
             string[] lines = sc.Trace.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.That(lines, Has.Length.EqualTo(sc.Accesses), "one trace line an access");
             long tail = sc.Accesses - plan.Phases[^1].AccessesAtSnapshot;
-            // buf's 4 smaps pages and reg's (BetweenPhases), out's second page, exit()'s 5 binding pages and 2 libc pages.
-            Assert.That(tail, Is.EqualTo(4 + 1 + 1 + 5 + 2));
+            // buf's 4 smaps pages, the TLS page (vmas' sscanf's store into struct pthread) and reg's (BetweenPhases), out's
+            // second page, exit()'s 5 binding pages and 2 libc pages.
+            Assert.That(tail, Is.EqualTo(4 + 1 + 1 + 1 + 5 + 2));
             HarnessFootprint h = HarnessFootprint.Of(plan.Program)!;
             Assert.That(lines[^2..], Is.EqualTo(new[] { $" S {h.PageAddr(17):x},1", $" L {h.PageAddr(18):x},1" }));
         }

@@ -476,6 +476,12 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         (ulong)Math.Round(ExecChainGracePeriodMs * SimulatedOomKillMs / KernelOomKillMs * clockGHz * 1e6);
 
     /// <summary>
+    /// num_online_cpus() of the machine that records the fixtures (nproc 2): memcg_vmstats_needs_flush's threshold is
+    /// MEMCG_CHARGE_BATCH × 2 = 128 updates there, while the kit runs its programs on one simulated CPU.
+    /// </summary>
+    public const int RecordingCpus = 2;
+
+    /// <summary>
     /// What-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: <see cref="ExecChainPendingTables"/> charged to the program's group
     /// at its start and uncharged by an RCU callback <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by
     /// default: memcg-oom-kill's pgpgin then agrees but its pgpgout stays one over the kernel's (whose memory.stat lags the

@@ -105,6 +105,16 @@ public static class SimulationRun
         // deletions and the faults on them, timed, on stderr (oracle/experiments/readahead-bios's thrash.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
             k.AttachEvents(new ThrashDump(m, proc));
+        // ECSMEM_ORACLE_STAT_LAG (default 1): memory.stat reads flush the group's statistics only above the rstat threshold
+        // of the recording machine (MemcgController.Rstat.cs) and print the pgpgin and pgpgout of the last flush, as the
+        // kernel's do; 0: every read flushes (before session 23). Every phase-end read of the 15 memcg programs comes after
+        // more than 128 updates, so both give the same figures (session 23, branch statlag).
+        bool statLag = OracleEnv.Flag("ECSMEM_ORACLE_STAT_LAG", unset: true);
+        if (k.Memcg is { } lagMc && statLag)
+        {
+            lagMc.ThresholdFlushes = true;
+            lagMc.StatsFlushCpus = HarnessFootprint.RecordingCpus;
+        }
         // What-if ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1: the exec chain's page tables charged to the program's group at its
         // start, freed by tlb_remove_table_rcu a grace period later in EcsMem's clock (HarnessFootprint). The callback
         // runs on the CPU that queued it, the exec's: CPU 0, where the program starts.
@@ -142,12 +152,12 @@ public static class SimulationRun
             // The previous phase_end read memory.stat after its smaps and smaps_rollup slurps (the between-phase
             // accesses just run), which flushed the group's statistics there.
             if (i > 0)
-                FlushGroupStats(k, proc);
+                FlushGroupStats(k, proc, statLag);
             // ... and its pgpgin and pgpgout are the group's there too: the charges of the harness pages those slurps
             // fault back in (buf's, reg's: swap-ins under a swap program's limit) come before the read, while the VMAs
             // are the ones before them (the kernel writes smaps' text before copy_to_user faults buf's pages).
             if (i > 0 && result[^1].Memcg is { } prevMemcg && k.Memcg is { } pmc)
-                result[^1] = result[^1] with { Memcg = WithPgpg(prevMemcg, pmc.OfMm(k.Tasks.MmOf(proc).Id)) };
+                result[^1] = result[^1] with { Memcg = WithPgpg(prevMemcg, pmc.OfMm(k.Tasks.MmOf(proc).Id), statLag) };
             // The group's usage where phase_start reads it (oracle/experiments/anon2-room's usage_start).
             long usageStart = k.Memcg is { } smc ? smc.OfMm(k.Tasks.MmOf(proc).Id).Usage : 0;
             int logBefore = m.AddressSpace.Log.Count;
@@ -181,8 +191,9 @@ public static class SimulationRun
             if (ph.AccessesAtSnapshot > ph.AccessesAtEnd)
                 Advance(m, ph.AccessesAtSnapshot);
             // The last phase_end has no between-phase accesses after it here: its memory.stat read flushes now.
-            if (i == plan.Phases.Count - 1)
-                FlushGroupStats(k, proc);
+            // (With the stat lag the read is taken once, below, where it comes: a flush here would be one the kernel does not make.)
+            if (i == plan.Phases.Count - 1 && !statLag)
+                FlushGroupStats(k, proc, statLag);
             long thpKb = (long)(EcsMem.Systems.Reporting.SmapsRollup.Gather(k, k.Tasks.MmOf(proc)).AnonHugePages >> 10);
             var pool = new Dictionary<string, long>(StringComparer.Ordinal)
             {
@@ -203,7 +214,7 @@ public static class SimulationRun
                     ["max_usage_in_bytes"] = g.Watermark * (long)Pte.PageSize,
                 };
                 // memory.stat's pgpgin and pgpgout; a phase but the last takes them again after the between-phase accesses.
-                memcg = WithPgpg(memcg, g);
+                memcg = WithPgpg(memcg, g, statLag);
             }
             Dictionary<string, long>? lru = k.Memcg is null ? null : LruFigures(m, proc, counters0);
             result.Add(new SimPhase(ph.Name, minFlt - minBase, majFlt - majBase, Vmas(k, proc, ph.Windows, plan.Program.Smaps), thpKb, pool) { Errors = errors, Memcg = memcg, Lru = lru });
@@ -235,7 +246,9 @@ public static class SimulationRun
             && HarnessFootprint.Of(plan.Program) is { } hf && k.World.Get<Process>(proc).State is not ProcessState.Killed)
         {
             Advance(m, plan.Phases[^1].AccessesAtSnapshot + hf.BetweenPhases.Length);
-            result[^1] = result[^1] with { Memcg = WithPgpg(lastMemcg, lmc.OfMm(k.Tasks.MmOf(proc).Id)) };
+            if (statLag)
+                FlushGroupStats(k, proc, statLag);
+            result[^1] = result[^1] with { Memcg = WithPgpg(lastMemcg, lmc.OfMm(k.Tasks.MmOf(proc).Id), statLag) };
         }
         // A phase's figure is the next reading less its own (a sigbus phase that ended the task has none after it).
         for (int i = 0; i < result.Count && i + 1 < pswp.Count; i++)
@@ -271,21 +284,25 @@ public static class SimulationRun
     /// before main (not simulated: <see cref="HarnessFootprint.ExecChainPgpg"/>); and the same counted from the program's
     /// exec (<c>_exec</c>), as the kit compares them with a fixture that read memory.stat at main's entry (<see cref="PhaseFigures.PgpgExec"/>).
     /// </summary>
-    private static Dictionary<string, long> WithPgpg(IReadOnlyDictionary<string, long> memcg, EcsMem.Systems.Memcontrol.MemCgroup g)
+    private static Dictionary<string, long> WithPgpg(IReadOnlyDictionary<string, long> memcg, EcsMem.Systems.Memcontrol.MemCgroup g, bool statLag)
     {
+        // With the stat lag, the values of the group's last flush (memcg_events_local reads events_local).
+        long pgpgin = statLag ? g.FlushedPgPgIn : g.PgPgIn, pgpgout = statLag ? g.FlushedPgPgOut : g.PgPgOut;
         var d = new Dictionary<string, long>(memcg, StringComparer.Ordinal)
         {
-            ["pgpgin"] = g.PgPgIn + HarnessFootprint.ExecChainPgpg,
-            ["pgpgout"] = g.PgPgOut + HarnessFootprint.ExecChainPgpg,
-            ["pgpgin_exec"] = g.PgPgIn,
-            ["pgpgout_exec"] = g.PgPgOut,
+            ["pgpgin"] = pgpgin + HarnessFootprint.ExecChainPgpg,
+            ["pgpgout"] = pgpgout + HarnessFootprint.ExecChainPgpg,
+            ["pgpgin_exec"] = pgpgin,
+            ["pgpgout_exec"] = pgpgout,
         };
         return d;
     }
 
-    private static void FlushGroupStats(Kernel k, Entity proc)
+    private static void FlushGroupStats(Kernel k, Entity proc, bool statLag)
     {
-        if (k.Memcg is { } mc && mc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec lv)
+        if (statLag && k.Memcg is { } tmc)
+            tmc.ReadStats(tmc.OfMm(k.Tasks.MmOf(proc).Id), k.ReclaimHost.Jiffies);
+        else if (k.Memcg is { } mc && mc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec lv)
             lv.FlushStats();
     }
 

@@ -92,6 +92,7 @@ public sealed class Kernel
         if (Memcg is not null)
         {
             PageCache.Nodes = new Memcontrol.MemcgController.XaNodeAccounting(Memcg, () => Tlb.CurrentCpu);
+            Memcg.CurrentCpu = () => Tlb.CurrentCpu; // the CPU of the charge, fault and LRU statistics updates (rstat)
             ShadowNodes = new Workingset.ShadowNodeShrinker(this, env.Counters);
         }
         Caches = CacheHierarchyFactory.Create(World, options.Caches with { Cpus = options.Cpus }, "lru", options.Seed, source);

@@ -160,6 +160,16 @@ public sealed class MemCgroup
     /// </summary>
     public long PgPgOut { get; internal set; }
 
+    /// <summary>
+    /// <see cref="PgPgIn"/> as of the group's last statistics flush (memcg_events_local reads vmstats->events_local,
+    /// which css_rstat_flush updates): what cgroup v1's memory.stat prints when the read does not flush
+    /// (<see cref="MemcgController.FlushStats"/>).
+    /// </summary>
+    public long FlushedPgPgIn { get; internal set; }
+
+    /// <summary><see cref="PgPgOut"/> as of the group's last statistics flush (see <see cref="FlushedPgPgIn"/>).</summary>
+    public long FlushedPgPgOut { get; internal set; }
+
     /// <summary>Pages this group's lruvec had scanned by kswapd / direct reclaim (PGSCAN_KSWAPD, PGSCAN_DIRECT), this group alone.</summary>
     public long PgScanKswapd { get; internal set; }
 

@@ -218,6 +218,7 @@ public sealed partial class MemcgController
             ChargeForce(g, nrPages);
         for (MemCgroup? c = g; c is not null; c = c.Parent)
             c.Kmem += nrPages;
+        RstatUpdated(g, nrPages, cpu); // memcg1_account_kmem's mod_memcg_state(MEMCG_KMEM)
     }
 
     /// <summary>
@@ -233,6 +234,7 @@ public sealed partial class MemcgController
         for (MemCgroup? c = g; c is not null; c = c.Parent)
             c.Kmem += pages;
         AddObjPages(g, pages);
+        RstatUpdated(g, 2 * pages, CurrentCpu()); // MEMCG_KMEM and the tables' NR_PAGETABLE
     }
 
     /// <summary>
@@ -250,6 +252,7 @@ public sealed partial class MemcgController
             for (MemCgroup? c = g; c is not null; c = c.Parent)
                 c.Kmem--;
             AddObjPages(g, -1);
+            RstatUpdated(g, 2, cpu); // pagetable_dtor's NR_PAGETABLE and obj_cgroup_uncharge_pages' MEMCG_KMEM
             RefillStock(g, 1, cpu);
         }
     }
@@ -287,6 +290,7 @@ public sealed partial class MemcgController
             for (MemCgroup? x = g; x is not null; x = x.Parent)
                 x.Kmem -= nrPages;
             AddObjPages(g, -nrPages);
+            RstatUpdated(g, nrPages, cpu); // MEMCG_KMEM down
             RefillStock(g, nrPages, cpu);
         }
     }
@@ -308,6 +312,7 @@ public sealed partial class MemcgController
             for (MemCgroup? x = g; x is not null; x = x.Parent)
                 x.Kmem -= nrPages;
             AddObjPages(g, -nrPages);
+            RstatUpdated(g, nrPages, c); // MEMCG_KMEM down, on the stock's CPU
             Uncharge(g, nrPages);
         }
         _nrChargedBytes![id] += _objStockBytes[c] % page;

@@ -87,6 +87,7 @@ public sealed partial class MemcgController
             };
             _groups.Add(g);
         }
+        InitRstat();
     }
 
     /// <summary>A limit in bytes as a page count (page_counter keeps pages; "max" stays unlimited).</summary>
@@ -131,9 +132,9 @@ public sealed partial class MemcgController
             if (old is null || ReferenceEquals(old, g))
                 continue;
             Uncharge(old, 1);
-            AddPageTables(old, -1);
+            AddPageTables(old, -1, CurrentCpu());
             ChargeForce(g, 1);
-            AddPageTables(g, 1);
+            AddPageTables(g, 1, CurrentCpu());
             _frame[pfn] = g.Id;
         }
     }
@@ -366,8 +367,10 @@ public sealed partial class MemcgController
     }
 
     /// <summary>NR_PAGETABLE and MEMCG_KMEM together: a page table is kernel memory (__memcg_kmem_charge_page → memcg1_account_kmem).</summary>
-    private static void AddPageTables(MemCgroup g, long pages)
+    private void AddPageTables(MemCgroup g, long pages, int cpu)
     {
+        // mod_memcg_state(MEMCG_KMEM) and NR_PAGETABLE's mod_lruvec_state: two rstat updates of |pages|.
+        RstatUpdated(g, 2 * pages, cpu);
         for (MemCgroup? c = g; c is not null; c = c.Parent)
         {
             c.PageTables += pages;
@@ -383,6 +386,19 @@ public sealed partial class MemcgController
     {
         _frame[pfn] = g.Id;
         g.PgPgIn++;
+        ChargeStatsUpdated(g, 1);
+    }
+
+    /// <summary>
+    /// The rstat updates of a folio of <paramref name="nrPages"/> pages charged to or uncharged from <paramref name="g"/>:
+    /// its PGPGIN or PGPGOUT event (count_memcg_events, one) and its resident-type counter (NR_ANON_MAPPED,
+    /// NR_FILE_PAGES, NR_SWAPCACHE: |nr|); the LRU sizes are counted where the folio enters or leaves the lruvec.
+    /// </summary>
+    private void ChargeStatsUpdated(MemCgroup g, int nrPages)
+    {
+        int cpu = CurrentCpu();
+        RstatUpdated(g, 1, cpu);
+        RstatUpdated(g, nrPages, cpu);
     }
 
     /// <summary>
@@ -395,6 +411,7 @@ public sealed partial class MemcgController
         for (int i = 0; i < nrPages; i++)
             _frame[head + i] = g.Id;
         g.PgPgIn++;
+        ChargeStatsUpdated(g, nrPages);
     }
 
     /// <summary>
@@ -451,7 +468,7 @@ public sealed partial class MemcgController
         overHighPages = over is null ? OverHighBatch(g, batch) : 0;
         if (over is not null)
             ChargeForce(g, 1);
-        AddPageTables(g, 1);
+        AddPageTables(g, 1, cpu);
         _frame[pfn] = g.Id;
         return over;
     }
@@ -508,8 +525,14 @@ public sealed partial class MemcgController
         // uncharge_folio: ug->pgpgout++ once per folio that is not kernel memory (memcg1_uncharge_batch counts them).
         if (!pageTable && pgpgout)
             g.PgPgOut++;
+        // memcg1_uncharge_batch's PGPGOUT and the page's resident-type counter (NR_ANON_MAPPED, NR_FILE_PAGES) down.
+        if (!pageTable)
+        {
+            RstatUpdated(g, pgpgout ? 1 : 0, cpu);
+            RstatUpdated(g, 1, cpu);
+        }
         if (pageTable)
-            AddPageTables(g, -1);
+            AddPageTables(g, -1, cpu);
         if (pageTable && !g.IsRoot)
             RefillStock(g, 1, cpu);
         else
@@ -569,7 +592,12 @@ public sealed partial class MemcgController
     }
 
     /// <summary>Keeps <see cref="MemCgroup.LruPages"/> (lruvec sizes) as frames enter and leave a lruvec.</summary>
-    internal void LruCount(int pfn, int delta) => LruGroupOf(pfn).LruPages += delta;
+    internal void LruCount(int pfn, int delta)
+    {
+        MemCgroup g = LruGroupOf(pfn);
+        g.LruPages += delta;
+        RstatUpdated(g, delta, CurrentCpu()); // update_lru_size → mod_lruvec_state(NR_LRU_BASE + lru)
+    }
 
     /// <summary>
     /// memcg_memory_event: counts <paramref name="e"/> in memory.events.local of <paramref name="g"/> and in
@@ -588,6 +616,7 @@ public sealed partial class MemcgController
         MemCgroup g = OfMm(mmId);
         if (major) g.PgMajFault++;
         else g.PgFault++;
+        RstatUpdated(g, 1, CurrentCpu());
     }
 
     /// <summary>

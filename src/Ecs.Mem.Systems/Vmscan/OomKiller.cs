@@ -24,6 +24,10 @@ public sealed class OomKiller(Kernel.Kernel kernel)
     public void MemcgOutOfMemory(Memcontrol.MemCgroup memcg, Entity stalled)
     {
         Memcontrol.MemcgController.MemoryEvent(memcg, Memcontrol.MemcgEvent.Oom);
+        // dump_header → mem_cgroup_print_oom_meminfo → memory_stat_format reads the group's statistics through
+        // mem_cgroup_flush_stats: a flush when its pending updates are above the threshold.
+        if (kernel.Memcg is { ThresholdFlushes: true } mc)
+            mc.FlushStats(memcg, force: false);
         Kill(stalled, memcg, "Memory cgroup out of memory");
     }
 

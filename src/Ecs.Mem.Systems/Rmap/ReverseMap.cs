@@ -126,6 +126,20 @@ public sealed class ReverseMap
     }
 
     /// <summary>
+    /// The chain node of the mapping (<paramref name="mm"/>, <paramref name="va"/>) of <paramref name="pfn"/>, or -1 when
+    /// no PTE there maps it: for a later stage of the tick to reach the PTE through <see cref="LeafPte"/>.
+    /// </summary>
+    public int Find(int pfn, int mm, ulong va)
+    {
+        for (int n = _head[pfn]; n >= 0; n = _next[n])
+        {
+            if (_va[n] == va && _mm[n] == mm)
+                return n;
+        }
+        return -1;
+    }
+
+    /// <summary>
     /// For the invariant checker: the leaf table that mapping <paramref name="m"/>'s node remembers, if any, holds the
     /// entry <paramref name="tables"/>' walk finds for its address.
     /// </summary>

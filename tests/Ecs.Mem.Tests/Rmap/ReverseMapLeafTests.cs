@@ -40,6 +40,10 @@ public class ReverseMapLeafTests
         Assert.That(rmap.LeafIsCurrent(maps[0], mm2) && rmap.LeafIsCurrent(maps[1], mm1), Is.True);
         // mm 1's remembered table is not where mm 2's walk ends for A (mm 2 has no table there).
         Assert.That(rmap.LeafIsCurrent(maps[1], mm2), Is.False);
+        // The page-table rewrite's lookup: a mapping the chain holds, and two it does not.
+        Assert.That(rmap.Find(5, 1, A), Is.EqualTo(maps[1].Node));
+        Assert.That(rmap.Find(5, 1, B), Is.EqualTo(-1));
+        Assert.That(rmap.Find(6, 2, B), Is.EqualTo(-1));
     }
 
     [Test]

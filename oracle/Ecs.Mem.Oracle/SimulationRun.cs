@@ -105,10 +105,16 @@ public static class SimulationRun
         // deletions and the faults on them, timed, on stderr (oracle/experiments/readahead-bios's thrash.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
             k.AttachEvents(new ThrashDump(m, proc));
-        // What-if ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1: the exec chain's page tables waiting for their RCU grace period
-        // charged to the program's group from its start to its end (HarnessFootprint.ExecChainPendingTables).
+        // What-if ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1: the exec chain's page tables charged to the program's group at its
+        // start, freed by tlb_remove_table_rcu a grace period later in EcsMem's clock (HarnessFootprint). The callback
+        // runs on the CPU that queued it, the exec's: CPU 0, where the program starts.
         if (HarnessFootprint.ExecChainTables && k.Memcg is { } xmc)
-            xmc.MemcgKmemChargePages(xmc.OfMm(k.Tasks.MmOf(proc).Id), HarnessFootprint.ExecChainPendingTables);
+        {
+            EcsMem.Systems.Memcontrol.MemCgroup chainGroup = xmc.OfMm(k.Tasks.MmOf(proc).Id);
+            xmc.MemcgKmemChargePages(chainGroup, HarnessFootprint.ExecChainPendingTables);
+            k.Rcu.CallRcu(HarnessFootprint.ExecChainGracePeriodCycles(k.Options.Timing.ClockGHz),
+                () => xmc.MemcgKmemUnchargePages(chainGroup, HarnessFootprint.ExecChainPendingTables, cpu: 0));
+        }
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
         Advance(m, plan.Phases.Count > 0 ? plan.Phases[0].AccessesAtStart : 0);
         foreach (var kv in m.Env.Counters.All())

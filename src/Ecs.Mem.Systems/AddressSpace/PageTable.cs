@@ -29,6 +29,14 @@ public sealed class PageTable
     private int _freeCount;
     private readonly long[] _perLevel;
     private bool _released;
+    // A software cache of the walk's last step, like the paging-structure caches' PDE cache but invisible to the model:
+    // for a few 2 MiB regions (direct-mapped by va >> 21), the store row of the leaf table the walk reached, so a
+    // walk of a region seen before reads only its PTE instead of every level's entry (a chain of dependent loads per
+    // TLB miss). The walk's answer and its levels count are the same either way. Emptied whenever an upper-level
+    // entry changes or a table is freed (AllocatingWalk, FreeTable, Release); rows never move while their table lives.
+    private const int LeafCacheSize = 16;
+    private readonly ulong[] _leafTag = new ulong[LeafCacheSize];
+    private readonly int[] _leafRow = new int[LeafCacheSize];
 
     /// <summary>
     /// An empty page table (just the root) whose tables are rows of <paramref name="store"/>, or of a private
@@ -51,6 +59,7 @@ public sealed class PageTable
         _slot = new int[8];
         _levelOf = new sbyte[8];
         _perLevel = new long[_levels];
+        Array.Fill(_leafRow, -1);
         // The root's charge (mm_alloc_pgd) is made before any task uses the mm: no one to reclaim for.
         Root = AllocTable(_levels - 1, out _);
     }
@@ -107,9 +116,18 @@ public sealed class PageTable
             return ref Unsafe.NullRef<ulong>();
         }
 
-        int page = Root;
         int mask = _entries - 1;
         PageTableStore store = _store;
+        ulong tag = va >> (Pte.PageShift + _bits);
+        int c = (int)(tag & (LeafCacheSize - 1));
+        int row = _leafRow[c];
+        if (row >= 0 && _leafTag[c] == tag)
+        {
+            levelsTouched = _levels; // what the walk below reads to reach this leaf table
+            return ref store.Entry(row, (int)((va >> Pte.PageShift) & (ulong)mask));
+        }
+
+        int page = Root;
         for (int level = _levels - 1; level > 0; level--)
         {
             levelsTouched++;
@@ -123,8 +141,14 @@ public sealed class PageTable
         }
 
         levelsTouched++;
-        return ref store.Entry(_slot[page], (int)((va >> Pte.PageShift) & (ulong)mask));
+        row = _slot[page];
+        _leafTag[c] = tag;
+        _leafRow[c] = row;
+        return ref store.Entry(row, (int)((va >> Pte.PageShift) & (ulong)mask));
     }
+
+    /// <summary>Forgets the walk's leaf-table cache (an upper-level entry changed or a table was freed).</summary>
+    private void ForgetLeafTables() => Array.Fill(_leafRow, -1);
 
     /// <summary>
     /// pte_alloc with the upper levels' p4d_alloc, pud_alloc and pmd_alloc (__pte_alloc → pte_alloc_one): walks to
@@ -160,6 +184,7 @@ public sealed class PageTable
                 int child = AllocTable(level - 1, out PageTableCharge charge);
                 charges.Add(charge);
                 slot = ((ulong)child << Pte.PageShift) | TableEntryBits;
+                ForgetLeafTables();
                 page = child;
             }
             else
@@ -328,6 +353,7 @@ public sealed class PageTable
         }
 
         FreeAll();
+        ForgetLeafTables();
         _store.Free(_slot[Root]);
         _slot[Root] = -1;
         _released = true;
@@ -475,6 +501,7 @@ public sealed class PageTable
 
     private void FreeTable(int id)
     {
+        ForgetLeafTables();
         int level = _levelOf[id];
         _levelOf[id] = -1;
         _perLevel[level]--;

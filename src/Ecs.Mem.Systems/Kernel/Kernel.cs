@@ -245,6 +245,11 @@ public sealed class Kernel
     /// <summary>The memory controller (Memcontrol/, mm/memcontrol.c) when the scenario declares cgroups; null otherwise.</summary>
     public Memcontrol.MemcgController? Memcg { get; }
 
+    private Rcu.RcuCallbacks? _rcu;
+
+    /// <summary>call_rcu's callbacks (Rcu/, kernel/rcu/tree.c): made at first use, so a run that defers nothing is unchanged.</summary>
+    public Rcu.RcuCallbacks Rcu => _rcu ??= new Rcu.RcuCallbacks(Env);
+
     /// <summary>
     /// mem_cgroup_get_nr_swap_pages: the free swap <paramref name="memcg"/> may still use. cgroup v1 charges swap to
     /// memsw (do_memsw_account), so its groups see the machine's free swap, as does a machine without cgroups.

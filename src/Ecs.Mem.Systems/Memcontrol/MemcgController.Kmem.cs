@@ -222,8 +222,8 @@ public sealed partial class MemcgController
 
     /// <summary>
     /// __memcg_kmem_charge_page (obj_cgroup_charge_pages, forced here) of <paramref name="pages"/> kernel pages EcsMem keeps
-    /// no frame for, counted with the group's frameless kernel memory: the kit's what-if of record.sh's exec chain's page
-    /// tables still charged while they wait for their RCU grace period (tlb_remove_table_rcu).
+    /// no frame for, counted with the group's frameless kernel memory: the kit's record.sh exec chain's page tables, still
+    /// charged while they wait for their RCU grace period (tlb_remove_table_rcu, <see cref="MemcgKmemUnchargePages"/>).
     /// </summary>
     public void MemcgKmemChargePages(MemCgroup g, int pages)
     {
@@ -233,6 +233,25 @@ public sealed partial class MemcgController
         for (MemCgroup? c = g; c is not null; c = c.Parent)
             c.Kmem += pages;
         AddObjPages(g, pages);
+    }
+
+    /// <summary>
+    /// tlb_remove_table_rcu → pagetable_free → __memcg_kmem_uncharge_page of <paramref name="pages"/> frameless kernel pages
+    /// charged by <see cref="MemcgKmemChargePages"/>, one page at a time on <paramref name="cpu"/> (the CPU that queued the
+    /// RCU callback runs it): obj_cgroup_uncharge_pages takes MEMCG_KMEM down and gives each page's charge to the CPU's
+    /// stock (refill_stock, which drains a stock grown above MEMCG_CHARGE_BATCH), not straight to the page counter.
+    /// </summary>
+    public void MemcgKmemUnchargePages(MemCgroup g, int pages, int cpu)
+    {
+        if (g.IsRoot || pages <= 0)
+            return;
+        for (int i = 0; i < pages; i++)
+        {
+            for (MemCgroup? c = g; c is not null; c = c.Parent)
+                c.Kmem--;
+            AddObjPages(g, -1);
+            RefillStock(g, 1, cpu);
+        }
     }
 
     private static void AddObjPages(MemCgroup g, long pages)

@@ -15,6 +15,10 @@ namespace EcsMem.Systems.Tlb;
 public sealed class SetAssociativeTlb
 {
     private readonly TlbEntry[] _entries;
+    // Each slot's probe key beside the slots (KeyOf its tag and size while valid, 0 while invalid), so a probe scans a
+    // set's keys, 8 bytes a way, instead of its 32-byte entries: the STLB's 12 ways are 96 bytes instead of 384, the
+    // probe on every L1 miss. Insert and Kill, the only writers of a slot's tag, size and validity, keep it.
+    private readonly ulong[] _keys;
     private readonly int _ways;
     private readonly ulong _setMask;
     private readonly CounterRegistry _counters;
@@ -47,6 +51,7 @@ public sealed class SetAssociativeTlb
         Geometry = geometry;
         Table = world.CreateTable(geometry.Entries, ComponentType.Of<TlbEntry>());
         _entries = Table.ColumnArray<TlbEntry>();
+        _keys = new ulong[geometry.Entries];
         _ways = geometry.Ways;
         _setMask = (ulong)geometry.Sets - 1;
         _counters = counters;
@@ -175,16 +180,25 @@ public sealed class SetAssociativeTlb
     public int Probe(ulong tag, PageSizeClass size, ushort pcid)
     {
         int row = (int)(tag & _setMask) * _ways;
-        TlbEntry[] e = _entries;
-        for (int end = row + _ways; row < end; row++)
+        ulong want = KeyOf(tag, size);
+        ReadOnlySpan<ulong> set = _keys.AsSpan(row, _ways);
+        for (int w = 0; w < set.Length; w++)
         {
-            ref TlbEntry x = ref e[row];
-            if (x.Vpn == tag && (x.Flags & TlbFlags.Valid) != 0 && x.Size == size
-                && (x.Pcid == pcid || (x.Flags & TlbFlags.Global) != 0))
-                return row;
+            if (set[w] != want)
+                continue;
+            ref TlbEntry x = ref _entries[row + w];
+            if (x.Pcid == pcid || (x.Flags & TlbFlags.Global) != 0)
+                return row + w;
         }
         return -1;
     }
+
+    /// <summary>
+    /// A valid slot's probe key: its tag and size, never 0 (the low bit is set), so an invalid slot (key 0) matches no
+    /// probe. Tags are at most 52 bits (va &gt;&gt; 12), so the shift loses nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong KeyOf(ulong tag, PageSizeClass size) => (tag << 2) | ((ulong)size << 1) | 1;
 
     /// <summary>
     /// Installs a translation (its <see cref="TlbEntry.Vpn"/> is the tag for its size). Reuses the slot of
@@ -237,6 +251,7 @@ public sealed class SetAssociativeTlb
         t = entry;
         t.Flags |= TlbFlags.Valid;
         t.LruStamp = ++_clock;
+        _keys[target] = KeyOf(t.Vpn, t.Size);
         if (t.Size == PageSizeClass.Huge2M) _hugeValid++;
         if ((t.Flags & TlbFlags.Global) == 0) Link(target, t.Pcid);
         _counters.Increment(_fill);
@@ -321,6 +336,7 @@ public sealed class SetAssociativeTlb
             if ((x.Flags & TlbFlags.Global) == 0) Unlink(row, x.Pcid);
         }
         x.Flags = TlbFlags.None;
+        _keys[row] = 0;
     }
 
     /// <summary>Puts <paramref name="row"/>, now a valid non-global entry of <paramref name="pcid"/>, at the head of its bucket's list.</summary>

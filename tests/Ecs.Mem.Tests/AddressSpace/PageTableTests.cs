@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EcsMem.Components;
+using EcsMem.Ecs;
 
 namespace EcsMem.Tests.AddressSpace;
 
@@ -150,6 +151,39 @@ public class PageTableTests
         pt.FreeAll();
         Assert.That(pt.PgtablesBytes, Is.Zero);
         Assert.That(pt.Lookup(0x7FFF_FFFF_E000), Is.Zero);
+    }
+
+    [Test]
+    public void WalksOfARegionWalkedBeforeSeeTheTablesAsTheyAreNow()
+    {
+        // The walk keeps the leaf table of a few 2 MiB regions (16, by va >> 21); what it returns must be what a walk
+        // from the root gives: the same entry and 4 levels read, and nothing once the tables are freed.
+        var store = new PageTableStore(new World(), PagingMode.X86_64);
+        var pt = new PageTable(PagingMode.X86_64, store: store);
+        const ulong a = 0x40_0000, b = a + (16UL << 21); // 32 MiB apart: the same cache index, different tags
+        pt.Set(a, 0x1067);
+        pt.Set(b, 0x2067);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.That((pt.Walk(a, out int la), la), Is.EqualTo((0x1067UL, 4)));
+            Assert.That((pt.Walk(b, out int lb), lb), Is.EqualTo((0x2067UL, 4)));
+            Assert.That((pt.Walk(a + 0x1000, out int l1), l1), Is.EqualTo((0UL, 4)), "same table, an empty entry");
+        }
+
+        var none = new Collect { Seen = new() };
+        pt.UnmapRange(a, a + 0x1000, ref none);
+        // a's PTE table is freed; the PMD table stays (b's PTE table is under it).
+        Assert.That(Unsafe.IsNullRef(ref pt.Walk(a, out int gone)), Is.True);
+        Assert.That(gone, Is.EqualTo(3), "PGD, PUD and PMD entries read; the PMD entry is empty");
+        // The freed row goes to another mm's table; this mm's walk must not read it.
+        var other = new PageTable(PagingMode.X86_64, store: store);
+        other.Set(a, 0x9067);
+        Assert.That(Unsafe.IsNullRef(ref pt.Walk(a, out _)), Is.True);
+        Assert.That(pt.Lookup(b), Is.EqualTo(0x2067UL));
+        pt.Set(a, 0x3067);
+        Assert.That((pt.Walk(a, out int again), again, other.Lookup(a)), Is.EqualTo((0x3067UL, 4, 0x9067UL)));
+        pt.Release();
+        Assert.That(Unsafe.IsNullRef(ref pt.Walk(b, out _)), Is.True);
     }
 
     [Test]

@@ -78,6 +78,41 @@ public class HarnessFootprintTests
     }
 
     [Test]
+    [NonParallelizable]
+    public void Outns_page_is_written_to_swap_by_the_fill_the_rest_of_buf_and_out_go_to_the_zeromap()
+    {
+        // The what-if ECSMEM_ORACLE_OUTN_DATA=1 (HarnessFootprint.OutnHoldsData).
+        // Linux 6.18 (oracle/experiments/thp-swap-memcg/results/kit.session15-thpfb.txt, every run): the fill writes swap
+        // slots 1-23, 85 and 212-213 to the device; the zero-filled pages go to the zeromap unwritten. Slot 85 is bss page 63
+        // (stack-top/results/session16.txt's A1 slots: 85-148 bss63..126, 149-211 bss0..62): outn's page holds data, the
+        // other 126 pages of buf and out are zero-filled.
+        string kit = File.ReadAllText(Path.Combine(OracleDir, "experiments", "thp-swap-memcg", "results", "kit.session15-thpfb.txt"));
+        string a1 = File.ReadLines(Path.Combine(OracleDir, "experiments", "stack-top", "results", "session16.txt"))
+            .First(l => l.TrimStart().StartsWith("A1 slots:", StringComparison.Ordinal));
+        Assert.That(kit, Does.Contain("W slots 1-23, W slot 85, W slots 212"));
+        Assert.That(a1, Does.Contain(" 85-148:bss63..126 149-211:bss0..62 212:bss127 "));
+        HarnessFootprint h = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        long bss = h.Pages - HarnessFootprint.BssPages;
+        HashSet<long> Zero() => h.ZeroRuns.SelectMany(r => Enumerable.Range(0, (int)r.Count).Select(k => r.First + k)).ToHashSet();
+        try
+        {
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_OUTN_DATA", "1");
+            HashSet<long> zero = Zero();
+            Assert.Multiple(() =>
+            {
+                Assert.That(zero, Does.Not.Contain(bss + HarnessFootprint.OutnPage), "outn's page, slot 85");
+                Assert.That(Enumerable.Range(0, 127).Where(k => k != HarnessFootprint.OutnPage).All(k => zero.Contains(bss + k)), "buf's and out's other 126");
+                Assert.That(zero, Does.Not.Contain(bss + HarnessFootprint.BssPages - 1), "reg's page, slot 212");
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_OUTN_DATA", null);
+        }
+        Assert.That(Zero(), Does.Contain(bss + HarnessFootprint.OutnPage), "off by default");
+    }
+
+    [Test]
     public void Phase_end_leaves_as_many_harness_pages_resident_as_the_kernels_rollup_shows()
     {
         // swap-anon-read: after each phase_end every harness page it did not touch is swapped out (the fill and the
@@ -127,7 +162,7 @@ public class HarnessFootprintTests
     }
 
     [Test]
-    public void The_phase_end_loads_what_if_makes_the_kernels_first_accesses()
+    public void Phase_end_makes_the_kernels_first_accesses()
     {
         // Recorded on Linux 6.18 with `flock /work/kernel.lock oracle/experiments/harness-stores/run.sh OUT <the 15 memcg
         // programs>` and faults.py (oracle/experiments/harness-stores/results/first-faults.txt): in the first phase_end of
@@ -153,10 +188,10 @@ public class HarnessFootprintTests
                     Is.EqualTo(new[] { false, true }), "outn read, then the record written behind it");
                 Assert.That(h.PhaseEndAccesses(h.BetweenPhases, loadsFirst: false), Does.Contain((2L, true)), "sscanf's store into struct pthread");
             });
-            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_PHASE_END_LOADS", null);
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_PHASE_END_LOADS", "0");
             HarnessFootprint old = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
             Assert.That(old.PhaseEndAccesses(old.FirstBeforeSnapshot, loadsFirst: true).Where(a => a.Page is 2 or 11 or 15 or outn).All(a => a.Store),
-                "off by default: session 17's stores");
+                "the what-if =0: session 17's stores");
         }
         finally
         {
@@ -229,7 +264,10 @@ public class HarnessFootprintTests
             ulong[] named = [0x7fff_ffff_e000UL, 0x7fff_f7dd_0000UL, 0x7fff_f7dd_1000UL, h.PageAddr(HarnessFootprint.DataPage), h.Layout.ChildOnlyPage];
             long[] ldso = [.. Enumerable.Range(0, (int)h.Pages).Select(i => (long)i).Where(i => addr.Contains(h.PageAddr(i)) && !named.Contains(h.PageAddr(i)))];
             Assert.That(ldso, Has.Length.EqualTo(2));
-            Assert.That(ldso.All(i => h.FirstBeforeSnapshot.Contains(i) && !h.PhaseEndLoads(i)), "ld.so's written pages, not its RELRO");
+            // ld.so's two rw pages (phase_end's binding loads from rw page 1 and stores to rw page 0; both tasks store to both
+            // after the fork), not its RELRO page.
+            Assert.That(ldso, Is.EquivalentTo(new[] { HarnessFootprint.LdsoRwPage0, HarnessFootprint.LdsoRwPage1 }), "ld.so's rw pages, not its RELRO");
+            Assert.That(ldso.All(h.FirstBeforeSnapshot.Contains), "the binding role's pages");
         });
     }
 

@@ -255,34 +255,6 @@ public sealed class PageTable
     }
 
     /// <summary>
-    /// The walk of <see cref="Walk"/> that also gives the page-table store's number of the leaf table it ended in
-    /// (<paramref name="storeTable"/>, -1 when a table on the way is missing), for the reverse map to keep
-    /// (<see cref="Rmap.ReverseMap.LeafPte"/>): the entry is then <c>Store.Entry(storeTable, LeafIndex(va))</c>.
-    /// </summary>
-    public ref ulong WalkLeaf(ulong va, out int storeTable)
-    {
-        storeTable = -1;
-        if (_released)
-            return ref Unsafe.NullRef<ulong>();
-        int page = Root;
-        int mask = _entries - 1;
-        PageTableStore store = _store;
-        for (int level = _levels - 1; level > 0; level--)
-        {
-            ulong e = store.Entry(_slot[page], (int)((va >> (Pte.PageShift + (level * _bits))) & (ulong)mask));
-            if ((e & Pte.PresentBit) == 0)
-                return ref Unsafe.NullRef<ulong>();
-            page = (int)((e & Pte.PfnMask) >> Pte.PageShift);
-        }
-        storeTable = _slot[page];
-        return ref store.Entry(storeTable, LeafIndex(va));
-    }
-
-    /// <summary>The index of <paramref name="va"/>'s entry in its leaf (PTE) table.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int LeafIndex(ulong va) => (int)((va >> Pte.PageShift) & (ulong)(_entries - 1));
-
-    /// <summary>
     /// set_pte_at for tools and tests: stores a leaf entry, allocating tables as needed (<see cref="PteAlloc"/>). It has no
     /// task to reclaim for, so a table charge that found a group at memory.max would be dropped: that throws (a caller
     /// under a memory controller takes the charges from <see cref="PteAlloc"/> and reclaims).

@@ -322,14 +322,9 @@ public sealed class Kernel
     /// checker; returns the entry as it was when it was young, else 0 (not present or not young). The caller flushes
     /// the TLB entry where Linux's ptep_clear_flush_young would.
     /// </summary>
-    public ulong PtepTestAndClearYoung(MmState mm, ulong va) => PtepTestAndClearYoung(mm, va, ref mm.Tables.Walk(va, out _));
-
-    /// <summary>
-    /// ptep_test_and_clear_young of the entry <paramref name="pte"/> (a null reference: none), which the caller found
-    /// mapping <paramref name="va"/> in <paramref name="mm"/> (the reverse map's leaf: <see cref="Rmap.ReverseMap.LeafPte"/>).
-    /// </summary>
-    public ulong PtepTestAndClearYoung(MmState mm, ulong va, ref ulong pte)
+    public ulong PtepTestAndClearYoung(MmState mm, ulong va)
     {
+        ref ulong pte = ref mm.Tables.Walk(va, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) || (pte & Pte.AccessedBit) == 0)
             return 0;
         ulong old = pte;

@@ -41,7 +41,7 @@ public sealed class IncrementalChecker
     private readonly InvariantChecker _full;
     private readonly DirtySet _dirty;
     private readonly List<string> _violations = new();
-    private readonly List<EcsMem.Systems.Rmap.RmapMapping> _maps = new();
+    private readonly List<(int Mm, ulong Va)> _maps = new();
     private readonly HashSet<int> _frames = new();
     private readonly HashSet<int> _slots = new();
     private readonly HashSet<int> _mms = new();
@@ -217,10 +217,7 @@ public sealed class IncrementalChecker
             if ((f.Flags & FrameFlags.Reserved) != 0)
                 Fail($"mm {mm.Id}: present PTE at 0x{va:x} maps frame {pfn}, held by the machine's other users");
             _k.Rmap.CopyTo((int)pfn, _maps);
-            bool named = false;
-            foreach (var m in _maps)
-                named |= m.Mm == mm.Id && m.Va == va;
-            if (!named)
+            if (!_maps.Contains((mm.Id, va)))
                 Fail($"mm {mm.Id}: PTE at 0x{va:x} maps frame {pfn}, whose reverse map does not name it");
             return;
         }
@@ -296,16 +293,12 @@ public sealed class IncrementalChecker
         if (rmap > 0)
         {
             _k.Rmap.CopyTo(pfn, _maps);
-            foreach (var m in _maps)
+            foreach (var (mmId, va) in _maps)
             {
-                var (mmId, va, _) = m;
-                MmState? mm = _k.Tasks.MmById(mmId);
-                ulong e = mm?.Tables.Lookup(va) ?? 0;
+                ulong e = _k.Tasks.MmById(mmId)?.Tables.Lookup(va) ?? 0;
                 var pte = new Pte(e);
                 if ((!pte.Present && (e & Pte.ProtNoneBit) == 0) || (int)pte.Pfn != pfn)
                     Fail($"frame {pfn}: reverse map names mm {mmId} va 0x{va:x}, whose PTE is 0x{e:x}");
-                else if (!_k.Rmap.LeafIsCurrent(m, mm!.Tables))
-                    Fail($"frame {pfn}: reverse map's leaf table for mm {mmId} va 0x{va:x} is not the one its walk finds");
             }
         }
         bool onLru = (f.Flags & FrameFlags.Lru) != 0;

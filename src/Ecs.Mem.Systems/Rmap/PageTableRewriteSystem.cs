@@ -33,12 +33,7 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         MmState? mm = kernel.Tasks.MmById(r.MmId);
         if (mm is null)
             return;
-        // A PTE that still maps the frame has its reverse mapping, whose remembered leaf table gives the entry
-        // without the walk; without one the PTE maps something else now, and the walk finds what (the test below).
-        int node = kernel.Rmap.Find(r.Pfn, r.MmId, r.Va);
-        ref ulong slot = ref node >= 0
-            ? ref kernel.Rmap.LeafPte(new RmapMapping(r.MmId, r.Va, node), mm.Tables)
-            : ref mm.Tables.Walk(r.Va, out _);
+        ref ulong slot = ref mm.Tables.Walk(r.Va, out _);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
             return;
         var old = new Pte(slot);

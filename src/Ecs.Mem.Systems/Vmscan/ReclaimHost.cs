@@ -14,9 +14,7 @@ public sealed class ReclaimHost : ILruvecHost
     private readonly Kernel.Kernel _k;
     // The scratch copy of a page's reverse map. Loops walk it as a span (CollectionsMarshal.AsSpan): nothing changes
     // the list while they run, and List's enumerator struct cost a store-forwarding stall on every loop's entry.
-    // It holds the chain's node numbers too, for the walks that reach the PTE through the reverse map's leaf table
-    // (ReverseMap.LeafPte): folio_referenced's, and shrink_folio_list's dirty and exclusive tests.
-    private readonly List<Rmap.RmapMapping> _maps = new();
+    private readonly List<(int Mm, ulong Va)> _maps = new();
 
     public ReclaimHost(Kernel.Kernel kernel)
     {
@@ -83,10 +81,9 @@ public sealed class ReclaimHost : ILruvecHost
         k.Rmap.CopyTo(pfn, _maps);
         int young = 0;
         vmFlags = VmFlags.None;
-        foreach (ref readonly Rmap.RmapMapping m in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
-            ulong va = m.Va;
-            MmState mm = k.Tasks.MmById(m.Mm)!;
+            MmState mm = k.Tasks.MmById(mmId)!;
             AddressSpace.VmaSet vmas = mm.Mm.Vmas;
             // The VMA is looked up for its VM_LOCKED test only when the mm has a locked area at all; otherwise only
             // a young PTE's VMA is wanted (for its flags), and the lookup waits for that.
@@ -102,7 +99,7 @@ public sealed class ReclaimHost : ILruvecHost
                     return 1;
                 }
             }
-            if (k.PtepTestAndClearYoung(mm, va, ref k.Rmap.LeafPte(m, mm.Tables)) != 0)
+            if (k.PtepTestAndClearYoung(mm, va) != 0)
             {
                 k.Tlb.FlushTlbPage(mm.Tlb, va);
                 young++;
@@ -131,7 +128,7 @@ public sealed class ReclaimHost : ILruvecHost
         for (int p = head; p < head + nr; p++)
         {
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             {
                 MmState mm = k.Tasks.MmById(mmId)!;
                 int vi = mm.Mm.VmaLookup(va);
@@ -176,7 +173,7 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         k.Rmap.CopyTo(pfn, _maps);
         bool young = false;
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             MmState mm = k.Tasks.MmById(mmId)!;
             if (k.PtepTestAndClearYoung(mm, va) != 0)
@@ -251,7 +248,7 @@ public sealed class ReclaimHost : ILruvecHost
     {
         var k = _k;
         k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             var owner = k.Tasks.MmById(mmId)!.Mm;
             if (owner.Vmas.LockedCount == 0)
@@ -277,7 +274,7 @@ public sealed class ReclaimHost : ILruvecHost
         var k = _k;
         if (MappedByLockedVma(pfn))
             return FolioReclaimResult.Mlocked;
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             k.Env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         flusher.FolioMarkDirty(pfn);
         k.Zone.Frames[pfn].Flags |= FrameFlags.Reclaim;
@@ -396,7 +393,7 @@ public sealed class ReclaimHost : ILruvecHost
     {
         bool dirty = (_k.Zone.Frames[pfn].Flags & FrameFlags.Dirty) != 0;
         _k.Rmap.CopyTo(pfn, _maps);
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             dirty |= (_k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
         return dirty;
     }
@@ -424,7 +421,7 @@ public sealed class ReclaimHost : ILruvecHost
         for (int p = head; p < head + nr; p++)
         {
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, 0, Cpu));
         }
         k.Zone.LruDel(head); // the folio's one entry; PG_lru cleared on every page
@@ -497,7 +494,7 @@ public sealed class ReclaimHost : ILruvecHost
         }
         // try_to_unmap's TTU_SPLIT_HUGE_PMD: every PMD mapping the folio becomes a page table of 512 entries.
         k.Rmap.CopyTo(head, _maps);
-        foreach (var (mmId, va, _) in _maps)
+        foreach (var (mmId, va) in _maps)
         {
             if (k.Tasks.MmById(mmId) is { } mm)
                 k.Thp.SplitPmd(mm, va);
@@ -519,13 +516,13 @@ public sealed class ReclaimHost : ILruvecHost
             // pte_swp_mkexclusive as for a single page: one mapping that no fork shares.
             if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
                 swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
             if (writeback is not null)
             {
                 // As for a single page under async writeback: clean PTEs (their rewrite comes at the end of the tick),
                 // the page in flight and resident until the request completes.
-                foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+                foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 {
                     MmState owner = k.Tasks.MmById(mmId)!;
                     ref ulong pte = ref owner.Tables.Walk(va, out _);
@@ -611,7 +608,7 @@ public sealed class ReclaimHost : ILruvecHost
             // keeps such a folio instead (a swap-cache THP is split when a fault maps it, so only a PTE whose rewrite is
             // pending, cleaned for the write, maps it here).
             k.Rmap.CopyTo(p, _maps);
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 if ((k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0)
                     return false;
         }
@@ -629,7 +626,7 @@ public sealed class ReclaimHost : ILruvecHost
         ulong swapPte = new SwapEntry(0, (ulong)k.Zone.Frames[p].Index).ToPteValue();
         if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
             swapPte |= Pte.SwpExclusiveBit;
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
             env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, p, swapPte, Cpu));
     }
 
@@ -668,7 +665,7 @@ public sealed class ReclaimHost : ILruvecHost
     private void CleanPtesForIo(int pfn)
     {
         var k = _k;
-        foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
         {
             MmState mm = k.Tasks.MmById(mmId)!;
             ref ulong pte = ref mm.Tables.Walk(va, out _);
@@ -725,15 +722,8 @@ public sealed class ReclaimHost : ILruvecHost
         }
 
         bool dirty = (f.Flags & FrameFlags.Dirty) != 0;
-        // The last mapping's PTE is kept for the exclusive test below (it is the only one when one PTE maps the page);
-        // nothing rewrites PTEs before that test.
-        ulong lastPte = 0;
-        foreach (ref readonly Rmap.RmapMapping m in CollectionsMarshal.AsSpan(_maps))
-        {
-            ref ulong pte = ref k.Rmap.LeafPte(m, k.Tasks.MmById(m.Mm)!.Tables);
-            lastPte = System.Runtime.CompilerServices.Unsafe.IsNullRef(ref pte) ? 0 : pte;
-            dirty |= (lastPte & Pte.DirtyBit) != 0;
-        }
+        foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
+            dirty |= (k.Tasks.MmById(mmId)!.Tables.Lookup(va) & Pte.DirtyBit) != 0;
 
         if (f.IsAnon && (f.Flags & (FrameFlags.SwapBacked | FrameFlags.SwapCache)) == 0)
         {
@@ -743,7 +733,7 @@ public sealed class ReclaimHost : ILruvecHost
                 return -1;
             }
 
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         }
         else if (f.IsAnon)
@@ -783,9 +773,9 @@ public sealed class ReclaimHost : ILruvecHost
             ulong swapPte = new SwapEntry(0, (ulong)slot).ToPteValue();
             // try_to_unmap_one keeps PageAnonExclusive in the swap PTE (pte_swp_mkexclusive): a page mapped by
             // one PTE that no fork shares (no COW protection) comes back writable without a copy.
-            if (_maps.Count == 1 && (lastPte & Pte.CowBit) == 0)
+            if (_maps.Count == 1 && (k.Tasks.MmById(_maps[0].Mm)!.Tables.Lookup(_maps[0].Va) & Pte.CowBit) == 0)
                 swapPte |= Pte.SwpExclusiveBit;
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, swapPte, Cpu));
             if (pageout && writeback is not null && !zero)
             {
@@ -820,7 +810,7 @@ public sealed class ReclaimHost : ILruvecHost
                 ev.SwapOut(pfn, slot, Cpu, _maps.Count > 0 ? _maps[0].Mm : -1, _maps.Count > 0 ? _maps[0].Va : 0);
             bool zero = SwapWriteout(pfn, slot, writeback);
             f.Flags &= ~FrameFlags.Dirty;
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
             if (writeback is not null && !zero)
             {
@@ -843,7 +833,7 @@ public sealed class ReclaimHost : ILruvecHost
                 k.Cycles.Charge(Timing.CycleCategory.Reclaim, k.Timing.SwapOutCycles);
                 f.Flags &= ~FrameFlags.Dirty;
             }
-            foreach (var (mmId, va, _) in CollectionsMarshal.AsSpan(_maps))
+            foreach (var (mmId, va) in CollectionsMarshal.AsSpan(_maps))
                 env.Work<PteRewrite>().Add(new PteRewrite(mmId, va, pfn, 0, Cpu));
         }
         // Off the policy's lists now, so it is not chosen twice before the rewrite frees it.

@@ -353,6 +353,8 @@ public sealed class IncrementalChecker
         {
             _usedPages += (swap.InUse(slot) ? 1 : 0) - (wasInUse ? 1 : 0);
             _swapCached += (_k.SwapCache.Lookup(slot) >= 0 ? 1 : 0) - (wasCached ? 1 : 0);
+            if (!swap.InUseBitAgrees(slot))
+                Fail($"swap slot {slot}: the free-slot bitmap says {(swap.InUse(slot) ? "free" : "in use")}, its counts the opposite");
         }
         foreach (int slot in _slots)
         {

@@ -635,6 +635,8 @@ public sealed class InvariantChecker
             }
             if (swap.InUse(slot))
                 used++;
+            if (!swap.InUseBitAgrees(slot))
+                Fail($"swap slot {slot}: the free-slot bitmap says {(swap.InUse(slot) ? "free" : "in use")}, its counts the opposite");
         }
         if (used != swap.UsedPages)
             Fail($"swap: {used} slots referenced or cached but inuse_pages is {swap.UsedPages}");

@@ -18,6 +18,10 @@ public sealed class SwapArea
     private readonly bool[] _cached; // SWAP_HAS_CACHE
     private readonly ulong[] _token; // content written to the slot (stands for the data on disk)
     private readonly bool[] _zero;   // si->zeromap: the page written to the slot was zero-filled (no I/O was made)
+    // A bit a slot, set while the slot is in use (referenced or cached) and for the header slot 0: the cluster scan's
+    // search for a free slot reads 64 slots a word (a nearly full cluster took a step a used slot). A slot enters use
+    // only where a scan or GetSwapCluster hands it out and leaves it only in ReleaseIfUnused.
+    private readonly ulong[] _inUseBits;
     private int _used;
 
     /// <summary>SWAPFILE_CLUSTER with CONFIG_THP_SWAP on x86-64: HPAGE_PMD_NR slots a cluster.</summary>
@@ -45,6 +49,8 @@ public sealed class SwapArea
         _cached = new bool[Math.Max(slots, 1)];
         _token = new ulong[Math.Max(slots, 1)];
         _zero = new bool[Math.Max(slots, 1)];
+        _inUseBits = new ulong[(Math.Max(slots, 1) + 63) / 64];
+        _inUseBits[0] = 1; // the header slot is never handed out
         // setup_clusters: the header slot and the tail past the last slot count as used; a cluster with any
         // used slot starts on the nonfull list, the others on the free list, in order.
         int clusters = (Math.Max(slots, 1) + SwapfileCluster - 1) / SwapfileCluster;
@@ -149,6 +155,7 @@ public sealed class SwapArea
         {
             Dirty?.Slot(first + i);
             _cached[first + i] = true;
+            _inUseBits[(first + i) >> 6] |= 1UL << (first + i);
         }
         _used += SwapfileCluster;
         _ciCount[ci] = SwapfileCluster;
@@ -165,23 +172,47 @@ public sealed class SwapArea
     {
         int end = Math.Min(Slots, (ci + 1) * SwapfileCluster) - 1;
         int found = 0, next = 0;
-        for (; offset <= end; offset++)
+        offset = FirstFreeSlot(offset, end);
+        if (offset != 0)
         {
-            if (offset == 0 || _count[offset] != 0 || _cached[offset])
-                continue;
             Dirty?.Slot(offset);
             _cached[offset] = true;
+            _inUseBits[offset >> 6] |= 1UL << offset;
             _used++;
             _ciCount[ci]++;
             found = offset;
             if (_ciCount[ci] < SwapfileCluster && offset + 1 <= end)
                 next = offset + 1;
-            break;
         }
         RelocateCluster(ci);
         _globalNext = next;
         return found;
     }
+
+    /// <summary>
+    /// The scan of alloc_swap_scan_cluster: the first slot in [<paramref name="from"/>, <paramref name="to"/>] not in use
+    /// (no PTE reference, not cached; never the header slot), or 0 when there is none.
+    /// </summary>
+    private int FirstFreeSlot(int from, int to)
+    {
+        if (from > to)
+            return 0;
+        ulong free = ~_inUseBits[from >> 6] & (~0UL << from);
+        for (int w = from >> 6; ;)
+        {
+            if (free != 0)
+            {
+                int slot = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(free);
+                return slot <= to ? slot : 0;
+            }
+            if (++w > to >> 6)
+                return 0;
+            free = ~_inUseBits[w];
+        }
+    }
+
+    /// <summary>For the invariant checker: the free-slot bitmap agrees with the slot's counts (in use: referenced or cached).</summary>
+    public bool InUseBitAgrees(int slot) => ((_inUseBits[slot >> 6] >> slot) & 1) == (InUse(slot) ? 1UL : 0UL);
 
     /// <summary>relocate_cluster: an empty cluster to the free list, a partly used one to frag, a full one to full.</summary>
     private void RelocateCluster(int ci)
@@ -300,6 +331,7 @@ public sealed class SwapArea
         {
             _token[slot] = 0;
             _zero[slot] = false; // swap_entries_free clears the slot's zeromap bit
+            _inUseBits[slot >> 6] &= ~(1UL << slot);
             _used--;
             // swap_entries_free: an emptied cluster goes to the free list, a partly freed one to nonfull.
             int ci = slot / SwapfileCluster;

@@ -44,6 +44,24 @@ public class SwapClusterAllocTests
     }
 
     [Test]
+    public void A_partial_last_cluster_is_nonfull_from_the_start_and_holes_in_later_words_are_found_in_order()
+    {
+        // 600 slots: cluster 1 holds 512..599 only (the tail past the area counts as used), so it starts on the nonfull
+        // list, and cluster 0, full and then holed, joins that list behind it. The free-slot search reads 64 slots a
+        // word: cluster 1 from its start, then cluster 0's holes at 70 (its second word) and 130 (its third), in order.
+        var a = new SwapArea(600);
+        Take(a, 511);
+        Free(a, 130);
+        Free(a, 70);
+        int[] cluster1 = Take(a, 600 - 512);
+        Assert.That(cluster1, Is.EqualTo(Enumerable.Range(512, 600 - 512).ToArray()));
+        Assert.That(Take(a, 2), Is.EqualTo(new[] { 70, 130 }));
+        Assert.That(a.GetSwapPage(), Is.EqualTo(0), "all 599 usable slots taken");
+        Free(a, 598);
+        Assert.That(a.GetSwapPage(), Is.EqualTo(598), "the one hole, one slot before the area's end");
+    }
+
+    [Test]
     public void A_hole_behind_the_global_next_is_not_taken_while_its_cluster_has_room_ahead()
     {
         var a = new SwapArea(4 * SwapArea.SwapfileCluster);

@@ -64,7 +64,7 @@ for line in open(frees_path, errors='replace'):
     comm, pid, cpu, ts, ev, rest = m.groups()
     ts = float(ts)
     mm = re.search(r'pfn=(\S+)', rest)
-    if not mm or mm.group(1) not in live or ts < live[mm.group(1)]:
+    if not ev.startswith('mm_page_free') or not mm or mm.group(1) not in live or ts < live[mm.group(1)]:
         continue
     pfn = mm.group(1)
     del live[pfn]

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Are memcg-oom-kill's "missing" uncharges (pgpgin − pgpgout − rss = 0–30 at the parent's phase-end memory.stat read,
+# session22.quiet.record.txt) pages of the killed child freed after that read? (session 23, statlag; known-gaps.md's
+# memcg-oom-kill row). The program (oracle/gen/memcg-oom-kill.c, unmodified) is run RUNS times as record.sh runs it
+# (exec-chain-gp/run.sh's set-up). Traced for its pid, children followed: page allocations, forks, exits, getrusage's
+# entries (the harness's phase boundaries), oom:mark_victim; in a second, unfiltered instance every page free (with the
+# freeing task and CPU). late.py gives per run the child's pages still allocated when it exits that are freed after
+# the parent's first getrusage after the child's exit (phase_end, which reads memory.stat after it), who freed them
+# and when, beside the run's memory.stat figures. sandbox.sh restores the machine on every exit path.
+# stacks.sh (session 23, latefree): run.sh plus, in the unfiltered instance, a kernel stack trace on every page free and
+# pagemap:mm_lru_insertion (the folio reaching the LRU from the per-CPU lru_add batch, with its stack), and in the
+# pid-filtered one sched_switch / sched_migrate_task; both raw traces are kept (OUT/trace.I.txt, OUT/frees.I.txt.gz)
+# for stacks.py, which names the call chain of the post-exit burst and where the burst's folios sat.
+# Run under the kernel lock: flock /work/kernel.lock oracle/experiments/oom-late-free/stacks.sh RUNS OUT
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+runs=$1; out=$(realpath -m "$2"); name=memcg-oom-kill
+mkdir -p "$out"
+. "$here/../sandbox.sh"
+sandbox oom-late
+inst2=$inst-free
+late_cleanup() { set +e; [ -d "$inst2" ] && { echo 0 > "$inst2/tracing_on"; rmdir "$inst2"; }; sandbox_cleanup; }
+trap late_cleanup EXIT INT TERM
+mkdir "$inst"
+echo 16384 > "$inst/buffer_size_kb"
+echo 1 > "$inst/options/event-fork"
+for e in kmem/mm_page_alloc sched/sched_process_fork sched/sched_process_exit syscalls/sys_enter_getrusage syscalls/sys_exit_wait4 syscalls/sys_enter_openat oom/mark_victim sched/sched_switch sched/sched_migrate_task; do
+  echo 1 > "$inst/events/$e/enable"
+done
+mkdir "$inst2"
+echo 131072 > "$inst2/buffer_size_kb"
+echo 1 > "$inst2/events/kmem/mm_page_free/enable"
+echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"
+echo 1 > "$inst2/events/pagemap/mm_lru_insertion/enable"
+echo 1 > "$inst2/events/sched/sched_process_exit/enable"
+echo 1 > "$inst2/options/stacktrace"
+src=$here/../../programs/$name.phases
+gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
+kit_data_files "$src" "$work/data"
+memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+for i in $(seq 1 "$runs"); do
+  cat "$(command -v env)" "$(command -v setarch)" > /dev/null
+  mkdir "$cg"
+  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  echo > "$inst/trace"; echo > "$inst2/trace"
+  echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
+  sh -c 'echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
+    sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json" || true
+  sleep "${STACKS_WAIT:-0.2}"  # STACKS_WAIT: how long the run is traced after the program ends (run.sh: 0.2 s)
+  echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
+  echo > "$inst/set_event_pid"
+  cat "$inst/trace" > "$out/trace.$i.txt"; gzip -c "$inst2/trace" 2>/dev/null > "$out/frees.$i.txt.gz"
+  python3 "$here/late.py" "$i" "$inst/trace" "$inst2/trace" "$out/$name.$i.json" | tee -a "$out/late.txt"
+  echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/late.txt"
+  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
+  rmdir "$cg"
+  sleep 1
+done
+rm -rf "$work/data"

@@ -7,10 +7,16 @@
 # freeing task and CPU). late.py gives per run the child's pages still allocated when it exits that are freed after
 # the parent's first getrusage after the child's exit (phase_end, which reads memory.stat after it), who freed them
 # and when, beside the run's memory.stat figures. sandbox.sh restores the machine on every exit path.
-# Run under the kernel lock: flock /work/kernel.lock oracle/experiments/oom-late-free/run.sh RUNS OUT
+# STACKS=1 (session 23, latefree): besides, in the unfiltered instance, a kernel stack trace on every page free and
+# pagemap:mm_lru_insertion (the folio reaching the LRU from the per-CPU lru_add batch, with its stack), and in the
+# pid-filtered one sched_switch / sched_migrate_task; both raw traces are kept (OUT/trace.I.txt, OUT/frees.I.txt.gz)
+# for stacks.py, which names the call chain of the post-exit burst and where the burst's folios sat. STACKS_WAIT:
+# how long a run is traced after the program ends (default 0.2 s).
+# Run under the kernel lock: flock /work/kernel.lock [env STACKS=1] oracle/experiments/oom-late-free/run.sh RUNS OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 runs=$1; out=$(realpath -m "$2"); name=memcg-oom-kill
+stacks=${STACKS:-0}
 mkdir -p "$out"
 . "$here/../sandbox.sh"
 sandbox oom-late
@@ -20,13 +26,20 @@ trap late_cleanup EXIT INT TERM
 mkdir "$inst"
 echo 16384 > "$inst/buffer_size_kb"
 echo 1 > "$inst/options/event-fork"
-for e in kmem/mm_page_alloc sched/sched_process_fork sched/sched_process_exit syscalls/sys_enter_getrusage syscalls/sys_exit_wait4 syscalls/sys_enter_openat oom/mark_victim; do
+events="kmem/mm_page_alloc sched/sched_process_fork sched/sched_process_exit syscalls/sys_enter_getrusage syscalls/sys_exit_wait4 syscalls/sys_enter_openat oom/mark_victim"
+[ "$stacks" = 1 ] && events="$events sched/sched_switch sched/sched_migrate_task"
+for e in $events; do
   echo 1 > "$inst/events/$e/enable"
 done
 mkdir "$inst2"
-echo 65536 > "$inst2/buffer_size_kb"
+if [ "$stacks" = 1 ]; then echo 131072 > "$inst2/buffer_size_kb"; else echo 65536 > "$inst2/buffer_size_kb"; fi
 echo 1 > "$inst2/events/kmem/mm_page_free/enable"
 echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"
+if [ "$stacks" = 1 ]; then
+  echo 1 > "$inst2/events/pagemap/mm_lru_insertion/enable"
+  echo 1 > "$inst2/events/sched/sched_process_exit/enable"
+  echo 1 > "$inst2/options/stacktrace"
+fi
 src=$here/../../programs/$name.phases
 gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
 kit_data_files "$src" "$work/data"
@@ -39,9 +52,10 @@ for i in $(seq 1 "$runs"); do
   echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
   sh -c 'echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
     sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json" || true
-  sleep 0.2
+  sleep "${STACKS_WAIT:-0.2}"
   echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
   echo > "$inst/set_event_pid"
+  if [ "$stacks" = 1 ]; then cat "$inst/trace" > "$out/trace.$i.txt"; gzip -c "$inst2/trace" 2>/dev/null > "$out/frees.$i.txt.gz"; fi
   python3 "$here/late.py" "$i" "$inst/trace" "$inst2/trace" "$out/$name.$i.json" | tee -a "$out/late.txt"
   echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/late.txt"
   echo 1 > "$cg/memory.force_empty" 2>/dev/null || true

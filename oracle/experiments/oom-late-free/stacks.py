@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""stacks.sh's analysis (session 23, latefree): RUN TRACE FREES(.gz). The child as late.py finds it (the forked pid that
+"""The analysis of `STACKS=1 run.sh`'s traces (session 23, latefree): RUN TRACE FREES(.gz). The child as late.py finds it (the forked pid that
 allocated the most pages); its pages still allocated at its exit and not freed by the child itself (freed later by another
 task, or never within the run's trace) are the late ones. Prints: the CPUs of the child's allocations (its last 40), its sched_migrate_task
 events and the CPU of its exit; for the late pfns their last mm_lru_insertion before the exit (time, CPU, task: did

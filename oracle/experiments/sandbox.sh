@@ -6,6 +6,7 @@
 # `sandbox_swapon` makes and enables the 1 GiB swap file. Nothing here touches another experiment's group or swap.
 # The kit's data files as record.sh makes them (kit_data_files PHASES DIR).
 . "$(dirname "${BASH_SOURCE[0]}")/../datafiles.sh"
+sandbox_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 sandbox() {
   local name=$1
@@ -72,4 +73,32 @@ sandbox_pid_traced_run() {
 sandbox_rm_cg() {
   echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
   rmdir "$cg"
+}
+
+# The kit program NAME as record.sh runs a memcg program: compiled from oracle/gen/NAME.c (unmodified) to $work/NAME,
+# its data files in $work/data; sets $src (its .phases), $memcg (its group's limit) and $swappiness (empty if it sets
+# none), and switches the swap file on if it swaps. A program without a memcg line is an error of the caller's (the
+# scripts that use this run memcg programs only). Undone by kit_done.
+kit_prepare() {
+  local name=$1
+  src=$sandbox_dir/../programs/$name.phases
+  gcc -O2 -Wall -Werror -I"$sandbox_dir/.." -o "$work/$name" "$sandbox_dir/../gen/$name.c"
+  kit_data_files "$src" "$work/data"
+  memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+  swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
+  [ -n "$memcg" ] || { echo "$(basename "$0"): $name sets no memcg" >&2; exit 2; }
+  if grep -qE '^swap' "$src"; then sandbox_swapon; fi
+}
+
+# A fresh $cg with the prepared program's limit and swappiness, as record.sh makes one per run (sandbox_rm_cg removes it).
+kit_group() {
+  mkdir "$cg"
+  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
+}
+
+# After a program's runs: the swap file off and deleted, its data files removed.
+kit_done() {
+  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
+  rm -rf "$work/data"
 }

@@ -17,19 +17,11 @@ mkdir -p "$out"
 . "$here/../sandbox.sh"
 sandbox chain-join
 for name in "$@"; do
-  src=$here/../../programs/$name.phases
-  gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
-  kit_data_files "$src" "$work/data"
-  memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
-  swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
-  [ -n "$memcg" ] || { echo "joinlast.sh: $name sets no memcg" >&2; exit 2; }
-  grep -qE '^swap' "$src" && sandbox_swapon
+  kit_prepare "$name"
   for i in $(seq 1 "$runs"); do
     for variant in record joinlast; do
       cat "$(command -v env)" "$(command -v setarch)" "$(readlink -f /bin/sh)" > /dev/null
-      mkdir "$cg"
-      echo "$memcg" > "$cg/memory.limit_in_bytes"
-      if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
+      kit_group
       case $variant in
         record) sh -c 'echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$2" "$3"' \
                   sh "$cg" "$work/$name" "$work/data" > "$out/$name.$variant.$i.json" || true ;;
@@ -37,11 +29,9 @@ for name in "$@"; do
                   "$work/$name" "$work/data" > "$out/$name.$variant.$i.json" || true ;;
       esac
       python3 "$here/joinlast.py" "$variant" "$i" "$out/$name.$variant.$i.json" | tee -a "$out/joinlast.txt"
-      echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-      rmdir "$cg"
+      sandbox_rm_cg
       sleep 1
     done
   done
-  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
-  rm -rf "$work/data"
+  kit_done
 done

@@ -31,18 +31,10 @@ echo 65536 > "$inst2/buffer_size_kb"
 echo 1 > "$inst2/events/kmem/mm_page_free/enable"
 echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"
 for name in "$@"; do
-  src=$here/../../programs/$name.phases
-  gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
-  kit_data_files "$src" "$work/data"
-  memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
-  swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
-  [ -n "$memcg" ] || { echo "run.sh: $name sets no memcg" >&2; exit 2; }
-  grep -qE '^swap' "$src" && sandbox_swapon
+  kit_prepare "$name"
   for i in $(seq 1 "$runs"); do
     cat "$(command -v env)" "$(command -v setarch)" > /dev/null
-    mkdir "$cg"
-    echo "$memcg" > "$cg/memory.limit_in_bytes"
-    if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
+    kit_group
     echo > "$inst/trace"; echo > "$inst2/trace"
     echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
     sh -c 'exec 9> "$2/trace_marker"; echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; echo ecsmem-joined >&9 2>/dev/null; exec 9>&-; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
@@ -54,10 +46,8 @@ for name in "$@"; do
     cat "$inst/trace" > "$out/$name.$i.trace"
     python3 "$here/gp.py" "$name" "$i" "$inst/trace" "$inst2/trace" | tee -a "$out/gp.txt"
     echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/gp.txt"
-    echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-    rmdir "$cg"
+    sandbox_rm_cg
     sleep 1
   done
-  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
-  rm -rf "$work/data"
+  kit_done
 done

@@ -40,14 +40,10 @@ if [ "$stacks" = 1 ]; then
   echo 1 > "$inst2/events/sched/sched_process_exit/enable"
   echo 1 > "$inst2/options/stacktrace"
 fi
-src=$here/../../programs/$name.phases
-gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
-kit_data_files "$src" "$work/data"
-memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
+kit_prepare "$name"
 for i in $(seq 1 "$runs"); do
   cat "$(command -v env)" "$(command -v setarch)" > /dev/null
-  mkdir "$cg"
-  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  kit_group
   echo > "$inst/trace"; echo > "$inst2/trace"
   echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
   sh -c 'echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
@@ -58,8 +54,7 @@ for i in $(seq 1 "$runs"); do
   if [ "$stacks" = 1 ]; then cat "$inst/trace" > "$out/trace.$i.txt"; gzip -c "$inst2/trace" 2>/dev/null > "$out/frees.$i.txt.gz"; fi
   python3 "$here/late.py" "$i" "$inst/trace" "$inst2/trace" "$out/$name.$i.json" | tee -a "$out/late.txt"
   echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/late.txt"
-  echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-  rmdir "$cg"
+  sandbox_rm_cg
   sleep 1
 done
-rm -rf "$work/data"
+kit_done

@@ -20,20 +20,12 @@ events="filemap/mm_filemap_add_to_page_cache filemap/mm_filemap_delete_from_page
   syscalls/sys_enter_getrusage"
 for e in $events; do echo 1 > "$inst/events/$e/enable"; done
 for name in "$@"; do
-  src=$here/../../programs/$name.phases
-  gcc -O2 -Wall -Werror -I"$here/../.." -o "$work/$name" "$here/../../gen/$name.c"
-  kit_data_files "$src" "$work/data"
-  memcg=$(awk '$1 == "memcg" { print $2 }' "$src")
-  swappiness=$(awk '$1 == "swappiness" { print $2 }' "$src")
-  [ -n "$memcg" ] || { echo "trace.sh: $name sets no memcg" >&2; exit 2; }
-  grep -qE '^swap' "$src" && sandbox_swapon
+  kit_prepare "$name"
   for i in $(seq 1 "$runs"); do
     # PREREAD=1: env's and setarch's files read into the page cache from this script's group first, as record.sh does
     # since session 22.
     if [ "${PREREAD:-0}" = 1 ]; then cat "$(command -v env)" "$(command -v setarch)" > /dev/null; fi
-    mkdir "$cg"
-    echo "$memcg" > "$cg/memory.limit_in_bytes"
-    if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
+    kit_group
     echo > "$inst/trace"
     echo 1 > "$inst/tracing_on"
     sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
@@ -41,10 +33,8 @@ for name in "$@"; do
     echo 0 > "$inst/tracing_on"
     echo > "$inst/set_event_pid"
     cat "$inst/trace" > "$out/$name.$i.trace"
-    echo 1 > "$cg/memory.force_empty" 2>/dev/null || true
-    rmdir "$cg"
+    sandbox_rm_cg
   done
-  if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi
-  rm -rf "$work/data"
+  kit_done
 done
 python3 "$here/pagecache.py" "$out"/*.trace

@@ -31,7 +31,7 @@ public sealed partial class MemcgController
     // The FLUSH_TIME boundary at which flush_memcg_stats_dwork runs next (it is queued FLUSH_TIME after boot).
     private ulong _nextPeriodicStatsFlush = FlushTime;
 
-    // flush_last_time: the jiffies of the last flush of the root's subtree (do_flush_stats of root_mem_cgroup).
+    // flush_last_time: the jiffies of the last flush of the root's subtree (__mem_cgroup_flush_stats of root_mem_cgroup).
     private ulong _flushLastTime;
 
     /// <summary>
@@ -101,12 +101,12 @@ public sealed partial class MemcgController
     }
 
     /// <summary>
-    /// mem_cgroup_flush_stats of <paramref name="g"/> (<paramref name="force"/>: do_flush_stats, no threshold): unless
-    /// forced, nothing when the group does not need a flush; else css_rstat_flush of its subtree: each group's
-    /// statistics become what readers see (the v1 pgpgin/pgpgout events, and its lruvec's sizes, activations and shadow
-    /// limit: <see cref="Vmscan.Lruvec.FlushStats"/>) and mem_cgroup_css_rstat_flush clears its per-CPU and atomic
-    /// stats_updates. A flush of the root at <paramref name="jiffies"/> records flush_last_time. Returns whether it
-    /// flushed.
+    /// __mem_cgroup_flush_stats of <paramref name="g"/> (mem_cgroup_flush_stats; <paramref name="force"/>: the periodic
+    /// worker's, no threshold): unless forced, nothing when the group does not need a flush; else css_rstat_flush of its
+    /// subtree: each group's statistics become what readers see (the v1 pgpgin/pgpgout events, and its lruvec's sizes,
+    /// activations and shadow limit: <see cref="Vmscan.Lruvec.FlushStats"/>) and mem_cgroup_css_rstat_flush clears its
+    /// per-CPU and atomic stats_updates. A flush of the root at <paramref name="jiffies"/> records flush_last_time.
+    /// Returns whether it flushed.
     /// </summary>
     public bool FlushStats(MemCgroup g, bool force, ulong jiffies)
     {
@@ -116,7 +116,10 @@ public sealed partial class MemcgController
         return true;
     }
 
-    /// <summary>do_flush_stats: flush_last_time for the root, then css_rstat_flush of <paramref name="g"/>'s subtree.</summary>
+    /// <summary>
+    /// __mem_cgroup_flush_stats's flush: flush_last_time for the root, then css_rstat_flush of <paramref name="g"/>'s
+    /// subtree.
+    /// </summary>
     private void DoFlushStats(MemCgroup g, ulong jiffies)
     {
         if (g.IsRoot)
@@ -141,11 +144,11 @@ public sealed partial class MemcgController
     }
 
     /// <summary>
-    /// flush_memcg_stats_dwork at every FLUSH_TIME boundary up to <paramref name="jiffies"/>: do_flush_stats of the root,
-    /// whatever the counts. Applied when the first reader of any kind (memory.stat, the OOM dump, reclaim) comes after
-    /// the boundary, with the values of that moment (a simplification: the worker's own instant is not kept; it matters
-    /// only for a read long after a boundary with no reader in between). flush_last_time is the boundary, when the worker
-    /// ran.
+    /// flush_memcg_stats_dwork at every FLUSH_TIME boundary up to <paramref name="jiffies"/>: __mem_cgroup_flush_stats of
+    /// the root with force, whatever the counts. Applied when the first reader of any kind (memory.stat, the OOM dump,
+    /// reclaim) comes after the boundary, with the values of that moment (a simplification: the worker's own instant is
+    /// not kept; it matters only for a read long after a boundary with no reader in between). flush_last_time is the
+    /// boundary, when the worker ran.
     /// </summary>
     private void PeriodicFlush(ulong jiffies)
     {

@@ -300,10 +300,13 @@ public static class SimulationRun
 
     private static void FlushGroupStats(Kernel k, Entity proc, bool statLag)
     {
-        if (statLag && k.Memcg is { } tmc)
-            tmc.ReadStats(tmc.OfMm(k.Tasks.MmOf(proc).Id), k.ReclaimHost.Jiffies);
-        else if (k.Memcg is { } mc && mc.OfMm(k.Tasks.MmOf(proc).Id).Lruvec is EcsMem.Systems.Vmscan.Lruvec lv)
-            lv.FlushStats();
+        if (k.Memcg is not { } mc)
+            return;
+        EcsMem.Systems.Memcontrol.MemCgroup g = mc.OfMm(k.Tasks.MmOf(proc).Id);
+        if (statLag)
+            mc.ReadStats(g, k.ReclaimHost.Jiffies);
+        else
+            mc.FlushStats(g, force: true, k.ReclaimHost.Jiffies); // every read flushes its subtree
     }
 
     /// <summary>

@@ -72,6 +72,7 @@ public sealed class Kernel
                 {
                     own.Memcg = g; // lruvec_memcg
                     own.DeferredStats = !g.IsRoot; // rstat: reclaim reads the group's stats as last flushed
+                    own.StatsFlusher = Memcg; // the controller owns the flush (memcontrol's rstat: one clock)
                 }
             }
             Zone.Memcg = Memcg;

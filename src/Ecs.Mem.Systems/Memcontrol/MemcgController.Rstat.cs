@@ -1,12 +1,16 @@
 namespace EcsMem.Systems.Memcontrol;
 
 /// <summary>
-/// The rstat flush threshold of mm/memcontrol.c (Linux 6.18): every statistics update of a group (mod_memcg_state,
-/// mod_memcg_lruvec_state, count_memcg_events) calls memcg_rstat_updated, which adds |val| to the group's and each
-/// ancestor's per-CPU stats_updates and folds a CPU's count into the group's atomic stats_updates once it reaches
-/// MEMCG_CHARGE_BATCH. A reader (memory.stat, the OOM dump) calls mem_cgroup_flush_stats, which flushes the group's
-/// subtree only when memcg_vmstats_needs_flush (the atomic count above MEMCG_CHARGE_BATCH × online CPUs); otherwise the
-/// read returns the values of the last flush. flush_memcg_stats_dwork flushes the whole tree every FLUSH_TIME (2 s).
+/// The rstat flush of mm/memcontrol.c (Linux 6.18), the one owner of every memory cgroup statistics flush: every
+/// statistics update of a group (mod_memcg_state, mod_memcg_lruvec_state, count_memcg_events) calls
+/// memcg_rstat_updated, which adds |val| to the group's and each ancestor's per-CPU stats_updates and folds a CPU's count
+/// into the group's atomic stats_updates once it reaches MEMCG_CHARGE_BATCH. A flush (css_rstat_flush of a subtree,
+/// <see cref="FlushStats"/>) makes every group's counters what readers see: the v1 pgpgin/pgpgout events and, as one of
+/// its outputs, the lruvec statistics reclaim reads (Vmscan/LruvecStats.cs); it clears the pending counts. Three
+/// callers flush: flush_memcg_stats_dwork (the whole tree every FLUSH_TIME, 2 s, whatever the counts), a reader
+/// (memory.stat, the OOM dump: mem_cgroup_flush_stats, only when memcg_vmstats_needs_flush: the atomic count above
+/// MEMCG_CHARGE_BATCH × online CPUs; otherwise the read returns the values of the last flush), and reclaim
+/// (mem_cgroup_flush_stats_ratelimited: as a reader, but only when the periodic flusher is a whole cycle late).
 /// The updates counted here are the ones EcsMem has a place for: PGPGIN/PGPGOUT per folio (memcg1_charge_statistics,
 /// memcg1_uncharge_batch), PGFAULT/PGMAJFAULT (count_memcg_event_mm), the LRU sizes (update_lru_size), one
 /// resident-type counter per charged and per uncharged page (NR_ANON_MAPPED, NR_FILE_PAGES or NR_SWAPCACHE: a
@@ -21,11 +25,24 @@ public sealed partial class MemcgController
     // memcg_vmstats.stats_updates: one per group.
     private long[] _statsUpdates = [];
 
-    private ulong _nextPeriodicStatsFlush = 2 * Hz;
+    /// <summary>FLUSH_TIME: flush_memcg_stats_dwork's period, 2 × HZ jiffies.</summary>
+    public const ulong FlushTime = 2 * Hz;
+
+    // The FLUSH_TIME boundary at which flush_memcg_stats_dwork runs next (it is queued FLUSH_TIME after boot).
+    private ulong _nextPeriodicStatsFlush = FlushTime;
+
+    // flush_last_time: the jiffies of the last flush of the root's subtree (__mem_cgroup_flush_stats of root_mem_cgroup).
+    private ulong _flushLastTime;
+
+    /// <summary>
+    /// flush_memcg_stats_dwork runs (the default). False holds the worker off (it is deferrable work on
+    /// system_unbound_wq; a test uses this to reach mem_cgroup_flush_stats_ratelimited's own flush).
+    /// </summary>
+    internal bool PeriodicFlusher { get; set; } = true;
 
     /// <summary>
     /// Readers other than the caller's own reads honour the threshold: the OOM dump's memory_stat_format flushes through
-    /// <see cref="FlushStats"/> (false, the default: no flush there, and the kit flushes at every memory.stat read).
+    /// <see cref="ReadStats"/> (false, the default: no flush there, and the kit flushes at every memory.stat read).
     /// </summary>
     public bool ThresholdFlushes { get; set; }
 
@@ -84,44 +101,87 @@ public sealed partial class MemcgController
     }
 
     /// <summary>
-    /// __mem_cgroup_flush_stats: unless <paramref name="force"/>, nothing when the group does not need a flush; else
-    /// css_rstat_flush of its subtree: each group's statistics become what readers see (the v1 pgpgin/pgpgout events,
-    /// the lruvec sizes reclaim reads) and mem_cgroup_css_rstat_flush clears its per-CPU and atomic stats_updates.
+    /// __mem_cgroup_flush_stats of <paramref name="g"/> (mem_cgroup_flush_stats; <paramref name="force"/>: the periodic
+    /// worker's, no threshold): unless forced, nothing when the group does not need a flush; else css_rstat_flush of its
+    /// subtree: each group's statistics become what readers see (the v1 pgpgin/pgpgout events, and its lruvec's sizes,
+    /// activations and shadow limit: <see cref="Vmscan.Lruvec.FlushStats"/>) and mem_cgroup_css_rstat_flush clears its
+    /// per-CPU and atomic stats_updates. A flush of the root at <paramref name="jiffies"/> records flush_last_time.
     /// Returns whether it flushed.
     /// </summary>
-    public bool FlushStats(MemCgroup g, bool force)
+    public bool FlushStats(MemCgroup g, bool force, ulong jiffies)
     {
         if (!force && !StatsNeedFlush(g))
             return false;
-        FlushSubtree(g);
-        if (g.Lruvec is Vmscan.Lruvec lv)
-            lv.FlushStats();
+        DoFlushStats(g, jiffies);
         return true;
     }
 
+    /// <summary>
+    /// __mem_cgroup_flush_stats's flush: flush_last_time for the root, then css_rstat_flush of <paramref name="g"/>'s
+    /// subtree.
+    /// </summary>
+    private void DoFlushStats(MemCgroup g, ulong jiffies)
+    {
+        if (g.IsRoot)
+            _flushLastTime = jiffies;
+        FlushSubtree(g);
+    }
+
+    /// <summary>
+    /// css_rstat_flush → mem_cgroup_css_rstat_flush for each group of the subtree: its counters and its lruvec's (the
+    /// lruvec's sizes are hierarchical already: it flushes its own values, the walk goes down the groups).
+    /// </summary>
     private void FlushSubtree(MemCgroup g)
     {
         g.FlushedPgPgIn = g.PgPgIn;
         g.FlushedPgPgOut = g.PgPgOut;
         Array.Clear(_pcpuStatsUpdates, g.Id * _cpus, _cpus);
         _statsUpdates[g.Id] = 0;
+        if (g.Lruvec is Vmscan.Lruvec lv)
+            lv.FlushStats();
         foreach (MemCgroup c in g.Children)
             FlushSubtree(c);
     }
 
     /// <summary>
-    /// memcg_stat_show's mem_cgroup_flush_stats at <paramref name="jiffies"/>: first flush_memcg_stats_dwork if a FLUSH_TIME
-    /// boundary has passed since the last one (applied at the read, with the values of that moment: a simplification, as
-    /// Lruvec's periodic flush), then the threshold flush of <paramref name="g"/>'s subtree. The caller reads
-    /// <see cref="MemCgroup.FlushedPgPgIn"/> and <see cref="MemCgroup.FlushedPgPgOut"/> after it.
+    /// flush_memcg_stats_dwork at every FLUSH_TIME boundary up to <paramref name="jiffies"/>: __mem_cgroup_flush_stats of
+    /// the root with force, whatever the counts. Applied when the first reader of any kind (memory.stat, the OOM dump,
+    /// reclaim) comes after the boundary, with the values of that moment (a simplification: the worker's own instant is
+    /// not kept; it matters only for a read long after a boundary with no reader in between). flush_last_time is the
+    /// boundary, when the worker ran.
+    /// </summary>
+    private void PeriodicFlush(ulong jiffies)
+    {
+        if (!PeriodicFlusher || jiffies < _nextPeriodicStatsFlush)
+            return;
+        ulong boundary = jiffies / FlushTime * FlushTime;
+        DoFlushStats(Root, boundary);
+        _nextPeriodicStatsFlush = boundary + FlushTime;
+    }
+
+    /// <summary>
+    /// memcg_stat_show's (and memory_stat_format's) mem_cgroup_flush_stats at <paramref name="jiffies"/>: the periodic
+    /// flush first if a FLUSH_TIME boundary has passed (<see cref="PeriodicFlush"/>), then the threshold flush of
+    /// <paramref name="g"/>'s subtree. The caller reads <see cref="MemCgroup.FlushedPgPgIn"/> and
+    /// <see cref="MemCgroup.FlushedPgPgOut"/> after it.
     /// </summary>
     public void ReadStats(MemCgroup g, ulong jiffies)
     {
-        if (jiffies >= _nextPeriodicStatsFlush)
-        {
-            FlushStats(Root, force: true);
-            _nextPeriodicStatsFlush = ((jiffies / (2 * Hz)) + 1) * (2 * Hz);
-        }
-        FlushStats(g, force: false);
+        PeriodicFlush(jiffies);
+        FlushStats(g, force: false, jiffies);
+    }
+
+    /// <summary>
+    /// mem_cgroup_flush_stats_ratelimited of <paramref name="g"/> at <paramref name="jiffies"/>, reclaim's flush
+    /// (prepare_scan_control, workingset_test_recent, count_shadow_nodes) before it reads lruvec_page_state: the periodic
+    /// flush if a boundary has passed, then mem_cgroup_flush_stats only "if the periodic flusher is one full cycle late":
+    /// jiffies after flush_last_time + 2 × FLUSH_TIME. With the worker running that never holds (flush_last_time is at
+    /// most one period old), so reclaim sees the values of the last flush, whoever made it.
+    /// </summary>
+    public void FlushStatsRatelimited(MemCgroup g, ulong jiffies)
+    {
+        PeriodicFlush(jiffies);
+        if (jiffies > _flushLastTime + (2 * FlushTime))
+            FlushStats(g, force: false, jiffies);
     }
 }

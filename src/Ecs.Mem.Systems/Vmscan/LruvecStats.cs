@@ -6,25 +6,23 @@ namespace EcsMem.Systems.Vmscan;
 /// <summary>
 /// The memory cgroup statistics reclaim's heuristics read (mm/memcontrol.c's rstat counters behind
 /// lruvec_page_state): a memcg's NR_{IN,}ACTIVE_{ANON,FILE} and WORKINGSET_ACTIVATE_{ANON,FILE} are per-CPU deltas
-/// folded into the group's totals only when the stats are flushed (css_rstat_flush). Reclaim flushes them "in a
-/// rate-limited way" (mem_cgroup_flush_stats_ratelimited: only when the 2 s periodic flusher,
-/// flush_memcg_stats_dwork, is a cycle late), so prepare_scan_control's may_deactivate (refaults since the snapshot,
-/// inactive_is_low), cache_trim_mode, snapshot_refaults, shrink_lruvec's anon aging check and
-/// workingset_test_recent's workingset size all see the values of the last flush. A read of memory.stat flushes
-/// (mem_cgroup_flush_stats). Measured on Linux 6.18 (oracle/experiments/file-activation): in a 200 ms pass of
-/// swappiness-60 no flush happens, the refaults the pass activates are invisible, shrink_active_list never runs on the
-/// file list and the activated pages pile up on it (3,200 of 3,500 file pages active); with memory.stat read every
-/// millisecond the same pass deactivates 1,100 file pages and ends with 900 active. The node's (root's) lruvec and a
-/// machine without cgroups read the lists exactly (simplification: Linux's root memcg reads flushed values too).
+/// folded into the group's totals only when the stats are flushed (css_rstat_flush). The flush belongs to the memory
+/// controller (Memcontrol/MemcgController.Rstat.cs: one clock, one set of pending counts); this lruvec's flushed
+/// values are one of its outputs (<see cref="FlushStats"/>). Reclaim flushes "in a rate-limited way"
+/// (mem_cgroup_flush_stats_ratelimited: only when the 2 s periodic flusher, flush_memcg_stats_dwork, is a cycle late),
+/// so prepare_scan_control's may_deactivate (refaults since the snapshot, inactive_is_low), cache_trim_mode,
+/// snapshot_refaults, shrink_lruvec's anon aging check and workingset_test_recent's workingset size all see the values
+/// of the last flush: the periodic one, or a memory.stat read's (mem_cgroup_flush_stats). Measured on Linux 6.18
+/// (oracle/experiments/file-activation): in a 200 ms pass of swappiness-60 no flush happens, the refaults the pass
+/// activates are invisible, shrink_active_list never runs on the file list and the activated pages pile up on it
+/// (3,200 of 3,500 file pages active); with memory.stat read every millisecond the same pass deactivates 1,100 file
+/// pages and ends with 900 active. The node's (root's) lruvec and a machine without cgroups read the lists exactly
+/// (simplification: Linux's root memcg reads flushed values too).
 /// </summary>
 public sealed partial class Lruvec
 {
-    /// <summary>FLUSH_TIME: the periodic flusher's period, 2 × HZ jiffies.</summary>
-    public const ulong StatsFlushJiffies = 2 * MemcgController.Hz;
-
     private readonly long[] _flushedLru = new long[5];
     private readonly long[] _flushedActivations = new long[2];
-    private ulong _nextPeriodicFlush = StatsFlushJiffies;
     private long _flushedShadowLimitPages;
 
     /// <summary>
@@ -34,8 +32,15 @@ public sealed partial class Lruvec
     public bool DeferredStats { get; set; }
 
     /// <summary>
-    /// css_rstat_flush of this lruvec's cgroup: its hierarchical list sizes and workingset activations, and every
-    /// descendant's, become what lruvec_page_state reads (a memory.stat read, mem_cgroup_flush_stats).
+    /// The memory controller that owns the statistics flush of <see cref="Memcg"/> (null for a lruvec alone: then only
+    /// a direct <see cref="FlushStats"/> flushes it).
+    /// </summary>
+    public MemcgController? StatsFlusher { get; set; }
+
+    /// <summary>
+    /// mem_cgroup_css_rstat_flush's share for this lruvec, called by the controller's css_rstat_flush for each group of
+    /// the flushed subtree: its hierarchical list sizes, workingset activations and shadow-node pages become what
+    /// lruvec_page_state reads.
     /// </summary>
     public void FlushStats()
     {
@@ -44,23 +49,18 @@ public sealed partial class Lruvec
         _flushedActivations[0] = WorkingsetActivations[0];
         _flushedActivations[1] = WorkingsetActivations[1];
         _flushedShadowLimitPages = LocalPagesForShadowNodes();
-        foreach (Lruvec c in _children)
-            c.FlushStats();
     }
 
     /// <summary>
-    /// flush_memcg_stats_dwork: every FLUSH_TIME the root's subtree (every cgroup) is flushed. Applied when a reader
-    /// comes after the period's end, with the values of that moment (the worker's own instant is not kept: a
-    /// simplification; it matters only for a read long after a period ended with no reclaim in between).
+    /// mem_cgroup_flush_stats_ratelimited before a read of the flushed values (the controller applies the periodic
+    /// flush if one is due). The kernel passes the reclaim target (prepare_scan_control), the eviction memcg
+    /// (workingset_test_recent) or sc-&gt;memcg (count_shadow_nodes); this passes the lruvec's own group, whose subtree
+    /// holds what the caller reads.
     /// </summary>
-    private void PeriodicStatsFlush()
+    private void FlushStatsRatelimited()
     {
-        Lruvec root = NodeLruvec;
-        ulong now = _host.Jiffies;
-        if (now < root._nextPeriodicFlush)
-            return;
-        root.FlushStats();
-        root._nextPeriodicFlush = (now / StatsFlushJiffies + 1) * StatsFlushJiffies;
+        if (StatsFlusher is { } mc && Memcg is { } g)
+            mc.FlushStatsRatelimited(g, _host.Jiffies);
     }
 
     /// <summary>lruvec_page_state(NR_LRU_BASE + lru): the flushed hierarchical size for a cgroup's lruvec, else the list.</summary>
@@ -68,7 +68,7 @@ public sealed partial class Lruvec
     {
         if (!DeferredStats)
             return SubtreeSize(lru);
-        PeriodicStatsFlush();
+        FlushStatsRatelimited();
         return _flushedLru[(int)lru];
     }
 
@@ -83,7 +83,7 @@ public sealed partial class Lruvec
     {
         if (!DeferredStats)
             return WorkingsetActivations[type];
-        PeriodicStatsFlush();
+        FlushStatsRatelimited();
         return _flushedActivations[type];
     }
 
@@ -97,7 +97,7 @@ public sealed partial class Lruvec
     {
         if (!DeferredStats)
             return LocalPagesForShadowNodes();
-        PeriodicStatsFlush();
+        FlushStatsRatelimited();
         return _flushedShadowLimitPages;
     }
 

@@ -25,9 +25,10 @@ public sealed class OomKiller(Kernel.Kernel kernel)
     {
         Memcontrol.MemcgController.MemoryEvent(memcg, Memcontrol.MemcgEvent.Oom);
         // dump_header → mem_cgroup_print_oom_meminfo → memory_stat_format reads the group's statistics through
-        // mem_cgroup_flush_stats: a flush when its pending updates are above the threshold.
+        // mem_cgroup_flush_stats: a flush when its pending updates are above the threshold (after the periodic flush if
+        // one is due).
         if (kernel.Memcg is { ThresholdFlushes: true } mc)
-            mc.FlushStats(memcg, force: false);
+            mc.ReadStats(memcg, kernel.ReclaimHost.Jiffies);
         Kill(stalled, memcg, "Memory cgroup out of memory");
     }
 

@@ -1,4 +1,5 @@
 using EcsMem.Components;
+using EcsMem.Scenarios;
 using EcsMem.Simulation;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Memcontrol;
@@ -25,6 +26,27 @@ public class LruvecStatsFlushTests
         var counters = new CounterRegistry();
         _lv = new Lruvec(_host, counters, new KernelCounters(counters), 1) { DeferredStats = deferred };
         _lv.Initialize(128);
+    }
+
+    /// <summary>
+    /// The lruvec of group "a" under the root's, wired as Kernel.cs wires them: the memory controller owns the flush and
+    /// its periodic clock.
+    /// </summary>
+    private void MakeInGroup()
+    {
+        _host = new LruvecTests.FakeHost(128);
+        var counters = new CounterRegistry();
+        var kc = new KernelCounters(counters);
+        var rootLv = new Lruvec(_host, counters, kc, 1);
+        rootLv.Initialize(128);
+        var groups = new[] { new CgroupConfig("a", null, CgroupConfig.Unlimited, CgroupConfig.Unlimited, 0, 0, CgroupConfig.Unlimited, 0) };
+        var mc = new MemcgController(rootLv, () => { var p = new Lruvec(_host, counters, kc, 1); p.Initialize(128); return p; }, groups, 128, 1);
+        MemCgroup a = mc.Find("a");
+        _lv = (Lruvec)a.Lruvec;
+        _lv.AttachTo(rootLv);
+        _lv.Memcg = a;
+        _lv.DeferredStats = true;
+        _lv.StatsFlusher = mc;
     }
 
     private void Add(int pfn, bool anon, bool active = false)
@@ -92,16 +114,16 @@ public class LruvecStatsFlushTests
     [Test]
     public void ThePeriodicFlusherCatchesUpEveryTwoSeconds()
     {
-        Make(deferred: true);
+        MakeInGroup();
         ScanControl sc = FilePassAfterFlush();
-        // flush_memcg_stats_dwork: FLUSH_TIME = 2 × HZ jiffies after boot, then every 2 s.
-        _host.Jiffies = Lruvec.StatsFlushJiffies - 1;
+        // flush_memcg_stats_dwork (the memory controller's): FLUSH_TIME = 2 × HZ jiffies after boot, then every 2 s.
+        _host.Jiffies = MemcgController.FlushTime - 1;
         _lv.PrepareScanControl(sc);
         Assert.That(sc.MayDeactivate & ScanControl.DeactivateFile, Is.Zero);
-        _host.Jiffies = Lruvec.StatsFlushJiffies;
+        _host.Jiffies = MemcgController.FlushTime;
         _lv.PrepareScanControl(sc);
         Assert.That(sc.MayDeactivate & ScanControl.DeactivateFile, Is.EqualTo(ScanControl.DeactivateFile));
-        Assert.That(Lruvec.StatsFlushJiffies, Is.EqualTo(2UL * MemcgController.Hz));
+        Assert.That(MemcgController.FlushTime, Is.EqualTo(2UL * MemcgController.Hz));
     }
 
     [Test]

@@ -90,7 +90,7 @@ public static class SimulationRun
         // folios by order, on stderr (oracle/experiments/readahead-folios's EcsMem side).
         bool folioDump = OracleEnv.Flag("ECSMEM_ORACLE_FOLIOS", unset: false);
         // ECSMEM_ORACLE_KMEM=1: each phase's group usage, kernel memory, page tables and slab bytes on stderr
-        // (oracle/experiments/kmem's EcsMem side).
+        // (oracle/experiments/kmem's EcsMem side), and its rss and unmapped swap cache (oracle/experiments/kmem-gap's).
         bool kmemDump = OracleEnv.Flag("ECSMEM_ORACLE_KMEM", unset: false);
         var counters0 = new Dictionary<string, long>(StringComparer.Ordinal);
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
@@ -234,6 +234,7 @@ public static class SimulationRun
                 // three readings), memory.kmem.usage_in_bytes and the page tables (pages), as kmem/run.sh's summary.
                 EcsMem.Systems.Memcontrol.MemCgroup g = kmc.OfMm(k.Tasks.MmOf(proc).Id);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ph.Name,-8} start {usageStart} entry {usageEntry} usage {g.Usage} kmem {g.Kmem} pagetables {g.PageTables} slab {g.SlabReclaimable + g.SlabUnreclaimable} nodes {k.PageCache.XaNodeCount} stock {kmc.Stocked(g)} objstock {kmc.ObjStockOn(0, g)}+{kmc.ObjStockOn(1, g)} lru {g.LruPages}"));
+                Console.Error.WriteLine($"{ph.Name,-8} {UnmappedSwapCache(k, proc, g)}");
             }
             ref ProcessStats after = ref k.World.Get<ProcessStats>(proc);
             minBase = after.MinFlt;
@@ -760,6 +761,58 @@ public static class SimulationRun
         }
         return "mapped " + string.Join(' ', kinds.Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)))
             + " | page-cache folios " + string.Join(' ', orders.Select(kv => "order" + kv.Key.ToString(CultureInfo.InvariantCulture) + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// The group's mapped anonymous pages (memory.stat's rss) and its swap-cache pages no PTE maps (kmem-gap's EcsMem
+    /// side: the kernel's are kpageflags' SWAPCACHE pages of the group with no mapping): how many, and those a swapped
+    /// PTE of the task refers to, as "address(slot, VMA)" with "ra" for a readahead page not yet looked up (PG_readahead).
+    /// </summary>
+    private static string UnmappedSwapCache(Kernel k, Entity proc, EcsMem.Systems.Memcontrol.MemCgroup g)
+    {
+        int total = 0, rss = 0;
+        for (int pfn = 0; pfn < k.Zone.Frames.Length; pfn++)
+        {
+            ref Frame fr = ref k.Zone.Frames[pfn];
+            if (fr.IsAnon && (fr.Flags & FrameFlags.Shmem) == 0 && fr.MapCount > 0 && k.Memcg!.OfFrame(pfn) == g)
+                rss++;
+        }
+        for (int slot = 1; slot < k.Swap.Slots; slot++)
+        {
+            int pfn = k.SwapCache.Lookup(slot);
+            if (pfn >= 0 && k.Zone.Frames[pfn].MapCount == 0 && k.Memcg!.OfFrame(pfn) == g)
+                total++;
+        }
+        MmState ms = k.Tasks.MmOf(proc);
+        Mm mm = ms.Mm;
+        var owners = new StringBuilder();
+        var mappedSmall = new StringBuilder();
+        var sb = new StringBuilder();
+        int owned = 0;
+        foreach (ref readonly Vma v in mm.Vmas)
+        {
+            if ((long)(v.End - v.Start) > MaxWalkBytes)
+                continue;
+            for (ulong va = v.Start; va < v.End; va += Pte.PageSize)
+            {
+                var pte = new Pte(ms.Tables.Lookup(va));
+                if (pte.Present && !pte.Special && (long)(v.End - v.Start) < (4L << 20) && k.Zone.Frames[pte.Pfn].IsAnon)
+                    mappedSmall.Append(CultureInfo.InvariantCulture, $" {va:x}");
+                if (!pte.IsSwap)
+                    continue;
+                int slot = (int)pte.ToSwapEntry().Offset;
+                int pfn = slot > 0 && slot < k.Swap.Slots ? k.SwapCache.Lookup(slot) : -1;
+                if (pfn < 0 || k.Zone.Frames[pfn].MapCount != 0)
+                    continue;
+                sb.Clear();
+                ProcMaps.WriteVma(sb, v, mm.Files, mm.Mode.PointerSize);
+                string[] f = sb.ToString().TrimEnd('\n').Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                string name = f.Length > 5 ? f[5].Trim() : "anon";
+                owned++;
+                owners.Append(CultureInfo.InvariantCulture, $" {va:x}({slot},{name[(name.LastIndexOf('/') + 1)..]}{(k.SwapReadahead.IsReadahead(pfn) ? ",ra" : "")})");
+            }
+        }
+        return $"rss {rss} swapcache_unmapped {total} owned {owned}:{owners}; mapped in VMAs under 4 MiB:{mappedSmall}";
     }
 
     private static List<VmaFigure> Vmas(Kernel k, Entity proc, IReadOnlyList<(ulong Start, ulong End)> windows, bool smaps)

@@ -71,7 +71,8 @@ class Run:
         self.faults = []  # (t, pass, index, major)
         self.at_start = {}  # pass -> {index: Add} cached when the pass started
         self.folios = collections.defaultdict(collections.Counter)  # pass -> {order: folios added} (cgroup v1 pgpgin)
-        self.heads = collections.defaultdict(list)  # pass -> [(index, pfn, order)] of each large folio added
+        self.heads = collections.defaultdict(list)  # pass -> [(index, pfn, order, when its frame was last freed)]
+        self.freed = {}  # pfn -> time of the latest deletion of a page cache folio (or page) in that frame
 
     def fault(self, t, i, major):
         if i == 0:
@@ -273,20 +274,27 @@ def report(run, verbose, majflt=None, unit='ms', scale=1e3):
         fo = run.folios.get(p)
         if fo:
             print(f"    folios added (one pgpgin each): {sum(fo.values())}, by order " + ', '.join(f"{o}: {n}" for o, n in sorted(fo.items())))
-        # Large folios next to each other in the file (index + 2^order): is the next one's frame the physical successor
+        # Large folios added one after the other and next to each other in the file (index + 2^order): is the next one's frame the physical successor
         # of this one's ("+": bvec_try_merge_page puts both in one bvec, so a bio holds more than 256 folios), its
         # predecessor ("-") or elsewhere? A window of order-2 folios none of which merge is two bios of 256 folios,
         # the first unlocked when its requests complete; merged, it can be one bio, unlocked at its end.
-        steps = collections.Counter()
-        hs = sorted(run.heads.get(p, []))
-        for (i0, f0, o0), (i1, f1, o1) in zip(hs, hs[1:]):
+        # And, when both frames held a page-cache page deleted before: was the next folio's frame freed after this
+        # one's (handed out last-freed-first, as a per-CPU list's head), before it, or at the same time (EcsMem: one
+        # reclaim round's pages merged back in the buddy allocator and split again)?
+        steps = collections.Counter(); reuse = collections.Counter()
+        hs = run.heads.get(p, [])  # in the order they were added (a pass may add an index more than once)
+        for (i0, f0, o0, t0), (i1, f1, o1, t1) in zip(hs, hs[1:]):
             if o0 == o1 and i1 == i0 + (1 << o0):
                 d = f1 - f0
                 steps[(o0, '+' if d == 1 << o0 else '-' if d == -(1 << o0) else 'other')] += 1
+                if t0 is not None and t1 is not None:
+                    reuse[(o0, 'later' if t1 > t0 else 'earlier' if t1 < t0 else 'same')] += 1
         for o in sorted({o for o, _ in steps}):
             n = sum(v for (oo, _), v in steps.items() if oo == o)
             print(f"    order-{o} folios followed by the next in the file: {n}; its frame the physical successor "
-                  f"{steps[(o, '+')]} ({100 * steps[(o, '+')] / n:.0f}%), predecessor {steps[(o, '-')]}, elsewhere {steps[(o, 'other')]}")
+                  f"{steps[(o, '+')]} ({100 * steps[(o, '+')] / n:.0f}%), predecessor {steps[(o, '-')]}, elsewhere {steps[(o, 'other')]}; "
+                  f"both frames freed before: the next one's freed later {reuse[(o, 'later')]}, earlier {reuse[(o, 'earlier')]}, "
+                  f"at the same time {reuse[(o, 'same')]}")
         th = [a for a in adds if a.cls == 'thrash']
         dist = [a.i - a.p_del for a in th if a.p_del is not None]
         asy_add = [a for a in adds if a.win and a.win.kind == 'async']
@@ -363,8 +371,11 @@ def kernel(base, verbose):
             i0, nr = int(m.group(1)) >> 12, 1 << int(m.group(2))
             if name == 'mm_filemap_add_to_page_cache':
                 run.folios[run.pas][int(m.group(2))] += 1
+                pfn = int(re.search(r'pfn=0x([0-9a-f]+)', rest).group(1), 16)
                 if int(m.group(2)) > 0:
-                    run.heads[run.pas].append((i0, int(re.search(r'pfn=0x([0-9a-f]+)', rest).group(1), 16), int(m.group(2))))
+                    run.heads[run.pas].append((i0, pfn, int(m.group(2)), run.freed.get(pfn)))
+            else:
+                run.freed[int(re.search(r'pfn=0x([0-9a-f]+)', rest).group(1), 16)] = t
             for i in range(i0, i0 + nr):
                 if name == 'mm_filemap_add_to_page_cache':
                     run.add(t, i, cur); cached.add(i)
@@ -432,9 +443,10 @@ def ecsmem(path, verbose):
                 if i % (1 << o) == 0:
                     run.folios[run.pas][o] += 1
                     if o > 0:
-                        run.heads[run.pas].append((i, int(w[3]), o))
+                        run.heads[run.pas].append((i, int(w[3]), o, run.freed.get(int(w[3]))))
         elif w[0] == 'del':
             run.delete(float(w[1]) / 1e6, int(w[2]))
+            run.freed[int(w[3])] = float(w[1]) / 1e6
         elif w[0] == 'cached':
             lk = set()
             for r in w[5:]:

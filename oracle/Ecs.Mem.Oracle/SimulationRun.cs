@@ -338,8 +338,8 @@ public static class SimulationRun
 
     /// <summary>
     /// Stderr lines for the program's data files (paths ending in <c>/data</c>), in simulated-time order, times in µs:
-    /// <c>fault T I M|m</c> (a fault on page I raised at T, major or minor), <c>add T I PFN START SIZE ASYNC</c>
-    /// (filemap_add_folio of page I into frame PFN, with the file_ra_state window current then), <c>del T I PFN</c>
+    /// <c>fault T I M|m</c> (a fault on page I raised at T, major or minor), <c>add T I PFN START SIZE ASYNC ORDER</c>
+    /// (filemap_add_folio of page I into frame PFN, with the file_ra_state window current then and the folio's order), <c>del T I PFN</c>
     /// (page I leaves the page cache, <see cref="EcsMem.Systems.Filemap.PageCache.Deleted"/>), <c>reclaim T ...</c>
     /// (each reclaim's end, with its file-list figures) and <c>cached T N locked L a-b ...</c> (then: the file's pages
     /// cached, those still locked for their read and their ranges), as the kernel's mm_filemap_add_to_page_cache /
@@ -379,8 +379,10 @@ public static class SimulationRun
                     if (k.Files[f].Path == e.Name)
                         _file = f;
                 ref EcsMem.Systems.Filemap.FileRaState ra = ref k.Readahead.Ra(k.Tasks.MmOf(_proc).Id, _file);
+                // The folio's order last (folio_order, as mm_filemap_add_to_page_cache prints it): cgroup v1's pgpgin
+                // counts one event per charged folio, whatever its size.
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"add {e.Time / _us:F3} {e.Slot} {e.Pfn} {ra.Start} {ra.Size} {ra.AsyncSize}"));
+                    $"add {e.Time / _us:F3} {e.Slot} {e.Pfn} {ra.Start} {ra.Size} {ra.AsyncSize} {k.Zone.Frames[e.Pfn].FolioOrder}"));
             }
             else if (e.Kind == EcsMem.Systems.Events.MemEventKind.Fault && data)
             {

@@ -28,7 +28,12 @@ pass before left), or neither (never added in the pass: the last window stopped 
 pass's majors. For each async window a read-around's mark starts ("A"): whether its loop deleted the read-around's
 unread tail, and at its loop's first reclaim the pages of older windows still locked for their read (reclaim puts a
 locked folio back): the kernel's until the first block_rq_complete holding the page (.blk, .extents), EcsMem's
-PG_locked at each reclaim (its `cached` lines). Each pass ends with a one-line `summary`.
+PG_locked at each reclaim (its `cached` lines). For each async window B that an async window A's own mark starts (the
+reader at A's first folio, waiting for it): how many of A's pages B's loop deleted unread, and A's pages still locked
+at B's loop's first and last reclaim. The pass's folios added by order (cgroup v1's pgpgin counts one a folio; EcsMem's
+`add` lines carry the order since session 24) and, for large folios next to each other in the file, whether the next
+one's frame is the physical successor (bvec_try_merge_page then puts both in one bvec, so one bio holds more than
+BIO_MAX_VECS folios). Each pass ends with a one-line `summary`.
 -v: one line per window, one per major."""
 import bisect, collections, json, re, statistics, sys
 import traceio
@@ -65,6 +70,9 @@ class Run:
         self.locked = []  # (t, set of the file's pages locked for their read) at each reclaim
         self.faults = []  # (t, pass, index, major)
         self.at_start = {}  # pass -> {index: Add} cached when the pass started
+        self.folios = collections.defaultdict(collections.Counter)  # pass -> {order: folios added} (cgroup v1 pgpgin)
+        self.heads = collections.defaultdict(list)  # pass -> [(index, pfn, order, when its frame was last freed)]
+        self.freed = {}  # pfn -> time of the latest deletion of a page cache folio (or page) in that frame
 
     def fault(self, t, i, major):
         if i == 0:
@@ -239,6 +247,54 @@ def report(run, verbose, majflt=None, unit='ms', scale=1e3):
             print(f"    async windows at a read-around's mark: {len(tails)}; their loop took the read-around's unread tail "
                   f"in {sum(1 for x in tails if x)} ({sum(tails)} pages); at their loop's first reclaim, pages of older "
                   f"windows still locked: " + (f"median {med(lk)} (min {min(lk)}, max {max(lk)})" if lk else "-"))
+        # The async window B that A's own mark (its first page) starts while the reader waits for A's first folio:
+        # how much of A B's loop deleted unread, and A's pages still locked for their read at B's loop's first and
+        # last reclaim (reclaim puts a locked folio back; an unlocked, unreferenced one it takes).
+        bl = []
+        for k, w in enumerate(ws):
+            if (w.kind != 'async' or k < 2 or ws[k - 1].kind != 'async' or ws[k - 2].kind != 'read-around'
+                    or w.reader != ws[k - 1].start):
+                continue
+            a_ = ws[k - 1]; nxt = ws[k + 1].t if k + 1 < len(ws) else float('inf')
+            took = sum(1 for a in a_.adds if a.cls == 'thrash' and a.td is not None and w.t <= a.td < nxt)
+            snaps = [ls for t, ls in run.locked if w.t <= t < nxt]
+            lk0 = sum(1 for i in snaps[0] if a_.holds(i)) if snaps else None
+            lk1 = sum(1 for i in snaps[-1] if a_.holds(i)) if snaps else None
+            loop = max((a.t for a in w.adds), default=w.t) - w.t
+            bl.append((took, lk0, lk1, loop * scale, (w.t - a_.t) * scale, len(a_.adds)))
+        if bl:
+            if verbose:
+                for took, lk0, lk1, loop, gap, na in bl:
+                    print(f"      B: A had {na} pages, B's loop took {took} of them unread; A locked at B's first/last "
+                          f"reclaim {lk0}/{lk1}; B's loop {loop:.2f} {unit}, {gap:.2f} {unit} after A's start")
+            print(f"    async windows at an async window's mark (B): {len(bl)}; their loop took A's pages in "
+                  f"{sum(1 for b in bl if b[0] > 256)} (>256 pages); A's pages locked at B's first reclaim median "
+                  f"{med([b[1] for b in bl if b[1] is not None])}, at its last {med([b[2] for b in bl if b[2] is not None])}; "
+                  f"B's loop median {med([round(b[3], 2) for b in bl])} {unit}, B after A median {med([round(b[4], 2) for b in bl])} {unit}")
+        fo = run.folios.get(p)
+        if fo:
+            print(f"    folios added (one pgpgin each): {sum(fo.values())}, by order " + ', '.join(f"{o}: {n}" for o, n in sorted(fo.items())))
+        # Large folios added one after the other and next to each other in the file (index + 2^order): is the next one's frame the physical successor
+        # of this one's ("+": bvec_try_merge_page puts both in one bvec, so a bio holds more than 256 folios), its
+        # predecessor ("-") or elsewhere? A window of order-2 folios none of which merge is two bios of 256 folios,
+        # the first unlocked when its requests complete; merged, it can be one bio, unlocked at its end.
+        # And, when both frames held a page-cache page deleted before: was the next folio's frame freed after this
+        # one's (handed out last-freed-first, as a per-CPU list's head), before it, or at the same time (EcsMem: one
+        # reclaim round's pages merged back in the buddy allocator and split again)?
+        steps = collections.Counter(); reuse = collections.Counter()
+        hs = run.heads.get(p, [])  # in the order they were added (a pass may add an index more than once)
+        for (i0, f0, o0, t0), (i1, f1, o1, t1) in zip(hs, hs[1:]):
+            if o0 == o1 and i1 == i0 + (1 << o0):
+                d = f1 - f0
+                steps[(o0, '+' if d == 1 << o0 else '-' if d == -(1 << o0) else 'other')] += 1
+                if t0 is not None and t1 is not None:
+                    reuse[(o0, 'later' if t1 > t0 else 'earlier' if t1 < t0 else 'same')] += 1
+        for o in sorted({o for o, _ in steps}):
+            n = sum(v for (oo, _), v in steps.items() if oo == o)
+            print(f"    order-{o} folios followed by the next in the file: {n}; its frame the physical successor "
+                  f"{steps[(o, '+')]} ({100 * steps[(o, '+')] / n:.0f}%), predecessor {steps[(o, '-')]}, elsewhere {steps[(o, 'other')]}; "
+                  f"both frames freed before: the next one's freed later {reuse[(o, 'later')]}, earlier {reuse[(o, 'earlier')]}, "
+                  f"at the same time {reuse[(o, 'same')]}")
         th = [a for a in adds if a.cls == 'thrash']
         dist = [a.i - a.p_del for a in th if a.p_del is not None]
         asy_add = [a for a in adds if a.win and a.win.kind == 'async']
@@ -257,7 +313,7 @@ def report(run, verbose, majflt=None, unit='ms', scale=1e3):
               f"ra-tail {mk['ra-tail']}, never {mk['never']}, other {mk['other']} | gaps <768 "
               f"{sum(1 for g in gaps if g < 768)}, 768-1279 {sum(1 for g in gaps if 768 <= g < 1280)}, longer "
               f"{sum(1 for g in gaps if g >= 1280)} | A {len(tails)}, took the tail {sum(1 for x in tails if x)}, older "
-              f"locked median {med(lk)} max {max(lk, default='-')}")
+              f"locked median {med(lk)} max {max(lk, default='-')} | B {len(bl)}, took A {sum(1 for b in bl if b[0] > 256)} | folios {sum(fo.values()) if fo else '-'} | order-2 successor {100 * steps[(2, '+')] / max(1, sum(v for (oo, _), v in steps.items() if oo == 2)):.0f}%")
 
 
 EV = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+\.\d+): (\w+): (.*)$')
@@ -313,6 +369,13 @@ def kernel(base, verbose):
         if name in ('mm_filemap_add_to_page_cache', 'mm_filemap_delete_from_page_cache'):
             m = re.search(r'ofs=(\d+) order=(\d+)', rest)
             i0, nr = int(m.group(1)) >> 12, 1 << int(m.group(2))
+            if name == 'mm_filemap_add_to_page_cache':
+                run.folios[run.pas][int(m.group(2))] += 1
+                pfn = int(re.search(r'pfn=0x([0-9a-f]+)', rest).group(1), 16)
+                if int(m.group(2)) > 0:
+                    run.heads[run.pas].append((i0, pfn, int(m.group(2)), run.freed.get(pfn)))
+            else:
+                run.freed[int(re.search(r'pfn=0x([0-9a-f]+)', rest).group(1), 16)] = t
             for i in range(i0, i0 + nr):
                 if name == 'mm_filemap_add_to_page_cache':
                     run.add(t, i, cur); cached.add(i)
@@ -375,8 +438,15 @@ def ecsmem(path, verbose):
                 kind = 'read-around' if asz == size // 4 and size == 2048 and asz != size else 'async' if asz == size else 'sync'
                 win = wins[key] = run.window(kind, start, size, asz, t)
             run.add(t, i, win)
+            if len(w) > 7:  # the folio's order (one pgpgin per folio: count its head page)
+                o = int(w[7])
+                if i % (1 << o) == 0:
+                    run.folios[run.pas][o] += 1
+                    if o > 0:
+                        run.heads[run.pas].append((i, int(w[3]), o, run.freed.get(int(w[3]))))
         elif w[0] == 'del':
             run.delete(float(w[1]) / 1e6, int(w[2]))
+            run.freed[int(w[3])] = float(w[1]) / 1e6
         elif w[0] == 'cached':
             lk = set()
             for r in w[5:]:

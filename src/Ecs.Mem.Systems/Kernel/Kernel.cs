@@ -237,6 +237,13 @@ public sealed class Kernel
     /// </summary>
     public int PinsBesidesLruAdd(int pfn) => Zone.Pins[pfn] - (LruAddBatches?.InBatch(pfn) == true ? 1 : 0);
 
+    /// <summary>lru_add_drain_all: every CPU's batches (after everything exited they hold the last folios added on each CPU: exit does not drain).</summary>
+    public void LruAddDrainAll()
+    {
+        for (int cpu = 0; cpu < Options.Cpus; cpu++)
+            LruAddDrainCpu(cpu);
+    }
+
     /// <summary>cpu_fbatches.lru_add (mm/swap.c): the per-CPU lru_add batches every lruvec shares, with the Linux lruvec; null with a simple policy.</summary>
     public Vmscan.LruAddBatches? LruAddBatches { get; }
 

@@ -337,6 +337,10 @@ public sealed class FaultHandlingSystem(Kernel.Kernel kernel) : ISystem
             Resolve(ref rec, pfn);
             return;
         }
+        // wp_can_reuse_anon_folio: a folio not on the LRU yet may be referenced by this CPU's lru_add batch, so
+        // lru_add_drain lets that reference go before the count is read (a remote CPU's batch still holds its own).
+        if (kernel.LruAddBatches is { } lruAdd && lruAdd.InBatch(pfn) && kernel.Zone.Frames[pfn].IsAnon && kernel.Zone.Frames[pfn].MapCount == 1)
+            kernel.LruAddDrainCpu(rec.Cpu);
         if (CanReuse(kernel, pfn))
         {
             kernel.Memory.FreeSwapCacheOf(pfn);

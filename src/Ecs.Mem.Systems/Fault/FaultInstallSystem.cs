@@ -284,8 +284,9 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         int pfn = rec.Pfn;
         ref Frame f = ref k.Zone.Frames[pfn];
         bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
-        // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours.
-        bool soleUser = f.MapCount == 0 && k.Zone.Pins[pfn] == 1;
+        // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours. The lru_add
+        // batch's is not counted: Linux's swap readahead drains the faulting folio with its window (see SwapReadahead).
+        bool soleUser = f.MapCount == 0 && k.PinsBesidesLruAdd(pfn) == 1;
         bool tryFree = inSwapCache
             && (k.MemCgroupSwapFull(pfn) || (vmFlags & VmFlags.Locked) != 0 || (write && soleUser));
         // After this fault's swap_free, folio_free_swap can drop the page if no other PTE holds the entry.

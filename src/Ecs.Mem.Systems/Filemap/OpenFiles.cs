@@ -1162,7 +1162,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
                     k.Memory.ZapRange(mm, va, va + Pte.PageSize);
             }
 
-            if (k.Zone.Pins[pfn] > 0 || k.Zone.Frames[pfn].MapCount > 0)
+            if (k.PinsBesidesLruAdd(pfn) > 0 || k.Zone.Frames[pfn].MapCount > 0)
                 continue; // a fault in flight still holds it; its install finds the page gone from the cache
             // truncate_inode_pages_range: a large folio is split (truncate_inode_partial_folio), a page under writeback
             // waited for (folio_wait_writeback) before it goes.

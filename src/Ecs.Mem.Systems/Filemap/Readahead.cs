@@ -1363,7 +1363,8 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     private bool Droppable(int pfn)
     {
         ref Frame f = ref _k.Zone.Frames[pfn];
-        return f.MapCount == 0 && _k.Zone.Pins[pfn] == 0
+        // The lru_add batch's reference does not keep it: fadvise and drop_caches drain the batches first.
+        return f.MapCount == 0 && _k.PinsBesidesLruAdd(pfn) == 0
             && (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Shmem)) == 0;
     }
 

@@ -46,20 +46,9 @@ public sealed partial class Khugepaged
         _pendingSeq >= 0 && _state == ThreadState.ScanSleep && _collapseHead < 0 && HasWork
         && _k.Smp.Time(0) <= _pendingAt && LruAddBatchesEmpty();
 
-    /// <summary>lru_add_drain_all would move nothing: no page waits in any CPU's lru_add batch of any lruvec, nor in an lru_deactivate or lru_lazyfree batch.</summary>
-    private bool LruAddBatchesEmpty()
-    {
-        if (_k.Lruvec is null)
-            return true;
-        if (_k.FolioBatches is { AllPending: not 0 })
-            return false;
-        if (_k.Memcg is null)
-            return _k.Lruvec.BatchedPages == 0;
-        foreach (Memcontrol.MemCgroup g in _k.Memcg.Groups)
-            if (g.Lruvec is Lruvec lv && lv.BatchedPages != 0)
-                return false;
-        return true;
-    }
+    /// <summary>lru_add_drain_all would move nothing: no folio waits in any CPU's lru_add, lru_deactivate or lru_lazyfree batch.</summary>
+    private bool LruAddBatchesEmpty() =>
+        (_k.LruAddBatches?.Pending ?? 0) == 0 && (_k.FolioBatches?.AllPending ?? 0) == 0;
 
     /// <summary>A thp_scan_exceed_* event: counted, or tallied in a dry run.</summary>
     private void CountScan(CounterId counter, ref long dry)

@@ -45,6 +45,10 @@ public sealed class Kernel
         {
             FolioBatches = new Vmscan.CpuFolioBatches(this, options.Cpus);
             FolioBatches.Initialize(pages);
+            // cpu_fbatches.lru_add: one batch per CPU for every lruvec, each folio moved onto its own (folio_lruvec).
+            LruAddBatches = new Vmscan.LruAddBatches(options.Cpus, pfn => LruvecOf(pfn)!);
+            LruAddBatches.Initialize(pages, FolioBatches);
+            Lruvec.ShareLruAddBatches(LruAddBatches);
         }
         Zone.WakeKswapd = () => WakeupKswapd(env);
 
@@ -61,6 +65,8 @@ public sealed class Kernel
                 p.Initialize(pages);
                 if (p is Lruvec lv && LruGen is not null)
                     lv.EnableLruGen(options.LruGen.Caps, options.LruGen.MinTtlMs, LruGen);
+                if (p is Lruvec shared && LruAddBatches is not null)
+                    shared.ShareLruAddBatches(LruAddBatches);
                 return p;
             }, options.Cgroups, pages, options.SwapSlots, options.Cpus)
             { SwapClusterMax = options.SwapClusterMax };
@@ -218,22 +224,29 @@ public sealed class Kernel
     /// <summary>folio_lruvec as a Linux lruvec: the one the frame's page is on (its memcg's), or null with a simple policy.</summary>
     public Lruvec? LruvecOf(int pfn) => Lruvec is null ? null : Memcg is null ? Lruvec : Memcg.LruvecOf(pfn) as Lruvec;
 
-    /// <summary>lru_add_drain on <paramref name="cpu"/>: that CPU's lru_add batch of every lruvec, then its lru_lazyfree batch (none with a simple policy).</summary>
+    /// <summary>lru_add_drain on <paramref name="cpu"/> (lru_add_drain_cpu): that CPU's lru_add batch, then its lru_deactivate and lru_lazyfree batches (none with a simple policy).</summary>
     public void LruAddDrainCpu(int cpu)
     {
-        if (Lruvec is null)
-            return;
-        if (Memcg is null)
-        {
-            Lruvec.LruAddDrainCpuLruAdd(cpu);
-        }
-        else
-        {
-            foreach (Memcontrol.MemCgroup g in Memcg.Groups)
-                ((Lruvec)g.Lruvec).LruAddDrainCpuLruAdd(cpu);
-        }
+        LruAddBatches?.DrainCpu(cpu);
         FolioBatches?.DrainCpu(cpu);
     }
+
+    /// <summary>
+    /// The references on <paramref name="pfn"/> other than its lru_add batch's (folio_ref_count less the batch's
+    /// folio_get): for the tests Linux makes after an lru_add_drain (truncation, fadvise and drop_caches invalidation)
+    /// or with the folio drained already (do_swap_page after swap readahead, which EcsMem inserts after the drain).
+    /// </summary>
+    public int PinsBesidesLruAdd(int pfn) => Zone.Pins[pfn] - (LruAddBatches?.InBatch(pfn) == true ? 1 : 0);
+
+    /// <summary>lru_add_drain_all: every CPU's batches (after everything exited they hold the last folios added on each CPU: exit does not drain).</summary>
+    public void LruAddDrainAll()
+    {
+        for (int cpu = 0; cpu < Options.Cpus; cpu++)
+            LruAddDrainCpu(cpu);
+    }
+
+    /// <summary>cpu_fbatches.lru_add (mm/swap.c): the per-CPU lru_add batches every lruvec shares, with the Linux lruvec; null with a simple policy.</summary>
+    public Vmscan.LruAddBatches? LruAddBatches { get; }
 
     /// <summary>The per-CPU lru_lazyfree batches (mm/swap.c cpu_fbatches) with the Linux lruvec; null with a simple policy.</summary>
     public Vmscan.CpuFolioBatches? FolioBatches { get; }

@@ -745,12 +745,13 @@ public sealed class InvariantChecker
                 continue;
             held += n;
             if (n < 0 || fr[pfn].IsFree || _k.Zone.Pins[pfn] < n)
-                Fail($"frame {pfn}: in an lru_deactivate or lru_lazyfree batch {n} time(s) but free or pinned only {_k.Zone.Pins[pfn]} time(s) ({fr[pfn].Flags})");
+                Fail($"frame {pfn}: in an lru_add, lru_deactivate or lru_lazyfree batch {n} time(s) but free or pinned only {_k.Zone.Pins[pfn]} time(s) ({fr[pfn].Flags})");
             if ((fr[pfn].Flags & (FrameFlags.Thp | FrameFlags.Lru)) != FrameFlags.Lru || fr[pfn].FolioOrder != 0)
-                Fail($"frame {pfn}: in an lru_deactivate or lru_lazyfree batch but not a small folio on the LRU ({fr[pfn].Flags})");
+                Fail($"frame {pfn}: in an lru_add, lru_deactivate or lru_lazyfree batch but not a small folio on the LRU ({fr[pfn].Flags})");
         }
-        if (held != b.AllPending)
-            Fail($"lru_deactivate and lru_lazyfree batches hold {b.AllPending} folio(s) but {held} reference(s) are counted");
+        int pending = b.AllPending + (_k.LruAddBatches?.Pending ?? 0);
+        if (held != pending)
+            Fail($"lru_add, lru_deactivate and lru_lazyfree batches hold {pending} folio(s) but {held} reference(s) are counted");
     }
 
     /// <summary>Each frame on <paramref name="lv"/> is on the list its flags name (or in an lru_add batch), and the list sizes agree.</summary>
@@ -794,7 +795,8 @@ public sealed class InvariantChecker
             }
             if ((fl & FrameFlags.Lru) == 0 || !mine)
             {
-                if (list >= 0 || batched)
+                // The lru_add batches are every lruvec's (cpu_fbatches.lru_add): another group's folio may wait there.
+                if (list >= 0 || (batched && (fl & FrameFlags.Lru) == 0))
                     Fail($"frame {pfn}: on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
                 continue;
             }
@@ -835,7 +837,7 @@ public sealed class InvariantChecker
             if (list == (int)LruList.Unevictable) unevictable++;
             if ((fl & FrameFlags.Lru) == 0 || _k.LruvecOf(pfn) != lv)
             {
-                if (list >= 0 || batched)
+                if (list >= 0 || (batched && (fl & FrameFlags.Lru) == 0))
                     Fail($"frame {pfn}: on an LRU list or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
                 else if (onGen && _k.LruvecOf(pfn) == lv)
                     Fail($"frame {pfn}: a generation in its flags{where} without PG_lru ({fl})");

@@ -3,7 +3,7 @@ using EcsMem.Components;
 namespace EcsMem.Systems.Vmscan;
 
 /// <summary>
-/// struct cpu_fbatches (mm/swap.c) beside lru_add, which each lruvec keeps itself (<see cref="Lruvec.OnInserted"/>):
+/// struct cpu_fbatches (mm/swap.c) after lru_add (<see cref="LruAddBatches"/>, whose references this holds too):
 /// the per-CPU lru_deactivate folio batch that folio_deactivate (MADV_COLD, classic lists) fills and the lru_lazyfree
 /// batch that folio_mark_lazyfree (MADV_FREE) fills; lru_add_drain_cpu moves them in that order. A lazily freed folio
 /// in its batch keeps
@@ -22,7 +22,7 @@ namespace EcsMem.Systems.Vmscan;
 /// evictable and active goes to the head of its inactive list with PG_active and PG_referenced cleared; pgdeactivate
 /// by its pages).
 /// </summary>
-public sealed class CpuFolioBatches
+public sealed class CpuFolioBatches : IFolioBatchRefs
 {
     /// <summary>The batches modelled here, in lru_add_drain_cpu's order.</summary>
     public enum Kind
@@ -74,8 +74,26 @@ public sealed class CpuFolioBatches
         return n;
     }
 
-    /// <summary>The references the batches hold on <paramref name="pfn"/> (the slots it fills).</summary>
+    /// <summary>The references the batches (lru_add's too) hold on <paramref name="pfn"/> (the slots it fills).</summary>
     public int Held(int pfn) => _held[pfn];
+
+    /// <summary>__folio_batch_add_and_move's folio_get for the lru_add batch (<see cref="LruAddBatches"/>): a pin.</summary>
+    public void FolioGet(int pfn)
+    {
+        _k.Zone.PinFrame(pfn);
+        _held[pfn]++;
+    }
+
+    /// <summary>folios_put of the lru_add batch's slot (see <see cref="Put"/>).</summary>
+    public void FolioPut(int pfn, int cpu) => Put(pfn, cpu);
+
+    /// <summary>The lru_add batch lets a folio go that the caller frees itself (its free clears the pins).</summary>
+    public void FolioForget(int pfn)
+    {
+        _held[pfn]--;
+        if (_k.Zone.Pins[pfn] > 0)
+            _k.Zone.UnpinFrame(pfn);
+    }
 
     /// <summary>folio_mark_lazyfree's folio_batch_add_and_move(folio, lru_lazyfree), see <see cref="Add"/>.</summary>
     public void AddLazyfree(int pfn, int cpu, bool large) => Add(Kind.Lazyfree, pfn, cpu, large);
@@ -88,8 +106,7 @@ public sealed class CpuFolioBatches
     public void Add(Kind kind, int pfn, int cpu, bool large)
     {
         cpu = Math.Clamp(cpu, 0, _count[(int)kind].Length - 1);
-        _k.Zone.PinFrame(pfn);
-        _held[pfn]++;
+        FolioGet(pfn);
         int n = _count[(int)kind][cpu];
         _batch[(int)kind][cpu][n++] = pfn;
         _count[(int)kind][cpu] = n;

@@ -1144,7 +1144,7 @@ public sealed partial class Lruvec
                     return $"frame {pfn}: on a generation list with PG_active or PG_unevictable ({fl})";
                 if (list % 2 != TypeOf(pfn))
                     return $"frame {pfn}: on the {(list % 2 == 0 ? "anon" : "file")} generations but its flags say otherwise ({fl})";
-                if (_lists.ListOf(pfn) >= 0 || _batchCpu[pfn] >= 0)
+                if (_lists.ListOf(pfn) >= 0 || _lruAdd.InBatch(pfn))
                     return $"frame {pfn}: on a generation list and on another LRU list or batch";
                 counted[gen * 2 + (list % 2)]++;
                 long seq = SeqOfGen(gen, list % 2);

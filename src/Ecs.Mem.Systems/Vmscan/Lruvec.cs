@@ -192,12 +192,11 @@ public sealed partial class Lruvec : IReplacementPolicy
     private readonly ILruvecHost _host;
     private readonly CounterRegistry _counters;
     private readonly KernelCounters _c;
-    private readonly int[][] _lruAdd;
-    private readonly int[] _lruAddCount;
+    private LruAddBatches _lruAdd;
     private readonly int[] _isolated = new int[MinLruBatch]; // SWAP_CLUSTER_MAX here, MIN_LRU_BATCH for MGLRU
     private FrameLists _lists = new(0, 5);
     private int[] _shadow = [];
-    private int[] _batchCpu = [];
+    private bool _ownLruAdd = true; // no machine shares its batches: this lruvec keeps its own, without references
 
     // The host's struct pages, fetched once: every LRU step reads a folio's flags and order several times (folio_nr_pages,
     // page_folio, folio_lru_list), and each read through the interface property would be a call. The host's array is
@@ -210,17 +209,27 @@ public sealed partial class Lruvec : IReplacementPolicy
         get => _frames ??= _host.Frames;
     }
 
-    /// <summary>Creates the lruvec of a node (or of a memcg on it) with one lru_add batch per CPU.</summary>
+    /// <summary>
+    /// Creates the lruvec of a node (or of a memcg on it) with lru_add batches of its own, one per CPU, until
+    /// <see cref="ShareLruAddBatches"/> gives it the machine's (one per CPU for every lruvec, as Linux keeps them).
+    /// </summary>
     public Lruvec(ILruvecHost host, CounterRegistry counters, KernelCounters c, int cpus)
     {
         _host = host;
         _counters = counters;
         _c = c;
-        _lruAdd = new int[Math.Max(1, cpus)][];
-        for (int i = 0; i < _lruAdd.Length; i++)
-            _lruAdd[i] = new int[FolioBatchSize];
-        _lruAddCount = new int[_lruAdd.Length];
+        _lruAdd = new LruAddBatches(cpus, _ => this);
     }
+
+    /// <summary>cpu_fbatches.lru_add: this lruvec's folios join <paramref name="batches"/>, shared by every lruvec of the machine.</summary>
+    public void ShareLruAddBatches(LruAddBatches batches)
+    {
+        _lruAdd = batches;
+        _ownLruAdd = false;
+    }
+
+    /// <summary>The per-CPU lru_add batches this lruvec's new folios join.</summary>
+    public LruAddBatches LruAddBatches => _lruAdd;
 
     public string Name => "linux";
 
@@ -299,16 +308,8 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// <summary>Pages on <paramref name="lru"/> (lruvec_page_state of NR_LRU_BASE + lru).</summary>
     public long Size(LruList lru) => _lruGen && lru != LruList.Unevictable ? LruGenSize(lru) : _lists.Count((int)lru);
 
-    /// <summary>Pages waiting in the per-CPU lru_add batches (not on a list yet, so invisible to reclaim).</summary>
-    public int BatchedPages
-    {
-        get
-        {
-            int n = 0;
-            foreach (int c in _lruAddCount) n += c;
-            return n;
-        }
-    }
+    /// <summary>Folios waiting in the per-CPU lru_add batches (of every lruvec once they are shared; not on a list yet, so invisible to reclaim).</summary>
+    public int BatchedPages => _lruAdd.Pending;
 
     /// <summary>The list <paramref name="pfn"/> is on, or -1 (not on the LRU, or still in an lru_add batch).</summary>
     public int ListOf(int pfn) => _lruGen && _genLists.ListOf(pfn) is int g and >= 0
@@ -316,7 +317,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         : _lists.ListOf(pfn);
 
     /// <summary>True while <paramref name="pfn"/> waits in an lru_add batch.</summary>
-    public bool InBatch(int pfn) => _batchCpu[pfn] >= 0;
+    public bool InBatch(int pfn) => _lruAdd.InBatch(pfn);
 
     /// <summary>The frames of <paramref name="lru"/> from head (most recent) to tail.</summary>
     public IEnumerable<int> Frames(LruList lru)
@@ -330,8 +331,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         _lists = new FrameLists(frameCount, 5, weighted: true);
         _shadow = new int[frameCount];
         Array.Fill(_shadow, NoShadow);
-        _batchCpu = new int[frameCount];
-        Array.Fill(_batchCpu, -1);
+        if (_ownLruAdd)
+            _lruAdd.Initialize(frameCount, null);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -352,52 +353,34 @@ public sealed partial class Lruvec : IReplacementPolicy
         // folio_add_lru with MGLRU: a page added in a fault starts active (the second youngest generation).
         if (_lruGen && (HostFrames[frame].Flags & FrameFlags.Unevictable) == 0 && (_genHost?.InLruFault ?? true))
             HostFrames[frame].Flags |= FrameFlags.Active;
-        int cpu = _host.CurrentCpu;
-        if ((uint)cpu >= (uint)_lruAdd.Length) cpu = 0;
-        int n = _lruAddCount[cpu];
-        _lruAdd[cpu][n] = frame;
-        _batchCpu[frame] = cpu;
-        _lruAddCount[cpu] = ++n;
         // folio_batch_add_and_move: a full batch, or a large folio (folio_may_be_lru_cached is false for one), moves
         // the batch onto the lists at once.
-        if (n == FolioBatchSize || Nr(frame) != 1)
-            DrainCpu(cpu);
+        _lruAdd.Add(frame, _host.CurrentCpu, Nr(frame) != 1);
     }
 
     /// <summary>lru_add_drain on the current CPU (reclaim calls it before isolating): its lru_add batch, then the CPU's other batches.</summary>
     public void LruAddDrain() => LruAddDrainCpu(_host.CurrentCpu);
 
-    /// <summary>lru_add_drain on <paramref name="cpu"/> (madvise_cold and madvise_pageout drain theirs first).</summary>
+    /// <summary>lru_add_drain on <paramref name="cpu"/> (lru_add_drain_cpu: the lru_add batch first, then the CPU's other batches).</summary>
     public void LruAddDrainCpu(int cpu)
     {
-        DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
+        _lruAdd.DrainCpu(cpu);
         _host.LruAddDrainOtherBatches(cpu);
     }
-
-    /// <summary>This lruvec's lru_add batch of <paramref name="cpu"/> alone (the kernel drains every lruvec's, then the CPU's other batches).</summary>
-    public void LruAddDrainCpuLruAdd(int cpu) => DrainCpu(Math.Clamp(cpu, 0, _lruAdd.Length - 1));
 
     /// <summary>lru_add_drain_all: every CPU's batches.</summary>
     public void LruAddDrainAll()
     {
-        for (int cpu = 0; cpu < _lruAdd.Length; cpu++) LruAddDrainCpu(cpu);
+        for (int cpu = 0; cpu < _lruAdd.Cpus; cpu++) LruAddDrainCpu(cpu);
     }
 
-    /// <summary>folio_batch_move_lru with lru_add: each page goes to the head of the list its flags name (lruvec_add_folio).</summary>
-    private void DrainCpu(int cpu)
+    /// <summary>lru_add (mm/swap.c) when the folio's lru_add batch moves: it goes to the head of the list its flags name (lruvec_add_folio).</summary>
+    internal void LruAdd(int f)
     {
-        int n = _lruAddCount[cpu];
-        int[] batch = _lruAdd[cpu];
-        for (int i = 0; i < n; i++)
-        {
-            int f = batch[i];
-            _batchCpu[f] = -1;
-            if (_lruGen && LruGenAddFolio(f, false))
-                continue;
-            _lists.SetWeight(f, Nr(f)); // lruvec_add_folio counts folio_nr_pages
-            _lists.PushHead((int)FolioLru(f), f);
-        }
-        _lruAddCount[cpu] = 0;
+        if (_lruGen && LruGenAddFolio(f, false))
+            return;
+        _lists.SetWeight(f, Nr(f)); // lruvec_add_folio counts folio_nr_pages
+        _lists.PushHead((int)FolioLru(f), f);
     }
 
     /// <summary>folio_lru_list: unevictable, else anon (swap-backed) or file, active or not.</summary>
@@ -466,8 +449,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         int nr = Nr(head);
         if (nr == 1)
             return;
-        if (_batchCpu[head] >= 0)
-            DrainCpu(_batchCpu[head]);
+        if (_lruAdd.InBatch(head))
+            _lruAdd.DrainCpu(_lruAdd.CpuOf(head));
         SyncTails(head);
         int list = _lists.ListOf(head);
         if (list >= 0)
@@ -513,7 +496,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         fl &= ~FrameFlags.Referenced;
         SyncTails(frame);
         int nr = Nr(frame);
-        if (_batchCpu[frame] < 0 && _lists.ListOf(frame) >= 0)
+        if (!_lruAdd.InBatch(frame) && _lists.ListOf(frame) >= 0)
         {
             // folio_activate_fn: off the inactive list onto the active head.
             _lists.MoveToHead((int)FolioLru(frame), frame);
@@ -545,15 +528,9 @@ public sealed partial class Lruvec : IReplacementPolicy
     public void OnRemoved(int frame)
     {
         frame = Head(frame);
-        int cpu = _batchCpu[frame];
-        if (cpu >= 0)
+        if (_lruAdd.InBatch(frame))
         {
-            int[] batch = _lruAdd[cpu];
-            int n = _lruAddCount[cpu];
-            int i = Array.IndexOf(batch, frame, 0, n);
-            Array.Copy(batch, i + 1, batch, i, n - i - 1);
-            _lruAddCount[cpu] = n - 1;
-            _batchCpu[frame] = -1;
+            _lruAdd.Remove(frame);
             return;
         }
         if (_lruGen && LruGenDelFolio(frame, false))
@@ -570,12 +547,12 @@ public sealed partial class Lruvec : IReplacementPolicy
     public bool OnDeactivate(int frame)
     {
         if (_lruGen)
-            return _batchCpu[frame] < 0 && LruGenDeactivate(frame);
+            return !_lruAdd.InBatch(frame) && LruGenDeactivate(frame);
         frame = Head(frame);
         ref FrameFlags fl = ref HostFrames[frame].Flags;
         fl &= ~FrameFlags.Referenced;
         SyncTails(frame);
-        if (_batchCpu[frame] >= 0)
+        if (_lruAdd.InBatch(frame))
             return false;
         int list = _lists.ListOf(frame);
         if (list != (int)LruList.ActiveAnon && list != (int)LruList.ActiveFile)
@@ -598,7 +575,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         ref FrameFlags fl = ref _host.Frames[head].Flags;
         fl &= ~FrameFlags.Referenced;
         SyncTails(head);
-        if (_batchCpu[head] >= 0)
+        if (_lruAdd.InBatch(head))
             return false;
         int list = _lists.ListOf(head);
         return list == (int)LruList.ActiveAnon || list == (int)LruList.ActiveFile;
@@ -631,13 +608,13 @@ public sealed partial class Lruvec : IReplacementPolicy
         if (_lruGen)
         {
             // lruvec_del_folio, the flags cleared, lruvec_add_folio: a clean file-type folio joins the oldest generation.
-            bool was = _batchCpu[pfn] < 0 && LruGenDelFolio(pfn, false);
+            bool was = !_lruAdd.InBatch(pfn) && LruGenDelFolio(pfn, false);
             fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
             if (was) LruGenAddFolio(pfn, false);
             return;
         }
         fl &= ~(FrameFlags.Active | FrameFlags.Referenced);
-        if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+        if (!_lruAdd.InBatch(pfn) && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
     }
 
@@ -647,13 +624,13 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// </summary>
     public void MoveToUnevictable(int pfn)
     {
-        if (_lruGen && _batchCpu[pfn] < 0)
+        if (_lruGen && !_lruAdd.InBatch(pfn))
             LruGenDelFolio(pfn, true);
         pfn = Head(pfn);
         ref FrameFlags fl = ref HostFrames[pfn].Flags;
         fl = (fl & ~FrameFlags.Active) | FrameFlags.Unevictable;
         SyncTails(pfn);
-        if (_batchCpu[pfn] < 0)
+        if (!_lruAdd.InBatch(pfn))
         {
             if (_lists.ListOf(pfn) >= 0) _lists.MoveToHead((int)LruList.Unevictable, pfn);
             else _lists.PushHead((int)LruList.Unevictable, pfn);
@@ -703,13 +680,13 @@ public sealed partial class Lruvec : IReplacementPolicy
             return;
         fl &= ~FrameFlags.Unevictable;
         SyncTails(pfn);
-        if (_lruGen && _batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+        if (_lruGen && !_lruAdd.InBatch(pfn) && _lists.ListOf(pfn) >= 0)
         {
             _lists.Remove(pfn);
             LruGenAddFolio(pfn, false);
             return;
         }
-        if (_batchCpu[pfn] < 0 && _lists.ListOf(pfn) >= 0)
+        if (!_lruAdd.InBatch(pfn) && _lists.ListOf(pfn) >= 0)
             _lists.MoveToHead((int)FolioLru(pfn), pfn);
     }
 
@@ -1067,7 +1044,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// batch (split_folio_to_list left it on reclaim's list).
     /// </summary>
     private bool FolioPageIsolated(int p) =>
-        (HostFrames[p].Flags & FrameFlags.Lru) != 0 && _batchCpu[p] < 0 && _lists.ListOf(p) < 0;
+        (HostFrames[p].Flags & FrameFlags.Lru) != 0 && !_lruAdd.InBatch(p) && _lists.ListOf(p) < 0;
 
     /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)

@@ -127,6 +127,36 @@ public class LruvecTests
     private long Count(string name) => _counters.All().First(kv => kv.Key == name).Value;
 
     [Test]
+    public void TwoLruvecsShareOneLruAddBatchPerCpu()
+    {
+        // cpu_fbatches.lru_add is one batch per CPU for every lruvec (memcg): 15 folios of one group and 15 of another
+        // fill 30 slots of CPU 0's one batch, so neither lruvec has a folio on a list yet; the 31st add (the second
+        // group's 16th) moves all 31, each onto its own lruvec (folio_lruvec), to the head in add order.
+        Make(40);
+        var lvB = new Lruvec(_host, _counters, _c, 1);
+        lvB.Initialize(40);
+        var shared = new LruAddBatches(1, pfn => pfn < 20 ? _lv : lvB);
+        shared.Initialize(40, null);
+        _lv.ShareLruAddBatches(shared);
+        lvB.ShareLruAddBatches(shared);
+        for (int i = 0; i < 15; i++)
+        {
+            _host.Frames[i].Flags |= FrameFlags.Lru;
+            _lv.OnInserted(i, 0);
+            _host.Frames[20 + i].Flags |= FrameFlags.Lru;
+            lvB.OnInserted(20 + i, 0);
+        }
+        Assert.That(shared.Count(0), Is.EqualTo(30));
+        Assert.That(_lv.BatchedPages, Is.EqualTo(30), "the batch is the CPU's, not the lruvec's");
+        Assert.That(_lv.Size(LruList.InactiveFile) + lvB.Size(LruList.InactiveFile), Is.Zero);
+        _host.Frames[35].Flags |= FrameFlags.Lru;
+        lvB.OnInserted(35, 0);
+        Assert.That(shared.Count(0), Is.Zero);
+        Assert.That(List(LruList.InactiveFile), Is.EqualTo(Enumerable.Range(0, 15).Reverse().ToArray()));
+        Assert.That(lvB.Frames(LruList.InactiveFile).ToArray(), Is.EqualTo(Enumerable.Range(20, 15).Append(35).Reverse().ToArray()));
+    }
+
+    [Test]
     public void NewPagesWaitInTheCpuBatchUntilItHolds31OrIsDrained()
     {
         Make(40, cpus: 2);

@@ -38,6 +38,9 @@ public class CheckerCatchesCorruptionTests
     [Test]
     public void PteClearedWithoutUpdatingRss()
     {
+        // Drained first: a folio waiting in an lru_add batch holds the batch's reference, and unmapped it would rightly
+        // stay allocated (no orphan to report).
+        _m.Kernel.LruAddDrainAll();
         var (mm, va, pfn) = CorruptionTargets.ExclusiveMapping(_m.Kernel, anon: true);
         ulong rss = mm.Rss, anon = mm.Mm.Struct.RssAnon, file = mm.Mm.Struct.RssFile;
         mm.Tables.Set(va, 0);

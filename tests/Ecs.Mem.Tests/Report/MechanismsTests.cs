@@ -56,7 +56,8 @@ public class MechanismsTests
         Assert.That(N(m, "demand_paging", "sigsegv"), Is.EqualTo(0));
 
         Assert.That(N(m, "allocation", "pages_allocated"), Is.EqualTo(6));
-        Assert.That(N(m, "allocation", "pages_freed"), Is.EqualTo(6));
+        // The 2 COW copies are still in CPU 0's lru_add batch (2 of 31) at exit, which does not drain it: 4 page tables freed.
+        Assert.That(N(m, "allocation", "pages_freed"), Is.EqualTo(4));
         Assert.That(N(m, "allocation", "allocation_stalls"), Is.EqualTo(0));
         Assert.That(N(m, "allocation", "kswapd_wakeups"), Is.EqualTo(0));
         Assert.That(N(m, "mapping", "page_table_pages_allocated"), Is.EqualTo(4));
@@ -87,7 +88,7 @@ public class MechanismsTests
             Is.EqualTo(new[] { "mapping", "① demand paging", "② allocation", "④⑤ reclaim", "③ page cache", "⑥ swap cache", "⑧ TLB", "⑦ swapping" }));
         Assert.That(lines[1], Does.Contain("6 page faults: 6 minor, 0 major"));
         Assert.That(lines[1], Does.Contain("4 zero-page maps, 2 COW copies, 0 COW reuses"));
-        Assert.That(lines[2], Does.Contain("6 pages allocated, 6 freed"));
+        Assert.That(lines[2], Does.Contain("6 pages allocated, 4 freed"), "the 2 COW copies wait in the lru_add batch past the exit");
         Assert.That(lines[6], Does.Contain("dtlb 16.67% of 12"));
         Assert.That(lines[6], Does.Not.Contain("shootdowns"), "one CPU: no shootdowns mentioned");
     }

@@ -98,7 +98,10 @@ public class SnapshotPeakTests
         Assert.That(peak.Reached, Is.True);
         Assert.That(minPages, Is.LessThan(256 / 2), "the scenario does put the machine under pressure");
         Assert.That(MemFreeKb(peak), Is.EqualTo(minPages * 4), "MemFree = the sampled minimum, in kB");
-        Assert.That(peak.Accesses, Is.EqualTo(minAt), "first reached after the same number of accesses");
+        // First reached in the tick that completes access minAt: the recorder notes the completed accesses at the
+        // allocation that reached it, minAt - 1 when that allocation came before the tick's access completed (1 CPU since
+        // session 24's lru_add batch reference: 2,000 against 2,001, the same 18 free pages, 13 folios in the batch).
+        Assert.That(peak.Accesses, Is.InRange(minAt - 1, minAt), "first reached in the same tick");
         Assert.That(peak.Peak!.FreePages, Is.EqualTo(minPages));
         Assert.That(peak.Peak.AtStart, Is.False);
         // The other /proc views agree with MemFree at that moment.

@@ -1,0 +1,142 @@
+using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Scenarios;
+using EcsMem.Systems.AddressSpace;
+using EcsMem.Systems.Machine;
+using EcsMem.Systems.Memcontrol;
+using NUnit.Framework;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Kernel;
+
+/// <summary>
+/// cpu_fbatches.lru_add (mm/swap.c, <see cref="EcsMem.Systems.Vmscan.LruAddBatches"/>): one batch per CPU for every
+/// lruvec; __folio_batch_add_and_move takes a folio reference, so a folio zapped while it waits there stays allocated and
+/// charged until the batch moves (folio_batch_move_lru, then folios_put_refs): at the add that makes it hold 31
+/// (FOLIO_BATCH_SIZE) or at an lru_add_drain of its CPU, not at MADV_DONTNEED or exit (measured on 6.18:
+/// oracle/experiments/oom-late-free, docs/kernel.md). The expected values follow from that rule by hand.
+/// </summary>
+public class LruAddBatchesTests
+{
+    private const ulong X = 0x7f0000000000;
+    private const int Pages = 64;
+
+    /// <summary>A machine whose process, in memcg `box`, writes the <see cref="Pages"/> pages at X one by one (one fault each).</summary>
+    private static SimMachine Machine()
+    {
+        string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 32M}\n"
+            + "processes:\n  - name: p\n    cgroup: box\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=" + Pages + ",writes=1\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: " + (Pages * 4096) + ", prot: rw-, flags: private, fixed: true}\n";
+        return ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lruadd.yaml"));
+    }
+
+    private static Entity P(SimMachine m) => m.Kernel.Tasks.Processes[0];
+
+    private static long Accesses(SimMachine m) => m.Kernel.World.Get<ProcessStats>(P(m)).Accesses;
+
+    private static void RunTo(SimMachine m, long accesses)
+    {
+        m.Run(() => Accesses(m) >= accesses, checkEvery: 1);
+        Assert.That(Accesses(m), Is.EqualTo(accesses), "one access a step");
+    }
+
+    private static MemCgroup Box(SimMachine m) => m.Kernel.Memcg!.Find("box");
+
+    private static int PfnAt(SimMachine m, ulong va)
+    {
+        ref ulong slot = ref m.Kernel.Tasks.MmOf(P(m)).Tables.Walk(va, out _);
+        return (int)new Pte(slot).Pfn;
+    }
+
+    /// <summary>
+    /// Pages 0 and 1 written (the access count lags the fault of the next page by one: after the first access, page 1
+    /// is faulted in too), then the CPU's batches drained, then pages 2–11 written: those 10 folios are the only ones in
+    /// CPU 0's lru_add batch. Returns their frames.
+    /// </summary>
+    private static int[] TenInTheBatch(SimMachine m)
+    {
+        RunTo(m, 1);
+        m.Kernel.LruAddDrainCpu(0);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.Zero);
+        RunTo(m, 11);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.EqualTo(10), "each write fault's folio_add_lru");
+        int[] pfns = Enumerable.Range(2, 10).Select(i => PfnAt(m, X + (ulong)i * 4096)).ToArray();
+        Assert.That(pfns.Select(p => m.Kernel.LruAddBatches.InBatch(p) && m.Kernel.Zone.Pins[p] == 1), Is.All.True, "pages 2-11 wait there, pinned once");
+        return pfns;
+    }
+
+    /// <summary>MADV_DONTNEED's zap_page_range_single of pages [first, first + count) of the region.</summary>
+    private static void DontNeed(SimMachine m, int first, int count) =>
+        m.Kernel.Memory.ZapRange(m.Kernel.Tasks.MmOf(P(m)), X + (ulong)first * 4096, X + (ulong)(first + count) * 4096);
+
+    [Test]
+    public void AFolioZappedInTheBatchStaysChargedUntilThe31stAddOnItsCpu()
+    {
+        using SimMachine m = Machine();
+        int[] zapped = TenInTheBatch(m);
+        MemCgroup box = Box(m);
+        long pgpgin = box.PgPgIn, pgpgout = box.PgPgOut;
+        DontNeed(m, 2, 10);
+        // MADV_DONTNEED zaps the PTEs (the mapping's reference) but does not drain: the batch's reference keeps them.
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.EqualTo(10));
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout), "still charged: no uncharge event");
+        Assert.That(zapped.Select(p => m.Kernel.Zone.Frames[p].IsFree), Is.All.False);
+        Assert.That(zapped.Select(p => m.Kernel.Zone.Frames[p].MapCount), Is.All.Zero);
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+        // Each later write fault adds one folio (pgfault counts them): 20 more fill the batch to 30, nothing moves yet;
+        // the 21st is the batch's 31st add, which moves it.
+        long faults = m.Env.Counters.Get("pgfault");
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 20, checkEvery: 1);
+        Assert.That(m.Env.Counters.Get("pgfault") - faults, Is.EqualTo(20));
+        Assert.That(m.Kernel.LruAddBatches.Count(0), Is.EqualTo(30));
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout));
+        Assert.That(box.PgPgIn, Is.EqualTo(pgpgin + 20), "one charge a fault");
+        Assert.That(zapped.Select(p => m.Kernel.Zone.Frames[p].IsFree), Is.All.False);
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 21, checkEvery: 1);
+        Assert.That(m.Env.Counters.Get("pgfault") - faults, Is.EqualTo(21));
+        Assert.That(m.Kernel.LruAddBatches.Count(0), Is.Zero);
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout + 10), "one pgpgout a folio uncharged");
+        Assert.That(box.PgPgIn, Is.EqualTo(pgpgin + 21));
+        Assert.That(zapped.Select(p => m.Kernel.Zone.Frames[p].IsFree || (m.Kernel.Zone.Frames[p].Flags & FrameFlags.PcpList) != 0), Is.All.True);
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+    }
+
+    [Test]
+    public void ADrainOfTheCpuFreesTheZappedFolios()
+    {
+        using SimMachine m = Machine();
+        int[] zapped = TenInTheBatch(m);
+        MemCgroup box = Box(m);
+        long pgpgin = box.PgPgIn, pgpgout = box.PgPgOut;
+        DontNeed(m, 2, 4); // four of the ten zapped; six still mapped
+        m.Kernel.LruAddDrainCpu(0);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.Zero);
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout + 4));
+        Assert.That(zapped.Take(4).Select(p => m.Kernel.Zone.Frames[p].MapCount == 0 && m.Kernel.Zone.Pins[p] == 0), Is.All.True);
+        // The six mapped ones reached their group's inactive anon list (lru_add), unpinned.
+        var lv = (EcsMem.Systems.Vmscan.Lruvec)box.Lruvec;
+        Assert.That(zapped.Skip(4).Select(p => lv.ListOf(p)), Is.All.EqualTo((int)EcsMem.Systems.Vmscan.LruList.InactiveAnon));
+        Assert.That(zapped.Skip(4).Select(p => m.Kernel.Zone.Pins[p]), Is.All.Zero);
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+    }
+
+    [Test]
+    public void ExitLeavesTheBatchedFoliosChargedUntilTheCpuDrains()
+    {
+        // exit_mmap in 6.18 does not lru_add_drain (oom-late-free's STACKS=1 traces: no mm_lru_insertion before
+        // tlb_finish_mmu frees the child's pages): the exiting task's last 10 folios stay charged, each holding a
+        // pgpgout back, until its CPU's batch moves.
+        using SimMachine m = Machine();
+        int[] batched = TenInTheBatch(m);
+        MemCgroup box = Box(m);
+        long pgpgout = box.PgPgOut;
+        m.Kernel.Tasks.ExitProcess(P(m));
+        Assert.That(batched.Select(p => m.Kernel.Zone.Frames[p].IsFree), Is.All.False);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.EqualTo(10));
+        long outAtExit = box.PgPgOut - pgpgout;
+        Assert.That(outAtExit, Is.GreaterThanOrEqualTo(2), "pages 0 and 1, on the LRU, went at the exit");
+        m.Kernel.LruAddDrainCpu(0);
+        Assert.That(box.PgPgOut - pgpgout, Is.EqualTo(outAtExit + 10));
+        Assert.That(batched.Select(p => m.Kernel.Zone.Frames[p].IsFree || (m.Kernel.Zone.Frames[p].Flags & FrameFlags.PcpList) != 0), Is.All.True);
+    }
+}

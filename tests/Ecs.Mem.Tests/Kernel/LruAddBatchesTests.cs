@@ -69,6 +69,31 @@ public class LruAddBatchesTests
     private static void DontNeed(SimMachine m, int first, int count) =>
         m.Kernel.Memory.ZapRange(m.Kernel.Tasks.MmOf(P(m)), X + (ulong)first * 4096, X + (ulong)(first + count) * 4096);
 
+    /// <summary>
+    /// /proc/meminfo and /proc/vmstat read Linux's node counters: update_lru_size counts a folio on Inactive(anon) only
+    /// when the batch moves it onto the list (lruvec_add_folio), and NR_FILE_DIRTY (Dirty, nr_dirty) never counts an
+    /// anonymous folio, whose PG_dirty a zap of a dirty PTE sets (noop_dirty_folio: no accounting).
+    /// </summary>
+    [Test]
+    public void MeminfoCountsABatchedFolioOnlyWhenTheBatchMovesAndNeverAnAnonymousOneAsDirty()
+    {
+        using SimMachine m = Machine();
+        int[] batched = TenInTheBatch(m);
+        var waiting = EcsMem.Systems.Reporting.MemoryGauges.Read(m.Kernel);
+        DontNeed(m, 2, 5);
+        Assert.That(batched.Take(5).Select(p => (m.Kernel.Zone.Frames[p].Flags & FrameFlags.Dirty) != 0), Is.All.True,
+            "the written PTEs were dirty: the zap moved PG_dirty to the folios the batch still holds");
+        var zapped = EcsMem.Systems.Reporting.MemoryGauges.Read(m.Kernel);
+        Assert.That(zapped.Dirty, Is.EqualTo(waiting.Dirty), "anonymous PG_dirty is not NR_FILE_DIRTY");
+        Assert.That(zapped.InactiveAnon + zapped.ActiveAnon, Is.EqualTo(waiting.InactiveAnon + waiting.ActiveAnon),
+            "neither the zapped nor the mapped batched folios were on a list");
+        m.Kernel.LruAddDrainCpu(0);
+        var moved = EcsMem.Systems.Reporting.MemoryGauges.Read(m.Kernel);
+        // The move puts the 5 still-mapped folios on the inactive anon list; the 5 zapped ones are freed by folios_put_refs.
+        Assert.That(moved.InactiveAnon, Is.EqualTo(waiting.InactiveAnon + 5));
+        Assert.That(moved.ActiveAnon, Is.EqualTo(waiting.ActiveAnon));
+    }
+
     [Test]
     public void AFolioZappedInTheBatchStaysChargedUntilThe31stAddOnItsCpu()
     {

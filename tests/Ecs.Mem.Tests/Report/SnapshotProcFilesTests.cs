@@ -412,10 +412,11 @@ public class SnapshotProcFilesTests
         Assert.That(z.GetProperty("pages_free").GetInt64(), Is.EqualTo(free));
         Assert.That(z.GetProperty("stats").GetProperty("nr_free_pages").GetInt64(), Is.EqualTo(free));
         Assert.That(s.GetProperty("vmstat").GetProperty("nr_free_pages").GetInt64(), Is.EqualTo(free));
-        // Three anonymous pages after three stores: on the LRU, in both the node's and the zone's counts.
+        // Three anonymous pages after three stores: mapped (nr_anon_pages), but still in the CPU's lru_add batch (3 of
+        // FOLIO_BATCH_SIZE 31 adds, no drain), so on no list yet: update_lru_size counts them only when the batch moves.
         Assert.That(z.GetProperty("per_node").GetProperty("nr_anon_pages").GetInt64(), Is.EqualTo(3));
         long anonLru = z.GetProperty("stats").GetProperty("nr_zone_inactive_anon").GetInt64() + z.GetProperty("stats").GetProperty("nr_zone_active_anon").GetInt64();
-        Assert.That(anonLru, Is.EqualTo(3));
+        Assert.That(anonLru, Is.EqualTo(0));
     }
 
     [Test]

@@ -1,21 +1,20 @@
 using System.Buffers;
 using CommunityToolkit.HighPerformance.Buffers;
-using Microsoft.Extensions.ObjectPool;
 
 namespace EcsMem.Simulation;
 
 /// <summary>
 /// The work of one kind produced during a tick (fault requests, allocations to make, pages to swap
 /// out…), consumed by the systems that run later in the same tick. Backed by pooled memory
-/// (<see cref="ArrayPoolBufferWriter{T}"/>), and the batch objects themselves are recycled through an
-/// <see cref="ObjectPool{T}"/>, so a steady-state tick allocates nothing.
+/// (<see cref="ArrayPoolBufferWriter{T}"/>), and the environment keeps each type's batch object from tick to tick
+/// (emptied, its memory kept), so a steady-state tick allocates nothing.
 /// </summary>
-public sealed class WorkBatch<T> : IResettable, IDisposable where T : struct
+public sealed class WorkBatch<T> : WorkBatch, IDisposable where T : struct
 {
     private readonly ArrayPoolBufferWriter<T> _items = new(256);
 
     /// <summary>Number of items in the batch.</summary>
-    public int Count => _items.WrittenCount;
+    public override int Count => _items.WrittenCount;
 
     /// <summary>The items, in the order they were added (which is what keeps systems deterministic).</summary>
     public Span<T> Items => _items.DangerousGetArray().AsSpan(0, _items.WrittenCount);
@@ -28,16 +27,32 @@ public sealed class WorkBatch<T> : IResettable, IDisposable where T : struct
 
     public void AddRange(ReadOnlySpan<T> items) => _items.Write(items);
 
-    public void Clear() => _items.Clear();
+    /// <summary>Empties the batch, keeping its memory (also how the environment takes it back at the end of a tick).</summary>
+    public override void Clear() => _items.Clear();
 
-    /// <summary>Called by the object pool when the batch comes back: empty it, keep its memory.</summary>
-    public bool TryReset()
-    {
-        _items.Clear();
-        return true;
-    }
+    internal override Type ItemType => typeof(T);
 
     public void Dispose() => _items.Dispose();
+}
+
+/// <summary>
+/// What the environment needs of a batch of any item type when it takes the tick's batches back: a direct call per
+/// batch instead of a delegate per batch type.
+/// </summary>
+public abstract class WorkBatch
+{
+    private protected WorkBatch()
+    {
+    }
+
+    /// <summary>Number of items in the batch.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>Empties the batch, keeping its memory.</summary>
+    public abstract void Clear();
+
+    /// <summary>The item type (for the late-work report).</summary>
+    internal abstract Type ItemType { get; }
 }
 
 /// <summary>Dense per-type slot numbers for work batches, so the environment finds a batch by array index.</summary>

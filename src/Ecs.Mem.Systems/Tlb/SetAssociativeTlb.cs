@@ -16,9 +16,13 @@ public sealed class SetAssociativeTlb
 {
     private readonly TlbEntry[] _entries;
     // Each slot's probe key beside the slots (KeyOf its tag and size while valid, 0 while invalid), so a probe scans a
-    // set's keys, 8 bytes a way, instead of its 32-byte entries: the STLB's 12 ways are 96 bytes instead of 384, the
+    // set's keys, 8 bytes a way, instead of its 24-byte entries: the STLB's 12 ways are 96 bytes instead of 288, the
     // probe on every L1 miss. Insert and Kill, the only writers of a slot's tag, size and validity, keep it.
     private readonly ulong[] _keys;
+    // Each slot's LRU stamp (the access clock at its last hit or fill) beside the keys, so Insert's victim search reads
+    // 16 bytes a way (key and stamp) instead of the entry, and a hit writes 8 bytes away from the entry. A
+    // stamp is only read while its slot is valid; Insert writes it whenever it makes a slot valid.
+    private readonly ulong[] _stamps;
     private readonly int _ways;
     private readonly ulong _setMask;
     private readonly CounterRegistry _counters;
@@ -52,6 +56,7 @@ public sealed class SetAssociativeTlb
         Table = world.CreateTable(geometry.Entries, ComponentType.Of<TlbEntry>());
         _entries = Table.ColumnArray<TlbEntry>();
         _keys = new ulong[geometry.Entries];
+        _stamps = new ulong[geometry.Entries];
         _ways = geometry.Ways;
         _setMask = (ulong)geometry.Sets - 1;
         _counters = counters;
@@ -110,7 +115,7 @@ public sealed class SetAssociativeTlb
         }
         if (row >= 0)
         {
-            _entries[row].LruStamp = ++_clock;
+            _stamps[row] = ++_clock;
             _counters.Increment(_hit);
         }
         else
@@ -133,7 +138,7 @@ public sealed class SetAssociativeTlb
         int row = Probe(va >> 21, PageSizeClass.Huge2M, pcid);
         if (row >= 0)
         {
-            _entries[row].LruStamp = ++_clock;
+            _stamps[row] = ++_clock;
             _counters.Increment(_hit);
         }
         return row;
@@ -170,7 +175,7 @@ public sealed class SetAssociativeTlb
     /// hit with <see cref="CountHits"/> (per batch of hits: nothing reads the count in between).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Touch(int row) => _entries[row].LruStamp = ++_clock;
+    public void Touch(int row) => _stamps[row] = ++_clock;
 
     /// <summary>Adds <paramref name="hits"/> hits made through <see cref="PeekRow"/> and <see cref="Touch"/> to the hit counter.</summary>
     public void CountHits(long hits) => _counters.Add(_hit, hits);
@@ -212,27 +217,32 @@ public sealed class SetAssociativeTlb
         // Rows are set × ways (a multiply: ways need not be a power of two, e.g. the 12-way STLB).
         int baseRow = (int)(entry.Vpn & _setMask) * _ways;
         TlbEntry[] e = _entries;
+        ulong want = KeyOf(entry.Vpn, entry.Size);
+        // The set's keys and stamps as spans: one bounds check each, not one per way. Key 0 is an invalid slot; a key
+        // equal to want is a valid slot with the same tag and size (KeyOf), so only its PCID is left to compare.
+        ReadOnlySpan<ulong> keys = _keys.AsSpan(baseRow, _ways);
+        ReadOnlySpan<ulong> stamps = _stamps.AsSpan(baseRow, keys.Length);
         int victim = -1;
         int free = -1;
         ulong oldest = ulong.MaxValue;
-        for (int row = baseRow, end = baseRow + _ways; row < end; row++)
+        for (int w = 0; w < keys.Length; w++)
         {
-            ref TlbEntry x = ref e[row];
-            if ((x.Flags & TlbFlags.Valid) == 0)
+            ulong k = keys[w];
+            if (k == 0)
             {
-                if (free < 0) free = row;
+                if (free < 0) free = baseRow + w;
                 continue;
             }
-            if (x.Vpn == entry.Vpn && x.Size == entry.Size && x.Pcid == entry.Pcid)
+            if (k == want && e[baseRow + w].Pcid == entry.Pcid)
             {
-                victim = row; // refresh in place: never two copies of one translation in a set
+                victim = baseRow + w; // refresh in place: never two copies of one translation in a set
                 free = -2;
                 break;
             }
-            if (x.LruStamp < oldest)
+            if (stamps[w] < oldest)
             {
-                oldest = x.LruStamp;
-                victim = row;
+                oldest = stamps[w];
+                victim = baseRow + w;
             }
         }
         int target;
@@ -250,7 +260,7 @@ public sealed class SetAssociativeTlb
         ref TlbEntry t = ref e[target];
         t = entry;
         t.Flags |= TlbFlags.Valid;
-        t.LruStamp = ++_clock;
+        _stamps[target] = ++_clock;
         _keys[target] = KeyOf(t.Vpn, t.Size);
         if (t.Size == PageSizeClass.Huge2M) _hugeValid++;
         if ((t.Flags & TlbFlags.Global) == 0) Link(target, t.Pcid);

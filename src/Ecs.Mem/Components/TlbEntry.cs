@@ -17,9 +17,6 @@ public struct TlbEntry
     /// <summary>Physical frame number (4 KiB units) of the first frame of the mapped page.</summary>
     public ulong Pfn;
 
-    /// <summary>LRU stamp: the owning TLB's access clock at the last hit or fill (larger = more recent).</summary>
-    public ulong LruStamp;
-
     /// <summary>Hardware PCID the entry was filled under (kern_pcid(asid) = asid + 1; 0 without PCID).</summary>
     public ushort Pcid;
 

@@ -1,5 +1,5 @@
+using System.Runtime.CompilerServices;
 using EcsMem.Ecs;
-using Microsoft.Extensions.ObjectPool;
 
 namespace EcsMem.Simulation;
 
@@ -11,12 +11,12 @@ namespace EcsMem.Simulation;
 /// </summary>
 public sealed class SimEnvironment
 {
-    private readonly DefaultObjectPoolProvider _poolProvider = new() { MaximumRetained = 64 };
-    private object?[] _pools = new object?[8];
-    private object?[] _batches = new object?[8];
-    private Action?[] _returnActions = new Action?[8];
-    private Action[] _returns = new Action[8];
-    private int _returnCount;
+    // Per batch type (its WorkBatchSlot index): this tick's batch and the one kept for the next tick. A struct array,
+    // so storing a batch is a plain reference store (an object[] store goes through the covariance-checking helper).
+    private BatchSlot[] _slots = new BatchSlot[8];
+    // The slots rented this tick, in the order rented (EndTick returns them in that order).
+    private int[] _rented = new int[8];
+    private int _rentedCount;
     private IEventHandler?[] _handlers = new IEventHandler?[8];
     private readonly List<string> _eventKindNames = new();
     private readonly List<IDeferrableTimer> _deferrable = new();
@@ -181,9 +181,9 @@ public sealed class SimEnvironment
     /// </summary>
     public void EndTick()
     {
-        for (int i = 0; i < _returnCount; i++)
-            _returns[i]();
-        _returnCount = 0;
+        for (int i = 0; i < _rentedCount; i++)
+            Return(_rented[i]);
+        _rentedCount = 0;
         _running = BetweenTicks;
         Ticks++;
     }
@@ -195,22 +195,33 @@ public sealed class SimEnvironment
     public WorkBatch<T> Work<T>() where T : struct
     {
         int slot = WorkBatchSlot<T>.Index;
-        if (slot >= _batches.Length)
+        if (slot >= _slots.Length)
             GrowSlots(slot);
         // The late-work guard: a producer running after the batch's last consumer adds work no one will read.
         int running = _running;
         if (running > _lastConsumer[slot])
             LateAdd<T>(slot);
         _lastProducer[slot] = running;
-        if (_batches[slot] is WorkBatch<T> b)
-            return b;
-        var pool = (ObjectPool<WorkBatch<T>>)(_pools[slot] ??= _poolProvider.Create<WorkBatch<T>>());
-        b = pool.Get();
-        _batches[slot] = b;
-        if (_returnCount == _returns.Length)
-            Array.Resize(ref _returns, _returnCount * 2);
-        // One cached delegate per batch type and environment: renting allocates nothing after the first tick.
-        _returns[_returnCount++] = _returnActions[slot] ??= MakeReturn<T>(slot);
+        ref BatchSlot s = ref _slots[slot];
+        // The slot only ever holds a WorkBatch<T> (one slot per T), so the unchecked cast is safe.
+        if (s.Rented is { } rented)
+            return Unsafe.As<WorkBatch<T>>(rented);
+        return Rent<T>(ref s, slot);
+    }
+
+    /// <summary>
+    /// The first <see cref="Work{T}"/> of the tick: takes the slot's kept batch (allocated on the type's first use
+    /// only: at most one batch per type is out at a time, so one kept batch is all a pool would hold) and notes the
+    /// slot for <see cref="EndTick"/>.
+    /// </summary>
+    private WorkBatch<T> Rent<T>(ref BatchSlot s, int slot) where T : struct
+    {
+        WorkBatch<T> b = s.Spare is { } spare ? Unsafe.As<WorkBatch<T>>(spare) : new WorkBatch<T>();
+        s.Spare = null;
+        s.Rented = b;
+        if (_rentedCount == _rented.Length)
+            Array.Resize(ref _rented, _rentedCount * 2);
+        _rented[_rentedCount++] = slot;
         return b;
     }
 
@@ -222,10 +233,10 @@ public sealed class SimEnvironment
     public bool TryGetWork<T>([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out WorkBatch<T>? batch) where T : struct
     {
         int slot = WorkBatchSlot<T>.Index;
-        object?[] batches = _batches;
-        if ((uint)slot < (uint)batches.Length && batches[slot] is { } b)
+        BatchSlot[] slots = _slots;
+        if ((uint)slot < (uint)slots.Length && slots[slot].Rented is { } b)
         {
-            batch = System.Runtime.CompilerServices.Unsafe.As<WorkBatch<T>>(b);
+            batch = Unsafe.As<WorkBatch<T>>(b);
             // The batch's last consumer has read this much of it (the guard's end-of-tick check).
             if (_running == _lastConsumer[slot])
                 _readCount[slot] = batch.Count;
@@ -246,29 +257,38 @@ public sealed class SimEnvironment
     /// True when some work batch was rented this tick, i.e. a later system may have something to do. The
     /// access stage keeps issuing accesses within one tick only while this is false.
     /// </summary>
-    public bool HasPendingWork => _returnCount > 0;
+    public bool HasPendingWork => _rentedCount > 0;
 
-    // A separate method, so the closure capturing the slot is only allocated when the delegate is made
-    // (a lambda inside Work<T> would hoist the captured local and allocate on every call).
-    private Action MakeReturn<T>(int slot) where T : struct => () => Return<T>(slot);
-
-    private void Return<T>(int slot) where T : struct
+    /// <summary>
+    /// Takes back the batch rented in <paramref name="slot"/>: reports items its last consumer did not read, empties it
+    /// (keeping its memory) and keeps it for the slot's next rent. Not generic, so EndTick calls it directly (no
+    /// delegate per batch type).
+    /// </summary>
+    private void Return(int slot)
     {
-        var b = (WorkBatch<T>)_batches[slot]!;
-        if (b.Count > _readCount[slot] && _lastConsumer[slot] != NoConsumer)
-            Unread<T>(slot, b.Count - _readCount[slot]);
+        ref BatchSlot s = ref _slots[slot];
+        WorkBatch b = s.Rented!;
+        int count = b.Count;
+        if (count > _readCount[slot] && _lastConsumer[slot] != NoConsumer)
+            Unread(slot, b, count - _readCount[slot]);
         _readCount[slot] = 0;
-        _batches[slot] = null;
-        ((ObjectPool<WorkBatch<T>>)_pools[slot]!).Return(b);
+        s.Rented = null;
+        b.Clear();
+        s.Spare = b;
+    }
+
+    /// <summary>A batch type's batches: the one rented this tick (null when none) and the one kept between ticks.</summary>
+    private struct BatchSlot
+    {
+        public WorkBatch? Rented;
+        public WorkBatch? Spare;
     }
 
     private void GrowSlots(int slot)
     {
-        int n = Math.Max(slot + 1, _batches.Length * 2);
-        int old = _batches.Length;
-        Array.Resize(ref _batches, n);
-        Array.Resize(ref _pools, n);
-        Array.Resize(ref _returnActions, n);
+        int n = Math.Max(slot + 1, _slots.Length * 2);
+        int old = _slots.Length;
+        Array.Resize(ref _slots, n);
         Array.Resize(ref _lastConsumer, n);
         Array.Resize(ref _lastProducer, n);
         Array.Resize(ref _readCount, n);
@@ -347,7 +367,7 @@ public sealed class SimEnvironment
     /// <summary>Records that the system <paramref name="index"/> consumes the batch in <paramref name="slot"/>.</summary>
     internal void DeclareConsumer(int slot, int index)
     {
-        if (slot >= _batches.Length)
+        if (slot >= _slots.Length)
             GrowSlots(slot);
         _lastConsumer[slot] = _lastConsumer[slot] == NoConsumer ? index : Math.Max(_lastConsumer[slot], index);
     }
@@ -364,8 +384,8 @@ public sealed class SimEnvironment
         Report($"late work: {typeof(T).Name} added by {SystemName(_running)} at tick {Ticks} (t={Now}), after its last consumer {SystemName(_lastConsumer[slot])} ran; it would be dropped unread at the end of the tick");
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void Unread<T>(int slot, int items) where T : struct =>
-        Report($"late work: {items} item(s) of {typeof(T).Name} unread at the end of tick {Ticks} (t={Now}): added after its last consumer {SystemName(_lastConsumer[slot])} read the batch (last producer {SystemName(_lastProducer[slot])})");
+    private void Unread(int slot, WorkBatch batch, int items) =>
+        Report($"late work: {items} item(s) of {batch.ItemType.Name} unread at the end of tick {Ticks} (t={Now}): added after its last consumer {SystemName(_lastConsumer[slot])} read the batch (last producer {SystemName(_lastProducer[slot])})");
 
     private void Report(string message)
     {

@@ -1,43 +1,88 @@
-using System.Buffers;
-using CommunityToolkit.HighPerformance.Buffers;
-using Microsoft.Extensions.ObjectPool;
+using System.Runtime.CompilerServices;
 
 namespace EcsMem.Simulation;
 
 /// <summary>
 /// The work of one kind produced during a tick (fault requests, allocations to make, pages to swap
-/// out…), consumed by the systems that run later in the same tick. Backed by pooled memory
-/// (<see cref="ArrayPoolBufferWriter{T}"/>), and the batch objects themselves are recycled through an
-/// <see cref="ObjectPool{T}"/>, so a steady-state tick allocates nothing.
+/// out…), consumed by the systems that run later in the same tick. A plain array and a count: the environment keeps
+/// each type's batch object from tick to tick (emptied, its array kept), so a steady-state tick allocates nothing.
 /// </summary>
-public sealed class WorkBatch<T> : IResettable, IDisposable where T : struct
+public sealed class WorkBatch<T> : WorkBatch where T : struct
 {
-    private readonly ArrayPoolBufferWriter<T> _items = new(256);
+    private T[] _items = new T[256];
+    private int _count;
 
     /// <summary>Number of items in the batch.</summary>
-    public int Count => _items.WrittenCount;
+    public override int Count => _count;
 
     /// <summary>The items, in the order they were added (which is what keeps systems deterministic).</summary>
-    public Span<T> Items => _items.DangerousGetArray().AsSpan(0, _items.WrittenCount);
+    public Span<T> Items => new(_items, 0, _count);
 
     public void Add(in T item)
     {
-        _items.GetSpan(1)[0] = item;
-        _items.Advance(1);
+        T[] items = _items;
+        int n = _count;
+        if ((uint)n < (uint)items.Length)
+        {
+            items[n] = item;
+            _count = n + 1;
+            return;
+        }
+        Grow(n + 1);
+        _items[n] = item;
+        _count = n + 1;
     }
 
-    public void AddRange(ReadOnlySpan<T> items) => _items.Write(items);
-
-    public void Clear() => _items.Clear();
-
-    /// <summary>Called by the object pool when the batch comes back: empty it, keep its memory.</summary>
-    public bool TryReset()
+    public void AddRange(ReadOnlySpan<T> items)
     {
-        _items.Clear();
-        return true;
+        if (_items.Length - _count < items.Length)
+            Grow(_count + items.Length);
+        items.CopyTo(_items.AsSpan(_count));
+        _count += items.Length;
     }
 
-    public void Dispose() => _items.Dispose();
+    /// <summary>
+    /// Empties the batch, keeping its array (also how the environment takes it back at the end of a tick). Items
+    /// holding references are cleared so the batch keeps nothing alive; plain values are just forgotten.
+    /// </summary>
+    public override void Clear()
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            Array.Clear(_items, 0, _count);
+        _count = 0;
+    }
+
+    internal override Type ItemType => typeof(T);
+
+    /// <summary>Doubles the array until it holds <paramref name="needed"/> items (out of line: rare).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int needed)
+    {
+        int size = _items.Length * 2;
+        while (size < needed)
+            size *= 2;
+        Array.Resize(ref _items, size);
+    }
+}
+
+/// <summary>
+/// What the environment needs of a batch of any item type when it takes the tick's batches back: a direct call per
+/// batch instead of a delegate per batch type.
+/// </summary>
+public abstract class WorkBatch
+{
+    private protected WorkBatch()
+    {
+    }
+
+    /// <summary>Number of items in the batch.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>Empties the batch, keeping its memory.</summary>
+    public abstract void Clear();
+
+    /// <summary>The item type (for the late-work report).</summary>
+    internal abstract Type ItemType { get; }
 }
 
 /// <summary>Dense per-type slot numbers for work batches, so the environment finds a batch by array index.</summary>

@@ -1,68 +1,38 @@
-using System.Runtime.CompilerServices;
+using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 
 namespace EcsMem.Simulation;
 
 /// <summary>
 /// The work of one kind produced during a tick (fault requests, allocations to make, pages to swap
-/// out…), consumed by the systems that run later in the same tick. A plain array and a count: the environment keeps
-/// each type's batch object from tick to tick (emptied, its array kept), so a steady-state tick allocates nothing.
+/// out…), consumed by the systems that run later in the same tick. Backed by pooled memory
+/// (<see cref="ArrayPoolBufferWriter{T}"/>), and the environment keeps each type's batch object from tick to tick
+/// (emptied, its memory kept), so a steady-state tick allocates nothing.
 /// </summary>
-public sealed class WorkBatch<T> : WorkBatch where T : struct
+public sealed class WorkBatch<T> : WorkBatch, IDisposable where T : struct
 {
-    private T[] _items = new T[256];
-    private int _count;
+    private readonly ArrayPoolBufferWriter<T> _items = new(256);
 
     /// <summary>Number of items in the batch.</summary>
-    public override int Count => _count;
+    public override int Count => _items.WrittenCount;
 
     /// <summary>The items, in the order they were added (which is what keeps systems deterministic).</summary>
-    public Span<T> Items => new(_items, 0, _count);
+    public Span<T> Items => _items.DangerousGetArray().AsSpan(0, _items.WrittenCount);
 
     public void Add(in T item)
     {
-        T[] items = _items;
-        int n = _count;
-        if ((uint)n < (uint)items.Length)
-        {
-            items[n] = item;
-            _count = n + 1;
-            return;
-        }
-        Grow(n + 1);
-        _items[n] = item;
-        _count = n + 1;
+        _items.GetSpan(1)[0] = item;
+        _items.Advance(1);
     }
 
-    public void AddRange(ReadOnlySpan<T> items)
-    {
-        if (_items.Length - _count < items.Length)
-            Grow(_count + items.Length);
-        items.CopyTo(_items.AsSpan(_count));
-        _count += items.Length;
-    }
+    public void AddRange(ReadOnlySpan<T> items) => _items.Write(items);
 
-    /// <summary>
-    /// Empties the batch, keeping its array (also how the environment takes it back at the end of a tick). Items
-    /// holding references are cleared so the batch keeps nothing alive; plain values are just forgotten.
-    /// </summary>
-    public override void Clear()
-    {
-        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
-            Array.Clear(_items, 0, _count);
-        _count = 0;
-    }
+    /// <summary>Empties the batch, keeping its memory (also how the environment takes it back at the end of a tick).</summary>
+    public override void Clear() => _items.Clear();
 
     internal override Type ItemType => typeof(T);
 
-    /// <summary>Doubles the array until it holds <paramref name="needed"/> items (out of line: rare).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Grow(int needed)
-    {
-        int size = _items.Length * 2;
-        while (size < needed)
-            size *= 2;
-        Array.Resize(ref _items, size);
-    }
+    public void Dispose() => _items.Dispose();
 }
 
 /// <summary>

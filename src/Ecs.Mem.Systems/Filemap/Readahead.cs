@@ -1,3 +1,4 @@
+using Microsoft.Extensions.ObjectPool;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EcsMem.Components;
@@ -107,7 +108,32 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     }
 
     private readonly Dictionary<long, DiskRequest> _rqs = new();
-    private readonly Stack<DiskRequest> _rqPool = new();
+
+    /// <summary>
+    /// The request records not in the queue or on the disk: many are out at once (a plug's requests wait behind older
+    /// windows'), so they are pooled rather than kept one per slot; the policy empties one as it comes back.
+    /// </summary>
+    private readonly ObjectPool<DiskRequest> _rqPool = new DefaultObjectPool<DiskRequest>(new DiskRequestPolicy(), PoolRetained);
+
+    /// <summary>
+    /// How many idle records a pool keeps: far more than a run has out at once (the queue's depth, the windows waiting
+    /// for reclaim), so steady state allocates nothing; the pool drops what comes back beyond it.
+    /// </summary>
+    private const int PoolRetained = 4096;
+
+    /// <summary>A request record back from the disk holds no bios and no fault; one from the pool starts unstarted.</summary>
+    private sealed class DiskRequestPolicy : PooledObjectPolicy<DiskRequest>
+    {
+        public override DiskRequest Create() => new();
+
+        public override bool Return(DiskRequest rq)
+        {
+            rq.Bios.Clear();
+            rq.Fault = FaultIo.None;
+            rq.Due = 0;
+            return true;
+        }
+    }
 
     /// <summary>The ids of the requests one Submit inserts, in order (reused).</summary>
     private readonly List<long> _reqIds = new();
@@ -126,7 +152,19 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     private int _waitSeq;
 
     /// <summary>Batches of windows waiting for a reclaim round, reused (no allocation in steady state).</summary>
-    private readonly Stack<List<int>> _heldPool = new();
+    private readonly ObjectPool<List<int>> _heldPool = new DefaultObjectPool<List<int>>(new HeldListPolicy(), PoolRetained);
+
+    /// <summary>A batch list comes back empty (its capacity kept).</summary>
+    private sealed class HeldListPolicy : PooledObjectPolicy<List<int>>
+    {
+        public override List<int> Create() => new();
+
+        public override bool Return(List<int> held)
+        {
+            held.Clear();
+            return true;
+        }
+    }
 
     public Readahead(Kernel.Kernel kernel, SimEnvironment env)
     {
@@ -679,8 +717,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
             if (p.Held is { } held)
             {
                 _run.AddRange(held);
-                held.Clear();
-                _heldPool.Push(held);
+                _heldPool.Return(held);
                 ractl.Continuing = true;
             }
             if (p.Order > 0)
@@ -721,7 +758,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     {
         if (_run.Count == 0)
             return null;
-        List<int> held = _heldPool.Count > 0 ? _heldPool.Pop() : new List<int>();
+        List<int> held = _heldPool.Get();
         held.AddRange(_run);
         _run.Clear();
         return held;
@@ -888,9 +925,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         foreach (int reqEnd in _reqEnds)
         {
             long id = _dd!.Insert(DiskSector(file, first + reqFrom), reqEnd - reqFrom, env.Now);
-            DiskRequest rq = _rqPool.Count > 0 ? _rqPool.Pop() : new DiskRequest();
-            rq.Fault = FaultIo.None;
-            rq.Due = 0;
+            DiskRequest rq = _rqPool.Get();
             _rqs.Add(id, rq);
             _reqIds.Add(id);
             reqFrom = reqEnd;
@@ -970,9 +1005,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     {
         if (_rqs.Remove(id, out DiskRequest? rq))
         {
-            rq.Bios.Clear();
-            rq.Fault = FaultIo.None;
-            _rqPool.Push(rq);
+            _rqPool.Return(rq);
         }
     }
 

@@ -85,4 +85,22 @@ public class HarnessLengthsTests
             Assert.That(thp.Lengths.SmapsBufPages(3), Is.EqualTo(5));
         });
     }
+    [TestCase("memfd-swap-memcg")]
+    [TestCase("shmem-swap-memcg")]
+    public void The_measured_records_reach_outs_second_page_where_the_kernel_faulted_on_it(string name)
+    {
+        // oracle/experiments/harness-stores: a write fault on out's second page in the second phase_end's later segments
+        // and in the third's pre segment, in both programs. By hand: memfd-swap-memcg's out at 864, head 88, records 1,738
+        // and 1,704: phase_end 2's share is 2,690-4,393 (past 4,096), phase_end 3's header at 4,394; shmem-swap-memcg's
+        // 832 + 88 + 1,729 = 2,649 to 4,381, then 4,382. Out's second page is bss 64.
+        HarnessFootprint h = Footprint(name);
+        long second = h.Pages - HarnessFootprint.BssPages + HarnessFootprint.OutnPage + 1;
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.RecordStart(2), Is.EqualTo(name == "memfd-swap-memcg" ? 2690 : 2649));
+            Assert.That(h.RecordGrowth(1), Is.Empty);
+            Assert.That(h.RecordGrowth(2), Is.EqualTo(new[] { second }));
+            Assert.That(h.RecordHead(3), Is.EqualTo(new[] { second }));
+        });
+    }
 }

@@ -23,8 +23,8 @@ namespace EcsMem.Oracle;
 /// phase_end, before the kernel gives the program's first smaps record (<see cref="BeforeSnapshot"/>, where the
 /// scenario's VMAs are read): emit's libc and TLS pages, its stack frame and <c>outn</c>'s page, and in the first
 /// phase_end the dynamic linker's lazy binding of the functions it calls first. After it
-/// (<see cref="BetweenPhases"/>, before the next phase): a deeper stack page (not under an empty environment), <c>buf</c>'s first
-/// <see cref="SmapsBufPages"/> pages (slurp of /proc/self/smaps) and <c>reg</c>'s.
+/// (<see cref="BetweenPhasesAfter"/>, before the next phase): a deeper stack page (not under an empty environment), <c>buf</c>'s first
+/// pages (slurp of /proc/self/smaps: measured per phase, <see cref="MeasuredLengths"/>, or <see cref="SmapsBufPages"/>) and <c>reg</c>'s.
 /// </summary>
 /// <param name="Pages">The VMA's size in pages: the whole footprint.</param>
 /// <param name="Prelude">Page indices written before the first phase, in order.</param>
@@ -56,7 +56,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// <summary>
     /// <c>buf</c>'s pages one <c>slurp("/proc/self/smaps")</c> fills: the kit programs' smaps is 19–20 KB (19,146
     /// bytes for swap-anon-read, measured), written from <c>buf</c>'s start 3.5 KiB before the bss's first page, so
-    /// bss pages 0–3 (smaps_rollup, memory.stat and meminfo are shorter and land in the same pages).
+    /// bss pages 0–3 (smaps_rollup, memory.stat and meminfo are shorter and land in the same pages). The one-size model,
+    /// for a program oracle/harness-lengths.tsv lacks or under <c>ECSMEM_ORACLE_HARNESS_LENGTHS=0</c>: by default
+    /// <see cref="BetweenPhasesAfter"/> takes each phase's measured count (5 for the <c>swappiness-N</c> programs, whose
+    /// smaps is 19,832–19,844 bytes from <c>buf</c>'s start 3,264 bytes before the bss: <see cref="MeasuredLengths"/>).
     /// </summary>
     public const long SmapsBufPages = 4;
 
@@ -496,9 +499,75 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// The bytes each phase_end appends to the record in <c>out</c> (emit: the phase's header, its VMAs, smaps_rollup,
     /// the group's memory.stat, memcg and meminfo lines). Measured on Linux 6.18 (oracle/experiments/swap-ra-exit: the
     /// memcg programs' JSON records: 3,406 bytes over 2 phases for tmpfs-swap-memcg, 5,078 over 3 for memfd-swap-memcg,
-    /// 6,780 over 4 for thp-deferred-split-memcg).
+    /// 6,780 over 4 for thp-deferred-split-memcg). The one-size model (<see cref="SmapsBufPages"/>); by default
+    /// <see cref="RecordStart"/> takes the measured head and records (1,427–1,892 bytes a phase, <see cref="MeasuredLengths"/>).
     /// </summary>
     public const long RecordBytesPerPhase = 1700;
+
+    /// <summary>
+    /// The measured lengths of oracle/harness-lengths.tsv (<see cref="Lengths"/>: per program and phase, the bss pages the
+    /// smaps slurp writes and where each record starts in <c>out</c>) instead of <see cref="SmapsBufPages"/> and
+    /// <see cref="OutHeadBytes"/> + <see cref="RecordBytesPerPhase"/> a phase: the default since session 24 (kit 69 of 76
+    /// against 68: swappiness-200 agrees, its smaps, 19,844 bytes, reaches <c>buf</c>'s bss page 4; no program goes out);
+    /// <c>ECSMEM_ORACLE_HARNESS_LENGTHS=0</c> keeps the one-size model. A program the table lacks keeps it too.
+    /// </summary>
+    public static bool MeasuredLengths => OracleEnv.Flag("ECSMEM_ORACLE_HARNESS_LENGTHS", unset: true);
+
+    /// <summary>The program's measured lengths (<see cref="MeasuredLengths"/>), null for the one-size model.</summary>
+    public HarnessLengths? Lengths { get; init; }
+
+    /// <summary>
+    /// Where phase_end <paramref name="phase"/>'s (1-based) share of the record starts, in bytes from <see cref="OutnPage"/>'s
+    /// start (phase <c>n + 1</c>: the n-th share's end): measured (<see cref="Lengths"/>) or <see cref="OutHeadBytes"/> +
+    /// <see cref="RecordBytesPerPhase"/> a phase before it.
+    /// </summary>
+    public long RecordStart(int phase) =>
+        Lengths is { } l ? l.RecordStart(phase) : OutHeadBytes + ((phase - 1) * RecordBytesPerPhase);
+
+    /// <summary>The pages phase_end's reads write before <c>buf</c>'s (the deeper stack page).</summary>
+    public long[] BetweenHead { get; init; } = [];
+
+    /// <summary>The pages phase_end's reads write after <c>buf</c>'s (the TLS page, <c>reg</c>'s).</summary>
+    public long[] BetweenTail { get; init; } = [];
+
+    /// <summary>
+    /// <see cref="BetweenPhases"/> of phase_end <paramref name="phase"/> (1-based): with <see cref="Lengths"/>, the bss pages
+    /// its smaps slurp writes (<see cref="HarnessLengths.SmapsBufPages"/>) instead of <see cref="SmapsBufPages"/>.
+    /// </summary>
+    public long[] BetweenPhasesAfter(int phase)
+    {
+        if (Lengths is not { } l)
+            return BetweenPhases;
+        long bss = Pages - BssPages, n = l.SmapsBufPages(phase);
+        var pages = new List<long>(BetweenHead);
+        for (long i = 0; i < n; i++)
+            pages.Add(bss + i);
+        pages.AddRange(BetweenTail);
+        return [.. pages];
+    }
+
+    private static readonly Dictionary<string, (string Path, IReadOnlyDictionary<string, HarnessLengths>? All)> LengthsByDir = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The measured lengths of <paramref name="p"/> (oracle/harness-lengths.tsv beside its programs folder), null when the
+    /// file or the program is not in it (not measured yet: the one-size model); an
+    /// <see cref="EcsMem.Diagnostics.InputException"/> for a bad line or phases other than the program's.
+    /// </summary>
+    public static HarnessLengths? LengthsOf(PhaseProgram p)
+    {
+        string dir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(p.SourcePath))!)!;
+        (string Path, IReadOnlyDictionary<string, HarnessLengths>? All) table;
+        lock (LengthsByDir)
+        {
+            if (!LengthsByDir.TryGetValue(dir, out table))
+            {
+                string path = Path.Combine(dir, HarnessLengths.FileName);
+                table = (path, File.Exists(path) ? HarnessLengths.Load(path) : null);
+                LengthsByDir[dir] = table;
+            }
+        }
+        return table.All is null ? null : HarnessLengths.For(p, table.All, table.Path);
+    }
 
     /// <summary>
     /// The <c>out</c> pages past <see cref="OutnPage"/> (which every phase_end writes first) that the last of
@@ -509,8 +578,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public long[] RecordTail(int phases)
     {
         long bss = Pages - BssPages;
-        long from = (OutHeadBytes + ((phases - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
-        long to = (OutHeadBytes + (phases * RecordBytesPerPhase) - 1) / ProgramPlan.PageSize;
+        long from = RecordStart(phases) / ProgramPlan.PageSize;
+        long to = (RecordStart(phases + 1) - 1) / ProgramPlan.PageSize;
         var pages = new List<long>();
         for (long i = Math.Max(from, 1); i <= to && OutnPage + i < BssPages - 1; i++)
             pages.Add(bss + OutnPage + i);
@@ -529,7 +598,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// </summary>
     public long[] RecordHead(int phase)
     {
-        long i = (OutHeadBytes + ((phase - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
+        long i = RecordStart(phase) / ProgramPlan.PageSize;
         return MeasuredFirstAccesses && phase > 1 && i >= 1 && OutnPage + i < BssPages - 1 ? [Pages - BssPages + OutnPage + i] : [];
     }
 
@@ -545,8 +614,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     {
         if (!MeasuredFirstAccesses)
             return [];
-        long from = (OutHeadBytes + ((phase - 1) * RecordBytesPerPhase)) / ProgramPlan.PageSize;
-        long to = (OutHeadBytes + (phase * RecordBytesPerPhase) - 1) / ProgramPlan.PageSize;
+        long from = RecordStart(phase) / ProgramPlan.PageSize;
+        long to = (RecordStart(phase + 1) - 1) / ProgramPlan.PageSize;
         var pages = new List<long>();
         for (long i = from + 1; i <= to && OutnPage + i < BssPages - 1; i++)
             pages.Add(Pages - BssPages + OutnPage + i);
@@ -605,7 +674,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     {
         ProgramFigures? f = ScenarioGenerator.HarnessFixture(p);
         long total = f is null ? 0 : ScenarioGenerator.HarnessKb(f) / 4;
-        return total > 0 ? FromTotal(total, emptyEnvironment: f!.HarnessKb is not null) : null;
+        if (total <= 0)
+            return null;
+        HarnessFootprint h = FromTotal(total, emptyEnvironment: f!.HarnessKb is not null);
+        return MeasuredLengths ? h with { Lengths = LengthsOf(p) } : h;
     }
 
     /// <summary>
@@ -658,9 +730,11 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         var between = new List<long>(role["deeper"]);
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
+        var tail = new List<long>();
         if (measured && role["emit"].Contains(TlsPage))
-            between.Add(TlsPage); // vmas' sscanf: __libc_cleanup_push_defer's store into struct pthread
-        between.Add(bss + BssPages - 1); // in_regions reads reg
+            tail.Add(TlsPage); // vmas' sscanf: __libc_cleanup_push_defer's store into struct pthread
+        tail.Add(bss + BssPages - 1); // in_regions reads reg
+        between.AddRange(tail);
         var (start, end, after) = Window(role["window"], startup);
         return new HarnessFootprint(pages, prelude.ToArray(), between.ToArray(), end, first, later)
         {
@@ -668,6 +742,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             AfterWindow = after,
             PhaseEndLoad = end.Length == 3 && end[2] == DataPage ? DataPage : -1,
             MeasuredFirstAccesses = measured,
+            BetweenHead = [.. role["deeper"]],
+            BetweenTail = [.. tail],
         };
     }
 

@@ -89,7 +89,7 @@ public sealed class ProgramPlan
         foreach (Phase ph in program.Phases)
         {
             if (!firstPhase)
-                accesses += (harness?.BetweenPhases.Length ?? 0) + (harness?.RecordGrowth(_phases.Count).Length ?? 0); // between phases, outside both windows
+                accesses += (harness?.BetweenPhasesAfter(_phases.Count).Length ?? 0) + (harness?.RecordGrowth(_phases.Count).Length ?? 0); // between phases, outside both windows
             firstPhase = false;
             long start = accesses;
             accesses++; // the phase's marker read, before its operations

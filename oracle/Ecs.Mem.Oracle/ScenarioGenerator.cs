@@ -136,7 +136,7 @@ public static class ScenarioGenerator
             {
                 // The rest of the previous phase_end, after the program's VMAs were read: smaps, smaps_rollup and
                 // memory.stat slurped into buf, reg read (HarnessFootprint.BetweenPhases), outside both windows.
-                accesses += HarnessAccesses(trace, harness, harness.BetweenPhases, phaseEnd: true);
+                accesses += HarnessAccesses(trace, harness, harness.BetweenPhasesAfter(phaseNumber - 1), phaseEnd: true);
                 // The record growing into out's next page in the previous phase_end's later reads (HarnessFootprint.RecordGrowth).
                 accesses += HarnessAccesses(trace, harness, harness.RecordGrowth(phaseNumber - 1));
                 // The first phase_end's reads looked these names up: their dentries and inodes are the group's
@@ -457,7 +457,7 @@ public static class ScenarioGenerator
         // from (swapin_nr_pages' statics are global: oracle/experiments/swap-ra-exit).
         if (harness is not null && p.Phases.Count > 0)
         {
-            accesses += HarnessAccesses(trace, harness, harness.BetweenPhases, phaseEnd: true);
+            accesses += HarnessAccesses(trace, harness, harness.BetweenPhasesAfter(p.Phases.Count), phaseEnd: true);
             accesses += HarnessAccesses(trace, harness, harness.RecordTail(p.Phases.Count));
             foreach (var (page, store) in harness.ExitPages)
             {

@@ -246,7 +246,7 @@ public static class SimulationRun
         if (result.Count == plan.Phases.Count && result.Count > 0 && result[^1].Memcg is { } lastMemcg && k.Memcg is { } lmc
             && HarnessFootprint.Of(plan.Program) is { } hf && k.World.Get<Process>(proc).State is not ProcessState.Killed)
         {
-            Advance(m, plan.Phases[^1].AccessesAtSnapshot + hf.BetweenPhases.Length);
+            Advance(m, plan.Phases[^1].AccessesAtSnapshot + hf.BetweenPhasesAfter(plan.Phases.Count).Length);
             if (statLag)
                 FlushGroupStats(k, proc, statLag);
             result[^1] = result[^1] with { Memcg = WithPgpg(lastMemcg, lmc.OfMm(k.Tasks.MmOf(proc).Id), statLag) };

@@ -12,7 +12,9 @@ Usage: faults.py RUN.trace [RUN.json] [-v]"""
 import json, re, sys
 from collections import Counter
 
-BASE, NPAGES, BLOCK = 0x100000000000, 16384, 16
+# The data mapping: ra-reread-memcg's by default; FA_BASE / FA_PAGES name another program's (swappiness-N: 0x120000000000, 4096).
+import os
+BASE, NPAGES, BLOCK = int(os.environ.get('FA_BASE', '0x100000000000'), 16), int(os.environ.get('FA_PAGES', '16384')), 16
 ev_re = re.compile(r'\s(\d+\.\d+): (\w+): (.*)$')
 args = [a for a in sys.argv[1:] if a != '-v']
 verbose = '-v' in sys.argv

@@ -30,5 +30,5 @@ for i in $(seq 1 "$runs"); do
   sandbox_pid_traced_run "$memcg" "$out/$name.$i.json" "$out/$name.$i.trace" \
     env ORACLE_MEMCG="$cg" "$work/$name" "$work" || true
   sandbox_rm_cg
-  echo "## $name run $i"; python3 "$here/faults.py" "$out/$name.$i.trace" "$out/$name.$i.json"
+  echo "## $name run $i"; FA_BASE=${FA_BASE:-0x100000000000} FA_PAGES=${FA_PAGES:-16384} python3 "$here/faults.py" "$out/$name.$i.trace" "$out/$name.$i.json"
 done

@@ -482,7 +482,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// Where in each memcg program's own run the kernel frees <see cref="ExecChainPendingTables"/>: the phase and the fraction
     /// of that phase's time (its phase_start to its phase_end getrusage) at the burst, the median run of session 23's traced
     /// runs by position (oracle/experiments/exec-chain-gp/align.py, results/session24.align.txt). The burst falls in the
-    /// first charging phase of the fill and write programs (6–40 % of it), at the end of the swappiness programs' anon phase
+    /// first charging phase of the fill and write programs (4–49 % of its time in 28 of their 30 runs), at the end of the swappiness programs' anon phase
     /// or the start of file1, at the start of ra-reread-memcg's pass1. memcg-oom-kill is not listed: its loaded traced runs
     /// killed late, so it keeps the clock mapped by its own kill (<see cref="ExecChainGracePeriodCycles"/>).
     /// </summary>
@@ -531,9 +531,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// What-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: <see cref="ExecChainPendingTables"/> charged to the program's group
-    /// at its start and uncharged by an RCU callback <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by
-    /// default: memcg-oom-kill's pgpgin then agrees but its pgpgout stays one over the kernel's (whose memory.stat lags the
-    /// child's uncharges at the phase end), and figures of programs already out get worse (oracle/known-gaps.md).
+    /// at its start and uncharged by an RCU callback at <see cref="ExecChainFreeAt"/>'s point of the program's run
+    /// (<see cref="ExecChainAlign"/>), else <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by default:
+    /// memcg-oom-kill and tmpfs-swap-memcg then agree but swap-anon-read and swap-anon-write go out, 69 of 76 either way
+    /// (session 24; oracle/known-gaps.md).
     /// </summary>
     public static bool ExecChainTables => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", unset: false);
 

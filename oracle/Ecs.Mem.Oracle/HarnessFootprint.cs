@@ -479,6 +479,51 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         (ulong)Math.Round(ExecChainGracePeriodMs * SimulatedOomKillMs / KernelOomKillMs * clockGHz * 1e6);
 
     /// <summary>
+    /// Where in each memcg program's own run the kernel frees <see cref="ExecChainPendingTables"/>: the phase and the fraction
+    /// of that phase's time (its phase_start to its phase_end getrusage) at the burst, the median run of session 23's traced
+    /// runs by position (oracle/experiments/exec-chain-gp/align.py, results/session24.align.txt). The burst falls in the
+    /// first charging phase of the fill and write programs (4–49 % of its time in 28 of their 30 runs), at the end of the swappiness programs' anon phase
+    /// or the start of file1, at the start of ra-reread-memcg's pass1. memcg-oom-kill is not listed: its loaded traced runs
+    /// killed late, so it keeps the clock mapped by its own kill (<see cref="ExecChainGracePeriodCycles"/>).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (string Phase, double Fraction)> ExecChainFreeAt =
+        new Dictionary<string, (string Phase, double Fraction)>(StringComparer.Ordinal)
+        {
+            ["file-write-memcg"] = ("write", 0.042),
+            ["memfd-swap-memcg"] = ("write", 0.209),
+            ["ra-reread-memcg"] = ("pass1", 0.025),
+            ["shmem-swap-memcg"] = ("fill", 0.265),
+            ["swap-anon-read"] = ("fill", 0.205),
+            ["swap-anon-write"] = ("fill", 0.151),
+            ["swap-fork-shared"] = ("fill", 0.374),
+            ["swappiness-0"] = ("anon", 0.943),
+            ["swappiness-200"] = ("anon", 0.922),
+            ["swappiness-60"] = ("file1", 0.070),
+            ["thp-deferred-split-memcg"] = ("fill", 0.494),
+            ["thp-swpout"] = ("fill", 0.088),
+            ["thp-swpout-fallback"] = ("fill", 0.096),
+            ["tmpfs-swap-memcg"] = ("write", 0.377),
+        };
+
+    /// <summary>
+    /// The free aligned by the program's progress: the cycles from <paramref name="now"/> to <paramref name="fraction"/> of
+    /// EcsMem's phase from <paramref name="phaseStart"/> to <paramref name="phaseEnd"/> (cycles), at once when that point
+    /// is already past.
+    /// </summary>
+    public static ulong ExecChainAlignedCycles(ulong now, ulong phaseStart, ulong phaseEnd, double fraction)
+    {
+        ulong at = phaseStart + (ulong)Math.Round((phaseEnd - phaseStart) * fraction);
+        return at > now ? at - now : 0;
+    }
+
+    /// <summary>
+    /// <c>ECSMEM_ORACLE_EXEC_CHAIN_ALIGN</c> (default 1, used only with <see cref="ExecChainTables"/>): free the chain's
+    /// tables at <see cref="ExecChainFreeAt"/>'s point of EcsMem's own run of the program (its phase times taken from a
+    /// pilot run without them); 0: session 23's one clock ratio for every program.
+    /// </summary>
+    public static bool ExecChainAlign => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_ALIGN", unset: true);
+
+    /// <summary>
     /// num_online_cpus() of the machine that records the fixtures (nproc 2): memcg_vmstats_needs_flush's threshold is
     /// MEMCG_CHARGE_BATCH × 2 = 128 updates there, while the kit runs its programs on one simulated CPU.
     /// </summary>
@@ -486,9 +531,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
 
     /// <summary>
     /// What-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: <see cref="ExecChainPendingTables"/> charged to the program's group
-    /// at its start and uncharged by an RCU callback <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by
-    /// default: memcg-oom-kill's pgpgin then agrees but its pgpgout stays one over the kernel's (whose memory.stat lags the
-    /// child's uncharges at the phase end), and figures of programs already out get worse (oracle/known-gaps.md).
+    /// at its start and uncharged by an RCU callback at <see cref="ExecChainFreeAt"/>'s point of the program's run
+    /// (<see cref="ExecChainAlign"/>), else <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by default:
+    /// memcg-oom-kill and tmpfs-swap-memcg then agree but swap-anon-read and swap-anon-write go out, 69 of 76 either way
+    /// (session 24; oracle/known-gaps.md).
     /// </summary>
     public static bool ExecChainTables => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", unset: false);
 

@@ -122,7 +122,17 @@ public static class SimulationRun
         {
             EcsMem.Systems.Memcontrol.MemCgroup chainGroup = xmc.OfMm(k.Tasks.MmOf(proc).Id);
             xmc.MemcgKmemChargePages(chainGroup, HarnessFootprint.ExecChainPendingTables);
-            k.Rcu.CallRcu(HarnessFootprint.ExecChainGracePeriodCycles(k.Options.Timing.ClockGHz),
+            ulong gp = HarnessFootprint.ExecChainGracePeriodCycles(k.Options.Timing.ClockGHz);
+            // Aligned by the program's progress (session 24): the same fraction of the same phase as the kernel's median
+            // run, on EcsMem's phase times from a pilot run of the same scenario.
+            if (HarnessFootprint.ExecChainAlign && HarnessFootprint.ExecChainFreeAt.TryGetValue(plan.Program.Name, out var at))
+            {
+                PhasePlan chainPhase = plan.Phases.FirstOrDefault(p => p.Name == at.Phase)
+                    ?? throw new InvalidOperationException($"{plan.Program.Name}: no phase {at.Phase} for the exec chain's free");
+                (ulong t0, ulong t1) = PhaseTimes(yaml, chainPhase);
+                gp = HarnessFootprint.ExecChainAlignedCycles(m.Env.Now, t0, t1, at.Fraction);
+            }
+            k.Rcu.CallRcu(gp,
                 () => xmc.MemcgKmemUnchargePages(chainGroup, HarnessFootprint.ExecChainPendingTables, cpu: 0));
         }
         // The prelude (marker page, cached files) runs first; its faults belong to no phase.
@@ -690,6 +700,20 @@ public static class SimulationRun
             m.Kernel.AttachEvents(eventOut);
         Advance(m, scenario.Accesses);
         return m.Kernel.SwapReadahead.ClusterState;
+    }
+
+    /// <summary>
+    /// A pilot run of <paramref name="yaml"/> (the default model, without the exec chain's tables): the simulated time at
+    /// which <paramref name="phase"/> starts and ends, as the kit's run advances to them.
+    /// </summary>
+    private static (ulong Start, ulong End) PhaseTimes(string yaml, PhasePlan phase)
+    {
+        using Machine m = ScenarioLoader.Build(ScenarioParser.ParseFile(yaml));
+        m.Env.ThrowOnLateWork = true;
+        Advance(m, phase.AccessesAtStart);
+        ulong start = m.Env.Now;
+        Advance(m, phase.AccessesAtEnd);
+        return (start, m.Env.Now);
     }
 
     /// <summary><paramref name="yaml"/> with the machine's swap-readahead statics started at <paramref name="ra"/>.</summary>

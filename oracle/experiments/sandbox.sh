@@ -22,12 +22,21 @@ sandbox() {
 
 sandbox_cleanup() {
   set +e
+  # A second instance a script made beside $inst (sandbox_second_instance).
+  [ -n "${inst2:-}" ] && [ -d "$inst2" ] && { echo 0 > "$inst2/tracing_on"; rmdir "$inst2"; }
   [ -d "$cg" ] && { echo 1 > "$cg/memory.force_empty"; rmdir "$cg"; }
   swapon --show=NAME --noheadings | grep -qx "$swapfile" && swapoff "$swapfile"
   rm -f "$swapfile"
   [ -d "$inst" ] && { echo 0 > "$inst/tracing_on"; rmdir "$inst"; }
   [ -n "$sandbox_mounted" ] && umount "$trmount"
   rm -rf "$work"
+}
+
+# A second trace instance, $inst2, unfiltered beside the pid-filtered $inst (every page free of the machine, say),
+# made here and stopped and removed by sandbox_cleanup.
+sandbox_second_instance() {
+  inst2=$inst-free
+  mkdir "$inst2"
 }
 
 sandbox_swapon() {

@@ -16,9 +16,6 @@ runs=$1; out=$(realpath -m "$2"); shift 2
 mkdir -p "$out"
 . "$here/../sandbox.sh"
 sandbox chain-gp
-inst2=$inst-free
-chaingp_cleanup() { set +e; [ -d "$inst2" ] && { echo 0 > "$inst2/tracing_on"; rmdir "$inst2"; }; sandbox_cleanup; }
-trap chaingp_cleanup EXIT INT TERM
 mkdir "$inst"
 echo 8192 > "$inst/buffer_size_kb"
 echo 1 > "$inst/options/event-fork"
@@ -26,7 +23,7 @@ for e in kmem/mm_page_alloc sched/sched_process_exec sched/sched_process_exit sy
   echo 1 > "$inst/events/$e/enable"
 done
 echo 'gfp_flags & 0x400000' > "$inst/events/kmem/mm_page_alloc/filter"   # __GFP_ACCOUNT (1 << 22 on 6.18)
-mkdir "$inst2"
+sandbox_second_instance
 echo 65536 > "$inst2/buffer_size_kb"
 echo 1 > "$inst2/events/kmem/mm_page_free/enable"
 echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"

@@ -20,9 +20,6 @@ stacks=${STACKS:-0}
 mkdir -p "$out"
 . "$here/../sandbox.sh"
 sandbox oom-late
-inst2=$inst-free
-late_cleanup() { set +e; [ -d "$inst2" ] && { echo 0 > "$inst2/tracing_on"; rmdir "$inst2"; }; sandbox_cleanup; }
-trap late_cleanup EXIT INT TERM
 mkdir "$inst"
 echo 16384 > "$inst/buffer_size_kb"
 echo 1 > "$inst/options/event-fork"
@@ -31,7 +28,7 @@ events="kmem/mm_page_alloc sched/sched_process_fork sched/sched_process_exit sys
 for e in $events; do
   echo 1 > "$inst/events/$e/enable"
 done
-mkdir "$inst2"
+sandbox_second_instance
 if [ "$stacks" = 1 ]; then echo 131072 > "$inst2/buffer_size_kb"; else echo 65536 > "$inst2/buffer_size_kb"; fi
 echo 1 > "$inst2/events/kmem/mm_page_free/enable"
 echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"

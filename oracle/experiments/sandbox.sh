@@ -106,6 +106,29 @@ kit_group() {
   if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
 }
 
+# One run of the prepared program PROG as record.sh runs it (env's and setarch's files read from this script's group
+# first, a fresh group, sh joins it and execs env -i ORACLE_MEMCG=GROUP setarch -R PROG DATADIR), its stdout into JSON,
+# traced in $inst (filtered to its pid, with the marker `ecsmem-joined` once it is in the group) and in $inst2 (not
+# filtered); tracing stops WAIT seconds after the program ends (what the exit frees later: RCU, per-CPU batches). The
+# group is left for the caller to read and remove (sandbox_rm_cg).
+kit_traced_run() {
+  local prog=$1 json=$2 wait=$3
+  cat "$(command -v env)" "$(command -v setarch)" > /dev/null
+  kit_group
+  echo > "$inst/trace"; echo > "$inst2/trace"
+  echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
+  sh -c 'exec 9> "$2/trace_marker"; echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; echo ecsmem-joined >&9 2>/dev/null; exec 9>&-; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
+    sh "$cg" "$inst" "$work/$prog" "$work/data" > "$json" || true
+  sleep "$wait"
+  echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
+  echo > "$inst/set_event_pid"
+}
+
+# The ring buffers' overrun count of both instances (events lost: a run with any is not complete).
+sandbox_overrun() {
+  cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }'
+}
+
 # After a program's runs: the swap file off and deleted, its data files removed.
 kit_done() {
   if swapon --show=NAME --noheadings | grep -qx "$swapfile"; then swapoff "$swapfile"; rm -f "$swapfile"; fi

@@ -4,11 +4,13 @@ allocated after `ecsmem-joined` and before the program's exec (sched_process_exe
 exec and before the pid exits (its own tables, from the exec on, are freed at or after its exit). Prints their count,
 when they were freed (ms from the program's exec; the earlier execs' times too), the OOM kill if any, and the harness's
 getrusage entries (warm_up's phase_start, then each phase's phase_start … phase_end, fork phases one or two more)."""
+import os
 import re
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import ftrace  # noqa: E402  (oracle/experiments/ftrace.py)
 
 name, run, trace, frees_path = sys.argv[1:5]
-ts_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\].*?\s(\d+\.\d+): (\w+)[:(] ?(.*)$')
 joined = False
 main_pid = None
 execs = []          # (ts, filename)
@@ -17,12 +19,7 @@ exit_ts = None
 kill = None
 rusage = []
 allocs = {}         # pfn -> ts
-for line in open(trace, errors='replace'):
-    m = ts_re.match(line)
-    if not m:
-        continue
-    comm, pid, cpu, ts, ev, rest = m.groups()
-    ts = float(ts)
+for comm, pid, cpu, ts, ev, rest in ftrace.events(trace):
     if 'ecsmem-joined' in rest:
         joined, main_pid = True, pid
         continue
@@ -47,12 +44,7 @@ if prog_exec is None:
     sys.exit(0)
 end = exit_ts if exit_ts is not None else float('inf')
 freed = {}
-for line in open(frees_path, errors='replace'):
-    m = ts_re.match(line)
-    if not m:
-        continue
-    comm, pid, cpu, ts, ev, rest = m.groups()
-    ts = float(ts)
+for comm, pid, cpu, ts, ev, rest in ftrace.events(frees_path):
     mm = re.search(r'pfn=(\S+)', rest)
     if not mm or mm.group(1) not in allocs:
         continue

@@ -30,19 +30,11 @@ echo 1 > "$inst2/events/kmem/mm_page_free_batched/enable"
 for name in "$@"; do
   kit_prepare "$name"
   for i in $(seq 1 "$runs"); do
-    cat "$(command -v env)" "$(command -v setarch)" > /dev/null
-    kit_group
-    echo > "$inst/trace"; echo > "$inst2/trace"
-    echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
-    sh -c 'exec 9> "$2/trace_marker"; echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; echo ecsmem-joined >&9 2>/dev/null; exec 9>&-; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
-      sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json" || true
-    # the program's last RCU callbacks (its own exit_mmap's tables) a little later
-    sleep 0.2
-    echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
-    echo > "$inst/set_event_pid"
+    # traced 0.2 s past the end: the program's last RCU callbacks (its own exit_mmap's tables) come a little later
+    kit_traced_run "$name" "$out/$name.$i.json" 0.2
     cat "$inst/trace" > "$out/$name.$i.trace"
     python3 "$here/gp.py" "$name" "$i" "$inst/trace" "$inst2/trace" | tee -a "$out/gp.txt"
-    echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/gp.txt"
+    echo "  overrun $(sandbox_overrun)" | tee -a "$out/gp.txt"
     sandbox_rm_cg
     sleep 1
   done

@@ -7,11 +7,13 @@ the read (count, who freed them, on which CPU, how long after the read), the one
 the run's child-phase memory.stat: pgpgin − pgpgout − rss/4096 (the charged folios neither mapped nor uncharged)."""
 import collections
 import json
+import os
 import re
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import ftrace  # noqa: E402  (oracle/experiments/ftrace.py)
 
 run, trace, frees_path, js = sys.argv[1:5]
-ts_re = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\].*?\s(\d+\.\d+): (\w+)(?:[:(]| ->) ?(.*)$')
 main_pid = child = None
 child_exit = kill = None
 rusage = []
@@ -19,12 +21,7 @@ exits = {}
 by_pid = {}
 waits = []
 opens = []
-for line in open(trace, errors='replace'):
-    m = ts_re.match(line)
-    if not m:
-        continue
-    comm, pid, cpu, ts, ev, rest = m.groups()
-    ts = float(ts)
+for comm, pid, cpu, ts, ev, rest in ftrace.events(trace):
     if main_pid is None:
         main_pid = pid
     if ev == 'sched_process_exit':
@@ -57,12 +54,7 @@ live = dict(allocs)
 late = []
 between = 0
 tail = collections.defaultdict(list)
-for line in open(frees_path, errors='replace'):
-    m = ts_re.match(line)
-    if not m:
-        continue
-    comm, pid, cpu, ts, ev, rest = m.groups()
-    ts = float(ts)
+for comm, pid, cpu, ts, ev, rest in ftrace.events(frees_path):
     mm = re.search(r'pfn=(\S+)', rest)
     if not ev.startswith('mm_page_free') or not mm or mm.group(1) not in live or ts < live[mm.group(1)]:
         continue

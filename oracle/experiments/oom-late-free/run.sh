@@ -39,18 +39,10 @@ if [ "$stacks" = 1 ]; then
 fi
 kit_prepare "$name"
 for i in $(seq 1 "$runs"); do
-  cat "$(command -v env)" "$(command -v setarch)" > /dev/null
-  kit_group
-  echo > "$inst/trace"; echo > "$inst2/trace"
-  echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
-  sh -c 'echo $$ > "$2/set_event_pid"; echo $$ > "$1/cgroup.procs"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \
-    sh "$cg" "$inst" "$work/$name" "$work/data" > "$out/$name.$i.json" || true
-  sleep "${STACKS_WAIT:-0.2}"
-  echo 0 > "$inst/tracing_on"; echo 0 > "$inst2/tracing_on"
-  echo > "$inst/set_event_pid"
+  kit_traced_run "$name" "$out/$name.$i.json" "${STACKS_WAIT:-0.2}"
   if [ "$stacks" = 1 ]; then cat "$inst/trace" > "$out/trace.$i.txt"; gzip -c "$inst2/trace" 2>/dev/null > "$out/frees.$i.txt.gz"; fi
   python3 "$here/late.py" "$i" "$inst/trace" "$inst2/trace" "$out/$name.$i.json" | tee -a "$out/late.txt"
-  echo "  overrun $(cat "$inst/per_cpu"/cpu*/stats "$inst2/per_cpu"/cpu*/stats | awk '/overrun/ { o += $2 } END { print o }')" | tee -a "$out/late.txt"
+  echo "  overrun $(sandbox_overrun)" | tee -a "$out/late.txt"
   sandbox_rm_cg
   sleep 1
 done

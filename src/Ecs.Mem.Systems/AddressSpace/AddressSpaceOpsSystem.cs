@@ -151,14 +151,14 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
             AddressSpaceOpKind.Mmap or AddressSpaceOpKind.Fadvise when fileId < -1 => fileId,
             AddressSpaceOpKind.Mmap when badFd => -Errno.EBADF,
             AddressSpaceOpKind.Mmap => mm.Mm.DoMmap(op.Addr, op.Len, op.Prot, op.Flags, fileId, op.PgOff, _changes, openFile: openFile),
-            AddressSpaceOpKind.Open => _k.OpenFiles.Open(p.Tgid, op.Fd, op.FileId, op.OpenFlags, mm.Id),
+            AddressSpaceOpKind.Open => OpenFile(env, op, p.Tgid, mm.Id, cpu),
             AddressSpaceOpKind.Write => _k.OpenFiles.Write(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len, op.ZeroData, op.Piece),
             AddressSpaceOpKind.Read => _k.OpenFiles.Read(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Offset, (long)op.Len),
             AddressSpaceOpKind.Fallocate => _k.OpenFiles.Fallocate(env, op.Process, mm.Id, cpu, p.Tgid, op.Fd, op.Advice, op.Offset, (long)op.Len),
             AddressSpaceOpKind.Unlink => _k.OpenFiles.Unlink(op.FileId),
             AddressSpaceOpKind.MemfdCreate => _k.OpenFiles.MemfdCreate(p.Tgid, op.Fd, op.Name ?? "", mm.Id),
             AddressSpaceOpKind.Ftruncate => _k.OpenFiles.Ftruncate(p.Tgid, op.Fd, (long)op.Len),
-            AddressSpaceOpKind.Close => _k.OpenFiles.Close(p.Tgid, op.Fd),
+            AddressSpaceOpKind.Close => CloseFile(p.Tgid, op.Fd, cpu),
             AddressSpaceOpKind.Fsync => _k.OpenFiles.Fsync(env, p.Tgid, op.Fd, ref _k.World.Get<ProcessStats>(op.Process)),
             AddressSpaceOpKind.Munmap => mm.Mm.DoMunmap(op.Addr, op.Len, _changes),
             AddressSpaceOpKind.Mprotect => mm.Mm.DoMprotect(op.Addr, op.Len, op.Prot, _changes),
@@ -311,6 +311,27 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
         else
             _k.Tasks.ExitProcess(process);
         return 0;
+    }
+
+    /// <summary>
+    /// openat(2), and under a memory cgroup the accounted objects of a seq_file it opens (a /proc or cgroup file),
+    /// taken as its first read(2) takes them (MemcgController.SeqFileOpen).
+    /// </summary>
+    private long OpenFile(SimEnvironment env, AddressSpaceOp op, int tgid, int mmId, int cpu)
+    {
+        long fd = _k.OpenFiles.Open(tgid, op.Fd, op.FileId, op.OpenFlags, mmId);
+        if (fd >= 0 && op.FileId >= 0 && op.FileId < _k.Files.Count)
+            _k.Memcg?.SeqFileOpen(env, op.Process, mmId, tgid, (int)fd, _k.Files[op.FileId].Path, cpu);
+        return fd;
+    }
+
+    /// <summary>close(2): a seq_file's objects are freed with the descriptor's file (MemcgController.SeqFileRelease).</summary>
+    private long CloseFile(int tgid, int fd, int cpu)
+    {
+        long r = _k.OpenFiles.Close(tgid, fd);
+        if (r == 0)
+            _k.Memcg?.SeqFileRelease(tgid, fd, cpu);
+        return r;
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using EcsMem.Components;
+using EcsMem.Ecs;
+using EcsMem.Simulation;
 
 namespace EcsMem.Systems.Memcontrol;
 
@@ -70,6 +72,21 @@ public enum KmemCache
     /// under set_active_memcg): one a 4 KiB block of an ext4 page-cache page written through write_begin.
     /// </summary>
     BufferHead,
+
+    /// <summary>seq_file_cache (SLAB_ACCOUNT): a seq_file's struct seq_file (seq_open).</summary>
+    SeqFile,
+
+    /// <summary>kmalloc-cg-4k: a seq_file's output buffer (seq_buf_alloc's kvmalloc of PAGE_SIZE at the first read).</summary>
+    SeqBuf,
+
+    /// <summary>kmalloc-cg-192: /proc/PID/smaps' proc_maps_private (__seq_open_private) or smaps_rollup's (smaps_rollup_open).</summary>
+    ProcMapsPrivate,
+
+    /// <summary>kmalloc-cg-32: single_open's struct seq_operations (smaps_rollup, /proc/meminfo).</summary>
+    SingleOpenOps,
+
+    /// <summary>pde_opener (SLAB_ACCOUNT): proc_reg_open's record of an open of a /proc entry that is not permanent (/proc/vmstat).</summary>
+    PdeOpener,
 }
 
 public sealed partial class MemcgController
@@ -109,6 +126,11 @@ public sealed partial class MemcgController
         KmemCache.ProcInode => 696,
         KmemCache.InodeCache => 624,
         KmemCache.BufferHead => 104,
+        KmemCache.SeqFile => 120,
+        KmemCache.SeqBuf => 4096,
+        KmemCache.ProcMapsPrivate => 192,
+        KmemCache.SingleOpenOps => 32,
+        KmemCache.PdeOpener => 40,
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
     };
 
@@ -154,7 +176,7 @@ public sealed partial class MemcgController
     /// charged (obj_cgroup_charge_pages: try_charge_memcg, then MEMCG_KMEM and the v1 kmem counter) and what the
     /// object does not use goes to the stock (refill_obj_stock without uncharge). The root group is not charged
     /// (Linux's root memcg has no obj_cgroup for its tasks). Simplified: a charge over memory.max is forced, as a page
-    /// table's is (Linux's __GFP_ACCOUNT allocation reclaims first).
+    /// table's is (Linux's __GFP_ACCOUNT allocation reclaims first; <see cref="SeqFileOpen"/> reclaims after).
     /// </summary>
     public void ObjCgroupCharge(MemCgroup g, KmemCache cache, int cpu)
     {
@@ -555,6 +577,93 @@ public sealed partial class MemcgController
             ObjCgroupCharge(g, KmemCache.Dentry, cpu);
             ObjCgroupCharge(g, KmemCache.InodeCache, cpu);
         }
+    }
+
+    // The accounted objects of each open seq_file (a /proc or cgroup file), by (tgid, fd): its group and what it holds;
+    // and when a seq_file's open last queued a reclaim of a group (group id → simulated time).
+    private readonly Dictionary<(int Tgid, int Fd), (int Group, KmemCache[] Objects)> _seqFiles = new();
+    private readonly Dictionary<int, ulong> _seqReclaimQueued = new();
+
+    /// <summary>
+    /// The accounted objects an open(2) and first read(2) of a seq_file-backed <paramref name="path"/> allocate, in order,
+    /// or null for a path that is not one: alloc_empty_file's filp, the open's private data (__seq_open_private's
+    /// proc_maps_private for /proc/PID/smaps; smaps_rollup_open's and single_open's seq_operations for smaps_rollup;
+    /// single_open's for /proc/meminfo; proc_reg_open's pde_opener for /proc/vmstat), seq_open's seq_file, and at the
+    /// first read seq_read_iter's PAGE_SIZE buffer (seq_buf_alloc: kvmalloc with GFP_KERNEL_ACCOUNT). A cgroup v1 file
+    /// (kernfs_fop_open: the kernfs_open_file is not accounted) holds only the filp, the seq_file and the buffer. As
+    /// traced on 6.18 (oracle/experiments/phase-end-charge: the kit harness's phase_end reads, accounted kmalloc and
+    /// kmem_cache_alloc events).
+    /// </summary>
+    public static KmemCache[]? SeqFileObjects(string path) => path switch
+    {
+        "/proc/self/smaps" => [KmemCache.Filp, KmemCache.ProcMapsPrivate, KmemCache.SeqFile, KmemCache.SeqBuf],
+        "/proc/self/smaps_rollup" => [KmemCache.Filp, KmemCache.ProcMapsPrivate, KmemCache.SingleOpenOps, KmemCache.SeqFile, KmemCache.SeqBuf],
+        "/proc/meminfo" => [KmemCache.Filp, KmemCache.SingleOpenOps, KmemCache.SeqFile, KmemCache.SeqBuf],
+        "/proc/vmstat" => [KmemCache.Filp, KmemCache.PdeOpener, KmemCache.SeqFile, KmemCache.SeqBuf],
+        _ when path.StartsWith("/sys/fs/cgroup/", StringComparison.Ordinal) => [KmemCache.Filp, KmemCache.SeqFile, KmemCache.SeqBuf],
+        _ => null,
+    };
+
+    /// <summary>
+    /// do_dentry_open of a seq_file and its first seq_read_iter (<see cref="SeqFileObjects"/>), by <paramref name="task"/>
+    /// of <paramref name="mmId"/>'s group on <paramref name="cpu"/>: each object charged as a slab allocation is
+    /// (obj_cgroup_charge: the CPU's object stock, else whole pages through try_charge_memcg). Charges that find the
+    /// group at its memory.max reclaim it as a page table's does (GFP_KERNEL_ACCOUNT may reclaim:
+    /// <see cref="ReclaimForPageTable"/>, once after the forced charges here). The objects stay charged until the
+    /// descriptor closes (<see cref="SeqFileRelease"/>).
+    /// </summary>
+    public void SeqFileOpen(SimEnvironment env, Entity task, int mmId, int tgid, int fd, string path, int cpu)
+    {
+        if (SeqFileObjects(path) is not { } objects)
+            return;
+        MemCgroup g = OfMm(mmId);
+        if (g.IsRoot)
+            return;
+        foreach (KmemCache c in objects)
+            ObjCgroupCharge(g, c, cpu);
+        // Linux reclaims inside the charge that finds the limit reached, so the next object finds room; here the charges
+        // are forced and one reclaim comes after them, covering every page by which this open (its dentries' charges,
+        // PathLookup, included) left the group above its limit: MemcgReclaim's target includes that excess. Opens at the
+        // same instant (phase_end's reads) share the one reclaim queued for the next tick.
+        if (AboveMax(g) is { } over && !(_seqReclaimQueued.TryGetValue(over.Id, out ulong at) && at == env.Now))
+        {
+            _seqReclaimQueued[over.Id] = env.Now;
+            ReclaimForPageTable(env, over, task, cpu, thisTick: false);
+        }
+        _seqFiles[(tgid, fd)] = (g.Id, objects);
+    }
+
+    /// <summary>The first group from <paramref name="g"/> up that stands above its memory.max (forced charges), or null.</summary>
+    private static MemCgroup? AboveMax(MemCgroup g)
+    {
+        for (MemCgroup? c = g; c is not null; c = c.Parent)
+            if (c.Usage > c.Max)
+                return c;
+        return null;
+    }
+
+    /// <summary>
+    /// __fput of a seq_file the last close dropped (<see cref="SeqFileOpen"/>): its release frees the buffer, the
+    /// seq_file and the private data (seq_release, seq_release_private, single_release, close_pdeo), then file_free the
+    /// filp, here in the reverse order of their allocation; each object's bytes go back to <paramref name="cpu"/>'s
+    /// object stock (obj_cgroup_uncharge), whose whole pages go to the page stock.
+    /// </summary>
+    public void SeqFileRelease(int tgid, int fd, int cpu)
+    {
+        if (!_seqFiles.Remove((tgid, fd), out var open))
+            return;
+        MemCgroup g = _groups[open.Group];
+        for (int i = open.Objects.Length - 1; i >= 0; i--)
+            ObjCgroupUncharge(g, open.Objects[i], cpu);
+    }
+
+    /// <summary>exit_files: the thread group's open seq_files are released (<see cref="SeqFileRelease"/>).</summary>
+    public void SeqFilesReleaseAll(int tgid, int cpu)
+    {
+        if (_seqFiles.Count == 0)
+            return;
+        foreach (var key in _seqFiles.Keys.Where(x => x.Tgid == tgid).OrderBy(x => x.Fd).ToList())
+            SeqFileRelease(key.Tgid, key.Fd, cpu);
     }
 
     private readonly HashSet<int> _forkedMms = new();

@@ -322,6 +322,7 @@ public sealed class TaskList(Kernel.Kernel kernel)
         s.PgtablesBytes = 0;
         // exit_files: the thread group's last task is gone with its mm; a memfd only it held is freed.
         kernel.OpenFiles.CloseAll(p.Tgid);
+        kernel.Memcg?.SeqFilesReleaseAll(p.Tgid, kernel.Tlb.CurrentCpu);
     }
 
     /// <summary>

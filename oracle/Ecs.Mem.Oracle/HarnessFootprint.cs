@@ -243,6 +243,25 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         "/sys/fs/cgroup/memory/oracle/memory.max_usage_in_bytes",
     ];
 
+    /// <summary>
+    /// Every file phase_end reads, in its order (harness.h's phase_end: vmas' smaps, smaps_rollup, memory.stat,
+    /// memory.oom_control, memory.failcnt, memory.max_usage_in_bytes, /proc/meminfo, and a swap program's /proc/vmstat),
+    /// each opened, read and closed before the next (oracle/experiments/phase-end-charge's traces: 8 openat calls a
+    /// phase_end in swap-anon-read).
+    /// </summary>
+    public static string[] PhaseEndPaths(bool swap) =>
+        swap ? [.. ReadPaths, "/proc/meminfo", "/proc/vmstat"] : [.. ReadPaths, "/proc/meminfo"];
+
+    /// <summary>
+    /// <c>ECSMEM_ORACLE_PHASE_END_READS</c> (default 1 since session 25): every phase_end opens and closes its files
+    /// (<see cref="PhaseEndPaths"/>), each open holding its seq_file's accounted objects (filp, seq_file, private data,
+    /// the 4 KiB buffer) charged to the group until its close, which makes a group at its limit reclaim
+    /// (MemcgController.SeqFileOpen; oracle/experiments/phase-end-charge); 0: only the first phase_end's
+    /// <see cref="ReadPaths"/> (the names its reads look up; their seq_files are charged too). The kit's figures are the
+    /// same either way (session 25): the later phase_ends' reads found room or a reclaim already made.
+    /// </summary>
+    public static bool PhaseEndReads => OracleEnv.Flag("ECSMEM_ORACLE_PHASE_END_READS", unset: true);
+
     /// <summary>The address of harness page <paramref name="i"/> in the real process's layout (<see cref="HarnessLayout"/>).</summary>
     public ulong PageAddr(long i) => Layout.Addr[i];
 
@@ -530,13 +549,14 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const int RecordingCpus = 2;
 
     /// <summary>
-    /// What-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: <see cref="ExecChainPendingTables"/> charged to the program's group
-    /// at its start and uncharged by an RCU callback at <see cref="ExecChainFreeAt"/>'s point of the program's run
-    /// (<see cref="ExecChainAlign"/>), else <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu). Off by default:
-    /// memcg-oom-kill and tmpfs-swap-memcg then agree but swap-anon-read and swap-anon-write go out, 69 of 76 either way
-    /// (session 24; oracle/known-gaps.md).
+    /// <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES</c> (default 1 since session 25): <see cref="ExecChainPendingTables"/> charged to the
+    /// program's group at its start and uncharged by an RCU callback at <see cref="ExecChainFreeAt"/>'s point of the
+    /// program's run (<see cref="ExecChainAlign"/>), else <see cref="ExecChainGracePeriodCycles"/> later (Kernel.Rcu); 0:
+    /// never charged (before session 25). With the phase_end reads' kernel objects (<see cref="PhaseEndReads"/>) the kit
+    /// agrees on 70 of 76 with it (memcg-oom-kill and tmpfs-swap-memcg in, swap-anon-write's write pswpin 2 short) and 69
+    /// without (session 25, chainfill; oracle/known-gaps.md).
     /// </summary>
-    public static bool ExecChainTables => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", unset: false);
+    public static bool ExecChainTables => OracleEnv.Flag("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", unset: true);
 
     /// <summary>Where <c>out</c> starts in <see cref="OutnPage"/> (gcc puts <c>outn</c> 32 bytes before it, 0x340 into the page).</summary>
     public const long OutHeadBytes = 0x340;

@@ -96,11 +96,12 @@ try
                         foreach (string d in r.Differences)
                             Console.WriteLine("  " + d);
                         // ECSMEM_ORACLE_SHOW=1: every phase's simulated figures too (minflt, majflt, each VMA's Rss and Swap, and
-                        // a swap program's pswpin/pswpout over the phase's stretch).
+                        // a swap program's pswpin/pswpout over the phase's stretch, a memcg program's pgpgin/pgpgout since exec).
                         if (OracleEnv.Flag("ECSMEM_ORACLE_SHOW", unset: false) && r.Sim is { } sim)
                             foreach (SimPhase s in sim)
                                 Console.WriteLine($"  = {s.Name}: minflt {s.MinFlt} majflt {s.MajFlt} " + string.Join(' ', s.Vmas.Select(v => $"Rss {v.RssKb.Min} Swap {v.SwapKb.Min}"))
-                                    + (s.Pswp is { } w ? $" pswpin {w["pswpin"]} pswpout {w["pswpout"]}" : ""));
+                                    + (s.Pswp is { } w ? $" pswpin {w["pswpin"]} pswpout {w["pswpout"]}" : "")
+                                    + (s.Memcg is { } g && g.TryGetValue("pgpgin_exec", out long pin) ? $" pgpgin_exec {pin} pgpgout_exec {g["pgpgout_exec"]}" : ""));
                     }
                 }
                 finally

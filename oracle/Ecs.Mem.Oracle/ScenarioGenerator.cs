@@ -127,6 +127,17 @@ public static class ScenarioGenerator
         }
         (ulong Base, long Size) At(PhaseOp op, string name) =>
             regions.TryGetValue(name, out var known) ? known : (heapOrPlan.Find(op, name).Base, heapOrPlan.Find(op, name).Size);
+        // phase_end's file reads, one open and close each (harness.h's slurp and pairs; HarnessFootprint.PhaseEndPaths),
+        // or (ECSMEM_ORACLE_PHASE_END_READS=0) the first phase_end's alone, for the names it looks up.
+        void PhaseEndReads(bool first)
+        {
+            foreach (string path in HarnessFootprint.PhaseEndReads ? HarnessFootprint.PhaseEndPaths(p.Swap) : (first ? HarnessFootprint.ReadPaths : []))
+            {
+                int fd = LowestFd();
+                Event(timeline, accesses, proc, $"open: {{file: {path}, fd: {fd}, flags: rdonly}}");
+                Event(timeline, accesses, proc, $"close: {{fd: {fd}}}");
+            }
+        }
         bool firstPhase = true;
         int phaseNumber = 0;
         foreach (Phase ph in p.Phases)
@@ -139,17 +150,12 @@ public static class ScenarioGenerator
                 accesses += HarnessAccesses(trace, harness, harness.BetweenPhasesAfter(phaseNumber - 1), phaseEnd: true);
                 // The record growing into out's next page in the previous phase_end's later reads (HarnessFootprint.RecordGrowth).
                 accesses += HarnessAccesses(trace, harness, harness.RecordGrowth(phaseNumber - 1));
-                // The first phase_end's reads looked these names up: their dentries and inodes are the group's
-                // kernel memory from then on (MemcgController.PathLookup); later reads find them cached.
-                if (ph == p.Phases[1])
-                {
-                    foreach (string path in HarnessFootprint.ReadPaths)
-                    {
-                        int fd = LowestFd();
-                        Event(timeline, accesses, proc, $"open: {{file: {path}, fd: {fd}, flags: rdonly}}");
-                        Event(timeline, accesses, proc, $"close: {{fd: {fd}}}");
-                    }
-                }
+                // The previous phase_end's reads: the first one's looked these names up, so their dentries and inodes
+                // are the group's kernel memory from then on (MemcgController.PathLookup; later reads find them cached);
+                // each open holds its seq_file's accounted objects until its close (MemcgController.SeqFileOpen).
+                if (HarnessFootprint.PhaseEndReads || ph == p.Phases[1])
+                    PhaseEndReads(ph == p.Phases[1]);
+
             }
             firstPhase = false;
             Access(trace, ProgramPlan.MarkerAddr, false);
@@ -458,6 +464,9 @@ public static class ScenarioGenerator
         if (harness is not null && p.Phases.Count > 0)
         {
             accesses += HarnessAccesses(trace, harness, harness.BetweenPhasesAfter(p.Phases.Count), phaseEnd: true);
+            // The last phase_end's reads (the kit takes its memory.stat here: SimulationRun).
+            if (HarnessFootprint.PhaseEndReads)
+                PhaseEndReads(p.Phases.Count == 1);
             accesses += HarnessAccesses(trace, harness, harness.RecordTail(p.Phases.Count));
             foreach (var (page, store) in harness.ExitPages)
             {

@@ -115,7 +115,7 @@ public static class SimulationRun
             lagMc.ThresholdFlushes = true;
             lagMc.StatsFlushCpus = HarnessFootprint.RecordingCpus;
         }
-        // What-if ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1: the exec chain's page tables charged to the program's group at its
+        // ECSMEM_ORACLE_EXEC_CHAIN_TABLES (default 1 since session 25; 0: left out): the exec chain's page tables charged to the program's group at its
         // start, freed by tlb_remove_table_rcu a grace period later in EcsMem's clock (HarnessFootprint). The callback
         // runs on the CPU that queued it, the exec's: CPU 0, where the program starts.
         if (HarnessFootprint.ExecChainTables && k.Memcg is { } xmc)

@@ -4,7 +4,7 @@ using EcsMem.Systems.Events;
 namespace EcsMem.Tests.Oracle;
 
 /// <summary>
-/// The what-if <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES=1</c>: record.sh's exec chain's page tables charged to the program's
+/// <c>ECSMEM_ORACLE_EXEC_CHAIN_TABLES</c> (default 1 since session 25; 0 leaves them out): record.sh's exec chain's page tables charged to the program's
 /// group and freed by tlb_remove_table_rcu a grace period later (HarnessFootprint, Kernel.Rcu). Against memcg-oom-kill's
 /// 40-run fixture (oracle/experiments/pgpg-start/results/session22.quiet.record.txt): the child's pgpgin over the phase
 /// is 3,809–3,817, median 3,813, where EcsMem's child charges 3,840 pages before the group's OOM kill without them.
@@ -27,7 +27,7 @@ public class ExecChainGraceTests
         string dir = Directory.CreateTempSubdirectory("ecsmem-kit-chain-").FullName;
         try
         {
-            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", chainTables ? "1" : null);
+            Environment.SetEnvironmentVariable("ECSMEM_ORACLE_EXEC_CHAIN_TABLES", chainTables ? "1" : "0");
             IReadOnlyList<SimPhase> phases = SimulationRun.Run(plan, sc, dir);
             Assert.That(phases[1].Errors, Is.EqualTo(new[] { "SIGKILL" }), "the child is OOM-killed either way");
             return phases[1].Memcg!["pgpgin_exec"] - phases[0].Memcg!["pgpgin_exec"];

@@ -168,4 +168,35 @@ public class LruAddBatchesTests
         Assert.That(box.PgPgOut - pgpgout, Is.EqualTo(outAtExit + 10));
         Assert.That(batched.Select(p => Freed(m, p)), Is.All.True);
     }
+
+    /// <summary>
+    /// folio_batch_move_lru sets PG_lru only when it moves a folio onto its lruvec (lru_add, then folio_set_lru): the ten
+    /// batched folios have none (so folio_test_lru and folio_isolate_lru fail for them, and the allocator's
+    /// prep_move_freepages_block does not count them as movable PageLRU pages) through the 20 adds that fill the batch to
+    /// 30, and all have it after the 21st, the batch's 31st add, which puts them on the inactive anon list.
+    /// </summary>
+    [Test]
+    public void ABatchedFolioHasNoPgLruUntilThe31stAddMovesIt()
+    {
+        using SimMachine m = Machine();
+        int[] batched = TenInTheBatch(m);
+        Func<int, bool> movable = m.Kernel.Zone.Buddy.IsMovable!;
+        bool PgLru(int p) => (m.Kernel.Zone.Frames[p].Flags & FrameFlags.Lru) != 0;
+        Assert.That(batched.Select(PgLru), Is.All.False, "folio_add_lru leaves PG_lru to the batch's move");
+        Assert.That(batched.Select(p => movable(p)), Is.All.False);
+        int page0 = PfnAt(m, X);
+        Assert.That(PgLru(page0) && movable(page0), Is.True, "page 0 was moved by the drain: PG_lru");
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+        long faults = m.Env.Counters.Get("pgfault");
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 20, checkEvery: 1);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.EqualTo(30));
+        Assert.That(batched.Select(PgLru), Is.All.False);
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 21, checkEvery: 1);
+        Assert.That(m.Kernel.LruAddBatches.Count(0), Is.Zero);
+        Assert.That(batched.Select(PgLru), Is.All.True);
+        Assert.That(batched.Select(p => movable(p)), Is.All.True);
+        var lv = (EcsMem.Systems.Vmscan.Lruvec)Box(m).Lruvec;
+        Assert.That(batched.Select(p => lv.ListOf(p)), Is.All.EqualTo((int)EcsMem.Systems.Vmscan.LruList.InactiveAnon));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+    }
 }

@@ -199,4 +199,44 @@ public class LruAddBatchesTests
         Assert.That(batched.Select(p => lv.ListOf(p)), Is.All.EqualTo((int)EcsMem.Systems.Vmscan.LruList.InactiveAnon));
         Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
     }
+
+    /// <summary>
+    /// truncate_inode_pages_range does not drain the lru_add batches and does not test the reference count: the ten
+    /// page-cache folios a 40 KiB write(2) added leave the page cache at ftruncate(0), but the batch's reference keeps
+    /// them allocated and charged (no pgpgout, clean: folio_cancel_dirty) until the batch moves; then lru_add puts them on
+    /// a list and folios_put frees and uncharges them: pgpgout + 10.
+    /// </summary>
+    [Test]
+    public void ATruncatedBatchedFolioStaysChargedUntilTheBatchMoves()
+    {
+        string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 32M}\n"
+            + "processes:\n  - name: p\n    cgroup: box\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=" + Pages + ",writes=1\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: " + (Pages * 4096) + ", prot: rw-, flags: private, fixed: true}\n"
+            + "  - at: 0\n    process: p\n    open: {file: /data/new, fd: 3, flags: creat|trunc}\n"
+            + "  - at: 0\n    process: p\n    write: {fd: 3, length: 40K, piece: 4K}\n";
+        using SimMachine m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lruadd-truncate.yaml"));
+        RunTo(m, 1);
+        var k = m.Kernel;
+        int file = k.Files.Intern("/data/new");
+        int[] pages = Enumerable.Range(0, 10).Select(i => k.PageCache.Find(file, i)).ToArray();
+        Assert.That(pages, Is.All.GreaterThanOrEqualTo(0), "write_begin added the ten pages");
+        Assert.That(pages.Select(p => k.LruAddBatches!.InBatch(p)), Is.All.True, "each waits in CPU 0's lru_add batch");
+        int waiting = k.LruAddBatches!.Count(0);
+        MemCgroup box = Box(m);
+        long pgpgout = box.PgPgOut, usage = box.Usage;
+        int tgid = k.World.Get<Process>(P(m)).Tgid;
+        Assert.That(k.OpenFiles.Ftruncate(tgid, 3, 0), Is.Zero);
+        Assert.That(Enumerable.Range(0, 10).Select(i => k.PageCache.Find(file, i)), Is.All.LessThan(0), "gone from the page cache");
+        Assert.That(pages.Select(p => Freed(m, p)), Is.All.False, "the batch's reference keeps them");
+        Assert.That(pages.Select(p => (k.Zone.Frames[p].Flags & FrameFlags.Dirty) != 0), Is.All.False, "folio_cancel_dirty");
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout), "still charged: no uncharge event");
+        Assert.That(box.Usage, Is.EqualTo(usage));
+        Assert.That(k.LruAddBatches.Count(0), Is.EqualTo(waiting));
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+        k.LruAddDrainCpu(0);
+        Assert.That(pages.Select(p => Freed(m, p)), Is.All.True, "folios_put after lru_add freed them");
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout + 10), "one pgpgout a folio uncharged");
+        Assert.That(box.Usage, Is.EqualTo(usage - 10));
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+    }
 }

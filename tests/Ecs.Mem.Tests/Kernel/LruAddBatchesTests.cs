@@ -239,4 +239,35 @@ public class LruAddBatchesTests
         Assert.That(box.Usage, Is.EqualTo(usage - 10));
         Assert.That(new InvariantChecker(k).Check(), Is.Empty);
     }
+
+    /// <summary>
+    /// do_swap_page with a one-page swap readahead window (page_cluster 0: swap_cluster_readahead's mask is 0, so its
+    /// lru_add_drain is skipped and the faulting folio waits in the lru_add batch): a write fault finds the swap-cache folio
+    /// without PG_lru and drains this CPU's batches (lru_add_drain) before should_try_to_free_swap's folio_ref_count == 2,
+    /// so every write swap-in leaves CPU 0's lru_add batch empty and frees its slot (SwapCached 0). Once the loop's second
+    /// pass swaps pages in, the batch never holds more than the one swap-in waiting for its install; without the drain
+    /// it would grow by one a swap-in between the group's reclaims (which drain too).
+    /// </summary>
+    [Test]
+    public void AWriteSwapInOfAOnePageWindowDrainsTheCpuBatchFirst()
+    {
+        string yaml = "machine: {ram: 64M, swap: 64M, page_cluster: 0, swap_readahead: cluster}\ncgroups:\n  - {name: box, memory.max: 512K}\n"
+            + "processes:\n  - name: p\n    cgroup: box\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=256,writes=1\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: 1M, prot: rw-, flags: private, fixed: true}\n";
+        using SimMachine m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lruadd-swapin.yaml"));
+        var k = m.Kernel;
+        // The first swap-in's install drains what the first pass's last faults left in the batch.
+        m.Run(() => m.Env.Counters.Get("pswpin") >= 2, checkEvery: 1);
+        long start = m.Env.Counters.Get("pswpin");
+        int most = 0;
+        m.Run(() =>
+        {
+            most = Math.Max(most, k.LruAddBatches!.Count(0));
+            return m.Env.Counters.Get("pswpin") - start >= 200;
+        }, checkEvery: 1);
+        Assert.That(m.Env.Counters.Get("pswpin") - start, Is.EqualTo(200), "the second pass swaps in a page a fault");
+        Assert.That(most, Is.LessThanOrEqualTo(1));
+        Assert.That(k.SwapCache.Count, Is.EqualTo(1), "the swap-in just read, not yet mapped: each installed one freed its slot (folio_ref_count 2 after the drain)");
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+    }
 }

@@ -91,8 +91,8 @@ public static class LazyFree
     }
 
     /// <summary>
-    /// folio_mark_lazyfree (mm/swap.c) with the Linux lruvec: an anonymous, swap-backed folio on the LRU (PG_lru and
-    /// not in an lru_add batch), out of the swap cache and evictable joins the current CPU's lru_lazyfree batch; its
+    /// folio_mark_lazyfree (mm/swap.c) with the Linux lruvec: an anonymous, swap-backed folio on the LRU (PG_lru: not
+    /// in an lru_add batch, whose move sets it), out of the swap cache and evictable joins the current CPU's lru_lazyfree batch; its
     /// PG_swapbacked goes when the batch moves. A folio already waiting in a batch (still swap-backed, still on its
     /// list) joins again, as in Linux. A page of a large folio (THP) keeps the page-at-a-time handling, after the
     /// batch is moved: folio_batch_add_and_move moves the batch at once for a large folio.
@@ -113,9 +113,9 @@ public static class LazyFree
         }
 
         Vmscan.Lruvec? lv = k.LruvecOf(pfn);
-        if (lv is null || lv.InBatch(pfn))
+        if (lv is null)
         {
-            return; // !folio_test_lru: still in an lru_add batch
+            return;
         }
 
         int cpu = k.Tlb.CurrentCpu;

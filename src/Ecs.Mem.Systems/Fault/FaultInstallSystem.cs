@@ -269,9 +269,12 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
     /// should_try_to_free_swap then drops the page from the swap cache, freeing its slot, when swap is more than
     /// half full (vm_swap_full), the VMA is VM_LOCKED, or a write fault finds the page used by no one else (no
     /// other mapping or reference: folio_ref_count == 2) — folio_free_swap succeeds only if no other PTE holds
-    /// the swap entry. The page is exclusive when the swap PTE says so (pte_swp_exclusive: it was mapped by this
-    /// PTE alone when swapped out and no fork has shared the entry since) or when it is now used by this fault
-    /// alone (out of the swap cache, no other mapping); an exclusive page is mapped writable whenever the VMA
+    /// the swap entry. A write fault on a swap-cache folio without PG_lru first drains this CPU's batches
+    /// (do_swap_page's lru_add_drain), so a folio its own one-page swap-in left in the local lru_add batch passes
+    /// the test; otherwise a batch's reference counts, in the reuse test below too (folio_ref_count == 1). The page
+    /// is exclusive when the swap PTE says so (pte_swp_exclusive: it was mapped by this PTE alone when swapped out
+    /// and no fork has shared the entry since) or when it is now used by this fault alone (out of the swap cache, no
+    /// other mapping or reference); an exclusive page is mapped writable whenever the VMA
     /// allows writing, on a read fault too (dirty only on a write), so the next store does not fault. A page that
     /// is not exclusive is mapped read-only and write-protected (COW); on a write fault the caller then copies it
     /// within the same fault, as do_swap_page's closing do_wp_page does. The decision is taken here, at the install,
@@ -284,9 +287,15 @@ public sealed class FaultInstallSystem(Kernel.Kernel kernel) : ISystem
         int pfn = rec.Pfn;
         ref Frame f = ref k.Zone.Frames[pfn];
         bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
-        // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours. The lru_add
-        // batch's is not counted: Linux's swap readahead drains the faulting folio with its window (see SwapReadahead).
-        bool soleUser = f.MapCount == 0 && k.PinsBesidesLruAdd(pfn) == 1;
+        // Linux's PG_lru: set on a folio drained with its readahead window (EcsMem's waits in the batch instead).
+        bool folioTestLru = (f.Flags & FrameFlags.Lru) != 0 || rec.SwapinDrained;
+        if (write && inSwapCache && !folioTestLru)
+            k.LruAddDrainCpu(rec.Cpu);
+        // Only this fault's pin and no mapping: folio_ref_count is the swap cache's reference plus ours. A batch's
+        // reference counts (a one-page window's folio on another CPU, or a read fault's), but not the one EcsMem's
+        // insert after a drained window holds.
+        int pins = rec.SwapinDrained ? k.PinsBesidesLruAdd(pfn) : k.Zone.Pins[pfn];
+        bool soleUser = f.MapCount == 0 && pins == 1;
         bool tryFree = inSwapCache
             && (k.MemCgroupSwapFull(pfn) || (vmFlags & VmFlags.Locked) != 0 || (write && soleUser));
         // After this fault's swap_free, folio_free_swap can drop the page if no other PTE holds the entry.

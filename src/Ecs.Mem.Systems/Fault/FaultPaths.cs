@@ -100,7 +100,7 @@ public static class FaultPaths
                 // swapin_readahead: the window's other swapped-out pages go into the swap cache in the same
                 // request; the faulting page itself is inserted and read by the page-cache insert system.
                 kernel.SwapReadahead.ClearReadahead(pfn);
-                kernel.SwapReadahead.Readahead(env, rec);
+                rec.SwapinDrained = kernel.SwapReadahead.Readahead(env, rec);
                 env.Work<PageCacheInsertRequest>().Add(new PageCacheInsertRequest(rec));
                 break;
             default:

@@ -121,6 +121,12 @@ public struct FaultRecord
     public int ChargeRetries;
     /// <summary>__alloc_pages_slowpath's no_progress_loops: direct reclaims in a row that made no progress (should_reclaim_retry).</summary>
     public int NoProgressLoops;
+    /// <summary>
+    /// A swap-in whose readahead window was more than one page: Linux's loop allocated the faulting folio too and its
+    /// lru_add_drain moved it onto the LRU (PG_lru); EcsMem inserts it after that drain, so its batch reference is not
+    /// Linux's. A one-page window skips the drain: the folio waits in the batch, holding a reference, in both.
+    /// </summary>
+    public bool SwapinDrained;
 
     /// <summary>
     /// The fault ends without (or after) its install: give back what it holds — the page-table reservation and

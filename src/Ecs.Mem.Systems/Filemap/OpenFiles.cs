@@ -1143,7 +1143,9 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>
     /// shmem_truncate_range over the pages [<paramref name="first"/>, <paramref name="end"/>): the swap entries in the
     /// range are freed (shmem_undo_range: shmem_free_swap), the pages unmapped from every process
-    /// (unmap_mapping_range) and freed.
+    /// (unmap_mapping_range) and freed. A page still in a CPU's lru_add batch leaves the page cache but stays allocated
+    /// and charged: truncation neither drains the batches nor tests the reference count, and the batch's reference
+    /// frees it when the batch moves (<see cref="HeldByLruAddBatch"/>).
     /// </summary>
     private void Truncate(int fileId, long first, long end = long.MaxValue)
     {
@@ -1170,8 +1172,26 @@ public sealed class OpenFiles(Kernel.Kernel k)
             if ((k.Zone.Frames[pfn].Flags & FrameFlags.Writeback) != 0)
                 k.Writeback?.WaitOnWriteback(pfn);
             k.PageCache.Delete(file, index);
-            k.Zone.FreeFrame(pfn, k.Tlb.CurrentCpu);
+            if (k.Zone.InLruAddBatch(pfn))
+                HeldByLruAddBatch(pfn);
+            else
+                k.Zone.FreeFrame(pfn, k.Tlb.CurrentCpu);
         }
+    }
+
+    /// <summary>
+    /// truncate_inode_pages_range / shmem_undo_range on a folio still in an lru_add batch: truncate_cleanup_folio's
+    /// folio_cancel_dirty and page_cache_delete (folio-&gt;mapping = NULL, NR_SHMEM down) happen, but the batch's reference
+    /// (__folio_batch_add_and_move's folio_get) outlives the page cache's, so the folio is freed and uncharged (pgpgout)
+    /// only by the batch's folios_put after lru_add.
+    /// </summary>
+    private void HeldByLruAddBatch(int pfn)
+    {
+        k.Dirty?.Frame(pfn);
+        k.Flusher?.FrameFreed(pfn); // folio_cancel_dirty: no longer a dirty page to write
+        ref Frame f = ref k.Zone.Frames[pfn];
+        f.Flags &= ~(FrameFlags.Dirty | FrameFlags.Shmem);
+        f.Mapping = -1;
     }
 
     /// <summary>

@@ -56,7 +56,7 @@ public static class PageCacheFolio
             return false;
         int head = Head(frames, pfn), nr = 1 << order;
         SyncTails(frames, head);
-        if ((frames[head].Flags & FrameFlags.Lru) != 0 && k.Zone.LruOf(head) is Vmscan.Lruvec lruvec)
+        if (((frames[head].Flags & FrameFlags.Lru) != 0 || k.Zone.InLruAddBatch(head)) && k.Zone.LruOf(head) is Vmscan.Lruvec lruvec)
             lruvec.SplitFolio(head);
         for (int p = head; p < head + nr; p++)
         {

@@ -392,7 +392,7 @@ public sealed partial class HugeMemory(Kernel.Kernel kernel)
         UnqueueDeferredSplit(head);
         // lru_add_split_folio: the folio's one LRU entry becomes 512 (its pages beside the head, or left isolated for
         // the reclaim that holds the folio), before the pages stop being a THP.
-        if ((frames[head].Flags & FrameFlags.Lru) != 0 && kernel.Zone.LruOf(head) is Vmscan.Lruvec lruvec)
+        if (((frames[head].Flags & FrameFlags.Lru) != 0 || kernel.Zone.InLruAddBatch(head)) && kernel.Zone.LruOf(head) is Vmscan.Lruvec lruvec)
             lruvec.SplitFolio(head);
         for (int i = 0; i < PmdPages; i++)
         {

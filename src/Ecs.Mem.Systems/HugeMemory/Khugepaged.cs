@@ -564,8 +564,8 @@ public sealed partial class Khugepaged : IEventHandler, ISystem, IDeferrableTime
                 CountScan(_k.C.ThpScanExceedSharePte, ref _dryShare);
                 return ScanResult.ExceedSharedPte;
             }
-            // A folio still in an lru_add batch has no PG_lru in Linux (EcsMem sets it at folio_add_lru).
-            if ((f.Flags & FrameFlags.Lru) == 0 || _k.LruAddBatches?.InBatch(pfn) == true)
+            // folio_test_lru: a folio still in an lru_add batch has no PG_lru until the batch moves it.
+            if ((f.Flags & FrameFlags.Lru) == 0)
                 return ScanResult.PageLru;
             if ((f.Flags & (FrameFlags.Locked | FrameFlags.Writeback)) != 0)
                 return ScanResult.PageLock;

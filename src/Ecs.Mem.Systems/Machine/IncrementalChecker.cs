@@ -301,7 +301,7 @@ public sealed class IncrementalChecker
                     Fail($"frame {pfn}: reverse map names mm {mmId} va 0x{va:x}, whose PTE is 0x{e:x}");
             }
         }
-        bool onLru = (f.Flags & FrameFlags.Lru) != 0;
+        bool onLru = (f.Flags & FrameFlags.Lru) != 0 || _k.Zone.InLruAddBatch(pfn); // PG_lru comes when its lru_add batch moves
         bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
         bool inPageCache = !f.IsAnon && f.Mapping >= 0;
         if (!onLru && !inSwapCache && !inPageCache && f.MapCount == 0 && rmap == 0)

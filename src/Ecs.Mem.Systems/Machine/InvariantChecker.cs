@@ -546,7 +546,8 @@ public sealed class InvariantChecker
             else if (rmap > 0)
                 CheckRmapTargets(pfn);
 
-            bool onLru = (f.Flags & FrameFlags.Lru) != 0;
+            // A folio waiting in an lru_add batch has no PG_lru yet (lru_add sets it), but the batch frees it.
+            bool onLru = (f.Flags & FrameFlags.Lru) != 0 || _k.Zone.InLruAddBatch(pfn);
             bool inSwapCache = (f.Flags & FrameFlags.SwapCache) != 0;
             bool inPageCache = !f.IsAnon && f.Mapping >= 0;
             if (!onLru && !inSwapCache && !inPageCache && f.MapCount == 0 && _ptesPerFrame[pfn] == 0)
@@ -746,8 +747,10 @@ public sealed class InvariantChecker
             held += n;
             if (n < 0 || fr[pfn].IsFree || _k.Zone.Pins[pfn] < n)
                 Fail($"frame {pfn}: in an lru_add, lru_deactivate or lru_lazyfree batch {n} time(s) but free or pinned only {_k.Zone.Pins[pfn]} time(s) ({fr[pfn].Flags})");
-            if ((fr[pfn].Flags & (FrameFlags.Thp | FrameFlags.Lru)) != FrameFlags.Lru || fr[pfn].FolioOrder != 0)
-                Fail($"frame {pfn}: in an lru_add, lru_deactivate or lru_lazyfree batch but not a small folio on the LRU ({fr[pfn].Flags})");
+            // PG_lru: set on a folio in the lru_deactivate or lru_lazyfree batch (it is on a list), not yet on one in lru_add's.
+            FrameFlags want = _k.LruAddBatches?.InBatch(pfn) == true ? FrameFlags.None : FrameFlags.Lru;
+            if ((fr[pfn].Flags & (FrameFlags.Thp | FrameFlags.Lru)) != want || fr[pfn].FolioOrder != 0)
+                Fail($"frame {pfn}: in an lru_add, lru_deactivate or lru_lazyfree batch but not a small folio, PG_lru {(want == FrameFlags.None ? "clear until lru_add" : "set")} ({fr[pfn].Flags})");
         }
         int pending = b.AllPending + (_k.LruAddBatches?.Pending ?? 0);
         if (held != pending)
@@ -793,18 +796,23 @@ public sealed class InvariantChecker
                     Fail($"frame {pfn}: a page of the large folio at {head} whose order, flags ({fl}) or memcg differ from its head's ({fr[head].Flags}, order {fr[head].FolioOrder})");
                 continue;
             }
-            if ((fl & FrameFlags.Lru) == 0 || !mine)
+            if (batched)
             {
                 // The lru_add batches are every lruvec's (cpu_fbatches.lru_add): another group's folio may wait there.
-                if (list >= 0 || (batched && (fl & FrameFlags.Lru) == 0))
-                    Fail($"frame {pfn}: on LRU list {(LruList)Math.Max(list, 0)} or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                // It is on no list and has no PG_lru until the batch moves it (lru_add, folio_set_lru).
+                if (list >= 0 || (fl & FrameFlags.Lru) != 0)
+                    Fail($"frame {pfn}: in an lru_add batch{where} but on LRU list {(LruList)Math.Max(list, 0)} or with PG_lru ({fl})");
                 continue;
             }
-            if (list >= 0 && batched)
-                Fail($"frame {pfn}: both on list {(LruList)list} and in an lru_add batch{where}");
-            else if (list < 0 && !batched)
+            if ((fl & FrameFlags.Lru) == 0 || !mine)
+            {
+                if (list >= 0)
+                    Fail($"frame {pfn}: on LRU list {(LruList)list}{where} without PG_lru or its memcg's lruvec ({fl})");
+                continue;
+            }
+            if (list < 0)
                 Fail($"frame {pfn}: PG_lru but on no LRU list and in no lru_add batch{where}");
-            else if (list >= 0)
+            else
             {
                 LruList want = (fl & FrameFlags.Unevictable) != 0 ? LruList.Unevictable
                     : (LruList)(((fl & FrameFlags.SwapBacked) != 0 ? 0 : 2) + ((fl & FrameFlags.Active) != 0 ? 1 : 0));
@@ -835,15 +843,22 @@ public sealed class InvariantChecker
             bool batched = lv.InBatch(pfn);
             bool onGen = lv.LruGenFolioGen(pfn) >= 0;
             if (list == (int)LruList.Unevictable) unevictable++;
+            if (batched)
+            {
+                // No PG_lru and no list until the batch moves it (lru_add, folio_set_lru).
+                if (list >= 0 || (fl & FrameFlags.Lru) != 0)
+                    Fail($"frame {pfn}: in an lru_add batch{where} but on an LRU list or with PG_lru ({fl})");
+                continue;
+            }
             if ((fl & FrameFlags.Lru) == 0 || _k.LruvecOf(pfn) != lv)
             {
-                if (list >= 0 || (batched && (fl & FrameFlags.Lru) == 0))
-                    Fail($"frame {pfn}: on an LRU list or an lru_add batch{where} without PG_lru or its memcg's lruvec ({fl})");
+                if (list >= 0)
+                    Fail($"frame {pfn}: on an LRU list{where} without PG_lru or its memcg's lruvec ({fl})");
                 else if (onGen && _k.LruvecOf(pfn) == lv)
                     Fail($"frame {pfn}: a generation in its flags{where} without PG_lru ({fl})");
                 continue;
             }
-            int places = (list >= 0 ? 1 : 0) + (batched ? 1 : 0);
+            int places = list >= 0 ? 1 : 0;
             if (places != 1)
                 Fail($"frame {pfn}: PG_lru but on {places} of the generation lists, LRU_UNEVICTABLE and the lru_add batches{where}");
             else if (list == (int)LruList.Unevictable && (fl & FrameFlags.Unevictable) == 0)

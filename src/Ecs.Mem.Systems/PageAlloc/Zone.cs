@@ -333,7 +333,7 @@ public sealed class Zone
         Dirty?.Frame(pfn);
         Flusher?.FrameFreed(pfn);
         ref Frame f = ref Frames[pfn];
-        if ((f.Flags & FrameFlags.Lru) != 0)
+        if ((f.Flags & FrameFlags.Lru) != 0 || InLruAddBatch(pfn))
             LruDel(pfn);
         // mem_cgroup_uncharge: the charge goes with the page (a page table's from pagetables as well).
         // v1's PGPGOUT is one per folio (uncharge_folio): a page of an unsplit THP or large page-cache folio counts it
@@ -381,20 +381,29 @@ public sealed class Zone
         FreeFrame(pfn, cpu);
     }
 
-    /// <summary>lru_cache_add: the frame now holds a reclaimable page the policy should rank.</summary>
+    /// <summary>
+    /// folio_add_lru: the frame now holds a reclaimable page the policy should rank. PG_lru comes with lru_add, when
+    /// the folio's lru_add batch moves it onto its lruvec (folio_batch_move_lru's folio_set_lru, which
+    /// <see cref="Vmscan.Lruvec"/> sets then); a folio the batch moved at once, a THP's other pages (their head's
+    /// entry stands for them) and a policy without batches get it now.
+    /// </summary>
     public void LruAdd(int pfn, ulong pageKey)
     {
         Dirty?.Frame(pfn);
-        Frames[pfn].Flags |= FrameFlags.Lru;
         int nr = Frames[pfn].FolioOrder != 0 ? LruAddLargeFolio(pfn) : 1;
-        if (Memcg is null)
+        IReplacementPolicy policy = Memcg is null ? Lru : Memcg.LruvecOf(pfn);
+        policy.OnInserted(pfn, pageKey);
+        if (policy is not Vmscan.Lruvec lv || !lv.InBatch(pfn))
         {
-            Lru.OnInserted(pfn, pageKey);
-            return;
+            Frames[pfn].Flags |= FrameFlags.Lru;
+            if (nr != 1)
+                Filemap.PageCacheFolio.SyncTails(Frames, pfn);
         }
-        Memcg.LruvecOf(pfn).OnInserted(pfn, pageKey);
-        Memcg.LruCount(pfn, nr);
+        Memcg?.LruCount(pfn, nr);
     }
+
+    /// <summary>Whether <paramref name="pfn"/> waits in a CPU's lru_add batch (no PG_lru yet, but the LRU's to free).</summary>
+    public bool InLruAddBatch(int pfn) => (Memcg is null ? Lru : Memcg.LruvecOf(pfn)) is Vmscan.Lruvec lv && lv.InBatch(pfn);
 
     /// <summary>
     /// folio_add_lru of a large folio (<paramref name="pfn"/> is its head) for <see cref="LruAdd"/>: one entry; its pages

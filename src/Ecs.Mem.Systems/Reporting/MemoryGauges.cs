@@ -76,7 +76,6 @@ public readonly record struct MemoryGauges
         long activeAnon = 0, inactiveAnon = 0, activeFile = 0, inactiveFile = 0;
         long anonMapped = 0, fileMapped = 0, shmem = 0, shmemCached = 0, dirty = 0, writeback = 0, tables = 0;
         bool[] mlocked = MlockedFrames(kernel, out long nrMlock);
-        Vmscan.LruAddBatches? lruAdd = kernel.LruAddBatches;
         foreach (ref readonly Frame f in kernel.Zone.Frames.AsSpan())
         {
             FrameFlags fl = f.Flags;
@@ -84,10 +83,9 @@ public readonly record struct MemoryGauges
                 continue;
             bool anon = (fl & FrameFlags.Anon) != 0;
             // An mlocked page is on the unevictable list (as is one reclaim found in a VM_LOCKED area), in none of the four counted here.
-            // A folio still in a CPU's lru_add batch is on no list yet: Linux counts NR_{IN,}ACTIVE_* in update_lru_size
-            // when the batch moves it (lruvec_add_folio), though EcsMem sets PG_lru at folio_add_lru.
-            if ((fl & FrameFlags.Lru) != 0 && !mlocked[f.Pfn] && (fl & FrameFlags.Unevictable) == 0
-                && lruAdd?.InBatch(f.Pfn) != true)
+            // A folio still in a CPU's lru_add batch is on no list and has no PG_lru yet: Linux counts NR_{IN,}ACTIVE_*
+            // in update_lru_size when the batch moves it (lruvec_add_folio, then folio_set_lru).
+            if ((fl & FrameFlags.Lru) != 0 && !mlocked[f.Pfn] && (fl & FrameFlags.Unevictable) == 0)
             {
                 // folio_is_file_lru: the list follows PG_swapbacked (a lazily freed anon page is on the file list).
                 bool anonLru = (fl & FrameFlags.SwapBacked) != 0 || (anon && (fl & FrameFlags.SwapCache) != 0);

@@ -141,16 +141,14 @@ public sealed class SwapReadahead : IEventHandler
     /// swapin_readahead for <paramref name="rec"/>, a swap-in that missed the swap cache and has just been granted
     /// its frame: reads the window's other swapped-out pages into the swap cache (each a new locked page, counted in
     /// <c>swap_ra</c>, <c>pswpin</c> and <c>pgpgin</c>), completing with the faulting page's read. The faulting page
-    /// itself is read by the caller.
+    /// itself is read by the caller. Returns whether the window was more than one page, so that its lru_add_drain ran
+    /// (<see cref="FaultRecord.SwapinDrained"/>).
     /// </summary>
-    public void Readahead(SimEnvironment env, in FaultRecord rec)
+    public bool Readahead(SimEnvironment env, in FaultRecord rec)
     {
         if (!Enabled)
-            return;
-        if (_k.Options.SwapVmaReadahead)
-            VmaReadahead(env, rec);
-        else
-            ClusterReadahead(env, rec);
+            return false;
+        return _k.Options.SwapVmaReadahead ? VmaReadahead(env, rec) : ClusterReadahead(env, rec);
     }
 
     /// <summary>
@@ -180,10 +178,10 @@ public sealed class SwapReadahead : IEventHandler
     /// swap_cluster_readahead: the aligned block of slots around the faulting one. shmem_swapin_cluster always reads
     /// this way (a shmem object has no PTEs to go by), whichever mode anonymous memory uses.
     /// </summary>
-    public void ClusterReadahead(SimEnvironment env, in FaultRecord rec)
+    public bool ClusterReadahead(SimEnvironment env, in FaultRecord rec)
     {
         if (!Enabled)
-            return;
+            return false;
         long offset = rec.SwapSlot;
         int maxPages = 1 << _k.Options.PageCluster;
         // swapin_nr_pages: the hits since the last swap-in are consumed by this one.
@@ -195,7 +193,7 @@ public sealed class SwapReadahead : IEventHandler
         _lastReadaheadPages = pages;
         long mask = pages - 1;
         if (mask == 0)
-            return;
+            return false;
         long start = offset & ~mask;
         long end = offset | mask;
         if (start == 0)
@@ -212,6 +210,7 @@ public sealed class SwapReadahead : IEventHandler
                 break;
         }
         LruAddDrainAfterReadahead(rec.Cpu);
+        return true;
     }
 
     /// <summary>
@@ -224,12 +223,12 @@ public sealed class SwapReadahead : IEventHandler
     private void LruAddDrainAfterReadahead(int cpu) => _k.LruAddDrainCpu(cpu);
 
     /// <summary>swap_vma_readahead: the swap entries of the PTEs around the faulting address (swap_vma_ra_win).</summary>
-    private void VmaReadahead(SimEnvironment env, in FaultRecord rec)
+    private bool VmaReadahead(SimEnvironment env, in FaultRecord rec)
     {
         MmState mm = _k.Tasks.MmById(rec.MmId)!;
         int vi = mm.Mm.Vmas.FindVma(rec.Va);
         if (vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
-            return;
+            return false;
         ulong vmStart = mm.Mm.Vmas[vi].Start, vmEnd = mm.Mm.Vmas[vi].End;
         int maxWin = 1 << Math.Min(_k.Options.PageCluster, VmaOrderCeiling);
         long fpfn = (long)(rec.Va >> Pte.PageShift);
@@ -238,7 +237,7 @@ public sealed class SwapReadahead : IEventHandler
         int win = SwapinNrPages(pfn, fpfn, info.Hits, maxWin, info.Win);
         _vmaInfo[(mm.Id, vmStart)] = new VmaRaInfo(rec.Va & Pte.PageMask, win, 0);
         if (win == 1)
-            return;
+            return false;
         long lpfn, rpfn;
         if (fpfn == pfn + 1)
         {
@@ -273,6 +272,7 @@ public sealed class SwapReadahead : IEventHandler
                 break;
         }
         LruAddDrainAfterReadahead(rec.Cpu);
+        return true;
     }
 
     private VmaRaInfo VmaInfo(int mm, ulong vmStart) =>

@@ -374,9 +374,15 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int cpu = 0; cpu < _lruAdd.Cpus; cpu++) LruAddDrainCpu(cpu);
     }
 
-    /// <summary>lru_add (mm/swap.c) when the folio's lru_add batch moves: it goes to the head of the list its flags name (lruvec_add_folio).</summary>
+    /// <summary>
+    /// lru_add (mm/swap.c) when the folio's lru_add batch moves: it goes to the head of the list its flags name
+    /// (lruvec_add_folio), and folio_batch_move_lru sets PG_lru only now (folio_set_lru): until then
+    /// folio_test_lru is false and folio_isolate_lru fails.
+    /// </summary>
     internal void LruAdd(int f)
     {
+        HostFrames[f].Flags |= FrameFlags.Lru;
+        SyncTails(f);
         if (_lruGen && LruGenAddFolio(f, false))
             return;
         _lists.SetWeight(f, Nr(f)); // lruvec_add_folio counts folio_nr_pages
@@ -1044,7 +1050,7 @@ public sealed partial class Lruvec : IReplacementPolicy
     /// batch (split_folio_to_list left it on reclaim's list).
     /// </summary>
     private bool FolioPageIsolated(int p) =>
-        (HostFrames[p].Flags & FrameFlags.Lru) != 0 && !_lruAdd.InBatch(p) && _lists.ListOf(p) < 0;
+        (HostFrames[p].Flags & FrameFlags.Lru) != 0 && _lists.ListOf(p) < 0;
 
     /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)

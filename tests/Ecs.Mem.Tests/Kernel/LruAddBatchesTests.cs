@@ -168,4 +168,106 @@ public class LruAddBatchesTests
         Assert.That(box.PgPgOut - pgpgout, Is.EqualTo(outAtExit + 10));
         Assert.That(batched.Select(p => Freed(m, p)), Is.All.True);
     }
+
+    /// <summary>
+    /// folio_batch_move_lru sets PG_lru only when it moves a folio onto its lruvec (lru_add, then folio_set_lru): the ten
+    /// batched folios have none (so folio_test_lru and folio_isolate_lru fail for them, and the allocator's
+    /// prep_move_freepages_block does not count them as movable PageLRU pages) through the 20 adds that fill the batch to
+    /// 30, and all have it after the 21st, the batch's 31st add, which puts them on the inactive anon list.
+    /// </summary>
+    [Test]
+    public void ABatchedFolioHasNoPgLruUntilThe31stAddMovesIt()
+    {
+        using SimMachine m = Machine();
+        int[] batched = TenInTheBatch(m);
+        Func<int, bool> movable = m.Kernel.Zone.Buddy.IsMovable!;
+        bool PgLru(int p) => (m.Kernel.Zone.Frames[p].Flags & FrameFlags.Lru) != 0;
+        Assert.That(batched.Select(PgLru), Is.All.False, "folio_add_lru leaves PG_lru to the batch's move");
+        Assert.That(batched.Select(p => movable(p)), Is.All.False);
+        int page0 = PfnAt(m, X);
+        Assert.That(PgLru(page0) && movable(page0), Is.True, "page 0 was moved by the drain: PG_lru");
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+        long faults = m.Env.Counters.Get("pgfault");
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 20, checkEvery: 1);
+        Assert.That(m.Kernel.LruAddBatches!.Count(0), Is.EqualTo(30));
+        Assert.That(batched.Select(PgLru), Is.All.False);
+        m.Run(() => m.Env.Counters.Get("pgfault") - faults >= 21, checkEvery: 1);
+        Assert.That(m.Kernel.LruAddBatches.Count(0), Is.Zero);
+        Assert.That(batched.Select(PgLru), Is.All.True);
+        Assert.That(batched.Select(p => movable(p)), Is.All.True);
+        var lv = (EcsMem.Systems.Vmscan.Lruvec)Box(m).Lruvec;
+        Assert.That(batched.Select(p => lv.ListOf(p)), Is.All.EqualTo((int)EcsMem.Systems.Vmscan.LruList.InactiveAnon));
+        Assert.That(new InvariantChecker(m.Kernel).Check(), Is.Empty);
+    }
+
+    /// <summary>
+    /// truncate_inode_pages_range does not drain the lru_add batches and does not test the reference count: the ten
+    /// page-cache folios a 40 KiB write(2) added leave the page cache at ftruncate(0), but the batch's reference keeps
+    /// them allocated and charged (no pgpgout, clean: folio_cancel_dirty) until the batch moves; then lru_add puts them on
+    /// a list and folios_put frees and uncharges them: pgpgout + 10.
+    /// </summary>
+    [Test]
+    public void ATruncatedBatchedFolioStaysChargedUntilTheBatchMoves()
+    {
+        string yaml = "machine: {ram: 64M, swap: 0}\ncgroups:\n  - {name: box, memory.max: 32M}\n"
+            + "processes:\n  - name: p\n    cgroup: box\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=" + Pages + ",writes=1\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: " + (Pages * 4096) + ", prot: rw-, flags: private, fixed: true}\n"
+            + "  - at: 0\n    process: p\n    open: {file: /data/new, fd: 3, flags: creat|trunc}\n"
+            + "  - at: 0\n    process: p\n    write: {fd: 3, length: 40K, piece: 4K}\n";
+        using SimMachine m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lruadd-truncate.yaml"));
+        RunTo(m, 1);
+        var k = m.Kernel;
+        int file = k.Files.Intern("/data/new");
+        int[] pages = Enumerable.Range(0, 10).Select(i => k.PageCache.Find(file, i)).ToArray();
+        Assert.That(pages, Is.All.GreaterThanOrEqualTo(0), "write_begin added the ten pages");
+        Assert.That(pages.Select(p => k.LruAddBatches!.InBatch(p)), Is.All.True, "each waits in CPU 0's lru_add batch");
+        int waiting = k.LruAddBatches!.Count(0);
+        MemCgroup box = Box(m);
+        long pgpgout = box.PgPgOut, usage = box.Usage;
+        int tgid = k.World.Get<Process>(P(m)).Tgid;
+        Assert.That(k.OpenFiles.Ftruncate(tgid, 3, 0), Is.Zero);
+        Assert.That(Enumerable.Range(0, 10).Select(i => k.PageCache.Find(file, i)), Is.All.LessThan(0), "gone from the page cache");
+        Assert.That(pages.Select(p => Freed(m, p)), Is.All.False, "the batch's reference keeps them");
+        Assert.That(pages.Select(p => (k.Zone.Frames[p].Flags & FrameFlags.Dirty) != 0), Is.All.False, "folio_cancel_dirty");
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout), "still charged: no uncharge event");
+        Assert.That(box.Usage, Is.EqualTo(usage));
+        Assert.That(k.LruAddBatches.Count(0), Is.EqualTo(waiting));
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+        k.LruAddDrainCpu(0);
+        Assert.That(pages.Select(p => Freed(m, p)), Is.All.True, "folios_put after lru_add freed them");
+        Assert.That(box.PgPgOut, Is.EqualTo(pgpgout + 10), "one pgpgout a folio uncharged");
+        Assert.That(box.Usage, Is.EqualTo(usage - 10));
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+    }
+
+    /// <summary>
+    /// do_swap_page with a one-page swap readahead window (page_cluster 0: swap_cluster_readahead's mask is 0, so its
+    /// lru_add_drain is skipped and the faulting folio waits in the lru_add batch): a write fault finds the swap-cache folio
+    /// without PG_lru and drains this CPU's batches (lru_add_drain) before should_try_to_free_swap's folio_ref_count == 2,
+    /// so every write swap-in leaves CPU 0's lru_add batch empty and frees its slot (SwapCached 0). Once the loop's second
+    /// pass swaps pages in, the batch never holds more than the one swap-in waiting for its install; without the drain
+    /// it would grow by one a swap-in between the group's reclaims (which drain too).
+    /// </summary>
+    [Test]
+    public void AWriteSwapInOfAOnePageWindowDrainsTheCpuBatchFirst()
+    {
+        string yaml = "machine: {ram: 64M, swap: 64M, page_cluster: 0, swap_readahead: cluster}\ncgroups:\n  - {name: box, memory.max: 512K}\n"
+            + "processes:\n  - name: p\n    cgroup: box\n    layout: {exec: {}}\n    workload:\n      generator: \"loop:count=100000000,base=0x7f0000000000,pages=256,writes=1\"\n"
+            + "timeline:\n  - at: 0\n    process: p\n    mmap: {addr: 0x7f0000000000, length: 1M, prot: rw-, flags: private, fixed: true}\n";
+        using SimMachine m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(yaml), "lruadd-swapin.yaml"));
+        var k = m.Kernel;
+        // The first swap-in's install drains what the first pass's last faults left in the batch.
+        m.Run(() => m.Env.Counters.Get("pswpin") >= 2, checkEvery: 1);
+        long start = m.Env.Counters.Get("pswpin");
+        int most = 0;
+        m.Run(() =>
+        {
+            most = Math.Max(most, k.LruAddBatches!.Count(0));
+            return m.Env.Counters.Get("pswpin") - start >= 200;
+        }, checkEvery: 1);
+        Assert.That(m.Env.Counters.Get("pswpin") - start, Is.EqualTo(200), "the second pass swaps in a page a fault");
+        Assert.That(most, Is.LessThanOrEqualTo(1));
+        Assert.That(k.SwapCache.Count, Is.EqualTo(1), "the swap-in just read, not yet mapped: each installed one freed its slot (folio_ref_count 2 after the drain)");
+        Assert.That(new InvariantChecker(k).Check(), Is.Empty);
+    }
 }

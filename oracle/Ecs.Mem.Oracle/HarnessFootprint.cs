@@ -602,15 +602,38 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// </summary>
     public long[] BetweenPhasesAfter(int phase)
     {
-        if (Lengths is not { } l)
+        if (Lengths is not { } l && (phase != 1 || FirstBindingLate.Length == 0))
             return BetweenPhases;
-        long bss = Pages - BssPages, n = l.SmapsBufPages(phase);
+        long bss = Pages - BssPages, n = Lengths is { } m ? m.SmapsBufPages(phase) : SmapsBufPages;
         var pages = new List<long>(BetweenHead);
         for (long i = 0; i < n; i++)
             pages.Add(bss + i);
+        if (phase == 1)
+            pages.AddRange(FirstBindingLate);
         pages.AddRange(BetweenTail);
         return [.. pages];
     }
+
+    /// <summary>
+    /// The binding role's pages a swap program's first phase_end touches after its smaps read (<see cref="BindingAfterSmaps"/>),
+    /// in <see cref="BindingOrder"/>; empty otherwise (the binding comes before the smaps read, in <see cref="FirstBeforeSnapshot"/>).
+    /// </summary>
+    public long[] FirstBindingLate { get; init; } = [];
+
+    /// <summary>
+    /// The lazy binding's pages in the order Linux 6.18 faulted them in the first phase_end of memfd-swap-memcg (10 of 10 runs,
+    /// oracle/experiments/swap-ra-state): the program's RELRO page with its GOT (14), ld.so's RELRO page (13), its rw page 1
+    /// (11), its scratch page (15), its rw page 0 (12); exit's _dl_fini takes them in the same order (<see cref="ExitPages"/>).
+    /// </summary>
+    public static readonly long[] BindingOrder = [14, 13, LdsoRwPage1, LdsoScratchPage, LdsoRwPage0];
+
+    /// <summary>
+    /// What-if <c>ECSMEM_ORACLE_BINDING_AFTER_SMAPS=1</c>: a swap program's first phase_end binds after its smaps read. Measured
+    /// on Linux 6.18 (oracle/experiments/swap-ra-state: the swap-readahead statics after every fault): memfd-swap-memcg's first
+    /// phase_end swaps in emit's pages, then <c>buf</c>'s four (smaps), then <see cref="BindingOrder"/>'s, in 10 of 10 runs:
+    /// swap_counts, read before the first phase, bound open, read and sscanf, so the first new symbols are vmas'.
+    /// </summary>
+    public static bool BindingAfterSmaps => OracleEnv.Flag("ECSMEM_ORACLE_BINDING_AFTER_SMAPS", unset: false);
 
     private static readonly Dictionary<string, (string Path, IReadOnlyDictionary<string, HarnessLengths>? All)> LengthsByDir = new(StringComparer.Ordinal);
 
@@ -742,7 +765,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         long total = f is null ? 0 : ScenarioGenerator.HarnessKb(f) / 4;
         if (total <= 0)
             return null;
-        HarnessFootprint h = FromTotal(total, emptyEnvironment: f!.HarnessKb is not null);
+        HarnessFootprint h = FromTotal(total, emptyEnvironment: f!.HarnessKb is not null, bindingAfterSmaps: p.Swap && BindingAfterSmaps);
         return MeasuredLengths ? h with { Lengths = LengthsOf(p) } : h;
     }
 
@@ -751,7 +774,7 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// environment (<paramref name="emptyEnvironment"/>: record.sh's <c>env -i</c>) or with a shell's; the window's pages as
     /// measured, with the GOT read at its end (<see cref="Window"/>).
     /// </summary>
-    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment)
+    public static HarnessFootprint FromTotal(long total, bool emptyEnvironment, bool bindingAfterSmaps = false)
     {
         long warmUp = WarmUpStackPages + BssPages;
         // A footprint smaller than warm_up's pages cannot come from this harness; keep warm_up's pages then.
@@ -792,7 +815,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
         if (EmitMeasuredOrder)
             emit = [.. EmitOrder.Where(emit.Contains), .. emit.Where(i => !EmitOrder.Contains(i))];
         long[] later = [.. outnFirst, .. emit, bss + OutnPage];
-        long[] first = [.. outnFirst, .. emit, .. role["binding"], bss + OutnPage];
+        // A swap program's first phase_end binds its new functions (vmas' strcmp, strrchr, strtol; getenv) after the smaps
+        // read (FirstBindingLate): swap_counts bound open, read and sscanf before the first phase.
+        long[] binding = bindingAfterSmaps ? [] : [.. role["binding"]];
+        long[] first = [.. outnFirst, .. emit, .. binding, bss + OutnPage];
         var between = new List<long>(role["deeper"]);
         for (long i = 0; i < SmapsBufPages; i++)
             between.Add(bss + i); // slurp into buf
@@ -810,6 +836,9 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
             MeasuredFirstAccesses = measured,
             BetweenHead = [.. role["deeper"]],
             BetweenTail = [.. tail],
+            // _dl_runtime_resolve's frame (its xsave area) reaches the stack page below main's: on Linux the top page of
+            // warm_up's array under an empty environment (slot 84, next to outn's 85), a store.
+            FirstBindingLate = bindingAfterSmaps ? [.. BindingOrder.Where(role["binding"].Contains), stack + WarmUpStackPages - 1] : [],
         };
     }
 

@@ -46,6 +46,7 @@ public sealed class Writeback : IEventHandler
         _k = kernel;
         _doneKind = env.RegisterEventKind("writeback-complete", this);
         _requestOf = new long[kernel.Zone.Frames.Length];
+        _reclaimWriteEnd = new ulong[kernel.Zone.Frames.Length];
         // In /proc/vmstat's order.
         NrVmscanWrite = env.Counters.Register("nr_vmscan_write");
         NrVmscanImmediate = env.Counters.Register("nr_vmscan_immediate_reclaim");
@@ -416,8 +417,30 @@ public sealed class Writeback : IEventHandler
     private void Complete(in Request r)
     {
         for (int i = 0; i < r.Count; i++)
+        {
+            if ((_k.Zone.Frames[r.Pages[i]].Flags & FrameFlags.Reclaim) != 0)
+                _reclaimWriteEnd[r.Pages[i]] = r.Due;
             FolioEndWriteback(r.Pages[i], r.Cpu);
+        }
         _pool.Push(r.Pages);
+    }
+
+    // The due time of each frame's last write that ended with PG_reclaim set (UnderReclaimWriteback).
+    private readonly ulong[] _reclaimWriteEnd;
+
+    /// <summary>
+    /// Whether frame <paramref name="pfn"/> is under a write reclaim started (PG_writeback with PG_reclaim) at time
+    /// <paramref name="time"/>: a request in flight due after it, or one completed already whose due time is after it. With
+    /// several CPUs a completion is dispatched where the CPUs stopped, which depends on the batch size, so a CPU whose clock
+    /// is behind may see the flags of a write that for it has not ended yet: the due time decides, as it does for the
+    /// completion's own effects (<see cref="Now"/>).
+    /// </summary>
+    public bool UnderReclaimWriteback(int pfn, ulong time)
+    {
+        FrameFlags fl = _k.Zone.Frames[pfn].Flags;
+        if ((fl & FrameFlags.Writeback) != 0)
+            return (fl & FrameFlags.Reclaim) != 0 && (!_inFlight.TryGetValue(_requestOf[pfn], out Request r) || r.Due > time);
+        return _reclaimWriteEnd[pfn] > time;
     }
 
     /// <summary>

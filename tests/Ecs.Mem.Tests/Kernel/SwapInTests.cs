@@ -444,4 +444,96 @@ public class SwapInTests
     [TestCase(0, 1, 4, 0, 8, TestName = "from boot (EcsMem): page 0, 4 hits: 8 (pages 0-6 read)")]
     public void SwapinNrPagesGivesTheKernelsWindowsAtATmpfsReadsStart(long prev, long offset, int hits, int prevWin, int expected) =>
         Assert.That(SwapReadahead.SwapinNrPages(prev, offset, hits, 8, prevWin), Is.EqualTo(expected));
+
+    /// <summary>
+    /// The swap slot of the page at <paramref name="va"/> and the flags of the swap-cache frame holding it (-1: not swapped
+    /// out, or not in the swap cache).
+    /// </summary>
+    private static (int Slot, int Pfn, FrameFlags Flags) SwapCacheStateOf(SimMachine m, Entity p, ulong va)
+    {
+        var pte = new Pte(Mm(m, p).Tables.Lookup(va));
+        if (!pte.IsSwap)
+            return (-1, -1, 0);
+        int slot = (int)pte.ToSwapEntry().Offset, pfn = m.Kernel.SwapCache.Lookup(slot);
+        return (slot, pfn, pfn < 0 ? 0 : m.Kernel.Zone.Frames[pfn].Flags);
+    }
+
+    /// <summary>
+    /// PG_readahead is PG_reclaim (Linux's page-flags.h): a fault that finds its page in the swap cache while reclaim is still
+    /// writing it out (pageout set PG_reclaim, folio_end_writeback has not cleared it) tests the bit in swap_update_readahead
+    /// and counts a readahead hit: swap_ra_hit and swapin_readahead_hits go up by one. A page whose write has ended and that was
+    /// never read ahead counts nothing. Measured on 6.18:
+    /// oracle/experiments/swap-ra-state (the rseq TLS page's fault during a kit fill, statics read from kernel memory).
+    /// </summary>
+    [Test]
+    public void ASwapCacheHitOnAPageUnderReclaimWritebackCountsAReadaheadHit()
+    {
+        // Y's writes push its own first pages out: find the first moment some of them is still being written (PG_writeback
+        // and PG_reclaim, unlocked) while another's write has ended and it waits in the swap cache (no flag, not read ahead).
+        var writes = Sweep(X, 256, W).Concat(Sweep(Y, 1024, W)).ToArray();
+        long n = 256;
+        ulong writing = 0, written = 0;
+        // Swap-outs written in simulated time (machine.writeback: async, the Linux policy), so PG_writeback lasts.
+        KernelOptions options = Small() with { Policy = "linux", WritebackAsync = true };
+        using (var a = new SimMachine(options))
+        {
+            Entity pa = Add(a, "p", mm => { Anon(X, 256)(mm); Anon(Y, 1024)(mm); }, 0, writes);
+            while ((writing == 0 || written == 0) && n < 256 + 1024)
+            {
+                RunUntilAccesses(a, pa, ++n);
+                writing = written = 0;
+                for (int i = 0; i < n - 256; i++)
+                {
+                    ulong va = Y + ((ulong)i * Page);
+                    var (_, pfn, flags) = SwapCacheStateOf(a, pa, va);
+                    if (pfn < 0 || (flags & FrameFlags.Locked) != 0)
+                        continue;
+                    if ((flags & (FrameFlags.Reclaim | FrameFlags.Writeback)) == (FrameFlags.Reclaim | FrameFlags.Writeback) && writing == 0)
+                        writing = va;
+                    if ((flags & (FrameFlags.Reclaim | FrameFlags.Writeback)) == 0 && !a.Kernel.SwapReadahead.IsReadahead(pfn) && written == 0)
+                        written = va;
+                }
+            }
+        }
+        Assert.That(writing, Is.Not.Zero, "a page of Y under reclaim's write");
+        Assert.That(written, Is.Not.Zero, "a page of Y in the swap cache whose write has ended");
+        foreach (var (page, hits) in new[] { (writing, 1), (written, 0) })
+        {
+            // The same writes with a load of the page right after the n-th access.
+            MemoryAccess[] trace = [.. writes.Take((int)n), R(page), .. writes.Skip((int)n)];
+            using var m = new SimMachine(options);
+            Entity p = Add(m, "p", mm => { Anon(X, 256)(mm); Anon(Y, 1024)(mm); }, 0, trace);
+            RunUntilAccesses(m, p, n);
+            var (_, pfn, flags) = SwapCacheStateOf(m, p, page);
+            Assert.That(pfn, Is.GreaterThanOrEqualTo(0), $"{page:x} in the swap cache");
+            long hit0 = Counter(m, "swap_ra_hit"), maj0 = Stats(m, p).MajFlt;
+            int raHits0 = m.Kernel.SwapReadahead.ClusterState.Hits;
+            RunUntilAccesses(m, p, n + 1);
+            Assert.That(Stats(m, p).MajFlt - maj0, Is.Zero, $"{page:x}: a swap-cache hit, no read");
+            Assert.That(Counter(m, "swap_ra_hit") - hit0, Is.EqualTo(hits), $"{page:x} ({flags})");
+            Assert.That(m.Kernel.SwapReadahead.ClusterState.Hits - raHits0, Is.EqualTo(hits), $"{page:x}: swapin_readahead_hits");
+        }
+    }
+
+    /// <summary>
+    /// __swapin_nr_pages against the statics Linux 6.18 itself held (read from kernel memory at every fault that changed them:
+    /// oracle/experiments/swap-ra-state, results/kernel.txt, memfd-swap-memcg runs 2–10, all alike): the last phase_end's and
+    /// the exit's swap-ins of the harness's pages, each row the miss's slot, the hits, prev_offset and last_readahead_pages
+    /// before it, and the window the kernel stored after it; then the next run's fill.
+    /// </summary>
+    [TestCase(214, 85, 4, 8, 8, TestName = "memfd exit: outn's page after the read's 4 hits: 8")]
+    [TestCase(214, 11, 0, 8, 4, TestName = "memfd exit: the TLS page, no hits, half of 8: 4")]
+    [TestCase(11, 21, 0, 4, 2, TestName = "memfd exit: libc's bss 0, no hits, half of 4: 2")]
+    [TestCase(21, 6339, 0, 2, 1, TestName = "memfd exit: out's second page, no hits: 1")]
+    [TestCase(6339, 16, 1, 1, 4, TestName = "memfd exit: libc's rw 0 after RELRO 3's hit: 4")]
+    [TestCase(6339, 14, 0, 4, 2, TestName = "memfd exit: libc's RELRO 1, no hits: 2")]
+    [TestCase(14, 212, 0, 8, 4, TestName = "memfd exit: reg's page after buf's window of 8: 4")]
+    [TestCase(212, 6, 0, 4, 2, TestName = "memfd exit: the program's RELRO page: 2 (slots 6-7, ld.so's scratch page ahead)")]
+    [TestCase(6, 4, 0, 2, 1, TestName = "memfd exit: ld.so's RELRO page: 1")]
+    [TestCase(4, 2, 0, 1, 1, TestName = "memfd exit: ld.so's rw page 1: 1")]
+    [TestCase(2, 13, 3, 1, 8, TestName = "memfd exit: libc's RELRO 0 after 3 hits (scratch, rw 0, bss 5): 8")]
+    [TestCase(2, 8, 0, 8, 4, TestName = "next fill: main's stack page, no hits, half of 8: 4")]
+    [TestCase(2, 8, 1, 8, 4, TestName = "next fill: main's stack page after the rseq page's hit under writeback: 4")]
+    public void SwapinNrPagesGivesTheWindowsTheKernelsStaticsHeld(long prev, long offset, int hits, int prevWin, int expected) =>
+        Assert.That(SwapReadahead.SwapinNrPages(prev, offset, hits, 8, prevWin), Is.EqualTo(expected));
 }

@@ -408,4 +408,28 @@ public class HarnessFootprintTests
             Assert.That(h.BufPages(3584), Is.EqualTo(new long[] { 1 }));
         });
     }
+
+    [Test]
+    public void A_swap_programs_first_phase_end_binds_after_its_smaps_read_in_the_kernels_order()
+    {
+        // The what-if ECSMEM_ORACLE_BINDING_AFTER_SMAPS=1 (HarnessFootprint.BindingAfterSmaps). Linux 6.18, the statics read
+        // from kernel memory after each fault (oracle/experiments/swap-ra-state/results/kernel.txt, memfd-swap-memcg, every
+        // run): after emit's pages and buf's four the first phase_end swaps in the program's RELRO page (slot 6), ld.so's RELRO
+        // page (4) and rw page 1 (2), hits its scratch page, swaps in its rw page 0 and then the stack page below main's
+        // (0x7fffffffc000: the top page of warm_up's array, slot 84).
+        string kernel = File.ReadAllText(Path.Combine(OracleDir, "experiments", "swap-ra-state", "results", "kernel.txt"));
+        Assert.That(kernel, Does.Contain("0x55555555d000:0/4/14 0x555555558ff0:0/2/6 0x7ffff7ffcc70:0/1/4 0x7ffff7ffe350:0/1/2 0x7ffff7fc07a8:1/1/2"));
+        // 214 pages: 22 start-up pages, the array 22-85, the bss 86-213 (buf from 86, reg's page 213).
+        HarnessFootprint late = HarnessFootprint.FromTotal(214, emptyEnvironment: true, bindingAfterSmaps: true);
+        HarnessFootprint early = HarnessFootprint.FromTotal(214, emptyEnvironment: true);
+        long[] binding = [11, 12, 13, 14, 15];
+        Assert.Multiple(() =>
+        {
+            Assert.That(early.FirstBeforeSnapshot.Intersect(binding), Is.EquivalentTo(binding), "the model's default: before the smaps read");
+            Assert.That(late.FirstBeforeSnapshot.Intersect(binding), Is.Empty);
+            Assert.That(late.BetweenPhasesAfter(1), Is.EqualTo(new long[] { 86, 87, 88, 89, 14, 13, 11, 15, 12, 85, HarnessFootprint.TlsPage, 213 }));
+            Assert.That(late.BetweenPhasesAfter(2), Is.EqualTo(new long[] { 86, 87, 88, 89, HarnessFootprint.TlsPage, 213 }), "later phase_ends bind nothing");
+            Assert.That(early.BetweenPhasesAfter(1), Is.EqualTo(new long[] { 86, 87, 88, 89, HarnessFootprint.TlsPage, 213 }));
+        });
+    }
 }

@@ -398,7 +398,7 @@ public sealed class PerCpuPageSet
         if ((uint)index >= (uint)_owner.Length)
             throw new InvalidOperationException($"pcp free: pfn {pfn} is outside the zone");
         if (_owner[index] != None)
-            throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list)");
+            throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list, in the order-{PindexToOrder(_list[index] % NrPcpLists)} block at {BlockOf(pfn, out _)})");
         if (!_buddy.IsAllocatedHead(pfn, order))
             throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-{order} block");
         // free_unref_folios / free_frozen_pages: the list of the pageblock's type now (a claim may have changed it).

@@ -536,6 +536,9 @@ public static class ScenarioGenerator
         // cgroup v1's memory.swappiness of the program's group: its reclaim (all of it is the group's) uses it.
         if (p.Swappiness is { } sw)
             y.Append(Inv, $"  swappiness: {sw}\n");
+        // ECSMEM_ORACLE_BUDDYINFO: the what-if aged zone, a recorded /proc/buddyinfo Normal line scaled to this RAM.
+        if (OracleEnv.ScaledFreeArea("ECSMEM_ORACLE_BUDDYINFO", DefaultRam) is { } freeArea)
+            y.Append("  free_area: [").Append(string.Join(", ", freeArea.Select(n => n.ToString(Inv)))).Append("]\n");
         // ECSMEM_ORACLE_MACHINE: more machine keys for a what-if run (oracle/README.md), `;` between them, e.g.
         // "latency: {clear_huge_page: 14000000}; disk_queue_depth: 1"; a bad key fails as any scenario's would.
         if (Environment.GetEnvironmentVariable("ECSMEM_ORACLE_MACHINE") is { Length: > 0 } extra)

@@ -33,7 +33,8 @@ internal static class FilemapAlloc
             if (chargedTask != Ecs.Entity.Null)
                 k.Memcg.Charged(chargedTask);
         }
-        int head = buddy.AllocPages(order);
+        // rmqueue: orders up to PAGE_ALLOC_COSTLY_ORDER from the CPU's per-CPU list of the order (last freed first).
+        int head = zone.AllocPages(cpu, order);
         if (head < 0)
         {
             if (memcg is not null)

@@ -1386,6 +1386,9 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         {
             if (frames[pfn].FolioOrder != 0 && (frames[pfn].Flags & FrameFlags.Lru) != 0)
                 _k.Zone.LruDel(pfn); // a large folio leaves the LRU whole, before any of its pages is freed
+            // ... and is freed whole (folio_put → free_unref_folios): its pages follow in the list, head first.
+            if (frames[pfn].FolioOrder != 0 && PageCacheFolio.Head(frames, pfn) == pfn)
+                _k.Zone.BeginFolioFree(pfn, frames[pfn].FolioOrder);
             _k.PageCache.Delete(f, i);
             _k.Zone.FreeFrame(pfn, _k.Tlb.CurrentCpu);
         }

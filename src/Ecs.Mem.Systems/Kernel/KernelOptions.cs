@@ -180,6 +180,12 @@ public sealed record KernelOptions
     /// </summary>
     public bool PcpHighTuning { get; init; } = D.PcpHighTuning;
 
+    /// <summary>
+    /// Per-CPU lists for orders 1..3 too (<c>machine.pcp_high_order</c>, default false; Linux 5.13+'s order_to_pindex):
+    /// large page-cache folios are allocated from and freed whole to their order's list (<see cref="PageAlloc.Zone.AllocPages"/>).
+    /// </summary>
+    public bool PcpHighOrder { get; init; } = D.PcpHighOrder;
+
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);
 

@@ -257,14 +257,18 @@ public sealed class InvariantChecker
             listed += n;
             if (n != pcp.Count(cpu))
                 Fail($"pcp: CPU {cpu}'s list holds {n} pages but its count is {pcp.Count(cpu)}");
-            if (!pcp.HighTuning && pcp.Count(cpu) > pcp.High)
+            // 6.6: a free at the high mark returns pages at once; only a high-order list's refill (no room check, as
+            // __rmqueue_pcplist has none) may leave the CPU above it, by at most one refill per high-order list.
+            int highOrderRefills = (PerCpuPageSet.NrPcpLists - BuddyAllocator.NrTypes) * Math.Max(pcp.Batch, 2 << PerCpuPageSet.PageAllocCostlyOrder);
+            if (!pcp.HighTuning && pcp.Count(cpu) > pcp.High + highOrderRefills)
                 Fail($"pcp: CPU {cpu} holds {pcp.Count(cpu)} pages, above its high mark {pcp.High}");
             // 6.7+: high moves and a shrink (reclaim, ZONE_BELOW_HIGH) may leave the list above it until the next
             // frees or decay; but a free at the clamped high returns pages, and a refill of a type's empty list
-            // takes at most max(high - count - batch, batch), so no list passes the larger bound by more than a
-            // batch per migrate type.
+            // takes at most max(high - count - batch, batch) (a high-order list's max(batch >> order, 2) blocks), so no
+            // CPU passes the larger bound by more than one refill per list.
             int bound = Math.Max(pcp.HighMin, pcp.HighMax);
-            if (pcp.HighTuning && (pcp.Count(cpu) > bound + (BuddyAllocator.NrTypes * pcp.Batch) || pcp.HighOf(cpu) > bound))
+            int refill = Math.Max(pcp.Batch, 2 << PerCpuPageSet.PageAllocCostlyOrder);
+            if (pcp.HighTuning && (pcp.Count(cpu) > bound + (PerCpuPageSet.NrPcpLists * refill) || pcp.HighOf(cpu) > bound))
                 Fail($"pcp: CPU {cpu} holds {pcp.Count(cpu)} pages with high {pcp.HighOf(cpu)}, beyond high_min {pcp.HighMin}, high_max {pcp.HighMax} and batch {pcp.Batch}");
             for (int i = 0; i < Math.Min(n, _freeList.Length); i++)
             {
@@ -278,8 +282,8 @@ public sealed class InvariantChecker
                     Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but its struct page says {fr[pfn].Flags}");
                 if (pfn >= b.StartPfn && pfn < b.StartPfn + b.ManagedPages && _inFreeBlock[pfn - b.StartPfn])
                     Fail($"pcp: frame {pfn} is on CPU {cpu}'s list and in a buddy free block");
-                else if (!b.IsAllocatedHead(pfn, 0))
-                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but the buddy allocator never handed it out");
+                else if (pcp.BlockOf(pfn, out int order) is int head && (head < 0 || !b.IsAllocatedHead(head, order)))
+                    Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but the buddy allocator never handed out its order-{order} block at {head}");
                 if (pcp.CpuOf(pfn) != cpu)
                     Fail($"pcp: frame {pfn} is on CPU {cpu}'s list but recorded on CPU {pcp.CpuOf(pfn)}'s");
             }

@@ -98,6 +98,7 @@ public static class ScenarioLoader
             ReadaheadRequests = m.ReadaheadRequests,
             PerCpuPages = m.PerCpuPages,
             PcpHighTuning = m.PcpHighTuning,
+            PcpHighOrder = m.PcpHighOrder,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,
             OvercommitRatio = m.OvercommitRatio,

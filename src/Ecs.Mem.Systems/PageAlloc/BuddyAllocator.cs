@@ -517,6 +517,26 @@ public sealed class BuddyAllocator
     }
 
     /// <summary>
+    /// The inverse of <see cref="SplitPage"/> for a large folio freed whole (free_unref_folios frees it at its order,
+    /// never a page at a time): the 2^<paramref name="order"/> allocated order-0 pages at <paramref name="pfn"/>
+    /// become one allocated order-<paramref name="order"/> block again, to be freed with <see cref="FreePages"/>(pfn, order).
+    /// </summary>
+    public void UnsplitPage(int pfn, int order)
+    {
+        int index = pfn - _startPfn;
+        if ((uint)order > MaxOrder || (pfn & ((1 << order) - 1)) != 0 || (uint)index > (uint)(_pageCount - (1 << order)))
+            throw new InvalidOperationException($"UnsplitPage: pfn {pfn} cannot head an order-{order} block");
+        for (int i = 0; i < 1 << order; i++)
+        {
+            if (_allocOrder[index + i] != 0)
+                throw new InvalidOperationException($"UnsplitPage: pfn {pfn + i} is not an allocated order-0 page");
+        }
+        _allocOrder[index] = (sbyte)order;
+        for (int i = 1; i < 1 << order; i++)
+            _allocOrder[index + i] = (sbyte)None;
+    }
+
+    /// <summary>
     /// __isolate_free_page (compaction's free scanner): the free block of 2^<paramref name="order"/> pages headed at
     /// <paramref name="pfn"/> leaves its free list and becomes 2^order allocated order-0 pages (split_page), each
     /// freed on its own with <see cref="FreePages"/>(pfn, 0) if unused.

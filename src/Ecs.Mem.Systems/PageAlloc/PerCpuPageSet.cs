@@ -3,24 +3,28 @@ using EcsMem.Components;
 namespace EcsMem.Systems.PageAlloc;
 
 /// <summary>
-/// zone-&gt;per_cpu_pageset: one <c>struct per_cpu_pages</c> per CPU in front of the buddy allocator, for order-0
-/// pages, following Linux 6.7+'s mm/page_alloc.c, whose <c>pcp-&gt;high</c> tunes itself between <c>high_min</c>
+/// zone-&gt;per_cpu_pageset: one <c>struct per_cpu_pages</c> per CPU in front of the buddy allocator, for blocks of
+/// orders 0 to PAGE_ALLOC_COSTLY_ORDER (3), following Linux 6.7+'s mm/page_alloc.c, whose <c>pcp-&gt;high</c> tunes itself between <c>high_min</c>
 /// and <c>high_max</c> (<see cref="HighTuning"/>, <c>machine.pcp_high_tuning</c>, the default), or Linux 6.6's
 /// (the last kernel with a fixed <c>high</c> and <c>free_factor</c>) when that is off.
 /// </summary>
 /// <remarks>
-/// <para>Each CPU has one order-0 list per migrate type (pcp-&gt;lists[order_to_pindex(mt, 0)], Unmovable, Movable,
-/// Reclaimable): an allocation takes from its type's list, refilled by rmqueue_bulk with that type; a free goes to
-/// the list of its pageblock's type at the time (get_pfnblock_migratetype); <c>count</c>, <c>high</c> and
-/// <c>batch</c> are per CPU, over all its lists.
+/// <para>Each CPU has one list per order and migrate type (pcp-&gt;lists[order_to_pindex(mt, order)]: order 0's
+/// Unmovable, Movable, Reclaimable, then order 1's …; <see cref="NrPcpLists"/>): an allocation takes from its order's
+/// and type's list, refilled by rmqueue_bulk with blocks of that order and type; a free goes to the list of its order
+/// and its pageblock's type at the time (get_pfnblock_migratetype); a block of order k is one entry and counts 2^k
+/// pages. <c>count</c> (in pages), <c>high</c> and <c>batch</c> are per CPU, over all its lists: frees of any order
+/// fill the one count, and free_pcppages_bulk empties the lists round-robin, order-0 and high-order alike. Page-cache
+/// folios of orders 1-3 (readahead's) come from here and go back here whole, so the next window reuses the frames
+/// reclaim freed last.
 /// A page on a list is free but is <b>not</b> counted in NR_FREE_PAGES (<see cref="BuddyAllocator.NrFreePages"/>),
 /// so the watermark checks, MemFree and /proc/buddyinfo do not see it, exactly as in Linux.</para>
 /// <list type="bullet">
-/// <item><b>Allocation</b> (<see cref="Alloc"/>, rmqueue_pcplist → __rmqueue_pcplist): <c>free_factor &gt;&gt;= 1</c>;
+/// <item><b>Allocation</b> (<see cref="Alloc(int, MigrateType, int)"/>, rmqueue_pcplist → __rmqueue_pcplist): <c>free_factor &gt;&gt;= 1</c>;
 /// if this CPU's list is empty, rmqueue_bulk takes <c>batch</c> pages from the buddy allocator one
 /// __rmqueue at a time and queues each at the list <b>tail</b>, so the list holds them in the order the buddy
 /// handed them out; then the list's <b>head</b> is taken.</item>
-/// <item><b>Free</b> (<see cref="Free"/>, free_unref_page → free_unref_page_commit): the page goes to the
+/// <item><b>Free</b> (<see cref="Free(int, int, bool, int)"/>, free_unref_page → free_unref_page_commit): the page goes to the
 /// list <b>head</b> (hot, LIFO) and <c>count</c> grows; when <c>count &gt;= nr_pcp_high()</c>,
 /// free_pcppages_bulk returns <c>nr_pcp_free()</c> pages to the buddy allocator, taken from the list
 /// <b>tail</b> (the coldest, oldest pages), one list after the other round-robin from the list just freed to
@@ -40,9 +44,13 @@ namespace EcsMem.Systems.PageAlloc;
 /// <c>alloc_factor</c> grows (to CONFIG_PCP_BATCH_SCALE_MAX = 5) while the shifted batch fits, and <c>high</c>
 /// grows by that shifted batch (to <c>high_max</c>) unless the zone is ZONE_BELOW_HIGH.</item>
 /// <item><b>Free</b> (free_frozen_page_commit, order 0): <c>alloc_factor &gt;&gt;= 1</c>; the page joins the head;
-/// <c>free_count</c> grows by one (to <c>batch &lt;&lt; 5</c>); nr_pcp_high() (<see cref="NrPcpHighTuned"/>) may
+/// <c>free_count</c> grows by one (to <c>batch &lt;&lt; 5</c>); nr_pcp_high() (<see cref="NrPcpHighTuned(int, bool, bool)"/>) may
 /// shrink or grow <c>high</c>; at <c>count &gt;= </c> its result, free_pcppages_bulk returns
-/// <c>clamp(free_count, batch, high − batch)</c> pages.</item>
+/// <c>clamp(free_count, batch, high − batch)</c> pages. A block of order k adds 2^k to <c>free_count</c>; a
+/// high-order free right after another high-order one, with <c>free_count &gt;= batch + high_min / 2</c> and (with
+/// PCPF_FREE_HIGH_BATCH, <see cref="FreeHighBatch"/>) a batch on the lists, is <c>free_high</c>: <c>high</c> drops by
+/// <c>batch &lt;&lt; 5</c> and <c>min(count, batch &lt;&lt; 5)</c> pages go back. A high-order refill takes
+/// <c>max(batch &gt;&gt; order, 2)</c> blocks.</item>
 /// <item><b>Decay</b> (<see cref="DecayPcpHigh"/>, decay_pcp_high from vmstat_update every second):
 /// <c>high = max3(count − (batch &lt;&lt; 5), high − high / 8, high_min)</c>, and what the list holds above it goes
 /// back to the buddy allocator.</item>
@@ -65,12 +73,15 @@ public sealed class PerCpuPageSet
     private readonly int[] _next;
     private readonly int[] _prev;
     private readonly sbyte[] _owner;
-    // Lists per CPU and migrate type: index cpu * NrTypes + type.
+    // Lists per CPU and pindex (order_to_pindex: order * NrTypes + type): index cpu * NrPcpLists + pindex. A block of
+    // order k is one entry (its head linked); all its pages carry the owner and the list.
     private readonly int[] _head;
     private readonly int[] _tail;
-    private readonly int[] _listCount;
-    private readonly byte[] _list; // the list (cpu * NrTypes + type) a page is on
-    private readonly int[] _count;
+    private readonly int[] _listCount; // blocks on the list
+    private readonly ushort[] _list; // the list (cpu * NrPcpLists + pindex) a page's block is on
+    private readonly int[] _count; // pcp->count: pages, over all orders
+    // PCPF_PREV_FREE_HIGH_ORDER of each CPU: the last free to its lists was of order 1..PAGE_ALLOC_COSTLY_ORDER.
+    private readonly bool[] _prevFreeHighOrder;
     private readonly int[] _freeFactor;
     // Linux 6.7+ (HighTuning): pcp->high, ->alloc_factor and ->free_count of each CPU.
     private readonly int[] _high;
@@ -82,6 +93,25 @@ public sealed class PerCpuPageSet
 
     /// <summary>MIN_PERCPU_PAGELIST_HIGH_FRACTION: high_max is zone_highsize of an eighth of the zone's managed pages.</summary>
     public const int MinPercpuPagelistHighFraction = 8;
+
+    /// <summary>PAGE_ALLOC_COSTLY_ORDER: the highest order below the pageblock order the lists keep (pcp_allowed_order).</summary>
+    public const int PageAllocCostlyOrder = 3;
+
+    /// <summary>
+    /// NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1): the lists of orders 0-3. Linux adds one
+    /// list for THPs (NR_PCP_THP); EcsMem's THPs go to the buddy allocator directly, so that list is always empty and
+    /// the round-robin of free_pcppages_bulk over the other lists is the same without it.
+    /// </summary>
+    public const int NrPcpLists = BuddyAllocator.NrTypes * (PageAllocCostlyOrder + 1);
+
+    /// <summary>order_to_pindex (orders 0..PAGE_ALLOC_COSTLY_ORDER): <c>MIGRATE_PCPTYPES * order + migratetype</c>.</summary>
+    public static int OrderToPindex(MigrateType migratetype, int order) => (BuddyAllocator.NrTypes * order) + (int)migratetype;
+
+    /// <summary>pindex_to_order: <c>pindex / MIGRATE_PCPTYPES</c>.</summary>
+    public static int PindexToOrder(int pindex) => pindex / BuddyAllocator.NrTypes;
+
+    /// <summary>pcp_allowed_order without the THP order: orders 0..PAGE_ALLOC_COSTLY_ORDER go through the lists.</summary>
+    public static bool PcpAllowedOrder(int order) => (uint)order <= PageAllocCostlyOrder;
 
     /// <summary>
     /// Per-CPU lists for <paramref name="cpus"/> CPUs over <paramref name="buddy"/>'s pfn range, all with the same
@@ -118,11 +148,12 @@ public sealed class PerCpuPageSet
         Array.Fill(_next, None);
         Array.Fill(_prev, None);
         Array.Fill(_owner, (sbyte)None);
-        _head = new int[cpus * BuddyAllocator.NrTypes];
-        _tail = new int[cpus * BuddyAllocator.NrTypes];
-        _listCount = new int[cpus * BuddyAllocator.NrTypes];
-        _list = new byte[pages];
+        _head = new int[cpus * NrPcpLists];
+        _tail = new int[cpus * NrPcpLists];
+        _listCount = new int[cpus * NrPcpLists];
+        _list = new ushort[pages];
         _count = new int[cpus];
+        _prevFreeHighOrder = new bool[cpus];
         _freeFactor = new int[cpus];
         _high = new int[cpus];
         _allocFactor = new int[cpus];
@@ -153,6 +184,14 @@ public sealed class PerCpuPageSet
     /// and never grows on refills.
     /// </summary>
     public bool BelowHigh { get; set; }
+
+    /// <summary>
+    /// PCPF_FREE_HIGH_BATCH (zone_pcp_update_cacheinfo): set when the CPU's share of the data caches
+    /// (per_cpu_data_slice_size) exceeds three batches of pages, so a run of high-order frees keeps a batch on the
+    /// list before free_high drains it. The oracle machine's 32 MiB L3 over 2 CPUs (16 MiB, 4,096 pages, against
+    /// 3 × 63) sets it, as any current x86-64 does; tests may clear it.
+    /// </summary>
+    public bool FreeHighBatch { get; set; } = true;
 
     /// <summary>pcp-&gt;high of <paramref name="cpu"/> as /proc/zoneinfo prints it (6.7+: 0 until the list is first used).</summary>
     public int HighOf(int cpu) => _high[cpu];
@@ -202,35 +241,61 @@ public sealed class PerCpuPageSet
     }
 
     /// <summary>
-    /// Copies <paramref name="cpu"/>'s lists, type by type (Unmovable, Movable, Reclaimable) and each head (hottest,
-    /// next to be allocated) first, into <paramref name="destination"/>; returns their total length. For tests and
-    /// the invariant checker.
+    /// Copies the pages on <paramref name="cpu"/>'s lists, pindex by pindex (order 0's Unmovable, Movable, Reclaimable,
+    /// then order 1's …), each list head (hottest, next to be allocated) first and each block's pages in pfn order, into
+    /// <paramref name="destination"/>; returns their total (pcp-&gt;count). For tests and the invariant checker.
     /// </summary>
     public int CopyList(int cpu, Span<int> destination)
     {
         int n = 0;
-        for (int mt = 0; mt < BuddyAllocator.NrTypes; mt++)
-            n += CopyList(cpu, (MigrateType)mt, destination.Length > n ? destination[n..] : default);
+        for (int order = 0; order <= PageAllocCostlyOrder; order++)
+            for (int mt = 0; mt < BuddyAllocator.NrTypes; mt++)
+                n += CopyList(cpu, (MigrateType)mt, order, destination.Length > n ? destination[n..] : default);
         return n;
     }
 
-    /// <summary>Copies <paramref name="cpu"/>'s list of <paramref name="migratetype"/>, head first; returns its length.</summary>
-    public int CopyList(int cpu, MigrateType migratetype, Span<int> destination)
+    /// <summary>Copies <paramref name="cpu"/>'s order-0 list of <paramref name="migratetype"/>, head first; returns its length.</summary>
+    public int CopyList(int cpu, MigrateType migratetype, Span<int> destination) => CopyList(cpu, migratetype, 0, destination);
+
+    /// <summary>
+    /// Copies the pages of <paramref name="cpu"/>'s list of <paramref name="migratetype"/> and <paramref name="order"/>
+    /// (pcp-&gt;lists[order_to_pindex]), head block first, each block's pages in pfn order; returns the pages.
+    /// </summary>
+    public int CopyList(int cpu, MigrateType migratetype, int order, Span<int> destination)
     {
-        int n = 0;
-        for (int index = _head[(cpu * BuddyAllocator.NrTypes) + (int)migratetype]; index != None; index = _next[index])
+        int n = 0, nr = 1 << order;
+        for (int index = _head[(cpu * NrPcpLists) + OrderToPindex(migratetype, order)]; index != None; index = _next[index])
         {
-            if (n < destination.Length)
-                destination[n] = index + _startPfn;
-            n++;
+            for (int i = 0; i < nr; i++, n++)
+            {
+                if (n < destination.Length)
+                    destination[n] = index + i + _startPfn;
+            }
             if (n > _owner.Length)
                 throw new InvalidOperationException($"pcp list of CPU {cpu} is cyclic");
         }
         return n;
     }
 
-    /// <summary>Pages on <paramref name="cpu"/>'s list of <paramref name="migratetype"/>.</summary>
-    public int Count(int cpu, MigrateType migratetype) => _listCount[(cpu * BuddyAllocator.NrTypes) + (int)migratetype];
+    /// <summary>Pages on <paramref name="cpu"/>'s order-0 list of <paramref name="migratetype"/>.</summary>
+    public int Count(int cpu, MigrateType migratetype) => Count(cpu, migratetype, 0);
+
+    /// <summary>Pages on <paramref name="cpu"/>'s list of <paramref name="migratetype"/> and <paramref name="order"/> (blocks × 2^order).</summary>
+    public int Count(int cpu, MigrateType migratetype, int order) => _listCount[(cpu * NrPcpLists) + OrderToPindex(migratetype, order)] << order;
+
+    /// <summary>
+    /// The block a page on a list belongs to: its head pfn, with <paramref name="order"/> the list's order; -1 (order
+    /// -1) when <paramref name="pfn"/> is on no list.
+    /// </summary>
+    public int BlockOf(int pfn, out int order)
+    {
+        int index = pfn - _startPfn;
+        order = None;
+        if ((uint)index >= (uint)_owner.Length || _owner[index] == None)
+            return None;
+        order = PindexToOrder(_list[index] % NrPcpLists);
+        return pfn & ~((1 << order) - 1);
+    }
 
     /// <summary>
     /// zone_batchsize() (CONFIG_MMU): about a quarter of 0.1 % of the zone, at most a quarter of 1 MiB of pages,
@@ -274,21 +339,32 @@ public sealed class PerCpuPageSet
     /// list head. Returns the pfn, or -1 when the list is empty and the buddy allocator has nothing left. As
     /// get_page_from_freelist, a refill that finds nothing with ALLOC_NOFRAGMENT is tried again without it.
     /// </summary>
-    public int Alloc(int cpu, MigrateType migratetype = MigrateType.Movable)
+    public int Alloc(int cpu, MigrateType migratetype = MigrateType.Movable) => Alloc(cpu, migratetype, 0);
+
+    /// <summary>
+    /// rmqueue_pcplist for a block of <paramref name="order"/> (0..PAGE_ALLOC_COSTLY_ORDER) of
+    /// <paramref name="migratetype"/> on <paramref name="cpu"/>: the list pcp-&gt;lists[order_to_pindex(mt, order)];
+    /// an empty one is refilled by rmqueue_bulk with blocks of that order (6.6: <c>max(batch &gt;&gt; order, 2)</c>;
+    /// 6.7+: nr_pcp_alloc), each at the tail; the head block is taken and pcp-&gt;count drops by 2^order. Returns the
+    /// head pfn, allocated as one order-<paramref name="order"/> block in the buddy allocator's books, or -1.
+    /// </summary>
+    public int Alloc(int cpu, MigrateType migratetype, int order)
     {
+        if (!PcpAllowedOrder(order))
+            throw new ArgumentOutOfRangeException(nameof(order), order, "the per-CPU lists hold orders 0.." + PageAllocCostlyOrder);
         // rmqueue_pcplist: "reduce the number of pages that are batch freed" (6.6: free_factor, 6.7+: free_count).
         if (HighTuning)
             _freeCount[cpu] >>= 1;
         else
             _freeFactor[cpu] >>= 1;
-        int list = (cpu * BuddyAllocator.NrTypes) + (int)migratetype;
+        int list = (cpu * NrPcpLists) + OrderToPindex(migratetype, order);
         if (_head[list] == None)
         {
-            // __rmqueue_pcplist: batch >> order for higher orders (at least 2); order 0 keeps batch as it is
-            // (6.7+: nr_pcp_alloc's scaled batch).
-            int batch = HighTuning ? NrPcpAlloc(cpu) : Batch;
-            if (RmqueueBulk(cpu, migratetype, batch, noFragment: true) == 0)
-                RmqueueBulk(cpu, migratetype, batch, noFragment: false);
+            // __rmqueue_pcplist: 6.6 scales pcp->batch by the order (at least 2 blocks); 6.7+'s nr_pcp_alloc does
+            // that after its own sizing.
+            int batch = HighTuning ? NrPcpAlloc(cpu, order) : Batch > 1 ? Math.Max(Batch >> order, 2) : Batch;
+            if (RmqueueBulk(cpu, migratetype, order, batch, noFragment: true) == 0)
+                RmqueueBulk(cpu, migratetype, order, batch, noFragment: false);
             if (_head[list] == None)
                 return -1;
         }
@@ -303,34 +379,62 @@ public sealed class PerCpuPageSet
     /// <paramref name="reclaimActive"/> is ZONE_RECLAIM_ACTIVE. Returns the pages given back to the buddy.
     /// The caller has already checked the page is allocated (a free page on a list would be a double free).
     /// </summary>
-    public int Free(int pfn, int cpu, bool reclaimActive = false)
+    public int Free(int pfn, int cpu, bool reclaimActive = false) => Free(pfn, cpu, reclaimActive, 0);
+
+    /// <summary>
+    /// free_frozen_page_commit (6.7+; 6.6: free_unref_page_commit) for a block of <paramref name="order"/>
+    /// (0..PAGE_ALLOC_COSTLY_ORDER: free_unref_folios hands a large folio over whole) on <paramref name="cpu"/>: the
+    /// block joins the head of pcp-&gt;lists[order_to_pindex(mt, order)] and pcp-&gt;count grows by 2^order. A high-order
+    /// free right after another high-order free with enough consecutive frees behind it is <c>free_high</c>: the list
+    /// is drained far below high ("high-order pages other than THP's stored on PCP can contribute to fragmentation").
+    /// Then, at <c>count &gt;= nr_pcp_high</c>, free_pcppages_bulk from this block's list on. Returns the pages given
+    /// back to the buddy allocator.
+    /// </summary>
+    public int Free(int pfn, int cpu, bool reclaimActive, int order)
     {
+        if (!PcpAllowedOrder(order))
+            throw new ArgumentOutOfRangeException(nameof(order), order, "the per-CPU lists hold orders 0.." + PageAllocCostlyOrder);
         int index = pfn - _startPfn;
         if ((uint)index >= (uint)_owner.Length)
             throw new InvalidOperationException($"pcp free: pfn {pfn} is outside the zone");
         if (_owner[index] != None)
-            throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list)");
-        if (!_buddy.IsAllocatedHead(pfn, 0))
-            throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-0 page");
-        // free_unref_page: the list of the pageblock's type now (a claim may have changed it since the allocation).
-        int mt = (int)_buddy.PageblockType(pfn);
+            throw new InvalidOperationException($"pcp free: double free of pfn {pfn} (already on CPU {_owner[index]}'s list, in the order-{PindexToOrder(_list[index] % NrPcpLists)} block at {BlockOf(pfn, out _)})");
+        if (!_buddy.IsAllocatedHead(pfn, order))
+            throw new InvalidOperationException($"pcp free: pfn {pfn} is not an allocated order-{order} block");
+        // free_unref_folios / free_frozen_pages: the list of the pageblock's type now (a claim may have changed it).
+        int pindex = OrderToPindex(_buddy.PageblockType(pfn), order);
         if (HighTuning)
             _allocFactor[cpu] >>= 1; // free_frozen_page_commit: fewer pages per refill after a free
-        AddHead(cpu, mt, index);
-        if (_frames is not null)
-            _frames[pfn].Flags = FrameFlags.PcpList;
+        AddHead(cpu, pindex, index, order);
+        int batch = Batch;
+        bool freeHigh;
         if (HighTuning)
         {
-            if (_freeCount[cpu] < Batch << PcpBatchScaleMax)
-                _freeCount[cpu]++;
-            int tuned = NrPcpHighTuned(cpu, reclaimActive);
+            // free_high: pcp->free_count >= batch + high_min / 2, the previous free was high-order too, and (with
+            // PCPF_FREE_HIGH_BATCH) a batch is on the lists already.
+            freeHigh = false;
+            if (order > 0)
+            {
+                freeHigh = _freeCount[cpu] >= batch + (HighMin / 2) && _prevFreeHighOrder[cpu]
+                    && (!FreeHighBatch || _count[cpu] >= batch);
+                _prevFreeHighOrder[cpu] = true;
+            }
+            else
+            {
+                _prevFreeHighOrder[cpu] = false;
+            }
+            if (_freeCount[cpu] < batch << PcpBatchScaleMax)
+                _freeCount[cpu] += 1 << order;
+            int tuned = NrPcpHighTuned(cpu, reclaimActive, freeHigh);
             if (_count[cpu] >= tuned)
-                return FreePcpPagesBulk(cpu, NrPcpFreeTuned(cpu, tuned), mt);
+                return FreePcpPagesBulk(cpu, NrPcpFreeTuned(cpu, tuned, freeHigh), pindex);
             return 0;
         }
-        int high = NrPcpHigh(reclaimActive);
+        // 6.6: free_high = pcp->free_factor && order && order <= PAGE_ALLOC_COSTLY_ORDER.
+        freeHigh = _freeFactor[cpu] != 0 && order > 0;
+        int high = freeHigh ? 0 : NrPcpHigh(reclaimActive);
         if (_count[cpu] >= high)
-            return FreePcpPagesBulk(cpu, NrPcpFree(cpu, high), mt);
+            return FreePcpPagesBulk(cpu, freeHigh ? _count[cpu] : NrPcpFree(cpu, high), pindex);
         return 0;
     }
 
@@ -381,19 +485,30 @@ public sealed class PerCpuPageSet
     /// <c>max(high − count − batch, batch)</c>, and alloc_factor grows (to CONFIG_PCP_BATCH_SCALE_MAX) while the
     /// shifted batch fits in that.
     /// </summary>
-    public int NrPcpAlloc(int cpu)
+    public int NrPcpAlloc(int cpu) => NrPcpAlloc(cpu, 0);
+
+    /// <summary>
+    /// nr_pcp_alloc for <paramref name="order"/>: as <see cref="NrPcpAlloc(int)"/> for order 0; a high-order refill
+    /// starts from the plain batch (no alloc_factor, no cap by the room left), <c>high</c> grows by it alike, and the
+    /// blocks taken are <c>max(batch &gt;&gt; order, 2)</c> ("scale batch relative to order").
+    /// </summary>
+    public int NrPcpAlloc(int cpu, int order)
     {
         int baseBatch = Batch;
         int high = _high[cpu] = Clamp(_high[cpu], HighMin, HighMax);
         if (high < baseBatch)
             return 1;
-        int batch = baseBatch << _allocFactor[cpu];
+        int batch = order == 0 ? baseBatch << _allocFactor[cpu] : baseBatch;
         if (HighMin != HighMax && !BelowHigh)
             high = _high[cpu] = Math.Min(high + batch, HighMax);
-        int maxNrAlloc = Math.Max(high - _count[cpu] - baseBatch, baseBatch);
-        if (batch <= maxNrAlloc && _allocFactor[cpu] < PcpBatchScaleMax)
-            _allocFactor[cpu]++;
-        return Math.Min(batch, maxNrAlloc);
+        if (order == 0)
+        {
+            int maxNrAlloc = Math.Max(high - _count[cpu] - baseBatch, baseBatch);
+            if (batch <= maxNrAlloc && _allocFactor[cpu] < PcpBatchScaleMax)
+                _allocFactor[cpu]++;
+            batch = Math.Min(batch, maxNrAlloc);
+        }
+        return batch > 1 ? Math.Max(batch >> order, 2) : batch;
     }
 
     /// <summary>
@@ -405,12 +520,24 @@ public sealed class PerCpuPageSet
     /// is above high_min). Otherwise, at <c>count &gt;= high</c>, <c>high</c> grows to hold a batch beyond the
     /// consecutive frees, <c>free_count + batch</c> (clamped), and the answer is the old <c>high</c>.
     /// </summary>
-    public int NrPcpHighTuned(int cpu, bool reclaimActive)
+    public int NrPcpHighTuned(int cpu, bool reclaimActive) => NrPcpHighTuned(cpu, reclaimActive, freeHigh: false);
+
+    /// <summary>
+    /// nr_pcp_high with <paramref name="freeHigh"/>: a free_high free lowers <c>high</c> by <c>batch &lt;&lt;
+    /// CONFIG_PCP_BATCH_SCALE_MAX</c> (not below high_min) and answers 0, so the free drains the lists; otherwise as
+    /// <see cref="NrPcpHighTuned(int, bool)"/>.
+    /// </summary>
+    public int NrPcpHighTuned(int cpu, bool reclaimActive, bool freeHigh)
     {
         int batch = Batch;
         int high = _high[cpu] = Clamp(_high[cpu], HighMin, HighMax);
         if (high == 0)
             return 0;
+        if (freeHigh)
+        {
+            _high[cpu] = Math.Max(high - (batch << PcpBatchScaleMax), HighMin);
+            return 0;
+        }
         if (reclaimActive)
         {
             int freeCount = Math.Max(_freeCount[cpu], batch);
@@ -438,9 +565,14 @@ public sealed class PerCpuPageSet
     /// nr_pcp_free (Linux 6.7+, order 0): a bulk free returns the consecutive frees' count, <c>clamp(free_count,
     /// batch, high − batch)</c> (<see cref="Clamp"/>), or one page when <c>high &lt; batch</c>.
     /// </summary>
-    public int NrPcpFreeTuned(int cpu, int high)
+    public int NrPcpFreeTuned(int cpu, int high) => NrPcpFreeTuned(cpu, high, freeHigh: false);
+
+    /// <summary>nr_pcp_free with <paramref name="freeHigh"/>: "free as much as possible", <c>min(count, batch &lt;&lt; CONFIG_PCP_BATCH_SCALE_MAX)</c>.</summary>
+    public int NrPcpFreeTuned(int cpu, int high, bool freeHigh)
     {
         int batch = Batch;
+        if (freeHigh)
+            return Math.Min(_count[cpu], batch << PcpBatchScaleMax);
         if (high < batch)
             return 1;
         return Clamp(_freeCount[cpu], batch, high - batch);
@@ -480,82 +612,96 @@ public sealed class PerCpuPageSet
         return false;
     }
 
-    // rmqueue_bulk: count pages of the type off the buddy free lists (__rmqueue, remembering where it found the last
-    // one), each queued at the list tail in the order received.
-    private int RmqueueBulk(int cpu, MigrateType migratetype, int count, bool noFragment)
+    // rmqueue_bulk: count blocks of the order and type off the buddy free lists (__rmqueue, remembering where it found
+    // the last one), each queued at the list tail in the order received.
+    private int RmqueueBulk(int cpu, MigrateType migratetype, int order, int count, bool noFragment)
     {
         int taken = 0;
         var mode = BuddyAllocator.RmqueueMode.Normal;
+        int pindex = OrderToPindex(migratetype, order);
         for (; taken < count; taken++)
         {
-            int pfn = _buddy.Rmqueue(0, migratetype, noFragment, ref mode);
+            int pfn = _buddy.Rmqueue(order, migratetype, noFragment, ref mode);
             if (pfn < 0)
                 break;
-            AddTail(cpu, (int)migratetype, pfn - _startPfn);
-            if (_frames is not null)
-                _frames[pfn].Flags = FrameFlags.PcpList;
+            AddTail(cpu, pindex, pfn - _startPfn, order);
         }
         return taken;
     }
 
-    // free_pcppages_bulk: min(count, pcp->count) pages, from the list tails round-robin starting at the list of
-    // type firstMt (one list emptied, or the count reached, before the next), each through __free_one_page.
-    private int FreePcpPagesBulk(int cpu, int count, int firstMt)
+    // free_pcppages_bulk: min(count, pcp->count) pages, from the list tails round-robin over the pindexes starting at
+    // firstPindex (one list emptied, or the count reached, before the next), each block through __free_one_page at its
+    // order. count is in pages and a block takes 2^order of it at once, so the last block may overshoot it.
+    private int FreePcpPagesBulk(int cpu, int count, int firstPindex)
     {
         count = Math.Min(count, _count[cpu]);
-        int mt = firstMt - 1;
+        int pindex = firstPindex - 1;
         int freed = 0;
-        while (freed < count)
+        while (count > 0)
         {
             int list;
             do
             {
-                if (++mt >= BuddyAllocator.NrTypes)
-                    mt = 0;
-                list = (cpu * BuddyAllocator.NrTypes) + mt;
+                if (++pindex >= NrPcpLists)
+                    pindex = 0;
+                list = (cpu * NrPcpLists) + pindex;
             }
             while (_head[list] == None);
+            int order = PindexToOrder(pindex), nr = 1 << order;
             do
             {
                 int index = _tail[list];
                 Unlink(index);
                 int pfn = index + _startPfn;
                 if (_frames is not null)
-                    _frames[pfn].Flags = FrameFlags.Buddy;
-                _buddy.FreePages(pfn, 0);
-                freed++;
+                {
+                    for (int i = 0; i < nr; i++)
+                        _frames[pfn + i].Flags = FrameFlags.Buddy;
+                }
+                _buddy.FreePages(pfn, order);
+                count -= nr;
+                freed += nr;
             }
-            while (freed < count && _head[list] != None);
+            while (count > 0 && _head[list] != None);
         }
-        return count;
+        return freed;
     }
 
-    private void AddHead(int cpu, int mt, int index)
+    private void AddHead(int cpu, int pindex, int index, int order)
     {
-        int list = (cpu * BuddyAllocator.NrTypes) + mt;
+        int list = (cpu * NrPcpLists) + pindex;
         int first = _head[list];
         _next[index] = first;
         _prev[index] = None;
         if (first == None) _tail[list] = index; else _prev[first] = index;
         _head[list] = index;
-        _owner[index] = (sbyte)cpu;
-        _list[index] = (byte)list;
-        _listCount[list]++;
-        _count[cpu]++;
+        Own(cpu, list, index, order);
     }
 
-    private void AddTail(int cpu, int mt, int index)
+    private void AddTail(int cpu, int pindex, int index, int order)
     {
-        int list = (cpu * BuddyAllocator.NrTypes) + mt;
+        int list = (cpu * NrPcpLists) + pindex;
         int last = _tail[list];
         _prev[index] = last;
         _next[index] = None;
         if (last == None) _head[list] = index; else _next[last] = index;
         _tail[list] = index;
-        _owner[index] = (sbyte)cpu;
-        _list[index] = (byte)list;
+        Own(cpu, list, index, order);
+    }
+
+    // The block's pages take the owner and the list (the head alone is linked) and the PcpList tag; the counts grow.
+    private void Own(int cpu, int list, int index, int order)
+    {
+        int nr = 1 << order;
+        for (int i = 0; i < nr; i++)
+        {
+            _owner[index + i] = (sbyte)cpu;
+            _list[index + i] = (ushort)list;
+            if (_frames is not null)
+                _frames[index + i + _startPfn].Flags = FrameFlags.PcpList;
+        }
         _listCount[list]++;
-        _count[cpu]++;
+        _count[cpu] += nr;
     }
 
     private void Unlink(int index)
@@ -568,9 +714,11 @@ public sealed class PerCpuPageSet
         if (next == None) _tail[list] = prev; else _prev[next] = prev;
         _next[index] = None;
         _prev[index] = None;
-        _owner[index] = (sbyte)None;
+        int nr = 1 << PindexToOrder(list % NrPcpLists);
+        for (int i = 0; i < nr; i++)
+            _owner[index + i] = (sbyte)None;
         _listCount[list]--;
-        _count[cpu]--;
+        _count[cpu] -= nr;
     }
 
     private static long RoundDownPowerOfTwo(long x) => x <= 0 ? 0 : 1L << (63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)x));

@@ -92,10 +92,11 @@ public sealed class Zone
             // eighth of the managed pages).
             int batch = PerCpuPageSet.ZoneBatchSize(pages, (int)Pte.PageSize);
             int high = PerCpuPageSet.ZoneHighSize(Watermarks.Low, batch, options.Cpus);
+            int highMax = PerCpuPageSet.ZoneHighSize(pages / PerCpuPageSet.MinPercpuPagelistHighFraction, batch, options.Cpus);
             Pcp = options.PcpHighTuning
-                ? new PerCpuPageSet(Buddy, options.Cpus, batch, high,
-                    PerCpuPageSet.ZoneHighSize(pages / PerCpuPageSet.MinPercpuPagelistHighFraction, batch, options.Cpus), Frames, tuning: true)
+                ? new PerCpuPageSet(Buddy, options.Cpus, batch, high, highMax, Frames, tuning: true)
                 : new PerCpuPageSet(Buddy, options.Cpus, batch, high, Frames);
+            HighOrderPcp = options.PcpHighOrder;
         }
     }
 
@@ -125,6 +126,12 @@ public sealed class Zone
 
     /// <summary>zone-&gt;per_cpu_pageset: the per-CPU page lists, or null when they are off (<c>machine.per_cpu_pages: false</c>).</summary>
     public PerCpuPageSet? Pcp { get; }
+
+    /// <summary>
+    /// Whether orders 1..PAGE_ALLOC_COSTLY_ORDER use <see cref="Pcp"/> too (<c>machine.pcp_high_order</c>; false: they go
+    /// to and come from the buddy allocator, page by page on free). Needs the per-CPU lists.
+    /// </summary>
+    public bool HighOrderPcp { get; }
 
     /// <summary>Free pages held on per-CPU lists (0 when they are off): free, but outside NR_FREE_PAGES.</summary>
     public long PcpPages => Pcp?.TotalCount ?? 0;
@@ -236,6 +243,22 @@ public sealed class Zone
         return pfn;
     }
 
+    /// <summary>
+    /// rmqueue for a block of <paramref name="order"/> without the watermark logic (the caller applies it): orders
+    /// 1..PAGE_ALLOC_COSTLY_ORDER come from <paramref name="cpu"/>'s per-CPU list of that order (rmqueue_pcplist,
+    /// refilled by rmqueue_bulk), larger ones, or all when the lists are off, from the buddy allocator (rmqueue_buddy).
+    /// Returns the head of a block allocated at <paramref name="order"/> in the buddy allocator's books, or -1. The
+    /// caller resets the struct pages.
+    /// </summary>
+    public int AllocPages(int cpu, int order, MigrateType migratetype = MigrateType.Movable)
+    {
+        if (Pcp is null || (order != 0 && !HighOrderPcp) || !PerCpuPageSet.PcpAllowedOrder(order))
+            return Buddy.AllocPages(order, migratetype);
+        if (Pcp is { HighTuning: true, BelowHigh: false } && !Watermarks.AboveHigh(Buddy.NrFreePages))
+            Pcp.BelowHigh = true;
+        return Pcp.Alloc(cpu, migratetype, order);
+    }
+
     /// <summary>vm.watermark_boost_factor (<c>machine.watermark_boost_factor</c>; 0 turns boosting off).</summary>
     public int WatermarkBoostFactor { get; }
 
@@ -330,6 +353,11 @@ public sealed class Zone
     /// </summary>
     public void FreeFrame(int pfn, int cpu, bool pgpgout)
     {
+        if (_folioHead >= 0)
+        {
+            FreeFolioPage(pfn, cpu, pgpgout);
+            return;
+        }
         Dirty?.Frame(pfn);
         Flusher?.FrameFreed(pfn);
         ref Frame f = ref Frames[pfn];
@@ -359,6 +387,55 @@ public sealed class Zone
                 Pcp.BelowHigh = false;
         }
         _counters.Increment(_c.PgFree);
+    }
+
+    // The large folio being freed whole (BeginFolioFree): its head, order and the next page expected; -1 when none.
+    private int _folioHead = -1, _folioOrder, _folioNext;
+
+    /// <summary>
+    /// A large page-cache folio of <paramref name="order"/> (1..PAGE_ALLOC_COSTLY_ORDER) at <paramref name="head"/>
+    /// is freed whole: the next 2^order <see cref="FreeFrame(int, int, bool)"/> calls must be its pages in pfn order;
+    /// each leaves its LRU, memcg and pins as a single page does, and the last hands the folio to the per-CPU list of
+    /// its order as one block (free_unref_folios → free_frozen_page_commit), where the next allocation of that order
+    /// on the CPU takes it back first. Returns false (nothing begun: free the pages one by one) when the lists are off.
+    /// </summary>
+    public bool BeginFolioFree(int head, int order)
+    {
+        if (Pcp is null || !HighOrderPcp || order < 1 || !PerCpuPageSet.PcpAllowedOrder(order))
+            return false;
+        if (_folioHead >= 0)
+            throw new InvalidOperationException($"folio free at {head} begun while the folio at {_folioHead} is not yet freed");
+        if ((head & ((1 << order) - 1)) != 0)
+            throw new InvalidOperationException($"folio free: {head} is not aligned to order {order}");
+        _folioHead = head;
+        _folioOrder = order;
+        _folioNext = head;
+        return true;
+    }
+
+    // FreeFrame for a page of the folio BeginFolioFree named: the page's own bookkeeping, then, at the last page, the
+    // block on the per-CPU list.
+    private void FreeFolioPage(int pfn, int cpu, bool pgpgout)
+    {
+        if (pfn != _folioNext)
+            throw new InvalidOperationException($"folio free: page {pfn} freed where page {_folioNext} of the folio at {_folioHead} was due");
+        Dirty?.Frame(pfn);
+        Flusher?.FrameFreed(pfn);
+        ref Frame f = ref Frames[pfn];
+        if ((f.Flags & FrameFlags.Lru) != 0)
+            LruDel(pfn);
+        Memcg?.UnchargeFrame(pfn, (f.Flags & FrameFlags.Slab) != 0, cpu, pgpgout);
+        Unevictable[pfn] = false;
+        Pins[pfn] = 0;
+        f = Frame.Fresh(pfn) with { RefCount = 0 };
+        _counters.Increment(_c.PgFree);
+        if (++_folioNext < _folioHead + (1 << _folioOrder))
+            return;
+        int head = _folioHead, order = _folioOrder;
+        _folioHead = -1;
+        Buddy.UnsplitPage(head, order);
+        if (Pcp!.Free(head, cpu, ReclaimActive, order) > 0 && Pcp.BelowHigh && Watermarks.AboveHigh(Buddy.NrFreePages))
+            Pcp.BelowHigh = false;
     }
 
     /// <summary>

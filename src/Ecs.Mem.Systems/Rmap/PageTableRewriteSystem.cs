@@ -51,6 +51,18 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         kernel.Tlb.FlushTlbPage(mm.Tlb, r.Va);
     }
 
+    /// <summary>Whether every page of the order-<paramref name="order"/> folio at <paramref name="head"/> is still in it and unmapped.</summary>
+    private bool WholeFolioUnmapped(int head, int order)
+    {
+        Frame[] frames = kernel.Zone.Frames;
+        for (int p = head; p < head + (1 << order); p++)
+        {
+            if (frames[p].FolioOrder != order || frames[p].MapCount > 0)
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>The evicted frame leaves the swap cache or page cache and goes back to the buddy allocator.</summary>
     private void ReleaseFrame(int pfn)
     {
@@ -58,6 +70,10 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
         ref Frame f = ref kernel.Zone.Frames[pfn];
         // The folio's one v1 PGPGOUT is its head's (uncharge_folio), taken before the page leaves the folio.
         bool pgpgout = kernel.Zone.FolioHead(pfn);
+        // A large folio none of whose pages was mapped again goes whole (free_unref_folios): reclaim queued its pages
+        // one after another, so they come next in this loop, and the zone hands the folio to its order's per-CPU list.
+        if (f.FolioOrder != 0 && pgpgout && WholeFolioUnmapped(pfn, f.FolioOrder))
+            kernel.Zone.BeginFolioFree(pfn, f.FolioOrder);
         // A large folio's pages are released together in this pass: each leaves the folio as it goes (a page mapped
         // again meanwhile stays resident as a single page).
         f.FolioOrder = 0;

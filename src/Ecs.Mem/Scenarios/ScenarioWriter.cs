@@ -156,6 +156,8 @@ public static class ScenarioWriter
             Line(w, 1, "per_cpu_pages", "false");
         if (!m.PcpHighTuning)
             Line(w, 1, "pcp_high_tuning", "false");
+        if (m.PcpHighOrder)
+            Line(w, 1, "pcp_high_order", "true");
         Line(w, 1, "overcommit_memory", Num(m.OvercommitMemory));
         if (m.ReadaheadQueue)
             Line(w, 1, "readahead_queue", "true");

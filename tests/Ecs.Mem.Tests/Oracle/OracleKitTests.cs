@@ -139,6 +139,31 @@ public class OracleKitTests
     }
 
     [Test]
+    public void The_buddyinfo_what_if_scales_a_recorded_line_to_the_kits_ram()
+    {
+        const string name = "ECSMEM_ORACLE_TEST_BUDDYINFO"; // a name no other test or run reads
+        try
+        {
+            Environment.SetEnvironmentVariable(name, null);
+            Assert.That(OracleEnv.ScaledFreeArea(name, 256L << 20), Is.Null);
+            // Session 20's k2.1 start (readahead-bios/results/session20.txt) on 65,536 pages over 2,129,920 managed:
+            // 201 -> 6.18 -> 6, 1 -> 0.03 -> 0, 1,685 -> 51.85 -> 52, 1,476 -> 45.41 -> 45, 1,213 -> 37.32 -> 37,
+            // 605 -> 18.62 -> 19, 377 -> 11.60 -> 12, 212 -> 6.52 -> 7, 62 -> 1.91 -> 2, 30 -> 0.92 -> 1.
+            Environment.SetEnvironmentVariable(name, "Node 0, zone   Normal    201 1 1 1685 1476 1213 605 377 212 62 30");
+            Assert.That(OracleEnv.ScaledFreeArea(name, 256L << 20), Is.EqualTo(new long[] { 6, 0, 0, 52, 45, 37, 19, 12, 7, 2, 1 }));
+            Environment.SetEnvironmentVariable(name, "201 1 1 1685 1476 1213 605 377 212 62");
+            var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => OracleEnv.ScaledFreeArea(name, 256L << 20));
+            Assert.That(e!.Message, Does.Contain(name).And.Contain("eleven"));
+            Environment.SetEnvironmentVariable(name, "Node 0, zone    DMA32 0 4 2 2 1 2 0 3 3 1 753");
+            Assert.Throws<EcsMem.Diagnostics.InputException>(() => OracleEnv.ScaledFreeArea(name, 256L << 20));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+
+    [Test]
     public void An_oracle_switch_is_0_or_1_and_anything_else_names_the_variable_and_value()
     {
         const string name = "ECSMEM_ORACLE_TEST_SWITCH"; // a name no other test or run reads

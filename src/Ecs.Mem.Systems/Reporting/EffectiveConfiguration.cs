@@ -107,7 +107,7 @@ public static class EffectiveConfiguration
         // Read back: the zone has per-CPU lists only when they are on.
         Bool("per_cpu_pages", k.Zone.Pcp is not null);
         Bool("pcp_high_tuning", o.PcpHighTuning, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
-        Bool("pcp_high_order", k.Zone.HighOrderPcp, o.PcpHighOrder && k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
+        Bool("pcp_high_order", o.PcpHighOrder, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
         // One word, as every value of the section (a YAML flow list all the same); a JSON array.
         if (o.FreeArea is { } area)
             list.Add(new ConfigValue("free_area", "[" + string.Join(",", area.Blocks.Select(b => b.ToString(Inv))) + "]", ConfigValueKind.List,

@@ -140,7 +140,7 @@ public static class SimulationRun
         foreach (var kv in m.Env.Counters.All())
             counters0[kv.Key] = kv.Value;
         // /proc/vmstat's pswpin and pswpout where the C program reads them: before the first phase, then at each
-        // phase_end's end (after the accesses between two phases, or the last phase's snapshot).
+        // phase_end's end (after the accesses between two phases; the last phase_end's after its slurps, below).
         var pswp = new List<(long In, long Out)> { SwapCounts(m) };
         ref ProcessStats st0 = ref k.World.Get<ProcessStats>(proc);
         minBase = st0.MinFlt;
@@ -250,17 +250,23 @@ public static class SimulationRun
             minBase = after.MinFlt;
             majBase = after.MajFlt;
         }
-        pswp.Add(SwapCounts(m));
-        // The last phase_end's memory.stat read comes after its smaps and smaps_rollup slurps too (the trace holds them
-        // after the last snapshot, for the previous-run pass): pgpgin and pgpgout there, as for the other phases.
-        if (result.Count == plan.Phases.Count && result.Count > 0 && result[^1].Memcg is { } lastMemcg && k.Memcg is { } lmc
-            && HarnessFootprint.Of(plan.Program) is { } hf && k.World.Get<Process>(proc).State is not ProcessState.Killed)
+        // The last phase_end reads memory.stat and, last of its files, /proc/vmstat after its smaps and smaps_rollup slurps
+        // too (the trace holds them after the last snapshot, for the previous-run pass): pgpgin and pgpgout there, and the
+        // last phase's pswpin and pswpout, as for the other phases. Measured on Linux 6.18 (oracle/experiments/pswp-harness,
+        // results/session25.swap-anon-read.txt): swap-anon-read's read stretch, which ends at that openat of /proc/vmstat,
+        // holds the swap-ins of reg (in_regions; 6 of 6 runs) and of buf (the smaps slurp's copy_to_user; 5 of 6).
+        if (result.Count == plan.Phases.Count && result.Count > 0 && HarnessFootprint.Of(plan.Program) is { } hf
+            && k.World.Get<Process>(proc).State is not ProcessState.Killed)
         {
             Advance(m, plan.Phases[^1].AccessesAtSnapshot + hf.BetweenPhasesAfter(plan.Phases.Count).Length);
-            if (statLag)
-                FlushGroupStats(k, proc, statLag);
-            result[^1] = result[^1] with { Memcg = WithPgpg(lastMemcg, lmc.OfMm(k.Tasks.MmOf(proc).Id), statLag) };
+            if (result[^1].Memcg is { } lastMemcg && k.Memcg is { } lmc)
+            {
+                if (statLag)
+                    FlushGroupStats(k, proc, statLag);
+                result[^1] = result[^1] with { Memcg = WithPgpg(lastMemcg, lmc.OfMm(k.Tasks.MmOf(proc).Id), statLag) };
+            }
         }
+        pswp.Add(SwapCounts(m));
         // A phase's figure is the next reading less its own (a sigbus phase that ended the task has none after it).
         for (int i = 0; i < result.Count && i + 1 < pswp.Count; i++)
         {

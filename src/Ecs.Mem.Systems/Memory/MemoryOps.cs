@@ -177,14 +177,18 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
     /// </summary>
     public void FreeSwapCacheIfUnused(int pfn) => FreeSwapCacheIfUnused(pfn, kernel.Tlb.CurrentCpu);
 
-    /// <summary>As <see cref="FreeSwapCacheIfUnused(int)"/>, the frame going to <paramref name="cpu"/>'s per-CPU list (an I/O completion's CPU).</summary>
+    /// <summary>
+    /// As <see cref="FreeSwapCacheIfUnused(int)"/>, the frame going to <paramref name="cpu"/>'s per-CPU list (an I/O
+    /// completion's CPU). A folio reclaim holds isolated is left to reclaim, which frees it (__remove_mapping): its
+    /// isolation reference keeps the refcount up (folio_isolate_lru), so no other put frees it.
+    /// </summary>
     public void FreeSwapCacheIfUnused(int pfn, int cpu)
     {
         ref Frame f = ref Frames[pfn];
         if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
             return;
         int slot = (int)f.Index;
-        if (Swap.Count(slot) > 0)
+        if (Swap.Count(slot) > 0 || kernel.LruvecOf(pfn)?.HeldIsolated(pfn) == true)
             return;
         DeleteFromSwapCache(ref f, slot);
         kernel.Zone.FreeIfOrphan(pfn, cpu);

@@ -194,6 +194,9 @@ public sealed partial class Lruvec : IReplacementPolicy
     private readonly KernelCounters _c;
     private LruAddBatches _lruAdd;
     private readonly int[] _isolated = new int[MinLruBatch]; // SWAP_CLUSTER_MAX here, MIN_LRU_BATCH for MGLRU
+    // shrink_folio_list's hold: _isolated[_heldFrom.._heldTo) still carry folio_isolate_lru's reference, and the entry
+    // being handled covers [_heldPfn, _heldPfn + _heldNr) (its pages stay held when it is split).
+    private int _heldFrom, _heldTo, _heldPfn = -1, _heldNr;
     private FrameLists _lists = new(0, 5);
     private int[] _shadow = [];
     private bool _ownLruAdd = true; // no machine shares its batches: this lruvec keeps its own, without references
@@ -1052,6 +1055,24 @@ public sealed partial class Lruvec : IReplacementPolicy
     private bool FolioPageIsolated(int p) =>
         (HostFrames[p].Flags & FrameFlags.Lru) != 0 && _lists.ListOf(p) < 0;
 
+    /// <summary>
+    /// Whether shrink_folio_list holds <paramref name="pfn"/>'s folio isolated: folio_isolate_lru took a reference that
+    /// only the putback or the free at the loop's end drops, so a write's completion meanwhile (folio_end_writeback, when
+    /// case 3 waits on it or reclaim's time passes) cannot free the folio under reclaim (mm/vmscan.c, folio_isolate_lru).
+    /// </summary>
+    public bool HeldIsolated(int pfn)
+    {
+        if ((uint)(pfn - _heldPfn) < (uint)_heldNr)
+            return true;
+        for (int i = _heldFrom; i < _heldTo; i++)
+        {
+            int e = _isolated[i];
+            if (e == pfn || (IsThp(e) && IsThp(pfn) && HugeMemory.HugeMemory.HeadOf(e) == HugeMemory.HugeMemory.HeadOf(pfn)))
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>folio_trylock of a large folio fails when any of its pages is held (I/O, an install).</summary>
     private bool FolioPinned(int pfn)
     {
@@ -1177,11 +1198,13 @@ public sealed partial class Lruvec : IReplacementPolicy
     {
         int reclaimed = 0, unqueuedDirty = 0, folios = 0;
         pageouts = 0;
+        _heldTo = entries;
         for (int i = 0; i < entries; i++)
         {
             int pfn = _isolated[i];
             folios++;
             int nr = Nr(pfn);
+            (_heldFrom, _heldPfn, _heldNr) = (i + 1, pfn, nr);
             ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
             if (nr == 1 || Nr(pfn) != 1)
                 continue;
@@ -1202,6 +1225,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                 folios = 0;
             }
         }
+        (_heldFrom, _heldTo, _heldPfn, _heldNr) = (0, 0, -1, 0);
         _host.ShrinkFolioListTime(folios, batch: true);
         // shrink_inactive_list: the flushers are not keeping up, nudge them. evict_folios only adds the count to
         // sc->nr.unqueued_dirty; try_to_shrink_lruvec decides.

@@ -146,7 +146,8 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         if (pfn < 0)
             return;
         ref Frame f = ref Frames[pfn];
-        if ((f.Flags & FrameFlags.Writeback) != 0 || Pins[pfn] > 0 || f.MapCount > 0)
+        // A folio reclaim holds isolated stays in the swap cache for reclaim's own release (as FreeSwapCacheIfUnused).
+        if ((f.Flags & FrameFlags.Writeback) != 0 || Pins[pfn] > 0 || f.MapCount > 0 || kernel.Zone.HeldIsolated(pfn))
             return;
         DeleteFromSwapCache(ref f, slot);
         kernel.Zone.FreeIfOrphan(pfn, kernel.Tlb.CurrentCpu);
@@ -188,7 +189,7 @@ public sealed class MemoryOps(Kernel.Kernel kernel)
         if ((f.Flags & FrameFlags.SwapCache) == 0 || (f.Flags & FrameFlags.Writeback) != 0 || f.MapCount > 0 || Pins[pfn] > 0)
             return;
         int slot = (int)f.Index;
-        if (Swap.Count(slot) > 0 || kernel.LruvecOf(pfn)?.HeldIsolated(pfn) == true)
+        if (Swap.Count(slot) > 0 || kernel.Zone.HeldIsolated(pfn))
             return;
         DeleteFromSwapCache(ref f, slot);
         kernel.Zone.FreeIfOrphan(pfn, cpu);

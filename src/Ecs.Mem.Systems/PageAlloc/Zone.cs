@@ -445,13 +445,21 @@ public sealed class Zone
     public int DrainAllPages() => Pcp?.DrainAll() ?? 0;
 
     /// <summary>
-    /// The final put_page of a frame nobody needs any more: not mapped, not pinned, not in the swap cache or
-    /// under writeback, and (for a file page) not in the page cache, which keeps it until reclaim drops it.
+    /// Whether reclaim holds <paramref name="pfn"/> isolated (folio_isolate_lru's reference: shrink_folio_list's folios
+    /// not yet released), so that no other put may free it: reclaim's own release does (<see cref="Vmscan.Lruvec.HeldIsolated"/>).
+    /// </summary>
+    public bool HeldIsolated(int pfn) => LruOf(pfn) is Vmscan.Lruvec lv && lv.HeldIsolated(pfn);
+
+    /// <summary>
+    /// The final put_page of a frame nobody needs any more: not mapped, not pinned, not held isolated by reclaim, not in
+    /// the swap cache or under writeback, and (for a file page) not in the page cache, which keeps it until reclaim drops it.
     /// </summary>
     public void FreeIfOrphan(int pfn, int cpu)
     {
         ref Frame f = ref Frames[pfn];
         if (f.IsFree || f.MapCount > 0 || Pins[pfn] > 0 || (f.Flags & (FrameFlags.SwapCache | FrameFlags.Writeback)) != 0)
+            return;
+        if (HeldIsolated(pfn))
             return;
         if (!f.IsAnon && f.Mapping >= 0)
             return;

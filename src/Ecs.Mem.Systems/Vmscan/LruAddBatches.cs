@@ -62,6 +62,12 @@ public sealed class LruAddBatches
     /// <summary>The CPU whose batch holds <paramref name="pfn"/>, or -1.</summary>
     public int CpuOf(int pfn) => _cpuOf[pfn];
 
+    /// <summary>
+    /// Whether <paramref name="pfn"/> waits in <paramref name="cpu"/>'s own batch (the CPU numbered as <see cref="Add"/>
+    /// numbers it): __lru_cache_activate_folio searches only this_cpu_ptr(&amp;cpu_fbatches.lru_add).
+    /// </summary>
+    public bool InBatchOf(int pfn, int cpu) => _cpuOf[pfn] >= 0 && _cpuOf[pfn] == ((uint)cpu >= (uint)_count.Length ? 0 : cpu);
+
     /// <summary>Folios waiting in <paramref name="cpu"/>'s batch.</summary>
     public int Count(int cpu) => _count[Math.Clamp(cpu, 0, _count.Length - 1)];
 

@@ -479,9 +479,11 @@ public sealed partial class Lruvec : IReplacementPolicy
     private bool IsFileLru(int pfn) => (HostFrames[pfn].Flags & FrameFlags.SwapBacked) == 0;
 
     /// <summary>
-    /// folio_mark_accessed (mm/swap.c): inactive,unreferenced → referenced; inactive,referenced → activated
-    /// (folio_activate, or PG_active set while still in an lru_add batch) with the bit cleared and the
-    /// workingset clock advanced (workingset_activation).
+    /// folio_mark_accessed (mm/swap.c): inactive,unreferenced → referenced; inactive,referenced → activated with the
+    /// bit cleared and the workingset clock advanced (workingset_activation). Activated means folio_activate for a folio
+    /// on the LRU (PG_lru), else __lru_cache_activate_folio, which sets PG_active only if the folio waits in the CURRENT
+    /// CPU's lru_add batch (a remote batch may be draining): a folio in another CPU's batch, or isolated, loses
+    /// PG_referenced and ages the workingset clock but stays inactive.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnReferenced(int frame)
@@ -501,11 +503,13 @@ public sealed partial class Lruvec : IReplacementPolicy
         }
         if ((fl & (FrameFlags.Unevictable | FrameFlags.Active)) != 0)
             return;
-        fl |= FrameFlags.Active;
+        bool onLru = !_lruAdd.InBatch(frame) && _lists.ListOf(frame) >= 0;
+        if (onLru || _lruAdd.InBatchOf(frame, _host.CurrentCpu))
+            fl |= FrameFlags.Active;
         fl &= ~FrameFlags.Referenced;
         SyncTails(frame);
         int nr = Nr(frame);
-        if (!_lruAdd.InBatch(frame) && _lists.ListOf(frame) >= 0)
+        if (onLru)
         {
             // folio_activate_fn: off the inactive list onto the active head.
             _lists.MoveToHead((int)FolioLru(frame), frame);

@@ -183,6 +183,38 @@ public class LruvecTests
     }
 
     [Test]
+    public void MarkAccessedActivatesABatchedFolioOnlyFromItsOwnCpu()
+    {
+        // folio_mark_accessed on a folio without PG_lru (still in an lru_add batch): the first call sets PG_referenced;
+        // the second calls __lru_cache_activate_folio, which searches only this CPU's cpu_fbatches.lru_add, then clears
+        // PG_referenced and calls workingset_activation whether or not it found the folio.
+        Make(40, cpus: 2);
+        foreach (int pfn in new[] { 3, 4 })
+        {
+            _host.Frames[pfn].Flags |= FrameFlags.Lru;
+            _lv.OnInserted(pfn, 0); // CPU 0's batch
+        }
+        _lv.OnReferenced(3);
+        _lv.OnReferenced(4);
+        // Frame 3 is marked again on CPU 0, its batch's CPU: PG_active set, PG_referenced cleared, clock 0 → 1.
+        _lv.OnReferenced(3);
+        // Frame 4 is marked again on CPU 1: not in CPU 1's batch, so no PG_active; PG_referenced is still cleared and the
+        // clock still ages, 1 → 2.
+        _host.CurrentCpu = 1;
+        _lv.OnReferenced(4);
+        Assert.That(_host.Frames[3].Flags & (FrameFlags.Active | FrameFlags.Referenced), Is.EqualTo(FrameFlags.Active));
+        Assert.That(_host.Frames[4].Flags & (FrameFlags.Active | FrameFlags.Referenced), Is.EqualTo(FrameFlags.None));
+        Assert.That(_lv.NonresidentAge, Is.EqualTo(2));
+        // CPU 0's batch moves (lru_add: each to the head of the list its flags name): 3 active, 4 inactive; pgactivate 0
+        // (PG_active set in a batch is not counted; folio_activate did not run).
+        _host.CurrentCpu = 0;
+        _lv.LruAddDrain();
+        Assert.That(List(LruList.ActiveFile), Is.EqualTo(new[] { 3 }));
+        Assert.That(List(LruList.InactiveFile), Is.EqualTo(new[] { 4 }));
+        Assert.That(Count("pgactivate"), Is.Zero);
+    }
+
+    [Test]
     public void NewAnonAndFilePagesStartInactiveUnlessRefaultActivated()
     {
         Make(8);

@@ -85,6 +85,12 @@ public sealed record KernelOptions
     /// <summary>swapin_nr_pages' prev_offset when the run starts (<c>machine.swap_ra_prev_offset</c>; 0 at boot).</summary>
     public long SwapRaPrevOffset { get; init; } = D.SwapRaPrevOffset;
 
+    /// <summary>
+    /// Whether a swap-cache hit on a page under reclaim's writeback clears its PG_reclaim (<c>machine.swap_ra_clear_reclaim</c>,
+    /// default false; Linux: PG_readahead is PG_reclaim), so the write's end does not rotate it (<see cref="Swap.SwapReadahead"/>).
+    /// </summary>
+    public bool SwapRaClearReclaim { get; init; } = D.SwapRaClearReclaim;
+
     /// <summary>fault_around_bytes (<c>machine.fault_around_bytes</c>): the window do_fault_around maps from the page cache.</summary>
     public long FaultAroundBytes { get; init; } = D.FaultAroundBytes;
 

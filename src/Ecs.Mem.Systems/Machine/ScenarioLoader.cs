@@ -81,6 +81,7 @@ public static class ScenarioLoader
             SwapRaHits = m.SwapRaHits,
             SwapRaWindow = m.SwapRaWindow,
             SwapRaPrevOffset = m.SwapRaPrevOffset,
+            SwapRaClearReclaim = m.SwapRaClearReclaim,
             WritebackAsync = m.WritebackAsync,
             CgroupVersion = m.CgroupVersion,
             DiskMaxSegments = m.DiskMaxSegments,

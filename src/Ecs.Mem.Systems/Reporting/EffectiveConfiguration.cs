@@ -83,6 +83,7 @@ public static class EffectiveConfiguration
         Num("swap_ra_hits", o.SwapRaHits, "swapin_readahead_hits at the start");
         Num("swap_ra_window", o.SwapRaWindow, "last_readahead_pages at the start");
         Num("swap_ra_prev_offset", o.SwapRaPrevOffset, "swapin_nr_pages' prev_offset at the start");
+        Bool("swap_ra_clear_reclaim", o.SwapRaClearReclaim, o.SwapRaClearReclaim ? "a swap-cache hit clears PG_reclaim: no rotation at the write's end" : "");
         Text("swap_readahead", o.SwapVmaReadahead ? "vma" : "cluster");
         Text("swap_type", o.SwapBlockDevice ? "partition" : "file");
         // Read back: the writeback queue exists only when writes complete in simulated time.

@@ -182,6 +182,16 @@ public sealed record MachineConfig
     public long SwapRaPrevOffset { get; init; }
 
     /// <summary>
+    /// <c>machine.swap_ra_clear_reclaim</c>: a swap-cache hit's folio_test_clear_readahead clears PG_reclaim of a page under
+    /// reclaim's writeback (PG_readahead is PG_reclaim), so folio_end_writeback does not rotate it (folio_rotate_reclaimable
+    /// runs only while folio_test_reclaim). True is Linux 6.18's rule; off (the default) the hit is counted but PG_reclaim
+    /// stays to the write's end and the page is rotated: with the rule the oracle kit agrees on one program fewer
+    /// (session 26, swap-anon-write's fill pgpgout 4 under the kernel's range: the fill's reclaim sequence shifts after the
+    /// TLS page's hit).
+    /// </summary>
+    public bool SwapRaClearReclaim { get; init; }
+
+    /// <summary>
     /// Swap readahead by virtual address (swap_vma_readahead, <c>swap_readahead: vma</c>: what Linux uses when every swap
     /// device is non-rotational and /sys/kernel/mm/swap/vma_ra_enabled is true) instead of by swap offset
     /// (swap_cluster_readahead, <c>cluster</c>, the default: what Linux uses as soon as a rotational swap device is on,

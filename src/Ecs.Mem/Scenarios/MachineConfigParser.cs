@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "swap_ra_prev_offset", "fault_around_bytes", "read_ahead_kb", "large_folios", "readahead_requests", "per_cpu_pages", "pcp_high_tuning", "pcp_high_order", "thp", "hugetlb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "swap_ra_prev_offset", "swap_ra_clear_reclaim", "fault_around_bytes", "read_ahead_kb", "large_folios", "readahead_requests", "per_cpu_pages", "pcp_high_tuning", "pcp_high_order", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "readahead_queue", "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
@@ -194,6 +194,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { SwapRaWindow = (int)values.Integer(srw, "machine.swap_ra_window", 0, 1 << MachineConfig.MaxPageCluster) };
         if (s.Get("swap_ra_prev_offset") is { } srp)
             m = m with { SwapRaPrevOffset = values.Integer(srp, "machine.swap_ra_prev_offset", 0, long.MaxValue) };
+        if (s.Get("swap_ra_clear_reclaim") is { } srcr)
+            m = m with { SwapRaClearReclaim = values.Bool(srcr, "machine.swap_ra_clear_reclaim") };
         if (s.Get("swap_readahead") is { } sra)
             m = m with { SwapVmaReadahead = values.Choice(sra, "machine.swap_readahead", "cluster", "vma") == 1 };
         if (s.Get("swap_type") is { } st)

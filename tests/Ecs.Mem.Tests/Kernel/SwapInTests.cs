@@ -516,6 +516,64 @@ public class SwapInTests
     }
 
     /// <summary>
+    /// The hit's test-and-clear also clears PG_reclaim (PG_readahead is PG_reclaim), and folio_end_writeback rotates a
+    /// folio to the inactive tail only while folio_test_reclaim (folio_rotate_reclaimable, pgrotated += 1). The same page,
+    /// hit while reclaim writes it, in two machines that differ only in <c>machine.swap_ra_clear_reclaim</c>: with it
+    /// (Linux) the page keeps PG_writeback and loses PG_reclaim at the hit, and its write's end rotates nothing; without it
+    /// (EcsMem's default) PG_reclaim stays and the write's end rotates the page: one pgrotated more, the page at the tail.
+    /// </summary>
+    [Test]
+    public void ASwapCacheHitClearsPgReclaimSoTheWritesEndDoesNotRotateThePage()
+    {
+        var writes = Sweep(X, 256, W).Concat(Sweep(Y, 1024, W)).ToArray();
+        KernelOptions options = Small() with { Policy = "linux", WritebackAsync = true };
+        // The first access count after which a page of Y is under reclaim's write (unlocked, PG_writeback and PG_reclaim).
+        long n = 256;
+        ulong page = 0;
+        using (var a = new SimMachine(options))
+        {
+            Entity pa = Add(a, "p", mm => { Anon(X, 256)(mm); Anon(Y, 1024)(mm); }, 0, writes);
+            while (page == 0 && n < 256 + 1024)
+            {
+                RunUntilAccesses(a, pa, ++n);
+                for (int i = 0; i < n - 256 && page == 0; i++)
+                {
+                    var (_, pfn, flags) = SwapCacheStateOf(a, pa, Y + ((ulong)i * Page));
+                    if (pfn >= 0 && (flags & (FrameFlags.Locked | FrameFlags.Reclaim | FrameFlags.Writeback)) == (FrameFlags.Reclaim | FrameFlags.Writeback))
+                        page = Y + ((ulong)i * Page);
+                }
+            }
+        }
+        Assert.That(page, Is.Not.Zero, "a page of Y under reclaim's write");
+        MemoryAccess[] trace = [.. writes.Take((int)n), R(page), .. writes.Skip((int)n)];
+        var rotated = new long[2];
+        foreach (bool clear in new[] { false, true })
+        {
+            using var m = new SimMachine(options with { SwapRaClearReclaim = clear });
+            Entity p = Add(m, "p", mm => { Anon(X, 256)(mm); Anon(Y, 1024)(mm); }, 0, trace);
+            RunUntilAccesses(m, p, n);
+            int pfn = SwapCacheStateOf(m, p, page).Pfn;
+            long hit0 = Counter(m, "swap_ra_hit");
+            RunUntilAccesses(m, p, n + 1);
+            FrameFlags after = m.Kernel.Zone.Frames[pfn].Flags & (FrameFlags.Reclaim | FrameFlags.Writeback);
+            Assert.That(Counter(m, "swap_ra_hit") - hit0, Is.EqualTo(1), $"clear {clear}: the hit counts either way");
+            Assert.That(after, Is.EqualTo(clear ? FrameFlags.Writeback : FrameFlags.Reclaim | FrameFlags.Writeback), $"clear {clear}: flags after the hit");
+            // The page is on the inactive anon list (not isolated); its write ends now (folio_wait_writeback's completion).
+            var lv = m.Kernel.LruvecOf(pfn)!;
+            Assert.That(lv.Frames(EcsMem.Systems.Vmscan.LruList.InactiveAnon).Contains(pfn), Is.True, $"clear {clear}: on the inactive list");
+            long rot0 = Counter(m, "pgrotated");
+            Assert.That(m.Kernel.Writeback!.WaitOnWriteback(pfn), Is.True);
+            rotated[clear ? 1 : 0] = Counter(m, "pgrotated") - rot0;
+            Assert.That(m.Kernel.Zone.Frames[pfn].Flags & (FrameFlags.Reclaim | FrameFlags.Writeback), Is.EqualTo(FrameFlags.None), $"clear {clear}: after the write");
+            // Rotated pages go to the tail one after another: the page is among the last pgrotated ones exactly when rotated.
+            var tail = lv.Frames(EcsMem.Systems.Vmscan.LruList.InactiveAnon).Reverse().Take((int)rotated[clear ? 1 : 0]);
+            Assert.That(tail.Contains(pfn), Is.EqualTo(!clear), $"clear {clear}: rotated to the inactive tail");
+        }
+        // The request's other pages rotate alike in both; this page only without the clear.
+        Assert.That(rotated[0] - rotated[1], Is.EqualTo(1));
+    }
+
+    /// <summary>
     /// __swapin_nr_pages against the statics Linux 6.18 itself held (read from kernel memory at every fault that changed them:
     /// oracle/experiments/swap-ra-state, results/kernel.txt, memfd-swap-memcg runs 2–10, all alike): the last phase_end's and
     /// the exit's swap-ins of the harness's pages, each row the miss's slot, the hits, prev_offset and last_readahead_pages

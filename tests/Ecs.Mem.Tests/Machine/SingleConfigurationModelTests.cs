@@ -38,6 +38,7 @@ public class SingleConfigurationModelTests
         yield return P("swap_ra_hits", s.SwapRaHits, k.SwapRaHits);
         yield return P("swap_ra_window", s.SwapRaWindow, k.SwapRaWindow);
         yield return P("swap_ra_prev_offset", s.SwapRaPrevOffset, k.SwapRaPrevOffset);
+        yield return P("swap_ra_clear_reclaim", s.SwapRaClearReclaim, k.SwapRaClearReclaim);
         yield return P("pcid", s.Pcid, tlb.UsePcid);
         yield return P("quantum", s.Quantum, (long)k.Quantum);
         yield return P("smp_epoch", s.SmpEpoch, (long)k.SmpEpochCycles);

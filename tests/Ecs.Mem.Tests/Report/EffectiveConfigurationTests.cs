@@ -58,6 +58,7 @@ public class EffectiveConfigurationTests
           swap_ra_hits: 2
           swap_ra_window: 8
           swap_ra_prev_offset: 100
+          swap_ra_clear_reclaim: true
           swap_readahead: vma
           swap_type: partition
           writeback: sync
@@ -327,6 +328,7 @@ public class EffectiveConfigurationTests
         e["swap_ra_hits"] = N(c.SwapRaHits);
         e["swap_ra_window"] = N(c.SwapRaWindow);
         e["swap_ra_prev_offset"] = N(c.SwapRaPrevOffset);
+        e["swap_ra_clear_reclaim"] = B(c.SwapRaClearReclaim);
         e["swap_readahead"] = c.SwapVmaReadahead ? "vma" : "cluster";
         e["swap_type"] = c.SwapBlockDevice ? "partition" : "file";
         e["writeback"] = c.WritebackAsync ? "async" : "sync";

@@ -1349,37 +1349,52 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     }
 
     /// <summary>
-    /// invalidate_mapping_pages over [first, last] of <paramref name="file"/> (all files when -1): drops every page
-    /// that is clean, unmapped, unlocked and not pinned by a fault in flight (POSIX_FADV_DONTNEED, drop_caches).
-    /// Returns the pages dropped.
+    /// mapping_try_invalidate over [first, last] of <paramref name="file"/> (all files when -1; invalidate_mapping_pages):
+    /// drops every folio that is clean, unmapped, unlocked and holds no reference besides the page cache's
+    /// (mapping_evict_folio: a fault in flight's, or a per-CPU batch's — a folio still in an lru_add batch is refused
+    /// like any other busy one; the callers drain the batches first). A large folio goes whole or not at all, and only
+    /// when it lies wholly in the range (find_lock_entries). Returns the pages dropped; <paramref name="failed"/> counts
+    /// the folios in the range mapping_evict_folio refused (dirty, mapped or referenced; locked ones and those under
+    /// writeback are skipped, not counted), fadvise's reason to drain every CPU and try again.
     /// </summary>
-    public long Invalidate(int file, long first, long last)
+    public long Invalidate(int file, long first, long last, out int failed)
     {
         var victims = new List<(int File, long Index, int Pfn)>();
         Frame[] frames = _k.Zone.Frames;
+        failed = 0;
         foreach (var e in _k.PageCache.Entries())
         {
             if ((file >= 0 && (e.File != file || e.Index < first || e.Index > last)))
                 continue;
             if (frames[e.Pfn].FolioOrder != 0)
             {
-                // A large folio goes whole or not at all (mapping_evict_folio): from its head, when all its pages lie
-                // in the range and each could go on its own.
                 int head = PageCacheFolio.Head(frames, e.Pfn), nr = PageCacheFolio.NrPages(frames, e.Pfn);
                 if (e.Pfn != head)
                     continue;
                 long headIndex = e.Index;
-                bool whole = file < 0 || (headIndex + nr - 1 <= last);
+                if (file >= 0 && headIndex + nr - 1 > last)
+                    continue; // find_lock_entries omits a folio reaching past the range
+                if (Skipped(head))
+                    continue;
+                bool whole = true;
                 for (int p = head; whole && p < head + nr; p++)
                     whole = Droppable(p);
                 if (!whole)
+                {
+                    failed++;
                     continue;
+                }
                 for (int p = head; p < head + nr; p++)
                     victims.Add((e.File, headIndex + (p - head), p));
                 continue;
             }
-            if (!Droppable(e.Pfn))
+            if (Skipped(e.Pfn))
                 continue;
+            if (!Droppable(e.Pfn))
+            {
+                failed++;
+                continue;
+            }
             victims.Add(e);
         }
         foreach (var (f, i, pfn) in victims)
@@ -1395,12 +1410,35 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         return victims.Count;
     }
 
-    /// <summary>A clean, unmapped, unlocked page no fault in flight holds (a memfd's pages, its only copy, never are).</summary>
+    /// <summary>
+    /// generic_fadvise POSIX_FADV_DONTNEED's invalidation of pages [<paramref name="first"/>, <paramref name="last"/>] of
+    /// <paramref name="file"/>, from <paramref name="cpu"/>: lru_add_drain (that CPU's batches: "common to FADV_DONTNEED
+    /// right after the read or write"), mapping_try_invalidate, and if it refused any folio, lru_add_drain_all and
+    /// invalidate_mapping_pages again (a remote CPU's batch may have held it). Returns the pages dropped.
+    /// </summary>
+    public long DontNeed(int file, long first, long last, int cpu)
+    {
+        _k.LruAddDrainCpu(cpu);
+        long dropped = Invalidate(file, first, last, out int failed);
+        if (failed > 0)
+        {
+            _k.LruAddDrainAll();
+            dropped += Invalidate(file, first, last, out _);
+        }
+        return dropped;
+    }
+
+    /// <summary>find_lock_entries passes over a folio it cannot lock (folio_trylock) or that is under writeback.</summary>
+    private bool Skipped(int pfn) => (_k.Zone.Frames[pfn].Flags & (FrameFlags.Locked | FrameFlags.Writeback)) != 0;
+
+    /// <summary>
+    /// mapping_evict_folio's tests: clean, unmapped, no reference but the page cache's (folio_ref_count: a fault in flight's
+    /// pin, a per-CPU batch's), not under writeback (a memfd's pages, its only copy, never go).
+    /// </summary>
     private bool Droppable(int pfn)
     {
         ref Frame f = ref _k.Zone.Frames[pfn];
-        // The lru_add batch's reference does not keep it: fadvise and drop_caches drain the batches first.
-        return f.MapCount == 0 && _k.PinsBesidesLruAdd(pfn) == 0
+        return f.MapCount == 0 && _k.Zone.Pins[pfn] == 0
             && (f.Flags & (FrameFlags.Dirty | FrameFlags.Locked | FrameFlags.Writeback | FrameFlags.Shmem)) == 0;
     }
 
@@ -1472,18 +1510,25 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
                             break;
                         endIndex--;
                     }
-                    Invalidate(file, startIndex, endIndex);
+                    if (endIndex >= startIndex)
+                        DontNeed(file, startIndex, endIndex, cpu);
                     break;
                 }
         }
         return 0;
     }
 
-    /// <summary>drop_sysctl_handler: bit 1 drops the clean, unmapped page cache of every file; bit 2 (slab) has nothing to drop here.</summary>
+    /// <summary>
+    /// drop_caches_sysctl_handler: bit 1 drains every CPU's batches (lru_add_drain_all) and then drops the clean, unmapped
+    /// page cache of every file (drop_pagecache_sb → invalidate_mapping_pages); bit 2 (slab) has nothing to drop here.
+    /// </summary>
     public long DropCaches(int value)
     {
         if ((value & 1) != 0)
-            Invalidate(-1, 0, long.MaxValue);
+        {
+            _k.LruAddDrainAll();
+            Invalidate(-1, 0, long.MaxValue, out _);
+        }
         return 0;
     }
 }

@@ -233,9 +233,9 @@ public sealed class Kernel
 
     /// <summary>
     /// The references on <paramref name="pfn"/> other than its lru_add batch's (folio_ref_count less the batch's
-    /// folio_get): for the tests Linux makes after an lru_add_drain (fadvise and drop_caches invalidation) or with the
-    /// folio drained already (do_swap_page after a swap readahead window of more than one page, whose faulting folio
-    /// EcsMem inserts after the drain); truncation tells a fault in flight by it (a batched folio it leaves to the batch).
+    /// folio_get): for the tests Linux makes with the folio drained already (do_swap_page after a swap readahead window of
+    /// more than one page, whose faulting folio EcsMem inserts after the drain); truncation tells a fault in flight by it
+    /// (a batched folio it leaves to the batch). Invalidation counts the batch's reference and drains as its callers do.
     /// </summary>
     public int PinsBesidesLruAdd(int pfn) => Zone.Pins[pfn] - (LruAddBatches?.InBatch(pfn) == true ? 1 : 0);
 

@@ -4,6 +4,7 @@ using EcsMem.Scenarios;
 using EcsMem.Systems.Filemap;
 using EcsMem.Systems.Kernel;
 using EcsMem.Systems.Machine;
+using EcsMem.Systems.Vmscan;
 using SimMachine = EcsMem.Systems.Machine.Machine;
 
 namespace EcsMem.Tests.Kernel;
@@ -392,6 +393,80 @@ public class ReadaheadTests
         KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.EndsWith(Strace.DropCachesWrite(1), StringComparison.Ordinal)));
         Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0), "mapped: kept");
         Assert.That(Enumerable.Range(1, 7).All(i => m.Kernel.PageCache.Find(file, i) < 0), "clean and unmapped: dropped");
+    }
+
+    [Test]
+    public void FadviseDontneedDrainsTheLocalLruAddBatchFirst()
+    {
+        // The scenario above: the fault at page 0 reads pages 0..3 into the page cache, each joining CPU 0's lru_add batch
+        // (folio_add_lru: 4 folios, under the batch's 31, so it has not moved). generic_fadvise DONTNEED on page 2 calls
+        // lru_add_drain first, so the batch moves: pages 0, 1, 3 (kept: outside the range) are on the inactive file list
+        // afterwards, not batched, and page 2 goes; nothing refused it, so no lru_add_drain_all was needed (one CPU here).
+        const string Yaml = """
+            machine: {ram: 64M, swap: 0, read_ahead_kb: 16}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "seq:count=1,base=0x7f0000000000,pages=1"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 16K, prot: r--, flags: private, file: /data/f, fixed: true}
+              - after: 1
+                process: reader
+                munmap: {addr: 0x7f0000000000, length: 16K}
+              - after: 1
+                process: reader
+                fadvise: {file: /data/f, offset: 4097, length: 8192, advice: dontneed}
+            """;
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "f.yaml"));
+        using var _ = m;
+        int file = m.Kernel.Files.Intern("/data/f");
+        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 3) >= 0
+            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 3)].Flags & FrameFlags.Locked) == 0);
+        int[] kept = [.. new[] { 0, 1, 3 }.Select(i => m.Kernel.PageCache.Find(file, i))];
+        Assert.That(kept.All(pfn => pfn >= 0 && m.Kernel.Zone.InLruAddBatch(pfn)), "pages 0, 1, 3 wait in the batch before the fadvise");
+        Assert.That(m.Kernel.LruAddBatches!.Pending, Is.EqualTo(4), "pages 0..3, the batch's only folios");
+        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.Contains("POSIX_FADV_DONTNEED", StringComparison.Ordinal)));
+        Assert.That(m.Kernel.PageCache.Find(file, 2), Is.EqualTo(-1), "page 2 dropped");
+        Assert.That(m.Kernel.LruAddBatches!.Pending, Is.Zero, "lru_add_drain moved CPU 0's batch");
+        var inactiveFile = m.Kernel.Lruvec!.Frames(LruList.InactiveFile).ToHashSet();
+        Assert.That(kept.All(inactiveFile.Contains), "pages 0, 1, 3 on the inactive file list");
+    }
+
+    [Test]
+    public void DropCachesDrainsEveryCpusLruAddBatchFirst()
+    {
+        // drop_caches_sysctl_handler: lru_add_drain_all, then invalidate_mapping_pages of every file. The scenario of
+        // DropCachesKeepsMappedPagesAndDropsTheRest: pages 0..7 read into CPU 0's batch; page 0 is mapped and stays, and
+        // it is on the inactive file list afterwards (the drain moved it), with no batch holding anything.
+        const string Yaml = """
+            machine: {ram: 64M, swap: 0, read_ahead_kb: 32, fault_around_bytes: 4096}
+            processes:
+              - name: reader
+                layout: {exec: {}}
+                workload:
+                  generator: "loop:count=3,base=0x7f0000000000,pages=1"
+            timeline:
+              - at: 0
+                process: reader
+                mmap: {addr: 0x7f0000000000, length: 128K, prot: r--, flags: private, file: /data/f, fixed: true}
+              - after: 1
+                process: reader
+                drop_caches: 1
+            """;
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "d.yaml"));
+        using var _ = m;
+        int file = m.Kernel.Files.Intern("/data/f");
+        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 7) >= 0
+            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 7)].Flags & FrameFlags.Locked) == 0);
+        int page0 = m.Kernel.PageCache.Find(file, 0);
+        Assert.That(m.Kernel.Zone.InLruAddBatch(page0), Is.True, "page 0 waits in the batch before the drop");
+        KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.EndsWith(Strace.DropCachesWrite(1), StringComparison.Ordinal)));
+        Assert.That(m.Kernel.PageCache.Find(file, 0), Is.EqualTo(page0), "mapped: kept");
+        Assert.That(m.Kernel.LruAddBatches!.Pending, Is.Zero, "lru_add_drain_all");
+        Assert.That(m.Kernel.Lruvec!.Frames(LruList.InactiveFile).Contains(page0), Is.True, "page 0 on the inactive file list");
     }
 
     [Test]

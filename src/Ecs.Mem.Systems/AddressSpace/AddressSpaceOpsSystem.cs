@@ -314,8 +314,9 @@ public sealed class AddressSpaceOpsSystem : ISystem, IEventHandler
     }
 
     /// <summary>
-    /// openat(2), and under a memory cgroup the accounted objects of a seq_file it opens (a /proc or cgroup file),
-    /// taken as its first read(2) takes them (MemcgController.SeqFileOpen).
+    /// openat(2), and under a memory cgroup the accounted objects of a seq_file it opens (a /proc or cgroup file) with
+    /// those its first read(2) takes (the 4 KiB buffer): EcsMem does not read seq_files, so the open stands for both
+    /// (MemcgController.SeqFileOpen).
     /// </summary>
     private long OpenFile(SimEnvironment env, AddressSpaceOp op, int tgid, int mmId, int cpu)
     {

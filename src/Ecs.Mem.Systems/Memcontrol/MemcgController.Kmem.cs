@@ -610,7 +610,12 @@ public sealed partial class MemcgController
     /// (obj_cgroup_charge: the CPU's object stock, else whole pages through try_charge_memcg). Charges that find the
     /// group at its memory.max reclaim it as a page table's does (GFP_KERNEL_ACCOUNT may reclaim:
     /// <see cref="ReclaimForPageTable"/>, once after the forced charges here). The objects stay charged until the
-    /// descriptor closes (<see cref="SeqFileRelease"/>).
+    /// descriptor closes (<see cref="SeqFileRelease"/>). The buffer is seq_read_iter's (allocated at the first read, not
+    /// at open) but charged here because EcsMem has no read(2) of a seq_file (read(2) serves shmem files only and refuses
+    /// others with EINVAL), so this open stands for the open and its first read: the charges come in the kernel's order
+    /// (filp, private data, seq_file, then the buffer) at the same simulated instant, as the kit's phase_end reads issue
+    /// them (open, read to EOF, close, one file after another). A scenario that opens a seq_file and never reads it
+    /// would hold 4 KiB the kernel does not charge.
     /// </summary>
     public void SeqFileOpen(SimEnvironment env, Entity task, int mmId, int tgid, int fd, string path, int cpu)
     {

@@ -52,7 +52,9 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
             k.OpenFiles.ShmemSwapin(sc, rec.File, rec.FileIndex, rec.SwapSlot, inSwapCache: true);
             cached = sc;
         }
-        if (cached >= 0)
+        // The faulting page itself, which swapin_readahead's loop took into the swap cache in slot order.
+        bool ownSwapin = rec.Class == FaultClass.SwapRead && cached == rec.Pfn;
+        if (cached >= 0 && !ownSwapin)
         {
             rec.SwapSlot = 0;
             LostRace(env, ref rec, cached);
@@ -79,18 +81,10 @@ public sealed class PageCacheInsertSystem : ISystem, IEventHandler
                 k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
             k.Zone.LruAdd(rec.Pfn, Zone.FileKey(rec.File, rec.FileIndex));
         }
+        else if (ownSwapin)
+            zero = (f.Flags & FrameFlags.ZeroFilled) != 0;
         else
-        {
-            f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache;
-            f.Mapping = rec.MmId;
-            f.Index = rec.SwapSlot; // page_private: the swap entry while in the swap cache
-            zero = k.SwapReadahead.SwapReadFolio(rec.Pfn, rec.SwapSlot);
-            int shadow = k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
-            k.Swap.SetCached(rec.SwapSlot, true);
-            if (shadow >= 0)
-                k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
-            k.Zone.LruAdd(rec.Pfn, Zone.AnonKey(rec.MmId, rec.Va));
-        }
+            zero = k.SwapReadahead.AddFaultingFolio(rec);
         f.Flags |= FrameFlags.Locked; // PG_locked while the read is in flight
         if (rec.Class == FaultClass.FileRead && !shmemSwapin)
             env.Counters.Add(k.C.PgPgIn, (long)(Pte.PageSize / 1024)); // a swap-in's pgpgin: SwapReadFolio

@@ -192,6 +192,13 @@ public sealed record KernelOptions
     /// </summary>
     public bool PcpHighOrder { get; init; } = D.PcpHighOrder;
 
+    /// <summary>
+    /// Whether a swap-in's faulting page joins the swap cache and the lru_add batch in slot order inside its readahead
+    /// window's loop (<c>machine.swapin_fault_in_window</c>, default false: after the window's drain;
+    /// <see cref="Swap.SwapReadahead"/>).
+    /// </summary>
+    public bool SwapinFaultInWindow { get; init; } = D.SwapinFaultInWindow;
+
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);
 

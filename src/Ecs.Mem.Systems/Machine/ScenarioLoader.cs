@@ -100,6 +100,7 @@ public static class ScenarioLoader
             PerCpuPages = m.PerCpuPages,
             PcpHighTuning = m.PcpHighTuning,
             PcpHighOrder = m.PcpHighOrder,
+            SwapinFaultInWindow = m.SwapinFaultInWindow,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,
             OvercommitRatio = m.OvercommitRatio,

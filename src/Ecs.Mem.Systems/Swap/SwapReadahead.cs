@@ -240,7 +240,10 @@ public sealed class SwapReadahead : IEventHandler
         for (long slot = start; slot <= end; slot++)
         {
             if (slot == offset)
+            {
+                AddFaultingFolioInLoop(rec);
                 continue;
+            }
             // Without a VMA to go by, the page's LRU identity is guessed from the slot's distance to the fault's.
             ulong va = rec.Va + (ulong)((slot - offset) * (long)Pte.PageSize);
             if (!ReadSwapCacheAsync(env, rec, (int)slot, va))
@@ -254,10 +257,54 @@ public sealed class SwapReadahead : IEventHandler
     /// swap_cluster_readahead's and swap_vma_readahead's lru_add_drain after their loop ("Push any new pages onto the
     /// LRU now"; skipped with a one-page window): the CPU's lru_add batch, the window's pages with whatever else it
     /// held, reaches the lists, where a memcg's next statistics flush counts it (oracle/experiments/sw200-stack-top).
-    /// Simplification: Linux's loop allocates the faulting page too, so it is drained with them; here it is inserted
-    /// after (PageCacheInsertRequest) and waits in the batch.
+    /// Linux's loop allocates the faulting page too, in its place (<see cref="AddFaultingFolioInLoop"/>), so it is drained
+    /// with them; only a loop cut short before the faulting slot leaves it to the insert after (PageCacheInsertRequest).
     /// </summary>
     private void LruAddDrainAfterReadahead(int cpu) => _k.LruAddDrainCpu(cpu);
+
+    /// <summary>
+    /// __read_swap_cache_async for the faulting slot inside swap_cluster_readahead's and swap_vma_readahead's loop
+    /// (mm/swap_state.c: the loop runs over the whole window, the faulting entry included, and each new folio goes into
+    /// the swap cache and the CPU's lru_add batch in turn; read_swap_cache_async after the loop finds it cached): an
+    /// anonymous swap-in's faulting page, already granted and charged, joins the swap cache and the batch between the
+    /// window's lower and higher slots, so the window's pages reach the LRU in slot order and reclaim later gives them
+    /// swap slots in that order. Measured on Linux 6.18 (oracle/experiments/swap-slots-harness, pagemap at the last
+    /// phase_end): the read pass writes <c>buf</c>'s pages 1, 2, 3, 4 to consecutive slots in page order in 30 of 30 runs
+    /// of swap-anon-read, memfd-swap-memcg and swap-fork-shared; the fill's phase_end swaps page 1 in with a window of
+    /// slots 148–151 that reads pages 2 and 3 ahead, and with the faulting page inserted after the window's drain
+    /// EcsMem's pass wrote them 2, 3, 1, 4. Off by default (<c>machine.swapin_fault_in_window</c>: the kit agrees on
+    /// one program fewer with it, oracle/known-gaps.md). A shmem swap-in's page (it goes to
+    /// its object's page cache, shmem_swapin_folio) and a slot another fault took into the swap cache first are left to
+    /// the insert. The read itself is still issued by the insert (PageCacheInsertSystem), which finds the page its own.
+    /// </summary>
+    private void AddFaultingFolioInLoop(in FaultRecord rec)
+    {
+        if (!_k.Options.SwapinFaultInWindow || rec.Class != FaultClass.SwapRead || rec.Pfn < 0 || _k.SwapCache.Lookup(rec.SwapSlot) >= 0)
+            return;
+        AddFaultingFolio(rec);
+        _k.Zone.Frames[rec.Pfn].Flags |= FrameFlags.Locked; // PG_locked from the allocation until the read completes
+    }
+
+    /// <summary>
+    /// The faulting anonymous page of a swap-in that missed the swap cache: into the swap cache (its slot's shadow
+    /// refaults: workingset_refault) and the CPU's lru_add batch, its content read from the slot (swap_read_folio).
+    /// Returns whether the slot was in the zeromap (no I/O).
+    /// </summary>
+    public bool AddFaultingFolio(in FaultRecord rec)
+    {
+        var k = _k;
+        ref Frame f = ref k.Zone.Frames[rec.Pfn];
+        f.Flags |= FrameFlags.Anon | FrameFlags.SwapBacked | FrameFlags.SwapCache;
+        f.Mapping = rec.MmId;
+        f.Index = rec.SwapSlot; // page_private: the swap entry while in the swap cache
+        bool zero = SwapReadFolio(rec.Pfn, rec.SwapSlot);
+        int shadow = k.SwapCache.Add(rec.SwapSlot, rec.Pfn);
+        k.Swap.SetCached(rec.SwapSlot, true);
+        if (shadow >= 0)
+            k.LruvecOf(rec.Pfn)?.WorkingsetRefault(rec.Pfn, shadow);
+        k.Zone.LruAdd(rec.Pfn, PageAlloc.Zone.AnonKey(rec.MmId, rec.Va));
+        return zero;
+    }
 
     /// <summary>swap_vma_readahead: the swap entries of the PTEs around the faulting address (swap_vma_ra_win).</summary>
     private bool VmaReadahead(SimEnvironment env, in FaultRecord rec)
@@ -301,7 +348,10 @@ public sealed class SwapReadahead : IEventHandler
         {
             ulong va = (ulong)p << Pte.PageShift;
             if (va == (rec.Va & Pte.PageMask))
+            {
+                AddFaultingFolioInLoop(rec);
                 continue;
+            }
             var pte = new Pte(mm.Tables.Lookup(va));
             if (!pte.IsSwap)
                 continue;

@@ -251,6 +251,16 @@ public sealed record MachineConfig
     public bool PcpHighOrder { get; init; }
 
     /// <summary>
+    /// <c>machine.swapin_fault_in_window</c>: a swap-in whose cluster or VMA readahead window is more than one page
+    /// takes its faulting page into the swap cache and the lru_add batch inside the window's loop, in slot order, as
+    /// swap_cluster_readahead's and swap_vma_readahead's loops do (mm/swap_state.c), so the window reaches the LRU in
+    /// slot order. Off by default (the faulting page joins the batch after the window's drain): measured on Linux 6.18
+    /// (oracle/experiments/swap-slots-harness) it puts <c>buf</c>'s pages on the kernel's slots at the read passes' ends,
+    /// but the oracle kit agrees on one program fewer with it (swappiness-200's file2, session 26, oracle/known-gaps.md).
+    /// </summary>
+    public bool SwapinFaultInWindow { get; init; }
+
+    /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than
     /// RAM plus swap is refused), 1 always (never refused), 2 never (strict: Committed_AS stays below CommitLimit).
     /// </summary>

@@ -186,6 +186,12 @@ public sealed record KernelOptions
     /// </summary>
     public bool PcpHighOrder { get; init; } = D.PcpHighOrder;
 
+    /// <summary>
+    /// Reclaim frees per shrink_folio_list folio_batch (<c>machine.reclaim_free_batch</c>, default true; see
+    /// <see cref="Vmscan.ReclaimHost.FreeFolios"/>); false: at the tick's end.
+    /// </summary>
+    public bool ReclaimFreeBatch { get; init; } = D.ReclaimFreeBatch;
+
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);
 

@@ -99,6 +99,7 @@ public static class ScenarioLoader
             PerCpuPages = m.PerCpuPages,
             PcpHighTuning = m.PcpHighTuning,
             PcpHighOrder = m.PcpHighOrder,
+            ReclaimFreeBatch = m.ReclaimFreeBatch,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,
             OvercommitRatio = m.OvercommitRatio,

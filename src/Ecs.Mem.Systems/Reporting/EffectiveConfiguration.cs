@@ -108,6 +108,7 @@ public static class EffectiveConfiguration
         Bool("per_cpu_pages", k.Zone.Pcp is not null);
         Bool("pcp_high_tuning", o.PcpHighTuning, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
         Bool("pcp_high_order", o.PcpHighOrder, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
+        Bool("reclaim_free_batch", o.ReclaimFreeBatch, k.Lruvec is null ? "unused without policy linux" : "");
         // One word, as every value of the section (a YAML flow list all the same); a JSON array.
         if (o.FreeArea is { } area)
             list.Add(new ConfigValue("free_area", "[" + string.Join(",", area.Blocks.Select(b => b.ToString(Inv))) + "]", ConfigValueKind.List,

@@ -241,6 +241,14 @@ public sealed record MachineConfig
     public bool PcpHighOrder { get; init; }
 
     /// <summary>
+    /// <c>machine.reclaim_free_batch</c>: reclaim frees its folios per shrink_folio_list call, a folio_batch
+    /// (PAGEVEC_SIZE, 31 folios) at a time and at the call's end, as Linux's free_unref_folios does (true, the default),
+    /// rather than all of a tick's at its end (false, EcsMem before session 26). Only the Linux lruvec's reclaim
+    /// (policy linux) has the batches; the simple policies free at the tick's end either way.
+    /// </summary>
+    public bool ReclaimFreeBatch { get; init; } = true;
+
+    /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than
     /// RAM plus swap is refused), 1 always (never refused), 2 never (strict: Committed_AS stays below CommitLimit).
     /// </summary>

@@ -106,6 +106,12 @@ public interface ILruvecHost
     /// <summary>NR_FREE_PAGES of the node (prepare_scan_control's file_is_tiny).</summary>
     long FreePages { get; }
 
+    /// <summary>
+    /// Frames reclaim took that are not free yet (their release waits for the tick's end): at most this many of a
+    /// pass's reclaimed pages are missing from <see cref="FreePages"/>. The default host frees at the tick's end.
+    /// </summary>
+    long PendingReleases => long.MaxValue;
+
     /// <summary>The sum of the zones' high watermarks (file_is_tiny).</summary>
     long HighWatermark { get; }
 

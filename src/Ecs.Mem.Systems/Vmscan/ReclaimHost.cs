@@ -406,7 +406,7 @@ public sealed class ReclaimHost : ILruvecHost
     }
 
     /// <summary>Frames reclaim queued this tick that are not free yet (all of them when they wait for the tick's end).</summary>
-    public int PendingReleases => _k.PageTableRewrite?.PendingReleases(_k.Env) ?? _k.Env.WorkCount<FrameRelease>();
+    public long PendingReleases => _k.PageTableRewrite?.PendingReleases(_k.Env) ?? _k.Env.WorkCount<FrameRelease>();
 
     /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
     public void WritebackUnplug() => _k.Writeback?.Unplug();

@@ -234,9 +234,9 @@ public sealed record MachineConfig
     /// <summary>
     /// <c>machine.pcp_high_order</c>: per-CPU lists for orders 1..PAGE_ALLOC_COSTLY_ORDER as well (Linux 5.13+:
     /// order_to_pindex; readahead's and write_begin's large folios come from and go back to their order's list, last
-    /// freed first). Off by default: with them the oracle kit agrees on one program fewer (session 25,
-    /// oracle/known-gaps.md `ra-reread-memcg`), because EcsMem frees a reclaim tick's folios at once where Linux frees
-    /// a SWAP_CLUSTER_MAX batch at a time; true is the kernel's mechanism.
+    /// freed first). Off by default: with them the oracle kit agreed on one program fewer (session 25,
+    /// oracle/known-gaps.md `ra-reread-memcg`); since <see cref="ReclaimFreeBatch"/> (session 26) it agrees on as many
+    /// either way; true is the kernel's mechanism.
     /// </summary>
     public bool PcpHighOrder { get; init; }
 

@@ -76,6 +76,7 @@ public class EffectiveConfigurationTests
           per_cpu_pages: false
           pcp_high_tuning: false
           pcp_high_order: true
+          reclaim_free_batch: false
           free_area: [8, 4, 2, 1, 0, 0, 0, 0, 0, 2, 1]
           free_area_cache: {inactive_file: 300, active_file: 200}
           overcommit_memory: 2
@@ -358,6 +359,7 @@ public class EffectiveConfigurationTests
         e["per_cpu_pages"] = B(c.PerCpuPages);
         e["pcp_high_tuning"] = B(c.PcpHighTuning);
         e["pcp_high_order"] = B(c.PcpHighOrder);
+        e["reclaim_free_batch"] = B(c.ReclaimFreeBatch);
         e["free_area"] = c.FreeArea is { } fa ? "[" + string.Join(",", fa.Blocks.Select(N)) + "]" : "none";
         e["free_area_cache.inactive_file"] = N(c.FreeArea?.InactiveFile ?? 0);
         e["free_area_cache.active_file"] = N(c.FreeArea?.ActiveFile ?? 0);

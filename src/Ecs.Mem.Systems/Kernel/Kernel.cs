@@ -255,6 +255,12 @@ public sealed class Kernel
     /// <summary>The page-level side of reclaim (folio_referenced, shrink_folio_list's unmap and pageout).</summary>
     public ReclaimHost ReclaimHost { get; }
 
+    /// <summary>
+    /// The page-table rewrite system, which rewrites reclaim's PTEs and releases its frames (the machine sets it): at the
+    /// tick's end, or per shrink_folio_list batch (<see cref="ReclaimHost.FreeFolios"/>). Null: only at the tick's end.
+    /// </summary>
+    public Rmap.PageTableRewriteSystem? PageTableRewrite { get; set; }
+
     /// <summary>The zone: frames (struct page), buddy allocator, watermarks, pins and the LRU (PageAlloc/).</summary>
     public Zone Zone { get; }
 

@@ -198,6 +198,10 @@ public sealed record KernelOptions
     /// <see cref="Swap.SwapReadahead"/>).
     /// </summary>
     public bool SwapinFaultInWindow { get; init; } = D.SwapinFaultInWindow;
+    /// Reclaim frees per shrink_folio_list folio_batch (<c>machine.reclaim_free_batch</c>, default true; see
+    /// <see cref="Vmscan.ReclaimHost.FreeFolios"/>); false: at the tick's end.
+    /// </summary>
+    public bool ReclaimFreeBatch { get; init; } = D.ReclaimFreeBatch;
 
     /// <summary>Scheduler quantum in accesses (<c>machine.quantum</c>; a model parameter: it changes results).</summary>
     public int Quantum { get; init; } = QuantumOf(D.Quantum);

@@ -26,6 +26,7 @@ public sealed class Machine : IDisposable
         SwapOut = new SwapOutSystem(Kernel, Env);
         TlbFill = new TlbFillSystem(Kernel);
         PageTableRewrite = new PageTableRewriteSystem(Kernel);
+        Kernel.PageTableRewrite = PageTableRewrite;
         FaultInstall = new FaultInstallSystem(Kernel);
         // A fork child's access-count triggers work without further wiring (a scenario loader may replace this).
         AddressSpace.ChildCreated = (child, _) => AttachTriggers(child);

@@ -628,10 +628,11 @@ public sealed partial class MemcgController
     /// a charge, as 6.18 made it in oracle/experiments/memcg-oom-retries) the group's OOM killer runs, after which the
     /// charge starts over with MAX_RECLAIM_RETRIES and the stock drained. Returns true for the OOM killer.
     /// </summary>
-    internal bool ChargeRetryExhausted(Entity task, MemCgroup g, long reclaimed, long pages)
+    internal bool ChargeRetryExhausted(Entity task, MemCgroup g, long reclaimed, long pages, long stillCharged)
     {
-        // mem_cgroup_margin: the pages this reclaim took are uncharged when their frames are released, later in the tick.
-        if (g.Max != long.MaxValue && g.Max - (g.Usage - reclaimed) >= pages)
+        // mem_cgroup_margin: the stillCharged pages this reclaim took whose frames are released later
+        // in the tick (machine.reclaim_free_batch false, or the simple policies) count as uncharged already.
+        if (g.Max != long.MaxValue && g.Max - (g.Usage - stillCharged) >= pages)
             return false;
         // if (!drained): drain_all_stock once per charge, then retry; that round is not counted against nr_retries.
         if (DrainAfterReclaim(g, task, pages))

@@ -20,11 +20,37 @@ public sealed class PageTableRewriteSystem(Kernel.Kernel kernel) : ISystem
 
     public void Update(SimEnvironment env)
     {
-        foreach (ref readonly PteRewrite r in env.WorkItems<PteRewrite>())
-            TryToUnmapOne(r);
-        foreach (ref readonly FrameRelease r in env.WorkItems<FrameRelease>())
-            ReleaseFrame(r.Pfn);
+        RunBatch(env);
     }
+
+    // How much of this tick's PteRewrite and FrameRelease batches a reclaim's free batch (RunBatch) already handled, and
+    // in which tick: the work batches are the tick's, so a cursor from an earlier tick counts as 0.
+    private int _rewritesDone, _releasesDone;
+    private long _cursorTick = -1;
+
+    /// <summary>
+    /// Handles the PTE rewrites and frame releases queued since the last call in this tick, rewrites first: called at
+    /// the tick's end (<see cref="Update"/>) and, when reclaim frees per shrink_folio_list batch, at each batch's end
+    /// (mem_cgroup_uncharge_folios, try_to_unmap_flush, free_unref_folios), so the frames are free (on the reclaimer's
+    /// per-CPU list, last freed first) and uncharged before the next batch is reclaimed and before the charge that
+    /// reclaimed them allocates again.
+    /// </summary>
+    public void RunBatch(SimEnvironment env)
+    {
+        if (_cursorTick != env.Ticks)
+            (_rewritesDone, _releasesDone, _cursorTick) = (0, 0, env.Ticks);
+        Span<PteRewrite> rewrites = env.WorkItems<PteRewrite>();
+        for (int i = _rewritesDone; i < rewrites.Length; i++)
+            TryToUnmapOne(rewrites[i]);
+        _rewritesDone = rewrites.Length;
+        Span<FrameRelease> releases = env.WorkItems<FrameRelease>();
+        for (int i = _releasesDone; i < releases.Length; i++)
+            ReleaseFrame(releases[i].Pfn);
+        _releasesDone = releases.Length;
+    }
+
+    /// <summary>Frames reclaim queued this tick that are not released yet (free pages to come, charges still held).</summary>
+    public int PendingReleases(SimEnvironment env) => env.WorkCount<FrameRelease>() - (_cursorTick == env.Ticks ? _releasesDone : 0);
 
     /// <summary>try_to_unmap_one: replaces one PTE of an evicted frame, if it still maps that frame.</summary>
     private void TryToUnmapOne(in PteRewrite r)

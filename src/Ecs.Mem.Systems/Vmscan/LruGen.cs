@@ -943,8 +943,8 @@ public sealed partial class Lruvec
 
     /// <summary>
     /// should_abort_scan: only for root reclaim — enough reclaimed (nr_to_reclaim, at least compact_gap(0) = 2), or kswapd
-    /// and the zone above its high watermark + MIN_LRU_BATCH (the pages this pass freed counted in, as their frames are
-    /// released after the pass).
+    /// and the zone above its high watermark + MIN_LRU_BATCH (the pages this pass reclaimed whose frames are not released
+    /// yet counted in: with machine.reclaim_free_batch they are free already).
     /// </summary>
     internal bool ShouldAbortScan(ScanControl sc, long reclaimedThisCall)
     {
@@ -954,7 +954,7 @@ public sealed partial class Lruvec
             return true;
         if (!sc.Kswapd)
             return false;
-        return _host.FreePages + reclaimedThisCall >= _host.HighWatermark + MinLruBatch;
+        return _host.FreePages + Math.Min(reclaimedThisCall, _host.PendingReleases) >= _host.HighWatermark + MinLruBatch;
     }
 
     /// <summary>try_to_shrink_lruvec: evict until nr_to_scan is used up, the eviction stalls or reclaim should stop. True when the lruvec aged (it is low on cold folios).</summary>

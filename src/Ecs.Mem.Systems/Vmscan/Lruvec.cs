@@ -106,6 +106,12 @@ public interface ILruvecHost
     /// <summary>NR_FREE_PAGES of the node (prepare_scan_control's file_is_tiny).</summary>
     long FreePages { get; }
 
+    /// <summary>
+    /// Frames reclaim took that are not free yet (their release waits for the tick's end): at most this many of a
+    /// pass's reclaimed pages are missing from <see cref="FreePages"/>. The default host frees at the tick's end.
+    /// </summary>
+    long PendingReleases => long.MaxValue;
+
     /// <summary>The sum of the zones' high watermarks (file_is_tiny).</summary>
     long HighWatermark { get; }
 
@@ -117,6 +123,13 @@ public interface ILruvecHost
 
     /// <summary>The end of shrink_folio_list's batch: the writes it started go to the disk as one request (the plug).</summary>
     void WritebackUnplug() { }
+
+    /// <summary>
+    /// shrink_folio_list's <c>free_folios</c> batch: <paramref name="full"/>, after a folio was handled, hands the folios
+    /// freed so far back once they fill a folio_batch (PAGEVEC_SIZE); otherwise (the call's end) whatever it holds
+    /// (mem_cgroup_uncharge_folios, try_to_unmap_flush, free_unref_folios). The default host frees at the tick's end.
+    /// </summary>
+    void FreeFolios(bool full) { }
 
     /// <summary>blk_start_plug in shrink_lruvec: the writes of its scan loop wait in the task's plug.</summary>
     void BlkStartPlug() { }
@@ -1210,6 +1223,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             int nr = Nr(pfn);
             (_heldFrom, _heldPfn, _heldNr) = (i + 1, pfn, nr);
             ShrinkFolio(pfn, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
+            _host.FreeFolios(full: true);
             if (nr == 1 || Nr(pfn) != 1)
                 continue;
             // Split (split_folio_to_list): the folio's other pages are order-0 pages on reclaim's list now, each
@@ -1223,6 +1237,7 @@ public sealed partial class Lruvec : IReplacementPolicy
                     continue;
                 _host.WritebackProgress(1);
                 ShrinkFolio(p, sc, ref reclaimed, ref pageouts, ref unqueuedDirty);
+                _host.FreeFolios(full: true);
                 // Its time passes here, as the loop's does on Linux, so the first writes complete while later
                 // pages are still being handled.
                 _host.ShrinkFolioListTime(folios + 1, batch: false);
@@ -1230,6 +1245,7 @@ public sealed partial class Lruvec : IReplacementPolicy
             }
         }
         (_heldFrom, _heldTo, _heldPfn, _heldNr) = (0, 0, -1, 0);
+        _host.FreeFolios(full: false);
         _host.ShrinkFolioListTime(folios, batch: true);
         // shrink_inactive_list: the flushers are not keeping up, nudge them. evict_folios only adds the count to
         // sc->nr.unqueued_dirty; try_to_shrink_lruvec decides.

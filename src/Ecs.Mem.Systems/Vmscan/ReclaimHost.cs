@@ -224,6 +224,8 @@ public sealed class ReclaimHost : ILruvecHost
             return DirtyFileFolio(flusher, pfn);
         bool shmem = f.IsShmem;
         int outcome = ShrinkPage(_k.Env, pfn, out pageout, _k.Writeback);
+        if (outcome == 1)
+            _freeFolios++; // folio_batch_add(&free_folios, folio)
         if (_k.Writeback is not null && (pageout || outcome == 1))
         {
             // Charged when the call ends (ShrinkFolioListTime), once every folio is back on a list.
@@ -379,6 +381,32 @@ public sealed class ReclaimHost : ILruvecHost
         wb.Progress(c);
         _k.Readahead.EndReadsCompletedBy(_k.Env.Now);
     }
+
+    /// <summary>PAGEVEC_SIZE: the folios a folio_batch holds (shrink_folio_list's free_folios).</summary>
+    public const int PagevecSize = 31;
+
+    // The folios the current shrink_folio_list call freed since its free_folios batch was last handed back.
+    private int _freeFolios;
+
+    /// <summary>
+    /// shrink_folio_list's free_folios (mm/vmscan.c): when the batch is full (<paramref name="full"/>: PAGEVEC_SIZE
+    /// folios) or the call ends, its folios are uncharged, their PTEs flushed and their frames freed
+    /// (mem_cgroup_uncharge_folios, try_to_unmap_flush, free_unref_folios) on the reclaimer's CPU, in the order they were
+    /// freed, so the last one is at the head of its per-CPU list. With machine.reclaim_free_batch false (or no machine)
+    /// they wait for the tick's end.
+    /// </summary>
+    public void FreeFolios(bool full)
+    {
+        if (full && _freeFolios < PagevecSize)
+            return;
+        _freeFolios = 0;
+        if (!_k.Options.ReclaimFreeBatch || _k.PageTableRewrite is not { } rewrite)
+            return;
+        rewrite.RunBatch(_k.Env);
+    }
+
+    /// <summary>Frames reclaim queued this tick that are not free yet (all of them when they wait for the tick's end).</summary>
+    public long PendingReleases => _k.PageTableRewrite?.PendingReleases(_k.Env) ?? _k.Env.WorkCount<FrameRelease>();
 
     /// <summary>The writes of this shrink_folio_list call go to the disk as one request.</summary>
     public void WritebackUnplug() => _k.Writeback?.Unplug();

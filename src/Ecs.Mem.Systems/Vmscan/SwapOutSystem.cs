@@ -60,7 +60,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
             if (sleeps)
                 EndKswapdBoost();
             if (sleeps)
-                _k.Kcompactd.KswapdSleeps(_k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + _k.Env.WorkCount<FrameRelease>()));
+                _k.Kcompactd.KswapdSleeps(_k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + _k.ReclaimHost.PendingReleases));
         }
     }
 
@@ -176,7 +176,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         // ChargeRetryExhausted; one that may not (a THP's, a swap-in's under the plug) still drains once before it retries.
         if (!r.MayOom && r.ChargePages > 0 && !r.ForProcess.IsNull)
             mc.DrainAfterReclaim(g, r.ForProcess, r.ChargePages);
-        if (r.MayOom && !r.ForProcess.IsNull && mc.ChargeRetryExhausted(r.ForProcess, g, freed, Math.Max(1, r.ChargePages)))
+        if (r.MayOom && !r.ForProcess.IsNull && mc.ChargeRetryExhausted(r.ForProcess, g, freed, Math.Max(1, r.ChargePages), Math.Min(freed, _k.ReclaimHost.PendingReleases)))
             _k.Oom.MemcgOutOfMemory(g, r.ForProcess);
     }
 
@@ -303,7 +303,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         BoostedReclaimControl();
         long freed = NodeReclaim.KswapdRound(lruvec, _kswapdSc, k.Zone.Watermarks.High, k.Swap.UsablePages > 0);
         k.Events?.Reclaim(false, _cpu, Entity.Null, (int)_kswapdSc.NrScanned, (int)freed);
-        long freeAfter = k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+        long freeAfter = k.Zone.Buddy.NrFreePages + _k.ReclaimHost.PendingReleases;
         if (AfterBoostedRound(lruvec, priorityBefore, freed))
             return (int)freed;
         if (_nrBoostReclaim == 0 && k.Zone.Watermarks.AboveHigh(freeAfter))
@@ -360,7 +360,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     {
         if (!_boostTaken)
             TakeBoostSnapshot();
-        bool balanced = _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>());
+        bool balanced = _k.Zone.Watermarks.AboveHigh(_k.Zone.Buddy.NrFreePages + _k.ReclaimHost.PendingReleases);
         if (!balanced && _nrBoostReclaim > 0)
         {
             _nrBoostReclaim = 0;
@@ -433,7 +433,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private void KswapdAfterRun(SimEnvironment env, int freed)
     {
         env.Counters.Increment(_k.C.PageOutRun);
-        long freeAfter = _k.Zone.Buddy.NrFreePages + env.WorkCount<FrameRelease>();
+        long freeAfter = _k.Zone.Buddy.NrFreePages + _k.ReclaimHost.PendingReleases;
         if (_k.Zone.Watermarks.AboveHigh(freeAfter) || freed == 0)
         {
             KswapdAwake = false;

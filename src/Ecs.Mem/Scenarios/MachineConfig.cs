@@ -244,9 +244,9 @@ public sealed record MachineConfig
     /// <summary>
     /// <c>machine.pcp_high_order</c>: per-CPU lists for orders 1..PAGE_ALLOC_COSTLY_ORDER as well (Linux 5.13+:
     /// order_to_pindex; readahead's and write_begin's large folios come from and go back to their order's list, last
-    /// freed first). Off by default: with them the oracle kit agrees on one program fewer (session 25,
-    /// oracle/known-gaps.md `ra-reread-memcg`), because EcsMem frees a reclaim tick's folios at once where Linux frees
-    /// a SWAP_CLUSTER_MAX batch at a time; true is the kernel's mechanism.
+    /// freed first). Off by default: with them the oracle kit agreed on one program fewer (session 25,
+    /// oracle/known-gaps.md `ra-reread-memcg`); since <see cref="ReclaimFreeBatch"/> (session 26) it agrees on as many
+    /// either way; true is the kernel's mechanism.
     /// </summary>
     public bool PcpHighOrder { get; init; }
 
@@ -259,6 +259,12 @@ public sealed record MachineConfig
     /// but the oracle kit agrees on one program fewer with it (swappiness-200's file2, session 26, oracle/known-gaps.md).
     /// </summary>
     public bool SwapinFaultInWindow { get; init; }
+    /// <c>machine.reclaim_free_batch</c>: reclaim frees its folios per shrink_folio_list call, a folio_batch
+    /// (PAGEVEC_SIZE, 31 folios) at a time and at the call's end, as Linux's free_unref_folios does (true, the default),
+    /// rather than all of a tick's at its end (false, EcsMem before session 26). Only the Linux lruvec's reclaim
+    /// (policy linux) has the batches; the simple policies free at the tick's end either way.
+    /// </summary>
+    public bool ReclaimFreeBatch { get; init; } = true;
 
     /// <summary>
     /// <c>vm.overcommit_memory</c>: 0 heuristic (OVERCOMMIT_GUESS, Linux's default: only a single charge larger than

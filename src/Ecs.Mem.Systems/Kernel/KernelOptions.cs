@@ -198,6 +198,8 @@ public sealed record KernelOptions
     /// <see cref="Swap.SwapReadahead"/>).
     /// </summary>
     public bool SwapinFaultInWindow { get; init; } = D.SwapinFaultInWindow;
+
+    /// <summary>
     /// Reclaim frees per shrink_folio_list folio_batch (<c>machine.reclaim_free_batch</c>, default true; see
     /// <see cref="Vmscan.ReclaimHost.FreeFolios"/>); false: at the tick's end.
     /// </summary>

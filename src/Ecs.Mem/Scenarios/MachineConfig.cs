@@ -259,6 +259,8 @@ public sealed record MachineConfig
     /// but the oracle kit agrees on one program fewer with it (swappiness-200's file2, session 26, oracle/known-gaps.md).
     /// </summary>
     public bool SwapinFaultInWindow { get; init; }
+
+    /// <summary>
     /// <c>machine.reclaim_free_batch</c>: reclaim frees its folios per shrink_folio_list call, a folio_batch
     /// (PAGEVEC_SIZE, 31 folios) at a time and at the call's end, as Linux's free_unref_folios does (true, the default),
     /// rather than all of a tick's at its end (false, EcsMem before session 26). Only the Linux lruvec's reclaim

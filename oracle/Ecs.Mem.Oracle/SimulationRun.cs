@@ -672,6 +672,14 @@ public static class SimulationRun
     }
 
     /// <summary>
+    /// Whether the scenario sets swapin_nr_pages' statics itself (<c>machine.swap_ra_hits</c>, <c>swap_ra_window</c>,
+    /// <c>swap_ra_prev_offset</c>); <c>swap_ra_clear_reclaim</c> is a rule, not a state, and leaves the previous run on.
+    /// </summary>
+    public static bool SetsSwapRaState(string yaml) =>
+        yaml.Contains("\n  swap_ra_hits:", StringComparison.Ordinal) || yaml.Contains("\n  swap_ra_window:", StringComparison.Ordinal)
+        || yaml.Contains("\n  swap_ra_prev_offset:", StringComparison.Ordinal);
+
+    /// <summary>
     /// Runs until the program's process has made <paramref name="accesses"/> accesses and nothing due now is left to do
     /// (a call's prefault included). The machine's limit counts every process's accesses, so it is moved on by what the
     /// others (a <c>fork-touch</c> child) made meanwhile; while the process waits for such a child, it runs on.
@@ -690,7 +698,7 @@ public static class SimulationRun
     public static (int Hits, long PrevOffset, int Window)? PreviousRunExit(GeneratedScenario scenario, string yaml)
     {
         if (!OracleEnv.Flag("ECSMEM_ORACLE_PREVIOUS_RUN", unset: true) || scenario.Accesses <= 0
-            || scenario.Yaml.Contains("\n  swap_ra_", StringComparison.Ordinal))
+            || SetsSwapRaState(scenario.Yaml))
             return null;
         Scenario s = ScenarioParser.ParseFile(yaml);
         if (s.Machine.SwapBytes <= 0 || s.Machine.PageCluster <= 0 || s.Machine.SwapVmaReadahead)

@@ -50,6 +50,18 @@ public class SwapRaExitTests
     }
 
     [Test]
+    public void Only_the_statics_keys_replace_the_previous_run()
+    {
+        // A what-if that sets swapin_nr_pages' statics replaces the previous-run pass; one that sets a rule of the same
+        // prefix (swap_ra_clear_reclaim, a flag of the hit, no state) must leave it on: before session 26 any
+        // "\n  swap_ra_" key switched the pass off, so swap_ra_clear_reclaim what-ifs ran from boot's statics.
+        Assert.That(SimulationRun.SetsSwapRaState("machine:\n  swap_ra_clear_reclaim: true\n  swappiness: 60\n"), Is.False);
+        Assert.That(SimulationRun.SetsSwapRaState("machine:\n  swap_ra_hits: 0\n"), Is.True);
+        Assert.That(SimulationRun.SetsSwapRaState("machine:\n  swap_ra_window: 8\n"), Is.True);
+        Assert.That(SimulationRun.SetsSwapRaState("machine:\n  swap_ra_prev_offset: 2\n"), Is.True);
+    }
+
+    [Test]
     public void The_state_goes_into_the_scenarios_machine_section()
     {
         var plan = new ProgramPlan(Program("tmpfs-swap-memcg"));

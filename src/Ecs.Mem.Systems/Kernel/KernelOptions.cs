@@ -187,7 +187,7 @@ public sealed record KernelOptions
     public bool PcpHighTuning { get; init; } = D.PcpHighTuning;
 
     /// <summary>
-    /// Per-CPU lists for orders 1..3 too (<c>machine.pcp_high_order</c>, default false; Linux 5.13+'s order_to_pindex):
+    /// Per-CPU lists for orders 1..3 too (<c>machine.pcp_high_order</c>, default true; Linux 5.13+'s order_to_pindex):
     /// large page-cache folios are allocated from and freed whole to their order's list (<see cref="PageAlloc.Zone.AllocPages"/>).
     /// </summary>
     public bool PcpHighOrder { get; init; } = D.PcpHighOrder;

@@ -244,11 +244,11 @@ public sealed record MachineConfig
     /// <summary>
     /// <c>machine.pcp_high_order</c>: per-CPU lists for orders 1..PAGE_ALLOC_COSTLY_ORDER as well (Linux 5.13+:
     /// order_to_pindex; readahead's and write_begin's large folios come from and go back to their order's list, last
-    /// freed first). Off by default: with them the oracle kit agreed on one program fewer (session 25,
-    /// oracle/known-gaps.md `ra-reread-memcg`); since <see cref="ReclaimFreeBatch"/> (session 26) it agrees on as many
-    /// either way; true is the kernel's mechanism.
+    /// freed first). On by default since session 26, the kernel's mechanism (off in session 25, when the oracle kit agreed
+    /// on one program fewer with them; since <see cref="ReclaimFreeBatch"/> it agrees on as many either way); false:
+    /// orders 1-3 from the buddy allocator alone.
     /// </summary>
-    public bool PcpHighOrder { get; init; }
+    public bool PcpHighOrder { get; init; } = true;
 
     /// <summary>
     /// <c>machine.swapin_fault_in_window</c>: a swap-in whose cluster or VMA readahead window is more than one page

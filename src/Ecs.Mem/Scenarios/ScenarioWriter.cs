@@ -158,8 +158,8 @@ public static class ScenarioWriter
             Line(w, 1, "per_cpu_pages", "false");
         if (!m.PcpHighTuning)
             Line(w, 1, "pcp_high_tuning", "false");
-        if (m.PcpHighOrder)
-            Line(w, 1, "pcp_high_order", "true");
+        if (!m.PcpHighOrder)
+            Line(w, 1, "pcp_high_order", "false");
         if (m.SwapinFaultInWindow)
             Line(w, 1, "swapin_fault_in_window", "true");
         if (!m.ReclaimFreeBatch)

@@ -173,9 +173,9 @@ public class PcpHighOrderTests
     [Test]
     public void WithoutPcpHighOrderLargeFoliosAreTheBuddyAllocatorsAlone()
     {
-        // machine.pcp_high_order false (the default): an order-2 allocation is __rmqueue_smallest's, not a list's, so the
+        // machine.pcp_high_order false (the default before session 26): an order-2 allocation is __rmqueue_smallest's, not a list's, so the
         // order-2 list stays empty and nothing is refilled; a folio free is not begun (its pages go back one by one).
-        using var m = new SimMachine(Options(16384, swapPages: 0) with { Cpus = 1 });
+        using var m = new SimMachine(Options(16384, swapPages: 0) with { Cpus = 1, PcpHighOrder = false });
         Zone zone = m.Kernel.Zone;
         Assert.That(zone.HighOrderPcp, Is.False);
         long free = zone.Buddy.NrFreePages;

@@ -76,7 +76,7 @@ public class EffectiveConfigurationTests
           readahead_queue: true
           per_cpu_pages: false
           pcp_high_tuning: false
-          pcp_high_order: true
+          pcp_high_order: false
           swapin_fault_in_window: true
           reclaim_free_batch: false
           free_area: [8, 4, 2, 1, 0, 0, 0, 0, 0, 2, 1]

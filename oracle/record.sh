@@ -2,6 +2,7 @@
 # Records oracle/fixtures.json from the real kernel (oracle/README.md). Needs root, gcc and the .NET SDK.
 #   oracle/record.sh [RUNS] [PROGRAM...]     default: 5 runs of every program in oracle/programs/
 #   ORACLE_KEEP_RUNS=DIR oracle/record.sh ...  also copies each run's JSON (NAME.N.json) into DIR
+#   ORACLE_ADD=1 oracle/record.sh RUNS PROGRAM...  adds the runs to the programs' entries (collect --add) instead of replacing them
 # For each program: generates its C (ecsmem-oracle gen), compiles it, creates its data files (random bytes),
 # and runs it RUNS times with ASLR off (setarch -R) — inside a fresh memory cgroup (v1) when the program sets
 # `memcg` (its memory.swappiness set when the program sets `swappiness N`), with a swap file on when it sets `swap`, under vm.overcommit_memory MODE when it sets `overcommit MODE`
@@ -140,4 +141,7 @@ done
 # look at the runs one by one.
 keep="${RECORD_KEEP:-${ORACLE_KEEP_RUNS:-}}"
 if [ -n "$keep" ]; then mkdir -p "$keep"; cp "$work"/runs/*.json "$keep"/; fi
-"${tool[@]}" collect "$work/runs" "$work/settings.txt"
+# ORACLE_ADD=1: the runs are ADDED to each program's entry (collect --add: spreads widened, run counts summed; refused
+# when a kernel setting but the date differs or the phases do), not a re-recording that replaces it.
+if [ "${ORACLE_ADD:-0}" = 1 ]; then "${tool[@]}" collect --add "$work/runs" "$work/settings.txt"
+else "${tool[@]}" collect "$work/runs" "$work/settings.txt"; fi

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EcsMem.Diagnostics;
 
 namespace EcsMem.Oracle;
 
@@ -119,6 +120,90 @@ public sealed class Fixtures
             byName[p.Name] = p;
         return new Fixtures { Kernel = recorded.Kernel, Programs = byName.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList() };
     }
+
+    /// <summary>The settings lines that may differ between two recordings of one machine state: the date.</summary>
+    public static readonly string[] AddIgnoredSettings = ["recorded"];
+
+    /// <summary>
+    /// These fixtures with <paramref name="recorded"/>'s runs ADDED (<c>collect --add</c>): a program already here gets
+    /// the union of its entry and the new one (<see cref="Union"/>), as if <see cref="Collect"/> had read the old runs and
+    /// the new ones (in that order) together; a new program joins. The kernel block stays these fixtures' (the other
+    /// programs' entries were recorded under it). Refuses (<see cref="InputException"/>) when a kernel setting but the
+    /// date differs: runs of another machine state are not more runs of the same figures.
+    /// </summary>
+    public Fixtures WithRunsAdded(Fixtures recorded)
+    {
+        foreach (string key in Kernel.Keys.Union(recorded.Kernel.Keys).Where(k => !AddIgnoredSettings.Contains(k)).Order(StringComparer.Ordinal))
+        {
+            string mine = Kernel.TryGetValue(key, out string? a) ? a : "(none)";
+            string theirs = recorded.Kernel.TryGetValue(key, out string? b) ? b : "(none)";
+            if (mine != theirs)
+                throw new InputException("collect --add", 0, key,
+                    $"kernel setting {key} is '{mine}' in fixtures.json but '{theirs}' in the runs' settings: runs of another machine state are not added");
+        }
+        var byName = Programs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (ProgramFigures p in recorded.Programs)
+            byName[p.Name] = byName.TryGetValue(p.Name, out ProgramFigures? old) ? Union(old, p) : p;
+        return new Fixtures { Kernel = Kernel, Programs = byName.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList() };
+    }
+
+    /// <summary>
+    /// One program's figures over <paramref name="a"/>'s runs and then <paramref name="b"/>'s, from the two entries alone
+    /// (the raw runs of an old entry are not kept): what <see cref="Collect"/> gives for both run sets together, rule for
+    /// rule: every spread widened to cover both; the run counts summed; harness_kb concatenated (null when either lacks
+    /// it); the VMA list kept when both are stable with the same shapes, else not stable and empty; a key of a pairs
+    /// block taken from the first entry (<see cref="Collect"/> takes them from the first run), 0 in the second when it
+    /// lacks it (as <see cref="Num"/> reads an absent key); pswp, pgpg_delta, pgpg_exec and main only when both have
+    /// them (<see cref="Collect"/> needs every run to); a phase's errors the first entry's (the first run's). Refuses
+    /// (<see cref="InputException"/>) when the phase names differ.
+    /// </summary>
+    public static ProgramFigures Union(ProgramFigures a, ProgramFigures b)
+    {
+        string an = string.Join(',', a.Phases.Select(p => p.Name)), bn = string.Join(',', b.Phases.Select(p => p.Name));
+        if (an != bn)
+            throw new InputException("collect --add", 0, a.Name, $"{a.Name}'s phases are {an} in fixtures.json but {bn} in the runs: not the same program");
+        var phases = a.Phases.Zip(b.Phases, (x, y) =>
+        {
+            bool stable = x.VmasStable && y.VmasStable && x.Vmas.Select(v => v.Shape).SequenceEqual(y.Vmas.Select(v => v.Shape), StringComparer.Ordinal);
+            var vmas = stable ? x.Vmas.Zip(y.Vmas, (v, w) => new VmaFigure(v.Start, v.End, v.Perms, v.Offset, v.Name,
+                Widen(v.RssKb, w.RssKb), Widen(v.AnonKb, w.AnonKb), Widen(v.SwapKb, w.SwapKb), Widen(v.LockedKb, w.LockedKb))
+            {
+                Smaps = v.Smaps is null ? null : UnionPairs(v.Smaps, w.Smaps),
+                VmFlags = v.VmFlags is not null && v.VmFlags == w.VmFlags ? v.VmFlags : null,
+            }).ToList() : [];
+            return new PhaseFigures(x.Name, Widen(x.MinFlt, y.MinFlt), Widen(x.MajFlt, y.MajFlt), x.Errors, stable, vmas,
+                UnionPairs(x.Rollup, y.Rollup), UnionPairs(x.MemStat, y.MemStat))
+            {
+                // The file leaves an all-zero meminfo out (ToJson), so an entry read back may lack it where the runs
+                // had zeros: the other entry's keys then, widened with 0.
+                MemInfo = x.MemInfo.Count == 0 ? UnionPairs(y.MemInfo, x.MemInfo) : UnionPairs(x.MemInfo, y.MemInfo),
+                Memcg = UnionPairs(x.Memcg, y.Memcg),
+                Pswp = UnionEvery(x.Pswp, y.Pswp),
+                PgpgDelta = UnionEvery(x.PgpgDelta, y.PgpgDelta),
+                PgpgExec = UnionEvery(x.PgpgExec, y.PgpgExec),
+            };
+        }).ToList();
+        return new ProgramFigures(a.Name, a.Runs + b.Runs, phases)
+        {
+            HarnessKb = a.HarnessKb is { } ha && b.HarnessKb is { } hb ? ha.Concat(hb).ToList() : null,
+            Main = UnionEvery(a.Main, b.Main),
+        };
+    }
+
+    private static Spread Widen(Spread a, Spread b) => new(Math.Min(a.Min, b.Min), Math.Max(a.Max, b.Max));
+
+    /// <summary>A pairs block over both entries: <paramref name="a"/>'s keys, a key <paramref name="b"/> lacks read as 0 there.</summary>
+    private static SortedDictionary<string, Spread> UnionPairs(IReadOnlyDictionary<string, Spread> a, IReadOnlyDictionary<string, Spread>? b)
+    {
+        var d = new SortedDictionary<string, Spread>(StringComparer.Ordinal);
+        foreach (var (k, v) in a)
+            d[k] = Widen(v, b is not null && b.TryGetValue(k, out Spread w) ? w : new Spread(0, 0));
+        return d;
+    }
+
+    /// <summary>A block <see cref="Collect"/> gives only when every run has it: empty unless both entries have it.</summary>
+    private static SortedDictionary<string, Spread> UnionEvery(IReadOnlyDictionary<string, Spread> a, IReadOnlyDictionary<string, Spread> b) =>
+        a.Count == 0 || b.Count == 0 ? new SortedDictionary<string, Spread>(StringComparer.Ordinal) : UnionPairs(a, b);
 
     /// <summary>Merges the runs in <paramref name="runDir"/> (<c>NAME.N.json</c>, one JSON object each, as the C programs print) and the settings file.</summary>
     public static Fixtures Collect(string runDir, string settingsFile)

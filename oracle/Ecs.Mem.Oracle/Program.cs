@@ -3,7 +3,8 @@ using EcsMem.Oracle;
 
 // ecsmem-oracle: the kernel differential kit's tool (oracle/README.md).
 //   gen [--check]               oracle/programs/*.phases → oracle/gen/NAME.c, NAME.yaml, NAME.lackey (--check: compare only)
-//   collect RUNDIR SETTINGS     the recorded runs → oracle/fixtures.json (record.sh calls it)
+//   collect [--add] RUNDIR SETTINGS  the recorded runs → oracle/fixtures.json (record.sh calls it); --add unions them with
+//                               the programs' entries instead of replacing them (record.sh with ORACLE_ADD=1)
 //   table [--write]             the README's "Matching the real tools" kit table from fixtures + simulation
 //   eval PROGRAM...             simulate the named programs and print their differences from the fixtures
 try
@@ -44,12 +45,19 @@ try
             }
         case "collect":
             {
-                if (args.Length < 3)
-                    throw new InputException("ecsmem-oracle", 0, string.Join(' ', args), "usage: collect RUNDIR SETTINGS");
+                // --add: the runs are more runs of the programs' entries (unioned with them), not a re-recording.
+                bool add = args.Length > 1 && args[1] == "--add";
+                string[] rest = args.Skip(add ? 2 : 1).ToArray();
+                if (rest.Length != 2)
+                    throw new InputException("ecsmem-oracle", 0, string.Join(' ', args), "usage: collect [--add] RUNDIR SETTINGS");
                 string outPath = Path.Combine(oracle, "fixtures.json");
-                Fixtures recorded = Fixtures.Collect(args[1], args[2]);
+                if (add && !File.Exists(outPath))
+                    throw new InputException("ecsmem-oracle", 0, outPath, "collect --add: no fixtures file to add the runs to");
+                Fixtures recorded = Fixtures.Collect(rest[0], rest[1]);
                 // record.sh may record only some programs: the others keep their figures from the existing file.
-                if (File.Exists(outPath))
+                if (add)
+                    recorded = Fixtures.Load(outPath).WithRunsAdded(recorded);
+                else if (File.Exists(outPath))
                     recorded = Fixtures.Load(outPath).MergedWith(recorded);
                 string json = recorded.ToJson();
                 File.WriteAllText(outPath + ".tmp", json);
@@ -112,7 +120,7 @@ try
                 return 0;
             }
         default:
-            Console.Error.WriteLine("usage: ecsmem-oracle gen [--check] | collect RUNDIR SETTINGS | table [--write] | eval PROGRAM...");
+            Console.Error.WriteLine("usage: ecsmem-oracle gen [--check] | collect [--add] RUNDIR SETTINGS | table [--write] | eval PROGRAM...");
             return 2;
     }
 }

@@ -87,7 +87,7 @@ public sealed record KernelOptions
 
     /// <summary>
     /// Whether a swap-cache hit on a page under reclaim's writeback clears its PG_reclaim (<c>machine.swap_ra_clear_reclaim</c>,
-    /// default false; Linux: PG_readahead is PG_reclaim), so the write's end does not rotate it (<see cref="Swap.SwapReadahead"/>).
+    /// default true; Linux: PG_readahead is PG_reclaim), so the write's end does not rotate it (<see cref="Swap.SwapReadahead"/>).
     /// </summary>
     public bool SwapRaClearReclaim { get; init; } = D.SwapRaClearReclaim;
 

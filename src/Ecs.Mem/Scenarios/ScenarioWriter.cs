@@ -115,8 +115,8 @@ public static class ScenarioWriter
             Line(w, 1, "swap_ra_window", Num(m.SwapRaWindow));
         if (m.SwapRaPrevOffset != MachineConfig.Default.SwapRaPrevOffset)
             Line(w, 1, "swap_ra_prev_offset", Num(m.SwapRaPrevOffset));
-        if (m.SwapRaClearReclaim)
-            Line(w, 1, "swap_ra_clear_reclaim", "true");
+        if (!m.SwapRaClearReclaim)
+            Line(w, 1, "swap_ra_clear_reclaim", "false");
         if (m.WritebackAsync)
             Line(w, 1, "writeback", "async");
         if (m.SwapBlockDevice)

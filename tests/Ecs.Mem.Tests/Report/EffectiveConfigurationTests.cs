@@ -58,7 +58,7 @@ public class EffectiveConfigurationTests
           swap_ra_hits: 2
           swap_ra_window: 8
           swap_ra_prev_offset: 100
-          swap_ra_clear_reclaim: true
+          swap_ra_clear_reclaim: false
           swap_readahead: vma
           swap_type: partition
           writeback: sync

@@ -329,30 +329,33 @@ public class ReadaheadTests
         Assert.That(KernelKit.Stats(m, p2).MajFlt, Is.EqualTo(0));
     }
 
+    /// <summary>One read fault at page 0 of /data/f (read_ahead_kb 16: pages 0..3), the mapping gone, then
+    /// posix_fadvise(fd, 4097, 8192, DONTNEED).</summary>
+    private const string FadviseDontneedScenario = """
+        machine: {ram: 64M, swap: 0, read_ahead_kb: 16}
+        processes:
+          - name: reader
+            layout: {exec: {}}
+            workload:
+              generator: "seq:count=1,base=0x7f0000000000,pages=1"
+        timeline:
+          - at: 0
+            process: reader
+            mmap: {addr: 0x7f0000000000, length: 16K, prot: r--, flags: private, file: /data/f, fixed: true}
+          - after: 1
+            process: reader
+            munmap: {addr: 0x7f0000000000, length: 16K}
+          - after: 1
+            process: reader
+            fadvise: {file: /data/f, offset: 4097, length: 8192, advice: dontneed}
+        """;
+
     [Test]
     public void FadviseDontneedDropsOnlyWholeCleanUnmappedPagesInTheRange()
     {
         // posix_fadvise(fd, 4097, 8192, DONTNEED): start_index = ceil(4097 / 4096) = 2; endbyte = 4097 + 8192 - 1 =
         // 12288, whose page 3 is not wholly inside (12288 % 4096 != 4095), so end_index = 2: page 2 alone goes.
-        const string Yaml = """
-            machine: {ram: 64M, swap: 0, read_ahead_kb: 16}
-            processes:
-              - name: reader
-                layout: {exec: {}}
-                workload:
-                  generator: "seq:count=1,base=0x7f0000000000,pages=1"
-            timeline:
-              - at: 0
-                process: reader
-                mmap: {addr: 0x7f0000000000, length: 16K, prot: r--, flags: private, file: /data/f, fixed: true}
-              - after: 1
-                process: reader
-                munmap: {addr: 0x7f0000000000, length: 16K}
-              - after: 1
-                process: reader
-                fadvise: {file: /data/f, offset: 4097, length: 8192, advice: dontneed}
-            """;
-        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "f.yaml"));
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(FadviseDontneedScenario), "f.yaml"));
         using var _ = m;
         m.Run();
         int file = m.Kernel.Files.Intern("/data/f");
@@ -402,25 +405,7 @@ public class ReadaheadTests
         // (folio_add_lru: 4 folios, under the batch's 31, so it has not moved). generic_fadvise DONTNEED on page 2 calls
         // lru_add_drain first, so the batch moves: pages 0, 1, 3 (kept: outside the range) are on the inactive file list
         // afterwards, not batched, and page 2 goes; nothing refused it, so no lru_add_drain_all was needed (one CPU here).
-        const string Yaml = """
-            machine: {ram: 64M, swap: 0, read_ahead_kb: 16}
-            processes:
-              - name: reader
-                layout: {exec: {}}
-                workload:
-                  generator: "seq:count=1,base=0x7f0000000000,pages=1"
-            timeline:
-              - at: 0
-                process: reader
-                mmap: {addr: 0x7f0000000000, length: 16K, prot: r--, flags: private, file: /data/f, fixed: true}
-              - after: 1
-                process: reader
-                munmap: {addr: 0x7f0000000000, length: 16K}
-              - after: 1
-                process: reader
-                fadvise: {file: /data/f, offset: 4097, length: 8192, advice: dontneed}
-            """;
-        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "f.yaml"));
+        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(FadviseDontneedScenario), "f.yaml"));
         using var _ = m;
         int file = m.Kernel.Files.Intern("/data/f");
         KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 3) >= 0

@@ -31,7 +31,7 @@ def stops(path):
         elif line.startswith('vma '):
             p = line.split(maxsplit=5)
             cur['vmas'].append((int(p[1], 16), int(p[2], 16), p[3], int(p[4], 16), p[5].strip() if len(p) > 5 else ''))
-        else:
+        elif not line.startswith('poll '):   # stopper.py's POLL lines: not a stop's pages
             p = line.split()
             cur['pages'][int(p[0], 16)] = (p[1], int(p[3]) if p[1] == 's' else int(p[2], 16))
 

@@ -77,6 +77,27 @@ def dump(pid, out, n, call, t0):  # n: the call's number
                     out.write(f'{addr:x} p {e & ((1 << 55) - 1):x}\n')
 
 
+def poll(pid, out, addrs, t0):
+    """Reads addrs' pagemap entries until pid stops or ends; writes each change; returns waitpid's (pid, status)."""
+    fd = os.open(f'/proc/{pid}/pagemap', os.O_RDONLY)
+    last, reads = {}, 0
+    try:
+        while True:
+            for a in addrs:
+                (e,) = struct.unpack('<Q', os.pread(fd, 8, a // 4096 * 8))
+                v = f's {e & 31} {e >> 5 & ((1 << 50) - 1)}' if e >> 62 & 1 else (f'p {e & ((1 << 55) - 1):x}' if e >> 63 & 1 else 'none')
+                if last.get(a) != v:
+                    out.write(f'poll {time.monotonic() - t0:.6f} {a:x} {v}\n')
+                    last[a] = v
+            reads += 1
+            r = os.waitpid(pid, os.WUNTRACED | os.WNOHANG)
+            if r[0]:
+                out.write(f'poll reads {reads}\n')
+                return r
+    finally:
+        os.close(fd)
+
+
 def main():
     dump_path, cmd = sys.argv[1], sys.argv[2:]
     m = map_create(32)
@@ -96,16 +117,27 @@ def main():
     t0 = time.monotonic()
     os.write(w, b'g')
     os.close(w)
+    # POLL=N (session 26, stackpage): after stop N, read the pagemap entries of POLL_ADDRS (hex, comma-separated; default
+    # main's stack page 0x7fffffffd000) in a tight loop until the next stop, and write each change of an entry
+    # (`poll T ADDR s TYPE OFFSET` or `poll T ADDR p PFN`): whether a page is swapped out between two calls, which the
+    # stops alone cannot see when the next call's own access faults it back in.
+    poll_after = int(os.environ.get('POLL', '0'))
+    poll_addrs = [int(a, 16) for a in os.environ.get('POLL_ADDRS', '7fffffffd000').split(',')]
+    pending = None
     with open(dump_path, 'w') as out:
         while True:
-            _, status = os.waitpid(pid, os.WUNTRACED)
+            _, status = pending if pending else os.waitpid(pid, os.WUNTRACED)
+            pending = None
             if os.WIFSTOPPED(status):
+                count = -1
                 try:
                     _, call, count, _ = struct.unpack('<QQQQ', map_value(m, 32))
                     dump(pid, out, count, call, t0)
                 except Exception as e:               # reported; the program goes on and is waited for
                     print(f'stopper.py: dump failed: {e!r}', file=sys.stderr)
                 os.kill(pid, signal.SIGCONT)         # never leave the program stopped (its group and swap held)
+                if poll_after and count == poll_after:
+                    pending = poll(pid, out, poll_addrs, t0)
                 continue
             rc = os.waitstatus_to_exitcode(status)
             break

@@ -367,11 +367,12 @@ public class ReadaheadTests
         Assert.That(m.AddressSpace.Log.Any(l => l.Contains("fadvise64(", StringComparison.Ordinal) && l.Contains("</data/f>, 4097, 8192, POSIX_FADV_DONTNEED)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal)));
     }
 
-    [Test]
-    public void DropCachesKeepsMappedPagesAndDropsTheRest()
+    /// <summary>
+    /// One read fault at page 0 of /data/f (read_ahead_kb 32: pages 0..7 read, fault-around off: page 0 alone mapped),
+    /// then drop_caches 1; runs until the read's pages are in and unlocked, before the drop.
+    /// </summary>
+    private static SimMachine DropCachesAfterPagesRead(out int file)
     {
-        // read_ahead_kb 32 = 8 pages: the fault at page 0 reads 0..7 (read-around from max(0, 0 - 4)); with
-        // fault-around off only page 0 is mapped, so drop_caches 1 drops pages 1..7 and keeps page 0.
         const string Yaml = """
             machine: {ram: 64M, swap: 0, read_ahead_kb: 32, fault_around_bytes: 4096}
             processes:
@@ -388,10 +389,19 @@ public class ReadaheadTests
                 drop_caches: 1
             """;
         var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "d.yaml"));
-        using var _ = m;
-        int file = m.Kernel.Files.Intern("/data/f");
-        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 7) >= 0
-            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 7)].Flags & FrameFlags.Locked) == 0);
+        int f = m.Kernel.Files.Intern("/data/f");
+        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(f, 7) >= 0
+            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(f, 7)].Flags & FrameFlags.Locked) == 0);
+        file = f;
+        return m;
+    }
+
+    [Test]
+    public void DropCachesKeepsMappedPagesAndDropsTheRest()
+    {
+        // read_ahead_kb 32 = 8 pages: the fault at page 0 reads 0..7 (read-around from max(0, 0 - 4)); with
+        // fault-around off only page 0 is mapped, so drop_caches 1 drops pages 1..7 and keeps page 0.
+        using var m = DropCachesAfterPagesRead(out int file);
         Assert.That(Enumerable.Range(0, 8).All(i => m.Kernel.PageCache.Find(file, i) >= 0), "pages 0..7 read");
         KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.EndsWith(Strace.DropCachesWrite(1), StringComparison.Ordinal)));
         Assert.That(m.Kernel.PageCache.Find(file, 0), Is.GreaterThanOrEqualTo(0), "mapped: kept");
@@ -426,26 +436,7 @@ public class ReadaheadTests
         // drop_caches_sysctl_handler: lru_add_drain_all, then invalidate_mapping_pages of every file. The scenario of
         // DropCachesKeepsMappedPagesAndDropsTheRest: pages 0..7 read into CPU 0's batch; page 0 is mapped and stays, and
         // it is on the inactive file list afterwards (the drain moved it), with no batch holding anything.
-        const string Yaml = """
-            machine: {ram: 64M, swap: 0, read_ahead_kb: 32, fault_around_bytes: 4096}
-            processes:
-              - name: reader
-                layout: {exec: {}}
-                workload:
-                  generator: "loop:count=3,base=0x7f0000000000,pages=1"
-            timeline:
-              - at: 0
-                process: reader
-                mmap: {addr: 0x7f0000000000, length: 128K, prot: r--, flags: private, file: /data/f, fixed: true}
-              - after: 1
-                process: reader
-                drop_caches: 1
-            """;
-        var m = ScenarioLoader.Build(ScenarioParser.Parse(new StringReader(Yaml), "d.yaml"));
-        using var _ = m;
-        int file = m.Kernel.Files.Intern("/data/f");
-        KernelKit.RunUntil(m, () => m.Kernel.Readahead.InFlight == 0 && m.Kernel.PageCache.Find(file, 7) >= 0
-            && (m.Kernel.Zone.Frames[m.Kernel.PageCache.Find(file, 7)].Flags & FrameFlags.Locked) == 0);
+        using var m = DropCachesAfterPagesRead(out int file);
         int page0 = m.Kernel.PageCache.Find(file, 0);
         Assert.That(m.Kernel.Zone.InLruAddBatch(page0), Is.True, "page 0 waits in the batch before the drop");
         KernelKit.RunUntil(m, () => m.AddressSpace.Log.Any(l => l.EndsWith(Strace.DropCachesWrite(1), StringComparison.Ordinal)));

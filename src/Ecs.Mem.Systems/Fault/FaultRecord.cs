@@ -127,6 +127,11 @@ public struct FaultRecord
     /// Linux's. A one-page window skips the drain: the folio waits in the batch, holding a reference, in both.
     /// </summary>
     public bool SwapinDrained;
+    /// <summary>
+    /// machine.charge_after_alloc: <see cref="Pfn"/> was allocated for this fault and its memory cgroup charge failed;
+    /// it is held, pinned and uncharged, through the group's reclaim, and the retry charges it (folio_prealloc's order).
+    /// </summary>
+    public bool AwaitsCharge;
 
     /// <summary>
     /// The fault ends without (or after) its install: give back what it holds — the page-table reservation and

@@ -57,6 +57,35 @@ internal static class FilemapAlloc
     }
 
     /// <summary>
+    /// mem_cgroup_charge of the folio <paramref name="head"/> of <paramref name="order"/>, already allocated
+    /// (machine.charge_after_alloc): null when it went through (the folio is the group's), else the group at its limit,
+    /// the folio left uncharged. A charge that went through resets <paramref name="chargedTask"/>'s reclaim retries.
+    /// </summary>
+    public static Memcontrol.MemCgroup? ChargeFolio(Kernel.Kernel k, int head, int order, Memcontrol.MemCgroup memcg, int cpu, Ecs.Entity chargedTask)
+    {
+        int nr = 1 << order;
+        if (k.Memcg!.TryCharge(memcg, nr, cpu) is { } over)
+            return over;
+        if (chargedTask != Ecs.Entity.Null)
+            k.Memcg.Charged(chargedTask);
+        k.Memcg.CommitFolio(head, nr, memcg);
+        return null;
+    }
+
+    /// <summary>
+    /// folio_put of a new folio that was never charged nor added anywhere (its charge failed): its pages go back as
+    /// any freed folio's do, whole to the per-CPU list of its order where there is one.
+    /// </summary>
+    public static void FreeUnchargedFolio(Kernel.Kernel k, int head, int order, int cpu)
+    {
+        var zone = k.Zone;
+        if (order > 0)
+            zone.BeginFolioFree(head, order);
+        for (int p = head; p < head + (1 << order); p++)
+            zone.FreeFrame(p, cpu);
+    }
+
+    /// <summary>
     /// filemap_add_folio of the new folio <paramref name="head"/> of <paramref name="order"/> at page
     /// <paramref name="index"/> of <paramref name="file"/>: every page indexed (<paramref name="locked"/>: held for the
     /// read that fills it), a shadow the range held refaulting the folio as one (the last one found, as

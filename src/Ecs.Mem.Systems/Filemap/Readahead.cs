@@ -146,7 +146,20 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     /// do_page_cache_ra is still to come. <paramref name="Fault"/>: the fault whose page is in <paramref name="Held"/> (Io -1: none).</remarks>
     /// <remarks><paramref name="Tick"/>: the tick the window asked for its reclaim round in (it goes on in a later one).</remarks>
     private readonly record struct PendingRa(int File, long Next, long End, long Mark, int Cpu, Entity Who, int Order, List<int>? Held,
-        bool RaOrder, FaultIo Fault, int Wait, long Target, long Tick);
+        bool RaOrder, FaultIo Fault, int Wait, long Target, long Tick, Uncharged Prealloc);
+
+    /// <summary>
+    /// machine.charge_after_alloc: a page or folio (head <see cref="Head"/>, -1: none) allocated for
+    /// the window's next index whose charge failed; it stays allocated, uncharged and off every list through the reclaim the
+    /// charge makes, as the folio try_charge_memcg's caller holds, and the retried charge is its.
+    /// </summary>
+    private readonly record struct Uncharged(int Head, int Order)
+    {
+        public static readonly Uncharged None = new(-1, 0);
+    }
+
+    /// <summary>The page or folio whose charge failed in the loop now running (<see cref="Uncharged"/>), until it waits or is put.</summary>
+    private Uncharged _uncharged = Uncharged.None;
 
     /// <summary>Wait keys handed out so far (negative numbers: never a frame's).</summary>
     private int _waitSeq;
@@ -444,9 +457,10 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
                 // comes only after the loop ends), so that reclaim cannot take them.
                 Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
                 env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, Math.Max(1 << order, _k.Options.SwapClusterMax), ractl.Who, cpu, MayOom: false, Memcg: overLimit.Id));
-                _pending.Add(new PendingRa(file, index, end, mark, cpu, ractl.Who, newOrder, HoldRun(), false, FaultIo.None, TakeWait(ref ractl), -1, env.Ticks));
+                _pending.Add(new PendingRa(file, index, end, mark, cpu, ractl.Who, newOrder, HoldRun(), false, FaultIo.None, TakeWait(ref ractl), -1, env.Ticks, TakeUncharged()));
                 return;
             }
+            PutUncharged(cpu); // ra_alloc_folio's folio_put after filemap_add_folio failed
             fallback = true;
             break;
         }
@@ -498,7 +512,23 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         Memcontrol.MemCgroup? memcg = _k.Memcg is { } mc
             ? (_k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root)
             : null;
-        return FilemapAlloc.FilemapAllocFolio(_k, order, memcg, cpu, pinned: true, Ecs.Entity.Null, out overLimit);
+        if (memcg is null || !_k.Options.ChargeAfterAlloc)
+            return FilemapAlloc.FilemapAllocFolio(_k, order, memcg, cpu, pinned: true, Ecs.Entity.Null, out overLimit);
+        // Linux's order: the folio first (or the one held through the last reclaim), then its charge; a failed charge
+        // keeps it for the retry (_uncharged).
+        overLimit = null;
+        int head = TakeHeldFolio(order, cpu);
+        if (head < 0)
+            head = FilemapAlloc.FilemapAllocFolio(_k, order, null, cpu, pinned: true, Ecs.Entity.Null, out _);
+        if (head < 0)
+            return -1;
+        overLimit = FilemapAlloc.ChargeFolio(_k, head, order, memcg, cpu, Ecs.Entity.Null);
+        if (overLimit is not null)
+        {
+            _uncharged = new Uncharged(head, order);
+            return -1;
+        }
+        return head;
     }
 
     /// <summary>
@@ -645,7 +675,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
                     else if (runHasTarget)
                         targetRun = _run.Count;
                     ractl.BatchFault = FaultIo.None;
-                    _pending.Add(new PendingRa(file, i, end, mark, cpu, ractl.Who, 0, HoldRun(), raOrder, fault, TakeWait(ref ractl), fault.Io >= 0 ? targetIndex : -1, env.Ticks));
+                    _pending.Add(new PendingRa(file, i, end, mark, cpu, ractl.Who, 0, HoldRun(), raOrder, fault, TakeWait(ref ractl), fault.Io >= 0 ? targetIndex : -1, env.Ticks, TakeUncharged()));
                     if (overLimit is not null)
                     {
                         // The charge found a group at its memory.max: try_charge_memcg reclaims it once for this one page
@@ -661,6 +691,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
                     env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, (int)Math.Min(end - i, 1 << 20), ractl.Who, cpu, MayOom: false));
                     return targetRun;
                 }
+                PutUncharged(cpu); // the retried charge failed again: __GFP_NORETRY, the page is put and the loop ends
                 break;
             }
             allocated++;
@@ -720,10 +751,14 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
                 _heldPool.Return(held);
                 ractl.Continuing = true;
             }
+            _uncharged = p.Prealloc;
+            if (_uncharged.Head >= 0 && _k.PageCache.Find(p.File, p.Next) >= 0)
+                PutUncharged(p.Cpu); // the index was cached meanwhile: filemap_add_folio's -EEXIST, the folio is put
             if (p.Order > 0)
                 ReadFolios(env, ref ractl, p.File, p.Next, p.End, p.Mark, p.Order, p.Cpu, retry: true);
             else
                 ReadRange(env, ref ractl, p.File, p.Next, p.End, p.Mark, p.Target, p.Target >= 0 ? _k.PageCache.Find(p.File, p.Target) : -1, p.Cpu, retry: true, p.RaOrder);
+            PutUncharged(p.Cpu); // not taken by the retried loop (it ended first): put
             if (ractl.BatchFault.Request >= 0)
             {
                 // The window's loop has ended: the fault goes on when the data disk's request holding its page completes.
@@ -751,6 +786,40 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         int w = ractl.Wait;
         ractl.Wait = 0;
         return w;
+    }
+
+    /// <summary>The page or folio whose charge failed, handed to the window that now waits for its reclaim round.</summary>
+    private Uncharged TakeUncharged()
+    {
+        Uncharged u = _uncharged;
+        _uncharged = Uncharged.None;
+        return u;
+    }
+
+    /// <summary>folio_put of the page or folio whose charge failed (nothing when none): back to the allocator, never charged.</summary>
+    private void PutUncharged(int cpu)
+    {
+        if (_uncharged.Head < 0)
+            return;
+        (int head, int order) = (_uncharged.Head, _uncharged.Order);
+        _uncharged = Uncharged.None;
+        FilemapAlloc.FreeUnchargedFolio(_k, head, order, cpu);
+    }
+
+    /// <summary>
+    /// The page or folio of <paramref name="order"/> a retried charge goes with (machine.charge_after_alloc): the one
+    /// held through the reclaim when there is one of that order (-1: allocate).
+    /// </summary>
+    private int TakeHeldFolio(int order, int cpu)
+    {
+        if (_uncharged.Head < 0)
+            return -1;
+        if (_uncharged.Order != order)
+        {
+            PutUncharged(cpu);
+            return -1;
+        }
+        return TakeUncharged().Head;
     }
 
     /// <summary>Moves the window's batch (<see cref="_run"/>) into a pooled list that waits with it for its reclaim round.</summary>
@@ -1093,6 +1162,8 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         var zone = _k.Zone;
         overLimit = null;
         Memcontrol.MemCgroup? memcg = null;
+        if (_k.Memcg is { } cg && _k.Options.ChargeAfterAlloc)
+            return AllocThenCharge(ref ractl, cg, cpu, out overLimit);
         if (_k.Memcg is { } mc)
         {
             // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
@@ -1121,6 +1192,41 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         {
             _k.Memcg!.Uncharge(memcg, 1);
         }
+        return pfn;
+    }
+
+    /// <summary>
+    /// <see cref="AllocReadaheadPage"/> in Linux's order (machine.charge_after_alloc): page_cache_ra_unbounded's
+    /// filemap_alloc_folio first, then filemap_add_folio's mem_cgroup_charge. A charge that finds the group at its limit
+    /// keeps the page (<see cref="_uncharged"/>): it waits, allocated and uncharged, through the reclaim the charge makes,
+    /// and the retried charge is its; the pages that reclaim frees go to the pages after it.
+    /// </summary>
+    private int AllocThenCharge(ref ReadaheadControl ractl, Memcontrol.MemcgController mc, int cpu, out Memcontrol.MemCgroup? overLimit)
+    {
+        var zone = _k.Zone;
+        overLimit = null;
+        int pfn = TakeHeldFolio(0, cpu);
+        if (pfn < 0)
+        {
+            long free = zone.Buddy.NrFreePages;
+            if (zone.Watermarks.BelowLow(free))
+                _k.Env.Work<KswapdWakeup>().Add(default);
+            if (zone.MustStall(free, needsFrame: true))
+                return -1;
+            pfn = zone.AllocFrame(cpu);
+            if (pfn < 0)
+                return -1;
+            zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
+        }
+        // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
+        Memcontrol.MemCgroup memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
+        overLimit = mc.TryCharge(memcg, 1, cpu);
+        if (overLimit is not null)
+        {
+            _uncharged = new Uncharged(pfn, 0);
+            return -1;
+        }
+        mc.CommitCharge(pfn, memcg);
         return pfn;
     }
 

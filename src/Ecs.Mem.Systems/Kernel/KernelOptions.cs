@@ -200,6 +200,12 @@ public sealed record KernelOptions
     public bool SwapinFaultInWindow { get; init; } = D.SwapinFaultInWindow;
 
     /// <summary>
+    /// Whether a memory cgroup's charge comes after the page's allocation, as in Linux (<c>machine.charge_after_alloc</c>;
+    /// the page is held through the reclaim a failed charge makes).
+    /// </summary>
+    public bool ChargeAfterAlloc { get; init; } = D.ChargeAfterAlloc;
+
+    /// <summary>
     /// Reclaim frees per shrink_folio_list folio_batch (<c>machine.reclaim_free_batch</c>, default true; see
     /// <see cref="Vmscan.ReclaimHost.FreeFolios"/>); false: at the tick's end.
     /// </summary>

@@ -101,6 +101,7 @@ public static class ScenarioLoader
             PcpHighTuning = m.PcpHighTuning,
             PcpHighOrder = m.PcpHighOrder,
             SwapinFaultInWindow = m.SwapinFaultInWindow,
+            ChargeAfterAlloc = m.ChargeAfterAlloc,
             ReclaimFreeBatch = m.ReclaimFreeBatch,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,

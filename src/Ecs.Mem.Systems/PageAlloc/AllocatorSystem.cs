@@ -79,6 +79,11 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
                 return;
             req = new AllocRequest(rec, NeedsFrame: true);
         }
+        if (rec.AwaitsCharge)
+        {
+            ChargeHeldFrame(env, req, ref rec); // its page is allocated: only the charge is retried
+            return;
+        }
         // The watermarks compare the zone's free pages as Linux does (__zone_watermark_ok): the fast path
         // needs free > low, else kswapd is woken and the slow path needs free > min, else direct reclaim.
         long free = kernel.Zone.Buddy.NrFreePages;
@@ -116,6 +121,15 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
 
+        if (req.NeedsFrame && kernel.Memcg is not null && kernel.Options.ChargeAfterAlloc)
+        {
+            // Linux's order (folio_prealloc, alloc_swap_folio, __read_swap_cache_async): the page, then its charge.
+            int page = kernel.Zone.AllocFrame(rec.Cpu);
+            rec.Pfn = page;
+            kernel.Zone.PinFrame(page);
+            ChargeHeldFrame(env, req, ref rec);
+            return;
+        }
         Memcontrol.MemCgroup? memcg = null;
         if (req.NeedsFrame && kernel.Memcg is { } mc)
         {
@@ -149,6 +163,33 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
         kernel.Zone.PinFrame(pfn);
         kernel.Events?.Alloc(rec);
         FaultPaths.FrameGranted(kernel, env, ref rec); // what the fault does with its new page is the fault's business
+    }
+
+    /// <summary>
+    /// mem_cgroup_charge of the page <paramref name="rec"/> already holds (machine.charge_after_alloc): charged to the
+    /// swap entry's group for a swap-in, else the faulting mm's; above some group's memory.max the fault keeps its page
+    /// (uncharged, pinned, on no list) while the task reclaims inside that group, and comes back here to retry.
+    /// </summary>
+    private void ChargeHeldFrame(SimEnvironment env, AllocRequest req, ref FaultRecord rec)
+    {
+        var mc = kernel.Memcg!;
+        Memcontrol.MemCgroup memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
+        if (mc.TryCharge(memcg, 1, rec.Cpu, out long batch) is { } overLimit)
+        {
+            Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
+            bool plugged = PluggedSwapIn(kernel, rec);
+            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
+            rec.AwaitsCharge = true;
+            _stillDeferred.Add(req with { Fault = rec });
+            return;
+        }
+        rec.AwaitsCharge = false;
+        mc.Charged(rec.Process);
+        mc.NoteOverHigh(rec.Process, memcg, batch);
+        kernel.Zone.ReserveTables(ref rec.TablesReserved);
+        mc.CommitCharge(rec.Pfn, memcg);
+        kernel.Events?.Alloc(rec);
+        FaultPaths.FrameGranted(kernel, env, ref rec);
     }
 
     /// <summary>

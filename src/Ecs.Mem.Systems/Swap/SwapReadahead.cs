@@ -378,22 +378,27 @@ public sealed class SwapReadahead : IEventHandler
             return true;
         // __read_swap_cache_async's mem_cgroup_swapin_charge_folio: charged to the swap entry's group.
         Memcontrol.MemCgroup? memcg = k.Memcg is { } mc ? mc.OfSlot(slot) ?? mc.OfMm(rec.MmId) : null;
-        if (memcg is not null)
-            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: true); // inside swap readahead's plug
+        // machine.charge_after_alloc: Linux's folio_alloc_mpol comes before the charge, so the page the charge's
+        // reclaim is for is not one that reclaim frees; otherwise (EcsMem's older order) charged first.
+        bool chargeFirst = memcg is not null && !k.Options.ChargeAfterAlloc;
+        if (chargeFirst)
+            k.Memcg!.ChargeOrReclaim(env, memcg!, rec.Process, rec.Cpu, plugged: true); // inside swap readahead's plug
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);
         if (k.Zone.MustStall(free, needsFrame: true))
         {
-            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
+            if (chargeFirst) k.Memcg!.Uncharge(memcg!, 1);
             return false;
         }
         int pfn = k.Zone.AllocFrame(rec.Cpu);
         if (pfn < 0)
         {
-            if (memcg is not null) k.Memcg!.Uncharge(memcg, 1);
+            if (chargeFirst) k.Memcg!.Uncharge(memcg!, 1);
             return false;
         }
+        if (memcg is not null && !chargeFirst)
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: true); // the new page is off every list meanwhile
         if (memcg is not null)
             k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);

@@ -261,6 +261,17 @@ public sealed record MachineConfig
     public bool SwapinFaultInWindow { get; init; }
 
     /// <summary>
+    /// <c>machine.charge_after_alloc</c>: under a memory cgroup a new page is taken from the allocator first and charged
+    /// after, as Linux's paths do (ra_alloc_folio → filemap_add_folio's mem_cgroup_charge, folio_prealloc,
+    /// __read_swap_cache_async's mem_cgroup_swapin_charge_folio), so a charge that reclaims holds its page through that
+    /// reclaim and the page that triggered it is not one the reclaim freed. False: charged first, the page allocated
+    /// after the charge went through (EcsMem before session 27). On by default (the kernel's order; the oracle kit agrees
+    /// on as many programs either way). Simplified: write(2)'s and shmem's system-call pages, and khugepaged's collapse,
+    /// are still charged first.
+    /// </summary>
+    public bool ChargeAfterAlloc { get; init; } = true;
+
+    /// <summary>
     /// <c>machine.reclaim_free_batch</c>: reclaim frees its folios per shrink_folio_list call, a folio_batch
     /// (PAGEVEC_SIZE, 31 folios) at a time and at the call's end, as Linux's free_unref_folios does (true, the default),
     /// rather than all of a tick's at its end (false, EcsMem before session 26). Only the Linux lruvec's reclaim

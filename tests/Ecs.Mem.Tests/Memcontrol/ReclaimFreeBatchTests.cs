@@ -23,8 +23,9 @@ public class ReclaimFreeBatchTests
     /// (read_ahead_kb 0, fault-around of one page), no swap: from the limit on, a fault's charge finds the group full,
     /// and the group's reclaim takes its oldest file pages, each mapped by one PTE.
     /// </summary>
-    private static string Scenario(bool batch) =>
-        "machine: {ram: 64M, swap: 0, read_ahead_kb: 0, fault_around_bytes: 4096, reclaim_free_batch: " + (batch ? "true" : "false") + "}\n" +
+    private static string Scenario(bool batch, bool chargeAfterAlloc = true) =>
+        "machine: {ram: 64M, swap: 0, read_ahead_kb: 0, fault_around_bytes: 4096, reclaim_free_batch: " + (batch ? "true" : "false")
+        + ", charge_after_alloc: " + (chargeAfterAlloc ? "true" : "false") + "}\n" +
         "cgroups:\n  - {name: box, memory.max: 1M}\n" +
         "processes:\n  - name: reader\n    cgroup: box\n    layout: {exec: {}}\n" +
         "    workload: {generator: \"seq:count=400,base=" + Base + ",pages=400\"}\n" +
@@ -40,6 +41,8 @@ public class ReclaimFreeBatchTests
             public List<int> Unmapped = new();
             public bool AllFreeAtReturn;
             public List<int> NextAllocs = new();
+            /// <summary>Frames allocated and pinned when the reclaim returned, but uncharged, unmapped and in no mapping.</summary>
+            public List<int> HeldUncharged = new();
         }
 
         public readonly List<Round> Rounds = new();
@@ -69,6 +72,7 @@ public class ReclaimFreeBatchTests
                         UsageAfter = Box.Usage,
                         Unmapped = new List<int>(_unmapped),
                         AllFreeAtReturn = _unmapped.All(p => frames[p].IsFree),
+                        HeldUncharged = HeldUncharged(m),
                     });
                     _unmapped.Clear();
                     break;
@@ -87,7 +91,8 @@ public class ReclaimFreeBatchTests
     /// PTE, the reader's), are free when it returns, and the group's usage then is R below what the charging fault
     /// found. The shrink_folio_list call that frees 32 folios frees its first 31 as one batch, before it unmaps the
     /// 32nd: no unmap ever finds more than 30 earlier frames of its reclaim still held, and one finds 30. The two
-    /// faults after the reclaim get the frames freed last, last first (the per-CPU list's head). With the frees at the
+    /// faults after the reclaim get the page the charging fault allocated before it (machine.charge_after_alloc, the
+    /// default: folio_prealloc allocates, then charges), then the frame freed last (the per-CPU list's head). With the frees at the
     /// tick's end (<c>reclaim_free_batch: false</c>) none of the unmaps has happened when the reclaim returns, the
     /// usage has not moved, and an unmap finds R - 1 earlier frames held (57 for this scenario's first reclaim of 58).
     /// </summary>
@@ -107,13 +112,51 @@ public class ReclaimFreeBatchTests
             Assert.That(r.Unmapped, Has.Count.EqualTo(r.Reclaimed), "one PTE a reclaimed page, rewritten before the reclaim returns");
             Assert.That(r.AllFreeAtReturn, Is.True, "free_unref_folios ran inside shrink_folio_list");
             Assert.That(r.UsageAfter, Is.EqualTo(r.UsageBefore - r.Reclaimed), "mem_cgroup_uncharge_folios ran inside shrink_folio_list");
-            Assert.That(r.NextAllocs, Is.EqualTo(new[] { r.Unmapped[^1], r.Unmapped[^2] }), "last freed, first reused");
+            Assert.That(r.HeldUncharged, Has.Count.EqualTo(1), "the charging fault's page, allocated before its charge failed");
+            Assert.That(r.Unmapped, Does.Not.Contain(r.HeldUncharged[0]));
+            Assert.That(r.NextAllocs, Is.EqualTo(new[] { r.HeldUncharged[0], r.Unmapped[^1] }), "its own page, then last freed, first reused");
         }
         Assert.That(probe.MostHeld, Is.EqualTo(ReclaimHostPagevec - 1), "a folio_batch holds PAGEVEC_SIZE = 31 folios");
         Assert.That(InvariantChecker.Check(m), Is.Empty);
     }
 
     private const int ReclaimHostPagevec = EcsMem.Systems.Vmscan.ReclaimHost.PagevecSize;
+
+    /// <summary>
+    /// The frames allocated and pinned but uncharged, unmapped and in no mapping (the shared zero page aside): a page
+    /// held through the reclaim its failed charge makes (machine.charge_after_alloc).
+    /// </summary>
+    internal static List<int> HeldUncharged(SimMachine m)
+    {
+        Frame[] frames = m.Kernel.Zone.Frames;
+        return Enumerable.Range(0, frames.Length).Where(p => p != m.Kernel.Zone.ZeroPfn && !frames[p].IsFree && m.Kernel.Zone.Pins[p] > 0
+            && frames[p].MapCount == 0 && frames[p].Mapping < 0 && m.Kernel.Memcg!.OfFrame(p) is null).ToList();
+    }
+
+    /// <summary>
+    /// <c>machine.charge_after_alloc: false</c> (EcsMem before session 27: charged first, then allocated): the charging
+    /// fault holds no page through its reclaim and gets the frame freed last, the next fault the one freed before it.
+    /// The group's figures do not depend on the order: the same rounds reclaim the same number of pages.
+    /// </summary>
+    [Test]
+    public void ChargedFirstTheChargingFaultGetsTheFrameFreedLast()
+    {
+        using SimMachine before = MemcgTests.Build(Scenario(batch: true, chargeAfterAlloc: false));
+        var probe = new Probe(before);
+        before.Kernel.AttachEvents(probe);
+        before.Run();
+        using SimMachine after = MemcgTests.Build(Scenario(batch: true));
+        var linux = new Probe(after);
+        after.Kernel.AttachEvents(linux);
+        after.Run();
+        foreach (Probe.Round r in probe.Rounds.Where(r => r.Reclaimed > 0))
+        {
+            Assert.That(r.HeldUncharged, Is.Empty);
+            Assert.That(r.NextAllocs, Is.EqualTo(new[] { r.Unmapped[^1], r.Unmapped[^2] }), "last freed, first reused");
+        }
+        Assert.That(probe.Rounds.Select(r => r.Reclaimed), Is.EqualTo(linux.Rounds.Select(r => r.Reclaimed)));
+        Assert.That(InvariantChecker.Check(before), Is.Empty);
+    }
 
     /// <summary>
     /// The machine key off: EcsMem before session 26, every frame waits for the tick's page-table rewrite, so the reclaim

@@ -1,0 +1,69 @@
+using EcsMem.Systems.Events;
+using SimMachine = EcsMem.Systems.Machine.Machine;
+
+namespace EcsMem.Tests.Memcontrol;
+
+/// <summary>
+/// machine.charge_after_alloc on readahead's single pages (mm/readahead.c page_cache_ra_unbounded, Linux 6.18): the
+/// loop allocates a page (filemap_alloc_folio) and then charges it (filemap_add_folio → mem_cgroup_charge); a charge
+/// that finds the group full reclaims it with the page in hand, so the page the window goes on with after that reclaim
+/// is the one it allocated before it, not one the reclaim freed. (The fault path's page: ReclaimFreeBatchTests.)
+/// </summary>
+public class ChargeAfterAllocTests
+{
+    private const string Base = MemcgTests.Base;
+
+    /// <summary>A reader in a 1 MiB (256-page) group faults through a 1,024-page file read ahead 32 pages at a time, in single pages.</summary>
+    private static string Scenario(bool chargeAfterAlloc) =>
+        "machine: {ram: 64M, swap: 0, read_ahead_kb: 128, large_folios: false, charge_after_alloc: " + (chargeAfterAlloc ? "true" : "false") + "}\n" +
+        "cgroups:\n  - {name: box, memory.max: 1M}\n" +
+        "processes:\n  - name: reader\n    cgroup: box\n    layout: {exec: {}}\n" +
+        "    workload: {generator: \"seq:count=1024,base=" + Base + ",pages=1024\"}\n" +
+        "timeline:\n  - at: 0\n    process: reader\n    mmap: {addr: " + Base + ", length: 4194304, prot: r--, flags: private, file: /data/f, fixed: true}\n";
+
+    /// <summary>Each direct reclaim's held, uncharged pages, and the frame of the next page readahead added after it.</summary>
+    private sealed class Probe(SimMachine m) : IEventSink
+    {
+        public readonly List<(List<int> Held, int NextRead)> Rounds = new();
+
+        public void Write(in MemEvent e)
+        {
+            if (e.Kind == MemEventKind.Reclaim && e.Direct)
+                Rounds.Add((ReclaimFreeBatchTests.HeldUncharged(m), -1));
+            else if (e.Kind == MemEventKind.FileRead && Rounds.Count > 0 && Rounds[^1].NextRead < 0)
+                Rounds[^1] = (Rounds[^1].Held, e.Pfn);
+        }
+    }
+
+    private static Probe Run(bool chargeAfterAlloc)
+    {
+        using SimMachine m = MemcgTests.Build(Scenario(chargeAfterAlloc));
+        var probe = new Probe(m);
+        m.Kernel.AttachEvents(probe);
+        m.Run();
+        Assert.That(m.Finished, Is.True);
+        Assert.That(InvariantChecker.Check(m), Is.Empty);
+        return probe;
+    }
+
+    /// <summary>
+    /// Every reclaim a window's charge makes finds exactly one page held for it, uncharged (the page whose charge
+    /// failed), and the window's next page after the reclaim is that one. Charged first (the key off) no reclaim finds a
+    /// held page.
+    /// </summary>
+    [Test]
+    public void AReadaheadPageWhoseChargeReclaimsIsTheOneAllocatedBeforeTheReclaim()
+    {
+        Probe linux = Run(chargeAfterAlloc: true);
+        var held = linux.Rounds.Where(r => r.Held.Count > 0).ToList();
+        Assert.That(held, Is.Not.Empty, "the group fills, so windows' charges reclaim");
+        foreach (var (h, next) in held)
+        {
+            Assert.That(h, Has.Count.EqualTo(1));
+            Assert.That(next, Is.EqualTo(h[0]), "the window goes on with the page it held through the reclaim");
+        }
+        Probe before = Run(chargeAfterAlloc: false);
+        Assert.That(before.Rounds, Is.Not.Empty);
+        Assert.That(before.Rounds.Where(r => r.Held.Count > 0), Is.Empty);
+    }
+}

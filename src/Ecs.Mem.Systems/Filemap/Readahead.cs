@@ -509,9 +509,7 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     /// </summary>
     private int AllocReadaheadFolio(ref ReadaheadControl ractl, int cpu, int order, out Memcontrol.MemCgroup? overLimit)
     {
-        Memcontrol.MemCgroup? memcg = _k.Memcg is { } mc
-            ? (_k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root)
-            : null;
+        Memcontrol.MemCgroup? memcg = _k.Memcg is { } mc ? ReaderGroup(mc, ractl) : null;
         if (memcg is null || !_k.Options.ChargeAfterAlloc)
             return FilemapAlloc.FilemapAllocFolio(_k, order, memcg, cpu, pinned: true, Ecs.Entity.Null, out overLimit);
         // Linux's order: the folio first (or the one held through the last reclaim), then its charge; a failed charge
@@ -1159,74 +1157,59 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
     /// </summary>
     private int AllocReadaheadPage(ref ReadaheadControl ractl, int cpu, out Memcontrol.MemCgroup? overLimit)
     {
-        var zone = _k.Zone;
         overLimit = null;
-        Memcontrol.MemCgroup? memcg = null;
-        if (_k.Memcg is { } cg && _k.Options.ChargeAfterAlloc)
-            return AllocThenCharge(ref ractl, cg, cpu, out overLimit);
-        if (_k.Memcg is { } mc)
+        if (_k.Memcg is not { } mc)
+            return AllocReadaheadFrame(cpu);
+        // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
+        Memcontrol.MemCgroup memcg = ReaderGroup(mc, ractl);
+        if (_k.Options.ChargeAfterAlloc)
         {
-            // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
-            memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
+            // Linux's order (page_cache_ra_unbounded: filemap_alloc_folio, then filemap_add_folio's charge). A charge that
+            // finds the group at its limit keeps the page (_uncharged): it waits, allocated and uncharged, through the
+            // reclaim the charge makes, and the retried charge is its; the pages that reclaim frees go to the pages after it.
+            int page = TakeHeldFolio(0, cpu);
+            if (page < 0 && (page = AllocReadaheadFrame(cpu)) < 0)
+                return -1;
             overLimit = mc.TryCharge(memcg, 1, cpu);
             if (overLimit is not null)
+            {
+                _uncharged = new Uncharged(page, 0);
                 return -1;
+            }
+            mc.CommitCharge(page, memcg);
+            return page;
         }
+        // machine.charge_after_alloc false: charged first, the page allocated after the charge went through.
+        overLimit = mc.TryCharge(memcg, 1, cpu);
+        if (overLimit is not null)
+            return -1;
+        int pfn = AllocReadaheadFrame(cpu);
+        if (pfn >= 0)
+            mc.CommitCharge(pfn, memcg);
+        else
+            mc.Uncharge(memcg, 1);
+        return pfn;
+    }
+
+    /// <summary>The reading task's memory cgroup (the root when the task is gone): the group its readahead pages are charged to.</summary>
+    private Memcontrol.MemCgroup ReaderGroup(Memcontrol.MemcgController mc, in ReadaheadControl ractl) =>
+        _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
+
+    /// <summary>
+    /// The page allocation of <see cref="AllocReadaheadPage"/>: kswapd woken below the low watermark, nothing below the
+    /// min one (-1), else a frame pinned for the read until it completes, as the page lock and I/O reference hold it.
+    /// </summary>
+    private int AllocReadaheadFrame(int cpu)
+    {
+        var zone = _k.Zone;
         long free = zone.Buddy.NrFreePages;
         if (zone.Watermarks.BelowLow(free))
             _k.Env.Work<KswapdWakeup>().Add(default);
         if (zone.MustStall(free, needsFrame: true))
-        {
-            if (memcg is not null)
-                _k.Memcg!.Uncharge(memcg, 1);
             return -1;
-        }
         int pfn = zone.AllocFrame(cpu);
         if (pfn >= 0)
-        {
-            zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
-            if (memcg is not null)
-                _k.Memcg!.CommitCharge(pfn, memcg);
-        }
-        else if (memcg is not null)
-        {
-            _k.Memcg!.Uncharge(memcg, 1);
-        }
-        return pfn;
-    }
-
-    /// <summary>
-    /// <see cref="AllocReadaheadPage"/> in Linux's order (machine.charge_after_alloc): page_cache_ra_unbounded's
-    /// filemap_alloc_folio first, then filemap_add_folio's mem_cgroup_charge. A charge that finds the group at its limit
-    /// keeps the page (<see cref="_uncharged"/>): it waits, allocated and uncharged, through the reclaim the charge makes,
-    /// and the retried charge is its; the pages that reclaim frees go to the pages after it.
-    /// </summary>
-    private int AllocThenCharge(ref ReadaheadControl ractl, Memcontrol.MemcgController mc, int cpu, out Memcontrol.MemCgroup? overLimit)
-    {
-        var zone = _k.Zone;
-        overLimit = null;
-        int pfn = TakeHeldFolio(0, cpu);
-        if (pfn < 0)
-        {
-            long free = zone.Buddy.NrFreePages;
-            if (zone.Watermarks.BelowLow(free))
-                _k.Env.Work<KswapdWakeup>().Add(default);
-            if (zone.MustStall(free, needsFrame: true))
-                return -1;
-            pfn = zone.AllocFrame(cpu);
-            if (pfn < 0)
-                return -1;
-            zone.PinFrame(pfn); // held by the read until it completes, as the page lock and I/O reference do
-        }
-        // filemap_add_folio's mem_cgroup_charge: the page cache page is charged to the reading task's group.
-        Memcontrol.MemCgroup memcg = _k.World.IsAlive(ractl.Who) ? mc.OfMm(_k.Tasks.MmOf(ractl.Who).Id) : mc.Root;
-        overLimit = mc.TryCharge(memcg, 1, cpu);
-        if (overLimit is not null)
-        {
-            _uncharged = new Uncharged(pfn, 0);
-            return -1;
-        }
-        mc.CommitCharge(pfn, memcg);
+            zone.PinFrame(pfn);
         return pfn;
     }
 

@@ -131,24 +131,10 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             return;
         }
         Memcontrol.MemCgroup? memcg = null;
-        if (req.NeedsFrame && kernel.Memcg is { } mc)
+        if (req.NeedsFrame && kernel.Memcg is { } mc && !TryChargeFault(env, mc, rec, out memcg))
         {
-            // mem_cgroup_charge → try_charge_memcg: a swap-in charges the group of the swap entry, any other page
-            // the faulting mm's. Above some group's memory.max the task reclaims inside that group and retries;
-            // after MAX_RECLAIM_RETRIES fruitless rounds the swap-out system calls the group's OOM killer.
-            memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
-            if (mc.TryCharge(memcg, 1, rec.Cpu, out long batch) is { } overLimit)
-            {
-                Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-                // A swap-in's page is allocated and charged inside swap readahead's plug (swap_vma_readahead,
-                // shmem_swapin_cluster → swap_cluster_readahead) unless its window is one page.
-                bool plugged = PluggedSwapIn(kernel, rec);
-                env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
-                _stillDeferred.Add(req);
-                return;
-            }
-            mc.Charged(rec.Process);
-            mc.NoteOverHigh(rec.Process, memcg, batch);
+            _stillDeferred.Add(req);
+            return;
         }
         kernel.Zone.ReserveTables(ref rec.TablesReserved);
         if (!req.NeedsFrame)
@@ -166,6 +152,29 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     }
 
     /// <summary>
+    /// mem_cgroup_charge → try_charge_memcg for a fault's order-0 page: a swap-in charges the group of the swap entry,
+    /// any other page the faulting mm's (<paramref name="memcg"/>). Above some group's memory.max the task reclaims inside
+    /// that group (a reclaim request) and the caller retries; after MAX_RECLAIM_RETRIES fruitless rounds the swap-out
+    /// system calls the group's OOM killer. Returns whether the charge went through.
+    /// </summary>
+    private bool TryChargeFault(SimEnvironment env, Memcontrol.MemcgController mc, in FaultRecord rec, out Memcontrol.MemCgroup? memcg)
+    {
+        memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
+        if (mc.TryCharge(memcg, 1, rec.Cpu, out long batch) is { } overLimit)
+        {
+            Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
+            // A swap-in's page is allocated and charged inside swap readahead's plug (swap_vma_readahead,
+            // shmem_swapin_cluster → swap_cluster_readahead) unless its window is one page.
+            bool plugged = PluggedSwapIn(kernel, rec);
+            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
+            return false;
+        }
+        mc.Charged(rec.Process);
+        mc.NoteOverHigh(rec.Process, memcg, batch);
+        return true;
+    }
+
+    /// <summary>
     /// mem_cgroup_charge of the page <paramref name="rec"/> already holds (machine.charge_after_alloc): charged to the
     /// swap entry's group for a swap-in, else the faulting mm's; above some group's memory.max the fault keeps its page
     /// (uncharged, pinned, on no list) while the task reclaims inside that group, and comes back here to retry.
@@ -173,21 +182,14 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
     private void ChargeHeldFrame(SimEnvironment env, AllocRequest req, ref FaultRecord rec)
     {
         var mc = kernel.Memcg!;
-        Memcontrol.MemCgroup memcg = rec.Class == Fault.FaultClass.SwapRead ? mc.OfSlot(rec.SwapSlot) ?? mc.OfMm(rec.MmId) : mc.OfMm(rec.MmId);
-        if (mc.TryCharge(memcg, 1, rec.Cpu, out long batch) is { } overLimit)
+        rec.AwaitsCharge = !TryChargeFault(env, mc, rec, out Memcontrol.MemCgroup? memcg);
+        if (rec.AwaitsCharge)
         {
-            Memcontrol.MemcgController.MemoryEvent(overLimit, Memcontrol.MemcgEvent.Max);
-            bool plugged = PluggedSwapIn(kernel, rec);
-            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
-            rec.AwaitsCharge = true;
             _stillDeferred.Add(req with { Fault = rec });
             return;
         }
-        rec.AwaitsCharge = false;
-        mc.Charged(rec.Process);
-        mc.NoteOverHigh(rec.Process, memcg, batch);
         kernel.Zone.ReserveTables(ref rec.TablesReserved);
-        mc.CommitCharge(rec.Pfn, memcg);
+        mc.CommitCharge(rec.Pfn, memcg!);
         kernel.Events?.Alloc(rec);
         FaultPaths.FrameGranted(kernel, env, ref rec);
     }

@@ -786,6 +786,17 @@ public sealed class Readahead : IEventHandler, IBlkMqRequestOwner
         return w;
     }
 
+    /// <summary>Whether <paramref name="pfn"/> belongs to the uncharged page or folio a waiting window holds (<see cref="Uncharged"/>).</summary>
+    public bool HoldsUncharged(int pfn)
+    {
+        foreach (PendingRa p in _pending)
+        {
+            if (p.Prealloc.Head >= 0 && pfn >= p.Prealloc.Head && pfn < p.Prealloc.Head + (1 << p.Prealloc.Order))
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>The page or folio whose charge failed, handed to the window that now waits for its reclaim round.</summary>
     private Uncharged TakeUncharged()
     {

@@ -312,6 +312,21 @@ public sealed class Kernel
     /// <summary>Readahead, fault-around and the advice calls (Filemap/, mm/readahead.c, mm/filemap.c).</summary>
     public Readahead Readahead { get; }
 
+    /// <summary>
+    /// Whether <paramref name="pfn"/> is a page allocated for a charge that failed and held, uncharged, through the
+    /// reclaim it made (machine.charge_after_alloc): a stalled fault's or a waiting readahead window's (for the invariant
+    /// checkers: such a page is on no list and in no mapping, yet not leaked).
+    /// </summary>
+    public bool AwaitsCharge(int pfn)
+    {
+        foreach (PageAlloc.AllocRequest r in Zone.Stalled)
+        {
+            if (r.Fault.AwaitsCharge && r.Fault.Pfn == pfn)
+                return true;
+        }
+        return Readahead.HoldsUncharged(pfn);
+    }
+
     /// <summary>Descriptor tables, open file descriptions and memfds (shmem inodes).</summary>
     public Filemap.OpenFiles OpenFiles { get; }
 

@@ -288,6 +288,12 @@ public sealed class IncrementalChecker
                 Fail($"frame {pfn}: {(pfn == _k.Zone.ZeroPfn ? "the zero page" : "page-table frame")} has mapcount {f.MapCount} and {rmap} reverse mappings");
             return;
         }
+        if (_k.AwaitsCharge(pfn))
+        {
+            if (InvariantChecker.HeldForChargeProblem(_k, pfn, rmap) is { } problem)
+                Fail($"{problem}");
+            return;
+        }
         if (f.MapCount != rmap)
             Fail($"frame {pfn}: mapcount {f.MapCount} but the reverse map holds {rmap} mappings");
         if (rmap > 0)

@@ -485,6 +485,18 @@ public sealed class InvariantChecker
 
     // ------------------------------------------------------------------ frames
 
+    /// <summary>
+    /// A page held through the reclaim its failed charge made (<see cref="Kernel.Kernel.AwaitsCharge"/>) must be
+    /// allocated, pinned, uncharged and on no list or mapping: the violation, or null.
+    /// </summary>
+    internal static string? HeldForChargeProblem(Kernel.Kernel k, int pfn, int rmap)
+    {
+        ref Frame f = ref k.Zone.Frames[pfn];
+        if (f.MapCount != 0 || rmap != 0 || (f.Flags & FrameFlags.Lru) != 0 || k.Zone.Pins[pfn] == 0 || k.Memcg?.OfFrame(pfn) is not null)
+            return $"frame {pfn}: held for its charge with mapcount {f.MapCount}, {rmap} reverse mappings, {k.Zone.Pins[pfn]} pins, flags {f.Flags}";
+        return null;
+    }
+
     /// <summary>Per frame: identity, ownership (free / page table / zero page / holds a page), mapcount vs PTEs vs rmap.</summary>
     private void CheckFrames()
     {
@@ -538,6 +550,12 @@ public sealed class InvariantChecker
                 // The folio of a collapse still copying: allocated, not yet mapped or on the LRU.
                 if (f.MapCount != 0 || rmap != 0 || (f.Flags & FrameFlags.Lru) != 0)
                     Fail($"frame {pfn}: khugepaged's folio in flight with mapcount {f.MapCount}, {rmap} reverse mappings, flags {f.Flags}");
+                continue;
+            }
+            if (_k.AwaitsCharge(pfn))
+            {
+                if (HeldForChargeProblem(_k, pfn, rmap) is { } problem)
+                    Fail($"{problem}");
                 continue;
             }
             if (_tableOwner[pfn] >= 0)

@@ -40,9 +40,8 @@ public class ChargeAfterAllocTests
         using SimMachine m = MemcgTests.Build(Scenario(chargeAfterAlloc));
         var probe = new Probe(m);
         m.Kernel.AttachEvents(probe);
-        m.Run();
+        m.RunChecked(); // the invariants between ticks too: a page held for its charge across ticks is not a leak
         Assert.That(m.Finished, Is.True);
-        Assert.That(InvariantChecker.Check(m), Is.Empty);
         return probe;
     }
 

@@ -322,6 +322,15 @@ public sealed class OpenFiles(Kernel.Kernel k)
         /// <summary>A write whose buffer holds only zeros (the timeline's <c>zero: true</c>).</summary>
         public bool Zero;
 
+        /// <summary>
+        /// machine.charge_after_alloc: the page allocated for page <see cref="HeldIndex"/> whose charge failed (-1: none),
+        /// held pinned and uncharged through the reclaim the charge made; the call's next step charges it.
+        /// </summary>
+        public int HeldPage = -1;
+
+        /// <summary>The page-cache index <see cref="HeldPage"/> was allocated for.</summary>
+        public long HeldIndex = -1;
+
         /// <summary>The bytes of each pwrite64 the write is made of (the timeline's <c>piece</c>; the whole count: one call).</summary>
         public long Piece;
 
@@ -425,6 +434,7 @@ public sealed class OpenFiles(Kernel.Kernel k)
             }
         }
 
+        PutHeldPage(c, cpu); // none left normally: the step that took it charged it
         _calls.RemoveAt(i);
         if (!c.Positional)
             _posOf[c.Open] = c.Pos + c.Done;
@@ -474,11 +484,15 @@ public sealed class OpenFiles(Kernel.Kernel k)
         int pfn = k.PageCache.Find(c.File, index);
         bool added = false;
         long cost = 0;
+        if (pfn >= 0)
+            PutHeldPage(c, cpu); // cached meanwhile (filemap_add_folio's -EEXIST): a page held for its charge is put
         if (pfn < 0)
         {
             // __filemap_get_folio(FGP_WRITEBEGIN | fgf_set_order(len)): a folio as large as the write allows, else one page.
             pfn = WriteBeginLargeFolio(env, c, at, index, cpu);
-            if (pfn < 0)
+            if (pfn >= 0)
+                PutHeldPage(c, cpu); // a large folio this time: the single page held for its charge is put
+            else
                 pfn = NewFilePage(env, c, index, cpu);
             if (pfn == Stalled)
                 return true; // the task reclaims (queued for this tick); the same page is tried at its next step
@@ -629,6 +643,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// </summary>
     private int NewFilePage(SimEnvironment env, PendingCall c, long index, int cpu)
     {
+        if (k.Memcg is { } cg && k.Options.ChargeAfterAlloc)
+        {
+            int page = AllocThenCharge(env, c, index, cpu, cg, cg.OfMm(c.MmId));
+            if (page >= 0)
+                AddFilePage(c, index, page);
+            return page;
+        }
         if (AllocMustStall(env, c, cpu))
             return Stalled;
         Memcontrol.MemCgroup? memcg = null;
@@ -646,6 +667,13 @@ public sealed class OpenFiles(Kernel.Kernel k)
         int pfn = k.Zone.AllocFrame(cpu);
         if (memcg is not null)
             k.Memcg!.CommitCharge(pfn, memcg);
+        AddFilePage(c, index, pfn);
+        return pfn;
+    }
+
+    /// <summary>filemap_add_folio of a write's new page <paramref name="pfn"/>: indexed at <paramref name="index"/>, a shadow refaulting it, on the file LRU.</summary>
+    private void AddFilePage(PendingCall c, long index, int pfn)
+    {
         k.Dirty?.Frame(pfn);
         ref Frame f = ref k.Zone.Frames[pfn];
         f.Mapping = c.File;
@@ -655,7 +683,66 @@ public sealed class OpenFiles(Kernel.Kernel k)
         if (shadow >= 0)
             k.LruvecOf(pfn)?.WorkingsetRefault(pfn, shadow);
         k.Zone.LruAdd(pfn, PageAlloc.Zone.FileKey(c.File, index));
+    }
+
+    /// <summary>
+    /// A system call's new page in Linux's order (machine.charge_after_alloc: filemap_alloc_folio or shmem_alloc_folio,
+    /// then mem_cgroup_charge to <paramref name="memcg"/>): the page <paramref name="c"/> holds for
+    /// <paramref name="index"/> from an earlier step, else a new one (<see cref="Stalled"/> when the allocator makes the
+    /// task reclaim). A charge that fails keeps the page in <paramref name="c"/>, pinned and uncharged, while the task
+    /// reclaims in the group at its limit, and returns <see cref="Stalled"/>; the step after that reclaim charges it.
+    /// </summary>
+    private int AllocThenCharge(SimEnvironment env, PendingCall c, long index, int cpu, Memcontrol.MemcgController mc, Memcontrol.MemCgroup memcg)
+    {
+        int pfn = -1;
+        if (c.HeldIndex == index)
+        {
+            pfn = c.HeldPage;
+            c.HeldPage = -1;
+            c.HeldIndex = -1;
+        }
+        PutHeldPage(c, cpu); // held for another index: put
+        if (pfn < 0)
+        {
+            if (AllocMustStall(env, c, cpu))
+                return Stalled;
+            pfn = k.Zone.AllocFrame(cpu);
+            k.Zone.PinFrame(pfn); // held until charged: on no list yet
+        }
+        if (mc.TryCharge(memcg, 1, cpu) is { } over)
+        {
+            Memcontrol.MemcgController.MemoryEvent(over, Memcontrol.MemcgEvent.Max);
+            env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, k.Options.SwapClusterMax, c.Task, cpu, 0, true, over.Id, ChargePages: 1));
+            c.HeldPage = pfn;
+            c.HeldIndex = index;
+            return Stalled;
+        }
+        mc.Charged(c.Task);
+        mc.CommitCharge(pfn, memcg);
+        k.Zone.UnpinFrame(pfn);
         return pfn;
+    }
+
+    /// <summary>folio_put of the page <paramref name="c"/> held for its charge, if any (the index was filled meanwhile, or the call ended).</summary>
+    private void PutHeldPage(PendingCall c, int cpu)
+    {
+        if (c.HeldPage < 0)
+            return;
+        int pfn = c.HeldPage;
+        c.HeldPage = -1;
+        c.HeldIndex = -1;
+        k.Zone.FreeFrame(pfn, cpu);
+    }
+
+    /// <summary>Whether <paramref name="pfn"/> is a page a system call in progress holds for its charge (for the invariant checkers).</summary>
+    public bool HoldsUncharged(int pfn)
+    {
+        foreach (PendingCall c in _calls)
+        {
+            if (c.HeldPage == pfn)
+                return true;
+        }
+        return false;
     }
 
     /// <summary><see cref="GetPage"/>: the task must reclaim before the page can be had.</summary>
@@ -672,17 +759,30 @@ public sealed class OpenFiles(Kernel.Kernel k)
         added = false;
         hole = false;
         int pfn = k.PageCache.Find(c.File, index);
-        if (pfn >= 0)
-            return pfn;
-        int slot = k.PageCache.SwapEntry(c.File, index);
-        if (slot > 0 && k.SwapCache.Lookup(slot) is int sc and >= 0)
+        int slot = pfn >= 0 ? 0 : k.PageCache.SwapEntry(c.File, index);
+        int sc = slot > 0 ? k.SwapCache.Lookup(slot) : -1;
+        if (pfn >= 0 || sc >= 0 || (slot == 0 && c.Read))
         {
+            PutHeldPage(c, cpu); // the page is there now (or needs none): a page held for its charge is put
+            if (pfn >= 0)
+                return pfn;
+            if (sc < 0)
+                return -1;
             ShmemSwapin(sc, c.File, index, slot, inSwapCache: true);
             return sc;
         }
-        if (slot == 0 && c.Read)
-            return -1;
         // shmem_alloc_and_add_folio: the page allocator (its slow path's direct reclaim below min), then the charge.
+        if (k.Memcg is { } cg && k.Options.ChargeAfterAlloc)
+        {
+            Memcontrol.MemCgroup group = slot > 0 ? cg.OfSlot(slot) ?? cg.OfMm(c.MmId) : cg.OfMm(c.MmId);
+            pfn = AllocThenCharge(env, c, index, cpu, cg, group);
+            if (pfn < 0)
+                return pfn;
+            AddPage(env, pfn, null, c.File, index, slot); // charged already
+            added = true;
+            hole = slot == 0;
+            return pfn;
+        }
         if (AllocMustStall(env, c, cpu))
             return Stalled;
         Memcontrol.MemCgroup? memcg = null;
@@ -1072,7 +1172,12 @@ public sealed class OpenFiles(Kernel.Kernel k)
     /// <summary>exit_files: the thread group's descriptors close when its last task exits.</summary>
     public void CloseAll(int tgid)
     {
-        // A task killed inside write(2) or read(2) never returns from it.
+        // A task killed inside write(2) or read(2) never returns from it; a page it held for its charge is put.
+        foreach (PendingCall c in _calls)
+        {
+            if (c.Tgid == tgid)
+                PutHeldPage(c, k.Tlb.CurrentCpu);
+        }
         _calls.RemoveAll(c => c.Tgid == tgid);
         if (_fds.Count > 0)
         {

@@ -314,7 +314,7 @@ public sealed class Kernel
 
     /// <summary>
     /// Whether <paramref name="pfn"/> is a page allocated for a charge that failed and held, uncharged, through the
-    /// reclaim it made (machine.charge_after_alloc): a stalled fault's or a waiting readahead window's (for the invariant
+    /// reclaim it made (machine.charge_after_alloc): a stalled fault's, a waiting readahead window's or a system call's (for the invariant
     /// checkers: such a page is on no list and in no mapping, yet not leaked).
     /// </summary>
     public bool AwaitsCharge(int pfn)
@@ -324,7 +324,7 @@ public sealed class Kernel
             if (r.Fault.AwaitsCharge && r.Fault.Pfn == pfn)
                 return true;
         }
-        return Readahead.HoldsUncharged(pfn);
+        return Readahead.HoldsUncharged(pfn) || OpenFiles.HoldsUncharged(pfn);
     }
 
     /// <summary>Descriptor tables, open file descriptions and memfds (shmem inodes).</summary>

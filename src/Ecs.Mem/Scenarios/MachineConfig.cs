@@ -266,8 +266,7 @@ public sealed record MachineConfig
     /// __read_swap_cache_async's mem_cgroup_swapin_charge_folio), so a charge that reclaims holds its page through that
     /// reclaim and the page that triggered it is not one the reclaim freed. False: charged first, the page allocated
     /// after the charge went through (EcsMem before session 27). On by default (the kernel's order; the oracle kit agrees
-    /// on as many programs either way). Simplified: write(2)'s and shmem's system-call pages, and khugepaged's collapse,
-    /// are still charged first.
+    /// on as many programs either way). Simplified: khugepaged's collapse is still charged first.
     /// </summary>
     public bool ChargeAfterAlloc { get; init; } = true;
 

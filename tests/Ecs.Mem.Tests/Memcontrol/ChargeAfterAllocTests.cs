@@ -21,6 +21,41 @@ public class ChargeAfterAllocTests
         "    workload: {generator: \"seq:count=1024,base=" + Base + ",pages=1024\"}\n" +
         "timeline:\n  - at: 0\n    process: reader\n    mmap: {addr: " + Base + ", length: 4194304, prot: r--, flags: private, file: /data/f, fixed: true}\n";
 
+    /// <summary>
+    /// A 4 MiB write(2) into a new tmpfs file from the same 1 MiB group, with swap: each new page (shmem_alloc_folio, then
+    /// mem_cgroup_charge) that finds the group full reclaims it, the writer's page in hand.
+    /// </summary>
+    private static string WriteScenario(bool chargeAfterAlloc) =>
+        "machine: {ram: 64M, swap: 64M, charge_after_alloc: " + (chargeAfterAlloc ? "true" : "false") + "}\n" +
+        "cgroups:\n  - {name: box, memory.max: 1M}\n" +
+        "processes:\n  - name: writer\n    cgroup: box\n    layout: {exec: {}}\n" +
+        "    workload: {generator: \"seq:count=1,base=" + Base + ",pages=1\"}\n" +
+        "timeline:\n  - at: 0\n    process: writer\n    mmap: {addr: " + Base + ", length: 4096, prot: rw-, flags: private, fixed: true}\n" +
+        "  - after: 0\n    process: writer\n    open: {file: /dev/shm/f, fd: 3, flags: creat|trunc}\n" +
+        "  - after: 0\n    process: writer\n    write: {fd: 3, length: 4M, offset: 0}\n";
+
+    /// <summary>
+    /// write(2)'s pages (OpenFiles.AllocThenCharge): every reclaim the writer's charges make finds at most one page held
+    /// for a charge, some find one, and the run is clean between ticks (no held page left behind); its whole file is in
+    /// the page cache or out on swap. Charged first, no reclaim finds a held page.
+    /// </summary>
+    [Test]
+    public void AWritesNewPageIsHeldThroughTheReclaimItsChargeMakes()
+    {
+        foreach (bool after in new[] { true, false })
+        {
+            using SimMachine m = MemcgTests.Build(WriteScenario(after));
+            var probe = new Probe(m);
+            m.Kernel.AttachEvents(probe);
+            m.RunChecked();
+            Assert.That(m.Finished, Is.True);
+            Assert.That(probe.Rounds, Is.Not.Empty, "the group fills");
+            Assert.That(probe.Rounds, Has.All.Matches<(List<int> Held, int NextRead)>(r => r.Held.Count <= 1));
+            Assert.That(probe.Rounds.Count(r => r.Held.Count == 1), after ? Is.GreaterThan(0) : Is.EqualTo(0));
+            Assert.That(m.Kernel.Swap.UsedPages + m.Kernel.Memcg!.Find("box").Usage, Is.GreaterThanOrEqualTo(1024), "4 MiB written: in memory or on swap");
+        }
+    }
+
     /// <summary>Each direct reclaim's held, uncharged pages, and the frame of the next page readahead added after it.</summary>
     private sealed class Probe(SimMachine m) : IEventSink
     {

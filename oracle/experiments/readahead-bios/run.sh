@@ -58,7 +58,7 @@ for i in $(seq 1 "$runs"); do
   echo > "$inst/trace"; echo > "$inst2/trace"
   memstate before > "$out/$name.$i.mem"
   mkdir "$cg"
-  echo "$memcg" > "$cg/memory.limit_in_bytes"
+  if [ -n "$memcg" ]; then echo "$memcg" > "$cg/memory.limit_in_bytes"; fi   # a program without `memcg`: an unlimited group
   if [ -n "$swappiness" ]; then echo "$swappiness" > "$cg/memory.swappiness"; fi
   echo 1 > "$inst2/tracing_on"; echo 1 > "$inst/tracing_on"
   sh -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/set_event_pid"; exec env -i ORACLE_MEMCG="$1" setarch -R "$3" "$4"' \

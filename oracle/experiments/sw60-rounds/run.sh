@@ -5,6 +5,8 @@
 # shrink_inactive_list / shrink_active_list call inside it (list, priority, scanned, reclaimed, activated, kept).
 # rounds.py then prints per round its calls, so EcsMem's rounds (ECSMEM_ORACLE_RECLAIMS=1) compare call by call.
 #   flock /work/kernel.lock oracle/experiments/sw60-rounds/run.sh RUNS OUT [PROGRAM...]   (default swappiness-60)
+# EXTRA="exceptions/page_fault_user vmscan/mm_vmscan_write_folio ..." adds those events; FORK=1 traces a fork's child too
+# (options/event-fork).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 runs=$1; out=$(realpath -m "$2"); shift 2
@@ -15,9 +17,10 @@ sandbox sw60-rounds
 mkdir "$inst"
 echo 16384 > "$inst/buffer_size_kb"
 for e in syscalls/sys_enter_getrusage vmscan/mm_vmscan_memcg_reclaim_begin vmscan/mm_vmscan_memcg_reclaim_end \
-         vmscan/mm_vmscan_lru_shrink_inactive vmscan/mm_vmscan_lru_shrink_active; do
+         vmscan/mm_vmscan_lru_shrink_inactive vmscan/mm_vmscan_lru_shrink_active ${EXTRA:-}; do
   echo 1 > "$inst/events/$e/enable"
 done
+if [ -n "${FORK:-}" ]; then echo 1 > "$inst/options/event-fork"; fi
 sandbox_second_instance   # kit_traced_run clears and toggles it; nothing is enabled there
 for name in "${progs[@]}"; do
   kit_prepare "$name"

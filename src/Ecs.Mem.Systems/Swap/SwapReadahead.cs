@@ -150,8 +150,8 @@ public sealed class SwapReadahead : IEventHandler
     /// reclaim writes it out adds 1 to swapin_readahead_hits in 17 of 36 traced runs of four swap programs (when the write
     /// is still in flight). EcsMem keeps the two flags apart (<see cref="FrameFlags.Reclaim"/>) and asks the writeback by the
     /// write's due time (<see cref="PageWriteback.Writeback.UnderReclaimWriteback"/>: with several CPUs the completion's
-    /// dispatch depends on the batch size). With <c>machine.swap_ra_clear_reclaim</c> (Linux's rule, off by default: the kit
-    /// agrees on one program fewer with it) the test clears the one bit: PG_reclaim goes, so folio_end_writeback, which
+    /// dispatch depends on the batch size). With <c>machine.swap_ra_clear_reclaim</c> (Linux's rule, on by default since session 26;
+    /// oracle/known-gaps.md's swap-fork-shared row for what it moves) the test clears the one bit: PG_reclaim goes, so folio_end_writeback, which
     /// rotates only a folio that still has it (folio_test_reclaim, then folio_rotate_reclaimable), leaves the page where
     /// it is, and a reclaim scan meeting it under writeback again finds no PG_reclaim (shrink_folio_list sets it anew).
     /// Remaining difference: when another CPU has already run the completion (it was due after this CPU's clock), the

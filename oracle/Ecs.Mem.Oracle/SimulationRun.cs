@@ -79,8 +79,8 @@ public static class SimulationRun
         using FileStream? eventFile = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_EVENTS") is { Length: > 0 } evDir
             ? File.Create(Path.Combine(evDir, plan.Program.Name + ".jsonl")) : null;
         using var eventOut = eventFile is null ? null : new EcsMem.Systems.Events.EventJsonWriter(eventFile);
-        if (eventOut is not null)
-            k.AttachEvents(eventOut);
+        // The kernel takes one sink: the event file and a diagnostic dump below go through one TeeEventSink.
+        EcsMem.Systems.Events.IEventSink? sink = eventOut;
         Entity proc = k.Tasks.Processes[0];
         var result = new List<SimPhase>();
         long minBase = 0, majBase = 0;
@@ -96,15 +96,17 @@ public static class SimulationRun
         // ECSMEM_ORACLE_RECLAIMS=1: each direct reclaim on stderr (oracle/experiments/swap-cache-residue's EcsMem side).
         bool reclaimDump = OracleEnv.Flag("ECSMEM_ORACLE_RECLAIMS", unset: false);
         if (reclaimDump)
-            k.AttachEvents(new ReclaimDump(m));
+            sink = Tee(sink, new ReclaimDump(m));
         // ECSMEM_ORACLE_PAGECACHE=1: the data files' faults, reads and each direct reclaim's page-cache deletions on
         // stderr (oracle/experiments/ra-memcg-trace's reclaimed.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_PAGECACHE", unset: false))
-            k.AttachEvents(new PageCacheDump(m));
+            sink = Tee(sink, new PageCacheDump(m));
         // ECSMEM_ORACLE_THRASH=1: the data files' page-cache insertions (with the readahead window then current) and
         // deletions and the faults on them, timed, on stderr (oracle/experiments/readahead-bios's thrash.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
-            k.AttachEvents(new ThrashDump(m, proc));
+            sink = Tee(sink, new ThrashDump(m, proc));
+        if (sink is not null)
+            k.AttachEvents(sink);
         // ECSMEM_ORACLE_STAT_LAG (default 1): memory.stat reads flush the group's statistics only above the rstat threshold
         // of the recording machine (MemcgController.Rstat.cs) and print the pgpgin and pgpgout of the last flush, as the
         // kernel's do; 0: every read flushes (before session 23). Every phase-end read of the 15 memcg programs comes after
@@ -331,6 +333,10 @@ public static class SimulationRun
     /// scanned and freed, pages it wrote (pswpout since the previous one: only reclaim writes in a kit program), and the
     /// swap cache's pages and those under writeback after it.
     /// </summary>
+    /// <summary><paramref name="second"/>, after <paramref name="first"/> when there is one.</summary>
+    private static EcsMem.Systems.Events.IEventSink Tee(EcsMem.Systems.Events.IEventSink? first, EcsMem.Systems.Events.IEventSink second) =>
+        first is null ? second : new EcsMem.Systems.Reporting.Html.TeeEventSink(first, second);
+
     private sealed class ReclaimDump(Machine m) : EcsMem.Systems.Events.IEventSink
     {
         private long _pswpout, _activate, _deactivate, _refill, _wsActivate;

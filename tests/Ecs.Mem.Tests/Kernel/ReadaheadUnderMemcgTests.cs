@@ -54,6 +54,70 @@ public class ReadaheadUnderMemcgTests
 
     private static bool OnData(in MemEvent e) => e.Name is { } n && n.EndsWith("/data", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The frames of swappiness-60's first order-2 readahead window (file pages 2,048–4,095 of its first pass, read at the
+    /// mark at 1,536: 512 order-2 folios on both sides), keyed by page index: the first insertion of each index.
+    /// </summary>
+    private static Dictionary<long, int> FirstOrder2Window(List<MemEvent> events)
+    {
+        var first = new Dictionary<long, int>();
+        bool started = false;
+        foreach (MemEvent e in events)
+        {
+            if (e.Kind != MemEventKind.FileRead || !OnData(e))
+                continue;
+            if (e.Slot == 0)
+            {
+                if (started)
+                    break; // the second pass
+                started = true;
+            }
+            if (e.Slot is >= 2048 and < 4096)
+                first.TryAdd(e.Slot, e.Pfn);
+        }
+        return first;
+    }
+
+    /// <summary>Folio heads (index 4k whose four pages lie in one aligned 4-frame block) and how many of them sit in the frames right after the previous head's.</summary>
+    private static (int Heads, int Adjacent) Order2Adjacency(Dictionary<long, int> first)
+    {
+        int heads = 0, adjacent = 0;
+        for (long i = 2048; i < 4096; i += 4)
+        {
+            if (!first.TryGetValue(i, out int pfn) || pfn % 4 != 0
+                || !Enumerable.Range(1, 3).All(k => first.TryGetValue(i + k, out int p) && p == pfn + k))
+                continue;
+            heads++;
+            if (first.TryGetValue(i - 4, out int prev) && i > 2048 && prev + 4 == pfn)
+                adjacent++;
+        }
+        return (heads, adjacent);
+    }
+
+    [Test]
+    public void AnAgedZoneScattersAnOrder2WindowAsTheRecordingMachine()
+    {
+        // Recorded on Linux 6.18.44 (oracle/experiments/sw60-rounds, results/session28.txt, section 2; 7 runs with
+        // mm_filemap_add_to_page_cache's pfns): swappiness-60's first order-2 window is 512 order-2 folios of which 0, 0,
+        // 0, 1, 7, 8 and 5 follow the previous one's frames: the recording machine's buddy held ~6,000 scattered free
+        // order-2 blocks. An aged zone whose scattered order-0 and order-2 blocks outnumber what the program takes
+        // (machine.free_area) gives the same: at most 8 adjacent. The kit's fresh zone splits 4 MiB blocks in address
+        // order, so most of its window's folios are adjacent: a bvec takes two of them and the window is one bio where the
+        // kernel's is two of 256 folios (why swappiness-60's file1 is a known gap, oracle/known-gaps.md).
+        var program = EcsMem.Oracle.PhaseProgram.LoadAll(ProgramsDir()).Single(p => p.Name == "swappiness-60");
+        var sc = EcsMem.Oracle.ScenarioGenerator.Generate(new EcsMem.Oracle.ProgramPlan(program));
+        var (aged, _) = EcsMem.Tests.Oracle.KitScenarioRun.RunWithEvents(
+            WithMachineKeys(sc, "  free_area: [8000, 0, 2000, 0, 0, 0, 0, 0, 0, 0, 31]\n"), "swappiness-60");
+        var (fresh, _) = EcsMem.Tests.Oracle.KitScenarioRun.RunWithEvents(sc, "swappiness-60");
+
+        var (agedHeads, agedAdjacent) = Order2Adjacency(FirstOrder2Window(aged));
+        var (freshHeads, freshAdjacent) = Order2Adjacency(FirstOrder2Window(fresh));
+        Assert.That(agedHeads, Is.EqualTo(512), "the window is 512 order-2 folios, as the kernel's");
+        Assert.That(freshHeads, Is.EqualTo(512));
+        Assert.That(agedAdjacent, Is.LessThanOrEqualTo(8), "the kernel's most in 7 runs");
+        Assert.That(freshAdjacent, Is.GreaterThan(255), "the fresh zone's window: most folios adjacent");
+    }
+
     [Test]
     public void AReadaheadWindowIsReadInsideTheFaultThatStartedIt()
     {

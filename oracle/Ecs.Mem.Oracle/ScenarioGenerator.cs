@@ -509,7 +509,8 @@ public static class ScenarioGenerator
             y.Append("# memcg: the program runs in a cgroup whose memory.max is the recorded cgroup v1 memory.limit_in_bytes\n");
         y.Append(Inv, $"description: \"{p.Description.Replace("\"", "'", StringComparison.Ordinal)}\"\n");
         y.Append("machine:\n");
-        y.Append(Inv, $"  ram: {DefaultRam}\n");
+        long ram = KitRam();
+        y.Append(Inv, $"  ram: {ram}\n");
         y.Append(Inv, $"  swap: {(p.Swap ? 1L << 30 : 0)}\n");
         if (p.SwapPartition)
             y.Append("  swap_type: partition\n");
@@ -537,7 +538,7 @@ public static class ScenarioGenerator
         if (p.Swappiness is { } sw)
             y.Append(Inv, $"  swappiness: {sw}\n");
         // ECSMEM_ORACLE_BUDDYINFO: the what-if aged zone, a recorded /proc/buddyinfo Normal line scaled to this RAM.
-        if (OracleEnv.ScaledFreeArea("ECSMEM_ORACLE_BUDDYINFO", DefaultRam) is { } freeArea)
+        if (OracleEnv.ScaledFreeArea("ECSMEM_ORACLE_BUDDYINFO", ram) is { } freeArea)
             y.Append("  free_area: [").Append(string.Join(", ", freeArea.Select(n => n.ToString(Inv)))).Append("]\n");
         // ECSMEM_ORACLE_MACHINE: more machine keys for a what-if run (oracle/README.md), `;` between them, e.g.
         // "latency: {clear_huge_page: 14000000}; disk_queue_depth: 1"; a bad key fails as any scenario's would.
@@ -571,6 +572,20 @@ public static class ScenarioGenerator
             y.Append(timeline);
         }
         return y.ToString();
+    }
+
+    /// <summary>
+    /// ECSMEM_ORACLE_RAM: the RAM, in bytes, of every program's machine in a what-if run (session 28: 2 GiB holds the
+    /// recording machine's low-order free lists unscaled, oracle/experiments/sw60-rounds); <see cref="DefaultRam"/> when
+    /// unset. Anything but a whole number of bytes of at least 4 MiB ends the run with one line.
+    /// </summary>
+    private static long KitRam()
+    {
+        string? v = Environment.GetEnvironmentVariable("ECSMEM_ORACLE_RAM");
+        if (string.IsNullOrEmpty(v))
+            return DefaultRam;
+        return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out long r) && r >= 4L << 20
+            ? r : throw new EcsMem.Diagnostics.InputException("ECSMEM_ORACLE_RAM", 0, v, "not a whole number of bytes of at least 4 MiB");
     }
 
     /// <summary>

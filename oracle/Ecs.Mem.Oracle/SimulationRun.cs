@@ -106,7 +106,7 @@ public static class SimulationRun
         else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
             sink = Tee(sink, new ThrashDump(m, proc));
         if (sink is not null)
-            k.AttachEvents(sink);
+            k.AttachEvents(sink).VmscanCalls = reclaimDump;
         // ECSMEM_ORACLE_STAT_LAG (default 1): memory.stat reads flush the group's statistics only above the rstat threshold
         // of the recording machine (MemcgController.Rstat.cs) and print the pgpgin and pgpgout of the last flush, as the
         // kernel's do; 0: every read flushes (before session 23). Every phase-end read of the 15 memcg programs comes after
@@ -343,6 +343,14 @@ public static class SimulationRun
 
         public void Write(in EcsMem.Systems.Events.MemEvent e)
         {
+            // Each shrink_*_list call of a direct reclaim before its round's line, as oracle/experiments/sw60-rounds'
+            // rounds.py reads them (LIST priority scanned reclaimed; an active list's taken and deactivated).
+            if (e.Kind is EcsMem.Systems.Events.MemEventKind.LruShrinkInactive or EcsMem.Systems.Events.MemEventKind.LruShrinkActive && e.Direct)
+            {
+                string list = (e.File ? "F" : "A") + (e.Kind == EcsMem.Systems.Events.MemEventKind.LruShrinkActive ? "a" : "i");
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"call {list} priority {e.Priority} scanned {e.Scanned} reclaimed {e.Reclaimed}"));
+                return;
+            }
             if (e.Kind != EcsMem.Systems.Events.MemEventKind.Reclaim || !e.Direct)
                 return;
             Kernel k = m.Kernel;

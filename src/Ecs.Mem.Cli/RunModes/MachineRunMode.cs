@@ -132,7 +132,11 @@ public sealed class MachineRunMode : IRunMode
         HtmlEventSink? pageEvents = htmlPath is not null ? new HtmlEventSink(HtmlEventSink.DefaultCap) : null;
         IEventSink? sink = events is null ? pageEvents : pageEvents is null ? events : new TeeEventSink(events, pageEvents);
         if (sink is not null)
-            machine.Kernel.AttachEvents(sink);
+        {
+            var tracer = machine.Kernel.AttachEvents(sink);
+            // The per-call vmscan lines come only when --events-kind names one of them: a reclaim makes many.
+            tracer.VmscanCalls = eventFilter.Names(MemEventKind.LruShrinkInactive) || eventFilter.Names(MemEventKind.LruShrinkActive);
+        }
         TextWriter reportOut = eventStdout is null ? stdout : stderr;
         // With --html the snapshots also carry page tables (the report never prints them); without --snapshot the
         // page gets its own evenly spaced set, and the report stays as it was.

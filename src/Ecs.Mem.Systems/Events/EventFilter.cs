@@ -27,6 +27,9 @@ public sealed class EventFilter
         To = to;
     }
 
+    /// <summary>Whether the filter names <paramref name="kind"/> (a kind list that holds it; not "every kind").</summary>
+    public bool Names(MemEventKind kind) => _kinds is not null && _kinds[(int)kind];
+
     /// <summary>Keeps everything.</summary>
     public static EventFilter All { get; } = new();
 
@@ -46,6 +49,7 @@ public sealed class EventFilter
             or MemEventKind.SwapIn or MemEventKind.FileRead => (e.Address & ~(Components.Pte.PageSize - 1)) == page,
         MemEventKind.TlbFlush => e.Start <= page && page < e.End,
         MemEventKind.Reclaim or MemEventKind.KswapdWake or MemEventKind.KswapdSleep => true,
+        // The per-call lru_shrink lines name no page either, but a page's story does not need them: left out.
         _ => false,
     };
 }

@@ -137,6 +137,17 @@ public sealed class EventJsonWriter : IEventSink, IDisposable
                 w.WriteNumber("scanned", e.Scanned);
                 w.WriteNumber("reclaimed", e.Reclaimed);
                 break;
+            case MemEventKind.LruShrinkInactive:
+            case MemEventKind.LruShrinkActive:
+                // The tracepoints' fields: RECLAIM_WB_ANON / _FILE, priority, nr_scanned + nr_reclaimed (inactive) or
+                // nr_taken + nr_deactivated (active).
+                w.WriteBoolean("direct", e.Direct);
+                w.WriteString("lru", e.File ? "file" : "anon");
+                w.WriteNumber("priority", e.Priority);
+                bool inactive = e.Kind == MemEventKind.LruShrinkInactive;
+                w.WriteNumber(inactive ? "scanned" : "taken", e.Scanned);
+                w.WriteNumber(inactive ? "reclaimed" : "deactivated", e.Reclaimed);
+                break;
             case MemEventKind.AllocStall:
                 WriteHex(w, "address", e.Address);
                 break;

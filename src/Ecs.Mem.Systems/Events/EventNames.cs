@@ -9,7 +9,8 @@ public static class EventNames
     public static readonly string[] Kinds =
     [
         "fault", "syscall", "reclaim", "kswapd_wake", "kswapd_sleep", "alloc", "alloc_stall", "swap_out", "unmap",
-        "swap_in", "file_read", "tlb_flush", "oom_kill", "process_start", "process_exit",
+        "swap_in", "file_read", "tlb_flush", "oom_kill", "process_start", "process_exit", "lru_shrink_inactive",
+        "lru_shrink_active",
     ];
 
     /// <summary>The kind called <paramref name="name"/>, or null.</summary>
@@ -33,7 +34,8 @@ public static class EventNames
         MemEventKind.Fault => ("demand_paging", "①"),
         MemEventKind.Alloc or MemEventKind.AllocStall or MemEventKind.KswapdWake => ("allocation", "②"),
         MemEventKind.FileRead => ("page_cache", "③"),
-        MemEventKind.Reclaim or MemEventKind.KswapdSleep or MemEventKind.OomKill => ("reclaim", "④⑤"),
+        MemEventKind.Reclaim or MemEventKind.KswapdSleep or MemEventKind.OomKill or MemEventKind.LruShrinkInactive
+            or MemEventKind.LruShrinkActive => ("reclaim", "④⑤"),
         MemEventKind.SwapIn => ("swap_cache", "⑥"),
         MemEventKind.SwapOut or MemEventKind.Unmap => ("swapping", "⑦"),
         MemEventKind.TlbFlush => ("tlb", "⑧"),

@@ -153,6 +153,28 @@ public sealed class EventTracer
         Sink.Write(e);
     }
 
+    /// <summary>
+    /// Whether each shrink_inactive_list / shrink_active_list call is an event (lru_shrink_inactive, lru_shrink_active):
+    /// off unless asked for by name (`--events-kind`), since a reclaim makes ten or more; the other events are the
+    /// same either way.
+    /// </summary>
+    public bool VmscanCalls { get; set; }
+
+    /// <summary>
+    /// One shrink_*_list call on <paramref name="cpu"/> (trace_mm_vmscan_lru_shrink_inactive / _active): direct reclaim's
+    /// for <paramref name="forProcess"/>, kswapd's with pid 0.
+    /// </summary>
+    public void LruShrink(bool active, bool file, int priority, long scanned, long moved, bool direct, int cpu, Entity forProcess)
+    {
+        var e = New(active ? MemEventKind.LruShrinkActive : MemEventKind.LruShrinkInactive, cpu, direct ? PidOf(forProcess) : 0);
+        e.Direct = direct;
+        e.File = file;
+        e.Priority = priority;
+        e.Scanned = scanned;
+        e.Reclaimed = moved;
+        Sink.Write(e);
+    }
+
     /// <summary>kswapd woken (by an allocation) or going back to sleep.</summary>
     public void Kswapd(bool wake, int cpu) => Sink.Write(New(wake ? MemEventKind.KswapdWake : MemEventKind.KswapdSleep, cpu, 0));
 

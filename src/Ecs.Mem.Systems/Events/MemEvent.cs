@@ -35,6 +35,13 @@ public enum MemEventKind : byte
     ProcessStart,
     /// <summary>A task ended (do_exit): its workload ran out, exit/exit_group, or a fatal signal.</summary>
     ProcessExit,
+    /// <summary>
+    /// One shrink_inactive_list call (trace_mm_vmscan_lru_shrink_inactive): its list, priority, pages scanned and
+    /// reclaimed. Only when asked for by name (<see cref="EventTracer.VmscanCalls"/>): a reclaim makes many.
+    /// </summary>
+    LruShrinkInactive,
+    /// <summary>One shrink_active_list call (trace_mm_vmscan_lru_shrink_active): its list, priority, pages taken and deactivated.</summary>
+    LruShrinkActive,
 }
 
 /// <summary>How a fault ended, beyond its <see cref="FaultClass"/>.</summary>
@@ -88,8 +95,14 @@ public struct MemEvent
     public long Slot;
     /// <summary>reclaim, alloc_stall: true for direct reclaim, false for kswapd.</summary>
     public bool Direct;
-    /// <summary>reclaim: pages scanned and reclaimed; tlb_flush: pages (0: whole mm) and remote CPUs shot down.</summary>
+    /// <summary>
+    /// reclaim: pages scanned and reclaimed; lru_shrink_inactive: nr_scanned, nr_reclaimed; lru_shrink_active: nr_taken,
+    /// nr_deactivated; tlb_flush: pages (0: whole mm) and remote CPUs shot down.
+    /// </summary>
     public long Scanned, Reclaimed;
+    /// <summary>lru_shrink_*: the scan priority (DEF_PRIORITY 12 down to 0) and whether the list is a file list.</summary>
+    public int Priority;
+    public bool File;
     /// <summary>tlb_flush: the range flushed ([0, ulong.MaxValue) for a full flush).</summary>
     public ulong Start, End;
     /// <summary>syscall: the call as strace prints it; oom_kill: the kernel's log line; process_exit: how it ended.</summary>

@@ -852,6 +852,8 @@ public sealed partial class Lruvec
         if (sc.Kswapd) PgStealKswapd += reclaimed;
         else PgStealDirect += reclaimed;
         _counters.Add(type == LruGenFile ? _c.PgStealFile : _c.PgStealAnon, reclaimed);
+        // evict_folios' trace_mm_vmscan_lru_shrink_inactive: the scan count after min_seq's step, as Linux passes it.
+        _host.LruShrinkTrace(active: false, type == LruGenFile, sc, scanned, reclaimed);
         return scanned;
     }
 

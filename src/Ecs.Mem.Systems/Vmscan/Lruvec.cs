@@ -153,6 +153,12 @@ public interface ILruvecHost
     /// <summary>shrink_active_list's time for the <paramref name="folios"/> folios it took.</summary>
     void ShrinkActiveListTime(int folios) { }
 
+    /// <summary>
+    /// The tracepoint at a shrink_*_list call's end (mm_vmscan_lru_shrink_inactive / _active): <paramref name="scanned"/>
+    /// pages taken, <paramref name="moved"/> reclaimed (inactive) or deactivated (active). The default host has no events.
+    /// </summary>
+    void LruShrinkTrace(bool active, bool file, ScanControl sc, long scanned, long moved) { }
+
     /// <summary>folio_check_dirty_writeback's dirty: a file page, dirty (PG_dirty or a dirty PTE), not under writeback.</summary>
     bool FolioDirtyFile(int pfn) => false;
 
@@ -1161,6 +1167,7 @@ public sealed partial class Lruvec : IReplacementPolicy
         for (int i = 0; i < deactivated; i++) Putback(_isolated[i]);
         _counters.Add(_c.PgDeactivate, deactivatedPages);
         LruNoteCost(file, 0, rotated);
+        _host.LruShrinkTrace(active: true, file, sc, takenPages, deactivatedPages);
         _host.ShrinkActiveListTime(taken);
     }
 
@@ -1201,6 +1208,8 @@ public sealed partial class Lruvec : IReplacementPolicy
         else PgStealDirect += reclaimed;
         _counters.Add(file ? _c.PgStealFile : _c.PgStealAnon, reclaimed);
         LruNoteCost(file, pageouts, Math.Max(taken - reclaimed, 0)); // a THP swapped whole frees more than was isolated
+        // shrink_inactive_list returns before its tracepoint when it took nothing; so does this.
+        _host.LruShrinkTrace(active: false, file, sc, taken, reclaimed);
         return reclaimed;
     }
 

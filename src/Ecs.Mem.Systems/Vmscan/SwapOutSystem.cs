@@ -126,6 +126,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             }
             _k.ReclaimHost.Cpu = _cpu;
+            _k.ReclaimHost.ForProcess = r.Direct ? r.ForProcess : Entity.Null;
             long scannedBefore = env.Counters[_k.C.PgScanDirect];
             int freed = _k.Lruvec is { } lruvec
                 ? (r.Direct ? TryToFreePages(lruvec, r.Pages, r.ForProcess) : BalancePgdatRound(env, lruvec))
@@ -162,6 +163,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int cluster = _k.Options.SwapClusterMax;
         int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
         _k.ReclaimHost.Cpu = _cpu;
+        _k.ReclaimHost.ForProcess = r.ForProcess;
         int freed = _k.Lruvec is not null
             ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);

@@ -137,6 +137,62 @@ public class EventStreamTests
         Assert.That(events.All(e => e.Time <= r.Cycles), Is.True);
     }
 
+    [Test]
+    public void EachShrinkListCallIsAnEventWhenAskedFor()
+    {
+        // lru_shrink_inactive / lru_shrink_active (Linux's mm_vmscan_lru_shrink_* tracepoints) come only with
+        // VmscanCalls on, and then every pass's calls add up to the pass and to the report's counters: the inactive calls'
+        // scanned and reclaimed to pgscan_* and pgsteal_* (and each reclaim event's own figures to those of the calls
+        // since the previous one), the active calls' taken to pgrefill and their deactivated to pgdeactivate. Priorities
+        // run from DEF_PRIORITY (12) down within a pass.
+        var scenario = DefaultScenario.Load();
+        var (plain, _) = Run(scenario);
+        Assert.That(plain.Any(e => e.Kind is MemEventKind.LruShrinkInactive or MemEventKind.LruShrinkActive), Is.False, "off unless asked for");
+
+        using SimMachine m = ScenarioLoader.Build(scenario);
+        var sink = new ListEventSink();
+        m.Kernel.AttachEvents(sink).VmscanCalls = true;
+        m.Run();
+        var r = SimulationReport.Build(m, scenario.SourceName);
+        var events = sink.Events;
+        Assert.That(Lines(events.Where(e => e.Kind is not (MemEventKind.LruShrinkInactive or MemEventKind.LruShrinkActive))), Is.EqualTo(Lines(plain)),
+            "the other events are the same");
+
+        bool Inactive(MemEvent e, bool direct) => e.Kind == MemEventKind.LruShrinkInactive && e.Direct == direct;
+        long Sum(Func<MemEvent, bool> p, Func<MemEvent, long> v) => events.Where(p).Sum(v);
+        Assert.That(Sum(e => Inactive(e, false), e => e.Scanned), Is.EqualTo(Vm(r, "pgscan_kswapd")));
+        Assert.That(Sum(e => Inactive(e, true), e => e.Scanned), Is.EqualTo(Vm(r, "pgscan_direct")));
+        Assert.That(Sum(e => Inactive(e, false), e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_kswapd")));
+        Assert.That(Sum(e => Inactive(e, true), e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_direct")));
+        Assert.That(Sum(e => e.Kind == MemEventKind.LruShrinkActive, e => e.Scanned), Is.EqualTo(Vm(r, "pgrefill")));
+        Assert.That(Sum(e => e.Kind == MemEventKind.LruShrinkActive, e => e.Reclaimed), Is.EqualTo(Vm(r, "pgdeactivate")));
+        Assert.That(events.Count(e => e.Kind == MemEventKind.LruShrinkInactive), Is.GreaterThan(0));
+
+        // Pass by pass (a direct pass's calls come before its reclaim line, with nothing of another pass between).
+        long scanned = 0, reclaimed = 0;
+        int lastPriority = int.MaxValue, passes = 0;
+        foreach (MemEvent e in events)
+        {
+            if (e.Kind == MemEventKind.LruShrinkInactive && e.Direct)
+            {
+                Assert.That(e.Priority, Is.InRange(0, 12));
+                // do_try_to_free_pages lowers the priority until enough is reclaimed; only its retries (force_deactivate,
+                // memcg_low_reclaim) start again, from DEF_PRIORITY.
+                Assert.That(e.Priority <= lastPriority || e.Priority == 12, Is.True, "the priority only falls within a pass");
+                lastPriority = e.Priority;
+                scanned += e.Scanned;
+                reclaimed += e.Reclaimed;
+            }
+            else if (e.Kind == MemEventKind.Reclaim && e.Direct)
+            {
+                Assert.That((e.Scanned, e.Reclaimed), Is.EqualTo((scanned, reclaimed)), "a direct pass is its calls");
+                (scanned, reclaimed, lastPriority) = (0, 0, int.MaxValue);
+                passes++;
+            }
+        }
+        Assert.That(passes, Is.GreaterThan(0));
+    }
+
     private static string Lines(IEnumerable<MemEvent> events) => string.Join("\n", events.Select(e => EventJsonWriter.ToJson(e)));
 
     [TestCase("teach-fault.yaml", 1)]

@@ -193,6 +193,27 @@ public class EventStreamTests
         Assert.That(passes, Is.GreaterThan(0));
     }
 
+    [Test]
+    public void MglruEvictionIsAnLruShrinkInactiveEventToo()
+    {
+        // evict_folios ends with trace_mm_vmscan_lru_shrink_inactive on Linux: under lru_gen the inactive calls' sums are
+        // still pgscan_* (as scanned, less any min_seq step: evict_folios passes the count it returns) and exactly pgsteal_*.
+        string yaml = DefaultScenario.Yaml.Replace("machine:\n", "machine:\n  lru_gen: {enabled: y}\n", StringComparison.Ordinal);
+        Assert.That(yaml, Does.Contain("lru_gen"));
+        using var reader = new StringReader(yaml);
+        var scenario = ScenarioParser.Parse(reader, "default+lru_gen");
+        using SimMachine m = ScenarioLoader.Build(scenario);
+        var sink = new ListEventSink();
+        m.Kernel.AttachEvents(sink).VmscanCalls = true;
+        m.Run();
+        var r = SimulationReport.Build(m, scenario.SourceName);
+        var calls = sink.Events.Where(e => e.Kind == MemEventKind.LruShrinkInactive).ToList();
+        Assert.That(calls, Is.Not.Empty);
+        Assert.That(sink.Events.Any(e => e.Kind == MemEventKind.LruShrinkActive), Is.False, "MGLRU has no active list to shrink");
+        Assert.That(calls.Where(e => !e.Direct).Sum(e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_kswapd")));
+        Assert.That(calls.Where(e => e.Direct).Sum(e => e.Reclaimed), Is.EqualTo(Vm(r, "pgsteal_direct")));
+    }
+
     private static string Lines(IEnumerable<MemEvent> events) => string.Join("\n", events.Select(e => EventJsonWriter.ToJson(e)));
 
     [TestCase("teach-fault.yaml", 1)]

@@ -105,6 +105,7 @@ public static class SimulationRun
         // deletions and the faults on them, timed, on stderr (oracle/experiments/readahead-bios's thrash.py, EcsMem side).
         else if (OracleEnv.Flag("ECSMEM_ORACLE_THRASH", unset: false))
             sink = Tee(sink, new ThrashDump(m, proc));
+        // With the reclaim dump each shrink_*_list call is an event too (its `call` lines; an event file then has them).
         if (sink is not null)
             k.AttachEvents(sink).VmscanCalls = reclaimDump;
         // ECSMEM_ORACLE_STAT_LAG (default 1): memory.stat reads flush the group's statistics only above the rstat threshold
@@ -328,15 +329,16 @@ public static class SimulationRun
             mc.FlushStats(g, force: true, k.ReclaimHost.Jiffies); // every read flushes its subtree
     }
 
+    /// <summary><paramref name="second"/>, after <paramref name="first"/> when there is one.</summary>
+    private static EcsMem.Systems.Events.IEventSink Tee(EcsMem.Systems.Events.IEventSink? first, EcsMem.Systems.Events.IEventSink second) =>
+        first is null ? second : new EcsMem.Systems.Events.TeeEventSink(first, second);
+
     /// <summary>
     /// One stderr line per direct reclaim invocation (its <c>reclaim</c> event, at its end): the simulated time (ms), pages
     /// scanned and freed, pages it wrote (pswpout since the previous one: only reclaim writes in a kit program), and the
-    /// swap cache's pages and those under writeback after it.
+    /// swap cache's pages and those under writeback after it; before it, a `call` line per shrink_*_list call of that
+    /// reclaim (its lru_shrink events: list, priority, pages taken and reclaimed or deactivated).
     /// </summary>
-    /// <summary><paramref name="second"/>, after <paramref name="first"/> when there is one.</summary>
-    private static EcsMem.Systems.Events.IEventSink Tee(EcsMem.Systems.Events.IEventSink? first, EcsMem.Systems.Events.IEventSink second) =>
-        first is null ? second : new EcsMem.Systems.Reporting.Html.TeeEventSink(first, second);
-
     private sealed class ReclaimDump(Machine m) : EcsMem.Systems.Events.IEventSink
     {
         private long _pswpout, _activate, _deactivate, _refill, _wsActivate;

@@ -137,3 +137,13 @@ public sealed class ListEventSink : IEventSink
 
     public void Write(in MemEvent e) => Events.Add(e);
 }
+
+/// <summary>Hands every event to two sinks, in order (the kernel takes one sink: --events and --html, or the oracle's event file and a dump, together).</summary>
+public sealed class TeeEventSink(IEventSink first, IEventSink second) : IEventSink
+{
+    public void Write(in MemEvent e)
+    {
+        first.Write(e);
+        second.Write(e);
+    }
+}

@@ -1478,6 +1478,9 @@ public sealed class ScanControl
     /// <summary>sc-&gt;nr.unqueued_dirty and sc-&gt;nr.file_taken as MGLRU's eviction counts them (try_to_shrink_lruvec wakes the flushers when they are equal).</summary>
     public long NrUnqueuedDirty, NrFileTaken;
 
+    /// <summary>current: the task whose direct reclaim this is (null for kswapd); the lru_shrink events' pid.</summary>
+    public Ecs.Entity Task;
+
     /// <summary>Resets for a new reclaim invocation.</summary>
     public void Reset(bool kswapd, long nrToReclaim, int swappiness)
     {
@@ -1507,5 +1510,6 @@ public sealed class ScanControl
         PgdatWriteback = false;
         NrUnqueuedDirty = 0;
         NrFileTaken = 0;
+        Task = Ecs.Entity.Null;
     }
 }

@@ -42,13 +42,10 @@ public sealed class ReclaimHost : ILruvecHost
     /// <summary>The CPU the current reclaim pass runs on (the stalled task's for direct reclaim, 0 for kswapd).</summary>
     public int Cpu { get; set; }
 
-    /// <summary>The task whose direct reclaim the current pass is (null for kswapd): the lru_shrink events' pid.</summary>
-    public Ecs.Entity ForProcess { get; set; }
-
     public void LruShrinkTrace(bool active, bool file, ScanControl sc, long scanned, long moved)
     {
         if (_k.Events is { VmscanCalls: true } ev)
-            ev.LruShrink(active, file, sc.Priority, scanned, moved, !sc.Kswapd, Cpu, sc.Kswapd ? Ecs.Entity.Null : ForProcess);
+            ev.LruShrink(active, file, sc.Priority, scanned, moved, !sc.Kswapd, Cpu, sc.Task);
     }
 
     public Frame[] Frames => _k.Zone.Frames;

@@ -126,7 +126,6 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
                 continue;
             }
             _k.ReclaimHost.Cpu = _cpu;
-            _k.ReclaimHost.ForProcess = r.Direct ? r.ForProcess : Entity.Null;
             long scannedBefore = env.Counters[_k.C.PgScanDirect];
             int freed = _k.Lruvec is { } lruvec
                 ? (r.Direct ? TryToFreePages(lruvec, r.Pages, r.ForProcess) : BalancePgdatRound(env, lruvec))
@@ -163,7 +162,6 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int cluster = _k.Options.SwapClusterMax;
         int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
         _k.ReclaimHost.Cpu = _cpu;
-        _k.ReclaimHost.ForProcess = r.ForProcess;
         int freed = _k.Lruvec is not null
             ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
@@ -190,6 +188,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess, bool plugged)
     {
         _sc.Reset(kswapd: false, Math.Max(nrPages, Lruvec.SwapClusterMax), _k.Options.Swappiness);
+        _sc.Task = forProcess;
         _sc.CgroupReclaim = true;
         // writeback_throttling_sane: cgroup v1's memcg reclaim waits on writeback instead (shrink_folio_list case 3).
         _sc.WritebackThrottlingSane = _k.Options.CgroupVersion != 1;
@@ -271,6 +270,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     private int TryToFreePages(Lruvec lruvec, int pages, Entity forProcess)
     {
         _sc.Reset(kswapd: false, pages, _k.Options.Swappiness);
+        _sc.Task = forProcess;
         _sc.Memcg = _k.Memcg;
         _sc.Target = _k.Memcg?.Root;
         _k.ReclaimHost.ReclaimCallTime();

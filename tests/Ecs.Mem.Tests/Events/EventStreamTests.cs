@@ -171,6 +171,7 @@ public class EventStreamTests
         // Pass by pass (a direct pass's calls come before its reclaim line, with nothing of another pass between).
         long scanned = 0, reclaimed = 0;
         int lastPriority = int.MaxValue, passes = 0;
+        var pids = new HashSet<int>();
         foreach (MemEvent e in events)
         {
             if (e.Kind == MemEventKind.LruShrinkInactive && e.Direct)
@@ -180,12 +181,16 @@ public class EventStreamTests
                 // memcg_low_reclaim) start again, from DEF_PRIORITY.
                 Assert.That(e.Priority <= lastPriority || e.Priority == 12, Is.True, "the priority only falls within a pass");
                 lastPriority = e.Priority;
+                pids.Add(e.Pid);
                 scanned += e.Scanned;
                 reclaimed += e.Reclaimed;
             }
             else if (e.Kind == MemEventKind.Reclaim && e.Direct)
             {
                 Assert.That((e.Scanned, e.Reclaimed), Is.EqualTo((scanned, reclaimed)), "a direct pass is its calls");
+                Assert.That(pids, Is.Empty.Or.EquivalentTo(new[] { e.Pid }), "its calls are the reclaiming task's");
+                Assert.That(e.Pid, Is.GreaterThan(0));
+                pids.Clear();
                 (scanned, reclaimed, lastPriority) = (0, 0, int.MaxValue);
                 passes++;
             }

@@ -88,7 +88,7 @@ public class ReadaheadUnderMemcgTests
                 || !Enumerable.Range(1, 3).All(k => first.TryGetValue(i + k, out int p) && p == pfn + k))
                 continue;
             heads++;
-            if (first.TryGetValue(i - 4, out int prev) && i > 2048 && prev + 4 == pfn)
+            if (first.TryGetValue(i - 4, out int prev) && prev + 4 == pfn)
                 adjacent++;
         }
         return (heads, adjacent);

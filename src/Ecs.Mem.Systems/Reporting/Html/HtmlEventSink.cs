@@ -36,13 +36,3 @@ public sealed class HtmlEventSink : IEventSink
             _kept.Add(e);
     }
 }
-
-/// <summary>Hands every event to two sinks, in order (the kernel takes one sink: --events and --html together).</summary>
-public sealed class TeeEventSink(IEventSink first, IEventSink second) : IEventSink
-{
-    public void Write(in MemEvent e)
-    {
-        first.Write(e);
-        second.Write(e);
-    }
-}

@@ -206,6 +206,12 @@ public sealed record KernelOptions
     public bool ChargeAfterAlloc { get; init; } = D.ChargeAfterAlloc;
 
     /// <summary>
+    /// Whether a reclaim inside swap readahead's plug with no read heading it flushes its writes at BLK_PLUG_FLUSH_SIZE
+    /// (<c>machine.swap_ra_plug_flush</c>, default false; <see cref="PageWriteback.Writeback.HoldPlug"/>).
+    /// </summary>
+    public bool SwapRaPlugFlush { get; init; } = D.SwapRaPlugFlush;
+
+    /// <summary>
     /// Reclaim frees per shrink_folio_list folio_batch (<c>machine.reclaim_free_batch</c>, default true; see
     /// <see cref="Vmscan.ReclaimHost.FreeFolios"/>); false: at the tick's end.
     /// </summary>

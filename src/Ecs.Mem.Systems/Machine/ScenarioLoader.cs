@@ -102,6 +102,7 @@ public static class ScenarioLoader
             PcpHighOrder = m.PcpHighOrder,
             SwapinFaultInWindow = m.SwapinFaultInWindow,
             ChargeAfterAlloc = m.ChargeAfterAlloc,
+            SwapRaPlugFlush = m.SwapRaPlugFlush,
             ReclaimFreeBatch = m.ReclaimFreeBatch,
             OvercommitMemory = m.OvercommitMemory,
             ReadaheadQueue = m.ReadaheadQueue,

@@ -438,14 +438,14 @@ public sealed partial class MemcgController
     /// reclaim runs later in the same tick, so the page is charged at once (the group may stand a few pages above
     /// memory.max until then) and a reclaim of the group over its limit is queued; no OOM comes of it.
     /// </summary>
-    public void ChargeOrReclaim(SimEnvironment env, MemCgroup g, Entity task, int cpu, bool plugged = false)
+    public void ChargeOrReclaim(SimEnvironment env, MemCgroup g, Entity task, int cpu, bool plugged = false, bool plugHeadRead = false)
     {
         BeginCharge(task);
         if (TryCharge(g, 1, cpu) is not { } over)
             return;
         MemoryEvent(over, MemcgEvent.Max);
         ChargeForce(g, 1);
-        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id, Plugged: plugged, ChargePages: 1));
+        env.Work<Vmscan.ReclaimRequest>().Add(new Vmscan.ReclaimRequest(true, SwapClusterMax, task, cpu, MayOom: false, Memcg: over.Id, Plugged: plugged, ChargePages: 1, PlugHeadRead: plugHeadRead));
     }
 
     /// <summary>SWAP_CLUSTER_MAX: what try_to_free_mem_cgroup_pages reclaims at least.</summary>

@@ -166,7 +166,9 @@ public sealed partial class AllocatorSystem(Kernel.Kernel kernel) : ISystem
             // A swap-in's page is allocated and charged inside swap readahead's plug (swap_vma_readahead,
             // shmem_swapin_cluster → swap_cluster_readahead) unless its window is one page.
             bool plugged = PluggedSwapIn(kernel, rec);
-            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1));
+            // The loop runs upwards through the window: a read of a lower slot is in the plug before this charge.
+            bool headRead = plugged && kernel.SwapReadahead.ReadPrecedesFault(rec);
+            env.Work<ReclaimRequest>().Add(new ReclaimRequest(true, kernel.Options.SwapClusterMax, rec.Process, rec.Cpu, 0, true, overLimit.Id, plugged, ChargePages: 1, PlugHeadRead: headRead));
             return false;
         }
         mc.Charged(rec.Process);

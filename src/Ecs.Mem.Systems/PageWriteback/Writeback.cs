@@ -126,8 +126,9 @@ public sealed class Writeback : IEventHandler
     /// A page joins the plug (blk_mq_submit_bio under a plug): merged into the last request, or a new request
     /// (blk_add_rq_to_plug), before which a plug that holds <see cref="BlkMaxRequestCount"/> requests, or whose first
     /// request has reached <see cref="BlkPlugFlushPages"/>, is flushed to the disk. Under a swap-in's plug
-    /// (<see cref="HoldPlug"/>) the size test is left out: swap readahead's own reads, a few pages, head that plug.
-    /// Outside every plug the page waits for the caller's <see cref="Unplug"/>.
+    /// (<see cref="HoldPlug"/>) whose first request is swap readahead's read (a few pages) the size test never
+    /// fires, and that read counts as one of the plug's requests. Outside every plug the page waits for the caller's
+    /// <see cref="Unplug"/>.
     /// </summary>
     private void AddToPlug(int pfn)
     {
@@ -145,8 +146,9 @@ public sealed class Writeback : IEventHandler
         }
         else
         {
+            bool readHeads = _hold > 0 && _holdHeadRead;
             if ((_hold > 0 || _lruvecPlug > 0)
-                && (_plugRequests >= BlkMaxRequestCount || (_hold == 0 && _plugHeadPages >= BlkPlugFlushPages)))
+                && (_plugRequests + (readHeads ? 1 : 0) >= BlkMaxRequestCount || (!readHeads && _plugHeadPages >= BlkPlugFlushPages)))
             {
                 Submit();
                 _plugLastIndex = index;
@@ -205,8 +207,18 @@ public sealed class Writeback : IEventHandler
     /// </summary>
     private int _hold;
 
-    /// <summary>Starts holding the plug for a whole reclaim invocation (nested holds count).</summary>
-    public void HoldPlug() => _hold++;
+    // Whether swap readahead's read heads the held plug (HoldPlug's argument); the first flush sends it to the disk.
+    private bool _holdHeadRead;
+
+    /// <summary>
+    /// Starts holding the plug for a whole reclaim invocation (nested holds count). <paramref name="readHeads"/>: the
+    /// plug already holds swap readahead's read, its first request; else the reclaim's first write request heads it.
+    /// </summary>
+    public void HoldPlug(bool readHeads = true)
+    {
+        if (_hold++ == 0)
+            _holdHeadRead = readHeads;
+    }
 
     /// <summary>Ends <see cref="HoldPlug"/>: at the outermost release, the plugged pages go to the disk.</summary>
     public void ReleasePlug()
@@ -240,6 +252,7 @@ public sealed class Writeback : IEventHandler
     /// <summary>The plugged pages go to the disk, in requests of at most <see cref="MaxSegments"/> pages.</summary>
     private void Submit()
     {
+        _holdHeadRead = false; // a flush sends the plug's read with its writes: the next request heads it
         int total = _plug.Count;
         for (int from = 0; from < total;)
         {

@@ -110,6 +110,7 @@ public static class EffectiveConfiguration
         Bool("pcp_high_tuning", o.PcpHighTuning, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
         Bool("pcp_high_order", o.PcpHighOrder, k.Zone.Pcp is null ? "unused without per_cpu_pages" : "");
         Bool("swapin_fault_in_window", o.SwapinFaultInWindow, o.SwapinFaultInWindow ? "" : "the faulting page after the window's drain");
+        Bool("swap_ra_plug_flush", o.SwapRaPlugFlush, k.Memcg is null ? "unused without memory cgroups" : o.SwapRaPlugFlush ? "" : "a plugged swap-in's reclaim holds its writes to its end");
         Bool("charge_after_alloc", o.ChargeAfterAlloc, k.Memcg is null ? "unused without memory cgroups" : o.ChargeAfterAlloc ? "" : "charged before the allocation");
         Bool("reclaim_free_batch", o.ReclaimFreeBatch, k.Lruvec is null ? "unused without policy linux" : "");
         // One word, as every value of the section (a YAML flow list all the same); a JSON array.

@@ -40,6 +40,8 @@ public sealed class SwapReadahead : IEventHandler
     private int _hits;                         // swapin_readahead_hits
     private long _prevOffset;
     private int _lastReadaheadPages;
+    // Whether the running readahead loop has read a slot with a bio yet: that read heads its blk plug (ReadPrecedesFault).
+    private bool _loopRead;
 
     /// <summary>vma->swap_readahead_info unpacked: last fault address, window and hits (0/0/4 when never set).</summary>
     private record struct VmaRaInfo(ulong Addr, int Win, int Hits);
@@ -194,12 +196,60 @@ public sealed class SwapReadahead : IEventHandler
     /// allocates and charges the faulting page too, unless the window is one page (win == 1, mask == 0: the single
     /// read_swap_cache_async, no plug). Computes the window Readahead will, without consuming the hit counts.
     /// </summary>
-    public bool WillPlug(in FaultRecord rec)
+    public bool WillPlug(in FaultRecord rec) => Window(rec, out _, out _);
+
+    /// <summary>
+    /// Whether swap readahead's loop puts a read into its plug before it allocates and charges the faulting page of
+    /// <paramref name="rec"/>: the loop runs upwards from the window's start, and a slot below the faulting one that is
+    /// in use, not in the swap cache and not in the zeromap is read with a bio first (swap_read_folio; a zeromap slot
+    /// is filled without one). blk_add_rq_to_plug compares the plug's first request with BLK_PLUG_FLUSH_SIZE, so a
+    /// reclaim that charge enters keeps its writes plugged only behind such a read
+    /// (<see cref="PageWriteback.Writeback.HoldPlug"/>). False when the swap-in does not plug.
+    /// </summary>
+    public bool ReadPrecedesFault(in FaultRecord rec)
     {
+        if (!Window(rec, out long start, out long end))
+            return false;
+        if (!_k.Options.SwapVmaReadahead || rec.Class != FaultClass.SwapRead)
+        {
+            for (long slot = start; slot < rec.SwapSlot && slot <= end; slot++)
+                if (ReadsWithBio((int)slot))
+                    return true;
+            return false;
+        }
+        MmState mm = _k.Tasks.MmById(rec.MmId)!;
+        for (long p = start; p < end && ((ulong)p << Pte.PageShift) < (rec.Va & Pte.PageMask); p++)
+        {
+            var pte = new Pte(mm.Tables.Lookup((ulong)p << Pte.PageShift));
+            if (pte.IsSwap && ReadsWithBio((int)pte.ToSwapEntry().Offset))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Whether __read_swap_cache_async would allocate a page for <paramref name="slot"/> and read it with a bio.</summary>
+    private bool ReadsWithBio(int slot) =>
+        slot > 0 && slot < _k.Swap.Slots && _k.Swap.Count(slot) > 0 && _k.SwapCache.Lookup(slot) < 0 && !_k.Swap.IsZero(slot);
+
+    /// <summary>
+    /// The readahead window of <paramref name="rec"/> as swapin_readahead will compute it, without consuming the hit
+    /// counts: slots [start, end] (cluster) or page numbers [start, end) (VMA). False for a one-page window (no plug).
+    /// </summary>
+    private bool Window(in FaultRecord rec, out long start, out long end)
+    {
+        start = end = 0;
         if (!Enabled)
             return false;
         if (!_k.Options.SwapVmaReadahead || rec.Class != FaultClass.SwapRead)
-            return SwapinNrPages(_prevOffset, rec.SwapSlot, _hits, 1 << _k.Options.PageCluster, _lastReadaheadPages) > 1;
+        {
+            int pages = SwapinNrPages(_prevOffset, rec.SwapSlot, _hits, 1 << _k.Options.PageCluster, _lastReadaheadPages);
+            if (pages <= 1)
+                return false;
+            long mask = pages - 1, offset = rec.SwapSlot;
+            start = Math.Max(1, offset & ~mask);
+            end = Math.Min(offset | mask, _k.Swap.Slots - 1);
+            return true;
+        }
         MmState? mm = _k.Tasks.MmById(rec.MmId);
         if (mm is null)
             return false;
@@ -208,7 +258,11 @@ public sealed class SwapReadahead : IEventHandler
             return false;
         VmaRaInfo info = VmaInfo(mm.Id, mm.Mm.Vmas[vi].Start);
         int maxWin = 1 << Math.Min(_k.Options.PageCluster, VmaOrderCeiling);
-        return SwapinNrPages((long)(info.Addr >> Pte.PageShift), (long)(rec.Va >> Pte.PageShift), info.Hits, maxWin, info.Win) > 1;
+        int win = SwapinNrPages((long)(info.Addr >> Pte.PageShift), (long)(rec.Va >> Pte.PageShift), info.Hits, maxWin, info.Win);
+        if (win == 1)
+            return false;
+        VmaWindow(mm, vi, rec.Va, info, win, out start, out end);
+        return true;
     }
 
     /// <summary>
@@ -237,11 +291,13 @@ public sealed class SwapReadahead : IEventHandler
             start = 1; // slot 0 is the swap header
         if (end >= _k.Swap.Slots)
             end = _k.Swap.Slots - 1;
+        _loopRead = false;
         for (long slot = start; slot <= end; slot++)
         {
             if (slot == offset)
             {
                 AddFaultingFolioInLoop(rec);
+                _loopRead |= !_k.Swap.IsZero((int)offset); // the faulting page's read joins the plug in its place
                 continue;
             }
             // Without a VMA to go by, the page's LRU identity is guessed from the slot's distance to the fault's.
@@ -313,7 +369,7 @@ public sealed class SwapReadahead : IEventHandler
         int vi = mm.Mm.Vmas.FindVma(rec.Va);
         if (vi < 0 || mm.Mm.Vmas[vi].Start > rec.Va)
             return false;
-        ulong vmStart = mm.Mm.Vmas[vi].Start, vmEnd = mm.Mm.Vmas[vi].End;
+        ulong vmStart = mm.Mm.Vmas[vi].Start;
         int maxWin = 1 << Math.Min(_k.Options.PageCluster, VmaOrderCeiling);
         long fpfn = (long)(rec.Va >> Pte.PageShift);
         VmaRaInfo info = VmaInfo(mm.Id, vmStart);
@@ -322,6 +378,35 @@ public sealed class SwapReadahead : IEventHandler
         _vmaInfo[(mm.Id, vmStart)] = new VmaRaInfo(rec.Va & Pte.PageMask, win, 0);
         if (win == 1)
             return false;
+        VmaWindow(mm, vi, rec.Va, info, win, out long start, out long end);
+        _loopRead = false;
+        for (long p = start; p < end; p++)
+        {
+            ulong va = (ulong)p << Pte.PageShift;
+            if (va == (rec.Va & Pte.PageMask))
+            {
+                AddFaultingFolioInLoop(rec);
+                _loopRead |= !_k.Swap.IsZero(rec.SwapSlot); // the faulting page's read joins the plug in its place
+                continue;
+            }
+            var pte = new Pte(mm.Tables.Lookup(va));
+            if (!pte.IsSwap)
+                continue;
+            if (!ReadSwapCacheAsync(env, rec, (int)pte.ToSwapEntry().Offset, va))
+                break;
+        }
+        LruAddDrainAfterReadahead(rec.Cpu);
+        return true;
+    }
+
+    /// <summary>
+    /// swap_vma_ra_win's window of <paramref name="win"/> pages around <paramref name="va"/> (page numbers [start,
+    /// end)): forwards after a fault on the next page, backwards after one on the previous page, else centred; clipped
+    /// to the VMA and to the page-table page (PMD) holding the faulting PTE.
+    /// </summary>
+    private static void VmaWindow(MmState mm, int vi, ulong va, VmaRaInfo info, int win, out long start, out long end)
+    {
+        long fpfn = (long)(va >> Pte.PageShift), pfn = (long)(info.Addr >> Pte.PageShift);
         long lpfn, rpfn;
         if (fpfn == pfn + 1)
         {
@@ -339,27 +424,11 @@ public sealed class SwapReadahead : IEventHandler
             lpfn = fpfn - left;
             rpfn = fpfn + win - left;
         }
-        // Clipped to the VMA and to the page-table page (PMD) holding the faulting PTE.
         ulong pmdSize = 1UL << mm.Mm.Mode.LevelShift(1);
-        ulong pmdStart = rec.Va & ~(pmdSize - 1);
-        long start = Math.Max(lpfn, Math.Max((long)(vmStart >> Pte.PageShift), (long)(pmdStart >> Pte.PageShift)));
-        long end = Math.Min(rpfn, Math.Min((long)(vmEnd >> Pte.PageShift), (long)((pmdStart + pmdSize) >> Pte.PageShift)));
-        for (long p = start; p < end; p++)
-        {
-            ulong va = (ulong)p << Pte.PageShift;
-            if (va == (rec.Va & Pte.PageMask))
-            {
-                AddFaultingFolioInLoop(rec);
-                continue;
-            }
-            var pte = new Pte(mm.Tables.Lookup(va));
-            if (!pte.IsSwap)
-                continue;
-            if (!ReadSwapCacheAsync(env, rec, (int)pte.ToSwapEntry().Offset, va))
-                break;
-        }
-        LruAddDrainAfterReadahead(rec.Cpu);
-        return true;
+        ulong pmdStart = va & ~(pmdSize - 1);
+        ulong vmStart = mm.Mm.Vmas[vi].Start, vmEnd = mm.Mm.Vmas[vi].End;
+        start = Math.Max(lpfn, Math.Max((long)(vmStart >> Pte.PageShift), (long)(pmdStart >> Pte.PageShift)));
+        end = Math.Min(rpfn, Math.Min((long)(vmEnd >> Pte.PageShift), (long)((pmdStart + pmdSize) >> Pte.PageShift)));
     }
 
     private VmaRaInfo VmaInfo(int mm, ulong vmStart) =>
@@ -382,7 +451,7 @@ public sealed class SwapReadahead : IEventHandler
         // reclaim is for is not one that reclaim frees; otherwise (EcsMem's older order) charged first.
         bool chargeFirst = memcg is not null && !k.Options.ChargeAfterAlloc;
         if (chargeFirst)
-            k.Memcg!.ChargeOrReclaim(env, memcg!, rec.Process, rec.Cpu, plugged: true); // inside swap readahead's plug
+            k.Memcg!.ChargeOrReclaim(env, memcg!, rec.Process, rec.Cpu, plugged: true, plugHeadRead: _loopRead); // inside swap readahead's plug
         long free = k.Zone.Buddy.NrFreePages;
         if (k.Zone.Watermarks.BelowLow(free))
             env.Work<Vmscan.KswapdWakeup>().Add(default);
@@ -398,7 +467,7 @@ public sealed class SwapReadahead : IEventHandler
             return false;
         }
         if (memcg is not null && !chargeFirst)
-            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: true); // the new page is off every list meanwhile
+            k.Memcg!.ChargeOrReclaim(env, memcg, rec.Process, rec.Cpu, plugged: true, plugHeadRead: _loopRead); // the new page is off every list meanwhile
         if (memcg is not null)
             k.Memcg!.CommitCharge(pfn, memcg);
         k.Dirty?.Frame(pfn);
@@ -407,6 +476,7 @@ public sealed class SwapReadahead : IEventHandler
         f.Mapping = rec.MmId;
         f.Index = slot; // page_private: the swap entry
         bool zero = SwapReadFolio(pfn, slot);
+        _loopRead |= !zero;
         int shadow = k.SwapCache.Add(slot, pfn);
         k.Swap.SetCached(slot, true);
         if (shadow >= 0)

@@ -163,7 +163,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         int target = (int)Math.Max(r.Pages, (excess + cluster - 1) / cluster * cluster);
         _k.ReclaimHost.Cpu = _cpu;
         int freed = _k.Lruvec is not null
-            ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged)
+            ? TryToFreeMemCgroupPages(g, target, r.ForProcess, r.Plugged, r.PlugHeadRead)
             : ShrinkNodeMemcgs(env, g, target, direct: true, r.ForProcess, cgroupReclaim: true);
         // The charging task is switched out during its direct reclaim (the per-CPU kworkers its swap writes and LRU
         // work wake preempt it: cond_resched in shrink_node_memcgs), so prepare_task_switch's rseq_preempt: on its way
@@ -185,7 +185,7 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
     /// <paramref name="g"/>, nr_to_reclaim at least SWAP_CLUSTER_MAX, may_swap) through do_try_to_free_pages, whose
     /// shrink_node walks the group's subtree (<see cref="NodeReclaim.ShrinkNode"/>). Returns the pages reclaimed.
     /// </summary>
-    private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess, bool plugged)
+    private int TryToFreeMemCgroupPages(Memcontrol.MemCgroup g, int nrPages, Entity forProcess, bool plugged, bool plugHeadRead)
     {
         _sc.Reset(kswapd: false, Math.Max(nrPages, Lruvec.SwapClusterMax), _k.Options.Swappiness);
         _sc.Task = forProcess;
@@ -195,11 +195,17 @@ public sealed class SwapOutSystem : ISystem, IEventHandler
         _sc.Memcg = _k.Memcg;
         _sc.Target = g;
         // A reclaim entered from a swap-in's charge runs inside swap readahead's plug (blk_start_plug in
-        // swap_cluster_readahead; shrink_lruvec's own plug nests in it and flushes nothing): its writes are issued
-        // only when it ends, so none completes, and none of its pages is freed, while it scans. Measured on 6.18
-        // (oracle/experiments/shmem-swap-disk): such a reclaim writes its whole inactive list down to priority 0.
+        // swap_cluster_readahead; shrink_lruvec's own plug nests in it and flushes nothing). Behind a read the loop
+        // put there first its writes are issued only when it ends, so none completes, and none of its pages is freed,
+        // while it scans: measured on 6.18 (oracle/experiments/shmem-swap-disk), such a reclaim writes its whole
+        // inactive list down to priority 0. With no read ahead of them (zeromap slots, or the window's first slot
+        // charging) its first write request heads the plug, and blk_add_rq_to_plug flushes the plug once that request
+        // holds 128 KiB and another starts: the reclaim then frees those pages when their writes complete
+        // (oracle/experiments/sw60-rounds, results/session29.txt: swap-fork-shared's fork). That needs
+        // machine.swap_ra_plug_flush (off by default: the kit agrees on one program fewer with it); without it every
+        // such reclaim is taken to be behind a read.
         if (plugged)
-            _k.Writeback?.HoldPlug();
+            _k.Writeback?.HoldPlug(plugHeadRead || !_k.Options.SwapRaPlugFlush);
         _k.ReclaimHost.ReclaimCallTime();
         NodeReclaim.DoTryToFreePages((Lruvec)g.Lruvec, _sc);
         if (plugged)

@@ -271,6 +271,16 @@ public sealed record MachineConfig
     public bool ChargeAfterAlloc { get; init; } = true;
 
     /// <summary>
+    /// <c>machine.swap_ra_plug_flush</c>: a memcg reclaim entered from a charge inside swap readahead's plug sends its
+    /// writes to the disk once the plug's first request, its own first write request when the loop had read nothing
+    /// with a bio before that charge (zero-filled or cached slots below it, or the window's first slot charging), holds
+    /// 128 KiB and another starts (blk_add_rq_to_plug's BLK_PLUG_FLUSH_SIZE test), as traced on Linux 6.18 (session 29,
+    /// oracle/experiments/sw60-rounds). Off by default (every such reclaim's writes stay plugged until it ends): the
+    /// oracle kit agrees on one program fewer with it (oracle/known-gaps.md, session 29).
+    /// </summary>
+    public bool SwapRaPlugFlush { get; init; }
+
+    /// <summary>
     /// <c>machine.reclaim_free_batch</c>: reclaim frees its folios per shrink_folio_list call, a folio_batch
     /// (PAGEVEC_SIZE, 31 folios) at a time and at the call's end, as Linux's free_unref_folios does (true, the default),
     /// rather than all of a tick's at its end (false, EcsMem before session 26). Only the Linux lruvec's reclaim

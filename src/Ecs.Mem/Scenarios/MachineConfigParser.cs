@@ -10,7 +10,7 @@ internal sealed class MachineConfigParser(YamlValues values)
     private static readonly string[] MachineKeys =
     [
         "cpu", "cpus", "ram", "swap", "page_size", "paging", "caches", "tlb", "latency", "policy",
-        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "swap_ra_prev_offset", "swap_ra_clear_reclaim", "fault_around_bytes", "read_ahead_kb", "large_folios", "readahead_requests", "per_cpu_pages", "pcp_high_tuning", "pcp_high_order", "swapin_fault_in_window", "reclaim_free_batch", "charge_after_alloc", "thp", "hugetlb", "pcid", "quantum",
+        "min_free_kbytes", "swappiness", "page_cluster", "swap_readahead", "swap_ra_hits", "swap_ra_window", "swap_ra_prev_offset", "swap_ra_clear_reclaim", "fault_around_bytes", "read_ahead_kb", "large_folios", "readahead_requests", "per_cpu_pages", "pcp_high_tuning", "pcp_high_order", "swapin_fault_in_window", "swap_ra_plug_flush", "reclaim_free_batch", "charge_after_alloc", "thp", "hugetlb", "pcid", "quantum",
         "smp_epoch", "batch", "seed",
         "readahead_queue", "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "admin_reserve_kbytes", "user_reserve_kbytes",
         "writeback", "cgroup_version",
@@ -259,6 +259,8 @@ internal sealed class MachineConfigParser(YamlValues values)
             m = m with { PcpHighOrder = values.Bool(highOrder, "machine.pcp_high_order") };
         if (s.Get("swapin_fault_in_window") is { } swapinFault)
             m = m with { SwapinFaultInWindow = values.Bool(swapinFault, "machine.swapin_fault_in_window") };
+        if (s.Get("swap_ra_plug_flush") is { } plugFlush)
+            m = m with { SwapRaPlugFlush = values.Bool(plugFlush, "machine.swap_ra_plug_flush") };
         if (s.Get("charge_after_alloc") is { } chargeAfter)
             m = m with { ChargeAfterAlloc = values.Bool(chargeAfter, "machine.charge_after_alloc") };
         if (s.Get("reclaim_free_batch") is { } freeBatch)

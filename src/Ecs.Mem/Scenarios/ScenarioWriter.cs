@@ -162,6 +162,8 @@ public static class ScenarioWriter
             Line(w, 1, "pcp_high_order", "false");
         if (m.SwapinFaultInWindow)
             Line(w, 1, "swapin_fault_in_window", "true");
+        if (m.SwapRaPlugFlush)
+            Line(w, 1, "swap_ra_plug_flush", "true");
         if (!m.ChargeAfterAlloc)
             Line(w, 1, "charge_after_alloc", "false");
         if (!m.ReclaimFreeBatch)

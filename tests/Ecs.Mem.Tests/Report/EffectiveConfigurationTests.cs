@@ -78,6 +78,7 @@ public class EffectiveConfigurationTests
           pcp_high_tuning: false
           pcp_high_order: false
           swapin_fault_in_window: true
+          swap_ra_plug_flush: true
           charge_after_alloc: false
           reclaim_free_batch: false
           free_area: [8, 4, 2, 1, 0, 0, 0, 0, 0, 2, 1]
@@ -364,6 +365,7 @@ public class EffectiveConfigurationTests
         e["pcp_high_tuning"] = B(c.PcpHighTuning);
         e["pcp_high_order"] = B(c.PcpHighOrder);
         e["swapin_fault_in_window"] = B(c.SwapinFaultInWindow);
+        e["swap_ra_plug_flush"] = B(c.SwapRaPlugFlush);
         e["charge_after_alloc"] = B(c.ChargeAfterAlloc);
         e["reclaim_free_batch"] = B(c.ReclaimFreeBatch);
         e["free_area"] = c.FreeArea is { } fa ? "[" + string.Join(",", fa.Blocks.Select(N)) + "]" : "none";

@@ -437,6 +437,8 @@ public sealed partial class MemcgController
     /// reclaims like a fault's): Linux reclaims the group at its limit synchronously and then charges. EcsMem's
     /// reclaim runs later in the same tick, so the page is charged at once (the group may stand a few pages above
     /// memory.max until then) and a reclaim of the group over its limit is queued; no OOM comes of it.
+    /// <paramref name="plugged"/>: the charge is made inside swap readahead's plug; <paramref name="plugHeadRead"/>: the
+    /// loop had put a read into that plug first (<see cref="Vmscan.ReclaimRequest"/>).
     /// </summary>
     public void ChargeOrReclaim(SimEnvironment env, MemCgroup g, Entity task, int cpu, bool plugged = false, bool plugHeadRead = false)
     {

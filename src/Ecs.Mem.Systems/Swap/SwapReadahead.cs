@@ -245,9 +245,7 @@ public sealed class SwapReadahead : IEventHandler
             int pages = SwapinNrPages(_prevOffset, rec.SwapSlot, _hits, 1 << _k.Options.PageCluster, _lastReadaheadPages);
             if (pages <= 1)
                 return false;
-            long mask = pages - 1, offset = rec.SwapSlot;
-            start = Math.Max(1, offset & ~mask);
-            end = Math.Min(offset | mask, _k.Swap.Slots - 1);
+            ClusterWindow(rec.SwapSlot, pages, out start, out end);
             return true;
         }
         MmState? mm = _k.Tasks.MmById(rec.MmId);
@@ -282,15 +280,9 @@ public sealed class SwapReadahead : IEventHandler
         if (hits == 0)
             _prevOffset = offset;
         _lastReadaheadPages = pages;
-        long mask = pages - 1;
-        if (mask == 0)
+        if (pages == 1)
             return false;
-        long start = offset & ~mask;
-        long end = offset | mask;
-        if (start == 0)
-            start = 1; // slot 0 is the swap header
-        if (end >= _k.Swap.Slots)
-            end = _k.Swap.Slots - 1;
+        ClusterWindow(offset, pages, out long start, out long end);
         _loopRead = false;
         for (long slot = start; slot <= end; slot++)
         {
@@ -397,6 +389,17 @@ public sealed class SwapReadahead : IEventHandler
         }
         LruAddDrainAfterReadahead(rec.Cpu);
         return true;
+    }
+
+    /// <summary>
+    /// swap_cluster_readahead's window: the <paramref name="pages"/>-aligned block of slots around
+    /// <paramref name="offset"/>, [start, end], without slot 0 (the swap header) and within the swap area.
+    /// </summary>
+    private void ClusterWindow(long offset, int pages, out long start, out long end)
+    {
+        long mask = pages - 1;
+        start = Math.Max(1, offset & ~mask);
+        end = Math.Min(offset | mask, _k.Swap.Slots - 1);
     }
 
     /// <summary>

@@ -88,38 +88,49 @@ public class DiskQueueTests
         return frames;
     }
 
-    [Test]
-    public void AHeldPlugHeadedByAWriteFlushesWhenThatRequestHolds128KiBAndAnotherStarts()
+    /// <summary>
+    /// A held plug (<paramref name="readHeads"/>: swap readahead's read first in it) taking runs of pages written to
+    /// consecutive slots, each run (count, first slot) a request of its own; returns the writeback for more checks.
+    /// </summary>
+    private static Systems.PageWriteback.Writeback HeldPlug(Systems.Machine.Machine m, bool readHeads, params (int Pages, int Slot)[] runs)
     {
-        // blk_add_rq_to_plug compares the plug's first request with BLK_PLUG_FLUSH_SIZE (128 KiB = 32 pages). Measured
-        // on 6.18 (oracle/experiments/sw60-rounds, results/session29.txt): a reclaim inside swap readahead's plug with
-        // no read ahead of its writes issues its first 183 or 254 pages while it still runs.
-        using var m = Build(Yaml);
         var wb = m.Kernel.Writeback!;
-        int[] head = FramesAt(m, 20, 100), next = FramesAt(m, 20, 300), last = FramesAt(m, 5, 500);
-        wb.HoldPlug(readHeads: false);
-        foreach (int pfn in head.Concat(next))
-            wb.StartWriteback(pfn);
-        // The first request holds 20 pages (< 32) when the second starts at slot 300: nothing goes.
-        Assert.That(wb.InFlight, Is.EqualTo(0));
-        foreach (int pfn in last)
-            wb.StartWriteback(pfn);
-        // The first request still holds 20 pages when the third starts: the size test looks at the first request only.
+        wb.HoldPlug(readHeads);
+        Write(m, runs);
+        return wb;
+    }
+
+    private static void Write(Systems.Machine.Machine m, params (int Pages, int Slot)[] runs)
+    {
+        foreach ((int pages, int slot) in runs)
+            foreach (int pfn in FramesAt(m, pages, slot))
+                m.Kernel.Writeback!.StartWriteback(pfn);
+    }
+
+    // blk_add_rq_to_plug compares the plug's first request with BLK_PLUG_FLUSH_SIZE (128 KiB = 32 pages). Measured on
+    // 6.18 (oracle/experiments/sw60-rounds, results/session29.txt): a reclaim inside swap readahead's plug with no read
+    // ahead of its writes issues its first 183 or 254 pages while it still runs.
+
+    [Test]
+    public void AHeldPlugHeadedByAWriteOfUnder128KiBIsNotFlushedByLaterRequests()
+    {
+        using var m = Build(Yaml);
+        // Three requests: 20 pages at slot 100, 20 at slot 300, 5 at slot 500. The first holds 20 pages (< 32) when the
+        // second and the third start: the size test looks at the first request only, so nothing goes.
+        var wb = HeldPlug(m, readHeads: false, (20, 100), (20, 300), (5, 500));
         Assert.That(wb.InFlight, Is.EqualTo(0));
         wb.ReleasePlug();
         // The release sends the 45 pages, in requests of at most max_segments (254) pages: one.
         Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((1, 45)));
+    }
 
-        using var m2 = Build(Yaml);
-        wb = m2.Kernel.Writeback!;
-        head = FramesAt(m2, 40, 100);
-        last = FramesAt(m2, 5, 500);
-        wb.HoldPlug(readHeads: false);
-        foreach (int pfn in head)
-            wb.StartWriteback(pfn);
+    [Test]
+    public void AHeldPlugHeadedByAWriteFlushesWhenThatRequestHolds128KiBAndAnotherStarts()
+    {
+        using var m = Build(Yaml);
+        var wb = HeldPlug(m, readHeads: false, (40, 100));
         Assert.That(wb.InFlight, Is.EqualTo(0), "40 pages merge into one request: no new request, no flush");
-        foreach (int pfn in last)
-            wb.StartWriteback(pfn);
+        Write(m, (5, 500));
         // Slot 500 starts a request while the first holds 40 ≥ 32 pages: the 40 go to the disk, the 5 stay plugged.
         Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((1, 45)));
         wb.ReleasePlug();
@@ -133,14 +144,9 @@ public class DiskQueueTests
         // holds 10 pages; 31 write requests with the read make 32 requests, BLK_MAX_REQUEST_COUNT, which the next
         // request's arrival flushes first.
         using var m = Build(Yaml);
-        var wb = m.Kernel.Writeback!;
-        wb.HoldPlug(readHeads: true);
-        for (int r = 0; r < 31; r++)
-            foreach (int pfn in FramesAt(m, 10, 1000 + 100 * r))
-                wb.StartWriteback(pfn);
+        var wb = HeldPlug(m, readHeads: true, [.. Enumerable.Range(0, 31).Select(r => (10, 1000 + 100 * r))]);
         Assert.That((wb.InFlight, wb.NrWriteback), Is.EqualTo((0, 310)), "31 write requests of 10 pages behind the read: not yet flushed");
-        foreach (int pfn in FramesAt(m, 10, 9000))
-            wb.StartWriteback(pfn);
+        Write(m, (10, 9000));
         // The 32nd write request finds 32 requests (the read and 31 writes) in the plug: they are flushed first, the
         // read with them: the 310 pages go to the disk as requests of at most 254 pages (two), and the new request
         // heads the plug.

@@ -115,6 +115,8 @@ public class ScenarioErrorTests
             "test.yaml:2: machine.readahead_queue must be true or false (or on/off) (got '1x')");
         yield return C("PerCpuPagesWord", "machine:\n  per_cpu_pages: many\n" + P,
             "test.yaml:2: machine.per_cpu_pages must be true or false (or on/off) (got 'many')");
+        yield return C("SwapRaPlugFlushWord", "machine:\n  swap_ra_plug_flush: sometimes\n" + P,
+            "test.yaml:2: machine.swap_ra_plug_flush must be true or false (or on/off) (got 'sometimes')");
         yield return C("NegativeSeed", "machine:\n  seed: -1\n" + P,
             "test.yaml:2: machine.seed must not be negative (got '-1')");
         yield return C("PolicyName", "machine:\n  policy: Two List\n" + P,

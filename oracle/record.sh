@@ -56,6 +56,9 @@ tool=(dotnet run -c Release --project "$oracle/Ecs.Mem.Oracle" --)
 "${tool[@]}" gen
 
 mkdir -p "$work/bin" "$work/runs" "$work/data"
+# The machine's free lists as the record starts (/proc/buddyinfo's Normal row, the per-CPU lists' pages), a line in
+# experiments/zone-snapshots/snapshots.txt: which frames the runs' page cache came from (session 30). Read-only.
+"$oracle/experiments/zone-snapshots/snap.sh" "record.sh $runs ${*:-(all programs)}" > /dev/null
 if [ $# -gt 0 ]; then programs=("$@"); else programs=($(cd programs && ls *.phases | sed 's/\.phases$//')); fi
 
 # Kernel settings, as key=value lines.

@@ -11,6 +11,8 @@ crossing and, for the reclaims that wrote, the count by (reads 0 or more, flushe
    Usage: plugpos.py [-v] TRACE..."""
 import collections, re, sys
 
+from plugs import reclaim_stack  # the stacktrace trigger's lines after the event
+
 LINE = re.compile(r'\s*(\S+)-(\d+)\s+\[\d+\]\s+\S+\s+(\d+\.\d+): (\w+)[:(] ?(.*)')
 # getrusage count -> phase: the harness calls it at main's entry, then at each phase's start and end.
 PHASES = {2: 'phase 1', 3: 'after phase 1', 4: 'phase 2', 5: 'after phase 2', 6: 'phase 3', 7: 'after phase 3'}
@@ -32,13 +34,7 @@ def reclaims(path):
         elif name == 'block_bio_queue' and ' R' in args:
             reads += 1
         elif name == 'mm_vmscan_memcg_reclaim_begin':
-            stack, j = [], i + 1
-            while j < len(lines) and j < i + 4 and '<stack trace>' not in lines[j]:
-                j += 1
-            j += 1
-            while j < len(lines) and lines[j].strip().startswith('=>'):
-                stack.append(lines[j].strip()[3:])
-                j += 1
+            stack = reclaim_stack(lines, i)
             ra = any('swap_cluster_readahead' in s or 'swap_vma_readahead' in s for s in stack)
             cur = dict(ra=ra, reads=reads, writes=0, issued=None, phase=PHASES.get(ru, str(ru)), ms=(float(t) - t0) * 1e3)
         elif cur is None:

@@ -57,8 +57,10 @@ tool=(dotnet run -c Release --project "$oracle/Ecs.Mem.Oracle" --)
 
 mkdir -p "$work/bin" "$work/runs" "$work/data"
 # The machine's free lists as the record starts (/proc/buddyinfo's Normal row, the per-CPU lists' pages), a line in
-# experiments/zone-snapshots/snapshots.txt: which frames the runs' page cache came from (session 30). Read-only.
-"$oracle/experiments/zone-snapshots/snap.sh" "record.sh $runs ${*:-(all programs)}" > /dev/null
+# experiments/zone-snapshots/snapshots.txt: which frames the runs' page cache came from (session 30). Read-only; a
+# machine without a Normal zone records without it.
+"$oracle/experiments/zone-snapshots/snap.sh" "record.sh $runs ${*:-(all programs)}" > /dev/null \
+  || echo "record.sh: no free-list snapshot taken; recording anyway" >&2
 if [ $# -gt 0 ]; then programs=("$@"); else programs=($(cd programs && ls *.phases | sed 's/\.phases$//')); fi
 
 # Kernel settings, as key=value lines.

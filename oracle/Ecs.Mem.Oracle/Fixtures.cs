@@ -10,6 +10,12 @@ public readonly record struct Spread(long Min, long Max)
 {
     public bool Exact => Min == Max;
     public bool Contains(long v) => v >= Min && v <= Max;
+
+    /// <summary>
+    /// How far <paramref name="v"/> lies outside the spread, in widths of it (<c>Max − Min + 1</c>, so that one off an
+    /// exact figure is 1): 0 inside. The known gaps' rows state their program's worst (oracle/known-gaps.md).
+    /// </summary>
+    public double Outside(long v) => Contains(v) ? 0 : (v < Min ? Min - (double)v : v - (double)Max) / (Max - (double)Min + 1);
     public override string ToString() => Exact ? Min.ToString("N0", CultureInfo.InvariantCulture)
         : Min.ToString("N0", CultureInfo.InvariantCulture) + "–" + Max.ToString("N0", CultureInfo.InvariantCulture);
 }

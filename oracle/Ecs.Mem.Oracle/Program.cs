@@ -100,7 +100,8 @@ try
                     foreach (PhaseProgram p in PhaseProgram.LoadAll(Path.Combine(oracle, "programs")).Where(p => names.Contains(p.Name)))
                     {
                         var r = Kit.Evaluate(p, fixtures, scratch);
-                        Console.WriteLine($"{p.Name}: {(r.Agrees ? "matches" : "differs")}");
+                        // A program that differs: how far its worst figure is outside the kernel's spread, as known-gaps.md's rows say it.
+                        Console.WriteLine($"{p.Name}: {(r.Agrees ? "matches" : $"differs (worst {KnownGap.Format(r.WorstOutside)})")}");
                         foreach (string d in r.Differences)
                             Console.WriteLine("  " + d);
                         // ECSMEM_ORACLE_SHOW=1: every phase's simulated figures too (minflt, majflt, each VMA's Rss and Swap, and

@@ -39,5 +39,5 @@ while read -r stamp up kernel normal pcp rest; do
      && ! grep -q ': differs' <<< "$res"; then
     echo "kit.sh: $file:$lineno: the eval failed: $(grep -m1 'error' <<< "$res" || tail -1 <<< "$res")" >&2; exit 1
   fi
-  echo "$stamp ${gib}G [$z] differ: $(grep ': differs' <<< "$res" | sed 's/: differs//' | tr '\n' ' ')"
+  echo "$stamp ${gib}G [$z] differ: $(grep ': differs' <<< "$res" | sed 's/: differs (worst \(.*\))/ (\1)/' | tr '\n' ' ')"
 done < "$file"

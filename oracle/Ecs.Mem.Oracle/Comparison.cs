@@ -253,7 +253,7 @@ public static class Kit
             }
             else
                 verdict = "differs (" + r.Differences[0] + (r.Differences.Count > 1 ? $"; +{r.Differences.Count - 1} more" : "")
-                          + $"; the worst {KnownGap.Format(r.WorstOutside)} of the kernel's spread outside it)" +
+                          + $"; the worst figure {KnownGap.Format(r.WorstOutside)} spreads outside the kernel's)" +
                           // The reason's history (each session's figures) stays in known-gaps.md: repeated here it made the
                           // README's kit table most of the README.
                           (gaps.ContainsKey(r.Program.Name) ? ", a known gap: why and what was measured in [oracle/known-gaps.md](oracle/known-gaps.md)" : "");

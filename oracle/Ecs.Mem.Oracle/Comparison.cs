@@ -198,8 +198,12 @@ public static class Kit
         {
             string line = lines[i];
             string[] cells = line.Split('|', StringSplitOptions.TrimEntries);
-            if (cells.Length < 5 || !line.StartsWith('|') || cells[1] is "program" || cells[1].StartsWith("---", StringComparison.Ordinal))
+            if (!line.StartsWith('|') || cells.Length < 3 || cells[1] is "program" || cells[1].StartsWith("---", StringComparison.Ordinal))
                 continue;
+            // A row of another shape (a row from before the worst column, a bar in a reason) would drop its program
+            // from the list silently: refused instead.
+            if (cells.Length != 5)
+                throw new InputException(path, i + 1, cells[1], $"a known gap's row has three cells, | program | worst | reason |, this one {cells.Length - 2}");
             double worst = cells[2] == "∞" ? double.PositiveInfinity
                 : double.TryParse(cells[2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double x) ? x
                 : throw new InputException(path, i + 1, cells[2], "the worst cell must be a number of spreads outside, like 0.13, or ∞");

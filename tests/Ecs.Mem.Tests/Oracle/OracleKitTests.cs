@@ -114,6 +114,10 @@ public class OracleKitTests
             File.WriteAllText(path, "| program | worst | reason |\n|---|---|---|\n| `memfd` | far | (issue 16 item 6) |\n");
             var e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => Kit.KnownGaps(path));
             Assert.That(e!.Message, Does.StartWith(path + ":3: ").And.EndWith("(got 'far')").And.Not.Contain("\n"));
+            // A row without the worst column (known-gaps.md before session 31) is refused too, not skipped.
+            File.WriteAllText(path, "| program | reason |\n|---|---|\n| `memfd` | (issue 16 item 6) |\n");
+            e = Assert.Throws<EcsMem.Diagnostics.InputException>(() => Kit.KnownGaps(path));
+            Assert.That(e!.Message, Does.StartWith(path + ":3: ").And.Contain("this one 2").And.EndWith("(got '`memfd`')"));
         }
         finally
         {
@@ -253,6 +257,16 @@ public class OracleKitTests
             new Dictionary<string, Spread>(), new Dictionary<string, Spread>())]);
         var simVma = vma with { RssKb = new Spread(4, 4) };
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 11, 0, [simVma])]), Is.Empty);
+        // How far the worst difference is out (ProgramResult.WorstOutside), by hand: minflt 13 against 10–12 is one above
+        // a spread of 3 values; with Rss 8 kB against an exact 4 besides, 4 widths of 1; a VMA shape is no number.
+        Kit.Compare(kernel, [new SimPhase("w", 11, 0, [simVma])], out double worst);
+        Assert.That(worst, Is.EqualTo(0));
+        Kit.Compare(kernel, [new SimPhase("w", 13, 0, [simVma])], out worst);
+        Assert.That(worst, Is.EqualTo(1 / 3.0).Within(1e-12));
+        Kit.Compare(kernel, [new SimPhase("w", 13, 0, [simVma with { RssKb = new Spread(8, 8) }])], out worst);
+        Assert.That(worst, Is.EqualTo(4.0));
+        Kit.Compare(kernel, [new SimPhase("w", 13, 0, [simVma with { Perms = "r--p" }])], out worst);
+        Assert.That(worst, Is.EqualTo(double.PositiveInfinity));
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 13, 0, [simVma])]), Has.Count.EqualTo(1).And.One.Contains("minflt 13"));
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 1, [simVma])]), Has.One.Contains("majflt 1"));
         Assert.That(Kit.Compare(kernel, [new SimPhase("w", 10, 0, [simVma with { Perms = "r--p" }])]), Has.One.Contains("VMAs"));

@@ -145,21 +145,27 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const ulong RseqOffset = 0x60;
 
     /// <summary>
-    /// The pages <c>warm_up</c> stored only zeros into, as runs (first page index, count): its stack array less the
-    /// top <see cref="StackArrayOverwritten"/> pages, and the bss's <c>buf</c> and <c>out</c> (pages 0–126; <c>reg</c>'s
-    /// page holds -1s). 187 pages, as measured on Linux 6.18 (oracle/experiments/swap-cache-residue/results/zero-pages.txt:
-    /// swpout_zero +187 in swap-anon-read and swap-anon-write, whose fills swap out every harness page once). Which
-    /// pages of the array main's later frames reach is not measured: the count is. The pages phase_end later fills
-    /// with text (<c>buf</c>'s first pages, <c>outn</c>'s) are written by the trace's stores, which clear the mark.
-    /// What-ifs: <c>ECSMEM_ORACLE_OUTN_DATA=1</c> (<see cref="OutnHoldsData"/>) leaves <c>outn</c>'s page out;
-    /// <c>ECSMEM_ORACLE_ZERO_RUNS=1</c> the whole measured set (the array's pages 3–63 and the bss's 126 but 63).
+    /// The harness pages that are zero-filled when the fill swaps them out, as runs (first page index, count): the stack
+    /// array's pages above its lowest <see cref="SignalFramePages"/> and the bss's <c>buf</c> and <c>out</c> but
+    /// <c>outn</c>'s page (<see cref="OutnPage"/>; <c>reg</c>'s page holds -1s): 61 + 126 pages. Measured on Linux 6.18: the
+    /// fill writes swap slots 1-23, 85 and 212-213 to the device and no other harness slot
+    /// (oracle/experiments/thp-swap-memcg/results/kit.session15-thpfb.txt), which are the 21 start-up pages, the array's
+    /// st1 and st2, <c>outn</c>'s bss63, <c>reg</c>'s bss127 and the signal frame's st0
+    /// (oracle/experiments/stack-top/results/session16.txt's A1 slots); swpout_zero +187 in swap-anon-read and
+    /// swap-anon-write (oracle/experiments/swap-cache-residue/results/zero-pages.txt). The pages phase_end later fills
+    /// with text (<c>buf</c>'s first pages) are written by the trace's stores, which clear the mark. Default since
+    /// session 32 (oracle/experiments/pswp-harness/results/session32.txt: with it the fill's phase_end windows read the
+    /// kernel's data pages, where the stand-in read st1, st2 and <c>outn</c>'s page as zeros). What-ifs:
+    /// <c>ECSMEM_ORACLE_ZERO_RUNS=0</c>, the stand-in until then (the array's top <see cref="StackArrayOverwritten"/>
+    /// pages hold data, every bss page but <c>reg</c>'s is zero), and with it <c>ECSMEM_ORACLE_OUTN_DATA=1</c>
+    /// (<see cref="OutnHoldsData"/>), <c>outn</c>'s page holding data.
     /// </summary>
     public (long First, long Count)[] ZeroRuns
     {
         get
         {
             long stack = Pages - WarmUpStackPages - BssPages, bss = Pages - BssPages;
-            if (OracleEnv.Flag("ECSMEM_ORACLE_ZERO_RUNS", unset: false))
+            if (OracleEnv.Flag("ECSMEM_ORACLE_ZERO_RUNS", unset: true))
                 return [(stack + SignalFramePages, WarmUpStackPages - SignalFramePages), (bss, OutnPage), (bss + OutnPage + 1, BssPages - OutnPage - 2)];
             if (OutnHoldsData)
                 return [(stack, WarmUpStackPages - StackArrayOverwritten), (bss, OutnPage), (bss + OutnPage + 1, BssPages - OutnPage - 2)];
@@ -168,14 +174,16 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     }
 
     /// <summary>
-    /// What-if <c>ECSMEM_ORACLE_OUTN_DATA=1</c>: <c>outn</c>'s page (bss 63: the tail of <c>buf</c>, <c>outn</c> and the head of
+    /// What-if <c>ECSMEM_ORACLE_OUTN_DATA=1</c> (under <c>ECSMEM_ORACLE_ZERO_RUNS=0</c>; the default zero set, <see cref="ZeroRuns"/>,
+    /// has it since session 32): <c>outn</c>'s page (bss 63: the tail of <c>buf</c>, <c>outn</c> and the head of
     /// <c>out</c>) holds data when the fill swaps it out, so it is not zero-filled (186 zero pages). Measured on Linux 6.18: the
     /// fill writes its slot 85 to the swap device in every run (oracle/experiments/thp-swap-memcg/results/kit.session15-thpfb.txt,
     /// "W slot 85"; slot 85 is bss 63 by oracle/experiments/stack-top/results/session16.txt's A1 slots) and the fill's
     /// phase_end reads it back with a bio (oracle/experiments/harness-stores/results/session19-bios.txt: "bss63 R [85]").
     /// Session 23: with it swap-fork-shared's read agrees again (kit 68 of 76 either way, 18 differing figures against 27), but
     /// swap-anon-write's write pass then rewrites cluster 0's holes 3, 8 and 149–152 a second time, which the kernel's 3
-    /// recorded runs do not (tests/Ecs.Mem.Tests/Oracle/PhaseEndSlotsTests.cs): not the default until that is understood.
+    /// recorded runs do not (tests/Ecs.Mem.Tests/Oracle/PhaseEndSlotsTests.cs). Session 32: with the measured zero set as the
+    /// default that test agrees (cluster 0's rewrites 3, 8, 149–152, 11, 1, 85, as the kernel's).
     /// </summary>
     public static bool OutnHoldsData => OracleEnv.Flag("ECSMEM_ORACLE_OUTN_DATA", unset: false);
 
@@ -197,14 +205,14 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// fill's phase_end leaves swapin_nr_pages' statics as the kernel's: thp-swpout's write 1, 1, 2, 4 pages, then 8;
     /// swap-anon-write's 1, 1, 2, 2, 4; oracle/experiments/pswp-harness), where the array in address order gave thp-swpout
     /// 2, 2, 4 (one major fault fewer). <c>ECSMEM_ORACLE_SIGFRAME=0</c>: the array in address order (the what-if).
-    /// <c>ECSMEM_ORACLE_ZERO_RUNS=1</c> (another): the zero-filled pages as measured (<see cref="SignalFramePages"/>)
-    /// instead of the array's top <see cref="StackArrayOverwritten"/> pages holding data.
+    /// The zero-filled pages are the measured ones (<see cref="ZeroRuns"/>, since session 32): the signal frame's page holds data.
     /// </summary>
     public static bool SignalFrameLast => OracleEnv.Flag("ECSMEM_ORACLE_SIGFRAME", unset: true);
 
     /// <summary>
-    /// The top pages of <c>warm_up</c>'s stack array that hold data when the fill swaps them out: the frames of the calls
-    /// main makes after it (phase_start, touch, getrusage) reuse them. 4 makes the zero-filled pages the 187 measured.
+    /// Under <c>ECSMEM_ORACLE_ZERO_RUNS=0</c> (the stand-in before session 32): the top pages of <c>warm_up</c>'s stack array
+    /// taken to hold data when the fill swaps them out (the frames of the calls main makes after it reusing them). The
+    /// kernel's fill writes the array's lowest 3 instead (<see cref="ZeroRuns"/>).
     /// </summary>
     public const long StackArrayOverwritten = 4;
 
@@ -739,14 +747,15 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const long LibcBss5Page = 19;
 
     /// <summary>
-    /// What-if <c>ECSMEM_ORACLE_EMIT_ORDER=1</c>: emit's pages in the order Linux 6.18 faulted them in each phase_end's first
-    /// segment (oracle/experiments/harness-stores/results/first-faults.txt, all 20 such segments of the 15 memcg programs:
+    /// emit's pages in the order Linux 6.18 faulted them in each phase_end's first segment (oracle/experiments/harness-stores/results/first-faults.txt, all 20 such segments of the 15 memcg programs:
     /// <c>outn</c>'s page, the TLS page, then libc's bss 0, RELRO 3, rw 0, RELRO 1, rw 1, bss 6) instead of the roles'
     /// index order (libc's rw 1, RELRO 3, RELRO 1, rw 0, bss 6, bss 0). With it memfd-swap-memcg's fill phase_end takes the
-    /// kernel's first six windows (4, 1, 1, 4, 4, 2: oracle/experiments/pswp-harness's kernel runs) and its write agrees,
-    /// but the previous-run pass's state moves other programs (oracle/experiments/pswp-harness, "Session 23"): not the default.
+    /// kernel's first six windows (4, 1, 1, 4, 4, 2: oracle/experiments/pswp-harness's kernel runs). Until session 32 a what-if
+    /// (the previous-run pass's state moved other programs, oracle/experiments/pswp-harness, "Session 23"); the default with the
+    /// measured zero set (<see cref="ZeroRuns"/>; oracle/experiments/pswp-harness/results/session32.txt).
+    /// <c>ECSMEM_ORACLE_EMIT_ORDER=0</c>: the roles' index order (the what-if).
     /// </summary>
-    public static bool EmitMeasuredOrder => OracleEnv.Flag("ECSMEM_ORACLE_EMIT_ORDER", unset: false);
+    public static bool EmitMeasuredOrder => OracleEnv.Flag("ECSMEM_ORACLE_EMIT_ORDER", unset: true);
 
     /// <summary>emit's start-up pages in the measured order (<see cref="EmitMeasuredOrder"/>): indices by role (<see cref="StartupOrder"/>).</summary>
     public static readonly long[] EmitOrder = [TlsPage, TopStackPage, 9, 5, 7, 6, 4, 8, RseqPage];

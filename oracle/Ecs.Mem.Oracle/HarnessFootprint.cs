@@ -183,7 +183,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// Session 23: with it swap-fork-shared's read agrees again (kit 68 of 76 either way, 18 differing figures against 27), but
     /// swap-anon-write's write pass then rewrites cluster 0's holes 3, 8 and 149–152 a second time, which the kernel's 3
     /// recorded runs do not (tests/Ecs.Mem.Tests/Oracle/PhaseEndSlotsTests.cs). Session 32: with the measured zero set as the
-    /// default that test agrees (cluster 0's rewrites 3, 8, 149–152, 11, 1, 85, as the kernel's).
+    /// default that test agrees, but it runs the scenario without the previous-run pass; the kit's full run
+    /// (<see cref="SimulationRun"/>) rewrites those holes a second time (oracle/experiments/pswp-harness/results/session32.txt).
     /// </summary>
     public static bool OutnHoldsData => OracleEnv.Flag("ECSMEM_ORACLE_OUTN_DATA", unset: false);
 
@@ -747,8 +748,8 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     public const long LibcBss5Page = 19;
 
     /// <summary>
-    /// emit's pages in the order Linux 6.18 faulted them in each phase_end's first segment (oracle/experiments/harness-stores/results/first-faults.txt, all 20 such segments of the 15 memcg programs:
-    /// <c>outn</c>'s page, the TLS page, then libc's bss 0, RELRO 3, rw 0, RELRO 1, rw 1, bss 6) instead of the roles'
+    /// emit's pages in the order Linux 6.18 faulted them in each phase_end's first segment
+    /// (oracle/experiments/harness-stores/results/first-faults.txt, all 20 such segments of the 15 memcg programs: <c>outn</c>'s page, the TLS page, then libc's bss 0, RELRO 3, rw 0, RELRO 1, rw 1, bss 6) instead of the roles'
     /// index order (libc's rw 1, RELRO 3, RELRO 1, rw 0, bss 6, bss 0). With it memfd-swap-memcg's fill phase_end takes the
     /// kernel's first six windows (4, 1, 1, 4, 4, 2: oracle/experiments/pswp-harness's kernel runs). Until session 32 a what-if
     /// (the previous-run pass's state moved other programs, oracle/experiments/pswp-harness, "Session 23"); the default with the

@@ -183,8 +183,10 @@ public sealed record HarnessFootprint(long Pages, long[] Prelude, long[] Between
     /// Session 23: with it swap-fork-shared's read agrees again (kit 68 of 76 either way, 18 differing figures against 27), but
     /// swap-anon-write's write pass then rewrites cluster 0's holes 3, 8 and 149–152 a second time, which the kernel's 3
     /// recorded runs do not (tests/Ecs.Mem.Tests/Oracle/PhaseEndSlotsTests.cs). Session 32: with the measured zero set as the
-    /// default that test agrees, but it runs the scenario without the previous-run pass; the kit's full run
-    /// (<see cref="SimulationRun"/>) rewrites those holes a second time (oracle/experiments/pswp-harness/results/session32.txt).
+    /// default that test agrees, but it runs the generated scenario alone; the kit's full run (<see cref="SimulationRun"/>,
+    /// with or without its previous-run pass) rewrites those holes a second time, its write pass's frees and a cluster's
+    /// end falling otherwise (Linux 6.18's cluster allocator, replayed on EcsMem's frees and allocations, takes the same
+    /// slots: oracle/experiments/pswp-harness/results/session32.txt, section 6).
     /// </summary>
     public static bool OutnHoldsData => OracleEnv.Flag("ECSMEM_ORACLE_OUTN_DATA", unset: false);
 
